@@ -1,0 +1,64 @@
+"""rtorch: a PyTorch-compatible deep-learning library with a Rust core.
+
+``import rtorch as torch`` and PyTorch programs run unchanged.
+"""
+
+from __future__ import annotations
+
+from . import _C
+from ._C import Tensor, device, dtype
+from ._size import Size
+
+# dtypes, with PyTorch's aliases.
+bool = _C.bool  # noqa: A001 - torch.bool shadows the builtin on purpose
+uint8 = _C.uint8
+int8 = _C.int8
+int16 = short = _C.int16
+int32 = int = _C.int32  # noqa: A001
+int64 = long = _C.int64
+float16 = half = _C.float16
+bfloat16 = _C.bfloat16
+float32 = float = _C.float32  # noqa: A001
+float64 = double = _C.float64
+
+_DTYPES = {d.__repr__().split(".")[1]: d for d in (bool, uint8, int8, int16, int32, int64,
+                                                     float16, bfloat16, float32, float64)}
+
+
+def _dtype_from_name(name: str) -> dtype:
+    """Unpickling helper: dtypes pickle by name."""
+    return _DTYPES[name]
+
+
+# Every public function of the extension, under its PyTorch name.
+for _name in dir(_C):
+    if not _name.startswith("_") and _name not in globals():
+        globals()[_name] = getattr(_C, _name)
+del _name
+
+from . import autograd  # noqa: E402
+from .autograd import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj: object) -> bool:
+    """True if ``obj`` is an rtorch tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """True if ``input`` has a floating dtype."""
+    return input.is_floating_point()
+
+
+def numel(input: Tensor) -> int:
+    """Number of elements of ``input``."""
+    return input.numel()

@@ -1,0 +1,81 @@
+"""``rtorch.autograd``: reverse-mode automatic differentiation."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from .. import _C
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+_TensorOrTensors = Union["_C.Tensor", Sequence["_C.Tensor"]]
+
+
+def backward(
+    tensors: _TensorOrTensors,
+    grad_tensors: Optional[_TensorOrTensors] = None,
+    retain_graph: Optional[bool] = None,
+    create_graph: bool = False,
+    inputs: Optional[_TensorOrTensors] = None,
+) -> None:
+    """Accumulates gradients of ``tensors`` into the leaves of the graph."""
+    if isinstance(tensors, _C.Tensor):
+        tensors = [tensors]
+    if isinstance(grad_tensors, _C.Tensor):
+        grad_tensors = [grad_tensors]
+    if isinstance(inputs, _C.Tensor):
+        inputs = [inputs]
+    _C._backward(list(tensors), grad_tensors, retain_graph, create_graph, inputs)
+
+
+def grad(
+    outputs: _TensorOrTensors,
+    inputs: _TensorOrTensors,
+    grad_outputs: Optional[_TensorOrTensors] = None,
+    retain_graph: Optional[bool] = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: Optional[bool] = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
+    """Returns the gradients of ``outputs`` with respect to ``inputs``."""
+    if is_grads_batched:
+        raise NotImplementedError("is_grads_batched=True is not supported by rtorch")
+    if isinstance(outputs, _C.Tensor):
+        outputs = [outputs]
+    if isinstance(inputs, _C.Tensor):
+        inputs = [inputs]
+    if isinstance(grad_outputs, _C.Tensor):
+        grad_outputs = [grad_outputs]
+    return tuple(
+        _C._grad(
+            list(outputs),
+            list(inputs),
+            grad_outputs,
+            retain_graph,
+            create_graph,
+            allow_unused,
+            materialize_grads,
+        )
+    )
+
+
+__all__ = [
+    "backward",
+    "enable_grad",
+    "grad",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]
+
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402

@@ -1,0 +1,131 @@
+//! Graph nodes: a backward function, the edges to the inputs' nodes, and hooks.
+
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, TensorImpl};
+use parking_lot::Mutex;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+/// Computes the gradients of a node's inputs from the gradients of its outputs.
+/// `grads[i]` is the gradient of output i (None if no gradient reached it).
+pub type BackwardFn =
+    Box<dyn FnMut(&BackwardCtx, &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> + Send>;
+
+/// A tensor hook: may return a replacement gradient.
+pub type Hook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
+/// Runs after a leaf's `.grad` has been accumulated; receives the leaf.
+pub type PostAccumulateHook = Arc<dyn Fn(&Tensor) -> Result<()> + Send + Sync>;
+
+/// What a backward function can see of its own node while running.
+pub struct BackwardCtx {
+    pub node: Arc<Node>,
+}
+
+/// Where a gradient flows: input slot `input_nr` of `node` (= forward output `input_nr`).
+#[derive(Clone)]
+pub struct Edge {
+    pub node: Arc<Node>,
+    pub input_nr: usize,
+}
+
+pub enum NodeKind {
+    /// An op's backward.
+    Function(Mutex<Option<BackwardFn>>),
+    /// Accumulates into a leaf's `.grad`.
+    AccumulateGrad(Weak<TensorImpl>),
+}
+
+pub struct Node {
+    pub name: Cow<'static, str>,
+    pub kind: NodeKind,
+    /// One per forward input; None where that input needs no gradient.
+    pub next_edges: Vec<Option<Edge>>,
+    pub num_outputs: usize,
+    /// Creation order: the engine runs later nodes first among those ready.
+    pub seq_nr: u64,
+    /// Tensor hooks of non-leaf outputs, by output number, with their handle ids.
+    pub tensor_hooks: Mutex<Vec<(usize, u64, Hook)>>,
+    /// Outputs whose `.grad` is retained (`retain_grad()`), by output number.
+    pub retained: Mutex<Vec<(usize, Weak<TensorImpl>)>>,
+}
+
+static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
+static NEXT_HOOK_ID: AtomicU64 = AtomicU64::new(1);
+
+pub fn next_hook_id() -> u64 {
+    NEXT_HOOK_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Node {
+    pub fn function(
+        name: impl Into<Cow<'static, str>>,
+        backward: BackwardFn,
+        next_edges: Vec<Option<Edge>>,
+        num_outputs: usize,
+    ) -> Arc<Node> {
+        Arc::new(Node {
+            name: name.into(),
+            kind: NodeKind::Function(Mutex::new(Some(backward))),
+            next_edges,
+            num_outputs,
+            seq_nr: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
+            tensor_hooks: Mutex::new(Vec::new()),
+            retained: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn accumulate_grad(leaf: &Tensor) -> Arc<Node> {
+        Arc::new(Node {
+            name: Cow::Borrowed("AccumulateGrad"),
+            kind: NodeKind::AccumulateGrad(Arc::downgrade(&leaf.0)),
+            next_edges: Vec::new(),
+            num_outputs: 1,
+            seq_nr: u64::MAX,
+            tensor_hooks: Mutex::new(Vec::new()),
+            retained: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn is_accumulate_grad(&self) -> bool {
+        matches!(self.kind, NodeKind::AccumulateGrad(_))
+    }
+
+    /// The leaf an AccumulateGrad node feeds, if it is still alive.
+    pub fn variable(&self) -> Option<Tensor> {
+        match &self.kind {
+            NodeKind::AccumulateGrad(w) => w.upgrade().map(Tensor),
+            NodeKind::Function(_) => None,
+        }
+    }
+
+    /// Frees the saved tensors (called after backward without `retain_graph`).
+    pub fn release(&self) {
+        if let NodeKind::Function(f) = &self.kind {
+            f.lock().take();
+        }
+    }
+
+    pub(crate) fn call(self: &Arc<Node>, grads: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
+        let NodeKind::Function(f) = &self.kind else {
+            return Ok(Vec::new());
+        };
+        let mut guard = f.lock();
+        let Some(backward) = guard.as_mut() else {
+            return Err(Error::Runtime(
+                "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.".into(),
+            ));
+        };
+        let ctx = BackwardCtx { node: self.clone() };
+        let out = backward(&ctx, grads)?;
+        if out.len() != self.next_edges.len() {
+            return Err(Error::Runtime(format!(
+                "function {} returned an incorrect number of gradients (expected {}, got {})",
+                self.name,
+                self.next_edges.len(),
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,170 @@
+//! N-d iteration over several operands of one shape with different strides.
+//!
+//! Dims that are contiguous with their neighbour in every operand are merged first, so
+//! a transposed or sliced tensor usually costs one or two loop levels, and the inner
+//! loop runs over the last merged dim with a fixed stride per operand.
+
+use crate::layout::Dims;
+use rayon::prelude::*;
+
+/// A merged iteration space for `N` operands.
+#[derive(Clone, Debug)]
+pub struct Plan<const N: usize> {
+    pub shape: Dims,
+    pub strides: [Dims; N],
+}
+
+impl<const N: usize> Plan<N> {
+    /// Builds a plan, dropping size-1 dims and merging dims that are contiguous
+    /// together in every operand.
+    pub fn new(shape: &[usize], strides: [&[usize]; N]) -> Plan<N> {
+        let mut out_shape = Dims::new();
+        let mut out_strides: [Dims; N] = std::array::from_fn(|_| Dims::new());
+        for d in 0..shape.len() {
+            if shape[d] == 1 {
+                continue;
+            }
+            let mergeable = !out_shape.is_empty()
+                && (0..N).all(|k| {
+                    let last = out_strides[k].len() - 1;
+                    out_strides[k][last] == strides[k][d] * shape[d]
+                });
+            if mergeable {
+                let last = out_shape.len() - 1;
+                out_shape[last] *= shape[d];
+                for k in 0..N {
+                    out_strides[k][last] = strides[k][d];
+                }
+            } else {
+                out_shape.push(shape[d]);
+                for k in 0..N {
+                    out_strides[k].push(strides[k][d]);
+                }
+            }
+        }
+        if out_shape.is_empty() {
+            out_shape.push(1);
+            for s in out_strides.iter_mut() {
+                s.push(0);
+            }
+        }
+        Plan {
+            shape: out_shape,
+            strides: out_strides,
+        }
+    }
+
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn inner_len(&self) -> usize {
+        *self.shape.last().unwrap_or(&1)
+    }
+
+    pub fn inner_strides(&self) -> [usize; N] {
+        std::array::from_fn(|k| *self.strides[k].last().unwrap_or(&0))
+    }
+
+    /// Number of rows (all dims but the innermost).
+    pub fn rows(&self) -> usize {
+        self.numel() / self.inner_len().max(1)
+    }
+
+    /// Element offsets of every operand at the start of row `row`.
+    pub fn row_offsets(&self, mut row: usize) -> [usize; N] {
+        let mut offs = [0usize; N];
+        let nd = self.shape.len();
+        for d in (0..nd.saturating_sub(1)).rev() {
+            let i = row % self.shape[d];
+            row /= self.shape[d];
+            for k in 0..N {
+                offs[k] += i * self.strides[k][d];
+            }
+        }
+        offs
+    }
+
+    /// Calls `f(offsets, len, inner_strides)` for each row in `rows`, in order.
+    pub fn for_rows(&self, rows: std::ops::Range<usize>, mut f: impl FnMut([usize; N])) {
+        if rows.is_empty() {
+            return;
+        }
+        let nd = self.shape.len();
+        let mut idx: Dims = smallvec::smallvec![0; nd];
+        // Unravel the first row index over the outer dims.
+        let mut r = rows.start;
+        for d in (0..nd.saturating_sub(1)).rev() {
+            idx[d] = r % self.shape[d];
+            r /= self.shape[d];
+        }
+        let mut offs = self.row_offsets(rows.start);
+        for _ in rows {
+            f(offs);
+            // Increment the multi-index (odometer) over the outer dims.
+            let mut d = nd.saturating_sub(1);
+            while d > 0 {
+                d -= 1;
+                idx[d] += 1;
+                for k in 0..N {
+                    offs[k] += self.strides[k][d];
+                }
+                if idx[d] < self.shape[d] {
+                    break;
+                }
+                for k in 0..N {
+                    offs[k] -= self.strides[k][d] * self.shape[d];
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// Like `for_rows` over all rows, split across threads when the work is large.
+    pub fn par_for_rows(&self, f: impl Fn([usize; N]) + Sync) {
+        let rows = self.rows();
+        let total = self.numel();
+        if total < super::GRAIN || rows < 2 {
+            self.for_rows(0..rows, f);
+            return;
+        }
+        let rows_per_task = (super::GRAIN / self.inner_len().max(1)).max(1);
+        let tasks = rows.div_ceil(rows_per_task);
+        super::install(|| {
+            (0..tasks).into_par_iter().for_each(|t| {
+                let start = t * rows_per_task;
+                let end = (start + rows_per_task).min(rows);
+                self.for_rows(start..end, &f);
+            })
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_contiguous_dims() {
+        let p = Plan::<2>::new(&[2, 3, 4], [&[12, 4, 1], &[12, 4, 1]]);
+        assert_eq!(&p.shape[..], &[24]);
+        // Dims 1 and 2 merge in both operands; dim 0 does not in the second.
+        let p = Plan::<2>::new(&[2, 3, 4], [&[12, 4, 1], &[1, 8, 2]]);
+        assert_eq!(&p.shape[..], &[2, 12]);
+        let p = Plan::<2>::new(&[2, 3, 4], [&[12, 4, 1], &[1, 2, 6]]);
+        assert_eq!(p.shape.len(), 3);
+    }
+
+    #[test]
+    fn row_walk_matches_offsets() {
+        let p = Plan::<1>::new(&[3, 2, 5, 7], [&[1, 200, 30, 3]]);
+        assert_eq!(p.rows(), 30);
+        let mut seen = Vec::new();
+        p.for_rows(0..p.rows(), |o| seen.push(o[0]));
+        let direct: Vec<usize> = (0..p.rows()).map(|r| p.row_offsets(r)[0]).collect();
+        assert_eq!(seen, direct);
+        let mut part = Vec::new();
+        p.for_rows(2..5, |o| part.push(o[0]));
+        assert_eq!(&part[..], &direct[2..5]);
+    }
+}

@@ -1,0 +1,54 @@
+//! Where a tensor's storage lives.
+
+use crate::error::{Error, Result};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Device {
+    Cpu,
+    /// A CUDA device by ordinal; the backend lives behind the `cuda` feature.
+    Cuda(usize),
+}
+
+impl Device {
+    pub fn parse(s: &str) -> Result<Device> {
+        let s = s.trim();
+        if s == "cpu" {
+            return Ok(Device::Cpu);
+        }
+        if s == "cuda" {
+            return Ok(Device::Cuda(0));
+        }
+        if let Some(i) = s.strip_prefix("cuda:") {
+            if let Ok(i) = i.parse() {
+                return Ok(Device::Cuda(i));
+            }
+        }
+        Err(Error::Runtime(format!(
+            "Expected one of cpu, cuda device type at start of device string: {s}"
+        )))
+    }
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda(_) => "cuda",
+        }
+    }
+
+    pub fn index(self) -> Option<usize> {
+        match self {
+            Device::Cpu => None,
+            Device::Cuda(i) => Some(i),
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}

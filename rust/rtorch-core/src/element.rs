@@ -1,0 +1,294 @@
+//! The `Element` trait ties a Rust type to its `DType`, and the `dispatch_*` macros turn
+//! a runtime dtype into a monomorphised kernel call.
+
+use crate::dtype::DType;
+use half::{bf16, f16};
+
+/// A type that can live in a tensor's storage.
+pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + std::fmt::Debug + 'static {
+    const DTYPE: DType;
+    fn to_f64(self) -> f64;
+    /// Converts with C-style casting (floats to ints truncate toward zero, as PyTorch).
+    fn from_f64(v: f64) -> Self;
+    fn to_i64(self) -> i64;
+    fn from_i64(v: i64) -> Self;
+    fn zero() -> Self;
+    fn one() -> Self;
+}
+
+macro_rules! impl_int {
+    ($($t:ty => $d:ident),*) => {$(
+        impl Element for $t {
+            const DTYPE: DType = DType::$d;
+            #[inline(always)] fn to_f64(self) -> f64 { self as f64 }
+            #[inline(always)] fn from_f64(v: f64) -> Self {
+                // Going through i64 gives the wrap-around PyTorch shows for out-of-range
+                // values (e.g. 300.0 -> uint8 44) instead of Rust's saturation.
+                (v as i64) as $t
+            }
+            #[inline(always)] fn to_i64(self) -> i64 { self as i64 }
+            #[inline(always)] fn from_i64(v: i64) -> Self { v as $t }
+            #[inline(always)] fn zero() -> Self { 0 }
+            #[inline(always)] fn one() -> Self { 1 }
+        }
+    )*};
+}
+impl_int!(u8 => U8, i8 => I8, i16 => I16, i32 => I32, i64 => I64);
+
+impl Element for bool {
+    const DTYPE: DType = DType::Bool;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as u8 as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> Self {
+        v != 0
+    }
+    #[inline(always)]
+    fn zero() -> Self {
+        false
+    }
+    #[inline(always)]
+    fn one() -> Self {
+        true
+    }
+}
+
+macro_rules! impl_float {
+    ($($t:ty => $d:ident),*) => {$(
+        impl Element for $t {
+            const DTYPE: DType = DType::$d;
+            #[inline(always)] fn to_f64(self) -> f64 { self as f64 }
+            #[inline(always)] fn from_f64(v: f64) -> Self { v as $t }
+            #[inline(always)] fn to_i64(self) -> i64 { self as i64 }
+            #[inline(always)] fn from_i64(v: i64) -> Self { v as $t }
+            #[inline(always)] fn zero() -> Self { 0.0 }
+            #[inline(always)] fn one() -> Self { 1.0 }
+        }
+    )*};
+}
+impl_float!(f32 => F32, f64 => F64);
+
+macro_rules! impl_half {
+    ($($t:ty => $d:ident),*) => {$(
+        impl Element for $t {
+            const DTYPE: DType = DType::$d;
+            #[inline(always)] fn to_f64(self) -> f64 { self.to_f64() }
+            #[inline(always)] fn from_f64(v: f64) -> Self { <$t>::from_f64(v) }
+            #[inline(always)] fn to_i64(self) -> i64 { self.to_f64() as i64 }
+            #[inline(always)] fn from_i64(v: i64) -> Self { <$t>::from_f64(v as f64) }
+            #[inline(always)] fn zero() -> Self { <$t>::ZERO }
+            #[inline(always)] fn one() -> Self { <$t>::ONE }
+        }
+    )*};
+}
+impl_half!(f16 => F16, bf16 => BF16);
+
+/// Floating types with the arithmetic the math kernels need. Half types compute in
+/// `f32` (`Acc`) and round once at the end, as PyTorch's CPU kernels do.
+pub trait Float: Element {
+    type Acc: num_like::FloatOps;
+    fn to_acc(self) -> Self::Acc;
+    fn from_acc(v: Self::Acc) -> Self;
+}
+
+impl Float for f32 {
+    type Acc = f32;
+    #[inline(always)]
+    fn to_acc(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn from_acc(v: f32) -> Self {
+        v
+    }
+}
+impl Float for f64 {
+    type Acc = f64;
+    #[inline(always)]
+    fn to_acc(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_acc(v: f64) -> Self {
+        v
+    }
+}
+impl Float for f16 {
+    type Acc = f32;
+    #[inline(always)]
+    fn to_acc(self) -> f32 {
+        self.to_f32()
+    }
+    #[inline(always)]
+    fn from_acc(v: f32) -> Self {
+        f16::from_f32(v)
+    }
+}
+impl Float for bf16 {
+    type Acc = f32;
+    #[inline(always)]
+    fn to_acc(self) -> f32 {
+        self.to_f32()
+    }
+    #[inline(always)]
+    fn from_acc(v: f32) -> Self {
+        bf16::from_f32(v)
+    }
+}
+
+pub mod num_like {
+    /// The operations of `f32` and `f64` that generic float kernels use.
+    pub trait FloatOps:
+        Copy
+        + Send
+        + Sync
+        + PartialOrd
+        + std::ops::Add<Output = Self>
+        + std::ops::Sub<Output = Self>
+        + std::ops::Mul<Output = Self>
+        + std::ops::Div<Output = Self>
+        + std::ops::Neg<Output = Self>
+        + 'static
+    {
+        fn from_f64(v: f64) -> Self;
+        fn to_f64(self) -> f64;
+    }
+    impl FloatOps for f32 {
+        #[inline(always)]
+        fn from_f64(v: f64) -> Self {
+            v as f32
+        }
+        #[inline(always)]
+        fn to_f64(self) -> f64 {
+            self as f64
+        }
+    }
+    impl FloatOps for f64 {
+        #[inline(always)]
+        fn from_f64(v: f64) -> Self {
+            v
+        }
+        #[inline(always)]
+        fn to_f64(self) -> f64 {
+            self
+        }
+    }
+}
+
+/// Runs `$body` with `$T` bound to the Rust type of `$dtype`, for every dtype.
+#[macro_export]
+macro_rules! dispatch_all {
+    ($dtype:expr, $T:ident => $body:expr) => {{
+        use $crate::dtype::DType as __D;
+        match $dtype {
+            __D::Bool => {
+                type $T = bool;
+                $body
+            }
+            __D::U8 => {
+                type $T = u8;
+                $body
+            }
+            __D::I8 => {
+                type $T = i8;
+                $body
+            }
+            __D::I16 => {
+                type $T = i16;
+                $body
+            }
+            __D::I32 => {
+                type $T = i32;
+                $body
+            }
+            __D::I64 => {
+                type $T = i64;
+                $body
+            }
+            __D::F16 => {
+                type $T = half::f16;
+                $body
+            }
+            __D::BF16 => {
+                type $T = half::bf16;
+                $body
+            }
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
+        }
+    }};
+}
+
+/// Like `dispatch_all!` but for floating dtypes only; `$other` runs for the rest.
+#[macro_export]
+macro_rules! dispatch_float {
+    ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
+        use $crate::dtype::DType as __D;
+        match $dtype {
+            __D::F16 => {
+                type $T = half::f16;
+                $body
+            }
+            __D::BF16 => {
+                type $T = half::bf16;
+                $body
+            }
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
+            _ => $other,
+        }
+    }};
+}
+
+/// Integral dtypes (bool excluded); `$other` runs for the rest.
+#[macro_export]
+macro_rules! dispatch_int {
+    ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
+        use $crate::dtype::DType as __D;
+        match $dtype {
+            __D::U8 => {
+                type $T = u8;
+                $body
+            }
+            __D::I8 => {
+                type $T = i8;
+                $body
+            }
+            __D::I16 => {
+                type $T = i16;
+                $body
+            }
+            __D::I32 => {
+                type $T = i32;
+                $body
+            }
+            __D::I64 => {
+                type $T = i64;
+                $body
+            }
+            _ => $other,
+        }
+    }};
+}

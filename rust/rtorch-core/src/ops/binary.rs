@@ -1,0 +1,433 @@
+//! Broadcasting binary arithmetic: add, sub, mul, div (+ in-place forms).
+//!
+//! Every op: result dtype by `result_type`, operands converted to the compute dtype
+//! and expanded to the broadcast shape, then one `binary_map` kernel. Backward reduces
+//! the output gradient back over broadcast dims and casts to each input's dtype.
+
+use super::{check_inplace, check_inplace_result, expand_view, operand, reduce_grad};
+use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::elementwise::binary_map;
+use crate::dtype::{result_type, DType, Operand, Scalar};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::{broadcast_shapes, Dims};
+use crate::tensor::Tensor;
+use half::{bf16, f16};
+
+/// The right-hand side of a binary op: a tensor or a Python number.
+#[derive(Clone, Debug)]
+pub enum Rhs {
+    Tensor(Tensor),
+    Scalar(Scalar),
+}
+
+impl From<&Tensor> for Rhs {
+    fn from(t: &Tensor) -> Rhs {
+        Rhs::Tensor(t.clone())
+    }
+}
+impl From<Scalar> for Rhs {
+    fn from(s: Scalar) -> Rhs {
+        Rhs::Scalar(s)
+    }
+}
+
+impl Rhs {
+    pub fn operand(&self) -> Operand {
+        match self {
+            Rhs::Tensor(t) => operand(t),
+            Rhs::Scalar(s) => Operand::Scalar(*s),
+        }
+    }
+
+    /// As a tensor of `dtype` (a scalar becomes a 0-dim tensor).
+    pub fn to_tensor(&self, dtype: DType) -> Result<Tensor> {
+        match self {
+            Rhs::Tensor(t) => Ok(t.clone()),
+            Rhs::Scalar(s) => Tensor::scalar(*s, dtype),
+        }
+    }
+}
+
+/// Arithmetic with PyTorch's per-dtype semantics: integers wrap, bool add is `or`,
+/// half types compute in f32.
+pub trait Arith: Element {
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+}
+
+macro_rules! arith_int {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline(always)] fn add(self, o: Self) -> Self { self.wrapping_add(o) }
+            #[inline(always)] fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
+            #[inline(always)] fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+        }
+    )*};
+}
+arith_int!(u8, i8, i16, i32, i64);
+
+macro_rules! arith_float {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline(always)] fn add(self, o: Self) -> Self { self + o }
+            #[inline(always)] fn sub(self, o: Self) -> Self { self - o }
+            #[inline(always)] fn mul(self, o: Self) -> Self { self * o }
+        }
+    )*};
+}
+arith_float!(f32, f64);
+
+macro_rules! arith_half {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline(always)] fn add(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() + o.to_f32()) }
+            #[inline(always)] fn sub(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() - o.to_f32()) }
+            #[inline(always)] fn mul(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() * o.to_f32()) }
+        }
+    )*};
+}
+arith_half!(f16, bf16);
+
+impl Arith for bool {
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self ^ o
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self & o
+    }
+}
+
+/// Runs `$body` with `$T: Arith` for every dtype.
+macro_rules! dispatch_arith {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        $crate::dispatch_all!($dtype, $T => $body)
+    };
+}
+
+/// Operands converted to `dtype` and expanded to their broadcast shape.
+pub fn broadcast_operands(a: &Tensor, b: &Tensor, dtype: DType) -> Result<(Tensor, Tensor, Dims)> {
+    let shape = broadcast_shapes(a.shape(), b.shape())?;
+    let a2 = expand_view(&super::cast_view(a, dtype)?, &shape)?;
+    let b2 = expand_view(&super::cast_view(b, dtype)?, &shape)?;
+    Ok((a2, b2, shape))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// out = a op (alpha * b) in dtype `dtype`, without autograd.
+fn arith_kernel(a: &Tensor, b: &Tensor, alpha: Scalar, op: Op, dtype: DType) -> Result<Tensor> {
+    let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    arith_into(&out, &a2, &b2, alpha, op);
+    Ok(out)
+}
+
+fn arith_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, op: Op) {
+    let plain = alpha.to_f64() == 1.0;
+    dispatch_arith!(out.dtype(), T => {
+        let al: T = T::from_f64(alpha.to_f64());
+        match (op, plain) {
+            (Op::Add, true) => binary_map::<T, T, T>(out, a, b, |x, y| x.add(y)),
+            (Op::Add, false) => binary_map::<T, T, T>(out, a, b, move |x, y| x.add(y.mul(al))),
+            (Op::Sub, true) => binary_map::<T, T, T>(out, a, b, |x, y| x.sub(y)),
+            (Op::Sub, false) => binary_map::<T, T, T>(out, a, b, move |x, y| x.sub(y.mul(al))),
+            (Op::Mul, _) => binary_map::<T, T, T>(out, a, b, |x, y| x.mul(y)),
+        }
+    })
+}
+
+fn check_alpha(dtype: DType, alpha: Scalar) -> Result<()> {
+    if !dtype.is_floating_point() && matches!(alpha, Scalar::Float(_)) {
+        return Err(Error::Runtime(
+            "For integral input tensors, argument alpha must not be a floating point number."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_bool_sub(dtype: DType) -> Result<()> {
+    if dtype == DType::Bool {
+        return Err(Error::Runtime(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `a + alpha * b`.
+pub fn add_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    check_alpha(dtype, alpha)?;
+    let bt = b.to_tensor(dtype)?;
+    let out = arith_kernel(a, &bt, alpha, Op::Add, dtype)?;
+    if needs_grad(&[a, &bt]) {
+        record_add_sub("AddBackward0", a, &bt, alpha.to_f64(), &out);
+    }
+    Ok(out)
+}
+
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    add_scaled(a, &Rhs::Tensor(b.clone()), Scalar::Int(1))
+}
+
+/// `a - alpha * b`.
+pub fn sub_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    check_bool_sub(dtype)?;
+    check_alpha(dtype, alpha)?;
+    let bt = b.to_tensor(dtype)?;
+    let out = arith_kernel(a, &bt, alpha, Op::Sub, dtype)?;
+    if needs_grad(&[a, &bt]) {
+        record_add_sub("SubBackward0", a, &bt, -alpha.to_f64(), &out);
+    }
+    Ok(out)
+}
+
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    sub_scaled(a, &Rhs::Tensor(b.clone()), Scalar::Int(1))
+}
+
+fn record_add_sub(name: &'static str, a: &Tensor, b: &Tensor, b_scale: f64, out: &Tensor) {
+    let (sa, da) = (a.shape().clone(), a.dtype());
+    let (sb, db) = (b.shape().clone(), b.dtype());
+    let (ra, rb) = (a.requires_grad(), b.requires_grad());
+    record(name, &[a, b], out, move |_, g| {
+        let ga = if ra {
+            Some(reduce_grad(g, &sa, da)?)
+        } else {
+            None
+        };
+        let gb = if rb {
+            let gs = if b_scale == 1.0 {
+                g.clone()
+            } else {
+                mul_scalar(g, Scalar::Float(b_scale))?
+            };
+            Some(reduce_grad(&gs, &sb, db)?)
+        } else {
+            None
+        };
+        Ok(vec![ga, gb])
+    });
+}
+
+pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    let bt = b.to_tensor(dtype)?;
+    let out = arith_kernel(a, &bt, Scalar::Int(1), Op::Mul, dtype)?;
+    if needs_grad(&[a, &bt]) {
+        let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
+        let (ra, rb) = (a.requires_grad(), bt.requires_grad());
+        // Each input's gradient needs the other input.
+        let saved_a = rb.then(|| SavedTensor::input(a));
+        let saved_b = ra.then(|| SavedTensor::input(&bt));
+        record("MulBackward0", &[a, &bt], &out, move |ctx, g| {
+            let ga = match &saved_b {
+                Some(b) => Some(reduce_grad(&mul(g, &b.unpack(ctx)?)?, &sa, da)?),
+                None => None,
+            };
+            let gb = match &saved_a {
+                Some(a) => Some(reduce_grad(&mul(g, &a.unpack(ctx)?)?, &sb, db)?),
+                None => None,
+            };
+            Ok(vec![ga, gb])
+        });
+    }
+    Ok(out)
+}
+
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    mul_rhs(a, &Rhs::Tensor(b.clone()))
+}
+
+pub fn mul_scalar(a: &Tensor, s: Scalar) -> Result<Tensor> {
+    mul_rhs(a, &Rhs::Scalar(s))
+}
+
+/// How `div` rounds: true division, or rounding toward zero / down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundingMode {
+    True,
+    Trunc,
+    Floor,
+}
+
+/// `a / b` (true division: integers give the default float dtype).
+pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
+    let mut dtype = result_type(&[operand(a), b.operand()]);
+    if mode == RoundingMode::True && !dtype.is_floating_point() {
+        dtype = crate::get_default_dtype();
+    }
+    let bt = b.to_tensor(dtype)?;
+    let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    div_into(&out, &a2, &b2, mode)?;
+    if needs_grad(&[a, &bt]) {
+        if mode != RoundingMode::True {
+            // Rounded division is piecewise constant: zero gradient, as in PyTorch.
+            let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
+            record("DivBackward1", &[a, &bt], &out, move |_, g| {
+                Ok(vec![
+                    Some(reduce_grad(&super::reduce::zeros_like(g)?, &sa, da)?),
+                    Some(reduce_grad(&super::reduce::zeros_like(g)?, &sb, db)?),
+                ])
+            });
+        } else {
+            let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
+            let (ra, rb) = (a.requires_grad(), bt.requires_grad());
+            let saved_a = rb.then(|| SavedTensor::input(a));
+            let saved_b = SavedTensor::input(&bt);
+            record("DivBackward0", &[a, &bt], &out, move |ctx, g| {
+                let b = saved_b.unpack(ctx)?;
+                let ga = if ra {
+                    Some(reduce_grad(&div(g, &b)?, &sa, da)?)
+                } else {
+                    None
+                };
+                let gb = match &saved_a {
+                    // d(a/b)/db = -a / b^2
+                    Some(a) => {
+                        let a = a.unpack(ctx)?;
+                        let t = div(&mul(g, &a)?, &mul(&b, &b)?)?;
+                        Some(reduce_grad(&neg(&t)?, &sb, db)?)
+                    }
+                    None => None,
+                };
+                Ok(vec![ga, gb])
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    div_rhs(a, &Rhs::Tensor(b.clone()), RoundingMode::True)
+}
+
+pub fn neg(a: &Tensor) -> Result<Tensor> {
+    if a.dtype() == DType::Bool {
+        return Err(Error::Runtime(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
+        ));
+    }
+    mul_scalar(a, Scalar::Int(-1))
+}
+
+fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<()> {
+    let dtype = out.dtype();
+    if !dtype.is_floating_point() {
+        // Integer floor/trunc division: division by zero is an error, as in PyTorch.
+        let zero = crate::dispatch_int!(dtype, T => {
+            let pb = b.to_vec::<T>()?;
+            pb.iter().any(|&v| v == 0)
+        }, _ => false);
+        if zero {
+            return Err(Error::Runtime("ZeroDivisionError".into()));
+        }
+        crate::dispatch_int!(dtype, T => {
+            let floor = mode == RoundingMode::Floor;
+            binary_map::<T, T, T>(out, a, b, move |x, y| {
+                let (x, y) = (x.to_i64(), y.to_i64());
+                let q = x.wrapping_div(y);
+                let q = if floor && (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q };
+                T::from_i64(q)
+            })
+        }, _ => return Err(Error::Runtime("div: unsupported dtype".into())));
+        return Ok(());
+    }
+    crate::dispatch_float!(dtype, T => {
+        binary_map::<T, T, T>(out, a, b, move |x, y| {
+            let q = x.to_f64() / y.to_f64();
+            let q = match mode {
+                RoundingMode::True => q,
+                RoundingMode::Trunc => q.trunc(),
+                RoundingMode::Floor => q.floor(),
+            };
+            T::from_f64(q)
+        })
+    }, _ => unreachable!());
+    Ok(())
+}
+
+// ----- in-place forms -----
+
+/// Shared driver of in-place binary ops: checks, computes into `a` and records.
+fn in_place(
+    a: &Tensor,
+    b: &Rhs,
+    compute: impl FnOnce(&Tensor, &Rhs) -> Result<Tensor>,
+) -> Result<()> {
+    check_inplace(a)?;
+    let dtype = result_type(&[operand(a), b.operand()]);
+    let bshape = match b {
+        Rhs::Tensor(t) => broadcast_shapes(a.shape(), t.shape())?,
+        Rhs::Scalar(_) => a.shape().clone(),
+    };
+    check_inplace_result(a, dtype, &bshape)?;
+    // Out of place into a temporary, then copied back: keeps aliasing and autograd
+    // simple (the temporary's graph becomes `a`'s new history).
+    let b_needs = matches!(b, Rhs::Tensor(t) if t.requires_grad());
+    let src = if crate::autograd::is_grad_enabled() && (a.requires_grad() || b_needs) {
+        // The op may save its input for backward; keep the value from before the write.
+        super::copy::clone_contiguous(a)?
+    } else {
+        a.clone()
+    };
+    let result = compute(&src, b)?;
+    crate::cpu::elementwise::copy_cast(a, &result);
+    a.storage().bump_version();
+    if let Some(f) = result.grad_fn() {
+        a.set_grad_fn(f, result.output_nr());
+    }
+    Ok(())
+}
+
+pub fn add_in_place(a: &Tensor, b: &Tensor) -> Result<()> {
+    add_scaled_in_place(a, &Rhs::Tensor(b.clone()), Scalar::Int(1))
+}
+
+pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
+    // Fast path: same dtype, no autograd, no aliasing: one kernel writing into `a`.
+    if let Rhs::Tensor(bt) = b {
+        if bt.dtype() == a.dtype()
+            && !needs_grad(&[a, bt])
+            && !bt.storage().same(a.storage())
+            && a.dtype() != DType::Bool
+        {
+            let shape = broadcast_shapes(a.shape(), bt.shape())?;
+            check_inplace_result(a, a.dtype(), &shape)?;
+            check_alpha(a.dtype(), alpha)?;
+            let bx = expand_view(bt, a.shape())?;
+            arith_into(a, a, &bx, alpha, Op::Add);
+            a.storage().bump_version();
+            return Ok(());
+        }
+    }
+    in_place(a, b, |x, y| add_scaled(x, y, alpha))
+}
+
+pub fn sub_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
+    in_place(a, b, |x, y| sub_scaled(x, y, alpha))
+}
+
+pub fn mul_in_place(a: &Tensor, b: &Rhs) -> Result<()> {
+    in_place(a, b, mul_rhs)
+}
+
+pub fn div_in_place(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<()> {
+    in_place(a, b, |x, y| div_rhs(x, y, mode))
+}

@@ -1,0 +1,72 @@
+//! Copies and dtype conversions: `to`, `contiguous`, `clone`, `copy_`.
+
+use super::{check_inplace, expand_view, reduce_grad};
+use crate::autograd::{needs_grad, record};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// `t.to(dtype)`: returns `t` itself when nothing changes, as PyTorch does.
+pub fn to_dtype(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    if t.dtype() == dtype {
+        return Ok(t.clone());
+    }
+    let out = Tensor::uninit(t.shape(), dtype, t.device())?;
+    crate::cpu::elementwise::copy_cast(&out, t);
+    if needs_grad(&[t]) && dtype.is_floating_point() {
+        let src = t.dtype();
+        record("ToCopyBackward0", &[t], &out, move |_, g| {
+            Ok(vec![Some(to_dtype(g, src)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `t.clone()`: always a new contiguous buffer.
+pub fn clone_contiguous(t: &Tensor) -> Result<Tensor> {
+    let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
+    crate::cpu::elementwise::copy_cast(&out, t);
+    if needs_grad(&[t]) {
+        record("CloneBackward0", &[t], &out, |_, g| {
+            Ok(vec![Some(g.clone())])
+        });
+    }
+    Ok(out)
+}
+
+/// `t.contiguous()`: `t` itself when already contiguous.
+pub fn contiguous(t: &Tensor) -> Result<Tensor> {
+    if t.is_contiguous() {
+        return Ok(t.clone());
+    }
+    clone_contiguous(t)
+}
+
+/// `dst.copy_(src)`: broadcasts `src` to `dst` and converts dtypes.
+pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
+    check_inplace(dst)?;
+    let expanded = expand_view(src, dst.shape()).map_err(|_| {
+        Error::Runtime(format!(
+            "output with shape {} doesn't match the broadcast shape {}",
+            crate::layout::fmt_shape(dst.shape()),
+            crate::layout::fmt_shape(src.shape())
+        ))
+    })?;
+    if expanded.storage().same(dst.storage()) && expanded.layout() != dst.layout() {
+        // Overlapping source and destination: go through a temporary.
+        let tmp = clone_contiguous(&expanded.detach())?;
+        crate::cpu::elementwise::copy_cast(dst, &tmp);
+    } else {
+        crate::cpu::elementwise::copy_cast(dst, &expanded);
+    }
+    dst.storage().bump_version();
+    if needs_grad(&[dst, src]) {
+        let (src_shape, src_dtype) = (src.shape().clone(), src.dtype());
+        record("CopyBackwards", &[dst, src], dst, move |_, g| {
+            let gd = super::reduce::zeros_like(g)?;
+            let gs = reduce_grad(g, &src_shape, src_dtype)?;
+            Ok(vec![Some(gd), Some(gs)])
+        });
+    }
+    Ok(())
+}

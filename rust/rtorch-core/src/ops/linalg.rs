@@ -1,0 +1,1 @@
+//! (filled in by its op family's work)

@@ -1,0 +1,92 @@
+//! Ops by family. Each op's file holds its checks, its dispatch to the device kernel,
+//! and its backward formula (written with these same ops, so it is differentiable).
+
+pub mod binary;
+pub mod compare;
+pub mod copy;
+pub mod creation;
+pub mod index;
+pub mod linalg;
+pub mod matmul;
+pub mod pointwise;
+pub mod random_ops;
+pub mod reduce;
+pub mod scan;
+pub mod shape;
+pub mod softmax;
+pub mod sort;
+pub mod unary;
+
+use crate::autograd::is_grad_enabled;
+use crate::dtype::{DType, Operand};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// How a tensor takes part in `result_type`.
+pub fn operand(t: &Tensor) -> Operand {
+    if t.dim() == 0 {
+        Operand::ZeroDim(t.dtype())
+    } else {
+        Operand::Dim(t.dtype())
+    }
+}
+
+/// A broadcast view of `t` with `shape` (no autograd; for kernels).
+pub fn expand_view(t: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    if t.shape().as_slice() == shape {
+        return Ok(t.clone());
+    }
+    Ok(t.with_layout(t.layout().expand(shape)?))
+}
+
+/// `t` converted to `dtype` (no autograd; for kernels). Returns `t` itself if the
+/// dtype already matches.
+pub fn cast_view(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    if t.dtype() == dtype {
+        return Ok(t.clone());
+    }
+    let out = Tensor::uninit(t.shape(), dtype, t.device())?;
+    crate::cpu::elementwise::copy_cast(&out, t);
+    Ok(out)
+}
+
+/// The gradient for an input of `shape` and `dtype` from a gradient of the broadcast
+/// output: sums over broadcast dims, then casts.
+pub fn reduce_grad(g: &Tensor, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    let g = reduce::sum_to(g, shape)?;
+    copy::to_dtype(&g, dtype)
+}
+
+/// PyTorch refuses in-place ops that would corrupt autograd state.
+pub fn check_inplace(t: &Tensor) -> Result<()> {
+    if is_grad_enabled() && t.is_leaf() && t.requires_grad() {
+        return Err(Error::Runtime(
+            "a leaf Variable that requires grad is being used in an in-place operation.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that the result of an in-place op can be written into `dst`.
+pub fn check_inplace_result(dst: &Tensor, result_dtype: DType, shape: &[usize]) -> Result<()> {
+    if !result_dtype.can_cast_to(dst.dtype()) {
+        return Err(Error::Runtime(format!(
+            "result type {} can't be cast to the desired output type {}",
+            result_dtype.scalar_type_name(),
+            dst.dtype().scalar_type_name()
+        )));
+    }
+    if dst.shape().as_slice() != shape {
+        return Err(Error::Runtime(format!(
+            "output with shape {} doesn't match the broadcast shape {}",
+            crate::layout::fmt_shape(dst.shape()),
+            crate::layout::fmt_shape(shape)
+        )));
+    }
+    Ok(())
+}
+
+/// Gradient placeholder for inputs that get none.
+pub fn none_grads(n: usize) -> Vec<Option<Tensor>> {
+    vec![None; n]
+}

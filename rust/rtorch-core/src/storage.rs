@@ -1,0 +1,168 @@
+//! Storage: a device buffer shared by a tensor and all its views, plus the version
+//! counter that autograd uses to detect in-place changes to saved tensors.
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use std::alloc::{self, Layout as AllocLayout};
+use std::any::Any;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Alignment of buffers rtorch allocates: a cache line, and enough for AVX-512 loads.
+pub const ALIGN: usize = 64;
+
+/// Bytes of CPU memory, owned by rtorch or borrowed from another owner (a numpy array).
+pub struct CpuBuffer {
+    ptr: NonNull<u8>,
+    len: usize,
+    owner: Owner,
+}
+
+enum Owner {
+    /// Allocated here with `ALIGN`; freed on drop.
+    Rust,
+    /// Memory kept alive by someone else (e.g. a numpy array), released by dropping this.
+    External(#[allow(dead_code)] Box<dyn Any + Send + Sync>),
+}
+
+// SAFETY: a CpuBuffer is plain bytes plus an owner that is itself Send + Sync. Concurrent
+// writes through two tensors sharing a buffer are a data race at the user level, exactly
+// as in PyTorch; rtorch never does so itself (kernels write only to their outputs).
+unsafe impl Send for CpuBuffer {}
+unsafe impl Sync for CpuBuffer {}
+
+impl CpuBuffer {
+    pub fn alloc(len: usize, zeroed: bool) -> Result<CpuBuffer> {
+        if len == 0 {
+            // A dangling but aligned pointer: never dereferenced for zero bytes.
+            let ptr = NonNull::new(ALIGN as *mut u8).expect("ALIGN is non-zero");
+            return Ok(CpuBuffer {
+                ptr,
+                len,
+                owner: Owner::Rust,
+            });
+        }
+        let layout = AllocLayout::from_size_align(len, ALIGN)
+            .map_err(|_| Error::Runtime(format!("cannot allocate {len} bytes")))?;
+        // SAFETY: layout has non-zero size (len > 0 checked above).
+        let raw = unsafe {
+            if zeroed {
+                alloc::alloc_zeroed(layout)
+            } else {
+                alloc::alloc(layout)
+            }
+        };
+        let ptr = NonNull::new(raw).ok_or_else(|| {
+            Error::Runtime(format!(
+                "DefaultCPUAllocator: not enough memory: you tried to allocate {len} bytes."
+            ))
+        })?;
+        Ok(CpuBuffer {
+            ptr,
+            len,
+            owner: Owner::Rust,
+        })
+    }
+
+    /// Wraps memory owned elsewhere.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `len` bytes for as long as `owner`
+    /// lives, and suitably aligned for the dtype it will be read as.
+    pub unsafe fn from_external(
+        ptr: *mut u8,
+        len: usize,
+        owner: Box<dyn Any + Send + Sync>,
+    ) -> CpuBuffer {
+        let ptr = NonNull::new(ptr).unwrap_or(NonNull::dangling());
+        CpuBuffer {
+            ptr,
+            len,
+            owner: Owner::External(owner),
+        }
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for CpuBuffer {
+    fn drop(&mut self) {
+        if let Owner::Rust = self.owner {
+            if self.len > 0 {
+                let layout = AllocLayout::from_size_align(self.len, ALIGN)
+                    .expect("layout was valid at allocation");
+                // SAFETY: allocated in `alloc` with exactly this layout.
+                unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) };
+            }
+        }
+    }
+}
+
+pub enum Buffer {
+    Cpu(CpuBuffer),
+}
+
+pub struct StorageInner {
+    buffer: Buffer,
+    version: AtomicU64,
+}
+
+/// A cheap, shared handle to a buffer.
+#[derive(Clone)]
+pub struct Storage(Arc<StorageInner>);
+
+impl Storage {
+    pub fn cpu(buffer: CpuBuffer) -> Storage {
+        Storage(Arc::new(StorageInner {
+            buffer: Buffer::Cpu(buffer),
+            version: AtomicU64::new(0),
+        }))
+    }
+
+    pub fn device(&self) -> Device {
+        match self.0.buffer {
+            Buffer::Cpu(_) => Device::Cpu,
+        }
+    }
+
+    pub fn nbytes(&self) -> usize {
+        match &self.0.buffer {
+            Buffer::Cpu(b) => b.len(),
+        }
+    }
+
+    /// Base pointer of a CPU storage.
+    pub fn cpu_ptr(&self) -> Result<*mut u8> {
+        match &self.0.buffer {
+            Buffer::Cpu(b) => Ok(b.as_ptr()),
+        }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.0.version.load(Ordering::Relaxed)
+    }
+
+    pub fn bump_version(&self) {
+        self.0.version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn same(&self, other: &Storage) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Identity for sharing detection (serialization groups views by storage).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}

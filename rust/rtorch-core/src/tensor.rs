@@ -1,0 +1,362 @@
+//! `Tensor`: a cheap handle to storage + layout + dtype + autograd metadata.
+
+use crate::autograd::{AutogradMeta, Node};
+use crate::device::Device;
+use crate::dtype::{DType, Scalar};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::{Dims, Layout};
+use crate::storage::{CpuBuffer, Storage};
+use parking_lot::{Mutex, MutexGuard};
+use std::sync::Arc;
+
+pub struct TensorImpl {
+    storage: Storage,
+    layout: Layout,
+    dtype: DType,
+    /// None until the tensor takes part in autograd (requires_grad, grad, grad_fn, hooks).
+    pub(crate) autograd: Mutex<Option<Box<AutogradMeta>>>,
+}
+
+/// A reference-counted tensor. Cloning shares everything, including autograd state:
+/// it is the same tensor, like a second Python reference.
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tensor(shape={:?}, dtype={}, device={})",
+            &self.shape()[..],
+            self.dtype().name(),
+            self.device()
+        )
+    }
+}
+
+impl Tensor {
+    pub fn from_parts(storage: Storage, layout: Layout, dtype: DType) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage,
+            layout,
+            dtype,
+            autograd: Mutex::new(None),
+        }))
+    }
+
+    /// Uninitialised memory is never exposed: `empty` zero-fills, as the cost is small
+    /// next to the safety of never reading stale bytes.
+    pub fn empty(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+        Self::alloc(shape, dtype, device, true)
+    }
+
+    /// A contiguous tensor whose every element the caller will overwrite before anyone
+    /// reads it (kernel outputs). Skips the zero fill.
+    pub(crate) fn uninit(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+        Self::alloc(shape, dtype, device, false)
+    }
+
+    fn alloc(shape: &[usize], dtype: DType, device: Device, zeroed: bool) -> Result<Tensor> {
+        if device != Device::Cpu {
+            return Err(Error::Runtime(format!(
+                "rtorch was built without CUDA support; cannot create a tensor on {device}"
+            )));
+        }
+        let numel = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .and_then(|n| n.checked_mul(dtype.size()))
+            .ok_or_else(|| Error::Runtime("tensor is too large".into()))?;
+        let buffer = CpuBuffer::alloc(numel, zeroed)?;
+        Ok(Tensor::from_parts(
+            Storage::cpu(buffer),
+            Layout::contiguous(shape),
+            dtype,
+        ))
+    }
+
+    pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Tensor::empty(shape, dtype, Device::Cpu)
+    }
+
+    pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
+        let t = Tensor::uninit(shape, dtype, Device::Cpu)?;
+        crate::cpu::elementwise::fill(&t, value);
+        Ok(t)
+    }
+
+    pub fn scalar(value: Scalar, dtype: DType) -> Result<Tensor> {
+        Tensor::full(&[], value, dtype)
+    }
+
+    pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        if data.len() != crate::layout::numel(shape) {
+            return Err(Error::Runtime(format!(
+                "from_vec: {} values for shape {}",
+                data.len(),
+                crate::layout::fmt_shape(shape)
+            )));
+        }
+        let t = Tensor::uninit(shape, T::DTYPE, Device::Cpu)?;
+        // SAFETY: `t` is a fresh contiguous buffer of exactly data.len() elements of T.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), t.data_ptr::<T>(), data.len());
+        }
+        Ok(t)
+    }
+
+    // ----- layout and storage -----
+
+    pub fn storage(&self) -> &Storage {
+        &self.0.storage
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+
+    pub fn shape(&self) -> &Dims {
+        &self.0.layout.shape
+    }
+
+    pub fn strides(&self) -> &Dims {
+        &self.0.layout.strides
+    }
+
+    pub fn offset(&self) -> usize {
+        self.0.layout.offset
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    pub fn device(&self) -> Device {
+        self.0.storage.device()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.0.layout.ndim()
+    }
+
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+
+    /// The size of `dim` (negative dims count from the end).
+    pub fn size(&self, dim: i64) -> Result<usize> {
+        Ok(self.shape()[self.0.layout.dim(dim)?])
+    }
+
+    /// Identity of this tensor object (not of its storage).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
+    pub fn downgrade(&self) -> std::sync::Weak<TensorImpl> {
+        Arc::downgrade(&self.0)
+    }
+
+    pub fn same(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// A new tensor object over the same storage with another layout, without autograd
+    /// history (ops that make views attach their own).
+    pub fn with_layout(&self, layout: Layout) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), layout, self.0.dtype)
+    }
+
+    /// Pointer to the first element (storage base + offset).
+    ///
+    /// The caller must use it only within the layout's extent, and T must be this
+    /// tensor's element type.
+    pub fn data_ptr<T: Element>(&self) -> *mut T {
+        debug_assert_eq!(T::DTYPE, self.dtype());
+        let base = self.0.storage.cpu_ptr().unwrap_or(std::ptr::null_mut());
+        // SAFETY: offset lies within the storage (a layout invariant).
+        unsafe { (base as *mut T).add(self.0.layout.offset) }
+    }
+
+    /// The elements as a slice, when contiguous on the CPU.
+    ///
+    /// Callers must not hold it across an op that writes to this storage.
+    pub fn as_slice<T: Element>(&self) -> Option<&[T]> {
+        if T::DTYPE != self.dtype() || !self.is_contiguous() || self.device() != Device::Cpu {
+            return None;
+        }
+        // SAFETY: contiguous layout -> numel elements from data_ptr are inside storage.
+        Some(unsafe { std::slice::from_raw_parts(self.data_ptr::<T>(), self.numel()) })
+    }
+
+    /// A contiguous copy of the elements, converted to `T`.
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        let t = self.to_dtype_contiguous(T::DTYPE)?;
+        Ok(t.as_slice::<T>().map(|s| s.to_vec()).unwrap_or_default())
+    }
+
+    /// Elements in row-major order as f64 (for printing and tests).
+    pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
+        crate::dispatch_all!(self.dtype(), T => {
+            Ok(self.to_vec::<T>()?.into_iter().map(|v| v.to_f64()).collect())
+        })
+    }
+
+    fn to_dtype_contiguous(&self, dtype: DType) -> Result<Tensor> {
+        if self.dtype() == dtype && self.is_contiguous() {
+            return Ok(self.clone());
+        }
+        let out = Tensor::uninit(self.shape(), dtype, self.device())?;
+        crate::cpu::elementwise::copy_cast(&out, self);
+        Ok(out)
+    }
+
+    /// The one value of a one-element tensor as a Python-style scalar.
+    pub fn item(&self) -> Result<Scalar> {
+        if self.numel() != 1 {
+            return Err(Error::Runtime(format!(
+                "a Tensor with {} elements cannot be converted to Scalar",
+                self.numel()
+            )));
+        }
+        crate::dispatch_all!(self.dtype(), T => {
+            // SAFETY: numel == 1, so the element at data_ptr is in bounds.
+            let v: T = unsafe { *self.data_ptr::<T>() };
+            Ok(scalar_of(v))
+        })
+    }
+
+    // ----- autograd state -----
+
+    pub(crate) fn meta(&self) -> MutexGuard<'_, Option<Box<AutogradMeta>>> {
+        self.0.autograd.lock()
+    }
+
+    pub fn requires_grad(&self) -> bool {
+        match &*self.meta() {
+            None => false,
+            Some(m) => m.requires_grad || m.grad_fn.is_some(),
+        }
+    }
+
+    pub fn grad_fn(&self) -> Option<Arc<Node>> {
+        self.meta().as_ref().and_then(|m| m.grad_fn.clone())
+    }
+
+    /// Index of this tensor among its grad_fn's outputs.
+    pub fn output_nr(&self) -> usize {
+        self.meta().as_ref().map_or(0, |m| m.output_nr)
+    }
+
+    pub fn is_leaf(&self) -> bool {
+        self.grad_fn().is_none()
+    }
+
+    pub fn grad(&self) -> Option<Tensor> {
+        self.meta().as_ref().and_then(|m| m.grad.clone())
+    }
+
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::Runtime(format!(
+                    "assigned grad has data of a different size: expected {}, got {}",
+                    crate::layout::fmt_shape(self.shape()),
+                    crate::layout::fmt_shape(g.shape())
+                )));
+            }
+            if g.dtype() != self.dtype() {
+                return Err(Error::Runtime(
+                    "assigned grad has data of a different type".to_string(),
+                ));
+            }
+        }
+        let mut m = self.meta();
+        if grad.is_none() && m.is_none() {
+            return Ok(());
+        }
+        m.get_or_insert_with(Default::default).grad = grad;
+        Ok(())
+    }
+
+    /// `requires_grad_()`: only leaves may change it, and only float tensors need grads.
+    pub fn set_requires_grad(&self, requires_grad: bool) -> Result<()> {
+        if requires_grad && !self.dtype().is_floating_point() {
+            return Err(Error::Runtime(
+                "only Tensors of floating point dtype can require gradients".into(),
+            ));
+        }
+        let mut m = self.meta();
+        if let Some(meta) = m.as_ref() {
+            if meta.grad_fn.is_some() {
+                if requires_grad {
+                    return Ok(());
+                }
+                return Err(Error::Runtime(
+                    "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().".into(),
+                ));
+            }
+        }
+        if !requires_grad && m.is_none() {
+            return Ok(());
+        }
+        m.get_or_insert_with(Default::default).requires_grad = requires_grad;
+        Ok(())
+    }
+
+    /// A new tensor sharing storage, with no autograd history.
+    pub fn detach(&self) -> Tensor {
+        self.with_layout(self.layout().clone())
+    }
+
+    /// Sets this tensor's history: it becomes output `output_nr` of `node`.
+    pub(crate) fn set_grad_fn(&self, node: Arc<Node>, output_nr: usize) {
+        let mut m = self.meta();
+        let meta = m.get_or_insert_with(Default::default);
+        meta.grad_fn = Some(node);
+        meta.output_nr = output_nr;
+        meta.requires_grad = false;
+    }
+
+    pub fn with_meta<R>(&self, f: impl FnOnce(&mut AutogradMeta) -> R) -> R {
+        let mut m = self.meta();
+        f(m.get_or_insert_with(Default::default))
+    }
+
+    /// Moves the autograd state out (for `t.data = other`, which keeps identity but
+    /// swaps the data). The cached AccumulateGrad belongs to the old tensor object.
+    pub fn take_meta(&self) -> Option<Box<AutogradMeta>> {
+        let mut m = self.meta().take();
+        if let Some(meta) = m.as_mut() {
+            meta.grad_accumulator = std::sync::Weak::new();
+        }
+        m
+    }
+
+    pub fn put_meta(&self, meta: Option<Box<AutogradMeta>>) {
+        *self.meta() = meta;
+    }
+
+    /// `detach_()`: drops history in place (the tensor becomes a leaf).
+    pub fn detach_in_place(&self) {
+        let mut m = self.meta();
+        if let Some(meta) = m.as_mut() {
+            meta.grad_fn = None;
+            meta.requires_grad = false;
+            meta.output_nr = 0;
+        }
+    }
+}
+
+pub fn scalar_of<T: Element>(v: T) -> Scalar {
+    match T::DTYPE {
+        DType::Bool => Scalar::Bool(v.to_i64() != 0),
+        d if d.is_floating_point() => Scalar::Float(v.to_f64()),
+        _ => Scalar::Int(v.to_i64()),
+    }
+}

@@ -1,0 +1,352 @@
+//! Python -> Rust argument conversion shared by all bindings.
+
+use crate::dtype::{PyDType, PyDevice};
+use crate::error::IntoPyResult;
+use crate::tensor::PyTensor;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyTuple};
+use rtorch_core::ops::binary::Rhs;
+use rtorch_core::{DType, Device, Scalar, Tensor};
+
+/// A dtype argument: an `rtorch.dtype`, or Python's `float`, `int`, `bool` types.
+pub fn dtype_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
+    let Some(obj) = obj else { return Ok(None) };
+    if obj.is_none() {
+        return Ok(None);
+    }
+    if let Ok(d) = obj.cast::<PyDType>() {
+        return Ok(Some(d.get().dtype));
+    }
+    let py = obj.py();
+    if obj.is(py.get_type::<PyFloat>()) {
+        return Ok(Some(DType::F64));
+    }
+    if obj.is(py.get_type::<PyBool>()) {
+        return Ok(Some(DType::Bool));
+    }
+    if obj.is(py.get_type::<PyInt>()) {
+        return Ok(Some(DType::I64));
+    }
+    if let Ok(s) = obj.extract::<String>() {
+        return DType::from_name(&s).py().map(Some);
+    }
+    Err(PyTypeError::new_err(format!(
+        "dtype must be rtorch.dtype, not {}",
+        obj.get_type().name()?
+    )))
+}
+
+/// A device argument: `rtorch.device`, a string, or a CUDA ordinal.
+pub fn device_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Device> {
+    let Some(obj) = obj else {
+        return Ok(Device::Cpu);
+    };
+    if obj.is_none() {
+        return Ok(Device::Cpu);
+    }
+    if let Ok(d) = obj.cast::<PyDevice>() {
+        return Ok(d.get().device);
+    }
+    if let Ok(i) = obj.extract::<usize>() {
+        return Ok(Device::Cuda(i));
+    }
+    let s: String = obj
+        .extract()
+        .map_err(|_| PyTypeError::new_err("device must be a rtorch.device, a string or an int"))?;
+    Device::parse(&s).py()
+}
+
+/// A Python number (bool checked before int, as bool is an int subclass); also numpy
+/// scalars and one-element tensors are not numbers here.
+pub fn scalar_arg(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
+    if obj.is_instance_of::<PyBool>() {
+        return obj.extract::<bool>().ok().map(Scalar::Bool);
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj.extract::<i64>().ok().map(Scalar::Int);
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return obj.extract::<f64>().ok().map(Scalar::Float);
+    }
+    numpy_scalar(obj)
+}
+
+/// numpy scalars (`np.float32(1.5)`, `np.int64(3)`) by duck typing, so numpy stays
+/// optional.
+fn numpy_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
+    let ty = obj.get_type();
+    let module = ty.module().ok()?;
+    if module.to_str().ok()? != "numpy" {
+        return None;
+    }
+    let kind: String = obj
+        .getattr("dtype")
+        .ok()?
+        .getattr("kind")
+        .ok()?
+        .extract()
+        .ok()?;
+    let item = obj.call_method0("item").ok()?;
+    match kind.as_str() {
+        "b" => item.extract::<bool>().ok().map(Scalar::Bool),
+        "i" | "u" => item.extract::<i64>().ok().map(Scalar::Int),
+        "f" => item.extract::<f64>().ok().map(Scalar::Float),
+        _ => None,
+    }
+}
+
+/// The dtype a numpy scalar carries (numpy scalars keep their dtype in `tensor()`).
+pub fn numpy_scalar_dtype(obj: &Bound<'_, PyAny>) -> Option<DType> {
+    let ty = obj.get_type();
+    if ty.module().ok()?.to_str().ok()? != "numpy"
+        || obj.hasattr("shape").ok()? && obj.getattr("ndim").ok()?.extract::<usize>().ok()? > 0
+    {
+        return None;
+    }
+    let name: String = obj
+        .getattr("dtype")
+        .ok()?
+        .getattr("name")
+        .ok()?
+        .extract()
+        .ok()?;
+    DType::from_name(&name).ok()
+}
+
+/// A tensor or a Python number as the other operand of a binary op.
+pub fn rhs_arg(obj: &Bound<'_, PyAny>) -> PyResult<Rhs> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(Rhs::Tensor(t.borrow().inner.clone()));
+    }
+    if let Some(s) = scalar_arg(obj) {
+        return Ok(Rhs::Scalar(s));
+    }
+    Err(PyTypeError::new_err(format!(
+        "unsupported operand type: expected a Tensor or a number, got {}",
+        obj.get_type().name()?
+    )))
+}
+
+/// Like `rhs_arg` but None when the type is not supported (operators then return
+/// NotImplemented so Python can try the reflected method).
+pub fn rhs_opt(obj: &Bound<'_, PyAny>) -> Option<Rhs> {
+    rhs_arg(obj).ok()
+}
+
+pub fn tensor_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
+    match obj.cast::<PyTensor>() {
+        Ok(t) => Ok(t.borrow().inner.clone()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{what} must be Tensor, not {}",
+            obj.get_type().name()?
+        ))),
+    }
+}
+
+/// A shape given as varargs (`zeros(2, 3)`) or as one sequence (`zeros((2, 3))`).
+pub fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
+    if args.len() == 1 {
+        let first = args.get_item(0)?;
+        if !first.is_instance_of::<PyInt>() {
+            return int_list(&first);
+        }
+    }
+    int_list(args.as_any())
+}
+
+/// A list of ints from any sequence (tuple, list, rtorch.Size, 1-D int tensor).
+pub fn int_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
+    if let Ok(i) = obj.extract::<i64>() {
+        if !obj.is_instance_of::<PyFloat>() {
+            return Ok(vec![i]);
+        }
+    }
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = &t.borrow().inner;
+        if t.dtype().is_floating_point() {
+            return Err(PyTypeError::new_err(
+                "expected a sequence of integers, got a float tensor",
+            ));
+        }
+        return t.to_vec::<i64>().py();
+    }
+    let seq = obj.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "expected a sequence of integers, got {}",
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let mut out = Vec::with_capacity(seq.len()?);
+    for item in seq.try_iter()? {
+        let item = item?;
+        if item.is_instance_of::<PyFloat>() {
+            return Err(PyTypeError::new_err(
+                "expected a sequence of integers, but got a float",
+            ));
+        }
+        out.push(
+            item.extract::<i64>()
+                .map_err(|_| PyTypeError::new_err("expected a sequence of integers"))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Non-negative sizes for creation functions.
+pub fn size_arg(args: &Bound<'_, PyTuple>) -> PyResult<Vec<usize>> {
+    shape_args(args)?
+        .into_iter()
+        .map(|d| {
+            usize::try_from(d).map_err(|_| {
+                pyo3::exceptions::PyRuntimeError::new_err(format!(
+                    "Trying to create tensor with negative dimension {d}"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Dims for reductions: an int, a sequence of ints, or None (all dims).
+pub fn dims_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => int_list(o).map(Some),
+    }
+}
+
+/// Values read from nested Python data for `tensor()`.
+struct Nested {
+    shape: Vec<usize>,
+    values: Vec<Scalar>,
+    /// Highest category seen, and the dtype of numpy scalars / tensors inside.
+    inferred: Option<DType>,
+}
+
+/// Builds a tensor from nested lists/tuples of numbers, numpy arrays or tensors.
+pub fn tensor_from_data(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<Tensor> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = t.borrow().inner.detach();
+        let t = rtorch_core::ops::copy::clone_contiguous(&t).py()?;
+        return match dtype {
+            Some(d) => rtorch_core::ops::copy::to_dtype(&t, d).py(),
+            None => Ok(t),
+        };
+    }
+    if is_ndarray(obj) {
+        let t = crate::numpy_interop::from_numpy(obj)?;
+        let t = rtorch_core::ops::copy::clone_contiguous(&t).py()?;
+        return match dtype {
+            Some(d) => rtorch_core::ops::copy::to_dtype(&t, d).py(),
+            None => Ok(t),
+        };
+    }
+    let mut n = Nested {
+        shape: Vec::new(),
+        values: Vec::new(),
+        inferred: None,
+    };
+    walk(obj, 0, &mut n)?;
+    let dt = dtype
+        .or(n.inferred)
+        .unwrap_or_else(rtorch_core::get_default_dtype);
+    build(&n.values, &n.shape, dt)
+}
+
+pub fn is_ndarray(obj: &Bound<'_, PyAny>) -> bool {
+    let ty = obj.get_type();
+    ty.name().map(|n| n == "ndarray").unwrap_or(false)
+        && ty
+            .module()
+            .map(|m| m.to_str().map(|s| s == "numpy").unwrap_or(false))
+            .unwrap_or(false)
+}
+
+fn note(n: &mut Nested, d: DType) {
+    n.inferred = Some(match n.inferred {
+        None => d,
+        Some(prev) => rtorch_core::dtype::promote_types(prev, d),
+    });
+}
+
+fn walk(obj: &Bound<'_, PyAny>, depth: usize, n: &mut Nested) -> PyResult<()> {
+    if let Some(s) = scalar_arg(obj) {
+        if depth != n.shape.len() {
+            return Err(PyValueError::new_err(format!(
+                "expected sequence of length {} at dim {depth} (got a number)",
+                n.shape.get(depth).copied().unwrap_or(0)
+            )));
+        }
+        let d = numpy_scalar_dtype(obj).unwrap_or_else(|| s.default_dtype());
+        note(n, d);
+        n.values.push(s);
+        return Ok(());
+    }
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = &t.borrow().inner;
+        if t.dim() == 0 {
+            note(n, t.dtype());
+            n.values.push(t.item().py()?);
+            return Ok(());
+        }
+        let list = crate::tensor::to_pylist(obj.py(), t)?;
+        return walk(list.bind(obj.py()), depth, n);
+    }
+    if is_ndarray(obj) {
+        let list = obj.call_method0("tolist")?;
+        let name: String = obj.getattr("dtype")?.getattr("name")?.extract()?;
+        if let Ok(d) = DType::from_name(&name) {
+            note(n, d);
+        }
+        return walk(&list, depth, n);
+    }
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(l) = obj.cast::<PyList>() {
+        l.iter().collect()
+    } else if let Ok(t) = obj.cast::<PyTuple>() {
+        t.iter().collect()
+    } else if let Ok(seq) = obj.cast::<PySequence>() {
+        seq.try_iter()?.collect::<PyResult<_>>()?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "Could not infer dtype of {}",
+            obj.get_type().name()?
+        )));
+    };
+    if depth == n.shape.len() {
+        if !n.values.is_empty() {
+            return Err(PyValueError::new_err(format!(
+                "expected a number at dim {depth} but got a sequence"
+            )));
+        }
+        n.shape.push(items.len());
+    } else if n.shape[depth] != items.len() {
+        return Err(PyValueError::new_err(format!(
+            "expected sequence of length {} at dim {depth} (got {})",
+            n.shape[depth],
+            items.len()
+        )));
+    }
+    for item in &items {
+        walk(item, depth + 1, n)?;
+    }
+    Ok(())
+}
+
+fn build(values: &[Scalar], shape: &[usize], dtype: DType) -> PyResult<Tensor> {
+    rtorch_core::dispatch_all!(dtype, T => {
+        use rtorch_core::element::Element;
+        let v: Vec<T> = values
+            .iter()
+            .map(|s| match *s {
+                Scalar::Float(f) => T::from_f64(f),
+                Scalar::Int(i) => T::from_i64(i),
+                Scalar::Bool(b) => T::from_i64(b as i64),
+            })
+            .collect();
+        Tensor::from_vec(v, shape).py()
+    })
+}

@@ -1,0 +1,316 @@
+//! Tensor creation functions: `tensor`, `zeros`, `ones`, `full`, `empty` and `*_like`.
+
+use crate::convert::{device_arg, dtype_arg, scalar_arg, size_arg, tensor_from_data};
+use crate::error::IntoPyResult;
+use crate::tensor::{wrap, PyTensor};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use rtorch_core::{DType, Device, Scalar, Tensor};
+
+/// Applies the common `requires_grad=` keyword.
+pub fn finish(t: Tensor, requires_grad: bool) -> PyResult<PyTensor> {
+    if requires_grad {
+        t.set_requires_grad(true).py()?;
+    }
+    Ok(PyTensor::from(t))
+}
+
+pub fn check_device(device: Option<&Bound<'_, PyAny>>) -> PyResult<Device> {
+    let d = device_arg(device)?;
+    if d != Device::Cpu {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "Cannot create a tensor on {d}: rtorch was built without CUDA support"
+        )));
+    }
+    Ok(d)
+}
+
+#[pyfunction]
+#[pyo3(signature = (data, *, dtype=None, device=None, requires_grad=false, pin_memory=false))]
+fn tensor(
+    data: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = pin_memory;
+    check_device(device)?;
+    let t = tensor_from_data(data, dtype_arg(dtype)?)?;
+    finish(t, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
+#[allow(clippy::too_many_arguments)]
+fn zeros(
+    size: &Bound<'_, PyTuple>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory, memory_format);
+    check_device(device)?;
+    let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
+    finish(Tensor::zeros(&size_arg(size)?, dt).py()?, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
+#[allow(clippy::too_many_arguments)]
+fn empty(
+    size: &Bound<'_, PyTuple>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    zeros(
+        size,
+        out,
+        dtype,
+        layout,
+        device,
+        requires_grad,
+        pin_memory,
+        memory_format,
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
+#[allow(clippy::too_many_arguments)]
+fn ones(
+    size: &Bound<'_, PyTuple>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory, memory_format);
+    check_device(device)?;
+    let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
+    finish(
+        Tensor::full(&size_arg(size)?, Scalar::Int(1), dt).py()?,
+        requires_grad,
+    )
+}
+
+fn scalar_fill(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
+    if let Ok(t) = v.cast::<PyTensor>() {
+        return t.borrow().inner.item().py();
+    }
+    scalar_arg(v).ok_or_else(|| PyTypeError::new_err("fill_value must be a number"))
+}
+
+#[pyfunction]
+#[pyo3(signature = (size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn full(
+    size: &Bound<'_, PyAny>,
+    fill_value: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    check_device(device)?;
+    let v = scalar_fill(fill_value)?;
+    let dt = dtype_arg(dtype)?.unwrap_or_else(|| v.default_dtype());
+    let shape = size_arg(&PyTuple::new(size.py(), [size])?)?;
+    finish(Tensor::full(&shape, v, dt).py()?, requires_grad)
+}
+
+/// dtype and device of a `*_like` call.
+fn like_dtype(
+    input: &Tensor,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+) -> PyResult<DType> {
+    if device.is_some_and(|d| !d.is_none()) {
+        check_device(device)?;
+    }
+    Ok(dtype_arg(dtype)?.unwrap_or(input.dtype()))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
+fn zeros_like(
+    input: PyRef<'_, PyTensor>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (layout, memory_format);
+    let dt = like_dtype(&input.inner, dtype, device)?;
+    finish(Tensor::zeros(input.inner.shape(), dt).py()?, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
+fn empty_like(
+    input: PyRef<'_, PyTensor>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    zeros_like(input, dtype, layout, device, requires_grad, memory_format)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
+fn ones_like(
+    input: PyRef<'_, PyTensor>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (layout, memory_format);
+    let dt = like_dtype(&input.inner, dtype, device)?;
+    finish(
+        Tensor::full(input.inner.shape(), Scalar::Int(1), dt).py()?,
+        requires_grad,
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
+#[allow(clippy::too_many_arguments)]
+fn full_like(
+    input: PyRef<'_, PyTensor>,
+    fill_value: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (layout, memory_format);
+    let dt = like_dtype(&input.inner, dtype, device)?;
+    finish(
+        Tensor::full(input.inner.shape(), fill_value_arg(fill_value)?, dt).py()?,
+        requires_grad,
+    )
+}
+
+fn fill_value_arg(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
+    scalar_fill(v)
+}
+
+#[pyfunction]
+#[pyo3(signature = (data, dtype=None, device=None))]
+fn as_tensor(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    check_device(device)?;
+    let dt = dtype_arg(dtype)?;
+    if let Ok(t) = data.cast::<PyTensor>() {
+        let inner = t.borrow().inner.clone();
+        return match dt {
+            Some(d) if d != inner.dtype() => {
+                Ok(Py::new(py, wrap(rtorch_core::ops::copy::to_dtype(&inner, d))?)?.into_any())
+            }
+            _ => Ok(data.clone().unbind()),
+        };
+    }
+    if crate::convert::is_ndarray(data) {
+        let t = crate::numpy_interop::from_numpy(data)?;
+        let t = match dt {
+            Some(d) if d != t.dtype() => rtorch_core::ops::copy::to_dtype(&t, d).py()?,
+            _ => t,
+        };
+        return Ok(Py::new(py, PyTensor::from(t))?.into_any());
+    }
+    Ok(Py::new(py, PyTensor::from(tensor_from_data(data, dt)?))?.into_any())
+}
+
+#[pyfunction]
+fn get_default_dtype(py: Python<'_>) -> Py<crate::dtype::PyDType> {
+    crate::dtype::dtype_object(py, rtorch_core::get_default_dtype())
+}
+
+#[pyfunction]
+fn set_default_dtype(d: &Bound<'_, PyAny>) -> PyResult<()> {
+    let dt = dtype_arg(Some(d))?.ok_or_else(|| PyTypeError::new_err("dtype must not be None"))?;
+    rtorch_core::set_default_dtype(dt).py()
+}
+
+#[pyfunction]
+fn promote_types(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<Py<crate::dtype::PyDType>> {
+    let a = dtype_arg(Some(a))?.ok_or_else(|| PyTypeError::new_err("expected dtype"))?;
+    let b = dtype_arg(Some(b))?.ok_or_else(|| PyTypeError::new_err("expected dtype"))?;
+    Ok(crate::dtype::dtype_object(
+        py,
+        rtorch_core::dtype::promote_types(a, b),
+    ))
+}
+
+#[pyfunction]
+fn result_type(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<Py<crate::dtype::PyDType>> {
+    let op = |x: &Bound<'_, PyAny>| -> PyResult<rtorch_core::dtype::Operand> {
+        match crate::convert::rhs_arg(x)? {
+            rtorch_core::ops::binary::Rhs::Tensor(t) => Ok(rtorch_core::ops::operand(&t)),
+            rtorch_core::ops::binary::Rhs::Scalar(s) => Ok(rtorch_core::dtype::Operand::Scalar(s)),
+        }
+    };
+    let r = rtorch_core::dtype::result_type(&[op(a)?, op(b)?]);
+    Ok(crate::dtype::dtype_object(py, r))
+}
+
+#[pyfunction]
+fn can_cast(from_: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let a = dtype_arg(Some(from_))?.ok_or_else(|| PyTypeError::new_err("expected dtype"))?;
+    let b = dtype_arg(Some(to))?.ok_or_else(|| PyTypeError::new_err("expected dtype"))?;
+    Ok(a.can_cast_to(b))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(zeros, m)?)?;
+    m.add_function(wrap_pyfunction!(ones, m)?)?;
+    m.add_function(wrap_pyfunction!(empty, m)?)?;
+    m.add_function(wrap_pyfunction!(full, m)?)?;
+    m.add_function(wrap_pyfunction!(zeros_like, m)?)?;
+    m.add_function(wrap_pyfunction!(ones_like, m)?)?;
+    m.add_function(wrap_pyfunction!(empty_like, m)?)?;
+    m.add_function(wrap_pyfunction!(full_like, m)?)?;
+    m.add_function(wrap_pyfunction!(as_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(get_default_dtype, m)?)?;
+    m.add_function(wrap_pyfunction!(set_default_dtype, m)?)?;
+    m.add_function(wrap_pyfunction!(promote_types, m)?)?;
+    m.add_function(wrap_pyfunction!(result_type, m)?)?;
+    m.add_function(wrap_pyfunction!(can_cast, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::numpy_interop::from_numpy_py, m)?)?;
+    Ok(())
+}

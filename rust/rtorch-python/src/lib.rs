@@ -1,0 +1,51 @@
+//! `rtorch._C`: the Python binding of rtorch-core. Argument parsing, conversion and
+//! error mapping only; no math here. One file per op family, each adding a
+//! `#[pymethods]` block to `Tensor` and registering its module functions.
+
+mod autograd;
+mod convert;
+mod creation;
+mod dtype;
+mod error;
+mod indexing;
+mod numpy_interop;
+mod ops_arith;
+mod ops_compare;
+mod ops_index;
+mod ops_linalg;
+mod ops_pointwise;
+mod ops_random;
+mod ops_reduce;
+mod ops_shape;
+mod ops_sort;
+mod ops_unary;
+mod tensor;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+#[pyo3(name = "_C")]
+fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<tensor::PyTensor>()?;
+    m.add_class::<dtype::PyDType>()?;
+    m.add_class::<dtype::PyDevice>()?;
+    m.add_class::<numpy_interop::ArrayOwner>()?;
+    let py = m.py();
+    for d in rtorch_core::DType::ALL {
+        m.add(d.name(), dtype::dtype_object(py, d))?;
+    }
+    creation::register(m)?;
+    autograd::register(m)?;
+    ops_arith::register(m)?;
+    ops_shape::register(m)?;
+    ops_reduce::register(m)?;
+    ops_unary::register(m)?;
+    ops_pointwise::register(m)?;
+    ops_compare::register(m)?;
+    ops_sort::register(m)?;
+    ops_index::register(m)?;
+    indexing::register(m)?;
+    ops_linalg::register(m)?;
+    ops_random::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,539 @@
+//! The `rtorch.Tensor` class: construction, attributes, conversion to Python data.
+//! Ops live in the `ops_*` files as further `#[pymethods]` blocks.
+
+use crate::convert::{device_arg, dtype_arg, size_arg, tensor_from_data};
+use crate::dtype::{dtype_object, PyDType, PyDevice};
+use crate::error::IntoPyResult;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyList, PyTuple, PyType};
+use rtorch_core::ops::copy;
+use rtorch_core::{DType, Device, Scalar, Tensor};
+
+#[pyclass(name = "Tensor", module = "rtorch", subclass, dict, weakref)]
+pub struct PyTensor {
+    pub inner: Tensor,
+}
+
+impl From<Tensor> for PyTensor {
+    fn from(inner: Tensor) -> PyTensor {
+        PyTensor { inner }
+    }
+}
+
+/// Wraps a core result as a Python tensor.
+pub fn wrap(t: rtorch_core::Result<Tensor>) -> PyResult<PyTensor> {
+    t.py().map(PyTensor::from)
+}
+
+static SIZE_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `rtorch.Size(shape)` (a tuple subclass defined in Python).
+pub fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+    let ty = SIZE_TYPE.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        Ok(py
+            .import("rtorch._size")?
+            .getattr("Size")?
+            .cast_into::<PyType>()?
+            .unbind())
+    })?;
+    ty.bind(py).call1((PyTuple::new(py, shape)?,))
+}
+
+fn scalar_to_py(py: Python<'_>, s: Scalar) -> PyResult<Py<PyAny>> {
+    Ok(match s {
+        Scalar::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+        Scalar::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+        Scalar::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+    })
+}
+
+/// Nested Python lists of the tensor's values (`tolist`).
+pub fn to_pylist(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
+    let values = t.to_f64_vec().py()?;
+    let dtype = t.dtype();
+    let make = |v: f64| -> PyResult<Py<PyAny>> {
+        let s = match dtype {
+            DType::Bool => Scalar::Bool(v != 0.0),
+            d if d.is_floating_point() => Scalar::Float(v),
+            _ => Scalar::Int(v as i64),
+        };
+        scalar_to_py(py, s)
+    };
+    if t.dim() == 0 {
+        return make(values[0]);
+    }
+    // Integers above 2^53 would lose precision through f64: read them exactly.
+    let ints: Option<Vec<i64>> = if dtype == DType::I64 {
+        Some(t.to_vec::<i64>().py()?)
+    } else {
+        None
+    };
+    fn build(
+        py: Python<'_>,
+        shape: &[usize],
+        pos: &mut usize,
+        leaf: &dyn Fn(usize) -> PyResult<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let list = PyList::empty(py);
+        if shape.len() == 1 {
+            for _ in 0..shape[0] {
+                list.append(leaf(*pos)?)?;
+                *pos += 1;
+            }
+        } else {
+            for _ in 0..shape[0] {
+                list.append(build(py, &shape[1..], pos, leaf)?)?;
+            }
+        }
+        Ok(list.into_any().unbind())
+    }
+    let leaf = |i: usize| -> PyResult<Py<PyAny>> {
+        match &ints {
+            Some(v) => Ok(v[i].into_pyobject(py)?.into_any().unbind()),
+            None => make(values[i]),
+        }
+    };
+    let mut pos = 0;
+    build(py, t.shape(), &mut pos, &leaf)
+}
+
+#[pymethods]
+impl PyTensor {
+    /// `Tensor(data)` or `Tensor(*sizes)`: float32 (the default dtype), like
+    /// `torch.Tensor`.
+    #[new]
+    #[pyo3(signature = (*args, device=None))]
+    fn py_new(args: &Bound<'_, PyTuple>, device: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let _ = device_arg(device)?;
+        let dtype = rtorch_core::get_default_dtype();
+        if args.is_empty() {
+            return wrap(Tensor::zeros(&[0], dtype));
+        }
+        let first = args.get_item(0)?;
+        if args.len() == 1 && !first.is_instance_of::<pyo3::types::PyInt>() {
+            return Ok(PyTensor::from(tensor_from_data(&first, Some(dtype))?));
+        }
+        let shape = size_arg(args)?;
+        wrap(Tensor::zeros(&shape, dtype))
+    }
+
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        size_object(py, self.inner.shape())
+    }
+
+    #[getter]
+    fn dtype(&self, py: Python<'_>) -> Py<PyDType> {
+        dtype_object(py, self.inner.dtype())
+    }
+
+    #[getter]
+    fn device(&self) -> PyDevice {
+        PyDevice {
+            device: self.inner.device(),
+        }
+    }
+
+    #[getter]
+    fn is_cuda(&self) -> bool {
+        matches!(self.inner.device(), Device::Cuda(_))
+    }
+
+    #[getter]
+    fn is_cpu(&self) -> bool {
+        self.inner.device() == Device::Cpu
+    }
+
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn ndimension(&self) -> usize {
+        self.inner.dim()
+    }
+
+    #[pyo3(signature = (dim=None))]
+    fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        match dim {
+            None => size_object(py, self.inner.shape()),
+            Some(d) => Ok(self.inner.size(d).py()?.into_pyobject(py)?.into_any()),
+        }
+    }
+
+    #[pyo3(signature = (dim=None))]
+    fn stride<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        match dim {
+            None => Ok(PyTuple::new(py, self.inner.strides().iter())?.into_any()),
+            Some(d) => {
+                let d = self.inner.layout().dim(d).py()?;
+                Ok(self.inner.strides()[d].into_pyobject(py)?.into_any())
+            }
+        }
+    }
+
+    fn storage_offset(&self) -> usize {
+        self.inner.offset()
+    }
+
+    fn numel(&self) -> usize {
+        self.inner.numel()
+    }
+
+    fn nelement(&self) -> usize {
+        self.inner.numel()
+    }
+
+    fn element_size(&self) -> usize {
+        self.inner.dtype().size()
+    }
+
+    #[getter]
+    fn itemsize(&self) -> usize {
+        self.inner.dtype().size()
+    }
+
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.inner.dtype().size() * self.inner.numel()
+    }
+
+    #[pyo3(signature = (memory_format=None))]
+    fn is_contiguous(&self, memory_format: Option<&Bound<'_, PyAny>>) -> bool {
+        let _ = memory_format;
+        self.inner.is_contiguous()
+    }
+
+    fn is_floating_point(&self) -> bool {
+        self.inner.dtype().is_floating_point()
+    }
+
+    fn is_complex(&self) -> bool {
+        false
+    }
+
+    fn data_ptr(&self) -> usize {
+        rtorch_core::dispatch_all!(self.inner.dtype(), T => self.inner.data_ptr::<T>() as usize)
+    }
+
+    /// Identity of the underlying storage (for sharing checks and serialization).
+    fn _storage_id(&self) -> usize {
+        self.inner.storage().id()
+    }
+
+    fn _storage_nbytes(&self) -> usize {
+        self.inner.storage().nbytes()
+    }
+
+    fn _version(&self) -> u64 {
+        self.inner.storage().version()
+    }
+
+    #[getter]
+    fn _base_version(&self) -> u64 {
+        self.inner.storage().version()
+    }
+
+    fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        scalar_to_py(py, self.inner.item().py()?)
+    }
+
+    fn tolist(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_pylist(py, &self.inner)
+    }
+
+    #[pyo3(signature = (*, force=false))]
+    fn numpy<'py>(&self, py: Python<'py>, force: bool) -> PyResult<Bound<'py, PyAny>> {
+        crate::numpy_interop::to_numpy(py, &self.inner, force)
+    }
+
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy;
+        let arr = crate::numpy_interop::to_numpy(py, &self.inner, false)?;
+        match dtype {
+            Some(d) if !d.is_none() => arr.call_method1("astype", (d,)),
+            _ => Ok(arr),
+        }
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        if self.inner.dim() == 0 {
+            return Err(PyTypeError::new_err("len() of a 0-d tensor"));
+        }
+        Ok(self.inner.shape()[0])
+    }
+
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.inner.numel() != 1 {
+            return Err(PyRuntimeError::new_err(format!(
+                "Boolean value of Tensor with {} values is ambiguous",
+                if self.inner.numel() == 0 {
+                    "no"
+                } else {
+                    "more than one"
+                }
+            )));
+        }
+        Ok(self.inner.item().py()?.to_bool())
+    }
+
+    fn __float__(&self) -> PyResult<f64> {
+        Ok(self.inner.item().py()?.to_f64())
+    }
+
+    fn __int__(&self) -> PyResult<i64> {
+        Ok(self.inner.item().py()?.to_i64())
+    }
+
+    fn __index__(&self) -> PyResult<i64> {
+        if self.inner.dtype().is_floating_point() || self.inner.numel() != 1 {
+            return Err(PyTypeError::new_err(
+                "only integer tensors of a single element can be converted to an index",
+            ));
+        }
+        Ok(self.inner.item().py()?.to_i64())
+    }
+
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        py.import("rtorch._tensor_str")?
+            .getattr("tensor_repr")?
+            .call1((slf,))?
+            .extract()
+    }
+
+    fn __format__(slf: &Bound<'_, Self>, spec: &str) -> PyResult<String> {
+        let this = slf.borrow();
+        if this.inner.dim() == 0 {
+            let v = this.item(slf.py())?;
+            return v
+                .bind(slf.py())
+                .call_method1("__format__", (spec,))?
+                .extract();
+        }
+        Self::__repr__(slf)
+    }
+
+    // ----- autograd attributes -----
+
+    #[getter]
+    fn requires_grad(&self) -> bool {
+        self.inner.requires_grad()
+    }
+
+    #[setter(requires_grad)]
+    fn set_requires_grad_attr(&self, value: bool) -> PyResult<()> {
+        self.inner.set_requires_grad(value).py()
+    }
+
+    #[pyo3(signature = (requires_grad=true))]
+    fn requires_grad_(slf: Bound<'_, Self>, requires_grad: bool) -> PyResult<Bound<'_, Self>> {
+        slf.borrow().inner.set_requires_grad(requires_grad).py()?;
+        Ok(slf)
+    }
+
+    #[getter]
+    fn is_leaf(&self) -> bool {
+        self.inner.is_leaf()
+    }
+
+    #[getter]
+    fn grad(&self, py: Python<'_>) -> PyResult<Option<PyTensor>> {
+        let g = self.inner.grad();
+        if g.is_none() && !self.inner.is_leaf() && !self.inner.with_meta(|m| m.retains_grad) {
+            let warnings = py.import("warnings")?;
+            warnings.call_method1(
+                "warn",
+                ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",),
+            )?;
+        }
+        Ok(g.map(PyTensor::from))
+    }
+
+    #[setter(grad)]
+    fn set_grad_attr(&self, value: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
+        self.inner.set_grad(value.map(|v| v.inner.clone())).py()
+    }
+
+    #[getter]
+    fn data(&self) -> PyTensor {
+        PyTensor::from(self.inner.detach())
+    }
+
+    #[setter(data)]
+    fn set_data(&mut self, value: PyRef<'_, PyTensor>) -> PyResult<()> {
+        // Keep this tensor's autograd identity (requires_grad, grad, hooks); take the
+        // other's storage, layout and dtype.
+        let new = value.inner.detach();
+        let meta = self.inner.take_meta();
+        new.put_meta(meta);
+        self.inner = new;
+        Ok(())
+    }
+
+    fn detach(&self) -> PyTensor {
+        PyTensor::from(self.inner.detach())
+    }
+
+    fn detach_(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf.borrow().inner.detach_in_place();
+        slf
+    }
+
+    #[getter]
+    fn _cdata(&self) -> usize {
+        self.inner.id()
+    }
+
+    // ----- conversions -----
+
+    fn clone(&self) -> PyResult<PyTensor> {
+        wrap(copy::clone_contiguous(&self.inner))
+    }
+
+    #[pyo3(signature = (memory_format=None))]
+    fn contiguous(
+        slf: Bound<'_, Self>,
+        memory_format: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = memory_format;
+        let this = slf.borrow();
+        if this.inner.is_contiguous() {
+            return Ok(slf.clone().into_any().unbind());
+        }
+        Ok(Py::new(slf.py(), wrap(copy::contiguous(&this.inner))?)?.into_any())
+    }
+
+    /// `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)`, with keywords.
+    #[pyo3(signature = (*args, dtype=None, device=None, non_blocking=false, copy=false, memory_format=None))]
+    fn to(
+        slf: Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+        non_blocking: bool,
+        copy: bool,
+        memory_format: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = (non_blocking, memory_format);
+        let mut target_dtype = dtype_arg(dtype)?;
+        let mut target_device = match device {
+            Some(d) if !d.is_none() => Some(device_arg(Some(d))?),
+            _ => None,
+        };
+        for a in args.iter() {
+            if a.is_none() {
+                continue;
+            }
+            if let Ok(t) = a.cast::<PyTensor>() {
+                target_dtype = Some(t.borrow().inner.dtype());
+                target_device = Some(t.borrow().inner.device());
+            } else if let Ok(d) = a.cast::<PyDType>() {
+                target_dtype = Some(d.get().dtype);
+            } else if a.extract::<bool>().is_ok() && !a.is_instance_of::<pyo3::types::PyInt>() {
+                continue;
+            } else {
+                target_device = Some(device_arg(Some(&a))?);
+            }
+        }
+        let this = &slf.borrow().inner;
+        if let Some(dev) = target_device {
+            if dev != this.device() {
+                return Err(PyRuntimeError::new_err(format!(
+                    "Cannot move a tensor to {dev}: rtorch was built without CUDA support"
+                )));
+            }
+        }
+        let d = target_dtype.unwrap_or(this.dtype());
+        if d == this.dtype() && !copy {
+            return Ok(slf.clone().into_any().unbind());
+        }
+        let out = if d == this.dtype() {
+            copy::clone_contiguous(this)
+        } else {
+            copy::to_dtype(this, d)
+        };
+        Ok(Py::new(slf.py(), wrap(out)?)?.into_any())
+    }
+
+    #[pyo3(signature = (dtype=None, non_blocking=false))]
+    fn r#type(
+        &self,
+        py: Python<'_>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        non_blocking: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let _ = non_blocking;
+        match dtype_arg(dtype)? {
+            None => Ok(format!("torch.{}", self.inner.dtype().legacy_name())
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()),
+            Some(d) => Ok(Py::new(py, wrap(copy::to_dtype(&self.inner, d))?)?.into_any()),
+        }
+    }
+
+    fn float(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::F32))
+    }
+    fn double(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::F64))
+    }
+    fn half(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::F16))
+    }
+    fn bfloat16(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::BF16))
+    }
+    fn long(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::I64))
+    }
+    fn int(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::I32))
+    }
+    fn short(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::I16))
+    }
+    fn char(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::I8))
+    }
+    fn byte(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::U8))
+    }
+    fn bool(&self) -> PyResult<PyTensor> {
+        wrap(copy::to_dtype(&self.inner, DType::Bool))
+    }
+
+    fn cpu(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (device=None, non_blocking=false))]
+    fn cuda(&self, device: Option<&Bound<'_, PyAny>>, non_blocking: bool) -> PyResult<PyTensor> {
+        let _ = (device, non_blocking);
+        Err(PyRuntimeError::new_err(
+            "Torch not compiled with CUDA enabled (rtorch's CUDA backend is not available in this build)",
+        ))
+    }
+
+    fn copy_<'py>(slf: Bound<'py, Self>, src: PyRef<'_, PyTensor>) -> PyResult<Bound<'py, Self>> {
+        copy::copy_(&slf.borrow().inner, &src.inner).py()?;
+        Ok(slf)
+    }
+}
