@@ -54,6 +54,11 @@ def grad(
         inputs = [inputs]
     if isinstance(grad_outputs, _C.Tensor):
         grad_outputs = [grad_outputs]
+    outputs, inputs = list(outputs), list(inputs)
+    if grad_outputs is not None and len(list(grad_outputs)) != len(outputs):
+        raise RuntimeError(
+            f"got {len(outputs)} tensors and {len(list(grad_outputs))} gradients"
+        )
     return tuple(
         _C._grad(
             list(outputs),
@@ -68,14 +73,30 @@ def grad(
 
 
 __all__ = [
+    "Function",
+    "GradcheckError",
     "backward",
+    "detect_anomaly",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "inference_mode",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]
 
+from . import function, functional, graph  # noqa: E402
+from .anomaly_mode import (  # noqa: E402
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
+from .function import Function, FunctionCtx, once_differentiable  # noqa: E402
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402

@@ -1,10 +1,20 @@
-"""Finite-difference gradient checks (float64 central differences)."""
+"""Finite-difference gradient checks (central differences, float64 recommended).
+
+``gradcheck`` compares the Jacobian autograd computes (one backward per output
+element) with central differences; inputs of any layout work: each perturbed input
+is replaced by a contiguous copy that is perturbed in place through numpy.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import warnings
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
 
 from .. import _C
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
 
 class GradcheckError(RuntimeError):
@@ -15,58 +25,67 @@ def _as_tuple(x: Any) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def _outputs(func: Callable, inputs: tuple) -> list:
-    return [o for o in _as_tuple(func(*inputs)) if isinstance(o, _C.Tensor)]
+def _diff_outputs(out: Any) -> list:
+    """The differentiable (floating) tensor outputs of ``func``."""
+    return [o for o in _as_tuple(out) if isinstance(o, _C.Tensor) and o.is_floating_point()]
 
 
-def _numerical_jacobian(func: Callable, inputs: tuple, i: int, eps: float) -> list:
-    """Jacobian blocks d(out_k)/d(inputs[i]) as nested lists [k][out_elem][in_elem]."""
-    x = inputs[i]
-    flat = x.detach().numpy().reshape(-1) if x.is_contiguous() else None
-    if flat is None:
-        raise GradcheckError("gradcheck needs contiguous inputs to perturb")
-    with _C_no_grad():
-        base = _outputs(func, inputs)
-        cols: list[list[list[float]]] = [[[0.0] * x.numel() for _ in range(o.numel())] for o in base]
+def _np(t: Any) -> np.ndarray:
+    return np.asarray(t.detach().double().numpy(), dtype=np.float64).reshape(-1)
+
+
+def _numerical(func: Callable, inputs: tuple, diff_idx: list, eps: float) -> list:
+    """num[i][k]: d out_k / d inputs[i] as an (out_numel, in_numel) array."""
+    result = []
+    for i in diff_idx:
+        x = inputs[i]
+        copy = x.detach().clone().contiguous()
+        args = list(inputs)
+        args[i] = copy
+        flat = copy.numpy().reshape(-1)
+        base = _diff_outputs(func(*args))
+        blocks = [np.zeros((o.numel(), x.numel())) for o in base]
         for j in range(x.numel()):
-            orig = float(flat[j])
+            orig = flat[j].item()
             flat[j] = orig + eps
-            plus = [o.detach().reshape(-1).tolist() for o in _outputs(func, inputs)]
+            plus = [_np(o) for o in _diff_outputs(func(*args))]
             flat[j] = orig - eps
-            minus = [o.detach().reshape(-1).tolist() for o in _outputs(func, inputs)]
+            minus = [_np(o) for o in _diff_outputs(func(*args))]
             flat[j] = orig
             for k in range(len(base)):
-                for r in range(len(plus[k])):
-                    cols[k][r][j] = (plus[k][r] - minus[k][r]) / (2 * eps)
-    return cols
+                blocks[k][:, j] = (plus[k] - minus[k]) / (2 * eps)
+        result.append(blocks)
+    return result
 
 
-class _C_no_grad:
-    def __enter__(self) -> None:
-        self.prev = _C.is_grad_enabled()
-        _C._set_grad_enabled(False)
-
-    def __exit__(self, *a: Any) -> None:
-        _C._set_grad_enabled(self.prev)
-
-
-def _analytical_jacobian(func: Callable, inputs: tuple, i: int, create_graph: bool = False) -> list:
-    outs = _outputs(func, inputs)
-    x = inputs[i]
-    rows_all = []
-    for o in outs:
-        rows = []
+def _analytical(func: Callable, inputs: tuple, diff_idx: list) -> list:
+    """ana[i][k] like ``_numerical``, from one backward per output element."""
+    xs = [inputs[i] for i in diff_idx]
+    outs = _diff_outputs(func(*inputs))
+    blocks = [[np.zeros((o.numel(), x.numel())) for o in outs] for x in xs]
+    for k, o in enumerate(outs):
         if not o.requires_grad:
-            rows_all.append([[0.0] * x.numel() for _ in range(o.numel())])
             continue
         for r in range(o.numel()):
-            seed = _C.zeros(o.numel(), dtype=o.dtype)
-            seed_np = seed.numpy()
-            seed_np[r] = 1.0
-            (g,) = _C._grad([o], [x], [seed.reshape(o.shape)], True, create_graph, True, False)
-            rows.append([0.0] * x.numel() if g is None else g.reshape(-1).tolist())
-        rows_all.append(rows)
-    return rows_all
+            seed = np.zeros(o.numel())
+            seed[r] = 1.0
+            seed_t = _C.tensor(seed.reshape(tuple(o.shape)), dtype=o.dtype)
+            gs = _C._grad([o], xs, [seed_t], True, False, True, False)
+            for i, g in enumerate(gs):
+                if g is not None:
+                    if tuple(g.shape) != tuple(xs[i].shape):
+                        raise GradcheckError(
+                            f"Gradient for input {diff_idx[i]} has shape {tuple(g.shape)}, "
+                            f"expected {tuple(xs[i].shape)}"
+                        )
+                    blocks[i][k][r] = _np(g)
+    return blocks
+
+
+def _fail(msg: str, raise_exception: bool) -> bool:
+    if raise_exception:
+        raise GradcheckError(msg)
+    return False
 
 
 def gradcheck(
@@ -77,67 +96,104 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
-    **_unused: Any,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    fast_mode: bool = False,
+    masked: Optional[bool] = None,
 ) -> bool:
-    """Compares autograd gradients of ``func`` at ``inputs`` with central differences.
-
-    Inputs that require grad should be float64 and contiguous.
-    """
+    """Checks autograd's gradients of ``func`` at ``inputs`` against central
+    differences; raises ``GradcheckError`` (or returns False) on a mismatch."""
     inputs = _as_tuple(inputs)
-    for i, x in enumerate(inputs):
-        if not (isinstance(x, _C.Tensor) and x.requires_grad):
-            continue
-        if x.dtype != _C.float64:
-            import warnings
-
-            warnings.warn("gradcheck input is not float64: results may be inaccurate")
-        num = _numerical_jacobian(func, inputs, i, eps)
-        ana = _analytical_jacobian(func, inputs, i)
-        for k, (nb, ab) in enumerate(zip(num, ana)):
-            for r, (nrow, arow) in enumerate(zip(nb, ab)):
-                for j, (n, a) in enumerate(zip(nrow, arow)):
-                    if abs(n - a) > atol + rtol * abs(n):
-                        msg = (
-                            f"Jacobian mismatch for output {k} with respect to input {i}, "
-                            f"at (output element {r}, input element {j}): "
-                            f"numerical {n} vs analytical {a}"
-                        )
-                        if raise_exception:
-                            raise GradcheckError(msg)
-                        return False
+    diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, _C.Tensor) and x.requires_grad]
+    if not diff_idx:
+        raise ValueError(
+            "gradcheck expects at least one input tensor to require gradient, but none "
+            "of the them have requires_grad=True."
+        )
+    for i in diff_idx:
+        if inputs[i].dtype != _C.float64:
+            warnings.warn(
+                f"Input #{i} requires gradient and is not a double precision floating point "
+                "or complex. This check will likely fail if all the inputs are not of "
+                "double precision floating point or complex. ",
+                stacklevel=2,
+            )
+    num = _numerical(func, inputs, diff_idx, eps)
+    ana = _analytical(func, inputs, diff_idx)
+    for a, i in enumerate(diff_idx):
+        for k, (nb, ab) in enumerate(zip(num[a], ana[a])):
+            bad = np.abs(nb - ab) > atol + rtol * np.abs(nb)
+            if bad.any():
+                r, j = (int(v[0]) for v in np.nonzero(bad))
+                with np.printoptions(precision=6, suppress=True, linewidth=120):
+                    msg = (
+                        f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                        f"numerical:{nb}\nanalytical:{ab}\n"
+                        f"first mismatch at (output element {r}, input element {j}): "
+                        f"numerical {nb[r, j]:.8g} vs analytical {ab[r, j]:.8g}\n"
+                    )
+                return _fail(msg, raise_exception)
     return True
 
 
 def gradgradcheck(
     func: Callable[..., Any],
     inputs: Any,
-    grad_outputs: Sequence[Any] | None = None,
+    grad_outputs: Optional[Sequence[Any]] = None,
     *,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
     raise_exception: bool = True,
-    **_unused: Any,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
 ) -> bool:
-    """Checks second derivatives: gradcheck of the first gradients (create_graph)."""
+    """Checks second derivatives: ``gradcheck`` of the first gradients (computed with
+    ``create_graph=True``) with respect to the inputs and the output gradients."""
     inputs = _as_tuple(inputs)
+    n = len(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, _C.Tensor) and x.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        outs = _diff_outputs(func(*inputs))
+        grad_outputs = tuple(
+            _C.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype).requires_grad_(True)
+            for o in outs
+        )
+    grad_outputs = _as_tuple(grad_outputs)
+    n_go = len(grad_outputs)
 
-    def first_grads(*xs: Any) -> tuple:
+    def first_grads(*args: Any) -> tuple:
         prev = _C.is_grad_enabled()
         _C._set_grad_enabled(True)
         try:
-            return _first_grads(*xs)
+            xs = list(args[:n])
+            for i in diff_idx:
+                if not xs[i].requires_grad:
+                    xs[i] = xs[i].detach().requires_grad_(True)
+            gos = args[n:n + n_go]
+            outs = _diff_outputs(func(*xs))
+            pairs = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]
+            targets = [xs[i] for i in diff_idx]
+            if not pairs:
+                return tuple(_C.zeros_like(t) for t in targets)
+            gs = _C._grad([o for o, _ in pairs], targets, [g for _, g in pairs],
+                          True, True, True, False)
+            return tuple(_C.zeros_like(t) if g is None else g for g, t in zip(gs, targets))
         finally:
             _C._set_grad_enabled(prev)
 
-    def _first_grads(*xs: Any) -> tuple:
-        outs = _outputs(func, xs)
-        seeds = grad_outputs
-        if seeds is None:
-            seeds = [_C.ones_like(o) for o in outs]
-        gs = _C._grad(outs, [xs[i] for i in diff_idx], list(seeds), True, True, True, False)
-        return tuple(g for g in gs if g is not None)
-
-    return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol,
+    return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)

@@ -1,13 +1,76 @@
-//! Autograd bindings: backward/grad, grad mode, `grad_fn` objects and tensor hooks.
+//! Autograd bindings: backward/grad, grad mode, anomaly mode, `grad_fn` objects,
+//! tensor and node hooks, and the graph node of a Python `autograd.Function`.
+//!
+//! The engine runs with the GIL released; Python callbacks (hooks, a Function's
+//! backward) re-attach. A Python exception raised inside a callback is parked in a
+//! thread-local slot and re-raised unchanged when the engine returns.
 
 use crate::convert::tensor_arg;
-use crate::error::IntoPyResult;
+use crate::error::{to_py, IntoPyResult};
 use crate::tensor::PyTensor;
+use parking_lot::Mutex;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
-use rtorch_core::autograd::{self, engine, grad_mode, Node};
-use rtorch_core::Tensor;
-use std::sync::Arc;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use rtorch_core::autograd::{self, anomaly, engine, grad_mode, BackwardCtx, Node, SavedTensor};
+use rtorch_core::{DType, Tensor};
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+thread_local! {
+    static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// Parks a Python exception raised in a callback and returns a core error for the
+/// engine to unwind with.
+fn stash(py: Python<'_>, e: PyErr) -> rtorch_core::Error {
+    let msg = format_py_err(py, &e);
+    PENDING.with(|p| *p.borrow_mut() = Some(e));
+    rtorch_core::Error::Runtime(msg)
+}
+
+fn clear_stash() {
+    PENDING.with(|p| p.borrow_mut().take());
+}
+
+/// The Python exception behind an engine error: the parked one if a callback raised.
+fn engine_err(e: rtorch_core::Error) -> PyErr {
+    PENDING
+        .with(|p| p.borrow_mut().take())
+        .unwrap_or_else(|| to_py(e))
+}
+
+const FREED: &str = "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.";
+
+fn opt_tensors_to_py<'py>(py: Python<'py>, v: &[Option<Tensor>]) -> PyResult<Bound<'py, PyTuple>> {
+    let items: Vec<Py<PyAny>> = v
+        .iter()
+        .map(|g| -> PyResult<Py<PyAny>> {
+            Ok(match g {
+                Some(t) => Py::new(py, PyTensor::from(t.clone()))?.into_any(),
+                None => py.None(),
+            })
+        })
+        .collect::<PyResult<_>>()?;
+    PyTuple::new(py, items)
+}
+
+/// A sequence of tensors-or-None returned by a Python callback.
+fn opt_tensors_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Tensor>>> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(vec![Some(t.borrow().inner.clone())]);
+    }
+    obj.try_iter()?
+        .map(|x| {
+            let x = x?;
+            if x.is_none() {
+                Ok(None)
+            } else {
+                tensor_arg(&x, "gradient").map(Some)
+            }
+        })
+        .collect()
+}
 
 /// A graph node as seen from Python (`tensor.grad_fn`).
 #[pyclass(name = "Node", module = "rtorch.autograd.graph", frozen)]
@@ -61,6 +124,64 @@ impl PyNode {
     #[getter]
     fn variable(&self) -> Option<PyTensor> {
         self.node.variable().map(PyTensor::from)
+    }
+
+    /// A dict for user data, kept with the node.
+    #[getter]
+    fn metadata(&self, py: Python<'_>) -> Py<PyDict> {
+        let mut slot = self.node.ext.lock();
+        if let Some(d) = slot.as_ref().and_then(|b| b.downcast_ref::<Py<PyDict>>()) {
+            return d.clone_ref(py);
+        }
+        let d = PyDict::new(py).unbind();
+        *slot = Some(Box::new(d.clone_ref(py)));
+        d
+    }
+
+    /// `hook(grad_outputs) -> tuple | None`, run before the node.
+    fn register_prehook(&self, hook: Py<PyAny>) -> RemovableHandle {
+        let id = autograd::node::next_hook_id();
+        let h: autograd::NodePreHook = Arc::new(move |grads: &[Option<Tensor>]| {
+            Python::attach(|py| {
+                let args = opt_tensors_to_py(py, grads).map_err(|e| stash(py, e))?;
+                let r = hook.call1(py, (args,)).map_err(|e| stash(py, e))?;
+                if r.is_none(py) {
+                    return Ok(None);
+                }
+                opt_tensors_from_py(r.bind(py))
+                    .map(Some)
+                    .map_err(|e| stash(py, e))
+            })
+        });
+        self.node.pre_hooks.lock().push((id, h));
+        RemovableHandle {
+            target: HookTarget::NodePre(Arc::downgrade(&self.node)),
+            id,
+        }
+    }
+
+    /// `hook(grad_inputs, grad_outputs) -> tuple | None`, run after the node.
+    fn register_hook(&self, hook: Py<PyAny>) -> RemovableHandle {
+        let id = autograd::node::next_hook_id();
+        let h: autograd::NodePostHook =
+            Arc::new(move |gin: &[Option<Tensor>], gout: &[Option<Tensor>]| {
+                Python::attach(|py| {
+                    let a = opt_tensors_to_py(py, gin).map_err(|e| stash(py, e))?;
+                    let b = opt_tensors_to_py(py, gout).map_err(|e| stash(py, e))?;
+                    let r = hook.call1(py, (a, b)).map_err(|e| stash(py, e))?;
+                    if r.is_none(py) {
+                        return Ok(None);
+                    }
+                    opt_tensors_from_py(r.bind(py))
+                        .map(Some)
+                        .map_err(|e| stash(py, e))
+                })
+            });
+        self.node.post_hooks.lock().push((id, h));
+        RemovableHandle {
+            target: HookTarget::NodePost(Arc::downgrade(&self.node)),
+            id,
+        }
     }
 
     fn __repr__(&self) -> String {
@@ -145,9 +266,10 @@ fn _backward(
         None => Vec::new(),
     };
     let retain = retain_graph.unwrap_or(create_graph);
+    clear_stash();
     // Python hooks re-attach to the interpreter when they run.
     py.detach(|| engine::backward(&outs, &grads, retain, create_graph, &inputs))
-        .py()
+        .map_err(engine_err)
 }
 
 #[pyfunction]
@@ -169,11 +291,17 @@ fn _grad(
         Some(g) => seeds(&outs, g)?,
         None => Vec::new(),
     };
+    if materialize_grads && allow_unused == Some(false) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False.",
+        ));
+    }
     let retain = retain_graph.unwrap_or(create_graph);
     let allow = allow_unused.unwrap_or(materialize_grads);
+    clear_stash();
     let got = py
         .detach(|| engine::grad(&outs, &ins, &grads, retain, create_graph, allow))
-        .py()?;
+        .map_err(engine_err)?;
     got.into_iter()
         .zip(&ins)
         .map(|(g, x)| match g {
@@ -212,12 +340,15 @@ fn python_hook(hook: Py<PyAny>) -> autograd::Hook {
         Python::attach(|py| {
             let r = hook
                 .call1(py, (PyTensor::from(g.clone()),))
-                .map_err(|e| rtorch_core::Error::Runtime(format_py_err(py, e)))?;
+                .map_err(|e| stash(py, e))?;
             if r.is_none(py) {
                 return Ok(None);
             }
             let t = r.bind(py).cast::<PyTensor>().map_err(|_| {
-                rtorch_core::Error::Type("hook must return None or a Tensor".into())
+                stash(
+                    py,
+                    pyo3::exceptions::PyTypeError::new_err("hook must return None or a Tensor"),
+                )
             })?;
             let t = t.borrow().inner.clone();
             Ok(Some(t))
@@ -225,8 +356,9 @@ fn python_hook(hook: Py<PyAny>) -> autograd::Hook {
     })
 }
 
-/// Python exceptions raised inside hooks travel through the engine as messages.
-fn format_py_err(py: Python<'_>, e: PyErr) -> String {
+/// A Python exception as text (what the engine carries; the binding re-raises the
+/// original).
+fn format_py_err(py: Python<'_>, e: &PyErr) -> String {
     let ty = e
         .get_type(py)
         .name()
@@ -235,28 +367,47 @@ fn format_py_err(py: Python<'_>, e: PyErr) -> String {
     format!("{ty}: {}", e.value(py))
 }
 
+enum HookTarget {
+    Tensor { tensor: Tensor, post: bool },
+    NodePre(Weak<Node>),
+    NodePost(Weak<Node>),
+}
+
 /// A handle whose `remove()` unregisters a hook.
 #[pyclass(module = "rtorch.utils.hooks")]
 pub struct RemovableHandle {
-    tensor: Tensor,
+    target: HookTarget,
     id: u64,
-    post: bool,
 }
 
 #[pymethods]
 impl RemovableHandle {
     fn remove(&self) {
         let id = self.id;
-        if let Some(f) = self.tensor.grad_fn() {
-            f.tensor_hooks.lock().retain(|(_, h, _)| *h != id);
-        }
-        self.tensor.with_meta(|m| {
-            if self.post {
-                m.post_accumulate_hooks.retain(|(h, _)| *h != id);
-            } else {
-                m.hooks.retain(|(h, _)| *h != id);
+        match &self.target {
+            HookTarget::Tensor { tensor, post } => {
+                if let Some(f) = tensor.grad_fn() {
+                    f.tensor_hooks.lock().retain(|(_, h, _)| *h != id);
+                }
+                tensor.with_meta(|m| {
+                    if *post {
+                        m.post_accumulate_hooks.retain(|(h, _)| *h != id);
+                    } else {
+                        m.hooks.retain(|(h, _)| *h != id);
+                    }
+                });
             }
-        });
+            HookTarget::NodePre(n) => {
+                if let Some(n) = n.upgrade() {
+                    n.pre_hooks.lock().retain(|(h, _)| *h != id);
+                }
+            }
+            HookTarget::NodePost(n) => {
+                if let Some(n) = n.upgrade() {
+                    n.post_hooks.lock().retain(|(h, _)| *h != id);
+                }
+            }
+        }
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -293,9 +444,11 @@ impl PyTensor {
             None => self.inner.with_meta(|m| m.hooks.push((id, h))),
         }
         Ok(RemovableHandle {
-            tensor: self.inner.clone(),
+            target: HookTarget::Tensor {
+                tensor: self.inner.clone(),
+                post: false,
+            },
             id,
-            post: false,
         })
     }
 
@@ -315,15 +468,17 @@ impl PyTensor {
             Python::attach(|py| {
                 hook.call1(py, (PyTensor::from(t.clone()),))
                     .map(|_| ())
-                    .map_err(|e| rtorch_core::Error::Runtime(format_py_err(py, e)))
+                    .map_err(|e| stash(py, e))
             })
         });
         self.inner
             .with_meta(|m| m.post_accumulate_hooks.push((id, h)));
         Ok(RemovableHandle {
-            tensor: self.inner.clone(),
+            target: HookTarget::Tensor {
+                tensor: self.inner.clone(),
+                post: true,
+            },
             id,
-            post: true,
         })
     }
 
@@ -374,8 +529,223 @@ impl PyTensor {
     }
 }
 
+// ----- anomaly mode -----
+
+fn python_stack() -> Option<String> {
+    Python::attach(|py| -> PyResult<String> {
+        let frames = py.import("traceback")?.call_method0("format_stack")?;
+        let text: String = ""
+            .into_pyobject(py)?
+            .call_method1("join", (frames,))?
+            .extract()?;
+        Ok(text)
+    })
+    .ok()
+}
+
+fn python_warn(msg: &str) {
+    Python::attach(|py| {
+        let r = py.import("warnings").and_then(|w| {
+            let cat = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            w.call_method1("warn", (msg, cat))
+        });
+        // A warning filter that turns warnings into errors must not mask the error
+        // being reported.
+        drop(r);
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (mode, check_nan=true))]
+fn _set_detect_anomaly(mode: bool, check_nan: bool) {
+    anomaly::set_enabled(mode, check_nan)
+}
+
+#[pyfunction]
+fn is_anomaly_enabled() -> bool {
+    anomaly::is_enabled()
+}
+
+#[pyfunction]
+fn is_anomaly_check_nan_enabled() -> bool {
+    anomaly::check_nan()
+}
+
+/// Graph nodes alive in the process (leak tests).
+#[pyfunction]
+fn _live_nodes() -> usize {
+    autograd::live_nodes()
+}
+
+/// Marks `t` as modified in place (`ctx.mark_dirty`).
+#[pyfunction]
+fn _bump_version(t: PyRef<'_, PyTensor>) {
+    t.inner.storage().bump_version()
+}
+
+// ----- Python autograd.Function -----
+
+type SavedList = Arc<Mutex<Option<Vec<SavedTensor>>>>;
+
+/// The tensors a Function saved with `ctx.save_for_backward`, version-checked on
+/// unpacking. Holds its node weakly: the node owns the Python ctx, which owns this.
+#[pyclass(module = "rtorch._C", frozen)]
+pub struct SavedVariables {
+    saved: SavedList,
+    node: Weak<Node>,
+}
+
+#[pymethods]
+impl SavedVariables {
+    fn unpack(&self) -> PyResult<Vec<PyTensor>> {
+        let node = self.node.upgrade();
+        let guard = self.saved.lock();
+        match (node, guard.as_ref()) {
+            (Some(node), Some(v)) => {
+                let ctx = BackwardCtx { node };
+                v.iter()
+                    .map(|s| s.unpack(&ctx).py().map(PyTensor::from))
+                    .collect()
+            }
+            _ => Err(PyRuntimeError::new_err(FREED)),
+        }
+    }
+}
+
+/// What the backward closure of a Python Function owns. Dropping it (when the node
+/// is released after backward) frees the saved tensors even if the user keeps `ctx`.
+struct PyFunctionState {
+    backward: Py<PyAny>,
+    saved: SavedList,
+    outputs: Vec<(rtorch_core::layout::Dims, DType)>,
+    inputs: Vec<(rtorch_core::layout::Dims, DType)>,
+    materialize: bool,
+}
+
+impl Drop for PyFunctionState {
+    fn drop(&mut self) {
+        self.saved.lock().take();
+    }
+}
+
+impl PyFunctionState {
+    fn run(
+        &self,
+        ctx: &BackwardCtx,
+        grads: &[Option<Tensor>],
+    ) -> rtorch_core::Result<Vec<Option<Tensor>>> {
+        let mut gs = Vec::with_capacity(grads.len());
+        for (g, (shape, dtype)) in grads.iter().zip(&self.outputs) {
+            gs.push(match g {
+                Some(g) => Some(g.clone()),
+                None if self.materialize => Some(Tensor::zeros(shape, *dtype)?),
+                None => None,
+            });
+        }
+        let result = Python::attach(|py| -> rtorch_core::Result<Vec<Option<Tensor>>> {
+            let args = opt_tensors_to_py(py, &gs).map_err(|e| stash(py, e))?;
+            let r = self.backward.call1(py, args).map_err(|e| stash(py, e))?;
+            opt_tensors_from_py(r.bind(py)).map_err(|e| stash(py, e))
+        })?;
+        let name = &ctx.node.name;
+        if result.len() != self.inputs.len() {
+            return Err(rtorch_core::Error::Runtime(format!(
+                "function {name} returned an incorrect number of gradients (expected {}, got {})",
+                self.inputs.len(),
+                result.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(result.len());
+        for (i, (g, (shape, dtype))) in result.into_iter().zip(&self.inputs).enumerate() {
+            let Some(mut g) = g else {
+                out.push(None);
+                continue;
+            };
+            if g.shape() != shape {
+                let compatible = rtorch_core::layout::broadcast_shapes(shape, g.shape())
+                    .is_ok_and(|b| b == *g.shape());
+                if !compatible {
+                    return Err(rtorch_core::Error::Runtime(format!(
+                        "Function {name} returned an invalid gradient at index {i} - got {} but expected shape compatible with {}",
+                        rtorch_core::layout::fmt_shape(g.shape()),
+                        rtorch_core::layout::fmt_shape(shape)
+                    )));
+                }
+                g = rtorch_core::ops::reduce::sum_to(&g, shape)?;
+            }
+            if g.dtype() != *dtype {
+                g = rtorch_core::ops::copy::to_dtype(&g, *dtype)?;
+            }
+            out.push(Some(g));
+        }
+        Ok(out)
+    }
+}
+
+/// Records the graph node of a Python `autograd.Function` call. `inputs` are the
+/// tensor arguments, `outputs` every tensor output (those with `differentiable`
+/// false get no grad_fn), `backward_fn(*grads)` returns one gradient (or None) per
+/// tensor input. Returns the node and the saved tensors.
+#[pyfunction]
+#[pyo3(signature = (name, inputs, outputs, differentiable, backward_fn, to_save, materialize_grads=true))]
+fn _record_function(
+    name: String,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    differentiable: Vec<bool>,
+    backward_fn: Py<PyAny>,
+    to_save: Vec<PyRef<'_, PyTensor>>,
+    materialize_grads: bool,
+) -> PyResult<(PyNode, SavedVariables)> {
+    let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
+    let outs: Vec<Tensor> = outputs.iter().map(|t| t.inner.clone()).collect();
+    let attached: Vec<(usize, Tensor)> = outs
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            differentiable.get(*i).copied().unwrap_or(true) && t.dtype().is_floating_point()
+        })
+        .map(|(i, t)| (i, t.clone()))
+        .collect();
+    let saved: Vec<SavedTensor> = to_save
+        .iter()
+        .map(|t| match attached.iter().find(|(_, o)| o.same(&t.inner)) {
+            Some((nr, o)) => SavedTensor::output(o, *nr),
+            None => SavedTensor::input(&t.inner),
+        })
+        .collect();
+    let saved: SavedList = Arc::new(Mutex::new(Some(saved)));
+    let state = PyFunctionState {
+        backward: backward_fn,
+        saved: saved.clone(),
+        outputs: outs
+            .iter()
+            .map(|t| (t.shape().clone(), t.dtype()))
+            .collect(),
+        inputs: ins.iter().map(|t| (t.shape().clone(), t.dtype())).collect(),
+        materialize: materialize_grads,
+    };
+    let f: autograd::node::BackwardFn = Box::new(move |ctx, grads| state.run(ctx, grads));
+    let node = autograd::record_custom(name, &ins, &attached, outs.len(), f);
+    Ok((
+        PyNode { node: node.clone() },
+        SavedVariables {
+            saved,
+            node: Arc::downgrade(&node),
+        },
+    ))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    anomaly::install(python_stack, python_warn);
     m.add_class::<PyNode>()?;
+    m.add_class::<SavedVariables>()?;
+    m.add_function(wrap_pyfunction!(_set_detect_anomaly, m)?)?;
+    m.add_function(wrap_pyfunction!(is_anomaly_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(is_anomaly_check_nan_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_live_nodes, m)?)?;
+    m.add_function(wrap_pyfunction!(_bump_version, m)?)?;
+    m.add_function(wrap_pyfunction!(_record_function, m)?)?;
     m.add_class::<RemovableHandle>()?;
     m.add_function(wrap_pyfunction!(_backward, m)?)?;
     m.add_function(wrap_pyfunction!(_grad, m)?)?;

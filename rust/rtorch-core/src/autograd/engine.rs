@@ -1,40 +1,68 @@
-//! The backward engine: counts dependencies from the roots, then runs nodes whose
-//! every consumer has delivered its gradient (a ready queue ordered by creation,
-//! latest first, as PyTorch does).
+//! The backward engine: collects the nodes reachable from the roots and counts their
+//! dependencies, then runs nodes whose every consumer has delivered its gradient (a
+//! ready queue ordered by creation, latest first, as PyTorch does).
+//!
+//! Small graphs are the common case (one training step of a small model, a few dozen
+//! nodes), so per-run state lives in flat vectors indexed by a dense slot number; the
+//! node -> slot lookup is a linear scan until the graph grows past a few dozen nodes,
+//! then a hash map.
 
+use super::anomaly;
 use super::grad_mode::GradModeGuard;
 use super::node::{Edge, Node, NodeKind};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-type NodeId = usize;
-
-fn id(n: &Arc<Node>) -> NodeId {
+fn id(n: &Arc<Node>) -> usize {
     Arc::as_ptr(n) as usize
 }
 
-struct Ready {
-    seq_nr: u64,
-    node: Arc<Node>,
+/// Past this many nodes, lookups go through a hash map.
+const LINEAR_LIMIT: usize = 48;
+
+/// The nodes of one backward run, each with a dense slot number.
+struct Graph {
+    nodes: Vec<Arc<Node>>,
+    ids: Vec<usize>,
+    map: Option<HashMap<usize, usize>>,
+    deps: Vec<u32>,
 }
-impl PartialEq for Ready {
-    fn eq(&self, o: &Self) -> bool {
-        self.seq_nr == o.seq_nr
+
+impl Graph {
+    fn slot(&self, n: &Arc<Node>) -> Option<usize> {
+        let key = id(n);
+        match &self.map {
+            Some(m) => m.get(&key).copied(),
+            None => self.ids.iter().position(|&x| x == key),
+        }
+    }
+
+    /// The slot of `n`, adding it if new (second value: whether it was new).
+    fn intern(&mut self, n: &Arc<Node>) -> (usize, bool) {
+        if let Some(s) = self.slot(n) {
+            return (s, false);
+        }
+        let s = self.nodes.len();
+        self.nodes.push(n.clone());
+        self.ids.push(id(n));
+        self.deps.push(0);
+        match &mut self.map {
+            Some(m) => {
+                m.insert(id(n), s);
+            }
+            None if self.ids.len() > LINEAR_LIMIT => {
+                self.map = Some(self.ids.iter().enumerate().map(|(i, &k)| (k, i)).collect());
+            }
+            None => {}
+        }
+        (s, true)
     }
 }
-impl Eq for Ready {}
-impl PartialOrd for Ready {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ready {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.seq_nr.cmp(&o.seq_nr)
-    }
-}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Ready(u64, usize);
 
 /// Adds `g` into slot `i` of a gradient buffer.
 fn accumulate_slot(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
@@ -43,41 +71,6 @@ fn accumulate_slot(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
         Some(prev) => crate::ops::binary::add(&prev, &g)?,
     });
     Ok(())
-}
-
-/// Nodes from which one of `targets` can be reached (targets included).
-fn needed_nodes(roots: &[Arc<Node>], targets: &HashSet<NodeId>) -> HashSet<NodeId> {
-    // Iterative post-order DFS with memo.
-    let mut needed = HashSet::new();
-    let mut visited = HashSet::new();
-    let mut stack: Vec<(Arc<Node>, usize)> = Vec::new();
-    for r in roots {
-        if visited.insert(id(r)) {
-            stack.push((r.clone(), 0));
-        }
-        while let Some((node, child)) = stack.pop() {
-            if child < node.next_edges.len() {
-                stack.push((node.clone(), child + 1));
-                if let Some(e) = &node.next_edges[child] {
-                    if visited.insert(id(&e.node)) {
-                        stack.push((e.node.clone(), 0));
-                    }
-                }
-            } else {
-                let me = id(&node);
-                let reaches = targets.contains(&me)
-                    || node
-                        .next_edges
-                        .iter()
-                        .flatten()
-                        .any(|e| needed.contains(&id(&e.node)));
-                if reaches {
-                    needed.insert(me);
-                }
-            }
-        }
-    }
-    needed
 }
 
 /// What to do at the leaves.
@@ -97,83 +90,127 @@ pub fn run(
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     let _mode = GradModeGuard::new(create_graph);
-    let root_nodes: Vec<Arc<Node>> = roots.iter().map(|(e, _)| e.node.clone()).collect();
-    let filter: Option<HashSet<NodeId>> = if targets.capture.is_empty() {
-        None
-    } else {
-        let t: HashSet<NodeId> = targets.capture.iter().map(|e| id(&e.node)).collect();
-        Some(needed_nodes(&root_nodes, &t))
+
+    // Reachable nodes and dependency counts.
+    let mut g = Graph {
+        nodes: Vec::new(),
+        ids: Vec::new(),
+        map: None,
+        deps: Vec::new(),
     };
-    let is_needed = |n: &Arc<Node>| filter.as_ref().is_none_or(|f| f.contains(&id(n)));
-
-    // Dependency counts over the nodes that will run.
-    let mut deps: HashMap<NodeId, usize> = HashMap::new();
-    let mut seen: HashSet<NodeId> = HashSet::new();
-    let mut stack: Vec<Arc<Node>> = Vec::new();
-    for n in &root_nodes {
-        if is_needed(n) && seen.insert(id(n)) {
-            stack.push(n.clone());
+    let mut stack: Vec<usize> = Vec::new();
+    for (e, _) in &roots {
+        let (s, new) = g.intern(&e.node);
+        if new {
+            stack.push(s);
         }
     }
-    while let Some(n) = stack.pop() {
-        for e in n.next_edges.iter().flatten() {
-            if !is_needed(&e.node) {
-                continue;
-            }
-            *deps.entry(id(&e.node)).or_insert(0) += 1;
-            if seen.insert(id(&e.node)) {
-                stack.push(e.node.clone());
+    while let Some(s) = stack.pop() {
+        let node = g.nodes[s].clone();
+        for e in node.next_edges.iter().flatten() {
+            let (c, new) = g.intern(&e.node);
+            g.deps[c] += 1;
+            if new {
+                stack.push(c);
             }
         }
     }
+    let n = g.nodes.len();
 
-    let mut buffers: HashMap<NodeId, Vec<Option<Tensor>>> = HashMap::new();
-    let mut ready = BinaryHeap::new();
-    for (edge, g) in roots {
-        if !is_needed(&edge.node) {
+    // With capture targets, only nodes on a path to a target run (`exec`); target
+    // nodes are visited (hooks, capture) but run only if they lead to another target.
+    let capture = targets.capture;
+    let mut target_slot: Vec<Option<usize>> = Vec::with_capacity(capture.len());
+    let mut is_target = vec![false; if capture.is_empty() { 0 } else { n }];
+    for t in capture {
+        let s = g.slot(&t.node);
+        if let Some(s) = s {
+            is_target[s] = true;
+        }
+        target_slot.push(s);
+    }
+    let exec: Vec<bool> = if capture.is_empty() {
+        Vec::new()
+    } else {
+        // Children were created before their parents: visit in creation order.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&s| {
+            let nd = &g.nodes[s];
+            if nd.is_accumulate_grad() {
+                0
+            } else {
+                nd.seq_nr.saturating_add(1)
+            }
+        });
+        let mut exec = vec![false; n];
+        for s in order {
+            let nd = &g.nodes[s];
+            exec[s] = nd
+                .next_edges
+                .iter()
+                .flatten()
+                .any(|e| g.slot(&e.node).is_some_and(|c| exec[c] || is_target[c]));
+        }
+        exec
+    };
+    let visits = |s: usize| capture.is_empty() || exec[s] || is_target[s];
+
+    let mut buffers: Vec<Vec<Option<Tensor>>> = vec![Vec::new(); n];
+    let mut ready: BinaryHeap<Ready> = BinaryHeap::new();
+    for (edge, seed) in roots {
+        let Some(s) = g.slot(&edge.node) else {
+            continue;
+        };
+        if !visits(s) {
             continue;
         }
-        let buf = buffers
-            .entry(id(&edge.node))
-            .or_insert_with(|| vec![None; edge.node.num_outputs]);
-        accumulate_slot(&mut buf[edge.input_nr], g)?;
+        let buf = &mut buffers[s];
+        if buf.is_empty() {
+            *buf = vec![None; edge.node.num_outputs];
+        }
+        accumulate_slot(&mut buf[edge.input_nr], seed)?;
     }
-    for n in &root_nodes {
-        if is_needed(n) && deps.get(&id(n)).copied().unwrap_or(0) == 0 {
-            if seen.remove(&id(n)) {
-                ready.push(Ready {
-                    seq_nr: n.seq_nr,
-                    node: n.clone(),
-                });
-            }
+    for s in 0..n {
+        if g.deps[s] == 0 && visits(s) {
+            ready.push(Ready(g.nodes[s].seq_nr, s));
         }
     }
 
-    let mut captured: Vec<Option<Tensor>> = vec![None; targets.capture.len()];
-    while let Some(Ready { node, .. }) = ready.pop() {
-        let mut grads = buffers
-            .remove(&id(&node))
-            .unwrap_or_else(|| vec![None; node.num_outputs]);
+    let mut captured: Vec<Option<Tensor>> = vec![None; capture.len()];
+    let check_nan = anomaly::is_enabled() && anomaly::check_nan();
+    while let Some(Ready(_, s)) = ready.pop() {
+        let node = g.nodes[s].clone();
+        let mut grads = std::mem::take(&mut buffers[s]);
+        if grads.is_empty() {
+            grads = vec![None; node.num_outputs];
+        }
         run_tensor_hooks(&node, &mut grads)?;
-        for (i, target) in targets.capture.iter().enumerate() {
-            if Arc::ptr_eq(&target.node, &node) {
-                captured[i] = grads.get(target.input_nr).cloned().flatten();
+        if !capture.is_empty() && is_target[s] {
+            for (i, t) in capture.iter().enumerate() {
+                if target_slot[i] == Some(s) {
+                    captured[i] = grads.get(t.input_nr).cloned().flatten();
+                }
+            }
+            if !exec[s] {
+                continue;
             }
         }
         let input_grads = match &node.kind {
             NodeKind::AccumulateGrad(_) => {
                 if targets.accumulate {
-                    if let (Some(leaf), Some(g)) = (node.variable(), grads[0].take()) {
-                        accumulate_into_leaf(&leaf, g, create_graph)?;
+                    if let (Some(leaf), Some(gr)) = (node.variable(), grads[0].take()) {
+                        accumulate_into_leaf(&leaf, gr, create_graph)?;
                     }
                 }
-                Vec::new()
+                continue;
             }
             NodeKind::Function(_) => {
+                run_pre_hooks(&node, &mut grads)?;
                 if grads.iter().all(|g| g.is_none()) {
                     vec![None; node.next_edges.len()]
                 } else {
-                    let r = node.call(&grads)?;
+                    let r = call_node(&node, &grads, check_nan)?;
+                    let r = run_post_hooks(&node, r, &grads)?;
                     if !retain_graph {
                         node.release();
                     }
@@ -182,37 +219,130 @@ pub fn run(
             }
         };
         drop(grads);
-        for (edge, g) in node.next_edges.iter().zip(input_grads) {
+        for (edge, gr) in node.next_edges.iter().zip(input_grads) {
             let Some(edge) = edge else { continue };
-            if !is_needed(&edge.node) {
+            let Some(c) = g.slot(&edge.node) else {
+                continue;
+            };
+            if !visits(c) {
                 continue;
             }
-            if let Some(g) = g {
-                let buf = buffers
-                    .entry(id(&edge.node))
-                    .or_insert_with(|| vec![None; edge.node.num_outputs]);
-                accumulate_slot(&mut buf[edge.input_nr], g)?;
+            if let Some(gr) = gr {
+                let buf = &mut buffers[c];
+                if buf.is_empty() {
+                    *buf = vec![None; edge.node.num_outputs];
+                }
+                accumulate_slot(&mut buf[edge.input_nr], gr)?;
             }
-            let d = deps
-                .get_mut(&id(&edge.node))
-                .ok_or_else(|| Error::Runtime("autograd engine: missing dependency".into()))?;
-            *d -= 1;
+            let d = &mut g.deps[c];
+            *d = d.checked_sub(1).ok_or_else(|| {
+                Error::Runtime("autograd engine: dependency count underflow".into())
+            })?;
             if *d == 0 {
-                ready.push(Ready {
-                    seq_nr: edge.node.seq_nr,
-                    node: edge.node.clone(),
-                });
+                ready.push(Ready(edge.node.seq_nr, c));
             }
         }
     }
     Ok(captured)
 }
 
+/// Calls a node's backward; in anomaly mode, checks for NaN and reports the forward
+/// traceback of a failing node.
+fn call_node(
+    node: &Arc<Node>,
+    grads: &[Option<Tensor>],
+    check_nan: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    let r = node.call(grads).and_then(|r| {
+        if check_nan {
+            for (i, g) in r.iter().enumerate() {
+                if let Some(g) = g {
+                    if has_nan(g)? {
+                        return Err(Error::Runtime(format!(
+                            "Function '{}' returned nan values in its {i}th output.",
+                            node.name
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(r)
+    });
+    if r.is_err() && anomaly::is_enabled() {
+        anomaly::report(&node.name, node.trace.as_deref());
+    }
+    r
+}
+
+fn has_nan(t: &Tensor) -> Result<bool> {
+    if !t.dtype().is_floating_point() {
+        return Ok(false);
+    }
+    Ok(t.to_f64_vec()?.iter().any(|v| v.is_nan()))
+}
+
+fn run_pre_hooks(node: &Arc<Node>, grads: &mut Vec<Option<Tensor>>) -> Result<()> {
+    let hooks: Vec<_> = {
+        let h = node.pre_hooks.lock();
+        if h.is_empty() {
+            return Ok(());
+        }
+        h.iter().map(|(_, f)| f.clone()).collect()
+    };
+    for h in hooks {
+        if let Some(new) = h(grads)? {
+            check_hook_len(node, new.len(), grads.len(), "pre-hook")?;
+            *grads = new;
+        }
+    }
+    Ok(())
+}
+
+fn run_post_hooks(
+    node: &Arc<Node>,
+    mut grad_inputs: Vec<Option<Tensor>>,
+    grad_outputs: &[Option<Tensor>],
+) -> Result<Vec<Option<Tensor>>> {
+    let hooks: Vec<_> = {
+        let h = node.post_hooks.lock();
+        if h.is_empty() {
+            return Ok(grad_inputs);
+        }
+        h.iter().map(|(_, f)| f.clone()).collect()
+    };
+    for h in hooks {
+        if let Some(new) = h(&grad_inputs, grad_outputs)? {
+            check_hook_len(node, new.len(), grad_inputs.len(), "hook")?;
+            grad_inputs = new;
+        }
+    }
+    Ok(grad_inputs)
+}
+
+fn check_hook_len(node: &Node, got: usize, expected: usize, what: &str) -> Result<()> {
+    if got != expected {
+        return Err(Error::Runtime(format!(
+            "{what} of {} returned an incorrect number of gradients (got {got}, but expected {expected})",
+            node.name
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the hooks registered on tensors that are outputs of `node` (or, for an
 /// AccumulateGrad node, on its leaf), and stores retained gradients.
 fn run_tensor_hooks(node: &Arc<Node>, grads: &mut [Option<Tensor>]) -> Result<()> {
-    if let Some(leaf) = node.variable() {
-        let hooks: Vec<_> = leaf.with_meta(|m| m.hooks.iter().map(|(_, h)| h.clone()).collect());
+    if let NodeKind::AccumulateGrad(_) = node.kind {
+        let Some(leaf) = node.variable() else {
+            return Ok(());
+        };
+        let hooks: Vec<_> = leaf.with_meta(|m| {
+            if m.hooks.is_empty() {
+                Vec::new()
+            } else {
+                m.hooks.iter().map(|(_, h)| h.clone()).collect()
+            }
+        });
         for h in hooks {
             if let Some(g) = &grads[0] {
                 if let Some(new) = h(g)? {
@@ -222,7 +352,14 @@ fn run_tensor_hooks(node: &Arc<Node>, grads: &mut [Option<Tensor>]) -> Result<()
         }
         return Ok(());
     }
-    let hooks: Vec<_> = node.tensor_hooks.lock().clone();
+    let hooks: Vec<_> = {
+        let h = node.tensor_hooks.lock();
+        if h.is_empty() {
+            Vec::new()
+        } else {
+            h.clone()
+        }
+    };
     for (nr, _, h) in hooks {
         if let Some(g) = &grads[nr] {
             if let Some(new) = h(g)? {
@@ -230,7 +367,13 @@ fn run_tensor_hooks(node: &Arc<Node>, grads: &mut [Option<Tensor>]) -> Result<()
             }
         }
     }
-    let retained: Vec<_> = node.retained.lock().clone();
+    let retained: Vec<_> = {
+        let r = node.retained.lock();
+        if r.is_empty() {
+            return Ok(());
+        }
+        r.clone()
+    };
     for (nr, weak) in retained {
         if let (Some(t), Some(g)) = (weak.upgrade().map(Tensor), &grads[nr]) {
             let g = g.detach();
@@ -323,6 +466,10 @@ pub fn backward(
         create_graph,
     )?;
     for (t, g) in inputs.iter().zip(got) {
+        // A non-leaf that retains its grad already got it from its retain hook.
+        if !t.is_leaf() && t.with_meta(|m| m.retains_grad) {
+            continue;
+        }
         if let Some(g) = g {
             accumulate_into_leaf(t, g, create_graph)?;
         }

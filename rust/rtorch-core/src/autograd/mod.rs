@@ -5,13 +5,16 @@
 //! a backward closure written with ordinary tensor ops, so that running it with grad
 //! mode on (create_graph) records a graph of its own and higher derivatives work.
 
+pub mod anomaly;
 pub mod engine;
 pub mod grad_mode;
 pub mod node;
 
 pub use engine::{backward, grad};
 pub use grad_mode::{is_grad_enabled, set_grad_enabled, GradModeGuard};
-pub use node::{BackwardCtx, Edge, Hook, Node, PostAccumulateHook};
+pub use node::{
+    live_nodes, BackwardCtx, Edge, Hook, Node, NodePostHook, NodePreHook, PostAccumulateHook,
+};
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -102,6 +105,31 @@ where
     }
 }
 
+/// Records a node for a user-defined function (Python `autograd.Function`): the node
+/// gets an owned name, edges to `inputs`, and becomes the grad_fn of each listed
+/// `(output number, tensor)`. Outputs not listed (non-differentiable ones) still count
+/// in `num_outputs`.
+pub fn record_custom(
+    name: String,
+    inputs: &[Tensor],
+    outputs: &[(usize, Tensor)],
+    num_outputs: usize,
+    backward: node::BackwardFn,
+) -> Arc<Node> {
+    let edges = inputs.iter().map(gradient_edge).collect();
+    let node = Node::function(name, backward, edges, num_outputs);
+    for (i, o) in outputs {
+        o.set_grad_fn(node.clone(), *i);
+    }
+    node
+}
+
+/// `Foo` for a node named `FooBackward0` (how PyTorch names producers in messages).
+fn forward_name(node_name: &str) -> &str {
+    let s = node_name.trim_end_matches(|c: char| c.is_ascii_digit());
+    s.strip_suffix("Backward").unwrap_or(node_name)
+}
+
 /// A tensor kept for backward, with the storage version it had when saved so that a
 /// later in-place change is detected instead of silently giving a wrong gradient.
 pub struct SavedTensor {
@@ -139,16 +167,20 @@ impl SavedTensor {
         let now = self.data.storage().version();
         if now != self.version {
             let producer = match (&self.producer, self.output_nr) {
-                (_, Some(n)) => format!(", which is output {n} of {},", ctx.node.name),
+                (_, Some(n)) => {
+                    format!(", which is output {n} of {},", forward_name(&ctx.node.name))
+                }
                 _ => match self.data.grad_fn() {
-                    Some(f) => {
-                        format!(", which is output {} of {},", self.data.output_nr(), f.name)
-                    }
+                    Some(f) => format!(
+                        ", which is output {} of {},",
+                        self.data.output_nr(),
+                        forward_name(&f.name)
+                    ),
                     None => String::new(),
                 },
             };
             return Err(Error::Runtime(format!(
-                "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.{} {}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).",
+                "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.{} {}]{} is at version {}; expected version {} instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).",
                 self.data.dtype().legacy_name(),
                 crate::layout::fmt_shape(self.data.shape()),
                 producer,

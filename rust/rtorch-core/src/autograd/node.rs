@@ -3,8 +3,9 @@
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
 use parking_lot::Mutex;
+use std::any::Any;
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 /// Computes the gradients of a node's inputs from the gradients of its outputs.
@@ -16,6 +17,17 @@ pub type BackwardFn =
 pub type Hook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
 /// Runs after a leaf's `.grad` has been accumulated; receives the leaf.
 pub type PostAccumulateHook = Arc<dyn Fn(&Tensor) -> Result<()> + Send + Sync>;
+/// `Node.register_prehook`: sees the gradients of the node's outputs before it runs
+/// and may replace them.
+pub type NodePreHook =
+    Arc<dyn Fn(&[Option<Tensor>]) -> Result<Option<Vec<Option<Tensor>>>> + Send + Sync>;
+/// `Node.register_hook`: sees (grad_inputs, grad_outputs) after the node ran and may
+/// replace grad_inputs.
+pub type NodePostHook = Arc<
+    dyn Fn(&[Option<Tensor>], &[Option<Tensor>]) -> Result<Option<Vec<Option<Tensor>>>>
+        + Send
+        + Sync,
+>;
 
 /// What a backward function can see of its own node while running.
 pub struct BackwardCtx {
@@ -48,6 +60,26 @@ pub struct Node {
     pub tensor_hooks: Mutex<Vec<(usize, u64, Hook)>>,
     /// Outputs whose `.grad` is retained (`retain_grad()`), by output number.
     pub retained: Mutex<Vec<(usize, Weak<TensorImpl>)>>,
+    /// Node-level hooks (`grad_fn.register_prehook` / `register_hook`), with ids.
+    pub pre_hooks: Mutex<Vec<(u64, NodePreHook)>>,
+    pub post_hooks: Mutex<Vec<(u64, NodePostHook)>>,
+    /// The forward traceback, recorded only in anomaly mode.
+    pub trace: Option<String>,
+    /// Free slot for the binding (`grad_fn.metadata`).
+    pub ext: Mutex<Option<Box<dyn Any + Send + Sync>>>,
+}
+
+static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
+
+/// Graph nodes currently alive (a debugging aid for leak tests).
+pub fn live_nodes() -> usize {
+    LIVE_NODES.load(Ordering::Relaxed)
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -64,6 +96,7 @@ impl Node {
         next_edges: Vec<Option<Edge>>,
         num_outputs: usize,
     ) -> Arc<Node> {
+        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         Arc::new(Node {
             name: name.into(),
             kind: NodeKind::Function(Mutex::new(Some(backward))),
@@ -72,10 +105,15 @@ impl Node {
             seq_nr: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
             tensor_hooks: Mutex::new(Vec::new()),
             retained: Mutex::new(Vec::new()),
+            pre_hooks: Mutex::new(Vec::new()),
+            post_hooks: Mutex::new(Vec::new()),
+            trace: super::anomaly::capture(),
+            ext: Mutex::new(None),
         })
     }
 
     pub fn accumulate_grad(leaf: &Tensor) -> Arc<Node> {
+        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         Arc::new(Node {
             name: Cow::Borrowed("AccumulateGrad"),
             kind: NodeKind::AccumulateGrad(Arc::downgrade(&leaf.0)),
@@ -84,6 +122,10 @@ impl Node {
             seq_nr: u64::MAX,
             tensor_hooks: Mutex::new(Vec::new()),
             retained: Mutex::new(Vec::new()),
+            pre_hooks: Mutex::new(Vec::new()),
+            post_hooks: Mutex::new(Vec::new()),
+            trace: None,
+            ext: Mutex::new(None),
         })
     }
 
@@ -102,7 +144,17 @@ impl Node {
     /// Frees the saved tensors (called after backward without `retain_graph`).
     pub fn release(&self) {
         if let NodeKind::Function(f) = &self.kind {
-            f.lock().take();
+            let old = f.lock().take();
+            // Dropped outside the lock: dropping may run arbitrary destructors.
+            drop(old);
+        }
+    }
+
+    /// True once the saved state was freed by a backward without `retain_graph`.
+    pub fn is_released(&self) -> bool {
+        match &self.kind {
+            NodeKind::Function(f) => f.lock().is_none(),
+            NodeKind::AccumulateGrad(_) => false,
         }
     }
 
