@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 import rtorch
 from rtorch.autograd import GradcheckError, gradcheck, gradgradcheck
 
@@ -58,9 +57,9 @@ def test_allow_unused_and_materialize():
     u = t64([3.0])
     with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
         rtorch.autograd.grad((x * 2).sum(), [x, u])
-    gx, gu = rtorch.autograd.grad((x * 2).sum(), [x, u], allow_unused=True)
+    _, gu = rtorch.autograd.grad((x * 2).sum(), [x, u], allow_unused=True)
     assert gu is None
-    gx, gu = rtorch.autograd.grad((x * 2).sum(), [x, u], materialize_grads=True)
+    _gx, gu = rtorch.autograd.grad((x * 2).sum(), [x, u], materialize_grads=True)
     np.testing.assert_allclose(np_of(gu), [0.0])
     with pytest.raises(ValueError, match="Expected allow_unused to be True"):
         rtorch.autograd.grad((x * 2).sum(), [x], allow_unused=False, materialize_grads=True)
@@ -357,7 +356,8 @@ def test_anomaly_mode_reports_nan_with_forward_name():
             return g * float("nan")
 
     x = t64([1.0, 2.0])
-    with pytest.warns(UserWarning) as rec:
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
         with rtorch.autograd.detect_anomaly():
             assert rtorch.autograd.is_anomaly_enabled()
             y = NanBack.apply(x).sum()

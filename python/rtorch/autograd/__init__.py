@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 from .. import _C
 from .grad_mode import (
@@ -19,10 +20,10 @@ _TensorOrTensors = Union["_C.Tensor", Sequence["_C.Tensor"]]
 
 def backward(
     tensors: _TensorOrTensors,
-    grad_tensors: Optional[_TensorOrTensors] = None,
-    retain_graph: Optional[bool] = None,
+    grad_tensors: _TensorOrTensors | None = None,
+    retain_graph: bool | None = None,
     create_graph: bool = False,
-    inputs: Optional[_TensorOrTensors] = None,
+    inputs: _TensorOrTensors | None = None,
 ) -> None:
     """Accumulates gradients of ``tensors`` into the leaves of the graph."""
     if isinstance(tensors, _C.Tensor):
@@ -37,11 +38,11 @@ def backward(
 def grad(
     outputs: _TensorOrTensors,
     inputs: _TensorOrTensors,
-    grad_outputs: Optional[_TensorOrTensors] = None,
-    retain_graph: Optional[bool] = None,
+    grad_outputs: _TensorOrTensors | None = None,
+    retain_graph: bool | None = None,
     create_graph: bool = False,
     only_inputs: bool = True,
-    allow_unused: Optional[bool] = None,
+    allow_unused: bool | None = None,
     is_grads_batched: bool = False,
     materialize_grads: bool = False,
 ) -> tuple:
@@ -74,29 +75,34 @@ def grad(
 
 __all__ = [
     "Function",
+    "FunctionCtx",
     "GradcheckError",
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "function",
+    "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "graph",
     "inference_mode",
     "is_anomaly_check_nan_enabled",
     "is_anomaly_enabled",
     "is_grad_enabled",
     "is_inference_mode_enabled",
     "no_grad",
+    "once_differentiable",
     "set_detect_anomaly",
     "set_grad_enabled",
 ]
 
-from . import function, functional, graph  # noqa: E402
-from .anomaly_mode import (  # noqa: E402
+from . import function, functional, graph
+from .anomaly_mode import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
     set_detect_anomaly,
 )
-from .function import Function, FunctionCtx, once_differentiable  # noqa: E402
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from .function import Function, FunctionCtx, once_differentiable
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck

@@ -7,8 +7,12 @@ from typing import Any
 
 from .. import _C
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled"]
+__all__ = [
+    "detect_anomaly",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "set_detect_anomaly",
+]
 
 
 def is_anomaly_enabled() -> bool:
@@ -41,7 +45,7 @@ class detect_anomaly:
     def __enter__(self) -> None:
         _C._set_detect_anomaly(True, self.check_nan)
 
-    def __exit__(self, *args: Any) -> None:
+    def __exit__(self, *args: object) -> None:
         _C._set_detect_anomaly(self.prev, self.prev_check_nan)
 
     def __call__(self, fn: Any) -> Any:
@@ -66,5 +70,5 @@ class set_detect_anomaly:
     def __enter__(self) -> None:
         pass
 
-    def __exit__(self, *args: Any) -> None:
+    def __exit__(self, *args: object) -> None:
         _C._set_detect_anomaly(self.prev, self.prev_check_nan)

@@ -8,17 +8,17 @@ itself differentiable under ``create_graph=True``).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from .. import _C
 from .grad_mode import no_grad
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable", "InplaceFunction", "NestedIOFunction"]
+__all__ = ["Function", "FunctionCtx", "InplaceFunction", "NestedIOFunction", "once_differentiable"]
 
 class FunctionCtx:
     """The ``ctx`` object: stores what backward needs; any attribute may be set."""
 
-    def save_for_backward(self, *tensors: Optional[_C.Tensor]) -> None:
+    def save_for_backward(self, *tensors: _C.Tensor | None) -> None:
         """Saves tensors (or None) for backward; they are version-checked on use."""
         for t in tensors:
             if t is not None and not isinstance(t, _C.Tensor):
@@ -28,7 +28,7 @@ class FunctionCtx:
                 )
         self.to_save = tensors
 
-    def save_for_forward(self, *tensors: Optional[_C.Tensor]) -> None:
+    def save_for_forward(self, *tensors: _C.Tensor | None) -> None:
         """Kept for API compatibility (forward-mode AD is not supported)."""
         self.saved_for_forward = tensors
 

@@ -6,14 +6,14 @@ double-backward trick. ``strict`` and ``vectorize`` are accepted and ignored.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import _C
 from .grad_mode import enable_grad
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def _as_tuple(x: Any, arg_name: str, fn_name: str) -> tuple[bool, tuple]:
@@ -48,8 +48,8 @@ def _finish(ts: tuple, create_graph: bool) -> tuple:
     return tuple(t if create_graph or t is None else t.detach() for t in ts)
 
 
-def _grad(outputs: tuple, inputs: tuple, grad_outputs: Optional[tuple],
-          create_graph: bool, retain_graph: Optional[bool] = None) -> tuple:
+def _grad(outputs: tuple, inputs: tuple, grad_outputs: tuple | None,
+          create_graph: bool, retain_graph: bool | None = None) -> tuple:
     """``autograd.grad`` that tolerates outputs without history (zero gradients)."""
     outs, seeds = [], []
     for i, o in enumerate(outputs):
@@ -110,7 +110,7 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         strict: bool = False) -> tuple:
     """Returns ``(func(inputs), J v)`` (by the double-backward trick)."""
     with enable_grad():
-        in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
+        _in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         xs = _prepare(inputs, create_graph)
         if v is None:
             if len(xs) != 1 or xs[0].numel() != 1:

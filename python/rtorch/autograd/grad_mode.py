@@ -21,7 +21,7 @@ class _DecoratorContextManager:
 
         return wrapper  # type: ignore[return-value]
 
-    def clone(self) -> "_DecoratorContextManager":
+    def clone(self) -> _DecoratorContextManager:
         return self.__class__()
 
 
@@ -35,7 +35,7 @@ class no_grad(_DecoratorContextManager):
         self.prev = _C.is_grad_enabled()
         _C._set_grad_enabled(False)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _C._set_grad_enabled(self.prev)
 
 
@@ -49,7 +49,7 @@ class enable_grad(_DecoratorContextManager):
         self.prev = _C.is_grad_enabled()
         _C._set_grad_enabled(True)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _C._set_grad_enabled(self.prev)
 
 
@@ -64,10 +64,10 @@ class set_grad_enabled(_DecoratorContextManager):
     def __enter__(self) -> None:
         pass
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _C._set_grad_enabled(self.prev)
 
-    def clone(self) -> "set_grad_enabled":
+    def clone(self) -> set_grad_enabled:
         return self.__class__(self.mode)
 
 
@@ -91,11 +91,11 @@ class inference_mode(_DecoratorContextManager):
             _C._set_grad_enabled(False)
         _C._set_inference_mode(self.mode)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _C._set_grad_enabled(self.prev_grad)
         _C._set_inference_mode(self.prev_inf)
 
-    def clone(self) -> "inference_mode":
+    def clone(self) -> inference_mode:
         return self.__class__(self.mode)
 
 

@@ -8,7 +8,8 @@ is replaced by a contiguous copy that is perturbed in place through numpy.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def gradcheck(
     check_forward_ad: bool = False,
     check_backward_ad: bool = True,
     fast_mode: bool = False,
-    masked: Optional[bool] = None,
+    masked: bool | None = None,
 ) -> bool:
     """Checks autograd's gradients of ``func`` at ``inputs`` against central
     differences; raises ``GradcheckError`` (or returns False) on a mismatch."""
@@ -144,7 +145,7 @@ def gradcheck(
 def gradgradcheck(
     func: Callable[..., Any],
     inputs: Any,
-    grad_outputs: Optional[Sequence[Any]] = None,
+    grad_outputs: Sequence[Any] | None = None,
     *,
     eps: float = 1e-6,
     atol: float = 1e-5,

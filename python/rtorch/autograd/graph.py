@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable, Self
 
 from .. import _C
 
 Node = _C.Node
 
-__all__ = ["Node", "register_multi_grad_hook", "increment_version"]
+__all__ = ["Node", "increment_version", "register_multi_grad_hook"]
 
 
 def increment_version(tensor: Any) -> None:
@@ -27,10 +28,10 @@ class _MultiHandle:
         for h in self.handles:
             h.remove()
 
-    def __enter__(self) -> "_MultiHandle":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *a: Any) -> None:
+    def __exit__(self, *a: object) -> None:
         self.remove()
 
 
