@@ -77,6 +77,7 @@ __all__ = [
     "Function",
     "FunctionCtx",
     "GradcheckError",
+    "Variable",
     "backward",
     "detect_anomaly",
     "enable_grad",
@@ -106,3 +107,18 @@ from .anomaly_mode import (
 )
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, other: object) -> bool:
+        return isinstance(other, _C.Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """Legacy ``Variable(tensor, requires_grad=...)``: returns the tensor itself."""
+
+    def __new__(cls, data: _C.Tensor, requires_grad: bool = False,
+                volatile: bool = False) -> _C.Tensor:  # type: ignore[misc]
+        if requires_grad:
+            data.requires_grad_(True)
+        return data

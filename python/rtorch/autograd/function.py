@@ -67,6 +67,10 @@ class FunctionMeta(type):
 
     def __init__(cls, name: str, bases: tuple, attrs: dict) -> None:
         cls._backward_name = f"{name}Backward"
+        # forward(*args) + setup_context(ctx, inputs, output) instead of forward(ctx, ...)
+        cls._custom_setup = "setup_context" in attrs or any(
+            getattr(b, "_custom_setup", False) for b in bases
+        )
         super().__init__(name, bases, attrs)
 
 
@@ -122,56 +126,67 @@ class Function(metaclass=FunctionMeta):
         """Runs ``forward`` and records a graph node for ``backward``."""
         if kwargs:
             raise TypeError(f"{cls.__name__}.apply() does not accept keyword arguments")
+        tensor_type = _C.Tensor
         ctx = BackwardCFunction()
-        is_tensor = [isinstance(a, _C.Tensor) for a in args]
+        is_tensor = [isinstance(a, tensor_type) for a in args]
         grad_on = _C.is_grad_enabled()
-        needs = tuple(bool(t and grad_on and a.requires_grad) for a, t in zip(args, is_tensor))
+        if grad_on:
+            needs = tuple(t and a.requires_grad for a, t in zip(args, is_tensor))
+        else:
+            needs = (False,) * len(args)
         ctx.needs_input_grad = needs
-        custom_setup = "setup_context" in _own_attrs(cls)
-        with no_grad():
-            if custom_setup:
+        _C._set_grad_enabled(False)
+        try:
+            if cls._custom_setup:
                 output = cls.forward(*args)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args)
-        if not (grad_on and any(needs)):
+        finally:
+            _C._set_grad_enabled(grad_on)
+        if not (grad_on and True in needs):
             return output
 
         single = not isinstance(output, tuple)
-        outs = (output,) if single else tuple(output)
+        outs = (output,) if single else output
         inputs = [a for a, t in zip(args, is_tensor) if t]
-        dirty = getattr(ctx, "dirty_tensors", ())
-        for d in dirty:
-            if d.is_leaf and d.requires_grad:
-                raise RuntimeError(
-                    "a leaf Variable that requires grad has been used in an in-place operation."
-                )
-        for d in dirty:
-            if not any(o is d for o in outs):
-                raise RuntimeError(
-                    "Some elements marked as dirty during the forward method were not "
-                    "returned as output. The inputs that are modified inplace must all be "
-                    "outputs of the Function."
-                )
-            _C._bump_version(d)
-        non_diff = getattr(ctx, "non_differentiable", ())
+        attrs = ctx.__dict__
+        dirty = attrs.get("dirty_tensors", ())
+        dirty_ids = {id(d) for d in dirty}
+        if dirty:
+            out_ids = {id(o) for o in outs}
+            for d in dirty:
+                if d.is_leaf and d.requires_grad:
+                    raise RuntimeError(
+                        "a leaf Variable that requires grad has been used in an in-place "
+                        "operation."
+                    )
+                if id(d) not in out_ids:
+                    raise RuntimeError(
+                        "Some elements marked as dirty during the forward method were not "
+                        "returned as output. The inputs that are modified inplace must all "
+                        "be outputs of the Function."
+                    )
+                _C._bump_version(d)
+        non_diff_ids = {id(n) for n in attrs.get("non_differentiable", ())}
 
         # An input returned unchanged (and not dirty) becomes a new tensor sharing its
         # storage, so that it can carry this node's history.
+        input_ids = {id(a) for a in inputs}
         new_outs = []
+        tensor_outs = []
+        differentiable = []
         for o in outs:
-            if isinstance(o, _C.Tensor) and any(o is a for a in inputs) and not any(
-                o is d for d in dirty
-            ):
-                o = o.detach()
+            if isinstance(o, tensor_type):
+                if id(o) in input_ids and id(o) not in dirty_ids:
+                    o = o.detach()
+                tensor_outs.append(o)
+                differentiable.append(id(o) not in non_diff_ids)
             new_outs.append(o)
-        tensor_outs = [o for o in new_outs if isinstance(o, _C.Tensor)]
-        differentiable = [not any(o is n for n in non_diff) for o in tensor_outs]
-        to_save = getattr(ctx, "to_save", ())
+        to_save = attrs.pop("to_save", ())
         # Only the pattern of Nones is kept here: the tensors live in the node's saved
         # state (outputs saved there without a strong link back to the node).
         ctx._saved_layout = tuple(t is None for t in to_save)
-        materialize = getattr(ctx, "materialize_grads", True)
         name = cls._backward_name
         n_args = len(args)
         backward = cls.backward
@@ -191,7 +206,7 @@ class Function(metaclass=FunctionMeta):
             grads_in = []
             for i, (r, t) in enumerate(zip(result, is_tensor)):
                 if t:
-                    if r is not None and not isinstance(r, _C.Tensor):
+                    if r is not None and not isinstance(r, tensor_type):
                         raise TypeError(
                             f"expected Tensor or None as gradient {i} of {name}, "
                             f"but got {type(r).__name__}"
@@ -205,28 +220,19 @@ class Function(metaclass=FunctionMeta):
                     )
             return grads_in
 
-        node, saved = _C._record_function(
+        _, ctx._saved = _C._record_function(
             name,
             inputs,
             tensor_outs,
             differentiable,
             run_backward,
             [t for t in to_save if t is not None],
-            materialize,
+            attrs.get("materialize_grads", True),
         )
-        ctx._saved = saved
-        ctx.__dict__.pop("to_save", None)
-        del node
         return new_outs[0] if single else tuple(new_outs)
 
 
-def _own_attrs(cls: type) -> set:
-    names: set = set()
-    for k in cls.__mro__:
-        if k is Function:
-            break
-        names.update(k.__dict__)
-    return names
+Function._custom_setup = False
 
 
 class InplaceFunction(Function):

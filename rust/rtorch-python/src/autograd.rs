@@ -516,7 +516,7 @@ impl PyTensor {
     ) -> PyResult<()> {
         let py = slf.py();
         let g = gradient
-            .map(|g| g.clone())
+            .cloned()
             .unwrap_or_else(|| py.None().into_bound(py));
         _backward(
             py,
