@@ -460,3 +460,27 @@ def test_training_loop_memory_is_flat():
     gc.collect()
     assert rtorch._C._live_nodes() == nodes
     assert _rss_mb() - before < 4.0
+
+
+def test_variable_shim_and_increment_version():
+    from rtorch.autograd import Variable
+
+    t = rtorch.ones(2, dtype=rtorch.float64)
+    v = Variable(t, requires_grad=True)
+    assert v is t and v.requires_grad and isinstance(t, Variable)
+    a = t64([1.0, 2.0])
+    y = a * 1
+    z = y * y
+    rtorch.autograd.graph.increment_version(y)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+def test_multi_grad_hook_all():
+    a, b = t64([1.0]), t64([2.0])
+    got = []
+    rtorch.autograd.graph.register_multi_grad_hook((a, b), lambda gs: got.append([np_of(g) for g in gs]))
+    (a * 3 + b * 5).sum().backward()
+    assert len(got) == 1
+    np.testing.assert_allclose(got[0][0], [3.0])
+    np.testing.assert_allclose(got[0][1], [5.0])

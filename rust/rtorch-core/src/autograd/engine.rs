@@ -551,3 +551,78 @@ fn input_edges(inputs: &[Tensor]) -> Result<Vec<Edge>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::binary::{add, mul};
+    use crate::ops::reduce::sum;
+
+    fn leaf(v: &[f64]) -> Tensor {
+        let t = Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    #[test]
+    fn backward_accumulates_and_grad_captures() {
+        let w = leaf(&[1.0, 2.0]);
+        let b = leaf(&[3.0, 4.0]);
+        let loss = sum(&add(&mul(&w, &w).unwrap(), &b).unwrap(), &[], false, None).unwrap();
+        backward(&[loss.clone()], &[], true, false, &[]).unwrap();
+        assert_eq!(w.grad().unwrap().to_f64_vec().unwrap(), vec![2.0, 4.0]);
+        assert_eq!(b.grad().unwrap().to_f64_vec().unwrap(), vec![1.0, 1.0]);
+        let g = grad(&[loss], &[w.clone()], &[], false, false, false).unwrap();
+        assert_eq!(g[0].as_ref().unwrap().to_f64_vec().unwrap(), vec![2.0, 4.0]);
+        // grad() leaves .grad alone.
+        assert_eq!(w.grad().unwrap().to_f64_vec().unwrap(), vec![2.0, 4.0]);
+    }
+
+    #[test]
+    fn freed_graph_errors_on_second_backward() {
+        let x = leaf(&[1.0, 2.0]);
+        let loss = sum(&mul(&x, &x).unwrap(), &[], false, None).unwrap();
+        backward(&[loss.clone()], &[], false, false, &[]).unwrap();
+        let e = backward(&[loss], &[], false, false, &[]).unwrap_err();
+        assert!(e.to_string().contains("second time"));
+    }
+
+    #[test]
+    fn nodes_are_freed_with_their_outputs() {
+        let x = leaf(&[1.0, 2.0]);
+        let y = mul(&x, &x).unwrap();
+        let node = Arc::downgrade(&y.grad_fn().unwrap());
+        drop(y);
+        assert!(node.upgrade().is_none());
+        // An op saving its own output keeps no strong link back to its node.
+        let out = mul(&x.detach(), &x.detach()).unwrap();
+        let saved = crate::autograd::SavedTensor::output(&out, 0);
+        crate::autograd::record("SaveOut", &[&x], &out, move |ctx, g| {
+            Ok(vec![Some(mul(g, &saved.unpack(ctx)?)?)])
+        });
+        let node = Arc::downgrade(&out.grad_fn().unwrap());
+        let g = grad(
+            &[out.clone()],
+            &[x],
+            &[Tensor::full(&[2], crate::Scalar::Float(1.0), crate::DType::F64).unwrap()],
+            true,
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!(g[0].as_ref().unwrap().to_f64_vec().unwrap(), vec![1.0, 4.0]);
+        drop(out);
+        assert!(node.upgrade().is_none());
+    }
+
+    #[test]
+    fn large_graph_uses_map_lookup() {
+        let x = leaf(&[1.0]);
+        let mut y = x.clone();
+        for _ in 0..200 {
+            y = add(&y, &x).unwrap();
+        }
+        let g = grad(&[y], &[x], &[], false, false, false).unwrap();
+        assert_eq!(g[0].as_ref().unwrap().to_f64_vec().unwrap(), vec![201.0]);
+    }
+}
