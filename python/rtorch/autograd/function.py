@@ -15,16 +15,17 @@ from .grad_mode import no_grad
 
 __all__ = ["Function", "FunctionCtx", "InplaceFunction", "NestedIOFunction", "once_differentiable"]
 
+
 class FunctionCtx:
     """The ``ctx`` object: stores what backward needs; any attribute may be set."""
 
     def save_for_backward(self, *tensors: _C.Tensor | None) -> None:
         """Saves tensors (or None) for backward; they are version-checked on use."""
-        for t in tensors:
+        for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, _C.Tensor):
                 raise TypeError(
-                    "save_for_backward can only save variables, but argument "
-                    f"{tensors.index(t)} is of type {type(t).__name__}"
+                    f"save_for_backward can only save variables, but argument {i} is of "
+                    f"type {type(t).__name__}"
                 )
         self.to_save = tensors
 
