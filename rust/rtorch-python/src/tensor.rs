@@ -231,12 +231,10 @@ impl PyTensor {
         self.inner.storage().nbytes()
     }
 
-    fn _version(&self) -> u64 {
-        self.inner.storage().version()
-    }
-
+    /// The storage's version counter (bumped by every in-place write), a property as
+    /// in PyTorch.
     #[getter]
-    fn _base_version(&self) -> u64 {
+    fn _version(&self) -> u64 {
         self.inner.storage().version()
     }
 
