@@ -7,9 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_np_close, to_np
-
 import rtorch
+from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_np_close, to_np
 
 
 @pytest.mark.parametrize("args,dtype", [

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FLOAT_DTYPES, INT_DTYPES, to_np
-
 import rtorch
+from conftest import FLOAT_DTYPES, INT_DTYPES, to_np
 
 
 def vals(t: rtorch.Tensor) -> np.ndarray:

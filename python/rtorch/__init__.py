@@ -64,4 +64,4 @@ def numel(input: Tensor) -> int:
     return input.numel()
 
 # --- linalg exports ---
-from . import linalg  # noqa: E402
+from . import linalg  # noqa: F401

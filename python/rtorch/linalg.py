@@ -3,35 +3,37 @@ products re-exported under their ``torch.linalg`` names."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 from . import _C
 from ._C import Tensor
 
-__all__ = ["norm", "vector_norm", "matrix_norm", "matmul", "vecdot"]
+__all__ = ["matmul", "matrix_norm", "norm", "vecdot", "vector_norm"]
 
 Dim = Union[int, Sequence[int], None]
 Ord = Union[int, float, str, None]
 
 
-def vector_norm(x: Tensor, ord: Union[int, float] = 2, dim: Dim = None,
-                keepdim: bool = False, *, dtype: Optional[object] = None,
-                out: Optional[Tensor] = None) -> Tensor:
+def vector_norm(x: Tensor, ord: float = 2, dim: Dim = None,
+                keepdim: bool = False, *, dtype: object | None = None,
+                out: Tensor | None = None) -> Tensor:
     """The ``ord``-norm of ``x`` over ``dim`` (all elements when ``dim`` is None)."""
     if isinstance(ord, str):
-        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got '{ord}'")
+        raise RuntimeError(  # noqa: TRY004 - PyTorch raises RuntimeError here
+            f"linalg.vector_norm: ord must be a number, got '{ord}'")
     return _C._linalg_vector_norm(x, ord, dim, keepdim, dtype)
 
 
-def matrix_norm(A: Tensor, ord: Union[int, float, str] = "fro",
+def matrix_norm(A: Tensor, ord: float | str = "fro",
                 dim: Sequence[int] = (-2, -1), keepdim: bool = False, *,
-                dtype: Optional[object] = None, out: Optional[Tensor] = None) -> Tensor:
+                dtype: object | None = None, out: Tensor | None = None) -> Tensor:
     """Matrix norm of ``A`` over the two dims ``dim``: 'fro', 1, -1, inf, -inf."""
     return _C._linalg_matrix_norm(A, ord, list(dim), keepdim, dtype)
 
 
 def norm(A: Tensor, ord: Ord = None, dim: Dim = None, keepdim: bool = False, *,
-         dtype: Optional[object] = None, out: Optional[Tensor] = None) -> Tensor:
+         dtype: object | None = None, out: Tensor | None = None) -> Tensor:
     """``torch.linalg.norm``: a vector norm or a matrix norm depending on ``ord`` and
     ``dim``, with PyTorch's rules."""
     if isinstance(dim, int):
@@ -58,11 +60,11 @@ def norm(A: Tensor, ord: Ord = None, dim: Dim = None, keepdim: bool = False, *,
         f"Got {A.dim()}D.")
 
 
-def matmul(input: Tensor, other: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``rtorch.matmul``."""
     return _C.matmul(input, other)
 
 
-def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Optional[Tensor] = None) -> Tensor:
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
     """Dot products of ``x`` and ``y`` along ``dim`` (broadcasting)."""
     return (x * y).sum(dim)
