@@ -23,7 +23,7 @@ fn seed_arg(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
     let v: i128 = seed
         .extract()
         .map_err(|_| PyTypeError::new_err("manual_seed expected an int"))?;
-    if v < -(1i128 << 63) || v >= (1i128 << 64) {
+    if !(-(1i128 << 63)..(1i128 << 64)).contains(&v) {
         return Err(PyRuntimeError::new_err(format!(
             "Overflow when unpacking long long, seed {v} is out of range"
         )));

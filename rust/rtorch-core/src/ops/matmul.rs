@@ -21,7 +21,7 @@ use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 /// Products with fewer multiply-adds than this run single-threaded.
-const PAR_FLOPS: usize = 64 * 64 * 64;
+const PAR_FLOPS: usize = 1 << 20;
 
 fn same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
