@@ -999,3 +999,41 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
     }
     permute(&t, &perm)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: Vec<f64>, shape: &[usize]) -> Tensor {
+        Tensor::from_vec(v, shape).unwrap()
+    }
+
+    #[test]
+    fn mm_transposed_and_int() {
+        let a = t(vec![1., 2., 3., 4., 5., 6.], &[2, 3]);
+        let b = t(vec![1., 0., 0., 1., 1., 1.], &[3, 2]);
+        assert_eq!(
+            mm(&a, &b).unwrap().to_f64_vec().unwrap(),
+            vec![4., 5., 10., 11.]
+        );
+        // a^T (3x2) through a strided view, no copy.
+        let at = transpose(&a, 0, 1).unwrap();
+        let r = mm(&at, &t(vec![1., 1.], &[2, 1])).unwrap();
+        assert_eq!(r.to_f64_vec().unwrap(), vec![5., 7., 9.]);
+        let ai = Tensor::from_vec(vec![1i32, 2, 3, 4], &[2, 2]).unwrap();
+        assert_eq!(
+            mm(&ai, &ai).unwrap().to_f64_vec().unwrap(),
+            vec![7., 10., 15., 22.]
+        );
+        assert!(mm(&a, &a).is_err());
+    }
+
+    #[test]
+    fn einsum_trace_and_contraction() {
+        let m = t(vec![1., 2., 3., 4.], &[2, 2]);
+        let tr = einsum("ii", &[m.clone()]).unwrap();
+        assert_eq!(tr.to_f64_vec().unwrap(), vec![5.]);
+        let p = einsum("ij,jk->ik", &[m.clone(), m]).unwrap();
+        assert_eq!(p.to_f64_vec().unwrap(), vec![7., 10., 15., 22.]);
+    }
+}

@@ -526,3 +526,21 @@ pub fn multinomial(
     };
     Tensor::from_vec(out, &shape)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_generators_repeat() {
+        let g1 = new_generator(42);
+        let g2 = new_generator(42);
+        let a = rand(&[100], DType::F32, Some(&g1)).unwrap();
+        let b = rand(&[100], DType::F32, Some(&g2)).unwrap();
+        assert_eq!(a.to_f64_vec().unwrap(), b.to_f64_vec().unwrap());
+        let p = randperm(50, DType::I64, Some(&g1)).unwrap();
+        let mut v = p.to_f64_vec().unwrap();
+        v.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        assert_eq!(v, (0..50).map(|i| i as f64).collect::<Vec<_>>());
+    }
+}
