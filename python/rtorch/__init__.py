@@ -62,3 +62,6 @@ def is_floating_point(input: Tensor) -> bool:
 def numel(input: Tensor) -> int:
     """Number of elements of ``input``."""
     return input.numel()
+
+# --- linalg exports ---
+from . import linalg  # noqa: F401

@@ -295,7 +295,212 @@ fn can_cast(from_: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(a.can_cast_to(b))
 }
 
+/// A number argument of a creation function (Python number or one-element tensor).
+fn number_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Scalar> {
+    scalar_fill(v).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{what} must be a number, not {}",
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })
+}
+
+/// `arange(end)`, `arange(start, end, step=1)`.
+#[pyfunction]
+#[pyo3(signature = (*args, start=None, end=None, step=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn arange(
+    args: &Bound<'_, PyTuple>,
+    start: Option<&Bound<'_, PyAny>>,
+    end: Option<&Bound<'_, PyAny>>,
+    step: Option<&Bound<'_, PyAny>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    check_device(device)?;
+    let mut pos: Vec<Scalar> = Vec::new();
+    for a in args.iter() {
+        pos.push(number_arg(&a, "arange()")?);
+    }
+    let kw = |o: Option<&Bound<'_, PyAny>>| -> PyResult<Option<Scalar>> {
+        o.map(|v| number_arg(v, "arange()")).transpose()
+    };
+    let (ks, ke, kst) = (kw(start)?, kw(end)?, kw(step)?);
+    let (s, e, st) = match (pos.len(), ks, ke) {
+        (0, s, Some(e)) => (s.unwrap_or(Scalar::Int(0)), e, kst),
+        (1, None, None) => (Scalar::Int(0), pos[0], kst),
+        (1, Some(_), None) | (1, None, Some(_)) => {
+            let (s, e) = match ks {
+                Some(s) => (s, pos[0]),
+                None => (pos[0], ke.unwrap_or(Scalar::Int(0))),
+            };
+            (s, e, kst)
+        }
+        (2, None, None) => (pos[0], pos[1], kst),
+        (3, None, None) if kst.is_none() => (pos[0], pos[1], Some(pos[2])),
+        _ => {
+            return Err(PyTypeError::new_err(
+                "arange() received an invalid combination of arguments",
+            ))
+        }
+    };
+    let st = st.unwrap_or(Scalar::Int(1));
+    let t = rtorch_core::ops::creation::arange(s, e, st, dtype_arg(dtype)?).py()?;
+    finish(t, requires_grad)
+}
+
+/// `range(start=0, end, step=1)` (deprecated; `end` inclusive).
+#[pyfunction]
+#[pyo3(signature = (start, end=None, step=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
+fn range(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    end: Option<&Bound<'_, PyAny>>,
+    step: Option<&Bound<'_, PyAny>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout);
+    check_device(device)?;
+    let warnings = py.import("warnings")?;
+    warnings.call_method1(
+        "warn",
+        (
+            "torch.range is deprecated and will be removed in a future release because its behavior is inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in [start, end).",
+            py.get_type::<pyo3::exceptions::PyUserWarning>(),
+        ),
+    )?;
+    let (s, e) = match end {
+        Some(e) => (number_arg(start, "range()")?, number_arg(e, "range()")?),
+        None => (Scalar::Int(0), number_arg(start, "range()")?),
+    };
+    let st = match step {
+        Some(v) => number_arg(v, "range()")?,
+        None => Scalar::Int(1),
+    };
+    let t = rtorch_core::ops::creation::range(s, e, st, dtype_arg(dtype)?).py()?;
+    finish(t, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
+fn linspace(
+    start: &Bound<'_, PyAny>,
+    end: &Bound<'_, PyAny>,
+    steps: i64,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout);
+    check_device(device)?;
+    let (s, e) = (
+        number_arg(start, "linspace()")?,
+        number_arg(end, "linspace()")?,
+    );
+    let t = rtorch_core::ops::creation::linspace(s.to_f64(), e.to_f64(), steps, dtype_arg(dtype)?)
+        .py()?;
+    finish(t, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)]
+fn logspace(
+    start: &Bound<'_, PyAny>,
+    end: &Bound<'_, PyAny>,
+    steps: i64,
+    base: f64,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout);
+    check_device(device)?;
+    let (s, e) = (
+        number_arg(start, "logspace()")?,
+        number_arg(end, "logspace()")?,
+    );
+    let t = rtorch_core::ops::creation::logspace(
+        s.to_f64(),
+        e.to_f64(),
+        steps,
+        base,
+        dtype_arg(dtype)?,
+    )
+    .py()?;
+    finish(t, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn eye(
+    n: i64,
+    m: Option<i64>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    check_device(device)?;
+    let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
+    finish(
+        rtorch_core::ops::creation::eye_checked(n, m, dt).py()?,
+        requires_grad,
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (size, stride, *, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn empty_strided(
+    size: &Bound<'_, PyAny>,
+    stride: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (layout, pin_memory);
+    check_device(device)?;
+    let shape = size_arg(&PyTuple::new(size.py(), [size])?)?;
+    let strides = size_arg(&PyTuple::new(stride.py(), [stride])?)?;
+    let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
+    finish(
+        rtorch_core::ops::creation::empty_strided(&shape, &strides, dt).py()?,
+        requires_grad,
+    )
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(arange, m)?)?;
+    m.add_function(wrap_pyfunction!(range, m)?)?;
+    m.add_function(wrap_pyfunction!(linspace, m)?)?;
+    m.add_function(wrap_pyfunction!(logspace, m)?)?;
+    m.add_function(wrap_pyfunction!(eye, m)?)?;
+    m.add_function(wrap_pyfunction!(empty_strided, m)?)?;
     m.add_function(wrap_pyfunction!(tensor, m)?)?;
     m.add_function(wrap_pyfunction!(zeros, m)?)?;
     m.add_function(wrap_pyfunction!(ones, m)?)?;

@@ -1,7 +1,468 @@
-//! (filled in by its op family's work)
+//! Bindings of matrix products (`@`, matmul, mm, bmm, mv, dot, outer, addmm, …, einsum)
+//! and norms (`norm`, and the `_linalg_*` functions behind `rtorch.linalg`).
 
+use crate::convert::{dims_arg, dtype_arg, scalar_arg, tensor_arg};
+use crate::error::IntoPyResult;
+use crate::tensor::{wrap, PyTensor};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+use rtorch_core::ops::linalg::{self as la, MatrixOrd};
+use rtorch_core::ops::matmul as mm;
+use rtorch_core::{Scalar, Tensor};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn coef(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Scalar> {
+    match v {
+        None => Ok(Scalar::Int(1)),
+        Some(o) => {
+            if let Ok(t) = o.cast::<PyTensor>() {
+                return t.borrow().inner.item().py();
+            }
+            scalar_arg(o).ok_or_else(|| PyTypeError::new_err(format!("{name} must be a number")))
+        }
+    }
+}
+
+/// Runs a product without the GIL.
+fn run2(
+    py: Python<'_>,
+    a: &Tensor,
+    b: &Tensor,
+    f: fn(&Tensor, &Tensor) -> rtorch_core::Result<Tensor>,
+) -> PyResult<PyTensor> {
+    let (a, b) = (a.clone(), b.clone());
+    wrap(py.detach(move || f(&a, &b)))
+}
+
+type Addfn = fn(&Tensor, &Tensor, &Tensor, Scalar, Scalar) -> rtorch_core::Result<Tensor>;
+
+fn run_add(
+    py: Python<'_>,
+    input: &Tensor,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    beta: Option<&Bound<'_, PyAny>>,
+    alpha: Option<&Bound<'_, PyAny>>,
+    f: Addfn,
+) -> PyResult<PyTensor> {
+    let a = tensor_arg(a, "argument 'mat1'")?;
+    let b = tensor_arg(b, "argument 'mat2'")?;
+    let (beta, alpha) = (coef(beta, "beta")?, coef(alpha, "alpha")?);
+    let input = input.clone();
+    wrap(py.detach(move || f(&input, &a, &b, beta, alpha)))
+}
+
+/// In-place form of an `add*` product: computes, then copies into `self`.
+fn in_place(slf: &Tensor, r: rtorch_core::Result<Tensor>) -> PyResult<()> {
+    let r = r.py()?;
+    if r.shape() != slf.shape() {
+        return Err(PyRuntimeError::new_err(format!(
+            "output with shape {:?} doesn't match the broadcast shape {:?}",
+            &slf.shape()[..],
+            &r.shape()[..]
+        )));
+    }
+    rtorch_core::ops::copy::copy_(slf, &r).py()
+}
+
+/// `ord` of a norm: a number, or 'fro' / 'nuc'.
+enum Ord {
+    Num(f64),
+    Fro,
+    Nuc,
+}
+
+fn ord_arg(o: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Ord>> {
+    let Some(o) = o else { return Ok(None) };
+    if o.is_none() {
+        return Ok(None);
+    }
+    if let Ok(s) = o.cast::<PyString>() {
+        return match s.to_str()? {
+            "fro" => Ok(Some(Ord::Fro)),
+            "nuc" => Ok(Some(Ord::Nuc)),
+            other => Err(PyRuntimeError::new_err(format!(
+                "linalg.matrix_norm: Order {other} not supported."
+            ))),
+        };
+    }
+    match scalar_arg(o) {
+        Some(s) => Ok(Some(Ord::Num(s.to_f64()))),
+        None => Err(PyTypeError::new_err("ord must be a number or a string")),
+    }
+}
+
+fn matrix_ord(o: Ord) -> MatrixOrd {
+    match o {
+        Ord::Fro => MatrixOrd::Fro,
+        Ord::Nuc => MatrixOrd::Nuc,
+        Ord::Num(p) => MatrixOrd::Num(p),
+    }
+}
+
+/// The legacy `torch.norm(input, p, dim, keepdim, dtype)`.
+fn legacy_norm(
+    x: &Tensor,
+    p: Option<&Bound<'_, PyAny>>,
+    dim: Option<&Bound<'_, PyAny>>,
+    keepdim: bool,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let dims = dims_arg(dim)?.unwrap_or_default();
+    let dt = dtype_arg(dtype)?;
+    match ord_arg(p)?.unwrap_or(Ord::Fro) {
+        Ord::Num(p) => wrap(la::vector_norm(x, p, &dims, keepdim, dt)),
+        Ord::Fro => wrap(la::vector_norm(x, 2.0, &dims, keepdim, dt)),
+        Ord::Nuc => {
+            let d = if dims.is_empty() {
+                (-2, -1)
+            } else if dims.len() == 2 {
+                (dims[0], dims[1])
+            } else {
+                return Err(PyRuntimeError::new_err(
+                    "nuclear norm requires a 2-dim dim argument",
+                ));
+            };
+            wrap(la::matrix_norm(x, MatrixOrd::Nuc, d, keepdim, dt))
+        }
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    fn __matmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        match other.cast::<PyTensor>() {
+            Ok(o) => {
+                let b = o.borrow().inner.clone();
+                Ok(Py::new(py, run2(py, &self.inner, &b, mm::matmul)?)?.into_any())
+            }
+            Err(_) => Ok(py.NotImplemented()),
+        }
+    }
+    fn __rmatmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        match other.cast::<PyTensor>() {
+            Ok(o) => {
+                let a = o.borrow().inner.clone();
+                Ok(Py::new(py, run2(py, &a, &self.inner, mm::matmul)?)?.into_any())
+            }
+            Err(_) => Ok(py.NotImplemented()),
+        }
+    }
+    fn matmul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(other, "argument 'other'")?,
+            mm::matmul,
+        )
+    }
+    fn mm(&self, py: Python<'_>, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(mat2, "argument 'mat2'")?,
+            mm::mm,
+        )
+    }
+    fn bmm(&self, py: Python<'_>, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(mat2, "argument 'mat2'")?,
+            mm::bmm,
+        )
+    }
+    fn mv(&self, py: Python<'_>, vec: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(py, &self.inner, &tensor_arg(vec, "argument 'vec'")?, mm::mv)
+    }
+    fn dot(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(other, "argument 'tensor'")?,
+            mm::dot,
+        )
+    }
+    fn vdot(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(other, "argument 'other'")?,
+            mm::vdot,
+        )
+    }
+    fn outer(&self, py: Python<'_>, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(vec2, "argument 'vec2'")?,
+            mm::outer,
+        )
+    }
+    fn ger(&self, py: Python<'_>, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.outer(py, vec2)
+    }
+    #[pyo3(signature = (mat1, mat2, *, beta=None, alpha=None))]
+    fn addmm(
+        &self,
+        py: Python<'_>,
+        mat1: &Bound<'_, PyAny>,
+        mat2: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        run_add(py, &self.inner, mat1, mat2, beta, alpha, mm::addmm)
+    }
+    #[pyo3(signature = (mat1, mat2, *, beta=None, alpha=None))]
+    fn addmm_<'py>(
+        slf: Bound<'py, Self>,
+        mat1: &Bound<'_, PyAny>,
+        mat2: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let t = slf.borrow().inner.clone();
+        let r = run_add(slf.py(), &t, mat1, mat2, beta, alpha, mm::addmm)?;
+        in_place(&t, Ok(r.inner))?;
+        Ok(slf)
+    }
+    #[pyo3(signature = (mat, vec, *, beta=None, alpha=None))]
+    fn addmv(
+        &self,
+        py: Python<'_>,
+        mat: &Bound<'_, PyAny>,
+        vec: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        run_add(py, &self.inner, mat, vec, beta, alpha, mm::addmv)
+    }
+    #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
+    fn baddbmm(
+        &self,
+        py: Python<'_>,
+        batch1: &Bound<'_, PyAny>,
+        batch2: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        run_add(py, &self.inner, batch1, batch2, beta, alpha, mm::baddbmm)
+    }
+    #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
+    fn baddbmm_<'py>(
+        slf: Bound<'py, Self>,
+        batch1: &Bound<'_, PyAny>,
+        batch2: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let t = slf.borrow().inner.clone();
+        let r = run_add(slf.py(), &t, batch1, batch2, beta, alpha, mm::baddbmm)?;
+        in_place(&t, Ok(r.inner))?;
+        Ok(slf)
+    }
+    #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
+    fn addbmm(
+        &self,
+        py: Python<'_>,
+        batch1: &Bound<'_, PyAny>,
+        batch2: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        run_add(py, &self.inner, batch1, batch2, beta, alpha, mm::addbmm)
+    }
+    #[pyo3(signature = (vec1, vec2, *, beta=None, alpha=None))]
+    fn addr(
+        &self,
+        py: Python<'_>,
+        vec1: &Bound<'_, PyAny>,
+        vec2: &Bound<'_, PyAny>,
+        beta: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        run_add(py, &self.inner, vec1, vec2, beta, alpha, mm::addr)
+    }
+    #[pyo3(signature = (p=None, dim=None, keepdim=false, dtype=None))]
+    fn norm(
+        &self,
+        p: Option<&Bound<'_, PyAny>>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        legacy_norm(&self.inner, p, dim, keepdim, dtype)
+    }
+}
+
+macro_rules! binary_fn {
+    ($name:ident, $core:path, $arg1:literal, $arg2:literal) => {
+        #[pyfunction]
+        fn $name(
+            py: Python<'_>,
+            input: &Bound<'_, PyAny>,
+            other: &Bound<'_, PyAny>,
+        ) -> PyResult<PyTensor> {
+            run2(
+                py,
+                &tensor_arg(input, $arg1)?,
+                &tensor_arg(other, $arg2)?,
+                $core,
+            )
+        }
+    };
+}
+
+binary_fn!(matmul, mm::matmul, "argument 'input'", "argument 'other'");
+binary_fn!(mm_fn, mm::mm, "argument 'input'", "argument 'mat2'");
+binary_fn!(bmm, mm::bmm, "argument 'input'", "argument 'mat2'");
+binary_fn!(mv, mm::mv, "argument 'input'", "argument 'vec'");
+binary_fn!(dot, mm::dot, "argument 'input'", "argument 'tensor'");
+binary_fn!(vdot, mm::vdot, "argument 'input'", "argument 'other'");
+binary_fn!(outer, mm::outer, "argument 'input'", "argument 'vec2'");
+binary_fn!(ger, mm::outer, "argument 'input'", "argument 'vec2'");
+
+macro_rules! add_fn {
+    ($name:ident, $core:path) => {
+        #[pyfunction]
+        #[pyo3(signature = (input, a, b, *, beta=None, alpha=None, out=None))]
+        fn $name(
+            py: Python<'_>,
+            input: &Bound<'_, PyAny>,
+            a: &Bound<'_, PyAny>,
+            b: &Bound<'_, PyAny>,
+            beta: Option<&Bound<'_, PyAny>>,
+            alpha: Option<&Bound<'_, PyAny>>,
+            out: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<PyTensor> {
+            let _ = out;
+            run_add(
+                py,
+                &tensor_arg(input, "argument 'input'")?,
+                a,
+                b,
+                beta,
+                alpha,
+                $core,
+            )
+        }
+    };
+}
+
+add_fn!(addmm, mm::addmm);
+add_fn!(addmv, mm::addmv);
+add_fn!(baddbmm, mm::baddbmm);
+add_fn!(addbmm, mm::addbmm);
+add_fn!(addr, mm::addr);
+
+/// `einsum(equation, *operands)` or `einsum(equation, [operands])`.
+#[pyfunction]
+#[pyo3(signature = (equation, *operands))]
+fn einsum(py: Python<'_>, equation: &str, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+    let mut ts = Vec::with_capacity(operands.len());
+    let items: Vec<Bound<'_, PyAny>> = if operands.len() == 1
+        && (operands.get_item(0)?.cast::<PyList>().is_ok()
+            || operands.get_item(0)?.cast::<PyTuple>().is_ok())
+    {
+        operands.get_item(0)?.try_iter()?.collect::<PyResult<_>>()?
+    } else {
+        operands.iter().collect()
+    };
+    for o in &items {
+        ts.push(tensor_arg(o, "einsum(): operand")?);
+    }
+    let eq = equation.to_string();
+    wrap(py.detach(move || mm::einsum(&eq, &ts)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, p=None, dim=None, keepdim=false, out=None, dtype=None))]
+fn norm(
+    input: PyRef<'_, PyTensor>,
+    p: Option<&Bound<'_, PyAny>>,
+    dim: Option<&Bound<'_, PyAny>>,
+    keepdim: bool,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = out;
+    legacy_norm(&input.inner, p, dim, keepdim, dtype)
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, ord=None, dim=None, keepdim=false, dtype=None))]
+fn _linalg_vector_norm(
+    x: PyRef<'_, PyTensor>,
+    ord: Option<&Bound<'_, PyAny>>,
+    dim: Option<&Bound<'_, PyAny>>,
+    keepdim: bool,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let p = match ord_arg(ord)? {
+        None => 2.0,
+        Some(Ord::Num(p)) => p,
+        Some(_) => {
+            return Err(PyRuntimeError::new_err(
+                "linalg.vector_norm: ord must be a number",
+            ))
+        }
+    };
+    let dims = dims_arg(dim)?.unwrap_or_default();
+    wrap(la::vector_norm(
+        &x.inner,
+        p,
+        &dims,
+        keepdim,
+        dtype_arg(dtype)?,
+    ))
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, ord=None, dim=None, keepdim=false, dtype=None))]
+fn _linalg_matrix_norm(
+    x: PyRef<'_, PyTensor>,
+    ord: Option<&Bound<'_, PyAny>>,
+    dim: Option<&Bound<'_, PyAny>>,
+    keepdim: bool,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let o = matrix_ord(ord_arg(ord)?.unwrap_or(Ord::Fro));
+    let dims = dims_arg(dim)?.unwrap_or_else(|| vec![-2, -1]);
+    if dims.len() != 2 {
+        return Err(PyRuntimeError::new_err(format!(
+            "linalg.matrix_norm: dim must be a 2-tuple. Got {}",
+            dims.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )));
+    }
+    wrap(la::matrix_norm(
+        &x.inner,
+        o,
+        (dims[0], dims[1]),
+        keepdim,
+        dtype_arg(dtype)?,
+    ))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(matmul, m)?)?;
+    m.add("mm", wrap_pyfunction!(mm_fn, m)?)?;
+    m.add_function(wrap_pyfunction!(bmm, m)?)?;
+    m.add_function(wrap_pyfunction!(mv, m)?)?;
+    m.add_function(wrap_pyfunction!(dot, m)?)?;
+    m.add_function(wrap_pyfunction!(vdot, m)?)?;
+    m.add_function(wrap_pyfunction!(outer, m)?)?;
+    m.add_function(wrap_pyfunction!(ger, m)?)?;
+    m.add_function(wrap_pyfunction!(addmm, m)?)?;
+    m.add_function(wrap_pyfunction!(addmv, m)?)?;
+    m.add_function(wrap_pyfunction!(baddbmm, m)?)?;
+    m.add_function(wrap_pyfunction!(addbmm, m)?)?;
+    m.add_function(wrap_pyfunction!(addr, m)?)?;
+    m.add_function(wrap_pyfunction!(einsum, m)?)?;
+    m.add_function(wrap_pyfunction!(norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_vector_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_matrix_norm, m)?)?;
     Ok(())
 }

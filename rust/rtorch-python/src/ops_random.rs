@@ -1,7 +1,636 @@
-//! (filled in by its op family's work)
+//! Random numbers: the `Generator` class, seeding, random tensors, in-place random
+//! fills (`uniform_`, `normal_`, …), `fill_` / `zero_`, and the thread-count settings.
 
+use crate::convert::{dtype_arg, scalar_arg, shape_args, size_arg, tensor_arg};
+use crate::creation::{check_device, finish};
+use crate::error::IntoPyResult;
+use crate::tensor::{wrap, PyTensor};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use rtorch_core::ops::random_ops::{self as r, GenHandle, Param};
+use rtorch_core::random::Generator;
+use rtorch_core::{DType, Scalar, Tensor};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// `rtorch.Generator(device='cpu')`.
+#[pyclass(name = "Generator", module = "rtorch")]
+pub struct PyGenerator {
+    pub inner: GenHandle,
+}
+
+/// Python ints of any sign become 64-bit seeds modulo 2^64, as in PyTorch.
+fn seed_arg(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let v: i128 = seed
+        .extract()
+        .map_err(|_| PyTypeError::new_err("manual_seed expected an int"))?;
+    if !(-(1i128 << 63)..(1i128 << 64)).contains(&v) {
+        return Err(PyRuntimeError::new_err(format!(
+            "Overflow when unpacking long long, seed {v} is out of range"
+        )));
+    }
+    Ok(v as u64)
+}
+
+fn state_tensor(g: &Generator) -> PyResult<PyTensor> {
+    wrap(Tensor::from_vec(g.get_state().to_vec(), &[16]))
+}
+
+fn set_state_from(g: &GenHandle, state: &Bound<'_, PyAny>) -> PyResult<()> {
+    let t = tensor_arg(state, "new_state")?;
+    if t.dtype() != DType::U8 {
+        return Err(PyRuntimeError::new_err(format!(
+            "expected a torch.ByteTensor, but got {}",
+            t.dtype().legacy_name()
+        )));
+    }
+    let bytes: Vec<u8> = t.to_vec::<u8>().py()?;
+    g.lock().set_state(&bytes).map_err(PyRuntimeError::new_err)
+}
+
+#[pymethods]
+impl PyGenerator {
+    #[new]
+    #[pyo3(signature = (device=None))]
+    fn new(device: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        check_device(device)?;
+        Ok(PyGenerator {
+            inner: r::new_generator(r::DEFAULT_SEED),
+        })
+    }
+    fn manual_seed<'py>(
+        slf: Bound<'py, Self>,
+        seed: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let s = seed_arg(seed)?;
+        slf.borrow().inner.lock().set_seed(s);
+        Ok(slf)
+    }
+    fn seed(&self) -> u64 {
+        let s = r::nondeterministic_seed();
+        self.inner.lock().set_seed(s);
+        s
+    }
+    fn initial_seed(&self) -> u64 {
+        self.inner.lock().seed()
+    }
+    fn get_state(&self) -> PyResult<PyTensor> {
+        state_tensor(&self.inner.lock())
+    }
+    fn set_state<'py>(
+        slf: Bound<'py, Self>,
+        new_state: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
+        set_state_from(&slf.borrow().inner, new_state)?;
+        Ok(slf)
+    }
+    #[getter]
+    fn device(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let m = py.import("rtorch")?;
+        Ok(m.getattr("device")?.call1(("cpu",))?.unbind())
+    }
+    fn __repr__(&self) -> String {
+        "<rtorch._C.Generator object>".into()
+    }
+}
+
+fn gen_arg(g: Option<PyRef<'_, PyGenerator>>) -> Option<GenHandle> {
+    g.map(|g| g.inner.clone())
+}
+
+#[pyfunction]
+fn manual_seed(py: Python<'_>, seed: &Bound<'_, PyAny>) -> PyResult<Py<PyGenerator>> {
+    r::manual_seed(seed_arg(seed)?);
+    Py::new(
+        py,
+        PyGenerator {
+            inner: r::default_generator(),
+        },
+    )
+}
+
+#[pyfunction]
+fn seed() -> u64 {
+    let s = r::nondeterministic_seed();
+    r::manual_seed(s);
+    s
+}
+
+#[pyfunction]
+fn initial_seed() -> u64 {
+    r::default_generator().lock().seed()
+}
+
+#[pyfunction]
+fn get_rng_state() -> PyResult<PyTensor> {
+    state_tensor(&r::default_generator().lock())
+}
+
+#[pyfunction]
+fn set_rng_state(new_state: &Bound<'_, PyAny>) -> PyResult<()> {
+    set_state_from(&r::default_generator(), new_state)
+}
+
+#[pyfunction]
+fn set_num_threads(n: i64) -> PyResult<()> {
+    if n <= 0 {
+        return Err(PyRuntimeError::new_err(
+            "set_num_threads expects a positive integer",
+        ));
+    }
+    rtorch_core::cpu::set_num_threads(n as usize);
+    Ok(())
+}
+
+#[pyfunction]
+fn get_num_threads() -> usize {
+    rtorch_core::cpu::get_num_threads()
+}
+
+fn float_dtype(dtype: Option<&Bound<'_, PyAny>>) -> PyResult<DType> {
+    Ok(dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype))
+}
+
+type Maker = fn(&[usize], DType, Option<&GenHandle>) -> rtorch_core::Result<Tensor>;
+
+#[allow(clippy::too_many_arguments)]
+fn make(
+    size: &Bound<'_, PyTuple>,
+    size_kw: Option<&Bound<'_, PyAny>>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    f: Maker,
+) -> PyResult<PyTensor> {
+    check_device(device)?;
+    let shape = match size_kw {
+        Some(s) if size.is_empty() => size_arg(&PyTuple::new(s.py(), [s])?)?,
+        _ => size_arg(size)?,
+    };
+    let g = gen_arg(generator);
+    finish(
+        f(&shape, float_dtype(dtype)?, g.as_ref()).py()?,
+        requires_grad,
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn rand(
+    size: &Bound<'_, PyTuple>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    make(size, None, generator, dtype, device, requires_grad, r::rand)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn randn(
+    size: &Bound<'_, PyTuple>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    make(
+        size,
+        None,
+        generator,
+        dtype,
+        device,
+        requires_grad,
+        r::randn,
+    )
+}
+
+fn like_dtype(input: &Tensor, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<DType> {
+    Ok(dtype_arg(dtype)?.unwrap_or(input.dtype()))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
+#[allow(clippy::too_many_arguments)]
+fn rand_like(
+    input: PyRef<'_, PyTensor>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (layout, memory_format);
+    check_device(device)?;
+    let g = gen_arg(generator);
+    let t = r::rand(
+        input.inner.shape(),
+        like_dtype(&input.inner, dtype)?,
+        g.as_ref(),
+    )
+    .py()?;
+    finish(t, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
+#[allow(clippy::too_many_arguments)]
+fn randn_like(
+    input: PyRef<'_, PyTensor>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (layout, memory_format);
+    check_device(device)?;
+    let g = gen_arg(generator);
+    let t = r::randn(
+        input.inner.shape(),
+        like_dtype(&input.inner, dtype)?,
+        g.as_ref(),
+    )
+    .py()?;
+    finish(t, requires_grad)
+}
+
+fn int_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
+    if let Ok(t) = o.cast::<PyTensor>() {
+        return Ok(t.borrow().inner.item().py()?.to_i64());
+    }
+    match scalar_arg(o) {
+        Some(Scalar::Float(f)) => Ok(f as i64),
+        Some(s) => Ok(s.to_i64()),
+        None => Err(PyTypeError::new_err(format!("{what} must be an int"))),
+    }
+}
+
+/// `randint(high, size)` / `randint(low, high, size)`.
+#[pyfunction]
+#[pyo3(signature = (*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, low=None, high=None))]
+#[allow(clippy::too_many_arguments)]
+fn randint(
+    args: &Bound<'_, PyTuple>,
+    size: Option<&Bound<'_, PyAny>>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+    low: Option<&Bound<'_, PyAny>>,
+    high: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    check_device(device)?;
+    let mut pos: Vec<Bound<'_, PyAny>> = args.iter().collect();
+    if let Some(l) = low {
+        pos.insert(0, l.clone());
+    }
+    if let Some(h) = high {
+        pos.push(h.clone());
+    }
+    if let Some(s) = size {
+        pos.push(s.clone());
+    }
+    let (lo, hi, sz) = match pos.len() {
+        2 => (0, int_arg(&pos[0], "high")?, &pos[1]),
+        3 => (int_arg(&pos[0], "low")?, int_arg(&pos[1], "high")?, &pos[2]),
+        _ => {
+            return Err(PyTypeError::new_err(
+                "randint() received an invalid combination of arguments - expected (int high, tuple of ints size) or (int low, int high, tuple of ints size)",
+            ))
+        }
+    };
+    let shape = size_arg(&PyTuple::new(sz.py(), [sz])?)?;
+    let dt = dtype_arg(dtype)?.unwrap_or(DType::I64);
+    let g = gen_arg(generator);
+    finish(
+        r::randint(lo, hi, &shape, dt, g.as_ref()).py()?,
+        requires_grad,
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *args, generator=None, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None, low=None, high=None))]
+#[allow(clippy::too_many_arguments)]
+fn randint_like(
+    input: PyRef<'_, PyTensor>,
+    args: &Bound<'_, PyTuple>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    memory_format: Option<&Bound<'_, PyAny>>,
+    low: Option<&Bound<'_, PyAny>>,
+    high: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = (layout, memory_format);
+    check_device(device)?;
+    let mut pos: Vec<Bound<'_, PyAny>> = args.iter().collect();
+    if let Some(l) = low {
+        pos.insert(0, l.clone());
+    }
+    if let Some(h) = high {
+        pos.push(h.clone());
+    }
+    let (lo, hi) = match pos.len() {
+        1 => (0, int_arg(&pos[0], "high")?),
+        2 => (int_arg(&pos[0], "low")?, int_arg(&pos[1], "high")?),
+        _ => {
+            return Err(PyTypeError::new_err(
+                "randint_like() expects high or (low, high)",
+            ))
+        }
+    };
+    let g = gen_arg(generator);
+    let dt = like_dtype(&input.inner, dtype)?;
+    finish(
+        r::randint(lo, hi, input.inner.shape(), dt, g.as_ref()).py()?,
+        requires_grad,
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn randperm(
+    n: i64,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    check_device(device)?;
+    let dt = dtype_arg(dtype)?.unwrap_or(DType::I64);
+    let g = gen_arg(generator);
+    finish(r::randperm(n, dt, g.as_ref()).py()?, requires_grad)
+}
+
+fn param_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Param> {
+    if let Ok(t) = o.cast::<PyTensor>() {
+        return Ok(Param::Tensor(t.borrow().inner.clone()));
+    }
+    match scalar_arg(o) {
+        Some(s) => Ok(Param::Float(s.to_f64())),
+        None => Err(PyTypeError::new_err(format!(
+            "normal(): argument '{what}' must be Tensor or float"
+        ))),
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (mean, std=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
+#[allow(clippy::too_many_arguments)]
+fn normal(
+    mean: &Bound<'_, PyAny>,
+    std: Option<&Bound<'_, PyAny>>,
+    size: Option<&Bound<'_, PyAny>>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    layout: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> PyResult<PyTensor> {
+    let _ = (out, layout, pin_memory);
+    check_device(device)?;
+    let m = param_arg(mean, "mean")?;
+    let s = match std {
+        Some(s) => param_arg(s, "std")?,
+        None => Param::Float(1.0),
+    };
+    let shape = match size {
+        Some(sz) => Some(size_arg(&PyTuple::new(sz.py(), [sz])?)?),
+        None => None,
+    };
+    let g = gen_arg(generator);
+    let t = r::normal(&m, &s, shape.as_deref(), dtype_arg(dtype)?, g.as_ref()).py()?;
+    finish(t, requires_grad)
+}
+
+fn prob_arg(p: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    match p {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => scalar_arg(o)
+            .map(|s| Some(s.to_f64()))
+            .ok_or_else(|| PyTypeError::new_err("p must be a float")),
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, p=None, *, generator=None, out=None))]
+fn bernoulli(
+    input: PyRef<'_, PyTensor>,
+    p: Option<&Bound<'_, PyAny>>,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = out;
+    let g = gen_arg(generator);
+    wrap(r::bernoulli(&input.inner, prob_arg(p)?, g.as_ref()))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, num_samples, replacement=false, *, generator=None, out=None))]
+fn multinomial(
+    input: PyRef<'_, PyTensor>,
+    num_samples: i64,
+    replacement: bool,
+    generator: Option<PyRef<'_, PyGenerator>>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    let _ = out;
+    let g = gen_arg(generator);
+    wrap(r::multinomial(
+        &input.inner,
+        num_samples,
+        replacement,
+        g.as_ref(),
+    ))
+}
+
+fn f64_arg(o: Option<&Bound<'_, PyAny>>, default: f64, what: &str) -> PyResult<f64> {
+    match o {
+        None => Ok(default),
+        Some(v) => {
+            if let Ok(t) = v.cast::<PyTensor>() {
+                return Ok(t.borrow().inner.item().py()?.to_f64());
+            }
+            scalar_arg(v)
+                .map(|s| s.to_f64())
+                .ok_or_else(|| PyTypeError::new_err(format!("{what} must be a number")))
+        }
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    #[pyo3(signature = (from_=None, to=None, *, generator=None))]
+    fn uniform_<'py>(
+        slf: Bound<'py, Self>,
+        from_: Option<&Bound<'_, PyAny>>,
+        to: Option<&Bound<'_, PyAny>>,
+        generator: Option<PyRef<'_, PyGenerator>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let (a, b) = (f64_arg(from_, 0.0, "from")?, f64_arg(to, 1.0, "to")?);
+        let g = gen_arg(generator);
+        r::uniform_(&slf.borrow().inner, a, b, g.as_ref()).py()?;
+        Ok(slf)
+    }
+    #[pyo3(signature = (mean=None, std=None, *, generator=None))]
+    fn normal_<'py>(
+        slf: Bound<'py, Self>,
+        mean: Option<&Bound<'_, PyAny>>,
+        std: Option<&Bound<'_, PyAny>>,
+        generator: Option<PyRef<'_, PyGenerator>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let (m, s) = (f64_arg(mean, 0.0, "mean")?, f64_arg(std, 1.0, "std")?);
+        let g = gen_arg(generator);
+        r::normal_(&slf.borrow().inner, m, s, g.as_ref()).py()?;
+        Ok(slf)
+    }
+    #[pyo3(signature = (lambd=None, *, generator=None))]
+    fn exponential_<'py>(
+        slf: Bound<'py, Self>,
+        lambd: Option<&Bound<'_, PyAny>>,
+        generator: Option<PyRef<'_, PyGenerator>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let l = f64_arg(lambd, 1.0, "lambd")?;
+        let g = gen_arg(generator);
+        r::exponential_(&slf.borrow().inner, l, g.as_ref()).py()?;
+        Ok(slf)
+    }
+    #[pyo3(signature = (p=None, *, generator=None))]
+    fn bernoulli_<'py>(
+        slf: Bound<'py, Self>,
+        p: Option<&Bound<'_, PyAny>>,
+        generator: Option<PyRef<'_, PyGenerator>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let g = gen_arg(generator);
+        let t = slf.borrow().inner.clone();
+        match p {
+            Some(pt) if pt.cast::<PyTensor>().is_ok() => {
+                let pt = tensor_arg(pt, "p")?;
+                r::bernoulli_tensor_(&t, &pt, g.as_ref()).py()?
+            }
+            _ => r::bernoulli_scalar_(&t, prob_arg(p)?.unwrap_or(0.5), g.as_ref()).py()?,
+        }
+        Ok(slf)
+    }
+    #[pyo3(signature = (p=None, *, generator=None))]
+    fn bernoulli(
+        &self,
+        p: Option<&Bound<'_, PyAny>>,
+        generator: Option<PyRef<'_, PyGenerator>>,
+    ) -> PyResult<PyTensor> {
+        let g = gen_arg(generator);
+        wrap(r::bernoulli(&self.inner, prob_arg(p)?, g.as_ref()))
+    }
+    #[pyo3(signature = (num_samples, replacement=false, *, generator=None))]
+    fn multinomial(
+        &self,
+        num_samples: i64,
+        replacement: bool,
+        generator: Option<PyRef<'_, PyGenerator>>,
+    ) -> PyResult<PyTensor> {
+        let g = gen_arg(generator);
+        wrap(r::multinomial(
+            &self.inner,
+            num_samples,
+            replacement,
+            g.as_ref(),
+        ))
+    }
+    /// `random_()`, `random_(to)`, `random_(from, to)`.
+    #[pyo3(signature = (*args, generator=None, to=None))]
+    fn random_<'py>(
+        slf: Bound<'py, Self>,
+        args: &Bound<'_, PyTuple>,
+        generator: Option<PyRef<'_, PyGenerator>>,
+        to: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let g = gen_arg(generator);
+        let ints = shape_args(args).unwrap_or_default();
+        let (from, upto) = match (ints.len(), to) {
+            (0, None) => (0, None),
+            (0, Some(t)) => (0, Some(int_arg(t, "to")?)),
+            (1, None) => (0, Some(ints[0])),
+            (1, Some(t)) => (ints[0], Some(int_arg(t, "to")?)),
+            (2, None) => (ints[0], Some(ints[1])),
+            _ => return Err(PyTypeError::new_err("random_() takes at most 2 arguments")),
+        };
+        r::random_(&slf.borrow().inner, from, upto, g.as_ref()).py()?;
+        Ok(slf)
+    }
+    fn fill_<'py>(slf: Bound<'py, Self>, value: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
+        let t = slf.borrow().inner.clone();
+        if let Ok(v) = value.cast::<PyTensor>() {
+            let v = v.borrow().inner.clone();
+            r::fill_tensor_(&t, &v).py()?;
+        } else {
+            let s = scalar_arg(value).ok_or_else(|| {
+                PyTypeError::new_err("fill_() received an invalid combination of arguments")
+            })?;
+            r::fill_(&t, s).py()?;
+        }
+        Ok(slf)
+    }
+    fn zero_<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        r::zero_(&slf.borrow().inner).py()?;
+        Ok(slf)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyGenerator>()?;
+    m.add(
+        "default_generator",
+        Py::new(
+            m.py(),
+            PyGenerator {
+                inner: r::default_generator(),
+            },
+        )?,
+    )?;
+    m.add_function(wrap_pyfunction!(manual_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(seed, m)?)?;
+    m.add_function(wrap_pyfunction!(initial_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(get_rng_state, m)?)?;
+    m.add_function(wrap_pyfunction!(set_rng_state, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(rand, m)?)?;
+    m.add_function(wrap_pyfunction!(randn, m)?)?;
+    m.add_function(wrap_pyfunction!(rand_like, m)?)?;
+    m.add_function(wrap_pyfunction!(randn_like, m)?)?;
+    m.add_function(wrap_pyfunction!(randint, m)?)?;
+    m.add_function(wrap_pyfunction!(randint_like, m)?)?;
+    m.add_function(wrap_pyfunction!(randperm, m)?)?;
+    m.add_function(wrap_pyfunction!(normal, m)?)?;
+    m.add_function(wrap_pyfunction!(bernoulli, m)?)?;
+    m.add_function(wrap_pyfunction!(multinomial, m)?)?;
     Ok(())
 }
