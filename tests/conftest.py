@@ -23,8 +23,9 @@ ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + [rtorch.bool]
 def to_np(t: rtorch.Tensor) -> np.ndarray:
     """The tensor's values as a float64 (or integer/bool) numpy array."""
     if t.dtype == rtorch.bfloat16:
-        return np.array(t.float().tolist(), dtype=np.float64)
-    return np.array(t.tolist())
+        t = t.float()
+    # reshape keeps empty shapes like (0, 4), which tolist() alone loses.
+    return np.array(t.tolist()).reshape(tuple(t.shape))
 
 
 def assert_np_close(t: rtorch.Tensor, expected, rtol=None, atol=None) -> None:
