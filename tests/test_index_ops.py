@@ -42,7 +42,7 @@ def noncontig():
 def test_index_select():
     x = T(M)
     check(x.index_select(0, I([2, 0, 2])), M[[2, 0, 2]])
-    check(rtorch.index_select(x, 1, I([3, -1])), M[:, [3, -1]])
+    check(rtorch.index_select(x, 1, I([3, 0])), M[:, [3, 0]])
     check(x.index_select(1, T(np.array([1], dtype=np.int32))), M[:, [1]])
     check(x.index_select(0, I([])), M[[]])
     check(x.index_select(0, I(1)), M[[1]])
@@ -220,7 +220,7 @@ def test_masked_select_scatter():
     z = x.clone()
     z.masked_scatter_(T(m), T(src))
     check(z, e)
-    with pytest.raises(RuntimeError, match="at least as many elements"):
+    with pytest.raises(RuntimeError, match="Number of elements of source < number of ones in mask"):
         x.masked_scatter(T(m), T(np.ones(2)))
     a = leaf(RNG.standard_normal((3, 4)))
     s = leaf(RNG.standard_normal(12))
@@ -318,6 +318,26 @@ def test_index_put():
     assert gradcheck(lambda t, s: t.index_put((I([0, 2]), I([1, 3])), s), (a, v))
     with pytest.raises(RuntimeError, match="leaf Variable"):
         a.index_put_((I([0]),), T(np.array(1.0, dtype=np.float64)))
+
+
+def test_negative_index_rules():
+    x = T(M)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        x.index_select(0, I([-1]))
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with size 4"):
+        x.gather(1, I([[-1]]))
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with size 4"):
+        x.scatter(1, I([[-1]]), 5.0)
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 0 with size 3"):
+        x.index_add(0, I([-1]), T(np.ones((1, 4))))
+    with pytest.raises(IndexError, match=r"index_copy_\(\): index -1 is out of bounds"):
+        x.index_copy(0, I([-1]), T(np.ones((1, 4))))
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        x.index_fill(0, I([3]), 5.0)
+    e = M.copy()
+    e[-1] = 5.0
+    check(x.index_fill(0, I([-1]), 5.0), e)
+    check(x.take(I([-1])), [11.0])
 
 
 def test_in_place_index_ops_on_nonleaf_grad():

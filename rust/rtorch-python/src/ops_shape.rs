@@ -108,15 +108,13 @@ impl PyTensor {
     fn view(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         if shape.len() == 1 {
             let a = shape.get_item(0)?;
-            if let Ok(d) = crate::convert::dtype_arg(Some(&a)) {
-                if let Some(d) = d {
-                    if d != self.inner.dtype() {
-                        return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                            "view(dtype) with a different element type is not supported by rtorch",
-                        ));
-                    }
-                    return Ok(PyTensor::from(self.inner.clone()));
+            if let Ok(Some(d)) = crate::convert::dtype_arg(Some(&a)) {
+                if d != self.inner.dtype() {
+                    return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                        "view(dtype) with a different element type is not supported by rtorch",
+                    ));
                 }
+                return Ok(PyTensor::from(self.inner.clone()));
             }
         }
         wrap(s::view(&self.inner, &shape_args(shape)?))

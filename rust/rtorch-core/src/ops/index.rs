@@ -424,8 +424,6 @@ fn apply_key(t: &Tensor, key: &[IndexItem]) -> Result<(Tensor, Vec<Option<Tensor
             IndexItem::Tensor(i) => {
                 consumed += if i.dtype() == DType::Bool || i.dtype() == DType::U8 {
                     i.dim()
-                } else if i.dim() == 0 && !i.dtype().is_floating_point() {
-                    1
                 } else {
                     1
                 }
@@ -696,11 +694,17 @@ fn dim_indices(dim: usize, idx: Tensor) -> Vec<Option<Tensor>> {
     v
 }
 
-fn check_range(idx: &Tensor, size: usize, msg: impl Fn(i64) -> Error) -> Result<()> {
+fn check_range(
+    idx: &Tensor,
+    size: usize,
+    allow_negative: bool,
+    msg: impl Fn(i64) -> Error,
+) -> Result<()> {
     let vals = idx.to_vec::<i64>()?;
     let n = size as i64;
+    let lo = if allow_negative { -n } else { 0 };
     for v in vals {
-        if v < -n || v >= n {
+        if v < lo || v >= n {
             return Err(msg(v));
         }
     }
@@ -711,7 +715,7 @@ fn check_range(idx: &Tensor, size: usize, msg: impl Fn(i64) -> Error) -> Result<
 pub fn index_select(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     let idx = check_1d_index(index, "index_select")?;
     if t.dim() == 0 {
-        check_range(&idx, 1, |_| {
+        check_range(&idx, 1, false, |_| {
             Error::Index("index out of range in self".into())
         })?;
         let r = super::shape::reshape(t, &[1])?;
@@ -719,7 +723,7 @@ pub fn index_select(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         return super::shape::reshape(&out, &[]);
     }
     let d = normalize_dim(dim, t.dim())?;
-    check_range(&idx, t.shape()[d], |_| {
+    check_range(&idx, t.shape()[d], false, |_| {
         Error::Index("index out of range in self".into())
     })?;
     self::index(t, &dim_indices(d, idx))
@@ -729,7 +733,7 @@ pub fn index_select(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
 pub fn take(t: &Tensor, index: &Tensor) -> Result<Tensor> {
     let idx = long_index(index, "take")?;
     let n = t.numel();
-    check_range(&idx, n, |v| {
+    check_range(&idx, n, true, |v| {
         Error::Index(format!(
             "out of range: tried to access index {v} on a tensor of {n} elements."
         ))
@@ -759,10 +763,16 @@ fn check_index_add_like(
         )));
     }
     let size = if t.dim() == 0 { 1 } else { t.shape()[d] };
-    check_range(&idx, size, |v| {
-        Error::Index(format!(
-            "{what}(): index {v} is out of bounds for dimension {d} with size {size}"
-        ))
+    check_range(&idx, size, false, |v| {
+        if what == "index_copy" {
+            Error::Index(format!(
+                "{what}_(): index {v} is out of bounds for dimension {d} with size {size}"
+            ))
+        } else {
+            Error::Runtime(format!(
+                "index {v} is out of bounds for dimension {d} with size {size}"
+            ))
+        }
     })?;
     Ok((d, idx))
 }
@@ -803,7 +813,7 @@ pub fn index_fill(t: &Tensor, dim: i64, index: &Tensor, value: &Rhs) -> Result<T
     let idx = check_1d_index(index, "index_fill")?;
     let d = normalize_dim(dim, t.dim())?;
     let size = if t.dim() == 0 { 1 } else { t.shape()[d] };
-    check_range(&idx, size, |v| {
+    check_range(&idx, size, true, |v| {
         Error::Index(format!(
             "index {v} is out of bounds for dimension {d} with size {size}"
         ))
@@ -896,12 +906,12 @@ fn gather_kernel<T: Element>(src: &Tensor, d: usize, index: &Tensor, out: &Tenso
     let ps = src.data_ptr::<T>();
     let po = out.data_ptr::<T>();
     walk_index(index, out.strides(), &s_strides, |v, oo, os| {
-        if v < -size || v >= size {
+        if v < 0 || v >= size {
             return Err(Error::Runtime(format!(
                 "index {v} is out of bounds for dimension {d} with size {size}"
             )));
         }
-        let v = if v < 0 { v + size } else { v } as usize;
+        let v = v as usize;
         // SAFETY: oo is inside out's layout; os + v * sd inside src's (v checked).
         unsafe { *po.add(oo) = *ps.add(os + v * sd) };
         Ok(())
@@ -968,12 +978,12 @@ fn scatter_kernel<T: Arith>(
         _ => scalar,
     };
     walk_index(index, &d_strides, &s_strides, |v, od, os| {
-        if v < -size || v >= size {
+        if v < 0 || v >= size {
             return Err(Error::Runtime(format!(
                 "index {v} is out of bounds for dimension {d} with size {size}"
             )));
         }
-        let v = if v < 0 { v + size } else { v } as usize;
+        let v = v as usize;
         // SAFETY: od + v * sd lies in dst's layout (v checked); os in src's layout.
         unsafe {
             let x = if ps.is_null() { scalar } else { *ps.add(os) };
@@ -1266,8 +1276,7 @@ pub fn masked_scatter(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<Tens
         .map_or(0, |i| i.numel());
     if source.numel() < n {
         return Err(Error::Runtime(
-            "masked_scatter: expected source to have at least as many elements as ones in mask"
-                .into(),
+            "Number of elements of source < number of ones in mask".into(),
         ));
     }
     let flat = super::shape::reshape(source, &[-1])?;
