@@ -463,3 +463,28 @@ def test_random_setitem_matches_numpy(case):
     a2[key] = vals
     x[key] = T(vals)
     check(x, a2)
+
+
+def test_int_with_advanced_index_placement():
+    # PyTorch applies integers first (as selects), so x[0, :, [0, 1]] keeps the slice
+    # dim in front, unlike numpy.
+    x = T(A)
+    check(x[0, :, [0, 1]], A[0][:, [0, 1]])
+    check(x[[0, 1], :, 0], A[:, :, 0][[0, 1], :])
+    check(x[:, 0, [0, 1]], A[:, 0][:, [0, 1]])
+
+
+def test_parity_with_torch(torch_ref):
+    a = np.arange(120.0).reshape(2, 3, 4, 5)
+    keys = [
+        (0, slice(None), [0, 1]),
+        ([0, 1], slice(None), 0, slice(None)),
+        (slice(None), [0, 1], slice(None), 0),
+        (Ellipsis, [1, 0], None),
+        (None, [[0], [1]], slice(1, 3), [2, 0]),
+    ]
+    for key in keys:
+        tk = tuple(torch_ref.tensor(k) if isinstance(k, list) else k for k in key)
+        rk = tuple(T(np.array(k)) if isinstance(k, list) else k for k in key)
+        expected = torch_ref.tensor(a)[tk].numpy()
+        check(T(a)[rk], expected)

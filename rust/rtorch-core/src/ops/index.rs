@@ -1184,27 +1184,48 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: &Rhs) -> Result<Tensor> {
     Ok(out)
 }
 
+/// Row-major indices of the non-zero elements of a contiguous slice of `shape`.
+fn nonzero_kernel<T: Element>(x: &[T], shape: &[usize]) -> (Vec<i64>, usize) {
+    let z = T::zero();
+    let nd = shape.len();
+    let count = x.iter().filter(|&&v| v != z).count();
+    let mut out = Vec::with_capacity(count * nd);
+    if nd == 0 {
+        return (out, count);
+    }
+    let last = shape[nd - 1];
+    if last == 0 {
+        return (out, 0);
+    }
+    let mut prefix = vec![0i64; nd - 1];
+    for row in x.chunks_exact(last) {
+        for (j, &v) in row.iter().enumerate() {
+            if v != z {
+                out.extend_from_slice(&prefix);
+                out.push(j as i64);
+            }
+        }
+        let mut d = nd - 1;
+        while d > 0 {
+            d -= 1;
+            prefix[d] += 1;
+            if (prefix[d] as usize) < shape[d] {
+                break;
+            }
+            prefix[d] = 0;
+        }
+    }
+    (out, count)
+}
+
 /// `nonzero(t)`: int64 `[n, ndim]` of the indices of non-zero elements.
 pub fn nonzero(t: &Tensor) -> Result<Tensor> {
     let shape = t.shape().clone();
-    let nd = shape.len();
-    let flags: Vec<bool> = crate::dispatch_all!(t.dtype(), T => {
-        let c = contiguous_as(t, t.dtype())?;
-        let s = c.as_slice::<T>().unwrap_or(&[]);
-        let z = T::zero();
-        s.iter().map(|&v| v != z).collect()
+    let c = contiguous_as(t, t.dtype())?;
+    let (out, count) = crate::dispatch_all!(t.dtype(), T => {
+        nonzero_kernel::<T>(c.as_slice::<T>().unwrap_or(&[]), &shape)
     });
-    let count = flags.iter().filter(|&&f| f).count();
-    let mut out = Vec::with_capacity(count * nd);
-    let strides = crate::layout::contiguous_strides(&shape);
-    for (i, &f) in flags.iter().enumerate() {
-        if f {
-            for d in 0..nd {
-                out.push(((i / strides[d]) % shape[d]) as i64);
-            }
-        }
-    }
-    Tensor::from_vec(out, &[count, nd])
+    Tensor::from_vec(out, &[count, shape.len()])
 }
 
 /// `nonzero(t, as_tuple=True)`: one index tensor per dim.
