@@ -945,3 +945,52 @@ pub fn unfold(t: &Tensor, dim: i64, size: i64, step: i64) -> Result<Tensor> {
         Ok(vec![Some(reshape_to(&r, &in_shape)?)])
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    fn ar(n: usize, shape: &[usize]) -> Tensor {
+        Tensor::from_vec((0..n).map(|v| v as f64).collect::<Vec<_>>(), shape).unwrap()
+    }
+
+    #[test]
+    fn cat_promotes_and_skips_empty() {
+        let a = Tensor::from_vec(vec![1i32, 2], &[2]).unwrap();
+        let b = ar(1, &[1]);
+        let e = Tensor::zeros(&[0], DType::F32).unwrap();
+        let r = cat(&[a, e, b], 0).unwrap();
+        assert_eq!(r.dtype(), DType::F64);
+        assert_eq!(r.to_f64_vec().unwrap(), vec![1.0, 2.0, 0.0]);
+        let err = cat(&[ar(6, &[2, 3]), ar(4, &[2, 2])], 0).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("Sizes of tensors must match except in dimension 0"));
+    }
+
+    #[test]
+    fn flip_roll_tril() {
+        let t = ar(6, &[2, 3]);
+        assert_eq!(
+            flip(&t, &[1]).unwrap().to_f64_vec().unwrap(),
+            vec![2.0, 1.0, 0.0, 5.0, 4.0, 3.0]
+        );
+        assert_eq!(
+            roll(&t, &[1], &[]).unwrap().to_f64_vec().unwrap(),
+            vec![5.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+        );
+        assert_eq!(
+            tril(&t, 0).unwrap().to_f64_vec().unwrap(),
+            vec![0.0, 0.0, 0.0, 3.0, 4.0, 0.0]
+        );
+        let d = diagonal(&ar(9, &[3, 3]), 1, 0, 1).unwrap();
+        assert_eq!(d.to_f64_vec().unwrap(), vec![1.0, 5.0]);
+        let r = repeat(&ar(2, &[2]), &[2, 2]).unwrap();
+        assert_eq!(&r.shape()[..], &[2, 4]);
+        assert_eq!(
+            r.to_f64_vec().unwrap(),
+            vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+        );
+    }
+}
