@@ -488,3 +488,14 @@ def test_parity_with_torch(torch_ref):
         rk = tuple(T(np.array(k)) if isinstance(k, list) else k for k in key)
         expected = torch_ref.tensor(a)[tk].numpy()
         check(T(a)[rk], expected)
+
+
+def test_grad_value_into_view_of_plain_tensor_not_supported():
+    w = leaf([1.0, 2.0])
+    buf = T(np.zeros((3, 2)))
+    row = buf[1]
+    with pytest.raises(NotImplementedError, match="view"):
+        row[:] = w
+    buf[1] = w  # writing into the base itself is fine
+    buf.sum().backward()
+    check(w.grad, np.array([1.0, 1.0]))

@@ -73,6 +73,15 @@ pub fn check_inplace_view(t: &Tensor, others_need_grad: bool) -> Result<()> {
             "rtorch: in-place modification of a view of a tensor that requires grad is not supported (the base tensor's history cannot be rebased); clone() the view first or write into the base tensor directly".into(),
         ));
     }
+    // Writing a grad-requiring value into a part of a larger storage: the tensor is a
+    // view of a base that would need CopySlices history too. Refuse rather than give the
+    // base a silently wrong (missing) gradient.
+    let partial = t.numel() * t.dtype().size() < t.storage().nbytes();
+    if is_grad_enabled() && others_need_grad && !t.requires_grad() && partial {
+        return Err(Error::NotImplemented(
+            "rtorch: writing a value that requires grad into a view of another tensor is not supported (the base tensor's history cannot be rebased); write into the base tensor directly".into(),
+        ));
+    }
     Ok(())
 }
 
