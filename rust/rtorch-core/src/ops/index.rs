@@ -1,1 +1,1357 @@
-//! (filled in by its op family's work)
+//! Indexing: `t[key]` / `t[key] = v` (basic and advanced), and the index ops
+//! (index_select, gather, scatter, index_add, masked_*, where, nonzero, take, index_put).
+//!
+//! Advanced indexing is one kernel pair: `index` (gather rows by computed offsets) and
+//! `index_put` (scatter rows, optionally accumulating). Most other ops are written on
+//! top of them, so their backward formulas come for free and stay differentiable.
+
+use super::binary::{Arith, Rhs};
+use super::{check_inplace, expand_view, reduce_grad};
+use crate::autograd::{is_grad_enabled, needs_grad, record};
+use crate::cpu::elementwise::{copy_cast, ternary_map};
+use crate::cpu::strided::Plan;
+use crate::dtype::{result_type, DType, Scalar};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::{broadcast_shapes, fmt_shape, normalize_dim, Dims};
+use crate::tensor::Tensor;
+
+// ----- helpers -----
+
+/// An index tensor as int64 (int32 and other integer dtypes are converted).
+fn long_index(idx: &Tensor, what: &str) -> Result<Tensor> {
+    match idx.dtype() {
+        DType::I64 => Ok(idx.clone()),
+        DType::I32 | DType::I16 | DType::I8 | DType::U8 => {
+            super::cast_view(&idx.detach(), DType::I64)
+        }
+        d => Err(Error::Runtime(format!(
+            "{what}: Expected dtype int32/int64 for index, but got {}",
+            d.name()
+        ))),
+    }
+}
+
+fn zeros_of(shape: &[usize], dtype: DType) -> Result<Tensor> {
+    Tensor::zeros(shape, dtype)
+}
+
+/// Detached contiguous copy of `t` in `dtype` (for kernels).
+fn contiguous_as(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    if t.dtype() == dtype && t.is_contiguous() {
+        return Ok(t.detach());
+    }
+    let out = Tensor::uninit(t.shape(), dtype, t.device())?;
+    copy_cast(&out, t);
+    Ok(out)
+}
+
+/// Shared driver of in-place index ops: out-of-place result, written back into `t`.
+/// With autograd, `t` takes the result's history (views of grad-requiring tensors are
+/// refused, as rebasing their base's history is not supported).
+pub fn write_back(t: &Tensor, result: &Tensor) -> Result<()> {
+    if result.shape() != t.shape() {
+        return Err(Error::Runtime(format!(
+            "output with shape {} doesn't match the broadcast shape {}",
+            fmt_shape(t.shape()),
+            fmt_shape(result.shape())
+        )));
+    }
+    copy_cast(t, result);
+    t.storage().bump_version();
+    if let Some(f) = result.grad_fn() {
+        t.set_grad_fn(f, result.output_nr());
+    }
+    Ok(())
+}
+
+/// Checks before an in-place op on `t` that may record autograd history.
+pub fn check_inplace_view(t: &Tensor, others_need_grad: bool) -> Result<()> {
+    check_inplace(t)?;
+    if is_grad_enabled() && (t.requires_grad() || others_need_grad) && t.with_meta(|m| m.is_view) {
+        return Err(Error::NotImplemented(
+            "rtorch: in-place modification of a view of a tensor that requires grad is not supported (the base tensor's history cannot be rebased); clone() the view first or write into the base tensor directly".into(),
+        ));
+    }
+    // Writing a grad-requiring value into a part of a larger storage: the tensor is a
+    // view of a base that would need CopySlices history too. Refuse rather than give the
+    // base a silently wrong (missing) gradient.
+    let partial = t.numel() * t.dtype().size() < t.storage().nbytes();
+    if is_grad_enabled() && others_need_grad && !t.requires_grad() && partial {
+        return Err(Error::NotImplemented(
+            "rtorch: writing a value that requires grad into a view of another tensor is not supported (the base tensor's history cannot be rebased); write into the base tensor directly".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs an out-of-place op and writes it back into `t` (the in-place `_` forms).
+pub fn in_place_via(
+    t: &Tensor,
+    others_need_grad: bool,
+    f: impl FnOnce(&Tensor) -> Result<Tensor>,
+) -> Result<()> {
+    check_inplace_view(t, others_need_grad)?;
+    let src = if is_grad_enabled() && (t.requires_grad() || others_need_grad) {
+        t.clone()
+    } else {
+        t.detach()
+    };
+    let result = f(&src)?;
+    write_back(t, &result)
+}
+
+// ----- advanced indexing core -----
+
+/// The geometry of an advanced index: which dims are indexed, the broadcast index
+/// shape, the result shape and the element offset of every index position.
+struct AdvPlan {
+    /// Result shape.
+    out_shape: Dims,
+    /// Broadcast shape of the index tensors.
+    bshape: Dims,
+    /// Source element offset (relative to the tensor's offset) per index position.
+    offsets: Vec<usize>,
+    /// Shape and strides (in the source) of the non-indexed dims, in result order.
+    rest_shape: Dims,
+    rest_strides: Dims,
+    /// Where the index dims sit in the result (0 when moved to the front).
+    b_pos: usize,
+}
+
+impl AdvPlan {
+    fn new(t: &Tensor, indices: &[Option<Tensor>]) -> Result<AdvPlan> {
+        if indices.len() > t.dim() {
+            return Err(Error::Index(format!(
+                "too many indices for tensor of dimension {}",
+                t.dim()
+            )));
+        }
+        let mut adv: Vec<(usize, Tensor)> = Vec::new();
+        for (d, i) in indices.iter().enumerate() {
+            if let Some(i) = i {
+                adv.push((d, long_index(i, "index")?));
+            }
+        }
+        if adv.is_empty() {
+            return Err(Error::Runtime("index: no advanced index given".into()));
+        }
+        let mut bshape = Dims::new();
+        for (_, i) in &adv {
+            bshape = broadcast_shapes(&bshape, i.shape()).map_err(|_| {
+                let shapes: Vec<String> = adv.iter().map(|(_, i)| fmt_shape(i.shape())).collect();
+                Error::Index(format!(
+                    "shape mismatch: indexing tensors could not be broadcast together with shapes {}",
+                    shapes.join(", ")
+                ))
+            })?;
+        }
+        let nb: usize = bshape.iter().product();
+        let mut offsets = vec![0usize; nb];
+        for (d, i) in &adv {
+            let size = t.shape()[*d] as i64;
+            let stride = t.strides()[*d];
+            let e = expand_view(i, &bshape)?;
+            let e = contiguous_as(&e, DType::I64)?;
+            let vals = e.as_slice::<i64>().unwrap_or(&[]);
+            for (o, &v) in offsets.iter_mut().zip(vals) {
+                if v < -size || v >= size {
+                    return Err(Error::Index(format!(
+                        "index {v} is out of bounds for dimension {d} with size {size}"
+                    )));
+                }
+                let v = if v < 0 { v + size } else { v } as usize;
+                *o += v * stride;
+            }
+        }
+        let dims: Vec<usize> = adv.iter().map(|(d, _)| *d).collect();
+        let adjacent = dims.windows(2).all(|w| w[1] == w[0] + 1);
+        let b_pos = if adjacent { dims[0] } else { 0 };
+        let mut rest_shape = Dims::new();
+        let mut rest_strides = Dims::new();
+        for d in 0..t.dim() {
+            if !dims.contains(&d) {
+                rest_shape.push(t.shape()[d]);
+                rest_strides.push(t.strides()[d]);
+            }
+        }
+        let mut out_shape: Dims = rest_shape.clone();
+        for (k, &b) in bshape.iter().enumerate() {
+            out_shape.insert(b_pos + k, b);
+        }
+        Ok(AdvPlan {
+            out_shape,
+            bshape,
+            offsets,
+            rest_shape,
+            rest_strides,
+            b_pos,
+        })
+    }
+
+    /// Strides of a contiguous result for the rest dims, and the stride of one step of
+    /// the flattened index dims.
+    fn result_strides(&self) -> (Dims, usize) {
+        let strides = crate::layout::contiguous_strides(&self.out_shape);
+        let nb = self.bshape.len();
+        let mut rest = Dims::new();
+        for (d, &s) in strides.iter().enumerate() {
+            if d < self.b_pos || d >= self.b_pos + nb {
+                rest.push(s);
+            }
+        }
+        let inner: usize = self.out_shape[self.b_pos + nb..].iter().product();
+        (rest, inner)
+    }
+}
+
+/// Offsets of every element of a layout (shape, strides) in row-major order.
+fn all_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    if n == 0 {
+        return out;
+    }
+    let nd = shape.len();
+    let mut idx = vec![0usize; nd];
+    let mut off = 0usize;
+    for _ in 0..n {
+        out.push(off);
+        let mut d = nd;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            off -= strides[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+/// Copies rows: `dst[b * db + doff[j]] = src[soff_b[b] + soff[j]]` (gather direction),
+/// or the reverse with optional accumulation (scatter direction).
+fn adv_gather<T: Element>(src: &Tensor, plan: &AdvPlan, out: &Tensor) {
+    let (dst_rest, db) = plan.result_strides();
+    let soff = all_offsets(&plan.rest_shape, &plan.rest_strides);
+    let doff = all_offsets(&plan.rest_shape, &dst_rest);
+    let ps = crate::cpu::SendPtr(src.data_ptr::<T>());
+    let po = crate::cpu::SendPtr(out.data_ptr::<T>());
+    let r = soff.len();
+    let nb = plan.offsets.len();
+    let run = |b: usize| {
+        let base_s = plan.offsets[b];
+        let base_d = b * db;
+        for j in 0..r {
+            // SAFETY: offsets come from validated indices and the layouts of `src` and
+            // the fresh contiguous `out`; each b writes a disjoint set of out elements.
+            unsafe { *po.get().add(base_d + doff[j]) = *ps.get().add(base_s + soff[j]) };
+        }
+    };
+    if nb * r >= crate::cpu::GRAIN && nb > 1 {
+        use rayon::prelude::*;
+        crate::cpu::install(|| (0..nb).into_par_iter().for_each(run));
+    } else {
+        (0..nb).for_each(run);
+    }
+}
+
+fn adv_scatter<T: Arith>(dst: &Tensor, plan: &AdvPlan, values: &Tensor, accumulate: bool) {
+    let (val_rest, vb) = plan.result_strides();
+    let doff = all_offsets(&plan.rest_shape, &plan.rest_strides);
+    let voff = all_offsets(&plan.rest_shape, &val_rest);
+    let pd = dst.data_ptr::<T>();
+    let pv = values.data_ptr::<T>();
+    for (b, &base_d) in plan.offsets.iter().enumerate() {
+        let base_v = b * vb;
+        for j in 0..doff.len() {
+            // SAFETY: offsets come from validated indices and the layouts of `dst` and
+            // the contiguous `values` of the result shape.
+            unsafe {
+                let v = *pv.add(base_v + voff[j]);
+                let p = pd.add(base_d + doff[j]);
+                *p = if accumulate { (*p).add(v) } else { v };
+            }
+        }
+    }
+}
+
+/// `t[indices]` with one optional index tensor per leading dim (ATen's `index`).
+/// Boolean index tensors must already be converted (see `getitem`).
+pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
+    let plan = AdvPlan::new(t, indices)?;
+    let out = Tensor::uninit(&plan.out_shape, t.dtype(), t.device())?;
+    if out.numel() > 0 {
+        crate::dispatch_all!(t.dtype(), T => adv_gather::<T>(t, &plan, &out));
+    }
+    if needs_grad(&[t]) {
+        let (shape, idx) = (t.shape().clone(), indices.to_vec());
+        record("IndexBackward0", &[t], &out, move |_, g| {
+            let z = zeros_of(&shape, g.dtype())?;
+            Ok(vec![Some(index_put(
+                &z,
+                &idx,
+                &Rhs::Tensor(g.clone()),
+                true,
+            )?)])
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `values` (broadcast to the indexing result, converted to `dst`'s dtype) into
+/// `dst` in place, without autograd.
+fn index_put_kernel(
+    dst: &Tensor,
+    indices: &[Option<Tensor>],
+    values: &Rhs,
+    accumulate: bool,
+) -> Result<()> {
+    let plan = AdvPlan::new(dst, indices)?;
+    let vals = match values {
+        Rhs::Scalar(s) => Tensor::scalar(*s, dst.dtype())?,
+        Rhs::Tensor(v) => v.detach(),
+    };
+    let expanded = expand_view(&vals, &plan.out_shape).map_err(|_| {
+        Error::Runtime(format!(
+            "shape mismatch: value tensor of shape {} cannot be broadcast to indexing result of shape {}",
+            fmt_shape(vals.shape()),
+            fmt_shape(&plan.out_shape)
+        ))
+    })?;
+    let vals = if vals.storage().same(dst.storage()) {
+        let c = Tensor::uninit(&plan.out_shape, dst.dtype(), dst.device())?;
+        copy_cast(&c, &expanded);
+        c
+    } else {
+        contiguous_as(&expanded, dst.dtype())?
+    };
+    if vals.numel() > 0 {
+        crate::dispatch_all!(dst.dtype(), T => adv_scatter::<T>(dst, &plan, &vals, accumulate));
+    }
+    Ok(())
+}
+
+/// Out-of-place `index_put` (differentiable in `t` and `values`).
+pub fn index_put(
+    t: &Tensor,
+    indices: &[Option<Tensor>],
+    values: &Rhs,
+    accumulate: bool,
+) -> Result<Tensor> {
+    if let Rhs::Tensor(v) = values {
+        if v.dtype() != t.dtype() {
+            return Err(Error::Runtime(format!(
+                "Index put requires the source and destination dtypes match, got {} for the destination and {} for the source.",
+                t.dtype().scalar_type_name(),
+                v.dtype().scalar_type_name()
+            )));
+        }
+    }
+    let out = super::copy::clone_contiguous(&t.detach())?;
+    index_put_kernel(&out, indices, values, accumulate)?;
+    let vt = match values {
+        Rhs::Tensor(v) => Some(v.clone()),
+        Rhs::Scalar(_) => None,
+    };
+    let inputs: Vec<&Tensor> = std::iter::once(t).chain(vt.as_ref()).collect();
+    if needs_grad(&inputs) {
+        let idx = indices.to_vec();
+        let vinfo = vt.as_ref().map(|v| (v.shape().clone(), v.dtype()));
+        record("IndexPutBackward0", &inputs, &out, move |_, g| {
+            let gt = if accumulate {
+                g.clone()
+            } else {
+                index_put(g, &idx, &Rhs::Scalar(Scalar::Int(0)), false)?
+            };
+            let mut grads = vec![Some(gt)];
+            if let Some((shape, dtype)) = &vinfo {
+                grads.push(Some(reduce_grad(&index(g, &idx)?, shape, *dtype)?));
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+/// `t.index_put_(indices, values, accumulate)`.
+pub fn index_put_(
+    t: &Tensor,
+    indices: &[Option<Tensor>],
+    values: &Rhs,
+    accumulate: bool,
+) -> Result<()> {
+    let v_grad = matches!(values, Rhs::Tensor(v) if v.requires_grad());
+    check_inplace_view(t, v_grad)?;
+    if is_grad_enabled() && (t.requires_grad() || v_grad) {
+        let r = index_put(t, indices, values, accumulate)?;
+        return write_back(t, &r);
+    }
+    if let Rhs::Tensor(v) = values {
+        if v.dtype() != t.dtype() {
+            return Err(Error::Runtime(format!(
+                "Index put requires the source and destination dtypes match, got {} for the destination and {} for the source.",
+                t.dtype().scalar_type_name(),
+                v.dtype().scalar_type_name()
+            )));
+        }
+    }
+    index_put_kernel(t, indices, values, accumulate)?;
+    t.storage().bump_version();
+    Ok(())
+}
+
+// ----- t[key] -----
+
+/// One item of a Python indexing key.
+#[derive(Clone, Debug)]
+pub enum IndexItem {
+    Int(i64),
+    Slice {
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: i64,
+    },
+    None,
+    Ellipsis,
+    Bool(bool),
+    Tensor(Tensor),
+}
+
+/// Applies the basic part of `key` (views) and collects the advanced indices, one
+/// entry per dim of the returned view.
+fn apply_key(t: &Tensor, key: &[IndexItem]) -> Result<(Tensor, Vec<Option<Tensor>>)> {
+    use super::shape::{select, slice, unsqueeze};
+    let mut consumed = 0usize;
+    let mut ellipses = 0;
+    for it in key {
+        match it {
+            IndexItem::Int(_) | IndexItem::Slice { .. } => consumed += 1,
+            IndexItem::Tensor(i) => {
+                consumed += if i.dtype() == DType::Bool || i.dtype() == DType::U8 {
+                    i.dim()
+                } else {
+                    1
+                }
+            }
+            IndexItem::Ellipsis => ellipses += 1,
+            _ => {}
+        }
+    }
+    if ellipses > 1 {
+        return Err(Error::Index(
+            "an index can only have a single ellipsis ('...')".into(),
+        ));
+    }
+    if consumed > t.dim() {
+        return Err(Error::Index(format!(
+            "too many indices for tensor of dimension {}",
+            t.dim()
+        )));
+    }
+    let mut v = t.clone();
+    let mut adv: Vec<Option<Tensor>> = Vec::new();
+    let mut d = 0usize; // current dim in v
+    let mut orig = 0usize; // dim in t (for messages)
+    for it in key {
+        match it {
+            IndexItem::Int(i) => {
+                let size = v.shape()[d] as i64;
+                if *i < -size || *i >= size {
+                    return Err(Error::Index(format!(
+                        "index {i} is out of bounds for dimension {orig} with size {size}"
+                    )));
+                }
+                v = select(&v, d as i64, *i)?;
+                orig += 1;
+            }
+            IndexItem::Slice { start, stop, step } => {
+                v = slice(&v, d as i64, *start, *stop, *step)?;
+                adv.push(None);
+                d += 1;
+                orig += 1;
+            }
+            IndexItem::None => {
+                v = unsqueeze(&v, d as i64)?;
+                adv.push(None);
+                d += 1;
+            }
+            IndexItem::Ellipsis => {
+                let n = t.dim() - consumed;
+                for _ in 0..n {
+                    adv.push(None);
+                }
+                d += n;
+                orig += n;
+            }
+            IndexItem::Bool(b) => {
+                v = unsqueeze(&v, d as i64)?;
+                let i = if *b {
+                    Tensor::from_vec(vec![0i64], &[1])?
+                } else {
+                    Tensor::from_vec(Vec::<i64>::new(), &[0])?
+                };
+                adv.push(Some(i));
+                d += 1;
+            }
+            IndexItem::Tensor(i) => {
+                let is_mask = i.dtype() == DType::Bool || i.dtype() == DType::U8;
+                if i.dtype().is_floating_point() {
+                    return Err(Error::Index(
+                        "tensors used as indices must be long, int, byte or bool tensors".into(),
+                    ));
+                }
+                if is_mask && i.dim() == 0 {
+                    let b = i.item()?.to_bool();
+                    v = unsqueeze(&v, d as i64)?;
+                    let i = if b {
+                        Tensor::from_vec(vec![0i64], &[1])?
+                    } else {
+                        Tensor::from_vec(Vec::<i64>::new(), &[0])?
+                    };
+                    adv.push(Some(i));
+                    d += 1;
+                } else if is_mask {
+                    let k = i.dim();
+                    for j in 0..k {
+                        if i.shape()[j] != v.shape()[d + j] {
+                            return Err(Error::Index(format!(
+                                "The shape of the mask {} at index {j} does not match the shape of the indexed tensor {} at index {}",
+                                fmt_shape(i.shape()),
+                                fmt_shape(v.shape()),
+                                d + j
+                            )));
+                        }
+                    }
+                    let nz = nonzero(i)?;
+                    for j in 0..k {
+                        let col = nz.with_layout(nz.layout().select(1, j));
+                        adv.push(Some(col));
+                    }
+                    d += k;
+                    orig += k;
+                } else if i.dim() == 0 {
+                    let idx = i.item()?.to_i64();
+                    let size = v.shape()[d] as i64;
+                    if idx < -size || idx >= size {
+                        return Err(Error::Index(format!(
+                            "index {idx} is out of bounds for dimension {orig} with size {size}"
+                        )));
+                    }
+                    v = select(&v, d as i64, idx)?;
+                    orig += 1;
+                } else {
+                    adv.push(Some(i.clone()));
+                    d += 1;
+                    orig += 1;
+                }
+            }
+        }
+    }
+    while adv.len() < v.dim() {
+        adv.push(None);
+    }
+    Ok((v, adv))
+}
+
+/// `t[key]`: basic items give a view; any index tensor makes it a copy.
+pub fn getitem(t: &Tensor, key: &[IndexItem]) -> Result<Tensor> {
+    // Fast paths: one int or one slice.
+    if key.len() == 1 {
+        match &key[0] {
+            IndexItem::Int(i) => {
+                if t.dim() == 0 {
+                    return Err(Error::Index(
+                        "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number".into(),
+                    ));
+                }
+                return super::shape::select(t, 0, *i);
+            }
+            IndexItem::Slice { start, stop, step } if t.dim() > 0 => {
+                return super::shape::slice(t, 0, *start, *stop, *step);
+            }
+            _ => {}
+        }
+    }
+    let (v, adv) = apply_key(t, key)?;
+    if adv.iter().any(|a| a.is_some()) {
+        return index(&v, &adv);
+    }
+    if v.same(t) {
+        // `t[...]` or `t[()]`: a new view object, as PyTorch returns.
+        return super::shape::alias(t);
+    }
+    Ok(v)
+}
+
+/// Writes `value` into the selection of `dst` (no autograd).
+fn setitem_kernel(dst: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
+    let (v, adv) = apply_key(&dst.detach(), key)?;
+    if adv.iter().any(|a| a.is_some()) {
+        let value = match value {
+            Rhs::Tensor(t) if t.dtype() != dst.dtype() => {
+                Rhs::Tensor(super::cast_view(&t.detach(), dst.dtype())?)
+            }
+            other => other.clone(),
+        };
+        return index_put_kernel(&v, &adv, &value, false);
+    }
+    match value {
+        Rhs::Scalar(s) => crate::cpu::elementwise::fill(&v, *s),
+        Rhs::Tensor(src) => {
+            // Leading size-1 dims of the value may be dropped, as PyTorch allows.
+            let mut src = src.detach();
+            while src.dim() > v.dim() && src.shape()[0] == 1 {
+                src = src.with_layout(src.layout().squeeze_dim(0));
+            }
+            let expanded = expand_view(&src, v.shape()).map_err(|_| {
+                Error::Runtime(format!(
+                    "shape mismatch: value tensor of shape {} cannot be broadcast to indexing result of shape {}",
+                    fmt_shape(src.shape()),
+                    fmt_shape(v.shape())
+                ))
+            })?;
+            if expanded.storage().same(v.storage()) {
+                let tmp = Tensor::uninit(v.shape(), expanded.dtype(), v.device())?;
+                copy_cast(&tmp, &expanded);
+                copy_cast(&v, &tmp);
+            } else {
+                copy_cast(&v, &expanded);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Out-of-place `t[key] = value` (differentiable in `t` and a tensor `value`).
+pub fn setitem_out_of_place(t: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<Tensor> {
+    let out = super::copy::clone_contiguous(&t.detach())?;
+    setitem_kernel(&out, key, value)?;
+    let vt = match value {
+        Rhs::Tensor(v) => Some(v.clone()),
+        Rhs::Scalar(_) => None,
+    };
+    let inputs: Vec<&Tensor> = std::iter::once(t).chain(vt.as_ref()).collect();
+    if needs_grad(&inputs) {
+        let key = key.to_vec();
+        let vinfo = vt.as_ref().map(|v| (v.shape().clone(), v.dtype()));
+        record("CopySlices", &inputs, &out, move |_, g| {
+            let gt = setitem_out_of_place(g, &key, &Rhs::Scalar(Scalar::Int(0)))?;
+            let mut grads = vec![Some(gt)];
+            if let Some((shape, dtype)) = &vinfo {
+                let sel = getitem(g, &key)?;
+                let mut sel = sel;
+                // The value may have had extra leading size-1 dims.
+                while sel.dim() < shape.len() {
+                    sel = super::shape::unsqueeze(&sel, 0)?;
+                }
+                grads.push(Some(reduce_grad(&sel, shape, *dtype)?));
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+/// `t[key] = value`.
+pub fn setitem(t: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
+    let v_grad = matches!(value, Rhs::Tensor(v) if v.requires_grad());
+    check_inplace_view(t, v_grad)?;
+    if is_grad_enabled() && (t.requires_grad() || v_grad) {
+        let value = match value {
+            Rhs::Tensor(v) if v.dtype() != t.dtype() => {
+                Rhs::Tensor(super::copy::to_dtype(v, t.dtype())?)
+            }
+            other => other.clone(),
+        };
+        let r = setitem_out_of_place(t, key, &value)?;
+        return write_back(t, &r);
+    }
+    setitem_kernel(t, key, value)?;
+    t.storage().bump_version();
+    Ok(())
+}
+
+// ----- index ops -----
+
+fn check_1d_index(index: &Tensor, what: &str) -> Result<Tensor> {
+    if index.dim() > 1 {
+        return Err(Error::Index(format!(
+            "{what}(): Index is supposed to be a vector"
+        )));
+    }
+    let idx = match index.dtype() {
+        DType::I64 | DType::I32 => long_index(index, what)?,
+        _ => {
+            return Err(Error::Index(format!(
+                "{what}(): Expected dtype int32 or int64 for index"
+            )))
+        }
+    };
+    if idx.dim() == 0 {
+        return Ok(idx.with_layout(idx.layout().unsqueeze(0)));
+    }
+    Ok(idx)
+}
+
+fn dim_indices(dim: usize, idx: Tensor) -> Vec<Option<Tensor>> {
+    let mut v: Vec<Option<Tensor>> = vec![None; dim];
+    v.push(Some(idx));
+    v
+}
+
+fn check_range(
+    idx: &Tensor,
+    size: usize,
+    allow_negative: bool,
+    msg: impl Fn(i64) -> Error,
+) -> Result<()> {
+    let vals = idx.to_vec::<i64>()?;
+    let n = size as i64;
+    let lo = if allow_negative { -n } else { 0 };
+    for v in vals {
+        if v < lo || v >= n {
+            return Err(msg(v));
+        }
+    }
+    Ok(())
+}
+
+/// `index_select(t, dim, index)`.
+pub fn index_select(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    let idx = check_1d_index(index, "index_select")?;
+    if t.dim() == 0 {
+        check_range(&idx, 1, false, |_| {
+            Error::Index("index out of range in self".into())
+        })?;
+        let r = super::shape::reshape(t, &[1])?;
+        let out = self::index(&r, &[Some(idx)])?;
+        return super::shape::reshape(&out, &[]);
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    check_range(&idx, t.shape()[d], false, |_| {
+        Error::Index("index out of range in self".into())
+    })?;
+    self::index(t, &dim_indices(d, idx))
+}
+
+/// `take(t, index)`: `t.flatten()[index]`, shaped like `index`.
+pub fn take(t: &Tensor, index: &Tensor) -> Result<Tensor> {
+    let idx = long_index(index, "take")?;
+    let n = t.numel();
+    check_range(&idx, n, true, |v| {
+        Error::Index(format!(
+            "out of range: tried to access index {v} on a tensor of {n} elements."
+        ))
+    })?;
+    let flat = super::shape::reshape(t, &[-1])?;
+    self::index(&flat, &[Some(idx)])
+}
+
+fn check_index_add_like(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    source: &Tensor,
+    what: &str,
+) -> Result<(usize, Tensor)> {
+    let idx = check_1d_index(index, what)?;
+    let d = normalize_dim(dim, t.dim())?;
+    let n = idx.numel();
+    let src_size = if source.dim() == 0 {
+        1
+    } else {
+        source.shape()[normalize_dim(dim, source.dim())?]
+    };
+    if n != src_size {
+        return Err(Error::Runtime(format!(
+            "{what}_(): Number of indices ({n}) should be equal to source.size(dim): ({src_size}), for dim: {d}"
+        )));
+    }
+    let size = if t.dim() == 0 { 1 } else { t.shape()[d] };
+    check_range(&idx, size, false, |v| {
+        if what == "index_copy" {
+            Error::Index(format!(
+                "{what}_(): index {v} is out of bounds for dimension {d} with size {size}"
+            ))
+        } else {
+            Error::Runtime(format!(
+                "index {v} is out of bounds for dimension {d} with size {size}"
+            ))
+        }
+    })?;
+    Ok((d, idx))
+}
+
+/// `index_add(t, dim, index, source, alpha)`.
+pub fn index_add(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    source: &Tensor,
+    alpha: Scalar,
+) -> Result<Tensor> {
+    let (d, idx) = check_index_add_like(t, dim, index, source, "index_add")?;
+    let src = if alpha.to_f64() == 1.0 {
+        source.clone()
+    } else {
+        super::binary::mul_scalar(source, alpha)?
+    };
+    let src = super::copy::to_dtype(&src, t.dtype())?;
+    if t.dim() == 0 {
+        let r = super::shape::reshape(t, &[1])?;
+        let s = super::shape::reshape(&src, &[1])?;
+        let out = index_put(&r, &[Some(idx)], &Rhs::Tensor(s), true)?;
+        return super::shape::reshape(&out, &[]);
+    }
+    index_put(t, &dim_indices(d, idx), &Rhs::Tensor(src), true)
+}
+
+/// `index_copy(t, dim, index, source)`.
+pub fn index_copy(t: &Tensor, dim: i64, index: &Tensor, source: &Tensor) -> Result<Tensor> {
+    let (d, idx) = check_index_add_like(t, dim, index, source, "index_copy")?;
+    let src = super::copy::to_dtype(source, t.dtype())?;
+    index_put(t, &dim_indices(d, idx), &Rhs::Tensor(src), false)
+}
+
+/// `index_fill(t, dim, index, value)` with a number or a 0-dim tensor.
+pub fn index_fill(t: &Tensor, dim: i64, index: &Tensor, value: &Rhs) -> Result<Tensor> {
+    let idx = check_1d_index(index, "index_fill")?;
+    let d = normalize_dim(dim, t.dim())?;
+    let size = if t.dim() == 0 { 1 } else { t.shape()[d] };
+    check_range(&idx, size, true, |v| {
+        Error::Index(format!(
+            "index {v} is out of bounds for dimension {d} with size {size}"
+        ))
+    })?;
+    let value = match value {
+        Rhs::Tensor(v) => {
+            if v.dim() != 0 {
+                return Err(Error::Runtime(format!(
+                    "index_fill_ only supports a 0-dimensional value tensor, but got tensor with {} dimension(s).",
+                    v.dim()
+                )));
+            }
+            Rhs::Tensor(super::copy::to_dtype(v, t.dtype())?)
+        }
+        s => s.clone(),
+    };
+    if t.dim() == 0 {
+        let r = super::shape::reshape(t, &[1])?;
+        let out = index_put(&r, &[Some(idx)], &value, false)?;
+        return super::shape::reshape(&out, &[]);
+    }
+    index_put(t, &dim_indices(d, idx), &value, false)
+}
+
+// ----- gather / scatter -----
+
+fn check_gather_like(t: &Tensor, dim: i64, index: &Tensor, what: &str) -> Result<(usize, Tensor)> {
+    if index.dtype() != DType::I64 {
+        return Err(Error::Runtime(format!(
+            "{what}(): Expected dtype int64 for index"
+        )));
+    }
+    let td = t.dim().max(1);
+    let id = index.dim().max(1);
+    if td != id && index.numel() > 0 {
+        return Err(Error::Runtime(
+            "Index tensor must have the same number of dimensions as input tensor".into(),
+        ));
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    Ok((d, index.clone()))
+}
+
+/// Views of 0-dim tensors as 1-element 1-D ones (gather/scatter treat them alike).
+fn as_1d(t: &Tensor) -> Tensor {
+    if t.dim() == 0 {
+        t.with_layout(t.layout().unsqueeze(0))
+    } else {
+        t.clone()
+    }
+}
+
+/// Walks `index`; calls `f(index value, offset in `a`, offset in `b`)`, where `a` and
+/// `b` are laid out over index's shape (their `dim` stride applies to the index value
+/// for the one marked by `which`).
+fn walk_index(
+    index: &Tensor,
+    a_strides: &[usize],
+    b_strides: &[usize],
+    mut f: impl FnMut(i64, usize, usize) -> Result<()>,
+) -> Result<()> {
+    if index.numel() == 0 {
+        return Ok(());
+    }
+    let plan = Plan::new(index.shape(), [index.strides(), a_strides, b_strides]);
+    let len = plan.inner_len();
+    let [si, sa, sb] = plan.inner_strides();
+    let pi = index.data_ptr::<i64>();
+    let mut res = Ok(());
+    plan.for_rows(0..plan.rows(), |[oi, oa, ob]| {
+        if res.is_err() {
+            return;
+        }
+        for k in 0..len {
+            // SAFETY: oi + k * si lies within index's layout.
+            let v = unsafe { *pi.add(oi + k * si) };
+            if let Err(e) = f(v, oa + k * sa, ob + k * sb) {
+                res = Err(e);
+                return;
+            }
+        }
+    });
+    res
+}
+
+fn gather_kernel<T: Element>(src: &Tensor, d: usize, index: &Tensor, out: &Tensor) -> Result<()> {
+    let mut s_strides: Dims = src.strides().iter().copied().collect();
+    let (size, sd) = (src.shape()[d] as i64, s_strides[d]);
+    s_strides[d] = 0;
+    let ps = src.data_ptr::<T>();
+    let po = out.data_ptr::<T>();
+    walk_index(index, out.strides(), &s_strides, |v, oo, os| {
+        if v < 0 || v >= size {
+            return Err(Error::Runtime(format!(
+                "index {v} is out of bounds for dimension {d} with size {size}"
+            )));
+        }
+        let v = v as usize;
+        // SAFETY: oo is inside out's layout; os + v * sd inside src's (v checked).
+        unsafe { *po.add(oo) = *ps.add(os + v * sd) };
+        Ok(())
+    })
+}
+
+/// `gather(t, dim, index)`.
+pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    let (d, idx) = check_gather_like(t, dim, index, "gather")?;
+    let (t1, i1) = (as_1d(&t.detach()), as_1d(&idx));
+    if i1.numel() > 0 {
+        for k in 0..t1.dim() {
+            if k != d && i1.shape()[k] > t1.shape()[k] {
+                return Err(Error::Runtime(format!(
+                    "Size does not match at dimension {k} expected index {} to be no larger than self {} apart from dimension {d}",
+                    fmt_shape(i1.shape()),
+                    fmt_shape(t1.shape())
+                )));
+            }
+        }
+    }
+    let out = Tensor::uninit(index.shape(), t.dtype(), t.device())?;
+    let o1 = as_1d(&out);
+    crate::dispatch_all!(t.dtype(), T => gather_kernel::<T>(&t1, d, &i1, &o1))?;
+    if needs_grad(&[t]) {
+        let (shape, idx) = (t.shape().clone(), idx.clone());
+        record("GatherBackward0", &[t], &out, move |_, g| {
+            let z = zeros_of(&shape, g.dtype())?;
+            Ok(vec![Some(scatter_add(&z, d as i64, &idx, g)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// How `scatter` combines: overwrite, add or multiply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScatterReduce {
+    None,
+    Add,
+    Multiply,
+}
+
+fn scatter_kernel<T: Arith>(
+    dst: &Tensor,
+    d: usize,
+    index: &Tensor,
+    src: &Rhs,
+    reduce: ScatterReduce,
+) -> Result<()> {
+    let mut d_strides: Dims = dst.strides().iter().copied().collect();
+    let (size, sd) = (dst.shape()[d] as i64, d_strides[d]);
+    d_strides[d] = 0;
+    let pd = dst.data_ptr::<T>();
+    let (ps, s_strides, scalar) = match src {
+        Rhs::Tensor(s) => (s.data_ptr::<T>(), s.strides().clone(), T::zero()),
+        Rhs::Scalar(v) => (
+            std::ptr::null_mut(),
+            smallvec::smallvec![0; index.dim()],
+            T::from_f64(v.to_f64()),
+        ),
+    };
+    let scalar = match src {
+        Rhs::Scalar(Scalar::Int(i)) => T::from_i64(*i),
+        _ => scalar,
+    };
+    walk_index(index, &d_strides, &s_strides, |v, od, os| {
+        if v < 0 || v >= size {
+            return Err(Error::Runtime(format!(
+                "index {v} is out of bounds for dimension {d} with size {size}"
+            )));
+        }
+        let v = v as usize;
+        // SAFETY: od + v * sd lies in dst's layout (v checked); os in src's layout.
+        unsafe {
+            let x = if ps.is_null() { scalar } else { *ps.add(os) };
+            let p = pd.add(od + v * sd);
+            *p = match reduce {
+                ScatterReduce::None => x,
+                ScatterReduce::Add => (*p).add(x),
+                ScatterReduce::Multiply => (*p).mul(x),
+            };
+        }
+        Ok(())
+    })
+}
+
+fn scatter_impl(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    src: &Rhs,
+    reduce: ScatterReduce,
+    name: &str,
+) -> Result<(Tensor, usize)> {
+    let (d, idx) = check_gather_like(t, dim, index, name)?;
+    let out = super::copy::clone_contiguous(&t.detach())?;
+    let (o1, i1) = (as_1d(&out), as_1d(&idx));
+    let src_k = match src {
+        Rhs::Tensor(s) => {
+            if s.dtype() != t.dtype() {
+                return Err(Error::Runtime(format!(
+                    "{name}(): Expected self.dtype to be equal to src.dtype"
+                )));
+            }
+            let s1 = as_1d(&s.detach());
+            if i1.numel() > 0 {
+                if s1.dim() != i1.dim() {
+                    return Err(Error::Runtime(
+                        "Index tensor must have the same number of dimensions as src tensor".into(),
+                    ));
+                }
+                for k in 0..i1.dim() {
+                    if i1.shape()[k] > s1.shape()[k] || (k != d && i1.shape()[k] > o1.shape()[k]) {
+                        return Err(Error::Runtime(format!(
+                            "Expected index {} to be no larger than self {} apart from dimension {d} and to be no larger size than src {}",
+                            fmt_shape(i1.shape()),
+                            fmt_shape(o1.shape()),
+                            fmt_shape(s1.shape())
+                        )));
+                    }
+                }
+            }
+            Rhs::Tensor(s1)
+        }
+        s => s.clone(),
+    };
+    crate::dispatch_all!(t.dtype(), T => scatter_kernel::<T>(&o1, d, &i1, &src_k, reduce))?;
+    Ok((out, d))
+}
+
+/// `scatter(t, dim, index, src)` (src a tensor or a number; optional reduce).
+pub fn scatter(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    src: &Rhs,
+    reduce: ScatterReduce,
+) -> Result<Tensor> {
+    let (out, d) = scatter_impl(t, dim, index, src, reduce, "scatter")?;
+    let st = match src {
+        Rhs::Tensor(s) => Some(s.clone()),
+        Rhs::Scalar(_) => None,
+    };
+    let inputs: Vec<&Tensor> = std::iter::once(t).chain(st.as_ref()).collect();
+    if needs_grad(&inputs) {
+        if reduce != ScatterReduce::None {
+            return Err(Error::NotImplemented(
+                "scatter with reduce= does not support autograd in rtorch".into(),
+            ));
+        }
+        let idx = index.clone();
+        let has_src = st.is_some();
+        record("ScatterBackward0", &inputs, &out, move |_, g| {
+            let gt = scatter(
+                g,
+                d as i64,
+                &idx,
+                &Rhs::Scalar(Scalar::Int(0)),
+                ScatterReduce::None,
+            )?;
+            let mut v = vec![Some(gt)];
+            if has_src {
+                v.push(Some(gather(g, d as i64, &idx)?));
+            }
+            Ok(v)
+        });
+    }
+    Ok(out)
+}
+
+/// `scatter_add(t, dim, index, src)`.
+pub fn scatter_add(t: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+    let (out, d) = scatter_impl(
+        t,
+        dim,
+        index,
+        &Rhs::Tensor(src.clone()),
+        ScatterReduce::Add,
+        "scatter_add",
+    )?;
+    if needs_grad(&[t, src]) {
+        let idx = index.clone();
+        record("ScatterAddBackward0", &[t, src], &out, move |_, g| {
+            Ok(vec![Some(g.clone()), Some(gather(g, d as i64, &idx)?)])
+        });
+    }
+    Ok(out)
+}
+
+// ----- masks and where -----
+
+fn check_bool_cond(c: &Tensor, what: &str) -> Result<()> {
+    if c.dtype() != DType::Bool {
+        return Err(Error::Runtime(format!(
+            "{what} expected condition to be a boolean tensor, but got a tensor with dtype {}",
+            c.dtype().scalar_type_name()
+        )));
+    }
+    Ok(())
+}
+
+/// `where(cond, x, y)` with PyTorch's type promotion (numbers allowed for x and y).
+pub fn where_(cond: &Tensor, x: &Rhs, y: &Rhs) -> Result<Tensor> {
+    check_bool_cond(cond, "where")?;
+    let dtype = result_type(&[x.operand(), y.operand()]);
+    let xt = x.to_tensor(dtype)?;
+    let yt = y.to_tensor(dtype)?;
+    let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), xt.shape())?, yt.shape())?;
+    let c = expand_view(cond, &shape)?;
+    let xk = expand_view(&super::cast_view(&xt.detach(), dtype)?, &shape)?;
+    let yk = expand_view(&super::cast_view(&yt.detach(), dtype)?, &shape)?;
+    let out = Tensor::uninit(&shape, dtype, cond.device())?;
+    crate::dispatch_all!(dtype, T => {
+        ternary_map::<bool, T, T, T>(&out, &c, &xk, &yk, |c, a, b| if c { a } else { b })
+    });
+    if needs_grad(&[&xt, &yt]) {
+        let cond = cond.clone();
+        let (sx, dx, rx) = (xt.shape().clone(), xt.dtype(), xt.requires_grad());
+        let (sy, dy, ry) = (yt.shape().clone(), yt.dtype(), yt.requires_grad());
+        record("WhereBackward0", &[&xt, &yt], &out, move |_, g| {
+            let zero = Rhs::Scalar(Scalar::Int(0));
+            let gx = if rx {
+                Some(reduce_grad(
+                    &where_(&cond, &Rhs::Tensor(g.clone()), &zero)?,
+                    &sx,
+                    dx,
+                )?)
+            } else {
+                None
+            };
+            let gy = if ry {
+                Some(reduce_grad(
+                    &where_(&cond, &zero, &Rhs::Tensor(g.clone()))?,
+                    &sy,
+                    dy,
+                )?)
+            } else {
+                None
+            };
+            Ok(vec![gx, gy])
+        });
+    }
+    Ok(out)
+}
+
+/// `masked_fill(t, mask, value)`: value a number or a 0-dim tensor.
+pub fn masked_fill(t: &Tensor, mask: &Tensor, value: &Rhs) -> Result<Tensor> {
+    if mask.dtype() != DType::Bool {
+        return Err(Error::Runtime(format!(
+            "masked_fill_ only supports boolean masks, but got mask with dtype {}",
+            mask.dtype().name()
+        )));
+    }
+    let v = match value {
+        Rhs::Tensor(v) => {
+            if v.dim() != 0 {
+                return Err(Error::Runtime(format!(
+                    "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {} dimension(s).",
+                    v.dim()
+                )));
+            }
+            Rhs::Tensor(super::copy::to_dtype(v, t.dtype())?)
+        }
+        Rhs::Scalar(s) => Rhs::Tensor(Tensor::scalar(*s, t.dtype())?),
+    };
+    let out = where_(mask, &v, &Rhs::Tensor(t.clone()))?;
+    if out.dtype() != t.dtype() {
+        return super::copy::to_dtype(&out, t.dtype());
+    }
+    Ok(out)
+}
+
+/// Row-major indices of the non-zero elements of a contiguous slice of `shape`.
+fn nonzero_kernel<T: Element>(x: &[T], shape: &[usize]) -> (Vec<i64>, usize) {
+    let z = T::zero();
+    let nd = shape.len();
+    let count = x.iter().filter(|&&v| v != z).count();
+    let mut out = Vec::with_capacity(count * nd);
+    if nd == 0 {
+        return (out, count);
+    }
+    let last = shape[nd - 1];
+    if last == 0 {
+        return (out, 0);
+    }
+    let mut prefix = vec![0i64; nd - 1];
+    for row in x.chunks_exact(last) {
+        for (j, &v) in row.iter().enumerate() {
+            if v != z {
+                out.extend_from_slice(&prefix);
+                out.push(j as i64);
+            }
+        }
+        let mut d = nd - 1;
+        while d > 0 {
+            d -= 1;
+            prefix[d] += 1;
+            if (prefix[d] as usize) < shape[d] {
+                break;
+            }
+            prefix[d] = 0;
+        }
+    }
+    (out, count)
+}
+
+/// `nonzero(t)`: int64 `[n, ndim]` of the indices of non-zero elements.
+pub fn nonzero(t: &Tensor) -> Result<Tensor> {
+    let shape = t.shape().clone();
+    let c = contiguous_as(t, t.dtype())?;
+    let (out, count) = crate::dispatch_all!(t.dtype(), T => {
+        nonzero_kernel::<T>(c.as_slice::<T>().unwrap_or(&[]), &shape)
+    });
+    Tensor::from_vec(out, &[count, shape.len()])
+}
+
+/// `nonzero(t, as_tuple=True)`: one index tensor per dim.
+pub fn nonzero_tuple(t: &Tensor) -> Result<Vec<Tensor>> {
+    let t1 = as_1d(t);
+    let nz = nonzero(&t1)?;
+    Ok((0..t1.dim())
+        .map(|j| {
+            let c = nz.with_layout(nz.layout().select(1, j));
+            super::copy::clone_contiguous(&c).unwrap_or(c)
+        })
+        .collect())
+}
+
+/// `masked_select(t, mask)`: the elements where `mask` (broadcast) is true, as 1-D.
+pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    if mask.dtype() != DType::Bool {
+        return Err(Error::Runtime(format!(
+            "masked_select: expected BoolTensor for mask, but got {}",
+            mask.dtype().legacy_name()
+        )));
+    }
+    let shape = broadcast_shapes(t.shape(), mask.shape())?;
+    let te = super::shape::expand_to(t, &shape)?;
+    let me = expand_view(mask, &shape)?;
+    if shape.is_empty() {
+        let te = super::shape::reshape(&te, &[1])?;
+        let me = super::shape::reshape(&me, &[1])?;
+        let idx: Vec<Option<Tensor>> = nonzero_tuple(&me)?.into_iter().map(Some).collect();
+        return index(&te, &idx);
+    }
+    let idx: Vec<Option<Tensor>> = nonzero_tuple(&me)?.into_iter().map(Some).collect();
+    index(&te, &idx)
+}
+
+/// `masked_scatter(t, mask, source)`: true positions (row-major) take consecutive
+/// elements of `source`.
+pub fn masked_scatter(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<Tensor> {
+    if mask.dtype() != DType::Bool {
+        return Err(Error::Runtime(format!(
+            "masked_scatter_ only supports boolean masks, but got mask with dtype {}",
+            mask.dtype().name()
+        )));
+    }
+    if source.dtype() != t.dtype() {
+        return Err(Error::Runtime(format!(
+            "masked_scatter: expected self and source to have same dtypes but got {} and {}",
+            t.dtype().scalar_type_name(),
+            source.dtype().scalar_type_name()
+        )));
+    }
+    let shape = broadcast_shapes(t.shape(), mask.shape())?;
+    let te = if t.shape().as_slice() == shape.as_slice() {
+        t.clone()
+    } else {
+        super::copy::clone_contiguous(&super::shape::expand_to(t, &shape)?)?
+    };
+    let me = expand_view(mask, &shape)?;
+    let te1 = if shape.is_empty() {
+        super::shape::reshape(&te, &[1])?
+    } else {
+        te.clone()
+    };
+    let me1 = as_1d(&me);
+    let idx: Vec<Option<Tensor>> = nonzero_tuple(&me1)?.into_iter().map(Some).collect();
+    let n = idx
+        .first()
+        .and_then(|i| i.as_ref())
+        .map_or(0, |i| i.numel());
+    if source.numel() < n {
+        return Err(Error::Runtime(
+            "Number of elements of source < number of ones in mask".into(),
+        ));
+    }
+    let flat = super::shape::reshape(source, &[-1])?;
+    let vals = super::shape::narrow(&flat, 0, 0, n as i64)?;
+    let out = index_put(&te1, &idx, &Rhs::Tensor(vals), false)?;
+    if shape.is_empty() {
+        return super::shape::reshape(&out, &[]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ar(n: usize, shape: &[usize]) -> Tensor {
+        Tensor::from_vec((0..n).map(|v| v as f64).collect::<Vec<_>>(), shape).unwrap()
+    }
+
+    #[test]
+    fn advanced_adjacent_and_separated() {
+        let t = ar(24, &[2, 3, 4]);
+        let i = Tensor::from_vec(vec![0i64, 2], &[2]).unwrap();
+        let r = index(&t, &[None, Some(i.clone())]).unwrap();
+        assert_eq!(&r.shape()[..], &[2, 2, 4]);
+        assert_eq!(r.to_f64_vec().unwrap()[4], 8.0);
+        let j = Tensor::from_vec(vec![1i64, 3], &[2]).unwrap();
+        let k = Tensor::from_vec(vec![0i64, 1], &[2]).unwrap();
+        let r = index(&t, &[Some(k), None, Some(j)]).unwrap();
+        assert_eq!(&r.shape()[..], &[2, 3]);
+        // t[0, :, 1] = 1, 5, 9 ; t[1, :, 3] = 15, 19, 23
+        assert_eq!(
+            r.to_f64_vec().unwrap(),
+            vec![1.0, 5.0, 9.0, 15.0, 19.0, 23.0]
+        );
+    }
+
+    #[test]
+    fn gather_scatter_roundtrip() {
+        let t = ar(6, &[2, 3]);
+        let i = Tensor::from_vec(vec![2i64, 0, 1, 1], &[2, 2]).unwrap();
+        let g = gather(&t, 1, &i).unwrap();
+        assert_eq!(g.to_f64_vec().unwrap(), vec![2.0, 0.0, 4.0, 4.0]);
+        let z = Tensor::zeros(&[2, 3], DType::F64).unwrap();
+        let s = scatter_add(&z, 1, &i, &g).unwrap();
+        assert_eq!(s.to_f64_vec().unwrap(), vec![0.0, 0.0, 2.0, 0.0, 8.0, 0.0]);
+    }
+}

@@ -298,3 +298,699 @@ pub fn slice_backward(
     }
     Ok(out)
 }
+
+// ----- further shape ops -----
+
+/// A new view object of `t` with the same layout (`t[...]`, `t.view_as(t)`).
+pub fn alias(t: &Tensor) -> Result<Tensor> {
+    let in_shape = t.shape().clone();
+    Ok(make_view(
+        t,
+        t.layout().clone(),
+        "AliasBackward0",
+        move |_, g| Ok(vec![Some(reshape_to(g, &in_shape)?)]),
+    ))
+}
+
+/// `cat(tensors, dim)`: dtype promotion across inputs; 1-D empty tensors are skipped.
+pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    if tensors.is_empty() {
+        return Err(Error::Value(
+            "torch.cat(): expected a non-empty list of Tensors".into(),
+        ));
+    }
+    let dtype = tensors
+        .iter()
+        .map(|t| t.dtype())
+        .reduce(crate::dtype::promote_types)
+        .unwrap_or(crate::get_default_dtype());
+    let skip = |t: &Tensor| t.dim() == 1 && t.shape()[0] == 0;
+    let Some(first) = tensors.iter().find(|t| !skip(t)) else {
+        return Tensor::zeros(&[0], dtype);
+    };
+    if first.dim() == 0 {
+        return Err(Error::Runtime(
+            "zero-dimensional tensor (at position 0) cannot be concatenated".into(),
+        ));
+    }
+    let d = normalize_dim(dim, first.dim())?;
+    let mut total = 0usize;
+    for (i, t) in tensors.iter().enumerate() {
+        if skip(t) {
+            continue;
+        }
+        if t.dim() == 0 {
+            return Err(Error::Runtime(format!(
+                "zero-dimensional tensor (at position {i}) cannot be concatenated"
+            )));
+        }
+        if t.dim() != first.dim() {
+            return Err(Error::Runtime(format!(
+                "Tensors must have same number of dimensions: got {} and {}",
+                first.dim(),
+                t.dim()
+            )));
+        }
+        for k in 0..t.dim() {
+            if k != d && t.shape()[k] != first.shape()[k] {
+                return Err(Error::Runtime(format!(
+                    "Sizes of tensors must match except in dimension {d}. Expected size {} but got size {} for tensor number {i} in the list.",
+                    first.shape()[k],
+                    t.shape()[k]
+                )));
+            }
+        }
+        total += t.shape()[d];
+    }
+    let mut shape = first.shape().clone();
+    shape[d] = total;
+    let out = Tensor::uninit(&shape, dtype, first.device())?;
+    let mut off = 0usize;
+    let mut spans = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        if skip(t) {
+            spans.push(None);
+            continue;
+        }
+        let len = t.shape()[d];
+        let region = out.with_layout(out.layout().narrow(d, off, len));
+        crate::cpu::elementwise::copy_cast(&region, t);
+        spans.push(Some((off, len, t.dtype())));
+        off += len;
+    }
+    let refs: Vec<&Tensor> = tensors.iter().collect();
+    if needs_grad(&refs) {
+        record("CatBackward0", &refs, &out, move |_, g| {
+            spans
+                .iter()
+                .map(|s| match s {
+                    None => Ok(None),
+                    Some((o, l, dt)) => {
+                        let piece = narrow(g, d as i64, *o as i64, *l as i64)?;
+                        Ok(Some(super::copy::to_dtype(&piece, *dt)?))
+                    }
+                })
+                .collect()
+        });
+    }
+    Ok(out)
+}
+
+/// `stack(tensors, dim)`: all of one shape, joined along a new dim.
+pub fn stack(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    let Some(first) = tensors.first() else {
+        return Err(Error::Runtime(
+            "stack expects a non-empty TensorList".into(),
+        ));
+    };
+    for (i, t) in tensors.iter().enumerate() {
+        if t.shape() != first.shape() {
+            return Err(Error::Runtime(format!(
+                "stack expects each tensor to be equal size, but got {} at entry 0 and {} at entry {i}",
+                fmt_shape(first.shape()),
+                fmt_shape(t.shape())
+            )));
+        }
+    }
+    let d = normalize_dim(dim, first.dim() + 1)?;
+    let parts: Vec<Tensor> = tensors
+        .iter()
+        .map(|t| unsqueeze(t, d as i64))
+        .collect::<Result<_>>()?;
+    cat(&parts, d as i64)
+}
+
+fn atleast(t: &Tensor, n: usize) -> Result<Tensor> {
+    match (t.dim(), n) {
+        (0, 1) => reshape(t, &[1]),
+        (0, 2) => reshape(t, &[1, 1]),
+        (1, 2) => unsqueeze(t, 0),
+        _ => Ok(t.clone()),
+    }
+}
+
+pub fn atleast_1d(t: &Tensor) -> Result<Tensor> {
+    atleast(t, 1)
+}
+
+pub fn atleast_2d(t: &Tensor) -> Result<Tensor> {
+    atleast(t, 2)
+}
+
+/// `hstack`: along dim 0 for 1-D inputs, else dim 1.
+pub fn hstack(tensors: &[Tensor]) -> Result<Tensor> {
+    let ts: Vec<Tensor> = tensors.iter().map(atleast_1d).collect::<Result<_>>()?;
+    let dim = if ts.first().is_some_and(|t| t.dim() == 1) {
+        0
+    } else {
+        1
+    };
+    cat(&ts, dim)
+}
+
+/// `vstack`: 1-D inputs become rows.
+pub fn vstack(tensors: &[Tensor]) -> Result<Tensor> {
+    let ts: Vec<Tensor> = tensors.iter().map(atleast_2d).collect::<Result<_>>()?;
+    cat(&ts, 0)
+}
+
+/// `split(t, size, dim)`: views of `size` along `dim` (the last may be smaller).
+pub fn split(t: &Tensor, size: i64, dim: i64) -> Result<Vec<Tensor>> {
+    if t.dim() == 0 {
+        return Err(Error::Runtime(
+            "split expects at least a 1-dimensional tensor".into(),
+        ));
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    let n = t.shape()[d] as i64;
+    if size < 0 || (size == 0 && n != 0) {
+        return Err(Error::Runtime(format!(
+            "split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+        )));
+    }
+    if n == 0 {
+        return Ok(vec![narrow(t, d as i64, 0, 0)?]);
+    }
+    let mut out = Vec::new();
+    let mut s = 0;
+    while s < n {
+        let len = size.min(n - s);
+        out.push(narrow(t, d as i64, s, len)?);
+        s += len;
+    }
+    Ok(out)
+}
+
+/// `split(t, [sizes], dim)`.
+pub fn split_with_sizes(t: &Tensor, sizes: &[i64], dim: i64) -> Result<Vec<Tensor>> {
+    let d = normalize_dim(dim, t.dim())?;
+    let n = t.shape()[d] as i64;
+    if sizes.iter().any(|&s| s < 0) || sizes.iter().sum::<i64>() != n {
+        let parts: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
+        return Err(Error::Runtime(format!(
+            "split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), but got split_sizes=[{}]",
+            parts.join(", ")
+        )));
+    }
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut s = 0;
+    for &len in sizes {
+        out.push(narrow(t, d as i64, s, len)?);
+        s += len;
+    }
+    Ok(out)
+}
+
+/// `chunk(t, chunks, dim)`.
+pub fn chunk(t: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
+    if chunks <= 0 {
+        return Err(Error::Runtime(format!(
+            "chunk expects `chunks` to be greater than 0, got: {chunks}"
+        )));
+    }
+    if t.dim() == 0 {
+        return Err(Error::Runtime(
+            "chunk expects at least a 1-dimensional tensor".into(),
+        ));
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    let n = t.shape()[d] as i64;
+    let size = ((n + chunks - 1) / chunks).max(if n == 0 { 0 } else { 1 });
+    if n == 0 {
+        return (0..chunks).map(|_| narrow(t, d as i64, 0, 0)).collect();
+    }
+    split(t, size, dim)
+}
+
+/// `tensor_split(t, sections, dim)`: `sections` pieces, the first `n % sections` one
+/// longer.
+pub fn tensor_split_sections(t: &Tensor, sections: i64, dim: i64) -> Result<Vec<Tensor>> {
+    if sections <= 0 {
+        return Err(Error::Runtime(format!(
+            "number of sections must be larger than 0, got {sections}"
+        )));
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    let n = t.shape()[d] as i64;
+    let (q, r) = (n / sections, n % sections);
+    let mut out = Vec::new();
+    let mut s = 0;
+    for i in 0..sections {
+        let len = q + if i < r { 1 } else { 0 };
+        out.push(narrow(t, d as i64, s, len)?);
+        s += len;
+    }
+    Ok(out)
+}
+
+/// `tensor_split(t, indices, dim)`: cuts before each index (clamped).
+pub fn tensor_split_indices(t: &Tensor, indices: &[i64], dim: i64) -> Result<Vec<Tensor>> {
+    let d = normalize_dim(dim, t.dim())?;
+    let n = t.shape()[d] as i64;
+    let clamp = |v: i64| -> i64 { (if v < 0 { v + n } else { v }).clamp(0, n) };
+    let mut out = Vec::new();
+    let mut s = 0;
+    for &i in indices.iter().chain(std::iter::once(&n)) {
+        let e = clamp(i).max(s);
+        out.push(narrow(t, d as i64, s, e - s)?);
+        s = e;
+    }
+    Ok(out)
+}
+
+/// `unbind(t, dim)`: views with `dim` removed.
+pub fn unbind(t: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
+    if t.dim() == 0 {
+        return Err(Error::Index(
+            "Dimension specified as 0 but tensor has no dimensions".into(),
+        ));
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    (0..t.shape()[d] as i64)
+        .map(|i| select(t, d as i64, i))
+        .collect()
+}
+
+/// Validated, deduplicated dims for flip-like ops.
+fn dim_list(dims: &[i64], n: usize) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(dims.len());
+    for &d in dims {
+        let d = normalize_dim(d, n)?;
+        if out.contains(&d) {
+            return Err(Error::Runtime(format!(
+                "dim {d} appears multiple times in the list of dims"
+            )));
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Copies `src` into the contiguous `out`, reading dims in `flip` backwards.
+fn flip_kernel<T: crate::element::Element>(src: &Tensor, out: &Tensor, flip: &[usize]) {
+    let shape = src.shape().clone();
+    let n = out.numel();
+    if n == 0 {
+        return;
+    }
+    let nd = shape.len();
+    let mut base = 0isize;
+    let mut strides: Vec<isize> = src.strides().iter().map(|&s| s as isize).collect();
+    for &d in flip {
+        base += (shape[d] as isize - 1) * strides[d];
+        strides[d] = -strides[d];
+    }
+    let ps = src.data_ptr::<T>();
+    let po = out.data_ptr::<T>();
+    let mut idx = vec![0usize; nd];
+    let mut off = base;
+    for i in 0..n {
+        // SAFETY: `off` walks the flipped layout, every position of which is a valid
+        // element of src; i < numel of the contiguous out.
+        unsafe { *po.add(i) = *ps.offset(off) };
+        let mut d = nd;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            off -= strides[d] * shape[d] as isize;
+            idx[d] = 0;
+        }
+    }
+}
+
+/// `flip(t, dims)`: a copy with the elements of `dims` reversed.
+pub fn flip(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    let ds = dim_list(dims, t.dim())?;
+    let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
+    if t.dim() == 0 {
+        crate::cpu::elementwise::copy_cast(&out, t);
+    } else {
+        crate::dispatch_all!(t.dtype(), T => flip_kernel::<T>(t, &out, &ds));
+    }
+    if needs_grad(&[t]) {
+        let dims = dims.to_vec();
+        record("FlipBackward0", &[t], &out, move |_, g| {
+            Ok(vec![Some(flip(g, &dims)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `roll(t, shifts, dims)`; with no dims the flattened tensor is rolled.
+pub fn roll(t: &Tensor, shifts: &[i64], dims: &[i64]) -> Result<Tensor> {
+    if dims.is_empty() {
+        if shifts.len() != 1 {
+            return Err(Error::Runtime(format!(
+                "shifts and dimensions must align. shifts: {}, dims:0",
+                shifts.len()
+            )));
+        }
+        let flat = reshape(t, &[-1])?;
+        let r = roll(&flat, shifts, &[0])?;
+        return reshape_to(&r, t.shape());
+    }
+    if shifts.len() != dims.len() {
+        return Err(Error::Runtime(format!(
+            "shifts and dimensions must align. shifts: {}, dims:{}",
+            shifts.len(),
+            dims.len()
+        )));
+    }
+    let mut cur = t.clone();
+    for (&s, &d) in shifts.iter().zip(dims) {
+        let dd = normalize_dim(d, t.dim())?;
+        let n = t.shape()[dd] as i64;
+        if n == 0 {
+            continue;
+        }
+        let s = s.rem_euclid(n);
+        if s == 0 {
+            continue;
+        }
+        let a = narrow(&cur, dd as i64, n - s, s)?;
+        let b = narrow(&cur, dd as i64, 0, n - s)?;
+        cur = cat(&[a, b], dd as i64)?;
+    }
+    if cur.same(t) {
+        return super::copy::clone_contiguous(t);
+    }
+    Ok(cur)
+}
+
+fn tri_kernel<T: crate::element::Element>(out: &Tensor, k: i64, lower: bool) {
+    let nd = out.dim();
+    let (r, c) = (out.shape()[nd - 2], out.shape()[nd - 1]);
+    let batches = out.numel() / (r * c).max(1);
+    let p = out.data_ptr::<T>();
+    for b in 0..batches {
+        for i in 0..r {
+            for j in 0..c {
+                let d = j as i64 - i as i64;
+                let zero = if lower { d > k } else { d < k };
+                if zero {
+                    // SAFETY: out is contiguous with batches * r * c elements.
+                    unsafe { *p.add(b * r * c + i * c + j) = T::zero() };
+                }
+            }
+        }
+    }
+}
+
+fn tri(t: &Tensor, k: i64, lower: bool) -> Result<Tensor> {
+    let name = if lower { "tril" } else { "triu" };
+    if t.dim() < 2 {
+        return Err(Error::Runtime(format!(
+            "{name}: input tensor must have at least 2 dimensions"
+        )));
+    }
+    let out = super::copy::clone_contiguous(&t.detach())?;
+    if out.numel() > 0 {
+        crate::dispatch_all!(t.dtype(), T => tri_kernel::<T>(&out, k, lower));
+    }
+    if needs_grad(&[t]) {
+        record(
+            if lower {
+                "TrilBackward0"
+            } else {
+                "TriuBackward0"
+            },
+            &[t],
+            &out,
+            move |_, g| Ok(vec![Some(tri(g, k, lower)?)]),
+        );
+    }
+    Ok(out)
+}
+
+pub fn tril(t: &Tensor, diagonal: i64) -> Result<Tensor> {
+    tri(t, diagonal, true)
+}
+
+pub fn triu(t: &Tensor, diagonal: i64) -> Result<Tensor> {
+    tri(t, diagonal, false)
+}
+
+/// `diagonal(t, offset, dim1, dim2)`: a view, the diagonal appended as the last dim.
+pub fn diagonal(t: &Tensor, offset: i64, dim1: i64, dim2: i64) -> Result<Tensor> {
+    let n = t.dim();
+    let (a, b) = (normalize_dim(dim1, n)?, normalize_dim(dim2, n)?);
+    if a == b {
+        return Err(Error::Runtime(format!(
+            "diagonal dimensions cannot be identical {dim1}, {dim2}"
+        )));
+    }
+    let layout = t.layout().diagonal(offset, a, b);
+    let in_shape = t.shape().clone();
+    Ok(make_view(t, layout, "DiagonalBackward0", move |_, g| {
+        Ok(vec![Some(diagonal_backward(g, &in_shape, offset, a, b)?)])
+    }))
+}
+
+/// Embeds `g` as the diagonal (`offset`, `d1`, `d2`) of zeros of `shape`; the adjoint
+/// of `diagonal`, differentiable.
+pub fn diagonal_backward(
+    g: &Tensor,
+    shape: &[usize],
+    offset: i64,
+    d1: usize,
+    d2: usize,
+) -> Result<Tensor> {
+    let out = Tensor::zeros(shape, g.dtype())?;
+    let region = out.with_layout(out.layout().diagonal(offset, d1, d2));
+    if region.shape() != g.shape() {
+        return Err(Error::Runtime(format!(
+            "diagonal_backward: gradient of shape {} does not fit {}",
+            fmt_shape(g.shape()),
+            fmt_shape(region.shape())
+        )));
+    }
+    crate::cpu::elementwise::copy_cast(&region, g);
+    if needs_grad(&[g]) {
+        record("DiagonalBackwardBackward0", &[g], &out, move |_, gg| {
+            Ok(vec![Some(diagonal(gg, offset, d1 as i64, d2 as i64)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `diag(t, diagonal)`: 1-D -> square matrix, 2-D -> the diagonal (a copy).
+pub fn diag(t: &Tensor, k: i64) -> Result<Tensor> {
+    match t.dim() {
+        1 => {
+            let n = t.shape()[0] + k.unsigned_abs() as usize;
+            diagonal_backward(t, &[n, n], k, 0, 1)
+        }
+        2 => super::copy::clone_contiguous(&diagonal(t, k, 0, 1)?),
+        d => Err(Error::Runtime(format!(
+            "diag(): Supports 1D or 2D tensors. Got {d}D"
+        ))),
+    }
+}
+
+/// `diag_embed(t, offset, dim1, dim2)` for the default last two dims.
+pub fn diag_embed(t: &Tensor, offset: i64) -> Result<Tensor> {
+    let n = t.shape().last().copied().unwrap_or(1) + offset.unsigned_abs() as usize;
+    let mut shape: Dims = t.shape()[..t.dim().saturating_sub(1)].into();
+    shape.push(n);
+    shape.push(n);
+    let nd = shape.len();
+    diagonal_backward(t, &shape, offset, nd - 2, nd - 1)
+}
+
+/// `movedim(source, destination)`.
+pub fn movedim(t: &Tensor, src: &[i64], dst: &[i64]) -> Result<Tensor> {
+    let n = t.dim();
+    if src.len() != dst.len() {
+        let f = |v: &[i64]| {
+            let p: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+            format!("[{}]", p.join(", "))
+        };
+        return Err(Error::Runtime(format!(
+            "movedim: Invalid source or destination dims: source ({} dims) should contain the same number of dims as destination ({} dims)",
+            f(src),
+            f(dst)
+        )));
+    }
+    let s = dim_list(src, n)?;
+    let d = dim_list(dst, n)?;
+    let mut perm: Vec<i64> = vec![-1; n];
+    for (&si, &di) in s.iter().zip(&d) {
+        perm[di] = si as i64;
+    }
+    let mut rest = (0..n).filter(|i| !s.contains(i));
+    for p in perm.iter_mut() {
+        if *p == -1 {
+            *p = rest.next().unwrap_or(0) as i64;
+        }
+    }
+    permute(t, &perm)
+}
+
+/// `repeat(sizes)`: tiles the tensor (a copy).
+pub fn repeat(t: &Tensor, reps: &[i64]) -> Result<Tensor> {
+    if reps.len() < t.dim() {
+        return Err(Error::Runtime(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor".into(),
+        ));
+    }
+    if let Some(r) = reps.iter().find(|&&r| r < 0) {
+        return Err(Error::Runtime(format!(
+            "Trying to create tensor with negative dimension {r}: {:?}",
+            reps
+        )));
+    }
+    let lead = reps.len() - t.dim();
+    let mut padded: Vec<i64> = vec![1; lead];
+    padded.extend(t.shape().iter().map(|&d| d as i64));
+    // [s0, s1, ...] -> [1, s0, 1, s1, ...] -> expand to [r0, s0, r1, s1] -> reshape.
+    let x = reshape(t, &padded)?;
+    let mut inter = Vec::new();
+    let mut target = Vec::new();
+    let mut fin = Vec::new();
+    for (i, &s) in padded.iter().enumerate() {
+        inter.push(1);
+        inter.push(s);
+        target.push(reps[i]);
+        target.push(s);
+        fin.push(reps[i] * s);
+    }
+    let x = reshape(&x, &inter)?;
+    let x = expand(&x, &target)?;
+    let x = super::copy::clone_contiguous(&x)?;
+    reshape(&x, &fin)
+}
+
+/// `tile(dims)`: like repeat, missing leading reps count as 1.
+pub fn tile(t: &Tensor, reps: &[i64]) -> Result<Tensor> {
+    let mut r: Vec<i64> = vec![1; t.dim().saturating_sub(reps.len())];
+    r.extend_from_slice(reps);
+    repeat(t, &r)
+}
+
+/// `unflatten(dim, sizes)` (one size may be -1).
+pub fn unflatten(t: &Tensor, dim: i64, sizes: &[i64]) -> Result<Tensor> {
+    let d = normalize_dim(dim, t.dim())?;
+    let n = t.shape()[d];
+    let known: i64 = sizes.iter().filter(|&&s| s != -1).product();
+    let infer = sizes.iter().filter(|&&s| s == -1).count();
+    let ok = if infer == 0 {
+        known == n as i64
+    } else {
+        infer == 1 && known != 0 && (n as i64) % known == 0
+    };
+    if !ok || sizes.is_empty() {
+        let p: Vec<String> = sizes.iter().map(|x| x.to_string()).collect();
+        return Err(Error::Runtime(format!(
+            "unflatten: Provided sizes [{}] don't multiply up to the size of dim {dim} ({n}) in the input tensor",
+            p.join(", ")
+        )));
+    }
+    let mut shape: Vec<i64> = t.shape()[..d].iter().map(|&x| x as i64).collect();
+    shape.extend_from_slice(sizes);
+    shape.extend(t.shape()[d + 1..].iter().map(|&x| x as i64));
+    if t.layout().view(&infer_size(&shape, t.numel())?).is_some() {
+        view(t, &shape)
+    } else {
+        reshape(t, &shape)
+    }
+}
+
+/// `unfold(dim, size, step)`: a view with windows of `size` along `dim` as a new last
+/// dim.
+pub fn unfold(t: &Tensor, dim: i64, size: i64, step: i64) -> Result<Tensor> {
+    let nd = t.dim();
+    let d = normalize_dim(dim, nd)?;
+    let n = if nd == 0 { 1 } else { t.shape()[d] } as i64;
+    if size > n || size < 0 {
+        return Err(Error::Runtime(format!(
+            "maximum size for tensor at dimension {d} is {n} but size is {size}"
+        )));
+    }
+    if step <= 0 {
+        return Err(Error::Runtime(format!("step is {step} but must be > 0")));
+    }
+    let mut l = t.layout().clone();
+    let st = if nd == 0 { 1 } else { l.strides[d] };
+    if nd > 0 {
+        l.shape[d] = ((n - size) / step + 1) as usize;
+        l.strides[d] = st * step as usize;
+    }
+    l.shape.push(size as usize);
+    l.strides.push(st);
+    let (in_shape, count) = (t.shape().clone(), ((n - size) / step + 1) as usize);
+    Ok(make_view(t, l, "UnfoldBackward0", move |_, g| {
+        // Sum each window back: g[..., w, ..., k] -> input position w * step + k.
+        let mut idx = Vec::with_capacity(count * size as usize);
+        for w in 0..count as i64 {
+            for k in 0..size {
+                idx.push(w * step + k);
+            }
+        }
+        let idx_t = Tensor::from_vec(idx, &[count, size as usize])?;
+        let gd = if in_shape.is_empty() { 0 } else { d };
+        let mut base_shape = in_shape.clone();
+        if base_shape.is_empty() {
+            base_shape.push(1);
+        }
+        // Move the window dim next to the unfolded dim: [..., count, size, ...].
+        let g2 = movedim(g, &[-1], &[(gd + 1) as i64])?;
+        let z = Tensor::zeros(&base_shape, g.dtype())?;
+        let mut indices: Vec<Option<Tensor>> = vec![None; gd];
+        indices.push(Some(idx_t));
+        let r = super::index::index_put(&z, &indices, &super::binary::Rhs::Tensor(g2), true)?;
+        Ok(vec![Some(reshape_to(&r, &in_shape)?)])
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    fn ar(n: usize, shape: &[usize]) -> Tensor {
+        Tensor::from_vec((0..n).map(|v| v as f64).collect::<Vec<_>>(), shape).unwrap()
+    }
+
+    #[test]
+    fn cat_promotes_and_skips_empty() {
+        let a = Tensor::from_vec(vec![1i32, 2], &[2]).unwrap();
+        let b = ar(1, &[1]);
+        let e = Tensor::zeros(&[0], DType::F32).unwrap();
+        let r = cat(&[a, e, b], 0).unwrap();
+        assert_eq!(r.dtype(), DType::F64);
+        assert_eq!(r.to_f64_vec().unwrap(), vec![1.0, 2.0, 0.0]);
+        let err = cat(&[ar(6, &[2, 3]), ar(4, &[2, 2])], 0).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("Sizes of tensors must match except in dimension 0"));
+    }
+
+    #[test]
+    fn flip_roll_tril() {
+        let t = ar(6, &[2, 3]);
+        assert_eq!(
+            flip(&t, &[1]).unwrap().to_f64_vec().unwrap(),
+            vec![2.0, 1.0, 0.0, 5.0, 4.0, 3.0]
+        );
+        assert_eq!(
+            roll(&t, &[1], &[]).unwrap().to_f64_vec().unwrap(),
+            vec![5.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+        );
+        assert_eq!(
+            tril(&t, 0).unwrap().to_f64_vec().unwrap(),
+            vec![0.0, 0.0, 0.0, 3.0, 4.0, 0.0]
+        );
+        let d = diagonal(&ar(9, &[3, 3]), 1, 0, 1).unwrap();
+        assert_eq!(d.to_f64_vec().unwrap(), vec![1.0, 5.0]);
+        let r = repeat(&ar(2, &[2]), &[2, 2]).unwrap();
+        assert_eq!(&r.shape()[..], &[2, 4]);
+        assert_eq!(
+            r.to_f64_vec().unwrap(),
+            vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+        );
+    }
+}

@@ -1,0 +1,352 @@
+"""Index ops: index_select, gather, scatter(_add), index_add/fill/copy, masked_*,
+take, where, nonzero/argwhere, index_put."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rtorch
+from conftest import ALL_DTYPES, to_np
+from rtorch.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(0)
+M = np.arange(12, dtype=np.float64).reshape(3, 4)
+
+
+def T(a, **kw) -> rtorch.Tensor:
+    return rtorch.tensor(np.asarray(a), **kw)
+
+
+def I(a) -> rtorch.Tensor:
+    return T(np.asarray(a, dtype=np.int64))
+
+
+def leaf(a) -> rtorch.Tensor:
+    return T(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+def check(t: rtorch.Tensor, expected) -> None:
+    expected = np.asarray(expected)
+    assert tuple(t.shape) == expected.shape
+    np.testing.assert_array_equal(to_np(t).reshape(expected.shape), expected)
+
+
+def noncontig():
+    base = T(np.arange(12.0).reshape(4, 3))
+    return base.t(), np.arange(12.0).reshape(4, 3).T
+
+
+# ----- index_select / take -----
+
+
+def test_index_select():
+    x = T(M)
+    check(x.index_select(0, I([2, 0, 2])), M[[2, 0, 2]])
+    check(rtorch.index_select(x, 1, I([3, 0])), M[:, [3, 0]])
+    check(x.index_select(1, T(np.array([1], dtype=np.int32))), M[:, [1]])
+    check(x.index_select(0, I([])), M[[]])
+    check(x.index_select(0, I(1)), M[[1]])
+    y, a = noncontig()
+    check(y.index_select(1, I([3, 0])), a[:, [3, 0]])
+    with pytest.raises(IndexError, match="index out of range in self"):
+        x.index_select(0, I([3]))
+    with pytest.raises(IndexError, match="Index is supposed to be a vector"):
+        x.index_select(0, I([[0]]))
+    with pytest.raises(IndexError, match="Expected dtype int32 or int64"):
+        x.index_select(0, T(np.array([0.0])))
+    g = leaf(RNG.standard_normal((3, 4)))
+    assert gradcheck(lambda t: t.index_select(0, I([0, 2, 0])), (g,))
+    assert gradgradcheck(lambda t: t.index_select(1, I([1, 1])) * t.index_select(1, I([0, 3])), (g,))
+
+
+def test_take():
+    x = T(M)
+    check(x.take(I([0, 11, 5])), M.reshape(-1)[[0, 11, 5]])
+    check(rtorch.take(x, I([[1, -1]])), M.reshape(-1)[[[1, -1]]])
+    y, a = noncontig()
+    check(y.take(I([1, 4])), a.reshape(-1)[[1, 4]])
+    with pytest.raises(IndexError, match="out of range: tried to access index 100 on a tensor of 12 elements"):
+        x.take(I([100]))
+    assert gradcheck(lambda t: t.take(I([0, 0, 5])), (leaf(M),))
+
+
+# ----- gather / scatter -----
+
+
+def np_gather(a, dim, idx):
+    return np.take_along_axis(a, idx, dim)
+
+
+def test_gather():
+    x = T(M)
+    idx = np.array([[0, 2], [1, 1], [3, 0]])
+    check(x.gather(1, I(idx)), np_gather(M, 1, idx))
+    idx0 = np.array([[2, 0, 1, 1]])
+    check(rtorch.gather(x, 0, I(idx0)), np_gather(M, 0, idx0))
+    y, a = noncontig()
+    check(y.gather(1, I(idx)), np_gather(a, 1, idx))
+    # the index may be smaller than the input in other dims
+    check(x.gather(1, I([[1], [2]])), [[1.0], [6.0]])
+    with pytest.raises(RuntimeError, match="index 4 is out of bounds for dimension 1 with size 4"):
+        x.gather(1, I([[4]]))
+    with pytest.raises(RuntimeError, match="Expected dtype int64 for index"):
+        x.gather(1, T(np.array([[0.0]])))
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        x.gather(0, I([0]))
+    g = leaf(RNG.standard_normal((3, 4)))
+    assert gradcheck(lambda t: t.gather(1, I([[0, 0], [3, 1], [2, 2]])), (g,))
+    assert gradgradcheck(lambda t: t.gather(0, I([[0, 1, 2, 0]])) * t.gather(0, I([[2, 1, 0, 0]])), (g,))
+
+
+def np_scatter(a, dim, idx, src, add=False):
+    out = a.copy()
+    for pos in np.ndindex(*idx.shape):
+        tgt = list(pos)
+        tgt[dim] = idx[pos]
+        v = src[pos] if isinstance(src, np.ndarray) else src
+        if add:
+            out[tuple(tgt)] += v
+        else:
+            out[tuple(tgt)] = v
+    return out
+
+
+def test_scatter_and_scatter_add():
+    x = T(M)
+    idx = np.array([[0, 2], [3, 3], [1, 0]])
+    src = -np.arange(6.0).reshape(3, 2) - 1
+    check(x.scatter(1, I(idx), T(src)), np_scatter(M, 1, idx, src))
+    check(x.scatter(1, I(idx), 7.5), np_scatter(M, 1, idx, 7.5))
+    check(rtorch.scatter(x, 1, I(idx), value=2.0), np_scatter(M, 1, idx, 2.0))
+    check(x.scatter_add(1, I(idx), T(src)), np_scatter(M, 1, idx, src, add=True))
+    check(rtorch.scatter_add(x, 0, I([[0, 0, 0, 0]]), T(np.ones((1, 4)))), M + np.array([[1.0] * 4, [0] * 4, [0] * 4]))
+    check(x.scatter(1, I(idx), T(src), reduce="add"), np_scatter(M, 1, idx, src, add=True))
+    mul = x.scatter(1, I([[1], [1], [1]]), 2.0, reduce="multiply")
+    check(mul, M * np.array([[1, 2, 1, 1]] * 3))
+    y = x.clone()
+    y.scatter_(1, I(idx), T(src))
+    check(y, np_scatter(M, 1, idx, src))
+    y = x.clone()
+    y.scatter_add_(1, I(idx), T(src))
+    check(y, np_scatter(M, 1, idx, src, add=True))
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        x.scatter(1, I([[5]]), 1.0)
+    with pytest.raises(RuntimeError, match="reduce argument must be either add or multiply"):
+        x.scatter(1, I(idx), 1.0, reduce="max")
+    a = leaf(RNG.standard_normal((3, 4)))
+    s = leaf(RNG.standard_normal((3, 2)))
+    uniq = I([[0, 2], [3, 1], [1, 0]])
+    assert gradcheck(lambda t, v: t.scatter(1, uniq, v), (a, s))
+    assert gradcheck(lambda t, v: t.scatter_add(1, I(idx), v), (a, s))
+    assert gradgradcheck(lambda t, v: t.scatter_add(1, I(idx), v * v), (a, s))
+
+
+# ----- index_add / index_fill / index_copy -----
+
+
+def test_index_add_fill_copy():
+    x = T(M)
+    src = np.ones((2, 4))
+    e = M.copy()
+    np.add.at(e, [0, 0], src)
+    check(x.index_add(0, I([0, 0]), T(src)), e)
+    e = M.copy()
+    np.add.at(e, (slice(None), [1, 3]), 2 * np.ones((3, 2)))
+    check(rtorch.index_add(x, 1, I([1, 3]), T(np.ones((3, 2))), alpha=2), e)
+    y = x.clone()
+    y.index_add_(0, I([2]), T(np.full((1, 4), 5.0)))
+    check(y, M + np.array([[0.0] * 4, [0] * 4, [5] * 4]))
+    e = M.copy()
+    e[:, [0, 2]] = -1
+    check(x.index_fill(1, I([0, 2]), -1), e)
+    check(x.index_fill(1, I([0, 2]), T(np.array(-1.0))), e)
+    y = x.clone()
+    y.index_fill_(1, I([0, 2]), -1)
+    check(y, e)
+    e = M.copy()
+    e[[2, 0]] = np.zeros((2, 4))
+    check(x.index_copy(0, I([2, 0]), T(np.zeros((2, 4)))), e)
+    y = x.clone()
+    y.index_copy_(0, I([2, 0]), T(np.zeros((2, 4))))
+    check(y, e)
+    with pytest.raises(RuntimeError, match=r"index_add_\(\): Number of indices \(1\) should be equal to source.size\(dim\): \(2\)"):
+        x.index_add(0, I([0]), T(np.ones((2, 4))))
+    with pytest.raises(RuntimeError, match="index_fill_ only supports a 0-dimensional value tensor"):
+        x.index_fill(0, I([0]), T(np.array([1.0, 2.0])))
+    a = leaf(RNG.standard_normal((3, 4)))
+    s = leaf(RNG.standard_normal((2, 4)))
+    assert gradcheck(lambda t, v: t.index_add(0, I([1, 1]), v, alpha=3), (a, s))
+    assert gradcheck(lambda t: t.index_fill(1, I([0, 3]), 2.0), (a,))
+    assert gradcheck(lambda t, v: t.index_copy(0, I([2, 0]), v), (a, s))
+
+
+# ----- masked ops -----
+
+
+def test_masked_fill():
+    x = T(M)
+    m = M % 3 == 0
+    check(x.masked_fill(T(m), -1.0), np.where(m, -1.0, M))
+    check(rtorch.masked_fill(x, T(m[0]), 5), np.where(m[0], 5.0, M))  # broadcast mask
+    check(x.masked_fill(T(m), T(np.array(2.0))), np.where(m, 2.0, M))
+    y = x.clone()
+    y.masked_fill_(T(m), 0.0)
+    check(y, np.where(m, 0.0, M))
+    i = T(np.arange(4)).masked_fill(T(np.array([True, False, True, False])), 9)
+    assert i.dtype == rtorch.int64
+    check(i, [9, 1, 9, 3])
+    with pytest.raises(RuntimeError, match="only supports a 0-dimensional value tensor"):
+        x.masked_fill(T(m), T(np.array([1.0, 2.0])))
+    with pytest.raises(RuntimeError, match="only supports boolean masks"):
+        x.masked_fill(T(M), 1.0)
+    with pytest.raises(RuntimeError, match="must match"):
+        x.masked_fill(T(np.array([True, False])), 1.0)
+    a = leaf(RNG.standard_normal((3, 4)))
+    v = leaf(np.array(0.5))
+    assert gradcheck(lambda t, s: t.masked_fill(T(m), s), (a, v))
+
+
+def test_masked_select_scatter():
+    x = T(M)
+    m = M > 4.5
+    check(x.masked_select(T(m)), M[m])
+    check(rtorch.masked_select(x, T(m[1])), np.broadcast_to(M, (3, 4))[np.broadcast_to(m[1], (3, 4))])
+    y, a = noncontig()
+    check(y.masked_select(T(a > 5)), a[a > 5])
+    src = -np.arange(12.0) - 1
+    e = M.copy()
+    e[m] = src[: m.sum()]
+    check(x.masked_scatter(T(m), T(src)), e)
+    z = x.clone()
+    z.masked_scatter_(T(m), T(src))
+    check(z, e)
+    with pytest.raises(RuntimeError, match="Number of elements of source < number of ones in mask"):
+        x.masked_scatter(T(m), T(np.ones(2)))
+    a = leaf(RNG.standard_normal((3, 4)))
+    s = leaf(RNG.standard_normal(12))
+    assert gradcheck(lambda t: t.masked_select(T(m)), (a,))
+    assert gradcheck(lambda t, v: t.masked_scatter(T(m), v), (a, s))
+
+
+# ----- where / nonzero -----
+
+
+def test_where():
+    c = M > 5
+    o = -M
+    check(rtorch.where(T(c), T(M), T(o)), np.where(c, M, o))
+    r = rtorch.where(T(c), T(M), 0)
+    assert r.dtype == rtorch.float64
+    check(r, np.where(c, M, 0))
+    r = rtorch.where(T(c), 1, 0)
+    assert r.dtype == rtorch.int64
+    r = rtorch.where(T(c), 1.0, 0)
+    assert r.dtype == rtorch.float32
+    f32 = T(M.astype(np.float32))
+    r = rtorch.where(T(c), f32, T(o))
+    assert r.dtype == rtorch.float64
+    r = rtorch.where(T(c), f32, T(np.array(1.0)))
+    assert r.dtype == rtorch.float32
+    check(T(M).where(T(c), T(o[0])), np.where(c, M, o[0]))
+    y, a = noncontig()
+    check(rtorch.where(T(a > 4), y, 0.0), np.where(a > 4, a, 0.0))
+    with pytest.raises(RuntimeError, match="where expected condition to be a boolean tensor"):
+        rtorch.where(T(M), T(M), T(M))
+    nz = rtorch.where(T(c))
+    assert isinstance(nz, tuple) and len(nz) == 2
+    for got, exp in zip(nz, np.nonzero(c)):
+        check(got, exp)
+    a = leaf(RNG.standard_normal((3, 4)))
+    b = leaf(RNG.standard_normal((1, 4)))
+    assert gradcheck(lambda p, q: rtorch.where(T(c), p, q), (a, b))
+    assert gradgradcheck(lambda p, q: rtorch.where(T(c), p * q, q), (a, b))
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+def test_nonzero_and_copy_ops_all_dtypes(dtype):
+    a = np.array([[0, 1, 0], [2, 0, 3]], dtype=np.float64)
+    x = T(a).to(dtype)
+    nz = x.nonzero()
+    assert nz.dtype == rtorch.int64
+    check(nz, np.argwhere(a))
+    check(rtorch.argwhere(x), np.argwhere(a))
+    for got, exp in zip(rtorch.nonzero(x, as_tuple=True), np.nonzero(a)):
+        check(got, exp)
+    ref = a.astype(bool) if dtype == rtorch.bool else a
+    check(x.index_select(1, I([2, 0])), ref[:, [2, 0]])
+    check(x.gather(1, I([[2], [0]])), np.take_along_axis(ref, np.array([[2], [0]]), 1))
+    check(x.masked_select(T(a > 0)), ref[a > 0])
+    check(x.take(I([5, 0])), ref.reshape(-1)[[5, 0]])
+    check(rtorch.where(T(a > 0), x, x.flip(1)), np.where(a > 0, ref, ref[:, ::-1]))
+    s = x.scatter(1, I([[0], [1]]), x.index_select(1, I([2])))
+    e = ref.copy()
+    e[0, 0] = ref[0, 2]
+    e[1, 1] = ref[1, 2]
+    check(s, e)
+    y = x.clone()
+    y.index_put_((I([0, 1]), I([0, 0])), T(np.array([1, 1], dtype=np.float64)).to(dtype))
+    e = ref.copy()
+    e[[0, 1], [0, 0]] = 1
+    check(y, e)
+
+
+def test_nonzero_edge_cases():
+    check(T(np.zeros((0, 3))).nonzero(), np.zeros((0, 2)))
+    check(T(np.array(5.0)).nonzero(), np.zeros((1, 0)))
+    check(T(np.array([np.nan, 0.0])).nonzero(), [[0]])
+
+
+# ----- index_put -----
+
+
+def test_index_put():
+    x = T(np.zeros(5))
+    x.index_put_((I([0, 0, 3]),), T(np.array([1.0, 2.0, 3.0])), accumulate=True)
+    check(x, [3.0, 0, 0, 3.0, 0])
+    y = T(np.zeros((2, 3)))
+    r = rtorch.index_put(y, (I([1]), I([2])), T(np.array(4.0)))
+    check(r, [[0, 0, 0], [0, 0, 4.0]])
+    check(y, np.zeros((2, 3)))
+    z = T(np.zeros((2, 3)))
+    z.index_put_((T(np.array([True, False])),), T(np.array(1.0)))
+    check(z, [[1.0, 1, 1], [0, 0, 0]])
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+        z.index_put_((I([0]),), T(np.array([1], dtype=np.int64)))
+    a = leaf(RNG.standard_normal((3, 4)))
+    v = leaf(RNG.standard_normal(2))
+    assert gradcheck(lambda t, s: t.index_put((I([0, 0]), I([1, 1])), s, accumulate=True), (a, v))
+    assert gradcheck(lambda t, s: t.index_put((I([0, 2]), I([1, 3])), s), (a, v))
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        a.index_put_((I([0]),), T(np.array(1.0, dtype=np.float64)))
+
+
+def test_negative_index_rules():
+    x = T(M)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        x.index_select(0, I([-1]))
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with size 4"):
+        x.gather(1, I([[-1]]))
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with size 4"):
+        x.scatter(1, I([[-1]]), 5.0)
+    with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 0 with size 3"):
+        x.index_add(0, I([-1]), T(np.ones((1, 4))))
+    with pytest.raises(IndexError, match=r"index_copy_\(\): index -1 is out of bounds"):
+        x.index_copy(0, I([-1]), T(np.ones((1, 4))))
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        x.index_fill(0, I([3]), 5.0)
+    e = M.copy()
+    e[-1] = 5.0
+    check(x.index_fill(0, I([-1]), 5.0), e)
+    check(x.take(I([-1])), [11.0])
+
+
+def test_in_place_index_ops_on_nonleaf_grad():
+    a = leaf(RNG.standard_normal((3, 4)))
+    y = a * 2
+    y.index_fill_(1, I([0]), 0.0)
+    y.masked_fill_(T(M > 10), 0.0)
+    y.sum().backward()
+    e = np.full((3, 4), 2.0)
+    e[:, 0] = 0
+    e[M > 10] = 0
+    check(a.grad, e)
