@@ -62,3 +62,8 @@ def is_floating_point(input: Tensor) -> bool:
 def numel(input: Tensor) -> int:
     """Number of elements of ``input``."""
     return input.numel()
+
+
+# --- pylayer exports ---
+from . import testing  # noqa: E402, F401
+from ._tensor_str import set_printoptions  # noqa: E402, F401
