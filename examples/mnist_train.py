@@ -39,7 +39,12 @@ def read_idx(path: Path) -> torch.Tensor:
     if hasattr(torch, "frombuffer"):
         flat = torch.frombuffer(bytearray(body), dtype=torch.uint8)
     else:
-        flat = torch.tensor(list(body), dtype=torch.uint8)
+        try:  # numpy is optional: it only makes loading faster
+            import numpy as np
+
+            flat = torch.from_numpy(np.frombuffer(body, dtype=np.uint8).copy())
+        except ImportError:
+            flat = torch.tensor(list(body), dtype=torch.uint8)
     return flat.reshape(shape)
 
 

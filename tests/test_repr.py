@@ -290,3 +290,53 @@ def test_dtype_and_size_reprs() -> None:
     assert repr(rtorch.float32) == "torch.float32"
     assert repr(rtorch.zeros(2, 3).shape) == "torch.Size([2, 3])"
     assert pickle.loads(pickle.dumps(rtorch.bfloat16)) is rtorch.bfloat16
+
+
+# grad_fn names as PyTorch prints them (type(grad_fn).__name__ in PyTorch).
+GRAD_FN_NAMES = [
+    ("x + 1", "AddBackward0"), ("x + x", "AddBackward0"), ("x - 1", "SubBackward0"),
+    ("x * 2", "MulBackward0"), ("x * x", "MulBackward0"), ("x / 2", "DivBackward0"),
+    ("x.sum(dim=0)", "SumBackward1"), ("x.view(4)", "ViewBackward0"),
+    ("x.reshape(4)", "ViewBackward0"), ("x.flatten()", "ViewBackward0"),
+    ("x.expand(2, 2, 2)", "ExpandBackward0"), ("x.unsqueeze(0)", "UnsqueezeBackward0"),
+    ("x.squeeze()", "SqueezeBackward0"), ("x.narrow(0, 0, 1)", "SliceBackward0"),
+    ("x.select(0, 1)", "SelectBackward0"), ("x.permute(1, 0)", "PermuteBackward0"),
+    ("x.transpose(0, 1)", "TransposeBackward0"), ("x.clone()", "CloneBackward0"),
+    ("x.to(torch.float64)", "ToCopyBackward0"), ("x.double()", "ToCopyBackward0"),
+]
+
+
+@pytest.mark.parametrize("expr,name", GRAD_FN_NAMES, ids=[e for e, _ in GRAD_FN_NAMES])
+def test_grad_fn_names(expr: str, name: str) -> None:
+    x = rtorch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    out = eval(expr, {"torch": rtorch, "x": x})
+    assert out.grad_fn.name() == name
+    assert repr(out).endswith(f"grad_fn=<{name}>)")
+
+
+def test_no_grad_fn_for_identity_conversions() -> None:
+    x = rtorch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert x.contiguous() is x
+    assert x.float().grad_fn is None
+    assert repr(x.float()).endswith("requires_grad=True)")
+
+
+def test_tensor_tour_example_runs() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tour = Path(__file__).resolve().parent.parent / "examples" / "tensor_tour.py"
+    env = dict(os.environ)
+    env.pop("RTORCH_EXAMPLE_USE_TORCH", None)
+    proc = subprocess.run([sys.executable, str(tour)], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    # Lines checked against the same script run on PyTorch.
+    assert "a * 2 + i = tensor([[ 3.,  6.,  9.],\n        [ 9., 12., 15.]])\n" in out
+    assert "uint8 wraps: tensor([4], dtype=torch.uint8)\n" in out
+    assert "after an SGD step, w = tensor([ 0.8000, -2.2000,  2.8000], requires_grad=True)\n" in out
+    assert "summarised: tensor([1.5000, 1.5000, 1.5000,  ..., 1.5000, 1.5000, 1.5000])\n" in out
+    assert "precision=2: tensor([3.14, 2.72])\n" in out
