@@ -32,8 +32,10 @@ fi
 phase "building and installing rtorch[test] (profile: ${RTORCH_BUILD_PROFILE:-release})"
 python -m pip install -q ".[test]"
 
-phase "cargo test"
-cargo test --workspace --quiet
+# The Rust tests use the extension's profile, so they reuse the dependencies that
+# `pip install` just compiled into target/ instead of building everything a second time.
+phase "cargo test (profile: ${RTORCH_BUILD_PROFILE:-release})"
+cargo test --workspace --quiet --profile "${RTORCH_BUILD_PROFILE:-release}"
 
 phase "pytest"
 # Run against the installed package; the source tree's python/ is not on sys.path.
