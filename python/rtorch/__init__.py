@@ -65,3 +65,7 @@ def numel(input: Tensor) -> int:
 
 # --- linalg exports ---
 from . import linalg  # noqa: F401
+
+# --- pylayer exports ---
+from . import testing  # noqa: E402, F401
+from ._tensor_str import set_printoptions  # noqa: E402, F401

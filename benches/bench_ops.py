@@ -1,0 +1,222 @@
+"""rtorch vs PyTorch, side by side, in one run.
+
+    python benches/bench_ops.py [--torch-python /path/to/python-with-torch] [--quick]
+
+rtorch runs in this process. PyTorch runs in this process too when ``import torch``
+works here; otherwise in a subprocess started with the interpreter given by
+``--torch-python`` or ``$RTORCH_BENCH_TORCH_PYTHON`` (rtorch and PyTorch may live in
+different virtualenvs). A row whose op is missing from a library prints
+``n/a (missing op)``. The last column is rtorch's time divided by PyTorch's for the same
+work (above 1: rtorch is slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Callable
+
+# name, unit, work per call (for throughput units), description
+ROWS: list[tuple[str, str, str]] = [
+    ("add_small", "us/op", "a + b, 4-element float32"),
+    ("add_16m", "GB/s", "x + y, 16M float32"),
+    ("sum_16m", "GB/s", "x.sum(), 16M float32"),
+    ("matmul_1024", "GFLOP/s", "a @ b, 1024x1024 float32"),
+    ("backward_small", "us/iter", "((w * a + b).relu()).sum().backward(), 4 elements"),
+    ("autograd_grad", "us/iter", "autograd.grad of a 2-op 2x2 graph"),
+    ("mlp_step", "ms/iter", "MLP 784-128-10, batch 64, forward + backward"),
+]
+
+N_BIG = 16 * 1024 * 1024
+
+
+def _timeit(fn: Callable[[], Any], min_time: float, repeats: int = 3) -> float:
+    """Best seconds per call of ``fn`` over ``repeats`` rounds of at least ``min_time``."""
+    fn()  # warm up
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time / 4 or n >= 1 << 20:
+            break
+        n *= 4
+    n = max(1, int(n * (min_time / max(dt, 1e-9))))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]:
+    """Each case returns (function to time, conversion factor from seconds/call)."""
+
+    def add_small():
+        a = lib.tensor([1.0, 2.0, 3.0, 4.0])
+        b = lib.tensor([0.5, 0.5, 0.5, 0.5])
+        return (lambda: a + b), 1e6  # us/op
+
+    def add_16m():
+        x = lib.ones(N_BIG)
+        y = lib.full((N_BIG,), 2.0)
+        return (lambda: x + y), 3 * 4 * N_BIG / 1e9  # GB per call
+
+    def sum_16m():
+        x = lib.ones(N_BIG)
+        return (lambda: x.sum()), 4 * N_BIG / 1e9
+
+    def matmul_1024():
+        a = lib.ones(1024, 1024) * 0.5
+        b = lib.ones(1024, 1024) * 0.25
+        return (lambda: a @ b), 2 * 1024**3 / 1e9  # GFLOP per call
+
+    def backward_small():
+        w = lib.tensor([1.0, -2.0, 3.0, -4.0], requires_grad=True)
+        a = lib.tensor([0.5, 0.5, 0.5, 0.5])
+        b = lib.tensor([0.1, 0.2, 0.3, 0.4], requires_grad=True)
+
+        def step():
+            ((w * a + b).relu()).sum().backward()
+
+        return step, 1e6
+
+    def autograd_grad():
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        y = lib.tensor([[0.5, -1.0], [2.0, 0.25]])
+
+        def step():
+            out = (x * y + x).sum()
+            return lib.autograd.grad(out, x)
+
+        return step, 1e6
+
+    def mlp_step():
+        g = lib.Generator().manual_seed(0) if hasattr(lib, "Generator") else None
+        kw = {"generator": g} if g is not None else {}
+        x = lib.randn(64, 784, **kw)
+        target = lib.randint(0, 10, (64,), **kw)
+        w1 = (lib.randn(784, 128, **kw) * 0.05).requires_grad_()
+        b1 = lib.zeros(128, requires_grad=True)
+        w2 = (lib.randn(128, 10, **kw) * 0.09).requires_grad_()
+        b2 = lib.zeros(10, requires_grad=True)
+
+        def step():
+            h = (x @ w1 + b1).relu()
+            logits = h @ w2 + b2
+            loss = -logits.log_softmax(dim=1).gather(1, target.unsqueeze(1)).mean()
+            loss.backward()
+            for p in (w1, b1, w2, b2):
+                p.grad = None
+
+        return step, 1e3
+
+    return {
+        "add_small": add_small,
+        "add_16m": add_16m,
+        "sum_16m": sum_16m,
+        "matmul_1024": matmul_1024,
+        "backward_small": backward_small,
+        "autograd_grad": autograd_grad,
+        "mlp_step": mlp_step,
+    }
+
+
+def run_suite(lib: Any, quick: bool) -> dict[str, dict[str, Any]]:
+    """Runs every row with ``lib`` (rtorch or torch); seconds per call, or the error."""
+    results: dict[str, dict[str, Any]] = {}
+    min_time = 0.05 if quick else 0.3
+    for name, make in _cases(lib).items():
+        try:
+            fn, factor = make()
+            sec = _timeit(fn, min_time, repeats=2 if quick else 3)
+            results[name] = {"sec": sec, "factor": factor}
+        except (AttributeError, NotImplementedError, TypeError) as e:
+            results[name] = {"error": f"missing op ({type(e).__name__}: {str(e)[:60]})"}
+        except Exception as e:  # noqa: BLE001 - report a real failure, keep benchmarking
+            results[name] = {"error": f"error ({type(e).__name__}: {str(e)[:60]})"}
+    return results
+
+
+def _value(res: dict[str, Any] | None, unit: str) -> float | None:
+    if res is None or "sec" not in res:
+        return None
+    if unit in ("GB/s", "GFLOP/s"):
+        return res["factor"] / res["sec"]
+    return res["sec"] * res["factor"]
+
+
+def _cell(res: dict[str, Any] | None, unit: str) -> str:
+    if res is None:
+        return "n/a (no torch)"
+    if "error" in res:
+        return "n/a (missing op)" if res["error"].startswith("missing op") else "n/a (error)"
+    v = _value(res, unit)
+    return f"{v:,.2f} {unit}" if v is not None and v < 100 else f"{v:,.0f} {unit}"
+
+
+def _torch_results(args: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
+    exe = args.torch_python or os.environ.get("RTORCH_BENCH_TORCH_PYTHON")
+    if not exe:
+        try:
+            import torch
+        except ImportError:
+            return None, "torch not importable here; pass --torch-python"
+        return run_suite(torch, args.quick), f"torch {torch.__version__} (in-process)"
+    cmd = [exe, os.path.abspath(__file__), "--worker", "torch"]
+    if args.quick:
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return None, f"torch subprocess failed: {proc.stderr.strip()[-300:]}"
+    payload = json.loads(proc.stdout.strip().splitlines()[-1])
+    return payload["results"], f"torch {payload['version']} (subprocess {exe})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="rtorch vs PyTorch micro-benchmarks")
+    parser.add_argument("--torch-python", help="interpreter with PyTorch installed")
+    parser.add_argument("--quick", action="store_true", help="shorter timings (noisier)")
+    parser.add_argument("--worker", choices=["torch", "rtorch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        lib = __import__(args.worker)
+        res = run_suite(lib, args.quick)
+        print(json.dumps({"version": getattr(lib, "__version__", "?"), "results": res}))
+        return
+
+    import rtorch
+
+    ours = run_suite(rtorch, args.quick)
+    theirs, torch_desc = _torch_results(args)
+    print(f"rtorch {rtorch.__version__} vs {torch_desc}; {os.cpu_count()} CPUs")
+    header = ("benchmark", "rtorch", "torch", "rtorch time / torch time")
+    rows = []
+    for name, unit, desc in ROWS:
+        r = ours.get(name)
+        t = theirs.get(name) if theirs is not None else None
+        ratio = "-"
+        if r and t and "sec" in r and "sec" in t:
+            ratio = f"{r['sec'] / t['sec']:.2f}x"
+        rows.append((desc, _cell(r, unit), _cell(t, unit), ratio))
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(4)]
+    line = " | ".join(h.ljust(w) for h, w in zip(header, widths))
+    print(line)
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    for name, res in ours.items():
+        if "error" in res:
+            print(f"rtorch {name}: {res['error']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

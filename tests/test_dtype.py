@@ -1,0 +1,240 @@
+"""dtypes, type promotion (PYTORCH_SEMANTICS "Types and promotion"), default dtype, Size.
+
+Every expected value here was checked against PyTorch 2.x.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import rtorch
+
+ALL = [rtorch.bool, rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64,
+       rtorch.float16, rtorch.bfloat16, rtorch.float32, rtorch.float64]
+
+
+@pytest.fixture
+def default_float64():
+    old = rtorch.get_default_dtype()
+    rtorch.set_default_dtype(rtorch.float64)
+    try:
+        yield
+    finally:
+        rtorch.set_default_dtype(old)
+
+
+# ----- dtype objects -----
+
+def test_dtype_identity_and_aliases() -> None:
+    x = rtorch.zeros(2)
+    assert x.dtype is rtorch.float32
+    assert rtorch.float is rtorch.float32 and rtorch.double is rtorch.float64
+    assert rtorch.half is rtorch.float16 and rtorch.long is rtorch.int64
+    assert rtorch.int is rtorch.int32 and rtorch.short is rtorch.int16
+    assert rtorch.float32 == rtorch.float and rtorch.float32 != rtorch.float64
+    assert hash(rtorch.float32) == hash(rtorch.float)
+    assert rtorch.tensor([1], dtype=rtorch.int8).dtype is rtorch.int8
+
+
+@pytest.mark.parametrize("d", ALL, ids=repr)
+def test_dtype_repr_and_pickle(d) -> None:
+    name = repr(d)
+    assert name.startswith("torch.") and str(d) == name
+    assert pickle.loads(pickle.dumps(d)) is d
+
+
+def test_dtype_properties() -> None:
+    got = [(d.is_floating_point, d.is_signed, d.itemsize) for d in
+           (rtorch.bool, rtorch.uint8, rtorch.int8, rtorch.float16, rtorch.bfloat16,
+            rtorch.float64)]
+    assert got == [(False, False, 1), (False, False, 1), (False, True, 1), (True, True, 2),
+                   (True, True, 2), (True, True, 8)]
+    assert [repr(d) for d in ALL] == [
+        "torch.bool", "torch.uint8", "torch.int8", "torch.int16", "torch.int32", "torch.int64",
+        "torch.float16", "torch.bfloat16", "torch.float32", "torch.float64",
+    ]
+
+
+# ----- inference of a tensor's dtype -----
+
+def test_inferred_dtypes() -> None:
+    assert rtorch.zeros(2).dtype is rtorch.float32
+    assert rtorch.empty(2).dtype is rtorch.float32
+    assert rtorch.ones(2, dtype=rtorch.int32).dtype is rtorch.int32
+    assert rtorch.tensor(1.5).dtype is rtorch.float32
+    assert rtorch.tensor(2).dtype is rtorch.int64
+    assert rtorch.tensor(True).dtype is rtorch.bool
+    assert rtorch.tensor([1, 2.0]).dtype is rtorch.float32
+    assert rtorch.tensor([True, 2.0]).dtype is rtorch.float32
+    assert rtorch.tensor([True, 1]).dtype is rtorch.int64
+    assert rtorch.tensor([1, 2], dtype=rtorch.float).dtype is rtorch.float32
+
+
+def test_numpy_scalars_keep_their_dtype() -> None:
+    assert rtorch.tensor([np.float64(1.5)]).dtype is rtorch.float64
+    assert rtorch.tensor([1.5]).dtype is rtorch.float32
+    assert rtorch.tensor(np.arange(3.0)).dtype is rtorch.float64
+
+
+def test_full_infers_from_fill_value() -> None:
+    assert rtorch.full((2,), 7).dtype is rtorch.int64
+    assert rtorch.full((2,), True).dtype is rtorch.bool
+    assert rtorch.full((2,), 7.0).dtype is rtorch.float32
+
+
+# ----- promotion -----
+
+def test_int_division_gives_default_float() -> None:
+    i = rtorch.tensor([1], dtype=rtorch.int32)
+    out = i / rtorch.tensor([2], dtype=rtorch.int32)
+    assert out.dtype is rtorch.float32 and out.tolist() == [0.5]
+    assert (rtorch.tensor([1]) / 0).tolist() == [float("inf")]
+
+
+def test_python_scalars_do_not_widen_same_category() -> None:
+    i = rtorch.tensor([1, 2])
+    out = i * 2.5
+    assert out.dtype is rtorch.float32 and out.tolist() == [2.5, 5.0]
+    assert (rtorch.tensor([1], dtype=rtorch.int32) * 2.5).dtype is rtorch.float32
+    assert (rtorch.tensor([1.0], dtype=rtorch.float16) + 1.5).dtype is rtorch.float16
+    assert (rtorch.tensor([1], dtype=rtorch.int8) + 1000).tolist() == [-23]
+    assert (rtorch.tensor([True]) + 1).dtype is rtorch.int64
+    assert (rtorch.tensor([True]) + 1.5).dtype is rtorch.float32
+    assert (rtorch.tensor([True]) + True).dtype is rtorch.bool
+
+
+def test_zero_dim_tensors_do_not_widen_same_category() -> None:
+    f32 = rtorch.tensor([1.0])
+    assert (f32 + rtorch.tensor(1.0, dtype=rtorch.float64)).dtype is rtorch.float32
+    assert (f32 + rtorch.tensor([1.0], dtype=rtorch.float64)).dtype is rtorch.float64
+    i32 = rtorch.tensor([1], dtype=rtorch.int32)
+    assert (i32 + rtorch.tensor(1)).dtype is rtorch.int32
+    assert (i32 + rtorch.tensor([1])).dtype is rtorch.int64
+    f16 = rtorch.tensor([1.0], dtype=rtorch.float16)
+    assert (f16 + rtorch.tensor(1.0)).dtype is rtorch.float16
+    assert (rtorch.tensor(1) + f16).dtype is rtorch.float16
+    # A higher category does win, even from a 0-dim tensor.
+    assert (i32 + rtorch.tensor(1.0, dtype=rtorch.float64)).dtype is rtorch.float64
+    # Two 0-dim tensors promote normally.
+    assert (rtorch.tensor(1, dtype=rtorch.int32) + rtorch.tensor(1.5, dtype=rtorch.float64)
+            ).dtype is rtorch.float64
+    assert (rtorch.tensor(1, dtype=rtorch.int32) + rtorch.tensor(1)).dtype is rtorch.int64
+
+
+def test_bool_arithmetic_and_uint8_wraparound() -> None:
+    t, f = rtorch.tensor([True]), rtorch.tensor([False])
+    assert (t + t).dtype is rtorch.bool
+    assert (t * f).dtype is rtorch.bool
+    u8 = rtorch.uint8
+    assert (rtorch.tensor([1], dtype=u8) - 2).tolist() == [255]
+    assert (rtorch.tensor([2], dtype=u8) * 200).tolist() == [144]
+    assert (rtorch.tensor([250], dtype=u8) + 10).tolist() == [4]
+    assert (rtorch.tensor([1], dtype=u8) + rtorch.tensor([1], dtype=rtorch.int8)
+            ).dtype is rtorch.int16
+
+
+def test_half_types_promote_to_float32() -> None:
+    h = rtorch.tensor([1.0], dtype=rtorch.float16)
+    b = rtorch.tensor([1.0], dtype=rtorch.bfloat16)
+    assert (h + b).dtype is rtorch.float32
+
+
+def test_integer_floor_division() -> None:
+    assert (rtorch.tensor([-7]) // 2).tolist() == [-4]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        rtorch.tensor([1]) // 0
+
+
+def test_promote_types_result_type_can_cast() -> None:
+    assert rtorch.promote_types(rtorch.uint8, rtorch.int8) is rtorch.int16
+    assert rtorch.promote_types(rtorch.bfloat16, rtorch.float16) is rtorch.float32
+    assert rtorch.promote_types(rtorch.bool, rtorch.float16) is rtorch.float16
+    i32 = rtorch.tensor([1], dtype=rtorch.int32)
+    assert rtorch.result_type(i32, 1.0) is rtorch.float32
+    assert rtorch.result_type(i32, rtorch.tensor(1.0, dtype=rtorch.float64)) is rtorch.float64
+    assert rtorch.result_type(2, 3.0) is rtorch.float32
+    assert rtorch.can_cast(rtorch.float32, rtorch.int32) is False
+    assert rtorch.can_cast(rtorch.int32, rtorch.float32) is True
+    assert rtorch.can_cast(rtorch.int64, rtorch.bool) is False
+    assert rtorch.can_cast(rtorch.bool, rtorch.uint8) is True
+
+
+def test_promotion_table_matches_promote_types() -> None:
+    # The dtype of a + b for 1-D tensors of every pair is promote_types of the pair.
+    for a in ALL:
+        for b in ALL:
+            x = rtorch.ones(2, dtype=a)
+            y = rtorch.ones(2, dtype=b)
+            assert (x + y).dtype is rtorch.promote_types(a, b), (a, b)
+
+
+# ----- item -----
+
+def test_item_python_types() -> None:
+    assert type(rtorch.tensor(3).item()) is int
+    assert type(rtorch.tensor([3], dtype=rtorch.uint8).item()) is int
+    assert type(rtorch.tensor(True).item()) is bool
+    assert type(rtorch.tensor(2.5).item()) is float
+    assert rtorch.tensor(2.5, dtype=rtorch.bfloat16).item() == 2.5
+
+
+# ----- default dtype -----
+
+def test_set_default_dtype_effects(default_float64) -> None:
+    assert rtorch.get_default_dtype() is rtorch.float64
+    assert rtorch.tensor([1.5]).dtype is rtorch.float64
+    assert rtorch.tensor(1.0).dtype is rtorch.float64
+    assert rtorch.zeros(2).dtype is rtorch.float64
+    assert rtorch.full((1,), 1.5).dtype is rtorch.float64
+    assert (rtorch.tensor([1]) / rtorch.tensor([2])).dtype is rtorch.float64
+    assert (rtorch.tensor([1]) * 2.5).dtype is rtorch.float64
+    assert rtorch.tensor([1.5], dtype=rtorch.float32).dtype is rtorch.float32
+    assert (rtorch.tensor([1.0], dtype=rtorch.float32) + 1.5).dtype is rtorch.float32
+
+
+def test_default_dtype_float16() -> None:
+    old = rtorch.get_default_dtype()
+    try:
+        rtorch.set_default_dtype(rtorch.float16)
+        assert rtorch.tensor([1.5]).dtype is rtorch.float16
+        assert (rtorch.tensor([1]) / rtorch.tensor([2])).dtype is rtorch.float16
+    finally:
+        rtorch.set_default_dtype(old)
+    assert rtorch.get_default_dtype() is rtorch.float32
+
+
+def test_set_default_dtype_rejects_integers() -> None:
+    with pytest.raises(TypeError, match="only floating-point types are supported as the default"):
+        rtorch.set_default_dtype(rtorch.int32)
+    assert rtorch.get_default_dtype() is rtorch.float32
+
+
+# ----- Size -----
+
+def test_size_is_a_tuple() -> None:
+    s = rtorch.zeros(2, 3).shape
+    assert isinstance(s, tuple) and isinstance(s, rtorch.Size)
+    assert s == (2, 3) and s != [2, 3]
+    assert s == rtorch.Size([2, 3]) and hash(s) == hash((2, 3))
+    assert repr(s) == "torch.Size([2, 3])" and str(s) == "torch.Size([2, 3])"
+    assert repr(rtorch.Size()) == "torch.Size([])"
+    assert repr(rtorch.tensor(1.0).shape) == "torch.Size([])"
+    assert s.numel() == 6 and s[0] == 2 and len(s) == 2
+    t3 = rtorch.zeros(2, 3, 4).shape
+    assert t3[1:] == (3, 4) and type(t3[1:]) is rtorch.Size
+    assert type(s + (4,)) is rtorch.Size and s + (4,) == (2, 3, 4)
+    a, b = s
+    assert (a, b) == (2, 3)
+    back = pickle.loads(pickle.dumps(s))
+    assert back == s and type(back) is rtorch.Size
+
+
+def test_size_method() -> None:
+    x = rtorch.zeros(2, 3)
+    assert x.size() == (2, 3) and type(x.size()) is rtorch.Size
+    assert x.size(1) == 3 and x.size(-1) == 3
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of "
+                       r"\[-2, 1\], but got 2\)"):
+        x.size(2)
