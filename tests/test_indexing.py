@@ -290,9 +290,9 @@ def test_setitem_through_noncontiguous_view():
 
 def test_setitem_bumps_version():
     x = T(np.zeros(3))
-    v = x._version()
+    v = x._version
     x[0] = 1.0
-    assert x._version() > v
+    assert x._version > v
 
 
 # ----- autograd -----

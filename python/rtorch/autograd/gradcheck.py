@@ -32,7 +32,9 @@ def _diff_outputs(out: Any) -> list:
 
 
 def _np(t: Any) -> np.ndarray:
-    return np.asarray(t.detach().double().numpy(), dtype=np.float64).reshape(-1)
+    # A copy: an output may alias the input being perturbed (e.g. a gradient that is
+    # the incoming grad_output itself), and must not change when it is restored.
+    return np.array(t.detach().double().numpy(), dtype=np.float64, copy=True).reshape(-1)
 
 
 def _numerical(func: Callable, inputs: tuple, diff_idx: list, eps: float) -> list:

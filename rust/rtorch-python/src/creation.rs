@@ -10,6 +10,12 @@ use rtorch_core::{DType, Device, Scalar, Tensor};
 
 /// Applies the common `requires_grad=` keyword.
 pub fn finish(t: Tensor, requires_grad: bool) -> PyResult<PyTensor> {
+    if requires_grad && !t.dtype().is_floating_point() {
+        // PyTorch words the factory-function error differently from requires_grad_().
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "Only Tensors of floating point and complex dtype can require gradients",
+        ));
+    }
     if requires_grad {
         t.set_requires_grad(true).py()?;
     }

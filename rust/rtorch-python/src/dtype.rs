@@ -63,6 +63,14 @@ impl PyDType {
 #[derive(PartialEq, Eq, Hash, Clone, Copy)]
 pub struct PyDevice {
     pub device: Device,
+    /// `device("cuda")` has no index and is not equal to `device("cuda:0")`.
+    pub explicit_index: bool,
+}
+
+impl From<Device> for PyDevice {
+    fn from(device: Device) -> PyDevice {
+        PyDevice { device, explicit_index: true }
+    }
 }
 
 #[pymethods]
@@ -74,16 +82,19 @@ impl PyDevice {
             return Ok(*d.get());
         }
         if let Ok(i) = spec.extract::<usize>() {
-            return Ok(PyDevice {
-                device: Device::Cuda(i),
-            });
+            return Ok(PyDevice::from(Device::Cuda(i)));
         }
         let s: String = spec.extract()?;
         let mut device = Device::parse(&s).py()?;
+        let mut explicit_index = s.contains(':') || device == Device::Cpu;
         if let (Some(i), Device::Cuda(_)) = (index, device) {
             device = Device::Cuda(i);
+            explicit_index = true;
         }
-        Ok(PyDevice { device })
+        Ok(PyDevice {
+            device,
+            explicit_index,
+        })
     }
 
     #[getter]
@@ -93,21 +104,29 @@ impl PyDevice {
 
     #[getter]
     fn index(&self) -> Option<usize> {
-        self.device.index()
+        if self.explicit_index {
+            self.device.index()
+        } else {
+            None
+        }
     }
 
     fn __repr__(&self) -> String {
-        match self.device {
-            Device::Cpu => "device(type='cpu')".to_string(),
-            Device::Cuda(i) => format!("device(type='cuda', index={i})"),
+        match (self.device, self.explicit_index) {
+            (Device::Cpu, _) => "device(type='cpu')".to_string(),
+            (Device::Cuda(_), false) => "device(type='cuda')".to_string(),
+            (Device::Cuda(i), true) => format!("device(type='cuda', index={i})"),
         }
     }
 
     fn __str__(&self) -> String {
-        self.device.to_string()
+        match (self.device, self.explicit_index) {
+            (Device::Cuda(_), false) => "cuda".to_string(),
+            _ => self.device.to_string(),
+        }
     }
 
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyType>, (String,))> {
-        Ok((py.get_type::<PyDevice>(), (self.device.to_string(),)))
+        Ok((py.get_type::<PyDevice>(), (self.__str__(),)))
     }
 }

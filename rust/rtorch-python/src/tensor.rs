@@ -99,6 +99,33 @@ pub fn to_pylist(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
     build(py, t.shape(), &mut pos, &leaf)
 }
 
+impl PyTensor {
+    /// The value of a one-element tensor for `float()`/`int()` (ValueError otherwise).
+    fn one_element(&self) -> PyResult<Scalar> {
+        if self.inner.numel() != 1 {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "only one element tensors can be converted to Python scalars",
+            ));
+        }
+        self.inner.item().py()
+    }
+}
+
+/// `t.float()` and friends return `t` itself when the dtype already matches.
+fn cast_or_self(slf: Bound<'_, PyTensor>, dtype: DType) -> PyResult<Py<PyAny>> {
+    let this = slf.borrow().inner.clone();
+    if this.dtype() == dtype {
+        return Ok(slf.into_any().unbind());
+    }
+    Ok(Py::new(slf.py(), wrap(copy::to_dtype(&this, dtype))?)?.into_any())
+}
+
+/// `torch.FloatTensor`-style names accepted by `Tensor.type()`.
+fn legacy_dtype(name: &str) -> Option<DType> {
+    let short = name.strip_prefix("torch.").unwrap_or(name);
+    DType::ALL.into_iter().find(|d| d.legacy_name() == short)
+}
+
 #[pymethods]
 impl PyTensor {
     /// `Tensor(data)` or `Tensor(*sizes)`: float32 (the default dtype), like
@@ -131,9 +158,7 @@ impl PyTensor {
 
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice {
-            device: self.inner.device(),
-        }
+        PyDevice::from(self.inner.device())
     }
 
     #[getter]
@@ -276,11 +301,11 @@ impl PyTensor {
     fn __bool__(&self) -> PyResult<bool> {
         if self.inner.numel() != 1 {
             return Err(PyRuntimeError::new_err(format!(
-                "Boolean value of Tensor with {} values is ambiguous",
+                "Boolean value of Tensor with {} is ambiguous",
                 if self.inner.numel() == 0 {
-                    "no"
+                    "no values"
                 } else {
-                    "more than one"
+                    "more than one value"
                 }
             )));
         }
@@ -288,11 +313,11 @@ impl PyTensor {
     }
 
     fn __float__(&self) -> PyResult<f64> {
-        Ok(self.inner.item().py()?.to_f64())
+        Ok(self.one_element()?.to_f64())
     }
 
     fn __int__(&self) -> PyResult<i64> {
-        Ok(self.inner.item().py()?.to_i64())
+        Ok(self.one_element()?.to_i64())
     }
 
     fn __index__(&self) -> PyResult<i64> {
@@ -337,6 +362,11 @@ impl PyTensor {
 
     #[setter(requires_grad)]
     fn set_requires_grad_attr(&self, value: bool) -> PyResult<()> {
+        if value && !self.inner.dtype().is_floating_point() {
+            return Err(PyRuntimeError::new_err(
+                "only Tensors of floating point and complex dtype can require gradients",
+            ));
+        }
         self.inner.set_requires_grad(value).py()
     }
 
@@ -478,7 +508,14 @@ impl PyTensor {
         non_blocking: bool,
     ) -> PyResult<Py<PyAny>> {
         let _ = non_blocking;
-        match dtype_arg(dtype)? {
+        let legacy = dtype
+            .and_then(|d| d.extract::<String>().ok())
+            .and_then(|name| legacy_dtype(&name));
+        let dtype = match legacy {
+            Some(d) => Some(d),
+            None => dtype_arg(dtype)?,
+        };
+        match dtype {
             None => Ok(format!("torch.{}", self.inner.dtype().legacy_name())
                 .into_pyobject(py)?
                 .into_any()
@@ -487,35 +524,35 @@ impl PyTensor {
         }
     }
 
-    fn float(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::F32))
+    fn float(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::F32)
     }
-    fn double(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::F64))
+    fn double(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::F64)
     }
-    fn half(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::F16))
+    fn half(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::F16)
     }
-    fn bfloat16(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::BF16))
+    fn bfloat16(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::BF16)
     }
-    fn long(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::I64))
+    fn long(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::I64)
     }
-    fn int(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::I32))
+    fn int(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::I32)
     }
-    fn short(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::I16))
+    fn short(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::I16)
     }
-    fn char(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::I8))
+    fn char(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::I8)
     }
-    fn byte(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::U8))
+    fn byte(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::U8)
     }
-    fn bool(&self) -> PyResult<PyTensor> {
-        wrap(copy::to_dtype(&self.inner, DType::Bool))
+    fn bool(slf: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        cast_or_self(slf, DType::Bool)
     }
 
     fn cpu(slf: Bound<'_, Self>) -> Bound<'_, Self> {
