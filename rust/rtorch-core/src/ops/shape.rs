@@ -128,8 +128,10 @@ pub fn transpose(t: &Tensor, d0: i64, d1: i64) -> Result<Tensor> {
 /// `t()`: transpose of a matrix; 0-D and 1-D tensors are returned as they are.
 pub fn t(x: &Tensor) -> Result<Tensor> {
     match x.dim() {
-        0 | 1 => Ok(x.clone()),
-        2 => transpose(x, 0, 1),
+        0..=2 => {
+            let layout = x.layout().transpose(0, x.dim().saturating_sub(1));
+            Ok(make_view(x, layout, "TBackward0", |_, g| Ok(vec![Some(t(g)?)])))
+        }
         n => Err(Error::Runtime(format!(
             "t() expects a tensor with <= 2 dimensions, but self is {n}D"
         ))),
