@@ -81,6 +81,15 @@ def test_promotion():
     assert (3 / rtorch.tensor([2])).tolist() == [1.5]
 
 
+def test_aliases():
+    a, b = rtorch.tensor([6.0, 3.0]), rtorch.tensor([2.0, 4.0])
+    assert rtorch.subtract(a, b, alpha=2).tolist() == [2.0, -5.0]
+    assert rtorch.multiply(a, b).tolist() == [12.0, 12.0]
+    assert rtorch.divide(a, b, rounding_mode="floor").tolist() == [3.0, 0.0]
+    assert rtorch.true_divide(a, b).tolist() == [3.0, 0.75]
+    assert rtorch.negative(a).tolist() == [-6.0, -3.0]
+
+
 def test_division_modes():
     a = rtorch.tensor([-7, 7, 6])
     b = rtorch.tensor([2, -2, 3])

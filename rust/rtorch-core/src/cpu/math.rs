@@ -7,6 +7,9 @@
 //! written once and compiled twice: for baseline x86-64 and inside a
 //! `#[target_feature(enable = "avx2,fma")]` function chosen at run time.
 
+// Cephes' coefficients are kept as published.
+#![allow(clippy::excessive_precision)]
+
 /// `2^n` for `n` in the normal exponent range, from its bit pattern.
 #[inline(always)]
 fn pow2i(n: i32) -> f32 {

@@ -2,6 +2,9 @@
 //! bitwise_* ops, shifts. Results of comparisons and logical ops are bool and carry no
 //! gradient.
 
+// Kernels are generic over every dtype, bool included.
+#![allow(clippy::bool_comparison)]
+
 use super::binary::{broadcast_operands, in_place_with, Rhs};
 use super::unary::not_implemented;
 use super::{check_inplace, operand};

@@ -2,6 +2,9 @@
 //! remainder, hypot, lerp, addcmul/addcdiv, clamp. Each op broadcasts, promotes by
 //! `result_type`, runs one kernel, and records a backward written with ops.
 
+// Kernels are generic over every dtype, bool included.
+#![allow(clippy::bool_comparison)]
+
 use super::binary::{
     add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, Rhs,
 };
@@ -231,6 +234,7 @@ pub fn float_power(a: &Tensor, b: &Rhs) -> Result<Tensor> {
 
 /// `out = f(a, b)` on floats (ints promote to the default float dtype), recording a
 /// backward that gets `(g, a, b, out)` and returns the two unreduced gradients.
+#[allow(clippy::too_many_arguments)]
 fn float_binary<B>(
     a: &Tensor,
     b: &Rhs,
@@ -800,8 +804,8 @@ pub fn clamp(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<Tensor>
             .map(|t| (t.shape().clone(), t.dtype(), t.requires_grad()))
             .collect();
         let saved: Vec<SavedTensor> = inputs.iter().map(SavedTensor::input).collect();
-        let name = if min.map_or(true, |m| matches!(m, Rhs::Scalar(_)))
-            && max.map_or(true, |m| matches!(m, Rhs::Scalar(_)))
+        let name = if min.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
+            && max.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
         {
             "ClampBackward1"
         } else {

@@ -798,6 +798,7 @@ fn bitwise_not_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
 // ----- activations with parameters -----
 
 /// An activation `y = f(x)` on floating tensors, with its gradient formula.
+#[allow(clippy::too_many_arguments)]
 fn activation<K, B>(
     a: &Tensor,
     inplace: bool,
