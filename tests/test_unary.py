@@ -293,6 +293,12 @@ def test_activations_values():
     assert_np_close(rtorch.logsigmoid(rtorch.tensor([-200.0, 200.0])), np.array([-200.0, 0.0]))
 
 
+def test_gelu_tail_is_accurate():
+    x = rtorch.tensor([-6.0, -4.0, -3.0])
+    expect = 0.5 * np.array([-6.0, -4.0, -3.0]) * _erfc(np.array([6.0, 4.0, 3.0]) / math.sqrt(2.0))
+    np.testing.assert_allclose(to_np(rtorch.gelu(x)), expect, rtol=1e-5)
+
+
 def test_activations_dtypes_and_inplace():
     i = rtorch.tensor([-3, 0, 5])
     assert rtorch.hardtanh(i).tolist() == [-1, 0, 1]

@@ -834,7 +834,8 @@ pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
             "GeluKernelImpl",
             Kind::FloatOnly,
             Save::X,
-            fkernel!(|x| 0.5 * x * (1.0 + (x * (S2 as F)).erf_())),
+            // erfc form: no cancellation in 1 + erf(x) for negative x.
+            fkernel!(|x| 0.5 * x * (-x * (S2 as F)).erfc_()),
             |g: &Tensor, v: &Vals| {
                 // d = Phi(x) + x phi(x)
                 let x = v.x()?;
