@@ -340,7 +340,47 @@ fn neg(input: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(b::neg(&first(input)?))
 }
 
+#[pyfunction]
+fn negative(input: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    wrap(b::neg(&first(input)?))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, other, *, alpha=None))]
+fn subtract(
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+    alpha: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyTensor> {
+    sub(input, other, alpha)
+}
+
+#[pyfunction]
+fn multiply(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    mul(input, other)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, other, *, rounding_mode=None))]
+fn divide(
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+    rounding_mode: Option<&str>,
+) -> PyResult<PyTensor> {
+    div(input, other, rounding_mode)
+}
+
+#[pyfunction]
+fn true_divide(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    div(input, other, None)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(negative, m)?)?;
+    m.add_function(wrap_pyfunction!(subtract, m)?)?;
+    m.add_function(wrap_pyfunction!(multiply, m)?)?;
+    m.add_function(wrap_pyfunction!(divide, m)?)?;
+    m.add_function(wrap_pyfunction!(true_divide, m)?)?;
     m.add_function(wrap_pyfunction!(add, m)?)?;
     m.add_function(wrap_pyfunction!(sub, m)?)?;
     m.add_function(wrap_pyfunction!(mul, m)?)?;

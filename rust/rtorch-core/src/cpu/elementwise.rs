@@ -30,11 +30,27 @@ pub fn unary_map<A: Element, O: Element>(out: &Tensor, a: &Tensor, f: impl Fn(A)
     let po = SendPtr(out.data_ptr::<O>());
     let pa = SendPtr(a.data_ptr::<A>());
     if out.is_contiguous() && a.is_contiguous() {
+        if out.numel() == 0 {
+            return;
+        }
         par_chunks(out.numel(), |s, e| {
-            let (po, pa) = (po.get(), pa.get());
-            for i in s..e {
-                // SAFETY: i < numel and both layouts are contiguous.
-                unsafe { *po.add(i) = f(*pa.add(i)) };
+            let len = e - s;
+            // SAFETY: s..e lies inside both contiguous buffers; the slices are made
+            // disjoint, or (exact alias) only the output slice exists and each element
+            // is read before it is written.
+            unsafe {
+                let (po, pa) = (po.get().add(s), pa.get().add(s));
+                let o = std::slice::from_raw_parts_mut(po, len);
+                if std::ptr::eq(po as *const u8, pa as *const u8) {
+                    for v in o.iter_mut() {
+                        *v = f(std::ptr::read(v as *mut O as *const A));
+                    }
+                } else {
+                    let x = std::slice::from_raw_parts(pa, len);
+                    for (v, &xa) in o.iter_mut().zip(x) {
+                        *v = f(xa);
+                    }
+                }
             }
         });
         return;
@@ -63,11 +79,35 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
     let pb = SendPtr(b.data_ptr::<B>());
     let n = out.numel();
     if out.is_contiguous() && a.is_contiguous() && b.is_contiguous() {
+        if n == 0 {
+            return;
+        }
         par_chunks(n, |s, e| {
-            let (po, pa, pb) = (po.get(), pa.get(), pb.get());
-            for i in s..e {
-                // SAFETY: i < numel; all three layouts are contiguous.
-                unsafe { *po.add(i) = f(*pa.add(i), *pb.add(i)) };
+            let len = e - s;
+            // SAFETY: s..e lies inside all three contiguous buffers. Slices handed to
+            // the loop never alias a mutable one: an output that aliases an input
+            // exactly is read through the output slice before being written.
+            unsafe {
+                let (po, pa, pb) = (po.get().add(s), pa.get().add(s), pb.get().add(s));
+                let o = std::slice::from_raw_parts_mut(po, len);
+                let alias_a = std::ptr::eq(po as *const u8, pa as *const u8);
+                let alias_b = std::ptr::eq(po as *const u8, pb as *const u8);
+                if !alias_a && !alias_b {
+                    let x = std::slice::from_raw_parts(pa, len);
+                    let y = std::slice::from_raw_parts(pb, len);
+                    for ((v, &xa), &yb) in o.iter_mut().zip(x).zip(y) {
+                        *v = f(xa, yb);
+                    }
+                } else if alias_a && !alias_b {
+                    let y = std::slice::from_raw_parts(pb, len);
+                    for (v, &yb) in o.iter_mut().zip(y) {
+                        *v = f(std::ptr::read(v as *mut O as *const A), yb);
+                    }
+                } else {
+                    for i in 0..len {
+                        *po.add(i) = f(*pa.add(i), *pb.add(i));
+                    }
+                }
             }
         });
         return;

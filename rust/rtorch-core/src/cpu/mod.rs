@@ -2,6 +2,7 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod elementwise;
+pub mod math;
 pub mod strided;
 
 use parking_lot::RwLock;

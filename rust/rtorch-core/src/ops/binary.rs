@@ -331,11 +331,7 @@ fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<
     let dtype = out.dtype();
     if !dtype.is_floating_point() {
         // Integer floor/trunc division: division by zero is an error, as in PyTorch.
-        let zero = crate::dispatch_int!(dtype, T => {
-            let pb = b.to_vec::<T>()?;
-            pb.iter().any(|&v| v == 0)
-        }, _ => false);
-        if zero {
+        if super::pointwise::any_zero(b) {
             return Err(Error::Runtime("ZeroDivisionError".into()));
         }
         crate::dispatch_int!(dtype, T => {
@@ -366,7 +362,7 @@ fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<
 // ----- in-place forms -----
 
 /// Shared driver of in-place binary ops: checks, computes into `a` and records.
-fn in_place(
+pub fn in_place_with(
     a: &Tensor,
     b: &Rhs,
     compute: impl FnOnce(&Tensor, &Rhs) -> Result<Tensor>,
@@ -417,17 +413,17 @@ pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
             return Ok(());
         }
     }
-    in_place(a, b, |x, y| add_scaled(x, y, alpha))
+    in_place_with(a, b, |x, y| add_scaled(x, y, alpha))
 }
 
 pub fn sub_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
-    in_place(a, b, |x, y| sub_scaled(x, y, alpha))
+    in_place_with(a, b, |x, y| sub_scaled(x, y, alpha))
 }
 
 pub fn mul_in_place(a: &Tensor, b: &Rhs) -> Result<()> {
-    in_place(a, b, mul_rhs)
+    in_place_with(a, b, mul_rhs)
 }
 
 pub fn div_in_place(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<()> {
-    in_place(a, b, |x, y| div_rhs(x, y, mode))
+    in_place_with(a, b, |x, y| div_rhs(x, y, mode))
 }

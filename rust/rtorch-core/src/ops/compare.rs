@@ -1,1 +1,289 @@
-//! (filled in by its op family's work)
+//! Comparisons and logic: eq/ne/lt/le/gt/ge, isclose/allclose/equal, logical_* and
+//! bitwise_* ops, shifts. Results of comparisons and logical ops are bool and carry no
+//! gradient.
+
+// Kernels are generic over every dtype, bool included.
+#![allow(clippy::bool_comparison)]
+
+use super::binary::{broadcast_operands, in_place_with, Rhs};
+use super::unary::not_implemented;
+use super::{check_inplace, operand};
+use crate::cpu::elementwise::binary_map;
+use crate::dtype::{result_type, DType};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Which comparison.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// `a <op> b` with promotion to the common dtype; bool result.
+pub fn compare(a: &Tensor, b: &Rhs, op: Cmp) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    let bt = b.to_tensor(dtype)?;
+    let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
+    let out = Tensor::uninit(&shape, DType::Bool, a.device())?;
+    crate::dispatch_all!(dtype, T => {
+        match op {
+            Cmp::Eq => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x == y),
+            Cmp::Ne => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x != y),
+            Cmp::Lt => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x < y),
+            Cmp::Le => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x <= y),
+            Cmp::Gt => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x > y),
+            Cmp::Ge => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x >= y),
+        }
+    });
+    Ok(out)
+}
+
+/// In-place comparison: writes 0/1 in `a`'s dtype.
+pub fn compare_(a: &Tensor, b: &Rhs, op: Cmp) -> Result<()> {
+    check_inplace(a)?;
+    let r = compare(a, b, op)?;
+    if r.shape() != a.shape() {
+        return Err(Error::Runtime(format!(
+            "output with shape {} doesn't match the broadcast shape {}",
+            crate::layout::fmt_shape(a.shape()),
+            crate::layout::fmt_shape(r.shape())
+        )));
+    }
+    crate::cpu::elementwise::copy_cast(a, &r);
+    a.storage().bump_version();
+    Ok(())
+}
+
+pub fn eq(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    compare(a, b, Cmp::Eq)
+}
+pub fn ne(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    compare(a, b, Cmp::Ne)
+}
+pub fn lt(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    compare(a, b, Cmp::Lt)
+}
+pub fn le(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    compare(a, b, Cmp::Le)
+}
+pub fn gt(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    compare(a, b, Cmp::Gt)
+}
+pub fn ge(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    compare(a, b, Cmp::Ge)
+}
+
+/// `isclose`: `|a - b| <= atol + rtol |b|`, exact equality (infinities) counts, NaNs
+/// equal only with `equal_nan`. Both tensors must have the same dtype.
+pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<Tensor> {
+    if a.dtype() != b.dtype() {
+        return Err(Error::Runtime(format!(
+            "{} did not match {}",
+            a.dtype().scalar_type_name(),
+            b.dtype().scalar_type_name()
+        )));
+    }
+    if rtol < 0.0 {
+        return Err(Error::Runtime(format!(
+            "rtol must be greater than or equal to zero, but got {rtol}"
+        )));
+    }
+    if atol < 0.0 {
+        return Err(Error::Runtime(format!(
+            "atol must be greater than or equal to zero, but got {atol}"
+        )));
+    }
+    let dtype = a.dtype();
+    let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
+    let out = Tensor::uninit(&shape, DType::Bool, a.device())?;
+    let float = dtype.is_floating_point();
+    crate::dispatch_all!(dtype, T => {
+        binary_map::<T, T, bool>(&out, &a2, &b2, move |x, y| {
+            if x == y {
+                return true;
+            }
+            let (x, y) = (x.to_f64(), y.to_f64());
+            if float && (x.is_nan() || y.is_nan()) {
+                return equal_nan && x.is_nan() && y.is_nan();
+            }
+            if float && (x.is_infinite() || y.is_infinite()) {
+                return false;
+            }
+            (x - y).abs() <= atol + rtol * y.abs()
+        })
+    });
+    Ok(out)
+}
+
+/// `allclose`: every element `isclose`.
+pub fn allclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<bool> {
+    let c = isclose(a, b, rtol, atol, equal_nan)?;
+    Ok(all_true(&c))
+}
+
+fn all_true(c: &Tensor) -> bool {
+    match c.as_slice::<bool>() {
+        Some(s) => s.iter().all(|&v| v),
+        None => c
+            .to_vec::<bool>()
+            .map(|v| v.iter().all(|&x| x))
+            .unwrap_or(false),
+    }
+}
+
+/// `equal`: same shape and same values (after promotion).
+pub fn equal(a: &Tensor, b: &Tensor) -> Result<bool> {
+    if a.shape() != b.shape() {
+        return Ok(false);
+    }
+    let c = compare(a, &Rhs::Tensor(b.clone()), Cmp::Eq)?;
+    Ok(all_true(&c))
+}
+
+/// Which logical op.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Logic {
+    And,
+    Or,
+    Xor,
+}
+
+/// `logical_and/or/xor`: inputs as truth values, bool result.
+pub fn logical(a: &Tensor, b: &Tensor, op: Logic) -> Result<Tensor> {
+    let (a2, b2, shape) = broadcast_operands(a, b, DType::Bool)?;
+    let out = Tensor::uninit(&shape, DType::Bool, a.device())?;
+    match op {
+        Logic::And => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x & y),
+        Logic::Or => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x | y),
+        Logic::Xor => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x ^ y),
+    }
+    Ok(out)
+}
+
+/// In-place logical op: 0/1 written in `a`'s dtype.
+pub fn logical_(a: &Tensor, b: &Tensor, op: Logic) -> Result<()> {
+    check_inplace(a)?;
+    let r = logical(a, b, op)?;
+    if r.shape() != a.shape() {
+        return Err(Error::Runtime(format!(
+            "output with shape {} doesn't match the broadcast shape {}",
+            crate::layout::fmt_shape(a.shape()),
+            crate::layout::fmt_shape(r.shape())
+        )));
+    }
+    crate::cpu::elementwise::copy_cast(a, &r);
+    a.storage().bump_version();
+    Ok(())
+}
+
+/// Which bitwise op.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Bit {
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+}
+
+impl Bit {
+    fn kernel_name(self) -> &'static str {
+        match self {
+            Bit::And => "bitwise_and_cpu",
+            Bit::Or => "bitwise_or_cpu",
+            Bit::Xor => "bitwise_xor_cpu",
+            Bit::Shl => "lshift_cpu",
+            Bit::Shr => "rshift_cpu",
+        }
+    }
+}
+
+/// Shifts with PyTorch's out-of-range rules: left by >= width (or < 0) gives 0; right
+/// by >= width gives the sign fill.
+#[inline]
+fn shift(x: i64, s: i64, left: bool, bits: u32, signed: bool) -> i64 {
+    if left {
+        if s < 0 || s >= bits as i64 {
+            0
+        } else {
+            x.wrapping_shl(s as u32)
+        }
+    } else {
+        let max = if signed { bits as i64 - 1 } else { bits as i64 };
+        if s < 0 || s >= max {
+            if signed && x < 0 {
+                -1
+            } else {
+                0
+            }
+        } else {
+            x >> s
+        }
+    }
+}
+
+/// Bitwise op on integer and bool tensors (floats raise NotImplementedError).
+pub fn bitwise(a: &Tensor, b: &Rhs, op: Bit) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    if dtype.is_floating_point() {
+        return Err(not_implemented(op.kernel_name(), dtype));
+    }
+    let bt = b.to_tensor(dtype)?;
+    let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    bitwise_kernel(&out, &a2, &b2, op)?;
+    Ok(out)
+}
+
+fn bitwise_kernel(out: &Tensor, a: &Tensor, b: &Tensor, op: Bit) -> Result<()> {
+    let dtype = out.dtype();
+    if dtype == DType::Bool {
+        match op {
+            Bit::And => binary_map::<bool, bool, bool>(out, a, b, |x, y| x & y),
+            Bit::Or => binary_map::<bool, bool, bool>(out, a, b, |x, y| x | y),
+            Bit::Xor => binary_map::<bool, bool, bool>(out, a, b, |x, y| x ^ y),
+            Bit::Shl => binary_map::<bool, bool, bool>(out, a, b, |x, y| x && !y),
+            Bit::Shr => binary_map::<bool, bool, bool>(out, a, b, |x, y| x && !y),
+        }
+        return Ok(());
+    }
+    let bits = (dtype.size() * 8) as u32;
+    let signed = dtype.is_signed();
+    crate::dispatch_int!(dtype, T => {
+        match op {
+            Bit::And => binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(x.to_i64() & y.to_i64())),
+            Bit::Or => binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(x.to_i64() | y.to_i64())),
+            Bit::Xor => binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(x.to_i64() ^ y.to_i64())),
+            Bit::Shl => binary_map::<T, T, T>(out, a, b, move |x, y| {
+                T::from_i64(shift(x.to_i64(), y.to_i64(), true, bits, signed))
+            }),
+            Bit::Shr => binary_map::<T, T, T>(out, a, b, move |x, y| {
+                T::from_i64(shift(x.to_i64(), y.to_i64(), false, bits, signed))
+            }),
+        }
+    }, _ => return Err(not_implemented(op.kernel_name(), dtype)));
+    Ok(())
+}
+
+pub fn bitwise_(a: &Tensor, b: &Rhs, op: Bit) -> Result<()> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    if dtype.is_floating_point() {
+        return Err(not_implemented(op.kernel_name(), dtype));
+    }
+    in_place_with(a, b, |x, y| bitwise(x, y, op))
+}
+
+/// `n << t` / `n & t` with a Python number on the left.
+pub fn bitwise_scalar_lhs(s: crate::dtype::Scalar, t: &Tensor, op: Bit) -> Result<Tensor> {
+    let dtype = result_type(&[Rhs::Scalar(s).operand(), operand(t)]);
+    if dtype.is_floating_point() {
+        return Err(not_implemented(op.kernel_name(), dtype));
+    }
+    bitwise(&Tensor::scalar(s, dtype)?, &Rhs::Tensor(t.clone()), op)
+}

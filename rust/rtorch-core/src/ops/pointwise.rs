@@ -1,1 +1,906 @@
-//! (filled in by its op family's work)
+//! Pointwise binary and ternary math: pow, atan2, maximum/minimum, fmax/fmin, fmod,
+//! remainder, hypot, lerp, addcmul/addcdiv, clamp. Each op broadcasts, promotes by
+//! `result_type`, runs one kernel, and records a backward written with ops.
+
+// Kernels are generic over every dtype, bool included.
+#![allow(clippy::bool_comparison)]
+
+use super::binary::{
+    add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, Rhs,
+};
+use super::unary::{self, not_implemented};
+use super::{cast_view, expand_view, operand, reduce_grad};
+use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::elementwise::{binary_map, ternary_map, unary_map};
+use crate::dtype::{result_type, DType, Scalar};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::broadcast_shapes;
+use crate::tensor::Tensor;
+
+/// A 0/1 constant of `dtype` with the broadcast shape of `a` and `b`, from a predicate
+/// on their values (f64): the piecewise-constant factors of derivatives.
+fn mask2(
+    a: &Tensor,
+    b: &Tensor,
+    dtype: DType,
+    pred: impl Fn(f64, f64) -> f64 + Sync,
+) -> Result<Tensor> {
+    let (a2, b2, shape) = broadcast_operands(&a.detach(), &b.detach(), DType::F64)?;
+    let out = Tensor::uninit(&shape, DType::F64, a.device())?;
+    binary_map::<f64, f64, f64>(&out, &a2, &b2, pred);
+    cast_view(&out, dtype)
+}
+
+fn zeros_of(t: &Tensor) -> Result<Tensor> {
+    super::reduce::zeros_like(t)
+}
+
+// ----- pow -----
+
+/// Integer power with wrapping, PyTorch's rules for negative exponents.
+#[inline]
+fn powi(base: i64, exp: i64) -> i64 {
+    if exp < 0 {
+        return match base {
+            1 => 1,
+            -1 => {
+                if exp & 1 == 0 {
+                    1
+                } else {
+                    -1
+                }
+            }
+            _ => 0,
+        };
+    }
+    let (mut b, mut e, mut r) = (base, exp as u64, 1i64);
+    while e > 0 {
+        if e & 1 == 1 {
+            r = r.wrapping_mul(b);
+        }
+        b = b.wrapping_mul(b);
+        e >>= 1;
+    }
+    r
+}
+
+fn pow_kernel(out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+    let dt = out.dtype();
+    match dt {
+        DType::F32 => binary_map::<f32, f32, f32>(out, a, b, |x, y| x.powf(y)),
+        DType::F64 => binary_map::<f64, f64, f64>(out, a, b, |x, y| x.powf(y)),
+        DType::F16 | DType::BF16 => crate::dispatch_float!(dt, T => {
+            binary_map::<T, T, T>(out, a, b, |x, y| {
+                T::from_f64((x.to_f64() as f32).powf(y.to_f64() as f32) as f64)
+            })
+        }, _ => {}),
+        DType::Bool => binary_map::<bool, bool, bool>(out, a, b, |x, y| x || !y),
+        _ => crate::dispatch_int!(dt, T => {
+            binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(powi(x.to_i64(), y.to_i64())))
+        }, _ => {}),
+    }
+    Ok(())
+}
+
+/// `a ** b` for two tensors, computed in `dtype`.
+fn pow_tt(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
+    let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    pow_kernel(&out, &a2, &b2)?;
+    if needs_grad(&[a, b]) {
+        let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
+        let (ra, rb) = (a.requires_grad(), b.requires_grad());
+        let saved_a = SavedTensor::input(a);
+        let saved_b = SavedTensor::input(b);
+        let saved_out = rb.then(|| SavedTensor::output(&out, 0));
+        record("PowBackward1", &[a, b], &out, move |ctx, g| {
+            let a = saved_a.unpack(ctx)?;
+            let b = saved_b.unpack(ctx)?;
+            let ga = if ra {
+                // b * a^(b-1), zero where b == 0
+                let bm1 = add_scaled(&b, &Rhs::Scalar(Scalar::Int(-1)), Scalar::Int(1))?;
+                let d = mul(&b, &pow(&a, &bm1)?)?;
+                let nz = mask2(&b, &b, d.dtype(), |y, _| if y == 0.0 { 0.0 } else { 1.0 })?;
+                Some(reduce_grad(&mul(g, &mul(&d, &nz)?)?, &sa, da)?)
+            } else {
+                None
+            };
+            let gb = match &saved_out {
+                Some(o) => {
+                    // out * log(a), zero where a == 0 and b >= 0 (log(1) = 0 there).
+                    let o = o.unpack(ctx)?;
+                    let fix = mask2(&a, &b, a.dtype(), |x, y| {
+                        if x == 0.0 && y >= 0.0 {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    })?;
+                    let d = mul(&o, &unary::log(&add(&a, &fix)?)?)?;
+                    Some(reduce_grad(&mul(g, &d)?, &sb, db)?)
+                }
+                None => None,
+            };
+            Ok(vec![ga, gb])
+        });
+    }
+    Ok(out)
+}
+
+/// `pow(a, b)` for tensors (broadcasting).
+pub fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), operand(b)]);
+    pow_tt(a, b, dtype)
+}
+
+fn check_int_pow(dtype: DType, e: Scalar) -> Result<()> {
+    if !dtype.is_floating_point() && matches!(e, Scalar::Int(i) if i < 0) {
+        return Err(Error::Runtime(
+            "Integers to negative integer powers are not allowed.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `a ** e` for a Python number `e`.
+pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), Rhs::Scalar(e).operand()]);
+    check_int_pow(dtype, e)?;
+    let x = cast_view(a, dtype)?;
+    let out = Tensor::uninit(a.shape(), dtype, a.device())?;
+    let ef = e.to_f64();
+    match dtype {
+        DType::F32 if ef == 2.0 => unary_map::<f32, f32>(&out, &x, |v| v * v),
+        DType::F32 => {
+            let e32 = ef as f32;
+            unary_map::<f32, f32>(&out, &x, move |v| v.powf(e32))
+        }
+        DType::F64 if ef == 2.0 => unary_map::<f64, f64>(&out, &x, |v| v * v),
+        DType::F64 => unary_map::<f64, f64>(&out, &x, move |v| v.powf(ef)),
+        DType::F16 | DType::BF16 => crate::dispatch_float!(dtype, T => {
+            let e32 = ef as f32;
+            unary_map::<T, T>(&out, &x, move |v| T::from_f64((v.to_f64() as f32).powf(e32) as f64))
+        }, _ => {}),
+        DType::Bool => {
+            let eb = e.to_bool();
+            unary_map::<bool, bool>(&out, &x, move |v| v || !eb)
+        }
+        _ => crate::dispatch_int!(dtype, T => {
+            let ei = e.to_i64();
+            unary_map::<T, T>(&out, &x, move |v| T::from_i64(powi(v.to_i64(), ei)))
+        }, _ => {}),
+    }
+    if needs_grad(&[a]) {
+        let saved = SavedTensor::input(a);
+        let (sa, da) = (a.shape().clone(), a.dtype());
+        record("PowBackward0", &[a], &out, move |ctx, g| {
+            if ef == 0.0 {
+                return Ok(vec![Some(reduce_grad(&zeros_of(g)?, &sa, da)?)]);
+            }
+            let a = saved.unpack(ctx)?;
+            let d = mul_scalar(&pow_scalar(&a, sub_one(e))?, e)?;
+            Ok(vec![Some(reduce_grad(&mul(g, &d)?, &sa, da)?)])
+        });
+    }
+    Ok(out)
+}
+
+fn sub_one(e: Scalar) -> Scalar {
+    match e {
+        Scalar::Int(i) => Scalar::Int(i - 1),
+        other => Scalar::Float(other.to_f64() - 1.0),
+    }
+}
+
+/// `s ** t` for a Python number `s` (`__rpow__`, `torch.pow(2, t)`).
+pub fn rpow_scalar(s: Scalar, t: &Tensor) -> Result<Tensor> {
+    let dtype = result_type(&[Rhs::Scalar(s).operand(), operand(t)]);
+    let base = Tensor::scalar(s, dtype)?;
+    pow_tt(&base, t, dtype)
+}
+
+/// `pow(a, b)` with `b` a tensor or a number.
+pub fn pow_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    match b {
+        Rhs::Tensor(t) => pow(a, t),
+        Rhs::Scalar(s) => pow_scalar(a, *s),
+    }
+}
+
+pub fn pow_scalar_(a: &Tensor, e: Scalar) -> Result<()> {
+    let dtype = result_type(&[operand(a), Rhs::Scalar(e).operand()]);
+    check_int_pow(dtype, e)?;
+    in_place_with(a, &Rhs::Scalar(e), |x, _| pow_scalar(x, e))
+}
+
+pub fn pow_rhs_(a: &Tensor, b: &Rhs) -> Result<()> {
+    match b {
+        Rhs::Scalar(s) => pow_scalar_(a, *s),
+        Rhs::Tensor(_) => in_place_with(a, b, pow_rhs),
+    }
+}
+
+/// `float_power`: pow computed and returned in float64.
+pub fn float_power(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    let a64 = super::copy::to_dtype(a, DType::F64)?;
+    match b {
+        Rhs::Tensor(t) => pow(&a64, &super::copy::to_dtype(t, DType::F64)?),
+        Rhs::Scalar(s) => pow_tt(&a64, &Tensor::scalar(*s, DType::F64)?, DType::F64),
+    }
+}
+
+// ----- generic float binary op -----
+
+/// `out = f(a, b)` on floats (ints promote to the default float dtype), recording a
+/// backward that gets `(g, a, b, out)` and returns the two unreduced gradients.
+#[allow(clippy::too_many_arguments)]
+fn float_binary<B>(
+    a: &Tensor,
+    b: &Rhs,
+    name: &'static str,
+    kname: &str,
+    int_to_float: bool,
+    f32f: fn(f32, f32) -> f32,
+    f64f: fn(f64, f64) -> f64,
+    grad: B,
+) -> Result<Tensor>
+where
+    B: Fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
+{
+    let mut dtype = result_type(&[operand(a), b.operand()]);
+    if !dtype.is_floating_point() {
+        if !int_to_float {
+            return Err(not_implemented(kname, dtype));
+        }
+        dtype = crate::get_default_dtype();
+    }
+    let bt = b.to_tensor(dtype)?;
+    let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    match dtype {
+        DType::F32 => binary_map::<f32, f32, f32>(&out, &a2, &b2, f32f),
+        DType::F64 => binary_map::<f64, f64, f64>(&out, &a2, &b2, f64f),
+        _ => crate::dispatch_float!(dtype, T => {
+            binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
+                T::from_f64(f32f(x.to_f64() as f32, y.to_f64() as f32) as f64)
+            })
+        }, _ => {}),
+    }
+    if needs_grad(&[a, &bt]) {
+        let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
+        let (ra, rb) = (a.requires_grad(), bt.requires_grad());
+        let saved_a = SavedTensor::input(a);
+        let saved_b = SavedTensor::input(&bt);
+        let saved_o = SavedTensor::output(&out, 0);
+        record(name, &[a, &bt], &out, move |ctx, g| {
+            let (ga, gb) = grad(
+                g,
+                &saved_a.unpack(ctx)?,
+                &saved_b.unpack(ctx)?,
+                &saved_o.unpack(ctx)?,
+            )?;
+            Ok(vec![
+                if ra {
+                    Some(reduce_grad(&ga, &sa, da)?)
+                } else {
+                    None
+                },
+                if rb {
+                    Some(reduce_grad(&gb, &sb, db)?)
+                } else {
+                    None
+                },
+            ])
+        });
+    }
+    Ok(out)
+}
+
+/// `atan2(a, b)`: angle of (b, a).
+pub fn atan2(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    float_binary(
+        a,
+        b,
+        "Atan2Backward0",
+        "atan2_cpu",
+        true,
+        f32::atan2,
+        f64::atan2,
+        |g, a, b, _| {
+            let r = add(&mul(a, a)?, &mul(b, b)?)?;
+            Ok((mul(g, &div(b, &r)?)?, mul(g, &neg(&div(a, &r)?)?)?))
+        },
+    )
+}
+
+/// `hypot(a, b) = sqrt(a^2 + b^2)`.
+pub fn hypot(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    float_binary(
+        a,
+        b,
+        "HypotBackward0",
+        "hypot_cpu",
+        false,
+        f32::hypot,
+        f64::hypot,
+        |g, a, b, o| Ok((mul(g, &div(a, o)?)?, mul(g, &div(b, o)?)?)),
+    )
+}
+
+// ----- maximum / minimum / fmax / fmin -----
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    Max,
+    Min,
+    FMax,
+    FMin,
+}
+
+fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), operand(b)]);
+    let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    crate::dispatch_all!(dtype, T => {
+        // x != x only for NaN.
+        #[allow(clippy::eq_op)]
+        match which {
+            Ext::Max => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
+                if x != x { x } else if y != y { y } else if x >= y { x } else { y }
+            }),
+            Ext::Min => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
+                if x != x { x } else if y != y { y } else if x <= y { x } else { y }
+            }),
+            Ext::FMax => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
+                if y != y || x >= y { x } else { y }
+            }),
+            Ext::FMin => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
+                if y != y || x <= y { x } else { y }
+            }),
+        }
+    });
+    if needs_grad(&[a, b]) {
+        let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
+        let (ra, rb) = (a.requires_grad(), b.requires_grad());
+        let saved_a = SavedTensor::input(a);
+        let saved_b = SavedTensor::input(b);
+        let name = match which {
+            Ext::Max => "MaximumBackward0",
+            Ext::Min => "MinimumBackward0",
+            Ext::FMax => "FmaxBackward0",
+            Ext::FMin => "FminBackward0",
+        };
+        record(name, &[a, b], &out, move |ctx, g| {
+            let (x, y) = (saved_a.unpack(ctx)?, saved_b.unpack(ctx)?);
+            let gd = g.dtype();
+            // Weights of a's share: ties split evenly for maximum/minimum.
+            let wa = mask2(&x, &y, gd, move |x, y| match which {
+                Ext::Max => {
+                    if x < y {
+                        0.0
+                    } else if x == y {
+                        0.5
+                    } else {
+                        1.0
+                    }
+                }
+                Ext::Min => {
+                    if x > y {
+                        0.0
+                    } else if x == y {
+                        0.5
+                    } else {
+                        1.0
+                    }
+                }
+                Ext::FMax => (x >= y || y.is_nan()) as u8 as f64,
+                Ext::FMin => (x <= y || y.is_nan()) as u8 as f64,
+            })?;
+            let wb = mask2(&x, &y, gd, move |x, y| match which {
+                Ext::Max => {
+                    if x > y {
+                        0.0
+                    } else if x == y {
+                        0.5
+                    } else {
+                        1.0
+                    }
+                }
+                Ext::Min => {
+                    if x < y {
+                        0.0
+                    } else if x == y {
+                        0.5
+                    } else {
+                        1.0
+                    }
+                }
+                Ext::FMax => !(x >= y || y.is_nan()) as u8 as f64,
+                Ext::FMin => !(x <= y || y.is_nan()) as u8 as f64,
+            })?;
+            Ok(vec![
+                if ra {
+                    Some(reduce_grad(&mul(g, &wa)?, &sa, da)?)
+                } else {
+                    None
+                },
+                if rb {
+                    Some(reduce_grad(&mul(g, &wb)?, &sb, db)?)
+                } else {
+                    None
+                },
+            ])
+        });
+    }
+    Ok(out)
+}
+
+pub fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    extremum(a, b, Ext::Max)
+}
+pub fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    extremum(a, b, Ext::Min)
+}
+pub fn fmax(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    extremum(a, b, Ext::FMax)
+}
+pub fn fmin(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    extremum(a, b, Ext::FMin)
+}
+
+// ----- fmod / remainder -----
+
+/// True when any element of `b` (any layout) is zero; no allocation.
+pub fn any_zero(b: &Tensor) -> bool {
+    crate::dispatch_int!(b.dtype(), T => {
+        any_zero_of::<T>(b)
+    }, _ => false)
+}
+
+fn any_zero_of<T: Element>(b: &Tensor) -> bool {
+    if b.numel() == 0 {
+        return false;
+    }
+    if let Some(s) = b.as_slice::<T>() {
+        return s.iter().any(|&v| v == T::zero());
+    }
+    let plan = crate::cpu::strided::Plan::new(b.shape(), [b.strides()]);
+    let len = plan.inner_len();
+    let [sb] = plan.inner_strides();
+    let p = b.data_ptr::<T>();
+    let mut found = false;
+    plan.for_rows(0..plan.rows(), |[ob]| {
+        if !found {
+            // SAFETY: offsets come from b's layout.
+            found = (0..len).any(|i| unsafe { *p.add(ob + i * sb) } == T::zero());
+        }
+    });
+    found
+}
+
+fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    let bt = b.to_tensor(dtype)?;
+    let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    if dtype == DType::Bool {
+        return Err(not_implemented(
+            if python_sign {
+                "remainder_cpu"
+            } else {
+                "fmod_cpu"
+            },
+            dtype,
+        ));
+    }
+    if !dtype.is_floating_point() {
+        if any_zero(&b2) {
+            return Err(Error::Runtime("ZeroDivisionError".into()));
+        }
+        crate::dispatch_int!(dtype, T => {
+            binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
+                let (x, y) = (x.to_i64(), y.to_i64());
+                let r = x.wrapping_rem(y);
+                let r = if python_sign && r != 0 && ((r < 0) != (y < 0)) { r + y } else { r };
+                T::from_i64(r)
+            })
+        }, _ => {});
+    } else {
+        crate::dispatch_float!(dtype, T => {
+            binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
+                let (x, y) = (x.to_f64(), y.to_f64());
+                let r = x % y;
+                let r = if python_sign && r != 0.0 && ((r < 0.0) != (y < 0.0)) { r + y } else { r };
+                T::from_f64(r)
+            })
+        }, _ => {});
+    }
+    if needs_grad(&[a, &bt]) {
+        let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
+        let (ra, rb) = (a.requires_grad(), bt.requires_grad());
+        let saved_a = rb.then(|| SavedTensor::input(a));
+        let saved_b = rb.then(|| SavedTensor::input(&bt));
+        let name = if python_sign {
+            "RemainderBackward0"
+        } else {
+            "FmodBackward0"
+        };
+        record(name, &[a, &bt], &out, move |ctx, g| {
+            let ga = if ra {
+                Some(reduce_grad(g, &sa, da)?)
+            } else {
+                None
+            };
+            let gb = match (&saved_a, &saved_b) {
+                (Some(x), Some(y)) => {
+                    let (x, y) = (x.unpack(ctx)?, y.unpack(ctx)?);
+                    let mode = if python_sign {
+                        super::binary::RoundingMode::Floor
+                    } else {
+                        super::binary::RoundingMode::Trunc
+                    };
+                    let q = super::binary::div_rhs(&x.detach(), &Rhs::Tensor(y.detach()), mode)?;
+                    Some(reduce_grad(&neg(&mul(g, &q)?)?, &sb, db)?)
+                }
+                _ => None,
+            };
+            Ok(vec![ga, gb])
+        });
+    }
+    Ok(out)
+}
+
+/// `fmod`: C's sign rule (result has the dividend's sign).
+pub fn fmod(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    mod_op(a, b, false)
+}
+
+/// `remainder` / `%`: Python's sign rule (result has the divisor's sign).
+pub fn remainder(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    mod_op(a, b, true)
+}
+
+/// `s % t` for a Python number `s`.
+pub fn rremainder_scalar(s: Scalar, t: &Tensor) -> Result<Tensor> {
+    let dtype = result_type(&[Rhs::Scalar(s).operand(), operand(t)]);
+    remainder(&Tensor::scalar(s, dtype)?, &Rhs::Tensor(t.clone()))
+}
+
+pub fn fmod_(a: &Tensor, b: &Rhs) -> Result<()> {
+    in_place_with(a, b, fmod)
+}
+
+pub fn remainder_(a: &Tensor, b: &Rhs) -> Result<()> {
+    in_place_with(a, b, remainder)
+}
+
+// ----- lerp -----
+
+fn check_same_dtype(a: &Tensor, b: &Tensor, what: &str) -> Result<()> {
+    if a.dtype() != b.dtype() {
+        return Err(Error::Runtime(format!(
+            "expected dtype {} for `{what}` but got dtype {}",
+            short_name(a.dtype()),
+            short_name(b.dtype())
+        )));
+    }
+    Ok(())
+}
+
+fn short_name(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "float",
+        DType::F64 => "double",
+        DType::F16 => "c10::Half",
+        DType::BF16 => "c10::BFloat16",
+        DType::I64 => "long int",
+        DType::I32 => "int",
+        other => other.name(),
+    }
+}
+
+/// `lerp(start, end, weight) = start + weight * (end - start)`.
+pub fn lerp(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<Tensor> {
+    check_same_dtype(start, end, "end")?;
+    if let Rhs::Tensor(w) = weight {
+        check_same_dtype(start, w, "weight")?;
+    }
+    let dtype = start.dtype();
+    if !dtype.is_floating_point() {
+        return Err(not_implemented(
+            if matches!(weight, Rhs::Scalar(_)) {
+                "lerp_kernel_scalar"
+            } else {
+                "lerp_kernel_tensor"
+            },
+            dtype,
+        ));
+    }
+    let w = weight.to_tensor(dtype)?;
+    let shape = broadcast_shapes(&broadcast_shapes(start.shape(), end.shape())?, w.shape())?;
+    let (s2, e2, w2) = (
+        expand_view(start, &shape)?,
+        expand_view(end, &shape)?,
+        expand_view(&w, &shape)?,
+    );
+    let out = Tensor::uninit(&shape, dtype, start.device())?;
+    crate::dispatch_float!(dtype, T => {
+        ternary_map::<T, T, T, T>(&out, &s2, &e2, &w2, |s, e, w| {
+            let (s, e, w) = (s.to_f64(), e.to_f64(), w.to_f64());
+            let d = e - s;
+            T::from_f64(if w.abs() < 0.5 { s + w * d } else { e - d * (1.0 - w) })
+        })
+    }, _ => {});
+    if needs_grad(&[start, end, &w]) {
+        let shapes = [
+            start.shape().clone(),
+            end.shape().clone(),
+            w.shape().clone(),
+        ];
+        let req = [
+            start.requires_grad(),
+            end.requires_grad(),
+            w.requires_grad(),
+        ];
+        let (ss, se, sw) = (
+            SavedTensor::input(start),
+            SavedTensor::input(end),
+            SavedTensor::input(&w),
+        );
+        record("LerpBackward1", &[start, end, &w], &out, move |ctx, g| {
+            let (s, e, w) = (ss.unpack(ctx)?, se.unpack(ctx)?, sw.unpack(ctx)?);
+            let gs = if req[0] {
+                let one_minus =
+                    add_scaled(&neg(&w)?, &Rhs::Scalar(Scalar::Int(1)), Scalar::Int(1))?;
+                Some(reduce_grad(&mul(g, &one_minus)?, &shapes[0], dtype)?)
+            } else {
+                None
+            };
+            let ge = if req[1] {
+                Some(reduce_grad(&mul(g, &w)?, &shapes[1], dtype)?)
+            } else {
+                None
+            };
+            let gw = if req[2] {
+                Some(reduce_grad(&mul(g, &sub(&e, &s)?)?, &shapes[2], dtype)?)
+            } else {
+                None
+            };
+            Ok(vec![gs, ge, gw])
+        });
+    }
+    Ok(out)
+}
+
+pub fn lerp_(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<()> {
+    in_place_with(start, &Rhs::Tensor(end.clone()), |s, e| match e {
+        Rhs::Tensor(e) => lerp(s, e, weight),
+        Rhs::Scalar(_) => Err(Error::Runtime("lerp: end must be a tensor".into())),
+    })
+}
+
+// ----- addcmul / addcdiv -----
+
+fn value_for(dtype: DType, value: Scalar) -> Scalar {
+    if dtype.is_floating_point() {
+        value
+    } else {
+        Scalar::Int(value.to_i64())
+    }
+}
+
+/// `input + value * t1 * t2`.
+pub fn addcmul(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<Tensor> {
+    let dtype = result_type(&[operand(input), operand(t1), operand(t2)]);
+    let prod = mul(t1, t2)?;
+    let v = value_for(dtype, value);
+    add_scaled(input, &Rhs::Tensor(prod), v)
+}
+
+/// `input + value * t1 / t2` (floats only, as PyTorch).
+pub fn addcdiv(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<Tensor> {
+    if !t1.dtype().is_floating_point() && !t2.dtype().is_floating_point() {
+        return Err(Error::Runtime(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes.".into(),
+        ));
+    }
+    let q = div(t1, t2)?;
+    add_scaled(input, &Rhs::Tensor(q), value)
+}
+
+pub fn addcmul_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<()> {
+    let t1c = t1.clone();
+    in_place_with(input, &Rhs::Tensor(t2.clone()), move |x, t2| match t2 {
+        Rhs::Tensor(t2) => addcmul(x, &t1c, t2, value),
+        Rhs::Scalar(_) => Err(Error::Runtime("addcmul: expected a tensor".into())),
+    })
+}
+
+pub fn addcdiv_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<()> {
+    let t1c = t1.clone();
+    in_place_with(input, &Rhs::Tensor(t2.clone()), move |x, t2| match t2 {
+        Rhs::Tensor(t2) => addcdiv(x, &t1c, t2, value),
+        Rhs::Scalar(_) => Err(Error::Runtime("addcdiv: expected a tensor".into())),
+    })
+}
+
+// ----- clamp -----
+
+/// `clamp(a, min, max)`: either bound may be None (not both); tensors or numbers.
+/// Passes the gradient at the bounds (min <= x <= max).
+pub fn clamp(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<Tensor> {
+    if min.is_none() && max.is_none() {
+        return Err(Error::Runtime(
+            "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
+        ));
+    }
+    let mut ops = vec![operand(a)];
+    ops.extend(min.map(|m| m.operand()));
+    ops.extend(max.map(|m| m.operand()));
+    let dtype = result_type(&ops);
+    if a.dtype() == DType::Bool && dtype == DType::Bool {
+        return Err(not_implemented("clamp_cpu", dtype));
+    }
+    let lo = min.map(|m| m.to_tensor(dtype)).transpose()?;
+    let hi = max.map(|m| m.to_tensor(dtype)).transpose()?;
+    let mut shape = a.shape().clone();
+    for t in lo.iter().chain(hi.iter()) {
+        shape = broadcast_shapes(&shape, t.shape())?;
+    }
+    let x = expand_view(&cast_view(a, dtype)?, &shape)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    // Missing bounds become +-inf (or the integer range) of the compute type.
+    let bound = |t: &Option<Tensor>, inf: f64| -> Result<Tensor> {
+        match t {
+            Some(t) => expand_view(&cast_view(t, dtype)?, &shape),
+            None => {
+                let v = if dtype.is_floating_point() {
+                    Scalar::Float(inf)
+                } else if inf > 0.0 {
+                    Scalar::Int(i64::MAX)
+                } else {
+                    Scalar::Int(i64::MIN)
+                };
+                let s = Tensor::scalar(v, DType::F64)?;
+                let s = if dtype.is_floating_point() {
+                    cast_view(&s, dtype)?
+                } else {
+                    // Saturate to the dtype's range rather than wrapping.
+                    let t = Tensor::scalar(
+                        Scalar::Int(if inf > 0.0 {
+                            int_max(dtype)
+                        } else {
+                            int_min(dtype)
+                        }),
+                        DType::I64,
+                    )?;
+                    cast_view(&t, dtype)?
+                };
+                expand_view(&s, &shape)
+            }
+        }
+    };
+    let (l2, h2) = (bound(&lo, f64::NEG_INFINITY)?, bound(&hi, f64::INFINITY)?);
+    crate::dispatch_all!(dtype, T => {
+        #[allow(clippy::eq_op)]
+        ternary_map::<T, T, T, T>(&out, &x, &l2, &h2, |v, l, h| {
+            // NaN in the input or a bound propagates.
+            if v != v { v } else if l != l { l } else if h != h { h } else {
+                let r = if v < l { l } else { v };
+                if r > h { h } else { r }
+            }
+        })
+    });
+    let inputs: Vec<Tensor> = std::iter::once(a.clone())
+        .chain(lo.iter().cloned())
+        .chain(hi.iter().cloned())
+        .collect();
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    if needs_grad(&refs) {
+        let (has_lo, has_hi) = (lo.is_some(), hi.is_some());
+        let shapes: Vec<_> = inputs
+            .iter()
+            .map(|t| (t.shape().clone(), t.dtype(), t.requires_grad()))
+            .collect();
+        let saved: Vec<SavedTensor> = inputs.iter().map(SavedTensor::input).collect();
+        let name = if min.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
+            && max.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
+        {
+            "ClampBackward1"
+        } else {
+            "ClampBackward0"
+        };
+        record(name, &refs, &out, move |ctx, g| {
+            let vals: Vec<Tensor> = saved.iter().map(|s| s.unpack(ctx)).collect::<Result<_>>()?;
+            let x = &vals[0];
+            let gd = g.dtype();
+            let l = has_lo.then(|| vals[1].clone());
+            let h = has_hi.then(|| vals[if has_lo { 2 } else { 1 }].clone());
+            let one = |t: &Tensor| mask2(t, t, gd, |_, _| 1.0);
+            // Self: lo <= x <= hi.
+            let m_lo = match &l {
+                Some(l) => mask2(x, l, gd, |x, l| (x >= l) as u8 as f64)?,
+                None => one(x)?,
+            };
+            let m_hi = match &h {
+                Some(h) => mask2(x, h, gd, |x, h| (x <= h) as u8 as f64)?,
+                None => one(x)?,
+            };
+            let mut grads = Vec::new();
+            grads.push(if shapes[0].2 {
+                let m = mul(&m_lo, &m_hi)?;
+                Some(reduce_grad(&mul(g, &m)?, &shapes[0].0, shapes[0].1)?)
+            } else {
+                None
+            });
+            if let Some(lt) = &l {
+                let (s, d, r) = &shapes[1];
+                grads.push(if *r {
+                    // x < lo (and lo < hi when both are given).
+                    let m = mask2(x, lt, gd, |x, l| (x < l) as u8 as f64)?;
+                    let m = match &h {
+                        Some(h) => mul(&m, &mask2(lt, h, gd, |l, h| (l < h) as u8 as f64)?)?,
+                        None => m,
+                    };
+                    Some(reduce_grad(&mul(g, &m)?, s, *d)?)
+                } else {
+                    None
+                });
+            }
+            if let Some(ht) = &h {
+                let (s, d, r) = &shapes[shapes.len() - 1];
+                grads.push(if *r {
+                    // x > hi, or hi < lo (then hi wins everywhere).
+                    let m = mask2(x, ht, gd, |x, h| (x > h) as u8 as f64)?;
+                    let m = match &l {
+                        Some(l) => {
+                            let inv = mask2(ht, l, gd, |h, l| (h < l) as u8 as f64)?;
+                            // m or inv
+                            let both = mul(&m, &inv)?;
+                            sub(&add(&m, &inv)?, &both)?
+                        }
+                        None => m,
+                    };
+                    Some(reduce_grad(&mul(g, &m)?, s, *d)?)
+                } else {
+                    None
+                });
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+fn int_max(d: DType) -> i64 {
+    match d {
+        DType::U8 => u8::MAX as i64,
+        DType::I8 => i8::MAX as i64,
+        DType::I16 => i16::MAX as i64,
+        DType::I32 => i32::MAX as i64,
+        DType::Bool => 1,
+        _ => i64::MAX,
+    }
+}
+
+fn int_min(d: DType) -> i64 {
+    match d {
+        DType::U8 | DType::Bool => 0,
+        DType::I8 => i8::MIN as i64,
+        DType::I16 => i16::MIN as i64,
+        DType::I32 => i32::MIN as i64,
+        _ => i64::MIN,
+    }
+}
+
+pub fn clamp_(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<()> {
+    let (mn, mx) = (min.cloned(), max.cloned());
+    let rhs = Rhs::Scalar(Scalar::Int(0));
+    let mut ops = vec![operand(a)];
+    ops.extend(min.map(|m| m.operand()));
+    ops.extend(max.map(|m| m.operand()));
+    let dtype = result_type(&ops);
+    super::check_inplace_result(a, dtype, a.shape())?;
+    in_place_with(a, &rhs, move |x, _| clamp(x, mn.as_ref(), mx.as_ref()))
+}

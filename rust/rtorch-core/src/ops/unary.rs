@@ -1,1 +1,1038 @@
-//! (filled in by its op family's work)
+//! Unary elementwise math and activations.
+//!
+//! Each op is a forward kernel and its derivative side by side (dfdx-style): the
+//! `unary!` table lists name, dtype rule, what backward saves, the kernel body and the
+//! gradient formula (written with differentiable ops, so double backward works).
+//! Adding an activation is one entry.
+
+use super::binary::{add, div, mul, mul_scalar, neg};
+use super::{cast_view, check_inplace, check_inplace_result};
+use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::elementwise::{par_chunks, unary_map};
+use crate::cpu::{math, SendPtr};
+use crate::dtype::{DType, Scalar};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use half::{bf16, f16};
+
+/// How an op's output dtype follows from its input's.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// Floating functions: integer and bool inputs give the default float dtype.
+    Float,
+    /// Floating inputs only (gelu, silu, frac, ...): others raise NotImplementedError.
+    FloatOnly,
+    /// Keeps the input dtype (abs, floor, relu, ...).
+    Same,
+    /// Returns bool (isnan, logical_not, ...); not differentiable.
+    Bool,
+}
+
+/// What backward needs: the input, the output, both, or nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Save {
+    X,
+    Y,
+    XY,
+    Nothing,
+}
+
+/// Values saved for backward, unpacked.
+pub struct Vals {
+    x: Option<Tensor>,
+    y: Option<Tensor>,
+}
+
+impl Vals {
+    pub fn x(&self) -> Result<&Tensor> {
+        self.x
+            .as_ref()
+            .ok_or_else(|| Error::Runtime("internal: input not saved for backward".into()))
+    }
+    pub fn y(&self) -> Result<&Tensor> {
+        self.y
+            .as_ref()
+            .ok_or_else(|| Error::Runtime("internal: output not saved for backward".into()))
+    }
+}
+
+/// NotImplementedError in PyTorch's wording for a kernel without this dtype.
+pub fn not_implemented(kernel: &str, dtype: DType) -> Error {
+    Error::NotImplemented(format!(
+        "\"{kernel}\" not implemented for '{}'",
+        dtype.scalar_type_name()
+    ))
+}
+
+fn out_dtype(a: DType, kind: Kind, kernel: &str) -> Result<DType> {
+    Ok(match kind {
+        Kind::Float if !a.is_floating_point() => crate::get_default_dtype(),
+        Kind::FloatOnly if !a.is_floating_point() => return Err(not_implemented(kernel, a)),
+        Kind::Bool => DType::Bool,
+        _ => a,
+    })
+}
+
+/// Runs a unary op: dtype rule, kernel `(out, input)`, and autograd record.
+#[allow(clippy::too_many_arguments)]
+pub fn apply<K, B>(
+    a: &Tensor,
+    name: &'static str,
+    kernel_name: &str,
+    kind: Kind,
+    save: Save,
+    kernel: K,
+    grad: Option<B>,
+) -> Result<Tensor>
+where
+    K: Fn(&Tensor, &Tensor) -> Result<()>,
+    B: Fn(&Tensor, &Vals) -> Result<Tensor> + Send + Sync + 'static,
+{
+    let dt = out_dtype(a.dtype(), kind, kernel_name)?;
+    let x = if kind == Kind::Bool {
+        a.clone()
+    } else {
+        cast_view(a, dt)?
+    };
+    let out = Tensor::uninit(a.shape(), dt, a.device())?;
+    kernel(&out, &x)?;
+    if let Some(grad) = grad {
+        if kind != Kind::Bool && needs_grad(&[a]) {
+            let sx = matches!(save, Save::X | Save::XY).then(|| SavedTensor::input(a));
+            let sy = matches!(save, Save::Y | Save::XY).then(|| SavedTensor::output(&out, 0));
+            record(name, &[a], &out, move |ctx, g| {
+                let vals = Vals {
+                    x: sx.as_ref().map(|s| s.unpack(ctx)).transpose()?,
+                    y: sy.as_ref().map(|s| s.unpack(ctx)).transpose()?,
+                };
+                Ok(vec![Some(grad(g, &vals)?)])
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The in-place form of `apply`: same checks as PyTorch (result dtype must fit).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_<K, B>(
+    a: &Tensor,
+    name: &'static str,
+    kernel_name: &str,
+    kind: Kind,
+    save: Save,
+    kernel: K,
+    grad: Option<B>,
+) -> Result<()>
+where
+    K: Fn(&Tensor, &Tensor) -> Result<()>,
+    B: Fn(&Tensor, &Vals) -> Result<Tensor> + Send + Sync + 'static,
+{
+    check_inplace(a)?;
+    let dt = out_dtype(a.dtype(), kind, kernel_name)?;
+    check_inplace_result(a, dt, a.shape())?;
+    if !needs_grad(&[a]) {
+        kernel(a, a)?;
+        a.storage().bump_version();
+        return Ok(());
+    }
+    let src = super::copy::clone_contiguous(a)?;
+    let r = apply(&src, name, kernel_name, kind, save, kernel, grad)?;
+    crate::cpu::elementwise::copy_cast(a, &r);
+    a.storage().bump_version();
+    if let Some(f) = r.grad_fn() {
+        a.set_grad_fn(f, r.output_nr());
+    }
+    Ok(())
+}
+
+/// Math on f32/f64 with the f32 versions of the vectorised kernels.
+pub trait FMath: Copy + PartialOrd {
+    fn exp_(self) -> Self;
+    fn ln_(self) -> Self;
+    fn tanh_(self) -> Self;
+    fn sigmoid_(self) -> Self;
+    fn erf_(self) -> Self;
+    fn erfc_(self) -> Self;
+    fn erfinv_(self) -> Self;
+}
+
+impl FMath for f32 {
+    #[inline(always)]
+    fn exp_(self) -> f32 {
+        math::exp_f32(self)
+    }
+    #[inline(always)]
+    fn ln_(self) -> f32 {
+        math::log_f32(self)
+    }
+    #[inline(always)]
+    fn tanh_(self) -> f32 {
+        math::tanh_f32(self)
+    }
+    #[inline(always)]
+    fn sigmoid_(self) -> f32 {
+        math::sigmoid_f32(self)
+    }
+    fn erf_(self) -> f32 {
+        math::erf(self as f64) as f32
+    }
+    fn erfc_(self) -> f32 {
+        math::erfc(self as f64) as f32
+    }
+    fn erfinv_(self) -> f32 {
+        math::erfinv(self as f64) as f32
+    }
+}
+
+impl FMath for f64 {
+    #[inline(always)]
+    fn exp_(self) -> f64 {
+        self.exp()
+    }
+    #[inline(always)]
+    fn ln_(self) -> f64 {
+        self.ln()
+    }
+    #[inline(always)]
+    fn tanh_(self) -> f64 {
+        self.tanh()
+    }
+    #[inline(always)]
+    fn sigmoid_(self) -> f64 {
+        1.0 / (1.0 + (-self).exp())
+    }
+    fn erf_(self) -> f64 {
+        math::erf(self)
+    }
+    fn erfc_(self) -> f64 {
+        math::erfc(self)
+    }
+    fn erfinv_(self) -> f64 {
+        math::erfinv(self)
+    }
+}
+
+/// Contiguous f32 through a slice function (vectorised with run-time dispatch).
+/// Returns false when the layout or dtype does not fit.
+fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [f32])) -> bool {
+    if out.dtype() != DType::F32 || !out.is_contiguous() || !a.is_contiguous() {
+        return false;
+    }
+    let n = out.numel();
+    if n == 0 {
+        return true;
+    }
+    let po = SendPtr(out.data_ptr::<f32>());
+    let pa = SendPtr(a.data_ptr::<f32>());
+    let alias = std::ptr::eq(po.0, pa.0);
+    par_chunks(n, |s, e| {
+        // SAFETY: s..e lies inside both contiguous buffers of n elements; when they
+        // alias exactly only the mutable slice is made.
+        unsafe {
+            let o = std::slice::from_raw_parts_mut(po.get().add(s), e - s);
+            if alias {
+                fi(o)
+            } else {
+                f(std::slice::from_raw_parts(pa.get().add(s), e - s), o)
+            }
+        }
+    });
+    true
+}
+
+/// A floating kernel from one expression in `$x` (of type `F`: f32, or f64 for
+/// float64); half types compute in f32 and round once.
+macro_rules! fkernel {
+    (|$x:ident| $body:expr) => {
+        move |out: &Tensor, a: &Tensor| -> Result<()> {
+            match out.dtype() {
+                DType::F32 => {
+                    #[allow(dead_code)]
+                    type F = f32;
+                    unary_map::<f32, f32>(out, a, move |$x: F| $body)
+                }
+                DType::F64 => {
+                    #[allow(dead_code)]
+                    type F = f64;
+                    unary_map::<f64, f64>(out, a, move |$x: F| $body)
+                }
+                DType::F16 => {
+                    #[allow(dead_code)]
+                    type F = f32;
+                    unary_map::<f16, f16>(out, a, move |v: f16| {
+                        let $x: F = v.to_f32();
+                        f16::from_f32($body)
+                    })
+                }
+                DType::BF16 => {
+                    #[allow(dead_code)]
+                    type F = f32;
+                    unary_map::<bf16, bf16>(out, a, move |v: bf16| {
+                        let $x: F = v.to_f32();
+                        bf16::from_f32($body)
+                    })
+                }
+                d => return Err(Error::Runtime(format!("unsupported dtype {}", d.name()))),
+            }
+            Ok(())
+        }
+    };
+    // With a vectorised slice path for contiguous f32.
+    ($slice:path, $slice_inplace:path, |$x:ident| $body:expr) => {
+        move |out: &Tensor, a: &Tensor| -> Result<()> {
+            if f32_slices(out, a, $slice, $slice_inplace) {
+                return Ok(());
+            }
+            fkernel!(|$x| $body)(out, a)
+        }
+    };
+}
+
+/// A constant (non-differentiable) 0/1 tensor of `x`'s dtype from a predicate on
+/// its values: the piecewise-constant factors of derivatives.
+pub fn mask(x: &Tensor, pred: impl Fn(f64) -> bool + Sync) -> Result<Tensor> {
+    let x = x.detach();
+    let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
+    crate::dispatch_all!(x.dtype(), T => {
+        unary_map::<T, T>(&out, &x, |v: T| if pred(v.to_f64()) { T::one() } else { T::zero() })
+    });
+    Ok(out)
+}
+
+fn zeros_grad(g: &Tensor, _: &Vals) -> Result<Tensor> {
+    super::reduce::zeros_like(g)
+}
+
+fn sc(v: f64) -> Scalar {
+    Scalar::Float(v)
+}
+
+/// `s * t` for a float constant.
+fn scale(t: &Tensor, s: f64) -> Result<Tensor> {
+    mul_scalar(t, sc(s))
+}
+
+/// `t + s` for a float constant.
+fn shift(t: &Tensor, s: f64) -> Result<Tensor> {
+    super::binary::add_scaled(t, &super::binary::Rhs::Scalar(sc(s)), Scalar::Int(1))
+}
+
+/// `s - t` for a float constant.
+fn rsub(t: &Tensor, s: f64) -> Result<Tensor> {
+    shift(&neg(t)?, s)
+}
+
+type GradFn = fn(&Tensor, &Vals) -> Result<Tensor>;
+
+/// Defines `name(a)` and `name_(a)` from a kernel and a gradient formula.
+macro_rules! unary {
+    ($(
+        $(#[$m:meta])*
+        $name:ident, $name_:ident, $bw:literal, $kname:literal, $kind:ident, $save:ident,
+        kernel: $kernel:expr,
+        grad: $grad:expr;
+    )*) => {$(
+        $(#[$m])*
+        pub fn $name(a: &Tensor) -> Result<Tensor> {
+            apply(a, $bw, $kname, Kind::$kind, Save::$save, $kernel, $grad)
+        }
+        $(#[$m])*
+        /// (in place)
+        pub fn $name_(a: &Tensor) -> Result<()> {
+            apply_(a, $bw, $kname, Kind::$kind, Save::$save, $kernel, $grad)
+        }
+    )*};
+}
+
+const LN2: f64 = std::f64::consts::LN_2;
+const LN10: f64 = std::f64::consts::LN_10;
+const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
+
+unary! {
+    /// e^x.
+    exp, exp_, "ExpBackward0", "exp_vml_cpu", Float, Y,
+        kernel: fkernel!(math::exp_slice, math::exp_slice_inplace, |x| x.exp_()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, v.y()?));
+    /// 2^x.
+    exp2, exp2_, "Exp2Backward0", "exp2", Float, Y,
+        kernel: fkernel!(|x| x.exp2()),
+        grad: Some(|g: &Tensor, v: &Vals| scale(&mul(g, v.y()?)?, LN2));
+    /// e^x - 1.
+    expm1, expm1_, "Expm1Backward0", "expm1", Float, Y,
+        kernel: fkernel!(|x| x.exp_m1()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &shift(v.y()?, 1.0)?));
+    /// ln x.
+    log, log_, "LogBackward0", "log_vml_cpu", Float, X,
+        kernel: fkernel!(math::log_slice, math::log_slice_inplace, |x| x.ln_()),
+        grad: Some(|g: &Tensor, v: &Vals| div(g, v.x()?));
+    log2, log2_, "Log2Backward0", "log2", Float, X,
+        kernel: fkernel!(|x| x.log2()),
+        grad: Some(|g: &Tensor, v: &Vals| div(g, &scale(v.x()?, LN2)?));
+    log10, log10_, "Log10Backward0", "log10", Float, X,
+        kernel: fkernel!(|x| x.log10()),
+        grad: Some(|g: &Tensor, v: &Vals| div(g, &scale(v.x()?, LN10)?));
+    log1p, log1p_, "Log1PBackward0", "log1p", Float, X,
+        kernel: fkernel!(|x| x.ln_1p()),
+        grad: Some(|g: &Tensor, v: &Vals| div(g, &shift(v.x()?, 1.0)?));
+    sqrt, sqrt_, "SqrtBackward0", "sqrt", Float, Y,
+        kernel: fkernel!(|x| x.sqrt()),
+        grad: Some(|g: &Tensor, v: &Vals| div(g, &scale(v.y()?, 2.0)?));
+    /// 1/sqrt(x); d = -y^3/2.
+    rsqrt, rsqrt_, "RsqrtBackward0", "rsqrt", Float, Y,
+        kernel: fkernel!(|x| 1.0 / x.sqrt()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let y = v.y()?;
+            scale(&mul(g, &mul(&mul(y, y)?, y)?)?, -0.5)
+        });
+    sin, sin_, "SinBackward0", "sin", Float, X,
+        kernel: fkernel!(|x| x.sin()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &cos(v.x()?)?));
+    cos, cos_, "CosBackward0", "cos", Float, X,
+        kernel: fkernel!(|x| x.cos()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &neg(&sin(v.x()?)?)?));
+    /// tan; d = 1 + y^2.
+    tan, tan_, "TanBackward0", "tan", Float, Y,
+        kernel: fkernel!(|x| x.tan()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let y = v.y()?;
+            mul(g, &shift(&mul(y, y)?, 1.0)?)
+        });
+    asin, asin_, "AsinBackward0", "asin", Float, X,
+        kernel: fkernel!(|x| x.asin()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            div(g, &sqrt(&rsub(&mul(x, x)?, 1.0)?)?)
+        });
+    acos, acos_, "AcosBackward0", "acos", Float, X,
+        kernel: fkernel!(|x| x.acos()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            neg(&div(g, &sqrt(&rsub(&mul(x, x)?, 1.0)?)?)?)
+        });
+    atan, atan_, "AtanBackward0", "atan", Float, X,
+        kernel: fkernel!(|x| x.atan()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            div(g, &shift(&mul(x, x)?, 1.0)?)
+        });
+    sinh, sinh_, "SinhBackward0", "sinh", Float, X,
+        kernel: fkernel!(|x| x.sinh()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &cosh(v.x()?)?));
+    cosh, cosh_, "CoshBackward0", "cosh", Float, X,
+        kernel: fkernel!(|x| x.cosh()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &sinh(v.x()?)?));
+    asinh, asinh_, "AsinhBackward0", "asinh", Float, X,
+        kernel: fkernel!(|x| x.asinh()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            div(g, &sqrt(&shift(&mul(x, x)?, 1.0)?)?)
+        });
+    acosh, acosh_, "AcoshBackward0", "acosh", Float, X,
+        kernel: fkernel!(|x| x.acosh()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            div(g, &sqrt(&shift(&mul(x, x)?, -1.0)?)?)
+        });
+    atanh, atanh_, "AtanhBackward0", "atanh", Float, X,
+        kernel: fkernel!(|x| x.atanh()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            div(g, &rsub(&mul(x, x)?, 1.0)?)
+        });
+    /// tanh; d = 1 - y^2.
+    tanh, tanh_, "TanhBackward0", "tanh", Float, Y,
+        kernel: fkernel!(math::tanh_slice, math::tanh_slice_inplace, |x| x.tanh_()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let y = v.y()?;
+            mul(g, &rsub(&mul(y, y)?, 1.0)?)
+        });
+    /// 1/(1+e^-x); d = y(1-y).
+    sigmoid, sigmoid_, "SigmoidBackward0", "sigmoid", Float, Y,
+        kernel: fkernel!(math::sigmoid_slice, math::sigmoid_slice_inplace, |x| x.sigmoid_()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let y = v.y()?;
+            mul(g, &mul(y, &rsub(y, 1.0)?)?)
+        });
+    erf, erf_, "ErfBackward0", "erf", Float, X,
+        kernel: fkernel!(|x| x.erf_()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            mul(g, &scale(&exp(&neg(&mul(x, x)?)?)?, TWO_OVER_SQRT_PI)?)
+        });
+    erfc, erfc_, "ErfcBackward0", "erfc", Float, X,
+        kernel: fkernel!(|x| x.erfc_()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            mul(g, &scale(&exp(&neg(&mul(x, x)?)?)?, -TWO_OVER_SQRT_PI)?)
+        });
+    /// Inverse of erf; d = sqrt(pi)/2 e^{y^2}.
+    erfinv, erfinv_, "ErfinvBackward0", "erfinv", Float, Y,
+        kernel: fkernel!(|x| x.erfinv_()),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let y = v.y()?;
+            mul(g, &scale(&exp(&mul(y, y)?)?, 1.0 / TWO_OVER_SQRT_PI)?)
+        });
+    /// 1/x; d = -y^2.
+    reciprocal, reciprocal_, "ReciprocalBackward0", "reciprocal", Float, Y,
+        kernel: fkernel!(|x| 1.0 / x),
+        grad: Some(|g: &Tensor, v: &Vals| {
+            let y = v.y()?;
+            neg(&mul(g, &mul(y, y)?)?)
+        });
+    /// x - trunc(x); d = 1.
+    frac, frac_, "FracBackward0", "frac_cpu", FloatOnly, Nothing,
+        kernel: fkernel!(|x| x - x.trunc()),
+        grad: Some(|g: &Tensor, _: &Vals| Ok(g.clone()));
+    /// |x|; abs'(0) = 0.
+    abs, abs_, "AbsBackward0", "abs_cpu", Same, X,
+        kernel: int_or_float("abs_cpu", |v| v.wrapping_abs(), |x| x.abs()),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &sign(v.x()?)?));
+    /// max(x, 0); relu'(0) = 0.
+    relu, relu_, "ReluBackward0", "relu", Same, Y,
+        kernel: relu_kernel,
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.y()?, |y| y > 0.0)?));
+    floor, floor_, "FloorBackward0", "floor_vml_cpu", Same, Nothing,
+        kernel: int_or_float("floor_vml_cpu", |v| v, |x| x.floor()),
+        grad: Some(zeros_grad as GradFn);
+    ceil, ceil_, "CeilBackward0", "ceil_vml_cpu", Same, Nothing,
+        kernel: int_or_float("ceil_vml_cpu", |v| v, |x| x.ceil()),
+        grad: Some(zeros_grad as GradFn);
+    trunc, trunc_, "TruncBackward0", "trunc_vml_cpu", Same, Nothing,
+        kernel: int_or_float("trunc_vml_cpu", |v| v, |x| x.trunc()),
+        grad: Some(zeros_grad as GradFn);
+    /// Round half to even.
+    round, round_, "RoundBackward0", "round_cpu", Same, Nothing,
+        kernel: int_or_float("round_cpu", |v| v, |x| x.round_ties_even()),
+        grad: Some(zeros_grad as GradFn);
+}
+
+macro_rules! predicate {
+    ($($name:ident, $int_value:expr, |$x:ident| $pred:expr;)*) => {$(
+        /// Elementwise floating predicate with a bool result.
+        pub fn $name(a: &Tensor) -> Result<Tensor> {
+            apply(a, "", stringify!($name), Kind::Bool, Save::Nothing,
+                bool_kernel(|$x| $pred, $int_value), None::<GradFn>)
+        }
+    )*};
+}
+
+predicate! {
+    isnan, false, |x| x.is_nan();
+    isinf, false, |x| x.is_infinite();
+    isfinite, true, |x| x.is_finite();
+    isposinf, false, |x| x == f64::INFINITY;
+    isneginf, false, |x| x == f64::NEG_INFINITY;
+}
+
+/// `sign`: -1, 0, 1 (NaN stays NaN); bool is returned as is. Gradient zero.
+pub fn sign(a: &Tensor) -> Result<Tensor> {
+    apply(
+        a,
+        "SignBackward0",
+        "sign",
+        Kind::Same,
+        Save::Nothing,
+        sign_kernel,
+        Some(zeros_grad as GradFn),
+    )
+}
+
+pub fn sign_(a: &Tensor) -> Result<()> {
+    apply_(
+        a,
+        "SignBackward0",
+        "sign",
+        Kind::Same,
+        Save::Nothing,
+        sign_kernel,
+        Some(zeros_grad as GradFn),
+    )
+}
+
+fn sign_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
+    if out.dtype() == DType::Bool {
+        unary_map::<bool, bool>(out, a, |v| v);
+        return Ok(());
+    }
+    int_or_float(
+        "sign",
+        |v: i64| v.signum(),
+        |x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x * 0.0
+            }
+        },
+    )(out, a)
+}
+
+fn relu_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
+    if out.dtype() == DType::Bool {
+        return Err(Error::NotImplemented(
+            "Boolean inputs not supported for relu".into(),
+        ));
+    }
+    int_or_float(
+        "relu",
+        |v: i64| v.max(0),
+        |x| {
+            if x > 0.0 || x.is_nan() {
+                x
+            } else {
+                0.0 * x.abs()
+            }
+        },
+    )(out, a)
+}
+
+/// A kernel with one formula for integers (through i64, wrapping back to the dtype)
+/// and one for floats (f64; f32 types round once). Bool is NotImplemented.
+fn int_or_float(
+    kname: &'static str,
+    fi: impl Fn(i64) -> i64 + Sync + Copy,
+    ff: impl Fn(f64) -> f64 + Sync + Copy,
+) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
+    move |out: &Tensor, a: &Tensor| {
+        let dt = out.dtype();
+        if dt == DType::Bool {
+            return Err(not_implemented(kname, dt));
+        }
+        if dt == DType::F32 {
+            unary_map::<f32, f32>(out, a, move |x| ff(x as f64) as f32);
+            return Ok(());
+        }
+        crate::dispatch_float!(dt, T => {
+            unary_map::<T, T>(out, a, move |x: T| T::from_f64(ff(x.to_f64())))
+        }, _ => crate::dispatch_int!(dt, T => {
+            unary_map::<T, T>(out, a, move |x: T| T::from_i64(fi(x.to_i64())))
+        }, _ => return Err(not_implemented(kname, dt))));
+        Ok(())
+    }
+}
+
+/// A bool-valued predicate on floats; integer/bool inputs give `int_value` everywhere.
+fn bool_kernel(
+    pred: impl Fn(f64) -> bool + Sync + Copy,
+    int_value: bool,
+) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
+    move |out: &Tensor, a: &Tensor| {
+        crate::dispatch_float!(a.dtype(), T => {
+            unary_map::<T, bool>(out, a, move |x: T| pred(x.to_f64()))
+        }, _ => crate::cpu::elementwise::fill(out, Scalar::Bool(int_value)));
+        Ok(())
+    }
+}
+
+/// `square`: `x * x` keeping integer dtypes (bool -> int64), as `pow(x, 2)`.
+pub fn square(a: &Tensor) -> Result<Tensor> {
+    super::pointwise::pow_scalar(a, Scalar::Int(2))
+}
+
+pub fn square_(a: &Tensor) -> Result<()> {
+    super::pointwise::pow_scalar_(a, Scalar::Int(2))
+}
+
+/// `round(decimals=d)`: scales by 10^d, rounds half to even, scales back (floats).
+pub fn round_decimals(a: &Tensor, decimals: i64) -> Result<Tensor> {
+    if decimals == 0 {
+        return round(a);
+    }
+    apply(
+        a,
+        "RoundBackward1",
+        "round_cpu",
+        Kind::FloatOnly,
+        Save::Nothing,
+        round_dec_kernel(decimals),
+        Some(zeros_grad as GradFn),
+    )
+}
+
+pub fn round_decimals_(a: &Tensor, decimals: i64) -> Result<()> {
+    if decimals == 0 {
+        return round_(a);
+    }
+    apply_(
+        a,
+        "RoundBackward1",
+        "round_cpu",
+        Kind::FloatOnly,
+        Save::Nothing,
+        round_dec_kernel(decimals),
+        Some(zeros_grad as GradFn),
+    )
+}
+
+fn round_dec_kernel(decimals: i64) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
+    let neg = decimals < 0;
+    let p = 10f64.powi(decimals.unsigned_abs().min(400) as i32);
+    fkernel!(|x| {
+        let tp = p as F;
+        if neg {
+            (x / tp).round_ties_even() * tp
+        } else {
+            (x * tp).round_ties_even() / tp
+        }
+    })
+}
+
+/// `nan_to_num`: NaN -> `nan` (0), +inf -> `posinf` (dtype max), -inf -> `neginf`
+/// (dtype lowest). Integer tensors are returned unchanged (a copy).
+pub fn nan_to_num(
+    a: &Tensor,
+    nan: Option<f64>,
+    posinf: Option<f64>,
+    neginf: Option<f64>,
+) -> Result<Tensor> {
+    apply(
+        a,
+        "NanToNumBackward0",
+        "nan_to_num",
+        Kind::Same,
+        Save::X,
+        nan_to_num_kernel(nan, posinf, neginf),
+        Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, f64::is_finite)?)),
+    )
+}
+
+pub fn nan_to_num_(
+    a: &Tensor,
+    nan: Option<f64>,
+    posinf: Option<f64>,
+    neginf: Option<f64>,
+) -> Result<()> {
+    apply_(
+        a,
+        "NanToNumBackward0",
+        "nan_to_num",
+        Kind::Same,
+        Save::X,
+        nan_to_num_kernel(nan, posinf, neginf),
+        Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, f64::is_finite)?)),
+    )
+}
+
+fn float_max(dt: DType) -> f64 {
+    match dt {
+        DType::F16 => 65504.0,
+        DType::BF16 => bf16::MAX.to_f64(),
+        DType::F32 => f32::MAX as f64,
+        _ => f64::MAX,
+    }
+}
+
+fn nan_to_num_kernel(
+    nan: Option<f64>,
+    posinf: Option<f64>,
+    neginf: Option<f64>,
+) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
+    move |out: &Tensor, a: &Tensor| {
+        let dt = out.dtype();
+        if !dt.is_floating_point() {
+            crate::cpu::elementwise::copy_cast(out, a);
+            return Ok(());
+        }
+        let n = nan.unwrap_or(0.0);
+        let p = posinf.unwrap_or(float_max(dt));
+        let m = neginf.unwrap_or(-float_max(dt));
+        crate::dispatch_float!(dt, T => {
+            let (n, p, m) = (T::from_f64(n), T::from_f64(p), T::from_f64(m));
+            unary_map::<T, T>(out, a, move |x: T| {
+                let v = x.to_f64();
+                if v.is_nan() { n } else if v == f64::INFINITY { p } else if v == f64::NEG_INFINITY { m } else { x }
+            })
+        }, _ => {});
+        Ok(())
+    }
+}
+
+/// `logical_not`: bool result, true where the input is zero.
+pub fn logical_not(a: &Tensor) -> Result<Tensor> {
+    let out = Tensor::uninit(a.shape(), DType::Bool, a.device())?;
+    crate::dispatch_all!(a.dtype(), T => {
+        unary_map::<T, bool>(&out, a, |v: T| v == T::zero())
+    });
+    Ok(out)
+}
+
+/// `logical_not_`: writes 0/1 in the tensor's own dtype.
+pub fn logical_not_(a: &Tensor) -> Result<()> {
+    check_inplace(a)?;
+    let r = logical_not(a)?;
+    crate::cpu::elementwise::copy_cast(a, &r);
+    a.storage().bump_version();
+    Ok(())
+}
+
+/// `bitwise_not` (`~`): integers and bool (logical not) only.
+pub fn bitwise_not(a: &Tensor) -> Result<Tensor> {
+    let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
+    bitwise_not_kernel(&out, a)?;
+    Ok(out)
+}
+
+pub fn bitwise_not_(a: &Tensor) -> Result<()> {
+    check_inplace(a)?;
+    bitwise_not_kernel(a, a)?;
+    a.storage().bump_version();
+    Ok(())
+}
+
+fn bitwise_not_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
+    match a.dtype() {
+        DType::Bool => unary_map::<bool, bool>(out, a, |v| !v),
+        DType::U8 => unary_map::<u8, u8>(out, a, |v| !v),
+        DType::I8 => unary_map::<i8, i8>(out, a, |v| !v),
+        DType::I16 => unary_map::<i16, i16>(out, a, |v| !v),
+        DType::I32 => unary_map::<i32, i32>(out, a, |v| !v),
+        DType::I64 => unary_map::<i64, i64>(out, a, |v| !v),
+        d => return Err(not_implemented("bitwise_not_cpu", d)),
+    }
+    Ok(())
+}
+
+// ----- activations with parameters -----
+
+/// An activation `y = f(x)` on floating tensors, with its gradient formula.
+#[allow(clippy::too_many_arguments)]
+fn activation<K, B>(
+    a: &Tensor,
+    inplace: bool,
+    name: &'static str,
+    kname: &str,
+    kind: Kind,
+    save: Save,
+    kernel: K,
+    grad: B,
+) -> Result<Tensor>
+where
+    K: Fn(&Tensor, &Tensor) -> Result<()>,
+    B: Fn(&Tensor, &Vals) -> Result<Tensor> + Send + Sync + 'static,
+{
+    if inplace {
+        apply_(a, name, kname, kind, save, kernel, Some(grad))?;
+        Ok(a.clone())
+    } else {
+        apply(a, name, kname, kind, save, kernel, Some(grad))
+    }
+}
+
+/// `gelu(x, approximate)`: `approximate` is "none" (erf) or "tanh".
+pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
+    const S2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+    const K: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
+    const C: f64 = 0.044_715;
+    match approximate {
+        "none" => activation(
+            a,
+            false,
+            "GeluBackward0",
+            "GeluKernelImpl",
+            Kind::FloatOnly,
+            Save::X,
+            // erfc form: no cancellation in 1 + erf(x) for negative x.
+            fkernel!(|x| 0.5 * x * (-x * (S2 as F)).erfc_()),
+            |g: &Tensor, v: &Vals| {
+                // d = Phi(x) + x phi(x)
+                let x = v.x()?;
+                let cdf = scale(&shift(&erf(&scale(x, S2)?)?, 1.0)?, 0.5)?;
+                let pdf = scale(
+                    &exp(&scale(&mul(x, x)?, -0.5)?)?,
+                    0.5 * TWO_OVER_SQRT_PI * S2,
+                )?;
+                mul(g, &add(&cdf, &mul(x, &pdf)?)?)
+            },
+        ),
+        "tanh" => activation(
+            a,
+            false,
+            "GeluBackward0",
+            "GeluKernelImpl",
+            Kind::FloatOnly,
+            Save::X,
+            fkernel!(|x| {
+                let inner = (K as F) * (x + (C as F) * x * x * x);
+                0.5 * x * (1.0 + inner.tanh_())
+            }),
+            |g: &Tensor, v: &Vals| {
+                let x = v.x()?;
+                let x2 = mul(x, x)?;
+                let inner = scale(&add(x, &scale(&mul(&x2, x)?, C)?)?, K)?;
+                let t = tanh(&inner)?;
+                let left = scale(&shift(&t, 1.0)?, 0.5)?;
+                let dinner = scale(&shift(&scale(&x2, 3.0 * C)?, 1.0)?, K)?;
+                let right = mul(&scale(&mul(x, &rsub(&mul(&t, &t)?, 1.0)?)?, 0.5)?, &dinner)?;
+                mul(g, &add(&left, &right)?)
+            },
+        ),
+        other => Err(Error::Runtime(format!(
+            "approximate argument must be either none or tanh. Got {other}"
+        ))),
+    }
+}
+
+/// `silu(x) = x sigmoid(x)`; d = s (1 + x (1 - s)).
+pub fn silu(a: &Tensor, inplace: bool) -> Result<Tensor> {
+    activation(
+        a,
+        inplace,
+        "SiluBackward0",
+        "silu_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        fkernel!(|x| x * x.sigmoid_()),
+        |g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            let s = sigmoid(x)?;
+            mul(g, &mul(&s, &shift(&mul(x, &rsub(&s, 1.0)?)?, 1.0)?)?)
+        },
+    )
+}
+
+/// `softplus(x) = log(1 + e^{beta x}) / beta`, linear above `threshold`.
+pub fn softplus(a: &Tensor, beta: f64, threshold: f64) -> Result<Tensor> {
+    activation(
+        a,
+        false,
+        "SoftplusBackward0",
+        "softplus_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        fkernel!(|x| {
+            let bx = x * (beta as F);
+            if bx > threshold as F {
+                x
+            } else {
+                bx.exp_().ln_1p() / (beta as F)
+            }
+        }),
+        move |g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            let lin = mask(x, move |x| x * beta > threshold)?;
+            let s = sigmoid(&scale(x, beta)?)?;
+            // lin + (1 - lin) * s
+            let w = add(&lin, &mul(&rsub(&lin, 1.0)?, &s)?)?;
+            mul(g, &w)
+        },
+    )
+}
+
+/// `elu(x) = x` for x > 0, `alpha (e^x - 1)` otherwise.
+pub fn elu(a: &Tensor, alpha: f64, inplace: bool) -> Result<Tensor> {
+    activation(
+        a,
+        inplace,
+        "EluBackward0",
+        "elu_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        fkernel!(|x| if x > 0.0 {
+            x
+        } else {
+            (alpha as F) * x.exp_m1()
+        }),
+        move |g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            let pos = mask(x, |x| x > 0.0)?;
+            let negd = scale(&exp(x)?, alpha)?;
+            let w = add(&pos, &mul(&rsub(&pos, 1.0)?, &negd)?)?;
+            mul(g, &w)
+        },
+    )
+}
+
+/// `leaky_relu(x) = x` for x > 0, `slope x` otherwise (the slope at 0).
+pub fn leaky_relu(a: &Tensor, slope: f64, inplace: bool) -> Result<Tensor> {
+    activation(
+        a,
+        inplace,
+        "LeakyReluBackward0",
+        "leaky_relu_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        fkernel!(|x| if x > 0.0 { x } else { x * (slope as F) }),
+        move |g: &Tensor, v: &Vals| {
+            let w = mask(v.x()?, |x| x > 0.0)?;
+            // w + (1 - w) * slope
+            let w = shift(&scale(&w, 1.0 - slope)?, slope)?;
+            mul(g, &w)
+        },
+    )
+}
+
+/// `hardtanh(x, lo, hi)`: clamp; no gradient at or beyond the bounds.
+pub fn hardtanh(a: &Tensor, lo: f64, hi: f64, inplace: bool) -> Result<Tensor> {
+    if a.dtype() == DType::Bool {
+        return Err(not_implemented("hardtanh", a.dtype()));
+    }
+    activation(
+        a,
+        inplace,
+        "HardtanhBackward0",
+        "hardtanh",
+        Kind::Same,
+        Save::X,
+        move |out: &Tensor, x: &Tensor| {
+            crate::dispatch_all!(out.dtype(), T => {
+                let (l, h) = (T::from_f64(lo), T::from_f64(hi));
+                unary_map::<T, T>(out, x, move |v: T| {
+                    let f = v.to_f64();
+                    if f < lo { l } else if f > hi { h } else { v }
+                })
+            });
+            Ok(())
+        },
+        move |g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, move |x| x > lo && x < hi)?),
+    )
+}
+
+/// `relu6(x) = hardtanh(x, 0, 6)`.
+pub fn relu6(a: &Tensor, inplace: bool) -> Result<Tensor> {
+    hardtanh(a, 0.0, 6.0, inplace)
+}
+
+/// `logsigmoid(x) = -softplus(-x)`; d = sigmoid(-x).
+pub fn logsigmoid(a: &Tensor) -> Result<Tensor> {
+    activation(
+        a,
+        false,
+        "LogSigmoidBackward0",
+        "log_sigmoid_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        fkernel!(|x| {
+            // min(x, 0) - log1p(e^-|x|), stable for both signs.
+            let m = if x < 0.0 { x } else { 0.0 };
+            m - (-x.abs()).exp_().ln_1p()
+        }),
+        |g: &Tensor, v: &Vals| mul(g, &sigmoid(&neg(v.x()?)?)?),
+    )
+}
+
+/// `mish(x) = x tanh(softplus(x))`.
+pub fn mish(a: &Tensor, inplace: bool) -> Result<Tensor> {
+    activation(
+        a,
+        inplace,
+        "MishBackward0",
+        "mish_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        fkernel!(|x| {
+            let sp = if x > 20.0 { x } else { x.exp_().ln_1p() };
+            x * sp.tanh_()
+        }),
+        |g: &Tensor, v: &Vals| {
+            // d = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))
+            let x = v.x()?;
+            let t = tanh(&softplus(x, 1.0, 20.0)?)?;
+            let s = sigmoid(x)?;
+            let d = add(&t, &mul(&mul(x, &s)?, &rsub(&mul(&t, &t)?, 1.0)?)?)?;
+            mul(g, &d)
+        },
+    )
+}

@@ -1,0 +1,566 @@
+//! Scalar math the elementwise kernels need beyond `std`: vectorisable f32 `exp`,
+//! `log`, `tanh`, `sigmoid` (a few ulp, branch-free so loops over slices
+//! auto-vectorise), their slice drivers with run-time AVX2/FMA selection, and `erf`,
+//! `erfc`, `erfinv` in f64.
+//!
+//! The f32 polynomials are Cephes' (`expf`, `logf`, `tanhf`); the slice drivers are
+//! written once and compiled twice: for baseline x86-64 and inside a
+//! `#[target_feature(enable = "avx2,fma")]` function chosen at run time.
+
+// Cephes' coefficients are kept as published.
+#![allow(clippy::excessive_precision)]
+
+/// `2^n` for `n` in the normal exponent range, from its bit pattern.
+#[inline(always)]
+fn pow2i(n: i32) -> f32 {
+    f32::from_bits(((n + 127) as u32) << 23)
+}
+
+/// e^x in f32, within 2 ulp over the whole range (NaN and infinities included).
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Round-to-nearest by adding 1.5 * 2^23 (no SSE4.1 `round` needed on baseline).
+    const SHIFTER: f32 = 12_582_912.0;
+    let xc = x.clamp(-104.0, 88.8);
+    let t = xc * LOG2E + SHIFTER;
+    let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    let n = t - SHIFTER;
+    let r = xc - n * LN2_HI - n * LN2_LO;
+    let z = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    let y = p * z + r + 1.0;
+    // Two-step scaling keeps 2^n representable near both ends of the range.
+    let n1 = ni >> 1;
+    let y = y * pow2i(n1) * pow2i(ni - n1);
+    if x > 88.722_84 {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+/// ln(x) in f32, within 2 ulp; ln(0) = -inf, ln(x<0) = NaN, subnormals handled.
+#[inline(always)]
+pub fn log_f32(x: f32) -> f32 {
+    const SQRTHF: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    let sub = x < f32::MIN_POSITIVE;
+    let xs = if sub { x * 8_388_608.0 } else { x };
+    let bits = xs.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 126 - if sub { 23 } else { 0 };
+    let mut m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000);
+    if m < SQRTHF {
+        e -= 1;
+        m = m + m - 1.0;
+    } else {
+        m -= 1.0;
+    }
+    let ef = e as f32;
+    let z = m * m;
+    let mut y = ((((((((7.037_683_6e-2 * m - 1.151_461e-1) * m + 1.167_699_9e-1) * m
+        - 1.242_014_1e-1)
+        * m
+        + 1.424_932_3e-1)
+        * m
+        - 1.666_805_8e-1)
+        * m
+        + 2.000_071_4e-1)
+        * m
+        - 2.499_999_4e-1)
+        * m
+        + 3.333_333_1e-1)
+        * m
+        * z;
+    y += -2.121_944_4e-4 * ef;
+    y += -0.5 * z;
+    let r = m + y + 0.693_359_4 * ef;
+    if x.is_nan() || x < 0.0 {
+        f32::NAN
+    } else if x == 0.0 {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
+        f32::INFINITY
+    } else {
+        r
+    }
+}
+
+/// tanh(x) in f32, within 2 ulp.
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    let z = x.abs();
+    let s = x * x;
+    let small =
+        ((((-5.704_988_7e-3 * s + 2.063_908_9e-2) * s - 5.373_971_6e-2) * s + 1.333_144_2e-1) * s
+            - 3.333_328_2e-1)
+            * s
+            * x
+            + x;
+    let e = exp_f32(z + z);
+    let big = 1.0 - 2.0 / (e + 1.0);
+    let big = if x < 0.0 { -big } else { big };
+    if z < 0.625 {
+        small
+    } else {
+        big
+    }
+}
+
+/// 1 / (1 + e^-x) in f32.
+#[inline(always)]
+pub fn sigmoid_f32(x: f32) -> f32 {
+    1.0 / (1.0 + exp_f32(-x))
+}
+
+macro_rules! slice_fns {
+    ($($name:ident, $name_inplace:ident => $f:ident;)*) => {
+        mod generic {
+            $(
+                #[inline(always)]
+                pub fn $name(x: &[f32], out: &mut [f32]) {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = super::$f(v);
+                    }
+                }
+                #[inline(always)]
+                pub fn $name_inplace(buf: &mut [f32]) {
+                    for v in buf.iter_mut() {
+                        *v = super::$f(*v);
+                    }
+                }
+            )*
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        mod avx2 {
+            $(
+                /// # Safety
+                /// The CPU must support AVX2 and FMA.
+                #[target_feature(enable = "avx2,fma")]
+                pub unsafe fn $name(x: &[f32], out: &mut [f32]) {
+                    super::generic::$name(x, out)
+                }
+                /// # Safety
+                /// The CPU must support AVX2 and FMA.
+                #[target_feature(enable = "avx2,fma")]
+                pub unsafe fn $name_inplace(buf: &mut [f32]) {
+                    super::generic::$name_inplace(buf)
+                }
+            )*
+        }
+
+        $(
+            /// `out[i] = f(x[i])` with the widest vector unit the CPU has.
+            pub fn $name(x: &[f32], out: &mut [f32]) {
+                #[cfg(target_arch = "x86_64")]
+                if has_avx2_fma() {
+                    // SAFETY: the features were detected at run time.
+                    unsafe { avx2::$name(x, out) };
+                    return;
+                }
+                generic::$name(x, out)
+            }
+            /// In-place form of the slice function of the same name.
+            pub fn $name_inplace(buf: &mut [f32]) {
+                #[cfg(target_arch = "x86_64")]
+                if has_avx2_fma() {
+                    // SAFETY: the features were detected at run time.
+                    unsafe { avx2::$name_inplace(buf) };
+                    return;
+                }
+                generic::$name_inplace(buf)
+            }
+        )*
+    };
+}
+
+slice_fns! {
+    exp_slice, exp_slice_inplace => exp_f32;
+    log_slice, log_slice_inplace => log_f32;
+    tanh_slice, tanh_slice_inplace => tanh_f32;
+    sigmoid_slice, sigmoid_slice_inplace => sigmoid_f32;
+}
+
+/// AVX2 + FMA available (std caches the CPUID answer).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn has_avx2_fma() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+/// erf in f64 (FreeBSD's s_erf.c, as ported by the `libm` crate).
+pub fn erf(x: f64) -> f64 {
+    erf_impl::erf_f64(x)
+}
+
+/// erfc in f64, accurate in the tail (no cancellation).
+pub fn erfc(x: f64) -> f64 {
+    erf_impl::erfc_f64(x)
+}
+
+/// Inverse error function: a rational first guess refined by two Newton steps.
+pub fn erfinv(y: f64) -> f64 {
+    if y.is_nan() || !(-1.0..=1.0).contains(&y) {
+        return f64::NAN;
+    }
+    if y == 1.0 {
+        return f64::INFINITY;
+    }
+    if y == -1.0 {
+        return f64::NEG_INFINITY;
+    }
+    // Giles' single-precision approximation as the start.
+    let w = -((1.0 - y) * (1.0 + y)).ln();
+    let mut x = if w < 5.0 {
+        let w = w - 2.5;
+        let mut p = 2.810_226_36e-08;
+        p = 3.432_739_39e-07 + p * w;
+        p = -3.523_387_7e-06 + p * w;
+        p = -4.391_506_54e-06 + p * w;
+        p = 0.000_218_580_87 + p * w;
+        p = -0.001_253_725_03 + p * w;
+        p = -0.004_177_681_64 + p * w;
+        p = 0.246_640_727 + p * w;
+        p = 1.501_409_41 + p * w;
+        p * y
+    } else {
+        let w = w.sqrt() - 3.0;
+        let mut p = -0.000_200_214_257;
+        p = 0.000_100_950_558 + p * w;
+        p = 0.001_349_343_22 + p * w;
+        p = -0.003_673_428_44 + p * w;
+        p = 0.005_739_507_73 + p * w;
+        p = -0.007_622_461_3 + p * w;
+        p = 0.009_438_870_47 + p * w;
+        p = 1.001_674_06 + p * w;
+        p = 2.832_976_82 + p * w;
+        p * y
+    };
+    // Newton on erf(x) - y; d/dx erf = 2/sqrt(pi) e^{-x^2}.
+    for _ in 0..2 {
+        let err = erf(x) - y;
+        x -= err / (std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp());
+    }
+    x
+}
+
+#[allow(clippy::needless_late_init, clippy::excessive_precision)]
+mod erf_impl {
+    //! FreeBSD /usr/src/lib/msun/src/s_erf.c, via the `libm` crate (MIT).
+    //!
+    //! Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+    //! Developed at SunPro, a Sun Microsystems, Inc. business.
+    //! Permission to use, copy, modify, and distribute this
+    //! software is freely granted, provided that this notice
+    //! is preserved.
+
+    fn get_high_word(x: f64) -> u32 {
+        (x.to_bits() >> 32) as u32
+    }
+
+    fn with_set_low_word(f: f64, lo: u32) -> f64 {
+        f64::from_bits((f.to_bits() & 0xffff_ffff_0000_0000) | lo as u64)
+    }
+
+    const ERX: f64 = 8.45062911510467529297e-01;
+    /*
+     * Coefficients for approximation to  erf on [0,0.84375]
+     */
+    const EFX8: f64 = 1.02703333676410069053e+00;
+    const PP0: f64 = 1.28379167095512558561e-01;
+    const PP1: f64 = -3.25042107247001499370e-01;
+    const PP2: f64 = -2.84817495755985104766e-02;
+    const PP3: f64 = -5.77027029648944159157e-03;
+    const PP4: f64 = -2.37630166566501626084e-05;
+    const QQ1: f64 = 3.97917223959155352819e-01;
+    const QQ2: f64 = 6.50222499887672944485e-02;
+    const QQ3: f64 = 5.08130628187576562776e-03;
+    const QQ4: f64 = 1.32494738004321644526e-04;
+    const QQ5: f64 = -3.96022827877536812320e-06;
+    /*
+     * Coefficients for approximation to  erf  in [0.84375,1.25]
+     */
+    const PA0: f64 = -2.36211856075265944077e-03;
+    const PA1: f64 = 4.14856118683748331666e-01;
+    const PA2: f64 = -3.72207876035701323847e-01;
+    const PA3: f64 = 3.18346619901161753674e-01;
+    const PA4: f64 = -1.10894694282396677476e-01;
+    const PA5: f64 = 3.54783043256182359371e-02;
+    const PA6: f64 = -2.16637559486879084300e-03;
+    const QA1: f64 = 1.06420880400844228286e-01;
+    const QA2: f64 = 5.40397917702171048937e-01;
+    const QA3: f64 = 7.18286544141962662868e-02;
+    const QA4: f64 = 1.26171219808761642112e-01;
+    const QA5: f64 = 1.36370839120290507362e-02;
+    const QA6: f64 = 1.19844998467991074170e-02;
+    /*
+     * Coefficients for approximation to  erfc in [1.25,1/0.35]
+     */
+    const RA0: f64 = -9.86494403484714822705e-03;
+    const RA1: f64 = -6.93858572707181764372e-01;
+    const RA2: f64 = -1.05586262253232909814e+01;
+    const RA3: f64 = -6.23753324503260060396e+01;
+    const RA4: f64 = -1.62396669462573470355e+02;
+    const RA5: f64 = -1.84605092906711035994e+02;
+    const RA6: f64 = -8.12874355063065934246e+01;
+    const RA7: f64 = -9.81432934416914548592e+00;
+    const SA1: f64 = 1.96512716674392571292e+01;
+    const SA2: f64 = 1.37657754143519042600e+02;
+    const SA3: f64 = 4.34565877475229228821e+02;
+    const SA4: f64 = 6.45387271733267880336e+02;
+    const SA5: f64 = 4.29008140027567833386e+02;
+    const SA6: f64 = 1.08635005541779435134e+02;
+    const SA7: f64 = 6.57024977031928170135e+00;
+    const SA8: f64 = -6.04244152148580987438e-02;
+    /*
+     * Coefficients for approximation to  erfc in [1/.35,28]
+     */
+    const RB0: f64 = -9.86494292470009928597e-03;
+    const RB1: f64 = -7.99283237680523006574e-01;
+    const RB2: f64 = -1.77579549177547519889e+01;
+    const RB3: f64 = -1.60636384855821916062e+02;
+    const RB4: f64 = -6.37566443368389627722e+02;
+    const RB5: f64 = -1.02509513161107724954e+03;
+    const RB6: f64 = -4.83519191608651397019e+02;
+    const SB1: f64 = 3.03380607434824582924e+01;
+    const SB2: f64 = 3.25792512996573918826e+02;
+    const SB3: f64 = 1.53672958608443695994e+03;
+    const SB4: f64 = 3.19985821950859553908e+03;
+    const SB5: f64 = 2.55305040643316442583e+03;
+    const SB6: f64 = 4.74528541206955367215e+02;
+    const SB7: f64 = -2.24409524465858183362e+01;
+
+    fn erfc1(x: f64) -> f64 {
+        let s: f64;
+        let p: f64;
+        let q: f64;
+
+        s = x.abs() - 1.0;
+        p = PA0 + s * (PA1 + s * (PA2 + s * (PA3 + s * (PA4 + s * (PA5 + s * PA6)))));
+        q = 1.0 + s * (QA1 + s * (QA2 + s * (QA3 + s * (QA4 + s * (QA5 + s * QA6)))));
+
+        1.0 - ERX - p / q
+    }
+
+    fn erfc2(ix: u32, mut x: f64) -> f64 {
+        let s: f64;
+        let r: f64;
+        let big_s: f64;
+        let z: f64;
+
+        if ix < 0x3ff40000 {
+            /* |x| < 1.25 */
+            return erfc1(x);
+        }
+
+        x = x.abs();
+        s = 1.0 / (x * x);
+        if ix < 0x4006db6d {
+            /* |x| < 1/.35 ~ 2.85714 */
+            r = RA0
+                + s * (RA1 + s * (RA2 + s * (RA3 + s * (RA4 + s * (RA5 + s * (RA6 + s * RA7))))));
+            big_s = 1.0
+                + s * (SA1
+                    + s * (SA2
+                        + s * (SA3 + s * (SA4 + s * (SA5 + s * (SA6 + s * (SA7 + s * SA8)))))));
+        } else {
+            /* |x| > 1/.35 */
+            r = RB0 + s * (RB1 + s * (RB2 + s * (RB3 + s * (RB4 + s * (RB5 + s * RB6)))));
+            big_s = 1.0
+                + s * (SB1 + s * (SB2 + s * (SB3 + s * (SB4 + s * (SB5 + s * (SB6 + s * SB7))))));
+        }
+        z = with_set_low_word(x, 0);
+
+        (-z * z - 0.5625).exp() * ((z - x) * (z + x) + r / big_s).exp() / x
+    }
+
+    /// Error function (f64)
+    ///
+    /// Calculates an approximation to the “error function”, which estimates
+    /// the probability that an observation will fall within x standard
+    /// deviations of the mean (assuming a normal distribution).
+    pub fn erf_f64(x: f64) -> f64 {
+        let r: f64;
+        let s: f64;
+        let z: f64;
+        let y: f64;
+        let mut ix: u32;
+        let sign: usize;
+
+        ix = get_high_word(x);
+        sign = (ix >> 31) as usize;
+        ix &= 0x7fffffff;
+        if ix >= 0x7ff00000 {
+            /* erf(nan)=nan, erf(+-inf)=+-1 */
+            return 1.0 - 2.0 * (sign as f64) + 1.0 / x;
+        }
+        if ix < 0x3feb0000 {
+            /* |x| < 0.84375 */
+            if ix < 0x3e300000 {
+                /* |x| < 2**-28 */
+                /* avoid underflow */
+                return 0.125 * (8.0 * x + EFX8 * x);
+            }
+            z = x * x;
+            r = PP0 + z * (PP1 + z * (PP2 + z * (PP3 + z * PP4)));
+            s = 1.0 + z * (QQ1 + z * (QQ2 + z * (QQ3 + z * (QQ4 + z * QQ5))));
+            y = r / s;
+            return x + x * y;
+        }
+        if ix < 0x40180000 {
+            /* 0.84375 <= |x| < 6 */
+            y = 1.0 - erfc2(ix, x);
+        } else {
+            let x1p_1022 = f64::from_bits(0x0010000000000000);
+            y = 1.0 - x1p_1022;
+        }
+
+        if sign != 0 {
+            -y
+        } else {
+            y
+        }
+    }
+
+    /// Complementary error function (f64)
+    ///
+    /// Calculates the complementary probability.
+    /// Is `1 - erf(x)`. Is computed directly, so that you can use it to avoid
+    /// the loss of precision that would result from subtracting
+    /// large probabilities (on large `x`) from 1.
+    pub fn erfc_f64(x: f64) -> f64 {
+        let r: f64;
+        let s: f64;
+        let z: f64;
+        let y: f64;
+        let mut ix: u32;
+        let sign: usize;
+
+        ix = get_high_word(x);
+        sign = (ix >> 31) as usize;
+        ix &= 0x7fffffff;
+        if ix >= 0x7ff00000 {
+            /* erfc(nan)=nan, erfc(+-inf)=0,2 */
+            return 2.0 * (sign as f64) + 1.0 / x;
+        }
+        if ix < 0x3feb0000 {
+            /* |x| < 0.84375 */
+            if ix < 0x3c700000 {
+                /* |x| < 2**-56 */
+                return 1.0 - x;
+            }
+            z = x * x;
+            r = PP0 + z * (PP1 + z * (PP2 + z * (PP3 + z * PP4)));
+            s = 1.0 + z * (QQ1 + z * (QQ2 + z * (QQ3 + z * (QQ4 + z * QQ5))));
+            y = r / s;
+            if sign != 0 || ix < 0x3fd00000 {
+                /* x < 1/4 */
+                return 1.0 - (x + x * y);
+            }
+            return 0.5 - (x - 0.5 + x * y);
+        }
+        if ix < 0x403c0000 {
+            /* 0.84375 <= |x| < 28 */
+            if sign != 0 {
+                return 2.0 - erfc2(ix, x);
+            } else {
+                return erfc2(ix, x);
+            }
+        }
+
+        let x1p_1022 = f64::from_bits(0x0010000000000000);
+        if sign != 0 {
+            2.0 - x1p_1022
+        } else {
+            x1p_1022 * x1p_1022
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ulps(a: f32, b: f64) -> f64 {
+        let b32 = b as f32;
+        if a == b32 || (a.is_nan() && b.is_nan()) {
+            return 0.0;
+        }
+        let ulp = f32::from_bits(b32.abs().to_bits() + 1) - b32.abs();
+        ((a as f64 - b) / ulp as f64).abs()
+    }
+
+    fn sweep(f: impl Fn(f32) -> f32, r: impl Fn(f64) -> f64, lo: f32, hi: f32) -> f64 {
+        let mut worst: f64 = 0.0;
+        let n = 200_000;
+        for i in 0..=n {
+            let x = lo + (hi - lo) * (i as f32 / n as f32);
+            let e = ulps(f(x), r(x as f64));
+            worst = worst.max(e);
+        }
+        worst
+    }
+
+    #[test]
+    fn exp_accuracy() {
+        assert!(sweep(exp_f32, f64::exp, -87.0, 88.7) <= 2.0);
+        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_f32(100.0), f32::INFINITY);
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert!(exp_f32(f32::NAN).is_nan());
+        // Subnormal results.
+        let v = exp_f32(-100.0) as f64;
+        assert!((v - (-100f64).exp()).abs() <= 2e-45);
+    }
+
+    #[test]
+    fn log_accuracy() {
+        assert!(sweep(log_f32, f64::ln, 1e-6, 10.0) <= 2.0);
+        assert!(sweep(log_f32, f64::ln, 10.0, 1e30) <= 2.0);
+        assert_eq!(log_f32(0.0), f32::NEG_INFINITY);
+        assert!(log_f32(-1.0).is_nan());
+        assert_eq!(log_f32(f32::INFINITY), f32::INFINITY);
+        assert!(ulps(log_f32(1e-40), (1e-40f32 as f64).ln()) <= 2.0);
+        assert_eq!(log_f32(1.0), 0.0);
+    }
+
+    #[test]
+    fn tanh_sigmoid_accuracy() {
+        assert!(sweep(tanh_f32, f64::tanh, -12.0, 12.0) <= 3.0);
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        assert!(sweep(sigmoid_f32, sig, -80.0, 30.0) <= 3.0);
+        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+        assert_eq!(sigmoid_f32(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn slices_match_scalar() {
+        let x: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.05).collect();
+        let mut out = vec![0.0; x.len()];
+        exp_slice(&x, &mut out);
+        for (o, v) in out.iter().zip(&x) {
+            assert_eq!(*o, exp_f32(*v));
+        }
+        let mut buf = x.clone();
+        tanh_slice_inplace(&mut buf);
+        for (o, v) in buf.iter().zip(&x) {
+            assert_eq!(*o, tanh_f32(*v));
+        }
+    }
+
+    #[test]
+    fn erf_values() {
+        assert!((erf(0.5) - 0.520_499_877_813_046_5).abs() < 1e-16);
+        assert!((erfc(5.0) - 1.537_459_794_428_034_8e-12).abs() < 1e-26);
+        for &y in &[-0.999, -0.5, 0.0, 0.3, 0.9, 0.999_999] {
+            assert!((erf(erfinv(y)) - y).abs() < 1e-15);
+        }
+    }
+}
