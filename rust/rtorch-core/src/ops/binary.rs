@@ -324,7 +324,17 @@ pub fn neg(a: &Tensor) -> Result<Tensor> {
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
         ));
     }
-    mul_scalar(a, Scalar::Int(-1))
+    let out = arith_kernel(
+        a,
+        &Tensor::scalar(Scalar::Int(-1), a.dtype())?,
+        Scalar::Int(1),
+        Op::Mul,
+        a.dtype(),
+    )?;
+    if needs_grad(&[a]) {
+        record("NegBackward0", &[a], &out, |_, g| Ok(vec![Some(neg(g)?)]));
+    }
+    Ok(out)
 }
 
 fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<()> {
