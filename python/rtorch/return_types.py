@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, Self
 
 
 class _StructSeq(tuple):
@@ -10,7 +11,7 @@ class _StructSeq(tuple):
 
     _fields: tuple[str, ...] = ()
 
-    def __new__(cls, seq: Iterable[Any]) -> _StructSeq:
+    def __new__(cls, seq: Iterable[Any]) -> Self:
         seq = tuple(seq)
         if len(seq) != len(cls._fields):
             raise TypeError(

@@ -250,7 +250,7 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
 // accumulated into a column buffer (vectorised), pairwise over rows for accuracy,
 // with no transposing copy of the input.
 
-const OUTER_W: usize = 256;
+const OUTER_W: usize = 4096;
 
 /// `(A, R, C)` when the reduced dims are one run followed by kept dims of size > 1.
 fn outer_split(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
@@ -268,7 +268,8 @@ fn outer_split(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
     (c >= 2 && r >= 1).then_some((a, r, c))
 }
 
-/// Sum of rows `r0..r1` (row stride `c`) of columns `col..col + acc.len()` into `acc`.
+/// Sum of rows `r0..r1` (row stride `c`) of columns `col..col + acc.len()` into `acc`
+/// (which starts zeroed): blocks of 16 rows added straight, blocks combined pairwise.
 fn rows_sum<T: Copy, A>(
     src: &[T],
     c: usize,
@@ -290,11 +291,12 @@ fn rows_sum<T: Copy, A>(
         }
         return;
     }
-    let mid = r0 + (r1 - r0) / 2;
+    let mid = r0 + ((r1 - r0) / 2).next_multiple_of(16);
+    let mid = mid.min(r1);
     rows_sum(src, c, r0, mid, col, acc, f);
-    let mut tmp = [A::default(); OUTER_W];
-    rows_sum(src, c, mid, r1, col, &mut tmp[..w], f);
-    for (a, t) in acc.iter_mut().zip(&tmp[..w]) {
+    let mut tmp = vec![A::default(); w];
+    rows_sum(src, c, mid, r1, col, &mut tmp, f);
+    for (a, t) in acc.iter_mut().zip(&tmp) {
         *a = *a + *t;
     }
 }
@@ -312,15 +314,23 @@ fn outer_sum_typed<T: Element, A>(
 {
     let src: &[T] = t.as_slice::<T>().unwrap_or(&[]);
     let po = SendPtr(out.data_ptr::<T>());
-    let tiles = c.div_ceil(OUTER_W);
+    let threads = crate::cpu::get_num_threads().max(1);
+    // Tiles wide enough to stream rows, narrow enough to give every thread work.
+    let want = if a >= threads {
+        c
+    } else {
+        c.div_ceil(threads / a.max(1))
+    };
+    let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
+    let tiles = c.div_ceil(tw);
     let run = |task: usize| {
         let (ai, ti) = (task / tiles, task % tiles);
-        let col = ti * OUTER_W;
-        let w = OUTER_W.min(c - col);
-        let mut acc = [A::default(); OUTER_W];
+        let col = ti * tw;
+        let w = tw.min(c - col);
+        let mut acc = vec![A::default(); w];
         let plane = &src[ai * r * c..(ai + 1) * r * c];
-        rows_sum(plane, c, 0, r, col, &mut acc[..w], &f);
-        for (j, &v) in acc[..w].iter().enumerate() {
+        rows_sum(plane, c, 0, r, col, &mut acc, &f);
+        for (j, &v) in acc.iter().enumerate() {
             // SAFETY: ai * c + col + j < a * c = out.numel(); each task owns its tile.
             unsafe { *po.get().add(ai * c + col + j) = back(v) };
         }
@@ -718,7 +728,7 @@ pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         record("ProdBackward0", &[&src], &out, move |ctx, g| {
             let x = sx.unpack(ctx)?;
             let g = keep_grad(g, &in_shape, &rdims)?;
-            let has_zero = x.to_f64_vec()?.iter().any(|&v| v == 0.0);
+            let has_zero = x.to_f64_vec()?.contains(&0.0);
             if !has_zero {
                 let o = keep_grad(&so.unpack(ctx)?, &in_shape, &rdims)?;
                 let r = super::binary::div(&super::binary::mul(&g, &o)?, &x)?;
@@ -919,7 +929,9 @@ pub fn maximum_minimum(a: &Tensor, b: &Tensor, want_max: bool) -> Result<Tensor>
     crate::dispatch_all!(dtype, T => {
         #[allow(clippy::eq_op)]
         crate::cpu::elementwise::binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
-            if x != x { x } else if y != y { y } else if (x > y) == want_max { x } else if x == y { x } else { y }
+            let o = x.partial_cmp(&y);
+            let keep = if want_max { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
+            if x != x || o == Some(std::cmp::Ordering::Equal) || o == Some(keep) { x } else { y }
         })
     });
     if needs_grad(&[a, b]) {

@@ -29,35 +29,60 @@ fn prepare(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<(Tensor, usize)
     Ok((src, d))
 }
 
-fn max_of(x: &[f64]) -> f64 {
-    let m = x.iter().fold(f64::NEG_INFINITY, |a, &b| {
-        if a.is_nan() || b.is_nan() {
-            f64::NAN
+macro_rules! max_of {
+    ($x:expr, $t:ty) => {{
+        let m = $x.iter().fold(<$t>::NEG_INFINITY, |a, &b| {
+            if a.is_nan() || b.is_nan() {
+                <$t>::NAN
+            } else {
+                a.max(b)
+            }
+        });
+        if m.is_infinite() {
+            0.0
         } else {
-            a.max(b)
+            m
         }
-    });
-    if m.is_infinite() {
-        0.0
-    } else {
-        m
-    }
+    }};
+}
+
+macro_rules! softmax_kernel {
+    ($src:expr, $d:expr, $t:ty) => {
+        lane_apply::<$t>($src, $d, $src.dtype(), |x, o| {
+            let m = max_of!(x, $t);
+            let mut s = 0.0;
+            for (v, r) in x.iter().zip(o.iter_mut()) {
+                *r = (v - m).exp();
+                s += *r;
+            }
+            let inv = 1.0 / s;
+            for r in o.iter_mut() {
+                *r *= inv;
+            }
+        })
+    };
+}
+
+macro_rules! log_softmax_kernel {
+    ($src:expr, $d:expr, $t:ty) => {
+        lane_apply::<$t>($src, $d, $src.dtype(), |x, o| {
+            let m = max_of!(x, $t);
+            let ls = x.iter().map(|v| (v - m).exp()).sum::<$t>().ln();
+            for (v, r) in x.iter().zip(o.iter_mut()) {
+                *r = (v - m) - ls;
+            }
+        })
+    };
 }
 
 /// `softmax(dim, dtype)`.
 pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let (src, d) = prepare(t, dim, dtype)?;
-    let out = lane_apply::<f64>(&src, d, src.dtype(), |x, o| {
-        let m = max_of(x);
-        let mut s = 0.0;
-        for (v, r) in x.iter().zip(o.iter_mut()) {
-            *r = (v - m).exp();
-            s += *r;
-        }
-        for r in o.iter_mut() {
-            *r /= s;
-        }
-    })?;
+    let out = if src.dtype() == DType::F64 {
+        softmax_kernel!(&src, d, f64)?
+    } else {
+        softmax_kernel!(&src, d, f32)?
+    };
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
         record("SoftmaxBackward0", &[&src], &out, move |ctx, g| {
@@ -74,13 +99,11 @@ pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
 /// `log_softmax(dim, dtype)`.
 pub fn log_softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let (src, d) = prepare(t, dim, dtype)?;
-    let out = lane_apply::<f64>(&src, d, src.dtype(), |x, o| {
-        let m = max_of(x);
-        let lse = m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
-        for (v, r) in x.iter().zip(o.iter_mut()) {
-            *r = v - lse;
-        }
-    })?;
+    let out = if src.dtype() == DType::F64 {
+        log_softmax_kernel!(&src, d, f64)?
+    } else {
+        log_softmax_kernel!(&src, d, f32)?
+    };
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
         record("LogSoftmaxBackward0", &[&src], &out, move |ctx, g| {
