@@ -283,7 +283,16 @@ fn rows_sum<T: Copy, A>(
 {
     let w = acc.len();
     if r1 - r0 <= 16 {
-        for r in r0..r1 {
+        let mut r = r0;
+        while r + 4 <= r1 {
+            let row = |k: usize| &src[(r + k) * c + col..(r + k) * c + col + w];
+            let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
+            for j in 0..w {
+                acc[j] = acc[j] + ((f(x0[j]) + f(x1[j])) + (f(x2[j]) + f(x3[j])));
+            }
+            r += 4;
+        }
+        for r in r..r1 {
             let row = &src[r * c + col..r * c + col + w];
             for (a, &v) in acc.iter_mut().zip(row) {
                 *a = *a + f(v);
