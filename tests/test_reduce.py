@@ -312,3 +312,20 @@ def test_grad_var_std_norm_logsumexp():
     z = rtorch.zeros(3, dtype=rtorch.float64, requires_grad=True)
     z.norm().backward()
     assert z.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_nansum_nanmean():
+    x = rtorch.tensor([[1.0, float("nan"), 3.0], [float("nan"), float("nan"), 2.0]], dtype=rtorch.float64)
+    a = to_np(x)
+    assert_np_close(x.nansum(), np.nansum(a))
+    assert_np_close(rtorch.nansum(x, 1), np.nansum(a, 1))
+    assert_np_close(x.nanmean(0), np.array([1.0, np.nan, 2.5]))
+    assert_np_close(rtorch.nanmean(x, 1, keepdim=True), np.nanmean(a, 1, keepdims=True))
+    assert rtorch.tensor([1, 2]).nansum().dtype == rtorch.int64
+    with pytest.raises(NotImplementedError, match="nanmean\\(\\): expected input to have floating point"):
+        rtorch.tensor([1, 2]).nanmean()
+    y = rtorch.tensor([1.0, float("nan"), 2.0], dtype=rtorch.float64, requires_grad=True)
+    y.nansum().backward()
+    assert y.grad.tolist() == [1.0, 0.0, 1.0]
+    z = dbl((2, 3))
+    assert gradcheck(lambda t: t.nanmean(1), (z,))

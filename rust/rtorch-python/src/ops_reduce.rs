@@ -137,6 +137,34 @@ impl PyTensor {
         ))
     }
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn nansum(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::nansum(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn nanmean(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::nanmean(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn prod(
         &self,
         dim: Option<&Bound<'_, PyAny>>,
@@ -288,6 +316,8 @@ macro_rules! forward {
 
 forward!(sum, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
 forward!(mean, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(nansum, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(nanmean, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
 forward!(prod, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
 forward!(amax, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward!(amin, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
@@ -396,6 +426,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sum, m)?)?;
     m.add_function(wrap_pyfunction!(mean, m)?)?;
     m.add_function(wrap_pyfunction!(prod, m)?)?;
+    m.add_function(wrap_pyfunction!(nansum, m)?)?;
+    m.add_function(wrap_pyfunction!(nanmean, m)?)?;
     m.add_function(wrap_pyfunction!(max, m)?)?;
     m.add_function(wrap_pyfunction!(min, m)?)?;
     m.add_function(wrap_pyfunction!(amax, m)?)?;

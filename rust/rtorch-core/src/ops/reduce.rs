@@ -1201,3 +1201,41 @@ pub fn count_nonzero(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     }));
     Ok(out)
 }
+
+// ---------------------------------------------------------------------------
+// nansum / nanmean
+
+/// `x` with NaN replaced by 0; the gradient is masked the same way.
+fn nan_to_zero_d(x: &Tensor) -> Result<Tensor> {
+    let out = map_const(x, |v| if v.is_nan() { 0.0 } else { v })?;
+    if needs_grad(&[x]) {
+        let mask = map_const(x, |v| if v.is_nan() { 0.0 } else { 1.0 })?;
+        record("NanToNumBackward0", &[x], &out, move |_, g| {
+            Ok(vec![Some(super::binary::mul(g, &mask)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `nansum(dims, keepdim, dtype)`: NaNs count as zero.
+pub fn nansum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    if !t.dtype().is_floating_point() {
+        return sum(t, dims, keepdim, dtype);
+    }
+    sum(&nan_to_zero_d(t)?, dims, keepdim, dtype)
+}
+
+/// `nanmean(dims, keepdim, dtype)`: the mean of the non-NaN values.
+pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let dt = dtype.unwrap_or(t.dtype());
+    if !dt.is_floating_point() {
+        return Err(Error::NotImplemented(format!(
+            "nanmean(): expected input to have floating point or complex dtype but got {}",
+            t.dtype().scalar_type_name()
+        )));
+    }
+    let s = nansum(t, dims, keepdim, dtype)?;
+    let valid = map_const(&t.detach(), |v| if v.is_nan() { 0.0 } else { 1.0 })?;
+    let n = sum(&valid, dims, keepdim, dtype)?;
+    super::binary::div(&s, &n)
+}
