@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rtorch
 from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
-from rtorch.autograd import gradcheck
+from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(1)
 
@@ -150,3 +150,12 @@ def test_grads():
     y = rtorch.tensor([3.0, 1.0, 2.0], requires_grad=True)
     (y.sort().values * rtorch.tensor([1.0, 10.0, 100.0])).sum().backward()
     assert y.grad.tolist() == [100.0, 1.0, 10.0]
+
+
+def test_indices_do_not_require_grad_and_double_backward():
+    x = dbl((3, 4))
+    r = x.sort(1)
+    assert r.values.requires_grad and not r.indices.requires_grad
+    assert not x.max(1).indices.requires_grad
+    assert gradgradcheck(lambda t: t.sort(1).values * t, (x,))
+    assert gradgradcheck(lambda t: t.max(1).values * t.sum(1), (x,))

@@ -886,11 +886,11 @@ pub(crate) fn record_select(
 ) {
     let in_shape = t.shape().clone();
     let idx_c = idx.detach();
-    crate::autograd::record_multi(name, &[t], &[vals, idx], move |_, gs| {
-        Ok(vec![match &gs[0] {
-            Some(g) => Some(select_backward(g, &idx_c, dim, keepdim, &in_shape)?),
-            None => None,
-        }])
+    // Only the values are differentiable; the indices stay plain integer tensors.
+    record(name, &[t], vals, move |_, g| {
+        Ok(vec![Some(select_backward(
+            g, &idx_c, dim, keepdim, &in_shape,
+        )?)])
     });
 }
 
