@@ -84,24 +84,32 @@ pub fn pairwise_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default,
 {
-    const BLOCK: usize = 128;
+    // 32 independent lanes: four vector accumulators hide the add latency.
+    const BLOCK: usize = 256;
+    const L: usize = 32;
     if x.len() <= BLOCK {
-        let mut lanes = [A::default(); 8];
-        let chunks = x.chunks_exact(8);
+        let mut lanes = [A::default(); L];
+        let chunks = x.chunks_exact(L);
         let rest = chunks.remainder();
         for c in chunks {
-            for k in 0..8 {
+            for k in 0..L {
                 lanes[k] = lanes[k] + f(c[k]);
             }
         }
-        let mut s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-            + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+        let mut w = L;
+        while w > 1 {
+            w /= 2;
+            for k in 0..w {
+                lanes[k] = lanes[k] + lanes[k + w];
+            }
+        }
+        let mut s = lanes[0];
         for &v in rest {
             s = s + f(v);
         }
         return s;
     }
-    let half = (x.len() / 2).next_multiple_of(8);
+    let half = (x.len() / 2).next_multiple_of(L);
     pairwise_sum(&x[..half], f) + pairwise_sum(&x[half..], f)
 }
 
