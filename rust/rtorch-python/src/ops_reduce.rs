@@ -1,9 +1,110 @@
-//! Bindings of reductions.
+//! Bindings of reductions: sum, mean, prod, max/min (+ dim / binary forms), amax,
+//! amin, aminmax, argmax, argmin, var, std, var_mean, std_mean, norm, logsumexp, any,
+//! all, count_nonzero, and the scans cumsum, cumprod, cummax, cummin.
 
 use crate::convert::{dims_arg, dtype_arg};
+use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use rtorch_core::ops::reduce as r;
+use pyo3::types::{PyBool, PyString, PyTuple};
+use rtorch_core::ops::{reduce as r, scan};
+use rtorch_core::Tensor;
+
+/// A `rtorch.return_types.<name>` named tuple of two tensors.
+pub(crate) fn ret_pair(py: Python<'_>, name: &str, a: Tensor, b: Tensor) -> PyResult<Py<PyAny>> {
+    let cls = py.import("rtorch.return_types")?.getattr(name)?;
+    let tup = PyTuple::new(
+        py,
+        [
+            Py::new(py, PyTensor::from(a))?,
+            Py::new(py, PyTensor::from(b))?,
+        ],
+    )?;
+    Ok(cls.call1((tup,))?.unbind())
+}
+
+fn tensor_obj(py: Python<'_>, t: rtorch_core::Result<Tensor>) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, wrap(t)?)?.into_any())
+}
+
+fn dims_or_all(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<i64>> {
+    Ok(dims_arg(dim)?.unwrap_or_default())
+}
+
+fn one_dim(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
+    match dim {
+        None => Ok(None),
+        Some(d) if d.is_none() => Ok(None),
+        Some(d) => d.extract::<i64>().map(Some).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "dim must be an int, not {}",
+                d.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        }),
+    }
+}
+
+/// `max()`, `max(dim, keepdim)` or `max(other)`.
+fn max_min(
+    py: Python<'_>,
+    t: &Tensor,
+    dim: Option<&Bound<'_, PyAny>>,
+    keepdim: bool,
+    want_max: bool,
+) -> PyResult<Py<PyAny>> {
+    let name = if want_max { "max" } else { "min" };
+    if let Some(d) = dim {
+        if let Ok(other) = d.cast::<PyTensor>() {
+            let o = other.borrow().inner.clone();
+            return tensor_obj(py, r::maximum_minimum(t, &o, want_max));
+        }
+    }
+    match one_dim(dim)? {
+        None => tensor_obj(py, r::amax_amin(t, &[], false, want_max, name)),
+        Some(d) => {
+            let (v, i) = r::max_min_dim(t, d, keepdim, want_max).py()?;
+            ret_pair(py, name, v, i)
+        }
+    }
+}
+
+/// `(dims, correction)` from PyTorch's var/std overloads: `var(unbiased)`,
+/// `var(dim, unbiased, keepdim)`, `var(dim, *, correction, keepdim)`.
+fn var_args(
+    dim: Option<&Bound<'_, PyAny>>,
+    unbiased: Option<bool>,
+    correction: Option<f64>,
+) -> PyResult<(Vec<i64>, f64)> {
+    let (dims, unb) = match dim {
+        Some(d) if d.is_instance_of::<PyBool>() => (Vec::new(), Some(d.extract::<bool>()?)),
+        _ => (dims_or_all(dim)?, unbiased),
+    };
+    if unb.is_some() && correction.is_some() {
+        return Err(PyRuntimeError::new_err(
+            "Cannot pass both correction and unbiased arguments",
+        ));
+    }
+    let c = correction.unwrap_or(if unb.unwrap_or(true) { 1.0 } else { 0.0 });
+    Ok((dims, c))
+}
+
+fn norm_p(p: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
+    match p {
+        None => Ok(2.0),
+        Some(p) if p.is_none() => Ok(2.0),
+        Some(p) if p.is_instance_of::<PyString>() => match p.extract::<String>()?.as_str() {
+            "fro" => Ok(2.0),
+            other => Err(PyRuntimeError::new_err(format!(
+                "norm: p='{other}' is not supported for vector norms"
+            ))),
+        },
+        Some(p) => p.extract::<f64>(),
+    }
+}
 
 #[pymethods]
 impl PyTensor {
@@ -14,23 +115,338 @@ impl PyTensor {
         keepdim: bool,
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
-        let dims = dims_arg(dim)?.unwrap_or_default();
-        wrap(r::sum(&self.inner, &dims, keepdim, dtype_arg(dtype)?))
+        wrap(r::sum(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn mean(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::mean(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn nansum(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::nansum(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn nanmean(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::nanmean(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn prod(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::prod(
+            &self.inner,
+            one_dim(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn max(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
+        max_min(py, &self.inner, dim, keepdim, true)
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn min(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyAny>> {
+        max_min(py, &self.inner, dim, keepdim, false)
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::amax_amin(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            true,
+            "amax",
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::amax_amin(
+            &self.inner,
+            &dims_or_all(dim)?,
+            keepdim,
+            false,
+            "amin",
+        ))
+    }
+    #[pyo3(signature = (*, dim=None, keepdim=false))]
+    fn aminmax(&self, py: Python<'_>, dim: Option<i64>, keepdim: bool) -> PyResult<Py<PyAny>> {
+        let dims: Vec<i64> = dim.into_iter().collect();
+        let lo = r::amax_amin(&self.inner, &dims, keepdim, false, "aminmax").py()?;
+        let hi = r::amax_amin(&self.inner, &dims, keepdim, true, "aminmax").py()?;
+        ret_pair(py, "aminmax", lo, hi)
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn argmax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::argmax_argmin(&self.inner, one_dim(dim)?, keepdim, true))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn argmin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::argmax_argmin(&self.inner, one_dim(dim)?, keepdim, false))
+    }
+    #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
+    fn var(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        unbiased: Option<bool>,
+        keepdim: bool,
+        correction: Option<f64>,
+    ) -> PyResult<PyTensor> {
+        let (dims, c) = var_args(dim, unbiased, correction)?;
+        wrap(r::var(&self.inner, &dims, c, keepdim))
+    }
+    #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
+    fn std(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        unbiased: Option<bool>,
+        keepdim: bool,
+        correction: Option<f64>,
+    ) -> PyResult<PyTensor> {
+        let (dims, c) = var_args(dim, unbiased, correction)?;
+        wrap(r::std(&self.inner, &dims, c, keepdim))
+    }
+    #[pyo3(signature = (p=None, dim=None, keepdim=false, dtype=None))]
+    fn norm(
+        &self,
+        p: Option<&Bound<'_, PyAny>>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        wrap(r::norm(
+            &self.inner,
+            norm_p(p)?,
+            &dims_or_all(dim)?,
+            keepdim,
+            dtype_arg(dtype)?,
+        ))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::logsumexp(&self.inner, &dims_or_all(dim)?, keepdim))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::any_all(&self.inner, &dims_or_all(dim)?, keepdim, true))
+    }
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn all(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(r::any_all(&self.inner, &dims_or_all(dim)?, keepdim, false))
+    }
+    #[pyo3(signature = (dim=None))]
+    fn count_nonzero(&self, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        wrap(r::count_nonzero(&self.inner, &dims_or_all(dim)?))
+    }
+    #[pyo3(signature = (dim, *, dtype=None))]
+    fn cumsum(&self, dim: i64, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        wrap(scan::cumsum(&self.inner, dim, dtype_arg(dtype)?))
+    }
+    #[pyo3(signature = (dim, *, dtype=None))]
+    fn cumprod(&self, dim: i64, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        wrap(scan::cumprod(&self.inner, dim, dtype_arg(dtype)?))
+    }
+    fn cummax(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyAny>> {
+        let (v, i) = scan::cummax_cummin(&self.inner, dim, true).py()?;
+        ret_pair(py, "cummax", v, i)
+    }
+    fn cummin(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyAny>> {
+        let (v, i) = scan::cummax_cummin(&self.inner, dim, false).py()?;
+        ret_pair(py, "cummin", v, i)
     }
 }
 
+macro_rules! forward {
+    ($name:ident, ($($arg:ident : $ty:ty = $def:expr),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
+        #[pyfunction]
+        #[pyo3(signature = (input $(, $arg = $def)* $(, *, $($kw = $kdef),*)?))]
+        #[allow(clippy::too_many_arguments)]
+        fn $name(input: PyRef<'_, PyTensor> $(, $arg: $ty)* $($(, $kw: $kty)*)?) -> PyResult<PyTensor> {
+            input.$name($($arg,)* $($($kw,)*)?)
+        }
+    };
+}
+
+forward!(sum, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(mean, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(nansum, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(nanmean, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(prod, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(amax, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(amin, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(argmax, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(argmin, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(var, (dim: Option<&Bound<'_, PyAny>> = None, unbiased: Option<bool> = None, keepdim: bool = false); *, correction: Option<f64> = None);
 #[pyfunction]
-#[pyo3(signature = (input, dim=None, keepdim=false, *, dtype=None))]
-fn sum(
+#[pyo3(name = "std", signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
+fn std_fn(
+    input: PyRef<'_, PyTensor>,
+    dim: Option<&Bound<'_, PyAny>>,
+    unbiased: Option<bool>,
+    keepdim: bool,
+    correction: Option<f64>,
+) -> PyResult<PyTensor> {
+    input.std(dim, unbiased, keepdim, correction)
+}
+forward!(norm, (p: Option<&Bound<'_, PyAny>> = None, dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false, dtype: Option<&Bound<'_, PyAny>> = None));
+forward!(logsumexp, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(any, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(all, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward!(count_nonzero, (dim: Option<&Bound<'_, PyAny>> = None));
+forward!(cumsum, (dim: i64 = 0); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward!(cumprod, (dim: i64 = 0); *, dtype: Option<&Bound<'_, PyAny>> = None);
+
+#[pyfunction]
+#[pyo3(signature = (input, dim=None, keepdim=false))]
+fn max(
+    py: Python<'_>,
     input: PyRef<'_, PyTensor>,
     dim: Option<&Bound<'_, PyAny>>,
     keepdim: bool,
-    dtype: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    input.sum(dim, keepdim, dtype)
+) -> PyResult<Py<PyAny>> {
+    input.max(py, dim, keepdim)
+}
+#[pyfunction]
+#[pyo3(signature = (input, dim=None, keepdim=false))]
+fn min(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    dim: Option<&Bound<'_, PyAny>>,
+    keepdim: bool,
+) -> PyResult<Py<PyAny>> {
+    input.min(py, dim, keepdim)
+}
+#[pyfunction]
+#[pyo3(signature = (input, *, dim=None, keepdim=false))]
+fn aminmax(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    dim: Option<i64>,
+    keepdim: bool,
+) -> PyResult<Py<PyAny>> {
+    input.aminmax(py, dim, keepdim)
+}
+#[pyfunction]
+fn cummax(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
+    input.cummax(py, dim)
+}
+#[pyfunction]
+fn cummin(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
+    input.cummin(py, dim)
+}
+
+/// `(var, mean)` / `(std, mean)` as plain tuples, as PyTorch returns them.
+fn stat_mean(
+    input: &Tensor,
+    dim: Option<&Bound<'_, PyAny>>,
+    unbiased: Option<bool>,
+    keepdim: bool,
+    correction: Option<f64>,
+    is_std: bool,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (dims, c) = var_args(dim, unbiased, correction)?;
+    let s = if is_std {
+        r::std(input, &dims, c, keepdim)
+    } else {
+        r::var(input, &dims, c, keepdim)
+    };
+    Ok((wrap(s)?, wrap(r::mean(input, &dims, keepdim, None))?))
+}
+#[pyfunction]
+#[pyo3(signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
+fn var_mean(
+    input: PyRef<'_, PyTensor>,
+    dim: Option<&Bound<'_, PyAny>>,
+    unbiased: Option<bool>,
+    keepdim: bool,
+    correction: Option<f64>,
+) -> PyResult<(PyTensor, PyTensor)> {
+    stat_mean(&input.inner, dim, unbiased, keepdim, correction, false)
+}
+#[pyfunction]
+#[pyo3(signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
+fn std_mean(
+    input: PyRef<'_, PyTensor>,
+    dim: Option<&Bound<'_, PyAny>>,
+    unbiased: Option<bool>,
+    keepdim: bool,
+    correction: Option<f64>,
+) -> PyResult<(PyTensor, PyTensor)> {
+    stat_mean(&input.inner, dim, unbiased, keepdim, correction, true)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sum, m)?)?;
+    m.add_function(wrap_pyfunction!(mean, m)?)?;
+    m.add_function(wrap_pyfunction!(prod, m)?)?;
+    m.add_function(wrap_pyfunction!(nansum, m)?)?;
+    m.add_function(wrap_pyfunction!(nanmean, m)?)?;
+    m.add_function(wrap_pyfunction!(max, m)?)?;
+    m.add_function(wrap_pyfunction!(min, m)?)?;
+    m.add_function(wrap_pyfunction!(amax, m)?)?;
+    m.add_function(wrap_pyfunction!(amin, m)?)?;
+    m.add_function(wrap_pyfunction!(aminmax, m)?)?;
+    m.add_function(wrap_pyfunction!(argmax, m)?)?;
+    m.add_function(wrap_pyfunction!(argmin, m)?)?;
+    m.add_function(wrap_pyfunction!(var, m)?)?;
+    m.add_function(wrap_pyfunction!(std_fn, m)?)?;
+    m.add_function(wrap_pyfunction!(var_mean, m)?)?;
+    m.add_function(wrap_pyfunction!(std_mean, m)?)?;
+    m.add_function(wrap_pyfunction!(norm, m)?)?;
+    m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
+    m.add_function(wrap_pyfunction!(any, m)?)?;
+    m.add_function(wrap_pyfunction!(all, m)?)?;
+    m.add_function(wrap_pyfunction!(count_nonzero, m)?)?;
+    m.add_function(wrap_pyfunction!(cumsum, m)?)?;
+    m.add_function(wrap_pyfunction!(cumprod, m)?)?;
+    m.add_function(wrap_pyfunction!(cummax, m)?)?;
+    m.add_function(wrap_pyfunction!(cummin, m)?)?;
     Ok(())
 }

@@ -22,6 +22,12 @@ pub fn reduce_dims(t: &Tensor, dims: &[i64]) -> Result<Vec<usize>> {
         return Ok((0..n).collect());
     }
     let mut out = Vec::with_capacity(dims.len());
+    if n == 0 {
+        for &d in dims {
+            normalize_dim(d, 0)?;
+        }
+        return Ok(out);
+    }
     for &d in dims {
         let d = normalize_dim(d, n)?;
         if out.contains(&d) {
@@ -78,24 +84,32 @@ pub fn pairwise_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default,
 {
-    const BLOCK: usize = 128;
+    // 32 independent lanes: four vector accumulators hide the add latency.
+    const BLOCK: usize = 256;
+    const L: usize = 32;
     if x.len() <= BLOCK {
-        let mut lanes = [A::default(); 8];
-        let chunks = x.chunks_exact(8);
+        let mut lanes = [A::default(); L];
+        let chunks = x.chunks_exact(L);
         let rest = chunks.remainder();
         for c in chunks {
-            for k in 0..8 {
+            for k in 0..L {
                 lanes[k] = lanes[k] + f(c[k]);
             }
         }
-        let mut s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-            + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+        let mut w = L;
+        while w > 1 {
+            w /= 2;
+            for k in 0..w {
+                lanes[k] = lanes[k] + lanes[k + w];
+            }
+        }
+        let mut s = lanes[0];
         for &v in rest {
             s = s + f(v);
         }
         return s;
     }
-    let half = (x.len() / 2).next_multiple_of(8);
+    let half = (x.len() / 2).next_multiple_of(L);
     pairwise_sum(&x[..half], f) + pairwise_sum(&x[half..], f)
 }
 
@@ -153,9 +167,15 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
     let out_dtype = dtype.unwrap_or_else(|| sum_dtype(t.dtype()));
     let rdims = reduce_dims(&src, dims)?;
     let out_shape = reduced_shape(src.shape(), &rdims, keepdim);
-    let (blocks, outer, inner) = blocks_for(&src.detach(), &rdims)?;
     let out = Tensor::uninit(&out_shape, out_dtype, t.device())?;
-    sum_kernel(&blocks, &out, outer, inner)?;
+    let fast = match outer_split(&src, &rdims) {
+        Some((a, r, c)) if out_dtype == src.dtype() => outer_sum(&src, &out, a, r, c),
+        _ => false,
+    };
+    if !fast {
+        let (blocks, outer, inner) = blocks_for(&src.detach(), &rdims)?;
+        sum_kernel(&blocks, &out, outer, inner)?;
+    }
     if needs_grad(&[&src]) {
         let in_shape = src.shape().clone();
         let keep_shape = reduced_shape(&in_shape, &rdims, true);
@@ -231,4 +251,999 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
         sum(g, &dims, true, None)?
     };
     super::shape::reshape_to(&r, shape)
+}
+
+// ---------------------------------------------------------------------------
+// Outer reductions: `t` contiguous, viewed as [A, R, C], reducing R. Rows are
+// accumulated into a column buffer (vectorised), pairwise over rows for accuracy,
+// with no transposing copy of the input.
+
+const OUTER_W: usize = 4096;
+
+/// `(A, R, C)` when the reduced dims are one run followed by kept dims of size > 1.
+fn outer_split(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
+    if !t.is_contiguous() || rdims.is_empty() || !t.dtype().is_floating_point() {
+        return None;
+    }
+    let (lo, hi) = (rdims[0], *rdims.last()?);
+    if hi - lo + 1 != rdims.len() || hi + 1 >= t.dim() {
+        return None;
+    }
+    let s = t.shape();
+    let a: usize = s[..lo].iter().product();
+    let r: usize = s[lo..=hi].iter().product();
+    let c: usize = s[hi + 1..].iter().product();
+    (c >= 2 && r >= 1).then_some((a, r, c))
+}
+
+/// Sum of rows `r0..r1` (row stride `c`) of columns `col..col + acc.len()` into `acc`
+/// (which starts zeroed): blocks of 16 rows added straight, blocks combined pairwise.
+fn rows_sum<T: Copy, A>(
+    src: &[T],
+    c: usize,
+    r0: usize,
+    r1: usize,
+    col: usize,
+    acc: &mut [A],
+    f: &impl Fn(T) -> A,
+) where
+    A: Copy + std::ops::Add<Output = A> + Default,
+{
+    let w = acc.len();
+    if r1 - r0 <= 16 {
+        let mut r = r0;
+        while r + 4 <= r1 {
+            let row = |k: usize| &src[(r + k) * c + col..(r + k) * c + col + w];
+            let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
+            for j in 0..w {
+                acc[j] = acc[j] + ((f(x0[j]) + f(x1[j])) + (f(x2[j]) + f(x3[j])));
+            }
+            r += 4;
+        }
+        for r in r..r1 {
+            let row = &src[r * c + col..r * c + col + w];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a = *a + f(v);
+            }
+        }
+        return;
+    }
+    let mid = r0 + ((r1 - r0) / 2).next_multiple_of(16);
+    let mid = mid.min(r1);
+    rows_sum(src, c, r0, mid, col, acc, f);
+    let mut tmp = vec![A::default(); w];
+    rows_sum(src, c, mid, r1, col, &mut tmp, f);
+    for (a, t) in acc.iter_mut().zip(&tmp) {
+        *a = *a + *t;
+    }
+}
+
+fn outer_sum_typed<T: Element, A>(
+    t: &Tensor,
+    out: &Tensor,
+    a: usize,
+    r: usize,
+    c: usize,
+    f: impl Fn(T) -> A + Sync,
+    back: impl Fn(A) -> T + Sync,
+) where
+    A: Copy + std::ops::Add<Output = A> + Default + Send + Sync,
+{
+    let src: &[T] = t.as_slice::<T>().unwrap_or(&[]);
+    let po = SendPtr(out.data_ptr::<T>());
+    let threads = crate::cpu::get_num_threads().max(1);
+    // Tiles wide enough to stream rows, narrow enough to give every thread work.
+    let want = if a >= threads {
+        c
+    } else {
+        c.div_ceil(threads / a.max(1))
+    };
+    let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
+    let tiles = c.div_ceil(tw);
+    let run = |task: usize| {
+        let (ai, ti) = (task / tiles, task % tiles);
+        let col = ti * tw;
+        let w = tw.min(c - col);
+        let mut acc = vec![A::default(); w];
+        let plane = &src[ai * r * c..(ai + 1) * r * c];
+        rows_sum(plane, c, 0, r, col, &mut acc, &f);
+        for (j, &v) in acc.iter().enumerate() {
+            // SAFETY: ai * c + col + j < a * c = out.numel(); each task owns its tile.
+            unsafe { *po.get().add(ai * c + col + j) = back(v) };
+        }
+    };
+    let tasks = a * tiles;
+    if a * r * c >= crate::cpu::GRAIN && tasks > 1 {
+        crate::cpu::install(|| (0..tasks).into_par_iter().for_each(run));
+    } else {
+        (0..tasks).for_each(run);
+    }
+}
+
+fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> bool {
+    let t = t.detach();
+    match t.dtype() {
+        DType::F32 => outer_sum_typed::<f32, f32>(&t, out, a, r, c, |v| v, |v| v),
+        DType::F64 => outer_sum_typed::<f64, f64>(&t, out, a, r, c, |v| v, |v| v),
+        DType::F16 => {
+            outer_sum_typed::<half::f16, f32>(&t, out, a, r, c, |v| v.to_f32(), half::f16::from_f32)
+        }
+        DType::BF16 => outer_sum_typed::<half::bf16, f32>(
+            &t,
+            out,
+            a,
+            r,
+            c,
+            |v| v.to_f32(),
+            half::bf16::from_f32,
+        ),
+        _ => return false,
+    }
+    true
+}
+
+// ---------------------------------------------------------------------------
+// Shared helpers for the reduction / sort / scan / softmax families.
+
+/// Product of the reduced dims' sizes.
+pub(crate) fn reduced_count(shape: &[usize], rdims: &[usize]) -> usize {
+    rdims.iter().map(|&d| shape[d]).product()
+}
+
+/// Applies `f` to every reduced block (as f64 values); output cast to `out_dtype`.
+pub(crate) fn reduce_f64(
+    t: &Tensor,
+    rdims: &[usize],
+    keepdim: bool,
+    out_dtype: DType,
+    f: impl Fn(&[f64]) -> f64 + Sync,
+) -> Result<Tensor> {
+    let src = super::cast_view(&t.detach(), DType::F64)?;
+    let (blocks, outer, inner) = blocks_for(&src, rdims)?;
+    let shape = reduced_shape(t.shape(), rdims, keepdim);
+    let out = Tensor::uninit(&shape, DType::F64, t.device())?;
+    reduce_blocks::<f64, f64>(&blocks, &out, outer, inner, f);
+    super::cast_view(&out, out_dtype)
+}
+
+/// Lanes along `dim`: `t` with `dim` moved last, contiguous, as (tensor, outer, n).
+/// 0-dim inputs count as one lane of one element.
+pub(crate) fn lanes(t: &Tensor, dim: usize) -> Result<(Tensor, usize, usize)> {
+    let t = t.detach();
+    if t.dim() == 0 {
+        let c = super::copy::clone_contiguous(&t)?;
+        return Ok((c, 1, 1));
+    }
+    blocks_for(&t, &[dim])
+}
+
+/// Puts the last dim of `out` (shaped `in_shape` without `dim`, plus a lane dim) back
+/// at `dim`, contiguous. For 0-dim inputs (`in_ndim == 0`) the single lane is dropped.
+pub(crate) fn unlanes(out: Tensor, dim: usize, in_ndim: usize) -> Result<Tensor> {
+    if in_ndim == 0 {
+        return super::shape::reshape_to(&out, &[]);
+    }
+    let n = out.dim();
+    if dim == n - 1 {
+        return Ok(out);
+    }
+    let perm: Vec<usize> = (0..n)
+        .map(|k| match k.cmp(&dim) {
+            std::cmp::Ordering::Less => k,
+            std::cmp::Ordering::Equal => n - 1,
+            std::cmp::Ordering::Greater => k - 1,
+        })
+        .collect();
+    let v = out.with_layout(out.layout().permute(&perm));
+    let c = Tensor::uninit(v.shape(), v.dtype(), v.device())?;
+    crate::cpu::elementwise::copy_cast(&c, &v);
+    Ok(c)
+}
+
+/// Shape of the lane tensor for `in_shape` with lanes of length `m` along `dim`.
+pub(crate) fn lane_shape(in_shape: &[usize], dim: usize, m: usize) -> Dims {
+    let mut s: Dims = in_shape
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != dim)
+        .map(|(_, &v)| v)
+        .collect();
+    s.push(m);
+    s
+}
+
+/// NaN-aware total order: NaN sorts above every number.
+#[inline]
+pub(crate) fn cmp_nan_last<T: Element>(a: &T, b: &T) -> std::cmp::Ordering {
+    #[allow(clippy::eq_op)]
+    match (a != a, b != b) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+/// Value and first index of the max (or min); NaN wins and propagates.
+#[inline]
+pub(crate) fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
+    let mut bi = 0;
+    let mut bv = x[0];
+    #[allow(clippy::eq_op)]
+    if bv != bv {
+        return (bv, 0);
+    }
+    for (i, &v) in x.iter().enumerate().skip(1) {
+        #[allow(clippy::eq_op)]
+        if v != v {
+            return (v, i);
+        }
+        if (want_max && v > bv) || (!want_max && v < bv) {
+            bv = v;
+            bi = i;
+        }
+    }
+    (bv, bi)
+}
+
+/// A float tensor with `f` applied elementwise, no autograd.
+pub(crate) fn map_const(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
+    let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
+    crate::dispatch_float!(x.dtype(), T => {
+        crate::cpu::elementwise::unary_map::<T, T>(&out, &x.detach(), |v| T::from_f64(f(v.to_f64())));
+        Ok(out)
+    }, _ => Err(Error::Runtime(format!("expected a floating point tensor, got {}", x.dtype().name()))))
+}
+
+/// `1.0` where `a == b` (NaN equals NaN), else `0.0`, in `a`'s float dtype; `b` is
+/// broadcast to `a`. No autograd.
+pub(crate) fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let a = a.detach();
+    let b = super::expand_view(&super::cast_view(&b.detach(), a.dtype())?, a.shape())?;
+    let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
+    crate::dispatch_float!(a.dtype(), T => {
+        #[allow(clippy::eq_op)]
+        crate::cpu::elementwise::binary_map::<T, T, T>(&out, &a, &b, |x, y| {
+            if x == y || (x != x && y != y) { T::one() } else { T::zero() }
+        });
+        Ok(out)
+    }, _ => Err(Error::Runtime("eq_mask: float tensors expected".into())))
+}
+
+/// Differentiable elementwise op with a value function and a derivative built from
+/// differentiable ops: `deriv(x, out)` is d out / d x.
+fn unary_diff(
+    name: &'static str,
+    x: &Tensor,
+    f: impl Fn(f64) -> f64 + Sync,
+    deriv: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + 'static,
+) -> Result<Tensor> {
+    let out = map_const(x, f)?;
+    if needs_grad(&[x]) {
+        let sx = crate::autograd::SavedTensor::input(x);
+        let so = crate::autograd::SavedTensor::output(&out, 0);
+        record(name, &[x], &out, move |ctx, g| {
+            let d = deriv(&sx.unpack(ctx)?, &so.unpack(ctx)?)?;
+            Ok(vec![Some(super::binary::mul(g, &d)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `exp(x)` (float input), differentiable to any order.
+pub(crate) fn exp_d(x: &Tensor) -> Result<Tensor> {
+    unary_diff("ExpBackward0", x, f64::exp, |_, out| Ok(out.clone()))
+}
+
+/// `x ** p` for a float exponent, differentiable to any order.
+pub(crate) fn pow_d(x: &Tensor, p: f64) -> Result<Tensor> {
+    unary_diff(
+        "PowBackward0",
+        x,
+        move |v| v.powf(p),
+        move |x, _| {
+            if p == 0.0 {
+                return zeros_like(x);
+            }
+            super::binary::mul_scalar(&pow_d(x, p - 1.0)?, Scalar::Float(p))
+        },
+    )
+}
+
+/// `sign(x)` as a constant (no autograd).
+pub(crate) fn sign_c(x: &Tensor) -> Result<Tensor> {
+    map_const(x, |v| {
+        if v > 0.0 {
+            1.0
+        } else if v < 0.0 {
+            -1.0
+        } else {
+            v * 0.0
+        }
+    })
+}
+
+/// `|x|`, differentiable (gradient 0 at 0).
+pub(crate) fn abs_d(x: &Tensor) -> Result<Tensor> {
+    super::binary::mul(x, &sign_c(x)?)
+}
+
+/// Float tensor of `x` (kept if already float, else the default dtype).
+pub(crate) fn to_float(x: &Tensor) -> Result<Tensor> {
+    if x.dtype().is_floating_point() {
+        Ok(x.clone())
+    } else {
+        super::copy::to_dtype(x, crate::get_default_dtype())
+    }
+}
+
+/// `x.gather(dim, idx)` along one dim where `idx` has `x`'s shape except at `dim`.
+/// Differentiable in `x` (backward: `scatter_add`).
+pub(crate) fn gather_d(x: &Tensor, dim: usize, idx: &Tensor) -> Result<Tensor> {
+    let in_nd = x.dim();
+    let (xl, outer, n) = lanes(x, dim)?;
+    let (il, _, m) = lanes(idx, dim)?;
+    let iv: &[i64] = il.as_slice::<i64>().unwrap_or(&[]);
+    let out_l = Tensor::uninit(
+        &lane_shape(x.shape(), dim.min(in_nd.max(1) - 1), m),
+        x.dtype(),
+        x.device(),
+    )?;
+    crate::dispatch_all!(x.dtype(), T => {
+        let src: &[T] = xl.as_slice::<T>().unwrap_or(&[]);
+        let po = out_l.data_ptr::<T>();
+        for o in 0..outer {
+            for j in 0..m {
+                let k = iv[o * m + j] as usize;
+                // SAFETY: o * m + j < out numel; k < n was produced by our own kernels.
+                unsafe { *po.add(o * m + j) = src[o * n + k.min(n - 1)] };
+            }
+        }
+    });
+    let out = if in_nd == 0 {
+        super::shape::reshape_to(&out_l, &[])?
+    } else {
+        unlanes(out_l, dim, in_nd)?
+    };
+    if needs_grad(&[x]) {
+        let shape = x.shape().clone();
+        let idx = idx.detach();
+        record("GatherBackward0", &[x], &out, move |_, g| {
+            Ok(vec![Some(scatter_d(g, dim, &idx, &shape)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// Zeros of `shape` with `g` added at `idx` along `dim` (`scatter_add`); differentiable
+/// in `g` (backward: gather).
+pub(crate) fn scatter_d(g: &Tensor, dim: usize, idx: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    let in_nd = shape.len();
+    let (gl, outer, m) = lanes(g, dim)?;
+    let (il, _, _) = lanes(idx, dim)?;
+    let iv: &[i64] = il.as_slice::<i64>().unwrap_or(&[]);
+    let n = if in_nd == 0 { 1 } else { shape[dim] };
+    let ls = if in_nd == 0 {
+        Dims::from_slice(&[1])
+    } else {
+        lane_shape(shape, dim, n)
+    };
+    let out_l = Tensor::zeros(&ls, g.dtype())?;
+    crate::dispatch_float!(g.dtype(), T => {
+        let src: &[T] = gl.as_slice::<T>().unwrap_or(&[]);
+        let po = out_l.data_ptr::<T>();
+        for o in 0..outer {
+            for j in 0..m {
+                let k = (iv[o * m + j] as usize).min(n - 1);
+                // SAFETY: o * n + k < out numel (k clamped below n); serial loop.
+                unsafe {
+                    let p = po.add(o * n + k);
+                    *p = T::from_f64((*p).to_f64() + src[o * m + j].to_f64());
+                }
+            }
+        }
+    }, _ => return Err(Error::Runtime("scatter: float gradient expected".into())));
+    let out = unlanes(out_l, dim, in_nd)?;
+    if needs_grad(&[g]) {
+        let idx = idx.detach();
+        record("ScatterAddBackward0", &[g], &out, move |_, gg| {
+            Ok(vec![Some(gather_d(gg, dim, &idx)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `g` (reduced shape, maybe without kept dims) reshaped to the keepdim shape.
+pub(crate) fn keep_grad(g: &Tensor, in_shape: &[usize], rdims: &[usize]) -> Result<Tensor> {
+    super::shape::reshape_to(g, &reduced_shape(in_shape, rdims, true))
+}
+
+/// Gradient of a value-selecting op along `dim`: `g` scattered back to `idx`.
+pub(crate) fn select_backward(
+    g: &Tensor,
+    idx: &Tensor,
+    dim: usize,
+    keepdim: bool,
+    in_shape: &[usize],
+) -> Result<Tensor> {
+    let (g, idx) = if keepdim || in_shape.is_empty() {
+        (g.clone(), idx.clone())
+    } else {
+        (
+            super::shape::unsqueeze(g, dim as i64)?,
+            super::shape::unsqueeze(idx, dim as i64)?,
+        )
+    };
+    scatter_d(&g, dim, &idx, in_shape)
+}
+
+fn empty_check(name: &str, t: &Tensor, rdims: &[usize], all: bool) -> Result<()> {
+    if t.numel() == 0 {
+        if all {
+            return Err(Error::Runtime(format!("{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")));
+        }
+        for &d in rdims {
+            if t.shape()[d] == 0 {
+                return Err(Error::Index(format!(
+                    "{name}(): Expected reduction dim {d} to have non-zero size."
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// mean, prod
+
+pub fn mean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let dt = dtype.unwrap_or(t.dtype());
+    if !dt.is_floating_point() {
+        let what = if dtype.is_some() { "Optional" } else { "Input" };
+        return Err(Error::NotImplemented(format!(
+            "mean(): could not infer output dtype. {what} dtype must be either a floating point or complex dtype. Got: {}",
+            dt.scalar_type_name()
+        )));
+    }
+    let rdims = reduce_dims(t, dims)?;
+    let n = reduced_count(t.shape(), &rdims);
+    let s = sum(t, dims, keepdim, dtype)?;
+    super::binary::div_rhs(
+        &s,
+        &super::binary::Rhs::Scalar(Scalar::Float(n as f64)),
+        super::binary::RoundingMode::True,
+    )
+}
+
+pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let src = match dtype {
+        Some(d) => super::copy::to_dtype(t, d)?,
+        None => t.clone(),
+    };
+    let out_dtype = dtype.unwrap_or_else(|| sum_dtype(t.dtype()));
+    let dims: Vec<i64> = dim.into_iter().collect();
+    let rdims = reduce_dims(&src, &dims)?;
+    let out = if out_dtype.is_floating_point() {
+        reduce_f64(&src, &rdims, keepdim, out_dtype, |x| x.iter().product())?
+    } else {
+        let s64 = super::cast_view(&src.detach(), DType::I64)?;
+        let (blocks, outer, inner) = blocks_for(&s64, &rdims)?;
+        let out = Tensor::uninit(
+            &reduced_shape(src.shape(), &rdims, keepdim),
+            DType::I64,
+            t.device(),
+        )?;
+        reduce_blocks::<i64, i64>(&blocks, &out, outer, inner, |x| {
+            x.iter().fold(1i64, |a, &b| a.wrapping_mul(b))
+        });
+        super::cast_view(&out, out_dtype)?
+    };
+    if needs_grad(&[&src]) {
+        let sx = crate::autograd::SavedTensor::input(&src);
+        let so = crate::autograd::SavedTensor::output(&out, 0);
+        let in_shape = src.shape().clone();
+        record("ProdBackward0", &[&src], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let g = keep_grad(g, &in_shape, &rdims)?;
+            let has_zero = x.to_f64_vec()?.contains(&0.0);
+            if !has_zero {
+                let o = keep_grad(&so.unpack(ctx)?, &in_shape, &rdims)?;
+                let r = super::binary::div(&super::binary::mul(&g, &o)?, &x)?;
+                return Ok(vec![Some(r)]);
+            }
+            // Products of all other elements of each block (prefix * suffix).
+            let others = reduce_others(&x, &rdims)?;
+            Ok(vec![Some(super::binary::mul(&g, &others)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// For each element, the product of the other elements of its reduced block.
+fn reduce_others(x: &Tensor, rdims: &[usize]) -> Result<Tensor> {
+    let x64 = super::cast_view(&x.detach(), DType::F64)?;
+    let n = x.dim();
+    let mut perm: Vec<usize> = (0..n).filter(|d| !rdims.contains(d)).collect();
+    perm.extend(rdims.iter().copied());
+    let (blocks, outer, inner) = blocks_for(&x64, rdims)?;
+    let src = blocks.to_vec::<f64>()?;
+    let mut res = vec![0.0f64; src.len()];
+    for o in 0..outer {
+        let b = &src[o * inner..(o + 1) * inner];
+        let r = &mut res[o * inner..(o + 1) * inner];
+        let mut acc = 1.0;
+        for i in 0..inner {
+            r[i] = acc;
+            acc *= b[i];
+        }
+        acc = 1.0;
+        for i in (0..inner).rev() {
+            r[i] *= acc;
+            acc *= b[i];
+        }
+    }
+    let pshape: Vec<usize> = perm.iter().map(|&d| x.shape()[d]).collect();
+    let t = Tensor::from_vec(res, &pshape)?;
+    let mut inv = vec![0usize; n];
+    for (k, &p) in perm.iter().enumerate() {
+        inv[p] = k;
+    }
+    let v = t.with_layout(t.layout().permute(&inv));
+    super::cast_view(&super::copy::clone_contiguous(&v)?, x.dtype())
+}
+
+// ---------------------------------------------------------------------------
+// max / min / amax / amin / argmax / argmin
+
+/// `amax`/`amin` over `dims` (all when empty); ties split the gradient evenly.
+pub fn amax_amin(
+    t: &Tensor,
+    dims: &[i64],
+    keepdim: bool,
+    want_max: bool,
+    name: &str,
+) -> Result<Tensor> {
+    let rdims = reduce_dims(t, dims)?;
+    empty_check(name, t, &rdims, dims.is_empty() && t.numel() == 0)?;
+    let shape = reduced_shape(t.shape(), &rdims, keepdim);
+    let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
+    let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T>(&blocks, &out, outer, inner, |x| arg_extreme(x, want_max).0));
+    if needs_grad(&[t]) {
+        let sx = crate::autograd::SavedTensor::input(t);
+        let so = crate::autograd::SavedTensor::output(&out, 0);
+        let in_shape = t.shape().clone();
+        let name: &'static str = if want_max {
+            "AmaxBackward0"
+        } else {
+            "AminBackward0"
+        };
+        record(name, &[t], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let o = keep_grad(&so.unpack(ctx)?.detach(), &in_shape, &rdims)?;
+            let mask = eq_mask(&x, &o)?;
+            let rd: Vec<i64> = rdims.iter().map(|&d| d as i64).collect();
+            let count = if rd.is_empty() && !in_shape.is_empty() {
+                mask.clone()
+            } else {
+                sum(&mask, &rd, true, None)?
+            };
+            let g = keep_grad(g, &in_shape, &rdims)?;
+            let r = super::binary::mul(&super::binary::div(&g, &count)?, &mask)?;
+            Ok(vec![Some(r)])
+        });
+    }
+    Ok(out)
+}
+
+/// `max(dim)`/`min(dim)`: (values, indices); gradient goes to the selected index.
+pub fn max_min_dim(
+    t: &Tensor,
+    dim: i64,
+    keepdim: bool,
+    want_max: bool,
+) -> Result<(Tensor, Tensor)> {
+    let name = if want_max { "max" } else { "min" };
+    let d = normalize_dim(dim, t.dim())?;
+    let rd: Vec<usize> = if t.dim() == 0 { vec![] } else { vec![d] };
+    empty_check(name, t, &rd, false)?;
+    let shape = reduced_shape(t.shape(), &rd, keepdim);
+    let (blocks, outer, inner) = blocks_for(&t.detach(), &rd)?;
+    let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
+    crate::dispatch_all!(t.dtype(), T => {
+        let src: &[T] = blocks.as_slice::<T>().unwrap_or(&[]);
+        let pv = vals.data_ptr::<T>();
+        let pi = idx.data_ptr::<i64>();
+        if inner > 0 {
+            for o in 0..outer {
+                let (v, i) = arg_extreme(&src[o * inner..(o + 1) * inner], want_max);
+                // SAFETY: o < outer = numel of both fresh contiguous outputs.
+                unsafe {
+                    *pv.add(o) = v;
+                    *pi.add(o) = i as i64;
+                }
+            }
+        }
+    });
+    if needs_grad(&[t]) {
+        record_select(
+            if want_max {
+                "MaxBackward0"
+            } else {
+                "MinBackward0"
+            },
+            t,
+            &vals,
+            &idx,
+            d,
+            keepdim,
+        );
+    }
+    Ok((vals, idx))
+}
+
+/// Records the backward of an op returning (values, indices) selected along `dim`.
+pub(crate) fn record_select(
+    name: &'static str,
+    t: &Tensor,
+    vals: &Tensor,
+    idx: &Tensor,
+    dim: usize,
+    keepdim: bool,
+) {
+    let in_shape = t.shape().clone();
+    let idx_c = idx.detach();
+    // Only the values are differentiable; the indices stay plain integer tensors.
+    record(name, &[t], vals, move |_, g| {
+        Ok(vec![Some(select_backward(
+            g, &idx_c, dim, keepdim, &in_shape,
+        )?)])
+    });
+}
+
+/// `argmax`/`argmin`; `dim=None` flattens (keepdim then keeps every dim as 1).
+pub fn argmax_argmin(
+    t: &Tensor,
+    dim: Option<i64>,
+    keepdim: bool,
+    want_max: bool,
+) -> Result<Tensor> {
+    let name = if want_max { "argmax" } else { "argmin" };
+    match dim {
+        None => {
+            if t.numel() == 0 {
+                return Err(Error::Index(format!(
+                    "{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                )));
+            }
+            let flat = super::shape::reshape_to(&t.detach(), &[t.numel()])?;
+            let (_, i) = max_min_dim(&flat, 0, false, want_max)?;
+            if keepdim {
+                let ones: Vec<usize> = vec![1; t.dim()];
+                super::shape::reshape_to(&i, &ones)
+            } else {
+                Ok(i)
+            }
+        }
+        Some(d) => {
+            let dd = normalize_dim(d, t.dim())?;
+            if t.dim() > 0 && t.shape()[dd] == 0 {
+                return Err(Error::Index(format!(
+                    "{name}(): Expected reduction dim {dd} to have non-zero size."
+                )));
+            }
+            Ok(max_min_dim(&t.detach(), d, keepdim, want_max)?.1)
+        }
+    }
+}
+
+/// Binary `maximum`/`minimum` (NaN propagates; ties split the gradient).
+pub fn maximum_minimum(a: &Tensor, b: &Tensor, want_max: bool) -> Result<Tensor> {
+    let dtype = crate::dtype::promote_types(a.dtype(), b.dtype());
+    let (a2, b2, shape) = super::binary::broadcast_operands(&a.detach(), &b.detach(), dtype)?;
+    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    crate::dispatch_all!(dtype, T => {
+        #[allow(clippy::eq_op)]
+        crate::cpu::elementwise::binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
+            let o = x.partial_cmp(&y);
+            let keep = if want_max { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
+            if x != x || o == Some(std::cmp::Ordering::Equal) || o == Some(keep) { x } else { y }
+        })
+    });
+    if needs_grad(&[a, b]) {
+        let (sa, sb) = (
+            crate::autograd::SavedTensor::input(a),
+            crate::autograd::SavedTensor::input(b),
+        );
+        let (sha, da, shb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
+        let name: &'static str = if want_max {
+            "MaximumBackward0"
+        } else {
+            "MinimumBackward0"
+        };
+        record(name, &[a, b], &out, move |ctx, g| {
+            let (x, y) = (sa.unpack(ctx)?.detach(), sb.unpack(ctx)?.detach());
+            let (x2, y2, _) = super::binary::broadcast_operands(&x, &y, g.dtype())?;
+            let wa = Tensor::uninit(g.shape(), g.dtype(), g.device())?;
+            crate::dispatch_float!(g.dtype(), T => {
+                crate::cpu::elementwise::binary_map::<T, T, T>(&wa, &x2, &y2, move |p, q| {
+                    let (p, q) = (p.to_f64(), q.to_f64());
+                    T::from_f64(if p == q { 0.5 } else if (p > q) == want_max || p.is_nan() { 1.0 } else { 0.0 })
+                })
+            }, _ => return Err(Error::Runtime("maximum: float gradient expected".into())));
+            let wb = map_const(&wa, |v| 1.0 - v)?;
+            Ok(vec![
+                Some(super::reduce_grad(&super::binary::mul(g, &wa)?, &sha, da)?),
+                Some(super::reduce_grad(&super::binary::mul(g, &wb)?, &shb, db)?),
+            ])
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// var / std
+
+fn check_var_dtype(t: &Tensor) -> Result<()> {
+    if !t.dtype().is_floating_point() {
+        return Err(Error::NotImplemented(
+            "std and var only support floating point and complex dtypes".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `var(dims, correction, keepdim)`.
+pub fn var(t: &Tensor, dims: &[i64], correction: f64, keepdim: bool) -> Result<Tensor> {
+    check_var_dtype(t)?;
+    let rdims = reduce_dims(t, dims)?;
+    let out = reduce_f64(t, &rdims, keepdim, t.dtype(), move |x| {
+        var_of(x, correction)
+    })?;
+    if needs_grad(&[t]) {
+        let sx = crate::autograd::SavedTensor::input(t);
+        let in_shape = t.shape().clone();
+        record("VarBackward0", &[t], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let n = reduced_count(&in_shape, &rdims) as f64;
+            let rd: Vec<i64> = rdims.iter().map(|&d| d as i64).collect();
+            let m = mean(&x, &rd, true, None)?;
+            let diff = super::binary::sub(&x, &m)?;
+            let g = keep_grad(g, &in_shape, &rdims)?;
+            let sc =
+                super::binary::mul_scalar(&diff, Scalar::Float(2.0 / (n - correction).max(0.0)))?;
+            Ok(vec![Some(super::binary::mul(&sc, &g)?)])
+        });
+    }
+    Ok(out)
+}
+
+fn var_of(x: &[f64], correction: f64) -> f64 {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let ss: f64 = x.iter().map(|v| (v - m) * (v - m)).sum();
+    ss / (n - correction).max(0.0)
+}
+
+/// `std(dims, correction, keepdim)`.
+pub fn std(t: &Tensor, dims: &[i64], correction: f64, keepdim: bool) -> Result<Tensor> {
+    check_var_dtype(t)?;
+    let rdims = reduce_dims(t, dims)?;
+    let out = reduce_f64(t, &rdims, keepdim, t.dtype(), move |x| {
+        var_of(x, correction).sqrt()
+    })?;
+    if needs_grad(&[t]) {
+        let sx = crate::autograd::SavedTensor::input(t);
+        let so = crate::autograd::SavedTensor::output(&out, 0);
+        let in_shape = t.shape().clone();
+        record("StdBackward0", &[t], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let n = reduced_count(&in_shape, &rdims) as f64;
+            let rd: Vec<i64> = rdims.iter().map(|&d| d as i64).collect();
+            let m = mean(&x, &rd, true, None)?;
+            let diff = super::binary::sub(&x, &m)?;
+            let s = keep_grad(&so.unpack(ctx)?, &in_shape, &rdims)?;
+            let g = keep_grad(g, &in_shape, &rdims)?;
+            let q = super::binary::div(
+                &g,
+                &super::binary::mul_scalar(&s, Scalar::Float((n - correction).max(0.0)))?,
+            )?;
+            Ok(vec![Some(super::binary::mul(&diff, &q)?)])
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// norm, logsumexp
+
+/// Vector norm of order `p` over `dims` (all when empty).
+pub fn norm(
+    t: &Tensor,
+    p: f64,
+    dims: &[i64],
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
+    let src = match dtype {
+        Some(d) => super::copy::to_dtype(t, d)?,
+        None => t.clone(),
+    };
+    if !src.dtype().is_floating_point() {
+        return Err(Error::NotImplemented(format!(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}",
+            src.dtype().scalar_type_name()
+        )));
+    }
+    let rdims = reduce_dims(&src, dims)?;
+    if p.is_infinite() || p < 0.0 {
+        let all = dims.is_empty();
+        if src.numel() == 0 {
+            if all {
+                return Err(Error::Runtime(format!("linalg.vector_norm cannot compute the {p} norm on an empty tensor because the operation does not have an identity")));
+            }
+            empty_check("linalg.vector_norm", &src, &rdims, false)?;
+        }
+    }
+    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), move |x| {
+        if p == 2.0 {
+            x.iter().map(|v| v * v).sum::<f64>().sqrt()
+        } else if p == f64::INFINITY {
+            x.iter().fold(0.0f64, |a, v| {
+                if v.is_nan() || a.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(v.abs())
+                }
+            })
+        } else if p == f64::NEG_INFINITY {
+            x.iter().fold(f64::INFINITY, |a, v| {
+                if v.is_nan() || a.is_nan() {
+                    f64::NAN
+                } else {
+                    a.min(v.abs())
+                }
+            })
+        } else if p == 0.0 {
+            x.iter().filter(|&&v| v != 0.0).count() as f64
+        } else if p == 1.0 {
+            x.iter().map(|v| v.abs()).sum()
+        } else {
+            x.iter().map(|v| v.abs().powf(p)).sum::<f64>().powf(1.0 / p)
+        }
+    })?;
+    if needs_grad(&[&src]) {
+        let sx = crate::autograd::SavedTensor::input(&src);
+        let so = crate::autograd::SavedTensor::output(&out, 0);
+        let in_shape = src.shape().clone();
+        record("LinalgVectorNormBackward0", &[&src], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let o = keep_grad(&so.unpack(ctx)?, &in_shape, &rdims)?;
+            let g = keep_grad(g, &in_shape, &rdims)?;
+            use super::binary::{div, mul};
+            let r = if p == 0.0 {
+                mul(&zeros_like(&x)?, &g)?
+            } else if p.is_infinite() {
+                let ax = abs_d(&x)?;
+                let mask = eq_mask(&ax, &o.detach())?;
+                let rd: Vec<i64> = rdims.iter().map(|&d| d as i64).collect();
+                let count = if rd.is_empty() && !in_shape.is_empty() {
+                    mask.clone()
+                } else {
+                    sum(&mask, &rd, true, None)?
+                };
+                let w = div(&mul(&mask, &sign_c(&x)?)?, &count)?;
+                mul(&w, &g)?
+            } else {
+                // Zero norms give zero gradient: divide by 1 there instead.
+                let zero = map_const(&o.detach(), |v| if v == 0.0 { 1.0 } else { 0.0 })?;
+                if p == 1.0 {
+                    mul(&sign_c(&x)?, &g)?
+                } else if p == 2.0 {
+                    let safe = super::binary::add(&o, &zero)?;
+                    mul(&div(&x, &safe)?, &g)?
+                } else {
+                    let safe = super::binary::add(&pow_d(&o, p - 1.0)?, &zero)?;
+                    let num = mul(&sign_c(&x)?, &pow_d(&abs_d(&x)?, p - 1.0)?)?;
+                    mul(&div(&num, &safe)?, &g)?
+                }
+            };
+            Ok(vec![Some(r)])
+        });
+    }
+    Ok(out)
+}
+
+/// `logsumexp(dims, keepdim)`, computed stably (max subtracted).
+pub fn logsumexp(t: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+    let src = to_float(t)?;
+    let rdims = reduce_dims(&src, dims)?;
+    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), |x| {
+        let m = x.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let m = if m.is_infinite() { 0.0 } else { m };
+        m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    })?;
+    if needs_grad(&[&src]) {
+        let sx = crate::autograd::SavedTensor::input(&src);
+        let so = crate::autograd::SavedTensor::output(&out, 0);
+        let in_shape = src.shape().clone();
+        record("LogsumexpBackward0", &[&src], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let o = keep_grad(&so.unpack(ctx)?, &in_shape, &rdims)?;
+            let g = keep_grad(g, &in_shape, &rdims)?;
+            let e = exp_d(&super::binary::sub(&x, &o)?)?;
+            Ok(vec![Some(super::binary::mul(&e, &g)?)])
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// any / all / count_nonzero
+
+/// `any`/`all` over `dims`; bool result (uint8 input keeps uint8).
+pub fn any_all(t: &Tensor, dims: &[i64], keepdim: bool, want_any: bool) -> Result<Tensor> {
+    let rdims = reduce_dims(t, dims)?;
+    let out_dtype = if t.dtype() == DType::U8 {
+        DType::U8
+    } else {
+        DType::Bool
+    };
+    let shape = reduced_shape(t.shape(), &rdims, keepdim);
+    let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
+    let out = Tensor::uninit(&shape, DType::Bool, t.device())?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, bool>(&blocks, &out, outer, inner, |x| {
+        if want_any { x.iter().any(|&v| v != T::zero()) } else { x.iter().all(|&v| v != T::zero()) }
+    }));
+    super::cast_view(&out, out_dtype)
+}
+
+pub fn count_nonzero(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    let rdims = reduce_dims(t, dims)?;
+    let shape = reduced_shape(t.shape(), &rdims, false);
+    let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
+    let out = Tensor::uninit(&shape, DType::I64, t.device())?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, i64>(&blocks, &out, outer, inner, |x| {
+        x.iter().filter(|&&v| v != T::zero()).count() as i64
+    }));
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// nansum / nanmean
+
+/// `x` with NaN replaced by 0; the gradient is masked the same way.
+fn nan_to_zero_d(x: &Tensor) -> Result<Tensor> {
+    let out = map_const(x, |v| if v.is_nan() { 0.0 } else { v })?;
+    if needs_grad(&[x]) {
+        let mask = map_const(x, |v| if v.is_nan() { 0.0 } else { 1.0 })?;
+        record("NanToNumBackward0", &[x], &out, move |_, g| {
+            Ok(vec![Some(super::binary::mul(g, &mask)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `nansum(dims, keepdim, dtype)`: NaNs count as zero.
+pub fn nansum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    if !t.dtype().is_floating_point() {
+        return sum(t, dims, keepdim, dtype);
+    }
+    sum(&nan_to_zero_d(t)?, dims, keepdim, dtype)
+}
+
+/// `nanmean(dims, keepdim, dtype)`: the mean of the non-NaN values.
+pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let dt = dtype.unwrap_or(t.dtype());
+    if !dt.is_floating_point() {
+        return Err(Error::NotImplemented(format!(
+            "nanmean(): expected input to have floating point or complex dtype but got {}",
+            t.dtype().scalar_type_name()
+        )));
+    }
+    let s = nansum(t, dims, keepdim, dtype)?;
+    let valid = map_const(&t.detach(), |v| if v.is_nan() { 0.0 } else { 1.0 })?;
+    let n = sum(&valid, dims, keepdim, dtype)?;
+    super::binary::div(&s, &n)
 }

@@ -1,1 +1,204 @@
-//! (filled in by its op family's work)
+//! Scans along one dim: cumsum, cumprod, cummax, cummin. Each lane (the dim moved
+//! last, contiguous) is scanned in f64 (floats) or i64 (integers).
+
+use super::reduce::{lanes, unlanes};
+use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::dtype::DType;
+use crate::element::Element;
+use crate::error::Result;
+use crate::layout::normalize_dim;
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+/// `f(lane_in, lane_out)` for every lane of `t` along `dim`, computed in `T`; the
+/// result has `t`'s shape and `out_dtype`.
+pub(crate) fn lane_apply<T: Element>(
+    t: &Tensor,
+    dim: usize,
+    out_dtype: DType,
+    f: impl Fn(&[T], &mut [T]) + Sync,
+) -> Result<Tensor> {
+    let nd = t.dim();
+    let src = super::cast_view(&t.detach(), T::DTYPE)?;
+    let (l, outer, n) = lanes(&src, dim)?;
+    let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
+    let mut res = vec![T::zero(); outer * n];
+    if n > 0 {
+        if outer * n >= crate::cpu::GRAIN && outer > 1 {
+            crate::cpu::install(|| {
+                res.par_chunks_mut(n)
+                    .zip(x.par_chunks(n))
+                    .for_each(|(o, i)| f(i, o))
+            });
+        } else {
+            res.chunks_mut(n)
+                .zip(x.chunks(n))
+                .for_each(|(o, i)| f(i, o));
+        }
+    }
+    let out = Tensor::from_vec(res, l.shape())?;
+    let out = unlanes(out, dim, nd)?;
+    super::cast_view(&out, out_dtype)
+}
+
+fn scan_dtype(t: &Tensor, dtype: Option<DType>) -> DType {
+    dtype.unwrap_or_else(|| super::reduce::sum_dtype(t.dtype()))
+}
+
+/// `cumsum(dim, dtype)`.
+pub fn cumsum(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+    let d = normalize_dim(dim, t.dim())?;
+    let src = match dtype {
+        Some(dt) => super::copy::to_dtype(t, dt)?,
+        None => t.clone(),
+    };
+    let out_dtype = scan_dtype(t, dtype);
+    let out = if out_dtype.is_floating_point() {
+        lane_apply::<f64>(&src, d, out_dtype, |x, o| {
+            let mut acc = 0.0;
+            for (v, r) in x.iter().zip(o.iter_mut()) {
+                acc += v;
+                *r = acc;
+            }
+        })?
+    } else {
+        lane_apply::<i64>(&src, d, out_dtype, |x, o| {
+            let mut acc = 0i64;
+            for (v, r) in x.iter().zip(o.iter_mut()) {
+                acc = acc.wrapping_add(*v);
+                *r = acc;
+            }
+        })?
+    };
+    if needs_grad(&[&src]) {
+        record("CumsumBackward0", &[&src], &out, move |_, g| {
+            Ok(vec![Some(cumsum_rev(g, d)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// Reverse cumulative sum (`flip(cumsum(flip(g)))`), the adjoint of cumsum.
+pub(crate) fn cumsum_rev(g: &Tensor, d: usize) -> Result<Tensor> {
+    let out = lane_apply::<f64>(g, d, g.dtype(), |x, o| {
+        let mut acc = 0.0;
+        for (v, r) in x.iter().zip(o.iter_mut()).rev() {
+            acc += v;
+            *r = acc;
+        }
+    })?;
+    if needs_grad(&[g]) {
+        record("CumsumRevBackward0", &[g], &out, move |_, gg| {
+            Ok(vec![Some(cumsum(gg, d as i64, None)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `cumprod(dim, dtype)`.
+pub fn cumprod(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+    let d = normalize_dim(dim, t.dim())?;
+    let src = match dtype {
+        Some(dt) => super::copy::to_dtype(t, dt)?,
+        None => t.clone(),
+    };
+    let out_dtype = scan_dtype(t, dtype);
+    let out = if out_dtype.is_floating_point() {
+        lane_apply::<f64>(&src, d, out_dtype, |x, o| {
+            let mut acc = 1.0;
+            for (v, r) in x.iter().zip(o.iter_mut()) {
+                acc *= v;
+                *r = acc;
+            }
+        })?
+    } else {
+        lane_apply::<i64>(&src, d, out_dtype, |x, o| {
+            let mut acc = 1i64;
+            for (v, r) in x.iter().zip(o.iter_mut()) {
+                acc = acc.wrapping_mul(*v);
+                *r = acc;
+            }
+        })?
+    };
+    if needs_grad(&[&src]) {
+        let sx = SavedTensor::input(&src);
+        let so = SavedTensor::output(&out, 0);
+        record("CumprodBackward0", &[&src], &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            if !x.to_f64_vec()?.contains(&0.0) {
+                let o = so.unpack(ctx)?;
+                let r = cumsum_rev(&super::binary::mul(g, &o)?, d)?;
+                return Ok(vec![Some(super::binary::div(&r, &x)?)]);
+            }
+            Ok(vec![Some(cumprod_grad_zeros(&x, g, d)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// grad_i = sum_{k >= i} g_k * prod_{j <= k, j != i} x_j (handles zeros; O(n^2)).
+fn cumprod_grad_zeros(x: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
+    let nd = x.dim();
+    let (xl, outer, n) = lanes(&super::cast_view(&x.detach(), DType::F64)?, d)?;
+    let (gl, _, _) = lanes(&super::cast_view(&g.detach(), DType::F64)?, d)?;
+    let xv = xl.to_vec::<f64>()?;
+    let gv = gl.to_vec::<f64>()?;
+    let mut res = vec![0.0; outer * n];
+    for o in 0..outer {
+        let xs = &xv[o * n..(o + 1) * n];
+        let gs = &gv[o * n..(o + 1) * n];
+        for i in 0..n {
+            let mut prefix: f64 = xs[..i].iter().product();
+            let mut s = 0.0;
+            for k in i..n {
+                if k > i {
+                    prefix *= xs[k];
+                }
+                s += gs[k] * prefix;
+            }
+            res[o * n + i] = s;
+        }
+    }
+    let out = Tensor::from_vec(res, xl.shape())?;
+    super::cast_view(&unlanes(out, d, nd)?, x.dtype())
+}
+
+/// `cummax`/`cummin`: running extreme and the index where it was attained.
+pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, t.dim())?;
+    let nd = t.dim();
+    let (l, outer, n) = lanes(t, d)?;
+    let vals = Tensor::uninit(l.shape(), t.dtype(), t.device())?;
+    let mut idx = vec![0i64; outer * n];
+    crate::dispatch_all!(t.dtype(), T => {
+        let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
+        let pv = vals.data_ptr::<T>();
+        for o in 0..outer {
+            let mut best = 0usize;
+            for i in 0..n {
+                let v = x[o * n + i];
+                let b = x[o * n + best];
+                #[allow(clippy::eq_op)]
+                let take = b == b && (v != v || if want_max { v >= b } else { v <= b });
+                if i == 0 || take {
+                    best = i;
+                }
+                idx[o * n + i] = best as i64;
+                // SAFETY: o * n + i < numel of the fresh contiguous output.
+                unsafe { *pv.add(o * n + i) = x[o * n + best] };
+            }
+        }
+    });
+    let it = Tensor::from_vec(idx, l.shape())?;
+    let vals = unlanes(vals, d, nd)?;
+    let it = unlanes(it, d, nd)?;
+    if needs_grad(&[t]) {
+        let name = if want_max {
+            "CummaxBackward0"
+        } else {
+            "CumminBackward0"
+        };
+        super::reduce::record_select(name, t, &vals, &it, d, true);
+    }
+    Ok((vals, it))
+}

@@ -1,1 +1,245 @@
-//! (filled in by its op family's work)
+//! Sorting and order statistics: sort, argsort, topk, kthvalue, median, mode, unique.
+//! Each lane (the dim moved last, contiguous) is ordered with a stable, NaN-aware sort
+//! (NaN above every number, as in PyTorch). Value gradients scatter back to indices.
+
+use super::reduce::{cmp_nan_last, lane_shape, lanes, record_select, unlanes};
+use crate::autograd::needs_grad;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::{normalize_dim, Dims};
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+/// Stable order of one lane.
+fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    if descending {
+        idx.sort_by(|&a, &b| cmp_nan_last(&x[b], &x[a]));
+    } else {
+        idx.sort_by(|&a, &b| cmp_nan_last(&x[a], &x[b]));
+    }
+    idx
+}
+
+/// For every lane: its stable order, then `pick(sorted values, order)` chooses the
+/// sorted positions to output (`m` of them per lane). Returns lane-layout tensors
+/// (values, indices) of shape `in_shape` without `dim` plus `m`.
+fn pick_lanes(
+    t: &Tensor,
+    dim: usize,
+    descending: bool,
+    m: usize,
+    pick: impl Fn(usize, &mut Vec<usize>) + Sync,
+    pick_vals: impl Fn(&[f64]) -> Vec<usize> + Sync,
+    use_vals: bool,
+) -> Result<(Tensor, Tensor)> {
+    let (l, outer, n) = lanes(t, dim)?;
+    let shape = if t.dim() == 0 {
+        Dims::from_slice(&[m])
+    } else {
+        lane_shape(t.shape(), dim, m)
+    };
+    let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    let mut idx = vec![0i64; outer * m];
+    crate::dispatch_all!(t.dtype(), T => {
+        let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
+        let pv = crate::cpu::SendPtr(vals.data_ptr::<T>());
+        let run = |(o, ix): (usize, &mut [i64])| {
+            let lane = &x[o * n..(o + 1) * n];
+            let ord = order(lane, descending);
+            let chosen: Vec<usize> = if use_vals {
+                let sv: Vec<f64> = ord.iter().map(|&i| lane[i].to_f64()).collect();
+                pick_vals(&sv)
+            } else {
+                let mut c = Vec::with_capacity(m);
+                pick(n, &mut c);
+                c
+            };
+            for (j, &p) in chosen.iter().enumerate().take(m) {
+                ix[j] = ord[p] as i64;
+                // SAFETY: o * m + j < outer * m = numel of the fresh contiguous output.
+                unsafe { *pv.get().add(o * m + j) = lane[ord[p]] };
+            }
+        };
+        if m > 0 {
+            if outer * n >= crate::cpu::GRAIN && outer > 1 {
+                crate::cpu::install(|| idx.par_chunks_mut(m).enumerate().for_each(run));
+            } else {
+                idx.chunks_mut(m).enumerate().for_each(run);
+            }
+        }
+    });
+    let it = Tensor::from_vec(idx, &shape)?;
+    Ok((vals, it))
+}
+
+/// `sort(dim, descending, stable)` → (values, indices). Always stable.
+pub fn sort(t: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, t.dim())?;
+    let n = if t.dim() == 0 { 1 } else { t.shape()[d] };
+    let (v, i) = pick_lanes(
+        t,
+        d,
+        descending,
+        n,
+        |n, c| c.extend(0..n),
+        |_| vec![],
+        false,
+    )?;
+    let (v, i) = (unlanes(v, d, t.dim())?, unlanes(i, d, t.dim())?);
+    if needs_grad(&[t]) {
+        record_select("SortBackward0", t, &v, &i, d, true);
+    }
+    Ok((v, i))
+}
+
+pub fn argsort(t: &Tensor, dim: i64, descending: bool) -> Result<Tensor> {
+    Ok(sort(&t.detach(), dim, descending)?.1)
+}
+
+/// `topk(k, dim, largest, sorted)` (results are always sorted).
+pub fn topk(t: &Tensor, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, t.dim())?;
+    let n = if t.dim() == 0 { 1 } else { t.shape()[d] };
+    if k < 0 || k as usize > n {
+        return Err(Error::Runtime("selected index k out of range".into()));
+    }
+    let k = k as usize;
+    let (v, i) = pick_lanes(
+        t,
+        d,
+        largest,
+        k,
+        move |_, c| c.extend(0..k),
+        |_| vec![],
+        false,
+    )?;
+    let (v, i) = (unlanes(v, d, t.dim())?, unlanes(i, d, t.dim())?);
+    if needs_grad(&[t]) {
+        record_select("TopkBackward0", t, &v, &i, d, true);
+    }
+    Ok((v, i))
+}
+
+/// Finishes a one-per-lane selection: drops the lane dim unless `keepdim`.
+fn finish_one(
+    t: &Tensor,
+    v: Tensor,
+    i: Tensor,
+    d: usize,
+    keepdim: bool,
+    name: &'static str,
+) -> Result<(Tensor, Tensor)> {
+    let nd = t.dim();
+    let (mut v, mut i) = (unlanes(v, d, nd)?, unlanes(i, d, nd)?);
+    if !keepdim && nd > 0 {
+        let s = super::reduce::reduced_shape(t.shape(), &[d], false);
+        v = super::shape::reshape_to(&v, &s)?;
+        i = super::shape::reshape_to(&i, &s)?;
+    }
+    if needs_grad(&[t]) {
+        record_select(name, t, &v, &i, d, keepdim);
+    }
+    Ok((v, i))
+}
+
+/// `kthvalue(k, dim, keepdim)`: the k-th smallest (1-based).
+pub fn kthvalue(t: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, t.dim())?;
+    let n = if t.dim() == 0 { 1 } else { t.shape()[d] };
+    if k < 1 || k as usize > n {
+        return Err(Error::Runtime(format!(
+            "kthvalue(): selected number k out of range for dimension {d}"
+        )));
+    }
+    let p = k as usize - 1;
+    let (v, i) = pick_lanes(
+        &t.detach(),
+        d,
+        false,
+        1,
+        move |_, c| c.push(p),
+        |_| vec![],
+        false,
+    )?;
+    finish_one(t, v, i, d, keepdim, "KthvalueBackward0")
+}
+
+/// `median(dim, keepdim)`: the lower middle value; NaN if the lane has a NaN.
+pub fn median_dim(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, t.dim())?;
+    if t.dim() > 0 && t.shape()[d] == 0 {
+        return Err(Error::Index(format!(
+            "median(): Expected reduction dim {d} to have non-zero size."
+        )));
+    }
+    let pick = |sv: &[f64]| {
+        let nan = sv.iter().filter(|v| v.is_nan()).count();
+        if nan > 0 {
+            vec![sv.len() - nan]
+        } else {
+            vec![(sv.len() - 1) / 2]
+        }
+    };
+    let (v, i) = pick_lanes(&t.detach(), d, false, 1, |_, _| {}, pick, true)?;
+    finish_one(t, v, i, d, keepdim, "MedianBackward1")
+}
+
+/// `median()` of all elements (NaN for an empty tensor).
+pub fn median_all(t: &Tensor) -> Result<Tensor> {
+    if t.numel() == 0 {
+        return Tensor::full(&[], crate::dtype::Scalar::Float(f64::NAN), t.dtype());
+    }
+    let flat = super::shape::reshape_to(t, &[t.numel()])?;
+    Ok(median_dim(&flat, 0, false)?.0)
+}
+
+/// `mode(dim, keepdim)`: most frequent value (smallest among ties) and its last index.
+pub fn mode(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, t.dim())?;
+    let pick = |sv: &[f64]| {
+        let (mut best, mut best_len, mut start) = (0usize, 0usize, 0usize);
+        for i in 1..=sv.len() {
+            if i == sv.len() || sv[i] != sv[start] {
+                if i - start > best_len {
+                    best_len = i - start;
+                    best = i - 1;
+                }
+                start = i;
+            }
+        }
+        vec![best]
+    };
+    let (v, i) = pick_lanes(&t.detach(), d, false, 1, |_, _| {}, pick, true)?;
+    finish_one(t, v, i, d, keepdim, "ModeBackward0")
+}
+
+/// `unique(sorted, return_inverse, return_counts)` over all elements:
+/// (values, inverse with the input's shape, counts).
+pub fn unique(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    let flat = super::copy::clone_contiguous(&t.detach())?;
+    let n = flat.numel();
+    let mut inverse = vec![0i64; n];
+    let mut counts: Vec<i64> = Vec::new();
+    let vals = crate::dispatch_all!(t.dtype(), T => {
+        let x: &[T] = flat.as_slice::<T>().unwrap_or(&[]);
+        let ord = order(x, false);
+        let mut vals: Vec<T> = Vec::new();
+        for &i in &ord {
+            #[allow(clippy::eq_op)]
+            let same = vals.last().is_some_and(|&l: &T| l == x[i] || (l != l && x[i] != x[i]));
+            if !same {
+                vals.push(x[i]);
+                counts.push(0);
+            }
+            inverse[i] = vals.len() as i64 - 1;
+            *counts.last_mut().expect("pushed above") += 1;
+        }
+        let m = vals.len();
+        Tensor::from_vec(vals, &[m])?
+    });
+    let m = counts.len();
+    let inv = Tensor::from_vec(inverse, t.shape())?;
+    let cnt = Tensor::from_vec(counts, &[m])?;
+    Ok((vals, inv, cnt))
+}

@@ -1,0 +1,49 @@
+"""Named-tuple results of reductions and sorts, like ``torch.return_types``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Self
+
+
+class _StructSeq(tuple):
+    """A tuple with named fields, printed as PyTorch prints its structseqs."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __new__(cls, seq: Iterable[Any]) -> Self:
+        seq = tuple(seq)
+        if len(seq) != len(cls._fields):
+            raise TypeError(
+                f"torch.return_types.{cls.__name__} takes a {len(cls._fields)}-sequence "
+                f"({len(seq)}-sequence given)"
+            )
+        return super().__new__(cls, seq)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{n}={v!r}" for n, v in zip(self._fields, self))
+        return f"torch.return_types.{type(self).__name__}(\n{body})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (tuple(self),))
+
+
+def _make(name: str, fields: tuple[str, ...]) -> type:
+    ns: dict[str, Any] = {"_fields": fields, "__slots__": ()}
+    for i, f in enumerate(fields):
+        ns[f] = property(lambda self, i=i: self[i])
+    cls = type(name, (_StructSeq,), ns)
+    cls.__module__ = __name__
+    return cls
+
+
+_PAIRS = (
+    "max", "min", "sort", "topk", "kthvalue", "median", "mode", "cummax", "cummin",
+    "nanmedian",
+)
+for _n in _PAIRS:
+    globals()[_n] = _make(_n, ("values", "indices"))
+aminmax = _make("aminmax", ("min", "max"))
+del _n
+
+__all__ = list(_PAIRS) + ["aminmax"]

@@ -1,0 +1,331 @@
+"""Reductions: sum, mean, prod, max/min, amax/amin, argmax/argmin, var/std, norm,
+logsumexp, any/all, count_nonzero — values against numpy float64, dtypes, layouts,
+empty and 0-dim inputs, errors and gradients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import rtorch
+from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+from rtorch.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(0)
+
+
+def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[rtorch.Tensor, np.ndarray]:
+    """A tensor of `dtype` and its exact values as a numpy array."""
+    if dtype == rtorch.bool:
+        a = RNG.integers(0, 2, shape).astype(bool)
+    elif dtype == rtorch.uint8:
+        a = RNG.integers(0, 5, shape).astype(np.int64)
+    elif dtype in INT_DTYPES:
+        a = RNG.integers(-5, 6, shape).astype(np.int64)
+    else:
+        a = RNG.standard_normal(shape)
+    t = rtorch.tensor(a.tolist() if a.ndim else a.item(), dtype=dtype)
+    return t, to_np(t)
+
+
+def dbl(shape: tuple[int, ...]) -> rtorch.Tensor:
+    return rtorch.tensor(RNG.standard_normal(shape).tolist(), dtype=rtorch.float64, requires_grad=True)
+
+
+# ----- sum / mean / prod -----
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_sum_dtypes(dtype):
+    t, a = data((3, 4), dtype)
+    exp_dtype = dtype if dtype in FLOAT_DTYPES else rtorch.int64
+    for dim in (None, 0, 1, -1, (0, 1)):
+        r = t.sum() if dim is None else t.sum(dim)
+        assert r.dtype == exp_dtype
+        assert_np_close(r, a.sum(axis=dim).astype(np.float64), rtol=1e-2 if dtype in (rtorch.float16, rtorch.bfloat16) else 1e-6, atol=1e-2)
+
+
+def test_sum_accuracy_float32():
+    x = rtorch.full((1 << 20,), 0.1)
+    assert abs(x.sum().item() - 104857.6) < 0.05
+
+
+def test_sum_outer_path_and_layouts():
+    t, a = data((70, 300))
+    assert_np_close(t.sum(0), a.sum(0), rtol=1e-5, atol=1e-5)
+    assert_np_close(t.sum(0, keepdim=True), a.sum(0, keepdims=True), rtol=1e-5, atol=1e-5)
+    t3, a3 = data((4, 5, 6))
+    assert_np_close(t3.sum((0, 1)), a3.sum((0, 1)), rtol=1e-5, atol=1e-5)
+    assert_np_close(t3.sum(1), a3.sum(1), rtol=1e-5, atol=1e-5)
+    assert_np_close(t3.sum((0, 2)), a3.sum((0, 2)), rtol=1e-5, atol=1e-5)
+    assert_np_close(t.t().sum(0), a.T.sum(0), rtol=1e-5, atol=1e-5)
+    assert_np_close(t.t().sum(1), a.T.sum(1), rtol=1e-5, atol=1e-5)
+    e = t.narrow(1, 0, 1).expand(70, 5)
+    assert_np_close(e.sum(1), a[:, :1].repeat(5, 1).sum(1), rtol=1e-5, atol=1e-5)
+    big, ab = data((4096, 64))
+    assert_np_close(big.sum(0), ab.sum(0), rtol=1e-5, atol=1e-4)
+
+
+def test_sum_dtype_kwarg_and_method_function():
+    t, a = data((2, 3), rtorch.int32)
+    assert rtorch.sum(t, 1, dtype=rtorch.float64).dtype == rtorch.float64
+    assert_np_close(rtorch.sum(t, dim=1, keepdim=True), a.sum(1, keepdims=True))
+
+
+def test_sum_empty_and_scalar():
+    assert rtorch.zeros(0).sum().item() == 0
+    assert rtorch.zeros(0, 3).sum(0).tolist() == [0.0, 0.0, 0.0]
+    s = rtorch.tensor(5.0)
+    assert s.sum(0).item() == 5.0 and s.sum(-1).shape == ()
+    assert s.sum(0, keepdim=True).shape == ()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        s.sum(1)
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        rtorch.ones(2, 3).sum((0, 0))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_mean(dtype):
+    t, a = data((3, 5), dtype)
+    assert_np_close(t.mean(), a.mean(), rtol=1e-2, atol=1e-2)
+    assert_np_close(t.mean(1, keepdim=True), a.mean(1, keepdims=True), rtol=1e-2, atol=1e-2)
+    assert_np_close(rtorch.mean(t, (0, 1)), a.mean(), rtol=1e-2, atol=1e-2)
+    assert t.mean().dtype == dtype
+
+
+def test_mean_errors_and_empty():
+    with pytest.raises(NotImplementedError, match="mean\\(\\): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Long"):
+        rtorch.tensor([1, 2]).mean()
+    assert rtorch.tensor([1, 2]).mean(dtype=rtorch.float64).item() == 1.5
+    assert math.isnan(rtorch.zeros(0).mean().item())
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_prod(dtype):
+    t, a = data((2, 3), dtype)
+    r = t.prod()
+    assert r.dtype == (dtype if dtype in FLOAT_DTYPES else rtorch.int64)
+    assert_np_close(r, np.prod(a.astype(np.float64)), rtol=2e-2, atol=1e-2)
+    assert_np_close(t.prod(1), np.prod(a.astype(np.float64), 1), rtol=2e-2, atol=1e-2)
+    assert rtorch.zeros(0).prod().item() == 1
+
+
+# ----- max / min / amax / amin / argmax / argmin -----
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_max_min_values(dtype):
+    t, a = data((3, 4), dtype)
+    assert_np_close(t.max(), a.max())
+    assert_np_close(rtorch.min(t), a.min())
+    v, i = t.max(1)
+    assert_np_close(v, a.max(1))
+    assert i.dtype == rtorch.int64
+    assert i.tolist() == a.argmax(1).tolist()
+    r = rtorch.min(t, 0, keepdim=True)
+    assert r.values.shape == (1, 4) and r.indices.tolist() == [a.argmin(0).tolist()]
+    assert_np_close(t.amax((0, 1)), a.max())
+    assert_np_close(t.amin(1, keepdim=True), a.min(1, keepdims=True))
+    assert t.argmax().item() == a.argmax()
+    assert t.argmin(1).tolist() == a.argmin(1).tolist()
+
+
+def test_max_named_tuple_and_noncontig():
+    t, a = data((4, 3))
+    r = t.t().max(dim=1)
+    assert type(r).__name__ == "max" and r[0] is not None
+    assert r.indices.tolist() == a.T.argmax(1).tolist()
+    assert "torch.return_types.max(" in repr(r)
+    assert t.t().argmax(0).tolist() == a.T.argmax(0).tolist()
+
+
+def test_ties_and_nan():
+    x = rtorch.tensor([1.0, 3.0, 3.0, 0.0])
+    assert x.argmax().item() == 1 and x.max(0).indices.item() == 1
+    y = rtorch.tensor([1.0, float("nan"), 5.0, float("nan")])
+    assert y.argmax().item() == 1 and y.argmin().item() == 1
+    assert math.isnan(y.max().item()) and math.isnan(y.amin().item())
+    assert y.argmax(keepdim=True).shape == (1,)
+    assert rtorch.tensor([[1, 2], [3, 4]]).argmax(keepdim=True).tolist() == [[3]]
+
+
+def test_max_binary_form():
+    a = rtorch.tensor([1.0, 5.0, 2.0])
+    b = rtorch.tensor([3.0, 0.0, 2.0])
+    assert rtorch.max(a, b).tolist() == [3.0, 5.0, 2.0]
+    assert a.min(b).tolist() == [1.0, 0.0, 2.0]
+
+
+def test_max_empty_and_scalar_errors():
+    e = rtorch.zeros(0, 3)
+    with pytest.raises(RuntimeError, match="max\\(\\): Expected reduction dim to be specified for input.numel\\(\\) == 0"):
+        e.max()
+    with pytest.raises(RuntimeError, match="amin\\(\\): Expected reduction dim"):
+        e.amin()
+    with pytest.raises(IndexError, match="max\\(\\): Expected reduction dim 0 to have non-zero size"):
+        e.max(0)
+    with pytest.raises(IndexError, match="argmax\\(\\): Expected reduction dim to be specified"):
+        e.argmax()
+    assert e.max(1).values.shape == (0,)
+    s = rtorch.tensor(4.0)
+    assert s.max(0).values.item() == 4.0 and s.max(0).indices.item() == 0
+    assert s.argmax(-1).item() == 0
+
+
+# ----- var / std -----
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_var_std(dtype):
+    t, a = data((4, 5), dtype)
+    assert_np_close(t.var(), a.var(ddof=1))
+    assert_np_close(t.std(0), a.std(0, ddof=1))
+    assert_np_close(t.var(1, unbiased=False, keepdim=True), a.var(1, keepdims=True))
+    assert_np_close(t.std(1, correction=2), a.std(1, ddof=2))
+    assert_np_close(rtorch.var(t, (0, 1), correction=0), a.var())
+    assert_np_close(t.var(False), a.var())
+    assert_np_close(t.t().var(0), a.T.var(0, ddof=1))
+    v, m = rtorch.var_mean(t, 1)
+    assert_np_close(v, a.var(1, ddof=1))
+    assert_np_close(m, a.mean(1))
+    s, m = rtorch.std_mean(t)
+    assert_np_close(s, a.std(ddof=1))
+
+
+def test_var_edge_cases():
+    assert math.isnan(rtorch.ones(1).var().item())
+    assert rtorch.ones(1).std(unbiased=False).item() == 0.0
+    with pytest.raises(NotImplementedError, match="std and var only support floating point"):
+        rtorch.tensor([1, 2]).var()
+    with pytest.raises(RuntimeError, match="Cannot pass both correction and unbiased"):
+        rtorch.ones(3).var(0, True, correction=1)
+
+
+# ----- norm / logsumexp -----
+
+@pytest.mark.parametrize("p", [2, "fro", 1, 3, 0.5, 0, float("inf"), float("-inf")])
+def test_norm(p):
+    t, a = data((3, 4), rtorch.float64)
+    pn = 2 if p == "fro" else p
+
+    def ref(x, axis=None, keepdims=False):
+        if pn == 0:
+            return (x != 0).sum(axis=axis, keepdims=keepdims).astype(float)
+        if pn == float("inf"):
+            return np.abs(x).max(axis=axis, keepdims=keepdims)
+        if pn == float("-inf"):
+            return np.abs(x).min(axis=axis, keepdims=keepdims)
+        return (np.abs(x) ** pn).sum(axis=axis, keepdims=keepdims) ** (1 / pn)
+
+    assert_np_close(t.norm(p), ref(a))
+    assert_np_close(rtorch.norm(t, p, 1, keepdim=True), ref(a, 1, True))
+    assert_np_close(t.t().norm(p, dim=0), ref(a.T, 0))
+
+
+def test_norm_defaults_and_errors():
+    t, a = data((3, 4))
+    assert_np_close(t.norm(), np.sqrt((a ** 2).sum()))
+    assert t.norm(dtype=rtorch.float64).dtype == rtorch.float64
+    with pytest.raises(NotImplementedError, match="linalg.vector_norm: Expected a floating point"):
+        rtorch.tensor([1, 2]).norm()
+    assert rtorch.zeros(0).norm().item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int64])
+def test_logsumexp(dtype):
+    t, a = data((3, 4), dtype)
+    ref = np.log(np.exp(a.astype(np.float64)).sum(1))
+    r = t.logsumexp(1)
+    assert r.dtype == (dtype if dtype != rtorch.int64 else rtorch.float32)
+    assert_np_close(r, ref, rtol=1e-5, atol=1e-5)
+    big = rtorch.tensor([1000.0, 1000.0])
+    assert abs(big.logsumexp(0).item() - (1000 + math.log(2))) < 1e-3
+    assert rtorch.tensor([-float("inf")] * 2).logsumexp(0).item() == -float("inf")
+    assert_np_close(rtorch.logsumexp(t, (0, 1), keepdim=True), np.log(np.exp(a.astype(np.float64)).sum(keepdims=True)), rtol=1e-5, atol=1e-5)
+
+
+# ----- any / all / count_nonzero -----
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_any_all(dtype):
+    t, a = data((3, 4), dtype)
+    out = rtorch.uint8 if dtype == rtorch.uint8 else rtorch.bool
+    assert t.any().dtype == out
+    assert bool(t.any().item()) == bool(a.any())
+    assert [bool(v) for v in t.all(1).tolist()] == a.all(1).tolist()
+    assert [bool(v) for v in rtorch.any(t, 0, keepdim=True).tolist()[0]] == a.any(0).tolist()
+    assert t.count_nonzero().item() == np.count_nonzero(a)
+    assert t.count_nonzero((0, 1)).item() == np.count_nonzero(a)
+    assert rtorch.count_nonzero(t, 0).tolist() == np.count_nonzero(a, 0).tolist()
+
+
+def test_any_all_empty():
+    assert rtorch.zeros(0).all().item() is True
+    assert rtorch.zeros(0).any().item() is False
+
+
+# ----- gradients -----
+
+def test_grad_sum_mean_prod():
+    x = dbl((3, 4))
+    assert gradcheck(lambda t: t.sum((0, 1)), (x,))
+    assert gradcheck(lambda t: t.mean(1, keepdim=True), (x,))
+    assert gradcheck(lambda t: t.prod(1), (x,))
+    assert gradcheck(lambda t: t.prod(), (x,))
+    z = rtorch.tensor([[2.0, 0.0, 3.0], [0.0, 0.0, 1.0]], dtype=rtorch.float64, requires_grad=True)
+    assert gradcheck(lambda t: t.prod(1), (z,))
+    z.prod().backward()
+    assert z.grad.tolist() == [[0.0] * 3, [0.0] * 3]
+    z2 = rtorch.tensor([2.0, 0.0, 3.0], dtype=rtorch.float64, requires_grad=True)
+    z2.prod().backward()
+    assert z2.grad.tolist() == [0.0, 6.0, 0.0]
+
+
+def test_grad_max_min():
+    x = dbl((3, 4))
+    assert gradcheck(lambda t: t.max(1).values, (x,))
+    assert gradcheck(lambda t: t.min(0, keepdim=True)[0], (x,))
+    assert gradcheck(lambda t: t.amax((0, 1)), (x,))
+    assert gradcheck(lambda t: t.max(), (x,))
+    y = rtorch.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    y.max().backward()
+    assert y.grad.tolist() == [0.0, 0.5, 0.5]
+    w = rtorch.tensor([[1.0, 3.0, 3.0]], requires_grad=True)
+    w.amax(1).sum().backward()
+    assert w.grad.tolist() == [[0.0, 0.5, 0.5]]
+    v = rtorch.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    v.max(0).values.backward()
+    assert v.grad.tolist() == [0.0, 1.0, 0.0]
+    a, b = dbl((3,)), dbl((3,))
+    assert gradcheck(lambda p, q: rtorch.max(p, q), (a, b))
+
+
+def test_grad_var_std_norm_logsumexp():
+    x = dbl((3, 4))
+    assert gradcheck(lambda t: t.var(1), (x,))
+    assert gradcheck(lambda t: t.std(0, correction=0), (x,))
+    assert gradgradcheck(lambda t: t.var(1), (x,))
+    assert gradcheck(lambda t: t.norm(), (x,))
+    assert gradcheck(lambda t: t.norm(3, 1), (x,))
+    assert gradcheck(lambda t: t.norm(1, 1), (x,))
+    assert gradcheck(lambda t: t.norm(float("inf"), 1), (x,))
+    assert gradcheck(lambda t: t.logsumexp(1), (x,))
+    assert gradgradcheck(lambda t: t.logsumexp((0, 1)), (x,))
+    z = rtorch.zeros(3, dtype=rtorch.float64, requires_grad=True)
+    z.norm().backward()
+    assert z.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_nansum_nanmean():
+    x = rtorch.tensor([[1.0, float("nan"), 3.0], [float("nan"), float("nan"), 2.0]], dtype=rtorch.float64)
+    a = to_np(x)
+    assert_np_close(x.nansum(), np.nansum(a))
+    assert_np_close(rtorch.nansum(x, 1), np.nansum(a, 1))
+    assert_np_close(x.nanmean(0), np.array([1.0, np.nan, 2.5]))
+    assert_np_close(rtorch.nanmean(x, 1, keepdim=True), np.nanmean(a, 1, keepdims=True))
+    assert rtorch.tensor([1, 2]).nansum().dtype == rtorch.int64
+    with pytest.raises(NotImplementedError, match="nanmean\\(\\): expected input to have floating point"):
+        rtorch.tensor([1, 2]).nanmean()
+    y = rtorch.tensor([1.0, float("nan"), 2.0], dtype=rtorch.float64, requires_grad=True)
+    y.nansum().backward()
+    assert y.grad.tolist() == [1.0, 0.0, 1.0]
+    z = dbl((2, 3))
+    assert gradcheck(lambda t: t.nanmean(1), (z,))

@@ -1,0 +1,84 @@
+"""cumsum, cumprod, cummax, cummin: values against numpy, dtypes (int -> int64,
+dtype=), layouts, empty/0-dim inputs, errors and gradients (zeros in cumprod)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rtorch
+from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+from rtorch.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(2)
+
+
+def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[rtorch.Tensor, np.ndarray]:
+    if dtype == rtorch.bool:
+        a = RNG.integers(0, 2, shape).astype(bool)
+    elif dtype == rtorch.uint8:
+        a = RNG.integers(0, 4, shape)
+    elif dtype in INT_DTYPES:
+        a = RNG.integers(-3, 4, shape)
+    else:
+        a = RNG.uniform(0.5, 1.5, shape)
+    t = rtorch.tensor(a.tolist(), dtype=dtype)
+    return t, to_np(t)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_cumsum_cumprod_dtypes(dtype):
+    t, a = data((3, 4), dtype)
+    exp = dtype if dtype in FLOAT_DTYPES else rtorch.int64
+    tol = {"rtol": 2e-2, "atol": 2e-2} if dtype in (rtorch.float16, rtorch.bfloat16) else {}
+    for dim in (0, 1, -1):
+        c = t.cumsum(dim)
+        assert c.dtype == exp
+        assert_np_close(c, np.cumsum(a.astype(np.float64), dim), **tol)
+        p = rtorch.cumprod(t, dim)
+        assert p.dtype == exp
+        assert_np_close(p, np.cumprod(a.astype(np.float64), dim), **tol)
+
+
+def test_dtype_kwarg_layouts_edge():
+    t, a = data((3, 4))
+    assert t.cumsum(1, dtype=rtorch.float64).dtype == rtorch.float64
+    assert rtorch.cumsum(rtorch.tensor([1.0, 2.5]), 0, dtype=rtorch.int32).tolist() == [1, 3]
+    assert_np_close(t.t().cumsum(1), np.cumsum(a.T, 1))
+    assert_np_close(t.t().cumprod(0), np.cumprod(a.T, 0))
+    e = t.narrow(0, 0, 1).expand(2, 4)
+    assert_np_close(e.cumsum(0), np.cumsum(np.repeat(a[:1], 2, 0), 0))
+    assert rtorch.zeros(0, 2).cumsum(0).shape == (0, 2)
+    s = rtorch.tensor(3.0)
+    assert s.cumsum(0).item() == 3.0 and s.cumprod(-1).shape == ()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        t.cumsum(2)
+    with pytest.raises(TypeError):
+        t.cumsum()
+
+
+def test_cummax_cummin():
+    x = rtorch.tensor([[1.0, 3.0, 2.0, 3.0, 0.0], [5.0, 4.0, 6.0, 1.0, 7.0]])
+    r = x.cummax(1)
+    assert r.values.tolist() == [[1, 3, 3, 3, 3], [5, 5, 6, 6, 7]]
+    assert r.indices.tolist() == [[0, 1, 1, 3, 3], [0, 0, 2, 2, 4]]
+    m = rtorch.cummin(x, 0)
+    a = to_np(x)
+    assert_np_close(m.values, np.minimum.accumulate(a, 0))
+    assert type(r).__name__ == "cummax"
+    i = rtorch.tensor([3, 1, 2]).cummin(0)
+    assert i.values.tolist() == [3, 1, 1] and i.values.dtype == rtorch.int64
+
+
+def test_grads():
+    x = rtorch.tensor(RNG.uniform(0.5, 1.5, (3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True)
+    assert gradcheck(lambda t: t.cumsum(1), (x,))
+    assert gradcheck(lambda t: t.cumsum(0), (x,))
+    assert gradgradcheck(lambda t: t.cumsum(1) * t, (x,))
+    assert gradcheck(lambda t: t.cumprod(1), (x,))
+    assert gradcheck(lambda t: t.cumprod(0), (x,))
+    z = rtorch.tensor([[2.0, 0.0, 3.0, 0.5], [0.0, 1.5, 0.0, 2.0]], dtype=rtorch.float64, requires_grad=True)
+    assert gradcheck(lambda t: t.cumprod(1), (z,))
+    assert gradcheck(lambda t: t.cummax(1).values, (x,))
+    w = rtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w.cumsum(0).sum().backward()
+    assert w.grad.tolist() == [3.0, 2.0, 1.0]

@@ -1,0 +1,67 @@
+"""softmax / log_softmax: values against numpy float64, stability, dtype=, layouts,
+empty/0-dim inputs, errors, gradcheck and gradgradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rtorch
+from conftest import FLOAT_DTYPES, assert_np_close, to_np
+from rtorch.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(3)
+
+
+def ref_log_softmax(a: np.ndarray, dim: int) -> np.ndarray:
+    m = a.max(axis=dim, keepdims=True)
+    return a - m - np.log(np.exp(a - m).sum(axis=dim, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_values(dtype, dim):
+    t = rtorch.tensor(RNG.standard_normal((3, 5)).tolist(), dtype=dtype)
+    a = to_np(t)
+    tol = {"rtol": 2e-2, "atol": 2e-2} if dtype in (rtorch.float16, rtorch.bfloat16) else {}
+    s = t.softmax(dim)
+    assert s.dtype == dtype
+    assert_np_close(s, np.exp(ref_log_softmax(a, dim)), **tol)
+    assert_np_close(rtorch.log_softmax(t, dim), ref_log_softmax(a, dim), **tol)
+
+
+def test_stable_dtype_layouts():
+    big = rtorch.tensor([1000.0, 1001.0, 1002.0])
+    assert_np_close(big.softmax(0), np.exp(ref_log_softmax(np.array([0.0, 1, 2]), 0)))
+    assert_np_close(big.log_softmax(0), ref_log_softmax(np.array([0.0, 1, 2]), 0))
+    t = rtorch.tensor(RNG.standard_normal((4, 3)).tolist())
+    a = to_np(t)
+    assert t.softmax(1, dtype=rtorch.float64).dtype == rtorch.float64
+    assert rtorch.softmax(rtorch.tensor([1, 2]), 0, dtype=rtorch.float32).dtype == rtorch.float32
+    assert_np_close(t.t().softmax(0), np.exp(ref_log_softmax(a.T, 0)))
+    assert_np_close(t.t().log_softmax(1), ref_log_softmax(a.T, 1))
+    e = t.narrow(0, 0, 1).expand(2, 3)
+    assert_np_close(e.softmax(1), np.exp(ref_log_softmax(np.repeat(a[:1], 2, 0), 1)))
+    inf = rtorch.tensor([-float("inf"), 0.0])
+    assert inf.softmax(0).tolist() == [0.0, 1.0]
+
+
+def test_empty_scalar_errors():
+    assert rtorch.zeros(0, 3).softmax(1).shape == (0, 3)
+    assert rtorch.tensor(2.0).softmax(0).item() == 1.0
+    assert rtorch.tensor(2.0).log_softmax(-1).item() == 0.0
+    with pytest.raises(NotImplementedError, match="\"softmax_lastdim_kernel_impl\" not implemented for 'Long'"):
+        rtorch.tensor([1, 2]).softmax(0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        rtorch.ones(3).softmax(5)
+    with pytest.raises(TypeError):
+        rtorch.ones(3).softmax()
+
+
+def test_grads():
+    x = rtorch.tensor(RNG.standard_normal((3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True)
+    w = rtorch.tensor(RNG.standard_normal((3, 4)).tolist(), dtype=rtorch.float64)
+    for dim in (0, 1):
+        assert gradcheck(lambda t, dim=dim: t.softmax(dim) * w, (x,))
+        assert gradcheck(lambda t, dim=dim: t.log_softmax(dim) * w, (x,))
+        assert gradgradcheck(lambda t, dim=dim: t.softmax(dim) * w, (x,))
+        assert gradgradcheck(lambda t, dim=dim: t.log_softmax(dim) * w, (x,))

@@ -1,0 +1,161 @@
+"""sort, argsort, topk, kthvalue, median, mode, unique: values and indices against
+numpy, NaN ordering, stability, layouts, empty/0-dim inputs, errors, gradients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import rtorch
+from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+from rtorch.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.default_rng(1)
+
+
+def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[rtorch.Tensor, np.ndarray]:
+    if dtype == rtorch.bool:
+        a = RNG.integers(0, 2, shape).astype(bool)
+    elif dtype == rtorch.uint8:
+        a = RNG.integers(0, 50, shape)
+    elif dtype in INT_DTYPES:
+        a = RNG.integers(-50, 50, shape)
+    else:
+        a = RNG.permutation(np.prod(shape)).reshape(shape) / 7.0 - 2.0  # distinct values
+    t = rtorch.tensor(a.tolist(), dtype=dtype)
+    return t, to_np(t)
+
+
+def dbl(shape: tuple[int, ...]) -> rtorch.Tensor:
+    a = RNG.permutation(int(np.prod(shape))).reshape(shape) * 0.37 + RNG.standard_normal(shape) * 0.01
+    return rtorch.tensor(a.tolist(), dtype=rtorch.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_sort_dtypes(dtype):
+    t, a = data((3, 5), dtype)
+    r = t.sort()
+    assert r.values.dtype == dtype and r.indices.dtype == rtorch.int64
+    assert_np_close(r.values, np.sort(a, axis=-1, kind="stable"))
+    assert r.indices.tolist() == np.argsort(a, axis=-1, kind="stable").tolist()
+    v, i = rtorch.sort(t, 0, descending=True)
+    ref = np.flip(np.sort(a, 0), 0)
+    assert_np_close(v, ref)
+    assert (np.take_along_axis(a, np.array(i.tolist()), 0) == ref).all()
+    assert t.argsort(1).tolist() == np.argsort(a, 1, kind="stable").tolist()
+
+
+def test_sort_stable_nan_noncontig():
+    x = rtorch.tensor([2.0, 1.0, 2.0, float("nan"), 1.0])
+    r = x.sort(stable=True)
+    assert math.isnan(r.values.tolist()[4])
+    assert r.indices.tolist() == [1, 4, 0, 2, 3]
+    d = x.sort(descending=True)
+    assert d.indices.tolist()[0] == 3
+    t, a = data((4, 3))
+    assert t.t().sort(1).indices.tolist() == np.argsort(a.T, 1).tolist()
+    assert rtorch.argsort(t.t(), 0, descending=True).tolist() == np.argsort(-a.T, 0).tolist()
+    e = t.narrow(0, 0, 1).expand(3, 3)
+    assert e.sort(1).indices.tolist() == [np.argsort(a[0]).tolist()] * 3
+
+
+def test_sort_empty_scalar():
+    r = rtorch.zeros(0, 3).sort(0)
+    assert r.values.shape == (0, 3)
+    s = rtorch.tensor(5.0).sort()
+    assert s.values.item() == 5.0 and s.indices.item() == 0 and s.values.shape == ()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        rtorch.ones(3).sort(1)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int32, rtorch.int64, rtorch.uint8])
+def test_topk(dtype):
+    t, a = data((3, 6), dtype)
+    r = t.topk(3)
+    ref = -np.sort(-a, 1)[:, :3]
+    assert_np_close(r.values, ref)
+    assert (np.take_along_axis(a, np.array(r.indices.tolist()), 1) == ref).all()
+    s = rtorch.topk(t, 2, dim=0, largest=False)
+    assert_np_close(s.values, np.sort(a, 0)[:2])
+    assert type(r).__name__ == "topk"
+    with pytest.raises(RuntimeError, match="selected index k out of range"):
+        t.topk(7)
+    nan = rtorch.tensor([2.0, 1.0, float("nan"), 0.0]).topk(2)
+    assert nan.indices.tolist() == [2, 0]
+
+
+def test_kthvalue_median_mode():
+    t, a = data((3, 5), rtorch.float64)
+    k = t.kthvalue(2, 1)
+    assert_np_close(k.values, np.sort(a, 1)[:, 1])
+    assert (np.take_along_axis(a, np.array(k.indices.tolist())[:, None], 1)[:, 0] == np.sort(a, 1)[:, 1]).all()
+    kk = rtorch.kthvalue(t, 1, 0, keepdim=True)
+    assert kk.values.shape == (1, 5)
+    with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range for dimension 1"):
+        t.kthvalue(6, 1)
+    even = rtorch.tensor([4.0, 1.0, 3.0, 2.0])
+    assert even.median().item() == 2.0
+    m = t.median(1)
+    assert_np_close(m.values, np.sort(a, 1)[:, 2])
+    assert t.t().median(0).values.tolist() == m.values.tolist()
+    assert rtorch.median(t, 0, keepdim=True).values.shape == (1, 5)
+    assert math.isnan(rtorch.tensor([1.0, float("nan"), 0.0]).median().item())
+    assert math.isnan(rtorch.zeros(0).median().item())
+    mo = rtorch.tensor([[1, 1, 2, 2, 3], [5, 4, 4, 5, 5]]).mode(1)
+    assert mo.values.tolist() == [1, 5] and mo.indices.tolist() == [1, 4]
+    assert rtorch.mode(rtorch.tensor(3.0)).values.item() == 3.0
+    i = rtorch.tensor([7, 3, 9, 1])
+    assert i.median().item() == 3 and i.median().dtype == rtorch.int64
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.int64, rtorch.bool, rtorch.uint8])
+def test_unique(dtype):
+    t, a = data((4, 5), dtype)
+    t = rtorch.tensor((a.astype(np.int64) % 3).tolist(), dtype=dtype)
+    a = to_np(t)
+    vals, inv, cnt = rtorch.unique(t, return_inverse=True, return_counts=True)
+    rv, ri, rc = np.unique(a, return_inverse=True, return_counts=True)
+    assert_np_close(vals, rv)
+    assert np.array(inv.tolist()).reshape(-1).tolist() == ri.reshape(-1).tolist()
+    assert inv.shape == (4, 5)
+    assert cnt.tolist() == rc.tolist()
+    assert_np_close(t.unique(), rv)
+    _v, c = t.unique(return_counts=True)
+    assert c.tolist() == rc.tolist()
+    assert rtorch.zeros(0).unique().shape == (0,)
+
+
+def test_unique_dim_not_supported():
+    with pytest.raises(NotImplementedError, match="unique"):
+        rtorch.ones(2, 2).unique(dim=0)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_sort_half_types(dtype):
+    t = rtorch.tensor([0.5, -1.0, 2.0], dtype=dtype)
+    assert t.sort().values.tolist() == [-1.0, 0.5, 2.0]
+
+
+def test_grads():
+    x = dbl((3, 4))
+    assert gradcheck(lambda t: t.sort(1).values, (x,))
+    assert gradcheck(lambda t: t.sort(0, descending=True)[0], (x,))
+    assert gradcheck(lambda t: t.topk(2, 1).values, (x,))
+    assert gradcheck(lambda t: t.kthvalue(2, 0).values, (x,))
+    assert gradcheck(lambda t: t.kthvalue(2, 0, keepdim=True).values, (x,))
+    assert gradcheck(lambda t: t.median(1).values, (x,))
+    assert gradcheck(lambda t: t.median(), (x,))
+    assert gradcheck(lambda t: t.mode(1).values, (x,))
+    y = rtorch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    (y.sort().values * rtorch.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert y.grad.tolist() == [100.0, 1.0, 10.0]
+
+
+def test_indices_do_not_require_grad_and_double_backward():
+    x = dbl((3, 4))
+    r = x.sort(1)
+    assert r.values.requires_grad and not r.indices.requires_grad
+    assert not x.max(1).indices.requires_grad
+    assert gradgradcheck(lambda t: t.sort(1).values * t, (x,))
+    assert gradgradcheck(lambda t: t.max(1).values * t.sum(1), (x,))
