@@ -1,5 +1,5 @@
 //! Bindings of reductions: sum, mean, prod, max/min (+ dim / binary forms), amax,
-//! amin, aminmax, argmax, argmin, var, std, var_mean, std_mean, norm, logsumexp, any,
+//! amin, aminmax, argmax, argmin, var, std, var_mean, std_mean, logsumexp, any,
 //! all, count_nonzero, and the scans cumsum, cumprod, cummax, cummin.
 
 use crate::convert::{dims_arg, dtype_arg};
@@ -7,7 +7,7 @@ use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyString, PyTuple};
+use pyo3::types::{PyBool, PyTuple};
 use rtorch_core::ops::{reduce as r, scan};
 use rtorch_core::Tensor;
 
@@ -90,20 +90,6 @@ fn var_args(
     }
     let c = correction.unwrap_or(if unb.unwrap_or(true) { 1.0 } else { 0.0 });
     Ok((dims, c))
-}
-
-fn norm_p(p: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
-    match p {
-        None => Ok(2.0),
-        Some(p) if p.is_none() => Ok(2.0),
-        Some(p) if p.is_instance_of::<PyString>() => match p.extract::<String>()?.as_str() {
-            "fro" => Ok(2.0),
-            other => Err(PyRuntimeError::new_err(format!(
-                "norm: p='{other}' is not supported for vector norms"
-            ))),
-        },
-        Some(p) => p.extract::<f64>(),
-    }
 }
 
 #[pymethods]
@@ -253,22 +239,6 @@ impl PyTensor {
         let (dims, c) = var_args(dim, unbiased, correction)?;
         wrap(r::std(&self.inner, &dims, c, keepdim))
     }
-    #[pyo3(signature = (p=None, dim=None, keepdim=false, dtype=None))]
-    fn norm(
-        &self,
-        p: Option<&Bound<'_, PyAny>>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-        dtype: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        wrap(r::norm(
-            &self.inner,
-            norm_p(p)?,
-            &dims_or_all(dim)?,
-            keepdim,
-            dtype_arg(dtype)?,
-        ))
-    }
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
         wrap(r::logsumexp(&self.inner, &dims_or_all(dim)?, keepdim))
@@ -335,7 +305,6 @@ fn std_fn(
 ) -> PyResult<PyTensor> {
     input.std(dim, unbiased, keepdim, correction)
 }
-forward!(norm, (p: Option<&Bound<'_, PyAny>> = None, dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false, dtype: Option<&Bound<'_, PyAny>> = None));
 forward!(logsumexp, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward!(any, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward!(all, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
@@ -439,7 +408,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(std_fn, m)?)?;
     m.add_function(wrap_pyfunction!(var_mean, m)?)?;
     m.add_function(wrap_pyfunction!(std_mean, m)?)?;
-    m.add_function(wrap_pyfunction!(norm, m)?)?;
     m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
     m.add_function(wrap_pyfunction!(any, m)?)?;
     m.add_function(wrap_pyfunction!(all, m)?)?;
