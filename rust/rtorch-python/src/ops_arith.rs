@@ -69,11 +69,7 @@ impl PyTensor {
         match scalar_arg(other) {
             Some(s) => Ok(Py::new(
                 py,
-                wrap(b::sub_scaled(
-                    &scalar_lhs(s)?,
-                    &Rhs::Tensor(self.inner.clone()),
-                    Scalar::Int(1),
-                ))?,
+                wrap(b::rsub_scalar(&self.inner, s))?,
             )?
             .into_any()),
             None => Ok(py.NotImplemented()),
@@ -96,11 +92,7 @@ impl PyTensor {
         match scalar_arg(other) {
             Some(s) => Ok(Py::new(
                 py,
-                wrap(b::div_rhs(
-                    &scalar_lhs(s)?,
-                    &Rhs::Tensor(self.inner.clone()),
-                    RoundingMode::True,
-                ))?,
+                wrap(b::rdiv_scalar(&self.inner, s))?,
             )?
             .into_any()),
             None => Ok(py.NotImplemented()),

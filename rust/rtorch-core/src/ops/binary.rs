@@ -318,6 +318,28 @@ pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     div_rhs(a, &Rhs::Tensor(b.clone()), RoundingMode::True)
 }
 
+/// `s - t` for a Python number `s` (`__rsub__`), recorded as PyTorch's RsubBackward1.
+pub fn rsub_scalar(t: &Tensor, s: Scalar) -> Result<Tensor> {
+    let lhs = Tensor::scalar(s, s.default_dtype())?;
+    let out = {
+        let _no_grad = crate::autograd::GradModeGuard::new(false);
+        sub_scaled(&lhs, &Rhs::Tensor(t.clone()), Scalar::Int(1))?
+    };
+    if needs_grad(&[t]) {
+        let (shape, dtype) = (t.shape().clone(), t.dtype());
+        record("RsubBackward1", &[t], &out, move |_, g| {
+            Ok(vec![Some(reduce_grad(&neg(g)?, &shape, dtype)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `s / t` for a Python number `s` (`__rtruediv__`): PyTorch computes it as
+/// `t.reciprocal() * s`, and so do we (same values, same graph).
+pub fn rdiv_scalar(t: &Tensor, s: Scalar) -> Result<Tensor> {
+    mul_scalar(&super::unary::reciprocal(t)?, s)
+}
+
 pub fn neg(a: &Tensor) -> Result<Tensor> {
     if a.dtype() == DType::Bool {
         return Err(Error::Runtime(

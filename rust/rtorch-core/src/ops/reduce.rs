@@ -179,7 +179,9 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
     if needs_grad(&[&src]) {
         let in_shape = src.shape().clone();
         let keep_shape = reduced_shape(&in_shape, &rdims, true);
-        record("SumBackward1", &[&src], &out, move |_, g| {
+        // PyTorch names the whole-tensor sum SumBackward0 and sum(dim) SumBackward1.
+        let name = if dims.is_empty() { "SumBackward0" } else { "SumBackward1" };
+        record(name, &[&src], &out, move |_, g| {
             let g = super::shape::reshape_to(g, &keep_shape)?;
             Ok(vec![Some(super::shape::expand_to(&g, &in_shape)?)])
         });
@@ -707,12 +709,30 @@ pub fn mean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Re
     }
     let rdims = reduce_dims(t, dims)?;
     let n = reduced_count(t.shape(), &rdims);
-    let s = sum(t, dims, keepdim, dtype)?;
-    super::binary::div_rhs(
-        &s,
-        &super::binary::Rhs::Scalar(Scalar::Float(n as f64)),
-        super::binary::RoundingMode::True,
-    )
+    let out = {
+        let _no_grad = crate::autograd::GradModeGuard::new(false);
+        let s = sum(t, dims, keepdim, dtype)?;
+        super::binary::div_rhs(
+            &s,
+            &super::binary::Rhs::Scalar(Scalar::Float(n as f64)),
+            super::binary::RoundingMode::True,
+        )?
+    };
+    if needs_grad(&[t]) {
+        let (in_shape, in_dtype) = (t.shape().clone(), t.dtype());
+        let keep_shape = reduced_shape(&in_shape, &rdims, true);
+        let name = if dims.is_empty() { "MeanBackward0" } else { "MeanBackward1" };
+        record(name, &[t], &out, move |_, g| {
+            let g = super::shape::reshape_to(g, &keep_shape)?;
+            let g = super::binary::div_rhs(
+                &super::shape::expand_to(&g, &in_shape)?,
+                &super::binary::Rhs::Scalar(Scalar::Float(n as f64)),
+                super::binary::RoundingMode::True,
+            )?;
+            Ok(vec![Some(super::copy::to_dtype(&g, in_dtype)?)])
+        });
+    }
+    Ok(out)
 }
 
 pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
@@ -813,10 +833,12 @@ pub fn amax_amin(
         let sx = crate::autograd::SavedTensor::input(t);
         let so = crate::autograd::SavedTensor::output(&out, 0);
         let in_shape = t.shape().clone();
-        let name: &'static str = if want_max {
-            "AmaxBackward0"
-        } else {
-            "AminBackward0"
+        // Full-tensor max()/min() are their own ops in PyTorch, with these names.
+        let name: &'static str = match (want_max, name) {
+            (true, "max") => "MaxBackward1",
+            (false, "min") => "MinBackward1",
+            (true, _) => "AmaxBackward0",
+            (false, _) => "AminBackward0",
         };
         record(name, &[t], &out, move |ctx, g| {
             let x = sx.unpack(ctx)?;
