@@ -275,7 +275,8 @@ fn note(n: &mut Nested, d: DType) {
 
 /// Strings are sequences of strings: walking them would never end.
 fn reject_text(obj: &Bound<'_, PyAny>) -> PyResult<()> {
-    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<pyo3::types::PyBytes>() {
+    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<pyo3::types::PyBytes>()
+    {
         return Err(PyTypeError::new_err(format!(
             "new(): invalid data type '{}'",
             obj.get_type().name()?

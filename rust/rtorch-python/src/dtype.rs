@@ -69,7 +69,10 @@ pub struct PyDevice {
 
 impl From<Device> for PyDevice {
     fn from(device: Device) -> PyDevice {
-        PyDevice { device, explicit_index: true }
+        PyDevice {
+            device,
+            explicit_index: true,
+        }
     }
 }
 

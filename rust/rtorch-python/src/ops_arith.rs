@@ -67,11 +67,7 @@ impl PyTensor {
     }
     fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match scalar_arg(other) {
-            Some(s) => Ok(Py::new(
-                py,
-                wrap(b::rsub_scalar(&self.inner, s))?,
-            )?
-            .into_any()),
+            Some(s) => Ok(Py::new(py, wrap(b::rsub_scalar(&self.inner, s))?)?.into_any()),
             None => Ok(py.NotImplemented()),
         }
     }
@@ -90,11 +86,7 @@ impl PyTensor {
     }
     fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match scalar_arg(other) {
-            Some(s) => Ok(Py::new(
-                py,
-                wrap(b::rdiv_scalar(&self.inner, s))?,
-            )?
-            .into_any()),
+            Some(s) => Ok(Py::new(py, wrap(b::rdiv_scalar(&self.inner, s))?)?.into_any()),
             None => Ok(py.NotImplemented()),
         }
     }

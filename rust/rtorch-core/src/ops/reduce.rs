@@ -180,7 +180,11 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
         let in_shape = src.shape().clone();
         let keep_shape = reduced_shape(&in_shape, &rdims, true);
         // PyTorch names the whole-tensor sum SumBackward0 and sum(dim) SumBackward1.
-        let name = if dims.is_empty() { "SumBackward0" } else { "SumBackward1" };
+        let name = if dims.is_empty() {
+            "SumBackward0"
+        } else {
+            "SumBackward1"
+        };
         record(name, &[&src], &out, move |_, g| {
             let g = super::shape::reshape_to(g, &keep_shape)?;
             Ok(vec![Some(super::shape::expand_to(&g, &in_shape)?)])
@@ -721,7 +725,11 @@ pub fn mean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Re
     if needs_grad(&[t]) {
         let (in_shape, in_dtype) = (t.shape().clone(), t.dtype());
         let keep_shape = reduced_shape(&in_shape, &rdims, true);
-        let name = if dims.is_empty() { "MeanBackward0" } else { "MeanBackward1" };
+        let name = if dims.is_empty() {
+            "MeanBackward0"
+        } else {
+            "MeanBackward1"
+        };
         record(name, &[t], &out, move |_, g| {
             let g = super::shape::reshape_to(g, &keep_shape)?;
             let g = super::binary::div_rhs(

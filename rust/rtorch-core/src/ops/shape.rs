@@ -130,7 +130,9 @@ pub fn t(x: &Tensor) -> Result<Tensor> {
     match x.dim() {
         0..=2 => {
             let layout = x.layout().transpose(0, x.dim().saturating_sub(1));
-            Ok(make_view(x, layout, "TBackward0", |_, g| Ok(vec![Some(t(g)?)])))
+            Ok(make_view(x, layout, "TBackward0", |_, g| {
+                Ok(vec![Some(t(g)?)])
+            }))
         }
         n => Err(Error::Runtime(format!(
             "t() expects a tensor with <= 2 dimensions, but self is {n}D"
