@@ -6,8 +6,9 @@ import operator
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 OPS = [("add", operator.add), ("sub", operator.sub), ("mul", operator.mul)]

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 import rtorch
 from rtorch.autograd import GradcheckError, gradcheck, gradgradcheck
 

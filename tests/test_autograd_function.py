@@ -6,6 +6,7 @@ import gc
 
 import numpy as np
 import pytest
+
 import rtorch
 from rtorch.autograd import Function, gradcheck, gradgradcheck
 

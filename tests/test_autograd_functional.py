@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import rtorch
 from rtorch.autograd import functional as F
 

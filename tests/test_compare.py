@@ -6,10 +6,11 @@ import operator
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import ALL_DTYPES, to_np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import rtorch
 
 CMP = [
     ("eq", operator.eq, np.equal),

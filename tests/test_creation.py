@@ -7,8 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_np_close, to_np
+
+import rtorch
 
 
 @pytest.mark.parametrize("args,dtype", [

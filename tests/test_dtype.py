@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+
 import rtorch
 
 ALL = [rtorch.bool, rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64,

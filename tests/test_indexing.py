@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import ALL_DTYPES, to_np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 A = np.arange(60, dtype=np.float64).reshape(3, 4, 5)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import FLOAT_DTYPES, assert_np_close
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(0)

@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import FLOAT_DTYPES, assert_np_close, to_np
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import FLOAT_DTYPES, INT_DTYPES, to_np
+
+import rtorch
 
 
 def vals(t: rtorch.Tensor) -> np.ndarray:

@@ -8,8 +8,9 @@ import math
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
+
 import rtorch
 
 CASES = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rtorch
 from conftest import ALL_DTYPES, to_np
+
+import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
 
 A = np.arange(24, dtype=np.float64).reshape(2, 3, 4)

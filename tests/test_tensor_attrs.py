@@ -6,6 +6,7 @@ from __future__ import annotations
 import operator
 
 import pytest
+
 import rtorch
 
 

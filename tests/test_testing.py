@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 import rtorch
 from rtorch.testing import assert_close, make_tensor
 

@@ -9,16 +9,17 @@ from . import _C
 from ._C import Tensor, device, dtype
 from ._size import Size
 
-# dtypes, with PyTorch's aliases.
-bool = _C.bool  # noqa: A001 - torch.bool shadows the builtin on purpose
+# dtypes, with PyTorch's aliases (torch.bool, torch.int and torch.float shadow the
+# builtins inside this module on purpose, as in PyTorch).
+bool = _C.bool
 uint8 = _C.uint8
 int8 = _C.int8
 int16 = short = _C.int16
-int32 = int = _C.int32  # noqa: A001
+int32 = int = _C.int32
 int64 = long = _C.int64
 float16 = half = _C.float16
 bfloat16 = _C.bfloat16
-float32 = float = _C.float32  # noqa: A001
+float32 = float = _C.float32
 float64 = double = _C.float64
 
 _DTYPES = {d.__repr__().split(".")[1]: d for d in (bool, uint8, int8, int16, int32, int64,
@@ -36,8 +37,8 @@ for _name in dir(_C):
         globals()[_name] = getattr(_C, _name)
 del _name
 
-from . import autograd  # noqa: E402
-from .autograd import (  # noqa: E402
+from . import autograd
+from .autograd import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
@@ -64,8 +65,8 @@ def numel(input: Tensor) -> int:
     return input.numel()
 
 # --- linalg exports ---
-from . import linalg  # noqa: F401
+from . import linalg
 
 # --- pylayer exports ---
-from . import testing  # noqa: E402, F401
-from ._tensor_str import set_printoptions  # noqa: E402, F401
+from . import testing
+from ._tensor_str import set_printoptions
