@@ -78,8 +78,8 @@ impl<const N: usize> Plan<N> {
         for d in (0..nd.saturating_sub(1)).rev() {
             let i = row % self.shape[d];
             row /= self.shape[d];
-            for k in 0..N {
-                offs[k] += i * self.strides[k][d];
+            for (o, s) in offs.iter_mut().zip(&self.strides) {
+                *o += i * s[d];
             }
         }
         offs
@@ -106,14 +106,14 @@ impl<const N: usize> Plan<N> {
             while d > 0 {
                 d -= 1;
                 idx[d] += 1;
-                for k in 0..N {
-                    offs[k] += self.strides[k][d];
+                for (o, s) in offs.iter_mut().zip(&self.strides) {
+                    *o += s[d];
                 }
                 if idx[d] < self.shape[d] {
                     break;
                 }
-                for k in 0..N {
-                    offs[k] -= self.strides[k][d] * self.shape[d];
+                for (o, s) in offs.iter_mut().zip(&self.strides) {
+                    *o -= s[d] * self.shape[d];
                 }
                 idx[d] = 0;
             }
