@@ -313,3 +313,12 @@ def test_unflatten_unfold():
     g = leaf(RNG.standard_normal((2, 7)))
     assert gradcheck(lambda t: t.unfold(1, 3, 2), (g,))
     assert gradcheck(lambda t: t.unfold(0, 1, 1), (g,))
+
+
+def test_swapaxes_swapdims_functions_are_transpose_views():
+    x = rtorch.arange(6.0).reshape(2, 3)
+    for f in (rtorch.swapaxes, rtorch.swapdims):
+        y = f(x, 0, 1)
+        assert y.shape == (3, 2)
+        assert y.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+        assert y._storage_id() == x._storage_id()

@@ -224,6 +224,16 @@ fn transpose(input: PyRef<'_, PyTensor>, dim0: i64, dim1: i64) -> PyResult<PyTen
 }
 
 #[pyfunction]
+fn swapaxes(input: PyRef<'_, PyTensor>, axis0: i64, axis1: i64) -> PyResult<PyTensor> {
+    wrap(s::transpose(&input.inner, axis0, axis1))
+}
+
+#[pyfunction]
+fn swapdims(input: PyRef<'_, PyTensor>, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
+    wrap(s::transpose(&input.inner, dim0, dim1))
+}
+
+#[pyfunction]
 fn t(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(s::t(&input.inner))
 }
@@ -621,6 +631,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reshape, m)?)?;
     m.add_function(wrap_pyfunction!(permute, m)?)?;
     m.add_function(wrap_pyfunction!(transpose, m)?)?;
+    m.add_function(wrap_pyfunction!(swapaxes, m)?)?;
+    m.add_function(wrap_pyfunction!(swapdims, m)?)?;
     m.add_function(wrap_pyfunction!(t, m)?)?;
     m.add_function(wrap_pyfunction!(unsqueeze, m)?)?;
     m.add_function(wrap_pyfunction!(squeeze, m)?)?;
