@@ -4,7 +4,7 @@
 //! and expanded to the broadcast shape, then one `binary_map` kernel. Backward reduces
 //! the output gradient back over broadcast dims and casts to each input's dtype.
 
-use super::{check_inplace, check_inplace_result, expand_view, operand, reduce_grad};
+use super::{check_inplace_result, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::cpu::elementwise::binary_map;
 use crate::dtype::{result_type, DType, Operand, Scalar};
@@ -399,7 +399,8 @@ pub fn in_place_with(
     b: &Rhs,
     compute: impl FnOnce(&Tensor, &Rhs) -> Result<Tensor>,
 ) -> Result<()> {
-    check_inplace(a)?;
+    let b_needs = matches!(b, Rhs::Tensor(t) if t.requires_grad());
+    super::index::check_inplace_view(a, b_needs)?;
     let dtype = result_type(&[operand(a), b.operand()]);
     let bshape = match b {
         Rhs::Tensor(t) => broadcast_shapes(a.shape(), t.shape())?,
@@ -408,7 +409,6 @@ pub fn in_place_with(
     check_inplace_result(a, dtype, &bshape)?;
     // Out of place into a temporary, then copied back: keeps aliasing and autograd
     // simple (the temporary's graph becomes `a`'s new history).
-    let b_needs = matches!(b, Rhs::Tensor(t) if t.requires_grad());
     let src = if crate::autograd::is_grad_enabled() && (a.requires_grad() || b_needs) {
         // The op may save its input for backward; keep the value from before the write.
         super::copy::clone_contiguous(a)?

@@ -1,6 +1,6 @@
 //! Copies and dtype conversions: `to`, `contiguous`, `clone`, `copy_`.
 
-use super::{check_inplace, expand_view, reduce_grad};
+use super::{expand_view, reduce_grad};
 use crate::autograd::{needs_grad, record};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -44,7 +44,7 @@ pub fn contiguous(t: &Tensor) -> Result<Tensor> {
 
 /// `dst.copy_(src)`: broadcasts `src` to `dst` and converts dtypes.
 pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
-    check_inplace(dst)?;
+    super::index::check_inplace_view(dst, src.requires_grad())?;
     let expanded = expand_view(src, dst.shape()).map_err(|_| {
         Error::Runtime(format!(
             "output with shape {} doesn't match the broadcast shape {}",

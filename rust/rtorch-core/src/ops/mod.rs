@@ -59,9 +59,20 @@ pub fn reduce_grad(g: &Tensor, shape: &[usize], dtype: DType) -> Result<Tensor> 
 
 /// PyTorch refuses in-place ops that would corrupt autograd state.
 pub fn check_inplace(t: &Tensor) -> Result<()> {
-    if is_grad_enabled() && t.is_leaf() && t.requires_grad() {
+    if !is_grad_enabled() || !t.requires_grad() {
+        return Ok(());
+    }
+    if t.is_leaf() {
         return Err(Error::Runtime(
             "a leaf Variable that requires grad is being used in an in-place operation.".into(),
+        ));
+    }
+    // Writing through a view must also rebase the history of the view's base
+    // (PyTorch's CopySlices). rtorch does not track bases yet: refuse rather than
+    // leave the base with a silently wrong gradient.
+    if t.with_meta(|m| m.is_view) {
+        return Err(Error::NotImplemented(
+            "rtorch: in-place modification of a view of a tensor that requires grad is not supported yet (the base tensor's history cannot be rebased); clone() the view first or write into the base tensor directly".into(),
         ));
     }
     Ok(())
