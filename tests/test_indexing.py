@@ -368,12 +368,14 @@ def test_setitem_leaf_requires_grad_raises():
     assert x[0].item() == 7.0
 
 
-def test_setitem_view_of_grad_tensor_not_supported():
+def test_setitem_view_of_grad_tensor_rebases_the_base():
     x = leaf([[1.0, 2.0], [3.0, 4.0]])
     y = x * 2
     v = y[0]
-    with pytest.raises(NotImplementedError, match="view"):
-        v[1] = 0.0
+    v[1] = 0.0
+    assert y.grad_fn.name() == "CopySlices"
+    y.sum().backward()
+    check(x.grad, np.array([[2.0, 0.0], [2.0, 2.0]]))
 
 
 def test_saved_tensor_modified_by_setitem_raises():
@@ -491,12 +493,12 @@ def test_parity_with_torch(torch_ref):
         check(T(a)[rk], expected)
 
 
-def test_grad_value_into_view_of_plain_tensor_not_supported():
+def test_grad_value_into_view_of_plain_tensor_gives_the_base_history():
     w = leaf([1.0, 2.0])
     buf = T(np.zeros((3, 2)))
     row = buf[1]
-    with pytest.raises(NotImplementedError, match="view"):
-        row[:] = w
-    buf[1] = w  # writing into the base itself is fine
-    buf.sum().backward()
-    check(w.grad, np.array([1.0, 1.0]))
+    row[:] = w * 3
+    assert buf.requires_grad and buf.grad_fn.name() == "CopySlices"
+    buf[2] = w  # and into the base itself
+    (buf * T(np.arange(6.0).reshape(3, 2))).sum().backward()
+    check(w.grad, np.array([2.0 * 3 + 4.0, 3.0 * 3 + 5.0]))

@@ -1,5 +1,6 @@
 //! `Tensor`: a cheap handle to storage + layout + dtype + autograd metadata.
 
+use crate::autograd::view::ViewInfo;
 use crate::autograd::{AutogradMeta, Node};
 use crate::device::Device;
 use crate::dtype::{DType, Scalar};
@@ -16,6 +17,8 @@ pub struct TensorImpl {
     dtype: DType,
     /// None until the tensor takes part in autograd (requires_grad, grad, grad_fn, hooks).
     pub(crate) autograd: Mutex<Option<Box<AutogradMeta>>>,
+    /// Set on the results of view ops: the base they view (see `autograd::view`).
+    view: Option<ViewInfo>,
 }
 
 /// A reference-counted tensor. Cloning shares everything, including autograd state:
@@ -42,6 +45,7 @@ impl Tensor {
             layout,
             dtype,
             autograd: Mutex::new(None),
+            view: None,
         }))
     }
 
@@ -172,6 +176,39 @@ impl Tensor {
         Tensor::from_parts(self.0.storage.clone(), layout, self.0.dtype)
     }
 
+    /// The result of a view op: `layout` over this tensor's storage, remembering the
+    /// base (this tensor, or its own base if it is a view) for autograd.
+    pub fn make_view(&self, layout: Layout) -> Tensor {
+        let base = self.view_base().unwrap_or(self).clone();
+        Tensor(Arc::new(TensorImpl {
+            storage: self.0.storage.clone(),
+            layout,
+            dtype: self.0.dtype,
+            autograd: Mutex::new(None),
+            view: Some(ViewInfo::new(base)),
+        }))
+    }
+
+    pub fn view_info(&self) -> Option<&ViewInfo> {
+        self.0.view.as_ref()
+    }
+
+    /// The tensor this one is a view of (`_base`).
+    pub fn view_base(&self) -> Option<&Tensor> {
+        self.0.view.as_ref().map(|v| &v.base)
+    }
+
+    /// Re-derives a view's history from its base when the storage was written since
+    /// it was last derived. Every read of autograd history goes through here first.
+    #[inline]
+    pub(crate) fn sync_view(&self) {
+        if let Some(v) = &self.0.view {
+            if v.is_stale(self.storage().version()) {
+                crate::autograd::view::rederive(self, v);
+            }
+        }
+    }
+
     /// Pointer to the first element (storage base + offset).
     ///
     /// The caller must use it only within the layout's extent, and T must be this
@@ -238,6 +275,7 @@ impl Tensor {
     }
 
     pub fn requires_grad(&self) -> bool {
+        self.sync_view();
         match &*self.meta() {
             None => false,
             Some(m) => m.requires_grad || m.grad_fn.is_some(),
@@ -245,11 +283,13 @@ impl Tensor {
     }
 
     pub fn grad_fn(&self) -> Option<Arc<Node>> {
+        self.sync_view();
         self.meta().as_ref().and_then(|m| m.grad_fn.clone())
     }
 
     /// Index of this tensor among its grad_fn's outputs.
     pub fn output_nr(&self) -> usize {
+        self.sync_view();
         self.meta().as_ref().map_or(0, |m| m.output_nr)
     }
 
@@ -343,13 +383,19 @@ impl Tensor {
     }
 
     /// `detach_()`: drops history in place (the tensor becomes a leaf).
-    pub fn detach_in_place(&self) {
+    pub fn detach_in_place(&self) -> Result<()> {
+        if self.view_info().is_some_and(|v| v.differentiable) {
+            return Err(Error::Runtime(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.".into(),
+            ));
+        }
         let mut m = self.meta();
         if let Some(meta) = m.as_mut() {
             meta.grad_fn = None;
             meta.requires_grad = false;
             meta.output_nr = 0;
         }
+        Ok(())
     }
 }
 

@@ -419,9 +419,19 @@ impl PyTensor {
         PyTensor::from(self.inner.detach())
     }
 
-    fn detach_(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf.borrow().inner.detach_in_place();
-        slf
+    fn detach_(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.borrow().inner.detach_in_place().py()?;
+        Ok(slf)
+    }
+
+    /// The tensor this one is a view of, or None.
+    #[getter]
+    fn _base(&self) -> Option<PyTensor> {
+        self.inner.view_base().cloned().map(PyTensor::from)
+    }
+
+    fn _is_view(&self) -> bool {
+        self.inner.view_info().is_some()
     }
 
     #[getter]

@@ -569,10 +569,10 @@ mod tests {
         let w = leaf(&[1.0, 2.0]);
         let b = leaf(&[3.0, 4.0]);
         let loss = sum(&add(&mul(&w, &w).unwrap(), &b).unwrap(), &[], false, None).unwrap();
-        backward(&[loss.clone()], &[], true, false, &[]).unwrap();
+        backward(std::slice::from_ref(&loss), &[], true, false, &[]).unwrap();
         assert_eq!(w.grad().unwrap().to_f64_vec().unwrap(), vec![2.0, 4.0]);
         assert_eq!(b.grad().unwrap().to_f64_vec().unwrap(), vec![1.0, 1.0]);
-        let g = grad(&[loss], &[w.clone()], &[], false, false, false).unwrap();
+        let g = grad(&[loss], std::slice::from_ref(&w), &[], false, false, false).unwrap();
         assert_eq!(g[0].as_ref().unwrap().to_f64_vec().unwrap(), vec![2.0, 4.0]);
         // grad() leaves .grad alone.
         assert_eq!(w.grad().unwrap().to_f64_vec().unwrap(), vec![2.0, 4.0]);
@@ -582,7 +582,7 @@ mod tests {
     fn freed_graph_errors_on_second_backward() {
         let x = leaf(&[1.0, 2.0]);
         let loss = sum(&mul(&x, &x).unwrap(), &[], false, None).unwrap();
-        backward(&[loss.clone()], &[], false, false, &[]).unwrap();
+        backward(std::slice::from_ref(&loss), &[], false, false, &[]).unwrap();
         let e = backward(&[loss], &[], false, false, &[]).unwrap_err();
         assert!(e.to_string().contains("second time"));
     }
@@ -602,7 +602,7 @@ mod tests {
         });
         let node = Arc::downgrade(&out.grad_fn().unwrap());
         let g = grad(
-            &[out.clone()],
+            std::slice::from_ref(&out),
             &[x],
             &[Tensor::full(&[2], crate::Scalar::Float(1.0), crate::DType::F64).unwrap()],
             true,

@@ -9,6 +9,7 @@ pub mod anomaly;
 pub mod engine;
 pub mod grad_mode;
 pub mod node;
+pub mod view;
 
 pub use engine::{backward, grad};
 pub use grad_mode::{is_grad_enabled, set_grad_enabled, GradModeGuard};
@@ -34,13 +35,11 @@ pub struct AutogradMeta {
     /// Hooks of a leaf, run before accumulation (non-leaf hooks live on grad_fn).
     pub hooks: Vec<(u64, Hook)>,
     pub post_accumulate_hooks: Vec<(u64, PostAccumulateHook)>,
-    /// Made by a view op from a tensor that requires grad (in-place ops on such views
-    /// would need the base's history rebased).
-    pub is_view: bool,
 }
 
 /// The edge a gradient for `t` must flow into, or None if `t` needs no gradient.
 pub fn gradient_edge(t: &Tensor) -> Option<Edge> {
+    t.sync_view();
     let mut guard = t.meta();
     let meta = guard.as_mut()?;
     if let Some(f) = &meta.grad_fn {
@@ -80,7 +79,25 @@ pub fn needs_grad(inputs: &[&Tensor]) -> bool {
 
 /// Records a single-output op: `out` becomes output 0 of a new node named `name`
 /// whose backward maps the output gradient to one gradient per input.
-pub fn record<F>(name: &'static str, inputs: &[&Tensor], out: &Tensor, mut backward: F)
+pub fn record<F>(name: &'static str, inputs: &[&Tensor], out: &Tensor, backward: F)
+where
+    F: FnMut(&BackwardCtx, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + 'static,
+{
+    out.set_grad_fn(single_output_node(name, inputs, backward), 0);
+}
+
+/// Records an in-place op on `t` (which is among `inputs`, standing for its old value):
+/// the node becomes the history of `t`'s new value, and of its base's if `t` is a view.
+/// Call after the values were written and the version bumped.
+pub fn record_inplace<F>(name: &'static str, inputs: &[&Tensor], t: &Tensor, backward: F)
+where
+    F: FnMut(&BackwardCtx, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + 'static,
+{
+    let node = single_output_node(name, inputs, backward);
+    view::commit_inplace(t, Some(Edge { node, input_nr: 0 }));
+}
+
+fn single_output_node<F>(name: &'static str, inputs: &[&Tensor], mut backward: F) -> Arc<Node>
 where
     F: FnMut(&BackwardCtx, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + 'static,
 {
@@ -89,8 +106,7 @@ where
         Some(g) => backward(ctx, g),
         None => Ok(vec![None; ctx.node.next_edges.len()]),
     });
-    let node = Node::function(name, f, edges, 1);
-    out.set_grad_fn(node, 0);
+    Node::function(name, f, edges, 1)
 }
 
 /// Records an op with several outputs (split, unbind, max with indices, …).

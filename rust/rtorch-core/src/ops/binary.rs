@@ -418,9 +418,7 @@ pub fn in_place_with(
     let result = compute(&src, b)?;
     crate::cpu::elementwise::copy_cast(a, &result);
     a.storage().bump_version();
-    if let Some(f) = result.grad_fn() {
-        a.set_grad_fn(f, result.output_nr());
-    }
+    crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&result));
     Ok(())
 }
 

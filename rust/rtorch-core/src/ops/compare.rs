@@ -25,6 +25,20 @@ pub enum Cmp {
     Ge,
 }
 
+impl Cmp {
+    /// The grad_fn name of the in-place form on a tensor with history.
+    fn node_name(self) -> &'static str {
+        match self {
+            Cmp::Eq => "EqBackward0",
+            Cmp::Ne => "NeBackward0",
+            Cmp::Lt => "LtBackward0",
+            Cmp::Le => "LeBackward0",
+            Cmp::Gt => "GtBackward0",
+            Cmp::Ge => "GeBackward0",
+        }
+    }
+}
+
 /// `a <op> b` with promotion to the common dtype; bool result.
 pub fn compare(a: &Tensor, b: &Rhs, op: Cmp) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
@@ -56,7 +70,7 @@ pub fn compare_(a: &Tensor, b: &Rhs, op: Cmp) -> Result<()> {
         )));
     }
     crate::cpu::elementwise::copy_cast(a, &r);
-    a.storage().bump_version();
+    super::finish_constant_write(a, op.node_name());
     Ok(())
 }
 
@@ -154,6 +168,17 @@ pub enum Logic {
     Xor,
 }
 
+impl Logic {
+    /// The grad_fn name of the in-place form on a tensor with history.
+    fn node_name(self) -> &'static str {
+        match self {
+            Logic::And => "LogicalAndBackward0",
+            Logic::Or => "LogicalOrBackward0",
+            Logic::Xor => "LogicalXorBackward0",
+        }
+    }
+}
+
 /// `logical_and/or/xor`: inputs as truth values, bool result.
 pub fn logical(a: &Tensor, b: &Tensor, op: Logic) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, DType::Bool)?;
@@ -178,7 +203,7 @@ pub fn logical_(a: &Tensor, b: &Tensor, op: Logic) -> Result<()> {
         )));
     }
     crate::cpu::elementwise::copy_cast(a, &r);
-    a.storage().bump_version();
+    super::finish_constant_write(a, op.node_name());
     Ok(())
 }
 

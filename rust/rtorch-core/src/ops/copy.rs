@@ -1,7 +1,7 @@
 //! Copies and dtype conversions: `to`, `contiguous`, `clone`, `copy_`.
 
 use super::{expand_view, reduce_grad};
-use crate::autograd::{needs_grad, record};
+use crate::autograd::{needs_grad, record, record_inplace};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -62,7 +62,7 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
     dst.storage().bump_version();
     if needs_grad(&[dst, src]) {
         let (src_shape, src_dtype) = (src.shape().clone(), src.dtype());
-        record("CopyBackwards", &[dst, src], dst, move |_, g| {
+        record_inplace("CopyBackwards", &[dst, src], dst, move |_, g| {
             let gd = super::reduce::zeros_like(g)?;
             let gs = reduce_grad(g, &src_shape, src_dtype)?;
             Ok(vec![Some(gd), Some(gs)])

@@ -6,7 +6,7 @@
 //! top of them, so their backward formulas come for free and stay differentiable.
 
 use super::binary::{Arith, Rhs};
-use super::{check_inplace, expand_view, reduce_grad};
+use super::{expand_view, reduce_grad};
 use crate::autograd::{is_grad_enabled, needs_grad, record};
 use crate::cpu::elementwise::{copy_cast, ternary_map};
 use crate::cpu::strided::Plan;
@@ -47,8 +47,7 @@ fn contiguous_as(t: &Tensor, dtype: DType) -> Result<Tensor> {
 }
 
 /// Shared driver of in-place index ops: out-of-place result, written back into `t`.
-/// With autograd, `t` takes the result's history (views of grad-requiring tensors are
-/// refused, as rebasing their base's history is not supported).
+/// With autograd, `t` (and its base, for a view) takes the result's history.
 pub fn write_back(t: &Tensor, result: &Tensor) -> Result<()> {
     if result.shape() != t.shape() {
         return Err(Error::Runtime(format!(
@@ -59,30 +58,14 @@ pub fn write_back(t: &Tensor, result: &Tensor) -> Result<()> {
     }
     copy_cast(t, result);
     t.storage().bump_version();
-    if let Some(f) = result.grad_fn() {
-        t.set_grad_fn(f, result.output_nr());
-    }
+    crate::autograd::view::commit_inplace(t, crate::autograd::gradient_edge(result));
     Ok(())
 }
 
-/// Checks before an in-place op on `t` that may record autograd history.
+/// Checks before an in-place op on `t` that may record autograd history;
+/// `others_need_grad`: a value written into `t` requires grad.
 pub fn check_inplace_view(t: &Tensor, others_need_grad: bool) -> Result<()> {
-    check_inplace(t)?;
-    if is_grad_enabled() && (t.requires_grad() || others_need_grad) && t.with_meta(|m| m.is_view) {
-        return Err(Error::NotImplemented(
-            "rtorch: in-place modification of a view of a tensor that requires grad is not supported (the base tensor's history cannot be rebased); clone() the view first or write into the base tensor directly".into(),
-        ));
-    }
-    // Writing a grad-requiring value into a part of a larger storage: the tensor is a
-    // view of a base that would need CopySlices history too. Refuse rather than give the
-    // base a silently wrong (missing) gradient.
-    let partial = t.numel() * t.dtype().size() < t.storage().nbytes();
-    if is_grad_enabled() && others_need_grad && !t.requires_grad() && partial {
-        return Err(Error::NotImplemented(
-            "rtorch: writing a value that requires grad into a view of another tensor is not supported (the base tensor's history cannot be rebased); write into the base tensor directly".into(),
-        ));
-    }
-    Ok(())
+    crate::autograd::view::check_inplace(t, others_need_grad)
 }
 
 /// Runs an out-of-place op and writes it back into `t` (the in-place `_` forms).

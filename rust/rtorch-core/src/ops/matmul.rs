@@ -1031,7 +1031,7 @@ mod tests {
     #[test]
     fn einsum_trace_and_contraction() {
         let m = t(vec![1., 2., 3., 4.], &[2, 2]);
-        let tr = einsum("ii", &[m.clone()]).unwrap();
+        let tr = einsum("ii", std::slice::from_ref(&m)).unwrap();
         assert_eq!(tr.to_f64_vec().unwrap(), vec![5.]);
         let p = einsum("ij,jk->ik", &[m.clone(), m]).unwrap();
         assert_eq!(p.to_f64_vec().unwrap(), vec![7., 10., 15., 22.]);

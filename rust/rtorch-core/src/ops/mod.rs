@@ -17,7 +17,6 @@ pub mod softmax;
 pub mod sort;
 pub mod unary;
 
-use crate::autograd::is_grad_enabled;
 use crate::dtype::{DType, Operand};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -59,23 +58,19 @@ pub fn reduce_grad(g: &Tensor, shape: &[usize], dtype: DType) -> Result<Tensor> 
 
 /// PyTorch refuses in-place ops that would corrupt autograd state.
 pub fn check_inplace(t: &Tensor) -> Result<()> {
-    if !is_grad_enabled() || !t.requires_grad() {
-        return Ok(());
+    crate::autograd::view::check_inplace(t, false)
+}
+
+/// Ends an in-place op whose written values do not depend on any input (fills, random
+/// draws, comparisons): bumps the version and, if `t` had history, records a node that
+/// passes it a zero gradient, as PyTorch does.
+pub fn finish_constant_write(t: &Tensor, name: &'static str) {
+    t.storage().bump_version();
+    if crate::autograd::needs_grad(&[t]) {
+        crate::autograd::record_inplace(name, &[t], t, |_, g| {
+            Ok(vec![Some(reduce::zeros_like(g)?)])
+        });
     }
-    if t.is_leaf() {
-        return Err(Error::Runtime(
-            "a leaf Variable that requires grad is being used in an in-place operation.".into(),
-        ));
-    }
-    // Writing through a view must also rebase the history of the view's base
-    // (PyTorch's CopySlices). rtorch does not track bases yet: refuse rather than
-    // leave the base with a silently wrong gradient.
-    if t.with_meta(|m| m.is_view) {
-        return Err(Error::NotImplemented(
-            "rtorch: in-place modification of a view of a tensor that requires grad is not supported yet (the base tensor's history cannot be rebased); clone() the view first or write into the base tensor directly".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks that the result of an in-place op can be written into `dst`.

@@ -6,8 +6,8 @@
 //! `crate::random`), so results are identical for any thread count.
 
 use super::binary::{add_scaled, mul, Rhs};
-use super::{check_inplace, reduce::zeros_like};
-use crate::autograd::{needs_grad, record, GradModeGuard};
+use super::{check_inplace, finish_constant_write, reduce::zeros_like};
+use crate::autograd::{needs_grad, record, record_inplace, GradModeGuard};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::layout::broadcast_shapes;
@@ -91,15 +91,6 @@ fn write_draw(
     Ok(())
 }
 
-/// Bumps the version and records a zero-gradient node, as PyTorch's in-place random
-/// ops do (the values no longer depend on the old ones).
-fn finish_inplace(t: &Tensor, name: &'static str) {
-    t.storage().bump_version();
-    if needs_grad(&[t]) {
-        record(name, &[t], t, |_, g| Ok(vec![Some(zeros_like(g)?)]));
-    }
-}
-
 // ----- in-place fills -----
 
 /// `uniform_(from, to)`.
@@ -119,7 +110,7 @@ pub fn uniform_(t: &Tensor, from: f64, to: f64, gen: Option<&GenHandle>) -> Resu
         |g, v| random::fill_uniform_f32(g, v, from as f32, to as f32),
         |g, v| random::fill_uniform_f64(g, v, from, to),
     )?;
-    finish_inplace(t, "UniformBackward0");
+    finish_constant_write(t, "UniformBackward0");
     Ok(())
 }
 
@@ -145,7 +136,7 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: Option<&GenHandle>) -> Resu
         |g, v| random::fill_normal_f32(g, v, mean as f32, std as f32),
         |g, v| random::fill_normal_f64(g, v, mean, std),
     )?;
-    finish_inplace(t, "NormalBackward0");
+    finish_constant_write(t, "NormalBackward0");
     Ok(())
 }
 
@@ -164,7 +155,7 @@ pub fn exponential_(t: &Tensor, lambd: f64, gen: Option<&GenHandle>) -> Result<(
     with_gen(gen, |g| random::fill_exponential_f64(g, &mut v, lambd));
     let src = Tensor::from_vec(v, t.shape())?;
     crate::cpu::elementwise::copy_cast(t, &src);
-    finish_inplace(t, "ExponentialBackward0");
+    finish_constant_write(t, "ExponentialBackward0");
     Ok(())
 }
 
@@ -186,7 +177,7 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
     let u = unit_draws(t.numel(), gen);
     let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
     crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
-    finish_inplace(t, "BernoulliBackward0");
+    finish_constant_write(t, "BernoulliBackward0");
     Ok(())
 }
 
@@ -208,7 +199,7 @@ pub fn bernoulli_tensor_(t: &Tensor, p: &Tensor, gen: Option<&GenHandle>) -> Res
     let u = unit_draws(t.numel(), gen);
     let v: Vec<u8> = u.iter().zip(&probs).map(|(&x, &p)| (x < p) as u8).collect();
     crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
-    finish_inplace(t, "BernoulliBackward1");
+    finish_constant_write(t, "BernoulliBackward1");
     Ok(())
 }
 
@@ -243,7 +234,7 @@ pub fn random_(t: &Tensor, from: i64, to: Option<i64>, gen: Option<&GenHandle>) 
     }
     let bound = (to - from as i128) as u64;
     fill_ints(t, from, bound, gen)?;
-    finish_inplace(t, "RandomBackward0");
+    finish_constant_write(t, "RandomBackward0");
     Ok(())
 }
 
@@ -259,7 +250,7 @@ fn fill_ints(t: &Tensor, low: i64, bound: u64, gen: Option<&GenHandle>) -> Resul
 pub fn fill_(t: &Tensor, value: Scalar) -> Result<()> {
     check_inplace(t)?;
     crate::cpu::elementwise::fill(t, value);
-    finish_inplace(t, "FillBackward0");
+    finish_constant_write(t, "FillBackward0");
     Ok(())
 }
 
@@ -271,12 +262,12 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
             value.dim()
         )));
     }
-    check_inplace(t)?;
+    super::index::check_inplace_view(t, value.requires_grad())?;
     crate::cpu::elementwise::fill(t, value.item()?);
     t.storage().bump_version();
     if needs_grad(&[t, value]) {
         let vdtype = value.dtype();
-        record("FillBackward1", &[t, value], t, move |_, g| {
+        record_inplace("FillBackward1", &[t, value], t, move |_, g| {
             let gv = super::reduce::sum(g, &[], false, None)?;
             Ok(vec![
                 Some(zeros_like(g)?),
@@ -291,7 +282,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
 pub fn zero_(t: &Tensor) -> Result<()> {
     check_inplace(t)?;
     crate::cpu::elementwise::fill(t, Scalar::Int(0));
-    finish_inplace(t, "ZeroBackward0");
+    finish_constant_write(t, "ZeroBackward0");
     Ok(())
 }
 

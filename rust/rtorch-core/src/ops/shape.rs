@@ -13,10 +13,9 @@ where
         + Send
         + 'static,
 {
-    let out = t.with_layout(layout);
+    let out = t.make_view(layout);
     if needs_grad(&[t]) {
         record(name, &[t], &out, backward);
-        out.with_meta(|m| m.is_view = true);
     }
     out
 }

@@ -140,9 +140,7 @@ where
     let r = apply(&src, name, kernel_name, kind, save, kernel, grad)?;
     crate::cpu::elementwise::copy_cast(a, &r);
     a.storage().bump_version();
-    if let Some(f) = r.grad_fn() {
-        a.set_grad_fn(f, r.output_nr());
-    }
+    crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&r));
     Ok(())
 }
 
@@ -764,7 +762,7 @@ pub fn logical_not_(a: &Tensor) -> Result<()> {
     check_inplace(a)?;
     let r = logical_not(a)?;
     crate::cpu::elementwise::copy_cast(a, &r);
-    a.storage().bump_version();
+    super::finish_constant_write(a, "LogicalNotBackward0");
     Ok(())
 }
 
