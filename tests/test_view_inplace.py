@@ -135,7 +135,13 @@ def test_gradcheck_through_inplace_view_writes(f):
 
 @pytest.mark.parametrize(
     "f",
-    [mul_slice, base_written_after_view, overlapping_views, grad_value_into_plain_buffer, rnn_style_loop],
+    [
+        mul_slice,
+        base_written_after_view,
+        overlapping_views,
+        grad_value_into_plain_buffer,
+        rnn_style_loop,
+    ],
     ids=lambda f: f.__name__,
 )
 def test_gradgradcheck_through_inplace_view_writes(f):
@@ -176,7 +182,10 @@ def test_writing_constants_through_a_view_blocks_the_gradient():
 
 def test_view_of_a_leaf_is_refused():
     w = rtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match="a view of a leaf Variable that requires grad is being used in an in-place operation",
+    ):
         w[0:2].mul_(2)
     with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
         w.view(3).copy_(rtorch.zeros(3))
@@ -190,7 +199,10 @@ def test_view_made_under_no_grad_cannot_be_written_with_grad_mode():
     y = x * 2
     with rtorch.no_grad():
         v = y[0:2]
-    with pytest.raises(RuntimeError, match="A view was created in no_grad mode and is being modified inplace with grad mode enabled"):
+    with pytest.raises(
+        RuntimeError,
+        match="A view was created in no_grad mode and is being modified inplace with grad mode enabled",
+    ):
         v.add_(1)
     buf = rtorch.zeros(3)
     with rtorch.no_grad():
