@@ -9,7 +9,8 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Alignment of buffers rtorch allocates: a cache line, and enough for AVX-512 loads.
+/// Alignment of buffers rtorch allocates (past `SMALL` bytes): a cache line, and enough
+/// for AVX-512 loads.
 pub const ALIGN: usize = 64;
 
 /// Buffers this large are aligned to a 2 MiB huge page and offered to the kernel as
@@ -17,11 +18,20 @@ pub const ALIGN: usize = 64;
 /// which dominated `x + y` on large tensors.
 const HUGE: usize = 2 << 20;
 
+/// Below this size a buffer gets the allocator's natural alignment: asking malloc for
+/// 64-byte alignment goes through its slower memalign path, which showed up in the
+/// per-op overhead of tiny tensors, and a few elements gain nothing from it.
+const SMALL: usize = 256;
+
 fn align_for(len: usize) -> usize {
     if len >= HUGE {
         HUGE
-    } else {
+    } else if len >= SMALL {
         ALIGN
+    } else {
+        // The largest power of two <= len, at most 16: every dtype's element size is a
+        // power of two dividing len, so this is always enough for the element type.
+        (1usize << len.max(1).ilog2()).min(16)
     }
 }
 
@@ -47,7 +57,7 @@ pub struct CpuBuffer {
 }
 
 enum Owner {
-    /// Allocated here with `ALIGN`; freed on drop.
+    /// Allocated here with `align_for(len)`; freed on drop.
     Rust,
     /// Memory kept alive by someone else (e.g. a numpy array), released by dropping this.
     External(#[allow(dead_code)] Box<dyn Any + Send + Sync>),
@@ -191,5 +201,25 @@ impl Storage {
     /// Identity for sharing detection (serialization groups views by storage).
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_buffers_are_aligned_for_their_elements() {
+        assert_eq!(align_for(1), 1);
+        assert_eq!(align_for(4), 4);
+        assert_eq!(align_for(12), 8);
+        assert_eq!(align_for(24), 16);
+        assert_eq!(align_for(255), 16);
+        assert_eq!(align_for(256), ALIGN);
+        assert_eq!(align_for(HUGE), HUGE);
+        for len in [1, 3, 8, 12, 100, 300] {
+            let b = CpuBuffer::alloc(len, true).unwrap();
+            assert_eq!(b.as_ptr() as usize % align_for(len), 0);
+        }
     }
 }

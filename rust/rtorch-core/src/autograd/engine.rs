@@ -12,8 +12,15 @@ use super::grad_mode::GradModeGuard;
 use super::node::{Edge, Node, NodeKind};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use smallvec::{smallvec, SmallVec};
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
+
+/// Per-run vectors: inline up to this many nodes, so a small graph's backward makes
+/// no heap allocations for its bookkeeping.
+type PerNode<T> = SmallVec<[T; 16]>;
+/// Gradients of one node's outputs (almost always one or two).
+type Grads = SmallVec<[Option<Tensor>; 2]>;
 
 fn id(n: &Arc<Node>) -> usize {
     Arc::as_ptr(n) as usize
@@ -24,10 +31,10 @@ const LINEAR_LIMIT: usize = 48;
 
 /// The nodes of one backward run, each with a dense slot number.
 struct Graph {
-    nodes: Vec<Arc<Node>>,
-    ids: Vec<usize>,
+    nodes: PerNode<Arc<Node>>,
+    ids: PerNode<usize>,
     map: Option<HashMap<usize, usize>>,
-    deps: Vec<u32>,
+    deps: PerNode<u32>,
 }
 
 impl Graph {
@@ -93,12 +100,12 @@ pub fn run(
 
     // Reachable nodes and dependency counts.
     let mut g = Graph {
-        nodes: Vec::new(),
-        ids: Vec::new(),
+        nodes: PerNode::new(),
+        ids: PerNode::new(),
         map: None,
-        deps: Vec::new(),
+        deps: PerNode::new(),
     };
-    let mut stack: Vec<usize> = Vec::new();
+    let mut stack: PerNode<usize> = PerNode::new();
     for (e, _) in &roots {
         let (s, new) = g.intern(&e.node);
         if new {
@@ -120,8 +127,8 @@ pub fn run(
     // With capture targets, only nodes on a path to a target run (`exec`); target
     // nodes are visited (hooks, capture) but run only if they lead to another target.
     let capture = targets.capture;
-    let mut target_slot: Vec<Option<usize>> = Vec::with_capacity(capture.len());
-    let mut is_target = vec![false; if capture.is_empty() { 0 } else { n }];
+    let mut target_slot: PerNode<Option<usize>> = PerNode::with_capacity(capture.len());
+    let mut is_target: PerNode<bool> = smallvec![false; if capture.is_empty() { 0 } else { n }];
     for t in capture {
         let s = g.slot(&t.node);
         if let Some(s) = s {
@@ -129,11 +136,11 @@ pub fn run(
         }
         target_slot.push(s);
     }
-    let exec: Vec<bool> = if capture.is_empty() {
-        Vec::new()
+    let exec: PerNode<bool> = if capture.is_empty() {
+        PerNode::new()
     } else {
         // Children were created before their parents: visit in creation order.
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order: PerNode<usize> = (0..n).collect();
         order.sort_by_key(|&s| {
             let nd = &g.nodes[s];
             if nd.is_accumulate_grad() {
@@ -142,7 +149,7 @@ pub fn run(
                 nd.seq_nr.saturating_add(1)
             }
         });
-        let mut exec = vec![false; n];
+        let mut exec: PerNode<bool> = smallvec![false; n];
         for s in order {
             let nd = &g.nodes[s];
             exec[s] = nd
@@ -155,7 +162,7 @@ pub fn run(
     };
     let visits = |s: usize| capture.is_empty() || exec[s] || is_target[s];
 
-    let mut buffers: Vec<Vec<Option<Tensor>>> = vec![Vec::new(); n];
+    let mut buffers: PerNode<Grads> = smallvec![Grads::new(); n];
     let mut ready: BinaryHeap<Ready> = BinaryHeap::new();
     for (edge, seed) in roots {
         let Some(s) = g.slot(&edge.node) else {
@@ -166,7 +173,7 @@ pub fn run(
         }
         let buf = &mut buffers[s];
         if buf.is_empty() {
-            *buf = vec![None; edge.node.num_outputs];
+            *buf = smallvec![None; edge.node.num_outputs];
         }
         accumulate_slot(&mut buf[edge.input_nr], seed)?;
     }
@@ -182,7 +189,7 @@ pub fn run(
         let node = g.nodes[s].clone();
         let mut grads = std::mem::take(&mut buffers[s]);
         if grads.is_empty() {
-            grads = vec![None; node.num_outputs];
+            grads = smallvec![None; node.num_outputs];
         }
         run_tensor_hooks(&node, &mut grads)?;
         if !capture.is_empty() && is_target[s] {
@@ -230,7 +237,7 @@ pub fn run(
             if let Some(gr) = gr {
                 let buf = &mut buffers[c];
                 if buf.is_empty() {
-                    *buf = vec![None; edge.node.num_outputs];
+                    *buf = smallvec![None; edge.node.num_outputs];
                 }
                 accumulate_slot(&mut buf[edge.input_nr], gr)?;
             }
@@ -281,7 +288,7 @@ fn has_nan(t: &Tensor) -> Result<bool> {
     Ok(t.to_f64_vec()?.iter().any(|v| v.is_nan()))
 }
 
-fn run_pre_hooks(node: &Arc<Node>, grads: &mut Vec<Option<Tensor>>) -> Result<()> {
+fn run_pre_hooks(node: &Arc<Node>, grads: &mut Grads) -> Result<()> {
     let hooks: Vec<_> = {
         let h = node.pre_hooks.lock();
         if h.is_empty() {
@@ -292,7 +299,7 @@ fn run_pre_hooks(node: &Arc<Node>, grads: &mut Vec<Option<Tensor>>) -> Result<()
     for h in hooks {
         if let Some(new) = h(grads)? {
             check_hook_len(node, new.len(), grads.len(), "pre-hook")?;
-            *grads = new;
+            *grads = new.into();
         }
     }
     Ok(())

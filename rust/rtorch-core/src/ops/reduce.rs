@@ -186,6 +186,16 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
             "SumBackward1"
         };
         record(name, &[&src], &out, move |_, g| {
+            if g.numel() == 1 && !crate::autograd::is_grad_enabled() {
+                // The common loss.sum() case: broadcast the one value with a single
+                // zero-stride view (no intermediate reshape, no graph to record).
+                let layout = crate::layout::Layout {
+                    shape: in_shape.clone(),
+                    strides: smallvec::smallvec![0; in_shape.len()],
+                    offset: g.offset(),
+                };
+                return Ok(vec![Some(g.make_view(layout))]);
+            }
             let g = super::shape::reshape_to(g, &keep_shape)?;
             Ok(vec![Some(super::shape::expand_to(&g, &in_shape)?)])
         });
