@@ -46,6 +46,24 @@ def test_stable_dtype_layouts():
     assert inf.softmax(0).tolist() == [0.0, 1.0]
 
 
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_non_finite_rows_are_nan_as_in_pytorch(fn, dtype):
+    inf, nan = float("inf"), float("nan")
+    for row in ([inf, 1.0, 2.0], [-inf, -inf, -inf], [nan, 1.0, 2.0]):
+        out = getattr(rtorch.tensor(row, dtype=dtype), fn)(0)
+        assert np.isnan(to_np(out)).all(), (row, out)
+
+
+def test_long_rows_match_float64_reference():
+    # Rows longer than one vector block, odd lengths, and every dim of a 3-D tensor.
+    x = RNG.standard_normal((3, 1037, 5)) * 10
+    t = rtorch.tensor(x, dtype=rtorch.float32)
+    for d in range(3):
+        assert_np_close(t.softmax(d), np.exp(ref_log_softmax(x, d)), atol=1e-6, rtol=1e-5)
+        assert_np_close(t.log_softmax(d), ref_log_softmax(x, d), atol=1e-4, rtol=1e-5)
+
+
 def test_empty_scalar_errors():
     assert rtorch.zeros(0, 3).softmax(1).shape == (0, 3)
     assert rtorch.tensor(2.0).softmax(0).item() == 1.0

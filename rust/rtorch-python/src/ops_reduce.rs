@@ -60,7 +60,12 @@ fn max_min(
     if let Some(d) = dim {
         if let Ok(other) = d.cast::<PyTensor>() {
             let o = other.borrow().inner.clone();
-            return tensor_obj(py, r::maximum_minimum(t, &o, want_max));
+            let m = if want_max {
+                rtorch_core::ops::pointwise::maximum(t, &o)
+            } else {
+                rtorch_core::ops::pointwise::minimum(t, &o)
+            };
+            return tensor_obj(py, m);
         }
     }
     match one_dim(dim)? {

@@ -52,36 +52,9 @@ fn zero_mask(x: &Tensor) -> Result<Tensor> {
     map_f64(&x.detach(), |v| if v == 0.0 { 1.0 } else { 0.0 })
 }
 
-/// `|x|`, differentiable: d|x| = sign(x).
-fn abs_d(x: &Tensor) -> Result<Tensor> {
-    let out = map_f64(&x.detach(), f64::abs)?;
-    if needs_grad(&[x]) {
-        let saved = SavedTensor::input(x);
-        record("AbsBackward0", &[x], &out, move |ctx, g| {
-            Ok(vec![Some(mul(g, &sign(&saved.unpack(ctx)?)?)?)])
-        });
-    }
-    Ok(out)
-}
-
-/// `x ** p`, differentiable: d(x^p) = p x^(p-1).
-fn pow_d(x: &Tensor, p: f64) -> Result<Tensor> {
-    let out = if p == 0.5 {
-        map_f64(&x.detach(), f64::sqrt)?
-    } else if p == 2.0 {
-        map_f64(&x.detach(), |v| v * v)?
-    } else {
-        map_f64(&x.detach(), |v| v.powf(p))?
-    };
-    if needs_grad(&[x]) {
-        let saved = SavedTensor::input(x);
-        record("PowBackward0", &[x], &out, move |ctx, g| {
-            let x = saved.unpack(ctx)?;
-            let d = super::binary::mul_scalar(&pow_d(&x, p - 1.0)?, crate::Scalar::Float(p))?;
-            Ok(vec![Some(mul(g, &d)?)])
-        });
-    }
-    Ok(out)
+/// `x ** p` (differentiable).
+fn pow_f(x: &Tensor, p: f64) -> Result<Tensor> {
+    super::pointwise::pow_scalar(x, crate::Scalar::Float(p))
 }
 
 /// max (or min) of `|x|` over `dims`; no autograd.
@@ -158,7 +131,7 @@ pub fn vector_norm(
     let udims: Vec<i64> = rdims.iter().map(|&d| d as i64).collect();
     if ord == 1.0 {
         // A plain composite: sum(|x|).
-        return sum(&abs_d(&x)?, &udims, keepdim, None);
+        return sum(&super::unary::abs(&x)?, &udims, keepdim, None);
     }
     let out = {
         let _g = GradModeGuard::new(false);
@@ -168,8 +141,13 @@ pub fn vector_norm(
             let nz = map_f64(&x.detach(), |v| if v != 0.0 { 1.0 } else { 0.0 })?;
             sum(&nz, &udims, keepdim, None)?
         } else {
-            let s = sum(&pow_d(&abs_d(&x.detach())?, ord)?, &udims, keepdim, None)?;
-            pow_d(&s, 1.0 / ord)?
+            let s = sum(
+                &pow_f(&super::unary::abs(&x.detach())?, ord)?,
+                &udims,
+                keepdim,
+                None,
+            )?;
+            pow_f(&s, 1.0 / ord)?
         }
     };
     if needs_grad(&[&x]) {
@@ -197,12 +175,12 @@ pub fn vector_norm(
             let nz_norm = zero_mask(&norm)?;
             let safe_norm = add(&norm, &nz_norm)?;
             let keep = map_f64(&nz_norm, |v| 1.0 - v)?;
-            let scale = div(&mul(&g, &keep)?, &pow_d(&safe_norm, ord - 1.0)?)?;
+            let scale = div(&mul(&g, &keep)?, &pow_f(&safe_norm, ord - 1.0)?)?;
             let term = if ord == 2.0 {
                 x.clone()
             } else {
-                let ax = add(&abs_d(&x)?, &zero_mask(&x)?)?;
-                mul(&sign(&x)?, &pow_d(&ax, ord - 1.0)?)?
+                let ax = add(&super::unary::abs(&x)?, &zero_mask(&x)?)?;
+                mul(&sign(&x)?, &pow_f(&ax, ord - 1.0)?)?
             };
             Ok(vec![Some(mul(&term, &scale)?)])
         });
@@ -257,7 +235,7 @@ pub fn matrix_norm(
         MatrixOrd::Num(p) if p.abs() == 1.0 || p.is_infinite() => {
             // 1: max over columns of the column sums; inf: max over rows of row sums.
             let (sum_dim, max_dim) = if p.abs() == 1.0 { (d0, d1) } else { (d1, d0) };
-            let s = sum(&abs_d(&x)?, &[sum_dim as i64], true, None)?;
+            let s = sum(&super::unary::abs(&x)?, &[sum_dim as i64], true, None)?;
             let inf = if p > 0.0 {
                 f64::INFINITY
             } else {

@@ -152,6 +152,9 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
     let ef = e.to_f64();
     match dtype {
         DType::F32 if ef == 2.0 => unary_map::<f32, f32>(&out, &x, |v| v * v),
+        // sqrt is exact where powf(x, 0.5) may be off by an ulp (norms use it).
+        DType::F32 if ef == 0.5 => unary_map::<f32, f32>(&out, &x, |v| v.sqrt()),
+        DType::F64 if ef == 0.5 => unary_map::<f64, f64>(&out, &x, |v| v.sqrt()),
         DType::F32 => {
             let e32 = ef as f32;
             unary_map::<f32, f32>(&out, &x, move |v| v.powf(e32))

@@ -78,39 +78,87 @@ pub fn blocks_for(t: &Tensor, dims: &[usize]) -> Result<(Tensor, usize, usize)> 
     Ok((c, outer, inner))
 }
 
-/// Pairwise sum of `x` mapped through `f` into an accumulator type.
-#[inline]
+/// Values summed by one block of independent lanes in `pairwise_sum`.
+const SUM_BLOCK: usize = 1024;
+
+/// Sum of at most `SUM_BLOCK` values: 32 independent lanes (four AVX2 vectors of f32)
+/// hide the add latency, then a tree folds the lanes.
+#[inline(always)]
+fn block_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default,
+{
+    const L: usize = 32;
+    let mut lanes = [A::default(); L];
+    let chunks = x.chunks_exact(L);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..L {
+            lanes[k] = lanes[k] + f(c[k]);
+        }
+    }
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for k in 0..w {
+            lanes[k] = lanes[k] + lanes[k + w];
+        }
+    }
+    let mut s = lanes[0];
+    for &v in rest {
+        s = s + f(v);
+    }
+    s
+}
+
+/// Pairwise sum of `x` mapped through `f` into an accumulator type: blocks are summed
+/// by [`block_sum`], and block sums are combined as a binary tree (a carry stack), so
+/// the rounding error grows with log(n). Not recursive, so that a caller compiled for
+/// a wider vector unit inlines all of it.
+#[inline(always)]
 pub fn pairwise_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default,
 {
-    // 32 independent lanes: four vector accumulators hide the add latency.
-    const BLOCK: usize = 256;
-    const L: usize = 32;
-    if x.len() <= BLOCK {
-        let mut lanes = [A::default(); L];
-        let chunks = x.chunks_exact(L);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for k in 0..L {
-                lanes[k] = lanes[k] + f(c[k]);
-            }
-        }
-        let mut w = L;
-        while w > 1 {
-            w /= 2;
-            for k in 0..w {
-                lanes[k] = lanes[k] + lanes[k + w];
-            }
-        }
-        let mut s = lanes[0];
-        for &v in rest {
-            s = s + f(v);
-        }
-        return s;
+    if x.len() <= SUM_BLOCK {
+        return block_sum(x, f);
     }
-    let half = (x.len() / 2).next_multiple_of(L);
-    pairwise_sum(&x[..half], f) + pairwise_sum(&x[half..], f)
+    // stack[i] holds the sum of 2^level[i] blocks; equal levels merge like a carry.
+    let mut stack = [A::default(); 64];
+    let mut level = [0u32; 64];
+    let mut top = 0;
+    for chunk in x.chunks(SUM_BLOCK) {
+        let mut s = block_sum(chunk, f);
+        let mut l = 0;
+        while top > 0 && level[top - 1] == l {
+            top -= 1;
+            s = stack[top] + s;
+            l += 1;
+        }
+        stack[top] = s;
+        level[top] = l;
+        top += 1;
+    }
+    let mut s = stack[top - 1];
+    for i in (0..top - 1).rev() {
+        s = stack[i] + s;
+    }
+    s
+}
+
+/// `pairwise_sum` of f32 values compiled for AVX2 when the CPU has it (most sums are
+/// f32, and the baseline build only has SSE2).
+pub(crate) fn sum_f32(x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::math::has_avx2_fma() {
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2(x: &[f32]) -> f32 {
+            pairwise_sum(x, &|v| v)
+        }
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { avx2(x) };
+    }
+    pairwise_sum(x, &|v| v)
 }
 
 /// Reduces each contiguous block of `inner` input values to one output value.
@@ -140,12 +188,19 @@ fn big_sum<T: Copy + Sync, A>(x: &[T], f: &(impl Fn(T) -> A + Sync)) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default + Send,
 {
+    big_sum_by(x, &|c: &[T]| pairwise_sum(c, f))
+}
+
+/// Sum of a slice with `chunk_sum` over chunks, split across threads when large.
+fn big_sum_by<T: Sync, A>(x: &[T], chunk_sum: &(impl Fn(&[T]) -> A + Sync)) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default + Send,
+{
     const CHUNK: usize = 1 << 16;
     if x.len() <= CHUNK {
-        return pairwise_sum(x, f);
+        return chunk_sum(x);
     }
-    let parts: Vec<A> =
-        crate::cpu::install(|| x.par_chunks(CHUNK).map(|c| pairwise_sum(c, f)).collect());
+    let parts: Vec<A> = crate::cpu::install(|| x.par_chunks(CHUNK).map(chunk_sum).collect());
     pairwise_sum(&parts, &|v| v)
 }
 
@@ -206,6 +261,16 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
 fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Result<()> {
     let dt = blocks.dtype();
     match dt {
+        DType::F32 if outer == 1 => {
+            let x: &[f32] = blocks.as_slice::<f32>().unwrap_or(&[]);
+            let s = big_sum_by(x, &sum_f32);
+            crate::cpu::elementwise::fill(out, Scalar::Float(s as f64));
+            Ok(())
+        }
+        DType::F32 if out.dtype() == DType::F32 => {
+            reduce_blocks::<f32, f32>(blocks, out, outer, inner, sum_f32);
+            Ok(())
+        }
         DType::F32 => reduce_out::<f32, f32>(blocks, out, outer, inner, |v| v),
         DType::F64 => reduce_out::<f64, f64>(blocks, out, outer, inner, |v| v),
         DType::F16 => reduce_out::<half::f16, f32>(blocks, out, outer, inner, |v| v.to_f32()),
@@ -483,23 +548,20 @@ pub(crate) fn cmp_nan_last<T: Element>(a: &T, b: &T) -> std::cmp::Ordering {
 /// Value and first index of the max (or min); NaN wins and propagates.
 #[inline]
 pub(crate) fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
-    let mut bi = 0;
-    let mut bv = x[0];
+    // Branch-free passes that vectorise: NaN check, extreme value, then its first index.
     #[allow(clippy::eq_op)]
-    if bv != bv {
-        return (bv, 0);
-    }
-    for (i, &v) in x.iter().enumerate().skip(1) {
+    let has_nan = x.iter().fold(false, |acc, &v| acc | (v != v));
+    if has_nan {
         #[allow(clippy::eq_op)]
-        if v != v {
-            return (v, i);
-        }
-        if (want_max && v > bv) || (!want_max && v < bv) {
-            bv = v;
-            bi = i;
-        }
+        let i = x.iter().position(|&v| v != v).unwrap_or(0);
+        return (x[i], i);
     }
-    (bv, bi)
+    let m = if want_max {
+        x.iter().fold(x[0], |a, &b| if b > a { b } else { a })
+    } else {
+        x.iter().fold(x[0], |a, &b| if b < a { b } else { a })
+    };
+    (m, x.iter().position(|&v| v == m).unwrap_or(0))
 }
 
 /// A float tensor with `f` applied elementwise, no autograd.
@@ -526,64 +588,6 @@ pub(crate) fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }, _ => Err(Error::Runtime("eq_mask: float tensors expected".into())))
 }
 
-/// Differentiable elementwise op with a value function and a derivative built from
-/// differentiable ops: `deriv(x, out)` is d out / d x.
-fn unary_diff(
-    name: &'static str,
-    x: &Tensor,
-    f: impl Fn(f64) -> f64 + Sync,
-    deriv: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + 'static,
-) -> Result<Tensor> {
-    let out = map_const(x, f)?;
-    if needs_grad(&[x]) {
-        let sx = crate::autograd::SavedTensor::input(x);
-        let so = crate::autograd::SavedTensor::output(&out, 0);
-        record(name, &[x], &out, move |ctx, g| {
-            let d = deriv(&sx.unpack(ctx)?, &so.unpack(ctx)?)?;
-            Ok(vec![Some(super::binary::mul(g, &d)?)])
-        });
-    }
-    Ok(out)
-}
-
-/// `exp(x)` (float input), differentiable to any order.
-pub(crate) fn exp_d(x: &Tensor) -> Result<Tensor> {
-    unary_diff("ExpBackward0", x, f64::exp, |_, out| Ok(out.clone()))
-}
-
-/// `x ** p` for a float exponent, differentiable to any order.
-pub(crate) fn pow_d(x: &Tensor, p: f64) -> Result<Tensor> {
-    unary_diff(
-        "PowBackward0",
-        x,
-        move |v| v.powf(p),
-        move |x, _| {
-            if p == 0.0 {
-                return zeros_like(x);
-            }
-            super::binary::mul_scalar(&pow_d(x, p - 1.0)?, Scalar::Float(p))
-        },
-    )
-}
-
-/// `sign(x)` as a constant (no autograd).
-pub(crate) fn sign_c(x: &Tensor) -> Result<Tensor> {
-    map_const(x, |v| {
-        if v > 0.0 {
-            1.0
-        } else if v < 0.0 {
-            -1.0
-        } else {
-            v * 0.0
-        }
-    })
-}
-
-/// `|x|`, differentiable (gradient 0 at 0).
-pub(crate) fn abs_d(x: &Tensor) -> Result<Tensor> {
-    super::binary::mul(x, &sign_c(x)?)
-}
-
 /// Float tensor of `x` (kept if already float, else the default dtype).
 pub(crate) fn to_float(x: &Tensor) -> Result<Tensor> {
     if x.dtype().is_floating_point() {
@@ -593,80 +597,19 @@ pub(crate) fn to_float(x: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// `x.gather(dim, idx)` along one dim where `idx` has `x`'s shape except at `dim`.
-/// Differentiable in `x` (backward: `scatter_add`).
-pub(crate) fn gather_d(x: &Tensor, dim: usize, idx: &Tensor) -> Result<Tensor> {
-    let in_nd = x.dim();
-    let (xl, outer, n) = lanes(x, dim)?;
-    let (il, _, m) = lanes(idx, dim)?;
-    let iv: &[i64] = il.as_slice::<i64>().unwrap_or(&[]);
-    let out_l = Tensor::uninit(
-        &lane_shape(x.shape(), dim.min(in_nd.max(1) - 1), m),
-        x.dtype(),
-        x.device(),
-    )?;
-    crate::dispatch_all!(x.dtype(), T => {
-        let src: &[T] = xl.as_slice::<T>().unwrap_or(&[]);
-        let po = out_l.data_ptr::<T>();
-        for o in 0..outer {
-            for j in 0..m {
-                let k = iv[o * m + j] as usize;
-                // SAFETY: o * m + j < out numel; k < n was produced by our own kernels.
-                unsafe { *po.add(o * m + j) = src[o * n + k.min(n - 1)] };
-            }
-        }
-    });
-    let out = if in_nd == 0 {
-        super::shape::reshape_to(&out_l, &[])?
-    } else {
-        unlanes(out_l, dim, in_nd)?
-    };
-    if needs_grad(&[x]) {
-        let shape = x.shape().clone();
-        let idx = idx.detach();
-        record("GatherBackward0", &[x], &out, move |_, g| {
-            Ok(vec![Some(scatter_d(g, dim, &idx, &shape)?)])
-        });
+/// Zeros of `shape` with `g` added at `idx` along `dim` (`scatter_add`), differentiable
+/// in `g`. A 0-dim `shape` takes its one value from a one-element `g`.
+pub(crate) fn scatter_grad(
+    g: &Tensor,
+    dim: usize,
+    idx: &Tensor,
+    shape: &[usize],
+) -> Result<Tensor> {
+    if shape.is_empty() {
+        return super::shape::reshape_to(g, &[]);
     }
-    Ok(out)
-}
-
-/// Zeros of `shape` with `g` added at `idx` along `dim` (`scatter_add`); differentiable
-/// in `g` (backward: gather).
-pub(crate) fn scatter_d(g: &Tensor, dim: usize, idx: &Tensor, shape: &[usize]) -> Result<Tensor> {
-    let in_nd = shape.len();
-    let (gl, outer, m) = lanes(g, dim)?;
-    let (il, _, _) = lanes(idx, dim)?;
-    let iv: &[i64] = il.as_slice::<i64>().unwrap_or(&[]);
-    let n = if in_nd == 0 { 1 } else { shape[dim] };
-    let ls = if in_nd == 0 {
-        Dims::from_slice(&[1])
-    } else {
-        lane_shape(shape, dim, n)
-    };
-    let out_l = Tensor::zeros(&ls, g.dtype())?;
-    crate::dispatch_float!(g.dtype(), T => {
-        let src: &[T] = gl.as_slice::<T>().unwrap_or(&[]);
-        let po = out_l.data_ptr::<T>();
-        for o in 0..outer {
-            for j in 0..m {
-                let k = (iv[o * m + j] as usize).min(n - 1);
-                // SAFETY: o * n + k < out numel (k clamped below n); serial loop.
-                unsafe {
-                    let p = po.add(o * n + k);
-                    *p = T::from_f64((*p).to_f64() + src[o * m + j].to_f64());
-                }
-            }
-        }
-    }, _ => return Err(Error::Runtime("scatter: float gradient expected".into())));
-    let out = unlanes(out_l, dim, in_nd)?;
-    if needs_grad(&[g]) {
-        let idx = idx.detach();
-        record("ScatterAddBackward0", &[g], &out, move |_, gg| {
-            Ok(vec![Some(gather_d(gg, dim, &idx)?)])
-        });
-    }
-    Ok(out)
+    let zeros = Tensor::zeros(shape, g.dtype())?;
+    super::index::scatter_add(&zeros, dim as i64, idx, g)
 }
 
 /// `g` (reduced shape, maybe without kept dims) reshaped to the keepdim shape.
@@ -690,7 +633,7 @@ pub(crate) fn select_backward(
             super::shape::unsqueeze(idx, dim as i64)?,
         )
     };
-    scatter_d(&g, dim, &idx, in_shape)
+    scatter_grad(&g, dim, &idx, in_shape)
 }
 
 fn empty_check(name: &str, t: &Tensor, rdims: &[usize], all: bool) -> Result<()> {
@@ -895,14 +838,21 @@ pub fn max_min_dim(
         let src: &[T] = blocks.as_slice::<T>().unwrap_or(&[]);
         let pv = vals.data_ptr::<T>();
         let pi = idx.data_ptr::<i64>();
+        let (pv, pi) = (SendPtr(pv), SendPtr(pi));
+        let run = |o: usize| {
+            let (v, i) = arg_extreme(&src[o * inner..(o + 1) * inner], want_max);
+            // SAFETY: o < outer = numel of both fresh contiguous outputs; each o is
+            // written by exactly one iteration.
+            unsafe {
+                *pv.get().add(o) = v;
+                *pi.get().add(o) = i as i64;
+            }
+        };
         if inner > 0 {
-            for o in 0..outer {
-                let (v, i) = arg_extreme(&src[o * inner..(o + 1) * inner], want_max);
-                // SAFETY: o < outer = numel of both fresh contiguous outputs.
-                unsafe {
-                    *pv.add(o) = v;
-                    *pi.add(o) = i as i64;
-                }
+            if outer * inner >= crate::cpu::GRAIN && outer > 1 {
+                crate::cpu::install(|| (0..outer).into_par_iter().for_each(run));
+            } else {
+                (0..outer).for_each(run);
             }
         }
     });
@@ -976,50 +926,6 @@ pub fn argmax_argmin(
             Ok(max_min_dim(&t.detach(), d, keepdim, want_max)?.1)
         }
     }
-}
-
-/// Binary `maximum`/`minimum` (NaN propagates; ties split the gradient).
-pub fn maximum_minimum(a: &Tensor, b: &Tensor, want_max: bool) -> Result<Tensor> {
-    let dtype = crate::dtype::promote_types(a.dtype(), b.dtype());
-    let (a2, b2, shape) = super::binary::broadcast_operands(&a.detach(), &b.detach(), dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
-    crate::dispatch_all!(dtype, T => {
-        #[allow(clippy::eq_op)]
-        crate::cpu::elementwise::binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
-            let o = x.partial_cmp(&y);
-            let keep = if want_max { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less };
-            if x != x || o == Some(std::cmp::Ordering::Equal) || o == Some(keep) { x } else { y }
-        })
-    });
-    if needs_grad(&[a, b]) {
-        let (sa, sb) = (
-            crate::autograd::SavedTensor::input(a),
-            crate::autograd::SavedTensor::input(b),
-        );
-        let (sha, da, shb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
-        let name: &'static str = if want_max {
-            "MaximumBackward0"
-        } else {
-            "MinimumBackward0"
-        };
-        record(name, &[a, b], &out, move |ctx, g| {
-            let (x, y) = (sa.unpack(ctx)?.detach(), sb.unpack(ctx)?.detach());
-            let (x2, y2, _) = super::binary::broadcast_operands(&x, &y, g.dtype())?;
-            let wa = Tensor::uninit(g.shape(), g.dtype(), g.device())?;
-            crate::dispatch_float!(g.dtype(), T => {
-                crate::cpu::elementwise::binary_map::<T, T, T>(&wa, &x2, &y2, move |p, q| {
-                    let (p, q) = (p.to_f64(), q.to_f64());
-                    T::from_f64(if p == q { 0.5 } else if (p > q) == want_max || p.is_nan() { 1.0 } else { 0.0 })
-                })
-            }, _ => return Err(Error::Runtime("maximum: float gradient expected".into())));
-            let wb = map_const(&wa, |v| 1.0 - v)?;
-            Ok(vec![
-                Some(super::reduce_grad(&super::binary::mul(g, &wa)?, &sha, da)?),
-                Some(super::reduce_grad(&super::binary::mul(g, &wb)?, &shb, db)?),
-            ])
-        });
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -1165,7 +1071,7 @@ pub fn norm(
             let r = if p == 0.0 {
                 mul(&zeros_like(&x)?, &g)?
             } else if p.is_infinite() {
-                let ax = abs_d(&x)?;
+                let ax = super::unary::abs(&x)?;
                 let mask = eq_mask(&ax, &o.detach())?;
                 let rd: Vec<i64> = rdims.iter().map(|&d| d as i64).collect();
                 let count = if rd.is_empty() && !in_shape.is_empty() {
@@ -1173,19 +1079,28 @@ pub fn norm(
                 } else {
                     sum(&mask, &rd, true, None)?
                 };
-                let w = div(&mul(&mask, &sign_c(&x)?)?, &count)?;
+                let w = div(&mul(&mask, &super::unary::sign(&x.detach())?)?, &count)?;
                 mul(&w, &g)?
             } else {
                 // Zero norms give zero gradient: divide by 1 there instead.
                 let zero = map_const(&o.detach(), |v| if v == 0.0 { 1.0 } else { 0.0 })?;
                 if p == 1.0 {
-                    mul(&sign_c(&x)?, &g)?
+                    mul(&super::unary::sign(&x.detach())?, &g)?
                 } else if p == 2.0 {
                     let safe = super::binary::add(&o, &zero)?;
                     mul(&div(&x, &safe)?, &g)?
                 } else {
-                    let safe = super::binary::add(&pow_d(&o, p - 1.0)?, &zero)?;
-                    let num = mul(&sign_c(&x)?, &pow_d(&abs_d(&x)?, p - 1.0)?)?;
+                    let safe = super::binary::add(
+                        &super::pointwise::pow_scalar(&o, Scalar::Float(p - 1.0))?,
+                        &zero,
+                    )?;
+                    let num = mul(
+                        &super::unary::sign(&x.detach())?,
+                        &super::pointwise::pow_scalar(
+                            &super::unary::abs(&x)?,
+                            Scalar::Float(p - 1.0),
+                        )?,
+                    )?;
                     mul(&div(&num, &safe)?, &g)?
                 }
             };
@@ -1212,7 +1127,7 @@ pub fn logsumexp(t: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
             let x = sx.unpack(ctx)?;
             let o = keep_grad(&so.unpack(ctx)?, &in_shape, &rdims)?;
             let g = keep_grad(g, &in_shape, &rdims)?;
-            let e = exp_d(&super::binary::sub(&x, &o)?)?;
+            let e = super::unary::exp(&super::binary::sub(&x, &o)?)?;
             Ok(vec![Some(super::binary::mul(&e, &g)?)])
         });
     }
@@ -1286,4 +1201,34 @@ pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) ->
     let valid = map_const(&t.detach(), |v| if v.is_nan() { 0.0 } else { 1.0 })?;
     let n = sum(&valid, dims, keepdim, dtype)?;
     super::binary::div(&s, &n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_sum_matches_f64_on_every_block_shape() {
+        for n in [0, 1, 31, 32, 33, 1023, 1024, 1025, 5000, 70_000, 1 << 20] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919) % 1000) as f32 * 0.001 - 0.3)
+                .collect();
+            let exact: f64 = x.iter().map(|&v| v as f64).sum();
+            let tol = 1e-6 * x.iter().map(|&v| v.abs() as f64).sum::<f64>() + 1e-6;
+            assert!(
+                (pairwise_sum(&x, &|v| v) as f64 - exact).abs() <= tol,
+                "n={n}"
+            );
+            assert!((sum_f32(&x) as f64 - exact).abs() <= tol, "n={n}");
+        }
+    }
+
+    #[test]
+    fn arg_extreme_takes_the_first_of_ties_and_stops_at_nan() {
+        assert_eq!(arg_extreme(&[1.0f32, 3.0, 3.0, 2.0], true), (3.0, 1));
+        assert_eq!(arg_extreme(&[1.0f32, -3.0, 2.0, -3.0], false), (-3.0, 1));
+        let (v, i) = arg_extreme(&[1.0f32, f32::NAN, 9.0, f32::NAN], true);
+        assert!(v.is_nan() && i == 1);
+        assert_eq!(arg_extreme(&[5i64, 7, 7], true), (7, 1));
+    }
 }

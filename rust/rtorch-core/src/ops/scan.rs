@@ -11,7 +11,8 @@ use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 /// `f(lane_in, lane_out)` for every lane of `t` along `dim`, computed in `T`; the
-/// result has `t`'s shape and `out_dtype`.
+/// result has `t`'s shape and `out_dtype`. `f` must write every element of `lane_out`
+/// (it starts uninitialised).
 pub(crate) fn lane_apply<T: Element>(
     t: &Tensor,
     dim: usize,
@@ -22,8 +23,12 @@ pub(crate) fn lane_apply<T: Element>(
     let src = super::cast_view(&t.detach(), T::DTYPE)?;
     let (l, outer, n) = lanes(&src, dim)?;
     let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
-    let mut res = vec![T::zero(); outer * n];
+    let out = Tensor::uninit(l.shape(), T::DTYPE, l.device())?;
     if n > 0 {
+        // SAFETY: `out` is a fresh contiguous buffer of outer * n elements of T that
+        // nothing else references until this function returns it.
+        let res: &mut [T] =
+            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), outer * n) };
         if outer * n >= crate::cpu::GRAIN && outer > 1 {
             crate::cpu::install(|| {
                 res.par_chunks_mut(n)
@@ -36,7 +41,6 @@ pub(crate) fn lane_apply<T: Element>(
                 .for_each(|(o, i)| f(i, o));
         }
     }
-    let out = Tensor::from_vec(res, l.shape())?;
     let out = unlanes(out, dim, nd)?;
     super::cast_view(&out, out_dtype)
 }

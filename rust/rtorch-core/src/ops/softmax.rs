@@ -4,6 +4,7 @@
 use super::scan::lane_apply;
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::dtype::DType;
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::normalize_dim;
 use crate::tensor::Tensor;
@@ -29,59 +30,86 @@ fn prepare(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<(Tensor, usize)
     Ok((src, d))
 }
 
-macro_rules! max_of {
-    ($x:expr, $t:ty) => {{
-        let m = $x.iter().fold(<$t>::NEG_INFINITY, |a, &b| {
-            if a.is_nan() || b.is_nan() {
-                <$t>::NAN
-            } else {
-                a.max(b)
-            }
-        });
-        if m.is_infinite() {
-            0.0
-        } else {
-            m
-        }
-    }};
+/// The shift that keeps `exp` in range: the row's max. NaNs are skipped here and
+/// still propagate through `exp` and the sum; a row holding +inf (or only -inf) gives
+/// NaN everywhere, as in PyTorch.
+fn row_shift<T: Float>(x: &[T]) -> T {
+    x.iter()
+        .fold(T::NEG_INFINITY, |a, &b| if b > a { b } else { a })
 }
 
-macro_rules! softmax_kernel {
-    ($src:expr, $d:expr, $t:ty) => {
-        lane_apply::<$t>($src, $d, $src.dtype(), |x, o| {
-            let m = max_of!(x, $t);
-            let mut s = 0.0;
-            for (v, r) in x.iter().zip(o.iter_mut()) {
-                *r = (v - m).exp();
-                s += *r;
-            }
-            let inv = 1.0 / s;
-            for r in o.iter_mut() {
-                *r *= inv;
-            }
-        })
-    };
+/// The float types softmax computes in, with their fastest `exp` over a slice.
+trait Float:
+    Element
+    + Default
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
+    const NEG_INFINITY: Self;
+    fn exp_inplace(x: &mut [Self]);
+    fn sum(x: &[Self]) -> Self;
+    fn ln(self) -> Self;
 }
 
-macro_rules! log_softmax_kernel {
-    ($src:expr, $d:expr, $t:ty) => {
-        lane_apply::<$t>($src, $d, $src.dtype(), |x, o| {
-            let m = max_of!(x, $t);
-            let ls = x.iter().map(|v| (v - m).exp()).sum::<$t>().ln();
-            for (v, r) in x.iter().zip(o.iter_mut()) {
-                *r = (v - m) - ls;
-            }
-        })
-    };
+impl Float for f32 {
+    const NEG_INFINITY: f32 = f32::NEG_INFINITY;
+    fn exp_inplace(x: &mut [f32]) {
+        crate::cpu::math::exp_slice_inplace(x)
+    }
+    fn sum(x: &[f32]) -> f32 {
+        super::reduce::sum_f32(x)
+    }
+    fn ln(self) -> f32 {
+        f32::ln(self)
+    }
+}
+
+impl Float for f64 {
+    const NEG_INFINITY: f64 = f64::NEG_INFINITY;
+    fn exp_inplace(x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = v.exp());
+    }
+    fn sum(x: &[f64]) -> f64 {
+        super::reduce::pairwise_sum(x, &|v| v)
+    }
+    fn ln(self) -> f64 {
+        f64::ln(self)
+    }
+}
+
+/// One softmax row: `o = exp(x - m) / sum`.
+fn softmax_row<T: Float>(x: &[T], o: &mut [T]) {
+    let m = row_shift(x);
+    for (r, &v) in o.iter_mut().zip(x) {
+        *r = v - m;
+    }
+    T::exp_inplace(o);
+    let inv = T::from_f64(1.0) / T::sum(o);
+    o.iter_mut().for_each(|r| *r = *r * inv);
+}
+
+/// One log_softmax row: `o = (x - m) - ln(sum(exp(x - m)))`, with `o` as scratch.
+fn log_softmax_row<T: Float>(x: &[T], o: &mut [T]) {
+    let m = row_shift(x);
+    for (r, &v) in o.iter_mut().zip(x) {
+        *r = v - m;
+    }
+    T::exp_inplace(o);
+    let ls = T::sum(o).ln();
+    for (r, &v) in o.iter_mut().zip(x) {
+        *r = (v - m) - ls;
+    }
 }
 
 /// `softmax(dim, dtype)`.
 pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let (src, d) = prepare(t, dim, dtype)?;
     let out = if src.dtype() == DType::F64 {
-        softmax_kernel!(&src, d, f64)?
+        lane_apply::<f64>(&src, d, DType::F64, softmax_row)?
     } else {
-        softmax_kernel!(&src, d, f32)?
+        lane_apply::<f32>(&src, d, src.dtype(), softmax_row)?
     };
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
@@ -100,9 +128,9 @@ pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
 pub fn log_softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let (src, d) = prepare(t, dim, dtype)?;
     let out = if src.dtype() == DType::F64 {
-        log_softmax_kernel!(&src, d, f64)?
+        lane_apply::<f64>(&src, d, DType::F64, log_softmax_row)?
     } else {
-        log_softmax_kernel!(&src, d, f32)?
+        lane_apply::<f32>(&src, d, src.dtype(), log_softmax_row)?
     };
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
@@ -110,7 +138,7 @@ pub fn log_softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor>
             use super::binary::{mul, sub};
             let y = so.unpack(ctx)?;
             let s = super::reduce::sum(g, &[d as i64], true, None)?;
-            let p = super::reduce::exp_d(&y)?;
+            let p = super::unary::exp(&y)?;
             Ok(vec![Some(sub(g, &mul(&p, &s)?)?)])
         });
     }
