@@ -3,6 +3,7 @@
 //! of elements stay accurate and vectorise.
 
 use crate::autograd::{needs_grad, record};
+use crate::cpu::reduce_simd as simd;
 use crate::cpu::SendPtr;
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
@@ -78,87 +79,14 @@ pub fn blocks_for(t: &Tensor, dims: &[usize]) -> Result<(Tensor, usize, usize)> 
     Ok((c, outer, inner))
 }
 
-/// Values summed by one block of independent lanes in `pairwise_sum`.
-const SUM_BLOCK: usize = 1024;
-
-/// Sum of at most `SUM_BLOCK` values: 32 independent lanes (four AVX2 vectors of f32)
-/// hide the add latency, then a tree folds the lanes.
-#[inline(always)]
-fn block_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
-where
-    A: Copy + std::ops::Add<Output = A> + Default,
-{
-    const L: usize = 32;
-    let mut lanes = [A::default(); L];
-    let chunks = x.chunks_exact(L);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for k in 0..L {
-            lanes[k] = lanes[k] + f(c[k]);
-        }
-    }
-    let mut w = L;
-    while w > 1 {
-        w /= 2;
-        for k in 0..w {
-            lanes[k] = lanes[k] + lanes[k + w];
-        }
-    }
-    let mut s = lanes[0];
-    for &v in rest {
-        s = s + f(v);
-    }
-    s
-}
-
-/// Pairwise sum of `x` mapped through `f` into an accumulator type: blocks are summed
-/// by [`block_sum`], and block sums are combined as a binary tree (a carry stack), so
-/// the rounding error grows with log(n). Not recursive, so that a caller compiled for
-/// a wider vector unit inlines all of it.
+/// Pairwise sum of `x` mapped through `f` into an accumulator type (see
+/// `cpu::reduce_simd::cascade`; f32/f64 sums use its vectorised blocks instead).
 #[inline(always)]
 pub fn pairwise_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default,
 {
-    if x.len() <= SUM_BLOCK {
-        return block_sum(x, f);
-    }
-    // stack[i] holds the sum of 2^level[i] blocks; equal levels merge like a carry.
-    let mut stack = [A::default(); 64];
-    let mut level = [0u32; 64];
-    let mut top = 0;
-    for chunk in x.chunks(SUM_BLOCK) {
-        let mut s = block_sum(chunk, f);
-        let mut l = 0;
-        while top > 0 && level[top - 1] == l {
-            top -= 1;
-            s = stack[top] + s;
-            l += 1;
-        }
-        stack[top] = s;
-        level[top] = l;
-        top += 1;
-    }
-    let mut s = stack[top - 1];
-    for i in (0..top - 1).rev() {
-        s = stack[i] + s;
-    }
-    s
-}
-
-/// `pairwise_sum` of f32 values compiled for AVX2 when the CPU has it (most sums are
-/// f32, and the baseline build only has SSE2).
-pub(crate) fn sum_f32(x: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::math::has_avx2_fma() {
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2(x: &[f32]) -> f32 {
-            pairwise_sum(x, &|v| v)
-        }
-        // SAFETY: AVX2 was detected at run time.
-        return unsafe { avx2(x) };
-    }
-    pairwise_sum(x, &|v| v)
+    simd::cascade(x, |c| simd::block_sum(c, f))
 }
 
 /// Reduces each contiguous block of `inner` input values to one output value.
@@ -200,7 +128,10 @@ where
     if x.len() <= CHUNK {
         return chunk_sum(x);
     }
-    let parts: Vec<A> = crate::cpu::install(|| x.par_chunks(CHUNK).map(chunk_sum).collect());
+    // One long contiguous stream per thread keeps the hardware prefetchers busy.
+    let threads = crate::cpu::get_num_threads().max(1);
+    let chunk = x.len().div_ceil(threads).max(CHUNK);
+    let parts: Vec<A> = crate::cpu::install(|| x.par_chunks(chunk).map(chunk_sum).collect());
     pairwise_sum(&parts, &|v| v)
 }
 
@@ -263,12 +194,22 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
     match dt {
         DType::F32 if outer == 1 => {
             let x: &[f32] = blocks.as_slice::<f32>().unwrap_or(&[]);
-            let s = big_sum_by(x, &sum_f32);
+            let s = big_sum_by(x, &simd::sum_f32);
             crate::cpu::elementwise::fill(out, Scalar::Float(s as f64));
             Ok(())
         }
         DType::F32 if out.dtype() == DType::F32 => {
-            reduce_blocks::<f32, f32>(blocks, out, outer, inner, sum_f32);
+            reduce_blocks::<f32, f32>(blocks, out, outer, inner, simd::sum_f32);
+            Ok(())
+        }
+        DType::F64 if outer == 1 => {
+            let x: &[f64] = blocks.as_slice::<f64>().unwrap_or(&[]);
+            let s = big_sum_by(x, &simd::sum_f64);
+            crate::cpu::elementwise::fill(out, Scalar::Float(s));
+            Ok(())
+        }
+        DType::F64 if out.dtype() == DType::F64 => {
+            reduce_blocks::<f64, f64>(blocks, out, outer, inner, simd::sum_f64);
             Ok(())
         }
         DType::F32 => reduce_out::<f32, f32>(blocks, out, outer, inner, |v| v),
@@ -564,6 +505,38 @@ pub(crate) fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
     (m, x.iter().position(|&v| v == m).unwrap_or(0))
 }
 
+/// Writes `find(row)` = (value, index) for each of `outer` rows of `inner` values.
+fn write_arg_extremes<T: Element>(
+    src: &[T],
+    vals: &Tensor,
+    idx: &Tensor,
+    outer: usize,
+    inner: usize,
+    find: impl Fn(&[T]) -> (T, usize) + Sync,
+) {
+    if inner == 0 {
+        return;
+    }
+    let (pv, pi) = (
+        SendPtr(vals.data_ptr::<T>()),
+        SendPtr(idx.data_ptr::<i64>()),
+    );
+    let run = |o: usize| {
+        let (v, i) = find(&src[o * inner..(o + 1) * inner]);
+        // SAFETY: o < outer = numel of both fresh contiguous outputs; each o is
+        // written by exactly one iteration.
+        unsafe {
+            *pv.get().add(o) = v;
+            *pi.get().add(o) = i as i64;
+        }
+    };
+    if outer * inner >= crate::cpu::GRAIN && outer > 1 {
+        crate::cpu::install(|| (0..outer).into_par_iter().for_each(run));
+    } else {
+        (0..outer).for_each(run);
+    }
+}
+
 /// A float tensor with `f` applied elementwise, no autograd.
 pub(crate) fn map_const(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
@@ -834,28 +807,17 @@ pub fn max_min_dim(
     let (blocks, outer, inner) = blocks_for(&t.detach(), &rd)?;
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
-    crate::dispatch_all!(t.dtype(), T => {
-        let src: &[T] = blocks.as_slice::<T>().unwrap_or(&[]);
-        let pv = vals.data_ptr::<T>();
-        let pi = idx.data_ptr::<i64>();
-        let (pv, pi) = (SendPtr(pv), SendPtr(pi));
-        let run = |o: usize| {
-            let (v, i) = arg_extreme(&src[o * inner..(o + 1) * inner], want_max);
-            // SAFETY: o < outer = numel of both fresh contiguous outputs; each o is
-            // written by exactly one iteration.
-            unsafe {
-                *pv.get().add(o) = v;
-                *pi.get().add(o) = i as i64;
-            }
-        };
-        if inner > 0 {
-            if outer * inner >= crate::cpu::GRAIN && outer > 1 {
-                crate::cpu::install(|| (0..outer).into_par_iter().for_each(run));
-            } else {
-                (0..outer).for_each(run);
-            }
-        }
-    });
+    if t.dtype() == DType::F32 {
+        let src: &[f32] = blocks.as_slice::<f32>().unwrap_or(&[]);
+        write_arg_extremes(src, &vals, &idx, outer, inner, |x| {
+            simd::arg_extreme_f32(x, want_max)
+        });
+    } else {
+        crate::dispatch_all!(t.dtype(), T => {
+            let src: &[T] = blocks.as_slice::<T>().unwrap_or(&[]);
+            write_arg_extremes(src, &vals, &idx, outer, inner, |x| arg_extreme(x, want_max));
+        });
+    }
     if needs_grad(&[t]) {
         record_select(
             if want_max {
@@ -1206,22 +1168,6 @@ pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pairwise_sum_matches_f64_on_every_block_shape() {
-        for n in [0, 1, 31, 32, 33, 1023, 1024, 1025, 5000, 70_000, 1 << 20] {
-            let x: Vec<f32> = (0..n)
-                .map(|i| ((i * 7919) % 1000) as f32 * 0.001 - 0.3)
-                .collect();
-            let exact: f64 = x.iter().map(|&v| v as f64).sum();
-            let tol = 1e-6 * x.iter().map(|&v| v.abs() as f64).sum::<f64>() + 1e-6;
-            assert!(
-                (pairwise_sum(&x, &|v| v) as f64 - exact).abs() <= tol,
-                "n={n}"
-            );
-            assert!((sum_f32(&x) as f64 - exact).abs() <= tol, "n={n}");
-        }
-    }
 
     #[test]
     fn arg_extreme_takes_the_first_of_ties_and_stops_at_nan() {

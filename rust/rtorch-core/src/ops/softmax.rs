@@ -59,7 +59,7 @@ impl Float for f32 {
         crate::cpu::math::exp_slice_inplace(x)
     }
     fn sum(x: &[f32]) -> f32 {
-        super::reduce::sum_f32(x)
+        crate::cpu::reduce_simd::sum_f32(x)
     }
     fn ln(self) -> f32 {
         f32::ln(self)
@@ -72,7 +72,7 @@ impl Float for f64 {
         x.iter_mut().for_each(|v| *v = v.exp());
     }
     fn sum(x: &[f64]) -> f64 {
-        super::reduce::pairwise_sum(x, &|v| v)
+        crate::cpu::reduce_simd::sum_f64(x)
     }
     fn ln(self) -> f64 {
         f64::ln(self)

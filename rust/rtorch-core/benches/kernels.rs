@@ -1,0 +1,124 @@
+//! Kernel timings: `cargo bench -p rtorch-core [-- FILTER]`.
+//!
+//! Plain `std::time` loops (best of several runs), so the workspace needs no benchmark
+//! framework. Each line prints the best time per call and the implied throughput.
+
+use rtorch_core::ops::{binary, matmul, random_ops, reduce, softmax, unary};
+use rtorch_core::{DType, Result, Tensor};
+use std::time::{Duration, Instant};
+
+/// Best wall time of `f` over `runs` runs of `iters` calls each.
+fn best(iters: u32, runs: u32, mut f: impl FnMut() -> Result<Tensor>) -> Duration {
+    f().expect("warm-up call");
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(f().expect("benchmarked call"));
+        }
+        best = best.min(t0.elapsed() / iters);
+    }
+    best
+}
+
+fn report(name: &str, t: Duration, bytes: f64, flops: f64) {
+    let s = t.as_secs_f64();
+    let mut line = format!("{name:<36} {:>10.2} us", s * 1e6);
+    if bytes > 0.0 {
+        line += &format!("  {:>7.1} GB/s", bytes / s / 1e9);
+    }
+    if flops > 0.0 {
+        line += &format!("  {:>7.1} GFLOP/s", flops / s / 1e9);
+    }
+    println!("{line}");
+}
+
+fn main() -> Result<()> {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let n = 16 << 20;
+    let x = random_ops::randn(&[n], DType::F32, None)?;
+    let y = random_ops::randn(&[n], DType::F32, None)?;
+    let m = random_ops::randn(&[4096, 4096], DType::F32, None)?;
+    let a = random_ops::randn(&[1024, 1024], DType::F32, None)?;
+    let small = random_ops::randn(&[4], DType::F32, None)?;
+    let big = (n * 4) as f64;
+
+    if wanted("add_small") {
+        report(
+            "add 4 f32",
+            best(100_000, 5, || binary::add(&small, &small)),
+            0.0,
+            0.0,
+        );
+    }
+    if wanted("add") {
+        report(
+            "add 16M f32",
+            best(10, 5, || binary::add(&x, &y)),
+            3.0 * big,
+            0.0,
+        );
+    }
+    if wanted("sum") {
+        let c = random_ops::randn(&[16 << 10], DType::F32, None)?;
+        report(
+            "sum 16K f32 (cache-resident)",
+            best(10_000, 5, || reduce::sum(&c, &[], false, None)),
+            (64 << 10) as f64,
+            0.0,
+        );
+        report(
+            "sum 16M f32",
+            best(20, 5, || reduce::sum(&x, &[], false, None)),
+            big,
+            0.0,
+        );
+        report(
+            "sum(1) 4096x4096 f32",
+            best(10, 5, || reduce::sum(&m, &[1], false, None)),
+            big,
+            0.0,
+        );
+        report(
+            "sum(0) 4096x4096 f32",
+            best(10, 5, || reduce::sum(&m, &[0], false, None)),
+            big,
+            0.0,
+        );
+    }
+    if wanted("max") {
+        report(
+            "max(1) 4096x4096 f32",
+            best(10, 5, || Ok(reduce::max_min_dim(&m, 1, false, true)?.0)),
+            big,
+            0.0,
+        );
+    }
+    if wanted("exp") {
+        report(
+            "exp 16M f32",
+            best(10, 5, || unary::exp(&x)),
+            2.0 * big,
+            0.0,
+        );
+    }
+    if wanted("softmax") {
+        report(
+            "softmax(-1) 4096x4096 f32",
+            best(5, 5, || softmax::softmax(&m, -1, None)),
+            2.0 * big,
+            0.0,
+        );
+    }
+    if wanted("matmul") {
+        let flops = 2.0 * 1024f64.powi(3);
+        report(
+            "matmul 1024^3 f32",
+            best(5, 5, || matmul::matmul(&a, &a)),
+            0.0,
+            flops,
+        );
+    }
+    Ok(())
+}

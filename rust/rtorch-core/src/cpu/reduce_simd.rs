@@ -1,0 +1,313 @@
+//! Inner loops of float reductions (sum, max, min) over contiguous slices.
+//!
+//! LLVM does not vectorise float reductions on its own (it may not reassociate the
+//! adds), and its SLP pass turns an array of 32 scalar accumulators into two-wide
+//! shuffles. So the AVX2 paths are written with intrinsics: four 8-wide accumulators
+//! per pass, chosen at run time. The portable fallbacks keep the same summation order
+//! shape (independent lanes, then a tree), so results differ only by rounding.
+
+/// Values summed by one block before block sums are combined pairwise.
+pub const SUM_BLOCK: usize = 1024;
+
+/// Pairwise (cascade) sum: `block` sums chunks of at most `SUM_BLOCK` values, and the
+/// block sums are combined as a binary tree through a carry stack, so rounding error
+/// grows with log(n) while the work stays one pass.
+#[inline(always)]
+pub fn cascade<T, A>(x: &[T], block: impl Fn(&[T]) -> A) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default,
+{
+    if x.len() <= SUM_BLOCK {
+        return block(x);
+    }
+    // stack[i] holds the sum of 2^level[i] blocks; equal levels merge like a carry.
+    let mut stack = [A::default(); 64];
+    let mut level = [0u32; 64];
+    let mut top = 0;
+    for chunk in x.chunks(SUM_BLOCK) {
+        let mut s = block(chunk);
+        let mut l = 0;
+        while top > 0 && level[top - 1] == l {
+            top -= 1;
+            s = stack[top] + s;
+            l += 1;
+        }
+        stack[top] = s;
+        level[top] = l;
+        top += 1;
+    }
+    let mut s = stack[top - 1];
+    for i in (0..top - 1).rev() {
+        s = stack[i] + s;
+    }
+    s
+}
+
+/// Portable block sum: 16 independent lanes, folded as a tree.
+#[inline(always)]
+pub fn block_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default,
+{
+    const L: usize = 16;
+    let mut lanes = [A::default(); L];
+    let chunks = x.chunks_exact(L);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..L {
+            lanes[k] = lanes[k] + f(c[k]);
+        }
+    }
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for k in 0..w {
+            lanes[k] = lanes[k] + lanes[k + w];
+        }
+    }
+    let mut s = lanes[0];
+    for &v in rest {
+        s = s + f(v);
+    }
+    s
+}
+
+/// Sum of f32 values (pairwise), vectorised with AVX2 when the CPU has it.
+pub fn sum_f32(x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx2_fma() {
+        // SAFETY: AVX2 was detected at run time.
+        return cascade(x, |c| unsafe { avx2::sum_f32(c) });
+    }
+    cascade(x, |c| block_sum(c, &|v| v))
+}
+
+/// Sum of f64 values (pairwise), vectorised with AVX2 when the CPU has it.
+pub fn sum_f64(x: &[f64]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx2_fma() {
+        // SAFETY: AVX2 was detected at run time.
+        return cascade(x, |c| unsafe { avx2::sum_f64(c) });
+    }
+    cascade(x, |c| block_sum(c, &|v| v))
+}
+
+/// The largest (or smallest, `want_max = false`) value of a non-empty f32 slice and
+/// the index of its first occurrence; the first NaN wins if there is one (PyTorch's
+/// max/min(dim) rules).
+pub fn arg_extreme_f32(x: &[f32], want_max: bool) -> (f32, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx2_fma() {
+        // SAFETY: AVX2 was detected at run time.
+        return unsafe { avx2::arg_extreme_f32(x, want_max) };
+    }
+    arg_extreme_portable(x, want_max)
+}
+
+fn arg_extreme_portable(x: &[f32], want_max: bool) -> (f32, usize) {
+    if let Some(i) = x.iter().position(|v| v.is_nan()) {
+        return (x[i], i);
+    }
+    let m = if want_max {
+        x.iter().fold(x[0], |a, &b| if b > a { b } else { a })
+    } else {
+        x.iter().fold(x[0], |a, &b| if b < a { b } else { a })
+    };
+    (m, x.iter().position(|&v| v == m).unwrap_or(0))
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// Adds the 8 lanes of `v` as a tree.
+    #[target_feature(enable = "avx2")]
+    fn hsum_ps(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Adds the 4 lanes of `v` as a tree.
+    #[target_feature(enable = "avx2")]
+    fn hsum_pd(v: __m256d) -> f64 {
+        let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+        let s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+        _mm_cvtsd_f64(s)
+    }
+
+    /// Block sum with four 8-wide accumulators (32 lanes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn sum_f32(x: &[f32]) -> f32 {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let chunks = x.chunks_exact(32);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let p = c.as_ptr();
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `c` holds 32 values, so 8 values from p + 8k are in bounds;
+                // loadu has no alignment requirement.
+                *a = _mm256_add_ps(*a, unsafe { _mm256_loadu_ps(p.add(8 * k)) });
+            }
+        }
+        let v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut s = hsum_ps(v);
+        for &r in rest {
+            s += r;
+        }
+        s
+    }
+
+    /// Block sum with four 4-wide accumulators (16 lanes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn sum_f64(x: &[f64]) -> f64 {
+        let mut acc = [_mm256_setzero_pd(); 4];
+        let chunks = x.chunks_exact(16);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let p = c.as_ptr();
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `c` holds 16 values, so 4 values from p + 4k are in bounds.
+                *a = _mm256_add_pd(*a, unsafe { _mm256_loadu_pd(p.add(4 * k)) });
+            }
+        }
+        let v = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+        let mut s = hsum_pd(v);
+        for &r in rest {
+            s += r;
+        }
+        s
+    }
+
+    /// Max or min with its first index: one pass for the value (four 8-wide
+    /// accumulators, NaNs noted on the side), one compare pass for the index.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `x` must not be empty.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn arg_extreme_f32(x: &[f32], want_max: bool) -> (f32, usize) {
+        let pick = |a: __m256, b: __m256| {
+            if want_max {
+                _mm256_max_ps(a, b)
+            } else {
+                _mm256_min_ps(a, b)
+            }
+        };
+        let mut acc = [_mm256_set1_ps(x[0]); 4];
+        let mut nan = _mm256_setzero_ps();
+        let chunks = x.chunks_exact(32);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let p = c.as_ptr();
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `c` holds 32 values, so 8 values from p + 8k are in bounds.
+                let v = unsafe { _mm256_loadu_ps(p.add(8 * k)) };
+                nan = _mm256_or_ps(nan, _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+                *a = pick(*a, v);
+            }
+        }
+        if _mm256_movemask_ps(nan) != 0 || rest.iter().any(|v| v.is_nan()) {
+            let i = x.iter().position(|v| v.is_nan()).unwrap_or(0);
+            return (x[i], i);
+        }
+        let v = pick(pick(acc[0], acc[1]), pick(acc[2], acc[3]));
+        let mut lanes = [0f32; 8];
+        // SAFETY: `lanes` has room for 8 f32.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
+        let mut m = lanes[0];
+        for &r in lanes[1..].iter().chain(rest) {
+            if (want_max && r > m) || (!want_max && r < m) {
+                m = r;
+            }
+        }
+        let target = _mm256_set1_ps(m);
+        let blocks = x.chunks_exact(8);
+        let tail = blocks.remainder();
+        for (b, c) in blocks.enumerate() {
+            // SAFETY: `c` holds 8 values.
+            let v = unsafe { _mm256_loadu_ps(c.as_ptr()) };
+            let hit = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(v, target));
+            if hit != 0 {
+                return (m, 8 * b + hit.trailing_zeros() as usize);
+            }
+        }
+        let base = x.len() - tail.len();
+        (m, base + tail.iter().position(|&v| v == m).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 * 0.001 - 0.3)
+            .collect()
+    }
+
+    #[test]
+    fn sums_match_f64_on_every_block_shape() {
+        for n in [
+            0,
+            1,
+            15,
+            16,
+            17,
+            31,
+            33,
+            1023,
+            1024,
+            1025,
+            5000,
+            70_000,
+            1 << 20,
+        ] {
+            let x = data(n);
+            let exact: f64 = x.iter().map(|&v| v as f64).sum();
+            let tol = 1e-6 * x.iter().map(|&v| v.abs() as f64).sum::<f64>() + 1e-6;
+            assert!((sum_f32(&x) as f64 - exact).abs() <= tol, "n={n}");
+            let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            assert!((sum_f64(&xd) - exact).abs() <= 1e-9 * tol.max(1.0), "n={n}");
+            let portable = cascade(&x, |c| block_sum(c, &|v| v));
+            assert!((portable as f64 - exact).abs() <= tol, "n={n}");
+        }
+    }
+
+    #[test]
+    fn arg_extremes_match_a_plain_scan() {
+        for n in [1, 7, 8, 32, 33, 100, 4099] {
+            let x = data(n);
+            for want_max in [true, false] {
+                assert_eq!(
+                    arg_extreme_f32(&x, want_max),
+                    arg_extreme_portable(&x, want_max),
+                    "n={n}"
+                );
+            }
+        }
+        assert_eq!(
+            arg_extreme_f32(&[-0.5, f32::INFINITY, 2.0], true),
+            (f32::INFINITY, 1)
+        );
+        assert_eq!(
+            arg_extreme_f32(&[0.5, f32::NEG_INFINITY], false),
+            (f32::NEG_INFINITY, 1)
+        );
+        let mut x = data(100);
+        x[70] = f32::NAN;
+        x[90] = f32::NAN;
+        let (v, i) = arg_extreme_f32(&x, true);
+        assert!(v.is_nan() && i == 70);
+        x[70] = 0.0;
+        let (v, i) = arg_extreme_f32(&x[..95], false);
+        assert!(v.is_nan() && i == 90);
+    }
+}
