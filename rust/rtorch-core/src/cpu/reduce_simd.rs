@@ -104,16 +104,9 @@ pub fn arg_extreme_f32(x: &[f32], want_max: bool) -> (f32, usize) {
     arg_extreme_portable(x, want_max)
 }
 
+/// The portable path is the generic scan every dtype uses.
 fn arg_extreme_portable(x: &[f32], want_max: bool) -> (f32, usize) {
-    if let Some(i) = x.iter().position(|v| v.is_nan()) {
-        return (x[i], i);
-    }
-    let m = if want_max {
-        x.iter().fold(x[0], |a, &b| if b > a { b } else { a })
-    } else {
-        x.iter().fold(x[0], |a, &b| if b < a { b } else { a })
-    };
-    (m, x.iter().position(|&v| v == m).unwrap_or(0))
+    crate::ops::reduce::arg_extreme(x, want_max)
 }
 
 #[cfg(target_arch = "x86_64")]
