@@ -70,3 +70,18 @@ from . import linalg
 # --- pylayer exports ---
 from . import testing
 from ._tensor_str import set_printoptions
+
+# Submodules that `import torch` makes reachable as attributes (torch.nn, torch.optim, …).
+# They load on first use, so `import rtorch` stays fast for programs that only use tensors.
+_LAZY_SUBMODULES = frozenset(
+    {"nn", "optim", "utils", "vision", "serialization", "multiprocessing", "hub",
+     "safetensors", "cuda", "backends", "accelerator"}
+)
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""rtorch.nn: modules, parameters, initialisation and the functional API, as torch.nn."""
+
+from . import functional, init, utils  # noqa: F401
+from .modules import *
+from .parameter import Buffer, Parameter  # noqa: F401

@@ -1,0 +1,1 @@
+"""The implementation files behind rtorch.nn.functional, one per family."""

@@ -1,0 +1,1 @@
+"""rtorch.utils: data loading and helpers, as torch.utils."""
