@@ -1,3 +1,100 @@
-"""(to be written)"""
+"""Affine maps: ``linear`` and ``bilinear``, as torch.nn.functional."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from ... import _C
+from ..._C import Tensor
+
+__all__ = ["bilinear", "linear"]
+
+_addmm = _C.addmm
+_matmul = _C.matmul
+
+
+def _shape_error(input: Tensor, weight: Tensor, has_bias: bool) -> RuntimeError:
+    # PyTorch names the GEMM it dispatched to: addmm with a bias, mm without.
+    rows = 1
+    for d in input.shape[:-1]:
+        rows *= d
+    op = "addmm" if has_bias else "mm"
+    return RuntimeError(
+        f"{op}: mat1 and mat2 shapes cannot be multiplied "
+        f"({rows}x{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]})"
+    )
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    r"""Applies an affine transformation: :math:`y = xA^T + b`.
+
+    Args:
+        input: ``(*, in_features)``.
+        weight: ``(out_features, in_features)`` or ``(in_features)``.
+        bias: ``(out_features)`` or ``()``, optional.
+
+    Shape:
+        - Output: ``(*, out_features)`` (or ``(*)`` for a 1-D weight).
+    """
+    if input.dim() == 2 and weight.dim() == 2:
+        # The hot path of every MLP: one fused GEMM with the bias as its beta term.
+        if input.shape[1] != weight.shape[1]:
+            raise _shape_error(input, weight, bias is not None)
+        if bias is None:
+            return _C.mm(input, weight.t())
+        return _addmm(bias, input, weight.t())
+    if input.dim() == 0:
+        raise RuntimeError(
+            f"both arguments to linear need to be at least 1D, but they are 0D and {weight.dim()}D"
+        )
+    if weight.dim() == 2 and input.shape[-1] != weight.shape[1]:
+        raise _shape_error(input, weight, bias is not None)
+    if weight.dim() == 2 and input.dim() > 2:
+        # Fold the batch dimensions into one so the product is a single GEMM.
+        lead = input.shape[:-1]
+        flat = input.reshape(-1, input.shape[-1])
+        out = _C.mm(flat, weight.t()) if bias is None else _addmm(bias, flat, weight.t())
+        return out.reshape(*lead, weight.shape[0])
+    out = _matmul(input, weight.t() if weight.dim() == 2 else weight)
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    r"""Applies a bilinear transformation: :math:`y = x_1^T A x_2 + b`.
+
+    Args:
+        input1: ``(*, in1_features)``.
+        input2: ``(*, in2_features)``, the same leading dimensions as ``input1``.
+        weight: ``(out_features, in1_features, in2_features)``.
+        bias: ``(out_features)``, optional.
+
+    Shape:
+        - Output: ``(*, out_features)``.
+    """
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-dimensional, but got {weight.dim()}D")
+    out_f, in1, in2 = weight.shape
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            "bilinear(): input batch dimensions do not match: got "
+            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}"
+        )
+    if input1.shape[-1] != in1:
+        raise RuntimeError(
+            f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} "
+            f"but expected {in1}"
+        )
+    if input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} "
+            f"but expected {in2}"
+        )
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    # x1 @ W viewed as (in1, out*in2), then contract in2 against x2: two whole-tensor steps.
+    mixed = _C.mm(x1, weight.permute(1, 0, 2).reshape(in1, out_f * in2))
+    out = (mixed.reshape(-1, out_f, in2) * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, out_f)
