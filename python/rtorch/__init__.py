@@ -22,8 +22,10 @@ bfloat16 = _C.bfloat16
 float32 = float = _C.float32
 float64 = double = _C.float64
 
-_DTYPES = {d.__repr__().split(".")[1]: d for d in (bool, uint8, int8, int16, int32, int64,
-                                                     float16, bfloat16, float32, float64)}
+_DTYPES = {
+    d.__repr__().split(".")[1]: d
+    for d in (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+}
 
 
 def _dtype_from_name(name: str) -> dtype:
@@ -64,6 +66,7 @@ def numel(input: Tensor) -> int:
     """Number of elements of ``input``."""
     return input.numel()
 
+
 # --- linalg exports ---
 from . import linalg
 
@@ -71,11 +74,38 @@ from . import linalg
 from . import testing
 from ._tensor_str import set_printoptions
 
+# Numeric limits, legacy tensor types (torch.FloatTensor …) and ops composed in Python.
+from ._dtype_info import finfo, iinfo
+from ._legacy_tensor_types import CPU_TYPES as _LEGACY_TYPES
+
+globals().update(_LEGACY_TYPES)
+from . import _composite_ops
+
+globals().update(_composite_ops.FUNCTIONS)
+_composite_ops.install()
+
+
+def get_default_device() -> device:
+    """The device new tensors go to: always the CPU in this build."""
+    return device("cpu")
+
+
 # Submodules that `import torch` makes reachable as attributes (torch.nn, torch.optim, …).
 # They load on first use, so `import rtorch` stays fast for programs that only use tensors.
 _LAZY_SUBMODULES = frozenset(
-    {"nn", "optim", "utils", "vision", "serialization", "multiprocessing", "hub",
-     "safetensors", "cuda", "backends", "accelerator"}
+    {
+        "nn",
+        "optim",
+        "utils",
+        "vision",
+        "serialization",
+        "multiprocessing",
+        "hub",
+        "safetensors",
+        "cuda",
+        "backends",
+        "accelerator",
+    }
 )
 
 
