@@ -1,3 +1,515 @@
-"""(to be written)"""
+"""Convolutions, as torch.nn.functional: conv1d/2d, conv_transpose1d/2d, unfold and fold.
 
-__all__: list[str] = []
+Everything goes through two primitives:
+
+- ``_im2col``: the sliding windows of a padded input as strided views (``Tensor.unfold``),
+  laid out as ``(N, C*kh*kw, L)`` with one copy;
+- ``_col2im``: the adjoint, summing columns back into an image with one ``index_add``.
+
+A convolution is then one batched matrix product (groups are a batch dimension of the
+product, not a Python loop), a transposed convolution is a product followed by ``_col2im``.
+Gradients come from autograd of the composition. ``_conv2d_forward`` is the single entry
+point a dedicated kernel can replace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from ... import _C
+from ..._C import Tensor
+from .padding import pad as _pad
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+
+_IntOrPair = int | Sequence[int]
+
+
+def _tuple(value: _IntOrPair, n: int, name: str, op: str = "convolution") -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {n} values to match "
+            f"the {op} dimensions, but got {name}={list(value)}"
+        )
+    return value
+
+
+def _im2col(
+    x: Tensor,
+    kernel: tuple[int, int],
+    dilation: tuple[int, int],
+    stride: tuple[int, int],
+) -> tuple[Tensor, int, int]:
+    """Windows of an already padded ``(N, C, H, W)`` input as ``(N, C, kh, kw, OH, OW)``.
+
+    Returns the strided view (no copy yet) and the output height and width.
+    """
+    kh, kw = kernel
+    dh, dw = dilation
+    sh, sw = stride
+    span_h = dh * (kh - 1) + 1
+    span_w = dw * (kw - 1) + 1
+    cols = x.unfold(2, span_h, sh).unfold(3, span_w, sw)  # (N, C, OH, OW, span_h, span_w)
+    if dh > 1 or dw > 1:
+        cols = cols[:, :, :, :, ::dh, ::dw]
+    oh, ow = cols.shape[2], cols.shape[3]
+    return cols.permute(0, 1, 4, 5, 2, 3), oh, ow
+
+
+@lru_cache(maxsize=128)
+def _col2im_index(
+    plane: tuple[int, int],
+    kernel: tuple[int, int],
+    dilation: tuple[int, int],
+    stride: tuple[int, int],
+    cols_hw: tuple[int, int],
+) -> Tensor:
+    # Flat position in the padded plane of every (ki, kj, oh, ow) column entry.
+    kh, kw = kernel
+    oh, ow = cols_hw
+    rows = (_C.arange(kh) * dilation[0]).view(kh, 1, 1, 1) + (_C.arange(oh) * stride[0]).view(
+        1, 1, oh, 1
+    )
+    cols = (_C.arange(kw) * dilation[1]).view(1, kw, 1, 1) + (_C.arange(ow) * stride[1]).view(
+        1, 1, 1, ow
+    )
+    return (rows * plane[1] + cols).reshape(-1)
+
+
+def _col2im(
+    cols: Tensor,
+    channels: int,
+    plane: tuple[int, int],
+    kernel: tuple[int, int],
+    dilation: tuple[int, int],
+    stride: tuple[int, int],
+    cols_hw: tuple[int, int],
+) -> Tensor:
+    """Sums ``(N, C*kh*kw, OH*OW)`` columns into a ``(N, C, *plane)`` image."""
+    n = cols.shape[0]
+    index = _col2im_index(plane, kernel, dilation, stride, cols_hw)
+    src = cols.reshape(n, channels, -1)
+    out = _C.zeros(n, channels, plane[0] * plane[1], dtype=cols.dtype)
+    return out.index_add(2, index, src).view(n, channels, plane[0], plane[1])
+
+
+def _conv2d_forward(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> Tensor:
+    """Convolution of an already padded, batched ``(N, C, H, W)`` input."""
+    n, _, h, w = x.shape
+    out_c, cg, kh, kw = weight.shape
+    og = out_c // groups
+    if kh == 1 and kw == 1 and stride == (1, 1):
+        # 1x1: a plain matrix product over the channel dimension.
+        oh, ow = h, w
+        cols = x.reshape(n, groups, cg, h * w)
+    else:
+        view, oh, ow = _im2col(x, (kh, kw), dilation, stride)
+        cols = view.reshape(n, groups, cg * kh * kw, oh * ow)
+    out = _C.matmul(weight.reshape(groups, og, cg * kh * kw), cols)
+    out = out.view(n, out_c, oh, ow)
+    if bias is not None:
+        out = out + bias.view(1, out_c, 1, 1)
+    return out
+
+
+def _check_conv(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    groups: int,
+    nd: int,
+    name: str,
+    transposed: bool = False,
+) -> None:
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+            f"input of size: {list(input.shape)}"
+        )
+    if weight.dim() != nd + 2:
+        raise RuntimeError(
+            f"weight should have at least three dimensions and {nd + 2} in total for {name}, "
+            f"but got weight of size {list(weight.shape)}"
+        )
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    batched_shape = list(input.shape) if input.dim() == nd + 2 else [1, *input.shape]
+    channels = batched_shape[1]
+    if transposed:
+        if channels != weight.shape[0]:
+            raise RuntimeError(
+                f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                f"input{batched_shape} to have {weight.shape[0]} channels, but got {channels} "
+                "channels instead"
+            )
+        out_c = weight.shape[1] * groups
+    else:
+        if weight.shape[0] % groups != 0:
+            raise RuntimeError(
+                f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                f"dimension 0, but got weight of size [{list(weight.shape)}] instead"
+            )
+        if channels != weight.shape[1] * groups:
+            raise RuntimeError(
+                f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                f"input{batched_shape} to have {weight.shape[1] * groups} channels, but got "
+                f"{channels} channels instead"
+            )
+        out_c = weight.shape[0]
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_c):
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+            f"{out_c} elements, but got bias of size {list(bias.shape)} instead"
+        )
+
+
+def _resolve_padding(
+    padding: str | _IntOrPair,
+    kernel: Sequence[int],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    nd: int,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(left, right) padding per spatial dimension."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            zeros = (0,) * nd
+            return zeros, zeros
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        left = tuple(t // 2 for t in totals)
+        # The odd unit of padding goes on the right/bottom, as in PyTorch.
+        return left, tuple(t - lo for t, lo in zip(totals, left, strict=True))
+    pads = _tuple(padding, nd, "padding")
+    if any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    return pads, pads
+
+
+def _convnd(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: _IntOrPair,
+    padding: str | _IntOrPair,
+    dilation: _IntOrPair,
+    groups: int,
+    nd: int,
+    name: str,
+) -> Tensor:
+    _check_conv(input, weight, bias, groups, nd, name)
+    stride_t = _tuple(stride, nd, "stride")
+    dilation_t = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation_t):
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = tuple(weight.shape[2:])
+    left, right = _resolve_padding(padding, kernel, stride_t, dilation_t, nd)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    spatial = x.shape[2:]
+    padded = [s + lo + hi for s, lo, hi in zip(spatial, left, right, strict=True)]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_t, strict=True)]
+    if any(p < s for p, s in zip(padded, spans, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    if any(left) or any(right):
+        amounts: list[int] = []
+        for lo, hi in zip(reversed(left), reversed(right), strict=True):
+            amounts += [lo, hi]
+        x = _pad(x, amounts)
+    if nd == 1:
+        out = _conv2d_forward(
+            x.unsqueeze(2),
+            weight.unsqueeze(2),
+            bias,
+            (1, stride_t[0]),
+            (1, dilation_t[0]),
+            groups,
+        ).squeeze(2)
+    else:
+        out = _conv2d_forward(x, weight, bias, stride_t, dilation_t, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: str | _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    r"""Applies a 1D convolution over an input signal composed of several input planes.
+
+    Args:
+        input: ``(minibatch, in_channels, iW)`` or ``(in_channels, iW)``.
+        weight: ``(out_channels, in_channels / groups, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride: the stride of the kernel. Default: 1.
+        padding: an int, a one-element tuple, ``'valid'`` or ``'same'``. Default: 0.
+        dilation: the spacing between kernel elements. Default: 1.
+        groups: split the input into groups; ``in_channels`` must divide by it. Default: 1.
+
+    Example::
+
+        >>> F.conv1d(torch.randn(33, 16, 30), torch.randn(20, 16, 5)).shape
+        torch.Size([33, 20, 26])
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: str | _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    r"""Applies a 2D convolution over an input image composed of several input planes.
+
+    Args:
+        input: ``(minibatch, in_channels, iH, iW)`` or ``(in_channels, iH, iW)``.
+        weight: ``(out_channels, in_channels / groups, kH, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride: an int or ``(sH, sW)``. Default: 1.
+        padding: an int, ``(padH, padW)``, ``'valid'`` or ``'same'``. Default: 0.
+        dilation: an int or ``(dH, dW)``. Default: 1.
+        groups: split the input into groups; ``in_channels`` must divide by it. Default: 1.
+
+    Example::
+
+        >>> F.conv2d(torch.randn(1, 4, 5, 5), torch.randn(8, 4, 3, 3), padding=1).shape
+        torch.Size([1, 8, 5, 5])
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def _conv_transposend(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: _IntOrPair,
+    padding: _IntOrPair,
+    output_padding: _IntOrPair,
+    groups: int,
+    dilation: _IntOrPair,
+    nd: int,
+    name: str,
+) -> Tensor:
+    _check_conv(input, weight, bias, groups, nd, name, transposed=True)
+    stride_t = _tuple(stride, nd, "stride")
+    pad_t = _tuple(padding, nd, "padding")
+    out_pad_t = _tuple(output_padding, nd, "output_padding")
+    dil_t = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in pad_t):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dil_t):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(op >= s and op >= d for op, s, d in zip(out_pad_t, stride_t, dil_t, strict=True)):
+        axes = ("height", "width") if nd == 2 else ("width",)
+        parts = [f"output_padding_{a}: {op}" for a, op in zip(axes, out_pad_t, strict=True)]
+        parts += [f"stride_{a}: {s}" for a, s in zip(axes, stride_t, strict=True)]
+        parts += [f"dilation_{a}: {d}" for a, d in zip(axes, dil_t, strict=True)]
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            + " ".join(parts)
+        )
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    w = weight
+    if nd == 1:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+        stride_t, pad_t, out_pad_t, dil_t = (
+            (1, *stride_t),
+            (0, *pad_t),
+            (0, *out_pad_t),
+            (1, *dil_t),
+        )
+    n, in_c, h, wd = x.shape
+    _, og, kh, kw = w.shape
+    out_c = og * groups
+    out_h = (h - 1) * stride_t[0] - 2 * pad_t[0] + dil_t[0] * (kh - 1) + out_pad_t[0] + 1
+    out_w = (wd - 1) * stride_t[1] - 2 * pad_t[1] + dil_t[1] * (kw - 1) + out_pad_t[1] + 1
+    if out_h <= 0 or out_w <= 0:
+        raise RuntimeError(
+            f"Given input size per channel: ({h} x {wd}). Calculated output size per channel: "
+            f"({out_h} x {out_w}). Output size is too small"
+        )
+    ig = in_c // groups
+    # Columns = W^T x per group, then scatter-add them into the (padded) output plane.
+    wt = w.reshape(groups, ig, og * kh * kw).transpose(1, 2)
+    cols = _C.matmul(wt, x.reshape(n, groups, ig, h * wd))
+    plane = (out_h + 2 * pad_t[0], out_w + 2 * pad_t[1])
+    out = _col2im(cols, out_c, plane, (kh, kw), dil_t, stride_t, (h, wd))
+    if pad_t[0] or pad_t[1]:
+        out = out[:, :, pad_t[0] : pad_t[0] + out_h, pad_t[1] : pad_t[1] + out_w]
+    if bias is not None:
+        out = out + bias.view(1, out_c, 1, 1)
+    if nd == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: _IntOrPair = 0,
+    output_padding: _IntOrPair = 0,
+    groups: int = 1,
+    dilation: _IntOrPair = 1,
+) -> Tensor:
+    r"""Applies a 1D transposed convolution ("deconvolution") over an input signal.
+
+    Args:
+        input: ``(minibatch, in_channels, iW)`` or ``(in_channels, iW)``.
+        weight: ``(in_channels, out_channels / groups, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride, padding, output_padding, groups, dilation: as ``ConvTranspose1d``.
+
+    Example::
+
+        >>> F.conv_transpose1d(torch.randn(20, 16, 50), torch.randn(16, 33, 5)).shape
+        torch.Size([20, 33, 54])
+    """
+    return _conv_transposend(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+        "conv_transpose1d",
+    )  # fmt: skip
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: _IntOrPair = 0,
+    output_padding: _IntOrPair = 0,
+    groups: int = 1,
+    dilation: _IntOrPair = 1,
+) -> Tensor:
+    r"""Applies a 2D transposed convolution ("deconvolution") over an input image.
+
+    Args:
+        input: ``(minibatch, in_channels, iH, iW)`` or ``(in_channels, iH, iW)``.
+        weight: ``(in_channels, out_channels / groups, kH, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride, padding, output_padding, groups, dilation: as ``ConvTranspose2d``.
+
+    Example::
+
+        >>> F.conv_transpose2d(torch.randn(1, 4, 5, 5), torch.randn(4, 8, 3, 3)).shape
+        torch.Size([1, 8, 7, 7])
+    """
+    return _conv_transposend(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+        "conv_transpose2d",
+    )  # fmt: skip
+
+
+def unfold(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    dilation: _IntOrPair = 1,
+    padding: _IntOrPair = 0,
+    stride: _IntOrPair = 1,
+) -> Tensor:
+    r"""Extracts sliding local blocks from a batched input tensor (im2col).
+
+    Shape:
+        - Input: ``(N, C, H, W)`` or ``(C, H, W)``.
+        - Output: ``(N, C * kH * kW, L)`` or ``(C * kH * kW, L)``.
+    """
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
+        )
+    kernel = _tuple(kernel_size, 2, "kernel_size", "im2col")
+    dil = _tuple(dilation, 2, "dilation", "im2col")
+    pads = _tuple(padding, 2, "padding", "im2col")
+    strides = _tuple(stride, 2, "stride", "im2col")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    if pads != (0, 0):
+        x = _pad(x, (pads[1], pads[1], pads[0], pads[0]))
+    n, c = x.shape[0], x.shape[1]
+    view, oh, ow = _im2col(x, kernel, dil, strides)
+    out = view.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(
+    input: Tensor,
+    output_size: _IntOrPair,
+    kernel_size: _IntOrPair,
+    dilation: _IntOrPair = 1,
+    padding: _IntOrPair = 0,
+    stride: _IntOrPair = 1,
+) -> Tensor:
+    r"""Combines an array of sliding local blocks into a large tensor (col2im), summing overlaps.
+
+    Shape:
+        - Input: ``(N, C * kH * kW, L)`` or ``(C * kH * kW, L)``.
+        - Output: ``(N, C, output_size[0], output_size[1])`` or ``(C, ...)``.
+    """
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            "Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
+            f"(got {input.dim()}D)"
+        )
+    size = _tuple(output_size, 2, "output_size", "col2im")
+    kernel = _tuple(kernel_size, 2, "kernel_size", "col2im")
+    dil = _tuple(dilation, 2, "dilation", "col2im")
+    pads = _tuple(padding, 2, "padding", "col2im")
+    strides = _tuple(stride, 2, "stride", "col2im")
+    unbatched = input.dim() == 2
+    x = input.unsqueeze(0) if unbatched else input
+    k = kernel[0] * kernel[1]
+    if x.shape[1] % k != 0:
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={kernel}"
+        )
+    plane = (size[0] + 2 * pads[0], size[1] + 2 * pads[1])
+    blocks = [
+        (p - d * (kk - 1) - 1) // s + 1
+        for p, d, kk, s in zip(plane, dil, kernel, strides, strict=True)
+    ]
+    if blocks[0] * blocks[1] != x.shape[2] or min(blocks) <= 0:
+        raise RuntimeError(
+            f"Given output_size={size}, kernel_size={kernel}, dilation={dil}, padding={pads}, "
+            f"stride={strides}, expected size of input's dimension 2 to match the calculated "
+            f"number of sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, "
+            f"but got input.size(2)={x.shape[2]}."
+        )
+    out = _col2im(x, x.shape[1] // k, plane, kernel, dil, strides, (blocks[0], blocks[1]))
+    if pads != (0, 0):
+        out = out[:, :, pads[0] : pads[0] + size[0], pads[1] : pads[1] + size[1]]
+    return out.squeeze(0) if unbatched else out

@@ -1,3 +1,528 @@
-"""(to be written)"""
+"""Pooling, as torch.nn.functional: max/avg/adaptive/lp pooling in 1 and 2 dimensions.
 
-__all__: list[str] = []
+Windows are strided views of the (padded) input (``Tensor.unfold``); a pool is then one
+reduction over the window dimensions, and autograd of that reduction is the backward.
+1-D pooling is 2-D pooling over a height-1 plane.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+from ... import _C
+from ..._C import Tensor
+from .padding import pad as _pad
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices",
+    "avg_pool1d",
+    "avg_pool2d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "max_pool1d",
+    "max_pool1d_with_indices",
+    "max_pool2d",
+    "max_pool2d_with_indices",
+]
+
+_IntOrPair = int | Sequence[int]
+
+
+def _pair(value: _IntOrPair | None, default: tuple[int, int] | None = None) -> tuple[int, int]:
+    if value is None or (not isinstance(value, int) and len(value) == 0):
+        assert default is not None
+        return default
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(int(v) for v in value)
+    return (value[0], value[0]) if len(value) == 1 else (value[0], value[1])
+
+
+def _single(value: _IntOrPair | None, default: int | None = None) -> int:
+    if value is None or (not isinstance(value, int) and len(value) == 0):
+        assert default is not None
+        return default
+    return value if isinstance(value, int) else int(value[0])
+
+
+def _out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    # PyTorch's rule: the last window must start inside the input or the left padding.
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _as_batched(input: Tensor, dims: int, name: str) -> tuple[Tensor, bool]:
+    """(input with a batch dimension, whether one was added); checks empty non-batch dims."""
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"{name}Expected {dims + 1}D or {dims + 2}D (batch mode) tensor with optional 0 dim "
+            f"batch size for input, but got:{list(input.shape)}"
+        )
+    if any(s == 0 for s in input.shape[-dims - 1 :]):
+        raise RuntimeError(
+            f"{name}Expected {dims + 1}D or {dims + 2}D (batch mode) tensor with optional 0 dim "
+            f"batch size for input, but got:{list(input.shape)}"
+        )
+    if input.dim() == dims + 1:
+        return input.unsqueeze(0), True
+    return input, False
+
+
+def _window_plan(
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    ceil_mode: bool,
+) -> tuple[int, int]:
+    if stride[0] <= 0 or stride[1] <= 0:
+        raise RuntimeError("stride should not be zero")
+    if kernel[0] <= 0 or kernel[1] <= 0:
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}"
+        )
+    if dilation[0] <= 0 or dilation[1] <= 0:
+        raise RuntimeError(
+            "dilation should be greater than zero, but got "
+            f"dilationH: {dilation[0]} dilationW: {dilation[1]}"
+        )
+    for k, p, d in zip(kernel, padding, dilation, strict=True):
+        if p < 0 or 2 * p > d * (k - 1) + 1:
+            raise RuntimeError(
+                "pad should be at most half of effective kernel size, but got "
+                f"pad={p}, kernel_size={k} and dilation={d}"
+            )
+    c, h, w = x.shape[1], x.shape[2], x.shape[3]
+    oh = _out_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    ow = _out_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(
+            f"Given input size: ({c}x{h}x{w}). Calculated output size: "
+            f"({c}x{max(oh, 0)}x{max(ow, 0)}). Output size is too small"
+        )
+    return oh, ow
+
+
+def _windows(
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    out_hw: tuple[int, int],
+    fill: float,
+) -> Tensor:
+    """The pooling windows as a ``(N, C, OH, OW, kh, kw)`` strided view of the padded input."""
+    h, w = x.shape[2], x.shape[3]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    # Right/bottom padding so exactly out windows fit (ceil_mode may need more than padding,
+    # floor mode may need less: a negative amount crops).
+    right_h = (out_hw[0] - 1) * stride[0] + spans[0] - h - padding[0]
+    right_w = (out_hw[1] - 1) * stride[1] + spans[1] - w - padding[1]
+    if padding != (0, 0) or right_h or right_w:
+        x = _pad(x, (padding[1], right_w, padding[0], right_h), value=fill)
+    view = x.unfold(2, spans[0], stride[0]).unfold(3, spans[1], stride[1])
+    if dilation != (1, 1):
+        view = view[:, :, :, :, :: dilation[0], :: dilation[1]]
+    return view
+
+
+def _max_pool2d_core(
+    input: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    ceil_mode: bool,
+    with_indices: bool,
+) -> tuple[Tensor, Tensor | None]:
+    oh, ow = _window_plan(input, kernel, stride, padding, dilation, ceil_mode)
+    view = _windows(input, kernel, stride, padding, dilation, (oh, ow), -math.inf)
+    # Reduce the window's columns, then its rows: the first maximum in row-major order wins
+    # ties, as in PyTorch, and no copy of the windows is made.
+    row_max, col_idx = view.max(-1)
+    values, row_idx = row_max.max(-1)
+    if not with_indices:
+        return values, None
+    col_idx = col_idx.gather(-1, row_idx.unsqueeze(-1)).squeeze(-1)
+    h_start = (_C.arange(oh) * stride[0] - padding[0]).view(oh, 1)
+    w_start = (_C.arange(ow) * stride[1] - padding[1]).view(1, ow)
+    rows = h_start + row_idx * dilation[0]
+    cols = w_start + col_idx * dilation[1]
+    return values, rows * input.shape[3] + cols
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """``max_pool2d`` that also returns the flat index of each maximum in its input plane."""
+    x, unbatched = _as_batched(input, 2, "")
+    kernel = _pair(kernel_size)
+    values, indices = _max_pool2d_core(
+        x, kernel, _pair(stride, kernel), _pair(padding), _pair(dilation), ceil_mode, True
+    )
+    assert indices is not None
+    if unbatched:
+        return values.squeeze(0), indices.squeeze(0)
+    return values, indices
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""Applies a 2D max pooling over an input signal composed of several input planes.
+
+    Args:
+        input: ``(N, C, H, W)`` or ``(C, H, W)``.
+        kernel_size: size of the pooling window.
+        stride: stride of the window. Default: ``kernel_size``.
+        padding: implicit negative-infinity padding on both sides, at most half the kernel.
+        dilation: spacing between window elements.
+        ceil_mode: use ceil instead of floor for the output shape.
+        return_indices: also return the flat index (into each input plane) of every maximum.
+    """
+    if return_indices:
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    x, unbatched = _as_batched(input, 2, "")
+    kernel = _pair(kernel_size)
+    values, _ = _max_pool2d_core(
+        x, kernel, _pair(stride, kernel), _pair(padding), _pair(dilation), ceil_mode, False
+    )
+    return values.squeeze(0) if unbatched else values
+
+
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """``max_pool1d`` that also returns the index of each maximum."""
+    x, unbatched = _as_batched(input, 1, "max_pool1d: ")
+    k = _single(kernel_size)
+    values, indices = _max_pool2d_core(
+        x.unsqueeze(2),
+        (1, k),
+        (1, _single(stride, k)),
+        (0, _single(padding)),
+        (1, _single(dilation)),
+        ceil_mode,
+        True,
+    )
+    assert indices is not None
+    values, indices = values.squeeze(2), indices.squeeze(2)
+    if unbatched:
+        return values.squeeze(0), indices.squeeze(0)
+    return values, indices
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""Applies a 1D max pooling over an input signal ``(N, C, L)`` or ``(C, L)``.
+
+    Arguments as :func:`max_pool2d`, with single ints.
+    """
+    if return_indices:
+        return max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    x, unbatched = _as_batched(input, 1, "max_pool1d: ")
+    k = _single(kernel_size)
+    values, _ = _max_pool2d_core(
+        x.unsqueeze(2),
+        (1, k),
+        (1, _single(stride, k)),
+        (0, _single(padding)),
+        (1, _single(dilation)),
+        ceil_mode,
+        False,
+    )
+    values = values.squeeze(2)
+    return values.squeeze(0) if unbatched else values
+
+
+@lru_cache(maxsize=128)
+def _avg_divisor(size: int, out: int, k: int, s: int, p: int, count_include_pad: bool) -> Tensor:
+    # Per output position along one axis: how many entries the divisor counts.
+    start = _C.arange(out) * s - p
+    end = (start + k).clamp_max(size + p)
+    if count_include_pad:
+        return end - start
+    return end.clamp_max(size) - start.clamp_min(0)
+
+
+def _avg_pool2d_core(
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Tensor:
+    oh, ow = _window_plan(x, kernel, stride, padding, (1, 1), ceil_mode)
+    view = _windows(x, kernel, stride, padding, (1, 1), (oh, ow), 0.0)
+    sums = view.sum((-2, -1))
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
+        return sums / divisor_override
+    h, w = x.shape[2], x.shape[3]
+    dh = _avg_divisor(h, oh, kernel[0], stride[0], padding[0], count_include_pad)
+    dw = _avg_divisor(w, ow, kernel[1], stride[1], padding[1], count_include_pad)
+    divisor = (dh.view(oh, 1) * dw.view(1, ow)).to(sums.dtype)
+    return sums / divisor
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    r"""Applies 2D average pooling over an input ``(N, C, H, W)`` or ``(C, H, W)``.
+
+    Args:
+        kernel_size, stride (default ``kernel_size``), padding (zeros), ceil_mode: as
+            :func:`max_pool2d`.
+        count_include_pad: count the zero padding in the divisor. Default: True.
+        divisor_override: if given, divide every window sum by it instead.
+    """
+    x, unbatched = _as_batched(input, 2, "")
+    kernel = _pair(kernel_size)
+    out = _avg_pool2d_core(
+        x,
+        kernel,
+        _pair(stride, kernel),
+        _pair(padding),
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    r"""Applies 1D average pooling over an input ``(N, C, L)`` or ``(C, L)``."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+            "argument #1 'self' (while checking arguments for avg_pool1d)"
+        )
+    x, unbatched = _as_batched(input, 1, "")
+    k = _single(kernel_size)
+    out = _avg_pool2d_core(
+        x.unsqueeze(2),
+        (1, k),
+        (1, _single(stride, k)),
+        (0, _single(padding)),
+        ceil_mode,
+        count_include_pad,
+        None,
+    ).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def lp_pool2d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    r"""Applies 2D power-average pooling: :math:`(\sum x^p)^{1/p}` over each window."""
+    kh, kw = _pair(kernel_size)
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: int,
+    stride: _IntOrPair | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    r"""Applies 1D power-average pooling: :math:`(\sum x^p)^{1/p}` over each window."""
+    out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)
+
+
+def _bins(size: int, out: int) -> tuple[Tensor, Tensor]:
+    # Bin i spans floor(i*size/out) ... ceil((i+1)*size/out), as PyTorch.
+    i = _C.arange(out)
+    start = (i * size).div(out, rounding_mode="floor")
+    end = ((i + 1) * size + out - 1).div(out, rounding_mode="floor")
+    return start, end
+
+
+@lru_cache(maxsize=128)
+def _adaptive_avg_matrix(size: int, out: int, dtype: object) -> Tensor:
+    start, end = _bins(size, out)
+    j = _C.arange(size).view(1, size)
+    inside = (j >= start.view(out, 1)) & (j < end.view(out, 1))
+    return inside.to(dtype) / (end - start).view(out, 1).to(dtype)
+
+
+def _adaptive_avg_2d(x: Tensor, oh: int, ow: int) -> Tensor:
+    h, w = x.shape[-2], x.shape[-1]
+    if oh == 1 and ow == 1:
+        return x.mean((-2, -1), keepdim=True)
+    if h % oh == 0 and w % ow == 0:
+        # Equal bins: a reshape and one mean.
+        lead = x.shape[:-2]
+        return x.reshape(*lead, oh, h // oh, ow, w // ow).mean((-3, -1))
+    # Unequal bins: average by multiplying with the (out, in) bin-averaging matrices.
+    out = x
+    if oh != h:
+        out = _C.matmul(_adaptive_avg_matrix(h, oh, x.dtype), out)
+    if ow != w:
+        out = _C.matmul(out, _adaptive_avg_matrix(w, ow, x.dtype).t())
+    return out
+
+
+def _adaptive_size(output_size: _IntOrPair | None, n: int, name: str, shape) -> tuple[int, ...]:
+    if isinstance(output_size, int):
+        sizes: tuple = (output_size,) * n
+    else:
+        sizes = tuple(output_size)
+        if len(sizes) != n:
+            raise RuntimeError(f"{name}: output_size must be {n}")
+    return tuple(shape[-n + i] if s is None else int(s) for i, s in enumerate(sizes))
+
+
+def _check_adaptive(input: Tensor, dims: int, name: str) -> None:
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"{name}(): Expected {dims + 1}D or {dims + 2}D tensor, but got: {list(input.shape)}"
+        )
+    for d in range(1, input.dim()):
+        if input.shape[d] == 0:
+            raise RuntimeError(
+                f"{name}(): Expected input to have non-zero size for non-batch dimensions, "
+                f"but input has sizes {list(input.shape)} with dimension {d} being empty"
+            )
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: _IntOrPair) -> Tensor:
+    r"""Applies 2D adaptive average pooling: output ``(N, C, *output_size)`` from any input size.
+
+    ``output_size`` entries may be ``None`` to keep the input's size.
+    """
+    _check_adaptive(input, 2, "adaptive_avg_pool2d")
+    oh, ow = _adaptive_size(output_size, 2, "adaptive_avg_pool2d", input.shape)
+    return _adaptive_avg_2d(input, oh, ow)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: _IntOrPair) -> Tensor:
+    r"""Applies 1D adaptive average pooling over an input ``(N, C, L)`` or ``(C, L)``."""
+    _check_adaptive(input, 1, "adaptive_avg_pool1d")
+    (ol,) = _adaptive_size(output_size, 1, "adaptive_avg_pool1d", input.shape)
+    return _adaptive_avg_2d(input.unsqueeze(-2), 1, ol).squeeze(-2)
+
+
+@lru_cache(maxsize=128)
+def _adaptive_max_index(size: int, out: int) -> tuple[Tensor, int]:
+    # Every bin padded to the widest one by repeating its last element (harmless for max,
+    # and a repeat never wins a tie over the earlier original).
+    start, end = _bins(size, out)
+    width = int((end - start).max().item())
+    idx = start.view(out, 1) + _C.arange(width).view(1, width)
+    idx = _C.minimum(idx, (end - 1).view(out, 1))
+    return idx.reshape(-1), width
+
+
+def _adaptive_max_2d(x: Tensor, oh: int, ow: int) -> tuple[Tensor, Tensor]:
+    h, w = x.shape[-2], x.shape[-1]
+    idx_h, kh = _adaptive_max_index(h, oh)
+    idx_w, kw = _adaptive_max_index(w, ow)
+    lead = x.shape[:-2]
+    nd = x.dim()
+    win = x.index_select(nd - 2, idx_h).index_select(nd - 1, idx_w)
+    win = win.reshape(*lead, oh, kh, ow, kw).transpose(-3, -2)  # (..., oh, ow, kh, kw)
+    row_max, col_idx = win.max(-1)
+    values, row_idx = row_max.max(-1)
+    col_idx = col_idx.gather(-1, row_idx.unsqueeze(-1)).squeeze(-1)
+    # A repeated element never wins its tie, so offsets map back as start + offset.
+    start_h, _ = _bins(h, oh)
+    start_w, _ = _bins(w, ow)
+    r = start_h.view(oh, 1) + row_idx
+    c = start_w.view(1, ow) + col_idx
+    indices = (r * w + c).reshape(values.shape)
+    return values, indices
+
+
+def adaptive_max_pool2d_with_indices(
+    input: Tensor, output_size: _IntOrPair, return_indices: bool = True
+) -> tuple[Tensor, Tensor]:
+    """``adaptive_max_pool2d`` returning (values, flat indices into each input plane)."""
+    _check_adaptive(input, 2, "adaptive_max_pool2d")
+    oh, ow = _adaptive_size(output_size, 2, "adaptive_max_pool2d", input.shape)
+    return _adaptive_max_2d(input, oh, ow)
+
+
+def adaptive_max_pool2d(
+    input: Tensor, output_size: _IntOrPair, return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""Applies 2D adaptive max pooling over an input ``(N, C, H, W)`` or ``(C, H, W)``."""
+    values, indices = adaptive_max_pool2d_with_indices(input, output_size)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d_with_indices(
+    input: Tensor, output_size: _IntOrPair, return_indices: bool = True
+) -> tuple[Tensor, Tensor]:
+    """``adaptive_max_pool1d`` returning (values, indices)."""
+    _check_adaptive(input, 1, "adaptive_max_pool1d")
+    (ol,) = _adaptive_size(output_size, 1, "adaptive_max_pool1d", input.shape)
+    values, indices = _adaptive_max_2d(input.unsqueeze(-2), 1, ol)
+    return values.squeeze(-2), indices.squeeze(-2)
+
+
+def adaptive_max_pool1d(
+    input: Tensor, output_size: _IntOrPair, return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""Applies 1D adaptive max pooling over an input ``(N, C, L)`` or ``(C, L)``."""
+    values, indices = adaptive_max_pool1d_with_indices(input, output_size)
+    return (values, indices) if return_indices else values
