@@ -1,0 +1,137 @@
+"""Adadelta: steps scaled by the ratio of running RMS of updates and of gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import zeros_like
+from .._C import Tensor
+from .optimizer import (
+    Optimizer,
+    _increment_step,
+    _run_closure,
+    _step_as_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    _zero_step,
+)
+
+__all__ = ["Adadelta"]
+
+
+def _adadelta_update(
+    param: Tensor,
+    grad: Tensor,
+    square_avg: Tensor,
+    acc_delta: Tensor,
+    *,
+    lr: float,
+    rho: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
+    """One Adadelta update in place; eps sits inside both square roots."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    std = square_avg.add(eps).sqrt_()
+    delta = acc_delta.add(eps).sqrt_()
+    delta.div_(std).mul_(grad)
+    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    param.add_(delta, alpha=-lr)
+
+
+class Adadelta(Optimizer):
+    r"""Implements the Adadelta algorithm.
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize,
+            or dicts defining parameter groups.
+        lr (float, Tensor, optional): coefficient that scales delta before it is applied
+            to the parameters (default: 1.0)
+        rho (float, optional): coefficient of the running averages (default: 0.9)
+        eps (float, optional): added inside the square roots (default: 1e-6)
+        weight_decay (float, optional): weight decay (L2 penalty) (default: 0)
+        foreach, capturable, differentiable: accepted and recorded like PyTorch's.
+        maximize (bool, optional): maximize the objective (default: False)
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float | Tensor = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        capturable: bool = False,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "capturable": capturable,
+            "foreach": foreach,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                _step_as_tensor(group, self.state.get(p, {}))
+
+    @_use_grad_for_differentiable
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and
+                returns the loss.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            kwargs = {
+                "lr": _to_scalar(group["lr"]),
+                "rho": group["rho"],
+                "eps": group["eps"],
+                "weight_decay": group["weight_decay"],
+                "maximize": group["maximize"],
+            }
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    p_state["step"] = _zero_step()
+                    p_state["square_avg"] = zeros_like(p)
+                    p_state["acc_delta"] = zeros_like(p)
+                _increment_step(p_state["step"])
+                _adadelta_update(p, grad, p_state["square_avg"], p_state["acc_delta"], **kwargs)
+        return loss

@@ -1,0 +1,207 @@
+"""Adam (and, with decoupled weight decay, AdamW)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import maximum, zeros_like
+from .._C import Tensor
+from .optimizer import (
+    Optimizer,
+    _increment_step,
+    _run_closure,
+    _step_as_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    _zero_step,
+)
+
+__all__ = ["Adam"]
+
+
+def _adam_update(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    max_exp_avg_sq: Tensor | None,
+    step: float,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> None:
+    """One Adam update of ``param`` and its moments, in place (``step`` already counted).
+
+    The order of operations is PyTorch's single-tensor path, so float32 results match.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(param, alpha=weight_decay)
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    if max_exp_avg_sq is not None:
+        max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq))
+        denom = max_exp_avg_sq.sqrt()
+    else:
+        denom = exp_avg_sq.sqrt()
+    denom.div_(bias_correction2_sqrt).add_(eps)
+    param.addcdiv_(exp_avg, denom, value=-(lr / bias_correction1))
+
+
+def _check_adam_args(lr: Any, betas: Any, eps: float, weight_decay: float) -> tuple:
+    """PyTorch's argument checks for Adam and AdamW; returns the betas as numbers."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if not (
+        (isinstance(betas[0], float) and isinstance(betas[1], float))
+        or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))
+    ):
+        raise ValueError("betas must be either both floats or both Tensors")  # noqa: TRY004
+    for i, beta in enumerate(betas):
+        if isinstance(beta, Tensor) and beta.numel() != 1:
+            raise ValueError(f"Tensor betas[{i}] must be 1-element")
+    return (_to_scalar(betas[0]), _to_scalar(betas[1]))
+
+
+class Adam(Optimizer):
+    r"""Implements the Adam algorithm.
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize,
+            or dicts defining parameter groups.
+        lr (float, Tensor, optional): learning rate (default: 1e-3)
+        betas (tuple[float, float], optional): coefficients of the running averages of
+            the gradient and its square (default: (0.9, 0.999))
+        eps (float, optional): added to the denominator, outside the square root
+            (default: 1e-8)
+        weight_decay (float, optional): weight decay (L2 penalty) (default: 0)
+        amsgrad (bool, optional): use the AMSGrad variant (default: False)
+        maximize (bool, optional): maximize the objective (default: False)
+        decoupled_weight_decay (bool, optional): decay the parameter directly, as
+            AdamW does (default: False)
+        foreach, capturable, differentiable, fused: accepted and recorded like
+            PyTorch's; rtorch runs one update path on the CPU for all of them.
+
+    Example:
+        >>> optimizer = rtorch.optim.Adam([w], lr=1e-3)
+        >>> optimizer.zero_grad()
+        >>> loss_fn(w).backward()
+        >>> optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        betas = _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("fused", None)
+            for p in group["params"]:
+                _step_as_tensor(group, self.state.get(p, {}))
+
+    @_use_grad_for_differentiable
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and
+                returns the loss.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            amsgrad = group["amsgrad"]
+            beta1, beta2 = group["betas"]
+            kwargs = {
+                "lr": _to_scalar(group["lr"]),
+                "beta1": _to_scalar(beta1),
+                "beta2": _to_scalar(beta2),
+                "eps": group["eps"],
+                "weight_decay": group["weight_decay"],
+                "maximize": group["maximize"],
+                "decoupled_weight_decay": group["decoupled_weight_decay"],
+            }
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    p_state["step"] = _zero_step()
+                    p_state["exp_avg"] = zeros_like(p)
+                    p_state["exp_avg_sq"] = zeros_like(p)
+                    if amsgrad:
+                        p_state["max_exp_avg_sq"] = zeros_like(p)
+                step = _increment_step(p_state["step"])
+                _adam_update(
+                    p,
+                    grad,
+                    p_state["exp_avg"],
+                    p_state["exp_avg_sq"],
+                    p_state["max_exp_avg_sq"] if amsgrad else None,
+                    step,
+                    **kwargs,
+                )
+        return loss

@@ -1,0 +1,141 @@
+"""Adamax: Adam with the infinity norm in place of the squared-gradient average."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import maximum, zeros_like
+from .._C import Tensor
+from .optimizer import (
+    Optimizer,
+    _increment_step,
+    _run_closure,
+    _step_as_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    _zero_step,
+)
+
+__all__ = ["Adamax"]
+
+
+def _adamax_update(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_inf: Tensor,
+    step: float,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
+    """One Adamax update in place: exp_inf = max(beta2 * exp_inf, |grad| + eps)."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(eps)))
+    clr = lr / (1 - beta1**step)
+    param.addcdiv_(exp_avg, exp_inf, value=-clr)
+
+
+class Adamax(Optimizer):
+    r"""Implements the Adamax algorithm (a variant of Adam based on the infinity norm).
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize,
+            or dicts defining parameter groups.
+        lr (float, Tensor, optional): learning rate (default: 2e-3)
+        betas (tuple[float, float], optional): coefficients of the running averages
+            (default: (0.9, 0.999))
+        eps (float, optional): added to |grad| (default: 1e-8)
+        weight_decay (float, optional): weight decay (L2 penalty) (default: 0)
+        foreach, differentiable, capturable: accepted and recorded like PyTorch's.
+        maximize (bool, optional): maximize the objective (default: False)
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float | Tensor = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                _step_as_tensor(group, self.state.get(p, {}))
+
+    @_use_grad_for_differentiable
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and
+                returns the loss.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            kwargs = {
+                "lr": _to_scalar(group["lr"]),
+                "beta1": beta1,
+                "beta2": beta2,
+                "eps": group["eps"],
+                "weight_decay": group["weight_decay"],
+                "maximize": group["maximize"],
+            }
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    p_state["step"] = _zero_step()
+                    p_state["exp_avg"] = zeros_like(p)
+                    p_state["exp_inf"] = zeros_like(p)
+                step = _increment_step(p_state["step"])
+                _adamax_update(p, grad, p_state["exp_avg"], p_state["exp_inf"], step, **kwargs)
+        return loss

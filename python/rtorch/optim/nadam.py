@@ -1,0 +1,183 @@
+"""NAdam: Adam with Nesterov momentum and a momentum-decay schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import ones, zeros_like
+from .._C import Tensor
+from .optimizer import (
+    Optimizer,
+    _increment_step,
+    _run_closure,
+    _scalar_dtype,
+    _step_as_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    _zero_step,
+)
+
+__all__ = ["NAdam"]
+
+
+def _nadam_update(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    mu_product: Tensor,
+    step: float,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    momentum_decay: float,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> None:
+    """One NAdam update in place; ``mu_product`` (a 0-dim tensor) is advanced too.
+
+    mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay)); the product of the mu's
+    is kept in the tensor's own precision, as PyTorch keeps it.
+    """
+    if maximize:
+        grad = -grad
+    bias_correction2 = 1 - beta2**step
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(param, alpha=weight_decay)
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    mu_product.mul_(mu)
+    mu_product_value = mu_product.item()
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = exp_avg_sq.div(bias_correction2).sqrt_().add_(eps)
+    param.addcdiv_(grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product_value))
+    param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_value * mu_next))
+
+
+class NAdam(Optimizer):
+    r"""Implements the NAdam algorithm.
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize,
+            or dicts defining parameter groups.
+        lr (float, Tensor, optional): learning rate (default: 2e-3)
+        betas (tuple[float, float], optional): coefficients of the running averages
+            (default: (0.9, 0.999))
+        eps (float, optional): added to the denominator (default: 1e-8)
+        weight_decay (float, optional): weight decay (L2 penalty) (default: 0)
+        momentum_decay (float, optional): momentum decay psi (default: 4e-3)
+        decoupled_weight_decay (bool, optional): decay the parameter directly, as AdamW
+            does (NAdamW) (default: False)
+        foreach, capturable, differentiable: accepted and recorded like PyTorch's.
+        maximize (bool, optional): maximize the objective (default: False)
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float | Tensor = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                _step_as_tensor(group, p_state)
+                if p_state and not isinstance(p_state.get("mu_product"), Tensor):
+                    value = float(p_state.get("mu_product", 1.0))
+                    p_state["mu_product"] = ones((), dtype=_scalar_dtype()).mul_(value)
+
+    @_use_grad_for_differentiable
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and
+                returns the loss.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            kwargs = {
+                "lr": _to_scalar(group["lr"]),
+                "beta1": beta1,
+                "beta2": beta2,
+                "eps": group["eps"],
+                "weight_decay": group["weight_decay"],
+                "momentum_decay": group["momentum_decay"],
+                "decoupled_weight_decay": group["decoupled_weight_decay"],
+                "maximize": group["maximize"],
+            }
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    p_state["step"] = _zero_step()
+                    p_state["mu_product"] = ones((), dtype=_scalar_dtype())
+                    p_state["exp_avg"] = zeros_like(p)
+                    p_state["exp_avg_sq"] = zeros_like(p)
+                step = _increment_step(p_state["step"])
+                _nadam_update(
+                    p,
+                    grad,
+                    p_state["exp_avg"],
+                    p_state["exp_avg_sq"],
+                    p_state["mu_product"],
+                    step,
+                    **kwargs,
+                )
+        return loss

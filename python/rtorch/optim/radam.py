@@ -1,0 +1,167 @@
+"""RAdam: Adam with the variance of the adaptive learning rate rectified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import zeros_like
+from .._C import Tensor
+from .optimizer import (
+    Optimizer,
+    _increment_step,
+    _run_closure,
+    _step_as_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    _zero_step,
+)
+
+__all__ = ["RAdam"]
+
+
+def _radam_update(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    step: float,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> None:
+    """One RAdam update in place.
+
+    While the length of the approximated SMA (rho_t) is at most 5 the step is plain
+    momentum SGD with bias correction; after that the adaptive rate is rectified.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(param, alpha=weight_decay)
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    update = exp_avg / bias_correction1
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho_t > 5.0:
+        rect = (
+            (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        ) ** 0.5
+        adaptive_lr = exp_avg_sq.sqrt().add_(eps).reciprocal_().mul_(bias_correction2**0.5)
+        update.mul_(lr).mul_(adaptive_lr).mul_(rect)
+    else:
+        update.mul_(lr)
+    param.add_(update, alpha=-1.0)
+
+
+class RAdam(Optimizer):
+    r"""Implements the RAdam algorithm.
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize,
+            or dicts defining parameter groups.
+        lr (float, Tensor, optional): learning rate (default: 1e-3)
+        betas (tuple[float, float], optional): coefficients of the running averages
+            (default: (0.9, 0.999))
+        eps (float, optional): added to the denominator (default: 1e-8)
+        weight_decay (float, optional): weight decay (default: 0)
+        decoupled_weight_decay (bool, optional): decay the parameter directly, as AdamW
+            does (default: False)
+        foreach, capturable, differentiable: accepted and recorded like PyTorch's.
+        maximize (bool, optional): maximize the objective (default: False)
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                _step_as_tensor(group, self.state.get(p, {}))
+
+    @_use_grad_for_differentiable
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and
+                returns the loss.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            kwargs = {
+                "lr": _to_scalar(group["lr"]),
+                "beta1": beta1,
+                "beta2": beta2,
+                "eps": group["eps"],
+                "weight_decay": group["weight_decay"],
+                "decoupled_weight_decay": group["decoupled_weight_decay"],
+                "maximize": group["maximize"],
+            }
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    p_state["step"] = _zero_step()
+                    p_state["exp_avg"] = zeros_like(p)
+                    p_state["exp_avg_sq"] = zeros_like(p)
+                step = _increment_step(p_state["step"])
+                _radam_update(p, grad, p_state["exp_avg"], p_state["exp_avg_sq"], step, **kwargs)
+        return loss

@@ -1,0 +1,149 @@
+"""Stochastic gradient descent, optionally with (Nesterov) momentum."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._C import Tensor
+from .optimizer import Optimizer, _run_closure, _to_scalar, _use_grad_for_differentiable
+
+__all__ = ["SGD"]
+
+
+def _sgd_update(
+    param: Tensor,
+    grad: Tensor,
+    buf: Tensor | None,
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> Tensor | None:
+    """One SGD update of ``param`` in place; returns the (new) momentum buffer.
+
+    The first momentum step copies the gradient into the buffer without dampening.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    if momentum != 0:
+        if buf is None:
+            buf = grad.detach().clone()
+        else:
+            buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+        grad = grad.add(buf, alpha=momentum) if nesterov else buf
+    param.add_(grad, alpha=-lr)
+    return buf
+
+
+class SGD(Optimizer):
+    r"""Implements stochastic gradient descent (optionally with momentum).
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize,
+            or dicts defining parameter groups.
+        lr (float, Tensor, optional): learning rate (default: 1e-3)
+        momentum (float, optional): momentum factor (default: 0)
+        dampening (float, optional): dampening for momentum (default: 0)
+        weight_decay (float, optional): weight decay (L2 penalty) (default: 0)
+        nesterov (bool, optional): enables Nesterov momentum (default: False)
+        maximize (bool, optional): maximize the objective instead of minimizing
+            (default: False)
+        foreach, differentiable, fused: accepted and recorded like PyTorch's; rtorch
+            runs one update path on the CPU for all of them.
+
+    Example:
+        >>> optimizer = rtorch.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> optimizer.zero_grad()
+        >>> loss_fn(w).backward()
+        >>> optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float | Tensor = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    @_use_grad_for_differentiable
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and
+                returns the loss.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            momentum = group["momentum"]
+            kwargs = {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": group["dampening"],
+                "weight_decay": group["weight_decay"],
+                "nesterov": group["nesterov"],
+                "maximize": group["maximize"],
+            }
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if momentum != 0:
+                    p_state = state[p]
+                    buf = _sgd_update(p, grad, p_state.get("momentum_buffer"), **kwargs)
+                    p_state["momentum_buffer"] = buf
+                else:
+                    _sgd_update(p, grad, None, **kwargs)
+        return loss
