@@ -1,0 +1,1 @@
+"""Internals of rtorch.utils.data: collation and the worker loop."""
