@@ -1,3 +1,262 @@
-"""(to be written)"""
+"""Normalization, as torch.nn.functional: batch, instance, layer, group and local response
+norm, and ``normalize``.
 
-__all__: list[str] = []
+Statistics come from one ``var_mean`` call (biased variance, as PyTorch normalises with);
+the normalisation is a composition of whole-tensor ops, so autograd of the composition is
+the exact backward (checked with gradcheck).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import rtorch
+
+from ... import _C
+from ..._C import Tensor
+from .padding import pad as _pad
+
+__all__ = [
+    "batch_norm",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "local_response_norm",
+    "normalize",
+]
+
+
+def _channel_shape(input: Tensor) -> list[int]:
+    shape = [1] * input.dim()
+    shape[1] = input.shape[1]
+    return shape
+
+
+def _update_running(running: Tensor | None, stat: Tensor, momentum: float | None) -> None:
+    if running is None:
+        return
+    m = 0.1 if momentum is None else momentum
+    with rtorch.no_grad():
+        running.mul_(1.0 - m).add_(stat.detach().to(running.dtype), alpha=m)
+
+
+def _check_channel_vector(t: Tensor | None, name: str, channels: int) -> None:
+    if t is not None and t.numel() != channels:
+        raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    r"""Applies Batch Normalization for each channel across a batch of data.
+
+    In training the batch statistics normalise (biased variance) and the running
+    statistics, when given, are updated in place with ``momentum`` (the running variance
+    with the unbiased batch variance). Otherwise the running statistics normalise.
+
+    Shape:
+        - Input: ``(N, C)`` or ``(N, C, *)``; output: the same.
+    """
+    if input.dim() < 2:
+        raise ValueError(f"Expected 2D or higher input (got {input.dim()}D input)")
+    channels = input.shape[1]
+    _check_channel_vector(running_mean, "running_mean", channels)
+    _check_channel_vector(running_var, "running_var", channels)
+    _check_channel_vector(weight, "weight", channels)
+    _check_channel_vector(bias, "bias", channels)
+    shape = _channel_shape(input)
+    if training:
+        count = input.numel() // channels if channels else 0
+        if count <= 1:
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got input size "
+                f"{input.shape}"
+            )
+        dims = [0, *range(2, input.dim())]
+        var, mean = _C.var_mean(input, dims, correction=0)
+        _update_running(running_mean, mean, momentum)
+        _update_running(running_var, var * (count / (count - 1)), momentum)
+        scale = (var + eps).rsqrt()
+        if weight is not None:
+            scale = scale * weight
+        centered = input - mean.view(shape)
+        if bias is not None:
+            return _C.addcmul(bias.view(shape), centered, scale.view(shape))
+        return centered * scale.view(shape)
+    if running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    # Evaluation: fold the statistics and the affine map into one scale and one shift.
+    scale = (running_var + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight
+    shift = -running_mean * scale
+    if bias is not None:
+        shift = shift + bias
+    return _C.addcmul(shift.view(shape), input, scale.view(shape))
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    r"""Applies Instance Normalization independently for each channel of each sample.
+
+    Shape:
+        - Input: ``(N, C, *)``; output: the same.
+    """
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher input (got {input.dim()}D input)")
+    channels = input.shape[1]
+    shape = _channel_shape(input)
+    if use_input_stats:
+        spatial = 1
+        for s in input.shape[2:]:
+            spatial *= s
+        if spatial <= 1:
+            raise ValueError(
+                f"Expected more than 1 spatial element when training, got input size {input.shape}"
+            )
+        dims = list(range(2, input.dim()))
+        var, mean = _C.var_mean(input, dims, correction=0, keepdim=True)
+        # Running statistics average the per-instance statistics over the batch.
+        flat_mean = mean.reshape(input.shape[0], channels).mean(0)
+        flat_var = var.reshape(input.shape[0], channels).mean(0) * (spatial / (spatial - 1))
+        _update_running(running_mean, flat_mean, momentum)
+        _update_running(running_var, flat_var, momentum)
+        out = (input - mean) * (var + eps).rsqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined")
+        out = (input - running_mean.view(shape)) * (running_var.view(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.view(shape)
+    if bias is not None:
+        out = out + bias.view(shape)
+    return out
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    r"""Applies Layer Normalization over the last ``len(normalized_shape)`` dimensions.
+
+    Shape:
+        - Input: ``(*, *normalized_shape)``; output: the same.
+    """
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = [int(s) for s in normalized_shape]
+    k = len(normalized_shape)
+    if k == 0 or input.dim() < k or list(input.shape[input.dim() - k :]) != normalized_shape:
+        raise RuntimeError(
+            f"Given normalized_shape={normalized_shape}, expected input with shape "
+            f"[*, {', '.join(map(str, normalized_shape))}], but got input of size"
+            f"{list(input.shape)}"
+        )
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and list(t.shape) != normalized_shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {list(t.shape)} and normalized_shape = {normalized_shape}"
+            )
+    dims = list(range(input.dim() - k, input.dim()))
+    var, mean = _C.var_mean(input, dims, correction=0, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        if bias is not None:
+            return _C.addcmul(bias, out, weight)
+        return out * weight
+    if bias is not None:
+        return out + bias
+    return out
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    r"""Applies Group Normalization: statistics over each group of channels per sample.
+
+    Shape:
+        - Input: ``(N, C, *)`` with ``C`` divisible by ``num_groups``; output: the same.
+    """
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    n, channels = input.shape[0], input.shape[1]
+    if num_groups <= 0 or channels % num_groups != 0:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and (t.dim() != 1 or t.numel() != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(t.shape)} and input of shape "
+                f"{list(input.shape)}"
+            )
+    grouped = input.reshape(n, num_groups, -1)
+    var, mean = _C.var_mean(grouped, -1, correction=0, keepdim=True)
+    out = ((grouped - mean) * (var + eps).rsqrt()).view(input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        if bias is not None:
+            return _C.addcmul(bias.view(shape), out, weight.view(shape))
+        return out * weight.view(shape)
+    if bias is not None:
+        return out + bias.view(shape)
+    return out
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    r"""Applies local response normalization across channels:
+    :math:`b_c = a_c / (k + \frac{\alpha}{n}\sum_{c'} a_{c'}^2)^{\beta}` over a window of
+    ``size`` neighbouring channels.
+    """
+    if input.dim() < 3:
+        raise ValueError(
+            f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    sq = input * input
+    amounts = [0, 0] * (input.dim() - 2) + [size // 2, (size - 1) // 2]
+    windows = _pad(sq, amounts).unfold(1, size, 1)
+    div = windows.mean(-1).mul(alpha).add(k).pow(beta)
+    return input / div
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
+) -> Tensor:
+    r"""Divides ``input`` by its ``p``-norm along ``dim``: :math:`v / \max(\|v\|_p, \epsilon)`."""
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    result = input / denom
+    if out is not None:
+        out.copy_(result)
+        return out
+    return result
