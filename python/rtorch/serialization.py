@@ -16,16 +16,13 @@ import io
 import mmap as _mmap
 import os
 import pickle
-import secrets
 import sys
 import types
 from collections import OrderedDict
 from pickle import UnpicklingError
-from typing import Any, BinaryIO, Callable, ClassVar, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, ClassVar, Union
 
 from . import _C, _utils
-from . import _weights_only_unpickler as _wo
-from ._checkpoint_zip import ZipReader, ZipWriter
 from ._size import Size
 from .storage import (
     LEGACY_STORAGE_CLASSES,
@@ -35,6 +32,12 @@ from .storage import (
     dtype_name,
     tensor_storage_bytes,
 )
+
+if TYPE_CHECKING:
+    from ._checkpoint_zip import ZipReader
+
+# The zip reader/writer and the weights-only interpreter load on first use, to keep
+# `import rtorch` (which imports this module for rtorch.save/rtorch.load) fast.
 
 __all__ = [
     "DEFAULT_PROTOCOL",
@@ -306,6 +309,8 @@ def save(
 def _write_archive(
     f: BinaryIO, name: str, pickled: io.BytesIO, storages: dict, no_byteorder: bool
 ) -> None:
+    from ._checkpoint_zip import ZipWriter
+
     writer = ZipWriter(f)
     writer.write_record(f"{name}/data.pkl", pickled.getbuffer())
     writer.write_record(f"{name}/.format_version", b"1")
@@ -315,7 +320,7 @@ def _write_archive(
     for saved in sorted(storages.values(), key=lambda s: int(s.key)):
         writer.write_record(f"{name}/data/{saved.key}", tensor_storage_bytes(saved.tensor))
     writer.write_record(f"{name}/version", b"3\n")
-    serialization_id = str(secrets.randbits(128)).zfill(40)
+    serialization_id = str(int.from_bytes(os.urandom(16), "little")).zfill(40)
     writer.write_record(f"{name}/.data/serialization_id", serialization_id.encode("ascii"))
     writer.close()
 
@@ -435,6 +440,8 @@ def _resolve_global(module: str, name: str) -> Any:
     import importlib
 
     full = f"{module}.{name}"
+    from . import _weights_only_unpickler as _wo
+
     allowed = _wo.allowed_globals()
     if full in allowed:
         return allowed[full]
@@ -511,6 +518,8 @@ def _has_fileno(f: Any) -> bool:
 
 
 def _reader_over(handle: Any, use_mmap: bool) -> ZipReader:
+    from ._checkpoint_zip import ZipReader
+
     start = handle.tell()
     head = handle.read(len(_LEGACY_MAGIC))
     handle.seek(start)
@@ -590,6 +599,8 @@ def _load_archive(
     data = reader.read_record(f"{prefix}data.pkl")
     loader = _StorageLoader(reader, prefix, map_location, byteorder)
     if weights_only:
+        from . import _weights_only_unpickler as _wo
+
         try:
             return _wo.load(data, loader, _user_globals(), encoding)
         except RuntimeError:
