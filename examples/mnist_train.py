@@ -93,8 +93,10 @@ def main() -> None:
     x_test, y_test = load("t10k")
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
-    print(f"loaded {x_train.shape[0]} training and {x_test.shape[0]} test images "
-          f"in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"loaded {x_train.shape[0]} training and {x_test.shape[0]} test images "
+        f"in {time.perf_counter() - t0:.1f}s"
+    )
 
     # He initialisation for the ReLU layer, LeCun for the output layer.
     w1 = (torch.randn(784, args.hidden) * (2.0 / 784) ** 0.5).requires_grad_()
@@ -120,8 +122,10 @@ def main() -> None:
             total += loss.item()
             batches += 1
         acc = accuracy(x_test, y_test, params)
-        print(f"epoch {epoch}: train loss {total / batches:.4f}  "
-              f"test accuracy {acc * 100:.2f}%  ({time.perf_counter() - t0:.1f}s)")
+        print(
+            f"epoch {epoch}: train loss {total / batches:.4f}  "
+            f"test accuracy {acc * 100:.2f}%  ({time.perf_counter() - t0:.1f}s)"
+        )
     print(f"final test accuracy: {acc * 100:.2f}%")
 
 
