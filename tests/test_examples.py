@@ -17,6 +17,7 @@ EXAMPLES = ROOT / "examples"
 def run_example(name: str, *args: str, cwd: Path | None = None) -> str:
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
+        check=False,
         capture_output=True,
         text=True,
         timeout=240,
