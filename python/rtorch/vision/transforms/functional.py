@@ -705,22 +705,65 @@ def _pad_pil(img, left, top, right, bottom, fill, padding_mode):
     return out
 
 
+def _rotation_matrix(angle: float, offset: tuple[float, float]) -> np.ndarray:
+    """The 2x3 inverse map (output -> source) about ``offset``, relative to the image centre.
+
+    ``source = R (p - c) + c`` with R the rotation by ``-angle`` (angles count
+    counter-clockwise on screen, where y points down).
+    """
+    theta = math.radians(angle)
+    cos, sin = math.cos(theta), math.sin(theta)
+    cx, cy = offset
+    return np.array(
+        [
+            [cos, -sin, cx - cos * cx + sin * cy],
+            [sin, cos, cy - sin * cx - cos * cy],
+        ]
+    )
+
+
 def _rotation_output_size(width: int, height: int, matrix: np.ndarray) -> tuple[int, int]:
     """Bounding size of the rotated image, with torchvision's 1e-4 tolerance on the corners."""
     corners = np.array(
         [
-            [-0.5 * width, -0.5 * height],
-            [-0.5 * width, 0.5 * height],
-            [0.5 * width, 0.5 * height],
-            [0.5 * width, -0.5 * height],
-        ]
+            [-0.5 * width, -0.5 * height, 1.0],
+            [-0.5 * width, 0.5 * height, 1.0],
+            [0.5 * width, 0.5 * height, 1.0],
+            [0.5 * width, -0.5 * height, 1.0],
+        ],
+        dtype=np.float32,
     )
-    moved = corners @ matrix[:, :2].T + matrix[:, 2]
-    tol = 1e-4
-    high = np.ceil(np.trunc(moved.max(axis=0) / tol) * tol)
-    low = np.floor(np.trunc(moved.min(axis=0) / tol) * tol)
+    moved = corners @ matrix.astype(np.float32).T
+    shift = np.array([width * 0.5, height * 0.5], dtype=np.float32)
+    tol = np.float32(1e-4)
+    high = np.ceil(np.trunc((moved.max(axis=0) + shift) / tol) * tol)
+    low = np.floor(np.trunc((moved.min(axis=0) + shift) / tol) * tol)
     size = high - low
     return int(size[0]), int(size[1])
+
+
+def _rotation_sources(
+    matrix: np.ndarray, width: int, height: int, out_w: int, out_h: int, dtype: type
+) -> tuple[np.ndarray, np.ndarray]:
+    """Source (x, y) pixel coordinates of every output pixel, flattened row-major.
+
+    Computed in the image's float precision in the same order as torch's affine grid and
+    grid_sample, so that nearest-neighbour ties (common at 30, 45, 90 degrees) round
+    the same way.
+    """
+    one = dtype(1)
+    xs = np.linspace(-out_w * 0.5 + 0.5, out_w * 0.5 - 0.5, out_w, dtype=dtype)
+    ys = np.linspace(-out_h * 0.5 + 0.5, out_h * 0.5 - 0.5, out_h, dtype=dtype)
+    base_x = np.broadcast_to(xs[None, :], (out_h, out_w)).ravel()
+    base_y = np.broadcast_to(ys[:, None], (out_h, out_w)).ravel()
+    theta = matrix.astype(dtype)
+    half = np.array([0.5 * width, 0.5 * height], dtype=dtype)
+    scaled = theta / half[:, None]  # normalised grid coordinates in [-1, 1]
+    grid_x = base_x * scaled[0, 0] + base_y * scaled[0, 1] + scaled[0, 2]
+    grid_y = base_x * scaled[1, 0] + base_y * scaled[1, 1] + scaled[1, 2]
+    src_x = ((grid_x + one) * dtype(width) - one) / dtype(2)
+    src_y = ((grid_y + one) * dtype(height) - one) / dtype(2)
+    return src_x.astype(np.float64), src_y.astype(np.float64)
 
 
 def rotate(
@@ -760,28 +803,13 @@ def _rotate_tensor(img: Tensor, angle, mode, expand, center, fill) -> Tensor:
     if mode not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
         raise ValueError(f"Interpolation mode '{mode.value}' is unsupported with Tensor input")
     height, width = img.shape[-2], img.shape[-1]
-    # Work in coordinates relative to the image centre, pixel centres at +0.5.
-    offset = (
-        np.zeros(2)
-        if center is None
-        else np.array([center[0] - width * 0.5, center[1] - height * 0.5], dtype=np.float64)
-    )
-    theta = math.radians(angle)
-    cos, sin = math.cos(theta), math.sin(theta)
-    # Output point p maps back to source s = R (p - c) + c, R the clockwise rotation.
-    inverse = np.array([[cos, -sin], [sin, cos]])
-    out_w, out_h = width, height
-    if expand:
-        forward = np.array([[cos, sin], [-sin, cos]])
-        matrix = np.concatenate([forward, (offset - forward @ offset)[:, None]], axis=1)
-        out_w, out_h = _rotation_output_size(width, height, matrix)
-    ys, xs = np.meshgrid(
-        np.arange(out_h) + 0.5 - out_h * 0.5, np.arange(out_w) + 0.5 - out_w * 0.5, indexing="ij"
-    )
-    rel = np.stack([xs.ravel(), ys.ravel()]) - offset[:, None]
-    src = inverse @ rel + offset[:, None]
-    src_x = src[0] + width * 0.5 - 0.5
-    src_y = src[1] + height * 0.5 - 0.5
+    offset = (0.0, 0.0)
+    if center is not None:
+        offset = (center[0] - width * 0.5, center[1] - height * 0.5)
+    matrix = _rotation_matrix(angle, offset)
+    out_w, out_h = _rotation_output_size(width, height, matrix) if expand else (width, height)
+    grid_dtype = np.float64 if img.dtype == rtorch.float64 else np.float32
+    src_x, src_y = _rotation_sources(matrix, width, height, out_w, out_h, grid_dtype)
     flat = img.reshape(list(img.shape[:-2]) + [height * width])
     work_dtype = img.dtype if img.is_floating_point() else rtorch.float32
     if mode == InterpolationMode.NEAREST:
