@@ -1,3 +1,354 @@
-"""(to be written)"""
+"""Resampling, as torch.nn.functional: ``interpolate`` (nearest, nearest-exact, linear,
+bilinear, trilinear, bicubic, area), the ``upsample*`` aliases, ``pixel_shuffle`` and
+``pixel_unshuffle``, ``affine_grid``.
 
-__all__: list[str] = []
+Interpolation is separable: each spatial dimension in turn is resampled with
+``index_select`` of the source taps and a weighted sum, so the backward is index_add.
+Source coordinates follow PyTorch's formulas, computed in float32 as its kernels do.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+from ... import _C
+from ..._C import Tensor
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+__all__ = [
+    "affine_grid",
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+]
+
+_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
+_LINEAR_DIMS = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
+_CUBIC_A = -0.75
+
+
+def _scale(in_size: int, out_size: int, scale: float | None, align_corners: bool) -> float:
+    """PyTorch's ``area_pixel_compute_scale`` (align_corners) / ``compute_scales_value``."""
+    if align_corners:
+        return (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    if scale is not None and scale > 0:
+        return 1.0 / scale
+    return in_size / out_size
+
+
+def _coords(out_size: int, dtype: object) -> Tensor:
+    return _C.arange(out_size, dtype=dtype)
+
+
+def _nearest_index(in_size: int, out_size: int, scale: float | None, exact: bool) -> Tensor:
+    if out_size == in_size and not exact:
+        return _C.arange(out_size)
+    s = _C.tensor(_scale(in_size, out_size, scale, False), dtype=_C.float32)
+    pos = _coords(out_size, _C.float32)
+    if exact:
+        pos = pos + 0.5
+    return (pos * s).floor().long().clamp_max(in_size - 1)
+
+
+def _source(
+    in_size: int, out_size: int, scale: float | None, align_corners: bool, cubic: bool, dtype
+) -> Tensor:
+    s = _C.tensor(_scale(in_size, out_size, scale, align_corners), dtype=dtype)
+    dst = _coords(out_size, dtype)
+    if align_corners:
+        return dst * s
+    src = s * (dst + 0.5) - 0.5
+    # Linear modes clamp negative source coordinates to 0; cubic keeps them.
+    return src if cubic else src.clamp_min(0.0)
+
+
+def _resample_linear(
+    x: Tensor, dim: int, out_size: int, scale: float | None, align_corners: bool
+) -> Tensor:
+    in_size = x.shape[dim]
+    opmath = _C.float64 if x.dtype == _C.float64 else _C.float32
+    src = _source(in_size, out_size, scale, align_corners, False, opmath)
+    lo = src.floor().long().clamp_max(in_size - 1)
+    hi = (lo + 1).clamp_max(in_size - 1)
+    lam = (src - lo.to(opmath)).to(x.dtype)
+    shape = [1] * x.dim()
+    shape[dim] = out_size
+    lam = lam.view(shape)
+    a = x.index_select(dim, lo)
+    b = x.index_select(dim, hi)
+    return a * (1.0 - lam) + b * lam
+
+
+def _cubic_weights(t: Tensor) -> list[Tensor]:
+    a = _CUBIC_A
+
+    def near(v: Tensor) -> Tensor:  # |v| <= 1
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+
+    def far(v: Tensor) -> Tensor:  # 1 < |v| < 2
+        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _resample_cubic(
+    x: Tensor, dim: int, out_size: int, scale: float | None, align_corners: bool
+) -> Tensor:
+    in_size = x.shape[dim]
+    opmath = _C.float64 if x.dtype == _C.float64 else _C.float32
+    src = _source(in_size, out_size, scale, align_corners, True, opmath)
+    base = src.floor()
+    t = src - base
+    base = base.long()
+    shape = [1] * x.dim()
+    shape[dim] = out_size
+    out = None
+    for k, w in enumerate(_cubic_weights(t)):
+        idx = (base + (k - 1)).clamp(0, in_size - 1)
+        term = x.index_select(dim, idx) * w.to(x.dtype).view(shape)
+        out = term if out is None else out + term
+    assert out is not None
+    return out
+
+
+def _output_sizes(
+    input: Tensor,
+    size: int | Sequence[int] | None,
+    scale_factor: float | Sequence[float] | None,
+    recompute_scale_factor: bool | None,
+) -> tuple[list[int], list[float | None]]:
+    spatial = input.dim() - 2
+    in_sizes = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != spatial:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {in_sizes} and output size of "
+                    f"{tuple(size)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                    "format and output size in (o1, o2, ...,oK) format."
+                )
+            sizes = [int(s) for s in size]
+        else:
+            sizes = [int(size)] * spatial
+        return sizes, [None] * spatial
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != spatial:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but "
+                f"got input with spatial dimensions of {in_sizes} and scale_factor of shape "
+                f"{tuple(scale_factor)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                "format and scale_factor in (s1, s2, ...,sK) format."
+            )
+        scales = [float(s) for s in scale_factor]
+    else:
+        scales = [float(scale_factor)] * spatial
+    sizes = [math.floor(float(n) * s) for n, s in zip(in_sizes, scales, strict=True)]
+    if recompute_scale_factor:
+        return sizes, [None] * spatial
+    return sizes, list(scales)
+
+
+def interpolate(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    r"""Down/up samples the input to the given ``size`` or by the given ``scale_factor``.
+
+    Args:
+        input: ``(N, C, W)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
+        size: output spatial size.
+        scale_factor: multiplier for the spatial size.
+        mode: ``'nearest'`` | ``'nearest-exact'`` | ``'linear'`` (3-D) | ``'bilinear'`` (4-D)
+            | ``'bicubic'`` (4-D) | ``'trilinear'`` (5-D) | ``'area'``. Default: ``'nearest'``.
+        align_corners: for the interpolating modes, map the corner pixels' centres onto each
+            other. Default: ``False``.
+        recompute_scale_factor: compute the kernel's scale from the output size instead of
+            using ``scale_factor``.
+        antialias: not supported (raises NotImplementedError when True).
+    """
+    ndim = input.dim()
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
+    elif align_corners is None:
+        align_corners = False
+    if ndim not in (3, 4, 5) or mode not in (
+        "nearest", "nearest-exact", "area", "linear", "bilinear", "trilinear", "bicubic",
+    ):  # fmt: skip
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) for the "
+            f"modes: {_MODES} (got {mode})"
+        )
+    if mode in _LINEAR_DIMS and ndim != _LINEAR_DIMS[mode]:
+        raise NotImplementedError(
+            f"Got {ndim}D input, but {mode} mode needs {_LINEAR_DIMS[mode]}D input"
+        )
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by rtorch yet")
+    sizes, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor)
+    in_sizes = list(input.shape[2:])
+    if any(s <= 0 for s in sizes) or any(s <= 0 for s in in_sizes):
+        axes = ["D", "H", "W"][3 - len(sizes) :]
+        ins = ", ".join(f"{a}: {s}" for a, s in zip(axes, in_sizes, strict=True))
+        outs = ", ".join(f"{a}: {s}" for a, s in zip(axes, sizes, strict=True))
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input ({ins}) "
+            f"output ({outs})"
+        )
+    if mode == "area":
+        if ndim == 3:
+            return adaptive_avg_pool1d(input, sizes)
+        if ndim == 4:
+            return adaptive_avg_pool2d(input, sizes)
+        raise NotImplementedError("interpolate: mode='area' supports 3-D and 4-D inputs only")
+    out = input
+    for i, (out_size, scale) in enumerate(zip(sizes, scales, strict=True)):
+        dim = 2 + i
+        if mode in ("nearest", "nearest-exact"):
+            idx = _nearest_index(in_sizes[i], out_size, scale, mode == "nearest-exact")
+            out = out.index_select(dim, idx)
+        elif mode == "bicubic":
+            out = _resample_cubic(out, dim, out_size, scale, bool(align_corners))
+        else:
+            out = _resample_linear(out, dim, out_size, scale, bool(align_corners))
+    return out
+
+
+def upsample(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    r"""Deprecated alias of :func:`interpolate`."""
+    warnings.warn(
+        "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+) -> Tensor:
+    r"""Deprecated: ``interpolate(..., mode='nearest')``."""
+    warnings.warn(
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+) -> Tensor:
+    r"""Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn(
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    r"""Rearranges ``(*, C * r^2, H, W)`` into ``(*, C, H * r, W * r)``."""
+    if input.dim() < 3:
+        raise RuntimeError(
+            "pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.dim()} dimension(s)"
+        )
+    r = int(upscale_factor)
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    c, h, w = input.shape[-3], input.shape[-2], input.shape[-1]
+    if c % (r * r) != 0:
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}"
+        )
+    lead = list(input.shape[:-3])
+    n = len(lead)
+    oc = c // (r * r)
+    x = input.reshape(*lead, oc, r, r, h, w)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, oc, h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    r"""Rearranges ``(*, C, H * r, W * r)`` into ``(*, C * r^2, H, W)``."""
+    if input.dim() < 3:
+        raise RuntimeError(
+            "pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.dim()} dimension(s)"
+        )
+    r = int(downscale_factor)
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    c, h, w = input.shape[-3], input.shape[-2], input.shape[-1]
+    if h % r != 0:
+        raise RuntimeError(
+            "pixel_unshuffle expects height to be divisible by downscale_factor, but "
+            f"input.size(-2)={h} is not divisible by {r}"
+        )
+    if w % r != 0:
+        raise RuntimeError(
+            "pixel_unshuffle expects width to be divisible by downscale_factor, but "
+            f"input.size(-1)={w} is not divisible by {r}"
+        )
+    lead = list(input.shape[:-3])
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
+    r"""Generates a 2D sampling grid ``(N, H, W, 2)`` from affine matrices ``theta`` (N, 2, 3).
+
+    Only the 4-D (2D image) case is supported.
+    """
+    if align_corners is None:
+        align_corners = False
+    if len(size) != 4:
+        raise NotImplementedError("affine_grid only supports 4D sizes (2D images) in rtorch")
+    if theta.dim() != 3 or theta.shape[1] != 2 or theta.shape[2] != 3:
+        raise ValueError(
+            "Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+            f"{tuple(size)}. Got {tuple(theta.shape)}."
+        )
+    n, _, h, w = (int(s) for s in size)
+
+    def axis(steps: int) -> Tensor:
+        if steps <= 1:
+            return _C.zeros(steps, dtype=theta.dtype)
+        line = _C.linspace(-1.0, 1.0, steps, dtype=theta.dtype)
+        return line if align_corners else line * ((steps - 1) / steps)
+
+    xs = axis(w).view(1, w, 1).expand(h, w, 1)
+    ys = axis(h).view(h, 1, 1).expand(h, w, 1)
+    base = _C.cat([xs, ys, _C.ones(h, w, 1, dtype=theta.dtype)], 2)  # (H, W, 3)
+    grid = _C.matmul(base.view(1, h * w, 3), theta.transpose(1, 2))  # (N, H*W, 2)
+    return grid.view(n, h, w, 2)
