@@ -1,13 +1,122 @@
-"""(to be written: Parameter, Buffer)"""
+"""``Parameter`` and ``Buffer``: the tensor kinds that ``Module`` registers on assignment."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any
+
 from .._C import Tensor
+
+__all__ = ["Buffer", "Parameter"]
+
+
+def _alias_as(cls: type, data: Tensor, requires_grad: bool) -> Tensor:
+    """A ``cls`` instance sharing ``data``'s storage (and version counter), detached.
+
+    The core has no ``Tensor._make_subclass``; assigning ``.data`` of a fresh subclass
+    instance rebinds it to ``data``'s storage, which is the same thing.
+    """
+    out = Tensor.__new__(cls)
+    out.data = data
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _rebuild_parameter(data: Tensor, requires_grad: bool, backward_hooks: Any) -> Parameter:
+    """Unpickling helper (PyTorch's ``torch._utils._rebuild_parameter``)."""
+    param = Parameter(data, requires_grad)
+    return param
+
+
+def _rebuild_parameter_with_state(
+    data: Tensor, requires_grad: bool, backward_hooks: Any, state: dict
+) -> Parameter:
+    param = Parameter(data, requires_grad)
+    param.__dict__.update(state)
+    return param
 
 
 class Parameter(Tensor):
-    """Placeholder; being written."""
+    r"""A kind of Tensor that is to be considered a module parameter.
+
+    Parameters are :class:`~rtorch.Tensor` subclasses that are automatically added to a
+    :class:`~rtorch.nn.Module`'s parameters when assigned as its attributes. The
+    parameter shares storage with ``data`` (no copy).
+
+    Args:
+        data (Tensor): parameter tensor. Default: an empty float tensor.
+        requires_grad (bool, optional): if the parameter requires gradient. Default: ``True``
+
+    Example::
+
+        >>> p = nn.Parameter(torch.zeros(2))
+        >>> p
+        Parameter containing:
+        tensor([0., 0.], requires_grad=True)
+    """
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:  # noqa: PYI034
+        if data is None:
+            data = Tensor()
+        elif not isinstance(data, Tensor):
+            raise TypeError(
+                f"Parameter.__new__(): argument 'data' must be Tensor, not {type(data).__name__}"
+            )
+        return _alias_as(cls, data, requires_grad)
+
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        result = type(self)(self.data.clone(), self.requires_grad)
+        if self.__dict__:
+            import copy
+
+            result.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = result
+        return result
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+    def __reduce_ex__(self, proto: int) -> tuple:
+        # Plain data plus requires_grad, like PyTorch; hooks are not pickled.
+        state = self.__dict__
+        if state:
+            return (
+                _rebuild_parameter_with_state,
+                (self.data, self.requires_grad, OrderedDict(), dict(state)),
+            )
+        return (_rebuild_parameter, (self.data, self.requires_grad, OrderedDict()))
 
 
-class Buffer(Tensor):
-    """Placeholder; being written."""
+class _BufferMeta(type(Tensor)):
+    """Makes ``isinstance(t, Buffer)`` true for any tensor marked by ``Buffer(...)``."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    r"""A kind of Tensor that is a module's state but not a parameter (``torch.nn.Buffer``).
+
+    Assigning a ``Buffer`` as a module attribute registers it as a buffer, e.g. BatchNorm's
+    ``running_mean``. ``Buffer(t)`` returns a plain tensor aliasing ``t``, marked so that
+    ``isinstance(b, Buffer)`` holds.
+
+    Args:
+        data (Tensor): buffer tensor.
+        persistent (bool, optional): whether the buffer is part of the module's
+            :attr:`state_dict`. Default: ``True``
+    """
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Tensor:
+        if data is None:
+            data = Tensor()
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t
