@@ -11,11 +11,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import to_np
 
 import rtorch
 from rtorch import optim
-
-from conftest import to_np
 
 RNG = np.random.RandomState(1234)
 INITS = [RNG.randn(3, 4), RNG.randn(5), RNG.randn(1)]

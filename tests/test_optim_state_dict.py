@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import to_np
 
 import rtorch
 from rtorch import optim
-
-from conftest import to_np
 
 RNG = np.random.RandomState(7)
 INITS = [RNG.randn(4, 3), RNG.randn(3), RNG.randn(2)]
