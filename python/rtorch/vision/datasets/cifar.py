@@ -33,6 +33,8 @@ _NUMPY_GLOBALS = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
     ("copyreg", "_reconstructor"),
+    # Protocol-2 pickles written by Python 3 spell bytes as _codecs.encode(str, "latin1").
+    ("_codecs", "encode"),
 }
 
 

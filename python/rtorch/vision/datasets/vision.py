@@ -5,16 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-try:  # rtorch.utils.data is written alongside; fall back to a plain base until it exists.
-    from rtorch.utils.data import Dataset
-except ImportError:  # pragma: no cover - only before rtorch.utils.data lands
-
-    class Dataset:  # type: ignore[no-redef]
-        """Minimal stand-in for ``rtorch.utils.data.Dataset``."""
-
-        def __getitem__(self, index):
-            raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
-
+from rtorch.utils.data import Dataset
 
 __all__ = ["StandardTransform", "VisionDataset"]
 
