@@ -680,12 +680,30 @@ def _pad_tensor(img: Tensor, left, top, right, bottom, fill, padding_mode) -> Te
     return img.index_select(-2, rows).index_select(-1, cols)
 
 
+def _pil_fill(fill: Any, img) -> Any:
+    """A fill value in the form Pillow wants: one number per band (a tuple for several)."""
+    if fill is None:
+        return None
+    bands = len(img.getbands())
+    if isinstance(fill, (tuple, list)):
+        if len(fill) == 1:
+            fill = fill[0]
+        elif len(fill) != bands:
+            raise ValueError(
+                f"The number of elements in 'fill' does not match the number of channels of "
+                f"the image ({len(fill)} != {bands})"
+            )
+        else:
+            return tuple(int(f) if img.mode != "F" else float(f) for f in fill)
+    fill = float(fill) if img.mode == "F" else int(fill)
+    return fill if bands == 1 else (fill,) * bands
+
+
 def _pad_pil(img, left, top, right, bottom, fill, padding_mode):
     from PIL import Image
 
     if padding_mode == "constant":
-        if isinstance(fill, (tuple, list)):
-            fill = tuple(fill) if len(fill) > 1 else fill[0]
+        fill = _pil_fill(fill, img)
         width, height = img.size
         out = Image.new(img.mode, (width + left + right, height + top + bottom), fill)
         if img.mode == "P":
@@ -786,12 +804,7 @@ def rotate(
         raise TypeError("Argument center should be a sequence")
     if not isinstance(img, Tensor):
         _check_image(img)
-        if isinstance(fill, (list, tuple)) and len(fill) == 1:
-            fill = fill[0]
-        if isinstance(fill, (list, tuple)):
-            fill = tuple(int(f) if img.mode != "F" else f for f in fill)
-        elif fill is not None and img.mode != "F":
-            fill = int(fill)
+        fill = _pil_fill(fill, img)
         return img.rotate(
             angle, resample=_MODE_TO_PIL[mode], expand=expand, center=center, fillcolor=fill
         )
