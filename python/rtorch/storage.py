@@ -313,17 +313,31 @@ def strided_view(base: Any, size: tuple, stride: tuple, offset: int) -> Any:
     if stride == tuple(reversed(contiguous)) or numel == 1:
         view = base[offset : offset + numel] if (offset or numel != base.numel()) else base
         return view.reshape(size) if size != (numel,) else view
-    # A general strided view without the core's as_strided: through numpy.
-    name = dtype_name(base.dtype)
-    if name not in _NUMPY_DTYPE_NAMES:
-        raise NotImplementedError(
-            f"loading a non-contiguous {base.dtype} view needs Tensor.as_strided"
-        )
-    import numpy as np
+    return _view_by_unfolding(base, size, stride, offset)
 
-    array = base.numpy()
-    item = array.itemsize
-    view = np.lib.stride_tricks.as_strided(
-        array[offset:], shape=size, strides=tuple(st * item for st in stride)
-    )
-    return _C.from_numpy(view)
+
+def _view_by_unfolding(base: Any, size: tuple, stride: tuple, offset: int) -> Any:
+    """A strided view of 1-D ``base`` composed of view ops (until the core has as_strided).
+
+    Dimensions are taken outermost (largest stride) first: ``unfold(d, span, stride)``
+    splits the last dimension into windows ``stride`` apart, each as long as the span the
+    inner dimensions still need, and ``narrow`` keeps ``size`` of them. Stride-0 dims are
+    expanded at the end; size-1 dims are unsqueezed (their stride is meaningless).
+    """
+    dims = [d for d in range(len(size)) if size[d] != 1 and stride[d] != 0]
+    dims.sort(key=lambda d: -stride[d])
+    view = base[offset:] if dims else base[offset : offset + 1].reshape(())
+    for i, d in enumerate(dims):
+        inner_span = 1 + sum((size[e] - 1) * stride[e] for e in dims[i + 1 :])
+        view = view.unfold(view.dim() - 1, inner_span, stride[d]).narrow(view.dim() - 1, 0, size[d])
+    if dims:
+        view = view.reshape(view.shape[:-1])  # the last window is one element long
+    # `view` has the dims of `dims`, in that order; put every dim at its place.
+    order = sorted(range(len(dims)), key=lambda i: dims[i])
+    view = view.permute(*order) if len(order) > 1 else view
+    for d in range(len(size)):
+        if size[d] == 1 or stride[d] == 0:
+            view = view.unsqueeze(d)
+    if any(st == 0 and sz != 1 for sz, st in zip(size, stride)):
+        view = view.expand(*size)
+    return view
