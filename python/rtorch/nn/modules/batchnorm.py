@@ -1,3 +1,199 @@
-"""(to be written)"""
+"""Batch normalization, as torch.nn.modules.batchnorm: BatchNorm1d and BatchNorm2d.
 
-__all__: list[str] = []
+``_NormBase`` (parameters, running-statistic buffers, init, repr, old-checkpoint loading)
+is shared with the instance norms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rtorch
+
+from ... import _C
+from ..._C import Tensor
+from .. import functional as F
+from ..parameter import Parameter
+from . import _factory
+from .module import Module
+
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
+
+
+class _NormBase(Module):
+    """Common base of the batch and instance norms."""
+
+    _version = 2
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(_factory.empty((num_features,), device, dtype))
+            if bias:
+                self.bias = Parameter(_factory.empty((num_features,), device, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            kwargs: dict[str, Any] = {} if dtype is None else {"dtype": dtype}
+            self.register_buffer("running_mean", _C.zeros(num_features, **kwargs))
+            self.register_buffer("running_var", _C.ones(num_features, **kwargs))
+            self.register_buffer("num_batches_tracked", _C.tensor(0, dtype=_C.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            with rtorch.no_grad():
+                self.weight.fill_(1.0)
+                if self.bias is not None:
+                    self.bias.zero_()
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+    def _load_from_state_dict(
+        self,
+        state_dict: Any,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        version = local_metadata.get("version", None)
+        if (version is None or version < 2) and self.track_running_stats:
+            # Checkpoints from before num_batches_tracked existed load with a count of 0.
+            key = prefix + "num_batches_tracked"
+            if key not in state_dict:
+                state_dict[key] = (
+                    self.num_batches_tracked
+                    if self.num_batches_tracked is not None
+                    else _C.tensor(0, dtype=_C.int64)
+                )
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
+
+class _BatchNorm(_NormBase):
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            # momentum=None keeps a cumulative moving average: weight 1/n for batch n.
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Applies Batch Normalization over a 2D or 3D input.
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
+
+    The mean and (biased) standard deviation are computed per channel over the mini-batch;
+    :math:`\gamma` starts at 1 and :math:`\beta` at 0. In training the running estimates
+    are updated as :math:`\hat{x}_{new} = (1 - \text{momentum}) \hat{x} + \text{momentum}\, x_t`
+    (the variance with the unbiased estimator); in evaluation they normalise.
+
+    Args:
+        num_features: number of features or channels :math:`C` of the input
+        eps: a value added to the denominator for numerical stability. Default: 1e-5
+        momentum: the value used for the running_mean and running_var computation; ``None``
+            for a cumulative moving average. Default: 0.1
+        affine: learnable affine parameters. Default: ``True``
+        track_running_stats: track running estimates (else batch statistics are used in
+            both modes). Default: ``True``
+
+    Shape:
+        - Input: :math:`(N, C)` or :math:`(N, C, L)`; output: the same shape.
+
+    Examples::
+
+        >>> m = nn.BatchNorm1d(100)
+        >>> m(torch.randn(20, 100)).shape
+        torch.Size([20, 100])
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() != 2 and input.dim() != 3:
+            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    r"""Applies Batch Normalization over a 4D input (a mini-batch of 2D inputs with channels).
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
+
+    Statistics are per channel over :math:`(N, H, W)`; see :class:`BatchNorm1d`.
+
+    Args:
+        num_features: :math:`C` from an expected input of size :math:`(N, C, H, W)`
+        eps: a value added to the denominator for numerical stability. Default: 1e-5
+        momentum: the value used for the running_mean and running_var computation; ``None``
+            for a cumulative moving average. Default: 0.1
+        affine: learnable affine parameters. Default: ``True``
+        track_running_stats: track running estimates. Default: ``True``
+
+    Shape:
+        - Input: :math:`(N, C, H, W)`; output: the same shape.
+
+    Examples::
+
+        >>> m = nn.BatchNorm2d(100, affine=False)
+        >>> m(torch.randn(20, 100, 35, 45)).shape
+        torch.Size([20, 100, 35, 45])
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() != 4:
+            raise ValueError(f"expected 4D input (got {input.dim()}D input)")

@@ -1,3 +1,124 @@
-"""(to be written)"""
+"""Instance normalization, as torch.nn.modules.instancenorm: InstanceNorm1d and 2d."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import warnings
+
+from ..._C import Tensor
+from .. import functional as F
+from .batchnorm import _NormBase
+
+__all__ = ["InstanceNorm1d", "InstanceNorm2d"]
+
+
+class _InstanceNorm(_NormBase):
+    _spatial: int = 1
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        expected = (self._spatial + 1, self._spatial + 2)
+        if input.dim() not in expected:
+            raise ValueError(
+                f"expected {expected[0]}D or {expected[1]}D input (got {input.dim()}D input)"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        no_batch_dim = self._spatial + 1
+        feature_dim = input.dim() - no_batch_dim
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(
+                    f"expected input's size at dim={feature_dim} to match num_features "
+                    f"({self.num_features}), but got: {input.shape[feature_dim]}."
+                )
+            warnings.warn(
+                f"input's size at dim={feature_dim} does not match num_features. You can "
+                "silence this warning by not passing in num_features, which is not used "
+                "because affine=False",
+                stacklevel=2,
+            )
+        unbatched = input.dim() == no_batch_dim
+        x = input.unsqueeze(0) if unbatched else input
+        out = F.instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    r"""Applies Instance Normalization over a 2D (unbatched) or 3D (batched) input.
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
+
+    Statistics are per sample and per channel, over the length dimension.
+
+    Args:
+        num_features: number of features or channels :math:`C` of the input
+        eps: a value added to the denominator for numerical stability. Default: 1e-5
+        momentum: the value used for the running_mean and running_var computation.
+            Default: 0.1
+        affine: learnable affine parameters, initialized like batch normalization.
+            Default: ``False``
+        track_running_stats: track running estimates and use them in evaluation.
+            Default: ``False``
+
+    Shape:
+        - Input: :math:`(N, C, L)` or :math:`(C, L)`; output: the same shape.
+
+    Examples::
+
+        >>> m = nn.InstanceNorm1d(100, affine=True)
+        >>> m(torch.randn(20, 100, 40)).shape
+        torch.Size([20, 100, 40])
+    """
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    r"""Applies Instance Normalization over a 3D (unbatched) or 4D (batched) input.
+
+    Statistics are per sample and per channel, over the two spatial dimensions.
+
+    Args:
+        num_features: :math:`C` from an expected input of size :math:`(N, C, H, W)`
+        eps: a value added to the denominator for numerical stability. Default: 1e-5
+        momentum: the value used for the running_mean and running_var computation.
+            Default: 0.1
+        affine: learnable affine parameters. Default: ``False``
+        track_running_stats: track running estimates. Default: ``False``
+
+    Shape:
+        - Input: :math:`(N, C, H, W)` or :math:`(C, H, W)`; output: the same shape.
+
+    Examples::
+
+        >>> m = nn.InstanceNorm2d(100)
+        >>> m(torch.randn(20, 100, 35, 45)).shape
+        torch.Size([20, 100, 35, 45])
+    """
+
+    _spatial = 2

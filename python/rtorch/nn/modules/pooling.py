@@ -1,3 +1,355 @@
-"""(to be written)"""
+"""Pooling layers, as torch.nn.modules.pooling: max, average and adaptive pooling in 1D/2D."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..._C import Tensor
+from .. import functional as F
+from .module import Module
+
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "LPPool1d",
+    "LPPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
+]
+
+_Size = int | Sequence[int]
+
+
+class _MaxPoolNd(Module):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        dilation: _Size = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (
+            "kernel_size={kernel_size}, stride={stride}, padding={padding}, "
+            "dilation={dilation}, ceil_mode={ceil_mode}".format(**self.__dict__)
+        )
+
+
+class MaxPool1d(_MaxPoolNd):
+    r"""Applies a 1D max pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the sliding window, must be > 0.
+        stride: the stride of the sliding window. Default: ``kernel_size``.
+        padding: implicit negative infinity padding on both sides, at most half the kernel.
+        dilation: the stride between elements within a sliding window.
+        return_indices: if ``True``, also return the argmax indices (for ``MaxUnpool1d``).
+        ceil_mode: if ``True``, use ceil instead of floor for the output shape. A window
+            that would start in the right padded region is ignored.
+
+    Shape:
+        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
+        - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`,
+          :math:`L_{out} = \lfloor (L_{in} + 2p - d(k - 1) - 1) / s + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.MaxPool1d(3, stride=2)
+        >>> m(torch.randn(20, 16, 50)).shape
+        torch.Size([20, 16, 24])
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool1d(
+            input, self.kernel_size, self.stride, self.padding, self.dilation,
+            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
+        )  # fmt: skip
+
+
+class MaxPool2d(_MaxPoolNd):
+    r"""Applies a 2D max pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window to take a max over.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit negative infinity padding on both sides, at most half the kernel.
+        dilation: a parameter that controls the stride of elements in the window.
+        return_indices: if ``True``, also return the flat indices of the maxima in each
+            input plane.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`,
+          :math:`H_{out} = \lfloor (H_{in} + 2p_0 - d_0(k_0 - 1) - 1) / s_0 + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.MaxPool2d((3, 2), stride=(2, 1))
+        >>> m(torch.randn(20, 16, 50, 32)).shape
+        torch.Size([20, 16, 24, 31])
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool2d(
+            input, self.kernel_size, self.stride, self.padding, self.dilation,
+            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
+        )  # fmt: skip
+
+
+class AvgPool1d(Module):
+    r"""Applies a 1D average pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit zero padding to be added on both sides.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+        count_include_pad: when ``True``, include the zero-padding in the averaging.
+
+    Shape:
+        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
+        - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`,
+          :math:`L_{out} = \lfloor (L_{in} + 2p - k) / s + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.AvgPool1d(3, stride=2)
+        >>> m(torch.tensor([[[1.0, 2, 3, 4, 5, 6, 7]]]))
+        tensor([[[2., 4., 6.]]])
+    """
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+
+        def single(v: Any) -> tuple:
+            return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+        self.kernel_size = single(kernel_size)
+        self.stride = single(stride if stride is not None else kernel_size)
+        self.padding = single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad,
+        )  # fmt: skip
+
+
+class AvgPool2d(Module):
+    r"""Applies a 2D average pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit zero padding to be added on both sides.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+        count_include_pad: when ``True``, include the zero-padding in the averaging.
+        divisor_override: if specified, it will be used as divisor, otherwise the size of
+            the pooling region will be used.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`.
+
+    Examples::
+
+        >>> m = nn.AvgPool2d((3, 2), stride=(2, 1))
+        >>> m(torch.randn(20, 16, 50, 32)).shape
+        torch.Size([20, 16, 24, 31])
+    """
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override,
+        )  # fmt: skip
+
+
+class _LPPoolNd(Module):
+    def __init__(
+        self,
+        norm_type: float,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (
+            "norm_type={norm_type}, kernel_size={kernel_size}, stride={stride}, "
+            "ceil_mode={ceil_mode}".format(**self.__dict__)
+        )
+
+
+class LPPool1d(_LPPoolNd):
+    r"""Applies a 1D power-average pooling: :math:`f(X) = \sqrt[p]{\sum_{x \in X} x^p}`.
+
+    Shape:
+        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`; output likewise.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool2d(_LPPoolNd):
+    r"""Applies a 2D power-average pooling: :math:`f(X) = \sqrt[p]{\sum_{x \in X} x^p}`.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`; output likewise.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class _AdaptivePoolNd(Module):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    r"""Applies a 1D adaptive average pooling: output size ``L_out`` for any input size.
+
+    Args:
+        output_size: the target output size :math:`L_{out}`.
+
+    Shape:
+        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
+        - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveAvgPool1d(5)
+        >>> m(torch.randn(1, 64, 8)).shape
+        torch.Size([1, 64, 5])
+    """
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+        del self.return_indices
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    r"""Applies a 2D adaptive average pooling: output ``H_out x W_out`` for any input size.
+
+    Args:
+        output_size: the target output size, an int or a tuple whose entries may be ``None``
+            to keep the input's size.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, S_0, S_1)` or :math:`(C, S_0, S_1)`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveAvgPool2d((5, 7))
+        >>> m(torch.randn(1, 64, 8, 9)).shape
+        torch.Size([1, 64, 5, 7])
+    """
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+        del self.return_indices
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(_AdaptivePoolNd):
+    r"""Applies a 1D adaptive max pooling: output size ``L_out`` for any input size.
+
+    Args:
+        output_size: the target output size :math:`L_{out}`.
+        return_indices: if ``True``, also return the indices of the maxima. Default: ``False``
+
+    Shape:
+        - Input: :math:`(N, C, L_{in})` or :math:`(C, L_{in})`.
+        - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`.
+    """
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
+    r"""Applies a 2D adaptive max pooling: output ``H_out x W_out`` for any input size.
+
+    Args:
+        output_size: the target output size (entries may be ``None``).
+        return_indices: if ``True``, also return the flat indices of the maxima.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, S_0, S_1)` or :math:`(C, S_0, S_1)`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveMaxPool2d((5, 7))
+        >>> m(torch.randn(1, 64, 8, 9)).shape
+        torch.Size([1, 64, 5, 7])
+    """
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
