@@ -215,30 +215,34 @@ def _check_class_weight(weight: Tensor | None, n_classes: int) -> None:
 
 
 def _check_nll_shapes(input: Tensor, target: Tensor) -> None:
-    """PyTorch's checks of (input, class-index target) pairs, in its order and words."""
+    """PyTorch's checks of (input, class-index target) pairs, in its order and words:
+    shapes first, then the target's dtype."""
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() == 1:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.dim() == 1 and target.shape[0] != 1:
+            raise ValueError(
+                f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}"
+            )
+    elif target.dim() >= 1 and input.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0]})."
+        )
+    elif input.dim() == 2:
+        if target.dim() != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    else:
+        expected = [input.shape[0]] + list(input.shape[2:])
+        if list(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
     if target.dtype is not _C.int64 and target.dtype is not _C.uint8:
         raise RuntimeError(
             "expected target dtype to be Long or Byte, but got "
             f"{_SCALAR_NAMES.get(target.dtype, str(target.dtype))}"
         )
-    if input.dim() == 1:
-        if target.dim() > 1 or target.numel() != 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
-    if target.dim() >= 1 and input.shape[0] != target.shape[0]:
-        raise ValueError(
-            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-            f"({target.shape[0]})."
-        )
-    if input.dim() == 2:
-        if target.dim() != 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
-    expected = [input.shape[0]] + list(input.shape[2:])
-    if list(target.shape) != expected:
-        raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
 
 
 def _raise_out_of_bounds(target: Tensor, n_classes: int, ignore_index: int) -> None:
