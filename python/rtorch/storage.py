@@ -236,6 +236,9 @@ def tensor_from_bytes(buffer: Any, dtype: Any) -> Any:
     name = dtype_name(dtype)
     if name == "bool":
         _check_bool_bytes(buffer)
+    if itemsize > 1 and _buffer_address(buffer) % itemsize:
+        # Misaligned data (a crafted file): the kernels need aligned elements, so copy.
+        buffer = bytearray(buffer)
     frombuffer = getattr(_C, "frombuffer", None)
     if frombuffer is not None:
         return frombuffer(buffer, dtype=dtype)
