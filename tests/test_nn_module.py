@@ -669,3 +669,40 @@ def test_pickle_module_round_trip():
     assert list(clone.state_dict()) == list(net.state_dict())
     x = rtorch.randn(2, 4)
     np.testing.assert_allclose(np_of(clone(x)), np_of(net(x)), rtol=1.3e-6, atol=1e-5)
+
+
+# ----- the attribute mirrors behind fast parameter reads -----
+
+
+def test_direct_registry_writes_stay_consistent():
+    m = Affine(2, 2)
+    new = nn.Parameter(rtorch.ones(2, 2))
+    m._parameters["weight"] = new  # as some libraries do
+    assert m.weight is new
+    del m._parameters["weight"]
+    with pytest.raises(AttributeError):
+        _ = m.weight
+    m._buffers.pop("calls")
+    assert not hasattr(m, "calls")
+    m._modules = OrderedDict([("child", Affine(1, 1))])  # whole-dict replacement
+    assert isinstance(m.child, Affine)
+    m._modules.clear()
+    assert not hasattr(m, "child")
+    assert "weight" not in vars(m) and "bias" in vars(m)
+
+
+def test_pickled_state_has_pytorch_layout():
+    m = Affine(2, 2)
+    state = m.__getstate__()
+    assert "weight" not in state and "calls" not in state
+    assert type(state["_parameters"]) is dict and list(state["_parameters"]) == ["weight", "bias"]
+    clone = nn.Module.__new__(Affine)
+    clone.__setstate__(state)
+    assert clone.weight is m.weight
+
+
+def test_second_init_forgets_registrations():
+    m = Affine(2, 2)
+    nn.Module.__init__(m)
+    assert list(m.parameters()) == []
+    assert not hasattr(m, "weight")
