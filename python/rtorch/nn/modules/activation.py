@@ -6,13 +6,12 @@ prints what PyTorch prints.
 
 from __future__ import annotations
 
-import math
-
 from ... import _C
 from ..._C import Tensor
-from ...autograd import no_grad
 from .. import functional as F
+from .. import init
 from ..parameter import Parameter
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 __all__ = [
@@ -471,8 +470,7 @@ class PReLU(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        with no_grad():
-            self.weight.fill_(self.init)
+        init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.prelu(input, self.weight)
@@ -571,23 +569,6 @@ class LogSoftmax(Module):
 # ----- MultiheadAttention -----
 
 
-def _xavier_uniform_(tensor: Tensor) -> Tensor:
-    """U(-b, b) with b = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
-    fan_out, fan_in = tensor.shape[0], tensor.shape[1]
-    bound = math.sqrt(6.0 / (fan_in + fan_out))
-    with no_grad():
-        return tensor.uniform_(-bound, bound)
-
-
-def _xavier_normal_(tensor: Tensor) -> Tensor:
-    """N(0, 2 / (fan_in + fan_out)); fans of a (1, 1, E) bias are both E."""
-    receptive = tensor[0][0].numel() if tensor.dim() > 2 else 1
-    fan_in, fan_out = tensor.shape[1] * receptive, tensor.shape[0] * receptive
-    std = math.sqrt(2.0 / (fan_in + fan_out))
-    with no_grad():
-        return tensor.normal_(0.0, std)
-
-
 class MultiheadAttention(Module):
     """Multi-head attention: concat(head_1, ..., head_h) W_o with
     head_i = softmax(Q W_q^i (K W_k^i)^T / sqrt(d)) V W_v^i.
@@ -638,8 +619,6 @@ class MultiheadAttention(Module):
                 f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "
                 f"and num_heads={num_heads} instead"
             )
-        from .linear import NonDynamicallyQuantizableLinear
-
         super().__init__()
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
@@ -682,19 +661,18 @@ class MultiheadAttention(Module):
 
     def _reset_parameters(self) -> None:
         if self._qkv_same_embed_dim:
-            _xavier_uniform_(self.in_proj_weight)
+            init.xavier_uniform_(self.in_proj_weight)
         else:
-            _xavier_uniform_(self.q_proj_weight)
-            _xavier_uniform_(self.k_proj_weight)
-            _xavier_uniform_(self.v_proj_weight)
-        with no_grad():
-            if self.in_proj_bias is not None:
-                self.in_proj_bias.zero_()
-                self.out_proj.bias.zero_()
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
         if self.bias_k is not None:
-            _xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_k)
         if self.bias_v is not None:
-            _xavier_normal_(self.bias_v)
+            init.xavier_normal_(self.bias_v)
 
     def forward(
         self,
