@@ -34,12 +34,14 @@ def _renumber(module: Module) -> None:
         module._modules[str(i)] = m
 
 
-def _tensor_line(p: Any) -> str:
+def _tensor_line(p: Any, type_name: bool = False) -> str:
+    # ParameterList prints the dtype, ParameterDict the legacy type name (as PyTorch).
     if isinstance(p, Tensor):
         size_str = "x".join(str(size) for size in p.size())
         device_str = f" ({p.device})" if p.device.type == "cuda" else ""
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        return f"{kind} containing: [{p.dtype} of size {size_str}{device_str}]"
+        what = p.type() if type_name else p.dtype
+        return f"{kind} containing: [{what} of size {size_str}{device_str}]"
     return "Object of type: " + type(p).__name__
 
 
@@ -550,7 +552,7 @@ class ParameterDict(Module):
                 self[p[0]] = p[1]
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({k}): {_tensor_line(p)}" for k, p in self.items())
+        return "\n".join(f"  ({k}): {_tensor_line(p, True)}" for k, p in self.items())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called.")
