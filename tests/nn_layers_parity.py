@@ -1,0 +1,96 @@
+"""Runs nn layer programs on rtorch (in process) and on real PyTorch (a subprocess).
+
+A case file defines ``CASES = {name: fn(torch, F, nn, np) -> tensor | list of tensors}``;
+an exception is recorded as ``"ExceptionClass: message"`` so error paths compare too.
+PyTorch is found as the interpreter in ``RTORCH_TORCH_PYTHON`` or ``/work/torchvenv``;
+where neither has torch, ``torch_results`` returns None and the parity tests skip.
+Nothing here imports torch into the test process.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+_CANDIDATES = [os.environ.get("RTORCH_TORCH_PYTHON", ""), "/work/torchvenv/bin/python"]
+
+
+def _evaluate(torch, F, nn, source: str) -> dict:
+    ns: dict = {}
+    exec(compile(source, "<cases>", "exec"), ns)
+    out = {}
+    for name, fn in ns["CASES"].items():
+        try:
+            r = fn(torch, F, nn, np)
+            r = list(r) if isinstance(r, (list, tuple)) else [r]
+            out[name] = [np.array(x.detach().tolist()) for x in r]
+        except Exception as e:  # recorded: error paths are compared too
+            out[name] = f"{type(e).__name__}: {e}"
+    return out
+
+
+def rtorch_results(source: str) -> dict:
+    import rtorch
+    import rtorch.nn
+    import rtorch.nn.functional
+
+    return _evaluate(rtorch, rtorch.nn.functional, rtorch.nn, source)
+
+
+def torch_results(source: str) -> dict | None:
+    python = next((p for p in _CANDIDATES if p and os.path.exists(p)), None)
+    if python is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "cases.py")
+        dst = os.path.join(tmp, "out.pkl")
+        with open(src, "w") as f:
+            f.write(source)
+        code = (
+            "import sys, pickle; sys.path.insert(0, %r)\n"
+            "import torch, torch.nn, torch.nn.functional\n"
+            "from nn_layers_parity import _evaluate\n"
+            "src = open(%r).read()\n"
+            "pickle.dump(_evaluate(torch, torch.nn.functional, torch.nn, src), open(%r, 'wb'))\n"
+        ) % (os.path.dirname(os.path.abspath(__file__)), src, dst)
+        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            if "No module named 'torch'" in proc.stderr:
+                return None
+            raise RuntimeError(proc.stderr)
+        with open(dst, "rb") as f:
+            return pickle.load(f)
+
+
+def compare(ours: dict, theirs: dict, rtol: float = 1e-7, atol: float = 1e-7) -> list[str]:
+    """Names of the cases whose results differ (values, shapes or error messages)."""
+    bad = []
+    for name, expected in theirs.items():
+        got = ours[name]
+        if isinstance(expected, str) or isinstance(got, str):
+            # PyTorch may append a C++ debug suffix after a newline.
+            if (
+                not isinstance(got, str)
+                or not isinstance(expected, str)
+                or got != expected.split("\n[")[0]
+            ):
+                bad.append(f"{name}: {got!r} vs {expected!r}")
+            continue
+        ok = len(got) == len(expected) and all(
+            a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+            for a, b in zip(got, expected, strict=True)
+        )
+        if not ok:
+            bad.append(name)
+    return bad
+
+
+if __name__ == "__main__":
+    print(
+        compare(rtorch_results(open(sys.argv[1]).read()), torch_results(open(sys.argv[1]).read()))
+    )
