@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pickle
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -22,14 +21,14 @@ _CANDIDATES = [os.environ.get("RTORCH_TORCH_PYTHON", ""), "/work/torchvenv/bin/p
 
 def _evaluate(torch, F, nn, source: str) -> dict:
     ns: dict = {}
-    exec(compile(source, "<cases>", "exec"), ns)
+    exec(compile(source, "<cases>", "exec"), ns)  # noqa: S102 -- trusted test programs
     out = {}
     for name, fn in ns["CASES"].items():
         try:
             r = fn(torch, F, nn, np)
             r = list(r) if isinstance(r, (list, tuple)) else [r]
             out[name] = [np.array(x.detach().tolist()) for x in r]
-        except Exception as e:  # recorded: error paths are compared too
+        except Exception as e:  # noqa: BLE001 -- recorded: error paths are compared too
             out[name] = f"{type(e).__name__}: {e}"
     return out
 
@@ -51,14 +50,18 @@ def torch_results(source: str) -> dict | None:
         dst = os.path.join(tmp, "out.pkl")
         with open(src, "w") as f:
             f.write(source)
+        here = os.path.dirname(os.path.abspath(__file__))
         code = (
-            "import sys, pickle; sys.path.insert(0, %r)\n"
+            f"import sys, pickle; sys.path.insert(0, {here!r})\n"
             "import torch, torch.nn, torch.nn.functional\n"
             "from nn_layers_parity import _evaluate\n"
-            "src = open(%r).read()\n"
-            "pickle.dump(_evaluate(torch, torch.nn.functional, torch.nn, src), open(%r, 'wb'))\n"
-        ) % (os.path.dirname(os.path.abspath(__file__)), src, dst)
-        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+            f"src = open({src!r}).read()\n"
+            "out = _evaluate(torch, torch.nn.functional, torch.nn, src)\n"
+            f"pickle.dump(out, open({dst!r}, 'wb'))\n"
+        )
+        proc = subprocess.run(
+            [python, "-c", code], check=False, capture_output=True, text=True, timeout=120
+        )
         if proc.returncode != 0:
             if "No module named 'torch'" in proc.stderr:
                 return None
@@ -88,9 +91,3 @@ def compare(ours: dict, theirs: dict, rtol: float = 1e-7, atol: float = 1e-7) ->
         if not ok:
             bad.append(name)
     return bad
-
-
-if __name__ == "__main__":
-    print(
-        compare(rtorch_results(open(sys.argv[1]).read()), torch_results(open(sys.argv[1]).read()))
-    )

@@ -27,7 +27,7 @@ def t64(shape, requires_grad=False, seed=None):
 
 def np_conv2d(x, w, b, stride, padding, dilation, groups):
     """Direct-loop convolution over output positions (small shapes only)."""
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
