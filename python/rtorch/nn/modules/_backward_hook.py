@@ -8,6 +8,7 @@ backward pre-hooks, which may replace it); the node on the inputs then sees
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import rtorch
@@ -46,6 +47,7 @@ class BackwardHook:
         self.output_tensors_index: list[int] | None = None
         self.n_inputs = -1
         self.input_tensors_index: list[int] | None = None
+        self.constant_inputs: list[tuple[int, Any]] = []
 
     def _wrap(self, args: tuple) -> tuple[tuple, list[int] | None, Any]:
         """Routes the grad-requiring tensors of ``args`` through the identity Function."""
@@ -64,6 +66,13 @@ class BackwardHook:
         self.n_inputs = len(args)
         self.input_tensors_index = idx
         if grad_fn is not None:
+            # Tensor inputs that need no grad report zeros (PyTorch routes them through
+            # its hook Function too, which materialises their gradients).
+            self.constant_inputs = [
+                (i, a)
+                for i, a in enumerate(args)
+                if isinstance(a, rtorch.Tensor) and not a.requires_grad
+            ]
             grad_fn.register_hook(self._input_hook)
         return res
 
@@ -73,7 +82,10 @@ class BackwardHook:
             # (e.g. a double backward): nothing to report.
             return None
         assert self.input_tensors_index is not None
-        res = _pack_with_none(self.input_tensors_index, grad_input, self.n_inputs)
+        packed = list(_pack_with_none(self.input_tensors_index, grad_input, self.n_inputs))
+        for i, a in self.constant_inputs:
+            packed[i] = rtorch.zeros_like(a)
+        res = tuple(packed)
         for hook in tuple(self.user_hooks.values()):
             out = hook(self.module, res, self.grad_outputs)
             if out is None:
@@ -114,6 +126,14 @@ class BackwardHook:
         local = self.grad_outputs
         if self.input_tensors_index is None:
             # No input requires grad: the input-side node never runs, so call hooks now.
+            if self.user_hooks:
+                warnings.warn(
+                    "Full backward hook is firing when gradients are computed with respect "
+                    "to module outputs since no inputs require gradients. See "
+                    "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                    "#torch.nn.Module.register_full_backward_hook for more details.",
+                    stacklevel=2,
+                )
             grad_inputs = _pack_with_none([], [], self.n_inputs)
             for hook in tuple(self.user_hooks.values()):
                 res = hook(self.module, grad_inputs, self.grad_outputs)
