@@ -285,8 +285,7 @@ class Module:
                 f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                 "(torch Tensor or None required)"
             )
-        if isinstance(tensor, Buffer):
-            persistent = tensor.persistent
+        # (A Buffer's own ``persistent`` counts on attribute assignment only, as PyTorch.)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
