@@ -51,6 +51,36 @@ pub fn normalize_dim(dim: i64, ndim: usize) -> Result<usize> {
     })
 }
 
+/// One past the largest storage index `offset + Σ (size - 1) * stride` reaches (0 when
+/// a size is 0), in checked arithmetic: None when it overflows. Every extent computed
+/// from user-given sizes and strides goes through here.
+pub fn checked_extent(shape: &[usize], strides: &[usize], offset: usize) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape
+        .iter()
+        .zip(strides)
+        .try_fold(offset.checked_add(1)?, |acc, (&d, &s)| {
+            acc.checked_add((d - 1).checked_mul(s)?)
+        })
+}
+
+/// PyTorch's error for a size/stride combination whose storage size overflows.
+pub fn extent_overflow(shape: &[usize], strides: Option<&[usize]>) -> Error {
+    match strides {
+        Some(s) => Error::Runtime(format!(
+            "Storage size calculation overflowed with sizes={} and strides={}",
+            fmt_shape(shape),
+            fmt_shape(s)
+        )),
+        None => Error::Runtime(format!(
+            "Storage size calculation overflowed with sizes={}",
+            fmt_shape(shape)
+        )),
+    }
+}
+
 /// Formats a shape as PyTorch prints `torch.Size`: `[2, 3]`.
 pub fn fmt_shape(shape: &[usize]) -> String {
     let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use std::alloc::{self, Layout as AllocLayout};
 use std::any::Any;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Alignment of buffers rtorch allocates (past `SMALL` bytes): a cache line, and enough
@@ -49,11 +49,22 @@ fn advise_huge_pages(ptr: *mut u8, len: usize) {
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_ptr: *mut u8, _len: usize) {}
 
+/// PyTorch's error when the CPU allocator cannot give `len` bytes.
+fn out_of_memory(len: usize) -> Error {
+    Error::Runtime(format!(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried to allocate {len} bytes. Error code 12 (Cannot allocate memory)"
+    ))
+}
+
 /// Bytes of CPU memory, owned by rtorch or borrowed from another owner (a numpy array).
+///
+/// The pointer can be re-pointed in place (`share_memory_` moves the bytes into a
+/// shared mapping that every view must see), hence an atomic; reading it costs the same
+/// as a plain load.
 pub struct CpuBuffer {
-    ptr: NonNull<u8>,
+    ptr: AtomicPtr<u8>,
     len: usize,
-    owner: Owner,
+    owner: parking_lot::Mutex<Owner>,
 }
 
 enum Owner {
@@ -61,6 +72,82 @@ enum Owner {
     Rust,
     /// Memory kept alive by someone else (e.g. a numpy array), released by dropping this.
     External(#[allow(dead_code)] Box<dyn Any + Send + Sync>),
+    /// A shared-memory mapping (`share_memory_`), unmapped on drop.
+    #[cfg(target_os = "linux")]
+    Shared(shm::Mapping),
+}
+
+/// Shared memory: an anonymous memory file (`memfd_create`) mapped `MAP_SHARED`. Forked
+/// children share the pages; other processes receive the file descriptor (e.g. through
+/// `multiprocessing`'s fd passing) and map it themselves.
+#[cfg(target_os = "linux")]
+pub mod shm {
+    use crate::error::{Error, Result};
+
+    pub struct Mapping {
+        pub(super) fd: libc::c_int,
+        pub(super) addr: *mut u8,
+        pub(super) len: usize,
+    }
+
+    // SAFETY: an fd and a mapping address are plain data; access to the bytes follows
+    // the same rules as any other CpuBuffer.
+    unsafe impl Send for Mapping {}
+    unsafe impl Sync for Mapping {}
+
+    fn os_error(what: &str) -> Error {
+        Error::Runtime(format!(
+            "unable to {what} for shared memory: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+
+    impl Mapping {
+        /// A new shared mapping of `len` (> 0) zeroed bytes.
+        pub fn create(len: usize) -> Result<Mapping> {
+            // SAFETY: plain system calls; every failure is checked and cleaned up.
+            unsafe {
+                let fd = libc::memfd_create(c"rtorch_shared".as_ptr(), libc::MFD_CLOEXEC);
+                if fd < 0 {
+                    return Err(os_error("create a memory file"));
+                }
+                if libc::ftruncate(fd, len as libc::off_t) != 0 {
+                    let e = os_error("size the memory file");
+                    libc::close(fd);
+                    return Err(e);
+                }
+                let addr = libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    fd,
+                    0,
+                );
+                if addr == libc::MAP_FAILED {
+                    let e = os_error("map the memory file");
+                    libc::close(fd);
+                    return Err(e);
+                }
+                Ok(Mapping {
+                    fd,
+                    addr: addr as *mut u8,
+                    len,
+                })
+            }
+        }
+    }
+
+    impl Drop for Mapping {
+        fn drop(&mut self) {
+            // SAFETY: `addr..addr+len` and `fd` were created by `create` and are
+            // released only here.
+            unsafe {
+                libc::munmap(self.addr as *mut libc::c_void, self.len);
+                libc::close(self.fd);
+            }
+        }
+    }
 }
 
 // SAFETY: a CpuBuffer is plain bytes plus an owner that is itself Send + Sync. Concurrent
@@ -74,32 +161,30 @@ impl CpuBuffer {
         if len == 0 {
             // A dangling but aligned pointer: never dereferenced for zero bytes.
             let ptr = NonNull::new(ALIGN as *mut u8).expect("ALIGN is non-zero");
-            return Ok(CpuBuffer {
-                ptr,
-                len,
-                owner: Owner::Rust,
-            });
+            return Ok(CpuBuffer::new(ptr, len, Owner::Rust));
         }
-        let layout = AllocLayout::from_size_align(len, align_for(len))
-            .map_err(|_| Error::Runtime(format!("cannot allocate {len} bytes")))?;
+        // Sizes past isize::MAX have no layout; like a null from the allocator they
+        // are a RuntimeError, never an abort.
+        let layout =
+            AllocLayout::from_size_align(len, align_for(len)).map_err(|_| out_of_memory(len))?;
         // SAFETY: layout has non-zero size (len > 0 checked above).
         let raw = unsafe { alloc::alloc(layout) };
-        let ptr = NonNull::new(raw).ok_or_else(|| {
-            Error::Runtime(format!(
-                "DefaultCPUAllocator: not enough memory: you tried to allocate {len} bytes."
-            ))
-        })?;
+        let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
         // Advise before the first touch, so zero-filling already faults in huge pages.
         advise_huge_pages(ptr.as_ptr(), len);
         if zeroed {
             // SAFETY: `ptr` is a fresh allocation of exactly `len` writable bytes.
             unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
         }
-        Ok(CpuBuffer {
-            ptr,
+        Ok(CpuBuffer::new(ptr, len, Owner::Rust))
+    }
+
+    fn new(ptr: NonNull<u8>, len: usize, owner: Owner) -> CpuBuffer {
+        CpuBuffer {
+            ptr: AtomicPtr::new(ptr.as_ptr()),
             len,
-            owner: Owner::Rust,
-        })
+            owner: parking_lot::Mutex::new(owner),
+        }
     }
 
     /// Wraps memory owned elsewhere.
@@ -113,15 +198,59 @@ impl CpuBuffer {
         owner: Box<dyn Any + Send + Sync>,
     ) -> CpuBuffer {
         let ptr = NonNull::new(ptr).unwrap_or(NonNull::dangling());
-        CpuBuffer {
-            ptr,
-            len,
-            owner: Owner::External(owner),
-        }
+        CpuBuffer::new(ptr, len, Owner::External(owner))
     }
 
+    #[inline]
     pub fn as_ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr()
+        self.ptr.load(Ordering::Relaxed)
+    }
+
+    /// True when the bytes live in a shared-memory mapping.
+    pub fn is_shared(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            matches!(*self.owner.lock(), Owner::Shared(_))
+        }
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
+    /// The shared-memory file descriptor, when shared.
+    pub fn shared_fd(&self) -> Option<i32> {
+        #[cfg(target_os = "linux")]
+        if let Owner::Shared(m) = &*self.owner.lock() {
+            return Some(m.fd);
+        }
+        None
+    }
+
+    /// Moves the bytes into shared memory in place: the pointer every view reads is
+    /// re-pointed at a shared mapping holding a copy of the data. No-op when already
+    /// shared or empty.
+    #[cfg(target_os = "linux")]
+    pub fn share_memory(&self) -> Result<()> {
+        let mut owner = self.owner.lock();
+        if matches!(*owner, Owner::Shared(_)) || self.len == 0 {
+            return Ok(());
+        }
+        let map = shm::Mapping::create(self.len)?;
+        let old = self.as_ptr();
+        // SAFETY: both regions are `len` bytes, distinct allocations. A concurrent
+        // write through another thread during the move is a user-level race, as in
+        // PyTorch.
+        unsafe { std::ptr::copy_nonoverlapping(old, map.addr, self.len) };
+        self.ptr.store(map.addr, Ordering::Release);
+        let previous = std::mem::replace(&mut *owner, Owner::Shared(map));
+        release(old, self.len, previous);
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn share_memory(&self) -> Result<()> {
+        Err(Error::NotImplemented(
+            "share_memory_ is only implemented on Linux".into(),
+        ))
     }
 
     pub fn len(&self) -> usize {
@@ -133,15 +262,27 @@ impl CpuBuffer {
     }
 }
 
+/// Frees memory at `ptr` of `len` bytes as its owner requires.
+fn release(ptr: *mut u8, len: usize, owner: Owner) {
+    if let Owner::Rust = owner {
+        if len > 0 {
+            let layout = AllocLayout::from_size_align(len, align_for(len))
+                .expect("layout was valid at allocation");
+            // SAFETY: allocated in `alloc` with exactly this layout.
+            unsafe { alloc::dealloc(ptr, layout) };
+        }
+    }
+    // Other owners release their memory when dropped here.
+}
+
 impl Drop for CpuBuffer {
     fn drop(&mut self) {
-        if let Owner::Rust = self.owner {
-            if self.len > 0 {
-                let layout = AllocLayout::from_size_align(self.len, align_for(self.len))
-                    .expect("layout was valid at allocation");
-                // SAFETY: allocated in `alloc` with exactly this layout.
-                unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) };
-            }
+        let owner = std::mem::replace(self.owner.get_mut(), Owner::Rust);
+        let ptr = *self.ptr.get_mut();
+        if let Owner::Rust = owner {
+            release(ptr, self.len, owner);
+        } else {
+            drop(owner);
         }
     }
 }
@@ -183,6 +324,26 @@ impl Storage {
     pub fn cpu_ptr(&self) -> Result<*mut u8> {
         match &self.0.buffer {
             Buffer::Cpu(b) => Ok(b.as_ptr()),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        match &self.0.buffer {
+            Buffer::Cpu(b) => b.is_shared(),
+        }
+    }
+
+    /// The file descriptor of a shared storage's memory file (owned by the storage).
+    pub fn shared_fd(&self) -> Option<i32> {
+        match &self.0.buffer {
+            Buffer::Cpu(b) => b.shared_fd(),
+        }
+    }
+
+    /// `share_memory_()`: moves the storage into shared memory in place.
+    pub fn share_memory(&self) -> Result<()> {
+        match &self.0.buffer {
+            Buffer::Cpu(b) => b.share_memory(),
         }
     }
 

@@ -71,7 +71,7 @@ impl Tensor {
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
             .and_then(|n| n.checked_mul(dtype.size()))
-            .ok_or_else(|| Error::Runtime("tensor is too large".into()))?;
+            .ok_or_else(|| crate::layout::extent_overflow(shape, None))?;
         let buffer = CpuBuffer::alloc(numel, zeroed)?;
         Ok(Tensor::from_parts(
             Storage::cpu(buffer),

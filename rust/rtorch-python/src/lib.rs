@@ -19,6 +19,7 @@ mod ops_reduce;
 mod ops_shape;
 mod ops_sort;
 mod ops_unary;
+mod storage;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -47,5 +48,6 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     indexing::register(m)?;
     ops_linalg::register(m)?;
     ops_random::register(m)?;
+    storage::register(m)?;
     Ok(())
 }

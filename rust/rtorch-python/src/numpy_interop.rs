@@ -150,5 +150,9 @@ pub fn from_numpy_py(arr: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
             arr.get_type().name()?
         )));
     }
+    let writeable: bool = arr.getattr("flags")?.getattr("writeable")?.extract()?;
+    if !writeable {
+        crate::storage::warn_numpy_not_writable(arr.py())?;
+    }
     Ok(PyTensor::from(from_numpy(arr)?))
 }

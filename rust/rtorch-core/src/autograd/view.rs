@@ -200,7 +200,7 @@ fn view_indices(base: &Layout, view: &Layout) -> Result<Tensor> {
 }
 
 /// Calls `f` with the storage offset of every element of `layout`, in row-major order.
-fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
+pub(crate) fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
     let n = layout.numel();
     if n == 0 {
         return;

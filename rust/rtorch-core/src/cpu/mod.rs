@@ -30,8 +30,62 @@ pub fn pool() -> Arc<rayon::ThreadPool> {
     if let Some(p) = POOL.read().as_ref() {
         return p.clone();
     }
+    fork::register_once();
     let mut w = POOL.write();
     w.get_or_insert_with(|| build_pool(0)).clone()
+}
+
+/// Fork safety. A forked child (DataLoader workers, `multiprocessing` with the fork
+/// start method) inherits the pool's memory but none of its threads, so the first
+/// parallel kernel in the child would wait forever for workers that do not exist.
+/// The child discards the inherited pool without joining (its threads are gone) and
+/// builds a fresh one on first use. The lock is held across `fork()` so that no other
+/// thread of the parent can be half-way through replacing the pool at that moment.
+#[cfg(target_os = "linux")]
+mod fork {
+    use super::POOL;
+    use std::sync::Once;
+
+    static REGISTER: Once = Once::new();
+
+    pub(super) fn register_once() {
+        REGISTER.call_once(|| {
+            // SAFETY: the handlers are plain `extern "C"` functions that only touch
+            // POOL's lock and slot. Registration can only fail for lack of memory, in
+            // which case forked children keep today's behaviour.
+            unsafe {
+                libc::pthread_atfork(Some(prepare), Some(parent), Some(child));
+            }
+        });
+    }
+
+    extern "C" fn prepare() {
+        // Held across fork(); released by `parent` or `child`.
+        std::mem::forget(POOL.write());
+    }
+
+    extern "C" fn parent() {
+        // SAFETY: `prepare` took the write lock in this thread and forgot its guard.
+        unsafe { POOL.force_unlock_write() };
+    }
+
+    extern "C" fn child() {
+        // SAFETY: `prepare` took the write lock before fork(); the child is
+        // single-threaded, so nothing else can observe the slot while we reset it.
+        unsafe {
+            if let Some(stale) = (*POOL.data_ptr()).take() {
+                // Its worker threads do not exist here: dropping would try to signal
+                // and join them. Leak it instead (one pool per fork).
+                std::mem::forget(stale);
+            }
+            POOL.force_unlock_write();
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod fork {
+    pub(super) fn register_once() {}
 }
 
 /// Runs `f` inside the pool: parallel iterators within it use the pool's threads.
@@ -45,6 +99,7 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 /// `rtorch.set_num_threads(n)`.
 pub fn set_num_threads(n: usize) {
+    fork::register_once();
     *POOL.write() = Some(build_pool(n.max(1)));
 }
 

@@ -177,15 +177,8 @@ pub fn empty_strided(size: &[usize], stride: &[usize], dtype: DType) -> Result<T
             stride.len()
         )));
     }
-    let extent = if size.contains(&0) {
-        0
-    } else {
-        1 + size
-            .iter()
-            .zip(stride)
-            .map(|(&n, &s)| (n - 1) * s)
-            .sum::<usize>()
-    };
+    let extent = crate::layout::checked_extent(size, stride, 0)
+        .ok_or_else(|| crate::layout::extent_overflow(size, Some(stride)))?;
     let base = Tensor::zeros(&[extent], dtype)?;
     let layout = Layout {
         shape: size.into(),

@@ -315,6 +315,70 @@ pub fn alias(t: &Tensor) -> Result<Tensor> {
     ))
 }
 
+/// `as_strided(size, stride, storage_offset)`: any layout over `t`'s storage (the
+/// offset defaults to `t`'s own). The layout must stay inside the storage.
+pub fn as_strided(
+    t: &Tensor,
+    size: &[usize],
+    stride: &[usize],
+    storage_offset: Option<usize>,
+) -> Result<Tensor> {
+    if size.len() != stride.len() {
+        return Err(Error::Runtime(
+            "mismatch in length of strides and shape".into(),
+        ));
+    }
+    let offset = storage_offset.unwrap_or(t.offset());
+    let itemsize = t.dtype().size();
+    let required = crate::layout::checked_extent(size, stride, offset)
+        .and_then(|e| e.checked_mul(itemsize))
+        .ok_or_else(|| crate::layout::extent_overflow(size, Some(stride)))?;
+    let available = t.storage().nbytes();
+    if required > available {
+        return Err(Error::Runtime(format!(
+            "setStorage: sizes {}, strides {}, storage offset {offset}, and itemsize {itemsize} requiring a storage size of {required} are out of bounds for storage of size {available}",
+            fmt_shape(size),
+            fmt_shape(stride)
+        )));
+    }
+    let out_layout = Layout {
+        shape: size.into(),
+        strides: stride.into(),
+        offset,
+    };
+    let in_layout = t.layout().clone();
+    Ok(make_view(
+        t,
+        out_layout.clone(),
+        "AsStridedBackward0",
+        move |_, g| Ok(vec![Some(as_strided_backward(g, &in_layout, &out_layout)?)]),
+    ))
+}
+
+/// The gradient of `as_strided` for its input: scatter-add the output's gradient into
+/// the storage positions the output reads (overlapping elements sum), then read the
+/// input's positions. Storage the input does not reach gets no gradient.
+fn as_strided_backward(g: &Tensor, input: &Layout, output: &Layout) -> Result<Tensor> {
+    use crate::autograd::view::for_each_offset;
+    use crate::ops::binary::Rhs;
+    use crate::ops::index::{index, index_put};
+    let lo = input.offset.min(output.offset);
+    let hi = input.storage_extent().max(output.storage_extent()).max(lo);
+    let positions = |l: &Layout| -> Result<Tensor> {
+        let mut v = Vec::with_capacity(l.numel());
+        for_each_offset(l, |o| v.push((o - lo) as i64));
+        Tensor::from_vec(v, &l.shape)
+    };
+    let storage = Tensor::zeros(&[hi - lo], g.dtype())?;
+    let storage = index_put(
+        &storage,
+        &[Some(positions(output)?)],
+        &Rhs::Tensor(g.clone()),
+        true,
+    )?;
+    index(&storage, &[Some(positions(input)?)])
+}
+
 /// `cat(tensors, dim)`: dtype promotion across inputs; 1-D empty tensors are skipped.
 pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
     if tensors.is_empty() {
