@@ -403,3 +403,34 @@ def test_parity_with_pytorch(torch_results):
         # float64 inputs, a few 1e-9 away from the exact values we use.
         np.testing.assert_allclose(ours[name][0], value, rtol=1e-7, atol=1e-7, err_msg=name)
         np.testing.assert_allclose(ours[name][1], grad, rtol=1e-7, atol=1e-7, err_msg=name)
+
+
+INPLACE_PAIRS = [
+    ("relu", lambda t: F.relu(t, inplace=True), F.relu),
+    ("relu6", lambda t: F.relu6(t, inplace=True), F.relu6),
+    ("leaky_relu", lambda t: F.leaky_relu(t, 0.2, inplace=True), lambda t: F.leaky_relu(t, 0.2)),
+    ("elu", lambda t: F.elu(t, inplace=True), F.elu),
+    ("selu", lambda t: F.selu(t, inplace=True), F.selu),
+    ("celu", lambda t: F.celu(t, 2.0, inplace=True), lambda t: F.celu(t, 2.0)),
+    ("hardtanh", lambda t: F.hardtanh(t, inplace=True), F.hardtanh),
+    ("hardsigmoid", lambda t: F.hardsigmoid(t, inplace=True), F.hardsigmoid),
+    ("hardswish", lambda t: F.hardswish(t, inplace=True), F.hardswish),
+    ("silu", lambda t: F.silu(t, inplace=True), F.silu),
+    ("mish", lambda t: F.mish(t, inplace=True), F.mish),
+    (
+        "threshold",
+        lambda t: F.threshold(t, 0.2, 2.0, inplace=True),
+        lambda t: F.threshold(t, 0.2, 2.0),
+    ),
+    ("rrelu_eval", lambda t: F.rrelu(t, inplace=True), F.rrelu),
+]
+
+
+@pytest.mark.parametrize("name,inplace,plain", INPLACE_PAIRS, ids=[p[0] for p in INPLACE_PAIRS])
+def test_in_place_forms_backpropagate(name, inplace, plain):
+    data = [-4.0, -1.0, 0.5, 4.0]
+    leaf = rtorch.tensor(data, dtype=rtorch.float64, requires_grad=True)
+    inplace(leaf * 1).sum().backward()
+    ref_leaf = rtorch.tensor(data, dtype=rtorch.float64, requires_grad=True)
+    plain(ref_leaf).sum().backward()
+    assert_np_close(leaf.grad, to_np(ref_leaf.grad))

@@ -158,10 +158,11 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6; its gradient is 0 at x = -3 and 1 at x = 3, as PyTorch's."""
-    out = input * (_C.relu6(input + 3.0, False) / 6.0)
+    gate = _C.relu6(input + 3.0, False) / 6.0
     if inplace:
-        return input.copy_(out)
-    return out
+        # The product must not save `input` itself, which copy_ is about to overwrite.
+        return input.copy_(input.clone() * gate)
+    return input * gate
 
 
 def softsign(input: Tensor) -> Tensor:
