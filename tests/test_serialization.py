@@ -550,3 +550,44 @@ def test_pytorch_loads_forced_zip64_file(torch_run):
 def test_rtorch_loads_live_pytorch_file(torch_run):
     tmp, out = torch_run
     assert_matches(rtorch.load(tmp / "from_torch.pt"), out["from_torch"], "from torch")
+
+
+# ------------------------------------------------------------------------------------
+# Modules, mmap without copies
+# ------------------------------------------------------------------------------------
+
+
+def test_pytorch_linear_state_dict_loads_strictly():
+    sd = rtorch.load(FIXTURES / "linear_state_dict.pt")
+    layer = rtorch.nn.Linear(4, 2)
+    layer.load_state_dict(sd, strict=True)
+    assert layer.weight.tolist() == sd["weight"].tolist()
+
+
+def test_whole_module_needs_weights_only_false():
+    model = rtorch.nn.Sequential(rtorch.nn.Linear(3, 2), rtorch.nn.ReLU())
+    buf = saved(model)
+    assert b"ctorch.nn\nLinear\n" in zipfile.ZipFile(buf).read("archive/data.pkl")
+    buf.seek(0)
+    with pytest.raises(pickle.UnpicklingError, match="Sequential"):
+        rtorch.load(buf)
+    buf.seek(0)
+    back = rtorch.load(buf, weights_only=False)
+    assert type(back[0]) is rtorch.nn.Linear and isinstance(back[0].weight, rtorch.nn.Parameter)
+    x = rtorch.arange(6.0).reshape(2, 3)
+    assert back(x).tolist() == model(x).tolist()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps")
+def test_mmap_tensors_live_in_the_mapped_file(tmp_path):
+    path = tmp_path / "mapped.pt"
+    rtorch.save({"w": rtorch.ones(1 << 16)}, path)
+    loaded = rtorch.load(path, mmap=True)
+    ptr = loaded["w"].data_ptr()
+    regions = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+            if lo <= ptr < hi:
+                regions.append(line)
+    assert regions and regions[0].rstrip().endswith(str(path))
