@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from .. import _utils
 from .._C import Tensor
 
 __all__ = ["Buffer", "Parameter"]
@@ -21,20 +22,6 @@ def _alias_as(cls: type, data: Tensor, requires_grad: bool) -> Tensor:
     if requires_grad:
         out.requires_grad_(True)
     return out
-
-
-def _rebuild_parameter(data: Tensor, requires_grad: bool, backward_hooks: Any) -> Parameter:
-    """Unpickling helper (PyTorch's ``torch._utils._rebuild_parameter``)."""
-    param = Parameter(data, requires_grad)
-    return param
-
-
-def _rebuild_parameter_with_state(
-    data: Tensor, requires_grad: bool, backward_hooks: Any, state: dict
-) -> Parameter:
-    param = Parameter(data, requires_grad)
-    param.__dict__.update(state)
-    return param
 
 
 class Parameter(Tensor):
@@ -82,13 +69,14 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, proto: int) -> tuple:
         # Plain data plus requires_grad, like PyTorch; hooks are not pickled.
+        # The rebuild functions live in rtorch._utils, as PyTorch's in torch._utils.
         state = self.__dict__
         if state:
             return (
-                _rebuild_parameter_with_state,
+                _utils._rebuild_parameter_with_state,
                 (self.data, self.requires_grad, OrderedDict(), dict(state)),
             )
-        return (_rebuild_parameter, (self.data, self.requires_grad, OrderedDict()))
+        return (_utils._rebuild_parameter, (self.data, self.requires_grad, OrderedDict()))
 
 
 class _BufferMeta(type(Tensor)):
