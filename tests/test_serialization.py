@@ -591,3 +591,20 @@ def test_mmap_tensors_live_in_the_mapped_file(tmp_path):
             if lo <= ptr < hi:
                 regions.append(line)
     assert regions and regions[0].rstrip().endswith(str(path))
+
+
+def test_get_unsafe_globals_in_checkpoint(tmp_path):
+    assert serialization.get_unsafe_globals_in_checkpoint(FIXTURES / "cnn_state_dict.pt") == []
+    buf = saved({"w": rtorch.ones(1), "p": Point(1, 2), "m": rtorch.nn.ReLU()})
+    found = serialization.get_unsafe_globals_in_checkpoint(buf)
+    assert any(name.endswith("Point") for name in found)
+    assert "torch.nn.ReLU" in found
+    buf = io.BytesIO()
+    rtorch.save({"p": Point(1, 2)}, buf, pickle_protocol=4)  # STACK_GLOBAL operands
+    buf.seek(0)
+    assert any(n.endswith(".Point") for n in serialization.get_unsafe_globals_in_checkpoint(buf))
+
+
+@pytest.mark.parametrize("name", PT_FIXTURES)
+def test_load_pytorch_fixture_weights_only_false(name):
+    assert_matches(rtorch.load(FIXTURES / name, weights_only=False), EXPECTED[name], name)

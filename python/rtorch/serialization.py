@@ -105,6 +105,45 @@ class safe_globals:
         _safe_globals.extend(self._saved)
 
 
+def get_unsafe_globals_in_checkpoint(f: FILE_LIKE) -> list[str]:
+    """The globals of checkpoint ``f`` that a ``weights_only`` load would refuse, as
+    ``'module.name'`` strings, found by scanning its pickle without executing it."""
+    import pickletools
+
+    from . import _weights_only_unpickler as _wo
+
+    reader, handle = _open_reader(f, False)
+    try:
+        data = reader.read_record(f"{_find_prefix(reader)}data.pkl")
+    finally:
+        if handle is not None:
+            handle.close()
+    allowed = set(_wo.allowed_globals()) | set(_user_globals())
+    allowed |= {"torch.nn.parameter.Parameter", "rtorch.nn.parameter.Parameter"}
+    found: list[str] = []
+    strings: list[str] = []  # recent string pushes, for STACK_GLOBAL's operands
+    memo: dict[Any, Any] = {}
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name == "GLOBAL":
+                name = arg.replace(" ", ".", 1)
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                name = f"{strings[-2]}.{strings[-1]}"
+            else:
+                if isinstance(arg, str) and "UNICODE" in op.name:
+                    strings.append(arg)
+                elif op.name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE") and strings:
+                    memo[arg if op.name != "MEMOIZE" else len(memo)] = strings[-1]
+                elif op.name in ("BINGET", "LONG_BINGET", "GET") and arg in memo:
+                    strings.append(memo[arg])
+                continue
+            if name not in allowed and name not in found:
+                found.append(name)
+    except ValueError as exc:
+        raise UnpicklingError(f"could not scan the checkpoint's pickle: {exc}") from None
+    return found
+
+
 def _user_globals() -> dict[str, Any]:
     """``'module.name' -> object`` for the user's safe globals, under rtorch's and (for
     rtorch objects) PyTorch's module names."""
