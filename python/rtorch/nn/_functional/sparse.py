@@ -200,6 +200,14 @@ def embedding_bag(
         bag_of = marks[:n].cumsum(0) - 1
         pos = _C.arange(n) - starts.index_select(0, bag_of.clamp_min(0))
         longest = int(lengths.max().item()) if bags else 0
+        if include_last_offset and n and bags:
+            # Entries past the last offset belong to no bag.
+            inside = pos < lengths.index_select(0, bag_of.clamp_min(0))
+            if not bool(inside.all()):
+                keep = inside.nonzero().squeeze(1)
+                flat, bag_of, pos = (t.index_select(0, keep) for t in (flat, bag_of, pos))
+                if per_sample_weights is not None:
+                    per_sample_weights = per_sample_weights.index_select(0, keep)
     else:
         raise ValueError(
             f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}"
