@@ -608,3 +608,11 @@ def test_get_unsafe_globals_in_checkpoint(tmp_path):
 @pytest.mark.parametrize("name", PT_FIXTURES)
 def test_load_pytorch_fixture_weights_only_false(name):
     assert_matches(rtorch.load(FIXTURES / name, weights_only=False), EXPECTED[name], name)
+
+
+def test_parameter_attributes_survive(tmp_path):
+    param = rtorch.nn.Parameter(rtorch.ones(2))
+    param.tag = "encoder"
+    back = rtorch.load(saved({"p": param}))["p"]
+    assert isinstance(back, rtorch.nn.Parameter) and back.tag == "encoder"
+    assert pickle.loads(pickle.dumps(param)).tag == "encoder"

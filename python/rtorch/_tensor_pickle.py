@@ -71,10 +71,7 @@ def _tensor_reduce_ex(self: Any, protocol: int) -> tuple:
         from .nn.parameter import Parameter
 
         if isinstance(self, Parameter):
-            return (
-                _utils._rebuild_parameter,
-                (self.detach(), self.requires_grad, OrderedDict()),
-            )
+            return Parameter.__reduce_ex__(self, protocol)
     storage, offset, stride = _pickled_storage(self)
     return (
         _utils._rebuild_tensor_v2,

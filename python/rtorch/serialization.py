@@ -254,6 +254,12 @@ class _CheckpointPickler(pickle._Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, _C.Tensor):
             if self._parameter is not None and isinstance(obj, self._parameter):
+                state = getattr(obj, "__dict__", None)
+                if state:  # Python attributes on the Parameter: PyTorch's "with_state" form
+                    return (
+                        _utils._rebuild_parameter_with_state,
+                        (obj.detach(), obj.requires_grad, OrderedDict(), dict(state)),
+                    )
                 return (
                     _utils._rebuild_parameter,
                     (obj.detach(), obj.requires_grad, OrderedDict()),
