@@ -282,6 +282,7 @@ def attention_cases(torch) -> dict:
     sdpa_data = rng.standard_normal((2, 3, 4, 5))
     keep = T(np.tril(np.ones((4, 4), bool)) | np.eye(4, k=2, dtype=bool), torch.bool)
     sdpa_float = T(rng.standard_normal((4, 4)))
+    empty_rows = T(np.tril(np.ones((4, 4), bool), -1), torch.bool)  # row 0 sees no key
 
     def mha(q, k, v, **kw):
         args = {
@@ -363,6 +364,16 @@ def attention_cases(torch) -> dict:
         ),
         "sdpa_float": (
             lambda x: F.scaled_dot_product_attention(x, x * 0.5, x + 1, attn_mask=sdpa_float),
+            sdpa_data,
+        ),
+        "sdpa_empty_rows_bool": (
+            lambda x: F.scaled_dot_product_attention(x, x * 0.5, x + 1, attn_mask=empty_rows),
+            sdpa_data,
+        ),
+        "sdpa_empty_rows_float": (
+            lambda x: F.scaled_dot_product_attention(
+                x, x * 0.5, x + 1, attn_mask=T(np.where(empty_rows.numpy(), 0.0, -np.inf))
+            ),
             sdpa_data,
         ),
         "sdpa_gqa": (

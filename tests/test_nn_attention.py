@@ -367,3 +367,19 @@ def test_parity_with_pytorch(torch_results):
     for name, (value, grad) in torch_results.items():
         np.testing.assert_allclose(ours[name][0], value, rtol=1e-7, atol=1e-7, err_msg=name)
         np.testing.assert_allclose(ours[name][1], grad, rtol=1e-7, atol=1e-7, err_msg=name)
+
+
+def test_sdpa_fully_masked_rows_give_zeros_not_nan():
+    q = _t(RNG.standard_normal((2, 3, 4)), requires_grad=True)
+    keep = np.tril(np.ones((3, 3), bool), -1)  # row 0 may attend to nothing
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=rtorch.tensor(keep))
+    with np.errstate(invalid="ignore"):  # the reference's row 0 is 0/0
+        expected = sdpa_reference(*(to_np(q.detach()),) * 3, keep=keep)
+    expected[:, 0] = 0.0
+    assert_np_close(out, expected)
+    out.sum().backward()
+    assert np.all(np.isfinite(to_np(q.grad)))
+    bias = rtorch.tensor(np.where(keep, 0.0, -np.inf))
+    assert_np_close(
+        F.scaled_dot_product_attention(q.detach(), q.detach(), q.detach(), attn_mask=bias), expected
+    )

@@ -76,16 +76,33 @@ def scaled_dot_product_attention(
         value = value.repeat_interleave(groups, -3)
     scale = 1.0 / math.sqrt(head_dim) if scale is None else scale
     scores = _C.matmul(query * scale, key.transpose(-2, -1))
+    # A query row with every key masked out attends to nothing and gets zeros (as
+    # PyTorch's CPU kernel does); it is unmasked for the softmax and zeroed after, so
+    # neither its output nor its gradient turns into NaN.
+    empty_rows = None
     if is_causal:
         length, source = scores.shape[-2], scores.shape[-1]
         future = _C.ones((length, source), dtype=_C.bool).triu(1)
         scores = scores.masked_fill(future, -math.inf)
     elif attn_mask is not None:
         if attn_mask.dtype is _C.bool:
-            scores = scores.masked_fill(attn_mask.logical_not(), -math.inf)
+            blocked = attn_mask.logical_not()
+            empty_rows = blocked.all(-1, keepdim=True)
+            if bool(empty_rows.any()):
+                blocked = blocked & empty_rows.logical_not()
+            else:
+                empty_rows = None
+            scores = scores.masked_fill(blocked, -math.inf)
         else:
+            empty_rows = attn_mask.isneginf().all(-1, keepdim=True)
+            if bool(empty_rows.any()):
+                attn_mask = attn_mask.masked_fill(empty_rows, 0.0)
+            else:
+                empty_rows = None
             scores = scores + attn_mask
     weights = scores.softmax(-1)
+    if empty_rows is not None:
+        weights = weights.masked_fill(empty_rows, 0.0)
     weights = _dropout(weights, dropout_p)
     return _C.matmul(weights, value)
 

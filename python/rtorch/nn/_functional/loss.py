@@ -863,10 +863,17 @@ def ctc_loss(
             offsets.append(offsets[-1] + n)
         pos = _C.arange(max_len).unsqueeze(0) + _C.tensor(offsets[:-1]).unsqueeze(1)
         valid = _C.arange(max_len).unsqueeze(0) < tgt_lens.unsqueeze(1)
-        padded = targets[_C.where(valid, pos, 0).clamp_max(max(targets.numel() - 1, 0))]
-        targets = (
-            _C.where(valid, padded, blank) if targets.numel() else _C.full((batch, max_len), blank)
-        )
+        if targets.numel() < offsets[-1]:
+            raise RuntimeError(
+                f"Expected tensor to have size {offsets[-1]} at dimension 0, but got size "
+                f"{targets.numel()} for argument #2 'targets' (while checking arguments for "
+                "ctc_loss_allocate_outputs)"
+            )
+        if offsets[-1] == 0:
+            targets = _C.full((batch, max_len), blank, dtype=_C.int64)
+        else:
+            padded = targets[_C.where(valid, pos, 0)]
+            targets = _C.where(valid, padded, blank)
     elif targets.shape[1] < max_len:
         raise RuntimeError(
             f"Expected tensor to have size at least {max_len} at dimension 1, but got size "
