@@ -121,6 +121,9 @@ def test_to_tensor_of_a_modified_dataset_image_sees_the_modification(tmp_path):
     x = transforms.functional.to_tensor(img)
     assert x[0, 0, 0].item() == (1.0 if before != 255 else 0.0)
     assert ds.data[0, 0, 0].item() == before  # the dataset is not written through
+    pixels = transforms.functional.pil_to_tensor(ds[1][0])
+    pixels[0, 0, 0] = 1 - ds.data[1, 0, 0].item() % 2  # must not alias ds.data
+    assert pixels[0, 0, 0].item() != ds.data[1, 0, 0].item()
 
 
 def test_mnist_pickles_without_caches(tmp_path):

@@ -192,7 +192,7 @@ def _pil_to_array(pic) -> np.ndarray:
         return np.asarray(pic, dtype=np.uint8)[:, :, None] * np.uint8(255)
     if pic.mode in ("I", "I;16", "F"):
         dtype = {"I": np.int32, "I;16": np.int16, "F": np.float32}[pic.mode]
-        array = np.asarray(pic)
+        array = np.array(pic)  # a writable copy, as torchvision's
         if pic.mode == "I;16":  # uint16 on disk; torchvision reinterprets as int16
             array = array.astype(np.uint16).view(np.int16)
         return np.ascontiguousarray(array, dtype=dtype)[:, :, None]
@@ -234,8 +234,8 @@ def pil_to_tensor(pic: Any) -> Tensor:
     if not _is_pil_image(pic):
         raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
     array = _shared_pixels(pic)
-    if array is not None:
-        return rtorch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    if array is not None:  # copy: the tensor must not alias the dataset's memory
+        return rtorch.from_numpy(array.transpose(2, 0, 1).copy())
     array = _pil_to_array(pic)
     if pic.mode == "1":
         array = array // 255  # pil_to_tensor keeps the bit value, not 255

@@ -1,8 +1,8 @@
 """Transform classes, as ``torchvision.transforms`` (v1).
 
-Each transform is a callable object; random transforms draw from rtorch's global
+Each transform is a callable object (an ``nn.Module`` where torchvision's is one); random transforms draw from rtorch's global
 generator (``rtorch.rand``/``rtorch.randint``), so ``rtorch.manual_seed`` makes a
-pipeline reproducible. ``forward`` is an alias of ``__call__`` for code that calls it.
+pipeline reproducible. The others alias ``forward`` to ``__call__``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 import rtorch
 from rtorch import Tensor
+from rtorch.nn import Module
 
 from . import functional as F
 from .functional import InterpolationMode, _interpolation_mode
@@ -98,6 +99,11 @@ class _Transform:
         return f"{self.__class__.__name__}()"
 
 
+class _ModuleTransform(Module):
+    """Base of the transforms that torchvision makes ``nn.Module``s (so they can sit in an
+    ``nn.Sequential`` and move with ``.to()``); ``forward`` does the work."""
+
+
 class Compose(_Transform):
     """Apply ``transforms`` one after the other."""
 
@@ -142,17 +148,18 @@ class ToPILImage(_Transform):
         return f"{self.__class__.__name__}(" + (f"mode={self.mode})" if self.mode else ")")
 
 
-class ConvertImageDtype(_Transform):
+class ConvertImageDtype(_ModuleTransform):
     """Convert a tensor image to ``dtype``, rescaling values to the new range."""
 
     def __init__(self, dtype: rtorch.dtype) -> None:
+        super().__init__()
         self.dtype = dtype
 
-    def __call__(self, image: Tensor) -> Tensor:
+    def forward(self, image: Tensor) -> Tensor:
         return F.convert_image_dtype(image, self.dtype)
 
 
-class Normalize(_Transform):
+class Normalize(_ModuleTransform):
     """``(x - mean[c]) / std[c]`` for each channel c of a float tensor image (..., C, H, W).
 
     Args:
@@ -161,13 +168,14 @@ class Normalize(_Transform):
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False) -> None:
+        super().__init__()
         self.mean = mean
         self.std = std
         self.inplace = inplace
         # (dtype, mean tensor, std tensor): built once per dtype, not once per image.
         self._params: tuple[rtorch.dtype, Tensor, Tensor] | None = None
 
-    def __call__(self, tensor: Tensor) -> Tensor:
+    def forward(self, tensor: Tensor) -> Tensor:
         if not isinstance(tensor, Tensor):
             raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
         if not tensor.is_floating_point():
@@ -185,16 +193,11 @@ class Normalize(_Transform):
             tensor = tensor.clone()
         return tensor.sub_(params[1]).div_(params[2])
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_params"] = None
-        return state
-
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
 
 
-class Resize(_Transform):
+class Resize(_ModuleTransform):
     """Resize to ``size`` ((h, w), or an int for the shorter side keeping the aspect ratio).
 
     Args:
@@ -210,6 +213,7 @@ class Resize(_Transform):
         max_size: int | None = None,
         antialias: bool | None = True,
     ) -> None:
+        super().__init__()
         if not isinstance(size, (int, Sequence)):
             raise TypeError(f"Size should be int or sequence. Got {type(size)}")
         if isinstance(size, Sequence) and len(size) not in (1, 2):
@@ -219,7 +223,7 @@ class Resize(_Transform):
         self.interpolation = _interpolation_mode(interpolation)
         self.antialias = antialias
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.resize(img, self.size, self.interpolation, self.max_size, self.antialias)
 
     def __repr__(self) -> str:
@@ -229,23 +233,25 @@ class Resize(_Transform):
         )
 
 
-class CenterCrop(_Transform):
+class CenterCrop(_ModuleTransform):
     """Crop the centre ``size`` region (padding with 0 when the image is smaller)."""
 
     def __init__(self, size: int | Sequence[int]) -> None:
+        super().__init__()
         self.size = _setup_size(size, "Please provide only two dimensions (h, w) for size.")
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.center_crop(img, self.size)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-class Pad(_Transform):
+class Pad(_ModuleTransform):
     """Pad the borders (see ``functional.pad`` for ``padding`` and ``padding_mode``)."""
 
     def __init__(self, padding: Any, fill: Any = 0, padding_mode: str = "constant") -> None:
+        super().__init__()
         if not isinstance(padding, (numbers.Number, tuple, list)):
             raise TypeError("Got inappropriate padding arg")
         if not isinstance(fill, (numbers.Number, tuple, list)):
@@ -261,7 +267,7 @@ class Pad(_Transform):
         self.fill = fill
         self.padding_mode = padding_mode
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.pad(img, self.padding, self.fill, self.padding_mode)
 
     def __repr__(self) -> str:
@@ -283,14 +289,15 @@ class Lambda(_Transform):
         return self.lambd(img)
 
 
-class RandomApply(_Transform):
+class RandomApply(_ModuleTransform):
     """Apply all of ``transforms`` with probability ``p``, or none of them."""
 
     def __init__(self, transforms: Sequence[Callable], p: float = 0.5) -> None:
+        super().__init__()
         self.transforms = transforms
         self.p = p
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         if self.p < float(rtorch.rand(1).item()):
             return img
         for t in self.transforms:
@@ -341,7 +348,7 @@ class RandomOrder(_Transform):
         return img
 
 
-class RandomCrop(_Transform):
+class RandomCrop(_ModuleTransform):
     """Crop a random ``size`` region, optionally after padding.
 
     Args:
@@ -371,13 +378,14 @@ class RandomCrop(_Transform):
         fill: Any = 0,
         padding_mode: str = "constant",
     ) -> None:
+        super().__init__()
         self.size = tuple(_setup_size(size, "Please provide only two dimensions (h, w) for size."))
         self.padding = padding
         self.pad_if_needed = pad_if_needed
         self.fill = fill
         self.padding_mode = padding_mode
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         if self.padding is not None:
             img = F.pad(img, self.padding, self.fill, self.padding_mode)
         _, height, width = F.get_dimensions(img)
@@ -392,33 +400,35 @@ class RandomCrop(_Transform):
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
-class RandomHorizontalFlip(_Transform):
+class RandomHorizontalFlip(_ModuleTransform):
     """Mirror left-right with probability ``p``."""
 
     def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
         self.p = p
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.hflip(img) if _coin(self.p) else img
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(p={self.p})"
 
 
-class RandomVerticalFlip(_Transform):
+class RandomVerticalFlip(_ModuleTransform):
     """Mirror top-bottom with probability ``p``."""
 
     def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
         self.p = p
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.vflip(img) if _coin(self.p) else img
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(p={self.p})"
 
 
-class RandomResizedCrop(_Transform):
+class RandomResizedCrop(_ModuleTransform):
     """Crop a random area/aspect-ratio region and resize it to ``size``.
 
     Args:
@@ -436,6 +446,7 @@ class RandomResizedCrop(_Transform):
         interpolation: Any = InterpolationMode.BILINEAR,
         antialias: bool | None = True,
     ) -> None:
+        super().__init__()
         self.size = _setup_size(size, "Please provide only two dimensions (h, w) for size.")
         if not isinstance(scale, Sequence):
             raise TypeError("Scale should be a sequence")
@@ -470,7 +481,7 @@ class RandomResizedCrop(_Transform):
             w, h = width, height
         return (height - h) // 2, (width - w) // 2, h, w
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         i, j, h, w = self.get_params(img, self.scale, self.ratio)
         return F.resized_crop(img, i, j, h, w, self.size, self.interpolation, self.antialias)
 
@@ -483,7 +494,7 @@ class RandomResizedCrop(_Transform):
         )
 
 
-class RandomRotation(_Transform):
+class RandomRotation(_ModuleTransform):
     """Rotate by an angle drawn uniformly from ``degrees`` (a range, or (-d, d) for a number)."""
 
     def __init__(
@@ -494,6 +505,7 @@ class RandomRotation(_Transform):
         center: Sequence[int] | None = None,
         fill: Any = 0,
     ) -> None:
+        super().__init__()
         self.degrees = _setup_angle(degrees, name="degrees", req_sizes=(2,))
         if center is not None:
             _check_sequence_input(center, "center", req_sizes=(2,))
@@ -510,7 +522,7 @@ class RandomRotation(_Transform):
     def get_params(degrees: list[float]) -> float:
         return _uniform(float(degrees[0]), float(degrees[1]))
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         fill = self.fill
         if isinstance(img, Tensor):
             channels = F.get_dimensions(img)[0]
@@ -530,7 +542,7 @@ class RandomRotation(_Transform):
         return s + ")"
 
 
-class ColorJitter(_Transform):
+class ColorJitter(_ModuleTransform):
     """Randomly change brightness, contrast, saturation and hue, in a random order.
 
     Each of ``brightness``, ``contrast``, ``saturation`` is a non-negative number b
@@ -545,6 +557,7 @@ class ColorJitter(_Transform):
         saturation: Any = 0,
         hue: Any = 0,
     ) -> None:
+        super().__init__()
         self.brightness = self._check_input(brightness, "brightness")
         self.contrast = self._check_input(contrast, "contrast")
         self.saturation = self._check_input(saturation, "saturation")
@@ -592,7 +605,7 @@ class ColorJitter(_Transform):
         h = None if hue is None else _uniform(hue[0], hue[1])
         return order, b, c, s, h
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         order, b, c, s, h = self.get_params(
             self.brightness, self.contrast, self.saturation, self.hue
         )
@@ -614,26 +627,28 @@ class ColorJitter(_Transform):
         )
 
 
-class Grayscale(_Transform):
+class Grayscale(_ModuleTransform):
     """Convert to greyscale with ``num_output_channels`` (1 or 3) channels."""
 
     def __init__(self, num_output_channels: int = 1) -> None:
+        super().__init__()
         self.num_output_channels = num_output_channels
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.rgb_to_grayscale(img, num_output_channels=self.num_output_channels)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
 
 
-class RandomGrayscale(_Transform):
+class RandomGrayscale(_ModuleTransform):
     """Convert to greyscale (keeping the channel count) with probability ``p``."""
 
     def __init__(self, p: float = 0.1) -> None:
+        super().__init__()
         self.p = p
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         channels = F.get_dimensions(img)[0]
         if _coin(self.p):
             return F.rgb_to_grayscale(img, num_output_channels=channels)
@@ -643,7 +658,7 @@ class RandomGrayscale(_Transform):
         return f"{self.__class__.__name__}(p={self.p})"
 
 
-class RandomErasing(_Transform):
+class RandomErasing(_ModuleTransform):
     """Erase a random rectangle of a tensor image with probability ``p``.
 
     Args:
@@ -662,6 +677,7 @@ class RandomErasing(_Transform):
         value: Any = 0,
         inplace: bool = False,
     ) -> None:
+        super().__init__()
         if not isinstance(value, (numbers.Number, str, tuple, list)):
             raise TypeError("Argument value should be either a number or str or a sequence")
         if isinstance(value, str) and value != "random":
@@ -707,7 +723,7 @@ class RandomErasing(_Transform):
             return _randint(0, height - h + 1), _randint(0, width - w + 1), h, w, fill
         return 0, 0, height, width, img
 
-    def __call__(self, img: Tensor) -> Tensor:
+    def forward(self, img: Tensor) -> Tensor:
         if not _coin(self.p):
             return img
         if isinstance(self.value, (int, float)):
