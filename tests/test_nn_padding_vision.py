@@ -1,0 +1,386 @@
+"""nn padding, resampling (interpolate, pixel shuffle, affine_grid) and distances."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import assert_np_close, to_np
+from nn_layers_parity import compare, rtorch_results, torch_results
+
+import rtorch
+import rtorch.nn.functional as F
+from rtorch import nn
+from rtorch.autograd import gradcheck
+
+RNG = np.random.RandomState(4)
+
+
+def t64(shape, requires_grad=False):
+    return rtorch.tensor(RNG.randn(*shape), dtype=rtorch.float64, requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------- pad
+
+NP_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_matches_numpy(mode):
+    x = t64((2, 3, 4, 5))
+    out = F.pad(x, (2, 1, 3, 0), mode=mode)
+    ref = np.pad(to_np(x), ((0, 0), (0, 0), (3, 0), (2, 1)), mode=NP_MODE[mode])
+    assert_np_close(out, ref)
+    x1 = t64((3, 6))
+    assert_np_close(
+        F.pad(x1, (3, 2), mode=mode), np.pad(to_np(x1), ((0, 0), (3, 2)), mode=NP_MODE[mode])
+    )
+    assert gradcheck(lambda a: F.pad(a, (2, 1, 1, 2), mode=mode), (t64((1, 2, 3, 4), True),))
+
+
+def test_constant_pad_value_negative_crop_and_dtypes():
+    x = t64((2, 3, 4))
+    assert_np_close(
+        F.pad(x, (1, 1), value=2.5), np.pad(to_np(x), ((0, 0), (0, 0), (1, 1)), constant_values=2.5)
+    )
+    assert_np_close(F.pad(x, (-1, 2, 0, -2)), np.pad(to_np(x)[:, :1, 1:], ((0, 0), (0, 0), (0, 2))))
+    assert_np_close(F.pad(x, (1, 1, 1, 1, 1, 1)), np.pad(to_np(x), 1))
+    i = F.pad(rtorch.arange(4).view(1, 4), (2, 1), value=2.7)
+    assert i.dtype == rtorch.int64
+    np.testing.assert_array_equal(to_np(i), [[2, 2, 0, 1, 2, 3, 2]])
+    nc = t64((4, 3)).t()
+    assert_np_close(
+        F.pad(nc, (1, 2), mode="reflect"), np.pad(to_np(nc), ((0, 0), (1, 2)), mode="reflect")
+    )
+    assert_np_close(F.pad(x, (0, 0)), to_np(x))
+
+
+def test_pad_errors():
+    x = rtorch.randn(1, 2, 3)
+    with pytest.raises(RuntimeError, match="Padding length must be divisible by 2"):
+        F.pad(x, (1, 2, 3))
+    with pytest.raises(
+        RuntimeError,
+        match=r"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding \(3, 0\) at dimension 2 of input \[1, 2, 3\]",
+    ):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="Padding value causes wrapping around more than once."):
+        F.pad(x, (4, 0), mode="circular")
+    with pytest.raises(
+        NotImplementedError, match="Padding size 2 is not supported for 4D input tensor."
+    ):
+        F.pad(rtorch.randn(1, 2, 3, 3), (1, 1), mode="reflect")
+    with pytest.raises(NotImplementedError, match="Unrecognised padding mode foo"):
+        F.pad(x, (1, 1), mode="foo")
+    with pytest.raises(
+        RuntimeError,
+        match="Padding length should be less than or equal to two times the input dimension",
+    ):
+        F.pad(x, (1,) * 8)
+    with pytest.raises(
+        RuntimeError, match='Padding mode "reflect" doesn\'t take in value argument'
+    ):
+        F.pad(x, (1, 1), mode="reflect", value=2.0)
+
+
+def test_padding_modules():
+    x = t64((1, 2, 3, 4))
+    assert repr(nn.ZeroPad2d(1)) == "ZeroPad2d((1, 1, 1, 1))"
+    assert repr(nn.ConstantPad1d(2, 3.5)) == "ConstantPad1d(padding=(2, 2), value=3.5)"
+    assert repr(nn.ReflectionPad2d((1, 2, 0, 1))) == "ReflectionPad2d((1, 2, 0, 1))"
+    assert repr(nn.CircularPad2d(1)) == "CircularPad2d((1, 1, 1, 1))"
+    assert_np_close(
+        nn.ZeroPad2d((1, 0, 2, 1))(x), np.pad(to_np(x), ((0, 0), (0, 0), (2, 1), (1, 0)))
+    )
+    assert_np_close(
+        nn.ConstantPad2d(1, -1.0)(x),
+        np.pad(to_np(x), ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-1.0),
+    )
+    assert_np_close(
+        nn.ReflectionPad2d(2)(x), np.pad(to_np(x), ((0, 0), (0, 0), (2, 2), (2, 2)), mode="reflect")
+    )
+    assert_np_close(
+        nn.ReplicationPad1d((0, 3))(x[0]),
+        np.pad(to_np(x[0]), ((0, 0), (0, 0), (0, 3)), mode="edge"),
+    )
+    assert_np_close(
+        nn.CircularPad2d(1)(x), np.pad(to_np(x), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="wrap")
+    )
+    assert_np_close(
+        nn.ReflectionPad1d(2)(x[0]), np.pad(to_np(x[0]), ((0, 0), (0, 0), (2, 2)), mode="reflect")
+    )
+    assert list(nn.ZeroPad2d(1).state_dict()) == []
+
+
+# ---------------------------------------------------------------- interpolate
+
+
+def np_nearest_index(n_in, n_out, scale=None, exact=False):
+    s = np.float32(1.0 / scale if scale else n_in / n_out)
+    pos = np.arange(n_out, dtype=np.float32) + (np.float32(0.5) if exact else np.float32(0))
+    return np.minimum(np.floor(pos * s).astype(np.int64), n_in - 1)
+
+
+def np_linear_1d(x, axis, n_out, align_corners, scale=None):
+    n_in = x.shape[axis]
+    out = []
+    for j in range(n_out):
+        if align_corners:
+            src = j * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            s = 1.0 / scale if scale else n_in / n_out
+            src = max(s * (j + 0.5) - 0.5, 0.0)
+        i0 = min(math.floor(src), n_in - 1)
+        i1 = min(i0 + 1, n_in - 1)
+        lam = src - i0
+        out.append(np.take(x, i0, axis=axis) * (1 - lam) + np.take(x, i1, axis=axis) * lam)
+    return np.stack(out, axis=axis)
+
+
+def np_cubic_1d(x, axis, n_out, align_corners):
+    a = -0.75
+
+    def weight(d):
+        d = abs(d)
+        if d <= 1:
+            return ((a + 2) * d - (a + 3)) * d * d + 1
+        if d < 2:
+            return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        return 0.0
+
+    n_in = x.shape[axis]
+    out = []
+    for j in range(n_out):
+        src = j * (n_in - 1) / (n_out - 1) if align_corners else (n_in / n_out) * (j + 0.5) - 0.5
+        base = math.floor(src)
+        acc = 0
+        for k in range(-1, 3):
+            idx = min(max(base + k, 0), n_in - 1)
+            acc = acc + np.take(x, idx, axis=axis) * weight(src - (base + k))
+        out.append(acc)
+    return np.stack(out, axis=axis)
+
+
+def test_interpolate_nearest_modes():
+    x = t64((1, 2, 5, 7))
+    xn = to_np(x)
+    ih, iw = np_nearest_index(5, 3), np_nearest_index(7, 11)
+    assert_np_close(F.interpolate(x, size=(3, 11)), xn[:, :, ih][:, :, :, iw])
+    eh, ew = np_nearest_index(5, 3, exact=True), np_nearest_index(7, 11, exact=True)
+    assert_np_close(F.interpolate(x, size=(3, 11), mode="nearest-exact"), xn[:, :, eh][:, :, :, ew])
+    sh, sw = np_nearest_index(5, 8, 1.7), np_nearest_index(7, 4, 0.6)
+    assert_np_close(F.interpolate(x, scale_factor=(1.7, 0.6)), xn[:, :, sh][:, :, :, sw])
+    up = F.interpolate(x, scale_factor=2)
+    assert_np_close(up, xn.repeat(2, axis=2).repeat(2, axis=3))
+    v = t64((2, 3, 7))
+    assert_np_close(F.interpolate(v, size=4), to_np(v)[:, :, np_nearest_index(7, 4)])
+    assert F.interpolate(t64((1, 2, 3, 4, 5)), size=(5, 3, 7)).shape == (1, 2, 5, 3, 7)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_linear_modes(align_corners):
+    x = t64((1, 2, 5, 7))
+    out = F.interpolate(x, size=(3, 11), mode="bilinear", align_corners=align_corners)
+    ref = np_linear_1d(np_linear_1d(to_np(x), 2, 3, align_corners), 3, 11, align_corners)
+    assert_np_close(out, ref)
+    v = t64((2, 3, 7))
+    assert_np_close(
+        F.interpolate(v, size=11, mode="linear", align_corners=align_corners),
+        np_linear_1d(to_np(v), 2, 11, align_corners),
+    )
+    bic = F.interpolate(x, size=(9, 4), mode="bicubic", align_corners=align_corners)
+    assert_np_close(
+        bic, np_cubic_1d(np_cubic_1d(to_np(x), 2, 9, align_corners), 3, 4, align_corners)
+    )
+    t = t64((1, 2, 3, 4, 5))
+    tri = F.interpolate(t, size=(5, 3, 7), mode="trilinear", align_corners=align_corners)
+    ref3 = to_np(t)
+    for axis, n in ((2, 5), (3, 3), (4, 7)):
+        ref3 = np_linear_1d(ref3, axis, n, align_corners)
+    assert_np_close(tri, ref3)
+
+
+def test_interpolate_scale_factor_uses_given_scale_and_area_mode():
+    x = t64((1, 2, 5, 7))
+    out = F.interpolate(x, scale_factor=1.5, mode="bilinear")
+    ref = np_linear_1d(np_linear_1d(to_np(x), 2, 7, False, 1.5), 3, 10, False, 1.5)
+    assert_np_close(out, ref)
+    area = F.interpolate(x, size=(5, 7), mode="area")
+    assert_np_close(area, to_np(x))
+    assert_np_close(
+        F.interpolate(t64((1, 1, 4, 4)) * 0 + 1, size=(3, 2), mode="area"), np.ones((1, 1, 3, 2))
+    )
+
+
+def test_interpolate_gradcheck():
+    x = t64((1, 2, 4, 3), True)
+    assert gradcheck(lambda a: F.interpolate(a, size=(5, 7), mode="bilinear"), (x,))
+    assert gradcheck(
+        lambda a: F.interpolate(a, size=(6, 2), mode="bicubic", align_corners=True), (x,)
+    )
+    assert gradcheck(lambda a: F.interpolate(a, scale_factor=2), (x,))
+
+
+def test_interpolate_errors():
+    x = rtorch.randn(1, 2, 4, 4)
+    with pytest.raises(ValueError, match="either size or scale_factor should be defined"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(x, size=2, scale_factor=2)
+    with pytest.raises(
+        ValueError, match="Input and output must have the same number of spatial dimensions"
+    ):
+        F.interpolate(x, size=(2,))
+    with pytest.raises(
+        ValueError, match="align_corners option can only be set with the interpolating modes"
+    ):
+        F.interpolate(x, size=3, align_corners=True)
+    with pytest.raises(NotImplementedError, match="Got 4D input, but linear mode needs 3D input"):
+        F.interpolate(x, size=3, mode="linear")
+    with pytest.raises(
+        NotImplementedError, match=r"Only 3D, 4D and 5D input Tensors supported \(got 2D\)"
+    ):
+        F.interpolate(rtorch.randn(2, 3), size=3)
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(x, size=3, mode="bilinear", antialias=True)
+
+
+def test_pixel_shuffle_roundtrip_and_reference():
+    x = t64((2, 8, 3, 4))
+    out = F.pixel_shuffle(x, 2)
+    ref = to_np(x).reshape(2, 2, 2, 2, 3, 4).transpose(0, 1, 4, 2, 5, 3).reshape(2, 2, 6, 8)
+    assert_np_close(out, ref)
+    assert_np_close(F.pixel_unshuffle(out, 2), to_np(x))
+    assert F.pixel_shuffle(t64((3, 2, 9, 3, 4)), 3).shape == (3, 2, 1, 9, 12)
+    with pytest.raises(
+        RuntimeError, match="pixel_shuffle expects input to have at least 3 dimensions"
+    ):
+        F.pixel_shuffle(rtorch.randn(2, 3), 2)
+    with pytest.raises(RuntimeError, match=r"input.size\(-3\)=5 is not divisible by 4"):
+        F.pixel_shuffle(rtorch.randn(1, 5, 2, 2), 2)
+    with pytest.raises(RuntimeError, match=r"input.size\(-2\)=3 is not divisible by 2"):
+        F.pixel_unshuffle(rtorch.randn(1, 1, 3, 4), 2)
+    assert repr(nn.PixelShuffle(2)) == "PixelShuffle(upscale_factor=2)"
+    assert repr(nn.PixelUnshuffle(3)) == "PixelUnshuffle(downscale_factor=3)"
+    assert nn.PixelShuffle(3)(rtorch.randn(1, 9, 4, 4)).shape == (1, 1, 12, 12)
+
+
+def test_upsample_modules():
+    x = t64((1, 2, 3, 4))
+    assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
+    assert (
+        repr(nn.Upsample(size=(3, 4), mode="bilinear")) == "Upsample(size=(3, 4), mode='bilinear')"
+    )
+    assert repr(nn.UpsamplingBilinear2d(size=4)) == "UpsamplingBilinear2d(size=4, mode='bilinear')"
+    assert_np_close(nn.UpsamplingNearest2d(scale_factor=2)(x), to_np(x).repeat(2, 2).repeat(2, 3))
+    bl = nn.UpsamplingBilinear2d(size=(5, 6))(x)
+    assert_np_close(bl, np_linear_1d(np_linear_1d(to_np(x), 2, 5, True), 3, 6, True))
+
+
+def test_affine_grid_identity():
+    theta = rtorch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=rtorch.float64)
+    grid = F.affine_grid(theta, (1, 1, 2, 3), align_corners=True)
+    xs, ys = np.meshgrid(np.linspace(-1, 1, 3), np.linspace(-1, 1, 2))
+    assert_np_close(grid, np.stack([xs, ys], axis=-1)[None])
+    g2 = F.affine_grid(theta, (1, 1, 2, 3), align_corners=False)
+    xs2, ys2 = np.meshgrid(np.linspace(-1, 1, 3) * 2 / 3, np.linspace(-1, 1, 2) * 1 / 2)
+    assert_np_close(g2, np.stack([xs2, ys2], axis=-1)[None])
+
+
+# ---------------------------------------------------------------- distances
+
+
+def test_cosine_similarity_and_pairwise_distance():
+    a, b = t64((4, 5)), t64((4, 5))
+    an, bn = to_np(a), to_np(b)
+    ref = (an * bn).sum(1) / (np.linalg.norm(an, axis=1) * np.linalg.norm(bn, axis=1))
+    assert_np_close(F.cosine_similarity(a, b), ref)
+    assert_np_close(
+        nn.CosineSimilarity(dim=0)(a, b),
+        (an * bn).sum(0) / (np.linalg.norm(an, axis=0) * np.linalg.norm(bn, axis=0)),
+    )
+    c = t64((5,))
+    assert F.cosine_similarity(a, c).shape == (4,)
+    assert_np_close(
+        F.cosine_similarity(rtorch.zeros(2, 3, dtype=rtorch.float64), a[:2, :3]), np.zeros(2)
+    )
+    assert_np_close(F.pairwise_distance(a, b), np.linalg.norm(an - bn + 1e-6, axis=1))
+    assert_np_close(
+        nn.PairwiseDistance(p=1, keepdim=True)(a, c),
+        np.abs(an - to_np(c) + 1e-6).sum(1, keepdims=True),
+    )
+    assert gradcheck(F.cosine_similarity, (t64((3, 4), True), t64((3, 4), True)))
+    assert gradcheck(F.pairwise_distance, (t64((3, 4), True), t64((3, 4), True)))
+    with pytest.raises(
+        RuntimeError,
+        match=r"The size of tensor a \(2\) must match the size of tensor b \(4\) at non-singleton dimension 0",
+    ):
+        F.cosine_similarity(rtorch.randn(2, 3), rtorch.randn(4, 3))
+
+
+def test_pdist():
+    x = t64((5, 3))
+    xn = to_np(x)
+    ref = [np.linalg.norm(xn[i] - xn[j]) for i in range(5) for j in range(i + 1, 5)]
+    assert_np_close(F.pdist(x), ref)
+    ref3 = [
+        np.sum(np.abs(xn[i] - xn[j]) ** 3) ** (1 / 3) for i in range(5) for j in range(i + 1, 5)
+    ]
+    assert_np_close(F.pdist(x, 3), ref3)
+    assert gradcheck(F.pdist, (t64((4, 3), True),))
+
+
+PARITY = r"""
+def mk(torch, np, shape, seed, rg=True):
+    t = torch.from_numpy(np.random.RandomState(seed).randn(*shape))
+    return t.requires_grad_() if rg else t
+
+def it(xs, **kw):
+    def f(torch, F, nn, np):
+        x = mk(torch, np, xs, 0)
+        y = F.interpolate(x, **kw)
+        (y * mk(torch, np, tuple(y.shape), 3, False)).sum().backward()
+        return [y, x.grad]
+    return f
+
+def it32(xs, **kw):
+    return lambda torch, F, nn, np: F.interpolate(mk(torch, np, xs, 0, False).float(), **kw)
+
+def pd(mode, p):
+    def f(torch, F, nn, np):
+        x = mk(torch, np, (1, 2, 4, 5), 0)
+        y = F.pad(x, p, mode=mode)
+        (y * mk(torch, np, tuple(y.shape), 3, False)).sum().backward()
+        return [y, x.grad]
+    return f
+
+CASES = {
+    "n_sf": it((1, 2, 5, 7), scale_factor=(1.7, 0.6)),
+    "n32": it32((1, 2, 7, 9), scale_factor=1 / 3),
+    "ne": it((1, 2, 5, 7), size=(3, 11), mode="nearest-exact"),
+    "bil_sf": it((1, 2, 5, 7), scale_factor=1.5, mode="bilinear"),
+    "bil32": it32((1, 2, 5, 7), size=(8, 13), mode="bilinear"),
+    "bic": it((1, 2, 5, 7), size=(9, 4), mode="bicubic"),
+    "tri": it((1, 2, 3, 4, 5), size=(5, 3, 7), mode="trilinear", align_corners=True),
+    "area": it((1, 2, 5, 7), size=(3, 4), mode="area"),
+    "reflect": pd("reflect", (2, 3, 1, 3)),
+    "replicate": pd("replicate", (2, -1, 3, 0)),
+    "circular": pd("circular", (5, 2, 1, 4)),
+    "constant": pd("constant", (2, -1, -2, 1)),
+    "ps": lambda torch, F, nn, np: F.pixel_shuffle(mk(torch, np, (2, 8, 3, 4), 0, False), 2),
+    "ag": lambda torch, F, nn, np: F.affine_grid(mk(torch, np, (2, 2, 3), 0, False), (2, 3, 4, 5), align_corners=False),
+    "cos": lambda torch, F, nn, np: F.cosine_similarity(mk(torch, np, (4, 3), 0, False), mk(torch, np, (3,), 1, False)),
+    "pdist": lambda torch, F, nn, np: F.pdist(mk(torch, np, (5, 3), 0, False), p=3),
+    "e1": lambda torch, F, nn, np: F.interpolate(torch.randn(1, 2, 4, 4), size=0),
+    "e2": lambda torch, F, nn, np: F.pad(torch.randn(1, 2, 3), (-4, 1), mode="replicate"),
+}
+"""
+
+
+def test_parity_with_pytorch():
+    theirs = torch_results(PARITY)
+    if theirs is None:
+        pytest.skip("PyTorch is not installed")
+    # float32 cases (n32, bil32) are compared at float32 precision.
+    assert compare(rtorch_results(PARITY), theirs, rtol=1e-6, atol=1e-6) == []
