@@ -1097,11 +1097,12 @@ class Module:
     ) -> Iterator[tuple[str, Any]]:
         # Identity-based memo: tensors compare elementwise, so they never go in a set.
         memo: set[int] = set()
-        modules = (
-            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
-            if recurse
-            else [(prefix, self)]
-        )
+        if not recurse:
+            modules: Any = [(prefix, self)]
+        elif type(self).named_modules is Module.named_modules:
+            modules = self._walk_modules(prefix, remove_duplicate)
+        else:
+            modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
         for module_prefix, module in modules:
             for k, v in get_members_fn(module):
                 if v is None or id(v) in memo:
@@ -1109,6 +1110,29 @@ class Module:
                 if remove_duplicate:
                     memo.add(id(v))
                 yield (module_prefix + ("." if module_prefix else "") + k, v)
+
+    def _walk_modules(self, prefix: str, remove_duplicate: bool) -> list[tuple[str, Module]]:
+        """``named_modules`` as a list, built with an explicit stack (no generator per
+        level of nesting): the same pre-order and de-duplication."""
+        out = []
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            pfx, mod = stack.pop()
+            if remove_duplicate:
+                if id(mod) in seen:
+                    continue
+                seen.add(id(mod))
+            out.append((pfx, mod))
+            children = mod._modules
+            if children:
+                sep = pfx + "." if pfx else ""
+                stack.extend(
+                    (sep + name, child)
+                    for name, child in reversed(children.items())
+                    if child is not None
+                )
+        return out
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         r"""An iterator over module parameters (each shared parameter once).
