@@ -235,3 +235,15 @@ def test_zero_element_kaiming_warns():
         assert init.kaiming_uniform_(t) is t
         assert init.kaiming_normal_(t) is t
     assert [str(x.message) for x in w] == ["Initializing zero-element tensors is a no-op"] * 2
+
+
+def test_deprecated_aliases_warn_and_delegate():
+    t = rtorch.empty(3, 3)
+    with pytest.warns(
+        FutureWarning, match=r"`nn.init.constant` is now deprecated in favor of `nn.init.constant_`"
+    ):
+        assert init.constant(t, 4.0) is t
+    assert values(t).tolist() == [4.0] * 9
+    with pytest.warns(FutureWarning, match="nn.init.xavier_uniform_"):
+        init.xavier_uniform(t)
+    assert np.abs(values(t)).max() <= math.sqrt(6.0 / 6)
