@@ -166,7 +166,10 @@ def worker_loop(
                 request = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
             except queue.Empty:
                 if os.getppid() != parent_pid:
-                    break  # the main process is gone: nobody will read our results
+                    # The main process is gone: nobody will read our results, nor remove
+                    # the segments of the batches it had not received yet.
+                    reductions.remove_segments(segment_prefix)
+                    break
                 continue
             if request is None:
                 break
