@@ -616,3 +616,15 @@ def test_parameter_attributes_survive(tmp_path):
     back = rtorch.load(saved({"p": param}))["p"]
     assert isinstance(back, rtorch.nn.Parameter) and back.tag == "encoder"
     assert pickle.loads(pickle.dumps(param)).tag == "encoder"
+
+
+def test_untyped_storage_round_trip():
+    t = rtorch.arange(4, dtype=rtorch.int32)
+    back = rtorch.load(saved({"s": t.untyped_storage(), "n": 3}))
+    assert isinstance(back["s"], rtorch.UntypedStorage) and back["s"].nbytes() == 16
+    assert bytes(memoryview(back["s"])) == struct.pack("<4i", 0, 1, 2, 3)
+    b = rtorch.arange(4, dtype=rtorch.uint8)
+    back = rtorch.load(saved([b.untyped_storage(), b[1:]]))
+    assert back[0]._storage_id() == back[1]._storage_id()  # one record, shared again
+    with pytest.raises(RuntimeError, match="different types"):
+        rtorch.save([t.untyped_storage(), t], io.BytesIO())

@@ -34,9 +34,18 @@ def _as_typed(storage: Any, dtype: Any = None) -> TypedStorage:
     raise RuntimeError(f"expected a storage to rebuild a tensor from, got {type(storage).__name__}")
 
 
-def _rebuild_tensor(storage: Any, storage_offset: int, size: Any, stride: Any) -> Any:
+def _rebuild_tensor(
+    storage: Any, storage_offset: int, size: Any, stride: Any, dtype: Any = None
+) -> Any:
     """The tensor ``(size, stride, storage_offset)`` over ``storage``, sharing its memory."""
-    typed = _as_typed(storage)
+    if isinstance(storage, _C.UntypedStorage):  # the core's storage (untyped storages)
+        dtype = dtype if dtype is not None else _C.uint8
+        check_view_bounds(
+            size, stride, storage_offset, storage.nbytes() // dtype.itemsize, dtype.itemsize
+        )
+        t = _C.empty(0, dtype=dtype, device=storage.device)
+        return t.set_(storage, storage_offset, tuple(size), tuple(stride))
+    typed = _as_typed(storage, dtype)
     numel = typed.size()
     check_view_bounds(size, stride, storage_offset, numel, typed.dtype.itemsize)
     base = typed.base_tensor()
@@ -80,7 +89,7 @@ def _rebuild_tensor_v3(
     if not isinstance(dtype, _C.dtype):
         # A corrupt file, not a caller's type mistake: RuntimeError as for other bad data.
         raise RuntimeError(f"invalid dtype {dtype!r} in a serialized tensor")  # noqa: TRY004
-    t = _rebuild_tensor(_as_typed(storage, dtype), storage_offset, size, stride)
+    t = _rebuild_tensor(storage, storage_offset, size, stride, dtype)
     return _set_requires_grad(t, requires_grad)
 
 

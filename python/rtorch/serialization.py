@@ -178,8 +178,8 @@ def _torch_names() -> dict[int, tuple[str, str]]:
     names[id(_utils._rebuild_from_type_v2)] = ("torch._tensor", "_rebuild_from_type_v2")
     for name, cls in LEGACY_STORAGE_CLASSES.items():
         names[id(cls)] = ("torch", name)
-    names[id(UntypedStorage)] = ("torch", "UntypedStorage")
-    names[id(TypedStorage)] = ("torch", "TypedStorage")
+    names[id(UntypedStorage)] = ("torch.storage", "UntypedStorage")
+    names[id(TypedStorage)] = ("torch.storage", "TypedStorage")
     names[id(Size)] = ("torch", "Size")
     names[id(_C.device)] = ("torch", "device")
     names[id(_C.Tensor)] = ("torch", "Tensor")
@@ -233,6 +233,12 @@ class _CheckpointPickler(pickle._Pickler):
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is _SavedStorage:
             return ("storage", obj.storage_class, obj.key, obj.location, obj.numel)
+        if isinstance(obj, _C.UntypedStorage):
+            # A storage saved on its own: PyTorch's ('storage', torch.UntypedStorage, ...).
+            as_bytes = _C.empty(0, dtype=_C.uint8, device=obj.device)
+            as_bytes.set_(obj, 0, (obj.nbytes(),), (1,))
+            saved, _ = self._storage_of(as_bytes)
+            return ("storage", UntypedStorage, saved.key, saved.location, obj.nbytes())
         return None
 
     def _storage_of(self, t: Any) -> tuple[_SavedStorage, int]:
@@ -249,6 +255,12 @@ class _CheckpointPickler(pickle._Pickler):
         if saved is None:
             saved = _SavedStorage(str(len(self.storages)), t.detach(), "cpu")
             self.storages[key] = saved
+        elif saved.tensor.dtype != t.dtype:
+            # PyTorch's loader keeps one dtype per storage record, so it refuses this too.
+            raise RuntimeError(
+                "Cannot save multiple tensors or storages that view the same data as "
+                "different types"
+            )
         return saved, t.storage_offset()
 
     def reducer_override(self, obj: Any) -> Any:
@@ -452,6 +464,13 @@ class _StorageLoader:
             raise UnpicklingError(f"unknown storage type {storage_type!r} in checkpoint")
         if type(key) is not str or type(location) is not str or type(numel) is not int:
             raise UnpicklingError(f"malformed storage id {pid!r} in checkpoint")
+        typed = self._typed(key, location, numel, dtype)
+        if storage_type is UntypedStorage:
+            # A storage saved on its own loads as rtorch's (core) UntypedStorage.
+            return typed.base_tensor().untyped_storage()
+        return typed
+
+    def _typed(self, key: str, location: str, numel: int, dtype: Any) -> TypedStorage:
         known = self._loaded.get(key)
         if known is not None:
             if known.dtype == dtype:
