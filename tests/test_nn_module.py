@@ -727,3 +727,111 @@ def test_backward_hook_node_name_and_mixing_rule():
     assert out.grad_fn.name() == "BackwardHookFunctionBackward"
     with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full"):
         m.register_backward_hook(lambda mod, gi, go: None)
+
+
+# ----- more API surface -----
+
+
+def test_state_dict_hooks():
+    net = Net()
+    seen = []
+    net.fc1.register_state_dict_pre_hook(lambda mod, prefix, keep: seen.append(("pre", prefix)))
+
+    def post(mod, sd, prefix, meta):
+        seen.append(("post", prefix, meta["version"]))
+        sd[prefix + "added"] = rtorch.zeros(1)
+
+    net.fc1.register_state_dict_post_hook(post)
+    sd = net.state_dict()
+    assert seen == [("pre", "fc1."), ("post", "fc1.", 1)]
+    assert "fc1.added" in sd
+    net.fc2.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {})
+    with pytest.raises(RuntimeError, match="state_dict post-hook must return None"):
+        net.state_dict()
+
+
+def test_load_state_dict_pre_hook_can_rename_keys():
+    m = Affine(2, 2)
+    sd = {"old_weight": rtorch.ones(2, 2), "bias": rtorch.zeros(2), "calls": rtorch.tensor(3)}
+
+    def rename(mod, state_dict, prefix, *rest):
+        state_dict[prefix + "weight"] = state_dict.pop(prefix + "old_weight")
+
+    m.register_load_state_dict_pre_hook(rename)
+    m.load_state_dict(sd)
+    assert m.weight.sum().item() == 4.0 and m.calls.item() == 3
+
+
+def test_set_submodule():
+    net = Net()
+    new = Affine(4, 3, bias=False)
+    net.set_submodule("fc1", new)
+    assert net.fc1 is new and net.fc1.bias is None
+    with pytest.raises(AttributeError, match="Net has no attribute `fc9`"):
+        net.set_submodule("fc9", new, strict=True)
+    with pytest.raises(AttributeError, match="`scale` is not an nn.Module"):
+        net.set_submodule("scale", new)
+
+
+def test_apply_fn_converts_buffers_and_cpu_type():
+    m = Affine(2, 2)
+    m.register_buffer("stat", rtorch.zeros(3))
+    assert m.cpu() is m
+    m.type(rtorch.float64)
+    assert m.weight.dtype == rtorch.float64 and m.stat.dtype == rtorch.float64
+    assert m.calls.dtype == rtorch.float64  # type() casts every tensor, as PyTorch
+    m.float()
+    assert m.stat.dtype == rtorch.float32 and m.calls.dtype == rtorch.float32
+
+
+def test_cuda_without_backend_raises():
+    with pytest.raises(RuntimeError):
+        Affine(2, 2).cuda()
+
+
+def test_share_memory_is_honest():
+    m = Affine(2, 2)
+    if hasattr(m.weight, "share_memory_"):
+        assert m.share_memory() is m
+    else:
+        with pytest.raises(NotImplementedError, match="share_memory_"):
+            m.share_memory()
+
+
+def test_zero_grad_detaches_a_grad_with_history():
+    p = nn.Parameter(rtorch.ones(2))
+    x = rtorch.ones(2, requires_grad=True)
+    (p * p).sum().backward(create_graph=True)  # p.grad has a grad_fn
+    m = nn.Module()
+    m.p = p
+    m.zero_grad(set_to_none=False)
+    assert p.grad.grad_fn is None and p.grad.tolist() == [0.0, 0.0]
+    assert x.grad is None
+
+
+def test_setstate_from_older_pickle_layout():
+    m = Affine(2, 2)
+    state = m.__getstate__()
+    for name in (
+        "_forward_hooks_with_kwargs",
+        "_forward_hooks_always_called",
+        "_state_dict_pre_hooks",
+    ):
+        del state[name]
+    clone = Affine.__new__(Affine)
+    clone.__setstate__(state)
+    assert clone(rtorch.ones(1, 2)).shape == (1, 2)
+    assert list(clone.state_dict()) == ["weight", "bias", "calls"]
+
+
+def test_call_fast_path_sees_hooks_added_later():
+    # A hook registered after many hook-free calls still runs.
+    m = Affine(2, 2)
+    for _ in range(3):
+        m(rtorch.ones(1, 2))
+    seen = []
+    h = m.register_forward_hook(lambda mod, a, out: seen.append(out.shape))
+    m(rtorch.ones(1, 2))
+    h.remove()
+    m(rtorch.ones(1, 2))
+    assert seen == [(1, 2)]

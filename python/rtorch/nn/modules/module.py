@@ -633,12 +633,23 @@ class Module:
         return handle
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        """Registers ``hook(module, state_dict, prefix, local_metadata)`` run after it."""
+        """Registers ``hook(module, state_dict, prefix, local_metadata) -> None`` run after
+        :meth:`state_dict` filled this module's entries; it may edit them in place."""
+        try:
+            hook._from_public_api = True
+        except AttributeError:
+            # Bound methods take no attributes; a partial does.
+            hook = functools.partial(hook)
+            hook._from_public_api = True
         handle = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[handle.id] = hook
         return handle
 
-    _register_state_dict_hook = register_state_dict_post_hook
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """The older private form: the hook may return a replacement state dict."""
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -941,8 +952,11 @@ class Module:
                 )
         for hook in self._state_dict_hooks.values():
             hook_result = hook(self, destination, prefix, local_metadata)
-            if hook_result is not None:
-                destination = hook_result
+            if not getattr(hook, "_from_public_api", False):
+                if hook_result is not None:
+                    destination = hook_result
+            elif hook_result is not None:
+                raise RuntimeError("state_dict post-hook must return None")
         return destination
 
     def _load_from_state_dict(
