@@ -1,0 +1,153 @@
+"""rtorch.multiprocessing: the stdlib drop-in, tensors through shared memory, spawn."""
+
+from __future__ import annotations
+
+import multiprocessing as std_mp
+import os
+import sys
+
+import pytest
+
+import rtorch
+import rtorch.multiprocessing as mp
+from rtorch.multiprocessing import reductions
+
+
+def shm_segments() -> set[str]:
+    return {n for n in os.listdir("/dev/shm") if n.startswith("rtorch_")}
+
+
+def double_in_child(q_in, q_out) -> None:
+    t = q_in.get()
+    q_out.put(t * 2)
+
+
+def spawned_writes(i: int, q) -> None:
+    q.put((i, rtorch.full((2,), float(i))))
+
+
+def spawned_raises(i: int) -> None:
+    if i == 1:
+        raise ValueError("boom in process 1")
+
+
+def spawned_exits(i: int) -> None:
+    sys.exit(3)
+
+
+def square(t: rtorch.Tensor) -> rtorch.Tensor:
+    return t * t
+
+
+def test_reexports_the_standard_module():
+    for name in std_mp.__all__:
+        assert hasattr(mp, name), name
+    assert mp.Process is std_mp.Process and mp.Queue is not None
+    assert set(std_mp.__all__) <= set(mp.__all__)
+    assert "spawn" in mp.__all__ and "ProcessRaisedException" in mp.__all__
+    assert mp.get_sharing_strategy() in mp.get_all_sharing_strategies()
+    mp.set_sharing_strategy("file_system")
+    assert mp.get_sharing_strategy() == "file_system"
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        rtorch.float32,
+        rtorch.float64,
+        rtorch.int64,
+        rtorch.uint8,
+        rtorch.bool,
+        rtorch.float16,
+        rtorch.bfloat16,
+    ],
+)
+def test_tensor_round_trip_through_queue(dtype):
+    before = shm_segments()
+    q = mp.Queue()
+    x = (rtorch.arange(12) % 3).to(dtype).reshape(3, 4)
+    q.put(x)
+    y = q.get(timeout=10)
+    assert y.dtype == dtype and y.shape == (3, 4)
+    assert y.tolist() == x.tolist()
+    q.close()
+    assert shm_segments() <= before  # the receiver unlinked the segment
+
+
+def test_non_contiguous_zero_dim_and_empty_tensors():
+    q = mp.Queue()
+    x = rtorch.arange(12.0).reshape(3, 4).t()[::2]
+    for t in (x, rtorch.tensor(3.5), rtorch.empty(0, 3)):
+        q.put(t)
+        r = q.get(timeout=10)
+        assert r.shape == t.shape and r.tolist() == t.tolist()
+    q.close()
+
+
+def test_received_tensor_is_writable_and_independent():
+    x = rtorch.zeros(3)
+    q = mp.Queue()
+    q.put(x)
+    y = q.get(timeout=10)
+    y.add_(1)
+    assert y.tolist() == [1.0, 1.0, 1.0] and x.tolist() == [0.0, 0.0, 0.0]
+    q.close()
+
+
+def test_requires_grad_leaf_and_refused_non_leaf():
+    q = mp.Queue()
+    w = rtorch.ones(2, requires_grad=True)
+    data = reductions.ForkingPickler.dumps(w)
+    back = reductions.ForkingPickler.loads(data)
+    assert back.requires_grad and back.is_leaf and back.tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="Cowardly refusing to serialize non-leaf tensor"):
+        reductions.ForkingPickler.dumps(w * 2)
+    q.close()
+
+
+def test_parameter_round_trip():
+    nn = pytest.importorskip("rtorch.nn")
+    reductions.init_reductions()
+    p = nn.Parameter(rtorch.tensor([1.0, 2.0]))
+    back = reductions.ForkingPickler.loads(reductions.ForkingPickler.dumps(p))
+    assert isinstance(back, nn.Parameter) and back.requires_grad and back.tolist() == [1.0, 2.0]
+
+
+def test_process_exchanges_tensors_fork():
+    ctx = mp.get_context("fork")
+    q_in, q_out = ctx.Queue(), ctx.Queue()
+    p = ctx.Process(target=double_in_child, args=(q_in, q_out))
+    p.start()
+    q_in.put(rtorch.arange(5.0))
+    out = q_out.get(timeout=20)
+    p.join(10)
+    assert p.exitcode == 0 and out.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
+def test_pool_map_returns_tensors():
+    with mp.get_context("fork").Pool(2) as pool:
+        out = pool.map(square, [rtorch.tensor([1.0, 2.0]), rtorch.tensor([3.0])])
+    assert [t.tolist() for t in out] == [[1.0, 4.0], [9.0]]
+
+
+def test_spawn_runs_each_index():
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    assert mp.spawn(spawned_writes, args=(q,), nprocs=2) is None
+    got = sorted((i, t.tolist()) for i, t in (q.get(timeout=10), q.get(timeout=10)))
+    assert got == [(0, [0.0, 0.0]), (1, [1.0, 1.0])]
+
+
+def test_spawn_reraises_with_traceback_and_exit_codes():
+    with pytest.raises(mp.ProcessRaisedException) as info:
+        mp.spawn(spawned_raises, nprocs=2, start_method="fork")
+    msg = str(info.value)
+    assert "-- Process 1 terminated with the following error:" in msg
+    assert "ValueError: boom in process 1" in msg and "Traceback" in msg
+    assert info.value.error_index == 1
+    with pytest.raises(mp.ProcessExitedException, match="process 0 terminated with exit code 3"):
+        mp.spawn(spawned_exits, nprocs=1, start_method="fork")
+    ctx = mp.spawn(spawned_raises, nprocs=1, join=False, start_method="fork")
+    assert isinstance(ctx, mp.ProcessContext) and len(ctx.pids()) == 1
+    while not ctx.join():
+        pass
