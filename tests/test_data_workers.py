@@ -327,3 +327,27 @@ def test_workers_exit_when_the_main_process_dies():
     assert not any(pid_alive(p) for p in pids)
     # The batches prefetched for the dead process do not stay in /dev/shm.
     assert not [n for n in shm_segments() if n.startswith(f"rtorch_{main_pid}_")]
+
+
+def test_ctrl_c_in_the_main_process_leaves_nothing_behind():
+    script = textwrap.dedent(
+        f"""
+        import os, sys, time
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from rtorch.utils.data import DataLoader
+        from test_data_workers import Range
+        it = iter(DataLoader(Range(100), num_workers=2))
+        next(it)
+        print(os.getpid(), " ".join(str(w.pid) for w in it._workers), flush=True)
+        time.sleep(30)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    main_pid, *pids = (int(p) for p in proc.stdout.readline().split())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert "KeyboardInterrupt" in err
+    assert not any(pid_alive(p) for p in pids)
+    assert not [n for n in shm_segments() if n.startswith(f"rtorch_{main_pid}_")]
