@@ -13,7 +13,7 @@ from collections import OrderedDict
 from typing import Any
 
 from . import _C, _utils
-from .storage import TypedStorage, UntypedStorage, dtype_name, tensor_storage_bytes
+from .storage import StorageBytes, TypedStorage, dtype_name, tensor_storage_bytes
 
 __all__: list[str] = []
 
@@ -40,7 +40,7 @@ _live: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 def _storage_from_bytes(data: bytes, dtype: str, device: str) -> TypedStorage:
     """Unpickle a storage saved by :class:`_PickledStorage`."""
-    untyped = UntypedStorage(bytearray(data), "cpu")
+    untyped = StorageBytes(bytearray(data), "cpu")
     if device != "cpu":
         untyped = untyped.to(_C.device(device))
     return TypedStorage(wrap_storage=untyped, dtype=getattr(_C, dtype))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _C
-from .storage import TypedStorage, UntypedStorage, check_view_bounds, strided_view
+from .storage import StorageBytes, TypedStorage, check_view_bounds, strided_view
 
 __all__ = [
     "_rebuild_device_tensor_from_cpu_tensor",
@@ -29,7 +29,7 @@ def _as_typed(storage: Any, dtype: Any = None) -> TypedStorage:
         if dtype is not None and dtype != storage.dtype:
             return TypedStorage(wrap_storage=storage.untyped(), dtype=dtype)
         return storage
-    if isinstance(storage, UntypedStorage):
+    if isinstance(storage, StorageBytes):
         return TypedStorage(wrap_storage=storage, dtype=dtype if dtype is not None else _C.uint8)
     raise RuntimeError(f"expected a storage to rebuild a tensor from, got {type(storage).__name__}")
 

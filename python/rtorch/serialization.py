@@ -27,8 +27,8 @@ from ._size import Size
 from .storage import (
     LEGACY_STORAGE_CLASSES,
     STORAGE_NAME_BY_DTYPE_NAME,
+    StorageBytes,
     TypedStorage,
-    UntypedStorage,
     dtype_name,
     tensor_storage_bytes,
 )
@@ -178,7 +178,7 @@ def _torch_names() -> dict[int, tuple[str, str]]:
     names[id(_utils._rebuild_from_type_v2)] = ("torch._tensor", "_rebuild_from_type_v2")
     for name, cls in LEGACY_STORAGE_CLASSES.items():
         names[id(cls)] = ("torch", name)
-    names[id(UntypedStorage)] = ("torch.storage", "UntypedStorage")
+    names[id(_C.UntypedStorage)] = ("torch.storage", "UntypedStorage")
     names[id(TypedStorage)] = ("torch.storage", "TypedStorage")
     names[id(Size)] = ("torch", "Size")
     names[id(_C.device)] = ("torch", "device")
@@ -238,7 +238,7 @@ class _CheckpointPickler(pickle._Pickler):
             as_bytes = _C.empty(0, dtype=_C.uint8, device=obj.device)
             as_bytes.set_(obj, 0, (obj.nbytes(),), (1,))
             saved, _ = self._storage_of(as_bytes)
-            return ("storage", UntypedStorage, saved.key, saved.location, obj.nbytes())
+            return ("storage", _C.UntypedStorage, saved.key, saved.location, obj.nbytes())
         return None
 
     def _storage_of(self, t: Any) -> tuple[_SavedStorage, int]:
@@ -417,7 +417,7 @@ def _device_for(location: str) -> Any:
     return device
 
 
-def _restore(storage: UntypedStorage, location: str, map_location: Any) -> UntypedStorage:
+def _restore(storage: StorageBytes, location: str, map_location: Any) -> StorageBytes:
     if map_location is None:
         target: Any = location
     elif isinstance(map_location, dict):
@@ -428,7 +428,7 @@ def _restore(storage: UntypedStorage, location: str, map_location: Any) -> Untyp
         result = map_location(storage, location)
         if result is None:
             target = location
-        elif isinstance(result, (UntypedStorage, TypedStorage)):
+        elif isinstance(result, (StorageBytes, TypedStorage)):
             result = result.untyped() if isinstance(result, TypedStorage) else result
             _device_for(str(result.device))
             return result
@@ -456,7 +456,7 @@ class _StorageLoader:
         if not isinstance(pid, tuple) or len(pid) != 5 or pid[0] != "storage":
             raise UnpicklingError(f"unknown persistent id {pid!r} in checkpoint")
         _, storage_type, key, location, numel = pid
-        if storage_type is UntypedStorage:
+        if storage_type is _C.UntypedStorage:
             dtype = _C.uint8
         elif isinstance(storage_type, type) and storage_type in LEGACY_STORAGE_CLASSES.values():
             dtype = storage_type.dtype
@@ -465,7 +465,7 @@ class _StorageLoader:
         if type(key) is not str or type(location) is not str or type(numel) is not int:
             raise UnpicklingError(f"malformed storage id {pid!r} in checkpoint")
         typed = self._typed(key, location, numel, dtype)
-        if storage_type is UntypedStorage:
+        if storage_type is _C.UntypedStorage:
             # A storage saved on its own loads as rtorch's (core) UntypedStorage.
             return typed.base_tensor().untyped_storage()
         return typed
@@ -486,7 +486,7 @@ class _StorageLoader:
             )
         if self._byteorder != sys.byteorder and dtype.itemsize > 1:
             _swap_bytes(buffer, dtype.itemsize)
-        untyped = _restore(UntypedStorage(buffer, "cpu"), location, self._map_location)
+        untyped = _restore(StorageBytes(buffer, "cpu"), location, self._map_location)
         typed = TypedStorage(wrap_storage=untyped, dtype=dtype)
         self._loaded[key] = typed
         return typed

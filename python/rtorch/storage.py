@@ -7,23 +7,27 @@ core's internals:
 * :func:`tensor_storage_bytes` -- a zero-copy byte view of the whole storage of a tensor
   (what ``torch.save`` writes as one ``data/<key>`` record);
 * :func:`tensor_from_bytes` -- a 1-D tensor over a writable byte buffer (what a loaded
-  record becomes), zero-copy where the core allows it.
+  record becomes), zero-copy (``rtorch.frombuffer``).
 
 Views are then built on that 1-D base with :func:`strided_view`, so that every tensor
 which shared a storage when saved shares one again after loading.
 
-The classes here (``UntypedStorage``, ``TypedStorage`` and the legacy ``FloatStorage``
-family) exist so that PyTorch's pickles, which name them, have something to resolve to.
+``StorageBytes`` and ``TypedStorage`` carry a record between the zip reader and the
+rebuild functions; the legacy ``FloatStorage`` family exists so that PyTorch's pickles,
+which name those classes, have something to resolve to.
 """
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any
 
 from . import _C
 
+# PyTorch's torch.storage.UntypedStorage is torch.UntypedStorage: the core's class.
+UntypedStorage = _C.UntypedStorage
+
 __all__ = [
+    "StorageBytes",
     "TypedStorage",
     "UntypedStorage",
     "strided_view",
@@ -85,11 +89,11 @@ __all__ += list(LEGACY_STORAGE_CLASSES)
 # ---------------------------------------------------------------------------------------
 
 
-class UntypedStorage:
-    """A device-less byte buffer read from a checkpoint (``torch.UntypedStorage``'s role).
+class StorageBytes:
+    """The bytes of one storage record read from a checkpoint, and the device it goes to.
 
     ``buffer`` is a writable buffer (``bytearray``, a slice of a private ``mmap``); tensors
-    built from it alias its memory.
+    built from it alias its memory. This is what ``map_location`` callables receive.
     """
 
     __slots__ = ("_buffer", "device")
@@ -107,27 +111,23 @@ class UntypedStorage:
     def __len__(self) -> int:
         return self.nbytes()
 
-    def cpu(self) -> UntypedStorage:
-        return UntypedStorage(self._buffer, "cpu")
+    def cpu(self) -> StorageBytes:
+        return StorageBytes(self._buffer, "cpu")
 
-    def cuda(self, device: Any = None) -> UntypedStorage:
+    def cuda(self, device: Any = None) -> StorageBytes:
         index = 0 if device is None else device
         target = index if not isinstance(index, int) else f"cuda:{index}"
-        return UntypedStorage(
-            self._buffer, _C.device(target) if isinstance(target, str) else target
-        )
+        return StorageBytes(self._buffer, _C.device(target) if isinstance(target, str) else target)
 
-    def to(self, device: Any) -> UntypedStorage:
-        return UntypedStorage(
-            self._buffer, _C.device(device) if isinstance(device, str) else device
-        )
+    def to(self, device: Any) -> StorageBytes:
+        return StorageBytes(self._buffer, _C.device(device) if isinstance(device, str) else device)
 
     def __repr__(self) -> str:
-        return f"rtorch.storage.UntypedStorage(nbytes={self.nbytes()}, device={self.device})"
+        return f"rtorch.storage.StorageBytes(nbytes={self.nbytes()}, device={self.device})"
 
 
 class TypedStorage:
-    """An :class:`UntypedStorage` seen as elements of ``dtype`` (``torch.TypedStorage``).
+    """A :class:`StorageBytes` seen as elements of ``dtype`` (``torch.TypedStorage``).
 
     Caches the 1-D tensor over the whole storage, so views rebuilt from the same storage
     share memory.
@@ -135,7 +135,7 @@ class TypedStorage:
 
     __slots__ = ("_base", "_untyped_storage", "dtype")
 
-    def __init__(self, *, wrap_storage: UntypedStorage, dtype: Any) -> None:
+    def __init__(self, *, wrap_storage: StorageBytes, dtype: Any) -> None:
         self._untyped_storage = wrap_storage
         self.dtype = dtype
         self._base = None
@@ -144,7 +144,7 @@ class TypedStorage:
     def device(self) -> Any:
         return self._untyped_storage.device
 
-    def untyped(self) -> UntypedStorage:
+    def untyped(self) -> StorageBytes:
         return self._untyped_storage
 
     def nbytes(self) -> int:
@@ -183,18 +183,6 @@ class TypedStorage:
 # The adapter between storages and the core's tensors.
 # ---------------------------------------------------------------------------------------
 
-_NUMPY_DTYPE_NAMES = {
-    "float32": "float32",
-    "float64": "float64",
-    "float16": "float16",
-    "int64": "int64",
-    "int32": "int32",
-    "int16": "int16",
-    "int8": "int8",
-    "uint8": "uint8",
-    "bool": "bool",
-}
-
 
 def dtype_name(dtype: Any) -> str:
     """``rtorch.float32`` -> ``'float32'``."""
@@ -202,17 +190,8 @@ def dtype_name(dtype: Any) -> str:
 
 
 def tensor_storage_bytes(t: Any) -> memoryview:
-    """A read-only, zero-copy byte view of the whole storage behind CPU tensor ``t``.
-
-    The view aliases the tensor's memory: the caller keeps ``t`` alive while using it.
-    """
-    if hasattr(t, "untyped_storage"):
-        return memoryview(t.untyped_storage()).cast("B")
-    nbytes = t._storage_nbytes()
-    if nbytes == 0:
-        return memoryview(b"")
-    start = t.data_ptr() - t.storage_offset() * t.dtype.itemsize
-    return memoryview((ctypes.c_char * nbytes).from_address(start)).cast("B").toreadonly()
+    """A zero-copy byte view of the whole storage behind CPU tensor ``t``."""
+    return memoryview(t.untyped_storage()).cast("B")
 
 
 def _buffer_address(buffer: Any) -> int:
@@ -222,35 +201,20 @@ def _buffer_address(buffer: Any) -> int:
 
 
 def tensor_from_bytes(buffer: Any, dtype: Any) -> Any:
-    """A 1-D CPU tensor of ``dtype`` over the bytes of ``buffer``, sharing its memory.
-
-    ``buffer`` must be writable and its length a multiple of the element size. bfloat16
-    (which numpy cannot describe) is copied when the core lacks ``rtorch.frombuffer``.
-    """
+    """A 1-D CPU tensor of ``dtype`` over the bytes of writable ``buffer``, sharing its
+    memory (``rtorch.frombuffer``); the length must be a whole number of elements."""
     nbytes = len(buffer)
     itemsize = dtype.itemsize
     if nbytes % itemsize:
         raise RuntimeError(f"storage of {nbytes} bytes is not a whole number of {dtype} elements")
     if nbytes == 0:
         return _C.empty(0, dtype=dtype)
-    name = dtype_name(dtype)
-    if name == "bool":
+    if dtype == _C.bool:
         _check_bool_bytes(buffer)
     if itemsize > 1 and _buffer_address(buffer) % itemsize:
         # Misaligned data (a crafted file): the kernels need aligned elements, so copy.
         buffer = bytearray(buffer)
-    frombuffer = getattr(_C, "frombuffer", None)
-    if frombuffer is not None:
-        return frombuffer(buffer, dtype=dtype)
-    np_name = _NUMPY_DTYPE_NAMES.get(name)
-    if np_name is None:
-        # No numpy dtype (bfloat16): one copy into a fresh tensor of that dtype.
-        out = _C.empty(nbytes // itemsize, dtype=dtype)
-        ctypes.memmove(out.data_ptr(), _buffer_address(buffer), nbytes)
-        return out
-    import numpy as np
-
-    return _C.from_numpy(np.frombuffer(buffer, dtype=np_name))
+    return _C.frombuffer(buffer, dtype=dtype)
 
 
 def _check_bool_bytes(buffer: Any) -> None:
@@ -299,48 +263,4 @@ def strided_view(base: Any, size: tuple, stride: tuple, offset: int) -> Any:
 
     The bounds must already have been checked with :func:`check_view_bounds`.
     """
-    size = tuple(size)
-    stride = tuple(stride)
-    if hasattr(base, "as_strided"):
-        return base.as_strided(size, stride, offset)
-    numel = 1
-    for s in size:
-        numel *= s
-    contiguous = []
-    acc = 1
-    for s in reversed(size):
-        contiguous.append(acc)
-        acc *= s
-    if numel == 0:
-        return _C.empty(size, dtype=base.dtype)
-    if stride == tuple(reversed(contiguous)) or numel == 1:
-        view = base[offset : offset + numel] if (offset or numel != base.numel()) else base
-        return view.reshape(size) if size != (numel,) else view
-    return _view_by_unfolding(base, size, stride, offset)
-
-
-def _view_by_unfolding(base: Any, size: tuple, stride: tuple, offset: int) -> Any:
-    """A strided view of 1-D ``base`` composed of view ops (until the core has as_strided).
-
-    Dimensions are taken outermost (largest stride) first: ``unfold(d, span, stride)``
-    splits the last dimension into windows ``stride`` apart, each as long as the span the
-    inner dimensions still need, and ``narrow`` keeps ``size`` of them. Stride-0 dims are
-    expanded at the end; size-1 dims are unsqueezed (their stride is meaningless).
-    """
-    dims = [d for d in range(len(size)) if size[d] != 1 and stride[d] != 0]
-    dims.sort(key=lambda d: -stride[d])
-    view = base[offset:] if dims else base[offset : offset + 1].reshape(())
-    for i, d in enumerate(dims):
-        inner_span = 1 + sum((size[e] - 1) * stride[e] for e in dims[i + 1 :])
-        view = view.unfold(view.dim() - 1, inner_span, stride[d]).narrow(view.dim() - 1, 0, size[d])
-    if dims:
-        view = view.reshape(view.shape[:-1])  # the last window is one element long
-    # `view` has the dims of `dims`, in that order; put every dim at its place.
-    order = sorted(range(len(dims)), key=lambda i: dims[i])
-    view = view.permute(*order) if len(order) > 1 else view
-    for d in range(len(size)):
-        if size[d] == 1 or stride[d] == 0:
-            view = view.unsqueeze(d)
-    if any(st == 0 and sz != 1 for sz, st in zip(size, stride)):
-        view = view.expand(*size)
-    return view
+    return base.as_strided(tuple(size), tuple(stride), offset)
