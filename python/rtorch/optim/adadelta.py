@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import zeros_like
 from .._C import Tensor
+from ._ops import ema_square_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -37,11 +38,10 @@ def _adadelta_update(
         grad = -grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
-    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    ema_square_(square_avg, grad, rho)
     std = square_avg.add(eps).sqrt_()
-    delta = acc_delta.add(eps).sqrt_()
-    delta.div_(std).mul_(grad)
-    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    delta = acc_delta.add(eps).sqrt_().mul(std.reciprocal_()).mul(grad)
+    ema_square_(acc_delta, delta, rho)
     param.add_(delta, alpha=-lr)
 
 

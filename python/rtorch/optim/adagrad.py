@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import full_like
 from .._C import Tensor
+from ._ops import add_ratio_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -38,9 +39,8 @@ def _adagrad_update(
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
     clr = lr / (1 + (step - 1) * lr_decay)
-    state_sum.addcmul_(grad, grad, value=1)
-    std = state_sum.sqrt().add_(eps)
-    param.addcdiv_(grad, std, value=-clr)
+    state_sum.add_(grad.mul(grad))
+    add_ratio_(param, grad, state_sum.sqrt().add(eps), -clr)
 
 
 class Adagrad(Optimizer):

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import maximum, zeros_like
 from .._C import Tensor
+from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -38,7 +39,8 @@ def _adam_update(
 ) -> None:
     """One Adam update of ``param`` and its moments, in place (``step`` already counted).
 
-    The order of operations is PyTorch's single-tensor path, so float32 results match.
+    The arithmetic is PyTorch's single-tensor path: the denominator is
+    sqrt(v) / sqrt(1 - beta2**t) + eps, eps outside the root.
     """
     if maximize:
         grad = -grad
@@ -47,17 +49,17 @@ def _adam_update(
             param.mul_(1 - lr * weight_decay)
         else:
             grad = grad.add(param, alpha=weight_decay)
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    lerp_(exp_avg, grad, 1 - beta1)
+    ema_square_(exp_avg_sq, grad, beta2)
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
     if max_exp_avg_sq is not None:
         max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq))
-        denom = max_exp_avg_sq.sqrt()
+        second = max_exp_avg_sq
     else:
-        denom = exp_avg_sq.sqrt()
-    denom.div_(bias_correction2_sqrt).add_(eps)
-    param.addcdiv_(exp_avg, denom, value=-(lr / bias_correction1))
+        second = exp_avg_sq
+    denom = second.sqrt().mul(1 / bias_correction2_sqrt).add(eps)
+    add_ratio_(param, exp_avg, denom, -(lr / bias_correction1))
 
 
 def _check_adam_args(lr: Any, betas: Any, eps: float, weight_decay: float) -> tuple:

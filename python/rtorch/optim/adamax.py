@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import maximum, zeros_like
 from .._C import Tensor
+from ._ops import add_ratio_, lerp_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -39,10 +40,9 @@ def _adamax_update(
         grad = -grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(eps)))
-    clr = lr / (1 - beta1**step)
-    param.addcdiv_(exp_avg, exp_inf, value=-clr)
+    lerp_(exp_avg, grad, 1 - beta1)
+    exp_inf.copy_(maximum(exp_inf.mul(beta2), grad.abs().add(eps)))
+    add_ratio_(param, exp_avg, exp_inf, -lr / (1 - beta1**step))
 
 
 class Adamax(Optimizer):

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import ones, zeros_like
 from .._C import Tensor
+from ._ops import ema_square_, lerp_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -55,11 +56,11 @@ def _nadam_update(
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     mu_product.mul_(mu)
     mu_product_value = mu_product.item()
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    denom = exp_avg_sq.div(bias_correction2).sqrt_().add_(eps)
-    param.addcdiv_(grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product_value))
-    param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_value * mu_next))
+    lerp_(exp_avg, grad, 1 - beta1)
+    ema_square_(exp_avg_sq, grad, beta2)
+    inv_denom = exp_avg_sq.mul(1 / bias_correction2).sqrt_().add(eps).reciprocal()
+    param.add_(grad.mul(inv_denom), alpha=-lr * (1.0 - mu) / (1.0 - mu_product_value))
+    param.add_(exp_avg.mul(inv_denom), alpha=(-lr * mu_next) / (1.0 - mu_product_value * mu_next))
 
 
 class NAdam(Optimizer):

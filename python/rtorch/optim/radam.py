@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import zeros_like
 from .._C import Tensor
+from ._ops import ema_square_, lerp_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -47,22 +48,21 @@ def _radam_update(
             param.mul_(1 - lr * weight_decay)
         else:
             grad = grad.add(param, alpha=weight_decay)
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    lerp_(exp_avg, grad, 1 - beta1)
+    ema_square_(exp_avg_sq, grad, beta2)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
-    update = exp_avg / bias_correction1
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
     if rho_t > 5.0:
         rect = (
             (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         ) ** 0.5
-        adaptive_lr = exp_avg_sq.sqrt().add_(eps).reciprocal_().mul_(bias_correction2**0.5)
-        update.mul_(lr).mul_(adaptive_lr).mul_(rect)
+        inv_denom = exp_avg_sq.sqrt().add(eps).reciprocal()
+        scale = lr * rect * bias_correction2**0.5 / bias_correction1
+        param.add_(exp_avg.mul(inv_denom), alpha=-scale)
     else:
-        update.mul_(lr)
-    param.add_(update, alpha=-1.0)
+        param.add_(exp_avg, alpha=-lr / bias_correction1)
 
 
 class RAdam(Optimizer):

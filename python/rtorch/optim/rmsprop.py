@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import zeros_like
 from .._C import Tensor
+from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
     Optimizer,
     _increment_step,
@@ -43,18 +44,18 @@ def _rmsprop_update(
         grad = -grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
-    square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+    ema_square_(square_avg, grad, alpha)
     if grad_avg is not None:
-        grad_avg.lerp_(grad, 1 - alpha)
-        avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        lerp_(grad_avg, grad, 1 - alpha)
+        avg = square_avg.sub(grad_avg.mul(grad_avg)).sqrt_().add(eps)
     else:
-        avg = square_avg.sqrt()
-    avg.add_(eps)
+        avg = square_avg.sqrt().add(eps)
     if momentum_buffer is not None:
-        momentum_buffer.mul_(momentum).addcdiv_(grad, avg)
+        momentum_buffer.mul_(momentum)
+        add_ratio_(momentum_buffer, grad, avg, 1.0)
         param.add_(momentum_buffer, alpha=-lr)
     else:
-        param.addcdiv_(grad, avg, value=-lr)
+        add_ratio_(param, grad, avg, -lr)
 
 
 class RMSprop(Optimizer):

@@ -1,0 +1,87 @@
+"""Optimizer step time, rtorch vs PyTorch: one ``step()`` over the parameters of an MLP
+784->128->10 (weights 128x784, 128, 10x128, 10) with fixed gradients.
+
+    python benches/bench_optim.py [--torch-python /path/to/python-with-torch] [--quick]
+
+PyTorch runs in this process when importable, else in a subprocess with the given
+interpreter (or $RTORCH_BENCH_TORCH_PYTHON). Prints µs per step and the ratio.
+BENCH_ONE_THREAD=1 runs both on one thread. Each number is the best single step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import timeit
+
+SHAPES = [(128, 784), (128,), (10, 128), (10,)]
+CONFIGS = [
+    ("Adam", {"lr": 1e-3}),
+    ("AdamW", {"lr": 1e-3}),
+    ("SGD", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01}),
+]
+
+
+def time_steps(lib, seconds: float) -> dict:
+    """µs per optimizer step for each config: best of three rounds."""
+    results = {}
+    if os.environ.get("BENCH_ONE_THREAD"):
+        lib.set_num_threads(1)
+    lib.manual_seed(0)
+    for name, kwargs in CONFIGS:
+        params = [lib.randn(*shape, requires_grad=True) for shape in SHAPES]
+        for p in params:
+            p.grad = lib.randn(*p.shape) * 0.01
+        opt = getattr(lib.optim, name)(params, **kwargs)
+        opt.step()
+        # The best of many single steps: on a busy machine the minimum is the run that
+        # no other process interrupted.
+        once = max(timeit.timeit(opt.step, number=3) / 3, 1e-7)
+        best = min(timeit.repeat(opt.step, number=1, repeat=max(20, int(seconds / once))))
+        results[name] = best * 1e6
+    return results
+
+
+def torch_results(python: str | None, seconds: float) -> dict | None:
+    try:
+        import torch
+
+        return time_steps(torch, seconds)
+    except ImportError:
+        pass
+    python = python or os.environ.get("RTORCH_BENCH_TORCH_PYTHON")
+    if not python:
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (
+        f"import json, sys; sys.path.insert(0, {here!r}); import bench_optim, torch; "
+        f"print(json.dumps(bench_optim.time_steps(torch, {seconds!r})))"
+    )
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--torch-python")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    seconds = 0.05 if args.quick else 0.3
+
+    import rtorch
+
+    ours = time_steps(rtorch, seconds)
+    theirs = torch_results(args.torch_python, seconds)
+    print(f"{'optimizer step, MLP 784-128-10':34} {'rtorch µs':>10} {'torch µs':>10} {'ratio':>7}")
+    for name, _ in CONFIGS:
+        t = theirs.get(name) if theirs else None
+        ratio = f"{ours[name] / t:7.2f}" if t else "    n/a"
+        torch_col = f"{t:10.1f}" if t else f"{'n/a':>10}"
+        print(f"{name:34} {ours[name]:10.1f} {torch_col} {ratio}")
+
+
+if __name__ == "__main__":
+    main()
