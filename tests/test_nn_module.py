@@ -835,3 +835,15 @@ def test_call_fast_path_sees_hooks_added_later():
     h.remove()
     m(rtorch.ones(1, 2))
     assert seen == [(1, 2)]
+
+
+def test_backward_hook_with_dict_output_warns():
+    class DictOut(nn.Module):
+        def forward(self, x):
+            return {"y": x * 2}
+
+    m = DictOut()
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    with pytest.warns(UserWarning, match="module output should be a Tensor or a tuple"):
+        out = m(rtorch.ones(2, requires_grad=True))
+    assert out["y"].tolist() == [2.0, 2.0]

@@ -732,6 +732,12 @@ class Module:
                 if res is not None:
                     result = res
             if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn(
+                        "For backward hooks to be called, module output should be a Tensor "
+                        f"or a tuple of Tensors but received {type(result)}",
+                        stacklevel=2,
+                    )
                 result = bw_hook.setup_output_hook(result)
             return result
         except Exception:
