@@ -151,3 +151,63 @@ def test_spawn_reraises_with_traceback_and_exit_codes():
     assert isinstance(ctx, mp.ProcessContext) and len(ctx.pids()) == 1
     while not ctx.join():
         pass
+
+
+def add_one_in_place(i: int, t: rtorch.Tensor) -> None:
+    t.add_(1)
+
+
+def add_from_queue(q, done) -> None:
+    t = q.get()
+    t.add_(1)
+    done.put(True)
+
+
+def test_shared_tensor_through_queue_is_the_same_memory():
+    ctx = mp.get_context("fork")
+    q, done = ctx.Queue(), ctx.Queue()
+    p = ctx.Process(target=add_from_queue, args=(q, done))
+    p.start()  # started before the tensor exists: it can only see it through the queue
+    x = rtorch.zeros(2, 3)
+    x.share_memory_()
+    assert x.is_shared()
+    q.put(x.t())  # a view: strides and offset travel with the descriptor
+    assert done.get(timeout=20)
+    p.join(10)
+    assert x.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+
+
+def test_spawn_updates_a_shared_tensor_in_place():
+    x = rtorch.zeros(4)
+    x.share_memory_()
+    mp.spawn(add_one_in_place, args=(x[1:],), nprocs=2)
+    assert x.tolist() == [0.0, 2.0, 2.0, 2.0]
+
+
+def hogwild_step(q, done) -> None:
+    model = q.get()
+    with rtorch.no_grad():
+        for p in model.parameters():
+            p.sub_(1.0)
+    done.put(all(p.is_leaf and p.requires_grad for p in model.parameters()))
+
+
+def test_hogwild_model_share_memory():
+    nn = pytest.importorskip("rtorch.nn")
+    model = nn.Linear(3, 2)
+    before = [p.detach().clone() for p in model.parameters()]
+    model.share_memory()
+    ctx = mp.get_context("fork")
+    q, done = ctx.Queue(), ctx.Queue()
+    workers = [ctx.Process(target=hogwild_step, args=(q, done)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        # Pickled: the parameters travel as descriptors of their shared storage. One
+        # update at a time, so that no write is lost to a race and the sum is exact.
+        q.put(model)
+        assert done.get(timeout=20)
+    for w in workers:
+        w.join(10)
+    for p, b in zip(model.parameters(), before):
+        assert p.detach().tolist() == ((b - 1.0) - 1.0).tolist()

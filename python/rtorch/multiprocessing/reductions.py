@@ -5,6 +5,9 @@ its name, dtype and shape. The receiver maps the segment, wraps it as a tensor w
 copy and unlinks the name at once: the mapping stays valid for as long as the tensor
 lives, and nothing is left in /dev/shm even if either process dies later.
 
+A tensor whose storage is already shared (``Tensor.share_memory_()``) travels as its
+storage's file descriptor instead, so that both processes see the same memory.
+
 A message that is pickled but never unpickled leaves its segment behind; the DataLoader
 gives its workers a segment-name prefix of their own and removes any such leftovers when
 it shuts them down (see :func:`remove_segments`).
@@ -17,7 +20,8 @@ import mmap
 import os
 import secrets
 import sys
-from multiprocessing.reduction import ForkingPickler
+from multiprocessing.reduction import DupFd, ForkingPickler
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +104,7 @@ def _tensor_over_buffer(buffer: mmap.mmap, dtype: rtorch.dtype, numel: int) -> r
 
 
 def _wire_dtype(dtype: rtorch.dtype) -> rtorch.dtype:
-    # bfloat16 has no numpy twin for the fallback path; it travels as (exact) float32.
+    # Without rtorch.frombuffer, bfloat16 (no numpy twin) travels as exact float32.
     if dtype == rtorch.bfloat16 and not hasattr(rtorch, "frombuffer"):
         return rtorch.float32
     return dtype
@@ -148,8 +152,56 @@ def _copy_to_segment(tensor: rtorch.Tensor) -> tuple[str | None, int]:
     return name, nbytes
 
 
+def rebuild_shared_tensor(
+    fd_holder: Any,
+    nbytes: int,
+    dtype_name: str,
+    shape: tuple,
+    stride: tuple,
+    offset: int,
+    requires_grad: bool,
+) -> rtorch.Tensor:
+    """Unpickling side of a tensor whose storage is already shared: map the same pages."""
+    dtype = getattr(rtorch, dtype_name)
+    fd = fd_holder.detach()
+    try:
+        buffer = mmap.mmap(fd, nbytes)
+    finally:
+        os.close(fd)
+    element_size = rtorch.empty((), dtype=dtype).element_size()
+    storage = _tensor_over_buffer(buffer, dtype, nbytes // element_size)
+    tensor = storage.as_strided(shape, stride, offset)
+    if requires_grad:
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def _reduce_shared(tensor: rtorch.Tensor) -> tuple | None:
+    """(rebuild, args) passing the file descriptor of a ``share_memory_()`` storage."""
+    storage = tensor.untyped_storage()
+    fd = storage._shared_fd()
+    if fd is None:
+        return None
+    args = (
+        DupFd(fd),
+        storage.nbytes(),
+        _dtype_name(tensor.dtype),
+        tuple(tensor.shape),
+        tuple(tensor.stride()),
+        tensor.storage_offset(),
+        tensor.requires_grad,
+    )
+    return rebuild_shared_tensor, args
+
+
 def reduce_tensor(tensor: rtorch.Tensor) -> tuple:
-    """Pickle ``tensor`` as a shared-memory segment name plus its dtype and shape."""
+    """Pickle ``tensor`` for another process.
+
+    A tensor whose storage is in shared memory (``share_memory_()``) travels as its
+    storage's file descriptor: the receiver maps the same pages, so writes on either side
+    are seen by both (what Hogwild training relies on). Any other tensor is copied into a
+    fresh named segment that the receiver maps and unlinks.
+    """
     if tensor.requires_grad and not tensor.is_leaf:
         raise RuntimeError(
             "Cowardly refusing to serialize non-leaf tensor which requires_grad, "
@@ -157,6 +209,10 @@ def reduce_tensor(tensor: rtorch.Tensor) -> tuple:
             "If you just want to transfer the data, call detach() on the tensor "
             "before serializing (e.g., putting it on the queue)."
         )
+    if tensor.is_shared():
+        shared = _reduce_shared(tensor)
+        if shared is not None:
+            return shared
     name, nbytes = _copy_to_segment(tensor)
     args = (name, nbytes, _dtype_name(tensor.dtype), tuple(tensor.shape), tensor.requires_grad)
     return rebuild_tensor, args
