@@ -847,3 +847,31 @@ def test_backward_hook_with_dict_output_warns():
     with pytest.warns(UserWarning, match="module output should be a Tensor or a tuple"):
         out = m(rtorch.ones(2, requires_grad=True))
     assert out["y"].tolist() == [2.0, 2.0]
+
+
+def test_tied_parameter_listed_once_but_saved_twice():
+    a, b = Affine(3, 3), Affine(3, 3)
+    b.weight = a.weight  # weight tying
+    seq = nn.Sequential(a, b)
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
+    assert list(seq.state_dict()) == [
+        "0.weight",
+        "0.bias",
+        "0.calls",
+        "1.weight",
+        "1.bias",
+        "1.calls",
+    ]
+    seq.load_state_dict(seq.state_dict())
+    assert b.weight is a.weight
+
+
+def test_non_persistent_buffers_are_converted_but_not_saved():
+    m = Affine(2, 2)
+    m.double()
+    assert m.scratch.dtype == rtorch.float64
+    assert "scratch" not in m.state_dict()
+    res = m.load_state_dict(
+        {"weight": rtorch.zeros(2, 2), "bias": rtorch.zeros(2), "calls": rtorch.tensor(1)}
+    )
+    assert res.missing_keys == [] and m.weight.dtype == rtorch.float64  # copy_ casts
