@@ -197,3 +197,8 @@ def test_main_process_has_no_worker_info():
     from rtorch.utils.data import get_worker_info
 
     assert get_worker_info() is None
+
+
+def test_timeout_needs_workers():
+    with pytest.raises(AssertionError, match="requires timeout == 0"):
+        iter(DataLoader(Range(2), timeout=1))

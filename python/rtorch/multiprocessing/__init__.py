@@ -6,9 +6,10 @@ for tensors with multiprocessing's ForkingPickler, so a tensor put on a Queue, p
 Process or returned from a Pool travels through a shared-memory segment instead of being
 pickled byte by byte. ``spawn`` starts processes as PyTorch's ``torch.multiprocessing.spawn``.
 
-Not yet: ``Tensor.share_memory_()`` (moving an existing tensor's storage into shared
-memory so several processes update one tensor) needs support in the core; tensors sent
-here arrive as a copy that lives in shared memory.
+A tensor whose storage was moved to shared memory with ``Tensor.share_memory_()`` (or
+``Module.share_memory()``) travels as the storage's file descriptor: every process maps
+the same pages and sees the others' in-place updates (Hogwild training). Any other
+tensor arrives as a copy that lives in shared memory.
 """
 
 from __future__ import annotations

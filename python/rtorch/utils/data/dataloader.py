@@ -336,7 +336,7 @@ class _BaseDataLoaderIter:
         ):
             msg = (
                 f"Length of IterableDataset {self._dataset} was reported to be "
-                f"{self._IterableDataset_len_called} (when accessing len(dataloader)), but "
+                f"{self._IterableDataset_len_called}(when accessing len(dataloader)), but "
                 f"{self._num_yielded} samples have been fetched. "
             )
             if self._num_workers > 0:
@@ -359,6 +359,8 @@ class _BaseDataLoaderIter:
 class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
+        if self._timeout != 0:
+            raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
         self._fetcher = create_fetcher(
             self._is_iterable,
             self._dataset,
