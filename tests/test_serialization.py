@@ -628,3 +628,18 @@ def test_untyped_storage_round_trip():
     assert back[0]._storage_id() == back[1]._storage_id()  # one record, shared again
     with pytest.raises(RuntimeError, match="different types"):
         rtorch.save([t.untyped_storage(), t], io.BytesIO())
+
+
+def test_deepcopy_like_pytorch():
+    a = rtorch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(a * 2)
+    a.grad = rtorch.full((2,), 3.0)
+    c = copy.deepcopy(a)
+    assert c.requires_grad and c.is_leaf and c.grad.tolist() == [3.0, 3.0]
+    c.grad[0] = 5.0
+    assert a.grad[0].item() == 3.0  # the gradient was copied, not shared
+    x = rtorch.arange(4.0)
+    pair = copy.deepcopy([x, x[1:], rtorch.zeros(0)])
+    pair[0][1] = 9.0
+    assert pair[1].tolist() == [9.0, 2.0, 3.0] and x[1].item() == 1.0

@@ -79,4 +79,41 @@ def _tensor_reduce_ex(self: Any, protocol: int) -> tuple:
     )
 
 
+def _tensor_deepcopy(self: Any, memo: dict) -> Any:
+    """``copy.deepcopy`` as PyTorch's: leaves only; views of one storage share one copied
+    storage; ``requires_grad``, ``.grad`` and Python attributes are copied too."""
+    if not self.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+            "protocol at the moment.  If you were attempting to deepcopy a module, this may "
+            "be because of a torch.nn.utils.weight_norm usage, see "
+            "https://github.com/pytorch/pytorch/pull/103001"
+        )
+    if id(self) in memo:
+        return memo[id(self)]
+    if self.device.type == "cpu":
+        key = ("rtorch.storage", self._storage_id())  # one copy per storage, per deepcopy
+        base = memo.get(key)
+        if base is None:
+            data = bytearray(tensor_storage_bytes(self))
+            base = _C.frombuffer(data, dtype=self.dtype) if data else _C.empty(0, dtype=self.dtype)
+            memo[key] = base
+        new = base.as_strided(tuple(self.shape), tuple(self.stride()), self.storage_offset())
+    else:
+        new = self.detach().clone()
+    if self.requires_grad:
+        new.requires_grad_(True)
+    if self.grad is not None:
+        new.grad = _tensor_deepcopy(self.grad, memo)
+    state = getattr(self, "__dict__", None)
+    if state:
+        import copy
+
+        for name, value in state.items():
+            setattr(new, name, copy.deepcopy(value, memo))
+    memo[id(self)] = new
+    return new
+
+
 _C.Tensor.__reduce_ex__ = _tensor_reduce_ex
+_C.Tensor.__deepcopy__ = _tensor_deepcopy
