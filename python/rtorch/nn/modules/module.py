@@ -23,7 +23,7 @@ import rtorch
 
 from ..._C import Tensor
 from ...utils.hooks import RemovableHandle
-from ..parameter import Buffer, Parameter
+from ..parameter import Parameter
 from ._backward_hook import BackwardHook
 
 __all__ = [
@@ -814,13 +814,16 @@ class Module:
                 modules[name] = value
             else:
                 buffers = d.get("_buffers")
-                if isinstance(value, Buffer) or (buffers is not None and name in buffers):
+                # The Buffer marker, tested without Buffer's Python-level __instancecheck__
+                # (this branch runs for every plain attribute assignment).
+                is_buffer = isinstance(value, Tensor) and getattr(value, "_is_buffer", False)
+                if is_buffer or (buffers is not None and name in buffers):
                     if value is not None and not isinstance(value, Tensor):
                         raise TypeError(
                             f"cannot assign '{_typename(value)}' as buffer '{name}' "
                             "(torch.nn.Buffer, torch.Tensor or None expected)"
                         )
-                    if isinstance(value, Buffer):
+                    if is_buffer:
                         persistent = value.persistent
                     else:
                         persistent = name not in d["_non_persistent_buffers_set"]
