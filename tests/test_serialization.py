@@ -643,3 +643,19 @@ def test_deepcopy_like_pytorch():
     pair = copy.deepcopy([x, x[1:], rtorch.zeros(0)])
     pair[0][1] = 9.0
     assert pair[1].tolist() == [9.0, 2.0, 3.0] and x[1].item() == 1.0
+
+
+def test_mmap_shared_writes_reach_the_file(tmp_path):
+    import mmap
+
+    path = tmp_path / "shared.pt"
+    rtorch.save({"w": rtorch.zeros(4)}, path)
+    assert serialization.get_default_mmap_options() == mmap.MAP_PRIVATE
+    with serialization.set_default_mmap_options(mmap.MAP_SHARED):
+        loaded = rtorch.load(path, mmap=True)
+        loaded["w"][2] = 7.0
+        del loaded
+    assert serialization.get_default_mmap_options() == mmap.MAP_PRIVATE
+    assert rtorch.load(path)["w"].tolist() == [0.0, 0.0, 7.0, 0.0]
+    with pytest.raises(ValueError, match="MAP_PRIVATE or mmap.MAP_SHARED"):
+        serialization.set_default_mmap_options(12345)

@@ -144,6 +144,37 @@ def get_unsafe_globals_in_checkpoint(f: FILE_LIKE) -> list[str]:
     return found
 
 
+_mmap_flags = _mmap.MAP_PRIVATE
+
+
+def get_default_mmap_options() -> int:
+    """The flags ``load(..., mmap=True)`` maps files with (default ``mmap.MAP_PRIVATE``)."""
+    return _mmap_flags
+
+
+class set_default_mmap_options:
+    """Set the flags of ``load(..., mmap=True)``: ``mmap.MAP_PRIVATE`` (writes to loaded
+    tensors stay in memory) or ``mmap.MAP_SHARED`` (writes go to the file). Works as a
+    plain call or as a context manager that restores the previous flags on exit."""
+
+    def __init__(self, flags: int) -> None:
+        global _mmap_flags
+        if flags not in (_mmap.MAP_PRIVATE, _mmap.MAP_SHARED):
+            raise ValueError(
+                "Invalid argument in function set_default_mmap_options, expected "
+                f"mmap.MAP_PRIVATE or mmap.MAP_SHARED, but got {flags}"
+            )
+        self.prev = _mmap_flags
+        _mmap_flags = flags
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        global _mmap_flags
+        _mmap_flags = self.prev
+
+
 def _user_globals() -> dict[str, Any]:
     """``'module.name' -> object`` for the user's safe globals, under rtorch's and (for
     rtorch objects) PyTorch's module names."""
@@ -556,7 +587,9 @@ def _find_prefix(reader: ZipReader) -> str:
 def _open_reader(f: Any, use_mmap: bool) -> tuple[ZipReader, Any]:
     """A reader over ``f`` and the file object to close afterwards (or None)."""
     if isinstance(f, (str, os.PathLike)):
-        handle = open(f, "rb")  # noqa: SIM115 (closed by load once unpickled)
+        # MAP_SHARED maps the file writable, so it must be opened for writing.
+        mode = "r+b" if use_mmap and _mmap_flags == _mmap.MAP_SHARED else "rb"
+        handle = open(f, mode)  # noqa: SIM115 (closed by load once unpickled)
         try:
             return _reader_over(handle, use_mmap), handle
         except BaseException:
@@ -601,7 +634,9 @@ def _reader_over(handle: Any, use_mmap: bool) -> ZipReader:
         if start != 0:
             raise ValueError("mmap=True needs the checkpoint to start at the beginning of the file")
         try:
-            mapped = _mmap.mmap(handle.fileno(), 0, access=_mmap.ACCESS_COPY)
+            shared = _mmap_flags == _mmap.MAP_SHARED  # writes reach the file
+            access = _mmap.ACCESS_WRITE if shared else _mmap.ACCESS_COPY
+            mapped = _mmap.mmap(handle.fileno(), 0, access=access)
         except (ValueError, OSError) as exc:
             raise RuntimeError(f"could not map the checkpoint: {exc}") from exc
         return ZipReader(buffer=mapped)
