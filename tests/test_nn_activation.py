@@ -434,3 +434,20 @@ def test_in_place_forms_backpropagate(name, inplace, plain):
     ref_leaf = rtorch.tensor(data, dtype=rtorch.float64, requires_grad=True)
     plain(ref_leaf).sum().backward()
     assert_np_close(leaf.grad, to_np(ref_leaf.grad))
+
+
+def test_integer_inputs():
+    x = rtorch.tensor([-2, 0, 3])
+    for fn, kernel in [
+        (F.hardshrink, "hardshrink_cpu"),
+        (F.softshrink, "softshrink_check"),
+        (F.hardsigmoid, "hardsigmoid_cpu"),
+        (F.hardswish, "hardswish_cpu"),
+        (F.celu, "elu_cpu"),
+        (lambda t: F.glu(t.reshape(1, 3).repeat(1, 2)), "glu_cpu"),
+    ]:
+        with pytest.raises(NotImplementedError, match=f"\"{kernel}\" not implemented for 'Long'"):
+            fn(x)
+    out = F.threshold(x, 0.5, 5.5)  # the value is cast to the input's integer dtype
+    assert out.dtype == rtorch.int64 and out.tolist() == [5, 5, 3]
+    assert F.relu(x).tolist() == [0, 0, 3]

@@ -645,3 +645,16 @@ def test_parity_with_pytorch(torch_results):
     for name, (value, grad) in torch_results.items():
         np.testing.assert_allclose(ours[name][0], value, rtol=1e-7, atol=1e-7, err_msg=name)
         np.testing.assert_allclose(ours[name][1], grad, rtol=1e-7, atol=1e-7, err_msg=name)
+
+
+def test_dtype_errors():
+    with pytest.raises(NotImplementedError, match="\"mse_cpu\" not implemented for 'Long'"):
+        F.mse_loss(rtorch.tensor([1, 2]), rtorch.tensor([1, 2]))
+    with pytest.raises(NotImplementedError, match="\"huber_cpu\" not implemented for 'Long'"):
+        F.huber_loss(rtorch.tensor([1, 2]), rtorch.tensor([1, 2]))
+    with pytest.raises(NotImplementedError, match="\"smooth_l1_cpu\" not implemented for 'Long'"):
+        F.smooth_l1_loss(rtorch.tensor([1, 2]), rtorch.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="Found dtype Double but expected Float"):
+        F.binary_cross_entropy(rtorch.tensor([0.5]), _t([1.0]))
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
+        F.nll_loss(rtorch.randn(1, 2), rtorch.tensor([0]), weight=_t([1.0, 2.0]))

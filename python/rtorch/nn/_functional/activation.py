@@ -52,6 +52,28 @@ __all__ = [
     "threshold_",
 ]
 
+# PyTorch's C++ names of the dtypes, used in its error messages.
+_SCALAR_NAMES = {
+    _C.bool: "Bool",
+    _C.uint8: "Byte",
+    _C.int8: "Char",
+    _C.int16: "Short",
+    _C.int32: "Int",
+    _C.int64: "Long",
+    _C.float16: "Half",
+    _C.bfloat16: "BFloat16",
+    _C.float32: "Float",
+    _C.float64: "Double",
+}
+
+
+def _require_floating(input: Tensor, kernel: str) -> None:
+    """PyTorch's refusal of integer inputs by kernels that only exist for floats."""
+    if not input.is_floating_point():
+        name = _SCALAR_NAMES.get(input.dtype, str(input.dtype))
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
+
+
 # (name, max) of floating dtypes, for softshrink's message.
 _DTYPE_RANGE = {
     _C.float32: ("Float", 3.40282e38),
@@ -107,6 +129,7 @@ def selu_(input: Tensor) -> Tensor:
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), computed as alpha * elu(x / alpha)."""
+    _require_floating(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     if inplace:
@@ -150,6 +173,7 @@ def tanh(input: Tensor) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: gradient 1/6 strictly inside (-3, 3), zero at and beyond the bounds."""
+    _require_floating(input, "hardsigmoid_cpu")
     out = _C.relu6(input + 3.0, False) / 6.0
     if inplace:
         return input.copy_(out)
@@ -158,6 +182,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6; its gradient is 0 at x = -3 and 1 at x = 3, as PyTorch's."""
+    _require_floating(input, "hardswish_cpu")
     gate = _C.relu6(input + 3.0, False) / 6.0
     if inplace:
         # The product must not save `input` itself, which copy_ is about to overwrite.
@@ -181,7 +206,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     mask = input <= threshold
     if inplace:
         return input.masked_fill_(mask, value)
-    return _C.where(mask, value, input)
+    out = _C.where(mask, value, input)
+    # An integer input keeps its dtype (the value is cast to it), as in PyTorch.
+    return out if out.dtype == input.dtype else out.to(input.dtype)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
@@ -191,6 +218,7 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 in between (and at the bounds)."""
+    _require_floating(input, "softshrink_check")
     if lambd < 0:
         kind, top = _DTYPE_RANGE.get(input.dtype, ("Float", 3.40282e38))
         raise RuntimeError(
@@ -203,6 +231,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, 0 elsewhere (the bounds included)."""
+    _require_floating(input, "hardshrink_cpu")
     return _C.where(input.abs() <= lambd, 0.0, input)
 
 
@@ -297,6 +326,7 @@ def log_softmax(
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    _require_floating(input, "glu_cpu")
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     ndim = input.dim()

@@ -61,8 +61,8 @@ def scaled_dot_product_attention(
         )
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
         raise RuntimeError(
-            "scaled_dot_product_attention: expected query, key and value to have at least 2 "
-            f"dimensions, got {query.dim()}, {key.dim()} and {value.dim()}"
+            "Expected query, key, and value to all be  at least 2 dimensional, but got "
+            f"query.dim: {query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead."
         )
     head_dim = query.shape[-1]
     if key.shape[-1] != head_dim:

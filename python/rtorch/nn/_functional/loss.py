@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from ... import _C
 from ..._C import Tensor
 from ...autograd import Function
+from .activation import _SCALAR_NAMES, _require_floating
 
 __all__ = [
     "binary_cross_entropy",
@@ -38,21 +39,6 @@ __all__ = [
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
 ]
-
-# PyTorch's C++ names of the dtypes, used in its error messages.
-_SCALAR_NAMES = {
-    _C.bool: "Bool",
-    _C.uint8: "Byte",
-    _C.int8: "Char",
-    _C.int16: "Short",
-    _C.int32: "Int",
-    _C.int64: "Long",
-    _C.float16: "Half",
-    _C.bfloat16: "BFloat16",
-    _C.float32: "Float",
-    _C.float64: "Double",
-}
-
 
 # ----- reductions -----
 
@@ -133,6 +119,7 @@ def mse_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """Mean squared error (x - y)^2, optionally weighted per element."""
+    _require_floating(input, "mse_cpu")
     _warn_size_mismatch(input, target)
     reduction = _resolve_reduction(size_average, reduce, reduction)
     diff = input - target
@@ -174,6 +161,7 @@ def smooth_l1_loss(
     beta: float = 1.0,
 ) -> Tensor:
     """Smooth L1: quadratic within ``beta`` of the target, linear beyond (beta=0: L1)."""
+    _require_floating(input, "smooth_l1_cpu")
     _warn_size_mismatch(input, target)
     reduction = _resolve_reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -191,6 +179,7 @@ def huber_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """Huber: 0.5 d^2 within ``delta``, delta * (|d| - delta / 2) beyond."""
+    _require_floating(input, "huber_cpu")
     _warn_size_mismatch(input, target)
     reduction = _resolve_reduction(None, None, reduction)
     if delta <= 0:
@@ -206,11 +195,19 @@ def huber_loss(
 # ----- classification: NLL and cross-entropy -----
 
 
-def _check_class_weight(weight: Tensor | None, n_classes: int) -> None:
-    if weight is not None and weight.numel() != n_classes:
+def _check_class_weight(weight: Tensor | None, input: Tensor, class_dim: int) -> None:
+    if weight is None:
+        return
+    n_classes = input.shape[class_dim]
+    if weight.numel() != n_classes:
         raise RuntimeError(
             f"weight tensor should be defined either for all {n_classes} classes or no classes "
             f"but got weight tensor of shape: {list(weight.shape)}"
+        )
+    if weight.dtype != input.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_SCALAR_NAMES[input.dtype]} but found "
+            f"{_SCALAR_NAMES[weight.dtype]}"
         )
 
 
@@ -315,7 +312,7 @@ def nll_loss(
     """
     reduction = _resolve_reduction(size_average, reduce, reduction)
     _check_nll_shapes(input, target)
-    _check_class_weight(weight, input.shape[1] if input.dim() > 1 else input.shape[0])
+    _check_class_weight(weight, input, 1 if input.dim() > 1 else 0)
     logp, target, unbatched = _unbatch(input, target)
     loss = _nll_batched(logp, target, weight, ignore_index, reduction)
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
@@ -397,14 +394,14 @@ def cross_entropy(
         logp, target, unbatched = _unbatch(
             input, target.unsqueeze(0) if input.dim() == 1 else target
         )
-        _check_class_weight(weight, logp.shape[1])
+        _check_class_weight(weight, logp, 1)
         loss = _cross_entropy_probabilities(
             logp.log_softmax(1), target, weight, reduction, label_smoothing
         )
         return loss.squeeze(0) if unbatched and reduction == "none" else loss
     _check_nll_shapes(input, target)
     logp, target, unbatched = _unbatch(input, target)
-    _check_class_weight(weight, logp.shape[1])
+    _check_class_weight(weight, logp, 1)
     logp = logp.log_softmax(1)
     loss = _nll_batched(logp, target, weight, ignore_index, reduction)
     if label_smoothing > 0:
@@ -450,11 +447,16 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-(y log x + (1 - y) log(1 - x)) with each log clamped at -100 (so a saturated
     prediction costs 100, not inf)."""
+    _require_floating(input, "binary_cross_entropy")
     reduction = _resolve_reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    if target.dtype != input.dtype:
+        raise RuntimeError(
+            f"Found dtype {_SCALAR_NAMES[target.dtype]} but expected {_SCALAR_NAMES[input.dtype]}"
         )
     if input.numel():
         lo, hi = _C.aminmax(input.detach())
