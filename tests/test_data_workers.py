@@ -351,3 +351,14 @@ def test_ctrl_c_in_the_main_process_leaves_nothing_behind():
     assert "KeyboardInterrupt" in err
     assert not any(pid_alive(p) for p in pids)
     assert not [n for n in shm_segments() if n.startswith(f"rtorch_{main_pid}_")]
+
+
+def unpicklable_collate(batch):
+    return lambda: batch
+
+
+def test_unpicklable_batch_is_an_error_not_a_hang():
+    loader = DataLoader(Range(2), batch_size=2, num_workers=1, collate_fn=unpicklable_collate)
+    with pytest.raises(Exception, match="Caught .* in DataLoader worker process 0") as info:
+        next(iter(loader))
+    assert "pickle" in str(info.value).lower()

@@ -588,5 +588,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._segment_cleanup()
 
     def __del__(self) -> None:
-        if getattr(self, "_workers", None) is not None:
+        if getattr(self, "_workers", None) is None:
+            return
+        try:
             self._shutdown_workers()
+        except Exception:  # noqa: BLE001, S110 -- at interpreter exit modules may be half gone
+            pass
