@@ -229,6 +229,13 @@ def test_pooling_errors():
     ):
         F.adaptive_avg_pool2d(rtorch.randn(2, 3, 0, 4), 2)
     assert F.max_pool2d(rtorch.randn(0, 2, 4, 4), 2).shape == (0, 2, 2, 2)
+    assert F.adaptive_avg_pool2d(rtorch.randn(1, 2, 4, 4), (0, 3)).shape == (1, 2, 0, 3)
+    assert F.adaptive_max_pool1d(rtorch.randn(1, 2, 4), 0).shape == (1, 2, 0)
+    with pytest.raises(
+        RuntimeError,
+        match=r"elements of output_size must be greater than or equal to 0 but received \{-1, -1\}",
+    ):
+        F.adaptive_avg_pool2d(x, -1)
 
 
 def test_pooling_modules_reprs_and_forward():

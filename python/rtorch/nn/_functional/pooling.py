@@ -447,6 +447,8 @@ def _adaptive_avg_matrix(size: int, out: int, dtype: object) -> Tensor:
 
 def _adaptive_avg_2d(x: Tensor, oh: int, ow: int) -> Tensor:
     h, w = x.shape[-2], x.shape[-1]
+    if oh == 0 or ow == 0:
+        return _empty_pool(x, oh, ow)
     if oh == 1 and ow == 1:
         return x.mean((-2, -1), keepdim=True)
     if h % oh == 0 and w % ow == 0:
@@ -469,7 +471,19 @@ def _adaptive_size(output_size: _IntOrPair | None, n: int, name: str, shape) -> 
         sizes = tuple(output_size)
         if len(sizes) != n:
             raise RuntimeError(f"{name}: output_size must be {n}")
-    return tuple(shape[-n + i] if s is None else int(s) for i, s in enumerate(sizes))
+    out = tuple(shape[-n + i] if s is None else int(s) for i, s in enumerate(sizes))
+    if any(s < 0 for s in out):
+        raise RuntimeError(
+            f"{name}: elements of output_size must be greater than or equal to 0 but received "
+            "{" + ", ".join(map(str, out)) + "}"
+        )
+    return out
+
+
+def _empty_pool(x: Tensor, oh: int, ow: int) -> Tensor:
+    """A differentiable (..., oh, ow) result of an empty output_size."""
+    lead = x.shape[:-2]
+    return (x.sum((-2, -1), keepdim=True) * 0).expand(*lead, oh, ow)
 
 
 def _check_adaptive(input: Tensor, dims: int, name: str) -> None:
@@ -515,6 +529,8 @@ def _adaptive_max_index(size: int, out: int) -> tuple[Tensor, int]:
 
 def _adaptive_max_2d(x: Tensor, oh: int, ow: int) -> tuple[Tensor, Tensor]:
     h, w = x.shape[-2], x.shape[-1]
+    if oh == 0 or ow == 0:
+        return _empty_pool(x, oh, ow), _C.zeros(*x.shape[:-2], oh, ow, dtype=_C.int64)
     idx_h, kh = _adaptive_max_index(h, oh)
     idx_w, kw = _adaptive_max_index(w, ow)
     lead = x.shape[:-2]
