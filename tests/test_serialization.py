@@ -659,3 +659,25 @@ def test_mmap_shared_writes_reach_the_file(tmp_path):
     assert rtorch.load(path)["w"].tolist() == [0.0, 0.0, 7.0, 0.0]
     with pytest.raises(ValueError, match="MAP_PRIVATE or mmap.MAP_SHARED"):
         serialization.set_default_mmap_options(12345)
+
+
+def test_classes_are_not_callable_by_reduce():
+    """`torch.Tensor(10**12)` in a pickle would allocate terabytes: refused, not run."""
+    evil = b"\x80\x02ctorch\nTensor\nq\x00\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85R."  # Tensor(10**12)
+    with pytest.raises(pickle.UnpicklingError, match="unrecognized function"):
+        rtorch.load(io.BytesIO(rezip_pickle(evil)))
+    via_type = (  # _rebuild_from_type_v2(Tensor, Tensor, (10**12,), None)
+        b"\x80\x02ctorch._tensor\n_rebuild_from_type_v2\n(ctorch\nTensor\nq\x01h\x01"
+        b"\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85NtR."
+    )
+    with pytest.raises(RuntimeError, match="cannot rebuild"):
+        rtorch.load(io.BytesIO(rezip_pickle(via_type)))
+
+
+def rezip_pickle(pkl: bytes) -> bytes:
+    out = io.BytesIO()
+    writer = _checkpoint_zip.ZipWriter(out)
+    writer.write_record("archive/data.pkl", pkl)
+    writer.write_record("archive/version", b"3\n")
+    writer.close()
+    return out.getvalue()

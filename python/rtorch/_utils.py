@@ -124,6 +124,10 @@ def _rebuild_parameter_with_state(
 def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> Any:
     """``torch._tensor._rebuild_from_type_v2``: rebuild with ``func(*args)``, then give the
     result ``new_type`` and ``state``. rtorch rebuilds plain tensors and Parameters."""
+    if func not in (_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_parameter):
+        raise RuntimeError(f"_rebuild_from_type_v2 cannot rebuild with {func!r}")
+    if not isinstance(args, tuple):
+        raise RuntimeError("_rebuild_from_type_v2 arguments must be a tuple")  # noqa: TRY004
     ret = func(*args)
     if new_type is not _C.Tensor and type(ret) is not new_type:
         if new_type is _parameter_class():

@@ -123,6 +123,13 @@ def _parameter_class() -> Any:
     return Parameter
 
 
+def _callable_classes() -> tuple:
+    from ._C import device
+    from ._size import Size
+
+    return (OrderedDict, Counter, set, frozenset, complex, slice, Size, device)
+
+
 class _Mark:
     """Marks the stack position of a MARK opcode."""
 
@@ -151,9 +158,13 @@ class Unpickler:
         self._persistent_load = persistent_load
         self._allowed = allowed_globals()
         self._user = dict(user_globals or {})
-        self._callables = {id(v) for v in self._allowed.values()} | {
-            id(v) for v in self._user.values()
-        }
+        # What REDUCE may call: rebuild functions and value constructors. Classes such as
+        # Tensor are admitted as arguments only: `Tensor(10**12)` would allocate.
+        self._callables = {
+            id(v)
+            for v in self._allowed.values()
+            if not isinstance(v, type) or v in _callable_classes()
+        } | {id(v) for v in self._user.values()}
         self._user_ids = {id(v) for v in self._user.values()}
         self._encoding = encoding
 
