@@ -164,7 +164,12 @@ class MNIST(VisionDataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         """Returns ``(image, target)``: a PIL image of mode ``'L'`` and the int class index."""
         images, labels = self._arrays()
-        img = _gray_image(images[index])
+        source = (
+            (self.data, index)
+            if type(index) is int and isinstance(self.data, rtorch.Tensor)
+            else None
+        )
+        img = _gray_image(images[index], source)
         target = int(labels[index]) if labels is not None else int(self.targets[index])
         if self.transform is not None:
             img = self.transform(img)
@@ -188,19 +193,29 @@ class MNIST(VisionDataset):
         return f"Split: {'Train' if self.train is True else 'Test'}"
 
 
-def _gray_image(pixels: np.ndarray):
-    """A mode 'L' PIL image sharing (read-only) the memory of a 2-D uint8 array."""
-    from PIL import Image
+_PIL_IMAGE: Any = None  # PIL.Image, imported on first use
 
+
+def _gray_image(pixels: np.ndarray, source: Any = None):
+    """A mode 'L' PIL image sharing (read-only) the memory of a 2-D uint8 array.
+
+    ``source`` is ``(tensor, index)`` with ``tensor[index]`` holding the same pixels; it is
+    attached to the image so that ToTensor can convert with tensor ops while the image is
+    unmodified (see ``transforms.functional._shared_pixels``).
+    """
+    global _PIL_IMAGE
+    if _PIL_IMAGE is None:
+        from PIL import Image
+
+        _PIL_IMAGE = Image
     if pixels.dtype == np.uint8 and pixels.ndim == 2 and pixels.flags["C_CONTIGUOUS"]:
         height, width = pixels.shape
         # frombuffer avoids fromarray's generic dispatch; PIL copies before any write.
-        img = Image.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1)
-        # Lets ToTensor read the pixels from the array while the image is unmodified
-        # (see transforms.functional._shared_pixels).
-        img._rtorch_pixels = (pixels[:, :, None], img._im)
+        img = _PIL_IMAGE.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1)
+        if source is not None:
+            img._rtorch_pixels = (img._im, source[0], source[1])
         return img
-    return Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
+    return _PIL_IMAGE.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
 
 
 class FashionMNIST(MNIST):

@@ -115,17 +115,18 @@ def _is_pil_image(img: Any) -> bool:
     return isinstance(img, _PIL_IMAGE_CLASS)
 
 
-def _shared_pixels(pic: Any) -> np.ndarray | None:
-    """The (H, W, C) uint8 array a dataset built ``pic`` on, if its pixels are still those.
+def _shared_pixels(pic: Any) -> Tensor | None:
+    """The uint8 (H, W) tensor a dataset built ``pic`` on, if its pixels are still those.
 
     The MNIST readers create read-only images sharing memory with ``dataset.data`` and
-    tag them with ``(array, core image)``. Pillow replaces the core image before any
-    write to a read-only image, so an unchanged core means unchanged pixels, and the
-    array can be used directly instead of copying the pixels out of Pillow.
+    tag them with ``(core image, data, index)``. Pillow replaces the core image before
+    any write to a read-only image, so an unchanged core means unchanged pixels, and
+    ``data[index]`` can be converted with two tensor ops instead of copying the pixels
+    out of Pillow and through numpy.
     """
     tag = getattr(pic, "_rtorch_pixels", None)
-    if tag is not None and tag[1] is getattr(pic, "_im", None):
-        return tag[0]
+    if tag is not None and tag[0] is getattr(pic, "_im", None):
+        return tag[1].select(0, tag[2])
     return None
 
 
@@ -205,10 +206,10 @@ def to_tensor(pic: Any) -> Tensor:
     uint8 pixels are scaled to [0, 1] (divided by 255) in the default float dtype; other
     dtypes are converted without scaling. Mode ``'1'`` images become 0/1.
     """
-    array = _shared_pixels(pic)
-    if array is not None:
-        pass
-    elif isinstance(pic, np.ndarray):
+    shared = _shared_pixels(pic)
+    if shared is not None:
+        return shared.unsqueeze(0).to(rtorch.get_default_dtype()).div_(255)
+    if isinstance(pic, np.ndarray):
         if pic.ndim not in (2, 3):
             raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
         array = pic[:, :, None] if pic.ndim == 2 else pic
@@ -233,9 +234,9 @@ def pil_to_tensor(pic: Any) -> Tensor:
     """A PIL image as a tensor (C, H, W) of its own dtype (uint8 for 8-bit modes), unscaled."""
     if not _is_pil_image(pic):
         raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
-    array = _shared_pixels(pic)
-    if array is not None:  # copy: the tensor must not alias the dataset's memory
-        return rtorch.from_numpy(array.transpose(2, 0, 1).copy())
+    shared = _shared_pixels(pic)
+    if shared is not None:  # a copy: the tensor must not alias the dataset's memory
+        return shared.unsqueeze(0).clone()
     array = _pil_to_array(pic)
     if pic.mode == "1":
         array = array // 255  # pil_to_tensor keeps the bit value, not 255
