@@ -148,6 +148,12 @@ def _rebuild_device_tensor_from_cpu_tensor(
     data: Any, dtype: Any, device: Any, requires_grad: bool
 ) -> Any:
     """A CPU tensor moved to ``device`` (PyTorch uses it for some device tensors)."""
+    if not isinstance(data, _C.Tensor) or not isinstance(dtype, _C.dtype):
+        raise RuntimeError("invalid arguments to _rebuild_device_tensor_from_cpu_tensor")  # noqa: TRY004
+    # The copy must not be larger than the data in the file (an expanded view of a tiny
+    # storage would otherwise make a checkpoint allocate arbitrary amounts of memory).
+    if data.numel() * data.dtype.itemsize > data._storage_nbytes():
+        raise RuntimeError("refusing to materialize an expanded tensor from a checkpoint")
     t = data.to(device=device, dtype=dtype)
     return _set_requires_grad(t, requires_grad)
 
