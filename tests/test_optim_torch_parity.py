@@ -195,3 +195,69 @@ def test_scheduler_sequences_exact(outputs):
     assert len(keys) > 20
     for key in keys:
         assert ours[key] == theirs[key], key
+
+
+# Train 3 steps and save (optimizer + scheduler state) with one library, load and train 3
+# more with the other: optimizer checkpoints interchange in both directions.
+SAVE = r"""
+w = torch.tensor([[0.3, -1.2], [0.8, 0.1]], requires_grad=True)
+b = torch.tensor([0.5, -0.3], requires_grad=True)
+opt = torch.optim.Adam([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1, amsgrad=True)
+sched = torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5)
+for i in range(3):
+    opt.zero_grad(); ((w ** 2).sum() + (b ** 3).sum()).backward(); opt.step(); sched.step()
+torch.save({"opt": opt.state_dict(), "sched": sched.state_dict(), "w": w.detach(),
+            "b": b.detach()}, PATH)
+"""
+LOAD = r"""
+import json
+ck = torch.load(PATH, weights_only=False)
+w = ck["w"].clone().requires_grad_(True); b = ck["b"].clone().requires_grad_(True)
+opt = torch.optim.Adam([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1, amsgrad=True)
+sched = torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5)
+opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+for i in range(3):
+    opt.zero_grad(); ((w ** 2).sum() + (b ** 3).sum()).backward(); opt.step(); sched.step()
+state = opt.state_dict()["state"][0]
+print(json.dumps([w.detach().reshape(-1).tolist(), b.detach().tolist(), sched.get_last_lr(),
+                  state["step"].item(), sorted(state)]))
+"""
+
+
+def _run_torch(program: str, path: str) -> str:
+    python = sys.executable
+    if importlib.util.find_spec("torch") is None:
+        python = os.environ.get("RTORCH_TORCH_PYTHON", "")
+        if not python or not os.path.exists(python):
+            pytest.skip("PyTorch is not installed (set RTORCH_TORCH_PYTHON to compare)")
+    code = f"import torch\nPATH = {path!r}\n" + program
+    proc = subprocess.run(
+        [python, "-c", code], check=False, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def _run_rtorch(program: str, path: str) -> str:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(program, {"torch": rtorch, "PATH": path})  # noqa: S102 (our own program text)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("saver", ["torch", "rtorch"])
+def test_optimizer_checkpoints_interchange(saver, tmp_path):
+    if not hasattr(rtorch, "save"):
+        pytest.skip("rtorch.save is not available")
+    path = str(tmp_path / "ckpt.pt")
+    (_run_torch if saver == "torch" else _run_rtorch)(SAVE, path)
+    theirs = json.loads(_run_torch(LOAD, path))
+    ours = json.loads(_run_rtorch(LOAD, path))
+    assert ours[2:] == theirs[2:]  # lrs, step count, state keys
+    assert ours[4] == ["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step"]
+    for a, b in zip(ours[:2], theirs[:2]):
+        # float32 Adam updates; the two libraries round some steps differently.
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
