@@ -355,3 +355,34 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
         L.ChainedScheduler([L.ReduceLROnPlateau(opt)])
     assert L._LRScheduler.__mro__[1] is L.LRScheduler
+
+
+def test_warns_when_optimizer_step_was_replaced():
+    opt = make_opt()
+    sched = L.StepLR(opt, 2)
+    opt.step = lambda closure=None: None  # e.g. a user's monkeypatch after the scheduler
+    opt.step()
+    with pytest.warns(UserWarning, match="`optimizer.step\\(\\)` has been overridden"):
+        sched.step()
+
+
+def test_composite_state_dict_round_trip():
+    opt = make_opt()
+    sched = L.SequentialLR(
+        opt, [L.ConstantLR(opt, 0.5, total_iters=2), L.ExponentialLR(opt, 0.9)], milestones=[3]
+    )
+    run(opt, sched, epochs=2)
+    saved = sched.state_dict()
+    assert [sorted(s) for s in saved["_schedulers"]][1] == sorted(
+        ["gamma", "base_lrs", "last_epoch", "_step_count", "_is_initial",
+         "_get_lr_called_within_step", "_last_lr"]
+    )  # fmt: skip
+    saved_opt = opt.state_dict()
+    rest = run(opt, sched, epochs=5)[1:]
+    opt2 = make_opt()
+    opt2.load_state_dict(saved_opt)
+    sched2 = L.SequentialLR(
+        opt2, [L.ConstantLR(opt2, 0.5, total_iters=2), L.ExponentialLR(opt2, 0.9)], milestones=[3]
+    )
+    sched2.load_state_dict(saved)
+    assert run(opt2, sched2, epochs=5)[1:] == rest
