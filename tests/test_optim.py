@@ -513,3 +513,27 @@ def test_subclass_optimizer_and_required():
     w.grad = rtorch.tensor([3.0, -0.5])
     opt.step()
     assert to_np(w).tolist() == [0.75, -0.75] and seen == [1]
+
+
+def test_training_an_nn_linear_through_autograd():
+    nn = pytest.importorskip("rtorch.nn")
+    if not hasattr(nn, "Linear"):
+        pytest.skip("rtorch.nn.Linear not available")
+    rng = np.random.RandomState(0)
+    x, y = rng.randn(8, 3), rng.randn(8, 1)
+    model = nn.Linear(3, 1).double()
+    w, b = to_np(model.weight).copy(), to_np(model.bias).copy()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    xt, yt = rtorch.tensor(x), rtorch.tensor(y)
+    states = [{}, {}]
+    for t in range(1, 6):
+        opt.zero_grad()
+        ((model(xt) - yt) ** 2).mean().backward()
+        opt.step()
+        # Reference: mean squared error gradients by hand.
+        r = 2 * (x @ w.T + b - y) / len(x)
+        gw, gb = r.T @ x, r.sum(0)
+        w = ref_sgd(w, gw, states[0], t, lr=0.1, momentum=0.9, nesterov=True)
+        b = ref_sgd(b, gb, states[1], t, lr=0.1, momentum=0.9, nesterov=True)
+    np.testing.assert_allclose(to_np(model.weight), w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(model.bias), b, rtol=1e-10, atol=1e-12)

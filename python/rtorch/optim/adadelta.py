@@ -103,7 +103,7 @@ class Adadelta(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
             for p in group["params"]:
-                _step_as_tensor(group, self.state.get(p, {}))
+                _step_as_tensor(self.state.get(p, {}))
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:

@@ -120,7 +120,7 @@ class Adagrad(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("fused", None)
             for p in group["params"]:
-                _step_as_tensor(group, self.state.get(p, {}))
+                _step_as_tensor(self.state.get(p, {}))
 
     def share_memory(self) -> None:
         """Move the accumulators to shared memory: a no-op, rtorch shares no tensors

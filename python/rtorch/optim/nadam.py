@@ -134,7 +134,7 @@ class NAdam(Optimizer):
             group.setdefault("decoupled_weight_decay", False)
             for p in group["params"]:
                 p_state = self.state.get(p, {})
-                _step_as_tensor(group, p_state)
+                _step_as_tensor(p_state)
                 if p_state and not isinstance(p_state.get("mu_product"), Tensor):
                     value = float(p_state.get("mu_product", 1.0))
                     p_state["mu_product"] = ones((), dtype=_scalar_dtype()).mul_(value)

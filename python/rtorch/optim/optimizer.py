@@ -74,7 +74,7 @@ def _increment_step(step_t: Tensor) -> float:
     return step_t.item()
 
 
-def _step_as_tensor(group: dict[str, Any], state: dict[str, Any]) -> None:
+def _step_as_tensor(state: dict[str, Any]) -> None:
     """Older checkpoints stored ``step`` as a number; PyTorch 2.x loads it as a tensor."""
     if state and "step" in state and not isinstance(state["step"], Tensor):
         state["step"] = tensor(float(state["step"]), dtype=_scalar_dtype())
