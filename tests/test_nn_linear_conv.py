@@ -109,6 +109,18 @@ def test_linear_shape_errors_name_both_shapes():
         RuntimeError, match=r"addmm: mat1 and mat2 shapes cannot be multiplied \(64x3 and 4x5\)"
     ):
         nn.Linear(4, 5)(rtorch.randn(64, 3))
+    with pytest.raises(
+        RuntimeError, match="^mat1 and mat2 must have the same dtype, but got Double and Float$"
+    ):
+        F.linear(rtorch.randn(2, 3, dtype=rtorch.float64), rtorch.randn(4, 3), rtorch.randn(4))
+    with pytest.raises(
+        TypeError, match=r"linear\(\): argument 'weight' \(position 2\) must be Tensor, not int"
+    ):
+        F.linear(rtorch.randn(2, 3), 2)
+    with pytest.raises(
+        TypeError, match=r"linear\(\): argument 'bias' \(position 3\) must be Tensor, not float"
+    ):
+        F.linear(rtorch.randn(2, 3), rtorch.randn(4, 3), 1.0)
 
 
 def test_linear_and_bilinear_gradcheck():
@@ -310,6 +322,12 @@ def test_conv_errors_match_pytorch_messages():
         F.conv_transpose2d(
             rtorch.randn(2, 2, 8, 8), rtorch.randn(2, 4, 3, 3), stride=2, output_padding=2
         )
+    with pytest.raises(RuntimeError, match="^expected scalar type Double but found Float$"):
+        F.conv2d(rtorch.randn(1, 1, 5, 5, dtype=rtorch.float64), rtorch.randn(2, 1, 3, 3))
+    with pytest.raises(
+        TypeError, match=r"conv2d\(\): argument 'weight' \(position 2\) must be Tensor, not int"
+    ):
+        F.conv2d(rtorch.randn(1, 1, 5, 5), 3)
     with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="padding_mode must be one of"):

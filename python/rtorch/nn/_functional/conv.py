@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from ... import _C
 from ..._C import Tensor
+from .linear import _dtype_name
 from .padding import pad as _pad
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
@@ -134,6 +135,16 @@ def _check_conv(
     name: str,
     transposed: bool = False,
 ) -> None:
+    for arg, pos, value in (("input", 1, input), ("weight", 2, weight), ("bias", 3, bias)):
+        if not isinstance(value, Tensor) and not (arg == "bias" and value is None):
+            raise TypeError(
+                f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                f"{type(value).__name__}"
+            )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_dtype_name(input.dtype)} but found {_dtype_name(weight.dtype)}"
+        )
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(
             f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "

@@ -23,6 +23,34 @@ def _shape_error(input: Tensor, weight: Tensor, has_bias: bool) -> RuntimeError:
     )
 
 
+_DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
+
+
+def _dtype_name(dtype: object) -> str:
+    short = str(dtype).replace("torch.", "")
+    return _DTYPE_NAMES.get(short, short.capitalize())
+
+
+def _argument_error(input: object, weight: object, bias: object) -> Exception | None:
+    """PyTorch's TypeError/RuntimeError for arguments of the wrong type or dtype, if any."""
+    for name, pos, value in (("input", 1, input), ("weight", 2, weight)):
+        if not isinstance(value, Tensor):
+            return TypeError(
+                f"linear(): argument '{name}' (position {pos}) must be Tensor, not "
+                f"{type(value).__name__}"
+            )
+    if bias is not None and not isinstance(bias, Tensor):
+        return TypeError(
+            f"linear(): argument 'bias' (position 3) must be Tensor, not {type(bias).__name__}"
+        )
+    if input.dtype != weight.dtype:  # type: ignore[union-attr]
+        return RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {_dtype_name(input.dtype)} and "  # type: ignore[union-attr]
+            f"{_dtype_name(weight.dtype)}"  # type: ignore[union-attr]
+        )
+    return None
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     r"""Applies an affine transformation: :math:`y = xA^T + b`.
 
@@ -34,13 +62,24 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Shape:
         - Output: ``(*, out_features)`` (or ``(*)`` for a 1-D weight).
     """
-    if input.dim() == 2 and weight.dim() == 2:
-        # The hot path of every MLP: one fused GEMM with the bias as its beta term.
-        if input.shape[1] != weight.shape[1]:
-            raise _shape_error(input, weight, bias is not None)
-        if bias is None:
-            return _C.mm(input, weight.t())
-        return _addmm(bias, input, weight.t())
+    try:
+        if input.dim() == 2 and weight.dim() == 2:
+            # The hot path of every MLP: one fused GEMM with the bias as its beta term.
+            if input.shape[1] != weight.shape[1]:
+                raise _shape_error(input, weight, bias is not None)
+            if bias is None:
+                return _C.mm(input, weight.t())
+            return _addmm(bias, input, weight.t())
+        return _linear_nd(input, weight, bias)
+    except (AttributeError, TypeError, RuntimeError) as err:
+        # Argument types and dtypes are checked only on failure: the hot path pays nothing.
+        better = _argument_error(input, weight, bias)
+        if better is not None:
+            raise better from None
+        raise err from None
+
+
+def _linear_nd(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     if input.dim() == 0:
         raise RuntimeError(
             f"both arguments to linear need to be at least 1D, but they are 0D and {weight.dim()}D"
