@@ -875,3 +875,25 @@ def test_non_persistent_buffers_are_converted_but_not_saved():
         {"weight": rtorch.zeros(2, 2), "bias": rtorch.zeros(2), "calls": rtorch.tensor(1)}
     )
     assert res.missing_keys == [] and m.weight.dtype == rtorch.float64  # copy_ casts
+
+
+def _noop_forward_hook(mod, args, out):
+    return None
+
+
+def test_whole_module_save_load(tmp_path):
+    net = Net()
+    net.fc1.register_forward_hook(_noop_forward_hook)  # hooks travel with the module
+    path = tmp_path / "net.pt"
+    rtorch.save(net, str(path))
+    back = rtorch.load(str(path), weights_only=False)
+    assert type(back) is Net and list(back.state_dict()) == list(net.state_dict())
+    assert back.fc1.weight is back.fc1._parameters["weight"]  # attribute mirrors rebuilt
+    assert list(back.fc1._forward_hooks.values()) == [_noop_forward_hook]
+    x = rtorch.randn(3, 4)
+    np.testing.assert_array_equal(np_of(back(x)), np_of(net(x)))
+    sd_path = tmp_path / "sd.pt"
+    rtorch.save(net.state_dict(), str(sd_path))
+    sd = rtorch.load(str(sd_path))
+    assert sd._metadata["fc1"] == {"version": 1}
+    assert back.load_state_dict(sd).missing_keys == []
