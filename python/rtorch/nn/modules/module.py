@@ -689,7 +689,9 @@ class Module:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
+    # PyTorch's names for the same entry point; some code calls them directly.
     _call_impl = __call__
+    _wrapped_call_impl = __call__
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         called_always: set[int] = set()
