@@ -153,7 +153,8 @@ class Unpickler:
         user_globals: dict[str, Any] | None = None,
         encoding: str = "utf-8",
     ) -> None:
-        self._data = memoryview(data).cast("B")
+        self._data = bytes(data)
+        self._len = len(self._data)
         self._pos = 0
         self._persistent_load = persistent_load
         self._allowed = allowed_globals()
@@ -170,29 +171,36 @@ class Unpickler:
 
     # -- reading the stream ------------------------------------------------------------
     def _read(self, n: int) -> bytes:
-        end = self._pos + n
-        if n < 0 or end > len(self._data):
+        pos = self._pos
+        end = pos + n
+        if n < 0 or end > self._len:
             raise UnpicklingError("pickle data was truncated")
-        out = self._data[self._pos : end].tobytes()
         self._pos = end
-        return out
+        return self._data[pos:end]
+
+    def _read1(self) -> int:
+        pos = self._pos
+        if pos >= self._len:
+            raise UnpicklingError("pickle data was truncated")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def _readline(self) -> bytes:
         data = self._data
-        end = self._pos
-        limit = len(data)
         # Text arguments (GLOBAL names, protocol-0 numbers) are short; bound the scan.
-        stop = min(limit, self._pos + 4096)
-        while end < stop and data[end] != 0x0A:
-            end += 1
-        if end >= stop:
+        end = data.find(b"\n", self._pos, min(self._len, self._pos + 4096))
+        if end < 0:
             raise UnpicklingError("pickle line too long or missing newline")
-        line = data[self._pos : end].tobytes()
+        line = data[self._pos : end]
         self._pos = end + 1
         return line
 
     def _unpack(self, fmt: str, n: int) -> Any:
-        return struct.unpack(fmt, self._read(n))[0]
+        pos = self._pos
+        if pos + n > self._len:
+            raise UnpicklingError("pickle data was truncated")
+        self._pos = pos + n
+        return _STRUCTS[fmt].unpack_from(self._data, pos)[0]
 
     # -- the stack ---------------------------------------------------------------------
     def _pop_mark(self) -> list:
@@ -251,24 +259,27 @@ class Unpickler:
         self._memo: dict[int, Any] = {}
         stack = self._stack
         memo = self._memo
-        read = self._read
+        data = self._data
+        size = self._len
+        dispatch = _DISPATCH
         while True:
-            op = read(1)
-            if op == b".":  # STOP
+            pos = self._pos
+            if pos >= size:
+                raise UnpicklingError("pickle data was truncated")
+            op = data[pos]
+            self._pos = pos + 1
+            if op == 0x2E:  # STOP
                 if len(stack) != 1 or stack[0] is _MARK:
                     raise UnpicklingError("unpickling stack is not a single object at STOP")
                 return stack[0]
-            handler = _DISPATCH.get(op)
+            handler = dispatch[op]
             if handler is None:
-                raise UnpicklingError(
-                    f"Unsupported operand {op[0] if op else None} in a weights-only pickle"
-                )
-            if handler(self, stack, memo) is not None:  # pragma: no cover
-                raise AssertionError
+                raise UnpicklingError(f"Unsupported operand {op} in a weights-only pickle")
+            handler(self, stack, memo)
 
     # Each handler takes (self, stack, memo). Returning None continues the loop.
     def _op_proto(self, stack, memo):
-        proto = self._read(1)[0]
+        proto = self._read1()
         if proto > 5:
             raise UnpicklingError(f"unsupported pickle protocol: {proto}")
 
@@ -309,7 +320,7 @@ class Unpickler:
         stack.append(self._unpack("<i", 4))
 
     def _op_binint1(self, stack, memo):
-        stack.append(self._read(1)[0])
+        stack.append(self._read1())
 
     def _op_binint2(self, stack, memo):
         stack.append(self._unpack("<H", 2))
@@ -319,7 +330,7 @@ class Unpickler:
         stack.append(int(line[:-1] if line.endswith(b"L") else line))
 
     def _op_long1(self, stack, memo):
-        n = self._read(1)[0]
+        n = self._read1()
         stack.append(int.from_bytes(self._read(n), "little", signed=True))
 
     def _op_long4(self, stack, memo):
@@ -344,14 +355,14 @@ class Unpickler:
         stack.append(self._decode_string(self._read(n)))
 
     def _op_short_binstring(self, stack, memo):
-        n = self._read(1)[0]
+        n = self._read1()
         stack.append(self._decode_string(self._read(n)))
 
     def _op_binbytes(self, stack, memo):
         stack.append(self._read(self._unpack("<I", 4)))
 
     def _op_short_binbytes(self, stack, memo):
-        stack.append(self._read(self._read(1)[0]))
+        stack.append(self._read(self._read1()))
 
     def _op_binbytes8(self, stack, memo):
         stack.append(self._read(self._unpack("<Q", 8)))
@@ -363,7 +374,7 @@ class Unpickler:
         stack.append(self._readline().decode("raw-unicode-escape"))
 
     def _op_short_binunicode(self, stack, memo):
-        stack.append(self._read(self._read(1)[0]).decode("utf-8", "surrogatepass"))
+        stack.append(self._read(self._read1()).decode("utf-8", "surrogatepass"))
 
     def _op_binunicode(self, stack, memo):
         stack.append(self._read(self._unpack("<I", 4)).decode("utf-8", "surrogatepass"))
@@ -460,7 +471,7 @@ class Unpickler:
         stack.append(self._get(memo, int(self._readline())))
 
     def _op_binget(self, stack, memo):
-        stack.append(self._get(memo, self._read(1)[0]))
+        stack.append(self._get(memo, self._read1()))
 
     def _op_long_binget(self, stack, memo):
         stack.append(self._get(memo, self._unpack("<I", 4)))
@@ -469,7 +480,7 @@ class Unpickler:
         memo[int(self._readline())] = self._top()
 
     def _op_binput(self, stack, memo):
-        memo[self._read(1)[0]] = self._top()
+        memo[self._read1()] = self._top()
 
     def _op_long_binput(self, stack, memo):
         memo[self._unpack("<I", 4)] = self._top()
@@ -658,7 +669,10 @@ _OPCODES = {
     b"P": "persid",
     b"Q": "binpersid",
 }
-_DISPATCH = {code: getattr(Unpickler, f"_op_{name}") for code, name in _OPCODES.items()}
+_DISPATCH: list = [None] * 256
+for _code, _name in _OPCODES.items():
+    _DISPATCH[_code[0]] = getattr(Unpickler, f"_op_{_name}")
+_STRUCTS = {fmt: struct.Struct(fmt) for fmt in ("<i", "<H", "<I", "<Q", ">d")}
 
 
 def load(

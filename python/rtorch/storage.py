@@ -211,7 +211,8 @@ def tensor_from_bytes(buffer: Any, dtype: Any) -> Any:
         return _C.empty(0, dtype=dtype)
     if dtype == _C.bool:
         _check_bool_bytes(buffer)
-    if itemsize > 1 and _buffer_address(buffer) % itemsize:
+    # A fresh bytearray is malloc-aligned (16 bytes); views into a mapped file may not be.
+    if itemsize > 1 and not isinstance(buffer, bytearray) and _buffer_address(buffer) % itemsize:
         # Misaligned data (a crafted file): the kernels need aligned elements, so copy.
         buffer = bytearray(buffer)
     return _C.frombuffer(buffer, dtype=dtype)
