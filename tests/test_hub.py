@@ -62,3 +62,18 @@ def test_offline_error_names_the_file_and_the_directory(homes):
     message = str(info.value)
     assert "resnet-abc.pth" in message
     assert str(homes / "rtorch_home" / "hub" / "checkpoints") in message
+
+
+def test_local_hubconf_entry_points(tmp_path):
+    (tmp_path / "hubconf.py").write_text(
+        "import rtorch\n\n"
+        "def tiny(n=2):\n    '''A tiny model.'''\n    return rtorch.nn.Linear(n, 1)\n"
+    )
+    assert "tiny" in hub.list(str(tmp_path), source="local")
+    assert hub.help(str(tmp_path), "tiny", source="local") == "A tiny model."
+    model = hub.load(str(tmp_path), "tiny", 3, source="local", trust_repo=True)
+    assert model.weight.shape == (1, 3)
+    with pytest.raises(RuntimeError, match="Cannot find callable"):
+        hub.load(str(tmp_path), "missing", source="local")
+    with pytest.raises(RuntimeError, match="clone"):
+        hub.load("pytorch/vision", "resnet18")

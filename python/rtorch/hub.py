@@ -18,7 +18,15 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlparse
 
-__all__ = ["download_url_to_file", "get_dir", "load_state_dict_from_url", "set_dir"]
+__all__ = [
+    "download_url_to_file",
+    "get_dir",
+    "help",
+    "list",
+    "load",
+    "load_state_dict_from_url",
+    "set_dir",
+]
 
 DOWNLOAD_TIMEOUT_S = 15.0
 # torchvision's file names end in the first hex digits of their SHA-256: resnet18-f37072fd.pth
@@ -159,3 +167,57 @@ def load_state_dict_from_url(
     from .serialization import load
 
     return load(found, map_location=map_location, weights_only=weights_only)
+
+
+# ---------------------------------------------------------------------------------------
+# hubconf.py entry points (local directories)
+# ---------------------------------------------------------------------------------------
+
+
+def _hubconf(repo_or_dir: str, source: str) -> Any:
+    """The ``hubconf`` module of a local directory; GitHub sources need a clone first."""
+    if source == "github":
+        raise RuntimeError(
+            f"rtorch.hub does not fetch GitHub repositories ({repo_or_dir!r}); clone it and "
+            "call rtorch.hub.load(path_to_clone, model, source='local')"
+        )
+    if source != "local":
+        raise ValueError(f'Unknown source: "{source}". Allowed values: "github" | "local".')
+    import importlib.util
+    import sys
+
+    path = os.path.join(os.path.expanduser(repo_or_dir), "hubconf.py")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no hubconf.py in {repo_or_dir!r}")
+    spec = importlib.util.spec_from_file_location("hubconf", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(path))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(os.path.dirname(path))
+    return module
+
+
+def _entrypoints(module: Any) -> list[str]:
+    return [n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")]
+
+
+def list(repo_or_dir: str, source: str = "github", **kwargs: Any) -> list[str]:
+    """The entry points of ``hubconf.py`` in ``repo_or_dir`` (``source='local'``)."""
+    return _entrypoints(_hubconf(repo_or_dir, source))
+
+
+def help(repo_or_dir: str, model: str, source: str = "github", **kwargs: Any) -> str:
+    """The docstring of entry point ``model``."""
+    return getattr(_hubconf(repo_or_dir, source), model).__doc__ or ""
+
+
+def load(repo_or_dir: str, model: str, *args: Any, source: str = "github", **kwargs: Any) -> Any:
+    """Call entry point ``model`` of ``hubconf.py`` in local directory ``repo_or_dir``."""
+    for name in ("trust_repo", "force_reload", "verbose", "skip_validation"):
+        kwargs.pop(name, None)
+    module = _hubconf(repo_or_dir, source)
+    if model not in _entrypoints(module):
+        raise RuntimeError(f"Cannot find callable {model} in hubconf")
+    return getattr(module, model)(*args, **kwargs)
