@@ -100,6 +100,9 @@ SCHEDS = {
                                         L.ExponentialLR(o, 0.8)], milestones=[4]),
     "chain": lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.5, total_iters=3),
                                            L.ExponentialLR(o, 0.9)]),
+    "swalr": lambda o: torch.optim.swa_utils.SWALR(o, swa_lr=[0.01, 0.02], anneal_epochs=5,
+                                                   anneal_strategy="linear"),
+    "swalr_cos": lambda o: torch.optim.swa_utils.SWALR(o, swa_lr=0.01, anneal_epochs=3),
 }
 for name, make in SCHEDS.items():
     o = make_opt(momentum=0.9)

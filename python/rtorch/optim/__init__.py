@@ -13,6 +13,16 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
+
+def __getattr__(name: str):
+    # swa_utils needs rtorch.nn; load it on first use so importing optim stays light.
+    if name == "swa_utils":
+        import importlib
+
+        return importlib.import_module(".swa_utils", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "LBFGS",
     "SGD",
