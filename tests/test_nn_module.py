@@ -897,3 +897,25 @@ def test_whole_module_save_load(tmp_path):
     sd = rtorch.load(str(sd_path))
     assert sd._metadata["fc1"] == {"version": 1}
     assert back.load_state_dict(sd).missing_keys == []
+
+
+def test_global_full_backward_hooks_run_before_module_hooks():
+    from rtorch.nn.modules.module import (
+        register_module_full_backward_hook,
+        register_module_full_backward_pre_hook,
+    )
+
+    order = []
+    m = Affine(2, 2)
+    m.register_full_backward_hook(lambda mod, gi, go: order.append("local"))
+    h1 = register_module_full_backward_pre_hook(lambda mod, go: order.append("global pre"))
+    h2 = register_module_full_backward_hook(lambda mod, gi, go: order.append("global"))
+    try:
+        m(rtorch.randn(1, 2, requires_grad=True)).sum().backward()
+    finally:
+        h1.remove()
+        h2.remove()
+    assert order == ["global pre", "global", "local"]
+    order.clear()
+    m(rtorch.randn(1, 2, requires_grad=True)).sum().backward()
+    assert order == ["local"]

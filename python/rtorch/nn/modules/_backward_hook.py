@@ -38,7 +38,7 @@ def _pack_with_none(indices: list[int], values: Any, size: int) -> tuple:
 class BackwardHook:
     """Per-call state linking the output-side and input-side nodes of one module call."""
 
-    def __init__(self, module: Any, user_hooks: dict, user_pre_hooks: dict) -> None:
+    def __init__(self, module: Any, user_hooks: list, user_pre_hooks: list) -> None:
         self.module = module
         self.user_hooks = user_hooks
         self.user_pre_hooks = user_pre_hooks
@@ -86,7 +86,7 @@ class BackwardHook:
         for i, a in self.constant_inputs:
             packed[i] = rtorch.zeros_like(a)
         res = tuple(packed)
-        for hook in tuple(self.user_hooks.values()):
+        for hook in self.user_hooks:
             out = hook(self.module, res, self.grad_outputs)
             if out is None:
                 continue
@@ -113,7 +113,7 @@ class BackwardHook:
         assert self.output_tensors_index is not None
         self.grad_outputs = _pack_with_none(self.output_tensors_index, grad_output, self.n_outputs)
         expected = len(self.grad_outputs)
-        for hook in tuple(self.user_pre_hooks.values()):
+        for hook in self.user_pre_hooks:
             new = hook(self.module, self.grad_outputs)
             if new is None:
                 continue
@@ -135,7 +135,7 @@ class BackwardHook:
                     stacklevel=2,
                 )
             grad_inputs = _pack_with_none([], [], self.n_inputs)
-            for hook in tuple(self.user_hooks.values()):
+            for hook in self.user_hooks:
                 res = hook(self.module, grad_inputs, self.grad_outputs)
                 if res is not None and not (
                     isinstance(res, tuple) and all(el is None for el in res)

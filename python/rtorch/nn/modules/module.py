@@ -30,6 +30,8 @@ __all__ = [
     "Module",
     "register_module_forward_hook",
     "register_module_forward_pre_hook",
+    "register_module_full_backward_hook",
+    "register_module_full_backward_pre_hook",
 ]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
@@ -38,6 +40,9 @@ _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 _global_forward_pre_hooks: OrderedDict = OrderedDict()
 _global_forward_hooks: OrderedDict = OrderedDict()
 _global_forward_hooks_always_called: OrderedDict = OrderedDict()
+
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
 
 # Set (never cleared) once any module hook is registered: until then __call__ skips the
 # per-module hook-dict checks altogether.
@@ -98,6 +103,25 @@ def register_module_forward_hook(hook: Callable, *, always_call: bool = False) -
     _note_hook_registered()
     if always_call:
         _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
+    """Registers a backward pre-hook common to all modules: ``hook(module, grad_output)``,
+    run before each module's own (see :meth:`Module.register_full_backward_pre_hook`)."""
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    _note_hook_registered()
+    return handle
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """Registers a backward hook common to all modules: ``hook(module, grad_input,
+    grad_output)``, run before each module's own (see
+    :meth:`Module.register_full_backward_hook`)."""
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    _note_hook_registered()
     return handle
 
 
@@ -685,6 +709,8 @@ class Module:
             or self._backward_pre_hooks
             or _global_forward_pre_hooks
             or _global_forward_hooks
+            or _global_backward_hooks
+            or _global_backward_pre_hooks
         ):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
@@ -715,8 +741,18 @@ class Module:
                     if res is not None:
                         args = res if isinstance(res, tuple) else (res,)
             bw_hook = None
-            if self._backward_hooks or self._backward_pre_hooks:
-                bw_hook = BackwardHook(self, self._backward_hooks, self._backward_pre_hooks)
+            if (
+                self._backward_hooks
+                or self._backward_pre_hooks
+                or _global_backward_hooks
+                or _global_backward_pre_hooks
+            ):
+                # Global hooks run first, as PyTorch's _get_backward_hooks orders them.
+                bw_hook = BackwardHook(
+                    self,
+                    [*_global_backward_hooks.values(), *self._backward_hooks.values()],
+                    [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()],
+                )
                 args = bw_hook.setup_input_hook(args)
             result = self.forward(*args, **kwargs)
             for hook_id, hook in tuple(
