@@ -251,6 +251,38 @@ def test_rotate_closed_forms():
         F.rotate(sq, 10.0, interpolation=InterpolationMode.BICUBIC)
 
 
+def test_affine_closed_forms():
+    x = chw(RGB_ARRAY)
+    # A pure translation by (dx, dy) = (2, 1): shifted right and down, zeros where uncovered.
+    shifted = F.affine(x, 0.0, [2, 1], 1.0, 0.0).numpy()
+    expected = np.zeros_like(x.numpy())
+    expected[:, 1:, 2:] = x.numpy()[:, :-1, :-2]
+    np.testing.assert_array_equal(shifted, expected)
+    np.testing.assert_array_equal(
+        np.asarray(F.affine(RGB, 0.0, [2, 1], 1.0, 0.0)), expected.transpose(1, 2, 0)
+    )
+    # affine's angle is clockwise: affine(a) is rotate(-a).
+    sq = rtorch.from_numpy(RNG.random((3, 6, 6)).astype(np.float32))
+    np.testing.assert_array_equal(
+        F.affine(sq, 90.0, [0, 0], 1.0, 0.0).numpy(), F.rotate(sq, -90.0).numpy()
+    )
+    np.testing.assert_array_equal(F.affine(sq, 0.0, [0, 0], 1.0, [0.0, 0.0]).numpy(), sq.numpy())
+    with pytest.raises(ValueError, match="Argument scale should be positive"):
+        F.affine(sq, 0.0, [0, 0], 0.0, 0.0)
+    with pytest.raises(ValueError, match="Shear should be a sequence containing two values"):
+        F.affine(sq, 0.0, [0, 0], 1.0, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="translation values should be between 0 and 1"):
+        T.RandomAffine(0, translate=(0.5, 1.5))
+    with pytest.raises(ValueError, match="scale values should be positive"):
+        T.RandomAffine(0, scale=(0.0, 1.0))
+    rtorch.manual_seed(0)
+    angle, (tx, ty), scale, (sx, sy) = T.RandomAffine.get_params(
+        [-10.0, 10.0], (0.1, 0.2), (0.5, 0.6), [-5.0, 5.0, 1.0, 2.0], [20, 30]
+    )
+    assert -10 <= angle <= 10 and abs(tx) <= 2 and abs(ty) <= 6 and 0.5 <= scale <= 0.6
+    assert -5 <= sx <= 5 and 1 <= sy <= 2 and type(tx) is int
+
+
 # --- colour --------------------------------------------------------------------------------
 
 
@@ -308,6 +340,7 @@ def run_seeded(transform, img, seed):
         T.RandomCrop(4, padding=2),
         T.RandomResizedCrop(6),
         T.RandomRotation(40),
+        T.RandomAffine(20, translate=(0.2, 0.2), scale=(0.8, 1.2), shear=10),
         T.ColorJitter(0.5, 0.5, 0.5, 0.2),
         T.RandomErasing(p=1.0, value="random"),
         T.RandomHorizontalFlip(),
@@ -442,6 +475,12 @@ CASES = textwrap.dedent(
             "rotate77_bilinear_expand": F.rotate(
                 x, 77.0, interpolation=IM.BILINEAR, expand=True
             ).numpy(),
+            "affine": F.affine(x, 25.0, [2, -3], 1.2, [10.0, 5.0]).numpy(),
+            "affine_bilinear_fill": F.affine(
+                x, -40.0, [1, 1], 0.8, 15.0, interpolation=IM.BILINEAR, fill=[0.5, 1.0, 2.0]
+            ).numpy(),
+            "affine_center_u8": F.affine(u, 10.0, [0, 4], 1.0, 0.0, center=[3, 4]).numpy(),
+            "pil_affine": a(F.affine(rgb, 25.0, [2, -3], 1.2, [10.0, 5.0], fill=[1, 2, 3])),
             "hue": F.adjust_hue(x, 0.2).numpy(),
             "hue_u8": F.adjust_hue(u, -0.3).numpy(),
             "saturation": F.adjust_saturation(x, 0.3).numpy(),

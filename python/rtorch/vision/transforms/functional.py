@@ -724,21 +724,30 @@ def _pad_pil(img, left, top, right, bottom, fill, padding_mode):
     return out
 
 
-def _rotation_matrix(angle: float, offset: tuple[float, float]) -> np.ndarray:
-    """The 2x3 inverse map (output -> source) about ``offset``, relative to the image centre.
-
-    ``source = R (p - c) + c`` with R the rotation by ``-angle`` (angles count
-    counter-clockwise on screen, where y points down).
-    """
-    theta = math.radians(angle)
-    cos, sin = math.cos(theta), math.sin(theta)
-    cx, cy = offset
-    return np.array(
-        [
-            [cos, -sin, cx - cos * cx + sin * cy],
-            [sin, cos, cy - sin * cx - cos * cy],
-        ]
-    )
+def _inverse_affine_matrix(
+    center: Sequence[float],
+    angle: float,
+    translate: Sequence[float],
+    scale: float,
+    shear: Sequence[float],
+) -> np.ndarray:
+    """The 2x3 map from output to source points of the affine transform
+    ``T(translate) C RSS C^-1`` (C: about ``center``; R: rotation by ``angle`` degrees,
+    clockwise on screen; S: ``scale``; shear ``(sx, sy)`` in degrees), i.e. its inverse
+    ``C RSS^-1 C^-1 T^-1``, as torchvision defines it."""
+    rot = math.radians(angle)
+    sx, sy = math.radians(shear[0]), math.radians(shear[1])
+    cx, cy = center
+    tx, ty = translate
+    # RSS without scale, then its inverse (closed form of a 2x2 inverse).
+    a = math.cos(rot - sy) / math.cos(sy)
+    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
+    c = math.sin(rot - sy) / math.cos(sy)
+    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
+    m = np.array([[d, -b, 0.0], [-c, a, 0.0]]) / scale
+    m[0, 2] = m[0, 0] * (-cx - tx) + m[0, 1] * (-cy - ty) + cx
+    m[1, 2] = m[1, 0] * (-cx - tx) + m[1, 1] * (-cy - ty) + cy
+    return m
 
 
 def _rotation_output_size(width: int, height: int, matrix: np.ndarray) -> tuple[int, int]:
@@ -814,14 +823,23 @@ def rotate(
 
 def _rotate_tensor(img: Tensor, angle, mode, expand, center, fill) -> Tensor:
     _assert_image_tensor(img)
-    if mode not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
-        raise ValueError(f"Interpolation mode '{mode.value}' is unsupported with Tensor input")
     height, width = img.shape[-2], img.shape[-1]
     offset = (0.0, 0.0)
     if center is not None:
         offset = (center[0] - width * 0.5, center[1] - height * 0.5)
-    matrix = _rotation_matrix(angle, offset)
+    matrix = _inverse_affine_matrix(offset, -angle, (0.0, 0.0), 1.0, (0.0, 0.0))
     out_w, out_h = _rotation_output_size(width, height, matrix) if expand else (width, height)
+    return _warp_tensor(img, matrix, mode, fill, out_w, out_h)
+
+
+def _warp_tensor(img: Tensor, matrix: np.ndarray, mode, fill, out_w: int, out_h: int) -> Tensor:
+    """Sample ``img`` at ``matrix`` (output -> source, centred coordinates) for every output
+    pixel: nearest or bilinear, zero outside unless ``fill`` is given (torch's grid_sample
+    with align_corners=False, as torchvision's tensor rotate/affine)."""
+    _assert_image_tensor(img)
+    if mode not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
+        raise ValueError(f"Interpolation mode '{mode.value}' is unsupported with Tensor input")
+    height, width = img.shape[-2], img.shape[-1]
     grid_dtype = np.float64 if img.dtype == rtorch.float64 else np.float32
     src_x, src_y = _rotation_sources(matrix, width, height, out_w, out_h, grid_dtype)
     flat = img.reshape(list(img.shape[:-2]) + [height * width])
@@ -861,6 +879,59 @@ def _rotate_tensor(img: Tensor, angle, mode, expand, center, fill) -> Tensor:
         out = out.round_() if mode != InterpolationMode.NEAREST else out
         out = out.to(img.dtype)
     return out
+
+
+def affine(
+    img: Any,
+    angle: float,
+    translate: Sequence[int],
+    scale: float,
+    shear: float | Sequence[float],
+    interpolation: Any = InterpolationMode.NEAREST,
+    fill: float | Sequence[float] | None = None,
+    center: Sequence[int] | None = None,
+) -> Any:
+    """Affine transform keeping the image centre fixed (or ``center``): rotate by ``angle``
+    degrees clockwise, scale, shear by ``shear`` degrees (a number shears along x; a pair
+    is (x, y)), then translate by ``translate`` pixels. Uncovered pixels get ``fill``."""
+    mode = _interpolation_mode(interpolation)
+    if not isinstance(angle, (int, float)):
+        raise TypeError("Argument angle should be int or float")
+    if not isinstance(translate, (list, tuple)):
+        raise TypeError("Argument translate should be a sequence")
+    if len(translate) != 2:
+        raise ValueError("Argument translate should be a sequence of length 2")
+    if scale <= 0.0:
+        raise ValueError("Argument scale should be positive")
+    if not isinstance(shear, (numbers.Number, list, tuple)):
+        raise TypeError("Shear should be either a single value or a sequence of two values")
+    if isinstance(shear, numbers.Number):
+        shear = [float(shear), 0.0]
+    elif len(shear) == 1:
+        shear = [float(shear[0]), float(shear[0])]
+    elif len(shear) != 2:
+        raise ValueError(f"Shear should be a sequence containing two values. Got {shear}")
+    if center is not None and not isinstance(center, (list, tuple)):
+        raise TypeError("Argument center should be a sequence")
+    _, height, width = get_dimensions(img)
+    if not isinstance(img, Tensor):
+        # PIL: centre without the half-pixel offset, as torchvision (matches rot90 exactly).
+        pil_center = [width * 0.5, height * 0.5] if center is None else center
+        matrix = _inverse_affine_matrix(pil_center, angle, translate, scale, shear)
+        from PIL import Image
+
+        return img.transform(
+            img.size,
+            Image.Transform.AFFINE,
+            tuple(matrix.ravel()),
+            _MODE_TO_PIL[mode],
+            fillcolor=_pil_fill(fill, img),
+        )
+    offset = [0.0, 0.0]
+    if center is not None:
+        offset = [center[0] - width * 0.5, center[1] - height * 0.5]
+    matrix = _inverse_affine_matrix(offset, angle, [float(t) for t in translate], scale, shear)
+    return _warp_tensor(img, matrix, mode, fill, width, height)
 
 
 # --- colour --------------------------------------------------------------------------------

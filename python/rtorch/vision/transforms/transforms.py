@@ -32,6 +32,7 @@ __all__ = [
     "Normalize",
     "PILToTensor",
     "Pad",
+    "RandomAffine",
     "RandomApply",
     "RandomChoice",
     "RandomCrop",
@@ -540,6 +541,106 @@ class RandomRotation(_ModuleTransform):
             s += f", center={self.center}"
         if self.fill is not None:
             s += f", fill={self.fill}"
+        return s + ")"
+
+
+class RandomAffine(_ModuleTransform):
+    """Random affine transform keeping the centre: rotation, translation, scale, shear.
+
+    Args:
+        degrees: rotation range (a number d means (-d, d)), clockwise degrees.
+        translate: (a, b): shifts drawn from [-a * width, a * width] and [-b * height,
+            b * height], rounded to whole pixels.
+        scale: (min, max) scale range.   shear: a number s (x shear in (-s, s)), a pair
+            (x range) or four values (x range, y range), in degrees.
+        interpolation, fill, center: as for ``functional.affine``.
+    """
+
+    def __init__(
+        self,
+        degrees: Any,
+        translate: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
+        shear: Any = None,
+        interpolation: Any = InterpolationMode.NEAREST,
+        fill: Any = 0,
+        center: Sequence[int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.degrees = _setup_angle(degrees, name="degrees", req_sizes=(2,))
+        if translate is not None:
+            _check_sequence_input(translate, "translate", req_sizes=(2,))
+            for t in translate:
+                if not 0.0 <= t <= 1.0:
+                    raise ValueError("translation values should be between 0 and 1")
+        self.translate = translate
+        if scale is not None:
+            _check_sequence_input(scale, "scale", req_sizes=(2,))
+            for s in scale:
+                if s <= 0:
+                    raise ValueError("scale values should be positive")
+        self.scale = scale
+        self.shear = None if shear is None else _setup_angle(shear, "shear", req_sizes=(2, 4))
+        self.interpolation = _interpolation_mode(interpolation)
+        if fill is None:
+            fill = 0
+        elif not isinstance(fill, (Sequence, numbers.Number)):
+            raise TypeError("Fill should be either a sequence or a number.")
+        self.fill = fill
+        if center is not None:
+            _check_sequence_input(center, "center", req_sizes=(2,))
+        self.center = center
+
+    @staticmethod
+    def get_params(
+        degrees: list[float],
+        translate: Sequence[float] | None,
+        scale_ranges: Sequence[float] | None,
+        shears: Sequence[float] | None,
+        img_size: list[int],
+    ) -> tuple[float, tuple[int, int], float, tuple[float, float]]:
+        """``(angle, (tx, ty), scale, (shear_x, shear_y))`` for an image of ``[w, h]``."""
+        angle = _uniform(float(degrees[0]), float(degrees[1]))
+        tx = ty = 0
+        if translate is not None:
+            max_dx = float(translate[0] * img_size[0])
+            max_dy = float(translate[1] * img_size[1])
+            tx = round(_uniform(-max_dx, max_dx))
+            ty = round(_uniform(-max_dy, max_dy))
+        scale = 1.0 if scale_ranges is None else _uniform(scale_ranges[0], scale_ranges[1])
+        shear_x = shear_y = 0.0
+        if shears is not None:
+            shear_x = _uniform(shears[0], shears[1])
+            if len(shears) == 4:
+                shear_y = _uniform(shears[2], shears[3])
+        return angle, (tx, ty), scale, (shear_x, shear_y)
+
+    def forward(self, img: Any) -> Any:
+        channels, height, width = F.get_dimensions(img)
+        fill = self.fill
+        if isinstance(img, Tensor):
+            fill = [float(fill)] * channels if isinstance(fill, numbers.Number) else list(fill)
+        params = self.get_params(
+            self.degrees, self.translate, self.scale, self.shear, [width, height]
+        )
+        return F.affine(
+            img, *params, interpolation=self.interpolation, fill=fill, center=self.center
+        )
+
+    def __repr__(self) -> str:
+        s = f"{self.__class__.__name__}(degrees={self.degrees}"
+        if self.translate is not None:
+            s += f", translate={self.translate}"
+        if self.scale is not None:
+            s += f", scale={self.scale}"
+        if self.shear is not None:
+            s += f", shear={self.shear}"
+        if self.interpolation != InterpolationMode.NEAREST:
+            s += f", interpolation={self.interpolation.value}"
+        if self.fill != 0:
+            s += f", fill={self.fill}"
+        if self.center is not None:
+            s += f", center={self.center}"
         return s + ")"
 
 
