@@ -262,6 +262,36 @@ def test_pooling_modules_reprs_and_forward():
     assert list(nn.MaxPool2d(2).state_dict()) == []
 
 
+def test_max_unpool_puts_maxima_back():
+    x = t64((2, 3, 6, 5))
+    v, i = F.max_pool2d(x, 2, return_indices=True)
+    out = F.max_unpool2d(v, i, 2, output_size=(6, 5))
+    ref = np.zeros((2, 3, 30))
+    np.put_along_axis(
+        ref, to_np(i).reshape(2, 3, -1).astype(np.int64), to_np(v).reshape(2, 3, -1), axis=2
+    )
+    assert_np_close(out, ref.reshape(2, 3, 6, 5))
+    assert F.max_unpool2d(*F.max_pool2d(t64((1, 2, 6, 4)), 2, return_indices=True), 2).shape == (
+        1,
+        2,
+        6,
+        4,
+    )
+    unpool = nn.MaxUnpool2d(2)
+    assert repr(unpool) == "MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
+    assert_np_close(unpool(v, i, output_size=[2, 3, 6, 5]), ref.reshape(2, 3, 6, 5))
+    v1, i1 = F.max_pool1d(t64((2, 3, 9)), 3, 2, 1, return_indices=True)
+    assert nn.MaxUnpool1d(3, 2, 1)(v1, i1).shape == (2, 3, 9)
+    vg = v.detach().requires_grad_()
+    assert gradcheck(lambda a: F.max_unpool2d(a, i, 2, output_size=(6, 5)), (vg,))
+    with pytest.raises(ValueError, match="dim 0 must be between 4 and 8"):
+        F.max_unpool2d(v, i, 2, output_size=(9, 5))
+    with pytest.raises(
+        RuntimeError, match=r"Found an invalid max index: 16 \(output volumes are of size 4x4\)"
+    ):
+        F.max_unpool2d(rtorch.randn(1, 1, 2, 2), rtorch.tensor([[[[0, 1], [2, 16]]]]), 2)
+
+
 PARITY = r"""
 def mk(torch, np, shape, seed, rg=True):
     t = torch.from_numpy(np.random.RandomState(seed).randn(*shape))
@@ -285,6 +315,7 @@ CASES = {
     "aap2": pc("adaptive_avg_pool2d", (2, 3, 8, 7), (3, 5)),
     "amp2": pc("adaptive_max_pool2d", (3, 4, 3), (6, 5), return_indices=True),
     "lp2": pc("lp_pool2d", (2, 3, 8, 7), 3, 2),
+    "unpool": lambda torch, F, nn, np: F.max_unpool2d(*F.max_pool2d(mk(torch, np, (2, 2, 5, 6), 0), 3, 2, 1, return_indices=True), 3, 2, 1, output_size=(5, 6)),
     "e1": lambda torch, F, nn, np: F.avg_pool1d(torch.randn(2, 3, 7, 6), 2),
     "e2": lambda torch, F, nn, np: F.adaptive_max_pool2d(torch.randn(7, 6), 2),
     "e3": lambda torch, F, nn, np: F.max_pool2d(torch.randn(2, 0, 4, 4), 2),

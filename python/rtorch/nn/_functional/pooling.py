@@ -32,6 +32,8 @@ __all__ = [
     "max_pool1d_with_indices",
     "max_pool2d",
     "max_pool2d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
 ]
 
 _IntOrPair = int | Sequence[int]
@@ -582,3 +584,86 @@ def adaptive_max_pool1d(
     r"""Applies 1D adaptive max pooling over an input ``(N, C, L)`` or ``(C, L)``."""
     values, indices = adaptive_max_pool1d_with_indices(input, output_size)
     return (values, indices) if return_indices else values
+
+
+def _unpool_size(
+    input: Tensor,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_size: Sequence[int] | None,
+) -> list[int]:
+    n = len(kernel)
+    spatial = input.shape[-n:]
+    default = [(spatial[d] - 1) * stride[d] - 2 * padding[d] + kernel[d] for d in range(n)]
+    if output_size is None:
+        return default
+    sizes = output_size
+    if len(sizes) == n + 2 or (len(sizes) == n + 1 and input.dim() == n + 1):
+        sizes = sizes[-n:]
+    if len(sizes) != n:
+        raise ValueError(
+            f"output_size should be a sequence containing {n} or {n + 2} elements, but it has a "
+            f"length of '{len(sizes)}'"
+        )
+    for d in range(n):
+        lo, hi = default[d] - stride[d], default[d] + stride[d]
+        if not lo < sizes[d] < hi:
+            raise ValueError(
+                f'invalid output_size "{sizes}" (dim {d} must be between {lo} and {hi})'
+            )
+    return [int(v) for v in sizes]
+
+
+def _max_unpool(input: Tensor, indices: Tensor, sizes: list[int]) -> Tensor:
+    lead = list(input.shape[: input.dim() - len(sizes)])
+    plane = 1
+    for v in sizes:
+        plane *= v
+    src = input.reshape(*lead, -1)
+    idx = indices.reshape(*lead, -1)
+    invalid = (idx >= plane) | (idx < 0)
+    if idx.numel() and bool(invalid.any()):
+        # PyTorch names the first invalid index in scan order.
+        bad = int(idx.reshape(-1)[invalid.reshape(-1).nonzero()[0, 0]].item())
+        raise RuntimeError(
+            f"Found an invalid max index: {bad} (output volumes are of size "
+            f"{'x'.join(map(str, sizes))})"
+        )
+    out = _C.zeros(*lead, plane, dtype=input.dtype)
+    return out.scatter(-1, idx, src).view(*lead, *sizes)
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
+    r"""Partial inverse of :func:`max_pool2d`: puts each value back at its index, zeros
+    elsewhere.
+
+    Shape:
+        - Input and indices: ``(N, C, H_in, W_in)`` or ``(C, H_in, W_in)``.
+        - Output: ``(N, C, H_out, W_out)``, ``H_out = (H_in - 1) * stride - 2 * padding +
+          kernel_size`` unless ``output_size`` says otherwise.
+    """
+    kernel = _pair(kernel_size)
+    sizes = _unpool_size(input, kernel, _pair(stride, kernel), _pair(padding), output_size)
+    return _max_unpool(input, indices, sizes)
+
+
+def max_unpool1d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: _IntOrPair,
+    stride: _IntOrPair | None = None,
+    padding: _IntOrPair = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
+    r"""Partial inverse of :func:`max_pool1d`: ``(N, C, L_in)`` to ``(N, C, L_out)``."""
+    k = _single(kernel_size)
+    sizes = _unpool_size(input, (k,), (_single(stride, k),), (_single(padding),), output_size)
+    return _max_unpool(input, indices, sizes)

@@ -20,6 +20,8 @@ __all__ = [
     "LPPool2d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
 ]
 
 _Size = int | Sequence[int]
@@ -353,3 +355,71 @@ class AdaptiveMaxPool2d(_AdaptivePoolNd):
 
     def forward(self, input: Tensor):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    _n = 2
+
+    def __init__(self, kernel_size: _Size, stride: _Size | None = None, padding: _Size = 0):
+        super().__init__()
+
+        def tup(v: Any) -> tuple:
+            return tuple(v) if isinstance(v, (list, tuple)) else (v,) * self._n
+
+        self.kernel_size = tup(kernel_size)
+        self.stride = tup(stride if stride is not None else kernel_size)
+        self.padding = tup(padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    r"""Computes a partial inverse of :class:`MaxPool1d`: the maxima go back to their
+    indices, every other output is zero.
+
+    Inputs: ``input``, ``indices`` (from ``MaxPool1d(return_indices=True)``), optional
+    ``output_size``.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in})` or :math:`(C, H_{in})`.
+        - Output: :math:`H_{out} = (H_{in} - 1) \times \text{stride} - 2 \times
+          \text{padding} + \text{kernel\_size}`, or ``output_size``.
+    """
+
+    _n = 1
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool1d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    r"""Computes a partial inverse of :class:`MaxPool2d`: the maxima go back to their
+    indices, every other output is zero.
+
+    Inputs: ``input``, ``indices`` (from ``MaxPool2d(return_indices=True)``), optional
+    ``output_size``.
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`H_{out} = (H_{in} - 1) \times \text{stride}[0] - 2 \times
+          \text{padding}[0] + \text{kernel\_size}[0]` (likewise :math:`W`), or
+          ``output_size``.
+
+    Examples::
+
+        >>> pool = nn.MaxPool2d(2, stride=2, return_indices=True)
+        >>> unpool = nn.MaxUnpool2d(2, stride=2)
+        >>> output, indices = pool(torch.randn(1, 1, 4, 4))
+        >>> unpool(output, indices).shape
+        torch.Size([1, 1, 4, 4])
+    """
+
+    _n = 2
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
