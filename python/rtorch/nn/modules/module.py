@@ -26,13 +26,9 @@ from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter
 from ._backward_hook import BackwardHook
 
-__all__ = [
-    "Module",
-    "register_module_forward_hook",
-    "register_module_forward_pre_hook",
-    "register_module_full_backward_hook",
-    "register_module_full_backward_pre_hook",
-]
+# Only Module reaches rtorch.nn (as in torch.nn); the global-hook functions are imported
+# from rtorch.nn.modules.module, where PyTorch keeps them.
+__all__ = ["Module"]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
