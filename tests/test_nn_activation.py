@@ -451,3 +451,15 @@ def test_integer_inputs():
     out = F.threshold(x, 0.5, 5.5)  # the value is cast to the input's integer dtype
     assert out.dtype == rtorch.int64 and out.tolist() == [5, 5, 3]
     assert F.relu(x).tolist() == [0, 0, 3]
+
+
+def test_second_order_gradients_of_compositions():
+    from rtorch.autograd import gradgradcheck
+
+    x = rtorch.tensor(np.random.default_rng(8).uniform(0.6, 2.6, (4, 4)), requires_grad=True)
+
+    def composite(a):
+        return (F.hardswish(a) + F.selu(a) + F.softshrink(a) + F.celu(a, 0.5) + F.softsign(a)
+                + F.glu(a, 1).sum() + F.softmin(a, 1))  # fmt: skip
+
+    assert gradgradcheck(composite, (x,))

@@ -383,3 +383,10 @@ def test_sdpa_fully_masked_rows_give_zeros_not_nan():
     assert_np_close(
         F.scaled_dot_product_attention(q.detach(), q.detach(), q.detach(), attn_mask=bias), expected
     )
+
+
+def test_sdpa_second_order_gradients():
+    from rtorch.autograd import gradgradcheck
+
+    q = _t(RNG.standard_normal((2, 3, 4)), requires_grad=True)
+    assert gradgradcheck(lambda a: F.scaled_dot_product_attention(a, a * 0.5, a), (q,))

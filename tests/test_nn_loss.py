@@ -658,3 +658,18 @@ def test_dtype_errors():
         F.binary_cross_entropy(rtorch.tensor([0.5]), _t([1.0]))
     with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
         F.nll_loss(rtorch.randn(1, 2), rtorch.tensor([0]), weight=_t([1.0, 2.0]))
+
+
+def test_second_order_gradients():
+    # Meta-learning (MAML) and gradient penalties differentiate through the loss's gradient.
+    from rtorch.autograd import gradgradcheck
+
+    x = _t(RNG.standard_normal((4, 5)), requires_grad=True)
+    t = rtorch.tensor([0, 4, -100, 2])
+    assert gradgradcheck(lambda a: F.cross_entropy(a, t, label_smoothing=0.1), (x,))
+    y = _t(RNG.uniform(0, 1, (4, 5)))
+    pw = _t(np.full(5, 2.0))
+    assert gradgradcheck(lambda a: F.binary_cross_entropy_with_logits(a, y, pos_weight=pw), (x,))
+    lp = _t(RNG.standard_normal((5, 2, 3)), requires_grad=True)
+    targets = rtorch.tensor([[1, 2], [1, 1]])
+    assert gradgradcheck(lambda a: F.ctc_loss(a.log_softmax(2), targets, [5, 4], [2, 2]), (lp,))
