@@ -147,6 +147,29 @@ def ref_radam(p, g, st, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
     return p - lr * m_hat
 
 
+def ref_rprop(p, g, st, t, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False):
+    g = -g if maximize else g
+    agree = np.sign(g * st.get("prev", 0.0))
+    factor = np.where(agree > 0, etas[1], np.where(agree < 0, etas[0], 1.0))
+    st["size"] = np.clip(st.get("size", lr) * factor, *step_sizes)
+    g = np.where(agree < 0, 0.0, g)
+    st["prev"] = g
+    return p - np.sign(g) * st["size"]
+
+
+def ref_asgd(p, g, st, t, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+             maximize=False):  # fmt: skip
+    # PyTorch keeps eta and mu as float32 scalar tensor states.
+    eta, mu = st.get("eta", float(np.float32(lr))), st.get("mu", 1.0)
+    g = -g if maximize else g
+    g = g + weight_decay * p
+    p = p * (1 - lambd * eta) - eta * g
+    st["ax"] = p.copy() if mu == 1 else st["ax"] + mu * (p - st["ax"])
+    st["eta"] = float(np.float32(lr / (1 + lambd * lr * t) ** alpha))
+    st["mu"] = float(np.float32(1 / max(1, t - t0)))
+    return p
+
+
 CASES = [
     ("SGD", ref_sgd, {"lr": 0.1}),
     ("SGD", ref_sgd, {"lr": 0.1, "momentum": 0.9}),
@@ -177,6 +200,11 @@ CASES = [
     ("NAdam", ref_nadam, {"lr": 0.1, "weight_decay": 0.1, "momentum_decay": 0.01}),
     ("NAdam", ref_nadam, {"lr": 0.1, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     # beta2 = 0.9 makes rho_t pass 5 at step 6: both branches of the rectifier run.
+    ("Rprop", ref_rprop, {}),
+    ("Rprop", ref_rprop, {"lr": 0.1, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
+    ("Rprop", ref_rprop, {"lr": 0.05, "maximize": True}),
+    ("ASGD", ref_asgd, {"lr": 0.05}),
+    ("ASGD", ref_asgd, {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 3, "weight_decay": 0.1}),
     ("RAdam", ref_radam, {"lr": 0.1, "betas": (0.9, 0.9)}),
     ("RAdam", ref_radam, {"lr": 0.1, "betas": (0.8, 0.9), "weight_decay": 0.1}),
     (
@@ -245,6 +273,19 @@ def test_noncontiguous_grad_float64():
     expected = run_reference(ref_adam, {"lr": 0.1, "amsgrad": True}, 5)
     for p, e in zip(params, expected):
         np.testing.assert_allclose(to_np(p), e, rtol=1e-10, atol=1e-12)
+
+
+def test_asgd_average_of_iterates():
+    kwargs = {"lr": 0.05, "lambd": 0.1, "t0": 2}
+    params, opt = run_rtorch("ASGD", kwargs, steps=7)
+    states = [{} for _ in INITS]
+    ps = [x.copy() for x in INITS]
+    for t in range(1, 8):
+        ps = [ref_asgd(p, grad_of(p), st, t, **kwargs) for p, st in zip(ps, states)]
+    for p, st in zip(params, states):
+        np.testing.assert_allclose(to_np(opt.state[p]["ax"]), st["ax"], rtol=1e-10, atol=1e-12)
+        assert opt.state[p]["eta"].dtype == rtorch.float32
+        assert list(opt.state[p]) == ["step", "eta", "mu", "ax"]
 
 
 def test_param_groups_with_different_hyperparameters():
@@ -418,6 +459,8 @@ def test_constructor_errors():
         ("Adamax", {"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1: 1.0"),
         ("NAdam", {"momentum_decay": -1}, "Invalid momentum_decay value: -1"),
         ("RAdam", {"eps": -1.0}, "Invalid epsilon value: -1.0"),
+        ("Rprop", {"etas": (1.2, 0.5)}, "Invalid eta values: 1.2, 0.5"),
+        ("ASGD", {"lambd": -1}, "Invalid lambd value: -1"),
         ("LBFGS", {"lr": -1}, "Invalid learning rate: -1"),
     ],
 )

@@ -62,6 +62,10 @@ GROUP_KEYS = {
               "maximize", "foreach", "capturable", "differentiable", "params"],
     "RAdam": ["lr", "betas", "eps", "weight_decay", "maximize", "foreach", "capturable",
               "decoupled_weight_decay", "differentiable", "params"],
+    "Rprop": ["lr", "etas", "step_sizes", "foreach", "maximize", "differentiable",
+              "capturable", "params"],
+    "ASGD": ["lr", "lambd", "alpha", "t0", "weight_decay", "foreach", "maximize",
+             "differentiable", "capturable", "params"],
     "LBFGS": ["lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change",
               "history_size", "line_search_fn", "maximize", "params"],
 }  # fmt: skip
@@ -81,6 +85,8 @@ STATE_KEYS = {
     ("Adamax", ()): ["step", "exp_avg", "exp_inf"],
     ("NAdam", ()): ["step", "mu_product", "exp_avg", "exp_avg_sq"],
     ("RAdam", ()): ["step", "exp_avg", "exp_avg_sq"],
+    ("Rprop", ()): ["step", "prev", "step_size"],
+    ("ASGD", ()): ["step", "eta", "mu", "ax"],
 }  # fmt: skip
 
 
@@ -109,7 +115,7 @@ def test_state_dict_structure(key):
         assert list(entry) == expected_keys
         for k, v in entry.items():
             assert isinstance(v, rtorch.Tensor)
-            if k in ("step", "mu_product"):
+            if k in ("step", "mu_product", "eta", "mu"):
                 assert v.shape == () and v.dtype == rtorch.float32
             else:
                 assert v.shape == param.shape and v.dtype == param.dtype
@@ -167,6 +173,8 @@ def test_shared_parameter_index_is_first_occurrence():
         ("Adamax", {"lr": 0.05}),
         ("NAdam", {"lr": 0.05}),
         ("RAdam", {"lr": 0.05, "betas": (0.9, 0.9)}),
+        ("Rprop", {"lr": 0.05}),
+        ("ASGD", {"lr": 0.05, "t0": 2}),
     ],
 )
 def test_round_trip_mid_training_continues_identically(name, kwargs):
