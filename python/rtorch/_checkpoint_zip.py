@@ -79,9 +79,9 @@ class ZipWriter:
                 len(encoded),
                 len(extra),
             )
+            + encoded
+            + extra
         )
-        self._write(encoded)
-        self._write(extra)
         self._write(view)
         self._entries.append((encoded, crc, size, offset))
 

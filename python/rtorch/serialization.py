@@ -16,6 +16,7 @@ import io
 import mmap as _mmap
 import os
 import pickle
+import struct
 import sys
 import types
 from collections import OrderedDict
@@ -251,20 +252,22 @@ class _SavedStorage:
         self.numel = tensor._storage_nbytes() // tensor.dtype.itemsize
 
 
-class _CheckpointPickler(pickle._Pickler):
-    """The pure-Python pickler (whose ``save_global`` can be overridden), writing tensors
-    as PyTorch does and every rtorch global under its ``torch`` name."""
+class _TensorReducer:
+    """What both checkpoint picklers share: tensors reduce to PyTorch's rebuild calls,
+    storages become persistent ids, dtypes pickle as globals."""
 
-    def __init__(self, file: BinaryIO, protocol: int) -> None:
-        super().__init__(file, protocol)
+    def _setup(self) -> None:
         self.storages: dict[Any, _SavedStorage] = {}
         self._names = _torch_names()
         self._parameter = _parameter_class_if_loaded()
+        # The (always empty) backward-hooks argument: one object, pickled once.
+        self._no_hooks: OrderedDict = OrderedDict()
 
     def persistent_id(self, obj: Any) -> Any:
-        if type(obj) is _SavedStorage:
+        kind = type(obj)
+        if kind is _SavedStorage:
             return ("storage", obj.storage_class, obj.key, obj.location, obj.numel)
-        if isinstance(obj, _C.UntypedStorage):
+        if kind is _C.UntypedStorage:
             # A storage saved on its own: PyTorch's ('storage', torch.UntypedStorage, ...).
             as_bytes = _C.empty(0, dtype=_C.uint8, device=obj.device)
             as_bytes.set_(obj, 0, (obj.nbytes(),), (1,))
@@ -311,11 +314,20 @@ class _CheckpointPickler(pickle._Pickler):
             stride = tuple(obj.stride()) if obj.device.type == "cpu" else _contiguous(obj.shape)
             return (
                 _utils._rebuild_tensor_v2,
-                (saved, offset, tuple(obj.shape), stride, obj.requires_grad, OrderedDict()),
+                (saved, offset, tuple(obj.shape), stride, obj.requires_grad, self._no_hooks),
             )
         if type(obj) is _C.dtype:
             return dtype_name(obj)  # a global in module torch, as PyTorch pickles dtypes
         return NotImplemented
+
+
+class _CheckpointPickler(_TensorReducer, pickle._Pickler):
+    """The pure-Python pickler, whose ``save_global`` writes every rtorch global under its
+    ``torch`` name as it goes (any protocol, any pickle)."""
+
+    def __init__(self, file: BinaryIO, protocol: int) -> None:
+        pickle._Pickler.__init__(self, file, protocol)
+        self._setup()
 
     def save_global(self, obj: Any, name: str | None = None) -> None:
         target = self._names.get(id(obj)) or _public_torch_name(obj, name)
@@ -336,6 +348,96 @@ class _CheckpointPickler(pickle._Pickler):
     dispatch[type] = save_global
     dispatch[types.FunctionType] = save_global
     dispatch[types.BuiltinFunctionType] = save_global
+
+
+class _FastCheckpointPickler(_TensorReducer, pickle.Pickler):
+    """The C pickler, for protocols 2 and 3: it writes rtorch's names, and
+    :func:`_rename_globals` then rewrites its GLOBAL opcodes to PyTorch's."""
+
+    def __init__(self, file: BinaryIO, protocol: int) -> None:
+        pickle.Pickler.__init__(self, file, protocol)
+        self._setup()
+
+
+# Argument sizes of the opcodes the C pickler writes at protocols 2-3.
+_FIXED_ARG = {
+    **dict.fromkeys(b"Kqh\x80\x82", 1),
+    **dict.fromkeys(b"M\x83", 2),
+    **dict.fromkeys(b"Jrj\x84", 4),
+    ord("G"): 8,
+}
+_COUNTED_ARG = {
+    **dict.fromkeys(b"\x8aUC", struct.Struct("<B")),
+    **dict.fromkeys(b"\x8bT", struct.Struct("<i")),
+    **dict.fromkeys(b"XB", struct.Struct("<I")),
+}
+_NO_ARG = frozenset(b"(012N.R]a}bdelstu)Q\x81\x85\x86\x87\x88\x89")
+
+
+def _rename_globals(data: bytes, names: dict[int, tuple[str, str]]) -> bytes | None:
+    """``data`` (a protocol 2-3 pickle) with every GLOBAL naming an rtorch object renamed
+    to PyTorch's name, or None if it holds an opcode this scanner does not know."""
+    pieces = []
+    start = 0
+    pos = 0
+    size = len(data)
+    while pos < size:
+        op = data[pos]
+        pos += 1
+        if op in _NO_ARG:
+            if op == 0x2E:  # STOP
+                break
+            continue
+        fixed = _FIXED_ARG.get(op)
+        if fixed is not None:
+            pos += fixed
+            continue
+        counted = _COUNTED_ARG.get(op)
+        if counted is not None:
+            pos += counted.size + counted.unpack_from(data, pos)[0]
+            continue
+        if op != 0x63:  # GLOBAL
+            return None
+        end_module = data.index(b"\n", pos)
+        end_name = data.index(b"\n", end_module + 1)
+        module = data[pos:end_module].decode("utf-8")
+        name = data[end_module + 1 : end_name].decode("utf-8")
+        target = _torch_target(module, name, names)
+        if target is not None:
+            pieces.append(data[start:pos])
+            pieces.append(f"{target[0]}\n{target[1]}\n".encode())
+            start = end_name + 1
+        pos = end_name + 1
+    pieces.append(data[start:])
+    return b"".join(pieces)
+
+
+def _torch_target(module: str, name: str, names: dict[int, tuple[str, str]]) -> Any:
+    """PyTorch's (module, name) for the rtorch object ``module.name`` (None: keep)."""
+    obj: Any = sys.modules.get(module)
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+    if obj is None:
+        return None
+    target = names.get(id(obj))
+    if target is not None:
+        return target
+    return _public_torch_name(obj, name) if module.split(".")[0] == "rtorch" else None
+
+
+def _pickle_checkpoint(obj: Any, protocol: int) -> tuple[Any, dict]:
+    """The pickle of ``obj`` with PyTorch's names, and the storages it references."""
+    if protocol in (2, 3):
+        buffer = io.BytesIO()
+        pickler = _FastCheckpointPickler(buffer, protocol)
+        pickler.dump(obj)
+        renamed = _rename_globals(buffer.getvalue(), pickler._names)
+        if renamed is not None:
+            return renamed, pickler.storages
+    buffer = io.BytesIO()
+    pickler = _CheckpointPickler(buffer, protocol)
+    pickler.dump(obj)
+    return buffer.getbuffer(), pickler.storages
 
 
 def _contiguous(shape: Any) -> tuple[int, ...]:
@@ -377,30 +479,26 @@ def save(
         )
     if pickle_module is not pickle and pickle_module is not None:
         raise NotImplementedError("rtorch.save supports only the standard pickle module")
-    buffer = io.BytesIO()
-    pickler = _CheckpointPickler(buffer, pickle_protocol)
-    pickler.dump(obj)
+    pickled, storages = _pickle_checkpoint(obj, pickle_protocol)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as out:
-            _write_archive(
-                out, _archive_name(f), buffer, pickler.storages, _disable_byteorder_record
-            )
+            _write_archive(out, _archive_name(f), pickled, storages, _disable_byteorder_record)
     else:
         if not hasattr(f, "write"):
             raise AttributeError(
                 f"expected 'f' to be string, path, or a file-like object with a 'write' "
                 f"attribute, got {type(f).__name__}"
             )
-        _write_archive(f, "archive", buffer, pickler.storages, _disable_byteorder_record)
+        _write_archive(f, "archive", pickled, storages, _disable_byteorder_record)
 
 
 def _write_archive(
-    f: BinaryIO, name: str, pickled: io.BytesIO, storages: dict, no_byteorder: bool
+    f: BinaryIO, name: str, pickled: Any, storages: dict, no_byteorder: bool
 ) -> None:
     from ._checkpoint_zip import ZipWriter
 
     writer = ZipWriter(f)
-    writer.write_record(f"{name}/data.pkl", pickled.getbuffer())
+    writer.write_record(f"{name}/data.pkl", pickled)
     writer.write_record(f"{name}/.format_version", b"1")
     writer.write_record(f"{name}/.storage_alignment", b"64")
     if not no_byteorder:
