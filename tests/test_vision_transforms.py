@@ -283,6 +283,34 @@ def test_affine_closed_forms():
     assert -5 <= sx <= 5 and 1 <= sy <= 2 and type(tx) is int
 
 
+def test_gaussian_blur_closed_forms():
+    # An impulse away from the borders spreads into the outer product of the two 1-D
+    # normalised Gaussians (kernel x along width, y along height).
+    impulse = rtorch.zeros(1, 11, 13, dtype=rtorch.float64)
+    impulse[0, 5, 6] = 1.0
+
+    def gauss(k, s):
+        x = np.arange(k) - (k - 1) / 2
+        g = np.exp(-0.5 * (x / s) ** 2)
+        return g / g.sum()
+
+    out = F.gaussian_blur(impulse, [5, 3], [1.5, 0.8]).numpy()[0]
+    expected = np.zeros((11, 13))
+    expected[4:7, 4:9] = np.outer(gauss(3, 0.8), gauss(5, 1.5))
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)  # float32 kernel taps
+    flat = F.gaussian_blur(rtorch.full((3, 6, 7), 0.3), 5)
+    np.testing.assert_allclose(flat.numpy(), 0.3, rtol=1e-6)  # reflect padding keeps constants
+    assert F.gaussian_blur(RGB, 3).size == RGB.size
+    with pytest.raises(ValueError, match="kernel_size should have odd and positive integers"):
+        F.gaussian_blur(flat, 4)
+    with pytest.raises(ValueError, match="sigma should have positive values"):
+        F.gaussian_blur(flat, 3, 0.0)
+    with pytest.raises(ValueError, match="Kernel size value should be an odd and positive number"):
+        T.GaussianBlur(2)
+    with pytest.raises(ValueError, match="sigma values should be positive and of the form"):
+        T.GaussianBlur(3, sigma=(2.0, 1.0))
+
+
 # --- colour --------------------------------------------------------------------------------
 
 
@@ -341,6 +369,7 @@ def run_seeded(transform, img, seed):
         T.RandomResizedCrop(6),
         T.RandomRotation(40),
         T.RandomAffine(20, translate=(0.2, 0.2), scale=(0.8, 1.2), shear=10),
+        T.GaussianBlur(3, sigma=(0.1, 2.0)),
         T.ColorJitter(0.5, 0.5, 0.5, 0.2),
         T.RandomErasing(p=1.0, value="random"),
         T.RandomHorizontalFlip(),
@@ -481,6 +510,9 @@ CASES = textwrap.dedent(
             ).numpy(),
             "affine_center_u8": F.affine(u, 10.0, [0, 4], 1.0, 0.0, center=[3, 4]).numpy(),
             "pil_affine": a(F.affine(rgb, 25.0, [2, -3], 1.2, [10.0, 5.0], fill=[1, 2, 3])),
+            "blur": F.gaussian_blur(x, [3, 7], [0.7, 2.5]).numpy(),
+            "blur_u8": F.gaussian_blur(u, [9, 5], 1.3).numpy(),
+            "pil_blur": a(F.gaussian_blur(rgb, 3, 0.9)),
             "hue": F.adjust_hue(x, 0.2).numpy(),
             "hue_u8": F.adjust_hue(u, -0.3).numpy(),
             "saturation": F.adjust_saturation(x, 0.3).numpy(),

@@ -26,6 +26,7 @@ __all__ = [
     "ColorJitter",
     "Compose",
     "ConvertImageDtype",
+    "GaussianBlur",
     "Grayscale",
     "InterpolationMode",
     "Lambda",
@@ -727,6 +728,47 @@ class ColorJitter(_ModuleTransform):
             f"{self.__class__.__name__}(brightness={self.brightness}, contrast={self.contrast}"
             f", saturation={self.saturation}, hue={self.hue})"
         )
+
+
+class GaussianBlur(_ModuleTransform):
+    """Blur with a Gaussian whose sigma is drawn uniformly from ``sigma`` = (min, max).
+
+    Args:
+        kernel_size: odd size, int or (kx, ky).
+        sigma: a positive number (fixed) or a (min, max) range.
+    """
+
+    def __init__(
+        self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0)
+    ) -> None:
+        super().__init__()
+        self.kernel_size = _setup_size(
+            kernel_size, "Kernel size should be a tuple/list of two integers"
+        )
+        for ks in self.kernel_size:
+            if ks <= 0 or ks % 2 == 0:
+                raise ValueError("Kernel size value should be an odd and positive number.")
+        if isinstance(sigma, numbers.Number):
+            if sigma <= 0:
+                raise ValueError("If sigma is a single number, it must be positive.")
+            sigma = (float(sigma), float(sigma))
+        elif isinstance(sigma, Sequence) and len(sigma) == 2:
+            if not 0.0 < sigma[0] <= sigma[1]:
+                raise ValueError("sigma values should be positive and of the form (min, max).")
+        else:
+            raise ValueError("sigma should be a single number or a list/tuple with length 2.")
+        self.sigma = sigma
+
+    @staticmethod
+    def get_params(sigma_min: float, sigma_max: float) -> float:
+        return _uniform(sigma_min, sigma_max)
+
+    def forward(self, img: Any) -> Any:
+        sigma = self.get_params(self.sigma[0], self.sigma[1])
+        return F.gaussian_blur(img, self.kernel_size, [sigma, sigma])
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
 
 
 class Grayscale(_ModuleTransform):
