@@ -239,7 +239,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + weight * min(0, x), weight per channel (dim 1) or shared.
 
     Shape:
-        - input: (N, C, *) or (C,) or (); weight: (1,) or (C,)
+        - input: (N, C, *) with weight (C,) or (1,); inputs of under two dimensions
+          take a single shared weight (1,).
     """
     if not isinstance(weight, Tensor):
         raise TypeError(f"prelu(): argument 'weight' must be Tensor, not {type(weight).__name__}")
