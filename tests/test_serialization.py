@@ -681,3 +681,18 @@ def rezip_pickle(pkl: bytes) -> bytes:
     writer.write_record("archive/version", b"3\n")
     writer.close()
     return out.getvalue()
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4])
+def test_renaming_globals_leaves_data_alone(protocol):
+    """Only GLOBAL opcodes are renamed to torch.*; look-alike bytes inside data are kept."""
+    text = "\ncrtorch._utils\n_rebuild_tensor_v2\n"
+    obj = {"s": text, "b": text.encode(), "t": rtorch.ones(2), "d": rtorch.float64}
+    buf = io.BytesIO()
+    rtorch.save(obj, buf, pickle_protocol=protocol)
+    buf.seek(0)
+    pkl = zipfile.ZipFile(buf).read("archive/data.pkl")
+    assert b"_rebuild_tensor_v2" in pkl and pkl.count(b"rtorch._utils") == 2
+    buf.seek(0)
+    back = rtorch.load(buf)
+    assert back["s"] == text and back["b"] == text.encode() and back["d"] == rtorch.float64
