@@ -338,6 +338,10 @@ def test_save_rejects_old_format_and_bad_target():
         rtorch.save(rtorch.ones(1), io.BytesIO(), _use_new_zipfile_serialization=False)
     with pytest.raises(AttributeError):
         rtorch.save(rtorch.ones(1), 42)
+    with pytest.raises(RuntimeError, match="Parent directory .* does not exist"):
+        rtorch.save(rtorch.ones(1), "/nonexistent-dir-for-rtorch/x.pt")
+    with pytest.raises(FileNotFoundError):
+        rtorch.load("/nonexistent-dir-for-rtorch/x.pt")
 
 
 # ------------------------------------------------------------------------------------

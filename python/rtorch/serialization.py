@@ -481,6 +481,9 @@ def save(
         raise NotImplementedError("rtorch.save supports only the standard pickle module")
     pickled, storages = _pickle_checkpoint(obj, pickle_protocol)
     if isinstance(f, (str, os.PathLike)):
+        parent = os.path.dirname(os.path.abspath(os.fspath(f)))
+        if not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
         with open(f, "wb") as out:
             _write_archive(out, _archive_name(f), pickled, storages, _disable_byteorder_record)
     else:
