@@ -564,3 +564,23 @@ def test_parity_with_torchvision(tmp_path):
         assert value.shape == ref[name].shape and value.dtype == ref[name].dtype, name
         # float32 resampling sums differ in order from torch's kernels: a few ulp.
         np.testing.assert_allclose(value, ref[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_v2_subset_pipeline():
+    from rtorch.vision.transforms import v2
+
+    img = Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16))
+    pipeline = v2.Compose(
+        [v2.ToImage(), v2.ToDtype(rtorch.float32, scale=True), v2.Normalize((0.5,), (0.5,))]
+    )
+    out = pipeline(img)
+    # v2 scales by multiplying with 1/255 (v1 divides), then normalizes.
+    scaled = np.arange(256, dtype=np.float32).reshape(1, 16, 16) * np.float32(1.0 / 255)
+    np.testing.assert_array_equal(out.numpy(), (scaled - np.float32(0.5)) / np.float32(0.5))
+    image = v2.ToImage()(RGB_ARRAY)
+    assert image.dtype == rtorch.uint8 and tuple(image.shape) == (3, 5, 7)
+    assert v2.ToDtype(rtorch.int64)(image).dtype == rtorch.int64
+    assert v2.ToDtype(rtorch.float32)(7) == 7  # non-tensors pass through
+    assert v2.functional.to_image(GRAY).dtype == rtorch.uint8
+    with pytest.raises(TypeError, match="Input can either be a pure Tensor"):
+        v2.functional.to_image([1])

@@ -240,7 +240,8 @@ def pil_to_tensor(pic: Any) -> Tensor:
     array = _pil_to_array(pic)
     if pic.mode == "1":
         array = array // 255  # pil_to_tensor keeps the bit value, not 255
-    return rtorch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    # np.array copies: a writable tensor that does not alias Pillow's bytes.
+    return rtorch.from_numpy(np.array(array.transpose(2, 0, 1)))
 
 
 def to_pil_image(pic: Any, mode: str | None = None):
