@@ -134,6 +134,19 @@ def test_mnist_pickles_without_caches(tmp_path):
     np.testing.assert_array_equal(np.asarray(clone[2][0]), np.asarray(ds[2][0]))
 
 
+def test_mnist_reads_legacy_processed_files(tmp_path):
+    processed = tmp_path / "MNIST" / "processed"
+    processed.mkdir(parents=True)
+    data = rtorch.arange(2 * 28 * 28).remainder(256).to(rtorch.uint8).view(2, 28, 28)
+    rtorch.save((data, rtorch.tensor([3, 4])), str(processed / "training.pt"))
+    rtorch.save((data[:1], rtorch.tensor([9])), str(processed / "test.pt"))
+    ds = datasets.MNIST(str(tmp_path))
+    assert rtorch.equal(ds.data, data) and ds.targets.tolist() == [3, 4]
+    assert datasets.MNIST(str(tmp_path), train=False)[0][1] == 9
+    with pytest.warns(UserWarning, match="train_labels has been renamed targets"):
+        assert ds.train_labels is ds.targets
+
+
 def test_mnist_finds_flat_lowercase_folder(tmp_path):
     made = make_mnist(str(tmp_path), gz=True, folder=os.path.join(str(tmp_path), "mnist"))
     ds = datasets.MNIST(str(tmp_path), train=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import string
+import warnings
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -90,6 +91,9 @@ class MNIST(VisionDataset):
     ) -> None:
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
+        if self._check_legacy_exist():
+            self.data, self.targets = self._load_legacy_data()
+            return
         if download:
             self.download()
         missing = [name for name in self._needed_files() if self._find(name) is None]
@@ -100,7 +104,22 @@ class MNIST(VisionDataset):
             )
         self.data, self.targets = self._load_data()
 
+    training_file = "training.pt"
+    test_file = "test.pt"
+
     # --- files -------------------------------------------------------------------------
+
+    def _check_legacy_exist(self) -> bool:
+        """Old torchvision versions cached (data, targets) in processed/{training,test}.pt."""
+        folder = self.processed_folder
+        return all(
+            os.path.isfile(os.path.join(folder, name))
+            for name in (self.training_file, self.test_file)
+        )
+
+    def _load_legacy_data(self) -> tuple[rtorch.Tensor, rtorch.Tensor]:
+        name = self.training_file if self.train else self.test_file
+        return rtorch.load(os.path.join(self.processed_folder, name), weights_only=True)
 
     @property
     def raw_folder(self) -> str:
@@ -184,6 +203,26 @@ class MNIST(VisionDataset):
         state = self.__dict__.copy()
         state.pop("_array_cache", None)  # views are rebuilt on first use in the new process
         return state
+
+    @property
+    def train_labels(self) -> rtorch.Tensor:
+        warnings.warn("train_labels has been renamed targets", stacklevel=2)
+        return self.targets
+
+    @property
+    def test_labels(self) -> rtorch.Tensor:
+        warnings.warn("test_labels has been renamed targets", stacklevel=2)
+        return self.targets
+
+    @property
+    def train_data(self) -> rtorch.Tensor:
+        warnings.warn("train_data has been renamed data", stacklevel=2)
+        return self.data
+
+    @property
+    def test_data(self) -> rtorch.Tensor:
+        warnings.warn("test_data has been renamed data", stacklevel=2)
+        return self.data
 
     @property
     def class_to_idx(self) -> dict[str, int]:
@@ -304,6 +343,8 @@ class EMNIST(MNIST):
 
     def __init__(self, root: str, split: str, **kwargs: Any) -> None:
         self.split = verify_str_arg(split, "split", self.splits)
+        self.training_file = f"training_{split}.pt"
+        self.test_file = f"test_{split}.pt"
         super().__init__(root, **kwargs)
         self.classes = self.classes_split_dict[self.split]
 
