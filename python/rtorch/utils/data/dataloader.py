@@ -381,6 +381,16 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
         return super().__next__()
 
 
+def _stop_workers_and_remove_segments(workers: list, prefix: str) -> None:
+    from rtorch.multiprocessing.reductions import remove_segments
+
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+    remove_segments(prefix)
+
+
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     """Sends index lists to workers round-robin and yields their batches in order.
 
@@ -404,11 +414,12 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._epoch = 0
         self._worker_result_queue = context.Queue()
         self._index_queues: list = []
-        self._workers: list = []
+        self._workers: list = []  # filled in place: the finalizer below holds this list
         self._workers_status = [False] * self._num_workers
-        # Registered before any worker exists: leftovers are removed even at interpreter exit.
+        # Registered before any worker exists, so that it also runs at interpreter exit
+        # (e.g. after Ctrl-C): stop the workers first, then remove what they left.
         self._segment_cleanup = weakref.finalize(
-            self, rtorch_mp.reductions.remove_segments, self._segment_prefix
+            self, _stop_workers_and_remove_segments, self._workers, self._segment_prefix
         )
         try:
             for worker_id in range(self._num_workers):
