@@ -170,6 +170,25 @@ def ref_asgd(p, g, st, t, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=
     return p
 
 
+def ref_adafactor(p, g, st, t, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                  weight_decay=0.0, maximize=False):  # fmt: skip
+    eps1 = np.finfo(p.dtype).eps if eps[0] is None else eps[0]
+    g = -g if maximize else g
+    beta = t**beta2_decay  # 1 - beta2_t
+    alpha = max(eps[1], np.sqrt(np.mean(p * p))) * min(lr, 1 / math.sqrt(t))
+    p = p * (1 - lr * weight_decay)
+    if g.ndim > 1:
+        for key, axis in (("row", -1), ("col", -2)):
+            mean_sq = np.mean(g * g, axis=axis, keepdims=True)
+            st[key] = st.get(key, 0.0) + beta * (mean_sq - st.get(key, 0.0))
+        v = st["row"] @ st["col"] / np.maximum(st["row"].mean(axis=-2, keepdims=True), eps1)
+    else:
+        st["v"] = st.get("v", 0.0) + beta * (g * g - st.get("v", 0.0))
+        v = st["v"]
+    update = g / np.sqrt(np.maximum(v, eps1 * eps1))
+    return p - alpha / max(1.0, np.sqrt(np.mean(update * update)) / d) * update
+
+
 CASES = [
     ("SGD", ref_sgd, {"lr": 0.1}),
     ("SGD", ref_sgd, {"lr": 0.1, "momentum": 0.9}),
@@ -200,6 +219,10 @@ CASES = [
     ("NAdam", ref_nadam, {"lr": 0.1, "weight_decay": 0.1, "momentum_decay": 0.01}),
     ("NAdam", ref_nadam, {"lr": 0.1, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     # beta2 = 0.9 makes rho_t pass 5 at step 6: both branches of the rectifier run.
+    ("Adafactor", ref_adafactor, {}),
+    ("Adafactor", ref_adafactor, {"lr": 0.1, "weight_decay": 0.1, "d": 2.0}),
+    ("Adafactor", ref_adafactor, {"lr": 0.5, "beta2_decay": -0.5, "eps": (1e-6, 1e-2)}),
+    ("Adafactor", ref_adafactor, {"maximize": True}),
     ("Rprop", ref_rprop, {}),
     ("Rprop", ref_rprop, {"lr": 0.1, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
     ("Rprop", ref_rprop, {"lr": 0.05, "maximize": True}),
@@ -273,6 +296,20 @@ def test_noncontiguous_grad_float64():
     expected = run_reference(ref_adam, {"lr": 0.1, "amsgrad": True}, 5)
     for p, e in zip(params, expected):
         np.testing.assert_allclose(to_np(p), e, rtol=1e-10, atol=1e-12)
+
+
+def test_adafactor_factored_state():
+    w = rtorch.zeros(2, 3, 4, requires_grad=True)
+    b = rtorch.zeros(4, requires_grad=True)
+    opt = optim.Adafactor([w, b])
+    w.grad, b.grad = rtorch.ones(2, 3, 4), rtorch.ones(4)
+    opt.step()
+    st = opt.state_dict()["state"]
+    assert list(st[0]) == ["step", "row_var", "col_var"] and list(st[1]) == ["step", "variance"]
+    assert st[0]["row_var"].shape == (2, 3, 1) and st[0]["col_var"].shape == (2, 1, 4)
+    assert list(opt.state_dict()["param_groups"][0]) == [
+        "lr", "beta2_decay", "eps", "d", "weight_decay", "foreach", "maximize", "params"
+    ]  # fmt: skip
 
 
 def test_asgd_average_of_iterates():
@@ -460,6 +497,9 @@ def test_constructor_errors():
         ("NAdam", {"momentum_decay": -1}, "Invalid momentum_decay value: -1"),
         ("RAdam", {"eps": -1.0}, "Invalid epsilon value: -1.0"),
         ("Rprop", {"etas": (1.2, 0.5)}, "Invalid eta values: 1.2, 0.5"),
+        ("Adafactor", {"lr": -1.0}, "Learning rate should be >= 0 but is: -1.0"),
+        ("Adafactor", {"beta2_decay": 0.5}, "beta2_decay should be <= 0 but is: 0.5"),
+        ("Adafactor", {"d": 0.5}, "Clipping threshold d should be >= 1 but is: 0.5"),
         ("ASGD", {"lambd": -1}, "Invalid lambd value: -1"),
         ("LBFGS", {"lr": -1}, "Invalid learning rate: -1"),
     ],

@@ -40,6 +40,7 @@ OPTS = [
     ("NAdam", {"lr": 0.1}), ("NAdam", {"lr": 0.1, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("RAdam", {"lr": 0.1}), ("RAdam", {"lr": 0.1, "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.1, "betas": (0.9, 0.9), "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("Adafactor", {}), ("Adafactor", {"lr": 0.1, "weight_decay": 0.1, "d": 2.0}),
     ("Rprop", {"lr": 0.05}), ("Rprop", {"lr": 0.1, "etas": (0.3, 1.5), "maximize": True}),
     ("ASGD", {"lr": 0.05}), ("ASGD", {"lr": 0.05, "lambd": 0.1, "t0": 2, "weight_decay": 0.1}),
 ]
@@ -174,7 +175,7 @@ def outputs():
 def test_optimizer_trajectories_and_state_dicts(outputs):
     theirs, ours = outputs
     keys = [k for k in theirs if "/" in k and k.split("/")[0] in ("float32", "float64")]
-    assert len(keys) == 52 and set(keys) <= set(ours)
+    assert len(keys) == 56 and set(keys) <= set(ours)
     for key in keys:
         t, r = theirs[key], ours[key]
         assert r["groups"] == t["groups"], key
