@@ -10,6 +10,7 @@ corrupt file gives ``RuntimeError`` -- never a crash, a hang or a huge allocatio
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from typing import Any, BinaryIO
@@ -52,11 +53,13 @@ class ZipWriter:
         self._f.write(data)
         self._pos += len(data)
 
-    def write_record(self, name: str, data: Any) -> None:
-        """Append record ``name`` holding the bytes of ``data`` (any contiguous buffer)."""
+    def write_record(self, name: str, data: Any, crc: int | None = None) -> None:
+        """Append record ``name`` holding the bytes of ``data`` (any contiguous buffer);
+        ``crc`` is its CRC-32 when the caller computed it already."""
         view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
         size = len(view)
-        crc = zlib.crc32(view)
+        if crc is None:
+            crc = zlib.crc32(view)
         encoded = name.encode("utf-8")
         offset = self._pos
         zip64 = size >= ZIP64_LIMIT
@@ -127,6 +130,19 @@ class ZipWriter:
             self._write(_EOCD.pack(_EOCD_SIG, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
         else:
             self._write(_EOCD.pack(_EOCD_SIG, 0, 0, count, count, cd_size, cd_start, 0))
+
+
+def crc32_all(buffers: list) -> list[int]:
+    """The CRC-32 of each buffer, computed in parallel (zlib releases the GIL on large
+    buffers), so that many storages cost about the time of the largest one."""
+    big = sum(len(b) for b in buffers) >= 1 << 24
+    workers = min(8, os.cpu_count() or 1, len(buffers))
+    if not big or workers < 2:
+        return [zlib.crc32(b) for b in buffers]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(zlib.crc32, buffers))
 
 
 # ---------------------------------------------------------------------------------------

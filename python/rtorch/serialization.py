@@ -498,7 +498,7 @@ def save(
 def _write_archive(
     f: BinaryIO, name: str, pickled: Any, storages: dict, no_byteorder: bool
 ) -> None:
-    from ._checkpoint_zip import ZipWriter
+    from ._checkpoint_zip import ZipWriter, crc32_all
 
     writer = ZipWriter(f)
     writer.write_record(f"{name}/data.pkl", pickled)
@@ -506,8 +506,10 @@ def _write_archive(
     writer.write_record(f"{name}/.storage_alignment", b"64")
     if not no_byteorder:
         writer.write_record(f"{name}/byteorder", sys.byteorder.encode("ascii"))
-    for saved in sorted(storages.values(), key=lambda s: int(s.key)):
-        writer.write_record(f"{name}/data/{saved.key}", tensor_storage_bytes(saved.tensor))
+    ordered = sorted(storages.values(), key=lambda s: int(s.key))
+    views = [tensor_storage_bytes(saved.tensor) for saved in ordered]
+    for saved, view, crc in zip(ordered, views, crc32_all(views)):
+        writer.write_record(f"{name}/data/{saved.key}", view, crc)
     writer.write_record(f"{name}/version", b"3\n")
     serialization_id = str(int.from_bytes(os.urandom(16), "little")).zfill(40)
     writer.write_record(f"{name}/.data/serialization_id", serialization_id.encode("ascii"))
