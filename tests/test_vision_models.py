@@ -324,8 +324,9 @@ def test_weights_arguments():
         models.resnet18(weights=models.ResNet18_Weights.DEFAULT, num_classes=10)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        m = models.resnet18(pretrained=False, num_classes=4)
-    assert tuple(m.fc.weight.shape) == (4, 512) and caught
+        m = models.mobilenet_v2(pretrained=False, num_classes=4)
+    assert tuple(m.classifier[1].weight.shape) == (4, 1280)
+    assert any("'pretrained' is deprecated" in str(w.message) for w in caught)
     assert "resnet18" in models.list_models() and "lenet5" in models.list_models()
     assert models.get_model_weights("resnet50") is models.ResNet50_Weights
     assert tuple(models.get_model("lenet5", num_classes=3).fc3.bias.shape) == (3,)

@@ -252,7 +252,8 @@ def _gray_image(pixels: np.ndarray, source: Any = None):
         # frombuffer avoids fromarray's generic dispatch; PIL copies before any write.
         img = _PIL_IMAGE.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1)
         core = getattr(img, "_im", None)  # Pillow >= 10 keeps the core image here
-        if source is not None and core is not None:
+        # Only read-only images: Pillow copies those before any write (see above).
+        if source is not None and core is not None and img.readonly:
             img._rtorch_pixels = (core, source[0], source[1])
         return img
     return _PIL_IMAGE.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
