@@ -15,6 +15,7 @@ from .._C import Tensor
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.batchnorm import _BatchNorm
 from ..nn.modules.module import Module
+from ._ops import lerp_
 from .lr_scheduler import LRScheduler, _format_param
 from .optimizer import Optimizer
 
@@ -44,7 +45,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
         with no_grad():
             for p_ema, p_model in zip(ema_params, current_params):
                 if is_floating_point(p_ema):
-                    p_ema.lerp_(p_model, 1 - decay)
+                    lerp_(p_ema, p_model, 1 - decay)
                 else:
                     p_ema.copy_(p_ema * decay + p_model * (1 - decay))
 
@@ -60,10 +61,7 @@ def get_swa_multi_avg_fn() -> Callable:
         with no_grad():
             weight = 1.0 / (float(num_averaged) + 1)
             for p_avg, p_model in zip(averaged_params, current_params):
-                if is_floating_point(p_avg):
-                    p_avg.lerp_(p_model, weight)
-                else:
-                    p_avg.add_(p_model.sub(p_avg), alpha=weight)
+                lerp_(p_avg, p_model, weight)
 
     return swa_update
 
