@@ -10,7 +10,8 @@ batches of 64 are collated by the default collate_fn, with num_workers 0 and 2.
 PyTorch runs in this process when importable, else in a subprocess with the given
 interpreter (or $RTORCH_BENCH_TORCH_PYTHON). Prints samples/s (higher is better).
 The images are read from data/mnist (the IDX files); without them random images of the
-same shape are used.
+same shape are used. With --vision, each library's own MNIST dataset and ToTensor +
+Normalize transforms are used instead (rtorch.vision vs torchvision; needs data/mnist).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -61,11 +63,45 @@ class MnistLike:
         return x, self.labels[i]
 
 
-def run(lib_name: str, samples: int, workers: list[int]) -> dict:
+def mnist_root() -> str:
+    """A folder in torchvision's layout (root/MNIST/raw/<idx file>) made from data/mnist.
+
+    torchvision only accepts the decompressed files, so they are written out once.
+    """
+    root = os.path.join(tempfile.gettempdir(), "bench-mnist")
+    raw = os.path.join(root, "MNIST", "raw")
+    os.makedirs(raw, exist_ok=True)
+    folder = os.path.dirname(MNIST)
+    for name in os.listdir(folder):
+        target = os.path.join(raw, name.removesuffix(".gz"))
+        if not os.path.exists(target):
+            with gzip.open(os.path.join(folder, name)) as src, open(target + ".tmp", "wb") as dst:
+                dst.write(src.read())
+            os.replace(target + ".tmp", target)
+    return root
+
+
+def vision_dataset(lib_name: str, samples: int):
+    """The library's own MNIST dataset with ToTensor + Normalize (PIL images per sample)."""
+    vision = "rtorch.vision" if lib_name == "rtorch" else "torchvision"
+    datasets = importlib.import_module(f"{vision}.datasets")
+    transforms = importlib.import_module(f"{vision}.transforms")
+    data = importlib.import_module(f"{lib_name}.utils.data")
+    transform = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
+    )
+    dataset = datasets.MNIST(mnist_root(), train=True, transform=transform)
+    return data.Subset(dataset, range(samples))
+
+
+def run(lib_name: str, samples: int, workers: list[int], vision: bool = False) -> dict:
     lib = importlib.import_module(lib_name)
     data = importlib.import_module(f"{lib_name}.utils.data")
-    images, labels = load_mnist(samples)
-    dataset = MnistLike(lib, images, labels)
+    if vision:
+        dataset = vision_dataset(lib_name, samples)
+    else:
+        images, labels = load_mnist(samples)
+        dataset = MnistLike(lib, images, labels)
     results = {}
     for w in workers:
         loader = data.DataLoader(dataset, batch_size=64, shuffle=True, num_workers=w)
@@ -82,19 +118,23 @@ def run(lib_name: str, samples: int, workers: list[int]) -> dict:
     return results
 
 
-def torch_results(python: str | None, samples: int, workers: list[int]) -> dict | None:
+def torch_results(
+    python: str | None, samples: int, workers: list[int], vision: bool
+) -> dict | None:
     try:
         import torch  # noqa: F401
     except ImportError:
         python = python or os.environ.get("RTORCH_BENCH_TORCH_PYTHON")
         if not python:
             return None
-        cmd = [python, __file__, "--_child", "torch", "--samples", str(samples), "--workers"]
+        cmd = [python, __file__, "--_child", "torch", "--samples", str(samples)]
+        cmd += ["--vision"] if vision else []
+        cmd += ["--workers"]
         out = subprocess.run(
             cmd + [str(w) for w in workers], check=True, capture_output=True, text=True
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
-    return run("torch", samples, workers)
+    return run("torch", samples, workers, vision)
 
 
 def main() -> None:
@@ -102,14 +142,16 @@ def main() -> None:
     parser.add_argument("--torch-python")
     parser.add_argument("--samples", type=int, default=60000)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--vision", action="store_true", help="the libraries' MNIST + transforms")
     parser.add_argument("--_child")
     args = parser.parse_args()
     if args._child:
-        print(json.dumps(run(args._child, args.samples, args.workers)))
+        print(json.dumps(run(args._child, args.samples, args.workers, args.vision)))
         return
-    mine = run("rtorch", args.samples, args.workers)
-    theirs = torch_results(args.torch_python, args.samples, args.workers)
-    print(f"DataLoader, {args.samples} MNIST samples, batch 64, ToTensor+Normalize in __getitem__")
+    mine = run("rtorch", args.samples, args.workers, args.vision)
+    theirs = torch_results(args.torch_python, args.samples, args.workers, args.vision)
+    how = "vision MNIST + transforms" if args.vision else "ToTensor+Normalize in __getitem__"
+    print(f"DataLoader, {args.samples} MNIST samples, batch 64, {how}")
     print(f"{'num_workers':>12} {'rtorch samples/s':>18} {'torch samples/s':>17} {'ratio':>7}")
     for w in args.workers:
         t = theirs[str(w)] if theirs else None
