@@ -700,3 +700,14 @@ def test_renaming_globals_leaves_data_alone(protocol):
     buf.seek(0)
     back = rtorch.load(buf)
     assert back["s"] == text and back["b"] == text.encode() and back["d"] == rtorch.float64
+
+
+def test_unsupported_pytorch_dtype_is_named():
+    # A complex64 tensor as torch.save writes it (hand-built: rtorch has no complex dtype).
+    pkl = (
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+        b"ctorch\nComplexFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x01tQK\x00"
+        b"K\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR."
+    )
+    with pytest.raises(pickle.UnpicklingError, match="ComplexFloatStorage, a dtype rtorch"):
+        rtorch.load(io.BytesIO(rezip_pickle(pkl)))

@@ -44,6 +44,26 @@ _BLOCKED_MODULES = frozenset(
     }
 )
 
+_OTHER_DTYPES = frozenset(
+    {
+        "complex32",
+        "complex64",
+        "complex128",
+        "cfloat",
+        "cdouble",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float8_e4m3fn",
+        "float8_e5m2",
+        "float8_e4m3fnuz",
+        "float8_e5m2fnuz",
+        "qint8",
+        "quint8",
+        "qint32",
+    }
+)
+
 _DTYPE_NAMES = (
     "float32",
     "float64",
@@ -242,6 +262,11 @@ class Unpickler:
                 self._callables.add(id(param))
                 return param
         root = module.split(".")[0]
+        if root in ("torch", "rtorch") and (name.endswith("Storage") or name in _OTHER_DTYPES):
+            # A real PyTorch type that rtorch lacks (complex, uint16, float8, ...).
+            raise UnpicklingError(
+                f"this checkpoint holds {full}, a dtype rtorch does not support yet"
+            )
         if root in _BLOCKED_MODULES:
             raise UnpicklingError(
                 f"Trying to load unsupported GLOBAL {full} whose module {module} is blocked."
