@@ -4,6 +4,7 @@ state_dict round trips, the step-order warning and argument errors."""
 from __future__ import annotations
 
 import math
+import types
 import warnings
 
 import pytest
@@ -386,3 +387,23 @@ def test_composite_state_dict_round_trip():
     )
     sched2.load_state_dict(saved)
     assert run(opt2, sched2, epochs=5)[1:] == rest
+
+
+def test_only_optimizer_steps_after_the_scheduler_count():
+    opt = make_opt()
+    opt.step()  # before any scheduler exists: does not count, as in PyTorch
+    sched = L.StepLR(opt, 2)
+    with pytest.warns(UserWarning, match="Detected call of `lr_scheduler.step\\(\\)` before"):
+        sched.step()
+
+
+def test_step_replaced_before_the_scheduler_is_tracked():
+    opt = make_opt()
+    calls = []
+    opt.step = types.MethodType(lambda self, closure=None: calls.append(self), opt)
+    sched = L.StepLR(opt, 2)
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()
+    assert calls == [opt]

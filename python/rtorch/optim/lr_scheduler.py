@@ -8,9 +8,11 @@ A scheduler takes one step when it is constructed (``last_epoch`` goes -1 -> 0).
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -99,6 +101,33 @@ def _check_optimizer(optimizer: Any) -> None:
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
+def _track_optimizer_steps(optimizer: Optimizer) -> None:
+    """Note optimizer steps from now on, for the step-order warning.
+
+    As in PyTorch, only steps taken after the optimizer's first scheduler was built
+    count. Optimizer classes note their steps themselves (``_opt_called``); a step
+    replaced on the instance before this point is wrapped to do the same.
+    """
+    if optimizer.__dict__.get("_lr_sched_tracking", False):
+        return
+    optimizer._lr_sched_tracking = True
+    optimizer._opt_called = False
+    step = optimizer.step
+    if getattr(step, "_hooked", False):
+        return
+    optimizer_ref = weakref.ref(optimizer)
+
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt = optimizer_ref()
+        if opt is not None:
+            opt._opt_called = True
+        return step(*args, **kwargs)
+
+    wrapper._hooked = True  # type: ignore[attr-defined]
+    optimizer.step = wrapper
+
+
 class LRScheduler:
     r"""Base class for learning-rate schedulers.
 
@@ -134,6 +163,7 @@ class LRScheduler:
                     )
         self.base_lrs: list[Any] = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
+        _track_optimizer_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
