@@ -297,6 +297,19 @@ def test_unfold_fold_match_numpy_and_are_adjoint():
     assert gradcheck(lambda a: F.fold(a, (4, 5), 2, padding=1, stride=2), (t64((1, 8, 9), True),))
 
 
+def test_fold_unfold_modules():
+    x = t64((2, 5, 3, 4))
+    u = nn.Unfold(kernel_size=(2, 3))
+    assert repr(u) == "Unfold(kernel_size=(2, 3), dilation=1, padding=0, stride=1)"
+    assert_np_close(u(x), to_np(F.unfold(x, (2, 3))))
+    f = nn.Fold(output_size=(3, 4), kernel_size=(2, 3))
+    assert (
+        repr(f) == "Fold(output_size=(3, 4), kernel_size=(2, 3), dilation=1, padding=0, stride=1)"
+    )
+    assert f(u(x)).shape == (2, 5, 3, 4)
+    assert nn.Fold.__module__ == "rtorch.nn.modules.fold"
+
+
 def test_conv_errors_match_pytorch_messages():
     with pytest.raises(
         RuntimeError,

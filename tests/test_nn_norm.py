@@ -216,6 +216,32 @@ def test_other_norm_modules():
     assert repr(nn.LocalResponseNorm(2)) == "LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1.0)"
 
 
+def test_rms_norm_and_3d_norms():
+    x = t64((4, 3, 5))
+    w = t64((5,))
+    xn = to_np(x)
+    ref = xn / np.sqrt((xn**2).mean(axis=-1, keepdims=True) + 1e-6) * to_np(w)
+    assert_np_close(F.rms_norm(x, (5,), w, eps=1e-6), ref)
+    # eps defaults to the dtype's machine epsilon.
+    ref_eps = xn / np.sqrt((xn**2).mean(axis=(1, 2), keepdims=True) + np.finfo(np.float64).eps)
+    assert_np_close(F.rms_norm(x, (3, 5)), ref_eps)
+    assert gradcheck(lambda a, c: F.rms_norm(a, (5,), c), (t64((3, 5), True), t64((5,), True)))
+    m = nn.RMSNorm([3, 5])
+    assert repr(m) == "RMSNorm((3, 5), eps=None, elementwise_affine=True)"
+    assert list(m.state_dict()) == ["weight"]
+    np.testing.assert_array_equal(to_np(m.weight), np.ones((3, 5)))
+    with pytest.raises(
+        RuntimeError, match=r"expected input with shape \[\*4\], but got input of size\[2, 3\]"
+    ):
+        F.rms_norm(rtorch.randn(2, 3), (4,))
+    b3 = nn.BatchNorm3d(3).double()
+    v = t64((2, 3, 2, 3, 2))
+    assert_np_close(b3(v), np_norm(to_np(v), (0, 2, 3, 4), 1e-5))
+    with pytest.raises(ValueError, match=r"expected 5D input \(got 3D input\)"):
+        b3(t64((2, 3, 4)))
+    assert_np_close(nn.InstanceNorm3d(3)(v), np_norm(to_np(v), (2, 3, 4), 1e-5))
+
+
 PARITY = r"""
 def mk(torch, np, shape, seed, rg=True):
     t = torch.from_numpy(np.random.RandomState(seed).randn(*shape))
@@ -261,6 +287,7 @@ CASES = {
     "lrn": gen("local_response_norm", (2, 6, 3, 4), 4, alpha=0.1, beta=0.5, k=2.0),
     "normalize": gen("normalize", (4, 3, 5), p=3.0),
     "module": module_steps,
+    "rms": gen("rms_norm", (4, 3, 5), (3, 5), wshape=None),
     "e1": lambda torch, F, nn, np: F.batch_norm(torch.randn(4, 3), torch.zeros(2), torch.ones(2)),
     "e2": lambda torch, F, nn, np: F.layer_norm(torch.randn(2, 3), (3,), torch.ones(4)),
     "e3": lambda torch, F, nn, np: F.instance_norm(torch.randn(1, 3, 1)),

@@ -266,6 +266,19 @@ def test_pixel_shuffle_roundtrip_and_reference():
     assert nn.PixelShuffle(3)(rtorch.randn(1, 9, 4, 4)).shape == (1, 1, 12, 12)
 
 
+def test_channel_shuffle():
+    x = t64((2, 6, 3, 2))
+    ref = to_np(x).reshape(2, 3, 2, 3, 2).transpose(0, 2, 1, 3, 4).reshape(2, 6, 3, 2)
+    assert_np_close(F.channel_shuffle(x, 3), ref)
+    assert_np_close(nn.ChannelShuffle(3)(x), ref)
+    assert repr(nn.ChannelShuffle(2)) == "ChannelShuffle(groups=2)"
+    with pytest.raises(
+        RuntimeError,
+        match="Number of channels must be divisible by groups. Got 5 channels and 2 groups.",
+    ):
+        F.channel_shuffle(rtorch.randn(1, 5, 2), 2)
+
+
 def test_upsample_modules():
     x = t64((1, 2, 3, 4))
     assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"

@@ -23,6 +23,7 @@ __all__ = [
     "layer_norm",
     "local_response_norm",
     "normalize",
+    "rms_norm",
 ]
 
 
@@ -260,3 +261,35 @@ def normalize(
         out.copy_(result)
         return out
     return result
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    r"""Applies Root Mean Square Layer Normalization over the last
+    ``len(normalized_shape)`` dimensions: :math:`y = x / \sqrt{\mathrm{mean}(x^2) + \epsilon}
+    \cdot \gamma`. ``eps`` defaults to the machine epsilon of the input's dtype.
+    """
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = [int(s) for s in normalized_shape]
+    k = len(normalized_shape)
+    if input.dim() < k or list(input.shape[input.dim() - k :]) != normalized_shape:
+        raise RuntimeError(
+            f"Given normalized_shape={normalized_shape}, expected input with shape "
+            f"[*{', '.join(map(str, normalized_shape))}], but got input of size"
+            f"{list(input.shape)}"
+        )
+    if weight is not None and list(weight.shape) != normalized_shape:
+        raise RuntimeError(
+            "Expected weight to be of same shape as normalized_shape, but got weight of "
+            f"shape {list(weight.shape)} and normalized_shape = {normalized_shape}"
+        )
+    if eps is None:
+        eps = rtorch.finfo(input.dtype).eps
+    dims = list(range(input.dim() - k, input.dim()))
+    out = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
+    return out * weight if weight is not None else out

@@ -19,7 +19,9 @@ from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = [
     "affine_grid",
+    "channel_shuffle",
     "interpolate",
+    "native_channel_shuffle",
     "pixel_shuffle",
     "pixel_unshuffle",
     "upsample",
@@ -352,3 +354,27 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     base = _C.cat([xs, ys, _C.ones(h, w, 1, dtype=theta.dtype)], 2)  # (H, W, 3)
     grid = _C.matmul(base.view(1, h * w, 3), theta.transpose(1, 2))  # (N, H*W, 2)
     return grid.view(n, h, w, 2)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    r"""Splits the channels of ``(*, C, H, W)`` into ``groups`` and interleaves them."""
+    if input.dim() < 3:
+        raise RuntimeError(
+            "channel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.dim()} dimension(s)"
+        )
+    if groups <= 0:
+        raise RuntimeError(
+            f"Number of groups to divide channels in must be positive. Value of groups:{groups}"
+        )
+    c = input.shape[1]
+    if c % groups != 0:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups."
+        )
+    n = input.shape[0]
+    rest = list(input.shape[2:])
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(input.shape)
+
+
+native_channel_shuffle = channel_shuffle

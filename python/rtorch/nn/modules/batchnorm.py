@@ -17,7 +17,7 @@ from ..parameter import Parameter
 from . import _factory
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class _NormBase(Module):
@@ -197,3 +197,18 @@ class BatchNorm2d(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() != 4:
             raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+
+
+class BatchNorm3d(_BatchNorm):
+    r"""Applies Batch Normalization over a 5D input (a mini-batch of 3D inputs with channels).
+
+    Statistics are per channel over :math:`(N, D, H, W)`; see :class:`BatchNorm1d` for the
+    arguments.
+
+    Shape:
+        - Input: :math:`(N, C, D, H, W)`; output: the same shape.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() != 5:
+            raise ValueError(f"expected 5D input (got {input.dim()}D input)")

@@ -9,9 +9,10 @@ from ..._C import Tensor
 from .. import functional as F
 from ..parameter import Parameter
 from . import _factory
+from .fold import Fold, Unfold
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "Unfold"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 

@@ -8,7 +8,7 @@ from ..._C import Tensor
 from .. import functional as F
 from .batchnorm import _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d"]
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
 class _InstanceNorm(_NormBase):
@@ -122,3 +122,13 @@ class InstanceNorm2d(_InstanceNorm):
     """
 
     _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    r"""Applies Instance Normalization over a 4D (unbatched) or 5D (batched) input.
+
+    Shape:
+        - Input: :math:`(N, C, D, H, W)` or :math:`(C, D, H, W)`; output: the same shape.
+    """
+
+    _spatial = 3

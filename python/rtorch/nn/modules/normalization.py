@@ -14,7 +14,7 @@ from ..parameter import Parameter
 from . import _factory
 from .module import Module
 
-__all__ = ["GroupNorm", "LayerNorm", "LocalResponseNorm"]
+__all__ = ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
 
 
 class LayerNorm(Module):
@@ -190,3 +190,63 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class RMSNorm(Module):
+    r"""Applies Root Mean Square Layer Normalization over a mini-batch of inputs.
+
+    .. math:: y_i = \frac{x_i}{\mathrm{RMS}(x)} * \gamma_i, \quad
+        \mathrm{RMS}(x) = \sqrt{\epsilon + \frac{1}{n} \sum_{i=1}^{n} x_i^2}
+
+    The RMS is taken over the last ``len(normalized_shape)`` dimensions.
+
+    Args:
+        normalized_shape: input shape from an expected input of size
+            :math:`[* \times \text{normalized\_shape}[0] \times \ldots]`.
+        eps: a value added to the denominator for numerical stability. Default:
+            ``torch.finfo(x.dtype).eps``
+        elementwise_affine: a learnable per-element scale, initialized to ones.
+            Default: ``True``
+
+    Shape:
+        - Input: :math:`(N, *)`; output: the same shape.
+
+    Examples::
+
+        >>> rms_norm = nn.RMSNorm([2, 3])
+        >>> rms_norm(torch.randn(2, 2, 3)).shape
+        torch.Size([2, 2, 3])
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_factory.empty(self.normalized_shape, device, dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            with rtorch.no_grad():
+                self.weight.fill_(1.0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

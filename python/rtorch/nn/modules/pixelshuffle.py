@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..._C import Tensor
 from .. import functional as F
+from .channelshuffle import ChannelShuffle
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle"]
+__all__ = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle"]
 
 
 class PixelShuffle(Module):
