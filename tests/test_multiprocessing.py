@@ -211,3 +211,20 @@ def test_hogwild_model_share_memory():
         w.join(10)
     for p, b in zip(model.parameters(), before):
         assert p.detach().tolist() == ((b - 1.0) - 1.0).tolist()
+
+
+def test_empty_shared_pickles_its_segment_without_a_copy():
+    before = shm_segments()
+    t = reductions.empty_shared((2, 3), rtorch.float32)
+    t.fill_(1.0)
+    first = reductions.ForkingPickler.dumps(t)
+    t.fill_(2.0)  # after pickling: the receiver maps the very same segment
+    second = reductions.ForkingPickler.dumps(t)  # sent again: a copy, taken now
+    t.fill_(3.0)
+    a = reductions.ForkingPickler.loads(first)
+    b = reductions.ForkingPickler.loads(second)
+    assert a.shape == (2, 3) and a.tolist() == [[3.0] * 3] * 2
+    assert b.tolist() == [[2.0] * 3] * 2
+    del t, a, b
+    assert shm_segments() <= before
+    assert reductions.empty_shared((0, 4), rtorch.int64).shape == (0, 4)

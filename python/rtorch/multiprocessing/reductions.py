@@ -27,7 +27,7 @@ import numpy as np
 
 import rtorch
 
-__all__ = ["init_reductions", "remove_segments", "set_segment_prefix"]
+__all__ = ["empty_shared", "init_reductions", "remove_segments", "set_segment_prefix"]
 
 _SHM_DIR = "/dev/shm"
 
@@ -194,6 +194,29 @@ def _reduce_shared(tensor: rtorch.Tensor) -> tuple | None:
     return rebuild_shared_tensor, args
 
 
+def empty_shared(shape: tuple, dtype: rtorch.dtype) -> rtorch.Tensor:
+    """An uninitialized tensor whose elements live in a fresh named segment.
+
+    Its first pickling sends the segment's name without copying the elements (DataLoader
+    workers collate batches straight into such tensors).
+    """
+    numel = 1
+    for size in shape:
+        numel *= size
+    if numel == 0 or _wire_dtype(dtype) != dtype:
+        return rtorch.empty(shape, dtype=dtype)
+    nbytes = numel * rtorch.empty((), dtype=dtype).element_size()
+    name, buffer = _create_segment(nbytes)
+    tensor = _tensor_over_buffer(buffer, dtype, numel).view(shape)
+    tensor._rtorch_segment = (name, nbytes)
+    return tensor
+
+
+def _take_own_segment(tensor: rtorch.Tensor) -> tuple | None:
+    """The (name, nbytes) of an :func:`empty_shared` tensor, once: a second send copies."""
+    return tensor.__dict__.pop("_rtorch_segment", None)
+
+
 def reduce_tensor(tensor: rtorch.Tensor) -> tuple:
     """Pickle ``tensor`` for another process.
 
@@ -213,7 +236,11 @@ def reduce_tensor(tensor: rtorch.Tensor) -> tuple:
         shared = _reduce_shared(tensor)
         if shared is not None:
             return shared
-    name, nbytes = _copy_to_segment(tensor)
+    segment = _take_own_segment(tensor)
+    if segment is not None and not tensor.requires_grad:
+        name, nbytes = segment
+    else:
+        name, nbytes = _copy_to_segment(tensor)
     args = (name, nbytes, _dtype_name(tensor.dtype), tuple(tensor.shape), tensor.requires_grad)
     return rebuild_tensor, args
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import rtorch
 
+from .worker import get_worker_info
+
 __all__ = ["collate", "default_collate", "default_convert"]
 
 # numpy dtypes that hold strings or Python objects: never turned into tensors.
@@ -76,6 +78,18 @@ def _rebuild_sequence(original: Any, values: list) -> Any:
 
 
 def collate_tensor_fn(batch: list, **_: Any) -> rtorch.Tensor:
+    elem = batch[0]
+    if get_worker_info() is not None:
+        shape, dtype = elem.shape, elem.dtype
+        if all(t.shape == shape and t.dtype == dtype and not t.requires_grad for t in batch):
+            # In a worker, stack straight into shared memory: the batch then crosses to
+            # the main process without another copy.
+            from rtorch.multiprocessing.reductions import empty_shared
+
+            out = empty_shared((len(batch), *shape), dtype)
+            for dst, src in zip(out.unbind(0), batch):
+                dst.copy_(src)
+            return out
     return rtorch.stack(batch, 0)
 
 
