@@ -70,26 +70,25 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def _median_seconds(fn: Any, min_time: float) -> tuple[float, int]:
+def _median_seconds(fn: Any, min_time: float, min_samples: int) -> tuple[float, int]:
     """Median seconds per call of ``fn`` over batches filling at least ``min_time``."""
     t0 = time.perf_counter()
     fn()  # the first call pays for lazy initialisation
-    first = time.perf_counter() - t0
-    # Warm up for a tenth of the budget (at least one more call).
-    warm_until = time.perf_counter() + 0.1 * min_time
-    calls, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        calls += 1
-        if time.perf_counter() >= warm_until:
-            break
-    per_call = min(first, (time.perf_counter() - t0) / calls)
+    per_call = time.perf_counter() - t0
+    if per_call < 0.1 * min_time:
+        # Warm up for a tenth of the budget; a slower first call was warm-up enough.
+        warm_until = t0 + per_call + 0.1 * min_time
+        calls, t0 = 0, time.perf_counter()
+        while time.perf_counter() < warm_until:
+            fn()
+            calls += 1
+        per_call = min(per_call, (time.perf_counter() - t0) / max(calls, 1))
     # Batches of ~1/20 of the budget, so the median has samples to choose from and
     # the timer's resolution is irrelevant even for sub-microsecond calls.
     batch = max(1, int(min_time / 20 / max(per_call, 1e-9)))
     samples: list[float] = []
     start = time.perf_counter()
-    while len(samples) < 3 or time.perf_counter() - start < min_time:
+    while len(samples) < min_samples or time.perf_counter() - start < min_time:
         t0 = time.perf_counter()
         for _ in range(batch):
             fn()
@@ -105,7 +104,7 @@ def _import_library(lib: str) -> Any:
     return module
 
 
-def worker(lib: str, name: str, min_time: float, threads: int) -> dict:
+def worker(lib: str, name: str, min_time: float, min_samples: int, threads: int) -> dict:
     """Time one workload in this process and return the JSON-able result."""
     workload = BY_NAME[name]
     out: dict[str, Any] = {"lib": lib, "workload": name}
@@ -123,7 +122,7 @@ def worker(lib: str, name: str, min_time: float, threads: int) -> dict:
         out["threads"] = module.get_num_threads()
         out["rss_base_kib"] = _peak_rss_kib()
         fn, work = workload.setup(module)
-        seconds, calls = _median_seconds(fn, min_time)
+        seconds, calls = _median_seconds(fn, min_time, min_samples)
         out.update(seconds=seconds, work=work, calls=calls, rss_peak_kib=_peak_rss_kib())
     except Exception as exc:  # noqa: BLE001 -- any failure is data; the parent goes on
         lines = traceback.format_exception_only(type(exc), exc)
@@ -134,13 +133,15 @@ def worker(lib: str, name: str, min_time: float, threads: int) -> dict:
 # -------------------------------------------------------------------- parent side
 
 
-def _run_child(python: str, lib: str, name: str, min_time: float, threads: int, timeout: float):
+def _run_child(python: str, lib: str, name: str, opts: dict) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--worker", lib, name]
-    cmd += ["--min-time", repr(min_time), "--threads", str(threads)]
+    cmd += ["--min-time", repr(opts["min_time"]), "--samples", str(opts["samples"])]
+    cmd += ["--threads", str(opts["threads"])]
+    timeout = opts["timeout"]
     env = dict(os.environ)
     # Both libraries see the same thread count, also in OpenMP/MKL pools they may start.
-    env["OMP_NUM_THREADS"] = str(threads)
-    env["RAYON_NUM_THREADS"] = str(threads)
+    env["OMP_NUM_THREADS"] = str(opts["threads"])
+    env["RAYON_NUM_THREADS"] = str(opts["threads"])
     try:
         proc = subprocess.run(
             cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env
@@ -337,12 +338,13 @@ def main() -> None:
     parser.add_argument("--results", default=str(HERE / "RESULTS.md"), help="where to write")
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument("--min-time", type=float, help="seconds of timing per subprocess")
+    parser.add_argument("--samples", type=int, help="minimum timed batches (default 3, quick 1)")
     parser.add_argument("--worker", nargs=2, metavar=("LIB", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
         lib, name = args.worker
-        result = worker(lib, name, args.min_time or 1.0, args.threads)
+        result = worker(lib, name, args.min_time or 1.0, args.samples or 3, args.threads)
         print(RESULT_TAG + json.dumps(result), flush=True)
         return
     if args.list:
@@ -358,7 +360,12 @@ def main() -> None:
     rounds = args.rounds or (1 if args.quick else 3)
     min_time = args.min_time or (0.25 if args.quick else 1.0)
     imports = 3 if args.quick else 5  # fresh interpreters per round for `import`
-    timeout = 120.0 if args.quick else 300.0
+    opts = {
+        "min_time": min_time,
+        "samples": args.samples or (1 if args.quick else 3),
+        "threads": args.threads,
+        "timeout": 120.0 if args.quick else 300.0,
+    }
 
     load_start = load_average()
     torch_python = find_torch_python(args.torch_python, args.no_torch)
@@ -377,7 +384,7 @@ def main() -> None:
             for lib in order:
                 repeat = imports if w.kind == "import" else 1
                 for _ in range(repeat):
-                    r = _run_child(pythons[lib], lib, w.name, min_time, args.threads, timeout)
+                    r = _run_child(pythons[lib], lib, w.name, opts)
                     results.setdefault((w.name, lib), []).append(r)
             print(f"round {rnd + 1}/{rounds}: {w.name} done", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
@@ -389,6 +396,7 @@ def main() -> None:
         rows.append((w, ours, theirs))
     table, summary, errors = build_table(rows, torch_python is not None)
 
+    load_end = load_average()
     info = machine_info()
     command = "python benches/run.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
     versions = f"rtorch {_version(results, 'rtorch')}"
@@ -401,10 +409,17 @@ def main() -> None:
         "Threads": f"{args.threads} (set_num_threads in both libraries)",
         "Versions": f"{versions}; Python {platform.python_version()}",
         "Command": f"`{command}`",
-        "Rounds": f"{rounds}, at least {min_time} s of timing per subprocess",
-        "Load average (1/5/15 min)": f"{load_start} at start, {load_average()} at end",
+        "Rounds": f"{rounds}; per subprocess at least {min_time} s and {opts['samples']} batches"
+        " of timing",
+        "Load average (1/5/15 min)": f"{load_start} at start, {load_end} at end",
         "Wall time": f"{elapsed:.0f} s",
     }
+    busy = [float(x.split()[0]) for x in (load_start, load_end) if x != "unknown"]
+    if busy and max(busy) > 0.5 * (os.cpu_count() or 1):
+        meta["Note"] = (
+            "the machine was loaded by other work during this run (see the load average);"
+            " the numbers are indicative only, re-run on a quiet machine"
+        )
     text = render_results(meta, table, summary, errors)
     print()
     print(text, end="")
