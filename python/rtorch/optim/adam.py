@@ -10,9 +10,11 @@ from .._C import Tensor
 from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
     Optimizer,
+    _check_betas,
+    _check_fused,
+    _check_lr,
+    _check_non_negative,
     _increment_step,
-    _run_closure,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -64,18 +66,10 @@ def _adam_update(
 
 def _check_adam_args(lr: Any, betas: Any, eps: float, weight_decay: float) -> tuple:
     """PyTorch's argument checks for Adam and AdamW; returns the betas as numbers."""
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    _check_lr(lr)
+    _check_non_negative(eps, "epsilon")
+    _check_betas(betas)
+    _check_non_negative(weight_decay, "weight_decay")
     if not (
         (isinstance(betas[0], float) and isinstance(betas[1], float))
         or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))
@@ -144,66 +138,54 @@ class Adam(Optimizer):
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _check_fused(fused, foreach, differentiable)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("fused", None)
-            for p in group["params"]:
-                _step_as_tensor(self.state.get(p, {}))
+        self._setdefault_groups(
+            amsgrad=False,
+            maximize=False,
+            foreach=None,
+            capturable=False,
+            differentiable=False,
+            decoupled_weight_decay=False,
+            fused=None,
+        )
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            amsgrad = group["amsgrad"]
-            beta1, beta2 = group["betas"]
-            kwargs = {
-                "lr": _to_scalar(group["lr"]),
-                "beta1": _to_scalar(beta1),
-                "beta2": _to_scalar(beta2),
-                "eps": group["eps"],
-                "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"],
-                "decoupled_weight_decay": group["decoupled_weight_decay"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    p_state["exp_avg"] = zeros_like(p)
-                    p_state["exp_avg_sq"] = zeros_like(p)
-                    if amsgrad:
-                        p_state["max_exp_avg_sq"] = zeros_like(p)
-                step = _increment_step(p_state["step"])
-                _adam_update(
-                    p,
-                    grad,
-                    p_state["exp_avg"],
-                    p_state["exp_avg_sq"],
-                    p_state["max_exp_avg_sq"] if amsgrad else None,
-                    step,
-                    **kwargs,
-                )
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        beta1, beta2 = group["betas"]
+        return group["amsgrad"], {
+            "lr": _to_scalar(group["lr"]),
+            "beta1": _to_scalar(beta1),
+            "beta2": _to_scalar(beta2),
+            "eps": group["eps"],
+            "weight_decay": group["weight_decay"],
+            "maximize": group["maximize"],
+            "decoupled_weight_decay": group["decoupled_weight_decay"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        p_state["exp_avg"] = zeros_like(param)
+        p_state["exp_avg_sq"] = zeros_like(param)
+        if group["amsgrad"]:
+            p_state["max_exp_avg_sq"] = zeros_like(param)
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        amsgrad, kwargs = options
+        _adam_update(
+            param,
+            grad,
+            p_state["exp_avg"],
+            p_state["exp_avg_sq"],
+            p_state["max_exp_avg_sq"] if amsgrad else None,
+            _increment_step(p_state["step"]),
+            **kwargs,
+        )

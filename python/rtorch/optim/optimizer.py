@@ -80,6 +80,36 @@ def _step_as_tensor(state: dict[str, Any]) -> None:
         state["step"] = tensor(float(state["step"]), dtype=_scalar_dtype())
 
 
+def _check_lr(lr: Any) -> None:
+    """PyTorch's checks on a learning rate: a tensor lr holds one element, none is negative."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_non_negative(value: Any, name: str) -> None:
+    """Raise PyTorch's ``Invalid <name> value`` error for a negative (or NaN) option."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _check_betas(betas: Any) -> None:
+    """Each of the two betas lies in [0, 1)."""
+    for i in range(2):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+
+
+def _check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:
+    """The option combinations PyTorch refuses for ``fused=True``."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 def _copy_value(value: Any) -> Any:
     """Deep copy of a param group's contents; tensors are cloned.
 
@@ -249,6 +279,15 @@ class Optimizer:
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
+
+    def _setdefault_groups(self, **defaults: Any) -> None:
+        """For ``__setstate__``: options an older checkpoint lacks get these defaults,
+        and its step counters become tensors."""
+        for group in self.param_groups:
+            for key, value in defaults.items():
+                group.setdefault(key, value)
+            for p in group["params"]:
+                _step_as_tensor(self.state.get(p, {}))
 
     def __repr__(self) -> str:
         text = self.__class__.__name__ + " ("
@@ -443,6 +482,41 @@ class Optimizer:
             closure (Callable): a closure that re-evaluates the model and returns the
                 loss. Optional for most optimizers.
         """
+        raise NotImplementedError
+
+    def _step_each_param(self, closure: Callable[[], Any] | None) -> Any:
+        """The step of an optimizer whose update is per parameter.
+
+        For each group, its options are read once (``_group_options``); each parameter
+        with a grad gets its state on first use (``_init_state``) and is updated
+        (``_update``). Parameters without a grad are skipped and get no state.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            options = self._group_options(group)
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    self._init_state(p_state, p, grad, group)
+                self._update(p, grad, p_state, options)
+        return loss
+
+    def _group_options(self, group: dict[str, Any]) -> Any:
+        """What ``_update`` needs from ``group`` (its options as Python numbers)."""
+        raise NotImplementedError
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        """Fill the empty state of ``param`` before its first update."""
+        raise NotImplementedError
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        """Update ``param`` and its state in place (``options`` from ``_group_options``)."""
         raise NotImplementedError
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
