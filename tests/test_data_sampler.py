@@ -151,7 +151,9 @@ def test_distributed_sampler_shuffle_partitions_and_epochs():
 
 
 def test_distributed_sampler_errors():
-    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+    with pytest.raises(
+        ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"
+    ):
         DistributedSampler(range(4), num_replicas=3, rank=3)
     with pytest.raises(ValueError, match="Invalid rank -1"):
         DistributedSampler(range(4), num_replicas=3, rank=-1)
