@@ -10,9 +10,10 @@ from .._C import Tensor
 from ._ops import add_ratio_, lerp_
 from .optimizer import (
     Optimizer,
+    _check_betas,
+    _check_lr,
+    _check_non_negative,
     _increment_step,
-    _run_closure,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -73,18 +74,10 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_lr(lr)
+        _check_non_negative(eps, "epsilon")
+        _check_betas(betas)
+        _check_non_negative(weight_decay, "weight_decay")
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -99,43 +92,33 @@ class Adamax(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                _step_as_tensor(self.state.get(p, {}))
+        self._setdefault_groups(
+            foreach=None, maximize=False, differentiable=False, capturable=False
+        )
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            kwargs = {
-                "lr": _to_scalar(group["lr"]),
-                "beta1": beta1,
-                "beta2": beta2,
-                "eps": group["eps"],
-                "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    p_state["exp_avg"] = zeros_like(p)
-                    p_state["exp_inf"] = zeros_like(p)
-                step = _increment_step(p_state["step"])
-                _adamax_update(p, grad, p_state["exp_avg"], p_state["exp_inf"], step, **kwargs)
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        beta1, beta2 = group["betas"]
+        return {
+            "lr": _to_scalar(group["lr"]),
+            "beta1": beta1,
+            "beta2": beta2,
+            "eps": group["eps"],
+            "weight_decay": group["weight_decay"],
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        p_state["exp_avg"] = zeros_like(param)
+        p_state["exp_inf"] = zeros_like(param)
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        step = _increment_step(p_state["step"])
+        _adamax_update(param, grad, p_state["exp_avg"], p_state["exp_inf"], step, **options)

@@ -10,10 +10,11 @@ from .._C import Tensor
 from ._ops import ema_square_, lerp_
 from .optimizer import (
     Optimizer,
+    _check_betas,
+    _check_lr,
+    _check_non_negative,
     _increment_step,
-    _run_closure,
     _scalar_dtype,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -96,20 +97,11 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        _check_lr(lr)
+        _check_non_negative(eps, "epsilon")
+        _check_betas(betas)
+        _check_non_negative(weight_decay, "weight_decay")
+        _check_non_negative(momentum_decay, "momentum_decay")
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -126,59 +118,55 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        self._setdefault_groups(
+            maximize=False,
+            foreach=None,
+            capturable=False,
+            differentiable=False,
+            decoupled_weight_decay=False,
+        )
+        # Older checkpoints stored mu_product as a number; PyTorch 2.x keeps a tensor.
         for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
             for p in group["params"]:
                 p_state = self.state.get(p, {})
-                _step_as_tensor(p_state)
                 if p_state and not isinstance(p_state.get("mu_product"), Tensor):
                     value = float(p_state.get("mu_product", 1.0))
                     p_state["mu_product"] = ones((), dtype=_scalar_dtype()).mul_(value)
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            kwargs = {
-                "lr": _to_scalar(group["lr"]),
-                "beta1": beta1,
-                "beta2": beta2,
-                "eps": group["eps"],
-                "weight_decay": group["weight_decay"],
-                "momentum_decay": group["momentum_decay"],
-                "decoupled_weight_decay": group["decoupled_weight_decay"],
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    p_state["mu_product"] = ones((), dtype=_scalar_dtype())
-                    p_state["exp_avg"] = zeros_like(p)
-                    p_state["exp_avg_sq"] = zeros_like(p)
-                step = _increment_step(p_state["step"])
-                _nadam_update(
-                    p,
-                    grad,
-                    p_state["exp_avg"],
-                    p_state["exp_avg_sq"],
-                    p_state["mu_product"],
-                    step,
-                    **kwargs,
-                )
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        beta1, beta2 = group["betas"]
+        return {
+            "lr": _to_scalar(group["lr"]),
+            "beta1": beta1,
+            "beta2": beta2,
+            "eps": group["eps"],
+            "weight_decay": group["weight_decay"],
+            "momentum_decay": group["momentum_decay"],
+            "decoupled_weight_decay": group["decoupled_weight_decay"],
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        p_state["mu_product"] = ones((), dtype=_scalar_dtype())
+        p_state["exp_avg"] = zeros_like(param)
+        p_state["exp_avg_sq"] = zeros_like(param)
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        step = _increment_step(p_state["step"])
+        _nadam_update(
+            param,
+            grad,
+            p_state["exp_avg"],
+            p_state["exp_avg_sq"],
+            p_state["mu_product"],
+            step,
+            **options,
+        )
