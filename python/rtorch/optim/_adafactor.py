@@ -11,8 +11,6 @@ from ..linalg import vector_norm
 from .optimizer import (
     Optimizer,
     _increment_step,
-    _run_closure,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -123,57 +121,48 @@ class Adafactor(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            for p in group["params"]:
-                _step_as_tensor(self.state.get(p, {}))
+        self._setdefault_groups(foreach=None)
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            eps1, eps2 = group["eps"]
-            kwargs = {
-                "lr": _to_scalar(group["lr"]),
-                "beta2_decay": group["beta2_decay"],
-                "eps2": eps2,
-                "d": group["d"],
-                "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    if grad.dim() > 1:
-                        # Row and column statistics, reduced along the last two dims.
-                        shape = list(grad.shape)
-                        p_state["row_var"] = zeros(shape[:-1] + [1], dtype=grad.dtype)
-                        p_state["col_var"] = zeros(shape[:-2] + [1, shape[-1]], dtype=grad.dtype)
-                    else:
-                        p_state["variance"] = zeros_like(grad)
-                if eps1 is None:
-                    # As PyTorch: the first parameter's dtype fixes it for the group.
-                    eps1 = finfo(p.dtype).eps
-                step = _increment_step(p_state["step"])
-                _adafactor_update(
-                    p,
-                    grad,
-                    p_state.get("row_var"),
-                    p_state.get("col_var"),
-                    p_state.get("variance"),
-                    step,
-                    eps1=eps1,
-                    **kwargs,
-                )
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        eps1, eps2 = group["eps"]
+        return {
+            "lr": _to_scalar(group["lr"]),
+            "beta2_decay": group["beta2_decay"],
+            "eps1": eps1,
+            "eps2": eps2,
+            "d": group["d"],
+            "weight_decay": group["weight_decay"],
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        if grad.dim() > 1:
+            # Row and column statistics, reduced along the last two dims.
+            shape = list(grad.shape)
+            p_state["row_var"] = zeros(shape[:-1] + [1], dtype=grad.dtype)
+            p_state["col_var"] = zeros(shape[:-2] + [1, shape[-1]], dtype=grad.dtype)
+        else:
+            p_state["variance"] = zeros_like(grad)
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        if options["eps1"] is None:
+            # As PyTorch: the first parameter's dtype fixes it for the group (this step).
+            options["eps1"] = finfo(param.dtype).eps
+        step = _increment_step(p_state["step"])
+        _adafactor_update(
+            param,
+            grad,
+            p_state.get("row_var"),
+            p_state.get("col_var"),
+            p_state.get("variance"),
+            step,
+            **options,
+        )

@@ -10,9 +10,10 @@ from .._C import Tensor
 from ._ops import add_ratio_
 from .optimizer import (
     Optimizer,
+    _check_fused,
+    _check_lr,
+    _check_non_negative,
     _increment_step,
-    _run_closure,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -75,20 +76,11 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
-            )
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_lr(lr)
+        _check_non_negative(lr_decay, "lr_decay")
+        _check_non_negative(weight_decay, "weight_decay")
+        _check_non_negative(initial_accumulator_value, "initial_accumulator_value")
+        _check_non_negative(eps, "epsilon")
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,
@@ -101,11 +93,8 @@ class Adagrad(Optimizer):
             "fused": fused,
         }
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _check_fused(fused, foreach, differentiable)
+        # Unlike the other optimizers, the state exists from the start (PyTorch's rule).
         for group in self.param_groups:
             for p in group["params"]:
                 p_state = self.state[p]
@@ -114,13 +103,7 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-            for p in group["params"]:
-                _step_as_tensor(self.state.get(p, {}))
+        self._setdefault_groups(foreach=None, maximize=False, differentiable=False, fused=None)
 
     def share_memory(self) -> None:
         """Move the accumulators to shared memory: a no-op, rtorch shares no tensors
@@ -128,31 +111,25 @@ class Adagrad(Optimizer):
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            kwargs = {
-                "lr": _to_scalar(group["lr"]),
-                "lr_decay": group["lr_decay"],
-                "weight_decay": group["weight_decay"],
-                "eps": group["eps"],
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    # A group added after construction gets its state on first use.
-                    p_state["step"] = _zero_step()
-                    p_state["sum"] = full_like(p, group["initial_accumulator_value"])
-                step = _increment_step(p_state["step"])
-                _adagrad_update(p, grad, p_state["sum"], step, **kwargs)
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "lr": _to_scalar(group["lr"]),
+            "lr_decay": group["lr_decay"],
+            "weight_decay": group["weight_decay"],
+            "eps": group["eps"],
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        # A group added after construction gets its state on first use.
+        p_state["step"] = _zero_step()
+        p_state["sum"] = full_like(param, group["initial_accumulator_value"])
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        step = _increment_step(p_state["step"])
+        _adagrad_update(param, grad, p_state["sum"], step, **options)

@@ -9,10 +9,10 @@ from .. import ones, tensor, zeros_like
 from .._C import Tensor
 from .optimizer import (
     Optimizer,
+    _check_lr,
+    _check_non_negative,
     _increment_step,
-    _run_closure,
     _scalar_dtype,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -85,16 +85,10 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lambd:
-            raise ValueError(f"Invalid lambd value: {lambd}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_lr(lr)
+        _check_non_negative(lambd, "lambd")
+        _check_non_negative(alpha, "alpha")
+        _check_non_negative(weight_decay, "weight_decay")
         defaults = {
             "lr": lr,
             "lambd": lambd,
@@ -110,48 +104,40 @@ class ASGD(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        self._setdefault_groups(
+            foreach=None, maximize=False, differentiable=False, capturable=False
+        )
+        # Older checkpoints stored eta and mu as numbers; PyTorch 2.x keeps tensors.
         for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
             for p in group["params"]:
                 p_state = self.state.get(p, {})
-                _step_as_tensor(p_state)
                 for key in ("eta", "mu"):
                     if p_state and not isinstance(p_state.get(key), Tensor):
                         p_state[key] = tensor(float(p_state[key]), dtype=_scalar_dtype())
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _to_scalar(group["lr"])
-            kwargs = {
-                "lr": lr,
-                "lambd": group["lambd"],
-                "alpha": group["alpha"],
-                "t0": group["t0"],
-                "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    p_state["eta"] = tensor(lr, dtype=_scalar_dtype())
-                    p_state["mu"] = ones((), dtype=_scalar_dtype())
-                    p_state["ax"] = zeros_like(p)
-                step = _increment_step(p_state["step"])
-                _asgd_update(p, grad, p_state["ax"], p_state["eta"], p_state["mu"], step, **kwargs)
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "lr": _to_scalar(group["lr"]),
+            "lambd": group["lambd"],
+            "alpha": group["alpha"],
+            "t0": group["t0"],
+            "weight_decay": group["weight_decay"],
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        p_state["eta"] = tensor(_to_scalar(group["lr"]), dtype=_scalar_dtype())
+        p_state["mu"] = ones((), dtype=_scalar_dtype())
+        p_state["ax"] = zeros_like(param)
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        step = _increment_step(p_state["step"])
+        _asgd_update(param, grad, p_state["ax"], p_state["eta"], p_state["mu"], step, **options)

@@ -10,9 +10,9 @@ from .._C import Tensor
 from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
     Optimizer,
+    _check_lr,
+    _check_non_negative,
     _increment_step,
-    _run_closure,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -90,18 +90,11 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_lr(lr)
+        _check_non_negative(eps, "epsilon")
+        _check_non_negative(momentum, "momentum")
+        _check_non_negative(weight_decay, "weight_decay")
+        _check_non_negative(alpha, "alpha")
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -118,56 +111,48 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                _step_as_tensor(self.state.get(p, {}))
+        self._setdefault_groups(
+            momentum=0,
+            centered=False,
+            foreach=None,
+            maximize=False,
+            differentiable=False,
+            capturable=False,
+        )
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            momentum = group["momentum"]
-            centered = group["centered"]
-            kwargs = {
-                "lr": _to_scalar(group["lr"]),
-                "alpha": group["alpha"],
-                "eps": group["eps"],
-                "weight_decay": group["weight_decay"],
-                "momentum": momentum,
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    p_state["square_avg"] = zeros_like(p)
-                    if momentum > 0:
-                        p_state["momentum_buffer"] = zeros_like(p)
-                    if centered:
-                        p_state["grad_avg"] = zeros_like(p)
-                _increment_step(p_state["step"])
-                _rmsprop_update(
-                    p,
-                    grad,
-                    p_state["square_avg"],
-                    p_state["grad_avg"] if centered else None,
-                    p_state["momentum_buffer"] if momentum > 0 else None,
-                    **kwargs,
-                )
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        return group["centered"], {
+            "lr": _to_scalar(group["lr"]),
+            "alpha": group["alpha"],
+            "eps": group["eps"],
+            "weight_decay": group["weight_decay"],
+            "momentum": group["momentum"],
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        p_state["square_avg"] = zeros_like(param)
+        if group["momentum"] > 0:
+            p_state["momentum_buffer"] = zeros_like(param)
+        if group["centered"]:
+            p_state["grad_avg"] = zeros_like(param)
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        centered, kwargs = options
+        _increment_step(p_state["step"])
+        _rmsprop_update(
+            param,
+            grad,
+            p_state["square_avg"],
+            p_state["grad_avg"] if centered else None,
+            p_state["momentum_buffer"] if kwargs["momentum"] > 0 else None,
+            **kwargs,
+        )

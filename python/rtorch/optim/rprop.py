@@ -9,9 +9,8 @@ from .. import full_like, tensor, where, zeros_like
 from .._C import Tensor
 from .optimizer import (
     Optimizer,
+    _check_lr,
     _increment_step,
-    _run_closure,
-    _step_as_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -81,10 +80,7 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = {
@@ -100,43 +96,33 @@ class Rprop(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                _step_as_tensor(self.state.get(p, {}))
+        self._setdefault_groups(
+            foreach=None, maximize=False, differentiable=False, capturable=False
+        )
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step.
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        return self._step_each_param(closure)
 
-        Args:
-            closure (Callable, optional): a closure that reevaluates the model and
-                returns the loss.
-        """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            etaminus, etaplus = group["etas"]
-            step_size_min, step_size_max = group["step_sizes"]
-            kwargs = {
-                "etaminus": etaminus,
-                "etaplus": etaplus,
-                "step_size_min": step_size_min,
-                "step_size_max": step_size_max,
-                "maximize": group["maximize"],
-            }
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    p_state["step"] = _zero_step()
-                    p_state["prev"] = zeros_like(p)
-                    p_state["step_size"] = full_like(grad, _to_scalar(group["lr"]))
-                _increment_step(p_state["step"])
-                _rprop_update(p, grad, p_state["prev"], p_state["step_size"], **kwargs)
-        return loss
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        return {
+            "etaminus": etaminus,
+            "etaplus": etaplus,
+            "step_size_min": step_size_min,
+            "step_size_max": step_size_max,
+            "maximize": group["maximize"],
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        p_state["step"] = _zero_step()
+        p_state["prev"] = zeros_like(param)
+        p_state["step_size"] = full_like(grad, _to_scalar(group["lr"]))
+
+    def _update(self, param: Tensor, grad: Tensor, p_state: dict[str, Any], options: Any) -> None:
+        _increment_step(p_state["step"])
+        _rprop_update(param, grad, p_state["prev"], p_state["step_size"], **options)
