@@ -84,18 +84,27 @@ def _addindent(s: str, num_spaces: int) -> str:
     return first + "\n" + "\n".join(" " * num_spaces + line for line in lines)
 
 
+def _add_hook(
+    hooks: dict, hook: Callable, *, prepend: bool = False, extra_dict: Any = None
+) -> RemovableHandle:
+    """Stores ``hook`` in ``hooks`` under a new handle's id (first if ``prepend``)."""
+    handle = RemovableHandle(hooks, extra_dict=extra_dict)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
 def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
     """Registers a forward pre-hook common to all modules: ``hook(module, args)``."""
-    handle = RemovableHandle(_global_forward_pre_hooks)
+    handle = _add_hook(_global_forward_pre_hooks, hook)
     _note_hook_registered()
-    _global_forward_pre_hooks[handle.id] = hook
     return handle
 
 
 def register_module_forward_hook(hook: Callable, *, always_call: bool = False) -> RemovableHandle:
     """Registers a forward hook common to all modules: ``hook(module, args, output)``."""
-    handle = RemovableHandle(_global_forward_hooks, extra_dict=_global_forward_hooks_always_called)
-    _global_forward_hooks[handle.id] = hook
+    handle = _add_hook(_global_forward_hooks, hook, extra_dict=_global_forward_hooks_always_called)
     _note_hook_registered()
     if always_call:
         _global_forward_hooks_always_called[handle.id] = True
@@ -105,8 +114,7 @@ def register_module_forward_hook(hook: Callable, *, always_call: bool = False) -
 def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
     """Registers a backward pre-hook common to all modules: ``hook(module, grad_output)``,
     run before each module's own (see :meth:`Module.register_full_backward_pre_hook`)."""
-    handle = RemovableHandle(_global_backward_pre_hooks)
-    _global_backward_pre_hooks[handle.id] = hook
+    handle = _add_hook(_global_backward_pre_hooks, hook)
     _note_hook_registered()
     return handle
 
@@ -115,10 +123,21 @@ def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
     """Registers a backward hook common to all modules: ``hook(module, grad_input,
     grad_output)``, run before each module's own (see
     :meth:`Module.register_full_backward_hook`)."""
-    handle = RemovableHandle(_global_backward_hooks)
-    _global_backward_hooks[handle.id] = hook
+    handle = _add_hook(_global_backward_hooks, hook)
     _note_hook_registered()
     return handle
+
+
+def _check_new_name(module: Module, kind: str, name: Any, registry: dict) -> None:
+    """PyTorch's checks, in its order and words, of a new buffer or parameter name."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain "."')
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if hasattr(module, name) and name not in registry:
+        raise KeyError(f"attribute '{name}' already exists")
 
 
 def _forward_unimplemented(self: Module, *input: Any) -> None:
@@ -292,14 +311,7 @@ class Module:
         """
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
-        if not isinstance(name, str):
-            raise TypeError(f"buffer name should be a string. Got {_typename(name)}")
-        if "." in name:
-            raise KeyError('buffer name can\'t contain "."')
-        if name == "":
-            raise KeyError('buffer name can\'t be empty string ""')
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
+        _check_new_name(self, "buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
@@ -322,14 +334,7 @@ class Module:
         """
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
-        if not isinstance(name, str):
-            raise TypeError(f"parameter name should be a string. Got {_typename(name)}")
-        if "." in name:
-            raise KeyError('parameter name can\'t contain "."')
-        if name == "":
-            raise KeyError('parameter name can\'t be empty string ""')
-        if hasattr(self, name) and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
+        _check_new_name(self, "parameter", name, self._parameters)
         if param is None:
             self._parameters[name] = None
         elif not isinstance(param, Parameter):
@@ -560,15 +565,15 @@ class Module:
         With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs) -> None or
         (new_args, new_kwargs)``. ``prepend=True`` runs it before the hooks already there.
         """
-        handle = RemovableHandle(
-            self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs
+        handle = _add_hook(
+            self._forward_pre_hooks,
+            hook,
+            prepend=prepend,
+            extra_dict=self._forward_pre_hooks_with_kwargs,
         )
-        self._forward_pre_hooks[handle.id] = hook
         _note_hook_registered()
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def register_forward_hook(
@@ -584,18 +589,17 @@ class Module:
         With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``.
         ``always_call=True`` runs it even when ``forward`` raised.
         """
-        handle = RemovableHandle(
+        handle = _add_hook(
             self._forward_hooks,
+            hook,
+            prepend=prepend,
             extra_dict=[self._forward_hooks_with_kwargs, self._forward_hooks_always_called],
         )
-        self._forward_hooks[handle.id] = hook
         _note_hook_registered()
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
         if always_call:
             self._forward_hooks_always_called[handle.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def register_full_backward_pre_hook(
@@ -606,11 +610,8 @@ class Module:
         It runs when the gradients with respect to the module's outputs are computed; the
         returned tuple replaces ``grad_output`` for the rest of the backward pass.
         """
-        handle = RemovableHandle(self._backward_pre_hooks)
-        self._backward_pre_hooks[handle.id] = hook
+        handle = _add_hook(self._backward_pre_hooks, hook, prepend=prepend)
         _note_hook_registered()
-        if prepend:
-            self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
@@ -626,11 +627,8 @@ class Module:
                 "Module. Please use only one of them."
             )
         self._is_full_backward_hook = True
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
+        handle = _add_hook(self._backward_hooks, hook, prepend=prepend)
         _note_hook_registered()
-        if prepend:
-            self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def register_backward_hook(self, hook: Callable) -> RemovableHandle:
@@ -641,16 +639,13 @@ class Module:
                 "Module. Please use only one of them."
             )
         self._is_full_backward_hook = False
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
+        handle = _add_hook(self._backward_hooks, hook)
         _note_hook_registered()
         return handle
 
     def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(module, prefix, keep_vars)`` run before :meth:`state_dict`."""
-        handle = RemovableHandle(self._state_dict_pre_hooks)
-        self._state_dict_pre_hooks[handle.id] = hook
-        return handle
+        return _add_hook(self._state_dict_pre_hooks, hook)
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(module, state_dict, prefix, local_metadata) -> None`` run after
@@ -661,38 +656,28 @@ class Module:
             # Bound methods take no attributes; a partial does.
             hook = functools.partial(hook)
             hook._from_public_api = True
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
+        return _add_hook(self._state_dict_hooks, hook)
 
     def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
         """The older private form: the hook may return a replacement state dict."""
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
+        return _add_hook(self._state_dict_hooks, hook)
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
         unexpected_keys, error_msgs)`` run before loading this module's entries."""
-        handle = RemovableHandle(self._load_state_dict_pre_hooks)
-        self._load_state_dict_pre_hooks[handle.id] = functools.partial(hook, self)
-        return handle
+        return _add_hook(self._load_state_dict_pre_hooks, functools.partial(hook, self))
 
     def _register_load_state_dict_pre_hook(
         self, hook: Callable, with_module: bool = False
     ) -> RemovableHandle:
-        handle = RemovableHandle(self._load_state_dict_pre_hooks)
-        self._load_state_dict_pre_hooks[handle.id] = (
-            functools.partial(hook, self) if with_module else hook
-        )
-        return handle
+        if with_module:
+            hook = functools.partial(hook, self)
+        return _add_hook(self._load_state_dict_pre_hooks, hook)
 
     def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(module, incompatible_keys)`` run after :meth:`load_state_dict`;
         it may edit the key lists in place."""
-        handle = RemovableHandle(self._load_state_dict_post_hooks)
-        self._load_state_dict_post_hooks[handle.id] = hook
-        return handle
+        return _add_hook(self._load_state_dict_post_hooks, hook)
 
     # ----------------------------------------------------------------- calling
 
