@@ -168,35 +168,45 @@ def _max_pool2d_core(
             (ow - 1) * stride[1] + spans[1] > w + padding[1]
         )
         masked = padding != (0, 0) or overrun
-        best: Tensor | None = None
-        idx: Tensor | None = None
+        # NaN needs its own test (a NaN candidate always wins); skip it when there is none.
+        check_nan = bool(src.isnan().any()) if src.is_floating_point() else False
         oh_start = _C.arange(oh) * stride[0] - padding[0]
         ow_start = _C.arange(ow) * stride[1] - padding[1]
+        # The scan records the winning kernel offset k = a * kw + b (a scalar per step, cheaper
+        # than a broadcast index tensor); flat input indices are derived once at the end.
+        if masked:
+            # Padding holds -inf and never wins; k = -1 marks windows still without a winner.
+            best = _C.full((n, c, oh, ow), -math.inf, dtype=src.dtype)
+            k = _C.full((n, c, oh, ow), -1, dtype=_C.int64)
+        else:
+            best = offsets[0, 0]
+            k = _C.zeros((n, c, oh, ow), dtype=_C.int64)
         for a in range(kernel[0]):
-            rows = oh_start + a * dilation[0]
             for b in range(kernel[1]):
-                cols = ow_start + b * dilation[1]
-                flat = rows.view(oh, 1) * w + cols.view(1, ow)
-                cand = offsets[a, b]
-                if best is None and not masked:
-                    best = cand
-                    idx = flat.expand(n, c, oh, ow)
+                if not masked and a == 0 and b == 0:
                     continue
-                if best is None:
-                    best = _C.full((n, c, oh, ow), -math.inf, dtype=src.dtype)
-                    idx = _C.full((n, c, oh, ow), -1, dtype=_C.int64)
-                better = (cand > best) | cand.isnan()
-                if masked:
-                    valid = ((rows >= 0) & (rows < h)).view(oh, 1) & (
-                        (cols >= 0) & (cols < w)
-                    ).view(1, ow)
-                    better = (better | (idx < 0)) & valid
+                cand = offsets[a, b]
+                better = cand > best
+                if check_nan:
+                    better = better | cand.isnan()
                 # maximum() propagates NaN, so it equals where(better, cand, best).
                 best = _C.maximum(best, cand)
-                idx = _C.where(better, flat, idx)
-        assert best is not None and idx is not None
-        if kernel == (1, 1) and not masked:
-            best, idx = best.clone(), idx.contiguous()
+                k = _C.where(better, a * kernel[1] + b, k)
+        if masked and bool((k < 0).any()):
+            # Windows whose real elements are all -inf: the first real element wins.
+            first_a = ((-oh_start).clamp_min(0) + dilation[0] - 1).div(
+                dilation[0], rounding_mode="floor"
+            )
+            first_b = ((-ow_start).clamp_min(0) + dilation[1] - 1).div(
+                dilation[1], rounding_mode="floor"
+            )
+            first = first_a.view(oh, 1) * kernel[1] + first_b.view(1, ow)
+            k = _C.where(k < 0, first, k)
+        rows = oh_start.view(oh, 1) + k.div(kernel[1], rounding_mode="floor") * dilation[0]
+        cols = ow_start.view(1, ow) + k.remainder(kernel[1]) * dilation[1]
+        idx = rows * w + cols
+        if not masked and kernel == (1, 1):
+            best = best.clone()
     if input.requires_grad and rtorch.is_grad_enabled():
         values = input.reshape(n, c, h * w).gather(2, idx.reshape(n, c, oh * ow))
         values = values.view(n, c, oh, ow)
@@ -335,7 +345,9 @@ def _avg_pool2d_core(
 ) -> Tensor:
     oh, ow = _window_plan(x, kernel, stride, padding, (1, 1), ceil_mode)
     view = _windows(x, kernel, stride, padding, (1, 1), (oh, ow), 0.0)
-    sums = view.sum((-2, -1))
+    # Summing kernel-major contiguous blocks is much faster than reducing strided windows.
+    n, c = x.shape[0], x.shape[1]
+    sums = view.permute(4, 5, 0, 1, 2, 3).reshape(kernel[0] * kernel[1], n, c, oh, ow).sum(0)
     if divisor_override is not None:
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
