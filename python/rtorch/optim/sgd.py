@@ -6,7 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .._C import Tensor
-from .optimizer import Optimizer, _run_closure, _to_scalar, _use_grad_for_differentiable
+from .optimizer import (
+    Optimizer,
+    _check_fused,
+    _run_closure,
+    _to_scalar,
+    _use_grad_for_differentiable,
+)
 
 __all__ = ["SGD"]
 
@@ -100,11 +106,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
-        if fused:
-            if differentiable:
-                raise RuntimeError("`fused` does not support `differentiable`")
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _check_fused(fused, foreach, differentiable)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
