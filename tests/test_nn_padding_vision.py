@@ -301,6 +301,49 @@ def test_affine_grid_identity():
     assert_np_close(g2, np.stack([xs2, ys2], axis=-1)[None])
 
 
+def np_grid_sample_bilinear_zeros(x, grid):
+    n, c, h, w = x.shape
+    _, ho, wo, _ = grid.shape
+    out = np.zeros((n, c, ho, wo))
+    for b in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                fx = ((grid[b, i, j, 0] + 1) * w - 1) / 2
+                fy = ((grid[b, i, j, 1] + 1) * h - 1) / 2
+                x0, y0 = math.floor(fx), math.floor(fy)
+                for yy, xx, wt in (
+                    (y0, x0, (1 - (fy - y0)) * (1 - (fx - x0))),
+                    (y0, x0 + 1, (1 - (fy - y0)) * (fx - x0)),
+                    (y0 + 1, x0, (fy - y0) * (1 - (fx - x0))),
+                    (y0 + 1, x0 + 1, (fy - y0) * (fx - x0)),
+                ):
+                    if 0 <= yy < h and 0 <= xx < w:
+                        out[b, :, i, j] += wt * x[b, :, yy, xx]
+    return out
+
+
+def test_grid_sample():
+    x = t64((2, 3, 5, 6))
+    grid = rtorch.tensor(RNG.uniform(-1.2, 1.2, (2, 4, 7, 2)), dtype=rtorch.float64)
+    out = F.grid_sample(x, grid, align_corners=False)
+    assert_np_close(out, np_grid_sample_bilinear_zeros(to_np(x), to_np(grid)))
+    # The identity affine grid with align_corners=True reproduces the input exactly.
+    theta = rtorch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * 2, dtype=rtorch.float64)
+    ident = F.affine_grid(theta, (2, 3, 5, 6), align_corners=True)
+    assert_np_close(F.grid_sample(x, ident, align_corners=True), to_np(x))
+    assert_np_close(F.grid_sample(x, ident, mode="nearest", align_corners=True), to_np(x))
+    g = (t64((1, 3, 4, 2)) * 0.7).detach().requires_grad_()
+    xs = t64((1, 2, 4, 5), True)
+    for pm in ("zeros", "border", "reflection"):
+        assert gradcheck(
+            lambda a, b, pm=pm: F.grid_sample(a, b, padding_mode=pm, align_corners=False), (xs, g)
+        )
+    with pytest.raises(
+        ValueError, match="expected padding_mode to be 'zeros', 'border', or 'reflection'"
+    ):
+        F.grid_sample(x, grid, padding_mode="foo")
+
+
 # ---------------------------------------------------------------- distances
 
 
@@ -385,6 +428,8 @@ CASES = {
     "ag": lambda torch, F, nn, np: F.affine_grid(mk(torch, np, (2, 2, 3), 0, False), (2, 3, 4, 5), align_corners=False),
     "cos": lambda torch, F, nn, np: F.cosine_similarity(mk(torch, np, (4, 3), 0, False), mk(torch, np, (3,), 1, False)),
     "pdist": lambda torch, F, nn, np: F.pdist(mk(torch, np, (5, 3), 0, False), p=3),
+    "gs_bil_ref": lambda torch, F, nn, np: F.grid_sample(mk(torch, np, (2, 3, 5, 6), 0), mk(torch, np, (2, 4, 7, 2), 1, False) * 0.8, padding_mode="reflection", align_corners=False),
+    "gs_near_border": lambda torch, F, nn, np: F.grid_sample(mk(torch, np, (2, 3, 5, 6), 0), mk(torch, np, (2, 4, 7, 2), 1, False), mode="nearest", padding_mode="border", align_corners=True),
     "e1": lambda torch, F, nn, np: F.interpolate(torch.randn(1, 2, 4, 4), size=0),
     "e2": lambda torch, F, nn, np: F.pad(torch.randn(1, 2, 3), (-4, 1), mode="replicate"),
 }

@@ -20,6 +20,7 @@ from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 __all__ = [
     "affine_grid",
     "channel_shuffle",
+    "grid_sample",
     "interpolate",
     "native_channel_shuffle",
     "pixel_shuffle",
@@ -378,3 +379,102 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
 
 
 native_channel_shuffle = channel_shuffle
+
+
+def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+    if align_corners:
+        return (coord + 1) / 2 * (size - 1)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
+    if twice_low == twice_high:
+        return coord * 0
+    low = twice_low / 2
+    span = (twice_high - twice_low) / 2
+    coord = (coord - low).abs()
+    extra = coord.fmod(span)
+    flips = (coord / span).floor()
+    return _C.where(flips.remainder(2) == 0, extra + low, span - extra + low)
+
+
+def _source_coord(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    coord = _unnormalize(coord, size, align_corners)
+    if padding_mode == "border":
+        coord = coord.clamp(0, size - 1)
+    elif padding_mode == "reflection":
+        if align_corners:
+            coord = _reflect(coord, 0, 2 * (size - 1))
+        else:
+            coord = _reflect(coord, -1, 2 * size - 1)
+        coord = coord.clamp(0, size - 1)
+    return coord
+
+
+def grid_sample(
+    input: Tensor,
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
+    r"""Samples ``input`` ``(N, C, H, W)`` at the locations of ``grid`` ``(N, H_out, W_out, 2)``
+    (x, y in [-1, 1]).
+
+    Args:
+        mode: ``'bilinear'`` or ``'nearest'`` (``'bicubic'`` is not supported yet).
+        padding_mode: ``'zeros'``, ``'border'`` or ``'reflection'``.
+        align_corners: whether -1 and 1 are the centres (True) or the outer edges (False) of
+            the corner pixels. Default: ``False``.
+
+    Gradients flow to ``input`` and, for bilinear, to ``grid``.
+    """
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(
+            "nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or "
+            f"'bicubic', but got: '{mode}'"
+        )
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(
+            "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+            f"'reflection', but got: '{padding_mode}'"
+        )
+    if mode == "bicubic":
+        raise NotImplementedError("grid_sample: mode='bicubic' is not supported by rtorch yet")
+    if input.dim() != 4:
+        raise NotImplementedError("grid_sample: rtorch supports 4-D inputs (2-D sampling) only")
+    if grid.dim() != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(
+            "grid_sampler(): expected grid to have size 2 in last dimension and the same batch "
+            f"size as input, but got grid with sizes {list(grid.shape)} and input with sizes "
+            f"{list(input.shape)}"
+        )
+    align = bool(align_corners)
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1], grid.shape[2]
+    ix = _source_coord(grid[..., 0], w, padding_mode, align)
+    iy = _source_coord(grid[..., 1], h, padding_mode, align)
+    flat_input = input.reshape(n, c, h * w)
+
+    def tap(yy: Tensor, xx: Tensor) -> tuple[Tensor, Tensor]:
+        """Values at integer positions (zeros outside) as (N, C, Ho, Wo), and validity."""
+        valid = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1)
+        index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).long()
+        index = index.reshape(n, 1, ho * wo).expand(n, c, ho * wo)
+        values = flat_input.gather(2, index).view(n, c, ho, wo)
+        return values, valid.unsqueeze(1).to(input.dtype)
+
+    if mode == "nearest":
+        values, valid = tap(iy.round(), ix.round())
+        return values * valid
+    x0 = ix.floor()
+    y0 = iy.floor()
+    tx = (ix - x0).unsqueeze(1)
+    ty = (iy - y0).unsqueeze(1)
+    v00, m00 = tap(y0, x0)
+    v01, m01 = tap(y0, x0 + 1)
+    v10, m10 = tap(y0 + 1, x0)
+    v11, m11 = tap(y0 + 1, x0 + 1)
+    top = v00 * m00 * (1 - tx) + v01 * m01 * tx
+    bottom = v10 * m10 * (1 - tx) + v11 * m11 * tx
+    return top * (1 - ty) + bottom * ty
