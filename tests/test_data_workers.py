@@ -276,9 +276,17 @@ def test_persistent_iterable_workers_restart_their_stream():
     gc.collect()
 
 
-def test_prefetch_factor_values():
+def test_prefetch_factor_values_and_context_object():
+    context = multiprocessing.get_context("fork")
     for pf in (1, 4):
-        loader = DataLoader(Range(7), batch_size=2, num_workers=2, prefetch_factor=pf)
+        loader = DataLoader(
+            Range(7),
+            batch_size=2,
+            num_workers=2,
+            prefetch_factor=pf,
+            multiprocessing_context=context,
+        )
+        assert loader.multiprocessing_context is context
         assert values(loader) == list(range(7))
 
 
