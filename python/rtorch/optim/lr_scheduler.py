@@ -88,6 +88,16 @@ def _group_values(optimizer: Optimizer, key: str) -> list[Any]:
     ]
 
 
+def _lrs_times(optimizer: Optimizer, factor: Any) -> list[Any]:
+    """Every group's current lr times ``factor``: a chainable schedule's step."""
+    return [group["lr"] * factor for group in optimizer.param_groups]
+
+
+def _base_lrs_times(scheduler: LRScheduler, factor: Any) -> list[Any]:
+    """Every group's initial lr times ``factor``: a closed-form schedule's value."""
+    return [base_lr * factor for base_lr in scheduler.base_lrs]
+
+
 def _set_group_value(group: dict[str, Any], key: str, value: Any) -> None:
     """Write a group's hyperparameter; a tensor lr is updated in place."""
     if isinstance(group[key], Tensor):
@@ -366,12 +376,10 @@ class StepLR(LRScheduler):
         self._warn_get_lr()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return _group_values(self.optimizer, "lr")
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return _lrs_times(self.optimizer, self.gamma)
 
     def _get_closed_form_lr(self) -> list[Any]:
-        return [
-            base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs
-        ]
+        return _base_lrs_times(self, self.gamma ** (self.last_epoch // self.step_size))
 
 
 class MultiStepLR(LRScheduler):
@@ -400,14 +408,11 @@ class MultiStepLR(LRScheduler):
         if self.last_epoch not in self.milestones:
             return _group_values(self.optimizer, "lr")
         factor = self.gamma ** self.milestones[self.last_epoch]
-        return [group["lr"] * factor for group in self.optimizer.param_groups]
+        return _lrs_times(self.optimizer, factor)
 
     def _get_closed_form_lr(self) -> list[Any]:
         milestones = sorted(self.milestones.elements())
-        return [
-            base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
-            for base_lr in self.base_lrs
-        ]
+        return _base_lrs_times(self, self.gamma ** bisect_right(milestones, self.last_epoch))
 
 
 class ConstantLR(LRScheduler):
@@ -436,16 +441,14 @@ class ConstantLR(LRScheduler):
     def get_lr(self) -> list[Any]:
         self._warn_get_lr()
         if self.last_epoch == 0:
-            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+            return _lrs_times(self.optimizer, self.factor)
         if self.last_epoch != self.total_iters:
             return _group_values(self.optimizer, "lr")
-        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+        return _lrs_times(self.optimizer, 1.0 / self.factor)
 
     def _get_closed_form_lr(self) -> list[Any]:
-        return [
-            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-            for base_lr in self.base_lrs
-        ]
+        reached = self.last_epoch >= self.total_iters
+        return _base_lrs_times(self, self.factor + reached * (1 - self.factor))
 
 
 class LinearLR(LRScheduler):
@@ -482,24 +485,17 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list[Any]:
         self._warn_get_lr()
         if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+            return _lrs_times(self.optimizer, self.start_factor)
         if self._is_initial or self.last_epoch > self.total_iters:
             return _group_values(self.optimizer, "lr")
         span = self.end_factor - self.start_factor
         factor = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
-        return [group["lr"] * factor for group in self.optimizer.param_groups]
+        return _lrs_times(self.optimizer, factor)
 
     def _get_closed_form_lr(self) -> list[Any]:
-        return [
-            base_lr
-            * (
-                self.start_factor
-                + (self.end_factor - self.start_factor)
-                * min(self.total_iters, self.last_epoch)
-                / self.total_iters
-            )
-            for base_lr in self.base_lrs
-        ]
+        span = self.end_factor - self.start_factor
+        progress = min(self.total_iters, self.last_epoch)
+        return _base_lrs_times(self, self.start_factor + span * progress / self.total_iters)
 
 
 class ExponentialLR(LRScheduler):
@@ -519,10 +515,10 @@ class ExponentialLR(LRScheduler):
         self._warn_get_lr()
         if self._is_initial:
             return _group_values(self.optimizer, "lr")
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return _lrs_times(self.optimizer, self.gamma)
 
     def _get_closed_form_lr(self) -> list[Any]:
-        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+        return _base_lrs_times(self, self.gamma**self.last_epoch)
 
 
 class PolynomialLR(LRScheduler):
@@ -554,14 +550,11 @@ class PolynomialLR(LRScheduler):
             (1.0 - self.last_epoch / self.total_iters)
             / (1.0 - (self.last_epoch - 1) / self.total_iters)
         ) ** self.power
-        return [group["lr"] * decay_factor for group in self.optimizer.param_groups]
+        return _lrs_times(self.optimizer, decay_factor)
 
     def _get_closed_form_lr(self) -> list[Any]:
-        return [
-            base_lr
-            * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
-            for base_lr in self.base_lrs
-        ]
+        progress = min(self.total_iters, self.last_epoch)
+        return _base_lrs_times(self, (1.0 - progress / self.total_iters) ** self.power)
 
 
 class CosineAnnealingLR(LRScheduler):
