@@ -124,6 +124,15 @@ def test_cross_entropy_probabilities(reduction):
     assert_np_close(got, expected)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_probabilities_unbatched(reduction):
+    # A (C,) input with (C,) probabilities is one sample; 'none' gives a 0-dim loss.
+    x, p, w = np.array([0.5, -1.0, 2.0]), np.array([0.2, 0.3, 0.5]), np.array([1.0, 2.0, 3.0])
+    got = F.cross_entropy(_t(x), _t(p), weight=_t(w), reduction=reduction)
+    assert got.shape == ()
+    assert_np_close(got, -(_log_softmax(x[None])[0] * p * w).sum())
+
+
 def test_cross_entropy_stable_for_huge_logits():
     x = rtorch.tensor([[1000.0, 0.0, -1000.0], [0.0, 0.0, 1e4]])
     got = F.cross_entropy(x, rtorch.tensor([1, 0]), reduction="none")

@@ -8,6 +8,7 @@ over samples.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -383,7 +384,8 @@ def cross_entropy(
         raise RuntimeError(
             f"label_smoothing must be between 0.0 and 1.0. Got: {float(label_smoothing):g}"
         )
-    if input.shape == target.shape:
+    probabilities = input.shape == target.shape
+    if probabilities:
         if not target.is_floating_point():
             raise RuntimeError(
                 "Expected floating point type for target with class probabilities, got "
@@ -391,22 +393,22 @@ def cross_entropy(
             )
         if input.dim() == 0:
             raise ValueError("Expected 1 or more dimensions (got 0)")
-        logp, target, unbatched = _unbatch(
-            input, target.unsqueeze(0) if input.dim() == 1 else target
-        )
-        _check_class_weight(weight, logp, 1)
-        loss = _cross_entropy_probabilities(
-            logp.log_softmax(1), target, weight, reduction, label_smoothing
-        )
-        return loss.squeeze(0) if unbatched and reduction == "none" else loss
-    _check_nll_shapes(input, target)
-    logp, target, unbatched = _unbatch(input, target)
-    _check_class_weight(weight, logp, 1)
-    logp = logp.log_softmax(1)
-    loss = _nll_batched(logp, target, weight, ignore_index, reduction)
-    if label_smoothing > 0:
-        smooth = _smoothing_term(logp, target, weight, ignore_index, reduction)
-        loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / logp.shape[1])
+    else:
+        _check_nll_shapes(input, target)
+    unbatched = input.dim() == 1
+    if unbatched:
+        # A (C,) input is a batch of one; its target is (C,) probabilities or a () / (1,) index.
+        input = input.unsqueeze(0)
+        target = target.unsqueeze(0) if probabilities else target.reshape(1)
+    _check_class_weight(weight, input, 1)
+    logp = input.log_softmax(1)
+    if probabilities:
+        loss = _cross_entropy_probabilities(logp, target, weight, reduction, label_smoothing)
+    else:
+        loss = _nll_batched(logp, target, weight, ignore_index, reduction)
+        if label_smoothing > 0:
+            smooth = _smoothing_term(logp, target, weight, ignore_index, reduction)
+            loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / logp.shape[1])
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 
@@ -700,6 +702,24 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
     return (x1 - x2 + eps).norm(p, dim=-1)
 
 
+def _triplet(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    dist: Callable[[Tensor, Tensor], Tensor],
+    margin: float,
+    swap: bool,
+    reduction: str,
+) -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)); ``swap`` uses min(d(a, n), d(p, n)) instead of
+    d(a, n)."""
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = _C.minimum(d_neg, dist(positive, negative))
+    return _apply_reduction(_C.relu(margin + d_pos - d_neg), reduction)
+
+
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
@@ -722,12 +742,8 @@ def triplet_margin_loss(
             f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
             f"{dims[2]}D inputs"
         )
-    d_pos = _pairwise_distance(anchor, positive, p, eps)
-    d_neg = _pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        d_neg = _C.minimum(d_neg, _pairwise_distance(positive, negative, p, eps))
-    loss = _C.relu(margin + d_pos - d_neg)
-    return _apply_reduction(loss, reduction)
+    dist = functools.partial(_pairwise_distance, p=p, eps=eps)
+    return _triplet(anchor, positive, negative, dist, margin, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(
@@ -746,13 +762,8 @@ def triplet_margin_with_distance_loss(
         raise ValueError(
             f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
         )
-    dist = distance_function or (lambda a, b: _pairwise_distance(a, b, 2.0, 1e-6))
-    d_pos = dist(anchor, positive)
-    d_neg = dist(anchor, negative)
-    if swap:
-        d_neg = _C.minimum(d_neg, dist(positive, negative))
-    loss = _C.relu(margin + d_pos - d_neg)
-    return _apply_reduction(loss, reduction)
+    dist = distance_function or (lambda x1, x2: _pairwise_distance(x1, x2, 2.0, 1e-6))
+    return _triplet(anchor, positive, negative, dist, margin, swap, reduction)
 
 
 def multi_margin_loss(
