@@ -225,3 +225,19 @@ def test_empty_shared_pickles_its_segment_without_a_copy():
     del t, a, b
     assert shm_segments() <= before
     assert reductions.empty_shared((0, 4), rtorch.int64).shape == (0, 4)
+
+
+def spawned_killed(i: int) -> None:
+    os.kill(os.getpid(), 9)
+
+
+def test_spawn_signal_and_error_files_removed():
+    import tempfile
+
+    before = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("rtorch-spawn-")}
+    with pytest.raises(mp.ProcessExitedException, match="process 0 terminated with signal SIGKILL"):
+        mp.spawn(spawned_killed, nprocs=1, start_method="fork")
+    with pytest.raises(mp.ProcessRaisedException):
+        mp.spawn(spawned_raises, nprocs=2, start_method="fork")
+    after = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("rtorch-spawn-")}
+    assert after <= before

@@ -101,33 +101,48 @@ class ProcessContext:
                 error_index = index
                 break
         if error_index is None:
-            return not self.sentinels
+            if self.sentinels:
+                return False
+            self._remove_error_files()
+            return True
         self._stop_others(grace_period)
+        self.sentinels.clear()
+        try:
+            raise self._failure(error_index)
+        finally:
+            self._remove_error_files()
+
+    def _failure(self, error_index: int) -> ProcessException:
+        """The exception describing how process ``error_index`` failed."""
         failed = self.processes[error_index]
-        if not os.path.exists(self.error_files[error_index]) or not os.path.getsize(
-            self.error_files[error_index]
-        ):
+        path = self.error_files[error_index]
+        if not os.path.exists(path) or not os.path.getsize(path):
             exitcode = failed.exitcode
             if exitcode < 0:
                 name = signal.Signals(-exitcode).name
-                raise ProcessExitedException(
+                return ProcessExitedException(
                     f"process {error_index} terminated with signal {name}",
                     error_index=error_index,
                     error_pid=failed.pid,
                     exit_code=exitcode,
                     signal_name=name,
                 )
-            raise ProcessExitedException(
+            return ProcessExitedException(
                 f"process {error_index} terminated with exit code {exitcode}",
                 error_index=error_index,
                 error_pid=failed.pid,
                 exit_code=exitcode,
             )
-        with open(self.error_files[error_index], "rb") as f:
+        with open(path, "rb") as f:
             original_trace = pickle.load(f)
         msg = f"\n\n-- Process {error_index} terminated with the following error:\n"
         msg += original_trace
-        raise ProcessRaisedException(msg, error_index, failed.pid)
+        return ProcessRaisedException(msg, error_index, failed.pid)
+
+    def _remove_error_files(self) -> None:
+        for path in self.error_files:
+            if os.path.exists(path):
+                os.unlink(path)
 
     def _stop_others(self, grace_period: float | None) -> None:
         if grace_period is not None:
@@ -167,13 +182,8 @@ def start_processes(
     context = ProcessContext(processes, error_files)
     if not join:
         return context
-    try:
-        while not context.join():
-            pass
-    finally:
-        for path in error_files:
-            if os.path.exists(path):
-                os.unlink(path)
+    while not context.join():
+        pass
     return None
 
 
