@@ -153,6 +153,17 @@ def _max_pool2d_core(
 ) -> tuple[Tensor, Tensor | None]:
     oh, ow = _window_plan(input, kernel, stride, padding, dilation, ceil_mode)
     n, c, h, w = input.shape
+    differentiable = input.requires_grad and rtorch.is_grad_enabled()
+    if not (with_indices or differentiable):
+        # Values only (inference): a running maximum over the kernel offsets.
+        view = _windows(input, kernel, stride, padding, dilation, (oh, ow), -math.inf)
+        offsets = view.permute(4, 5, 0, 1, 2, 3).contiguous()
+        best = offsets[0, 0]
+        for a in range(kernel[0]):
+            for b in range(kernel[1]):
+                if a or b:
+                    best = _C.maximum(best, offsets[a, b])
+        return (best.clone() if kernel == (1, 1) else best), None
     # The argmax is found outside autograd by scanning the kernel offsets (a loop over the
     # kh*kw offsets, each step a whole-tensor compare over all windows), with PyTorch's rule:
     # a later element wins if it is greater or NaN. The values are then one differentiable
@@ -207,7 +218,7 @@ def _max_pool2d_core(
         idx = rows * w + cols
         if not masked and kernel == (1, 1):
             best = best.clone()
-    if input.requires_grad and rtorch.is_grad_enabled():
+    if differentiable:
         values = input.reshape(n, c, h * w).gather(2, idx.reshape(n, c, oh * ow))
         values = values.view(n, c, oh, ow)
     else:
