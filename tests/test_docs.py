@@ -22,10 +22,13 @@ RAISES = re.compile(r"#\s*raises:\s*(\w+)")
 # Runs inside the subprocess: argv[1] is the page; exits 1 with a message on the first
 # block that fails (or that does not raise what its marker says).
 RUNNER = r"""
-import re, sys, traceback
+import re, sys, traceback, types
 text = open(sys.argv[1], encoding="utf-8").read()
 blocks = re.findall(r"^```python\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
-namespace = {"__name__": "__main__"}
+# A fresh __main__ module, so classes defined in a block can be pickled.
+main = types.ModuleType("__main__")
+sys.modules["__main__"] = main
+namespace = main.__dict__
 for number, source in enumerate(blocks, 1):
     first = source.splitlines()[0] if source.strip() else ""
     marker = re.match(r"#\s*raises:\s*(\w+)", first)
@@ -60,20 +63,37 @@ def test_block_parser_sees_markers() -> None:
     assert RAISES.match(blocks[0]).group(1) == "ValueError"
 
 
+@pytest.fixture(scope="module")
+def page_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
+    """Start every page's subprocess at once (they mostly wait on imports and workers),
+    then collect (returncode, stdout, stderr) per page name."""
+    running = {}
+    for page in PAGES:
+        workdir = tmp_path_factory.mktemp(page.stem)
+        # The pages are written for a reader in the repository root: the bundled data is there.
+        (workdir / "data").symlink_to(DOCS.parent / "data")
+        running[page.name] = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(page)],
+            cwd=workdir,  # files a page writes land here
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    results = {}
+    for name, process in running.items():
+        try:
+            out, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            err += "\n(timed out)"
+        results[name] = (process.returncode, out, err)
+    return results
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
-def test_page_snippets_run(page: Path, tmp_path: Path) -> None:
+def test_page_snippets_run(page: Path, page_runs: dict[str, tuple[int, str, str]]) -> None:
     blocks = BLOCK.findall(page.read_text(encoding="utf-8"))
-    if not blocks:
-        return  # a page of prose only (the index) has nothing to run
-    # The pages are written for a reader in the repository root: the bundled data is there.
-    (tmp_path / "data").symlink_to(DOCS.parent / "data")
-    result = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(page)],
-        cwd=tmp_path,  # files a page writes land here
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert result.stdout.strip().splitlines()[-1] == str(len(blocks))
+    returncode, out, err = page_runs[page.name]
+    assert returncode == 0, err[-4000:]
+    assert out.strip().splitlines()[-1] == str(len(blocks))
