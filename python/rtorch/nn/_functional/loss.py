@@ -702,6 +702,11 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
     return (x1 - x2 + eps).norm(p, dim=-1)
 
 
+def _check_triplet_margin(loss_name: str, margin: float) -> None:
+    if margin <= 0:
+        raise ValueError(f"{loss_name}: expected margin to be greater than 0, got {margin} instead")
+
+
 def _triplet(
     anchor: Tensor,
     positive: Tensor,
@@ -758,10 +763,7 @@ def triplet_margin_with_distance_loss(
 ) -> Tensor:
     """Triplet margin loss with a user-supplied distance (default: pairwise L2)."""
     reduction = _resolve_reduction(None, None, reduction)
-    if margin <= 0:
-        raise ValueError(
-            f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
-        )
+    _check_triplet_margin("TripletMarginWithDistanceLoss", margin)
     dist = distance_function or (lambda x1, x2: _pairwise_distance(x1, x2, 2.0, 1e-6))
     return _triplet(anchor, positive, negative, dist, margin, swap, reduction)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..._C import Tensor
 from .. import functional as F
-from .._functional.loss import _legacy_reduction
+from .._functional.loss import _check_triplet_margin, _legacy_reduction
 from .module import Module
 
 __all__ = [
@@ -55,6 +55,16 @@ class _WeightedLoss(_Loss):
     ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
+
+
+class _PairMarginLoss(_Loss):
+    """CosineEmbeddingLoss and MarginRankingLoss: (input1, input2, target) and a margin."""
+
+    def __init__(
+        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
 
 
 class L1Loss(_Loss):
@@ -371,7 +381,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         )
 
 
-class CosineEmbeddingLoss(_Loss):
+class CosineEmbeddingLoss(_PairMarginLoss):
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1.
 
     Args:
@@ -379,31 +389,19 @@ class CosineEmbeddingLoss(_Loss):
         reduction: 'none' | 'mean' | 'sum'. Default: 'mean'
     """
 
-    def __init__(
-        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         return F.cosine_embedding_loss(
             input1, input2, target, margin=self.margin, reduction=self.reduction
         )
 
 
-class MarginRankingLoss(_Loss):
+class MarginRankingLoss(_PairMarginLoss):
     """max(0, -y (x1 - x2) + margin).
 
     Args:
         margin: Default: 0.0
         reduction: 'none' | 'mean' | 'sum'. Default: 'mean'
     """
-
-    def __init__(
-        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         return F.margin_ranking_loss(
@@ -474,10 +472,7 @@ class TripletMarginLoss(_Loss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        if margin <= 0:
-            raise ValueError(
-                f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
-            )
+        _check_triplet_margin("TripletMarginLoss", margin)
         self.margin = margin
         self.p = p
         self.eps = eps
@@ -514,12 +509,8 @@ class TripletMarginWithDistanceLoss(_Loss):
         swap: bool = False,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(size_average=None, reduce=None, reduction=reduction)
-        if margin <= 0:
-            raise ValueError(
-                "TripletMarginWithDistanceLoss: expected margin to be greater than 0, got "
-                f"{margin} instead"
-            )
+        super().__init__(reduction=reduction)
+        _check_triplet_margin("TripletMarginWithDistanceLoss", margin)
         self.distance_function = distance_function
         self.margin = margin
         self.swap = swap
