@@ -3,7 +3,8 @@
 A case file defines ``CASES = {name: fn(torch, F, nn, np) -> tensor | list of tensors}``;
 an exception is recorded as ``"ExceptionClass: message"`` so error paths compare too.
 PyTorch is found as the interpreter in ``RTORCH_TORCH_PYTHON`` or ``/work/torchvenv``;
-where neither has torch, ``torch_results`` returns None and the parity tests skip.
+where neither has torch (or ``RTORCH_TORCH_PYTHON=none``), ``torch_results`` returns None
+and the parity tests skip.
 Nothing here imports torch into the test process.
 """
 
@@ -42,6 +43,8 @@ def rtorch_results(source: str) -> dict:
 
 
 def torch_results(source: str) -> dict | None:
+    if os.environ.get("RTORCH_TORCH_PYTHON") == "none":  # opt out of the (slow) parity runs
+        return None
     python = next((p for p in _CANDIDATES if p and os.path.exists(p)), None)
     if python is None:
         return None
