@@ -55,6 +55,15 @@ def _gru_step(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None):
     return n + z * (h - n)
 
 
+def _uniform_by_hidden_size(module: Module) -> None:
+    """Every parameter uniform in (-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch's
+    recurrent layers and cells initialise."""
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0
+    with rtorch.no_grad():
+        for weight in module.parameters():
+            weight.uniform_(-bound, bound)
+
+
 class RNNBase(Module):
     """Base class of :class:`RNN`, :class:`LSTM` and :class:`GRU`.
 
@@ -150,10 +159,7 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         """Every weight and bias uniform in (-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        with rtorch.no_grad():
-            for weight in self.parameters():
-                weight.uniform_(-bound, bound)
+        _uniform_by_hidden_size(self)
 
     def flatten_parameters(self) -> None:
         """A no-op: rtorch keeps no fused weight buffer (kept for PyTorch compatibility)."""
@@ -494,10 +500,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        with rtorch.no_grad():
-            for weight in self.parameters():
-                weight.uniform_(-bound, bound)
+        _uniform_by_hidden_size(self)
 
     def extra_repr(self) -> str:
         s = "{input_size}, {hidden_size}"
