@@ -184,3 +184,16 @@ def test_no_gpu_answers():
     assert torch.accelerator.current_accelerator() is None
     assert torch.accelerator.device_count() == 0
     assert torch.get_default_device() == torch.device("cpu")
+
+
+def test_submodules_are_reachable_as_attributes_after_import_rtorch():
+    code = (
+        "import rtorch as torch\n"
+        "assert torch.utils.data.DataLoader.__name__ == 'DataLoader'\n"
+        "assert torch.nn.functional.relu is not None and torch.optim.SGD is not None\n"
+        "assert torch.utils.model_zoo.load_url is not None\n"
+    )
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", code], check=True)
