@@ -6,7 +6,7 @@ and cross-entropy on the MNIST digits bundled in ``data/mnist``. Each epoch show
 progress bar with the running loss, then the test accuracy; the trained state_dict is
 saved at the end, and ``--plot`` draws the loss/accuracy curves to a PNG.
 
-    python examples/mnist_cnn.py [--epochs 2] [--batch-size 64] [--lr 0.01] [--workers 0]
+    python examples/mnist_cnn.py [--epochs 3] [--batch-size 64] [--lr 0.01] [--workers 0]
                                  [--data data] [--out mnist_cnn.pt] [--plot curves.png]
 
 Set ``RTORCH_EXAMPLE_USE_TORCH=1`` to run the identical program on PyTorch/torchvision
@@ -114,7 +114,7 @@ def plot_curves(path, losses, accuracies, batches_per_epoch):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train the seed CNN on MNIST")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--test-batch-size", type=int, default=1000)
     parser.add_argument("--lr", type=float, default=0.01)
