@@ -20,7 +20,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from .utils import download_from_mirrors, extract_archive
-from .vision import VisionDataset
+from .vision import VisionDataset, _apply_transforms
 
 __all__ = ["CIFAR10", "CIFAR100"]
 
@@ -145,11 +145,7 @@ class CIFAR10(VisionDataset):
         from PIL import Image
 
         img, target = Image.fromarray(self.data[index]), self.targets[index]
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return _apply_transforms(self.transform, self.target_transform, img, target)
 
     def __len__(self) -> int:
         return len(self.data)

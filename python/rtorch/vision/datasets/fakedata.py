@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import rtorch
 
-from .vision import VisionDataset
+from .vision import VisionDataset, _apply_transforms
 
 __all__ = ["FakeData"]
 
@@ -50,11 +50,7 @@ class FakeData(VisionDataset):
         img = rtorch.randn(*self.image_size, generator=generator)
         target = int(rtorch.randint(0, self.num_classes, (1,), generator=generator).item())
         img = F.to_pil_image(img)
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return _apply_transforms(self.transform, self.target_transform, img, target)
 
     def __len__(self) -> int:
         return self.size

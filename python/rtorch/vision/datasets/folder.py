@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Union
 
-from .vision import VisionDataset
+from .vision import VisionDataset, _apply_transforms
 
 __all__ = [
     "IMG_EXTENSIONS",
@@ -161,11 +161,7 @@ class DatasetFolder(VisionDataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         path, target = self.samples[index]
         sample = self.loader(path)
-        if self.transform is not None:
-            sample = self.transform(sample)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return sample, target
+        return _apply_transforms(self.transform, self.target_transform, sample, target)
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -18,7 +18,7 @@ import numpy as np
 import rtorch
 
 from .utils import download_from_mirrors, read_idx_array, verify_str_arg
-from .vision import VisionDataset
+from .vision import VisionDataset, _apply_transforms
 
 __all__ = ["EMNIST", "KMNIST", "MNIST", "FashionMNIST", "read_image_file", "read_label_file"]
 
@@ -190,11 +190,7 @@ class MNIST(VisionDataset):
         )
         img = _gray_image(images[index], source)
         target = int(labels[index]) if labels is not None else int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return _apply_transforms(self.transform, self.target_transform, img, target)
 
     def __len__(self) -> int:
         return len(self.data)

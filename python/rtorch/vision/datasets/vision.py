@@ -10,6 +10,17 @@ from rtorch.utils.data import Dataset
 __all__ = ["StandardTransform", "VisionDataset"]
 
 
+def _apply_transforms(
+    transform: Callable | None, target_transform: Callable | None, input: Any, target: Any
+) -> tuple[Any, Any]:
+    """``(transform(input), target_transform(target))``, skipping a transform that is None."""
+    if transform is not None:
+        input = transform(input)
+    if target_transform is not None:
+        target = target_transform(target)
+    return input, target
+
+
 class StandardTransform:
     """Apply ``transform`` to the input and ``target_transform`` to the target."""
 
@@ -20,11 +31,7 @@ class StandardTransform:
         self.target_transform = target_transform
 
     def __call__(self, input: Any, target: Any) -> tuple[Any, Any]:
-        if self.transform is not None:
-            input = self.transform(input)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return input, target
+        return _apply_transforms(self.transform, self.target_transform, input, target)
 
     def _format_transform_repr(self, transform: Callable, head: str) -> list[str]:
         lines = repr(transform).splitlines()
