@@ -337,10 +337,8 @@ def convert_image_dtype(image: Tensor, dtype: rtorch.dtype = rtorch.float32) -> 
     return image.to(dtype).mul(factor)
 
 
-def normalize(
-    tensor: Tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False
-) -> Tensor:
-    """``(tensor - mean) / std`` per channel of a float tensor image (..., C, H, W)."""
+def _check_normalize_input(tensor: Any) -> None:
+    """normalize's checks (shared with the Normalize transform): a float (..., C, H, W)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
     if not tensor.is_floating_point():
@@ -350,6 +348,13 @@ def normalize(
             "Expected tensor to be a tensor image of size (..., C, H, W). Got "
             f"tensor.size() = {tensor.size()}"
         )
+
+
+def normalize(
+    tensor: Tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False
+) -> Tensor:
+    """``(tensor - mean) / std`` per channel of a float tensor image (..., C, H, W)."""
+    _check_normalize_input(tensor)
     mean_t, std_t = _normalize_params(mean, std, tensor.dtype)
     if not inplace:
         tensor = tensor.clone()
@@ -586,26 +591,24 @@ def resized_crop(
     return resize(img, size, interpolation, antialias=antialias)
 
 
-def hflip(img: Any) -> Any:
-    """Mirror left-right."""
+def _flip(img: Any, dim: int, pil_method: str) -> Any:
     if isinstance(img, Tensor):
         _assert_image_tensor(img)
-        return img.flip(-1)
+        return img.flip(dim)
     _check_image(img)
     from PIL import Image
 
-    return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return img.transpose(Image.Transpose[pil_method])
+
+
+def hflip(img: Any) -> Any:
+    """Mirror left-right."""
+    return _flip(img, -1, "FLIP_LEFT_RIGHT")
 
 
 def vflip(img: Any) -> Any:
     """Mirror top-bottom."""
-    if isinstance(img, Tensor):
-        _assert_image_tensor(img)
-        return img.flip(-2)
-    _check_image(img)
-    from PIL import Image
-
-    return img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    return _flip(img, -2, "FLIP_TOP_BOTTOM")
 
 
 def _parse_padding(padding: Any) -> list[int]:

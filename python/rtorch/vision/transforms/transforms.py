@@ -178,15 +178,7 @@ class Normalize(_ModuleTransform):
         self._params: tuple[rtorch.dtype, Tensor, Tensor] | None = None
 
     def forward(self, tensor: Tensor) -> Tensor:
-        if not isinstance(tensor, Tensor):
-            raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
-        if not tensor.is_floating_point():
-            raise TypeError(f"Input tensor should be a float tensor. Got {tensor.dtype}.")
-        if tensor.ndim < 3:
-            raise ValueError(
-                "Expected tensor to be a tensor image of size (..., C, H, W). Got "
-                f"tensor.size() = {tensor.size()}"
-            )
+        F._check_normalize_input(tensor)
         params = self._params
         if params is None or params[0] != tensor.dtype:
             params = (tensor.dtype, *F._normalize_params(self.mean, self.std, tensor.dtype))
