@@ -395,32 +395,29 @@ class RandomCrop(_ModuleTransform):
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
-class RandomHorizontalFlip(_ModuleTransform):
-    """Mirror left-right with probability ``p``."""
+class _RandomFlip(_ModuleTransform):
+    """The two random flips: a probability ``p``."""
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         self.p = p
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirror left-right with probability ``p``."""
 
     def forward(self, img: Any) -> Any:
         return F.hflip(img) if _coin(self.p) else img
 
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(p={self.p})"
 
-
-class RandomVerticalFlip(_ModuleTransform):
+class RandomVerticalFlip(_RandomFlip):
     """Mirror top-bottom with probability ``p``."""
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        self.p = p
 
     def forward(self, img: Any) -> Any:
         return F.vflip(img) if _coin(self.p) else img
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(p={self.p})"
 
 
 class RandomResizedCrop(_ModuleTransform):
