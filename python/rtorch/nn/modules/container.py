@@ -45,6 +45,21 @@ def _tensor_line(p: Any, type_name: bool = False) -> str:
     return "Object of type: " + type(p).__name__
 
 
+def _update_pairs(kind: str, pairs: Iterable) -> Iterator[tuple[Any, Any]]:
+    """The (key, value) elements of a dict container's update sequence, each checked (in
+    PyTorch's words) just before it is used."""
+    for j, pair in enumerate(pairs):
+        if not isinstance(pair, Iterable):
+            raise TypeError(
+                f"{kind} update sequence element #{j} should be Iterable; is{type(pair).__name__}"
+            )
+        if len(pair) != 2:
+            raise ValueError(
+                f"{kind} update sequence element #{j} has length {len(pair)}; 2 is required"
+            )
+        yield pair[0], pair[1]
+
+
 class Sequential(Module):
     r"""A sequential container: modules run in the order they were passed.
 
@@ -346,23 +361,8 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
         else:
-            for j, m in enumerate(modules):
-                if not isinstance(m, Iterable):
-                    raise TypeError(
-                        "ModuleDict update sequence element #"
-                        + str(j)
-                        + " should be Iterable; is"
-                        + type(m).__name__
-                    )
-                if not len(m) == 2:
-                    raise ValueError(
-                        "ModuleDict update sequence element #"
-                        + str(j)
-                        + " has length "
-                        + str(len(m))
-                        + "; 2 is required"
-                    )
-                self[m[0]] = m[1]
+            for key, module in _update_pairs("ModuleDict", modules):
+                self[key] = module
 
 
 class ParameterList(Module):
@@ -533,23 +533,8 @@ class ParameterDict(Module):
             for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
         else:
-            for j, p in enumerate(parameters):
-                if not isinstance(p, Iterable):
-                    raise TypeError(
-                        "ParameterDict update sequence element #"
-                        + str(j)
-                        + " should be Iterable; is"
-                        + type(p).__name__
-                    )
-                if not len(p) == 2:
-                    raise ValueError(
-                        "ParameterDict update sequence element #"
-                        + str(j)
-                        + " has length "
-                        + str(len(p))
-                        + "; 2 is required"
-                    )
-                self[p[0]] = p[1]
+            for key, parameter in _update_pairs("ParameterDict", parameters):
+                self[key] = parameter
 
     def extra_repr(self) -> str:
         return "\n".join(f"  ({k}): {_tensor_line(p, True)}" for k, p in self.items())
