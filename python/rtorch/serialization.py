@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, ClassVar, Union
 
 from . import _C, _utils
 from ._size import Size
+from ._tensor_pickle import _contiguous_stride
 from .storage import (
     LEGACY_STORAGE_CLASSES,
     STORAGE_NAME_BY_DTYPE_NAME,
@@ -311,7 +312,9 @@ class _TensorReducer:
                     (obj.detach(), obj.requires_grad, OrderedDict()),
                 )
             saved, offset = self._storage_of(obj)
-            stride = tuple(obj.stride()) if obj.device.type == "cpu" else _contiguous(obj.shape)
+            stride = (
+                tuple(obj.stride()) if obj.device.type == "cpu" else _contiguous_stride(obj.shape)
+            )
             return (
                 _utils._rebuild_tensor_v2,
                 (saved, offset, tuple(obj.shape), stride, obj.requires_grad, self._no_hooks),
@@ -438,15 +441,6 @@ def _pickle_checkpoint(obj: Any, protocol: int) -> tuple[Any, dict]:
     pickler = _CheckpointPickler(buffer, protocol)
     pickler.dump(obj)
     return buffer.getbuffer(), pickler.storages
-
-
-def _contiguous(shape: Any) -> tuple[int, ...]:
-    stride = []
-    acc = 1
-    for s in reversed(tuple(shape)):
-        stride.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(stride))
 
 
 def _parameter_class_if_loaded() -> Any:
