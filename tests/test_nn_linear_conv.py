@@ -12,7 +12,7 @@ from nn_layers_parity import compare, rtorch_results, torch_results
 import rtorch
 import rtorch.nn.functional as F
 from rtorch import nn
-from rtorch.autograd import gradcheck
+from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.RandomState(0)
 
@@ -271,6 +271,11 @@ def test_conv_gradcheck():
     assert gradcheck(
         lambda a, c: F.conv_transpose1d(a, c, None, 2, 0, 1),
         (t64((1, 2, 4), True), t64((2, 3, 3), True)),
+    )
+    # Second order: the input gradient (col2im) is itself differentiable.
+    assert gradgradcheck(
+        lambda a, c: F.conv2d(a, c, stride=2, padding=1),
+        (t64((1, 2, 5, 5), True), t64((3, 2, 3, 3), True)),
     )
 
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+import rtorch
+
 from ... import _C
 from ..._C import Tensor
+from ...autograd import Function
 from .linear import _dtype_name
 from .padding import pad as _pad
 
@@ -100,6 +103,26 @@ def _col2im(
     return out.index_add(2, index, src).view(n, channels, plane[0], plane[1])
 
 
+class _Im2Col(Function):
+    """im2col of a padded ``(N, C, H, W)`` input as ``(N, C*kh*kw, OH*OW)``.
+
+    Autograd of the strided-view copy works but is slow; the backward here is the adjoint,
+    ``_col2im`` (one index_add), which is itself differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel, dilation, stride):  # type: ignore[override]
+        view, oh, ow = _im2col(x, kernel, dilation, stride)
+        n, c, h, w = x.shape
+        ctx.meta = (c, (h, w), kernel, dilation, stride, (oh, ow))
+        return view.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        c, plane, kernel, dilation, stride, cols_hw = ctx.meta
+        return _col2im(grad, c, plane, kernel, dilation, stride, cols_hw), None, None, None
+
+
 def _conv2d_forward(
     x: Tensor,
     weight: Tensor,
@@ -117,8 +140,14 @@ def _conv2d_forward(
         oh, ow = h, w
         cols = x.reshape(n, groups, cg, h * w)
     else:
-        view, oh, ow = _im2col(x, (kh, kw), dilation, stride)
-        cols = view.reshape(n, groups, cg * kh * kw, oh * ow)
+        if x.requires_grad and rtorch.is_grad_enabled():
+            flat = _Im2Col.apply(x, (kh, kw), dilation, stride)
+            oh = (h - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+            ow = (w - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+            cols = flat.view(n, groups, cg * kh * kw, oh * ow)
+        else:
+            view, oh, ow = _im2col(x, (kh, kw), dilation, stride)
+            cols = view.reshape(n, groups, cg * kh * kw, oh * ow)
     out = _C.matmul(weight.reshape(groups, og, cg * kh * kw), cols)
     out = out.view(n, out_c, oh, ow)
     if bias is not None:
