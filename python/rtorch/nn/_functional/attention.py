@@ -161,6 +161,20 @@ def _check_shapes(
     return d == 3
 
 
+def _split_heads(
+    x: Tensor, static: Tensor | None, name: str, n_heads_total: int, head_dim: int
+) -> Tensor:
+    """(S, N, E) -> (N * num_heads, S, head_dim); or ``static_<name>``, already in that
+    layout, after checking its shape."""
+    if static is None:
+        return x.reshape(x.shape[0], n_heads_total, head_dim).transpose(0, 1)
+    if static.shape[0] != n_heads_total or static.shape[2] != head_dim:
+        raise AssertionError(
+            f"expecting static_{name}.size(0) of {n_heads_total}, but got {static.shape[0]}"
+        )
+    return static
+
+
 def _project_inputs(
     query: Tensor,
     key: Tensor,
@@ -322,23 +336,9 @@ def multi_head_attention_forward(
         raise AssertionError("bias_k and bias_v must both be given or both be None")
 
     # (L, N, E) -> (N * H, L, head_dim)
-    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    if static_k is None:
-        k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
-    else:
-        if static_k.shape[0] != bsz * num_heads or static_k.shape[2] != head_dim:
-            raise AssertionError(
-                f"expecting static_k.size(0) of {bsz * num_heads}, but got {static_k.shape[0]}"
-            )
-        k = static_k
-    if static_v is None:
-        v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
-    else:
-        if static_v.shape[0] != bsz * num_heads or static_v.shape[2] != head_dim:
-            raise AssertionError(
-                f"expecting static_v.size(0) of {bsz * num_heads}, but got {static_v.shape[0]}"
-            )
-        v = static_v
+    q = _split_heads(q, None, "q", bsz * num_heads, head_dim)
+    k = _split_heads(k, static_k, "k", bsz * num_heads, head_dim)
+    v = _split_heads(v, static_v, "v", bsz * num_heads, head_dim)
 
     if add_zero_attn:
         zeros = _C.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)
