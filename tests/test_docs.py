@@ -63,6 +63,37 @@ def test_block_parser_sees_markers() -> None:
     assert RAISES.match(blocks[0]).group(1) == "ValueError"
 
 
+def _run_page(page: Path, workdir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, str(page)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_runner_reports_failures(tmp_path: Path) -> None:
+    """The runner itself can fail: a block that errors, and a marked block that does not
+    raise what its marker says, both fail the page; a matching marker passes."""
+    good = tmp_path / "good.md"
+    good.write_text("```python\nx = 1\n```\n```python\n# raises: ZeroDivisionError\nx / 0\n```\n")
+    result = _run_page(good, tmp_path)
+    assert result.returncode == 0 and result.stdout.split() == ["2"]
+    broken = tmp_path / "broken.md"
+    broken.write_text("```python\nx = 1\n```\n```python\nundefined_name\n```\n")
+    result = _run_page(broken, tmp_path)
+    assert result.returncode == 1 and "block 2 failed" in result.stderr
+    silent = tmp_path / "silent.md"
+    silent.write_text("```python\n# raises: ValueError\nx = 1\n```\n")
+    result = _run_page(silent, tmp_path)
+    assert result.returncode == 1 and "did not raise ValueError" in result.stderr
+    wrong = tmp_path / "wrong.md"
+    wrong.write_text("```python\n# raises: ValueError\n1 / 0\n```\n")
+    assert _run_page(wrong, tmp_path).returncode == 1
+
+
 @pytest.fixture(scope="module")
 def page_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
     """Start every page's subprocess at once (they mostly wait on imports and workers),
