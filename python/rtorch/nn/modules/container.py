@@ -60,6 +60,22 @@ def _update_pairs(kind: str, pairs: Iterable) -> Iterator[tuple[Any, Any]]:
         yield pair[0], pair[1]
 
 
+def _check_addend(other: Any) -> None:
+    """Sequential's + and += take only another Sequential."""
+    if not isinstance(other, Sequential):
+        raise ValueError(  # noqa: TRY004
+            f"add operator supports only objects of Sequential class, but {type(other)} is given."
+        )
+
+
+def _check_factor(seq: Sequential, other: Any) -> None:
+    """Sequential's * and *= take only a positive int."""
+    if not isinstance(other, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(other)}")
+    if other <= 0:
+        raise ValueError(f"Non-positive multiplication factor {other} for {type(seq)}")
+
+
 class Sequential(Module):
     r"""A sequential container: modules run in the order they were passed.
 
@@ -107,32 +123,21 @@ class Sequential(Module):
         return len(self._modules)
 
     def __add__(self, other: Sequential) -> Sequential:
-        if not isinstance(other, Sequential):
-            raise ValueError(  # noqa: TRY004
-                "add operator supports only objects of Sequential class, but "
-                f"{type(other)} is given."
-            )
+        _check_addend(other)
         ret = Sequential()
         for layer in chain(self, other):
             ret.append(layer)
         return ret
 
     def __iadd__(self, other: Sequential) -> Self:
-        if not isinstance(other, Sequential):
-            raise ValueError(  # noqa: TRY004
-                "add operator supports only objects of Sequential class, but "
-                f"{type(other)} is given."
-            )
+        _check_addend(other)
         offset = len(self)
         for i, module in enumerate(other):
             self.add_module(str(i + offset), module)
         return self
 
     def __mul__(self, other: int) -> Sequential:
-        if not isinstance(other, int):
-            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
-        if other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        _check_factor(self, other)
         combined = Sequential()
         offset = 0
         for _ in range(other):
@@ -145,10 +150,7 @@ class Sequential(Module):
         return self.__mul__(other)
 
     def __imul__(self, other: int) -> Self:
-        if not isinstance(other, int):
-            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
-        if other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        _check_factor(self, other)
         len_original = len(self)
         offset = len(self)
         for _ in range(other - 1):
