@@ -197,3 +197,22 @@ def test_submodules_are_reachable_as_attributes_after_import_rtorch():
     import sys
 
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_meshgrid_broadcast_tensors_clone_get_device_type_legacy():
+    a, b = np.arange(2), np.arange(3)
+    for indexing in ("ij", "xy"):
+        ours = torch.meshgrid(torch.from_numpy(a), torch.from_numpy(b), indexing=indexing)
+        ref = np.meshgrid(a, b, indexing=indexing)
+        for o, r in zip(ours, ref):
+            np.testing.assert_array_equal(o.numpy(), r)
+    with pytest.warns(UserWarning, match="indexing argument"):
+        torch.meshgrid(torch.arange(2), torch.arange(2))
+    shapes = [t.shape for t in torch.broadcast_tensors(torch.ones(2, 1), torch.ones(3))]
+    assert shapes == [(2, 3), (2, 3)]
+    x = torch.ones(2, requires_grad=True)
+    c = torch.clone(x)
+    assert c.grad_fn is not None and c.tolist() == [1.0, 1.0]
+    assert torch.zeros(1).get_device() == -1
+    assert torch.zeros(2).type(torch.DoubleTensor).dtype == torch.float64
+    assert repr(torch.iinfo(torch.int32)) == "iinfo(min=-2.14748e+09, max=2.14748e+09, dtype=int32)"

@@ -207,6 +207,61 @@ def _new_tensor(self: Tensor, data: Any, *, dtype=None, device=None, requires_gr
     return _C.tensor(data, requires_grad=requires_grad, **opts)
 
 
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """Views of the tensors expanded to their common broadcast shape."""
+    shape = broadcast_shapes(*(tuple(t.shape) for t in tensors))
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D tensors, as ``torch.meshgrid`` (views, no copies).
+
+    Like PyTorch, ``indexing`` defaults to ``'ij'`` with a warning when omitted.
+    """
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn(
+            "torch.meshgrid: in an upcoming release, it will be required to pass the "
+            "indexing argument.",
+            UserWarning,
+            stacklevel=2,
+        )
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
+    for t in tensors:
+        if t.dim() > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}"
+            )
+    swap = indexing == "xy" and len(tensors) >= 2
+    ordered = list(tensors)
+    if swap:
+        ordered[0], ordered[1] = ordered[1], ordered[0]
+    shape = [t.numel() for t in ordered]
+    grids = []
+    for i, t in enumerate(ordered):
+        view = [1] * len(ordered)
+        view[i] = -1
+        grids.append(t.reshape(view).expand(shape))
+    if swap:  # 'xy': the first two inputs vary along columns and rows respectively
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy of ``input`` that records its history (``torch.clone``)."""
+    return input.clone()
+
+
+def _get_device(self: Tensor) -> int:
+    """The device index: -1 for a CPU tensor, as PyTorch."""
+    return -1 if self.device.type == "cpu" else (self.device.index or 0)
+
+
 def _copysign_(self: Tensor, other: Tensor | float) -> Tensor:
     return self.copy_(copysign(self, other))
 
@@ -219,6 +274,9 @@ FUNCTIONS = {
     "inner": inner,
     "trace": trace,
     "repeat_interleave": repeat_interleave,
+    "broadcast_tensors": broadcast_tensors,
+    "meshgrid": meshgrid,
+    "clone": clone,
 }
 
 METHODS = {
@@ -234,6 +292,7 @@ METHODS = {
     "new_empty": _new_empty,
     "new_full": _new_full,
     "new_tensor": _new_tensor,
+    "get_device": _get_device,
 }
 
 
@@ -242,3 +301,11 @@ def install() -> None:
     for name, fn in METHODS.items():
         if not hasattr(Tensor, name):
             setattr(Tensor, name, fn)
+    core_type = Tensor.type
+
+    def type(self: Tensor, dtype: Any = None, non_blocking: bool = False, **kwargs: Any):
+        # Legacy types (torch.DoubleTensor) name a dtype: PyTorch accepts them here.
+        return core_type(self, getattr(dtype, "dtype", dtype), non_blocking, **kwargs)
+
+    type.__doc__ = core_type.__doc__
+    Tensor.type = type
