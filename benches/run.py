@@ -41,6 +41,8 @@ sys.path.insert(0, str(HERE))
 from workloads import BY_NAME, WORKLOADS, Workload
 
 RESULT_TAG = "BENCH_RESULT "
+# Environment variables that change either library's threading; recorded when set.
+TUNING_ENV = ("OMP_WAIT_POLICY", "KMP_BLOCKTIME", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY")
 LIBS = ("rtorch", "torch")
 SIMD_FLAGS = (
     "sse4_2",
@@ -414,6 +416,9 @@ def main() -> None:
         "Load average (1/5/15 min)": f"{load_start} at start, {load_end} at end",
         "Wall time": f"{elapsed:.0f} s",
     }
+    tuning = [f"{k}={os.environ[k]}" for k in TUNING_ENV if k in os.environ]
+    if tuning:
+        meta["Environment"] = " ".join(tuning)
     busy = [float(x.split()[0]) for x in (load_start, load_end) if x != "unknown"]
     if busy and max(busy) > 0.5 * (os.cpu_count() or 1):
         meta["Note"] = (
