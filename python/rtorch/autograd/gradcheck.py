@@ -91,6 +91,17 @@ def _fail(msg: str, raise_exception: bool) -> bool:
     return False
 
 
+def _refuse_unimplemented(fn: str, **options: Any) -> None:
+    """Options rtorch accepts for PyTorch's signature but does not implement raise
+    when turned on, rather than passing silently."""
+    on = [name for name, value in options.items() if value]
+    if on:
+        raise NotImplementedError(
+            f"rtorch.autograd.{fn}: {', '.join(on)}=True is not implemented "
+            "(only the reverse-mode full-Jacobian check is)"
+        )
+
+
 def gradcheck(
     func: Callable[..., Any],
     inputs: Any,
@@ -111,6 +122,19 @@ def gradcheck(
 ) -> bool:
     """Checks autograd's gradients of ``func`` at ``inputs`` against central
     differences; raises ``GradcheckError`` (or returns False) on a mismatch."""
+    _refuse_unimplemented(
+        "gradcheck",
+        check_grad_dtypes=check_grad_dtypes,
+        check_batched_grad=check_batched_grad,
+        check_batched_forward_grad=check_batched_forward_grad,
+        check_forward_ad=check_forward_ad,
+        fast_mode=fast_mode,
+        masked=masked,
+    )
+    if not check_backward_ad:
+        raise ValueError(
+            "Expected at least one of check_forward_ad or check_backward_ad to be True"
+        )
     inputs = _as_tuple(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, _C.Tensor) and x.requires_grad]
     if not diff_idx:
@@ -165,6 +189,19 @@ def gradgradcheck(
 ) -> bool:
     """Checks second derivatives: ``gradcheck`` of the first gradients (computed with
     ``create_graph=True``) with respect to the inputs and the output gradients."""
+    _refuse_unimplemented(
+        "gradgradcheck",
+        gen_non_contig_grad_outputs=gen_non_contig_grad_outputs,
+        check_grad_dtypes=check_grad_dtypes,
+        check_batched_grad=check_batched_grad,
+        check_fwd_over_rev=check_fwd_over_rev,
+        fast_mode=fast_mode,
+        masked=masked,
+    )
+    if not check_rev_over_rev:
+        raise ValueError(
+            "Expected at least one of check_fwd_over_rev or check_rev_over_rev to be True"
+        )
     inputs = _as_tuple(inputs)
     n = len(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, _C.Tensor) and x.requires_grad]
@@ -186,17 +223,24 @@ def gradgradcheck(
             for i in diff_idx:
                 if not xs[i].requires_grad:
                     xs[i] = xs[i].detach().requires_grad_(True)
-            gos = args[n:n + n_go]
+            gos = args[n : n + n_go]
             outs = _diff_outputs(func(*xs))
             pairs = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]
             targets = [xs[i] for i in diff_idx]
             if not pairs:
                 return tuple(_C.zeros_like(t) for t in targets)
-            gs = _C._grad([o for o, _ in pairs], targets, [g for _, g in pairs],
-                          True, True, True, False)
+            gs = _C._grad(
+                [o for o, _ in pairs], targets, [g for _, g in pairs], True, True, True, False
+            )
             return tuple(_C.zeros_like(t) if g is None else g for g, t in zip(gs, targets))
         finally:
             _C._set_grad_enabled(prev)
 
-    return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        first_grads,
+        inputs + tuple(grad_outputs),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+    )
