@@ -13,7 +13,6 @@ import pytest
 
 import rtorch
 
-
 # ----- fork safety -----
 
 
@@ -108,13 +107,13 @@ def test_frombuffer_readonly_warns_once():
 @pytest.mark.parametrize(
     "buf, kwargs, message",
     [
-        (bytearray(8), dict(count=3), "requested buffer length (3 * 4 bytes) after offset"),
-        (bytearray(8), dict(offset=8), "offset (8 bytes) must be non-negative"),
-        (bytearray(8), dict(offset=-1), "offset (-1 bytes) must be non-negative"),
-        (bytearray(8), dict(count=0), "both buffer length (8) and count (0) must not be 0"),
-        (bytearray(0), dict(), "both buffer length (0) and count (-1) must not be 0"),
-        (bytearray(7), dict(), "buffer length (7 bytes) after offset (0 bytes) must be a multiple"),
-        ([1, 2], dict(), "object does not implement Python buffer protocol."),
+        (bytearray(8), {"count": 3}, "requested buffer length (3 * 4 bytes) after offset"),
+        (bytearray(8), {"offset": 8}, "offset (8 bytes) must be non-negative"),
+        (bytearray(8), {"offset": -1}, "offset (-1 bytes) must be non-negative"),
+        (bytearray(8), {"count": 0}, "both buffer length (8) and count (0) must not be 0"),
+        (bytearray(0), {}, "both buffer length (0) and count (-1) must not be 0"),
+        (bytearray(7), {}, "buffer length (7 bytes) after offset (0 bytes) must be a multiple"),
+        ([1, 2], {}, "object does not implement Python buffer protocol."),
     ],
 )
 def test_frombuffer_errors(buf, kwargs, message):
@@ -158,7 +157,7 @@ def test_from_numpy_readonly_warns():
         "print(len(w)); print(w[0].category.__name__); print(w[0].message)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
     ).stdout.splitlines()
     assert out[0] == "1"  # once per process, and not for a writable array
     assert out[1] == "UserWarning"
@@ -197,15 +196,19 @@ def test_as_strided_offset_defaults_to_the_inputs():
             (3,),
             (4,),
             0,
-            "setStorage: sizes [3], strides [4], storage offset 0, and itemsize 4 requiring a "
-            "storage size of 36 are out of bounds for storage of size 24",
+            (
+                "setStorage: sizes [3], strides [4], storage offset 0, and itemsize 4 requiring a "
+                "storage size of 36 are out of bounds for storage of size 24"
+            ),
         ),
         (
             (3,),
             (2,),
             2,
-            "setStorage: sizes [3], strides [2], storage offset 2, and itemsize 4 requiring a "
-            "storage size of 28 are out of bounds for storage of size 24",
+            (
+                "setStorage: sizes [3], strides [2], storage offset 2, and itemsize 4 requiring a "
+                "storage size of 28 are out of bounds for storage of size 24"
+            ),
         ),
         ((3, 2), (2,), None, "mismatch in length of strides and shape"),
         ((3,), (-1,), None, "as_strided: Negative strides are not supported at the moment"),
@@ -291,7 +294,9 @@ def test_set_takes_the_sources_storage_and_layout():
 
 def test_set_errors_and_grad_rules():
     x = rtorch.arange(6.0)
-    with pytest.raises(RuntimeError, match="Could not set tensor of type float to a tensor of type long int"):
+    with pytest.raises(
+        RuntimeError, match="Could not set tensor of type float to a tensor of type long int"
+    ):
         rtorch.zeros(2, dtype=rtorch.int64).set_(x)
     p = rtorch.zeros(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):

@@ -154,6 +154,11 @@ impl Tensor {
 
     /// The size of `dim` (negative dims count from the end).
     pub fn size(&self, dim: i64) -> Result<usize> {
+        if self.dim() == 0 {
+            return Err(Error::Index(format!(
+                "Dimension specified as {dim} but tensor has no dimensions"
+            )));
+        }
         Ok(self.shape()[self.0.layout.dim(dim)?])
     }
 

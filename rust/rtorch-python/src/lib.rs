@@ -49,5 +49,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_linalg::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
+    error::panics::install(m)?;
+    m.add_function(wrap_pyfunction!(error::_panic_for_test, m)?)?;
     Ok(())
 }

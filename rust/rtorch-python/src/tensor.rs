@@ -111,6 +111,16 @@ impl PyTensor {
     }
 }
 
+/// `size(dim)`/`stride(dim)` of a 0-dim tensor: PyTorch's IndexError.
+fn no_dims_check(t: &Tensor, dim: Option<i64>) -> PyResult<()> {
+    match dim {
+        Some(d) if t.dim() == 0 => Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "Dimension specified as {d} but tensor has no dimensions"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// `t.float()` and friends return `t` itself when the dtype already matches.
 fn cast_or_self(slf: Bound<'_, PyTensor>, dtype: DType) -> PyResult<Py<PyAny>> {
     let this = slf.borrow().inner.clone();
@@ -186,6 +196,7 @@ impl PyTensor {
 
     #[pyo3(signature = (dim=None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        no_dims_check(&self.inner, dim)?;
         match dim {
             None => size_object(py, self.inner.shape()),
             Some(d) => Ok(self.inner.size(d).py()?.into_pyobject(py)?.into_any()),
@@ -194,6 +205,7 @@ impl PyTensor {
 
     #[pyo3(signature = (dim=None))]
     fn stride<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        no_dims_check(&self.inner, dim)?;
         match dim {
             None => Ok(PyTuple::new(py, self.inner.strides().iter())?.into_any()),
             Some(d) => {

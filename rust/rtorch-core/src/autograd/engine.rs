@@ -394,6 +394,16 @@ fn run_tensor_hooks(node: &Arc<Node>, grads: &mut [Option<Tensor>]) -> Result<()
     Ok(())
 }
 
+/// Locks serializing gradient accumulation per leaf (striped by the leaf's address):
+/// two threads running backward into the same leaf must not both read `.grad`, add and
+/// write back (one gradient would be lost), as PyTorch's AccumulateGrad mutex ensures.
+static ACCUMULATE_LOCKS: [parking_lot::Mutex<()>; 64] = [const { parking_lot::Mutex::new(()) }; 64];
+
+fn accumulate_lock(leaf: &Tensor) -> parking_lot::MutexGuard<'static, ()> {
+    // Tensor handles are at least 8-byte aligned: drop the low bits before striping.
+    ACCUMULATE_LOCKS[(leaf.id() >> 4) % ACCUMULATE_LOCKS.len()].lock()
+}
+
 /// `leaf.grad += g` (a fresh tensor on first use; out of place under create_graph so
 /// the new graph is kept).
 fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
@@ -409,6 +419,7 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<
     } else {
         g
     };
+    let guard = accumulate_lock(leaf);
     let new = match leaf.grad() {
         None => {
             if create_graph {
@@ -428,6 +439,8 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<
         }
     };
     leaf.with_meta(|m| m.grad = Some(new));
+    // Hooks may run Python code (and even another backward): not under the lock.
+    drop(guard);
     let hooks: Vec<_> = leaf.with_meta(|m| {
         m.post_accumulate_hooks
             .iter()

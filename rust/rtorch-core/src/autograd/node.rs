@@ -69,6 +69,42 @@ pub struct Node {
     pub ext: Mutex<Option<Box<dyn Any + Send + Sync>>>,
 }
 
+thread_local! {
+    /// Nodes whose backward is running on this thread (innermost last).
+    static RUNNING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a node's backward as running on this thread until dropped.
+struct Running(usize);
+
+impl Running {
+    fn enter(node: &Arc<Node>) -> Result<Running> {
+        let id = Arc::as_ptr(node) as usize;
+        RUNNING.with(|r| {
+            let mut r = r.borrow_mut();
+            if r.contains(&id) {
+                return Err(Error::Runtime(format!(
+                    "{}: the backward of this node re-entered itself (a backward pass run inside it reached the same node), which would deadlock",
+                    node.name
+                )));
+            }
+            r.push(id);
+            Ok(Running(id))
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(i) = r.iter().rposition(|&x| x == self.0) {
+                r.remove(i);
+            }
+        });
+    }
+}
+
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// Graph nodes currently alive (a debugging aid for leak tests).
@@ -162,6 +198,9 @@ impl Node {
         let NodeKind::Function(f) = &self.kind else {
             return Ok(Vec::new());
         };
+        // A backward that runs a backward pass reaching its own node would wait on its
+        // own lock forever: refuse it instead. (Other threads still wait their turn.)
+        let _running = Running::enter(self)?;
         let mut guard = f.lock();
         let Some(backward) = guard.as_mut() else {
             return Err(Error::Runtime(

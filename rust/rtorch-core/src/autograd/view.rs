@@ -80,7 +80,15 @@ fn as_strided_node(base: &Tensor, view: &Tensor) -> std::sync::Arc<Node> {
 
 /// Refuses an in-place write into `t` that autograd could not record correctly.
 /// `others_need_grad`: a value written into `t` requires grad.
+/// Also refuses writes into a self-overlapping tensor ([`check_no_internal_overlap`]).
 pub fn check_inplace(t: &Tensor, others_need_grad: bool) -> Result<()> {
+    check_no_internal_overlap(t)?;
+    check_inplace_autograd(t, others_need_grad)
+}
+
+/// The autograd half of [`check_inplace`] alone (for `t[key] = value`, whose written
+/// region is the indexed part of `t`, not all of it).
+pub fn check_inplace_autograd(t: &Tensor, others_need_grad: bool) -> Result<()> {
     if !is_grad_enabled() {
         return Ok(());
     }
@@ -103,6 +111,24 @@ pub fn check_inplace(t: &Tensor, others_need_grad: bool) -> Result<()> {
         return Err(Error::Runtime(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses writes into a tensor where several elements share one memory location (a
+/// zero stride over a dimension longer than one, as `expand` makes): the result would
+/// depend on the order of the writes, and parallel kernels would race. PyTorch's rule
+/// and message.
+pub fn check_no_internal_overlap(t: &Tensor) -> Result<()> {
+    let l = t.layout();
+    if l.shape
+        .iter()
+        .zip(&l.strides)
+        .any(|(&d, &s)| s == 0 && d > 1)
+    {
+        return Err(Error::Runtime(
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.".into(),
         ));
     }
     Ok(())

@@ -371,7 +371,9 @@ fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<
             binary_map::<T, T, T>(out, a, b, move |x, y| {
                 let (x, y) = (x.to_i64(), y.to_i64());
                 let q = x.wrapping_div(y);
-                let q = if floor && (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q };
+                // Wrapping: i64::MIN / -1 is i64::MIN, as in PyTorch.
+                let rem = x.wrapping_rem(y);
+                let q = if floor && rem != 0 && ((x < 0) != (y < 0)) { q.wrapping_sub(1) } else { q };
                 T::from_i64(q)
             })
         }, _ => return Err(Error::Runtime("div: unsupported dtype".into())));
@@ -416,6 +418,14 @@ pub fn in_place_with(
         a.clone()
     };
     let result = compute(&src, b)?;
+    if result.shape() != a.shape() {
+        // The op broadcast `a` to a larger shape (e.g. a tensor bound of clamp_).
+        return Err(Error::Runtime(format!(
+            "output with shape {} doesn't match the broadcast shape {}",
+            crate::layout::fmt_shape(a.shape()),
+            crate::layout::fmt_shape(result.shape())
+        )));
+    }
     crate::cpu::elementwise::copy_cast(a, &result);
     a.storage().bump_version();
     crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&result));

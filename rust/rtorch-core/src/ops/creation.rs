@@ -24,19 +24,26 @@ fn check_finite(v: f64, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// A tensor of `n` values `value(i)` converted to `dtype`.
+/// A tensor of `n` values `value(i)` converted to `dtype`. The tensor is allocated
+/// first, so a size that cannot exist is a RuntimeError before any work.
 fn from_fn(n: usize, dtype: DType, value: impl Fn(usize) -> f64) -> Result<Tensor> {
+    let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let v: Vec<T> = (0..n).map(|i| T::from_f64(value(i))).collect();
-        Tensor::from_vec(v, &[n])
-    })
+        let p = t.data_ptr::<T>();
+        // SAFETY: `t` is a fresh contiguous buffer of exactly n elements of T.
+        (0..n).for_each(|i| unsafe { p.add(i).write(T::from_f64(value(i))) });
+    });
+    Ok(t)
 }
 
 fn from_fn_i64(n: usize, dtype: DType, value: impl Fn(usize) -> i64) -> Result<Tensor> {
+    let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let v: Vec<T> = (0..n).map(|i| T::from_i64(value(i))).collect();
-        Tensor::from_vec(v, &[n])
-    })
+        let p = t.data_ptr::<T>();
+        // SAFETY: as in `from_fn`.
+        (0..n).for_each(|i| unsafe { p.add(i).write(T::from_i64(value(i))) });
+    });
+    Ok(t)
 }
 
 /// `arange(start, end, step)`: `ceil((end - start) / step)` values `start + i * step`.
@@ -88,6 +95,8 @@ pub fn arange(start: Scalar, end: Scalar, step: Scalar, dtype: Option<DType>) ->
 pub fn range(start: Scalar, end: Scalar, step: Scalar, dtype: Option<DType>) -> Result<Tensor> {
     let dtype = dtype.unwrap_or_else(crate::get_default_dtype);
     let (s, e, st) = (start.to_f64(), end.to_f64(), step.to_f64());
+    check_finite(s, "start")?;
+    check_finite(e, "end")?;
     if st == 0.0 {
         return Err(Error::Runtime("step must be nonzero".into()));
     }

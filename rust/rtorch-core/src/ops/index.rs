@@ -642,7 +642,7 @@ pub fn setitem_out_of_place(t: &Tensor, key: &[IndexItem], value: &Rhs) -> Resul
 /// `t[key] = value`.
 pub fn setitem(t: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
     let v_grad = matches!(value, Rhs::Tensor(v) if v.requires_grad());
-    check_inplace_view(t, v_grad)?;
+    crate::autograd::view::check_inplace_autograd(t, v_grad)?;
     if is_grad_enabled() && (t.requires_grad() || v_grad) {
         let value = match value {
             Rhs::Tensor(v) if v.dtype() != t.dtype() => {

@@ -330,8 +330,12 @@ pub fn randint(
 pub fn randperm(n: i64, dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor> {
     let n = usize::try_from(n)
         .map_err(|_| Error::Runtime(format!("n must be non-negative, got{n}")))?;
+    // Allocate the result first: a size that cannot exist is a RuntimeError, not an
+    // abort inside the permutation's Vec.
+    let t = Tensor::uninit(&[n], DType::I64, crate::Device::Cpu)?;
     let p = with_gen(gen, |g| random::randperm(g, n));
-    let t = Tensor::from_vec(p, &[n])?;
+    // SAFETY: `t` is a fresh contiguous buffer of n i64 values; `p` has n values.
+    unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), t.data_ptr::<i64>(), n) };
     super::cast_view(&t, dtype)
 }
 

@@ -550,6 +550,11 @@ pub fn split(t: &Tensor, size: i64, dim: i64) -> Result<Vec<Tensor>> {
 
 /// `split(t, [sizes], dim)`.
 pub fn split_with_sizes(t: &Tensor, sizes: &[i64], dim: i64) -> Result<Vec<Tensor>> {
+    if t.dim() == 0 {
+        return Err(Error::Runtime(
+            "split expects at least a 1-dimensional tensor".into(),
+        ));
+    }
     let d = normalize_dim(dim, t.dim())?;
     let n = t.shape()[d] as i64;
     if sizes.iter().any(|&s| s < 0) || sizes.iter().sum::<i64>() != n {
@@ -584,14 +589,37 @@ pub fn chunk(t: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
     let n = t.shape()[d] as i64;
     let size = ((n + chunks - 1) / chunks).max(if n == 0 { 0 } else { 1 });
     if n == 0 {
-        return (0..chunks).map(|_| narrow(t, d as i64, 0, 0)).collect();
+        let mut out = pieces(chunks)?;
+        for _ in 0..chunks {
+            out.push(narrow(t, d as i64, 0, 0)?);
+        }
+        return Ok(out);
     }
     split(t, size, dim)
+}
+
+/// A vector for `n` result tensors, or PyTorch's error when that many cannot exist.
+fn pieces(n: i64) -> Result<Vec<Tensor>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n as usize)
+        .map_err(|_| Error::Runtime("cannot create std::vector larger than max_size()".into()))?;
+    Ok(out)
+}
+
+fn tensor_split_needs_1d(t: &Tensor) -> Result<()> {
+    if t.dim() == 0 {
+        return Err(Error::Runtime(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `tensor_split(t, sections, dim)`: `sections` pieces, the first `n % sections` one
 /// longer.
 pub fn tensor_split_sections(t: &Tensor, sections: i64, dim: i64) -> Result<Vec<Tensor>> {
+    tensor_split_needs_1d(t)?;
     if sections <= 0 {
         return Err(Error::Runtime(format!(
             "number of sections must be larger than 0, got {sections}"
@@ -600,7 +628,7 @@ pub fn tensor_split_sections(t: &Tensor, sections: i64, dim: i64) -> Result<Vec<
     let d = normalize_dim(dim, t.dim())?;
     let n = t.shape()[d] as i64;
     let (q, r) = (n / sections, n % sections);
-    let mut out = Vec::new();
+    let mut out = pieces(sections)?;
     let mut s = 0;
     for i in 0..sections {
         let len = q + if i < r { 1 } else { 0 };
@@ -612,6 +640,7 @@ pub fn tensor_split_sections(t: &Tensor, sections: i64, dim: i64) -> Result<Vec<
 
 /// `tensor_split(t, indices, dim)`: cuts before each index (clamped).
 pub fn tensor_split_indices(t: &Tensor, indices: &[i64], dim: i64) -> Result<Vec<Tensor>> {
+    tensor_split_needs_1d(t)?;
     let d = normalize_dim(dim, t.dim())?;
     let n = t.shape()[d] as i64;
     let clamp = |v: i64| -> i64 { (if v < 0 { v + n } else { v }).clamp(0, n) };

@@ -197,6 +197,11 @@ pub fn median_all(t: &Tensor) -> Result<Tensor> {
 /// `mode(dim, keepdim)`: most frequent value (smallest among ties) and its last index.
 pub fn mode(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
     let d = normalize_dim(dim, t.dim())?;
+    if t.numel() == 0 && t.shape().get(d).is_none_or(|&n| n == 0) {
+        return Err(Error::Index(format!(
+            "mode(): Expected reduction dim {d} to have non-zero size."
+        )));
+    }
     let pick = |sv: &[f64]| {
         let (mut best, mut best_len, mut start) = (0usize, 0usize, 0usize);
         for i in 1..=sv.len() {
