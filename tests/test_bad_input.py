@@ -121,6 +121,20 @@ def test_sizes_that_cannot_exist_raise(make, message):
     assert message in str(e.value)
 
 
+def test_view_with_a_wrapping_size():
+    with pytest.raises(RuntimeError, match="is invalid for input of size 4"):
+        rtorch.ones(4).view(2**62, -1)
+    with pytest.raises(RuntimeError, match="is invalid for input of size 0"):
+        rtorch.ones(0).view(2**32, 2**32)  # the product wraps to 0 in 64 bits
+    assert rtorch.ones(0).view(2**32, 2**32, 0).shape == (2**32, 2**32, 0)
+
+
+def test_expand_whose_numel_overflows():
+    with pytest.raises(RuntimeError, match="numel: integer multiplication overflow"):
+        rtorch.ones(1).expand(2**40, 2**40)
+    assert rtorch.ones(1).expand(2**40, 0).shape == (2**40, 0)
+
+
 def test_empty_strided_reads_inside_its_storage():
     t = rtorch.empty_strided((3,), (2,))
     assert t.untyped_storage().nbytes() == 5 * 4
@@ -232,6 +246,7 @@ OVERLAP = "unsupported operation: more than one element of the written-to tensor
     "write",
     [
         lambda t: t.exp_(),
+        lambda t: t.add_(rtorch.ones(3, 4)),
         lambda t: t.add_(1),
         lambda t: t.mul_(2.0),
         lambda t: t.clamp_(0.0, 1.0),
@@ -260,6 +275,10 @@ def test_writes_that_do_not_overlap_are_still_allowed():
     base = rtorch.zeros(4)
     base.expand(3, 4)[0].add_(1.0)  # one row: no shared elements
     assert base.tolist() == [1.0] * 4
+    base.expand(3, 4).fill_(2.0)  # PyTorch allows fills (every write stores the same value)
+    assert base.tolist() == [2.0] * 4
+    base.expand(3, 4).zero_()
+    assert base.tolist() == [0.0] * 4
     one = rtorch.zeros(1).expand(1, 1)  # stride 0 over a size-1 dim shares nothing
     one.add_(1.0)
     assert one.item() == 1.0

@@ -130,7 +130,9 @@ pub fn infer_size(requested: &[i64], numel: usize) -> Result<Dims> {
         } else if d < 0 {
             return Err(Error::Runtime(format!("invalid shape dimension {d}")));
         } else {
-            known *= d as usize;
+            // Wrapping products would accept shapes whose numel overflows: saturate, so
+            // they can never match the input's size.
+            known = known.saturating_mul(d as usize);
             out.push(d as usize);
         }
     }

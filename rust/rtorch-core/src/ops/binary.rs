@@ -437,6 +437,7 @@ pub fn add_in_place(a: &Tensor, b: &Tensor) -> Result<()> {
 }
 
 pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
+    crate::autograd::view::check_no_internal_overlap(a)?;
     // Fast path: same dtype, no autograd, no aliasing: one kernel writing into `a`.
     if let Rhs::Tensor(bt) = b {
         if bt.dtype() == a.dtype()

@@ -248,7 +248,9 @@ fn fill_ints(t: &Tensor, low: i64, bound: u64, gen: Option<&GenHandle>) -> Resul
 
 /// `fill_(value)`.
 pub fn fill_(t: &Tensor, value: Scalar) -> Result<()> {
-    check_inplace(t)?;
+    // Fills may write a self-overlapping tensor: every write stores the same value
+    // (PyTorch allows it too).
+    crate::autograd::view::check_inplace_autograd(t, false)?;
     crate::cpu::elementwise::fill(t, value);
     finish_constant_write(t, "FillBackward0");
     Ok(())
@@ -262,7 +264,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
             value.dim()
         )));
     }
-    super::index::check_inplace_view(t, value.requires_grad())?;
+    crate::autograd::view::check_inplace_autograd(t, value.requires_grad())?;
     crate::cpu::elementwise::fill(t, value.item()?);
     t.storage().bump_version();
     if needs_grad(&[t, value]) {
@@ -280,7 +282,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
 
 /// `zero_()`.
 pub fn zero_(t: &Tensor) -> Result<()> {
-    check_inplace(t)?;
+    crate::autograd::view::check_inplace_autograd(t, false)?;
     crate::cpu::elementwise::fill(t, Scalar::Int(0));
     finish_constant_write(t, "ZeroBackward0");
     Ok(())

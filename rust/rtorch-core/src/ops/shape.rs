@@ -74,6 +74,17 @@ pub fn expand(t: &Tensor, shape: &[i64]) -> Result<Tensor> {
             target.push(d as usize);
         }
     }
+    // A view's element count must exist, even though expanding allocates nothing.
+    if !target.contains(&0)
+        && target
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .is_none()
+    {
+        return Err(Error::Runtime(
+            "numel: integer multiplication overflow".into(),
+        ));
+    }
     expand_to(t, &target)
 }
 
