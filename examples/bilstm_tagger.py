@@ -78,7 +78,9 @@ class BiLSTMTagger(nn.Module):
         return F.log_softmax(self.hidden2tag(output), dim=-1)
 
 
-def batches(sentences, word_index, tag_index, batch_size, shuffle, rng):
+def batches(sentences, word_index, tag_index, batch_size, shuffle, rng, word_dropout=0.0):
+    """Padded (tokens, targets, lengths) batches. In training, ``word_dropout`` of the
+    words become <unk>, so that the model learns to tag unknown words by their context."""
     order = list(range(len(sentences)))
     if shuffle:
         rng.shuffle(order)
@@ -86,7 +88,11 @@ def batches(sentences, word_index, tag_index, batch_size, shuffle, rng):
         chunk = [sentences[i] for i in order[start : start + batch_size]]
         longest = max(len(words) for words, _ in chunk)
         tokens = [
-            [word_index.get(w, 1) for w in words] + [0] * (longest - len(words))
+            [
+                1 if word_dropout and rng.random() < word_dropout else word_index.get(w, 1)
+                for w in words
+            ]
+            + [0] * (longest - len(words))
             for words, _ in chunk
         ]
         targets = [
@@ -167,7 +173,7 @@ def main() -> None:
     for epoch in range(1, (1 if args.smoke else args.epochs) + 1):
         model.train()
         for tokens, targets, lengths in batches(
-            train, word_index, tag_index, args.batch_size, True, rng
+            train, word_index, tag_index, args.batch_size, True, rng, word_dropout=0.1
         ):
             optimizer.zero_grad()
             log_probs = model(tokens, lengths)
