@@ -7,8 +7,11 @@ reduction over the window dimensions, and autograd of that reduction is the back
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
+
+import rtorch
 
 from ... import _C
 from ..._C import Tensor
@@ -148,14 +151,57 @@ def _max_pool2d_core(
     ceil_mode: bool,
     with_indices: bool,
 ) -> tuple[Tensor, Tensor | None]:
-    # The Rust kernel finds each window's argmax with PyTorch's rules (first maximum on
-    # ties, NaN wins) and checks the arguments; the values are then one differentiable
-    # gather, so the gradient (a scatter-add) goes to the chosen element only and double
-    # backward works.
-    idx = _C._max_pool2d_indices(input, kernel, stride, padding, dilation, ceil_mode)
+    oh, ow = _window_plan(input, kernel, stride, padding, dilation, ceil_mode)
     n, c, h, w = input.shape
-    oh, ow = idx.shape[2], idx.shape[3]
-    values = input.reshape(n, c, h * w).gather(2, idx.view(n, c, oh * ow)).view(n, c, oh, ow)
+    # The argmax is found outside autograd by scanning the kernel offsets (a loop over the
+    # kh*kw offsets, each step a whole-tensor compare over all windows), with PyTorch's rule:
+    # a later element wins if it is greater or NaN. The values are then one differentiable
+    # gather, so the gradient goes to the chosen element only, as in PyTorch.
+    with rtorch.no_grad():
+        src = input.detach()
+        view = _windows(src, kernel, stride, padding, dilation, (oh, ow), -math.inf)
+        # One copy puts each kernel offset's candidates in a contiguous (N, C, OH, OW) block:
+        # elementwise ops on contiguous operands are much faster than on strided windows.
+        offsets = view.permute(4, 5, 0, 1, 2, 3).contiguous()
+        spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+        overrun = (oh - 1) * stride[0] + spans[0] > h + padding[0] or (
+            (ow - 1) * stride[1] + spans[1] > w + padding[1]
+        )
+        masked = padding != (0, 0) or overrun
+        best: Tensor | None = None
+        idx: Tensor | None = None
+        oh_start = _C.arange(oh) * stride[0] - padding[0]
+        ow_start = _C.arange(ow) * stride[1] - padding[1]
+        for a in range(kernel[0]):
+            rows = oh_start + a * dilation[0]
+            for b in range(kernel[1]):
+                cols = ow_start + b * dilation[1]
+                flat = rows.view(oh, 1) * w + cols.view(1, ow)
+                cand = offsets[a, b]
+                if best is None and not masked:
+                    best = cand
+                    idx = flat.expand(n, c, oh, ow)
+                    continue
+                if best is None:
+                    best = _C.full((n, c, oh, ow), -math.inf, dtype=src.dtype)
+                    idx = _C.full((n, c, oh, ow), -1, dtype=_C.int64)
+                better = (cand > best) | cand.isnan()
+                if masked:
+                    valid = ((rows >= 0) & (rows < h)).view(oh, 1) & (
+                        (cols >= 0) & (cols < w)
+                    ).view(1, ow)
+                    better = (better | (idx < 0)) & valid
+                # maximum() propagates NaN, so it equals where(better, cand, best).
+                best = _C.maximum(best, cand)
+                idx = _C.where(better, flat, idx)
+        assert best is not None and idx is not None
+        if kernel == (1, 1) and not masked:
+            best, idx = best.clone(), idx.contiguous()
+    if input.requires_grad and rtorch.is_grad_enabled():
+        values = input.reshape(n, c, h * w).gather(2, idx.reshape(n, c, oh * ow))
+        values = values.view(n, c, oh, ow)
+    else:
+        values = best
     return values, (idx if with_indices else None)
 
 
