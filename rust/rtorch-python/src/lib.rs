@@ -13,6 +13,7 @@ mod ops_arith;
 mod ops_compare;
 mod ops_index;
 mod ops_linalg;
+mod ops_nn;
 mod ops_pointwise;
 mod ops_random;
 mod ops_reduce;
@@ -47,6 +48,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     indexing::register(m)?;
     ops_linalg::register(m)?;
+    ops_nn::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
     error::panics::install(m)?;

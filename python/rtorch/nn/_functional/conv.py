@@ -1,27 +1,23 @@
 """Convolutions, as torch.nn.functional: conv1d/2d, conv_transpose1d/2d, unfold and fold.
 
-Everything goes through two primitives:
+Everything goes through two Rust kernels, adjoint to each other (each one's backward is
+the other):
 
-- ``_im2col``: the sliding windows of a padded input as strided views (``Tensor.unfold``),
-  laid out as ``(N, C*kh*kw, L)`` with one copy;
-- ``_col2im``: the adjoint, summing columns back into an image with one ``index_add``.
+- ``_C._im2col`` (``F.unfold``): the sliding windows of a zero-padded input laid out as
+  ``(N, C*kh*kw, L)``;
+- ``_C._col2im`` (``F.fold``): the sum of such columns back into an image.
 
 A convolution is then one batched matrix product (groups are a batch dimension of the
-product, not a Python loop), a transposed convolution is a product followed by ``_col2im``.
-Gradients come from autograd of the composition. ``_conv2d_forward`` is the single entry
-point a dedicated kernel can replace.
+product, not a Python loop), a transposed convolution is a product followed by
+``_col2im``. Gradients come from autograd of the composition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-
-import rtorch
 
 from ... import _C
 from ..._C import Tensor
-from ...autograd import Function
 from .linear import _dtype_name
 from .padding import pad as _pad
 
@@ -44,83 +40,9 @@ def _tuple(value: _IntOrPair, n: int, name: str, op: str = "convolution") -> tup
     return value
 
 
-def _im2col(
-    x: Tensor,
-    kernel: tuple[int, int],
-    dilation: tuple[int, int],
-    stride: tuple[int, int],
-) -> tuple[Tensor, int, int]:
-    """Windows of an already padded ``(N, C, H, W)`` input as ``(N, C, kh, kw, OH, OW)``.
-
-    Returns the strided view (no copy yet) and the output height and width.
-    """
-    kh, kw = kernel
-    dh, dw = dilation
-    sh, sw = stride
-    span_h = dh * (kh - 1) + 1
-    span_w = dw * (kw - 1) + 1
-    cols = x.unfold(2, span_h, sh).unfold(3, span_w, sw)  # (N, C, OH, OW, span_h, span_w)
-    if dh > 1 or dw > 1:
-        cols = cols[:, :, :, :, ::dh, ::dw]
-    oh, ow = cols.shape[2], cols.shape[3]
-    return cols.permute(0, 1, 4, 5, 2, 3), oh, ow
-
-
-@lru_cache(maxsize=128)
-def _col2im_index(
-    plane: tuple[int, int],
-    kernel: tuple[int, int],
-    dilation: tuple[int, int],
-    stride: tuple[int, int],
-    cols_hw: tuple[int, int],
-) -> Tensor:
-    # Flat position in the padded plane of every (ki, kj, oh, ow) column entry.
-    kh, kw = kernel
-    oh, ow = cols_hw
-    rows = (_C.arange(kh) * dilation[0]).view(kh, 1, 1, 1) + (_C.arange(oh) * stride[0]).view(
-        1, 1, oh, 1
-    )
-    cols = (_C.arange(kw) * dilation[1]).view(1, kw, 1, 1) + (_C.arange(ow) * stride[1]).view(
-        1, 1, 1, ow
-    )
-    return (rows * plane[1] + cols).reshape(-1)
-
-
-def _col2im(
-    cols: Tensor,
-    channels: int,
-    plane: tuple[int, int],
-    kernel: tuple[int, int],
-    dilation: tuple[int, int],
-    stride: tuple[int, int],
-    cols_hw: tuple[int, int],
-) -> Tensor:
-    """Sums ``(N, C*kh*kw, OH*OW)`` columns into a ``(N, C, *plane)`` image."""
-    n = cols.shape[0]
-    index = _col2im_index(plane, kernel, dilation, stride, cols_hw)
-    src = cols.reshape(n, channels, -1)
-    out = _C.zeros(n, channels, plane[0] * plane[1], dtype=cols.dtype)
-    return out.index_add(2, index, src).view(n, channels, plane[0], plane[1])
-
-
-class _Im2Col(Function):
-    """im2col of a padded ``(N, C, H, W)`` input as ``(N, C*kh*kw, OH*OW)``.
-
-    Autograd of the strided-view copy works but is slow; the backward here is the adjoint,
-    ``_col2im`` (one index_add), which is itself differentiable.
-    """
-
-    @staticmethod
-    def forward(ctx, x, kernel, dilation, stride):  # type: ignore[override]
-        view, oh, ow = _im2col(x, kernel, dilation, stride)
-        n, c, h, w = x.shape
-        ctx.meta = (c, (h, w), kernel, dilation, stride, (oh, ow))
-        return view.reshape(n, c * kernel[0] * kernel[1], oh * ow)
-
-    @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
-        c, plane, kernel, dilation, stride, cols_hw = ctx.meta
-        return _col2im(grad, c, plane, kernel, dilation, stride, cols_hw), None, None, None
+def _blocks(size: int, k: int, d: int, p: int, s: int) -> int:
+    """How many windows of kernel ``k`` (dilation ``d``) fit along a padded axis."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def _conv2d_forward(
@@ -128,26 +50,27 @@ def _conv2d_forward(
     weight: Tensor,
     bias: Tensor | None,
     stride: tuple[int, int],
+    padding: tuple[int, int],
     dilation: tuple[int, int],
     groups: int,
 ) -> Tensor:
-    """Convolution of an already padded, batched ``(N, C, H, W)`` input."""
+    """Convolution of a batched ``(N, C, H, W)`` input with symmetric zero ``padding``.
+
+    The columns come from the ``im2col`` kernel (its backward is ``col2im``), then one
+    batched matrix product per group does the rest.
+    """
     n, _, h, w = x.shape
     out_c, cg, kh, kw = weight.shape
     og = out_c // groups
-    if kh == 1 and kw == 1 and stride == (1, 1):
+    if kh == 1 and kw == 1 and stride == (1, 1) and padding == (0, 0):
         # 1x1: a plain matrix product over the channel dimension.
         oh, ow = h, w
         cols = x.reshape(n, groups, cg, h * w)
     else:
-        if x.requires_grad and rtorch.is_grad_enabled():
-            flat = _Im2Col.apply(x, (kh, kw), dilation, stride)
-            oh = (h - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-            ow = (w - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-            cols = flat.view(n, groups, cg * kh * kw, oh * ow)
-        else:
-            view, oh, ow = _im2col(x, (kh, kw), dilation, stride)
-            cols = view.reshape(n, groups, cg * kh * kw, oh * ow)
+        oh = _blocks(h, kh, dilation[0], padding[0], stride[0])
+        ow = _blocks(w, kw, dilation[1], padding[1], stride[1])
+        cols = _C._im2col(x, (kh, kw), dilation, padding, stride)
+        cols = cols.view(n, groups, cg * kh * kw, oh * ow)
     out = _C.matmul(weight.reshape(groups, og, cg * kh * kw), cols)
     out = out.view(n, out_c, oh, ow)
     if bias is not None:
@@ -273,10 +196,12 @@ def _convnd(
             f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
             "actual input size"
         )
-    if any(left) or any(right):
+    if left != right:
+        # 'same' with an even total: im2col pads symmetrically, the odd unit goes on the
+        # right/bottom here.
         amounts: list[int] = []
         for lo, hi in zip(reversed(left), reversed(right), strict=True):
-            amounts += [lo, hi]
+            amounts += [0, hi - lo]
         x = _pad(x, amounts)
     if nd == 1:
         out = _conv2d_forward(
@@ -284,11 +209,12 @@ def _convnd(
             weight.unsqueeze(2),
             bias,
             (1, stride_t[0]),
+            (0, left[0]),
             (1, dilation_t[0]),
             groups,
         ).squeeze(2)
     else:
-        out = _conv2d_forward(x, weight, bias, stride_t, dilation_t, groups)
+        out = _conv2d_forward(x, weight, bias, stride_t, left, dilation_t, groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -405,9 +331,17 @@ def _conv_transposend(
     # Columns = W^T x per group, then scatter-add them into the (padded) output plane.
     wt = w.reshape(groups, ig, og * kh * kw).transpose(1, 2)
     cols = _C.matmul(wt, x.reshape(n, groups, ig, h * wd))
-    plane = (out_h + 2 * pad_t[0], out_w + 2 * pad_t[1])
-    out = _col2im(cols, out_c, plane, (kh, kw), dil_t, stride_t, (h, wd))
-    if pad_t[0] or pad_t[1]:
+    cols = cols.reshape(n, out_c * kh * kw, h * wd)
+    if out_pad_t[0] < stride_t[0] and out_pad_t[1] < stride_t[1]:
+        # Exactly h x wd windows fit the padded output plane: col2im crops the padding.
+        out = _C._col2im(cols, (out_h, out_w), (kh, kw), dil_t, pad_t, stride_t)
+    else:
+        # output_padding >= stride (allowed when below dilation): more windows would fit,
+        # so fold onto the full plane, extend it with zeros and crop.
+        full_h = (h - 1) * stride_t[0] + dil_t[0] * (kh - 1) + 1
+        full_w = (wd - 1) * stride_t[1] + dil_t[1] * (kw - 1) + 1
+        out = _C._col2im(cols, (full_h, full_w), (kh, kw), dil_t, (0, 0), stride_t)
+        out = _pad(out, (0, out_pad_t[1], 0, out_pad_t[0]))
         out = out[:, :, pad_t[0] : pad_t[0] + out_h, pad_t[1] : pad_t[1] + out_w]
     if bias is not None:
         out = out + bias.view(1, out_c, 1, 1)
@@ -495,14 +429,7 @@ def unfold(
     dil = _tuple(dilation, 2, "dilation", "im2col")
     pads = _tuple(padding, 2, "padding", "im2col")
     strides = _tuple(stride, 2, "stride", "im2col")
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
-    if pads != (0, 0):
-        x = _pad(x, (pads[1], pads[1], pads[0], pads[0]))
-    n, c = x.shape[0], x.shape[1]
-    view, oh, ow = _im2col(x, kernel, dil, strides)
-    out = view.reshape(n, c * kernel[0] * kernel[1], oh * ow)
-    return out.squeeze(0) if unbatched else out
+    return _C._im2col(input, kernel, dil, pads, strides)
 
 
 def fold(
@@ -529,27 +456,4 @@ def fold(
     dil = _tuple(dilation, 2, "dilation", "col2im")
     pads = _tuple(padding, 2, "padding", "col2im")
     strides = _tuple(stride, 2, "stride", "col2im")
-    unbatched = input.dim() == 2
-    x = input.unsqueeze(0) if unbatched else input
-    k = kernel[0] * kernel[1]
-    if x.shape[1] % k != 0:
-        raise RuntimeError(
-            "Expected size of input's dimension 1 to be divisible by the product of "
-            f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={kernel}"
-        )
-    plane = (size[0] + 2 * pads[0], size[1] + 2 * pads[1])
-    blocks = [
-        (p - d * (kk - 1) - 1) // s + 1
-        for p, d, kk, s in zip(plane, dil, kernel, strides, strict=True)
-    ]
-    if blocks[0] * blocks[1] != x.shape[2] or min(blocks) <= 0:
-        raise RuntimeError(
-            f"Given output_size={size}, kernel_size={kernel}, dilation={dil}, padding={pads}, "
-            f"stride={strides}, expected size of input's dimension 2 to match the calculated "
-            f"number of sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, "
-            f"but got input.size(2)={x.shape[2]}."
-        )
-    out = _col2im(x, x.shape[1] // k, plane, kernel, dil, strides, (blocks[0], blocks[1]))
-    if pads != (0, 0):
-        out = out[:, :, pads[0] : pads[0] + size[0], pads[1] : pads[1] + size[1]]
-    return out.squeeze(0) if unbatched else out
+    return _C._col2im(input, size, kernel, dil, pads, strides)

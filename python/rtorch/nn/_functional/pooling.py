@@ -345,6 +345,28 @@ def _avg_divisor(size: int, out: int, k: int, s: int, p: int, count_include_pad:
     return end.clamp_max(size) - start.clamp_min(0)
 
 
+def _window_sums(
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> Tensor:
+    """Sum of each zero-padded window of ``(N, C, H, W)``, via the im2col kernel.
+
+    ``im2col`` pads symmetrically and fits windows in floor mode; a ceil-mode window that
+    runs past the right/bottom padding gets extra zeros first.
+    """
+    n, c, h, w = x.shape
+    oh, ow = out_hw
+    extra_h = (oh - 1) * stride[0] + kernel[0] - h - 2 * padding[0]
+    extra_w = (ow - 1) * stride[1] + kernel[1] - w - 2 * padding[1]
+    if extra_h > 0 or extra_w > 0:
+        x = _pad(x, (0, max(extra_w, 0), 0, max(extra_h, 0)))
+    cols = _C._im2col(x, kernel, (1, 1), padding, stride)
+    return cols.view(n, c, kernel[0] * kernel[1], oh * ow).sum(2).view(n, c, oh, ow)
+
+
 def _avg_pool2d_core(
     x: Tensor,
     kernel: tuple[int, int],
@@ -355,10 +377,13 @@ def _avg_pool2d_core(
     divisor_override: int | None,
 ) -> Tensor:
     oh, ow = _window_plan(x, kernel, stride, padding, (1, 1), ceil_mode)
-    view = _windows(x, kernel, stride, padding, (1, 1), (oh, ow), 0.0)
-    # Summing kernel-major contiguous blocks is much faster than reducing strided windows.
-    n, c = x.shape[0], x.shape[1]
-    sums = view.permute(4, 5, 0, 1, 2, 3).reshape(kernel[0] * kernel[1], n, c, oh, ow).sum(0)
+    if x.dtype.is_floating_point:
+        sums = _window_sums(x, kernel, stride, padding, (oh, ow))
+    else:
+        view = _windows(x, kernel, stride, padding, (1, 1), (oh, ow), 0.0)
+        # Summing kernel-major contiguous blocks is much faster than reducing strided windows.
+        n, c = x.shape[0], x.shape[1]
+        sums = view.permute(4, 5, 0, 1, 2, 3).reshape(kernel[0] * kernel[1], n, c, oh, ow).sum(0)
     if divisor_override is not None:
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")

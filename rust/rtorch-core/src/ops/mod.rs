@@ -16,6 +16,7 @@ pub mod shape;
 pub mod softmax;
 pub mod sort;
 pub mod unary;
+pub mod window;
 
 use crate::dtype::{DType, Operand};
 use crate::error::{Error, Result};

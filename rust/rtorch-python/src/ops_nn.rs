@@ -1,0 +1,89 @@
+//! Bindings of the sliding-window kernels behind rtorch.nn.functional: `_im2col`
+//! (F.unfold), `_col2im` (F.fold) and `_max_pool2d_indices`. Arguments are already
+//! expanded to pairs by the Python layer; the core checks them.
+
+use crate::error::IntoPyResult;
+use crate::tensor::{wrap, PyTensor};
+use pyo3::prelude::*;
+use rtorch_core::ops::window::{self as win, Window2d};
+
+fn pair(v: (i64, i64)) -> [i64; 2] {
+    [v.0, v.1]
+}
+
+/// Output sizes are counts: a negative one gets PyTorch's message, not a wrap-around.
+fn size_pair(v: (i64, i64)) -> PyResult<[usize; 2]> {
+    if v.0 <= 0 || v.1 <= 0 {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "output_size should be greater than zero, but got output_height: {} output_width: {}",
+            v.0, v.1
+        )));
+    }
+    Ok([v.0 as usize, v.1 as usize])
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, kernel_size, dilation, padding, stride))]
+fn _im2col(
+    input: PyRef<'_, PyTensor>,
+    kernel_size: (i64, i64),
+    dilation: (i64, i64),
+    padding: (i64, i64),
+    stride: (i64, i64),
+) -> PyResult<PyTensor> {
+    let w = Window2d::new(
+        pair(kernel_size),
+        pair(dilation),
+        pair(padding),
+        pair(stride),
+    )
+    .py()?;
+    wrap(win::im2col(&input.inner, w))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, output_size, kernel_size, dilation, padding, stride))]
+fn _col2im(
+    input: PyRef<'_, PyTensor>,
+    output_size: (i64, i64),
+    kernel_size: (i64, i64),
+    dilation: (i64, i64),
+    padding: (i64, i64),
+    stride: (i64, i64),
+) -> PyResult<PyTensor> {
+    let w = Window2d::new(
+        pair(kernel_size),
+        pair(dilation),
+        pair(padding),
+        pair(stride),
+    )
+    .py()?;
+    wrap(win::col2im(&input.inner, size_pair(output_size)?, w))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, kernel_size, stride, padding, dilation, ceil_mode))]
+fn _max_pool2d_indices(
+    input: PyRef<'_, PyTensor>,
+    kernel_size: (i64, i64),
+    stride: (i64, i64),
+    padding: (i64, i64),
+    dilation: (i64, i64),
+    ceil_mode: bool,
+) -> PyResult<PyTensor> {
+    wrap(win::max_pool2d_indices(
+        &input.inner,
+        pair(kernel_size),
+        pair(stride),
+        pair(padding),
+        pair(dilation),
+        ceil_mode,
+    ))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_im2col, m)?)?;
+    m.add_function(wrap_pyfunction!(_col2im, m)?)?;
+    m.add_function(wrap_pyfunction!(_max_pool2d_indices, m)?)?;
+    Ok(())
+}
