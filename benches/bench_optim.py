@@ -10,11 +10,10 @@ BENCH_ONE_THREAD=1 runs both on one thread. Each number is the best single step.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
 import timeit
+
+import _sidebyside
 
 SHAPES = [(128, 784), (128,), (10, 128), (10,)]
 CONFIGS = [
@@ -45,43 +44,11 @@ def time_steps(lib, seconds: float) -> dict:
     return results
 
 
-def torch_results(python: str | None, seconds: float) -> dict | None:
-    try:
-        import torch
-
-        return time_steps(torch, seconds)
-    except ImportError:
-        pass
-    python = python or os.environ.get("RTORCH_BENCH_TORCH_PYTHON")
-    if not python:
-        return None
-    here = os.path.dirname(os.path.abspath(__file__))
-    code = (
-        f"import json, sys; sys.path.insert(0, {here!r}); import bench_optim, torch; "
-        f"print(json.dumps(bench_optim.time_steps(torch, {seconds!r})))"
-    )
-    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--torch-python")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    seconds = 0.05 if args.quick else 0.3
-
-    import rtorch
-
-    ours = time_steps(rtorch, seconds)
-    theirs = torch_results(args.torch_python, seconds)
-    print(f"{'optimizer step, MLP 784-128-10':34} {'rtorch µs':>10} {'torch µs':>10} {'ratio':>7}")
-    for name, _ in CONFIGS:
-        t = theirs.get(name) if theirs else None
-        ratio = f"{ours[name] / t:7.2f}" if t else "    n/a"
-        torch_col = f"{t:10.1f}" if t else f"{'n/a':>10}"
-        print(f"{name:34} {ours[name]:10.1f} {torch_col} {ratio}")
-
-
 if __name__ == "__main__":
-    main()
+    _sidebyside.main(
+        "bench_optim",
+        "time_steps",
+        [name for name, _ in CONFIGS],
+        "optimizer step, MLP 784-128-10",
+        __doc__,
+    )
