@@ -83,8 +83,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--iters", type=int, default=1000)
     p.add_argument("--backend", choices=["both", "rtorch", "torch"], default="both")
-    p.add_argument("--torch-python", default=None,
-                   help="python executable with torch installed (runs in a subprocess)")
+    p.add_argument(
+        "--torch-python",
+        default=None,
+        help="python executable with torch installed (runs in a subprocess)",
+    )
     p.add_argument("--json", action="store_true", help="print raw JSON for one backend")
     args = p.parse_args()
 
@@ -111,7 +114,9 @@ def main() -> None:
         if args.torch_python:
             out = subprocess.run(
                 [args.torch_python, __file__, "--backend", "torch", "--iters", str(args.iters)],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout
             theirs = json.loads(out.strip().splitlines()[-1])
     print(f"{'case':<14}{'rtorch us':>12}{'torch us':>12}{'speedup':>10}")
