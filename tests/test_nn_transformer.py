@@ -169,3 +169,11 @@ def test_errors():
         model(torch.randn(5, 3, 8), torch.randn(4, 2, 8))
     with pytest.raises(RuntimeError, match="the feature number of src and tgt must be equal"):
         model(torch.randn(5, 3, 8), torch.randn(4, 3, 6))
+
+
+@pytest.mark.parametrize("cls", [nn.TransformerEncoder, nn.TransformerDecoder])
+def test_stack_of_a_non_module_raises_before_copying(cls):
+    # Found by the bad-input sweep: a huge num_layers with a non-module layer hung while
+    # deep-copying it; the type is now checked first.
+    with pytest.raises(TypeError, match="is not a Module subclass"):
+        cls(-1, 2**62)

@@ -41,6 +41,10 @@ def _activation_fn(activation: _Activation) -> Callable[[Tensor], Tensor]:
 
 
 def _clones(module: Module, n: int) -> ModuleList:
+    # Checked before copying: a non-module would otherwise be deep-copied n times (a hang
+    # for a huge n) before ModuleList refused the first copy.
+    if not isinstance(module, Module):
+        raise TypeError(f"{type(module).__name__} is not a Module subclass")
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
