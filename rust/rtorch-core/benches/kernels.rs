@@ -40,7 +40,6 @@ fn main() -> Result<()> {
     let x = random_ops::randn(&[n], DType::F32, None)?;
     let y = random_ops::randn(&[n], DType::F32, None)?;
     let m = random_ops::randn(&[4096, 4096], DType::F32, None)?;
-    let a = random_ops::randn(&[1024, 1024], DType::F32, None)?;
     let small = random_ops::randn(&[4], DType::F32, None)?;
     let big = (n * 4) as f64;
 
@@ -112,13 +111,30 @@ fn main() -> Result<()> {
         );
     }
     if wanted("matmul") {
-        let flops = 2.0 * 1024f64.powi(3);
-        report(
-            "matmul 1024^3 f32",
-            best(5, 5, || matmul::matmul(&a, &a)),
-            0.0,
-            flops,
-        );
+        // (label, batch, m, k, n, dtype): square, tall-skinny, batched small, bf16.
+        let shapes: [(&str, usize, usize, usize, usize, DType); 9] = [
+            ("matmul 128^3 f32", 1, 128, 128, 128, DType::F32),
+            ("matmul 256^3 f32", 1, 256, 256, 256, DType::F32),
+            ("matmul 1024^3 f32", 1, 1024, 1024, 1024, DType::F32),
+            ("matmul 4096x64 @ 64x64 f32", 1, 4096, 64, 64, DType::F32),
+            ("matmul 64x4096 @ 4096x64 f32", 1, 64, 4096, 64, DType::F32),
+            ("bmm 64x(128^3) f32", 64, 128, 128, 128, DType::F32),
+            ("bmm 256x(32^3) f32", 256, 32, 32, 32, DType::F32),
+            ("matmul 1024^3 bf16", 1, 1024, 1024, 1024, DType::BF16),
+            ("bmm 64x(128^3) bf16", 64, 128, 128, 128, DType::BF16),
+        ];
+        for (name, batch, m, k, n, dtype) in shapes {
+            let (sa, sb): (Vec<usize>, Vec<usize>) = if batch > 1 {
+                (vec![batch, m, k], vec![batch, k, n])
+            } else {
+                (vec![m, k], vec![k, n])
+            };
+            let a = random_ops::randn(&sa, dtype, None)?;
+            let b = random_ops::randn(&sb, dtype, None)?;
+            let flops = 2.0 * (batch * m * k * n) as f64;
+            let iters = (2e9 / flops).clamp(1.0, 1000.0) as u32;
+            report(name, best(iters, 5, || matmul::matmul(&a, &b)), 0.0, flops);
+        }
     }
     Ok(())
 }

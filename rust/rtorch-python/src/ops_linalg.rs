@@ -446,7 +446,15 @@ fn _linalg_matrix_norm(
     ))
 }
 
+/// Whether bfloat16 matrix products run on AMX tiles in this process (diagnostics and
+/// tests; `RTORCH_DISABLE_AMX=1` turns them off).
+#[pyfunction]
+fn _amx_bf16_enabled() -> bool {
+    rtorch_core::cpu::gemm::amx_bf16_enabled()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_amx_bf16_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add("mm", wrap_pyfunction!(mm_fn, m)?)?;
     m.add_function(wrap_pyfunction!(bmm, m)?)?;

@@ -2,6 +2,7 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod elementwise;
+pub mod gemm;
 pub mod math;
 pub mod reduce_simd;
 pub mod strided;

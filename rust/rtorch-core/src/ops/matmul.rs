@@ -12,7 +12,7 @@
 use super::binary::{add_scaled, mul, mul_scalar, Arith, Rhs};
 use super::shape::{expand_to, permute, reshape_to, squeeze, transpose, unsqueeze};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::SendPtr;
+use crate::cpu::{gemm, SendPtr};
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -20,8 +20,7 @@ use crate::layout::{broadcast_shapes, Dims};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 
-/// Products with fewer multiply-adds than this run single-threaded.
-const PAR_FLOPS: usize = 1 << 20;
+use crate::cpu::gemm::PAR_FLOPS;
 
 fn same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
@@ -113,14 +112,6 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     out_shape.push(m);
     out_shape.push(n);
     let dtype = a.dtype();
-    if dtype == DType::BF16 {
-        // gemm has no bf16 kernel: compute in f32 and round once, as PyTorch's CPU
-        // fallback accumulates in f32.
-        let a32 = super::cast_view(a, DType::F32)?;
-        let b32 = super::cast_view(b, DType::F32)?;
-        let r = bmm_kernel(&a32, &b32)?;
-        return super::cast_view(&r, DType::BF16);
-    }
     if k == 0 || m == 0 || n == 0 {
         return Tensor::zeros(&out_shape, dtype);
     }
@@ -128,10 +119,76 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let av = mat_view(a);
     let bv = mat_view(b);
     let batch = av.ptr_offsets.len();
+    if batch == 0 {
+        return Ok(out);
+    }
+    let al = gemm::MatLayout {
+        offsets: &av.ptr_offsets,
+        rs: av.rs,
+        cs: av.cs,
+    };
+    let bl = gemm::MatLayout {
+        offsets: &bv.ptr_offsets,
+        rs: bv.rs,
+        cs: bv.cs,
+    };
+    let threads = crate::cpu::get_num_threads();
+    // SAFETY (all four calls): the offsets and strides come from the operands' own
+    // layouts, which stay inside their storages; `out` is a fresh contiguous
+    // (batch, m, n) tensor that overlaps neither operand.
     match dtype {
-        DType::F32 => gemm_batches::<f32>(a, b, &out, &av, &bv, m, k, n),
-        DType::F64 => gemm_batches::<f64>(a, b, &out, &av, &bv, m, k, n),
-        DType::F16 => gemm_batches::<half::f16>(a, b, &out, &av, &bv, m, k, n),
+        DType::F32 => unsafe {
+            gemm::batched_float::<f32>(
+                m,
+                n,
+                k,
+                a.data_ptr(),
+                &al,
+                b.data_ptr(),
+                &bl,
+                out.data_ptr(),
+                threads,
+            )
+        },
+        DType::F64 => unsafe {
+            gemm::batched_float::<f64>(
+                m,
+                n,
+                k,
+                a.data_ptr(),
+                &al,
+                b.data_ptr(),
+                &bl,
+                out.data_ptr(),
+                threads,
+            )
+        },
+        DType::BF16 => unsafe {
+            gemm::batched_half::<half::bf16>(
+                m,
+                n,
+                k,
+                a.data_ptr(),
+                &al,
+                b.data_ptr(),
+                &bl,
+                out.data_ptr(),
+                threads,
+            )
+        },
+        DType::F16 => unsafe {
+            gemm::batched_half::<half::f16>(
+                m,
+                n,
+                k,
+                a.data_ptr(),
+                &al,
+                b.data_ptr(),
+                &bl,
+                out.data_ptr(),
+                threads,
+            )
+        },
         _ => {
             crate::dispatch_int!(dtype, T => {
                 int_batches::<T>(a, b, &out, &av, &bv, m, k, n, batch)
@@ -142,72 +199,6 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
     }
     Ok(out)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn gemm_batches<T: Element>(
-    a: &Tensor,
-    b: &Tensor,
-    out: &Tensor,
-    av: &MatView,
-    bv: &MatView,
-    m: usize,
-    k: usize,
-    n: usize,
-) {
-    let pa = SendPtr(a.data_ptr::<T>());
-    let pb = SendPtr(b.data_ptr::<T>());
-    let po = SendPtr(out.data_ptr::<T>());
-    let batch = av.ptr_offsets.len();
-    let flops = m * k * n;
-    let threads = crate::cpu::get_num_threads();
-    let one = T::one();
-    let zero = T::zero();
-    let run = |i: usize, par: gemm::Parallelism| {
-        // SAFETY: the offsets and strides come from the operands' layouts, which stay
-        // inside their storages; `out` is a fresh contiguous (batch, m, n) buffer and
-        // batch entry `i` owns the m*n elements starting at i*m*n.
-        unsafe {
-            gemm::gemm::<T>(
-                m,
-                n,
-                k,
-                po.get().add(i * m * n),
-                1,
-                n as isize,
-                false,
-                pa.get().add(av.ptr_offsets[i]),
-                av.cs,
-                av.rs,
-                pb.get().add(bv.ptr_offsets[i]),
-                bv.cs,
-                bv.rs,
-                zero,
-                one,
-                false,
-                false,
-                false,
-                par,
-            )
-        }
-    };
-    if flops >= PAR_FLOPS && threads > 1 {
-        crate::cpu::install(|| {
-            for i in 0..batch {
-                run(i, gemm::Parallelism::Rayon(threads));
-            }
-        });
-    } else if batch > 1 && flops * batch >= PAR_FLOPS && threads > 1 {
-        crate::cpu::install(|| {
-            (0..batch)
-                .into_par_iter()
-                .for_each(|i| run(i, gemm::Parallelism::None))
-        });
-    } else {
-        for i in 0..batch {
-            run(i, gemm::Parallelism::None);
-        }
-    }
 }
 
 /// Integer products wrap in the element type, as PyTorch's CPU kernel does.

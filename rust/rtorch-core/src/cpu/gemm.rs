@@ -1,0 +1,851 @@
+//! Matrix-product kernels.
+//!
+//! - float32 / float64 go to the `gemm` crate, which reads any row and column strides
+//!   (transposed operands need no copy) and picks its AVX2 or AVX-512 kernels at run
+//!   time (the workspace enables its `x86-v4` feature).
+//! - bfloat16 uses AMX tiles (`tdpbf16ps`) where the CPU has them and the OS grants
+//!   them, chosen once per process; elsewhere, and for float16, the operands are
+//!   converted to float32 blocks and the float32 kernel runs. Both accumulate in
+//!   float32 and round once per output element, as PyTorch's CPU kernels do.
+//! - Batches: many small products run in parallel over the batch (one single-threaded
+//!   product per matrix); few large ones run one after another, each parallel inside.
+//!
+//! Every output element is computed by the same sequence of operations whatever the
+//! thread count (threads only split the output), so results are bitwise identical for
+//! any `set_num_threads`.
+//!
+//! `RTORCH_DISABLE_AMX=1` turns the AMX path off (to test the fallback on AMX machines).
+
+use super::SendPtr;
+use crate::element::Element;
+use rayon::prelude::*;
+
+/// Products with fewer multiply-adds than this run single-threaded.
+pub const PAR_FLOPS: usize = 1 << 20;
+
+/// One operand of a batched product: the element offset of each batch entry and the
+/// row and column strides (in elements) shared by every matrix.
+pub struct MatLayout<'a> {
+    pub offsets: &'a [usize],
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// How a batch of `batch` products of `flops` multiply-adds each is spread over threads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Plan {
+    /// All on the calling thread.
+    Serial,
+    /// One single-threaded product per batch entry, entries spread over the threads.
+    OverBatch,
+    /// Entries one after another, each product split over the threads.
+    Inside,
+}
+
+fn plan(batch: usize, flops: usize, threads: usize) -> Plan {
+    if threads <= 1 || batch == 0 || flops.saturating_mul(batch) < PAR_FLOPS {
+        return Plan::Serial;
+    }
+    // Splitting over the batch has no per-product synchronisation; it only loses when
+    // a few large products do not divide evenly over the threads.
+    let even = batch % threads == 0 || batch >= 4 * threads;
+    if batch >= threads && (even || flops < 16 << 20) {
+        Plan::OverBatch
+    } else if flops >= PAR_FLOPS {
+        Plan::Inside
+    } else {
+        Plan::OverBatch
+    }
+}
+
+/// `out[i] = a[i] @ b[i]` for every batch entry `i` of float32 or float64 operands;
+/// `out` is a contiguous `(batch, m, n)` buffer.
+///
+/// # Safety
+/// `a` and `b` with the given offsets and strides address `(m, k)` and `(k, n)`
+/// matrices inside live allocations; `out` is valid for `batch * m * n` writes and does
+/// not overlap the operands. `T` is `f32` or `f64`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn batched_float<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const T,
+    al: &MatLayout,
+    b: *const T,
+    bl: &MatLayout,
+    out: *mut T,
+    threads: usize,
+) {
+    let batch = al.offsets.len();
+    let (pa, pb, po) = (SendPtr(a as *mut T), SendPtr(b as *mut T), SendPtr(out));
+    let run = |i: usize, par: gemm::Parallelism| {
+        // SAFETY: the caller guarantees the operand layouts; batch entry `i` of the
+        // contiguous output owns the m*n elements starting at i*m*n.
+        unsafe {
+            gemm::gemm::<T>(
+                m,
+                n,
+                k,
+                po.get().add(i * m * n),
+                1,
+                n as isize,
+                false,
+                pa.get().add(al.offsets[i]),
+                al.cs,
+                al.rs,
+                pb.get().add(bl.offsets[i]),
+                bl.cs,
+                bl.rs,
+                T::zero(),
+                T::one(),
+                false,
+                false,
+                false,
+                par,
+            )
+        }
+    };
+    match plan(batch, m * n * k, threads) {
+        Plan::Serial => (0..batch).for_each(|i| run(i, gemm::Parallelism::None)),
+        Plan::OverBatch => super::install(|| {
+            (0..batch)
+                .into_par_iter()
+                .for_each(|i| run(i, gemm::Parallelism::None))
+        }),
+        Plan::Inside => {
+            super::install(|| (0..batch).for_each(|i| run(i, gemm::Parallelism::Rayon(threads))))
+        }
+    }
+}
+
+/// A 16-bit float type computed in float32.
+pub trait Half16: Element {
+    const IS_BF16: bool;
+    fn to_f32(self) -> f32;
+    fn from_f32(v: f32) -> Self;
+}
+
+impl Half16 for half::bf16 {
+    const IS_BF16: bool = true;
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        half::bf16::to_f32(self)
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        half::bf16::from_f32(v)
+    }
+}
+
+impl Half16 for half::f16 {
+    const IS_BF16: bool = false;
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        half::f16::to_f32(self)
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        half::f16::from_f32(v)
+    }
+}
+
+/// `(rows, cols)` strided matrix at `p` copied to a contiguous row-major f32 buffer.
+///
+/// # Safety
+/// `p` with strides `rs`, `cs` addresses a `(rows, cols)` matrix inside one allocation.
+unsafe fn to_f32_block<H: Half16>(
+    p: *const H,
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+) -> Vec<f32> {
+    let mut v = Vec::with_capacity(rows * cols);
+    for i in 0..rows {
+        // SAFETY: row i lies inside the operand (caller's contract).
+        let row = unsafe { p.offset(i as isize * rs) };
+        if cs == 1 {
+            // SAFETY: a unit-stride row of `cols` elements.
+            let s = unsafe { std::slice::from_raw_parts(row, cols) };
+            v.extend(s.iter().map(|x| x.to_f32()));
+        } else {
+            // SAFETY: element j of row i lies inside the operand.
+            v.extend((0..cols).map(|j| unsafe { *row.offset(j as isize * cs) }.to_f32()));
+        }
+    }
+    v
+}
+
+/// One 16-bit product through float32: convert, multiply with the f32 kernel, round
+/// once.
+///
+/// # Safety
+/// As [`batched_half`] for one matrix; `out` is a contiguous `(m, n)` buffer.
+#[allow(clippy::too_many_arguments)]
+unsafe fn half_via_f32<H: Half16>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const H,
+    ars: isize,
+    acs: isize,
+    b: *const H,
+    brs: isize,
+    bcs: isize,
+    out: *mut H,
+    par: gemm::Parallelism,
+) {
+    // SAFETY: the caller's contract covers both operands.
+    let a32 = unsafe { to_f32_block(a, m, k, ars, acs) };
+    let b32 = unsafe { to_f32_block(b, k, n, brs, bcs) };
+    let mut c32 = vec![0f32; m * n];
+    // SAFETY: three contiguous row-major buffers of the right sizes.
+    unsafe {
+        gemm::gemm::<f32>(
+            m,
+            n,
+            k,
+            c32.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a32.as_ptr(),
+            1,
+            k as isize,
+            b32.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
+    };
+    // SAFETY: `out` holds m*n elements (caller's contract).
+    let o = unsafe { std::slice::from_raw_parts_mut(out, m * n) };
+    for (d, s) in o.iter_mut().zip(&c32) {
+        *d = H::from_f32(*s);
+    }
+}
+
+/// Whether the AMX bfloat16 kernel handles an `(m, k) @ (k, n)` product (it needs at
+/// least one full tile in each direction to pay off).
+fn use_amx<H: Half16>(m: usize, n: usize, k: usize) -> bool {
+    H::IS_BF16 && m >= 16 && n >= 16 && k >= 32 && amx::available()
+}
+
+/// Whether this process multiplies bfloat16 matrices with AMX tiles.
+pub fn amx_bf16_enabled() -> bool {
+    amx::available()
+}
+
+/// `out[i] = a[i] @ b[i]` for bfloat16 or float16 operands, accumulated in float32 and
+/// rounded once; `out` is a contiguous `(batch, m, n)` buffer.
+///
+/// # Safety
+/// As [`batched_float`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn batched_half<H: Half16>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const H,
+    al: &MatLayout,
+    b: *const H,
+    bl: &MatLayout,
+    out: *mut H,
+    threads: usize,
+) {
+    let batch = al.offsets.len();
+    let (pa, pb, po) = (SendPtr(a as *mut H), SendPtr(b as *mut H), SendPtr(out));
+    let amx = use_amx::<H>(m, n, k);
+    let run = |i: usize, threads: usize| {
+        // SAFETY: the caller guarantees the layouts; entry i owns its m*n outputs.
+        unsafe {
+            let (a, b, o) = (
+                pa.get().add(al.offsets[i]) as *const H,
+                pb.get().add(bl.offsets[i]) as *const H,
+                po.get().add(i * m * n),
+            );
+            if amx {
+                amx::gemm_bf16(
+                    m,
+                    n,
+                    k,
+                    a as *const u16,
+                    al.rs,
+                    al.cs,
+                    b as *const u16,
+                    bl.rs,
+                    bl.cs,
+                    o as *mut u16,
+                    threads,
+                );
+            } else {
+                let par = if threads > 1 {
+                    gemm::Parallelism::Rayon(threads)
+                } else {
+                    gemm::Parallelism::None
+                };
+                half_via_f32(m, n, k, a, al.rs, al.cs, b, bl.rs, bl.cs, o, par);
+            }
+        }
+    };
+    match plan(batch, m * n * k, threads) {
+        Plan::Serial => (0..batch).for_each(|i| run(i, 1)),
+        Plan::OverBatch => super::install(|| (0..batch).into_par_iter().for_each(|i| run(i, 1))),
+        Plan::Inside => super::install(|| (0..batch).for_each(|i| run(i, threads))),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod amx {
+    //! bfloat16 products on Intel AMX tiles, through inline assembly (the AMX
+    //! intrinsics are not stable Rust).
+    //!
+    //! Tiles 0-3 hold a 32x32 float32 block of the output (2x2 tiles of 16x16), tiles
+    //! 4-5 two 16-row slices of A (16 rows x 32 bf16), tiles 6-7 two 16-column slices of
+    //! B in the pair-interleaved ("VNNI") layout `tdpbf16ps` reads: 16 rows of k-pairs,
+    //! each row 16 columns x 2 bf16. The whole k range accumulates in the tiles and
+    //! each output is rounded to bfloat16 once.
+    //!
+    //! Inputs that are bfloat16 subnormals (below 1.2e-38) count as zero in
+    //! `tdpbf16ps`, as in PyTorch's AMX path (oneDNN).
+
+    use super::SendPtr;
+    use rayon::prelude::*;
+    use std::arch::asm;
+    use std::sync::OnceLock;
+
+    /// Rows of A (and of the output) per register block.
+    const RB: usize = 32;
+    /// Columns of B (and of the output) per register block, a "panel".
+    const CB: usize = 32;
+    /// bfloat16 values of k per tile row.
+    const KT: usize = 32;
+    /// Register blocks of rows per task: A's slice (`ROWS_PER_TASK * RB * k` bf16)
+    /// stays in L2 while the task sweeps its panels.
+    const ROW_BLOCKS_PER_TASK: usize = 8;
+    /// Panels per task: each panel (`k * CB` bf16) is reused by every row block.
+    const PANELS_PER_TASK: usize = 8;
+    /// k-tiles per chunk: a row block's chunk of A (32 rows x 512 bf16 = 32 KiB) stays
+    /// in L1 while the task's panels stream past it.
+    const KC_TILES: usize = 16;
+
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+
+    /// AMX-BF16 present in CPUID, permitted by the OS, and not disabled by
+    /// `RTORCH_DISABLE_AMX`.
+    pub fn available() -> bool {
+        *AVAILABLE.get_or_init(detect)
+    }
+
+    fn detect() -> bool {
+        if std::env::var("RTORCH_DISABLE_AMX").is_ok_and(|v| !v.is_empty() && v != "0") {
+            return false;
+        }
+        // SAFETY: CPUID is available on every x86_64 CPU; leaf 7 is read only when the
+        // maximum basic leaf covers it.
+        #[allow(unused_unsafe)]
+        let (max_leaf, edx7) = unsafe {
+            let l0 = std::arch::x86_64::__cpuid(0);
+            if l0.eax < 7 {
+                (l0.eax, 0)
+            } else {
+                (l0.eax, std::arch::x86_64::__cpuid_count(7, 0).edx)
+            }
+        };
+        let amx_bf16 = edx7 & (1 << 22) != 0;
+        let amx_tile = edx7 & (1 << 24) != 0;
+        if max_leaf < 7 || !amx_bf16 || !amx_tile {
+            return false;
+        }
+        request_permission()
+    }
+
+    /// Linux hands out the (large) AMX register state only on request, per process.
+    #[cfg(target_os = "linux")]
+    fn request_permission() -> bool {
+        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+        const XFEATURE_XTILEDATA: libc::c_long = 18;
+        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM) only changes which register state
+        // the kernel lets this process use; it reads no memory of ours.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_arch_prctl,
+                ARCH_REQ_XCOMP_PERM,
+                XFEATURE_XTILEDATA,
+            )
+        };
+        r == 0
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn request_permission() -> bool {
+        false
+    }
+
+    /// The tile configuration (palette 1): 8 tiles of 16 rows x 64 bytes.
+    #[repr(C, align(64))]
+    struct TileConfig {
+        palette: u8,
+        start_row: u8,
+        reserved: [u8; 14],
+        colsb: [u16; 16],
+        rows: [u8; 16],
+    }
+
+    const CONFIG: TileConfig = {
+        let mut colsb = [0u16; 16];
+        let mut rows = [0u8; 16];
+        let mut t = 0;
+        while t < 8 {
+            colsb[t] = 64;
+            rows[t] = 16;
+            t += 1;
+        }
+        TileConfig {
+            palette: 1,
+            start_row: 0,
+            reserved: [0; 14],
+            colsb,
+            rows,
+        }
+    };
+
+    #[repr(C, align(64))]
+    struct CBlock([f32; RB * CB]);
+
+    /// Round-to-nearest-even float32 -> bfloat16 bits, NaN kept quiet NaN: the same
+    /// bits as `half::bf16::from_f32`, written branch-free so the loop vectorises.
+    #[inline(always)]
+    fn round_bf16(x: f32) -> u16 {
+        let b = x.to_bits();
+        let rounded = (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16;
+        let nan = ((b >> 16) as u16) | 0x40;
+        if x.is_nan() {
+            nan
+        } else {
+            rounded
+        }
+    }
+
+    /// `out (m, n) = a (m, k) @ b (k, n)` in bfloat16 bits, contiguous row-major `out`.
+    ///
+    /// # Safety
+    /// [`available`] returned true; `a` and `b` with their strides address the
+    /// operands inside live allocations; `out` is valid for `m * n` writes and does not
+    /// overlap them; `m >= 1`, `n >= 1`, `k >= 1`.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm_bf16(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: *const u16,
+        ars: isize,
+        acs: isize,
+        b: *const u16,
+        brs: isize,
+        bcs: isize,
+        out: *mut u16,
+        threads: usize,
+    ) {
+        let kp = k.div_ceil(KT) * KT;
+        let mp = m.div_ceil(RB) * RB;
+        let panels = n.div_ceil(CB);
+        let nkt = kp / KT;
+
+        // B in the pair-interleaved layout, panel after panel; zero padded in k and n.
+        // Panel j, k-tile t, half h (16 columns): 16 rows (k pairs) x 16 columns x 2.
+        let mut bp = vec![0u16; panels * kp * CB];
+        let bsrc = SendPtr(b as *mut u16);
+        let pack_panel = |j: usize, dst: &mut [u16]| {
+            let b = bsrc.get() as *const u16;
+            let c0 = j * CB;
+            let cols = CB.min(n - c0);
+            if bcs == 1 && cols == CB {
+                // Row-major B, a full panel: interleave rows kk and kk+1 into one
+                // 64-element tile row spread over the two halves.
+                for kk in (0..k).step_by(2) {
+                    let (t, r) = (kk / KT, (kk % KT) / 2);
+                    // SAFETY: columns c0..c0+32 of row kk (and kk+1 when it exists)
+                    // lie inside B; unaligned reads of plain u16 values.
+                    let (r0, r1) = unsafe {
+                        let p0 = b.offset(kk as isize * brs + c0 as isize) as *const [u16; CB];
+                        let r1 = if kk + 1 < k {
+                            (p0 as *const u16)
+                                .offset(brs)
+                                .cast::<[u16; CB]>()
+                                .read_unaligned()
+                        } else {
+                            [0u16; CB]
+                        };
+                        (p0.read_unaligned(), r1)
+                    };
+                    let d = &mut dst[t * 1024 + r * 32..t * 1024 + r * 32 + 544];
+                    for h in 0..2 {
+                        for cc in 0..16 {
+                            d[h * 512 + cc * 2] = r0[h * 16 + cc];
+                            d[h * 512 + cc * 2 + 1] = r1[h * 16 + cc];
+                        }
+                    }
+                }
+                return;
+            }
+            for kk in 0..k {
+                let (t, r, e) = (kk / KT, (kk % KT) / 2, kk % 2);
+                // SAFETY: row kk, columns c0..c0+cols of B (caller's contract).
+                let row = unsafe { b.offset(kk as isize * brs + c0 as isize * bcs) };
+                for c in 0..cols {
+                    let (h, cc) = (c / 16, c % 16);
+                    // SAFETY: as above.
+                    dst[t * 1024 + h * 512 + r * 32 + cc * 2 + e] =
+                        unsafe { *row.offset(c as isize * bcs) };
+                }
+            }
+        };
+        let panel_len = kp * CB;
+        if threads > 1 && k * n >= 1 << 16 {
+            super::super::install(|| {
+                bp.par_chunks_mut(panel_len)
+                    .enumerate()
+                    .for_each(|(j, d)| pack_panel(j, d))
+            });
+        } else {
+            bp.chunks_mut(panel_len)
+                .enumerate()
+                .for_each(|(j, d)| pack_panel(j, d));
+        }
+
+        // A in tiles: row block rb, k-tile t, half h (16 rows) is a contiguous 16 x 32
+        // tile (1 KiB, rows 64 bytes apart), zero padded. Contiguous tiles also avoid
+        // the cache-set conflicts of power-of-two row strides.
+        let row_blocks = mp / RB;
+        let mut ap = vec![0u16; mp * kp];
+        let asrc = SendPtr(a as *mut u16);
+        let pack_rows = |rb: usize, dst: &mut [u16]| {
+            let a = asrc.get() as *const u16;
+            for ii in 0..RB.min(m - rb * RB) {
+                let i = rb * RB + ii;
+                let (h, r) = (ii / 16, ii % 16);
+                // SAFETY: row i of A (caller's contract).
+                let row = unsafe { a.offset(i as isize * ars) };
+                for t in 0..nkt {
+                    let k0 = t * KT;
+                    let len = KT.min(k.saturating_sub(k0));
+                    let d = &mut dst[(t * 2 + h) * 512 + r * 32..][..len];
+                    if acs == 1 {
+                        // SAFETY: a unit-stride run of `len` elements of row i.
+                        d.copy_from_slice(unsafe { std::slice::from_raw_parts(row.add(k0), len) });
+                    } else {
+                        for (p, x) in d.iter_mut().enumerate() {
+                            // SAFETY: element k0+p of row i.
+                            *x = unsafe { *row.offset((k0 + p) as isize * acs) };
+                        }
+                    }
+                }
+            }
+        };
+        let block_len = RB * kp;
+        if threads > 1 && m * k >= 1 << 16 {
+            super::super::install(|| {
+                ap.par_chunks_mut(block_len)
+                    .enumerate()
+                    .for_each(|(rb, d)| pack_rows(rb, d))
+            });
+        } else {
+            ap.chunks_mut(block_len)
+                .enumerate()
+                .for_each(|(rb, d)| pack_rows(rb, d));
+        }
+
+        let row_tasks = row_blocks.div_ceil(ROW_BLOCKS_PER_TASK);
+        let panel_tasks = panels.div_ceil(PANELS_PER_TASK);
+        let (pa, pbp, po) = (
+            SendPtr(ap.as_ptr() as *mut u16),
+            SendPtr(bp.as_ptr() as *mut u16),
+            SendPtr(out),
+        );
+        let task = |t: usize| {
+            let (rt, pt) = (t / panel_tasks, t % panel_tasks);
+            let rb0 = rt * ROW_BLOCKS_PER_TASK;
+            let rb1 = (rb0 + ROW_BLOCKS_PER_TASK).min(row_blocks);
+            let p0 = pt * PANELS_PER_TASK;
+            let p1 = (p0 + PANELS_PER_TASK).min(panels);
+            // SAFETY: the packed buffers cover every tile read (A: mp x kp, B: panels x
+            // kp x CB), and each task writes only its own rows x columns of `out`.
+            unsafe {
+                run_task(
+                    pa.get(),
+                    pbp.get(),
+                    kp,
+                    nkt,
+                    rb0,
+                    rb1,
+                    p0,
+                    p1,
+                    m,
+                    n,
+                    po.get(),
+                )
+            };
+        };
+        let tasks = row_tasks * panel_tasks;
+        if threads > 1 && tasks > 1 {
+            super::super::install(|| (0..tasks).into_par_iter().for_each(task));
+        } else {
+            (0..tasks).for_each(task);
+        }
+    }
+
+    /// Output rows `rb0*RB..rb1*RB` x panels `p0..p1` on this thread.
+    ///
+    /// # Safety
+    /// See [`gemm_bf16`]: `ap` and `bp` hold the packed row blocks and panels.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_task(
+        ap: *const u16,
+        bp: *const u16,
+        kp: usize,
+        nkt: usize,
+        rb0: usize,
+        rb1: usize,
+        p0: usize,
+        p1: usize,
+        m: usize,
+        n: usize,
+        out: *mut u16,
+    ) {
+        let npan = p1 - p0;
+        // With more than one k-chunk the float32 partial sums of every block of the
+        // task wait in `acc` between chunks (each block sums its chunks in k order).
+        let chunked = nkt > KC_TILES;
+        let mut acc = vec![
+            0f32;
+            if chunked {
+                (rb1 - rb0) * npan * RB * CB
+            } else {
+                0
+            }
+        ];
+        let mut c = CBlock([0.0; RB * CB]);
+        // SAFETY: `available()` was true, so the OS granted the tile state; the config
+        // is a valid palette-1 layout.
+        unsafe {
+            asm!("ldtilecfg [{0}]", in(reg) &CONFIG as *const TileConfig, options(nostack, readonly))
+        };
+        for t0 in (0..nkt).step_by(KC_TILES) {
+            let t1 = (t0 + KC_TILES).min(nkt);
+            let last = t1 == nkt;
+            for rb in rb0..rb1 {
+                // SAFETY: row block rb lies inside the packed A buffer; its chunk of
+                // k-tiles (contiguous) stays in L1 while the panels stream past.
+                let a0 = unsafe { ap.add(rb * RB * kp) };
+                for p in p0..p1 {
+                    // SAFETY: panel p lies inside the packed B buffer.
+                    let panel = unsafe { bp.add(p * kp * CB) };
+                    let cp = if chunked {
+                        let blk = ((rb - rb0) * npan + (p - p0)) * RB * CB;
+                        acc[blk..blk + RB * CB].as_mut_ptr()
+                    } else {
+                        c.0.as_mut_ptr()
+                    };
+                    if t0 == 0 {
+                        // SAFETY: tiles 0-3 are the accumulators; nothing else uses them.
+                        unsafe {
+                            asm!(
+                                "tilezero tmm0",
+                                "tilezero tmm1",
+                                "tilezero tmm2",
+                                "tilezero tmm3",
+                                options(nostack, nomem)
+                            )
+                        };
+                    } else {
+                        // SAFETY: the block's 32x32 f32 partial sums (row stride 128
+                        // bytes) back into the accumulator tiles.
+                        unsafe {
+                            asm!(
+                                "tileloadd tmm0, [{c0} + {cs}*1]",
+                                "tileloadd tmm1, [{c1} + {cs}*1]",
+                                "tileloadd tmm2, [{c2} + {cs}*1]",
+                                "tileloadd tmm3, [{c3} + {cs}*1]",
+                                c0 = in(reg) cp,
+                                c1 = in(reg) cp.add(16),
+                                c2 = in(reg) cp.add(16 * CB),
+                                c3 = in(reg) cp.add(16 * CB + 16),
+                                cs = in(reg) CB * 4,
+                                options(nostack, readonly),
+                            )
+                        };
+                    }
+                    for t in t0..t1 {
+                        // SAFETY: A rows rb*RB..rb*RB+32 and B panel p at k-tile t
+                        // (two contiguous 16x64-byte tiles each) are in bounds.
+                        unsafe {
+                            let at = a0.add(t * 1024);
+                            let bt = panel.add(t * 1024);
+                            asm!(
+                                "tileloadd tmm4, [{a0} + {as}*1]",
+                                "tileloadd tmm5, [{a1} + {as}*1]",
+                                "tileloadd tmm6, [{b0} + {bs}*1]",
+                                "tileloadd tmm7, [{b1} + {bs}*1]",
+                                "tdpbf16ps tmm0, tmm4, tmm6",
+                                "tdpbf16ps tmm1, tmm4, tmm7",
+                                "tdpbf16ps tmm2, tmm5, tmm6",
+                                "tdpbf16ps tmm3, tmm5, tmm7",
+                                a0 = in(reg) at,
+                                a1 = in(reg) at.add(512),
+                                as = in(reg) 64usize,
+                                b0 = in(reg) bt,
+                                b1 = in(reg) bt.add(512),
+                                bs = in(reg) 64usize,
+                                options(nostack, readonly),
+                            );
+                        }
+                    }
+                    // SAFETY: the four 16x16 f32 tiles go to the 32x32 block `cp`
+                    // (row stride 128 bytes).
+                    unsafe {
+                        asm!(
+                            "tilestored [{c0} + {cs}*1], tmm0",
+                            "tilestored [{c1} + {cs}*1], tmm1",
+                            "tilestored [{c2} + {cs}*1], tmm2",
+                            "tilestored [{c3} + {cs}*1], tmm3",
+                            c0 = in(reg) cp,
+                            c1 = in(reg) cp.add(16),
+                            c2 = in(reg) cp.add(16 * CB),
+                            c3 = in(reg) cp.add(16 * CB + 16),
+                            cs = in(reg) CB * 4,
+                            options(nostack),
+                        );
+                    }
+                    if !last {
+                        continue;
+                    }
+                    let r0 = rb * RB;
+                    let c0 = p * CB;
+                    let rows = RB.min(m - r0.min(m));
+                    let cols = CB.min(n - c0);
+                    // SAFETY: `cp` points at RB*CB initialised f32 values.
+                    let blk = unsafe { std::slice::from_raw_parts(cp as *const f32, RB * CB) };
+                    for i in 0..rows {
+                        // SAFETY: output row r0+i, columns c0..c0+cols are inside
+                        // `out` and belong to this task.
+                        let dst = unsafe {
+                            std::slice::from_raw_parts_mut(out.add((r0 + i) * n + c0), cols)
+                        };
+                        for (d, s) in dst.iter_mut().zip(&blk[i * CB..i * CB + cols]) {
+                            *d = round_bf16(*s);
+                        }
+                    }
+                }
+            }
+        }
+        // SAFETY: releases this thread's tile state (no tile is live past here).
+        unsafe { asm!("tilerelease", options(nostack, nomem)) };
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod amx {
+    pub fn available() -> bool {
+        false
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm_bf16(
+        _m: usize,
+        _n: usize,
+        _k: usize,
+        _a: *const u16,
+        _ars: isize,
+        _acs: isize,
+        _b: *const u16,
+        _brs: isize,
+        _bcs: isize,
+        _out: *mut u16,
+        _threads: usize,
+    ) {
+        unreachable!("AMX is x86_64 only")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_choices() {
+        assert_eq!(plan(64, 128 * 128 * 128, 2), Plan::OverBatch);
+        assert_eq!(plan(1, 1024 * 1024 * 1024, 2), Plan::Inside);
+        assert_eq!(plan(3, 1024 * 1024 * 1024, 2), Plan::Inside);
+        assert_eq!(plan(4, 1024 * 1024 * 1024, 2), Plan::OverBatch);
+        assert_eq!(plan(64, 8, 2), Plan::Serial);
+        assert_eq!(plan(64, 128 * 128 * 128, 1), Plan::Serial);
+    }
+
+    /// The AMX kernel (when the machine has it) against a float64 reference on odd
+    /// sizes, strided operands and tails.
+    #[test]
+    fn bf16_products_match_f64() {
+        use half::bf16;
+        for &(m, n, k) in &[
+            (16, 16, 32),
+            (17, 33, 65),
+            (64, 96, 128),
+            (33, 17, 31),
+            (100, 50, 70),
+        ] {
+            let av: Vec<bf16> = (0..m * k)
+                .map(|i| bf16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0))
+                .collect();
+            let bv: Vec<bf16> = (0..k * n)
+                .map(|i| bf16::from_f32(((i * 5 % 11) as f32 - 5.0) / 4.0))
+                .collect();
+            // a row-major, b read transposed from an (n, k) buffer.
+            let bt: Vec<bf16> = (0..n * k).map(|i| bv[(i % k) * n + i / k]).collect();
+            let mut out = vec![bf16::ZERO; m * n];
+            let al = MatLayout {
+                offsets: &[0],
+                rs: k as isize,
+                cs: 1,
+            };
+            let bl = MatLayout {
+                offsets: &[0],
+                rs: 1,
+                cs: k as isize,
+            };
+            // SAFETY: the buffers match the layouts.
+            unsafe {
+                batched_half(
+                    m,
+                    n,
+                    k,
+                    av.as_ptr(),
+                    &al,
+                    bt.as_ptr(),
+                    &bl,
+                    out.as_mut_ptr(),
+                    2,
+                )
+            };
+            for i in 0..m {
+                for j in 0..n {
+                    let r: f64 = (0..k)
+                        .map(|p| av[i * k + p].to_f64() * bv[p * n + j].to_f64())
+                        .sum();
+                    let got = out[i * n + j].to_f64();
+                    // Exact products, f32 sums of small dyadic values: only the final
+                    // rounding to bf16 (2^-8 relative) differs.
+                    assert!(
+                        (got - r).abs() <= r.abs() / 128.0 + 1e-6,
+                        "{m}x{n}x{k} [{i},{j}]: {got} vs {r}"
+                    );
+                }
+            }
+        }
+    }
+}

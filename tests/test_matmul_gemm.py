@@ -1,0 +1,213 @@
+"""The GEMM kernels behind matmul/mm/bmm/addmm/baddbmm/linear: odd sizes and SIMD tails,
+transposed, strided and expanded operands, batch broadcast, empty dims, every float
+dtype (bfloat16 on AMX tiles and on the float32 fallback), the batch scheduling, and
+bitwise-identical results for any thread count. References are numpy float64 products
+of the (rounded) inputs.
+
+Tolerances: a float32 (float64) product of length k carries at most about
+k * 2**-24 (2**-53) of sum |a_i| |b_i| of rounding error; we allow 2 k u of that sum
+plus a tiny atol. bfloat16 / float16 results are accumulated in float32 and rounded
+once, so they also get the final rounding: 2**-8 (2**-11) of |result|.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rtorch
+import rtorch.nn.functional as F
+
+RNG = np.random.default_rng(12)
+ODD = [1, 7, 17, 33, 65, 129]
+UNIT = {rtorch.float32: 2.0**-24, rtorch.float64: 2.0**-53}
+FINAL = {rtorch.bfloat16: 2.0**-8, rtorch.float16: 2.0**-11}
+
+
+def npv(t: rtorch.Tensor) -> np.ndarray:
+    """float64 numpy copy of a tensor's values."""
+    if t.dtype in (rtorch.bfloat16, rtorch.float16):
+        t = t.float()
+    return np.asarray(t.contiguous().numpy(), dtype=np.float64)
+
+
+def mk(shape, dtype=rtorch.float32) -> rtorch.Tensor:
+    return rtorch.from_numpy(RNG.standard_normal(shape)).to(dtype)
+
+
+def check(got: rtorch.Tensor, a: np.ndarray, b: np.ndarray, dtype, k: int) -> None:
+    """got vs a @ b in float64 with the k- and dtype-scaled bound described above."""
+    ref = np.matmul(a, b)
+    mag = np.matmul(np.abs(a), np.abs(b))
+    assert tuple(got.shape) == ref.shape
+    assert got.dtype == dtype
+    u = UNIT.get(dtype, 2.0**-24)
+    bound = 2 * max(k, 1) * u * mag + FINAL.get(dtype, 0.0) * np.abs(ref) + 1e-30
+    err = np.abs(npv(got) - ref)
+    assert np.all(err <= bound), f"max excess {np.max(err - bound)}"
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize("m", ODD)
+def test_odd_sizes(dtype, m):
+    for k in ODD:
+        for n in (1, 17, 65, 129):
+            a, b = mk((m, k), dtype), mk((k, n), dtype)
+            check(a @ b, npv(a), npv(b), dtype, k)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
+def test_half_odd_sizes(dtype):
+    for m, k, n in [
+        (1, 7, 17),
+        (17, 33, 65),
+        (33, 65, 17),
+        (65, 129, 33),
+        (129, 17, 65),
+        (16, 32, 16),
+        (64, 64, 64),
+        (7, 300, 9),
+    ]:
+        a, b = mk((m, k), dtype), mk((k, n), dtype)
+        check(a @ b, npv(a), npv(b), dtype, k)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.bfloat16, rtorch.float16])
+def test_transposed_and_strided_operands(dtype):
+    for m, k, n in [(33, 65, 17), (70, 40, 130)]:
+        at = mk((k, m), dtype).t()  # column-major view
+        bt = mk((n, k), dtype).t()
+        check(at @ bt, npv(at), npv(bt), dtype, k)
+        # every other row and column of bigger buffers
+        a2 = mk((2 * m, 2 * k), dtype)[::2, ::2]
+        b2 = mk((2 * k, 3 * n), dtype)[::2, ::3]
+        assert not a2.is_contiguous()
+        check(a2 @ b2, npv(a2), npv(b2), dtype, k)
+        check(rtorch.mm(at, b2), npv(at), npv(b2), dtype, k)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.bfloat16])
+def test_batched_broadcast_and_bmm(dtype):
+    # many small products (parallel over the batch)
+    a, b = mk((64, 17, 33), dtype), mk((64, 33, 65), dtype)
+    check(rtorch.bmm(a, b), npv(a), npv(b), dtype, 33)
+    # few large ones (parallel inside each product)
+    a, b = mk((3, 129, 65), dtype), mk((3, 65, 130), dtype)
+    check(rtorch.bmm(a, b), npv(a), npv(b), dtype, 65)
+    # broadcast batch dims (stride-0 operands), transposed inside the batch
+    a = mk((4, 1, 33, 17), dtype)
+    b = mk((5, 65, 17), dtype).transpose(-1, -2)
+    check(a @ b, npv(a), npv(b), dtype, 17)
+    w = mk((17, 9), dtype)
+    check(a @ w, npv(a), npv(w), dtype, 17)
+
+
+def test_empty_dims():
+    for sa, sb in [((0, 5), (5, 3)), ((4, 0), (0, 3)), ((4, 5), (5, 0)), ((0, 4, 5), (0, 5, 3))]:
+        for dtype in (rtorch.float32, rtorch.bfloat16, rtorch.float16):
+            a, b = rtorch.ones(*sa, dtype=dtype), rtorch.ones(*sb, dtype=dtype)
+            r = rtorch.matmul(a, b)
+            ref = np.matmul(np.ones(sa), np.ones(sb))
+            assert tuple(r.shape) == ref.shape and r.dtype == dtype
+            np.testing.assert_array_equal(npv(r), ref)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.bfloat16])
+def test_addmm_baddbmm_linear(dtype):
+    m, k, n = 33, 65, 17
+    inp, a, b = mk((n,), dtype), mk((m, k), dtype), mk((k, n), dtype)
+    got = rtorch.addmm(inp, a, b, beta=0.5, alpha=2.0)
+    ref_prod = npv(a) @ npv(b)
+    ref = 0.5 * npv(inp) + 2.0 * ref_prod
+    mag = np.abs(npv(a)) @ np.abs(npv(b))
+    u = UNIT.get(dtype, 2.0**-24)
+    tol = 2 * (k + 2) * u * 2 * mag + FINAL.get(dtype, 0.0) * (np.abs(ref) + 2 * np.abs(ref_prod))
+    assert np.all(np.abs(npv(got) - ref) <= tol + 4 * u * np.abs(npv(inp)))
+    # baddbmm with a broadcast input
+    bi, b1, b2 = mk((1, n), dtype), mk((6, m, k), dtype), mk((6, k, n), dtype)
+    got = rtorch.baddbmm(bi, b1, b2)
+    prod = npv(b1) @ npv(b2)
+    ref = npv(bi) + prod
+    mag = np.abs(npv(b1)) @ np.abs(npv(b2))
+    tol = 2 * (k + 2) * u * mag + FINAL.get(dtype, 0.0) * (np.abs(ref) + np.abs(prod))
+    assert np.all(np.abs(npv(got) - ref) <= tol + 2 * u * np.abs(npv(bi)))
+    # linear: x (batch, in) @ weight (out, in)^T + bias
+    x, wt, bias = mk((5, 7, k), dtype), mk((n, k), dtype), mk((n,), dtype)
+    got = F.linear(x, wt, bias)
+    prod = npv(x) @ npv(wt).T
+    ref = prod + npv(bias)
+    mag = np.abs(npv(x)) @ np.abs(npv(wt)).T
+    tol = 2 * (k + 2) * u * mag + FINAL.get(dtype, 0.0) * (np.abs(ref) + np.abs(prod))
+    assert np.all(np.abs(npv(got) - ref) <= tol + 2 * u * np.abs(npv(bias)))
+
+
+CASES = [
+    ((256, 256), (256, 256), rtorch.float32),  # one product split over the threads
+    ((64, 64, 64), (64, 64, 64), rtorch.float32),  # batch spread over the threads
+    ((3, 200, 130), (130, 150), rtorch.float64),  # a batch that does not divide evenly
+    ((256, 192), (192, 160), rtorch.bfloat16),
+    ((16, 64, 96), (16, 96, 48), rtorch.bfloat16),
+    ((130, 70), (70, 90), rtorch.float16),
+]
+
+
+def test_thread_count_does_not_change_results():
+    before = rtorch.get_num_threads()
+    try:
+        for sa, sb, dtype in CASES:
+            a, b = mk(sa, dtype), mk(sb, dtype)
+            a_t = mk(sa[::-1], dtype).transpose(0, -1) if len(sa) == 2 else a
+            rtorch.set_num_threads(1)
+            r1, r1t = a @ b, a_t @ b
+            rtorch.set_num_threads(2)
+            r2, r2t = a @ b, a_t @ b
+            rtorch.set_num_threads(3)
+            r3 = a @ b
+            assert rtorch.equal(r1, r2) and rtorch.equal(r1, r3), (sa, sb, dtype)
+            assert rtorch.equal(r1t, r2t), (sa, sb, dtype)
+    finally:
+        rtorch.set_num_threads(before)
+
+
+def test_bf16_rounds_once_from_float32():
+    # sum of 256 products of 1 + 2^-8 style values: float32 accumulation keeps the
+    # low bits that a bfloat16 accumulator would lose.
+    a = rtorch.full((16, 256), 1.0 + 2.0**-7, dtype=rtorch.bfloat16)
+    b = rtorch.full((256, 16), 1.0 + 2.0**-7, dtype=rtorch.bfloat16)
+    exact = 256 * (1.0 + 2.0**-7) ** 2
+    got = npv(a @ b)
+    want = npv(rtorch.tensor(exact, dtype=rtorch.float32).to(rtorch.bfloat16))
+    np.testing.assert_array_equal(got, np.full((16, 16), want))
+
+
+_FALLBACK_SCRIPT = """
+import numpy as np, rtorch
+rng = np.random.default_rng(3)
+for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40)]:
+    a = rtorch.from_numpy(rng.standard_normal((m, k))).to(rtorch.bfloat16)
+    b = rtorch.from_numpy(rng.standard_normal((n, k))).to(rtorch.bfloat16).t()
+    ref = a.double().numpy() @ b.double().numpy()
+    mag = np.abs(a.double().numpy()) @ np.abs(b.double().numpy())
+    got = (a @ b).double().numpy()
+    assert np.all(np.abs(got - ref) <= 2 * k * 2.0**-24 * mag + 2.0**-8 * np.abs(ref)), (m, k, n)
+print("ok", rtorch._C._amx_bf16_enabled())
+"""
+
+
+def test_bf16_fallback_without_amx():
+    """The float32 fallback path, forced with RTORCH_DISABLE_AMX on AMX machines."""
+    env = dict(os.environ, RTORCH_DISABLE_AMX="1")
+    r = subprocess.run(
+        [sys.executable, "-c", _FALLBACK_SCRIPT],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["ok", "False"]
