@@ -80,6 +80,11 @@ def _step_as_tensor(state: dict[str, Any]) -> None:
         state["step"] = tensor(float(state["step"]), dtype=_scalar_dtype())
 
 
+# Parameter dtypes the fused Rust updates (``rtorch._C._fused_*_``) handle; others
+# (float16, bfloat16, complex) take the tensor-op path of each optimizer.
+_FUSED_DTYPES = (float32, float64)
+
+
 def _check_lr(lr: Any) -> None:
     """PyTorch's checks on a learning rate: a tensor lr holds one element, none is negative."""
     if isinstance(lr, Tensor) and lr.numel() != 1:
@@ -460,6 +465,13 @@ class Optimizer:
             set_to_none (bool): set the grads to None instead of zeroing them
                 (default: ``True``). A None grad makes optimizers skip the parameter.
         """
+        if set_to_none:
+            # Fast path: dropping a grad needs no grad-mode switch.
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.grad = None
+            return
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:

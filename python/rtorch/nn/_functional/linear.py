@@ -9,6 +9,8 @@ __all__ = ["bilinear", "linear"]
 
 _addmm = _C.addmm
 _matmul = _C.matmul
+_mm = _C.mm
+_mv = _C.mv
 
 
 def _shape_error(input: Tensor, weight: Tensor, has_bias: bool) -> RuntimeError:
@@ -63,20 +65,34 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         - Output: ``(*, out_features)`` (or ``(*)`` for a 1-D weight).
     """
     try:
-        if input.dim() == 2 and weight.dim() == 2:
-            # The hot path of every MLP: one fused GEMM with the bias as its beta term.
-            if input.shape[1] != weight.shape[1]:
-                raise _shape_error(input, weight, bias is not None)
-            if bias is None:
-                return _C.mm(input, weight.t())
-            return _addmm(bias, input, weight.t())
+        if weight.dim() == 2:
+            nd = input.dim()
+            if nd == 2:
+                # The hot path of every MLP: one fused GEMM with the bias as its beta
+                # term. Shapes are checked by the GEMM; the message is fixed up below.
+                if bias is None:
+                    return _mm(input, weight.t())
+                return _addmm(bias, input, weight.t())
+            if nd == 1:
+                # PyTorch: matmul(input, weight.t()) + bias (an AddBackward0 result);
+                # the matrix-vector product needs no transposed view.
+                out = _mv(weight, input)
+                return out if bias is None else out + bias
         return _linear_nd(input, weight, bias)
     except (AttributeError, TypeError, RuntimeError) as err:
-        # Argument types and dtypes are checked only on failure: the hot path pays nothing.
-        better = _argument_error(input, weight, bias)
+        # Argument types, dtypes and shapes are checked only on failure: the hot path
+        # pays nothing.
+        better = _argument_error(input, weight, bias) or _shape_mismatch(input, weight, bias)
         if better is not None:
             raise better from None
         raise err from None
+
+
+def _shape_mismatch(input: Tensor, weight: Tensor, bias: Tensor | None) -> Exception | None:
+    """PyTorch's message for an input whose last size is not ``in_features``."""
+    if weight.dim() == 2 and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:
+        return _shape_error(input, weight, bias is not None)
+    return None
 
 
 def _linear_nd(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

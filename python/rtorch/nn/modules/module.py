@@ -1285,6 +1285,20 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         r"""Resets the gradients of all parameters: to ``None`` (default) or to zero."""
+        cls = type(self)
+        if (
+            set_to_none
+            and cls.parameters is Module.parameters
+            and cls.named_parameters is Module.named_parameters
+            and cls.named_modules is Module.named_modules
+        ):
+            # Fast path: walk the registries directly (a shared parameter is visited
+            # more than once, which is harmless for setting its grad to None).
+            for _, module in self._walk_modules("", True):
+                for p in module._parameters.values():
+                    if p is not None and p.grad is not None:
+                        p.grad = None
+            return
         for p in self.parameters():
             grad = p.grad
             if grad is None:
