@@ -17,6 +17,7 @@ mod ops_nn;
 mod ops_pointwise;
 mod ops_random;
 mod ops_reduce;
+mod ops_rnn;
 mod ops_shape;
 mod ops_sort;
 mod ops_unary;
@@ -49,6 +50,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     indexing::register(m)?;
     ops_linalg::register(m)?;
     ops_nn::register(m)?;
+    ops_rnn::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
     error::panics::install(m)?;

@@ -16,6 +16,7 @@ from typing import Any
 import rtorch
 from rtorch import Tensor
 
+from ... import _C
 from .. import functional as F
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
@@ -24,6 +25,15 @@ from .module import Module
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+# Whether RNN/LSTM/GRU layers run through the fused Rust layer op (`_C._rnn_layer`: one
+# autograd node per layer whose backward is a backward-through-time kernel). The
+# step-by-step path below serves what the fused op does not cover (proj_size, dtypes
+# other than float32/float64, mixed dtypes, empty inputs) and double backward, which
+# the fused op does not support: set this to False to differentiate twice through a
+# recurrent layer.
+_USE_FUSED = True
+_FUSED_DTYPES = (rtorch.float32, rtorch.float64)
 
 
 # --- one time step of each kind of cell ----------------------------------------------
@@ -252,10 +262,52 @@ class RNNBase(Module):
         order = sorted(range(len(steps)), key=lambda k: steps[k][0])
         return rtorch.cat([outputs[k] for k in order], 0), state
 
+    def _fused_ok(self, x: Tensor, states: tuple[Tensor, ...]) -> bool:
+        if not _USE_FUSED or self.proj_size or x.shape[0] == 0:
+            return False
+        dtype = x.dtype
+        if dtype not in _FUSED_DTYPES or any(s.dtype != dtype for s in states):
+            return False
+        return all(w.dtype == dtype for w in self._flat_weights)
+
+    def _run_fused(
+        self, x: Tensor, batch_sizes: list[int], states: tuple[Tensor, ...]
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """`_run` through the fused layer op: per layer, the input projection of every
+        step (one matmul per direction), then one `_C._rnn_layer` call for all
+        directions."""
+        directions = 2 if self.bidirectional else 1
+        is_lstm = self.mode == "LSTM"
+        is_gru = self.mode == "GRU"
+        per_dir = 3 if is_lstm else 2
+        finals: list[list[Tensor]] = [[] for _ in states]
+        for layer in range(self.num_layers):
+            args = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                w_ih, w_hh, b_ih, b_hh, _ = self._layer_weights(layer, direction)
+                if b_hh is not None and not is_gru:
+                    x_proj = F.linear(x, w_ih, b_ih + b_hh)
+                    b_hh = None
+                else:
+                    x_proj = F.linear(x, w_ih, b_ih)
+                c0 = states[1][index] if is_lstm else None
+                args.append((x_proj, states[0][index], c0, w_hh, b_hh, direction == 1))
+            res = _C._rnn_layer(self.mode, batch_sizes, args)
+            outs = res[0::per_dir]
+            for k, keep in enumerate(finals):
+                keep.extend(res[k + 1 :: per_dir])
+            x = outs[0] if directions == 1 else rtorch.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, tuple(rtorch.stack(f, 0) for f in finals)
+
     def _run(
         self, x: Tensor, batch_sizes: list[int], states: tuple[Tensor, ...]
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """All layers and directions over a flat time-major input; states (L*D, B, H)."""
+        if self._fused_ok(x, states):
+            return self._run_fused(x, batch_sizes, states)
         directions = 2 if self.bidirectional else 1
         offsets = [0]
         for b in batch_sizes:

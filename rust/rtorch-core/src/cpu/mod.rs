@@ -5,6 +5,7 @@ pub mod elementwise;
 pub mod gemm;
 pub mod math;
 pub mod reduce_simd;
+pub mod rnn;
 pub mod strided;
 
 use parking_lot::RwLock;

@@ -11,6 +11,7 @@ pub mod matmul;
 pub mod pointwise;
 pub mod random_ops;
 pub mod reduce;
+pub mod rnn;
 pub mod scan;
 pub mod shape;
 pub mod softmax;
