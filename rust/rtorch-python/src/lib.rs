@@ -20,6 +20,7 @@ mod ops_reduce;
 mod ops_shape;
 mod ops_sort;
 mod ops_unary;
+mod out;
 mod storage;
 mod tensor;
 
