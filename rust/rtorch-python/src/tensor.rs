@@ -465,7 +465,16 @@ impl PyTensor {
         memory_format: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         use rtorch_core::ops::creation::{format_strides, MemoryFormat};
-        let fmt = match memory_format_arg(memory_format)? {
+        // Unlike the other ops, `contiguous()` defaults to contiguous_format.
+        let given = memory_format.filter(|m| !m.is_none());
+        if given.is_none() {
+            let this = slf.borrow();
+            if this.inner.is_contiguous() {
+                return Ok(slf.clone().into_any().unbind());
+            }
+            return Ok(Py::new(slf.py(), wrap(copy::contiguous(&this.inner))?)?.into_any());
+        }
+        let fmt = match memory_format_arg(given)? {
             MemoryFormat::Preserve => {
                 return Err(PyRuntimeError::new_err(
                     "preserve memory format is unsupported by the contiguous operator",
