@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from . import _C
 from ._C import Tensor, device, dtype
+from ._memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from ._size import Size
 
 # dtypes, with PyTorch's aliases (torch.bool, torch.int and torch.float shadow the
@@ -79,8 +86,9 @@ from ._dtype_info import finfo, iinfo
 from ._legacy_tensor_types import CPU_TYPES as _LEGACY_TYPES
 
 globals().update(_LEGACY_TYPES)
-from . import _composite_ops
+from . import _composite_ops, _special_ops
 
+globals().update({k: v for k, v in _special_ops.FUNCTIONS.items() if k not in globals()})
 globals().update(_composite_ops.FUNCTIONS)
 _composite_ops.install()
 

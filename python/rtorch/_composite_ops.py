@@ -254,7 +254,9 @@ def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str | None = None) -
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
     """A copy of ``input`` that records its history (``torch.clone``)."""
-    return input.clone()
+    if memory_format is None:
+        return input.clone()
+    return input.clone(memory_format=memory_format)
 
 
 def _get_device(self: Tensor) -> int:
@@ -298,7 +300,9 @@ METHODS = {
 
 def install() -> None:
     """Adds the methods to Tensor (without replacing any the core already has)."""
-    for name, fn in METHODS.items():
+    from . import _special_ops
+
+    for name, fn in {**_special_ops.METHODS, **METHODS}.items():
         if not hasattr(Tensor, name):
             setattr(Tensor, name, fn)
     core_type = Tensor.type

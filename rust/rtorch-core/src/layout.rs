@@ -197,6 +197,47 @@ impl Layout {
         true
     }
 
+    /// Every element has its own storage slot and the slots fill one gap-free range
+    /// (any permutation of a contiguous layout): PyTorch's `is_non_overlapping_and_dense`.
+    pub fn is_non_overlapping_and_dense(&self) -> bool {
+        let n = self.shape.len();
+        if n == 0 {
+            return true;
+        }
+        if n == 1 {
+            return self.shape[0] < 2 || self.strides[0] == 1;
+        }
+        let mut perm: Dims = (0..n).collect();
+        // Size-1 dims sort last; the others by stride (stable).
+        perm.sort_by_key(|&i| (self.shape[i] < 2, self.strides[i]));
+        let mut require = 1usize;
+        for &i in perm.iter() {
+            let d = self.shape[i];
+            if d < 2 {
+                return true;
+            }
+            if self.strides[i] != require {
+                return false;
+            }
+            require = match require.checked_mul(d) {
+                Some(r) => r,
+                None => return false,
+            };
+        }
+        true
+    }
+
+    /// Strides of a new dense tensor laid out like this one (PyTorch's
+    /// `preserve_format`): the same strides when this layout is non-overlapping and
+    /// dense, row-major contiguous strides otherwise.
+    pub fn preserved_strides(&self) -> Dims {
+        if self.is_non_overlapping_and_dense() && !self.shape.contains(&0) {
+            self.strides.clone()
+        } else {
+            contiguous_strides(&self.shape)
+        }
+    }
+
     /// One past the largest storage index this layout touches (0 when empty).
     pub fn storage_extent(&self) -> usize {
         if self.shape.contains(&0) {

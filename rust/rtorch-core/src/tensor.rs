@@ -236,10 +236,31 @@ impl Tensor {
         Some(unsafe { std::slice::from_raw_parts(self.data_ptr::<T>(), self.numel()) })
     }
 
+    /// The elements as a slice, for a CPU kernel: a `RuntimeError` (never an empty
+    /// slice) for a tensor on another device, of another dtype, or not contiguous.
+    ///
+    /// Callers must not hold it across an op that writes to this storage.
+    pub fn cpu_slice<T: Element>(&self) -> Result<&[T]> {
+        if self.device() != Device::Cpu {
+            return Err(Error::Runtime(format!(
+                "expected a CPU tensor for a CPU kernel, but got a tensor on {}",
+                self.device()
+            )));
+        }
+        self.as_slice::<T>().ok_or_else(|| {
+            Error::Runtime(format!(
+                "internal error: a CPU kernel expected a contiguous {} tensor, got {} (contiguous: {})",
+                T::DTYPE.name(),
+                self.dtype().name(),
+                self.is_contiguous()
+            ))
+        })
+    }
+
     /// A contiguous copy of the elements, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         let t = self.to_dtype_contiguous(T::DTYPE)?;
-        Ok(t.as_slice::<T>().map(|s| s.to_vec()).unwrap_or_default())
+        Ok(t.cpu_slice::<T>()?.to_vec())
     }
 
     /// Elements in row-major order as f64 (for printing and tests).

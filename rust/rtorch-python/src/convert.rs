@@ -363,3 +363,28 @@ fn build(values: &[Scalar], shape: &[usize], dtype: DType) -> PyResult<Tensor> {
         Tensor::from_vec(v, shape).py()
     })
 }
+
+/// A `memory_format` argument (an `rtorch.memory_format`; None means
+/// `preserve_format`).
+pub fn memory_format_arg(
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<rtorch_core::ops::creation::MemoryFormat> {
+    use rtorch_core::ops::creation::MemoryFormat as F;
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(F::Preserve);
+    };
+    let name = obj
+        .getattr("_name")
+        .ok()
+        .and_then(|n| n.extract::<String>().ok());
+    match name.as_deref() {
+        Some("preserve_format") => Ok(F::Preserve),
+        Some("contiguous_format") => Ok(F::Contiguous),
+        Some("channels_last") => Ok(F::ChannelsLast),
+        Some("channels_last_3d") => Ok(F::ChannelsLast3d),
+        _ => Err(PyTypeError::new_err(format!(
+            "memory_format must be torch.memory_format, not {}",
+            obj.get_type().name()?
+        ))),
+    }
+}

@@ -153,6 +153,19 @@ fn like_dtype(
     Ok(dtype_arg(dtype)?.unwrap_or(input.dtype()))
 }
 
+/// A `*_like` result: `input`'s shape filled with `v`, with `input`'s strides when
+/// it is dense (`preserve_format`, the default) or the asked format's.
+fn like_filled(
+    input: &Tensor,
+    v: Scalar,
+    dt: DType,
+    memory_format: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Tensor> {
+    let fmt = crate::convert::memory_format_arg(memory_format)?;
+    let flat = Tensor::full(&[input.numel()], v, dt).py()?;
+    rtorch_core::ops::creation::restride_flat(&flat, input.layout(), fmt).py()
+}
+
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 fn zeros_like(
@@ -163,9 +176,12 @@ fn zeros_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
-    let _ = (layout, memory_format);
+    let _ = layout;
     let dt = like_dtype(&input.inner, dtype, device)?;
-    finish(Tensor::zeros(input.inner.shape(), dt).py()?, requires_grad)
+    finish(
+        like_filled(&input.inner, Scalar::Int(0), dt, memory_format)?,
+        requires_grad,
+    )
 }
 
 #[pyfunction]
@@ -191,10 +207,10 @@ fn ones_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
-    let _ = (layout, memory_format);
+    let _ = layout;
     let dt = like_dtype(&input.inner, dtype, device)?;
     finish(
-        Tensor::full(input.inner.shape(), Scalar::Int(1), dt).py()?,
+        like_filled(&input.inner, Scalar::Int(1), dt, memory_format)?,
         requires_grad,
     )
 }
@@ -211,10 +227,11 @@ fn full_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
-    let _ = (layout, memory_format);
+    let _ = layout;
     let dt = like_dtype(&input.inner, dtype, device)?;
+    let v = fill_value_arg(fill_value)?;
     finish(
-        Tensor::full(input.inner.shape(), fill_value_arg(fill_value)?, dt).py()?,
+        like_filled(&input.inner, v, dt, memory_format)?,
         requires_grad,
     )
 }

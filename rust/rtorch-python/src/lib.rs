@@ -21,6 +21,7 @@ mod ops_rnn;
 mod ops_shape;
 mod ops_sort;
 mod ops_unary;
+mod out;
 mod storage;
 mod tensor;
 

@@ -3,6 +3,7 @@
 
 use crate::convert::{rhs_arg, rhs_opt, scalar_arg};
 use crate::error::IntoPyResult;
+use crate::out::finish_out;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
 use rtorch_core::ops::binary::{self as b, Rhs, RoundingMode};
@@ -263,100 +264,147 @@ fn first(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     crate::convert::tensor_arg(obj, "input")
 }
 
+/// The tensors an op reads (for `out=`'s overlap check).
+fn ins<'a>(a: &'a Tensor, r: &'a Rhs) -> Vec<&'a Tensor> {
+    match r {
+        Rhs::Tensor(t) => vec![a, t],
+        Rhs::Scalar(_) => vec![a],
+    }
+}
+
 #[pyfunction]
-#[pyo3(signature = (input, other, *, alpha=None))]
+#[pyo3(signature = (input, other, *, alpha=None, out=None))]
 fn add(
+    py: Python<'_>,
     input: &Bound<'_, PyAny>,
     other: &Bound<'_, PyAny>,
     alpha: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    wrap(b::add_scaled(
-        &first(input)?,
-        &rhs_arg(other)?,
-        alpha_arg(alpha)?,
-    ))
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (a, r) = (first(input)?, rhs_arg(other)?);
+    let res = b::add_scaled(&a, &r, alpha_arg(alpha)?);
+    finish_out(py, res, out, &ins(&a, &r), "add")
 }
 
 #[pyfunction]
-#[pyo3(signature = (input, other, *, alpha=None))]
+#[pyo3(signature = (input, other, *, alpha=None, out=None))]
 fn sub(
+    py: Python<'_>,
     input: &Bound<'_, PyAny>,
     other: &Bound<'_, PyAny>,
     alpha: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    wrap(b::sub_scaled(
-        &first(input)?,
-        &rhs_arg(other)?,
-        alpha_arg(alpha)?,
-    ))
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (a, r) = (first(input)?, rhs_arg(other)?);
+    let res = b::sub_scaled(&a, &r, alpha_arg(alpha)?);
+    finish_out(py, res, out, &ins(&a, &r), "sub")
 }
 
 #[pyfunction]
-fn mul(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(b::mul_rhs(&first(input)?, &rhs_arg(other)?))
+#[pyo3(signature = (input, other, *, out=None))]
+fn mul(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (a, r) = (first(input)?, rhs_arg(other)?);
+    let res = b::mul_rhs(&a, &r);
+    finish_out(py, res, out, &ins(&a, &r), "mul")
 }
 
 #[pyfunction]
-#[pyo3(signature = (input, other, *, rounding_mode=None))]
+#[pyo3(signature = (input, other, *, rounding_mode=None, out=None))]
 fn div(
+    py: Python<'_>,
     input: &Bound<'_, PyAny>,
     other: &Bound<'_, PyAny>,
     rounding_mode: Option<&str>,
-) -> PyResult<PyTensor> {
-    wrap(b::div_rhs(
-        &first(input)?,
-        &rhs_arg(other)?,
-        rounding_arg(rounding_mode)?,
-    ))
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (a, r) = (first(input)?, rhs_arg(other)?);
+    let res = b::div_rhs(&a, &r, rounding_arg(rounding_mode)?);
+    finish_out(py, res, out, &ins(&a, &r), "div")
 }
 
 #[pyfunction]
-fn floor_divide(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(b::div_rhs(
-        &first(input)?,
-        &rhs_arg(other)?,
-        RoundingMode::Floor,
-    ))
+#[pyo3(signature = (input, other, *, out=None))]
+fn floor_divide(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let (a, r) = (first(input)?, rhs_arg(other)?);
+    let res = b::div_rhs(&a, &r, RoundingMode::Floor);
+    finish_out(py, res, out, &ins(&a, &r), "floor_divide")
 }
 
 #[pyfunction]
-fn neg(input: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(b::neg(&first(input)?))
+#[pyo3(signature = (input, *, out=None))]
+fn neg(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let a = first(input)?;
+    finish_out(py, b::neg(&a), out, &[&a], "neg")
 }
 
 #[pyfunction]
-fn negative(input: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(b::neg(&first(input)?))
+#[pyo3(signature = (input, *, out=None))]
+fn negative(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    neg(py, input, out)
 }
 
 #[pyfunction]
-#[pyo3(signature = (input, other, *, alpha=None))]
+#[pyo3(signature = (input, other, *, alpha=None, out=None))]
 fn subtract(
+    py: Python<'_>,
     input: &Bound<'_, PyAny>,
     other: &Bound<'_, PyAny>,
     alpha: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    sub(input, other, alpha)
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    sub(py, input, other, alpha, out)
 }
 
 #[pyfunction]
-fn multiply(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    mul(input, other)
+#[pyo3(signature = (input, other, *, out=None))]
+fn multiply(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    mul(py, input, other, out)
 }
 
 #[pyfunction]
-#[pyo3(signature = (input, other, *, rounding_mode=None))]
+#[pyo3(signature = (input, other, *, rounding_mode=None, out=None))]
 fn divide(
+    py: Python<'_>,
     input: &Bound<'_, PyAny>,
     other: &Bound<'_, PyAny>,
     rounding_mode: Option<&str>,
-) -> PyResult<PyTensor> {
-    div(input, other, rounding_mode)
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    div(py, input, other, rounding_mode, out)
 }
 
 #[pyfunction]
-fn true_divide(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    div(input, other, None)
+#[pyo3(signature = (input, other, *, out=None))]
+fn true_divide(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    div(py, input, other, None, out)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

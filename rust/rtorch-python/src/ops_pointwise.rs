@@ -57,8 +57,19 @@ macro_rules! binary_rhs {
             use super::*;
             $(
                 #[pyfunction]
-                pub fn $name(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap($f(&tensor_arg(input, "input")?, &rhs_arg(other)?))
+                #[pyo3(signature = (input, other, *, out=None))]
+                pub fn $name(
+                    py: Python<'_>,
+                    input: &Bound<'_, PyAny>,
+                    other: &Bound<'_, PyAny>,
+                    out: Option<&Bound<'_, PyAny>>,
+                ) -> PyResult<Py<PyAny>> {
+                    let (a, r) = (tensor_arg(input, "input")?, rhs_arg(other)?);
+                    let ins: Vec<&Tensor> = match &r {
+                        Rhs::Tensor(t) => vec![&a, t],
+                        Rhs::Scalar(_) => vec![&a],
+                    };
+                    crate::out::finish_out(py, $f(&a, &r), out, &ins, stringify!($name))
                 }
             )*
         }
@@ -98,8 +109,15 @@ macro_rules! binary_tensor {
             use super::*;
             $(
                 #[pyfunction]
-                pub fn $name(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap($f(&tensor_arg(input, "input")?, &tensor_arg(other, "other")?))
+                #[pyo3(signature = (input, other, *, out=None))]
+                pub fn $name(
+                    py: Python<'_>,
+                    input: &Bound<'_, PyAny>,
+                    other: &Bound<'_, PyAny>,
+                    out: Option<&Bound<'_, PyAny>>,
+                ) -> PyResult<Py<PyAny>> {
+                    let (a, b) = (tensor_arg(input, "input")?, tensor_arg(other, "other")?);
+                    crate::out::finish_out(py, $f(&a, &b), out, &[&a, &b], stringify!($name))
                 }
             )*
         }
@@ -289,23 +307,32 @@ impl PyTensor {
         Ok(slf)
     }
     fn clamp_min(&self, min: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::clamp(&self.inner, Some(&rhs_arg(min)?), None))
+        wrap(p::clamp_min(&self.inner, &rhs_arg(min)?))
     }
     fn clamp_max(&self, max: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::clamp(&self.inner, None, Some(&rhs_arg(max)?)))
+        wrap(p::clamp_max(&self.inner, &rhs_arg(max)?))
     }
 }
 
 /// `torch.pow(input, exponent)`: `input` may be a number (then `exponent` is a tensor).
 #[pyfunction]
-fn pow(input: &Bound<'_, PyAny>, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+#[pyo3(signature = (input, exponent, *, out=None))]
+fn pow(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    exponent: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
     if let Some(s) = scalar_arg(input) {
-        return wrap(p::rpow_scalar(s, &tensor_arg(exponent, "exponent")?));
+        let e = tensor_arg(exponent, "exponent")?;
+        return crate::out::finish_out(py, p::rpow_scalar(s, &e), out, &[&e], "pow");
     }
-    wrap(p::pow_rhs(
-        &tensor_arg(input, "input")?,
-        &rhs_arg(exponent)?,
-    ))
+    let (a, r) = (tensor_arg(input, "input")?, rhs_arg(exponent)?);
+    let ins: Vec<&Tensor> = match &r {
+        Rhs::Tensor(t) => vec![&a, t],
+        Rhs::Scalar(_) => vec![&a],
+    };
+    crate::out::finish_out(py, p::pow_rhs(&a, &r), out, &ins, "pow")
 }
 
 #[pyfunction]
@@ -373,24 +400,35 @@ fn addcdiv(
 }
 
 #[pyfunction]
-#[pyo3(signature = (input, min=None, max=None))]
+#[pyo3(signature = (input, min=None, max=None, *, out=None))]
 fn clamp(
+    py: Python<'_>,
     input: PyRef<'_, PyTensor>,
     min: Option<&Bound<'_, PyAny>>,
     max: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let (lo, hi) = (bound_arg(min)?, bound_arg(max)?);
-    wrap(p::clamp(&input.inner, lo.as_ref(), hi.as_ref()))
+    let mut ins = vec![&input.inner];
+    for b in lo.iter().chain(hi.iter()) {
+        if let Rhs::Tensor(t) = b {
+            ins.push(t);
+        }
+    }
+    let res = p::clamp(&input.inner, lo.as_ref(), hi.as_ref());
+    crate::out::finish_out(py, res, out, &ins, "clamp")
 }
 
 #[pyfunction]
-#[pyo3(signature = (input, min=None, max=None))]
+#[pyo3(signature = (input, min=None, max=None, *, out=None))]
 fn clip(
+    py: Python<'_>,
     input: PyRef<'_, PyTensor>,
     min: Option<&Bound<'_, PyAny>>,
     max: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    clamp(input, min, max)
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    clamp(py, input, min, max, out)
 }
 
 #[pyfunction]
@@ -407,12 +445,12 @@ fn clamp_<'py>(
 
 #[pyfunction]
 fn clamp_min(input: PyRef<'_, PyTensor>, min: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(p::clamp(&input.inner, Some(&rhs_arg(min)?), None))
+    wrap(p::clamp_min(&input.inner, &rhs_arg(min)?))
 }
 
 #[pyfunction]
 fn clamp_max(input: PyRef<'_, PyTensor>, max: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(p::clamp(&input.inner, None, Some(&rhs_arg(max)?)))
+    wrap(p::clamp_max(&input.inner, &rhs_arg(max)?))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

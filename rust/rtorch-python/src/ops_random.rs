@@ -232,15 +232,18 @@ fn rand_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
-    let _ = (layout, memory_format);
+    let _ = layout;
     check_device(device)?;
     let g = gen_arg(generator);
-    let t = r::rand(
-        input.inner.shape(),
+    let fmt = crate::convert::memory_format_arg(memory_format)?;
+    // Values in storage order, as PyTorch fills the strided result.
+    let flat = r::rand(
+        &[input.inner.numel()],
         like_dtype(&input.inner, dtype)?,
         g.as_ref(),
     )
     .py()?;
+    let t = rtorch_core::ops::creation::restride_flat(&flat, input.inner.layout(), fmt).py()?;
     finish(t, requires_grad)
 }
 
@@ -256,15 +259,18 @@ fn randn_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
-    let _ = (layout, memory_format);
+    let _ = layout;
     check_device(device)?;
     let g = gen_arg(generator);
-    let t = r::randn(
-        input.inner.shape(),
+    let fmt = crate::convert::memory_format_arg(memory_format)?;
+    // Values in storage order, as PyTorch fills the strided result.
+    let flat = r::randn(
+        &[input.inner.numel()],
         like_dtype(&input.inner, dtype)?,
         g.as_ref(),
     )
     .py()?;
+    let t = rtorch_core::ops::creation::restride_flat(&flat, input.inner.layout(), fmt).py()?;
     finish(t, requires_grad)
 }
 

@@ -459,27 +459,55 @@ fn diag_embed_impl(t: &Tensor, offset: i64, dim1: i64, dim2: i64) -> PyResult<Py
 }
 
 #[pyfunction]
-#[pyo3(signature = (tensors, dim=0))]
-fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> PyResult<PyTensor> {
-    wrap(s::cat(&tensor_list(tensors, "cat")?, dim))
+#[pyo3(signature = (tensors, dim=0, *, out=None))]
+fn cat(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    dim: i64,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let ts = tensor_list(tensors, "cat")?;
+    let ins: Vec<&Tensor> = ts.iter().collect();
+    crate::out::finish_out(py, s::cat(&ts, dim), out, &ins, "cat")
 }
 
 #[pyfunction]
-#[pyo3(signature = (tensors, dim=0))]
-fn concat(tensors: &Bound<'_, PyAny>, dim: i64) -> PyResult<PyTensor> {
-    wrap(s::cat(&tensor_list(tensors, "concat")?, dim))
+#[pyo3(signature = (tensors, dim=0, *, out=None))]
+fn concat(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    dim: i64,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let ts = tensor_list(tensors, "concat")?;
+    let ins: Vec<&Tensor> = ts.iter().collect();
+    crate::out::finish_out(py, s::cat(&ts, dim), out, &ins, "concat")
 }
 
 #[pyfunction]
-#[pyo3(signature = (tensors, axis=0))]
-fn concatenate(tensors: &Bound<'_, PyAny>, axis: i64) -> PyResult<PyTensor> {
-    wrap(s::cat(&tensor_list(tensors, "concatenate")?, axis))
+#[pyo3(signature = (tensors, axis=0, *, out=None))]
+fn concatenate(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    axis: i64,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let ts = tensor_list(tensors, "concatenate")?;
+    let ins: Vec<&Tensor> = ts.iter().collect();
+    crate::out::finish_out(py, s::cat(&ts, axis), out, &ins, "concatenate")
 }
 
 #[pyfunction]
-#[pyo3(signature = (tensors, dim=0))]
-fn stack(tensors: &Bound<'_, PyAny>, dim: i64) -> PyResult<PyTensor> {
-    wrap(s::stack(&tensor_list(tensors, "stack")?, dim))
+#[pyo3(signature = (tensors, dim=0, *, out=None))]
+fn stack(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    dim: i64,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let ts = tensor_list(tensors, "stack")?;
+    let ins: Vec<&Tensor> = ts.iter().collect();
+    crate::out::finish_out(py, s::stack(&ts, dim), out, &ins, "stack")
 }
 
 #[pyfunction]

@@ -28,8 +28,19 @@ macro_rules! simple_unary {
             use super::*;
             $(
                 #[pyfunction]
-                pub fn $name(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-                    wrap($f(&input.inner))
+                #[pyo3(signature = (input, *, out=None))]
+                pub fn $name(
+                    py: Python<'_>,
+                    input: PyRef<'_, PyTensor>,
+                    out: Option<&Bound<'_, PyAny>>,
+                ) -> PyResult<Py<PyAny>> {
+                    crate::out::finish_out(
+                        py,
+                        $f(&input.inner),
+                        out,
+                        &[&input.inner],
+                        stringify!($name),
+                    )
                 }
                 #[pyfunction]
                 pub fn $name_(input: Bound<'_, PyTensor>) -> PyResult<Bound<'_, PyTensor>> {
@@ -111,8 +122,19 @@ macro_rules! predicates {
             use super::*;
             $(
                 #[pyfunction]
-                pub fn $name(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-                    wrap($f(&input.inner))
+                #[pyo3(signature = (input, *, out=None))]
+                pub fn $name(
+                    py: Python<'_>,
+                    input: PyRef<'_, PyTensor>,
+                    out: Option<&Bound<'_, PyAny>>,
+                ) -> PyResult<Py<PyAny>> {
+                    crate::out::finish_out(
+                        py,
+                        $f(&input.inner),
+                        out,
+                        &[&input.inner],
+                        stringify!($name),
+                    )
                 }
             )*
         }

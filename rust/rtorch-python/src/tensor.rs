@@ -1,7 +1,7 @@
 //! The `rtorch.Tensor` class: construction, attributes, conversion to Python data.
 //! Ops live in the `ops_*` files as further `#[pymethods]` blocks.
 
-use crate::convert::{device_arg, dtype_arg, size_arg, tensor_from_data};
+use crate::convert::{device_arg, dtype_arg, memory_format_arg, size_arg, tensor_from_data};
 use crate::dtype::{dtype_object, PyDType, PyDevice};
 use crate::error::IntoPyResult;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -453,8 +453,10 @@ impl PyTensor {
 
     // ----- conversions -----
 
-    fn clone(&self) -> PyResult<PyTensor> {
-        wrap(copy::clone_contiguous(&self.inner))
+    #[pyo3(signature = (*, memory_format=None))]
+    fn clone(&self, memory_format: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let fmt = memory_format_arg(memory_format)?;
+        wrap(copy::clone_format(&self.inner, fmt))
     }
 
     #[pyo3(signature = (memory_format=None))]
@@ -462,46 +464,122 @@ impl PyTensor {
         slf: Bound<'_, Self>,
         memory_format: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = memory_format;
+        use rtorch_core::ops::creation::{format_strides, MemoryFormat};
+        // Unlike the other ops, `contiguous()` defaults to contiguous_format.
+        let given = memory_format.filter(|m| !m.is_none());
+        if given.is_none() {
+            let this = slf.borrow();
+            if this.inner.is_contiguous() {
+                return Ok(slf.clone().into_any().unbind());
+            }
+            return Ok(Py::new(slf.py(), wrap(copy::contiguous(&this.inner))?)?.into_any());
+        }
+        let fmt = match memory_format_arg(given)? {
+            MemoryFormat::Preserve => {
+                return Err(PyRuntimeError::new_err(
+                    "preserve memory format is unsupported by the contiguous operator",
+                ))
+            }
+            f => f,
+        };
         let this = slf.borrow();
-        if this.inner.is_contiguous() {
+        let done = match fmt {
+            MemoryFormat::Contiguous => this.inner.is_contiguous(),
+            f => {
+                let want = format_strides(this.inner.layout(), f).py()?;
+                this.inner.layout().strides == want
+            }
+        };
+        if done {
             return Ok(slf.clone().into_any().unbind());
         }
-        Ok(Py::new(slf.py(), wrap(copy::contiguous(&this.inner))?)?.into_any())
+        let out = copy::clone_format(&this.inner, fmt);
+        Ok(Py::new(slf.py(), wrap(out)?)?.into_any())
     }
 
-    /// `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(tensor)`, with keywords.
-    #[pyo3(signature = (*args, dtype=None, device=None, non_blocking=false, copy=false, memory_format=None))]
+    /// PyTorch's three forms: `to(dtype, non_blocking=False, copy=False)`,
+    /// `to(device=None, dtype=None, non_blocking=False, copy=False)` and
+    /// `to(other, non_blocking=False, copy=False)`; `memory_format` is keyword-only.
+    #[pyo3(signature = (*args, dtype=None, device=None, non_blocking=None, copy=None, memory_format=None))]
+    #[allow(clippy::too_many_arguments)]
     fn to(
         slf: Bound<'_, Self>,
         args: &Bound<'_, PyTuple>,
         dtype: Option<&Bound<'_, PyAny>>,
         device: Option<&Bound<'_, PyAny>>,
-        non_blocking: bool,
-        copy: bool,
+        non_blocking: Option<bool>,
+        copy: Option<bool>,
         memory_format: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = (non_blocking, memory_format);
+        let fmt = memory_format_arg(memory_format)?;
         let mut target_dtype = dtype_arg(dtype)?;
         let mut target_device = match device {
             Some(d) if !d.is_none() => Some(device_arg(Some(d))?),
             _ => None,
         };
-        for a in args.iter() {
-            if a.is_none() {
-                continue;
-            }
-            if let Ok(t) = a.cast::<PyTensor>() {
+        let n = args.len();
+        if n > 4 {
+            return Err(PyTypeError::new_err(format!(
+                "to() takes from 0 to 4 positional arguments but {n} were given"
+            )));
+        }
+        let invalid = || -> PyResult<PyErr> {
+            let got: Vec<String> = args
+                .iter()
+                .map(|a| Ok(a.get_type().name()?.to_string()))
+                .collect::<PyResult<_>>()?;
+            Ok(PyTypeError::new_err(format!(
+                "to() received an invalid combination of arguments - got ({}), but expected one of:\n * (torch.device device = None, torch.dtype dtype = None, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)\n * (torch.dtype dtype, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)\n * (Tensor tensor, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)",
+                got.join(", ")
+            )))
+        };
+        // Index of the first positional `non_blocking`.
+        let mut flags_at = n;
+        if n > 0 {
+            let a0 = args.get_item(0)?;
+            if let Ok(t) = a0.cast::<PyTensor>() {
                 target_dtype = Some(t.borrow().inner.dtype());
                 target_device = Some(t.borrow().inner.device());
-            } else if let Ok(d) = a.cast::<PyDType>() {
+                flags_at = 1;
+            } else if let Ok(d) = a0.cast::<PyDType>() {
                 target_dtype = Some(d.get().dtype);
-            } else if a.extract::<bool>().is_ok() && !a.is_instance_of::<pyo3::types::PyInt>() {
-                continue;
+                flags_at = 1;
+            } else if a0.is_none()
+                || a0.cast::<PyDevice>().is_ok()
+                || a0.is_instance_of::<pyo3::types::PyString>()
+                || (a0.is_instance_of::<pyo3::types::PyInt>()
+                    && !a0.is_instance_of::<pyo3::types::PyBool>())
+            {
+                if !a0.is_none() {
+                    target_device = Some(device_arg(Some(&a0))?);
+                }
+                flags_at = 1;
+                if n > 1 {
+                    let a1 = args.get_item(1)?;
+                    if let Ok(d) = a1.cast::<PyDType>() {
+                        target_dtype = Some(d.get().dtype);
+                    } else if !a1.is_none() {
+                        return Err(invalid()?);
+                    }
+                    flags_at = 2;
+                }
             } else {
-                target_device = Some(device_arg(Some(&a))?);
+                return Err(invalid()?);
             }
         }
+        let rest: Vec<Bound<'_, PyAny>> = args.iter().skip(flags_at).collect();
+        if rest.len() > 2
+            || rest
+                .iter()
+                .any(|a| !a.is_instance_of::<pyo3::types::PyBool>())
+        {
+            return Err(invalid()?);
+        }
+        let copy = match rest.get(1) {
+            Some(c) => c.extract::<bool>()?,
+            None => copy.unwrap_or(false),
+        };
+        let _ = non_blocking;
         let this = &slf.borrow().inner;
         if let Some(dev) = target_device {
             if dev != this.device() {
@@ -514,11 +592,7 @@ impl PyTensor {
         if d == this.dtype() && !copy {
             return Ok(slf.clone().into_any().unbind());
         }
-        let out = if d == this.dtype() {
-            copy::clone_contiguous(this)
-        } else {
-            copy::to_dtype(this, d)
-        };
+        let out = copy::to_dtype_format(this, d, fmt, copy);
         Ok(Py::new(slf.py(), wrap(out)?)?.into_any())
     }
 

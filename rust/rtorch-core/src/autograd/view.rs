@@ -122,6 +122,11 @@ pub fn check_inplace_autograd(t: &Tensor, others_need_grad: bool) -> Result<()> 
 /// and message.
 pub fn check_no_internal_overlap(t: &Tensor) -> Result<()> {
     let l = t.layout();
+    // An empty tensor has no element to share a location (PyTorch: contiguous, so no
+    // overlap).
+    if l.shape.contains(&0) {
+        return Ok(());
+    }
     if l.shape
         .iter()
         .zip(&l.strides)
@@ -129,6 +134,43 @@ pub fn check_no_internal_overlap(t: &Tensor) -> Result<()> {
     {
         return Err(Error::Runtime(
             "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a write into `written` that reads `input` when the two share only part of
+/// their memory (PyTorch's `assert_no_partial_overlap`). As PyTorch, it only decides
+/// when both are non-overlapping and dense; the same tensor, or the same range with
+/// the same strides, is a full overlap and allowed.
+pub fn check_no_partial_overlap(written: &Tensor, input: &Tensor) -> Result<()> {
+    if written.same(input)
+        || written.numel() == 0
+        || input.numel() == 0
+        || !written.storage().same(input.storage())
+    {
+        return Ok(());
+    }
+    let (lw, li) = (written.layout(), input.layout());
+    if !lw.is_non_overlapping_and_dense() || !li.is_non_overlapping_and_dense() {
+        return Ok(());
+    }
+    // Byte ranges: views of one storage may differ in dtype.
+    let range = |t: &Tensor| {
+        let sz = t.dtype().size();
+        let begin = t.offset().saturating_mul(sz);
+        (begin, begin.saturating_add(t.numel().saturating_mul(sz)))
+    };
+    let (wb, we) = range(written);
+    let (ib, ie) = range(input);
+    let partial = if (wb, we) == (ib, ie) {
+        lw.strides != li.strides || written.dtype().size() != input.dtype().size()
+    } else {
+        wb < ie && ib < we
+    };
+    if partial {
+        return Err(Error::Runtime(
+            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.".into(),
         ));
     }
     Ok(())

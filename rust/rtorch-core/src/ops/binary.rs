@@ -320,7 +320,9 @@ pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// `s - t` for a Python number `s` (`__rsub__`), recorded as PyTorch's RsubBackward1.
 pub fn rsub_scalar(t: &Tensor, s: Scalar) -> Result<Tensor> {
-    let lhs = Tensor::scalar(s, s.default_dtype())?;
+    // The number in the result's dtype (a float64 tensor keeps all of a Python float).
+    let dtype = result_type(&[operand(t), Rhs::Scalar(s).operand()]);
+    let lhs = Tensor::scalar(s, dtype)?;
     let out = {
         let _no_grad = crate::autograd::GradModeGuard::new(false);
         sub_scaled(&lhs, &Rhs::Tensor(t.clone()), Scalar::Int(1))?
@@ -403,6 +405,9 @@ pub fn in_place_with(
 ) -> Result<()> {
     let b_needs = matches!(b, Rhs::Tensor(t) if t.requires_grad());
     super::index::check_inplace_view(a, b_needs)?;
+    if let Rhs::Tensor(t) = b {
+        crate::autograd::view::check_no_partial_overlap(a, t)?;
+    }
     let dtype = result_type(&[operand(a), b.operand()]);
     let bshape = match b {
         Rhs::Tensor(t) => broadcast_shapes(a.shape(), t.shape())?,
@@ -466,5 +471,13 @@ pub fn mul_in_place(a: &Tensor, b: &Rhs) -> Result<()> {
 }
 
 pub fn div_in_place(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<()> {
+    if mode == RoundingMode::True {
+        // True division of integers gives the default float dtype, which an integer
+        // tensor cannot hold: PyTorch's error, before anything is written.
+        let dtype = result_type(&[operand(a), b.operand()]);
+        if !dtype.is_floating_point() {
+            check_inplace_result(a, crate::get_default_dtype(), a.shape())?;
+        }
+    }
     in_place_with(a, b, |x, y| div_rhs(x, y, mode))
 }

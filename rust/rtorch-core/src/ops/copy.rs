@@ -45,6 +45,7 @@ pub fn contiguous(t: &Tensor) -> Result<Tensor> {
 /// `dst.copy_(src)`: broadcasts `src` to `dst` and converts dtypes.
 pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
     super::index::check_inplace_view(dst, src.requires_grad())?;
+    crate::autograd::view::check_no_partial_overlap(dst, src)?;
     let expanded = expand_view(src, dst.shape()).map_err(|_| {
         Error::Runtime(format!(
             "output with shape {} doesn't match the broadcast shape {}",
@@ -69,4 +70,42 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// `t.to(dtype, copy=..., memory_format=...)`: `t` itself when the dtype is unchanged
+/// and no copy is asked for (whatever the format, as PyTorch); otherwise a new tensor
+/// in `fmt` (by default keeping `t`'s strides when it is dense).
+pub fn to_dtype_format(
+    t: &Tensor,
+    dtype: DType,
+    fmt: super::creation::MemoryFormat,
+    copy: bool,
+) -> Result<Tensor> {
+    if t.dtype() == dtype && !copy {
+        return Ok(t.clone());
+    }
+    let flat = Tensor::uninit(&[t.numel()], dtype, t.device())?;
+    let out = super::creation::restride_flat(&flat, t.layout(), fmt)?;
+    crate::cpu::elementwise::copy_cast(&out, t);
+    if needs_grad(&[t]) && dtype.is_floating_point() {
+        let src = t.dtype();
+        record("ToCopyBackward0", &[t], &out, move |_, g| {
+            Ok(vec![Some(to_dtype(g, src)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `t.clone(memory_format=...)`: a new buffer, by default with `t`'s strides when
+/// it is dense (PyTorch's `preserve_format`), else contiguous.
+pub fn clone_format(t: &Tensor, fmt: super::creation::MemoryFormat) -> Result<Tensor> {
+    let flat = Tensor::uninit(&[t.numel()], t.dtype(), t.device())?;
+    let out = super::creation::restride_flat(&flat, t.layout(), fmt)?;
+    crate::cpu::elementwise::copy_cast(&out, t);
+    if needs_grad(&[t]) {
+        record("CloneBackward0", &[t], &out, |_, g| {
+            Ok(vec![Some(g.clone())])
+        });
+    }
+    Ok(out)
 }

@@ -4,7 +4,7 @@
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::layout::Layout;
+use crate::layout::{Dims, Layout};
 use crate::tensor::Tensor;
 
 /// The dtype `arange` infers: int64 when every bound is an integer, else the default
@@ -195,4 +195,66 @@ pub fn empty_strided(size: &[usize], stride: &[usize], dtype: DType) -> Result<T
         offset: 0,
     };
     Ok(base.with_layout(layout))
+}
+
+/// PyTorch's `torch.memory_format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryFormat {
+    /// Keep the input's strides when it is non-overlapping and dense.
+    Preserve,
+    Contiguous,
+    /// NHWC order of a 4-d (N, C, H, W) tensor.
+    ChannelsLast,
+    /// NDHWC order of a 5-d tensor.
+    ChannelsLast3d,
+}
+
+/// Strides of `shape` in the given format (`Preserve` means those of `like`).
+pub fn format_strides(like: &Layout, fmt: MemoryFormat) -> Result<Dims> {
+    let shape = &like.shape;
+    let last = |rank: usize, name: &str| -> Result<Dims> {
+        if shape.len() != rank {
+            return Err(Error::Runtime(format!(
+                "required rank {rank} tensor to use {name} format"
+            )));
+        }
+        // Channels (dim 1) fastest, then the spatial dims from the last, then N.
+        let mut order: Vec<usize> = vec![1];
+        order.extend((2..rank).rev());
+        order.push(0);
+        let mut strides: Dims = smallvec::smallvec![0; rank];
+        let mut s = 1usize;
+        for &d in &order {
+            strides[d] = s;
+            s = s.saturating_mul(shape[d].max(1));
+        }
+        Ok(strides)
+    };
+    match fmt {
+        MemoryFormat::Preserve => Ok(like.preserved_strides()),
+        MemoryFormat::Contiguous => Ok(crate::layout::contiguous_strides(shape)),
+        MemoryFormat::ChannelsLast => last(4, "channels_last"),
+        MemoryFormat::ChannelsLast3d => last(5, "channels_last_3d"),
+    }
+}
+
+/// A tensor of `like`'s shape and the given format's strides over the values of
+/// `flat`, a contiguous 1-d tensor of as many elements (its values land in storage
+/// order, as PyTorch's `*_like` and random fills do).
+pub fn restride_flat(flat: &Tensor, like: &Layout, fmt: MemoryFormat) -> Result<Tensor> {
+    let strides = format_strides(like, fmt)?;
+    if strides == crate::layout::contiguous_strides(&like.shape) {
+        return Ok(flat.with_layout(Layout::contiguous(&like.shape)));
+    }
+    Ok(flat.with_layout(Layout {
+        shape: like.shape.clone(),
+        strides,
+        offset: flat.offset(),
+    }))
+}
+
+/// An uninitialised-free (zero-filled) tensor shaped like `like` in format `fmt`.
+pub fn empty_like_format(like: &Tensor, dtype: DType, fmt: MemoryFormat) -> Result<Tensor> {
+    let flat = Tensor::zeros(&[like.numel()], dtype)?;
+    restride_flat(&flat, like.layout(), fmt)
 }

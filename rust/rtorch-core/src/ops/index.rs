@@ -136,7 +136,7 @@ impl AdvPlan {
             let stride = t.strides()[*d];
             let e = expand_view(i, &bshape)?;
             let e = contiguous_as(&e, DType::I64)?;
-            let vals = e.as_slice::<i64>().unwrap_or(&[]);
+            let vals = e.cpu_slice::<i64>()?;
             for (o, &v) in offsets.iter_mut().zip(vals) {
                 if v < -size || v >= size {
                     return Err(Error::Index(format!(
@@ -369,6 +369,9 @@ pub fn index_put_(
 ) -> Result<()> {
     let v_grad = matches!(values, Rhs::Tensor(v) if v.requires_grad());
     check_inplace_view(t, v_grad)?;
+    if let Rhs::Tensor(v) = values {
+        crate::autograd::view::check_no_partial_overlap(t, v)?;
+    }
     if is_grad_enabled() && (t.requires_grad() || v_grad) {
         let r = index_put(t, indices, values, accumulate)?;
         return write_back(t, &r);
@@ -573,6 +576,14 @@ pub fn getitem(t: &Tensor, key: &[IndexItem]) -> Result<Tensor> {
 /// Writes `value` into the selection of `dst` (no autograd).
 fn setitem_kernel(dst: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
     let (v, adv) = apply_key(&dst.detach(), key)?;
+    if let Rhs::Tensor(src) = value {
+        // PyTorch's copy_/index_put_ rules: no write into a self-overlapping region
+        // from a tensor (a number fills it), no partial overlap with the value.
+        if adv.iter().all(|a| a.is_none()) {
+            crate::autograd::view::check_no_internal_overlap(&v)?;
+        }
+        crate::autograd::view::check_no_partial_overlap(&v, src)?;
+    }
     if adv.iter().any(|a| a.is_some()) {
         let value = match value {
             Rhs::Tensor(t) if t.dtype() != dst.dtype() => {
@@ -1215,7 +1226,7 @@ pub fn nonzero(t: &Tensor) -> Result<Tensor> {
     let shape = t.shape().clone();
     let c = contiguous_as(t, t.dtype())?;
     let (out, count) = crate::dispatch_all!(t.dtype(), T => {
-        nonzero_kernel::<T>(c.as_slice::<T>().unwrap_or(&[]), &shape)
+        nonzero_kernel::<T>(c.cpu_slice::<T>()?, &shape)
     });
     Tensor::from_vec(out, &[count, shape.len()])
 }

@@ -677,6 +677,9 @@ pub fn lerp(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<Tensor> {
 }
 
 pub fn lerp_(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<()> {
+    if let Rhs::Tensor(w) = weight {
+        crate::autograd::view::check_no_partial_overlap(start, w)?;
+    }
     in_place_with(start, &Rhs::Tensor(end.clone()), |s, e| match e {
         Rhs::Tensor(e) => lerp(s, e, weight),
         Rhs::Scalar(_) => Err(Error::Runtime("lerp: end must be a tensor".into())),
@@ -713,6 +716,7 @@ pub fn addcdiv(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Resul
 }
 
 pub fn addcmul_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<()> {
+    crate::autograd::view::check_no_partial_overlap(input, t1)?;
     let t1c = t1.clone();
     in_place_with(input, &Rhs::Tensor(t2.clone()), move |x, t2| match t2 {
         Rhs::Tensor(t2) => addcmul(x, &t1c, t2, value),
@@ -721,6 +725,7 @@ pub fn addcmul_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Resu
 }
 
 pub fn addcdiv_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<()> {
+    crate::autograd::view::check_no_partial_overlap(input, t1)?;
     let t1c = t1.clone();
     in_place_with(input, &Rhs::Tensor(t2.clone()), move |x, t2| match t2 {
         Rhs::Tensor(t2) => addcdiv(x, &t1c, t2, value),
@@ -731,8 +736,46 @@ pub fn addcdiv_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Resu
 // ----- clamp -----
 
 /// `clamp(a, min, max)`: either bound may be None (not both); tensors or numbers.
-/// Passes the gradient at the bounds (min <= x <= max).
+/// Gradients follow PyTorch 2.15 (see `clamp_backward`): number bounds give zero
+/// gradient exactly at the bounds; tensor bounds split a tie evenly.
 pub fn clamp(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<Tensor> {
+    clamp_impl(a, min, max, ClampName::Clamp)
+}
+
+/// `clamp_min(a, min)` (grad_fn `ClampMinBackward0/1`).
+pub fn clamp_min(a: &Tensor, min: &Rhs) -> Result<Tensor> {
+    clamp_impl(a, Some(min), None, ClampName::Min)
+}
+
+/// `clamp_max(a, max)` (grad_fn `ClampMaxBackward0/1`).
+pub fn clamp_max(a: &Tensor, max: &Rhs) -> Result<Tensor> {
+    clamp_impl(a, None, Some(max), ClampName::Max)
+}
+
+#[derive(Clone, Copy)]
+enum ClampName {
+    Clamp,
+    Min,
+    Max,
+}
+
+/// A 0/1/0.5 constant of `dtype` and `shape` from a predicate on (x, lo, hi) as f64.
+fn mask3(
+    x: &Tensor,
+    l: &Tensor,
+    h: &Tensor,
+    shape: &[usize],
+    dtype: DType,
+    pred: impl Fn(f64, f64, f64) -> f64 + Sync,
+) -> Result<Tensor> {
+    let v = |t: &Tensor| expand_view(&cast_view(&t.detach(), DType::F64)?, shape);
+    let (x2, l2, h2) = (v(x)?, v(l)?, v(h)?);
+    let out = Tensor::uninit(shape, DType::F64, x.device())?;
+    ternary_map::<f64, f64, f64, f64>(&out, &x2, &l2, &h2, pred);
+    cast_view(&out, dtype)
+}
+
+fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName) -> Result<Tensor> {
     if min.is_none() && max.is_none() {
         return Err(Error::Runtime(
             "torch.clamp: At least one of 'min' or 'max' must not be None".into(),
@@ -807,73 +850,156 @@ pub fn clamp(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<Tensor>
             .map(|t| (t.shape().clone(), t.dtype(), t.requires_grad()))
             .collect();
         let saved: Vec<SavedTensor> = inputs.iter().map(SavedTensor::input).collect();
-        let name = if min.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
-            && max.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
-        {
-            "ClampBackward1"
-        } else {
-            "ClampBackward0"
+        let all_scalar = min.is_none_or(|m| matches!(m, Rhs::Scalar(_)))
+            && max.is_none_or(|m| matches!(m, Rhs::Scalar(_)));
+        let name = match (kind, all_scalar) {
+            (ClampName::Clamp, true) => "ClampBackward1",
+            (ClampName::Clamp, false) => "ClampBackward0",
+            (ClampName::Min, true) => "ClampMinBackward0",
+            (ClampName::Min, false) => "ClampMinBackward1",
+            (ClampName::Max, true) => "ClampMaxBackward0",
+            (ClampName::Max, false) => "ClampMaxBackward1",
         };
+        let out_shape = shape.clone();
         record(name, &refs, &out, move |ctx, g| {
             let vals: Vec<Tensor> = saved.iter().map(|s| s.unpack(ctx)).collect::<Result<_>>()?;
             let x = &vals[0];
             let gd = g.dtype();
-            let l = has_lo.then(|| vals[1].clone());
-            let h = has_hi.then(|| vals[if has_lo { 2 } else { 1 }].clone());
-            let one = |t: &Tensor| mask2(t, t, gd, |_, _| 1.0);
-            // Self: lo <= x <= hi.
-            let m_lo = match &l {
-                Some(l) => mask2(x, l, gd, |x, l| (x >= l) as u8 as f64)?,
-                None => one(x)?,
-            };
-            let m_hi = match &h {
-                Some(h) => mask2(x, h, gd, |x, h| (x <= h) as u8 as f64)?,
-                None => one(x)?,
-            };
-            let mut grads = Vec::new();
-            grads.push(if shapes[0].2 {
-                let m = mul(&m_lo, &m_hi)?;
-                Some(reduce_grad(&mul(g, &m)?, &shapes[0].0, shapes[0].1)?)
+            let nan = Tensor::scalar(Scalar::Float(f64::NAN), DType::F64)?;
+            let l = if has_lo { vals[1].clone() } else { nan.clone() };
+            let h = if has_hi {
+                vals[if has_lo { 2 } else { 1 }].clone()
             } else {
-                None
-            });
-            if let Some(lt) = &l {
-                let (s, d, r) = &shapes[1];
-                grads.push(if *r {
-                    // x < lo (and lo < hi when both are given).
-                    let m = mask2(x, lt, gd, |x, l| (x < l) as u8 as f64)?;
-                    let m = match &h {
-                        Some(h) => mul(&m, &mask2(lt, h, gd, |l, h| (l < h) as u8 as f64)?)?,
-                        None => m,
-                    };
-                    Some(reduce_grad(&mul(g, &m)?, s, *d)?)
-                } else {
-                    None
+                nan
+            };
+            let (gx, gl, gh) =
+                clamp_grad_masks(x, &l, &h, has_lo, has_hi, all_scalar, &out_shape, gd)?;
+            let mut grads = Vec::new();
+            let mut push = |m: Option<Tensor>, i: usize| -> Result<()> {
+                let (s, d, r) = &shapes[i];
+                grads.push(match (m, *r) {
+                    (Some(m), true) => Some(reduce_grad(&mul(g, &m)?, s, *d)?),
+                    _ => None,
                 });
+                Ok(())
+            };
+            push(Some(gx), 0)?;
+            if has_lo {
+                push(gl, 1)?;
             }
-            if let Some(ht) = &h {
-                let (s, d, r) = &shapes[shapes.len() - 1];
-                grads.push(if *r {
-                    // x > hi, or hi < lo (then hi wins everywhere).
-                    let m = mask2(x, ht, gd, |x, h| (x > h) as u8 as f64)?;
-                    let m = match &l {
-                        Some(l) => {
-                            let inv = mask2(ht, l, gd, |h, l| (h < l) as u8 as f64)?;
-                            // m or inv
-                            let both = mul(&m, &inv)?;
-                            sub(&add(&m, &inv)?, &both)?
-                        }
-                        None => m,
-                    };
-                    Some(reduce_grad(&mul(g, &m)?, s, *d)?)
-                } else {
-                    None
-                });
+            if has_hi {
+                push(gh, shapes.len() - 1)?;
             }
             Ok(grads)
         });
     }
     Ok(out)
+}
+
+/// The gradient factors of clamp for (x, lo, hi), as PyTorch 2.15 defines them.
+/// - Number bounds: x gets the gradient only strictly inside, `lo < x < hi` (a NaN
+///   bound or a NaN x gets none).
+/// - One tensor bound: `maximum`/`minimum`'s rule: a tie splits evenly, a NaN on
+///   either side passes the gradient to both.
+/// - Two bounds, one a tensor: x gets it where `!(x < lo) && !(x > hi)`, lo where
+///   `x < lo <= hi`, hi where `x > hi >= lo` or everywhere when `lo > hi`; a tie of
+///   x with exactly one usable bound splits evenly.
+#[allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord)]
+fn clamp_grad_masks(
+    x: &Tensor,
+    l: &Tensor,
+    h: &Tensor,
+    has_lo: bool,
+    has_hi: bool,
+    all_scalar: bool,
+    shape: &[usize],
+    gd: DType,
+) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
+    let b = |c: bool| c as u8 as f64;
+    if all_scalar {
+        let gx = mask3(x, l, h, shape, gd, move |x, l, h| {
+            b((!has_lo || x > l) && (!has_hi || x < h))
+        })?;
+        return Ok((gx, None, None));
+    }
+    match (has_lo, has_hi) {
+        (true, false) => {
+            let gx = mask3(
+                x,
+                l,
+                h,
+                shape,
+                gd,
+                |x, l, _| {
+                    if x == l {
+                        0.5
+                    } else {
+                        b(!(x < l))
+                    }
+                },
+            )?;
+            let gl = mask3(
+                x,
+                l,
+                h,
+                shape,
+                gd,
+                |x, l, _| {
+                    if x == l {
+                        0.5
+                    } else {
+                        b(!(x > l))
+                    }
+                },
+            )?;
+            Ok((gx, Some(gl), None))
+        }
+        (false, true) => {
+            let gx = mask3(
+                x,
+                l,
+                h,
+                shape,
+                gd,
+                |x, _, h| {
+                    if x == h {
+                        0.5
+                    } else {
+                        b(!(x > h))
+                    }
+                },
+            )?;
+            let gh = mask3(
+                x,
+                l,
+                h,
+                shape,
+                gd,
+                |x, _, h| {
+                    if x == h {
+                        0.5
+                    } else {
+                        b(!(x < h))
+                    }
+                },
+            )?;
+            Ok((gx, None, Some(gh)))
+        }
+        _ => {
+            let ties = |x: f64, l: f64, h: f64| (b(x == l && x < h), b(x == h && x > l));
+            let gx = mask3(x, l, h, shape, gd, move |x, l, h| {
+                let (tl, th) = ties(x, l, h);
+                b(!(x < l) && !(x > h)) - 0.5 * tl - 0.5 * th
+            })?;
+            let gl = mask3(x, l, h, shape, gd, move |x, l, h| {
+                b(l <= h && x < l) + 0.5 * ties(x, l, h).0
+            })?;
+            let gh = mask3(x, l, h, shape, gd, move |x, l, h| {
+                b(l > h) + b(l <= h && x > h) + 0.5 * ties(x, l, h).1
+            })?;
+            Ok((gx, Some(gl), Some(gh)))
+        }
+    }
 }
 
 fn int_max(d: DType) -> i64 {
@@ -900,6 +1026,11 @@ fn int_min(d: DType) -> i64 {
 pub fn clamp_(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<()> {
     let (mn, mx) = (min.cloned(), max.cloned());
     let rhs = Rhs::Scalar(Scalar::Int(0));
+    for b in min.iter().chain(max.iter()) {
+        if let Rhs::Tensor(t) = b {
+            crate::autograd::view::check_no_partial_overlap(a, t)?;
+        }
+    }
     let mut ops = vec![operand(a)];
     ops.extend(min.map(|m| m.operand()));
     ops.extend(max.map(|m| m.operand()));

@@ -193,7 +193,7 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
     let dt = blocks.dtype();
     match dt {
         DType::F32 if outer == 1 => {
-            let x: &[f32] = blocks.as_slice::<f32>().unwrap_or(&[]);
+            let x: &[f32] = blocks.cpu_slice::<f32>()?;
             let s = big_sum_by(x, &simd::sum_f32);
             crate::cpu::elementwise::fill(out, Scalar::Float(s as f64));
             Ok(())
@@ -203,7 +203,7 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
             Ok(())
         }
         DType::F64 if outer == 1 => {
-            let x: &[f64] = blocks.as_slice::<f64>().unwrap_or(&[]);
+            let x: &[f64] = blocks.cpu_slice::<f64>()?;
             let s = big_sum_by(x, &simd::sum_f64);
             crate::cpu::elementwise::fill(out, Scalar::Float(s));
             Ok(())
@@ -244,7 +244,7 @@ where
     A: Copy + std::ops::Add<Output = A> + Default + Send + Sync + Into<f64>,
 {
     if outer == 1 {
-        let x: &[T] = blocks.as_slice::<T>().unwrap_or(&[]);
+        let x: &[T] = blocks.cpu_slice::<T>()?;
         let s: f64 = big_sum(x, &to_acc).into();
         crate::cpu::elementwise::fill(out, Scalar::Float(s));
         return Ok(());
@@ -808,13 +808,13 @@ pub fn max_min_dim(
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
     if t.dtype() == DType::F32 {
-        let src: &[f32] = blocks.as_slice::<f32>().unwrap_or(&[]);
+        let src: &[f32] = blocks.cpu_slice::<f32>()?;
         write_arg_extremes(src, &vals, &idx, outer, inner, |x| {
             simd::arg_extreme_f32(x, want_max)
         });
     } else {
         crate::dispatch_all!(t.dtype(), T => {
-            let src: &[T] = blocks.as_slice::<T>().unwrap_or(&[]);
+            let src: &[T] = blocks.cpu_slice::<T>()?;
             write_arg_extremes(src, &vals, &idx, outer, inner, |x| arg_extreme(x, want_max));
         });
     }

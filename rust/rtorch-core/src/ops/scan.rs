@@ -22,7 +22,7 @@ pub(crate) fn lane_apply<T: Element>(
     let nd = t.dim();
     let src = super::cast_view(&t.detach(), T::DTYPE)?;
     let (l, outer, n) = lanes(&src, dim)?;
-    let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
+    let x: &[T] = l.cpu_slice::<T>()?;
     let out = Tensor::uninit(l.shape(), T::DTYPE, l.device())?;
     if n > 0 {
         // SAFETY: `out` is a fresh contiguous buffer of outer * n elements of T that
@@ -175,7 +175,7 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
     let vals = Tensor::uninit(l.shape(), t.dtype(), t.device())?;
     let mut idx = vec![0i64; outer * n];
     crate::dispatch_all!(t.dtype(), T => {
-        let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
+        let x: &[T] = l.cpu_slice::<T>()?;
         let pv = vals.data_ptr::<T>();
         for o in 0..outer {
             let mut best = 0usize;

@@ -289,7 +289,12 @@ pub fn slice_backward(
 ) -> Result<Tensor> {
     let out = Tensor::zeros(shape, g.dtype())?;
     let len = g.shape().get(dim).copied().unwrap_or(1);
-    let end = start + len.saturating_sub(1) * step + 1;
+    // An empty slice covers nothing (its end is its start, not start + 1).
+    let end = if len == 0 {
+        start
+    } else {
+        start + (len - 1) * step + 1
+    };
     let region = out.with_layout(out.layout().slice(dim, start, end.min(shape[dim]), step));
     if region.shape() != g.shape() {
         return Err(Error::Runtime(format!(

@@ -42,7 +42,7 @@ fn pick_lanes(
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let mut idx = vec![0i64; outer * m];
     crate::dispatch_all!(t.dtype(), T => {
-        let x: &[T] = l.as_slice::<T>().unwrap_or(&[]);
+        let x: &[T] = l.cpu_slice::<T>()?;
         let pv = crate::cpu::SendPtr(vals.data_ptr::<T>());
         let run = |(o, ix): (usize, &mut [i64])| {
             let lane = &x[o * n..(o + 1) * n];
@@ -227,7 +227,7 @@ pub fn unique(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     let mut inverse = vec![0i64; n];
     let mut counts: Vec<i64> = Vec::new();
     let vals = crate::dispatch_all!(t.dtype(), T => {
-        let x: &[T] = flat.as_slice::<T>().unwrap_or(&[]);
+        let x: &[T] = flat.cpu_slice::<T>()?;
         let ord = order(x, false);
         let mut vals: Vec<T> = Vec::new();
         for &i in &ord {

@@ -1,0 +1,81 @@
+//! The `out=` keyword of module functions, with PyTorch's rules: the result must be
+//! castable to `out`'s dtype, a wrongly shaped `out` is resized (with a UserWarning
+//! unless it was empty), no autograd, and no self-overlapping or partly overlapping
+//! `out`. Returns `out` itself.
+
+use crate::error::IntoPyResult;
+use crate::tensor::{wrap, PyTensor};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use rtorch_core::layout::fmt_shape;
+use rtorch_core::Tensor;
+
+/// `result` as a new tensor, or written into `out` when one is given.
+pub fn finish_out(
+    py: Python<'_>,
+    result: rtorch_core::Result<Tensor>,
+    out: Option<&Bound<'_, PyAny>>,
+    inputs: &[&Tensor],
+    name: &str,
+) -> PyResult<Py<PyAny>> {
+    let Some(out) = out.filter(|o| !o.is_none()) else {
+        return Ok(Py::new(py, wrap(result)?)?.into_any());
+    };
+    let out_t = out.cast::<PyTensor>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name}(): argument 'out' must be Tensor, not {}",
+            out.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let o = out_t.borrow().inner.clone();
+    if rtorch_core::autograd::is_grad_enabled()
+        && (o.requires_grad() || inputs.iter().any(|t| t.requires_grad()))
+    {
+        return Err(PyRuntimeError::new_err(format!(
+            "{name}(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."
+        )));
+    }
+    let r = {
+        let _no_grad = rtorch_core::autograd::GradModeGuard::new(false);
+        result.py()?
+    };
+    if !r.dtype().can_cast_to(o.dtype()) {
+        return Err(PyRuntimeError::new_err(format!(
+            "result type {} can't be cast to the desired output type {}",
+            r.dtype().scalar_type_name(),
+            o.dtype().scalar_type_name()
+        )));
+    }
+    let o = if o.shape() != r.shape() {
+        if o.numel() != 0 {
+            let msg = format!(
+                "An output with one or more elements was resized since it had shape {}, which does not match the required output shape {}. This behavior is deprecated, and in a future PyTorch release outputs will not be resized unless they have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
+                fmt_shape(o.shape()),
+                fmt_shape(r.shape())
+            );
+            py.import("warnings")?.call_method1(
+                "warn",
+                (msg, py.get_type::<pyo3::exceptions::PyUserWarning>()),
+            )?;
+        }
+        rtorch_core::autograd::view::check_inplace(&o, false).py()?;
+        let new = Tensor::empty(r.shape(), o.dtype(), o.device()).py()?;
+        new.put_meta(o.take_meta());
+        out_t.borrow_mut().inner = new.clone();
+        new
+    } else {
+        o
+    };
+    rtorch_core::autograd::view::check_no_internal_overlap(&o).py()?;
+    for t in inputs {
+        rtorch_core::autograd::view::check_no_partial_overlap(&o, t).py()?;
+    }
+    {
+        let _no_grad = rtorch_core::autograd::GradModeGuard::new(false);
+        rtorch_core::ops::copy::copy_(&o, &r).py()?;
+    }
+    Ok(out.clone().unbind())
+}
