@@ -16,7 +16,6 @@
 //! the weight gradient is a single GEMM over all steps at the end. Every loop is serial
 //! and in a fixed order, so results do not depend on the thread count.
 
-
 use crate::element::Element;
 use std::ops::{Add, Mul, Neg, Sub};
 
