@@ -16,9 +16,6 @@
 //! the weight gradient is a single GEMM over all steps at the end. Every loop is serial
 //! and in a fixed order, so results do not depend on the thread count.
 
-// The fused passes index several equally long gate slices with one counter.
-#![allow(clippy::needless_range_loop)]
-
 use crate::element::Element;
 use std::ops::{Add, Mul, Neg, Sub};
 

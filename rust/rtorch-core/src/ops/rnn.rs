@@ -171,11 +171,9 @@ fn dense(t: &Tensor) -> Result<Tensor> {
     super::copy::contiguous(&t.detach())
 }
 
-/// A fresh contiguous copy of `t` in `dtype` (a kernel buffer updated in place), after
-/// checking that `t` has `shape`.
-fn fresh_copy(t: &Tensor, shape: &[usize], dtype: DType) -> Result<Tensor> {
-    expect_shape("state or gradient", t, shape)?;
-    let out = Tensor::uninit(shape, dtype, t.device())?;
+/// A fresh contiguous copy of `t` (a kernel buffer updated in place).
+fn fresh_copy(t: &Tensor) -> Result<Tensor> {
+    let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
     crate::cpu::elementwise::copy_cast(&out, t);
     Ok(out)
 }
@@ -269,11 +267,8 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
             xp: dense(&d.x_proj)?,
             w: dense(&d.w_hh)?,
             b: d.b_hh.as_ref().map(dense).transpose()?,
-            h: fresh_copy(&d.h0.detach(), &[sz.batch, hs], sz.dtype)?,
-            c: d.c0
-                .as_ref()
-                .map(|c| fresh_copy(&c.detach(), &[sz.batch, hs], sz.dtype))
-                .transpose()?,
+            h: fresh_copy(&d.h0.detach())?,
+            c: d.c0.as_ref().map(|c| fresh_copy(&c.detach())).transpose()?,
             out: Tensor::uninit(&[total, hs], sz.dtype, dev)?,
             saved,
             steps: steps(batch_sizes, d.reverse),
@@ -372,13 +367,13 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
                 let gi = |i: usize| grads.get(k * per_dir + i).cloned().flatten();
                 let state = |gr: Option<Tensor>| -> Result<Tensor> {
                     match gr {
-                        Some(t) => fresh_copy(&t.detach(), &[batch, hs], dtype),
+                        Some(t) => fresh_copy(&t.detach()),
                         None => Tensor::zeros(&[batch, hs], dtype),
                     }
                 };
                 bufs.push(BackBufs {
                     d_out: gi(0)
-                        .map(|t| fresh_copy(&t.detach(), &[total, hs], dtype))
+                        .map(|t| super::copy::contiguous(&super::cast_view(&t.detach(), dtype)?))
                         .transpose()?,
                     dh: state(gi(1))?,
                     dc: if cell == Cell::Lstm {
