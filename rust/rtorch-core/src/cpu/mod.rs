@@ -3,6 +3,7 @@
 
 pub mod elementwise;
 pub mod math;
+pub mod optim;
 pub mod reduce_simd;
 pub mod strided;
 
