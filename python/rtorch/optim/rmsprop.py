@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import zeros_like
-from .._C import Tensor
+from .._C import Tensor, _fused_rmsprop_
 from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
+    _FUSED_DTYPES,
     Optimizer,
     _check_lr,
     _check_non_negative,
     _increment_step,
+    _run_closure,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -122,8 +124,59 @@ class RMSprop(Optimizer):
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        return self._step_each_param(closure)
+        """Perform a single optimization step (``closure`` re-evaluates the loss).
+
+        Float32 and float64 parameters are updated by one fused Rust call per group
+        (``_fused_rmsprop_``); other dtypes take the tensor-op path.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            centered = group["centered"]
+            use_momentum = group["momentum"] > 0
+            params: list[Tensor] = []
+            grads: list[Tensor] = []
+            square_avgs: list[Tensor] = []
+            grad_avgs: list[Tensor] = []
+            bufs: list[Tensor] = []
+            steps: list[Tensor] = []
+            options = None
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = state[p]
+                if len(p_state) == 0:
+                    self._init_state(p_state, p, grad, group)
+                if p.dtype in _FUSED_DTYPES:
+                    params.append(p)
+                    grads.append(grad)
+                    square_avgs.append(p_state["square_avg"])
+                    if centered:
+                        grad_avgs.append(p_state["grad_avg"])
+                    if use_momentum:
+                        bufs.append(p_state["momentum_buffer"])
+                    steps.append(p_state["step"])
+                else:
+                    if options is None:
+                        options = self._group_options(group)
+                    self._update(p, grad, p_state, options)
+            if params:
+                _fused_rmsprop_(
+                    params,
+                    grads,
+                    square_avgs,
+                    grad_avgs if centered else None,
+                    bufs if use_momentum else None,
+                    steps,
+                    lr=_to_scalar(group["lr"]),
+                    alpha=group["alpha"],
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    momentum=group["momentum"],
+                    maximize=bool(group["maximize"]),
+                )
+        return loss
 
     def _group_options(self, group: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         return group["centered"], {

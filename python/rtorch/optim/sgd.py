@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._C import Tensor
+from .._C import Tensor, _fused_sgd_
 from .optimizer import (
+    _FUSED_DTYPES,
     Optimizer,
     _check_fused,
     _run_closure,
@@ -135,17 +136,33 @@ class SGD(Optimizer):
                 "momentum": momentum,
                 "dampening": group["dampening"],
                 "weight_decay": group["weight_decay"],
-                "nesterov": group["nesterov"],
-                "maximize": group["maximize"],
+                "nesterov": bool(group["nesterov"]),
+                "maximize": bool(group["maximize"]),
             }
+            params: list[Tensor] = []
+            grads: list[Tensor] = []
+            bufs: list[Tensor | None] = []
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
-                if momentum != 0:
+                if p.dtype in _FUSED_DTYPES:
+                    params.append(p)
+                    grads.append(grad)
+                    if momentum != 0:
+                        bufs.append(state[p].get("momentum_buffer"))
+                elif momentum != 0:
                     p_state = state[p]
                     buf = _sgd_update(p, grad, p_state.get("momentum_buffer"), **kwargs)
                     p_state["momentum_buffer"] = buf
                 else:
                     _sgd_update(p, grad, None, **kwargs)
+            if params:
+                # One fused Rust pass per parameter (PyTorch's single-tensor order);
+                # it returns the buffers it created on a first momentum step.
+                created = _fused_sgd_(params, grads, bufs, **kwargs)
+                if momentum != 0:
+                    for p, buf in zip(params, created):
+                        if buf is not None:
+                            state[p]["momentum_buffer"] = buf
         return loss

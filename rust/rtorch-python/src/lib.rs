@@ -14,6 +14,7 @@ mod ops_compare;
 mod ops_index;
 mod ops_linalg;
 mod ops_nn;
+mod ops_optim;
 mod ops_pointwise;
 mod ops_random;
 mod ops_reduce;
@@ -52,6 +53,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_linalg::register(m)?;
     ops_nn::register(m)?;
     ops_rnn::register(m)?;
+    ops_optim::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
     error::panics::install(m)?;

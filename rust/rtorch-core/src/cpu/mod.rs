@@ -4,6 +4,7 @@
 pub mod elementwise;
 pub mod gemm;
 pub mod math;
+pub mod optim;
 pub mod reduce_simd;
 pub mod rnn;
 pub mod strided;

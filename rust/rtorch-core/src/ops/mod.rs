@@ -8,6 +8,7 @@ pub mod creation;
 pub mod index;
 pub mod linalg;
 pub mod matmul;
+pub mod optim;
 pub mod pointwise;
 pub mod random_ops;
 pub mod reduce;

@@ -1,0 +1,476 @@
+//! Fused optimizer updates: one pass over a parameter, its gradient and its state.
+//!
+//! Every update is elementwise: element `i` of the parameter and of each state buffer
+//! depends only on element `i` of the gradient and of those same buffers. A kernel is
+//! a per-element rule (`Rule::apply`) over `W` written slices (the parameter first,
+//! then the state buffers) and one read slice (the gradient); `run` drives it over the
+//! slices, split into `GRAIN`-sized chunks in parallel for large parameters. Because
+//! no element depends on another, the results are bitwise identical for any thread
+//! count and any chunking, and the same with or without AVX2 (the loops are compiled
+//! twice, for baseline x86-64 and for AVX2; without fast-math flags the compiler never
+//! contracts a multiply and an add into an FMA, so both give the same IEEE results).
+//!
+//! The arithmetic of each rule is PyTorch's single-tensor CPU implementation, one
+//! tensor op after another, each rounded to the parameter's dtype (f32 or f64), with
+//! every Python-float hyperparameter rounded to that dtype first, as PyTorch's scalar
+//! arguments are. PyTorch's own vectorised kernels fuse some multiply-adds (`add` with
+//! `alpha`, `lerp`) on AVX2 machines, so f32 results may differ from PyTorch's in the
+//! last bit; the order of operations is the same.
+
+use super::GRAIN;
+use rayon::prelude::*;
+
+/// The float types the fused updates run on.
+pub trait OptFloat:
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+{
+    /// A hyperparameter rounded to this type (C's `static_cast`, round to nearest).
+    fn of(v: f64) -> Self;
+    fn sqrt(self) -> Self;
+    fn is_nan(self) -> bool;
+}
+
+impl OptFloat for f32 {
+    #[inline(always)]
+    fn of(v: f64) -> f32 {
+        v as f32
+    }
+    #[inline(always)]
+    fn sqrt(self) -> f32 {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+
+impl OptFloat for f64 {
+    #[inline(always)]
+    fn of(v: f64) -> f64 {
+        v
+    }
+    #[inline(always)]
+    fn sqrt(self) -> f64 {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+}
+
+/// `torch.maximum`: NaN in either operand gives NaN.
+#[inline(always)]
+fn maximum<T: OptFloat>(a: T, b: T) -> T {
+    if a.is_nan() || b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// `self.lerp_(end, weight)` as PyTorch computes it for a scalar weight.
+#[inline(always)]
+fn lerp<T: OptFloat>(a: T, b: T, weight: T, one_minus_weight: T, small: bool) -> T {
+    let diff = b - a;
+    if small {
+        a + weight * diff
+    } else {
+        b - diff * one_minus_weight
+    }
+}
+
+/// `g = -g` when maximizing, then `g = g + wd * p` (``grad.add(param, alpha=wd)``)
+/// when `L2`.
+#[inline(always)]
+fn prep_grad<T: OptFloat, const MAXIMIZE: bool, const L2: bool>(g: T, p: T, wd: T) -> T {
+    let g = if MAXIMIZE { -g } else { g };
+    if L2 {
+        g + wd * p
+    } else {
+        g
+    }
+}
+
+/// A per-element update over `W` written values (the parameter first) and a gradient.
+pub trait Rule<T, const W: usize>: Sync {
+    fn apply(&self, g: T, x: &mut [T; W]);
+}
+
+#[inline(always)]
+fn run_serial<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W], rule: &R) {
+    let n = g.len();
+    // Re-slicing to `n` lets the compiler drop the bounds checks below.
+    let w = w.map(|s| {
+        let len = s.len().min(n);
+        &mut s[..len]
+    });
+    if w.iter().any(|s| s.len() != n) {
+        return;
+    }
+    for (i, &gi) in g.iter().enumerate() {
+        let mut x: [T; W] = std::array::from_fn(|k| w[k][i]);
+        rule.apply(gi, &mut x);
+        for k in 0..W {
+            w[k][i] = x[k];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_serial_avx2<T: OptFloat, const W: usize, R: Rule<T, W>>(
+    g: &[T],
+    w: [&mut [T]; W],
+    rule: &R,
+) {
+    run_serial(g, w, rule)
+}
+
+fn run_chunk<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W], rule: &R) {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx2_fma() {
+        // SAFETY: the features were detected at run time.
+        unsafe { run_serial_avx2(g, w, rule) };
+        return;
+    }
+    run_serial(g, w, rule)
+}
+
+/// Applies `rule` to every element: `w` are the written slices (each as long as `g`;
+/// a shorter one makes this a no-op). Parallel in `GRAIN`-sized chunks above `GRAIN`
+/// elements; the results do not depend on the chunking.
+pub fn run<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W], rule: &R) {
+    let n = g.len();
+    if w.iter().any(|s| s.len() != n) {
+        return;
+    }
+    if n < GRAIN {
+        run_chunk(g, w, rule);
+        return;
+    }
+    let mut iters = w.map(|s| s.chunks_mut(GRAIN));
+    let tasks: Vec<(&[T], [&mut [T]; W])> = g
+        .chunks(GRAIN)
+        .map(|gc| {
+            (
+                gc,
+                std::array::from_fn(|k| iters[k].next().unwrap_or_default()),
+            )
+        })
+        .collect();
+    super::install(|| {
+        tasks
+            .into_par_iter()
+            .for_each(|(gc, wc)| run_chunk(gc, wc, rule))
+    });
+}
+
+// ----------------------------------------------------------------- SGD
+
+/// SGD's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct SgdScalars<T> {
+    pub neg_lr: T,
+    pub momentum: T,
+    pub one_minus_dampening: T,
+    pub weight_decay: T,
+}
+
+/// SGD without momentum: `w = [param]`.
+///
+/// PyTorch: `g = -g` (maximize); `g = g.add(p, alpha=wd)`; `p.add_(g, alpha=-lr)`.
+pub struct SgdPlain<T, const MAXIMIZE: bool, const L2: bool>(pub SgdScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 1> for SgdPlain<T, MAXIMIZE, L2> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 1]) {
+        let s = &self.0;
+        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        x[0] = x[0] + s.neg_lr * g;
+    }
+}
+
+/// SGD with momentum: `w = [param, momentum_buffer]`.
+///
+/// PyTorch: the gradient as above; on the first step the buffer is a copy of it,
+/// later `buf.mul_(momentum).add_(g, alpha=1 - dampening)`; the step direction is
+/// `g.add(buf, alpha=momentum)` (Nesterov) or `buf`; then `p.add_(d, alpha=-lr)`.
+pub struct SgdMomentum<
+    T,
+    const MAXIMIZE: bool,
+    const L2: bool,
+    const FIRST: bool,
+    const NESTEROV: bool,
+>(pub SgdScalars<T>);
+
+impl<
+        T: OptFloat,
+        const MAXIMIZE: bool,
+        const L2: bool,
+        const FIRST: bool,
+        const NESTEROV: bool,
+    > Rule<T, 2> for SgdMomentum<T, MAXIMIZE, L2, FIRST, NESTEROV>
+{
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 2]) {
+        let s = &self.0;
+        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let buf = if FIRST {
+            g
+        } else {
+            x[1] * s.momentum + s.one_minus_dampening * g
+        };
+        let d = if NESTEROV { g + s.momentum * buf } else { buf };
+        x[0] = x[0] + s.neg_lr * d;
+        x[1] = buf;
+    }
+}
+
+// ----------------------------------------------------------------- Adam / AdamW
+
+/// Adam's scalars, already rounded to `T` (bias corrections from the step count).
+#[derive(Clone, Copy)]
+pub struct AdamScalars<T> {
+    /// `1 - beta1` and `beta1` (lerp's weight and one minus it), and whether the
+    /// weight is below 0.5 (lerp's branch).
+    pub w1: T,
+    pub one_minus_w1: T,
+    pub w1_small: bool,
+    pub beta2: T,
+    pub one_minus_beta2: T,
+    pub weight_decay: T,
+    /// `1 - lr * weight_decay` (decoupled weight decay).
+    pub decay: T,
+    /// `sqrt(1 - beta2^t)`.
+    pub bias_correction2_sqrt: T,
+    pub eps: T,
+    /// `-lr / (1 - beta1^t)`.
+    pub neg_step_size: T,
+}
+
+/// Weight decay modes of Adam.
+pub const WD_NONE: u8 = 0;
+pub const WD_L2: u8 = 1;
+pub const WD_DECOUPLED: u8 = 2;
+
+/// Adam: `w = [param, exp_avg, exp_avg_sq]`, or with AMSGrad `[…, max_exp_avg_sq]`.
+///
+/// PyTorch, in order: `g = -g` (maximize); decoupled: `p.mul_(1 - lr*wd)`, L2:
+/// `g = g.add(p, alpha=wd)`; `m.lerp_(g, 1 - beta1)`;
+/// `v.mul_(beta2).addcmul_(g, g, value=1 - beta2)`; AMSGrad: `vmax = maximum(vmax, v)`;
+/// `denom = (v.sqrt() / sqrt(1 - beta2^t)).add_(eps)`;
+/// `p.addcdiv_(m, denom, value=-lr / (1 - beta1^t))`.
+pub struct Adam<T, const MAXIMIZE: bool, const WD: u8>(pub AdamScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Adam<T, MAXIMIZE, WD> {
+    /// The shared part; returns the new parameter given the second moment to use.
+    #[inline(always)]
+    fn moments(&self, g: T, p: T, m: &mut T, v: &mut T) -> (T, T) {
+        let s = &self.0;
+        let g = if MAXIMIZE { -g } else { g };
+        let (g, p) = match WD {
+            WD_L2 => (g + s.weight_decay * p, p),
+            WD_DECOUPLED => (g, p * s.decay),
+            _ => (g, p),
+        };
+        *m = lerp(*m, g, s.w1, s.one_minus_w1, s.w1_small);
+        *v = *v * s.beta2 + s.one_minus_beta2 * g * g;
+        (g, p)
+    }
+
+    #[inline(always)]
+    fn step(&self, p: T, m: T, second: T) -> T {
+        let s = &self.0;
+        let denom = second.sqrt() / s.bias_correction2_sqrt + s.eps;
+        p + s.neg_step_size * m / denom
+    }
+}
+
+impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 3> for Adam<T, MAXIMIZE, WD> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 3]) {
+        let (mut m, mut v) = (x[1], x[2]);
+        let (_, p) = self.moments(g, x[0], &mut m, &mut v);
+        x[0] = self.step(p, m, v);
+        x[1] = m;
+        x[2] = v;
+    }
+}
+
+impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 4> for Adam<T, MAXIMIZE, WD> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 4]) {
+        let (mut m, mut v) = (x[1], x[2]);
+        let (_, p) = self.moments(g, x[0], &mut m, &mut v);
+        let vmax = maximum(x[3], v);
+        x[0] = self.step(p, m, vmax);
+        x[1] = m;
+        x[2] = v;
+        x[3] = vmax;
+    }
+}
+
+// ----------------------------------------------------------------- RMSprop
+
+/// RMSprop's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct RmspropScalars<T> {
+    pub alpha: T,
+    pub one_minus_alpha: T,
+    /// lerp weight `1 - alpha` and one minus it, for the centered average.
+    pub w: T,
+    pub one_minus_w: T,
+    pub w_small: bool,
+    pub eps: T,
+    pub weight_decay: T,
+    pub momentum: T,
+    pub neg_lr: T,
+}
+
+/// RMSprop: `w = [param, square_avg]`, then `grad_avg` if `CENTERED`, then
+/// `momentum_buffer` if `MOMENTUM` (so `W` is 2, 3 or 4).
+///
+/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// `sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)`; centered:
+/// `ga.lerp_(g, 1 - alpha)`, `avg = sq.addcmul(ga, ga, value=-1).sqrt_()`, else
+/// `avg = sq.sqrt()`; `avg.add_(eps)`; momentum: `buf.mul_(momentum).addcdiv_(g, avg)`,
+/// `p.add_(buf, alpha=-lr)`, else `p.addcdiv_(g, avg, value=-lr)`.
+pub struct Rmsprop<
+    T,
+    const MAXIMIZE: bool,
+    const L2: bool,
+    const CENTERED: bool,
+    const MOMENTUM: bool,
+>(pub RmspropScalars<T>);
+
+impl<
+        T: OptFloat,
+        const MAXIMIZE: bool,
+        const L2: bool,
+        const CENTERED: bool,
+        const MOMENTUM: bool,
+    > Rmsprop<T, MAXIMIZE, L2, CENTERED, MOMENTUM>
+{
+    #[inline(always)]
+    fn update<const W: usize>(&self, g: T, x: &mut [T; W]) {
+        let s = &self.0;
+        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let sq = x[1] * s.alpha + s.one_minus_alpha * g * g;
+        x[1] = sq;
+        let avg = if CENTERED {
+            let ga = lerp(x[2], g, s.w, s.one_minus_w, s.w_small);
+            x[2] = ga;
+            (sq + -T::of(1.0) * ga * ga).sqrt()
+        } else {
+            sq.sqrt()
+        };
+        let avg = avg + s.eps;
+        if MOMENTUM {
+            let k = if CENTERED { 3 } else { 2 };
+            let buf = x[k] * s.momentum + T::of(1.0) * g / avg;
+            x[k] = buf;
+            x[0] = x[0] + s.neg_lr * buf;
+        } else {
+            x[0] = x[0] + s.neg_lr * g / avg;
+        }
+    }
+}
+
+macro_rules! rmsprop_rule {
+    ($w:literal) => {
+        impl<
+                T: OptFloat,
+                const MAXIMIZE: bool,
+                const L2: bool,
+                const CENTERED: bool,
+                const MOMENTUM: bool,
+            > Rule<T, $w> for Rmsprop<T, MAXIMIZE, L2, CENTERED, MOMENTUM>
+        {
+            #[inline(always)]
+            fn apply(&self, g: T, x: &mut [T; $w]) {
+                self.update(g, x)
+            }
+        }
+    };
+}
+rmsprop_rule!(2);
+rmsprop_rule!(3);
+rmsprop_rule!(4);
+
+// ----------------------------------------------------------------- Adagrad
+
+/// Adagrad's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct AdagradScalars<T> {
+    pub weight_decay: T,
+    pub eps: T,
+    /// `-lr / (1 + (t - 1) * lr_decay)`.
+    pub neg_clr: T,
+}
+
+/// Adagrad: `w = [param, sum]`.
+///
+/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// `sum.addcmul_(g, g, value=1)`; `std = sum.sqrt().add_(eps)`;
+/// `p.addcdiv_(g, std, value=-clr)`.
+pub struct Adagrad<T, const MAXIMIZE: bool, const L2: bool>(pub AdagradScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 2> for Adagrad<T, MAXIMIZE, L2> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 2]) {
+        let s = &self.0;
+        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let sum = x[1] + T::of(1.0) * g * g;
+        x[1] = sum;
+        let std = sum.sqrt() + s.eps;
+        x[0] = x[0] + s.neg_clr * g / std;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_matches_serial_bitwise() {
+        let n = 3 * GRAIN + 17;
+        let g: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 333.0 - 1.5)
+            .collect();
+        let p0: Vec<f32> = (0..n)
+            .map(|i| ((i * 104_729) % 997) as f32 / 500.0 - 1.0)
+            .collect();
+        let s = AdamScalars {
+            w1: 0.1f32,
+            one_minus_w1: 0.9,
+            w1_small: true,
+            beta2: 0.999,
+            one_minus_beta2: 0.001,
+            weight_decay: 0.0,
+            decay: 1.0,
+            bias_correction2_sqrt: 0.05,
+            eps: 1e-8,
+            neg_step_size: -0.01,
+        };
+        let rule = Adam::<f32, false, WD_NONE>(s);
+        let (mut p1, mut m1, mut v1) = (p0.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+        run(&g, [&mut p1, &mut m1, &mut v1], &rule);
+        let (mut p2, mut m2, mut v2) = (p0.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+        run_serial(&g, [&mut p2, &mut m2, &mut v2], &rule);
+        assert_eq!(p1, p2);
+        assert_eq!(m1, m2);
+        assert_eq!(v1, v2);
+    }
+}

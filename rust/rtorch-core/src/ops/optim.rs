@@ -1,0 +1,622 @@
+//! Fused optimizer updates over lists of parameters (`_fused_sgd_`, `_fused_adam_`,
+//! `_fused_rmsprop_`, `_fused_adagrad_`).
+//!
+//! Each op takes a list of parameters, their gradients and their state tensors (one
+//! list per state), checks every entry before writing anything, then updates each
+//! parameter and its state in one pass (`cpu::optim`). The ops never record autograd
+//! history (an optimizer step runs under `no_grad`); they bump the version counter of
+//! every tensor they write, as in-place ops do, including the step counters they
+//! increment. Parameters must be float32 or float64 on the CPU; the optimizers keep
+//! other dtypes on their tensor-op path.
+//!
+//! Layouts: contiguous tensors are updated where they lie. A non-contiguous tensor is
+//! updated through a contiguous copy that is written back; a gradient that shares
+//! memory with a written tensor is read from a copy taken before any write.
+
+use crate::cpu::optim::{self as k, OptFloat, Rule};
+use crate::device::Device;
+use crate::dtype::DType;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::layout::fmt_shape;
+use crate::tensor::Tensor;
+
+/// Runs `$body` with `$T` bound to the element type of a float32/float64 dtype.
+macro_rules! dispatch_fused {
+    ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
+        match $dtype {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            _ => $other,
+        }
+    }};
+}
+
+fn err(msg: String) -> Error {
+    Error::Runtime(msg)
+}
+
+/// The storage index range `[start, end)` a tensor's elements lie in.
+fn extent(t: &Tensor) -> (usize, usize) {
+    (t.offset(), t.layout().storage_extent())
+}
+
+/// Whether two tensors may share an element.
+fn overlaps(a: &Tensor, b: &Tensor) -> bool {
+    if !a.storage().same(b.storage()) || a.numel() == 0 || b.numel() == 0 {
+        return false;
+    }
+    let (a0, a1) = extent(a);
+    let (b0, b1) = extent(b);
+    a0 < b1 && b0 < a1
+}
+
+/// Checks one list against the parameters: same length, and each tensor with its
+/// parameter's shape, dtype and device.
+fn check_like(op: &str, what: &str, list: &[Tensor], params: &[Tensor]) -> Result<()> {
+    if list.len() != params.len() {
+        return Err(err(format!(
+            "{op}: expected {what} to hold {} tensors (one per parameter), got {}",
+            params.len(),
+            list.len()
+        )));
+    }
+    for (i, (t, p)) in list.iter().zip(params).enumerate() {
+        if t.shape() != p.shape() {
+            return Err(err(format!(
+                "{op}: {what}[{i}] has shape {}, but params[{i}] has shape {}",
+                fmt_shape(t.shape()),
+                fmt_shape(p.shape())
+            )));
+        }
+        if t.dtype() != p.dtype() {
+            return Err(err(format!(
+                "{op}: {what}[{i}] has dtype {}, but params[{i}] has dtype {}",
+                t.dtype().name(),
+                p.dtype().name()
+            )));
+        }
+        if t.device() != p.device() {
+            return Err(err(format!(
+                "{op}: {what}[{i}] is on {}, but params[{i}] is on {}",
+                t.device(),
+                p.device()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// All the checks of one fused op, done before anything is written.
+///
+/// `written` are the state lists the update writes (the parameters are written too).
+fn check_all(
+    op: &str,
+    params: &[Tensor],
+    grads: &[Tensor],
+    written: &[(&str, &[Tensor])],
+    steps: Option<&[Tensor]>,
+) -> Result<()> {
+    for (i, p) in params.iter().enumerate() {
+        if !matches!(p.dtype(), DType::F32 | DType::F64) {
+            return Err(err(format!(
+                "{op}: params[{i}] has dtype {}, but the fused update supports only float32 and float64",
+                p.dtype().name()
+            )));
+        }
+        if p.device() != Device::Cpu {
+            return Err(err(format!(
+                "{op}: params[{i}] is on {}, but the fused update runs on the CPU only",
+                p.device()
+            )));
+        }
+    }
+    check_like(op, "grads", grads, params)?;
+    for (what, list) in written {
+        check_like(op, what, list, params)?;
+    }
+    for (i, p) in params.iter().enumerate() {
+        let mut w: Vec<(&str, &Tensor)> = vec![("params", p)];
+        w.extend(written.iter().map(|(what, list)| (*what, &list[i])));
+        for (a, (wa, ta)) in w.iter().enumerate() {
+            crate::autograd::view::check_no_internal_overlap(ta)?;
+            for (wb, tb) in &w[a + 1..] {
+                if overlaps(ta, tb) {
+                    return Err(err(format!(
+                        "{op}: {wa}[{i}] and {wb}[{i}] share memory; each must be its own tensor"
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(steps) = steps {
+        if steps.len() != params.len() {
+            return Err(err(format!(
+                "{op}: expected state_steps to hold {} tensors (one per parameter), got {}",
+                params.len(),
+                steps.len()
+            )));
+        }
+        for (i, s) in steps.iter().enumerate() {
+            if s.numel() != 1
+                || !matches!(s.dtype(), DType::F32 | DType::F64)
+                || s.device() != Device::Cpu
+            {
+                return Err(err(format!(
+                    "{op}: state_steps[{i}] must be a one-element float32 or float64 CPU tensor, got shape {} dtype {} on {}",
+                    fmt_shape(s.shape()),
+                    s.dtype().name(),
+                    s.device()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `step_t += 1` in the counter's own dtype; returns the new count (PyTorch's
+/// `step_t += 1; step = step_t.item()`).
+fn increment_step(step: &Tensor) -> f64 {
+    fn bump<T: Element + std::ops::Add<Output = T>>(s: &Tensor) -> f64 {
+        let p = s.data_ptr::<T>();
+        // SAFETY: checked to be a one-element CPU tensor of dtype T, so `p` points at
+        // its one element; no slice to it is alive.
+        unsafe {
+            let v = *p + T::one();
+            *p = v;
+            v.to_f64()
+        }
+    }
+    let v = match step.dtype() {
+        DType::F64 => bump::<f64>(step),
+        _ => bump::<f32>(step),
+    };
+    step.storage().bump_version();
+    v
+}
+
+/// A contiguous copy of `t` with no autograd history.
+fn contiguous_copy(t: &Tensor) -> Result<Tensor> {
+    let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
+    crate::cpu::elementwise::copy_cast(&out, t);
+    Ok(out)
+}
+
+/// Whether `t` can be handed to the kernel as a slice where it lies.
+fn direct<T: Element>(t: &Tensor) -> bool {
+    t.is_contiguous() && (t.data_ptr::<T>() as usize) % std::mem::align_of::<T>() == 0
+}
+
+/// Runs `rule` over one parameter's tensors: `written[0]` is the parameter, the rest
+/// its state; all were checked to share the parameter's shape and dtype `T`, to be on
+/// the CPU and not to overlap one another.
+fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
+    written: [&Tensor; W],
+    grad: &Tensor,
+    rule: &R,
+) -> Result<()> {
+    let n = grad.numel();
+    if n > 0 {
+        let g_t = if direct::<T>(grad) && !written.iter().any(|t| overlaps(t, grad)) {
+            grad.clone()
+        } else {
+            contiguous_copy(grad)?
+        };
+        let mut w_t: Vec<Tensor> = Vec::with_capacity(W);
+        for t in written {
+            w_t.push(if direct::<T>(t) {
+                t.clone()
+            } else {
+                contiguous_copy(t)?
+            });
+        }
+        // SAFETY: `g_t` is contiguous, aligned, holds n elements of T on the CPU, and
+        // shares no memory with the written tensors (else it is a fresh copy).
+        let g = unsafe { std::slice::from_raw_parts(g_t.data_ptr::<T>() as *const T, n) };
+        let w: [&mut [T]; W] = std::array::from_fn(|i| {
+            // SAFETY: each w_t[i] is contiguous, aligned and holds n elements of T on
+            // the CPU; the written tensors were checked not to overlap one another
+            // (copies are fresh buffers), so these mutable slices are disjoint, and
+            // none aliases `g`. No other reference to their memory is used until the
+            // slices are dropped at the end of `run`.
+            unsafe { std::slice::from_raw_parts_mut(w_t[i].data_ptr::<T>(), n) }
+        });
+        k::run(g, w, rule);
+        for (orig, tmp) in written.iter().zip(&w_t) {
+            if !orig.same(tmp) {
+                crate::cpu::elementwise::copy_cast(orig, tmp);
+            }
+        }
+    }
+    for t in written {
+        t.storage().bump_version();
+    }
+    Ok(())
+}
+
+// ----------------------------------------------------------------- SGD
+
+/// SGD's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct SgdOptions {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+    pub maximize: bool,
+}
+
+/// One SGD step over `params`. `momentum_buffers[i]` is None before the first
+/// momentum step; the result holds, for each parameter, the buffer created on this
+/// step (a copy of the gradient, as PyTorch's first step makes) or None.
+pub fn sgd_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    momentum_buffers: &[Option<Tensor>],
+    o: &SgdOptions,
+) -> Result<Vec<Option<Tensor>>> {
+    const OP: &str = "_fused_sgd_";
+    let use_momentum = o.momentum != 0.0;
+    if use_momentum && momentum_buffers.len() != params.len() {
+        return Err(err(format!(
+            "{OP}: expected momentum_buffer_list to hold {} entries (one per parameter), got {}",
+            params.len(),
+            momentum_buffers.len()
+        )));
+    }
+    // Existing buffers are checked like state; missing ones are created below.
+    let existing: Vec<Tensor> = if use_momentum {
+        params
+            .iter()
+            .zip(momentum_buffers)
+            .map(|(p, b)| b.clone().unwrap_or_else(|| p.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    check_all(OP, params, grads, &[], None)?;
+    if use_momentum {
+        check_like(OP, "momentum_buffer_list", &existing, params)?;
+        for (i, (p, b)) in params.iter().zip(momentum_buffers).enumerate() {
+            if let Some(b) = b {
+                crate::autograd::view::check_no_internal_overlap(b)?;
+                if overlaps(p, b) {
+                    return Err(err(format!(
+                        "{OP}: params[{i}] and momentum_buffer_list[{i}] share memory; each must be its own tensor"
+                    )));
+                }
+            }
+        }
+    }
+    let mut created = vec![None; params.len()];
+    for (i, (p, g)) in params.iter().zip(grads).enumerate() {
+        dispatch_fused!(p.dtype(), T => {
+            sgd_one::<T>(p, g, if use_momentum { Some(&momentum_buffers[i]) } else { None }, o, &mut created[i])?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(created)
+}
+
+trait FusedFloat: OptFloat + Element {}
+impl FusedFloat for f32 {}
+impl FusedFloat for f64 {}
+
+fn sgd_one<T: FusedFloat>(
+    p: &Tensor,
+    g: &Tensor,
+    buf: Option<&Option<Tensor>>,
+    o: &SgdOptions,
+    created: &mut Option<Tensor>,
+) -> Result<()> {
+    let s = k::SgdScalars {
+        neg_lr: T::of(-o.lr),
+        momentum: T::of(o.momentum),
+        one_minus_dampening: T::of(1.0 - o.dampening),
+        weight_decay: T::of(o.weight_decay),
+    };
+    let l2 = o.weight_decay != 0.0;
+    // `by_flags!(written, Rule; extra const flags)`: picks the MAXIMIZE and L2 flags.
+    macro_rules! go {
+        ($w:expr, $rule:ident; $($c:literal),*) => {
+            update_one::<T, _, _>($w, g, &k::$rule::<T, $($c),*>(s))
+        };
+    }
+    macro_rules! by_flags {
+        ($w:expr, $rule:ident; $($c:literal),*) => {
+            match (o.maximize, l2) {
+                (false, false) => go!($w, $rule; false, false $(, $c)*),
+                (false, true) => go!($w, $rule; false, true $(, $c)*),
+                (true, false) => go!($w, $rule; true, false $(, $c)*),
+                (true, true) => go!($w, $rule; true, true $(, $c)*),
+            }
+        };
+    }
+    match buf {
+        None => by_flags!([p], SgdPlain;),
+        Some(Some(b)) => {
+            if o.nesterov {
+                by_flags!([p, b], SgdMomentum; false, true)
+            } else {
+                by_flags!([p, b], SgdMomentum; false, false)
+            }
+        }
+        Some(None) => {
+            // PyTorch keeps `torch.clone(grad)`: the buffer gets the parameter's shape.
+            // Zero-filled (`empty`), so the kernel never reads uninitialised memory.
+            let b = Tensor::empty(p.shape(), p.dtype(), p.device())?;
+            if o.nesterov {
+                by_flags!([p, &b], SgdMomentum; true, true)?
+            } else {
+                by_flags!([p, &b], SgdMomentum; true, false)?
+            }
+            *created = Some(b);
+            Ok(())
+        }
+    }
+}
+
+// ----------------------------------------------------------------- Adam / AdamW
+
+/// Adam's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamOptions {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub maximize: bool,
+    /// AdamW: decay the parameter by `1 - lr * weight_decay` instead of adding
+    /// `weight_decay * param` to the gradient.
+    pub decoupled_weight_decay: bool,
+}
+
+/// One Adam/AdamW step over `params` (AMSGrad when `max_exp_avg_sqs` is given).
+/// Each step counter is incremented first; the bias corrections use the new count.
+pub fn adam_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    exp_avgs: &[Tensor],
+    exp_avg_sqs: &[Tensor],
+    max_exp_avg_sqs: Option<&[Tensor]>,
+    state_steps: &[Tensor],
+    o: &AdamOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_adam_";
+    let mut written: Vec<(&str, &[Tensor])> =
+        vec![("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs)];
+    if let Some(m) = max_exp_avg_sqs {
+        written.push(("max_exp_avg_sqs", m));
+    }
+    check_all(OP, params, grads, &written, Some(state_steps))?;
+    for (i, p) in params.iter().enumerate() {
+        let step = increment_step(&state_steps[i]);
+        dispatch_fused!(p.dtype(), T => {
+            adam_one::<T>(
+                p,
+                &grads[i],
+                &exp_avgs[i],
+                &exp_avg_sqs[i],
+                max_exp_avg_sqs.map(|m| &m[i]),
+                step,
+                o,
+            )?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}
+
+fn adam_one<T: FusedFloat>(
+    p: &Tensor,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    vmax: Option<&Tensor>,
+    step: f64,
+    o: &AdamOptions,
+) -> Result<()> {
+    // Python float arithmetic, as PyTorch's step does it.
+    let bias_correction1 = 1.0 - o.beta1.powf(step);
+    let bias_correction2 = 1.0 - o.beta2.powf(step);
+    let step_size = o.lr / bias_correction1;
+    let bias_correction2_sqrt = bias_correction2.powf(0.5);
+    let w1 = T::of(1.0 - o.beta1);
+    let s = k::AdamScalars {
+        w1,
+        one_minus_w1: T::of(1.0) - w1,
+        w1_small: w1 < T::of(0.5) && w1 > T::of(-0.5),
+        beta2: T::of(o.beta2),
+        one_minus_beta2: T::of(1.0 - o.beta2),
+        weight_decay: T::of(o.weight_decay),
+        decay: T::of(1.0 - o.lr * o.weight_decay),
+        bias_correction2_sqrt: T::of(bias_correction2_sqrt),
+        eps: T::of(o.eps),
+        neg_step_size: T::of(-step_size),
+    };
+    let wd = match (o.weight_decay != 0.0, o.decoupled_weight_decay) {
+        (false, _) => k::WD_NONE,
+        (true, false) => k::WD_L2,
+        (true, true) => k::WD_DECOUPLED,
+    };
+    macro_rules! go {
+        ($w:expr) => {
+            match (o.maximize, wd) {
+                (false, k::WD_NONE) => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, false, { k::WD_NONE }>(s))
+                }
+                (false, k::WD_L2) => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, false, { k::WD_L2 }>(s))
+                }
+                (false, _) => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, false, { k::WD_DECOUPLED }>(s))
+                }
+                (true, k::WD_NONE) => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, true, { k::WD_NONE }>(s))
+                }
+                (true, k::WD_L2) => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, true, { k::WD_L2 }>(s))
+                }
+                (true, _) => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, true, { k::WD_DECOUPLED }>(s))
+                }
+            }
+        };
+    }
+    match vmax {
+        Some(vm) => go!([p, m, v, vm]),
+        None => go!([p, m, v]),
+    }
+}
+
+// ----------------------------------------------------------------- RMSprop
+
+/// RMSprop's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct RmspropOptions {
+    pub lr: f64,
+    pub alpha: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub momentum: f64,
+    pub maximize: bool,
+}
+
+/// One RMSprop step over `params`: centered when `grad_avgs` is given, with momentum
+/// when `momentum_buffers` is given (then `momentum > 0`). Step counters are
+/// incremented (RMSprop's update does not read them).
+pub fn rmsprop_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    square_avgs: &[Tensor],
+    grad_avgs: Option<&[Tensor]>,
+    momentum_buffers: Option<&[Tensor]>,
+    state_steps: &[Tensor],
+    o: &RmspropOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_rmsprop_";
+    let mut written: Vec<(&str, &[Tensor])> = vec![("square_avgs", square_avgs)];
+    if let Some(ga) = grad_avgs {
+        written.push(("grad_avgs", ga));
+    }
+    if let Some(b) = momentum_buffers {
+        written.push(("momentum_buffer_list", b));
+    }
+    check_all(OP, params, grads, &written, Some(state_steps))?;
+    for (i, p) in params.iter().enumerate() {
+        increment_step(&state_steps[i]);
+        dispatch_fused!(p.dtype(), T => {
+            rmsprop_one::<T>(
+                p,
+                &grads[i],
+                &square_avgs[i],
+                grad_avgs.map(|t| &t[i]),
+                momentum_buffers.map(|t| &t[i]),
+                o,
+            )?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}
+
+fn rmsprop_one<T: FusedFloat>(
+    p: &Tensor,
+    g: &Tensor,
+    sq: &Tensor,
+    ga: Option<&Tensor>,
+    buf: Option<&Tensor>,
+    o: &RmspropOptions,
+) -> Result<()> {
+    let w = T::of(1.0 - o.alpha);
+    let s = k::RmspropScalars {
+        alpha: T::of(o.alpha),
+        one_minus_alpha: T::of(1.0 - o.alpha),
+        w,
+        one_minus_w: T::of(1.0) - w,
+        w_small: w < T::of(0.5) && w > T::of(-0.5),
+        eps: T::of(o.eps),
+        weight_decay: T::of(o.weight_decay),
+        momentum: T::of(o.momentum),
+        neg_lr: T::of(-o.lr),
+    };
+    let l2 = o.weight_decay != 0.0;
+    macro_rules! go {
+        ($w:expr, $c:literal, $m:literal) => {
+            match (o.maximize, l2) {
+                (false, false) => {
+                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, false, false, $c, $m>(s))
+                }
+                (false, true) => {
+                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, false, true, $c, $m>(s))
+                }
+                (true, false) => {
+                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, true, false, $c, $m>(s))
+                }
+                (true, true) => {
+                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, true, true, $c, $m>(s))
+                }
+            }
+        };
+    }
+    match (ga, buf) {
+        (None, None) => go!([p, sq], false, false),
+        (Some(ga), None) => go!([p, sq, ga], true, false),
+        (None, Some(b)) => go!([p, sq, b], false, true),
+        (Some(ga), Some(b)) => go!([p, sq, ga, b], true, true),
+    }
+}
+
+// ----------------------------------------------------------------- Adagrad
+
+/// Adagrad's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct AdagradOptions {
+    pub lr: f64,
+    pub lr_decay: f64,
+    pub weight_decay: f64,
+    pub eps: f64,
+    pub maximize: bool,
+}
+
+/// One Adagrad step over `params` (dense gradients).
+pub fn adagrad_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    state_sums: &[Tensor],
+    state_steps: &[Tensor],
+    o: &AdagradOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_adagrad_";
+    check_all(
+        OP,
+        params,
+        grads,
+        &[("state_sums", state_sums)],
+        Some(state_steps),
+    )?;
+    for (i, p) in params.iter().enumerate() {
+        let step = increment_step(&state_steps[i]);
+        let clr = o.lr / (1.0 + (step - 1.0) * o.lr_decay);
+        dispatch_fused!(p.dtype(), T => {
+            let s = k::AdagradScalars {
+                weight_decay: T::of(o.weight_decay),
+                eps: T::of(o.eps),
+                neg_clr: T::of(-clr),
+            };
+            let (g, sum) = (&grads[i], &state_sums[i]);
+            match (o.maximize, o.weight_decay != 0.0) {
+                (false, false) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, false, false>(s)),
+                (false, true) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, false, true>(s)),
+                (true, false) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true, false>(s)),
+                (true, true) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true, true>(s)),
+            }?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Bindings of the fused optimizer updates (`rtorch._C._fused_sgd_`, `_fused_adam_`,
+//! `_fused_rmsprop_`, `_fused_adagrad_`), called by `rtorch.optim` with one list per
+//! tensor role. The core checks everything and does the math.
+
+use crate::error::IntoPyResult;
+use crate::tensor::PyTensor;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use rtorch_core::ops::optim as o;
+use rtorch_core::Tensor;
+
+/// A Python list of tensors as core tensors.
+fn tensors(list: &Bound<'_, PyList>, what: &str) -> PyResult<Vec<Tensor>> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        match item.cast::<PyTensor>() {
+            Ok(t) => out.push(t.borrow().inner.clone()),
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "{what}[{i}] must be a Tensor, not {}",
+                    item.get_type().name()?
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A Python list whose entries are tensors or None.
+fn optional_tensors(list: &Bound<'_, PyList>, what: &str) -> PyResult<Vec<Option<Tensor>>> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        if item.is_none() {
+            out.push(None);
+            continue;
+        }
+        match item.cast::<PyTensor>() {
+            Ok(t) => out.push(Some(t.borrow().inner.clone())),
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "{what}[{i}] must be a Tensor or None, not {}",
+                    item.get_type().name()?
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn maybe(list: Option<&Bound<'_, PyList>>, what: &str) -> PyResult<Option<Vec<Tensor>>> {
+    list.map(|l| tensors(l, what)).transpose()
+}
+
+/// SGD over lists; returns, per parameter, the momentum buffer this step created (or
+/// None), for the caller to store in the optimizer's state.
+#[pyfunction]
+#[pyo3(signature = (params, grads, momentum_buffer_list, *, lr, momentum, dampening, weight_decay, nesterov, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_sgd_(
+    py: Python<'_>,
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    momentum_buffer_list: &Bound<'_, PyList>,
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+    maximize: bool,
+) -> PyResult<Py<PyList>> {
+    let created = o::sgd_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &optional_tensors(momentum_buffer_list, "momentum_buffer_list")?,
+        &o::SgdOptions {
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+            maximize,
+        },
+    )
+    .py()?;
+    let items: Vec<Option<PyTensor>> = created.into_iter().map(|b| b.map(PyTensor::from)).collect();
+    Ok(PyList::new(py, items)?.unbind())
+}
+
+/// Adam / AdamW over lists (AMSGrad when `max_exp_avg_sqs` is a list).
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, lr, beta1, beta2, eps, weight_decay, maximize, decoupled_weight_decay))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_adam_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    exp_avgs: &Bound<'_, PyList>,
+    exp_avg_sqs: &Bound<'_, PyList>,
+    max_exp_avg_sqs: Option<&Bound<'_, PyList>>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> PyResult<()> {
+    let max = maybe(max_exp_avg_sqs, "max_exp_avg_sqs")?;
+    o::adam_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(exp_avgs, "exp_avgs")?,
+        &tensors(exp_avg_sqs, "exp_avg_sqs")?,
+        max.as_deref(),
+        &tensors(state_steps, "state_steps")?,
+        &o::AdamOptions {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            maximize,
+            decoupled_weight_decay,
+        },
+    )
+    .py()
+}
+
+/// RMSprop over lists (centered when `grad_avgs` is a list, momentum when
+/// `momentum_buffer_list` is).
+#[pyfunction]
+#[pyo3(signature = (params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, *, lr, alpha, eps, weight_decay, momentum, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_rmsprop_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    square_avgs: &Bound<'_, PyList>,
+    grad_avgs: Option<&Bound<'_, PyList>>,
+    momentum_buffer_list: Option<&Bound<'_, PyList>>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    alpha: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum: f64,
+    maximize: bool,
+) -> PyResult<()> {
+    let ga = maybe(grad_avgs, "grad_avgs")?;
+    let bufs = maybe(momentum_buffer_list, "momentum_buffer_list")?;
+    o::rmsprop_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(square_avgs, "square_avgs")?,
+        ga.as_deref(),
+        bufs.as_deref(),
+        &tensors(state_steps, "state_steps")?,
+        &o::RmspropOptions {
+            lr,
+            alpha,
+            eps,
+            weight_decay,
+            momentum,
+            maximize,
+        },
+    )
+    .py()
+}
+
+/// Adagrad over lists (dense gradients).
+#[pyfunction]
+#[pyo3(signature = (params, grads, state_sums, state_steps, *, lr, lr_decay, weight_decay, eps, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_adagrad_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    state_sums: &Bound<'_, PyList>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    lr_decay: f64,
+    weight_decay: f64,
+    eps: f64,
+    maximize: bool,
+) -> PyResult<()> {
+    o::adagrad_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(state_sums, "state_sums")?,
+        &tensors(state_steps, "state_steps")?,
+        &o::AdagradOptions {
+            lr,
+            lr_decay,
+            weight_decay,
+            eps,
+            maximize,
+        },
+    )
+    .py()
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_fused_sgd_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_adam_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_rmsprop_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_adagrad_, m)?)?;
+    Ok(())
+}
