@@ -2,7 +2,10 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod elementwise;
+pub mod embedding;
 pub mod math;
+pub mod norm;
+pub mod pool;
 pub mod reduce_simd;
 pub mod strided;
 
