@@ -81,7 +81,90 @@ fn _max_pool2d_indices(
     ))
 }
 
+#[pyfunction]
+#[pyo3(signature = (input, kernel_size, stride, padding, dilation, ceil_mode))]
+fn _max_pool2d(
+    input: PyRef<'_, PyTensor>,
+    kernel_size: (i64, i64),
+    stride: (i64, i64),
+    padding: (i64, i64),
+    dilation: (i64, i64),
+    ceil_mode: bool,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (v, i) = win::max_pool2d(
+        &input.inner,
+        pair(kernel_size),
+        pair(stride),
+        pair(padding),
+        pair(dilation),
+        ceil_mode,
+    )
+    .py()?;
+    Ok((PyTensor::from(v), PyTensor::from(i)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, running_mean, running_var, weight, bias, training, momentum, eps))]
+#[allow(clippy::too_many_arguments)]
+fn _batch_norm(
+    input: PyRef<'_, PyTensor>,
+    running_mean: Option<PyRef<'_, PyTensor>>,
+    running_var: Option<PyRef<'_, PyTensor>>,
+    weight: Option<PyRef<'_, PyTensor>>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::norm::batch_norm(
+        &input.inner,
+        running_mean.as_ref().map(|t| &t.inner),
+        running_var.as_ref().map(|t| &t.inner),
+        weight.as_ref().map(|t| &t.inner),
+        bias.as_ref().map(|t| &t.inner),
+        training,
+        momentum,
+        eps,
+    ))
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, ndims, weight, bias, eps))]
+fn _layer_norm(
+    input: PyRef<'_, PyTensor>,
+    ndims: usize,
+    weight: Option<PyRef<'_, PyTensor>>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    eps: f64,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::norm::layer_norm(
+        &input.inner,
+        ndims,
+        weight.as_ref().map(|t| &t.inner),
+        bias.as_ref().map(|t| &t.inner),
+        eps,
+    ))
+}
+
+#[pyfunction]
+#[pyo3(signature = (weight, indices, padding_idx))]
+fn _embedding(
+    weight: PyRef<'_, PyTensor>,
+    indices: PyRef<'_, PyTensor>,
+    padding_idx: Option<usize>,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::embedding::embedding(
+        &weight.inner,
+        &indices.inner,
+        padding_idx,
+    ))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_embedding, m)?)?;
+    m.add_function(wrap_pyfunction!(_batch_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_layer_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_max_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(_im2col, m)?)?;
     m.add_function(wrap_pyfunction!(_col2im, m)?)?;
     m.add_function(wrap_pyfunction!(_max_pool2d_indices, m)?)?;

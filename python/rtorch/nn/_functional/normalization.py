@@ -72,7 +72,6 @@ def batch_norm(
     _check_channel_vector(running_var, "running_var", channels)
     _check_channel_vector(weight, "weight", channels)
     _check_channel_vector(bias, "bias", channels)
-    shape = _channel_shape(input)
     if training:
         count = input.numel() // channels if channels else 0
         if count <= 1:
@@ -80,27 +79,21 @@ def batch_norm(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{input.shape}"
             )
-        dims = [0, *range(2, input.dim())]
-        var, mean = _C.var_mean(input, dims, correction=0)
-        _update_running(running_mean, mean, momentum)
-        _update_running(running_var, var * (count / (count - 1)), momentum)
-        scale = (var + eps).rsqrt()
-        if weight is not None:
-            scale = scale * weight
-        centered = input - mean.view(shape)
-        if bias is not None:
-            return _C.addcmul(bias.view(shape), centered, scale.view(shape))
-        return centered * scale.view(shape)
-    if running_mean is None or running_var is None:
+    elif running_mean is None or running_var is None:
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-    # Evaluation: fold the statistics and the affine map into one scale and one shift.
-    scale = (running_var + eps).rsqrt()
-    if weight is not None:
-        scale = scale * weight
-    shift = -running_mean * scale
-    if bias is not None:
-        shift = shift + bias
-    return _C.addcmul(shift.view(shape), input, scale.view(shape))
+    # One Rust op: per-channel statistics (training) or the running ones (evaluation), the
+    # normalization and the affine map in one pass, the running statistics updated in place
+    # (unbiased variance, ``momentum``), and a fused backward kernel.
+    return _C._batch_norm(
+        input,
+        running_mean,
+        running_var,
+        weight,
+        bias,
+        training,
+        0.1 if momentum is None else float(momentum),
+        float(eps),
+    )
 
 
 def instance_norm(
@@ -177,6 +170,9 @@ def layer_norm(
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t.shape)} and normalized_shape = {normalized_shape}"
             )
+    if input.is_floating_point():
+        # Fused Rust kernel: per-row mean/rstd, normalization and affine in one pass.
+        return _C._layer_norm(input, k, weight, bias, float(eps))
     dims = list(range(input.dim() - k, input.dim()))
     var, mean = _C.var_mean(input, dims, correction=0, keepdim=True)
     out = (input - mean) * (var + eps).rsqrt()

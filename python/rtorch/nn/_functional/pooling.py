@@ -7,11 +7,8 @@ reduction over the window dimensions, and autograd of that reduction is the back
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import lru_cache
-
-import rtorch
 
 from ... import _C
 from ..._C import Tensor
@@ -151,78 +148,9 @@ def _max_pool2d_core(
     ceil_mode: bool,
     with_indices: bool,
 ) -> tuple[Tensor, Tensor | None]:
-    oh, ow = _window_plan(input, kernel, stride, padding, dilation, ceil_mode)
-    n, c, h, w = input.shape
-    differentiable = input.requires_grad and rtorch.is_grad_enabled()
-    if not (with_indices or differentiable):
-        # Values only (inference): a running maximum over the kernel offsets.
-        view = _windows(input, kernel, stride, padding, dilation, (oh, ow), -math.inf)
-        offsets = view.permute(4, 5, 0, 1, 2, 3).contiguous()
-        best = offsets[0, 0]
-        for a in range(kernel[0]):
-            for b in range(kernel[1]):
-                if a or b:
-                    best = _C.maximum(best, offsets[a, b])
-        return (best.clone() if kernel == (1, 1) else best), None
-    # The argmax is found outside autograd by scanning the kernel offsets (a loop over the
-    # kh*kw offsets, each step a whole-tensor compare over all windows), with PyTorch's rule:
-    # a later element wins if it is greater or NaN. The values are then one differentiable
-    # gather, so the gradient goes to the chosen element only, as in PyTorch.
-    with rtorch.no_grad():
-        src = input.detach()
-        view = _windows(src, kernel, stride, padding, dilation, (oh, ow), -math.inf)
-        # One copy puts each kernel offset's candidates in a contiguous (N, C, OH, OW) block:
-        # elementwise ops on contiguous operands are much faster than on strided windows.
-        offsets = view.permute(4, 5, 0, 1, 2, 3).contiguous()
-        spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
-        overrun = (oh - 1) * stride[0] + spans[0] > h + padding[0] or (
-            (ow - 1) * stride[1] + spans[1] > w + padding[1]
-        )
-        masked = padding != (0, 0) or overrun
-        # NaN needs its own test (a NaN candidate always wins); skip it when there is none.
-        check_nan = bool(src.isnan().any()) if src.is_floating_point() else False
-        oh_start = _C.arange(oh) * stride[0] - padding[0]
-        ow_start = _C.arange(ow) * stride[1] - padding[1]
-        # The scan records the winning kernel offset k = a * kw + b (a scalar per step, cheaper
-        # than a broadcast index tensor); flat input indices are derived once at the end.
-        if masked:
-            # Padding holds -inf and never wins; k = -1 marks windows still without a winner.
-            best = _C.full((n, c, oh, ow), -math.inf, dtype=src.dtype)
-            k = _C.full((n, c, oh, ow), -1, dtype=_C.int64)
-        else:
-            best = offsets[0, 0]
-            k = _C.zeros((n, c, oh, ow), dtype=_C.int64)
-        for a in range(kernel[0]):
-            for b in range(kernel[1]):
-                if not masked and a == 0 and b == 0:
-                    continue
-                cand = offsets[a, b]
-                better = cand > best
-                if check_nan:
-                    better = better | cand.isnan()
-                # maximum() propagates NaN, so it equals where(better, cand, best).
-                best = _C.maximum(best, cand)
-                k = _C.where(better, a * kernel[1] + b, k)
-        if masked and bool((k < 0).any()):
-            # Windows whose real elements are all -inf: the first real element wins.
-            first_a = ((-oh_start).clamp_min(0) + dilation[0] - 1).div(
-                dilation[0], rounding_mode="floor"
-            )
-            first_b = ((-ow_start).clamp_min(0) + dilation[1] - 1).div(
-                dilation[1], rounding_mode="floor"
-            )
-            first = first_a.view(oh, 1) * kernel[1] + first_b.view(1, ow)
-            k = _C.where(k < 0, first, k)
-        rows = oh_start.view(oh, 1) + k.div(kernel[1], rounding_mode="floor") * dilation[0]
-        cols = ow_start.view(1, ow) + k.remainder(kernel[1]) * dilation[1]
-        idx = rows * w + cols
-        if not masked and kernel == (1, 1):
-            best = best.clone()
-    if differentiable:
-        values = input.reshape(n, c, h * w).gather(2, idx.reshape(n, c, oh * ow))
-        values = values.view(n, c, oh, ow)
-    else:
-        values = best
+    # One Rust pass finds each window's maximum and its flat in-plane index (PyTorch's
+    # rule: a later element wins if it is greater or NaN); the gradient goes to the argmax.
+    values, idx = _C._max_pool2d(input, kernel, stride, padding, dilation, ceil_mode)
     return values, (idx if with_indices else None)
 
 

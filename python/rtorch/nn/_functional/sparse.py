@@ -109,6 +109,10 @@ def embedding(
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
     padding_idx = _resolve_padding_idx(padding_idx, weight.shape[0])
+    if max_norm is None and not scale_grad_by_freq:
+        # One Rust op: bounds-checked row lookup; its backward adds gradient rows in index
+        # order (deterministic) and leaves the padding row at zero.
+        return _C._embedding(weight, input, padding_idx)
     flat = input.reshape(-1)
     if flat.dtype != _C.int64:
         flat = flat.long()

@@ -2,9 +2,12 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod elementwise;
+pub mod embedding;
 pub mod gemm;
 pub mod math;
+pub mod norm;
 pub mod optim;
+pub mod pool;
 pub mod reduce_simd;
 pub mod rnn;
 pub mod strided;

@@ -7,7 +7,7 @@
 //! size); within a plane they copy whole output rows, computing the in-bounds range of
 //! each row once instead of testing every element.
 
-use crate::autograd::{needs_grad, record};
+use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -502,55 +502,9 @@ fn pool_plan(
     Ok((win, oh as usize, ow as usize))
 }
 
-/// One plane of max-pool argmax: `dst[oy*ow + ox]` is the flat `y*w + x` of the window's
-/// maximum. As PyTorch's CPU kernel: the first maximum wins among equals, any NaN
-/// replaces the current best (so the last NaN wins), and a window of only -inf picks
-/// its first element. A window that lies wholly in padding (possible only with
-/// dilation) gets -1.
-fn max_pool_plane<T: Element>(src: &[T], dst: &mut [i64], p: &Plane) {
-    let [kh, kw] = p.win.kernel;
-    let [sh, sw] = p.win.stride;
-    let [dh, dw] = p.win.dilation;
-    let [ph, pw] = p.win.padding;
-    for (oy, out_row) in dst.chunks_exact_mut(p.ow).enumerate() {
-        let y0 = (oy * sh) as isize - ph as isize;
-        let (ilo, ihi) = valid_range(kh, dh, y0, p.h);
-        for (ox, o) in out_row.iter_mut().enumerate() {
-            let x0 = (ox * sw) as isize - pw as isize;
-            let (jlo, jhi) = valid_range(kw, dw, x0, p.w);
-            let mut best_idx: i64 = -1;
-            if jlo == jhi {
-                *o = best_idx;
-                continue;
-            }
-            let mut best = T::zero();
-            for i in ilo..ihi {
-                let y = (y0 + (i * dh) as isize) as usize;
-                let row = &src[y * p.w..(y + 1) * p.w];
-                let x_first = (x0 + (jlo * dw) as isize) as usize;
-                for (jj, &v) in row[x_first..]
-                    .iter()
-                    .step_by(dw)
-                    .take(jhi - jlo)
-                    .enumerate()
-                {
-                    // `v != v` is the NaN test (never true for integers).
-                    #[allow(clippy::eq_op)]
-                    let nan = v != v;
-                    if best_idx < 0 || v > best || nan {
-                        best = v;
-                        best_idx = (y * p.w + x_first + jj * dw) as i64;
-                    }
-                }
-            }
-            *o = best_idx;
-        }
-    }
-}
-
 /// Flat indices (into each `H*W` plane, int64) of the maximum of every max-pooling
 /// window of a `(N, C, H, W)` or `(C, H, W)` input; shape `(N, C, OH, OW)` / `(C, OH, OW)`.
-/// No autograd: the values are taken with a differentiable `gather` by the caller.
+/// No autograd (the indices of `max_pool2d`).
 pub fn max_pool2d_indices(
     t: &Tensor,
     kernel: [i64; 2],
@@ -559,6 +513,34 @@ pub fn max_pool2d_indices(
     dilation: [i64; 2],
     ceil_mode: bool,
 ) -> Result<Tensor> {
+    Ok(max_pool2d(&t.detach(), kernel, stride, padding, dilation, ceil_mode)?.1)
+}
+
+/// The pooling geometry the CPU kernels take.
+fn geom(h: usize, w: usize, oh: usize, ow: usize, win: &Window2d) -> crate::cpu::pool::PoolGeom {
+    crate::cpu::pool::PoolGeom {
+        h,
+        w,
+        oh,
+        ow,
+        kernel: win.kernel,
+        stride: win.stride,
+        padding: win.padding,
+        dilation: win.dilation,
+    }
+}
+
+/// `F.max_pool2d_with_indices` on a `(N, C, H, W)` or `(C, H, W)` input: the window
+/// maxima and the flat index (into each `H*W` plane, int64) of each, in one pass.
+/// The gradient goes to the argmax only (`max_pool2d_backward`, itself differentiable).
+pub fn max_pool2d(
+    t: &Tensor,
+    kernel: [i64; 2],
+    stride: [i64; 2],
+    padding: [i64; 2],
+    dilation: [i64; 2],
+    ceil_mode: bool,
+) -> Result<(Tensor, Tensor)> {
     let (n, c, h, w) = planes_of(t)?;
     if t.dtype() == DType::Bool {
         return Err(Error::NotImplemented(
@@ -566,25 +548,124 @@ pub fn max_pool2d_indices(
         ));
     }
     let (win, oh, ow) = pool_plan(c, h, w, kernel, stride, padding, dilation, ceil_mode)?;
-    let l = oh.checked_mul(ow).ok_or_else(overflow)?;
+    oh.checked_mul(ow).ok_or_else(overflow)?;
     let shape: Vec<usize> = match n {
         Some(n) => vec![n, c, oh, ow],
         None => vec![c, oh, ow],
     };
-    let out = Tensor::uninit(&shape, DType::I64, t.device())?;
-    let plane = Plane { h, w, oh, ow, win };
-    if out.numel() > 0 {
+    let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
+    if vals.numel() > 0 {
         let src = contiguous_data(t)?;
-        // SAFETY: `out` is a fresh contiguous int64 buffer of out.numel() elements that
+        let g = geom(h, w, oh, ow, &win);
+        // SAFETY: `idx` is a fresh contiguous int64 buffer of idx.numel() elements that
         // nothing else references until this function returns it.
-        let y: &mut [i64] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<i64>(), out.numel()) };
+        let ii: &mut [i64] =
+            unsafe { std::slice::from_raw_parts_mut(idx.data_ptr::<i64>(), idx.numel()) };
         crate::dispatch_all!(t.dtype(), T => {
             let x: &[T] = src.as_slice::<T>().unwrap_or(&[]);
-            for_planes(x, h * w, y, l, |s, d| max_pool_plane(s, d, &plane));
+            // SAFETY: `vals` is a fresh contiguous buffer of vals.numel() elements of T,
+            // distinct from `idx`, referenced by nothing else until returned.
+            let vv: &mut [T] =
+                unsafe { std::slice::from_raw_parts_mut(vals.data_ptr::<T>(), vals.numel()) };
+            crate::cpu::pool::max_pool2d_forward(x, vv, ii, &g, T::from_f64(f64::NEG_INFINITY));
         });
     }
+    if needs_grad(&[t]) {
+        let saved = SavedTensor::input(&idx);
+        record(
+            "MaxPool2DWithIndicesBackward0",
+            &[t],
+            &vals,
+            move |ctx, g| {
+                let idx = saved.unpack(ctx)?;
+                Ok(vec![Some(max_pool2d_backward(g, &idx, [h, w])?)])
+            },
+        );
+    }
+    Ok((vals, idx))
+}
+
+/// The gradient of `max_pool2d` with respect to its input: each entry of `grad`
+/// (`(N, C, OH, OW)` or `(C, OH, OW)`) added at its plane's flat index from `indices`
+/// into a zero `(…, H, W)` tensor. Linear in `grad`; its own backward gathers.
+pub fn max_pool2d_backward(grad: &Tensor, indices: &Tensor, hw: [usize; 2]) -> Result<Tensor> {
+    let s = grad.shape().clone();
+    if indices.shape() != &s || !(3..=4).contains(&s.len()) {
+        return Err(Error::Runtime(format!(
+            "max_pool2d_backward: expected grad and indices of one 3-D or 4-D shape, got {} and {}",
+            fmt_shape(&s),
+            fmt_shape(indices.shape())
+        )));
+    }
+    if indices.dtype() != DType::I64 {
+        return Err(Error::Runtime(
+            "max_pool2d_backward: indices must be int64".into(),
+        ));
+    }
+    if !grad.dtype().is_floating_point() {
+        return Err(not_floating(
+            "max_pool2d_with_indices_backward",
+            grad.dtype(),
+        ));
+    }
+    let [h, w] = hw;
+    let lead = &s[..s.len() - 2];
+    let l = s[s.len() - 2] * s[s.len() - 1];
+    let plane = h.checked_mul(w).ok_or_else(overflow)?;
+    let mut shape: Vec<usize> = lead.to_vec();
+    shape.extend([h, w]);
+    // Half types accumulate in f32 (one rounding at the end).
+    let compute = match grad.dtype() {
+        DType::F64 => DType::F64,
+        _ => DType::F32,
+    };
+    let acc = Tensor::uninit(&shape, compute, grad.device())?;
+    if acc.numel() > 0 {
+        let go = super::cast_view(&contiguous_data(grad)?, compute)?;
+        let ix = contiguous_data(indices)?;
+        let iv: &[i64] = ix.as_slice::<i64>().unwrap_or(&[]);
+        macro_rules! run {
+            ($T:ty) => {{
+                let gv: &[$T] = go.as_slice::<$T>().unwrap_or(&[]);
+                // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
+                // this type that nothing else references until this function returns.
+                let y: &mut [$T] =
+                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>(), acc.numel()) };
+                crate::cpu::pool::max_pool2d_backward(gv, iv, y, l, plane);
+            }};
+        }
+        if compute == DType::F64 {
+            run!(f64)
+        } else {
+            run!(f32)
+        }
+    }
+    let out = super::cast_view(&acc, grad.dtype())?;
+    if needs_grad(&[grad]) {
+        let saved = SavedTensor::input(indices);
+        let gshape = s.clone();
+        record(
+            "MaxPool2DWithIndicesBackwardBackward0",
+            &[grad],
+            &out,
+            move |ctx, gg| {
+                let idx = saved.unpack(ctx)?;
+                let mut flat: Vec<i64> = lead_dims(&gshape);
+                flat.push(-1);
+                let src = super::shape::reshape(gg, &flat)?;
+                let ii = super::shape::reshape(&idx, &flat)?;
+                let picked = super::index::gather(&src, -1, &ii)?;
+                let back: Vec<i64> = gshape.iter().map(|&v| v as i64).collect();
+                Ok(vec![Some(super::shape::reshape(&picked, &back)?)])
+            },
+        );
+    }
     Ok(out)
+}
+
+fn lead_dims(s: &[usize]) -> Vec<i64> {
+    s[..s.len() - 2].iter().map(|&v| v as i64).collect()
 }
 
 #[cfg(test)]

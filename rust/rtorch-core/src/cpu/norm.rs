@@ -1,0 +1,360 @@
+//! Normalization kernels (batch norm per channel of `(N, C, S)`, layer norm per row of
+//! `(R, D)`), forward and backward, over contiguous slices.
+//!
+//! Statistics accumulate in f64 with a two-pass mean / centered sum of squares. Work is
+//! split into units whose boundaries do not depend on the thread count (one channel, or
+//! a fixed block of rows), and partial sums are combined in unit order, so results are
+//! bitwise identical for any number of threads.
+
+use rayon::prelude::*;
+
+/// The float element types the norm kernels run on.
+pub trait NormFloat: Copy + Send + Sync + 'static {
+    fn f(self) -> f64;
+    fn from(v: f64) -> Self;
+    /// `y[i] = x[i] * a + b` (in the type's own arithmetic for f32, as PyTorch folds).
+    fn axpb(x: &[Self], y: &mut [Self], a: f64, b: f64);
+}
+
+impl NormFloat for f64 {
+    #[inline(always)]
+    fn f(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from(v: f64) -> Self {
+        v
+    }
+    fn axpb(x: &[f64], y: &mut [f64], a: f64, b: f64) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = v * a + b;
+        }
+    }
+}
+
+impl NormFloat for f32 {
+    #[inline(always)]
+    fn f(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from(v: f64) -> Self {
+        v as f32
+    }
+    fn axpb(x: &[f32], y: &mut [f32], a: f64, b: f64) {
+        let (a, b) = (a as f32, b as f32);
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = v * a + b;
+        }
+    }
+}
+
+/// Sum in f64 with 8 independent accumulators (vectorizes; pairwise-like error growth).
+#[inline]
+fn sum<T: NormFloat>(x: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for k in 0..8 {
+            acc[k] += c[k].f();
+        }
+    }
+    let mut s = 0.0;
+    for &v in chunks.remainder() {
+        s += v.f();
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + s
+}
+
+/// `sum((x - m)^2)` in f64.
+#[inline]
+fn sum_sq_dev<T: NormFloat>(x: &[T], m: f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for k in 0..8 {
+            let d = c[k].f() - m;
+            acc[k] += d * d;
+        }
+    }
+    let mut s = 0.0;
+    for &v in chunks.remainder() {
+        let d = v.f() - m;
+        s += d * d;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + s
+}
+
+/// `(sum(g), sum(g * (x - m)))` in f64.
+#[inline]
+fn sum_g_gxc<T: NormFloat>(g: &[T], x: &[T], m: f64) -> (f64, f64) {
+    let mut a = [0.0f64; 4];
+    let mut b = [0.0f64; 4];
+    let mut gc = g.chunks_exact(4);
+    let mut xc = x.chunks_exact(4);
+    for (gg, xx) in (&mut gc).zip(&mut xc) {
+        for k in 0..4 {
+            let gv = gg[k].f();
+            a[k] += gv;
+            b[k] += gv * (xx[k].f() - m);
+        }
+    }
+    let (mut sa, mut sb) = (0.0, 0.0);
+    for (&gv, &xv) in gc.remainder().iter().zip(xc.remainder()) {
+        sa += gv.f();
+        sb += gv.f() * (xv.f() - m);
+    }
+    (
+        (a[0] + a[2]) + (a[1] + a[3]) + sa,
+        (b[0] + b[2]) + (b[1] + b[3]) + sb,
+    )
+}
+
+fn parallel(units: usize, work: usize) -> bool {
+    units > 1 && work >= super::GRAIN && super::get_num_threads() > 1
+}
+
+/// Runs `f(unit)` for `0..units` and collects the results in order (parallel above the
+/// grain size; each unit is computed by one thread, so results do not depend on it).
+fn map_units<R: Send>(units: usize, work: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    if parallel(units, work) {
+        super::install(|| (0..units).into_par_iter().map(&f).collect())
+    } else {
+        (0..units).map(f).collect()
+    }
+}
+
+/// Per-channel `(mean, biased variance)` of `x` laid out `(n, c, s)`.
+pub fn batch_norm_stats<T: NormFloat>(x: &[T], n: usize, c: usize, s: usize) -> Vec<(f64, f64)> {
+    let count = (n * s) as f64;
+    map_units(c, x.len(), |ch| {
+        let planes = (0..n).map(|i| &x[(i * c + ch) * s..(i * c + ch + 1) * s]);
+        let mean = planes.clone().map(sum).sum::<f64>() / count;
+        let var = planes.map(|p| sum_sq_dev(p, mean)).sum::<f64>() / count;
+        (mean, var)
+    })
+}
+
+/// `y = x * a[ch] + b[ch]` per channel of `(n, c, s)` (parallel over planes).
+pub fn channel_affine<T: NormFloat>(x: &[T], y: &mut [T], c: usize, s: usize, ab: &[(f64, f64)]) {
+    if s == 0 || c == 0 {
+        return;
+    }
+    let planes = y.len() / s;
+    let f = |(p, (yo, xi)): (usize, (&mut [T], &[T]))| {
+        let (a, b) = ab[p % c];
+        T::axpb(xi, yo, a, b);
+    };
+    if parallel(planes, y.len()) {
+        super::install(|| {
+            y.par_chunks_mut(s)
+                .zip(x.par_chunks(s))
+                .enumerate()
+                .for_each(f)
+        });
+    } else {
+        y.chunks_mut(s).zip(x.chunks(s)).enumerate().for_each(f);
+    }
+}
+
+/// Per-channel `(sum(g), sum(g * (x - center[ch])))` over `(n, c, s)`.
+pub fn batch_norm_backward_reduce<T: NormFloat>(
+    g: &[T],
+    x: &[T],
+    n: usize,
+    c: usize,
+    s: usize,
+    center: &[f64],
+) -> Vec<(f64, f64)> {
+    map_units(c, x.len(), |ch| {
+        let m = center[ch];
+        (0..n).fold((0.0, 0.0), |(a, b), i| {
+            let r = (i * c + ch) * s..(i * c + ch + 1) * s;
+            let (da, db) = sum_g_gxc(&g[r.clone()], &x[r], m);
+            (a + da, b + db)
+        })
+    })
+}
+
+/// `gx = g * A[ch] + x * B[ch] + C[ch]` per channel of `(n, c, s)`.
+pub fn channel_fma2<T: NormFloat>(
+    g: &[T],
+    x: &[T],
+    gx: &mut [T],
+    c: usize,
+    s: usize,
+    abc: &[(f64, f64, f64)],
+) {
+    if s == 0 || c == 0 {
+        return;
+    }
+    let planes = gx.len() / s;
+    let f = |(p, ((o, gi), xi)): (usize, ((&mut [T], &[T]), &[T]))| {
+        let (a, b, cc) = abc[p % c];
+        for ((o, &gv), &xv) in o.iter_mut().zip(gi).zip(xi) {
+            *o = T::from(gv.f() * a + xv.f() * b + cc);
+        }
+    };
+    if parallel(planes, gx.len()) {
+        super::install(|| {
+            gx.par_chunks_mut(s)
+                .zip(g.par_chunks(s))
+                .zip(x.par_chunks(s))
+                .enumerate()
+                .for_each(f)
+        });
+    } else {
+        gx.chunks_mut(s)
+            .zip(g.chunks(s))
+            .zip(x.chunks(s))
+            .enumerate()
+            .for_each(f);
+    }
+}
+
+/// Rows per unit of the layer-norm kernels (fixed, so that partial sums of the weight
+/// gradients do not depend on the thread count).
+const ROW_BLOCK: usize = 16;
+
+/// Layer norm forward over rows of length `d`: writes `y` and returns `(mean, rstd)` per
+/// row. `w` / `b` (length `d`) are optional.
+pub fn layer_norm_forward<T: NormFloat>(
+    x: &[T],
+    y: &mut [T],
+    d: usize,
+    w: Option<&[T]>,
+    b: Option<&[T]>,
+    eps: f64,
+) -> Vec<(f64, f64)> {
+    if d == 0 {
+        return vec![(0.0, f64::INFINITY); 0];
+    }
+    let rows = x.len() / d;
+    let row = |xi: &[T], yo: &mut [T]| -> (f64, f64) {
+        let mean = sum(xi) / d as f64;
+        let var = sum_sq_dev(xi, mean) / d as f64;
+        let rstd = 1.0 / (var + eps).sqrt();
+        match (w, b) {
+            (None, None) => T::axpb(xi, yo, rstd, -mean * rstd),
+            _ => {
+                for (k, (o, &v)) in yo.iter_mut().zip(xi).enumerate() {
+                    let mut r = (v.f() - mean) * rstd;
+                    if let Some(w) = w {
+                        r *= w[k].f();
+                    }
+                    if let Some(b) = b {
+                        r += b[k].f();
+                    }
+                    *o = T::from(r);
+                }
+            }
+        }
+        (mean, rstd)
+    };
+    let blk = ROW_BLOCK * d;
+    let per_block = |(yo, xi): (&mut [T], &[T])| -> Vec<(f64, f64)> {
+        yo.chunks_mut(d)
+            .zip(xi.chunks(d))
+            .map(|(yr, xr)| row(xr, yr))
+            .collect()
+    };
+    let blocks: Vec<Vec<(f64, f64)>> = if parallel(rows.div_ceil(ROW_BLOCK), x.len()) {
+        super::install(|| {
+            y.par_chunks_mut(blk)
+                .zip(x.par_chunks(blk))
+                .map(per_block)
+                .collect()
+        })
+    } else {
+        y.chunks_mut(blk)
+            .zip(x.chunks(blk))
+            .map(per_block)
+            .collect()
+    };
+    blocks.into_iter().flatten().collect()
+}
+
+/// Layer norm backward over rows of length `d` with the forward's `(mean, rstd)`:
+/// writes `gx` and returns the weight and bias gradients `(sum_rows g * xhat, sum_rows g)`
+/// (f64, length `d`).
+pub fn layer_norm_backward<T: NormFloat>(
+    g: &[T],
+    x: &[T],
+    stats: &[(f64, f64)],
+    w: Option<&[T]>,
+    gx: &mut [T],
+    d: usize,
+    want_wb: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    if d == 0 {
+        return (vec![], vec![]);
+    }
+    let blk = ROW_BLOCK * d;
+    let per_block = |(bi, (go, (gr, xr))): (usize, (&mut [T], (&[T], &[T])))| {
+        let mut gw = if want_wb { vec![0.0f64; d] } else { vec![] };
+        let mut gb = if want_wb { vec![0.0f64; d] } else { vec![] };
+        for (ri, ((o, gi), xi)) in go
+            .chunks_mut(d)
+            .zip(gr.chunks(d))
+            .zip(xr.chunks(d))
+            .enumerate()
+        {
+            let (mean, rstd) = stats[bi * ROW_BLOCK + ri];
+            // a = mean(g*w), b = mean(g*w*xhat)
+            let (mut sa, mut sb) = (0.0f64, 0.0f64);
+            for k in 0..d {
+                let gv = gi[k].f();
+                let xh = (xi[k].f() - mean) * rstd;
+                let gwv = match w {
+                    Some(w) => gv * w[k].f(),
+                    None => gv,
+                };
+                sa += gwv;
+                sb += gwv * xh;
+                if want_wb {
+                    gw[k] += gv * xh;
+                    gb[k] += gv;
+                }
+            }
+            let (ma, mb) = (sa / d as f64, sb / d as f64);
+            for k in 0..d {
+                let gv = gi[k].f();
+                let xh = (xi[k].f() - mean) * rstd;
+                let gwv = match w {
+                    Some(w) => gv * w[k].f(),
+                    None => gv,
+                };
+                o[k] = T::from(rstd * (gwv - ma - xh * mb));
+            }
+        }
+        (gw, gb)
+    };
+    let rows = x.len() / d;
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = if parallel(rows.div_ceil(ROW_BLOCK), x.len()) {
+        super::install(|| {
+            gx.par_chunks_mut(blk)
+                .zip(g.par_chunks(blk).zip(x.par_chunks(blk)))
+                .enumerate()
+                .map(per_block)
+                .collect()
+        })
+    } else {
+        gx.chunks_mut(blk)
+            .zip(g.chunks(blk).zip(x.chunks(blk)))
+            .enumerate()
+            .map(per_block)
+            .collect()
+    };
+    if !want_wb {
+        return (vec![], vec![]);
+    }
+    let mut gw = vec![0.0f64; d];
+    let mut gb = vec![0.0f64; d];
+    for (pw, pb) in parts {
+        for k in 0..d {
+            gw[k] += pw[k];
+            gb[k] += pb[k];
+        }
+    }
+    (gw, gb)
+}

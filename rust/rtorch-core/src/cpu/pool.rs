@@ -1,0 +1,208 @@
+//! Max-pooling kernels over contiguous `(planes, H, W)` buffers: the forward writes the
+//! window maxima and their flat in-plane indices in one pass; the backward scatters each
+//! output gradient onto its argmax. Work is split by whole planes (one thread owns a
+//! plane, so the backward's additions run in a fixed order for any thread count).
+//!
+//! The in-bounds part of every window row and column is computed once per call (no
+//! divisions in the inner loops).
+
+use crate::element::Element;
+use rayon::prelude::*;
+
+/// Geometry of one pooling call: input plane `h x w`, output plane `oh x ow`, and the
+/// window (kernel, stride, padding, dilation) per axis.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolGeom {
+    pub h: usize,
+    pub w: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+/// For each output position along one axis: the first in-bounds input coordinate of its
+/// window and how many window taps (spaced `dil`) are in bounds.
+fn axis_taps(
+    out: usize,
+    size: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    dil: usize,
+) -> Vec<(usize, usize)> {
+    (0..out)
+        .map(|o| {
+            let start = (o * s) as isize - p as isize;
+            let mut first = None;
+            let mut count = 0;
+            for t in 0..k {
+                let c = start + (t * dil) as isize;
+                if c >= 0 && (c as usize) < size {
+                    if first.is_none() {
+                        first = Some(c as usize);
+                    }
+                    count += 1;
+                }
+            }
+            (first.unwrap_or(0), count)
+        })
+        .collect()
+}
+
+/// One plane of the forward. `src` is `h*w`, `vals`/`idx` are `oh*ow`. Rule (as
+/// PyTorch's CPU kernel): a later element replaces the best when it is greater or NaN,
+/// so the first maximum wins among equals and the last NaN wins; a window of only -inf
+/// picks its first element. A window wholly in padding (possible only with dilation)
+/// gets index -1 and the value `empty`.
+#[allow(clippy::too_many_arguments)]
+fn fwd_plane<T: Element>(
+    src: &[T],
+    vals: &mut [T],
+    idx: &mut [i64],
+    g: &PoolGeom,
+    rows: &[(usize, usize)],
+    cols: &[(usize, usize)],
+    empty: T,
+) {
+    let [dh, dw] = g.dilation;
+    let w = g.w;
+    for oy in 0..g.oh {
+        let (y0, ny) = rows[oy];
+        let vrow = &mut vals[oy * g.ow..(oy + 1) * g.ow];
+        let irow = &mut idx[oy * g.ow..(oy + 1) * g.ow];
+        for ox in 0..g.ow {
+            let (x0, nx) = cols[ox];
+            if ny == 0 || nx == 0 {
+                vrow[ox] = empty;
+                irow[ox] = -1;
+                continue;
+            }
+            let mut best_i = y0 * w + x0;
+            let mut best = src[best_i];
+            for i in 0..ny {
+                let base = (y0 + i * dh) * w + x0;
+                if dw == 1 {
+                    for (j, &v) in src[base..base + nx].iter().enumerate() {
+                        // `v != v` is the NaN test (never true for integers).
+                        #[allow(clippy::eq_op)]
+                        if v > best || v != v {
+                            best = v;
+                            best_i = base + j;
+                        }
+                    }
+                } else {
+                    for j in 0..nx {
+                        let f = base + j * dw;
+                        let v = src[f];
+                        #[allow(clippy::eq_op)]
+                        if v > best || v != v {
+                            best = v;
+                            best_i = f;
+                        }
+                    }
+                }
+            }
+            vrow[ox] = best;
+            irow[ox] = best_i as i64;
+        }
+    }
+}
+
+/// Whether a call of `planes` planes doing `work` element visits goes parallel.
+fn parallel(planes: usize, work: usize) -> bool {
+    planes > 1 && work >= super::GRAIN && super::get_num_threads() > 1
+}
+
+/// Forward over all planes: `src` is `planes*h*w`, `vals` and `idx` are `planes*oh*ow`.
+/// `empty` is the value of a window that holds no input element.
+pub fn max_pool2d_forward<T: Element>(
+    src: &[T],
+    vals: &mut [T],
+    idx: &mut [i64],
+    g: &PoolGeom,
+    empty: T,
+) {
+    let hw = g.h * g.w;
+    let l = g.oh * g.ow;
+    if l == 0 || hw == 0 {
+        return;
+    }
+    let rows = axis_taps(
+        g.oh,
+        g.h,
+        g.kernel[0],
+        g.stride[0],
+        g.padding[0],
+        g.dilation[0],
+    );
+    let cols = axis_taps(
+        g.ow,
+        g.w,
+        g.kernel[1],
+        g.stride[1],
+        g.padding[1],
+        g.dilation[1],
+    );
+    let planes = vals.len() / l;
+    let work = vals
+        .len()
+        .saturating_mul(g.kernel[0] * g.kernel[1])
+        .max(src.len());
+    let f =
+        |((v, i), s): ((&mut [T], &mut [i64]), &[T])| fwd_plane(s, v, i, g, &rows, &cols, empty);
+    if parallel(planes, work) {
+        super::install(|| {
+            vals.par_chunks_mut(l)
+                .zip(idx.par_chunks_mut(l))
+                .zip(src.par_chunks(hw))
+                .for_each(f)
+        });
+    } else {
+        vals.chunks_mut(l)
+            .zip(idx.chunks_mut(l))
+            .zip(src.chunks(hw))
+            .for_each(f);
+    }
+}
+
+/// Backward over all planes: `gi` (`planes*hw`) is zeroed, then each output gradient
+/// (`go`, `planes*l`) is added at its plane's index (`idx`, same shape as `go`).
+/// Indices outside `0..hw` (windows without elements) are skipped.
+pub fn max_pool2d_backward<T>(go: &[T], idx: &[i64], gi: &mut [T], l: usize, hw: usize)
+where
+    T: Element + std::ops::Add<Output = T>,
+{
+    if hw == 0 {
+        return;
+    }
+    let plane = |((d, g), i): ((&mut [T], &[T]), &[i64])| {
+        d.fill(T::zero());
+        for (&gv, &k) in g.iter().zip(i) {
+            if k >= 0 && (k as usize) < hw {
+                let k = k as usize;
+                d[k] = d[k] + gv;
+            }
+        }
+    };
+    if l == 0 {
+        gi.fill(T::zero());
+        return;
+    }
+    let planes = gi.len() / hw;
+    if parallel(planes, gi.len().max(go.len())) {
+        super::install(|| {
+            gi.par_chunks_mut(hw)
+                .zip(go.par_chunks(l))
+                .zip(idx.par_chunks(l))
+                .for_each(plane)
+        });
+    } else {
+        gi.chunks_mut(hw)
+            .zip(go.chunks(l))
+            .zip(idx.chunks(l))
+            .for_each(plane);
+    }
+}

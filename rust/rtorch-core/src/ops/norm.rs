@@ -1,0 +1,486 @@
+//! Fused batch norm and layer norm (forward: statistics, normalization and affine in
+//! Rust kernels; backward: one reduction pass and one elementwise pass).
+//!
+//! The backward kernels serve ordinary `backward()`. Under `create_graph=True` (grad
+//! mode on inside backward) the same gradient is built from differentiable core ops
+//! instead, so higher-order gradients keep working.
+//!
+//! The Python layer (`nn.functional`) checks the arguments with PyTorch's messages; the
+//! checks here guard the kernels.
+
+use crate::autograd::{is_grad_enabled, needs_grad, record, SavedTensor};
+use crate::cpu::norm as k;
+use crate::dtype::{DType, Scalar};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+use super::binary::{add_scaled, mul, sub, Rhs};
+use super::reduce::{mean, sum};
+
+/// The dtype the kernels compute in: f64 for f64, f32 for the rest (half types are
+/// widened on the way in and narrowed on the way out).
+fn compute_dtype(dt: DType) -> DType {
+    if dt == DType::F64 {
+        DType::F64
+    } else {
+        DType::F32
+    }
+}
+
+/// `t` contiguous, detached, in `dt`.
+fn prepared(t: &Tensor, dt: DType) -> Result<Tensor> {
+    super::cast_view(&super::copy::contiguous(&t.detach())?, dt)
+}
+
+fn f64s(t: Option<&Tensor>) -> Result<Option<Vec<f64>>> {
+    t.map(|t| t.detach().to_vec::<f64>()).transpose()
+}
+
+fn not_floating(t: &Tensor) -> Error {
+    Error::Runtime(format!(
+        "expected a floating point input, got {}",
+        t.dtype().scalar_type_name()
+    ))
+}
+
+/// A fresh tensor of `shape`/`dt` filled from f64 values.
+fn from_f64(v: &[f64], shape: &[usize], dt: DType) -> Result<Tensor> {
+    super::copy::to_dtype(&Tensor::from_vec(v.to_vec(), shape)?, dt)
+}
+
+fn add_scalar(t: &Tensor, s: f64) -> Result<Tensor> {
+    add_scaled(t, &Rhs::Scalar(Scalar::Float(s)), Scalar::Int(1))
+}
+
+/// Runs `body` with the compute type's kernels on `(xs, out)` slices.
+macro_rules! with_float {
+    ($dt:expr, $T:ident => $body:expr) => {{
+        if $dt == DType::F64 {
+            type $T = f64;
+            $body
+        } else {
+            type $T = f32;
+            $body
+        }
+    }};
+}
+
+/// Mutable slice over a fresh contiguous tensor.
+///
+/// # Safety
+/// `t` must be a fresh contiguous tensor of element type `T` that nothing else reads or
+/// writes while the slice lives.
+unsafe fn fresh_mut<'a, T: crate::element::Element>(t: &'a Tensor) -> &'a mut [T] {
+    std::slice::from_raw_parts_mut(t.data_ptr::<T>(), t.numel())
+}
+
+/// `(n, c, s)` of an `(N, C, *)` input.
+fn ncs(x: &Tensor) -> Result<(usize, usize, usize)> {
+    let sh = x.shape();
+    if sh.len() < 2 {
+        return Err(Error::Value(format!(
+            "Expected 2D or higher input (got {}D input)",
+            sh.len()
+        )));
+    }
+    Ok((sh[0], sh[1], sh[2..].iter().product()))
+}
+
+/// Updates a running statistic in place: `r = (1 - m) * r + m * v`.
+fn update_running(r: &Tensor, v: &[f64], m: f64) -> Result<()> {
+    let old = r.detach().to_vec::<f64>()?;
+    if old.len() != v.len() {
+        return Err(Error::Runtime(format!(
+            "running statistic should contain {} elements not {}",
+            v.len(),
+            old.len()
+        )));
+    }
+    let new: Vec<f64> = old
+        .iter()
+        .zip(v)
+        .map(|(&o, &s)| (1.0 - m) * o + m * s)
+        .collect();
+    let t = from_f64(&new, r.shape(), r.dtype())?;
+    let _g = crate::autograd::GradModeGuard::new(false);
+    super::copy::copy_(r, &t)
+}
+
+/// `F.batch_norm`. In training the batch statistics normalise (biased variance) and the
+/// running statistics, when given, are updated in place with `momentum` (the running
+/// variance with the unbiased batch variance); otherwise the running statistics
+/// normalise.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> Result<Tensor> {
+    if !x.dtype().is_floating_point() {
+        return Err(not_floating(x));
+    }
+    let (n, c, s) = ncs(x)?;
+    let count = n * s;
+    let dt = compute_dtype(x.dtype());
+    let xs = prepared(x, dt)?;
+    let w = f64s(weight)?;
+    let b = f64s(bias)?;
+    for v in [&w, &b].into_iter().flatten() {
+        if v.len() != c {
+            return Err(Error::Runtime(format!(
+                "weight and bias should contain {c} elements not {}",
+                v.len()
+            )));
+        }
+    }
+    // (center, rstd) per channel.
+    let stats: Vec<(f64, f64)> = if training {
+        if count <= 1 {
+            return Err(Error::Value(format!(
+                "Expected more than 1 value per channel when training, got input size {}",
+                crate::layout::fmt_shape(x.shape())
+            )));
+        }
+        let mv = with_float!(dt, T => {
+            let xv: &[T] = xs.as_slice::<T>().unwrap_or(&[]);
+            k::batch_norm_stats(xv, n, c, s)
+        });
+        if let Some(rm) = running_mean {
+            let m: Vec<f64> = mv.iter().map(|p| p.0).collect();
+            update_running(rm, &m, momentum)?;
+        }
+        if let Some(rv) = running_var {
+            let f = count as f64 / (count - 1) as f64;
+            let v: Vec<f64> = mv.iter().map(|p| p.1 * f).collect();
+            update_running(rv, &v, momentum)?;
+        }
+        mv.iter()
+            .map(|&(m, v)| (m, 1.0 / (v + eps).sqrt()))
+            .collect()
+    } else {
+        let (Some(rm), Some(rv)) = (running_mean, running_var) else {
+            return Err(Error::Runtime(
+                "running_mean and running_var must be defined in evaluation mode".into(),
+            ));
+        };
+        let m = rm.detach().to_vec::<f64>()?;
+        let v = rv.detach().to_vec::<f64>()?;
+        if m.len() != c || v.len() != c {
+            return Err(Error::Runtime(format!(
+                "running_mean should contain {c} elements not {}",
+                m.len().min(v.len())
+            )));
+        }
+        m.iter()
+            .zip(&v)
+            .map(|(&m, &v)| (m, 1.0 / (v + eps).sqrt()))
+            .collect()
+    };
+    let ab: Vec<(f64, f64)> = (0..c)
+        .map(|ch| {
+            let (m, r) = stats[ch];
+            let a = r * w.as_ref().map_or(1.0, |w| w[ch]);
+            (a, b.as_ref().map_or(0.0, |b| b[ch]) - m * a)
+        })
+        .collect();
+    let out = Tensor::uninit(x.shape(), dt, x.device())?;
+    with_float!(dt, T => {
+        let xv: &[T] = xs.as_slice::<T>().unwrap_or(&[]);
+        // SAFETY: `out` is fresh, contiguous, of T, and only written here.
+        let ov: &mut [T] = unsafe { fresh_mut(&out) };
+        k::channel_affine(xv, ov, c, s, &ab);
+    });
+    let out = super::cast_view(&out, x.dtype())?;
+    let mut inputs: Vec<&Tensor> = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    if needs_grad(&inputs) {
+        let sx = SavedTensor::input(x);
+        let sw = weight.map(SavedTensor::input);
+        let (has_w, has_b) = (weight.is_some(), bias.is_some());
+        let (x_req, w_req, b_req) = (
+            x.requires_grad(),
+            weight.is_some_and(|t| t.requires_grad()),
+            bias.is_some_and(|t| t.requires_grad()),
+        );
+        let (wshape, wdt) =
+            weight.map_or((vec![c], x.dtype()), |t| (t.shape().to_vec(), t.dtype()));
+        let (bshape, bdt) = bias.map_or((vec![c], x.dtype()), |t| (t.shape().to_vec(), t.dtype()));
+        record("NativeBatchNormBackward0", &inputs, &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let wt = sw.as_ref().map(|s| s.unpack(ctx)).transpose()?;
+            let (gx, gw, gb) = if is_grad_enabled() {
+                bn_backward_graph(g, &x, wt.as_ref(), &stats, training, eps)?
+            } else {
+                let dt = compute_dtype(x.dtype());
+                let xs = prepared(&x, dt)?;
+                let gs = prepared(g, dt)?;
+                let red = with_float!(dt, T => {
+                    let center: Vec<f64> = stats.iter().map(|p| p.0).collect();
+                    k::batch_norm_backward_reduce(
+                        gs.as_slice::<T>().unwrap_or(&[]),
+                        xs.as_slice::<T>().unwrap_or(&[]),
+                        n, c, s, &center,
+                    )
+                });
+                let wv = wt
+                    .as_ref()
+                    .map(|t| t.detach().to_vec::<f64>())
+                    .transpose()?;
+                let gx = if x_req {
+                    let m = count as f64;
+                    let abc: Vec<(f64, f64, f64)> = (0..c)
+                        .map(|ch| {
+                            let (mu, r) = stats[ch];
+                            let a = r * wv.as_ref().map_or(1.0, |w| w[ch]);
+                            if training {
+                                let (sg, sgx) = red[ch];
+                                let kk = r * r * sgx / m;
+                                (a, -a * kk, a * (kk * mu - sg / m))
+                            } else {
+                                (a, 0.0, 0.0)
+                            }
+                        })
+                        .collect();
+                    let o = Tensor::uninit(x.shape(), dt, x.device())?;
+                    with_float!(dt, T => {
+                        // SAFETY: `o` is fresh, contiguous, of T, and only written here.
+                        let ov: &mut [T] = unsafe { fresh_mut(&o) };
+                        k::channel_fma2(
+                            gs.as_slice::<T>().unwrap_or(&[]),
+                            xs.as_slice::<T>().unwrap_or(&[]),
+                            ov, c, s, &abc,
+                        );
+                    });
+                    Some(super::cast_view(&o, x.dtype())?)
+                } else {
+                    None
+                };
+                let gw = if w_req {
+                    let v: Vec<f64> = (0..c).map(|ch| red[ch].1 * stats[ch].1).collect();
+                    Some(from_f64(&v, &wshape, wdt)?)
+                } else {
+                    None
+                };
+                let gb = if b_req {
+                    let v: Vec<f64> = red.iter().map(|p| p.0).collect();
+                    Some(from_f64(&v, &bshape, bdt)?)
+                } else {
+                    None
+                };
+                (gx, gw, gb)
+            };
+            let mut grads = vec![gx];
+            if has_w {
+                grads.push(gw);
+            }
+            if has_b {
+                grads.push(gb);
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+/// Batch-norm gradients from differentiable ops (for `create_graph=True`).
+fn bn_backward_graph(
+    g: &Tensor,
+    x: &Tensor,
+    w: Option<&Tensor>,
+    stats: &[(f64, f64)],
+    training: bool,
+    eps: f64,
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let nd = x.dim();
+    let c = x.shape()[1];
+    let mut shape = vec![1i64; nd];
+    shape[1] = c as i64;
+    let dims: Vec<i64> = std::iter::once(0).chain(2..nd as i64).collect();
+    let view = |t: &Tensor| super::shape::reshape(t, &shape);
+    let gwv = match w {
+        Some(w) => mul(g, &view(w)?)?,
+        None => g.clone(),
+    };
+    let (gx, xhat) = if training {
+        let mu = mean(x, &dims, true, None)?;
+        let xc = sub(x, &mu)?;
+        let var = mean(&mul(&xc, &xc)?, &dims, true, None)?;
+        let rstd = super::unary::rsqrt(&add_scalar(&var, eps)?)?;
+        let xhat = mul(&xc, &rstd)?;
+        let t1 = mean(&gwv, &dims, true, None)?;
+        let t2 = mul(&xhat, &mean(&mul(&gwv, &xhat)?, &dims, true, None)?)?;
+        (mul(&rstd, &sub(&sub(&gwv, &t1)?, &t2)?)?, xhat)
+    } else {
+        let cm: Vec<f64> = stats.iter().map(|p| p.0).collect();
+        let cr: Vec<f64> = stats.iter().map(|p| p.1).collect();
+        let mu = view(&from_f64(&cm, &[c], x.dtype())?)?;
+        let rstd = view(&from_f64(&cr, &[c], x.dtype())?)?;
+        (mul(&gwv, &rstd)?, mul(&sub(x, &mu)?, &rstd)?)
+    };
+    let gw = match w {
+        Some(w) => Some(super::shape::reshape_to(
+            &sum(&mul(g, &xhat)?, &dims, false, None)?,
+            w.shape(),
+        )?),
+        None => None,
+    };
+    let gb = Some(sum(g, &dims, false, None)?);
+    Ok((Some(gx), gw, gb))
+}
+
+/// `F.layer_norm` over the last `k` dims of `x` (`weight`/`bias` of that shape).
+pub fn layer_norm(
+    x: &Tensor,
+    k_dims: usize,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    if !x.dtype().is_floating_point() {
+        return Err(not_floating(x));
+    }
+    let nd = x.dim();
+    if k_dims == 0 || k_dims > nd {
+        return Err(Error::Runtime("layer_norm: bad normalized_shape".into()));
+    }
+    let d: usize = x.shape()[nd - k_dims..].iter().product();
+    for t in [weight, bias].into_iter().flatten() {
+        if t.numel() != d {
+            return Err(Error::Runtime(format!(
+                "layer_norm: weight/bias should contain {d} elements not {}",
+                t.numel()
+            )));
+        }
+    }
+    let dt = compute_dtype(x.dtype());
+    let xs = prepared(x, dt)?;
+    let ws = weight.map(|t| prepared(t, dt)).transpose()?;
+    let bs = bias.map(|t| prepared(t, dt)).transpose()?;
+    let out = Tensor::uninit(x.shape(), dt, x.device())?;
+    let stats = with_float!(dt, T => {
+        // SAFETY: `out` is fresh, contiguous, of T, and only written here.
+        let ov: &mut [T] = unsafe { fresh_mut(&out) };
+        k::layer_norm_forward(
+            xs.as_slice::<T>().unwrap_or(&[]),
+            ov,
+            d,
+            ws.as_ref().and_then(|t| t.as_slice::<T>()),
+            bs.as_ref().and_then(|t| t.as_slice::<T>()),
+            eps,
+        )
+    });
+    let out = super::cast_view(&out, x.dtype())?;
+    let mut inputs: Vec<&Tensor> = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    if needs_grad(&inputs) {
+        let sx = SavedTensor::input(x);
+        let sw = weight.map(SavedTensor::input);
+        let (has_w, has_b) = (weight.is_some(), bias.is_some());
+        let (x_req, w_req, b_req) = (
+            x.requires_grad(),
+            weight.is_some_and(|t| t.requires_grad()),
+            bias.is_some_and(|t| t.requires_grad()),
+        );
+        let wmeta = weight.map(|t| (t.shape().to_vec(), t.dtype()));
+        let bmeta = bias.map(|t| (t.shape().to_vec(), t.dtype()));
+        record("NativeLayerNormBackward0", &inputs, &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let wt = sw.as_ref().map(|s| s.unpack(ctx)).transpose()?;
+            let (gx, gw, gb) = if is_grad_enabled() {
+                ln_backward_graph(g, &x, wt.as_ref(), k_dims, eps)?
+            } else {
+                let dt = compute_dtype(x.dtype());
+                let xs = prepared(&x, dt)?;
+                let gs = prepared(g, dt)?;
+                let ws = wt.as_ref().map(|t| prepared(t, dt)).transpose()?;
+                let o = Tensor::uninit(x.shape(), dt, x.device())?;
+                let want_wb = w_req || b_req;
+                let (gw, gb) = with_float!(dt, T => {
+                    // SAFETY: `o` is fresh, contiguous, of T, and only written here.
+                    let ov: &mut [T] = unsafe { fresh_mut(&o) };
+                    k::layer_norm_backward(
+                        gs.as_slice::<T>().unwrap_or(&[]),
+                        xs.as_slice::<T>().unwrap_or(&[]),
+                        &stats,
+                        ws.as_ref().and_then(|t| t.as_slice::<T>()),
+                        ov,
+                        d,
+                        want_wb,
+                    )
+                });
+                let gx = if x_req {
+                    Some(super::cast_view(&o, x.dtype())?)
+                } else {
+                    None
+                };
+                let gw = match (&wmeta, w_req) {
+                    (Some((sh, wd)), true) => Some(from_f64(&gw, sh, *wd)?),
+                    _ => None,
+                };
+                let gb = match (&bmeta, b_req) {
+                    (Some((sh, bd)), true) => Some(from_f64(&gb, sh, *bd)?),
+                    _ => None,
+                };
+                (gx, gw, gb)
+            };
+            let mut grads = vec![gx];
+            if has_w {
+                grads.push(gw);
+            }
+            if has_b {
+                grads.push(gb);
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+/// Layer-norm gradients from differentiable ops (for `create_graph=True`).
+fn ln_backward_graph(
+    g: &Tensor,
+    x: &Tensor,
+    w: Option<&Tensor>,
+    k_dims: usize,
+    eps: f64,
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let nd = x.dim() as i64;
+    let dims: Vec<i64> = (nd - k_dims as i64..nd).collect();
+    let lead: Vec<i64> = (0..nd - k_dims as i64).collect();
+    let mu = mean(x, &dims, true, None)?;
+    let xc = sub(x, &mu)?;
+    let var = mean(&mul(&xc, &xc)?, &dims, true, None)?;
+    let rstd = super::unary::rsqrt(&add_scalar(&var, eps)?)?;
+    let xhat = mul(&xc, &rstd)?;
+    let gwv = match w {
+        Some(w) => mul(g, w)?,
+        None => g.clone(),
+    };
+    let t1 = mean(&gwv, &dims, true, None)?;
+    let t2 = mul(&xhat, &mean(&mul(&gwv, &xhat)?, &dims, true, None)?)?;
+    let gx = mul(&rstd, &sub(&sub(&gwv, &t1)?, &t2)?)?;
+    // Sum over the leading dims (none when the input is one normalized block).
+    let lead_sum = |t: &Tensor| -> Result<Tensor> {
+        if lead.is_empty() {
+            Ok(t.clone())
+        } else {
+            sum(t, &lead, false, None)
+        }
+    };
+    let gw = match w {
+        Some(w) => Some(super::shape::reshape_to(
+            &lead_sum(&mul(g, &xhat)?)?,
+            w.shape(),
+        )?),
+        None => None,
+    };
+    let gb = Some(lead_sum(g)?);
+    Ok((Some(gx), gw, gb))
+}

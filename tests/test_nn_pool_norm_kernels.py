@@ -1,0 +1,434 @@
+"""Fused Rust kernels behind nn.functional: max_pool2d/max_pool1d (values + indices in one
+pass, scatter backward), batch_norm and layer_norm (fused statistics + affine, backward
+kernels), checked against numpy float64 references written here, gradcheck /
+gradgradcheck, and bitwise equality across thread counts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import rtorch
+import rtorch.nn.functional as F
+from rtorch.autograd import gradcheck, gradgradcheck
+
+RNG = np.random.RandomState(11)
+
+
+def t(a, dtype=rtorch.float64, requires_grad=False):
+    return rtorch.tensor(np.asarray(a, dtype=np.float64), dtype=dtype, requires_grad=requires_grad)
+
+
+def npy(x):
+    return np.array(x.detach().double().tolist(), dtype=np.float64)
+
+
+def close(got, want, dtype):
+    rtol, atol = (1.3e-6, 1e-5) if dtype == rtorch.float32 else (1e-7, 1e-7)
+    np.testing.assert_allclose(npy(got), want, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def pool_out(n, k, s, p, d, ceil):
+    span = n + 2 * p - d * (k - 1) - 1
+    o = (math.ceil(span / s) if ceil else span // s) + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def np_max_pool2d(x, k, s, p, d, ceil):
+    """Values and flat in-plane indices, vectorised over (N, C): scan the window's
+    in-bounds taps in order, a later tap wins when greater or NaN (PyTorch's rule)."""
+    n, c, h, w = x.shape
+    oh = pool_out(h, k[0], s[0], p[0], d[0], ceil)
+    ow = pool_out(w, k[1], s[1], p[1], d[1], ceil)
+    vals = np.empty((n, c, oh, ow))
+    idx = np.empty((n, c, oh, ow), dtype=np.int64)
+    for oy in range(oh):
+        for ox in range(ow):
+            best = bi = None
+            for i in range(k[0]):
+                y = oy * s[0] - p[0] + i * d[0]
+                if not 0 <= y < h:
+                    continue
+                for j in range(k[1]):
+                    xx = ox * s[1] - p[1] + j * d[1]
+                    if not 0 <= xx < w:
+                        continue
+                    v = x[:, :, y, xx]
+                    f = y * w + xx
+                    if best is None:
+                        best, bi = v.copy(), np.full(v.shape, f)
+                    else:
+                        upd = (v > best) | np.isnan(v)
+                        best = np.where(upd, v, best)
+                        bi = np.where(upd, f, bi)
+            vals[:, :, oy, ox] = best
+            idx[:, :, oy, ox] = bi
+    return vals, idx
+
+
+def np_pool_backward(g, idx, h, w):
+    n, c = g.shape[:2]
+    out = np.zeros((n * c, h * w))
+    gf, inf = g.reshape(n * c, -1), idx.reshape(n * c, -1)
+    for r in range(n * c):
+        np.add.at(out[r], inf[r], gf[r])
+    return out.reshape(n, c, h, w)
+
+
+POOL_CASES = [
+    # (shape, kernel, stride, padding, dilation, ceil)
+    ((2, 3, 7, 9), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((2, 3, 7, 9), (2, 2), (2, 2), (0, 0), (1, 1), True),
+    ((1, 2, 8, 5), (3, 3), (2, 1), (1, 1), (1, 1), True),
+    ((1, 2, 9, 11), (3, 2), (2, 3), (1, 1), (2, 2), False),
+    ((1, 2, 9, 11), (3, 2), (2, 3), (1, 1), (2, 2), True),
+    ((2, 1, 5, 5), (1, 1), (1, 1), (0, 0), (1, 1), False),
+    ((1, 1, 6, 7), (4, 3), (3, 2), (2, 1), (1, 3), True),
+]
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_values_indices_backward(case, dtype):
+    shape, k, s, p, d, ceil = case
+    x = RNG.standard_normal(shape)
+    x[0, 0, 1, 1] = np.nan  # NaN propagates
+    x.flat[5] = x.flat[6]  # ties: first wins
+    xt = t(x, dtype, requires_grad=True)
+    vals, idx = F.max_pool2d(xt, k, s, p, d, ceil_mode=ceil, return_indices=True)
+    xr = npy(xt)
+    want_v, want_i = np_max_pool2d(xr, k, s, p, d, ceil)
+    assert idx.dtype == rtorch.int64
+    assert np.array_equal(np.array(idx.tolist()), want_i)
+    close(vals, want_v, dtype)
+    g = RNG.standard_normal(want_v.shape)
+    vals.backward(t(g, dtype))
+    close(xt.grad, np_pool_backward(g, want_i, shape[2], shape[3]), dtype)
+
+
+def test_max_pool2d_channels_last_unbatched_empty_and_large():
+    # A channels-last-like permuted (non-contiguous) input.
+    base = RNG.standard_normal((2, 9, 10, 3))
+    x = t(base).permute(0, 3, 1, 2)
+    assert not x.is_contiguous()
+    want_v, want_i = np_max_pool2d(npy(x), (3, 3), (2, 2), (1, 1), (1, 1), True)
+    v, i = F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)
+    close(v, want_v, rtorch.float64)
+    assert np.array_equal(np.array(i.tolist()), want_i)
+    # Unbatched (C, H, W).
+    v3 = F.max_pool2d(x[0], 3, 2, 1, ceil_mode=True)
+    close(v3, want_v[0], rtorch.float64)
+    # Empty batch.
+    e = F.max_pool2d(rtorch.zeros(0, 3, 6, 6, requires_grad=True), 2)
+    assert tuple(e.shape) == (0, 3, 3, 3)
+    e.sum().backward()
+    # Above the parallel grain size: planes run on several threads.
+    xl = RNG.standard_normal((8, 16, 30, 30))
+    want_v, want_i = np_max_pool2d(xl, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    v, i = F.max_pool2d(t(xl, rtorch.float32), 2, return_indices=True)
+    close(v, want_v.astype(np.float32).astype(np.float64), rtorch.float32)
+    assert np.array_equal(np.array(i.tolist()), want_i)
+
+
+def test_max_pool1d_and_unpool():
+    x = RNG.standard_normal((2, 3, 11))
+    xt = t(x, requires_grad=True)
+    v, i = F.max_pool1d(xt, 3, 2, 1, ceil_mode=True, return_indices=True)
+    want_v, want_i = np_max_pool2d(x[:, :, None, :], (1, 3), (1, 2), (0, 1), (1, 1), True)
+    close(v, want_v[:, :, 0], rtorch.float64)
+    assert np.array_equal(np.array(i.tolist()), want_i[:, :, 0])
+    v.sum().backward()
+    want_g = np_pool_backward(np.ones(want_v.shape), want_i, 1, 11)[:, :, 0]
+    close(xt.grad, want_g, rtorch.float64)
+    u = F.max_unpool1d(v, i, 3, 2, 1, output_size=[11])
+    want_u = np.zeros((2, 3, 11))
+    for a in range(2):
+        for b in range(3):
+            want_u[a, b, want_i[a, b, 0]] = want_v[a, b, 0]
+    close(u, want_u, rtorch.float64)
+
+
+def test_max_pool2d_gradcheck_gradgradcheck():
+    x = t(RNG.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) / 10.0, requires_grad=True)
+    for f in (
+        lambda a: F.max_pool2d(a, 3, 2, 1, ceil_mode=True),
+        lambda a: F.max_pool2d(a, (2, 3), (1, 2), (1, 0), dilation=(2, 1)),
+    ):
+        assert gradcheck(f, (x,))
+        assert gradgradcheck(f, (x,))
+
+
+def test_max_pool2d_integer_and_errors():
+    xi = rtorch.tensor(RNG.randint(-50, 50, (1, 2, 5, 5)))
+    v, i = F.max_pool2d(xi, 2, return_indices=True)
+    want_v, want_i = np_max_pool2d(np.array(xi.tolist(), dtype=np.float64), (2, 2), (2, 2),
+                                   (0, 0), (1, 1), False)  # fmt: skip
+    assert v.dtype == rtorch.int64
+    assert np.array_equal(np.array(v.tolist()), want_v)
+    assert np.array_equal(np.array(i.tolist()), want_i)
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
+        F.max_pool2d(rtorch.zeros(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        F.max_pool2d(rtorch.zeros(1, 1, 2, 2), 3)
+
+
+def with_threads(n, fn):
+    old = rtorch.get_num_threads()
+    rtorch.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        rtorch.set_num_threads(old)
+
+
+def test_thread_count_bitwise_identical():
+    x = rtorch.randn(8, 16, 34, 34, requires_grad=True)
+    w = rtorch.randn(16, requires_grad=True)
+    b = rtorch.randn(16, requires_grad=True)
+    lw = rtorch.randn(34, requires_grad=True)
+    lb = rtorch.randn(34, requires_grad=True)
+    g = rtorch.randn(8, 16, 34, 34)
+
+    def run():
+        outs = []
+        for a in (x, w, b, lw, lb):
+            a.grad = None
+        y = F.max_pool2d(x, 3, 2, 1)
+        y.backward(g[:, :, :17, :17])
+        y2 = F.batch_norm(x, None, None, w, b, True)
+        y2.backward(g)
+        y3 = F.layer_norm(x, (34,), lw, lb)
+        y3.backward(g)
+        outs = [y, y2, y3, x.grad, w.grad, b.grad, lw.grad, lb.grad]
+        return [np.array(o.detach().tolist()) for o in outs]
+
+    one = with_threads(1, run)
+    two = with_threads(2, run)
+    for a, c in zip(one, two, strict=True):
+        assert np.array_equal(a, c, equal_nan=True)
+
+
+# ------------------------------------------------------------------------ batch norm
+
+
+def np_bn(x, w, b, eps, mean=None, var=None):
+    axes = (0, *range(2, x.ndim))
+    shape = [1] * x.ndim
+    shape[1] = x.shape[1]
+    if mean is None:
+        mean, var = x.mean(axes), x.var(axes)
+    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    if w is not None:
+        y = y * w.reshape(shape)
+    if b is not None:
+        y = y + b.reshape(shape)
+    return y
+
+
+def np_bn_backward(g, x, w, eps):
+    axes = (0, *range(2, x.ndim))
+    shape = [1] * x.ndim
+    shape[1] = x.shape[1]
+    m = x.size / x.shape[1]
+    mu, var = x.mean(axes).reshape(shape), x.var(axes).reshape(shape)
+    rstd = 1 / np.sqrt(var + eps)
+    xhat = (x - mu) * rstd
+    gw = g * (w.reshape(shape) if w is not None else 1)
+    gx = rstd * (
+        gw - gw.sum(axes).reshape(shape) / m - xhat * (gw * xhat).sum(axes).reshape(shape) / m
+    )
+    return gx, (g * xhat).sum(axes), g.sum(axes)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize(
+    "shape", [(5, 3), (4, 3, 7), (2, 5, 9, 7), (2, 3, 2, 3, 4), (4, 16, 33, 33)]
+)
+def test_batch_norm_train(shape, dtype):
+    x = RNG.standard_normal(shape) * 3 + 1.5
+    c = shape[1]
+    w, b = RNG.standard_normal(c), RNG.standard_normal(c)
+    xt, wt, bt = (t(a, dtype, True) for a in (x, w, b))
+    rm, rv = t(RNG.standard_normal(c), dtype), t(RNG.random(c) + 0.5, dtype)
+    rm0, rv0 = npy(rm), npy(rv)
+    y = F.batch_norm(xt, rm, rv, wt, bt, True, 0.3, 1e-3)
+    xr = npy(xt)
+    close(y, np_bn(xr, npy(wt), npy(bt), 1e-3), dtype)
+    axes = (0, *range(2, len(shape)))
+    close(rm, 0.7 * rm0 + 0.3 * xr.mean(axes), dtype)
+    close(rv, 0.7 * rv0 + 0.3 * xr.var(axes, ddof=1), dtype)
+    g = RNG.standard_normal(shape)
+    y.backward(t(g, dtype))
+    gx, gw, gb = np_bn_backward(g, xr, npy(wt), 1e-3)
+    # The gradient sums cancel (sum(gx) == 0): float32 is compared with a looser atol.
+    atol = 1e-4 if dtype == rtorch.float32 else 1e-7
+    np.testing.assert_allclose(npy(xt.grad), gx, rtol=1e-5, atol=atol)
+    np.testing.assert_allclose(npy(wt.grad), gw, rtol=1e-5, atol=atol * 10)
+    np.testing.assert_allclose(npy(bt.grad), gb, rtol=1e-5, atol=atol * 10)
+
+
+def test_batch_norm_eval_noaffine_noncontiguous():
+    x = t(RNG.standard_normal((3, 6, 4, 5))).permute(0, 1, 3, 2)  # non-contiguous
+    x.requires_grad_(True)
+    rm, rv = RNG.standard_normal(6), RNG.random(6) + 0.5
+    w = t(RNG.standard_normal(6), requires_grad=True)
+    y = F.batch_norm(x, t(rm), t(rv), w, None, False)
+    close(y, np_bn(npy(x), npy(w), None, 1e-5, rm, rv), rtorch.float64)
+    g = RNG.standard_normal(tuple(y.shape))
+    y.backward(t(g))
+    rstd = 1 / np.sqrt(rv + 1e-5)
+    close(x.grad, g * (npy(w) * rstd).reshape(1, 6, 1, 1), rtorch.float64)
+    xhat = (npy(x) - rm.reshape(1, 6, 1, 1)) * rstd.reshape(1, 6, 1, 1)
+    close(w.grad, (g * xhat).sum((0, 2, 3)), rtorch.float64)
+    # No affine, no running stats, training.
+    xn = RNG.standard_normal((4, 3, 5))
+    close(
+        F.batch_norm(t(xn), None, None, training=True), np_bn(xn, None, None, 1e-5), rtorch.float64
+    )
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        F.batch_norm(rtorch.zeros(1, 3), None, None, training=True)
+
+
+def test_batch_norm_module_and_gradchecks():
+    bn = rtorch.nn.BatchNorm2d(3).double()
+    x = t(RNG.standard_normal((4, 3, 2, 3)))
+    bn(x)
+    axes = (0, 2, 3)
+    close(bn.running_mean, 0.1 * npy(x).mean(axes), rtorch.float64)
+    close(bn.running_var, 0.9 + 0.1 * npy(x).var(axes, ddof=1), rtorch.float64)
+    assert int(bn.num_batches_tracked) == 1
+    xg = t(RNG.standard_normal((3, 2, 4)), requires_grad=True)
+    w = t(RNG.standard_normal(2), requires_grad=True)
+    b = t(RNG.standard_normal(2), requires_grad=True)
+    assert gradcheck(lambda a, c, d: F.batch_norm(a, None, None, c, d, True), (xg, w, b))
+    rm, rv = t(RNG.standard_normal(2)), t(RNG.random(2) + 0.5)
+    assert gradcheck(lambda a, c, d: F.batch_norm(a, rm, rv, c, d, False), (xg, w, b))
+    # create_graph: the backward is built from differentiable ops.
+    assert gradgradcheck(lambda a, c, d: F.batch_norm(a, None, None, c, d, True), (xg, w, b))
+    assert gradgradcheck(lambda a, c: F.batch_norm(a, rm, rv, c, None, False), (xg, w))
+
+
+# ------------------------------------------------------------------------ layer norm
+
+
+def np_ln(x, k, w, b, eps):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mu = x.mean(axes, keepdims=True)
+    var = x.var(axes, keepdims=True)
+    y = (x - mu) / np.sqrt(var + eps)
+    if w is not None:
+        y = y * w
+    if b is not None:
+        y = y + b
+    return y
+
+
+def np_ln_backward(g, x, k, w, eps):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    d = int(np.prod(x.shape[x.ndim - k :]))
+    mu = x.mean(axes, keepdims=True)
+    rstd = 1 / np.sqrt(x.var(axes, keepdims=True) + eps)
+    xhat = (x - mu) * rstd
+    gw = g * w if w is not None else g
+    gx = rstd * (
+        gw - gw.sum(axes, keepdims=True) / d - xhat * (gw * xhat).sum(axes, keepdims=True) / d
+    )
+    lead = tuple(range(x.ndim - k))
+    return gx, (g * xhat).sum(lead), g.sum(lead)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize(
+    "shape,k", [((3, 7), 1), ((2, 5, 6), 2), ((4, 9, 33), 1), ((5,), 1), ((40, 20, 70), 1)]
+)
+def test_layer_norm(shape, k, dtype):
+    x = RNG.standard_normal(shape) * 2 - 0.5
+    ns = shape[len(shape) - k :]
+    w, b = RNG.standard_normal(ns), RNG.standard_normal(ns)
+    xt, wt, bt = (t(a, dtype, True) for a in (x, w, b))
+    y = F.layer_norm(xt, ns, wt, bt, 1e-4)
+    xr, wr, br = npy(xt), npy(wt), npy(bt)
+    close(y, np_ln(xr, k, wr, br, 1e-4), dtype)
+    g = RNG.standard_normal(shape)
+    y.backward(t(g, dtype))
+    gx, gw, gb = np_ln_backward(g, xr, k, wr, 1e-4)
+    atol = 1e-4 if dtype == rtorch.float32 else 1e-7
+    np.testing.assert_allclose(npy(xt.grad), gx, rtol=1e-5, atol=atol)
+    np.testing.assert_allclose(npy(wt.grad), gw, rtol=1e-5, atol=atol * 10)
+    np.testing.assert_allclose(npy(bt.grad), gb, rtol=1e-5, atol=atol * 10)
+
+
+def test_layer_norm_no_affine_noncontiguous_and_grads():
+    x = t(RNG.standard_normal((6, 4))).t()
+    x.requires_grad_(True)
+    y = F.layer_norm(x, (6,))
+    close(y, np_ln(npy(x), 1, None, None, 1e-5), rtorch.float64)
+    g = RNG.standard_normal((4, 6))
+    y.backward(t(g))
+    close(x.grad, np_ln_backward(g, npy(x), 1, None, 1e-5)[0], rtorch.float64)
+    xg = t(RNG.standard_normal((3, 2, 4)), requires_grad=True)
+    w = t(RNG.standard_normal((2, 4)), requires_grad=True)
+    b = t(RNG.standard_normal((2, 4)), requires_grad=True)
+    f = lambda a, c, d: F.layer_norm(a, (2, 4), c, d)
+    assert gradcheck(f, (xg, w, b))
+    assert gradgradcheck(f, (xg, w, b))
+    one = t(RNG.standard_normal(5), requires_grad=True)
+    assert gradgradcheck(lambda a: F.layer_norm(a, (5,), a * 0 + 2.0, None), (one,))
+    ln = rtorch.nn.LayerNorm(6).double()
+    xm = RNG.standard_normal((3, 6))
+    close(ln(t(xm)), np_ln(xm, 1, None, None, 1e-5), rtorch.float64)
+
+
+# ------------------------------------------------------------------------ embedding
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_embedding_lookup_and_backward(dtype):
+    num, dim = 13, 7
+    w = RNG.standard_normal((num, dim))
+    idx = RNG.randint(0, num, (5, 6))
+    idx[0, :3] = 4  # repeated rows accumulate
+    for pad in (None, 4):
+        wt = t(w, dtype, True)
+        y = F.embedding(rtorch.tensor(idx), wt, padding_idx=pad)
+        assert tuple(y.shape) == (5, 6, dim)
+        close(y, w.astype(np.float32 if dtype == rtorch.float32 else np.float64)[idx], dtype)
+        g = RNG.standard_normal((5, 6, dim))
+        y.backward(t(g, dtype))
+        want = np.zeros((num, dim))
+        np.add.at(want, idx.reshape(-1), g.reshape(-1, dim))
+        if pad is not None:
+            want[pad] = 0
+        close(wt.grad, want, dtype)
+    # int32 indices, above the parallel grain size, thread-count independent.
+    big = RNG.randint(0, 50, 3000)
+    wb = rtorch.randn(50, 40, requires_grad=True)
+    gb = rtorch.randn(3000, 40)
+
+    def run():
+        wb.grad = None
+        F.embedding(rtorch.tensor(big, dtype=rtorch.int32), wb).backward(gb)
+        return np.array(wb.grad.tolist())
+
+    a, b = with_threads(1, run), with_threads(2, run)
+    assert np.array_equal(a, b)
+    want = np.zeros((50, 40))
+    np.add.at(want, big, np.array(gb.tolist()))
+    np.testing.assert_allclose(a, want, rtol=1e-5, atol=1e-5)
+
+
+def test_embedding_errors_and_double_backward():
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(rtorch.tensor([1, 3]), rtorch.randn(3, 2))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(rtorch.tensor([-1]), rtorch.randn(3, 2))
+    e = F.embedding(rtorch.zeros(0, 2, dtype=rtorch.int64), rtorch.randn(3, 4))
+    assert tuple(e.shape) == (0, 2, 4)
+    w = t(RNG.standard_normal((6, 3)), requires_grad=True)
+    idx = rtorch.tensor([[1, 2, 1], [5, 0, 2]])
+    assert gradcheck(lambda a: F.embedding(idx, a, padding_idx=2), (w,))
+    assert gradgradcheck(lambda a: F.embedding(idx, a * a, padding_idx=2), (w,))
