@@ -13,6 +13,7 @@ mod ops_arith;
 mod ops_compare;
 mod ops_index;
 mod ops_linalg;
+mod ops_loss;
 mod ops_nn;
 mod ops_pointwise;
 mod ops_random;
@@ -49,6 +50,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     indexing::register(m)?;
     ops_linalg::register(m)?;
     ops_nn::register(m)?;
+    ops_loss::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
     error::panics::install(m)?;

@@ -2,8 +2,10 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod elementwise;
+pub mod loss;
 pub mod math;
 pub mod reduce_simd;
+pub mod softmax;
 pub mod strided;
 
 use parking_lot::RwLock;

@@ -7,6 +7,7 @@ pub mod copy;
 pub mod creation;
 pub mod index;
 pub mod linalg;
+pub mod loss;
 pub mod matmul;
 pub mod pointwise;
 pub mod random_ops;
