@@ -13,6 +13,7 @@ mod ops_arith;
 mod ops_compare;
 mod ops_index;
 mod ops_linalg;
+mod ops_loss;
 mod ops_nn;
 mod ops_optim;
 mod ops_pointwise;
@@ -54,6 +55,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_nn::register(m)?;
     ops_rnn::register(m)?;
     ops_optim::register(m)?;
+    ops_loss::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
     error::panics::install(m)?;

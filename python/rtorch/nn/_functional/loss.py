@@ -2,8 +2,8 @@
 
 Every loss is a short chain of whole-tensor ops; gradients come from autograd (BCE's
 backward is written out because PyTorch's is not the derivative of its clamped forward).
-Cross-entropy is log_softmax followed by one gather: no one-hot matrix, no Python loop
-over samples.
+Cross-entropy with class indices is one fused Rust kernel (``_C._cross_entropy``) with its
+own backward; NLL is one gather: no one-hot matrix, no Python loop over samples.
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ def _resolve_reduction(
     if reduction not in ("none", "mean", "sum") and reduction not in allowed:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
+
+
+# PyTorch's Reduction enum, as the fused kernels take it.
+_REDUCTION_CODES = {"none": 0, "mean": 1, "sum": 2}
 
 
 def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
@@ -319,25 +323,6 @@ def nll_loss(
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 
-def _smoothing_term(
-    logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str
-) -> Tensor:
-    """The uniform part of label smoothing: -sum_c w_c log p_c, reduced like NLL."""
-    if weight is None:
-        per_sample = -logp.sum(1)
-    else:
-        shape = [1, -1] + [1] * (logp.dim() - 2)
-        per_sample = -(logp * weight.to(logp.dtype).reshape(shape)).sum(1)
-    keep = target != ignore_index
-    per_sample = per_sample * keep
-    if reduction == "mean":
-        if weight is None:
-            return per_sample.sum() / keep.sum()
-        safe = _C.where(keep, target.long(), 0)
-        return per_sample.sum() / (weight.to(logp.dtype)[safe] * keep).sum()
-    return _apply_reduction(per_sample, reduction)
-
-
 def _cross_entropy_probabilities(
     logp: Tensor, target: Tensor, weight: Tensor | None, reduction: str, label_smoothing: float
 ) -> Tensor:
@@ -369,9 +354,9 @@ def cross_entropy(
 ) -> Tensor:
     """Cross-entropy between logits ``input`` and class indices or class probabilities.
 
-    Computed as log_softmax over the class dimension followed by NLL (a gather), so large
-    logits are stable. With class indices, reduction='mean' divides by the summed weights
-    of the non-ignored targets.
+    With class indices this is one fused kernel (log-sum-exp and NLL per sample, stable
+    for large logits); reduction='mean' divides by the summed weights of the non-ignored
+    targets, label smoothing included. Probability targets go through log_softmax.
 
     Shape:
         - input: (N, C), (C,) or (N, C, d1, ..., dK)
@@ -401,14 +386,20 @@ def cross_entropy(
         input = input.unsqueeze(0)
         target = target.unsqueeze(0) if probabilities else target.reshape(1)
     _check_class_weight(weight, input, 1)
-    logp = input.log_softmax(1)
     if probabilities:
+        logp = input.log_softmax(1)
         loss = _cross_entropy_probabilities(logp, target, weight, reduction, label_smoothing)
     else:
-        loss = _nll_batched(logp, target, weight, ignore_index, reduction)
-        if label_smoothing > 0:
-            smooth = _smoothing_term(logp, target, weight, ignore_index, reduction)
-            loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / logp.shape[1])
+        # One fused kernel: log-sum-exp, NLL and smoothing per sample; its backward is
+        # softmax minus the target distribution.
+        loss = _C._cross_entropy(
+            input,
+            target,
+            weight,
+            _REDUCTION_CODES[reduction],
+            ignore_index,
+            float(label_smoothing),
+        )
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 

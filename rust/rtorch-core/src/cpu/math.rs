@@ -136,8 +136,9 @@ macro_rules! slice_fns {
             )*
         }
 
+        /// The scalar code compiled for AVX2 + FMA (LLVM vectorises it 8 wide).
         #[cfg(target_arch = "x86_64")]
-        mod avx2 {
+        pub(crate) mod avx2 {
             $(
                 /// # Safety
                 /// The CPU must support AVX2 and FMA.
@@ -154,26 +155,62 @@ macro_rules! slice_fns {
             )*
         }
 
-        $(
-            /// `out[i] = f(x[i])` with the widest vector unit the CPU has.
-            pub fn $name(x: &[f32], out: &mut [f32]) {
-                #[cfg(target_arch = "x86_64")]
-                if has_avx2_fma() {
-                    // SAFETY: the features were detected at run time.
-                    unsafe { avx2::$name(x, out) };
-                    return;
+        /// The scalar code compiled for AVX-512 (LLVM vectorises it 16 wide).
+        #[cfg(target_arch = "x86_64")]
+        pub(crate) mod avx512 {
+            $(
+                /// # Safety
+                /// The CPU must support AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+                pub unsafe fn $name(x: &[f32], out: &mut [f32]) {
+                    super::generic::$name(x, out)
                 }
-                generic::$name(x, out)
+                /// # Safety
+                /// The CPU must support AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+                pub unsafe fn $name_inplace(buf: &mut [f32]) {
+                    super::generic::$name_inplace(buf)
+                }
+            )*
+        }
+
+        /// The portable path, callable by name (tests compare every path with it).
+        #[allow(dead_code)]
+        pub(crate) mod portable {
+            $(
+                pub fn $name(x: &[f32], out: &mut [f32]) {
+                    super::generic::$name(x, out)
+                }
+                pub fn $name_inplace(buf: &mut [f32]) {
+                    super::generic::$name_inplace(buf)
+                }
+            )*
+        }
+
+        $(
+            /// `out[i] = f(x[i])` with the widest vector unit in use (`capability()`).
+            pub fn $name(x: &[f32], out: &mut [f32]) {
+                match capability() {
+                    // SAFETY: `capability()` only answers a level the CPU supports.
+                    #[cfg(target_arch = "x86_64")]
+                    Capability::Avx512 => unsafe { avx512::$name(x, out) },
+                    // SAFETY: as above.
+                    #[cfg(target_arch = "x86_64")]
+                    Capability::Avx2 => unsafe { avx2::$name(x, out) },
+                    _ => generic::$name(x, out),
+                }
             }
             /// In-place form of the slice function of the same name.
             pub fn $name_inplace(buf: &mut [f32]) {
-                #[cfg(target_arch = "x86_64")]
-                if has_avx2_fma() {
-                    // SAFETY: the features were detected at run time.
-                    unsafe { avx2::$name_inplace(buf) };
-                    return;
+                match capability() {
+                    // SAFETY: `capability()` only answers a level the CPU supports.
+                    #[cfg(target_arch = "x86_64")]
+                    Capability::Avx512 => unsafe { avx512::$name_inplace(buf) },
+                    // SAFETY: as above.
+                    #[cfg(target_arch = "x86_64")]
+                    Capability::Avx2 => unsafe { avx2::$name_inplace(buf) },
+                    _ => generic::$name_inplace(buf),
                 }
-                generic::$name_inplace(buf)
             }
         )*
     };
@@ -186,11 +223,158 @@ slice_fns! {
     sigmoid_slice, sigmoid_slice_inplace => sigmoid_f32;
 }
 
-/// AVX2 + FMA available (std caches the CPUID answer).
-#[cfg(target_arch = "x86_64")]
+/// The SIMD level the CPU kernels use, chosen once per process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Capability {
+    /// Portable code only (baseline x86-64 / any architecture).
+    Default = 0,
+    /// AVX2 + FMA.
+    Avx2 = 1,
+    /// AVX-512 F, BW, DQ and VL (with AVX2 + FMA).
+    Avx512 = 2,
+}
+
+impl Capability {
+    /// The name `RTORCH_CPU_CAPABILITY` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Default => "default",
+            Capability::Avx2 => "avx2",
+            Capability::Avx512 => "avx512",
+        }
+    }
+}
+
+/// The best level this CPU supports.
+pub fn hardware_capability() -> Capability {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        let avx512 = avx2
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl");
+        if avx512 {
+            return Capability::Avx512;
+        }
+        if avx2 {
+            return Capability::Avx2;
+        }
+    }
+    Capability::Default
+}
+
+/// The level in use: the hardware's, lowered by `RTORCH_CPU_CAPABILITY=avx2|default`
+/// (read once, at the first kernel call; asking for more than the CPU has, or an
+/// unknown name, keeps the hardware's level).
+#[inline]
+pub fn capability() -> Capability {
+    static CAP: std::sync::OnceLock<Capability> = std::sync::OnceLock::new();
+    *CAP.get_or_init(|| {
+        let hw = hardware_capability();
+        let wanted = match std::env::var("RTORCH_CPU_CAPABILITY")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "default" | "scalar" | "none" => Capability::Default,
+            "avx2" => Capability::Avx2,
+            _ => Capability::Avx512,
+        };
+        hw.min(wanted)
+    })
+}
+
+/// The AVX2 (or better) path is in use.
 #[inline]
 pub fn has_avx2_fma() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    capability() >= Capability::Avx2
+}
+
+/// The AVX-512 path is in use.
+#[inline]
+pub fn has_avx512() -> bool {
+    capability() >= Capability::Avx512
+}
+
+/// e^x on SIMD registers, the algorithm of `exp_f32` with FMA reductions.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod vexp {
+    use std::arch::x86_64::*;
+
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const P: [f32; 6] = [
+        1.987_569_1e-4,
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        5.000_000_1e-1,
+    ];
+    /// Above this, e^x overflows f32.
+    const OVER: f32 = 88.722_84;
+
+    /// e^x for 16 lanes: NaN stays NaN, +inf and overflow give +inf, -inf gives 0,
+    /// subnormal results are rounded once (`scalef`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    pub fn exp512(x: __m512) -> __m512 {
+        // max/min return their second operand when one is NaN, so NaN passes through.
+        let xc = _mm512_min_ps(
+            _mm512_set1_ps(88.8),
+            _mm512_max_ps(_mm512_set1_ps(-104.0), x),
+        );
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(xc, _mm512_set1_ps(LOG2E)),
+        );
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), xc);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+        let mut p = _mm512_set1_ps(P[0]);
+        for &c in &P[1..] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        }
+        let z = _mm512_mul_ps(r, r);
+        let y = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0));
+        let y = _mm512_scalef_ps(y, n);
+        let over = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(OVER));
+        _mm512_mask_blend_ps(over, y, _mm512_set1_ps(f32::INFINITY))
+    }
+
+    /// e^x for 8 lanes, as `exp512`; 2^n is applied in two exact steps.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub fn exp256(x: __m256) -> __m256 {
+        let xc = _mm256_min_ps(
+            _mm256_set1_ps(88.8),
+            _mm256_max_ps(_mm256_set1_ps(-104.0), x),
+        );
+        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm256_mul_ps(xc, _mm256_set1_ps(LOG2E)),
+        );
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), xc);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
+        let mut p = _mm256_set1_ps(P[0]);
+        for &c in &P[1..] {
+            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        }
+        let z = _mm256_mul_ps(r, r);
+        let y = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0));
+        // n in [-150, 128] (NaN converts to i32::MIN, harmless: y is NaN): both halves
+        // are normal powers of two.
+        let ni = _mm256_cvtps_epi32(n);
+        let n1 = _mm256_srai_epi32::<1>(ni);
+        let n2 = _mm256_sub_epi32(ni, n1);
+        let bias = _mm256_set1_epi32(127);
+        let p1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n1, bias)));
+        let p2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n2, bias)));
+        let y = _mm256_mul_ps(_mm256_mul_ps(y, p1), p2);
+        let over = _mm256_cmp_ps::<_CMP_GT_OQ>(x, _mm256_set1_ps(OVER));
+        _mm256_blendv_ps(y, _mm256_set1_ps(f32::INFINITY), over)
+    }
 }
 
 /// erf in f64 (FreeBSD's s_erf.c, as ported by the `libm` crate).
@@ -553,6 +737,96 @@ mod tests {
         for (o, v) in buf.iter().zip(&x) {
             assert_eq!(*o, tanh_f32(*v));
         }
+    }
+
+    type SliceFn = fn(&[f32], &mut [f32]);
+
+    /// Every path this CPU has: (name, [exp, log, tanh, sigmoid]).
+    fn paths() -> Vec<(&'static str, [SliceFn; 4])> {
+        let mut v: Vec<(&'static str, [SliceFn; 4])> = vec![(
+            "default",
+            [
+                portable::exp_slice,
+                portable::log_slice,
+                portable::tanh_slice,
+                portable::sigmoid_slice,
+            ],
+        )];
+        #[cfg(target_arch = "x86_64")]
+        {
+            let hw = hardware_capability();
+            if hw >= Capability::Avx2 {
+                // SAFETY (each): AVX2 + FMA are present (checked just above).
+                v.push((
+                    "avx2",
+                    [
+                        |x, o| unsafe { avx2::exp_slice(x, o) },
+                        |x, o| unsafe { avx2::log_slice(x, o) },
+                        |x, o| unsafe { avx2::tanh_slice(x, o) },
+                        |x, o| unsafe { avx2::sigmoid_slice(x, o) },
+                    ],
+                ));
+            }
+            if hw >= Capability::Avx512 {
+                // SAFETY (each): AVX-512 is present (checked just above).
+                v.push((
+                    "avx512",
+                    [
+                        |x, o| unsafe { avx512::exp_slice(x, o) },
+                        |x, o| unsafe { avx512::log_slice(x, o) },
+                        |x, o| unsafe { avx512::tanh_slice(x, o) },
+                        |x, o| unsafe { avx512::sigmoid_slice(x, o) },
+                    ],
+                ));
+            }
+        }
+        v
+    }
+
+    /// Worst ulp error of `f` over every 4099th f32 bit pattern (both signs, zeros,
+    /// subnormals, huge values, inf, nan) against a float64 reference.
+    fn bit_sweep(f: SliceFn, r: fn(f64) -> f64) -> (f64, f32) {
+        let x: Vec<f32> = (0..=u32::MAX)
+            .step_by(4099)
+            .map(f32::from_bits)
+            .chain([
+                0.0,
+                -0.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                88.722_84,
+                -104.0,
+            ])
+            .collect();
+        let mut out = vec![0f32; x.len()];
+        f(&x, &mut out);
+        let mut worst = (0.0, 0.0);
+        for (&v, &o) in x.iter().zip(&out) {
+            let e = ulps(o, r(v as f64));
+            if e > worst.0 || (e.is_nan() && !worst.0.is_nan()) {
+                worst = (e, v);
+            }
+        }
+        worst
+    }
+
+    #[test]
+    fn every_path_within_2_ulp_over_the_whole_range() {
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let refs: [fn(f64) -> f64; 4] = [f64::exp, f64::ln, f64::tanh, sig];
+        let names = ["exp", "log", "tanh", "sigmoid"];
+        for (path, fns) in paths() {
+            for k in 0..4 {
+                let (e, at) = bit_sweep(fns[k], refs[k]);
+                assert!(e <= 2.0, "{path} {}: {e} ulp at {at:e}", names[k]);
+            }
+        }
+    }
+
+    #[test]
+    fn override_never_exceeds_the_hardware() {
+        assert!(capability() <= hardware_capability());
     }
 
     #[test]

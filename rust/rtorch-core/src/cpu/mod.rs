@@ -4,12 +4,14 @@
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
+pub mod loss;
 pub mod math;
 pub mod norm;
 pub mod optim;
 pub mod pool;
 pub mod reduce_simd;
 pub mod rnn;
+pub mod softmax;
 pub mod strided;
 
 use parking_lot::RwLock;

@@ -72,8 +72,13 @@ where
     s
 }
 
-/// Sum of f32 values (pairwise), vectorised with AVX2 when the CPU has it.
+/// Sum of f32 values (pairwise), vectorised with AVX-512 or AVX2 (`capability()`).
 pub fn sum_f32(x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx512() {
+        // SAFETY: AVX-512 was detected at run time (and not overridden lower).
+        return cascade(x, |c| unsafe { avx512::sum_f32(c) });
+    }
     #[cfg(target_arch = "x86_64")]
     if super::math::has_avx2_fma() {
         // SAFETY: AVX2 was detected at run time.
@@ -82,8 +87,13 @@ pub fn sum_f32(x: &[f32]) -> f32 {
     cascade(x, |c| block_sum(c, &|v| v))
 }
 
-/// Sum of f64 values (pairwise), vectorised with AVX2 when the CPU has it.
+/// Sum of f64 values (pairwise), vectorised with AVX-512 or AVX2 (`capability()`).
 pub fn sum_f64(x: &[f64]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx512() {
+        // SAFETY: AVX-512 was detected at run time (and not overridden lower).
+        return cascade(x, |c| unsafe { avx512::sum_f64(c) });
+    }
     #[cfg(target_arch = "x86_64")]
     if super::math::has_avx2_fma() {
         // SAFETY: AVX2 was detected at run time.
@@ -236,6 +246,66 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Block sum with four 16-wide accumulators (64 lanes), folded as a tree.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F/DQ.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+    pub unsafe fn sum_f32(x: &[f32]) -> f32 {
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let chunks = x.chunks_exact(64);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let p = c.as_ptr();
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `c` holds 64 values, so 16 values from p + 16k are in bounds.
+                *a = _mm512_add_ps(*a, unsafe { _mm512_loadu_ps(p.add(16 * k)) });
+            }
+        }
+        let v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        let h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps::<1>(v));
+        let s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        let mut s = _mm_cvtss_f32(s);
+        for &r in rest {
+            s += r;
+        }
+        s
+    }
+
+    /// Block sum with four 8-wide accumulators (32 lanes).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F/DQ.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+    pub unsafe fn sum_f64(x: &[f64]) -> f64 {
+        let mut acc = [_mm512_setzero_pd(); 4];
+        let chunks = x.chunks_exact(32);
+        let rest = chunks.remainder();
+        for c in chunks {
+            let p = c.as_ptr();
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `c` holds 32 values, so 8 values from p + 8k are in bounds.
+                *a = _mm512_add_pd(*a, unsafe { _mm512_loadu_pd(p.add(8 * k)) });
+            }
+        }
+        let v = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
+        let h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd::<1>(v));
+        let s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd::<1>(h));
+        let s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+        let mut s = _mm_cvtsd_f64(s);
+        for &r in rest {
+            s += r;
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +341,15 @@ mod tests {
             assert!((sum_f64(&xd) - exact).abs() <= 1e-9 * tol.max(1.0), "n={n}");
             let portable = cascade(&x, |c| block_sum(c, &|v| v));
             assert!((portable as f64 - exact).abs() <= tol, "n={n}");
+            #[cfg(target_arch = "x86_64")]
+            if super::super::math::hardware_capability() >= super::super::math::Capability::Avx512 {
+                // SAFETY: AVX-512 is present.
+                let v = cascade(&x, |c| unsafe { avx512::sum_f32(c) });
+                assert!((v as f64 - exact).abs() <= tol, "avx512 n={n}");
+                // SAFETY: as above.
+                let v = cascade(&xd, |c| unsafe { avx512::sum_f64(c) });
+                assert!((v - exact).abs() <= 1e-9 * tol.max(1.0), "avx512 n={n}");
+            }
         }
     }
 

@@ -8,6 +8,7 @@ pub mod creation;
 pub mod embedding;
 pub mod index;
 pub mod linalg;
+pub mod loss;
 pub mod matmul;
 pub mod norm;
 pub mod optim;

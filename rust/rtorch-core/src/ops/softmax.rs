@@ -1,8 +1,11 @@
-//! softmax / log_softmax along one dim, numerically stable (max subtracted), with
-//! backward formulas written in differentiable ops (double backward works).
+//! softmax / log_softmax along one dim, numerically stable (max subtracted): one
+//! fused SIMD kernel per row (`cpu::softmax`), the middle-dim case without a
+//! transposing copy. Backward is its own fused kernel; when a graph is built through
+//! the backward (double backward) the same formula runs in differentiable ops.
 
-use super::scan::lane_apply;
 use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::math::capability;
+use crate::cpu::softmax::{self as cpu, SoftmaxFloat};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -30,95 +33,128 @@ fn prepare(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<(Tensor, usize)
     Ok((src, d))
 }
 
-/// The shift that keeps `exp` in range: the row's max. NaNs are skipped here and
-/// still propagate through `exp` and the sum; a row holding +inf (or only -inf) gives
-/// NaN everywhere, as in PyTorch.
-fn row_shift<T: Float>(x: &[T]) -> T {
-    x.iter()
-        .fold(T::NEG_INFINITY, |a, &b| if b > a { b } else { a })
-}
-
-/// The float types softmax computes in, with their fastest `exp` over a slice.
-trait Float:
-    Element
-    + Default
-    + std::ops::Add<Output = Self>
-    + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + std::ops::Div<Output = Self>
-{
-    const NEG_INFINITY: Self;
-    fn exp_inplace(x: &mut [Self]);
-    fn sum(x: &[Self]) -> Self;
-    fn ln(self) -> Self;
-}
-
-impl Float for f32 {
-    const NEG_INFINITY: f32 = f32::NEG_INFINITY;
-    fn exp_inplace(x: &mut [f32]) {
-        crate::cpu::math::exp_slice_inplace(x)
-    }
-    fn sum(x: &[f32]) -> f32 {
-        crate::cpu::reduce_simd::sum_f32(x)
-    }
-    fn ln(self) -> f32 {
-        f32::ln(self)
+/// `t` as a contiguous buffer of `T`, detached (for kernels).
+pub(crate) fn dense<T: Element>(t: &Tensor) -> Result<Tensor> {
+    let c = super::cast_view(&t.detach(), T::DTYPE)?;
+    if c.is_contiguous() {
+        Ok(c)
+    } else {
+        super::copy::clone_contiguous(&c)
     }
 }
 
-impl Float for f64 {
-    const NEG_INFINITY: f64 = f64::NEG_INFINITY;
-    fn exp_inplace(x: &mut [f64]) {
-        x.iter_mut().for_each(|v| *v = v.exp());
+/// `(outer, n, inner)`: the sizes before, at and after dim `d` (a 0-dim tensor is one
+/// row of one).
+pub(crate) fn geometry(shape: &[usize], d: usize) -> (usize, usize, usize) {
+    if shape.is_empty() {
+        return (1, 1, 1);
     }
-    fn sum(x: &[f64]) -> f64 {
-        crate::cpu::reduce_simd::sum_f64(x)
+    let outer = shape[..d].iter().product();
+    let inner = shape[d + 1..].iter().product();
+    (outer, shape[d], inner)
+}
+
+/// Softmax or log_softmax of `src` along `d`, computed in `T` (f16/bf16 in f32).
+fn forward_kernel<T: Element + SoftmaxFloat>(src: &Tensor, d: usize, log: bool) -> Result<Tensor> {
+    let x = dense::<T>(src)?;
+    let out = Tensor::uninit(src.shape(), T::DTYPE, src.device())?;
+    let numel = out.numel();
+    if numel > 0 {
+        let xs = x
+            .as_slice::<T>()
+            .ok_or_else(|| Error::Runtime("softmax: expected a contiguous CPU tensor".into()))?;
+        // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
+        // references until it is returned.
+        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), numel) };
+        let (outer, n, inner) = geometry(src.shape(), d);
+        let cap = capability();
+        if inner == 1 {
+            cpu::softmax_lastdim(cap, xs, os, n, log);
+        } else {
+            cpu::softmax_middle(cap, xs, os, (outer, n, inner), log);
+        }
     }
-    fn ln(self) -> f64 {
-        f64::ln(self)
+    super::cast_view(&out, src.dtype())
+}
+
+fn forward(src: &Tensor, d: usize, log: bool) -> Result<Tensor> {
+    if src.dtype() == DType::F64 {
+        forward_kernel::<f64>(src, d, log)
+    } else {
+        forward_kernel::<f32>(src, d, log)
     }
 }
 
-/// One softmax row: `o = exp(x - m) / sum`.
-fn softmax_row<T: Float>(x: &[T], o: &mut [T]) {
-    let m = row_shift(x);
-    for (r, &v) in o.iter_mut().zip(x) {
-        *r = v - m;
+fn backward_kernel<T: Element + SoftmaxFloat>(
+    g: &Tensor,
+    y: &Tensor,
+    d: usize,
+    log: bool,
+) -> Result<Tensor> {
+    let gd = dense::<T>(g)?;
+    let yd = dense::<T>(y)?;
+    let out = Tensor::uninit(y.shape(), T::DTYPE, y.device())?;
+    let numel = out.numel();
+    if numel > 0 {
+        let err = || Error::Runtime("softmax backward: expected contiguous CPU tensors".into());
+        let gs = gd.as_slice::<T>().ok_or_else(err)?;
+        let ys = yd.as_slice::<T>().ok_or_else(err)?;
+        // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
+        // references until it is returned.
+        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), numel) };
+        let (outer, n, inner) = geometry(y.shape(), d);
+        let cap = capability();
+        if inner == 1 {
+            cpu::softmax_backward_lastdim(cap, gs, ys, os, n, log);
+        } else {
+            cpu::softmax_backward_middle(cap, gs, ys, os, (outer, n, inner), log);
+        }
     }
-    T::exp_inplace(o);
-    let inv = T::from_f64(1.0) / T::sum(o);
-    o.iter_mut().for_each(|r| *r = *r * inv);
+    super::cast_view(&out, y.dtype())
 }
 
-/// One log_softmax row: `o = (x - m) - ln(sum(exp(x - m)))`, with `o` as scratch.
-fn log_softmax_row<T: Float>(x: &[T], o: &mut [T]) {
-    let m = row_shift(x);
-    for (r, &v) in o.iter_mut().zip(x) {
-        *r = v - m;
+/// The input gradient of softmax (`log = false`: `y (g - sum(g y))`) or log_softmax
+/// (`g - exp(y) sum(g)`) from the output `y` and its gradient `g`. One fused kernel,
+/// unless a graph is being built through it (double backward): then the same formula
+/// in differentiable ops.
+pub fn softmax_backward_data(g: &Tensor, y: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
+    let d = normalize_dim(dim, y.dim())?;
+    if g.shape() != y.shape() {
+        return Err(Error::Runtime(format!(
+            "softmax backward: grad_output shape {} does not match output shape {}",
+            crate::layout::fmt_shape(g.shape()),
+            crate::layout::fmt_shape(y.shape())
+        )));
     }
-    T::exp_inplace(o);
-    let ls = T::sum(o).ln();
-    for (r, &v) in o.iter_mut().zip(x) {
-        *r = (v - m) - ls;
+    if needs_grad(&[g, y]) {
+        use super::binary::{mul, sub};
+        let dd = [d as i64];
+        return if log {
+            let s = super::reduce::sum(g, &dd, true, None)?;
+            let p = super::unary::exp(y)?;
+            sub(g, &mul(&p, &s)?)
+        } else {
+            let gy = mul(g, y)?;
+            let s = super::reduce::sum(&gy, &dd, true, None)?;
+            sub(&gy, &mul(y, &s)?)
+        };
+    }
+    if y.dtype() == DType::F64 {
+        backward_kernel::<f64>(g, y, d, log)
+    } else {
+        backward_kernel::<f32>(g, y, d, log)
     }
 }
 
 /// `softmax(dim, dtype)`.
 pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let (src, d) = prepare(t, dim, dtype)?;
-    let out = if src.dtype() == DType::F64 {
-        lane_apply::<f64>(&src, d, DType::F64, softmax_row)?
-    } else {
-        lane_apply::<f32>(&src, d, src.dtype(), softmax_row)?
-    };
+    let out = forward(&src, d, false)?;
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
         record("SoftmaxBackward0", &[&src], &out, move |ctx, g| {
-            use super::binary::{mul, sub};
             let y = so.unpack(ctx)?;
-            let gy = mul(g, &y)?;
-            let s = super::reduce::sum(&gy, &[d as i64], true, None)?;
-            Ok(vec![Some(sub(&gy, &mul(&y, &s)?)?)])
+            Ok(vec![Some(softmax_backward_data(g, &y, d as i64, false)?)])
         });
     }
     Ok(out)
@@ -127,19 +163,12 @@ pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
 /// `log_softmax(dim, dtype)`.
 pub fn log_softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let (src, d) = prepare(t, dim, dtype)?;
-    let out = if src.dtype() == DType::F64 {
-        lane_apply::<f64>(&src, d, DType::F64, log_softmax_row)?
-    } else {
-        lane_apply::<f32>(&src, d, src.dtype(), log_softmax_row)?
-    };
+    let out = forward(&src, d, true)?;
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
         record("LogSoftmaxBackward0", &[&src], &out, move |ctx, g| {
-            use super::binary::{mul, sub};
             let y = so.unpack(ctx)?;
-            let s = super::reduce::sum(g, &[d as i64], true, None)?;
-            let p = super::unary::exp(&y)?;
-            Ok(vec![Some(sub(g, &mul(&p, &s)?)?)])
+            Ok(vec![Some(softmax_backward_data(g, &y, d as i64, true)?)])
         });
     }
     Ok(out)

@@ -1,0 +1,44 @@
+//! Bindings of the fused loss kernels (`_cross_entropy`) and of the SIMD level query
+//! (`_cpu_capability`). The Python layer checks shapes and words errors; the core
+//! repeats the checks that guard memory.
+
+use crate::tensor::{wrap, PyTensor};
+use pyo3::prelude::*;
+use rtorch_core::cpu::math;
+use rtorch_core::ops::loss;
+
+/// Cross-entropy with class-index targets; `reduction` is 0 none, 1 mean, 2 sum.
+#[pyfunction]
+#[pyo3(signature = (input, target, weight, reduction, ignore_index, label_smoothing))]
+fn _cross_entropy(
+    input: PyRef<'_, PyTensor>,
+    target: PyRef<'_, PyTensor>,
+    weight: Option<PyRef<'_, PyTensor>>,
+    reduction: i64,
+    ignore_index: i64,
+    label_smoothing: f64,
+) -> PyResult<PyTensor> {
+    wrap(loss::cross_entropy(
+        &input.inner,
+        &target.inner,
+        weight.as_ref().map(|w| &w.inner),
+        reduction,
+        ignore_index,
+        label_smoothing,
+    ))
+}
+
+/// `(in use, hardware)` SIMD levels: "avx512", "avx2" or "default".
+#[pyfunction]
+fn _cpu_capability() -> (&'static str, &'static str) {
+    (
+        math::capability().name(),
+        math::hardware_capability().name(),
+    )
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(_cpu_capability, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,189 @@
+"""Every SIMD path the machine has (avx512, avx2, default), each forced in a fresh process
+with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
+reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
+and the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD
+tail lengths, middle dims and backward.
+
+Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
+capability the environment selects."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rtorch
+from rtorch import _C
+
+LEVELS = ["default", "avx2", "avx512"]
+TAILS = [1, 7, 15, 16, 17, 31, 33, 1000, 1025]
+
+
+def _available() -> list[str]:
+    hw = _C._cpu_capability()[1]
+    return LEVELS[: LEVELS.index(hw) + 1]
+
+
+def _ulps(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """|got - ref| in units of the float32 spacing at ref (0 where they agree, nan both)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r32 = ref.astype(np.float32)
+        err = np.abs(got.astype(np.float64) - ref) / np.spacing(np.abs(r32)).astype(np.float64)
+    same = (got == r32) | (np.isnan(got) & np.isnan(ref))
+    return np.where(same, 0.0, err)
+
+
+def _sweep() -> np.ndarray:
+    """About 2M float32 values: every 2039th bit pattern plus the special values."""
+    bits = np.arange(0, 2**32, 2039, dtype=np.uint64).astype(np.uint32)
+    x = bits.view(np.float32)
+    special = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            1e-45,
+            -1e-45,
+            1.1754944e-38,
+            3.4028235e38,
+            -3.4028235e38,
+            88.72283,
+            88.72284,
+            -87.33655,
+            -103.97208,
+            -104.0,
+            0.625,
+            -0.625,
+        ],
+        dtype=np.float32,
+    )
+    return np.concatenate([x, special])
+
+
+def _ref(name: str, x: np.ndarray) -> np.ndarray:
+    d = x.astype(np.float64)
+    with np.errstate(all="ignore"):
+        if name == "exp":
+            return np.exp(d)
+        if name == "log":
+            return np.log(d)
+        if name == "tanh":
+            return np.tanh(d)
+        return 0.5 * (1.0 + np.tanh(0.5 * d))  # sigmoid without overflow
+
+
+def check_transcendentals() -> dict[str, float]:
+    x = _sweep()
+    t = rtorch.from_numpy(x.copy())
+    worst = {}
+    for name in ["exp", "log", "tanh", "sigmoid"]:
+        got = getattr(t, name)().numpy()
+        ref = _ref(name, x)
+        u = _ulps(got, ref)
+        worst[name] = float(np.nanmax(u))
+        bad = np.argmax(u)
+        assert worst[name] <= 2.0, (name, x[bad], got[bad], ref[bad], worst[name])
+        # NaN in, NaN out; the in-place form agrees with the out-of-place one.
+        assert np.isnan(got[np.isnan(x)]).all()
+        y = t.clone()
+        getattr(y, name + "_")()
+        np.testing.assert_array_equal(y.numpy(), got)
+    return worst
+
+
+def _np_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
+    m = a.max(axis=axis, keepdims=True)
+    return a - m - np.log(np.exp(a - m).sum(axis=axis, keepdims=True))
+
+
+def check_softmax() -> None:
+    rng = np.random.default_rng(0)
+    for n in TAILS:
+        a = (rng.standard_normal((3, n)) * 4).astype(np.float32)
+        t = rtorch.from_numpy(a).requires_grad_(True)
+        ref = _np_log_softmax(a.astype(np.float64), 1)
+        np.testing.assert_allclose(t.log_softmax(1).detach().numpy(), ref, 1.3e-6, 1e-5)
+        np.testing.assert_allclose(t.softmax(1).detach().numpy(), np.exp(ref), 1.3e-6, 1e-5)
+        # Middle dim: (3, n, 2) along dim 1.
+        b = np.ascontiguousarray(np.stack([a, -a], axis=2))
+        refb = _np_log_softmax(b.astype(np.float64), 1)
+        tb = rtorch.from_numpy(b)
+        np.testing.assert_allclose(tb.log_softmax(1).numpy(), refb, 1.3e-6, 1e-5)
+        np.testing.assert_allclose(tb.softmax(1).numpy(), np.exp(refb), 1.3e-6, 1e-5)
+        # Backward: softmax y (g - sum(g y)), log_softmax g - exp(y) sum(g).
+        g = rng.standard_normal((3, n)).astype(np.float32)
+        y = np.exp(ref)
+        (gx,) = rtorch.autograd.grad(t.softmax(1), t, rtorch.from_numpy(g))
+        want = y * (g - (g * y).sum(1, keepdims=True))
+        np.testing.assert_allclose(gx.numpy(), want, 1e-5, 1e-6)
+        (gx,) = rtorch.autograd.grad(t.log_softmax(1), t, rtorch.from_numpy(g))
+        want = g - y * g.sum(1, keepdims=True)
+        np.testing.assert_allclose(gx.numpy(), want, 1e-5, 1e-5)
+        ls = rtorch.from_numpy(a).logsumexp(1).numpy()
+        m = a.astype(np.float64).max(1)
+        np.testing.assert_allclose(ls, m + np.log(np.exp(a - m[:, None]).sum(1)), 1.3e-6, 1e-5)
+
+
+def check_cross_entropy() -> None:
+    rng = np.random.default_rng(1)
+    F = rtorch.nn.functional
+    for c in [1, 7, 17, 33, 1000]:
+        x = (rng.standard_normal((5, c)) * 3).astype(np.float32)
+        tgt = rng.integers(0, c, 5)
+        t = rtorch.from_numpy(x).requires_grad_(True)
+        loss = F.cross_entropy(t, rtorch.from_numpy(tgt), label_smoothing=0.1)
+        logp = _np_log_softmax(x.astype(np.float64), 1)
+        nll = -logp[np.arange(5), tgt]
+        want = (0.9 * nll - 0.1 / c * logp.sum(1)).mean()
+        np.testing.assert_allclose(loss.item(), want, 1.3e-6, 1e-5)
+        loss.backward()
+        onehot = np.eye(c)[tgt]
+        gwant = (np.exp(logp) - (0.9 * onehot + 0.1 / c)) / 5
+        np.testing.assert_allclose(t.grad.numpy(), gwant, 1e-5, 1e-6)
+
+
+def run_checks() -> None:
+    want = os.environ.get("RTORCH_CPU_CAPABILITY")
+    if want:
+        assert _C._cpu_capability()[0] == want, (_C._cpu_capability(), want)
+    worst = check_transcendentals()
+    check_softmax()
+    check_cross_entropy()
+    print("ok", _C._cpu_capability()[0], worst)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_simd_path_in_a_subprocess(level):
+    if level not in _available():
+        pytest.skip(f"this CPU has no {level} path")
+    env = dict(os.environ, RTORCH_CPU_CAPABILITY=level, RTORCH_NUM_THREADS="1")
+    r = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"ok {level}"), r.stdout
+
+
+def test_override_cannot_raise_the_level():
+    env = dict(os.environ, RTORCH_CPU_CAPABILITY="avx512")
+    code = "from rtorch import _C; print(*_C._cpu_capability())"
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    used, hw = r.stdout.split()
+    assert used == hw
+
+
+if __name__ == "__main__":
+    run_checks()
