@@ -267,7 +267,9 @@ def test_setitem_value_broadcasts_and_aliasing():
     check(x, a)
     # overlapping source and destination
     y = T(np.arange(6.0))
-    y[1:] = y[:-1]
+    with pytest.raises(RuntimeError, match="refer to a single memory location"):
+        y[1:] = y[:-1]  # PyTorch 2.15 raises on a partly overlapping source
+    y[1:] = y[:-1].clone()
     check(y, np.array([0.0, 0.0, 1.0, 2.0, 3.0, 4.0]))
     z = T(np.arange(6.0))
     z[[1, 2, 3, 4, 5]] = z[[0, 1, 2, 3, 4]]

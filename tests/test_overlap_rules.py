@@ -119,10 +119,3 @@ def test_a_result_of_an_op_never_overlaps() -> None:
     a = rtorch.arange(5.0)
     a[1:].copy_(a[:-1].exp())
     assert a[1:].tolist() == pytest.approx([1.0, 2.718281828, 7.389056099, 20.08553692], rel=1e-6)
-
-
-def test_views_of_other_dtype_are_compared_by_bytes() -> None:
-    a = rtorch.zeros(4, dtype=rtorch.int32)
-    b = a.view(rtorch.int16)  # 8 int16 over the same 16 bytes
-    with pytest.raises(RuntimeError, match=PARTIAL):
-        a[:2].copy_(b[2:6])

@@ -115,7 +115,7 @@ pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
                         "At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ",
                     ));
                 }
-                if b as usize % size != 0 {
+                if !(b as usize).is_multiple_of(size) {
                     return Err(PyValueError::new_err(
                         "given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory.",
                     ));

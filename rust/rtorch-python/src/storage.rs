@@ -188,7 +188,7 @@ fn frombuffer(
     }
     let n = count as usize;
     let ptr = (view.buf_ptr() as *mut u8).wrapping_add(offset as usize);
-    if (ptr as usize) % dtype.size() != 0 {
+    if !(ptr as usize).is_multiple_of(dtype.size()) {
         // The kernels read whole elements through typed pointers, which must be
         // aligned: a misaligned view is copied instead of shared.
         let t = Tensor::empty(&[n], dtype, rtorch_core::Device::Cpu).py()?;

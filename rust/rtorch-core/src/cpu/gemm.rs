@@ -48,7 +48,7 @@ fn plan(batch: usize, flops: usize, threads: usize) -> Plan {
     }
     // Splitting over the batch has no per-product synchronisation; it only loses when
     // a few large products do not divide evenly over the threads.
-    let even = batch % threads == 0 || batch >= 4 * threads;
+    let even = batch.is_multiple_of(threads) || batch >= 4 * threads;
     if batch >= threads && (even || flops < 16 << 20) {
         Plan::OverBatch
     } else if flops >= PAR_FLOPS {

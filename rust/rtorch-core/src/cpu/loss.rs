@@ -92,6 +92,8 @@ impl<E: SoftmaxFloat> CrossEntropy<'_, E> {
     /// Input gradient given per-sample gradient multipliers `gi` (the output gradient,
     /// already divided by the denominator for `mean`): for a kept sample,
     /// `gi * ((1 - ls) w_t (p_k - [k = t]) + ls / C (p_k W - w_k))`, 0 for ignored ones.
+    // The sample loop's `i` also selects the sample's class and row, not only `gi[i]`.
+    #[allow(clippy::needless_range_loop)]
     pub fn backward(&self, cap: Capability, x: &[E], lse: &[E], gi: &[f64], out: &mut [E]) {
         let m = self.samples();
         let (c, ls) = (self.c, self.label_smoothing);

@@ -189,6 +189,7 @@ pub fn channel_fma2<T: NormFloat>(
         return;
     }
     let planes = gx.len() / s;
+    #[allow(clippy::type_complexity)]
     let f = |(p, ((o, gi), xi)): (usize, ((&mut [T], &[T]), &[T]))| {
         let (a, b, cc) = abc[p % c];
         for ((o, &gv), &xv) in o.iter_mut().zip(gi).zip(xi) {
@@ -290,6 +291,7 @@ pub fn layer_norm_backward<T: NormFloat>(
         return (vec![], vec![]);
     }
     let blk = ROW_BLOCK * d;
+    #[allow(clippy::type_complexity)]
     let per_block = |(bi, (go, (gr, xr))): (usize, (&mut [T], (&[T], &[T])))| {
         let mut gw = if want_wb { vec![0.0f64; d] } else { vec![] };
         let mut gb = if want_wb { vec![0.0f64; d] } else { vec![] };

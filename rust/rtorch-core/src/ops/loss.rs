@@ -291,6 +291,8 @@ fn problem_constants<T: SoftmaxFloat>(s: &Saved<T>) -> (Vec<f64>, Vec<f64>) {
     let total_w: f64 = (0..c).map(w).sum();
     let mut a = vec![0.0; n * inner];
     let mut kk = vec![0.0; n * c * inner];
+    // `i` indexes both the targets and the per-sample factors.
+    #[allow(clippy::needless_range_loop)]
     for i in 0..n * inner {
         let t = s.target[i];
         if t == s.ignore_index || t < 0 || t as usize >= c {

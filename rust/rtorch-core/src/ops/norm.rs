@@ -70,7 +70,8 @@ macro_rules! with_float {
 /// # Safety
 /// `t` must be a fresh contiguous tensor of element type `T` that nothing else reads or
 /// writes while the slice lives.
-unsafe fn fresh_mut<'a, T: crate::element::Element>(t: &'a Tensor) -> &'a mut [T] {
+#[allow(clippy::mut_from_ref)] // storage is a shared buffer (interior mutability); see Safety
+unsafe fn fresh_mut<T: crate::element::Element>(t: &Tensor) -> &mut [T] {
     std::slice::from_raw_parts_mut(t.data_ptr::<T>(), t.numel())
 }
 

@@ -190,7 +190,7 @@ fn contiguous_copy(t: &Tensor) -> Result<Tensor> {
 
 /// Whether `t` can be handed to the kernel as a slice where it lies.
 fn direct<T: Element>(t: &Tensor) -> bool {
-    t.is_contiguous() && (t.data_ptr::<T>() as usize) % std::mem::align_of::<T>() == 0
+    t.is_contiguous() && (t.data_ptr::<T>() as usize).is_multiple_of(std::mem::align_of::<T>())
 }
 
 /// Runs `rule` over one parameter's tensors: `written[0]` is the parameter, the rest

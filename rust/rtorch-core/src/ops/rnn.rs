@@ -188,6 +188,7 @@ fn read<T: RnnFloat>(t: &Tensor) -> Result<&[T]> {
 /// # Safety
 /// `t` must be contiguous, of dtype `T`, on the CPU, and no other reference to its
 /// elements may be alive while the returned slice is.
+#[allow(clippy::mut_from_ref)] // storage is a shared buffer (interior mutability); see Safety
 unsafe fn write<T: RnnFloat>(t: &Tensor) -> &mut [T] {
     debug_assert!(t.is_contiguous() && t.dtype() == T::DTYPE);
     std::slice::from_raw_parts_mut(t.data_ptr::<T>(), t.numel())
