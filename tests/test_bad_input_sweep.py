@@ -21,6 +21,7 @@ KNOWN = [
     "fn:randperm",
     "method:__floordiv__",
     "method:split",
+    "module:TransformerEncoder",
 ]
 
 
