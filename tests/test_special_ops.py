@@ -273,3 +273,18 @@ def test_more_top_level_names() -> None:
     assert y.numpy() == pytest.approx(x.numpy() / math.sqrt(1 + 1e-5), rel=1e-5)
     emb = rtorch.embedding(rtorch.arange(6.0).reshape(3, 2), rtorch.tensor([2, 0]))
     assert emb.tolist() == [[4.0, 5.0], [0.0, 1.0]]
+
+
+def test_polygamma_of_a_huge_order_returns_instead_of_hanging():
+    # Found by the bad-input sweep: math.factorial(2**62) never finished. Beyond 170!
+    # the factorial overflows a double; PyTorch returns non-finite values there too.
+    out = rtorch.polygamma(2**62, rtorch.tensor([3.0, 0.5]))
+    assert not bool(rtorch.isfinite(out).any())
+    assert rtorch.polygamma(171, rtorch.tensor([3.0])).shape == (1,)
+
+
+def test_mvlgamma_of_a_huge_dimension_raises_instead_of_hanging():
+    # Found by the bad-input sweep: an empty input passed the domain check and then
+    # looped 2**62 times; the terms are now built at once, as PyTorch builds them.
+    with pytest.raises(RuntimeError):
+        rtorch.mvlgamma(rtorch.tensor([]), 2**62)

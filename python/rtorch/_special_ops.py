@@ -101,6 +101,12 @@ def digamma(input: Tensor) -> Tensor:
 _B2K = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510]
 
 
+def _float_factorial(k: int) -> float:
+    """k! as a float; inf beyond 170! (which overflows a double) without computing the
+    exact integer, which for a huge k would never finish."""
+    return float(math.factorial(k)) if k <= 170 else math.inf
+
+
 def polygamma(n: int, input: Tensor) -> Tensor:
     """The n-th derivative of ψ (``torch.polygamma``); n = 0 is ``digamma``."""
     if not isinstance(n, int) or n < 0:
@@ -109,7 +115,7 @@ def polygamma(n: int, input: Tensor) -> Tensor:
         return digamma(input)
     x, dtype = _compute(_float_input(input))
     sign = 1.0 if n % 2 == 1 else -1.0
-    fact = math.factorial(n)
+    fact = _float_factorial(n)
     # ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) + (-1)^(n+1) n! / x^(n+1): shift every x up to >= 20.
     y = x
     acc = _C.zeros_like(x)
@@ -121,9 +127,9 @@ def polygamma(n: int, input: Tensor) -> Tensor:
         acc = acc + _C.where(small, y.pow(-(n + 1)), _C.zeros_like(y))
         y = _C.where(small, y + 1, y)
     # Tail: (n-1)!/y^n + n!/(2 y^(n+1)) + Σ B_2k (2k+n-1)!/(2k)! / y^(2k+n).
-    tail = math.factorial(n - 1) * y.pow(-n) + fact / 2 * y.pow(-(n + 1))
+    tail = _float_factorial(n - 1) * y.pow(-n) + fact / 2 * y.pow(-(n + 1))
     for k, b in enumerate(_B2K, start=1):
-        coef = b * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
+        coef = b * _float_factorial(2 * k + n - 1) / math.factorial(2 * k)
         tail = tail + coef * y.pow(-(2 * k + n))
     out = sign * (fact * acc + tail)
     out = _C.where(_nonpos_int(x), _C.full_like(out, math.inf * sign), out)
@@ -137,11 +143,10 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     x = _float_input(input)
     if bool((x <= (p - 1) / 2).any()):
         raise RuntimeError("All elements must be greater than (p-1)/2")
-    terms = [lgamma(x - j / 2) for j in range(p)]
-    out = terms[0]
-    for t in terms[1:]:
-        out = out + t
-    return out + p * (p - 1) / 4 * math.log(math.pi)
+    # All p terms at once, as PyTorch does: a p too large to allocate raises
+    # ("not enough memory") instead of looping p times.
+    halves = _C.arange(p, dtype=x.dtype) / 2
+    return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 # ----- logistic and log-space helpers -----
