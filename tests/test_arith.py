@@ -31,7 +31,9 @@ def test_arith_dtypes_and_layouts(name, op, dtype):
     assert_np_close(getattr(rtorch, name)(x, y), exp)
     # Transposed and expanded operands.
     assert_np_close(op(x.t(), y.reshape(4, 1)), wrap(op(xs.T.astype(np.float64), ys.reshape(4, 1))))
-    assert_np_close(op(y.expand(3, 4), x), wrap(op(np.broadcast_to(ys, (3, 4)).astype(np.float64), xs)))
+    assert_np_close(
+        op(y.expand(3, 4), x), wrap(op(np.broadcast_to(ys, (3, 4)).astype(np.float64), xs))
+    )
     # In place, also into a non-contiguous destination.
     z = x.clone()
     getattr(z, name + "_")(y)
@@ -70,7 +72,9 @@ def test_promotion():
     assert (i + rtorch.tensor(1)).dtype == rtorch.int32
     assert (rtorch.tensor([3], dtype=rtorch.uint8) - 5).tolist() == [254]
     assert (rtorch.tensor([200], dtype=rtorch.uint8) * 2).tolist() == [144]
-    assert (rtorch.tensor([1], dtype=rtorch.uint8) + rtorch.tensor([1], dtype=rtorch.int8)).dtype == rtorch.int16
+    assert (
+        rtorch.tensor([1], dtype=rtorch.uint8) + rtorch.tensor([1], dtype=rtorch.int8)
+    ).dtype == rtorch.int16
     b = rtorch.tensor([True, False])
     assert (b + b).dtype == rtorch.bool
     assert (b * 2).dtype == rtorch.int64
@@ -111,7 +115,9 @@ def test_errors():
     with pytest.raises(RuntimeError, match="Negation, the `-` operator, on a bool tensor"):
         _ = -b
     i = rtorch.tensor([1, 2])
-    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type Long"
+    ):
         i += 1.5
     with pytest.raises(RuntimeError, match="must match the size"):
         i + rtorch.tensor([1, 2, 3])
@@ -135,7 +141,9 @@ def test_empty_and_zero_dim():
 
 
 def test_arith_grads():
-    a = rtorch.tensor([[0.5, -1.2, 2.0], [1.5, 0.7, -3.0]], dtype=rtorch.float64, requires_grad=True)
+    a = rtorch.tensor(
+        [[0.5, -1.2, 2.0], [1.5, 0.7, -3.0]], dtype=rtorch.float64, requires_grad=True
+    )
     b = rtorch.tensor([1.5, -0.5, 2.0], dtype=rtorch.float64, requires_grad=True)
     for f in (operator.add, operator.sub, operator.mul, operator.truediv):
         assert gradcheck(f, (a, b))

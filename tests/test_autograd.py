@@ -68,7 +68,9 @@ def test_allow_unused_and_materialize():
 
 def test_grad_of_input_not_requiring_grad():
     x = t64([1.0, 2.0])
-    with pytest.raises(RuntimeError, match="One of the differentiated Tensors does not require grad"):
+    with pytest.raises(
+        RuntimeError, match="One of the differentiated Tensors does not require grad"
+    ):
         rtorch.autograd.grad((x * 2).sum(), [t64([1.0, 2.0], requires_grad=False)])
 
 
@@ -84,7 +86,9 @@ def test_retain_graph_and_second_backward_error():
 
 def test_backward_nonscalar_needs_gradient():
     x = t64([1.0, 2.0])
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(
+        RuntimeError, match="grad can be implicitly created only for scalar outputs"
+    ):
         (x * 2).backward()
     (x * 2).backward(t64([1.0, 3.0], requires_grad=False))
     np.testing.assert_allclose(np_of(x.grad), [2.0, 6.0])
@@ -97,7 +101,9 @@ def test_backward_without_grad_fn():
 
 
 def test_integer_tensors_cannot_require_grad():
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+    with pytest.raises(
+        RuntimeError, match="only Tensors of floating point dtype can require gradients"
+    ):
         rtorch.tensor([1, 2]).requires_grad_()
 
 
@@ -118,7 +124,10 @@ def test_saved_tensor_modified_inplace():
     with pytest.raises(RuntimeError) as e:
         b.sum().backward()
     msg = str(e.value)
-    assert "one of the variables needed for gradient computation has been modified by an inplace operation" in msg
+    assert (
+        "one of the variables needed for gradient computation has been modified by an inplace operation"
+        in msg
+    )
     assert "[torch.DoubleTensor [2]], which is output 0 of Add," in msg
     assert "is at version 1; expected version 0 instead" in msg
 
@@ -190,7 +199,9 @@ def test_hook_handle_remove():
 
 
 def test_hook_on_tensor_not_requiring_grad():
-    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+    with pytest.raises(
+        RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"
+    ):
         t64([1.0], requires_grad=False).register_hook(lambda g: g)
 
 
@@ -223,7 +234,9 @@ def test_post_accumulate_grad_hook():
     h.remove()
     (x * 2).sum().backward()
     assert len(calls) == 2
-    with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf"):
+    with pytest.raises(
+        RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf"
+    ):
         (x * 2).register_post_accumulate_grad_hook(lambda p: None)
 
 
@@ -235,7 +248,7 @@ def test_node_api():
     y = x * 2
     z = (y + x).sum()
     assert z.grad_fn.name().startswith("SumBackward")
-    (add, nr), = z.grad_fn.next_functions
+    ((add, nr),) = z.grad_fn.next_functions
     assert add.name() == "AddBackward0" and nr == 0
     names = [n.name() if n is not None else None for n, _ in add.next_functions]
     assert names == ["MulBackward0", "AccumulateGrad"]
@@ -332,7 +345,9 @@ def test_gradcheck_detects_wrong_gradient():
             return g * 3
 
     x = t64([1.0, 2.0])
-    with pytest.raises(GradcheckError, match="Jacobian mismatch for output 0 with respect to input 0"):
+    with pytest.raises(
+        GradcheckError, match="Jacobian mismatch for output 0 with respect to input 0"
+    ):
         gradcheck(Wrong.apply, (x,))
     assert issubclass(GradcheckError, RuntimeError)
     assert gradcheck(Wrong.apply, (x,), raise_exception=False) is False
@@ -362,7 +377,10 @@ def test_anomaly_mode_reports_nan_with_forward_name():
         with rtorch.autograd.detect_anomaly():
             assert rtorch.autograd.is_anomaly_enabled()
             y = NanBack.apply(x).sum()
-            with pytest.raises(RuntimeError, match=r"Function 'NanBackBackward' returned nan values in its 0th output."):
+            with pytest.raises(
+                RuntimeError,
+                match=r"Function 'NanBackBackward' returned nan values in its 0th output.",
+            ):
                 y.backward()
     assert not rtorch.is_anomaly_enabled()
     texts = [str(w.message) for w in rec]
@@ -480,7 +498,9 @@ def test_variable_shim_and_increment_version():
 def test_multi_grad_hook_all():
     a, b = t64([1.0]), t64([2.0])
     got = []
-    rtorch.autograd.graph.register_multi_grad_hook((a, b), lambda gs: got.append([np_of(g) for g in gs]))
+    rtorch.autograd.graph.register_multi_grad_hook(
+        (a, b), lambda gs: got.append([np_of(g) for g in gs])
+    )
     (a * 3 + b * 5).sum().backward()
     assert len(got) == 1
     np.testing.assert_allclose(got[0][0], [3.0])

@@ -184,7 +184,10 @@ def test_mark_dirty():
     assert a.grad_fn.name() == "AddOneInplaceBackward"
     (b * b).sum().backward()
     np.testing.assert_allclose(np_of(leaf.grad), 2 * 2 * np.array([3.0, 5.0]))
-    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad has been used in an in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match="a leaf Variable that requires grad has been used in an in-place operation",
+    ):
         AddOneInplace.apply(t64([1.0]))
 
 
@@ -215,7 +218,10 @@ def test_wrong_number_of_gradients():
         def backward(ctx, g):
             return g
 
-    with pytest.raises(RuntimeError, match=r"function FBackward returned an incorrect number of gradients \(expected 2, got 1\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"function FBackward returned an incorrect number of gradients \(expected 2, got 1\)",
+    ):
         F.apply(t64([1.0, 2.0]), 2).sum().backward()
 
 
@@ -229,7 +235,10 @@ def test_gradient_for_non_tensor_input():
         def backward(ctx, g):
             return g, g
 
-    with pytest.raises(RuntimeError, match="returned a gradient different than None at position 2, but the corresponding forward input was not a Variable"):
+    with pytest.raises(
+        RuntimeError,
+        match="returned a gradient different than None at position 2, but the corresponding forward input was not a Variable",
+    ):
         G.apply(t64([1.0, 2.0]), 2).sum().backward()
 
 
@@ -268,7 +277,10 @@ def test_gradient_shape_checked_and_summed():
             return rtorch.ones(3, 2, dtype=rtorch.float32)
 
     x = t64([1.0, 2.0])
-    with pytest.raises(RuntimeError, match=r"Function BadShapeBackward returned an invalid gradient at index 0 - got \[3\] but expected shape compatible with \[2\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Function BadShapeBackward returned an invalid gradient at index 0 - got \[3\] but expected shape compatible with \[2\]",
+    ):
         BadShape.apply(x).sum().backward()
     Broadcastable.apply(x).sum().backward()
     assert x.grad.dtype == rtorch.float64
@@ -409,5 +421,7 @@ def test_function_nodes_are_freed():
 
 
 def test_legacy_instance_call_rejected():
-    with pytest.raises(RuntimeError, match="Legacy autograd function with non-static forward method is deprecated"):
+    with pytest.raises(
+        RuntimeError, match="Legacy autograd function with non-static forward method is deprecated"
+    ):
         Cube()(t64([1.0]))

@@ -20,7 +20,13 @@ CMP = [
     ("gt", operator.gt, np.greater),
     ("ge", operator.ge, np.greater_equal),
 ]
-ALIASES = {"ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal"}
+ALIASES = {
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+}
 
 
 @pytest.mark.parametrize("name,op,ref", CMP, ids=[c[0] for c in CMP])
@@ -44,23 +50,33 @@ def test_compare_scalars_and_promotion(name, op, ref):
     i = rtorch.tensor([-3, 0, 5])
     assert to_np(op(i, 0.5)).tolist() == ref(np.array([-3, 0, 5]), 0.5).tolist()
     f = rtorch.tensor([-1.5, 0.0, 2.5])
-    assert to_np(op(f, i)).tolist() == ref(np.array([-1.5, 0.0, 2.5]), np.array([-3, 0, 5])).tolist()
+    assert (
+        to_np(op(f, i)).tolist() == ref(np.array([-1.5, 0.0, 2.5]), np.array([-3, 0, 5])).tolist()
+    )
     # Reflected: number on the left.
     assert to_np(op(1, i)).tolist() == ref(1, np.array([-3, 0, 5])).tolist()
     # float32 vs float64 compare in float64.
     a = rtorch.tensor([0.1], dtype=rtorch.float32)
     b = rtorch.tensor([0.1], dtype=rtorch.float64)
-    assert to_np(op(a, b)).tolist() == ref(np.array([np.float32(0.1)], dtype=np.float64), 0.1).tolist()
+    assert (
+        to_np(op(a, b)).tolist() == ref(np.array([np.float32(0.1)], dtype=np.float64), 0.1).tolist()
+    )
 
 
 def test_compare_noncontiguous_and_broadcast():
     x = rtorch.tensor(np.arange(12.0).reshape(3, 4))
     y = rtorch.tensor(np.arange(12.0).reshape(4, 3))
     out = x.t() > y
-    assert to_np(out).tolist() == (np.arange(12.0).reshape(3, 4).T > np.arange(12.0).reshape(4, 3)).tolist()
+    assert (
+        to_np(out).tolist()
+        == (np.arange(12.0).reshape(3, 4).T > np.arange(12.0).reshape(4, 3)).tolist()
+    )
     col = rtorch.tensor([[1.0], [5.0], [9.0]])
     assert (x >= col).shape == (3, 4)
-    assert to_np(x >= col).tolist() == (np.arange(12.0).reshape(3, 4) >= np.array([[1.0], [5.0], [9.0]])).tolist()
+    assert (
+        to_np(x >= col).tolist()
+        == (np.arange(12.0).reshape(3, 4) >= np.array([[1.0], [5.0], [9.0]])).tolist()
+    )
     e = rtorch.tensor([1.0, 2.0]).expand(3, 2)
     assert to_np(e == 2.0).tolist() == [[False, True]] * 3
     with pytest.raises(RuntimeError, match="must match the size"):
@@ -104,9 +120,13 @@ def test_isclose_allclose_equal():
     assert rtorch.isclose(a, b).tolist() == [True, True, False, True, False]
     assert rtorch.isclose(a, b, equal_nan=True).tolist() == [True, True, True, True, False]
     assert a.isclose(b, rtol=0.2).tolist() == [True, True, False, True, True]
-    assert rtorch.isclose(rtorch.tensor([float("inf")]), rtorch.tensor([-float("inf")])).tolist() == [False]
+    assert rtorch.isclose(
+        rtorch.tensor([float("inf")]), rtorch.tensor([-float("inf")])
+    ).tolist() == [False]
     assert not rtorch.allclose(a, b)
-    assert rtorch.allclose(a[:2] if hasattr(a, "__getitem__") else a.narrow(0, 0, 2), b.narrow(0, 0, 2))
+    assert rtorch.allclose(
+        a[:2] if hasattr(a, "__getitem__") else a.narrow(0, 0, 2), b.narrow(0, 0, 2)
+    )
     assert rtorch.allclose(rtorch.tensor([1.0, 2.0]), rtorch.tensor([1.0, 2.0 + 1e-9]))
     assert a.allclose(b, atol=0.2, equal_nan=True)
     i = rtorch.tensor([1, 2, 3])
@@ -121,7 +141,11 @@ def test_isclose_allclose_equal():
     assert rtorch.equal(rtorch.tensor([]), rtorch.tensor([]))
 
 
-LOGIC = [("logical_and", np.logical_and), ("logical_or", np.logical_or), ("logical_xor", np.logical_xor)]
+LOGIC = [
+    ("logical_and", np.logical_and),
+    ("logical_or", np.logical_or),
+    ("logical_xor", np.logical_xor),
+]
 
 
 @pytest.mark.parametrize("name,ref", LOGIC, ids=[x[0] for x in LOGIC])
@@ -134,7 +158,10 @@ def test_logical(name, ref):
     assert out.dtype == rtorch.bool
     assert to_np(out).tolist() == ref(a, b).tolist()
     assert to_np(getattr(x, name)(y)).tolist() == ref(a, b).tolist()
-    assert to_np(getattr(rtorch, name)(x.t(), rtorch.tensor([1, 0]))).tolist() == ref(a.T, [1, 0]).tolist()
+    assert (
+        to_np(getattr(rtorch, name)(x.t(), rtorch.tensor([1, 0]))).tolist()
+        == ref(a.T, [1, 0]).tolist()
+    )
     z = rtorch.tensor([1.0, 0.0, 3.0])
     getattr(z, name + "_")(rtorch.tensor([1, 1, 0]))
     assert z.dtype == rtorch.float32
@@ -151,7 +178,9 @@ BITS = [
 
 
 @pytest.mark.parametrize("name,op", BITS, ids=[b[0] for b in BITS])
-@pytest.mark.parametrize("dtype", [rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64], ids=str)
+@pytest.mark.parametrize(
+    "dtype", [rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64], ids=str
+)
 def test_bitwise(name, op, dtype):
     a = np.array([[5, 3, 0], [12, 7, 1]])
     b = np.array([6, 1, 9])
@@ -187,7 +216,9 @@ def test_bitwise_bool_and_errors():
     i = rtorch.tensor([-3, 0, 5])
     assert (i & True).tolist() == [1, 0, 1]
     f = rtorch.tensor([1.0])
-    with pytest.raises(NotImplementedError, match='"bitwise_and_cpu" not implemented for \'Float\''):
+    with pytest.raises(
+        NotImplementedError, match="\"bitwise_and_cpu\" not implemented for 'Float'"
+    ):
         f & f
     with pytest.raises(NotImplementedError, match="bitwise_xor_cpu"):
         rtorch.bitwise_xor(f, f)

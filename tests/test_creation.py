@@ -12,15 +12,18 @@ from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_np_close, to_np
 import rtorch
 
 
-@pytest.mark.parametrize("args,dtype", [
-    ((5,), rtorch.int64),
-    ((5.0,), rtorch.float32),
-    ((1, 7, 2), rtorch.int64),
-    ((0, 1, 0.25), rtorch.float32),
-    ((1.5, 4), rtorch.float32),
-    ((10, 0, -3), rtorch.int64),
-    ((0, -1, -0.3), rtorch.float32),
-])
+@pytest.mark.parametrize(
+    "args,dtype",
+    [
+        ((5,), rtorch.int64),
+        ((5.0,), rtorch.float32),
+        ((1, 7, 2), rtorch.int64),
+        ((0, 1, 0.25), rtorch.float32),
+        ((1.5, 4), rtorch.float32),
+        ((10, 0, -3), rtorch.int64),
+        ((0, -1, -0.3), rtorch.float32),
+    ],
+)
 def test_arange_values_and_dtype(args, dtype):
     t = rtorch.arange(*args)
     assert t.dtype == dtype
@@ -60,9 +63,13 @@ def test_arange_dtypes(dtype):
 def test_arange_errors():
     with pytest.raises(RuntimeError, match="step must be nonzero"):
         rtorch.arange(0, 10, 0)
-    with pytest.raises(RuntimeError, match="upper bound and lower bound inconsistent with step sign"):
+    with pytest.raises(
+        RuntimeError, match="upper bound and lower bound inconsistent with step sign"
+    ):
         rtorch.arange(10, 0, 1)
-    with pytest.raises(RuntimeError, match="upper bound and lower bound inconsistent with step sign"):
+    with pytest.raises(
+        RuntimeError, match="upper bound and lower bound inconsistent with step sign"
+    ):
         rtorch.arange(0, 10, -1)
     with pytest.raises(TypeError):
         rtorch.arange("a")
@@ -77,7 +84,9 @@ def test_range_inclusive_and_deprecated():
     assert_np_close(t, [0, 0.25, 0.5, 0.75, 1.0])
 
 
-@pytest.mark.parametrize("start,end,steps", [(0, 1, 5), (-2.5, 3, 7), (3, -1, 4), (1, 1, 1), (0, 1, 0), (0, 10, 2)])
+@pytest.mark.parametrize(
+    "start,end,steps", [(0, 1, 5), (-2.5, 3, 7), (3, -1, 4), (1, 1, 1), (0, 1, 0), (0, 10, 2)]
+)
 def test_linspace(start, end, steps):
     t = rtorch.linspace(start, end, steps)
     assert t.dtype == rtorch.float32

@@ -12,8 +12,18 @@ import pytest
 
 import rtorch
 
-ALL = [rtorch.bool, rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64,
-       rtorch.float16, rtorch.bfloat16, rtorch.float32, rtorch.float64]
+ALL = [
+    rtorch.bool,
+    rtorch.uint8,
+    rtorch.int8,
+    rtorch.int16,
+    rtorch.int32,
+    rtorch.int64,
+    rtorch.float16,
+    rtorch.bfloat16,
+    rtorch.float32,
+    rtorch.float64,
+]
 
 
 @pytest.fixture
@@ -27,6 +37,7 @@ def default_float64():
 
 
 # ----- dtype objects -----
+
 
 def test_dtype_identity_and_aliases() -> None:
     x = rtorch.zeros(2)
@@ -47,18 +58,41 @@ def test_dtype_repr_and_pickle(d) -> None:
 
 
 def test_dtype_properties() -> None:
-    got = [(d.is_floating_point, d.is_signed, d.itemsize) for d in
-           (rtorch.bool, rtorch.uint8, rtorch.int8, rtorch.float16, rtorch.bfloat16,
-            rtorch.float64)]
-    assert got == [(False, False, 1), (False, False, 1), (False, True, 1), (True, True, 2),
-                   (True, True, 2), (True, True, 8)]
+    got = [
+        (d.is_floating_point, d.is_signed, d.itemsize)
+        for d in (
+            rtorch.bool,
+            rtorch.uint8,
+            rtorch.int8,
+            rtorch.float16,
+            rtorch.bfloat16,
+            rtorch.float64,
+        )
+    ]
+    assert got == [
+        (False, False, 1),
+        (False, False, 1),
+        (False, True, 1),
+        (True, True, 2),
+        (True, True, 2),
+        (True, True, 8),
+    ]
     assert [repr(d) for d in ALL] == [
-        "torch.bool", "torch.uint8", "torch.int8", "torch.int16", "torch.int32", "torch.int64",
-        "torch.float16", "torch.bfloat16", "torch.float32", "torch.float64",
+        "torch.bool",
+        "torch.uint8",
+        "torch.int8",
+        "torch.int16",
+        "torch.int32",
+        "torch.int64",
+        "torch.float16",
+        "torch.bfloat16",
+        "torch.float32",
+        "torch.float64",
     ]
 
 
 # ----- inference of a tensor's dtype -----
+
 
 def test_inferred_dtypes() -> None:
     assert rtorch.zeros(2).dtype is rtorch.float32
@@ -86,6 +120,7 @@ def test_full_infers_from_fill_value() -> None:
 
 
 # ----- promotion -----
+
 
 def test_int_division_gives_default_float() -> None:
     i = rtorch.tensor([1], dtype=rtorch.int32)
@@ -119,8 +154,9 @@ def test_zero_dim_tensors_do_not_widen_same_category() -> None:
     # A higher category does win, even from a 0-dim tensor.
     assert (i32 + rtorch.tensor(1.0, dtype=rtorch.float64)).dtype is rtorch.float64
     # Two 0-dim tensors promote normally.
-    assert (rtorch.tensor(1, dtype=rtorch.int32) + rtorch.tensor(1.5, dtype=rtorch.float64)
-            ).dtype is rtorch.float64
+    assert (
+        rtorch.tensor(1, dtype=rtorch.int32) + rtorch.tensor(1.5, dtype=rtorch.float64)
+    ).dtype is rtorch.float64
     assert (rtorch.tensor(1, dtype=rtorch.int32) + rtorch.tensor(1)).dtype is rtorch.int64
 
 
@@ -132,8 +168,9 @@ def test_bool_arithmetic_and_uint8_wraparound() -> None:
     assert (rtorch.tensor([1], dtype=u8) - 2).tolist() == [255]
     assert (rtorch.tensor([2], dtype=u8) * 200).tolist() == [144]
     assert (rtorch.tensor([250], dtype=u8) + 10).tolist() == [4]
-    assert (rtorch.tensor([1], dtype=u8) + rtorch.tensor([1], dtype=rtorch.int8)
-            ).dtype is rtorch.int16
+    assert (
+        rtorch.tensor([1], dtype=u8) + rtorch.tensor([1], dtype=rtorch.int8)
+    ).dtype is rtorch.int16
 
 
 def test_half_types_promote_to_float32() -> None:
@@ -173,6 +210,7 @@ def test_promotion_table_matches_promote_types() -> None:
 
 # ----- item -----
 
+
 def test_item_python_types() -> None:
     assert type(rtorch.tensor(3).item()) is int
     assert type(rtorch.tensor([3], dtype=rtorch.uint8).item()) is int
@@ -182,6 +220,7 @@ def test_item_python_types() -> None:
 
 
 # ----- default dtype -----
+
 
 def test_set_default_dtype_effects(default_float64) -> None:
     assert rtorch.get_default_dtype() is rtorch.float64
@@ -214,6 +253,7 @@ def test_set_default_dtype_rejects_integers() -> None:
 
 # ----- Size -----
 
+
 def test_size_is_a_tuple() -> None:
     s = rtorch.zeros(2, 3).shape
     assert isinstance(s, tuple) and isinstance(s, rtorch.Size)
@@ -236,6 +276,9 @@ def test_size_method() -> None:
     x = rtorch.zeros(2, 3)
     assert x.size() == (2, 3) and type(x.size()) is rtorch.Size
     assert x.size(1) == 3 and x.size(-1) == 3
-    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of "
-                       r"\[-2, 1\], but got 2\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"Dimension out of range \(expected to be in range of "
+        r"\[-2, 1\], but got 2\)",
+    ):
         x.size(2)

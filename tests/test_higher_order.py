@@ -70,4 +70,6 @@ def test_mlp_hessian_vector_product_matches_finite_differences():
     eps = 1e-5
     plus, minus = grad_at(eps), grad_at(-eps)
     for h, gp, gm in zip(hvp, plus, minus):
-        np.testing.assert_allclose(np.array(h.tolist()), (gp - gm) / (2 * eps), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            np.array(h.tolist()), (gp - gm) / (2 * eps), rtol=1e-5, atol=1e-7
+        )

@@ -57,7 +57,9 @@ def test_index_select():
         x.index_select(0, T(np.array([0.0])))
     g = leaf(RNG.standard_normal((3, 4)))
     assert gradcheck(lambda t: t.index_select(0, I([0, 2, 0])), (g,))
-    assert gradgradcheck(lambda t: t.index_select(1, I([1, 1])) * t.index_select(1, I([0, 3])), (g,))
+    assert gradgradcheck(
+        lambda t: t.index_select(1, I([1, 1])) * t.index_select(1, I([0, 3])), (g,)
+    )
 
 
 def test_take():
@@ -66,7 +68,9 @@ def test_take():
     check(rtorch.take(x, I([[1, -1]])), M.reshape(-1)[[[1, -1]]])
     y, a = noncontig()
     check(y.take(I([1, 4])), a.reshape(-1)[[1, 4]])
-    with pytest.raises(IndexError, match="out of range: tried to access index 100 on a tensor of 12 elements"):
+    with pytest.raises(
+        IndexError, match="out of range: tried to access index 100 on a tensor of 12 elements"
+    ):
         x.take(I([100]))
     assert gradcheck(lambda t: t.take(I([0, 0, 5])), (leaf(M),))
 
@@ -96,7 +100,9 @@ def test_gather():
         x.gather(0, I([0]))
     g = leaf(RNG.standard_normal((3, 4)))
     assert gradcheck(lambda t: t.gather(1, I([[0, 0], [3, 1], [2, 2]])), (g,))
-    assert gradgradcheck(lambda t: t.gather(0, I([[0, 1, 2, 0]])) * t.gather(0, I([[2, 1, 0, 0]])), (g,))
+    assert gradgradcheck(
+        lambda t: t.gather(0, I([[0, 1, 2, 0]])) * t.gather(0, I([[2, 1, 0, 0]])), (g,)
+    )
 
 
 def np_scatter(a, dim, idx, src, add=False):
@@ -120,7 +126,10 @@ def test_scatter_and_scatter_add():
     check(x.scatter(1, I(idx), 7.5), np_scatter(M, 1, idx, 7.5))
     check(rtorch.scatter(x, 1, I(idx), value=2.0), np_scatter(M, 1, idx, 2.0))
     check(x.scatter_add(1, I(idx), T(src)), np_scatter(M, 1, idx, src, add=True))
-    check(rtorch.scatter_add(x, 0, I([[0, 0, 0, 0]]), T(np.ones((1, 4)))), M + np.array([[1.0] * 4, [0] * 4, [0] * 4]))
+    check(
+        rtorch.scatter_add(x, 0, I([[0, 0, 0, 0]]), T(np.ones((1, 4)))),
+        M + np.array([[1.0] * 4, [0] * 4, [0] * 4]),
+    )
     check(x.scatter(1, I(idx), T(src), reduce="add"), np_scatter(M, 1, idx, src, add=True))
     mul = x.scatter(1, I([[1], [1], [1]]), 2.0, reduce="multiply")
     check(mul, M * np.array([[1, 2, 1, 1]] * 3))
@@ -170,9 +179,14 @@ def test_index_add_fill_copy():
     y = x.clone()
     y.index_copy_(0, I([2, 0]), T(np.zeros((2, 4))))
     check(y, e)
-    with pytest.raises(RuntimeError, match=r"index_add_\(\): Number of indices \(1\) should be equal to source.size\(dim\): \(2\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"index_add_\(\): Number of indices \(1\) should be equal to source.size\(dim\): \(2\)",
+    ):
         x.index_add(0, I([0]), T(np.ones((2, 4))))
-    with pytest.raises(RuntimeError, match="index_fill_ only supports a 0-dimensional value tensor"):
+    with pytest.raises(
+        RuntimeError, match="index_fill_ only supports a 0-dimensional value tensor"
+    ):
         x.index_fill(0, I([0]), T(np.array([1.0, 2.0])))
     a = leaf(RNG.standard_normal((3, 4)))
     s = leaf(RNG.standard_normal((2, 4)))
@@ -211,7 +225,9 @@ def test_masked_select_scatter():
     x = T(M)
     m = M > 4.5
     check(x.masked_select(T(m)), M[m])
-    check(rtorch.masked_select(x, T(m[1])), np.broadcast_to(M, (3, 4))[np.broadcast_to(m[1], (3, 4))])
+    check(
+        rtorch.masked_select(x, T(m[1])), np.broadcast_to(M, (3, 4))[np.broadcast_to(m[1], (3, 4))]
+    )
     y, a = noncontig()
     check(y.masked_select(T(a > 5)), a[a > 5])
     src = -np.arange(12.0) - 1
@@ -311,7 +327,9 @@ def test_index_put():
     z = T(np.zeros((2, 3)))
     z.index_put_((T(np.array([True, False])),), T(np.array(1.0)))
     check(z, [[1.0, 1, 1], [0, 0, 0]])
-    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+    with pytest.raises(
+        RuntimeError, match="Index put requires the source and destination dtypes match"
+    ):
         z.index_put_((I([0]),), T(np.array([1], dtype=np.int64)))
     a = leaf(RNG.standard_normal((3, 4)))
     v = leaf(RNG.standard_normal(2))

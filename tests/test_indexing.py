@@ -307,7 +307,14 @@ def leaf(a):
 
 @pytest.mark.parametrize(
     "key",
-    [1, (slice(None), 2), (Ellipsis, slice(1, 4, 2)), [0, 0, 2], ([0, 2], slice(None), [1, 1]), (None, 0, [3, 3])],
+    [
+        1,
+        (slice(None), 2),
+        (Ellipsis, slice(1, 4, 2)),
+        [0, 0, 2],
+        ([0, 2], slice(None), [1, 1]),
+        (None, 0, [3, 3]),
+    ],
     ids=repr,
 )
 def test_getitem_gradcheck(key):
@@ -425,11 +432,12 @@ def index_keys(draw):
     return shape, tuple(items)
 
 
-
 def torch_like(a: np.ndarray, key: tuple):
     """numpy indexing with PyTorch's rule that integers are applied first (as selects),
     so they do not count as advanced indices when placing the advanced dims."""
-    first = tuple(k if isinstance(k, int) or k is None or k is Ellipsis else slice(None) for k in key)
+    first = tuple(
+        k if isinstance(k, int) or k is None or k is Ellipsis else slice(None) for k in key
+    )
     second = tuple(slice(None) if k is None else k for k in key if not isinstance(k, int))
     return a[first][second]
 

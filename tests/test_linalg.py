@@ -25,7 +25,7 @@ def np_vnorm(a, ord, axis=None, keepdims=False):
         return a.min(axis=axis, keepdims=keepdims)
     if ord == 0:
         return (a != 0).sum(axis=axis, keepdims=keepdims).astype(np.float64)
-    return (a ** ord).sum(axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    return (a**ord).sum(axis=axis, keepdims=keepdims) ** (1.0 / ord)
 
 
 @pytest.mark.parametrize("ord", [2, 1, 3, 0.5, 0, INF, -INF])
@@ -53,7 +53,9 @@ def test_vector_norm_dtypes(dtype):
 def test_vector_norm_noncontiguous_and_empty():
     a = RNG.standard_normal((5, 4))
     assert_np_close(rtorch.linalg.vector_norm(T(a).t(), 2, 0), np_vnorm(a.T, 2, 0))
-    assert_np_close(rtorch.linalg.vector_norm(T(a).narrow(1, 1, 2), 1, 1), np_vnorm(a[:, 1:3], 1, 1))
+    assert_np_close(
+        rtorch.linalg.vector_norm(T(a).narrow(1, 1, 2), 1, 1), np_vnorm(a[:, 1:3], 1, 1)
+    )
     assert rtorch.linalg.vector_norm(rtorch.zeros(0, 3)).item() == 0.0
     assert rtorch.linalg.vector_norm(rtorch.tensor(-3.0)).item() == 3.0
     with pytest.raises(RuntimeError, match="cannot compute the inf norm on an empty tensor"):
@@ -61,7 +63,10 @@ def test_vector_norm_noncontiguous_and_empty():
 
 
 def test_vector_norm_errors():
-    with pytest.raises(NotImplementedError, match="linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long"):
+    with pytest.raises(
+        NotImplementedError,
+        match="linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long",
+    ):
         rtorch.linalg.vector_norm(rtorch.ones(3, dtype=rtorch.int64))
 
 
@@ -97,7 +102,10 @@ def test_linalg_norm_dispatch():
     assert_np_close(rtorch.linalg.norm(T(a), "fro", dim=(0, 1)), np.linalg.norm(a, "fro"))
     v = RNG.standard_normal(5)
     assert_np_close(rtorch.linalg.norm(T(v), 1), np.linalg.norm(v, 1))
-    with pytest.raises(RuntimeError, match="If dim is not specified but ord is, the input must be 1D or 2D. Got 3D."):
+    with pytest.raises(
+        RuntimeError,
+        match="If dim is not specified but ord is, the input must be 1D or 2D. Got 3D.",
+    ):
         rtorch.linalg.norm(rtorch.ones(3, 3, 3), ord=2)
 
 
@@ -107,7 +115,9 @@ def test_legacy_norm():
     assert_np_close(rtorch.norm(T(a)), np.linalg.norm(a))
     assert_np_close(T(a).norm(1), np.abs(a).sum())
     assert_np_close(T(a).norm(2, dim=1), np.linalg.norm(a, axis=1))
-    assert_np_close(rtorch.norm(T(a), p="fro", dim=(0, 1), keepdim=True), np.linalg.norm(a).reshape(1, 1))
+    assert_np_close(
+        rtorch.norm(T(a), p="fro", dim=(0, 1), keepdim=True), np.linalg.norm(a).reshape(1, 1)
+    )
     assert_np_close(T(a).norm(INF, 0), np.abs(a).max(0))
 
 

@@ -29,19 +29,19 @@ def T(a: np.ndarray, dtype=rtorch.float64, requires_grad: bool = False) -> rtorc
 
 
 SHAPES = [
-    ((3,), (3,)),            # dot -> 0-dim
-    ((2, 3), (3, 4)),        # mm
-    ((3,), (3, 4)),          # vector-matrix
-    ((2, 3), (3,)),          # matrix-vector
+    ((3,), (3,)),  # dot -> 0-dim
+    ((2, 3), (3, 4)),  # mm
+    ((3,), (3, 4)),  # vector-matrix
+    ((2, 3), (3,)),  # matrix-vector
     ((5, 2, 3), (5, 3, 4)),  # batched
-    ((5, 2, 3), (3, 4)),     # batched by matrix
-    ((2, 3), (5, 3, 4)),     # matrix by batched
-    ((3,), (5, 3, 4)),       # vector by batched
-    ((5, 2, 3), (3,)),       # batched by vector
+    ((5, 2, 3), (3, 4)),  # batched by matrix
+    ((2, 3), (5, 3, 4)),  # matrix by batched
+    ((3,), (5, 3, 4)),  # vector by batched
+    ((5, 2, 3), (3,)),  # batched by vector
     ((2, 1, 2, 3), (4, 3, 2)),  # broadcast batch dims
-    ((0, 3), (3, 4)),        # empty rows
-    ((2, 0), (0, 4)),        # empty inner dim -> zeros
-    ((2, 0, 3), (3, 4)),     # empty batch
+    ((0, 3), (3, 4)),  # empty rows
+    ((2, 0), (0, 4)),  # empty inner dim -> zeros
+    ((2, 0, 3), (3, 4)),  # empty batch
 ]
 
 
@@ -161,29 +161,45 @@ def test_addmm_family():
 
 
 def test_errors():
-    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+    with pytest.raises(
+        RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"
+    ):
         rtorch.ones(2, 3) @ rtorch.ones(4, 5)
-    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+    with pytest.raises(
+        RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"
+    ):
         rtorch.mm(rtorch.ones(2, 3), rtorch.ones(4, 5))
     with pytest.raises(RuntimeError, match="self must be a matrix"):
         rtorch.mm(rtorch.ones(3), rtorch.ones(3, 2))
-    with pytest.raises(RuntimeError, match=r"Expected size for first two dimensions of batch2 tensor to be: \[2, 3\] but got: \[3, 3\]."):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Expected size for first two dimensions of batch2 tensor to be: \[2, 3\] but got: \[3, 3\].",
+    ):
         rtorch.bmm(rtorch.ones(2, 2, 3), rtorch.ones(3, 3, 4))
     with pytest.raises(RuntimeError, match="batch1 must be a 3D tensor"):
         rtorch.bmm(rtorch.ones(2, 3), rtorch.ones(2, 3, 4))
-    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but got: float != double"):
+    with pytest.raises(
+        RuntimeError, match="expected m1 and m2 to have the same dtype, but got: float != double"
+    ):
         rtorch.ones(2, 3) @ rtorch.ones(3, 2, dtype=rtorch.float64)
     with pytest.raises(RuntimeError, match="1D tensors expected, but got 2D and 2D tensors"):
         rtorch.dot(rtorch.ones(2, 2), rtorch.ones(2, 2))
     with pytest.raises(RuntimeError, match="inconsistent tensor size"):
         rtorch.dot(rtorch.ones(3), rtorch.ones(4))
-    with pytest.raises(RuntimeError, match="dot : expected both vectors to have same dtype, but found Float and Double"):
+    with pytest.raises(
+        RuntimeError,
+        match="dot : expected both vectors to have same dtype, but found Float and Double",
+    ):
         rtorch.dot(rtorch.ones(3), rtorch.ones(3, dtype=rtorch.float64))
-    with pytest.raises(RuntimeError, match=r"size mismatch, got input \(2\), mat \(2x3\), vec \(4\)"):
+    with pytest.raises(
+        RuntimeError, match=r"size mismatch, got input \(2\), mat \(2x3\), vec \(4\)"
+    ):
         rtorch.mv(rtorch.ones(2, 3), rtorch.ones(4))
     with pytest.raises(RuntimeError, match="both arguments to matmul need to be at least 1D"):
         rtorch.matmul(rtorch.ones(()), rtorch.ones(3))
-    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(1x4 and 3x2\)"):
+    with pytest.raises(
+        RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(1x4 and 3x2\)"
+    ):
         rtorch.ones(4) @ rtorch.ones(3, 2)
     with pytest.raises(RuntimeError, match="must match the size of tensor b"):
         rtorch.ones(2, 2, 3) @ rtorch.ones(3, 3, 2)
@@ -212,13 +228,18 @@ def test_matmul_gradcheck(sa, sb):
 def test_gradchecks_other_products():
     def g(*shape):
         return T(arr(*shape), requires_grad=True)
+
     assert gradcheck(rtorch.mm, (g(2, 3), g(3, 4)))
     assert gradcheck(rtorch.bmm, (g(2, 2, 3), g(2, 3, 2)))
     assert gradcheck(rtorch.mv, (g(2, 3), g(3)))
     assert gradcheck(rtorch.dot, (g(4), g(4)))
     assert gradcheck(rtorch.outer, (g(3), g(2)))
-    assert gradcheck(lambda i, a, b: rtorch.addmm(i, a, b, beta=0.5, alpha=2.0), (g(4), g(2, 3), g(3, 4)))
-    assert gradcheck(lambda i, a, b: rtorch.baddbmm(i, a, b, alpha=0.5), (g(2, 2, 4), g(2, 2, 3), g(2, 3, 4)))
+    assert gradcheck(
+        lambda i, a, b: rtorch.addmm(i, a, b, beta=0.5, alpha=2.0), (g(4), g(2, 3), g(3, 4))
+    )
+    assert gradcheck(
+        lambda i, a, b: rtorch.baddbmm(i, a, b, alpha=0.5), (g(2, 2, 4), g(2, 2, 3), g(2, 3, 4))
+    )
     assert gradgradcheck(rtorch.matmul, (g(2, 2, 3), g(3, 2)))
     # transposed operand keeps its own strides in the gradient
     a = T(arr(3, 2), requires_grad=True)
@@ -272,11 +293,22 @@ def test_einsum_gradcheck(eq, shapes):
 
 
 def test_einsum_errors():
-    with pytest.raises(RuntimeError, match="subscript j has size 4 for operand 1 which does not broadcast with previously seen size 3"):
+    with pytest.raises(
+        RuntimeError,
+        match="subscript j has size 4 for operand 1 which does not broadcast with previously seen size 3",
+    ):
         rtorch.einsum("ij,jk", rtorch.ones(2, 3), rtorch.ones(4, 5))
-    with pytest.raises(RuntimeError, match="fewer operands were provided than specified in the equation"):
+    with pytest.raises(
+        RuntimeError, match="fewer operands were provided than specified in the equation"
+    ):
         rtorch.einsum("ij,jk->ik", rtorch.ones(2, 3))
-    with pytest.raises(RuntimeError, match="output subscript k does not appear in the equation for any input operand"):
+    with pytest.raises(
+        RuntimeError,
+        match="output subscript k does not appear in the equation for any input operand",
+    ):
         rtorch.einsum("ij->k", rtorch.ones(2, 3))
-    with pytest.raises(RuntimeError, match=r"number of subscripts in the equation \(2\) does not match the number of dimensions \(3\) for operand 0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"number of subscripts in the equation \(2\) does not match the number of dimensions \(3\) for operand 0",
+    ):
         rtorch.einsum("ij->", rtorch.ones(2, 3, 4))

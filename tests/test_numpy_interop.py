@@ -11,9 +11,15 @@ import pytest
 import rtorch
 
 PAIRS = [
-    (np.bool_, rtorch.bool), (np.uint8, rtorch.uint8), (np.int8, rtorch.int8),
-    (np.int16, rtorch.int16), (np.int32, rtorch.int32), (np.int64, rtorch.int64),
-    (np.float16, rtorch.float16), (np.float32, rtorch.float32), (np.float64, rtorch.float64),
+    (np.bool_, rtorch.bool),
+    (np.uint8, rtorch.uint8),
+    (np.int8, rtorch.int8),
+    (np.int16, rtorch.int16),
+    (np.int32, rtorch.int32),
+    (np.int64, rtorch.int64),
+    (np.float16, rtorch.float16),
+    (np.float32, rtorch.float32),
+    (np.float64, rtorch.float64),
 ]
 
 
@@ -79,8 +85,11 @@ def test_bfloat16_numpy_raises_type_error() -> None:
 
 def test_requires_grad_numpy_raises() -> None:
     x = rtorch.zeros(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires grad\. "
-                       r"Use tensor\.detach\(\)\.numpy\(\) instead\."):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Can't call numpy\(\) on Tensor that requires grad\. "
+        r"Use tensor\.detach\(\)\.numpy\(\) instead\.",
+    ):
         x.numpy()
     assert x.detach().numpy().tolist() == [0.0, 0.0]
     assert x.numpy(force=True).tolist() == [0.0, 0.0]

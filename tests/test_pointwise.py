@@ -52,9 +52,9 @@ def test_pow_int_rules():
     i = rtorch.tensor([-3, 0, 5])
     assert (i**2).tolist() == [9, 0, 25]
     assert (i**2).dtype == rtorch.int64
-    assert (i**i.abs()).tolist() == [-27, 1, 3125]
-    assert (2**i.abs()).tolist() == [8, 1, 32]
-    assert (2**i.abs()).dtype == rtorch.int64
+    assert (i ** i.abs()).tolist() == [-27, 1, 3125]
+    assert (2 ** i.abs()).tolist() == [8, 1, 32]
+    assert (2 ** i.abs()).dtype == rtorch.int64
     assert (2.0**i).dtype == rtorch.float32
     assert (i**-1.0).tolist() == pytest.approx([-1 / 3, math.inf, 0.2])
     assert (i**-1.0).dtype == rtorch.float32
@@ -64,7 +64,12 @@ def test_pow_int_rules():
         i.pow(-2)
     with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed."):
         i.pow_(-2)
-    assert (rtorch.tensor([0, 2, 1, -1]) ** rtorch.tensor([-1, 2, -3, -3])).tolist() == [0, 4, 1, -1]
+    assert (rtorch.tensor([0, 2, 1, -1]) ** rtorch.tensor([-1, 2, -3, -3])).tolist() == [
+        0,
+        4,
+        1,
+        -1,
+    ]
     assert (rtorch.tensor([True, False]) ** 2).dtype == rtorch.int64
     u = rtorch.tensor([16], dtype=rtorch.uint8)
     assert (u**2).tolist() == [0]
@@ -82,7 +87,9 @@ def test_float_power():
     assert out.dtype == rtorch.float64
     assert out.tolist() == [1.0, 4.0, 9.0]
     assert rtorch.float_power(2, i).dtype == rtorch.float64
-    assert rtorch.float_power(rtorch.tensor([2.0]), rtorch.tensor([0.5])).tolist() == pytest.approx([math.sqrt(2)])
+    assert rtorch.float_power(rtorch.tensor([2.0]), rtorch.tensor([0.5])).tolist() == pytest.approx(
+        [math.sqrt(2)]
+    )
 
 
 def test_pow_grads():
@@ -108,7 +115,9 @@ def test_pow_grads():
 # ----- remainder / fmod -----
 
 
-@pytest.mark.parametrize("dtype", [rtorch.int32, rtorch.int64, rtorch.int8, rtorch.float32, rtorch.float64], ids=str)
+@pytest.mark.parametrize(
+    "dtype", [rtorch.int32, rtorch.int64, rtorch.int8, rtorch.float32, rtorch.float64], ids=str
+)
 def test_remainder_fmod_signs(dtype):
     a = np.array([-7, -3, 0, 5, 7])
     b = np.array([3, -2, 4, -3, 2])
@@ -182,7 +191,9 @@ def test_atan2_hypot_grads():
     assert gradcheck(rtorch.hypot, (a, b))
 
 
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES + [rtorch.int32, rtorch.int64, rtorch.uint8], ids=str)
+@pytest.mark.parametrize(
+    "dtype", FLOAT_DTYPES + [rtorch.int32, rtorch.int64, rtorch.uint8], ids=str
+)
 def test_maximum_minimum(dtype):
     a = np.array([[1, 5, 3], [0, 2, 8]])
     b = np.array([4, 5, 1])
@@ -190,7 +201,10 @@ def test_maximum_minimum(dtype):
     assert to_np(rtorch.maximum(x, y)).tolist() == np.maximum(a, b).tolist()
     assert to_np(rtorch.minimum(x, y)).tolist() == np.minimum(a, b).tolist()
     assert to_np(x.maximum(y)).tolist() == np.maximum(a, b).tolist()
-    assert to_np(rtorch.fmax(x.t(), y.reshape(3, 1))).tolist() == np.fmax(a.T, b.reshape(3, 1)).tolist()
+    assert (
+        to_np(rtorch.fmax(x.t(), y.reshape(3, 1))).tolist()
+        == np.fmax(a.T, b.reshape(3, 1)).tolist()
+    )
     assert rtorch.maximum(x, y).dtype == dtype
 
 
@@ -310,7 +324,9 @@ def test_clamp_rules():
     assert m.dtype == rtorch.float64
     assert m.tolist() == [-1.5, 0.0, 0.0]
     lo, hi = rtorch.tensor([[-1.0], [0.5]]), rtorch.tensor([1.0, 2.0, 0.0])
-    assert_np_close(f.clamp(lo, hi), np.minimum(np.maximum([-1.5, 0.0, 2.5], [[-1.0], [0.5]]), [1.0, 2.0, 0.0]))
+    assert_np_close(
+        f.clamp(lo, hi), np.minimum(np.maximum([-1.5, 0.0, 2.5], [[-1.0], [0.5]]), [1.0, 2.0, 0.0])
+    )
     n = rtorch.tensor([float("nan"), 1.0])
     assert math.isnan(n.clamp(0, 0.5).tolist()[0])
     assert rtorch.tensor([True, False]).clamp(0, 1).dtype == rtorch.int64
@@ -337,7 +353,9 @@ def test_empty_and_zero_dim_pointwise():
     assert (e**2).shape == (0,)
     assert rtorch.maximum(e, rtorch.tensor(1.0)).shape == (0,)
     assert e.clamp(0, 1).shape == (0,)
-    assert (rtorch.tensor([], dtype=rtorch.int64) % rtorch.tensor([], dtype=rtorch.int64)).shape == (0,)
+    assert (
+        rtorch.tensor([], dtype=rtorch.int64) % rtorch.tensor([], dtype=rtorch.int64)
+    ).shape == (0,)
     s = rtorch.tensor(3.0)
     assert (s**2).shape == ()
     assert (s**2).item() == 9.0

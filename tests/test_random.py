@@ -104,9 +104,13 @@ def test_rand_shapes_and_keywords():
 
 
 def test_rand_int_dtype_errors():
-    with pytest.raises(NotImplementedError, match="\"check_uniform_bounds\" not implemented for 'Long'"):
+    with pytest.raises(
+        NotImplementedError, match="\"check_uniform_bounds\" not implemented for 'Long'"
+    ):
         rtorch.rand(2, dtype=rtorch.int64)
-    with pytest.raises(NotImplementedError, match="\"normal_kernel_cpu\" not implemented for 'Long'"):
+    with pytest.raises(
+        NotImplementedError, match="\"normal_kernel_cpu\" not implemented for 'Long'"
+    ):
         rtorch.randn(2, dtype=rtorch.int64)
 
 
@@ -126,7 +130,9 @@ def test_randint():
     like = rtorch.randint_like(rtorch.zeros(3, 2, dtype=rtorch.int32), 5)
     assert like.dtype == rtorch.int32 and like.shape == (3, 2) and vals(like).max() < 5
     assert vals(rtorch.randint_like(rtorch.zeros(50), 2, 4)).min() >= 2
-    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to', but got from=5 >= to=5"):
+    with pytest.raises(
+        RuntimeError, match="random_ expects 'from' to be less than 'to', but got from=5 >= to=5"
+    ):
         rtorch.randint(5, 5, (3,))
 
 
@@ -204,7 +210,9 @@ def test_multinomial():
         assert sorted(row) == [0, 1, 2, 3, 4]
     with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist.size"):
         rtorch.multinomial(rtorch.ones(3), 4)
-    with pytest.raises(RuntimeError, match="probability tensor contains either `inf`, `nan` or element < 0"):
+    with pytest.raises(
+        RuntimeError, match="probability tensor contains either `inf`, `nan` or element < 0"
+    ):
         rtorch.multinomial(rtorch.tensor([1.0, -1.0]), 1)
     assert rtorch.ones(4).multinomial(2).shape == (2,)
 
@@ -235,15 +243,22 @@ def test_inplace_on_noncontiguous_view():
 
 
 def test_inplace_errors():
-    with pytest.raises(RuntimeError, match=r"uniform_ expects to return a \[from, to\) range, but found from=5 > to=4"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"uniform_ expects to return a \[from, to\) range, but found from=5 > to=4",
+    ):
         rtorch.ones(3).uniform_(5, 4)
     with pytest.raises(RuntimeError, match="normal expects std >= 0.0, but found std -1"):
         rtorch.ones(3).normal_(0, -1)
-    with pytest.raises(RuntimeError, match="exponential_ expects lambda > 0.0, but found lambda=-1"):
+    with pytest.raises(
+        RuntimeError, match="exponential_ expects lambda > 0.0, but found lambda=-1"
+    ):
         rtorch.ones(3).exponential_(-1)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         rtorch.ones(3, requires_grad=True).uniform_()
-    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to', but got from=5 >= to=5"):
+    with pytest.raises(
+        RuntimeError, match="random_ expects 'from' to be less than 'to', but got from=5 >= to=5"
+    ):
         rtorch.ones(3).random_(5, 5)
 
 
@@ -262,6 +277,7 @@ def test_random_(dtype):
 
 def test_fill_and_zero():
     t = rtorch.ones(2, 3)
+
     def version(x: rtorch.Tensor) -> int:
         return x._version() if callable(x._version) else x._version
 

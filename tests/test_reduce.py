@@ -16,7 +16,9 @@ from rtorch.autograd import gradcheck, gradgradcheck
 RNG = np.random.default_rng(0)
 
 
-def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[rtorch.Tensor, np.ndarray]:
+def data(
+    shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32
+) -> tuple[rtorch.Tensor, np.ndarray]:
     """A tensor of `dtype` and its exact values as a numpy array."""
     if dtype == rtorch.bool:
         a = RNG.integers(0, 2, shape).astype(bool)
@@ -31,10 +33,13 @@ def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[
 
 
 def dbl(shape: tuple[int, ...]) -> rtorch.Tensor:
-    return rtorch.tensor(RNG.standard_normal(shape).tolist(), dtype=rtorch.float64, requires_grad=True)
+    return rtorch.tensor(
+        RNG.standard_normal(shape).tolist(), dtype=rtorch.float64, requires_grad=True
+    )
 
 
 # ----- sum / mean / prod -----
+
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 def test_sum_dtypes(dtype):
@@ -43,7 +48,12 @@ def test_sum_dtypes(dtype):
     for dim in (None, 0, 1, -1, (0, 1)):
         r = t.sum() if dim is None else t.sum(dim)
         assert r.dtype == exp_dtype
-        assert_np_close(r, a.sum(axis=dim).astype(np.float64), rtol=1e-2 if dtype in (rtorch.float16, rtorch.bfloat16) else 1e-6, atol=1e-2)
+        assert_np_close(
+            r,
+            a.sum(axis=dim).astype(np.float64),
+            rtol=1e-2 if dtype in (rtorch.float16, rtorch.bfloat16) else 1e-6,
+            atol=1e-2,
+        )
 
 
 def test_sum_accuracy_float32():
@@ -95,7 +105,10 @@ def test_mean(dtype):
 
 
 def test_mean_errors_and_empty():
-    with pytest.raises(NotImplementedError, match="mean\\(\\): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Long"):
+    with pytest.raises(
+        NotImplementedError,
+        match="mean\\(\\): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Long",
+    ):
         rtorch.tensor([1, 2]).mean()
     assert rtorch.tensor([1, 2]).mean(dtype=rtorch.float64).item() == 1.5
     assert math.isnan(rtorch.zeros(0).mean().item())
@@ -112,6 +125,7 @@ def test_prod(dtype):
 
 
 # ----- max / min / amax / amin / argmax / argmin -----
+
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 def test_max_min_values(dtype):
@@ -158,11 +172,16 @@ def test_max_binary_form():
 
 def test_max_empty_and_scalar_errors():
     e = rtorch.zeros(0, 3)
-    with pytest.raises(RuntimeError, match="max\\(\\): Expected reduction dim to be specified for input.numel\\(\\) == 0"):
+    with pytest.raises(
+        RuntimeError,
+        match="max\\(\\): Expected reduction dim to be specified for input.numel\\(\\) == 0",
+    ):
         e.max()
     with pytest.raises(RuntimeError, match="amin\\(\\): Expected reduction dim"):
         e.amin()
-    with pytest.raises(IndexError, match="max\\(\\): Expected reduction dim 0 to have non-zero size"):
+    with pytest.raises(
+        IndexError, match="max\\(\\): Expected reduction dim 0 to have non-zero size"
+    ):
         e.max(0)
     with pytest.raises(IndexError, match="argmax\\(\\): Expected reduction dim to be specified"):
         e.argmax()
@@ -173,6 +192,7 @@ def test_max_empty_and_scalar_errors():
 
 
 # ----- var / std -----
+
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
 def test_var_std(dtype):
@@ -202,6 +222,7 @@ def test_var_edge_cases():
 
 # ----- norm / logsumexp -----
 
+
 @pytest.mark.parametrize("p", [2, "fro", 1, 3, 0.5, 0, float("inf"), float("-inf")])
 def test_norm(p):
     t, a = data((3, 4), rtorch.float64)
@@ -223,7 +244,7 @@ def test_norm(p):
 
 def test_norm_defaults_and_errors():
     t, a = data((3, 4))
-    assert_np_close(t.norm(), np.sqrt((a ** 2).sum()))
+    assert_np_close(t.norm(), np.sqrt((a**2).sum()))
     assert t.norm(dtype=rtorch.float64).dtype == rtorch.float64
     with pytest.raises(NotImplementedError, match="linalg.vector_norm: Expected a floating point"):
         rtorch.tensor([1, 2]).norm()
@@ -240,10 +261,16 @@ def test_logsumexp(dtype):
     big = rtorch.tensor([1000.0, 1000.0])
     assert abs(big.logsumexp(0).item() - (1000 + math.log(2))) < 1e-3
     assert rtorch.tensor([-float("inf")] * 2).logsumexp(0).item() == -float("inf")
-    assert_np_close(rtorch.logsumexp(t, (0, 1), keepdim=True), np.log(np.exp(a.astype(np.float64)).sum(keepdims=True)), rtol=1e-5, atol=1e-5)
+    assert_np_close(
+        rtorch.logsumexp(t, (0, 1), keepdim=True),
+        np.log(np.exp(a.astype(np.float64)).sum(keepdims=True)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 # ----- any / all / count_nonzero -----
+
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 def test_any_all(dtype):
@@ -264,6 +291,7 @@ def test_any_all_empty():
 
 
 # ----- gradients -----
+
 
 def test_grad_sum_mean_prod():
     x = dbl((3, 4))
@@ -316,14 +344,18 @@ def test_grad_var_std_norm_logsumexp():
 
 
 def test_nansum_nanmean():
-    x = rtorch.tensor([[1.0, float("nan"), 3.0], [float("nan"), float("nan"), 2.0]], dtype=rtorch.float64)
+    x = rtorch.tensor(
+        [[1.0, float("nan"), 3.0], [float("nan"), float("nan"), 2.0]], dtype=rtorch.float64
+    )
     a = to_np(x)
     assert_np_close(x.nansum(), np.nansum(a))
     assert_np_close(rtorch.nansum(x, 1), np.nansum(a, 1))
     assert_np_close(x.nanmean(0), np.array([1.0, np.nan, 2.5]))
     assert_np_close(rtorch.nanmean(x, 1, keepdim=True), np.nanmean(a, 1, keepdims=True))
     assert rtorch.tensor([1, 2]).nansum().dtype == rtorch.int64
-    with pytest.raises(NotImplementedError, match="nanmean\\(\\): expected input to have floating point"):
+    with pytest.raises(
+        NotImplementedError, match="nanmean\\(\\): expected input to have floating point"
+    ):
         rtorch.tensor([1, 2]).nanmean()
     y = rtorch.tensor([1.0, float("nan"), 2.0], dtype=rtorch.float64, requires_grad=True)
     y.nansum().backward()

@@ -13,7 +13,9 @@ from rtorch.autograd import gradcheck, gradgradcheck
 RNG = np.random.default_rng(2)
 
 
-def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[rtorch.Tensor, np.ndarray]:
+def data(
+    shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32
+) -> tuple[rtorch.Tensor, np.ndarray]:
     if dtype == rtorch.bool:
         a = RNG.integers(0, 2, shape).astype(bool)
     elif dtype == rtorch.uint8:
@@ -71,13 +73,17 @@ def test_cummax_cummin():
 
 
 def test_grads():
-    x = rtorch.tensor(RNG.uniform(0.5, 1.5, (3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True)
+    x = rtorch.tensor(
+        RNG.uniform(0.5, 1.5, (3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True
+    )
     assert gradcheck(lambda t: t.cumsum(1), (x,))
     assert gradcheck(lambda t: t.cumsum(0), (x,))
     assert gradgradcheck(lambda t: t.cumsum(1) * t, (x,))
     assert gradcheck(lambda t: t.cumprod(1), (x,))
     assert gradcheck(lambda t: t.cumprod(0), (x,))
-    z = rtorch.tensor([[2.0, 0.0, 3.0, 0.5], [0.0, 1.5, 0.0, 2.0]], dtype=rtorch.float64, requires_grad=True)
+    z = rtorch.tensor(
+        [[2.0, 0.0, 3.0, 0.5], [0.0, 1.5, 0.0, 2.0]], dtype=rtorch.float64, requires_grad=True
+    )
     assert gradcheck(lambda t: t.cumprod(1), (z,))
     assert gradcheck(lambda t: t.cummax(1).values, (x,))
     w = rtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)

@@ -153,7 +153,9 @@ def test_split_chunk_unbind_views():
 
 def test_split_errors():
     x = T(A)
-    with pytest.raises(RuntimeError, match="split_with_sizes expects split_sizes to sum exactly to 3"):
+    with pytest.raises(
+        RuntimeError, match="split_with_sizes expects split_sizes to sum exactly to 3"
+    ):
         x.split([1, 1], 1)
     with pytest.raises(RuntimeError, match="chunk expects `chunks` to be greater than 0"):
         x.chunk(0)

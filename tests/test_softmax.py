@@ -68,7 +68,9 @@ def test_empty_scalar_errors():
     assert rtorch.zeros(0, 3).softmax(1).shape == (0, 3)
     assert rtorch.tensor(2.0).softmax(0).item() == 1.0
     assert rtorch.tensor(2.0).log_softmax(-1).item() == 0.0
-    with pytest.raises(NotImplementedError, match="\"softmax_lastdim_kernel_impl\" not implemented for 'Long'"):
+    with pytest.raises(
+        NotImplementedError, match="\"softmax_lastdim_kernel_impl\" not implemented for 'Long'"
+    ):
         rtorch.tensor([1, 2]).softmax(0)
     with pytest.raises(IndexError, match="Dimension out of range"):
         rtorch.ones(3).softmax(5)
@@ -77,7 +79,9 @@ def test_empty_scalar_errors():
 
 
 def test_grads():
-    x = rtorch.tensor(RNG.standard_normal((3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True)
+    x = rtorch.tensor(
+        RNG.standard_normal((3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True
+    )
     w = rtorch.tensor(RNG.standard_normal((3, 4)).tolist(), dtype=rtorch.float64)
     for dim in (0, 1):
         assert gradcheck(lambda t, dim=dim: t.softmax(dim) * w, (x,))

@@ -15,7 +15,9 @@ from rtorch.autograd import gradcheck, gradgradcheck
 RNG = np.random.default_rng(1)
 
 
-def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[rtorch.Tensor, np.ndarray]:
+def data(
+    shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32
+) -> tuple[rtorch.Tensor, np.ndarray]:
     if dtype == rtorch.bool:
         a = RNG.integers(0, 2, shape).astype(bool)
     elif dtype == rtorch.uint8:
@@ -29,7 +31,10 @@ def data(shape: tuple[int, ...], dtype: rtorch.dtype = rtorch.float32) -> tuple[
 
 
 def dbl(shape: tuple[int, ...]) -> rtorch.Tensor:
-    a = RNG.permutation(int(np.prod(shape))).reshape(shape) * 0.37 + RNG.standard_normal(shape) * 0.01
+    a = (
+        RNG.permutation(int(np.prod(shape))).reshape(shape) * 0.37
+        + RNG.standard_normal(shape) * 0.01
+    )
     return rtorch.tensor(a.tolist(), dtype=rtorch.float64, requires_grad=True)
 
 
@@ -70,7 +75,9 @@ def test_sort_empty_scalar():
         rtorch.ones(3).sort(1)
 
 
-@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int32, rtorch.int64, rtorch.uint8])
+@pytest.mark.parametrize(
+    "dtype", [rtorch.float32, rtorch.float64, rtorch.int32, rtorch.int64, rtorch.uint8]
+)
 def test_topk(dtype):
     t, a = data((3, 6), dtype)
     r = t.topk(3)
@@ -90,10 +97,14 @@ def test_kthvalue_median_mode():
     t, a = data((3, 5), rtorch.float64)
     k = t.kthvalue(2, 1)
     assert_np_close(k.values, np.sort(a, 1)[:, 1])
-    assert (np.take_along_axis(a, np.array(k.indices.tolist())[:, None], 1)[:, 0] == np.sort(a, 1)[:, 1]).all()
+    assert (
+        np.take_along_axis(a, np.array(k.indices.tolist())[:, None], 1)[:, 0] == np.sort(a, 1)[:, 1]
+    ).all()
     kk = rtorch.kthvalue(t, 1, 0, keepdim=True)
     assert kk.values.shape == (1, 5)
-    with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range for dimension 1"):
+    with pytest.raises(
+        RuntimeError, match="kthvalue\\(\\): selected number k out of range for dimension 1"
+    ):
         t.kthvalue(6, 1)
     even = rtorch.tensor([4.0, 1.0, 3.0, 2.0])
     assert even.median().item() == 2.0

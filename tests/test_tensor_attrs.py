@@ -18,8 +18,11 @@ def test_shape_size_stride() -> None:
     assert x.numel() == 24 and x.nelement() == 24 and rtorch.numel(x) == 24
     assert x.element_size() == 4 and x.itemsize == 4 and x.nbytes == 96
     assert x.is_contiguous() and len(x) == 2 and x.storage_offset() == 0
-    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of "
-                       r"\[-3, 2\], but got 3\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"Dimension out of range \(expected to be in range of "
+        r"\[-3, 2\], but got 3\)",
+    ):
         x.stride(3)
 
 
@@ -35,8 +38,16 @@ def test_views_strides() -> None:
 
 
 def test_element_sizes() -> None:
-    dts = [rtorch.bool, rtorch.uint8, rtorch.int16, rtorch.int32, rtorch.int64, rtorch.float16,
-           rtorch.bfloat16, rtorch.float64]
+    dts = [
+        rtorch.bool,
+        rtorch.uint8,
+        rtorch.int16,
+        rtorch.int32,
+        rtorch.int64,
+        rtorch.float16,
+        rtorch.bfloat16,
+        rtorch.float64,
+    ]
     assert [rtorch.zeros(1, dtype=d).element_size() for d in dts] == [1, 1, 2, 4, 8, 2, 2, 8]
 
 
@@ -54,9 +65,13 @@ def test_item() -> None:
     assert type(rtorch.tensor(3.0).item()) is float
     assert type(rtorch.tensor(3, dtype=rtorch.int8).item()) is int
     assert rtorch.tensor(2**62).item() == 2**62
-    with pytest.raises(RuntimeError, match="a Tensor with 2 elements cannot be converted to Scalar"):
+    with pytest.raises(
+        RuntimeError, match="a Tensor with 2 elements cannot be converted to Scalar"
+    ):
         rtorch.zeros(2).item()
-    with pytest.raises(RuntimeError, match="a Tensor with 0 elements cannot be converted to Scalar"):
+    with pytest.raises(
+        RuntimeError, match="a Tensor with 0 elements cannot be converted to Scalar"
+    ):
         rtorch.zeros(0).item()
 
 
@@ -86,7 +101,7 @@ def test_python_number_conversions() -> None:
 def test_index_conversion() -> None:
     assert operator.index(rtorch.tensor(3)) == 3
     assert [10, 20, 30][rtorch.tensor(1)] == 20
-    assert list(range(5))[rtorch.tensor(1):rtorch.tensor(3)] == [1, 2]
+    assert list(range(5))[rtorch.tensor(1) : rtorch.tensor(3)] == [1, 2]
     msg = "only integer tensors of a single element can be converted to an index"
     with pytest.raises(TypeError, match=msg):
         operator.index(rtorch.tensor(3.0))
@@ -113,11 +128,16 @@ def test_to_forms() -> None:
 
 def test_type_method() -> None:
     names = {
-        rtorch.float32: "torch.FloatTensor", rtorch.int64: "torch.LongTensor",
-        rtorch.float16: "torch.HalfTensor", rtorch.bfloat16: "torch.BFloat16Tensor",
-        rtorch.bool: "torch.BoolTensor", rtorch.uint8: "torch.ByteTensor",
-        rtorch.int8: "torch.CharTensor", rtorch.int16: "torch.ShortTensor",
-        rtorch.int32: "torch.IntTensor", rtorch.float64: "torch.DoubleTensor",
+        rtorch.float32: "torch.FloatTensor",
+        rtorch.int64: "torch.LongTensor",
+        rtorch.float16: "torch.HalfTensor",
+        rtorch.bfloat16: "torch.BFloat16Tensor",
+        rtorch.bool: "torch.BoolTensor",
+        rtorch.uint8: "torch.ByteTensor",
+        rtorch.int8: "torch.CharTensor",
+        rtorch.int16: "torch.ShortTensor",
+        rtorch.int32: "torch.IntTensor",
+        rtorch.float64: "torch.DoubleTensor",
     }
     for d, name in names.items():
         assert rtorch.zeros(1, dtype=d).type() == name
@@ -127,11 +147,29 @@ def test_type_method() -> None:
 
 def test_conversion_methods() -> None:
     x = rtorch.tensor([1.5, -2.5])
-    methods = ["float", "double", "half", "bfloat16", "long", "int", "short", "char", "byte",
-               "bool"]
+    methods = [
+        "float",
+        "double",
+        "half",
+        "bfloat16",
+        "long",
+        "int",
+        "short",
+        "char",
+        "byte",
+        "bool",
+    ]
     assert [getattr(x, m)().dtype for m in methods] == [
-        rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16, rtorch.int64,
-        rtorch.int32, rtorch.int16, rtorch.int8, rtorch.uint8, rtorch.bool,
+        rtorch.float32,
+        rtorch.float64,
+        rtorch.float16,
+        rtorch.bfloat16,
+        rtorch.int64,
+        rtorch.int32,
+        rtorch.int16,
+        rtorch.int8,
+        rtorch.uint8,
+        rtorch.bool,
     ]
     assert x.long().tolist() == [1, -2]
     assert rtorch.tensor([1.5, -2.5, 0.0]).bool().tolist() == [True, True, False]

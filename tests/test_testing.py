@@ -38,9 +38,11 @@ def test_mismatch_message_float32() -> None:
 
 
 def test_mismatch_message_2d_and_ties() -> None:
-    m = _msg(lambda: assert_close(
-        rtorch.tensor([[1.0, 2.0], [0.0, 4.0]]), rtorch.tensor([[1.0, 2.0], [0.1, 4.1]])
-    ))
+    m = _msg(
+        lambda: assert_close(
+            rtorch.tensor([[1.0, 2.0], [0.0, 4.0]]), rtorch.tensor([[1.0, 2.0], [0.1, 4.1]])
+        )
+    )
     assert m == (
         "Tensor-likes are not close!\n\n"
         "Mismatched elements: 2 / 4 (50.0%)\n"
@@ -52,9 +54,11 @@ def test_mismatch_message_2d_and_ties() -> None:
 def test_float64_tolerances_and_message() -> None:
     f64 = rtorch.float64
     assert_close(rtorch.tensor([1.0], dtype=f64), rtorch.tensor([1.0 + 5e-8], dtype=f64))
-    m = _msg(lambda: assert_close(
-        rtorch.tensor([1.0, 2.0], dtype=f64), rtorch.tensor([1.0, 2.5], dtype=f64)
-    ))
+    m = _msg(
+        lambda: assert_close(
+            rtorch.tensor([1.0, 2.0], dtype=f64), rtorch.tensor([1.0, 2.5], dtype=f64)
+        )
+    )
     assert m.endswith(
         "Greatest absolute difference: 0.5 at index (1,) (up to 1e-07 allowed)\n"
         "Greatest relative difference: 0.2 at index (1,) (up to 1e-07 allowed)"
@@ -110,10 +114,13 @@ def test_attribute_checks() -> None:
         "The values for attribute 'shape' do not match: torch.Size([2]) != torch.Size([1, 2])."
     )
     # Mixed dtypes are compared after promotion, with the looser tolerance.
-    m = _msg(lambda: assert_close(
-        rtorch.tensor([1.0, 2.0]), rtorch.tensor([1.0, 2.001], dtype=rtorch.float64),
-        check_dtype=False,
-    ))
+    m = _msg(
+        lambda: assert_close(
+            rtorch.tensor([1.0, 2.0]),
+            rtorch.tensor([1.0, 2.001], dtype=rtorch.float64),
+            check_dtype=False,
+        )
+    )
     assert "Greatest absolute difference: 0.0009999999999998899 at index (1,)" in m
     assert "(up to 1e-05 allowed)" in m
 
@@ -142,9 +149,9 @@ def test_scalars_sequences_mappings() -> None:
     )
     m = _msg(lambda: assert_close([1.0, 2.0, 3.0], [1.0, 2.0, 3.5]))
     assert m.endswith("\n\nThe failure occurred for item [2]")
-    m = _msg(lambda: assert_close(
-        [rtorch.tensor([1.0]), [2.0, 3.0]], [rtorch.tensor([1.0]), [2.0, 3.5]]
-    ))
+    m = _msg(
+        lambda: assert_close([rtorch.tensor([1.0]), [2.0, 3.0]], [rtorch.tensor([1.0]), [2.0, 3.5]])
+    )
     assert m.endswith("The failure occurred for item [1][1]")
     m = _msg(lambda: assert_close({"a": 1.0}, {"a": 1.5}))
     assert m.endswith("The failure occurred for item ['a']")
@@ -196,8 +203,18 @@ def test_noncontiguous_and_numpy_inputs() -> None:
 
 @pytest.mark.parametrize(
     "dtype",
-    [rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16, rtorch.int64,
-     rtorch.int32, rtorch.int16, rtorch.int8, rtorch.uint8, rtorch.bool],
+    [
+        rtorch.float32,
+        rtorch.float64,
+        rtorch.float16,
+        rtorch.bfloat16,
+        rtorch.int64,
+        rtorch.int32,
+        rtorch.int16,
+        rtorch.int8,
+        rtorch.uint8,
+        rtorch.bool,
+    ],
 )
 def test_make_tensor(dtype) -> None:
     t = make_tensor(3, 4, dtype=dtype, device="cpu")

@@ -115,12 +115,18 @@ def test_float_ops_noncontiguous(name, ref, rng):
 @pytest.mark.parametrize("name", ["exp", "sqrt", "sin", "sigmoid", "log1p", "erf"])
 @pytest.mark.parametrize("dtype", INT_DTYPES + [rtorch.bool], ids=str)
 def test_int_inputs_give_default_float(name, dtype):
-    x = rtorch.tensor([0, 1, 2], dtype=dtype) if dtype != rtorch.bool else rtorch.tensor([True, False, True])
+    x = (
+        rtorch.tensor([0, 1, 2], dtype=dtype)
+        if dtype != rtorch.bool
+        else rtorch.tensor([True, False, True])
+    )
     out = getattr(rtorch, name)(x)
     assert out.dtype == rtorch.float32
     ref = {n: r for (n, r, _) in FLOAT_OPS}[name]
     assert_np_close(out, ref(to_np(x).astype(np.float64)))
-    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type"):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type"
+    ):
         getattr(x.clone(), name + "_")()
 
 
@@ -198,9 +204,11 @@ def test_predicates():
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.float16], ids=str)
 def test_nan_to_num(dtype):
     x = rtorch.tensor([float("nan"), float("inf"), -float("inf"), 1.5], dtype=dtype)
-    big = {rtorch.float32: 3.4028234663852886e38, rtorch.float64: 1.7976931348623157e308, rtorch.float16: 65504.0}[
-        dtype
-    ]
+    big = {
+        rtorch.float32: 3.4028234663852886e38,
+        rtorch.float64: 1.7976931348623157e308,
+        rtorch.float16: 65504.0,
+    }[dtype]
     assert x.nan_to_num().tolist() == [0.0, big, -big, 1.5]
     assert rtorch.nan_to_num(x, nan=1.0, posinf=2.0, neginf=-3.0).tolist() == [1.0, 2.0, -3.0, 1.5]
     y = x.clone()
@@ -305,7 +313,14 @@ def test_activations_dtypes_and_inplace():
     assert rtorch.hardtanh(i).tolist() == [-1, 0, 1]
     assert rtorch.relu6(i).tolist() == [0, 0, 5]
     assert rtorch.relu(i).dtype == rtorch.int64
-    for f in (rtorch.gelu, rtorch.silu, rtorch.mish, rtorch.elu, rtorch.logsigmoid, rtorch.softplus):
+    for f in (
+        rtorch.gelu,
+        rtorch.silu,
+        rtorch.mish,
+        rtorch.elu,
+        rtorch.logsigmoid,
+        rtorch.softplus,
+    ):
         with pytest.raises(NotImplementedError):
             f(i)
     with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
@@ -331,8 +346,30 @@ def test_activations_dtypes_and_inplace():
 # ----- gradients -----
 
 GRAD_OPS = [(n, r) for (n, _, r) in FLOAT_OPS] + [("erfinv", (-0.8, 0.8)), ("frac", (0.1, 0.9))]
-SMOOTH = {"exp", "exp2", "expm1", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "atan", "tanh",
-          "sigmoid", "erf", "erfc", "sinh", "cosh", "reciprocal", "erfinv", "asin", "log2", "log10"}
+SMOOTH = {
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tan",
+    "atan",
+    "tanh",
+    "sigmoid",
+    "erf",
+    "erfc",
+    "sinh",
+    "cosh",
+    "reciprocal",
+    "erfinv",
+    "asin",
+    "log2",
+    "log10",
+}
 
 
 @pytest.mark.parametrize("name,rng", GRAD_OPS, ids=[o[0] for o in GRAD_OPS])
@@ -367,8 +404,22 @@ def _away_from_kinks(shape=(2, 3)):
         rtorch.nan_to_num,
         rtorch.square,
     ],
-    ids=["abs", "relu", "gelu", "gelu_tanh", "silu", "softplus", "elu", "leaky", "hardtanh", "relu6",
-         "logsigmoid", "mish", "nan_to_num", "square"],
+    ids=[
+        "abs",
+        "relu",
+        "gelu",
+        "gelu_tanh",
+        "silu",
+        "softplus",
+        "elu",
+        "leaky",
+        "hardtanh",
+        "relu6",
+        "logsigmoid",
+        "mish",
+        "nan_to_num",
+        "square",
+    ],
 )
 def test_gradcheck_activations(f):
     x = _away_from_kinks()

@@ -124,5 +124,6 @@ def __getattr__(name: str):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-from . import _tensor_pickle  # noqa: E402
-from .serialization import load, save  # noqa: E402
+
+from . import _tensor_pickle
+from .serialization import load, save

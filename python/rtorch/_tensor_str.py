@@ -196,9 +196,7 @@ def _vector_str(data: list | _Summary, indent: int, summarize: bool, fmt: _Forma
     if summarize and not PRINT_OPTS.edgeitems:
         items = ["..."]
     elif isinstance(data, _Summary):
-        items = (
-            [fmt.format(v) for v in data.head] + [" ..."] + [fmt.format(v) for v in data.tail]
-        )
+        items = [fmt.format(v) for v in data.head] + [" ..."] + [fmt.format(v) for v in data.tail]
     else:
         items = [fmt.format(v) for v in data]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]

@@ -15,25 +15,45 @@ Dim = Union[int, Sequence[int], None]
 Ord = Union[int, float, str, None]
 
 
-def vector_norm(x: Tensor, ord: float = 2, dim: Dim = None,
-                keepdim: bool = False, *, dtype: object | None = None,
-                out: Tensor | None = None) -> Tensor:
+def vector_norm(
+    x: Tensor,
+    ord: float = 2,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: object | None = None,
+    out: Tensor | None = None,
+) -> Tensor:
     """The ``ord``-norm of ``x`` over ``dim`` (all elements when ``dim`` is None)."""
     if isinstance(ord, str):
         raise RuntimeError(  # noqa: TRY004 - PyTorch raises RuntimeError here
-            f"linalg.vector_norm: ord must be a number, got '{ord}'")
+            f"linalg.vector_norm: ord must be a number, got '{ord}'"
+        )
     return _C._linalg_vector_norm(x, ord, dim, keepdim, dtype)
 
 
-def matrix_norm(A: Tensor, ord: float | str = "fro",
-                dim: Sequence[int] = (-2, -1), keepdim: bool = False, *,
-                dtype: object | None = None, out: Tensor | None = None) -> Tensor:
+def matrix_norm(
+    A: Tensor,
+    ord: float | str = "fro",
+    dim: Sequence[int] = (-2, -1),
+    keepdim: bool = False,
+    *,
+    dtype: object | None = None,
+    out: Tensor | None = None,
+) -> Tensor:
     """Matrix norm of ``A`` over the two dims ``dim``: 'fro', 1, -1, inf, -inf."""
     return _C._linalg_matrix_norm(A, ord, list(dim), keepdim, dtype)
 
 
-def norm(A: Tensor, ord: Ord = None, dim: Dim = None, keepdim: bool = False, *,
-         dtype: object | None = None, out: Tensor | None = None) -> Tensor:
+def norm(
+    A: Tensor,
+    ord: Ord = None,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: object | None = None,
+    out: Tensor | None = None,
+) -> Tensor:
     """``torch.linalg.norm``: a vector norm or a matrix norm depending on ``ord`` and
     ``dim``, with PyTorch's rules."""
     if isinstance(dim, int):
@@ -44,10 +64,12 @@ def norm(A: Tensor, ord: Ord = None, dim: Dim = None, keepdim: bool = False, *,
             return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
         if len(dim) != 1:
             raise RuntimeError(
-                f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}")
+                f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dim)}"
+            )
         if isinstance(ord, str):
             raise RuntimeError(
-                f"linalg.norm: If dim is specified, it mut be of length 1 or 2. Got {list(dim)}")
+                f"linalg.norm: If dim is specified, it mut be of length 1 or 2. Got {list(dim)}"
+            )
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     if ord is None:
         return vector_norm(A, 2, None, keepdim, dtype=dtype)
@@ -57,7 +79,8 @@ def norm(A: Tensor, ord: Ord = None, dim: Dim = None, keepdim: bool = False, *,
         return vector_norm(A, ord, None, keepdim, dtype=dtype)
     raise RuntimeError(
         "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
-        f"Got {A.dim()}D.")
+        f"Got {A.dim()}D."
+    )
 
 
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:

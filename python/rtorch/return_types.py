@@ -38,7 +38,15 @@ def _make(name: str, fields: tuple[str, ...]) -> type:
 
 
 _PAIRS = (
-    "max", "min", "sort", "topk", "kthvalue", "median", "mode", "cummax", "cummin",
+    "max",
+    "min",
+    "sort",
+    "topk",
+    "kthvalue",
+    "median",
+    "mode",
+    "cummax",
+    "cummin",
     "nanmedian",
 )
 for _n in _PAIRS:

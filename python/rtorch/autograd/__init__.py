@@ -57,9 +57,7 @@ def grad(
         grad_outputs = [grad_outputs]
     outputs, inputs = list(outputs), list(inputs)
     if grad_outputs is not None and len(list(grad_outputs)) != len(outputs):
-        raise RuntimeError(
-            f"got {len(outputs)} tensors and {len(list(grad_outputs))} gradients"
-        )
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(list(grad_outputs))} gradients")
     return tuple(
         _C._grad(
             list(outputs),
@@ -117,8 +115,9 @@ class _VariableMeta(type):
 class Variable(metaclass=_VariableMeta):
     """Legacy ``Variable(tensor, requires_grad=...)``: returns the tensor itself."""
 
-    def __new__(cls, data: _C.Tensor, requires_grad: bool = False,
-                volatile: bool = False) -> _C.Tensor:  # type: ignore[misc]
+    def __new__(
+        cls, data: _C.Tensor, requires_grad: bool = False, volatile: bool = False
+    ) -> _C.Tensor:  # type: ignore[misc]
         if requires_grad:
             data.requires_grad_(True)
         return data

@@ -159,8 +159,7 @@ class Function(metaclass=FunctionMeta):
             for d in dirty:
                 if d.is_leaf and d.requires_grad:
                     raise RuntimeError(
-                        "a leaf Variable that requires grad has been used in an in-place "
-                        "operation."
+                        "a leaf Variable that requires grad has been used in an in-place operation."
                     )
                 if id(d) not in out_ids:
                     raise RuntimeError(

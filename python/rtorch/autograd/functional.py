@@ -48,8 +48,13 @@ def _finish(ts: tuple, create_graph: bool) -> tuple:
     return tuple(t if create_graph or t is None else t.detach() for t in ts)
 
 
-def _grad(outputs: tuple, inputs: tuple, grad_outputs: tuple | None,
-          create_graph: bool, retain_graph: bool | None = None) -> tuple:
+def _grad(
+    outputs: tuple,
+    inputs: tuple,
+    grad_outputs: tuple | None,
+    create_graph: bool,
+    retain_graph: bool | None = None,
+) -> tuple:
     """``autograd.grad`` that tolerates outputs without history (zero gradients)."""
     outs, seeds = [], []
     for i, o in enumerate(outputs):
@@ -79,8 +84,7 @@ def _check_v(v: tuple, outputs: tuple, what: str, fn_name: str) -> None:
 def _ones_for_scalars(outputs: tuple, fn_name: str, what: str) -> tuple:
     if len(outputs) != 1 or outputs[0].numel() != 1:
         raise RuntimeError(
-            f"The vector v can only be None if the {what} is a single Tensor with a "
-            "single element."
+            f"The vector v can only be None if the {what} is a single Tensor with a single element."
         )
     return (_C.ones_like(outputs[0]),)
 
@@ -89,8 +93,13 @@ def _unwrap(is_tuple: bool, ts: tuple) -> Any:
     return ts if is_tuple else ts[0]
 
 
-def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
-        strict: bool = False) -> tuple:
+def vjp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple:
     """Returns ``(func(inputs), v^T J)``."""
     with enable_grad():
         in_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
@@ -102,12 +111,19 @@ def vjp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
             _, vs = _as_tuple(v, "v", "vjp")
             _check_v(vs, outputs, "v", "vjp")
         grads = _grad(outputs, xs, vs, create_graph)
-    return (_unwrap(out_tuple, _finish(outputs, create_graph)),
-            _unwrap(in_tuple, _finish(grads, create_graph)))
+    return (
+        _unwrap(out_tuple, _finish(outputs, create_graph)),
+        _unwrap(in_tuple, _finish(grads, create_graph)),
+    )
 
 
-def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
-        strict: bool = False) -> tuple:
+def jvp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple:
     """Returns ``(func(inputs), J v)`` (by the double-backward trick)."""
     with enable_grad():
         _in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
@@ -128,13 +144,22 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         gs = _grad(outputs, xs, us, create_graph=True)
         pairs = [(g, vv) for g, vv in zip(gs, vs) if g.requires_grad]
         if pairs:
-            res = _C._grad([g for g, _ in pairs], list(us), [vv for _, vv in pairs],
-                           True, create_graph, True, False)
+            res = _C._grad(
+                [g for g, _ in pairs],
+                list(us),
+                [vv for _, vv in pairs],
+                True,
+                create_graph,
+                True,
+                False,
+            )
             res = tuple(_C.zeros_like(o) if r is None else r for r, o in zip(res, outputs))
         else:
             res = tuple(_C.zeros_like(o) for o in outputs)
-    return (_unwrap(out_tuple, _finish(outputs, create_graph)),
-            _unwrap(out_tuple, _finish(res, create_graph)))
+    return (
+        _unwrap(out_tuple, _finish(outputs, create_graph)),
+        _unwrap(out_tuple, _finish(res, create_graph)),
+    )
 
 
 def _onehot(like: Any, k: int) -> Any:
@@ -172,24 +197,35 @@ def _jacobian_blocks(outputs: tuple, xs: tuple, create_graph: bool) -> list:
     return blocks
 
 
-def jacobian(func: Callable[..., Any], inputs: Any, create_graph: bool = False,
-             strict: bool = False, vectorize: bool = False,
-             strategy: str = "reverse-mode") -> Any:
+def jacobian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+) -> Any:
     """The Jacobian of ``func`` at ``inputs`` (blocks shaped out.shape + in.shape)."""
     with enable_grad():
         in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         xs = _prepare(inputs, create_graph)
-        out_tuple, outputs = _as_tuple(func(*xs), "outputs of the user-provided function",
-                                       "jacobian")
+        out_tuple, outputs = _as_tuple(
+            func(*xs), "outputs of the user-provided function", "jacobian"
+        )
         blocks = _jacobian_blocks(outputs, xs, create_graph)
     if out_tuple:
         return tuple(_unwrap(in_tuple, b) for b in blocks)
     return _unwrap(in_tuple, blocks[0])
 
 
-def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False,
-            strict: bool = False, vectorize: bool = False,
-            outer_jacobian_strategy: str = "reverse-mode") -> Any:
+def hessian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:
     """The Hessian of a scalar function (blocks shaped in_i.shape + in_j.shape)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
 
@@ -198,8 +234,7 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False,
         _, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
         if len(outs) != 1 or outs[0].numel() != 1:
             raise RuntimeError(
-                "The function given to hessian should return a single Tensor with a "
-                "single element."
+                "The function given to hessian should return a single Tensor with a single element."
             )
         return _grad(outs, xs, None, create_graph=True)
 
@@ -211,8 +246,13 @@ def hessian(func: Callable[..., Any], inputs: Any, create_graph: bool = False,
     return blocks[0][0]
 
 
-def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
-        strict: bool = False) -> tuple:
+def vhp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple:
     """Returns ``(func(inputs), v^T H)``."""
     with enable_grad():
         in_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
@@ -230,15 +270,19 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         _, outputs = _as_tuple(func(*xs), "outputs of the user-provided function", "vhp")
         if len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError(
-                "The function given to vhp should return a single Tensor with a single "
-                "element."
+                "The function given to vhp should return a single Tensor with a single element."
             )
         gs = _grad(outputs, xs, None, create_graph=True)
         res = _grad(gs, xs, vs, create_graph)
     return (_finish(outputs, create_graph)[0], _unwrap(in_tuple, _finish(res, create_graph)))
 
 
-def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
-        strict: bool = False) -> tuple:
+def hvp(
+    func: Callable[..., Any],
+    inputs: Any,
+    v: Any = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple:
     """Returns ``(func(inputs), H v)`` (equal to ``vhp`` for twice-differentiable f)."""
     return vhp(func, inputs, v, create_graph, strict)

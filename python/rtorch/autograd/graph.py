@@ -64,5 +64,6 @@ def register_multi_grad_hook(
 
         return hook
 
-    return _MultiHandle([t.register_hook(make(i)) for i, t in enumerate(tensors)
-                         if t.requires_grad])
+    return _MultiHandle(
+        [t.register_hook(make(i)) for i, t in enumerate(tensors) if t.requires_grad]
+    )

@@ -168,8 +168,13 @@ def _is_tensor_like(x: Any) -> bool:
 
 
 def _compare_numbers(
-    actual: Any, expected: Any, rtol: float | None, atol: float | None,
-    equal_nan: bool, check_dtype: bool, id: tuple[Any, ...],
+    actual: Any,
+    expected: Any,
+    rtol: float | None,
+    atol: float | None,
+    equal_nan: bool,
+    check_dtype: bool,
+    id: tuple[Any, ...],
 ) -> None:
     if hasattr(actual, "item"):
         actual = actual.item()
@@ -200,8 +205,14 @@ def _to_tensor(x: Any) -> Any:
 
 
 def _compare_tensors(
-    actual: Any, expected: Any, rtol: float | None, atol: float | None,
-    equal_nan: bool, check_dtype: bool, check_device: bool, check_stride: bool,
+    actual: Any,
+    expected: Any,
+    rtol: float | None,
+    atol: float | None,
+    equal_nan: bool,
+    check_dtype: bool,
+    check_device: bool,
+    check_stride: bool,
     id: tuple[Any, ...],
 ) -> None:
     actual = _to_tensor(actual).detach()
@@ -317,9 +328,7 @@ def _compare_tensors(
     raise _Failure(AssertionError, text, id)
 
 
-def _compare(
-    actual: Any, expected: Any, id: tuple[Any, ...], **kw: Any
-) -> None:
+def _compare(actual: Any, expected: Any, id: tuple[Any, ...], **kw: Any) -> None:
     if actual is None or expected is None:
         if not (actual is None and expected is None):
             raise _Failure(AssertionError, f"None mismatch: {actual} is not {expected}", id)
