@@ -257,6 +257,20 @@ impl Tensor {
         })
     }
 
+    /// The elements as a mutable slice, for a CPU kernel writing a tensor it owns: the
+    /// same checks and errors as [`Tensor::cpu_slice`].
+    ///
+    /// # Safety
+    /// Nothing else may read or write this tensor's storage while the slice lives
+    /// (typically: `self` is a fresh output that no other tensor shares yet).
+    #[allow(clippy::mut_from_ref)] // the storage is a shared buffer; see Safety
+    pub unsafe fn cpu_slice_mut<T: Element>(&self) -> Result<&mut [T]> {
+        let n = self.cpu_slice::<T>()?.len();
+        // SAFETY: `cpu_slice` checked device, dtype and contiguity, so `n` elements
+        // from data_ptr lie inside the storage; exclusivity is the caller's contract.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.data_ptr::<T>(), n) })
+    }
+
     /// A contiguous copy of the elements, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         let t = self.to_dtype_contiguous(T::DTYPE)?;

@@ -11,6 +11,7 @@ mod indexing;
 mod numpy_interop;
 mod ops_arith;
 mod ops_compare;
+mod ops_conv;
 mod ops_index;
 mod ops_linalg;
 mod ops_loss;
@@ -53,6 +54,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     indexing::register(m)?;
     ops_linalg::register(m)?;
     ops_nn::register(m)?;
+    ops_conv::register(m)?;
     ops_rnn::register(m)?;
     ops_optim::register(m)?;
     ops_loss::register(m)?;

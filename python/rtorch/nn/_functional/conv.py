@@ -1,7 +1,8 @@
 """Convolutions, as torch.nn.functional: conv1d/2d, conv_transpose1d/2d, unfold and fold.
 
-Everything goes through two Rust kernels, adjoint to each other (each one's backward is
-the other):
+float32/float64 convolutions run one fused Rust op (``_C._conv2d``) with its own
+backward kernels. Transposed convolutions, and convolutions of other dtypes, go through
+two Rust kernels, adjoint to each other (each one's backward is the other):
 
 - ``_C._im2col`` (``F.unfold``): the sliding windows of a zero-padded input laid out as
   ``(N, C*kh*kw, L)``;
@@ -24,6 +25,9 @@ from .padding import pad as _pad
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
 
 _IntOrPair = int | Sequence[int]
+
+# Dtypes with a fused convolution kernel (``_C._conv2d``).
+_KERNEL_DTYPES = (_C.float32, _C.float64)
 
 
 def _tuple(value: _IntOrPair, n: int, name: str, op: str = "convolution") -> tuple[int, ...]:
@@ -56,9 +60,12 @@ def _conv2d_forward(
 ) -> Tensor:
     """Convolution of a batched ``(N, C, H, W)`` input with symmetric zero ``padding``.
 
-    The columns come from the ``im2col`` kernel (its backward is ``col2im``), then one
-    batched matrix product per group does the rest.
+    float32/float64 run the fused Rust kernel (``_C._conv2d``: per-sample im2col and
+    GEMM, with fused backward kernels). Other dtypes compose the ``im2col`` kernel (its
+    backward is ``col2im``) with one batched matrix product per group.
     """
+    if x.dtype in _KERNEL_DTYPES and weight.dtype == x.dtype:
+        return _C._conv2d(x, weight, bias, stride, padding, dilation, groups)
     n, _, h, w = x.shape
     out_c, cg, kh, kw = weight.shape
     og = out_c // groups

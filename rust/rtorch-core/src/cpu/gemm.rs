@@ -119,6 +119,63 @@ pub unsafe fn batched_float<T: Element>(
     }
 }
 
+fn parallelism(threads: usize) -> gemm::Parallelism {
+    if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
+/// `dst (m, n) = [dst +] a (m, k) @ b (k, n)` for float32/float64 operands with any
+/// row and column strides; `dst` is row-major with row stride `n`. `threads > 1` splits
+/// the product's output over that many threads (the same bits as one thread).
+///
+/// # Safety
+/// The operands with their strides address `(m, k)` and `(k, n)` matrices inside live
+/// allocations; `dst` is valid for `m * n` reads and writes and overlaps neither. `T`
+/// is `f32` or `f64` (the `gemm` crate has kernels for those).
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn product<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    accumulate: bool,
+    a: *const T,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const T,
+    b_rs: usize,
+    b_cs: usize,
+    threads: usize,
+) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        gemm::gemm::<T>(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            n as isize,
+            accumulate,
+            a,
+            a_cs as isize,
+            a_rs as isize,
+            b,
+            b_cs as isize,
+            b_rs as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism(threads),
+        )
+    }
+}
+
 /// A 16-bit float type computed in float32.
 pub trait Half16: Element {
     const IS_BF16: bool;

@@ -1,6 +1,7 @@
 //! CPU kernels. They read and write through raw pointers because outputs of in-place
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
+pub mod conv;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
@@ -13,6 +14,7 @@ pub mod reduce_simd;
 pub mod rnn;
 pub mod softmax;
 pub mod strided;
+pub mod window;
 
 use parking_lot::RwLock;
 use std::sync::Arc;

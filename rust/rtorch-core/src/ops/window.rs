@@ -8,6 +8,7 @@
 //! each row once instead of testing every element.
 
 use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::window::{col2im_plane, im2col_plane, Plane};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -83,6 +84,34 @@ impl Window2d {
         Some((padded - span) / self.stride[a] + 1)
     }
 
+    /// The kernels' geometry for an `h x w` plane with `oh x ow` windows.
+    fn plane(&self, h: usize, w: usize, oh: usize, ow: usize) -> Plane {
+        Plane {
+            h,
+            w,
+            oh,
+            ow,
+            kernel: self.kernel,
+            dilation: self.dilation,
+            padding: self.padding,
+            stride: self.stride,
+        }
+    }
+
+    /// The geometry for an `h x w` plane, or PyTorch's error when no window fits.
+    pub(crate) fn plane_for(&self, h: usize, w: usize) -> Result<Plane> {
+        match (self.blocks(0, h), self.blocks(1, w)) {
+            (Some(oh), Some(ow)) => Ok(self.plane(h, w, oh, ow)),
+            _ => Err(Error::Runtime(format!(
+                "Calculated padded input size per channel: ({} x {}). Kernel size: ({} x {}). Kernel size can't be greater than actual input size",
+                h.saturating_add(self.padding[0].saturating_mul(2)),
+                w.saturating_add(self.padding[1].saturating_mul(2)),
+                self.span(0).unwrap_or(usize::MAX),
+                self.span(1).unwrap_or(usize::MAX),
+            ))),
+        }
+    }
+
     fn kk(&self) -> Option<usize> {
         self.kernel[0].checked_mul(self.kernel[1])
     }
@@ -94,122 +123,6 @@ impl Window2d {
 
 fn overflow() -> Error {
     Error::Runtime("im2col: sizes overflow".into())
-}
-
-/// The indices `k` in `0..count` with `0 <= k * step + off < limit`, as a range `lo..hi`.
-/// Computed once per row so that inner loops are plain (strided) copies.
-#[inline]
-fn valid_range(count: usize, step: usize, off: isize, limit: usize) -> (usize, usize) {
-    let step_i = step as isize;
-    let lo = if off >= 0 {
-        0
-    } else {
-        ((-off) + step_i - 1) / step_i
-    };
-    let room = limit as isize - off; // k * step < room
-    let hi = if room <= 0 {
-        0
-    } else {
-        ((room + step_i - 1) / step_i) as usize
-    };
-    let hi = hi.min(count);
-    let lo = (lo as usize).min(hi);
-    (lo, hi)
-}
-
-/// Geometry of one plane's im2col: input `h x w`, output `kh*kw` rows of `oh*ow`.
-#[derive(Clone, Copy)]
-struct Plane {
-    h: usize,
-    w: usize,
-    oh: usize,
-    ow: usize,
-    win: Window2d,
-}
-
-impl Plane {
-    fn cols_len(&self) -> usize {
-        self.oh * self.ow
-    }
-
-    /// For kernel offset `(i, j)` and output row `oy`: the input row (or None when it
-    /// is padding), the valid output-column range and the input column of its start.
-    #[inline]
-    fn row(&self, i: usize, j: usize, oy: usize) -> Option<(usize, usize, usize, usize)> {
-        let [sh, sw] = self.win.stride;
-        let [dh, dw] = self.win.dilation;
-        let [ph, pw] = self.win.padding;
-        let y = (oy * sh + i * dh) as isize - ph as isize;
-        if y < 0 || y as usize >= self.h {
-            return None;
-        }
-        let off = (j * dw) as isize - pw as isize;
-        let (lo, hi) = valid_range(self.ow, sw, off, self.w);
-        // An empty range has no start inside the row; 0 keeps the slicing in bounds.
-        let start = if lo < hi {
-            (lo as isize * sw as isize + off) as usize
-        } else {
-            0
-        };
-        Some((y as usize, lo, hi, start))
-    }
-}
-
-/// One plane: `src` is `h*w`, `dst` is `kh*kw` rows of `oh*ow` (every element written).
-fn im2col_plane<T: Element>(src: &[T], dst: &mut [T], p: &Plane) {
-    let [kh, kw] = p.win.kernel;
-    let sw = p.win.stride[1];
-    let l = p.cols_len();
-    for i in 0..kh {
-        for j in 0..kw {
-            let row = &mut dst[(i * kw + j) * l..(i * kw + j + 1) * l];
-            for (oy, out) in row.chunks_exact_mut(p.ow).enumerate() {
-                let Some((y, lo, hi, start)) = p.row(i, j, oy) else {
-                    out.fill(T::zero());
-                    continue;
-                };
-                out[..lo].fill(T::zero());
-                out[hi..].fill(T::zero());
-                let src_row = &src[y * p.w + start..(y + 1) * p.w];
-                if sw == 1 {
-                    out[lo..hi].copy_from_slice(&src_row[..hi - lo]);
-                } else {
-                    for (o, &v) in out[lo..hi].iter_mut().zip(src_row.iter().step_by(sw)) {
-                        *o = v;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One plane of the adjoint: zeroes `dst` (`h*w`), then adds every column entry of `src`
-/// (`kh*kw` rows of `oh*ow`) into the pixel it was taken from.
-fn col2im_plane<T: Element + std::ops::Add<Output = T>>(src: &[T], dst: &mut [T], p: &Plane) {
-    let [kh, kw] = p.win.kernel;
-    let sw = p.win.stride[1];
-    let l = p.cols_len();
-    dst.fill(T::zero());
-    for i in 0..kh {
-        for j in 0..kw {
-            let row = &src[(i * kw + j) * l..(i * kw + j + 1) * l];
-            for (oy, cols) in row.chunks_exact(p.ow).enumerate() {
-                let Some((y, lo, hi, start)) = p.row(i, j, oy) else {
-                    continue;
-                };
-                let dst_row = &mut dst[y * p.w + start..(y + 1) * p.w];
-                if sw == 1 {
-                    for (o, &v) in dst_row[..hi - lo].iter_mut().zip(&cols[lo..hi]) {
-                        *o = *o + v;
-                    }
-                } else {
-                    for (o, &v) in dst_row.iter_mut().step_by(sw).zip(&cols[lo..hi]) {
-                        *o = *o + v;
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Runs `f(src_plane, dst_plane)` over matching chunks, in parallel when the work is
@@ -301,11 +214,11 @@ pub fn im2col(t: &Tensor, win: Window2d) -> Result<Tensor> {
         None => vec![rows, l],
     };
     let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
-    let plane = Plane { h, w, oh, ow, win };
+    let plane = win.plane(h, w, oh, ow);
     if out.numel() > 0 {
         let src = contiguous_data(t)?;
         crate::dispatch_float!(t.dtype(), T => {
-            let x: &[T] = src.as_slice::<T>().unwrap_or(&[]);
+            let x: &[T] = src.cpu_slice::<T>()?;
             // SAFETY: `out` is a fresh contiguous buffer of out.numel() elements of T
             // that nothing else references until this function returns it.
             let y: &mut [T] =
@@ -382,7 +295,7 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
         Some(n) => vec![n, c, h, w],
         None => vec![c, h, w],
     };
-    let plane = Plane { h, w, oh, ow, win };
+    let plane = win.plane(h, w, oh, ow);
     // Sums accumulate in f32 for the half types (one rounding at the end).
     let compute = match t.dtype() {
         DType::F64 => DType::F64,
@@ -393,7 +306,7 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
         let src = super::cast_view(&contiguous_data(t)?, compute)?;
         macro_rules! run {
             ($T:ty) => {{
-                let x: &[$T] = src.as_slice::<$T>().unwrap_or(&[]);
+                let x: &[$T] = src.cpu_slice::<$T>()?;
                 // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
                 // this type that nothing else references until this function returns.
                 let y: &mut [$T] =
@@ -563,7 +476,7 @@ pub fn max_pool2d(
         let ii: &mut [i64] =
             unsafe { std::slice::from_raw_parts_mut(idx.data_ptr::<i64>(), idx.numel()) };
         crate::dispatch_all!(t.dtype(), T => {
-            let x: &[T] = src.as_slice::<T>().unwrap_or(&[]);
+            let x: &[T] = src.cpu_slice::<T>()?;
             // SAFETY: `vals` is a fresh contiguous buffer of vals.numel() elements of T,
             // distinct from `idx`, referenced by nothing else until returned.
             let vv: &mut [T] =
@@ -624,10 +537,10 @@ pub fn max_pool2d_backward(grad: &Tensor, indices: &Tensor, hw: [usize; 2]) -> R
     if acc.numel() > 0 {
         let go = super::cast_view(&contiguous_data(grad)?, compute)?;
         let ix = contiguous_data(indices)?;
-        let iv: &[i64] = ix.as_slice::<i64>().unwrap_or(&[]);
+        let iv: &[i64] = ix.cpu_slice::<i64>()?;
         macro_rules! run {
             ($T:ty) => {{
-                let gv: &[$T] = go.as_slice::<$T>().unwrap_or(&[]);
+                let gv: &[$T] = go.cpu_slice::<$T>()?;
                 // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
                 // this type that nothing else references until this function returns.
                 let y: &mut [$T] =

@@ -1,0 +1,252 @@
+//! `conv2d` as one op: a float32/float64 forward kernel and fused kernels for the input,
+//! weight and bias gradients (`cpu/conv.rs`), recorded as one `ConvolutionBackward0`
+//! node as in PyTorch.
+//!
+//! Under `create_graph=True` (grad mode on inside backward) the gradients are built
+//! from differentiable ops instead (im2col/col2im and matmul), so higher-order
+//! gradients keep working. Other dtypes take the composite path in Python.
+//!
+//! The Python layer (`nn.functional`) checks the arguments with PyTorch's messages and
+//! applies asymmetric padding; the checks here guard the kernels.
+
+use crate::autograd::{is_grad_enabled, needs_grad, record, SavedTensor};
+use crate::cpu::conv::{self as k, ConvGeom};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+use super::window::{col2im, im2col, Window2d};
+
+/// The checked geometry of `x (n, c, h, w)` convolved with `w (o, c/groups, kh, kw)`.
+fn geometry(x: &Tensor, w: &Tensor, win: &Window2d, groups: i64) -> Result<ConvGeom> {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() != 4 || ws.len() != 4 {
+        return Err(Error::Runtime(format!(
+            "conv2d: expected a 4-D input and a 4-D weight, got {}-D and {}-D",
+            xs.len(),
+            ws.len()
+        )));
+    }
+    if groups <= 0 {
+        return Err(Error::Runtime(
+            "non-positive groups is not supported".into(),
+        ));
+    }
+    let groups = groups as usize;
+    let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+    let o = ws[0];
+    if o % groups != 0 || ws[1].checked_mul(groups) != Some(c) {
+        return Err(Error::Runtime(format!(
+            "Given groups={groups}, weight of size {ws:?}, expected input{xs:?} to have {} channels, but got {c} channels instead",
+            ws[1].saturating_mul(groups)
+        )));
+    }
+    if [ws[2], ws[3]] != win.kernel {
+        return Err(Error::Runtime(
+            "conv2d: the window does not match the weight's kernel size".into(),
+        ));
+    }
+    let plane = win.plane_for(h, wd)?;
+    // Every buffer the kernels index must have a size that fits in usize.
+    let cols = c
+        .checked_mul(win.kernel[0])
+        .and_then(|v| v.checked_mul(win.kernel[1]))
+        .and_then(|v| v.checked_mul(plane.oh))
+        .and_then(|v| v.checked_mul(plane.ow));
+    let outs = n
+        .checked_mul(o)
+        .and_then(|v| v.checked_mul(plane.oh))
+        .and_then(|v| v.checked_mul(plane.ow));
+    if cols.is_none() || outs.is_none() {
+        return Err(Error::Runtime("conv2d: sizes overflow".into()));
+    }
+    Ok(ConvGeom {
+        n,
+        c,
+        o,
+        groups,
+        plane,
+    })
+}
+
+/// `t` contiguous and detached (kernels read it as a slice).
+fn data(t: &Tensor) -> Result<Tensor> {
+    super::copy::contiguous(&t.detach())
+}
+
+/// Runs `body` with `T` bound to the element type of a float32 or float64 tensor.
+macro_rules! with_conv_float {
+    ($dt:expr, $T:ident => $body:expr) => {{
+        match $dt {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            other => {
+                return Err(Error::NotImplemented(format!(
+                    "conv2d kernel: \"{}\" is not supported",
+                    other.scalar_type_name()
+                )))
+            }
+        }
+    }};
+}
+
+/// `F.conv2d` on a batched input with symmetric zero padding, for float32/float64.
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    win: Window2d,
+    groups: i64,
+) -> Result<Tensor> {
+    let g = geometry(x, w, &win, groups)?;
+    let dt = x.dtype();
+    for t in std::iter::once(w).chain(bias) {
+        if t.dtype() != dt {
+            return Err(Error::Runtime(format!(
+                "expected scalar type {} but found {}",
+                dt.scalar_type_name(),
+                t.dtype().scalar_type_name()
+            )));
+        }
+    }
+    if let Some(b) = bias {
+        if b.dim() != 1 || b.numel() != g.o {
+            return Err(Error::Runtime(format!(
+                "Given weight of size {:?}, expected bias to be 1-dimensional with {} elements, but got bias of size {:?} instead",
+                w.shape(),
+                g.o,
+                b.shape()
+            )));
+        }
+    }
+    let out = Tensor::uninit(&[g.n, g.o, g.plane.oh, g.plane.ow], dt, x.device())?;
+    let (xd, wd) = (data(x)?, data(w)?);
+    let bd = bias.map(data).transpose()?;
+    with_conv_float!(dt, T => {
+        // SAFETY: `out` is fresh; nothing else references it until it is returned.
+        let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+        let b = bd.as_ref().map(|t| t.cpu_slice::<T>()).transpose()?;
+        k::conv2d_forward(&g, xd.cpu_slice::<T>()?, wd.cpu_slice::<T>()?, b, o);
+    });
+    let mut inputs: Vec<&Tensor> = vec![x, w];
+    inputs.extend(bias);
+    if needs_grad(&inputs) {
+        let (sx, sw) = (SavedTensor::input(x), SavedTensor::input(w));
+        let want = [
+            x.requires_grad(),
+            w.requires_grad(),
+            bias.is_some_and(|b| b.requires_grad()),
+        ];
+        let has_bias = bias.is_some();
+        record("ConvolutionBackward0", &inputs, &out, move |ctx, gy| {
+            let (x, w) = (sx.unpack(ctx)?, sw.unpack(ctx)?);
+            let (gx, gw, gb) = if is_grad_enabled() {
+                backward_graph(gy, &x, &w, &g, &win, want)?
+            } else {
+                backward_kernels(gy, &x, &w, &g, want)?
+            };
+            let mut grads = vec![gx, gw];
+            if has_bias {
+                grads.push(gb);
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+type Grads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+
+/// The three gradients from the backward kernels (no graph).
+fn backward_kernels(
+    gy: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    g: &ConvGeom,
+    want: [bool; 3],
+) -> Result<Grads> {
+    let dt = x.dtype();
+    let gyd = data(gy)?;
+    let xd = if want[1] { Some(data(x)?) } else { None };
+    let wd = if want[0] { Some(data(w)?) } else { None };
+    let fresh = |like: &Tensor, on: bool| -> Result<Option<Tensor>> {
+        on.then(|| Tensor::uninit(like.shape(), dt, like.device()))
+            .transpose()
+    };
+    let gx = fresh(x, want[0])?;
+    let gw = fresh(w, want[1])?;
+    let gb = if want[2] {
+        Some(Tensor::uninit(&[g.o], dt, x.device())?)
+    } else {
+        None
+    };
+    with_conv_float!(dt, T => {
+        let gys = gyd.cpu_slice::<T>()?;
+        if let (Some(out), Some(wd)) = (&gx, &wd) {
+            // SAFETY: `out` is fresh and only written here.
+            let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+            k::conv2d_backward_input(g, gys, wd.cpu_slice::<T>()?, o);
+        }
+        if let (Some(out), Some(xd)) = (&gw, &xd) {
+            // SAFETY: `out` is fresh and only written here.
+            let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+            k::conv2d_backward_weight(g, gys, xd.cpu_slice::<T>()?, o);
+        }
+        if let Some(out) = &gb {
+            // SAFETY: `out` is fresh and only written here.
+            let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+            k::conv2d_backward_bias(g, gys, o);
+        }
+    });
+    Ok((gx, gw, gb))
+}
+
+/// The gradients built from differentiable ops, for `create_graph=True`.
+fn backward_graph(
+    gy: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    g: &ConvGeom,
+    win: &Window2d,
+    want: [bool; 3],
+) -> Result<Grads> {
+    let p = &g.plane;
+    let (groups, og) = (g.groups as i64, (g.o / g.groups) as i64);
+    let kk = (p.kernel[0] * p.kernel[1]) as i64;
+    let k = (g.c / g.groups) as i64 * kk;
+    let l = (p.oh * p.ow) as i64;
+    let n = g.n as i64;
+    let gy4 = super::shape::reshape(gy, &[n, groups, og, l])?;
+    let w3 = super::shape::reshape(w, &[groups, og, k])?;
+    let gx = if want[0] {
+        // dx = col2im(W^T @ dy), group by group as one batched product.
+        let wt = super::shape::transpose(&w3, 1, 2)?;
+        let dcols = super::matmul::matmul(&wt, &gy4)?;
+        let dcols = super::shape::reshape(&dcols, &[n, g.c as i64 * kk, l])?;
+        Some(col2im(&dcols, [p.h, p.w], *win)?)
+    } else {
+        None
+    };
+    let gw = if want[1] {
+        // dW = sum over the batch of dy @ cols^T.
+        let cols = super::shape::reshape(&im2col(x, *win)?, &[n, groups, k, l])?;
+        let colst = super::shape::transpose(&cols, 2, 3)?;
+        let per = super::matmul::matmul(&gy4, &colst)?;
+        let total = super::reduce::sum(&per, &[0], false, None)?;
+        Some(super::shape::reshape_to(&total, w.shape())?)
+    } else {
+        None
+    };
+    let gb = if want[2] {
+        Some(super::reduce::sum(gy, &[0, 2, 3], false, None)?)
+    } else {
+        None
+    };
+    Ok((gx, gw, gb))
+}

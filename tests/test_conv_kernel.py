@@ -1,0 +1,265 @@
+"""The fused conv2d kernel (``_C._conv2d``): forward, input/weight/bias gradients.
+
+References are numpy float64 sums over kernel offsets (no function under test). The
+shapes reach every path the kernel special-cases: 1x1 pointwise (no im2col), strided
+1x1, groups and depthwise, stride/dilation/padding, samples spread over threads, one
+large sample with the product split over threads, the weight gradient's batch parts,
+an empty batch, non-contiguous inputs, and float32/float64.
+"""
+
+import numpy as np
+import pytest
+
+import rtorch
+import rtorch.nn.functional as F
+
+TOL = {
+    rtorch.float32: {"rtol": 1.3e-6, "atol": 1e-5},
+    rtorch.float64: {"rtol": 1e-7, "atol": 1e-7},
+}
+NP = {rtorch.float32: np.float32, rtorch.float64: np.float64}
+
+
+def _windows(x, kh, kw, stride, padding, dilation):
+    """Yields ``(i, j, patch)``: the zero-padded input seen by kernel offset (i, j)."""
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    oh = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    for i in range(kh):
+        for j in range(kw):
+            y0, x0 = i * dilation[0], j * dilation[1]
+            ys = slice(y0, y0 + stride[0] * (oh - 1) + 1, stride[0])
+            xs = slice(x0, x0 + stride[1] * (ow - 1) + 1, stride[1])
+            yield i, j, ys, xs, xp
+
+
+def ref_conv(x, w, b, stride, padding, dilation, groups):
+    """float64 forward and a function giving (gx, gw, gb) for an upstream gradient."""
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    out = None
+    for i, j, ys, xs, xp in _windows(x, kh, kw, stride, padding, dilation):
+        patch = xp[:, :, ys, xs]
+        for g in range(groups):
+            term = np.einsum(
+                "nchw,oc->nohw", patch[:, g * cg : (g + 1) * cg], w[g * og : (g + 1) * og, :, i, j]
+            )
+            if out is None:
+                out = np.zeros((n, o) + term.shape[2:])
+            out[:, g * og : (g + 1) * og] += term
+    if b is not None:
+        out += b.astype(np.float64)[None, :, None, None]
+
+    def grads(gy):
+        gy = gy.astype(np.float64)
+        gw = np.zeros_like(w)
+        gxp = None
+        for i, j, ys, xs, xp in _windows(x, kh, kw, stride, padding, dilation):
+            if gxp is None:
+                gxp = np.zeros_like(xp)
+            patch = xp[:, :, ys, xs]
+            for g in range(groups):
+                go = gy[:, g * og : (g + 1) * og]
+                gw[g * og : (g + 1) * og, :, i, j] += np.einsum(
+                    "nohw,nchw->oc", go, patch[:, g * cg : (g + 1) * cg]
+                )
+                gxp[:, g * cg : (g + 1) * cg, ys, xs] += np.einsum(
+                    "nohw,oc->nchw", go, w[g * og : (g + 1) * og, :, i, j]
+                )
+        ph, pw = padding
+        gx = gxp[:, :, ph : gxp.shape[2] - ph, pw : gxp.shape[3] - pw]
+        return gx, gw, gy.sum(axis=(0, 2, 3))
+
+    return out, grads
+
+
+# (n, c, h, w, o, kh, kw, stride, padding, dilation, groups)
+CASES = [
+    (2, 3, 7, 9, 4, 3, 3, (1, 1), (0, 0), (1, 1), 1),
+    (3, 1, 28, 28, 10, 5, 5, (1, 1), (0, 0), (1, 1), 1),  # the MNIST CNN's first conv
+    (2, 4, 8, 8, 6, 1, 1, (1, 1), (0, 0), (1, 1), 1),  # pointwise: no im2col
+    (2, 4, 9, 8, 6, 1, 1, (2, 2), (0, 0), (1, 1), 1),  # strided 1x1: im2col
+    (2, 6, 7, 7, 4, 3, 3, (2, 1), (1, 2), (1, 1), 2),  # groups, asymmetric stride
+    (1, 5, 11, 10, 5, 3, 2, (1, 1), (2, 1), (2, 3), 5),  # depthwise, dilation
+    (2, 6, 6, 6, 9, 1, 1, (1, 1), (0, 0), (1, 1), 3),  # grouped pointwise
+    (5, 3, 13, 5, 2, 4, 1, (3, 1), (1, 0), (1, 1), 1),  # odd sizes, tall kernel
+    (1, 2, 3, 3, 3, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # one output per window row
+    (
+        9,
+        2,
+        6,
+        5,
+        3,
+        2,
+        2,
+        (2, 2),
+        (1, 1),
+        (1, 1),
+        1,
+    ),  # 9 samples: 5 weight-grad parts of 2, 2, 2, 2, 1
+    (2, 3, 5, 70, 2, 1, 3, (1, 1), (0, 1), (1, 1), 1),  # rows of 70: the long-row copy
+]
+
+
+def _case_tensors(case, dtype, seed=0, bias=True):
+    n, c, h, w, o, kh, kw = case[:7]
+    groups = case[10]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(NP[dtype])
+    wt = rng.standard_normal((o, c // groups, kh, kw)).astype(NP[dtype])
+    b = rng.standard_normal(o).astype(NP[dtype]) if bias else None
+    return x, wt, b
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_forward_and_gradients_match_float64_reference(case, dtype, bias):
+    x, w, b = _case_tensors(case, dtype, bias=bias)
+    stride, padding, dilation, groups = case[7:]
+    ref, ref_grads = ref_conv(x, w, b, stride, padding, dilation, groups)
+    xt = rtorch.tensor(x, requires_grad=True)
+    wt = rtorch.tensor(w, requires_grad=True)
+    bt = rtorch.tensor(b, requires_grad=True) if bias else None
+    out = F.conv2d(xt, wt, bt, stride, padding, dilation, groups)
+    assert out.dtype == dtype and tuple(out.shape) == ref.shape
+    assert out.grad_fn.name() == "ConvolutionBackward0"
+    np.testing.assert_allclose(out.detach().numpy(), ref, **TOL[dtype])
+    gy = np.random.default_rng(1).standard_normal(ref.shape).astype(NP[dtype])
+    out.backward(rtorch.tensor(gy))
+    gx, gw, gb = ref_grads(gy)
+    np.testing.assert_allclose(xt.grad.numpy(), gx, **TOL[dtype])
+    np.testing.assert_allclose(wt.grad.numpy(), gw, **TOL[dtype])
+    if bias:
+        np.testing.assert_allclose(bt.grad.numpy(), gb, **TOL[dtype])
+
+
+# Sizes that reach the threaded paths: many samples over threads (and the weight
+# gradient's parallel parts), and one sample large enough to split its products.
+BIG = [
+    (16, 8, 24, 24, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (9, 8, 24, 24, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (1, 16, 32, 32, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (3, 32, 32, 32, 64, 1, 1, (1, 1), (0, 0), (1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("case", BIG)
+def test_threaded_paths_match_reference_and_do_not_depend_on_thread_count(case):
+    dtype = rtorch.float32
+    x, w, b = _case_tensors(case, dtype)
+    stride, padding, dilation, groups = case[7:]
+    ref, ref_grads = ref_conv(x, w, b, stride, padding, dilation, groups)
+    gy = np.random.default_rng(2).standard_normal(ref.shape).astype(np.float32)
+    before = rtorch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            rtorch.set_num_threads(threads)
+            xt, wt, bt = (rtorch.tensor(a, requires_grad=True) for a in (x, w, b))
+            out = F.conv2d(xt, wt, bt, stride, padding, dilation, groups)
+            out.backward(rtorch.tensor(gy))
+            results.append([t.numpy() for t in (out.detach(), xt.grad, wt.grad, bt.grad)])
+    finally:
+        rtorch.set_num_threads(before)
+    for other in results[1:]:
+        for a, b_ in zip(results[0], other, strict=True):
+            assert np.array_equal(a, b_)
+    # Sums of up to ~5000 float32 products: atol scaled to the size of the terms.
+    gx, gw, gb = ref_grads(gy)
+    for got, want in zip(results[0], (ref, gx, gw, gb), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+
+
+def test_non_contiguous_inputs():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 6, 3, 5))  # stored NHWC, used as NCHW through a permute
+    xt = rtorch.tensor(x).permute(0, 3, 1, 2)
+    wt = rtorch.tensor(rng.standard_normal((3, 5, 2, 2, 2)))[..., 0]  # a strided slice
+    w = wt.numpy()
+    assert not xt.is_contiguous() and not wt.is_contiguous()
+    ref, _ = ref_conv(x.transpose(0, 3, 1, 2), w, None, (1, 1), (1, 1), (1, 1), 1)
+    np.testing.assert_allclose(F.conv2d(xt, wt, padding=1).numpy(), ref, rtol=1e-7, atol=1e-7)
+
+
+def test_empty_batch_gives_empty_output_and_zero_weight_grad():
+    x = rtorch.zeros(0, 3, 5, 5, requires_grad=True)
+    w = rtorch.ones(4, 3, 3, 3, requires_grad=True)
+    b = rtorch.ones(4, requires_grad=True)
+    out = F.conv2d(x, w, b)
+    assert tuple(out.shape) == (0, 4, 3, 3)
+    out.sum().backward()
+    assert tuple(x.grad.shape) == (0, 3, 5, 5)
+    assert np.array_equal(w.grad.numpy(), np.zeros((4, 3, 3, 3), np.float32))
+    assert np.array_equal(b.grad.numpy(), np.zeros(4, np.float32))
+
+
+def test_gradcheck_and_gradgradcheck():
+    rng = np.random.default_rng(4)
+    x = rtorch.tensor(rng.standard_normal((2, 4, 5, 4)), requires_grad=True)
+    w = rtorch.tensor(rng.standard_normal((6, 2, 3, 2)), requires_grad=True)
+    b = rtorch.tensor(rng.standard_normal(6), requires_grad=True)
+
+    def f(x, w, b):
+        return F.conv2d(x, w, b, stride=(2, 1), padding=(1, 1), dilation=(1, 2), groups=2)
+
+    assert rtorch.autograd.gradcheck(f, (x, w, b))
+    assert rtorch.autograd.gradgradcheck(f, (x, w, b))
+
+
+def test_only_the_requested_gradients_are_computed():
+    x = rtorch.randn(2, 3, 6, 6, dtype=rtorch.float64)
+    w = rtorch.randn(4, 3, 3, 3, dtype=rtorch.float64, requires_grad=True)
+    out = F.conv2d(x, w)
+    (gw,) = rtorch.autograd.grad(out.sum(), [w])
+    _, ref_grads = ref_conv(x.numpy(), w.detach().numpy(), None, (1, 1), (0, 0), (1, 1), 1)
+    np.testing.assert_allclose(
+        gw.numpy(), ref_grads(np.ones((2, 4, 4, 4)))[1], rtol=1e-7, atol=1e-7
+    )
+    assert x.grad is None
+
+
+def test_conv1d_runs_through_the_kernel():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 17))
+    w = rng.standard_normal((5, 4, 3))
+    out = F.conv1d(rtorch.tensor(x), rtorch.tensor(w), stride=2, padding=1)
+    ref, _ = ref_conv(x[:, :, None], w[:, :, None], None, (1, 2), (0, 1), (1, 1), 1)
+    np.testing.assert_allclose(out.numpy(), ref[:, :, 0], rtol=1e-7, atol=1e-7)
+
+
+def test_kernel_argument_errors():
+    x = rtorch.zeros(1, 4, 5, 5)
+    w = rtorch.zeros(2, 4, 3, 3)
+    with pytest.raises(RuntimeError, match="channels"):
+        rtorch._C._conv2d(x, rtorch.zeros(2, 3, 3, 3), None, (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="groups"):
+        rtorch._C._conv2d(x, w, None, (1, 1), (0, 0), (1, 1), 0)
+    with pytest.raises(RuntimeError, match="stride"):
+        rtorch._C._conv2d(x, w, None, (0, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
+        rtorch._C._conv2d(rtorch.zeros(1, 4, 2, 2), w, None, (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="bias"):
+        rtorch._C._conv2d(x, w, rtorch.zeros(3), (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="4-D"):
+        rtorch._C._conv2d(rtorch.zeros(4, 5, 5), w, None, (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(RuntimeError, match="scalar type"):
+        rtorch._C._conv2d(x, w.double(), None, (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(NotImplementedError):
+        rtorch._C._conv2d(x.half(), w.half(), None, (1, 1), (0, 0), (1, 1), 1)
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    for case in CASES[:6]:
+        x, w, b = _case_tensors(case, rtorch.float32)
+        stride, padding, dilation, groups = case[7:]
+        got = F.conv2d(
+            rtorch.tensor(x), rtorch.tensor(w), rtorch.tensor(b), stride, padding, dilation, groups
+        )
+        want = torch.nn.functional.conv2d(
+            torch.tensor(x), torch.tensor(w), torch.tensor(b), stride, padding, dilation, groups
+        )
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
