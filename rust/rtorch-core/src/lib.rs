@@ -2,6 +2,7 @@
 //! No Python here; `rtorch-python` binds this crate as `rtorch._C`.
 
 pub mod autograd;
+pub mod block_cache;
 pub mod cpu;
 pub mod device;
 pub mod dtype;

@@ -167,11 +167,19 @@ impl CpuBuffer {
         // are a RuntimeError, never an abort.
         let layout =
             AllocLayout::from_size_align(len, align_for(len)).map_err(|_| out_of_memory(len))?;
-        // SAFETY: layout has non-zero size (len > 0 checked above).
-        let raw = unsafe { alloc::alloc(layout) };
-        let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
-        // Advise before the first touch, so zero-filling already faults in huge pages.
-        advise_huge_pages(ptr.as_ptr(), len);
+        let ptr = match crate::block_cache::take(len).and_then(NonNull::new) {
+            // A cached block was allocated below with this very layout (same len).
+            Some(p) => p,
+            None => {
+                // SAFETY: layout has non-zero size (len > 0 checked above).
+                let raw = unsafe { alloc::alloc(layout) };
+                let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
+                // Advise before the first touch, so zero-filling already faults in huge
+                // pages.
+                advise_huge_pages(ptr.as_ptr(), len);
+                ptr
+            }
+        };
         if zeroed {
             // SAFETY: `ptr` is a fresh allocation of exactly `len` writable bytes.
             unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
@@ -266,13 +274,31 @@ impl CpuBuffer {
 fn release(ptr: *mut u8, len: usize, owner: Owner) {
     if let Owner::Rust = owner {
         if len > 0 {
-            let layout = AllocLayout::from_size_align(len, align_for(len))
-                .expect("layout was valid at allocation");
-            // SAFETY: allocated in `alloc` with exactly this layout.
-            unsafe { alloc::dealloc(ptr, layout) };
+            for (p, n) in crate::block_cache::give(ptr, len) {
+                dealloc_rust(p, n);
+            }
         }
     }
     // Other owners release their memory when dropped here.
+}
+
+/// Frees a buffer that `CpuBuffer::alloc` allocated with `len` bytes.
+fn dealloc_rust(ptr: *mut u8, len: usize) {
+    let layout =
+        AllocLayout::from_size_align(len, align_for(len)).expect("layout was valid at allocation");
+    // SAFETY: allocated in `alloc` with exactly this layout (the layout is a function of
+    // `len`), and freed once: the block cache hands each block out or back only once.
+    unsafe { alloc::dealloc(ptr, layout) };
+}
+
+/// Returns every buffer held by the block cache to the allocator; the bytes it held.
+pub fn empty_cpu_block_cache() -> usize {
+    let blocks = crate::block_cache::drain();
+    let total = blocks.iter().map(|b| b.1).sum();
+    for (p, n) in blocks {
+        dealloc_rust(p, n);
+    }
+    total
 }
 
 impl Drop for CpuBuffer {

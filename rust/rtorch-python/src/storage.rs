@@ -360,8 +360,22 @@ impl PyTensor {
     }
 }
 
+/// Bytes of freed CPU buffers kept for reuse (see `block_cache.rs`).
+#[pyfunction]
+fn _cpu_block_cache_bytes() -> usize {
+    rtorch_core::block_cache::cached_bytes()
+}
+
+/// Returns the cached CPU buffers to the allocator; the bytes they held.
+#[pyfunction]
+fn _empty_cpu_block_cache() -> usize {
+    rtorch_core::storage::empty_cpu_block_cache()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyUntypedStorage>()?;
+    m.add_function(wrap_pyfunction!(_cpu_block_cache_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(_empty_cpu_block_cache, m)?)?;
     m.add_function(wrap_pyfunction!(frombuffer, m)?)?;
     m.add_function(wrap_pyfunction!(as_strided_fn, m)?)?;
     Ok(())

@@ -1,0 +1,65 @@
+"""Large freed CPU buffers are reused (block_cache.rs), without leaking stale values."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import rtorch
+
+MIB = 1 << 20
+CAP = 256 * MIB
+
+
+def test_a_freed_large_buffer_is_reused_for_the_same_size():
+    rtorch._C._empty_cpu_block_cache()
+    x = rtorch.full((MIB,), 7.0)  # 4 MiB
+    ptr = x.data_ptr()
+    del x
+    assert rtorch._C._cpu_block_cache_bytes() == 4 * MIB
+    y = rtorch.ones(MIB)
+    assert y.data_ptr() == ptr
+    assert rtorch._C._cpu_block_cache_bytes() == 0
+
+
+def test_reused_buffers_hold_no_stale_values():
+    for make in (rtorch.zeros, rtorch.empty):
+        x = rtorch.full((3 * MIB,), 5.0)
+        del x
+        z = make(3 * MIB)
+        assert not np.any(z.numpy())
+    a = rtorch.arange(2 * MIB, dtype=rtorch.float32)
+    b = rtorch.full((2 * MIB,), -1.0)
+    (a * 0 + 3).sum()  # frees a 8 MiB temporary into the cache
+    np.testing.assert_array_equal((a + b).numpy(), np.arange(2 * MIB, dtype=np.float32) - 1)
+
+
+def test_small_buffers_are_not_cached():
+    rtorch._C._empty_cpu_block_cache()
+    x = rtorch.ones(1000)
+    del x
+    assert rtorch._C._cpu_block_cache_bytes() == 0
+
+
+def test_the_cache_stays_under_its_cap():
+    rtorch._C._empty_cpu_block_cache()
+    for i in range(12):  # 12 distinct sizes of 30-41 MiB: 426 MiB freed in all
+        t = rtorch.empty((30 + i) * MIB, dtype=rtorch.uint8)
+        del t
+    held = rtorch._C._cpu_block_cache_bytes()
+    assert 0 < held <= CAP
+    assert rtorch._C._empty_cpu_block_cache() == held
+    assert rtorch._C._cpu_block_cache_bytes() == 0
+
+
+def test_the_environment_variable_turns_it_off():
+    code = (
+        "import rtorch; x = rtorch.ones(1 << 20); del x; print(rtorch._C._cpu_block_cache_bytes())"
+    )
+    env = dict(os.environ, RTORCH_CPU_BLOCK_CACHE="0")
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
