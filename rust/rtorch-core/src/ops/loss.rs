@@ -157,7 +157,7 @@ fn ce_impl<T: Element + SoftmaxFloat>(
     let tgt: Vec<i64> = target.to_vec::<i64>()?;
     let wv: Option<Vec<T>> = weight.map(|w| w.to_vec::<T>()).transpose()?;
     let x = dense::<T>(input)?;
-    let xs: &[T] = x.as_slice::<T>().unwrap_or(&[]);
+    let xs: &[T] = x.cpu_slice::<T>()?;
     let problem = CrossEntropy {
         n,
         c,
@@ -229,7 +229,7 @@ fn kernel_backward<T: Element + SoftmaxFloat>(
     g: &Tensor,
 ) -> Result<Tensor> {
     let xd = dense::<T>(x)?;
-    let xs: &[T] = xd.as_slice::<T>().unwrap_or(&[]);
+    let xs: &[T] = xd.cpu_slice::<T>()?;
     let m = s.dims.0 * s.dims.2;
     let k = s.per_sample();
     let gi: Vec<f64> = if s.reduction == REDUCTION_NONE {

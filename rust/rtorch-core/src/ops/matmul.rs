@@ -551,9 +551,119 @@ pub fn addmm(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    if let Some(out) = addmm_fused(input, m1, m2, beta, alpha)? {
+        return Ok(out);
+    }
     let p = mm(m1, m2)?;
     check_input_dtype(input, m1)?;
     scaled_sum(input, &p, beta, alpha)
+}
+
+/// `nn.Linear`'s case in one GEMM and one `AddmmBackward0` node, as in PyTorch:
+/// float32/float64 matrices, `beta = alpha = 1`, and an `input` (the bias) that
+/// broadcasts to the `(m, n)` product. The output starts as the broadcast input and the
+/// GEMM accumulates the product onto it. Anything else (including every error) takes
+/// the composed path, which words the errors.
+fn addmm_fused(
+    input: &Tensor,
+    m1: &Tensor,
+    m2: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Option<Tensor>> {
+    let dt = m1.dtype();
+    let plain = beta.to_f64() == 1.0 && alpha.to_f64() == 1.0;
+    if !plain
+        || !matches!(dt, DType::F32 | DType::F64)
+        || m2.dtype() != dt
+        || input.dtype() != dt
+        || m1.dim() != 2
+        || m2.dim() != 2
+        || input.dim() > 2
+        || m1.shape()[1] != m2.shape()[0]
+    {
+        return Ok(None);
+    }
+    let (m, k, n) = (m1.shape()[0], m1.shape()[1], m2.shape()[1]);
+    if m == 0 || n == 0 || k == 0 || input.layout().expand(&[m, n]).is_err() {
+        return Ok(None);
+    }
+    let out = Tensor::uninit(&[m, n], dt, m1.device())?;
+    crate::cpu::elementwise::copy_cast(&out, &expand_to(&input.detach(), &[m, n])?);
+    let threads = if m * n * k >= PAR_FLOPS {
+        crate::cpu::get_num_threads()
+    } else {
+        1
+    };
+    let (s1, s2) = (m1.strides(), m2.strides());
+    // SAFETY: m1 and m2 address (m, k) and (k, n) matrices through their own layouts,
+    // inside their storages; `out` is a fresh contiguous (m, n) tensor overlapping
+    // neither; the dtype is f32 or f64 (checked above).
+    crate::cpu::install(|| match dt {
+        DType::F32 => unsafe {
+            gemm::product::<f32>(
+                m,
+                n,
+                k,
+                out.data_ptr(),
+                true,
+                m1.data_ptr(),
+                s1[0],
+                s1[1],
+                m2.data_ptr(),
+                s2[0],
+                s2[1],
+                threads,
+            )
+        },
+        _ => unsafe {
+            gemm::product::<f64>(
+                m,
+                n,
+                k,
+                out.data_ptr(),
+                true,
+                m1.data_ptr(),
+                s1[0],
+                s1[1],
+                m2.data_ptr(),
+                s2[0],
+                s2[1],
+                threads,
+            )
+        },
+    });
+    if needs_grad(&[input, m1, m2]) {
+        let ri = input.requires_grad();
+        let in_shape = input.shape().to_vec();
+        let sa = m2.requires_grad().then(|| SavedTensor::input(m1));
+        let sb = m1.requires_grad().then(|| SavedTensor::input(m2));
+        record("AddmmBackward0", &[input, m1, m2], &out, move |ctx, g| {
+            let gi = if ri {
+                Some(super::reduce::sum_to(g, &in_shape)?)
+            } else {
+                None
+            };
+            let ga = match &sb {
+                Some(b) => Some(batched_mm(
+                    "MmBackward0",
+                    g,
+                    &transpose(&b.unpack(ctx)?, 0, 1)?,
+                )?),
+                None => None,
+            };
+            let gb = match &sa {
+                Some(a) => Some(batched_mm(
+                    "MmBackward0",
+                    &transpose(&a.unpack(ctx)?, 0, 1)?,
+                    g,
+                )?),
+                None => None,
+            };
+            Ok(vec![gi, ga, gb])
+        });
+    }
+    Ok(Some(out))
 }
 
 /// `addmv(input, mat, vec, beta, alpha)`.
