@@ -92,6 +92,23 @@ globals().update({k: v for k, v in _special_ops.FUNCTIONS.items() if k not in gl
 globals().update(_composite_ops.FUNCTIONS)
 _composite_ops.install()
 
+# Order statistics, scatter_reduce, unique_consecutive and Bessel functions, composed
+# from core ops in concept-named modules.
+from . import _bessel_ops, _quantile_ops, _scatter_reduce_ops, _unique_ops
+
+
+def _install_extra_ops() -> None:
+    for module in (_bessel_ops, _quantile_ops, _scatter_reduce_ops, _unique_ops):
+        globals().update(module.FUNCTIONS)
+        for name, fn in module.METHODS.items():
+            if not hasattr(Tensor, name):
+                setattr(Tensor, name, fn)
+    for name, fn in _scatter_reduce_ops.OVERRIDES.items():
+        setattr(Tensor, name, fn)
+
+
+_install_extra_ops()
+
 
 def get_default_device() -> device:
     """The device new tensors go to: always the CPU in this build."""
@@ -113,6 +130,7 @@ _LAZY_SUBMODULES = frozenset(
         "cuda",
         "backends",
         "accelerator",
+        "special",
     }
 )
 
