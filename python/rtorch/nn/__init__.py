@@ -2,4 +2,9 @@
 
 from . import functional, init, utils  # noqa: F401
 from .modules import *
-from .parameter import Buffer, Parameter  # noqa: F401
+from .parameter import (  # noqa: F401
+    Buffer,
+    Parameter,
+    UninitializedBuffer,
+    UninitializedParameter,
+)

@@ -13,5 +13,6 @@ from ._functional.loss import *
 from ._functional.normalization import *
 from ._functional.padding import *
 from ._functional.pooling import *
+from ._functional.pooling3d import *
 from ._functional.sparse import *
 from ._functional.vision import *

@@ -457,3 +457,77 @@ def fold(
     pads = _tuple(padding, 2, "padding", "col2im")
     strides = _tuple(stride, 2, "stride", "col2im")
     return _C._col2im(input, size, kernel, dil, pads, strides)
+
+
+# ----- conv3d (api) -----
+# A 3-D convolution is a 2-D one whose input channels also run over the kernel depth:
+# the kD depth slices that meet each output depth are stacked next to the channels (one
+# strided slice per kernel depth, not per output position), the output depths fold into
+# the batch, and one conv2d does the rest. Gradients come from autograd of this.
+
+__all__ += ["conv3d"]
+
+
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: str | _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    r"""Applies a 3D convolution over an input image composed of several input planes.
+
+    Args:
+        input: ``(minibatch, in_channels, iD, iH, iW)`` or ``(in_channels, iD, iH, iW)``.
+        weight: ``(out_channels, in_channels / groups, kD, kH, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride: an int or ``(sD, sH, sW)``. Default: 1.
+        padding: an int, ``(padD, padH, padW)``, ``'valid'`` or ``'same'``. Default: 0.
+        dilation: an int or ``(dD, dH, dW)``. Default: 1.
+        groups: split the input into groups; ``in_channels`` must divide by it. Default: 1.
+
+    Example::
+
+        >>> F.conv3d(torch.randn(20, 16, 50, 10, 20), torch.randn(33, 16, 3, 3, 3)).shape
+        torch.Size([20, 33, 48, 8, 18])
+    """
+    _check_conv(input, weight, bias, groups, 3, "conv3d")
+    stride_t = _tuple(stride, 3, "stride")
+    dilation_t = _tuple(dilation, 3, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation_t):
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = tuple(weight.shape[2:])
+    left, right = _resolve_padding(padding, kernel, stride_t, dilation_t, 3)
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    padded = [s + lo + hi for s, lo, hi in zip(x.shape[2:], left, right, strict=True)]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_t, strict=True)]
+    if any(p < s for p, s in zip(padded, spans, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    # Depth padding (and any asymmetric 'same' remainder) is applied here; the symmetric
+    # height/width padding goes to conv2d.
+    amounts = [0, right[2] - left[2], 0, right[1] - left[1], left[0], right[0]]
+    if any(amounts):
+        x = _pad(x, amounts)
+    n, _, depth, h, w = x.shape
+    out_c, cg, kd, kh, kw = weight.shape
+    od = (depth - spans[0]) // stride_t[0] + 1
+    last = (od - 1) * stride_t[0] + 1
+    slices = [
+        x[:, :, i * dilation_t[0] : i * dilation_t[0] + last : stride_t[0]] for i in range(kd)
+    ]
+    # (N, C, kD, OD, H, W) -> (N, OD, groups, kD, C/groups, H, W) -> (N*OD, groups*kD*C/g, H, W)
+    cols = _C.stack(slices, 2).reshape(n, groups, cg, kd, od, h, w)
+    cols = cols.permute(0, 4, 1, 3, 2, 5, 6).reshape(n * od, groups * kd * cg, h, w)
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(out_c, kd * cg, kh, kw)
+    out = _conv2d_forward(cols, w2, bias, stride_t[1:], left[1:], dilation_t[1:], groups)
+    out = out.reshape(n, od, out_c, out.shape[2], out.shape[3]).permute(0, 2, 1, 3, 4)
+    return out.squeeze(0) if unbatched else out

@@ -27,6 +27,7 @@ __all__ = [
     "L1Loss",
     "MSELoss",
     "MarginRankingLoss",
+    "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "NLLLoss",
@@ -558,3 +559,37 @@ class CTCLoss(_Loss):
             self.reduction,
             self.zero_infinity,
         )
+
+
+class MultiLabelMarginLoss(_Loss):
+    r"""Multi-class multi-classification hinge (margin-based) loss between an input
+    :math:`x` (scores) and a target :math:`y` of class indices.
+
+    For each sample, the target classes are the entries of :math:`y` before the first
+    ``-1``; the loss is
+
+    .. math::
+        \text{loss}(x, y) = \sum_{ij} \frac{\max(0, 1 - (x[y[j]] - x[i]))}{x.\text{size}(0)}
+
+    over the target classes :math:`y[j]` and the classes :math:`i` that are not targets.
+
+    Args:
+        size_average, reduce: deprecated (see :attr:`reduction`).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``
+
+    Shape:
+        - Input: :math:`(C)` or :math:`(N, C)`.
+        - Target: the same shape, int64 class indices padded with ``-1``.
+        - Output: a scalar, or :math:`(N)` with ``reduction='none'``.
+
+    Examples::
+
+        >>> loss = nn.MultiLabelMarginLoss()
+        >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> y = torch.tensor([[3, 0, -1, 1]])
+        >>> loss(x, y)
+        tensor(0.8500)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)

@@ -1,4 +1,4 @@
-"""Pooling layers, as torch.nn.modules.pooling: max, average and adaptive pooling in 1D/2D."""
+"""Pooling layers, as torch.nn.modules.pooling: max, average and adaptive pooling in 1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from .module import Module
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "LPPool1d",
     "LPPool2d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
 ]
@@ -423,3 +427,135 @@ class MaxUnpool2d(_MaxUnpoolNd):
         return F.max_unpool2d(
             input, indices, self.kernel_size, self.stride, self.padding, output_size
         )
+
+
+class MaxPool3d(_MaxPoolNd):
+    r"""Applies a 3D max pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window to take a max over.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit negative infinity padding on all six sides, at most half the kernel.
+        dilation: a parameter that controls the stride of elements in the window.
+        return_indices: if ``True``, also return the flat indices of the maxima in each
+            input volume.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, D_{out}, H_{out}, W_{out})` or
+          :math:`(C, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = \lfloor (D_{in} + 2p_0 - d_0(k_0 - 1) - 1) / s_0 + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.MaxPool3d((3, 2, 2), stride=(2, 1, 2))
+        >>> m(torch.randn(20, 16, 50, 44, 31)).shape
+        torch.Size([20, 16, 24, 43, 15])
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool3d(
+            input, self.kernel_size, self.stride, self.padding, self.dilation,
+            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
+        )  # fmt: skip
+
+
+class AvgPool3d(Module):
+    r"""Applies a 3D average pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit zero padding on all six sides.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+        count_include_pad: when ``True``, include the zero padding in the averaging.
+        divisor_override: if given, the divisor instead of the window size.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, D_{out}, H_{out}, W_{out})` or
+          :math:`(C, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = \lfloor (D_{in} + 2p_0 - k_0) / s_0 + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.AvgPool3d((3, 2, 2), stride=(2, 1, 2))
+        >>> m(torch.randn(20, 16, 50, 44, 31)).shape
+        torch.Size([20, 16, 24, 43, 15])
+    """
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override,
+        )  # fmt: skip
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    r"""Applies a 3D adaptive average pooling: output ``D_out x H_out x W_out`` for any
+    input size.
+
+    Args:
+        output_size: the target output size, an int or a tuple whose entries may be ``None``
+            to keep the input's size.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, S_0, S_1, S_2)` or :math:`(C, S_0, S_1, S_2)`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveAvgPool3d((5, 7, 9))
+        >>> m(torch.randn(1, 64, 8, 9, 10)).shape
+        torch.Size([1, 64, 5, 7, 9])
+    """
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+        del self.return_indices
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptivePoolNd):
+    r"""Applies a 3D adaptive max pooling: output ``D_out x H_out x W_out`` for any input size.
+
+    Args:
+        output_size: the target output size (entries may be ``None``).
+        return_indices: if ``True``, also return the flat indices of the maxima.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, S_0, S_1, S_2)` or :math:`(C, S_0, S_1, S_2)`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveMaxPool3d((5, 7, 9))
+        >>> m(torch.randn(1, 64, 8, 9, 10)).shape
+        torch.Size([1, 64, 5, 7, 9])
+    """
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
