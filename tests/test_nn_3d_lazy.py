@@ -511,3 +511,86 @@ def test_parity_with_torch() -> None:
         tf.multilabel_margin_loss(torch.tensor(xs), torch.tensor(ys), reduction="none").numpy(),
         rtol=1e-12,
     )
+
+
+# ----- transposed 3-D convolution -----
+
+
+def _conv_transpose3d_ref(x, w, b, stride, padding, output_padding, dilation, groups):
+    """Scatter every input voxel times the kernel into the (uncropped) output, then crop."""
+    n, c, d, h, wd = x.shape
+    _, og, kd, kh, kw = w.shape
+    full = [
+        (s - 1) * st + dl * (k - 1) + 1 + op
+        for s, st, dl, k, op in zip((d, h, wd), stride, dilation, (kd, kh, kw), output_padding)
+    ]
+    out = np.zeros((n, og * groups, *full))
+    cg = c // groups
+    for ci in range(c):
+        g = ci // cg
+        for i, j, k in itertools.product(range(d), range(h), range(wd)):
+            for a, bb, cc in itertools.product(range(kd), range(kh), range(kw)):
+                z = i * stride[0] + a * dilation[0]
+                y = j * stride[1] + bb * dilation[1]
+                xx = k * stride[2] + cc * dilation[2]
+                out[:, g * og : (g + 1) * og, z, y, xx] += (
+                    x[:, ci, i, j, k][:, None] * w[ci, :, a, bb, cc]
+                )
+    sizes = [f - op - 2 * p for f, op, p in zip(full, output_padding, padding)]
+    sizes = [s + op for s, op in zip(sizes, output_padding)]
+    out = out[:, :, padding[0] : padding[0] + sizes[0], padding[1] : padding[1] + sizes[1],
+              padding[2] : padding[2] + sizes[2]]  # fmt: skip
+    if b is not None:
+        out = out + b.reshape(1, -1, 1, 1, 1)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("xshape", "wshape", "stride", "padding", "output_padding", "dilation", "groups"),
+    [
+        ((2, 4, 3, 4, 3), (4, 3, 2, 3, 2), (1, 1, 1), (0, 0, 0), (0, 0, 0), (1, 1, 1), 1),
+        ((1, 4, 3, 3, 3), (4, 2, 3, 2, 2), (2, 1, 2), (1, 1, 0), (1, 0, 1), (1, 2, 1), 2),
+        ((1, 2, 3, 2, 3), (2, 3, 3, 1, 2), (1, 2, 1), (0, 0, 1), (1, 1, 0), (2, 1, 1), 1),
+    ],
+)
+def test_conv_transpose3d_matches_scatter_loop(
+    xshape, wshape, stride, padding, output_padding, dilation, groups
+) -> None:
+    rng = _rng(10)
+    x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
+    b = rng.standard_normal(wshape[1] * groups)
+    got = F.conv_transpose3d(
+        rtorch.tensor(x), rtorch.tensor(w), rtorch.tensor(b), stride, padding, output_padding,
+        groups, dilation,
+    )  # fmt: skip
+    want = _conv_transpose3d_ref(x, w, b, stride, padding, output_padding, dilation, groups)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_transpose3d_gradcheck_and_module() -> None:
+    rng = _rng(11)
+    x = rtorch.tensor(rng.standard_normal((1, 2, 2, 3, 2)), requires_grad=True)
+    w = rtorch.tensor(rng.standard_normal((2, 2, 2, 2, 2)), requires_grad=True)
+    b = rtorch.tensor(rng.standard_normal(4), requires_grad=True)
+    assert gradcheck(
+        lambda a, k, c: F.conv_transpose3d(a, k, c, stride=2, padding=(1, 0, 0), groups=2),
+        (x, w, b),
+    )
+    m = nn.ConvTranspose3d(4, 6, 3, stride=2, output_padding=1)
+    assert repr(m) == (
+        "ConvTranspose3d(4, 6, kernel_size=(3, 3, 3), stride=(2, 2, 2), output_padding=(1, 1, 1))"
+    )
+    assert m.weight.shape == (4, 6, 3, 3, 3)
+    assert m(rtorch.randn(1, 4, 3, 3, 3)).shape == (1, 6, 8, 8, 8)
+    m2 = nn.ConvTranspose3d(4, 6, 3, stride=2)
+    assert m2(rtorch.randn(4, 3, 3, 3), output_size=[8, 8, 8]).shape == (6, 8, 8, 8)
+    with pytest.raises(RuntimeError, match="output padding must be smaller than either stride"):
+        F.conv_transpose3d(
+            rtorch.randn(1, 2, 3, 3, 3), rtorch.randn(2, 2, 2, 2, 2), output_padding=2
+        )
+    with pytest.raises(RuntimeError, match=r"Calculated output size per channel: \(-1 x -1 x -1\)"):
+        F.conv_transpose3d(rtorch.randn(1, 2, 1, 1, 1), rtorch.randn(2, 2, 1, 1, 1), padding=1)
+    assert rtorch.conv_transpose3d(rtorch.randn(1, 2, 2, 2, 2), rtorch.randn(2, 1, 1, 1, 1)).shape == (
+        1, 1, 2, 2, 2
+    )  # fmt: skip

@@ -1,7 +1,8 @@
 """rtorch.nn: modules, parameters, initialisation and the functional API, as torch.nn."""
 
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .modules import *
+from .parallel import DataParallel  # noqa: F401
 from .parameter import (  # noqa: F401
     Buffer,
     Parameter,

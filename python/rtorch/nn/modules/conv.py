@@ -533,6 +533,86 @@ class Conv3d(_ConvNd):
         return self._conv_forward(input, self.weight, self.bias)
 
 
+class ConvTranspose3d(_ConvTransposeNd):
+    r"""Applies a 3D transposed convolution operator over an input image composed of several
+    input planes (the gradient of Conv3d with respect to its input).
+
+    Args:
+        in_channels: number of channels in the input image
+        out_channels: number of channels produced by the convolution
+        kernel_size: size of the convolving kernel (int or ``(kD, kH, kW)``)
+        stride: stride of the convolution. Default: 1
+        padding: ``dilation * (kernel_size - 1) - padding`` zero-padding on both sides of
+            each dimension of the input. Default: 0
+        output_padding: additional size added to one side of each dimension in the output
+            shape. Default: 0
+        groups: number of blocked connections from input to output channels. Default: 1
+        bias: if ``True``, adds a learnable bias to the output. Default: ``True``
+        dilation: spacing between kernel elements. Default: 1
+
+    Shape:
+        - Input: :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})` or :math:`(C_{in}, D_{in}, H_{in}, W_{in})`
+        - Output: :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})` or
+          :math:`(C_{out}, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = (D_{in} - 1) s_0 - 2 p_0 + d_0 (k_0 - 1) + \text{output\_padding}_0 + 1`,
+          likewise :math:`H_{out}`, :math:`W_{out}`.
+
+    Attributes:
+        weight: :math:`(C_{in}, C_{out}/\text{groups}, k_0, k_1, k_2)`, from
+            :math:`\mathcal{U}(-\sqrt{c}, \sqrt{c})`,
+            :math:`c = \text{groups}/(C_{out} k_0 k_1 k_2)`
+        bias: :math:`(C_{out})`, initialized the same way.
+
+    Examples::
+
+        >>> m = nn.ConvTranspose3d(16, 33, (3, 5, 2), stride=(2, 1, 1), padding=(0, 4, 2))
+        >>> m(torch.randn(20, 16, 10, 50, 100)).shape
+        torch.Size([20, 33, 21, 46, 97])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(
+            in_channels,
+            out_channels,
+            _ntuple(kernel_size, 3),
+            _ntuple(stride, 3),
+            _ntuple(padding, 3),
+            _ntuple(dilation, 3),
+            True,
+            _ntuple(output_padding, 3),
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        output_padding = self._output_padding(
+            input, output_size, self.stride, self.padding, self.kernel_size, 3, self.dilation
+        )
+        return F.conv_transpose3d(
+            input, self.weight, self.bias, self.stride, self.padding, output_padding,
+            self.groups, self.dilation,
+        )  # fmt: skip
+
+
 class _LazyConvXdMixin(LazyModuleMixin):
     """Lazy convolutions: ``in_channels`` comes from the first input's channel dimension."""
 
@@ -669,4 +749,4 @@ class LazyConv3d(_LazyConvXdMixin, Conv3d):  # type: ignore[misc]
         return 3
 
 
-__all__ += ["Conv3d", "LazyConv1d", "LazyConv2d", "LazyConv3d"]
+__all__ += ["Conv3d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d"]

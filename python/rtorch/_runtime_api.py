@@ -1,0 +1,313 @@
+"""Process-wide entry points that PyTorch programs call around the math: ``compile``,
+default tensor type/device, the ``strided`` layout, ``OutOfMemoryError``, pinned memory
+and the in-place shape methods (``unsqueeze_``, ``t_``, ``resize_``, …) built on ``set_``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from . import _C
+from ._C import Tensor
+
+_NO_DRIVER = (
+    "Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and "
+    "installed a driver from http://www.nvidia.com/Download/index.aspx"
+)
+
+
+# ----- torch.compile -----
+
+
+def compile(
+    model: Callable | None = None,
+    *,
+    fullgraph: bool = False,
+    dynamic: bool | None = None,
+    backend: str | Callable = "inductor",
+    mode: str | None = None,
+    options: dict | None = None,
+    name: str | None = None,
+    disable: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """``torch.compile``: rtorch runs every op eagerly in Rust, so compiling returns the
+    function or module unchanged (same results, same autograd). Usable as
+    ``compile(model)``, ``@compile`` or ``@compile(mode=...)``."""
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified")
+    if model is None:
+        return functools.partial(
+            compile,
+            fullgraph=fullgraph,
+            dynamic=dynamic,
+            backend=backend,
+            mode=mode,
+            options=options,
+            name=name,
+            disable=disable,
+            **kwargs,
+        )
+    if not callable(model):
+        raise AssertionError(  # noqa: TRY004 - PyTorch raises AssertionError here
+            f"A callable function is expected, but {type(model)} is provided."
+        )
+    return model
+
+
+# ----- defaults -----
+
+
+class layout:
+    """A tensor memory layout (``torch.layout``); rtorch tensors are all ``torch.strided``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+strided = layout("strided")
+
+
+def _tensor_layout(self: Tensor) -> layout:
+    return strided
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Sets the default floating dtype from a legacy tensor type (``torch.DoubleTensor``) or
+    its name (``"torch.DoubleTensor"``); CUDA types raise as on a machine without a GPU."""
+    from . import _legacy_tensor_types as legacy
+
+    warnings.warn(
+        "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+        "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+        UserWarning,
+        stacklevel=2,
+    )
+    if isinstance(t, str):
+        key = t.rsplit(".", 1)[-1]
+        if t.startswith("torch.cuda."):
+            raise RuntimeError(_NO_DRIVER)
+        types = legacy.CPU_TYPES
+        if key not in types:
+            raise TypeError(f"invalid type: '{t}'")
+        t = types[key]
+    dtype = getattr(t, "dtype", None)
+    if dtype is None:
+        raise TypeError(f"invalid type: '{t}'")
+    if getattr(t, "is_cuda", False):
+        raise RuntimeError(_NO_DRIVER)
+    if not dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _C.set_default_dtype(dtype)
+
+
+def set_default_device(device: Any) -> None:
+    """Sets the device new tensors go to. rtorch computes on the CPU only: ``None`` and
+    ``"cpu"`` are accepted; an accelerator raises as PyTorch does without a GPU."""
+    if device is None:
+        return
+    dev = _C.device(device) if not isinstance(device, _C.device) else device
+    if dev.type != "cpu":
+        raise RuntimeError(_NO_DRIVER)
+
+
+class OutOfMemoryError(RuntimeError):
+    """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``)."""
+
+
+class AcceleratorError(RuntimeError):
+    """``torch.AcceleratorError``: an error reported by an accelerator."""
+
+
+# ----- pinned memory -----
+
+
+def _is_pinned(self: Tensor, device: Any = None) -> bool:
+    return False
+
+
+def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    raise RuntimeError(_NO_DRIVER)
+
+
+# ----- in-place shape changes (views rebound with set_) -----
+
+
+def _rebind(self: Tensor, view: Tensor) -> Tensor:
+    """``self`` becomes ``view`` (a view of its own storage) in place."""
+    return self.set_(view.untyped_storage(), view.storage_offset(), view.shape, view.stride())
+
+
+def _squeeze_(self: Tensor, dim: Any = None) -> Tensor:
+    return _rebind(self, self.squeeze() if dim is None else self.squeeze(dim))
+
+
+def _unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    return _rebind(self, self.unsqueeze(dim))
+
+
+def _t_(self: Tensor) -> Tensor:
+    return _rebind(self, self.t())
+
+
+def _transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    return _rebind(self, self.transpose(dim0, dim1))
+
+
+def _as_strided_(self: Tensor, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
+    return _rebind(self, self.as_strided(size, stride, storage_offset))
+
+
+def _shape_arg(size: tuple) -> tuple[int, ...]:
+    if len(size) == 1 and not isinstance(size[0], int):
+        return tuple(int(s) for s in size[0])
+    return tuple(int(s) for s in size)
+
+
+def _resize_(self: Tensor, *size: Any, memory_format: Any = None) -> Tensor:
+    """Resizes in place: the first elements (in the contiguous order) keep their values;
+    growing reallocates, so the new trailing elements are uninitialized."""
+    shape = _shape_arg(size)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}"
+        )
+    numel = 1
+    for s in shape:
+        numel *= s
+    have = self.untyped_storage().nbytes() // max(self.element_size(), 1) - self.storage_offset()
+    if self.is_contiguous() and numel <= have:
+        contiguous = self
+        offset = self.storage_offset()
+    else:
+        contiguous = _C.empty(max(numel, self.numel()), dtype=self.dtype)
+        keep = min(numel, self.numel())
+        if keep:
+            contiguous[:keep] = self.reshape(-1)[:keep]
+        offset = 0
+    strides = []
+    acc = 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= max(s, 1)
+    strides.reverse()
+    return self.set_(contiguous.untyped_storage(), offset, shape, tuple(strides))
+
+
+def _resize_as_(self: Tensor, other: Tensor, memory_format: Any = None) -> Tensor:
+    return _resize_(self, tuple(other.shape))
+
+
+def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Fills the main diagonal (all indices equal) in place; a tall matrix with
+    ``wrap=True`` restarts the diagonal every ``columns + 1`` rows."""
+    nd = self.dim()
+    if nd < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if nd > 2 and any(s != self.shape[0] for s in self.shape):
+        raise RuntimeError("all dimensions of input must be of equal length")
+    n = min(self.shape)
+    if nd == 2 and wrap and self.shape[0] > self.shape[1] + 1:
+        rows = _C.arange(self.shape[0])
+        period = self.shape[1] + 1
+        rows = rows[(rows % period) < self.shape[1]]
+        cols = rows % period
+        self[rows, cols] = fill_value
+        return self
+    idx = _C.arange(n)
+    self[(idx,) * nd] = fill_value
+    return self
+
+
+def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Legacy ``Tensor.new``: a tensor of this dtype from a size or from data."""
+    dtype = kwargs.pop("dtype", self.dtype)
+    if not args:
+        return _C.empty(0, dtype=dtype)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0].dtype != dtype:
+            raise TypeError(f"expected {self.type()} (got {args[0].type()})")
+        return args[0]
+    if len(args) == 1 and not isinstance(args[0], int) and not _is_size(args[0]):
+        return _C.tensor(args[0], dtype=dtype)
+    return _C.empty(_shape_arg(args), dtype=dtype)
+
+
+def _is_size(obj: Any) -> bool:
+    from ._size import Size
+
+    return isinstance(obj, Size)
+
+
+def _floor_divide_(self: Tensor, other: Any) -> Tensor:
+    return self.copy_(_C.floor_divide(self, other))
+
+
+def _float_power_(self: Tensor, exponent: Any) -> Tensor:
+    if self.dtype != _C.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {_scalar_name(self.dtype)} but the "
+            "operation's result requires dtype Double"
+        )
+    return self.copy_(_C.float_power(self, exponent))
+
+
+def _scalar_name(dtype: Any) -> str:
+    from .nn._functional.activation import _SCALAR_NAMES
+
+    return _SCALAR_NAMES[dtype]
+
+
+def _addmv_(self: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return self.copy_(_C.addmv(self, mat, vec, beta=beta, alpha=alpha))
+
+
+def _addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return self.copy_(_C.addr(self, vec1, vec2, beta=beta, alpha=alpha))
+
+
+def _addbmm_(
+    self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> Tensor:
+    return self.copy_(_C.addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+
+
+FUNCTIONS: dict[str, Any] = {
+    "compile": compile,
+    "layout": layout,
+    "strided": strided,
+    "set_default_tensor_type": set_default_tensor_type,
+    "set_default_device": set_default_device,
+    "OutOfMemoryError": OutOfMemoryError,
+    "AcceleratorError": AcceleratorError,
+    "addmv_": _addmv_,
+}
+
+METHODS: dict[str, Any] = {
+    "is_pinned": _is_pinned,
+    "pin_memory": _pin_memory,
+    "squeeze_": _squeeze_,
+    "unsqueeze_": _unsqueeze_,
+    "t_": _t_,
+    "transpose_": _transpose_,
+    "as_strided_": _as_strided_,
+    "resize_": _resize_,
+    "resize_as_": _resize_as_,
+    "fill_diagonal_": _fill_diagonal_,
+    "new": _new,
+    "floor_divide_": _floor_divide_,
+    "float_power_": _float_power_,
+    "addmv_": _addmv_,
+    "addr_": _addr_,
+    "addbmm_": _addbmm_,
+    "layout": property(_tensor_layout),
+}

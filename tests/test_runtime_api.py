@@ -1,0 +1,186 @@
+"""Entry points programs call around the math: compile, jit, checkpoint, DataParallel,
+default tensor type/device, layouts, pinned memory, in-place shape methods, fill_diagonal_
+and legacy Tensor.new, with PyTorch 2.15's results and messages."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import rtorch
+from rtorch import nn
+from rtorch.utils import checkpoint as cp
+
+NO_DRIVER = "Found no NVIDIA driver on your system"
+
+
+def test_compile_returns_the_callable() -> None:
+    m = nn.Linear(2, 2)
+    assert rtorch.compile(m) is m
+    assert rtorch.compile(m, mode="max-autotune") is m
+
+    @rtorch.compile
+    def f(x):
+        return x * 2
+
+    @rtorch.compile(fullgraph=True)
+    def g(x):
+        return x + 1
+
+    assert f(rtorch.tensor([1.0])).tolist() == [2.0] and g(rtorch.tensor([1.0])).tolist() == [2.0]
+    with pytest.raises(AssertionError, match="A callable function is expected"):
+        rtorch.compile(5)
+    with pytest.raises(RuntimeError, match="Either mode or options can be specified"):
+        rtorch.compile(m, mode="default", options={})
+
+
+def test_jit_passthrough() -> None:
+    m = nn.Linear(2, 2)
+    assert rtorch.jit.script(m) is m and rtorch.jit.trace(m, rtorch.randn(1, 2)) is m
+    assert rtorch.jit.is_scripting() is False and rtorch.jit.is_tracing() is False
+
+    @rtorch.jit.ignore
+    def h(x):
+        return x
+
+    @rtorch.jit.unused
+    def u(x):
+        return x
+
+    assert h(3) == 3 and u(4) == 4 and rtorch.jit.annotate(int, 5) == 5
+    assert rtorch.jit.wait(rtorch.jit.fork(lambda a: a + 1, 1)) == 2
+
+    class Old(rtorch.jit.ScriptModule):
+        def forward(self, x):
+            return x + 1
+
+    assert Old()(rtorch.tensor(1.0)).item() == 2.0
+    with pytest.raises(NotImplementedError):
+        rtorch.jit.save(m, "x.pt")
+
+
+def test_checkpoint_same_values_and_gradients() -> None:
+    x = rtorch.randn(4, dtype=rtorch.float64, requires_grad=True)
+    with pytest.warns(UserWarning, match="use_reentrant parameter should be passed explicitly"):
+        y = cp.checkpoint(lambda a: a.sin() * a, x)
+    y.sum().backward()
+    want = (x.detach().sin() + x.detach() * x.detach().cos()).numpy()
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+    z = cp.checkpoint(lambda a, b=1: a * b, x, b=3, use_reentrant=False)
+    assert np.allclose(z.detach().numpy(), 3 * x.detach().numpy())
+    with pytest.raises(ValueError, match="Unexpected keyword arguments: b"):
+        cp.checkpoint(lambda a, b=1: a * b, x, b=3, use_reentrant=True)
+    seq = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1))
+    inp = rtorch.randn(4, 3)
+    out = cp.checkpoint_sequential(seq, 2, inp, use_reentrant=False)
+    assert rtorch.equal(out, seq(inp))
+
+
+def test_data_parallel_runs_the_module() -> None:
+    inner = nn.Linear(2, 3)
+    m = nn.DataParallel(inner)
+    assert m.module is inner and m.device_ids == []
+    assert list(m.state_dict()) == ["module.weight", "module.bias"]
+    x = rtorch.randn(4, 2)
+    assert rtorch.equal(m(x), inner(x))
+    assert repr(m).startswith("DataParallel(\n  (module): Linear(")
+    with pytest.raises(RuntimeError, match=NO_DRIVER):
+        nn.DataParallel(inner, device_ids=[0])
+
+
+def test_default_tensor_type_and_device() -> None:
+    try:
+        with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+            rtorch.set_default_tensor_type(rtorch.DoubleTensor)
+        assert rtorch.tensor([1.0]).dtype == rtorch.float64
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rtorch.set_default_tensor_type("torch.FloatTensor")
+            assert rtorch.tensor([1.0]).dtype == rtorch.float32
+            with pytest.raises(TypeError, match="only floating-point types are supported"):
+                rtorch.set_default_tensor_type(rtorch.LongTensor)
+            with pytest.raises(RuntimeError, match=NO_DRIVER):
+                rtorch.set_default_tensor_type("torch.cuda.FloatTensor")
+    finally:
+        rtorch.set_default_dtype(rtorch.float32)
+    rtorch.set_default_device("cpu")
+    rtorch.set_default_device(None)
+    with pytest.raises(RuntimeError, match=NO_DRIVER):
+        rtorch.set_default_device("cuda")
+
+
+def test_layout_pinning_and_errors() -> None:
+    t = rtorch.zeros(2)
+    assert repr(rtorch.strided) == "torch.strided" and t.layout is rtorch.strided
+    assert isinstance(rtorch.strided, rtorch.layout)
+    assert t.is_pinned() is False
+    with pytest.raises(RuntimeError, match=NO_DRIVER):
+        t.pin_memory()
+    assert issubclass(rtorch.OutOfMemoryError, RuntimeError)
+
+
+def test_inplace_shape_methods() -> None:
+    base = rtorch.arange(6.0)
+    v = base.view(2, 3)
+    assert v.unsqueeze_(0) is v and v.shape == (1, 2, 3)
+    assert v.squeeze_(0).shape == (2, 3) and v.squeeze_().shape == (2, 3)
+    v.t_()
+    assert v.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    v.transpose_(0, 1)
+    assert v.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    v[0, 0] = 9.0  # still a view of base
+    assert base[0].item() == 9.0
+    s = rtorch.arange(6.0)
+    s.as_strided_((2, 2), (1, 2), 1)
+    assert s.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+
+
+def test_resize() -> None:
+    r = rtorch.arange(6.0)
+    assert r.resize_(2, 2).tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    g = rtorch.arange(6.0).resize_(3, 3)
+    assert g.shape == (3, 3) and g.reshape(-1)[:6].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    t = rtorch.arange(4.0).view(2, 2).t()
+    assert t.resize_(4).tolist() == [0.0, 2.0, 1.0, 3.0]  # the elements in row-major order
+    assert rtorch.zeros(3).resize_as_(rtorch.zeros(1, 3)).shape == (1, 3)
+    assert rtorch.zeros(3).resize_((0,)).shape == (0,)
+
+
+def test_fill_diagonal() -> None:
+    assert rtorch.zeros(3, 4).fill_diagonal_(5).tolist() == (np.eye(3, 4) * 5).tolist()
+    wrapped = rtorch.zeros(7, 3).fill_diagonal_(5, wrap=True).numpy()
+    want = np.zeros((7, 3))
+    want[[0, 1, 2, 4, 5, 6], [0, 1, 2, 0, 1, 2]] = 5
+    np.testing.assert_array_equal(wrapped, want)
+    np.testing.assert_array_equal(rtorch.zeros(7, 3).fill_diagonal_(5).numpy(), np.eye(7, 3) * 5)
+    cube = rtorch.zeros(2, 2, 2).fill_diagonal_(5).numpy()
+    assert cube[0, 0, 0] == 5 and cube[1, 1, 1] == 5 and cube.sum() == 10
+    with pytest.raises(RuntimeError, match="all dimensions of input must be of equal length"):
+        rtorch.zeros(2, 3, 4).fill_diagonal_(1)
+    with pytest.raises(RuntimeError, match="dimensions must larger than 1"):
+        rtorch.zeros(2).fill_diagonal_(1)
+
+
+def test_legacy_new_and_inplace_math() -> None:
+    t = rtorch.tensor([1.0])
+    assert t.new(2, 3).shape == (2, 3) and t.new(2, 3).dtype == rtorch.float32
+    assert t.new([1, 2]).tolist() == [1.0, 2.0] and t.new().shape == (0,)
+    with pytest.raises(TypeError):
+        t.new(rtorch.tensor([1, 2]))
+    a = rtorch.tensor([7.0, -7.0])
+    assert a.floor_divide_(2).tolist() == [3.0, -4.0]
+    d = rtorch.tensor([2.0], dtype=rtorch.float64)
+    assert d.float_power_(3).tolist() == [8.0]
+    with pytest.raises(RuntimeError, match="operation's result requires dtype Double"):
+        rtorch.tensor([2.0]).float_power_(2)
+    m = rtorch.ones(2)
+    m.addmv_(rtorch.eye(2), rtorch.tensor([1.0, 2.0]), beta=2)
+    assert m.tolist() == [3.0, 4.0]
+    o = rtorch.zeros(2, 2)
+    o.addr_(rtorch.tensor([1.0, 2.0]), rtorch.tensor([3.0, 4.0]))
+    assert o.tolist() == [[3.0, 4.0], [6.0, 8.0]]
+    b = rtorch.zeros(2, 2)
+    b.addbmm_(rtorch.ones(3, 2, 1), rtorch.ones(3, 1, 2))
+    assert b.tolist() == [[3.0, 3.0], [3.0, 3.0]]
