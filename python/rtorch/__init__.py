@@ -94,11 +94,25 @@ _composite_ops.install()
 
 # Order statistics, scatter_reduce, unique_consecutive and Bessel functions, composed
 # from core ops in concept-named modules.
-from . import _bessel_ops, _quantile_ops, _runtime_api, _scatter_reduce_ops, _unique_ops
+from . import (
+    _bessel_ops,
+    _math_extras,
+    _quantile_ops,
+    _runtime_api,
+    _scatter_reduce_ops,
+    _unique_ops,
+)
 
 
 def _install_extra_ops() -> None:
-    for module in (_bessel_ops, _quantile_ops, _runtime_api, _scatter_reduce_ops, _unique_ops):
+    for module in (
+        _bessel_ops,
+        _math_extras,
+        _quantile_ops,
+        _runtime_api,
+        _scatter_reduce_ops,
+        _unique_ops,
+    ):
         globals().update(module.FUNCTIONS)
         for name, fn in module.METHODS.items():
             if not hasattr(Tensor, name):
