@@ -146,6 +146,7 @@ _LAZY_SUBMODULES = frozenset(
         "accelerator",
         "special",
         "jit",
+        "distributions",
     }
 )
 
