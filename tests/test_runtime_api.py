@@ -184,3 +184,98 @@ def test_legacy_new_and_inplace_math() -> None:
     b = rtorch.zeros(2, 2)
     b.addbmm_(rtorch.ones(3, 2, 1), rtorch.ones(3, 1, 2))
     assert b.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+
+
+# ----- amp -----
+
+
+def _model_and_opt():
+    rtorch.manual_seed(0)
+    m = nn.Linear(3, 1).double()
+    return m, rtorch.optim.SGD(m.parameters(), lr=0.1)
+
+
+def test_grad_scaler_matches_unscaled_training() -> None:
+    m, opt = _model_and_opt()
+    ref, ref_opt = _model_and_opt()
+    scaler = rtorch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=2)
+    x = rtorch.randn(4, 3, dtype=rtorch.float64)
+    for step in range(3):
+        opt.zero_grad()
+        loss = m(x).pow(2).mean()
+        scaled = scaler.scale(loss)
+        assert scaled.item() == pytest.approx(loss.item() * scaler.get_scale())
+        scaled.backward()
+        scaler.step(opt)
+        scaler.update()
+        ref_opt.zero_grad()
+        ref(x).pow(2).mean().backward()
+        ref_opt.step()
+        np.testing.assert_allclose(m.weight.detach().numpy(), ref.weight.detach().numpy(),
+                                   rtol=1e-12)  # fmt: skip
+    # Three clean steps with growth_interval=2: one growth.
+    assert scaler.get_scale() == 2048.0
+    assert scaler.state_dict() == {
+        "scale": 2048.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2,
+        "_growth_tracker": 1,
+    }  # fmt: skip
+
+
+def test_grad_scaler_skips_non_finite_steps() -> None:
+    m, opt = _model_and_opt()
+    scaler = rtorch.amp.GradScaler("cpu")
+    before = m.weight.detach().clone()
+    scaler.scale(m(rtorch.ones(1, 3, dtype=rtorch.float64)).sum()).backward()
+    m.weight.grad = rtorch.full_like(m.weight, float("inf"))
+    assert scaler.step(opt) is None
+    scaler.update()
+    assert rtorch.equal(m.weight, before) and scaler.get_scale() == 32768.0
+    scaler.scale(m(rtorch.ones(1, 3, dtype=rtorch.float64)).sum()).backward()
+    scaler.unscale_(opt)
+    with pytest.raises(RuntimeError, match="unscale_\\(\\) has already been called"):
+        scaler.unscale_(opt)
+    scaler.step(opt)
+    with pytest.raises(RuntimeError, match="unscale_\\(\\) is being called after step\\(\\)"):
+        scaler.unscale_(opt)
+    scaler.update()
+    with pytest.raises(RuntimeError, match="Closure use is not currently supported"):
+        scaler.step(opt, closure=lambda: 0)
+    other = rtorch.amp.GradScaler("cpu")
+    other.load_state_dict(scaler.state_dict())
+    assert other.get_scale() == scaler.get_scale()
+    scaled = scaler.scale([rtorch.ones(1), (rtorch.ones(1),)])
+    assert isinstance(scaled, list) and isinstance(scaled[1], tuple)
+
+
+def test_grad_scaler_disabled_and_cuda() -> None:
+    m, _opt = _model_and_opt()
+    off = rtorch.amp.GradScaler("cpu", enabled=False)
+    loss = m(rtorch.ones(1, 3, dtype=rtorch.float64)).sum()
+    assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
+    with pytest.warns(UserWarning, match="GradScaler is enabled, but CUDA is not available"):
+        assert not rtorch.amp.GradScaler().is_enabled()
+    with pytest.warns(FutureWarning, match="torch.cuda.amp.GradScaler\\(args...\\)` is deprecated"):
+        rtorch.cuda.amp.GradScaler(enabled=False)
+
+
+def test_autocast() -> None:
+    with rtorch.autocast("cpu", enabled=False):
+        assert rtorch.is_autocast_enabled() is False
+    with pytest.warns(UserWarning, match="CUDA is not available or torch_xla is imported"):
+        cuda_region = rtorch.autocast("cuda")
+    with cuda_region:
+        pass
+    cpu_region = rtorch.autocast("cpu", dtype=rtorch.bfloat16)
+    with pytest.raises(NotImplementedError, match="no automatic mixed precision"):
+        cpu_region.__enter__()
+
+    @rtorch.autocast("cpu", enabled=False)
+    def f(x):
+        return x + 1
+
+    assert f(1) == 2
+    with pytest.raises(ValueError, match="Expected `device_type` of type `str`"):
+        rtorch.autocast(device_type=3)
+    assert rtorch.get_autocast_dtype("cpu") == rtorch.bfloat16
+    assert rtorch.get_autocast_dtype("cuda") == rtorch.float16
+    assert issubclass(rtorch.cuda.OutOfMemoryError, RuntimeError)

@@ -123,6 +123,14 @@ def _install_extra_ops() -> None:
 
 _install_extra_ops()
 
+from . import amp
+from .amp import autocast
+from .amp.autocast_mode import (
+    get_autocast_dtype,
+    is_autocast_enabled,
+    set_autocast_enabled,
+)
+
 
 def get_default_device() -> device:
     """The device new tensors go to: always the CPU in this build."""

@@ -61,3 +61,7 @@ manual_seed = manual_seed_all = seed = seed_all = empty_cache = _nothing
 reset_peak_memory_stats = reset_max_memory_allocated = _nothing
 init = synchronize = current_device = set_device = get_device_name = _no_device
 get_device_properties = get_device_capability = current_stream = _no_device
+
+
+from .._runtime_api import OutOfMemoryError as OutOfMemoryError
+from . import amp as amp
