@@ -594,3 +594,86 @@ def test_conv_transpose3d_gradcheck_and_module() -> None:
     assert rtorch.conv_transpose3d(rtorch.randn(1, 2, 2, 2, 2), rtorch.randn(2, 1, 1, 1, 1)).shape == (
         1, 1, 2, 2, 2
     )  # fmt: skip
+
+
+# ----- more lazy modules, unpool/lp 3-D, SyncBatchNorm, NLLLoss2d -----
+
+
+def test_lazy_norms() -> None:
+    b = nn.LazyBatchNorm1d()
+    assert repr(b) == (
+        "LazyBatchNorm1d(0, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+        "track_running_stats=True)"
+    )
+    x = rtorch.randn(8, 3, dtype=rtorch.float64)
+    y = b.double()(x)
+    assert type(b) is nn.BatchNorm1d and b.num_features == 3 and b.weight.shape == (3,)
+    ref = nn.BatchNorm1d(3).double()
+    np.testing.assert_allclose(y.detach().numpy(), ref(x).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.running_mean.numpy(), ref.running_mean.numpy(), rtol=1e-12)
+    assert b.num_batches_tracked.item() == 1
+    assert list(b.state_dict()) == [
+        "weight", "bias", "running_mean", "running_var", "num_batches_tracked"
+    ]  # fmt: skip
+    b2 = nn.LazyBatchNorm2d(affine=False)
+    b2(rtorch.randn(2, 5, 3, 3))
+    assert type(b2) is nn.BatchNorm2d and b2.weight is None and b2.running_var.shape == (5,)
+    b3 = nn.LazyBatchNorm3d(track_running_stats=False)
+    b3(rtorch.randn(2, 4, 2, 2, 2))
+    assert b3.running_mean is None and b3.weight.shape == (4,)
+    i2 = nn.LazyInstanceNorm2d()
+    i2(rtorch.randn(3, 4, 4))  # unbatched: features are dim 0
+    assert type(i2) is nn.InstanceNorm2d and i2.num_features == 3 and i2.affine
+
+
+def test_lazy_conv_transpose() -> None:
+    c = nn.LazyConvTranspose2d(4, 3, stride=2)
+    assert repr(c) == "LazyConvTranspose2d(0, 4, kernel_size=(3, 3), stride=(2, 2))"
+    x = rtorch.randn(1, 3, 5, 5)
+    y = c(x)
+    assert type(c) is nn.ConvTranspose2d and c.weight.shape == (3, 4, 3, 3)
+    np.testing.assert_allclose(
+        y.detach().numpy(), F.conv_transpose2d(x, c.weight, c.bias, 2).detach().numpy(), rtol=1e-6
+    )
+    c1 = nn.LazyConvTranspose1d(2, 2, groups=2)
+    assert c1(rtorch.randn(4, 6)).shape == (2, 7) and c1.weight.shape == (4, 1, 2)
+    c3 = nn.LazyConvTranspose3d(2, 1)
+    assert c3(rtorch.randn(1, 3, 2, 2, 2)).shape == (1, 2, 2, 2, 2)
+
+
+def test_max_unpool3d_and_lp_pool3d() -> None:
+    x = rtorch.randn(2, 3, 4, 4, 4, dtype=rtorch.float64)
+    values, idx = F.max_pool3d(x, 2, return_indices=True)
+    up = nn.MaxUnpool3d(2)(values, idx)
+    assert up.shape == x.shape
+    mask = up != 0
+    assert rtorch.equal(up[mask], x[mask]) and int(mask.sum()) == values.numel()
+    assert F.max_unpool3d(values, idx, 2, output_size=(5, 5, 5)).shape == (2, 3, 5, 5, 5)
+    lp = F.lp_pool3d(x.abs(), 2, 2)
+    want = (x.abs() ** 2).numpy().reshape(2, 3, 2, 2, 2, 2, 2, 2).sum((3, 5, 7)) ** 0.5
+    np.testing.assert_allclose(lp.numpy(), want, rtol=1e-12)
+    assert rtorch.equal(nn.LPPool3d(2, 2)(x.abs()), lp)
+    assert repr(nn.MaxUnpool3d(2)) == (
+        "MaxUnpool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))"
+    )
+
+
+def test_sync_batchnorm_and_nllloss2d() -> None:
+    net = nn.Sequential(nn.Conv2d(1, 3, 1), nn.BatchNorm2d(3))
+    conv = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert type(conv[1]) is nn.SyncBatchNorm and conv[1].weight is net[1].weight
+    assert repr(conv[1]) == (
+        "SyncBatchNorm(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+        "track_running_stats=True)"
+    )
+    x = rtorch.randn(2, 1, 3, 3)
+    ref = nn.BatchNorm2d(3)
+    ref.load_state_dict(conv[1].state_dict())
+    h = net[0](x)
+    np.testing.assert_allclose(conv[1](h).detach().numpy(), ref(h).detach().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="expected at least 2D input \\(got 1D input\\)"):
+        nn.SyncBatchNorm(3)(rtorch.randn(3))
+    with pytest.warns(FutureWarning, match="`NLLLoss2d` has been deprecated"):
+        loss = nn.NLLLoss2d()
+    assert isinstance(loss, nn.NLLLoss)
+    assert F.has_torch_function((x,)) is False and F.has_torch_function_variadic(x, x) is False

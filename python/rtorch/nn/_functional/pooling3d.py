@@ -23,7 +23,9 @@ from .pooling import (
     _avg_divisor,
     _bins,
     _check_adaptive,
+    _max_unpool,
     _out_size,
+    _unpool_size,
 )
 
 __all__ = [
@@ -323,3 +325,42 @@ def adaptive_max_pool3d(
     r"""Applies 3D adaptive max pooling over an input ``(N, C, D, H, W)`` or ``(C, D, H, W)``."""
     values, indices = adaptive_max_pool3d_with_indices(input, output_size)
     return (values, indices) if return_indices else values
+
+
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: _IntOrTriple,
+    stride: _IntOrTriple | None = None,
+    padding: _IntOrTriple = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
+    r"""Partial inverse of :func:`max_pool3d`: puts each value back at its flat index in
+    the output volume, zeros elsewhere.
+
+    Shape:
+        - Input and indices: ``(N, C, D_in, H_in, W_in)`` or ``(C, D_in, H_in, W_in)``.
+        - Output: ``D_out = (D_in - 1) * stride - 2 * padding + kernel_size`` (likewise
+          ``H_out``, ``W_out``) unless ``output_size`` says otherwise.
+    """
+    kernel = _triple(kernel_size, "kernel_size", "max_unpool3d")
+    stride_t = _triple(stride, "stride", "max_unpool3d", kernel)
+    padding_t = _triple(padding, "padding", "max_unpool3d")
+    sizes = _unpool_size(input, kernel, stride_t, padding_t, output_size)
+    return _max_unpool(input, indices, sizes)
+
+
+def lp_pool3d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: _IntOrTriple,
+    stride: _IntOrTriple | None = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    r"""Applies 3D power-average pooling: :math:`(\sum x^p)^{1/p}` over each window."""
+    kd, kh, kw = _triple(kernel_size, "kernel_size", "avg_pool3d")
+    out = avg_pool3d(input.pow(norm_type), (kd, kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kd * kh * kw).pow(1.0 / norm_type)
+
+
+__all__ += ["lp_pool3d", "max_unpool3d"]

@@ -43,6 +43,18 @@ class LazyModuleMixin:
                     buf = buf.detach()
                 destination[prefix + name] = buf
 
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        # Module._apply replaces buffers by fn(buffer); an uninitialized buffer must stay
+        # one (with the converted dtype) until the first forward materializes it.
+        lazy = {k: b for k, b in self._buffers.items() if b is not None and is_lazy(b)}  # type: ignore[attr-defined]
+        result = super()._apply(fn, recurse)  # type: ignore[misc]
+        for key, buf in lazy.items():
+            converted = self._buffers[key]  # type: ignore[attr-defined]
+            if converted is not buf:
+                buf.data = converted
+                self._buffers[key] = buf  # type: ignore[attr-defined]
+        return result
+
     def _lazy_load_hook(
         self,
         state_dict: dict,
