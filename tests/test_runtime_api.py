@@ -38,7 +38,10 @@ def test_compile_returns_the_callable() -> None:
 
 def test_jit_passthrough() -> None:
     m = nn.Linear(2, 2)
-    assert rtorch.jit.script(m) is m and rtorch.jit.trace(m, rtorch.randn(1, 2)) is m
+    with pytest.warns(FutureWarning, match="`torch.jit.script` is deprecated"):
+        assert rtorch.jit.script(m) is m
+    with pytest.warns(FutureWarning, match="`torch.jit.trace` is deprecated"):
+        assert rtorch.jit.trace(m, rtorch.randn(1, 2)) is m
     assert rtorch.jit.is_scripting() is False and rtorch.jit.is_tracing() is False
 
     @rtorch.jit.ignore

@@ -155,6 +155,7 @@ _LAZY_SUBMODULES = frozenset(
         "special",
         "jit",
         "distributions",
+        "func",
     }
 )
 

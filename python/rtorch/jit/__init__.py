@@ -9,6 +9,7 @@ scripted module (``jit.save``) is not supported.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -41,11 +42,21 @@ _T = TypeVar("_T")
 def script(obj: Any, optimize: Any = None, _frames_up: int = 0, _rcb: Any = None,
            example_inputs: Any = None) -> Any:  # fmt: skip
     """Returns ``obj`` (a function or module) unchanged: it already runs natively."""
+    warnings.warn(
+        "`torch.jit.script` is deprecated. Please switch to `torch.compile` or `torch.export`.",
+        FutureWarning,
+        stacklevel=2,
+    )
     return obj
 
 
 def trace(func: Any, example_inputs: Any = None, *args: Any, **kwargs: Any) -> Any:
     """Returns ``func`` (a function or module) unchanged: it already runs natively."""
+    warnings.warn(
+        "`torch.jit.trace` is deprecated. Please switch to `torch.compile` or `torch.export`.",
+        FutureWarning,
+        stacklevel=2,
+    )
     return func
 
 
