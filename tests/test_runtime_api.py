@@ -282,3 +282,46 @@ def test_autocast() -> None:
     assert rtorch.get_autocast_dtype("cpu") == rtorch.bfloat16
     assert rtorch.get_autocast_dtype("cuda") == rtorch.float16
     assert issubclass(rtorch.cuda.OutOfMemoryError, RuntimeError)
+
+
+# ----- small tensor methods and top-level helpers -----
+
+
+def test_random_fills_have_the_right_distribution() -> None:
+    rtorch.manual_seed(0)
+    g = rtorch.ones(40000, dtype=rtorch.float64).geometric_(0.25)
+    assert float(g.min()) >= 1.0 and bool((g == g.floor()).all())
+    assert abs(g.mean().item() - 4.0) < 0.1  # mean 1/p, sd sqrt(1-p)/p / sqrt(n) ~ 0.017
+    assert abs((g == 1).double().mean().item() - 0.25) < 0.01
+    c = rtorch.empty(40000, dtype=rtorch.float64).cauchy_(median=2.0, sigma=3.0)
+    q = np.quantile(c.numpy(), [0.25, 0.5, 0.75])
+    np.testing.assert_allclose(q, [-1.0, 2.0, 5.0], atol=0.15)  # quartiles median -+ sigma
+    ln = rtorch.empty(40000, dtype=rtorch.float64).log_normal_(0.5, 0.25).log()
+    assert abs(ln.mean().item() - 0.5) < 0.01 and abs(ln.std().item() - 0.25) < 0.01
+    assert rtorch.ones(3, dtype=rtorch.int64).geometric_(0.5).dtype == rtorch.int64
+    with pytest.raises(
+        RuntimeError, match="geometric_ expects p to be in \\(0, 1\\), but got p=1.5"
+    ):
+        rtorch.ones(3).geometric_(1.5)
+    with pytest.raises(RuntimeError, match="cauchy_ expects sigma > 0.0, but found sigma=-1"):
+        rtorch.ones(3).cauchy_(sigma=-1)
+    with pytest.raises(RuntimeError, match="log_normal_ expects std > 0.0, but found std=-1"):
+        rtorch.ones(3).log_normal_(std=-1)
+
+
+def test_small_helpers() -> None:
+    assert rtorch.nonzero_static(rtorch.tensor([0, 1, 0, 2]), size=3).tolist() == [[1], [3], [-1]]
+    assert rtorch.tensor([0, 1, 0, 2]).nonzero_static(size=1, fill_value=-5).tolist() == [[1]]
+    e = rtorch.empty_permuted((2, 3, 4), (0, 2, 1))
+    assert e.shape == (2, 3, 4) and e.stride() == (12, 1, 3)
+    assert rtorch.ones(2, 3).dim_order() == (0, 1) and rtorch.ones(2, 3).t().dim_order() == (1, 0)
+    assert rtorch.ones(2).new_empty_strided((2, 3), (3, 1)).stride() == (3, 1)
+    x = rtorch.ones(2)
+    assert x.is_set_to(x) and not rtorch.ones(3).is_set_to(rtorch.ones(3))
+    assert rtorch.tensor([-1.0, 0.3, 2.0]).hardshrink(0.5).tolist() == [-1.0, 0.0, 2.0]
+    assert rtorch.tensor([-1.0, 2.0]).prelu(rtorch.tensor([0.25])).tolist() == [-0.25, 2.0]
+    with pytest.warns(UserWarning, match="torch.chain_matmul is deprecated"):
+        cm = rtorch.chain_matmul(rtorch.ones(2, 3), rtorch.ones(3, 4), rtorch.ones(4, 1))
+    assert cm.tolist() == [[12.0], [12.0]]
+    assert rtorch.set_flush_denormal(True) is True
+    assert rtorch.is_storage(rtorch.ones(1).untyped_storage()) and not rtorch.is_storage(x)

@@ -6,6 +6,7 @@ and the in-place shape methods (``unsqueeze_``, ``t_``, ``resize_``, …) built 
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -281,6 +282,136 @@ def _addbmm_(
     return self.copy_(_C.addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
 
 
+# ----- random in-place fills composed from uniform_ -----
+
+
+def _uniform_float(self: Tensor) -> Tensor:
+    """U(0, 1) draws shaped like ``self`` in a floating dtype (double for integers)."""
+    dtype = self.dtype if self.is_floating_point() else _C.float64
+    return _C.empty(tuple(self.shape), dtype=dtype).uniform_()
+
+
+def _cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: Any = None) -> Tensor:
+    if not sigma > 0.0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    u = _uniform_float(self)
+    return self.copy_(median + sigma * (math.pi * (u - 0.5)).tan())
+
+
+def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Any = None) -> Tensor:
+    if not std > 0.0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    draw = _C.empty(tuple(self.shape), dtype=self.dtype).normal_(mean, std)
+    return self.copy_(draw.exp())
+
+
+def _geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
+    """Number of Bernoulli(p) trials up to the first success (1, 2, …), by inversion."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    u = _uniform_float(self).clamp(min=1e-300)
+    return self.copy_((u.log() / math.log1p(-p)).ceil().clamp(min=1))
+
+
+def _hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
+    from .nn import functional as F
+
+    return F.hardshrink(self, lambd)
+
+
+def _prelu(self: Tensor, weight: Tensor) -> Tensor:
+    from .nn import functional as F
+
+    return F.prelu(self, weight)
+
+
+def _dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple[int, ...]:
+    """The dims from outermost to innermost in memory (by decreasing stride)."""
+    strides = self.stride()
+    return tuple(sorted(range(self.dim()), key=lambda d: (-strides[d], d)))
+
+
+def _new_empty_strided(
+    self: Tensor, size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False, **_kw: Any,
+) -> Tensor:  # fmt: skip
+    out = _C.empty_strided(tuple(size), tuple(stride), dtype=dtype or self.dtype)
+    return out.requires_grad_(requires_grad)
+
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """True if both tensors view the same storage with the same offset, sizes and strides."""
+    return (
+        self.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()
+        and self.storage_offset() == tensor.storage_offset()
+        and tuple(self.shape) == tuple(tensor.shape)
+        and tuple(self.stride()) == tuple(tensor.stride())
+    )
+
+
+def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
+    """Deprecated: the product of the matrices, left to right."""
+    warnings.warn(
+        "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+        "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+        "multiple parameters.",
+        UserWarning,
+        stacklevel=2,
+    )
+    if len(matrices) == 1:
+        result = matrices[0].clone()
+    else:
+        result = matrices[0]
+        for m in matrices[1:]:
+            result = result @ m
+    return out.copy_(result) if out is not None else result
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """The indices of the nonzero elements, cut or padded with ``fill_value`` to ``size`` rows."""
+    idx = _C.nonzero(input)
+    if idx.shape[0] >= size:
+        return idx[:size]
+    pad = _C.full((size - idx.shape[0], idx.shape[1]), fill_value, dtype=idx.dtype)
+    return _C.cat([idx, pad], 0)
+
+
+def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, **kwargs: Any) -> Tensor:
+    """An uninitialized tensor of ``size`` whose memory order follows ``physical_layout``
+    (outermost dim first)."""
+    size = tuple(size)
+    layout_dims = tuple(physical_layout)
+    if sorted(layout_dims) != list(range(len(size))):
+        raise RuntimeError(
+            f"Number of dimensions in size does not match the length of the physical_layout; "
+            f"i.e. len(size) = {len(size)} is not equal to len(physical_layout) = {len(layout_dims)}"
+        )
+    physical = _C.empty(tuple(size[d] for d in layout_dims), dtype=dtype)
+    inverse = [layout_dims.index(d) for d in range(len(size))]
+    result = physical.permute(inverse)
+    if kwargs.get("requires_grad"):
+        result.requires_grad_(True)
+    return result
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Whether flushing denormals is supported (True on x86 with SSE3); rtorch's kernels
+    keep IEEE semantics, so the setting is accepted and has no effect."""
+    return True
+
+
+def is_storage(obj: Any) -> bool:
+    """True if ``obj`` is a storage object."""
+    return isinstance(obj, _C.UntypedStorage)
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """``torch.set_anomaly_enabled``: see ``autograd.set_detect_anomaly``."""
+    from .autograd import set_detect_anomaly
+
+    set_detect_anomaly(enabled, check_nan)
+
+
 FUNCTIONS: dict[str, Any] = {
     "compile": compile,
     "layout": layout,
@@ -290,6 +421,12 @@ FUNCTIONS: dict[str, Any] = {
     "OutOfMemoryError": OutOfMemoryError,
     "AcceleratorError": AcceleratorError,
     "addmv_": _addmv_,
+    "chain_matmul": chain_matmul,
+    "nonzero_static": nonzero_static,
+    "empty_permuted": empty_permuted,
+    "set_flush_denormal": set_flush_denormal,
+    "is_storage": is_storage,
+    "set_anomaly_enabled": set_anomaly_enabled,
 }
 
 METHODS: dict[str, Any] = {
@@ -310,4 +447,15 @@ METHODS: dict[str, Any] = {
     "addr_": _addr_,
     "addbmm_": _addbmm_,
     "layout": property(_tensor_layout),
+    "cauchy_": _cauchy_,
+    "log_normal_": _log_normal_,
+    "geometric_": _geometric_,
+    "hardshrink": _hardshrink,
+    "prelu": _prelu,
+    "dim_order": _dim_order,
+    "new_empty_strided": _new_empty_strided,
+    "is_set_to": _is_set_to,
+    "nonzero_static": lambda self, *, size, fill_value=-1: nonzero_static(
+        self, size=size, fill_value=fill_value
+    ),
 }
