@@ -1,0 +1,108 @@
+"""nn.utils: weight_norm / spectral_norm hooks, conv/linear + batch-norm fusion,
+stateless.functional_call and skip_init, against numpy float64 closed forms."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import rtorch
+from rtorch import nn
+from rtorch.autograd import gradcheck
+
+
+def test_weight_norm() -> None:
+    rtorch.manual_seed(0)
+    m = nn.Linear(3, 2).double()
+    w0 = m.weight.detach().numpy().copy()
+    with pytest.warns(FutureWarning, match="`torch.nn.utils.weight_norm` is deprecated"):
+        nn.utils.weight_norm(m)
+    assert list(m.state_dict()) == ["bias", "weight_g", "weight_v"]
+    np.testing.assert_allclose(m.weight_g.detach().numpy(), np.linalg.norm(w0, axis=1, keepdims=True),
+                               rtol=1e-14)  # fmt: skip
+    x = rtorch.randn(4, 3, dtype=rtorch.float64)
+    np.testing.assert_allclose(m(x).detach().numpy(), x.numpy() @ w0.T + m.bias.detach().numpy(),
+                               rtol=1e-12)  # fmt: skip
+    # The weight follows g and v on every forward.
+    with rtorch.no_grad():
+        m.weight_g.mul_(2.0)
+    np.testing.assert_allclose(m(x).detach().numpy(), x.numpy() @ (2 * w0).T + m.bias.detach().numpy(),
+                               rtol=1e-12)  # fmt: skip
+    m(x).sum().backward()
+    assert m.weight_g.grad is not None and m.weight_v.grad is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = nn.utils.weight_norm(nn.Conv2d(2, 3, 3), dim=None)
+        assert c.weight_g.shape == ()
+        c1 = nn.utils.weight_norm(nn.Conv2d(2, 3, 3), dim=1)
+        assert c1.weight_g.shape == (1, 2, 1, 1)
+    nn.utils.remove_weight_norm(m)
+    assert list(m.state_dict()) == ["bias", "weight"] and isinstance(m.weight, nn.Parameter)
+    np.testing.assert_allclose(m.weight.detach().numpy(), 2 * w0, rtol=1e-12)
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found in Linear"):
+        nn.utils.remove_weight_norm(m)
+
+    g = rtorch.tensor([[1.5], [0.5]], dtype=rtorch.float64, requires_grad=True)
+    v = rtorch.randn(2, 3, dtype=rtorch.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: b * (a / b.norm(2, dim=1, keepdim=True)), (g, v))
+
+
+def test_spectral_norm_converges_to_the_top_singular_value() -> None:
+    rtorch.manual_seed(1)
+    lin = nn.Linear(5, 4).double()
+    w = lin.weight.detach().numpy().copy()
+    nn.utils.spectral_norm(lin, n_power_iterations=30)
+    assert list(lin.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    x = rtorch.randn(3, 5, dtype=rtorch.float64)
+    y = lin(x)
+    sigma = np.linalg.svd(w, compute_uv=False)[0]
+    np.testing.assert_allclose(lin.weight.detach().numpy(), w / sigma, rtol=1e-8)
+    np.testing.assert_allclose(y.detach().numpy(), x.numpy() @ (w / sigma).T + lin.bias.detach().numpy(),
+                               rtol=1e-8)  # fmt: skip
+    y.sum().backward()
+    assert lin.weight_orig.grad is not None
+    u_before = lin.weight_u.clone()
+    lin.eval()
+    lin(x)
+    assert rtorch.equal(lin.weight_u, u_before)  # no power iteration in eval mode
+    nn.utils.remove_spectral_norm(lin)
+    assert list(lin.state_dict()) == ["bias", "weight"]
+    ct = nn.utils.spectral_norm(nn.ConvTranspose2d(2, 3, 2))
+    assert ct.weight_u.shape == (3,)  # dim=1 for transposed convolutions
+
+
+def test_fusion() -> None:
+    rtorch.manual_seed(2)
+    conv = nn.Conv2d(3, 4, 3).double().eval()
+    bn = nn.BatchNorm2d(4).double()
+    bn.train()
+    bn(conv(rtorch.randn(8, 3, 6, 6, dtype=rtorch.float64)))  # non-trivial running stats
+    bn.eval()
+    with rtorch.no_grad():
+        bn.weight.copy_(rtorch.tensor([0.5, 1.5, 2.0, -1.0]))
+        bn.bias.copy_(rtorch.tensor([0.1, 0.2, 0.3, 0.4]))
+    fused = nn.utils.fuse_conv_bn_eval(conv, bn)
+    x = rtorch.randn(2, 3, 5, 5, dtype=rtorch.float64)
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(conv(x)).detach().numpy(), rtol=1e-10,
+                               atol=1e-12)  # fmt: skip
+    lin = nn.Linear(3, 4).double().eval()
+    fused_lin = nn.utils.fuse_linear_bn_eval(lin, bn.__class__(4).double().eval())
+    xl = rtorch.randn(5, 3, dtype=rtorch.float64)
+    np.testing.assert_allclose(fused_lin(xl).detach().numpy(), lin(xl).detach().numpy(), rtol=1e-5)
+    with pytest.raises(AssertionError, match="Fusion only for eval!"):
+        nn.utils.fuse_conv_bn_eval(conv.train(), bn)
+
+
+def test_stateless_and_skip_init() -> None:
+    m = nn.Linear(2, 1)
+    with pytest.warns(FutureWarning, match="Please use torch.func.functional_call"):
+        out = nn.utils.stateless.functional_call(
+            m, {"weight": rtorch.ones(1, 2), "bias": rtorch.zeros(1)}, (rtorch.ones(1, 2),)
+        )
+    assert out.tolist() == [[2.0]]
+    s = nn.utils.skip_init(nn.Linear, 4, 3)
+    assert isinstance(s, nn.Linear) and s.weight.shape == (3, 4)
+    with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
+        nn.utils.skip_init(nn.ReLU)
