@@ -106,3 +106,77 @@ def test_stateless_and_skip_init() -> None:
     assert isinstance(s, nn.Linear) and s.weight.shape == (3, 4)
     with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
         nn.utils.skip_init(nn.ReLU)
+
+
+# ----- parametrize -----
+
+
+class _Symmetric(nn.Module):
+    def forward(self, x):
+        return x.triu() + x.triu(1).transpose(0, 1)
+
+    def right_inverse(self, a):
+        return a.triu()
+
+
+def test_register_parametrization() -> None:
+    from rtorch.nn.utils import parametrize
+
+    lin = nn.Linear(3, 3).double()
+    parametrize.register_parametrization(lin, "weight", _Symmetric())
+    assert type(lin).__name__ == "ParametrizedLinear" and parametrize.is_parametrized(lin)
+    assert parametrize.is_parametrized(lin, "weight") and not parametrize.is_parametrized(
+        lin, "bias"
+    )
+    assert list(lin.state_dict()) == ["bias", "parametrizations.weight.original"]
+    w = lin.weight
+    np.testing.assert_array_equal(w.detach().numpy(), w.detach().numpy().T)
+    x = rtorch.randn(2, 3, dtype=rtorch.float64)
+    lin(x).sum().backward()
+    orig = lin.parametrizations.weight.original
+    assert orig.grad is not None and np.allclose(np.tril(orig.grad.numpy(), -1), 0)
+    target = rtorch.tensor(
+        [[1.0, 2.0, 3.0], [2.0, 4.0, 5.0], [3.0, 5.0, 6.0]], dtype=rtorch.float64
+    )
+    lin.weight = target  # goes through right_inverse
+    assert rtorch.equal(lin.weight, target)
+    assert parametrize.type_before_parametrizations(lin) is nn.Linear
+    parametrize.remove_parametrizations(lin, "weight")
+    assert type(lin) is nn.Linear and list(lin.state_dict()) == ["bias", "weight"]
+    assert rtorch.equal(lin.weight, target) and isinstance(lin.weight, nn.Parameter)
+    with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+        parametrize.remove_parametrizations(lin, "weight")
+    with pytest.raises(ValueError, match="does not have a parameter, a buffer, or a parametrized"):
+        parametrize.register_parametrization(lin, "nope", _Symmetric())
+
+
+def test_parametrizations_weight_norm() -> None:
+    import copy
+
+    from rtorch.nn.utils.parametrizations import weight_norm
+
+    rtorch.manual_seed(3)
+    lin = nn.Linear(4, 3).double()
+    w0 = lin.weight.detach().numpy().copy()
+    weight_norm(lin)
+    assert list(lin.state_dict()) == [
+        "bias", "parametrizations.weight.original0", "parametrizations.weight.original1"
+    ]  # fmt: skip
+    g = lin.parametrizations.weight.original0
+    assert g.shape == (3, 1)
+    np.testing.assert_allclose(
+        g.detach().numpy(), np.linalg.norm(w0, axis=1, keepdims=True), rtol=1e-14
+    )
+    np.testing.assert_allclose(lin.weight.detach().numpy(), w0, rtol=1e-12)
+    opt = rtorch.optim.SGD(lin.parameters(), lr=0.1)
+    lin(rtorch.randn(5, 4, dtype=rtorch.float64)).pow(2).sum().backward()
+    opt.step()
+    v = lin.parametrizations.weight.original1.detach().numpy()
+    gn = lin.parametrizations.weight.original0.detach().numpy()
+    np.testing.assert_allclose(lin.weight.detach().numpy(), v * gn / np.linalg.norm(v, axis=1, keepdims=True),
+                               rtol=1e-12)  # fmt: skip
+    clone = copy.deepcopy(lin)
+    assert type(clone).__name__ == "ParametrizedLinear" and rtorch.equal(clone.weight, lin.weight)
+    fresh = weight_norm(nn.Linear(4, 3).double())
+    fresh.load_state_dict(lin.state_dict())
+    assert rtorch.equal(fresh.weight, lin.weight)

@@ -2,7 +2,16 @@
 normalization, conv/linear + batch-norm fusion and the ``rnn`` helpers, as
 ``torch.nn.utils``."""
 
-from . import clip_grad, convert_parameters, fusion, init, rnn, stateless  # noqa: F401
+from . import (  # noqa: F401
+    clip_grad,
+    convert_parameters,
+    fusion,
+    init,
+    parametrizations,
+    parametrize,
+    rnn,
+    stateless,
+)
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
