@@ -325,3 +325,29 @@ def test_small_helpers() -> None:
     assert cm.tolist() == [[12.0], [12.0]]
     assert rtorch.set_flush_denormal(True) is True
     assert rtorch.is_storage(rtorch.ones(1).untyped_storage()) and not rtorch.is_storage(x)
+
+
+def test_constants_aliases_and_random_module() -> None:
+    import math
+
+    assert rtorch.pi == math.pi and rtorch.e == math.e and rtorch.inf == math.inf
+    assert math.isnan(rtorch.nan) and rtorch.newaxis is None
+    assert rtorch.zeros(2)[rtorch.newaxis].shape == (1, 2)
+    assert rtorch.GradScaler is rtorch.amp.GradScaler
+    assert rtorch.vmap(lambda v: v * 2)(rtorch.ones(3, 2)).shape == (3, 2)
+    assert rtorch.constant_pad_nd(rtorch.ones(2), (1, 1), 5.0).tolist() == [5.0, 1.0, 1.0, 5.0]
+    assert (
+        rtorch.get_autocast_cpu_dtype() == rtorch.bfloat16 and not rtorch.is_autocast_cpu_enabled()
+    )
+    x = rtorch.ones(4)
+    assert rtorch.alpha_dropout_(x, 0.5, False) is x and x.tolist() == [1.0] * 4
+    rtorch.random.manual_seed(0)
+    first = rtorch.rand(3)
+    rtorch.random.manual_seed(0)
+    with rtorch.random.fork_rng():
+        rtorch.rand(7)
+    assert rtorch.equal(rtorch.rand(3), first)  # the fork restored the state
+    state = rtorch.random.get_rng_state()
+    a = rtorch.rand(2)
+    rtorch.random.set_rng_state(state)
+    assert rtorch.equal(rtorch.rand(2), a)

@@ -123,13 +123,25 @@ def _install_extra_ops() -> None:
 
 _install_extra_ops()
 
-from . import amp
-from .amp import autocast
+from . import amp, random
+from .amp import GradScaler, autocast
 from .amp.autocast_mode import (
     get_autocast_dtype,
     is_autocast_enabled,
     set_autocast_enabled,
 )
+
+is_autocast_cpu_enabled = is_autocast_enabled
+
+
+def get_autocast_cpu_dtype() -> dtype:
+    """The dtype CPU autocast would use (bfloat16)."""
+    return bfloat16
+
+
+def get_autocast_gpu_dtype() -> dtype:
+    """The dtype CUDA autocast would use (float16)."""
+    return float16
 
 
 def get_default_device() -> device:

@@ -412,6 +412,38 @@ def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     set_detect_anomaly(enabled, check_nan)
 
 
+def constant_pad_nd(input: Tensor, pad: Any, value: float = 0) -> Tensor:
+    """``input`` padded with ``value`` (``pad`` as in ``F.pad``, last dimension first)."""
+    from .nn import functional as F
+
+    return F.pad(input, list(pad), value=value)
+
+
+def _inplace_functional(name: str) -> Any:
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        from .nn import functional as F
+
+        return input.copy_(getattr(F, name)(input, *args, **kwargs))
+
+    fn.__name__ = name + "_"
+    fn.__doc__ = f"In-place ``{name}``: ``input.copy_(F.{name}(input, ...))``."
+    return fn
+
+
+def _vmap(*args: Any, **kwargs: Any) -> Any:
+    from .func import vmap
+
+    return vmap(*args, **kwargs)
+
+
+def _rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    from .nn import functional as F
+
+    return input.copy_(F.rrelu(input, lower, upper, training))
+
+
 FUNCTIONS: dict[str, Any] = {
     "compile": compile,
     "layout": layout,
@@ -427,6 +459,17 @@ FUNCTIONS: dict[str, Any] = {
     "set_flush_denormal": set_flush_denormal,
     "is_storage": is_storage,
     "set_anomaly_enabled": set_anomaly_enabled,
+    "constant_pad_nd": constant_pad_nd,
+    "alpha_dropout_": _inplace_functional("alpha_dropout"),
+    "feature_alpha_dropout_": _inplace_functional("feature_alpha_dropout"),
+    "rrelu_": _rrelu_,
+    "vmap": _vmap,
+    # Constants PyTorch exports at top level.
+    "pi": math.pi,
+    "e": math.e,
+    "inf": math.inf,
+    "nan": math.nan,
+    "newaxis": None,
 }
 
 METHODS: dict[str, Any] = {
