@@ -230,3 +230,38 @@ def test_parity_with_torch() -> None:
     ba, bb = Bernoulli(logits=_t(x)), td.Bernoulli(logits=torch.tensor(x))
     np.testing.assert_allclose(ba.entropy().numpy(), bb.entropy().numpy(), rtol=1e-13)
     assert repr(ba) == repr(bb).replace("torch.", "torch.")
+
+
+def test_exponential_laplace_one_hot() -> None:
+    from rtorch.distributions import Exponential, Laplace, OneHotCategorical
+
+    rate = _t([0.5, 2.0])
+    e = Exponential(rate)
+    x = _t([0.3, 1.5])
+    assert e.log_prob(x).tolist() == pytest.approx([math.log(0.5) - 0.15, math.log(2) - 3.0])
+    assert e.cdf(x).tolist() == pytest.approx([1 - math.exp(-0.15), 1 - math.exp(-3.0)])
+    assert e.entropy().tolist() == pytest.approx([1 - math.log(0.5), 1 - math.log(2)])
+    np.testing.assert_allclose(e.icdf(e.cdf(x)).numpy(), x.numpy(), rtol=1e-12)
+    rtorch.manual_seed(4)
+    assert abs(Exponential(_t([2.0])).sample((40000,)).mean().item() - 0.5) < 0.01
+    kl = kl_divergence(Exponential(_t(1.0)), Exponential(_t(2.0))).item()
+    assert kl == pytest.approx(math.log(1 / 2) + 2 - 1)
+    lap = Laplace(_t([0.0, 1.0]), _t([1.0, 2.0]))
+    assert lap.log_prob(_t([0.5, -1.0])).tolist() == pytest.approx(
+        [-math.log(2) - 0.5, -math.log(4) - 1.0]
+    )
+    assert lap.cdf(_t([0.0, 1.0])).tolist() == pytest.approx([0.5, 0.5])
+    assert lap.entropy().tolist() == pytest.approx([1 + math.log(2), 1 + math.log(4)])
+    assert lap.variance.tolist() == pytest.approx([2.0, 8.0])
+    rtorch.manual_seed(5)
+    s = Laplace(_t([1.0]), _t([0.5])).sample((40000,))
+    assert abs(s.median().item() - 1.0) < 0.02 and abs((s - 1).abs().mean().item() - 0.5) < 0.01
+    oh = OneHotCategorical(_t([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]))
+    assert oh.event_shape == (3,) and oh.batch_shape == (2,) and repr(oh) == "OneHotCategorical()"
+    lp = oh.log_prob(_t([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]))
+    assert lp.tolist() == pytest.approx([math.log(0.5), math.log(0.1)])
+    draws = oh.sample((6,))
+    assert draws.shape == (6, 2, 3) and bool((draws.sum(-1) == 1).all())
+    assert oh.enumerate_support().shape == (3, 2, 3)
+    with pytest.raises(ValueError, match="to be within the support"):
+        oh.log_prob(_t([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]))

@@ -1,8 +1,8 @@
 """``rtorch.distributions``: parameterizable probability distributions and sampling.
 
 Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``,
-``Independent``, ``kl_divergence``/``register_kl`` (Normal, Uniform, Bernoulli,
-Categorical, Independent pairs) and ``constraints``. Samples come from rtorch's generator
+``OneHotCategorical``, ``Exponential``, ``Laplace``, ``Independent``,
+``kl_divergence``/``register_kl`` (for same-type pairs of these) and ``constraints``. Samples come from rtorch's generator
 (``rtorch.manual_seed``), so they differ from PyTorch's stream for the same seed.
 """
 
@@ -10,17 +10,23 @@ from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .distribution import Distribution
+from .exponential import Exponential
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .laplace import Laplace
 from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
 __all__ = [
     "Bernoulli",
     "Categorical",
     "Distribution",
+    "Exponential",
     "Independent",
+    "Laplace",
     "Normal",
+    "OneHotCategorical",
     "Uniform",
     "constraints",
     "kl_divergence",
