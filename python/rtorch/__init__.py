@@ -96,6 +96,7 @@ _composite_ops.install()
 # from core ops in concept-named modules.
 from . import (
     _bessel_ops,
+    _incomplete_gamma,
     _math_extras,
     _quantile_ops,
     _runtime_api,
@@ -107,6 +108,7 @@ from . import (
 def _install_extra_ops() -> None:
     for module in (
         _bessel_ops,
+        _incomplete_gamma,
         _math_extras,
         _quantile_ops,
         _runtime_api,

@@ -12,6 +12,8 @@ from typing import Any
 from . import _C, _special_ops
 from ._bessel_ops import i0, i0e, i1, i1e
 from ._C import Tensor
+from ._incomplete_gamma import igamma as gammainc
+from ._incomplete_gamma import igammac as gammaincc
 
 __all__ = [
     "digamma",
@@ -23,6 +25,8 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammainc",
+    "gammaincc",
     "gammaln",
     "i0",
     "i0e",
