@@ -180,3 +180,44 @@ def test_parametrizations_weight_norm() -> None:
     fresh = weight_norm(nn.Linear(4, 3).double())
     fresh.load_state_dict(lin.state_dict())
     assert rtorch.equal(fresh.weight, lin.weight)
+
+
+# ----- AdaptiveLogSoftmaxWithLoss -----
+
+
+def test_adaptive_log_softmax_matches_its_definition() -> None:
+    rtorch.manual_seed(6)
+    m = nn.AdaptiveLogSoftmaxWithLoss(16, 30, [5, 12, 20], div_value=2.0, head_bias=True).double()
+    assert [tuple(v.shape) for v in m.state_dict().values()] == [
+        (8, 16), (8,), (8, 16), (7, 8), (4, 16), (8, 4), (2, 16), (10, 2)
+    ]  # fmt: skip
+    x = rtorch.randn(9, 16, dtype=rtorch.float64)
+    t = rtorch.tensor([0, 4, 5, 11, 12, 19, 20, 29, 3])
+    out = m(x, t)
+    # Reference: head log-softmax over [shortlist, clusters]; a rare class adds its
+    # cluster's log-softmax.
+    xn = x.numpy()
+
+    def log_softmax(z):
+        z = z - z.max(1, keepdims=True)
+        return z - np.log(np.exp(z).sum(1, keepdims=True))
+
+    head = log_softmax(xn @ m.head.weight.detach().numpy().T + m.head.bias.detach().numpy())
+    full = [head[:, :5]]
+    for i, (i2h, h2o) in enumerate(m.tail):
+        cl = log_softmax(xn @ i2h.weight.detach().numpy().T @ h2o.weight.detach().numpy().T)
+        full.append(cl + head[:, 5 + i : 6 + i])
+    full = np.concatenate(full, 1)
+    want = full[np.arange(9), t.numpy()]
+    np.testing.assert_allclose(out.output.detach().numpy(), want, rtol=1e-12)
+    assert out.loss.item() == pytest.approx(-want.mean(), rel=1e-12)
+    np.testing.assert_allclose(m.log_prob(x).detach().numpy(), full, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(m.predict(x).numpy(), full.argmax(1))
+    out.loss.backward()
+    assert m.tail[2][1].weight.grad is not None
+    single = m(x[0], t[0])
+    assert single.output.dim() == 0
+    with pytest.raises(RuntimeError, match="Target values should be in \\[0, 29\\]"):
+        m(x[:1], rtorch.tensor([30]))
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique, positive"):
+        nn.AdaptiveLogSoftmaxWithLoss(16, 30, [12, 5])

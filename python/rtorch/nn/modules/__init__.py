@@ -4,6 +4,7 @@ Each family file lists its public names in ``__all__``; this file re-exports the
 """
 
 from .activation import *
+from .adaptive import *
 from .batchnorm import *
 from .container import *
 from .conv import *
