@@ -351,3 +351,26 @@ def test_constants_aliases_and_random_module() -> None:
     a = rtorch.rand(2)
     rtorch.random.set_rng_state(state)
     assert rtorch.equal(rtorch.rand(2), a)
+
+
+def test_tensor_storage_is_a_typed_view() -> None:
+    t = rtorch.arange(6.0)
+    with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+        s = t.storage()
+    assert isinstance(s, rtorch.TypedStorage)
+    assert s.size() == len(s) == 6 and s.dtype == rtorch.float32 and s.element_size() == 4
+    assert s.nbytes() == 24 and s.data_ptr() == t.data_ptr()
+    assert s.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0] and s[2] == 2.0
+    s[0] = 9.0  # shares memory with the tensor
+    assert t[0].item() == 9.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        view = t[2:4]
+        assert view.storage().size() == 6 and view.storage().data_ptr() == t.data_ptr()
+        s.fill_(1.0)
+    assert t.tolist() == [1.0] * 6
+    assert repr(s).endswith(
+        "[torch.storage.TypedStorage(dtype=torch.float32, device=cpu) of size 6]"
+    )
+    assert t.storage_type().__name__ == "FloatStorage"
+    assert rtorch.zeros(2, dtype=rtorch.int64).storage_type().__name__ == "LongStorage"

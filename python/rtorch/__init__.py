@@ -101,6 +101,7 @@ from . import (
     _quantile_ops,
     _runtime_api,
     _scatter_reduce_ops,
+    _tensor_storage,
     _unique_ops,
 )
 
@@ -113,6 +114,7 @@ def _install_extra_ops() -> None:
         _quantile_ops,
         _runtime_api,
         _scatter_reduce_ops,
+        _tensor_storage,
         _unique_ops,
     ):
         globals().update(module.FUNCTIONS)
