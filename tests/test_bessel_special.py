@@ -139,10 +139,53 @@ def test_special_gradients() -> None:
 def test_parity_with_torch() -> None:
     torch = pytest.importorskip("torch")
     x = np.concatenate([np.linspace(-40, 40, 161), [0.0, 1e-8, 700.0]])
-    for name in ("i0", "i0e", "i1", "i1e", "ndtr", "log_ndtr", "erfcx", "entr", "expit"):
+    for name in ("i0", "i0e", "i1", "i1e", "ndtr", "log_ndtr", "erfcx", "entr", "expit",
+                 "spherical_bessel_j0", "modified_bessel_i0"):  # fmt: skip
         want = getattr(torch.special, name)(torch.tensor(x)).numpy()
         got = getattr(sp, name)(rtorch.tensor(x)).numpy()
         # PyTorch's ndtr loses digits in the far left tail (it is 6.106e-16 at x = -8,
         # where Φ(-8) = 6.2210e-16); compare there absolutely.
         atol = 1e-15 if name == "ndtr" else 1e-300
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=atol, equal_nan=True, err_msg=name)
+
+
+def test_zeta_closed_forms() -> None:
+    z = sp.zeta
+    x = rtorch.tensor([2.0, 4.0, 2.0, 2.0, 3.0], dtype=rtorch.float64)
+    q = rtorch.tensor([1.0, 1.0, 2.0, 0.5, 1.0], dtype=rtorch.float64)
+    got = z(x, q).tolist()
+    apery = 1.2020569031595942853997  # ζ(3)
+    want = [math.pi**2 / 6, math.pi**4 / 90, math.pi**2 / 6 - 1, math.pi**2 / 2, apery]
+    for g, w in zip(got, want):
+        assert g == pytest.approx(w, rel=1e-14)
+    # The recurrence ζ(x, q) - ζ(x, q + 1) = q^-x over a grid, including large x.
+    xs = rtorch.tensor([1.5, 2.5, 7.3, 20.0, 50.0], dtype=rtorch.float64).reshape(-1, 1)
+    qs = rtorch.tensor([0.3, 0.9, 2.0, 12.7], dtype=rtorch.float64)
+    lhs = (z(xs, qs) - z(xs, qs + 1)).numpy()
+    np.testing.assert_allclose(lhs, (qs.numpy() ** -xs.numpy()), rtol=1e-11)
+    special = z(
+        rtorch.tensor([1.0, 0.5, 2.0, 2.0, 2.5]), rtorch.tensor([1.0, 1.0, 0.0, -2.0, -1.5])
+    )
+    assert special.tolist()[0] == math.inf and math.isnan(special.tolist()[1])
+    assert special.tolist()[2:4] == [math.inf, math.inf] and math.isnan(special.tolist()[4])
+    assert z(rtorch.tensor([2, 3]), rtorch.tensor([1, 1])).dtype == rtorch.float32
+    assert z(2.0, rtorch.tensor([1.0, 2.0])).tolist() == pytest.approx(
+        [math.pi**2 / 6, math.pi**2 / 6 - 1]
+    )
+    b = rtorch.tensor([1.0, 2.0], dtype=rtorch.float64, requires_grad=True)
+    a = rtorch.tensor([2.0, 3.0], dtype=rtorch.float64)
+    assert gradcheck(lambda v: z(a, v), (b,))
+    a.requires_grad_(True)
+    with pytest.raises(NotImplementedError, match="the derivative for 'zeta' is not implemented"):
+        z(a, b).sum().backward()
+
+
+def test_spherical_j0_and_modified_bessel_aliases() -> None:
+    x = rtorch.tensor([0.0, 1e-8, 1e-3, 1.0, -3.0, 100.0], dtype=rtorch.float64)
+    got = sp.spherical_bessel_j0(x).tolist()
+    for v, g in zip(x.tolist(), got):
+        assert g == pytest.approx(1.0 if v == 0 else math.sin(v) / v, rel=1e-15)
+    y = rtorch.tensor([0.5, 2.0], requires_grad=True)
+    assert not sp.spherical_bessel_j0(y).requires_grad  # not differentiable, as in PyTorch
+    assert sp.modified_bessel_i0(y).tolist() == rtorch.i0(y.detach()).tolist()
+    assert sp.modified_bessel_i1(y).tolist() == sp.i1(y.detach()).tolist()

@@ -14,6 +14,7 @@ from ._bessel_ops import i0, i0e, i1, i1e
 from ._C import Tensor
 from ._incomplete_gamma import igamma as gammainc
 from ._incomplete_gamma import igammac as gammaincc
+from .autograd.function import Function
 
 __all__ = [
     "digamma",
@@ -206,3 +207,115 @@ def logsumexp(
 ) -> Tensor:
     """log of the sum of exponentials along ``dim``, computed stably."""
     return _out(_C.logsumexp(input, dim, keepdim), out)
+
+
+# ----- Hurwitz zeta -----
+
+
+def _bernoulli_over_factorial(count: int) -> list[float]:
+    """B_{2j} / (2j)! for j = 1..count, from exact Bernoulli numbers (Akiyama–Tanigawa)."""
+    from fractions import Fraction
+
+    size = 2 * count + 1
+    row = [Fraction(0)] * (size + 1)
+    bernoulli = []
+    for m in range(size + 1):
+        row[m] = Fraction(1, m + 1)
+        for j in range(m, 0, -1):
+            row[j - 1] = j * (row[j - 1] - row[j])
+        bernoulli.append(row[0])
+    return [float(bernoulli[2 * j] / math.factorial(2 * j)) for j in range(1, count + 1)]
+
+
+_ZETA_DIRECT_TERMS = 12
+_ZETA_COEFS = _bernoulli_over_factorial(12)
+
+
+def _zeta64(x: Tensor, q: Tensor) -> Tensor:
+    """ζ(x, q) = Σ_k (k + q)^-x in float64: 12 terms summed directly, the rest by the
+    Euler–Maclaurin formula with 12 Bernoulli corrections."""
+    total = _C.zeros_like(x)
+    for k in range(_ZETA_DIRECT_TERMS):
+        total = total + (q + k).pow(-x)
+    a = q + _ZETA_DIRECT_TERMS
+    total = total + a.pow(1 - x) / (x - 1) + 0.5 * a.pow(-x)
+    rising = x.clone()  # x (x+1) … (x + 2j - 2)
+    power = a.pow(-x - 1)  # a^(-x - 2j + 1)
+    inv_a2 = 1 / (a * a)
+    for j, coef in enumerate(_ZETA_COEFS, start=1):
+        total = total + coef * rising * power
+        rising = rising * (x + 2 * j - 1) * (x + 2 * j)
+        power = power * inv_a2
+    return total
+
+
+class _Zeta(Function):
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, q: Tensor, dtype: Any) -> Tensor:
+        ctx.save_for_backward(x, q)
+        return _zeta_values(x.double(), q.double()).to(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple:
+        x, q = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+        x64, q64 = x.double(), q.double()
+        dq = (-x64 * _zeta_values(x64 + 1, q64)).to(grad.dtype)
+        return None, grad * dq, None
+
+
+_Zeta._backward_name = "SpecialZetaBackward0"
+
+
+def _zeta_values(x: Tensor, q: Tensor) -> Tensor:
+    pole = (x == 1) | ((q <= 0) & (q == q.floor()))
+    domain = (x < 1) | ((q < 0) & (x != x.floor()))
+    safe_x = _C.where(pole | domain, _C.full_like(x, 2.0), x)
+    safe_q = _C.where(pole | domain, _C.ones_like(q), q)
+    values = _zeta64(safe_x, safe_q)
+    values = _C.where(pole, _C.full_like(values, math.inf), values)
+    return _C.where(domain & ~pole | x.isnan() | q.isnan(), _C.full_like(values, math.nan), values)
+
+
+def zeta(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    r"""The Hurwitz zeta function :math:`\zeta(x, q) = \sum_{k=0}^\infty (k + q)^{-x}`
+    (``input`` is :math:`x`, ``other`` is :math:`q`; the Riemann zeta at ``q = 1``)."""
+    from ._composite_ops import broadcast_tensors
+
+    x = input if isinstance(input, Tensor) else _C.tensor(float(input))
+    q = (
+        other
+        if isinstance(other, Tensor)
+        else _C.tensor(float(other), dtype=x.dtype if x.is_floating_point() else None)
+    )
+    dtype = _C.result_type(x, q)
+    if not dtype.is_floating_point:
+        dtype = _C.get_default_dtype()
+    x, q = broadcast_tensors(x.to(dtype), q.to(dtype))
+    result = _Zeta.apply(x, q, dtype)
+    return _out(result, out)
+
+
+def _no_grad_unary(name: str, fn: Any):
+    def f(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        return _out(fn(input.detach()), out)
+
+    f.__name__ = name
+    f.__qualname__ = name
+    f.__doc__ = f"``torch.special.{name}`` (not differentiable, as in PyTorch)."
+    return f
+
+
+def _spherical_j0(x: Tensor) -> Tensor:
+    x = _floating(x)
+    safe = _C.where(x == 0, _C.ones_like(x), x)
+    small = x.abs() < 1e-4
+    series = 1 - x * x / 6  # the next term is x^4/120 < 1e-18
+    return _C.where(small, series, safe.sin() / safe)
+
+
+modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", i0)
+modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", i1)
+spherical_bessel_j0 = _no_grad_unary("spherical_bessel_j0", _spherical_j0)
+__all__ += ["modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0", "zeta"]
