@@ -374,3 +374,19 @@ def test_tensor_storage_is_a_typed_view() -> None:
     )
     assert t.storage_type().__name__ == "FloatStorage"
     assert rtorch.zeros(2, dtype=rtorch.int64).storage_type().__name__ == "LongStorage"
+
+
+def test_adjoint_views_and_kind_flags() -> None:
+    x = rtorch.arange(6.0).reshape(2, 3)
+    assert x.H.tolist() == x.t().tolist() and x.mH.shape == (3, 2)
+    assert rtorch.ones(2, 3, 4).mH.shape == (2, 4, 3)
+    assert x.real is x and not x.is_meta and not x.is_sparse and not x.is_quantized
+    assert not x.is_mkldnn and not x.is_nested
+    with pytest.raises(RuntimeError, match="For batches of matrices, consider using tensor.mH"):
+        _ = rtorch.ones(2, 3, 4).H
+    with pytest.raises(RuntimeError, match="tensor.mH is only supported on matrices or batches"):
+        _ = rtorch.ones(3).mH
+    with pytest.raises(TypeError, match="imag is not implemented for tensors with non-complex"):
+        _ = x.imag
+    with pytest.warns(UserWarning, match="Tensor.H is deprecated on 0-D tensors"):
+        assert rtorch.tensor(1.0).H.item() == 1.0

@@ -444,6 +444,39 @@ def _rrelu_(
     return input.copy_(F.rrelu(input, lower, upper, training))
 
 
+# ----- matrix-adjoint views and kind flags (rtorch tensors are real, dense, strided) -----
+
+
+def _h(self: Tensor) -> Tensor:
+    if self.dim() == 0:
+        warnings.warn(
+            "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
+            UserWarning,
+            stacklevel=2,
+        )
+        return self
+    if self.dim() != 2:
+        hint = " For batches of matrices, consider using tensor.mH" if self.dim() > 2 else ""
+        raise RuntimeError(
+            "tensor.H is only supported on matrices (2-D tensors). Got "
+            f"{self.dim()}-D tensor.{hint}"
+        )
+    return self.transpose(0, 1)
+
+
+def _mh(self: Tensor) -> Tensor:
+    if self.dim() < 2:
+        raise RuntimeError(
+            "tensor.mH is only supported on matrices or batches of matrices. Got "
+            f"{self.dim()}-D tensor."
+        )
+    return self.transpose(-2, -1)
+
+
+def _imag(self: Tensor) -> Tensor:
+    raise TypeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
 FUNCTIONS: dict[str, Any] = {
     "compile": compile,
     "layout": layout,
@@ -498,6 +531,15 @@ METHODS: dict[str, Any] = {
     "dim_order": _dim_order,
     "new_empty_strided": _new_empty_strided,
     "is_set_to": _is_set_to,
+    "H": property(_h),
+    "mH": property(_mh),
+    "real": property(lambda self: self),
+    "imag": property(_imag),
+    "is_meta": property(lambda self: False),
+    "is_quantized": property(lambda self: False),
+    "is_sparse": property(lambda self: False),
+    "is_mkldnn": property(lambda self: False),
+    "is_nested": property(lambda self: False),
     "nonzero_static": lambda self, *, size, fill_value=-1: nonzero_static(
         self, size=size, fill_value=fill_value
     ),
