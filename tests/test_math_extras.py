@@ -211,3 +211,27 @@ def test_parity_with_torch() -> None:
     np.testing.assert_allclose(
         rtorch.kaiser_window(7).numpy(), torch.kaiser_window(7).numpy(), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nextafter_matches_numpy(dtype) -> None:
+    fi = np.finfo(dtype)
+    rng = _rng(9)
+    x = np.concatenate([
+        rng.standard_normal(200) * 10.0 ** rng.integers(-30, 30, 200),
+        [1.0, 1.0, 0.0, 0.0, -1.0, 2.0, 2.0, 0.5, fi.max, np.inf, np.inf, -np.inf, 3.0,
+         np.nan, fi.tiny, -fi.tiny, fi.tiny * fi.eps, 1024.0],
+    ]).astype(dtype)  # fmt: skip
+    y = np.concatenate([
+        rng.standard_normal(200) * 1e3,
+        [2.0, 0.0, 1.0, -1.0, 0.0, 0.0, 3.0, 0.0, np.inf, 0.0, np.inf, 0.0, 3.0, 1.0, 0.0,
+         0.0, 0.0, 1000.0],
+    ]).astype(dtype)  # fmt: skip
+    with np.errstate(over="ignore"):
+        want = np.nextafter(x, y)
+    got = rtorch.nextafter(rtorch.tensor(x), rtorch.tensor(y)).numpy()
+    np.testing.assert_array_equal(got, want)
+    t = rtorch.tensor([1.0], dtype=rtorch.float64)
+    assert t.nextafter_(rtorch.tensor([2.0], dtype=rtorch.float64)).item() == np.nextafter(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="\"nextafter_cpu\" not implemented for 'Long'"):
+        rtorch.nextafter(rtorch.tensor([1]), rtorch.tensor([2]))

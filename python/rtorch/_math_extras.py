@@ -54,6 +54,47 @@ def frexp(input: Tensor, *, out: Any = None) -> Any:
     return _result((mantissa, exponent))
 
 
+_MANTISSA_BITS = {_C.float64: 53, _C.float32: 24, _C.float16: 11, _C.bfloat16: 8}
+
+
+def nextafter(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The next representable value after ``input`` towards ``other``, elementwise."""
+    from ._composite_ops import broadcast_tensors
+    from ._dtype_info import finfo
+
+    dtype = _C.result_type(input, other)
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{_int_name(dtype)}'")
+    x, y = broadcast_tensors(input.detach().to(dtype), other.detach().to(dtype))
+    info = finfo(dtype)
+    bits = _MANTISSA_BITS[dtype]
+    x64, y64 = x.double(), y.double()
+    _, e = frexp(_C.where(x64 == 0, _C.ones_like(x64), x64))
+    e = e.double()
+    # The gap above |x| is 2^(e - bits); just below a power of two (moving towards
+    # zero from one) it is half that; never below the smallest subnormal.
+    up_gap = (e - bits).exp2()
+    towards_zero = (y64.abs() < x64.abs()) | ((y64 * x64) < 0)
+    power_of_two = x64.abs() == (e - 1).exp2()
+    gap = _C.where(towards_zero & power_of_two, up_gap / 2, up_gap)
+    gap = gap.clamp(min=info.smallest_normal * info.eps)
+    step = _C.where(y64 > x64, gap, -gap).to(dtype)
+    result = x + step
+    tiny = _C.full_like(x, info.smallest_normal * info.eps)
+    result = _C.where(x == 0, _C.where(y > 0, tiny, -tiny), result)
+    big = _C.full_like(x, info.max)
+    result = _C.where(x.isinf() & (y.abs() < x.abs()), _C.where(x > 0, big, -big), result)
+    result = _C.where(x == y, y, result)
+    result = _C.where(x.isnan() | y.isnan(), _C.full_like(x, math.nan), result)
+    return out.copy_(result) if out is not None else result
+
+
+def _int_name(dtype: Any) -> str:
+    names = {_C.int64: "Long", _C.int32: "Int", _C.int16: "Short", _C.int8: "Char",
+             _C.uint8: "Byte", _C.bool: "Bool"}  # fmt: skip
+    return names.get(dtype, str(dtype))
+
+
 def renorm(
     input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None
 ) -> Tensor:
@@ -390,6 +431,7 @@ def _method(fn: Any) -> Any:
 FUNCTIONS: dict[str, Any] = {
     "angle": angle,
     "frexp": frexp,
+    "nextafter": nextafter,
     "renorm": renorm,
     "kaiser_window": kaiser_window,
     "gradient": gradient,
@@ -419,6 +461,8 @@ FUNCTIONS["dropout_"] = _dropout_
 METHODS: dict[str, Any] = {
     "angle": _method(angle),
     "frexp": _method(frexp),
+    "nextafter": _method(nextafter),
+    "nextafter_": lambda self, other: self.copy_(nextafter(self, other)),
     "renorm": _method(renorm),
     "renorm_": lambda self, p, dim, maxnorm: self.copy_(renorm(self, p, dim, maxnorm)),
     "histogram": _method(histogram),
