@@ -677,3 +677,82 @@ def test_sync_batchnorm_and_nllloss2d() -> None:
         loss = nn.NLLLoss2d()
     assert isinstance(loss, nn.NLLLoss)
     assert F.has_torch_function((x,)) is False and F.has_torch_function_variadic(x, x) is False
+
+
+# ----- fractional max pooling -----
+
+
+def _fractional_reference(x, kernel, outs, samples):
+    """Direct loops over PyTorch's interval rule (samples: width first in 2-D)."""
+    nd = len(kernel)
+    n, c = x.shape[:2]
+    sizes = x.shape[2:]
+    order = (1, 0) if nd == 2 else (0, 1, 2)
+
+    def starts(u, size, out, pool):
+        if out == 1:
+            return [size - pool]
+        alpha = (size - pool) / (out - 1)
+        seq = [int((i + u) * alpha) - int(u * alpha) for i in range(out - 1)]
+        return [*seq, size - pool]
+
+    vals = np.zeros((n, c, *outs))
+    idx = np.zeros((n, c, *outs), dtype=np.int64)
+    for b in range(n):
+        for ch in range(c):
+            seqs = [starts(float(samples[b, ch, order[a]]), sizes[a], outs[a], kernel[a])
+                    for a in range(nd)]  # fmt: skip
+            for pos in itertools.product(*(range(o) for o in outs)):
+                best, best_i = -np.inf, None
+                ranges = [range(seqs[a][pos[a]], seqs[a][pos[a]] + kernel[a]) for a in range(nd)]
+                for coord in itertools.product(*ranges):
+                    v = x[(b, ch, *coord)]
+                    if v > best:
+                        flat = 0
+                        for a in range(nd):
+                            flat = flat * sizes[a] + coord[a]
+                        best, best_i = v, flat
+                vals[(b, ch, *pos)] = best
+                idx[(b, ch, *pos)] = best_i
+    return vals, idx
+
+
+@pytest.mark.parametrize(("shape", "kernel", "outs"), [
+    ((2, 3, 7, 8), (2, 3), (4, 3)), ((1, 2, 9, 9), (3, 3), (5, 6)), ((1, 2, 6, 7, 8), (2, 3, 2), (3, 3, 4)),
+])  # fmt: skip
+def test_fractional_max_pool_matches_loop(shape, kernel, outs) -> None:
+    rng = _rng(12)
+    x = rng.standard_normal(shape)
+    samples = rng.random((shape[0], shape[1], len(kernel)))
+    fn = F.fractional_max_pool2d if len(kernel) == 2 else F.fractional_max_pool3d
+    values, indices = fn(rtorch.tensor(x), kernel, output_size=outs, return_indices=True,
+                         _random_samples=rtorch.tensor(samples))  # fmt: skip
+    want_v, want_i = _fractional_reference(x, kernel, outs, samples)
+    np.testing.assert_array_equal(values.numpy(), want_v)
+    np.testing.assert_array_equal(indices.numpy(), want_i)
+
+
+def test_fractional_max_pool_modules_and_errors() -> None:
+    m = nn.FractionalMaxPool2d(3, output_ratio=0.5)
+    assert repr(m) == "FractionalMaxPool2d()" and m(rtorch.randn(1, 2, 10, 10)).shape == (
+        1,
+        2,
+        5,
+        5,
+    )
+    assert nn.FractionalMaxPool3d(2, output_size=3)(rtorch.randn(2, 6, 6, 6)).shape == (2, 3, 3, 3)
+    x = rtorch.randn(1, 1, 6, 6, dtype=rtorch.float64, requires_grad=True)
+    samples = rtorch.tensor([[[0.3, 0.7]]], dtype=rtorch.float64)
+    assert gradcheck(
+        lambda a: F.fractional_max_pool2d(a, 2, output_size=3, _random_samples=samples), (x,)
+    )
+    with pytest.raises(ValueError, match="requires specifying either an output size, or a pooling"):
+        nn.FractionalMaxPool2d(3)
+    with pytest.raises(ValueError, match="only one of output_size and output_ratio may be"):
+        nn.FractionalMaxPool2d(3, output_size=2, output_ratio=0.5)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1 \\(got 1.5\\)"):
+        nn.FractionalMaxPool2d(3, output_ratio=1.5)
+    with pytest.raises(RuntimeError, match="pool height 3 too large relative to input height 5"):
+        F.fractional_max_pool2d(rtorch.randn(1, 1, 5, 5), 3, output_size=4)
+    with pytest.raises(ValueError, match="requires specifying either an output_size or an"):
+        F.fractional_max_pool2d(rtorch.randn(1, 1, 5, 5), 3)

@@ -10,6 +10,7 @@ matrices (the bins are boxes, so averaging is separable).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ... import _C
 from ..._C import Tensor
@@ -364,3 +365,131 @@ def lp_pool3d(
 
 
 __all__ += ["lp_pool3d", "max_unpool3d"]
+
+
+# ----- fractional max pooling (2-D and 3-D) -----
+
+
+def _fractional_starts(sample: Tensor, size: int, out: int, pool: int) -> Tensor:
+    """The window starts along one axis for each plane's sample u in [0, 1):
+    ``int((i + u) * alpha) - int(u * alpha)``, the last window flush with the end."""
+    u = sample.double().unsqueeze(-1)
+    lead = tuple(sample.shape)
+    if out == 0:
+        return _C.zeros((*lead, 0), dtype=_C.int64)
+    last = _C.full((*lead, 1), size - pool, dtype=_C.int64)
+    if out == 1:
+        return last
+    alpha = (size - pool) / (out - 1)
+    i = _C.arange(out - 1, dtype=_C.float64)
+    starts = ((i + u) * alpha).floor() - (u * alpha).floor()
+    return _C.cat([starts.long(), last], -1)
+
+
+def _fractional_max_pool(
+    name: str,
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any,
+    output_ratio: Any,
+    return_indices: bool,
+    _random_samples: Tensor | None,
+    nd: int,
+) -> Any:
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    kernel = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    sizes = tuple(input.shape[-nd:])
+    if output_size is None:
+        ratio = (
+            (output_ratio,) * nd
+            if not isinstance(output_ratio, (tuple, list))
+            else tuple(output_ratio)
+        )
+        output_size = [int(s * r) for s, r in zip(sizes, ratio, strict=True)]
+    outs = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    n, c = x.shape[0], x.shape[1]
+    axes = ("time", "height", "width")[3 - nd :]
+    for axis, s, k, o in zip(axes, sizes, kernel, outs, strict=True):
+        if o + k - 1 > s:
+            raise RuntimeError(f"{name}(): pool {axis} {k} too large relative to input {axis} {s}")
+    if _random_samples is None:
+        _random_samples = _C.rand(n, c, nd, dtype=x.dtype)
+    # PyTorch's sample order: width first in 2-D, time/height/width in 3-D.
+    sample_index = (1, 0) if nd == 2 else (0, 1, 2)
+    flat_index = None
+    stride = 1
+    for axis in reversed(range(nd)):
+        starts = _fractional_starts(
+            _random_samples[:, :, sample_index[axis]], sizes[axis], outs[axis], kernel[axis]
+        )  # (N, C, O)
+        coords = starts.unsqueeze(-1) + _C.arange(kernel[axis])  # (N, C, O, k)
+        # Place (O, k) of this axis at positions (axis, nd + axis) of (N, C, O..., k...).
+        shape = [n, c] + [1] * (2 * nd)
+        shape[2 + axis] = outs[axis]
+        shape[2 + nd + axis] = kernel[axis]
+        term = coords.reshape(shape) * stride
+        flat_index = term if flat_index is None else flat_index + term
+        stride *= sizes[axis]
+    assert flat_index is not None
+    window = 1
+    for k in kernel:
+        window *= k
+    full = (n, c, *outs, *kernel)
+    idx = flat_index.expand(full).reshape(n, c, -1)
+    values = x.reshape(n, c, -1).gather(2, idx).reshape(n, c, *outs, window)
+    best, arg = values.max(-1)
+    indices = idx.reshape(n, c, *outs, window).gather(-1, arg.unsqueeze(-1)).squeeze(-1)
+    if unbatched:
+        best, indices = best.squeeze(0), indices.squeeze(0)
+    return (best, indices) if return_indices else best
+
+
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    r"""Applies 2D fractional max pooling (Graham, 2014): windows of ``kernel_size`` at
+    pseudo-random, monotonically increasing positions (one random sample per plane) that
+    produce ``output_size`` (or ``output_ratio`` times the input size)."""
+    return _fractional_max_pool("fractional_max_pool2d", input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples, 2)  # fmt: skip
+
+
+def fractional_max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    r"""Applies 3D fractional max pooling (see :func:`fractional_max_pool2d`)."""
+    return _fractional_max_pool("fractional_max_pool3d", input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples, 3)  # fmt: skip
+
+
+def fractional_max_pool2d_with_indices(*args: Any, **kwargs: Any) -> Any:
+    """``fractional_max_pool2d`` returning (values, indices)."""
+    kwargs["return_indices"] = True
+    return fractional_max_pool2d(*args, **kwargs)
+
+
+def fractional_max_pool3d_with_indices(*args: Any, **kwargs: Any) -> Any:
+    """``fractional_max_pool3d`` returning (values, indices)."""
+    kwargs["return_indices"] = True
+    return fractional_max_pool3d(*args, **kwargs)
+
+
+__all__ += [
+    "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices",
+]

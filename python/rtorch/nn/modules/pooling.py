@@ -19,6 +19,8 @@ __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "LPPool1d",
     "LPPool2d",
     "LPPool3d",
@@ -595,3 +597,84 @@ class LPPool3d(_LPPoolNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.lp_pool3d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class _FractionalMaxPoolNd(Module):
+    _nd = 2
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        output_size: _Size | None = None,
+        output_ratio: Any = None,
+        return_indices: bool = False,
+        _random_samples: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        nd = self._nd
+        self.kernel_size = (
+            (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+        )
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = (
+            None if output_size is None
+            else (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+        )  # fmt: skip
+        self.output_ratio = (
+            None if output_ratio is None
+            else (output_ratio,) * nd if not isinstance(output_ratio, (tuple, list))
+            else tuple(output_ratio)
+        )  # fmt: skip
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ValueError(
+                f"{name} requires specifying either an output size, or a pooling ratio"
+            )
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    r"""Applies 2D fractional max pooling over an input signal composed of several input
+    planes (Graham, *Fractional MaxPooling*): pooling windows of ``kernel_size`` at
+    pseudo-random positions, producing ``output_size`` or ``output_ratio`` times the input.
+
+    Args:
+        kernel_size: the size of the window to take a max over
+        output_size: the target output size ``oH x oW``
+        output_ratio: the output size as a ratio of the input size, in (0, 1)
+        return_indices: if ``True``, also return the indices of the maxima
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`.
+    """
+
+    _nd = 2
+
+    def forward(self, input: Tensor):
+        return F.fractional_max_pool2d(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples,
+        )  # fmt: skip
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    r"""Applies 3D fractional max pooling (see :class:`FractionalMaxPool2d`).
+
+    Shape:
+        - Input: :math:`(N, C, T_{in}, H_{in}, W_{in})` or :math:`(C, T_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, T_{out}, H_{out}, W_{out})` or
+          :math:`(C, T_{out}, H_{out}, W_{out})`.
+    """
+
+    _nd = 3
+
+    def forward(self, input: Tensor):
+        return F.fractional_max_pool3d(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples,
+        )  # fmt: skip
