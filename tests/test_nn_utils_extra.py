@@ -221,3 +221,31 @@ def test_adaptive_log_softmax_matches_its_definition() -> None:
         m(x[:1], rtorch.tensor([30]))
     with pytest.raises(ValueError, match="cutoffs should be a sequence of unique, positive"):
         nn.AdaptiveLogSoftmaxWithLoss(16, 30, [12, 5])
+
+
+def test_linear_cross_entropy_is_linear_then_cross_entropy() -> None:
+    import rtorch.nn.functional as F
+
+    rtorch.manual_seed(7)
+    x = rtorch.randn(5, 4, dtype=rtorch.float64, requires_grad=True)
+    w = rtorch.randn(3, 2, 4, dtype=rtorch.float64, requires_grad=True)
+    b = rtorch.randn(3, 2, dtype=rtorch.float64)
+    t = rtorch.randint(0, 3, (5, 2))
+    got = F.linear_cross_entropy(x, w, t, linear_bias=b, label_smoothing=0.1)
+    logits = (x @ w.reshape(6, 4).t() + b.reshape(6)).reshape(5, 3, 2)
+    want = F.cross_entropy(logits, t, label_smoothing=0.1)
+    assert got.item() == pytest.approx(want.item(), rel=1e-14)
+    assert gradcheck(lambda a, k: F.linear_cross_entropy(a, k, t, ignore_index=1), (x, w))
+    m = nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True).double()
+    assert list(m.state_dict()) == ["linear.weight", "linear.bias"]
+    assert m.linear.weight.shape == (6, 4)
+    assert repr(m).startswith(
+        "LinearCrossEntropyLoss(\n  in_features=4, num_classes=3, out_features=(2,), bias=True, "
+        "reduction=mean, ignore_index=None, label_smoothing=0.0, options=None"
+    )
+    m(x, t).backward()
+    assert m.linear.weight.grad.shape == (6, 4)
+    opts = nn.LinearCrossEntropyOptions(batch_chunk_size=2)
+    assert nn.LinearCrossEntropyLoss(4, 3, options=opts).options.batch_chunk_size == 2
+    with pytest.raises(RuntimeError, match="expected label_smoothing to be in range \\[0, 1\\]"):
+        nn.LinearCrossEntropyLoss(4, 3, label_smoothing=2.0)

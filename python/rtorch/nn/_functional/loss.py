@@ -983,3 +983,39 @@ def multilabel_margin_loss(
 
 
 __all__ += ["multilabel_margin_loss"]
+
+
+def linear_cross_entropy(
+    input: Tensor,
+    linear_weight: Tensor,
+    target: Tensor,
+    *,
+    linear_bias: Tensor | None = None,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    options: object = None,
+) -> Tensor:
+    r"""Cross entropy of ``linear(input, linear_weight, linear_bias)`` against ``target``.
+
+    ``linear_weight`` is ``(C, *out_features, in_features)``; the logits are reshaped to
+    ``(*input.shape[:-1], C, *out_features)`` before :func:`cross_entropy`. ``options``
+    (PyTorch's chunking settings) are accepted and do not change the result.
+    """
+    from .linear import linear
+
+    num_classes, *out_features, in_features = linear_weight.shape
+    logits = linear(
+        input,
+        linear_weight.reshape(-1, in_features),
+        None if linear_bias is None else linear_bias.reshape(-1),
+    )
+    logits = logits.reshape(*input.shape[:-1], num_classes, *out_features)
+    kwargs: dict = {"weight": weight, "reduction": reduction, "label_smoothing": label_smoothing}
+    if ignore_index is not None:
+        kwargs["ignore_index"] = ignore_index
+    return cross_entropy(logits, target, **kwargs)
+
+
+__all__ += ["linear_cross_entropy"]

@@ -13,6 +13,7 @@ from .dropout import *
 from .flatten import *
 from .instancenorm import *
 from .linear import *
+from .linear_cross_entropy_options import *
 from .loss import *
 from .module import *
 from .normalization import *
