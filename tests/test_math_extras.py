@@ -235,3 +235,43 @@ def test_nextafter_matches_numpy(dtype) -> None:
     assert t.nextafter_(rtorch.tensor([2.0], dtype=rtorch.float64)).item() == np.nextafter(1.0, 2.0)
     with pytest.raises(RuntimeError, match="\"nextafter_cpu\" not implemented for 'Long'"):
         rtorch.nextafter(rtorch.tensor([1]), rtorch.tensor([2]))
+
+
+@pytest.mark.parametrize("rate", [0.5, 3.0, 9.9, 15.0, 60.0])
+def test_poisson_sampling_matches_the_pmf(rate: float) -> None:
+    rtorch.manual_seed(11)
+    n = 40000
+    draws = rtorch.poisson(rtorch.full((n,), rate, dtype=rtorch.float64)).numpy()
+    assert (draws == np.floor(draws)).all() and draws.min() >= 0
+    # Frequencies of the likeliest values against the pmf, within 5 standard errors.
+    ks = np.arange(max(0, int(rate - 2 * math.sqrt(rate))), int(rate + 2 * math.sqrt(rate)) + 1)
+    pmf = np.exp(ks * math.log(rate) - rate - np.array([math.lgamma(k + 1) for k in ks]))
+    freq = np.array([(draws == k).mean() for k in ks])
+    np.testing.assert_array_less(np.abs(freq - pmf), 5 * np.sqrt(pmf * (1 - pmf) / n) + 1e-12)
+    assert abs(draws.mean() - rate) < 5 * math.sqrt(rate / n)
+
+
+def test_poisson_edges_and_distribution() -> None:
+    from rtorch.distributions import Poisson, kl_divergence
+
+    assert rtorch.poisson(rtorch.zeros(5)).tolist() == [0.0] * 5
+    big = rtorch.poisson(rtorch.full((2000,), 1e6, dtype=rtorch.float64))
+    assert abs(big.mean().item() - 1e6) < 5 * math.sqrt(1e6 / 2000)
+    x = rtorch.tensor([2.0], requires_grad=True)
+    y = rtorch.poisson(x)
+    y.backward()
+    assert x.grad.tolist() == [0.0]
+    with pytest.raises(
+        RuntimeError, match="invalid Poisson rate, expected rate to be non-negative"
+    ):
+        rtorch.poisson(rtorch.tensor([-1.0]))
+    with pytest.raises(NotImplementedError, match="\"poisson_cpu\" not implemented for 'Long'"):
+        rtorch.poisson(rtorch.tensor([1, 2]))
+    d = Poisson(rtorch.tensor([2.0, 3.0], dtype=rtorch.float64))
+    lp = d.log_prob(rtorch.tensor([1.0, 4.0], dtype=rtorch.float64)).tolist()
+    assert lp == pytest.approx([math.log(2) - 2, 4 * math.log(3) - 3 - math.log(24)], rel=1e-14)
+    assert d.mode.tolist() == [2.0, 3.0] and d.sample((3,)).shape == (3, 2)
+    kl = kl_divergence(d, Poisson(rtorch.tensor([1.0, 1.0], dtype=rtorch.float64))).tolist()
+    assert kl == pytest.approx([2 * math.log(2) - 1, 3 * math.log(3) - 2], rel=1e-14)
+    with pytest.raises(ValueError, match="to be within the support \\(IntegerGreaterThan"):
+        d.log_prob(rtorch.tensor([1.5, 4.0], dtype=rtorch.float64))

@@ -95,6 +95,74 @@ def _int_name(dtype: Any) -> str:
     return names.get(dtype, str(dtype))
 
 
+def _poisson_small(rate: Tensor) -> Tensor:
+    """Inversion by sequential search, all elements at once (rates below 10)."""
+    u = _C.rand(tuple(rate.shape), dtype=_C.float64)
+    p = (-rate).exp()
+    cdf = p.clone()
+    k = _C.zeros_like(rate)
+    step = 0
+    while True:
+        more = u > cdf
+        if step % 8 == 0 and not bool(more.any()):
+            return k
+        step += 1
+        k = _C.where(more, k + 1, k)
+        p = p * rate / _C.where(more, k, _C.ones_like(k))
+        cdf = _C.where(more, cdf + p, cdf)
+
+
+def _poisson_large(rate: Tensor) -> Tensor:
+    """Hormann's transformed rejection with squeeze (PTRS) for rates of at least 10,
+    in rounds over the elements not yet accepted."""
+    from ._special_ops import lgamma
+
+    slam = rate.sqrt()
+    loglam = rate.log()
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2)
+    result = _C.zeros_like(rate)
+    pending = _C.ones(tuple(rate.shape), dtype=_C.bool)
+    while bool(pending.any()):
+        u = _C.rand(tuple(rate.shape), dtype=_C.float64) - 0.5
+        v = _C.rand(tuple(rate.shape), dtype=_C.float64)
+        us = 0.5 - u.abs()
+        k = ((2 * a / us + b) * u + rate + 0.43).floor()
+        quick = (us >= 0.07) & (v <= vr)
+        rejected = (k < 0) | ((us < 0.013) & (v > us))
+        log_lhs = v.log() + invalpha.log() - (a / (us * us) + b).log()
+        k_safe = k.clamp(min=0)
+        log_rhs = -rate + k_safe * loglam - lgamma(k_safe + 1)
+        accept = pending & (quick | (~rejected & (log_lhs <= log_rhs)))
+        result = _C.where(accept, k, result)
+        pending = pending & ~accept
+    return result
+
+
+def poisson(input: Tensor, generator: Any = None) -> Tensor:
+    """Samples from Poisson distributions with the rates in ``input`` (same shape and
+    dtype; no gradient flows to the rates, whose gradient is zero in PyTorch)."""
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{_int_name(input.dtype)}'")
+    rate = input.detach().double()
+    if not bool((rate >= 0).all()):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    small = rate < 10
+    infinite = rate.isinf()
+    out = _poisson_small(_C.where(small, rate, _C.zeros_like(rate)))
+    if not bool(small.all()):
+        large_rate = _C.where(small | infinite, _C.full_like(rate, 10.0), rate)
+        out = _C.where(small, out, _poisson_large(large_rate))
+    out = _C.where(infinite, rate, out)
+    result = out.to(input.dtype)
+    if input.requires_grad:
+        # PyTorch records PoissonBackward0, whose gradient is zero.
+        result = result + input * 0
+    return result
+
+
 def renorm(
     input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None
 ) -> Tensor:
@@ -432,6 +500,7 @@ FUNCTIONS: dict[str, Any] = {
     "angle": angle,
     "frexp": frexp,
     "nextafter": nextafter,
+    "poisson": poisson,
     "renorm": renorm,
     "kaiser_window": kaiser_window,
     "gradient": gradient,

@@ -1,7 +1,7 @@
 """``rtorch.distributions``: parameterizable probability distributions and sampling.
 
 Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``,
-``OneHotCategorical``, ``Exponential``, ``Laplace``, ``Independent``,
+``OneHotCategorical``, ``Exponential``, ``Laplace``, ``Poisson``, ``Independent``,
 ``kl_divergence``/``register_kl`` (for same-type pairs of these) and ``constraints``. Samples come from rtorch's generator
 (``rtorch.manual_seed``), so they differ from PyTorch's stream for the same seed.
 """
@@ -16,6 +16,7 @@ from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
 from .uniform import Uniform
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Laplace",
     "Normal",
     "OneHotCategorical",
+    "Poisson",
     "Uniform",
     "constraints",
     "kl_divergence",
