@@ -390,3 +390,21 @@ def test_adjoint_views_and_kind_flags() -> None:
         _ = x.imag
     with pytest.warns(UserWarning, match="Tensor.H is deprecated on 0-D tensors"):
         assert rtorch.tensor(1.0).H.item() == 1.0
+
+
+def test_cuda_stubs_autograd_switches_and_container() -> None:
+    with pytest.raises(RuntimeError, match=NO_DRIVER):
+        rtorch.cuda.get_rng_state()
+    with pytest.raises(RuntimeError, match=NO_DRIVER):
+        rtorch.cuda.mem_get_info()
+    assert rtorch.cuda.get_rng_state_all() == [] and dict(rtorch.cuda.memory_stats()) == {}
+    assert rtorch.cuda.max_memory_reserved() == 0 and not rtorch.cuda.is_tf32_supported()
+    assert rtorch.cuda.memory_snapshot() == []
+    assert rtorch.autograd.is_multithreading_enabled()
+    with rtorch.autograd.set_multithreading_enabled(False):
+        x = rtorch.ones(2, requires_grad=True)
+        (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    with pytest.warns(FutureWarning, match="`nn.Container` is deprecated"):
+        c = nn.Container(a=nn.Linear(1, 1))
+    assert list(dict(c.named_children())) == ["a"]
