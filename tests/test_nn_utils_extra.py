@@ -249,3 +249,19 @@ def test_linear_cross_entropy_is_linear_then_cross_entropy() -> None:
     assert nn.LinearCrossEntropyLoss(4, 3, options=opts).options.batch_chunk_size == 2
     with pytest.raises(RuntimeError, match="expected label_smoothing to be in range \\[0, 1\\]"):
         nn.LinearCrossEntropyLoss(4, 3, label_smoothing=2.0)
+
+
+def test_convert_conv_weight_memory_format() -> None:
+    m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Sequential(nn.ConvTranspose2d(3, 2, 2)))
+    w = m[0].weight
+    before = w.detach().clone()
+    x = rtorch.randn(1, 2, 5, 5)
+    y0 = m(x)
+    assert nn.utils.convert_conv2d_weight_memory_format(m, rtorch.channels_last) is m
+    assert m[0].weight is w and m[0].weight.stride() == (18, 1, 6, 2)
+    assert m[2][0].weight.stride() == (8, 1, 4, 2)
+    assert rtorch.equal(m[0].weight, before)
+    np.testing.assert_allclose(m(x).detach().numpy(), y0.detach().numpy(), rtol=1e-6, atol=1e-6)
+    c3 = nn.Conv3d(2, 2, 2)
+    nn.utils.convert_conv3d_weight_memory_format(c3, rtorch.channels_last_3d)
+    assert c3.weight.stride() == (16, 1, 8, 4, 2)
