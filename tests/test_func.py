@@ -99,3 +99,19 @@ def test_parity_with_torch() -> None:
     h1 = hessian(lambda v: (v.sin() * v).sum())(_t(w))
     h2 = torch.func.hessian(lambda v: (v.sin() * v).sum())(torch.tensor(w))
     np.testing.assert_allclose(h1.numpy(), h2.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_jvp_and_jacfwd() -> None:
+    from rtorch.func import jacfwd, jvp
+
+    x, y = _t([0.3, 1.2, -0.7]), _t([1.0, 2.0, 3.0])
+    tx, ty = _t([1.0, 0.5, -1.0]), _t([0.2, 0.0, 1.0])
+    (out, _total), (j_out, j_total) = jvp(
+        lambda a, b: (a.sin() * b, (a * b).sum()), (x, y), (tx, ty)
+    )
+    np.testing.assert_allclose(j_out.numpy(), (x.cos() * y * tx + x.sin() * ty).numpy(), rtol=1e-14)
+    assert j_total.item() == pytest.approx((tx * y + x * ty).sum().item(), rel=1e-14)
+    assert not j_out.requires_grad and out.tolist() == (x.sin() * y).tolist()
+    assert jacfwd(lambda v: v**2)(_t([1.0, 2.0])).tolist() == [[2.0, 0.0], [0.0, 4.0]]
+    with pytest.raises(RuntimeError, match="Expected primals and tangents to be tuples"):
+        jvp(lambda v: v, x, tx)

@@ -1,7 +1,9 @@
 """``rtorch.func``: function transforms over rtorch's reverse-mode autograd.
 
 ``grad``, ``grad_and_value``, ``vjp``, ``jacrev`` and ``hessian`` build on
-``autograd.grad`` with ``create_graph=True``, so they nest (``grad(grad(f))``).
+``autograd.grad`` with ``create_graph=True``, so they nest (``grad(grad(f))``); ``jvp``
+transposes a vector-Jacobian product with a second reverse pass and ``jacfwd`` equals
+``jacrev`` (there is no forward mode).
 ``functional_call`` runs a module with substituted parameters and buffers. ``vmap`` has
 PyTorch's semantics but no batching rules: it calls ``func`` once per batch entry and
 stacks the results (correct, not fast).
@@ -16,7 +18,17 @@ from typing import Any
 from .. import _C
 from .._C import Tensor
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacrev", "vjp", "vmap"]
+__all__ = [
+    "functional_call",
+    "grad",
+    "grad_and_value",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "vjp",
+    "vmap",
+]
 
 
 def _argnums_tuple(argnums: int | tuple[int, ...]) -> tuple[tuple[int, ...], bool]:
@@ -187,6 +199,56 @@ def jacrev(
         return _detach(result) if _outermost(args, nums) else result
 
     return wrapper
+
+
+def jvp(
+    func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False
+) -> Any:
+    """``(func(*primals), J @ tangents)``: the Jacobian-vector product, computed with two
+    reverse passes (the transpose of a vector-Jacobian product), so it needs the function
+    to be twice differentiable in rtorch's reverse mode."""
+    from ..autograd import enable_grad
+    from ..autograd import grad as autograd_grad
+
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise RuntimeError(  # noqa: TRY004 - PyTorch raises RuntimeError
+            "jvp(f, primals, tangents): Expected primals and tangents to be tuples. E.g. "
+            "jvp(f, (x,), (t,))"
+        )
+    if len(primals) != len(tangents):
+        raise RuntimeError(
+            "jvp(f, primals, tangents): Expected primals and tangents to have the same python "
+            f"structure. For example, if primals is a tuple of 3 tensors, tangents also must be. "
+            f"Got primals with structure {len(primals)} and tangents with structure "
+            f"{len(tangents)}"
+        )
+    outer = _outermost(primals, tuple(range(len(primals))))
+    with enable_grad():
+        args, tracked = _track(primals, tuple(range(len(primals))))
+        result = func(*args)
+        output, aux = result if has_aux else (result, None)
+        outs = output if isinstance(output, tuple) else (output,)
+        dummies = tuple(_C.zeros_like(o).requires_grad_(True) for o in outs)
+        vjps = autograd_grad(outs, tracked, dummies, create_graph=True, allow_unused=True)
+        pairs = [(v, t) for v, t in zip(vjps, tangents) if v is not None]
+        jvps = autograd_grad(
+            [v for v, _ in pairs], dummies, [t for _, t in pairs], create_graph=not outer,
+            allow_unused=True,
+        )  # fmt: skip
+    jvps = tuple(j if j is not None else _C.zeros_like(o) for j, o in zip(jvps, outs))
+    jvp_out = jvps if isinstance(output, tuple) else jvps[0]
+    if outer:
+        output, jvp_out, aux = _detach(output), _detach(jvp_out), _detach(aux)
+    return (output, jvp_out, aux) if has_aux else (output, jvp_out)
+
+
+def jacfwd(
+    func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
+    randomness: str = "error",
+) -> Callable:  # fmt: skip
+    """The Jacobian of ``func`` (same values as :func:`jacrev`; rtorch has no forward
+    mode, so it is computed row by row in reverse mode)."""
+    return jacrev(func, argnums, has_aux=has_aux)
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
