@@ -92,6 +92,61 @@ globals().update({k: v for k, v in _special_ops.FUNCTIONS.items() if k not in gl
 globals().update(_composite_ops.FUNCTIONS)
 _composite_ops.install()
 
+# Order statistics, scatter_reduce, unique_consecutive and Bessel functions, composed
+# from core ops in concept-named modules.
+from . import (
+    _bessel_ops,
+    _incomplete_gamma,
+    _math_extras,
+    _quantile_ops,
+    _runtime_api,
+    _scatter_reduce_ops,
+    _tensor_storage,
+    _unique_ops,
+)
+
+
+def _install_extra_ops() -> None:
+    for module in (
+        _bessel_ops,
+        _incomplete_gamma,
+        _math_extras,
+        _quantile_ops,
+        _runtime_api,
+        _scatter_reduce_ops,
+        _tensor_storage,
+        _unique_ops,
+    ):
+        globals().update(module.FUNCTIONS)
+        for name, fn in module.METHODS.items():
+            if not hasattr(Tensor, name):
+                setattr(Tensor, name, fn)
+    for name, fn in _scatter_reduce_ops.OVERRIDES.items():
+        setattr(Tensor, name, fn)
+
+
+_install_extra_ops()
+
+from . import amp, random
+from .amp import GradScaler, autocast
+from .amp.autocast_mode import (
+    get_autocast_dtype,
+    is_autocast_enabled,
+    set_autocast_enabled,
+)
+
+is_autocast_cpu_enabled = is_autocast_enabled
+
+
+def get_autocast_cpu_dtype() -> dtype:
+    """The dtype CPU autocast would use (bfloat16)."""
+    return bfloat16
+
+
+def get_autocast_gpu_dtype() -> dtype:
+    """The dtype CUDA autocast would use (float16)."""
+    return float16
+
 
 def get_default_device() -> device:
     """The device new tensors go to: always the CPU in this build."""
@@ -113,6 +168,10 @@ _LAZY_SUBMODULES = frozenset(
         "cuda",
         "backends",
         "accelerator",
+        "special",
+        "jit",
+        "distributions",
+        "func",
     }
 )
 

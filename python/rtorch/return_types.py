@@ -52,6 +52,8 @@ _PAIRS = (
 for _n in _PAIRS:
     globals()[_n] = _make(_n, ("values", "indices"))
 aminmax = _make("aminmax", ("min", "max"))
+frexp = _make("frexp", ("mantissa", "exponent"))
+histogram = _make("histogram", ("hist", "bin_edges"))
 del _n
 
-__all__ = list(_PAIRS) + ["aminmax"]
+__all__ = list(_PAIRS) + ["aminmax", "frexp", "histogram"]

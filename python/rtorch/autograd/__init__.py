@@ -121,3 +121,33 @@ class Variable(metaclass=_VariableMeta):
         if requires_grad:
             data.requires_grad_(True)
         return data
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether the backward pass may run on several threads (always True here)."""
+    return True
+
+
+class set_multithreading_enabled:
+    """Context manager (and decorator) that PyTorch uses to turn multithreaded backward
+    on or off; rtorch's backward needs no switch, so it only records the request."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+    def __call__(self, fn: object) -> object:
+        return fn
+
+    def clone(self) -> set_multithreading_enabled:
+        return self.__class__(self.mode)
+
+
+def is_view_replay_enabled() -> bool:
+    """False: rtorch does not replay views in backward."""
+    return False

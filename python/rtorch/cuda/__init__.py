@@ -61,3 +61,55 @@ manual_seed = manual_seed_all = seed = seed_all = empty_cache = _nothing
 reset_peak_memory_stats = reset_max_memory_allocated = _nothing
 init = synchronize = current_device = set_device = get_device_name = _no_device
 get_device_properties = get_device_capability = current_stream = _no_device
+# Device queries that need a driver raise; statistics of the (never used) allocator are
+# empty or zero, as PyTorch answers without a GPU.
+get_rng_state = set_rng_state = set_rng_state_all = initial_seed = mem_get_info = _no_device
+ipc_collect = default_stream = current_blas_handle = get_sync_debug_mode = _no_device
+set_sync_debug_mode = set_stream = _no_device
+set_per_process_memory_fraction = get_per_process_memory_fraction = _no_device
+can_device_access_peer = _no_device
+reset_max_memory_cached = _nothing
+
+
+def get_rng_state_all() -> list:
+    """The generator states of all devices: none here."""
+    return []
+
+
+def memory_stats(device: Any = None) -> dict:
+    """The allocator statistics: empty (nothing was allocated)."""
+    from collections import OrderedDict
+
+    return OrderedDict()
+
+
+def memory_snapshot() -> list:
+    """The allocator's segments: none."""
+    return []
+
+
+def max_memory_reserved(device: Any = None) -> int:
+    """0: nothing was reserved."""
+    return 0
+
+
+memory_cached = max_memory_cached = max_memory_reserved
+
+
+def is_tf32_supported() -> bool:
+    """False: there is no GPU."""
+    return False
+
+
+def get_arch_list() -> list:
+    """The CUDA architectures this build supports: none (rtorch has no CUDA kernels)."""
+    return []
+
+
+def get_gencode_flags() -> str:
+    """The nvcc gencode flags of this build: none."""
+    return ""
+
+
+from .._runtime_api import OutOfMemoryError as OutOfMemoryError
+from . import amp as amp

@@ -13,5 +13,27 @@ from ._functional.loss import *
 from ._functional.normalization import *
 from ._functional.padding import *
 from ._functional.pooling import *
+from ._functional.pooling3d import *
 from ._functional.sparse import *
 from ._functional.vision import *
+
+
+def has_torch_function(relevant_args: object) -> bool:
+    """False: rtorch has no ``__torch_function__`` overrides."""
+    return False
+
+
+def has_torch_function_unary(arg: object) -> bool:
+    """False: rtorch has no ``__torch_function__`` overrides."""
+    return False
+
+
+def has_torch_function_variadic(*args: object) -> bool:
+    """False: rtorch has no ``__torch_function__`` overrides."""
+    return False
+
+
+def handle_torch_function(public_api: object, relevant_args: object, *args: object,
+                          **kwargs: object) -> object:  # fmt: skip
+    """Never needed (``has_torch_function`` is always False); raises if called."""
+    raise NotImplementedError("rtorch has no __torch_function__ overrides")

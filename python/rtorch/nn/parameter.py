@@ -8,7 +8,7 @@ from typing import Any
 from .. import _utils
 from .._C import Tensor
 
-__all__ = ["Buffer", "Parameter"]
+__all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter", "is_lazy"]
 
 
 def _alias_as(cls: type, data: Tensor, requires_grad: bool) -> Tensor:
@@ -108,3 +108,91 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         t.persistent = persistent
         t._is_buffer = True
         return t
+
+
+class UninitializedTensorMixin:
+    """What uninitialized parameters and buffers share: no shape until ``materialize``."""
+
+    cls_to_become: type = Tensor
+
+    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
+        r"""Creates the tensor's data with ``shape`` (uninitialized values), on ``device``
+        and of ``dtype`` (default: the ones given at construction), and turns this object
+        into a ``cls_to_become`` (``Parameter`` or ``Tensor``) in place."""
+        import rtorch
+
+        if device is None:
+            device = self.data.device
+        if dtype is None:
+            dtype = self.data.dtype
+        if isinstance(shape, int):
+            shape = (shape,)
+        self.data = rtorch.empty(tuple(shape), device=device, dtype=dtype)
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self) -> Any:
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error "
+            "usually happens in `load_state_dict` when trying to load an uninitialized "
+            "parameter into an initialized one. Call `forward` to initialize the parameters "
+            "before accessing their attributes."
+        )
+
+    def share_memory_(self) -> Any:
+        raise RuntimeError(
+            "Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+            "initialize the parameters before calling `module.share_memory()`."
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__}>"
+
+    def __reduce_ex__(self, proto: int) -> tuple:
+        return (self.__class__, (self.requires_grad,))
+
+
+def is_lazy(param: Any) -> bool:
+    """True if ``param`` is an uninitialized parameter or buffer."""
+    return isinstance(param, UninitializedTensorMixin)
+
+
+def _empty_of(device: Any, dtype: Any) -> Tensor:
+    import rtorch
+
+    return rtorch.empty(0, device=device, dtype=dtype)
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    r"""A parameter whose shape is not known yet (``torch.nn.UninitializedParameter``).
+
+    Lazy modules (:class:`~rtorch.nn.LazyLinear`, …) hold these until their first
+    ``forward`` infers the shape and calls :meth:`materialize`, which turns the object into
+    a regular :class:`Parameter` in place.
+    """
+
+    cls_to_become = Parameter
+
+    def __new__(  # noqa: PYI034
+        cls, requires_grad: bool = True, device: Any = None, dtype: Any = None
+    ) -> UninitializedParameter:
+        return _alias_as(cls, _empty_of(device, dtype), requires_grad)
+
+    def __deepcopy__(self, memo: dict) -> UninitializedParameter:
+        found = memo.get(id(self))
+        if found is None:
+            found = type(self)(self.requires_grad, self.data.device, self.data.dtype)
+            memo[id(self)] = found
+        return found
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    r"""A buffer whose shape is not known yet (``torch.nn.UninitializedBuffer``);
+    :meth:`materialize` turns it into a plain tensor in place."""
+
+    cls_to_become = Tensor
+
+    def __new__(  # noqa: PYI034
+        cls, requires_grad: bool = False, device: Any = None, dtype: Any = None
+    ) -> UninitializedBuffer:
+        return _alias_as(cls, _empty_of(device, dtype), requires_grad)

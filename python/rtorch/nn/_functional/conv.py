@@ -464,3 +464,167 @@ def fold(
     pads = _tuple(padding, 2, "padding", "col2im")
     strides = _tuple(stride, 2, "stride", "col2im")
     return _C._col2im(input, size, kernel, dil, pads, strides)
+
+
+# ----- conv3d (api) -----
+# A 3-D convolution is a 2-D one whose input channels also run over the kernel depth:
+# the kD depth slices that meet each output depth are stacked next to the channels (one
+# strided slice per kernel depth, not per output position), the output depths fold into
+# the batch, and one conv2d does the rest. Gradients come from autograd of this.
+
+__all__ += ["conv3d"]
+
+
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: str | _IntOrPair = 0,
+    dilation: _IntOrPair = 1,
+    groups: int = 1,
+) -> Tensor:
+    r"""Applies a 3D convolution over an input image composed of several input planes.
+
+    Args:
+        input: ``(minibatch, in_channels, iD, iH, iW)`` or ``(in_channels, iD, iH, iW)``.
+        weight: ``(out_channels, in_channels / groups, kD, kH, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride: an int or ``(sD, sH, sW)``. Default: 1.
+        padding: an int, ``(padD, padH, padW)``, ``'valid'`` or ``'same'``. Default: 0.
+        dilation: an int or ``(dD, dH, dW)``. Default: 1.
+        groups: split the input into groups; ``in_channels`` must divide by it. Default: 1.
+
+    Example::
+
+        >>> F.conv3d(torch.randn(20, 16, 50, 10, 20), torch.randn(33, 16, 3, 3, 3)).shape
+        torch.Size([20, 33, 48, 8, 18])
+    """
+    _check_conv(input, weight, bias, groups, 3, "conv3d")
+    stride_t = _tuple(stride, 3, "stride")
+    dilation_t = _tuple(dilation, 3, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation_t):
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = tuple(weight.shape[2:])
+    left, right = _resolve_padding(padding, kernel, stride_t, dilation_t, 3)
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    padded = [s + lo + hi for s, lo, hi in zip(x.shape[2:], left, right, strict=True)]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_t, strict=True)]
+    if any(p < s for p, s in zip(padded, spans, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    # Depth padding (and any asymmetric 'same' remainder) is applied here; the symmetric
+    # height/width padding goes to conv2d.
+    amounts = [0, right[2] - left[2], 0, right[1] - left[1], left[0], right[0]]
+    if any(amounts):
+        x = _pad(x, amounts)
+    n, _, depth, h, w = x.shape
+    out_c, cg, kd, kh, kw = weight.shape
+    od = (depth - spans[0]) // stride_t[0] + 1
+    last = (od - 1) * stride_t[0] + 1
+    slices = [
+        x[:, :, i * dilation_t[0] : i * dilation_t[0] + last : stride_t[0]] for i in range(kd)
+    ]
+    # (N, C, kD, OD, H, W) -> (N, OD, groups, kD, C/groups, H, W) -> (N*OD, groups*kD*C/g, H, W)
+    cols = _C.stack(slices, 2).reshape(n, groups, cg, kd, od, h, w)
+    cols = cols.permute(0, 4, 1, 3, 2, 5, 6).reshape(n * od, groups * kd * cg, h, w)
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(out_c, kd * cg, kh, kw)
+    out = _conv2d_forward(cols, w2, bias, stride_t[1:], left[1:], dilation_t[1:], groups)
+    out = out.reshape(n, od, out_c, out.shape[2], out.shape[3]).permute(0, 2, 1, 3, 4)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _IntOrPair = 1,
+    padding: _IntOrPair = 0,
+    output_padding: _IntOrPair = 0,
+    groups: int = 1,
+    dilation: _IntOrPair = 1,
+) -> Tensor:
+    r"""Applies a 3D transposed convolution ("deconvolution") over an input image.
+
+    One conv_transpose2d over height and width produces every kernel depth's
+    contribution at once (the kernel depth joins the output channels); ``col2im`` along
+    the depth axis then adds them into the strided output depths.
+
+    Args:
+        input: ``(minibatch, in_channels, iD, iH, iW)`` or ``(in_channels, iD, iH, iW)``.
+        weight: ``(in_channels, out_channels / groups, kD, kH, kW)``.
+        bias: ``(out_channels)``, optional.
+        stride, padding, output_padding, groups, dilation: as ``ConvTranspose3d``.
+
+    Example::
+
+        >>> F.conv_transpose3d(torch.randn(20, 16, 50, 10, 20), torch.randn(16, 33, 3, 3, 3)).shape
+        torch.Size([20, 33, 52, 12, 22])
+    """
+    _check_conv(input, weight, bias, groups, 3, "conv_transpose3d", transposed=True)
+    stride_t = _tuple(stride, 3, "stride")
+    pad_t = _tuple(padding, 3, "padding")
+    out_pad_t = _tuple(output_padding, 3, "output_padding")
+    dil_t = _tuple(dilation, 3, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in pad_t):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dil_t):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(op >= s and op >= d for op, s, d in zip(out_pad_t, stride_t, dil_t, strict=True)):
+        axes = ("depth", "height", "width")
+        parts = [f"output_padding_{a}: {op}" for a, op in zip(axes, out_pad_t, strict=True)]
+        parts += [f"stride_{a}: {s}" for a, s in zip(axes, stride_t, strict=True)]
+        parts += [f"dilation_{a}: {d}" for a, d in zip(axes, dil_t, strict=True)]
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            + " ".join(parts)
+        )
+    unbatched = input.dim() == 4
+    x = input.unsqueeze(0) if unbatched else input
+    n, in_c, depth, h, w = x.shape
+    _, og, kd, kh, kw = weight.shape
+    out_c = og * groups
+    out_d = (depth - 1) * stride_t[0] - 2 * pad_t[0] + dil_t[0] * (kd - 1) + out_pad_t[0] + 1
+    sizes = [
+        (s - 1) * st - 2 * p + d * (k - 1) + op + 1
+        for s, st, p, d, k, op in zip(
+            (h, w), stride_t[1:], pad_t[1:], dil_t[1:], (kh, kw), out_pad_t[1:], strict=True
+        )
+    ]
+    if out_d <= 0 or any(s <= 0 for s in sizes):
+        raise RuntimeError(
+            f"Given input size per channel: ({depth} x {h} x {w}). Calculated output size per "
+            f"channel: ({out_d} x {sizes[0]} x {sizes[1]}). Output size is too small"
+        )
+    # Height/width for all kernel depths at once: (N*D, groups*kD*og, OH, OW).
+    x2 = x.permute(0, 2, 1, 3, 4).reshape(n * depth, in_c, h, w)
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(in_c, kd * og, kh, kw)
+    y = _conv_transposend(
+        x2, w2, None, stride_t[1:], pad_t[1:], out_pad_t[1:], groups, dil_t[1:], 2,
+        "conv_transpose3d",
+    )  # fmt: skip
+    oh, ow = y.shape[2], y.shape[3]
+    # Columns (N, out_c*OH*OW*kD, D) for col2im along depth (kernel index innermost).
+    cols = y.reshape(n, depth, groups, kd, og, oh, ow).permute(0, 2, 4, 5, 6, 3, 1)
+    cols = cols.reshape(n, out_c * oh * ow * kd, depth)
+    if out_pad_t[0] < stride_t[0]:
+        out = _C._col2im(cols, (out_d, 1), (kd, 1), (dil_t[0], 1), (pad_t[0], 0), (stride_t[0], 1))
+    else:
+        full_d = (depth - 1) * stride_t[0] + dil_t[0] * (kd - 1) + 1
+        out = _C._col2im(cols, (full_d, 1), (kd, 1), (dil_t[0], 1), (0, 0), (stride_t[0], 1))
+        out = _pad(out, (0, 0, 0, out_pad_t[0]))[:, :, pad_t[0] : pad_t[0] + out_d]
+    out = out.reshape(n, out_c, oh, ow, out_d).permute(0, 1, 4, 2, 3)
+    if bias is not None:
+        out = out + bias.view(1, out_c, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+__all__ += ["conv_transpose3d"]

@@ -933,3 +933,89 @@ def ctc_loss(
     if reduction == "sum":
         return nll.sum()
     return nll.squeeze(0) if unbatched else nll
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Multi-class multi-classification hinge loss.
+
+    ``target`` holds class indices: the sample's target classes are its entries up to the
+    first ``-1``. For each target class ``j`` and each non-target class ``i`` the loss adds
+    :math:`\max(0, 1 - (x[j] - x[i]))`, divided by the number of classes.
+
+    Shape: input ``(C)`` or ``(N, C)``; target (int64) the same; output a scalar, or
+    ``(N)`` with ``reduction='none'``.
+    """
+    reduction = _resolve_reduction(size_average, reduce, reduction)
+    if input.dim() > 2 or (input.dim() > 0 and input.shape[-1] == 0):
+        raise RuntimeError(
+            "Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+            f"{list(input.shape)}"
+        )
+    if target.shape != input.shape:
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
+    if target.dtype != _C.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_SCALAR_NAMES[target.dtype]}")
+    squeeze = input.dim() < 2
+    x = input.reshape(1, -1) if squeeze else input
+    t = target.reshape(1, -1) if squeeze else target
+    n_classes = x.shape[1]
+    # The target classes are each row's prefix up to its first -1.
+    valid = (t >= 0).to(_C.int64).cumprod(1).bool()
+    if bool(((t >= n_classes) & valid).any()):
+        raise RuntimeError("argument #2 'target' is out of range")
+    safe = _C.where(valid, t, _C.zeros_like(t))
+    is_target = _C.zeros(t.shape, dtype=_C.int64).scatter_add(1, safe, valid.to(_C.int64)) > 0
+    x_target = x.gather(1, safe)  # (N, slots)
+    hinge = _C.relu(1 - x_target.unsqueeze(2) + x.unsqueeze(1))  # (N, slot j, class i)
+    pair = valid.unsqueeze(2) & ~is_target.unsqueeze(1)
+    loss = (hinge * pair.to(hinge.dtype)).sum((1, 2)) / n_classes
+    if squeeze:
+        loss = loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+__all__ += ["multilabel_margin_loss"]
+
+
+def linear_cross_entropy(
+    input: Tensor,
+    linear_weight: Tensor,
+    target: Tensor,
+    *,
+    linear_bias: Tensor | None = None,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    options: object = None,
+) -> Tensor:
+    r"""Cross entropy of ``linear(input, linear_weight, linear_bias)`` against ``target``.
+
+    ``linear_weight`` is ``(C, *out_features, in_features)``; the logits are reshaped to
+    ``(*input.shape[:-1], C, *out_features)`` before :func:`cross_entropy`. ``options``
+    (PyTorch's chunking settings) are accepted and do not change the result.
+    """
+    from .linear import linear
+
+    num_classes, *out_features, in_features = linear_weight.shape
+    logits = linear(
+        input,
+        linear_weight.reshape(-1, in_features),
+        None if linear_bias is None else linear_bias.reshape(-1),
+    )
+    logits = logits.reshape(*input.shape[:-1], num_classes, *out_features)
+    kwargs: dict = {"weight": weight, "reduction": reduction, "label_smoothing": label_smoothing}
+    if ignore_index is not None:
+        kwargs["ignore_index"] = ignore_index
+    return cross_entropy(logits, target, **kwargs)
+
+
+__all__ += ["linear_cross_entropy"]

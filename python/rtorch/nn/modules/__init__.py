@@ -4,6 +4,7 @@ Each family file lists its public names in ``__all__``; this file re-exports the
 """
 
 from .activation import *
+from .adaptive import *
 from .batchnorm import *
 from .container import *
 from .conv import *
@@ -12,6 +13,7 @@ from .dropout import *
 from .flatten import *
 from .instancenorm import *
 from .linear import *
+from .linear_cross_entropy_options import *
 from .loss import *
 from .module import *
 from .normalization import *

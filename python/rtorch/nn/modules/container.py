@@ -16,7 +16,14 @@ from .module import Module, _addindent
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
+__all__ = [
+    "Container",
+    "ModuleDict",
+    "ModuleList",
+    "ParameterDict",
+    "ParameterList",
+    "Sequential",
+]
 
 
 def _abs_index(idx: Any, size: int) -> int:
@@ -557,3 +564,20 @@ class ParameterDict(Module):
     def __ior__(self, other: Any) -> Self:
         self.update(other)
         return self
+
+
+class Container(Module):
+    """Deprecated: a module whose keyword arguments become its children."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        import warnings
+
+        warnings.warn(
+            "`nn.Container` is deprecated. All of its functionality is now implemented in "
+            "`nn.Module`. Subclass that instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        for key, value in kwargs.items():
+            self.add_module(key, value)

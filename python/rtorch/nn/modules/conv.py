@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import rtorch
+
 from ..._C import Tensor
 from .. import functional as F
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
 from . import _factory
 from .fold import Fold, Unfold
+from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "Unfold"]
@@ -452,3 +455,387 @@ class ConvTranspose2d(_ConvTransposeNd):
             input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip
+
+
+class Conv3d(_ConvNd):
+    r"""Applies a 3D convolution over an input signal composed of several input planes.
+
+    Args:
+        in_channels: number of channels in the input image
+        out_channels: number of channels produced by the convolution
+        kernel_size: size of the convolving kernel (int or ``(kD, kH, kW)``)
+        stride: stride of the convolution. Default: 1
+        padding: padding added to all six sides of the input, or ``'valid'`` / ``'same'``.
+            Default: 0
+        dilation: spacing between kernel elements. Default: 1
+        groups: number of blocked connections from input to output channels. Default: 1
+        bias: if ``True``, adds a learnable bias to the output. Default: ``True``
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+            Default: ``'zeros'``
+
+    Shape:
+        - Input: :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})` or :math:`(C_{in}, D_{in}, H_{in}, W_{in})`
+        - Output: :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})` or
+          :math:`(C_{out}, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = \lfloor (D_{in} + 2p_0 - d_0(k_0 - 1) - 1) / s_0 + 1 \rfloor`,
+          likewise :math:`H_{out}`, :math:`W_{out}`.
+
+    Attributes:
+        weight: :math:`(C_{out}, C_{in}/\text{groups}, k_0, k_1, k_2)`, from
+            :math:`\mathcal{U}(-\sqrt{c}, \sqrt{c})`,
+            :math:`c = \text{groups}/(C_{in} k_0 k_1 k_2)`
+        bias: :math:`(C_{out})`, initialized the same way.
+
+    Examples::
+
+        >>> m = nn.Conv3d(16, 33, (3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0))
+        >>> m(torch.randn(20, 16, 10, 50, 100)).shape
+        torch.Size([20, 33, 8, 50, 99])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            _ntuple(kernel_size, 3),
+            _ntuple(stride, 3),
+            padding if isinstance(padding, str) else _ntuple(padding, 3),
+            _ntuple(dilation, 3),
+            False,
+            (0, 0, 0),
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv3d(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    r"""Applies a 3D transposed convolution operator over an input image composed of several
+    input planes (the gradient of Conv3d with respect to its input).
+
+    Args:
+        in_channels: number of channels in the input image
+        out_channels: number of channels produced by the convolution
+        kernel_size: size of the convolving kernel (int or ``(kD, kH, kW)``)
+        stride: stride of the convolution. Default: 1
+        padding: ``dilation * (kernel_size - 1) - padding`` zero-padding on both sides of
+            each dimension of the input. Default: 0
+        output_padding: additional size added to one side of each dimension in the output
+            shape. Default: 0
+        groups: number of blocked connections from input to output channels. Default: 1
+        bias: if ``True``, adds a learnable bias to the output. Default: ``True``
+        dilation: spacing between kernel elements. Default: 1
+
+    Shape:
+        - Input: :math:`(N, C_{in}, D_{in}, H_{in}, W_{in})` or :math:`(C_{in}, D_{in}, H_{in}, W_{in})`
+        - Output: :math:`(N, C_{out}, D_{out}, H_{out}, W_{out})` or
+          :math:`(C_{out}, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = (D_{in} - 1) s_0 - 2 p_0 + d_0 (k_0 - 1) + \text{output\_padding}_0 + 1`,
+          likewise :math:`H_{out}`, :math:`W_{out}`.
+
+    Attributes:
+        weight: :math:`(C_{in}, C_{out}/\text{groups}, k_0, k_1, k_2)`, from
+            :math:`\mathcal{U}(-\sqrt{c}, \sqrt{c})`,
+            :math:`c = \text{groups}/(C_{out} k_0 k_1 k_2)`
+        bias: :math:`(C_{out})`, initialized the same way.
+
+    Examples::
+
+        >>> m = nn.ConvTranspose3d(16, 33, (3, 5, 2), stride=(2, 1, 1), padding=(0, 4, 2))
+        >>> m(torch.randn(20, 16, 10, 50, 100)).shape
+        torch.Size([20, 33, 21, 46, 97])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(
+            in_channels,
+            out_channels,
+            _ntuple(kernel_size, 3),
+            _ntuple(stride, 3),
+            _ntuple(padding, 3),
+            _ntuple(dilation, 3),
+            True,
+            _ntuple(output_padding, 3),
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        output_padding = self._output_padding(
+            input, output_size, self.stride, self.padding, self.kernel_size, 3, self.dilation
+        )
+        return F.conv_transpose3d(
+            input, self.weight, self.bias, self.stride, self.padding, output_padding,
+            self.groups, self.dilation,
+        )  # fmt: skip
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    """Lazy convolutions: ``in_channels`` comes from the first input's channel dimension."""
+
+    groups: int
+    transposed: bool
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    weight: UninitializedParameter
+    bias: UninitializedParameter
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()  # type: ignore[misc]
+
+    def _get_num_spatial_dims(self) -> int:
+        raise NotImplementedError
+
+    def _get_in_channels(self, input: Tensor) -> int:
+        spatial = self._get_num_spatial_dims()
+        if input.dim() not in (spatial + 1, spatial + 2):
+            raise RuntimeError(
+                f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
+                f"{self.__class__.__name__}, but got input of size: {input.shape}"
+            )
+        return input.shape[1] if input.dim() == spatial + 2 else input.shape[0]
+
+    def initialize_parameters(self, input: Tensor, *args: Any, **kwargs: Any) -> None:
+        """Sets ``in_channels`` from the input and materializes the parameters."""
+        if self.has_uninitialized_params():
+            self.in_channels = self._get_in_channels(input)
+            if self.in_channels % self.groups != 0:
+                raise ValueError("in_channels must be divisible by groups")
+            with rtorch.no_grad():
+                if self.transposed:
+                    shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+                else:
+                    shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+                self.weight.materialize(shape)
+                if self.bias is not None:
+                    self.bias.materialize((self.out_channels,))
+                self.reset_parameters()
+
+
+def _lazy_conv_init(
+    module: Any,
+    out_channels: int,
+    bias: bool,
+    device: Any,
+    dtype: Any,
+) -> None:
+    module.weight = UninitializedParameter(device=device, dtype=dtype)
+    module.out_channels = out_channels
+    if bias:
+        module.bias = UninitializedParameter(device=device, dtype=dtype)
+
+
+class LazyConv1d(_LazyConvXdMixin, Conv1d):  # type: ignore[misc]
+    r"""A :class:`Conv1d` whose ``in_channels`` is inferred from ``input.size(1)`` on the
+    first call, after which it becomes a :class:`Conv1d`. Arguments as :class:`Conv1d`
+    without ``in_channels``."""
+
+    cls_to_become = Conv1d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+    def _get_num_spatial_dims(self) -> int:
+        return 1
+
+
+class LazyConv2d(_LazyConvXdMixin, Conv2d):  # type: ignore[misc]
+    r"""A :class:`Conv2d` whose ``in_channels`` is inferred from ``input.size(1)`` on the
+    first call, after which it becomes a :class:`Conv2d`. Arguments as :class:`Conv2d`
+    without ``in_channels``."""
+
+    cls_to_become = Conv2d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+    def _get_num_spatial_dims(self) -> int:
+        return 2
+
+
+class LazyConv3d(_LazyConvXdMixin, Conv3d):  # type: ignore[misc]
+    r"""A :class:`Conv3d` whose ``in_channels`` is inferred from ``input.size(1)`` on the
+    first call, after which it becomes a :class:`Conv3d`. Arguments as :class:`Conv3d`
+    without ``in_channels``."""
+
+    cls_to_become = Conv3d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+    def _get_num_spatial_dims(self) -> int:
+        return 3
+
+
+__all__ += ["Conv3d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d"]
+
+
+class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):  # type: ignore[misc]
+    r"""A :class:`ConvTranspose1d` whose ``in_channels`` is inferred from ``input.size(1)``
+    on the first call, after which it becomes a :class:`ConvTranspose1d`."""
+
+    cls_to_become = ConvTranspose1d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode)  # fmt: skip
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+    def _get_num_spatial_dims(self) -> int:
+        return 1
+
+
+class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):  # type: ignore[misc]
+    r"""A :class:`ConvTranspose2d` whose ``in_channels`` is inferred from ``input.size(1)``
+    on the first call, after which it becomes a :class:`ConvTranspose2d`."""
+
+    cls_to_become = ConvTranspose2d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode)  # fmt: skip
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+    def _get_num_spatial_dims(self) -> int:
+        return 2
+
+
+class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):  # type: ignore[misc]
+    r"""A :class:`ConvTranspose3d` whose ``in_channels`` is inferred from ``input.size(1)``
+    on the first call, after which it becomes a :class:`ConvTranspose3d`."""
+
+    cls_to_become = ConvTranspose3d
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode)  # fmt: skip
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+    def _get_num_spatial_dims(self) -> int:
+        return 3
+
+
+__all__ += ["LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from ..._C import Tensor
 from .. import functional as F
-from .batchnorm import _NormBase
+from .batchnorm import _LazyNormBase, _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = [
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+]
 
 
 class _InstanceNorm(_NormBase):
@@ -131,4 +139,46 @@ class InstanceNorm3d(_InstanceNorm):
         - Input: :math:`(N, C, D, H, W)` or :math:`(C, D, H, W)`; output: the same shape.
     """
 
+    _spatial = 3
+
+
+class _LazyInstanceNorm(_LazyNormBase, _InstanceNorm):
+    def initialize_parameters(self, input: Tensor, *args: Any, **kwargs: Any) -> None:
+        # The features are dim 0 of an unbatched input, dim 1 of a batched one.
+        if self.has_uninitialized_params():
+            feature_dim = input.dim() - (self._spatial + 1)
+            self.num_features = input.shape[feature_dim]
+            if self.affine:
+                self.weight.materialize((self.num_features,))
+                self.bias.materialize((self.num_features,))
+            if self.track_running_stats:
+                self.running_mean.materialize((self.num_features,))
+                self.running_var.materialize((self.num_features,))
+            self.reset_parameters()
+
+
+class LazyInstanceNorm1d(_LazyInstanceNorm):
+    r"""An :class:`InstanceNorm1d` whose ``num_features`` is inferred from the input on
+    the first call, after which it becomes an :class:`InstanceNorm1d`. Note PyTorch's
+    defaults here: ``affine=True``, ``track_running_stats=True``."""
+
+    cls_to_become = InstanceNorm1d
+    _spatial = 1
+
+
+class LazyInstanceNorm2d(_LazyInstanceNorm):
+    r"""An :class:`InstanceNorm2d` whose ``num_features`` is inferred from the input on
+    the first call, after which it becomes an :class:`InstanceNorm2d`. Note PyTorch's
+    defaults here: ``affine=True``, ``track_running_stats=True``."""
+
+    cls_to_become = InstanceNorm2d
+    _spatial = 2
+
+
+class LazyInstanceNorm3d(_LazyInstanceNorm):
+    r"""An :class:`InstanceNorm3d` whose ``num_features`` is inferred from the input on
+    the first call, after which it becomes an :class:`InstanceNorm3d`. Note PyTorch's
+    defaults here: ``affine=True``, ``track_running_stats=True``."""
+
+    cls_to_become = InstanceNorm3d
     _spatial = 3

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import rtorch
+
 from ..._C import Tensor
 from .. import functional as F
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
 from . import _factory
+from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["Bilinear", "Identity", "LazyLinear", "Linear", "NonDynamicallyQuantizableLinear"]
@@ -103,13 +106,53 @@ class NonDynamicallyQuantizableLinear(Linear):
     """A ``Linear`` under another name; ``MultiheadAttention.out_proj`` is one, as in PyTorch."""
 
 
-class LazyLinear(Linear):
-    """Not supported: rtorch has no uninitialized parameters. Use ``Linear`` with in_features."""
+class LazyLinear(LazyModuleMixin, Linear):
+    r"""A :class:`Linear` whose ``in_features`` is inferred from the first input.
 
-    def __init__(self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None):
-        raise NotImplementedError(
-            "LazyLinear is not supported by rtorch (no UninitializedParameter); use Linear"
-        )
+    ``weight`` and ``bias`` are :class:`~rtorch.nn.UninitializedParameter` until the first
+    call, which sets ``in_features = input.shape[-1]``, materializes and initializes them
+    as :class:`Linear` does, and turns the module into a :class:`Linear`.
+
+    Args:
+        out_features: size of each output sample
+        bias: If set to ``False``, the layer will not learn an additive bias. Default: ``True``
+
+    Example::
+
+        >>> m = nn.LazyLinear(30)
+        >>> m(torch.randn(128, 20)).shape
+        torch.Size([128, 30])
+        >>> m
+        Linear(in_features=20, out_features=30, bias=True)
+    """
+
+    cls_to_become = Linear
+    weight: UninitializedParameter
+    bias: UninitializedParameter  # type: ignore[assignment]
+
+    def __init__(
+        self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
+        # in_features = out_features = 0 and no bias: nothing to initialize yet.
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor, *args: Any, **kwargs: Any) -> None:
+        """Sets ``in_features`` from ``input.shape[-1]`` and materializes the parameters."""
+        if self.has_uninitialized_params():
+            with rtorch.no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
 
 
 class Bilinear(Module):

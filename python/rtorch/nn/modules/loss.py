@@ -7,6 +7,7 @@ The deprecated ``size_average``/``reduce`` pair is mapped to ``reduction`` once,
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 from ..._C import Tensor
@@ -25,11 +26,14 @@ __all__ = [
     "HuberLoss",
     "KLDivLoss",
     "L1Loss",
+    "LinearCrossEntropyLoss",
     "MSELoss",
     "MarginRankingLoss",
+    "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "NLLLoss",
+    "NLLLoss2d",
     "PoissonNLLLoss",
     "SmoothL1Loss",
     "SoftMarginLoss",
@@ -557,4 +561,140 @@ class CTCLoss(_Loss):
             self.blank,
             self.reduction,
             self.zero_infinity,
+        )
+
+
+class MultiLabelMarginLoss(_Loss):
+    r"""Multi-class multi-classification hinge (margin-based) loss between an input
+    :math:`x` (scores) and a target :math:`y` of class indices.
+
+    For each sample, the target classes are the entries of :math:`y` before the first
+    ``-1``; the loss is
+
+    .. math::
+        \text{loss}(x, y) = \sum_{ij} \frac{\max(0, 1 - (x[y[j]] - x[i]))}{x.\text{size}(0)}
+
+    over the target classes :math:`y[j]` and the classes :math:`i` that are not targets.
+
+    Args:
+        size_average, reduce: deprecated (see :attr:`reduction`).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``
+
+    Shape:
+        - Input: :math:`(C)` or :math:`(N, C)`.
+        - Target: the same shape, int64 class indices padded with ``-1``.
+        - Output: a scalar, or :math:`(N)` with ``reduction='none'``.
+
+    Examples::
+
+        >>> loss = nn.MultiLabelMarginLoss()
+        >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> y = torch.tensor([[3, 0, -1, 1]])
+        >>> loss(x, y)
+        tensor(0.8500)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of :class:`NLLLoss` (warns on construction, as PyTorch)."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        warnings.warn(
+            "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in "
+            "replacement and see https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more "
+            "details.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    r"""Cross entropy of a learnable linear projection of the input: the module owns a
+    :class:`Linear` (``self.linear``, weight ``(C * prod(out_features), in_features)``)
+    and computes :func:`~rtorch.nn.functional.linear_cross_entropy`.
+
+    Args:
+        in_features (int): size of each input sample
+        num_classes (int): number of classes :math:`C`
+        out_features (tuple[int], optional): extra dimensions :math:`(d_1, …, d_K)` for a
+            K-dimensional loss. Default: ``()``
+        bias (bool, optional): whether the linear map has a bias. Default: ``False``
+        reduction, weight, ignore_index, label_smoothing: as :class:`CrossEntropyLoss`
+            (``ignore_index=None`` ignores no class)
+        options (LinearCrossEntropyOptions, optional): PyTorch's chunking options
+            (accepted; the result is the same). Default: ``None``
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        out_features: tuple[int, ...] = (),
+        bias: bool = False,
+        device: object = None,
+        dtype: object = None,
+        reduction: str = "mean",
+        weight: Tensor | None = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+        options: object = None,
+    ) -> None:
+        import math
+
+        from .linear import Linear
+
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(
+                f"expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}"
+            )
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(
+                f"expected label_smoothing to be in range [0, 1], got {label_smoothing}"
+            )
+        super().__init__(weight=weight, size_average=None, reduce=None, reduction=reduction)
+        self.num_classes = num_classes
+        self.out_features = out_features
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias,
+                             device=device, dtype=dtype)  # fmt: skip
+        self.options = options
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        linear_weight = self.linear.weight.reshape(
+            (self.num_classes, *self.out_features, self.linear.in_features)
+        )
+        linear_bias = (
+            self.linear.bias.reshape((self.num_classes, *self.out_features))
+            if self.linear.bias is not None
+            else None
+        )
+        return F.linear_cross_entropy(
+            input, linear_weight, target, linear_bias=linear_bias, weight=self.weight,
+            reduction=self.reduction, ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing, options=self.options,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.linear.in_features},"
+            f" num_classes={self.num_classes},"
+            f" out_features={self.out_features},"
+            f" bias={self.linear.bias is not None},"
+            f" reduction={self.reduction},"
+            f" ignore_index={self.ignore_index},"
+            f" label_smoothing={self.label_smoothing},"
+            f" options={self.options}"
         )

@@ -1,4 +1,4 @@
-"""Pooling layers, as torch.nn.modules.pooling: max, average and adaptive pooling in 1D/2D."""
+"""Pooling layers, as torch.nn.modules.pooling: max, average and adaptive pooling in 1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -12,16 +12,24 @@ from .module import Module
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
 ]
 
 _Size = int | Sequence[int]
@@ -423,3 +431,250 @@ class MaxUnpool2d(_MaxUnpoolNd):
         return F.max_unpool2d(
             input, indices, self.kernel_size, self.stride, self.padding, output_size
         )
+
+
+class MaxPool3d(_MaxPoolNd):
+    r"""Applies a 3D max pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window to take a max over.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit negative infinity padding on all six sides, at most half the kernel.
+        dilation: a parameter that controls the stride of elements in the window.
+        return_indices: if ``True``, also return the flat indices of the maxima in each
+            input volume.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, D_{out}, H_{out}, W_{out})` or
+          :math:`(C, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = \lfloor (D_{in} + 2p_0 - d_0(k_0 - 1) - 1) / s_0 + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.MaxPool3d((3, 2, 2), stride=(2, 1, 2))
+        >>> m(torch.randn(20, 16, 50, 44, 31)).shape
+        torch.Size([20, 16, 24, 43, 15])
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool3d(
+            input, self.kernel_size, self.stride, self.padding, self.dilation,
+            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
+        )  # fmt: skip
+
+
+class AvgPool3d(Module):
+    r"""Applies a 3D average pooling over an input signal composed of several input planes.
+
+    Args:
+        kernel_size: the size of the window.
+        stride: the stride of the window. Default: ``kernel_size``.
+        padding: implicit zero padding on all six sides.
+        ceil_mode: when ``True``, use ceil instead of floor to compute the output shape.
+        count_include_pad: when ``True``, include the zero padding in the averaging.
+        divisor_override: if given, the divisor instead of the window size.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, D_{out}, H_{out}, W_{out})` or
+          :math:`(C, D_{out}, H_{out}, W_{out})`,
+          :math:`D_{out} = \lfloor (D_{in} + 2p_0 - k_0) / s_0 + 1 \rfloor`.
+
+    Examples::
+
+        >>> m = nn.AvgPool3d((3, 2, 2), stride=(2, 1, 2))
+        >>> m(torch.randn(20, 16, 50, 44, 31)).shape
+        torch.Size([20, 16, 24, 43, 15])
+    """
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size | None = None,
+        padding: _Size = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override,
+        )  # fmt: skip
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    r"""Applies a 3D adaptive average pooling: output ``D_out x H_out x W_out`` for any
+    input size.
+
+    Args:
+        output_size: the target output size, an int or a tuple whose entries may be ``None``
+            to keep the input's size.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, S_0, S_1, S_2)` or :math:`(C, S_0, S_1, S_2)`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveAvgPool3d((5, 7, 9))
+        >>> m(torch.randn(1, 64, 8, 9, 10)).shape
+        torch.Size([1, 64, 5, 7, 9])
+    """
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+        del self.return_indices
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptivePoolNd):
+    r"""Applies a 3D adaptive max pooling: output ``D_out x H_out x W_out`` for any input size.
+
+    Args:
+        output_size: the target output size (entries may be ``None``).
+        return_indices: if ``True``, also return the flat indices of the maxima.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, S_0, S_1, S_2)` or :math:`(C, S_0, S_1, S_2)`.
+
+    Examples::
+
+        >>> m = nn.AdaptiveMaxPool3d((5, 7, 9))
+        >>> m(torch.randn(1, 64, 8, 9, 10)).shape
+        torch.Size([1, 64, 5, 7, 9])
+    """
+
+    def forward(self, input: Tensor):
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    r"""Computes a partial inverse of :class:`MaxPool3d`: the maxima go back to their
+    indices, every other output is zero.
+
+    Inputs: ``input``, ``indices`` (from ``MaxPool3d(return_indices=True)``), optional
+    ``output_size``.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`.
+        - Output: :math:`D_{out} = (D_{in} - 1) \times \text{stride}[0] - 2 \times
+          \text{padding}[0] + \text{kernel\_size}[0]` (likewise :math:`H`, :math:`W`), or
+          ``output_size``.
+    """
+
+    _n = 3
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool3d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
+
+
+class LPPool3d(_LPPoolNd):
+    r"""Applies a 3D power-average pooling: :math:`f(X) = \sqrt[p]{\sum_{x \in X} x^p}`.
+
+    Shape:
+        - Input: :math:`(N, C, D_{in}, H_{in}, W_{in})` or :math:`(C, D_{in}, H_{in}, W_{in})`;
+          output likewise.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool3d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class _FractionalMaxPoolNd(Module):
+    _nd = 2
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        output_size: _Size | None = None,
+        output_ratio: Any = None,
+        return_indices: bool = False,
+        _random_samples: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        nd = self._nd
+        self.kernel_size = (
+            (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+        )
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = (
+            None if output_size is None
+            else (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+        )  # fmt: skip
+        self.output_ratio = (
+            None if output_ratio is None
+            else (output_ratio,) * nd if not isinstance(output_ratio, (tuple, list))
+            else tuple(output_ratio)
+        )  # fmt: skip
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ValueError(
+                f"{name} requires specifying either an output size, or a pooling ratio"
+            )
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    r"""Applies 2D fractional max pooling over an input signal composed of several input
+    planes (Graham, *Fractional MaxPooling*): pooling windows of ``kernel_size`` at
+    pseudo-random positions, producing ``output_size`` or ``output_ratio`` times the input.
+
+    Args:
+        kernel_size: the size of the window to take a max over
+        output_size: the target output size ``oH x oW``
+        output_ratio: the output size as a ratio of the input size, in (0, 1)
+        return_indices: if ``True``, also return the indices of the maxima
+
+    Shape:
+        - Input: :math:`(N, C, H_{in}, W_{in})` or :math:`(C, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`.
+    """
+
+    _nd = 2
+
+    def forward(self, input: Tensor):
+        return F.fractional_max_pool2d(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples,
+        )  # fmt: skip
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    r"""Applies 3D fractional max pooling (see :class:`FractionalMaxPool2d`).
+
+    Shape:
+        - Input: :math:`(N, C, T_{in}, H_{in}, W_{in})` or :math:`(C, T_{in}, H_{in}, W_{in})`.
+        - Output: :math:`(N, C, T_{out}, H_{out}, W_{out})` or
+          :math:`(C, T_{out}, H_{out}, W_{out})`.
+    """
+
+    _nd = 3
+
+    def forward(self, input: Tensor):
+        return F.fractional_max_pool3d(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples,
+        )  # fmt: skip

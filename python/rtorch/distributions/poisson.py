@@ -1,0 +1,57 @@
+"""The Poisson distribution."""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any, ClassVar
+
+from .._C import Tensor
+from .._size import Size
+from . import constraints
+from .distribution import _EMPTY_SHAPE, Distribution
+from .utils import broadcast_all
+
+__all__ = ["Poisson"]
+
+
+class Poisson(Distribution):
+    r"""A Poisson distribution parameterized by ``rate``:
+    :math:`P(k) = \text{rate}^k e^{-\text{rate}} / k!`.
+
+    Args:
+        rate (Number, Tensor): the rate parameter
+    """
+
+    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {"rate": constraints.nonnegative}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, rate: Any, validate_args: bool | None = None) -> None:
+        (self.rate,) = broadcast_all(rate)
+        batch_shape = Size() if isinstance(rate, Number) else self.rate.size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return self.rate.floor()
+
+    @property
+    def variance(self) -> Tensor:
+        return self.rate
+
+    def sample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
+        from .._math_extras import poisson
+
+        shape = self._extended_shape(sample_shape)
+        return poisson(self.rate.detach().expand(tuple(shape)).contiguous())
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        from .._special_ops import lgamma, xlogy
+
+        if self._validate_args:
+            self._validate_sample(value)
+        rate, value = broadcast_all(self.rate, value)
+        return xlogy(value, rate) - rate - lgamma(value + 1)
