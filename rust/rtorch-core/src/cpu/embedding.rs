@@ -245,7 +245,7 @@ impl<T: BagFloat> Bags<'_, T> {
         gw.fill(T::default());
         let d = self.d;
         let nb = self.bags();
-        if d == 0 || g.len() != nb * d || gw.len() % d != 0 {
+        if d == 0 || g.len() != nb * d || !gw.len().is_multiple_of(d) {
             return;
         }
         let num = gw.len() / d;
@@ -298,11 +298,11 @@ impl<T: BagFloat> Bags<'_, T> {
                         Some(p) => p[i].f(),
                         None => inv,
                     };
-                    for k in c0..c1 {
+                    for (k, &gv) in gb.iter().enumerate().take(c1).skip(c0) {
                         // SAFETY: as above (`r < num`, `k < d`, columns owned by `blk`).
                         unsafe {
                             let p = out.get().add(r * d + k);
-                            *p = T::from_f64((*p).f() + gb[k].f() * s);
+                            *p = T::from_f64((*p).f() + gv.f() * s);
                         }
                     }
                 }

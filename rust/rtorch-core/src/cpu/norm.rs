@@ -14,6 +14,9 @@ pub trait NormFloat: Copy + Send + Sync + 'static {
     fn from(v: f64) -> Self;
     /// `y[i] = x[i] * a + b` (in the type's own arithmetic for f32, as PyTorch folds).
     fn axpb(x: &[Self], y: &mut [Self], a: f64, b: f64);
+    /// `y[i] = (x[i] - m) * a + b`, centered first (no cancellation when the spread
+    /// is small next to the mean), in the type's own arithmetic.
+    fn center_affine(x: &[Self], y: &mut [Self], m: f64, a: f64, b: f64);
 }
 
 impl NormFloat for f64 {
@@ -28,6 +31,11 @@ impl NormFloat for f64 {
     fn axpb(x: &[f64], y: &mut [f64], a: f64, b: f64) {
         for (o, &v) in y.iter_mut().zip(x) {
             *o = v * a + b;
+        }
+    }
+    fn center_affine(x: &[f64], y: &mut [f64], m: f64, a: f64, b: f64) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m) * a + b;
         }
     }
 }
@@ -45,6 +53,12 @@ impl NormFloat for f32 {
         let (a, b) = (a as f32, b as f32);
         for (o, &v) in y.iter_mut().zip(x) {
             *o = v * a + b;
+        }
+    }
+    fn center_affine(x: &[f32], y: &mut [f32], m: f64, a: f64, b: f64) {
+        let (m, a, b) = (m as f32, a as f32, b as f32);
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m) * a + b;
         }
     }
 }
@@ -364,7 +378,7 @@ pub fn layer_norm_backward<T: NormFloat>(
 /// Group norm forward over `x` laid out `(n, c, hw)` in `groups` groups of `c / groups`
 /// consecutive channels: each `(sample, group)` row of `d = c / groups * hw` elements
 /// is normalised by its own mean and biased variance, then channel `ch` is scaled by
-/// `w[ch]` and shifted by `b[ch]` (one f64 `(x - mean) * a + b` per element).
+/// `w[ch]` and shifted by `b[ch]` (`(x - mean) * a + b` per channel plane).
 /// Writes `y` and returns `(mean, rstd)` per row (`n * groups` of them). Rows are
 /// independent, so the result does not depend on the thread count.
 #[allow(clippy::too_many_arguments)]
@@ -378,7 +392,7 @@ pub fn group_norm_forward<T: NormFloat>(
     b: Option<&[f64]>,
     eps: f64,
 ) -> Vec<(f64, f64)> {
-    if groups == 0 || hw == 0 || c == 0 || x.len() != y.len() || c % groups != 0 {
+    if groups == 0 || hw == 0 || c == 0 || x.len() != y.len() || !c.is_multiple_of(groups) {
         return Vec::new();
     }
     let cpg = c / groups;
@@ -396,11 +410,9 @@ pub fn group_norm_forward<T: NormFloat>(
             let ch = g0 + k;
             let a = rstd * w.map_or(1.0, |w| w.get(ch).copied().unwrap_or(1.0));
             let beta = b.map_or(0.0, |b| b.get(ch).copied().unwrap_or(0.0));
-            // Centered first, in f64: a folded `x * a + (beta - mean * a)` cancels
-            // badly in float32 when the group's spread is small next to its mean.
-            for (o, &v) in yp.iter_mut().zip(xp) {
-                *o = T::from((v.f() - mean) * a + beta);
-            }
+            // Centered first: a folded `x * a + (beta - mean * a)` cancels badly in
+            // float32 when the group's spread is small next to its mean.
+            T::center_affine(xp, yp, mean, a, beta);
         }
         (mean, rstd)
     };
@@ -437,7 +449,7 @@ pub fn group_norm_backward<T: NormFloat>(
     hw: usize,
 ) -> (Vec<f64>, Vec<f64>) {
     let (mut gw, mut gb) = (vec![0.0f64; c], vec![0.0f64; c]);
-    if groups == 0 || hw == 0 || c == 0 || g.len() != x.len() || c % groups != 0 {
+    if groups == 0 || hw == 0 || c == 0 || g.len() != x.len() || !c.is_multiple_of(groups) {
         return (gw, gb);
     }
     let cpg = c / groups;

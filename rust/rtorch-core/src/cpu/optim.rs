@@ -617,11 +617,13 @@ impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8, const RECT: bool> Rule<T, 
         };
         let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
         let v = x[2] * s.beta2 + s.one_minus_beta2 * g * g;
-        let mut d = m / s.bias_correction1 * s.lr;
-        if RECT {
+        let d = m / s.bias_correction1 * s.lr;
+        let d = if RECT {
             let adaptive = T::of(1.0) / (v.sqrt() + s.eps) * s.bias_correction2_sqrt;
-            d = d * adaptive * s.rect;
-        }
+            d * adaptive * s.rect
+        } else {
+            d
+        };
         x[0] = p + T::of(-1.0) * d;
         x[1] = m;
         x[2] = v;
