@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import zeros_like
-from .._C import Tensor
+from .._C import Tensor, _fused_adadelta_
 from ._ops import ema_square_
 from .optimizer import (
     Optimizer,
@@ -98,8 +98,33 @@ class Adadelta(Optimizer):
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        return self._step_each_param(closure)
+        """Perform a single optimization step (``closure`` re-evaluates the loss).
+
+        Float32 and float64 parameters are updated by one fused Rust call per group
+        (``_fused_adadelta_``); other dtypes take the tensor-op path.
+        """
+        return self._step_fused(closure)
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("square_avg", "acc_delta", "step")
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        _fused_adadelta_(
+            params,
+            grads,
+            *state_lists,
+            lr=_to_scalar(group["lr"]),
+            rho=group["rho"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=bool(group["maximize"]),
+        )
 
     def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
         return {

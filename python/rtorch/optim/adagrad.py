@@ -9,13 +9,11 @@ from .. import full_like
 from .._C import Tensor, _fused_adagrad_
 from ._ops import add_ratio_
 from .optimizer import (
-    _FUSED_DTYPES,
     Optimizer,
     _check_fused,
     _check_lr,
     _check_non_negative,
     _increment_step,
-    _run_closure,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -118,43 +116,28 @@ class Adagrad(Optimizer):
         Float32 and float64 parameters are updated by one fused Rust call per group
         (``_fused_adagrad_``); other dtypes take the tensor-op path.
         """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            params: list[Tensor] = []
-            grads: list[Tensor] = []
-            sums: list[Tensor] = []
-            steps: list[Tensor] = []
-            options = None
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    self._init_state(p_state, p, grad, group)
-                if p.dtype in _FUSED_DTYPES:
-                    params.append(p)
-                    grads.append(grad)
-                    sums.append(p_state["sum"])
-                    steps.append(p_state["step"])
-                else:
-                    if options is None:
-                        options = self._group_options(group)
-                    self._update(p, grad, p_state, options)
-            if params:
-                _fused_adagrad_(
-                    params,
-                    grads,
-                    sums,
-                    steps,
-                    lr=_to_scalar(group["lr"]),
-                    lr_decay=group["lr_decay"],
-                    weight_decay=group["weight_decay"],
-                    eps=group["eps"],
-                    maximize=bool(group["maximize"]),
-                )
-        return loss
+        return self._step_fused(closure)
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("sum", "step")
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        _fused_adagrad_(
+            params,
+            grads,
+            *state_lists,
+            lr=_to_scalar(group["lr"]),
+            lr_decay=group["lr_decay"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=bool(group["maximize"]),
+        )
 
     def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -9,14 +9,12 @@ from .. import maximum, zeros_like
 from .._C import Tensor, _fused_adam_
 from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
-    _FUSED_DTYPES,
     Optimizer,
     _check_betas,
     _check_fused,
     _check_lr,
     _check_non_negative,
     _increment_step,
-    _run_closure,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -162,54 +160,31 @@ class Adam(Optimizer):
         (``_fused_adam_``, PyTorch's single-tensor arithmetic); other dtypes take the
         tensor-op path (``_adam_update``).
         """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            amsgrad = group["amsgrad"]
-            params: list[Tensor] = []
-            grads: list[Tensor] = []
-            exp_avgs: list[Tensor] = []
-            exp_avg_sqs: list[Tensor] = []
-            max_exp_avg_sqs: list[Tensor] = []
-            steps: list[Tensor] = []
-            options = None
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    self._init_state(p_state, p, grad, group)
-                if p.dtype in _FUSED_DTYPES:
-                    params.append(p)
-                    grads.append(grad)
-                    exp_avgs.append(p_state["exp_avg"])
-                    exp_avg_sqs.append(p_state["exp_avg_sq"])
-                    if amsgrad:
-                        max_exp_avg_sqs.append(p_state["max_exp_avg_sq"])
-                    steps.append(p_state["step"])
-                else:
-                    if options is None:
-                        options = self._group_options(group)
-                    self._update(p, grad, p_state, options)
-            if params:
-                beta1, beta2 = group["betas"]
-                _fused_adam_(
-                    params,
-                    grads,
-                    exp_avgs,
-                    exp_avg_sqs,
-                    max_exp_avg_sqs if amsgrad else None,
-                    steps,
-                    lr=_to_scalar(group["lr"]),
-                    beta1=_to_scalar(beta1),
-                    beta2=_to_scalar(beta2),
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    maximize=bool(group["maximize"]),
-                    decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
-                )
-        return loss
+        return self._step_fused(closure)
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq" if group["amsgrad"] else None, "step")
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        _fused_adam_(
+            params,
+            grads,
+            *state_lists,
+            lr=_to_scalar(group["lr"]),
+            beta1=_to_scalar(beta1),
+            beta2=_to_scalar(beta2),
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            maximize=bool(group["maximize"]),
+            decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
+        )
 
     def _group_options(self, group: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         beta1, beta2 = group["betas"]

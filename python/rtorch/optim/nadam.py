@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import ones, zeros_like
-from .._C import Tensor
+from .._C import Tensor, _fused_nadam_
 from ._ops import ema_square_, lerp_
 from .optimizer import (
     Optimizer,
@@ -135,8 +135,37 @@ class NAdam(Optimizer):
 
     @_use_grad_for_differentiable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        return self._step_each_param(closure)
+        """Perform a single optimization step (``closure`` re-evaluates the loss).
+
+        Float32 and float64 parameters are updated by one fused Rust call per group
+        (``_fused_nadam_``); other dtypes take the tensor-op path.
+        """
+        return self._step_fused(closure)
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return ("exp_avg", "exp_avg_sq", "mu_product", "step")
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        _fused_nadam_(
+            params,
+            grads,
+            *state_lists,
+            lr=_to_scalar(group["lr"]),
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum_decay=group["momentum_decay"],
+            decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
+            maximize=bool(group["maximize"]),
+        )
 
     def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]

@@ -517,6 +517,63 @@ class Optimizer:
                 self._update(p, grad, p_state, options)
         return loss
 
+    def _step_fused(self, closure: Callable[[], Any] | None) -> Any:
+        """The step of an optimizer with a fused Rust update (``rtorch._C._fused_*_``).
+
+        For each group, ``_fused_state_keys(group)`` names the state entries the fused
+        call takes, one list per key (None for an entry the group's options leave out;
+        no keys: the state is not touched). Each parameter with a grad gets its state
+        on first use (``_init_state``); float32/float64 parameters are gathered with
+        their grads and state into those lists and updated by one
+        ``_fused_update(group, params, grads, *lists)`` call per group, other dtypes
+        (float16, bfloat16, complex) one by one by ``_update``. Parameters without a
+        grad are skipped and get no state.
+        """
+        loss = _run_closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            keys = self._fused_state_keys(group)
+            lists: list[list[Any] | None] = [None if k is None else [] for k in keys]
+            pairs = [(lst, k) for lst, k in zip(lists, keys) if lst is not None]
+            params: list[Tensor] = []
+            grads: list[Tensor] = []
+            options = None
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                p_state = None
+                if keys:
+                    p_state = state[p]
+                    if len(p_state) == 0:
+                        self._init_state(p_state, p, grad, group)
+                if p.dtype in _FUSED_DTYPES:
+                    params.append(p)
+                    grads.append(grad)
+                    for lst, k in pairs:
+                        lst.append(p_state.get(k))  # type: ignore[union-attr]
+                else:
+                    if options is None:
+                        options = self._group_options(group)
+                    self._update(p, grad, p_state, options)  # type: ignore[arg-type]
+            if params:
+                self._fused_update(group, params, grads, *lists)
+        return loss
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        """The state entries ``_fused_update`` takes for ``group``, in its order."""
+        raise NotImplementedError
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        """One fused ``_C`` call updating ``params`` and their state in place."""
+        raise NotImplementedError
+
     def _group_options(self, group: dict[str, Any]) -> Any:
         """What ``_update`` needs from ``group`` (its options as Python numbers)."""
         raise NotImplementedError

@@ -9,12 +9,10 @@ from .. import zeros_like
 from .._C import Tensor, _fused_rmsprop_
 from ._ops import add_ratio_, ema_square_, lerp_
 from .optimizer import (
-    _FUSED_DTYPES,
     Optimizer,
     _check_lr,
     _check_non_negative,
     _increment_step,
-    _run_closure,
     _to_scalar,
     _use_grad_for_differentiable,
     _zero_step,
@@ -129,54 +127,34 @@ class RMSprop(Optimizer):
         Float32 and float64 parameters are updated by one fused Rust call per group
         (``_fused_rmsprop_``); other dtypes take the tensor-op path.
         """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            centered = group["centered"]
-            use_momentum = group["momentum"] > 0
-            params: list[Tensor] = []
-            grads: list[Tensor] = []
-            square_avgs: list[Tensor] = []
-            grad_avgs: list[Tensor] = []
-            bufs: list[Tensor] = []
-            steps: list[Tensor] = []
-            options = None
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                p_state = state[p]
-                if len(p_state) == 0:
-                    self._init_state(p_state, p, grad, group)
-                if p.dtype in _FUSED_DTYPES:
-                    params.append(p)
-                    grads.append(grad)
-                    square_avgs.append(p_state["square_avg"])
-                    if centered:
-                        grad_avgs.append(p_state["grad_avg"])
-                    if use_momentum:
-                        bufs.append(p_state["momentum_buffer"])
-                    steps.append(p_state["step"])
-                else:
-                    if options is None:
-                        options = self._group_options(group)
-                    self._update(p, grad, p_state, options)
-            if params:
-                _fused_rmsprop_(
-                    params,
-                    grads,
-                    square_avgs,
-                    grad_avgs if centered else None,
-                    bufs if use_momentum else None,
-                    steps,
-                    lr=_to_scalar(group["lr"]),
-                    alpha=group["alpha"],
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    momentum=group["momentum"],
-                    maximize=bool(group["maximize"]),
-                )
-        return loss
+        return self._step_fused(closure)
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        return (
+            "square_avg",
+            "grad_avg" if group["centered"] else None,
+            "momentum_buffer" if group["momentum"] > 0 else None,
+            "step",
+        )
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        _fused_rmsprop_(
+            params,
+            grads,
+            *state_lists,
+            lr=_to_scalar(group["lr"]),
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            maximize=bool(group["maximize"]),
+        )
 
     def _group_options(self, group: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         return group["centered"], {

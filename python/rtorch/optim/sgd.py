@@ -7,10 +7,8 @@ from typing import Any
 
 from .._C import Tensor, _fused_sgd_
 from .optimizer import (
-    _FUSED_DTYPES,
     Optimizer,
     _check_fused,
-    _run_closure,
     _to_scalar,
     _use_grad_for_differentiable,
 )
@@ -122,47 +120,57 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step.
 
+        Float32 and float64 parameters are updated by one fused Rust call per group
+        (``_fused_sgd_``, PyTorch's single-tensor order); other dtypes take the
+        tensor-op path (``_sgd_update``).
+
         Args:
             closure (Callable, optional): a closure that reevaluates the model and
                 returns the loss.
         """
-        loss = _run_closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _to_scalar(group["lr"])
-            momentum = group["momentum"]
-            kwargs = {
-                "lr": lr,
-                "momentum": momentum,
-                "dampening": group["dampening"],
-                "weight_decay": group["weight_decay"],
-                "nesterov": bool(group["nesterov"]),
-                "maximize": bool(group["maximize"]),
-            }
-            params: list[Tensor] = []
-            grads: list[Tensor] = []
-            bufs: list[Tensor | None] = []
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if p.dtype in _FUSED_DTYPES:
-                    params.append(p)
-                    grads.append(grad)
-                    if momentum != 0:
-                        bufs.append(state[p].get("momentum_buffer"))
-                elif momentum != 0:
-                    p_state = state[p]
-                    buf = _sgd_update(p, grad, p_state.get("momentum_buffer"), **kwargs)
-                    p_state["momentum_buffer"] = buf
-                else:
-                    _sgd_update(p, grad, None, **kwargs)
-            if params:
-                # One fused Rust pass per parameter (PyTorch's single-tensor order);
-                # it returns the buffers it created on a first momentum step.
-                created = _fused_sgd_(params, grads, bufs, **kwargs)
-                if momentum != 0:
-                    for p, buf in zip(params, created):
-                        if buf is not None:
-                            state[p]["momentum_buffer"] = buf
-        return loss
+        return self._step_fused(closure)
+
+    def _fused_state_keys(self, group: dict[str, Any]) -> tuple[str | None, ...]:
+        # Without momentum SGD keeps no state (and, as PyTorch, never touches it).
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _fused_update(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        *state_lists: list[Any] | None,
+    ) -> None:
+        bufs = state_lists[0] if state_lists else []
+        # The call returns the buffers it created on a first momentum step.
+        created = _fused_sgd_(params, grads, bufs, **self._group_options(group))
+        if group["momentum"] != 0:
+            state = self.state
+            for p, buf in zip(params, created):
+                if buf is not None:
+                    state[p]["momentum_buffer"] = buf
+
+    def _group_options(self, group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "lr": _to_scalar(group["lr"]),
+            "momentum": group["momentum"],
+            "dampening": group["dampening"],
+            "weight_decay": group["weight_decay"],
+            "nesterov": bool(group["nesterov"]),
+            "maximize": bool(group["maximize"]),
+        }
+
+    def _init_state(
+        self, p_state: dict[str, Any], param: Tensor, grad: Tensor, group: dict[str, Any]
+    ) -> None:
+        """SGD's momentum buffer is created by its first update, not beforehand."""
+
+    def _update(
+        self, param: Tensor, grad: Tensor, p_state: dict[str, Any] | None, options: Any
+    ) -> None:
+        if p_state is None:
+            _sgd_update(param, grad, None, **options)
+        else:
+            p_state["momentum_buffer"] = _sgd_update(
+                param, grad, p_state.get("momentum_buffer"), **options
+            )

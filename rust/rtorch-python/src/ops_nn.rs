@@ -147,6 +147,24 @@ fn _layer_norm(
 }
 
 #[pyfunction]
+#[pyo3(signature = (input, num_groups, weight, bias, eps))]
+fn _group_norm(
+    input: PyRef<'_, PyTensor>,
+    num_groups: i64,
+    weight: Option<PyRef<'_, PyTensor>>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    eps: f64,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::norm::group_norm(
+        &input.inner,
+        num_groups,
+        weight.as_ref().map(|t| &t.inner),
+        bias.as_ref().map(|t| &t.inner),
+        eps,
+    ))
+}
+
+#[pyfunction]
 #[pyo3(signature = (weight, indices, padding_idx))]
 fn _embedding(
     weight: PyRef<'_, PyTensor>,
@@ -160,10 +178,35 @@ fn _embedding(
     ))
 }
 
+#[pyfunction]
+#[pyo3(signature = (weight, indices, offsets, mode, per_sample_weights, include_last_offset, padding_idx))]
+#[allow(clippy::too_many_arguments)]
+fn _embedding_bag(
+    weight: PyRef<'_, PyTensor>,
+    indices: PyRef<'_, PyTensor>,
+    offsets: Option<PyRef<'_, PyTensor>>,
+    mode: i64,
+    per_sample_weights: Option<PyRef<'_, PyTensor>>,
+    include_last_offset: bool,
+    padding_idx: Option<usize>,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::embedding::embedding_bag(
+        &weight.inner,
+        &indices.inner,
+        offsets.as_ref().map(|t| &t.inner),
+        mode,
+        per_sample_weights.as_ref().map(|t| &t.inner),
+        include_last_offset,
+        padding_idx,
+    ))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_embedding, m)?)?;
+    m.add_function(wrap_pyfunction!(_embedding_bag, m)?)?;
     m.add_function(wrap_pyfunction!(_batch_norm, m)?)?;
     m.add_function(wrap_pyfunction!(_layer_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_group_norm, m)?)?;
     m.add_function(wrap_pyfunction!(_max_pool2d, m)?)?;
     m.add_function(wrap_pyfunction!(_im2col, m)?)?;
     m.add_function(wrap_pyfunction!(_col2im, m)?)?;

@@ -1,5 +1,6 @@
 //! Bindings of the fused optimizer updates (`rtorch._C._fused_sgd_`, `_fused_adam_`,
-//! `_fused_rmsprop_`, `_fused_adagrad_`), called by `rtorch.optim` with one list per
+//! `_fused_rmsprop_`, `_fused_adagrad_`, `_fused_adadelta_`, `_fused_adamax_`,
+//! `_fused_nadam_`, `_fused_radam_`), called by `rtorch.optim` with one list per
 //! tensor role. The core checks everything and does the math.
 
 use crate::error::IntoPyResult;
@@ -198,10 +199,160 @@ fn _fused_adagrad_(
     .py()
 }
 
+/// Adadelta over lists.
+#[pyfunction]
+#[pyo3(signature = (params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho, eps, weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_adadelta_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    square_avgs: &Bound<'_, PyList>,
+    acc_deltas: &Bound<'_, PyList>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    rho: f64,
+    eps: f64,
+    weight_decay: f64,
+    maximize: bool,
+) -> PyResult<()> {
+    o::adadelta_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(square_avgs, "square_avgs")?,
+        &tensors(acc_deltas, "acc_deltas")?,
+        &tensors(state_steps, "state_steps")?,
+        &o::AdadeltaOptions {
+            lr,
+            rho,
+            eps,
+            weight_decay,
+            maximize,
+        },
+    )
+    .py()
+}
+
+/// Adamax over lists.
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_infs, state_steps, *, lr, beta1, beta2, eps, weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_adamax_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    exp_avgs: &Bound<'_, PyList>,
+    exp_infs: &Bound<'_, PyList>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    maximize: bool,
+) -> PyResult<()> {
+    o::adamax_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(exp_avgs, "exp_avgs")?,
+        &tensors(exp_infs, "exp_infs")?,
+        &tensors(state_steps, "state_steps")?,
+        &o::AdamaxOptions {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            maximize,
+        },
+    )
+    .py()
+}
+
+/// NAdam over lists (`mu_products`: one-element tensors, advanced in place).
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_nadam_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    exp_avgs: &Bound<'_, PyList>,
+    exp_avg_sqs: &Bound<'_, PyList>,
+    mu_products: &Bound<'_, PyList>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum_decay: f64,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> PyResult<()> {
+    o::nadam_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(exp_avgs, "exp_avgs")?,
+        &tensors(exp_avg_sqs, "exp_avg_sqs")?,
+        &tensors(mu_products, "mu_products")?,
+        &tensors(state_steps, "state_steps")?,
+        &o::NadamOptions {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            momentum_decay,
+            decoupled_weight_decay,
+            maximize,
+        },
+    )
+    .py()
+}
+
+/// RAdam over lists.
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, state_steps, *, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _fused_radam_(
+    params: &Bound<'_, PyList>,
+    grads: &Bound<'_, PyList>,
+    exp_avgs: &Bound<'_, PyList>,
+    exp_avg_sqs: &Bound<'_, PyList>,
+    state_steps: &Bound<'_, PyList>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled_weight_decay: bool,
+    maximize: bool,
+) -> PyResult<()> {
+    o::radam_(
+        &tensors(params, "params")?,
+        &tensors(grads, "grads")?,
+        &tensors(exp_avgs, "exp_avgs")?,
+        &tensors(exp_avg_sqs, "exp_avg_sqs")?,
+        &tensors(state_steps, "state_steps")?,
+        &o::RadamOptions {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            decoupled_weight_decay,
+            maximize,
+        },
+    )
+    .py()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_fused_sgd_, m)?)?;
     m.add_function(wrap_pyfunction!(_fused_adam_, m)?)?;
     m.add_function(wrap_pyfunction!(_fused_rmsprop_, m)?)?;
     m.add_function(wrap_pyfunction!(_fused_adagrad_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_adadelta_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_adamax_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_nadam_, m)?)?;
+    m.add_function(wrap_pyfunction!(_fused_radam_, m)?)?;
     Ok(())
 }

@@ -27,6 +27,9 @@ __all__ = [
 ]
 
 
+_KERNEL_DTYPES = (rtorch.float32, rtorch.float64)
+
+
 def _channel_shape(input: Tensor) -> list[int]:
     shape = [1] * input.dim()
     shape[1] = input.shape[1]
@@ -202,7 +205,21 @@ def group_norm(
             f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
         )
     n, channels = input.shape[0], input.shape[1]
-    if num_groups <= 0 or channels % num_groups != 0:
+    # PyTorch's _verify_batch_size on [N * C // G, G, *]: a zero num_groups raises
+    # Python's ZeroDivisionError there, as it does in PyTorch.
+    size = [n * channels // num_groups, num_groups, *input.shape[2:]]
+    size_prods = size[0]
+    for s in size[2:]:
+        size_prods *= s
+    if size_prods == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {size}"
+        )
+    if input.dtype in _KERNEL_DTYPES:
+        # Fused Rust kernel: per-(sample, group) statistics, normalization and the
+        # per-channel affine in one pass; one backward kernel (PyTorch's checks there).
+        return _C._group_norm(input, num_groups, weight, bias, float(eps))
+    if channels % num_groups != 0:
         raise RuntimeError(
             "Expected number of channels in input to be divisible by num_groups, but got "
             f"input of shape {list(input.shape)} and num_groups={num_groups}"
@@ -214,6 +231,8 @@ def group_norm(
                 f"input, but got {name} of shape {list(t.shape)} and input of shape "
                 f"{list(input.shape)}"
             )
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
     grouped = input.reshape(n, num_groups, -1)
     var, mean = _C.var_mean(grouped, -1, correction=0, keepdim=True)
     out = ((grouped - mean) * (var + eps).rsqrt()).view(input.shape)

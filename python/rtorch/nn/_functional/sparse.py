@@ -29,6 +29,10 @@ class _ScaleGrad(Function):
         return grad * ctx.scale, None
 
 
+_BAG_KERNEL_DTYPES = (_C.float32, _C.float64)
+_BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
+
+
 def _check_indices(input: Tensor, name: str) -> None:
     if input.dtype not in (_C.int64, _C.int32):
         raise RuntimeError(
@@ -166,7 +170,32 @@ def embedding_bag(
             f"None, then it must have the same shape as the input ({list(input.shape)})"
         )
     num, dim = weight.shape[0], weight.shape[1]
+    if padding_idx is not None and not -num <= padding_idx < num:
+        raise RuntimeError(
+            f"padding_idx must be within the number of embeddings, {-num} through {num - 1}, "
+            f"but got {padding_idx}"
+        )
     padding_idx = _resolve_padding_idx(padding_idx, num)
+    if weight.dtype in _BAG_KERNEL_DTYPES and not scale_grad_by_freq:
+        # One Rust op: bounds and offsets checked (PyTorch's messages), bags reduced in
+        # one pass; its backward adds gradient rows deterministically.
+        if input.dim() == 2 and offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}"
+            )
+        if max_norm is not None:
+            _renorm_rows(weight, input.reshape(-1).long(), max_norm, norm_type)
+        return _C._embedding_bag(
+            weight,
+            input,
+            offsets,
+            _BAG_MODES[mode],
+            per_sample_weights,
+            include_last_offset,
+            padding_idx,
+        )
     if input.dim() == 2:
         if offsets is not None:
             raise ValueError(

@@ -14,6 +14,9 @@ pub trait NormFloat: Copy + Send + Sync + 'static {
     fn from(v: f64) -> Self;
     /// `y[i] = x[i] * a + b` (in the type's own arithmetic for f32, as PyTorch folds).
     fn axpb(x: &[Self], y: &mut [Self], a: f64, b: f64);
+    /// `y[i] = (x[i] - m) * a + b`, centered first (no cancellation when the spread
+    /// is small next to the mean), in the type's own arithmetic.
+    fn center_affine(x: &[Self], y: &mut [Self], m: f64, a: f64, b: f64);
 }
 
 impl NormFloat for f64 {
@@ -28,6 +31,11 @@ impl NormFloat for f64 {
     fn axpb(x: &[f64], y: &mut [f64], a: f64, b: f64) {
         for (o, &v) in y.iter_mut().zip(x) {
             *o = v * a + b;
+        }
+    }
+    fn center_affine(x: &[f64], y: &mut [f64], m: f64, a: f64, b: f64) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m) * a + b;
         }
     }
 }
@@ -45,6 +53,12 @@ impl NormFloat for f32 {
         let (a, b) = (a as f32, b as f32);
         for (o, &v) in y.iter_mut().zip(x) {
             *o = v * a + b;
+        }
+    }
+    fn center_affine(x: &[f32], y: &mut [f32], m: f64, a: f64, b: f64) {
+        let (m, a, b) = (m as f32, a as f32, b as f32);
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m) * a + b;
         }
     }
 }
@@ -356,6 +370,154 @@ pub fn layer_norm_backward<T: NormFloat>(
         for k in 0..d {
             gw[k] += pw[k];
             gb[k] += pb[k];
+        }
+    }
+    (gw, gb)
+}
+
+/// Group norm forward over `x` laid out `(n, c, hw)` in `groups` groups of `c / groups`
+/// consecutive channels: each `(sample, group)` row of `d = c / groups * hw` elements
+/// is normalised by its own mean and biased variance, then channel `ch` is scaled by
+/// `w[ch]` and shifted by `b[ch]` (`(x - mean) * a + b` per channel plane).
+/// Writes `y` and returns `(mean, rstd)` per row (`n * groups` of them). Rows are
+/// independent, so the result does not depend on the thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn group_norm_forward<T: NormFloat>(
+    x: &[T],
+    y: &mut [T],
+    c: usize,
+    groups: usize,
+    hw: usize,
+    w: Option<&[f64]>,
+    b: Option<&[f64]>,
+    eps: f64,
+) -> Vec<(f64, f64)> {
+    if groups == 0 || hw == 0 || c == 0 || x.len() != y.len() || !c.is_multiple_of(groups) {
+        return Vec::new();
+    }
+    let cpg = c / groups;
+    let d = cpg * hw;
+    if d == 0 {
+        return Vec::new();
+    }
+    let rows = x.len() / d;
+    let row = |(r, (yo, xi)): (usize, (&mut [T], &[T]))| -> (f64, f64) {
+        let mean = sum(xi) / d as f64;
+        let var = sum_sq_dev(xi, mean) / d as f64;
+        let rstd = 1.0 / (var + eps).sqrt();
+        let g0 = (r % groups) * cpg;
+        for (k, (yp, xp)) in yo.chunks_mut(hw).zip(xi.chunks(hw)).enumerate() {
+            let ch = g0 + k;
+            let a = rstd * w.map_or(1.0, |w| w.get(ch).copied().unwrap_or(1.0));
+            let beta = b.map_or(0.0, |b| b.get(ch).copied().unwrap_or(0.0));
+            // Centered first: a folded `x * a + (beta - mean * a)` cancels badly in
+            // float32 when the group's spread is small next to its mean.
+            T::center_affine(xp, yp, mean, a, beta);
+        }
+        (mean, rstd)
+    };
+    if parallel(rows, x.len()) {
+        super::install(|| {
+            y.par_chunks_mut(d)
+                .zip(x.par_chunks(d))
+                .enumerate()
+                .map(row)
+                .collect()
+        })
+    } else {
+        y.chunks_mut(d)
+            .zip(x.chunks(d))
+            .enumerate()
+            .map(row)
+            .collect()
+    }
+}
+
+/// Group norm backward with the forward's `(mean, rstd)` per row: writes `gx` (when
+/// given) and returns the weight and bias gradients per channel
+/// `(sum_n rstd * sum_hw g * (x - mean), sum_n sum_hw g)` (f64, length `c`), summed
+/// over samples in order, so independent of the thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn group_norm_backward<T: NormFloat>(
+    g: &[T],
+    x: &[T],
+    stats: &[(f64, f64)],
+    w: Option<&[f64]>,
+    gx: Option<&mut [T]>,
+    c: usize,
+    groups: usize,
+    hw: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut gw, mut gb) = (vec![0.0f64; c], vec![0.0f64; c]);
+    if groups == 0 || hw == 0 || c == 0 || g.len() != x.len() || !c.is_multiple_of(groups) {
+        return (gw, gb);
+    }
+    let cpg = c / groups;
+    let d = cpg * hw;
+    if d == 0 {
+        return (gw, gb);
+    }
+    let rows = x.len() / d;
+    if stats.len() != rows || gx.as_ref().is_some_and(|o| o.len() != x.len()) {
+        return (gw, gb);
+    }
+    // Per row: (sum g, sum g * (x - mean)) for each of its channels.
+    let sums = |r: usize| -> Vec<(f64, f64)> {
+        let (mean, _) = stats[r];
+        let (gr, xr) = (&g[r * d..(r + 1) * d], &x[r * d..(r + 1) * d]);
+        gr.chunks(hw)
+            .zip(xr.chunks(hw))
+            .map(|(gp, xp)| sum_g_gxc(gp, xp, mean))
+            .collect()
+    };
+    let weight = |ch: usize| w.map_or(1.0, |w| w.get(ch).copied().unwrap_or(1.0));
+    let parts: Vec<Vec<(f64, f64)>> = match gx {
+        None => map_units(rows, x.len(), sums),
+        Some(gx) => {
+            let write = |(r, o): (usize, &mut [T])| -> Vec<(f64, f64)> {
+                let s = sums(r);
+                let (mean, rstd) = stats[r];
+                let g0 = (r % groups) * cpg;
+                // M1 = mean over the row of w * g, M2 = mean of w * g * xhat.
+                let (mut swg, mut swgx) = (0.0f64, 0.0f64);
+                for (k, &(sg, sgx)) in s.iter().enumerate() {
+                    let wc = weight(g0 + k);
+                    swg += wc * sg;
+                    swgx += wc * sgx;
+                }
+                let m1 = swg / d as f64;
+                let m2 = swgx * rstd / d as f64;
+                let bcoef = -rstd * rstd * m2;
+                let ccoef = rstd * rstd * m2 * mean - rstd * m1;
+                let (gr, xr) = (&g[r * d..(r + 1) * d], &x[r * d..(r + 1) * d]);
+                for (k, ((op, gp), xp)) in o
+                    .chunks_mut(hw)
+                    .zip(gr.chunks(hw))
+                    .zip(xr.chunks(hw))
+                    .enumerate()
+                {
+                    let a = rstd * weight(g0 + k);
+                    for ((ov, &gv), &xv) in op.iter_mut().zip(gp).zip(xp) {
+                        *ov = T::from(gv.f() * a + xv.f() * bcoef + ccoef);
+                    }
+                }
+                s
+            };
+            if parallel(rows, x.len()) {
+                super::install(|| gx.par_chunks_mut(d).enumerate().map(write).collect())
+            } else {
+                gx.chunks_mut(d).enumerate().map(write).collect()
+            }
+        }
+    };
+    for (r, s) in parts.iter().enumerate() {
+        let (_, rstd) = stats[r];
+        let g0 = (r % groups) * cpg;
+        for (k, &(sg, sgx)) in s.iter().enumerate() {
+            if let (Some(a), Some(b)) = (gw.get_mut(g0 + k), gb.get_mut(g0 + k)) {
+                *a += rstd * sgx;
+                *b += sg;
+            }
         }
     }
     (gw, gb)

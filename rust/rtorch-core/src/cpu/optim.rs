@@ -35,6 +35,7 @@ pub trait OptFloat:
     /// A hyperparameter rounded to this type (C's `static_cast`, round to nearest).
     fn of(v: f64) -> Self;
     fn sqrt(self) -> Self;
+    fn abs(self) -> Self;
     fn is_nan(self) -> bool;
 }
 
@@ -46,6 +47,10 @@ impl OptFloat for f32 {
     #[inline(always)]
     fn sqrt(self) -> f32 {
         f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> f32 {
+        f32::abs(self)
     }
     #[inline(always)]
     fn is_nan(self) -> bool {
@@ -63,6 +68,10 @@ impl OptFloat for f64 {
         f64::sqrt(self)
     }
     #[inline(always)]
+    fn abs(self) -> f64 {
+        f64::abs(self)
+    }
+    #[inline(always)]
     fn is_nan(self) -> bool {
         f64::is_nan(self)
     }
@@ -71,7 +80,9 @@ impl OptFloat for f64 {
 /// `torch.maximum`: NaN in either operand gives NaN.
 #[inline(always)]
 fn maximum<T: OptFloat>(a: T, b: T) -> T {
-    if a.is_nan() || b > a {
+    if a.is_nan() {
+        a
+    } else if b.is_nan() || b > a {
         b
     } else {
         a
@@ -436,6 +447,186 @@ impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 2> for Adagrad<T
         x[1] = sum;
         let std = sum.sqrt() + s.eps;
         x[0] = x[0] + s.neg_clr * g / std;
+    }
+}
+
+// ----------------------------------------------------------------- Adadelta
+
+/// Adadelta's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct AdadeltaScalars<T> {
+    pub rho: T,
+    pub one_minus_rho: T,
+    pub eps: T,
+    pub weight_decay: T,
+    pub neg_lr: T,
+}
+
+/// Adadelta: `w = [param, square_avg, acc_delta]`.
+///
+/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// `sq.mul_(rho).addcmul_(g, g, value=1 - rho)`; `std = sq.add(eps).sqrt_()`;
+/// `delta = acc.add(eps).sqrt_().div_(std).mul_(g)`;
+/// `acc.mul_(rho).addcmul_(delta, delta, value=1 - rho)`; `p.add_(delta, alpha=-lr)`.
+pub struct Adadelta<T, const MAXIMIZE: bool, const L2: bool>(pub AdadeltaScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 3> for Adadelta<T, MAXIMIZE, L2> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 3]) {
+        let s = &self.0;
+        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let sq = x[1] * s.rho + s.one_minus_rho * g * g;
+        let std = (sq + s.eps).sqrt();
+        let delta = (x[2] + s.eps).sqrt() / std * g;
+        x[2] = x[2] * s.rho + s.one_minus_rho * delta * delta;
+        x[1] = sq;
+        x[0] = x[0] + s.neg_lr * delta;
+    }
+}
+
+// ----------------------------------------------------------------- Adamax
+
+/// Adamax's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct AdamaxScalars<T> {
+    /// lerp weight `1 - beta1`, one minus it, and lerp's branch.
+    pub w1: T,
+    pub one_minus_w1: T,
+    pub w1_small: bool,
+    pub beta2: T,
+    pub eps: T,
+    pub weight_decay: T,
+    /// `-lr / (1 - beta1^t)`.
+    pub neg_clr: T,
+}
+
+/// Adamax: `w = [param, exp_avg, exp_inf]`.
+///
+/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// `m.lerp_(g, 1 - beta1)`; `exp_inf = maximum(exp_inf.mul_(beta2), g.abs().add_(eps))`;
+/// `p.addcdiv_(m, exp_inf, value=-lr / (1 - beta1^t))`.
+pub struct Adamax<T, const MAXIMIZE: bool, const L2: bool>(pub AdamaxScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 3> for Adamax<T, MAXIMIZE, L2> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 3]) {
+        let s = &self.0;
+        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
+        let inf = maximum(x[2] * s.beta2, g.abs() + s.eps);
+        x[0] = x[0] + s.neg_clr * m / inf;
+        x[1] = m;
+        x[2] = inf;
+    }
+}
+
+// ----------------------------------------------------------------- NAdam
+
+/// NAdam's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct NadamScalars<T> {
+    pub w1: T,
+    pub one_minus_w1: T,
+    pub w1_small: bool,
+    pub beta2: T,
+    pub one_minus_beta2: T,
+    pub weight_decay: T,
+    /// `1 - lr * weight_decay` (decoupled weight decay).
+    pub decay: T,
+    /// `1 - beta2^t`.
+    pub bias_correction2: T,
+    pub eps: T,
+    /// `-lr * (1 - mu_t) / (1 - prod mu)`, the gradient's coefficient.
+    pub grad_coef: T,
+    /// `-lr * mu_{t+1} / (1 - prod mu * mu_{t+1})`, the average's coefficient.
+    pub avg_coef: T,
+}
+
+/// NAdam: `w = [param, exp_avg, exp_avg_sq]`.
+///
+/// PyTorch, in order: `g = -g` (maximize); decoupled: `p.mul_(1 - lr*wd)`, L2:
+/// `g = g.add(p, alpha=wd)`; `m.lerp_(g, 1 - beta1)`;
+/// `v.mul_(beta2).addcmul_(g, g, value=1 - beta2)`;
+/// `denom = v.div(1 - beta2^t).sqrt().add_(eps)`;
+/// `p.addcdiv_(g, denom, value=grad_coef)`; `p.addcdiv_(m, denom, value=avg_coef)`.
+pub struct Nadam<T, const MAXIMIZE: bool, const WD: u8>(pub NadamScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 3> for Nadam<T, MAXIMIZE, WD> {
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 3]) {
+        let s = &self.0;
+        let g = if MAXIMIZE { -g } else { g };
+        let (g, p) = match WD {
+            WD_L2 => (g + s.weight_decay * x[0], x[0]),
+            WD_DECOUPLED => (g, x[0] * s.decay),
+            _ => (g, x[0]),
+        };
+        let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
+        let v = x[2] * s.beta2 + s.one_minus_beta2 * g * g;
+        let denom = (v / s.bias_correction2).sqrt() + s.eps;
+        let p = p + s.grad_coef * g / denom;
+        x[0] = p + s.avg_coef * m / denom;
+        x[1] = m;
+        x[2] = v;
+    }
+}
+
+// ----------------------------------------------------------------- RAdam
+
+/// RAdam's scalars, already rounded to `T`.
+#[derive(Clone, Copy)]
+pub struct RadamScalars<T> {
+    pub w1: T,
+    pub one_minus_w1: T,
+    pub w1_small: bool,
+    pub beta2: T,
+    pub one_minus_beta2: T,
+    pub weight_decay: T,
+    /// `1 - lr * weight_decay` (decoupled weight decay).
+    pub decay: T,
+    /// `1 - beta1^t`.
+    pub bias_correction1: T,
+    pub lr: T,
+    pub eps: T,
+    /// `sqrt(1 - beta2^t)`.
+    pub bias_correction2_sqrt: T,
+    /// The variance rectification term (used when `RECT`).
+    pub rect: T,
+}
+
+/// RAdam: `w = [param, exp_avg, exp_avg_sq]`; `RECT` when `rho_t > 5`.
+///
+/// PyTorch, in order: the gradient and weight decay as Adam's; `m.lerp_(g, 1 - beta1)`;
+/// `v.mul_(beta2).addcmul_(g, g, value=1 - beta2)`; `bc = m / (1 - beta1^t)`;
+/// rectified: `p.add_(bc * lr * (sqrt(1 - beta2^t) / v.sqrt().add_(eps)) * rect,
+/// alpha=-1)` (the scalar over a tensor is `reciprocal() * scalar`), else
+/// `p.add_(bc * lr, alpha=-1)`.
+pub struct Radam<T, const MAXIMIZE: bool, const WD: u8, const RECT: bool>(pub RadamScalars<T>);
+
+impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8, const RECT: bool> Rule<T, 3>
+    for Radam<T, MAXIMIZE, WD, RECT>
+{
+    #[inline(always)]
+    fn apply(&self, g: T, x: &mut [T; 3]) {
+        let s = &self.0;
+        let g = if MAXIMIZE { -g } else { g };
+        let (g, p) = match WD {
+            WD_L2 => (g + s.weight_decay * x[0], x[0]),
+            WD_DECOUPLED => (g, x[0] * s.decay),
+            _ => (g, x[0]),
+        };
+        let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
+        let v = x[2] * s.beta2 + s.one_minus_beta2 * g * g;
+        let d = m / s.bias_correction1 * s.lr;
+        let d = if RECT {
+            let adaptive = T::of(1.0) / (v.sqrt() + s.eps) * s.bias_correction2_sqrt;
+            d * adaptive * s.rect
+        } else {
+            d
+        };
+        x[0] = p + T::of(-1.0) * d;
+        x[1] = m;
+        x[2] = v;
     }
 }
 

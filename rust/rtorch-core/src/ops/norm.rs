@@ -485,3 +485,181 @@ fn ln_backward_graph(
     let gb = Some(lead_sum(g)?);
     Ok((Some(gx), gw, gb))
 }
+
+/// `F.group_norm` on a float32/float64 input `(N, C, *)` in `num_groups` groups of
+/// channels, with the optional per-channel `weight` and `bias`; PyTorch's checks.
+pub fn group_norm(
+    x: &Tensor,
+    num_groups: i64,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    if !x.dtype().is_floating_point() {
+        return Err(not_floating(x));
+    }
+    let sh = x.shape();
+    if sh.len() < 2 {
+        return Err(Error::Runtime(format!(
+            "Expected at least 2 dimensions for input tensor but received {}",
+            sh.len()
+        )));
+    }
+    let c = sh[1];
+    let shape_str = crate::layout::fmt_shape(sh);
+    let c_i =
+        i64::try_from(c).map_err(|_| Error::Runtime("group_norm: too many channels".into()))?;
+    if num_groups == 0 || c_i % num_groups != 0 {
+        return Err(Error::Runtime(format!(
+            "Expected number of channels in input to be divisible by num_groups, but got input of shape {shape_str} and num_groups={num_groups}"
+        )));
+    }
+    let given = [(weight, "weight"), (bias, "bias")]
+        .into_iter()
+        .filter_map(|(t, name)| t.map(|t| (t, name)));
+    for (t, name) in given {
+        if t.dim() != 1 || t.numel() != c {
+            return Err(Error::Runtime(format!(
+                "Expected {name} to be a vector of size equal to the number of channels in input, but got {name} of shape {} and input of shape {shape_str}",
+                crate::layout::fmt_shape(t.shape())
+            )));
+        }
+    }
+    if num_groups <= 0 {
+        return Err(Error::Runtime(format!(
+            "Expected num groups to be greater than 0, got {num_groups}"
+        )));
+    }
+    if c == 0 {
+        return Err(Error::Runtime(
+            "Expected number of channels to be greater than 0, got 0".into(),
+        ));
+    }
+    let hw: usize = sh[2..].iter().product();
+    if hw == 0 {
+        return Err(Error::Runtime(
+            "Expected HxW to be greater than 0, got 0".into(),
+        ));
+    }
+    let groups = usize::try_from(num_groups)
+        .map_err(|_| Error::Runtime(format!("group_norm: bad num_groups {num_groups}")))?;
+    let dt = compute_dtype(x.dtype());
+    let xs = prepared(x, dt)?;
+    let w = f64s(weight)?;
+    let b = f64s(bias)?;
+    let out = Tensor::uninit(x.shape(), dt, x.device())?;
+    let stats = with_float!(dt, T => {
+        let xv: &[T] = xs.cpu_slice::<T>()?;
+        // SAFETY: `out` is fresh, contiguous, of T, and only written here.
+        let ov: &mut [T] = unsafe { fresh_mut(&out) };
+        k::group_norm_forward(xv, ov, c, groups, hw, w.as_deref(), b.as_deref(), eps)
+    });
+    let out = super::cast_view(&out, x.dtype())?;
+    let mut inputs: Vec<&Tensor> = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    if needs_grad(&inputs) {
+        let sx = SavedTensor::input(x);
+        let sw = weight.map(SavedTensor::input);
+        let (has_w, has_b) = (weight.is_some(), bias.is_some());
+        let (x_req, w_req, b_req) = (
+            x.requires_grad(),
+            weight.is_some_and(|t| t.requires_grad()),
+            bias.is_some_and(|t| t.requires_grad()),
+        );
+        let wmeta = weight.map(|t| (t.shape().to_vec(), t.dtype()));
+        let bmeta = bias.map(|t| (t.shape().to_vec(), t.dtype()));
+        record("NativeGroupNormBackward0", &inputs, &out, move |ctx, g| {
+            let x = sx.unpack(ctx)?;
+            let wt = sw.as_ref().map(|s| s.unpack(ctx)).transpose()?;
+            let (gx, gw, gb) = if is_grad_enabled() {
+                gn_backward_graph(g, &x, wt.as_ref(), groups, eps)?
+            } else {
+                let dt = compute_dtype(x.dtype());
+                let xs = prepared(&x, dt)?;
+                let gs = prepared(g, dt)?;
+                let wv = f64s(wt.as_ref())?;
+                let o = if x_req {
+                    Some(Tensor::uninit(x.shape(), dt, x.device())?)
+                } else {
+                    None
+                };
+                let (gw, gb) = with_float!(dt, T => {
+                    // SAFETY: `o` is fresh, contiguous, of T, and only written here.
+                    let ov: Option<&mut [T]> = o.as_ref().map(|o| unsafe { fresh_mut(o) });
+                    k::group_norm_backward(
+                        gs.cpu_slice::<T>()?,
+                        xs.cpu_slice::<T>()?,
+                        &stats,
+                        wv.as_deref(),
+                        ov,
+                        c,
+                        groups,
+                        hw,
+                    )
+                });
+                let gx = o.map(|o| super::cast_view(&o, x.dtype())).transpose()?;
+                let gw = match (&wmeta, w_req) {
+                    (Some((sh, wd)), true) => Some(from_f64(&gw, sh, *wd)?),
+                    _ => None,
+                };
+                let gb = match (&bmeta, b_req) {
+                    (Some((sh, bd)), true) => Some(from_f64(&gb, sh, *bd)?),
+                    _ => None,
+                };
+                (gx, gw, gb)
+            };
+            let mut grads = vec![gx];
+            if has_w {
+                grads.push(gw);
+            }
+            if has_b {
+                grads.push(gb);
+            }
+            Ok(grads)
+        });
+    }
+    Ok(out)
+}
+
+/// Group-norm gradients from differentiable ops (for `create_graph=True`).
+fn gn_backward_graph(
+    g: &Tensor,
+    x: &Tensor,
+    w: Option<&Tensor>,
+    groups: usize,
+    eps: f64,
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let sh: Vec<i64> = x.shape().iter().map(|&v| v as i64).collect();
+    let nd = sh.len();
+    let (n, gi) = (sh[0], groups as i64);
+    let d = sh[1] / gi.max(1) * sh[2..].iter().product::<i64>();
+    let grouped = [n, gi, d];
+    let mut cshape = vec![1i64; nd];
+    cshape[1] = sh[1];
+    let gwv = match w {
+        Some(w) => mul(g, &super::shape::reshape(w, &cshape)?)?,
+        None => g.clone(),
+    };
+    let xr = super::shape::reshape(x, &grouped)?;
+    let gr = super::shape::reshape(&gwv, &grouped)?;
+    let mu = mean(&xr, &[2], true, None)?;
+    let xc = sub(&xr, &mu)?;
+    let var = mean(&mul(&xc, &xc)?, &[2], true, None)?;
+    let rstd = super::unary::rsqrt(&add_scalar(&var, eps)?)?;
+    let xhat = mul(&xc, &rstd)?;
+    let t1 = mean(&gr, &[2], true, None)?;
+    let t2 = mul(&xhat, &mean(&mul(&gr, &xhat)?, &[2], true, None)?)?;
+    let gx = super::shape::reshape(&mul(&rstd, &sub(&sub(&gr, &t1)?, &t2)?)?, &sh)?;
+    let xhat = super::shape::reshape(&xhat, &sh)?;
+    let dims: Vec<i64> = std::iter::once(0).chain(2..nd as i64).collect();
+    let gw = match w {
+        Some(w) => Some(super::shape::reshape_to(
+            &sum(&mul(g, &xhat)?, &dims, false, None)?,
+            w.shape(),
+        )?),
+        None => None,
+    };
+    let gb = Some(sum(g, &dims, false, None)?);
+    Ok((Some(gx), gw, gb))
+}

@@ -1,5 +1,6 @@
 //! Fused optimizer updates over lists of parameters (`_fused_sgd_`, `_fused_adam_`,
-//! `_fused_rmsprop_`, `_fused_adagrad_`).
+//! `_fused_rmsprop_`, `_fused_adagrad_`, `_fused_adadelta_`, `_fused_adamax_`, `_fused_nadam_`,
+//! `_fused_radam_`).
 //!
 //! Each op takes a list of parameters, their gradients and their state tensors (one
 //! list per state), checks every entry before writing anything, then updates each
@@ -136,25 +137,31 @@ fn check_all(
         }
     }
     if let Some(steps) = steps {
-        if steps.len() != params.len() {
+        check_scalars(op, "state_steps", steps, params.len())?;
+    }
+    Ok(())
+}
+
+/// Checks a list of per-parameter scalar state (step counters, NAdam's `mu_product`):
+/// one per parameter, each a one-element float32 or float64 CPU tensor.
+fn check_scalars(op: &str, what: &str, list: &[Tensor], n: usize) -> Result<()> {
+    if list.len() != n {
+        return Err(err(format!(
+            "{op}: expected {what} to hold {n} tensors (one per parameter), got {}",
+            list.len()
+        )));
+    }
+    for (i, s) in list.iter().enumerate() {
+        if s.numel() != 1
+            || !matches!(s.dtype(), DType::F32 | DType::F64)
+            || s.device() != Device::Cpu
+        {
             return Err(err(format!(
-                "{op}: expected state_steps to hold {} tensors (one per parameter), got {}",
-                params.len(),
-                steps.len()
+                "{op}: {what}[{i}] must be a one-element float32 or float64 CPU tensor, got shape {} dtype {} on {}",
+                fmt_shape(s.shape()),
+                s.dtype().name(),
+                s.device()
             )));
-        }
-        for (i, s) in steps.iter().enumerate() {
-            if s.numel() != 1
-                || !matches!(s.dtype(), DType::F32 | DType::F64)
-                || s.device() != Device::Cpu
-            {
-                return Err(err(format!(
-                    "{op}: state_steps[{i}] must be a one-element float32 or float64 CPU tensor, got shape {} dtype {} on {}",
-                    fmt_shape(s.shape()),
-                    s.dtype().name(),
-                    s.device()
-                )));
-            }
         }
     }
     Ok(())
@@ -163,21 +170,35 @@ fn check_all(
 /// `step_t += 1` in the counter's own dtype; returns the new count (PyTorch's
 /// `step_t += 1; step = step_t.item()`).
 fn increment_step(step: &Tensor) -> f64 {
-    fn bump<T: Element + std::ops::Add<Output = T>>(s: &Tensor) -> f64 {
-        let p = s.data_ptr::<T>();
-        // SAFETY: checked to be a one-element CPU tensor of dtype T, so `p` points at
-        // its one element; no slice to it is alive.
-        unsafe {
-            let v = *p + T::one();
-            *p = v;
-            v.to_f64()
+    update_scalar(step, |v| v + 1.0, |v| v + 1.0)
+}
+
+/// Replaces the one value of a one-element float32/float64 CPU tensor (checked by
+/// `check_scalars`) by `f32_op` / `f64_op` of it, computed in the tensor's dtype;
+/// bumps its version and returns the new value.
+fn update_scalar(t: &Tensor, f32_op: impl Fn(f32) -> f32, f64_op: impl Fn(f64) -> f64) -> f64 {
+    let v = match t.dtype() {
+        DType::F64 => {
+            let p = t.data_ptr::<f64>();
+            // SAFETY: checked to be a one-element CPU tensor of dtype f64, so `p`
+            // points at its one element; no slice to it is alive.
+            unsafe {
+                let v = f64_op(*p);
+                *p = v;
+                v
+            }
         }
-    }
-    let v = match step.dtype() {
-        DType::F64 => bump::<f64>(step),
-        _ => bump::<f32>(step),
+        _ => {
+            let p = t.data_ptr::<f32>();
+            // SAFETY: as above, for the float32 case.
+            unsafe {
+                let v = f32_op(*p);
+                *p = v;
+                f64::from(v)
+            }
+        }
     };
-    step.storage().bump_version();
+    t.storage().bump_version();
     v
 }
 
@@ -616,6 +637,316 @@ pub fn adagrad_(
                 (true, false) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true, false>(s)),
                 (true, true) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true, true>(s)),
             }?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}
+
+/// The lerp scalars `(1 - beta1, beta1, small)` of `m.lerp_(g, 1 - beta1)` in `T`.
+fn lerp_weight<T: FusedFloat>(beta1: f64) -> (T, T, bool) {
+    let w1 = T::of(1.0 - beta1);
+    (w1, T::of(1.0) - w1, w1 < T::of(0.5) && w1 > T::of(-0.5))
+}
+
+/// The weight-decay mode of the Adam family.
+fn wd_mode(weight_decay: f64, decoupled: bool) -> u8 {
+    match (weight_decay != 0.0, decoupled) {
+        (false, _) => k::WD_NONE,
+        (true, false) => k::WD_L2,
+        (true, true) => k::WD_DECOUPLED,
+    }
+}
+
+/// `$go!(MAXIMIZE, L2)` with the two flags picked at run time.
+macro_rules! by_max_l2 {
+    ($maximize:expr, $l2:expr, $go:ident) => {
+        match ($maximize, $l2) {
+            (false, false) => $go!(false, false),
+            (false, true) => $go!(false, true),
+            (true, false) => $go!(true, false),
+            (true, true) => $go!(true, true),
+        }
+    };
+}
+
+/// `$go!(MAXIMIZE, WD)` with the flag and the weight-decay mode picked at run time.
+macro_rules! by_max_wd {
+    ($maximize:expr, $wd:expr, $go:ident) => {
+        match ($maximize, $wd) {
+            (false, k::WD_NONE) => $go!(false, { k::WD_NONE }),
+            (false, k::WD_L2) => $go!(false, { k::WD_L2 }),
+            (false, _) => $go!(false, { k::WD_DECOUPLED }),
+            (true, k::WD_NONE) => $go!(true, { k::WD_NONE }),
+            (true, k::WD_L2) => $go!(true, { k::WD_L2 }),
+            (true, _) => $go!(true, { k::WD_DECOUPLED }),
+        }
+    };
+}
+
+// ----------------------------------------------------------------- Adadelta
+
+/// Adadelta's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct AdadeltaOptions {
+    pub lr: f64,
+    pub rho: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub maximize: bool,
+}
+
+/// One Adadelta step over `params`. Step counters are incremented (the update does
+/// not read them).
+pub fn adadelta_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    square_avgs: &[Tensor],
+    acc_deltas: &[Tensor],
+    state_steps: &[Tensor],
+    o: &AdadeltaOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_adadelta_";
+    check_all(
+        OP,
+        params,
+        grads,
+        &[("square_avgs", square_avgs), ("acc_deltas", acc_deltas)],
+        Some(state_steps),
+    )?;
+    for (i, p) in params.iter().enumerate() {
+        increment_step(&state_steps[i]);
+        dispatch_fused!(p.dtype(), T => {
+            let s = k::AdadeltaScalars {
+                rho: T::of(o.rho),
+                one_minus_rho: T::of(1.0 - o.rho),
+                eps: T::of(o.eps),
+                weight_decay: T::of(o.weight_decay),
+                neg_lr: T::of(-o.lr),
+            };
+            let w = [p, &square_avgs[i], &acc_deltas[i]];
+            macro_rules! go {
+                ($m:literal, $l:literal) => {
+                    update_one::<T, 3, _>(w, &grads[i], &k::Adadelta::<T, $m, $l>(s))
+                };
+            }
+            by_max_l2!(o.maximize, o.weight_decay != 0.0, go)?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}
+
+// ----------------------------------------------------------------- Adamax
+
+/// Adamax's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamaxOptions {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub maximize: bool,
+}
+
+/// One Adamax step over `params`; the bias correction uses the incremented count.
+pub fn adamax_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    exp_avgs: &[Tensor],
+    exp_infs: &[Tensor],
+    state_steps: &[Tensor],
+    o: &AdamaxOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_adamax_";
+    check_all(
+        OP,
+        params,
+        grads,
+        &[("exp_avgs", exp_avgs), ("exp_infs", exp_infs)],
+        Some(state_steps),
+    )?;
+    for (i, p) in params.iter().enumerate() {
+        let step = increment_step(&state_steps[i]);
+        let clr = o.lr / (1.0 - o.beta1.powf(step));
+        dispatch_fused!(p.dtype(), T => {
+            let (w1, one_minus_w1, w1_small) = lerp_weight::<T>(o.beta1);
+            let s = k::AdamaxScalars {
+                w1,
+                one_minus_w1,
+                w1_small,
+                beta2: T::of(o.beta2),
+                eps: T::of(o.eps),
+                weight_decay: T::of(o.weight_decay),
+                neg_clr: T::of(-clr),
+            };
+            let w = [p, &exp_avgs[i], &exp_infs[i]];
+            macro_rules! go {
+                ($m:literal, $l:literal) => {
+                    update_one::<T, 3, _>(w, &grads[i], &k::Adamax::<T, $m, $l>(s))
+                };
+            }
+            by_max_l2!(o.maximize, o.weight_decay != 0.0, go)?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}
+
+// ----------------------------------------------------------------- NAdam
+
+/// NAdam's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct NadamOptions {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub momentum_decay: f64,
+    pub decoupled_weight_decay: bool,
+    pub maximize: bool,
+}
+
+/// One NAdam step over `params`. Each step counter is incremented and each
+/// `mu_product` (a one-element tensor) multiplied by this step's momentum `mu_t`, in
+/// its own dtype, as PyTorch's `mu_product *= mu` does.
+pub fn nadam_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    exp_avgs: &[Tensor],
+    exp_avg_sqs: &[Tensor],
+    mu_products: &[Tensor],
+    state_steps: &[Tensor],
+    o: &NadamOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_nadam_";
+    check_all(
+        OP,
+        params,
+        grads,
+        &[("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs)],
+        Some(state_steps),
+    )?;
+    check_scalars(OP, "mu_products", mu_products, params.len())?;
+    for (i, (mp, st)) in mu_products.iter().zip(state_steps).enumerate() {
+        if overlaps(mp, st) || overlaps(mp, &params[i]) {
+            return Err(err(format!(
+                "{OP}: mu_products[{i}] shares memory with state_steps[{i}] or params[{i}]; each must be its own tensor"
+            )));
+        }
+    }
+    let wd = wd_mode(o.weight_decay, o.decoupled_weight_decay);
+    for (i, p) in params.iter().enumerate() {
+        let step = increment_step(&state_steps[i]);
+        // Python float arithmetic, as PyTorch's step does it.
+        let bias_correction2 = 1.0 - o.beta2.powf(step);
+        let mu = o.beta1 * (1.0 - 0.5 * 0.96f64.powf(step * o.momentum_decay));
+        let mu_next = o.beta1 * (1.0 - 0.5 * 0.96f64.powf((step + 1.0) * o.momentum_decay));
+        let mu_f32 = mu as f32;
+        let mu_product = update_scalar(&mu_products[i], |v| v * mu_f32, |v| v * mu);
+        let mu_product_next = mu_product * mu_next;
+        let grad_coef = -o.lr * (1.0 - mu) / (1.0 - mu_product);
+        let avg_coef = (-o.lr * mu_next) / (1.0 - mu_product_next);
+        dispatch_fused!(p.dtype(), T => {
+            let (w1, one_minus_w1, w1_small) = lerp_weight::<T>(o.beta1);
+            let s = k::NadamScalars {
+                w1,
+                one_minus_w1,
+                w1_small,
+                beta2: T::of(o.beta2),
+                one_minus_beta2: T::of(1.0 - o.beta2),
+                weight_decay: T::of(o.weight_decay),
+                decay: T::of(1.0 - o.lr * o.weight_decay),
+                bias_correction2: T::of(bias_correction2),
+                eps: T::of(o.eps),
+                grad_coef: T::of(grad_coef),
+                avg_coef: T::of(avg_coef),
+            };
+            let w = [p, &exp_avgs[i], &exp_avg_sqs[i]];
+            macro_rules! go {
+                ($m:literal, $wd:block) => {
+                    update_one::<T, 3, _>(w, &grads[i], &k::Nadam::<T, $m, $wd>(s))
+                };
+            }
+            by_max_wd!(o.maximize, wd, go)?
+        }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
+    }
+    Ok(())
+}
+
+// ----------------------------------------------------------------- RAdam
+
+/// RAdam's hyperparameters (Python floats).
+#[derive(Clone, Copy, Debug)]
+pub struct RadamOptions {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub decoupled_weight_decay: bool,
+    pub maximize: bool,
+}
+
+/// One RAdam step over `params`: rectified while the approximated SMA length
+/// `rho_t` exceeds 5, a bias-corrected momentum step before that.
+pub fn radam_(
+    params: &[Tensor],
+    grads: &[Tensor],
+    exp_avgs: &[Tensor],
+    exp_avg_sqs: &[Tensor],
+    state_steps: &[Tensor],
+    o: &RadamOptions,
+) -> Result<()> {
+    const OP: &str = "_fused_radam_";
+    check_all(
+        OP,
+        params,
+        grads,
+        &[("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs)],
+        Some(state_steps),
+    )?;
+    let wd = wd_mode(o.weight_decay, o.decoupled_weight_decay);
+    for (i, p) in params.iter().enumerate() {
+        let step = increment_step(&state_steps[i]);
+        // Python float arithmetic, as PyTorch's step does it.
+        let bias_correction1 = 1.0 - o.beta1.powf(step);
+        let bias_correction2 = 1.0 - o.beta2.powf(step);
+        let rho_inf = 2.0 / (1.0 - o.beta2) - 1.0;
+        let rho_t = rho_inf - 2.0 * step * o.beta2.powf(step) / bias_correction2;
+        let rectified = rho_t > 5.0;
+        let rect = if rectified {
+            ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                .powf(0.5)
+        } else {
+            1.0
+        };
+        dispatch_fused!(p.dtype(), T => {
+            let (w1, one_minus_w1, w1_small) = lerp_weight::<T>(o.beta1);
+            let s = k::RadamScalars {
+                w1,
+                one_minus_w1,
+                w1_small,
+                beta2: T::of(o.beta2),
+                one_minus_beta2: T::of(1.0 - o.beta2),
+                weight_decay: T::of(o.weight_decay),
+                decay: T::of(1.0 - o.lr * o.weight_decay),
+                bias_correction1: T::of(bias_correction1),
+                lr: T::of(o.lr),
+                eps: T::of(o.eps),
+                bias_correction2_sqrt: T::of(bias_correction2.powf(0.5)),
+                rect: T::of(rect),
+            };
+            let w = [p, &exp_avgs[i], &exp_avg_sqs[i]];
+            macro_rules! go {
+                ($m:literal, $wd:block) => {
+                    if rectified {
+                        update_one::<T, 3, _>(w, &grads[i], &k::Radam::<T, $m, $wd, true>(s))
+                    } else {
+                        update_one::<T, 3, _>(w, &grads[i], &k::Radam::<T, $m, $wd, false>(s))
+                    }
+                };
+            }
+            by_max_wd!(o.maximize, wd, go)?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
     Ok(())
