@@ -127,20 +127,23 @@ fn parallelism(threads: usize) -> gemm::Parallelism {
     }
 }
 
-/// `dst (m, n) = [dst +] a (m, k) @ b (k, n)` for float32/float64 operands with any
-/// row and column strides; `dst` is row-major with row stride `n`. `threads > 1` splits
-/// the product's output over that many threads (the same bits as one thread).
+/// `dst (m, n) = [dst +] a (m, k) @ b (k, n)` for float32/float64 operands, every
+/// matrix with its own row and column strides. `threads > 1` splits the product's
+/// output over that many threads (the same bits as one thread).
 ///
 /// # Safety
 /// The operands with their strides address `(m, k)` and `(k, n)` matrices inside live
-/// allocations; `dst` is valid for `m * n` reads and writes and overlaps neither. `T`
-/// is `f32` or `f64` (the `gemm` crate has kernels for those).
+/// allocations; `dst` with its strides addresses an `(m, n)` matrix of distinct
+/// elements valid for reads and writes, overlapping neither operand. `T` is `f32` or
+/// `f64` (the `gemm` crate has kernels for those).
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn product<T: Element>(
     m: usize,
     n: usize,
     k: usize,
     dst: *mut T,
+    dst_rs: usize,
+    dst_cs: usize,
     accumulate: bool,
     a: *const T,
     a_rs: usize,
@@ -157,8 +160,8 @@ pub unsafe fn product<T: Element>(
             n,
             k,
             dst,
-            1,
-            n as isize,
+            dst_cs as isize,
+            dst_rs as isize,
             accumulate,
             a,
             a_cs as isize,
