@@ -88,6 +88,10 @@ POOL_CASES = [
     ((1, 2, 9, 11), (3, 2), (2, 3), (1, 1), (2, 2), True),
     ((2, 1, 5, 5), (1, 1), (1, 1), (0, 0), (1, 1), False),
     ((1, 1, 6, 7), (4, 3), (3, 2), (2, 1), (1, 3), True),
+    # Long rows of whole windows (computed tap by tap across the row), with partial
+    # windows at both edges in the second.
+    ((2, 2, 6, 67), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((1, 3, 5, 40), (3, 3), (1, 1), (1, 1), (1, 1), False),
 ]
 
 
@@ -97,6 +101,8 @@ def test_max_pool2d_values_indices_backward(case, dtype):
     shape, k, s, p, d, ceil = case
     x = RNG.standard_normal(shape)
     x[0, 0, 1, 1] = np.nan  # NaN propagates
+    x[0, -1, 2, 3:5] = [np.nan, np.nan]  # the last NaN wins
+    x[-1, 0, 3:5, :] = -np.inf  # windows of only -inf pick their first element
     x.flat[5] = x.flat[6]  # ties: first wins
     xt = t(x, dtype, requires_grad=True)
     vals, idx = F.max_pool2d(xt, k, s, p, d, ceil_mode=ceil, return_indices=True)

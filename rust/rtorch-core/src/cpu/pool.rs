@@ -52,11 +52,46 @@ fn axis_taps(
         .collect()
 }
 
-/// One plane of the forward. `src` is `h*w`, `vals`/`idx` are `oh*ow`. Rule (as
-/// PyTorch's CPU kernel): a later element replaces the best when it is greater or NaN,
-/// so the first maximum wins among equals and the last NaN wins; a window of only -inf
-/// picks its first element. A window wholly in padding (possible only with dilation)
-/// gets index -1 and the value `empty`.
+/// The maximum of one window and its flat index. Rule (as PyTorch's CPU kernel): a
+/// later element replaces the best when it is greater or NaN, so the first maximum wins
+/// among equals and the last NaN wins; a window of only -inf picks its first element.
+/// A window wholly in padding (possible only with dilation) gets index -1 and `empty`.
+#[inline]
+fn window_max<T: Element>(
+    src: &[T],
+    g: &PoolGeom,
+    (y0, ny): (usize, usize),
+    (x0, nx): (usize, usize),
+    empty: T,
+) -> (T, i64) {
+    let [dh, dw] = g.dilation;
+    if ny == 0 || nx == 0 {
+        return (empty, -1);
+    }
+    let mut best_i = y0 * g.w + x0;
+    let mut best = src[best_i];
+    for i in 0..ny {
+        let base = (y0 + i * dh) * g.w + x0;
+        for j in 0..nx {
+            let f = base + j * dw;
+            let v = src[f];
+            // `v != v` is the NaN test (never true for integers).
+            #[allow(clippy::eq_op)]
+            if v > best || v != v {
+                best = v;
+                best_i = f;
+            }
+        }
+    }
+    (best, best_i as i64)
+}
+
+/// One plane of the forward (`src` is `h*w`, `vals`/`idx` are `oh*ow`), with the rule
+/// of [`window_max`]. Where every window of an output row is whole (`full` holds the
+/// output columns whose windows are), the row is computed tap by tap across its
+/// outputs instead of window by window: the same comparisons in the same order for
+/// each output, but independent from one output to the next, so they overlap instead
+/// of waiting on each other (2x2 pooling spent most of its time in that chain).
 #[allow(clippy::too_many_arguments)]
 fn fwd_plane<T: Element>(
     src: &[T],
@@ -65,50 +100,51 @@ fn fwd_plane<T: Element>(
     g: &PoolGeom,
     rows: &[(usize, usize)],
     cols: &[(usize, usize)],
+    full: std::ops::Range<usize>,
     empty: T,
 ) {
     let [dh, dw] = g.dilation;
-    let w = g.w;
+    let [kh, kw] = g.kernel;
     for oy in 0..g.oh {
         let (y0, ny) = rows[oy];
         let vrow = &mut vals[oy * g.ow..(oy + 1) * g.ow];
         let irow = &mut idx[oy * g.ow..(oy + 1) * g.ow];
-        for ox in 0..g.ow {
-            let (x0, nx) = cols[ox];
-            if ny == 0 || nx == 0 {
-                vrow[ox] = empty;
-                irow[ox] = -1;
-                continue;
-            }
-            let mut best_i = y0 * w + x0;
-            let mut best = src[best_i];
-            for i in 0..ny {
-                let base = (y0 + i * dh) * w + x0;
-                if dw == 1 {
-                    for (j, &v) in src[base..base + nx].iter().enumerate() {
-                        // `v != v` is the NaN test (never true for integers).
-                        #[allow(clippy::eq_op)]
-                        if v > best || v != v {
-                            best = v;
-                            best_i = base + j;
-                        }
-                    }
-                } else {
-                    for j in 0..nx {
-                        let f = base + j * dw;
-                        let v = src[f];
-                        #[allow(clippy::eq_op)]
-                        if v > best || v != v {
-                            best = v;
-                            best_i = f;
-                        }
-                    }
+        let tapwise = if ny == kh { full.clone() } else { 0..0 };
+        for ox in (0..tapwise.start).chain(tapwise.end..g.ow) {
+            (vrow[ox], irow[ox]) = window_max(src, g, rows[oy], cols[ox], empty);
+        }
+        if tapwise.is_empty() {
+            continue;
+        }
+        for ox in tapwise.clone() {
+            let f = y0 * g.w + cols[ox].0;
+            vrow[ox] = src[f];
+            irow[ox] = f as i64;
+        }
+        for i in 0..kh {
+            for j in 0..kw {
+                let base = (y0 + i * dh) * g.w + j * dw;
+                for ox in tapwise.clone() {
+                    let f = base + cols[ox].0;
+                    let v = src[f];
+                    // Selects, not branches: the comparison is a coin flip on real
+                    // data, and unconditional writes let the loop vectorise.
+                    #[allow(clippy::eq_op)]
+                    let take = (v > vrow[ox]) | (v != v);
+                    vrow[ox] = if take { v } else { vrow[ox] };
+                    irow[ox] = if take { f as i64 } else { irow[ox] };
                 }
             }
-            vrow[ox] = best;
-            irow[ox] = best_i as i64;
         }
     }
+}
+
+/// The output columns whose windows lie wholly inside the plane (a range, since
+/// windows move right monotonically).
+fn full_columns(cols: &[(usize, usize)], kw: usize) -> std::ops::Range<usize> {
+    let start = cols.iter().position(|c| c.1 == kw).unwrap_or(cols.len());
+    let len = cols[start..].iter().take_while(|c| c.1 == kw).count();
+    start..start + len
 }
 
 /// Whether a call of `planes` planes doing `work` element visits goes parallel.
@@ -151,8 +187,10 @@ pub fn max_pool2d_forward<T: Element>(
         .len()
         .saturating_mul(g.kernel[0] * g.kernel[1])
         .max(src.len());
-    let f =
-        |((v, i), s): ((&mut [T], &mut [i64]), &[T])| fwd_plane(s, v, i, g, &rows, &cols, empty);
+    let full = full_columns(&cols, g.kernel[1]);
+    let f = |((v, i), s): ((&mut [T], &mut [i64]), &[T])| {
+        fwd_plane(s, v, i, g, &rows, &cols, full.clone(), empty)
+    };
     if parallel(planes, work) {
         super::install(|| {
             vals.par_chunks_mut(l)

@@ -596,46 +596,37 @@ fn addmm_fused(
         1
     };
     let (s1, s2) = (m1.strides(), m2.strides());
-    // SAFETY: m1 and m2 address (m, k) and (k, n) matrices through their own layouts,
-    // inside their storages; `out` is a fresh contiguous (m, n) tensor overlapping
-    // neither; the dtype is f32 or f64 (checked above).
-    crate::cpu::install(|| match dt {
-        DType::F32 => unsafe {
-            gemm::product::<f32>(
-                m,
-                n,
-                k,
-                out.data_ptr(),
-                n,
-                1,
-                true,
-                m1.data_ptr(),
-                s1[0],
-                s1[1],
-                m2.data_ptr(),
-                s2[0],
-                s2[1],
-                threads,
-            )
-        },
-        _ => unsafe {
-            gemm::product::<f64>(
-                m,
-                n,
-                k,
-                out.data_ptr(),
-                n,
-                1,
-                true,
-                m1.data_ptr(),
-                s1[0],
-                s1[1],
-                m2.data_ptr(),
-                s2[0],
-                s2[1],
-                threads,
-            )
-        },
+    macro_rules! run {
+        ($T:ty) => {
+            // SAFETY: m1 and m2 address (m, k) and (k, n) matrices through their own
+            // layouts, inside their storages; `out` is a fresh contiguous (m, n) tensor
+            // overlapping neither; the dtype is f32 or f64 (checked above).
+            unsafe {
+                gemm::product::<$T>(
+                    m,
+                    n,
+                    k,
+                    out.data_ptr(),
+                    n,
+                    1,
+                    true,
+                    m1.data_ptr(),
+                    s1[0],
+                    s1[1],
+                    m2.data_ptr(),
+                    s2[0],
+                    s2[1],
+                    threads,
+                )
+            }
+        };
+    }
+    crate::cpu::install(|| {
+        if dt == DType::F32 {
+            run!(f32)
+        } else {
+            run!(f64)
+        }
     });
     if needs_grad(&[input, m1, m2]) {
         let ri = input.requires_grad();
