@@ -121,8 +121,9 @@ def _install_extra_ops() -> None:
         for name, fn in module.METHODS.items():
             if not hasattr(Tensor, name):
                 setattr(Tensor, name, fn)
-    for name, fn in _scatter_reduce_ops.OVERRIDES.items():
-        setattr(Tensor, name, fn)
+    for module in (_quantile_ops, _scatter_reduce_ops):
+        for name, fn in module.OVERRIDES.items():
+            setattr(Tensor, name, fn)
 
 
 _install_extra_ops()

@@ -1,5 +1,6 @@
 """Order statistics composed from ``sort`` and ``gather``: ``quantile``, ``nanquantile``
-and ``nanmedian``. Gradients flow through the sort and gather as in PyTorch."""
+and ``nanmedian``; and the whole-tensor ``median``'s gradient. Gradients flow through the
+sort and gather as in PyTorch."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from .autograd.function import Function
 from .return_types import nanmedian as _nanmedian_result
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -140,14 +142,10 @@ def nanmedian(
             else:
                 count = _C.tensor(flat.numel())
             k = ((count - 1).clamp(min=0) // 2).reshape(1)
-            median = sorted_x.gather(0, k).reshape(())
-        if not input.requires_grad:
-            return median
-        # PyTorch shares the gradient evenly among the elements equal to the median
-        # (among the NaNs when it is NaN); the value itself is exact.
-        is_med = flat == median if not bool(median.isnan()) else flat.isnan()
-        share = is_med.to(input.dtype)
-        return median + ((flat - median) * share).nan_to_num(0.0).sum() / share.sum()
+            value = sorted_x.gather(0, k).reshape(())
+        if not (input.requires_grad and _C.is_grad_enabled()):
+            return value
+        return _NanmedianGradient.apply(input, value)
     nd = input.dim()
     x = input.reshape(1) if nd == 0 else input
     d = dim % max(nd, 1) if -max(nd, 1) <= dim < max(nd, 1) else dim
@@ -175,11 +173,55 @@ def nanmedian(
     return _nanmedian_result((values, indices))
 
 
+class _EvenGradient(Function):
+    """The whole-tensor median ``value`` of ``input``, whose gradient PyTorch shares evenly
+    among the elements equal to it (among the NaNs when it is NaN). A custom node rather
+    than arithmetic on ``input``: inf - inf would turn the gradient into NaN."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, value: Tensor) -> Tensor:  # type: ignore[override]
+        ties = (input == value) | (input.isnan() & value.isnan())
+        ctx.share = ties.to(input.dtype) / ties.sum()
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        return grad * ctx.share, None
+
+
+class _NanmedianGradient(_EvenGradient):
+    """:class:`_EvenGradient` under nanmedian's node name."""
+
+
+# PyTorch's node names.
+_EvenGradient._backward_name = "MedianBackward0"
+_NanmedianGradient._backward_name = "NanmedianBackward0"
+
+_core_median = _C.median
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The median (the lower of the two middle values for an even count; NaN if any value
+    is NaN). Without ``dim``: a 0-d tensor whose gradient is shared evenly among tied
+    elements, as in PyTorch; with ``dim``: ``(values, indices)``, the gradient going to
+    the element at ``indices``."""
+    if dim is None and not keepdim and input.requires_grad and _C.is_grad_enabled():
+        return _EvenGradient.apply(input, _core_median(input))
+    return _core_median(input, dim, keepdim)
+
+
 def _no_grad() -> Any:
     from .autograd import no_grad
 
     return no_grad()
 
 
-FUNCTIONS = {"quantile": quantile, "nanquantile": nanquantile, "nanmedian": nanmedian}
+FUNCTIONS = {
+    "quantile": quantile,
+    "nanquantile": nanquantile,
+    "nanmedian": nanmedian,
+    "median": median,
+}
 METHODS = dict(FUNCTIONS)
+# Replace the core's Tensor methods of the same name.
+OVERRIDES = {"median": median}
