@@ -238,6 +238,15 @@ _core_scatter_ = Tensor.scatter_
 _LEGACY = {"add": "sum", "multiply": "prod"}
 
 
+def _int64_index(index: Any) -> Any:
+    """PyTorch's scatter takes an int32 or int64 index; the core takes int64."""
+    if isinstance(index, Tensor) and index.dtype != _C.int64:
+        if index.dtype != _C.int32:
+            raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
+        return index.long()
+    return index
+
+
 def _needs_grad(self: Tensor, src: Any) -> bool:
     return _C.is_grad_enabled() and (
         self.requires_grad or (isinstance(src, Tensor) and src.requires_grad)
@@ -274,6 +283,7 @@ def scatter(
 ) -> Tensor:
     """``torch.scatter``; with ``reduce="add"``/``"multiply"`` and inputs that need a
     gradient it goes through :func:`scatter_reduce`, so the result is differentiable."""
+    index = _int64_index(index)
     if reduce is not None and _needs_grad(input, src):
         return _scatter_with_reduce(input, dim, index, src, value, reduce)
     return _core_scatter(input, dim, index, src, value=value, reduce=reduce)
@@ -288,6 +298,7 @@ def _scatter_(
     value: Any = None,
     reduce: str | None = None,
 ) -> Tensor:
+    index = _int64_index(index)
     if reduce is not None and _needs_grad(self, src):
         return self.copy_(_scatter_with_reduce(self, dim, index, src, value, reduce))
     return _core_scatter_(self, dim, index, src, value=value, reduce=reduce)
