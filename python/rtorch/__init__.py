@@ -98,6 +98,7 @@ from . import (
     _bessel_ops,
     _incomplete_gamma,
     _math_extras,
+    _memory_format_ops,
     _quantile_ops,
     _runtime_api,
     _scatter_reduce_ops,
@@ -111,6 +112,7 @@ def _install_extra_ops() -> None:
         _bessel_ops,
         _incomplete_gamma,
         _math_extras,
+        _memory_format_ops,
         _quantile_ops,
         _runtime_api,
         _scatter_reduce_ops,
@@ -121,7 +123,7 @@ def _install_extra_ops() -> None:
         for name, fn in module.METHODS.items():
             if not hasattr(Tensor, name):
                 setattr(Tensor, name, fn)
-    for module in (_quantile_ops, _scatter_reduce_ops):
+    for module in (_memory_format_ops, _quantile_ops, _scatter_reduce_ops):
         for name, fn in module.OVERRIDES.items():
             setattr(Tensor, name, fn)
 
