@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from ... import _C
 from ..._C import Tensor
-from .linear import _dtype_name
+from .activation import _SCALAR_NAMES
 from .padding import pad as _pad
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
@@ -85,6 +85,59 @@ def _conv2d_forward(
     return out
 
 
+# The C++ type names PyTorch's convolution prints for an input/bias dtype mismatch.
+_CPP_TYPE_NAMES = {
+    _C.bool: "bool",
+    _C.uint8: "unsigned char",
+    _C.int8: "signed char",
+    _C.int16: "short int",
+    _C.int32: "int",
+    _C.int64: "long int",
+    _C.float16: "c10::Half",
+    _C.bfloat16: "c10::BFloat16",
+    _C.float32: "float",
+    _C.float64: "double",
+}
+
+
+def _legacy_type_name(dtype: object) -> str:
+    # PyTorch names the CPU tensor type: torch.FloatTensor, ..., but CPUBoolType and
+    # CPUBFloat16Type for the two dtypes without a legacy tensor class in its C++ list.
+    name = _SCALAR_NAMES[dtype]
+    return f"CPU{name}Type" if dtype in (_C.bool, _C.bfloat16) else f"torch.{name}Tensor"
+
+
+def _dtype_error(
+    input: Tensor, weight: Tensor, bias: Tensor | None, nd: int, transposed: bool
+) -> None:
+    """PyTorch's RuntimeError when the weight's (or a convolution's bias's) dtype is not
+    the input's: a half-precision input gets the one naming the tensor types."""
+    if input.dtype != weight.dtype:
+        if input.dtype in (_C.float16, _C.bfloat16):
+            raise RuntimeError(
+                f"Input type ({_legacy_type_name(input.dtype)}) and weight type "
+                f"({_legacy_type_name(weight.dtype)}) should be the same or input should be a "
+                "MKLDNN tensor and weight is a dense tensor"
+            )
+        raise RuntimeError(
+            f"expected scalar type {_SCALAR_NAMES[input.dtype]} but found "
+            f"{_SCALAR_NAMES[weight.dtype]}"
+        )
+    if bias is None or bias.dtype == input.dtype:
+        return
+    if not transposed:
+        raise RuntimeError(
+            f"Input type ({_CPP_TYPE_NAMES[input.dtype]}) and bias type "
+            f"({_CPP_TYPE_NAMES[bias.dtype]}) should be the same"
+        )
+    if nd == 3:
+        raise RuntimeError(
+            f"expected scalar type {_SCALAR_NAMES[input.dtype]} but found "
+            f"{_SCALAR_NAMES[bias.dtype]}"
+        )
+    # 1-d and 2-d transposed convolutions cast the bias to the input's dtype.
+
+
 def _check_conv(
     input: Tensor,
     weight: Tensor,
@@ -100,10 +153,7 @@ def _check_conv(
                 f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
                 f"{type(value).__name__}"
             )
-    if input.dtype != weight.dtype:
-        raise RuntimeError(
-            f"expected scalar type {_dtype_name(input.dtype)} but found {_dtype_name(weight.dtype)}"
-        )
+    _dtype_error(input, weight, bias, nd, transposed)
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(
             f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
@@ -351,7 +401,7 @@ def _conv_transposend(
         out = _pad(out, (0, out_pad_t[1], 0, out_pad_t[0]))
         out = out[:, :, pad_t[0] : pad_t[0] + out_h, pad_t[1] : pad_t[1] + out_w]
     if bias is not None:
-        out = out + bias.view(1, out_c, 1, 1)
+        out = out + bias.view(1, out_c, 1, 1).to(out.dtype)
     if nd == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out
