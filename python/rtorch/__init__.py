@@ -56,7 +56,11 @@ from .autograd import (
     set_grad_enabled,
 )
 
-__version__ = "0.1.0"
+from . import torch_version, version
+from .torch_version import TorchVersion as _TorchVersion
+
+# PyTorch's API version with rtorch's own as a local segment: "2.15.0+rtorch.0.1.0".
+__version__ = _TorchVersion(version.__version__)
 
 
 def is_tensor(obj: object) -> bool:
