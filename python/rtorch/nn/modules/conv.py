@@ -1,4 +1,5 @@
-"""Convolution layers, as torch.nn.modules.conv: Conv1d/2d and ConvTranspose1d/2d."""
+"""Convolution layers, as torch.nn.modules.conv: Conv1d/2d/3d, ConvTranspose1d/2d/3d, their
+lazy forms (LazyConv*, LazyConvTranspose*), Fold and Unfold."""
 
 from __future__ import annotations
 
@@ -628,8 +629,10 @@ class _LazyConvXdMixin(LazyModuleMixin):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()  # type: ignore[misc]
 
+    _spatial_dims: int  # set by each concrete class
+
     def _get_num_spatial_dims(self) -> int:
-        raise NotImplementedError
+        return self._spatial_dims
 
     def _get_in_channels(self, input: Tensor) -> int:
         spatial = self._get_num_spatial_dims()
@@ -670,172 +673,102 @@ def _lazy_conv_init(
         module.bias = UninitializedParameter(device=device, dtype=dtype)
 
 
-class LazyConv1d(_LazyConvXdMixin, Conv1d):  # type: ignore[misc]
+class _LazyConvNd(_LazyConvXdMixin):
+    """The constructor of LazyConv1d/2d/3d: a ConvNd's arguments without ``in_channels``
+    (the concrete class puts the ConvNd after this one in its bases)."""
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+
+class _LazyConvTransposeNd(_LazyConvXdMixin):
+    """The constructor of LazyConvTranspose1d/2d/3d: a ConvTransposeNd's arguments
+    without ``in_channels``."""
+
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        output_padding: int | Sequence[int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode)  # fmt: skip
+        _lazy_conv_init(self, out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):  # type: ignore[misc]
     r"""A :class:`Conv1d` whose ``in_channels`` is inferred from ``input.size(1)`` on the
     first call, after which it becomes a :class:`Conv1d`. Arguments as :class:`Conv1d`
     without ``in_channels``."""
 
     cls_to_become = Conv1d
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: str | int | Sequence[int] = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
-        _lazy_conv_init(self, out_channels, bias, device, dtype)
-
-    def _get_num_spatial_dims(self) -> int:
-        return 1
+    _spatial_dims = 1
 
 
-class LazyConv2d(_LazyConvXdMixin, Conv2d):  # type: ignore[misc]
+class LazyConv2d(_LazyConvNd, Conv2d):  # type: ignore[misc]
     r"""A :class:`Conv2d` whose ``in_channels`` is inferred from ``input.size(1)`` on the
     first call, after which it becomes a :class:`Conv2d`. Arguments as :class:`Conv2d`
     without ``in_channels``."""
 
     cls_to_become = Conv2d
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: str | int | Sequence[int] = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
-        _lazy_conv_init(self, out_channels, bias, device, dtype)
-
-    def _get_num_spatial_dims(self) -> int:
-        return 2
+    _spatial_dims = 2
 
 
-class LazyConv3d(_LazyConvXdMixin, Conv3d):  # type: ignore[misc]
+class LazyConv3d(_LazyConvNd, Conv3d):  # type: ignore[misc]
     r"""A :class:`Conv3d` whose ``in_channels`` is inferred from ``input.size(1)`` on the
     first call, after which it becomes a :class:`Conv3d`. Arguments as :class:`Conv3d`
     without ``in_channels``."""
 
     cls_to_become = Conv3d
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: str | int | Sequence[int] = 0,
-        dilation: int | Sequence[int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
-        _lazy_conv_init(self, out_channels, bias, device, dtype)
-
-    def _get_num_spatial_dims(self) -> int:
-        return 3
+    _spatial_dims = 3
 
 
 __all__ += ["Conv3d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d"]
 
 
-class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):  # type: ignore[misc]
+class LazyConvTranspose1d(_LazyConvTransposeNd, ConvTranspose1d):  # type: ignore[misc]
     r"""A :class:`ConvTranspose1d` whose ``in_channels`` is inferred from ``input.size(1)``
     on the first call, after which it becomes a :class:`ConvTranspose1d`."""
 
     cls_to_become = ConvTranspose1d
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] = 0,
-        output_padding: int | Sequence[int] = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: int | Sequence[int] = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
-                         dilation, padding_mode)  # fmt: skip
-        _lazy_conv_init(self, out_channels, bias, device, dtype)
-
-    def _get_num_spatial_dims(self) -> int:
-        return 1
+    _spatial_dims = 1
 
 
-class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):  # type: ignore[misc]
+class LazyConvTranspose2d(_LazyConvTransposeNd, ConvTranspose2d):  # type: ignore[misc]
     r"""A :class:`ConvTranspose2d` whose ``in_channels`` is inferred from ``input.size(1)``
     on the first call, after which it becomes a :class:`ConvTranspose2d`."""
 
     cls_to_become = ConvTranspose2d
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] = 0,
-        output_padding: int | Sequence[int] = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: int | Sequence[int] = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
-                         dilation, padding_mode)  # fmt: skip
-        _lazy_conv_init(self, out_channels, bias, device, dtype)
-
-    def _get_num_spatial_dims(self) -> int:
-        return 2
+    _spatial_dims = 2
 
 
-class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):  # type: ignore[misc]
+class LazyConvTranspose3d(_LazyConvTransposeNd, ConvTranspose3d):  # type: ignore[misc]
     r"""A :class:`ConvTranspose3d` whose ``in_channels`` is inferred from ``input.size(1)``
     on the first call, after which it becomes a :class:`ConvTranspose3d`."""
 
     cls_to_become = ConvTranspose3d
-
-    def __init__(
-        self,
-        out_channels: int,
-        kernel_size: int | Sequence[int],
-        stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] = 0,
-        output_padding: int | Sequence[int] = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: int | Sequence[int] = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
-                         dilation, padding_mode)  # fmt: skip
-        _lazy_conv_init(self, out_channels, bias, device, dtype)
-
-    def _get_num_spatial_dims(self) -> int:
-        return 3
+    _spatial_dims = 3
 
 
 __all__ += ["LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
