@@ -222,6 +222,37 @@ def _resolve_padding(
     return pads, pads
 
 
+def _conv_arguments(
+    input: Tensor,
+    weight: Tensor,
+    stride: _IntOrPair,
+    padding: str | _IntOrPair,
+    dilation: _IntOrPair,
+    nd: int,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A convolution's checked ``(stride, dilation, left padding, right padding)`` per
+    spatial dimension, with PyTorch's errors for bad values and for a (dilated) kernel
+    larger than the padded input."""
+    stride_t = _tuple(stride, nd, "stride")
+    dilation_t = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation_t):
+        raise RuntimeError("dilation should be greater than zero")
+    kernel = tuple(weight.shape[2:])
+    left, right = _resolve_padding(padding, kernel, stride_t, dilation_t, nd)
+    spatial = input.shape[-nd:]  # batched or not, the spatial dims are the last nd
+    padded = [s + lo + hi for s, lo, hi in zip(spatial, left, right, strict=True)]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_t, strict=True)]
+    if any(p < s for p, s in zip(padded, spans, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    return stride_t, dilation_t, left, right
+
+
 def _convnd(
     input: Tensor,
     weight: Tensor,
@@ -234,25 +265,11 @@ def _convnd(
     name: str,
 ) -> Tensor:
     _check_conv(input, weight, bias, groups, nd, name)
-    stride_t = _tuple(stride, nd, "stride")
-    dilation_t = _tuple(dilation, nd, "dilation")
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation_t):
-        raise RuntimeError("dilation should be greater than zero")
-    kernel = tuple(weight.shape[2:])
-    left, right = _resolve_padding(padding, kernel, stride_t, dilation_t, nd)
+    stride_t, dilation_t, left, right = _conv_arguments(
+        input, weight, stride, padding, dilation, nd
+    )
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
-    spatial = x.shape[2:]
-    padded = [s + lo + hi for s, lo, hi in zip(spatial, left, right, strict=True)]
-    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_t, strict=True)]
-    if any(p < s for p, s in zip(padded, spans, strict=True)):
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-            f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
-            "actual input size"
-        )
     if left != right:
         # 'same' with an even total: im2col pads symmetrically, the odd unit goes on the
         # right/bottom here.
@@ -331,6 +348,40 @@ def conv2d(
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+_AXES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def _conv_transpose_arguments(
+    stride: _IntOrPair,
+    padding: _IntOrPair,
+    output_padding: _IntOrPair,
+    dilation: _IntOrPair,
+    nd: int,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A transposed convolution's checked ``(stride, padding, output_padding, dilation)``
+    per spatial dimension, with PyTorch's errors."""
+    stride_t = _tuple(stride, nd, "stride")
+    pad_t = _tuple(padding, nd, "padding")
+    out_pad_t = _tuple(output_padding, nd, "output_padding")
+    dil_t = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride_t):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in pad_t):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dil_t):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(op >= s and op >= d for op, s, d in zip(out_pad_t, stride_t, dil_t, strict=True)):
+        axes = _AXES[nd]
+        parts = [f"output_padding_{a}: {op}" for a, op in zip(axes, out_pad_t, strict=True)]
+        parts += [f"stride_{a}: {s}" for a, s in zip(axes, stride_t, strict=True)]
+        parts += [f"dilation_{a}: {d}" for a, d in zip(axes, dil_t, strict=True)]
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            + " ".join(parts)
+        )
+    return stride_t, pad_t, out_pad_t, dil_t
+
+
 def _conv_transposend(
     input: Tensor,
     weight: Tensor,
@@ -344,25 +395,9 @@ def _conv_transposend(
     name: str,
 ) -> Tensor:
     _check_conv(input, weight, bias, groups, nd, name, transposed=True)
-    stride_t = _tuple(stride, nd, "stride")
-    pad_t = _tuple(padding, nd, "padding")
-    out_pad_t = _tuple(output_padding, nd, "output_padding")
-    dil_t = _tuple(dilation, nd, "dilation")
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(p < 0 for p in pad_t):
-        raise RuntimeError("negative padding is not supported")
-    if any(d <= 0 for d in dil_t):
-        raise RuntimeError("dilation should be greater than zero")
-    if any(op >= s and op >= d for op, s, d in zip(out_pad_t, stride_t, dil_t, strict=True)):
-        axes = ("height", "width") if nd == 2 else ("width",)
-        parts = [f"output_padding_{a}: {op}" for a, op in zip(axes, out_pad_t, strict=True)]
-        parts += [f"stride_{a}: {s}" for a, s in zip(axes, stride_t, strict=True)]
-        parts += [f"dilation_{a}: {d}" for a, d in zip(axes, dil_t, strict=True)]
-        raise RuntimeError(
-            "output padding must be smaller than either stride or dilation, but got "
-            + " ".join(parts)
-        )
+    stride_t, pad_t, out_pad_t, dil_t = _conv_transpose_arguments(
+        stride, padding, output_padding, dilation, nd
+    )
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     w = weight
@@ -551,24 +586,9 @@ def conv3d(
         torch.Size([20, 33, 48, 8, 18])
     """
     _check_conv(input, weight, bias, groups, 3, "conv3d")
-    stride_t = _tuple(stride, 3, "stride")
-    dilation_t = _tuple(dilation, 3, "dilation")
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation_t):
-        raise RuntimeError("dilation should be greater than zero")
-    kernel = tuple(weight.shape[2:])
-    left, right = _resolve_padding(padding, kernel, stride_t, dilation_t, 3)
+    stride_t, dilation_t, left, right = _conv_arguments(input, weight, stride, padding, dilation, 3)
     unbatched = input.dim() == 4
     x = input.unsqueeze(0) if unbatched else input
-    padded = [s + lo + hi for s, lo, hi in zip(x.shape[2:], left, right, strict=True)]
-    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_t, strict=True)]
-    if any(p < s for p, s in zip(padded, spans, strict=True)):
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-            f"Kernel size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than "
-            "actual input size"
-        )
     # Depth padding (and any asymmetric 'same' remainder) is applied here; the symmetric
     # height/width padding goes to conv2d.
     amounts = [0, right[2] - left[2], 0, right[1] - left[1], left[0], right[0]]
@@ -576,7 +596,7 @@ def conv3d(
         x = _pad(x, amounts)
     n, _, depth, h, w = x.shape
     out_c, cg, kd, kh, kw = weight.shape
-    od = (depth - spans[0]) // stride_t[0] + 1
+    od = _blocks(depth, kd, dilation_t[0], 0, stride_t[0])  # depth is already padded
     last = (od - 1) * stride_t[0] + 1
     slices = [
         x[:, :, i * dilation_t[0] : i * dilation_t[0] + last : stride_t[0]] for i in range(kd)
@@ -618,25 +638,9 @@ def conv_transpose3d(
         torch.Size([20, 33, 52, 12, 22])
     """
     _check_conv(input, weight, bias, groups, 3, "conv_transpose3d", transposed=True)
-    stride_t = _tuple(stride, 3, "stride")
-    pad_t = _tuple(padding, 3, "padding")
-    out_pad_t = _tuple(output_padding, 3, "output_padding")
-    dil_t = _tuple(dilation, 3, "dilation")
-    if any(s <= 0 for s in stride_t):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(p < 0 for p in pad_t):
-        raise RuntimeError("negative padding is not supported")
-    if any(d <= 0 for d in dil_t):
-        raise RuntimeError("dilation should be greater than zero")
-    if any(op >= s and op >= d for op, s, d in zip(out_pad_t, stride_t, dil_t, strict=True)):
-        axes = ("depth", "height", "width")
-        parts = [f"output_padding_{a}: {op}" for a, op in zip(axes, out_pad_t, strict=True)]
-        parts += [f"stride_{a}: {s}" for a, s in zip(axes, stride_t, strict=True)]
-        parts += [f"dilation_{a}: {d}" for a, d in zip(axes, dil_t, strict=True)]
-        raise RuntimeError(
-            "output padding must be smaller than either stride or dilation, but got "
-            + " ".join(parts)
-        )
+    stride_t, pad_t, out_pad_t, dil_t = _conv_transpose_arguments(
+        stride, padding, output_padding, dilation, 3
+    )
     unbatched = input.dim() == 4
     x = input.unsqueeze(0) if unbatched else input
     n, in_c, depth, h, w = x.shape
