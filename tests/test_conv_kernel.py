@@ -100,6 +100,12 @@ CASES = [
         1,
     ),  # 9 samples: 5 weight-grad parts of 2, 2, 2, 2, 1
     (2, 3, 5, 70, 2, 1, 3, (1, 1), (0, 1), (1, 1), 1),  # rows of 70: the long-row copy
+    # 10x10 outputs: blocks of 6 samples share one product (6 + 6 + 1 here; the last
+    # block of one sample writes its output directly), rows of 10 and 14 copied in
+    # overlapping chunks.
+    (13, 6, 14, 14, 16, 5, 5, (1, 1), (0, 0), (1, 1), 1),
+    (8, 4, 12, 12, 6, 3, 3, (1, 1), (0, 0), (1, 1), 2),  # blocks of 6 + 2, two groups
+    (7, 2, 9, 17, 3, 3, 3, (2, 1), (2, 1), (1, 2), 1),  # blocked, padded, strided, dilated
 ]
 
 
@@ -131,7 +137,13 @@ def test_forward_and_gradients_match_float64_reference(case, dtype, bias):
     out.backward(rtorch.tensor(gy))
     gx, gw, gb = ref_grads(gy)
     np.testing.assert_allclose(xt.grad.numpy(), gx, **TOL[dtype])
-    np.testing.assert_allclose(wt.grad.numpy(), gw, **TOL[dtype])
+    # Each weight-gradient entry sums n*oh*ow products (1300 for the blocked LeNet
+    # case); float32 rounding of such sums grows with their length, so its atol does.
+    terms = ref.shape[0] * ref.shape[2] * ref.shape[3]
+    wtol = dict(TOL[dtype])
+    if dtype == rtorch.float32:
+        wtol["atol"] = max(wtol["atol"], wtol["atol"] * terms / 200)
+    np.testing.assert_allclose(wt.grad.numpy(), gw, **wtol)
     if bias:
         np.testing.assert_allclose(bt.grad.numpy(), gb, **TOL[dtype])
 
@@ -143,6 +155,8 @@ BIG = [
     (9, 8, 24, 24, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
     (1, 16, 32, 32, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),
     (3, 32, 32, 32, 64, 1, 1, (1, 1), (0, 0), (1, 1), 1),
+    (40, 6, 14, 14, 16, 5, 5, (1, 1), (0, 0), (1, 1), 1),  # LeNet's conv2: blocks of 6
+    (30, 4, 10, 10, 8, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # blocks of 6, two groups
 ]
 
 

@@ -8,18 +8,22 @@
 //! - input gradient: `dx[n, g] = col2im(W[g]^T @ dy[n, g])`;
 //! - weight gradient: `dW[g] = sum_n dy[n, g] @ cols(x[n, g])^T`.
 //!
-//! The columns of one sample live in a per-thread buffer, so memory stays at one
-//! sample's columns per thread instead of the whole batch's. A 1x1 kernel with unit
-//! stride and no padding needs no columns: the sample itself is the `(cg, h*w)` matrix.
+//! Samples go in blocks: the columns of a block's samples sit side by side, `(k, s*l)`,
+//! so one product covers the block. Small images (LeNet's 10x10 maps) otherwise make
+//! products of a hundred columns, dominated by the per-call packing. The block size
+//! depends on the geometry only (at least [`BLOCK_COLS`] columns), never on the thread
+//! count. A block's columns live in a per-thread buffer, so memory stays at one block's
+//! columns per thread instead of the whole batch's. A 1x1 kernel with unit stride and
+//! no padding needs no columns: the sample itself is the `(cg, h*w)` matrix.
 //!
-//! Threads: many samples run one per thread with single-threaded products; a batch
-//! smaller than the thread count runs sample after sample with each product split over
-//! the threads. The weight gradient sums over the batch in a fixed number of parts
-//! (fixed by the batch size, not the thread count) added in order, so every result is
-//! bitwise identical for any thread count.
+//! Threads: many blocks run one per thread with single-threaded products; fewer blocks
+//! than threads run one after another with each product split over the threads. The
+//! weight gradient sums over the batch in a fixed number of parts (fixed by the batch
+//! size, not the thread count) added in order, so every result is bitwise identical for
+//! any thread count.
 
 use super::gemm::{product, PAR_FLOPS};
-use super::window::{col2im_plane, im2col_plane, Plane};
+use super::window::{Plane, Taps};
 use crate::element::Element;
 use rayon::prelude::*;
 use std::cell::Cell;
@@ -31,6 +35,9 @@ impl ConvFloat for f64 {}
 
 /// Parts the weight gradient's batch sum is split into (then added in order).
 const WEIGHT_GRAD_PARTS: usize = 8;
+
+/// Columns a block of samples gives each product at least (see the module comment).
+const BLOCK_COLS: usize = 512;
 
 /// The shapes of one convolution: input `(n, c, h, w)`, weight `(o, c/groups, kh, kw)`,
 /// output `(n, o, oh, ow)`; `plane` holds the window geometry of one input channel.
@@ -72,27 +79,38 @@ impl ConvGeom {
     fn sample_flops(&self) -> usize {
         self.o * self.k() * self.l()
     }
-    /// Elements of one sample's column buffer (all groups).
-    fn cols_len(&self) -> usize {
-        if self.pointwise() {
-            0
+    /// Samples per block: enough for [`BLOCK_COLS`] product columns (1 for pointwise
+    /// kernels, which read the samples in place).
+    fn block(&self) -> usize {
+        if self.pointwise() || self.l() == 0 {
+            1
         } else {
-            self.c * self.kk() * self.l()
+            BLOCK_COLS.div_ceil(self.l()).clamp(1, self.n.max(1))
         }
+    }
+    /// Scratch elements for a block of `s` samples: the `(c*kh*kw, s*l)` columns, then
+    /// (for `s > 1`) an `(o, s*l)` staging matrix for the outputs or the gathered `dy`.
+    fn scratch_len(&self, s: usize) -> usize {
+        if self.pointwise() {
+            return 0;
+        }
+        let ld = s * self.l();
+        let staging = if s > 1 { self.o * ld } else { 0 };
+        self.c * self.kk() * ld + staging
     }
 }
 
-/// How the samples of a batch are spread over threads.
+/// How the blocks of a batch are spread over threads.
 enum Split {
-    /// Samples one per thread, single-threaded products.
-    OverSamples,
-    /// Samples one after another, each product split over `threads`.
+    /// Blocks one per thread, single-threaded products.
+    OverBlocks,
+    /// Blocks one after another, each product split over `threads`.
     Inside(usize),
 }
 
-fn split(samples: usize, flops_each: usize, threads: usize) -> Split {
-    if threads > 1 && samples >= threads && samples.saturating_mul(flops_each) >= PAR_FLOPS {
-        Split::OverSamples
+fn split(blocks: usize, flops_each: usize, threads: usize) -> Split {
+    if threads > 1 && blocks >= threads && blocks.saturating_mul(flops_each) >= PAR_FLOPS {
+        Split::OverBlocks
     } else if threads > 1 && flops_each >= PAR_FLOPS {
         Split::Inside(threads)
     } else {
@@ -128,26 +146,33 @@ fn with_cols<T: ConvFloat, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     r
 }
 
-/// Runs `f(sample, out_chunk, cols_buffer, product_threads)` for every sample, with
-/// `out` split into `out_len`-element chunks per sample.
-fn for_samples<T: ConvFloat>(
+/// Runs `f(first_sample, out_chunk, scratch, product_threads)` for every block of
+/// samples, with `out` split into chunks of `out_len` elements per sample.
+fn for_blocks<T: ConvFloat>(
     g: &ConvGeom,
     out: &mut [T],
     out_len: usize,
     f: impl Fn(usize, &mut [T], &mut [T], usize) + Sync,
 ) {
-    let cols = g.cols_len();
-    match split(g.n, g.sample_flops(), super::get_num_threads()) {
-        Split::OverSamples => super::install(|| {
-            out.par_chunks_mut(out_len)
+    let s = g.block();
+    let scratch = g.scratch_len(s);
+    let blocks = g.n.div_ceil(s);
+    let chunk = s * out_len;
+    match split(
+        blocks,
+        s.saturating_mul(g.sample_flops()),
+        super::get_num_threads(),
+    ) {
+        Split::OverBlocks => super::install(|| {
+            out.par_chunks_mut(chunk)
                 .enumerate()
-                .for_each(|(i, o)| with_cols(cols, |buf| f(i, o, buf, 1)))
+                .for_each(|(b, o)| with_cols(scratch, |buf| f(b * s, o, buf, 1)))
         }),
         Split::Inside(threads) => {
             let run = |out: &mut [T]| {
-                with_cols(cols, |buf| {
-                    for (i, o) in out.chunks_mut(out_len).enumerate() {
-                        f(i, o, buf, threads);
+                with_cols(scratch, |buf| {
+                    for (b, o) in out.chunks_mut(chunk).enumerate() {
+                        f(b * s, o, buf, threads);
                     }
                 })
             };
@@ -160,11 +185,35 @@ fn for_samples<T: ConvFloat>(
     }
 }
 
-/// The `(c, kk*l)` columns of sample `x_n` (`(c, h*w)`), channel by channel.
-fn fill_cols<T: ConvFloat>(g: &ConvGeom, x_n: &[T], cols: &mut [T]) {
-    let per = g.kk() * g.l();
-    for (src, dst) in x_n.chunks_exact(g.hw()).zip(cols.chunks_exact_mut(per)) {
-        im2col_plane(src, dst, &g.plane);
+/// The columns of samples `n0..n0+cnt` of `x` (`(n, c, h*w)`) side by side: row `r` of
+/// sample `s` is `cols[r*ld + s*l..][..l]`, with `ld = cnt*l`.
+fn fill_cols<T: ConvFloat>(
+    g: &ConvGeom,
+    taps: &Taps,
+    x: &[T],
+    n0: usize,
+    cnt: usize,
+    cols: &mut [T],
+) {
+    let (hw, l, kk) = (g.hw(), g.l(), g.kk());
+    let ld = cnt * l;
+    for s in 0..cnt {
+        let x_n = &x[(n0 + s) * g.c * hw..(n0 + s + 1) * g.c * hw];
+        for (ch, src) in x_n.chunks_exact(hw).enumerate() {
+            taps.im2col(src, &mut cols[ch * kk * ld + s * l..], ld);
+        }
+    }
+}
+
+/// `dy` of samples `n0..n0+cnt` (`(n, o, l)`) as one `(o, cnt*l)` matrix in `dst`.
+fn gather_dy<T: ConvFloat>(g: &ConvGeom, gy: &[T], n0: usize, cnt: usize, dst: &mut [T]) {
+    let l = g.l();
+    let ld = cnt * l;
+    for s in 0..cnt {
+        let gy_n = &gy[(n0 + s) * g.o * l..(n0 + s + 1) * g.o * l];
+        for (c, row) in gy_n.chunks_exact(l).enumerate() {
+            dst[c * ld + s * l..c * ld + (s + 1) * l].copy_from_slice(row);
+        }
     }
 }
 
@@ -181,43 +230,64 @@ pub fn conv2d_forward<T: ConvFloat>(
     if out.is_empty() {
         return;
     }
-    for_samples(g, out, g.o * l, |i, out_n, buf, threads| {
-        let x_n = &x[i * g.c * hw..(i + 1) * g.c * hw];
+    let taps = Taps::new(g.plane);
+    for_blocks(g, out, g.o * l, |n0, out_b, buf, threads| {
+        let cnt = out_b.len() / (g.o * l);
+        let ld = cnt * l;
+        let (cols, staging) = buf.split_at_mut(if g.pointwise() { 0 } else { g.c * g.kk() * ld });
         if !g.pointwise() {
-            fill_cols(g, x_n, buf);
+            fill_cols(g, &taps, x, n0, cnt, cols);
         }
+        // One sample's products write its output directly; a block's go to the
+        // staging matrix, scattered to the samples below.
+        let res: &mut [T] = if cnt == 1 {
+            &mut *out_b
+        } else {
+            &mut staging[..g.o * ld]
+        };
         for grp in 0..g.groups {
             let b: &[T] = if g.pointwise() {
-                &x_n[grp * cg * hw..(grp + 1) * cg * hw]
+                &x[(n0 * g.c + grp * cg) * hw..(n0 * g.c + (grp + 1) * cg) * hw]
             } else {
-                &buf[grp * k * l..(grp + 1) * k * l]
+                &cols[grp * k * ld..(grp + 1) * k * ld]
             };
-            let dst = &mut out_n[grp * og * l..(grp + 1) * og * l];
+            let dst = &mut res[grp * og * ld..(grp + 1) * og * ld];
             let a = &w[grp * og * k..(grp + 1) * og * k];
-            // SAFETY: `a` is (og, k), `b` is (k, l), `dst` is (og, l), all row-major
-            // slices of exactly those lengths; `dst` is a distinct output chunk.
+            // SAFETY: `a` is (og, k), `b` is (k, ld), `dst` is (og, ld), all row-major
+            // slices of exactly those lengths; `dst` is distinct from both.
             unsafe {
                 product(
                     og,
-                    l,
+                    ld,
                     k,
                     dst.as_mut_ptr(),
-                    l,
+                    ld,
                     1,
                     false,
                     a.as_ptr(),
                     k,
                     1,
                     b.as_ptr(),
-                    l,
+                    ld,
                     1,
                     threads,
                 )
             };
         }
-        if let Some(bias) = bias {
-            for (row, &b) in out_n.chunks_exact_mut(l).zip(bias) {
-                row.iter_mut().for_each(|v| *v = *v + b);
+        let bias_of = |c: usize| bias.map_or(T::zero(), |b| b[c]);
+        if cnt == 1 {
+            if let Some(bias) = bias {
+                for (row, &b) in out_b.chunks_exact_mut(l).zip(bias) {
+                    row.iter_mut().for_each(|v| *v = *v + b);
+                }
+            }
+        } else {
+            for (s, out_n) in out_b.chunks_exact_mut(g.o * l).enumerate() {
+                for (c, row) in out_n.chunks_exact_mut(l).enumerate() {
+                    let src = &staging[c * ld + s * l..c * ld + (s + 1) * l];
+                    let b = bias_of(c);
+                    row.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b);
+                }
             }
         }
     });
@@ -229,41 +299,52 @@ pub fn conv2d_backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: 
     if gx.is_empty() {
         return;
     }
-    for_samples(g, gx, g.c * hw, |i, gx_n, buf, threads| {
-        let gy_n = &gy[i * g.o * l..(i + 1) * g.o * l];
+    let taps = Taps::new(g.plane);
+    for_blocks(g, gx, g.c * hw, |n0, gx_b, buf, threads| {
+        let cnt = gx_b.len() / (g.c * hw);
+        let ld = cnt * l;
+        let (cols, staging) = buf.split_at_mut(if g.pointwise() { 0 } else { g.c * kk * ld });
+        let dy: &[T] = if cnt == 1 {
+            &gy[n0 * g.o * l..(n0 + 1) * g.o * l]
+        } else {
+            gather_dy(g, gy, n0, cnt, staging);
+            &staging[..g.o * ld]
+        };
         for grp in 0..g.groups {
             let a = &w[grp * og * k..(grp + 1) * og * k];
-            let b = &gy_n[grp * og * l..(grp + 1) * og * l];
+            let b = &dy[grp * og * ld..(grp + 1) * og * ld];
             let dst: &mut [T] = if g.pointwise() {
-                &mut gx_n[grp * cg * hw..(grp + 1) * cg * hw]
+                &mut gx_b[grp * cg * hw..(grp + 1) * cg * hw]
             } else {
-                &mut buf[grp * k * l..(grp + 1) * k * l]
+                &mut cols[grp * k * ld..(grp + 1) * k * ld]
             };
             // SAFETY: W[g]^T is (k, og) read from the row-major (og, k) slice `a` with
-            // row stride 1 and column stride k; `b` is (og, l); `dst` is (k, l) and
+            // row stride 1 and column stride k; `b` is (og, ld); `dst` is (k, ld) and
             // disjoint from both.
             unsafe {
                 product(
                     k,
-                    l,
+                    ld,
                     og,
                     dst.as_mut_ptr(),
-                    l,
+                    ld,
                     1,
                     false,
                     a.as_ptr(),
                     1,
                     k,
                     b.as_ptr(),
-                    l,
+                    ld,
                     1,
                     threads,
                 )
             };
         }
         if !g.pointwise() {
-            for (src, dst) in buf.chunks_exact(kk * l).zip(gx_n.chunks_exact_mut(hw)) {
-                col2im_plane(src, dst, &g.plane);
+            for (s, gx_n) in gx_b.chunks_exact_mut(g.c * hw).enumerate() {
+                for (ch, dst) in gx_n.chunks_exact_mut(hw).enumerate() {
+                    taps.col2im(&cols[ch * kk * ld + s * l..], ld, dst);
+                }
             }
         }
     });
@@ -280,6 +361,8 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         gw.fill(T::zero());
         return;
     }
+    let taps = Taps::new(g.plane);
+    let scratch = g.scratch_len(g.block());
     // Parts of `per` samples each, none empty.
     let per = g.n.div_ceil(g.n.min(WEIGHT_GRAD_PARTS));
     let parts = g.n.div_ceil(per);
@@ -287,20 +370,20 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
     let total = g.n.saturating_mul(g.sample_flops());
     if parts == 1 || threads == 1 || total < PAR_FLOPS {
         // One part at a time, in order; each part's products may use every thread.
-        let inner = if g.sample_flops() >= PAR_FLOPS {
+        let inner = if g.block().saturating_mul(g.sample_flops()) >= PAR_FLOPS {
             threads
         } else {
             1
         };
         let run = |gw: &mut [T]| {
             let mut acc = vec![T::zero(); wlen];
-            with_cols(g.cols_len(), |buf| {
+            with_cols(scratch, |buf| {
                 for p in 0..parts {
                     let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
                     if p == 0 {
-                        weight_grad_part(g, gy, x, lo, hi, gw, buf, inner);
+                        weight_grad_part(g, &taps, gy, x, lo, hi, gw, buf, inner);
                     } else {
-                        weight_grad_part(g, gy, x, lo, hi, &mut acc, buf, inner);
+                        weight_grad_part(g, &taps, gy, x, lo, hi, &mut acc, buf, inner);
                         gw.iter_mut().zip(&acc).for_each(|(d, &s)| *d = *d + s);
                     }
                 }
@@ -320,8 +403,8 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
             .enumerate()
             .for_each(|(p, dst)| {
                 let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
-                with_cols(g.cols_len(), |buf| {
-                    weight_grad_part(g, gy, x, lo, hi, dst, buf, 1)
+                with_cols(scratch, |buf| {
+                    weight_grad_part(g, &taps, gy, x, lo, hi, dst, buf, 1)
                 })
             })
     });
@@ -331,10 +414,12 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
     }
 }
 
-/// `dst = sum over samples lo..hi of dy[n] @ cols(x[n])^T`, per group (`lo < hi`).
+/// `dst = sum over samples lo..hi of dy[n] @ cols(x[n])^T`, per group (`lo < hi`), a
+/// block of samples per product.
 #[allow(clippy::too_many_arguments)]
 fn weight_grad_part<T: ConvFloat>(
     g: &ConvGeom,
+    taps: &Taps,
     gy: &[T],
     x: &[T],
     lo: usize,
@@ -344,44 +429,52 @@ fn weight_grad_part<T: ConvFloat>(
     threads: usize,
 ) {
     let (cg, og, k, l, hw) = (g.cg(), g.og(), g.k(), g.l(), g.hw());
-    for i in lo..hi {
-        let x_n = &x[i * g.c * hw..(i + 1) * g.c * hw];
-        let gy_n = &gy[i * g.o * l..(i + 1) * g.o * l];
+    let s = g.block();
+    for n0 in (lo..hi).step_by(s) {
+        let cnt = s.min(hi - n0);
+        let ld = cnt * l;
+        let (cols, staging) = buf.split_at_mut(if g.pointwise() { 0 } else { g.c * g.kk() * ld });
         if !g.pointwise() {
-            fill_cols(g, x_n, buf);
+            fill_cols(g, taps, x, n0, cnt, cols);
         }
+        let dy: &[T] = if cnt == 1 {
+            &gy[n0 * g.o * l..(n0 + 1) * g.o * l]
+        } else {
+            gather_dy(g, gy, n0, cnt, staging);
+            &staging[..g.o * ld]
+        };
         for grp in 0..g.groups {
-            let a = &gy_n[grp * og * l..(grp + 1) * og * l];
-            let cols: &[T] = if g.pointwise() {
-                &x_n[grp * cg * hw..(grp + 1) * cg * hw]
+            let a = &dy[grp * og * ld..(grp + 1) * og * ld];
+            let b: &[T] = if g.pointwise() {
+                &x[(n0 * g.c + grp * cg) * hw..(n0 * g.c + (grp + 1) * cg) * hw]
             } else {
-                &buf[grp * k * l..(grp + 1) * k * l]
+                &cols[grp * k * ld..(grp + 1) * k * ld]
             };
             let d = &mut dst[grp * og * k..(grp + 1) * og * k];
-            // dW^T (k, og) = cols (k, l) @ dy^T (l, og), written through transposed
-            // strides into the row-major (og, k) `d`: with the long `l` dimension
+            // dW^T (k, og) = cols (k, ld) @ dy^T (ld, og), written through transposed
+            // strides into the row-major (og, k) `d`: with the long `ld` dimension
             // contiguous in both operands the GEMM packs them fastest (1.6x the
             // dy @ cols^T order at ResNet's 64x576x1024).
-            // SAFETY: `cols` is the row-major (k, l) slice; dy^T is (l, og) read from
-            // the row-major (og, l) slice `a` with row stride 1 and column stride l;
+            // SAFETY: `b` is the row-major (k, ld) slice; dy^T is (ld, og) read from
+            // the row-major (og, ld) slice `a` with row stride 1 and column stride ld;
             // `d` is (og, k), so its transpose has row stride 1 and column stride k,
-            // and it is disjoint from both operands. The first sample overwrites `d`,
+            // and it is disjoint from both operands. The first block overwrites `d`,
             // later ones add to it.
             unsafe {
                 product(
                     k,
                     og,
-                    l,
+                    ld,
                     d.as_mut_ptr(),
                     1,
                     k,
-                    i > lo,
-                    cols.as_ptr(),
-                    l,
+                    n0 > lo,
+                    b.as_ptr(),
+                    ld,
                     1,
                     a.as_ptr(),
                     1,
-                    l,
+                    ld,
                     threads,
                 )
             };

@@ -1,7 +1,8 @@
 //! Sliding-window kernels over one 2-D plane: `im2col` (the windows of a zero-padded
 //! plane laid out as columns) and its adjoint `col2im` (columns summed back into the
-//! plane). They copy whole output rows, computing the in-bounds range of each row once
-//! instead of testing every element. Used by `F.unfold`/`F.fold` and the convolutions.
+//! plane). They copy whole output rows, with the in-bounds range of every kernel offset
+//! computed once per kernel call ([`Taps`]) instead of per element or per plane. Used by
+//! `F.unfold`/`F.fold` and the convolutions.
 
 use crate::element::Element;
 
@@ -81,6 +82,7 @@ impl Plane {
 }
 
 /// The in-bounds part of one kernel offset (see [`Plane::offset_ranges`]).
+#[derive(Clone, Copy, Debug)]
 struct Ranges {
     ylo: usize,
     yhi: usize,
@@ -90,37 +92,92 @@ struct Ranges {
     row_off: isize,
 }
 
-/// `dst = src` for rows of a few elements: an inline loop, because a `memcpy` call
-/// costs more than the copy itself for the 5-30 element rows of small images.
+/// `dst = src` without a call into `memcpy`: two fixed-size chunk copies (a few vector
+/// moves each), the second overlapping the first instead of a tail loop. For the 5-30
+/// element rows of small images a `memcpy` call, or a copy loop (which LLVM turns back
+/// into one), costs more than the copy itself.
 #[inline(always)]
 fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
-    if dst.len() >= 64 {
-        dst.copy_from_slice(src);
-    } else {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
-        }
+    let n = dst.len();
+    let src = &src[..n];
+    macro_rules! overlapping {
+        ($c:literal) => {{
+            dst[..$c].copy_from_slice(&src[..$c]);
+            dst[n - $c..].copy_from_slice(&src[n - $c..]);
+        }};
+    }
+    match n {
+        0 => {}
+        1 => dst[0] = src[0],
+        2..=3 => overlapping!(2),
+        4..=7 => overlapping!(4),
+        8..=15 => overlapping!(8),
+        16..=31 => overlapping!(16),
+        _ => dst.copy_from_slice(src),
     }
 }
 
-/// One plane: `src` is `h*w`, `dst` is `kh*kw` rows of `oh*ow` (every element written).
-pub fn im2col_plane<T: Element>(src: &[T], dst: &mut [T], p: &Plane) {
-    let [kh, kw] = p.kernel;
-    let sw = p.stride[1];
-    let (l, ow) = (p.cols_len(), p.ow);
-    for i in 0..kh {
-        for j in 0..kw {
-            let r = p.offset_ranges(i, j);
-            let rows = &mut dst[(i * kw + j) * l..(i * kw + j + 1) * l];
-            rows[..r.ylo * ow].fill(T::zero());
-            rows[r.yhi * ow..].fill(T::zero());
+/// `dst = 0` from `zeros` (built once per call), for the few padding elements at a
+/// row's ends; as [`copy_row`], no call into `memset`.
+#[inline(always)]
+fn zero_row<T: Element>(dst: &mut [T], zeros: &[T; 16]) {
+    let n = dst.len();
+    if n == 0 {
+    } else if n <= 16 {
+        copy_row(dst, &zeros[..n]);
+    } else {
+        dst.fill(T::zero());
+    }
+}
+
+/// The in-bounds ranges of every kernel offset of one plane geometry, computed once
+/// per kernel call; `im2col`/`col2im` then run over many planes with no division.
+pub struct Taps {
+    plane: Plane,
+    ranges: Vec<Ranges>,
+}
+
+impl Taps {
+    pub fn new(plane: Plane) -> Taps {
+        let [kh, kw] = plane.kernel;
+        let ranges = (0..kh)
+            .flat_map(|i| (0..kw).map(move |j| (i, j)))
+            .map(|(i, j)| plane.offset_ranges(i, j))
+            .collect();
+        Taps { plane, ranges }
+    }
+
+    /// One plane: `src` is `h*w`; kernel offset `t` of the columns is the `oh*ow` row
+    /// starting at `dst[t * ld]` (`ld >= oh*ow`; every element of those rows written,
+    /// nothing between them touched).
+    pub fn im2col<T: Element>(&self, src: &[T], dst: &mut [T], ld: usize) {
+        let p = &self.plane;
+        let [sh, sw] = p.stride;
+        let (l, ow, w) = (p.cols_len(), p.ow, p.w);
+        let zeros = [T::zero(); 16];
+        for (t, r) in self.ranges.iter().enumerate() {
+            let rows = &mut dst[t * ld..t * ld + l];
+            zero_row(&mut rows[..r.ylo * ow], &zeros);
+            zero_row(&mut rows[r.yhi * ow..], &zeros);
+            if r.ylo == r.yhi {
+                continue;
+            }
+            let y0 = p.input_row(r.ylo, r);
+            let rows = &mut rows[r.ylo * ow..r.yhi * ow];
+            if sw == 1 && r.lo == 0 && r.hi == ow {
+                // The hot case (no padding in this row direction, unit stride): whole
+                // output rows are runs of the input row.
+                for (k, out) in rows.chunks_exact_mut(ow).enumerate() {
+                    let s0 = (y0 + k * sh) * w + r.start;
+                    copy_row(out, &src[s0..s0 + ow]);
+                }
+                continue;
+            }
             let n = r.hi - r.lo;
-            for oy in r.ylo..r.yhi {
-                let out = &mut rows[oy * ow..(oy + 1) * ow];
-                out[..r.lo].fill(T::zero());
-                out[r.hi..].fill(T::zero());
-                let y = p.input_row(oy, &r);
-                let src_row = &src[y * p.w + r.start..(y + 1) * p.w];
+            for (k, out) in rows.chunks_exact_mut(ow).enumerate() {
+                zero_row(&mut out[..r.lo], &zeros);
+                zero_row(&mut out[r.hi..], &zeros);
+                let src_row = &src[(y0 + k * sh) * w + r.start..(y0 + k * sh + 1) * w];
                 if sw == 1 {
                     copy_row(&mut out[r.lo..r.hi], &src_row[..n]);
                 } else {
@@ -131,23 +188,26 @@ pub fn im2col_plane<T: Element>(src: &[T], dst: &mut [T], p: &Plane) {
             }
         }
     }
-}
 
-/// One plane of the adjoint: zeroes `dst` (`h*w`), then adds every column entry of `src`
-/// (`kh*kw` rows of `oh*ow`) into the pixel it was taken from.
-pub fn col2im_plane<T: Element + std::ops::Add<Output = T>>(src: &[T], dst: &mut [T], p: &Plane) {
-    let [kh, kw] = p.kernel;
-    let sw = p.stride[1];
-    let (l, ow) = (p.cols_len(), p.ow);
-    dst.fill(T::zero());
-    for i in 0..kh {
-        for j in 0..kw {
-            let r = p.offset_ranges(i, j);
-            let rows = &src[(i * kw + j) * l..(i * kw + j + 1) * l];
+    /// The adjoint of [`Taps::im2col`] for one plane: zeroes `dst` (`h*w`), then adds
+    /// every column entry (kernel offset `t` is the row at `src[t * ld]`) into the
+    /// pixel it was taken from.
+    pub fn col2im<T: Element + std::ops::Add<Output = T>>(
+        &self,
+        src: &[T],
+        ld: usize,
+        dst: &mut [T],
+    ) {
+        let p = &self.plane;
+        let sw = p.stride[1];
+        let (l, ow) = (p.cols_len(), p.ow);
+        dst.fill(T::zero());
+        for (t, r) in self.ranges.iter().enumerate() {
+            let rows = &src[t * ld..t * ld + l];
             let n = r.hi - r.lo;
             for oy in r.ylo..r.yhi {
                 let cols = &rows[oy * ow + r.lo..oy * ow + r.hi];
-                let y = p.input_row(oy, &r);
+                let y = p.input_row(oy, r);
                 let dst_row = &mut dst[y * p.w + r.start..(y + 1) * p.w];
                 if sw == 1 {
                     for (o, &v) in dst_row[..n].iter_mut().zip(cols) {

@@ -8,7 +8,7 @@
 //! each row once instead of testing every element.
 
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::window::{col2im_plane, im2col_plane, Plane};
+use crate::cpu::window::{Plane, Taps};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -223,7 +223,8 @@ pub fn im2col(t: &Tensor, win: Window2d) -> Result<Tensor> {
             // that nothing else references until this function returns it.
             let y: &mut [T] =
                 unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), out.numel()) };
-            for_planes(x, h * w, y, kk * l, |s, d| im2col_plane(s, d, &plane));
+            let taps = Taps::new(plane);
+            for_planes(x, h * w, y, kk * l, |s, d| taps.im2col(s, d, l));
         }, _ => return Err(not_floating("im2col_out_cpu", t.dtype())));
     }
     if needs_grad(&[t]) {
@@ -311,7 +312,8 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
                 // this type that nothing else references until this function returns.
                 let y: &mut [$T] =
                     unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>(), acc.numel()) };
-                for_planes(x, kk * l, y, hw, |s, d| col2im_plane(s, d, &plane));
+                let taps = Taps::new(plane);
+                for_planes(x, kk * l, y, hw, |s, d| taps.col2im(s, l, d));
             }};
         }
         if compute == DType::F64 {
