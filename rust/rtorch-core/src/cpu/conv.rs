@@ -22,8 +22,10 @@
 //! size, not the thread count) added in order, so every result is bitwise identical for
 //! any thread count.
 
+use super::conv_direct as direct;
 use super::gemm::{product, PAR_FLOPS};
 use super::window::{Plane, Taps};
+use crate::dtype::DType;
 use crate::element::Element;
 use rayon::prelude::*;
 use std::cell::Cell;
@@ -118,6 +120,25 @@ fn split(blocks: usize, flops_each: usize, threads: usize) -> Split {
     }
 }
 
+/// `s` as float32, when `T` is float32.
+fn as_f32<T: ConvFloat>(s: &[T]) -> Option<&[f32]> {
+    // SAFETY: the one Element type whose DTYPE is F32 is f32, so the slice already
+    // holds f32 values; same pointer, length and lifetime.
+    (T::DTYPE == DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+/// `s` as mutable float32, when `T` is float32.
+fn as_f32_mut<T: ConvFloat>(s: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: as `as_f32`; the exclusive borrow moves into the result.
+    (T::DTYPE == DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
+}
+
+fn all_finite<T: ConvFloat>(s: &[T]) -> bool {
+    s.iter().all(|v| v.to_f64().is_finite())
+}
+
 thread_local! {
     /// This thread's column buffer, kept between calls: a fresh multi-megabyte buffer
     /// per call costs page faults as slow as filling it.
@@ -130,7 +151,7 @@ const KEEP_COLS_BYTES: usize = 64 << 20;
 /// Runs `f` on a scratch slice of `len` elements (contents unspecified), reusing this
 /// thread's buffer. A nested call (another kernel run on this thread meanwhile) finds
 /// the slot empty and allocates its own.
-fn with_cols<T: ConvFloat, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+pub(super) fn with_scratch<T: ConvFloat, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     let bytes = len.saturating_mul(std::mem::size_of::<T>());
     let mut buf = COLS.with(|c| c.take());
     if buf.len() * 8 < bytes {
@@ -166,11 +187,11 @@ fn for_blocks<T: ConvFloat>(
         Split::OverBlocks => super::install(|| {
             out.par_chunks_mut(chunk)
                 .enumerate()
-                .for_each(|(b, o)| with_cols(scratch, |buf| f(b * s, o, buf, 1)))
+                .for_each(|(b, o)| with_scratch(scratch, |buf| f(b * s, o, buf, 1)))
         }),
         Split::Inside(threads) => {
             let run = |out: &mut [T]| {
-                with_cols(scratch, |buf| {
+                with_scratch(scratch, |buf| {
                     for (b, o) in out.chunks_mut(chunk).enumerate() {
                         f(b * s, o, buf, threads);
                     }
@@ -229,6 +250,12 @@ pub fn conv2d_forward<T: ConvFloat>(
     let (cg, og, k, l, hw) = (g.cg(), g.og(), g.k(), g.l(), g.hw());
     if out.is_empty() {
         return;
+    }
+    if direct::applies(g) {
+        if let (Some(x), Some(w), Some(out)) = (as_f32(x), as_f32(w), as_f32_mut(out)) {
+            direct::forward(g, x, w, bias.and_then(as_f32), out);
+            return;
+        }
     }
     let taps = Taps::new(g.plane);
     for_blocks(g, out, g.o * l, |n0, out_b, buf, threads| {
@@ -299,6 +326,12 @@ pub fn conv2d_backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: 
     if gx.is_empty() {
         return;
     }
+    if direct::applies_input_grad(g) && all_finite(w) {
+        if let (Some(gy), Some(w), Some(gx)) = (as_f32(gy), as_f32(w), as_f32_mut(gx)) {
+            direct::backward_input(g, gy, w, gx);
+            return;
+        }
+    }
     let taps = Taps::new(g.plane);
     for_blocks(g, gx, g.c * hw, |n0, gx_b, buf, threads| {
         let cnt = gx_b.len() / (g.c * hw);
@@ -362,7 +395,12 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         return;
     }
     let taps = Taps::new(g.plane);
-    let scratch = g.scratch_len(g.block());
+    let direct = direct::applies(g) && T::DTYPE == DType::F32 && all_finite(x);
+    let scratch = if direct {
+        direct::weight_grad_scratch(g)
+    } else {
+        g.scratch_len(g.block())
+    };
     // Parts of `per` samples each, none empty.
     let per = g.n.div_ceil(g.n.min(WEIGHT_GRAD_PARTS));
     let parts = g.n.div_ceil(per);
@@ -377,13 +415,13 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         };
         let run = |gw: &mut [T]| {
             let mut acc = vec![T::zero(); wlen];
-            with_cols(scratch, |buf| {
+            with_scratch(scratch, |buf| {
                 for p in 0..parts {
                     let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
                     if p == 0 {
-                        weight_grad_part(g, &taps, gy, x, lo, hi, gw, buf, inner);
+                        weight_grad_part(g, &taps, direct, gy, x, lo, hi, gw, buf, inner);
                     } else {
-                        weight_grad_part(g, &taps, gy, x, lo, hi, &mut acc, buf, inner);
+                        weight_grad_part(g, &taps, direct, gy, x, lo, hi, &mut acc, buf, inner);
                         gw.iter_mut().zip(&acc).for_each(|(d, &s)| *d = *d + s);
                     }
                 }
@@ -403,8 +441,8 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
             .enumerate()
             .for_each(|(p, dst)| {
                 let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
-                with_cols(scratch, |buf| {
-                    weight_grad_part(g, &taps, gy, x, lo, hi, dst, buf, 1)
+                with_scratch(scratch, |buf| {
+                    weight_grad_part(g, &taps, direct, gy, x, lo, hi, dst, buf, 1)
                 })
             })
     });
@@ -420,6 +458,7 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
 fn weight_grad_part<T: ConvFloat>(
     g: &ConvGeom,
     taps: &Taps,
+    direct: bool,
     gy: &[T],
     x: &[T],
     lo: usize,
@@ -428,6 +467,14 @@ fn weight_grad_part<T: ConvFloat>(
     buf: &mut [T],
     threads: usize,
 ) {
+    if direct {
+        if let (Some(gy), Some(x), Some(dst), Some(buf)) =
+            (as_f32(gy), as_f32(x), as_f32_mut(dst), as_f32_mut(buf))
+        {
+            direct::backward_weight_part(g, gy, x, lo, hi, dst, buf);
+            return;
+        }
+    }
     let (cg, og, k, l, hw) = (g.cg(), g.og(), g.k(), g.l(), g.hw());
     let s = g.block();
     for n0 in (lo..hi).step_by(s) {
@@ -483,15 +530,23 @@ fn weight_grad_part<T: ConvFloat>(
 }
 
 /// Bias gradient: `gb[c] = sum over n and positions of gy[n, c]`, accumulated in f64
-/// in a fixed order.
+/// in eight lanes (each in a fixed order, so vectorisable) added in a fixed order.
 pub fn conv2d_backward_bias<T: ConvFloat>(g: &ConvGeom, gy: &[T], gb: &mut [T]) {
     let l = g.l();
     for (c, out) in gb.iter_mut().enumerate() {
-        let mut acc = 0f64;
+        let mut lanes = [0f64; 8];
         for i in 0..g.n {
             let row = &gy[(i * g.o + c) * l..(i * g.o + c + 1) * l];
-            acc += row.iter().map(|v| v.to_f64()).sum::<f64>();
+            let mut chunks = row.chunks_exact(8);
+            for chunk in &mut chunks {
+                for (acc, v) in lanes.iter_mut().zip(chunk) {
+                    *acc += v.to_f64();
+                }
+            }
+            for (acc, v) in lanes.iter_mut().zip(chunks.remainder()) {
+                *acc += v.to_f64();
+            }
         }
-        *out = T::from_f64(acc);
+        *out = T::from_f64(lanes.iter().sum());
     }
 }

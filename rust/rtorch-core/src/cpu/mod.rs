@@ -2,6 +2,7 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod conv;
+mod conv_direct;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;

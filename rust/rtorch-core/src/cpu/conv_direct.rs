@@ -1,0 +1,479 @@
+//! Direct float32 convolution for few output channels and unit stride (LeNet's and the
+//! MNIST CNN's layers), with AVX-512 register tiles instead of im2col + GEMM.
+//!
+//! With few output channels the im2col route spends its time copying windows and
+//! packing them for a product whose other side is only 6-16 wide. Here the windows are
+//! never built. The input is zero-padded once per sample into a plane of width `Wq`;
+//! then output position `(y, x)` is the "wide" position `p = y*Wq + x`, and kernel tap
+//! `(i, j)` of every output reads the input at `p + off(i, j)`, a contiguous run for a
+//! tile of consecutive positions. Wide positions with `x` past the output's width are
+//! computed and thrown away (for LeNet that is 4 of every 32).
+//!
+//! - forward and input gradient: `out[co, p] = sum over ci, taps of w[co, ci, tap] *
+//!   in[ci, p + off(tap)]`, 8 output channels x 32 positions of accumulators per tile
+//!   (16 zmm registers). The input gradient is this same correlation of the padded `dy`
+//!   with the flipped, transposed weights.
+//! - weight gradient: `dw[co, ci, tap] = sum over samples, p of dy[co, p] *
+//!   in[ci, p + off(tap)]`, with `dy` spread to the wide positions (zeros at the
+//!   thrown-away ones), 8 output channels x 32 positions of lanes per tile.
+//!
+//! Every sum runs in a fixed order (fused multiply-adds over input channels and taps;
+//! lanes reduced by one fixed tree), and work is split over samples only, so results do
+//! not depend on the thread count.
+
+use super::conv::{with_scratch, ConvGeom};
+use rayon::prelude::*;
+
+/// Output channels per tile.
+const OB: usize = 8;
+/// Wide positions per tile (two zmm registers).
+const PB: usize = 32;
+/// Largest output-channel count (of the forward, or input channels for the input
+/// gradient) that goes direct: above it the GEMM's wide side pays for its packing.
+const MAX_CHANNELS: usize = 16;
+/// Largest padded plane that goes direct: the weight gradient streams 8 rows of `dy`
+/// over it once per input channel and tap, which should stay in L2 (8 * 8192 floats
+/// is 256 KiB; LeNet's largest is 1024).
+const MAX_PLANE: usize = 8192;
+
+/// Whether a float32 convolution of this geometry runs here (AVX-512 present and not
+/// turned off with `RTORCH_CPU_CAPABILITY`).
+pub fn applies(g: &ConvGeom) -> bool {
+    let p = &g.plane;
+    g.groups == 1
+        && p.stride == [1, 1]
+        && p.kernel != [1, 1]
+        && g.o <= MAX_CHANNELS
+        && g.o > 0
+        && g.c > 0
+        && (p.h + 2 * p.padding[0]).saturating_mul(p.w + 2 * p.padding[1]) <= MAX_PLANE
+        && avx512()
+}
+
+/// Whether the input gradient runs here too (its output channels are the input's).
+pub fn applies_input_grad(g: &ConvGeom) -> bool {
+    applies(g) && g.c <= MAX_CHANNELS
+}
+
+fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::math::capability() == super::math::Capability::Avx512
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// One correlation's geometry: `ci` input planes padded to `hq x wq`, `co` output
+/// planes of `oh x ow` whose position `(y, x)` reads the padded plane at
+/// `(y + cy + i*dh, x + cx + j*dw)` for tap `(i, j)`.
+#[derive(Clone, Copy)]
+struct Corr {
+    ci: usize,
+    co: usize,
+    /// Input plane (unpadded) and where it sits in the padded one.
+    h: usize,
+    w: usize,
+    top: usize,
+    left: usize,
+    hq: usize,
+    wq: usize,
+    oh: usize,
+    ow: usize,
+    /// Padded-plane offset of output (0, 0) for tap (0, 0).
+    base: usize,
+}
+
+impl Corr {
+    /// Wide positions computed: the last output row needs only `ow`.
+    fn len(&self) -> usize {
+        (self.oh - 1) * self.wq + self.ow
+    }
+    /// `len` rounded up to whole tiles.
+    fn len_tiles(&self) -> usize {
+        self.len().div_ceil(PB) * PB
+    }
+    fn plane(&self) -> usize {
+        self.hq * self.wq
+    }
+    /// Padded input planes plus a tile of slack (the last tile reads past the end).
+    fn padded_len(&self) -> usize {
+        self.ci * self.plane() + PB
+    }
+    fn blocks(&self) -> usize {
+        self.co.div_ceil(OB)
+    }
+
+    /// Copies one sample's `(ci, h, w)` planes into `dst` (`padded_len`) with zero
+    /// borders and slack.
+    fn pad(&self, src: &[f32], dst: &mut [f32]) {
+        dst.fill(0.0);
+        let plane = self.plane();
+        for (ch, s) in src.chunks_exact(self.h * self.w).enumerate() {
+            for (y, row) in s.chunks_exact(self.w).enumerate() {
+                let at = ch * plane + (y + self.top) * self.wq + self.left;
+                dst[at..at + self.w].copy_from_slice(row);
+            }
+        }
+    }
+}
+
+/// Tap offsets in the padded plane (row-major over the kernel).
+fn tap_offsets(c: &Corr, kernel: [usize; 2], dilation: [usize; 2]) -> Vec<usize> {
+    let mut offs = Vec::with_capacity(kernel[0] * kernel[1]);
+    for i in 0..kernel[0] {
+        for j in 0..kernel[1] {
+            offs.push(c.base + i * dilation[0] * c.wq + j * dilation[1]);
+        }
+    }
+    offs
+}
+
+/// Weights `w[co, ci, tap]` regrouped per tile: block `b`, input channel, tap, then
+/// the block's 8 output channels (zero past `co`), so a tile reads 8 consecutive
+/// values per tap.
+fn pack_weights(w: &[f32], co: usize, ci: usize, kk: usize) -> Vec<f32> {
+    let blocks = co.div_ceil(OB);
+    let mut out = vec![0.0; blocks * ci * kk * OB];
+    for o in 0..co {
+        let (b, r) = (o / OB, o % OB);
+        for c in 0..ci {
+            for t in 0..kk {
+                out[((b * ci + c) * kk + t) * OB + r] = w[(o * ci + c) * kk + t];
+            }
+        }
+    }
+    out
+}
+
+/// One sample's correlation: `out` is `(co, oh, ow)`, `inp` the padded planes,
+/// `wide` scratch of `OB * len_tiles`.
+fn correlate_sample(
+    c: &Corr,
+    offs: &[usize],
+    wp: &[f32],
+    bias: Option<&[f32]>,
+    inp: &[f32],
+    wide: &mut [f32],
+    out: &mut [f32],
+) {
+    let (kk, lt) = (offs.len(), c.len_tiles());
+    let max_off = offs.iter().copied().max().unwrap_or(0);
+    assert!(
+        (c.ci - 1) * c.plane() + max_off + lt <= inp.len()
+            && wide.len() >= OB * lt
+            && wp.len() >= c.blocks() * c.ci * kk * OB
+    );
+    for b in 0..c.blocks() {
+        let wb = &wp[b * c.ci * kk * OB..(b + 1) * c.ci * kk * OB];
+        for p0 in (0..lt).step_by(PB) {
+            // SAFETY: AVX-512 is present (`applies`); the tile reads `inp[ch*plane +
+            // off + p0 .. + PB]` with `ch*plane + off + p0 + PB <= (ci-1)*plane +
+            // max_off + lt <= inp.len()` (asserted above), `wb[(ch*kk + t)*OB .. +
+            // OB]` inside `wb`, and writes rows of `wide` at `r*lt + p0 .. + PB`,
+            // inside `wide` (asserted).
+            unsafe {
+                avx512::correlate_tile(
+                    inp.as_ptr().add(p0),
+                    c.plane(),
+                    c.ci,
+                    offs,
+                    wb.as_ptr(),
+                    wide.as_mut_ptr().add(p0),
+                    lt,
+                )
+            };
+        }
+        let rows = OB.min(c.co - b * OB);
+        for r in 0..rows {
+            let o = b * OB + r;
+            let add = bias.map_or(0.0, |bias| bias[o]);
+            let src = &wide[r * lt..(r + 1) * lt];
+            let dst = &mut out[o * c.oh * c.ow..(o + 1) * c.oh * c.ow];
+            for (y, row) in dst.chunks_exact_mut(c.ow).enumerate() {
+                let s = &src[y * c.wq..y * c.wq + c.ow];
+                row.iter_mut().zip(s).for_each(|(d, &v)| *d = v + add);
+            }
+        }
+    }
+}
+
+/// Runs a correlation over every sample (in parallel over samples).
+#[allow(clippy::too_many_arguments)]
+fn correlate_batch(
+    n: usize,
+    c: &Corr,
+    offs: &[usize],
+    wp: &[f32],
+    bias: Option<&[f32]>,
+    input: &[f32],
+    out: &mut [f32],
+) {
+    let (in_len, out_len) = (c.ci * c.h * c.w, c.co * c.oh * c.ow);
+    let scratch = c.padded_len() + OB * c.len_tiles();
+    let run = |s: usize, out_n: &mut [f32]| {
+        with_scratch::<f32, _>(scratch, |buf| {
+            let (inp, wide) = buf.split_at_mut(c.padded_len());
+            c.pad(&input[s * in_len..(s + 1) * in_len], inp);
+            correlate_sample(c, offs, wp, bias, inp, wide, out_n);
+        })
+    };
+    if super::get_num_threads() > 1 && n > 1 {
+        super::install(|| {
+            out.par_chunks_mut(out_len)
+                .enumerate()
+                .for_each(|(s, o)| run(s, o))
+        });
+    } else {
+        out.chunks_mut(out_len)
+            .enumerate()
+            .for_each(|(s, o)| run(s, o));
+    }
+}
+
+/// Forward (`applies(g)`): `out` `(n, o, oh, ow)` from `x` `(n, c, h, w)`, `w`
+/// `(o, c, kh, kw)` and `bias`.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+    let p = &g.plane;
+    let c = weight_corr(g);
+    if g.n == 0 || p.oh == 0 || p.ow == 0 {
+        return;
+    }
+    let offs = tap_offsets(&c, p.kernel, p.dilation);
+    let wp = pack_weights(w, g.o, g.c, offs.len());
+    correlate_batch(g.n, &c, &offs, &wp, bias, x, out);
+}
+
+/// Input gradient (`applies_input_grad(g)`): `gx` `(n, c, h, w)` from `gy`
+/// `(n, o, oh, ow)` and `w`: the correlation of `dy` padded by the kernel's reach with
+/// the flipped weights, read at the original padding's offset. The padding multiplies
+/// every weight by zeros, so the caller sends non-finite weights to the im2col route.
+pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], gx: &mut [f32]) {
+    let p = &g.plane;
+    let [kh, kw] = p.kernel;
+    let [dh, dw] = p.dilation;
+    let [ph, pw] = p.padding;
+    if g.n == 0 || p.h == 0 || p.w == 0 {
+        return;
+    }
+    let (reach_h, reach_w) = ((kh - 1) * dh, (kw - 1) * dw);
+    let c = Corr {
+        ci: g.o,
+        co: g.c,
+        h: p.oh,
+        w: p.ow,
+        top: reach_h,
+        left: reach_w,
+        hq: p.oh + 2 * reach_h,
+        wq: p.ow + 2 * reach_w,
+        oh: p.h,
+        ow: p.w,
+        base: ph * (p.ow + 2 * reach_w) + pw,
+    };
+    let kk = kh * kw;
+    // w'[ci, co, tap] = w[co, ci, flipped tap].
+    let mut wt = vec![0.0; g.c * g.o * kk];
+    for o in 0..g.o {
+        for ch in 0..g.c {
+            for t in 0..kk {
+                wt[(ch * g.o + o) * kk + (kk - 1 - t)] = w[(o * g.c + ch) * kk + t];
+            }
+        }
+    }
+    let offs = tap_offsets(&c, p.kernel, p.dilation);
+    let wp = pack_weights(&wt, g.c, g.o, kk);
+    correlate_batch(g.n, &c, &offs, &wp, None, gy, gx);
+}
+
+/// Weight gradient of samples `lo..hi` (`applies(g)`) into `dst` `(o, c, kh, kw)`.
+///
+/// Thrown-away wide positions multiply a zero `dy` by a real input pixel, so the
+/// caller sends inputs with infinities or NaNs (where `0 * inf` would poison a sum)
+/// to the im2col route.
+pub fn backward_weight_part(
+    g: &ConvGeom,
+    gy: &[f32],
+    x: &[f32],
+    lo: usize,
+    hi: usize,
+    dst: &mut [f32],
+    buf: &mut [f32],
+) {
+    let c = weight_corr(g);
+    let p = &g.plane;
+    dst.fill(0.0);
+    if p.oh == 0 || p.ow == 0 {
+        return;
+    }
+    let offs = tap_offsets(&c, p.kernel, p.dilation);
+    let (kk, lt) = (offs.len(), c.len_tiles());
+    let max_off = offs.iter().copied().max().unwrap_or(0);
+    let blocks = c.blocks();
+    let (in_len, out_len) = (g.c * p.h * p.w, g.o * p.oh * p.ow);
+    let (inp, dyw) = buf.split_at_mut(c.padded_len());
+    let dyw = &mut dyw[..blocks * OB * lt];
+    for s in lo..hi {
+        c.pad(&x[s * in_len..(s + 1) * in_len], inp);
+        // dy at the wide positions, zero elsewhere (and in rows past `o`).
+        dyw.fill(0.0);
+        for (o, plane) in gy[s * out_len..(s + 1) * out_len]
+            .chunks_exact(p.oh * p.ow)
+            .enumerate()
+        {
+            for (y, row) in plane.chunks_exact(p.ow).enumerate() {
+                let at = o * lt + y * c.wq;
+                dyw[at..at + p.ow].copy_from_slice(row);
+            }
+        }
+        assert!((g.c - 1) * c.plane() + max_off + lt <= inp.len() && dyw.len() >= blocks * OB * lt);
+        for b in 0..blocks {
+            let rows = OB.min(g.o - b * OB);
+            for ch in 0..g.c {
+                for (t, &off) in offs.iter().enumerate() {
+                    let mut sums = [0f32; OB];
+                    // SAFETY: AVX-512 is present (`applies`); the tile reads
+                    // `inp[ch*plane + off .. + lt]` (inside: `ch*plane + off + lt
+                    // <= (c-1)*plane + max_off + lt <= inp.len()`, asserted) and
+                    // `OB` rows of `lt` from `dyw[b*OB*lt..]` (inside, asserted).
+                    unsafe {
+                        avx512::dot_tile(
+                            inp.as_ptr().add(ch * c.plane() + off),
+                            dyw.as_ptr().add(b * OB * lt),
+                            lt,
+                            &mut sums,
+                        )
+                    };
+                    for (r, &v) in sums.iter().enumerate().take(rows) {
+                        dst[((b * OB + r) * g.c + ch) * kk + t] += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The forward's correlation geometry (the weight gradient's too).
+fn weight_corr(g: &ConvGeom) -> Corr {
+    let p = &g.plane;
+    let [ph, pw] = p.padding;
+    Corr {
+        ci: g.c,
+        co: g.o,
+        h: p.h,
+        w: p.w,
+        top: ph,
+        left: pw,
+        hq: p.h + 2 * ph,
+        wq: p.w + 2 * pw,
+        oh: p.oh,
+        ow: p.ow,
+        base: 0,
+    }
+}
+
+/// Scratch elements [`backward_weight_part`] needs.
+pub fn weight_grad_scratch(g: &ConvGeom) -> usize {
+    let c = weight_corr(g);
+    if g.plane.oh == 0 || g.plane.ow == 0 {
+        return 0;
+    }
+    c.padded_len() + c.blocks() * OB * c.len_tiles()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{OB, PB};
+    use std::arch::x86_64::*;
+
+    /// One tile of the correlation: `out[r*ld + q] = sum over ch, t of
+    /// w[(ch*kk + t)*OB + r] * inp[ch*plane + offs[t] + q]` for `r < OB`, `q < PB`.
+    ///
+    /// # Safety
+    /// AVX-512F is available; every address named above is readable (`inp`, `w`) or
+    /// writable (`out`).
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn correlate_tile(
+        inp: *const f32,
+        plane: usize,
+        ci: usize,
+        offs: &[usize],
+        w: *const f32,
+        out: *mut f32,
+        ld: usize,
+    ) {
+        let kk = offs.len();
+        let mut acc = [_mm512_setzero_ps(); 2 * OB];
+        for ch in 0..ci {
+            // SAFETY (whole block): addresses as the function's contract.
+            unsafe {
+                let xc = inp.add(ch * plane);
+                let wc = w.add(ch * kk * OB);
+                for (t, &off) in offs.iter().enumerate() {
+                    let x0 = _mm512_loadu_ps(xc.add(off));
+                    let x1 = _mm512_loadu_ps(xc.add(off + 16));
+                    let wt = wc.add(t * OB);
+                    for r in 0..OB {
+                        let wr = _mm512_set1_ps(*wt.add(r));
+                        acc[2 * r] = _mm512_fmadd_ps(wr, x0, acc[2 * r]);
+                        acc[2 * r + 1] = _mm512_fmadd_ps(wr, x1, acc[2 * r + 1]);
+                    }
+                }
+            }
+        }
+        for r in 0..OB {
+            // SAFETY: as the function's contract.
+            unsafe {
+                _mm512_storeu_ps(out.add(r * ld), acc[2 * r]);
+                _mm512_storeu_ps(out.add(r * ld + 16), acc[2 * r + 1]);
+            }
+        }
+        debug_assert_eq!(PB, 32);
+    }
+
+    /// `sums[r] = sum over q < len of dy[r*len + q] * x[q]` for `r < OB` (`len` a
+    /// multiple of `PB`), lanes reduced by one fixed tree.
+    ///
+    /// # Safety
+    /// AVX-512F is available; `x[..len]` and `dy[..OB*len]` are readable.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn dot_tile(x: *const f32, dy: *const f32, len: usize, sums: &mut [f32; OB]) {
+        let mut acc = [_mm512_setzero_ps(); 2 * OB];
+        for q in (0..len).step_by(PB) {
+            // SAFETY: q + PB <= len, so every load is inside the contract's ranges.
+            unsafe {
+                let x0 = _mm512_loadu_ps(x.add(q));
+                let x1 = _mm512_loadu_ps(x.add(q + 16));
+                for r in 0..OB {
+                    let d = dy.add(r * len + q);
+                    acc[2 * r] = _mm512_fmadd_ps(_mm512_loadu_ps(d), x0, acc[2 * r]);
+                    acc[2 * r + 1] =
+                        _mm512_fmadd_ps(_mm512_loadu_ps(d.add(16)), x1, acc[2 * r + 1]);
+                }
+            }
+        }
+        for r in 0..OB {
+            sums[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[2 * r], acc[2 * r + 1]));
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod avx512 {
+    use super::OB;
+    pub unsafe fn correlate_tile(
+        _inp: *const f32,
+        _plane: usize,
+        _ci: usize,
+        _offs: &[usize],
+        _w: *const f32,
+        _out: *mut f32,
+        _ld: usize,
+    ) {
+        unreachable!("the direct convolution runs only where AVX-512 is present")
+    }
+    pub unsafe fn dot_tile(_x: *const f32, _dy: *const f32, _len: usize, _sums: &mut [f32; OB]) {
+        unreachable!("the direct convolution runs only where AVX-512 is present")
+    }
+}
