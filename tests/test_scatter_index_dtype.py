@@ -86,9 +86,7 @@ def test_scatter_rejects_other_index_dtypes(data, dtype):
         x.clone().scatter_(0, idx, 1.0)
 
 
-# scatter_add, scatter_add_ and gather are the core's own bindings (no Python layer):
-# its check_gather_like still requires int64 (see the report of this change).
-@pytest.mark.xfail(strict=True, reason="core gather/scatter_add accept only an int64 index")
+# scatter_add, scatter_add_ and gather are the core's own bindings (no Python layer).
 def test_scatter_add_and_gather_take_int32(data):
     base, src = data
     idx = rtorch.tensor(INDEX, dtype=rtorch.int32)

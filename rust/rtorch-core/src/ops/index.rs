@@ -844,11 +844,22 @@ pub fn index_fill(t: &Tensor, dim: i64, index: &Tensor, value: &Rhs) -> Result<T
 // ----- gather / scatter -----
 
 fn check_gather_like(t: &Tensor, dim: i64, index: &Tensor, what: &str) -> Result<(usize, Tensor)> {
-    if index.dtype() != DType::I64 {
-        return Err(Error::Runtime(format!(
-            "{what}(): Expected dtype int64 for index"
-        )));
-    }
+    // PyTorch takes int32 indices here (and names every scatter variant "scatter").
+    let index = match index.dtype() {
+        DType::I64 => index.clone(),
+        DType::I32 => super::copy::to_dtype(index, DType::I64)?,
+        _ => {
+            let what = if what.starts_with("scatter") {
+                "scatter"
+            } else {
+                what
+            };
+            return Err(Error::Runtime(format!(
+                "{what}(): Expected dtype int32/int64 for index"
+            )));
+        }
+    };
+    let index = &index;
     let td = t.dim().max(1);
     let id = index.dim().max(1);
     if td != id && index.numel() > 0 {
