@@ -303,3 +303,59 @@ def test_fill_and_zero():
     y.fill_(val)
     y.sum().backward()
     assert x.grad.tolist() == [0.0, 0.0, 0.0] and val.grad.item() == 3.0
+
+
+def _philox4x32_10(counters: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+    """Philox4x32-10 written out in numpy (uint64 holding 32-bit words): the reference
+    for the generator's (SIMD-batched) stream."""
+    mask = np.uint64(0xFFFFFFFF)
+    c = [counters[:, i].astype(np.uint64) for i in range(4)]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    for r in range(10):
+        if r:
+            k0 = (k0 + np.uint64(0x9E3779B9)) & mask
+            k1 = (k1 + np.uint64(0xBB67AE85)) & mask
+        p0 = np.uint64(0xD2511F53) * c[0]
+        p1 = np.uint64(0xCD9E8D57) * c[2]
+        c = [
+            (p1 >> np.uint64(32)) ^ c[1] ^ k0,
+            p1 & mask,
+            (p0 >> np.uint64(32)) ^ c[3] ^ k1,
+            p0 & mask,
+        ]
+    return np.stack(c, axis=1)
+
+
+def _stream_u32(seed: int, n_blocks: int) -> np.ndarray:
+    """The first `n_blocks` blocks of `seed`'s stream, flattened (4 words per block)."""
+    counters = np.zeros((n_blocks, 4), dtype=np.uint64)
+    counters[:, 0] = np.arange(n_blocks, dtype=np.uint64)
+    return _philox4x32_10(counters, (seed & 0xFFFFFFFF, seed >> 32)).reshape(-1)
+
+
+def test_stream_matches_philox_reference():
+    # 100_003 values: past the parallel chunk (32768) and the 64-block batches, with
+    # tails in both; rand uses u32 i as (u >> 8) * 2^-24.
+    seed = 0x1234_5678_9ABC_DEF0
+    n = 100_003
+    u = _stream_u32(seed, (n + 3) // 4)[:n]
+    rtorch.manual_seed(seed)
+    got = rtorch.rand(n).numpy()
+    want = ((u >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int32])
+def test_bernoulli_scalar_matches_its_stream(dtype):
+    # Element i is 1 when the f64 uniform of u32 words 2i (low) and 2i+1 (high) is
+    # below p; contiguous float tensors (written in place) and the others agree.
+    seed, n, p = 99, 70_001, 0.3
+    u = _stream_u32(seed, (n + 1) // 2)[: 2 * n].reshape(n, 2)
+    x = u[:, 0] | (u[:, 1] << np.uint64(32))
+    want = ((x >> np.uint64(11)).astype(np.float64) * 2.0**-53 < p).astype(np.float64)
+    rtorch.manual_seed(seed)
+    got = rtorch.empty(n, dtype=dtype).bernoulli_(p)
+    np.testing.assert_array_equal(vals(got), want)
+    rtorch.manual_seed(seed)
+    strided = rtorch.empty(2 * n, dtype=dtype)[::2].bernoulli_(p)
+    np.testing.assert_array_equal(vals(strided), want)

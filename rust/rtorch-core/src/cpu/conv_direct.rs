@@ -98,9 +98,10 @@ impl Corr {
     fn plane(&self) -> usize {
         self.hq * self.wq
     }
-    /// Padded input planes plus a tile of slack (the last tile reads past the end).
+    /// Padded input planes plus a tile of slack (the last tile reads past the end),
+    /// rounded up to whole 64-byte lines so that what follows stays aligned.
     fn padded_len(&self) -> usize {
-        self.ci * self.plane() + PB
+        (self.ci * self.plane() + PB).div_ceil(16) * 16
     }
     fn blocks(&self) -> usize {
         self.co.div_ceil(OB)
@@ -118,6 +119,33 @@ impl Corr {
             }
         }
     }
+}
+
+/// Calls `$($f)::+::<R>(args)` with `R = $rows` (1..=8; the tiles are compiled per row
+/// count so that a block's padding rows cost nothing).
+macro_rules! by_rows {
+    ($rows:expr, $($f:ident)::+, $($arg:expr),* $(,)?) => {
+        match $rows {
+            1 => $($f)::+::<1>($($arg),*),
+            2 => $($f)::+::<2>($($arg),*),
+            3 => $($f)::+::<3>($($arg),*),
+            4 => $($f)::+::<4>($($arg),*),
+            5 => $($f)::+::<5>($($arg),*),
+            6 => $($f)::+::<6>($($arg),*),
+            7 => $($f)::+::<7>($($arg),*),
+            _ => $($f)::+::<8>($($arg),*),
+        }
+    };
+}
+
+/// Floats of slack that let [`aligned`] start a scratch buffer on a 64-byte line.
+const ALIGN_SLACK: usize = 16;
+
+/// `buf` from its first 64-byte-aligned float on (the tiles' `dy` and output rows
+/// then load and store whole cache lines). `buf` has [`ALIGN_SLACK`] spare floats.
+fn aligned(buf: &mut [f32]) -> &mut [f32] {
+    let off = buf.as_ptr().align_offset(64).min(ALIGN_SLACK);
+    &mut buf[off..]
 }
 
 /// Tap offsets in the padded plane (row-major over the kernel).
@@ -168,6 +196,7 @@ fn correlate_sample(
     );
     for b in 0..c.blocks() {
         let wb = &wp[b * c.ci * kk * OB..(b + 1) * c.ci * kk * OB];
+        let rows = OB.min(c.co - b * OB);
         for p0 in (0..lt).step_by(PB) {
             // SAFETY: AVX-512 is present (`applies`); the tile reads `inp[ch*plane +
             // off + p0 .. + PB]` with `ch*plane + off + p0 + PB <= (ci-1)*plane +
@@ -175,7 +204,9 @@ fn correlate_sample(
             // OB]` inside `wb`, and writes rows of `wide` at `r*lt + p0 .. + PB`,
             // inside `wide` (asserted).
             unsafe {
-                avx512::correlate_tile(
+                by_rows!(
+                    rows,
+                    avx512::correlate_tile,
                     inp.as_ptr().add(p0),
                     c.plane(),
                     c.ci,
@@ -186,7 +217,6 @@ fn correlate_sample(
                 )
             };
         }
-        let rows = OB.min(c.co - b * OB);
         for r in 0..rows {
             let o = b * OB + r;
             let add = bias.map_or(0.0, |bias| bias[o]);
@@ -212,10 +242,10 @@ fn correlate_batch(
     out: &mut [f32],
 ) {
     let (in_len, out_len) = (c.ci * c.h * c.w, c.co * c.oh * c.ow);
-    let scratch = c.padded_len() + OB * c.len_tiles();
+    let scratch = c.padded_len() + OB * c.len_tiles() + ALIGN_SLACK;
     let run = |s: usize, out_n: &mut [f32]| {
         with_scratch::<f32, _>(scratch, |buf| {
-            let (inp, wide) = buf.split_at_mut(c.padded_len());
+            let (inp, wide) = aligned(buf).split_at_mut(c.padded_len());
             c.pad(&input[s * in_len..(s + 1) * in_len], inp);
             correlate_sample(c, offs, wp, bias, inp, wide, out_n);
         })
@@ -312,7 +342,7 @@ pub fn backward_weight_part(
     let max_off = offs.iter().copied().max().unwrap_or(0);
     let blocks = c.blocks();
     let (in_len, out_len) = (g.c * p.h * p.w, g.o * p.oh * p.ow);
-    let (inp, dyw) = buf.split_at_mut(c.padded_len());
+    let (inp, dyw) = aligned(buf).split_at_mut(c.padded_len());
     let dyw = &mut dyw[..blocks * OB * lt];
     for s in lo..hi {
         c.pad(&x[s * in_len..(s + 1) * in_len], inp);
@@ -379,7 +409,7 @@ pub fn weight_grad_scratch(g: &ConvGeom) -> usize {
     if g.plane.oh == 0 || g.plane.ow == 0 {
         return 0;
     }
-    c.padded_len() + c.blocks() * OB * c.len_tiles()
+    c.padded_len() + c.blocks() * OB * c.len_tiles() + ALIGN_SLACK
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -388,13 +418,14 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     /// One tile of the correlation: `out[r*ld + q] = sum over ch, t of
-    /// w[(ch*kk + t)*OB + r] * inp[ch*plane + offs[t] + q]` for `r < OB`, `q < PB`.
+    /// w[(ch*kk + t)*OB + r] * inp[ch*plane + offs[t] + q]` for `r < R <= OB`,
+    /// `q < PB` (`R` the block's real channels: none computed for padding rows).
     ///
     /// # Safety
     /// AVX-512F is available; every address named above is readable (`inp`, `w`) or
     /// writable (`out`).
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn correlate_tile(
+    pub unsafe fn correlate_tile<const R: usize>(
         inp: *const f32,
         plane: usize,
         ci: usize,
@@ -404,7 +435,7 @@ mod avx512 {
         ld: usize,
     ) {
         let kk = offs.len();
-        let mut acc = [_mm512_setzero_ps(); 2 * OB];
+        let (mut a0, mut a1) = ([_mm512_setzero_ps(); R], [_mm512_setzero_ps(); R]);
         for ch in 0..ci {
             // SAFETY (whole block): addresses as the function's contract.
             unsafe {
@@ -414,26 +445,26 @@ mod avx512 {
                     let x0 = _mm512_loadu_ps(xc.add(off));
                     let x1 = _mm512_loadu_ps(xc.add(off + 16));
                     let wt = wc.add(t * OB);
-                    for r in 0..OB {
+                    for r in 0..R {
                         let wr = _mm512_set1_ps(*wt.add(r));
-                        acc[2 * r] = _mm512_fmadd_ps(wr, x0, acc[2 * r]);
-                        acc[2 * r + 1] = _mm512_fmadd_ps(wr, x1, acc[2 * r + 1]);
+                        a0[r] = _mm512_fmadd_ps(wr, x0, a0[r]);
+                        a1[r] = _mm512_fmadd_ps(wr, x1, a1[r]);
                     }
                 }
             }
         }
-        for r in 0..OB {
+        for r in 0..R {
             // SAFETY: as the function's contract.
             unsafe {
-                _mm512_storeu_ps(out.add(r * ld), acc[2 * r]);
-                _mm512_storeu_ps(out.add(r * ld + 16), acc[2 * r + 1]);
+                _mm512_storeu_ps(out.add(r * ld), a0[r]);
+                _mm512_storeu_ps(out.add(r * ld + 16), a1[r]);
             }
         }
         debug_assert_eq!(PB, 32);
     }
 
-    /// `sums[r] = sum over q < len of dy[r*len + q] * x[q]` for `r < OB` (`len` a
-    /// multiple of `PB`), lanes reduced by one fixed tree.
+    /// `sums[r] = sum over q < len of dy[r*len + q] * x[q]` for `r < R <= OB` (`len`
+    /// a multiple of `PB`), lanes reduced by one fixed tree.
     ///
     /// # Safety
     /// AVX-512F is available; `x[..len]` and `dy[..OB*len]` are readable.
@@ -462,7 +493,7 @@ mod avx512 {
 #[cfg(not(target_arch = "x86_64"))]
 mod avx512 {
     use super::OB;
-    pub unsafe fn correlate_tile(
+    pub unsafe fn correlate_tile<const R: usize>(
         _inp: *const f32,
         _plane: usize,
         _ci: usize,
@@ -473,7 +504,12 @@ mod avx512 {
     ) {
         unreachable!("the direct convolution runs only where AVX-512 is present")
     }
-    pub unsafe fn dot_tile(_x: *const f32, _dy: *const f32, _len: usize, _sums: &mut [f32; OB]) {
+    pub unsafe fn dot_tile<const R: usize>(
+        _x: *const f32,
+        _dy: *const f32,
+        _len: usize,
+        _sums: &mut [f32; OB],
+    ) {
         unreachable!("the direct convolution runs only where AVX-512 is present")
     }
 }

@@ -174,9 +174,23 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
             "bernoulli_ expects p to be in [0, 1], but got p={p}"
         )));
     }
-    let u = unit_draws(t.numel(), gen);
-    let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
-    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
+    // Contiguous float tensors (dropout's masks) are written in place, in one pass.
+    if t.is_contiguous() && matches!(t.dtype(), DType::F32 | DType::F64) {
+        if t.dtype() == DType::F32 {
+            // SAFETY: `t` is the in-place op's own output; nothing else touches its
+            // storage while this op runs.
+            let out = unsafe { t.cpu_slice_mut::<f32>()? };
+            with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
+        } else {
+            // SAFETY: as above.
+            let out = unsafe { t.cpu_slice_mut::<f64>()? };
+            with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
+        }
+    } else {
+        let u = unit_draws(t.numel(), gen);
+        let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
+        crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
+    }
     finish_constant_write(t, "BernoulliBackward0");
     Ok(())
 }

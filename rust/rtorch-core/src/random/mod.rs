@@ -293,8 +293,17 @@ where
     debug_assert!(matches!(per_block, 1 | 2 | 4));
     let stream = g.reserve_blocks(out.len().div_ceil(per_block) as u64);
     let run = |first_block: u64, chunk: &mut [T]| {
-        for (j, group) in chunk.chunks_mut(per_block).enumerate() {
-            kernel(stream.block(first_block + j as u64), group);
+        // Blocks are computed a batch at a time (sixteen per SIMD pass).
+        let mut blocks = [[0u32; 4]; 64];
+        for (b, batch) in chunk.chunks_mut(per_block * blocks.len()).enumerate() {
+            let n = batch.len().div_ceil(per_block);
+            let first = u128::from(stream.start_block)
+                + u128::from(first_block)
+                + (b * blocks.len()) as u128;
+            philox::philox_blocks(first, stream.key, &mut blocks[..n]);
+            for (group, blk) in batch.chunks_mut(per_block).zip(&blocks) {
+                kernel(*blk, group);
+            }
         }
     };
     if out.len() <= PAR_CHUNK {
@@ -316,6 +325,23 @@ pub fn fill_uniform_f32(g: &mut Generator, out: &mut [f32], low: f32, high: f32)
     fill_by_blocks(g, out, 4, |blk, group| {
         for (o, x) in group.iter_mut().zip(blk) {
             *o = scale_f32(unit_f32(x), low, high);
+        }
+    });
+}
+
+/// `out[i] = one` where the uniform f64 that [`fill_uniform_f64`] would draw for
+/// element `i` is below `p`, else `zero` (`bernoulli_(p)`, written in place).
+pub fn fill_bernoulli<T: Copy + Send + Sync>(
+    g: &mut Generator,
+    out: &mut [T],
+    p: f64,
+    one: T,
+    zero: T,
+) {
+    fill_by_blocks(g, out, 2, |blk, group| {
+        for (k, o) in group.iter_mut().enumerate() {
+            let u = unit_f64(join_u64(blk[2 * k], blk[2 * k + 1]));
+            *o = if u < p { one } else { zero };
         }
     });
 }
