@@ -1,8 +1,9 @@
 """Every SIMD path the machine has (avx512, avx2, default), each forced in a fresh process
 with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
 reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
-and the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD
-tail lengths, middle dims and backward.
+the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD tail
+lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
+and the random stream (batched Philox on avx512).
 
 Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
 capability the environment selects."""
@@ -156,6 +157,40 @@ def check_cross_entropy() -> None:
         np.testing.assert_allclose(t.grad.numpy(), gwant, 1e-5, 1e-6)
 
 
+def check_conv() -> None:
+    """float32 unit-stride convolutions with few channels: the direct AVX-512 kernels on
+    avx512, im2col + GEMM below it; forward and all gradients against float64 sums."""
+    from test_conv_kernel import ref_conv
+
+    import rtorch.nn.functional as F
+
+    rng = np.random.default_rng(5)
+    for n, c, h, w, o, k, pad in [(5, 3, 12, 13, 6, 5, 0), (3, 4, 9, 9, 12, 3, 1)]:
+        x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+        wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
+        b = rng.standard_normal(o).astype(np.float32)
+        ref, grads = ref_conv(x, wt, b, (1, 1), (pad, pad), (1, 1), 1)
+        xt, wtt, bt = (rtorch.tensor(a, requires_grad=True) for a in (x, wt, b))
+        out = F.conv2d(xt, wtt, bt, padding=pad)
+        gy = rng.standard_normal(ref.shape).astype(np.float32)
+        out.backward(rtorch.tensor(gy))
+        # Sums of up to 360 float32 products of unit-scale values: atol 1e-4.
+        tol = {"rtol": 1e-5, "atol": 1e-4}
+        for got, want in zip((out.detach(), xt.grad, wtt.grad, bt.grad), (ref, *grads(gy))):
+            np.testing.assert_allclose(got.numpy(), want, **tol)
+
+
+def check_philox() -> None:
+    """The generator's stream (sixteen blocks per pass on avx512) against numpy."""
+    from test_random import _stream_u32
+
+    seed, n = 2024, 4099
+    rtorch.manual_seed(seed)
+    u = _stream_u32(seed, (n + 3) // 4)[:n]
+    want = ((u >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
+    np.testing.assert_array_equal(rtorch.rand(n).numpy(), want)
+
+
 def run_checks() -> None:
     want = os.environ.get("RTORCH_CPU_CAPABILITY")
     if want:
@@ -163,6 +198,8 @@ def run_checks() -> None:
     worst = check_transcendentals()
     check_softmax()
     check_cross_entropy()
+    check_conv()
+    check_philox()
     print("ok", _C._cpu_capability()[0], worst)
 
 
