@@ -138,9 +138,52 @@ def test_unique(dtype):
     assert rtorch.zeros(0).unique().shape == (0,)
 
 
-def test_unique_dim_not_supported():
-    with pytest.raises(NotImplementedError, match="unique"):
-        rtorch.ones(2, 2).unique(dim=0)
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.int64, rtorch.bool, rtorch.uint8])
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_unique_dim_matches_numpy(dtype, dim):
+    # Values in 0..2 so that slices repeat; numpy's unique(axis=) sorts slices
+    # lexicographically as PyTorch does.
+    a = np.random.default_rng(dim + 7).integers(0, 2, size=(6, 3, 4)).astype(np.int64)
+    a[3] = a[1]
+    a[:, 2] = a[:, 0]
+    a[..., 3] = a[..., 1]
+    t = rtorch.tensor(a.tolist(), dtype=dtype)
+    got, inv, cnt = rtorch.unique(t, return_inverse=True, return_counts=True, dim=dim)
+    rv, ri, rc = np.unique(to_np(t), return_inverse=True, return_counts=True, axis=dim)
+    np.testing.assert_array_equal(to_np(got), rv)
+    assert inv.dtype == rtorch.int64 and inv.tolist() == ri.reshape(-1).tolist()
+    assert cnt.tolist() == rc.tolist()
+    np.testing.assert_array_equal(to_np(t.unique(dim=dim)), rv)
+    np.testing.assert_array_equal(to_np(t.unique(sorted=False, dim=dim)), rv)
+
+
+def test_unique_dim_edge_cases():
+    # NaN slices never equal each other (both kept), as in PyTorch.
+    nan = float("nan")
+    x = rtorch.tensor([[1.0, nan], [1.0, nan], [0.0, 2.0]])
+    np.testing.assert_array_equal(
+        rtorch.unique(x, dim=0).numpy(), [[0.0, 2.0], [1.0, nan], [1.0, nan]]
+    )
+    out, inv, cnt = rtorch.unique(
+        rtorch.zeros(0, 3), return_inverse=True, return_counts=True, dim=0
+    )
+    assert out.shape == (0, 3) and inv.shape == (0,) and cnt.shape == (0,)
+    with pytest.raises(RuntimeError, match="0 sized dimensions"):
+        rtorch.unique(rtorch.zeros(2, 0), dim=0)
+    with pytest.raises(IndexError, match="no dimensions"):
+        rtorch.unique(rtorch.tensor(3.0), dim=0)
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
+        rtorch.unique(rtorch.ones(2, 2), dim=2)
+
+
+def test_unique_dim_matches_torch():
+    torch = pytest.importorskip("torch")
+    a = [[[1, 0], [1, 1]], [[1, 0], [1, 1]], [[0, 5], [1, 1]]]
+    for dim in (0, 1, 2):
+        want = torch.unique(torch.tensor(a), return_inverse=True, return_counts=True, dim=dim)
+        got = rtorch.unique(rtorch.tensor(a), return_inverse=True, return_counts=True, dim=dim)
+        for g, w in zip(got, want, strict=True):
+            assert g.tolist() == w.tolist()
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)

@@ -127,7 +127,7 @@ def _install_extra_ops() -> None:
         for name, fn in module.METHODS.items():
             if not hasattr(Tensor, name):
                 setattr(Tensor, name, fn)
-    for module in (_memory_format_ops, _quantile_ops, _scatter_reduce_ops):
+    for module in (_memory_format_ops, _quantile_ops, _scatter_reduce_ops, _unique_ops):
         for name, fn in module.OVERRIDES.items():
             setattr(Tensor, name, fn)
 

@@ -1,5 +1,9 @@
 """``unique_consecutive``: one comparison of neighbours, a boolean select, a cumsum for
-the inverse and a diff of the run starts for the counts (no Python loop over elements)."""
+the inverse and a diff of the run starts for the counts (no Python loop over elements).
+
+``unique(dim=...)``: the slices along ``dim`` sorted lexicographically (one stable argsort
+per column, last column first), then the same neighbour comparison; ``unique`` without
+``dim`` stays the core's."""
 
 from __future__ import annotations
 
@@ -61,11 +65,85 @@ def unique_consecutive(
     return tuple(result)
 
 
+_core_unique = _C.unique
+
+
+def _lexsort_rows(rows: Tensor) -> Tensor:
+    """The stable permutation sorting the rows of a 2-D tensor lexicographically."""
+    order = _C.arange(rows.shape[0])
+    for col in range(rows.shape[1] - 1, -1, -1):
+        order = order[rows[:, col][order].argsort(stable=True)]
+    return order
+
+
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    """The unique elements of ``input`` (or, with ``dim``, its unique slices along
+    ``dim``, always in sorted order as in PyTorch); optionally, for each element (slice)
+    the index of its value in the output (``return_inverse``) and how often each value
+    occurs (``return_counts``)."""
+    if dim is None:
+        return _core_unique(
+            input, sorted=sorted, return_inverse=return_inverse, return_counts=return_counts
+        )
+    x = input.detach()
+    nd = x.dim()
+    if nd == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if not -nd <= dim < nd:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
+        )
+    moved = x.movedim(dim % nd, 0)
+    n = moved.shape[0]
+    if any(size == 0 for size in moved.shape[1:]):
+        raise RuntimeError(
+            "There are 0 sized dimensions, and they aren't selected, so unique cannot be applied"
+        )
+    rest = 1
+    for size in moved.shape[1:]:
+        rest *= size
+    rows = moved.reshape(n, rest)
+    order = _lexsort_rows(rows)
+    ordered = rows[order]
+    keep = _C.ones(n, dtype=_C.bool)
+    if n > 1:
+        keep[1:] = (ordered[1:] != ordered[:-1]).any(1)
+    output = moved[order][keep].movedim(0, dim % nd)
+    group, counts = _runs(keep, n)
+    inverse = _C.empty(n, dtype=_C.int64)
+    inverse[order] = group
+    if not (return_inverse or return_counts):
+        return output
+    result = [output]
+    if return_inverse:
+        result.append(inverse)
+    if return_counts:
+        result.append(counts)
+    return tuple(result)
+
+
+def _unique_method(
+    self: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    return unique(self, sorted, return_inverse, return_counts, dim)
+
+
 def _unique_consecutive_method(
     self: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
 ) -> Any:
     return unique_consecutive(self, return_inverse, return_counts, dim)
 
 
-FUNCTIONS = {"unique_consecutive": unique_consecutive}
+FUNCTIONS = {"unique": unique, "unique_consecutive": unique_consecutive}
 METHODS = {"unique_consecutive": _unique_consecutive_method}
+OVERRIDES = {"unique": _unique_method}
