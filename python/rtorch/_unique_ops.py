@@ -21,6 +21,20 @@ def _runs(keep: Tensor, n: int) -> tuple[Tensor, Tensor]:
     return inverse, ends - starts
 
 
+def _result(
+    output: Tensor, inverse: Tensor, counts: Tensor, return_inverse: bool, return_counts: bool
+) -> Any:
+    """The output alone, or a tuple with the inverse and/or counts asked for."""
+    if not (return_inverse or return_counts):
+        return output
+    result = [output]
+    if return_inverse:
+        result.append(inverse)
+    if return_counts:
+        result.append(counts)
+    return tuple(result)
+
+
 def unique_consecutive(
     input: Tensor,
     return_inverse: bool = False,
@@ -55,14 +69,7 @@ def unique_consecutive(
             keep[1:] = False
         output = moved[keep].movedim(0, dim)
         inverse, counts = _runs(keep, n)
-    if not (return_inverse or return_counts):
-        return output
-    result = [output]
-    if return_inverse:
-        result.append(inverse)
-    if return_counts:
-        result.append(counts)
-    return tuple(result)
+    return _result(output, inverse, counts, return_inverse, return_counts)
 
 
 _core_unique = _C.unique
@@ -118,14 +125,7 @@ def unique(
     group, counts = _runs(keep, n)
     inverse = _C.empty(n, dtype=_C.int64)
     inverse[order] = group
-    if not (return_inverse or return_counts):
-        return output
-    result = [output]
-    if return_inverse:
-        result.append(inverse)
-    if return_counts:
-        result.append(counts)
-    return tuple(result)
+    return _result(output, inverse, counts, return_inverse, return_counts)
 
 
 def _unique_method(
