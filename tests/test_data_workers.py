@@ -340,7 +340,11 @@ def test_workers_exit_when_the_main_process_dies():
 def test_ctrl_c_in_the_main_process_leaves_nothing_behind():
     script = textwrap.dedent(
         f"""
-        import os, sys, time
+        import os, signal, sys, time
+        # A shell that starts a job in the background without job control (CI runners,
+        # `cmd &` in a script) makes it ignore SIGINT, and Python then keeps SIGINT
+        # ignored; a terminal's Ctrl-C is what is tested here, so restore its handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         from rtorch.utils.data import DataLoader
         from test_data_workers import Range
