@@ -216,3 +216,14 @@ def test_meshgrid_broadcast_tensors_clone_get_device_type_legacy():
     assert torch.zeros(1).get_device() == -1
     assert torch.zeros(2).type(torch.DoubleTensor).dtype == torch.float64
     assert repr(torch.iinfo(torch.int32)) == "iinfo(min=-2.14748e+09, max=2.14748e+09, dtype=int32)"
+
+
+def test_import_rtorch_does_not_import_numpy():
+    # numpy's import is about half of `import rtorch`'s time; it loads on first use
+    # (Tensor.numpy, from_numpy, gradcheck, the vision readers) instead.
+    import subprocess
+    import sys
+
+    code = "import sys, rtorch; rtorch.ones(2) + 1; print('numpy' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"

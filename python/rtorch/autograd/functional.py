@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
-
 from .. import _C
 from .grad_mode import enable_grad
+
+# numpy is imported inside the functions that use it: importing it costs about half of
+# `import rtorch`, and these run only when a user calls them.
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
@@ -163,6 +164,8 @@ def jvp(
 
 
 def _onehot(like: Any, k: int) -> Any:
+    import numpy as np
+
     arr = np.zeros(like.numel(), dtype=np.float64)
     arr[k] = 1.0
     return _C.tensor(arr.reshape(tuple(like.shape)), dtype=like.dtype)
@@ -170,6 +173,8 @@ def _onehot(like: Any, k: int) -> Any:
 
 def _jacobian_blocks(outputs: tuple, xs: tuple, create_graph: bool) -> list:
     """blocks[i][j] = d outputs[i] / d xs[j], shaped out_i.shape + x_j.shape."""
+    import numpy as np
+
     blocks = []
     for o in outputs:
         rows: list[list[Any]] = [[] for _ in xs]

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import _C
+
+# numpy is imported inside the functions that use it: importing it costs about half of
+# `import rtorch`, and these run only when a user calls them.
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
@@ -32,6 +35,8 @@ def _diff_outputs(out: Any) -> list:
 
 
 def _np(t: Any) -> np.ndarray:
+    import numpy as np
+
     # A copy: an output may alias the input being perturbed (e.g. a gradient that is
     # the incoming grad_output itself), and must not change when it is restored.
     return np.array(t.detach().double().numpy(), dtype=np.float64, copy=True).reshape(-1)
@@ -39,6 +44,8 @@ def _np(t: Any) -> np.ndarray:
 
 def _numerical(func: Callable, inputs: tuple, diff_idx: list, eps: float) -> list:
     """num[i][k]: d out_k / d inputs[i] as an (out_numel, in_numel) array."""
+    import numpy as np
+
     result = []
     for i in diff_idx:
         x = inputs[i]
@@ -63,6 +70,8 @@ def _numerical(func: Callable, inputs: tuple, diff_idx: list, eps: float) -> lis
 
 def _analytical(func: Callable, inputs: tuple, diff_idx: list) -> list:
     """ana[i][k] like ``_numerical``, from one backward per output element."""
+    import numpy as np
+
     xs = [inputs[i] for i in diff_idx]
     outs = _diff_outputs(func(*inputs))
     blocks = [[np.zeros((o.numel(), x.numel())) for o in outs] for x in xs]
@@ -122,6 +131,8 @@ def gradcheck(
 ) -> bool:
     """Checks autograd's gradients of ``func`` at ``inputs`` against central
     differences; raises ``GradcheckError`` (or returns False) on a mismatch."""
+    import numpy as np
+
     _refuse_unimplemented(
         "gradcheck",
         check_grad_dtypes=check_grad_dtypes,
@@ -189,6 +200,8 @@ def gradgradcheck(
 ) -> bool:
     """Checks second derivatives: ``gradcheck`` of the first gradients (computed with
     ``create_graph=True``) with respect to the inputs and the output gradients."""
+    import numpy as np
+
     _refuse_unimplemented(
         "gradgradcheck",
         gen_non_contig_grad_outputs=gen_non_contig_grad_outputs,
