@@ -158,14 +158,15 @@ def check_cross_entropy() -> None:
 
 
 def check_conv() -> None:
-    """float32 unit-stride convolutions with few channels: the direct AVX-512 kernels on
+    """float32 unit-stride convolutions with up to 64 channels: the direct AVX-512 kernels on
     avx512, im2col + GEMM below it; forward and all gradients against float64 sums."""
     from test_conv_kernel import ref_conv
 
     import rtorch.nn.functional as F
 
     rng = np.random.default_rng(5)
-    for n, c, h, w, o, k, pad in [(5, 3, 12, 13, 6, 5, 0), (3, 4, 9, 9, 12, 3, 1)]:
+    cases = [(5, 3, 12, 13, 6, 5, 0), (3, 4, 9, 9, 12, 3, 1), (2, 24, 8, 8, 40, 3, 1)]
+    for n, c, h, w, o, k, pad in cases:
         x = rng.standard_normal((n, c, h, w)).astype(np.float32)
         wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
         b = rng.standard_normal(o).astype(np.float32)
