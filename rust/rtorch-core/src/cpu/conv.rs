@@ -395,7 +395,7 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         return;
     }
     let taps = Taps::new(g.plane);
-    let direct = direct::applies_weight_grad(g) && T::DTYPE == DType::F32 && all_finite(x);
+    let direct = direct::applies(g) && T::DTYPE == DType::F32 && all_finite(x);
     let scratch = if direct {
         direct::weight_grad_scratch(g)
     } else {

@@ -14,9 +14,9 @@
 //!   in[ci, p + off(tap)]`, 8 output channels x 32 positions of accumulators per tile
 //!   (16 zmm registers). The input gradient is this same correlation of the padded `dy`
 //!   with the flipped, transposed weights.
-//! - weight gradient (up to 16 output channels): `dw[co, ci, tap] = sum over samples, p of dy[co, p] *
+//! - weight gradient: `dw[co, ci, tap] = sum over samples, p of dy[co, p] *
 //!   in[ci, p + off(tap)]`, with `dy` spread to the wide positions (zeros at the
-//!   thrown-away ones), 8 output channels x 32 positions of lanes per tile.
+//!   thrown-away ones), 8 output channels x 2 taps x 16 positions of lanes per tile.
 //!
 //! Every sum runs in a fixed order (fused multiply-adds over input channels and taps;
 //! lanes reduced by one fixed tree), and work is split over samples only, so results do
@@ -29,14 +29,13 @@ use rayon::prelude::*;
 const OB: usize = 8;
 /// Wide positions per tile (two zmm registers).
 const PB: usize = 32;
-/// Largest output-channel count (of the forward, or input channels for the input
-/// gradient) that goes direct. Measured at one thread against im2col + GEMM: direct is
-/// 1.3-2x faster up to 64 channels (ResNet's first stage: 64 -> 64 at 32x32 and 56x56),
-/// even at 128, and slower at 256, where the GEMM's packing is amortised.
+/// Largest output-channel count (of the forward and the weight gradient, or input
+/// channels for the input gradient) that goes direct. Measured at one thread against
+/// im2col + GEMM: direct is 1.3-2x faster up to 64 channels (ResNet's first stage:
+/// 64 -> 64 at 32x32 and 56x56), about even at 128, and slower at 256, where the
+/// GEMM's packing is amortised.
 const MAX_CHANNELS: usize = 64;
-/// Largest output-channel count whose weight gradient goes direct (LeNet's, the MNIST
-/// CNN's): at 64 the im2col route was faster (ResNet block step 115 vs 140 ms).
-const MAX_WEIGHT_GRAD_CHANNELS: usize = 16;
+
 /// Largest padded plane that goes direct: the weight gradient streams 8 rows of `dy`
 /// over it once per input channel and tap, which should stay in L2 (8 * 8192 floats
 /// is 256 KiB; LeNet's largest is 1024).
@@ -59,12 +58,6 @@ pub fn applies(g: &ConvGeom) -> bool {
 /// Whether the input gradient runs here too (its output channels are the input's).
 pub fn applies_input_grad(g: &ConvGeom) -> bool {
     applies(g) && g.c <= MAX_CHANNELS
-}
-
-/// Whether the weight gradient runs here: only for few output channels, where its
-/// tiles (one input run against 8 rows of `dy`, load-bound) beat the GEMM's packing.
-pub fn applies_weight_grad(g: &ConvGeom) -> bool {
-    applies(g) && g.o <= MAX_WEIGHT_GRAD_CHANNELS
 }
 
 fn avx512() -> bool {
@@ -385,23 +378,40 @@ pub fn backward_weight_part(
         assert!((g.c - 1) * c.plane() + max_off + lt <= inp.len() && dyw.len() >= blocks * OB * lt);
         for b in 0..blocks {
             let rows = OB.min(g.o - b * OB);
+            let dyb = &dyw[b * OB * lt..(b + 1) * OB * lt];
             for ch in 0..g.c {
-                for (t, &off) in offs.iter().enumerate() {
-                    let mut sums = [0f32; OB];
+                let xc = &inp[ch * c.plane()..];
+                // Taps two at a time: both read the same 8 rows of `dy`.
+                for (pair, t_offs) in offs.chunks(2).enumerate() {
+                    let mut sums = [[0f32; OB]; 2];
                     // SAFETY: AVX-512 is present (`applies`); the tile reads
-                    // `inp[ch*plane + off .. + lt]` (inside: `ch*plane + off + lt
-                    // <= (c-1)*plane + max_off + lt <= inp.len()`, asserted) and
-                    // `OB` rows of `lt` from `dyw[b*OB*lt..]` (inside, asserted).
+                    // `xc[off .. off + lt]` for each tap's `off` (inside: `ch*plane +
+                    // off + lt <= (c-1)*plane + max_off + lt <= inp.len()`, asserted)
+                    // and `OB` rows of `lt` from `dyb` (its length).
                     unsafe {
-                        avx512::dot_tile(
-                            inp.as_ptr().add(ch * c.plane() + off),
-                            dyw.as_ptr().add(b * OB * lt),
-                            lt,
-                            &mut sums,
-                        )
+                        match *t_offs {
+                            [o0, o1] => avx512::dot_taps::<2>(
+                                xc.as_ptr(),
+                                [o0, o1],
+                                dyb.as_ptr(),
+                                lt,
+                                &mut sums,
+                            ),
+                            [o0] => avx512::dot_taps::<1>(
+                                xc.as_ptr(),
+                                [o0],
+                                dyb.as_ptr(),
+                                lt,
+                                std::array::from_mut(&mut sums[0]),
+                            ),
+                            _ => unreachable!("chunks(2) gives one or two taps"),
+                        }
                     };
-                    for (r, &v) in sums.iter().enumerate().take(rows) {
-                        dst[((b * OB + r) * g.c + ch) * kk + t] += v;
+                    for (i, tap_sums) in sums.iter().enumerate().take(t_offs.len()) {
+                        let t = 2 * pair + i;
+                        for (r, &v) in tap_sums.iter().enumerate().take(rows) {
+                            dst[((b * OB + r) * g.c + ch) * kk + t] += v;
+                        }
                     }
                 }
             }
@@ -475,29 +485,42 @@ mod avx512 {
         debug_assert_eq!(PB, 32);
     }
 
-    /// `sums[r] = sum over q < len of dy[r*len + q] * x[q]` for `r < R <= OB` (`len`
-    /// a multiple of `PB`), lanes reduced by one fixed tree.
+    /// `sums[t][r] = sum over q < len of dy[r*len + q] * x[offs[t] + q]` for `t < T`
+    /// and `r < OB` (`len` a multiple of 16), lanes reduced by one fixed tree. The `OB`
+    /// rows of `dy` are loaded once for the `T` taps: with `T = 2` that is 10 loads for
+    /// 16 FMAs (the loop is bound by the FMAs, not the loads) in 16 + 8 + 1 registers.
     ///
     /// # Safety
-    /// AVX-512F is available; `x[..len]` and `dy[..OB*len]` are readable.
+    /// AVX-512F is available; `x[offs[t] .. offs[t] + len]` and `dy[..OB*len]` are
+    /// readable.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn dot_tile(x: *const f32, dy: *const f32, len: usize, sums: &mut [f32; OB]) {
-        let mut acc = [_mm512_setzero_ps(); 2 * OB];
-        for q in (0..len).step_by(PB) {
-            // SAFETY: q + PB <= len, so every load is inside the contract's ranges.
+    pub unsafe fn dot_taps<const T: usize>(
+        x: *const f32,
+        offs: [usize; T],
+        dy: *const f32,
+        len: usize,
+        sums: &mut [[f32; OB]; T],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); OB]; T];
+        for q in (0..len).step_by(16) {
+            // SAFETY: q + 16 <= len, so every load is inside the contract's ranges.
             unsafe {
-                let x0 = _mm512_loadu_ps(x.add(q));
-                let x1 = _mm512_loadu_ps(x.add(q + 16));
-                for r in 0..OB {
-                    let d = dy.add(r * len + q);
-                    acc[2 * r] = _mm512_fmadd_ps(_mm512_loadu_ps(d), x0, acc[2 * r]);
-                    acc[2 * r + 1] =
-                        _mm512_fmadd_ps(_mm512_loadu_ps(d.add(16)), x1, acc[2 * r + 1]);
+                let mut d = [_mm512_setzero_ps(); OB];
+                for (r, dr) in d.iter_mut().enumerate() {
+                    *dr = _mm512_loadu_ps(dy.add(r * len + q));
+                }
+                for t in 0..T {
+                    let xt = _mm512_loadu_ps(x.add(offs[t] + q));
+                    for r in 0..OB {
+                        acc[t][r] = _mm512_fmadd_ps(d[r], xt, acc[t][r]);
+                    }
                 }
             }
         }
-        for r in 0..OB {
-            sums[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[2 * r], acc[2 * r + 1]));
+        for t in 0..T {
+            for r in 0..OB {
+                sums[t][r] = _mm512_reduce_add_ps(acc[t][r]);
+            }
         }
     }
 }
@@ -516,11 +539,12 @@ mod avx512 {
     ) {
         unreachable!("the direct convolution runs only where AVX-512 is present")
     }
-    pub unsafe fn dot_tile<const R: usize>(
+    pub unsafe fn dot_taps<const T: usize>(
         _x: *const f32,
+        _offs: [usize; T],
         _dy: *const f32,
         _len: usize,
-        _sums: &mut [f32; OB],
+        _sums: &mut [[f32; OB]; T],
     ) {
         unreachable!("the direct convolution runs only where AVX-512 is present")
     }
