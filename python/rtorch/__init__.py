@@ -81,6 +81,12 @@ def numel(input: Tensor) -> int:
 # --- linalg exports ---
 from . import linalg
 
+# torch.inverse, torch.det, torch.svd ... and their Tensor methods.
+globals().update(linalg.TOP_LEVEL)
+for _name, _fn in linalg.METHODS.items():
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _fn)
+
 # --- pylayer exports ---
 from . import testing
 from ._tensor_str import set_printoptions

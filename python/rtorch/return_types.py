@@ -57,3 +57,30 @@ histogram = _make("histogram", ("hist", "bin_edges"))
 del _n
 
 __all__ = list(_PAIRS) + ["aminmax", "frexp", "histogram"]
+
+
+# torch.linalg and the legacy decomposition functions.
+linalg_inv_ex = _make("linalg_inv_ex", ("inverse", "info"))
+linalg_cholesky_ex = _make("linalg_cholesky_ex", ("L", "info"))
+linalg_solve_ex = _make("linalg_solve_ex", ("result", "info"))
+linalg_slogdet = _make("linalg_slogdet", ("sign", "logabsdet"))
+slogdet = _make("slogdet", ("sign", "logabsdet"))
+linalg_qr = _make("linalg_qr", ("Q", "R"))
+qr = _make("qr", ("Q", "R"))
+linalg_eigh = _make("linalg_eigh", ("eigenvalues", "eigenvectors"))
+linalg_svd = _make("linalg_svd", ("U", "S", "Vh"))
+svd = _make("svd", ("U", "S", "V"))
+linalg_lstsq = _make("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+__all__ += [
+    "linalg_cholesky_ex",
+    "linalg_eigh",
+    "linalg_inv_ex",
+    "linalg_lstsq",
+    "linalg_qr",
+    "linalg_slogdet",
+    "linalg_solve_ex",
+    "linalg_svd",
+    "qr",
+    "slogdet",
+    "svd",
+]

@@ -12,6 +12,7 @@ mod numpy_interop;
 mod ops_arith;
 mod ops_compare;
 mod ops_conv;
+mod ops_decomp;
 mod ops_index;
 mod ops_linalg;
 mod ops_loss;
@@ -53,6 +54,7 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     indexing::register(m)?;
     ops_linalg::register(m)?;
+    ops_decomp::register(m)?;
     ops_nn::register(m)?;
     ops_conv::register(m)?;
     ops_rnn::register(m)?;

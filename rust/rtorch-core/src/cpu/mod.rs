@@ -6,6 +6,7 @@ mod conv_direct;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
+pub mod linalg;
 pub mod loss;
 pub mod math;
 pub mod norm;

@@ -9,6 +9,7 @@ pub mod creation;
 pub mod embedding;
 pub mod index;
 pub mod linalg;
+pub mod linalg_decomp;
 pub mod loss;
 pub mod matmul;
 pub mod norm;

@@ -1,0 +1,272 @@
+//! The decompositions behind `torch.linalg` (solve, inv, det, cholesky, qr, eigh, svd):
+//! checks, dtype dispatch and output tensors around the kernels of `cpu::linalg`.
+//!
+//! These are forward-only primitives: their gradients are `autograd.Function`s in
+//! `python/rtorch/linalg.py` (see the note there). Numerical failures are returned as
+//! `info` tensors (int32, one per matrix, LAPACK's convention) for the caller to turn
+//! into `LinAlgError`, as PyTorch's `*_ex` functions do.
+
+use crate::cpu::linalg as k;
+use crate::dtype::DType;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Batch dims, rows and columns of a `(*, m, n)` tensor after the common checks:
+/// at least two dims, a float32/float64 CPU tensor.
+fn check_matrix(a: &Tensor, name: &str) -> Result<(Vec<usize>, usize, usize)> {
+    if a.dim() < 2 {
+        return Err(Error::Runtime(format!(
+            "{name}: The input tensor A must have at least 2 dimensions."
+        )));
+    }
+    match a.dtype() {
+        DType::F32 | DType::F64 => {}
+        DType::F16 | DType::BF16 => {
+            return Err(Error::Runtime(format!(
+                "{name}: Low precision dtypes not supported. Got {}",
+                a.dtype().scalar_type_name()
+            )))
+        }
+        d => {
+            return Err(Error::NotImplemented(format!(
+                "{name}: Expected a floating point or complex tensor as input. Got {}",
+                d.scalar_type_name()
+            )))
+        }
+    }
+    let s = a.shape();
+    let nd = s.len();
+    Ok((s[..nd - 2].to_vec(), s[nd - 2], s[nd - 1]))
+}
+
+/// As `check_matrix`, and square.
+fn check_square(a: &Tensor, name: &str) -> Result<(Vec<usize>, usize)> {
+    let (batch, m, n) = check_matrix(a, name)?;
+    if m != n {
+        return Err(Error::Runtime(format!(
+            "{name}: A must be batches of square matrices, but they are {m} by {n} matrices"
+        )));
+    }
+    Ok((batch, n))
+}
+
+fn numel(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::Runtime("linalg: the tensor size overflows".into()))
+}
+
+fn with(batch: &[usize], tail: &[usize]) -> Vec<usize> {
+    let mut s = batch.to_vec();
+    s.extend_from_slice(tail);
+    s
+}
+
+fn info_tensor(info: Vec<i32>, batch: &[usize]) -> Result<Tensor> {
+    Tensor::from_vec(info, batch)
+}
+
+/// The contiguous elements of `a` (copied only when `a` is not contiguous).
+fn data<T: Element>(a: &Tensor) -> Result<Vec<T>> {
+    a.to_vec::<T>()
+}
+
+/// Runs `$body` with `$T` bound to f32 or f64 after `a`'s dtype.
+macro_rules! float_dispatch {
+    ($a:expr, $T:ident => $body:expr) => {
+        match $a.dtype() {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            d => Err(Error::Runtime(format!(
+                "linalg: unsupported dtype {}",
+                d.scalar_type_name()
+            ))),
+        }
+    };
+}
+
+/// `linalg.solve_ex(A, B)` for `A (*, n, n)` and `B (*, n, k)` with the same batch
+/// shape (the caller broadcasts): (X, info).
+pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
+    let (batch, n) = check_square(a, name)?;
+    if b.dtype() != a.dtype() {
+        return Err(Error::Runtime(format!(
+            "{name}: Expected A and B to have the same dtype, but found A of type {} and B of type {} instead",
+            a.dtype().scalar_type_name(),
+            b.dtype().scalar_type_name()
+        )));
+    }
+    let (bb, bn, kk) = check_matrix(b, name)?;
+    if bb != batch || bn != n {
+        return Err(Error::Runtime(format!(
+            "{name}: Incompatible shapes of A and B for the equation AX = B ({n}x{n} and {bn}x{kk})"
+        )));
+    }
+    let nb = numel(&batch)?;
+    float_dispatch!(a, T => {
+        let (x, info) = k::solve::<T>(&data::<T>(a)?, &data::<T>(b)?, nb, n, kk);
+        Ok((Tensor::from_vec(x, &with(&batch, &[n, kk]))?, info_tensor(info, &batch)?))
+    })
+}
+
+/// `linalg.inv_ex(A)`: (inverse, info).
+pub fn inv_ex(a: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
+    let (batch, n) = check_square(a, name)?;
+    let nb = numel(&batch)?;
+    float_dispatch!(a, T => {
+        let (x, info) = k::inverse::<T>(&data::<T>(a)?, nb, n);
+        Ok((Tensor::from_vec(x, &with(&batch, &[n, n]))?, info_tensor(info, &batch)?))
+    })
+}
+
+/// (det, sign, log|det|) of `A (*, n, n)`.
+pub fn det(a: &Tensor, name: &str) -> Result<(Tensor, Tensor, Tensor)> {
+    let (batch, n) = check_square(a, name)?;
+    let nb = numel(&batch)?;
+    float_dispatch!(a, T => {
+        let (d, s, l) = k::det::<T>(&data::<T>(a)?, nb, n);
+        Ok((
+            Tensor::from_vec(d, &batch)?,
+            Tensor::from_vec(s, &batch)?,
+            Tensor::from_vec(l, &batch)?,
+        ))
+    })
+}
+
+/// `linalg.cholesky_ex(A, upper)`: (L or U, info).
+pub fn cholesky_ex(a: &Tensor, upper: bool, name: &str) -> Result<(Tensor, Tensor)> {
+    let (batch, n) = check_square(a, name)?;
+    let nb = numel(&batch)?;
+    float_dispatch!(a, T => {
+        let (l, info) = k::cholesky::<T>(&data::<T>(a)?, nb, n, upper);
+        Ok((Tensor::from_vec(l, &with(&batch, &[n, n]))?, info_tensor(info, &batch)?))
+    })
+}
+
+/// `linalg.qr(A, mode)` with mode 'reduced', 'complete' or 'r' (Q empty): (Q, R).
+pub fn qr(a: &Tensor, mode: &str) -> Result<(Tensor, Tensor)> {
+    let name = "linalg.qr";
+    let (complete, want_q) = match mode {
+        "reduced" => (false, true),
+        "complete" => (true, true),
+        "r" => (false, false),
+        other => {
+            return Err(Error::Runtime(format!(
+                "qr received unrecognized mode '{other}' but expected one of 'reduced' (default), 'r', or 'complete'"
+            )))
+        }
+    };
+    let (batch, m, n) = check_matrix(a, name)?;
+    let nb = numel(&batch)?;
+    let kk = m.min(n);
+    let (qc, rr) = if complete { (m, m) } else { (kk, kk) };
+    float_dispatch!(a, T => {
+        let (q, r) = k::qr::<T>(&data::<T>(a)?, nb, m, n, complete, want_q);
+        let q = if want_q {
+            Tensor::from_vec(q, &with(&batch, &[m, qc]))?
+        } else {
+            Tensor::from_vec(Vec::<T>::new(), &[0])?
+        };
+        Ok((q, Tensor::from_vec(r, &with(&batch, &[rr, n]))?))
+    })
+}
+
+/// `linalg.eigh(A, UPLO)`: (eigenvalues ascending, eigenvectors, info); without
+/// `want_vectors` the eigenvectors are an empty tensor.
+pub fn eigh(
+    a: &Tensor,
+    upper: bool,
+    want_vectors: bool,
+    name: &str,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    if a.dim() >= 2 && !a.dtype().is_floating_point() {
+        return Err(Error::NotImplemented(format!(
+            "\"linalg_eigh_cpu\" not implemented for '{}'",
+            a.dtype().scalar_type_name()
+        )));
+    }
+    let (batch, n) = check_square(a, name)?;
+    let nb = numel(&batch)?;
+    float_dispatch!(a, T => {
+        let (w, v, info) = k::eigh::<T>(&data::<T>(a)?, nb, n, upper, want_vectors);
+        let v = if want_vectors {
+            Tensor::from_vec(v, &with(&batch, &[n, n]))?
+        } else {
+            Tensor::from_vec(Vec::<T>::new(), &[0])?
+        };
+        Ok((Tensor::from_vec(w, &with(&batch, &[n]))?, v, info_tensor(info, &batch)?))
+    })
+}
+
+/// `linalg.svd(A, full_matrices)`: (U, S descending, Vh, info); without `want_uv`,
+/// U and Vh are empty tensors.
+pub fn svd(
+    a: &Tensor,
+    full: bool,
+    want_uv: bool,
+    name: &str,
+) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+    let (batch, m, n) = check_matrix(a, name)?;
+    let nb = numel(&batch)?;
+    let kk = m.min(n);
+    let (uc, vr) = if full { (m, n) } else { (kk, kk) };
+    float_dispatch!(a, T => {
+        let (u, s, vh, info) = k::svd::<T>(&data::<T>(a)?, nb, m, n, full, want_uv);
+        let (u, vh) = if want_uv {
+            (
+                Tensor::from_vec(u, &with(&batch, &[m, uc]))?,
+                Tensor::from_vec(vh, &with(&batch, &[vr, n]))?,
+            )
+        } else {
+            let e = || Tensor::from_vec(Vec::<T>::new(), &[0]);
+            (e()?, e()?)
+        };
+        Ok((u, Tensor::from_vec(s, &with(&batch, &[kk]))?, vh, info_tensor(info, &batch)?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks() {
+        let r = Tensor::zeros(&[2, 3], DType::F64).unwrap();
+        let e = inv_ex(&r, "linalg.inv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "linalg.inv: A must be batches of square matrices, but they are 2 by 3 matrices"
+        );
+        let i = Tensor::zeros(&[2, 2], DType::I64).unwrap();
+        assert!(matches!(
+            inv_ex(&i, "linalg.inv"),
+            Err(Error::NotImplemented(_))
+        ));
+        let v = Tensor::zeros(&[3], DType::F32).unwrap();
+        assert!(svd(&v, false, true, "linalg.svd").is_err());
+    }
+
+    #[test]
+    fn batched_shapes() {
+        let a = Tensor::zeros(&[2, 0, 4, 3], DType::F32).unwrap();
+        let (u, s, vh, info) = svd(&a, true, true, "linalg.svd").unwrap();
+        assert_eq!(&u.shape()[..], &[2, 0, 4, 4]);
+        assert_eq!(&s.shape()[..], &[2, 0, 3]);
+        assert_eq!(&vh.shape()[..], &[2, 0, 3, 3]);
+        assert_eq!(&info.shape()[..], &[2, 0]);
+        let (q, r) = qr(&Tensor::zeros(&[3, 0], DType::F64).unwrap(), "complete").unwrap();
+        assert_eq!(
+            q.to_f64_vec().unwrap(),
+            vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        );
+        assert_eq!(&r.shape()[..], &[3, 0]);
+    }
+}

@@ -1,0 +1,117 @@
+//! Bindings of the decomposition primitives behind `rtorch.linalg` (solve, inv, det,
+//! cholesky, qr, eigh, svd). They are private (`_C._linalg_*`): `python/rtorch/linalg.py`
+//! wraps them with PyTorch's signatures, broadcasting, errors and gradients. The
+//! kernels run without the GIL.
+
+use crate::error::IntoPyResult;
+use crate::tensor::PyTensor;
+use pyo3::prelude::*;
+use rtorch_core::ops::linalg_decomp as d;
+use rtorch_core::Tensor;
+
+fn t(x: Tensor) -> PyTensor {
+    PyTensor::from(x)
+}
+
+/// `(X, info)` with `A X = B` (same batch shape, `B` of shape `(*, n, k)`).
+#[pyfunction]
+fn _linalg_solve_ex(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    b: PyRef<'_, PyTensor>,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (a, b, name) = (a.inner.clone(), b.inner.clone(), name.to_string());
+    let (x, info) = py.detach(move || d::solve_ex(&a, &b, &name)).py()?;
+    Ok((t(x), t(info)))
+}
+
+/// `(inverse, info)`.
+#[pyfunction]
+fn _linalg_inv_ex(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (a, name) = (a.inner.clone(), name.to_string());
+    let (x, info) = py.detach(move || d::inv_ex(&a, &name)).py()?;
+    Ok((t(x), t(info)))
+}
+
+/// `(det, sign, logabsdet)`.
+#[pyfunction]
+fn _linalg_det(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor, PyTensor)> {
+    let (a, name) = (a.inner.clone(), name.to_string());
+    let (det, sign, logabs) = py.detach(move || d::det(&a, &name)).py()?;
+    Ok((t(det), t(sign), t(logabs)))
+}
+
+/// `(L, info)` (or `(U, info)` with `upper`).
+#[pyfunction]
+fn _linalg_cholesky_ex(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    upper: bool,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (a, name) = (a.inner.clone(), name.to_string());
+    let (l, info) = py.detach(move || d::cholesky_ex(&a, upper, &name)).py()?;
+    Ok((t(l), t(info)))
+}
+
+/// `(Q, R)` for mode 'reduced', 'complete' or 'r'.
+#[pyfunction]
+fn _linalg_qr(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    mode: &str,
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (a, mode) = (a.inner.clone(), mode.to_string());
+    let (q, r) = py.detach(move || d::qr(&a, &mode)).py()?;
+    Ok((t(q), t(r)))
+}
+
+/// `(eigenvalues, eigenvectors, info)`.
+#[pyfunction]
+fn _linalg_eigh(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    upper: bool,
+    vectors: bool,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor, PyTensor)> {
+    let (a, name) = (a.inner.clone(), name.to_string());
+    let (w, v, info) = py.detach(move || d::eigh(&a, upper, vectors, &name)).py()?;
+    Ok((t(w), t(v), t(info)))
+}
+
+/// `(U, S, Vh, info)`.
+#[pyfunction]
+fn _linalg_svd(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    full_matrices: bool,
+    compute_uv: bool,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor, PyTensor, PyTensor)> {
+    let (a, name) = (a.inner.clone(), name.to_string());
+    let (u, s, vh, info) = py
+        .detach(move || d::svd(&a, full_matrices, compute_uv, &name))
+        .py()?;
+    Ok((t(u), t(s), t(vh), t(info)))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_linalg_solve_ex, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_inv_ex, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_det, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_cholesky_ex, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_qr, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_eigh, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_svd, m)?)?;
+    Ok(())
+}
