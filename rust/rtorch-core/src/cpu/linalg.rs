@@ -94,7 +94,7 @@ fn perm_sign(fwd: &[usize]) -> f64 {
         }
         transpositions += len.saturating_sub(1);
     }
-    if transpositions % 2 == 0 {
+    if transpositions.is_multiple_of(2) {
         1.0
     } else {
         -1.0
