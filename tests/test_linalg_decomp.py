@@ -436,6 +436,21 @@ def test_pinv_tolerances_and_batches():
 
 
 @pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("m,n", [(3, 2), (2, 3), (4, 4), (1, 5)])
+def test_pinverse_default_rcond_of_an_exactly_rank_one_matrix(m, n, dtype):
+    # pinv(ones(m, n)) = ones(n, m) / (m n). With rcond = 1e-15 a zero singular value
+    # that the SVD leaves at rounding noise must not be inverted (it was: 4.8e6 for
+    # float32 ones(3, 2)).
+    want = np.ones((n, m)) / (m * n)
+    close(rtorch.pinverse(rtorch.ones(m, n, dtype=dtype)), want, scale=10)
+    close(rtorch.linalg.pinv(rtorch.ones(m, n, dtype=dtype), rtol=1e-15), want, scale=10)
+    if m == n:
+        p = rtorch.linalg.pinv(rtorch.ones(m, n, dtype=dtype), rtol=1e-15, hermitian=True)
+        close(p, want, scale=10)
+        assert p.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
 @pytest.mark.parametrize("m,n", [(5, 3), (3, 5), (4, 4), (70, 20)])
 def test_lstsq(m, n, dtype):
     a = RNG.standard_normal((m, n))

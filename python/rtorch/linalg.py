@@ -792,15 +792,21 @@ def _tol(value: float | Tensor | None, like: Tensor) -> Tensor | None:
 
 
 def _threshold(
-    S: Tensor, atol: float | Tensor | None, rtol: float | Tensor | None, m: int, n: int
+    S: Tensor,
+    atol: float | Tensor | None,
+    rtol: float | Tensor | None,
+    m: int,
+    n: int,
+    dtype: Any = None,
 ) -> Tensor:
-    """max(atol, rtol * max(S)) with PyTorch's defaults: rtol = eps * max(m, n) unless
-    only a positive atol is given (then rtol = 0)."""
+    """max(atol, rtol * max(S)) with PyTorch's defaults: rtol = eps * max(m, n) (eps of
+    ``dtype``, the input's, which S may be wider than) unless only a positive atol is
+    given (then rtol = 0)."""
     from . import finfo, maximum, where
 
     at = _tol(atol, S)
     rt = _tol(rtol, S)
-    default = S.new_full((), finfo(S.dtype).eps * max(m, n))
+    default = S.new_full((), finfo(dtype or S.dtype).eps * max(m, n))
     if rt is None:
         rt = default if at is None else where(at.gt(0), S.new_zeros(()), default)
     if at is None:
@@ -810,22 +816,29 @@ def _threshold(
 
 
 def _pinv_forward(A: Tensor, atol: Any, rtol: Any, hermitian: bool) -> Tensor:
-    from . import where
+    from . import float32, float64, where
 
     m, n = A.shape[-2], A.shape[-1]
     if min(m, n) == 0:
         return _zeros((*A.shape[:-2], n, m), A.dtype)
+    # A float32 input is decomposed in float64 and the result rounded once: faer's
+    # float32 SVD leaves an exactly zero singular value at about eps * max(S) (1.2e-7
+    # for ones(3, 2)), where LAPACK often lands on 0, and torch.pinverse's default
+    # rcond of 1e-15 would invert that noise into values of 1e7.
+    W = A.to(float64) if A.dtype == float32 else A
     if hermitian:
-        w, V, info = _C._linalg_eigh(A, False, True, "linalg.pinv")
+        w, V, info = _C._linalg_eigh(W, False, True, "linalg.pinv")
         _raise_on_info(info, A.dim() > 2, _eigh_message)
-        keep = w.abs().gt(_threshold(w.abs(), atol, rtol, m, n))
+        keep = w.abs().gt(_threshold(w.abs(), atol, rtol, m, n, A.dtype))
         winv = where(keep, 1 / w, w.new_zeros(()))
-        return (V * winv.unsqueeze(-2)) @ V.mT
-    U, S, Vh, info = _C._linalg_svd(A, False, True, "linalg.pinv")
-    _check_svd(S, info, A.dim() > 2)
-    keep = S.gt(_threshold(S, atol, rtol, m, n))
-    Sinv = where(keep, 1 / S, S.new_zeros(()))
-    return (Vh.mT * Sinv.unsqueeze(-2)) @ U.mT
+        P = (V * winv.unsqueeze(-2)) @ V.mT
+    else:
+        U, S, Vh, info = _C._linalg_svd(W, False, True, "linalg.pinv")
+        _check_svd(S, info, A.dim() > 2)
+        keep = S.gt(_threshold(S, atol, rtol, m, n, A.dtype))
+        Sinv = where(keep, 1 / S, S.new_zeros(()))
+        P = (Vh.mT * Sinv.unsqueeze(-2)) @ U.mT
+    return P.to(A.dtype)
 
 
 class _PinvFn(Function):
