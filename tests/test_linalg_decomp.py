@@ -203,16 +203,22 @@ def test_cholesky_errors():
     assert info.item() == 2 and info.dtype == rtorch.int32 and L.shape == (2, 2)
 
 
+# Functions of square float matrices, with the name their errors give.
+SQUARE_FLOAT_FNS = [
+    (rtorch.linalg.inv, "linalg.inv"),
+    (rtorch.linalg.det, "linalg.det"),
+    (rtorch.linalg.slogdet, "linalg.slogdet"),
+    (rtorch.linalg.cholesky, "linalg.cholesky"),
+    (lambda a: rtorch.linalg.solve(a, a), "linalg.solve"),
+]
+
+
 @pytest.mark.parametrize(
     "fn,name",
-    [
-        (rtorch.linalg.inv, "linalg.inv"),
-        (rtorch.linalg.det, "linalg.det"),
-        (rtorch.linalg.slogdet, "linalg.slogdet"),
-        (rtorch.linalg.cholesky, "linalg.cholesky"),
+    SQUARE_FLOAT_FNS
+    + [
         (rtorch.linalg.eigh, "linalg.eigh"),
         (rtorch.linalg.eigvalsh, "linalg.eigh"),
-        (lambda a: rtorch.linalg.solve(a, a), "linalg.solve"),
         (rtorch.logdet, "logdet"),
     ],
 )
@@ -226,15 +232,11 @@ def test_non_square_errors(fn, name):
 
 @pytest.mark.parametrize(
     "fn,name",
-    [
-        (rtorch.linalg.inv, "linalg.inv"),
-        (rtorch.linalg.det, "linalg.det"),
-        (rtorch.linalg.slogdet, "linalg.slogdet"),
-        (rtorch.linalg.cholesky, "linalg.cholesky"),
+    SQUARE_FLOAT_FNS
+    + [
         (rtorch.linalg.svd, "linalg.svd"),
         (rtorch.linalg.svdvals, "linalg.svd"),
         (rtorch.linalg.qr, "linalg.qr"),
-        (lambda a: rtorch.linalg.solve(a, a), "linalg.solve"),
     ],
 )
 def test_integer_dtype_errors(fn, name):

@@ -157,11 +157,10 @@ mod tests {
         };
         assert_eq!(p.bad_target(), None);
         let f = p.forward(capability(), &x);
-        for i in 0..n * inner {
+        for (i, &t) in target.iter().enumerate().take(n * inner) {
             let (b, pos) = (i / inner, i % inner);
             let xs: Vec<f64> = (0..c).map(|k| x[(b * c + k) * inner + pos]).collect();
             let lse = xs.iter().map(|v| v.exp()).sum::<f64>().ln();
-            let t = target[i];
             if t < 0 {
                 assert_eq!(f.loss[i], 0.0);
                 continue;
