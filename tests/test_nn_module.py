@@ -454,11 +454,11 @@ def test_to_dtype_keeps_parameter_identity_and_skips_integers():
         net.to(rtorch.int32)
 
 
-def test_to_empty_meta_not_supported():
-    with pytest.raises(NotImplementedError, match="meta"):
-        Net().to_empty(device="meta")
+def test_to_empty_moves_parameters_between_cpu_and_meta():
+    net = Net().to_empty(device="meta")
+    assert all(p.is_meta and isinstance(p, nn.Parameter) for p in net.parameters())
     m = Affine(2, 2).to_empty(device="cpu")
-    assert m.weight.shape == (2, 2)
+    assert m.weight.shape == (2, 2) and m.weight.device.type == "cpu"
 
 
 def test_apply_visits_children_first():

@@ -161,11 +161,6 @@ def get_autocast_gpu_dtype() -> dtype:
     return float16
 
 
-def get_default_device() -> device:
-    """The device new tensors go to: always the CPU in this build."""
-    return device("cpu")
-
-
 # Submodules that `import torch` makes reachable as attributes (torch.nn, torch.optim, …).
 # They load on first use, so `import rtorch` stays fast for programs that only use tensors.
 _LAZY_SUBMODULES = frozenset(

@@ -112,13 +112,40 @@ def set_default_tensor_type(t: Any) -> None:
 
 
 def set_default_device(device: Any) -> None:
-    """Sets the device new tensors go to. rtorch computes on the CPU only: ``None`` and
-    ``"cpu"`` are accepted; an accelerator raises as PyTorch does without a GPU."""
-    if device is None:
-        return
-    dev = _C.device(device) if not isinstance(device, _C.device) else device
-    if dev.type != "cpu":
+    """Sets the device factory functions create on when given none: the CPU (also for
+    ``None``) or ``"meta"``; an accelerator raises as PyTorch does without a GPU."""
+    global _default_device
+    dev = _C.device("cpu" if device is None else device)
+    if dev.type not in ("cpu", "meta"):
         raise RuntimeError(_NO_DRIVER)
+    _C._set_default_device_meta(dev.type == "meta")
+    _default_device = dev
+
+
+_default_device = _C.device("cpu")
+
+# Devices that `with rtorch.device(...)` blocks replaced, innermost last.
+_device_contexts: list[Any] = []
+
+
+def get_default_device() -> Any:
+    """The device factory functions create on when given none."""
+    return _default_device
+
+
+def _device_enter(self: Any) -> Any:
+    """``with rtorch.device("meta"):`` makes it the default device inside the block."""
+    _device_contexts.append(_default_device)
+    set_default_device(self)
+    return self
+
+
+def _device_exit(self: Any, *exc: Any) -> None:
+    set_default_device(_device_contexts.pop())
+
+
+_C.device.__enter__ = _device_enter
+_C.device.__exit__ = _device_exit
 
 
 class OutOfMemoryError(RuntimeError):
@@ -335,7 +362,9 @@ def _new_empty_strided(
     self: Tensor, size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
     requires_grad: bool = False, **_kw: Any,
 ) -> Tensor:  # fmt: skip
-    out = _C.empty_strided(tuple(size), tuple(stride), dtype=dtype or self.dtype)
+    out = _C.empty_strided(
+        tuple(size), tuple(stride), dtype=dtype or self.dtype, device=device or self.device
+    )
     return out.requires_grad_(requires_grad)
 
 
@@ -483,6 +512,7 @@ FUNCTIONS: dict[str, Any] = {
     "strided": strided,
     "set_default_tensor_type": set_default_tensor_type,
     "set_default_device": set_default_device,
+    "get_default_device": get_default_device,
     "OutOfMemoryError": OutOfMemoryError,
     "AcceleratorError": AcceleratorError,
     "addmv_": _addmv_,
@@ -535,7 +565,7 @@ METHODS: dict[str, Any] = {
     "mH": property(_mh),
     "real": property(lambda self: self),
     "imag": property(_imag),
-    "is_meta": property(lambda self: False),
+    "is_meta": property(lambda self: self.device.type == "meta"),
     "is_quantized": property(lambda self: False),
     "is_sparse": property(lambda self: False),
     "is_mkldnn": property(lambda self: False),

@@ -273,7 +273,14 @@ def tensor_repr(t: Any) -> str:
         suffixes: list[str] = []
         default = rtorch.get_default_dtype()
         dtype = t.dtype
-        if t.numel() == 0:
+        if t.device.type == "meta":
+            # No values to print: PyTorch shows "..." with the device, size and dtype.
+            suffixes.append("device='meta'")
+            suffixes.append("size=" + _size_str(t.shape))
+            if dtype != default:
+                suffixes.append(f"dtype={dtype!r}")
+            body = "..."
+        elif t.numel() == 0:
             if t.dim() != 1:
                 suffixes.append("size=" + _size_str(t.shape))
             if dtype != default:

@@ -8,6 +8,9 @@ pub enum Device {
     Cpu,
     /// A CUDA device by ordinal; the backend lives behind the `cuda` feature.
     Cuda(usize),
+    /// PyTorch's `meta` device: shape, dtype and strides without data. Ops compute
+    /// their outputs' metadata and skip the values.
+    Meta,
 }
 
 impl Device {
@@ -19,13 +22,16 @@ impl Device {
         if s == "cuda" {
             return Ok(Device::Cuda(0));
         }
+        if s == "meta" {
+            return Ok(Device::Meta);
+        }
         if let Some(i) = s.strip_prefix("cuda:") {
             if let Ok(i) = i.parse() {
                 return Ok(Device::Cuda(i));
             }
         }
         Err(Error::Runtime(format!(
-            "Expected one of cpu, cuda device type at start of device string: {s}"
+            "Expected one of cpu, cuda, meta device type at start of device string: {s}"
         )))
     }
 
@@ -33,12 +39,13 @@ impl Device {
         match self {
             Device::Cpu => "cpu",
             Device::Cuda(_) => "cuda",
+            Device::Meta => "meta",
         }
     }
 
     pub fn index(self) -> Option<usize> {
         match self {
-            Device::Cpu => None,
+            Device::Cpu | Device::Meta => None,
             Device::Cuda(i) => Some(i),
         }
     }
@@ -49,6 +56,7 @@ impl fmt::Display for Device {
         match self {
             Device::Cpu => f.write_str("cpu"),
             Device::Cuda(i) => write!(f, "cuda:{i}"),
+            Device::Meta => f.write_str("meta"),
         }
     }
 }

@@ -262,6 +262,26 @@ macro_rules! dispatch_float {
     }};
 }
 
+/// float32 and float64 only (kernels without half-precision forms); `$other` runs for
+/// the rest.
+#[macro_export]
+macro_rules! dispatch_f32_f64 {
+    ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
+        use $crate::dtype::DType as __D;
+        match $dtype {
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
+            _ => $other,
+        }
+    }};
+}
+
 /// Integral dtypes (bool excluded); `$other` runs for the rest.
 #[macro_export]
 macro_rules! dispatch_int {

@@ -315,6 +315,21 @@ impl Drop for CpuBuffer {
 
 pub enum Buffer {
     Cpu(CpuBuffer),
+    /// A meta storage: its size in bytes, and no memory behind it.
+    Meta(usize),
+}
+
+/// The error for copying the values out of a meta tensor (PyTorch's words).
+pub fn no_meta_data() -> Error {
+    Error::NotImplemented("Cannot copy out of meta tensor; no data!".into())
+}
+
+/// The error for an op whose kernel would need the values of a meta tensor: it has no
+/// meta implementation (yet) that computes the result's shape alone.
+pub fn no_meta_kernel() -> Error {
+    Error::NotImplemented(
+        "this op has no implementation for the 'meta' device in rtorch: it would need the values of a meta tensor, which has none".into(),
+    )
 }
 
 pub struct StorageInner {
@@ -334,28 +349,39 @@ impl Storage {
         }))
     }
 
+    pub fn meta(nbytes: usize) -> Storage {
+        Storage(Arc::new(StorageInner {
+            buffer: Buffer::Meta(nbytes),
+            version: AtomicU64::new(0),
+        }))
+    }
+
     pub fn device(&self) -> Device {
         match self.0.buffer {
             Buffer::Cpu(_) => Device::Cpu,
+            Buffer::Meta(_) => Device::Meta,
         }
     }
 
     pub fn nbytes(&self) -> usize {
         match &self.0.buffer {
             Buffer::Cpu(b) => b.len(),
+            Buffer::Meta(n) => *n,
         }
     }
 
-    /// Base pointer of a CPU storage.
+    /// Base pointer of a CPU storage; an error for a storage without CPU memory.
     pub fn cpu_ptr(&self) -> Result<*mut u8> {
         match &self.0.buffer {
             Buffer::Cpu(b) => Ok(b.as_ptr()),
+            Buffer::Meta(_) => Err(no_meta_kernel()),
         }
     }
 
     pub fn is_shared(&self) -> bool {
         match &self.0.buffer {
             Buffer::Cpu(b) => b.is_shared(),
+            Buffer::Meta(_) => false,
         }
     }
 
@@ -363,13 +389,16 @@ impl Storage {
     pub fn shared_fd(&self) -> Option<i32> {
         match &self.0.buffer {
             Buffer::Cpu(b) => b.shared_fd(),
+            Buffer::Meta(_) => None,
         }
     }
 
-    /// `share_memory_()`: moves the storage into shared memory in place.
+    /// `share_memory_()`: moves the storage into shared memory in place (nothing to
+    /// move for a meta storage).
     pub fn share_memory(&self) -> Result<()> {
         match &self.0.buffer {
             Buffer::Cpu(b) => b.share_memory(),
+            Buffer::Meta(_) => Ok(()),
         }
     }
 

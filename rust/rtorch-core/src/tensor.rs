@@ -62,19 +62,22 @@ impl Tensor {
     }
 
     fn alloc(shape: &[usize], dtype: DType, device: Device, zeroed: bool) -> Result<Tensor> {
-        if device != Device::Cpu {
-            return Err(Error::Runtime(format!(
-                "rtorch was built without CUDA support; cannot create a tensor on {device}"
-            )));
-        }
-        let numel = shape
+        let nbytes = shape
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
             .and_then(|n| n.checked_mul(dtype.size()))
             .ok_or_else(|| crate::layout::extent_overflow(shape, None))?;
-        let buffer = CpuBuffer::alloc(numel, zeroed)?;
+        let storage = match device {
+            Device::Cpu => Storage::cpu(CpuBuffer::alloc(nbytes, zeroed)?),
+            Device::Meta => Storage::meta(nbytes),
+            Device::Cuda(_) => {
+                return Err(Error::Runtime(format!(
+                    "rtorch was built without CUDA support; cannot create a tensor on {device}"
+                )))
+            }
+        };
         Ok(Tensor::from_parts(
-            Storage::cpu(buffer),
+            storage,
             Layout::contiguous(shape),
             dtype,
         ))
@@ -85,8 +88,13 @@ impl Tensor {
     }
 
     pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
-        let t = Tensor::uninit(shape, dtype, Device::Cpu)?;
-        crate::cpu::elementwise::fill(&t, value);
+        Tensor::full_on(shape, value, dtype, Device::Cpu)
+    }
+
+    /// `full` on `device` (on `meta`: the shape and dtype, no values).
+    pub fn full_on(shape: &[usize], value: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
+        let t = Tensor::uninit(shape, dtype, device)?;
+        crate::cpu::elementwise::fill(&t, value)?;
         Ok(t)
     }
 
@@ -105,7 +113,7 @@ impl Tensor {
         let t = Tensor::uninit(shape, T::DTYPE, Device::Cpu)?;
         // SAFETY: `t` is a fresh contiguous buffer of exactly data.len() elements of T.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), t.data_ptr::<T>(), data.len());
+            std::ptr::copy_nonoverlapping(data.as_ptr(), t.data_ptr::<T>()?, data.len());
         }
         Ok(t)
     }
@@ -214,26 +222,64 @@ impl Tensor {
         }
     }
 
-    /// Pointer to the first element (storage base + offset).
+    /// Pointer to the first element (storage base + offset) of a CPU tensor; an error
+    /// for a tensor whose values are not in CPU memory (the meta device has none).
     ///
     /// The caller must use it only within the layout's extent, and T must be this
     /// tensor's element type.
-    pub fn data_ptr<T: Element>(&self) -> *mut T {
+    pub fn data_ptr<T: Element>(&self) -> Result<*mut T> {
         debug_assert_eq!(T::DTYPE, self.dtype());
-        let base = self.0.storage.cpu_ptr().unwrap_or(std::ptr::null_mut());
+        let base = self.0.storage.cpu_ptr()?;
         // SAFETY: offset lies within the storage (a layout invariant).
-        unsafe { (base as *mut T).add(self.0.layout.offset) }
+        Ok(unsafe { (base as *mut T).add(self.0.layout.offset) })
     }
 
     /// The elements as a slice, when contiguous on the CPU.
     ///
     /// Callers must not hold it across an op that writes to this storage.
     pub fn as_slice<T: Element>(&self) -> Option<&[T]> {
-        if T::DTYPE != self.dtype() || !self.is_contiguous() || self.device() != Device::Cpu {
+        if T::DTYPE != self.dtype() || !self.is_contiguous() {
             return None;
         }
+        let p = self.data_ptr::<T>().ok()?;
         // SAFETY: contiguous layout -> numel elements from data_ptr are inside storage.
-        Some(unsafe { std::slice::from_raw_parts(self.data_ptr::<T>(), self.numel()) })
+        Some(unsafe { std::slice::from_raw_parts(p, self.numel()) })
+    }
+
+    /// A zero-dim CPU tensor (or a broadcast view of one): it may take part in an op
+    /// on another device, as a Python scalar would.
+    fn is_cpu_scalar(&self) -> bool {
+        self.device() == Device::Cpu && self.strides().iter().all(|&s| s == 0)
+    }
+
+    /// The device of an op's result: that of its first operand that is not a CPU
+    /// scalar (see `is_cpu_scalar`), else the CPU.
+    pub fn result_device(inputs: &[&Tensor]) -> Device {
+        inputs
+            .iter()
+            .find(|t| !t.is_cpu_scalar())
+            .map_or(Device::Cpu, |t| t.device())
+    }
+
+    /// Whether a kernel has values to compute for `out` from `inputs`: true when all
+    /// are CPU tensors, false when `out` is on the meta device (no data, so nothing to
+    /// do; its shape and dtype are already set), PyTorch's device-mismatch error when
+    /// the devices differ. A zero-dim CPU input joins a meta op as a scalar would.
+    pub fn has_values(out: &Tensor, inputs: &[&Tensor]) -> Result<bool> {
+        let dev = out.device();
+        for t in inputs {
+            let d = t.device();
+            if d != dev && !(dev == Device::Meta && t.is_cpu_scalar()) {
+                return Err(devices_differ(dev, d));
+            }
+        }
+        match dev {
+            Device::Cpu => Ok(true),
+            Device::Meta => Ok(false),
+            Device::Cuda(_) => Err(Error::Runtime(format!(
+                "rtorch was built without CUDA support; no kernel for a tensor on {dev}"
+            ))),
+        }
     }
 
     /// The elements as a slice, for a CPU kernel: a `RuntimeError` (never an empty
@@ -241,6 +287,9 @@ impl Tensor {
     ///
     /// Callers must not hold it across an op that writes to this storage.
     pub fn cpu_slice<T: Element>(&self) -> Result<&[T]> {
+        if self.device() == Device::Meta {
+            return Err(crate::storage::no_meta_kernel());
+        }
         if self.device() != Device::Cpu {
             return Err(Error::Runtime(format!(
                 "expected a CPU tensor for a CPU kernel, but got a tensor on {}",
@@ -268,11 +317,14 @@ impl Tensor {
         let n = self.cpu_slice::<T>()?.len();
         // SAFETY: `cpu_slice` checked device, dtype and contiguity, so `n` elements
         // from data_ptr lie inside the storage; exclusivity is the caller's contract.
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.data_ptr::<T>(), n) })
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.data_ptr::<T>()?, n) })
     }
 
     /// A contiguous copy of the elements, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        if self.device() == Device::Meta {
+            return Err(crate::storage::no_meta_data());
+        }
         let t = self.to_dtype_contiguous(T::DTYPE)?;
         Ok(t.cpu_slice::<T>()?.to_vec())
     }
@@ -289,12 +341,17 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = Tensor::uninit(self.shape(), dtype, self.device())?;
-        crate::cpu::elementwise::copy_cast(&out, self);
+        crate::cpu::elementwise::copy_cast(&out, self)?;
         Ok(out)
     }
 
     /// The one value of a one-element tensor as a Python-style scalar.
     pub fn item(&self) -> Result<Scalar> {
+        if self.device() == Device::Meta && self.numel() == 1 {
+            return Err(Error::Runtime(
+                "Tensor.item() cannot be called on meta tensors".into(),
+            ));
+        }
         if self.numel() != 1 {
             return Err(Error::Runtime(format!(
                 "a Tensor with {} elements cannot be converted to Scalar",
@@ -303,7 +360,7 @@ impl Tensor {
         }
         crate::dispatch_all!(self.dtype(), T => {
             // SAFETY: numel == 1, so the element at data_ptr is in bounds.
-            let v: T = unsafe { *self.data_ptr::<T>() };
+            let v: T = unsafe { *self.data_ptr::<T>()? };
             Ok(scalar_of(v))
         })
     }
@@ -437,6 +494,13 @@ impl Tensor {
         }
         Ok(())
     }
+}
+
+/// PyTorch's error for an op whose operands live on two devices.
+pub fn devices_differ(a: Device, b: Device) -> Error {
+    Error::Runtime(format!(
+        "Expected all tensors to be on the same device, but found at least two devices, {a} and {b}!"
+    ))
 }
 
 pub fn scalar_of<T: Element>(v: T) -> Scalar {

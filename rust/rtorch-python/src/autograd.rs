@@ -239,7 +239,15 @@ fn seeds(outputs: &[Tensor], grads: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> 
                         "grad can be implicitly created only for scalar outputs",
                     ));
                 }
-                out.push(Tensor::full(t.shape(), rtorch_core::Scalar::Float(1.0), t.dtype()).py()?);
+                out.push(
+                    Tensor::full_on(
+                        t.shape(),
+                        rtorch_core::Scalar::Float(1.0),
+                        t.dtype(),
+                        t.device(),
+                    )
+                    .py()?,
+                );
             }
         }
     }
@@ -617,7 +625,7 @@ impl SavedVariables {
 struct PyFunctionState {
     backward: Py<PyAny>,
     saved: SavedList,
-    outputs: Vec<(rtorch_core::layout::Dims, DType)>,
+    outputs: Vec<(rtorch_core::layout::Dims, DType, rtorch_core::Device)>,
     inputs: Vec<(rtorch_core::layout::Dims, DType)>,
     materialize: bool,
 }
@@ -635,10 +643,10 @@ impl PyFunctionState {
         grads: &[Option<Tensor>],
     ) -> rtorch_core::Result<Vec<Option<Tensor>>> {
         let mut gs = Vec::with_capacity(grads.len());
-        for (g, (shape, dtype)) in grads.iter().zip(&self.outputs) {
+        for (g, (shape, dtype, device)) in grads.iter().zip(&self.outputs) {
             gs.push(match g {
                 Some(g) => Some(g.clone()),
-                None if self.materialize => Some(Tensor::zeros(shape, *dtype)?),
+                None if self.materialize => Some(Tensor::empty(shape, *dtype, *device)?),
                 None => None,
             });
         }
@@ -720,7 +728,7 @@ fn _record_function(
         saved: saved.clone(),
         outputs: outs
             .iter()
-            .map(|t| (t.shape().clone(), t.dtype()))
+            .map(|t| (t.shape().clone(), t.dtype(), t.device()))
             .collect(),
         inputs: ins.iter().map(|t| (t.shape().clone(), t.dtype())).collect(),
         materialize: materialize_grads,

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyTuple};
 use rtorch_core::ops::binary::Rhs;
 use rtorch_core::{DType, Device, Scalar, Tensor};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A dtype argument: an `rtorch.dtype`, or Python's `float`, `int`, `bool` types.
 pub fn dtype_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
@@ -37,13 +38,33 @@ pub fn dtype_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
     )))
 }
 
-/// A device argument: `rtorch.device`, a string, or a CUDA ordinal.
+/// Whether factory functions without a `device=` create on `meta`
+/// (`set_default_device("meta")`, `with rtorch.device("meta"):`) instead of the CPU.
+static DEFAULT_META: AtomicBool = AtomicBool::new(false);
+
+/// The device factory functions create on when none is given.
+pub fn default_device() -> Device {
+    if DEFAULT_META.load(Ordering::Relaxed) {
+        Device::Meta
+    } else {
+        Device::Cpu
+    }
+}
+
+/// Sets the default device to `meta` (true) or the CPU (false).
+#[pyfunction]
+pub fn _set_default_device_meta(meta: bool) {
+    DEFAULT_META.store(meta, Ordering::Relaxed);
+}
+
+/// A device argument: `rtorch.device`, a string, or a CUDA ordinal; None is the
+/// default device.
 pub fn device_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Device> {
     let Some(obj) = obj else {
-        return Ok(Device::Cpu);
+        return Ok(default_device());
     };
     if obj.is_none() {
-        return Ok(Device::Cpu);
+        return Ok(default_device());
     }
     if let Ok(d) = obj.cast::<PyDevice>() {
         return Ok(d.get().device);

@@ -22,14 +22,34 @@ pub fn finish(t: Tensor, requires_grad: bool) -> PyResult<PyTensor> {
     Ok(PyTensor::from(t))
 }
 
+/// The device a factory function creates on: the CPU or `meta` (CUDA needs a build
+/// with it).
 pub fn check_device(device: Option<&Bound<'_, PyAny>>) -> PyResult<Device> {
     let d = device_arg(device)?;
-    if d != Device::Cpu {
+    if !matches!(d, Device::Cpu | Device::Meta) {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
             "Cannot create a tensor on {d}: rtorch was built without CUDA support"
         )));
     }
     Ok(d)
+}
+
+/// A factory's CPU result placed on `device`: on `meta`, a tensor of its shape and
+/// dtype without data.
+pub fn on_device(t: Tensor, device: Device) -> PyResult<Tensor> {
+    if device == Device::Meta && t.device() != Device::Meta {
+        return Tensor::empty(t.shape(), t.dtype(), Device::Meta).py();
+    }
+    Ok(t)
+}
+
+/// `shape` filled with `v` on `device` (no values at all on `meta`).
+fn filled(shape: &[usize], v: Scalar, dt: DType, device: Device) -> PyResult<Tensor> {
+    match device {
+        Device::Meta => Tensor::empty(shape, dt, device),
+        _ => Tensor::full(shape, v, dt),
+    }
+    .py()
 }
 
 #[pyfunction]
@@ -42,9 +62,9 @@ fn tensor(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = pin_memory;
-    check_device(device)?;
+    let dev = check_device(device)?;
     let t = tensor_from_data(data, dtype_arg(dtype)?)?;
-    finish(t, requires_grad)
+    finish(on_device(t, dev)?, requires_grad)
 }
 
 #[pyfunction]
@@ -61,9 +81,12 @@ fn zeros(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory, memory_format);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
-    finish(Tensor::zeros(&size_arg(size)?, dt).py()?, requires_grad)
+    finish(
+        filled(&size_arg(size)?, Scalar::Int(0), dt, dev)?,
+        requires_grad,
+    )
 }
 
 #[pyfunction]
@@ -105,10 +128,10 @@ fn ones(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory, memory_format);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
     finish(
-        Tensor::full(&size_arg(size)?, Scalar::Int(1), dt).py()?,
+        filled(&size_arg(size)?, Scalar::Int(1), dt, dev)?,
         requires_grad,
     )
 }
@@ -134,23 +157,25 @@ fn full(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let v = scalar_fill(fill_value)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(|| v.default_dtype());
     let shape = size_arg(&PyTuple::new(size.py(), [size])?)?;
-    finish(Tensor::full(&shape, v, dt).py()?, requires_grad)
+    finish(filled(&shape, v, dt, dev)?, requires_grad)
 }
 
-/// dtype and device of a `*_like` call.
-fn like_dtype(
+/// dtype and device of a `*_like` call (the input's unless given).
+pub fn like_target(
     input: &Tensor,
     dtype: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
-) -> PyResult<DType> {
-    if device.is_some_and(|d| !d.is_none()) {
-        check_device(device)?;
-    }
-    Ok(dtype_arg(dtype)?.unwrap_or(input.dtype()))
+) -> PyResult<(DType, Device)> {
+    let dev = if device.is_some_and(|d| !d.is_none()) {
+        check_device(device)?
+    } else {
+        input.device()
+    };
+    Ok((dtype_arg(dtype)?.unwrap_or(input.dtype()), dev))
 }
 
 /// A `*_like` result: `input`'s shape filled with `v`, with `input`'s strides when
@@ -158,11 +183,11 @@ fn like_dtype(
 fn like_filled(
     input: &Tensor,
     v: Scalar,
-    dt: DType,
+    (dt, dev): (DType, Device),
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Tensor> {
     let fmt = crate::convert::memory_format_arg(memory_format)?;
-    let flat = Tensor::full(&[input.numel()], v, dt).py()?;
+    let flat = filled(&[input.numel()], v, dt, dev)?;
     rtorch_core::ops::creation::restride_flat(&flat, input.layout(), fmt).py()
 }
 
@@ -177,9 +202,9 @@ fn zeros_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = layout;
-    let dt = like_dtype(&input.inner, dtype, device)?;
+    let target = like_target(&input.inner, dtype, device)?;
     finish(
-        like_filled(&input.inner, Scalar::Int(0), dt, memory_format)?,
+        like_filled(&input.inner, Scalar::Int(0), target, memory_format)?,
         requires_grad,
     )
 }
@@ -208,9 +233,9 @@ fn ones_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = layout;
-    let dt = like_dtype(&input.inner, dtype, device)?;
+    let target = like_target(&input.inner, dtype, device)?;
     finish(
-        like_filled(&input.inner, Scalar::Int(1), dt, memory_format)?,
+        like_filled(&input.inner, Scalar::Int(1), target, memory_format)?,
         requires_grad,
     )
 }
@@ -228,10 +253,10 @@ fn full_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = layout;
-    let dt = like_dtype(&input.inner, dtype, device)?;
+    let target = like_target(&input.inner, dtype, device)?;
     let v = fill_value_arg(fill_value)?;
     finish(
-        like_filled(&input.inner, v, dt, memory_format)?,
+        like_filled(&input.inner, v, target, memory_format)?,
         requires_grad,
     )
 }
@@ -248,8 +273,16 @@ fn as_tensor(
     dtype: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    check_device(device)?;
+    let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?;
+    if dev == Device::Meta {
+        let t = match data.cast::<PyTensor>() {
+            Ok(t) => t.borrow().inner.clone(),
+            Err(_) => tensor_from_data(data, dt)?,
+        };
+        let t = Tensor::empty(t.shape(), dt.unwrap_or(t.dtype()), Device::Meta).py()?;
+        return Ok(Py::new(py, PyTensor::from(t))?.into_any());
+    }
     if let Ok(t) = data.cast::<PyTensor>() {
         let inner = t.borrow().inner.clone();
         return match dt {
@@ -348,7 +381,7 @@ fn arange(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let mut pos: Vec<Scalar> = Vec::new();
     for a in args.iter() {
         pos.push(number_arg(&a, "arange()")?);
@@ -377,7 +410,7 @@ fn arange(
     };
     let st = st.unwrap_or(Scalar::Int(1));
     let t = rtorch_core::ops::creation::arange(s, e, st, dtype_arg(dtype)?).py()?;
-    finish(t, requires_grad)
+    finish(on_device(t, dev)?, requires_grad)
 }
 
 /// `range(start=0, end, step=1)` (deprecated; `end` inclusive).
@@ -396,7 +429,7 @@ fn range(
     requires_grad: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let warnings = py.import("warnings")?;
     warnings.call_method1(
         "warn",
@@ -414,7 +447,7 @@ fn range(
         None => Scalar::Int(1),
     };
     let t = rtorch_core::ops::creation::range(s, e, st, dtype_arg(dtype)?).py()?;
-    finish(t, requires_grad)
+    finish(on_device(t, dev)?, requires_grad)
 }
 
 #[pyfunction]
@@ -431,14 +464,14 @@ fn linspace(
     requires_grad: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let (s, e) = (
         number_arg(start, "linspace()")?,
         number_arg(end, "linspace()")?,
     );
     let t = rtorch_core::ops::creation::linspace(s.to_f64(), e.to_f64(), steps, dtype_arg(dtype)?)
         .py()?;
-    finish(t, requires_grad)
+    finish(on_device(t, dev)?, requires_grad)
 }
 
 #[pyfunction]
@@ -456,7 +489,7 @@ fn logspace(
     requires_grad: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let (s, e) = (
         number_arg(start, "logspace()")?,
         number_arg(end, "logspace()")?,
@@ -469,7 +502,7 @@ fn logspace(
         dtype_arg(dtype)?,
     )
     .py()?;
-    finish(t, requires_grad)
+    finish(on_device(t, dev)?, requires_grad)
 }
 
 #[pyfunction]
@@ -486,10 +519,10 @@ fn eye(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
     finish(
-        rtorch_core::ops::creation::eye_checked(n, m, dt).py()?,
+        on_device(rtorch_core::ops::creation::eye_checked(n, m, dt).py()?, dev)?,
         requires_grad,
     )
 }
@@ -507,17 +540,21 @@ fn empty_strided(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = (layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let shape = size_arg(&PyTuple::new(size.py(), [size])?)?;
     let strides = size_arg(&PyTuple::new(stride.py(), [stride])?)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
     finish(
-        rtorch_core::ops::creation::empty_strided(&shape, &strides, dt).py()?,
+        rtorch_core::ops::creation::empty_strided(&shape, &strides, dt, dev).py()?,
         requires_grad,
     )
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(
+        crate::convert::_set_default_device_meta,
+        m
+    )?)?;
     m.add_function(wrap_pyfunction!(arange, m)?)?;
     m.add_function(wrap_pyfunction!(range, m)?)?;
     m.add_function(wrap_pyfunction!(linspace, m)?)?;

@@ -89,7 +89,7 @@ impl PyDevice {
         }
         let s: String = spec.extract()?;
         let mut device = Device::parse(&s).py()?;
-        let mut explicit_index = s.contains(':') || device == Device::Cpu;
+        let mut explicit_index = s.contains(':') || matches!(device, Device::Cpu | Device::Meta);
         if let (Some(i), Device::Cuda(_)) = (index, device) {
             device = Device::Cuda(i);
             explicit_index = true;
@@ -119,6 +119,7 @@ impl PyDevice {
             (Device::Cpu, _) => "device(type='cpu')".to_string(),
             (Device::Cuda(_), false) => "device(type='cuda')".to_string(),
             (Device::Cuda(i), true) => format!("device(type='cuda', index={i})"),
+            (Device::Meta, _) => "device(type='meta')".to_string(),
         }
     }
 

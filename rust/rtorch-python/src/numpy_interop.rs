@@ -1,6 +1,7 @@
 //! Zero-copy exchange with numpy through the array interface protocol, so the numpy
 //! crate (and numpy itself) is not a build or run-time requirement.
 
+use crate::error::IntoPyResult;
 use crate::tensor::PyTensor;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -66,7 +67,7 @@ impl ArrayOwner {
         let strides: Vec<usize> = t.strides().iter().map(|s| s * size).collect();
         d.set_item("strides", PyTuple::new(py, strides)?)?;
         d.set_item("typestr", typestr(t.dtype())?)?;
-        let ptr = rtorch_core::dispatch_all!(t.dtype(), T => t.data_ptr::<T>() as usize);
+        let ptr = rtorch_core::dispatch_all!(t.dtype(), T => t.data_ptr::<T>().py()? as usize);
         d.set_item("data", (ptr, false))?;
         d.set_item("version", 3)?;
         Ok(d)

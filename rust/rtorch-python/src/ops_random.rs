@@ -2,7 +2,7 @@
 //! fills (`uniform_`, `normal_`, …), `fill_` / `zero_`, and the thread-count settings.
 
 use crate::convert::{dtype_arg, scalar_arg, shape_args, size_arg, tensor_arg};
-use crate::creation::{check_device, finish};
+use crate::creation::{check_device, finish, like_target, on_device};
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use rtorch_core::ops::random_ops::{self as r, GenHandle, Param};
 use rtorch_core::random::Generator;
-use rtorch_core::{DType, Scalar, Tensor};
+use rtorch_core::{DType, Device, Scalar, Tensor};
 
 /// `rtorch.Generator(device='cpu')`.
 #[pyclass(name = "Generator", module = "rtorch")]
@@ -162,14 +162,15 @@ fn make(
     requires_grad: bool,
     f: Maker,
 ) -> PyResult<PyTensor> {
-    check_device(device)?;
+    let dev = check_device(device)?;
     let shape = match size_kw {
         Some(s) if size.is_empty() => size_arg(&PyTuple::new(s.py(), [s])?)?,
         _ => size_arg(size)?,
     };
     let g = gen_arg(generator);
+    let dt = float_dtype(dtype)?;
     finish(
-        f(&shape, float_dtype(dtype)?, g.as_ref()).py()?,
+        drawn(&shape, dev, |sh| f(sh, dt, g.as_ref()))?,
         requires_grad,
     )
 }
@@ -216,8 +217,19 @@ fn randn(
     )
 }
 
-fn like_dtype(input: &Tensor, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<DType> {
-    Ok(dtype_arg(dtype)?.unwrap_or(input.dtype()))
+/// A random factory's result of `shape` on `device`. On `meta` nothing is drawn (the
+/// generator stays where it was, as in PyTorch); `draw` still runs for an empty shape
+/// so that its argument checks raise as they do on the CPU.
+fn drawn(
+    shape: &[usize],
+    device: Device,
+    draw: impl Fn(&[usize]) -> rtorch_core::Result<Tensor>,
+) -> PyResult<Tensor> {
+    if device == Device::Meta {
+        let probe = draw(&[0]).py()?;
+        return Tensor::empty(shape, probe.dtype(), Device::Meta).py();
+    }
+    draw(shape).py()
 }
 
 #[pyfunction]
@@ -233,16 +245,13 @@ fn rand_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = layout;
-    check_device(device)?;
+    let (dt, dev) = like_target(&input.inner, dtype, device)?;
     let g = gen_arg(generator);
     let fmt = crate::convert::memory_format_arg(memory_format)?;
     // Values in storage order, as PyTorch fills the strided result.
-    let flat = r::rand(
-        &[input.inner.numel()],
-        like_dtype(&input.inner, dtype)?,
-        g.as_ref(),
-    )
-    .py()?;
+    let flat = drawn(&[input.inner.numel()], dev, |sh| {
+        r::rand(sh, dt, g.as_ref())
+    })?;
     let t = rtorch_core::ops::creation::restride_flat(&flat, input.inner.layout(), fmt).py()?;
     finish(t, requires_grad)
 }
@@ -260,16 +269,13 @@ fn randn_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = layout;
-    check_device(device)?;
+    let (dt, dev) = like_target(&input.inner, dtype, device)?;
     let g = gen_arg(generator);
     let fmt = crate::convert::memory_format_arg(memory_format)?;
     // Values in storage order, as PyTorch fills the strided result.
-    let flat = r::randn(
-        &[input.inner.numel()],
-        like_dtype(&input.inner, dtype)?,
-        g.as_ref(),
-    )
-    .py()?;
+    let flat = drawn(&[input.inner.numel()], dev, |sh| {
+        r::randn(sh, dt, g.as_ref())
+    })?;
     let t = rtorch_core::ops::creation::restride_flat(&flat, input.inner.layout(), fmt).py()?;
     finish(t, requires_grad)
 }
@@ -303,7 +309,7 @@ fn randint(
     high: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let mut pos: Vec<Bound<'_, PyAny>> = args.iter().collect();
     if let Some(l) = low {
         pos.insert(0, l.clone());
@@ -327,7 +333,7 @@ fn randint(
     let dt = dtype_arg(dtype)?.unwrap_or(DType::I64);
     let g = gen_arg(generator);
     finish(
-        r::randint(lo, hi, &shape, dt, g.as_ref()).py()?,
+        drawn(&shape, dev, |sh| r::randint(lo, hi, sh, dt, g.as_ref()))?,
         requires_grad,
     )
 }
@@ -348,7 +354,6 @@ fn randint_like(
     high: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     let _ = (layout, memory_format);
-    check_device(device)?;
     let mut pos: Vec<Bound<'_, PyAny>> = args.iter().collect();
     if let Some(l) = low {
         pos.insert(0, l.clone());
@@ -366,9 +371,11 @@ fn randint_like(
         }
     };
     let g = gen_arg(generator);
-    let dt = like_dtype(&input.inner, dtype)?;
+    let (dt, dev) = like_target(&input.inner, dtype, device)?;
     finish(
-        r::randint(lo, hi, input.inner.shape(), dt, g.as_ref()).py()?,
+        drawn(input.inner.shape(), dev, |sh| {
+            r::randint(lo, hi, sh, dt, g.as_ref())
+        })?,
         requires_grad,
     )
 }
@@ -387,10 +394,15 @@ fn randperm(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or(DType::I64);
     let g = gen_arg(generator);
-    finish(r::randperm(n, dt, g.as_ref()).py()?, requires_grad)
+    let len = usize::try_from(n).unwrap_or(0);
+    let t = drawn(&[len], dev, |sh| {
+        let n = if sh[0] == 0 { n.min(0) } else { n };
+        r::randperm(n, dt, g.as_ref())
+    })?;
+    finish(t, requires_grad)
 }
 
 fn param_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Param> {
@@ -421,7 +433,7 @@ fn normal(
     pin_memory: bool,
 ) -> PyResult<PyTensor> {
     let _ = (out, layout, pin_memory);
-    check_device(device)?;
+    let dev = check_device(device)?;
     let m = param_arg(mean, "mean")?;
     let s = match std {
         Some(s) => param_arg(s, "std")?,
@@ -433,7 +445,7 @@ fn normal(
     };
     let g = gen_arg(generator);
     let t = r::normal(&m, &s, shape.as_deref(), dtype_arg(dtype)?, g.as_ref()).py()?;
-    finish(t, requires_grad)
+    finish(on_device(t, dev)?, requires_grad)
 }
 
 fn prob_arg(p: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {

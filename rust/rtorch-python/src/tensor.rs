@@ -255,8 +255,12 @@ impl PyTensor {
         false
     }
 
+    /// The address of the first element; 0 for a tensor without data (meta), as in
+    /// PyTorch.
     fn data_ptr(&self) -> usize {
-        rtorch_core::dispatch_all!(self.inner.dtype(), T => self.inner.data_ptr::<T>() as usize)
+        rtorch_core::dispatch_all!(self.inner.dtype(), T => {
+            self.inner.data_ptr::<T>().map_or(0, |p| p as usize)
+        })
     }
 
     /// Identity of the underlying storage (for sharing checks and serialization).
@@ -583,9 +587,8 @@ impl PyTensor {
         let this = &slf.borrow().inner;
         if let Some(dev) = target_device {
             if dev != this.device() {
-                return Err(PyRuntimeError::new_err(format!(
-                    "Cannot move a tensor to {dev}: rtorch was built without CUDA support"
-                )));
+                let d = target_dtype.unwrap_or(this.dtype());
+                return Ok(Py::new(slf.py(), wrap(to_device(this, dev, d))?)?.into_any());
             }
         }
         let d = target_dtype.unwrap_or(this.dtype());
@@ -651,8 +654,11 @@ impl PyTensor {
         cast_or_self(slf, DType::Bool)
     }
 
-    fn cpu(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
+    fn cpu(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        if slf.borrow().inner.device() == Device::Meta {
+            return Err(rtorch_core::storage::no_meta_data()).py();
+        }
+        Ok(slf)
     }
 
     #[pyo3(signature = (device=None, non_blocking=false))]
@@ -666,5 +672,17 @@ impl PyTensor {
     fn copy_<'py>(slf: Bound<'py, Self>, src: PyRef<'_, PyTensor>) -> PyResult<Bound<'py, Self>> {
         copy::copy_(&slf.borrow().inner, &src.inner).py()?;
         Ok(slf)
+    }
+}
+
+/// `t` moved to another device with dtype `dtype`: onto `meta` it keeps only its
+/// shape and dtype; out of `meta` there are no values to move.
+fn to_device(t: &Tensor, device: Device, dtype: rtorch_core::DType) -> rtorch_core::Result<Tensor> {
+    match (t.device(), device) {
+        (_, Device::Meta) => Tensor::empty(t.shape(), dtype, Device::Meta),
+        (Device::Meta, _) => Err(rtorch_core::storage::no_meta_data()),
+        _ => Err(rtorch_core::Error::Runtime(format!(
+            "Cannot move a tensor to {device}: rtorch was built without CUDA support"
+        ))),
     }
 }

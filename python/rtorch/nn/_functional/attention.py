@@ -82,7 +82,7 @@ def scaled_dot_product_attention(
     empty_rows = None
     if is_causal:
         length, source = scores.shape[-2], scores.shape[-1]
-        future = _C.ones((length, source), dtype=_C.bool).triu(1)
+        future = _C.ones((length, source), dtype=_C.bool, device=scores.device).triu(1)
         scores = scores.masked_fill(future, -math.inf)
     elif attn_mask is not None:
         if attn_mask.dtype is _C.bool:
@@ -115,7 +115,8 @@ def _canonical_mask(mask: Tensor | None, name: str, target_dtype: object) -> Ten
     if mask is None:
         return None
     if mask.dtype is _C.bool:
-        return _C.zeros(tuple(mask.shape), dtype=target_dtype).masked_fill(mask, -math.inf)
+        zeros = _C.zeros(tuple(mask.shape), dtype=target_dtype, device=mask.device)
+        return zeros.masked_fill(mask, -math.inf)
     if not mask.is_floating_point():
         raise AssertionError(f"only bool and floating types of {name} are supported")
     return mask
@@ -341,7 +342,7 @@ def multi_head_attention_forward(
     v = _split_heads(v, static_v, "v", bsz * num_heads, head_dim)
 
     if add_zero_attn:
-        zeros = _C.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)
+        zeros = _C.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
         k = _C.cat([k, zeros], 1)
         v = _C.cat([v, zeros], 1)
         attn_mask = _pad_last(attn_mask)
@@ -388,5 +389,5 @@ def _pad_last(mask: Tensor | None) -> Tensor | None:
     """One more (unmasked, zero) column at the end of a float mask."""
     if mask is None:
         return None
-    pad = _C.zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype)
+    pad = _C.zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype, device=mask.device)
     return _C.cat([mask, pad], -1)

@@ -31,7 +31,7 @@ def _check_p(p: float) -> None:
 
 
 def _keep_mask(input: Tensor, shape: list[int], keep: float) -> Tensor:
-    return _C.empty(shape, dtype=input.dtype).bernoulli_(keep)
+    return _C.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(keep)
 
 
 def _apply(input: Tensor, mask_shape: list[int], p: float, inplace: bool) -> Tensor:

@@ -48,7 +48,7 @@ def _constant_pad(input: Tensor, pad: Sequence[int], value: float) -> Tensor:
         return x if x is not input else input.clone()
     if not input.is_floating_point() and input.dtype != _C.bool:
         value = int(value)
-    out = _C.full(shape, value, dtype=input.dtype)
+    out = _C.full(shape, value, dtype=input.dtype, device=input.device)
     inner = out
     for i in range(len(pad) // 2):
         dim = ndim - 1 - i

@@ -514,11 +514,20 @@ class Module:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
-        """Moves parameters and buffers to ``device`` without copying their values."""
-        if str(device).split(":")[0] == "meta":
-            raise NotImplementedError(
-                "Module.to_empty(device='meta'): rtorch has no meta device yet"
-            )
+        """Moves parameters and buffers to ``device`` without copying their values: the
+        new tensors are uninitialised (zero-filled here). The way to materialise a
+        model built on the ``meta`` device, before loading or initialising weights.
+
+        Args:
+            device: where the parameters and buffers go.
+            recurse: whether to move those of submodules too.
+
+        Example::
+
+            >>> with rtorch.device("meta"):
+            ...     net = nn.Linear(4096, 4096)
+            >>> net.to_empty(device="cpu").reset_parameters()
+        """
         dev = rtorch.device(device)
         return self._apply(lambda t: rtorch.empty_like(t, device=dev), recurse=recurse)
 

@@ -550,7 +550,12 @@ fn root_edges(tensors: &[Tensor], grads: &[Tensor]) -> Result<Vec<(Edge, Tensor)
                         "grad can be implicitly created only for scalar outputs".into(),
                     ));
                 }
-                Tensor::full(t.shape(), crate::dtype::Scalar::Float(1.0), t.dtype())?
+                Tensor::full_on(
+                    t.shape(),
+                    crate::dtype::Scalar::Float(1.0),
+                    t.dtype(),
+                    t.device(),
+                )?
             }
         };
         roots.push((edge, g));

@@ -71,7 +71,7 @@ fn as_strided_node(base: &Tensor, view: &Tensor) -> std::sync::Arc<Node> {
             return Ok(vec![None]);
         };
         let idx = view_indices(&base_layout, &view_layout)?;
-        let zeros = Tensor::zeros(&[base_layout.numel()], g.dtype())?;
+        let zeros = Tensor::empty(&[base_layout.numel()], g.dtype(), g.device())?;
         let flat = index_put(&zeros, &[Some(idx)], &Rhs::Tensor(g.clone()), true)?;
         Ok(vec![Some(reshape_to(&flat, &base_layout.shape)?)])
     });

@@ -4,8 +4,10 @@
 
 use super::strided::Plan;
 use super::{SendPtr, GRAIN};
+use crate::device::Device;
 use crate::dtype::Scalar;
 use crate::element::Element;
+use crate::error::Result;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -26,12 +28,19 @@ pub fn par_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
 
 /// `out[i] = f(a[i])`. `out` and `a` have the same shape; `out` may alias `a`
 /// exactly (in-place ops) but must not partially overlap it.
-pub fn unary_map<A: Element, O: Element>(out: &Tensor, a: &Tensor, f: impl Fn(A) -> O + Sync) {
-    let po = SendPtr(out.data_ptr::<O>());
-    let pa = SendPtr(a.data_ptr::<A>());
+pub fn unary_map<A: Element, O: Element>(
+    out: &Tensor,
+    a: &Tensor,
+    f: impl Fn(A) -> O + Sync,
+) -> Result<()> {
+    if !Tensor::has_values(out, &[a])? {
+        return Ok(());
+    }
+    let po = SendPtr(out.data_ptr::<O>()?);
+    let pa = SendPtr(a.data_ptr::<A>()?);
     if out.is_contiguous() && a.is_contiguous() {
         if out.numel() == 0 {
-            return;
+            return Ok(());
         }
         par_chunks(out.numel(), |s, e| {
             let len = e - s;
@@ -53,7 +62,7 @@ pub fn unary_map<A: Element, O: Element>(out: &Tensor, a: &Tensor, f: impl Fn(A)
                 }
             }
         });
-        return;
+        return Ok(());
     }
     let plan = Plan::new(out.shape(), [out.strides(), a.strides()]);
     let len = plan.inner_len();
@@ -65,6 +74,7 @@ pub fn unary_map<A: Element, O: Element>(out: &Tensor, a: &Tensor, f: impl Fn(A)
             unsafe { *po.add(oo + i * so) = f(*pa.add(oa + i * sa)) };
         }
     });
+    Ok(())
 }
 
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
@@ -73,14 +83,17 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
     a: &Tensor,
     b: &Tensor,
     f: impl Fn(A, B) -> O + Sync,
-) {
-    let po = SendPtr(out.data_ptr::<O>());
-    let pa = SendPtr(a.data_ptr::<A>());
-    let pb = SendPtr(b.data_ptr::<B>());
+) -> Result<()> {
+    if !Tensor::has_values(out, &[a, b])? {
+        return Ok(());
+    }
+    let po = SendPtr(out.data_ptr::<O>()?);
+    let pa = SendPtr(a.data_ptr::<A>()?);
+    let pb = SendPtr(b.data_ptr::<B>()?);
     let n = out.numel();
     if out.is_contiguous() && a.is_contiguous() && b.is_contiguous() {
         if n == 0 {
-            return;
+            return Ok(());
         }
         par_chunks(n, |s, e| {
             let len = e - s;
@@ -110,7 +123,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
                 }
             }
         });
-        return;
+        return Ok(());
     }
     let plan = Plan::new(out.shape(), [out.strides(), a.strides(), b.strides()]);
     let len = plan.inner_len();
@@ -136,6 +149,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
             }
         }
     });
+    Ok(())
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` (where, lerp, addcmul, clamp with tensor bounds).
@@ -145,11 +159,14 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
     b: &Tensor,
     c: &Tensor,
     f: impl Fn(A, B, C) -> O + Sync,
-) {
-    let po = SendPtr(out.data_ptr::<O>());
-    let pa = SendPtr(a.data_ptr::<A>());
-    let pb = SendPtr(b.data_ptr::<B>());
-    let pc = SendPtr(c.data_ptr::<C>());
+) -> Result<()> {
+    if !Tensor::has_values(out, &[a, b, c])? {
+        return Ok(());
+    }
+    let po = SendPtr(out.data_ptr::<O>()?);
+    let pa = SendPtr(a.data_ptr::<A>()?);
+    let pb = SendPtr(b.data_ptr::<B>()?);
+    let pc = SendPtr(c.data_ptr::<C>()?);
     let plan = Plan::new(
         out.shape(),
         [out.strides(), a.strides(), b.strides(), c.strides()],
@@ -169,10 +186,11 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
             };
         }
     });
+    Ok(())
 }
 
 /// Fills every element of `out` (any layout) with `value` converted to its dtype.
-pub fn fill(out: &Tensor, value: Scalar) {
+pub fn fill(out: &Tensor, value: Scalar) -> Result<()> {
     crate::dispatch_all!(out.dtype(), T => {
         let v: T = match value {
             Scalar::Float(f) => T::from_f64(f),
@@ -183,8 +201,11 @@ pub fn fill(out: &Tensor, value: Scalar) {
     })
 }
 
-pub fn fill_with<T: Element>(out: &Tensor, v: T) {
-    let po = SendPtr(out.data_ptr::<T>());
+pub fn fill_with<T: Element>(out: &Tensor, v: T) -> Result<()> {
+    if !Tensor::has_values(out, &[])? {
+        return Ok(());
+    }
+    let po = SendPtr(out.data_ptr::<T>()?);
     if out.is_contiguous() {
         par_chunks(out.numel(), |s, e| {
             let po = po.get();
@@ -193,7 +214,7 @@ pub fn fill_with<T: Element>(out: &Tensor, v: T) {
                 unsafe { *po.add(i) = v };
             }
         });
-        return;
+        return Ok(());
     }
     let plan = Plan::new(out.shape(), [out.strides()]);
     let len = plan.inner_len();
@@ -205,6 +226,7 @@ pub fn fill_with<T: Element>(out: &Tensor, v: T) {
             unsafe { *po.add(oo + i * so) = v };
         }
     });
+    Ok(())
 }
 
 /// Converts one element between dtypes with PyTorch's casting rules.
@@ -220,17 +242,27 @@ pub fn cast<A: Element, O: Element>(v: A) -> O {
 
 /// `out[...] = src[...]` with dtype conversion; `src` is expanded to `out`'s shape by
 /// the caller. Same-dtype contiguous copies are a memcpy.
-pub fn copy_cast(out: &Tensor, src: &Tensor) {
+pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
+    // A meta destination takes any source (there is nothing to write); a meta source
+    // has nothing to give.
+    match (out.device(), src.device()) {
+        (Device::Meta, _) => return Ok(()),
+        (_, Device::Meta) => return Err(crate::storage::no_meta_data()),
+        _ => {}
+    }
+    if !Tensor::has_values(out, &[src])? {
+        return Ok(());
+    }
     if out.dtype() == src.dtype() && out.is_contiguous() && src.is_contiguous() {
         crate::dispatch_all!(out.dtype(), T => {
-            let (po, ps) = (SendPtr(out.data_ptr::<T>()), SendPtr(src.data_ptr::<T>()));
+            let (po, ps) = (SendPtr(out.data_ptr::<T>()?), SendPtr(src.data_ptr::<T>()?));
             par_chunks(out.numel(), |s, e| {
                 // SAFETY: both ranges lie inside their contiguous buffers; copy (not
                 // copy_nonoverlapping) tolerates an exact alias.
                 unsafe { std::ptr::copy(ps.get().add(s), po.get().add(s), e - s) };
             });
         });
-        return;
+        return Ok(());
     }
     crate::dispatch_all!(src.dtype(), A => {
         crate::dispatch_all!(out.dtype(), O => {

@@ -130,12 +130,12 @@ enum Op {
 /// out = a op (alpha * b) in dtype `dtype`, without autograd.
 fn arith_kernel(a: &Tensor, b: &Tensor, alpha: Scalar, op: Op, dtype: DType) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
-    arith_into(&out, &a2, &b2, alpha, op);
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, b]))?;
+    arith_into(&out, &a2, &b2, alpha, op)?;
     Ok(out)
 }
 
-fn arith_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, op: Op) {
+fn arith_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, op: Op) -> Result<()> {
     let plain = alpha.to_f64() == 1.0;
     dispatch_arith!(out.dtype(), T => {
         let al: T = T::from_f64(alpha.to_f64());
@@ -274,7 +274,7 @@ pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
     }
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
     div_into(&out, &a2, &b2, mode)?;
     if needs_grad(&[a, &bt]) {
         if mode != RoundingMode::True {
@@ -378,7 +378,7 @@ fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<
                 let q = if floor && rem != 0 && ((x < 0) != (y < 0)) { q.wrapping_sub(1) } else { q };
                 T::from_i64(q)
             })
-        }, _ => return Err(Error::Runtime("div: unsupported dtype".into())));
+        }, _ => return Err(Error::Runtime("div: unsupported dtype".into())))?;
         return Ok(());
     }
     crate::dispatch_float!(dtype, T => {
@@ -391,7 +391,7 @@ fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<
             };
             T::from_f64(q)
         })
-    }, _ => unreachable!());
+    }, _ => unreachable!())?;
     Ok(())
 }
 
@@ -431,7 +431,7 @@ pub fn in_place_with(
             crate::layout::fmt_shape(result.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(a, &result);
+    crate::cpu::elementwise::copy_cast(a, &result)?;
     a.storage().bump_version();
     crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&result));
     Ok(())
@@ -454,7 +454,7 @@ pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
             check_inplace_result(a, a.dtype(), &shape)?;
             check_alpha(a.dtype(), alpha)?;
             let bx = expand_view(bt, a.shape())?;
-            arith_into(a, a, &bx, alpha, Op::Add);
+            arith_into(a, a, &bx, alpha, Op::Add)?;
             a.storage().bump_version();
             return Ok(());
         }

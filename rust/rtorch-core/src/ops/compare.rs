@@ -44,7 +44,7 @@ pub fn compare(a: &Tensor, b: &Rhs, op: Cmp) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, DType::Bool, a.device())?;
+    let out = Tensor::uninit(&shape, DType::Bool, Tensor::result_device(&[a, &bt]))?;
     crate::dispatch_all!(dtype, T => {
         match op {
             Cmp::Eq => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x == y),
@@ -54,7 +54,7 @@ pub fn compare(a: &Tensor, b: &Rhs, op: Cmp) -> Result<Tensor> {
             Cmp::Gt => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x > y),
             Cmp::Ge => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x >= y),
         }
-    });
+    })?;
     Ok(out)
 }
 
@@ -69,7 +69,7 @@ pub fn compare_(a: &Tensor, b: &Rhs, op: Cmp) -> Result<()> {
             crate::layout::fmt_shape(r.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(a, &r);
+    crate::cpu::elementwise::copy_cast(a, &r)?;
     super::finish_constant_write(a, op.node_name());
     Ok(())
 }
@@ -115,7 +115,7 @@ pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) ->
     }
     let dtype = a.dtype();
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, DType::Bool, a.device())?;
+    let out = Tensor::uninit(&shape, DType::Bool, Tensor::result_device(&[a, b]))?;
     let float = dtype.is_floating_point();
     crate::dispatch_all!(dtype, T => {
         binary_map::<T, T, bool>(&out, &a2, &b2, move |x, y| {
@@ -131,7 +131,7 @@ pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) ->
             }
             (x - y).abs() <= atol + rtol * y.abs()
         })
-    });
+    })?;
     Ok(out)
 }
 
@@ -182,12 +182,12 @@ impl Logic {
 /// `logical_and/or/xor`: inputs as truth values, bool result.
 pub fn logical(a: &Tensor, b: &Tensor, op: Logic) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, DType::Bool)?;
-    let out = Tensor::uninit(&shape, DType::Bool, a.device())?;
+    let out = Tensor::uninit(&shape, DType::Bool, Tensor::result_device(&[a, b]))?;
     match op {
         Logic::And => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x & y),
         Logic::Or => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x | y),
         Logic::Xor => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x ^ y),
-    }
+    }?;
     Ok(out)
 }
 
@@ -202,7 +202,7 @@ pub fn logical_(a: &Tensor, b: &Tensor, op: Logic) -> Result<()> {
             crate::layout::fmt_shape(r.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(a, &r);
+    crate::cpu::elementwise::copy_cast(a, &r)?;
     super::finish_constant_write(a, op.node_name());
     Ok(())
 }
@@ -261,7 +261,7 @@ pub fn bitwise(a: &Tensor, b: &Rhs, op: Bit) -> Result<Tensor> {
     }
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
     bitwise_kernel(&out, &a2, &b2, op)?;
     Ok(out)
 }
@@ -275,7 +275,7 @@ fn bitwise_kernel(out: &Tensor, a: &Tensor, b: &Tensor, op: Bit) -> Result<()> {
             Bit::Xor => binary_map::<bool, bool, bool>(out, a, b, |x, y| x ^ y),
             Bit::Shl => binary_map::<bool, bool, bool>(out, a, b, |x, y| x && !y),
             Bit::Shr => binary_map::<bool, bool, bool>(out, a, b, |x, y| x && !y),
-        }
+        }?;
         return Ok(());
     }
     let bits = (dtype.size() * 8) as u32;
@@ -292,7 +292,7 @@ fn bitwise_kernel(out: &Tensor, a: &Tensor, b: &Tensor, op: Bit) -> Result<()> {
                 T::from_i64(shift(x.to_i64(), y.to_i64(), false, bits, signed))
             }),
         }
-    }, _ => return Err(not_implemented(op.kernel_name(), dtype)));
+    }, _ => return Err(not_implemented(op.kernel_name(), dtype)))?;
     Ok(())
 }
 

@@ -11,7 +11,6 @@
 
 use crate::autograd::{is_grad_enabled, needs_grad, record, SavedTensor};
 use crate::cpu::conv::{self as k, ConvGeom};
-use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -77,22 +76,12 @@ fn data(t: &Tensor) -> Result<Tensor> {
 /// Runs `body` with `T` bound to the element type of a float32 or float64 tensor.
 macro_rules! with_conv_float {
     ($dt:expr, $T:ident => $body:expr) => {{
-        match $dt {
-            DType::F32 => {
-                type $T = f32;
-                $body
-            }
-            DType::F64 => {
-                type $T = f64;
-                $body
-            }
-            other => {
-                return Err(Error::NotImplemented(format!(
-                    "conv2d kernel: \"{}\" is not supported",
-                    other.scalar_type_name()
-                )))
-            }
-        }
+        crate::dispatch_f32_f64!($dt, $T => $body, _ => {
+            return Err(Error::NotImplemented(format!(
+                "conv2d kernel: \"{}\" is not supported",
+                $dt.scalar_type_name()
+            )))
+        })
     }};
 }
 
@@ -126,16 +115,18 @@ pub fn conv2d(
         }
     }
     let out = Tensor::uninit(&[g.n, g.o, g.plane.oh, g.plane.ow], dt, x.device())?;
-    let (xd, wd) = (data(x)?, data(w)?);
-    let bd = bias.map(data).transpose()?;
-    with_conv_float!(dt, T => {
-        // SAFETY: `out` is fresh; nothing else references it until it is returned.
-        let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
-        let b = bd.as_ref().map(|t| t.cpu_slice::<T>()).transpose()?;
-        k::conv2d_forward(&g, xd.cpu_slice::<T>()?, wd.cpu_slice::<T>()?, b, o);
-    });
     let mut inputs: Vec<&Tensor> = vec![x, w];
     inputs.extend(bias);
+    if Tensor::has_values(&out, &inputs)? {
+        let (xd, wd) = (data(x)?, data(w)?);
+        let bd = bias.map(data).transpose()?;
+        with_conv_float!(dt, T => {
+            // SAFETY: `out` is fresh; nothing else references it until it is returned.
+            let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+            let b = bd.as_ref().map(|t| t.cpu_slice::<T>()).transpose()?;
+            k::conv2d_forward(&g, xd.cpu_slice::<T>()?, wd.cpu_slice::<T>()?, b, o);
+        });
+    }
     if needs_grad(&inputs) {
         let (sx, sw) = (SavedTensor::input(x), SavedTensor::input(w));
         let want = [
@@ -146,6 +137,18 @@ pub fn conv2d(
         let has_bias = bias.is_some();
         record("ConvolutionBackward0", &inputs, &out, move |ctx, gy| {
             let (x, w) = (sx.unpack(ctx)?, sw.unpack(ctx)?);
+            if super::any_meta(&[gy, &x, &w]) {
+                // No values: each wanted gradient is a meta tensor of its input's shape.
+                let meta = |shape: &[usize], on: bool| {
+                    on.then(|| Tensor::empty(shape, gy.dtype(), crate::Device::Meta))
+                        .transpose()
+                };
+                let mut grads = vec![meta(x.shape(), want[0])?, meta(w.shape(), want[1])?];
+                if has_bias {
+                    grads.push(meta(&[g.o], want[2])?);
+                }
+                return Ok(grads);
+            }
             let (gx, gw, gb) = if is_grad_enabled() {
                 backward_graph(gy, &x, &w, &g, &win, want)?
             } else {

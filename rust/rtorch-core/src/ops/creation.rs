@@ -29,7 +29,7 @@ fn check_finite(v: f64, what: &str) -> Result<()> {
 fn from_fn(n: usize, dtype: DType, value: impl Fn(usize) -> f64) -> Result<Tensor> {
     let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let p = t.data_ptr::<T>();
+        let p = t.data_ptr::<T>()?;
         // SAFETY: `t` is a fresh contiguous buffer of exactly n elements of T.
         (0..n).for_each(|i| unsafe { p.add(i).write(T::from_f64(value(i))) });
     });
@@ -39,7 +39,7 @@ fn from_fn(n: usize, dtype: DType, value: impl Fn(usize) -> f64) -> Result<Tenso
 fn from_fn_i64(n: usize, dtype: DType, value: impl Fn(usize) -> i64) -> Result<Tensor> {
     let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let p = t.data_ptr::<T>();
+        let p = t.data_ptr::<T>()?;
         // SAFETY: as in `from_fn`.
         (0..n).for_each(|i| unsafe { p.add(i).write(T::from_i64(value(i))) });
     });
@@ -152,7 +152,7 @@ pub fn logspace(
 pub fn eye(n: usize, m: usize, dtype: DType) -> Result<Tensor> {
     let t = Tensor::zeros(&[n, m], dtype)?;
     crate::dispatch_all!(dtype, T => {
-        let p = t.data_ptr::<T>();
+        let p = t.data_ptr::<T>()?;
         for i in 0..n.min(m) {
             // SAFETY: i < min(n, m), so i * m + i < n * m, inside the fresh buffer.
             unsafe { *p.add(i * m + i) = T::one() };
@@ -178,7 +178,12 @@ pub fn eye_checked(n: i64, m: Option<i64>, dtype: DType) -> Result<Tensor> {
 }
 
 /// `empty_strided(size, stride)`: zero-filled storage large enough for the layout.
-pub fn empty_strided(size: &[usize], stride: &[usize], dtype: DType) -> Result<Tensor> {
+pub fn empty_strided(
+    size: &[usize],
+    stride: &[usize],
+    dtype: DType,
+    device: crate::Device,
+) -> Result<Tensor> {
     if size.len() != stride.len() {
         return Err(Error::Runtime(format!(
             "mismatch in length of strides and shape: {} != {}",
@@ -188,7 +193,7 @@ pub fn empty_strided(size: &[usize], stride: &[usize], dtype: DType) -> Result<T
     }
     let extent = crate::layout::checked_extent(size, stride, 0)
         .ok_or_else(|| crate::layout::extent_overflow(size, Some(stride)))?;
-    let base = Tensor::zeros(&[extent], dtype)?;
+    let base = Tensor::empty(&[extent], dtype, device)?;
     let layout = Layout {
         shape: size.into(),
         strides: stride.into(),

@@ -9,13 +9,18 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// The flat indices as `usize`, each checked to lie in `0..num`.
-fn checked_indices(indices: &Tensor, num: usize) -> Result<Vec<usize>> {
+fn check_index_dtype(indices: &Tensor) -> Result<()> {
     if !matches!(indices.dtype(), DType::I64 | DType::I32) {
         return Err(Error::Runtime(format!(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got {} instead (while checking arguments for embedding)",
             indices.dtype().scalar_type_name()
         )));
     }
+    Ok(())
+}
+
+fn checked_indices(indices: &Tensor, num: usize) -> Result<Vec<usize>> {
+    check_index_dtype(indices)?;
     let raw = indices.detach().to_vec::<i64>()?;
     raw.iter()
         .map(|&i| {
@@ -35,9 +40,16 @@ pub fn embedding(weight: &Tensor, indices: &Tensor, padding_idx: Option<usize>) 
         return Err(Error::Runtime("'weight' must be 2-D".into()));
     }
     let (num, d) = (weight.shape()[0], weight.shape()[1]);
-    let idx = checked_indices(indices, num)?;
     let mut shape: Vec<usize> = indices.shape().to_vec();
     shape.push(d);
+    if super::any_meta(&[weight, indices]) {
+        // Index values are unknown on meta, so only their dtype is checked.
+        check_index_dtype(indices)?;
+        let w_meta = super::meta_result("EmbeddingBackward0", &[weight], &shape, weight.dtype())?;
+        Tensor::has_values(&w_meta, &[indices])?;
+        return Ok(w_meta);
+    }
+    let idx = checked_indices(indices, num)?;
     let out = lookup(weight, &idx, &shape)?;
     if needs_grad(&[weight]) {
         let saved = SavedTensor::input(indices);
@@ -56,10 +68,10 @@ fn lookup(weight: &Tensor, idx: &[usize], shape: &[usize]) -> Result<Tensor> {
     let w = super::copy::contiguous(&weight.detach())?;
     let out = Tensor::uninit(shape, weight.dtype(), weight.device())?;
     crate::dispatch_all!(weight.dtype(), T => {
-        let wv: &[T] = w.as_slice::<T>().unwrap_or(&[]);
+        let wv: &[T] = w.cpu_slice::<T>()?;
         // SAFETY: `out` is a fresh contiguous buffer of idx.len()*d elements of T that
         // nothing else references until this function returns it.
-        let ov: &mut [T] = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), out.numel()) };
+        let ov: &mut [T] = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, out.numel()) };
         crate::cpu::embedding::lookup(wv, d, idx, ov);
     });
     Ok(out)
@@ -88,11 +100,11 @@ pub fn embedding_backward(
     let acc = Tensor::uninit(&[num, d], compute, g.device())?;
     macro_rules! run {
         ($T:ty) => {{
-            let gv: &[$T] = gs.as_slice::<$T>().unwrap_or(&[]);
+            let gv: &[$T] = gs.cpu_slice::<$T>()?;
             // SAFETY: `acc` is a fresh contiguous buffer of num*d elements of this type
             // that nothing else references until this function returns.
             let y: &mut [$T] =
-                unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>(), acc.numel()) };
+                unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>()?, acc.numel()) };
             crate::cpu::embedding::accumulate_rows(gv, idx, d, padding_idx, y);
         }};
     }
@@ -313,12 +325,12 @@ pub fn embedding_bag(
     if weight.dtype() == DType::F64 {
         // SAFETY: `out` is fresh, contiguous, of f64 with nb*d elements, only written here.
         let ov: &mut [f64] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<f64>(), out_numel) };
+            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<f64>()?, out_numel) };
         bags!(f64).forward(ov, &mut arg);
     } else {
         // SAFETY: as above, for f32.
         let ov: &mut [f32] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<f32>(), out_numel) };
+            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<f32>()?, out_numel) };
         bags!(f32).forward(ov, &mut arg);
     }
     let mut inputs: Vec<&Tensor> = vec![weight];
@@ -376,14 +388,14 @@ pub fn embedding_bag(
                         // SAFETY: `gw` is fresh, contiguous, of this type, num*d elements,
                         // written only here.
                         let o = unsafe {
-                            std::slice::from_raw_parts_mut(gw.data_ptr::<$T>(), gw.numel())
+                            std::slice::from_raw_parts_mut(gw.data_ptr::<$T>()?, gw.numel())
                         };
                         b.backward_weight(gv, &arg, o);
                     }
                     if let Some(gp) = &gp {
                         // SAFETY: as above, for the fresh per-sample-weight gradient.
                         let o = unsafe {
-                            std::slice::from_raw_parts_mut(gp.data_ptr::<$T>(), gp.numel())
+                            std::slice::from_raw_parts_mut(gp.data_ptr::<$T>()?, gp.numel())
                         };
                         b.backward_psw(gv, o);
                     }

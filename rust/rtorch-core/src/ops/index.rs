@@ -32,8 +32,8 @@ fn long_index(idx: &Tensor, what: &str) -> Result<Tensor> {
     }
 }
 
-fn zeros_of(shape: &[usize], dtype: DType) -> Result<Tensor> {
-    Tensor::zeros(shape, dtype)
+fn zeros_of(shape: &[usize], dtype: DType, device: crate::Device) -> Result<Tensor> {
+    Tensor::empty(shape, dtype, device)
 }
 
 /// Detached contiguous copy of `t` in `dtype` (for kernels).
@@ -42,7 +42,7 @@ fn contiguous_as(t: &Tensor, dtype: DType) -> Result<Tensor> {
         return Ok(t.detach());
     }
     let out = Tensor::uninit(t.shape(), dtype, t.device())?;
-    copy_cast(&out, t);
+    copy_cast(&out, t)?;
     Ok(out)
 }
 
@@ -56,7 +56,7 @@ pub fn write_back(t: &Tensor, result: &Tensor) -> Result<()> {
             fmt_shape(result.shape())
         )));
     }
-    copy_cast(t, result);
+    copy_cast(t, result)?;
     t.storage().bump_version();
     crate::autograd::view::commit_inplace(t, crate::autograd::gradient_edge(result));
     Ok(())
@@ -217,12 +217,12 @@ fn all_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
 
 /// Copies rows: `dst[b * db + doff[j]] = src[soff_b[b] + soff[j]]` (gather direction),
 /// or the reverse with optional accumulation (scatter direction).
-fn adv_gather<T: Element>(src: &Tensor, plan: &AdvPlan, out: &Tensor) {
+fn adv_gather<T: Element>(src: &Tensor, plan: &AdvPlan, out: &Tensor) -> Result<()> {
     let (dst_rest, db) = plan.result_strides();
     let soff = all_offsets(&plan.rest_shape, &plan.rest_strides);
     let doff = all_offsets(&plan.rest_shape, &dst_rest);
-    let ps = crate::cpu::SendPtr(src.data_ptr::<T>());
-    let po = crate::cpu::SendPtr(out.data_ptr::<T>());
+    let ps = crate::cpu::SendPtr(src.data_ptr::<T>()?);
+    let po = crate::cpu::SendPtr(out.data_ptr::<T>()?);
     let r = soff.len();
     let nb = plan.offsets.len();
     let run = |b: usize| {
@@ -240,14 +240,20 @@ fn adv_gather<T: Element>(src: &Tensor, plan: &AdvPlan, out: &Tensor) {
     } else {
         (0..nb).for_each(run);
     }
+    Ok(())
 }
 
-fn adv_scatter<T: Arith>(dst: &Tensor, plan: &AdvPlan, values: &Tensor, accumulate: bool) {
+fn adv_scatter<T: Arith>(
+    dst: &Tensor,
+    plan: &AdvPlan,
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<()> {
     let (val_rest, vb) = plan.result_strides();
     let doff = all_offsets(&plan.rest_shape, &plan.rest_strides);
     let voff = all_offsets(&plan.rest_shape, &val_rest);
-    let pd = dst.data_ptr::<T>();
-    let pv = values.data_ptr::<T>();
+    let pd = dst.data_ptr::<T>()?;
+    let pv = values.data_ptr::<T>()?;
     for (b, &base_d) in plan.offsets.iter().enumerate() {
         let base_v = b * vb;
         for j in 0..doff.len() {
@@ -260,6 +266,7 @@ fn adv_scatter<T: Arith>(dst: &Tensor, plan: &AdvPlan, values: &Tensor, accumula
             }
         }
     }
+    Ok(())
 }
 
 /// `t[indices]` with one optional index tensor per leading dim (ATen's `index`).
@@ -268,12 +275,12 @@ pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     let plan = AdvPlan::new(t, indices)?;
     let out = Tensor::uninit(&plan.out_shape, t.dtype(), t.device())?;
     if out.numel() > 0 {
-        crate::dispatch_all!(t.dtype(), T => adv_gather::<T>(t, &plan, &out));
+        crate::dispatch_all!(t.dtype(), T => adv_gather::<T>(t, &plan, &out))?;
     }
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), indices.to_vec());
         record("IndexBackward0", &[t], &out, move |_, g| {
-            let z = zeros_of(&shape, g.dtype())?;
+            let z = zeros_of(&shape, g.dtype(), g.device())?;
             Ok(vec![Some(index_put(
                 &z,
                 &idx,
@@ -307,13 +314,13 @@ fn index_put_kernel(
     })?;
     let vals = if vals.storage().same(dst.storage()) {
         let c = Tensor::uninit(&plan.out_shape, dst.dtype(), dst.device())?;
-        copy_cast(&c, &expanded);
+        copy_cast(&c, &expanded)?;
         c
     } else {
         contiguous_as(&expanded, dst.dtype())?
     };
     if vals.numel() > 0 {
-        crate::dispatch_all!(dst.dtype(), T => adv_scatter::<T>(dst, &plan, &vals, accumulate));
+        crate::dispatch_all!(dst.dtype(), T => adv_scatter::<T>(dst, &plan, &vals, accumulate))?;
     }
     Ok(())
 }
@@ -594,7 +601,7 @@ fn setitem_kernel(dst: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
         return index_put_kernel(&v, &adv, &value, false);
     }
     match value {
-        Rhs::Scalar(s) => crate::cpu::elementwise::fill(&v, *s),
+        Rhs::Scalar(s) => crate::cpu::elementwise::fill(&v, *s)?,
         Rhs::Tensor(src) => {
             // Leading size-1 dims of the value may be dropped, as PyTorch allows.
             let mut src = src.detach();
@@ -610,10 +617,10 @@ fn setitem_kernel(dst: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
             })?;
             if expanded.storage().same(v.storage()) {
                 let tmp = Tensor::uninit(v.shape(), expanded.dtype(), v.device())?;
-                copy_cast(&tmp, &expanded);
-                copy_cast(&v, &tmp);
+                copy_cast(&tmp, &expanded)?;
+                copy_cast(&v, &tmp)?;
             } else {
-                copy_cast(&v, &expanded);
+                copy_cast(&v, &expanded)?;
             }
         }
     }
@@ -895,7 +902,7 @@ fn walk_index(
     let plan = Plan::new(index.shape(), [index.strides(), a_strides, b_strides]);
     let len = plan.inner_len();
     let [si, sa, sb] = plan.inner_strides();
-    let pi = index.data_ptr::<i64>();
+    let pi = index.data_ptr::<i64>()?;
     let mut res = Ok(());
     plan.for_rows(0..plan.rows(), |[oi, oa, ob]| {
         if res.is_err() {
@@ -917,8 +924,8 @@ fn gather_kernel<T: Element>(src: &Tensor, d: usize, index: &Tensor, out: &Tenso
     let mut s_strides: Dims = src.strides().iter().copied().collect();
     let (size, sd) = (src.shape()[d] as i64, s_strides[d]);
     s_strides[d] = 0;
-    let ps = src.data_ptr::<T>();
-    let po = out.data_ptr::<T>();
+    let ps = src.data_ptr::<T>()?;
+    let po = out.data_ptr::<T>()?;
     walk_index(index, out.strides(), &s_strides, |v, oo, os| {
         if v < 0 || v >= size {
             return Err(Error::Runtime(format!(
@@ -953,7 +960,7 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), idx.clone());
         record("GatherBackward0", &[t], &out, move |_, g| {
-            let z = zeros_of(&shape, g.dtype())?;
+            let z = zeros_of(&shape, g.dtype(), g.device())?;
             Ok(vec![Some(scatter_add(&z, d as i64, &idx, g)?)])
         });
     }
@@ -978,9 +985,9 @@ fn scatter_kernel<T: Arith>(
     let mut d_strides: Dims = dst.strides().iter().copied().collect();
     let (size, sd) = (dst.shape()[d] as i64, d_strides[d]);
     d_strides[d] = 0;
-    let pd = dst.data_ptr::<T>();
+    let pd = dst.data_ptr::<T>()?;
     let (ps, s_strides, scalar) = match src {
-        Rhs::Tensor(s) => (s.data_ptr::<T>(), s.strides().clone(), T::zero()),
+        Rhs::Tensor(s) => (s.data_ptr::<T>()?, s.strides().clone(), T::zero()),
         Rhs::Scalar(v) => (
             std::ptr::null_mut(),
             smallvec::smallvec![0; index.dim()],
@@ -1140,7 +1147,7 @@ pub fn where_(cond: &Tensor, x: &Rhs, y: &Rhs) -> Result<Tensor> {
     let out = Tensor::uninit(&shape, dtype, cond.device())?;
     crate::dispatch_all!(dtype, T => {
         ternary_map::<bool, T, T, T>(&out, &c, &xk, &yk, |c, a, b| if c { a } else { b })
-    });
+    })?;
     if needs_grad(&[&xt, &yt]) {
         let cond = cond.clone();
         let (sx, dx, rx) = (xt.shape().clone(), xt.dtype(), xt.requires_grad());

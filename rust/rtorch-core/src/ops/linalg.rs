@@ -19,7 +19,7 @@ use crate::tensor::Tensor;
 fn map_f64(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
     crate::dispatch_float!(x.dtype(), T => {
-        unary_map::<T, T>(&out, x, |v| T::from_f64(f(v.to_f64())));
+        unary_map::<T, T>(&out, x, |v| T::from_f64(f(v.to_f64())))?;
         Ok(out)
     }, _ => Err(Error::Runtime(format!("expected a float tensor, got {}", x.dtype().name()))))
 }
@@ -42,7 +42,7 @@ fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let be = super::expand_view(&b.detach(), a.shape())?;
     let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
     crate::dispatch_float!(a.dtype(), T => {
-        binary_map::<T, T, T>(&out, &a.detach(), &be, |x, y| if x == y { T::one() } else { T::zero() });
+        binary_map::<T, T, T>(&out, &a.detach(), &be, |x, y| if x == y { T::one() } else { T::zero() })?;
         Ok(out)
     }, _ => Err(Error::Runtime("eq_mask: float tensors only".into())))
 }

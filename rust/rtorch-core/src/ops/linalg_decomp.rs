@@ -76,20 +76,10 @@ fn data<T: Element>(a: &Tensor) -> Result<Vec<T>> {
 /// Runs `$body` with `$T` bound to f32 or f64 after `a`'s dtype.
 macro_rules! float_dispatch {
     ($a:expr, $T:ident => $body:expr) => {
-        match $a.dtype() {
-            DType::F32 => {
-                type $T = f32;
-                $body
-            }
-            DType::F64 => {
-                type $T = f64;
-                $body
-            }
-            d => Err(Error::Runtime(format!(
-                "linalg: unsupported dtype {}",
-                d.scalar_type_name()
-            ))),
-        }
+        crate::dispatch_f32_f64!($a.dtype(), $T => $body, _ => Err(Error::Runtime(format!(
+            "linalg: unsupported dtype {}",
+            $a.dtype().scalar_type_name()
+        ))))
     };
 }
 

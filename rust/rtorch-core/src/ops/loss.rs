@@ -87,6 +87,12 @@ pub fn cross_entropy(
             "label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
         )));
     }
+    if super::any_meta(&[input, target]) {
+        let shape: &[usize] = if reduction == 0 { target.shape() } else { &[] };
+        let mut given = vec![input, target];
+        given.extend(weight);
+        return super::meta_result("NllLossBackward0", &given, shape, input.dtype());
+    }
     if input.dtype() == DType::F64 {
         ce_impl::<f64>(
             input,
@@ -248,7 +254,7 @@ fn kernel_backward<T: Element + SoftmaxFloat>(
     if numel > 0 {
         // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
         // references until it is returned.
-        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), numel) };
+        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, numel) };
         s.problem().backward(capability(), xs, &s.lse, &gi, os);
     }
     super::cast_view(&out, x.dtype())

@@ -113,13 +113,13 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     out_shape.push(n);
     let dtype = a.dtype();
     if k == 0 || m == 0 || n == 0 {
-        return Tensor::zeros(&out_shape, dtype);
+        return Tensor::empty(&out_shape, dtype, Tensor::result_device(&[a, b]));
     }
     let out = Tensor::uninit(&out_shape, dtype, a.device())?;
     let av = mat_view(a);
     let bv = mat_view(b);
     let batch = av.ptr_offsets.len();
-    if batch == 0 {
+    if batch == 0 || !Tensor::has_values(&out, &[a, b])? {
         return Ok(out);
     }
     let al = gemm::MatLayout {
@@ -142,11 +142,11 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr(),
+                a.data_ptr()?,
                 &al,
-                b.data_ptr(),
+                b.data_ptr()?,
                 &bl,
-                out.data_ptr(),
+                out.data_ptr()?,
                 threads,
             )
         },
@@ -155,11 +155,11 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr(),
+                a.data_ptr()?,
                 &al,
-                b.data_ptr(),
+                b.data_ptr()?,
                 &bl,
-                out.data_ptr(),
+                out.data_ptr()?,
                 threads,
             )
         },
@@ -168,11 +168,11 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr(),
+                a.data_ptr()?,
                 &al,
-                b.data_ptr(),
+                b.data_ptr()?,
                 &bl,
-                out.data_ptr(),
+                out.data_ptr()?,
                 threads,
             )
         },
@@ -181,17 +181,17 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr(),
+                a.data_ptr()?,
                 &al,
-                b.data_ptr(),
+                b.data_ptr()?,
                 &bl,
-                out.data_ptr(),
+                out.data_ptr()?,
                 threads,
             )
         },
         _ => {
             crate::dispatch_int!(dtype, T => {
-                int_batches::<T>(a, b, &out, &av, &bv, m, k, n, batch)
+                int_batches::<T>(a, b, &out, &av, &bv, m, k, n, batch)?
             }, _ => return Err(Error::NotImplemented(format!(
                 "\"addmm_impl_cpu_\" not implemented for '{}'",
                 dtype.scalar_type_name()
@@ -213,10 +213,10 @@ fn int_batches<T: Element + Arith>(
     k: usize,
     n: usize,
     batch: usize,
-) {
-    let pa = SendPtr(a.data_ptr::<T>());
-    let pb = SendPtr(b.data_ptr::<T>());
-    let po = SendPtr(out.data_ptr::<T>());
+) -> Result<()> {
+    let pa = SendPtr(a.data_ptr::<T>()?);
+    let pb = SendPtr(b.data_ptr::<T>()?);
+    let po = SendPtr(out.data_ptr::<T>()?);
     let run = |bi: usize| {
         let (ao, bo) = (av.ptr_offsets[bi] as isize, bv.ptr_offsets[bi] as isize);
         let mut row = vec![T::zero(); n];
@@ -248,6 +248,7 @@ fn int_batches<T: Element + Arith>(
     } else {
         (0..batch).for_each(run);
     }
+    Ok(())
 }
 
 // ----- the differentiable primitive -----
@@ -589,7 +590,8 @@ fn addmm_fused(
         return Ok(None);
     }
     let out = Tensor::uninit(&[m, n], dt, m1.device())?;
-    crate::cpu::elementwise::copy_cast(&out, &expand_to(&input.detach(), &[m, n])?);
+    crate::cpu::elementwise::copy_cast(&out, &expand_to(&input.detach(), &[m, n])?)?;
+    let has_values = Tensor::has_values(&out, &[input, m1, m2])?;
     let threads = if m * n * k >= PAR_FLOPS {
         crate::cpu::get_num_threads()
     } else {
@@ -606,14 +608,14 @@ fn addmm_fused(
                     m,
                     n,
                     k,
-                    out.data_ptr(),
+                    out.data_ptr()?,
                     n,
                     1,
                     true,
-                    m1.data_ptr(),
+                    m1.data_ptr()?,
                     s1[0],
                     s1[1],
-                    m2.data_ptr(),
+                    m2.data_ptr()?,
                     s2[0],
                     s2[1],
                     threads,
@@ -621,13 +623,16 @@ fn addmm_fused(
             }
         };
     }
-    crate::cpu::install(|| {
-        if dt == DType::F32 {
-            run!(f32)
-        } else {
-            run!(f64)
-        }
-    });
+    if has_values {
+        crate::cpu::install(|| -> Result<()> {
+            if dt == DType::F32 {
+                run!(f32)
+            } else {
+                run!(f64)
+            }
+            Ok(())
+        })?;
+    }
     if needs_grad(&[input, m1, m2]) {
         let ri = input.requires_grad();
         let in_shape = input.shape().to_vec();

@@ -53,7 +53,7 @@ pub fn cast_view(t: &Tensor, dtype: DType) -> Result<Tensor> {
         return Ok(t.clone());
     }
     let out = Tensor::uninit(t.shape(), dtype, t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t);
+    crate::cpu::elementwise::copy_cast(&out, t)?;
     Ok(out)
 }
 
@@ -103,4 +103,39 @@ pub fn check_inplace_result(dst: &Tensor, result_dtype: DType, shape: &[usize]) 
 /// Gradient placeholder for inputs that get none.
 pub fn none_grads(n: usize) -> Vec<Option<Tensor>> {
     vec![None; n]
+}
+
+/// The result of an op whose inputs live on the `meta` device: `shape` and `dtype`
+/// there, and, when an input needs a gradient, a node `name` whose backward gives each
+/// such input a meta gradient of its own shape and dtype (there are no values, so the
+/// metadata is the whole answer). Raises PyTorch's error when the inputs' devices
+/// differ.
+pub(crate) fn meta_result(
+    name: &'static str,
+    inputs: &[&Tensor],
+    shape: &[usize],
+    dtype: DType,
+) -> Result<Tensor> {
+    let out = Tensor::empty(shape, dtype, crate::Device::Meta)?;
+    Tensor::has_values(&out, inputs)?;
+    if crate::autograd::needs_grad(inputs) {
+        let like: Vec<_> = inputs
+            .iter()
+            .map(|t| (t.shape().clone(), t.dtype(), t.requires_grad()))
+            .collect();
+        crate::autograd::record(name, inputs, &out, move |_, _| {
+            like.iter()
+                .map(|(s, d, r)| {
+                    r.then(|| Tensor::empty(s, *d, crate::Device::Meta))
+                        .transpose()
+                })
+                .collect()
+        });
+    }
+    Ok(out)
+}
+
+/// Whether any of `inputs` is on the `meta` device.
+pub(crate) fn any_meta(inputs: &[&Tensor]) -> bool {
+    inputs.iter().any(|t| t.device() == crate::Device::Meta)
 }

@@ -71,8 +71,11 @@ macro_rules! with_float {
 /// `t` must be a fresh contiguous tensor of element type `T` that nothing else reads or
 /// writes while the slice lives.
 #[allow(clippy::mut_from_ref)] // storage is a shared buffer (interior mutability); see Safety
-unsafe fn fresh_mut<T: crate::element::Element>(t: &Tensor) -> &mut [T] {
-    std::slice::from_raw_parts_mut(t.data_ptr::<T>(), t.numel())
+unsafe fn fresh_mut<T: crate::element::Element>(t: &Tensor) -> Result<&mut [T]> {
+    Ok(std::slice::from_raw_parts_mut(
+        t.data_ptr::<T>()?,
+        t.numel(),
+    ))
 }
 
 /// `(n, c, s)` of an `(N, C, *)` input.
@@ -127,6 +130,11 @@ pub fn batch_norm(
     }
     let (n, c, s) = ncs(x)?;
     let count = n * s;
+    let given: Vec<&Tensor> = std::iter::once(x).chain(weight).chain(bias).collect();
+    if super::any_meta(&given) {
+        // Running statistics on meta have no values to update.
+        return super::meta_result("NativeBatchNormBackward0", &given, x.shape(), x.dtype());
+    }
     let dt = compute_dtype(x.dtype());
     let xs = prepared(x, dt)?;
     let w = f64s(weight)?;
@@ -148,7 +156,7 @@ pub fn batch_norm(
             )));
         }
         let mv = with_float!(dt, T => {
-            let xv: &[T] = xs.as_slice::<T>().unwrap_or(&[]);
+            let xv: &[T] = xs.cpu_slice::<T>()?;
             k::batch_norm_stats(xv, n, c, s)
         });
         if let Some(rm) = running_mean {
@@ -191,9 +199,9 @@ pub fn batch_norm(
         .collect();
     let out = Tensor::uninit(x.shape(), dt, x.device())?;
     with_float!(dt, T => {
-        let xv: &[T] = xs.as_slice::<T>().unwrap_or(&[]);
+        let xv: &[T] = xs.cpu_slice::<T>()?;
         // SAFETY: `out` is fresh, contiguous, of T, and only written here.
-        let ov: &mut [T] = unsafe { fresh_mut(&out) };
+        let ov: &mut [T] = unsafe { fresh_mut(&out)? };
         k::channel_affine(xv, ov, c, s, &ab);
     });
     let out = super::cast_view(&out, x.dtype())?;
@@ -224,8 +232,8 @@ pub fn batch_norm(
                 let red = with_float!(dt, T => {
                     let center: Vec<f64> = stats.iter().map(|p| p.0).collect();
                     k::batch_norm_backward_reduce(
-                        gs.as_slice::<T>().unwrap_or(&[]),
-                        xs.as_slice::<T>().unwrap_or(&[]),
+                        gs.cpu_slice::<T>()?,
+                        xs.cpu_slice::<T>()?,
                         n, c, s, &center,
                     )
                 });
@@ -251,10 +259,10 @@ pub fn batch_norm(
                     let o = Tensor::uninit(x.shape(), dt, x.device())?;
                     with_float!(dt, T => {
                         // SAFETY: `o` is fresh, contiguous, of T, and only written here.
-                        let ov: &mut [T] = unsafe { fresh_mut(&o) };
+                        let ov: &mut [T] = unsafe { fresh_mut(&o)? };
                         k::channel_fma2(
-                            gs.as_slice::<T>().unwrap_or(&[]),
-                            xs.as_slice::<T>().unwrap_or(&[]),
+                            gs.cpu_slice::<T>()?,
+                            xs.cpu_slice::<T>()?,
                             ov, c, s, &abc,
                         );
                     });
@@ -359,6 +367,10 @@ pub fn layer_norm(
             )));
         }
     }
+    let given: Vec<&Tensor> = std::iter::once(x).chain(weight).chain(bias).collect();
+    if super::any_meta(&given) {
+        return super::meta_result("NativeLayerNormBackward0", &given, x.shape(), x.dtype());
+    }
     let dt = compute_dtype(x.dtype());
     let xs = prepared(x, dt)?;
     let ws = weight.map(|t| prepared(t, dt)).transpose()?;
@@ -366,9 +378,9 @@ pub fn layer_norm(
     let out = Tensor::uninit(x.shape(), dt, x.device())?;
     let stats = with_float!(dt, T => {
         // SAFETY: `out` is fresh, contiguous, of T, and only written here.
-        let ov: &mut [T] = unsafe { fresh_mut(&out) };
+        let ov: &mut [T] = unsafe { fresh_mut(&out)? };
         k::layer_norm_forward(
-            xs.as_slice::<T>().unwrap_or(&[]),
+            xs.cpu_slice::<T>()?,
             ov,
             d,
             ws.as_ref().and_then(|t| t.as_slice::<T>()),
@@ -405,10 +417,10 @@ pub fn layer_norm(
                 let want_wb = w_req || b_req;
                 let (gw, gb) = with_float!(dt, T => {
                     // SAFETY: `o` is fresh, contiguous, of T, and only written here.
-                    let ov: &mut [T] = unsafe { fresh_mut(&o) };
+                    let ov: &mut [T] = unsafe { fresh_mut(&o)? };
                     k::layer_norm_backward(
-                        gs.as_slice::<T>().unwrap_or(&[]),
-                        xs.as_slice::<T>().unwrap_or(&[]),
+                        gs.cpu_slice::<T>()?,
+                        xs.cpu_slice::<T>()?,
                         &stats,
                         ws.as_ref().and_then(|t| t.as_slice::<T>()),
                         ov,
@@ -543,6 +555,10 @@ pub fn group_norm(
     }
     let groups = usize::try_from(num_groups)
         .map_err(|_| Error::Runtime(format!("group_norm: bad num_groups {num_groups}")))?;
+    let given: Vec<&Tensor> = std::iter::once(x).chain(weight).chain(bias).collect();
+    if super::any_meta(&given) {
+        return super::meta_result("NativeGroupNormBackward0", &given, x.shape(), x.dtype());
+    }
     let dt = compute_dtype(x.dtype());
     let xs = prepared(x, dt)?;
     let w = f64s(weight)?;
@@ -551,7 +567,7 @@ pub fn group_norm(
     let stats = with_float!(dt, T => {
         let xv: &[T] = xs.cpu_slice::<T>()?;
         // SAFETY: `out` is fresh, contiguous, of T, and only written here.
-        let ov: &mut [T] = unsafe { fresh_mut(&out) };
+        let ov: &mut [T] = unsafe { fresh_mut(&out)? };
         k::group_norm_forward(xv, ov, c, groups, hw, w.as_deref(), b.as_deref(), eps)
     });
     let out = super::cast_view(&out, x.dtype())?;
@@ -586,7 +602,7 @@ pub fn group_norm(
                 };
                 let (gw, gb) = with_float!(dt, T => {
                     // SAFETY: `o` is fresh, contiguous, of T, and only written here.
-                    let ov: Option<&mut [T]> = o.as_ref().map(|o| unsafe { fresh_mut(o) });
+                    let ov: Option<&mut [T]> = o.as_ref().map(|o| unsafe { fresh_mut(o) }).transpose()?;
                     k::group_norm_backward(
                         gs.cpu_slice::<T>()?,
                         xs.cpu_slice::<T>()?,

@@ -22,23 +22,6 @@ use crate::error::{Error, Result};
 use crate::layout::fmt_shape;
 use crate::tensor::Tensor;
 
-/// Runs `$body` with `$T` bound to the element type of a float32/float64 dtype.
-macro_rules! dispatch_fused {
-    ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
-        match $dtype {
-            DType::F32 => {
-                type $T = f32;
-                $body
-            }
-            DType::F64 => {
-                type $T = f64;
-                $body
-            }
-            _ => $other,
-        }
-    }};
-}
-
 fn err(msg: String) -> Error {
     Error::Runtime(msg)
 }
@@ -169,17 +152,21 @@ fn check_scalars(op: &str, what: &str, list: &[Tensor], n: usize) -> Result<()> 
 
 /// `step_t += 1` in the counter's own dtype; returns the new count (PyTorch's
 /// `step_t += 1; step = step_t.item()`).
-fn increment_step(step: &Tensor) -> f64 {
+fn increment_step(step: &Tensor) -> Result<f64> {
     update_scalar(step, |v| v + 1.0, |v| v + 1.0)
 }
 
 /// Replaces the one value of a one-element float32/float64 CPU tensor (checked by
 /// `check_scalars`) by `f32_op` / `f64_op` of it, computed in the tensor's dtype;
 /// bumps its version and returns the new value.
-fn update_scalar(t: &Tensor, f32_op: impl Fn(f32) -> f32, f64_op: impl Fn(f64) -> f64) -> f64 {
+fn update_scalar(
+    t: &Tensor,
+    f32_op: impl Fn(f32) -> f32,
+    f64_op: impl Fn(f64) -> f64,
+) -> Result<f64> {
     let v = match t.dtype() {
         DType::F64 => {
-            let p = t.data_ptr::<f64>();
+            let p = t.data_ptr::<f64>()?;
             // SAFETY: checked to be a one-element CPU tensor of dtype f64, so `p`
             // points at its one element; no slice to it is alive.
             unsafe {
@@ -189,7 +176,7 @@ fn update_scalar(t: &Tensor, f32_op: impl Fn(f32) -> f32, f64_op: impl Fn(f64) -
             }
         }
         _ => {
-            let p = t.data_ptr::<f32>();
+            let p = t.data_ptr::<f32>()?;
             // SAFETY: as above, for the float32 case.
             unsafe {
                 let v = f32_op(*p);
@@ -199,19 +186,21 @@ fn update_scalar(t: &Tensor, f32_op: impl Fn(f32) -> f32, f64_op: impl Fn(f64) -
         }
     };
     t.storage().bump_version();
-    v
+    Ok(v)
 }
 
 /// A contiguous copy of `t` with no autograd history.
 fn contiguous_copy(t: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t);
+    crate::cpu::elementwise::copy_cast(&out, t)?;
     Ok(out)
 }
 
 /// Whether `t` can be handed to the kernel as a slice where it lies.
 fn direct<T: Element>(t: &Tensor) -> bool {
-    t.is_contiguous() && (t.data_ptr::<T>() as usize).is_multiple_of(std::mem::align_of::<T>())
+    t.is_contiguous()
+        && t.data_ptr::<T>()
+            .is_ok_and(|p| (p as usize).is_multiple_of(std::mem::align_of::<T>()))
 }
 
 /// Runs `rule` over one parameter's tensors: `written[0]` is the parameter, the rest
@@ -239,19 +228,23 @@ fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
         }
         // SAFETY: `g_t` is contiguous, aligned, holds n elements of T on the CPU, and
         // shares no memory with the written tensors (else it is a fresh copy).
-        let g = unsafe { std::slice::from_raw_parts(g_t.data_ptr::<T>() as *const T, n) };
+        let g = unsafe { std::slice::from_raw_parts(g_t.data_ptr::<T>()? as *const T, n) };
+        let ptrs = w_t
+            .iter()
+            .map(|t| t.data_ptr::<T>())
+            .collect::<Result<Vec<_>>>()?;
         let w: [&mut [T]; W] = std::array::from_fn(|i| {
             // SAFETY: each w_t[i] is contiguous, aligned and holds n elements of T on
             // the CPU; the written tensors were checked not to overlap one another
             // (copies are fresh buffers), so these mutable slices are disjoint, and
             // none aliases `g`. No other reference to their memory is used until the
             // slices are dropped at the end of `run`.
-            unsafe { std::slice::from_raw_parts_mut(w_t[i].data_ptr::<T>(), n) }
+            unsafe { std::slice::from_raw_parts_mut(ptrs[i], n) }
         });
         k::run(g, w, rule);
         for (orig, tmp) in written.iter().zip(&w_t) {
             if !orig.same(tmp) {
-                crate::cpu::elementwise::copy_cast(orig, tmp);
+                crate::cpu::elementwise::copy_cast(orig, tmp)?;
             }
         }
     }
@@ -318,7 +311,7 @@ pub fn sgd_(
     }
     let mut created = vec![None; params.len()];
     for (i, (p, g)) in params.iter().zip(grads).enumerate() {
-        dispatch_fused!(p.dtype(), T => {
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             sgd_one::<T>(p, g, if use_momentum { Some(&momentum_buffers[i]) } else { None }, o, &mut created[i])?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
@@ -418,8 +411,8 @@ pub fn adam_(
     }
     check_all(OP, params, grads, &written, Some(state_steps))?;
     for (i, p) in params.iter().enumerate() {
-        let step = increment_step(&state_steps[i]);
-        dispatch_fused!(p.dtype(), T => {
+        let step = increment_step(&state_steps[i])?;
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             adam_one::<T>(
                 p,
                 &grads[i],
@@ -531,8 +524,8 @@ pub fn rmsprop_(
     }
     check_all(OP, params, grads, &written, Some(state_steps))?;
     for (i, p) in params.iter().enumerate() {
-        increment_step(&state_steps[i]);
-        dispatch_fused!(p.dtype(), T => {
+        increment_step(&state_steps[i])?;
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             rmsprop_one::<T>(
                 p,
                 &grads[i],
@@ -622,9 +615,9 @@ pub fn adagrad_(
         Some(state_steps),
     )?;
     for (i, p) in params.iter().enumerate() {
-        let step = increment_step(&state_steps[i]);
+        let step = increment_step(&state_steps[i])?;
         let clr = o.lr / (1.0 + (step - 1.0) * o.lr_decay);
-        dispatch_fused!(p.dtype(), T => {
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             let s = k::AdagradScalars {
                 weight_decay: T::of(o.weight_decay),
                 eps: T::of(o.eps),
@@ -714,8 +707,8 @@ pub fn adadelta_(
         Some(state_steps),
     )?;
     for (i, p) in params.iter().enumerate() {
-        increment_step(&state_steps[i]);
-        dispatch_fused!(p.dtype(), T => {
+        increment_step(&state_steps[i])?;
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             let s = k::AdadeltaScalars {
                 rho: T::of(o.rho),
                 one_minus_rho: T::of(1.0 - o.rho),
@@ -766,9 +759,9 @@ pub fn adamax_(
         Some(state_steps),
     )?;
     for (i, p) in params.iter().enumerate() {
-        let step = increment_step(&state_steps[i]);
+        let step = increment_step(&state_steps[i])?;
         let clr = o.lr / (1.0 - o.beta1.powf(step));
-        dispatch_fused!(p.dtype(), T => {
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             let (w1, one_minus_w1, w1_small) = lerp_weight::<T>(o.beta1);
             let s = k::AdamaxScalars {
                 w1,
@@ -836,17 +829,17 @@ pub fn nadam_(
     }
     let wd = wd_mode(o.weight_decay, o.decoupled_weight_decay);
     for (i, p) in params.iter().enumerate() {
-        let step = increment_step(&state_steps[i]);
+        let step = increment_step(&state_steps[i])?;
         // Python float arithmetic, as PyTorch's step does it.
         let bias_correction2 = 1.0 - o.beta2.powf(step);
         let mu = o.beta1 * (1.0 - 0.5 * 0.96f64.powf(step * o.momentum_decay));
         let mu_next = o.beta1 * (1.0 - 0.5 * 0.96f64.powf((step + 1.0) * o.momentum_decay));
         let mu_f32 = mu as f32;
-        let mu_product = update_scalar(&mu_products[i], |v| v * mu_f32, |v| v * mu);
+        let mu_product = update_scalar(&mu_products[i], |v| v * mu_f32, |v| v * mu)?;
         let mu_product_next = mu_product * mu_next;
         let grad_coef = -o.lr * (1.0 - mu) / (1.0 - mu_product);
         let avg_coef = (-o.lr * mu_next) / (1.0 - mu_product_next);
-        dispatch_fused!(p.dtype(), T => {
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             let (w1, one_minus_w1, w1_small) = lerp_weight::<T>(o.beta1);
             let s = k::NadamScalars {
                 w1,
@@ -907,7 +900,7 @@ pub fn radam_(
     )?;
     let wd = wd_mode(o.weight_decay, o.decoupled_weight_decay);
     for (i, p) in params.iter().enumerate() {
-        let step = increment_step(&state_steps[i]);
+        let step = increment_step(&state_steps[i])?;
         // Python float arithmetic, as PyTorch's step does it.
         let bias_correction1 = 1.0 - o.beta1.powf(step);
         let bias_correction2 = 1.0 - o.beta2.powf(step);
@@ -920,7 +913,7 @@ pub fn radam_(
         } else {
             1.0
         };
-        dispatch_fused!(p.dtype(), T => {
+        crate::dispatch_f32_f64!(p.dtype(), T => {
             let (w1, one_minus_w1, w1_small) = lerp_weight::<T>(o.beta1);
             let s = k::RadamScalars {
                 w1,

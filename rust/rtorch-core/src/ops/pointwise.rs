@@ -27,8 +27,8 @@ fn mask2(
     pred: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(&a.detach(), &b.detach(), DType::F64)?;
-    let out = Tensor::uninit(&shape, DType::F64, a.device())?;
-    binary_map::<f64, f64, f64>(&out, &a2, &b2, pred);
+    let out = Tensor::uninit(&shape, DType::F64, Tensor::result_device(&[a, b]))?;
+    binary_map::<f64, f64, f64>(&out, &a2, &b2, pred)?;
     cast_view(&out, dtype)
 }
 
@@ -74,19 +74,18 @@ fn pow_kernel(out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
             binary_map::<T, T, T>(out, a, b, |x, y| {
                 T::from_f64((x.to_f64() as f32).powf(y.to_f64() as f32) as f64)
             })
-        }, _ => {}),
+        }, _ => Ok(())),
         DType::Bool => binary_map::<bool, bool, bool>(out, a, b, |x, y| x || !y),
         _ => crate::dispatch_int!(dt, T => {
             binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(powi(x.to_i64(), y.to_i64())))
-        }, _ => {}),
+        }, _ => Ok(())),
     }
-    Ok(())
 }
 
 /// `a ** b` for two tensors, computed in `dtype`.
 fn pow_tt(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, b]))?;
     pow_kernel(&out, &a2, &b2)?;
     if needs_grad(&[a, b]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
@@ -164,7 +163,7 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
         DType::F16 | DType::BF16 => crate::dispatch_float!(dtype, T => {
             let e32 = ef as f32;
             unary_map::<T, T>(&out, &x, move |v| T::from_f64((v.to_f64() as f32).powf(e32) as f64))
-        }, _ => {}),
+        }, _ => Ok(())),
         DType::Bool => {
             let eb = e.to_bool();
             unary_map::<bool, bool>(&out, &x, move |v| v || !eb)
@@ -172,8 +171,8 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
         _ => crate::dispatch_int!(dtype, T => {
             let ei = e.to_i64();
             unary_map::<T, T>(&out, &x, move |v| T::from_i64(powi(v.to_i64(), ei)))
-        }, _ => {}),
-    }
+        }, _ => Ok(())),
+    }?;
     if needs_grad(&[a]) {
         let saved = SavedTensor::input(a);
         let (sa, da) = (a.shape().clone(), a.dtype());
@@ -260,7 +259,7 @@ where
     }
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
     match dtype {
         DType::F32 => binary_map::<f32, f32, f32>(&out, &a2, &b2, f32f),
         DType::F64 => binary_map::<f64, f64, f64>(&out, &a2, &b2, f64f),
@@ -268,8 +267,8 @@ where
             binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
                 T::from_f64(f32f(x.to_f64() as f32, y.to_f64() as f32) as f64)
             })
-        }, _ => {}),
-    }
+        }, _ => Ok(())),
+    }?;
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
         let (ra, rb) = (a.requires_grad(), bt.requires_grad());
@@ -344,7 +343,7 @@ enum Ext {
 fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), operand(b)]);
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, b]))?;
     crate::dispatch_all!(dtype, T => {
         // x != x only for NaN.
         #[allow(clippy::eq_op)]
@@ -362,7 +361,7 @@ fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
                 if y != y || x <= y { x } else { y }
             }),
         }
-    });
+    })?;
     if needs_grad(&[a, b]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
         let (ra, rb) = (a.requires_grad(), b.requires_grad());
@@ -471,7 +470,10 @@ fn any_zero_of<T: Element>(b: &Tensor) -> bool {
     let plan = crate::cpu::strided::Plan::new(b.shape(), [b.strides()]);
     let len = plan.inner_len();
     let [sb] = plan.inner_strides();
-    let p = b.data_ptr::<T>();
+    // A tensor without values (meta) has no zero to find.
+    let Ok(p) = b.data_ptr::<T>() else {
+        return false;
+    };
     let mut found = false;
     plan.for_rows(0..plan.rows(), |[ob]| {
         if !found {
@@ -486,7 +488,7 @@ fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
     if dtype == DType::Bool {
         return Err(not_implemented(
             if python_sign {
@@ -508,7 +510,7 @@ fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {
                 let r = if python_sign && r != 0 && ((r < 0) != (y < 0)) { r + y } else { r };
                 T::from_i64(r)
             })
-        }, _ => {});
+        }, _ => Ok(()))?;
     } else {
         crate::dispatch_float!(dtype, T => {
             binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
@@ -517,7 +519,7 @@ fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {
                 let r = if python_sign && r != 0.0 && ((r < 0.0) != (y < 0.0)) { r + y } else { r };
                 T::from_f64(r)
             })
-        }, _ => {});
+        }, _ => Ok(()))?;
     }
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
@@ -634,7 +636,7 @@ pub fn lerp(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<Tensor> {
             let d = e - s;
             T::from_f64(if w.abs() < 0.5 { s + w * d } else { e - d * (1.0 - w) })
         })
-    }, _ => {});
+    }, _ => Ok(()))?;
     if needs_grad(&[start, end, &w]) {
         let shapes = [
             start.shape().clone(),
@@ -771,7 +773,7 @@ fn mask3(
     let v = |t: &Tensor| expand_view(&cast_view(&t.detach(), DType::F64)?, shape);
     let (x2, l2, h2) = (v(x)?, v(l)?, v(h)?);
     let out = Tensor::uninit(shape, DType::F64, x.device())?;
-    ternary_map::<f64, f64, f64, f64>(&out, &x2, &l2, &h2, pred);
+    ternary_map::<f64, f64, f64, f64>(&out, &x2, &l2, &h2, pred)?;
     cast_view(&out, dtype)
 }
 
@@ -837,7 +839,7 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
                 if r > h { h } else { r }
             }
         })
-    });
+    })?;
     let inputs: Vec<Tensor> = std::iter::once(a.clone())
         .chain(lo.iter().cloned())
         .chain(hi.iter().cloned())

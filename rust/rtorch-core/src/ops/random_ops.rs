@@ -77,6 +77,9 @@ fn write_draw(
     fill32: impl FnOnce(&mut Generator, &mut [f32]),
     fill64: impl FnOnce(&mut Generator, &mut [f64]),
 ) -> Result<()> {
+    if !has_values(t) {
+        return Ok(());
+    }
     let n = t.numel();
     let src = if t.dtype() == DType::F64 {
         let mut v = vec![0f64; n];
@@ -87,11 +90,17 @@ fn write_draw(
         with_gen(gen, |g| fill32(g, &mut v));
         Tensor::from_vec(v, t.shape())?
     };
-    crate::cpu::elementwise::copy_cast(t, &src);
+    crate::cpu::elementwise::copy_cast(t, &src)?;
     Ok(())
 }
 
 // ----- in-place fills -----
+
+/// False for a tensor without values (meta): in-place draws into it draw nothing and
+/// leave the generator where it was, as PyTorch's meta kernels do.
+fn has_values(t: &Tensor) -> bool {
+    t.device() != crate::device::Device::Meta
+}
 
 /// `uniform_(from, to)`.
 pub fn uniform_(t: &Tensor, from: f64, to: f64, gen: Option<&GenHandle>) -> Result<()> {
@@ -151,10 +160,12 @@ pub fn exponential_(t: &Tensor, lambd: f64, gen: Option<&GenHandle>) -> Result<(
             "exponential_ expects lambda > 0.0, but found lambda={lambd}"
         )));
     }
-    let mut v = vec![0f64; t.numel()];
-    with_gen(gen, |g| random::fill_exponential_f64(g, &mut v, lambd));
-    let src = Tensor::from_vec(v, t.shape())?;
-    crate::cpu::elementwise::copy_cast(t, &src);
+    if has_values(t) {
+        let mut v = vec![0f64; t.numel()];
+        with_gen(gen, |g| random::fill_exponential_f64(g, &mut v, lambd));
+        let src = Tensor::from_vec(v, t.shape())?;
+        crate::cpu::elementwise::copy_cast(t, &src)?;
+    }
     finish_constant_write(t, "ExponentialBackward0");
     Ok(())
 }
@@ -175,7 +186,9 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
         )));
     }
     // Contiguous float tensors (dropout's masks) are written in place, in one pass.
-    if t.is_contiguous() && matches!(t.dtype(), DType::F32 | DType::F64) {
+    if !has_values(t) {
+        // Nothing to draw.
+    } else if t.is_contiguous() && matches!(t.dtype(), DType::F32 | DType::F64) {
         if t.dtype() == DType::F32 {
             // SAFETY: `t` is the in-place op's own output; nothing else touches its
             // storage while this op runs.
@@ -189,7 +202,7 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
     } else {
         let u = unit_draws(t.numel(), gen);
         let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
-        crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
+        crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
     }
     finish_constant_write(t, "BernoulliBackward0");
     Ok(())
@@ -208,11 +221,15 @@ fn check_probs(p: &[f64]) -> Result<()> {
 pub fn bernoulli_tensor_(t: &Tensor, p: &Tensor, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
     let pe = super::expand_view(p, t.shape())?;
+    if !Tensor::has_values(t, &[&pe])? {
+        finish_constant_write(t, "BernoulliBackward1");
+        return Ok(());
+    }
     let probs = pe.to_f64_vec()?;
     check_probs(&probs)?;
     let u = unit_draws(t.numel(), gen);
     let v: Vec<u8> = u.iter().zip(&probs).map(|(&x, &p)| (x < p) as u8).collect();
-    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
+    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
     finish_constant_write(t, "BernoulliBackward1");
     Ok(())
 }
@@ -253,10 +270,13 @@ pub fn random_(t: &Tensor, from: i64, to: Option<i64>, gen: Option<&GenHandle>) 
 }
 
 fn fill_ints(t: &Tensor, low: i64, bound: u64, gen: Option<&GenHandle>) -> Result<()> {
+    if !has_values(t) {
+        return Ok(());
+    }
     let mut v = vec![0u64; t.numel()];
     with_gen(gen, |g| random::fill_random_u64_below(g, &mut v, bound)).map_err(Error::Runtime)?;
     let v: Vec<i64> = v.into_iter().map(|x| low.wrapping_add(x as i64)).collect();
-    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?);
+    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
     Ok(())
 }
 
@@ -265,7 +285,7 @@ pub fn fill_(t: &Tensor, value: Scalar) -> Result<()> {
     // Fills may write a self-overlapping tensor: every write stores the same value
     // (PyTorch allows it too).
     crate::autograd::view::check_inplace_autograd(t, false)?;
-    crate::cpu::elementwise::fill(t, value);
+    crate::cpu::elementwise::fill(t, value)?;
     finish_constant_write(t, "FillBackward0");
     Ok(())
 }
@@ -279,7 +299,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
         )));
     }
     crate::autograd::view::check_inplace_autograd(t, value.requires_grad())?;
-    crate::cpu::elementwise::fill(t, value.item()?);
+    crate::cpu::elementwise::fill(t, value.item()?)?;
     t.storage().bump_version();
     if needs_grad(&[t, value]) {
         let vdtype = value.dtype();
@@ -297,7 +317,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
 /// `zero_()`.
 pub fn zero_(t: &Tensor) -> Result<()> {
     crate::autograd::view::check_inplace_autograd(t, false)?;
-    crate::cpu::elementwise::fill(t, Scalar::Int(0));
+    crate::cpu::elementwise::fill(t, Scalar::Int(0))?;
     finish_constant_write(t, "ZeroBackward0");
     Ok(())
 }
@@ -351,7 +371,7 @@ pub fn randperm(n: i64, dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor>
     let t = Tensor::uninit(&[n], DType::I64, crate::Device::Cpu)?;
     let p = with_gen(gen, |g| random::randperm(g, n));
     // SAFETY: `t` is a fresh contiguous buffer of n i64 values; `p` has n values.
-    unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), t.data_ptr::<i64>(), n) };
+    unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), t.data_ptr::<i64>()?, n) };
     super::cast_view(&t, dtype)
 }
 

@@ -13,7 +13,7 @@ use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 pub fn zeros_like(t: &Tensor) -> Result<Tensor> {
-    Tensor::zeros(t.shape(), t.dtype())
+    Tensor::empty(t.shape(), t.dtype(), t.device())
 }
 
 /// Normalised, deduplicated reduce dims; empty `dims` means all dims.
@@ -73,7 +73,7 @@ pub fn blocks_for(t: &Tensor, dims: &[usize]) -> Result<(Tensor, usize, usize)> 
         permuted
     } else {
         let c = Tensor::uninit(permuted.shape(), t.dtype(), t.device())?;
-        crate::cpu::elementwise::copy_cast(&c, &permuted);
+        crate::cpu::elementwise::copy_cast(&c, &permuted)?;
         c
     };
     Ok((c, outer, inner))
@@ -96,9 +96,12 @@ fn reduce_blocks<T: Element, O: Element>(
     outer: usize,
     inner: usize,
     f: impl Fn(&[T]) -> O + Sync,
-) {
-    let src: &[T] = input.as_slice::<T>().unwrap_or(&[]);
-    let po = SendPtr(out.data_ptr::<O>());
+) -> Result<()> {
+    if !Tensor::has_values(out, &[input])? {
+        return Ok(());
+    }
+    let src: &[T] = input.cpu_slice::<T>()?;
+    let po = SendPtr(out.data_ptr::<O>()?);
     let run = |o: usize| {
         let v = f(&src[o * inner..(o + 1) * inner]);
         // SAFETY: o < outer = out.numel(); out is fresh and contiguous.
@@ -109,6 +112,7 @@ fn reduce_blocks<T: Element, O: Element>(
     } else {
         (0..outer).for_each(run);
     }
+    Ok(())
 }
 
 /// Sum of a slice, split across threads when large (for whole-tensor sums).
@@ -155,7 +159,7 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
     let out_shape = reduced_shape(src.shape(), &rdims, keepdim);
     let out = Tensor::uninit(&out_shape, out_dtype, t.device())?;
     let fast = match outer_split(&src, &rdims) {
-        Some((a, r, c)) if out_dtype == src.dtype() => outer_sum(&src, &out, a, r, c),
+        Some((a, r, c)) if out_dtype == src.dtype() => outer_sum(&src, &out, a, r, c)?,
         _ => false,
     };
     if !fast {
@@ -190,27 +194,28 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
 }
 
 fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Result<()> {
+    if !Tensor::has_values(out, &[blocks])? {
+        return Ok(());
+    }
     let dt = blocks.dtype();
     match dt {
         DType::F32 if outer == 1 => {
             let x: &[f32] = blocks.cpu_slice::<f32>()?;
             let s = big_sum_by(x, &simd::sum_f32);
-            crate::cpu::elementwise::fill(out, Scalar::Float(s as f64));
+            crate::cpu::elementwise::fill(out, Scalar::Float(s as f64))?;
             Ok(())
         }
         DType::F32 if out.dtype() == DType::F32 => {
-            reduce_blocks::<f32, f32>(blocks, out, outer, inner, simd::sum_f32);
-            Ok(())
+            reduce_blocks::<f32, f32>(blocks, out, outer, inner, simd::sum_f32)
         }
         DType::F64 if outer == 1 => {
             let x: &[f64] = blocks.cpu_slice::<f64>()?;
             let s = big_sum_by(x, &simd::sum_f64);
-            crate::cpu::elementwise::fill(out, Scalar::Float(s));
+            crate::cpu::elementwise::fill(out, Scalar::Float(s))?;
             Ok(())
         }
         DType::F64 if out.dtype() == DType::F64 => {
-            reduce_blocks::<f64, f64>(blocks, out, outer, inner, simd::sum_f64);
-            Ok(())
+            reduce_blocks::<f64, f64>(blocks, out, outer, inner, simd::sum_f64)
         }
         DType::F32 => reduce_out::<f32, f32>(blocks, out, outer, inner, |v| v),
         DType::F64 => reduce_out::<f64, f64>(blocks, out, outer, inner, |v| v),
@@ -225,8 +230,7 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
                         O::from_i64(s)
                     })
                 })
-            });
-            Ok(())
+            })
         }
     }
 }
@@ -246,12 +250,11 @@ where
     if outer == 1 {
         let x: &[T] = blocks.cpu_slice::<T>()?;
         let s: f64 = big_sum(x, &to_acc).into();
-        crate::cpu::elementwise::fill(out, Scalar::Float(s));
+        crate::cpu::elementwise::fill(out, Scalar::Float(s))?;
         return Ok(());
     }
     crate::dispatch_float!(out.dtype(), O => {
-        reduce_blocks::<T, O>(blocks, out, outer, inner, |x| O::from_f64(pairwise_sum(x, &to_acc).into()));
-        Ok(())
+        reduce_blocks::<T, O>(blocks, out, outer, inner, |x| O::from_f64(pairwise_sum(x, &to_acc).into()))
     }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
 }
 
@@ -348,11 +351,15 @@ fn outer_sum_typed<T: Element, A>(
     c: usize,
     f: impl Fn(T) -> A + Sync,
     back: impl Fn(A) -> T + Sync,
-) where
+) -> Result<()>
+where
     A: Copy + std::ops::Add<Output = A> + Default + Send + Sync,
 {
-    let src: &[T] = t.as_slice::<T>().unwrap_or(&[]);
-    let po = SendPtr(out.data_ptr::<T>());
+    if !Tensor::has_values(out, &[t])? {
+        return Ok(());
+    }
+    let src: &[T] = t.cpu_slice::<T>()?;
+    let po = SendPtr(out.data_ptr::<T>()?);
     let threads = crate::cpu::get_num_threads().max(1);
     // Tiles wide enough to stream rows, narrow enough to give every thread work.
     let want = if a >= threads {
@@ -380,9 +387,10 @@ fn outer_sum_typed<T: Element, A>(
     } else {
         (0..tasks).for_each(run);
     }
+    Ok(())
 }
 
-fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> bool {
+fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> Result<bool> {
     let t = t.detach();
     match t.dtype() {
         DType::F32 => outer_sum_typed::<f32, f32>(&t, out, a, r, c, |v| v, |v| v),
@@ -399,9 +407,9 @@ fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> bool {
             |v| v.to_f32(),
             half::bf16::from_f32,
         ),
-        _ => return false,
-    }
-    true
+        _ => return Ok(false),
+    }?;
+    Ok(true)
 }
 
 // ---------------------------------------------------------------------------
@@ -424,7 +432,7 @@ pub(crate) fn reduce_f64(
     let (blocks, outer, inner) = blocks_for(&src, rdims)?;
     let shape = reduced_shape(t.shape(), rdims, keepdim);
     let out = Tensor::uninit(&shape, DType::F64, t.device())?;
-    reduce_blocks::<f64, f64>(&blocks, &out, outer, inner, f);
+    reduce_blocks::<f64, f64>(&blocks, &out, outer, inner, f)?;
     super::cast_view(&out, out_dtype)
 }
 
@@ -458,7 +466,7 @@ pub(crate) fn unlanes(out: Tensor, dim: usize, in_ndim: usize) -> Result<Tensor>
         .collect();
     let v = out.with_layout(out.layout().permute(&perm));
     let c = Tensor::uninit(v.shape(), v.dtype(), v.device())?;
-    crate::cpu::elementwise::copy_cast(&c, &v);
+    crate::cpu::elementwise::copy_cast(&c, &v)?;
     Ok(c)
 }
 
@@ -513,13 +521,13 @@ fn write_arg_extremes<T: Element>(
     outer: usize,
     inner: usize,
     find: impl Fn(&[T]) -> (T, usize) + Sync,
-) {
+) -> Result<()> {
     if inner == 0 {
-        return;
+        return Ok(());
     }
     let (pv, pi) = (
-        SendPtr(vals.data_ptr::<T>()),
-        SendPtr(idx.data_ptr::<i64>()),
+        SendPtr(vals.data_ptr::<T>()?),
+        SendPtr(idx.data_ptr::<i64>()?),
     );
     let run = |o: usize| {
         let (v, i) = find(&src[o * inner..(o + 1) * inner]);
@@ -535,13 +543,14 @@ fn write_arg_extremes<T: Element>(
     } else {
         (0..outer).for_each(run);
     }
+    Ok(())
 }
 
 /// A float tensor with `f` applied elementwise, no autograd.
 pub(crate) fn map_const(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
     crate::dispatch_float!(x.dtype(), T => {
-        crate::cpu::elementwise::unary_map::<T, T>(&out, &x.detach(), |v| T::from_f64(f(v.to_f64())));
+        crate::cpu::elementwise::unary_map::<T, T>(&out, &x.detach(), |v| T::from_f64(f(v.to_f64())))?;
         Ok(out)
     }, _ => Err(Error::Runtime(format!("expected a floating point tensor, got {}", x.dtype().name()))))
 }
@@ -556,7 +565,7 @@ pub(crate) fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         #[allow(clippy::eq_op)]
         crate::cpu::elementwise::binary_map::<T, T, T>(&out, &a, &b, |x, y| {
             if x == y || (x != x && y != y) { T::one() } else { T::zero() }
-        });
+        })?;
         Ok(out)
     }, _ => Err(Error::Runtime("eq_mask: float tensors expected".into())))
 }
@@ -581,7 +590,7 @@ pub(crate) fn scatter_grad(
     if shape.is_empty() {
         return super::shape::reshape_to(g, &[]);
     }
-    let zeros = Tensor::zeros(shape, g.dtype())?;
+    let zeros = Tensor::empty(shape, g.dtype(), g.device())?;
     super::index::scatter_add(&zeros, dim as i64, idx, g)
 }
 
@@ -689,7 +698,7 @@ pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         )?;
         reduce_blocks::<i64, i64>(&blocks, &out, outer, inner, |x| {
             x.iter().fold(1i64, |a, &b| a.wrapping_mul(b))
-        });
+        })?;
         super::cast_view(&out, out_dtype)?
     };
     if needs_grad(&[&src]) {
@@ -762,7 +771,7 @@ pub fn amax_amin(
     let shape = reduced_shape(t.shape(), &rdims, keepdim);
     let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T>(&blocks, &out, outer, inner, |x| arg_extreme(x, want_max).0));
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T>(&blocks, &out, outer, inner, |x| arg_extreme(x, want_max).0))?;
     if needs_grad(&[t]) {
         let sx = crate::autograd::SavedTensor::input(t);
         let so = crate::autograd::SavedTensor::output(&out, 0);
@@ -807,15 +816,17 @@ pub fn max_min_dim(
     let (blocks, outer, inner) = blocks_for(&t.detach(), &rd)?;
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
-    if t.dtype() == DType::F32 {
+    if !Tensor::has_values(&vals, &[&blocks])? {
+        // No values to find.
+    } else if t.dtype() == DType::F32 {
         let src: &[f32] = blocks.cpu_slice::<f32>()?;
         write_arg_extremes(src, &vals, &idx, outer, inner, |x| {
             simd::arg_extreme_f32(x, want_max)
-        });
+        })?;
     } else {
         crate::dispatch_all!(t.dtype(), T => {
             let src: &[T] = blocks.cpu_slice::<T>()?;
-            write_arg_extremes(src, &vals, &idx, outer, inner, |x| arg_extreme(x, want_max));
+            write_arg_extremes(src, &vals, &idx, outer, inner, |x| arg_extreme(x, want_max))?;
         });
     }
     if needs_grad(&[t]) {
@@ -1112,7 +1123,7 @@ pub fn any_all(t: &Tensor, dims: &[i64], keepdim: bool, want_any: bool) -> Resul
     let out = Tensor::uninit(&shape, DType::Bool, t.device())?;
     crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, bool>(&blocks, &out, outer, inner, |x| {
         if want_any { x.iter().any(|&v| v != T::zero()) } else { x.iter().all(|&v| v != T::zero()) }
-    }));
+    }))?;
     super::cast_view(&out, out_dtype)
 }
 
@@ -1123,7 +1134,7 @@ pub fn count_nonzero(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let out = Tensor::uninit(&shape, DType::I64, t.device())?;
     crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, i64>(&blocks, &out, outer, inner, |x| {
         x.iter().filter(|&&v| v != T::zero()).count() as i64
-    }));
+    }))?;
     Ok(out)
 }
 

@@ -174,7 +174,7 @@ fn dense(t: &Tensor) -> Result<Tensor> {
 /// A fresh contiguous copy of `t` (a kernel buffer updated in place).
 fn fresh_copy(t: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t);
+    crate::cpu::elementwise::copy_cast(&out, t)?;
     Ok(out)
 }
 
@@ -189,9 +189,12 @@ fn read<T: RnnFloat>(t: &Tensor) -> Result<&[T]> {
 /// `t` must be contiguous, of dtype `T`, on the CPU, and no other reference to its
 /// elements may be alive while the returned slice is.
 #[allow(clippy::mut_from_ref)] // storage is a shared buffer (interior mutability); see Safety
-unsafe fn write<T: RnnFloat>(t: &Tensor) -> &mut [T] {
+unsafe fn write<T: RnnFloat>(t: &Tensor) -> Result<&mut [T]> {
     debug_assert!(t.is_contiguous() && t.dtype() == T::DTYPE);
-    std::slice::from_raw_parts_mut(t.data_ptr::<T>(), t.numel())
+    Ok(std::slice::from_raw_parts_mut(
+        t.data_ptr::<T>()?,
+        t.numel(),
+    ))
 }
 
 /// Per-step GEMMs of a sequence run serially inside each direction; a lone direction
@@ -286,14 +289,19 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
             // of dtype T made by `rnn_layer` above, each referenced only here.
             let (h, c, out, saved) = unsafe {
                 (
-                    write::<T>(&p.h),
-                    p.c.as_ref().map(|c| write::<T>(c)),
-                    write::<T>(&p.out),
-                    p.saved.as_ref().map(|s| kernel::Saved {
-                        gates: write::<T>(&s.gates),
-                        h_prev: write::<T>(&s.h_prev),
-                        extra: write::<T>(&s.extra),
-                    }),
+                    write::<T>(&p.h)?,
+                    p.c.as_ref().map(|c| write::<T>(c)).transpose()?,
+                    write::<T>(&p.out)?,
+                    p.saved
+                        .as_ref()
+                        .map(|s| -> Result<_> {
+                            Ok(kernel::Saved {
+                                gates: write::<T>(&s.gates)?,
+                                h_prev: write::<T>(&s.h_prev)?,
+                                extra: write::<T>(&s.extra)?,
+                            })
+                        })
+                        .transpose()?,
                 )
             };
             let steps = &p.steps;
@@ -412,11 +420,11 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
                     // dtype T made by this backward call, referenced only here.
                     let (dh, dc, d_xp, d_w, d_b) = unsafe {
                         (
-                            write::<T>(&x.dh),
-                            x.dc.as_ref().map(|t| write::<T>(t)),
-                            write::<T>(&x.d_xp),
-                            write::<T>(&x.d_w),
-                            x.d_b.as_ref().map(|t| write::<T>(t)),
+                            write::<T>(&x.dh)?,
+                            x.dc.as_ref().map(|t| write::<T>(t)).transpose()?,
+                            write::<T>(&x.d_xp)?,
+                            write::<T>(&x.d_w)?,
+                            x.d_b.as_ref().map(|t| write::<T>(t)).transpose()?,
                         )
                     };
                     let steps = &b.steps;

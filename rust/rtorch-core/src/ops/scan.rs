@@ -28,7 +28,7 @@ pub(crate) fn lane_apply<T: Element>(
         // SAFETY: `out` is a fresh contiguous buffer of outer * n elements of T that
         // nothing else references until this function returns it.
         let res: &mut [T] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), outer * n) };
+            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, outer * n) };
         if outer * n >= crate::cpu::GRAIN && outer > 1 {
             crate::cpu::install(|| {
                 res.par_chunks_mut(n)
@@ -176,7 +176,7 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
     let mut idx = vec![0i64; outer * n];
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;
-        let pv = vals.data_ptr::<T>();
+        let pv = vals.data_ptr::<T>()?;
         for o in 0..outer {
             let mut best = 0usize;
             for i in 0..n {

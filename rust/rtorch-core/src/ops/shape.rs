@@ -287,7 +287,7 @@ pub fn slice_backward(
     start: usize,
     step: usize,
 ) -> Result<Tensor> {
-    let out = Tensor::zeros(shape, g.dtype())?;
+    let out = Tensor::empty(shape, g.dtype(), g.device())?;
     let len = g.shape().get(dim).copied().unwrap_or(1);
     // An empty slice covers nothing (its end is its start, not start + 1).
     let end = if len == 0 {
@@ -303,7 +303,7 @@ pub fn slice_backward(
             fmt_shape(region.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(&region, g);
+    crate::cpu::elementwise::copy_cast(&region, g)?;
     if needs_grad(&[g]) {
         record("SliceBackwardBackward0", &[g], &out, move |_, gg| {
             Ok(vec![Some(slice(
@@ -385,7 +385,7 @@ fn as_strided_backward(g: &Tensor, input: &Layout, output: &Layout) -> Result<Te
         for_each_offset(l, |o| v.push((o - lo) as i64));
         Tensor::from_vec(v, &l.shape)
     };
-    let storage = Tensor::zeros(&[hi - lo], g.dtype())?;
+    let storage = Tensor::empty(&[hi - lo], g.dtype(), g.device())?;
     let storage = index_put(
         &storage,
         &[Some(positions(output)?)],
@@ -457,7 +457,7 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         }
         let len = t.shape()[d];
         let region = out.with_layout(out.layout().narrow(d, off, len));
-        crate::cpu::elementwise::copy_cast(&region, t);
+        crate::cpu::elementwise::copy_cast(&region, t)?;
         spans.push(Some((off, len, t.dtype())));
         off += len;
     }
@@ -699,11 +699,15 @@ fn dim_list(dims: &[i64], n: usize) -> Result<Vec<usize>> {
 }
 
 /// Copies `src` into the contiguous `out`, reading dims in `flip` backwards.
-fn flip_kernel<T: crate::element::Element>(src: &Tensor, out: &Tensor, flip: &[usize]) {
+fn flip_kernel<T: crate::element::Element>(
+    src: &Tensor,
+    out: &Tensor,
+    flip: &[usize],
+) -> Result<()> {
     let shape = src.shape().clone();
     let n = out.numel();
-    if n == 0 {
-        return;
+    if n == 0 || !Tensor::has_values(out, &[src])? {
+        return Ok(());
     }
     let nd = shape.len();
     let mut base = 0isize;
@@ -712,8 +716,8 @@ fn flip_kernel<T: crate::element::Element>(src: &Tensor, out: &Tensor, flip: &[u
         base += (shape[d] as isize - 1) * strides[d];
         strides[d] = -strides[d];
     }
-    let ps = src.data_ptr::<T>();
-    let po = out.data_ptr::<T>();
+    let ps = src.data_ptr::<T>()?;
+    let po = out.data_ptr::<T>()?;
     let mut idx = vec![0usize; nd];
     let mut off = base;
     for i in 0..n {
@@ -732,6 +736,7 @@ fn flip_kernel<T: crate::element::Element>(src: &Tensor, out: &Tensor, flip: &[u
             idx[d] = 0;
         }
     }
+    Ok(())
 }
 
 /// `flip(t, dims)`: a copy with the elements of `dims` reversed.
@@ -739,9 +744,9 @@ pub fn flip(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let ds = dim_list(dims, t.dim())?;
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
     if t.dim() == 0 {
-        crate::cpu::elementwise::copy_cast(&out, t);
+        crate::cpu::elementwise::copy_cast(&out, t)?;
     } else {
-        crate::dispatch_all!(t.dtype(), T => flip_kernel::<T>(t, &out, &ds));
+        crate::dispatch_all!(t.dtype(), T => flip_kernel::<T>(t, &out, &ds))?;
     }
     if needs_grad(&[t]) {
         let dims = dims.to_vec();
@@ -793,11 +798,14 @@ pub fn roll(t: &Tensor, shifts: &[i64], dims: &[i64]) -> Result<Tensor> {
     Ok(cur)
 }
 
-fn tri_kernel<T: crate::element::Element>(out: &Tensor, k: i64, lower: bool) {
+fn tri_kernel<T: crate::element::Element>(out: &Tensor, k: i64, lower: bool) -> Result<()> {
+    if !Tensor::has_values(out, &[])? {
+        return Ok(());
+    }
     let nd = out.dim();
     let (r, c) = (out.shape()[nd - 2], out.shape()[nd - 1]);
     let batches = out.numel() / (r * c).max(1);
-    let p = out.data_ptr::<T>();
+    let p = out.data_ptr::<T>()?;
     for b in 0..batches {
         for i in 0..r {
             for j in 0..c {
@@ -810,6 +818,7 @@ fn tri_kernel<T: crate::element::Element>(out: &Tensor, k: i64, lower: bool) {
             }
         }
     }
+    Ok(())
 }
 
 fn tri(t: &Tensor, k: i64, lower: bool) -> Result<Tensor> {
@@ -821,7 +830,7 @@ fn tri(t: &Tensor, k: i64, lower: bool) -> Result<Tensor> {
     }
     let out = super::copy::clone_contiguous(&t.detach())?;
     if out.numel() > 0 {
-        crate::dispatch_all!(t.dtype(), T => tri_kernel::<T>(&out, k, lower));
+        crate::dispatch_all!(t.dtype(), T => tri_kernel::<T>(&out, k, lower))?;
     }
     if needs_grad(&[t]) {
         record(
@@ -871,7 +880,7 @@ pub fn diagonal_backward(
     d1: usize,
     d2: usize,
 ) -> Result<Tensor> {
-    let out = Tensor::zeros(shape, g.dtype())?;
+    let out = Tensor::empty(shape, g.dtype(), g.device())?;
     let region = out.with_layout(out.layout().diagonal(offset, d1, d2));
     if region.shape() != g.shape() {
         return Err(Error::Runtime(format!(
@@ -880,7 +889,7 @@ pub fn diagonal_backward(
             fmt_shape(region.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(&region, g);
+    crate::cpu::elementwise::copy_cast(&region, g)?;
     if needs_grad(&[g]) {
         record("DiagonalBackwardBackward0", &[g], &out, move |_, gg| {
             Ok(vec![Some(diagonal(gg, offset, d1 as i64, d2 as i64)?)])
@@ -1050,7 +1059,7 @@ pub fn unfold(t: &Tensor, dim: i64, size: i64, step: i64) -> Result<Tensor> {
         }
         // Move the window dim next to the unfolded dim: [..., count, size, ...].
         let g2 = movedim(g, &[-1], &[(gd + 1) as i64])?;
-        let z = Tensor::zeros(&base_shape, g.dtype())?;
+        let z = Tensor::empty(&base_shape, g.dtype(), g.device())?;
         let mut indices: Vec<Option<Tensor>> = vec![None; gd];
         indices.push(Some(idx_t));
         let r = super::index::index_put(&z, &indices, &super::binary::Rhs::Tensor(g2), true)?;

@@ -59,13 +59,13 @@ fn forward_kernel<T: Element + SoftmaxFloat>(src: &Tensor, d: usize, log: bool) 
     let x = dense::<T>(src)?;
     let out = Tensor::uninit(src.shape(), T::DTYPE, src.device())?;
     let numel = out.numel();
-    if numel > 0 {
+    if numel > 0 && Tensor::has_values(&out, &[&x])? {
         let xs = x
             .as_slice::<T>()
             .ok_or_else(|| Error::Runtime("softmax: expected a contiguous CPU tensor".into()))?;
         // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
         // references until it is returned.
-        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), numel) };
+        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, numel) };
         let (outer, n, inner) = geometry(src.shape(), d);
         let cap = capability();
         if inner == 1 {
@@ -95,13 +95,13 @@ fn backward_kernel<T: Element + SoftmaxFloat>(
     let yd = dense::<T>(y)?;
     let out = Tensor::uninit(y.shape(), T::DTYPE, y.device())?;
     let numel = out.numel();
-    if numel > 0 {
+    if numel > 0 && Tensor::has_values(&out, &[&gd, &yd])? {
         let err = || Error::Runtime("softmax backward: expected contiguous CPU tensors".into());
         let gs = gd.as_slice::<T>().ok_or_else(err)?;
         let ys = yd.as_slice::<T>().ok_or_else(err)?;
         // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
         // references until it is returned.
-        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), numel) };
+        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, numel) };
         let (outer, n, inner) = geometry(y.shape(), d);
         let cap = capability();
         if inner == 1 {

@@ -43,7 +43,7 @@ fn pick_lanes(
     let mut idx = vec![0i64; outer * m];
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;
-        let pv = crate::cpu::SendPtr(vals.data_ptr::<T>());
+        let pv = crate::cpu::SendPtr(vals.data_ptr::<T>()?);
         let run = |(o, ix): (usize, &mut [i64])| {
             let lane = &x[o * n..(o + 1) * n];
             let ord = order(lane, descending);

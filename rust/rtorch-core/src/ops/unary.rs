@@ -138,7 +138,7 @@ where
     }
     let src = super::copy::clone_contiguous(a)?;
     let r = apply(&src, name, kernel_name, kind, save, kernel, grad)?;
-    crate::cpu::elementwise::copy_cast(a, &r);
+    crate::cpu::elementwise::copy_cast(a, &r)?;
     a.storage().bump_version();
     crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&r));
     Ok(())
@@ -221,8 +221,11 @@ fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [
     if n == 0 {
         return true;
     }
-    let po = SendPtr(out.data_ptr::<f32>());
-    let pa = SendPtr(a.data_ptr::<f32>());
+    // Tensors without values (meta) take the generic path, which skips them.
+    let (Ok(po), Ok(pa)) = (out.data_ptr::<f32>(), a.data_ptr::<f32>()) else {
+        return false;
+    };
+    let (po, pa) = (SendPtr(po), SendPtr(pa));
     let alias = std::ptr::eq(po.0, pa.0);
     par_chunks(n, |s, e| {
         // SAFETY: s..e lies inside both contiguous buffers of n elements; when they
@@ -248,12 +251,12 @@ macro_rules! fkernel {
                 DType::F32 => {
                     #[allow(dead_code)]
                     type F = f32;
-                    unary_map::<f32, f32>(out, a, move |$x: F| $body)
+                    unary_map::<f32, f32>(out, a, move |$x: F| $body)?
                 }
                 DType::F64 => {
                     #[allow(dead_code)]
                     type F = f64;
-                    unary_map::<f64, f64>(out, a, move |$x: F| $body)
+                    unary_map::<f64, f64>(out, a, move |$x: F| $body)?
                 }
                 DType::F16 => {
                     #[allow(dead_code)]
@@ -261,7 +264,7 @@ macro_rules! fkernel {
                     unary_map::<f16, f16>(out, a, move |v: f16| {
                         let $x: F = v.to_f32();
                         f16::from_f32($body)
-                    })
+                    })?
                 }
                 DType::BF16 => {
                     #[allow(dead_code)]
@@ -269,7 +272,7 @@ macro_rules! fkernel {
                     unary_map::<bf16, bf16>(out, a, move |v: bf16| {
                         let $x: F = v.to_f32();
                         bf16::from_f32($body)
-                    })
+                    })?
                 }
                 d => return Err(Error::Runtime(format!("unsupported dtype {}", d.name()))),
             }
@@ -294,7 +297,7 @@ pub fn mask(x: &Tensor, pred: impl Fn(f64) -> bool + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
     crate::dispatch_all!(x.dtype(), T => {
         unary_map::<T, T>(&out, &x, |v: T| if pred(v.to_f64()) { T::one() } else { T::zero() })
-    });
+    })?;
     Ok(out)
 }
 
@@ -550,7 +553,7 @@ pub fn sign_(a: &Tensor) -> Result<()> {
 
 fn sign_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
     if out.dtype() == DType::Bool {
-        unary_map::<bool, bool>(out, a, |v| v);
+        unary_map::<bool, bool>(out, a, |v| v)?;
         return Ok(());
     }
     int_or_float(
@@ -600,14 +603,14 @@ fn int_or_float(
             return Err(not_implemented(kname, dt));
         }
         if dt == DType::F32 {
-            unary_map::<f32, f32>(out, a, move |x| ff(x as f64) as f32);
+            unary_map::<f32, f32>(out, a, move |x| ff(x as f64) as f32)?;
             return Ok(());
         }
         crate::dispatch_float!(dt, T => {
             unary_map::<T, T>(out, a, move |x: T| T::from_f64(ff(x.to_f64())))
         }, _ => crate::dispatch_int!(dt, T => {
             unary_map::<T, T>(out, a, move |x: T| T::from_i64(fi(x.to_i64())))
-        }, _ => return Err(not_implemented(kname, dt))));
+        }, _ => return Err(not_implemented(kname, dt))))?;
         Ok(())
     }
 }
@@ -620,7 +623,7 @@ fn bool_kernel(
     move |out: &Tensor, a: &Tensor| {
         crate::dispatch_float!(a.dtype(), T => {
             unary_map::<T, bool>(out, a, move |x: T| pred(x.to_f64()))
-        }, _ => crate::cpu::elementwise::fill(out, Scalar::Bool(int_value)));
+        }, _ => crate::cpu::elementwise::fill(out, Scalar::Bool(int_value)))?;
         Ok(())
     }
 }
@@ -731,7 +734,7 @@ fn nan_to_num_kernel(
     move |out: &Tensor, a: &Tensor| {
         let dt = out.dtype();
         if !dt.is_floating_point() {
-            crate::cpu::elementwise::copy_cast(out, a);
+            crate::cpu::elementwise::copy_cast(out, a)?;
             return Ok(());
         }
         let n = nan.unwrap_or(0.0);
@@ -743,7 +746,7 @@ fn nan_to_num_kernel(
                 let v = x.to_f64();
                 if v.is_nan() { n } else if v == f64::INFINITY { p } else if v == f64::NEG_INFINITY { m } else { x }
             })
-        }, _ => {});
+        }, _ => Ok(()))?;
         Ok(())
     }
 }
@@ -753,7 +756,7 @@ pub fn logical_not(a: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(a.shape(), DType::Bool, a.device())?;
     crate::dispatch_all!(a.dtype(), T => {
         unary_map::<T, bool>(&out, a, |v: T| v == T::zero())
-    });
+    })?;
     Ok(out)
 }
 
@@ -761,7 +764,7 @@ pub fn logical_not(a: &Tensor) -> Result<Tensor> {
 pub fn logical_not_(a: &Tensor) -> Result<()> {
     check_inplace(a)?;
     let r = logical_not(a)?;
-    crate::cpu::elementwise::copy_cast(a, &r);
+    crate::cpu::elementwise::copy_cast(a, &r)?;
     super::finish_constant_write(a, "LogicalNotBackward0");
     Ok(())
 }
@@ -788,9 +791,8 @@ fn bitwise_not_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
         DType::I16 => unary_map::<i16, i16>(out, a, |v| !v),
         DType::I32 => unary_map::<i32, i32>(out, a, |v| !v),
         DType::I64 => unary_map::<i64, i64>(out, a, |v| !v),
-        d => return Err(not_implemented("bitwise_not_cpu", d)),
+        d => Err(not_implemented("bitwise_not_cpu", d)),
     }
-    Ok(())
 }
 
 // ----- activations with parameters -----
@@ -981,7 +983,7 @@ pub fn hardtanh(a: &Tensor, lo: f64, hi: f64, inplace: bool) -> Result<Tensor> {
                     let f = v.to_f64();
                     if f < lo { l } else if f > hi { h } else { v }
                 })
-            });
+            })?;
             Ok(())
         },
         move |g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, move |x| x > lo && x < hi)?),

@@ -215,14 +215,14 @@ pub fn im2col(t: &Tensor, win: Window2d) -> Result<Tensor> {
     };
     let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let plane = win.plane(h, w, oh, ow);
-    if out.numel() > 0 {
+    if out.numel() > 0 && Tensor::has_values(&out, &[t])? {
         let src = contiguous_data(t)?;
         crate::dispatch_float!(t.dtype(), T => {
             let x: &[T] = src.cpu_slice::<T>()?;
             // SAFETY: `out` is a fresh contiguous buffer of out.numel() elements of T
             // that nothing else references until this function returns it.
             let y: &mut [T] =
-                unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>(), out.numel()) };
+                unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, out.numel()) };
             let taps = Taps::new(plane);
             for_planes(x, h * w, y, kk * l, |s, d| taps.im2col(s, d, l));
         }, _ => return Err(not_floating("im2col_out_cpu", t.dtype())));
@@ -311,7 +311,7 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
                 // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
                 // this type that nothing else references until this function returns.
                 let y: &mut [$T] =
-                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>(), acc.numel()) };
+                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>()?, acc.numel()) };
                 let taps = Taps::new(plane);
                 for_planes(x, kk * l, y, hw, |s, d| taps.col2im(s, l, d));
             }};
@@ -470,19 +470,19 @@ pub fn max_pool2d(
     };
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
-    if vals.numel() > 0 {
+    if vals.numel() > 0 && Tensor::has_values(&vals, &[t])? {
         let src = contiguous_data(t)?;
         let g = geom(h, w, oh, ow, &win);
         // SAFETY: `idx` is a fresh contiguous int64 buffer of idx.numel() elements that
         // nothing else references until this function returns it.
         let ii: &mut [i64] =
-            unsafe { std::slice::from_raw_parts_mut(idx.data_ptr::<i64>(), idx.numel()) };
+            unsafe { std::slice::from_raw_parts_mut(idx.data_ptr::<i64>()?, idx.numel()) };
         crate::dispatch_all!(t.dtype(), T => {
             let x: &[T] = src.cpu_slice::<T>()?;
             // SAFETY: `vals` is a fresh contiguous buffer of vals.numel() elements of T,
             // distinct from `idx`, referenced by nothing else until returned.
             let vv: &mut [T] =
-                unsafe { std::slice::from_raw_parts_mut(vals.data_ptr::<T>(), vals.numel()) };
+                unsafe { std::slice::from_raw_parts_mut(vals.data_ptr::<T>()?, vals.numel()) };
             crate::cpu::pool::max_pool2d_forward(x, vv, ii, &g, T::from_f64(f64::NEG_INFINITY));
         });
     }
@@ -530,6 +530,14 @@ pub fn max_pool2d_backward(grad: &Tensor, indices: &Tensor, hw: [usize; 2]) -> R
     let plane = h.checked_mul(w).ok_or_else(overflow)?;
     let mut shape: Vec<usize> = lead.to_vec();
     shape.extend([h, w]);
+    if super::any_meta(&[grad, indices]) {
+        return super::meta_result(
+            "MaxPool2DWithIndicesBackwardBackward0",
+            &[grad, indices],
+            &shape,
+            grad.dtype(),
+        );
+    }
     // Half types accumulate in f32 (one rounding at the end).
     let compute = match grad.dtype() {
         DType::F64 => DType::F64,
@@ -546,7 +554,7 @@ pub fn max_pool2d_backward(grad: &Tensor, indices: &Tensor, hw: [usize; 2]) -> R
                 // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
                 // this type that nothing else references until this function returns.
                 let y: &mut [$T] =
-                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>(), acc.numel()) };
+                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>()?, acc.numel()) };
                 crate::cpu::pool::max_pool2d_backward(gv, iv, y, l, plane);
             }};
         }
