@@ -372,3 +372,65 @@ def test_module_factory_kwargs_and_to_empty_meta():
     lin.reset_parameters()
     bound = 1 / 3**0.5
     assert float(lin.weight.abs().max()) <= bound and float(lin.bias.abs().max()) <= bound
+
+
+MODULES = {
+    "lstm_bi": (lambda: nn.LSTM(8, 16, 2, bidirectional=True), lambda d: [_on(d, 7, 3, 8)]),
+    "gru_batch_first": (lambda: nn.GRU(8, 6, batch_first=True), lambda d: [_on(d, 3, 7, 8)]),
+    "rnn_tanh": (lambda: nn.RNN(4, 5), lambda d: [_on(d, 2, 3, 4)]),
+    "transformer_layer": (
+        lambda: nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=True),
+        lambda d: [_on(d, 2, 5, 32)],
+    ),
+    "multihead_attention": (lambda: nn.MultiheadAttention(16, 2), lambda d: [_on(d, 4, 2, 16)] * 3),
+    "batchnorm2d": (lambda: nn.BatchNorm2d(3), lambda d: [_on(d, 2, 3, 4, 4)]),
+    "avgpool2d": (lambda: nn.AvgPool2d(2), lambda d: [_on(d, 1, 2, 6, 6)]),
+    "adaptive_avgpool2d": (lambda: nn.AdaptiveAvgPool2d(1), lambda d: [_on(d, 1, 2, 6, 6)]),
+    "embedding": (lambda: nn.Embedding(10, 4), lambda d: [rtorch.zeros(3, 2, dtype=I64, device=d)]),
+}
+
+
+def _on(device: str, *shape: int) -> rtorch.Tensor:
+    return rtorch.zeros(*shape, device=device, requires_grad=True)
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_module_forward_and_backward_on_meta(name):
+    make, inputs = MODULES[name]
+    rtorch.manual_seed(0)
+    ref = _first(make()(*inputs("cpu")))
+    with rtorch.device("meta"):
+        module = make()
+    meta_inputs = inputs("meta")
+    got = _first(module(*meta_inputs))
+    assert_same_meta(got, ref)
+    got.sum().backward()
+    for t in [*module.parameters(), *(x for x in meta_inputs if x.requires_grad)]:
+        assert t.grad is not None and t.grad.is_meta and t.grad.shape == t.shape
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: rtorch.optim.SGD(ps, lr=0.1, momentum=0.9),
+        lambda ps: rtorch.optim.Adam(ps, lr=1e-3),
+        lambda ps: rtorch.optim.AdamW(ps, lr=1e-3, amsgrad=True),
+        lambda ps: rtorch.optim.RMSprop(ps, lr=1e-3, centered=True),
+    ],
+)
+def test_optimizer_steps_on_meta_parameters(make):
+    with rtorch.device("meta"):
+        net = nn.Linear(3, 2)
+    opt = make(net.parameters())
+    for _ in range(2):
+        opt.zero_grad()
+        net(rtorch.empty(4, 3, device="meta")).sum().backward()
+        opt.step()
+    for p in net.parameters():
+        assert p.is_meta and p.grad.is_meta
+        for v in opt.state[p].values():
+            assert not isinstance(v, rtorch.Tensor) or v.is_meta or v.dim() == 0

@@ -109,12 +109,7 @@ impl PyTensor {
         if shape.len() == 1 {
             let a = shape.get_item(0)?;
             if let Ok(Some(d)) = crate::convert::dtype_arg(Some(&a)) {
-                if d != self.inner.dtype() {
-                    return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                        "view(dtype) with a different element type is not supported by rtorch",
-                    ));
-                }
-                return Ok(PyTensor::from(self.inner.clone()));
+                return wrap(s::view_dtype(&self.inner, d));
             }
         }
         wrap(s::view(&self.inner, &shape_args(shape)?))

@@ -319,7 +319,7 @@ def _avg_pool2d_core(
     h, w = x.shape[2], x.shape[3]
     dh = _avg_divisor(h, oh, kernel[0], stride[0], padding[0], count_include_pad)
     dw = _avg_divisor(w, ow, kernel[1], stride[1], padding[1], count_include_pad)
-    divisor = (dh.view(oh, 1) * dw.view(1, ow)).to(sums.dtype)
+    divisor = (dh.view(oh, 1) * dw.view(1, ow)).to(sums.device, sums.dtype)
     return sums / divisor
 
 

@@ -106,9 +106,7 @@ pub fn none_grads(n: usize) -> Vec<Option<Tensor>> {
 }
 
 /// The result of an op whose inputs live on the `meta` device: `shape` and `dtype`
-/// there, and, when an input needs a gradient, a node `name` whose backward gives each
-/// such input a meta gradient of its own shape and dtype (there are no values, so the
-/// metadata is the whole answer). Raises PyTorch's error when the inputs' devices
+/// there, recorded by `record_meta`. Raises PyTorch's error when the inputs' devices
 /// differ.
 pub(crate) fn meta_result(
     name: &'static str,
@@ -118,21 +116,29 @@ pub(crate) fn meta_result(
 ) -> Result<Tensor> {
     let out = Tensor::empty(shape, dtype, crate::Device::Meta)?;
     Tensor::has_values(&out, inputs)?;
-    if crate::autograd::needs_grad(inputs) {
-        let like: Vec<_> = inputs
-            .iter()
-            .map(|t| (t.shape().clone(), t.dtype(), t.requires_grad()))
-            .collect();
-        crate::autograd::record(name, inputs, &out, move |_, _| {
-            like.iter()
-                .map(|(s, d, r)| {
-                    r.then(|| Tensor::empty(s, *d, crate::Device::Meta))
-                        .transpose()
-                })
-                .collect()
-        });
-    }
+    record_meta(name, inputs, &[&out]);
     Ok(out)
+}
+
+/// When an input needs a gradient, records node `name` from `inputs` to the meta
+/// tensors `outs`; its backward gives each such input a meta gradient of its own shape
+/// and dtype (there are no values, so the metadata is the whole answer).
+pub(crate) fn record_meta(name: &'static str, inputs: &[&Tensor], outs: &[&Tensor]) {
+    if !crate::autograd::needs_grad(inputs) {
+        return;
+    }
+    let like: Vec<_> = inputs
+        .iter()
+        .map(|t| (t.shape().clone(), t.dtype(), t.requires_grad()))
+        .collect();
+    crate::autograd::record_multi(name, inputs, outs, move |_, _| {
+        like.iter()
+            .map(|(s, d, r)| {
+                r.then(|| Tensor::empty(s, *d, crate::Device::Meta))
+                    .transpose()
+            })
+            .collect()
+    });
 }
 
 /// Whether any of `inputs` is on the `meta` device.

@@ -94,7 +94,7 @@ fn check_all(
                 p.dtype().name()
             )));
         }
-        if p.device() != Device::Cpu {
+        if !matches!(p.device(), Device::Cpu | Device::Meta) {
             return Err(err(format!(
                 "{op}: params[{i}] is on {}, but the fused update runs on the CPU only",
                 p.device()
@@ -212,7 +212,8 @@ fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
     rule: &R,
 ) -> Result<()> {
     let n = grad.numel();
-    if n > 0 {
+    // A meta parameter has no values to update (its checks above still ran).
+    if n > 0 && grad.device() != Device::Meta {
         let g_t = if direct::<T>(grad) && !written.iter().any(|t| overlaps(t, grad)) {
             grad.clone()
         } else {

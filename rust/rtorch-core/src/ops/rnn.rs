@@ -237,6 +237,9 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
     let (hs, total) = (sz.hidden, sz.total);
     let g = cell.gates() * hs;
     let all_inputs: Vec<&Tensor> = dirs.iter().flat_map(|d| d.inputs()).collect();
+    if super::any_meta(&all_inputs) {
+        return meta_layer(cell, &sz, dirs.len(), &all_inputs);
+    }
     let training = needs_grad(&all_inputs);
     let dev = first_device(dirs);
     let numel = |rows: usize, cols: usize| -> Result<usize> {
@@ -481,6 +484,24 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
             Ok(result)
         });
     }
+    Ok(outs)
+}
+
+/// `rnn_layer` on the meta device: the outputs' shapes, and a node that hands each
+/// input needing a gradient a meta gradient of its own shape.
+fn meta_layer(cell: Cell, sz: &Sizes, dirs: usize, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+    let meta = |rows: usize| Tensor::empty(&[rows, sz.hidden], sz.dtype, crate::Device::Meta);
+    let mut outs = Vec::with_capacity(dirs * 3);
+    for _ in 0..dirs {
+        outs.push(meta(sz.total)?);
+        outs.push(meta(sz.batch)?);
+        if cell == Cell::Lstm {
+            outs.push(meta(sz.batch)?);
+        }
+    }
+    Tensor::has_values(&outs[0], inputs)?;
+    let out_refs: Vec<&Tensor> = outs.iter().collect();
+    super::record_meta(node_name(cell), inputs, &out_refs);
     Ok(outs)
 }
 

@@ -20,6 +20,71 @@ where
     out
 }
 
+/// `view(dtype)`: the same bytes read as `dtype`, without copy or autograd history (as
+/// in PyTorch, the result does not require grad). When the element sizes differ, the
+/// last dim must be contiguous and its size, the offset and the other strides scale by
+/// the ratio. Viewing other bytes as bool is refused: a byte other than 0 or 1 is not
+/// a bool.
+pub fn view_dtype(t: &Tensor, dtype: crate::DType) -> Result<Tensor> {
+    let (from, to) = (t.dtype(), dtype);
+    if to == crate::DType::Bool && from != crate::DType::Bool {
+        return Err(Error::NotImplemented(format!(
+            "view(torch.bool) of a {} tensor: rtorch cannot read arbitrary bytes as bool",
+            from.scalar_type_name()
+        )));
+    }
+    let (a, b) = (from.size(), to.size());
+    if a == b {
+        return Ok(Tensor::from_parts(
+            t.storage().clone(),
+            t.layout().clone(),
+            to,
+        ));
+    }
+    let what = format!(
+        "to view {} as {} (different element sizes)",
+        from.scalar_type_name(),
+        to.scalar_type_name()
+    );
+    let nd = t.dim();
+    if nd == 0 {
+        return Err(Error::Runtime(format!("self.dim() cannot be 0 {what}")));
+    }
+    let (shape, strides) = (t.shape(), t.strides());
+    if strides[nd - 1] != 1 {
+        return Err(Error::Runtime(format!(
+            "self.stride(-1) must be 1 {what}, but got {}",
+            strides[nd - 1]
+        )));
+    }
+    let mut layout = t.layout().clone();
+    if b > a {
+        let r = b / a;
+        let must_divide = |v: usize, name: String| -> Result<usize> {
+            if !v.is_multiple_of(r) {
+                return Err(Error::Runtime(format!(
+                    "{name} must be divisible by {r} {what}, but got {v}"
+                )));
+            }
+            Ok(v / r)
+        };
+        layout.shape[nd - 1] = must_divide(shape[nd - 1], "self.size(-1)".into())?;
+        layout.offset = must_divide(t.offset(), "self.storage_offset()".into())?;
+        for i in 0..nd - 1 {
+            layout.strides[i] = must_divide(strides[i], format!("self.stride({i})"))?;
+        }
+    } else {
+        // Sizes in elements of the smaller type cannot overflow: the bytes exist.
+        let r = a / b;
+        layout.shape[nd - 1] = shape[nd - 1] * r;
+        layout.offset = t.offset() * r;
+        for i in 0..nd - 1 {
+            layout.strides[i] = strides[i] * r;
+        }
+    }
+    Ok(Tensor::from_parts(t.storage().clone(), layout, to))
+}
+
 /// `view(shape)`: no copy; RuntimeError when the layout does not allow it.
 pub fn view(t: &Tensor, shape: &[i64]) -> Result<Tensor> {
     let new_shape = infer_size(shape, t.numel())?;

@@ -303,7 +303,7 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
         _ => DType::F32,
     };
     let acc = Tensor::uninit(&shape, compute, t.device())?;
-    if acc.numel() > 0 {
+    if acc.numel() > 0 && Tensor::has_values(&acc, &[t])? {
         let src = super::cast_view(&contiguous_data(t)?, compute)?;
         macro_rules! run {
             ($T:ty) => {{
