@@ -876,7 +876,7 @@ def ctc_loss(
                 "ctc_loss_allocate_outputs)"
             )
         if offsets[-1] == 0:
-            targets = _C.full((batch, max_len), blank, dtype=_C.int64)
+            targets = _C.full((batch, max_len), blank, dtype=_C.int64, device=targets.device)
         else:
             padded = targets[_C.where(valid, pos, 0)]
             targets = _C.where(valid, padded, blank)
@@ -889,7 +889,7 @@ def ctc_loss(
     targets = targets[:, :max_len]
     width = 2 * max_len + 1
     # Extended label sequence: blank, l1, blank, l2, ..., blank.
-    ext = _C.full((batch, width), blank, dtype=_C.int64)
+    ext = _C.full((batch, width), blank, dtype=_C.int64, device=targets.device)
     if max_len:
         ext[:, 1::2] = targets
     # A label may skip the blank before it unless it repeats the label two places back.

@@ -508,7 +508,8 @@ def _adaptive_max_index(size: int, out: int) -> tuple[Tensor, int]:
 def _adaptive_max_2d(x: Tensor, oh: int, ow: int) -> tuple[Tensor, Tensor]:
     h, w = x.shape[-2], x.shape[-1]
     if oh == 0 or ow == 0:
-        return _empty_pool(x, oh, ow), _C.zeros(*x.shape[:-2], oh, ow, dtype=_C.int64)
+        idx = _C.zeros(*x.shape[:-2], oh, ow, dtype=_C.int64, device=x.device)
+        return _empty_pool(x, oh, ow), idx
     idx_h, kh = _adaptive_max_index(h, oh)
     idx_w, kw = _adaptive_max_index(w, ow)
     lead = x.shape[:-2]
@@ -606,7 +607,7 @@ def _max_unpool(input: Tensor, indices: Tensor, sizes: list[int]) -> Tensor:
             f"Found an invalid max index: {bad} (output volumes are of size "
             f"{'x'.join(map(str, sizes))})"
         )
-    out = _C.zeros(*lead, plane, dtype=input.dtype)
+    out = _C.zeros(*lead, plane, dtype=input.dtype, device=input.device)
     return out.scatter(-1, idx, src).view(*lead, *sizes)
 
 

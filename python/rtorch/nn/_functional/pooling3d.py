@@ -294,7 +294,7 @@ def adaptive_max_pool3d_with_indices(
     nd = input.dim()
     if any(o == 0 for o in outs):
         values = (input.sum((-3, -2, -1), keepdim=True) * 0).expand(*lead, *outs)
-        return values, _C.zeros(*lead, *outs, dtype=_C.int64)
+        return values, _C.zeros(*lead, *outs, dtype=_C.int64, device=input.device)
     # Every bin padded to the widest one by repeating its last element (harmless for max;
     # the repeat comes later, so it never wins a tie over the original).
     win = input
@@ -376,8 +376,8 @@ def _fractional_starts(sample: Tensor, size: int, out: int, pool: int) -> Tensor
     u = sample.double().unsqueeze(-1)
     lead = tuple(sample.shape)
     if out == 0:
-        return _C.zeros((*lead, 0), dtype=_C.int64)
-    last = _C.full((*lead, 1), size - pool, dtype=_C.int64)
+        return _C.zeros((*lead, 0), dtype=_C.int64, device=sample.device)
+    last = _C.full((*lead, 1), size - pool, dtype=_C.int64, device=sample.device)
     if out == 1:
         return last
     alpha = (size - pool) / (out - 1)

@@ -222,16 +222,20 @@ def embedding_bag(
         flat = input.long()
         n = flat.numel()
         starts = offsets[:-1] if include_last_offset else offsets
-        ends = _C.cat([starts[1:], _C.tensor([n])]) if not include_last_offset else offsets[1:]
+        ends = (
+            _C.cat([starts[1:], _C.tensor([n], device=starts.device)])
+            if not include_last_offset
+            else offsets[1:]
+        )
         ends = ends.clamp_max(n)
         bags = starts.numel()
         lengths = (ends - starts).clamp_min(0)
         # Bag of every position: count the bag starts at or before it.
-        marks = _C.zeros(n + 1, dtype=_C.int64).index_add(
-            0, starts.clamp_max(n), _C.ones(bags, dtype=_C.int64)
+        marks = _C.zeros(n + 1, dtype=_C.int64, device=starts.device).index_add(
+            0, starts.clamp_max(n), _C.ones(bags, dtype=_C.int64, device=starts.device)
         )
         bag_of = marks[:n].cumsum(0) - 1
-        pos = _C.arange(n) - starts.index_select(0, bag_of.clamp_min(0))
+        pos = _C.arange(n, device=starts.device) - starts.index_select(0, bag_of.clamp_min(0))
         longest = int(lengths.max().item()) if bags else 0
         if include_last_offset and n and bags:
             # Entries past the last offset belong to no bag.
@@ -254,14 +258,14 @@ def embedding_bag(
     fill = float("-inf") if mode == "max" else 0.0
     if valid is not None:
         rows = _C.where(valid.unsqueeze(-1), rows, fill)
-    dense = _C.full((bags, max(longest, 1), dim), fill, dtype=weight.dtype)
+    dense = _C.full((bags, max(longest, 1), dim), fill, dtype=weight.dtype, device=weight.device)
     if flat.numel():
         dense = dense.index_put((bag_of, pos), rows)
     if mode == "sum":
         return dense.sum(1)
     if mode == "mean":
         counts = (
-            _C.zeros(bags, dtype=weight.dtype).index_add(
+            _C.zeros(bags, dtype=weight.dtype, device=weight.device).index_add(
                 0,
                 bag_of,
                 valid.to(weight.dtype)
@@ -269,7 +273,7 @@ def embedding_bag(
                 else _C.ones_like(flat, dtype=weight.dtype),
             )
             if flat.numel()
-            else _C.zeros(bags, dtype=weight.dtype)
+            else _C.zeros(bags, dtype=weight.dtype, device=weight.device)
         )
         return dense.sum(1) / counts.clamp_min(1.0).unsqueeze(-1)
     values = dense.max(1)[0]
@@ -297,5 +301,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("Class values must be non-negative.")
         if int(tensor.max().item()) >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    out = _C.zeros(*tensor.shape, num_classes, dtype=_C.int64)
+    out = _C.zeros(*tensor.shape, num_classes, dtype=_C.int64, device=tensor.device)
     return out.scatter_(-1, tensor.unsqueeze(-1), 1)

@@ -346,13 +346,14 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
 
     def axis(steps: int) -> Tensor:
         if steps <= 1:
-            return _C.zeros(steps, dtype=theta.dtype)
-        line = _C.linspace(-1.0, 1.0, steps, dtype=theta.dtype)
+            return _C.zeros(steps, dtype=theta.dtype, device=theta.device)
+        line = _C.linspace(-1.0, 1.0, steps, dtype=theta.dtype, device=theta.device)
         return line if align_corners else line * ((steps - 1) / steps)
 
     xs = axis(w).view(1, w, 1).expand(h, w, 1)
     ys = axis(h).view(h, 1, 1).expand(h, w, 1)
-    base = _C.cat([xs, ys, _C.ones(h, w, 1, dtype=theta.dtype)], 2)  # (H, W, 3)
+    ones = _C.ones(h, w, 1, dtype=theta.dtype, device=theta.device)
+    base = _C.cat([xs, ys, ones], 2)  # (H, W, 3)
     grid = _C.matmul(base.view(1, h * w, 3), theta.transpose(1, 2))  # (N, H*W, 2)
     return grid.view(n, h, w, 2)
 
