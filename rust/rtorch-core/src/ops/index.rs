@@ -129,9 +129,12 @@ impl AdvPlan {
                 ))
             })?;
         }
-        let nb: usize = bshape.iter().product();
+        // Index values on meta are unknown: no offsets, and no bounds to check.
+        let meta = t.device() == crate::Device::Meta
+            || adv.iter().any(|(_, i)| i.device() == crate::Device::Meta);
+        let nb: usize = if meta { 0 } else { bshape.iter().product() };
         let mut offsets = vec![0usize; nb];
-        for (d, i) in &adv {
+        for (d, i) in adv.iter().filter(|_| !meta) {
             let size = t.shape()[*d] as i64;
             let stride = t.strides()[*d];
             let e = expand_view(i, &bshape)?;
@@ -269,12 +272,29 @@ fn adv_scatter<T: Arith>(
     Ok(())
 }
 
+/// Index tensors of an op on CPU data must hold values (as in PyTorch, CPU index
+/// tensors may serve data on any device, not the other way round).
+fn cpu_indices(indices: &[Option<Tensor>]) -> Result<()> {
+    match indices
+        .iter()
+        .flatten()
+        .find(|i| i.device() != crate::Device::Cpu)
+    {
+        Some(i) => Err(crate::tensor::devices_differ(
+            crate::Device::Cpu,
+            i.device(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `t[indices]` with one optional index tensor per leading dim (ATen's `index`).
 /// Boolean index tensors must already be converted (see `getitem`).
 pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     let plan = AdvPlan::new(t, indices)?;
     let out = Tensor::uninit(&plan.out_shape, t.dtype(), t.device())?;
-    if out.numel() > 0 {
+    if out.numel() > 0 && Tensor::has_values(&out, &[t])? {
+        cpu_indices(indices)?;
         crate::dispatch_all!(t.dtype(), T => adv_gather::<T>(t, &plan, &out))?;
     }
     if needs_grad(&[t]) {
@@ -319,7 +339,8 @@ fn index_put_kernel(
     } else {
         contiguous_as(&expanded, dst.dtype())?
     };
-    if vals.numel() > 0 {
+    if vals.numel() > 0 && Tensor::has_values(dst, &[&vals])? {
+        cpu_indices(indices)?;
         crate::dispatch_all!(dst.dtype(), T => adv_scatter::<T>(dst, &plan, &vals, accumulate))?;
     }
     Ok(())
@@ -710,6 +731,9 @@ fn check_range(
     allow_negative: bool,
     msg: impl Fn(i64) -> Error,
 ) -> Result<()> {
+    if idx.device() == crate::Device::Meta {
+        return Ok(()); // no values to check
+    }
     let vals = idx.to_vec::<i64>()?;
     let n = size as i64;
     let lo = if allow_negative { -n } else { 0 };
@@ -956,7 +980,9 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     }
     let out = Tensor::uninit(index.shape(), t.dtype(), t.device())?;
     let o1 = as_1d(&out);
-    crate::dispatch_all!(t.dtype(), T => gather_kernel::<T>(&t1, d, &i1, &o1))?;
+    if Tensor::has_values(&o1, &[&t1, &i1])? {
+        crate::dispatch_all!(t.dtype(), T => gather_kernel::<T>(&t1, d, &i1, &o1))?;
+    }
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), idx.clone());
         record("GatherBackward0", &[t], &out, move |_, g| {
@@ -1059,7 +1085,13 @@ fn scatter_impl(
         }
         s => s.clone(),
     };
-    crate::dispatch_all!(t.dtype(), T => scatter_kernel::<T>(&o1, d, &i1, &src_k, reduce))?;
+    let mut operands = vec![&i1];
+    if let Rhs::Tensor(s) = &src_k {
+        operands.push(s);
+    }
+    if Tensor::has_values(&o1, &operands)? {
+        crate::dispatch_all!(t.dtype(), T => scatter_kernel::<T>(&o1, d, &i1, &src_k, reduce))?;
+    }
     Ok((out, d))
 }
 

@@ -22,9 +22,9 @@ pub(crate) fn lane_apply<T: Element>(
     let nd = t.dim();
     let src = super::cast_view(&t.detach(), T::DTYPE)?;
     let (l, outer, n) = lanes(&src, dim)?;
-    let x: &[T] = l.cpu_slice::<T>()?;
     let out = Tensor::uninit(l.shape(), T::DTYPE, l.device())?;
-    if n > 0 {
+    if n > 0 && Tensor::has_values(&out, &[&l])? {
+        let x: &[T] = l.cpu_slice::<T>()?;
         // SAFETY: `out` is a fresh contiguous buffer of outer * n elements of T that
         // nothing else references until this function returns it.
         let res: &mut [T] =
@@ -173,6 +173,10 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
     let nd = t.dim();
     let (l, outer, n) = lanes(t, d)?;
     let vals = Tensor::uninit(l.shape(), t.dtype(), t.device())?;
+    if !Tensor::has_values(&vals, &[&l])? {
+        let it = Tensor::empty(l.shape(), DType::I64, t.device())?;
+        return Ok((unlanes(vals, d, nd)?, unlanes(it, d, nd)?));
+    }
     let mut idx = vec![0i64; outer * n];
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;

@@ -4,6 +4,7 @@
 
 use super::reduce::{cmp_nan_last, lane_shape, lanes, record_select, unlanes};
 use crate::autograd::needs_grad;
+use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{normalize_dim, Dims};
@@ -40,6 +41,10 @@ fn pick_lanes(
         lane_shape(t.shape(), dim, m)
     };
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    if !Tensor::has_values(&vals, &[&l])? {
+        let idx = Tensor::empty(&shape, DType::I64, t.device())?;
+        return Ok((vals, idx));
+    }
     let mut idx = vec![0i64; outer * m];
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;
