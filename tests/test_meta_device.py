@@ -462,3 +462,23 @@ def test_optimizer_steps_on_meta_parameters(make):
         assert p.is_meta and p.grad.is_meta
         for v in opt.state[p].values():
             assert not isinstance(v, rtorch.Tensor) or v.is_meta or v.dim() == 0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: nn.BatchNorm1d(3, **kw),
+        lambda **kw: nn.LazyBatchNorm1d(**kw),
+        lambda **kw: nn.PReLU(2, **kw),
+        lambda **kw: nn.MultiheadAttention(8, 2, **kw),
+        lambda **kw: nn.MultiheadAttention(8, 2, kdim=4, vdim=6, **kw),
+        lambda **kw: nn.LSTM(3, 4, **kw),
+        lambda **kw: nn.Conv2d(1, 2, 3, **kw),
+        lambda **kw: nn.LayerNorm(4, **kw),
+        lambda **kw: nn.Embedding(5, 2, **kw),
+    ],
+)
+def test_factory_device_reaches_every_parameter_and_buffer(make):
+    module = make(device="meta")
+    tensors = [*module.parameters(), *module.buffers()]
+    assert tensors and all(t.is_meta for t in tensors)

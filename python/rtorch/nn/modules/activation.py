@@ -451,7 +451,7 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters = num_parameters
         self.init = init
-        self.weight = Parameter(_C.empty((num_parameters,), dtype=dtype))
+        self.weight = Parameter(_C.empty((num_parameters,), dtype=dtype, device=device))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -596,7 +596,7 @@ class MultiheadAttention(Module):
             raise AssertionError("embed_dim must be divisible by num_heads")
 
         def empty(*shape: int) -> Parameter:
-            return Parameter(_C.empty(shape, dtype=dtype))
+            return Parameter(_C.empty(shape, dtype=dtype, device=device))
 
         if not self._qkv_same_embed_dim:
             self.q_proj_weight = empty(embed_dim, embed_dim)

@@ -62,10 +62,13 @@ class _NormBase(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            kwargs: dict[str, Any] = {} if dtype is None else {"dtype": dtype}
+            kwargs: dict[str, Any] = {"device": device}
+            if dtype is not None:
+                kwargs["dtype"] = dtype
             self.register_buffer("running_mean", _C.zeros(num_features, **kwargs))
             self.register_buffer("running_var", _C.ones(num_features, **kwargs))
-            self.register_buffer("num_batches_tracked", _C.tensor(0, dtype=_C.int64))
+            count = _C.tensor(0, dtype=_C.int64, device=device)
+            self.register_buffer("num_batches_tracked", count)
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -249,7 +252,7 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
         if self.track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
-            self.num_batches_tracked = _C.tensor(0, dtype=_C.int64)
+            self.num_batches_tracked = _C.tensor(0, dtype=_C.int64, device=device)
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.num_features != 0:
