@@ -89,6 +89,9 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 
 /// Broadcasts two shapes with PyTorch's rule and error message.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Dims> {
+    if a == b {
+        return Ok(Dims::from_slice(a));
+    }
     let n = a.len().max(b.len());
     let mut out: Dims = smallvec::smallvec![0; n];
     for i in 0..n {
@@ -175,11 +178,13 @@ impl Layout {
         self.shape.len()
     }
 
+    #[inline]
     pub fn numel(&self) -> usize {
         numel(&self.shape)
     }
 
     /// Row-major contiguous (size-1 dims may have any stride, as in PyTorch).
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
         let mut expected = 1usize;
         for i in (0..self.shape.len()).rev() {

@@ -356,6 +356,7 @@ impl Storage {
         }))
     }
 
+    #[inline]
     pub fn device(&self) -> Device {
         match self.0.buffer {
             Buffer::Cpu(_) => Device::Cpu,
@@ -371,6 +372,7 @@ impl Storage {
     }
 
     /// Base pointer of a CPU storage; an error for a storage without CPU memory.
+    #[inline]
     pub fn cpu_ptr(&self) -> Result<*mut u8> {
         match &self.0.buffer {
             Buffer::Cpu(b) => Ok(b.as_ptr()),

@@ -2,7 +2,8 @@
 
 use crate::autograd::view::ViewInfo;
 use crate::autograd::{AutogradMeta, Node};
-use crate::device::Device;
+use crate::cpu::view::{View, ViewMut};
+use crate::device::{Backend, Device};
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -94,7 +95,7 @@ impl Tensor {
     /// `full` on `device` (on `meta`: the shape and dtype, no values).
     pub fn full_on(shape: &[usize], value: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
         let t = Tensor::uninit(shape, dtype, device)?;
-        crate::cpu::elementwise::fill(&t, value)?;
+        crate::ops::map::fill(&t, value)?;
         Ok(t)
     }
 
@@ -128,10 +129,12 @@ impl Tensor {
         &self.0.layout
     }
 
+    #[inline]
     pub fn shape(&self) -> &Dims {
         &self.0.layout.shape
     }
 
+    #[inline]
     pub fn strides(&self) -> &Dims {
         &self.0.layout.strides
     }
@@ -140,10 +143,12 @@ impl Tensor {
         self.0.layout.offset
     }
 
+    #[inline]
     pub fn dtype(&self) -> DType {
         self.0.dtype
     }
 
+    #[inline]
     pub fn device(&self) -> Device {
         self.0.storage.device()
     }
@@ -152,10 +157,12 @@ impl Tensor {
         self.0.layout.ndim()
     }
 
+    #[inline]
     pub fn numel(&self) -> usize {
         self.0.layout.numel()
     }
 
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
         self.0.layout.is_contiguous()
     }
@@ -227,6 +234,7 @@ impl Tensor {
     ///
     /// The caller must use it only within the layout's extent, and T must be this
     /// tensor's element type.
+    #[inline]
     pub fn data_ptr<T: Element>(&self) -> Result<*mut T> {
         debug_assert_eq!(T::DTYPE, self.dtype());
         let base = self.0.storage.cpu_ptr()?;
@@ -248,7 +256,7 @@ impl Tensor {
 
     /// A zero-dim CPU tensor (or a broadcast view of one): it may take part in an op
     /// on another device, as a Python scalar would.
-    fn is_cpu_scalar(&self) -> bool {
+    pub(crate) fn is_cpu_scalar(&self) -> bool {
         self.device() == Device::Cpu && self.strides().iter().all(|&s| s == 0)
     }
 
@@ -261,25 +269,40 @@ impl Tensor {
             .map_or(Device::Cpu, |t| t.device())
     }
 
-    /// Whether a kernel has values to compute for `out` from `inputs`: true when all
-    /// are CPU tensors, false when `out` is on the meta device (no data, so nothing to
-    /// do; its shape and dtype are already set), PyTorch's device-mismatch error when
-    /// the devices differ. A zero-dim CPU input joins a meta op as a scalar would.
+    /// Whether a kernel has values to compute for `out` from `inputs`: true on the CPU,
+    /// false on the meta device; the errors of [`Backend::of`].
     pub fn has_values(out: &Tensor, inputs: &[&Tensor]) -> Result<bool> {
-        let dev = out.device();
-        for t in inputs {
-            let d = t.device();
-            if d != dev && !(dev == Device::Meta && t.is_cpu_scalar()) {
-                return Err(devices_differ(dev, d));
-            }
+        Ok(Backend::of(out, inputs)? == Backend::Cpu)
+    }
+
+    /// A typed view of the elements for a CPU kernel: with [`Tensor::cpu_view_mut`], the
+    /// one way CPU kernels reach a tensor's memory. A tensor on another device, or of
+    /// another dtype than `T`, is an error (never a null pointer or an empty view).
+    #[inline]
+    pub fn cpu_view<T: Element>(&self) -> Result<View<'_, T>> {
+        let p = self.checked_ptr::<T>()?;
+        let l = &self.0.layout;
+        // SAFETY: the layout keeps every reachable element inside the storage, which
+        // `self` keeps alive for the view's lifetime.
+        Ok(unsafe { View::new(p, &l.shape, &l.strides, l.is_contiguous()) })
+    }
+
+    /// A typed writable view for a CPU kernel's output; checks as [`Tensor::cpu_view`].
+    #[inline]
+    pub fn cpu_view_mut<T: Element>(&self) -> Result<ViewMut<'_, T>> {
+        let p = self.checked_ptr::<T>()?;
+        let l = &self.0.layout;
+        // SAFETY: as `cpu_view`; storage is a shared buffer that ops may write (the
+        // version counter, not the borrow checker, tracks writes).
+        Ok(unsafe { ViewMut::new(p, &l.shape, &l.strides, l.is_contiguous()) })
+    }
+
+    #[inline]
+    fn checked_ptr<T: Element>(&self) -> Result<*mut T> {
+        if T::DTYPE != self.dtype() {
+            return Err(wrong_kernel_dtype(T::DTYPE, self.dtype()));
         }
-        match dev {
-            Device::Cpu => Ok(true),
-            Device::Meta => Ok(false),
-            Device::Cuda(_) => Err(Error::Runtime(format!(
-                "rtorch was built without CUDA support; no kernel for a tensor on {dev}"
-            ))),
-        }
+        self.data_ptr::<T>()
     }
 
     /// The elements as a slice, for a CPU kernel: a `RuntimeError` (never an empty
@@ -341,7 +364,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = Tensor::uninit(self.shape(), dtype, self.device())?;
-        crate::cpu::elementwise::copy_cast(&out, self)?;
+        crate::ops::map::copy_cast(&out, self)?;
         Ok(out)
     }
 
@@ -497,6 +520,15 @@ impl Tensor {
 }
 
 /// PyTorch's error for an op whose operands live on two devices.
+#[cold]
+fn wrong_kernel_dtype(kernel: DType, tensor: DType) -> Error {
+    Error::Runtime(format!(
+        "internal error: a CPU kernel for {} got a {} tensor",
+        kernel.name(),
+        tensor.name()
+    ))
+}
+
 pub fn devices_differ(a: Device, b: Device) -> Error {
     Error::Runtime(format!(
         "Expected all tensors to be on the same device, but found at least two devices, {a} and {b}!"

@@ -1,14 +1,14 @@
-//! Elementwise loops: `out[i] = f(a[i], …)` over tensors of one shape (callers expand
+//! Elementwise loops: `out[i] = f(a[i], …)` over views of one shape (the op expands its
 //! inputs to the output's shape first). Contiguous operands take a flat loop the
 //! compiler vectorises; others take the merged strided walk of `strided::Plan`.
+//!
+//! The op layer (`ops::map`) picks the backend and makes the views; these loops only
+//! see typed views.
 
 use super::strided::Plan;
+use super::view::{View, ViewMut};
 use super::{SendPtr, GRAIN};
-use crate::device::Device;
-use crate::dtype::Scalar;
 use crate::element::Element;
-use crate::error::Result;
-use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 /// Splits `0..n` into GRAIN-sized chunks, in parallel when worth it.
@@ -29,18 +29,15 @@ pub fn par_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
 /// `out[i] = f(a[i])`. `out` and `a` have the same shape; `out` may alias `a`
 /// exactly (in-place ops) but must not partially overlap it.
 pub fn unary_map<A: Element, O: Element>(
-    out: &Tensor,
-    a: &Tensor,
+    out: ViewMut<'_, O>,
+    a: View<'_, A>,
     f: impl Fn(A) -> O + Sync,
-) -> Result<()> {
-    if !Tensor::has_values(out, &[a])? {
-        return Ok(());
-    }
-    let po = SendPtr(out.data_ptr::<O>()?);
-    let pa = SendPtr(a.data_ptr::<A>()?);
+) {
+    let po = SendPtr(out.ptr());
+    let pa = SendPtr(a.ptr() as *mut A);
     if out.is_contiguous() && a.is_contiguous() {
         if out.numel() == 0 {
-            return Ok(());
+            return;
         }
         par_chunks(out.numel(), |s, e| {
             let len = e - s;
@@ -62,7 +59,7 @@ pub fn unary_map<A: Element, O: Element>(
                 }
             }
         });
-        return Ok(());
+        return;
     }
     let plan = Plan::new(out.shape(), [out.strides(), a.strides()]);
     let len = plan.inner_len();
@@ -74,26 +71,22 @@ pub fn unary_map<A: Element, O: Element>(
             unsafe { *po.add(oo + i * so) = f(*pa.add(oa + i * sa)) };
         }
     });
-    Ok(())
 }
 
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
 pub fn binary_map<A: Element, B: Element, O: Element>(
-    out: &Tensor,
-    a: &Tensor,
-    b: &Tensor,
+    out: ViewMut<'_, O>,
+    a: View<'_, A>,
+    b: View<'_, B>,
     f: impl Fn(A, B) -> O + Sync,
-) -> Result<()> {
-    if !Tensor::has_values(out, &[a, b])? {
-        return Ok(());
-    }
-    let po = SendPtr(out.data_ptr::<O>()?);
-    let pa = SendPtr(a.data_ptr::<A>()?);
-    let pb = SendPtr(b.data_ptr::<B>()?);
+) {
+    let po = SendPtr(out.ptr());
+    let pa = SendPtr(a.ptr() as *mut A);
+    let pb = SendPtr(b.ptr() as *mut B);
     let n = out.numel();
     if out.is_contiguous() && a.is_contiguous() && b.is_contiguous() {
         if n == 0 {
-            return Ok(());
+            return;
         }
         par_chunks(n, |s, e| {
             let len = e - s;
@@ -123,7 +116,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
                 }
             }
         });
-        return Ok(());
+        return;
     }
     let plan = Plan::new(out.shape(), [out.strides(), a.strides(), b.strides()]);
     let len = plan.inner_len();
@@ -149,24 +142,20 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
             }
         }
     });
-    Ok(())
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` (where, lerp, addcmul, clamp with tensor bounds).
 pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
-    out: &Tensor,
-    a: &Tensor,
-    b: &Tensor,
-    c: &Tensor,
+    out: ViewMut<'_, O>,
+    a: View<'_, A>,
+    b: View<'_, B>,
+    c: View<'_, C>,
     f: impl Fn(A, B, C) -> O + Sync,
-) -> Result<()> {
-    if !Tensor::has_values(out, &[a, b, c])? {
-        return Ok(());
-    }
-    let po = SendPtr(out.data_ptr::<O>()?);
-    let pa = SendPtr(a.data_ptr::<A>()?);
-    let pb = SendPtr(b.data_ptr::<B>()?);
-    let pc = SendPtr(c.data_ptr::<C>()?);
+) {
+    let po = SendPtr(out.ptr());
+    let pa = SendPtr(a.ptr() as *mut A);
+    let pb = SendPtr(b.ptr() as *mut B);
+    let pc = SendPtr(c.ptr() as *mut C);
     let plan = Plan::new(
         out.shape(),
         [out.strides(), a.strides(), b.strides(), c.strides()],
@@ -186,26 +175,11 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
             };
         }
     });
-    Ok(())
 }
 
-/// Fills every element of `out` (any layout) with `value` converted to its dtype.
-pub fn fill(out: &Tensor, value: Scalar) -> Result<()> {
-    crate::dispatch_all!(out.dtype(), T => {
-        let v: T = match value {
-            Scalar::Float(f) => T::from_f64(f),
-            Scalar::Int(i) => T::from_i64(i),
-            Scalar::Bool(b) => T::from_i64(b as i64),
-        };
-        fill_with(out, v)
-    })
-}
-
-pub fn fill_with<T: Element>(out: &Tensor, v: T) -> Result<()> {
-    if !Tensor::has_values(out, &[])? {
-        return Ok(());
-    }
-    let po = SendPtr(out.data_ptr::<T>()?);
+/// Fills every element of `out` (any layout) with `v`.
+pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
+    let po = SendPtr(out.ptr());
     if out.is_contiguous() {
         par_chunks(out.numel(), |s, e| {
             let po = po.get();
@@ -214,7 +188,7 @@ pub fn fill_with<T: Element>(out: &Tensor, v: T) -> Result<()> {
                 unsafe { *po.add(i) = v };
             }
         });
-        return Ok(());
+        return;
     }
     let plan = Plan::new(out.shape(), [out.strides()]);
     let len = plan.inner_len();
@@ -226,7 +200,6 @@ pub fn fill_with<T: Element>(out: &Tensor, v: T) -> Result<()> {
             unsafe { *po.add(oo + i * so) = v };
         }
     });
-    Ok(())
 }
 
 /// Converts one element between dtypes with PyTorch's casting rules.
@@ -240,33 +213,55 @@ pub fn cast<A: Element, O: Element>(v: A) -> O {
     }
 }
 
-/// `out[...] = src[...]` with dtype conversion; `src` is expanded to `out`'s shape by
-/// the caller. Same-dtype contiguous copies are a memcpy.
-pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
-    // A meta destination takes any source (there is nothing to write); a meta source
-    // has nothing to give.
-    match (out.device(), src.device()) {
-        (Device::Meta, _) => return Ok(()),
-        (_, Device::Meta) => return Err(crate::storage::no_meta_data()),
-        _ => {}
-    }
-    if !Tensor::has_values(out, &[src])? {
-        return Ok(());
-    }
-    if out.dtype() == src.dtype() && out.is_contiguous() && src.is_contiguous() {
-        crate::dispatch_all!(out.dtype(), T => {
-            let (po, ps) = (SendPtr(out.data_ptr::<T>()?), SendPtr(src.data_ptr::<T>()?));
-            par_chunks(out.numel(), |s, e| {
-                // SAFETY: both ranges lie inside their contiguous buffers; copy (not
-                // copy_nonoverlapping) tolerates an exact alias.
-                unsafe { std::ptr::copy(ps.get().add(s), po.get().add(s), e - s) };
-            });
+/// `out[...] = src[...]` for one element type, any layouts of one shape; `out` may
+/// alias `src` exactly. Contiguous pairs are a memmove.
+pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
+    if out.is_contiguous() && src.is_contiguous() {
+        let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
+        par_chunks(out.numel(), |s, e| {
+            // SAFETY: both ranges lie inside their contiguous buffers; copy (not
+            // copy_nonoverlapping) tolerates an exact alias.
+            unsafe { std::ptr::copy(ps.get().add(s), po.get().add(s), e - s) };
         });
-        return Ok(());
+        return;
     }
-    crate::dispatch_all!(src.dtype(), A => {
-        crate::dispatch_all!(out.dtype(), O => {
-            unary_map::<A, O>(out, src, cast::<A, O>)
-        })
-    })
+    unary_map(out, src, |v: T| v);
+}
+
+/// A vectorised slice kernel over contiguous chunks: `f(a_chunk, out_chunk)`, or
+/// `fi(out_chunk)` when `out` is `a` (in place). Both views are contiguous, one shape.
+pub fn slice_map<T: Element>(
+    out: ViewMut<'_, T>,
+    a: View<'_, T>,
+    f: fn(&[T], &mut [T]),
+    fi: fn(&mut [T]),
+) {
+    debug_assert!(out.is_contiguous() && a.is_contiguous());
+    let n = out.numel();
+    let (po, pa) = (SendPtr(out.ptr()), SendPtr(a.ptr() as *mut T));
+    let alias = std::ptr::eq(po.0, pa.0);
+    par_chunks(n, |s, e| {
+        // SAFETY: s..e lies inside both contiguous buffers of n elements; chunks are
+        // disjoint across threads, and when the views alias exactly only the mutable
+        // slice is made.
+        unsafe {
+            let o = std::slice::from_raw_parts_mut(po.get().add(s), e - s);
+            if alias {
+                fi(o)
+            } else {
+                f(std::slice::from_raw_parts(pa.get().add(s), e - s), o)
+            }
+        }
+    });
+}
+
+/// `out[i] = f(i)` over a contiguous `out`, in order (creation ops: arange, linspace,
+/// eye). `out` may be uninitialised memory: elements are written, never read.
+pub fn fill_indexed<T: Element>(out: ViewMut<'_, T>, f: impl Fn(usize) -> T) {
+    debug_assert!(out.is_contiguous());
+    let p = out.ptr();
+    for i in 0..out.numel() {
+        // SAFETY: i < numel of the contiguous view; `write` does not read the old value.
+        unsafe { p.add(i).write(f(i)) };
+    }
 }

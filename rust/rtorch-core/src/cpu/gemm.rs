@@ -17,7 +17,7 @@
 //! `RTORCH_DISABLE_AMX=1` turns the AMX path off (to test the fallback on AMX machines).
 
 use super::SendPtr;
-use crate::element::Element;
+use crate::element::{Arith, Element};
 use rayon::prelude::*;
 
 /// Products with fewer multiply-adds than this run single-threaded.
@@ -116,6 +116,57 @@ pub unsafe fn batched_float<T: Element>(
         Plan::Inside => {
             super::install(|| (0..batch).for_each(|i| run(i, gemm::Parallelism::Rayon(threads))))
         }
+    }
+}
+
+/// `out[i] = a[i] @ b[i]` for integer operands: products and sums wrap in the element
+/// type, as PyTorch's CPU kernel does. Batch entries run in parallel when large.
+///
+/// # Safety
+/// As `batched_float`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn batched_int<T: Arith>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const T,
+    al: &MatLayout,
+    b: *const T,
+    bl: &MatLayout,
+    out: *mut T,
+) {
+    let batch = al.offsets.len();
+    let (pa, pb, po) = (SendPtr(a as *mut T), SendPtr(b as *mut T), SendPtr(out));
+    let run = |bi: usize| {
+        let (ao, bo) = (al.offsets[bi] as isize, bl.offsets[bi] as isize);
+        let mut row = vec![T::zero(); n];
+        for i in 0..m {
+            row.iter_mut().for_each(|v| *v = T::zero());
+            for p in 0..k {
+                // SAFETY: indices are within the operands' layouts (the caller's contract).
+                let x = unsafe {
+                    *pa.get()
+                        .offset(ao + i as isize * al.rs + p as isize * al.cs)
+                };
+                for (j, r) in row.iter_mut().enumerate() {
+                    // SAFETY: as above.
+                    let y = unsafe {
+                        *pb.get()
+                            .offset(bo + p as isize * bl.rs + j as isize * bl.cs)
+                    };
+                    *r = r.add(x.mul(y));
+                }
+            }
+            // SAFETY: row i of batch bi lies inside the contiguous output.
+            unsafe {
+                std::ptr::copy_nonoverlapping(row.as_ptr(), po.get().add((bi * m + i) * n), n)
+            };
+        }
+    };
+    if batch > 1 && batch * m * n * k >= PAR_FLOPS {
+        super::install(|| (0..batch).into_par_iter().for_each(run));
+    } else {
+        (0..batch).for_each(run);
     }
 }
 

@@ -116,7 +116,7 @@ pub fn arg_extreme_f32(x: &[f32], want_max: bool) -> (f32, usize) {
 
 /// The portable path is the generic scan every dtype uses.
 fn arg_extreme_portable(x: &[f32], want_max: bool) -> (f32, usize) {
-    crate::ops::reduce::arg_extreme(x, want_max)
+    super::reduce::arg_extreme(x, want_max)
 }
 
 #[cfg(target_arch = "x86_64")]

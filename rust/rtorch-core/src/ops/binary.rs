@@ -6,13 +6,12 @@
 
 use super::{check_inplace_result, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::elementwise::binary_map;
 use crate::dtype::{result_type, DType, Operand, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, Dims};
+use crate::ops::map::binary_map;
 use crate::tensor::Tensor;
-use half::{bf16, f16};
 
 /// The right-hand side of a binary op: a tensor or a Python number.
 #[derive(Clone, Debug)]
@@ -49,61 +48,7 @@ impl Rhs {
     }
 }
 
-/// Arithmetic with PyTorch's per-dtype semantics: integers wrap, bool add is `or`,
-/// half types compute in f32.
-pub trait Arith: Element {
-    fn add(self, o: Self) -> Self;
-    fn sub(self, o: Self) -> Self;
-    fn mul(self, o: Self) -> Self;
-}
-
-macro_rules! arith_int {
-    ($($t:ty),*) => {$(
-        impl Arith for $t {
-            #[inline(always)] fn add(self, o: Self) -> Self { self.wrapping_add(o) }
-            #[inline(always)] fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
-            #[inline(always)] fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
-        }
-    )*};
-}
-arith_int!(u8, i8, i16, i32, i64);
-
-macro_rules! arith_float {
-    ($($t:ty),*) => {$(
-        impl Arith for $t {
-            #[inline(always)] fn add(self, o: Self) -> Self { self + o }
-            #[inline(always)] fn sub(self, o: Self) -> Self { self - o }
-            #[inline(always)] fn mul(self, o: Self) -> Self { self * o }
-        }
-    )*};
-}
-arith_float!(f32, f64);
-
-macro_rules! arith_half {
-    ($($t:ty),*) => {$(
-        impl Arith for $t {
-            #[inline(always)] fn add(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() + o.to_f32()) }
-            #[inline(always)] fn sub(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() - o.to_f32()) }
-            #[inline(always)] fn mul(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() * o.to_f32()) }
-        }
-    )*};
-}
-arith_half!(f16, bf16);
-
-impl Arith for bool {
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        self | o
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        self ^ o
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        self & o
-    }
-}
+pub use crate::element::Arith;
 
 /// Runs `$body` with `$T: Arith` for every dtype.
 macro_rules! dispatch_arith {
@@ -431,7 +376,7 @@ pub fn in_place_with(
             crate::layout::fmt_shape(result.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(a, &result)?;
+    crate::ops::map::copy_cast(a, &result)?;
     a.storage().bump_version();
     crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&result));
     Ok(())

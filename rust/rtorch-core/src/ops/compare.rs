@@ -8,10 +8,10 @@
 use super::binary::{broadcast_operands, in_place_with, Rhs};
 use super::unary::not_implemented;
 use super::{check_inplace, operand};
-use crate::cpu::elementwise::binary_map;
 use crate::dtype::{result_type, DType};
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::ops::map::binary_map;
 use crate::tensor::Tensor;
 
 /// Which comparison.
@@ -69,7 +69,7 @@ pub fn compare_(a: &Tensor, b: &Rhs, op: Cmp) -> Result<()> {
             crate::layout::fmt_shape(r.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(a, &r)?;
+    crate::ops::map::copy_cast(a, &r)?;
     super::finish_constant_write(a, op.node_name());
     Ok(())
 }
@@ -138,17 +138,13 @@ pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) ->
 /// `allclose`: every element `isclose`.
 pub fn allclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<bool> {
     let c = isclose(a, b, rtol, atol, equal_nan)?;
-    Ok(all_true(&c))
+    all_true(&c)
 }
 
-fn all_true(c: &Tensor) -> bool {
-    match c.as_slice::<bool>() {
-        Some(s) => s.iter().all(|&v| v),
-        None => c
-            .to_vec::<bool>()
-            .map(|v| v.iter().all(|&x| x))
-            .unwrap_or(false),
-    }
+/// Whether every element of the bool tensor `c` is true (the meta device's error
+/// for a tensor without values).
+fn all_true(c: &Tensor) -> Result<bool> {
+    Ok(c.to_vec::<bool>()?.iter().all(|&x| x))
 }
 
 /// `equal`: same shape and same values (after promotion).
@@ -157,7 +153,7 @@ pub fn equal(a: &Tensor, b: &Tensor) -> Result<bool> {
         return Ok(false);
     }
     let c = compare(a, &Rhs::Tensor(b.clone()), Cmp::Eq)?;
-    Ok(all_true(&c))
+    all_true(&c)
 }
 
 /// Which logical op.
@@ -202,7 +198,7 @@ pub fn logical_(a: &Tensor, b: &Tensor, op: Logic) -> Result<()> {
             crate::layout::fmt_shape(r.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(a, &r)?;
+    crate::ops::map::copy_cast(a, &r)?;
     super::finish_constant_write(a, op.node_name());
     Ok(())
 }

@@ -12,7 +12,7 @@ pub fn to_dtype(t: &Tensor, dtype: DType) -> Result<Tensor> {
         return Ok(t.clone());
     }
     let out = Tensor::uninit(t.shape(), dtype, t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     if needs_grad(&[t]) && dtype.is_floating_point() {
         let src = t.dtype();
         record("ToCopyBackward0", &[t], &out, move |_, g| {
@@ -25,7 +25,7 @@ pub fn to_dtype(t: &Tensor, dtype: DType) -> Result<Tensor> {
 /// `t.clone()`: always a new contiguous buffer.
 pub fn clone_contiguous(t: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     if needs_grad(&[t]) {
         record("CloneBackward0", &[t], &out, |_, g| {
             Ok(vec![Some(g.clone())])
@@ -56,9 +56,9 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
     if expanded.storage().same(dst.storage()) && expanded.layout() != dst.layout() {
         // Overlapping source and destination: go through a temporary.
         let tmp = clone_contiguous(&expanded.detach())?;
-        crate::cpu::elementwise::copy_cast(dst, &tmp)?;
+        crate::ops::map::copy_cast(dst, &tmp)?;
     } else {
-        crate::cpu::elementwise::copy_cast(dst, &expanded)?;
+        crate::ops::map::copy_cast(dst, &expanded)?;
     }
     dst.storage().bump_version();
     if needs_grad(&[dst, src]) {
@@ -86,7 +86,7 @@ pub fn to_dtype_format(
     }
     let flat = Tensor::uninit(&[t.numel()], dtype, t.device())?;
     let out = super::creation::restride_flat(&flat, t.layout(), fmt)?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     if needs_grad(&[t]) && dtype.is_floating_point() {
         let src = t.dtype();
         record("ToCopyBackward0", &[t], &out, move |_, g| {
@@ -101,7 +101,7 @@ pub fn to_dtype_format(
 pub fn clone_format(t: &Tensor, fmt: super::creation::MemoryFormat) -> Result<Tensor> {
     let flat = Tensor::uninit(&[t.numel()], t.dtype(), t.device())?;
     let out = super::creation::restride_flat(&flat, t.layout(), fmt)?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     if needs_grad(&[t]) {
         record("CloneBackward0", &[t], &out, |_, g| {
             Ok(vec![Some(g.clone())])

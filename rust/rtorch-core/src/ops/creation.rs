@@ -1,6 +1,7 @@
 //! Creation functions that compute their values: `arange`, `range`, `linspace`,
 //! `logspace`, `eye`, `empty_strided`.
 
+use crate::cpu::elementwise::fill_indexed;
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -29,9 +30,7 @@ fn check_finite(v: f64, what: &str) -> Result<()> {
 fn from_fn(n: usize, dtype: DType, value: impl Fn(usize) -> f64) -> Result<Tensor> {
     let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let p = t.data_ptr::<T>()?;
-        // SAFETY: `t` is a fresh contiguous buffer of exactly n elements of T.
-        (0..n).for_each(|i| unsafe { p.add(i).write(T::from_f64(value(i))) });
+        fill_indexed(t.cpu_view_mut::<T>()?, |i| T::from_f64(value(i)))
     });
     Ok(t)
 }
@@ -39,9 +38,7 @@ fn from_fn(n: usize, dtype: DType, value: impl Fn(usize) -> f64) -> Result<Tenso
 fn from_fn_i64(n: usize, dtype: DType, value: impl Fn(usize) -> i64) -> Result<Tensor> {
     let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let p = t.data_ptr::<T>()?;
-        // SAFETY: as in `from_fn`.
-        (0..n).for_each(|i| unsafe { p.add(i).write(T::from_i64(value(i))) });
+        fill_indexed(t.cpu_view_mut::<T>()?, |i| T::from_i64(value(i)))
     });
     Ok(t)
 }
@@ -150,13 +147,9 @@ pub fn logspace(
 
 /// `eye(n, m)`: ones on the main diagonal.
 pub fn eye(n: usize, m: usize, dtype: DType) -> Result<Tensor> {
-    let t = Tensor::zeros(&[n, m], dtype)?;
+    let t = Tensor::uninit(&[n, m], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        let p = t.data_ptr::<T>()?;
-        for i in 0..n.min(m) {
-            // SAFETY: i < min(n, m), so i * m + i < n * m, inside the fresh buffer.
-            unsafe { *p.add(i * m + i) = T::one() };
-        }
+        fill_indexed(t.cpu_view_mut::<T>()?, |i| if i / m == i % m { T::one() } else { T::zero() })
     });
     Ok(t)
 }

@@ -71,7 +71,7 @@ fn lookup(weight: &Tensor, idx: &[usize], shape: &[usize]) -> Result<Tensor> {
         let wv: &[T] = w.cpu_slice::<T>()?;
         // SAFETY: `out` is a fresh contiguous buffer of idx.len()*d elements of T that
         // nothing else references until this function returns it.
-        let ov: &mut [T] = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, out.numel()) };
+        let ov: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
         crate::cpu::embedding::lookup(wv, d, idx, ov);
     });
     Ok(out)
@@ -103,8 +103,7 @@ pub fn embedding_backward(
             let gv: &[$T] = gs.cpu_slice::<$T>()?;
             // SAFETY: `acc` is a fresh contiguous buffer of num*d elements of this type
             // that nothing else references until this function returns.
-            let y: &mut [$T] =
-                unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>()?, acc.numel()) };
+            let y: &mut [$T] = unsafe { acc.cpu_slice_mut::<$T>()? };
             crate::cpu::embedding::accumulate_rows(gv, idx, d, padding_idx, y);
         }};
     }
@@ -324,13 +323,11 @@ pub fn embedding_bag(
     }
     if weight.dtype() == DType::F64 {
         // SAFETY: `out` is fresh, contiguous, of f64 with nb*d elements, only written here.
-        let ov: &mut [f64] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<f64>()?, out_numel) };
+        let ov: &mut [f64] = unsafe { out.cpu_slice_mut::<f64>()? };
         bags!(f64).forward(ov, &mut arg);
     } else {
         // SAFETY: as above, for f32.
-        let ov: &mut [f32] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<f32>()?, out_numel) };
+        let ov: &mut [f32] = unsafe { out.cpu_slice_mut::<f32>()? };
         bags!(f32).forward(ov, &mut arg);
     }
     let mut inputs: Vec<&Tensor> = vec![weight];
@@ -387,16 +384,12 @@ pub fn embedding_bag(
                     if let Some(gw) = &gw {
                         // SAFETY: `gw` is fresh, contiguous, of this type, num*d elements,
                         // written only here.
-                        let o = unsafe {
-                            std::slice::from_raw_parts_mut(gw.data_ptr::<$T>()?, gw.numel())
-                        };
+                        let o = unsafe { gw.cpu_slice_mut::<$T>()? };
                         b.backward_weight(gv, &arg, o);
                     }
                     if let Some(gp) = &gp {
                         // SAFETY: as above, for the fresh per-sample-weight gradient.
-                        let o = unsafe {
-                            std::slice::from_raw_parts_mut(gp.data_ptr::<$T>()?, gp.numel())
-                        };
+                        let o = unsafe { gp.cpu_slice_mut::<$T>()? };
                         b.backward_psw(gv, o);
                     }
                 }};

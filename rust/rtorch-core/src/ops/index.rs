@@ -6,10 +6,10 @@
 //! top of them, so their backward formulas come for free and stay differentiable.
 
 use super::binary::{Arith, Rhs};
+use super::map::{copy_cast, ternary_map};
 use super::{expand_view, reduce_grad};
 use crate::autograd::{is_grad_enabled, needs_grad, record};
-use crate::cpu::elementwise::{copy_cast, ternary_map};
-use crate::cpu::strided::Plan;
+use crate::cpu::index as k;
 use crate::dtype::{result_type, DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -218,34 +218,33 @@ fn all_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
     out
 }
 
-/// Copies rows: `dst[b * db + doff[j]] = src[soff_b[b] + soff[j]]` (gather direction),
-/// or the reverse with optional accumulation (scatter direction).
+/// Copies rows: `out[b * db + doff[j]] = src[offsets[b] + soff[j]]` (the gather
+/// direction of advanced indexing); `out` is fresh and contiguous.
 fn adv_gather<T: Element>(src: &Tensor, plan: &AdvPlan, out: &Tensor) -> Result<()> {
     let (dst_rest, db) = plan.result_strides();
     let soff = all_offsets(&plan.rest_shape, &plan.rest_strides);
     let doff = all_offsets(&plan.rest_shape, &dst_rest);
-    let ps = crate::cpu::SendPtr(src.data_ptr::<T>()?);
-    let po = crate::cpu::SendPtr(out.data_ptr::<T>()?);
-    let r = soff.len();
-    let nb = plan.offsets.len();
-    let run = |b: usize| {
-        let base_s = plan.offsets[b];
-        let base_d = b * db;
-        for j in 0..r {
-            // SAFETY: offsets come from validated indices and the layouts of `src` and
-            // the fresh contiguous `out`; each b writes a disjoint set of out elements.
-            unsafe { *po.get().add(base_d + doff[j]) = *ps.get().add(base_s + soff[j]) };
-        }
+    let s = k::Rows {
+        bases: &plan.offsets,
+        step: 0,
+        within: &soff,
     };
-    if nb * r >= crate::cpu::GRAIN && nb > 1 {
-        use rayon::prelude::*;
-        crate::cpu::install(|| (0..nb).into_par_iter().for_each(run));
-    } else {
-        (0..nb).for_each(run);
-    }
+    let d = k::Rows {
+        bases: &[],
+        step: db,
+        within: &doff,
+    };
+    k::gather_rows(
+        src.cpu_view::<T>()?,
+        &s,
+        out.cpu_view_mut()?,
+        &d,
+        plan.offsets.len(),
+    );
     Ok(())
 }
 
+/// The scatter direction: `dst[offsets[b] + doff[j]] (+)= values[b * vb + voff[j]]`.
 fn adv_scatter<T: Arith>(
     dst: &Tensor,
     plan: &AdvPlan,
@@ -255,20 +254,25 @@ fn adv_scatter<T: Arith>(
     let (val_rest, vb) = plan.result_strides();
     let doff = all_offsets(&plan.rest_shape, &plan.rest_strides);
     let voff = all_offsets(&plan.rest_shape, &val_rest);
-    let pd = dst.data_ptr::<T>()?;
-    let pv = values.data_ptr::<T>()?;
-    for (b, &base_d) in plan.offsets.iter().enumerate() {
-        let base_v = b * vb;
-        for j in 0..doff.len() {
-            // SAFETY: offsets come from validated indices and the layouts of `dst` and
-            // the contiguous `values` of the result shape.
-            unsafe {
-                let v = *pv.add(base_v + voff[j]);
-                let p = pd.add(base_d + doff[j]);
-                *p = if accumulate { (*p).add(v) } else { v };
-            }
-        }
-    }
+    let d = k::Rows {
+        bases: &plan.offsets,
+        step: 0,
+        within: &doff,
+    };
+    let v = k::Rows {
+        bases: &[],
+        step: vb,
+        within: &voff,
+    };
+    let nb = plan.offsets.len();
+    k::scatter_rows(
+        dst.cpu_view_mut::<T>()?,
+        &d,
+        values.cpu_view()?,
+        &v,
+        nb,
+        accumulate,
+    );
     Ok(())
 }
 
@@ -622,7 +626,7 @@ fn setitem_kernel(dst: &Tensor, key: &[IndexItem], value: &Rhs) -> Result<()> {
         return index_put_kernel(&v, &adv, &value, false);
     }
     match value {
-        Rhs::Scalar(s) => crate::cpu::elementwise::fill(&v, *s)?,
+        Rhs::Scalar(s) => crate::ops::map::fill(&v, *s)?,
         Rhs::Tensor(src) => {
             // Leading size-1 dims of the value may be dropped, as PyTorch allows.
             let mut src = src.detach();
@@ -911,58 +915,6 @@ fn as_1d(t: &Tensor) -> Tensor {
     }
 }
 
-/// Walks `index`; calls `f(index value, offset in `a`, offset in `b`)`, where `a` and
-/// `b` are laid out over index's shape (their `dim` stride applies to the index value
-/// for the one marked by `which`).
-fn walk_index(
-    index: &Tensor,
-    a_strides: &[usize],
-    b_strides: &[usize],
-    mut f: impl FnMut(i64, usize, usize) -> Result<()>,
-) -> Result<()> {
-    if index.numel() == 0 {
-        return Ok(());
-    }
-    let plan = Plan::new(index.shape(), [index.strides(), a_strides, b_strides]);
-    let len = plan.inner_len();
-    let [si, sa, sb] = plan.inner_strides();
-    let pi = index.data_ptr::<i64>()?;
-    let mut res = Ok(());
-    plan.for_rows(0..plan.rows(), |[oi, oa, ob]| {
-        if res.is_err() {
-            return;
-        }
-        for k in 0..len {
-            // SAFETY: oi + k * si lies within index's layout.
-            let v = unsafe { *pi.add(oi + k * si) };
-            if let Err(e) = f(v, oa + k * sa, ob + k * sb) {
-                res = Err(e);
-                return;
-            }
-        }
-    });
-    res
-}
-
-fn gather_kernel<T: Element>(src: &Tensor, d: usize, index: &Tensor, out: &Tensor) -> Result<()> {
-    let mut s_strides: Dims = src.strides().iter().copied().collect();
-    let (size, sd) = (src.shape()[d] as i64, s_strides[d]);
-    s_strides[d] = 0;
-    let ps = src.data_ptr::<T>()?;
-    let po = out.data_ptr::<T>()?;
-    walk_index(index, out.strides(), &s_strides, |v, oo, os| {
-        if v < 0 || v >= size {
-            return Err(Error::Runtime(format!(
-                "index {v} is out of bounds for dimension {d} with size {size}"
-            )));
-        }
-        let v = v as usize;
-        // SAFETY: oo is inside out's layout; os + v * sd inside src's (v checked).
-        unsafe { *po.add(oo) = *ps.add(os + v * sd) };
-        Ok(())
-    })
-}
-
 /// `gather(t, dim, index)`.
 pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     let (d, idx) = check_gather_like(t, dim, index, "gather")?;
@@ -981,7 +933,7 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(index.shape(), t.dtype(), t.device())?;
     let o1 = as_1d(&out);
     if Tensor::has_values(&o1, &[&t1, &i1])? {
-        crate::dispatch_all!(t.dtype(), T => gather_kernel::<T>(&t1, d, &i1, &o1))?;
+        crate::dispatch_all!(t.dtype(), T => k::gather::<T>(t1.cpu_view()?, d, i1.cpu_view()?, o1.cpu_view_mut()?))?;
     }
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), idx.clone());
@@ -993,13 +945,7 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     Ok(out)
 }
 
-/// How `scatter` combines: overwrite, add or multiply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScatterReduce {
-    None,
-    Add,
-    Multiply,
-}
+pub use crate::cpu::index::ScatterReduce;
 
 fn scatter_kernel<T: Arith>(
     dst: &Tensor,
@@ -1008,41 +954,12 @@ fn scatter_kernel<T: Arith>(
     src: &Rhs,
     reduce: ScatterReduce,
 ) -> Result<()> {
-    let mut d_strides: Dims = dst.strides().iter().copied().collect();
-    let (size, sd) = (dst.shape()[d] as i64, d_strides[d]);
-    d_strides[d] = 0;
-    let pd = dst.data_ptr::<T>()?;
-    let (ps, s_strides, scalar) = match src {
-        Rhs::Tensor(s) => (s.data_ptr::<T>()?, s.strides().clone(), T::zero()),
-        Rhs::Scalar(v) => (
-            std::ptr::null_mut(),
-            smallvec::smallvec![0; index.dim()],
-            T::from_f64(v.to_f64()),
-        ),
+    let src = match src {
+        Rhs::Tensor(s) => k::Source::Tensor(s.cpu_view()?),
+        Rhs::Scalar(Scalar::Int(i)) => k::Source::Scalar(T::from_i64(*i)),
+        Rhs::Scalar(v) => k::Source::Scalar(T::from_f64(v.to_f64())),
     };
-    let scalar = match src {
-        Rhs::Scalar(Scalar::Int(i)) => T::from_i64(*i),
-        _ => scalar,
-    };
-    walk_index(index, &d_strides, &s_strides, |v, od, os| {
-        if v < 0 || v >= size {
-            return Err(Error::Runtime(format!(
-                "index {v} is out of bounds for dimension {d} with size {size}"
-            )));
-        }
-        let v = v as usize;
-        // SAFETY: od + v * sd lies in dst's layout (v checked); os in src's layout.
-        unsafe {
-            let x = if ps.is_null() { scalar } else { *ps.add(os) };
-            let p = pd.add(od + v * sd);
-            *p = match reduce {
-                ScatterReduce::None => x,
-                ScatterReduce::Add => (*p).add(x),
-                ScatterReduce::Multiply => (*p).mul(x),
-            };
-        }
-        Ok(())
-    })
+    k::scatter(dst.cpu_view_mut()?, d, index.cpu_view()?, src, reduce)
 }
 
 fn scatter_impl(

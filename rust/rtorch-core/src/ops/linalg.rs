@@ -6,10 +6,10 @@
 //! derivative next to it.
 
 use super::binary::{add, div, mul};
+use super::map::{binary_map, unary_map};
 use super::reduce::{blocks_for, reduce_dims, reduced_shape, sum};
 use super::shape::{reshape_to, squeeze};
 use crate::autograd::{needs_grad, record, GradModeGuard, SavedTensor};
-use crate::cpu::elementwise::{binary_map, unary_map};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};

@@ -254,7 +254,7 @@ fn kernel_backward<T: Element + SoftmaxFloat>(
     if numel > 0 {
         // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
         // references until it is returned.
-        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, numel) };
+        let os = unsafe { out.cpu_slice_mut::<T>()? };
         s.problem().backward(capability(), xs, &s.lse, &gi, os);
     }
     super::cast_view(&out, x.dtype())

@@ -9,16 +9,14 @@
 //! primitive calls, so every product here is differentiable to any order, and the
 //! broadcast batch dims are summed back by the backward of `expand`.
 
-use super::binary::{add_scaled, mul, mul_scalar, Arith, Rhs};
+use super::binary::{add_scaled, mul, mul_scalar, Rhs};
 use super::shape::{expand_to, permute, reshape_to, squeeze, transpose, unsqueeze};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::{gemm, SendPtr};
+use crate::cpu::gemm;
 use crate::dtype::{DType, Scalar};
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, Dims};
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 use crate::cpu::gemm::PAR_FLOPS;
 
@@ -133,7 +131,7 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         cs: bv.cs,
     };
     let threads = crate::cpu::get_num_threads();
-    // SAFETY (all four calls): the offsets and strides come from the operands' own
+    // SAFETY (all five calls): the offsets and strides come from the operands' own
     // layouts, which stay inside their storages; `out` is a fresh contiguous
     // (batch, m, n) tensor that overlaps neither operand.
     match dtype {
@@ -142,11 +140,11 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr()?,
+                a.cpu_view()?.ptr(),
                 &al,
-                b.data_ptr()?,
+                b.cpu_view()?.ptr(),
                 &bl,
-                out.data_ptr()?,
+                out.cpu_view_mut()?.ptr(),
                 threads,
             )
         },
@@ -155,11 +153,11 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr()?,
+                a.cpu_view()?.ptr(),
                 &al,
-                b.data_ptr()?,
+                b.cpu_view()?.ptr(),
                 &bl,
-                out.data_ptr()?,
+                out.cpu_view_mut()?.ptr(),
                 threads,
             )
         },
@@ -168,11 +166,11 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr()?,
+                a.cpu_view()?.ptr(),
                 &al,
-                b.data_ptr()?,
+                b.cpu_view()?.ptr(),
                 &bl,
-                out.data_ptr()?,
+                out.cpu_view_mut()?.ptr(),
                 threads,
             )
         },
@@ -181,17 +179,18 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 m,
                 n,
                 k,
-                a.data_ptr()?,
+                a.cpu_view()?.ptr(),
                 &al,
-                b.data_ptr()?,
+                b.cpu_view()?.ptr(),
                 &bl,
-                out.data_ptr()?,
+                out.cpu_view_mut()?.ptr(),
                 threads,
             )
         },
         _ => {
             crate::dispatch_int!(dtype, T => {
-                int_batches::<T>(a, b, &out, &av, &bv, m, k, n, batch)?
+                let (pa, pb) = (a.cpu_view::<T>()?.ptr(), b.cpu_view::<T>()?.ptr());
+                unsafe { gemm::batched_int::<T>(m, n, k, pa, &al, pb, &bl, out.cpu_view_mut()?.ptr()) }
             }, _ => return Err(Error::NotImplemented(format!(
                 "\"addmm_impl_cpu_\" not implemented for '{}'",
                 dtype.scalar_type_name()
@@ -199,56 +198,6 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
     }
     Ok(out)
-}
-
-/// Integer products wrap in the element type, as PyTorch's CPU kernel does.
-#[allow(clippy::too_many_arguments)]
-fn int_batches<T: Element + Arith>(
-    a: &Tensor,
-    b: &Tensor,
-    out: &Tensor,
-    av: &MatView,
-    bv: &MatView,
-    m: usize,
-    k: usize,
-    n: usize,
-    batch: usize,
-) -> Result<()> {
-    let pa = SendPtr(a.data_ptr::<T>()?);
-    let pb = SendPtr(b.data_ptr::<T>()?);
-    let po = SendPtr(out.data_ptr::<T>()?);
-    let run = |bi: usize| {
-        let (ao, bo) = (av.ptr_offsets[bi] as isize, bv.ptr_offsets[bi] as isize);
-        let mut row = vec![T::zero(); n];
-        for i in 0..m {
-            row.iter_mut().for_each(|v| *v = T::zero());
-            for p in 0..k {
-                // SAFETY: indices are within the operands' layouts (see gemm_batches).
-                let x = unsafe {
-                    *pa.get()
-                        .offset(ao + i as isize * av.rs + p as isize * av.cs)
-                };
-                for (j, r) in row.iter_mut().enumerate() {
-                    // SAFETY: as above.
-                    let y = unsafe {
-                        *pb.get()
-                            .offset(bo + p as isize * bv.rs + j as isize * bv.cs)
-                    };
-                    *r = r.add(x.mul(y));
-                }
-            }
-            // SAFETY: row i of batch bi lies inside the fresh contiguous output.
-            unsafe {
-                std::ptr::copy_nonoverlapping(row.as_ptr(), po.get().add((bi * m + i) * n), n)
-            };
-        }
-    };
-    if batch > 1 && batch * m * n * k >= PAR_FLOPS {
-        crate::cpu::install(|| (0..batch).into_par_iter().for_each(run));
-    } else {
-        (0..batch).for_each(run);
-    }
-    Ok(())
 }
 
 // ----- the differentiable primitive -----
@@ -590,7 +539,7 @@ fn addmm_fused(
         return Ok(None);
     }
     let out = Tensor::uninit(&[m, n], dt, m1.device())?;
-    crate::cpu::elementwise::copy_cast(&out, &expand_to(&input.detach(), &[m, n])?)?;
+    crate::ops::map::copy_cast(&out, &expand_to(&input.detach(), &[m, n])?)?;
     let has_values = Tensor::has_values(&out, &[input, m1, m2])?;
     let threads = if m * n * k >= PAR_FLOPS {
         crate::cpu::get_num_threads()
@@ -608,14 +557,14 @@ fn addmm_fused(
                     m,
                     n,
                     k,
-                    out.data_ptr()?,
+                    out.cpu_view_mut()?.ptr(),
                     n,
                     1,
                     true,
-                    m1.data_ptr()?,
+                    m1.cpu_view()?.ptr(),
                     s1[0],
                     s1[1],
-                    m2.data_ptr()?,
+                    m2.cpu_view()?.ptr(),
                     s2[0],
                     s2[1],
                     threads,

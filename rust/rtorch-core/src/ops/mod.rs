@@ -11,6 +11,7 @@ pub mod index;
 pub mod linalg;
 pub mod linalg_decomp;
 pub mod loss;
+pub mod map;
 pub mod matmul;
 pub mod norm;
 pub mod optim;
@@ -53,7 +54,7 @@ pub fn cast_view(t: &Tensor, dtype: DType) -> Result<Tensor> {
         return Ok(t.clone());
     }
     let out = Tensor::uninit(t.shape(), dtype, t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     Ok(out)
 }
 

@@ -65,19 +65,6 @@ macro_rules! with_float {
     }};
 }
 
-/// Mutable slice over a fresh contiguous tensor.
-///
-/// # Safety
-/// `t` must be a fresh contiguous tensor of element type `T` that nothing else reads or
-/// writes while the slice lives.
-#[allow(clippy::mut_from_ref)] // storage is a shared buffer (interior mutability); see Safety
-unsafe fn fresh_mut<T: crate::element::Element>(t: &Tensor) -> Result<&mut [T]> {
-    Ok(std::slice::from_raw_parts_mut(
-        t.data_ptr::<T>()?,
-        t.numel(),
-    ))
-}
-
 /// `(n, c, s)` of an `(N, C, *)` input.
 fn ncs(x: &Tensor) -> Result<(usize, usize, usize)> {
     let sh = x.shape();
@@ -201,7 +188,7 @@ pub fn batch_norm(
     with_float!(dt, T => {
         let xv: &[T] = xs.cpu_slice::<T>()?;
         // SAFETY: `out` is fresh, contiguous, of T, and only written here.
-        let ov: &mut [T] = unsafe { fresh_mut(&out)? };
+        let ov: &mut [T] = unsafe { out.cpu_slice_mut()? };
         k::channel_affine(xv, ov, c, s, &ab);
     });
     let out = super::cast_view(&out, x.dtype())?;
@@ -259,7 +246,7 @@ pub fn batch_norm(
                     let o = Tensor::uninit(x.shape(), dt, x.device())?;
                     with_float!(dt, T => {
                         // SAFETY: `o` is fresh, contiguous, of T, and only written here.
-                        let ov: &mut [T] = unsafe { fresh_mut(&o)? };
+                        let ov: &mut [T] = unsafe { o.cpu_slice_mut()? };
                         k::channel_fma2(
                             gs.cpu_slice::<T>()?,
                             xs.cpu_slice::<T>()?,
@@ -378,7 +365,7 @@ pub fn layer_norm(
     let out = Tensor::uninit(x.shape(), dt, x.device())?;
     let stats = with_float!(dt, T => {
         // SAFETY: `out` is fresh, contiguous, of T, and only written here.
-        let ov: &mut [T] = unsafe { fresh_mut(&out)? };
+        let ov: &mut [T] = unsafe { out.cpu_slice_mut()? };
         k::layer_norm_forward(
             xs.cpu_slice::<T>()?,
             ov,
@@ -417,7 +404,7 @@ pub fn layer_norm(
                 let want_wb = w_req || b_req;
                 let (gw, gb) = with_float!(dt, T => {
                     // SAFETY: `o` is fresh, contiguous, of T, and only written here.
-                    let ov: &mut [T] = unsafe { fresh_mut(&o)? };
+                    let ov: &mut [T] = unsafe { o.cpu_slice_mut()? };
                     k::layer_norm_backward(
                         gs.cpu_slice::<T>()?,
                         xs.cpu_slice::<T>()?,
@@ -567,7 +554,7 @@ pub fn group_norm(
     let stats = with_float!(dt, T => {
         let xv: &[T] = xs.cpu_slice::<T>()?;
         // SAFETY: `out` is fresh, contiguous, of T, and only written here.
-        let ov: &mut [T] = unsafe { fresh_mut(&out)? };
+        let ov: &mut [T] = unsafe { out.cpu_slice_mut()? };
         k::group_norm_forward(xv, ov, c, groups, hw, w.as_deref(), b.as_deref(), eps)
     });
     let out = super::cast_view(&out, x.dtype())?;
@@ -602,7 +589,7 @@ pub fn group_norm(
                 };
                 let (gw, gb) = with_float!(dt, T => {
                     // SAFETY: `o` is fresh, contiguous, of T, and only written here.
-                    let ov: Option<&mut [T]> = o.as_ref().map(|o| unsafe { fresh_mut(o) }).transpose()?;
+                    let ov: Option<&mut [T]> = o.as_ref().map(|o| unsafe { o.cpu_slice_mut() }).transpose()?;
                     k::group_norm_backward(
                         gs.cpu_slice::<T>()?,
                         xs.cpu_slice::<T>()?,

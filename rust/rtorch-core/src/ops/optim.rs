@@ -166,23 +166,17 @@ fn update_scalar(
 ) -> Result<f64> {
     let v = match t.dtype() {
         DType::F64 => {
-            let p = t.data_ptr::<f64>()?;
-            // SAFETY: checked to be a one-element CPU tensor of dtype f64, so `p`
-            // points at its one element; no slice to it is alive.
-            unsafe {
-                let v = f64_op(*p);
-                *p = v;
-                v
-            }
+            // SAFETY: checked to be a one-element CPU tensor of dtype f64; no other
+            // reference to its element is alive.
+            let p = unsafe { t.cpu_slice_mut::<f64>()? };
+            p[0] = f64_op(p[0]);
+            p[0]
         }
         _ => {
-            let p = t.data_ptr::<f32>()?;
             // SAFETY: as above, for the float32 case.
-            unsafe {
-                let v = f32_op(*p);
-                *p = v;
-                f64::from(v)
-            }
+            let p = unsafe { t.cpu_slice_mut::<f32>()? };
+            p[0] = f32_op(p[0]);
+            f64::from(p[0])
         }
     };
     t.storage().bump_version();
@@ -192,15 +186,15 @@ fn update_scalar(
 /// A contiguous copy of `t` with no autograd history.
 fn contiguous_copy(t: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     Ok(out)
 }
 
 /// Whether `t` can be handed to the kernel as a slice where it lies.
 fn direct<T: Element>(t: &Tensor) -> bool {
     t.is_contiguous()
-        && t.data_ptr::<T>()
-            .is_ok_and(|p| (p as usize).is_multiple_of(std::mem::align_of::<T>()))
+        && t.cpu_view::<T>()
+            .is_ok_and(|v| (v.ptr() as usize).is_multiple_of(std::mem::align_of::<T>()))
 }
 
 /// Runs `rule` over one parameter's tensors: `written[0]` is the parameter, the rest
@@ -227,25 +221,24 @@ fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
                 contiguous_copy(t)?
             });
         }
-        // SAFETY: `g_t` is contiguous, aligned, holds n elements of T on the CPU, and
-        // shares no memory with the written tensors (else it is a fresh copy).
-        let g = unsafe { std::slice::from_raw_parts(g_t.data_ptr::<T>()? as *const T, n) };
-        let ptrs = w_t
-            .iter()
-            .map(|t| t.data_ptr::<T>())
-            .collect::<Result<Vec<_>>>()?;
-        let w: [&mut [T]; W] = std::array::from_fn(|i| {
-            // SAFETY: each w_t[i] is contiguous, aligned and holds n elements of T on
-            // the CPU; the written tensors were checked not to overlap one another
-            // (copies are fresh buffers), so these mutable slices are disjoint, and
-            // none aliases `g`. No other reference to their memory is used until the
-            // slices are dropped at the end of `run`.
-            unsafe { std::slice::from_raw_parts_mut(ptrs[i], n) }
-        });
+        // `g_t` is contiguous and aligned and shares no memory with the written
+        // tensors (else it is a fresh copy).
+        let g: &[T] = g_t.cpu_slice::<T>()?;
+        let mut ws: Vec<&mut [T]> = Vec::with_capacity(W);
+        for t in &w_t {
+            // SAFETY: each w_t[i] is contiguous and aligned; the written tensors were
+            // checked not to overlap one another (copies are fresh buffers), so these
+            // mutable slices are disjoint, and none aliases `g`. No other reference to
+            // their memory is used until the slices are dropped at the end of `run`.
+            ws.push(unsafe { t.cpu_slice_mut::<T>()? });
+        }
+        let w: [&mut [T]; W] = ws
+            .try_into()
+            .map_err(|_| Error::Runtime("internal error: optimizer state count".into()))?;
         k::run(g, w, rule);
         for (orig, tmp) in written.iter().zip(&w_t) {
             if !orig.same(tmp) {
-                crate::cpu::elementwise::copy_cast(orig, tmp)?;
+                crate::ops::map::copy_cast(orig, tmp)?;
             }
         }
     }

@@ -8,10 +8,10 @@
 use super::binary::{
     add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, Rhs,
 };
+use super::map::{binary_map, ternary_map, unary_map};
 use super::unary::{self, not_implemented};
 use super::{cast_view, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::elementwise::{binary_map, ternary_map, unary_map};
 use crate::dtype::{result_type, DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -461,27 +461,9 @@ pub fn any_zero(b: &Tensor) -> bool {
 }
 
 fn any_zero_of<T: Element>(b: &Tensor) -> bool {
-    if b.numel() == 0 {
-        return false;
-    }
-    if let Some(s) = b.as_slice::<T>() {
-        return s.iter().any(|&v| v == T::zero());
-    }
-    let plan = crate::cpu::strided::Plan::new(b.shape(), [b.strides()]);
-    let len = plan.inner_len();
-    let [sb] = plan.inner_strides();
     // A tensor without values (meta) has no zero to find.
-    let Ok(p) = b.data_ptr::<T>() else {
-        return false;
-    };
-    let mut found = false;
-    plan.for_rows(0..plan.rows(), |[ob]| {
-        if !found {
-            // SAFETY: offsets come from b's layout.
-            found = (0..len).any(|i| unsafe { *p.add(ob + i * sb) } == T::zero());
-        }
-    });
-    found
+    b.cpu_view::<T>()
+        .is_ok_and(|v| crate::cpu::reduce::any_of(v, |x| x == T::zero()))
 }
 
 fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {

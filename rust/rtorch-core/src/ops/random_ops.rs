@@ -90,7 +90,7 @@ fn write_draw(
         with_gen(gen, |g| fill32(g, &mut v));
         Tensor::from_vec(v, t.shape())?
     };
-    crate::cpu::elementwise::copy_cast(t, &src)?;
+    crate::ops::map::copy_cast(t, &src)?;
     Ok(())
 }
 
@@ -164,7 +164,7 @@ pub fn exponential_(t: &Tensor, lambd: f64, gen: Option<&GenHandle>) -> Result<(
         let mut v = vec![0f64; t.numel()];
         with_gen(gen, |g| random::fill_exponential_f64(g, &mut v, lambd));
         let src = Tensor::from_vec(v, t.shape())?;
-        crate::cpu::elementwise::copy_cast(t, &src)?;
+        crate::ops::map::copy_cast(t, &src)?;
     }
     finish_constant_write(t, "ExponentialBackward0");
     Ok(())
@@ -202,7 +202,7 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
     } else {
         let u = unit_draws(t.numel(), gen);
         let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
-        crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
+        crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
     }
     finish_constant_write(t, "BernoulliBackward0");
     Ok(())
@@ -229,7 +229,7 @@ pub fn bernoulli_tensor_(t: &Tensor, p: &Tensor, gen: Option<&GenHandle>) -> Res
     check_probs(&probs)?;
     let u = unit_draws(t.numel(), gen);
     let v: Vec<u8> = u.iter().zip(&probs).map(|(&x, &p)| (x < p) as u8).collect();
-    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
+    crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
     finish_constant_write(t, "BernoulliBackward1");
     Ok(())
 }
@@ -276,7 +276,7 @@ fn fill_ints(t: &Tensor, low: i64, bound: u64, gen: Option<&GenHandle>) -> Resul
     let mut v = vec![0u64; t.numel()];
     with_gen(gen, |g| random::fill_random_u64_below(g, &mut v, bound)).map_err(Error::Runtime)?;
     let v: Vec<i64> = v.into_iter().map(|x| low.wrapping_add(x as i64)).collect();
-    crate::cpu::elementwise::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
+    crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
     Ok(())
 }
 
@@ -285,7 +285,7 @@ pub fn fill_(t: &Tensor, value: Scalar) -> Result<()> {
     // Fills may write a self-overlapping tensor: every write stores the same value
     // (PyTorch allows it too).
     crate::autograd::view::check_inplace_autograd(t, false)?;
-    crate::cpu::elementwise::fill(t, value)?;
+    crate::ops::map::fill(t, value)?;
     finish_constant_write(t, "FillBackward0");
     Ok(())
 }
@@ -299,7 +299,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
         )));
     }
     crate::autograd::view::check_inplace_autograd(t, value.requires_grad())?;
-    crate::cpu::elementwise::fill(t, value.item()?)?;
+    crate::ops::map::fill(t, value.item()?)?;
     t.storage().bump_version();
     if needs_grad(&[t, value]) {
         let vdtype = value.dtype();
@@ -317,7 +317,7 @@ pub fn fill_tensor_(t: &Tensor, value: &Tensor) -> Result<()> {
 /// `zero_()`.
 pub fn zero_(t: &Tensor) -> Result<()> {
     crate::autograd::view::check_inplace_autograd(t, false)?;
-    crate::cpu::elementwise::fill(t, Scalar::Int(0))?;
+    crate::ops::map::fill(t, Scalar::Int(0))?;
     finish_constant_write(t, "ZeroBackward0");
     Ok(())
 }
@@ -370,8 +370,8 @@ pub fn randperm(n: i64, dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor>
     // abort inside the permutation's Vec.
     let t = Tensor::uninit(&[n], DType::I64, crate::Device::Cpu)?;
     let p = with_gen(gen, |g| random::randperm(g, n));
-    // SAFETY: `t` is a fresh contiguous buffer of n i64 values; `p` has n values.
-    unsafe { std::ptr::copy_nonoverlapping(p.as_ptr(), t.data_ptr::<i64>()?, n) };
+    // SAFETY: `t` is this op's fresh output; nothing else holds it yet.
+    unsafe { t.cpu_slice_mut::<i64>()? }.copy_from_slice(&p);
     super::cast_view(&t, dtype)
 }
 

@@ -3,14 +3,14 @@
 //! of elements stay accurate and vectorise.
 
 use crate::autograd::{needs_grad, record};
+use crate::cpu::reduce::{arg_extreme, big_sum, big_sum_by, pairwise_sum};
 use crate::cpu::reduce_simd as simd;
-use crate::cpu::SendPtr;
+use crate::device::Backend;
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{normalize_dim, Dims};
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 pub fn zeros_like(t: &Tensor) -> Result<Tensor> {
     Tensor::empty(t.shape(), t.dtype(), t.device())
@@ -73,70 +73,30 @@ pub fn blocks_for(t: &Tensor, dims: &[usize]) -> Result<(Tensor, usize, usize)> 
         permuted
     } else {
         let c = Tensor::uninit(permuted.shape(), t.dtype(), t.device())?;
-        crate::cpu::elementwise::copy_cast(&c, &permuted)?;
+        crate::ops::map::copy_cast(&c, &permuted)?;
         c
     };
     Ok((c, outer, inner))
 }
 
-/// Pairwise sum of `x` mapped through `f` into an accumulator type (see
-/// `cpu::reduce_simd::cascade`; f32/f64 sums use its vectorised blocks instead).
-#[inline(always)]
-pub fn pairwise_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
-where
-    A: Copy + std::ops::Add<Output = A> + Default,
-{
-    simd::cascade(x, |c| simd::block_sum(c, f))
-}
-
-/// Reduces each contiguous block of `inner` input values to one output value.
+/// Reduces each contiguous block of `inner` input values to one output value
+/// (`blocks` from `blocks_for`, `out` this op's fresh contiguous output).
 fn reduce_blocks<T: Element, O: Element>(
-    input: &Tensor,
+    blocks: &Tensor,
     out: &Tensor,
-    outer: usize,
     inner: usize,
     f: impl Fn(&[T]) -> O + Sync,
 ) -> Result<()> {
-    if !Tensor::has_values(out, &[input])? {
-        return Ok(());
+    match Backend::of(out, &[blocks])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let src = blocks.cpu_slice::<T>()?;
+            // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
+            let dst = unsafe { out.cpu_slice_mut::<O>()? };
+            crate::cpu::reduce::reduce_blocks(src, dst, inner, f);
+            Ok(())
+        }
     }
-    let src: &[T] = input.cpu_slice::<T>()?;
-    let po = SendPtr(out.data_ptr::<O>()?);
-    let run = |o: usize| {
-        let v = f(&src[o * inner..(o + 1) * inner]);
-        // SAFETY: o < outer = out.numel(); out is fresh and contiguous.
-        unsafe { *po.get().add(o) = v };
-    };
-    if outer * inner >= crate::cpu::GRAIN && outer > 1 {
-        crate::cpu::install(|| (0..outer).into_par_iter().for_each(run));
-    } else {
-        (0..outer).for_each(run);
-    }
-    Ok(())
-}
-
-/// Sum of a slice, split across threads when large (for whole-tensor sums).
-fn big_sum<T: Copy + Sync, A>(x: &[T], f: &(impl Fn(T) -> A + Sync)) -> A
-where
-    A: Copy + std::ops::Add<Output = A> + Default + Send,
-{
-    big_sum_by(x, &|c: &[T]| pairwise_sum(c, f))
-}
-
-/// Sum of a slice with `chunk_sum` over chunks, split across threads when large.
-fn big_sum_by<T: Sync, A>(x: &[T], chunk_sum: &(impl Fn(&[T]) -> A + Sync)) -> A
-where
-    A: Copy + std::ops::Add<Output = A> + Default + Send,
-{
-    const CHUNK: usize = 1 << 16;
-    if x.len() <= CHUNK {
-        return chunk_sum(x);
-    }
-    // One long contiguous stream per thread keeps the hardware prefetchers busy.
-    let threads = crate::cpu::get_num_threads().max(1);
-    let chunk = x.len().div_ceil(threads).max(CHUNK);
-    let parts: Vec<A> = crate::cpu::install(|| x.par_chunks(chunk).map(chunk_sum).collect());
-    pairwise_sum(&parts, &|v| v)
 }
 
 /// The dtype `sum` returns: integers and bool widen to int64.
@@ -202,20 +162,20 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
         DType::F32 if outer == 1 => {
             let x: &[f32] = blocks.cpu_slice::<f32>()?;
             let s = big_sum_by(x, &simd::sum_f32);
-            crate::cpu::elementwise::fill(out, Scalar::Float(s as f64))?;
+            crate::ops::map::fill(out, Scalar::Float(s as f64))?;
             Ok(())
         }
         DType::F32 if out.dtype() == DType::F32 => {
-            reduce_blocks::<f32, f32>(blocks, out, outer, inner, simd::sum_f32)
+            reduce_blocks::<f32, f32>(blocks, out, inner, simd::sum_f32)
         }
         DType::F64 if outer == 1 => {
             let x: &[f64] = blocks.cpu_slice::<f64>()?;
             let s = big_sum_by(x, &simd::sum_f64);
-            crate::cpu::elementwise::fill(out, Scalar::Float(s))?;
+            crate::ops::map::fill(out, Scalar::Float(s))?;
             Ok(())
         }
         DType::F64 if out.dtype() == DType::F64 => {
-            reduce_blocks::<f64, f64>(blocks, out, outer, inner, simd::sum_f64)
+            reduce_blocks::<f64, f64>(blocks, out, inner, simd::sum_f64)
         }
         DType::F32 => reduce_out::<f32, f32>(blocks, out, outer, inner, |v| v),
         DType::F64 => reduce_out::<f64, f64>(blocks, out, outer, inner, |v| v),
@@ -225,7 +185,7 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
             crate::dispatch_all!(dt, T => {
                 let po = out.dtype();
                 crate::dispatch_all!(po, O => {
-                    reduce_blocks::<T, O>(blocks, out, outer, inner, |x| {
+                    reduce_blocks::<T, O>(blocks, out, inner, |x| {
                         let s = x.iter().fold(0i64, |acc, &v| acc.wrapping_add(v.to_i64()));
                         O::from_i64(s)
                     })
@@ -250,11 +210,11 @@ where
     if outer == 1 {
         let x: &[T] = blocks.cpu_slice::<T>()?;
         let s: f64 = big_sum(x, &to_acc).into();
-        crate::cpu::elementwise::fill(out, Scalar::Float(s))?;
+        crate::ops::map::fill(out, Scalar::Float(s))?;
         return Ok(());
     }
     crate::dispatch_float!(out.dtype(), O => {
-        reduce_blocks::<T, O>(blocks, out, outer, inner, |x| O::from_f64(pairwise_sum(x, &to_acc).into()))
+        reduce_blocks::<T, O>(blocks, out, inner, |x| O::from_f64(pairwise_sum(x, &to_acc).into()))
     }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
 }
 
@@ -279,11 +239,8 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
 }
 
 // ---------------------------------------------------------------------------
-// Outer reductions: `t` contiguous, viewed as [A, R, C], reducing R. Rows are
-// accumulated into a column buffer (vectorised), pairwise over rows for accuracy,
-// with no transposing copy of the input.
-
-const OUTER_W: usize = 4096;
+// Outer reductions: `t` contiguous, viewed as [A, R, C], reducing R without a
+// transposing copy (`cpu::reduce::outer_sum`).
 
 /// `(A, R, C)` when the reduced dims are one run followed by kept dims of size > 1.
 fn outer_split(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
@@ -301,48 +258,7 @@ fn outer_split(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
     (c >= 2 && r >= 1).then_some((a, r, c))
 }
 
-/// Sum of rows `r0..r1` (row stride `c`) of columns `col..col + acc.len()` into `acc`
-/// (which starts zeroed): blocks of 16 rows added straight, blocks combined pairwise.
-fn rows_sum<T: Copy, A>(
-    src: &[T],
-    c: usize,
-    r0: usize,
-    r1: usize,
-    col: usize,
-    acc: &mut [A],
-    f: &impl Fn(T) -> A,
-) where
-    A: Copy + std::ops::Add<Output = A> + Default,
-{
-    let w = acc.len();
-    if r1 - r0 <= 16 {
-        let mut r = r0;
-        while r + 4 <= r1 {
-            let row = |k: usize| &src[(r + k) * c + col..(r + k) * c + col + w];
-            let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
-            for j in 0..w {
-                acc[j] = acc[j] + ((f(x0[j]) + f(x1[j])) + (f(x2[j]) + f(x3[j])));
-            }
-            r += 4;
-        }
-        for r in r..r1 {
-            let row = &src[r * c + col..r * c + col + w];
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a = *a + f(v);
-            }
-        }
-        return;
-    }
-    let mid = r0 + ((r1 - r0) / 2).next_multiple_of(16);
-    let mid = mid.min(r1);
-    rows_sum(src, c, r0, mid, col, acc, f);
-    let mut tmp = vec![A::default(); w];
-    rows_sum(src, c, mid, r1, col, &mut tmp, f);
-    for (a, t) in acc.iter_mut().zip(&tmp) {
-        *a = *a + *t;
-    }
-}
-
+/// Sums contiguous `t`, viewed as `[a, r, c]`, over `r` into `out` (`[a, c]`).
 fn outer_sum_typed<T: Element, A>(
     t: &Tensor,
     out: &Tensor,
@@ -355,39 +271,16 @@ fn outer_sum_typed<T: Element, A>(
 where
     A: Copy + std::ops::Add<Output = A> + Default + Send + Sync,
 {
-    if !Tensor::has_values(out, &[t])? {
-        return Ok(());
-    }
-    let src: &[T] = t.cpu_slice::<T>()?;
-    let po = SendPtr(out.data_ptr::<T>()?);
-    let threads = crate::cpu::get_num_threads().max(1);
-    // Tiles wide enough to stream rows, narrow enough to give every thread work.
-    let want = if a >= threads {
-        c
-    } else {
-        c.div_ceil(threads / a.max(1))
-    };
-    let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
-    let tiles = c.div_ceil(tw);
-    let run = |task: usize| {
-        let (ai, ti) = (task / tiles, task % tiles);
-        let col = ti * tw;
-        let w = tw.min(c - col);
-        let mut acc = vec![A::default(); w];
-        let plane = &src[ai * r * c..(ai + 1) * r * c];
-        rows_sum(plane, c, 0, r, col, &mut acc, &f);
-        for (j, &v) in acc.iter().enumerate() {
-            // SAFETY: ai * c + col + j < a * c = out.numel(); each task owns its tile.
-            unsafe { *po.get().add(ai * c + col + j) = back(v) };
+    match Backend::of(out, &[t])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let src = t.cpu_slice::<T>()?;
+            // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
+            let dst = unsafe { out.cpu_slice_mut::<T>()? };
+            crate::cpu::reduce::outer_sum(src, dst, (a, r, c), f, back);
+            Ok(())
         }
-    };
-    let tasks = a * tiles;
-    if a * r * c >= crate::cpu::GRAIN && tasks > 1 {
-        crate::cpu::install(|| (0..tasks).into_par_iter().for_each(run));
-    } else {
-        (0..tasks).for_each(run);
     }
-    Ok(())
 }
 
 fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> Result<bool> {
@@ -429,10 +322,10 @@ pub(crate) fn reduce_f64(
     f: impl Fn(&[f64]) -> f64 + Sync,
 ) -> Result<Tensor> {
     let src = super::cast_view(&t.detach(), DType::F64)?;
-    let (blocks, outer, inner) = blocks_for(&src, rdims)?;
+    let (blocks, _, inner) = blocks_for(&src, rdims)?;
     let shape = reduced_shape(t.shape(), rdims, keepdim);
     let out = Tensor::uninit(&shape, DType::F64, t.device())?;
-    reduce_blocks::<f64, f64>(&blocks, &out, outer, inner, f)?;
+    reduce_blocks::<f64, f64>(&blocks, &out, inner, f)?;
     super::cast_view(&out, out_dtype)
 }
 
@@ -466,7 +359,7 @@ pub(crate) fn unlanes(out: Tensor, dim: usize, in_ndim: usize) -> Result<Tensor>
         .collect();
     let v = out.with_layout(out.layout().permute(&perm));
     let c = Tensor::uninit(v.shape(), v.dtype(), v.device())?;
-    crate::cpu::elementwise::copy_cast(&c, &v)?;
+    crate::ops::map::copy_cast(&c, &v)?;
     Ok(c)
 }
 
@@ -494,63 +387,11 @@ pub(crate) fn cmp_nan_last<T: Element>(a: &T, b: &T) -> std::cmp::Ordering {
     }
 }
 
-/// Value and first index of the max (or min); NaN wins and propagates.
-#[inline]
-pub(crate) fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
-    // Branch-free passes that vectorise: NaN check, extreme value, then its first index.
-    #[allow(clippy::eq_op)]
-    let has_nan = x.iter().fold(false, |acc, &v| acc | (v != v));
-    if has_nan {
-        #[allow(clippy::eq_op)]
-        let i = x.iter().position(|&v| v != v).unwrap_or(0);
-        return (x[i], i);
-    }
-    let m = if want_max {
-        x.iter().fold(x[0], |a, &b| if b > a { b } else { a })
-    } else {
-        x.iter().fold(x[0], |a, &b| if b < a { b } else { a })
-    };
-    (m, x.iter().position(|&v| v == m).unwrap_or(0))
-}
-
-/// Writes `find(row)` = (value, index) for each of `outer` rows of `inner` values.
-fn write_arg_extremes<T: Element>(
-    src: &[T],
-    vals: &Tensor,
-    idx: &Tensor,
-    outer: usize,
-    inner: usize,
-    find: impl Fn(&[T]) -> (T, usize) + Sync,
-) -> Result<()> {
-    if inner == 0 {
-        return Ok(());
-    }
-    let (pv, pi) = (
-        SendPtr(vals.data_ptr::<T>()?),
-        SendPtr(idx.data_ptr::<i64>()?),
-    );
-    let run = |o: usize| {
-        let (v, i) = find(&src[o * inner..(o + 1) * inner]);
-        // SAFETY: o < outer = numel of both fresh contiguous outputs; each o is
-        // written by exactly one iteration.
-        unsafe {
-            *pv.get().add(o) = v;
-            *pi.get().add(o) = i as i64;
-        }
-    };
-    if outer * inner >= crate::cpu::GRAIN && outer > 1 {
-        crate::cpu::install(|| (0..outer).into_par_iter().for_each(run));
-    } else {
-        (0..outer).for_each(run);
-    }
-    Ok(())
-}
-
 /// A float tensor with `f` applied elementwise, no autograd.
 pub(crate) fn map_const(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
     crate::dispatch_float!(x.dtype(), T => {
-        crate::cpu::elementwise::unary_map::<T, T>(&out, &x.detach(), |v| T::from_f64(f(v.to_f64())))?;
+        crate::ops::map::unary_map::<T, T>(&out, &x.detach(), |v| T::from_f64(f(v.to_f64())))?;
         Ok(out)
     }, _ => Err(Error::Runtime(format!("expected a floating point tensor, got {}", x.dtype().name()))))
 }
@@ -563,7 +404,7 @@ pub(crate) fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
     crate::dispatch_float!(a.dtype(), T => {
         #[allow(clippy::eq_op)]
-        crate::cpu::elementwise::binary_map::<T, T, T>(&out, &a, &b, |x, y| {
+        crate::ops::map::binary_map::<T, T, T>(&out, &a, &b, |x, y| {
             if x == y || (x != x && y != y) { T::one() } else { T::zero() }
         })?;
         Ok(out)
@@ -690,13 +531,13 @@ pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         reduce_f64(&src, &rdims, keepdim, out_dtype, |x| x.iter().product())?
     } else {
         let s64 = super::cast_view(&src.detach(), DType::I64)?;
-        let (blocks, outer, inner) = blocks_for(&s64, &rdims)?;
+        let (blocks, _, inner) = blocks_for(&s64, &rdims)?;
         let out = Tensor::uninit(
             &reduced_shape(src.shape(), &rdims, keepdim),
             DType::I64,
             t.device(),
         )?;
-        reduce_blocks::<i64, i64>(&blocks, &out, outer, inner, |x| {
+        reduce_blocks::<i64, i64>(&blocks, &out, inner, |x| {
             x.iter().fold(1i64, |a, &b| a.wrapping_mul(b))
         })?;
         super::cast_view(&out, out_dtype)?
@@ -769,9 +610,9 @@ pub fn amax_amin(
     let rdims = reduce_dims(t, dims)?;
     empty_check(name, t, &rdims, dims.is_empty() && t.numel() == 0)?;
     let shape = reduced_shape(t.shape(), &rdims, keepdim);
-    let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
+    let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T>(&blocks, &out, outer, inner, |x| arg_extreme(x, want_max).0))?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T>(&blocks, &out, inner, |x| arg_extreme(x, want_max).0))?;
     if needs_grad(&[t]) {
         let sx = crate::autograd::SavedTensor::input(t);
         let so = crate::autograd::SavedTensor::output(&out, 0);
@@ -813,21 +654,26 @@ pub fn max_min_dim(
     let rd: Vec<usize> = if t.dim() == 0 { vec![] } else { vec![d] };
     empty_check(name, t, &rd, false)?;
     let shape = reduced_shape(t.shape(), &rd, keepdim);
-    let (blocks, outer, inner) = blocks_for(&t.detach(), &rd)?;
+    let (blocks, _, inner) = blocks_for(&t.detach(), &rd)?;
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
-    if !Tensor::has_values(&vals, &[&blocks])? {
-        // No values to find.
-    } else if t.dtype() == DType::F32 {
-        let src: &[f32] = blocks.cpu_slice::<f32>()?;
-        write_arg_extremes(src, &vals, &idx, outer, inner, |x| {
-            simd::arg_extreme_f32(x, want_max)
-        })?;
-    } else {
-        crate::dispatch_all!(t.dtype(), T => {
-            let src: &[T] = blocks.cpu_slice::<T>()?;
-            write_arg_extremes(src, &vals, &idx, outer, inner, |x| arg_extreme(x, want_max))?;
-        });
+    if Backend::of(&vals, &[&blocks])? == Backend::Cpu {
+        // SAFETY: `vals` and `idx` are this op's fresh outputs; nothing else holds them.
+        let di = unsafe { idx.cpu_slice_mut::<i64>()? };
+        if t.dtype() == DType::F32 {
+            let (src, dv) = (blocks.cpu_slice::<f32>()?, unsafe {
+                vals.cpu_slice_mut::<f32>()?
+            });
+            crate::cpu::reduce::arg_reduce_blocks(src, dv, di, inner, |x| {
+                simd::arg_extreme_f32(x, want_max)
+            });
+        } else {
+            crate::dispatch_all!(t.dtype(), T => {
+                // SAFETY: as above.
+                let (src, dv) = (blocks.cpu_slice::<T>()?, unsafe { vals.cpu_slice_mut::<T>()? });
+                crate::cpu::reduce::arg_reduce_blocks(src, dv, di, inner, |x| arg_extreme(x, want_max));
+            });
+        }
     }
     if needs_grad(&[t]) {
         record_select(
@@ -1119,9 +965,9 @@ pub fn any_all(t: &Tensor, dims: &[i64], keepdim: bool, want_any: bool) -> Resul
         DType::Bool
     };
     let shape = reduced_shape(t.shape(), &rdims, keepdim);
-    let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
+    let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, DType::Bool, t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, bool>(&blocks, &out, outer, inner, |x| {
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, bool>(&blocks, &out, inner, |x| {
         if want_any { x.iter().any(|&v| v != T::zero()) } else { x.iter().all(|&v| v != T::zero()) }
     }))?;
     super::cast_view(&out, out_dtype)
@@ -1130,9 +976,9 @@ pub fn any_all(t: &Tensor, dims: &[i64], keepdim: bool, want_any: bool) -> Resul
 pub fn count_nonzero(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let rdims = reduce_dims(t, dims)?;
     let shape = reduced_shape(t.shape(), &rdims, false);
-    let (blocks, outer, inner) = blocks_for(&t.detach(), &rdims)?;
+    let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, DType::I64, t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, i64>(&blocks, &out, outer, inner, |x| {
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, i64>(&blocks, &out, inner, |x| {
         x.iter().filter(|&&v| v != T::zero()).count() as i64
     }))?;
     Ok(out)
@@ -1174,18 +1020,4 @@ pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) ->
     let valid = map_const(&t.detach(), |v| if v.is_nan() { 0.0 } else { 1.0 })?;
     let n = sum(&valid, dims, keepdim, dtype)?;
     super::binary::div(&s, &n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arg_extreme_takes_the_first_of_ties_and_stops_at_nan() {
-        assert_eq!(arg_extreme(&[1.0f32, 3.0, 3.0, 2.0], true), (3.0, 1));
-        assert_eq!(arg_extreme(&[1.0f32, -3.0, 2.0, -3.0], false), (-3.0, 1));
-        let (v, i) = arg_extreme(&[1.0f32, f32::NAN, 9.0, f32::NAN], true);
-        assert!(v.is_nan() && i == 1);
-        assert_eq!(arg_extreme(&[5i64, 7, 7], true), (7, 1));
-    }
 }

@@ -174,7 +174,7 @@ fn dense(t: &Tensor) -> Result<Tensor> {
 /// A fresh contiguous copy of `t` (a kernel buffer updated in place).
 fn fresh_copy(t: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
-    crate::cpu::elementwise::copy_cast(&out, t)?;
+    crate::ops::map::copy_cast(&out, t)?;
     Ok(out)
 }
 
@@ -190,11 +190,8 @@ fn read<T: RnnFloat>(t: &Tensor) -> Result<&[T]> {
 /// elements may be alive while the returned slice is.
 #[allow(clippy::mut_from_ref)] // storage is a shared buffer (interior mutability); see Safety
 unsafe fn write<T: RnnFloat>(t: &Tensor) -> Result<&mut [T]> {
-    debug_assert!(t.is_contiguous() && t.dtype() == T::DTYPE);
-    Ok(std::slice::from_raw_parts_mut(
-        t.data_ptr::<T>()?,
-        t.numel(),
-    ))
+    // SAFETY: the caller's contract is `cpu_slice_mut`'s.
+    unsafe { t.cpu_slice_mut::<T>() }
 }
 
 /// Per-step GEMMs of a sequence run serially inside each direction; a lone direction

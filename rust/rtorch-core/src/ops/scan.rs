@@ -25,10 +25,8 @@ pub(crate) fn lane_apply<T: Element>(
     let out = Tensor::uninit(l.shape(), T::DTYPE, l.device())?;
     if n > 0 && Tensor::has_values(&out, &[&l])? {
         let x: &[T] = l.cpu_slice::<T>()?;
-        // SAFETY: `out` is a fresh contiguous buffer of outer * n elements of T that
-        // nothing else references until this function returns it.
-        let res: &mut [T] =
-            unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, outer * n) };
+        // SAFETY: `out` is this op's fresh output; nothing else holds it yet.
+        let res: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
         if outer * n >= crate::cpu::GRAIN && outer > 1 {
             crate::cpu::install(|| {
                 res.par_chunks_mut(n)
@@ -180,7 +178,8 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
     let mut idx = vec![0i64; outer * n];
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;
-        let pv = vals.data_ptr::<T>()?;
+        // SAFETY: `vals` is this op's fresh output; nothing else holds it yet.
+        let vs: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
         for o in 0..outer {
             let mut best = 0usize;
             for i in 0..n {
@@ -192,8 +191,7 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
                     best = i;
                 }
                 idx[o * n + i] = best as i64;
-                // SAFETY: o * n + i < numel of the fresh contiguous output.
-                unsafe { *pv.add(o * n + i) = x[o * n + best] };
+                vs[o * n + i] = x[o * n + best];
             }
         }
     });

@@ -368,7 +368,7 @@ pub fn slice_backward(
             fmt_shape(region.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(&region, g)?;
+    crate::ops::map::copy_cast(&region, g)?;
     if needs_grad(&[g]) {
         record("SliceBackwardBackward0", &[g], &out, move |_, gg| {
             Ok(vec![Some(slice(
@@ -522,7 +522,7 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         }
         let len = t.shape()[d];
         let region = out.with_layout(out.layout().narrow(d, off, len));
-        crate::cpu::elementwise::copy_cast(&region, t)?;
+        crate::ops::map::copy_cast(&region, t)?;
         spans.push(Some((off, len, t.dtype())));
         off += len;
     }
@@ -763,44 +763,18 @@ fn dim_list(dims: &[i64], n: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-/// Copies `src` into the contiguous `out`, reading dims in `flip` backwards.
+/// Copies `src` into the fresh contiguous `out`, reading dims in `flip` backwards.
 fn flip_kernel<T: crate::element::Element>(
     src: &Tensor,
     out: &Tensor,
     flip: &[usize],
 ) -> Result<()> {
-    let shape = src.shape().clone();
-    let n = out.numel();
-    if n == 0 || !Tensor::has_values(out, &[src])? {
+    if out.numel() == 0 || !Tensor::has_values(out, &[src])? {
         return Ok(());
     }
-    let nd = shape.len();
-    let mut base = 0isize;
-    let mut strides: Vec<isize> = src.strides().iter().map(|&s| s as isize).collect();
-    for &d in flip {
-        base += (shape[d] as isize - 1) * strides[d];
-        strides[d] = -strides[d];
-    }
-    let ps = src.data_ptr::<T>()?;
-    let po = out.data_ptr::<T>()?;
-    let mut idx = vec![0usize; nd];
-    let mut off = base;
-    for i in 0..n {
-        // SAFETY: `off` walks the flipped layout, every position of which is a valid
-        // element of src; i < numel of the contiguous out.
-        unsafe { *po.add(i) = *ps.offset(off) };
-        let mut d = nd;
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            off -= strides[d] * shape[d] as isize;
-            idx[d] = 0;
-        }
-    }
+    // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
+    let o = unsafe { out.cpu_slice_mut::<T>()? };
+    crate::cpu::reorder::flip(src.cpu_view::<T>()?, o, flip);
     Ok(())
 }
 
@@ -809,7 +783,7 @@ pub fn flip(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let ds = dim_list(dims, t.dim())?;
     let out = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
     if t.dim() == 0 {
-        crate::cpu::elementwise::copy_cast(&out, t)?;
+        crate::ops::map::copy_cast(&out, t)?;
     } else {
         crate::dispatch_all!(t.dtype(), T => flip_kernel::<T>(t, &out, &ds))?;
     }
@@ -869,20 +843,9 @@ fn tri_kernel<T: crate::element::Element>(out: &Tensor, k: i64, lower: bool) -> 
     }
     let nd = out.dim();
     let (r, c) = (out.shape()[nd - 2], out.shape()[nd - 1]);
-    let batches = out.numel() / (r * c).max(1);
-    let p = out.data_ptr::<T>()?;
-    for b in 0..batches {
-        for i in 0..r {
-            for j in 0..c {
-                let d = j as i64 - i as i64;
-                let zero = if lower { d > k } else { d < k };
-                if zero {
-                    // SAFETY: out is contiguous with batches * r * c elements.
-                    unsafe { *p.add(b * r * c + i * c + j) = T::zero() };
-                }
-            }
-        }
-    }
+    // SAFETY: `out` is the op's fresh contiguous clone; nothing else holds it yet.
+    let m = unsafe { out.cpu_slice_mut::<T>()? };
+    crate::cpu::reorder::zero_triangle(m, r, c, k, lower);
     Ok(())
 }
 
@@ -954,7 +917,7 @@ pub fn diagonal_backward(
             fmt_shape(region.shape())
         )));
     }
-    crate::cpu::elementwise::copy_cast(&region, g)?;
+    crate::ops::map::copy_cast(&region, g)?;
     if needs_grad(&[g]) {
         record("DiagonalBackwardBackward0", &[g], &out, move |_, gg| {
             Ok(vec![Some(diagonal(gg, offset, d1 as i64, d2 as i64)?)])

@@ -65,7 +65,7 @@ fn forward_kernel<T: Element + SoftmaxFloat>(src: &Tensor, d: usize, log: bool) 
             .ok_or_else(|| Error::Runtime("softmax: expected a contiguous CPU tensor".into()))?;
         // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
         // references until it is returned.
-        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, numel) };
+        let os = unsafe { out.cpu_slice_mut::<T>()? };
         let (outer, n, inner) = geometry(src.shape(), d);
         let cap = capability();
         if inner == 1 {
@@ -101,7 +101,7 @@ fn backward_kernel<T: Element + SoftmaxFloat>(
         let ys = yd.as_slice::<T>().ok_or_else(err)?;
         // SAFETY: `out` is a fresh contiguous buffer of `numel` T that nothing else
         // references until it is returned.
-        let os = unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, numel) };
+        let os = unsafe { out.cpu_slice_mut::<T>()? };
         let (outer, n, inner) = geometry(y.shape(), d);
         let cap = capability();
         if inner == 1 {

@@ -48,8 +48,9 @@ fn pick_lanes(
     let mut idx = vec![0i64; outer * m];
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;
-        let pv = crate::cpu::SendPtr(vals.data_ptr::<T>()?);
-        let run = |(o, ix): (usize, &mut [i64])| {
+        // SAFETY: `vals` is this op's fresh output; nothing else holds it yet.
+        let vs: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
+        let run = |(o, (vo, ix)): (usize, (&mut [T], &mut [i64]))| {
             let lane = &x[o * n..(o + 1) * n];
             let ord = order(lane, descending);
             let chosen: Vec<usize> = if use_vals {
@@ -62,15 +63,19 @@ fn pick_lanes(
             };
             for (j, &p) in chosen.iter().enumerate().take(m) {
                 ix[j] = ord[p] as i64;
-                // SAFETY: o * m + j < outer * m = numel of the fresh contiguous output.
-                unsafe { *pv.get().add(o * m + j) = lane[ord[p]] };
+                vo[j] = lane[ord[p]];
             }
         };
         if m > 0 {
             if outer * n >= crate::cpu::GRAIN && outer > 1 {
-                crate::cpu::install(|| idx.par_chunks_mut(m).enumerate().for_each(run));
+                crate::cpu::install(|| {
+                    vs.par_chunks_mut(m)
+                        .zip(idx.par_chunks_mut(m))
+                        .enumerate()
+                        .for_each(run)
+                });
             } else {
-                idx.chunks_mut(m).enumerate().for_each(run);
+                vs.chunks_mut(m).zip(idx.chunks_mut(m)).enumerate().for_each(run);
             }
         }
     });

@@ -6,10 +6,11 @@
 //! Adding an activation is one entry.
 
 use super::binary::{add, div, mul, mul_scalar, neg};
+use super::map::unary_map;
 use super::{cast_view, check_inplace, check_inplace_result};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::elementwise::{par_chunks, unary_map};
-use crate::cpu::{math, SendPtr};
+use crate::cpu::math;
+use crate::device::Backend;
 use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -138,7 +139,7 @@ where
     }
     let src = super::copy::clone_contiguous(a)?;
     let r = apply(&src, name, kernel_name, kind, save, kernel, grad)?;
-    crate::cpu::elementwise::copy_cast(a, &r)?;
+    crate::ops::map::copy_cast(a, &r)?;
     a.storage().bump_version();
     crate::autograd::view::commit_inplace(a, crate::autograd::gradient_edge(&r));
     Ok(())
@@ -212,34 +213,22 @@ impl FMath for f64 {
 }
 
 /// Contiguous f32 through a slice function (vectorised with run-time dispatch).
-/// Returns false when the layout or dtype does not fit.
+/// Returns false when the layout, dtype or device does not fit (the generic path then
+/// runs, or skips a meta tensor).
 fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [f32])) -> bool {
     if out.dtype() != DType::F32 || !out.is_contiguous() || !a.is_contiguous() {
         return false;
     }
-    let n = out.numel();
-    if n == 0 {
-        return true;
-    }
-    // Tensors without values (meta) take the generic path, which skips them.
-    let (Ok(po), Ok(pa)) = (out.data_ptr::<f32>(), a.data_ptr::<f32>()) else {
+    if !matches!(Backend::of(out, &[a]), Ok(Backend::Cpu)) {
         return false;
-    };
-    let (po, pa) = (SendPtr(po), SendPtr(pa));
-    let alias = std::ptr::eq(po.0, pa.0);
-    par_chunks(n, |s, e| {
-        // SAFETY: s..e lies inside both contiguous buffers of n elements; when they
-        // alias exactly only the mutable slice is made.
-        unsafe {
-            let o = std::slice::from_raw_parts_mut(po.get().add(s), e - s);
-            if alias {
-                fi(o)
-            } else {
-                f(std::slice::from_raw_parts(pa.get().add(s), e - s), o)
-            }
+    }
+    match (out.cpu_view_mut::<f32>(), a.cpu_view::<f32>()) {
+        (Ok(o), Ok(x)) => {
+            crate::cpu::elementwise::slice_map(o, x, f, fi);
+            true
         }
-    });
-    true
+        _ => false,
+    }
 }
 
 /// A floating kernel from one expression in `$x` (of type `F`: f32, or f64 for
@@ -623,7 +612,7 @@ fn bool_kernel(
     move |out: &Tensor, a: &Tensor| {
         crate::dispatch_float!(a.dtype(), T => {
             unary_map::<T, bool>(out, a, move |x: T| pred(x.to_f64()))
-        }, _ => crate::cpu::elementwise::fill(out, Scalar::Bool(int_value)))?;
+        }, _ => crate::ops::map::fill(out, Scalar::Bool(int_value)))?;
         Ok(())
     }
 }
@@ -734,7 +723,7 @@ fn nan_to_num_kernel(
     move |out: &Tensor, a: &Tensor| {
         let dt = out.dtype();
         if !dt.is_floating_point() {
-            crate::cpu::elementwise::copy_cast(out, a)?;
+            crate::ops::map::copy_cast(out, a)?;
             return Ok(());
         }
         let n = nan.unwrap_or(0.0);
@@ -764,7 +753,7 @@ pub fn logical_not(a: &Tensor) -> Result<Tensor> {
 pub fn logical_not_(a: &Tensor) -> Result<()> {
     check_inplace(a)?;
     let r = logical_not(a)?;
-    crate::cpu::elementwise::copy_cast(a, &r)?;
+    crate::ops::map::copy_cast(a, &r)?;
     super::finish_constant_write(a, "LogicalNotBackward0");
     Ok(())
 }

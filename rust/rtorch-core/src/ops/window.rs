@@ -222,7 +222,7 @@ pub fn im2col(t: &Tensor, win: Window2d) -> Result<Tensor> {
             // SAFETY: `out` is a fresh contiguous buffer of out.numel() elements of T
             // that nothing else references until this function returns it.
             let y: &mut [T] =
-                unsafe { std::slice::from_raw_parts_mut(out.data_ptr::<T>()?, out.numel()) };
+                unsafe { out.cpu_slice_mut::<T>()? };
             let taps = Taps::new(plane);
             for_planes(x, h * w, y, kk * l, |s, d| taps.im2col(s, d, l));
         }, _ => return Err(not_floating("im2col_out_cpu", t.dtype())));
@@ -310,8 +310,7 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
                 let x: &[$T] = src.cpu_slice::<$T>()?;
                 // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
                 // this type that nothing else references until this function returns.
-                let y: &mut [$T] =
-                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>()?, acc.numel()) };
+                let y: &mut [$T] = unsafe { acc.cpu_slice_mut::<$T>()? };
                 let taps = Taps::new(plane);
                 for_planes(x, kk * l, y, hw, |s, d| taps.col2im(s, l, d));
             }};
@@ -475,14 +474,13 @@ pub fn max_pool2d(
         let g = geom(h, w, oh, ow, &win);
         // SAFETY: `idx` is a fresh contiguous int64 buffer of idx.numel() elements that
         // nothing else references until this function returns it.
-        let ii: &mut [i64] =
-            unsafe { std::slice::from_raw_parts_mut(idx.data_ptr::<i64>()?, idx.numel()) };
+        let ii: &mut [i64] = unsafe { idx.cpu_slice_mut::<i64>()? };
         crate::dispatch_all!(t.dtype(), T => {
             let x: &[T] = src.cpu_slice::<T>()?;
             // SAFETY: `vals` is a fresh contiguous buffer of vals.numel() elements of T,
             // distinct from `idx`, referenced by nothing else until returned.
             let vv: &mut [T] =
-                unsafe { std::slice::from_raw_parts_mut(vals.data_ptr::<T>()?, vals.numel()) };
+                unsafe { vals.cpu_slice_mut::<T>()? };
             crate::cpu::pool::max_pool2d_forward(x, vv, ii, &g, T::from_f64(f64::NEG_INFINITY));
         });
     }
@@ -553,8 +551,7 @@ pub fn max_pool2d_backward(grad: &Tensor, indices: &Tensor, hw: [usize; 2]) -> R
                 let gv: &[$T] = go.cpu_slice::<$T>()?;
                 // SAFETY: `acc` is a fresh contiguous buffer of acc.numel() elements of
                 // this type that nothing else references until this function returns.
-                let y: &mut [$T] =
-                    unsafe { std::slice::from_raw_parts_mut(acc.data_ptr::<$T>()?, acc.numel()) };
+                let y: &mut [$T] = unsafe { acc.cpu_slice_mut::<$T>()? };
                 crate::cpu::pool::max_pool2d_backward(gv, iv, y, l, plane);
             }};
         }

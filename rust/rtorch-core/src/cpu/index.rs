@@ -1,0 +1,193 @@
+//! Index kernels: rows copied by precomputed offsets (advanced indexing and
+//! `index_put`) and the element-wise walks of `gather`/`scatter`. The op layer
+//! (`ops::index`) validates the indices it can, computes the offsets and the output
+//! layout, and hands typed views here.
+
+use super::strided::Plan;
+use super::view::{View, ViewMut};
+use super::SendPtr;
+use crate::element::{Arith, Element};
+use crate::error::{Error, Result};
+use crate::layout::Dims;
+use rayon::prelude::*;
+
+/// Row offsets of one side of an advanced-indexing copy: row `b` starts at `bases[b]`
+/// (or `b * step` when `bases` is empty) and its elements sit at `base + within[j]`.
+pub struct Rows<'a> {
+    pub bases: &'a [usize],
+    pub step: usize,
+    pub within: &'a [usize],
+}
+
+impl Rows<'_> {
+    #[inline(always)]
+    fn base(&self, b: usize) -> usize {
+        if self.bases.is_empty() {
+            b * self.step
+        } else {
+            self.bases[b]
+        }
+    }
+}
+
+/// `out[dst row b] = src[src row b]` for `nb` rows (the gather direction). Distinct
+/// rows of `out` must not share elements; `out` must not overlap `src`.
+pub fn gather_rows<T: Element>(
+    src: View<'_, T>,
+    s: &Rows<'_>,
+    out: ViewMut<'_, T>,
+    d: &Rows<'_>,
+    nb: usize,
+) {
+    let (ps, po) = (SendPtr(src.ptr() as *mut T), SendPtr(out.ptr()));
+    let r = s.within.len();
+    let run = |b: usize| {
+        let (bs, bd) = (s.base(b), d.base(b));
+        for j in 0..r {
+            // SAFETY: the op layer computed every offset inside the two layouts; each
+            // b writes a disjoint set of out elements.
+            unsafe { *po.get().add(bd + d.within[j]) = *ps.get().add(bs + s.within[j]) };
+        }
+    };
+    if nb * r >= super::GRAIN && nb > 1 {
+        super::install(|| (0..nb).into_par_iter().for_each(run));
+    } else {
+        (0..nb).for_each(run);
+    }
+}
+
+/// `dst[dst row b] = values[value row b]` (or `+=` when `accumulate`), rows in order,
+/// so a repeated index keeps the last write (or sums). `values` must not overlap `dst`.
+pub fn scatter_rows<T: Arith>(
+    dst: ViewMut<'_, T>,
+    d: &Rows<'_>,
+    values: View<'_, T>,
+    v: &Rows<'_>,
+    nb: usize,
+    accumulate: bool,
+) {
+    let (pd, pv) = (dst.ptr(), values.ptr());
+    for b in 0..nb {
+        let (bd, bv) = (d.base(b), v.base(b));
+        for j in 0..d.within.len() {
+            // SAFETY: the op layer computed every offset inside the two layouts.
+            unsafe {
+                let x = *pv.add(bv + v.within[j]);
+                let p = pd.add(bd + d.within[j]);
+                *p = if accumulate { (*p).add(x) } else { x };
+            }
+        }
+    }
+}
+
+/// Walks `index`; calls `f(index value, offset in a, offset in b)` where `a` and `b`
+/// are laid out over index's shape with the given strides.
+fn walk_index(
+    index: View<'_, i64>,
+    a_strides: &[usize],
+    b_strides: &[usize],
+    mut f: impl FnMut(i64, usize, usize) -> Result<()>,
+) -> Result<()> {
+    if index.numel() == 0 {
+        return Ok(());
+    }
+    let plan = Plan::new(index.shape(), [index.strides(), a_strides, b_strides]);
+    let len = plan.inner_len();
+    let [si, sa, sb] = plan.inner_strides();
+    let pi = index.ptr();
+    let mut res = Ok(());
+    plan.for_rows(0..plan.rows(), |[oi, oa, ob]| {
+        if res.is_err() {
+            return;
+        }
+        for k in 0..len {
+            // SAFETY: oi + k * si lies within index's layout.
+            let v = unsafe { *pi.add(oi + k * si) };
+            if let Err(e) = f(v, oa + k * sa, ob + k * sb) {
+                res = Err(e);
+                return;
+            }
+        }
+    });
+    res
+}
+
+fn out_of_bounds(v: i64, d: usize, size: i64) -> Error {
+    Error::Runtime(format!(
+        "index {v} is out of bounds for dimension {d} with size {size}"
+    ))
+}
+
+/// `out[i][j][k] = src[i][index[i][j][k]][k]` (for `d = 1`), over index's shape.
+pub fn gather<T: Element>(
+    src: View<'_, T>,
+    d: usize,
+    index: View<'_, i64>,
+    out: ViewMut<'_, T>,
+) -> Result<()> {
+    let mut s_strides: Dims = src.strides().iter().copied().collect();
+    let (size, sd) = (src.shape()[d] as i64, s_strides[d]);
+    s_strides[d] = 0;
+    let (ps, po) = (src.ptr(), out.ptr());
+    walk_index(index, out.strides(), &s_strides, |v, oo, os| {
+        if v < 0 || v >= size {
+            return Err(out_of_bounds(v, d, size));
+        }
+        // SAFETY: oo is inside out's layout; os + v * sd inside src's (v checked).
+        unsafe { *po.add(oo) = *ps.add(os + v as usize * sd) };
+        Ok(())
+    })
+}
+
+/// How `scatter` combines: overwrite, add or multiply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScatterReduce {
+    None,
+    Add,
+    Multiply,
+}
+
+/// What `scatter` writes: a tensor's elements or one value.
+pub enum Source<'a, T> {
+    Tensor(View<'a, T>),
+    Scalar(T),
+}
+
+/// `dst[i][index[i][j][k]][k] (op)= src[i][j][k]` (for `d = 1`), in index order.
+pub fn scatter<T: Arith>(
+    dst: ViewMut<'_, T>,
+    d: usize,
+    index: View<'_, i64>,
+    src: Source<'_, T>,
+    reduce: ScatterReduce,
+) -> Result<()> {
+    let mut d_strides: Dims = dst.strides().iter().copied().collect();
+    let (size, sd) = (dst.shape()[d] as i64, d_strides[d]);
+    d_strides[d] = 0;
+    let pd = dst.ptr();
+    let zeros: Dims = smallvec::smallvec![0; index.shape().len()];
+    let s_strides = match &src {
+        Source::Tensor(s) => s.strides(),
+        Source::Scalar(_) => &zeros[..],
+    };
+    walk_index(index, &d_strides, s_strides, |v, od, os| {
+        if v < 0 || v >= size {
+            return Err(out_of_bounds(v, d, size));
+        }
+        let x = match &src {
+            // SAFETY: os lies in src's layout.
+            Source::Tensor(s) => unsafe { *s.ptr().add(os) },
+            Source::Scalar(x) => *x,
+        };
+        // SAFETY: od + v * sd lies in dst's layout (v checked).
+        unsafe {
+            let p = pd.add(od + v as usize * sd);
+            *p = match reduce {
+                ScatterReduce::None => x,
+                ScatterReduce::Add => (*p).add(x),
+                ScatterReduce::Multiply => (*p).mul(x),
+            };
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,260 @@
+//! Reduction kernels over contiguous slices: the op layer (`ops::reduce`) moves the
+//! reduced dims last and makes the input contiguous, so every output element owns a
+//! contiguous block of `inner` values; or, for sums over leading dims, it hands over
+//! the input as `[A, R, C]` planes and the rows are accumulated column-wise.
+//!
+//! Float sums are pairwise (`reduce_simd::cascade`) so float32 sums of millions of
+//! elements stay accurate. Work is split over the output (or over contiguous chunks for
+//! whole-tensor sums), so every result is computed by the same operations whatever the
+//! thread count.
+
+use super::reduce_simd::{block_sum, cascade};
+use super::strided::Plan;
+use super::view::View;
+use crate::element::Element;
+use rayon::prelude::*;
+
+/// Pairwise sum of `x` mapped through `f` into an accumulator type (f32/f64 sums use
+/// `reduce_simd`'s vectorised blocks instead).
+#[inline(always)]
+pub fn pairwise_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default,
+{
+    cascade(x, |c| block_sum(c, f))
+}
+
+/// `out[o] = f(src[o * inner..(o + 1) * inner])` for every output element.
+pub fn reduce_blocks<T: Element, O: Element>(
+    src: &[T],
+    out: &mut [O],
+    inner: usize,
+    f: impl Fn(&[T]) -> O + Sync,
+) {
+    let run = |(o, v): (usize, &mut O)| *v = f(&src[o * inner..(o + 1) * inner]);
+    if src.len() >= super::GRAIN && out.len() > 1 {
+        super::install(|| out.par_iter_mut().enumerate().for_each(run));
+    } else {
+        out.iter_mut().enumerate().for_each(run);
+    }
+}
+
+/// `(vals[o], idx[o]) = find(block o)` for every output element (max/min with indices).
+pub fn arg_reduce_blocks<T: Element>(
+    src: &[T],
+    vals: &mut [T],
+    idx: &mut [i64],
+    inner: usize,
+    find: impl Fn(&[T]) -> (T, usize) + Sync,
+) {
+    if inner == 0 {
+        return;
+    }
+    let run = |(o, (v, i)): (usize, (&mut T, &mut i64))| {
+        let (fv, fi) = find(&src[o * inner..(o + 1) * inner]);
+        *v = fv;
+        *i = fi as i64;
+    };
+    if src.len() >= super::GRAIN && vals.len() > 1 {
+        super::install(|| {
+            vals.par_iter_mut()
+                .zip(idx.par_iter_mut())
+                .enumerate()
+                .for_each(run)
+        });
+    } else {
+        vals.iter_mut()
+            .zip(idx.iter_mut())
+            .enumerate()
+            .for_each(run);
+    }
+}
+
+/// Value and first index of the max (or min) of a non-empty slice; NaN wins and
+/// propagates (PyTorch's max/min rules).
+#[inline]
+pub fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
+    // Branch-free passes that vectorise: NaN check, extreme value, then its first index.
+    #[allow(clippy::eq_op)]
+    let has_nan = x.iter().fold(false, |acc, &v| acc | (v != v));
+    if has_nan {
+        #[allow(clippy::eq_op)]
+        let i = x.iter().position(|&v| v != v).unwrap_or(0);
+        return (x[i], i);
+    }
+    let m = if want_max {
+        x.iter().fold(x[0], |a, &b| if b > a { b } else { a })
+    } else {
+        x.iter().fold(x[0], |a, &b| if b < a { b } else { a })
+    };
+    (m, x.iter().position(|&v| v == m).unwrap_or(0))
+}
+
+/// Whether `pred` holds for any element of `v` (any layout); stops at the first.
+pub fn any_of<T: Element>(v: View<'_, T>, pred: impl Fn(T) -> bool) -> bool {
+    if v.numel() == 0 {
+        return false;
+    }
+    let plan = Plan::new(v.shape(), [v.strides()]);
+    let len = plan.inner_len();
+    let [s] = plan.inner_strides();
+    let p = v.ptr();
+    let mut found = false;
+    plan.for_rows(0..plan.rows(), |[o]| {
+        if !found {
+            // SAFETY: offsets come from the view's layout.
+            found = (0..len).any(|i| pred(unsafe { *p.add(o + i * s) }));
+        }
+    });
+    found
+}
+
+/// Sum of a slice, split across threads when large (for whole-tensor sums).
+pub fn big_sum<T: Copy + Sync, A>(x: &[T], f: &(impl Fn(T) -> A + Sync)) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default + Send,
+{
+    big_sum_by(x, &|c: &[T]| pairwise_sum(c, f))
+}
+
+/// Sum of a slice with `chunk_sum` over chunks, split across threads when large.
+pub fn big_sum_by<T: Sync, A>(x: &[T], chunk_sum: &(impl Fn(&[T]) -> A + Sync)) -> A
+where
+    A: Copy + std::ops::Add<Output = A> + Default + Send,
+{
+    const CHUNK: usize = 1 << 16;
+    if x.len() <= CHUNK {
+        return chunk_sum(x);
+    }
+    // One long contiguous stream per thread keeps the hardware prefetchers busy.
+    let threads = super::get_num_threads().max(1);
+    let chunk = x.len().div_ceil(threads).max(CHUNK);
+    let parts: Vec<A> = super::install(|| x.par_chunks(chunk).map(chunk_sum).collect());
+    pairwise_sum(&parts, &|v| v)
+}
+
+// ---------------------------------------------------------------------------
+// Outer reductions: the input viewed as [A, R, C], reducing R. Rows are accumulated
+// into a column buffer (vectorised), pairwise over rows for accuracy, with no
+// transposing copy of the input.
+
+const OUTER_W: usize = 4096;
+
+/// Sum of rows `r0..r1` (row stride `c`) of columns `col..col + acc.len()` into `acc`
+/// (which starts zeroed): blocks of 16 rows added straight, blocks combined pairwise.
+fn rows_sum<T: Copy, A>(
+    src: &[T],
+    c: usize,
+    r0: usize,
+    r1: usize,
+    col: usize,
+    acc: &mut [A],
+    f: &impl Fn(T) -> A,
+) where
+    A: Copy + std::ops::Add<Output = A> + Default,
+{
+    let w = acc.len();
+    if r1 - r0 <= 16 {
+        let mut r = r0;
+        while r + 4 <= r1 {
+            let row = |k: usize| &src[(r + k) * c + col..(r + k) * c + col + w];
+            let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
+            for j in 0..w {
+                acc[j] = acc[j] + ((f(x0[j]) + f(x1[j])) + (f(x2[j]) + f(x3[j])));
+            }
+            r += 4;
+        }
+        for r in r..r1 {
+            let row = &src[r * c + col..r * c + col + w];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a = *a + f(v);
+            }
+        }
+        return;
+    }
+    let mid = r0 + ((r1 - r0) / 2).next_multiple_of(16);
+    let mid = mid.min(r1);
+    rows_sum(src, c, r0, mid, col, acc, f);
+    let mut tmp = vec![A::default(); w];
+    rows_sum(src, c, mid, r1, col, &mut tmp, f);
+    for (a, t) in acc.iter_mut().zip(&tmp) {
+        *a = *a + *t;
+    }
+}
+
+/// Sums `src`, viewed as `[A, R, C]`, over R into `out` (`[A, C]`): accumulates in `A`
+/// through `f`, writes through `back`.
+pub fn outer_sum<T: Element, A>(
+    src: &[T],
+    out: &mut [T],
+    (a, r, c): (usize, usize, usize),
+    f: impl Fn(T) -> A + Sync,
+    back: impl Fn(A) -> T + Sync,
+) where
+    A: Copy + std::ops::Add<Output = A> + Default + Send + Sync,
+{
+    if out.is_empty() {
+        return;
+    }
+    let threads = super::get_num_threads().max(1);
+    // Tiles wide enough to stream rows, narrow enough to give every thread work.
+    let want = if a >= threads {
+        c
+    } else {
+        c.div_ceil(threads / a.max(1))
+    };
+    let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
+    let tile = |ai: usize, ti: usize, dst: &mut [T]| {
+        let mut acc = vec![A::default(); dst.len()];
+        let plane = &src[ai * r * c..(ai + 1) * r * c];
+        rows_sum(plane, c, 0, r, ti * tw, &mut acc, &f);
+        for (d, &v) in dst.iter_mut().zip(&acc) {
+            *d = back(v);
+        }
+    };
+    if a * r * c >= super::GRAIN && out.len() > tw {
+        super::install(|| {
+            out.par_chunks_mut(c).enumerate().for_each(|(ai, row)| {
+                row.par_chunks_mut(tw)
+                    .enumerate()
+                    .for_each(|(ti, dst)| tile(ai, ti, dst))
+            })
+        });
+    } else {
+        for (ai, row) in out.chunks_mut(c).enumerate() {
+            for (ti, dst) in row.chunks_mut(tw).enumerate() {
+                tile(ai, ti, dst);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arg_extreme_takes_the_first_of_ties_and_stops_at_nan() {
+        assert_eq!(arg_extreme(&[1.0f32, 3.0, 3.0, 2.0], true), (3.0, 1));
+        assert_eq!(arg_extreme(&[1.0f32, -3.0, 2.0, -3.0], false), (-3.0, 1));
+        let (v, i) = arg_extreme(&[1.0f32, f32::NAN, 9.0, f32::NAN], true);
+        assert!(v.is_nan() && i == 1);
+        assert_eq!(arg_extreme(&[5i64, 7, 7], true), (7, 1));
+    }
+
+    #[test]
+    fn outer_sum_matches_a_plain_column_sum_above_the_parallel_grain() {
+        let (a, r, c) = (3usize, 50usize, 700usize);
+        let src: Vec<f64> = (0..a * r * c)
+            .map(|i| ((i * 7919) % 1000) as f64 * 0.5)
+            .collect();
+        let mut out = vec![0.0f64; a * c];
+        outer_sum(&src, &mut out, (a, r, c), |v| v, |v| v);
+        for ai in 0..a {
+            for j in 0..c {
+                let want: f64 = (0..r).map(|k| src[(ai * r + k) * c + j]).sum();
+                assert_eq!(out[ai * c + j], want, "({ai}, {j})");
+            }
+        }
+    }
+}
