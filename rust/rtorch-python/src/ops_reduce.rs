@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyTuple};
 use rtorch_core::ops::{reduce as r, scan};
-use rtorch_core::Tensor;
+use rtorch_core::{DType, Tensor};
 
 /// A `rtorch.return_types.<name>` named tuple of two tensors.
 pub(crate) fn ret_pair(py: Python<'_>, name: &str, a: Tensor, b: Tensor) -> PyResult<Py<PyAny>> {
@@ -278,6 +278,7 @@ impl PyTensor {
     }
 }
 
+/// A module function that forwards to the Tensor method of the same name.
 macro_rules! forward {
     ($name:ident, ($($arg:ident : $ty:ty = $def:expr),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
         #[pyfunction]
@@ -289,33 +290,157 @@ macro_rules! forward {
     };
 }
 
-forward!(sum, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
-forward!(mean, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
-forward!(nansum, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
-forward!(nanmean, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
-forward!(prod, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype: Option<&Bound<'_, PyAny>> = None);
-forward!(amax, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
-forward!(amin, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
-forward!(argmax, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
-forward!(argmin, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
-forward!(var, (dim: Option<&Bound<'_, PyAny>> = None, unbiased: Option<bool> = None, keepdim: bool = false); *, correction: Option<f64> = None);
+/// How an op's `out=` dtype enters the computation; PyTorch's rule differs by op.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OutRule {
+    /// Without `dtype=`, out's dtype is the dtype the op computes in (ATen's
+    /// `get_dtype_from_result`); with it, out must have that dtype. sum, prod, cumsum…
+    Compute,
+    /// As `Compute` for a floating input and out; otherwise as without `out` (mean).
+    ComputeFloat,
+    /// Out must have the input's dtype (amax, amin).
+    Input,
+    /// Out must be int64 (argmax, argmin).
+    Long,
+    /// Out must be bool or uint8 (any, all).
+    Bool,
+    /// Out must be floating; the op computes in it (var, std, logsumexp).
+    Float,
+}
+
+/// The dtype to compute in for `out=`, or PyTorch's error for an `out` of the wrong
+/// dtype. `None`: compute as without `out`.
+fn out_compute_dtype(
+    rule: OutRule,
+    name: &str,
+    input: &Tensor,
+    dtype: Option<DType>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<DType>> {
+    let Some(o) = out.and_then(|o| o.cast::<PyTensor>().ok()) else {
+        return Ok(dtype);
+    };
+    let od = o.borrow().inner.dtype();
+    let err = |m: String| Err(PyRuntimeError::new_err(m));
+    match rule {
+        OutRule::Compute | OutRule::ComputeFloat => match dtype {
+            Some(d) if d != od => err(format!(
+                "Expected out tensor to have dtype {}, but got {} instead",
+                d.cpp_type_name(),
+                od.cpp_type_name()
+            )),
+            Some(d) => Ok(Some(d)),
+            None if rule == OutRule::ComputeFloat
+                && !(input.dtype().is_floating_point() && od.is_floating_point()) =>
+            {
+                Ok(None)
+            }
+            None => Ok(Some(od)),
+        },
+        OutRule::Input if od != input.dtype() => err(format!(
+            "Expected the dtype for input and out to match, but got {} for input's dtype and {} for out's dtype.",
+            input.dtype().scalar_type_name(),
+            od.scalar_type_name()
+        )),
+        OutRule::Long if od != DType::I64 => err(format!(
+            "Expected out tensor to have dtype long int, but got {} instead",
+            od.cpp_type_name()
+        )),
+        OutRule::Bool if od != DType::Bool && od != DType::U8 => err(format!(
+            "{name} only supports bool tensor for result, got: {}",
+            od.scalar_type_name()
+        )),
+        OutRule::Float if !od.is_floating_point() => err(format!(
+            "{name}(): Expected floating point type for result tensor, but got: {}",
+            od.scalar_type_name()
+        )),
+        OutRule::Float if input.dtype().is_floating_point() => Ok(Some(od)),
+        _ => Ok(None),
+    }
+}
+
+/// A module function that forwards to the Tensor method of the same name, with
+/// PyTorch's `out=` keyword (`out::finish_out`) under the op's `OutRule`.
+macro_rules! forward_out {
+    // Ops with a `dtype=` keyword compute in the dtype the rule picks.
+    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty = $def:expr),*); *, dtype) => {
+        #[pyfunction]
+        #[pyo3(signature = (input $(, $arg = $def)*, *, dtype = None, out = None))]
+        fn $name(
+            py: Python<'_>,
+            input: PyRef<'_, PyTensor>
+            $(, $arg: $ty)*,
+            dtype: Option<&Bound<'_, PyAny>>,
+            out: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<Py<PyAny>> {
+            let name = stringify!($name);
+            let dt = out_compute_dtype(OutRule::$rule, name, &input.inner, dtype_arg(dtype)?, out)?;
+            let dt = dt.map(|d| crate::dtype::dtype_object(py, d).into_bound(py).into_any());
+            let r = input.$name($($arg,)* dt.as_ref())?;
+            crate::out::finish_out(py, Ok(r.inner), out, &[&input.inner], name)
+        }
+    };
+    // The others compute in out's dtype by converting the input first (`Float`), or
+    // only check it.
+    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty = $def:expr),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
+        #[pyfunction]
+        #[pyo3(signature = (input $(, $arg = $def)*, * $($(, $kw = $kdef)*)?, out = None))]
+        #[allow(clippy::too_many_arguments)]
+        fn $name(
+            py: Python<'_>,
+            input: PyRef<'_, PyTensor>
+            $(, $arg: $ty)* $($(, $kw: $kty)*)?,
+            out: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<Py<PyAny>> {
+            let name = stringify!($name);
+            let r = match out_compute_dtype(OutRule::$rule, name, &input.inner, None, out)? {
+                Some(d) if d != input.inner.dtype() => {
+                    let x = wrap(rtorch_core::ops::copy::to_dtype(&input.inner, d))?;
+                    x.$name($($arg,)* $($($kw,)*)?)?
+                }
+                _ => input.$name($($arg,)* $($($kw,)*)?)?,
+            };
+            crate::out::finish_out(py, Ok(r.inner), out, &[&input.inner], name)
+        }
+    };
+}
+
+forward_out!(sum, Compute, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(mean, ComputeFloat, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(nansum, Compute, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(nanmean, ComputeFloat, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(prod, Compute, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(amax, Input, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(amin, Input, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(argmax, Long, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(argmin, Long, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(var, Float, (dim: Option<&Bound<'_, PyAny>> = None, unbiased: Option<bool> = None, keepdim: bool = false); *, correction: Option<f64> = None);
 #[pyfunction]
-#[pyo3(name = "std", signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
+#[pyo3(name = "std", signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None, out=None))]
 fn std_fn(
+    py: Python<'_>,
     input: PyRef<'_, PyTensor>,
     dim: Option<&Bound<'_, PyAny>>,
     unbiased: Option<bool>,
     keepdim: bool,
     correction: Option<f64>,
-) -> PyResult<PyTensor> {
-    input.std(dim, unbiased, keepdim, correction)
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let r = match out_compute_dtype(OutRule::Float, "std", &input.inner, None, out)? {
+        Some(d) if d != input.inner.dtype() => {
+            let x = wrap(rtorch_core::ops::copy::to_dtype(&input.inner, d))?;
+            x.std(dim, unbiased, keepdim, correction)?
+        }
+        _ => input.std(dim, unbiased, keepdim, correction)?,
+    };
+    crate::out::finish_out(py, Ok(r.inner), out, &[&input.inner], "std")
 }
-forward!(logsumexp, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
-forward!(any, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
-forward!(all, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(logsumexp, Float, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(any, Bool, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(all, Bool, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward!(count_nonzero, (dim: Option<&Bound<'_, PyAny>> = None));
-forward!(cumsum, (dim: i64 = 0); *, dtype: Option<&Bound<'_, PyAny>> = None);
-forward!(cumprod, (dim: i64 = 0); *, dtype: Option<&Bound<'_, PyAny>> = None);
+forward_out!(cumsum, Compute, (dim: i64 = 0); *, dtype);
+forward_out!(cumprod, Compute, (dim: i64 = 0); *, dtype);
 
 #[pyfunction]
 #[pyo3(signature = (input, dim=None, keepdim=false))]

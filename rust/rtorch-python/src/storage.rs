@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use rtorch_core::layout::{contiguous_strides, Layout};
 use rtorch_core::ops::shape as s;
 use rtorch_core::storage::{CpuBuffer, Storage};
-use rtorch_core::{DType, Tensor};
+use rtorch_core::Tensor;
 use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -249,22 +249,6 @@ fn as_strided_fn(
     wrap(s::as_strided(&input.inner, &size, &stride, off))
 }
 
-/// C++ names PyTorch uses in `set_`'s dtype error.
-fn cpp_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "bool",
-        DType::U8 => "unsigned char",
-        DType::I8 => "signed char",
-        DType::I16 => "short int",
-        DType::I32 => "int",
-        DType::I64 => "long int",
-        DType::F16 => "c10::Half",
-        DType::BF16 => "c10::BFloat16",
-        DType::F32 => "float",
-        DType::F64 => "double",
-    }
-}
-
 #[pymethods]
 impl PyTensor {
     #[pyo3(name = "as_strided", signature = (size, stride, storage_offset=None))]
@@ -318,8 +302,8 @@ impl PyTensor {
                     if t.dtype() != dtype {
                         return Err(PyRuntimeError::new_err(format!(
                             "Could not set tensor of type {} to a tensor of type {}",
-                            cpp_type_name(t.dtype()),
-                            cpp_type_name(dtype)
+                            t.dtype().cpp_type_name(),
+                            dtype.cpp_type_name()
                         )));
                     }
                     (t.storage().clone(), t.layout().clone(), t.requires_grad())

@@ -141,10 +141,11 @@ pub fn allclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -
     all_true(&c)
 }
 
-/// Whether every element of the bool tensor `c` is true (the meta device's error
-/// for a tensor without values).
+/// Whether every element of the bool tensor `c` is true: `c.all().item()`, so a meta
+/// tensor raises PyTorch's item() error.
 fn all_true(c: &Tensor) -> Result<bool> {
-    Ok(c.to_vec::<bool>()?.iter().all(|&x| x))
+    let all = super::reduce::any_all(c, &[], false, false)?;
+    Ok(all.item()?.to_f64() != 0.0)
 }
 
 /// `equal`: same shape and same values (after promotion).

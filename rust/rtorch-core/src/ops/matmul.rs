@@ -24,8 +24,8 @@ fn same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
         return Err(Error::Runtime(format!(
             "expected m1 and m2 to have the same dtype, but got: {} != {}",
-            a.dtype().scalar_type_name_lower(),
-            b.dtype().scalar_type_name_lower()
+            a.dtype().cpp_type_name(),
+            b.dtype().cpp_type_name()
         )));
     }
     Ok(())
@@ -38,27 +38,6 @@ fn check_supported(dtype: DType) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Lower-case C type name as PyTorch prints it in dtype mismatch messages.
-trait LowerName {
-    fn scalar_type_name_lower(self) -> &'static str;
-}
-impl LowerName for DType {
-    fn scalar_type_name_lower(self) -> &'static str {
-        match self {
-            DType::Bool => "bool",
-            DType::U8 => "unsigned char",
-            DType::I8 => "signed char",
-            DType::I16 => "short int",
-            DType::I32 => "int",
-            DType::I64 => "long int",
-            DType::F16 => "c10::Half",
-            DType::BF16 => "c10::BFloat16",
-            DType::F32 => "float",
-            DType::F64 => "double",
-        }
-    }
 }
 
 // ----- the kernel -----
@@ -486,8 +465,8 @@ fn check_input_dtype(input: &Tensor, m: &Tensor) -> Result<()> {
     if input.dtype() != m.dtype() {
         return Err(Error::Runtime(format!(
             "expected m1 and m2 to have the same dtype, but got: {} != {}",
-            input.dtype().scalar_type_name_lower(),
-            m.dtype().scalar_type_name_lower()
+            input.dtype().cpp_type_name(),
+            m.dtype().cpp_type_name()
         )));
     }
     Ok(())

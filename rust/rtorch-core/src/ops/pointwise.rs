@@ -568,23 +568,11 @@ fn check_same_dtype(a: &Tensor, b: &Tensor, what: &str) -> Result<()> {
     if a.dtype() != b.dtype() {
         return Err(Error::Runtime(format!(
             "expected dtype {} for `{what}` but got dtype {}",
-            short_name(a.dtype()),
-            short_name(b.dtype())
+            a.dtype().cpp_type_name(),
+            b.dtype().cpp_type_name()
         )));
     }
     Ok(())
-}
-
-fn short_name(d: DType) -> &'static str {
-    match d {
-        DType::F32 => "float",
-        DType::F64 => "double",
-        DType::F16 => "c10::Half",
-        DType::BF16 => "c10::BFloat16",
-        DType::I64 => "long int",
-        DType::I32 => "int",
-        other => other.name(),
-    }
 }
 
 /// `lerp(start, end, weight) = start + weight * (end - start)`.
