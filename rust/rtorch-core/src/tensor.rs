@@ -281,20 +281,19 @@ impl Tensor {
     #[inline]
     pub fn cpu_view<T: Element>(&self) -> Result<View<'_, T>> {
         let p = self.checked_ptr::<T>()?;
-        let l = &self.0.layout;
-        // SAFETY: the layout keeps every reachable element inside the storage, which
-        // `self` keeps alive for the view's lifetime.
-        Ok(unsafe { View::new(p, &l.shape, &l.strides, l.is_contiguous()) })
+        // SAFETY: `p` is the element at the layout's offset; the layout keeps every
+        // reachable element inside the storage, which `self` keeps alive for the view's
+        // lifetime.
+        Ok(unsafe { View::new(p, &self.0.layout) })
     }
 
     /// A typed writable view for a CPU kernel's output; checks as [`Tensor::cpu_view`].
     #[inline]
     pub fn cpu_view_mut<T: Element>(&self) -> Result<ViewMut<'_, T>> {
         let p = self.checked_ptr::<T>()?;
-        let l = &self.0.layout;
         // SAFETY: as `cpu_view`; storage is a shared buffer that ops may write (the
         // version counter, not the borrow checker, tracks writes).
-        Ok(unsafe { ViewMut::new(p, &l.shape, &l.strides, l.is_contiguous()) })
+        Ok(unsafe { ViewMut::new(p, &self.0.layout) })
     }
 
     #[inline]

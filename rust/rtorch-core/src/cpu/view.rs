@@ -11,44 +11,31 @@
 //! memory. Each kernel says which aliasing it supports.
 
 use crate::element::Element;
+use crate::layout::Layout;
 use std::marker::PhantomData;
 
 /// Read access to a tensor's elements.
 #[derive(Clone, Copy)]
 pub struct View<'a, T> {
     ptr: *const T,
-    shape: &'a [usize],
-    strides: &'a [usize],
-    contiguous: bool,
+    layout: &'a Layout,
 }
 
 /// Write access to a tensor's elements (the output of a kernel).
 pub struct ViewMut<'a, T> {
     ptr: *mut T,
-    shape: &'a [usize],
-    strides: &'a [usize],
-    contiguous: bool,
+    layout: &'a Layout,
     _writes: PhantomData<&'a mut T>,
 }
 
 impl<'a, T: Element> View<'a, T> {
     /// # Safety
-    /// Every element reachable from `ptr` through `shape` and `strides` lies inside one
-    /// allocation of `T`s that stays alive for `'a`; `contiguous` is true only when the
-    /// strides are the row-major strides of `shape` (size-1 dims aside).
+    /// `ptr` is the element at `layout`'s offset, and every element reachable from it
+    /// through the layout's shape and strides lies inside one allocation of `T`s that
+    /// stays alive for `'a`.
     #[inline(always)]
-    pub unsafe fn new(
-        ptr: *const T,
-        shape: &'a [usize],
-        strides: &'a [usize],
-        contiguous: bool,
-    ) -> Self {
-        View {
-            ptr,
-            shape,
-            strides,
-            contiguous,
-        }
+    pub unsafe fn new(ptr: *const T, layout: &'a Layout) -> Self {
+        View { ptr, layout }
     }
 
     /// The element at index 0 (at the storage offset).
@@ -59,22 +46,22 @@ impl<'a, T: Element> View<'a, T> {
 
     #[inline(always)]
     pub fn shape(&self) -> &'a [usize] {
-        self.shape
+        &self.layout.shape
     }
 
     #[inline(always)]
     pub fn strides(&self) -> &'a [usize] {
-        self.strides
+        &self.layout.strides
     }
 
     #[inline(always)]
     pub fn is_contiguous(&self) -> bool {
-        self.contiguous
+        self.layout.is_contiguous()
     }
 
     #[inline(always)]
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.layout.numel()
     }
 
     /// The elements in row-major order, when the view is contiguous.
@@ -85,7 +72,7 @@ impl<'a, T: Element> View<'a, T> {
     pub unsafe fn as_slice(&self) -> Option<&'a [T]> {
         // SAFETY: contiguous -> numel elements from ptr lie in the allocation (`new`'s
         // contract); the caller guarantees no concurrent writes.
-        self.contiguous
+        self.is_contiguous()
             .then(|| unsafe { std::slice::from_raw_parts(self.ptr, self.numel()) })
     }
 }
@@ -94,17 +81,10 @@ impl<'a, T: Element> ViewMut<'a, T> {
     /// # Safety
     /// As `View::new`, and the memory may be written for `'a`.
     #[inline(always)]
-    pub unsafe fn new(
-        ptr: *mut T,
-        shape: &'a [usize],
-        strides: &'a [usize],
-        contiguous: bool,
-    ) -> Self {
+    pub unsafe fn new(ptr: *mut T, layout: &'a Layout) -> Self {
         ViewMut {
             ptr,
-            shape,
-            strides,
-            contiguous,
+            layout,
             _writes: PhantomData,
         }
     }
@@ -117,22 +97,22 @@ impl<'a, T: Element> ViewMut<'a, T> {
 
     #[inline(always)]
     pub fn shape(&self) -> &'a [usize] {
-        self.shape
+        &self.layout.shape
     }
 
     #[inline(always)]
     pub fn strides(&self) -> &'a [usize] {
-        self.strides
+        &self.layout.strides
     }
 
     #[inline(always)]
     pub fn is_contiguous(&self) -> bool {
-        self.contiguous
+        self.layout.is_contiguous()
     }
 
     #[inline(always)]
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.layout.numel()
     }
 
     /// The same elements, read-only.
@@ -140,9 +120,7 @@ impl<'a, T: Element> ViewMut<'a, T> {
     pub fn as_view(&self) -> View<'a, T> {
         View {
             ptr: self.ptr,
-            shape: self.shape,
-            strides: self.strides,
-            contiguous: self.contiguous,
+            layout: self.layout,
         }
     }
 
@@ -152,7 +130,7 @@ impl<'a, T: Element> ViewMut<'a, T> {
     /// Nothing else reads or writes these elements while the slice lives.
     pub unsafe fn as_mut_slice(&mut self) -> Option<&'a mut [T]> {
         // SAFETY: as `View::as_slice`; the caller guarantees exclusive access.
-        self.contiguous
+        self.is_contiguous()
             .then(|| unsafe { std::slice::from_raw_parts_mut(self.ptr, self.numel()) })
     }
 }

@@ -150,6 +150,11 @@ fn all_true(c: &Tensor) -> Result<bool> {
 
 /// `equal`: same shape and same values (after promotion).
 pub fn equal(a: &Tensor, b: &Tensor) -> Result<bool> {
+    if a.device() == crate::Device::Meta || b.device() == crate::Device::Meta {
+        return Err(Error::NotImplemented(
+            "aten::equal: attempted to run this operator with Meta tensors, but there was no fake impl or Meta kernel registered.".into(),
+        ));
+    }
     if a.shape() != b.shape() {
         return Ok(false);
     }

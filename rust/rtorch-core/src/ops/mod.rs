@@ -24,6 +24,7 @@ pub mod shape;
 pub mod softmax;
 pub mod sort;
 pub mod unary;
+pub mod unary_kinds;
 pub mod window;
 
 use crate::dtype::{DType, Operand};

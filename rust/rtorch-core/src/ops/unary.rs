@@ -7,6 +7,7 @@
 
 use super::binary::{add, div, mul, mul_scalar, neg};
 use super::map::unary_map;
+use super::unary_kinds::{self as kinds, FloatUnary};
 use super::{cast_view, check_inplace, check_inplace_result};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::cpu::math;
@@ -231,52 +232,28 @@ fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [
     }
 }
 
-/// A floating kernel from one expression in `$x` (of type `F`: f32, or f64 for
-/// float64); half types compute in f32 and round once.
-macro_rules! fkernel {
-    (|$x:ident| $body:expr) => {
-        move |out: &Tensor, a: &Tensor| -> Result<()> {
-            match out.dtype() {
-                DType::F32 => {
-                    #[allow(dead_code)]
-                    type F = f32;
-                    unary_map::<f32, f32>(out, a, move |$x: F| $body)?
+/// The kernel of a floating unary kind for every floating dtype: float32 through its
+/// vectorised slice kernel when it has one and the layout allows, half types through
+/// float32 (one rounding).
+fn float_op<K: FloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
+    move |out: &Tensor, a: &Tensor| -> Result<()> {
+        match out.dtype() {
+            DType::F32 => {
+                if let Some((f, fi)) = k.f32_slices() {
+                    if f32_slices(out, a, f, fi) {
+                        return Ok(());
+                    }
                 }
-                DType::F64 => {
-                    #[allow(dead_code)]
-                    type F = f64;
-                    unary_map::<f64, f64>(out, a, move |$x: F| $body)?
-                }
-                DType::F16 => {
-                    #[allow(dead_code)]
-                    type F = f32;
-                    unary_map::<f16, f16>(out, a, move |v: f16| {
-                        let $x: F = v.to_f32();
-                        f16::from_f32($body)
-                    })?
-                }
-                DType::BF16 => {
-                    #[allow(dead_code)]
-                    type F = f32;
-                    unary_map::<bf16, bf16>(out, a, move |v: bf16| {
-                        let $x: F = v.to_f32();
-                        bf16::from_f32($body)
-                    })?
-                }
-                d => return Err(Error::Runtime(format!("unsupported dtype {}", d.name()))),
+                unary_map::<f32, f32>(out, a, move |x| k.f32(x))
             }
-            Ok(())
-        }
-    };
-    // With a vectorised slice path for contiguous f32.
-    ($slice:path, $slice_inplace:path, |$x:ident| $body:expr) => {
-        move |out: &Tensor, a: &Tensor| -> Result<()> {
-            if f32_slices(out, a, $slice, $slice_inplace) {
-                return Ok(());
+            DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
+            DType::F16 => unary_map::<f16, f16>(out, a, move |v| f16::from_f32(k.f32(v.to_f32()))),
+            DType::BF16 => {
+                unary_map::<bf16, bf16>(out, a, move |v| bf16::from_f32(k.f32(v.to_f32())))
             }
-            fkernel!(|$x| $body)(out, a)
+            d => Err(not_implemented(K::NAME, d)),
         }
-    };
+    }
 }
 
 /// A constant (non-differentiable) 0/1 tensor of `x`'s dtype from a predicate on
@@ -342,137 +319,137 @@ const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 unary! {
     /// e^x.
     exp, exp_, "ExpBackward0", "exp_vml_cpu", Float, Y,
-        kernel: fkernel!(math::exp_slice, math::exp_slice_inplace, |x| x.exp_()),
+        kernel: float_op(kinds::Exp {}),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, v.y()?));
     /// 2^x.
     exp2, exp2_, "Exp2Backward0", "exp2", Float, Y,
-        kernel: fkernel!(|x| x.exp2()),
+        kernel: float_op(kinds::Exp2 {}),
         grad: Some(|g: &Tensor, v: &Vals| scale(&mul(g, v.y()?)?, LN2));
     /// e^x - 1.
     expm1, expm1_, "Expm1Backward0", "expm1", Float, Y,
-        kernel: fkernel!(|x| x.exp_m1()),
+        kernel: float_op(kinds::Expm1 {}),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &shift(v.y()?, 1.0)?));
     /// ln x.
     log, log_, "LogBackward0", "log_vml_cpu", Float, X,
-        kernel: fkernel!(math::log_slice, math::log_slice_inplace, |x| x.ln_()),
+        kernel: float_op(kinds::Log {}),
         grad: Some(|g: &Tensor, v: &Vals| div(g, v.x()?));
     log2, log2_, "Log2Backward0", "log2", Float, X,
-        kernel: fkernel!(|x| x.log2()),
+        kernel: float_op(kinds::Log2 {}),
         grad: Some(|g: &Tensor, v: &Vals| div(g, &scale(v.x()?, LN2)?));
     log10, log10_, "Log10Backward0", "log10", Float, X,
-        kernel: fkernel!(|x| x.log10()),
+        kernel: float_op(kinds::Log10 {}),
         grad: Some(|g: &Tensor, v: &Vals| div(g, &scale(v.x()?, LN10)?));
     log1p, log1p_, "Log1PBackward0", "log1p", Float, X,
-        kernel: fkernel!(|x| x.ln_1p()),
+        kernel: float_op(kinds::Log1p {}),
         grad: Some(|g: &Tensor, v: &Vals| div(g, &shift(v.x()?, 1.0)?));
     sqrt, sqrt_, "SqrtBackward0", "sqrt", Float, Y,
-        kernel: fkernel!(|x| x.sqrt()),
+        kernel: float_op(kinds::Sqrt {}),
         grad: Some(|g: &Tensor, v: &Vals| div(g, &scale(v.y()?, 2.0)?));
     /// 1/sqrt(x); d = -y^3/2.
     rsqrt, rsqrt_, "RsqrtBackward0", "rsqrt", Float, Y,
-        kernel: fkernel!(|x| 1.0 / x.sqrt()),
+        kernel: float_op(kinds::Rsqrt {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
             scale(&mul(g, &mul(&mul(y, y)?, y)?)?, -0.5)
         });
     sin, sin_, "SinBackward0", "sin", Float, X,
-        kernel: fkernel!(|x| x.sin()),
+        kernel: float_op(kinds::Sin {}),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &cos(v.x()?)?));
     cos, cos_, "CosBackward0", "cos", Float, X,
-        kernel: fkernel!(|x| x.cos()),
+        kernel: float_op(kinds::Cos {}),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &neg(&sin(v.x()?)?)?));
     /// tan; d = 1 + y^2.
     tan, tan_, "TanBackward0", "tan", Float, Y,
-        kernel: fkernel!(|x| x.tan()),
+        kernel: float_op(kinds::Tan {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
             mul(g, &shift(&mul(y, y)?, 1.0)?)
         });
     asin, asin_, "AsinBackward0", "asin", Float, X,
-        kernel: fkernel!(|x| x.asin()),
+        kernel: float_op(kinds::Asin {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             div(g, &sqrt(&rsub(&mul(x, x)?, 1.0)?)?)
         });
     acos, acos_, "AcosBackward0", "acos", Float, X,
-        kernel: fkernel!(|x| x.acos()),
+        kernel: float_op(kinds::Acos {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             neg(&div(g, &sqrt(&rsub(&mul(x, x)?, 1.0)?)?)?)
         });
     atan, atan_, "AtanBackward0", "atan", Float, X,
-        kernel: fkernel!(|x| x.atan()),
+        kernel: float_op(kinds::Atan {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             div(g, &shift(&mul(x, x)?, 1.0)?)
         });
     sinh, sinh_, "SinhBackward0", "sinh", Float, X,
-        kernel: fkernel!(|x| x.sinh()),
+        kernel: float_op(kinds::Sinh {}),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &cosh(v.x()?)?));
     cosh, cosh_, "CoshBackward0", "cosh", Float, X,
-        kernel: fkernel!(|x| x.cosh()),
+        kernel: float_op(kinds::Cosh {}),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &sinh(v.x()?)?));
     asinh, asinh_, "AsinhBackward0", "asinh", Float, X,
-        kernel: fkernel!(|x| x.asinh()),
+        kernel: float_op(kinds::Asinh {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             div(g, &sqrt(&shift(&mul(x, x)?, 1.0)?)?)
         });
     acosh, acosh_, "AcoshBackward0", "acosh", Float, X,
-        kernel: fkernel!(|x| x.acosh()),
+        kernel: float_op(kinds::Acosh {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             div(g, &sqrt(&shift(&mul(x, x)?, -1.0)?)?)
         });
     atanh, atanh_, "AtanhBackward0", "atanh", Float, X,
-        kernel: fkernel!(|x| x.atanh()),
+        kernel: float_op(kinds::Atanh {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             div(g, &rsub(&mul(x, x)?, 1.0)?)
         });
     /// tanh; d = 1 - y^2.
     tanh, tanh_, "TanhBackward0", "tanh", Float, Y,
-        kernel: fkernel!(math::tanh_slice, math::tanh_slice_inplace, |x| x.tanh_()),
+        kernel: float_op(kinds::Tanh {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
             mul(g, &rsub(&mul(y, y)?, 1.0)?)
         });
     /// 1/(1+e^-x); d = y(1-y).
     sigmoid, sigmoid_, "SigmoidBackward0", "sigmoid", Float, Y,
-        kernel: fkernel!(math::sigmoid_slice, math::sigmoid_slice_inplace, |x| x.sigmoid_()),
+        kernel: float_op(kinds::Sigmoid {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
             mul(g, &mul(y, &rsub(y, 1.0)?)?)
         });
     erf, erf_, "ErfBackward0", "erf", Float, X,
-        kernel: fkernel!(|x| x.erf_()),
+        kernel: float_op(kinds::Erf {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             mul(g, &scale(&exp(&neg(&mul(x, x)?)?)?, TWO_OVER_SQRT_PI)?)
         });
     erfc, erfc_, "ErfcBackward0", "erfc", Float, X,
-        kernel: fkernel!(|x| x.erfc_()),
+        kernel: float_op(kinds::Erfc {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let x = v.x()?;
             mul(g, &scale(&exp(&neg(&mul(x, x)?)?)?, -TWO_OVER_SQRT_PI)?)
         });
     /// Inverse of erf; d = sqrt(pi)/2 e^{y^2}.
     erfinv, erfinv_, "ErfinvBackward0", "erfinv", Float, Y,
-        kernel: fkernel!(|x| x.erfinv_()),
+        kernel: float_op(kinds::Erfinv {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
             mul(g, &scale(&exp(&mul(y, y)?)?, 1.0 / TWO_OVER_SQRT_PI)?)
         });
     /// 1/x; d = -y^2.
     reciprocal, reciprocal_, "ReciprocalBackward0", "reciprocal", Float, Y,
-        kernel: fkernel!(|x| 1.0 / x),
+        kernel: float_op(kinds::Reciprocal {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
             neg(&mul(g, &mul(y, y)?)?)
         });
     /// x - trunc(x); d = 1.
     frac, frac_, "FracBackward0", "frac_cpu", FloatOnly, Nothing,
-        kernel: fkernel!(|x| x - x.trunc()),
+        kernel: float_op(kinds::Frac {}),
         grad: Some(|g: &Tensor, _: &Vals| Ok(g.clone()));
     /// |x|; abs'(0) = 0.
     abs, abs_, "AbsBackward0", "abs_cpu", Same, X,
@@ -660,14 +637,7 @@ pub fn round_decimals_(a: &Tensor, decimals: i64) -> Result<()> {
 fn round_dec_kernel(decimals: i64) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
     let neg = decimals < 0;
     let p = 10f64.powi(decimals.unsigned_abs().min(400) as i32);
-    fkernel!(|x| {
-        let tp = p as F;
-        if neg {
-            (x / tp).round_ties_even() * tp
-        } else {
-            (x * tp).round_ties_even() / tp
-        }
-    })
+    float_op(kinds::RoundDecimals { p, neg })
 }
 
 /// `nan_to_num`: NaN -> `nan` (0), +inf -> `posinf` (dtype max), -inf -> `neginf`
@@ -812,9 +782,7 @@ where
 
 /// `gelu(x, approximate)`: `approximate` is "none" (erf) or "tanh".
 pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
-    const S2: f64 = std::f64::consts::FRAC_1_SQRT_2;
-    const K: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
-    const C: f64 = 0.044_715;
+    use kinds::{GELU_C as C, GELU_K as K, GELU_S2 as S2};
     match approximate {
         "none" => activation(
             a,
@@ -824,7 +792,7 @@ pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
             Kind::FloatOnly,
             Save::X,
             // erfc form: no cancellation in 1 + erf(x) for negative x.
-            fkernel!(|x| 0.5 * x * (-x * (S2 as F)).erfc_()),
+            float_op(kinds::Gelu {}),
             |g: &Tensor, v: &Vals| {
                 // d = Phi(x) + x phi(x)
                 let x = v.x()?;
@@ -843,10 +811,7 @@ pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
             "GeluKernelImpl",
             Kind::FloatOnly,
             Save::X,
-            fkernel!(|x| {
-                let inner = (K as F) * (x + (C as F) * x * x * x);
-                0.5 * x * (1.0 + inner.tanh_())
-            }),
+            float_op(kinds::GeluTanh {}),
             |g: &Tensor, v: &Vals| {
                 let x = v.x()?;
                 let x2 = mul(x, x)?;
@@ -873,7 +838,7 @@ pub fn silu(a: &Tensor, inplace: bool) -> Result<Tensor> {
         "silu_cpu",
         Kind::FloatOnly,
         Save::X,
-        fkernel!(|x| x * x.sigmoid_()),
+        float_op(kinds::Silu {}),
         |g: &Tensor, v: &Vals| {
             let x = v.x()?;
             let s = sigmoid(x)?;
@@ -891,14 +856,7 @@ pub fn softplus(a: &Tensor, beta: f64, threshold: f64) -> Result<Tensor> {
         "softplus_cpu",
         Kind::FloatOnly,
         Save::X,
-        fkernel!(|x| {
-            let bx = x * (beta as F);
-            if bx > threshold as F {
-                x
-            } else {
-                bx.exp_().ln_1p() / (beta as F)
-            }
-        }),
+        float_op(kinds::Softplus { beta, threshold }),
         move |g: &Tensor, v: &Vals| {
             let x = v.x()?;
             let lin = mask(x, move |x| x * beta > threshold)?;
@@ -919,11 +877,7 @@ pub fn elu(a: &Tensor, alpha: f64, inplace: bool) -> Result<Tensor> {
         "elu_cpu",
         Kind::FloatOnly,
         Save::X,
-        fkernel!(|x| if x > 0.0 {
-            x
-        } else {
-            (alpha as F) * x.exp_m1()
-        }),
+        float_op(kinds::Elu { alpha }),
         move |g: &Tensor, v: &Vals| {
             let x = v.x()?;
             let pos = mask(x, |x| x > 0.0)?;
@@ -943,7 +897,7 @@ pub fn leaky_relu(a: &Tensor, slope: f64, inplace: bool) -> Result<Tensor> {
         "leaky_relu_cpu",
         Kind::FloatOnly,
         Save::X,
-        fkernel!(|x| if x > 0.0 { x } else { x * (slope as F) }),
+        float_op(kinds::LeakyRelu { slope }),
         move |g: &Tensor, v: &Vals| {
             let w = mask(v.x()?, |x| x > 0.0)?;
             // w + (1 - w) * slope
@@ -993,11 +947,7 @@ pub fn logsigmoid(a: &Tensor) -> Result<Tensor> {
         "log_sigmoid_cpu",
         Kind::FloatOnly,
         Save::X,
-        fkernel!(|x| {
-            // min(x, 0) - log1p(e^-|x|), stable for both signs.
-            let m = if x < 0.0 { x } else { 0.0 };
-            m - (-x.abs()).exp_().ln_1p()
-        }),
+        float_op(kinds::LogSigmoid {}),
         |g: &Tensor, v: &Vals| mul(g, &sigmoid(&neg(v.x()?)?)?),
     )
 }
@@ -1011,10 +961,7 @@ pub fn mish(a: &Tensor, inplace: bool) -> Result<Tensor> {
         "mish_cpu",
         Kind::FloatOnly,
         Save::X,
-        fkernel!(|x| {
-            let sp = if x > 20.0 { x } else { x.exp_().ln_1p() };
-            x * sp.tanh_()
-        }),
+        float_op(kinds::Mish {}),
         |g: &Tensor, v: &Vals| {
             // d = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))
             let x = v.x()?;

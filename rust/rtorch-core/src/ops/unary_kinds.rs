@@ -1,0 +1,171 @@
+//! The floating unary ops as named kinds: one type per op, carrying its name and its
+//! scalar function (and, where the CPU has one, a vectorised float32 slice kernel).
+//!
+//! `ops::unary` defines each op (dtype rule, autograd) once over its kind; a backend
+//! runs the kind: the CPU maps `f32`/`f64` over typed views, the meta device skips the
+//! values, and a GPU backend compiles the kernel called `NAME` (its parameters are the
+//! kind's fields). Half types compute in float32 and round once, as PyTorch's CPU
+//! kernels do.
+
+use super::unary::FMath;
+use crate::cpu::math;
+
+/// A vectorised float32 slice kernel: `(out-of-place (input, out), in place (data))`.
+pub type F32Slices = (fn(&[f32], &mut [f32]), fn(&mut [f32]));
+
+/// A floating unary op. `F` in a body is the type computed in: f32 (float32, float16,
+/// bfloat16) or f64 (float64).
+pub trait FloatUnary: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per op.
+    const NAME: &'static str;
+    fn f32(self, x: f32) -> f32;
+    fn f64(self, x: f64) -> f64;
+    /// A vectorised slice kernel for contiguous float32 (`out`, then in place).
+    fn f32_slices(self) -> Option<F32Slices> {
+        None
+    }
+}
+
+/// Declares kinds: `Name "kernel_name" { fields } [slices(f, f_inplace)] |x| body;`.
+macro_rules! kinds {
+    ($(
+        $(#[$m:meta])*
+        $name:ident $kname:literal { $($field:ident : $fty:ty),* }
+        $(slices($s:path, $si:path))?
+        |$x:ident| $body:expr;
+    )*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name { $(pub $field: $fty),* }
+
+        impl FloatUnary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn f32(self, $x: f32) -> f32 {
+                #[allow(dead_code)]
+                type F = f32;
+                let $name { $($field),* } = self;
+                $body
+            }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn f64(self, $x: f64) -> f64 {
+                #[allow(dead_code)]
+                type F = f64;
+                let $name { $($field),* } = self;
+                $body
+            }
+            $(
+                fn f32_slices(self) -> Option<F32Slices> {
+                    Some(($s, $si))
+                }
+            )?
+        }
+    )*};
+}
+
+pub(crate) const GELU_S2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+pub(crate) const GELU_K: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
+pub(crate) const GELU_C: f64 = 0.044_715;
+
+kinds! {
+    /// e^x.
+    Exp "exp" {} slices(math::exp_slice, math::exp_slice_inplace) |x| x.exp_();
+    Exp2 "exp2" {} |x| x.exp2();
+    Expm1 "expm1" {} |x| x.exp_m1();
+    /// ln x.
+    Log "log" {} slices(math::log_slice, math::log_slice_inplace) |x| x.ln_();
+    Log2 "log2" {} |x| x.log2();
+    Log10 "log10" {} |x| x.log10();
+    Log1p "log1p" {} |x| x.ln_1p();
+    Sqrt "sqrt" {} |x| x.sqrt();
+    Rsqrt "rsqrt" {} |x| 1.0 / x.sqrt();
+    Sin "sin" {} |x| x.sin();
+    Cos "cos" {} |x| x.cos();
+    Tan "tan" {} |x| x.tan();
+    Asin "asin" {} |x| x.asin();
+    Acos "acos" {} |x| x.acos();
+    Atan "atan" {} |x| x.atan();
+    Sinh "sinh" {} |x| x.sinh();
+    Cosh "cosh" {} |x| x.cosh();
+    Asinh "asinh" {} |x| x.asinh();
+    Acosh "acosh" {} |x| x.acosh();
+    Atanh "atanh" {} |x| x.atanh();
+    Tanh "tanh" {} slices(math::tanh_slice, math::tanh_slice_inplace) |x| x.tanh_();
+    /// 1 / (1 + e^-x).
+    Sigmoid "sigmoid" {} slices(math::sigmoid_slice, math::sigmoid_slice_inplace) |x| x.sigmoid_();
+    Erf "erf" {} |x| x.erf_();
+    Erfc "erfc" {} |x| x.erfc_();
+    Erfinv "erfinv" {} |x| x.erfinv_();
+    Reciprocal "reciprocal" {} |x| 1.0 / x;
+    /// x - trunc(x).
+    Frac "frac" {} |x| x - x.trunc();
+    /// Round half to even at `10^-decimals` (`neg`: decimals < 0, `p = 10^|decimals|`).
+    RoundDecimals "round_decimals" { p: f64, neg: bool } |x| {
+        let tp = p as F;
+        if neg {
+            (x / tp).round_ties_even() * tp
+        } else {
+            (x * tp).round_ties_even() / tp
+        }
+    };
+    /// x Phi(x), exact.
+    Gelu "gelu" {} |x| 0.5 * x * (-x * (GELU_S2 as F)).erfc_();
+    /// The tanh approximation of gelu.
+    GeluTanh "gelu_tanh" {} |x| {
+        let inner = (GELU_K as F) * (x + (GELU_C as F) * x * x * x);
+        0.5 * x * (1.0 + inner.tanh_())
+    };
+    /// x sigmoid(x).
+    Silu "silu" {} |x| x * x.sigmoid_();
+    /// log(1 + e^(beta x)) / beta; linear above `threshold`.
+    Softplus "softplus" { beta: f64, threshold: f64 } |x| {
+        let bx = x * (beta as F);
+        if bx > threshold as F {
+            x
+        } else {
+            bx.exp_().ln_1p() / (beta as F)
+        }
+    };
+    Elu "elu" { alpha: f64 } |x| if x > 0.0 { x } else { (alpha as F) * x.exp_m1() };
+    LeakyRelu "leaky_relu" { slope: f64 } |x| if x > 0.0 { x } else { x * (slope as F) };
+    /// min(x, 0) - log1p(e^-|x|), stable for both signs.
+    LogSigmoid "log_sigmoid" {} |x| {
+        let m = if x < 0.0 { x } else { 0.0 };
+        m - (-x.abs()).exp_().ln_1p()
+    };
+    /// x tanh(softplus(x)).
+    Mish "mish" {} |x| {
+        let sp = if x > 20.0 { x } else { x.exp_().ln_1p() };
+        x * sp.tanh_()
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_compute_their_closed_forms_in_both_widths() {
+        let x = 0.75f64;
+        assert!((Exp {}.f64(x) - x.exp()).abs() < 1e-15);
+        assert!((Exp {}.f32(x as f32) - x.exp() as f32).abs() < 1e-6);
+        assert_eq!(Exp::NAME, "exp");
+        assert!(Exp {}.f32_slices().is_some() && Sin {}.f32_slices().is_none());
+        let l = LeakyRelu { slope: 0.1 };
+        assert_eq!((l.f64(-2.0), l.f64(3.0)), (-0.2, 3.0));
+        let s = Softplus {
+            beta: 2.0,
+            threshold: 20.0,
+        };
+        assert!((s.f64(0.5) - (1.0f64.exp()).ln_1p() / 2.0).abs() < 1e-15);
+        assert_eq!(s.f64(30.0), 30.0);
+        let r = RoundDecimals {
+            p: 100.0,
+            neg: false,
+        };
+        assert_eq!(r.f64(1.005_f64 * 1.0 + 0.0001), 1.01);
+        assert!((LogSigmoid {}.f64(-3.0) - (1.0 / (1.0 + 3.0f64.exp())).ln()).abs() < 1e-14);
+    }
+}
