@@ -187,27 +187,39 @@ def test_bf16_rounds_once_from_float32():
 _FALLBACK_SCRIPT = """
 import numpy as np, rtorch
 rng = np.random.default_rng(3)
-for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40)]:
+# k > 512: the k-chunked accumulation; odd sizes leave tails everywhere.
+for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 513, 31)]:
     a = rtorch.from_numpy(rng.standard_normal((m, k))).to(rtorch.bfloat16)
     b = rtorch.from_numpy(rng.standard_normal((n, k))).to(rtorch.bfloat16).t()
     ref = a.double().numpy() @ b.double().numpy()
     mag = np.abs(a.double().numpy()) @ np.abs(b.double().numpy())
     got = (a @ b).double().numpy()
     assert np.all(np.abs(got - ref) <= 2 * k * 2.0**-24 * mag + 2.0**-8 * np.abs(ref)), (m, k, n)
-print("ok", rtorch._C._amx_bf16_enabled())
+print("ok", rtorch._C._bf16_matmul_kernel())
 """
 
 
-def test_bf16_fallback_without_amx():
-    """The float32 fallback path, forced with RTORCH_DISABLE_AMX on AMX machines."""
-    env = dict(os.environ, RTORCH_DISABLE_AMX="1")
+def _run_bf16_script(**env: str) -> list[str]:
     r = subprocess.run(
         [sys.executable, "-c", _FALLBACK_SCRIPT],
         check=False,
-        env=env,
+        env=dict(os.environ, **env),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["ok", "False"]
+    return r.stdout.split()
+
+
+def test_bf16_fallback_without_native_kernels():
+    """The float32 path, forced on machines with AMX or AVX512-BF16."""
+    out = _run_bf16_script(RTORCH_DISABLE_AMX="1", RTORCH_CPU_CAPABILITY="avx2")
+    assert out == ["ok", "float32"]
+
+
+def test_bf16_avx512_kernel_without_amx():
+    """AVX512-BF16 (forced on AMX machines by turning AMX off); the float32 path where
+    the CPU lacks it."""
+    out = _run_bf16_script(RTORCH_DISABLE_AMX="1")
+    assert out[0] == "ok" and out[1] in ("avx512_bf16", "float32")

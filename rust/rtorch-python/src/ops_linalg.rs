@@ -446,15 +446,16 @@ fn _linalg_matrix_norm(
     ))
 }
 
-/// Whether bfloat16 matrix products run on AMX tiles in this process (diagnostics and
-/// tests; `RTORCH_DISABLE_AMX=1` turns them off).
+/// How bfloat16 matrix products run in this process: "amx", "avx512_bf16" or "float32"
+/// (diagnostics and tests; `RTORCH_DISABLE_AMX=1` and `RTORCH_CPU_CAPABILITY=avx2` turn
+/// the native kernels off).
 #[pyfunction]
-fn _amx_bf16_enabled() -> bool {
-    rtorch_core::cpu::gemm::amx_bf16_enabled()
+fn _bf16_matmul_kernel() -> &'static str {
+    rtorch_core::cpu::gemm::bf16_matmul_kernel()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_amx_bf16_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_bf16_matmul_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add("mm", wrap_pyfunction!(mm_fn, m)?)?;
     m.add_function(wrap_pyfunction!(bmm, m)?)?;

@@ -14,7 +14,8 @@
 //! thread count (threads only split the output), so results are bitwise identical for
 //! any `set_num_threads`.
 //!
-//! `RTORCH_DISABLE_AMX=1` turns the AMX path off (to test the fallback on AMX machines).
+//! `RTORCH_DISABLE_AMX=1` turns the AMX path off; `RTORCH_CPU_CAPABILITY=avx2` also turns
+//! off the AVX512-BF16 one (to test the fallbacks on machines that have them).
 
 use super::SendPtr;
 use crate::element::{Arith, Element};
@@ -342,15 +343,24 @@ unsafe fn half_via_f32<H: Half16>(
     }
 }
 
-/// Whether the AMX bfloat16 kernel handles an `(m, k) @ (k, n)` product (it needs at
-/// least one full tile in each direction to pay off).
-fn use_amx<H: Half16>(m: usize, n: usize, k: usize) -> bool {
-    H::IS_BF16 && m >= 16 && n >= 16 && k >= 32 && amx::available()
+/// The native bfloat16 kernel (AMX or AVX512-BF16) for an `(m, k) @ (k, n)` product, if
+/// any (it needs at least one full tile in each direction to pay off).
+fn use_bf16_kernel<H: Half16>(m: usize, n: usize, k: usize) -> Option<bf16::Engine> {
+    if H::IS_BF16 && m >= 16 && n >= 16 && k >= 32 {
+        bf16::engine()
+    } else {
+        None
+    }
 }
 
-/// Whether this process multiplies bfloat16 matrices with AMX tiles.
-pub fn amx_bf16_enabled() -> bool {
-    amx::available()
+/// How this process multiplies bfloat16 matrices: "amx", "avx512_bf16" or "float32"
+/// (converted to float32 blocks).
+pub fn bf16_matmul_kernel() -> &'static str {
+    match bf16::engine() {
+        Some(bf16::Engine::Amx) => "amx",
+        Some(bf16::Engine::Avx512Bf16) => "avx512_bf16",
+        None => "float32",
+    }
 }
 
 /// `out[i] = a[i] @ b[i]` for bfloat16 or float16 operands, accumulated in float32 and
@@ -372,7 +382,7 @@ pub unsafe fn batched_half<H: Half16>(
 ) {
     let batch = al.offsets.len();
     let (pa, pb, po) = (SendPtr(a as *mut H), SendPtr(b as *mut H), SendPtr(out));
-    let amx = use_amx::<H>(m, n, k);
+    let native = use_bf16_kernel::<H>(m, n, k);
     let run = |i: usize, threads: usize| {
         // SAFETY: the caller guarantees the layouts; entry i owns its m*n outputs.
         unsafe {
@@ -381,8 +391,9 @@ pub unsafe fn batched_half<H: Half16>(
                 pb.get().add(bl.offsets[i]) as *const H,
                 po.get().add(i * m * n),
             );
-            if amx {
-                amx::gemm_bf16(
+            if let Some(engine) = native {
+                bf16::gemm_bf16(
+                    engine,
                     m,
                     n,
                     k,
@@ -413,18 +424,24 @@ pub unsafe fn batched_half<H: Half16>(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod amx {
-    //! bfloat16 products on Intel AMX tiles, through inline assembly (the AMX
-    //! intrinsics are not stable Rust).
+mod bf16 {
+    //! Native bfloat16 products, float32 accumulation, one rounding per output: on Intel
+    //! AMX tiles (through inline assembly: the AMX intrinsics are not stable Rust), or
+    //! with AVX512-BF16 `vdpbf16ps` on the same packed operands.
     //!
+    //! AMX:
     //! Tiles 0-3 hold a 32x32 float32 block of the output (2x2 tiles of 16x16), tiles
     //! 4-5 two 16-row slices of A (16 rows x 32 bf16), tiles 6-7 two 16-column slices of
     //! B in the pair-interleaved ("VNNI") layout `tdpbf16ps` reads: 16 rows of k-pairs,
     //! each row 16 columns x 2 bf16. The whole k range accumulates in the tiles and
     //! each output is rounded to bfloat16 once.
     //!
+    //! AVX512-BF16: each 32x32 block is computed as four 8-row slices held in 16 zmm
+    //! accumulators; a B row of k-pairs (16 columns x 2) is one register and each A
+    //! k-pair is broadcast, so the packed layouts serve both engines.
+    //!
     //! Inputs that are bfloat16 subnormals (below 1.2e-38) count as zero in
-    //! `tdpbf16ps`, as in PyTorch's AMX path (oneDNN).
+    //! `tdpbf16ps` and `vdpbf16ps`, as in PyTorch's AMX and AVX512-BF16 paths (oneDNN).
 
     use super::SendPtr;
     use rayon::prelude::*;
@@ -446,15 +463,32 @@ mod amx {
     /// in L1 while the task's panels stream past it.
     const KC_TILES: usize = 16;
 
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    /// The instructions a native bfloat16 product runs on.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Engine {
+        Amx,
+        Avx512Bf16,
+    }
+
+    static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
+
+    /// AMX when present and permitted, else AVX512-BF16 when the AVX-512 path is in use
+    /// and the CPU has it, else none (chosen once per process).
+    pub fn engine() -> Option<Engine> {
+        *ENGINE.get_or_init(|| {
+            if detect_amx() {
+                Some(Engine::Amx)
+            } else if crate::cpu::math::has_avx512() && is_x86_feature_detected!("avx512bf16") {
+                Some(Engine::Avx512Bf16)
+            } else {
+                None
+            }
+        })
+    }
 
     /// AMX-BF16 present in CPUID, permitted by the OS, and not disabled by
     /// `RTORCH_DISABLE_AMX`.
-    pub fn available() -> bool {
-        *AVAILABLE.get_or_init(detect)
-    }
-
-    fn detect() -> bool {
+    fn detect_amx() -> bool {
         if std::env::var("RTORCH_DISABLE_AMX").is_ok_and(|v| !v.is_empty() && v != "0") {
             return false;
         }
@@ -547,11 +581,12 @@ mod amx {
     /// `out (m, n) = a (m, k) @ b (k, n)` in bfloat16 bits, contiguous row-major `out`.
     ///
     /// # Safety
-    /// [`available`] returned true; `a` and `b` with their strides address the
+    /// [`engine`] returned `engine`; `a` and `b` with their strides address the
     /// operands inside live allocations; `out` is valid for `m * n` writes and does not
     /// overlap them; `m >= 1`, `n >= 1`, `k >= 1`.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gemm_bf16(
+        engine: Engine,
         m: usize,
         n: usize,
         k: usize,
@@ -690,6 +725,7 @@ mod amx {
             // kp x CB), and each task writes only its own rows x columns of `out`.
             unsafe {
                 run_task(
+                    engine,
                     pa.get(),
                     pbp.get(),
                     kp,
@@ -718,6 +754,7 @@ mod amx {
     /// See [`gemm_bf16`]: `ap` and `bp` hold the packed row blocks and panels.
     #[allow(clippy::too_many_arguments)]
     unsafe fn run_task(
+        engine: Engine,
         ap: *const u16,
         bp: *const u16,
         kp: usize,
@@ -733,6 +770,7 @@ mod amx {
         let npan = p1 - p0;
         // With more than one k-chunk the float32 partial sums of every block of the
         // task wait in `acc` between chunks (each block sums its chunks in k order).
+        let amx = engine == Engine::Amx;
         let chunked = nkt > KC_TILES;
         let mut acc = vec![
             0f32;
@@ -743,11 +781,13 @@ mod amx {
             }
         ];
         let mut c = CBlock([0.0; RB * CB]);
-        // SAFETY: `available()` was true, so the OS granted the tile state; the config
-        // is a valid palette-1 layout.
-        unsafe {
-            asm!("ldtilecfg [{0}]", in(reg) &CONFIG as *const TileConfig, options(nostack, readonly))
-        };
+        if amx {
+            // SAFETY: the engine is AMX, so the OS granted the tile state; the config
+            // is a valid palette-1 layout.
+            unsafe {
+                asm!("ldtilecfg [{0}]", in(reg) &CONFIG as *const TileConfig, options(nostack, readonly))
+            };
+        }
         for t0 in (0..nkt).step_by(KC_TILES) {
             let t1 = (t0 + KC_TILES).min(nkt);
             let last = t1 == nkt;
@@ -764,75 +804,81 @@ mod amx {
                     } else {
                         c.0.as_mut_ptr()
                     };
-                    if t0 == 0 {
-                        // SAFETY: tiles 0-3 are the accumulators; nothing else uses them.
-                        unsafe {
-                            asm!(
-                                "tilezero tmm0",
-                                "tilezero tmm1",
-                                "tilezero tmm2",
-                                "tilezero tmm3",
-                                options(nostack, nomem)
-                            )
-                        };
+                    if !amx {
+                        // SAFETY: AVX512-BF16 is present (the engine); row block rb and
+                        // panel p hold k-tiles t0..t1; `cp` is a 32x32 f32 block.
+                        unsafe { block_avx512(a0, panel, t0, t1, cp, t0 == 0) };
                     } else {
-                        // SAFETY: the block's 32x32 f32 partial sums (row stride 128
-                        // bytes) back into the accumulator tiles.
+                        if t0 == 0 {
+                            // SAFETY: tiles 0-3 are the accumulators; nothing else uses them.
+                            unsafe {
+                                asm!(
+                                    "tilezero tmm0",
+                                    "tilezero tmm1",
+                                    "tilezero tmm2",
+                                    "tilezero tmm3",
+                                    options(nostack, nomem)
+                                )
+                            };
+                        } else {
+                            // SAFETY: the block's 32x32 f32 partial sums (row stride 128
+                            // bytes) back into the accumulator tiles.
+                            unsafe {
+                                asm!(
+                                    "tileloadd tmm0, [{c0} + {cs}*1]",
+                                    "tileloadd tmm1, [{c1} + {cs}*1]",
+                                    "tileloadd tmm2, [{c2} + {cs}*1]",
+                                    "tileloadd tmm3, [{c3} + {cs}*1]",
+                                    c0 = in(reg) cp,
+                                    c1 = in(reg) cp.add(16),
+                                    c2 = in(reg) cp.add(16 * CB),
+                                    c3 = in(reg) cp.add(16 * CB + 16),
+                                    cs = in(reg) CB * 4,
+                                    options(nostack, readonly),
+                                )
+                            };
+                        }
+                        for t in t0..t1 {
+                            // SAFETY: A rows rb*RB..rb*RB+32 and B panel p at k-tile t
+                            // (two contiguous 16x64-byte tiles each) are in bounds.
+                            unsafe {
+                                let at = a0.add(t * 1024);
+                                let bt = panel.add(t * 1024);
+                                asm!(
+                                    "tileloadd tmm4, [{a0} + {as}*1]",
+                                    "tileloadd tmm5, [{a1} + {as}*1]",
+                                    "tileloadd tmm6, [{b0} + {bs}*1]",
+                                    "tileloadd tmm7, [{b1} + {bs}*1]",
+                                    "tdpbf16ps tmm0, tmm4, tmm6",
+                                    "tdpbf16ps tmm1, tmm4, tmm7",
+                                    "tdpbf16ps tmm2, tmm5, tmm6",
+                                    "tdpbf16ps tmm3, tmm5, tmm7",
+                                    a0 = in(reg) at,
+                                    a1 = in(reg) at.add(512),
+                                    as = in(reg) 64usize,
+                                    b0 = in(reg) bt,
+                                    b1 = in(reg) bt.add(512),
+                                    bs = in(reg) 64usize,
+                                    options(nostack, readonly),
+                                );
+                            }
+                        }
+                        // SAFETY: the four 16x16 f32 tiles go to the 32x32 block `cp`
+                        // (row stride 128 bytes).
                         unsafe {
                             asm!(
-                                "tileloadd tmm0, [{c0} + {cs}*1]",
-                                "tileloadd tmm1, [{c1} + {cs}*1]",
-                                "tileloadd tmm2, [{c2} + {cs}*1]",
-                                "tileloadd tmm3, [{c3} + {cs}*1]",
+                                "tilestored [{c0} + {cs}*1], tmm0",
+                                "tilestored [{c1} + {cs}*1], tmm1",
+                                "tilestored [{c2} + {cs}*1], tmm2",
+                                "tilestored [{c3} + {cs}*1], tmm3",
                                 c0 = in(reg) cp,
                                 c1 = in(reg) cp.add(16),
                                 c2 = in(reg) cp.add(16 * CB),
                                 c3 = in(reg) cp.add(16 * CB + 16),
                                 cs = in(reg) CB * 4,
-                                options(nostack, readonly),
-                            )
-                        };
-                    }
-                    for t in t0..t1 {
-                        // SAFETY: A rows rb*RB..rb*RB+32 and B panel p at k-tile t
-                        // (two contiguous 16x64-byte tiles each) are in bounds.
-                        unsafe {
-                            let at = a0.add(t * 1024);
-                            let bt = panel.add(t * 1024);
-                            asm!(
-                                "tileloadd tmm4, [{a0} + {as}*1]",
-                                "tileloadd tmm5, [{a1} + {as}*1]",
-                                "tileloadd tmm6, [{b0} + {bs}*1]",
-                                "tileloadd tmm7, [{b1} + {bs}*1]",
-                                "tdpbf16ps tmm0, tmm4, tmm6",
-                                "tdpbf16ps tmm1, tmm4, tmm7",
-                                "tdpbf16ps tmm2, tmm5, tmm6",
-                                "tdpbf16ps tmm3, tmm5, tmm7",
-                                a0 = in(reg) at,
-                                a1 = in(reg) at.add(512),
-                                as = in(reg) 64usize,
-                                b0 = in(reg) bt,
-                                b1 = in(reg) bt.add(512),
-                                bs = in(reg) 64usize,
-                                options(nostack, readonly),
+                                options(nostack),
                             );
                         }
-                    }
-                    // SAFETY: the four 16x16 f32 tiles go to the 32x32 block `cp`
-                    // (row stride 128 bytes).
-                    unsafe {
-                        asm!(
-                            "tilestored [{c0} + {cs}*1], tmm0",
-                            "tilestored [{c1} + {cs}*1], tmm1",
-                            "tilestored [{c2} + {cs}*1], tmm2",
-                            "tilestored [{c3} + {cs}*1], tmm3",
-                            c0 = in(reg) cp,
-                            c1 = in(reg) cp.add(16),
-                            c2 = in(reg) cp.add(16 * CB),
-                            c3 = in(reg) cp.add(16 * CB + 16),
-                            cs = in(reg) CB * 4,
-                            options(nostack),
-                        );
                     }
                     if !last {
                         continue;
@@ -856,18 +902,90 @@ mod amx {
                 }
             }
         }
-        // SAFETY: releases this thread's tile state (no tile is live past here).
-        unsafe { asm!("tilerelease", options(nostack, nomem)) };
+        if amx {
+            // SAFETY: releases this thread's tile state (no tile is live past here).
+            unsafe { asm!("tilerelease", options(nostack, nomem)) };
+        }
+    }
+
+    /// `cp` (a 32x32 f32 block, row stride CB; zero when `first`) plus the packed row
+    /// block `a0` times the packed panel `panel` over k-tiles `t0..t1`, with
+    /// `vdpbf16ps`: four 8-row slices, each in 16 accumulators.
+    ///
+    /// # Safety
+    /// The CPU has AVX512F and AVX512-BF16; `a0` and `panel` hold k-tiles `t0..t1` in
+    /// the packed layouts of [`gemm_bf16`]; `cp` is valid for RB*CB reads and writes.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    unsafe fn block_avx512(
+        a0: *const u16,
+        panel: *const u16,
+        t0: usize,
+        t1: usize,
+        cp: *mut f32,
+        first: bool,
+    ) {
+        use std::arch::x86_64::*;
+        const SLICE: usize = 8;
+        for s in 0..RB / SLICE {
+            let mut acc = [[_mm512_setzero_ps(); 2]; SLICE];
+            if !first {
+                for (r, row) in acc.iter_mut().enumerate() {
+                    for (h, v) in row.iter_mut().enumerate() {
+                        // SAFETY: row s*8+r, columns h*16.. of the 32x32 block.
+                        *v = unsafe { _mm512_loadu_ps(cp.add((s * SLICE + r) * CB + h * 16)) };
+                    }
+                }
+            }
+            for t in t0..t1 {
+                // SAFETY: k-tile t of the row block and of the panel (1024 bf16 each).
+                let (at, bt) = unsafe { (a0.add(t * 1024), panel.add(t * 1024)) };
+                for q in 0..KT / 2 {
+                    // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half.
+                    let (b0, b1): (__m512bh, __m512bh) = unsafe {
+                        (
+                            std::mem::transmute(_mm512_loadu_si512(bt.add(q * 32).cast())),
+                            std::mem::transmute(_mm512_loadu_si512(bt.add(512 + q * 32).cast())),
+                        )
+                    };
+                    for (r, row) in acc.iter_mut().enumerate() {
+                        let ii = s * SLICE + r;
+                        let (h, rr) = (ii / 16, ii % 16);
+                        // SAFETY: the k-pair q of A's row ii in tile t (two bf16).
+                        let pair = unsafe {
+                            at.add(h * 512 + rr * 32 + 2 * q)
+                                .cast::<i32>()
+                                .read_unaligned()
+                        };
+                        // SAFETY: same-size bit reinterpretation (16 x i32 -> 32 x bf16).
+                        let a: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(pair)) };
+                        row[0] = _mm512_dpbf16_ps(row[0], a, b0);
+                        row[1] = _mm512_dpbf16_ps(row[1], a, b1);
+                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                for (h, v) in row.iter().enumerate() {
+                    // SAFETY: as the loads above.
+                    unsafe { _mm512_storeu_ps(cp.add((s * SLICE + r) * CB + h * 16), *v) };
+                }
+            }
+        }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-mod amx {
-    pub fn available() -> bool {
-        false
+mod bf16 {
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Engine {
+        Amx,
+        Avx512Bf16,
+    }
+    pub fn engine() -> Option<Engine> {
+        None
     }
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gemm_bf16(
+        _engine: Engine,
         _m: usize,
         _n: usize,
         _k: usize,
@@ -880,7 +998,7 @@ mod amx {
         _out: *mut u16,
         _threads: usize,
     ) {
-        unreachable!("AMX is x86_64 only")
+        unreachable!("the native bfloat16 kernels are x86_64 only")
     }
 }
 
