@@ -940,11 +940,16 @@ mod bf16 {
                 // SAFETY: k-tile t of the row block and of the panel (1024 bf16 each).
                 let (at, bt) = unsafe { (a0.add(t * 1024), panel.add(t * 1024)) };
                 for q in 0..KT / 2 {
-                    // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half.
+                    // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half (the
+                    // transmutes reinterpret 64 bytes as 32 bf16).
                     let (b0, b1): (__m512bh, __m512bh) = unsafe {
                         (
-                            std::mem::transmute(_mm512_loadu_si512(bt.add(q * 32).cast())),
-                            std::mem::transmute(_mm512_loadu_si512(bt.add(512 + q * 32).cast())),
+                            std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                                bt.add(q * 32).cast(),
+                            )),
+                            std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                                bt.add(512 + q * 32).cast(),
+                            )),
                         )
                     };
                     for (r, row) in acc.iter_mut().enumerate() {
