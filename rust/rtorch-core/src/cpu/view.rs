@@ -14,6 +14,31 @@ use crate::element::Element;
 use crate::layout::Layout;
 use std::marker::PhantomData;
 
+/// `shape`, `strides`, `is_contiguous` and `numel`, read from the view's layout.
+macro_rules! layout_accessors {
+    () => {
+        #[inline(always)]
+        pub fn shape(&self) -> &'a [usize] {
+            &self.layout.shape
+        }
+
+        #[inline(always)]
+        pub fn strides(&self) -> &'a [usize] {
+            &self.layout.strides
+        }
+
+        #[inline(always)]
+        pub fn is_contiguous(&self) -> bool {
+            self.layout.is_contiguous()
+        }
+
+        #[inline(always)]
+        pub fn numel(&self) -> usize {
+            self.layout.numel()
+        }
+    };
+}
+
 /// Read access to a tensor's elements.
 #[derive(Clone, Copy)]
 pub struct View<'a, T> {
@@ -44,25 +69,7 @@ impl<'a, T: Element> View<'a, T> {
         self.ptr
     }
 
-    #[inline(always)]
-    pub fn shape(&self) -> &'a [usize] {
-        &self.layout.shape
-    }
-
-    #[inline(always)]
-    pub fn strides(&self) -> &'a [usize] {
-        &self.layout.strides
-    }
-
-    #[inline(always)]
-    pub fn is_contiguous(&self) -> bool {
-        self.layout.is_contiguous()
-    }
-
-    #[inline(always)]
-    pub fn numel(&self) -> usize {
-        self.layout.numel()
-    }
+    layout_accessors!();
 
     /// The elements in row-major order, when the view is contiguous.
     ///
@@ -95,25 +102,7 @@ impl<'a, T: Element> ViewMut<'a, T> {
         self.ptr
     }
 
-    #[inline(always)]
-    pub fn shape(&self) -> &'a [usize] {
-        &self.layout.shape
-    }
-
-    #[inline(always)]
-    pub fn strides(&self) -> &'a [usize] {
-        &self.layout.strides
-    }
-
-    #[inline(always)]
-    pub fn is_contiguous(&self) -> bool {
-        self.layout.is_contiguous()
-    }
-
-    #[inline(always)]
-    pub fn numel(&self) -> usize {
-        self.layout.numel()
-    }
+    layout_accessors!();
 
     /// The same elements, read-only.
     #[inline(always)]
