@@ -188,7 +188,8 @@ def _check_matrix(A: Tensor, name: str, square: bool = False) -> None:
 
 def _raise_on_info(info: Tensor, batched: bool, message: Callable[[int], str]) -> None:
     """Raises ``LinAlgError`` for the first matrix whose ``info`` is not zero."""
-    if info.numel() == 0 or not bool(info.ne(0).any()):
+    # A meta input has no values, hence no failure to report.
+    if info.numel() == 0 or info.is_meta or not bool(info.ne(0).any()):
         return
     for i, code in enumerate(info.reshape(-1).tolist()):
         if code != 0:
@@ -199,13 +200,14 @@ def _raise_on_info(info: Tensor, batched: bool, message: Callable[[int], str]) -
 def _eye_like(A: Tensor, n: int) -> Tensor:
     from . import eye
 
-    return eye(n, dtype=A.dtype)
+    return eye(n, dtype=A.dtype, device=A.device)
 
 
-def _zeros(shape: Sequence[int], dtype: object) -> Tensor:
+def _zeros(shape: Sequence[int], dtype: object, like: Tensor) -> Tensor:
+    """Zeros of ``shape`` and ``dtype`` on ``like``'s device."""
     from . import zeros
 
-    return zeros(tuple(shape), dtype=dtype)
+    return zeros(tuple(shape), dtype=dtype, device=like.device)
 
 
 def _right_solve(R: Tensor, B: Tensor) -> Tensor:
@@ -364,7 +366,8 @@ class _DetFn(Function):
         A, d = ctx.saved_tensors
         if A.shape[-1] == 0:
             return A * 0
-        if not bool(d.eq(0).any()):
+        # A meta input has no values: its gradient has the shape of the invertible case.
+        if d.is_meta or not bool(d.eq(0).any()):
             return (g * d).unsqueeze(-1).unsqueeze(-1) * _inv_raw(A).mT
         # cofactor(A) = det(U) det(Vh) U diag(prod_{j != i} s_j) Vh, defined for
         # singular A too.
@@ -730,7 +733,7 @@ def _svd_message(code: int) -> str:
 def _check_svd(S: Tensor, info: Tensor, batched: bool) -> None:
     # The kernel answers NaNs for a matrix with a non-finite entry, where PyTorch
     # raises; a NaN singular value cannot come from a finite matrix.
-    if S.numel() and bool(S.isnan().any()):
+    if S.numel() and not S.is_meta and bool(S.isnan().any()):
         raise LinAlgError(_svd_message(-1))
     _raise_on_info(info, batched, _svd_message)
 
@@ -772,8 +775,8 @@ def _legacy_svd(A: Tensor, some: bool = True, compute_uv: bool = True, *, out: A
         S = svdvals(A)
         m, n = A.shape[-2], A.shape[-1]
         batch = tuple(A.shape[:-2])
-        U = _zeros((*batch, m, m), A.dtype)
-        V = _zeros((*batch, n, n), A.dtype)
+        U = _zeros((*batch, m, m), A.dtype, A)
+        V = _zeros((*batch, n, n), A.dtype, A)
         return return_types.svd((U, S, V))
     U, S, Vh = svd(A, full_matrices=not some)
     return return_types.svd((U, S, Vh.mT))
@@ -820,7 +823,7 @@ def _pinv_forward(A: Tensor, atol: Any, rtol: Any, hermitian: bool) -> Tensor:
 
     m, n = A.shape[-2], A.shape[-1]
     if min(m, n) == 0:
-        return _zeros((*A.shape[:-2], n, m), A.dtype)
+        return _zeros((*A.shape[:-2], n, m), A.dtype, A)
     # A float32 input is decomposed in float64 and the result rounded once: faer's
     # float32 SVD leaves an exactly zero singular value at about eps * max(S) (1.2e-7
     # for ones(3, 2)), where LAPACK often lands on 0, and torch.pinverse's default
@@ -919,7 +922,7 @@ def matrix_rank(
     if min(m, n) == 0:
         from . import int64, zeros
 
-        return zeros(tuple(A.shape[:-2]), dtype=int64)
+        return zeros(tuple(A.shape[:-2]), dtype=int64, device=A.device)
     S = eigvalsh(A).abs() if hermitian else svdvals(A)
     return S.gt(_threshold(S, atol, rtol, m, n)).sum(-1)
 
@@ -969,7 +972,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     if driver != "gels":
         if min(m, n) == 0:
             S_all = A.new_zeros((*batch, 0))
-            rank = _zeros(batch, int64)
+            rank = _zeros(batch, int64, A)
         else:
             S_all = svdvals(A.detach())
             rank = S_all.gt(_threshold(S_all, None, rtol, m, n)).sum(-1)
@@ -1013,7 +1016,7 @@ def _spectral_norm(
         raise RuntimeError(f"{name}: dims must be different. Got ({dim[0]}, {dim[1]})")
     X = A.movedim((d0, d1), (-2, -1))
     if min(X.shape[-2], X.shape[-1]) == 0:
-        r = _zeros(tuple(X.shape[:-2]), X.dtype)
+        r = _zeros(tuple(X.shape[:-2]), X.dtype, X)
     else:
         S = svdvals(X)
         if ord == "nuc":

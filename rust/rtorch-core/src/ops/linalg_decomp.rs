@@ -7,6 +7,7 @@
 //! into `LinAlgError`, as PyTorch's `*_ex` functions do.
 
 use crate::cpu::linalg as k;
+use crate::device::{Backend, Device};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -68,6 +69,17 @@ fn info_tensor(info: Vec<i32>, batch: &[usize]) -> Result<Tensor> {
     Tensor::from_vec(info, batch)
 }
 
+/// Shape-only outputs for an input on the meta device: tensors of these shapes and
+/// dtypes without values (a decomposition's shapes never depend on its values).
+fn meta_outputs<const N: usize>(specs: [(&[usize], DType); N]) -> Result<[Tensor; N]> {
+    let mut v = Vec::with_capacity(N);
+    for (shape, dtype) in specs {
+        v.push(Tensor::empty(shape, dtype, Device::Meta)?);
+    }
+    v.try_into()
+        .map_err(|_| Error::Runtime("internal error: meta output count".into()))
+}
+
 /// The contiguous elements of `a` (copied only when `a` is not contiguous).
 fn data<T: Element>(a: &Tensor) -> Result<Vec<T>> {
     a.to_vec::<T>()
@@ -101,6 +113,10 @@ pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> 
         )));
     }
     let nb = numel(&batch)?;
+    if Backend::of(a, &[b])? == Backend::Meta {
+        let [x, info] = meta_outputs([(&with(&batch, &[n, kk]), a.dtype()), (&batch, DType::I32)])?;
+        return Ok((x, info));
+    }
     float_dispatch!(a, T => {
         let (x, info) = k::solve::<T>(&data::<T>(a)?, &data::<T>(b)?, nb, n, kk);
         Ok((Tensor::from_vec(x, &with(&batch, &[n, kk]))?, info_tensor(info, &batch)?))
@@ -111,6 +127,10 @@ pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> 
 pub fn inv_ex(a: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
     let (batch, n) = check_square(a, name)?;
     let nb = numel(&batch)?;
+    if a.device() == Device::Meta {
+        let [x, info] = meta_outputs([(&with(&batch, &[n, n]), a.dtype()), (&batch, DType::I32)])?;
+        return Ok((x, info));
+    }
     float_dispatch!(a, T => {
         let (x, info) = k::inverse::<T>(&data::<T>(a)?, nb, n);
         Ok((Tensor::from_vec(x, &with(&batch, &[n, n]))?, info_tensor(info, &batch)?))
@@ -121,6 +141,14 @@ pub fn inv_ex(a: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
 pub fn det(a: &Tensor, name: &str) -> Result<(Tensor, Tensor, Tensor)> {
     let (batch, n) = check_square(a, name)?;
     let nb = numel(&batch)?;
+    if a.device() == Device::Meta {
+        let [d, s, l] = meta_outputs([
+            (&batch, a.dtype()),
+            (&batch, a.dtype()),
+            (&batch, a.dtype()),
+        ])?;
+        return Ok((d, s, l));
+    }
     float_dispatch!(a, T => {
         let (d, s, l) = k::det::<T>(&data::<T>(a)?, nb, n);
         Ok((
@@ -135,6 +163,10 @@ pub fn det(a: &Tensor, name: &str) -> Result<(Tensor, Tensor, Tensor)> {
 pub fn cholesky_ex(a: &Tensor, upper: bool, name: &str) -> Result<(Tensor, Tensor)> {
     let (batch, n) = check_square(a, name)?;
     let nb = numel(&batch)?;
+    if a.device() == Device::Meta {
+        let [l, info] = meta_outputs([(&with(&batch, &[n, n]), a.dtype()), (&batch, DType::I32)])?;
+        return Ok((l, info));
+    }
     float_dispatch!(a, T => {
         let (l, info) = k::cholesky::<T>(&data::<T>(a)?, nb, n, upper);
         Ok((Tensor::from_vec(l, &with(&batch, &[n, n]))?, info_tensor(info, &batch)?))
@@ -158,6 +190,15 @@ pub fn qr(a: &Tensor, mode: &str) -> Result<(Tensor, Tensor)> {
     let nb = numel(&batch)?;
     let kk = m.min(n);
     let (qc, rr) = if complete { (m, m) } else { (kk, kk) };
+    if a.device() == Device::Meta {
+        let q_shape = if want_q {
+            with(&batch, &[m, qc])
+        } else {
+            vec![0]
+        };
+        let [q, r] = meta_outputs([(&q_shape, a.dtype()), (&with(&batch, &[rr, n]), a.dtype())])?;
+        return Ok((q, r));
+    }
     float_dispatch!(a, T => {
         let (q, r) = k::qr::<T>(&data::<T>(a)?, nb, m, n, complete, want_q);
         let q = if want_q {
@@ -185,6 +226,19 @@ pub fn eigh(
     }
     let (batch, n) = check_square(a, name)?;
     let nb = numel(&batch)?;
+    if a.device() == Device::Meta {
+        let v_shape = if want_vectors {
+            with(&batch, &[n, n])
+        } else {
+            vec![0]
+        };
+        let [w, v, info] = meta_outputs([
+            (&with(&batch, &[n]), a.dtype()),
+            (&v_shape, a.dtype()),
+            (&batch, DType::I32),
+        ])?;
+        return Ok((w, v, info));
+    }
     float_dispatch!(a, T => {
         let (w, v, info) = k::eigh::<T>(&data::<T>(a)?, nb, n, upper, want_vectors);
         let v = if want_vectors {
@@ -208,6 +262,20 @@ pub fn svd(
     let nb = numel(&batch)?;
     let kk = m.min(n);
     let (uc, vr) = if full { (m, n) } else { (kk, kk) };
+    if a.device() == Device::Meta {
+        let (us, vs) = if want_uv {
+            (with(&batch, &[m, uc]), with(&batch, &[vr, n]))
+        } else {
+            (vec![0], vec![0])
+        };
+        let [u, sv, vh, info] = meta_outputs([
+            (&us, a.dtype()),
+            (&with(&batch, &[kk]), a.dtype()),
+            (&vs, a.dtype()),
+            (&batch, DType::I32),
+        ])?;
+        return Ok((u, sv, vh, info));
+    }
     float_dispatch!(a, T => {
         let (u, s, vh, info) = k::svd::<T>(&data::<T>(a)?, nb, m, n, full, want_uv);
         let (u, vh) = if want_uv {
