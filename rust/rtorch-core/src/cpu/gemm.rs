@@ -1021,8 +1021,9 @@ mod tests {
         assert_eq!(plan(64, 128 * 128 * 128, 1), Plan::Serial);
     }
 
-    /// The AMX kernel (when the machine has it) against a float64 reference on odd
-    /// sizes, strided operands and tails.
+    /// The native bfloat16 kernel (AMX or AVX512-BF16, when the machine has one; else
+    /// the float32 path) against a float64 reference on odd sizes, strided operands and
+    /// tails.
     #[test]
     fn bf16_products_match_f64() {
         use half::bf16;
@@ -1032,6 +1033,9 @@ mod tests {
             (64, 96, 128),
             (33, 17, 31),
             (100, 50, 70),
+            // k > 512: the native kernels accumulate in k-chunks.
+            (40, 50, 1100),
+            (33, 31, 513),
         ] {
             let av: Vec<bf16> = (0..m * k)
                 .map(|i| bf16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0))
