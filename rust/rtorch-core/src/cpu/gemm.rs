@@ -632,12 +632,7 @@ mod bf16 {
                         (p0.read_unaligned(), r1)
                     };
                     let d = &mut dst[t * 1024 + r * 32..t * 1024 + r * 32 + 544];
-                    for h in 0..2 {
-                        for cc in 0..16 {
-                            d[h * 512 + cc * 2] = r0[h * 16 + cc];
-                            d[h * 512 + cc * 2 + 1] = r1[h * 16 + cc];
-                        }
-                    }
+                    interleave_pair_rows(&r0, &r1, d);
                 }
                 return;
             }
@@ -745,6 +740,57 @@ mod bf16 {
             super::super::install(|| (0..tasks).into_par_iter().for_each(task));
         } else {
             (0..tasks).for_each(task);
+        }
+    }
+
+    /// Rows `r0` (k even) and `r1` (k odd) of a 32-column panel in the pair-interleaved
+    /// layout: columns 0-15 as (r0, r1) pairs at `d[..32]`, columns 16-31 at
+    /// `d[512..544]`.
+    fn interleave_pair_rows(r0: &[u16; CB], r1: &[u16; CB], d: &mut [u16]) {
+        assert!(d.len() >= 544);
+        if crate::cpu::math::has_avx512() {
+            // SAFETY: the AVX-512 path is in use (AVX512F/BW present); `d` holds 544
+            // elements (checked above).
+            unsafe { interleave_avx512(r0, r1, d) };
+            return;
+        }
+        for h in 0..2 {
+            for cc in 0..16 {
+                d[h * 512 + cc * 2] = r0[h * 16 + cc];
+                d[h * 512 + cc * 2 + 1] = r1[h * 16 + cc];
+            }
+        }
+    }
+
+    /// Lane j of the output takes element j/2 of r0 (j even) or of r1 (j odd, index 32 +
+    /// j/2 in `vpermt2w`'s two-table numbering), from the low (`OFF = 0`) or high (16)
+    /// half of the rows.
+    const fn pair_index<const OFF: u16>() -> [u16; 32] {
+        let mut a = [0u16; 32];
+        let mut j = 0;
+        while j < 32 {
+            a[j] = OFF + (j / 2) as u16 + if j % 2 == 1 { 32 } else { 0 };
+            j += 1;
+        }
+        a
+    }
+
+    /// # Safety
+    /// The CPU has AVX512F and AVX512BW; `d.len() >= 544`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn interleave_avx512(r0: &[u16; CB], r1: &[u16; CB], d: &mut [u16]) {
+        use std::arch::x86_64::*;
+        const LO: [u16; 32] = pair_index::<0>();
+        const HI: [u16; 32] = pair_index::<16>();
+        // SAFETY: 64-byte unaligned loads of the two 32-element rows and the index
+        // tables; stores to d[0..32] and d[512..544], inside `d` (caller's contract).
+        unsafe {
+            let a = _mm512_loadu_si512(r0.as_ptr().cast());
+            let b = _mm512_loadu_si512(r1.as_ptr().cast());
+            let lo = _mm512_permutex2var_epi16(a, _mm512_loadu_si512(LO.as_ptr().cast()), b);
+            let hi = _mm512_permutex2var_epi16(a, _mm512_loadu_si512(HI.as_ptr().cast()), b);
+            _mm512_storeu_si512(d.as_mut_ptr().cast(), lo);
+            _mm512_storeu_si512(d.as_mut_ptr().add(512).cast(), hi);
         }
     }
 
@@ -910,7 +956,8 @@ mod bf16 {
 
     /// `cp` (a 32x32 f32 block, row stride CB; zero when `first`) plus the packed row
     /// block `a0` times the packed panel `panel` over k-tiles `t0..t1`, with
-    /// `vdpbf16ps`: four 8-row slices, each in 16 accumulators.
+    /// `vdpbf16ps`: rows in slices of 12, 12 and 8, each slice's 32 columns in two
+    /// accumulators per row (24 + 2 B + 1 A registers of the 32).
     ///
     /// # Safety
     /// The CPU has AVX512F and AVX512-BF16; `a0` and `panel` hold k-tiles `t0..t1` in
@@ -924,55 +971,75 @@ mod bf16 {
         cp: *mut f32,
         first: bool,
     ) {
+        // SAFETY: the three slices cover rows 0..32 of the block; same contract.
+        unsafe {
+            slice_avx512::<12>(a0, panel, t0, t1, cp, first, 0);
+            slice_avx512::<12>(a0, panel, t0, t1, cp, first, 12);
+            slice_avx512::<8>(a0, panel, t0, t1, cp, first, 24);
+        }
+    }
+
+    /// Rows `s0..s0 + R` of the block of [`block_avx512`].
+    ///
+    /// # Safety
+    /// As [`block_avx512`], and `s0 + R <= RB`.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn slice_avx512<const R: usize>(
+        a0: *const u16,
+        panel: *const u16,
+        t0: usize,
+        t1: usize,
+        cp: *mut f32,
+        first: bool,
+        s0: usize,
+    ) {
         use std::arch::x86_64::*;
-        const SLICE: usize = 8;
-        for s in 0..RB / SLICE {
-            let mut acc = [[_mm512_setzero_ps(); 2]; SLICE];
-            if !first {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        if !first {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (h, v) in row.iter_mut().enumerate() {
+                    // SAFETY: row s0+r, columns h*16.. of the 32x32 block.
+                    *v = unsafe { _mm512_loadu_ps(cp.add((s0 + r) * CB + h * 16)) };
+                }
+            }
+        }
+        for t in t0..t1 {
+            // SAFETY: k-tile t of the row block and of the panel (1024 bf16 each).
+            let (at, bt) = unsafe { (a0.add(t * 1024), panel.add(t * 1024)) };
+            for q in 0..KT / 2 {
+                // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half (the
+                // transmutes reinterpret 64 bytes as 32 bf16).
+                let (b0, b1): (__m512bh, __m512bh) = unsafe {
+                    (
+                        std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                            bt.add(q * 32).cast(),
+                        )),
+                        std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                            bt.add(512 + q * 32).cast(),
+                        )),
+                    )
+                };
                 for (r, row) in acc.iter_mut().enumerate() {
-                    for (h, v) in row.iter_mut().enumerate() {
-                        // SAFETY: row s*8+r, columns h*16.. of the 32x32 block.
-                        *v = unsafe { _mm512_loadu_ps(cp.add((s * SLICE + r) * CB + h * 16)) };
-                    }
-                }
-            }
-            for t in t0..t1 {
-                // SAFETY: k-tile t of the row block and of the panel (1024 bf16 each).
-                let (at, bt) = unsafe { (a0.add(t * 1024), panel.add(t * 1024)) };
-                for q in 0..KT / 2 {
-                    // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half (the
-                    // transmutes reinterpret 64 bytes as 32 bf16).
-                    let (b0, b1): (__m512bh, __m512bh) = unsafe {
-                        (
-                            std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
-                                bt.add(q * 32).cast(),
-                            )),
-                            std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
-                                bt.add(512 + q * 32).cast(),
-                            )),
-                        )
+                    let ii = s0 + r;
+                    let (h, rr) = (ii / 16, ii % 16);
+                    // SAFETY: the k-pair q of A's row ii in tile t (two bf16).
+                    let pair = unsafe {
+                        at.add(h * 512 + rr * 32 + 2 * q)
+                            .cast::<i32>()
+                            .read_unaligned()
                     };
-                    for (r, row) in acc.iter_mut().enumerate() {
-                        let ii = s * SLICE + r;
-                        let (h, rr) = (ii / 16, ii % 16);
-                        // SAFETY: the k-pair q of A's row ii in tile t (two bf16).
-                        let pair = unsafe {
-                            at.add(h * 512 + rr * 32 + 2 * q)
-                                .cast::<i32>()
-                                .read_unaligned()
-                        };
-                        // SAFETY: same-size bit reinterpretation (16 x i32 -> 32 x bf16).
-                        let a: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(pair)) };
-                        row[0] = _mm512_dpbf16_ps(row[0], a, b0);
-                        row[1] = _mm512_dpbf16_ps(row[1], a, b1);
-                    }
+                    // SAFETY: same-size bit reinterpretation (16 x i32 -> 32 x bf16).
+                    let a: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(pair)) };
+                    row[0] = _mm512_dpbf16_ps(row[0], a, b0);
+                    row[1] = _mm512_dpbf16_ps(row[1], a, b1);
                 }
             }
-            for (r, row) in acc.iter().enumerate() {
-                for (h, v) in row.iter().enumerate() {
-                    // SAFETY: as the loads above.
-                    unsafe { _mm512_storeu_ps(cp.add((s * SLICE + r) * CB + h * 16), *v) };
-                }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (h, v) in row.iter().enumerate() {
+                // SAFETY: as the loads above.
+                unsafe { _mm512_storeu_ps(cp.add((s0 + r) * CB + h * 16), *v) };
             }
         }
     }
