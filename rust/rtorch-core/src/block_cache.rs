@@ -9,7 +9,13 @@
 //! allocation of the same size. The oldest freed buffer is returned to the allocator
 //! first when the cap is reached.
 //!
-//! `RTORCH_CPU_BLOCK_CACHE=0` turns the cache off.
+//! Below that size glibc's heap serves the buffers. By default it gives its top back to
+//! the kernel whenever enough is free and moves its mmap threshold as buffers come and
+//! go, so a loop whose step frees and reallocates a few hundred KiB can fault those
+//! pages in again every step (a 64x784 by 784x128 matmul backward ran at half speed
+//! after unrelated small ops had moved the heap's top). [`tune_heap`] fixes both.
+//!
+//! `RTORCH_CPU_BLOCK_CACHE=0` turns the cache and the heap tuning off.
 
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -41,6 +47,23 @@ static CACHE: Mutex<Cache> = Mutex::new(Cache {
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("RTORCH_CPU_BLOCK_CACHE").map_or(true, |v| v != "0"))
+}
+
+/// glibc only: buffers below [`MIN_BYTES`] always come from the heap (`M_MMAP_THRESHOLD`;
+/// larger ones are mmapped and kept by this cache), and the heap keeps 4 MiB of slack
+/// at its top (`M_TOP_PAD`) instead of returning it and faulting it back. Called once,
+/// when the extension loads.
+pub fn tune_heap() {
+    if !enabled() {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters, and these values are valid for
+    // them; it takes the allocator's own lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MIN_BYTES as libc::c_int);
+        libc::mallopt(libc::M_TOP_PAD, 4 << 20);
+    }
 }
 
 /// A cached buffer of exactly `len` bytes, if one is free (its contents are stale).

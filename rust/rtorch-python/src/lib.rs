@@ -34,6 +34,7 @@ use pyo3::prelude::*;
 #[pymodule]
 #[pyo3(name = "_C")]
 fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    rtorch_core::block_cache::tune_heap();
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
