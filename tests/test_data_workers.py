@@ -249,6 +249,32 @@ def test_iterable_dataset_sharded_by_worker_info():
     assert sorted(flat) == list(range(7))
 
 
+def test_worker_whose_stream_ends_early_does_not_block_the_others():
+    """Worker 0 has nothing to yield and is told to stop while worker 1 still sends large
+    batches. It must not exit while its queue's feeder thread holds the write lock that
+    all workers share (that left worker 1's answers stuck forever: about one epoch in 30
+    hung before the fix). Runs in a subprocess so that a hang is a timeout, not a stall."""
+    script = textwrap.dedent(
+        """
+        from rtorch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+        class Uneven(IterableDataset):
+            def __iter__(self):
+                n = 0 if get_worker_info().id == 0 else 20
+                return iter(["x" * 300_000] * n)  # larger than a pipe's buffer
+
+        for _ in range(150):
+            loader = DataLoader(Uneven(), batch_size=None, num_workers=2, prefetch_factor=50)
+            assert sum(1 for _ in loader) == 20
+        print("ok")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
 def test_persistent_workers_survive_epochs():
     class Pid(Range):
         def __getitem__(self, i):

@@ -7,7 +7,9 @@ first line is ``# raises: ErrorName`` must raise an exception of that class name
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +24,10 @@ RAISES = re.compile(r"#\s*raises:\s*(\w+)")
 # Runs inside the subprocess: argv[1] is the page; exits 1 with a message on the first
 # block that fails (or that does not raise what its marker says).
 RUNNER = r"""
-import re, sys, traceback, types
+import faulthandler, re, signal, sys, traceback, types
+# A page that hangs is sent SIGUSR1 before it is killed: every thread's stack (and those
+# of forked children, which inherit the handler) goes to stderr.
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 text = open(sys.argv[1], encoding="utf-8").read()
 blocks = re.findall(r"^```python\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
 # A fresh __main__ module, so classes defined in a block can be pickled.
@@ -33,6 +38,7 @@ for number, source in enumerate(blocks, 1):
     first = source.splitlines()[0] if source.strip() else ""
     marker = re.match(r"#\s*raises:\s*(\w+)", first)
     code = compile(source, f"{sys.argv[1]}[block {number}]", "exec")
+    print(f"running block {number}", file=sys.stderr, flush=True)
     try:
         exec(code, namespace)
     except BaseException as error:
@@ -109,22 +115,56 @@ def page_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: the page and its children
         )
     results = {}
     for name, process in running.items():
         try:
             out, err = process.communicate(timeout=120)
         except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
+            out, err = _stacks_then_kill(process)
             err += "\n(timed out)"
         results[name] = (process.returncode, out, err)
     return results
+
+
+def _stacks_then_kill(process: subprocess.Popen) -> tuple[str, str]:
+    """Ask every process of a hung page for its threads' stacks (SIGUSR1, see RUNNER),
+    one at a time so that their dumps do not interleave, then kill the whole group.
+    Returns all the page printed (communicate keeps what it read before a timeout)."""
+    for pid in _process_group(process.pid):
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            continue
+        try:
+            process.communicate(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return process.communicate()
+
+
+def _process_group(pgid: int) -> list[int]:
+    """The pids of a process group, leader first (Linux /proc; empty elsewhere)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the parenthesised command name: state, ppid, pgrp, ...
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(stat.parent.name))
+    return sorted(pids, key=lambda pid: pid != pgid)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
 def test_page_snippets_run(page: Path, page_runs: dict[str, tuple[int, str, str]]) -> None:
     blocks = BLOCK.findall(page.read_text(encoding="utf-8"))
     returncode, out, err = page_runs[page.name]
-    assert returncode == 0, err[-4000:]
+    assert returncode == 0, err[-12000:]
     assert out.strip().splitlines()[-1] == str(len(blocks))

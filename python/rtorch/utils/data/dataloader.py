@@ -413,6 +413,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._shutdown = False
         self._epoch = 0
         self._worker_result_queue = context.Queue()
+        # Set at shutdown: from then on workers exit without flushing their answers.
+        self._workers_done_event = context.Event()
         self._index_queues: list = []
         self._workers: list = []  # filled in place: the finalizer below holds this list
         self._workers_status = [False] * self._num_workers
@@ -441,6 +443,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                         self._num_workers,
                         self._segment_prefix,
                         os.getpid(),
+                        self._workers_done_event,
                     ),
                     daemon=True,
                 )
@@ -582,6 +585,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             return
         self._shutdown = True
         try:
+            self._workers_done_event.set()
             for index_queue in self._index_queues:
                 index_queue.put(None)
             deadline = time.monotonic() + MP_STATUS_CHECK_INTERVAL * 2

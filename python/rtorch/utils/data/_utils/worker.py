@@ -133,6 +133,7 @@ def worker_loop(
     num_workers: int,
     segment_prefix: str,
     parent_pid: int,
+    done_event: Any,
 ) -> None:
     """Serve ``(task index, sampler index)`` requests until told to stop with None.
 
@@ -206,6 +207,12 @@ def worker_loop(
             del data, payload, request, index
     except KeyboardInterrupt:
         pass  # Ctrl-C reaches the whole process group; the main process handles it
-    # Results nobody reads must not keep this process alive at exit.
-    data_queue.cancel_join_thread()
+    # The queue's feeder thread holds the queue's write lock (shared by all workers) while
+    # it sends. A worker stopped mid-epoch (its iterable ran out) must let it finish: dying
+    # under the lock would block every other worker's answers, and a half-written message
+    # would block the main process's read, both forever. At shutdown, or with the main
+    # process gone, nobody reads any more: results left unsent must not keep us alive.
+    if done_event.is_set() or os.getppid() != parent_pid:
+        data_queue.cancel_join_thread()
     data_queue.close()
+    data_queue.join_thread()
