@@ -9,7 +9,6 @@ use super::strided::Plan;
 use super::view::{View, ViewMut};
 use super::{SendPtr, GRAIN};
 use crate::element::Element;
-use rayon::prelude::*;
 
 /// Splits `0..n` into GRAIN-sized chunks, in parallel when worth it.
 #[inline]
@@ -17,11 +16,8 @@ pub fn par_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
     if n < GRAIN {
         f(0, n);
     } else {
-        let chunks = n.div_ceil(GRAIN);
-        super::install(|| {
-            (0..chunks)
-                .into_par_iter()
-                .for_each(|c| f(c * GRAIN, ((c + 1) * GRAIN).min(n)))
+        super::par_for(n.div_ceil(GRAIN), &|c| {
+            f(c * GRAIN, ((c + 1) * GRAIN).min(n))
         });
     }
 }

@@ -9,7 +9,6 @@ use super::SendPtr;
 use crate::element::{Arith, Element};
 use crate::error::{Error, Result};
 use crate::layout::Dims;
-use rayon::prelude::*;
 
 /// Row offsets of one side of an advanced-indexing copy: row `b` starts at `bases[b]`
 /// (or `b * step` when `bases` is empty) and its elements sit at `base + within[j]`.
@@ -50,7 +49,7 @@ pub fn gather_rows<T: Element>(
         }
     };
     if nb * r >= super::GRAIN && nb > 1 {
-        super::install(|| (0..nb).into_par_iter().for_each(run));
+        super::par_for(nb, &run);
     } else {
         (0..nb).for_each(run);
     }

@@ -113,6 +113,70 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     p.install(f)
 }
 
+/// Runs `task(t)` for every `t` in `0..tasks` on the pool's threads, in any order.
+///
+/// Deliberately not generic: every generic parallel loop instantiates rayon's splitting,
+/// job and latch machinery for its own closure type (about 7 KB each), and the elementwise
+/// and strided loops are instantiated for every op and dtype, which made rayon's copies
+/// about half of the extension's code. Through this one entry point they share a single
+/// copy; the per-task cost is an indirect call on tasks of tens of thousands of elements.
+pub fn par_for(tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+    use rayon::prelude::*;
+    install_dyn(&|| (0..tasks).into_par_iter().for_each(task));
+}
+
+/// `f(i, &mut out[i])` for every element, on the pool's threads (not generic over `f`,
+/// for the reason given at `par_for`).
+pub fn par_each_mut<T: Send>(out: &mut [T], f: &(dyn Fn(usize, &mut T) + Sync)) {
+    use rayon::prelude::*;
+    install_mut(&mut || out.par_iter_mut().enumerate().for_each(|(i, v)| f(i, v)));
+}
+
+/// `f(i, &mut a[i], &mut b[i])` for every `i`; `a` and `b` have the same length.
+pub fn par_each_mut2<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    f: &(dyn Fn(usize, &mut A, &mut B) + Sync),
+) {
+    use rayon::prelude::*;
+    install_mut(&mut || {
+        a.par_iter_mut()
+            .zip(b.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y))
+    });
+}
+
+/// `f(c, chunk)` for each `len`-sized chunk `c` of `out` (the last may be shorter).
+pub fn par_chunks_mut<T: Send>(out: &mut [T], len: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
+    use rayon::prelude::*;
+    install_mut(&mut || {
+        out.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(c, s)| f(c, s))
+    });
+}
+
+/// `[f(chunk) for each len-sized chunk of x]`, in order.
+pub fn par_map_chunks<T: Sync, A: Send>(
+    x: &[T],
+    len: usize,
+    f: &(dyn Fn(&[T]) -> A + Sync),
+) -> Vec<A> {
+    use rayon::prelude::*;
+    let mut parts = Vec::new();
+    install_mut(&mut || parts = x.par_chunks(len).map(f).collect());
+    parts
+}
+
+fn install_dyn(f: &(dyn Fn() + Sync)) {
+    install(f)
+}
+
+fn install_mut(f: &mut (dyn FnMut() + Send)) {
+    install(f)
+}
+
 /// `rtorch.set_num_threads(n)`.
 pub fn set_num_threads(n: usize) {
     fork::register_once();

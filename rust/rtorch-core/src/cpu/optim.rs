@@ -18,7 +18,6 @@
 //! last bit; the order of operations is the same.
 
 use super::GRAIN;
-use rayon::prelude::*;
 
 /// The float types the fused updates run on.
 pub trait OptFloat:
@@ -172,7 +171,7 @@ pub fn run<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W]
         return;
     }
     let mut iters = w.map(|s| s.chunks_mut(GRAIN));
-    let tasks: Vec<(&[T], [&mut [T]; W])> = g
+    let mut tasks: Vec<(&[T], [&mut [T]; W])> = g
         .chunks(GRAIN)
         .map(|gc| {
             (
@@ -181,10 +180,8 @@ pub fn run<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W]
             )
         })
         .collect();
-    super::install(|| {
-        tasks
-            .into_par_iter()
-            .for_each(|(gc, wc)| run_chunk(gc, wc, rule))
+    super::par_each_mut(&mut tasks, &|_, (gc, wc)| {
+        run_chunk(gc, wc.each_mut().map(|c| &mut **c), rule)
     });
 }
 

@@ -12,7 +12,6 @@ use super::reduce_simd::{block_sum, cascade};
 use super::strided::Plan;
 use super::view::View;
 use crate::element::Element;
-use rayon::prelude::*;
 
 /// Pairwise sum of `x` mapped through `f` into an accumulator type (f32/f64 sums use
 /// `reduce_simd`'s vectorised blocks instead).
@@ -31,11 +30,11 @@ pub fn reduce_blocks<T: Element, O: Element>(
     inner: usize,
     f: impl Fn(&[T]) -> O + Sync,
 ) {
-    let run = |(o, v): (usize, &mut O)| *v = f(&src[o * inner..(o + 1) * inner]);
+    let run = |o: usize, v: &mut O| *v = f(&src[o * inner..(o + 1) * inner]);
     if src.len() >= super::GRAIN && out.len() > 1 {
-        super::install(|| out.par_iter_mut().enumerate().for_each(run));
+        super::par_each_mut(out, &run);
     } else {
-        out.iter_mut().enumerate().for_each(run);
+        out.iter_mut().enumerate().for_each(|(o, v)| run(o, v));
     }
 }
 
@@ -50,23 +49,17 @@ pub fn arg_reduce_blocks<T: Element>(
     if inner == 0 {
         return;
     }
-    let run = |(o, (v, i)): (usize, (&mut T, &mut i64))| {
+    let run = |o: usize, v: &mut T, i: &mut i64| {
         let (fv, fi) = find(&src[o * inner..(o + 1) * inner]);
         *v = fv;
         *i = fi as i64;
     };
     if src.len() >= super::GRAIN && vals.len() > 1 {
-        super::install(|| {
-            vals.par_iter_mut()
-                .zip(idx.par_iter_mut())
-                .enumerate()
-                .for_each(run)
-        });
+        super::par_each_mut2(vals, idx, &run);
     } else {
-        vals.iter_mut()
-            .zip(idx.iter_mut())
-            .enumerate()
-            .for_each(run);
+        for (o, (v, i)) in vals.iter_mut().zip(idx.iter_mut()).enumerate() {
+            run(o, v, i);
+        }
     }
 }
 
@@ -129,7 +122,7 @@ where
     // One long contiguous stream per thread keeps the hardware prefetchers busy.
     let threads = super::get_num_threads().max(1);
     let chunk = x.len().div_ceil(threads).max(CHUNK);
-    let parts: Vec<A> = super::install(|| x.par_chunks(chunk).map(chunk_sum).collect());
+    let parts: Vec<A> = super::par_map_chunks(x, chunk, &chunk_sum);
     pairwise_sum(&parts, &|v| v)
 }
 
@@ -213,12 +206,8 @@ pub fn outer_sum<T: Element, A>(
         }
     };
     if a * r * c >= super::GRAIN && out.len() > tw {
-        super::install(|| {
-            out.par_chunks_mut(c).enumerate().for_each(|(ai, row)| {
-                row.par_chunks_mut(tw)
-                    .enumerate()
-                    .for_each(|(ti, dst)| tile(ai, ti, dst))
-            })
+        super::par_chunks_mut(out, c, &|ai, row| {
+            super::par_chunks_mut(row, tw, &|ti, dst| tile(ai, ti, dst))
         });
     } else {
         for (ai, row) in out.chunks_mut(c).enumerate() {

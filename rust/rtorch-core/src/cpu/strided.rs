@@ -5,7 +5,6 @@
 //! loop runs over the last merged dim with a fixed stride per operand.
 
 use crate::layout::Dims;
-use rayon::prelude::*;
 
 /// A merged iteration space for `N` operands.
 #[derive(Clone, Debug)]
@@ -130,12 +129,10 @@ impl<const N: usize> Plan<N> {
         }
         let rows_per_task = (super::GRAIN / self.inner_len().max(1)).max(1);
         let tasks = rows.div_ceil(rows_per_task);
-        super::install(|| {
-            (0..tasks).into_par_iter().for_each(|t| {
-                let start = t * rows_per_task;
-                let end = (start + rows_per_task).min(rows);
-                self.for_rows(start..end, &f);
-            })
+        super::par_for(tasks, &|t| {
+            let start = t * rows_per_task;
+            let end = (start + rows_per_task).min(rows);
+            self.for_rows(start..end, &f);
         });
     }
 }
