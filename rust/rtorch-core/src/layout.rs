@@ -452,6 +452,75 @@ impl Layout {
     }
 }
 
+/// The strides of an elementwise op's new output of `shape`, in its inputs' memory order
+/// as PyTorch's TensorIterator lays it out: `x.t().exp()` is transposed like `x.t()`, and
+/// `x.t() + y` follows `x.t()`. Dims are ordered innermost-first by the first input whose
+/// strides tell them apart (a broadcast dim, stride 0, tells nothing; equal strides put
+/// the smaller size inside); where no input decides, row-major order stays. Inputs are
+/// broadcast to `shape` (aligned on the right). `None` means row-major: the common answer,
+/// found without sorting when every input is contiguous.
+pub fn elementwise_strides(shape: &[usize], inputs: &[&Layout]) -> Option<Dims> {
+    let n = shape.len();
+    if n < 2 || inputs.iter().all(|l| l.is_contiguous()) || shape.contains(&0) {
+        return None;
+    }
+    if let Some(first) = inputs.first() {
+        // All of the output's shape with one dense layout: keep it (PyTorch's fast setup).
+        if inputs
+            .iter()
+            .all(|l| l.shape[..] == *shape && l.strides == first.strides)
+            && first.is_non_overlapping_and_dense()
+        {
+            return Some(first.strides.clone());
+        }
+    }
+    let stride = |l: &Layout, d: usize| -> usize {
+        match (d + l.shape.len()).checked_sub(n) {
+            Some(j) if !(l.shape[j] == 1 && shape[d] != 1) => l.strides[j],
+            _ => 0,
+        }
+    };
+    // Ordering of dims a and b: Greater when a belongs outside b.
+    let compare = |a: usize, b: usize| -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        for l in inputs {
+            let (sa, sb) = (stride(l, a), stride(l, b));
+            if sa == 0 || sb == 0 {
+                continue;
+            }
+            if sa != sb {
+                return sa.cmp(&sb);
+            }
+            if shape[a] > shape[b] {
+                return Greater;
+            }
+        }
+        Equal
+    };
+    // perm[0] is the innermost dim. Insertion sort that leaves undecided pairs in place.
+    let mut perm: Dims = (0..n).rev().collect();
+    for i in 1..n {
+        let mut moving = i;
+        for j in (0..i).rev() {
+            match compare(perm[j], perm[moving]) {
+                std::cmp::Ordering::Greater => {
+                    perm.swap(j, moving);
+                    moving = j;
+                }
+                std::cmp::Ordering::Less => break,
+                std::cmp::Ordering::Equal => {}
+            }
+        }
+    }
+    let mut strides: Dims = smallvec::smallvec![0; n];
+    let mut acc = 1usize;
+    for &d in &perm {
+        strides[d] = acc;
+        acc = acc.saturating_mul(shape[d]);
+    }
+    (strides != contiguous_strides(shape)).then_some(strides)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,35 @@ impl Tensor {
         Self::alloc(shape, dtype, device, false)
     }
 
+    /// An elementwise op's output, like `uninit` but laid out in the memory order of the
+    /// op's `inputs` (see [`crate::layout::elementwise_strides`]), as PyTorch does.
+    pub(crate) fn uninit_for(
+        shape: &[usize],
+        dtype: DType,
+        device: Device,
+        inputs: &[&Tensor],
+    ) -> Result<Tensor> {
+        let t = Self::uninit(shape, dtype, device)?;
+        if inputs.iter().all(|x| x.is_contiguous()) {
+            return Ok(t);
+        }
+        let layouts: smallvec::SmallVec<[&Layout; 4]> =
+            inputs.iter().map(|x| &x.0.layout).collect();
+        Ok(match crate::layout::elementwise_strides(shape, &layouts) {
+            None => t,
+            Some(strides) => {
+                // The same storage of numel elements, visited in another order: the strides
+                // are a permutation of a dense row-major layout, so every index is inside.
+                let layout = Layout {
+                    shape: shape.into(),
+                    strides,
+                    offset: 0,
+                };
+                Tensor::from_parts(t.0.storage.clone(), layout, dtype)
+            }
+        })
+    }
+
     fn alloc(shape: &[usize], dtype: DType, device: Device, zeroed: bool) -> Result<Tensor> {
         let nbytes = shape
             .iter()

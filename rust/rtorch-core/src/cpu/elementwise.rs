@@ -1,6 +1,8 @@
 //! Elementwise loops: `out[i] = f(a[i], …)` over views of one shape (the op expands its
-//! inputs to the output's shape first). Contiguous operands take a flat loop the
-//! compiler vectorises; others take the merged strided walk of `strided::Plan`.
+//! inputs to the output's shape first). Contiguous operands (or operands with one dense
+//! permutation, such as a transposed output of a transposed input) take a flat loop the
+//! compiler vectorises; others take the merged strided walk of `strided::Plan`, in
+//! memory order.
 //!
 //! The op layer (`ops::map`) picks the backend and makes the views; these loops only
 //! see typed views.
@@ -9,6 +11,18 @@ use super::strided::Plan;
 use super::view::{View, ViewMut};
 use super::{SendPtr, GRAIN};
 use crate::element::Element;
+use crate::layout::Layout;
+
+/// Whether the layouts (of one shape) all walk their elements as one gap-free run of
+/// `numel` slots from their base pointers, in the same order: all contiguous, or all the
+/// same dense permutation (a transposed output of a transposed input). The flat loops
+/// then apply unchanged.
+#[inline]
+pub fn runs_flat(layouts: &[&Layout]) -> bool {
+    layouts.iter().all(|l| l.is_contiguous())
+        || layouts.iter().all(|l| l.strides == layouts[0].strides)
+            && layouts[0].is_non_overlapping_and_dense()
+}
 
 /// Splits `0..n` into GRAIN-sized chunks, in parallel when worth it.
 #[inline]
@@ -31,7 +45,7 @@ pub fn unary_map<A: Element, O: Element>(
 ) {
     let po = SendPtr(out.ptr());
     let pa = SendPtr(a.ptr() as *mut A);
-    if out.is_contiguous() && a.is_contiguous() {
+    if runs_flat(&[out.layout(), a.layout()]) {
         if out.numel() == 0 {
             return;
         }
@@ -57,7 +71,7 @@ pub fn unary_map<A: Element, O: Element>(
         });
         return;
     }
-    let plan = Plan::new(out.shape(), [out.strides(), a.strides()]);
+    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
     let len = plan.inner_len();
     let [so, sa] = plan.inner_strides();
     plan.par_for_rows(|[oo, oa]| {
@@ -80,7 +94,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
     let pa = SendPtr(a.ptr() as *mut A);
     let pb = SendPtr(b.ptr() as *mut B);
     let n = out.numel();
-    if out.is_contiguous() && a.is_contiguous() && b.is_contiguous() {
+    if runs_flat(&[out.layout(), a.layout(), b.layout()]) {
         if n == 0 {
             return;
         }
@@ -114,7 +128,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
         });
         return;
     }
-    let plan = Plan::new(out.shape(), [out.strides(), a.strides(), b.strides()]);
+    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]);
     let len = plan.inner_len();
     let [so, sa, sb] = plan.inner_strides();
     plan.par_for_rows(|[oo, oa, ob]| {
@@ -152,7 +166,7 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
     let pa = SendPtr(a.ptr() as *mut A);
     let pb = SendPtr(b.ptr() as *mut B);
     let pc = SendPtr(c.ptr() as *mut C);
-    let plan = Plan::new(
+    let plan = Plan::new_memory_order(
         out.shape(),
         [out.strides(), a.strides(), b.strides(), c.strides()],
     );
@@ -176,7 +190,7 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
 /// Fills every element of `out` (any layout) with `v`.
 pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
     let po = SendPtr(out.ptr());
-    if out.is_contiguous() {
+    if runs_flat(&[out.layout()]) {
         par_chunks(out.numel(), |s, e| {
             let po = po.get();
             for i in s..e {
@@ -186,7 +200,7 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
         });
         return;
     }
-    let plan = Plan::new(out.shape(), [out.strides()]);
+    let plan = Plan::new_memory_order(out.shape(), [out.strides()]);
     let len = plan.inner_len();
     let [so] = plan.inner_strides();
     plan.par_for_rows(|[oo]| {
@@ -212,7 +226,7 @@ pub fn cast<A: Element, O: Element>(v: A) -> O {
 /// `out[...] = src[...]` for one element type, any layouts of one shape; `out` may
 /// alias `src` exactly. Contiguous pairs are a memmove.
 pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
-    if out.is_contiguous() && src.is_contiguous() {
+    if runs_flat(&[out.layout(), src.layout()]) {
         let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
         par_chunks(out.numel(), |s, e| {
             // SAFETY: both ranges lie inside their contiguous buffers; copy (not
@@ -225,14 +239,15 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
 }
 
 /// A vectorised slice kernel over contiguous chunks: `f(a_chunk, out_chunk)`, or
-/// `fi(out_chunk)` when `out` is `a` (in place). Both views are contiguous, one shape.
+/// `fi(out_chunk)` when `out` is `a` (in place). Both views of one shape run flat
+/// (`runs_flat`): contiguous, or one dense permutation.
 pub fn slice_map<T: Element>(
     out: ViewMut<'_, T>,
     a: View<'_, T>,
     f: fn(&[T], &mut [T]),
     fi: fn(&mut [T]),
 ) {
-    debug_assert!(out.is_contiguous() && a.is_contiguous());
+    debug_assert!(runs_flat(&[out.layout(), a.layout()]));
     let n = out.numel();
     let (po, pa) = (SendPtr(out.ptr()), SendPtr(a.ptr() as *mut T));
     let alias = std::ptr::eq(po.0, pa.0);

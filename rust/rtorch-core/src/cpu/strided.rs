@@ -53,6 +53,39 @@ impl<const N: usize> Plan<N> {
         }
     }
 
+    /// Like `new`, after putting the dims in the operands' memory order (outermost: the
+    /// largest stride of the first operand whose strides tell two dims apart; a broadcast
+    /// dim, stride 0, tells nothing), as PyTorch's TensorIterator does: a transposed
+    /// output and input are then walked as one contiguous run rather than with a stride
+    /// of a whole row. Only for maps that compute each element independently: the walk
+    /// order changes.
+    pub fn new_memory_order(shape: &[usize], strides: [&[usize]; N]) -> Plan<N> {
+        let outside = |a: usize, b: usize| {
+            for s in &strides {
+                let (sa, sb) = (s[a], s[b]);
+                if sa != 0 && sb != 0 && sa != sb {
+                    return sa > sb;
+                }
+            }
+            false
+        };
+        let mut perm: Dims = (0..shape.len()).collect();
+        for i in 1..perm.len() {
+            let mut j = i;
+            while j > 0 && outside(perm[j], perm[j - 1]) {
+                perm.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        if perm.iter().enumerate().all(|(i, &d)| i == d) {
+            return Plan::new(shape, strides);
+        }
+        let shape: Dims = perm.iter().map(|&d| shape[d]).collect();
+        let permuted: [Dims; N] =
+            std::array::from_fn(|k| perm.iter().map(|&d| strides[k][d]).collect());
+        Plan::new(&shape, std::array::from_fn(|k| &permuted[k][..]))
+    }
+
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }

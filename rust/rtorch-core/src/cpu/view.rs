@@ -14,7 +14,7 @@ use crate::element::Element;
 use crate::layout::Layout;
 use std::marker::PhantomData;
 
-/// `shape`, `strides`, `is_contiguous` and `numel`, read from the view's layout.
+/// `shape`, `strides`, `is_contiguous`, `numel` and `layout`, read from the view's layout.
 macro_rules! layout_accessors {
     () => {
         #[inline(always)]
@@ -35,6 +35,11 @@ macro_rules! layout_accessors {
         #[inline(always)]
         pub fn numel(&self) -> usize {
             self.layout.numel()
+        }
+
+        #[inline(always)]
+        pub fn layout(&self) -> &'a Layout {
+            self.layout
         }
     };
 }

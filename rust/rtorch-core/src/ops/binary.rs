@@ -75,7 +75,7 @@ enum Op {
 /// out = a op (alpha * b) in dtype `dtype`, without autograd.
 fn arith_kernel(a: &Tensor, b: &Tensor, alpha: Scalar, op: Op, dtype: DType) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, b]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, b]), &[a, b])?;
     arith_into(&out, &a2, &b2, alpha, op)?;
     Ok(out)
 }
@@ -219,7 +219,7 @@ pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
     }
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
     div_into(&out, &a2, &b2, mode)?;
     if needs_grad(&[a, &bt]) {
         if mode != RoundingMode::True {

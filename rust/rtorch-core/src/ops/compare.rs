@@ -44,7 +44,12 @@ pub fn compare(a: &Tensor, b: &Rhs, op: Cmp) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, DType::Bool, Tensor::result_device(&[a, &bt]))?;
+    let out = Tensor::uninit_for(
+        &shape,
+        DType::Bool,
+        Tensor::result_device(&[a, &bt]),
+        &[a, &bt],
+    )?;
     crate::dispatch_all!(dtype, T => {
         match op {
             Cmp::Eq => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x == y),
@@ -115,7 +120,7 @@ pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) ->
     }
     let dtype = a.dtype();
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, DType::Bool, Tensor::result_device(&[a, b]))?;
+    let out = Tensor::uninit_for(&shape, DType::Bool, Tensor::result_device(&[a, b]), &[a, b])?;
     let float = dtype.is_floating_point();
     crate::dispatch_all!(dtype, T => {
         binary_map::<T, T, bool>(&out, &a2, &b2, move |x, y| {
@@ -184,7 +189,7 @@ impl Logic {
 /// `logical_and/or/xor`: inputs as truth values, bool result.
 pub fn logical(a: &Tensor, b: &Tensor, op: Logic) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, DType::Bool)?;
-    let out = Tensor::uninit(&shape, DType::Bool, Tensor::result_device(&[a, b]))?;
+    let out = Tensor::uninit_for(&shape, DType::Bool, Tensor::result_device(&[a, b]), &[a, b])?;
     match op {
         Logic::And => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x & y),
         Logic::Or => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x | y),
@@ -263,7 +268,7 @@ pub fn bitwise(a: &Tensor, b: &Rhs, op: Bit) -> Result<Tensor> {
     }
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
     bitwise_kernel(&out, &a2, &b2, op)?;
     Ok(out)
 }

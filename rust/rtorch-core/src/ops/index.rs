@@ -1093,7 +1093,7 @@ pub fn where_(cond: &Tensor, x: &Rhs, y: &Rhs) -> Result<Tensor> {
     let c = expand_view(cond, &shape)?;
     let xk = expand_view(&super::cast_view(&xt.detach(), dtype)?, &shape)?;
     let yk = expand_view(&super::cast_view(&yt.detach(), dtype)?, &shape)?;
-    let out = Tensor::uninit(&shape, dtype, cond.device())?;
+    let out = Tensor::uninit_for(&shape, dtype, cond.device(), &[cond, &xt, &yt])?;
     crate::dispatch_all!(dtype, T => {
         ternary_map::<bool, T, T, T>(&out, &c, &xk, &yk, |c, a, b| if c { a } else { b })
     })?;

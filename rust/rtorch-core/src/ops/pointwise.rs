@@ -27,7 +27,7 @@ fn mask2(
     pred: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(&a.detach(), &b.detach(), DType::F64)?;
-    let out = Tensor::uninit(&shape, DType::F64, Tensor::result_device(&[a, b]))?;
+    let out = Tensor::uninit_for(&shape, DType::F64, Tensor::result_device(&[a, b]), &[a, b])?;
     binary_map::<f64, f64, f64>(&out, &a2, &b2, pred)?;
     cast_view(&out, dtype)
 }
@@ -85,7 +85,7 @@ fn pow_kernel(out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
 /// `a ** b` for two tensors, computed in `dtype`.
 fn pow_tt(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, b]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, b]), &[a, b])?;
     pow_kernel(&out, &a2, &b2)?;
     if needs_grad(&[a, b]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
@@ -147,7 +147,7 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), Rhs::Scalar(e).operand()]);
     check_int_pow(dtype, e)?;
     let x = cast_view(a, dtype)?;
-    let out = Tensor::uninit(a.shape(), dtype, a.device())?;
+    let out = Tensor::uninit_for(a.shape(), dtype, a.device(), &[a])?;
     let ef = e.to_f64();
     match dtype {
         DType::F32 if ef == 2.0 => unary_map::<f32, f32>(&out, &x, |v| v * v),
@@ -259,7 +259,7 @@ where
     }
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
     match dtype {
         DType::F32 => binary_map::<f32, f32, f32>(&out, &a2, &b2, f32f),
         DType::F64 => binary_map::<f64, f64, f64>(&out, &a2, &b2, f64f),
@@ -343,7 +343,7 @@ enum Ext {
 fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), operand(b)]);
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, b]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, b]), &[a, b])?;
     crate::dispatch_all!(dtype, T => {
         // x != x only for NaN.
         #[allow(clippy::eq_op)]
@@ -470,7 +470,7 @@ fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit(&shape, dtype, Tensor::result_device(&[a, &bt]))?;
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
     if dtype == DType::Bool {
         return Err(not_implemented(
             if python_sign {
@@ -767,7 +767,7 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
         shape = broadcast_shapes(&shape, t.shape())?;
     }
     let x = expand_view(&cast_view(a, dtype)?, &shape)?;
-    let out = Tensor::uninit(&shape, dtype, a.device())?;
+    let out = Tensor::uninit_for(&shape, dtype, a.device(), &[a])?;
     // Missing bounds become +-inf (or the integer range) of the compute type.
     let bound = |t: &Option<Tensor>, inf: f64| -> Result<Tensor> {
         match t {

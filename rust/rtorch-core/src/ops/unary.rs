@@ -10,6 +10,7 @@ use super::map::unary_map;
 use super::unary_kinds::{self as kinds, FloatUnary};
 use super::{cast_view, check_inplace, check_inplace_result};
 use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::elementwise::runs_flat;
 use crate::cpu::math;
 use crate::device::Backend;
 use crate::dtype::{DType, Scalar};
@@ -97,7 +98,7 @@ where
     } else {
         cast_view(a, dt)?
     };
-    let out = Tensor::uninit(a.shape(), dt, a.device())?;
+    let out = Tensor::uninit_for(a.shape(), dt, a.device(), &[a])?;
     kernel(&out, &x)?;
     if let Some(grad) = grad {
         if kind != Kind::Bool && needs_grad(&[a]) {
@@ -213,11 +214,11 @@ impl FMath for f64 {
     }
 }
 
-/// Contiguous f32 through a slice function (vectorised with run-time dispatch).
+/// Contiguous (or same-permutation dense) f32 through a slice function (vectorised with run-time dispatch).
 /// Returns false when the layout, dtype or device does not fit (the generic path then
 /// runs, or skips a meta tensor).
 fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [f32])) -> bool {
-    if out.dtype() != DType::F32 || !out.is_contiguous() || !a.is_contiguous() {
+    if out.dtype() != DType::F32 || !runs_flat(&[out.layout(), a.layout()]) {
         return false;
     }
     if !matches!(Backend::of(out, &[a]), Ok(Backend::Cpu)) {
@@ -260,7 +261,7 @@ fn float_op<K: FloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
 /// its values: the piecewise-constant factors of derivatives.
 pub fn mask(x: &Tensor, pred: impl Fn(f64) -> bool + Sync) -> Result<Tensor> {
     let x = x.detach();
-    let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
+    let out = Tensor::uninit_for(x.shape(), x.dtype(), x.device(), &[&x])?;
     crate::dispatch_all!(x.dtype(), T => {
         unary_map::<T, T>(&out, &x, |v: T| if pred(v.to_f64()) { T::one() } else { T::zero() })
     })?;
@@ -712,7 +713,7 @@ fn nan_to_num_kernel(
 
 /// `logical_not`: bool result, true where the input is zero.
 pub fn logical_not(a: &Tensor) -> Result<Tensor> {
-    let out = Tensor::uninit(a.shape(), DType::Bool, a.device())?;
+    let out = Tensor::uninit_for(a.shape(), DType::Bool, a.device(), &[a])?;
     crate::dispatch_all!(a.dtype(), T => {
         unary_map::<T, bool>(&out, a, |v: T| v == T::zero())
     })?;
@@ -730,7 +731,7 @@ pub fn logical_not_(a: &Tensor) -> Result<()> {
 
 /// `bitwise_not` (`~`): integers and bool (logical not) only.
 pub fn bitwise_not(a: &Tensor) -> Result<Tensor> {
-    let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
+    let out = Tensor::uninit_for(a.shape(), a.dtype(), a.device(), &[a])?;
     bitwise_not_kernel(&out, a)?;
     Ok(out)
 }

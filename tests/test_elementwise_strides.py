@@ -1,0 +1,155 @@
+"""Elementwise results are laid out in their inputs' memory order, as PyTorch's
+TensorIterator does (`x.t().exp()` is transposed too; `x.t() + y` follows `x.t()`), and
+the values are right on every path that this reaches: the flat loop for operands of one
+dense permutation, the memory-ordered strided walk for mixed layouts, above and below
+the parallel grain (32768 elements). References: numpy in float64; the expected strides
+are PyTorch 2.x's (checked against it by the parity test when PyTorch is installed)."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+import pytest
+
+import rtorch
+
+GRAIN = 32768
+
+
+def np64(t: rtorch.Tensor) -> np.ndarray:
+    return np.array(t.double().tolist(), dtype=np.float64)
+
+
+def cases(torch: Any) -> dict:  # rtorch or PyTorch
+    torch.manual_seed(0)
+    x = torch.randn(3, 4).t()
+    y = torch.randn(4, 3)
+    z = torch.randn(4, 6)[:, ::2].t()
+    p = torch.randn(2, 3, 4).permute(2, 0, 1)
+    i = torch.arange(12).reshape(3, 4).t()
+    return {
+        "exp": lambda: x.exp(),
+        "neg": lambda: -x,
+        "add_scalar": lambda: x + 1,
+        "x+y": lambda: x + y,
+        "y+x": lambda: y + x,
+        "nondense": lambda: z.exp(),
+        "permuted": lambda: p.sigmoid(),
+        "permuted_add": lambda: p + p,
+        "gt": lambda: x > 0,
+        "bcast_row": lambda: x + torch.ones(1, 3),
+        "bcast_col": lambda: x + torch.ones(4, 1),
+        "int_div": lambda: i / 2,
+        "int_mul": lambda: i * 2,
+        "pow": lambda: x**2,
+        "maximum": lambda: torch.maximum(x, y),
+        "clamp": lambda: x.clamp(-0.5, 0.5),
+        "where": lambda: torch.where(x > 0, x, y),
+        "logical_not": lambda: torch.logical_not(x),
+        "expanded": lambda: torch.ones(3, 1).expand(3, 4) + 1,
+    }
+
+
+EXPECTED = {
+    "exp": (1, 4),
+    "neg": (1, 4),
+    "add_scalar": (1, 4),
+    "x+y": (1, 4),
+    "y+x": (3, 1),
+    "nondense": (1, 3),
+    "permuted": (1, 12, 4),
+    "permuted_add": (1, 12, 4),
+    "gt": (1, 4),
+    "bcast_row": (1, 4),
+    "bcast_col": (1, 4),
+    "int_div": (1, 4),
+    "int_mul": (1, 4),
+    "pow": (1, 4),
+    "maximum": (1, 4),
+    "clamp": (1, 4),
+    "where": (1, 4),
+    "logical_not": (1, 4),
+    "expanded": (4, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_output_strides_follow_the_inputs(name: str) -> None:
+    assert cases(rtorch)[name]().stride() == EXPECTED[name]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+def test_strides_match_pytorch() -> None:
+    import torch
+
+    ours = {k: f().stride() for k, f in cases(rtorch).items()}
+    theirs = {k: f().stride() for k, f in cases(torch).items()}
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("n", [5, 300])  # 300 x 300 = 90000 elements: above the grain
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.bfloat16])
+def test_transposed_values(n: int, dtype: rtorch.dtype) -> None:
+    base = rtorch.randn(n, n + 1).to(dtype)
+    x = base.t()  # (n + 1, n), strides (1, n + 1)
+    y = rtorch.randn(n + 1, n).to(dtype)  # contiguous: a mixed-layout pair with x
+    xn, yn = np64(x), np64(y)
+    tol = 1e-2 if dtype == rtorch.bfloat16 else 1e-6
+    for got, want in [
+        (x.exp(), np.exp(xn)),
+        (x.sigmoid(), 1 / (1 + np.exp(-xn))),
+        (x + 1, xn + 1),
+        (x * x, xn * xn),
+        (x + y, xn + yn),
+        (y + x, yn + xn),
+        (x - y.t().contiguous().t(), xn - yn),  # both transposed, one dense order
+        (torch_where(x, y), np.where(xn > 0, xn, yn)),
+        (x > 0, xn > 0),
+    ]:
+        np.testing.assert_allclose(np64(got), want, rtol=tol, atol=tol)
+    assert x.exp().stride() == x.stride()
+    assert (y + x).is_contiguous()
+
+
+def torch_where(x: rtorch.Tensor, y: rtorch.Tensor) -> rtorch.Tensor:
+    return rtorch.where(x > 0, x, y)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (40, 30, 50)])  # the second is above the grain
+def test_permuted_3d_values_and_layout(shape: tuple[int, int, int]) -> None:
+    p = rtorch.randn(*shape).permute(2, 0, 1)
+    q = rtorch.randn(*shape).permute(2, 0, 1)
+    pn, qn = np64(p), np64(q)
+    np.testing.assert_allclose(np64(p.tanh()), np.tanh(pn), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np64(p * q + 2), pn * qn + 2, rtol=1e-6, atol=1e-6)
+    assert p.tanh().stride() == p.stride()
+    # Sliced (not dense): the output is dense, in the input's dim order.
+    s = p[:, :, ::2]
+    out = s.exp()
+    np.testing.assert_allclose(np64(out), np.exp(np64(s)), rtol=1e-6, atol=1e-6)
+    a, _, c = out.shape
+    assert out.stride() == (1, c * a, a)
+
+
+def test_in_place_and_copy_into_transposed() -> None:
+    n = 200  # 40000 elements: above the grain
+    x = rtorch.randn(n, n).t()
+    want = np64(x) * 2 + 1
+    x.mul_(2).add_(1)
+    np.testing.assert_allclose(np64(x), want, rtol=1e-6, atol=1e-6)
+    dst = rtorch.empty(n, n).t()
+    src = rtorch.randn(n, n).t()
+    dst.copy_(src)
+    assert np.array_equal(np64(dst), np64(src))
+    dst.fill_(3.0)
+    assert np.all(np64(dst) == 3.0)
+
+
+def test_edge_shapes() -> None:
+    assert rtorch.randn(0, 3).t().exp().shape == (3, 0)
+    assert rtorch.tensor(2.0).exp().stride() == ()
+    one = rtorch.randn(1, 5).t()  # (5, 1): contiguous whatever the stride of size-1 dims
+    assert one.exp().is_contiguous()
+    np.testing.assert_allclose(np64(one.exp()), np.exp(np64(one)), rtol=1e-6)
