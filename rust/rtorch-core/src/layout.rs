@@ -535,6 +535,49 @@ mod tests {
     }
 
     #[test]
+    fn elementwise_output_follows_the_inputs_memory_order() {
+        let c = Layout::contiguous(&[4, 3]);
+        let t = Layout::contiguous(&[3, 4]).transpose(0, 1); // (4, 3), strides (1, 4)
+        assert_eq!(elementwise_strides(&[4, 3], &[&c, &t]), None);
+        assert_eq!(elementwise_strides(&[4, 3], &[&t, &c]).unwrap()[..], [1, 4]);
+        // A broadcast row (stride 0 in dim 0) decides nothing; the transposed input does.
+        let row = Layout::contiguous(&[1, 3]);
+        assert_eq!(
+            elementwise_strides(&[4, 3], &[&row, &t]).unwrap()[..],
+            [1, 4]
+        );
+        // Not dense: a dense output in the input's dim order.
+        let sliced = Layout::contiguous(&[4, 6])
+            .slice(1, 0, 6, 2)
+            .transpose(0, 1);
+        assert_eq!(&sliced.strides[..], &[2, 6]);
+        assert_eq!(
+            elementwise_strides(&[3, 4], &[&sliced]).unwrap()[..],
+            [1, 3]
+        );
+        // 3-d permutation, and inputs with fewer dims aligned on the right.
+        let p = Layout::contiguous(&[2, 3, 4]).permute(&[2, 0, 1]);
+        assert_eq!(
+            elementwise_strides(&[4, 2, 3], &[&p]).unwrap()[..],
+            [1, 12, 4]
+        );
+        let v = Layout::contiguous(&[3]);
+        assert_eq!(
+            elementwise_strides(&[4, 2, 3], &[&v, &p]).unwrap()[..],
+            [1, 12, 4]
+        );
+        // Empty and 1-d outputs stay row-major.
+        assert_eq!(
+            elementwise_strides(&[0, 3], &[&Layout::contiguous(&[3, 0]).transpose(0, 1)]),
+            None
+        );
+        assert_eq!(
+            elementwise_strides(&[5], &[&Layout::contiguous(&[5])]),
+            None
+        );
+    }
+
+    #[test]
     fn broadcasting() {
         assert_eq!(&broadcast_shapes(&[3, 1], &[4]).unwrap()[..], &[3, 4]);
         assert_eq!(&broadcast_shapes(&[], &[2, 2]).unwrap()[..], &[2, 2]);

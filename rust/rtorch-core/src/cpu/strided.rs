@@ -186,6 +186,21 @@ mod tests {
     }
 
     #[test]
+    fn memory_order_merges_a_transposed_pair() {
+        // (4, 3) viewed from (3, 4) row-major, in both operands: one run of 12.
+        let p = Plan::<2>::new_memory_order(&[4, 3], [&[1, 4], &[1, 4]]);
+        assert_eq!((&p.shape[..], p.inner_strides()), (&[12][..], [1, 1]));
+        // Row-major order keeps the output's order (the first operand decides).
+        let p = Plan::<2>::new_memory_order(&[4, 3], [&[3, 1], &[1, 4]]);
+        assert_eq!((&p.shape[..], p.inner_strides()), (&[4, 3][..], [1, 4]));
+        // A broadcast output dim (stride 0) leaves the decision to the next operand.
+        let p = Plan::<2>::new_memory_order(&[4, 3], [&[0, 1], &[1, 4]]);
+        assert_eq!((&p.shape[..], p.inner_strides()), (&[3, 4][..], [0, 1]));
+        let p = Plan::<1>::new_memory_order(&[2, 3, 4], [&[1, 8, 2]]);
+        assert_eq!((&p.shape[..], p.inner_strides()), (&[24][..], [1]));
+    }
+
+    #[test]
     fn row_walk_matches_offsets() {
         let p = Plan::<1>::new(&[3, 2, 5, 7], [&[1, 200, 30, 3]]);
         assert_eq!(p.rows(), 30);
