@@ -132,3 +132,26 @@ def test_float_out_computes_in_its_dtype() -> None:
         o = rtorch.empty(2, dtype=rtorch.float64)
         fn(x, 0, out=o)
         np.testing.assert_allclose(o.numpy(), ref(x32.astype(np.float64)), rtol=1e-13)
+
+
+def test_dim_is_required_where_pytorch_requires_it():
+    # PyTorch: cumsum/cumprod/logsumexp have no overload without `dim` (TypeError), and
+    # logsumexp's dim may not be None.
+    x = rtorch.ones(3)
+    for call in (
+        lambda: rtorch.cumsum(x),
+        lambda: rtorch.cumprod(x),
+        lambda: x.cumsum(),
+        lambda: rtorch.logsumexp(x),
+        lambda: x.logsumexp(),
+        lambda: rtorch.logsumexp(x, dim=None),
+        lambda: x.logsumexp(None),
+        lambda: rtorch.logsumexp(x, out=rtorch.empty(())),
+    ):
+        with pytest.raises(TypeError):
+            call()
+    assert rtorch.cumsum(x, 0).tolist() == [1.0, 2.0, 3.0]
+    assert rtorch.logsumexp(rtorch.zeros(2), 0).item() == pytest.approx(0.6931471805599453)
+    assert rtorch.logsumexp(rtorch.zeros(2, 2), dim=(0, 1)).item() == pytest.approx(
+        1.3862943611198906
+    )

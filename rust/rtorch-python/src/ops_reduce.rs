@@ -244,9 +244,15 @@ impl PyTensor {
         let (dims, c) = var_args(dim, unbiased, correction)?;
         wrap(r::std(&self.inner, &dims, c, keepdim))
     }
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        wrap(r::logsumexp(&self.inner, &dims_or_all(dim)?, keepdim))
+    /// `dim` is required, as in PyTorch (None too is a TypeError there).
+    #[pyo3(signature = (dim, keepdim=false))]
+    fn logsumexp(&self, dim: &Bound<'_, PyAny>, keepdim: bool) -> PyResult<PyTensor> {
+        if dim.is_none() {
+            return Err(PyTypeError::new_err(
+                "logsumexp(): argument 'dim' must be tuple of ints, not NoneType",
+            ));
+        }
+        wrap(r::logsumexp(&self.inner, &dims_or_all(Some(dim))?, keepdim))
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
@@ -363,9 +369,9 @@ fn out_compute_dtype(
 /// PyTorch's `out=` keyword (`out::finish_out`) under the op's `OutRule`.
 macro_rules! forward_out {
     // Ops with a `dtype=` keyword compute in the dtype the rule picks.
-    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty = $def:expr),*); *, dtype) => {
+    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty $(= $def:expr)?),*); *, dtype) => {
         #[pyfunction]
-        #[pyo3(signature = (input $(, $arg = $def)*, *, dtype = None, out = None))]
+        #[pyo3(signature = (input $(, $arg $(= $def)?)*, *, dtype = None, out = None))]
         fn $name(
             py: Python<'_>,
             input: PyRef<'_, PyTensor>
@@ -382,9 +388,9 @@ macro_rules! forward_out {
     };
     // The others compute in out's dtype by converting the input first (`Float`), or
     // only check it.
-    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty = $def:expr),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
+    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty $(= $def:expr)?),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
         #[pyfunction]
-        #[pyo3(signature = (input $(, $arg = $def)*, * $($(, $kw = $kdef)*)?, out = None))]
+        #[pyo3(signature = (input $(, $arg $(= $def)?)*, * $($(, $kw = $kdef)*)?, out = None))]
         #[allow(clippy::too_many_arguments)]
         fn $name(
             py: Python<'_>,
@@ -435,12 +441,12 @@ fn std_fn(
     };
     crate::out::finish_out(py, Ok(r.inner), out, &[&input.inner], "std")
 }
-forward_out!(logsumexp, Float, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
+forward_out!(logsumexp, Float, (dim: &Bound<'_, PyAny>, keepdim: bool = false));
 forward_out!(any, Bool, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward_out!(all, Bool, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward!(count_nonzero, (dim: Option<&Bound<'_, PyAny>> = None));
-forward_out!(cumsum, Compute, (dim: i64 = 0); *, dtype);
-forward_out!(cumprod, Compute, (dim: i64 = 0); *, dtype);
+forward_out!(cumsum, Compute, (dim: i64); *, dtype);
+forward_out!(cumprod, Compute, (dim: i64); *, dtype);
 
 #[pyfunction]
 #[pyo3(signature = (input, dim=None, keepdim=false))]
