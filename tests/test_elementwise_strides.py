@@ -153,3 +153,28 @@ def test_edge_shapes() -> None:
     one = rtorch.randn(1, 5).t()  # (5, 1): contiguous whatever the stride of size-1 dims
     assert one.exp().is_contiguous()
     np.testing.assert_allclose(np64(one.exp()), np.exp(np64(one)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1000, 3 * GRAIN + 7])  # one row split into pieces above
+def test_scalar_operand_paths(n: int) -> None:
+    """A number on either side (stride-0 operand): one long row that the strided walk
+    splits into pieces across threads; also through a strided (sliced) input."""
+    x = rtorch.randn(n)
+    xn = np64(x)
+    z = rtorch.randn(2 * n)[::2]
+    zn = np64(z)
+    for got, want in [
+        (x * 2, xn * 2),
+        (1 - x, 1 - xn),
+        (-x, -xn),
+        (x > 0, xn > 0),
+        (x + rtorch.tensor(0.5), xn + 0.5),
+        (rtorch.tensor(3.0) * x, 3 * xn),
+        (z * 2, zn * 2),
+        (1 - z, 1 - zn),
+        (z + x, zn + xn),
+    ]:
+        np.testing.assert_allclose(np64(got), want, rtol=1e-6, atol=1e-6)
+    y = x.clone()
+    y.mul_(2).sub_(1)
+    np.testing.assert_allclose(np64(y), xn * 2 - 1, rtol=1e-6, atol=1e-6)

@@ -72,9 +72,8 @@ pub fn unary_map<A: Element, O: Element>(
         return;
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
-    let len = plan.inner_len();
     let [so, sa] = plan.inner_strides();
-    plan.par_for_rows(|[oo, oa]| {
+    plan.par_for_rows(|[oo, oa], len| {
         let (po, pa) = (po.get(), pa.get());
         for i in 0..len {
             // SAFETY: offsets come from the layouts, which stay inside their storage.
@@ -129,9 +128,8 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
         return;
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]);
-    let len = plan.inner_len();
     let [so, sa, sb] = plan.inner_strides();
-    plan.par_for_rows(|[oo, oa, ob]| {
+    plan.par_for_rows(|[oo, oa, ob], len| {
         let (po, pa, pb) = (po.get(), pa.get(), pb.get());
         if so == 1 && sa == 1 && sb == 1 {
             for i in 0..len {
@@ -144,6 +142,13 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
             for i in 0..len {
                 // SAFETY: as above.
                 unsafe { *po.add(oo + i) = f(*pa.add(oa + i), bv) };
+            }
+        } else if so == 1 && sa == 0 && sb == 1 {
+            // SAFETY: oa is a valid element offset (`1 - x`: the number on the left).
+            let av = unsafe { *pa.add(oa) };
+            for i in 0..len {
+                // SAFETY: as above.
+                unsafe { *po.add(oo + i) = f(av, *pb.add(ob + i)) };
             }
         } else {
             for i in 0..len {
@@ -170,9 +175,8 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
         out.shape(),
         [out.strides(), a.strides(), b.strides(), c.strides()],
     );
-    let len = plan.inner_len();
     let [so, sa, sb, sc] = plan.inner_strides();
-    plan.par_for_rows(|[oo, oa, ob, oc]| {
+    plan.par_for_rows(|[oo, oa, ob, oc], len| {
         let (po, pa, pb, pc) = (po.get(), pa.get(), pb.get(), pc.get());
         for i in 0..len {
             // SAFETY: offsets come from the layouts.
@@ -201,9 +205,8 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
         return;
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides()]);
-    let len = plan.inner_len();
     let [so] = plan.inner_strides();
-    plan.par_for_rows(|[oo]| {
+    plan.par_for_rows(|[oo], len| {
         let po = po.get();
         for i in 0..len {
             // SAFETY: offsets come from the layout.

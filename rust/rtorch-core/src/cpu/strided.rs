@@ -152,20 +152,36 @@ impl<const N: usize> Plan<N> {
         }
     }
 
-    /// Like `for_rows` over all rows, split across threads when the work is large.
-    pub fn par_for_rows(&self, f: impl Fn([usize; N]) + Sync) {
+    /// Calls `f(offsets, len)` for runs of `len` inner elements covering every row, split
+    /// across threads when the work is large: whole rows per task, or, for rows longer
+    /// than the grain, pieces of a row (a plan that merged into one long row, such as a
+    /// tensor with a broadcast scalar, would otherwise run on one thread).
+    pub fn par_for_rows(&self, f: impl Fn([usize; N], usize) + Sync) {
         let rows = self.rows();
-        let total = self.numel();
-        if total < super::GRAIN || rows < 2 {
-            self.for_rows(0..rows, f);
+        let len = self.inner_len();
+        if self.numel() < super::GRAIN {
+            self.for_rows(0..rows, |o| f(o, len));
             return;
         }
-        let rows_per_task = (super::GRAIN / self.inner_len().max(1)).max(1);
+        if len > super::GRAIN {
+            let pieces = len.div_ceil(super::GRAIN);
+            let inner = self.inner_strides();
+            super::par_for(rows * pieces, &|t| {
+                let (row, start) = (t / pieces, (t % pieces) * super::GRAIN);
+                let mut offs = self.row_offsets(row);
+                for (o, s) in offs.iter_mut().zip(inner) {
+                    *o += start * s;
+                }
+                f(offs, super::GRAIN.min(len - start));
+            });
+            return;
+        }
+        let rows_per_task = super::GRAIN / len.max(1);
         let tasks = rows.div_ceil(rows_per_task);
         super::par_for(tasks, &|t| {
             let start = t * rows_per_task;
             let end = (start + rows_per_task).min(rows);
-            self.for_rows(start..end, &f);
+            self.for_rows(start..end, |o| f(o, len));
         });
     }
 }
@@ -198,6 +214,36 @@ mod tests {
         assert_eq!((&p.shape[..], p.inner_strides()), (&[3, 4][..], [0, 1]));
         let p = Plan::<1>::new_memory_order(&[2, 3, 4], [&[1, 8, 2]]);
         assert_eq!((&p.shape[..], p.inner_strides()), (&[24][..], [1]));
+    }
+
+    #[test]
+    fn parallel_runs_cover_every_element_once() {
+        use crate::cpu::GRAIN;
+        // One long row (split into pieces), many short rows (whole rows per task), and
+        // long strided rows with two operands.
+        let long = 3 * GRAIN + 5;
+        for (shape, strides) in [
+            (vec![long], [vec![1], vec![0]]),
+            (vec![3000, 40], [vec![40, 1], vec![1, 3000]]),
+            (vec![3, long], [vec![long, 1], vec![2 * long, 2]]),
+        ] {
+            let plan = Plan::<2>::new(&shape, [&strides[0], &strides[1]]);
+            let [s0, s1] = plan.inner_strides();
+            let seen = std::sync::Mutex::new(Vec::new());
+            plan.par_for_rows(|[o0, o1], len| {
+                let mut v = seen.lock().unwrap();
+                v.extend((0..len).map(|i| (o0 + i * s0, o1 + i * s1)));
+            });
+            let mut got = seen.into_inner().unwrap();
+            got.sort_unstable();
+            let mut want = Vec::new();
+            plan.for_rows(0..plan.rows(), |[o0, o1]| {
+                want.extend((0..plan.inner_len()).map(|i| (o0 + i * s0, o1 + i * s1)));
+            });
+            want.sort_unstable();
+            assert_eq!(got, want);
+            assert_eq!(got.len(), shape.iter().product::<usize>());
+        }
     }
 
     #[test]
