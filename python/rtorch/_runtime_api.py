@@ -276,10 +276,6 @@ def _is_size(obj: Any) -> bool:
     return isinstance(obj, Size)
 
 
-def _floor_divide_(self: Tensor, other: Any) -> Tensor:
-    return self.copy_(_C.floor_divide(self, other))
-
-
 def _float_power_(self: Tensor, exponent: Any) -> Tensor:
     if self.dtype != _C.float64:
         raise RuntimeError(
@@ -547,7 +543,6 @@ METHODS: dict[str, Any] = {
     "resize_as_": _resize_as_,
     "fill_diagonal_": _fill_diagonal_,
     "new": _new,
-    "floor_divide_": _floor_divide_,
     "float_power_": _float_power_,
     "addmv_": _addmv_,
     "addr_": _addr_,

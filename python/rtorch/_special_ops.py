@@ -889,33 +889,19 @@ METHODS["mvlgamma_"] = lambda self, p: self.copy_(mvlgamma(self, p))
 METHODS["type_as"] = _type_as
 METHODS["sum_to_size"] = _sum_to_size
 for _alias, _target in {
-    "divide_": "div_",
-    "multiply_": "mul_",
-    "subtract_": "sub_",
-    "true_divide_": "div_",
-    "negative_": "neg_",
-    "clamp_min_": "clamp_",
-    "clamp_max_": "clamp_",
     "swapaxes_": "transpose_",
     "swapdims_": "transpose_",
 }.items():
     METHODS[_alias] = _method_alias(_target)
-METHODS["clamp_min_"] = lambda self, min: self.clamp_(min=min)
-METHODS["clamp_max_"] = lambda self, max: self.clamp_(max=max)
 METHODS["cumsum_"] = lambda self, dim, *, dtype=None: self.copy_(self.cumsum(dim, dtype=dtype))
 METHODS["cumprod_"] = lambda self, dim, *, dtype=None: self.copy_(self.cumprod(dim, dtype=dtype))
-FUNCTIONS["clamp_min_"] = METHODS["clamp_min_"]
-FUNCTIONS["clamp_max_"] = METHODS["clamp_max_"]
 FUNCTIONS["xlogy_"] = METHODS["xlogy_"]
 FUNCTIONS["logit_"] = METHODS["logit_"]
 FUNCTIONS["sinc_"] = METHODS["sinc_"]
 FUNCTIONS["deg2rad_"] = METHODS["deg2rad_"]
 FUNCTIONS["rad2deg_"] = METHODS["rad2deg_"]
-FUNCTIONS["neg_"] = lambda input: input.neg_()
-FUNCTIONS["negative_"] = lambda input: input.neg_()
 FUNCTIONS["fill_"] = lambda input, value: input.fill_(value)
 FUNCTIONS["zero_"] = lambda input: input.zero_()
-FUNCTIONS["clip_"] = lambda input, min=None, max=None: input.clamp_(min, max)
 del _name, _alias, _target
 
 
@@ -1256,9 +1242,6 @@ FUNCTIONS.update(
         "detach_": lambda input: input.detach_(),
         "index_put_": lambda input, indices, values, accumulate=False: input.index_put_(
             indices, values, accumulate
-        ),
-        "nan_to_num_": lambda input, nan=0.0, posinf=None, neginf=None: input.copy_(
-            _C.nan_to_num(input, nan, posinf, neginf)
         ),
     }
 )

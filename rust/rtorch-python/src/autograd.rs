@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use rtorch_core::autograd::{self, anomaly, engine, grad_mode, BackwardCtx, Node, SavedTensor};
 use rtorch_core::{DType, Tensor};
+use rtorch_macros::module_fn;
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
@@ -254,7 +255,7 @@ fn seeds(outputs: &[Tensor], grads: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> 
     Ok(out)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (tensors_, grad_tensors=None, retain_graph=None, create_graph=false, inputs=None))]
 fn _backward(
     py: Python<'_>,
@@ -280,7 +281,7 @@ fn _backward(
         .map_err(engine_err)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=false, allow_unused=None, materialize_grads=false))]
 #[allow(clippy::too_many_arguments)]
 fn _grad(
@@ -322,22 +323,22 @@ fn _grad(
         .collect()
 }
 
-#[pyfunction]
+#[module_fn]
 fn is_grad_enabled() -> bool {
     grad_mode::is_grad_enabled()
 }
 
-#[pyfunction]
+#[module_fn]
 fn _set_grad_enabled(enabled: bool) {
     grad_mode::set_grad_enabled(enabled)
 }
 
-#[pyfunction]
+#[module_fn]
 fn is_inference_mode_enabled() -> bool {
     grad_mode::is_inference_mode_enabled()
 }
 
-#[pyfunction]
+#[module_fn]
 fn _set_inference_mode(enabled: bool) {
     grad_mode::set_inference_mode(enabled)
 }
@@ -563,30 +564,30 @@ fn python_warn(msg: &str) {
     })
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (mode, check_nan=true))]
 fn _set_detect_anomaly(mode: bool, check_nan: bool) {
     anomaly::set_enabled(mode, check_nan)
 }
 
-#[pyfunction]
+#[module_fn]
 fn is_anomaly_enabled() -> bool {
     anomaly::is_enabled()
 }
 
-#[pyfunction]
+#[module_fn]
 fn is_anomaly_check_nan_enabled() -> bool {
     anomaly::check_nan()
 }
 
 /// Graph nodes alive in the process (leak tests).
-#[pyfunction]
+#[module_fn]
 fn _live_nodes() -> usize {
     autograd::live_nodes()
 }
 
 /// Marks `t` as modified in place (`ctx.mark_dirty`).
-#[pyfunction]
+#[module_fn]
 fn _bump_version(t: PyRef<'_, PyTensor>) {
     t.inner.storage().bump_version()
 }
@@ -694,7 +695,7 @@ impl PyFunctionState {
 /// tensor arguments, `outputs` every tensor output (those with `differentiable`
 /// false get no grad_fn), `backward_fn(*grads)` returns one gradient (or None) per
 /// tensor input. Returns the node and the saved tensors.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (name, inputs, outputs, differentiable, backward_fn, to_save, materialize_grads=true))]
 fn _record_function(
     name: String,
@@ -748,18 +749,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     anomaly::install(python_stack, python_warn);
     m.add_class::<PyNode>()?;
     m.add_class::<SavedVariables>()?;
-    m.add_function(wrap_pyfunction!(_set_detect_anomaly, m)?)?;
-    m.add_function(wrap_pyfunction!(is_anomaly_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(is_anomaly_check_nan_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(_live_nodes, m)?)?;
-    m.add_function(wrap_pyfunction!(_bump_version, m)?)?;
-    m.add_function(wrap_pyfunction!(_record_function, m)?)?;
     m.add_class::<RemovableHandle>()?;
-    m.add_function(wrap_pyfunction!(_backward, m)?)?;
-    m.add_function(wrap_pyfunction!(_grad, m)?)?;
-    m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(_set_grad_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(is_inference_mode_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(_set_inference_mode, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyTuple};
 use rtorch_core::ops::binary::Rhs;
 use rtorch_core::{DType, Device, Scalar, Tensor};
+use rtorch_macros::module_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A dtype argument: an `rtorch.dtype`, or Python's `float`, `int`, `bool` types.
@@ -52,7 +53,7 @@ pub fn default_device() -> Device {
 }
 
 /// Sets the default device to `meta` (true) or the CPU (false).
-#[pyfunction]
+#[module_fn]
 pub fn _set_default_device_meta(meta: bool) {
     DEFAULT_META.store(meta, Ordering::Relaxed);
 }

@@ -7,6 +7,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use rtorch_core::{DType, Device, Scalar, Tensor};
+use rtorch_macros::module_fn;
 
 /// Applies the common `requires_grad=` keyword.
 pub fn finish(t: Tensor, requires_grad: bool) -> PyResult<PyTensor> {
@@ -52,7 +53,7 @@ fn filled(shape: &[usize], v: Scalar, dt: DType, device: Device) -> PyResult<Ten
     .py()
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (data, *, dtype=None, device=None, requires_grad=false, pin_memory=false))]
 fn tensor(
     data: &Bound<'_, PyAny>,
@@ -67,7 +68,7 @@ fn tensor(
     finish(on_device(t, dev)?, requires_grad)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn zeros(
@@ -89,7 +90,7 @@ fn zeros(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn empty(
@@ -114,7 +115,7 @@ fn empty(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn ones(
@@ -143,7 +144,7 @@ fn scalar_fill(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     scalar_arg(v).ok_or_else(|| PyTypeError::new_err("fill_value must be a number"))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn full(
@@ -191,7 +192,7 @@ fn like_filled(
     rtorch_core::ops::creation::restride_flat(&flat, input.layout(), fmt).py()
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 fn zeros_like(
     input: PyRef<'_, PyTensor>,
@@ -209,7 +210,7 @@ fn zeros_like(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 fn empty_like(
     input: PyRef<'_, PyTensor>,
@@ -222,7 +223,7 @@ fn empty_like(
     zeros_like(input, dtype, layout, device, requires_grad, memory_format)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 fn ones_like(
     input: PyRef<'_, PyTensor>,
@@ -240,7 +241,7 @@ fn ones_like(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn full_like(
@@ -265,7 +266,7 @@ fn fill_value_arg(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     scalar_fill(v)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (data, dtype=None, device=None))]
 fn as_tensor(
     py: Python<'_>,
@@ -303,18 +304,18 @@ fn as_tensor(
     Ok(Py::new(py, PyTensor::from(tensor_from_data(data, dt)?))?.into_any())
 }
 
-#[pyfunction]
+#[module_fn]
 fn get_default_dtype(py: Python<'_>) -> Py<crate::dtype::PyDType> {
     crate::dtype::dtype_object(py, rtorch_core::get_default_dtype())
 }
 
-#[pyfunction]
+#[module_fn]
 fn set_default_dtype(d: &Bound<'_, PyAny>) -> PyResult<()> {
     let dt = dtype_arg(Some(d))?.ok_or_else(|| PyTypeError::new_err("dtype must not be None"))?;
     rtorch_core::set_default_dtype(dt).py()
 }
 
-#[pyfunction]
+#[module_fn]
 fn promote_types(
     py: Python<'_>,
     a: &Bound<'_, PyAny>,
@@ -328,7 +329,7 @@ fn promote_types(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 fn result_type(
     py: Python<'_>,
     a: &Bound<'_, PyAny>,
@@ -344,7 +345,7 @@ fn result_type(
     Ok(crate::dtype::dtype_object(py, r))
 }
 
-#[pyfunction]
+#[module_fn]
 fn can_cast(from_: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> PyResult<bool> {
     let a = dtype_arg(Some(from_))?.ok_or_else(|| PyTypeError::new_err("expected dtype"))?;
     let b = dtype_arg(Some(to))?.ok_or_else(|| PyTypeError::new_err("expected dtype"))?;
@@ -365,7 +366,7 @@ fn number_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Scalar> {
 }
 
 /// `arange(end)`, `arange(start, end, step=1)`.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*args, start=None, end=None, step=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn arange(
@@ -414,7 +415,7 @@ fn arange(
 }
 
 /// `range(start=0, end, step=1)` (deprecated; `end` inclusive).
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (start, end=None, step=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
 fn range(
@@ -450,7 +451,7 @@ fn range(
     finish(on_device(t, dev)?, requires_grad)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
 fn linspace(
@@ -474,7 +475,7 @@ fn linspace(
     finish(on_device(t, dev)?, requires_grad)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
 fn logspace(
@@ -505,7 +506,7 @@ fn logspace(
     finish(on_device(t, dev)?, requires_grad)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn eye(
@@ -527,7 +528,7 @@ fn eye(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (size, stride, *, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn empty_strided(
@@ -548,34 +549,4 @@ fn empty_strided(
         rtorch_core::ops::creation::empty_strided(&shape, &strides, dt, dev).py()?,
         requires_grad,
     )
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(
-        crate::convert::_set_default_device_meta,
-        m
-    )?)?;
-    m.add_function(wrap_pyfunction!(arange, m)?)?;
-    m.add_function(wrap_pyfunction!(range, m)?)?;
-    m.add_function(wrap_pyfunction!(linspace, m)?)?;
-    m.add_function(wrap_pyfunction!(logspace, m)?)?;
-    m.add_function(wrap_pyfunction!(eye, m)?)?;
-    m.add_function(wrap_pyfunction!(empty_strided, m)?)?;
-    m.add_function(wrap_pyfunction!(tensor, m)?)?;
-    m.add_function(wrap_pyfunction!(zeros, m)?)?;
-    m.add_function(wrap_pyfunction!(ones, m)?)?;
-    m.add_function(wrap_pyfunction!(empty, m)?)?;
-    m.add_function(wrap_pyfunction!(full, m)?)?;
-    m.add_function(wrap_pyfunction!(zeros_like, m)?)?;
-    m.add_function(wrap_pyfunction!(ones_like, m)?)?;
-    m.add_function(wrap_pyfunction!(empty_like, m)?)?;
-    m.add_function(wrap_pyfunction!(full_like, m)?)?;
-    m.add_function(wrap_pyfunction!(as_tensor, m)?)?;
-    m.add_function(wrap_pyfunction!(get_default_dtype, m)?)?;
-    m.add_function(wrap_pyfunction!(set_default_dtype, m)?)?;
-    m.add_function(wrap_pyfunction!(promote_types, m)?)?;
-    m.add_function(wrap_pyfunction!(result_type, m)?)?;
-    m.add_function(wrap_pyfunction!(can_cast, m)?)?;
-    m.add_function(wrap_pyfunction!(crate::numpy_interop::from_numpy_py, m)?)?;
-    Ok(())
 }

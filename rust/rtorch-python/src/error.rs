@@ -43,6 +43,7 @@ pub mod panics {
     use pyo3::panic::PanicException;
     use pyo3::prelude::*;
     use pyo3::types::PyDict;
+    use rtorch_macros::module_fn;
 
     /// (op, location) of the most recent panic, taken by the exception's `__init__`.
     static LAST: Mutex<Option<(String, String)>> = Mutex::new(None);
@@ -84,7 +85,7 @@ pub mod panics {
         *LAST.lock() = Some((op, loc));
     }
 
-    #[pyfunction]
+    #[module_fn]
     fn _take_panic_info() -> Option<(String, String)> {
         LAST.lock().take()
     }
@@ -93,7 +94,6 @@ pub mod panics {
         let py = m.py();
         let ty = py.get_type::<PanicException>();
         ty.setattr("__bases__", (py.get_type::<PyRuntimeError>(),))?;
-        m.add_function(wrap_pyfunction!(_take_panic_info, m)?)?;
         let g = PyDict::new(py);
         g.set_item("PanicException", &ty)?;
         g.set_item("_take", m.getattr("_take_panic_info")?)?;
@@ -119,7 +119,7 @@ PanicException.__init__ = __init__
 }
 
 /// A deliberate panic, so the tests can check the conversion above.
-#[pyo3::pyfunction]
+#[rtorch_macros::module_fn]
 pub fn _panic_for_test() {
     panic!("deliberate panic for the test suite");
 }

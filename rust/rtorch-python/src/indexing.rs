@@ -135,7 +135,3 @@ impl PyTensor {
         ix::setitem(&self.inner, &items, &v).py()
     }
 }
-
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
-    Ok(())
-}

@@ -5,6 +5,7 @@
 mod autograd;
 mod convert;
 mod creation;
+mod declare;
 mod dtype;
 mod error;
 mod indexing;
@@ -43,27 +44,10 @@ fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for d in rtorch_core::DType::ALL {
         m.add(d.name(), dtype::dtype_object(py, d))?;
     }
-    creation::register(m)?;
+    declare::register_all(m)?;
     autograd::register(m)?;
-    ops_arith::register(m)?;
-    ops_shape::register(m)?;
-    ops_reduce::register(m)?;
-    ops_unary::register(m)?;
-    ops_pointwise::register(m)?;
-    ops_compare::register(m)?;
-    ops_sort::register(m)?;
-    ops_index::register(m)?;
-    indexing::register(m)?;
-    ops_linalg::register(m)?;
-    ops_decomp::register(m)?;
-    ops_nn::register(m)?;
-    ops_conv::register(m)?;
-    ops_rnn::register(m)?;
-    ops_optim::register(m)?;
-    ops_loss::register(m)?;
     ops_random::register(m)?;
     storage::register(m)?;
     error::panics::install(m)?;
-    m.add_function(wrap_pyfunction!(error::_panic_for_test, m)?)?;
     Ok(())
 }

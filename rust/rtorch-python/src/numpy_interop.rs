@@ -9,6 +9,7 @@ use pyo3::types::{PyDict, PyTuple};
 use rtorch_core::layout::Layout;
 use rtorch_core::storage::{CpuBuffer, Storage};
 use rtorch_core::{DType, Device, Tensor};
+use rtorch_macros::module_fn;
 
 fn typestr(d: DType) -> PyResult<&'static str> {
     Ok(match d {
@@ -142,7 +143,7 @@ pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     Ok(t)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(name = "from_numpy")]
 pub fn from_numpy_py(arr: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     if !crate::convert::is_ndarray(arr) {

@@ -1,21 +1,13 @@
 //! Comparison and logic bindings: `==`, `<`, ... (rich comparison), `&`, `|`, `^`,
 //! `<<`, `>>` with reflected and in-place forms, and the named functions/methods.
 
-use crate::convert::{rhs_arg, rhs_opt, scalar_arg, tensor_arg};
+use crate::convert::{rhs_arg, scalar_arg, tensor_arg};
+use crate::declare::{operator, tensor_ops};
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
 use rtorch_core::ops::compare::{self as c, Bit, Cmp, Logic};
-
-/// `NotImplemented` for operands that are neither tensors nor numbers.
-macro_rules! operator {
-    ($py:expr, $other:expr, |$r:ident| $body:expr) => {{
-        match rhs_opt($other) {
-            Some($r) => Ok(Py::new($py, wrap($body)?)?.into_any()),
-            None => Ok($py.NotImplemented()),
-        }
-    }};
-}
+use rtorch_macros::module_fn;
 
 /// Reflected bitwise operator: a number on the left.
 macro_rules! roperator {
@@ -29,97 +21,25 @@ macro_rules! roperator {
     }};
 }
 
-macro_rules! compare_methods {
-    ($($name:ident, $name_:ident $(, $alias:ident, $alias_:ident)? => $op:expr;)*) => {
-        #[pymethods]
-        impl PyTensor {
-            $(
-                fn $name(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap(c::compare(&self.inner, &rhs_arg(other)?, $op))
-                }
-                $(
-                fn $alias(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap(c::compare(&self.inner, &rhs_arg(other)?, $op))
-                }
-                fn $alias_<'py>(slf: Bound<'py, Self>, other: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
-                    c::compare_(&slf.borrow().inner, &rhs_arg(other)?, $op).py()?;
-                    Ok(slf)
-                }
-                )?
-                fn $name_<'py>(slf: Bound<'py, Self>, other: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
-                    c::compare_(&slf.borrow().inner, &rhs_arg(other)?, $op).py()?;
-                    Ok(slf)
-                }
-            )*
-        }
-        mod cmp_funcs {
-            use super::*;
-            $(
-                #[pyfunction]
-                pub fn $name(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap(c::compare(&tensor_arg(input, "input")?, &rhs_arg(other)?, $op))
-                }
-                $(
-                #[pyfunction]
-                pub fn $alias(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap(c::compare(&tensor_arg(input, "input")?, &rhs_arg(other)?, $op))
-                }
-                )?
-            )*
-        }
-        fn register_cmp(m: &Bound<'_, PyModule>) -> PyResult<()> {
-            $(
-                m.add_function(wrap_pyfunction!(cmp_funcs::$name, m)?)?;
-                $( m.add_function(wrap_pyfunction!(cmp_funcs::$alias, m)?)?; )?
-            )*
-            Ok(())
-        }
-    };
-}
-
-compare_methods! {
-    eq, eq_ => Cmp::Eq;
-    ne, ne_, not_equal, not_equal_ => Cmp::Ne;
-    lt, lt_, less, less_ => Cmp::Lt;
-    le, le_, less_equal, less_equal_ => Cmp::Le;
-    gt, gt_, greater, greater_ => Cmp::Gt;
-    ge, ge_, greater_equal, greater_equal_ => Cmp::Ge;
-}
-
-macro_rules! logical_methods {
-    ($($name:ident, $name_:ident => $op:expr;)*) => {
-        #[pymethods]
-        impl PyTensor {
-            $(
-                fn $name(&self, other: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-                    wrap(c::logical(&self.inner, &other.inner, $op))
-                }
-                fn $name_<'py>(slf: Bound<'py, Self>, other: PyRef<'_, PyTensor>) -> PyResult<Bound<'py, Self>> {
-                    c::logical_(&slf.borrow().inner, &other.inner, $op).py()?;
-                    Ok(slf)
-                }
-            )*
-        }
-        mod logic_funcs {
-            use super::*;
-            $(
-                #[pyfunction]
-                pub fn $name(input: PyRef<'_, PyTensor>, other: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-                    wrap(c::logical(&input.inner, &other.inner, $op))
-                }
-            )*
-        }
-        fn register_logic(m: &Bound<'_, PyModule>) -> PyResult<()> {
-            $( m.add_function(wrap_pyfunction!(logic_funcs::$name, m)?)?; )*
-            Ok(())
-        }
-    };
-}
-
-logical_methods! {
-    logical_and, logical_and_ => Logic::And;
-    logical_or, logical_or_ => Logic::Or;
-    logical_xor, logical_xor_ => Logic::Xor;
+tensor_ops! {
+    eq(other: &Bound<'_, PyAny>) |x| c::compare(x, &rhs_arg(other)?, Cmp::Eq),
+        in_place eq_ |x| c::compare_(x, &rhs_arg(other)?, Cmp::Eq);
+    ne(other: &Bound<'_, PyAny>) as not_equal |x| c::compare(x, &rhs_arg(other)?, Cmp::Ne),
+        in_place ne_ as not_equal_ |x| c::compare_(x, &rhs_arg(other)?, Cmp::Ne);
+    lt(other: &Bound<'_, PyAny>) as less |x| c::compare(x, &rhs_arg(other)?, Cmp::Lt),
+        in_place lt_ as less_ |x| c::compare_(x, &rhs_arg(other)?, Cmp::Lt);
+    le(other: &Bound<'_, PyAny>) as less_equal |x| c::compare(x, &rhs_arg(other)?, Cmp::Le),
+        in_place le_ as less_equal_ |x| c::compare_(x, &rhs_arg(other)?, Cmp::Le);
+    gt(other: &Bound<'_, PyAny>) as greater |x| c::compare(x, &rhs_arg(other)?, Cmp::Gt),
+        in_place gt_ as greater_ |x| c::compare_(x, &rhs_arg(other)?, Cmp::Gt);
+    ge(other: &Bound<'_, PyAny>) as greater_equal |x| c::compare(x, &rhs_arg(other)?, Cmp::Ge),
+        in_place ge_ as greater_equal_ |x| c::compare_(x, &rhs_arg(other)?, Cmp::Ge);
+    logical_and(other: &Bound<'_, PyAny>) |x| c::logical(x, &tensor_arg(other, "other")?, Logic::And),
+        in_place logical_and_ |x| c::logical_(x, &tensor_arg(other, "other")?, Logic::And);
+    logical_or(other: &Bound<'_, PyAny>) |x| c::logical(x, &tensor_arg(other, "other")?, Logic::Or),
+        in_place logical_or_ |x| c::logical_(x, &tensor_arg(other, "other")?, Logic::Or);
+    logical_xor(other: &Bound<'_, PyAny>) |x| c::logical(x, &tensor_arg(other, "other")?, Logic::Xor),
+        in_place logical_xor_ |x| c::logical_(x, &tensor_arg(other, "other")?, Logic::Xor);
 }
 
 macro_rules! bitwise_methods {
@@ -139,7 +59,7 @@ macro_rules! bitwise_methods {
         mod bit_funcs {
             use super::*;
             $(
-                #[pyfunction]
+                #[module_fn]
                 pub fn $name(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
                     match scalar_arg(input) {
                         Some(s) => wrap(c::bitwise_scalar_lhs(s, &tensor_arg(other, "other")?, $op)),
@@ -147,10 +67,6 @@ macro_rules! bitwise_methods {
                     }
                 }
             )*
-        }
-        fn register_bit(m: &Bound<'_, PyModule>) -> PyResult<()> {
-            $( m.add_function(wrap_pyfunction!(bit_funcs::$name, m)?)?; )*
-            Ok(())
         }
     };
 }
@@ -259,7 +175,7 @@ impl PyTensor {
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, other, rtol=1e-05, atol=1e-08, equal_nan=false))]
 fn isclose(
     input: PyRef<'_, PyTensor>,
@@ -277,7 +193,7 @@ fn isclose(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, other, rtol=1e-05, atol=1e-08, equal_nan=false))]
 fn allclose(
     input: PyRef<'_, PyTensor>,
@@ -289,17 +205,7 @@ fn allclose(
     c::allclose(&input.inner, &other.inner, rtol, atol, equal_nan).py()
 }
 
-#[pyfunction]
+#[module_fn]
 fn equal(input: PyRef<'_, PyTensor>, other: PyRef<'_, PyTensor>) -> PyResult<bool> {
     c::equal(&input.inner, &other.inner).py()
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    register_cmp(m)?;
-    register_logic(m)?;
-    register_bit(m)?;
-    m.add_function(wrap_pyfunction!(isclose, m)?)?;
-    m.add_function(wrap_pyfunction!(allclose, m)?)?;
-    m.add_function(wrap_pyfunction!(equal, m)?)?;
-    Ok(())
 }

@@ -7,8 +7,9 @@ use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
 use rtorch_core::ops::conv;
 use rtorch_core::ops::window::Window2d;
+use rtorch_macros::module_fn;
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, weight, bias, stride, padding, dilation, groups))]
 fn _conv2d(
     input: PyRef<'_, PyTensor>,
@@ -38,9 +39,4 @@ fn _conv2d(
         win,
         groups,
     ))
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_conv2d, m)?)?;
-    Ok(())
 }

@@ -8,13 +8,14 @@ use crate::tensor::PyTensor;
 use pyo3::prelude::*;
 use rtorch_core::ops::linalg_decomp as d;
 use rtorch_core::Tensor;
+use rtorch_macros::module_fn;
 
 fn t(x: Tensor) -> PyTensor {
     PyTensor::from(x)
 }
 
 /// `(X, info)` with `A X = B` (same batch shape, `B` of shape `(*, n, k)`).
-#[pyfunction]
+#[module_fn]
 fn _linalg_solve_ex(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -27,7 +28,7 @@ fn _linalg_solve_ex(
 }
 
 /// `(inverse, info)`.
-#[pyfunction]
+#[module_fn]
 fn _linalg_inv_ex(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -39,7 +40,7 @@ fn _linalg_inv_ex(
 }
 
 /// `(det, sign, logabsdet)`.
-#[pyfunction]
+#[module_fn]
 fn _linalg_det(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -51,7 +52,7 @@ fn _linalg_det(
 }
 
 /// `(L, info)` (or `(U, info)` with `upper`).
-#[pyfunction]
+#[module_fn]
 fn _linalg_cholesky_ex(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -64,7 +65,7 @@ fn _linalg_cholesky_ex(
 }
 
 /// `(Q, R)` for mode 'reduced', 'complete' or 'r'.
-#[pyfunction]
+#[module_fn]
 fn _linalg_qr(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -76,7 +77,7 @@ fn _linalg_qr(
 }
 
 /// `(eigenvalues, eigenvectors, info)`.
-#[pyfunction]
+#[module_fn]
 fn _linalg_eigh(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -90,7 +91,7 @@ fn _linalg_eigh(
 }
 
 /// `(U, S, Vh, info)`.
-#[pyfunction]
+#[module_fn]
 fn _linalg_svd(
     py: Python<'_>,
     a: PyRef<'_, PyTensor>,
@@ -103,15 +104,4 @@ fn _linalg_svd(
         .detach(move || d::svd(&a, full_matrices, compute_uv, &name))
         .py()?;
     Ok((t(u), t(s), t(vh), t(info)))
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_linalg_solve_ex, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_inv_ex, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_det, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_cholesky_ex, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_qr, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_eigh, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_svd, m)?)?;
-    Ok(())
 }

@@ -10,6 +10,7 @@ use pyo3::types::{PySequence, PyTuple};
 use rtorch_core::ops::binary::Rhs;
 use rtorch_core::ops::index::{self as ix, ScatterReduce};
 use rtorch_core::{Scalar, Tensor};
+use rtorch_macros::module_fn;
 
 fn rhs_needs_grad(r: &Rhs) -> bool {
     matches!(r, Rhs::Tensor(t) if t.requires_grad())
@@ -354,7 +355,7 @@ impl PyTensor {
     }
 }
 
-#[pyfunction]
+#[module_fn]
 fn index_select(
     input: PyRef<'_, PyTensor>,
     dim: i64,
@@ -363,7 +364,7 @@ fn index_select(
     input.index_select(dim, index)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim, index, *, sparse_grad=false))]
 fn gather(
     input: PyRef<'_, PyTensor>,
@@ -374,7 +375,7 @@ fn gather(
     input.gather(dim, index, sparse_grad)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim, index, src=None, *, value=None, reduce=None))]
 fn scatter(
     input: PyRef<'_, PyTensor>,
@@ -387,7 +388,7 @@ fn scatter(
     input.scatter(dim, index, src, value, reduce)
 }
 
-#[pyfunction]
+#[module_fn]
 fn scatter_add(
     input: PyRef<'_, PyTensor>,
     dim: i64,
@@ -397,7 +398,7 @@ fn scatter_add(
     input.scatter_add(dim, index, src)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim, index, source, *, alpha=None))]
 fn index_add(
     input: PyRef<'_, PyTensor>,
@@ -409,7 +410,7 @@ fn index_add(
     input.index_add(dim, index, source, alpha)
 }
 
-#[pyfunction]
+#[module_fn]
 fn index_copy(
     input: PyRef<'_, PyTensor>,
     dim: i64,
@@ -419,7 +420,7 @@ fn index_copy(
     input.index_copy(dim, index, source)
 }
 
-#[pyfunction]
+#[module_fn]
 fn index_fill(
     input: PyRef<'_, PyTensor>,
     dim: i64,
@@ -429,7 +430,7 @@ fn index_fill(
     input.index_fill(dim, index, value)
 }
 
-#[pyfunction]
+#[module_fn]
 fn masked_fill(
     input: PyRef<'_, PyTensor>,
     mask: PyRef<'_, PyTensor>,
@@ -438,12 +439,12 @@ fn masked_fill(
     input.masked_fill(mask, value)
 }
 
-#[pyfunction]
+#[module_fn]
 fn masked_select(input: PyRef<'_, PyTensor>, mask: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     input.masked_select(mask)
 }
 
-#[pyfunction]
+#[module_fn]
 fn masked_scatter(
     input: PyRef<'_, PyTensor>,
     mask: PyRef<'_, PyTensor>,
@@ -452,13 +453,13 @@ fn masked_scatter(
     input.masked_scatter(mask, source)
 }
 
-#[pyfunction]
+#[module_fn]
 fn take(input: PyRef<'_, PyTensor>, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     input.take(index)
 }
 
 /// `where(condition, input, other)`, or `where(condition)` == `nonzero(as_tuple=True)`.
-#[pyfunction]
+#[module_fn]
 #[pyo3(name = "where", signature = (condition, input=None, other=None))]
 fn where_fn(
     py: Python<'_>,
@@ -478,18 +479,18 @@ fn where_fn(
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, as_tuple=false))]
 fn nonzero(py: Python<'_>, input: PyRef<'_, PyTensor>, as_tuple: bool) -> PyResult<Py<PyAny>> {
     nonzero_impl(py, &input.inner, as_tuple)
 }
 
-#[pyfunction]
+#[module_fn]
 fn argwhere(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(ix::nonzero(&input.inner))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, indices, values, accumulate=false))]
 fn index_put(
     input: PyRef<'_, PyTensor>,
@@ -498,23 +499,4 @@ fn index_put(
     accumulate: bool,
 ) -> PyResult<PyTensor> {
     input.index_put(indices, values, accumulate)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(index_select, m)?)?;
-    m.add_function(wrap_pyfunction!(gather, m)?)?;
-    m.add_function(wrap_pyfunction!(scatter, m)?)?;
-    m.add_function(wrap_pyfunction!(scatter_add, m)?)?;
-    m.add_function(wrap_pyfunction!(index_add, m)?)?;
-    m.add_function(wrap_pyfunction!(index_copy, m)?)?;
-    m.add_function(wrap_pyfunction!(index_fill, m)?)?;
-    m.add_function(wrap_pyfunction!(masked_fill, m)?)?;
-    m.add_function(wrap_pyfunction!(masked_select, m)?)?;
-    m.add_function(wrap_pyfunction!(masked_scatter, m)?)?;
-    m.add_function(wrap_pyfunction!(take, m)?)?;
-    m.add_function(wrap_pyfunction!(where_fn, m)?)?;
-    m.add_function(wrap_pyfunction!(nonzero, m)?)?;
-    m.add_function(wrap_pyfunction!(argwhere, m)?)?;
-    m.add_function(wrap_pyfunction!(index_put, m)?)?;
-    Ok(())
 }

@@ -8,8 +8,9 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use rtorch_core::ops::linalg::{self as la, MatrixOrd};
-use rtorch_core::ops::matmul as mm;
+use rtorch_core::ops::matmul as mmul;
 use rtorch_core::{Scalar, Tensor};
+use rtorch_macros::module_fn;
 
 fn coef(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Scalar> {
     match v {
@@ -134,7 +135,7 @@ impl PyTensor {
         match other.cast::<PyTensor>() {
             Ok(o) => {
                 let b = o.borrow().inner.clone();
-                Ok(Py::new(py, run2(py, &self.inner, &b, mm::matmul)?)?.into_any())
+                Ok(Py::new(py, run2(py, &self.inner, &b, mmul::matmul)?)?.into_any())
             }
             Err(_) => Ok(py.NotImplemented()),
         }
@@ -143,7 +144,7 @@ impl PyTensor {
         match other.cast::<PyTensor>() {
             Ok(o) => {
                 let a = o.borrow().inner.clone();
-                Ok(Py::new(py, run2(py, &a, &self.inner, mm::matmul)?)?.into_any())
+                Ok(Py::new(py, run2(py, &a, &self.inner, mmul::matmul)?)?.into_any())
             }
             Err(_) => Ok(py.NotImplemented()),
         }
@@ -153,7 +154,7 @@ impl PyTensor {
             py,
             &self.inner,
             &tensor_arg(other, "argument 'other'")?,
-            mm::matmul,
+            mmul::matmul,
         )
     }
     fn mm(&self, py: Python<'_>, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -161,7 +162,7 @@ impl PyTensor {
             py,
             &self.inner,
             &tensor_arg(mat2, "argument 'mat2'")?,
-            mm::mm,
+            mmul::mm,
         )
     }
     fn bmm(&self, py: Python<'_>, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -169,18 +170,23 @@ impl PyTensor {
             py,
             &self.inner,
             &tensor_arg(mat2, "argument 'mat2'")?,
-            mm::bmm,
+            mmul::bmm,
         )
     }
     fn mv(&self, py: Python<'_>, vec: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(py, &self.inner, &tensor_arg(vec, "argument 'vec'")?, mm::mv)
+        run2(
+            py,
+            &self.inner,
+            &tensor_arg(vec, "argument 'vec'")?,
+            mmul::mv,
+        )
     }
     fn dot(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         run2(
             py,
             &self.inner,
             &tensor_arg(other, "argument 'tensor'")?,
-            mm::dot,
+            mmul::dot,
         )
     }
     fn vdot(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -188,7 +194,7 @@ impl PyTensor {
             py,
             &self.inner,
             &tensor_arg(other, "argument 'other'")?,
-            mm::vdot,
+            mmul::vdot,
         )
     }
     fn outer(&self, py: Python<'_>, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -196,7 +202,7 @@ impl PyTensor {
             py,
             &self.inner,
             &tensor_arg(vec2, "argument 'vec2'")?,
-            mm::outer,
+            mmul::outer,
         )
     }
     fn ger(&self, py: Python<'_>, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
@@ -211,7 +217,7 @@ impl PyTensor {
         beta: Option<&Bound<'_, PyAny>>,
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, mat1, mat2, beta, alpha, mm::addmm)
+        run_add(py, &self.inner, mat1, mat2, beta, alpha, mmul::addmm)
     }
     #[pyo3(signature = (mat1, mat2, *, beta=None, alpha=None))]
     fn addmm_<'py>(
@@ -222,7 +228,7 @@ impl PyTensor {
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
-        let r = run_add(slf.py(), &t, mat1, mat2, beta, alpha, mm::addmm)?;
+        let r = run_add(slf.py(), &t, mat1, mat2, beta, alpha, mmul::addmm)?;
         in_place(&t, Ok(r.inner))?;
         Ok(slf)
     }
@@ -235,7 +241,7 @@ impl PyTensor {
         beta: Option<&Bound<'_, PyAny>>,
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, mat, vec, beta, alpha, mm::addmv)
+        run_add(py, &self.inner, mat, vec, beta, alpha, mmul::addmv)
     }
     #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
     fn baddbmm(
@@ -246,7 +252,7 @@ impl PyTensor {
         beta: Option<&Bound<'_, PyAny>>,
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, batch1, batch2, beta, alpha, mm::baddbmm)
+        run_add(py, &self.inner, batch1, batch2, beta, alpha, mmul::baddbmm)
     }
     #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
     fn baddbmm_<'py>(
@@ -257,7 +263,7 @@ impl PyTensor {
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
-        let r = run_add(slf.py(), &t, batch1, batch2, beta, alpha, mm::baddbmm)?;
+        let r = run_add(slf.py(), &t, batch1, batch2, beta, alpha, mmul::baddbmm)?;
         in_place(&t, Ok(r.inner))?;
         Ok(slf)
     }
@@ -270,7 +276,7 @@ impl PyTensor {
         beta: Option<&Bound<'_, PyAny>>,
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, batch1, batch2, beta, alpha, mm::addbmm)
+        run_add(py, &self.inner, batch1, batch2, beta, alpha, mmul::addbmm)
     }
     #[pyo3(signature = (vec1, vec2, *, beta=None, alpha=None))]
     fn addr(
@@ -281,7 +287,7 @@ impl PyTensor {
         beta: Option<&Bound<'_, PyAny>>,
         alpha: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, vec1, vec2, beta, alpha, mm::addr)
+        run_add(py, &self.inner, vec1, vec2, beta, alpha, mmul::addr)
     }
     #[pyo3(signature = (p=None, dim=None, keepdim=false, dtype=None))]
     fn norm(
@@ -297,7 +303,7 @@ impl PyTensor {
 
 macro_rules! binary_fn {
     ($name:ident, $core:path, $arg1:literal, $arg2:literal) => {
-        #[pyfunction]
+        #[module_fn]
         fn $name(
             py: Python<'_>,
             input: &Bound<'_, PyAny>,
@@ -313,18 +319,18 @@ macro_rules! binary_fn {
     };
 }
 
-binary_fn!(matmul, mm::matmul, "argument 'input'", "argument 'other'");
-binary_fn!(mm_fn, mm::mm, "argument 'input'", "argument 'mat2'");
-binary_fn!(bmm, mm::bmm, "argument 'input'", "argument 'mat2'");
-binary_fn!(mv, mm::mv, "argument 'input'", "argument 'vec'");
-binary_fn!(dot, mm::dot, "argument 'input'", "argument 'tensor'");
-binary_fn!(vdot, mm::vdot, "argument 'input'", "argument 'other'");
-binary_fn!(outer, mm::outer, "argument 'input'", "argument 'vec2'");
-binary_fn!(ger, mm::outer, "argument 'input'", "argument 'vec2'");
+binary_fn!(matmul, mmul::matmul, "argument 'input'", "argument 'other'");
+binary_fn!(mm, mmul::mm, "argument 'input'", "argument 'mat2'");
+binary_fn!(bmm, mmul::bmm, "argument 'input'", "argument 'mat2'");
+binary_fn!(mv, mmul::mv, "argument 'input'", "argument 'vec'");
+binary_fn!(dot, mmul::dot, "argument 'input'", "argument 'tensor'");
+binary_fn!(vdot, mmul::vdot, "argument 'input'", "argument 'other'");
+binary_fn!(outer, mmul::outer, "argument 'input'", "argument 'vec2'");
+binary_fn!(ger, mmul::outer, "argument 'input'", "argument 'vec2'");
 
 macro_rules! add_fn {
     ($name:ident, $core:path) => {
-        #[pyfunction]
+        #[module_fn]
         #[pyo3(signature = (input, a, b, *, beta=None, alpha=None, out=None))]
         fn $name(
             py: Python<'_>,
@@ -349,14 +355,14 @@ macro_rules! add_fn {
     };
 }
 
-add_fn!(addmm, mm::addmm);
-add_fn!(addmv, mm::addmv);
-add_fn!(baddbmm, mm::baddbmm);
-add_fn!(addbmm, mm::addbmm);
-add_fn!(addr, mm::addr);
+add_fn!(addmm, mmul::addmm);
+add_fn!(addmv, mmul::addmv);
+add_fn!(baddbmm, mmul::baddbmm);
+add_fn!(addbmm, mmul::addbmm);
+add_fn!(addr, mmul::addr);
 
 /// `einsum(equation, *operands)` or `einsum(equation, [operands])`.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (equation, *operands))]
 fn einsum(py: Python<'_>, equation: &str, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
     let mut ts = Vec::with_capacity(operands.len());
@@ -372,10 +378,10 @@ fn einsum(py: Python<'_>, equation: &str, operands: &Bound<'_, PyTuple>) -> PyRe
         ts.push(tensor_arg(o, "einsum(): operand")?);
     }
     let eq = equation.to_string();
-    wrap(py.detach(move || mm::einsum(&eq, &ts)))
+    wrap(py.detach(move || mmul::einsum(&eq, &ts)))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, p=None, dim=None, keepdim=false, out=None, dtype=None))]
 fn norm(
     input: PyRef<'_, PyTensor>,
@@ -389,7 +395,7 @@ fn norm(
     legacy_norm(&input.inner, p, dim, keepdim, dtype)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (x, ord=None, dim=None, keepdim=false, dtype=None))]
 fn _linalg_vector_norm(
     x: PyRef<'_, PyTensor>,
@@ -417,7 +423,7 @@ fn _linalg_vector_norm(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (x, ord=None, dim=None, keepdim=false, dtype=None))]
 fn _linalg_matrix_norm(
     x: PyRef<'_, PyTensor>,
@@ -449,29 +455,7 @@ fn _linalg_matrix_norm(
 /// How bfloat16 matrix products run in this process: "amx", "avx512_bf16" or "float32"
 /// (diagnostics and tests; `RTORCH_DISABLE_AMX=1` and `RTORCH_CPU_CAPABILITY=avx2` turn
 /// the native kernels off).
-#[pyfunction]
+#[module_fn]
 fn _bf16_matmul_kernel() -> &'static str {
     rtorch_core::cpu::gemm::bf16_matmul_kernel()
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_bf16_matmul_kernel, m)?)?;
-    m.add_function(wrap_pyfunction!(matmul, m)?)?;
-    m.add("mm", wrap_pyfunction!(mm_fn, m)?)?;
-    m.add_function(wrap_pyfunction!(bmm, m)?)?;
-    m.add_function(wrap_pyfunction!(mv, m)?)?;
-    m.add_function(wrap_pyfunction!(dot, m)?)?;
-    m.add_function(wrap_pyfunction!(vdot, m)?)?;
-    m.add_function(wrap_pyfunction!(outer, m)?)?;
-    m.add_function(wrap_pyfunction!(ger, m)?)?;
-    m.add_function(wrap_pyfunction!(addmm, m)?)?;
-    m.add_function(wrap_pyfunction!(addmv, m)?)?;
-    m.add_function(wrap_pyfunction!(baddbmm, m)?)?;
-    m.add_function(wrap_pyfunction!(addbmm, m)?)?;
-    m.add_function(wrap_pyfunction!(addr, m)?)?;
-    m.add_function(wrap_pyfunction!(einsum, m)?)?;
-    m.add_function(wrap_pyfunction!(norm, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_vector_norm, m)?)?;
-    m.add_function(wrap_pyfunction!(_linalg_matrix_norm, m)?)?;
-    Ok(())
 }

@@ -6,9 +6,10 @@ use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
 use rtorch_core::cpu::math;
 use rtorch_core::ops::loss;
+use rtorch_macros::module_fn;
 
 /// Cross-entropy with class-index targets; `reduction` is 0 none, 1 mean, 2 sum.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, target, weight, reduction, ignore_index, label_smoothing))]
 fn _cross_entropy(
     input: PyRef<'_, PyTensor>,
@@ -29,16 +30,10 @@ fn _cross_entropy(
 }
 
 /// `(in use, hardware)` SIMD levels: "avx512", "avx2" or "default".
-#[pyfunction]
+#[module_fn]
 fn _cpu_capability() -> (&'static str, &'static str) {
     (
         math::capability().name(),
         math::hardware_capability().name(),
     )
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_cross_entropy, m)?)?;
-    m.add_function(wrap_pyfunction!(_cpu_capability, m)?)?;
-    Ok(())
 }

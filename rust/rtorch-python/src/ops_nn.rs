@@ -6,6 +6,7 @@ use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
 use rtorch_core::ops::window::{self as win, Window2d};
+use rtorch_macros::module_fn;
 
 fn pair(v: (i64, i64)) -> [i64; 2] {
     [v.0, v.1]
@@ -22,7 +23,7 @@ fn size_pair(v: (i64, i64)) -> PyResult<[usize; 2]> {
     Ok([v.0 as usize, v.1 as usize])
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, kernel_size, dilation, padding, stride))]
 fn _im2col(
     input: PyRef<'_, PyTensor>,
@@ -41,7 +42,7 @@ fn _im2col(
     wrap(win::im2col(&input.inner, w))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, output_size, kernel_size, dilation, padding, stride))]
 fn _col2im(
     input: PyRef<'_, PyTensor>,
@@ -61,7 +62,7 @@ fn _col2im(
     wrap(win::col2im(&input.inner, size_pair(output_size)?, w))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, kernel_size, stride, padding, dilation, ceil_mode))]
 fn _max_pool2d_indices(
     input: PyRef<'_, PyTensor>,
@@ -81,7 +82,7 @@ fn _max_pool2d_indices(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, kernel_size, stride, padding, dilation, ceil_mode))]
 fn _max_pool2d(
     input: PyRef<'_, PyTensor>,
@@ -103,7 +104,7 @@ fn _max_pool2d(
     Ok((PyTensor::from(v), PyTensor::from(i)))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, running_mean, running_var, weight, bias, training, momentum, eps))]
 #[allow(clippy::too_many_arguments)]
 fn _batch_norm(
@@ -128,7 +129,7 @@ fn _batch_norm(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, ndims, weight, bias, eps))]
 fn _layer_norm(
     input: PyRef<'_, PyTensor>,
@@ -146,7 +147,7 @@ fn _layer_norm(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, num_groups, weight, bias, eps))]
 fn _group_norm(
     input: PyRef<'_, PyTensor>,
@@ -164,7 +165,7 @@ fn _group_norm(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (weight, indices, padding_idx))]
 fn _embedding(
     weight: PyRef<'_, PyTensor>,
@@ -178,7 +179,7 @@ fn _embedding(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (weight, indices, offsets, mode, per_sample_weights, include_last_offset, padding_idx))]
 #[allow(clippy::too_many_arguments)]
 fn _embedding_bag(
@@ -199,17 +200,4 @@ fn _embedding_bag(
         include_last_offset,
         padding_idx,
     ))
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_embedding, m)?)?;
-    m.add_function(wrap_pyfunction!(_embedding_bag, m)?)?;
-    m.add_function(wrap_pyfunction!(_batch_norm, m)?)?;
-    m.add_function(wrap_pyfunction!(_layer_norm, m)?)?;
-    m.add_function(wrap_pyfunction!(_group_norm, m)?)?;
-    m.add_function(wrap_pyfunction!(_max_pool2d, m)?)?;
-    m.add_function(wrap_pyfunction!(_im2col, m)?)?;
-    m.add_function(wrap_pyfunction!(_col2im, m)?)?;
-    m.add_function(wrap_pyfunction!(_max_pool2d_indices, m)?)?;
-    Ok(())
 }

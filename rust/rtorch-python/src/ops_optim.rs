@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use rtorch_core::ops::optim as o;
 use rtorch_core::Tensor;
+use rtorch_macros::module_fn;
 
 /// A Python list of tensors as core tensors.
 fn tensors(list: &Bound<'_, PyList>, what: &str) -> PyResult<Vec<Tensor>> {
@@ -55,7 +56,7 @@ fn maybe(list: Option<&Bound<'_, PyList>>, what: &str) -> PyResult<Option<Vec<Te
 
 /// SGD over lists; returns, per parameter, the momentum buffer this step created (or
 /// None), for the caller to store in the optimizer's state.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, momentum_buffer_list, *, lr, momentum, dampening, weight_decay, nesterov, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_sgd_(
@@ -89,7 +90,7 @@ fn _fused_sgd_(
 }
 
 /// Adam / AdamW over lists (AMSGrad when `max_exp_avg_sqs` is a list).
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, lr, beta1, beta2, eps, weight_decay, maximize, decoupled_weight_decay))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_adam_(
@@ -130,7 +131,7 @@ fn _fused_adam_(
 
 /// RMSprop over lists (centered when `grad_avgs` is a list, momentum when
 /// `momentum_buffer_list` is).
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, *, lr, alpha, eps, weight_decay, momentum, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_rmsprop_(
@@ -169,7 +170,7 @@ fn _fused_rmsprop_(
 }
 
 /// Adagrad over lists (dense gradients).
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, state_sums, state_steps, *, lr, lr_decay, weight_decay, eps, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_adagrad_(
@@ -200,7 +201,7 @@ fn _fused_adagrad_(
 }
 
 /// Adadelta over lists.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho, eps, weight_decay, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_adadelta_(
@@ -233,7 +234,7 @@ fn _fused_adadelta_(
 }
 
 /// Adamax over lists.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, exp_avgs, exp_infs, state_steps, *, lr, beta1, beta2, eps, weight_decay, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_adamax_(
@@ -268,7 +269,7 @@ fn _fused_adamax_(
 }
 
 /// NAdam over lists (`mu_products`: one-element tensors, advanced in place).
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_nadam_(
@@ -309,7 +310,7 @@ fn _fused_nadam_(
 }
 
 /// RAdam over lists.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, state_steps, *, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize))]
 #[allow(clippy::too_many_arguments)]
 fn _fused_radam_(
@@ -343,16 +344,4 @@ fn _fused_radam_(
         },
     )
     .py()
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_fused_sgd_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_adam_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_rmsprop_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_adagrad_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_adadelta_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_adamax_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_nadam_, m)?)?;
-    m.add_function(wrap_pyfunction!(_fused_radam_, m)?)?;
-    Ok(())
 }

@@ -1,22 +1,15 @@
 //! Pointwise binary/ternary bindings: pow (`**`), remainder (`%`), fmod, atan2,
 //! maximum/minimum, fmax/fmin, hypot, lerp, addcmul/addcdiv, clamp/clip, float_power.
 
-use crate::convert::{rhs_arg, rhs_opt, scalar_arg, tensor_arg};
+use crate::convert::{rhs_arg, scalar_arg, tensor_arg};
+use crate::declare::{operator, tensor_ops};
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
 use rtorch_core::ops::binary::Rhs;
 use rtorch_core::ops::pointwise as p;
 use rtorch_core::{Scalar, Tensor};
-
-macro_rules! operator {
-    ($py:expr, $other:expr, |$r:ident| $body:expr) => {{
-        match rhs_opt($other) {
-            Some($r) => Ok(Py::new($py, wrap($body)?)?.into_any()),
-            None => Ok($py.NotImplemented()),
-        }
-    }};
-}
+use rtorch_macros::module_fn;
 
 fn value_arg(v: Option<&Bound<'_, PyAny>>) -> PyResult<Scalar> {
     match v {
@@ -34,52 +27,6 @@ fn bound_arg(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Rhs>> {
     }
 }
 
-fn weight_arg(w: &Bound<'_, PyAny>) -> PyResult<Rhs> {
-    rhs_arg(w)
-}
-
-/// Binary ops whose `other` may be a tensor or a number.
-macro_rules! binary_rhs {
-    ($($name:ident, $name_:ident => $f:path, $fi:path;)*) => {
-        #[pymethods]
-        impl PyTensor {
-            $(
-                fn $name(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap($f(&self.inner, &rhs_arg(other)?))
-                }
-                fn $name_<'py>(slf: Bound<'py, Self>, other: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
-                    $fi(&slf.borrow().inner, &rhs_arg(other)?).py()?;
-                    Ok(slf)
-                }
-            )*
-        }
-        mod rhs_funcs {
-            use super::*;
-            $(
-                #[pyfunction]
-                #[pyo3(signature = (input, other, *, out=None))]
-                pub fn $name(
-                    py: Python<'_>,
-                    input: &Bound<'_, PyAny>,
-                    other: &Bound<'_, PyAny>,
-                    out: Option<&Bound<'_, PyAny>>,
-                ) -> PyResult<Py<PyAny>> {
-                    let (a, r) = (tensor_arg(input, "input")?, rhs_arg(other)?);
-                    let ins: Vec<&Tensor> = match &r {
-                        Rhs::Tensor(t) => vec![&a, t],
-                        Rhs::Scalar(_) => vec![&a],
-                    };
-                    crate::out::finish_out(py, $f(&a, &r), out, &ins, stringify!($name))
-                }
-            )*
-        }
-        fn register_rhs(m: &Bound<'_, PyModule>) -> PyResult<()> {
-            $( m.add_function(wrap_pyfunction!(rhs_funcs::$name, m)?)?; )*
-            Ok(())
-        }
-    };
-}
-
 fn atan2_(a: &Tensor, b: &Rhs) -> rtorch_core::Result<()> {
     rtorch_core::ops::binary::in_place_with(a, b, p::atan2)
 }
@@ -87,56 +34,51 @@ fn hypot_(a: &Tensor, b: &Rhs) -> rtorch_core::Result<()> {
     rtorch_core::ops::binary::in_place_with(a, b, p::hypot)
 }
 
-binary_rhs! {
-    fmod, fmod_ => p::fmod, p::fmod_;
-    atan2, atan2_ => p::atan2, atan2_;
-    arctan2, arctan2_ => p::atan2, atan2_;
-    hypot, hypot_ => p::hypot, hypot_;
+fn clamp_bounds(
+    min: Option<&Bound<'_, PyAny>>,
+    max: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Option<Rhs>, Option<Rhs>)> {
+    Ok((bound_arg(min)?, bound_arg(max)?))
 }
 
-/// Binary ops whose `other` must be a tensor.
-macro_rules! binary_tensor {
-    ($($name:ident => $f:path;)*) => {
-        #[pymethods]
-        impl PyTensor {
-            $(
-                fn $name(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-                    wrap($f(&self.inner, &tensor_arg(other, "other")?))
-                }
-            )*
-        }
-        mod tensor_funcs {
-            use super::*;
-            $(
-                #[pyfunction]
-                #[pyo3(signature = (input, other, *, out=None))]
-                pub fn $name(
-                    py: Python<'_>,
-                    input: &Bound<'_, PyAny>,
-                    other: &Bound<'_, PyAny>,
-                    out: Option<&Bound<'_, PyAny>>,
-                ) -> PyResult<Py<PyAny>> {
-                    let (a, b) = (tensor_arg(input, "input")?, tensor_arg(other, "other")?);
-                    crate::out::finish_out(py, $f(&a, &b), out, &[&a, &b], stringify!($name))
-                }
-            )*
-        }
-        fn register_tensor(m: &Bound<'_, PyModule>) -> PyResult<()> {
-            $( m.add_function(wrap_pyfunction!(tensor_funcs::$name, m)?)?; )*
-            Ok(())
-        }
-    };
+tensor_ops! {
+    fmod(other: &Bound<'_, PyAny>) |x| p::fmod(x, &rhs_arg(other)?),
+        in_place fmod_ |x| p::fmod_(x, &rhs_arg(other)?);
+    atan2(other: &Bound<'_, PyAny>) as arctan2 |x| p::atan2(x, &rhs_arg(other)?),
+        in_place atan2_ as arctan2_ |x| atan2_(x, &rhs_arg(other)?);
+    hypot(other: &Bound<'_, PyAny>) |x| p::hypot(x, &rhs_arg(other)?),
+        in_place hypot_ |x| hypot_(x, &rhs_arg(other)?);
+    maximum(other: &Bound<'_, PyAny>) |x| p::maximum(x, &tensor_arg(other, "other")?);
+    minimum(other: &Bound<'_, PyAny>) |x| p::minimum(x, &tensor_arg(other, "other")?);
+    fmax(other: &Bound<'_, PyAny>) |x| p::fmax(x, &tensor_arg(other, "other")?);
+    fmin(other: &Bound<'_, PyAny>) |x| p::fmin(x, &tensor_arg(other, "other")?);
+    lerp(end: PyRef<'_, PyTensor>, weight: &Bound<'_, PyAny>)
+        |x| p::lerp(x, &end.inner, &rhs_arg(weight)?),
+        in_place lerp_ |x| p::lerp_(x, &end.inner, &rhs_arg(weight)?);
+    addcmul(tensor1: PyRef<'_, PyTensor>, tensor2: PyRef<'_, PyTensor>; value: Option<&Bound<'_, PyAny>> = None)
+        |x| p::addcmul(x, &tensor1.inner, &tensor2.inner, value_arg(value)?),
+        in_place addcmul_ |x| p::addcmul_(x, &tensor1.inner, &tensor2.inner, value_arg(value)?);
+    addcdiv(tensor1: PyRef<'_, PyTensor>, tensor2: PyRef<'_, PyTensor>; value: Option<&Bound<'_, PyAny>> = None)
+        |x| p::addcdiv(x, &tensor1.inner, &tensor2.inner, value_arg(value)?),
+        in_place addcdiv_ |x| p::addcdiv_(x, &tensor1.inner, &tensor2.inner, value_arg(value)?);
+    clamp(min: Option<&Bound<'_, PyAny>> = None, max: Option<&Bound<'_, PyAny>> = None) as clip
+        |x| { let (lo, hi) = clamp_bounds(min, max)?; p::clamp(x, lo.as_ref(), hi.as_ref()) },
+        in_place_and_fn clamp_ as clip_
+        |x| { let (lo, hi) = clamp_bounds(min, max)?; p::clamp_(x, lo.as_ref(), hi.as_ref()) };
+    clamp_min(min: &Bound<'_, PyAny>) |x| p::clamp_min(x, &rhs_arg(min)?),
+        in_place_and_fn clamp_min_ |x| p::clamp_(x, Some(&rhs_arg(min)?), None);
+    clamp_max(max: &Bound<'_, PyAny>) |x| p::clamp_max(x, &rhs_arg(max)?),
+        in_place_and_fn clamp_max_ |x| p::clamp_(x, None, Some(&rhs_arg(max)?));
 }
 
-binary_tensor! {
-    maximum => p::maximum;
-    minimum => p::minimum;
-    fmax => p::fmax;
-    fmin => p::fmin;
-}
-
-fn scalar_lhs_pow(s: Scalar, t: &Tensor) -> rtorch_core::Result<Tensor> {
-    p::rpow_scalar(s, t)
+// The module functions of these take a number first too (`rtorch.pow(2, t)`), below.
+tensor_ops! {
+    methods:
+    pow(exponent: &Bound<'_, PyAny>) |x| p::pow_rhs(x, &rhs_arg(exponent)?),
+        in_place pow_ |x| p::pow_rhs_(x, &rhs_arg(exponent)?);
+    remainder(other: &Bound<'_, PyAny>) |x| p::remainder(x, &rhs_arg(other)?),
+        in_place remainder_ |x| p::remainder_(x, &rhs_arg(other)?);
+    float_power(exponent: &Bound<'_, PyAny>) |x| p::float_power(x, &rhs_arg(exponent)?);
 }
 
 #[pymethods]
@@ -158,7 +100,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyAny>> {
         let _ = modulo;
         match scalar_arg(other) {
-            Some(s) => Ok(Py::new(py, wrap(scalar_lhs_pow(s, &self.inner))?)?.into_any()),
+            Some(s) => Ok(Py::new(py, wrap(p::rpow_scalar(s, &self.inner))?)?.into_any()),
             None => Ok(py.NotImplemented()),
         }
     }
@@ -177,145 +119,10 @@ impl PyTensor {
     fn __imod__(&self, other: &Bound<'_, PyAny>) -> PyResult<()> {
         p::remainder_(&self.inner, &rhs_arg(other)?).py()
     }
-
-    fn pow(&self, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::pow_rhs(&self.inner, &rhs_arg(exponent)?))
-    }
-    fn pow_<'py>(slf: Bound<'py, Self>, exponent: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
-        p::pow_rhs_(&slf.borrow().inner, &rhs_arg(exponent)?).py()?;
-        Ok(slf)
-    }
-    fn float_power(&self, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::float_power(&self.inner, &rhs_arg(exponent)?))
-    }
-    fn remainder(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::remainder(&self.inner, &rhs_arg(other)?))
-    }
-    fn remainder_<'py>(
-        slf: Bound<'py, Self>,
-        other: &Bound<'_, PyAny>,
-    ) -> PyResult<Bound<'py, Self>> {
-        p::remainder_(&slf.borrow().inner, &rhs_arg(other)?).py()?;
-        Ok(slf)
-    }
-    fn lerp(&self, end: PyRef<'_, PyTensor>, weight: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::lerp(&self.inner, &end.inner, &weight_arg(weight)?))
-    }
-    fn lerp_<'py>(
-        slf: Bound<'py, Self>,
-        end: PyRef<'_, PyTensor>,
-        weight: &Bound<'_, PyAny>,
-    ) -> PyResult<Bound<'py, Self>> {
-        p::lerp_(&slf.borrow().inner, &end.inner, &weight_arg(weight)?).py()?;
-        Ok(slf)
-    }
-    #[pyo3(signature = (tensor1, tensor2, *, value=None))]
-    fn addcmul(
-        &self,
-        tensor1: PyRef<'_, PyTensor>,
-        tensor2: PyRef<'_, PyTensor>,
-        value: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        wrap(p::addcmul(
-            &self.inner,
-            &tensor1.inner,
-            &tensor2.inner,
-            value_arg(value)?,
-        ))
-    }
-    #[pyo3(signature = (tensor1, tensor2, *, value=None))]
-    fn addcmul_<'py>(
-        slf: Bound<'py, Self>,
-        tensor1: PyRef<'_, PyTensor>,
-        tensor2: PyRef<'_, PyTensor>,
-        value: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        p::addcmul_(
-            &slf.borrow().inner,
-            &tensor1.inner,
-            &tensor2.inner,
-            value_arg(value)?,
-        )
-        .py()?;
-        Ok(slf)
-    }
-    #[pyo3(signature = (tensor1, tensor2, *, value=None))]
-    fn addcdiv(
-        &self,
-        tensor1: PyRef<'_, PyTensor>,
-        tensor2: PyRef<'_, PyTensor>,
-        value: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        wrap(p::addcdiv(
-            &self.inner,
-            &tensor1.inner,
-            &tensor2.inner,
-            value_arg(value)?,
-        ))
-    }
-    #[pyo3(signature = (tensor1, tensor2, *, value=None))]
-    fn addcdiv_<'py>(
-        slf: Bound<'py, Self>,
-        tensor1: PyRef<'_, PyTensor>,
-        tensor2: PyRef<'_, PyTensor>,
-        value: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        p::addcdiv_(
-            &slf.borrow().inner,
-            &tensor1.inner,
-            &tensor2.inner,
-            value_arg(value)?,
-        )
-        .py()?;
-        Ok(slf)
-    }
-    #[pyo3(signature = (min=None, max=None))]
-    fn clamp(
-        &self,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        let (lo, hi) = (bound_arg(min)?, bound_arg(max)?);
-        wrap(p::clamp(&self.inner, lo.as_ref(), hi.as_ref()))
-    }
-    #[pyo3(signature = (min=None, max=None))]
-    fn clip(
-        &self,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        self.clamp(min, max)
-    }
-    #[pyo3(signature = (min=None, max=None))]
-    fn clamp_<'py>(
-        slf: Bound<'py, Self>,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let (lo, hi) = (bound_arg(min)?, bound_arg(max)?);
-        p::clamp_(&slf.borrow().inner, lo.as_ref(), hi.as_ref()).py()?;
-        Ok(slf)
-    }
-    #[pyo3(signature = (min=None, max=None))]
-    fn clip_<'py>(
-        slf: Bound<'py, Self>,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let (lo, hi) = (bound_arg(min)?, bound_arg(max)?);
-        p::clamp_(&slf.borrow().inner, lo.as_ref(), hi.as_ref()).py()?;
-        Ok(slf)
-    }
-    fn clamp_min(&self, min: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::clamp_min(&self.inner, &rhs_arg(min)?))
-    }
-    fn clamp_max(&self, max: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(p::clamp_max(&self.inner, &rhs_arg(max)?))
-    }
 }
 
 /// `torch.pow(input, exponent)`: `input` may be a number (then `exponent` is a tensor).
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, exponent, *, out=None))]
 fn pow(
     py: Python<'_>,
@@ -335,7 +142,7 @@ fn pow(
     crate::out::finish_out(py, p::pow_rhs(&a, &r), out, &ins, "pow")
 }
 
-#[pyfunction]
+#[module_fn]
 fn float_power(input: &Bound<'_, PyAny>, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     if let Some(s) = scalar_arg(input) {
         let t = tensor_arg(exponent, "exponent")?;
@@ -350,122 +157,10 @@ fn float_power(input: &Bound<'_, PyAny>, exponent: &Bound<'_, PyAny>) -> PyResul
 }
 
 /// `torch.remainder(input, other)`: `input` may be a number.
-#[pyfunction]
+#[module_fn]
 fn remainder(input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     if let Some(s) = scalar_arg(input) {
         return wrap(p::rremainder_scalar(s, &tensor_arg(other, "other")?));
     }
     wrap(p::remainder(&tensor_arg(input, "input")?, &rhs_arg(other)?))
-}
-
-#[pyfunction]
-fn lerp(
-    input: PyRef<'_, PyTensor>,
-    end: PyRef<'_, PyTensor>,
-    weight: &Bound<'_, PyAny>,
-) -> PyResult<PyTensor> {
-    wrap(p::lerp(&input.inner, &end.inner, &weight_arg(weight)?))
-}
-
-#[pyfunction]
-#[pyo3(signature = (input, tensor1, tensor2, *, value=None))]
-fn addcmul(
-    input: PyRef<'_, PyTensor>,
-    tensor1: PyRef<'_, PyTensor>,
-    tensor2: PyRef<'_, PyTensor>,
-    value: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    wrap(p::addcmul(
-        &input.inner,
-        &tensor1.inner,
-        &tensor2.inner,
-        value_arg(value)?,
-    ))
-}
-
-#[pyfunction]
-#[pyo3(signature = (input, tensor1, tensor2, *, value=None))]
-fn addcdiv(
-    input: PyRef<'_, PyTensor>,
-    tensor1: PyRef<'_, PyTensor>,
-    tensor2: PyRef<'_, PyTensor>,
-    value: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    wrap(p::addcdiv(
-        &input.inner,
-        &tensor1.inner,
-        &tensor2.inner,
-        value_arg(value)?,
-    ))
-}
-
-#[pyfunction]
-#[pyo3(signature = (input, min=None, max=None, *, out=None))]
-fn clamp(
-    py: Python<'_>,
-    input: PyRef<'_, PyTensor>,
-    min: Option<&Bound<'_, PyAny>>,
-    max: Option<&Bound<'_, PyAny>>,
-    out: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    let (lo, hi) = (bound_arg(min)?, bound_arg(max)?);
-    let mut ins = vec![&input.inner];
-    for b in lo.iter().chain(hi.iter()) {
-        if let Rhs::Tensor(t) = b {
-            ins.push(t);
-        }
-    }
-    let res = p::clamp(&input.inner, lo.as_ref(), hi.as_ref());
-    crate::out::finish_out(py, res, out, &ins, "clamp")
-}
-
-#[pyfunction]
-#[pyo3(signature = (input, min=None, max=None, *, out=None))]
-fn clip(
-    py: Python<'_>,
-    input: PyRef<'_, PyTensor>,
-    min: Option<&Bound<'_, PyAny>>,
-    max: Option<&Bound<'_, PyAny>>,
-    out: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    clamp(py, input, min, max, out)
-}
-
-#[pyfunction]
-#[pyo3(signature = (input, min=None, max=None))]
-fn clamp_<'py>(
-    input: Bound<'py, PyTensor>,
-    min: Option<&Bound<'_, PyAny>>,
-    max: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Bound<'py, PyTensor>> {
-    let (lo, hi) = (bound_arg(min)?, bound_arg(max)?);
-    p::clamp_(&input.borrow().inner, lo.as_ref(), hi.as_ref()).py()?;
-    Ok(input)
-}
-
-#[pyfunction]
-fn clamp_min(input: PyRef<'_, PyTensor>, min: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(p::clamp_min(&input.inner, &rhs_arg(min)?))
-}
-
-#[pyfunction]
-fn clamp_max(input: PyRef<'_, PyTensor>, max: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(p::clamp_max(&input.inner, &rhs_arg(max)?))
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    register_rhs(m)?;
-    register_tensor(m)?;
-    m.add_function(wrap_pyfunction!(pow, m)?)?;
-    m.add_function(wrap_pyfunction!(float_power, m)?)?;
-    m.add_function(wrap_pyfunction!(remainder, m)?)?;
-    m.add_function(wrap_pyfunction!(lerp, m)?)?;
-    m.add_function(wrap_pyfunction!(addcmul, m)?)?;
-    m.add_function(wrap_pyfunction!(addcdiv, m)?)?;
-    m.add_function(wrap_pyfunction!(clamp, m)?)?;
-    m.add_function(wrap_pyfunction!(clip, m)?)?;
-    m.add_function(wrap_pyfunction!(clamp_, m)?)?;
-    m.add_function(wrap_pyfunction!(clamp_min, m)?)?;
-    m.add_function(wrap_pyfunction!(clamp_max, m)?)?;
-    Ok(())
 }

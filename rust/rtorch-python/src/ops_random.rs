@@ -11,6 +11,7 @@ use pyo3::types::PyTuple;
 use rtorch_core::ops::random_ops::{self as r, GenHandle, Param};
 use rtorch_core::random::Generator;
 use rtorch_core::{DType, Device, Scalar, Tensor};
+use rtorch_macros::module_fn;
 
 /// `rtorch.Generator(device='cpu')`.
 #[pyclass(name = "Generator", module = "rtorch")]
@@ -97,7 +98,7 @@ fn gen_arg(g: Option<PyRef<'_, PyGenerator>>) -> Option<GenHandle> {
     g.map(|g| g.inner.clone())
 }
 
-#[pyfunction]
+#[module_fn]
 fn manual_seed(py: Python<'_>, seed: &Bound<'_, PyAny>) -> PyResult<Py<PyGenerator>> {
     r::manual_seed(seed_arg(seed)?);
     Py::new(
@@ -108,29 +109,29 @@ fn manual_seed(py: Python<'_>, seed: &Bound<'_, PyAny>) -> PyResult<Py<PyGenerat
     )
 }
 
-#[pyfunction]
+#[module_fn]
 fn seed() -> u64 {
     let s = r::nondeterministic_seed();
     r::manual_seed(s);
     s
 }
 
-#[pyfunction]
+#[module_fn]
 fn initial_seed() -> u64 {
     r::default_generator().lock().seed()
 }
 
-#[pyfunction]
+#[module_fn]
 fn get_rng_state() -> PyResult<PyTensor> {
     state_tensor(&r::default_generator().lock())
 }
 
-#[pyfunction]
+#[module_fn]
 fn set_rng_state(new_state: &Bound<'_, PyAny>) -> PyResult<()> {
     set_state_from(&r::default_generator(), new_state)
 }
 
-#[pyfunction]
+#[module_fn]
 fn set_num_threads(n: i64) -> PyResult<()> {
     if n <= 0 {
         return Err(PyRuntimeError::new_err(
@@ -141,7 +142,7 @@ fn set_num_threads(n: i64) -> PyResult<()> {
     Ok(())
 }
 
-#[pyfunction]
+#[module_fn]
 fn get_num_threads() -> usize {
     rtorch_core::cpu::get_num_threads()
 }
@@ -175,7 +176,7 @@ fn make(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn rand(
@@ -192,7 +193,7 @@ fn rand(
     make(size, None, generator, dtype, device, requires_grad, r::rand)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn randn(
@@ -232,7 +233,7 @@ fn drawn(
     draw(shape).py()
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn rand_like(
@@ -256,7 +257,7 @@ fn rand_like(
     finish(t, requires_grad)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn randn_like(
@@ -292,7 +293,7 @@ fn int_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
 }
 
 /// `randint(high, size)` / `randint(low, high, size)`.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, low=None, high=None))]
 #[allow(clippy::too_many_arguments)]
 fn randint(
@@ -338,7 +339,7 @@ fn randint(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *args, generator=None, dtype=None, layout=None, device=None, requires_grad=false, memory_format=None, low=None, high=None))]
 #[allow(clippy::too_many_arguments)]
 fn randint_like(
@@ -380,7 +381,7 @@ fn randint_like(
     )
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn randperm(
@@ -417,7 +418,7 @@ fn param_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Param> {
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (mean, std=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn normal(
@@ -458,7 +459,7 @@ fn prob_arg(p: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, p=None, *, generator=None, out=None))]
 fn bernoulli(
     input: PyRef<'_, PyTensor>,
@@ -471,7 +472,7 @@ fn bernoulli(
     wrap(r::bernoulli(&input.inner, prob_arg(p)?, g.as_ref()))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, num_samples, replacement=false, *, generator=None, out=None))]
 fn multinomial(
     input: PyRef<'_, PyTensor>,
@@ -633,22 +634,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             },
         )?,
     )?;
-    m.add_function(wrap_pyfunction!(manual_seed, m)?)?;
-    m.add_function(wrap_pyfunction!(seed, m)?)?;
-    m.add_function(wrap_pyfunction!(initial_seed, m)?)?;
-    m.add_function(wrap_pyfunction!(get_rng_state, m)?)?;
-    m.add_function(wrap_pyfunction!(set_rng_state, m)?)?;
-    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
-    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
-    m.add_function(wrap_pyfunction!(rand, m)?)?;
-    m.add_function(wrap_pyfunction!(randn, m)?)?;
-    m.add_function(wrap_pyfunction!(rand_like, m)?)?;
-    m.add_function(wrap_pyfunction!(randn_like, m)?)?;
-    m.add_function(wrap_pyfunction!(randint, m)?)?;
-    m.add_function(wrap_pyfunction!(randint_like, m)?)?;
-    m.add_function(wrap_pyfunction!(randperm, m)?)?;
-    m.add_function(wrap_pyfunction!(normal, m)?)?;
-    m.add_function(wrap_pyfunction!(bernoulli, m)?)?;
-    m.add_function(wrap_pyfunction!(multinomial, m)?)?;
     Ok(())
 }

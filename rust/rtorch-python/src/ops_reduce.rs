@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyTuple};
 use rtorch_core::ops::{reduce as r, scan};
 use rtorch_core::{DType, Tensor};
+use rtorch_macros::module_fn;
 
 /// A `rtorch.return_types.<name>` named tuple of two tensors.
 pub(crate) fn ret_pair(py: Python<'_>, name: &str, a: Tensor, b: Tensor) -> PyResult<Py<PyAny>> {
@@ -287,7 +288,7 @@ impl PyTensor {
 /// A module function that forwards to the Tensor method of the same name.
 macro_rules! forward {
     ($name:ident, ($($arg:ident : $ty:ty = $def:expr),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
-        #[pyfunction]
+        #[module_fn]
         #[pyo3(signature = (input $(, $arg = $def)* $(, *, $($kw = $kdef),*)?))]
         #[allow(clippy::too_many_arguments)]
         fn $name(input: PyRef<'_, PyTensor> $(, $arg: $ty)* $($(, $kw: $kty)*)?) -> PyResult<PyTensor> {
@@ -370,7 +371,7 @@ fn out_compute_dtype(
 macro_rules! forward_out {
     // Ops with a `dtype=` keyword compute in the dtype the rule picks.
     ($name:ident, $rule:ident, ($($arg:ident : $ty:ty $(= $def:expr)?),*); *, dtype) => {
-        #[pyfunction]
+        #[module_fn]
         #[pyo3(signature = (input $(, $arg $(= $def)?)*, *, dtype = None, out = None))]
         fn $name(
             py: Python<'_>,
@@ -389,7 +390,7 @@ macro_rules! forward_out {
     // The others compute in out's dtype by converting the input first (`Float`), or
     // only check it.
     ($name:ident, $rule:ident, ($($arg:ident : $ty:ty $(= $def:expr)?),*) $(; *, $($kw:ident : $kty:ty = $kdef:expr),*)?) => {
-        #[pyfunction]
+        #[module_fn]
         #[pyo3(signature = (input $(, $arg $(= $def)?)*, * $($(, $kw = $kdef)*)?, out = None))]
         #[allow(clippy::too_many_arguments)]
         fn $name(
@@ -421,7 +422,7 @@ forward_out!(amin, Input, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool 
 forward_out!(argmax, Long, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward_out!(argmin, Long, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward_out!(var, Float, (dim: Option<&Bound<'_, PyAny>> = None, unbiased: Option<bool> = None, keepdim: bool = false); *, correction: Option<f64> = None);
-#[pyfunction]
+#[module_fn]
 #[pyo3(name = "std", signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None, out=None))]
 fn std_fn(
     py: Python<'_>,
@@ -448,7 +449,7 @@ forward!(count_nonzero, (dim: Option<&Bound<'_, PyAny>> = None));
 forward_out!(cumsum, Compute, (dim: i64); *, dtype);
 forward_out!(cumprod, Compute, (dim: i64); *, dtype);
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=None, keepdim=false))]
 fn max(
     py: Python<'_>,
@@ -458,7 +459,7 @@ fn max(
 ) -> PyResult<Py<PyAny>> {
     input.max(py, dim, keepdim)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=None, keepdim=false))]
 fn min(
     py: Python<'_>,
@@ -468,7 +469,7 @@ fn min(
 ) -> PyResult<Py<PyAny>> {
     input.min(py, dim, keepdim)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, *, dim=None, keepdim=false))]
 fn aminmax(
     py: Python<'_>,
@@ -478,11 +479,11 @@ fn aminmax(
 ) -> PyResult<Py<PyAny>> {
     input.aminmax(py, dim, keepdim)
 }
-#[pyfunction]
+#[module_fn]
 fn cummax(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
     input.cummax(py, dim)
 }
-#[pyfunction]
+#[module_fn]
 fn cummin(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
     input.cummin(py, dim)
 }
@@ -504,7 +505,7 @@ fn stat_mean(
     };
     Ok((wrap(s)?, wrap(r::mean(input, &dims, keepdim, None))?))
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
 fn var_mean(
     input: PyRef<'_, PyTensor>,
@@ -515,7 +516,7 @@ fn var_mean(
 ) -> PyResult<(PyTensor, PyTensor)> {
     stat_mean(&input.inner, dim, unbiased, keepdim, correction, false)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
 fn std_mean(
     input: PyRef<'_, PyTensor>,
@@ -525,32 +526,4 @@ fn std_mean(
     correction: Option<f64>,
 ) -> PyResult<(PyTensor, PyTensor)> {
     stat_mean(&input.inner, dim, unbiased, keepdim, correction, true)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(sum, m)?)?;
-    m.add_function(wrap_pyfunction!(mean, m)?)?;
-    m.add_function(wrap_pyfunction!(prod, m)?)?;
-    m.add_function(wrap_pyfunction!(nansum, m)?)?;
-    m.add_function(wrap_pyfunction!(nanmean, m)?)?;
-    m.add_function(wrap_pyfunction!(max, m)?)?;
-    m.add_function(wrap_pyfunction!(min, m)?)?;
-    m.add_function(wrap_pyfunction!(amax, m)?)?;
-    m.add_function(wrap_pyfunction!(amin, m)?)?;
-    m.add_function(wrap_pyfunction!(aminmax, m)?)?;
-    m.add_function(wrap_pyfunction!(argmax, m)?)?;
-    m.add_function(wrap_pyfunction!(argmin, m)?)?;
-    m.add_function(wrap_pyfunction!(var, m)?)?;
-    m.add_function(wrap_pyfunction!(std_fn, m)?)?;
-    m.add_function(wrap_pyfunction!(var_mean, m)?)?;
-    m.add_function(wrap_pyfunction!(std_mean, m)?)?;
-    m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
-    m.add_function(wrap_pyfunction!(any, m)?)?;
-    m.add_function(wrap_pyfunction!(all, m)?)?;
-    m.add_function(wrap_pyfunction!(count_nonzero, m)?)?;
-    m.add_function(wrap_pyfunction!(cumsum, m)?)?;
-    m.add_function(wrap_pyfunction!(cumprod, m)?)?;
-    m.add_function(wrap_pyfunction!(cummax, m)?)?;
-    m.add_function(wrap_pyfunction!(cummin, m)?)?;
-    Ok(())
 }

@@ -4,6 +4,7 @@ use crate::error::IntoPyResult;
 use crate::tensor::PyTensor;
 use pyo3::prelude::*;
 use rtorch_core::ops::rnn::{self, Direction};
+use rtorch_macros::module_fn;
 
 /// One direction: `(x_proj, h0, c0 or None, w_hh, b_hh or None, reverse)`.
 type DirArgs<'py> = (
@@ -18,7 +19,7 @@ type DirArgs<'py> = (
 /// Runs one layer (one or two directions) of the cell `mode` ("LSTM", "GRU",
 /// "RNN_TANH", "RNN_RELU") over a sequence with per-step batch sizes `batch_sizes`.
 /// Returns per direction `out, h_n` (and `c_n` for LSTM), flat.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (mode, batch_sizes, directions))]
 fn _rnn_layer(
     mode: &str,
@@ -39,9 +40,4 @@ fn _rnn_layer(
         .collect();
     let outs = rnn::rnn_layer(cell, &batch_sizes, &dirs).py()?;
     Ok(outs.into_iter().map(PyTensor::from).collect())
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_rnn_layer, m)?)?;
-    Ok(())
 }

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PySequence, PyTuple};
 use rtorch_core::ops::shape as s;
 use rtorch_core::Tensor;
+use rtorch_macros::module_fn;
 
 /// A sequence of tensors (list or tuple) as core tensors.
 pub fn tensor_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
@@ -202,43 +203,43 @@ impl PyTensor {
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, shape))]
 fn reshape(input: PyRef<'_, PyTensor>, shape: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::reshape(&input.inner, &int_list(shape)?))
 }
 
-#[pyfunction]
+#[module_fn]
 fn permute(input: PyRef<'_, PyTensor>, dims: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::permute(&input.inner, &int_list(dims)?))
 }
 
-#[pyfunction]
+#[module_fn]
 fn transpose(input: PyRef<'_, PyTensor>, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
     wrap(s::transpose(&input.inner, dim0, dim1))
 }
 
-#[pyfunction]
+#[module_fn]
 fn swapaxes(input: PyRef<'_, PyTensor>, axis0: i64, axis1: i64) -> PyResult<PyTensor> {
     wrap(s::transpose(&input.inner, axis0, axis1))
 }
 
-#[pyfunction]
+#[module_fn]
 fn swapdims(input: PyRef<'_, PyTensor>, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
     wrap(s::transpose(&input.inner, dim0, dim1))
 }
 
-#[pyfunction]
+#[module_fn]
 fn t(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(s::t(&input.inner))
 }
 
-#[pyfunction]
+#[module_fn]
 fn unsqueeze(input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<PyTensor> {
     wrap(s::unsqueeze(&input.inner, dim))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=None))]
 fn squeeze(input: PyRef<'_, PyTensor>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
     match dim {
@@ -247,18 +248,18 @@ fn squeeze(input: PyRef<'_, PyTensor>, dim: Option<&Bound<'_, PyAny>>) -> PyResu
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, start_dim=0, end_dim=-1))]
 fn flatten(input: PyRef<'_, PyTensor>, start_dim: i64, end_dim: i64) -> PyResult<PyTensor> {
     wrap(s::flatten(&input.inner, start_dim, end_dim))
 }
 
-#[pyfunction]
+#[module_fn]
 fn narrow(input: PyRef<'_, PyTensor>, dim: i64, start: i64, length: i64) -> PyResult<PyTensor> {
     wrap(s::narrow(&input.inner, dim, start, length))
 }
 
-#[pyfunction]
+#[module_fn]
 fn select(input: PyRef<'_, PyTensor>, dim: i64, index: i64) -> PyResult<PyTensor> {
     wrap(s::select(&input.inner, dim, index))
 }
@@ -453,7 +454,7 @@ fn diag_embed_impl(t: &Tensor, offset: i64, dim1: i64, dim2: i64) -> PyResult<Py
     wrap(s::movedim(&e, &[nd - 2, nd - 1], &[a, b]))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (tensors, dim=0, *, out=None))]
 fn cat(
     py: Python<'_>,
@@ -466,7 +467,7 @@ fn cat(
     crate::out::finish_out(py, s::cat(&ts, dim), out, &ins, "cat")
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (tensors, dim=0, *, out=None))]
 fn concat(
     py: Python<'_>,
@@ -479,7 +480,7 @@ fn concat(
     crate::out::finish_out(py, s::cat(&ts, dim), out, &ins, "concat")
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (tensors, axis=0, *, out=None))]
 fn concatenate(
     py: Python<'_>,
@@ -492,7 +493,7 @@ fn concatenate(
     crate::out::finish_out(py, s::cat(&ts, axis), out, &ins, "concatenate")
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (tensors, dim=0, *, out=None))]
 fn stack(
     py: Python<'_>,
@@ -505,17 +506,17 @@ fn stack(
     crate::out::finish_out(py, s::stack(&ts, dim), out, &ins, "stack")
 }
 
-#[pyfunction]
+#[module_fn]
 fn hstack(tensors: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::hstack(&tensor_list(tensors, "hstack")?))
 }
 
-#[pyfunction]
+#[module_fn]
 fn vstack(tensors: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::vstack(&tensor_list(tensors, "vstack")?))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (tensor, split_size_or_sections, dim=0))]
 fn split(
     py: Python<'_>,
@@ -526,7 +527,7 @@ fn split(
     split_impl(py, &tensor.inner, split_size_or_sections, dim)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, indices_or_sections, dim=0))]
 fn tensor_split(
     py: Python<'_>,
@@ -537,34 +538,34 @@ fn tensor_split(
     tensor_split_impl(py, &input.inner, indices_or_sections, dim)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, chunks, dim=0))]
 fn chunk(py: Python<'_>, input: PyRef<'_, PyTensor>, chunks: i64, dim: i64) -> PyResult<Py<PyAny>> {
     tuple_of(py, s::chunk(&input.inner, chunks, dim).py()?)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=0))]
 fn unbind(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
     tuple_of(py, s::unbind(&input.inner, dim).py()?)
 }
 
-#[pyfunction]
+#[module_fn]
 fn flip(input: PyRef<'_, PyTensor>, dims: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::flip(&input.inner, &int_list(dims)?))
 }
 
-#[pyfunction]
+#[module_fn]
 fn fliplr(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     fliplr_impl(&input.inner)
 }
 
-#[pyfunction]
+#[module_fn]
 fn flipud(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     flipud_impl(&input.inner)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, shifts, dims=None))]
 fn roll(
     input: PyRef<'_, PyTensor>,
@@ -574,37 +575,37 @@ fn roll(
     roll_impl(&input.inner, shifts, dims)
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, diagonal=0))]
 fn tril(input: PyRef<'_, PyTensor>, diagonal: i64) -> PyResult<PyTensor> {
     wrap(s::tril(&input.inner, diagonal))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, diagonal=0))]
 fn triu(input: PyRef<'_, PyTensor>, diagonal: i64) -> PyResult<PyTensor> {
     wrap(s::triu(&input.inner, diagonal))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, offset=0, dim1=0, dim2=1))]
 fn diagonal(input: PyRef<'_, PyTensor>, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
     wrap(s::diagonal(&input.inner, offset, dim1, dim2))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, diagonal=0))]
 fn diag(input: PyRef<'_, PyTensor>, diagonal: i64) -> PyResult<PyTensor> {
     wrap(s::diag(&input.inner, diagonal))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, offset=0, dim1=-2, dim2=-1))]
 fn diag_embed(input: PyRef<'_, PyTensor>, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
     diag_embed_impl(&input.inner, offset, dim1, dim2)
 }
 
-#[pyfunction]
+#[module_fn]
 fn movedim(
     input: PyRef<'_, PyTensor>,
     source: &Bound<'_, PyAny>,
@@ -617,7 +618,7 @@ fn movedim(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 fn moveaxis(
     input: PyRef<'_, PyTensor>,
     source: &Bound<'_, PyAny>,
@@ -630,62 +631,22 @@ fn moveaxis(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 fn tile(input: PyRef<'_, PyTensor>, dims: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::tile(&input.inner, &int_list(dims)?))
 }
 
-#[pyfunction]
+#[module_fn]
 fn unflatten(input: PyRef<'_, PyTensor>, dim: i64, sizes: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::unflatten(&input.inner, dim, &int_list(sizes)?))
 }
 
-#[pyfunction]
+#[module_fn]
 fn atleast_1d(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(s::atleast_1d(&input.inner))
 }
 
-#[pyfunction]
+#[module_fn]
 fn atleast_2d(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(s::atleast_2d(&input.inner))
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(reshape, m)?)?;
-    m.add_function(wrap_pyfunction!(permute, m)?)?;
-    m.add_function(wrap_pyfunction!(transpose, m)?)?;
-    m.add_function(wrap_pyfunction!(swapaxes, m)?)?;
-    m.add_function(wrap_pyfunction!(swapdims, m)?)?;
-    m.add_function(wrap_pyfunction!(t, m)?)?;
-    m.add_function(wrap_pyfunction!(unsqueeze, m)?)?;
-    m.add_function(wrap_pyfunction!(squeeze, m)?)?;
-    m.add_function(wrap_pyfunction!(flatten, m)?)?;
-    m.add_function(wrap_pyfunction!(narrow, m)?)?;
-    m.add_function(wrap_pyfunction!(select, m)?)?;
-    m.add_function(wrap_pyfunction!(cat, m)?)?;
-    m.add_function(wrap_pyfunction!(concat, m)?)?;
-    m.add_function(wrap_pyfunction!(concatenate, m)?)?;
-    m.add_function(wrap_pyfunction!(stack, m)?)?;
-    m.add_function(wrap_pyfunction!(hstack, m)?)?;
-    m.add_function(wrap_pyfunction!(vstack, m)?)?;
-    m.add_function(wrap_pyfunction!(split, m)?)?;
-    m.add_function(wrap_pyfunction!(tensor_split, m)?)?;
-    m.add_function(wrap_pyfunction!(chunk, m)?)?;
-    m.add_function(wrap_pyfunction!(unbind, m)?)?;
-    m.add_function(wrap_pyfunction!(flip, m)?)?;
-    m.add_function(wrap_pyfunction!(fliplr, m)?)?;
-    m.add_function(wrap_pyfunction!(flipud, m)?)?;
-    m.add_function(wrap_pyfunction!(roll, m)?)?;
-    m.add_function(wrap_pyfunction!(tril, m)?)?;
-    m.add_function(wrap_pyfunction!(triu, m)?)?;
-    m.add_function(wrap_pyfunction!(diagonal, m)?)?;
-    m.add_function(wrap_pyfunction!(diag, m)?)?;
-    m.add_function(wrap_pyfunction!(diag_embed, m)?)?;
-    m.add_function(wrap_pyfunction!(movedim, m)?)?;
-    m.add_function(wrap_pyfunction!(moveaxis, m)?)?;
-    m.add_function(wrap_pyfunction!(tile, m)?)?;
-    m.add_function(wrap_pyfunction!(unflatten, m)?)?;
-    m.add_function(wrap_pyfunction!(atleast_1d, m)?)?;
-    m.add_function(wrap_pyfunction!(atleast_2d, m)?)?;
-    Ok(())
 }

@@ -9,6 +9,7 @@ use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use rtorch_core::ops::{softmax as sm, sort as s};
+use rtorch_macros::module_fn;
 
 #[pymethods]
 impl PyTensor {
@@ -101,7 +102,7 @@ impl PyTensor {
     }
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=-1, descending=false, *, stable=false))]
 fn sort(
     py: Python<'_>,
@@ -112,7 +113,7 @@ fn sort(
 ) -> PyResult<Py<PyAny>> {
     input.sort(py, dim, descending, stable)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=-1, descending=false, *, stable=false))]
 fn argsort(
     input: PyRef<'_, PyTensor>,
@@ -122,7 +123,7 @@ fn argsort(
 ) -> PyResult<PyTensor> {
     input.argsort(dim, descending, stable)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, k, dim=-1, largest=true, sorted=true))]
 fn topk(
     py: Python<'_>,
@@ -134,7 +135,7 @@ fn topk(
 ) -> PyResult<Py<PyAny>> {
     input.topk(py, k, dim, largest, sorted)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, k, dim=-1, keepdim=false))]
 fn kthvalue(
     py: Python<'_>,
@@ -145,7 +146,7 @@ fn kthvalue(
 ) -> PyResult<Py<PyAny>> {
     input.kthvalue(py, k, dim, keepdim)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=None, keepdim=false))]
 fn median(
     py: Python<'_>,
@@ -155,7 +156,7 @@ fn median(
 ) -> PyResult<Py<PyAny>> {
     input.median(py, dim, keepdim)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim=-1, keepdim=false))]
 fn mode(
     py: Python<'_>,
@@ -165,7 +166,7 @@ fn mode(
 ) -> PyResult<Py<PyAny>> {
     input.mode(py, dim, keepdim)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, sorted=true, return_inverse=false, return_counts=false, dim=None))]
 fn unique(
     py: Python<'_>,
@@ -177,7 +178,7 @@ fn unique(
 ) -> PyResult<Py<PyAny>> {
     input.unique(py, sorted, return_inverse, return_counts, dim)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim, dtype=None))]
 fn softmax(
     input: PyRef<'_, PyTensor>,
@@ -186,7 +187,7 @@ fn softmax(
 ) -> PyResult<PyTensor> {
     input.softmax(dim, dtype)
 }
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (input, dim, dtype=None))]
 fn log_softmax(
     input: PyRef<'_, PyTensor>,
@@ -194,17 +195,4 @@ fn log_softmax(
     dtype: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyTensor> {
     input.log_softmax(dim, dtype)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(sort, m)?)?;
-    m.add_function(wrap_pyfunction!(argsort, m)?)?;
-    m.add_function(wrap_pyfunction!(topk, m)?)?;
-    m.add_function(wrap_pyfunction!(kthvalue, m)?)?;
-    m.add_function(wrap_pyfunction!(median, m)?)?;
-    m.add_function(wrap_pyfunction!(mode, m)?)?;
-    m.add_function(wrap_pyfunction!(unique, m)?)?;
-    m.add_function(wrap_pyfunction!(softmax, m)?)?;
-    m.add_function(wrap_pyfunction!(log_softmax, m)?)?;
-    Ok(())
 }

@@ -15,6 +15,7 @@ use rtorch_core::layout::{contiguous_strides, Layout};
 use rtorch_core::ops::shape as s;
 use rtorch_core::storage::{CpuBuffer, Storage};
 use rtorch_core::Tensor;
+use rtorch_macros::module_fn;
 use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -129,7 +130,7 @@ pub fn warn_numpy_not_writable(py: Python<'_>) -> PyResult<()> {
 }
 
 /// `rtorch.frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False)`.
-#[pyfunction]
+#[module_fn]
 #[pyo3(signature = (buffer, *, dtype, count=-1, offset=0, requires_grad=false))]
 fn frombuffer(
     py: Python<'_>,
@@ -237,7 +238,7 @@ fn as_strided_args(
     ))
 }
 
-#[pyfunction]
+#[module_fn]
 #[pyo3(name = "as_strided", signature = (input, size, stride, storage_offset=None))]
 fn as_strided_fn(
     input: PyRef<'_, PyTensor>,
@@ -345,22 +346,18 @@ impl PyTensor {
 }
 
 /// Bytes of freed CPU buffers kept for reuse (see `block_cache.rs`).
-#[pyfunction]
+#[module_fn]
 fn _cpu_block_cache_bytes() -> usize {
     rtorch_core::block_cache::cached_bytes()
 }
 
 /// Returns the cached CPU buffers to the allocator; the bytes they held.
-#[pyfunction]
+#[module_fn]
 fn _empty_cpu_block_cache() -> usize {
     rtorch_core::storage::empty_cpu_block_cache()
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyUntypedStorage>()?;
-    m.add_function(wrap_pyfunction!(_cpu_block_cache_bytes, m)?)?;
-    m.add_function(wrap_pyfunction!(_empty_cpu_block_cache, m)?)?;
-    m.add_function(wrap_pyfunction!(frombuffer, m)?)?;
-    m.add_function(wrap_pyfunction!(as_strided_fn, m)?)?;
     Ok(())
 }

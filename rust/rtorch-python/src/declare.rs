@@ -1,0 +1,250 @@
+//! One declaration per op.
+//!
+//! `tensor_ops!` turns one line per op into everything Python sees of it: the Tensor
+//! method, the module function (`rtorch.NAME(input, ..., out=None)` with PyTorch's
+//! `out=` rules), the in-place method and, when asked, the in-place module function,
+//! every alias of each, and their registration. Module functions register themselves
+//! (`#[module_fn]`, collected here by `register_all`), so no file keeps a list.
+//!
+//! ```ignore
+//! tensor_ops! {
+//!     // name(positional args [; keyword-only args]) [as aliases] |self tensor| body
+//!     sub(other: &Bound<'_, PyAny>; alpha: Option<&Bound<'_, PyAny>> = None) as subtract
+//!         |x| b::sub_scaled(x, &rhs_arg(other)?, alpha_arg(alpha)?),
+//!     // optional: in_place name_ [as aliases] |self tensor| body returning ()
+//!         in_place sub_ |x| b::sub_scaled_in_place(x, &rhs_arg(other)?, alpha_arg(alpha)?);
+//! }
+//! ```
+//!
+//! `no_out:` first in the macro: the module functions of these rows take no `out=`
+//! (views, and ops PyTorch gives none). `methods:`: no module function at all (it is
+//! written by hand, e.g. because `rtorch.pow(2, t)` takes a number first).
+//!
+//! A body is an expression giving the core `Result` (`Result<Tensor>`, or `Result<()>`
+//! in place); `?` on the argument conversions inside it returns their Python error.
+//! `in_place_and_fn` instead of `in_place` also exports the in-place form on the
+//! module (`rtorch.relu_`), for the ops where PyTorch has it.
+
+use crate::tensor::PyTensor;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyCFunction;
+use rtorch_core::Tensor;
+
+/// A module function, submitted by `#[module_fn]` where it is declared.
+pub struct ModuleFn {
+    pub make: for<'py> fn(&Bound<'py, PyModule>) -> PyResult<Bound<'py, PyCFunction>>,
+}
+
+inventory::collect!(ModuleFn);
+
+/// Adds every declared module function to `m`. Two declarations of one name are a
+/// bug in the binding (the second would silently replace the first), so they fail
+/// the import instead.
+pub fn register_all(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    for f in inventory::iter::<ModuleFn> {
+        let func = (f.make)(m)?;
+        let name: String = func.getattr("__name__")?.extract()?;
+        if m.hasattr(&name)? {
+            return Err(PyRuntimeError::new_err(format!(
+                "rtorch._C: the module function {name} is declared twice"
+            )));
+        }
+        m.add_function(func)?;
+    }
+    Ok(())
+}
+
+/// The tensor an argument reads, for `out=`'s overlap check (numbers and options
+/// read none).
+pub trait Operand {
+    fn tensor(&self) -> Option<Tensor> {
+        None
+    }
+}
+
+impl Operand for &Bound<'_, PyAny> {
+    fn tensor(&self) -> Option<Tensor> {
+        self.cast::<PyTensor>()
+            .ok()
+            .map(|t| t.borrow().inner.clone())
+    }
+}
+
+impl Operand for Option<&Bound<'_, PyAny>> {
+    fn tensor(&self) -> Option<Tensor> {
+        self.as_ref().and_then(|b| b.tensor())
+    }
+}
+
+impl Operand for PyRef<'_, PyTensor> {
+    fn tensor(&self) -> Option<Tensor> {
+        Some(self.inner.clone())
+    }
+}
+
+impl Operand for Option<PyRef<'_, PyTensor>> {
+    fn tensor(&self) -> Option<Tensor> {
+        self.as_ref().map(|t| t.inner.clone())
+    }
+}
+
+macro_rules! reads_nothing {
+    ($($t:ty),*) => { $(impl Operand for $t {})* };
+}
+reads_nothing!(
+    bool,
+    i64,
+    f64,
+    Option<bool>,
+    Option<i64>,
+    Option<f64>,
+    &str,
+    Option<&str>
+);
+
+/// See the module documentation.
+macro_rules! tensor_ops {
+    // `Tensor.NAME(...)`
+    (@method $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        #[pyo3::pymethods]
+        impl $crate::tensor::PyTensor {
+            #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name(&self, $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<$crate::tensor::PyTensor> {
+                let $x = &self.inner;
+                $crate::tensor::wrap($body)
+            }
+        }
+    };
+
+    // `rtorch.NAME(input, ..., out=None)`
+    (@function $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        const _: () = {
+            #[rtorch_macros::module_fn]
+            #[pyo3(signature = (input, $($arg $(= $def)?,)* *, $($($kw = $kdef,)+)? out = None))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name(
+                py: pyo3::Python<'_>,
+                input: &pyo3::Bound<'_, pyo3::PyAny>,
+                $($arg: $ty,)*
+                $($($kw: $kty,)+)?
+                out: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
+            ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
+                let input = $crate::convert::tensor_arg(input, "input")?;
+                let $x = &input;
+                let result = $body;
+                // What the op read, for `out=`'s overlap check.
+                let reads: Vec<rtorch_core::Tensor> = if out.is_some() {
+                    [Some(input.clone()) $(, $crate::declare::Operand::tensor(&$arg))* $($(, $crate::declare::Operand::tensor(&$kw))+)?]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
+                $crate::out::finish_out(py, result, out, &reads, stringify!($name))
+            }
+        };
+    };
+
+    // `no_out:` rows, `rtorch.NAME(input, ...)`
+    (@function_no_out $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        const _: () = {
+            #[rtorch_macros::module_fn]
+            #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name(
+                input: &pyo3::Bound<'_, pyo3::PyAny>,
+                $($arg: $ty,)*
+                $($($kw: $kty,)+)?
+            ) -> pyo3::PyResult<$crate::tensor::PyTensor> {
+                let input = $crate::convert::tensor_arg(input, "input")?;
+                let $x = &input;
+                $crate::tensor::wrap($body)
+            }
+        };
+    };
+
+    // `Tensor.NAME_(...)`, returning the tensor itself
+    (@in_place $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        #[pyo3::pymethods]
+        impl $crate::tensor::PyTensor {
+            #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name<'py>(slf: pyo3::Bound<'py, Self>, $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
+                {
+                    let this = slf.borrow();
+                    let $x = &this.inner;
+                    $crate::error::IntoPyResult::py($body)?;
+                }
+                Ok(slf)
+            }
+        }
+    };
+
+    // `in_place`: no module function; `in_place_and_fn`: also `rtorch.NAME_(input, ...)`
+    (@in_place_fn in_place $($rest:tt)*) => {};
+    (@in_place_fn in_place_and_fn $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        const _: () = {
+            #[rtorch_macros::module_fn]
+            #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name<'py>(
+                input: pyo3::Bound<'py, $crate::tensor::PyTensor>,
+                $($arg: $ty,)*
+                $($($kw: $kty,)+)?
+            ) -> pyo3::PyResult<pyo3::Bound<'py, $crate::tensor::PyTensor>> {
+                {
+                    let this = input.borrow();
+                    let $x = &this.inner;
+                    $crate::error::IntoPyResult::py($body)?;
+                }
+                Ok(input)
+            }
+        };
+    };
+
+    (@rows $function:ident $(
+        $name:ident $params:tt $(as $($alias:ident),+)? |$x:ident| $body:expr
+        $(, $mode:ident $name_:ident $(as $($alias_:ident),+)? |$xi:ident| $ibody:expr)?
+    ;)*) => {$(
+        $crate::declare::tensor_ops!(@method $name $params |$x| $body);
+        $crate::declare::tensor_ops!(@$function $name $params |$x| $body);
+        $($(
+            $crate::declare::tensor_ops!(@method $alias $params |$x| $body);
+            $crate::declare::tensor_ops!(@$function $alias $params |$x| $body);
+        )+)?
+        $(
+            $crate::declare::tensor_ops!(@in_place $name_ $params |$xi| $ibody);
+            $crate::declare::tensor_ops!(@in_place_fn $mode $name_ $params |$xi| $ibody);
+            $($(
+                $crate::declare::tensor_ops!(@in_place $alias_ $params |$xi| $ibody);
+                $crate::declare::tensor_ops!(@in_place_fn $mode $alias_ $params |$xi| $ibody);
+            )+)?
+        )?
+    )*};
+
+    // `methods:` rows have no module function (theirs takes more than a tensor first).
+    (@function_none $($rest:tt)*) => {};
+
+    // Rows whose module function takes no `out=` (views, mostly), rows without one,
+    // then the others.
+    (no_out: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows function_no_out $($rows)*); };
+    (methods: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows function_none $($rows)*); };
+    ($($rows:tt)*) => { $crate::declare::tensor_ops!(@rows function $($rows)*); };
+}
+pub(crate) use tensor_ops;
+
+/// A binary operator's result, or `NotImplemented` for an operand that is neither a
+/// tensor nor a number, so that Python tries the other operand's method.
+macro_rules! operator {
+    ($py:expr, $other:expr, |$r:ident| $body:expr) => {{
+        match $crate::convert::rhs_opt($other) {
+            Some($r) => Ok(pyo3::Py::new($py, $crate::tensor::wrap($body)?)?.into_any()),
+            None => Ok($py.NotImplemented()),
+        }
+    }};
+}
+pub(crate) use operator;
