@@ -150,6 +150,9 @@ OUT_CASES = [
     ("addcmul", lambda x, y: (x, y, y), lambda a, b: a + b * b),
     ("negative", lambda x, y: (x,), lambda a, b: -a),
     ("subtract", lambda x, y: (x, y), lambda a, b: a - b),
+    ("tril", lambda x, y: (x,), lambda a, b: np.tril(a)),
+    ("triu", lambda x, y: (y, 1), lambda a, b: np.triu(b, 1)),
+    ("diag", lambda x, y: (y,), lambda a, b: np.diag(b)),
 ]
 
 

@@ -1,6 +1,7 @@
 //! Bindings of views and shape ops.
 
 use crate::convert::{int_list, shape_args};
+use crate::declare::tensor_ops;
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::exceptions::PyTypeError;
@@ -89,20 +90,6 @@ fn tensor_split_impl(
     tuple_of(py, parts)
 }
 
-fn roll_impl(
-    t: &Tensor,
-    shifts: &Bound<'_, PyAny>,
-    dims: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let sh = int_list(shifts)?;
-    let ds = match dims {
-        None => vec![],
-        Some(d) if d.is_none() => vec![],
-        Some(d) => int_list(d)?,
-    };
-    wrap(s::roll(t, &sh, &ds))
-}
-
 #[pymethods]
 impl PyTensor {
     #[pyo3(signature = (*shape))]
@@ -144,22 +131,6 @@ impl PyTensor {
         wrap(s::permute(&self.inner, &shape_args(dims)?))
     }
 
-    fn transpose(&self, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
-        wrap(s::transpose(&self.inner, dim0, dim1))
-    }
-
-    fn swapaxes(&self, axis0: i64, axis1: i64) -> PyResult<PyTensor> {
-        wrap(s::transpose(&self.inner, axis0, axis1))
-    }
-
-    fn swapdims(&self, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
-        wrap(s::transpose(&self.inner, dim0, dim1))
-    }
-
-    fn t(&self) -> PyResult<PyTensor> {
-        wrap(s::t(&self.inner))
-    }
-
     #[getter(T)]
     fn big_t(&self) -> PyResult<PyTensor> {
         let n = self.inner.dim() as i64;
@@ -176,31 +147,6 @@ impl PyTensor {
         }
         wrap(s::transpose(&self.inner, -2, -1))
     }
-
-    fn unsqueeze(&self, dim: i64) -> PyResult<PyTensor> {
-        wrap(s::unsqueeze(&self.inner, dim))
-    }
-
-    #[pyo3(signature = (dim=None))]
-    fn squeeze(&self, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
-        match dim {
-            None => wrap(s::squeeze(&self.inner, None)),
-            Some(d) => wrap(s::squeeze(&self.inner, Some(&int_list(d)?))),
-        }
-    }
-
-    #[pyo3(signature = (start_dim=0, end_dim=-1))]
-    fn flatten(&self, start_dim: i64, end_dim: i64) -> PyResult<PyTensor> {
-        wrap(s::flatten(&self.inner, start_dim, end_dim))
-    }
-
-    fn narrow(&self, dim: i64, start: i64, length: i64) -> PyResult<PyTensor> {
-        wrap(s::narrow(&self.inner, dim, start, length))
-    }
-
-    fn select(&self, dim: i64, index: i64) -> PyResult<PyTensor> {
-        wrap(s::select(&self.inner, dim, index))
-    }
 }
 
 #[module_fn]
@@ -212,56 +158,6 @@ fn reshape(input: PyRef<'_, PyTensor>, shape: &Bound<'_, PyAny>) -> PyResult<PyT
 #[module_fn]
 fn permute(input: PyRef<'_, PyTensor>, dims: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::permute(&input.inner, &int_list(dims)?))
-}
-
-#[module_fn]
-fn transpose(input: PyRef<'_, PyTensor>, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
-    wrap(s::transpose(&input.inner, dim0, dim1))
-}
-
-#[module_fn]
-fn swapaxes(input: PyRef<'_, PyTensor>, axis0: i64, axis1: i64) -> PyResult<PyTensor> {
-    wrap(s::transpose(&input.inner, axis0, axis1))
-}
-
-#[module_fn]
-fn swapdims(input: PyRef<'_, PyTensor>, dim0: i64, dim1: i64) -> PyResult<PyTensor> {
-    wrap(s::transpose(&input.inner, dim0, dim1))
-}
-
-#[module_fn]
-fn t(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-    wrap(s::t(&input.inner))
-}
-
-#[module_fn]
-fn unsqueeze(input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<PyTensor> {
-    wrap(s::unsqueeze(&input.inner, dim))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, dim=None))]
-fn squeeze(input: PyRef<'_, PyTensor>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
-    match dim {
-        None => wrap(s::squeeze(&input.inner, None)),
-        Some(d) => wrap(s::squeeze(&input.inner, Some(&int_list(d)?))),
-    }
-}
-
-#[module_fn]
-#[pyo3(signature = (input, start_dim=0, end_dim=-1))]
-fn flatten(input: PyRef<'_, PyTensor>, start_dim: i64, end_dim: i64) -> PyResult<PyTensor> {
-    wrap(s::flatten(&input.inner, start_dim, end_dim))
-}
-
-#[module_fn]
-fn narrow(input: PyRef<'_, PyTensor>, dim: i64, start: i64, length: i64) -> PyResult<PyTensor> {
-    wrap(s::narrow(&input.inner, dim, start, length))
-}
-
-#[module_fn]
-fn select(input: PyRef<'_, PyTensor>, dim: i64, index: i64) -> PyResult<PyTensor> {
-    wrap(s::select(&input.inner, dim, index))
 }
 
 #[pymethods]
@@ -324,86 +220,6 @@ impl PyTensor {
         wrap(s::flip(&self.inner, &dims_varargs(dims)?))
     }
 
-    fn fliplr(&self) -> PyResult<PyTensor> {
-        fliplr_impl(&self.inner)
-    }
-
-    fn flipud(&self) -> PyResult<PyTensor> {
-        flipud_impl(&self.inner)
-    }
-
-    #[pyo3(signature = (shifts, dims=None))]
-    fn roll(
-        &self,
-        shifts: &Bound<'_, PyAny>,
-        dims: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        roll_impl(&self.inner, shifts, dims)
-    }
-
-    #[pyo3(signature = (diagonal=0))]
-    fn tril(&self, diagonal: i64) -> PyResult<PyTensor> {
-        wrap(s::tril(&self.inner, diagonal))
-    }
-
-    #[pyo3(signature = (diagonal=0))]
-    fn triu(&self, diagonal: i64) -> PyResult<PyTensor> {
-        wrap(s::triu(&self.inner, diagonal))
-    }
-
-    #[pyo3(signature = (diagonal=0))]
-    fn tril_(slf: Bound<'_, Self>, diagonal: i64) -> PyResult<Bound<'_, Self>> {
-        let t = slf.borrow().inner.clone();
-        rtorch_core::ops::index::in_place_via(&t, false, |x| s::tril(x, diagonal)).py()?;
-        Ok(slf)
-    }
-
-    #[pyo3(signature = (diagonal=0))]
-    fn triu_(slf: Bound<'_, Self>, diagonal: i64) -> PyResult<Bound<'_, Self>> {
-        let t = slf.borrow().inner.clone();
-        rtorch_core::ops::index::in_place_via(&t, false, |x| s::triu(x, diagonal)).py()?;
-        Ok(slf)
-    }
-
-    #[pyo3(signature = (offset=0, dim1=0, dim2=1))]
-    fn diagonal(&self, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
-        wrap(s::diagonal(&self.inner, offset, dim1, dim2))
-    }
-
-    #[pyo3(signature = (diagonal=0))]
-    fn diag(&self, diagonal: i64) -> PyResult<PyTensor> {
-        wrap(s::diag(&self.inner, diagonal))
-    }
-
-    #[pyo3(signature = (offset=0, dim1=-2, dim2=-1))]
-    fn diag_embed(&self, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
-        diag_embed_impl(&self.inner, offset, dim1, dim2)
-    }
-
-    fn movedim(
-        &self,
-        source: &Bound<'_, PyAny>,
-        destination: &Bound<'_, PyAny>,
-    ) -> PyResult<PyTensor> {
-        wrap(s::movedim(
-            &self.inner,
-            &int_list(source)?,
-            &int_list(destination)?,
-        ))
-    }
-
-    fn moveaxis(
-        &self,
-        source: &Bound<'_, PyAny>,
-        destination: &Bound<'_, PyAny>,
-    ) -> PyResult<PyTensor> {
-        wrap(s::movedim(
-            &self.inner,
-            &int_list(source)?,
-            &int_list(destination)?,
-        ))
-    }
-
     #[pyo3(signature = (*sizes))]
     fn repeat(&self, sizes: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         wrap(s::repeat(&self.inner, &shape_args(sizes)?))
@@ -414,44 +230,76 @@ impl PyTensor {
         wrap(s::tile(&self.inner, &shape_args(dims)?))
     }
 
-    fn unflatten(&self, dim: i64, sizes: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(s::unflatten(&self.inner, dim, &int_list(sizes)?))
-    }
-
     fn unfold(&self, dimension: i64, size: i64, step: i64) -> PyResult<PyTensor> {
         wrap(s::unfold(&self.inner, dimension, size, step))
     }
 }
 
-fn fliplr_impl(t: &Tensor) -> PyResult<PyTensor> {
+fn fliplr_impl(t: &Tensor) -> rtorch_core::Result<Tensor> {
     if t.dim() < 2 {
-        return Err(pyo3::exceptions::PyRuntimeError::new_err(
-            "Input must be >= 2-d.",
-        ));
+        return Err(rtorch_core::Error::Runtime("Input must be >= 2-d.".into()));
     }
-    wrap(s::flip(t, &[1]))
+    s::flip(t, &[1])
 }
 
-fn flipud_impl(t: &Tensor) -> PyResult<PyTensor> {
+fn flipud_impl(t: &Tensor) -> rtorch_core::Result<Tensor> {
     if t.dim() < 1 {
-        return Err(pyo3::exceptions::PyRuntimeError::new_err(
-            "Input must be >= 1-d.",
-        ));
+        return Err(rtorch_core::Error::Runtime("Input must be >= 1-d.".into()));
     }
-    wrap(s::flip(t, &[0]))
+    s::flip(t, &[0])
 }
 
-fn diag_embed_impl(t: &Tensor, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
-    let e = s::diag_embed(t, offset).py()?;
+fn diag_embed_impl(t: &Tensor, offset: i64, dim1: i64, dim2: i64) -> rtorch_core::Result<Tensor> {
+    let e = s::diag_embed(t, offset)?;
     let nd = e.dim() as i64;
-    let (a, b) = (
-        rtorch_core::layout::normalize_dim(dim1, nd as usize).py()? as i64,
-        rtorch_core::layout::normalize_dim(dim2, nd as usize).py()? as i64,
-    );
+    let a = rtorch_core::layout::normalize_dim(dim1, nd as usize)? as i64;
+    let b = rtorch_core::layout::normalize_dim(dim2, nd as usize)? as i64;
     if (a, b) == (nd - 2, nd - 1) {
-        return Ok(PyTensor::from(e));
+        return Ok(e);
     }
-    wrap(s::movedim(&e, &[nd - 2, nd - 1], &[a, b]))
+    s::movedim(&e, &[nd - 2, nd - 1], &[a, b])
+}
+
+fn squeeze_dims(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
+    dim.map(int_list).transpose()
+}
+
+fn tril_(t: &Tensor, diagonal: i64) -> rtorch_core::Result<()> {
+    rtorch_core::ops::index::in_place_via(t, false, |x| s::tril(x, diagonal))
+}
+
+fn triu_(t: &Tensor, diagonal: i64) -> rtorch_core::Result<()> {
+    rtorch_core::ops::index::in_place_via(t, false, |x| s::triu(x, diagonal))
+}
+
+// Views and shape ops: PyTorch's module functions of these take no `out=`.
+tensor_ops! {
+    no_out:
+    transpose(dim0: i64, dim1: i64) |x| s::transpose(x, dim0, dim1);
+    swapaxes(axis0: i64, axis1: i64) |x| s::transpose(x, axis0, axis1);
+    swapdims(dim0: i64, dim1: i64) |x| s::transpose(x, dim0, dim1);
+    t() |x| s::t(x);
+    unsqueeze(dim: i64) |x| s::unsqueeze(x, dim);
+    squeeze(dim: Option<&Bound<'_, PyAny>> = None) |x| s::squeeze(x, squeeze_dims(dim)?.as_deref());
+    flatten(start_dim: i64 = 0, end_dim: i64 = (-1)) |x| s::flatten(x, start_dim, end_dim);
+    narrow(dim: i64, start: i64, length: i64) |x| s::narrow(x, dim, start, length);
+    select(dim: i64, index: i64) |x| s::select(x, dim, index);
+    fliplr() |x| fliplr_impl(x);
+    flipud() |x| flipud_impl(x);
+    roll(shifts: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>> = None)
+        |x| s::roll(x, &int_list(shifts)?, &squeeze_dims(dims.filter(|d| !d.is_none()))?.unwrap_or_default());
+    diagonal(offset: i64 = 0, dim1: i64 = 0, dim2: i64 = 1) |x| s::diagonal(x, offset, dim1, dim2);
+    diag_embed(offset: i64 = 0, dim1: i64 = (-2), dim2: i64 = (-1))
+        |x| diag_embed_impl(x, offset, dim1, dim2);
+    movedim(source: &Bound<'_, PyAny>, destination: &Bound<'_, PyAny>) as moveaxis
+        |x| s::movedim(x, &int_list(source)?, &int_list(destination)?);
+    unflatten(dim: i64, sizes: &Bound<'_, PyAny>) |x| s::unflatten(x, dim, &int_list(sizes)?);
+}
+
+tensor_ops! {
+    tril(diagonal: i64 = 0) |x| s::tril(x, diagonal), in_place tril_ |x| tril_(x, diagonal);
+    triu(diagonal: i64 = 0) |x| s::triu(x, diagonal), in_place triu_ |x| triu_(x, diagonal);
+    diag(diagonal: i64 = 0) |x| s::diag(x, diagonal);
 }
 
 #[module_fn]
@@ -556,89 +404,8 @@ fn flip(input: PyRef<'_, PyTensor>, dims: &Bound<'_, PyAny>) -> PyResult<PyTenso
 }
 
 #[module_fn]
-fn fliplr(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-    fliplr_impl(&input.inner)
-}
-
-#[module_fn]
-fn flipud(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-    flipud_impl(&input.inner)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, shifts, dims=None))]
-fn roll(
-    input: PyRef<'_, PyTensor>,
-    shifts: &Bound<'_, PyAny>,
-    dims: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    roll_impl(&input.inner, shifts, dims)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, diagonal=0))]
-fn tril(input: PyRef<'_, PyTensor>, diagonal: i64) -> PyResult<PyTensor> {
-    wrap(s::tril(&input.inner, diagonal))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, diagonal=0))]
-fn triu(input: PyRef<'_, PyTensor>, diagonal: i64) -> PyResult<PyTensor> {
-    wrap(s::triu(&input.inner, diagonal))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, offset=0, dim1=0, dim2=1))]
-fn diagonal(input: PyRef<'_, PyTensor>, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
-    wrap(s::diagonal(&input.inner, offset, dim1, dim2))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, diagonal=0))]
-fn diag(input: PyRef<'_, PyTensor>, diagonal: i64) -> PyResult<PyTensor> {
-    wrap(s::diag(&input.inner, diagonal))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, offset=0, dim1=-2, dim2=-1))]
-fn diag_embed(input: PyRef<'_, PyTensor>, offset: i64, dim1: i64, dim2: i64) -> PyResult<PyTensor> {
-    diag_embed_impl(&input.inner, offset, dim1, dim2)
-}
-
-#[module_fn]
-fn movedim(
-    input: PyRef<'_, PyTensor>,
-    source: &Bound<'_, PyAny>,
-    destination: &Bound<'_, PyAny>,
-) -> PyResult<PyTensor> {
-    wrap(s::movedim(
-        &input.inner,
-        &int_list(source)?,
-        &int_list(destination)?,
-    ))
-}
-
-#[module_fn]
-fn moveaxis(
-    input: PyRef<'_, PyTensor>,
-    source: &Bound<'_, PyAny>,
-    destination: &Bound<'_, PyAny>,
-) -> PyResult<PyTensor> {
-    wrap(s::movedim(
-        &input.inner,
-        &int_list(source)?,
-        &int_list(destination)?,
-    ))
-}
-
-#[module_fn]
 fn tile(input: PyRef<'_, PyTensor>, dims: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(s::tile(&input.inner, &int_list(dims)?))
-}
-
-#[module_fn]
-fn unflatten(input: PyRef<'_, PyTensor>, dim: i64, sizes: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    wrap(s::unflatten(&input.inner, dim, &int_list(sizes)?))
 }
 
 #[module_fn]
