@@ -153,6 +153,14 @@ OUT_CASES = [
     ("tril", lambda x, y: (x,), lambda a, b: np.tril(a)),
     ("triu", lambda x, y: (y, 1), lambda a, b: np.triu(b, 1)),
     ("diag", lambda x, y: (y,), lambda a, b: np.diag(b)),
+    (
+        "gather",
+        lambda x, y: (y, 1, rtorch.tensor([[2, 0], [1, 1]])),
+        lambda a, b: np.take_along_axis(b, np.array([[2, 0], [1, 1]]), 1),
+    ),
+    ("index_select", lambda x, y: (y, 1, rtorch.tensor([2, 0])), lambda a, b: b[:, [2, 0]]),
+    ("masked_select", lambda x, y: (y, y > 0.3), lambda a, b: b[b > 0.3]),
+    ("take", lambda x, y: (y, rtorch.tensor([5, 0])), lambda a, b: b.ravel()[[5, 0]]),
 ]
 
 
@@ -231,6 +239,31 @@ def test_in_place_module_functions_write_their_input():
     y = _t(np.array([0.26, -1.5]))
     assert rtorch.round_(y, decimals=1) is y
     np.testing.assert_allclose(y.numpy(), [0.3, -1.5], rtol=1e-12)
+
+
+def test_index_put_module_function_writes_its_input():
+    x = rtorch.zeros(4, dtype=rtorch.float64)
+    idx = (rtorch.tensor([1, 3, 1]),)
+    assert (
+        rtorch.index_put_(
+            x, idx, rtorch.tensor([1.0, 2.0, 4.0], dtype=rtorch.float64), accumulate=True
+        )
+        is x
+    )
+    assert x.tolist() == [0.0, 5.0, 0.0, 2.0]
+
+
+def test_named_tuple_results_from_function_and_method_agree():
+    a = np.array([[3.0, -1.0, 2.0], [0.5, 0.5, -4.0]])
+    x = _t(a)
+    for values, indices in (rtorch.sort(x, descending=True), x.sort(1, True)):
+        np.testing.assert_array_equal(values.numpy(), -np.sort(-a, axis=1, kind="stable"))
+        np.testing.assert_array_equal(indices.numpy(), np.argsort(-a, axis=1, kind="stable"))
+    top = rtorch.topk(x, 2, dim=0, largest=False)
+    np.testing.assert_array_equal(top.values.numpy(), np.sort(a, axis=0)[:2])
+    assert rtorch.median(x).item() == np.sort(a.ravel())[2]  # the lower middle, as PyTorch
+    kth = x.kthvalue(2, 1, keepdim=True)
+    assert kth.values.shape == (2, 1) and kth.values.flatten().tolist() == [2.0, 0.5]
 
 
 def test_keyword_arguments_and_defaults():

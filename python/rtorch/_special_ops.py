@@ -1240,9 +1240,6 @@ FUNCTIONS.update(
         "is_inference": is_inference,
         "detach": lambda input: input.detach(),
         "detach_": lambda input: input.detach_(),
-        "index_put_": lambda input, indices, values, accumulate=False: input.index_put_(
-            indices, values, accumulate
-        ),
     }
 )
 for _name in [

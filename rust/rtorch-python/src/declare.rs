@@ -19,6 +19,8 @@
 //! `no_out:` first in the macro: the module functions of these rows take no `out=`
 //! (views, and ops PyTorch gives none). `methods:`: no module function at all (it is
 //! written by hand, e.g. because `rtorch.pow(2, t)` takes a number first).
+//! `objects(py):`: bodies give `PyResult<Py<PyAny>>` (named tuples, lists) and may use
+//! `py`; their module functions take no `out=`.
 //!
 //! A body is an expression giving the core `Result` (`Result<Tensor>`, or `Result<()>`
 //! in place); `?` on the argument conversions inside it returns their Python error.
@@ -106,7 +108,7 @@ reads_nothing!(
 /// See the module documentation.
 macro_rules! tensor_ops {
     // `Tensor.NAME(...)`
-    (@method $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@method $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         #[pyo3::pymethods]
         impl $crate::tensor::PyTensor {
             #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
@@ -119,7 +121,7 @@ macro_rules! tensor_ops {
     };
 
     // `rtorch.NAME(input, ..., out=None)`
-    (@function $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@function $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* *, $($($kw = $kdef,)+)? out = None))]
@@ -150,7 +152,7 @@ macro_rules! tensor_ops {
     };
 
     // `no_out:` rows, `rtorch.NAME(input, ...)`
-    (@function_no_out $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@function_no_out $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
@@ -168,7 +170,7 @@ macro_rules! tensor_ops {
     };
 
     // `Tensor.NAME_(...)`, returning the tensor itself
-    (@in_place $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@in_place $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         #[pyo3::pymethods]
         impl $crate::tensor::PyTensor {
             #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
@@ -186,7 +188,7 @@ macro_rules! tensor_ops {
 
     // `in_place`: no module function; `in_place_and_fn`: also `rtorch.NAME_(input, ...)`
     (@in_place_fn in_place $($rest:tt)*) => {};
-    (@in_place_fn in_place_and_fn $name:ident ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@in_place_fn in_place_and_fn $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
@@ -206,34 +208,66 @@ macro_rules! tensor_ops {
         };
     };
 
-    (@rows $function:ident $(
+    (@rows $method:ident $function:ident $pyg:tt $(
         $name:ident $params:tt $(as $($alias:ident),+)? |$x:ident| $body:expr
         $(, $mode:ident $name_:ident $(as $($alias_:ident),+)? |$xi:ident| $ibody:expr)?
     ;)*) => {$(
-        $crate::declare::tensor_ops!(@method $name $params |$x| $body);
-        $crate::declare::tensor_ops!(@$function $name $params |$x| $body);
+        $crate::declare::tensor_ops!(@$method $name $pyg $params |$x| $body);
+        $crate::declare::tensor_ops!(@$function $name $pyg $params |$x| $body);
         $($(
-            $crate::declare::tensor_ops!(@method $alias $params |$x| $body);
-            $crate::declare::tensor_ops!(@$function $alias $params |$x| $body);
+            $crate::declare::tensor_ops!(@$method $alias $pyg $params |$x| $body);
+            $crate::declare::tensor_ops!(@$function $alias $pyg $params |$x| $body);
         )+)?
         $(
-            $crate::declare::tensor_ops!(@in_place $name_ $params |$xi| $ibody);
-            $crate::declare::tensor_ops!(@in_place_fn $mode $name_ $params |$xi| $ibody);
+            $crate::declare::tensor_ops!(@in_place $name_ $pyg $params |$xi| $ibody);
+            $crate::declare::tensor_ops!(@in_place_fn $mode $name_ $pyg $params |$xi| $ibody);
             $($(
-                $crate::declare::tensor_ops!(@in_place $alias_ $params |$xi| $ibody);
-                $crate::declare::tensor_ops!(@in_place_fn $mode $alias_ $params |$xi| $ibody);
+                $crate::declare::tensor_ops!(@in_place $alias_ $pyg $params |$xi| $ibody);
+                $crate::declare::tensor_ops!(@in_place_fn $mode $alias_ $pyg $params |$xi| $ibody);
             )+)?
         )?
     )*};
+
+    // `objects(py):` rows return any Python object (`PyResult<Py<PyAny>>`, e.g. a
+    // `return_types` tuple) and may use `py`; their module function takes no `out=`.
+    (@method_obj $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        #[pyo3::pymethods]
+        impl $crate::tensor::PyTensor {
+            #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name(&self, $py: pyo3::Python<'_>, $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
+                let $x = &self.inner;
+                $body
+            }
+        }
+    };
+    (@function_obj $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+        const _: () = {
+            #[rtorch_macros::module_fn]
+            #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name(
+                $py: pyo3::Python<'_>,
+                input: &pyo3::Bound<'_, pyo3::PyAny>,
+                $($arg: $ty,)*
+                $($($kw: $kty,)+)?
+            ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
+                let input = $crate::convert::tensor_arg(input, "input")?;
+                let $x = &input;
+                $body
+            }
+        };
+    };
 
     // `methods:` rows have no module function (theirs takes more than a tensor first).
     (@function_none $($rest:tt)*) => {};
 
     // Rows whose module function takes no `out=` (views, mostly), rows without one,
     // then the others.
-    (no_out: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows function_no_out $($rows)*); };
-    (methods: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows function_none $($rows)*); };
-    ($($rows:tt)*) => { $crate::declare::tensor_ops!(@rows function $($rows)*); };
+    (no_out: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function_no_out [] $($rows)*); };
+    (methods: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function_none [] $($rows)*); };
+    (objects($py:ident): $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method_obj function_obj [$py] $($rows)*); };
+    ($($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function [] $($rows)*); };
 }
 pub(crate) use tensor_ops;
 

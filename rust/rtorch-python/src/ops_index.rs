@@ -2,6 +2,7 @@
 //! where, nonzero, take, index_put (methods, in-place forms and module functions).
 
 use crate::convert::{rhs_arg, scalar_arg, tensor_arg};
+use crate::declare::tensor_ops;
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -82,226 +83,69 @@ fn nonzero_impl(py: Python<'_>, t: &Tensor, as_tuple: bool) -> PyResult<Py<PyAny
     }
 }
 
+tensor_ops! {
+    index_select(dim: i64, index: PyRef<'_, PyTensor>) |x| ix::index_select(x, dim, &index.inner);
+    gather(dim: i64, index: PyRef<'_, PyTensor>; sparse_grad: bool = false)
+        |x| { let _ = sparse_grad; ix::gather(x, dim, &index.inner) };
+    scatter(dim: i64, index: PyRef<'_, PyTensor>, src: Option<&Bound<'_, PyAny>> = None;
+            value: Option<&Bound<'_, PyAny>> = None, reduce: Option<&str> = None)
+        |x| ix::scatter(x, dim, &index.inner, &scatter_src(src, value)?, reduce_arg(reduce)?),
+        in_place scatter_ |x| {
+            let (s, r) = (scatter_src(src, value)?, reduce_arg(reduce)?);
+            ix::in_place_via(x, rhs_needs_grad(&s), |y| ix::scatter(y, dim, &index.inner, &s, r))
+        };
+    scatter_add(dim: i64, index: PyRef<'_, PyTensor>, src: PyRef<'_, PyTensor>)
+        |x| ix::scatter_add(x, dim, &index.inner, &src.inner),
+        in_place scatter_add_ |x| ix::in_place_via(x, src.inner.requires_grad(), |y| {
+            ix::scatter_add(y, dim, &index.inner, &src.inner)
+        });
+    index_add(dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>;
+              alpha: Option<&Bound<'_, PyAny>> = None)
+        |x| ix::index_add(x, dim, &index.inner, &source.inner, alpha_arg(alpha)?),
+        in_place index_add_ |x| {
+            let a = alpha_arg(alpha)?;
+            ix::in_place_via(x, source.inner.requires_grad(), |y| {
+                ix::index_add(y, dim, &index.inner, &source.inner, a)
+            })
+        };
+    index_copy(dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>)
+        |x| ix::index_copy(x, dim, &index.inner, &source.inner),
+        in_place index_copy_ |x| ix::in_place_via(x, source.inner.requires_grad(), |y| {
+            ix::index_copy(y, dim, &index.inner, &source.inner)
+        });
+    masked_select(mask: PyRef<'_, PyTensor>) |x| ix::masked_select(x, &mask.inner);
+    take(index: PyRef<'_, PyTensor>) |x| ix::take(x, &index.inner);
+}
+
+// PyTorch's module functions of these take no `out=`.
+tensor_ops! {
+    no_out:
+    index_fill(dim: i64, index: PyRef<'_, PyTensor>, value: &Bound<'_, PyAny>)
+        |x| ix::index_fill(x, dim, &index.inner, &rhs_arg(value)?),
+        in_place index_fill_ |x| {
+            let v = rhs_arg(value)?;
+            ix::in_place_via(x, rhs_needs_grad(&v), |y| ix::index_fill(y, dim, &index.inner, &v))
+        };
+    masked_fill(mask: PyRef<'_, PyTensor>, value: &Bound<'_, PyAny>)
+        |x| ix::masked_fill(x, &mask.inner, &rhs_arg(value)?),
+        in_place masked_fill_ |x| {
+            let v = rhs_arg(value)?;
+            ix::in_place_via(x, rhs_needs_grad(&v), |y| ix::masked_fill(y, &mask.inner, &v))
+        };
+    masked_scatter(mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>)
+        |x| ix::masked_scatter(x, &mask.inner, &source.inner),
+        in_place masked_scatter_ |x| ix::in_place_via(x, source.inner.requires_grad(), |y| {
+            ix::masked_scatter(y, &mask.inner, &source.inner)
+        });
+    index_put(indices: &Bound<'_, PyAny>, values: PyRef<'_, PyTensor>, accumulate: bool = false)
+        |x| ix::index_put(x, &index_tuple(indices)?, &Rhs::Tensor(values.inner.clone()), accumulate),
+        in_place_and_fn index_put_ |x| {
+            ix::index_put_(x, &index_tuple(indices)?, &Rhs::Tensor(values.inner.clone()), accumulate)
+        };
+}
+
 #[pymethods]
 impl PyTensor {
-    fn index_select(&self, dim: i64, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-        wrap(ix::index_select(&self.inner, dim, &index.inner))
-    }
-
-    #[pyo3(signature = (dim, index, *, sparse_grad=false))]
-    fn gather(
-        &self,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        sparse_grad: bool,
-    ) -> PyResult<PyTensor> {
-        let _ = sparse_grad;
-        wrap(ix::gather(&self.inner, dim, &index.inner))
-    }
-
-    #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None))]
-    fn scatter(
-        &self,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        src: Option<&Bound<'_, PyAny>>,
-        value: Option<&Bound<'_, PyAny>>,
-        reduce: Option<&str>,
-    ) -> PyResult<PyTensor> {
-        let s = scatter_src(src, value)?;
-        wrap(ix::scatter(
-            &self.inner,
-            dim,
-            &index.inner,
-            &s,
-            reduce_arg(reduce)?,
-        ))
-    }
-
-    #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None))]
-    fn scatter_<'py>(
-        slf: Bound<'py, Self>,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        src: Option<&Bound<'_, PyAny>>,
-        value: Option<&Bound<'_, PyAny>>,
-        reduce: Option<&str>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let s = scatter_src(src, value)?;
-        let r = reduce_arg(reduce)?;
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, rhs_needs_grad(&s), |x| {
-            ix::scatter(x, dim, &index.inner, &s, r)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    fn scatter_add(
-        &self,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        src: PyRef<'_, PyTensor>,
-    ) -> PyResult<PyTensor> {
-        wrap(ix::scatter_add(&self.inner, dim, &index.inner, &src.inner))
-    }
-
-    fn scatter_add_<'py>(
-        slf: Bound<'py, Self>,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        src: PyRef<'_, PyTensor>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, src.inner.requires_grad(), |x| {
-            ix::scatter_add(x, dim, &index.inner, &src.inner)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    #[pyo3(signature = (dim, index, source, *, alpha=None))]
-    fn index_add(
-        &self,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        source: PyRef<'_, PyTensor>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        wrap(ix::index_add(
-            &self.inner,
-            dim,
-            &index.inner,
-            &source.inner,
-            alpha_arg(alpha)?,
-        ))
-    }
-
-    #[pyo3(signature = (dim, index, source, *, alpha=None))]
-    fn index_add_<'py>(
-        slf: Bound<'py, Self>,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        source: PyRef<'_, PyTensor>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let a = alpha_arg(alpha)?;
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, source.inner.requires_grad(), |x| {
-            ix::index_add(x, dim, &index.inner, &source.inner, a)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    fn index_copy(
-        &self,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        source: PyRef<'_, PyTensor>,
-    ) -> PyResult<PyTensor> {
-        wrap(ix::index_copy(
-            &self.inner,
-            dim,
-            &index.inner,
-            &source.inner,
-        ))
-    }
-
-    fn index_copy_<'py>(
-        slf: Bound<'py, Self>,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        source: PyRef<'_, PyTensor>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, source.inner.requires_grad(), |x| {
-            ix::index_copy(x, dim, &index.inner, &source.inner)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    fn index_fill(
-        &self,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<PyTensor> {
-        wrap(ix::index_fill(
-            &self.inner,
-            dim,
-            &index.inner,
-            &rhs_arg(value)?,
-        ))
-    }
-
-    fn index_fill_<'py>(
-        slf: Bound<'py, Self>,
-        dim: i64,
-        index: PyRef<'_, PyTensor>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let v = rhs_arg(value)?;
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, rhs_needs_grad(&v), |x| {
-            ix::index_fill(x, dim, &index.inner, &v)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    fn masked_fill(
-        &self,
-        mask: PyRef<'_, PyTensor>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<PyTensor> {
-        wrap(ix::masked_fill(&self.inner, &mask.inner, &rhs_arg(value)?))
-    }
-
-    fn masked_fill_<'py>(
-        slf: Bound<'py, Self>,
-        mask: PyRef<'_, PyTensor>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let v = rhs_arg(value)?;
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, rhs_needs_grad(&v), |x| {
-            ix::masked_fill(x, &mask.inner, &v)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    fn masked_select(&self, mask: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-        wrap(ix::masked_select(&self.inner, &mask.inner))
-    }
-
-    fn masked_scatter(
-        &self,
-        mask: PyRef<'_, PyTensor>,
-        source: PyRef<'_, PyTensor>,
-    ) -> PyResult<PyTensor> {
-        wrap(ix::masked_scatter(&self.inner, &mask.inner, &source.inner))
-    }
-
-    fn masked_scatter_<'py>(
-        slf: Bound<'py, Self>,
-        mask: PyRef<'_, PyTensor>,
-        source: PyRef<'_, PyTensor>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let t = slf.borrow().inner.clone();
-        ix::in_place_via(&t, source.inner.requires_grad(), |x| {
-            ix::masked_scatter(x, &mask.inner, &source.inner)
-        })
-        .py()?;
-        Ok(slf)
-    }
-
-    fn take(&self, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-        wrap(ix::take(&self.inner, &index.inner))
-    }
-
     /// `x.where(condition, y)` == `where(condition, x, y)`.
     #[pyo3(name = "where")]
     fn where_method(
@@ -324,138 +168,6 @@ impl PyTensor {
     fn argwhere(&self) -> PyResult<PyTensor> {
         wrap(ix::nonzero(&self.inner))
     }
-
-    #[pyo3(signature = (indices, values, accumulate=false))]
-    fn index_put_<'py>(
-        slf: Bound<'py, Self>,
-        indices: &Bound<'_, PyAny>,
-        values: PyRef<'_, PyTensor>,
-        accumulate: bool,
-    ) -> PyResult<Bound<'py, Self>> {
-        let idx = index_tuple(indices)?;
-        let t = slf.borrow().inner.clone();
-        ix::index_put_(&t, &idx, &Rhs::Tensor(values.inner.clone()), accumulate).py()?;
-        Ok(slf)
-    }
-
-    #[pyo3(signature = (indices, values, accumulate=false))]
-    fn index_put(
-        &self,
-        indices: &Bound<'_, PyAny>,
-        values: PyRef<'_, PyTensor>,
-        accumulate: bool,
-    ) -> PyResult<PyTensor> {
-        let idx = index_tuple(indices)?;
-        wrap(ix::index_put(
-            &self.inner,
-            &idx,
-            &Rhs::Tensor(values.inner.clone()),
-            accumulate,
-        ))
-    }
-}
-
-#[module_fn]
-fn index_select(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-) -> PyResult<PyTensor> {
-    input.index_select(dim, index)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, dim, index, *, sparse_grad=false))]
-fn gather(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-    sparse_grad: bool,
-) -> PyResult<PyTensor> {
-    input.gather(dim, index, sparse_grad)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, dim, index, src=None, *, value=None, reduce=None))]
-fn scatter(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-    src: Option<&Bound<'_, PyAny>>,
-    value: Option<&Bound<'_, PyAny>>,
-    reduce: Option<&str>,
-) -> PyResult<PyTensor> {
-    input.scatter(dim, index, src, value, reduce)
-}
-
-#[module_fn]
-fn scatter_add(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-    src: PyRef<'_, PyTensor>,
-) -> PyResult<PyTensor> {
-    input.scatter_add(dim, index, src)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, dim, index, source, *, alpha=None))]
-fn index_add(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-    source: PyRef<'_, PyTensor>,
-    alpha: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    input.index_add(dim, index, source, alpha)
-}
-
-#[module_fn]
-fn index_copy(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-    source: PyRef<'_, PyTensor>,
-) -> PyResult<PyTensor> {
-    input.index_copy(dim, index, source)
-}
-
-#[module_fn]
-fn index_fill(
-    input: PyRef<'_, PyTensor>,
-    dim: i64,
-    index: PyRef<'_, PyTensor>,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<PyTensor> {
-    input.index_fill(dim, index, value)
-}
-
-#[module_fn]
-fn masked_fill(
-    input: PyRef<'_, PyTensor>,
-    mask: PyRef<'_, PyTensor>,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<PyTensor> {
-    input.masked_fill(mask, value)
-}
-
-#[module_fn]
-fn masked_select(input: PyRef<'_, PyTensor>, mask: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-    input.masked_select(mask)
-}
-
-#[module_fn]
-fn masked_scatter(
-    input: PyRef<'_, PyTensor>,
-    mask: PyRef<'_, PyTensor>,
-    source: PyRef<'_, PyTensor>,
-) -> PyResult<PyTensor> {
-    input.masked_scatter(mask, source)
-}
-
-#[module_fn]
-fn take(input: PyRef<'_, PyTensor>, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-    input.take(index)
 }
 
 /// `where(condition, input, other)`, or `where(condition)` == `nonzero(as_tuple=True)`.
@@ -488,15 +200,4 @@ fn nonzero(py: Python<'_>, input: PyRef<'_, PyTensor>, as_tuple: bool) -> PyResu
 #[module_fn]
 fn argwhere(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(ix::nonzero(&input.inner))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, indices, values, accumulate=false))]
-fn index_put(
-    input: PyRef<'_, PyTensor>,
-    indices: &Bound<'_, PyAny>,
-    values: PyRef<'_, PyTensor>,
-    accumulate: bool,
-) -> PyResult<PyTensor> {
-    input.index_put(indices, values, accumulate)
 }
