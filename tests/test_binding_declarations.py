@@ -280,3 +280,30 @@ def test_keyword_arguments_and_defaults():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert rtorch.round(x, decimals=0).tolist() == [1.0, 2.0]
+
+
+def test_products_write_out_including_addmm_which_used_to_ignore_it():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.arange(12.0).reshape(3, 4) / 7
+    c = np.ones((2, 4))
+    out = rtorch.empty(0, dtype=rtorch.float64)
+    assert rtorch.addmm(_t(c), _t(a), _t(b), beta=0.5, alpha=2, out=out) is out
+    np.testing.assert_allclose(out.numpy(), 0.5 * c + 2 * a @ b, rtol=1e-12)
+    for name, args, ref in [
+        ("matmul", (_t(a), _t(b)), a @ b),
+        ("mm", (_t(a), _t(b)), a @ b),
+        ("mv", (_t(a), _t(np.ones(3))), a.sum(1)),
+        ("dot", (_t(a[0]), _t(a[1])), a[0] @ a[1]),
+        ("outer", (_t(a[0]), _t(b[0])), np.outer(a[0], b[0])),
+        ("ger", (_t(a[0]), _t(b[0])), np.outer(a[0], b[0])),
+    ]:
+        out = rtorch.empty(0, dtype=rtorch.float64)
+        assert getattr(rtorch, name)(*args, out=out) is out
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12, err_msg=name)
+    x = _t(np.zeros(2))
+    assert rtorch.addmv_(x, _t(a), _t(np.ones(3)), alpha=3) is x
+    np.testing.assert_allclose(x.numpy(), 3 * a.sum(1), rtol=1e-12)
+    y = _t(np.zeros((3, 4)))
+    assert y.addr_(_t(np.ones(3)), _t(b[0])) is y
+    np.testing.assert_allclose(y.numpy(), np.outer(np.ones(3), b[0]), rtol=1e-12)
+    assert rtorch.ones(2).dot(tensor=rtorch.ones(2)).item() == 2.0

@@ -291,20 +291,6 @@ def _scalar_name(dtype: Any) -> str:
     return _SCALAR_NAMES[dtype]
 
 
-def _addmv_(self: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    return self.copy_(_C.addmv(self, mat, vec, beta=beta, alpha=alpha))
-
-
-def _addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    return self.copy_(_C.addr(self, vec1, vec2, beta=beta, alpha=alpha))
-
-
-def _addbmm_(
-    self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1
-) -> Tensor:
-    return self.copy_(_C.addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
-
-
 # ----- random in-place fills composed from uniform_ -----
 
 
@@ -511,7 +497,6 @@ FUNCTIONS: dict[str, Any] = {
     "get_default_device": get_default_device,
     "OutOfMemoryError": OutOfMemoryError,
     "AcceleratorError": AcceleratorError,
-    "addmv_": _addmv_,
     "chain_matmul": chain_matmul,
     "nonzero_static": nonzero_static,
     "empty_permuted": empty_permuted,
@@ -544,9 +529,6 @@ METHODS: dict[str, Any] = {
     "fill_diagonal_": _fill_diagonal_,
     "new": _new,
     "float_power_": _float_power_,
-    "addmv_": _addmv_,
-    "addr_": _addr_,
-    "addbmm_": _addbmm_,
     "layout": property(_tensor_layout),
     "cauchy_": _cauchy_,
     "log_normal_": _log_normal_,

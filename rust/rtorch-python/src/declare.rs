@@ -19,6 +19,7 @@
 //! `no_out:` first in the macro: the module functions of these rows take no `out=`
 //! (views, and ops PyTorch gives none). `methods:`: no module function at all (it is
 //! written by hand, e.g. because `rtorch.pow(2, t)` takes a number first).
+//! `gil(py):`: the bodies may use `py` (to release the GIL around a long kernel).
 //! `objects(py):`: bodies give `PyResult<Py<PyAny>>` (named tuples, lists) and may use
 //! `py`; their module functions take no `out=`.
 //!
@@ -108,26 +109,29 @@ reads_nothing!(
 /// See the module documentation.
 macro_rules! tensor_ops {
     // `Tensor.NAME(...)`
-    (@method $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@method $name:ident [$($py:ident)?] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         #[pyo3::pymethods]
         impl $crate::tensor::PyTensor {
             #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
             #[allow(clippy::too_many_arguments)]
-            fn $name(&self, $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<$crate::tensor::PyTensor> {
+            fn $name(&self, $($py: pyo3::Python<'_>,)? $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<$crate::tensor::PyTensor> {
                 let $x = &self.inner;
                 $crate::tensor::wrap($body)
             }
         }
     };
 
-    // `rtorch.NAME(input, ..., out=None)`
-    (@function $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    // `rtorch.NAME(input, ..., out=None)`; it needs `py` whether the body does or not.
+    (@function $name:ident [] $($rest:tt)*) => {
+        $crate::declare::tensor_ops!(@function $name [py] $($rest)*);
+    };
+    (@function $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* *, $($($kw = $kdef,)+)? out = None))]
             #[allow(clippy::too_many_arguments)]
             fn $name(
-                py: pyo3::Python<'_>,
+                $py: pyo3::Python<'_>,
                 input: &pyo3::Bound<'_, pyo3::PyAny>,
                 $($arg: $ty,)*
                 $($($kw: $kty,)+)?
@@ -146,18 +150,19 @@ macro_rules! tensor_ops {
                     Vec::new()
                 };
                 let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
-                $crate::out::finish_out(py, result, out, &reads, stringify!($name))
+                $crate::out::finish_out($py, result, out, &reads, stringify!($name))
             }
         };
     };
 
     // `no_out:` rows, `rtorch.NAME(input, ...)`
-    (@function_no_out $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@function_no_out $name:ident [$($py:ident)?] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
             #[allow(clippy::too_many_arguments)]
             fn $name(
+                $($py: pyo3::Python<'_>,)?
                 input: &pyo3::Bound<'_, pyo3::PyAny>,
                 $($arg: $ty,)*
                 $($($kw: $kty,)+)?
@@ -170,12 +175,12 @@ macro_rules! tensor_ops {
     };
 
     // `Tensor.NAME_(...)`, returning the tensor itself
-    (@in_place $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@in_place $name:ident [$($py:ident)?] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         #[pyo3::pymethods]
         impl $crate::tensor::PyTensor {
             #[pyo3(signature = ($($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
             #[allow(clippy::too_many_arguments)]
-            fn $name<'py>(slf: pyo3::Bound<'py, Self>, $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
+            fn $name<'py>(slf: pyo3::Bound<'py, Self>, $($py: pyo3::Python<'_>,)? $($arg: $ty,)* $($($kw: $kty,)+)?) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
                 {
                     let this = slf.borrow();
                     let $x = &this.inner;
@@ -188,12 +193,13 @@ macro_rules! tensor_ops {
 
     // `in_place`: no module function; `in_place_and_fn`: also `rtorch.NAME_(input, ...)`
     (@in_place_fn in_place $($rest:tt)*) => {};
-    (@in_place_fn in_place_and_fn $name:ident $pyg:tt ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@in_place_fn in_place_and_fn $name:ident [$($py:ident)?] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
             #[allow(clippy::too_many_arguments)]
             fn $name<'py>(
+                $($py: pyo3::Python<'_>,)?
                 input: pyo3::Bound<'py, $crate::tensor::PyTensor>,
                 $($arg: $ty,)*
                 $($($kw: $kty,)+)?
@@ -265,6 +271,7 @@ macro_rules! tensor_ops {
     // Rows whose module function takes no `out=` (views, mostly), rows without one,
     // then the others.
     (no_out: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function_no_out [] $($rows)*); };
+    (gil($py:ident): $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function [$py] $($rows)*); };
     (methods: $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function_none [] $($rows)*); };
     (objects($py:ident): $($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method_obj function_obj [$py] $($rows)*); };
     ($($rows:tt)*) => { $crate::declare::tensor_ops!(@rows method function [] $($rows)*); };

@@ -2,6 +2,7 @@
 //! and norms (`norm`, and the `_linalg_*` functions behind `rtorch.linalg`).
 
 use crate::convert::{dims_arg, dtype_arg, scalar_arg, tensor_arg};
+use crate::declare::tensor_ops;
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -30,13 +31,15 @@ fn run2(
     a: &Tensor,
     b: &Tensor,
     f: fn(&Tensor, &Tensor) -> rtorch_core::Result<Tensor>,
-) -> PyResult<PyTensor> {
+) -> rtorch_core::Result<Tensor> {
     let (a, b) = (a.clone(), b.clone());
-    wrap(py.detach(move || f(&a, &b)))
+    py.detach(move || f(&a, &b))
 }
 
 type Addfn = fn(&Tensor, &Tensor, &Tensor, Scalar, Scalar) -> rtorch_core::Result<Tensor>;
 
+/// `input * beta + alpha * (a @ b)` without the GIL: the arguments' errors first (outer
+/// `Result`), then the op's.
 fn run_add(
     py: Python<'_>,
     input: &Tensor,
@@ -45,25 +48,25 @@ fn run_add(
     beta: Option<&Bound<'_, PyAny>>,
     alpha: Option<&Bound<'_, PyAny>>,
     f: Addfn,
-) -> PyResult<PyTensor> {
+) -> PyResult<rtorch_core::Result<Tensor>> {
     let a = tensor_arg(a, "argument 'mat1'")?;
     let b = tensor_arg(b, "argument 'mat2'")?;
     let (beta, alpha) = (coef(beta, "beta")?, coef(alpha, "alpha")?);
     let input = input.clone();
-    wrap(py.detach(move || f(&input, &a, &b, beta, alpha)))
+    Ok(py.detach(move || f(&input, &a, &b, beta, alpha)))
 }
 
 /// In-place form of an `add*` product: computes, then copies into `self`.
-fn in_place(slf: &Tensor, r: rtorch_core::Result<Tensor>) -> PyResult<()> {
-    let r = r.py()?;
+fn in_place(slf: &Tensor, r: rtorch_core::Result<Tensor>) -> rtorch_core::Result<()> {
+    let r = r?;
     if r.shape() != slf.shape() {
-        return Err(PyRuntimeError::new_err(format!(
+        return Err(rtorch_core::Error::Runtime(format!(
             "output with shape {:?} doesn't match the broadcast shape {:?}",
             &slf.shape()[..],
             &r.shape()[..]
         )));
     }
-    rtorch_core::ops::copy::copy_(slf, &r).py()
+    rtorch_core::ops::copy::copy_(slf, &r)
 }
 
 /// `ord` of a norm: a number, or 'fro' / 'nuc'.
@@ -135,7 +138,7 @@ impl PyTensor {
         match other.cast::<PyTensor>() {
             Ok(o) => {
                 let b = o.borrow().inner.clone();
-                Ok(Py::new(py, run2(py, &self.inner, &b, mmul::matmul)?)?.into_any())
+                Ok(Py::new(py, wrap(run2(py, &self.inner, &b, mmul::matmul))?)?.into_any())
             }
             Err(_) => Ok(py.NotImplemented()),
         }
@@ -144,150 +147,10 @@ impl PyTensor {
         match other.cast::<PyTensor>() {
             Ok(o) => {
                 let a = o.borrow().inner.clone();
-                Ok(Py::new(py, run2(py, &a, &self.inner, mmul::matmul)?)?.into_any())
+                Ok(Py::new(py, wrap(run2(py, &a, &self.inner, mmul::matmul))?)?.into_any())
             }
             Err(_) => Ok(py.NotImplemented()),
         }
-    }
-    fn matmul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(other, "argument 'other'")?,
-            mmul::matmul,
-        )
-    }
-    fn mm(&self, py: Python<'_>, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(mat2, "argument 'mat2'")?,
-            mmul::mm,
-        )
-    }
-    fn bmm(&self, py: Python<'_>, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(mat2, "argument 'mat2'")?,
-            mmul::bmm,
-        )
-    }
-    fn mv(&self, py: Python<'_>, vec: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(vec, "argument 'vec'")?,
-            mmul::mv,
-        )
-    }
-    fn dot(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(other, "argument 'tensor'")?,
-            mmul::dot,
-        )
-    }
-    fn vdot(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(other, "argument 'other'")?,
-            mmul::vdot,
-        )
-    }
-    fn outer(&self, py: Python<'_>, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        run2(
-            py,
-            &self.inner,
-            &tensor_arg(vec2, "argument 'vec2'")?,
-            mmul::outer,
-        )
-    }
-    fn ger(&self, py: Python<'_>, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        self.outer(py, vec2)
-    }
-    #[pyo3(signature = (mat1, mat2, *, beta=None, alpha=None))]
-    fn addmm(
-        &self,
-        py: Python<'_>,
-        mat1: &Bound<'_, PyAny>,
-        mat2: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, mat1, mat2, beta, alpha, mmul::addmm)
-    }
-    #[pyo3(signature = (mat1, mat2, *, beta=None, alpha=None))]
-    fn addmm_<'py>(
-        slf: Bound<'py, Self>,
-        mat1: &Bound<'_, PyAny>,
-        mat2: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let t = slf.borrow().inner.clone();
-        let r = run_add(slf.py(), &t, mat1, mat2, beta, alpha, mmul::addmm)?;
-        in_place(&t, Ok(r.inner))?;
-        Ok(slf)
-    }
-    #[pyo3(signature = (mat, vec, *, beta=None, alpha=None))]
-    fn addmv(
-        &self,
-        py: Python<'_>,
-        mat: &Bound<'_, PyAny>,
-        vec: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, mat, vec, beta, alpha, mmul::addmv)
-    }
-    #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
-    fn baddbmm(
-        &self,
-        py: Python<'_>,
-        batch1: &Bound<'_, PyAny>,
-        batch2: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, batch1, batch2, beta, alpha, mmul::baddbmm)
-    }
-    #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
-    fn baddbmm_<'py>(
-        slf: Bound<'py, Self>,
-        batch1: &Bound<'_, PyAny>,
-        batch2: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        let t = slf.borrow().inner.clone();
-        let r = run_add(slf.py(), &t, batch1, batch2, beta, alpha, mmul::baddbmm)?;
-        in_place(&t, Ok(r.inner))?;
-        Ok(slf)
-    }
-    #[pyo3(signature = (batch1, batch2, *, beta=None, alpha=None))]
-    fn addbmm(
-        &self,
-        py: Python<'_>,
-        batch1: &Bound<'_, PyAny>,
-        batch2: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, batch1, batch2, beta, alpha, mmul::addbmm)
-    }
-    #[pyo3(signature = (vec1, vec2, *, beta=None, alpha=None))]
-    fn addr(
-        &self,
-        py: Python<'_>,
-        vec1: &Bound<'_, PyAny>,
-        vec2: &Bound<'_, PyAny>,
-        beta: Option<&Bound<'_, PyAny>>,
-        alpha: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<PyTensor> {
-        run_add(py, &self.inner, vec1, vec2, beta, alpha, mmul::addr)
     }
     #[pyo3(signature = (p=None, dim=None, keepdim=false, dtype=None))]
     fn norm(
@@ -301,65 +164,35 @@ impl PyTensor {
     }
 }
 
-macro_rules! binary_fn {
-    ($name:ident, $core:path, $arg1:literal, $arg2:literal) => {
-        #[module_fn]
-        fn $name(
-            py: Python<'_>,
-            input: &Bound<'_, PyAny>,
-            other: &Bound<'_, PyAny>,
-        ) -> PyResult<PyTensor> {
-            run2(
-                py,
-                &tensor_arg(input, $arg1)?,
-                &tensor_arg(other, $arg2)?,
-                $core,
-            )
-        }
-    };
+type Bnd<'a, 'py> = &'a Bound<'py, PyAny>;
+type Opt<'a, 'py> = Option<&'a Bound<'py, PyAny>>;
+
+// Products run without the GIL (`run2`, `run_add`).
+tensor_ops! {
+    gil(py):
+    matmul(other: Bnd) |x| run2(py, x, &tensor_arg(other, "argument 'other'")?, mmul::matmul);
+    mm(mat2: Bnd) |x| run2(py, x, &tensor_arg(mat2, "argument 'mat2'")?, mmul::mm);
+    bmm(mat2: Bnd) |x| run2(py, x, &tensor_arg(mat2, "argument 'mat2'")?, mmul::bmm);
+    mv(vec: Bnd) |x| run2(py, x, &tensor_arg(vec, "argument 'vec'")?, mmul::mv);
+    dot(tensor: Bnd) |x| run2(py, x, &tensor_arg(tensor, "argument 'tensor'")?, mmul::dot);
+    vdot(other: Bnd) |x| run2(py, x, &tensor_arg(other, "argument 'other'")?, mmul::vdot);
+    outer(vec2: Bnd) as ger |x| run2(py, x, &tensor_arg(vec2, "argument 'vec2'")?, mmul::outer);
+    addmm(mat1: Bnd, mat2: Bnd; beta: Opt = None, alpha: Opt = None)
+        |x| run_add(py, x, mat1, mat2, beta, alpha, mmul::addmm)?,
+        in_place addmm_ |x| in_place(x, run_add(py, x, mat1, mat2, beta, alpha, mmul::addmm)?);
+    addmv(mat: Bnd, vec: Bnd; beta: Opt = None, alpha: Opt = None)
+        |x| run_add(py, x, mat, vec, beta, alpha, mmul::addmv)?,
+        in_place_and_fn addmv_ |x| in_place(x, run_add(py, x, mat, vec, beta, alpha, mmul::addmv)?);
+    baddbmm(batch1: Bnd, batch2: Bnd; beta: Opt = None, alpha: Opt = None)
+        |x| run_add(py, x, batch1, batch2, beta, alpha, mmul::baddbmm)?,
+        in_place baddbmm_ |x| in_place(x, run_add(py, x, batch1, batch2, beta, alpha, mmul::baddbmm)?);
+    addbmm(batch1: Bnd, batch2: Bnd; beta: Opt = None, alpha: Opt = None)
+        |x| run_add(py, x, batch1, batch2, beta, alpha, mmul::addbmm)?,
+        in_place addbmm_ |x| in_place(x, run_add(py, x, batch1, batch2, beta, alpha, mmul::addbmm)?);
+    addr(vec1: Bnd, vec2: Bnd; beta: Opt = None, alpha: Opt = None)
+        |x| run_add(py, x, vec1, vec2, beta, alpha, mmul::addr)?,
+        in_place addr_ |x| in_place(x, run_add(py, x, vec1, vec2, beta, alpha, mmul::addr)?);
 }
-
-binary_fn!(matmul, mmul::matmul, "argument 'input'", "argument 'other'");
-binary_fn!(mm, mmul::mm, "argument 'input'", "argument 'mat2'");
-binary_fn!(bmm, mmul::bmm, "argument 'input'", "argument 'mat2'");
-binary_fn!(mv, mmul::mv, "argument 'input'", "argument 'vec'");
-binary_fn!(dot, mmul::dot, "argument 'input'", "argument 'tensor'");
-binary_fn!(vdot, mmul::vdot, "argument 'input'", "argument 'other'");
-binary_fn!(outer, mmul::outer, "argument 'input'", "argument 'vec2'");
-binary_fn!(ger, mmul::outer, "argument 'input'", "argument 'vec2'");
-
-macro_rules! add_fn {
-    ($name:ident, $core:path) => {
-        #[module_fn]
-        #[pyo3(signature = (input, a, b, *, beta=None, alpha=None, out=None))]
-        fn $name(
-            py: Python<'_>,
-            input: &Bound<'_, PyAny>,
-            a: &Bound<'_, PyAny>,
-            b: &Bound<'_, PyAny>,
-            beta: Option<&Bound<'_, PyAny>>,
-            alpha: Option<&Bound<'_, PyAny>>,
-            out: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<PyTensor> {
-            let _ = out;
-            run_add(
-                py,
-                &tensor_arg(input, "argument 'input'")?,
-                a,
-                b,
-                beta,
-                alpha,
-                $core,
-            )
-        }
-    };
-}
-
-add_fn!(addmm, mmul::addmm);
-add_fn!(addmv, mmul::addmv);
-add_fn!(baddbmm, mmul::baddbmm);
-add_fn!(addbmm, mmul::addbmm);
-add_fn!(addr, mmul::addr);
 
 /// `einsum(equation, *operands)` or `einsum(equation, [operands])`.
 #[module_fn]

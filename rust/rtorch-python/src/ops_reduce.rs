@@ -3,6 +3,7 @@
 //! all, count_nonzero, and the scans cumsum, cumprod, cummax, cummin.
 
 use crate::convert::{dims_arg, dtype_arg};
+use crate::declare::tensor_ops;
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -171,24 +172,6 @@ impl PyTensor {
         ))
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn max(
-        &self,
-        py: Python<'_>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-    ) -> PyResult<Py<PyAny>> {
-        max_min(py, &self.inner, dim, keepdim, true)
-    }
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn min(
-        &self,
-        py: Python<'_>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-    ) -> PyResult<Py<PyAny>> {
-        max_min(py, &self.inner, dim, keepdim, false)
-    }
-    #[pyo3(signature = (dim=None, keepdim=false))]
     fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
         wrap(r::amax_amin(
             &self.inner,
@@ -207,13 +190,6 @@ impl PyTensor {
             false,
             "amin",
         ))
-    }
-    #[pyo3(signature = (*, dim=None, keepdim=false))]
-    fn aminmax(&self, py: Python<'_>, dim: Option<i64>, keepdim: bool) -> PyResult<Py<PyAny>> {
-        let dims: Vec<i64> = dim.into_iter().collect();
-        let lo = r::amax_amin(&self.inner, &dims, keepdim, false, "aminmax").py()?;
-        let hi = r::amax_amin(&self.inner, &dims, keepdim, true, "aminmax").py()?;
-        ret_pair(py, "aminmax", lo, hi)
     }
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn argmax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
@@ -274,14 +250,6 @@ impl PyTensor {
     #[pyo3(signature = (dim, *, dtype=None))]
     fn cumprod(&self, dim: i64, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         wrap(scan::cumprod(&self.inner, dim, dtype_arg(dtype)?))
-    }
-    fn cummax(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyAny>> {
-        let (v, i) = scan::cummax_cummin(&self.inner, dim, true).py()?;
-        ret_pair(py, "cummax", v, i)
-    }
-    fn cummin(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyAny>> {
-        let (v, i) = scan::cummax_cummin(&self.inner, dim, false).py()?;
-        ret_pair(py, "cummin", v, i)
     }
 }
 
@@ -449,43 +417,25 @@ forward!(count_nonzero, (dim: Option<&Bound<'_, PyAny>> = None));
 forward_out!(cumsum, Compute, (dim: i64); *, dtype);
 forward_out!(cumprod, Compute, (dim: i64); *, dtype);
 
-#[module_fn]
-#[pyo3(signature = (input, dim=None, keepdim=false))]
-fn max(
-    py: Python<'_>,
-    input: PyRef<'_, PyTensor>,
-    dim: Option<&Bound<'_, PyAny>>,
-    keepdim: bool,
-) -> PyResult<Py<PyAny>> {
-    input.max(py, dim, keepdim)
-}
-#[module_fn]
-#[pyo3(signature = (input, dim=None, keepdim=false))]
-fn min(
-    py: Python<'_>,
-    input: PyRef<'_, PyTensor>,
-    dim: Option<&Bound<'_, PyAny>>,
-    keepdim: bool,
-) -> PyResult<Py<PyAny>> {
-    input.min(py, dim, keepdim)
-}
-#[module_fn]
-#[pyo3(signature = (input, *, dim=None, keepdim=false))]
-fn aminmax(
-    py: Python<'_>,
-    input: PyRef<'_, PyTensor>,
-    dim: Option<i64>,
-    keepdim: bool,
-) -> PyResult<Py<PyAny>> {
-    input.aminmax(py, dim, keepdim)
-}
-#[module_fn]
-fn cummax(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
-    input.cummax(py, dim)
-}
-#[module_fn]
-fn cummin(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
-    input.cummin(py, dim)
+// `max(dim)`/`min(dim)` give (values, indices), `max(other)` a tensor, `max()` a 0-dim one.
+tensor_ops! {
+    objects(py):
+    max(dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false) |x| max_min(py, x, dim, keepdim, true);
+    min(dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false) |x| max_min(py, x, dim, keepdim, false);
+    aminmax(; dim: Option<i64> = None, keepdim: bool = false) |x| {
+        let dims: Vec<i64> = dim.into_iter().collect();
+        let lo = r::amax_amin(x, &dims, keepdim, false, "aminmax").py()?;
+        let hi = r::amax_amin(x, &dims, keepdim, true, "aminmax").py()?;
+        ret_pair(py, "aminmax", lo, hi)
+    };
+    cummax(dim: i64) |x| {
+        let (v, i) = scan::cummax_cummin(x, dim, true).py()?;
+        ret_pair(py, "cummax", v, i)
+    };
+    cummin(dim: i64) |x| {
+        let (v, i) = scan::cummax_cummin(x, dim, false).py()?;
+        ret_pair(py, "cummin", v, i)
+    };
 }
 
 /// `(var, mean)` / `(std, mean)` as plain tuples, as PyTorch returns them.
