@@ -6,6 +6,7 @@ use crate::declare::{operator, tensor_ops};
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
 use rtorch_core::ops::compare::{self as c, Bit, Cmp, Logic};
 use rtorch_macros::module_fn;
 
@@ -149,63 +150,18 @@ impl PyTensor {
     fn __irshift__(&self, other: &Bound<'_, PyAny>) -> PyResult<()> {
         c::bitwise_(&self.inner, &rhs_arg(other)?, Bit::Shr).py()
     }
-
-    #[pyo3(signature = (other, rtol=1e-05, atol=1e-08, equal_nan=false))]
-    fn isclose(
-        &self,
-        other: PyRef<'_, PyTensor>,
-        rtol: f64,
-        atol: f64,
-        equal_nan: bool,
-    ) -> PyResult<PyTensor> {
-        wrap(c::isclose(&self.inner, &other.inner, rtol, atol, equal_nan))
-    }
-    #[pyo3(signature = (other, rtol=1e-05, atol=1e-08, equal_nan=false))]
-    fn allclose(
-        &self,
-        other: PyRef<'_, PyTensor>,
-        rtol: f64,
-        atol: f64,
-        equal_nan: bool,
-    ) -> PyResult<bool> {
-        c::allclose(&self.inner, &other.inner, rtol, atol, equal_nan).py()
-    }
-    fn equal(&self, other: PyRef<'_, PyTensor>) -> PyResult<bool> {
-        c::equal(&self.inner, &other.inner).py()
-    }
 }
 
-#[module_fn]
-#[pyo3(signature = (input, other, rtol=1e-05, atol=1e-08, equal_nan=false))]
-fn isclose(
-    input: PyRef<'_, PyTensor>,
-    other: PyRef<'_, PyTensor>,
-    rtol: f64,
-    atol: f64,
-    equal_nan: bool,
-) -> PyResult<PyTensor> {
-    wrap(c::isclose(
-        &input.inner,
-        &other.inner,
-        rtol,
-        atol,
-        equal_nan,
-    ))
+tensor_ops! {
+    no_out:
+    isclose(other: PyRef<'_, PyTensor>, rtol: f64 = 1e-05, atol: f64 = 1e-08, equal_nan: bool = false)
+        |x| c::isclose(x, &other.inner, rtol, atol, equal_nan);
 }
 
-#[module_fn]
-#[pyo3(signature = (input, other, rtol=1e-05, atol=1e-08, equal_nan=false))]
-fn allclose(
-    input: PyRef<'_, PyTensor>,
-    other: PyRef<'_, PyTensor>,
-    rtol: f64,
-    atol: f64,
-    equal_nan: bool,
-) -> PyResult<bool> {
-    c::allclose(&input.inner, &other.inner, rtol, atol, equal_nan).py()
-}
-
-#[module_fn]
-fn equal(input: PyRef<'_, PyTensor>, other: PyRef<'_, PyTensor>) -> PyResult<bool> {
-    c::equal(&input.inner, &other.inner).py()
+tensor_ops! {
+    objects(py):
+    allclose(other: PyRef<'_, PyTensor>, rtol: f64 = 1e-05, atol: f64 = 1e-08, equal_nan: bool = false)
+        |x| Ok(PyBool::new(py, c::allclose(x, &other.inner, rtol, atol, equal_nan).py()?).to_owned().into_any().unbind());
+    equal(other: PyRef<'_, PyTensor>)
+        |x| Ok(PyBool::new(py, c::equal(x, &other.inner).py()?).to_owned().into_any().unbind());
 }

@@ -117,9 +117,15 @@ tensor_ops! {
     take(index: PyRef<'_, PyTensor>) |x| ix::take(x, &index.inner);
 }
 
+tensor_ops! {
+    objects(py):
+    nonzero(; as_tuple: bool = false) |x| nonzero_impl(py, x, as_tuple);
+}
+
 // PyTorch's module functions of these take no `out=`.
 tensor_ops! {
     no_out:
+    argwhere() |x| ix::nonzero(x);
     index_fill(dim: i64, index: PyRef<'_, PyTensor>, value: &Bound<'_, PyAny>)
         |x| ix::index_fill(x, dim, &index.inner, &rhs_arg(value)?),
         in_place index_fill_ |x| {
@@ -159,15 +165,6 @@ impl PyTensor {
             &rhs_arg(other)?,
         ))
     }
-
-    #[pyo3(signature = (*, as_tuple=false))]
-    fn nonzero(&self, py: Python<'_>, as_tuple: bool) -> PyResult<Py<PyAny>> {
-        nonzero_impl(py, &self.inner, as_tuple)
-    }
-
-    fn argwhere(&self) -> PyResult<PyTensor> {
-        wrap(ix::nonzero(&self.inner))
-    }
 }
 
 /// `where(condition, input, other)`, or `where(condition)` == `nonzero(as_tuple=True)`.
@@ -189,15 +186,4 @@ fn where_fn(
             "where() expects either 1 argument (condition) or 3 arguments (condition, input, other)",
         )),
     }
-}
-
-#[module_fn]
-#[pyo3(signature = (input, *, as_tuple=false))]
-fn nonzero(py: Python<'_>, input: PyRef<'_, PyTensor>, as_tuple: bool) -> PyResult<Py<PyAny>> {
-    nonzero_impl(py, &input.inner, as_tuple)
-}
-
-#[module_fn]
-fn argwhere(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
-    wrap(ix::nonzero(&input.inner))
 }

@@ -193,16 +193,6 @@ impl PyTensor {
         tensor_split_impl(py, &self.inner, indices_or_sections, dim)
     }
 
-    #[pyo3(signature = (chunks, dim=0))]
-    fn chunk(&self, py: Python<'_>, chunks: i64, dim: i64) -> PyResult<Py<PyAny>> {
-        tuple_of(py, s::chunk(&self.inner, chunks, dim).py()?)
-    }
-
-    #[pyo3(signature = (dim=0))]
-    fn unbind(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyAny>> {
-        tuple_of(py, s::unbind(&self.inner, dim).py()?)
-    }
-
     fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         if self.inner.dim() == 0 {
             return Err(PyTypeError::new_err("iteration over a 0-d tensor"));
@@ -297,6 +287,12 @@ tensor_ops! {
 }
 
 tensor_ops! {
+    objects(py):
+    chunk(chunks: i64, dim: i64 = 0) |x| tuple_of(py, s::chunk(x, chunks, dim).py()?);
+    unbind(dim: i64 = 0) |x| tuple_of(py, s::unbind(x, dim).py()?);
+}
+
+tensor_ops! {
     tril(diagonal: i64 = 0) |x| s::tril(x, diagonal), in_place tril_ |x| tril_(x, diagonal);
     triu(diagonal: i64 = 0) |x| s::triu(x, diagonal), in_place triu_ |x| triu_(x, diagonal);
     diag(diagonal: i64 = 0) |x| s::diag(x, diagonal);
@@ -384,18 +380,6 @@ fn tensor_split(
     dim: i64,
 ) -> PyResult<Py<PyAny>> {
     tensor_split_impl(py, &input.inner, indices_or_sections, dim)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, chunks, dim=0))]
-fn chunk(py: Python<'_>, input: PyRef<'_, PyTensor>, chunks: i64, dim: i64) -> PyResult<Py<PyAny>> {
-    tuple_of(py, s::chunk(&input.inner, chunks, dim).py()?)
-}
-
-#[module_fn]
-#[pyo3(signature = (input, dim=0))]
-fn unbind(py: Python<'_>, input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyAny>> {
-    tuple_of(py, s::unbind(&input.inner, dim).py()?)
 }
 
 #[module_fn]
