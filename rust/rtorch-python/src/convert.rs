@@ -157,8 +157,16 @@ pub fn rhs_opt(obj: &Bound<'_, PyAny>) -> Option<Rhs> {
 }
 
 pub fn tensor_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
+    Ok(tensor_ref(obj, what)?.inner.clone())
+}
+
+/// `tensor_arg` without the clone: a borrow of the Python tensor.
+pub fn tensor_ref<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<PyRef<'py, PyTensor>> {
     match obj.cast::<PyTensor>() {
-        Ok(t) => Ok(t.borrow().inner.clone()),
+        Ok(t) => Ok(t.borrow()),
         Err(_) => Err(PyTypeError::new_err(format!(
             "{what} must be Tensor, not {}",
             obj.get_type().name()?

@@ -137,18 +137,20 @@ macro_rules! tensor_ops {
                 $($($kw: $kty,)+)?
                 out: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
             ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
-                let input = $crate::convert::tensor_arg(input, "input")?;
-                let $x = &input;
+                let input = $crate::convert::tensor_ref(input, "input")?;
+                let $x = &input.inner;
                 let result = $body;
                 // What the op read, for `out=`'s overlap check.
                 let reads: Vec<rtorch_core::Tensor> = if out.is_some() {
-                    [Some(input.clone()) $(, $crate::declare::Operand::tensor(&$arg))* $($(, $crate::declare::Operand::tensor(&$kw))+)?]
+                    [Some(input.inner.clone()) $(, $crate::declare::Operand::tensor(&$arg))* $($(, $crate::declare::Operand::tensor(&$kw))+)?]
                         .into_iter()
                         .flatten()
                         .collect()
                 } else {
                     Vec::new()
                 };
+                // `out` may be `input` itself, and resizing it borrows it mutably.
+                drop(input);
                 let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
                 $crate::out::finish_out($py, result, out, &reads, stringify!($name))
             }
@@ -167,8 +169,8 @@ macro_rules! tensor_ops {
                 $($arg: $ty,)*
                 $($($kw: $kty,)+)?
             ) -> pyo3::PyResult<$crate::tensor::PyTensor> {
-                let input = $crate::convert::tensor_arg(input, "input")?;
-                let $x = &input;
+                let input = $crate::convert::tensor_ref(input, "input")?;
+                let $x = &input.inner;
                 $crate::tensor::wrap($body)
             }
         };
@@ -258,8 +260,8 @@ macro_rules! tensor_ops {
                 $($arg: $ty,)*
                 $($($kw: $kty,)+)?
             ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
-                let input = $crate::convert::tensor_arg(input, "input")?;
-                let $x = &input;
+                let input = $crate::convert::tensor_ref(input, "input")?;
+                let $x = &input.inner;
                 $body
             }
         };
