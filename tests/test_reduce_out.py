@@ -155,3 +155,25 @@ def test_dim_is_required_where_pytorch_requires_it():
     assert rtorch.logsumexp(rtorch.zeros(2, 2), dim=(0, 1)).item() == pytest.approx(
         1.3862943611198906
     )
+
+
+def test_sum_and_prod_overloads_tell_missing_dim_from_none():
+    # PyTorch 2.15: the overload without `dim` takes no `out=`, and prod has no dim=None.
+    x = rtorch.tensor([1.0, 2.0, 4.0])
+    for name in ("sum", "prod"):
+        with pytest.raises(TypeError):
+            getattr(rtorch, name)(x, out=rtorch.empty(0))
+        out = rtorch.empty(0)
+        assert getattr(rtorch, name)(x, 0, out=out) is out
+        assert out.item() == (7.0 if name == "sum" else 8.0)
+    out = rtorch.empty(0)
+    assert rtorch.sum(x, None, out=out) is out and out.item() == 7.0
+    assert rtorch.sum(x, dim=None).item() == 7.0 and x.sum(dim=None).item() == 7.0
+    for call in (
+        lambda: rtorch.prod(x, dim=None),
+        lambda: x.prod(dim=None),
+        lambda: rtorch.prod(x, None, out=rtorch.empty(0)),
+    ):
+        with pytest.raises(TypeError, match="must be int, not NoneType"):
+            call()
+    assert rtorch.prod(x).item() == 8.0 and x.prod(0, True).tolist() == [8.0]

@@ -418,3 +418,34 @@ pub fn memory_format_arg(
         ))),
     }
 }
+
+/// An optional argument that tells "not passed" from an explicit `None`, where
+/// PyTorch's overloads differ on it: `torch.sum(x, out=o)` is a TypeError while
+/// `torch.sum(x, None, out=o)` is not, and `prod(dim=None)` is a TypeError.
+pub enum Given<'py> {
+    Missing,
+    Value(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Given<'py> {
+    type Error = PyErr;
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Given::Value(obj.to_owned()))
+    }
+}
+
+impl<'py> Given<'py> {
+    /// The value, with `None` for both a missing argument and an explicit `None`.
+    pub fn as_option(&self) -> Option<&Bound<'py, PyAny>> {
+        match self {
+            Given::Value(v) if !v.is_none() => Some(v),
+            _ => None,
+        }
+    }
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Given::Missing)
+    }
+    pub fn is_explicit_none(&self) -> bool {
+        matches!(self, Given::Value(v) if v.is_none())
+    }
+}

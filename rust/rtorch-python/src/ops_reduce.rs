@@ -2,7 +2,7 @@
 //! amin, aminmax, argmax, argmin, var, std, var_mean, std_mean, logsumexp, any,
 //! all, count_nonzero, and the scans cumsum, cumprod, cummax, cummin.
 
-use crate::convert::{dims_arg, dtype_arg};
+use crate::convert::{dims_arg, dtype_arg, Given};
 use crate::declare::tensor_ops;
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
@@ -101,16 +101,16 @@ fn var_args(
 
 #[pymethods]
 impl PyTensor {
-    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    #[pyo3(signature = (dim=Given::Missing, keepdim=false, *, dtype=None))]
     fn sum(
         &self,
-        dim: Option<&Bound<'_, PyAny>>,
+        dim: Given<'_>,
         keepdim: bool,
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
         wrap(r::sum(
             &self.inner,
-            &dims_or_all(dim)?,
+            &dims_or_all(dim.as_option())?,
             keepdim,
             dtype_arg(dtype)?,
         ))
@@ -157,16 +157,22 @@ impl PyTensor {
             dtype_arg(dtype)?,
         ))
     }
-    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    /// `dim` is an int or not given: PyTorch has no `prod(dim=None)`.
+    #[pyo3(signature = (dim=Given::Missing, keepdim=false, *, dtype=None))]
     fn prod(
         &self,
-        dim: Option<&Bound<'_, PyAny>>,
+        dim: Given<'_>,
         keepdim: bool,
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
+        if dim.is_explicit_none() {
+            return Err(PyTypeError::new_err(
+                "prod(): argument 'dim' must be int, not NoneType",
+            ));
+        }
         wrap(r::prod(
             &self.inner,
-            one_dim(dim)?,
+            one_dim(dim.as_option())?,
             keepdim,
             dtype_arg(dtype)?,
         ))
@@ -338,7 +344,8 @@ fn out_compute_dtype(
 /// PyTorch's `out=` keyword (`out::finish_out`) under the op's `OutRule`.
 macro_rules! forward_out {
     // Ops with a `dtype=` keyword compute in the dtype the rule picks.
-    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty $(= $def:expr)?),*); *, dtype) => {
+    // `requires $req`: PyTorch's overload with `out=` has no default for that argument.
+    ($name:ident, $rule:ident, ($($arg:ident : $ty:ty $(= $def:expr)?),*); *, dtype $(; requires $req:ident)?) => {
         #[module_fn]
         #[pyo3(signature = (input $(, $arg $(= $def)?)*, *, dtype = None, out = None))]
         fn $name(
@@ -349,6 +356,14 @@ macro_rules! forward_out {
             out: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<Py<PyAny>> {
             let name = stringify!($name);
+            $(
+                if out.is_some() && $req.is_missing() {
+                    return Err(PyTypeError::new_err(format!(
+                        "{name}() received an invalid combination of arguments - got (Tensor, out=Tensor), but expected one with '{}' given",
+                        stringify!($req)
+                    )));
+                }
+            )?
             let dt = out_compute_dtype(OutRule::$rule, name, &input.inner, dtype_arg(dtype)?, out)?;
             let dt = dt.map(|d| crate::dtype::dtype_object(py, d).into_bound(py).into_any());
             let r = input.$name($($arg,)* dt.as_ref())?;
@@ -380,11 +395,11 @@ macro_rules! forward_out {
     };
 }
 
-forward_out!(sum, Compute, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(sum, Compute, (dim: Given<'_> = Given::Missing, keepdim: bool = false); *, dtype; requires dim);
 forward_out!(mean, ComputeFloat, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
 forward_out!(nansum, Compute, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
 forward_out!(nanmean, ComputeFloat, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
-forward_out!(prod, Compute, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false); *, dtype);
+forward_out!(prod, Compute, (dim: Given<'_> = Given::Missing, keepdim: bool = false); *, dtype; requires dim);
 forward_out!(amax, Input, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward_out!(amin, Input, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
 forward_out!(argmax, Long, (dim: Option<&Bound<'_, PyAny>> = None, keepdim: bool = false));
