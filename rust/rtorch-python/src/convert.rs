@@ -161,10 +161,7 @@ pub fn tensor_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
 }
 
 /// `tensor_arg` without the clone: a borrow of the Python tensor.
-pub fn tensor_ref<'a, 'py>(
-    obj: &'a Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<PyRef<'py, PyTensor>> {
+pub fn tensor_ref<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyRef<'py, PyTensor>> {
     match obj.cast::<PyTensor>() {
         Ok(t) => Ok(t.borrow()),
         Err(_) => Err(PyTypeError::new_err(format!(
