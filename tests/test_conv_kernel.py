@@ -111,6 +111,11 @@ CASES = [
     # the weight gradient's last tap alone (its pairs otherwise).
     (3, 18, 9, 9, 12, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # 8 + 4 output channels
     (2, 40, 8, 7, 33, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # 4 x 8 + 1 out, 9 taps
+    # Over 16 outputs the weight gradient is a register-tiled product with 2-4 vectors of
+    # output channels and 24 / vectors columns a tile: 20 out is 2 vectors, 12 columns,
+    # 45 columns padded to 48; forward tiles of 6 rows leave 2; dx has 5 rows.
+    (2, 5, 11, 13, 20, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (1, 7, 4, 23, 1, 2, 3, (1, 1), (1, 0), (1, 1), 1),  # 1 out: a 1-row forward tile
     (2, 70, 6, 6, 64, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # 64 out direct; 70 in: dx by GEMM
     (1, 9, 5, 6, 65, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # 65 out: all by GEMM
     (2, 3, 10, 11, 5, 3, 2, (1, 1), (2, 1), (2, 3), 1),  # padded and dilated
