@@ -377,7 +377,7 @@ const WG_CHUNK: usize = 128;
 /// each position costs `CV` loads and `24 / CV` broadcasts for 24 FMAs, and there are
 /// no horizontal sums (the dot-product form of [`backward_weight_part_narrow`] reduces
 /// 16 lanes per output). ResNet's 64 -> 64 3x3 layer at 32x32, batch 16, one thread:
-/// 48 GFLOP/s in the dot form, 80-85 here (PyTorch 2.15's oneDNN: 68).
+/// 48 GFLOP/s in the dot form, about 120 here (PyTorch 2.15's oneDNN: 68).
 fn backward_weight_part_wide(
     g: &ConvGeom,
     gy: &[f32],
