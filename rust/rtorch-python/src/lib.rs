@@ -1,6 +1,8 @@
 //! `rtorch._C`: the Python binding of rtorch-core. Argument parsing, conversion and
-//! error mapping only; no math here. One file per op family, each adding a
-//! `#[pymethods]` block to `Tensor` and registering its module functions.
+//! error mapping only; no math here. One file per op family. An op is declared once,
+//! as a `tensor_ops!` row (`declare.rs`) that generates its Tensor method, module
+//! function (with `out=`), in-place forms and aliases; module functions register
+//! themselves (`#[module_fn]`), so no file keeps a registration list.
 
 mod autograd;
 mod convert;
