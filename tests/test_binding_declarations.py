@@ -195,6 +195,23 @@ def test_out_rejects_partial_overlap_with_any_tensor_argument():
     assert z.tolist() == [-1.0, 2.0]
 
 
+def test_out_that_is_an_input_is_not_resized():
+    # PyTorch: an out= tensor that is also an input cannot grow to the broadcast shape
+    # (it would be resized under the op); the same rule as the in-place form.
+    x = rtorch.tensor([1.0, 2.0, 3.0])
+    y = rtorch.ones(2, 3)
+    with pytest.raises(
+        RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"
+    ):
+        rtorch.add(x, y, out=x)
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        rtorch.maximum(y, x, out=x)
+    assert x.tolist() == [1.0, 2.0, 3.0]
+    # Same shape: written in place.
+    rtorch.add(x, y[0], out=x)
+    assert x.tolist() == [2.0, 3.0, 4.0]
+
+
 def test_out_with_autograd_is_refused():
     x = rtorch.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):

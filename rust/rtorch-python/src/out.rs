@@ -50,6 +50,15 @@ pub fn finish_out(
         )));
     }
     let o = if o.shape() != r.shape() {
+        // An output that is also an input cannot be resized under the op (PyTorch's
+        // TensorIterator marks it read-write and refuses, as the in-place form does).
+        if inputs.iter().any(|t| t.same(&o)) {
+            return Err(PyRuntimeError::new_err(format!(
+                "output with shape {} doesn't match the broadcast shape {}",
+                fmt_shape(o.shape()),
+                fmt_shape(r.shape())
+            )));
+        }
         if o.numel() != 0 {
             let msg = format!(
                 "An output with one or more elements was resized since it had shape {}, which does not match the required output shape {}. This behavior is deprecated, and in a future PyTorch release outputs will not be resized unless they have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
