@@ -73,7 +73,7 @@ pub fn unary_map<A: Element, O: Element>(
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
     let [so, sa] = plan.inner_strides();
-    plan.par_for_rows(|[oo, oa], len| {
+    plan.par_for_rows(&|[oo, oa], len| {
         let (po, pa) = (po.get(), pa.get());
         for i in 0..len {
             // SAFETY: offsets come from the layouts, which stay inside their storage.
@@ -129,7 +129,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]);
     let [so, sa, sb] = plan.inner_strides();
-    plan.par_for_rows(|[oo, oa, ob], len| {
+    plan.par_for_rows(&|[oo, oa, ob], len| {
         let (po, pa, pb) = (po.get(), pa.get(), pb.get());
         if so == 1 && sa == 1 && sb == 1 {
             for i in 0..len {
@@ -176,7 +176,7 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
         [out.strides(), a.strides(), b.strides(), c.strides()],
     );
     let [so, sa, sb, sc] = plan.inner_strides();
-    plan.par_for_rows(|[oo, oa, ob, oc], len| {
+    plan.par_for_rows(&|[oo, oa, ob, oc], len| {
         let (po, pa, pb, pc) = (po.get(), pa.get(), pb.get(), pc.get());
         for i in 0..len {
             // SAFETY: offsets come from the layouts.
@@ -206,7 +206,7 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides()]);
     let [so] = plan.inner_strides();
-    plan.par_for_rows(|[oo], len| {
+    plan.par_for_rows(&|[oo], len| {
         let po = po.get();
         for i in 0..len {
             // SAFETY: offsets come from the layout.
