@@ -3,6 +3,8 @@
 Expected classes and messages are PyTorch 2.15's, checked by hand against it.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -15,12 +17,41 @@ def test_a_panic_reaches_python_as_runtime_error_naming_the_op():
     with pytest.raises(RuntimeError) as e:
         rtorch._C._panic_for_test()
     msg = str(e.value)
-    assert "_panic_for_test" in msg
+    # The call as written on the calling line (Python 3.11+ knows its position).
+    if sys.version_info >= (3, 11):
+        assert msg.startswith("rtorch._C._panic_for_test(): internal error")
     assert "internal error" in msg and "please report it" in msg
+    assert "Rust panic at rust/rtorch-python/src/error.rs:" in msg
     assert "deliberate panic for the test suite" in msg
     # Ordinary error handling keeps working.
     with pytest.raises(Exception):  # noqa: B017 (the point: it is an Exception)
         rtorch._C._panic_for_test()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="code positions are Python 3.11+")
+def test_the_panicking_call_is_named_as_written():
+    from rtorch._panics import call_source
+
+    panic = rtorch._C._panic_for_test
+    with pytest.raises(RuntimeError, match=r"^panic\(\): internal error"):
+        _ = [1, panic(
+        )]  # fmt: skip
+
+    class Probe:
+        def method(self, *args):
+            return call_source(sys._getframe(1))
+
+        def __add__(self, other):
+            return call_source(sys._getframe(1))
+
+    # (Results go to variables first: pytest rewrites the assert statements.)
+    p = Probe()
+    plain = p.method(1, [2, 3])
+    nested = p.method(
+        p.method(),
+    )  # fmt: skip
+    operator = p + 1
+    assert (plain, nested, operator) == ("p.method()", "p.method()", "p + 1")
 
 
 # ----- issue 8 findings -----

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import _C
+from . import _C, _panics
 from ._C import Tensor, device, dtype
 from ._memory_format import (
     channels_last,
@@ -15,6 +15,8 @@ from ._memory_format import (
     preserve_format,
 )
 from ._size import Size
+
+_panics.install(_C._PanicException, _C._take_panic_location)
 
 # dtypes, with PyTorch's aliases (torch.bool, torch.int and torch.float shadow the
 # builtins inside this module on purpose, as in PyTorch).
