@@ -11,7 +11,7 @@ pub fn lookup<T: Copy + Send + Sync>(w: &[T], d: usize, idx: &[usize], out: &mut
     }
     let f = |(o, &i): (&mut [T], &usize)| o.copy_from_slice(&w[i * d..(i + 1) * d]);
     if idx.len() > 1 && out.len() >= super::GRAIN && super::get_num_threads() > 1 {
-        super::install(|| out.par_chunks_mut(d).zip(idx.par_iter()).for_each(f));
+        super::par_chunks_mut(out, d, &|r, o| f((o, &idx[r])));
     } else {
         out.chunks_mut(d).zip(idx.iter()).for_each(f);
     }
@@ -212,18 +212,9 @@ impl<T: BagFloat> Bags<'_, T> {
         };
         if nb > 1 && work >= super::GRAIN && super::get_num_threads() > 1 {
             if max {
-                super::install(|| {
-                    out.par_chunks_mut(d)
-                        .zip(arg.par_chunks_mut(d))
-                        .enumerate()
-                        .for_each(|(b, (o, a))| run(b, o, a))
-                });
+                super::par_chunks_mut2(out, arg, d, &run);
             } else {
-                super::install(|| {
-                    out.par_chunks_mut(d)
-                        .enumerate()
-                        .for_each(|(b, o)| run(b, o, &mut []))
-                });
+                super::par_chunks_mut(out, d, &|b, o| run(b, o, &mut []));
             }
         } else if max {
             for (b, (o, a)) in out.chunks_mut(d).zip(arg.chunks_mut(d)).enumerate() {

@@ -157,6 +157,23 @@ pub fn par_chunks_mut<T: Send>(out: &mut [T], len: usize, f: &(dyn Fn(usize, &mu
     });
 }
 
+/// `f(c, a_chunk, b_chunk)` for each pair of `len`-sized chunks `c` of `a` and `b` (two
+/// outputs of one lane layout, such as values and indices).
+pub fn par_chunks_mut2<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    len: usize,
+    f: &(dyn Fn(usize, &mut [A], &mut [B]) + Sync),
+) {
+    use rayon::prelude::*;
+    install_mut(&mut || {
+        a.par_chunks_mut(len)
+            .zip(b.par_chunks_mut(len))
+            .enumerate()
+            .for_each(|(c, (x, y))| f(c, x, y))
+    });
+}
+
 /// `[f(chunk) for each len-sized chunk of x]`, in order.
 pub fn par_map_chunks<T: Sync, A: Send>(
     x: &[T],

@@ -7,7 +7,6 @@
 //! divisions in the inner loops).
 
 use crate::element::Element;
-use rayon::prelude::*;
 
 /// Geometry of one pooling call: input plane `h x w`, output plane `oh x ow`, and the
 /// window (kernel, stride, padding, dilation) per axis.
@@ -192,11 +191,8 @@ pub fn max_pool2d_forward<T: Element>(
         fwd_plane(s, v, i, g, &rows, &cols, full.clone(), empty)
     };
     if parallel(planes, work) {
-        super::install(|| {
-            vals.par_chunks_mut(l)
-                .zip(idx.par_chunks_mut(l))
-                .zip(src.par_chunks(hw))
-                .for_each(f)
+        super::par_chunks_mut2(vals, idx, l, &|c, v, i| {
+            f(((v, i), &src[c * hw..(c + 1) * hw]))
         });
     } else {
         vals.chunks_mut(l)
@@ -231,11 +227,8 @@ where
     }
     let planes = gi.len() / hw;
     if parallel(planes, gi.len().max(go.len())) {
-        super::install(|| {
-            gi.par_chunks_mut(hw)
-                .zip(go.par_chunks(l))
-                .zip(idx.par_chunks(l))
-                .for_each(plane)
+        super::par_chunks_mut(gi, hw, &|c, d| {
+            plane(((d, &go[c * l..(c + 1) * l]), &idx[c * l..(c + 1) * l]))
         });
     } else {
         gi.chunks_mut(hw)

@@ -8,7 +8,6 @@ use crate::element::Element;
 use crate::error::Result;
 use crate::layout::normalize_dim;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 /// `f(lane_in, lane_out)` for every lane of `t` along `dim`, computed in `T`; the
 /// result has `t`'s shape and `out_dtype`. `f` must write every element of `lane_out`
@@ -28,11 +27,7 @@ pub(crate) fn lane_apply<T: Element>(
         // SAFETY: `out` is this op's fresh output; nothing else holds it yet.
         let res: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
         if outer * n >= crate::cpu::GRAIN && outer > 1 {
-            crate::cpu::install(|| {
-                res.par_chunks_mut(n)
-                    .zip(x.par_chunks(n))
-                    .for_each(|(o, i)| f(i, o))
-            });
+            crate::cpu::par_chunks_mut(res, n, &|c, o| f(&x[c * n..(c + 1) * n], o));
         } else {
             res.chunks_mut(n)
                 .zip(x.chunks(n))

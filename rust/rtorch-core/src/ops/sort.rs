@@ -9,7 +9,6 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{normalize_dim, Dims};
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 /// Stable order of one lane.
 fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
@@ -22,17 +21,26 @@ fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
     idx
 }
 
-/// For every lane: its stable order, then `pick(sorted values, order)` chooses the
-/// sorted positions to output (`m` of them per lane). Returns lane-layout tensors
-/// (values, indices) of shape `in_shape` without `dim` plus `m`.
+/// Which sorted positions of a lane are output.
+enum Pick<'a> {
+    /// The first `m` (sort: all of them; topk: `k`).
+    First,
+    /// The one at this position (kthvalue).
+    At(usize),
+    /// Chosen from the lane's values in sorted order (median, mode).
+    ByValues(&'a (dyn Fn(&[f64]) -> Vec<usize> + Sync)),
+}
+
+/// For every lane: its stable order, then the sorted positions that `pick` chooses
+/// (`m` of them per lane). Returns lane-layout tensors (values, indices) of shape
+/// `in_shape` without `dim` plus `m`. Not generic over the choice: this body is compiled
+/// once per dtype.
 fn pick_lanes(
     t: &Tensor,
     dim: usize,
     descending: bool,
     m: usize,
-    pick: impl Fn(usize, &mut Vec<usize>) + Sync,
-    pick_vals: impl Fn(&[f64]) -> Vec<usize> + Sync,
-    use_vals: bool,
+    pick: Pick<'_>,
 ) -> Result<(Tensor, Tensor)> {
     let (l, outer, n) = lanes(t, dim)?;
     let shape = if t.dim() == 0 {
@@ -50,16 +58,16 @@ fn pick_lanes(
         let x: &[T] = l.cpu_slice::<T>()?;
         // SAFETY: `vals` is this op's fresh output; nothing else holds it yet.
         let vs: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
-        let run = |(o, (vo, ix)): (usize, (&mut [T], &mut [i64]))| {
+        let run = |o: usize, vo: &mut [T], ix: &mut [i64]| {
             let lane = &x[o * n..(o + 1) * n];
             let ord = order(lane, descending);
-            let chosen: Vec<usize> = if use_vals {
-                let sv: Vec<f64> = ord.iter().map(|&i| lane[i].to_f64()).collect();
-                pick_vals(&sv)
-            } else {
-                let mut c = Vec::with_capacity(m);
-                pick(n, &mut c);
-                c
+            let chosen: Vec<usize> = match pick {
+                Pick::First => (0..m).collect(),
+                Pick::At(p) => vec![p],
+                Pick::ByValues(f) => {
+                    let sv: Vec<f64> = ord.iter().map(|&i| lane[i].to_f64()).collect();
+                    f(&sv)
+                }
             };
             for (j, &p) in chosen.iter().enumerate().take(m) {
                 ix[j] = ord[p] as i64;
@@ -68,14 +76,11 @@ fn pick_lanes(
         };
         if m > 0 {
             if outer * n >= crate::cpu::GRAIN && outer > 1 {
-                crate::cpu::install(|| {
-                    vs.par_chunks_mut(m)
-                        .zip(idx.par_chunks_mut(m))
-                        .enumerate()
-                        .for_each(run)
-                });
+                crate::cpu::par_chunks_mut2(vs, &mut idx, m, &run);
             } else {
-                vs.chunks_mut(m).zip(idx.chunks_mut(m)).enumerate().for_each(run);
+                for (o, (vo, ix)) in vs.chunks_mut(m).zip(idx.chunks_mut(m)).enumerate() {
+                    run(o, vo, ix);
+                }
             }
         }
     });
@@ -87,15 +92,7 @@ fn pick_lanes(
 pub fn sort(t: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
     let d = normalize_dim(dim, t.dim())?;
     let n = if t.dim() == 0 { 1 } else { t.shape()[d] };
-    let (v, i) = pick_lanes(
-        t,
-        d,
-        descending,
-        n,
-        |n, c| c.extend(0..n),
-        |_| vec![],
-        false,
-    )?;
+    let (v, i) = pick_lanes(t, d, descending, n, Pick::First)?;
     let (v, i) = (unlanes(v, d, t.dim())?, unlanes(i, d, t.dim())?);
     if needs_grad(&[t]) {
         record_select("SortBackward0", t, &v, &i, d, true);
@@ -115,15 +112,7 @@ pub fn topk(t: &Tensor, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tens
         return Err(Error::Runtime("selected index k out of range".into()));
     }
     let k = k as usize;
-    let (v, i) = pick_lanes(
-        t,
-        d,
-        largest,
-        k,
-        move |_, c| c.extend(0..k),
-        |_| vec![],
-        false,
-    )?;
+    let (v, i) = pick_lanes(t, d, largest, k, Pick::First)?;
     let (v, i) = (unlanes(v, d, t.dim())?, unlanes(i, d, t.dim())?);
     if needs_grad(&[t]) {
         record_select("TopkBackward0", t, &v, &i, d, true);
@@ -163,15 +152,7 @@ pub fn kthvalue(t: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, 
         )));
     }
     let p = k as usize - 1;
-    let (v, i) = pick_lanes(
-        &t.detach(),
-        d,
-        false,
-        1,
-        move |_, c| c.push(p),
-        |_| vec![],
-        false,
-    )?;
+    let (v, i) = pick_lanes(&t.detach(), d, false, 1, Pick::At(p))?;
     finish_one(t, v, i, d, keepdim, "KthvalueBackward0")
 }
 
@@ -191,7 +172,7 @@ pub fn median_dim(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor
             vec![(sv.len() - 1) / 2]
         }
     };
-    let (v, i) = pick_lanes(&t.detach(), d, false, 1, |_, _| {}, pick, true)?;
+    let (v, i) = pick_lanes(&t.detach(), d, false, 1, Pick::ByValues(&pick))?;
     finish_one(t, v, i, d, keepdim, "MedianBackward1")
 }
 
@@ -225,7 +206,7 @@ pub fn mode(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
         }
         vec![best]
     };
-    let (v, i) = pick_lanes(&t.detach(), d, false, 1, |_, _| {}, pick, true)?;
+    let (v, i) = pick_lanes(&t.detach(), d, false, 1, Pick::ByValues(&pick))?;
     finish_one(t, v, i, d, keepdim, "ModeBackward0")
 }
 

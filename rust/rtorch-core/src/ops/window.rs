@@ -14,7 +14,6 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::fmt_shape;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 /// Validated window parameters (height, width).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,10 +135,8 @@ fn for_planes<S: Sync, D: Send>(
 ) {
     let planes = dst.len() / dst_len;
     if planes > 1 && dst.len().max(src.len()) >= crate::cpu::GRAIN {
-        crate::cpu::install(|| {
-            dst.par_chunks_mut(dst_len)
-                .zip(src.par_chunks(src_len))
-                .for_each(|(d, s)| f(s, d))
+        crate::cpu::par_chunks_mut(dst, dst_len, &|c, d| {
+            f(&src[c * src_len..(c + 1) * src_len], d)
         });
     } else {
         dst.chunks_mut(dst_len)

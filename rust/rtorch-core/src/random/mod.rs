@@ -42,8 +42,6 @@ pub mod philox;
 
 pub use philox::philox4x32_10;
 
-use rayon::prelude::*;
-
 /// Fills at most this long run serially; longer ones run in parallel chunks of this size.
 /// A multiple of 4 so that every chunk starts on a block boundary for every fill.
 pub const PAR_CHUNK: usize = 32768;
@@ -310,10 +308,8 @@ where
         run(0, out);
     } else {
         let blocks_per_chunk = (PAR_CHUNK / per_block) as u64;
-        crate::cpu::install(|| {
-            out.par_chunks_mut(PAR_CHUNK)
-                .enumerate()
-                .for_each(|(c, chunk)| run(c as u64 * blocks_per_chunk, chunk))
+        crate::cpu::par_chunks_mut(out, PAR_CHUNK, &|c, chunk| {
+            run(c as u64 * blocks_per_chunk, chunk)
         });
     }
 }

@@ -1,0 +1,124 @@
+"""Lane and plane kernels above the parallel grain size (32768 elements, more than one
+lane): sort family, scans, im2col/col2im, embedding lookup, max pooling. Each is checked
+against numpy in float64 and for bitwise equality between one and two threads."""
+
+import numpy as np
+import pytest
+
+import rtorch
+import rtorch.nn.functional as F
+
+RNG = np.random.default_rng(12)
+X = RNG.standard_normal((37, 1001))  # 37 lanes x 1001: 37,037 elements
+XI = RNG.integers(-5, 5, size=(37, 1001))
+
+
+def threads(n, fn):
+    old = rtorch.get_num_threads()
+    rtorch.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        rtorch.set_num_threads(old)
+
+
+def same_for_thread_counts(fn):
+    one, two = threads(1, fn), threads(2, fn)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    return two
+
+
+def test_sort_and_topk():
+    x = rtorch.tensor(X)
+    v, i = same_for_thread_counts(lambda: [t.numpy() for t in rtorch.sort(x, dim=1)])
+    order = np.argsort(X, axis=1, kind="stable")
+    np.testing.assert_array_equal(i, order)
+    np.testing.assert_array_equal(v, np.take_along_axis(X, order, 1))
+    v, i = same_for_thread_counts(lambda: [t.numpy() for t in rtorch.topk(x, 5, dim=1)])
+    want = np.sort(X, axis=1)[:, ::-1][:, :5]
+    np.testing.assert_array_equal(v, want)
+    np.testing.assert_array_equal(np.take_along_axis(X, i, 1), want)
+
+
+def test_kthvalue_median_mode():
+    x = rtorch.tensor(X)
+    v, i = same_for_thread_counts(lambda: [t.numpy() for t in rtorch.kthvalue(x, 7, dim=1)])
+    np.testing.assert_array_equal(v, np.sort(X, axis=1)[:, 6])
+    np.testing.assert_array_equal(X[np.arange(37), i], v)
+    v, i = same_for_thread_counts(lambda: [t.numpy() for t in x.median(dim=1)])
+    np.testing.assert_array_equal(v, np.sort(X, axis=1)[:, 500])
+    np.testing.assert_array_equal(X[np.arange(37), i], v)
+    xi = rtorch.tensor(XI)
+    v, _ = same_for_thread_counts(lambda: [t.numpy() for t in xi.mode(dim=1)])
+    counts = np.stack([(XI == k).sum(1) for k in range(-5, 5)], 1)
+    # The smallest of the most frequent values.
+    np.testing.assert_array_equal(v, np.argmax(counts, 1) - 5)
+
+
+def test_cumsum_and_cumprod():
+    x = rtorch.tensor(X)
+    (c,) = same_for_thread_counts(lambda: [rtorch.cumsum(x, 1).numpy()])
+    np.testing.assert_allclose(c, np.cumsum(X, 1), rtol=1e-12, atol=1e-12)
+    small = rtorch.tensor(1 + X / 100)
+    (p,) = same_for_thread_counts(lambda: [rtorch.cumprod(small, 1).numpy()])
+    np.testing.assert_allclose(p, np.cumprod(1 + X / 100, 1), rtol=1e-10)
+
+
+def test_unfold_and_fold_planes():
+    img = RNG.standard_normal((4, 3, 40, 40))
+    x = rtorch.tensor(img)
+    (cols,) = same_for_thread_counts(lambda: [F.unfold(x, 3, padding=1).numpy()])
+    pad = np.pad(img, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.stack(
+        [pad[:, :, i : i + 40, j : j + 40] for i in range(3) for j in range(3)], 2
+    ).reshape(4, 27, 1600)
+    np.testing.assert_array_equal(cols, want)
+    (back,) = same_for_thread_counts(
+        lambda: [F.fold(rtorch.tensor(want), (40, 40), 3, padding=1).numpy()]
+    )
+    # fold adds every tap back: interior pixels are counted 9 times.
+    np.testing.assert_allclose(back[:, :, 1:-1, 1:-1], 9 * img[:, :, 1:-1, 1:-1], rtol=1e-12)
+
+
+def test_embedding_lookup():
+    w = RNG.standard_normal((50, 64))
+    idx = RNG.integers(0, 50, size=(700,))
+    (e,) = same_for_thread_counts(
+        lambda: [F.embedding(rtorch.tensor(idx), rtorch.tensor(w)).numpy()]
+    )
+    np.testing.assert_array_equal(e, w[idx])
+
+
+def test_max_pool2d_forward_and_backward():
+    img = RNG.standard_normal((4, 8, 34, 34))
+    want = img.reshape(4, 8, 17, 2, 17, 2).max(axis=(3, 5))
+
+    def run():
+        x = rtorch.tensor(img, requires_grad=True)
+        y = F.max_pool2d(x, 2)
+        y.sum().backward()
+        return [y.detach().numpy(), x.grad.numpy()]
+
+    y, g = same_for_thread_counts(run)
+    np.testing.assert_array_equal(y, want)
+    # The gradient is 1 exactly at each window's maximum.
+    assert g.sum() == want.size
+    np.testing.assert_array_equal(np.sort(img[g == 1]), np.sort(want.ravel()))
+
+
+@pytest.mark.parametrize("mode", ["max", "sum"])
+def test_embedding_bag_bags(mode):
+    w = RNG.standard_normal((30, 64))
+    idx = RNG.integers(0, 30, size=(2400,))
+    offsets = np.arange(0, 2400, 4)
+    (e,) = same_for_thread_counts(
+        lambda: [
+            F.embedding_bag(
+                rtorch.tensor(idx), rtorch.tensor(w), rtorch.tensor(offsets), mode=mode
+            ).numpy()
+        ]
+    )
+    bags = w[idx].reshape(600, 4, 64)
+    want = bags.max(1) if mode == "max" else bags.sum(1)
+    np.testing.assert_allclose(e, want, rtol=1e-12)
