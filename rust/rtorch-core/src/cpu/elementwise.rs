@@ -82,6 +82,98 @@ pub fn unary_map<A: Element, O: Element>(
     });
 }
 
+/// A 16-bit float type that computes in float32 and rounds back once.
+pub trait Half: Element {
+    fn widen(self) -> f32;
+    fn narrow(v: f32) -> Self;
+    /// `dst = src` widened (vectorised conversion where the CPU has one).
+    fn widen_slice(src: &[Self], dst: &mut [f32]);
+    /// `dst = src` rounded to nearest even.
+    fn narrow_slice(src: &[f32], dst: &mut [Self]);
+}
+
+macro_rules! impl_half {
+    ($($t:ty),*) => {$(
+        impl Half for $t {
+            #[inline(always)]
+            fn widen(self) -> f32 {
+                self.to_f32()
+            }
+            #[inline(always)]
+            fn narrow(v: f32) -> Self {
+                <$t>::from_f32(v)
+            }
+            fn widen_slice(src: &[Self], dst: &mut [f32]) {
+                use half::slice::HalfFloatSliceExt;
+                src.convert_to_f32_slice(dst)
+            }
+            fn narrow_slice(src: &[f32], dst: &mut [Self]) {
+                use half::slice::HalfFloatSliceExt;
+                dst.convert_from_f32_slice(src)
+            }
+        }
+    )*};
+}
+impl_half!(half::f16, half::bf16);
+
+/// Elements per float32 block of the half-precision map (a stack buffer).
+const HALF_BLOCK: usize = 256;
+
+/// `out[i] = round(f(widen(a[i])))` for a 16-bit float type: runs of elements are widened
+/// into a float32 block, `f` maps the block in place (the op's float32 kernel) and every
+/// result is rounded once, as PyTorch's CPU kernels compute half types. `f` is a trait
+/// object: one copy of this walk serves every op (a generic one per op and half type
+/// was ~0.3 MB of the extension). Same aliasing rules as `unary_map`: a block is read
+/// whole before it is written.
+pub fn unary_map_half<H: Half>(
+    out: ViewMut<'_, H>,
+    a: View<'_, H>,
+    f: &(dyn Fn(&mut [f32]) + Sync),
+) {
+    let po = SendPtr(out.ptr());
+    let pa = SendPtr(a.ptr() as *mut H);
+    // One run: `len` elements from offsets (oo, oa) with strides (so, sa).
+    let run = |oo: usize, so: usize, oa: usize, sa: usize, len: usize| {
+        let mut buf = [0f32; HALF_BLOCK];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(HALF_BLOCK);
+            let b = &mut buf[..n];
+            let (o0, a0) = (oo + done * so, oa + done * sa);
+            // SAFETY: the offsets come from the layouts (or lie inside the contiguous
+            // buffers), which stay inside their storage; the unit-stride slices are
+            // made one at a time, the input's dropped before the output's is made.
+            unsafe {
+                if sa == 1 {
+                    H::widen_slice(std::slice::from_raw_parts(pa.get().add(a0), n), b);
+                } else {
+                    for (i, v) in b.iter_mut().enumerate() {
+                        *v = (*pa.get().add(a0 + i * sa)).widen();
+                    }
+                }
+                f(b);
+                if so == 1 {
+                    H::narrow_slice(b, std::slice::from_raw_parts_mut(po.get().add(o0), n));
+                } else {
+                    for (i, v) in b.iter().enumerate() {
+                        *po.get().add(o0 + i * so) = H::narrow(*v);
+                    }
+                }
+            }
+            done += n;
+        }
+    };
+    if runs_flat(&[out.layout(), a.layout()]) {
+        if out.numel() > 0 {
+            par_chunks(out.numel(), |s, e| run(s, 1, s, 1, e - s));
+        }
+        return;
+    }
+    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
+    let [so, sa] = plan.inner_strides();
+    plan.par_for_rows(&|[oo, oa], len| run(oo, so, oa, sa, len));
+}
+
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
 pub fn binary_map<A: Element, B: Element, O: Element>(
     out: ViewMut<'_, O>,

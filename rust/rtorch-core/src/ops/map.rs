@@ -29,6 +29,22 @@ pub fn unary_map<A: Element, O: Element>(
     }
 }
 
+/// `out[i] = f(a[i])` for a 16-bit float type, computed in float32 blocks by `f`
+/// (`cpu::elementwise::unary_map_half`).
+pub fn unary_map_half<H: cpu::Half>(
+    out: &Tensor,
+    a: &Tensor,
+    f: &(dyn Fn(&mut [f32]) + Sync),
+) -> Result<()> {
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            cpu::unary_map_half::<H>(out.cpu_view_mut()?, a.cpu_view()?, f);
+            Ok(())
+        }
+    }
+}
+
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
 #[inline]
 pub fn binary_map<A: Element, B: Element, O: Element>(

@@ -6,7 +6,7 @@
 //! Adding an activation is one entry.
 
 use super::binary::{add, div, mul, mul_scalar, neg};
-use super::map::unary_map;
+use super::map::{unary_map, unary_map_half};
 use super::unary_kinds::{self as kinds, FloatUnary};
 use super::{cast_view, check_inplace, check_inplace_result};
 use crate::autograd::{needs_grad, record, SavedTensor};
@@ -233,6 +233,15 @@ fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [
     }
 }
 
+/// `k` over a float32 block in place: its vectorised kernel when it has one.
+#[inline]
+fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
+    match k.f32_slices() {
+        Some((_, in_place)) => in_place(b),
+        None => b.iter_mut().for_each(|v| *v = k.f32(*v)),
+    }
+}
+
 /// The kernel of a floating unary kind for every floating dtype: float32 through its
 /// vectorised slice kernel when it has one and the layout allows, half types through
 /// float32 (one rounding).
@@ -248,10 +257,8 @@ fn float_op<K: FloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
                 unary_map::<f32, f32>(out, a, move |x| k.f32(x))
             }
             DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
-            DType::F16 => unary_map::<f16, f16>(out, a, move |v| f16::from_f32(k.f32(v.to_f32()))),
-            DType::BF16 => {
-                unary_map::<bf16, bf16>(out, a, move |v| bf16::from_f32(k.f32(v.to_f32())))
-            }
+            DType::F16 => unary_map_half::<f16>(out, a, &|b| f32_block(k, b)),
+            DType::BF16 => unary_map_half::<bf16>(out, a, &|b| f32_block(k, b)),
             d => Err(not_implemented(K::NAME, d)),
         }
     }

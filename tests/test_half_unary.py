@@ -1,0 +1,96 @@
+"""Floating unary ops on float16/bfloat16: computed in float32 blocks and rounded once
+(`unary_map_half`). Every layout the walk special-cases: contiguous with tails around
+the 256-element block and above the parallel grain size, transposed, stepped, expanded
+and in place. Reference: numpy in float64 on the same half inputs, rounded to the half
+type; rtorch may differ from it by at most one unit in the last place (its float32
+kernel is within 2 float32 ulp, which can move a result across a half rounding
+boundary, never further)."""
+
+import numpy as np
+import pytest
+
+import rtorch
+
+OPS = {
+    # with a vectorised float32 kernel
+    "exp": (np.exp, (-8, 8)),
+    "log": (np.log, (0.01, 50)),
+    "tanh": (np.tanh, (-4, 4)),
+    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), (-10, 10)),
+    # scalar float32 kernels
+    "sin": (np.sin, (-6, 6)),
+    "sqrt": (np.sqrt, (0, 100)),
+    "expm1": (np.expm1, (-2, 2)),
+}
+
+
+def bf16_round(x: np.ndarray) -> np.ndarray:
+    """float64 -> bfloat16 (round to nearest even), returned as float64."""
+    b = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16 << 16
+    return b.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def half_round(x: np.ndarray, dtype) -> np.ndarray:
+    if dtype == rtorch.float16:
+        return x.astype(np.float16).astype(np.float64)
+    return bf16_round(x)
+
+
+def ulp(x: np.ndarray, dtype) -> np.ndarray:
+    mant = 10 if dtype == rtorch.float16 else 7
+    tiny = 2.0**-24 if dtype == rtorch.float16 else 2.0**-133
+    e = np.floor(np.log2(np.maximum(np.abs(x), tiny)))
+    return np.maximum(2.0 ** (e - mant), tiny)
+
+
+def check(got: rtorch.Tensor, x64: np.ndarray, name: str, dtype) -> None:
+    fn = OPS[name][0]
+    want = half_round(fn(x64), dtype)
+    g = got.to(rtorch.float64).numpy()
+    assert got.dtype == dtype
+    err = np.abs(g - want)
+    assert np.all(err <= ulp(want, dtype)), (name, float(err.max()))
+
+
+def make(n, dtype, rng_range, seed=0):
+    lo, hi = rng_range
+    vals = np.random.default_rng(seed).uniform(lo, hi, size=n)
+    t = rtorch.tensor(vals).to(dtype)
+    return t, t.to(rtorch.float64).numpy()
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 1000, 40_000])
+def test_contiguous_and_in_place(name, dtype, n):
+    t, x = make(n, dtype, OPS[name][1])
+    check(getattr(rtorch, name)(t), x, name, dtype)
+    y = t.clone()
+    assert getattr(y, name + "_")() is y
+    check(y, x, name, dtype)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_strided_layouts(name, dtype):
+    t, _ = make(300 * 140, dtype, OPS[name][1], seed=1)
+    m = t.view(300, 140)
+    for view in (m.t(), m[:, ::3], m[::2, 5:], m[7].expand(260, 140)):
+        x = view.to(rtorch.float64).numpy()
+        check(getattr(rtorch, name)(view), x, name, dtype)
+    # In place on a transposed (dense, permuted) and a stepped view.
+    for view in (m.clone().t(), m.clone()[:, ::2]):
+        x = view.to(rtorch.float64).numpy()
+        getattr(view, name + "_")()
+        check(view, x, name, dtype)
+
+
+def test_special_values_round_once():
+    h = rtorch.tensor([float("inf"), -float("inf"), float("nan"), 0.0, -0.0, 11.1])
+    for dtype in (rtorch.float16, rtorch.bfloat16):
+        e = rtorch.exp(h.to(dtype)).to(rtorch.float64).numpy()
+        assert e[0] == np.inf and e[1] == 0 and np.isnan(e[2]) and e[3] == e[4] == 1
+    # e^11.1 ~ 66171 overflows float16 (max 65504) but not bfloat16.
+    assert rtorch.exp(rtorch.tensor([11.1], dtype=rtorch.float16)).item() == float("inf")
+    assert rtorch.exp(rtorch.tensor([11.1], dtype=rtorch.bfloat16)).item() > 65504
