@@ -17,6 +17,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::broadcast_shapes;
 use crate::tensor::Tensor;
+use std::borrow::Cow;
 
 /// A 0/1 constant of `dtype` with the broadcast shape of `a` and `b`, from a predicate
 /// on their values (f64): the piecewise-constant factors of derivatives.
@@ -26,8 +27,14 @@ fn mask2(
     dtype: DType,
     pred: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Result<Tensor> {
-    let (a2, b2, shape) = broadcast_operands(&a.detach(), &b.detach(), DType::F64)?;
-    let out = Tensor::uninit_for(&shape, DType::F64, Tensor::result_device(&[a, b]), &[a, b])?;
+    let (a, b) = (a.detach(), b.detach());
+    let (a2, b2, shape) = broadcast_operands(&a, &b, DType::F64)?;
+    let out = Tensor::uninit_for(
+        &shape,
+        DType::F64,
+        Tensor::result_device(&[&a, &b]),
+        &[&a, &b],
+    )?;
     binary_map::<f64, f64, f64>(&out, &a2, &b2, pred)?;
     cast_view(&out, dtype)
 }
@@ -760,8 +767,12 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
     if a.dtype() == DType::Bool && dtype == DType::Bool {
         return Err(not_implemented("clamp_cpu", dtype));
     }
-    let lo = min.map(|m| m.to_tensor(dtype)).transpose()?;
-    let hi = max.map(|m| m.to_tensor(dtype)).transpose()?;
+    let lo = min
+        .map(|m| m.to_tensor(dtype).map(Cow::into_owned))
+        .transpose()?;
+    let hi = max
+        .map(|m| m.to_tensor(dtype).map(Cow::into_owned))
+        .transpose()?;
     let mut shape = a.shape().clone();
     for t in lo.iter().chain(hi.iter()) {
         shape = broadcast_shapes(&shape, t.shape())?;
