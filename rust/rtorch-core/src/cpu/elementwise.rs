@@ -93,7 +93,7 @@ pub trait Half: Element {
 }
 
 macro_rules! impl_half {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $widen:path, $narrow:path);*) => {$(
         impl Half for $t {
             #[inline(always)]
             fn widen(self) -> f32 {
@@ -103,21 +103,55 @@ macro_rules! impl_half {
             fn narrow(v: f32) -> Self {
                 <$t>::from_f32(v)
             }
+            #[inline(always)]
             fn widen_slice(src: &[Self], dst: &mut [f32]) {
-                use half::slice::HalfFloatSliceExt;
-                src.convert_to_f32_slice(dst)
+                $widen(src, dst)
             }
+            #[inline(always)]
             fn narrow_slice(src: &[f32], dst: &mut [Self]) {
-                use half::slice::HalfFloatSliceExt;
-                dst.convert_from_f32_slice(src)
+                $narrow(src, dst)
             }
         }
     )*};
 }
-impl_half!(half::f16, half::bf16);
+impl_half!(
+    half::f16 => super::half_convert::f16_to_f32, super::half_convert::f32_to_f16;
+    half::bf16 => super::half_convert::bf16_to_f32, super::half_convert::f32_to_bf16
+);
 
 /// Elements per float32 block of the half-precision map (a stack buffer).
 const HALF_BLOCK: usize = 256;
+
+/// Reads `dst.len()` elements from `p + off` with stride `stride`, widened.
+///
+/// # Safety
+/// Every element read must lie inside the view's storage.
+#[inline]
+unsafe fn widen_run<H: Half>(p: *const H, off: usize, stride: usize, dst: &mut [f32]) {
+    if stride == 1 {
+        H::widen_slice(std::slice::from_raw_parts(p.add(off), dst.len()), dst);
+    } else {
+        for (i, v) in dst.iter_mut().enumerate() {
+            *v = (*p.add(off + i * stride)).widen();
+        }
+    }
+}
+
+/// Writes `src` rounded to `p + off` with stride `stride`.
+///
+/// # Safety
+/// Every element written must lie inside the view's storage, and no slice of the
+/// input may be alive over the written elements (the caller reads a block whole first).
+#[inline]
+unsafe fn narrow_run<H: Half>(src: &[f32], p: *mut H, off: usize, stride: usize) {
+    if stride == 1 {
+        H::narrow_slice(src, std::slice::from_raw_parts_mut(p.add(off), src.len()));
+    } else {
+        for (i, v) in src.iter().enumerate() {
+            *p.add(off + i * stride) = H::narrow(*v);
+        }
+    }
+}
 
 /// `out[i] = round(f(widen(a[i])))` for a 16-bit float type: runs of elements are widened
 /// into a float32 block, `f` maps the block in place (the op's float32 kernel) and every
@@ -135,32 +169,16 @@ pub fn unary_map_half<H: Half>(
     // One run: `len` elements from offsets (oo, oa) with strides (so, sa).
     let run = |oo: usize, so: usize, oa: usize, sa: usize, len: usize| {
         let mut buf = [0f32; HALF_BLOCK];
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(HALF_BLOCK);
-            let b = &mut buf[..n];
-            let (o0, a0) = (oo + done * so, oa + done * sa);
+        for start in (0..len).step_by(HALF_BLOCK) {
+            let b = &mut buf[..HALF_BLOCK.min(len - start)];
             // SAFETY: the offsets come from the layouts (or lie inside the contiguous
-            // buffers), which stay inside their storage; the unit-stride slices are
-            // made one at a time, the input's dropped before the output's is made.
+            // buffers), which stay inside their storage; the block is read whole
+            // before it is written.
             unsafe {
-                if sa == 1 {
-                    H::widen_slice(std::slice::from_raw_parts(pa.get().add(a0), n), b);
-                } else {
-                    for (i, v) in b.iter_mut().enumerate() {
-                        *v = (*pa.get().add(a0 + i * sa)).widen();
-                    }
-                }
+                widen_run(pa.get(), oa + start * sa, sa, b);
                 f(b);
-                if so == 1 {
-                    H::narrow_slice(b, std::slice::from_raw_parts_mut(po.get().add(o0), n));
-                } else {
-                    for (i, v) in b.iter().enumerate() {
-                        *po.get().add(o0 + i * so) = H::narrow(*v);
-                    }
-                }
+                narrow_run(b, po.get(), oo + start * so, so);
             }
-            done += n;
         }
     };
     if runs_flat(&[out.layout(), a.layout()]) {
@@ -172,6 +190,44 @@ pub fn unary_map_half<H: Half>(
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
     let [so, sa] = plan.inner_strides();
     plan.par_for_rows(&|[oo, oa], len| run(oo, so, oa, sa, len));
+}
+
+/// `out[i] = round(f(widen(a[i]), widen(b[i])))` for a 16-bit float type, in float32
+/// blocks as `unary_map_half`: `f(x, y)` leaves its results in `x`. Same aliasing rules
+/// as `binary_map`.
+pub fn binary_map_half<H: Half>(
+    out: ViewMut<'_, H>,
+    a: View<'_, H>,
+    b: View<'_, H>,
+    f: &(dyn Fn(&mut [f32], &[f32]) + Sync),
+) {
+    let po = SendPtr(out.ptr());
+    let pa = SendPtr(a.ptr() as *mut H);
+    let pb = SendPtr(b.ptr() as *mut H);
+    let run = |[oo, oa, ob]: [usize; 3], [so, sa, sb]: [usize; 3], len: usize| {
+        let (mut x, mut y) = ([0f32; HALF_BLOCK], [0f32; HALF_BLOCK]);
+        for start in (0..len).step_by(HALF_BLOCK) {
+            let n = HALF_BLOCK.min(len - start);
+            let (x, y) = (&mut x[..n], &mut y[..n]);
+            // SAFETY: as in `unary_map_half`; both input blocks are read whole before
+            // the output block is written.
+            unsafe {
+                widen_run(pa.get(), oa + start * sa, sa, x);
+                widen_run(pb.get(), ob + start * sb, sb, y);
+                f(x, y);
+                narrow_run(x, po.get(), oo + start * so, so);
+            }
+        }
+    };
+    if runs_flat(&[out.layout(), a.layout(), b.layout()]) {
+        if out.numel() > 0 {
+            par_chunks(out.numel(), |s, e| run([s, s, s], [1, 1, 1], e - s));
+        }
+        return;
+    }
+    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]);
+    let strides = plan.inner_strides();
+    plan.par_for_rows(&|offs, len| run(offs, strides, len));
 }
 
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.

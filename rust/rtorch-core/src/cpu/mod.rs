@@ -6,6 +6,7 @@ mod conv_direct;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
+pub mod half_convert;
 pub mod index;
 pub mod linalg;
 pub mod loss;
@@ -157,13 +158,16 @@ pub fn par_chunks_mut<T: Send>(out: &mut [T], len: usize, f: &(dyn Fn(usize, &mu
     });
 }
 
+/// A task over chunk `c` of two outputs.
+pub type ChunkPairFn<'a, A, B> = dyn Fn(usize, &mut [A], &mut [B]) + Sync + 'a;
+
 /// `f(c, a_chunk, b_chunk)` for each pair of `len`-sized chunks `c` of `a` and `b` (two
 /// outputs of one lane layout, such as values and indices).
 pub fn par_chunks_mut2<A: Send, B: Send>(
     a: &mut [A],
     b: &mut [B],
     len: usize,
-    f: &(dyn Fn(usize, &mut [A], &mut [B]) + Sync),
+    f: &ChunkPairFn<'_, A, B>,
 ) {
     use rayon::prelude::*;
     install_mut(&mut || {

@@ -10,8 +10,9 @@ use crate::dtype::{result_type, DType, Operand, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, Dims};
-use crate::ops::map::binary_map;
+use crate::ops::map::{binary_map, binary_map_half};
 use crate::tensor::Tensor;
+use half::{bf16, f16};
 use std::borrow::Cow;
 
 /// The right-hand side of a binary op: a tensor or a Python number.
@@ -100,6 +101,14 @@ fn arith_kernel(a: &Tensor, b: &Tensor, alpha: Scalar, op: Op, dtype: DType) -> 
 
 fn arith_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, op: Op) -> Result<()> {
     let plain = alpha.to_f64() == 1.0;
+    // Half types in float32 blocks: `a + alpha * b` rounded once, alpha unrounded, as
+    // PyTorch's CPU kernels compute them.
+    let half_block = |x: &mut [f32], y: &[f32]| arith_f32_block(x, y, op, alpha.to_f64() as f32);
+    match out.dtype() {
+        DType::F16 => return binary_map_half::<f16>(out, a, b, &half_block),
+        DType::BF16 => return binary_map_half::<bf16>(out, a, b, &half_block),
+        _ => {}
+    }
     dispatch_arith!(out.dtype(), T => {
         let al: T = T::from_f64(alpha.to_f64());
         match (op, plain) {
@@ -110,6 +119,18 @@ fn arith_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, op: Op) -> Re
             (Op::Mul, _) => binary_map::<T, T, T>(out, a, b, |x, y| x.mul(y)),
         }
     })
+}
+
+/// `x = x op alpha * y` over a float32 block (each arm a loop the compiler vectorises).
+fn arith_f32_block(x: &mut [f32], y: &[f32], op: Op, alpha: f32) {
+    let pairs = x.iter_mut().zip(y);
+    match op {
+        Op::Add if alpha == 1.0 => pairs.for_each(|(a, b)| *a += *b),
+        Op::Add => pairs.for_each(|(a, b)| *a += alpha * *b),
+        Op::Sub if alpha == 1.0 => pairs.for_each(|(a, b)| *a -= *b),
+        Op::Sub => pairs.for_each(|(a, b)| *a -= alpha * *b),
+        Op::Mul => pairs.for_each(|(a, b)| *a *= *b),
+    }
 }
 
 fn check_alpha(dtype: DType, alpha: Scalar) -> Result<()> {
@@ -343,6 +364,20 @@ fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<
             })
         }, _ => return Err(Error::Runtime("div: unsupported dtype".into())))?;
         return Ok(());
+    }
+    if mode == RoundingMode::True {
+        // Native division (one correctly rounded quotient, as the float64 path gives);
+        // half types through float32, which rounds their quotient correctly too.
+        let half_block = |x: &mut [f32], y: &[f32]| {
+            x.iter_mut().zip(y).for_each(|(a, b)| *a /= *b);
+        };
+        match dtype {
+            DType::F16 => return binary_map_half::<f16>(out, a, b, &half_block),
+            DType::BF16 => return binary_map_half::<bf16>(out, a, b, &half_block),
+            DType::F32 => return binary_map::<f32, f32, f32>(out, a, b, |x, y| x / y),
+            DType::F64 => return binary_map::<f64, f64, f64>(out, a, b, |x, y| x / y),
+            _ => {}
+        }
     }
     crate::dispatch_float!(dtype, T => {
         binary_map::<T, T, T>(out, a, b, move |x, y| {

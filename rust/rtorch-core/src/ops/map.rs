@@ -45,6 +45,23 @@ pub fn unary_map_half<H: cpu::Half>(
     }
 }
 
+/// `out[i] = f(a[i], b[i])` for a 16-bit float type, computed in float32 blocks by `f`
+/// (`cpu::elementwise::binary_map_half`; `f(x, y)` leaves its results in `x`).
+pub fn binary_map_half<H: cpu::Half>(
+    out: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    f: &(dyn Fn(&mut [f32], &[f32]) + Sync),
+) -> Result<()> {
+    match Backend::of(out, &[a, b])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            cpu::binary_map_half::<H>(out.cpu_view_mut()?, a.cpu_view()?, b.cpu_view()?, f);
+            Ok(())
+        }
+    }
+}
+
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
 #[inline]
 pub fn binary_map<A: Element, B: Element, O: Element>(

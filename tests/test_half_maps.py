@@ -1,5 +1,5 @@
-"""Floating unary ops on float16/bfloat16: computed in float32 blocks and rounded once
-(`unary_map_half`). Every layout the walk special-cases: contiguous with tails around
+"""Floating unary ops and add/sub/mul/div on float16/bfloat16: computed in float32
+blocks and rounded once (`unary_map_half`, `binary_map_half`). Every layout the walk special-cases: contiguous with tails around
 the 256-element block and above the parallel grain size, transposed, stepped, expanded
 and in place. Reference: numpy in float64 on the same half inputs, rounded to the half
 type; rtorch may differ from it by at most one unit in the last place (its float32
@@ -94,3 +94,70 @@ def test_special_values_round_once():
     # e^11.1 ~ 66171 overflows float16 (max 65504) but not bfloat16.
     assert rtorch.exp(rtorch.tensor([11.1], dtype=rtorch.float16)).item() == float("inf")
     assert rtorch.exp(rtorch.tensor([11.1], dtype=rtorch.bfloat16)).item() > 65504
+
+
+BINARY = {
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+}
+# Products and quotients of two half values are rounded once either way: exact.
+EXACT = {"mul", "div"}
+
+
+def check_binary(got, x64, y64, name, dtype, alpha=1):
+    want = half_round(BINARY[name](x64, alpha * y64), dtype)
+    g = got.to(rtorch.float64).numpy()
+    assert got.dtype == dtype
+    if name in EXACT and alpha == 1:
+        np.testing.assert_array_equal(g, want)
+        return
+    tol = ulp(want, dtype)
+    if alpha != 1:
+        # alpha * y is rounded to float32 first (as PyTorch computes it): under
+        # cancellation that rounding, not the half one, bounds the error.
+        tol = tol + np.abs(alpha * y64) * 2.0**-23
+    assert np.all(np.abs(g - want) <= tol), name
+
+
+def pair(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rtorch.tensor(rng.uniform(-4, 4, size=shape)).to(dtype)
+    y = rtorch.tensor(rng.uniform(0.25, 4, size=shape) * rng.choice([-1, 1], size=shape))
+    return x, y.to(dtype)
+
+
+def f64(t):
+    return t.to(rtorch.float64).numpy()
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("n", [0, 1, 255, 257, 40_000])
+def test_binary_contiguous_and_in_place(name, dtype, n):
+    x, y = pair((n,), dtype, n)
+    check_binary(getattr(rtorch, name)(x, y), f64(x), f64(y), name, dtype)
+    z = x.clone()
+    getattr(z, name + "_")(y)
+    check_binary(z, f64(x), f64(y), name, dtype)
+    if name in ("add", "sub"):
+        check_binary(getattr(rtorch, name)(x, y, alpha=0.3), f64(x), f64(y), name, dtype, 0.3)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_strided_and_broadcast(name, dtype):
+    x, y = pair((300, 140), dtype, 3)
+    for a, b in [
+        (x.t(), y.t()),  # both transposed: dense permutation, flat walk
+        (x.t(), y.reshape(140, 300)),  # one transposed
+        (x[:, ::3], y[:, 1::3]),  # stepped
+        (x, y[5]),  # a broadcast row
+        (x[:, :1], y),  # a broadcast column
+        (x, y[7, 9]),  # a 0-dim tensor
+    ]:
+        check_binary(getattr(rtorch, name)(a, b), f64(a), f64(b), name, dtype)
+    out = rtorch.empty(0, dtype=dtype)
+    getattr(rtorch, name)(x[:, ::2], y[:, ::2], out=out)
+    check_binary(out, f64(x[:, ::2]), f64(y[:, ::2]), name, dtype)

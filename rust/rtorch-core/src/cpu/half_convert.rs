@@ -1,0 +1,279 @@
+//! float16/bfloat16 <-> float32 over slices, the conversions around every half-precision
+//! kernel that computes in float32. float16 uses the F16C instructions where the CPU
+//! has them (with AVX2; `RTORCH_CPU_CAPABILITY=default` takes the portable path);
+//! bfloat16 is a 16-bit shift, rounded to nearest even, in loops the compiler
+//! vectorises. Every path gives exactly the `half` crate's scalar conversions (tested
+//! over all 65,536 inputs one way and the rounding boundaries the other).
+
+use half::{bf16, f16};
+
+/// F16C is usable: the AVX2 level is in use and the CPU has it (checked once).
+#[cfg(target_arch = "x86_64")]
+fn f16c() -> bool {
+    static F16C: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *F16C.get_or_init(|| super::math::has_avx2_fma() && is_x86_feature_detected!("f16c"))
+}
+
+/// `dst[i] = src[i]` widened. The slices have the same length.
+pub fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if f16c() {
+        // SAFETY: F16C and AVX were detected at run time.
+        unsafe { x86::f16_to_f32(src, dst) };
+        return;
+    }
+    portable_f16_to_f32(src, dst);
+}
+
+/// `dst[i] = src[i]` rounded to nearest even. The slices have the same length.
+pub fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    #[cfg(target_arch = "x86_64")]
+    if f16c() {
+        // SAFETY: F16C and AVX were detected at run time.
+        unsafe { x86::f32_to_f16(src, dst) };
+        return;
+    }
+    portable_f32_to_f16(src, dst);
+}
+
+pub(crate) fn portable_f16_to_f32(src: &[f16], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = s.to_f32();
+    }
+}
+
+pub(crate) fn portable_f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = f16::from_f32(*s);
+    }
+}
+
+/// `dst[i] = src[i]` widened (exact: the top half of a float32).
+pub fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    match super::math::capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        super::math::Capability::Avx512 => return unsafe { x86::bf16_to_f32_avx512(src, dst) },
+        // SAFETY: as above.
+        super::math::Capability::Avx2 => return unsafe { x86::bf16_to_f32_avx2(src, dst) },
+        super::math::Capability::Default => {}
+    }
+    portable_bf16_to_f32(src, dst)
+}
+
+/// `dst[i] = src[i]` rounded to nearest even; NaN stays a (quiet) NaN.
+pub fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
+    #[cfg(target_arch = "x86_64")]
+    match super::math::capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        super::math::Capability::Avx512 => return unsafe { x86::f32_to_bf16_avx512(src, dst) },
+        // SAFETY: as above.
+        super::math::Capability::Avx2 => return unsafe { x86::f32_to_bf16_avx2(src, dst) },
+        super::math::Capability::Default => {}
+    }
+    portable_f32_to_bf16(src, dst)
+}
+
+/// The bfloat16 loops, inlined into each SIMD level's copy to be vectorised for it.
+#[inline(always)]
+pub(crate) fn portable_bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = f32::from_bits(u32::from(s.to_bits()) << 16);
+    }
+}
+
+#[inline(always)]
+pub(crate) fn portable_f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        let x = s.to_bits();
+        // Adding 0x7fff plus the lowest kept bit rounds to nearest even; a carry into the
+        // exponent is the right answer (up to infinity included).
+        let rounded = (x.wrapping_add(0x7fff + ((x >> 16) & 1)) >> 16) as u16;
+        let nan = ((x >> 16) as u16) | 0x0040;
+        *d = bf16::from_bits(if s.is_nan() { nan } else { rounded });
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86 {
+    use half::{bf16, f16};
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn bf16_to_f32_avx2(src: &[bf16], dst: &mut [f32]) {
+        super::portable_bf16_to_f32(src, dst)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn f32_to_bf16_avx2(src: &[f32], dst: &mut [bf16]) {
+        super::portable_f32_to_bf16(src, dst)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512 F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn bf16_to_f32_avx512(src: &[bf16], dst: &mut [f32]) {
+        super::portable_bf16_to_f32(src, dst)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512 F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn f32_to_bf16_avx512(src: &[f32], dst: &mut [bf16]) {
+        super::portable_f32_to_bf16(src, dst)
+    }
+
+    /// # Safety
+    /// The CPU must have F16C and AVX.
+    #[target_feature(enable = "avx,f16c")]
+    pub unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
+        let n = src.len().min(dst.len());
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: i + 8 <= n elements of both slices; unaligned loads and stores.
+            let h = _mm_loadu_si128(src.as_ptr().add(i) as *const __m128i);
+            _mm256_storeu_ps(dst.as_mut_ptr().add(i), _mm256_cvtph_ps(h));
+            i += 8;
+        }
+        super::portable_f16_to_f32(&src[i..n], &mut dst[i..n]);
+    }
+
+    /// # Safety
+    /// The CPU must have F16C and AVX.
+    #[target_feature(enable = "avx,f16c")]
+    pub unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+        let n = src.len().min(dst.len());
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: as above. Rounding: to nearest even (not from MXCSR).
+            let v = _mm256_loadu_ps(src.as_ptr().add(i));
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            _mm_storeu_si128(dst.as_mut_ptr().add(i) as *mut __m128i, h);
+            i += 8;
+        }
+        super::portable_f32_to_f16(&src[i..n], &mut dst[i..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every float16/bfloat16 bit pattern.
+    fn all_bits() -> Vec<u16> {
+        (0..=u16::MAX).collect()
+    }
+
+    /// float32 values around every rounding boundary of both half types (ties, one ulp
+    /// either side), the extremes, subnormals, infinities and NaNs.
+    fn boundary_f32s() -> Vec<f32> {
+        let mut v = Vec::new();
+        for h in all_bits() {
+            for base in [u32::from(h) << 16, u32::from(h) << 13] {
+                for d in [
+                    0u32, 1, 0x0fff, 0x1000, 0x1001, 0x7fff, 0x8000, 0x8001, 0xffff,
+                ] {
+                    v.push(f32::from_bits(base.wrapping_add(d)));
+                    v.push(f32::from_bits(base.wrapping_sub(d)));
+                }
+            }
+        }
+        v.extend([
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            1e-45,
+            65504.0,
+            65520.0,
+            65519.99,
+        ]);
+        v.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN]);
+        v
+    }
+
+    fn same_f32(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    #[test]
+    fn bfloat16_matches_the_scalar_conversions_on_every_path() {
+        let h: Vec<bf16> = all_bits().into_iter().map(bf16::from_bits).collect();
+        let f = boundary_f32s();
+        type Widen = fn(&[bf16], &mut [f32]);
+        type Narrow = fn(&[f32], &mut [bf16]);
+        let mut paths: Vec<(Widen, Narrow)> = vec![(portable_bf16_to_f32, portable_f32_to_bf16)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                // SAFETY: detected just above.
+                paths.push((
+                    |s, d| unsafe { x86::bf16_to_f32_avx2(s, d) },
+                    |s, d| unsafe { x86::f32_to_bf16_avx2(s, d) },
+                ));
+            }
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
+                // SAFETY: detected just above.
+                paths.push((
+                    |s, d| unsafe { x86::bf16_to_f32_avx512(s, d) },
+                    |s, d| unsafe { x86::f32_to_bf16_avx512(s, d) },
+                ));
+            }
+        }
+        for (widen, narrow) in paths {
+            let mut w = vec![0f32; h.len()];
+            widen(&h, &mut w);
+            for (x, y) in h.iter().zip(&w) {
+                assert!(same_f32(x.to_f32(), *y), "{x:?}");
+            }
+            let mut n = vec![bf16::ZERO; f.len()];
+            narrow(&f, &mut n);
+            for (x, y) in f.iter().zip(&n) {
+                let want = bf16::from_f32(*x);
+                assert!(
+                    want.to_bits() == y.to_bits() || (want.is_nan() && y.is_nan()),
+                    "{x:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn float16_matches_the_scalar_conversions_on_every_path() {
+        let h: Vec<f16> = all_bits().into_iter().map(f16::from_bits).collect();
+        let f = boundary_f32s();
+        type Widen = fn(&[f16], &mut [f32]);
+        type Narrow = fn(&[f32], &mut [f16]);
+        let mut paths: Vec<(Widen, Narrow)> = vec![(portable_f16_to_f32, portable_f32_to_f16)];
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("f16c") && is_x86_feature_detected!("avx") {
+            // SAFETY: detected just above.
+            paths.push((
+                |s, d| unsafe { x86::f16_to_f32(s, d) },
+                |s, d| unsafe { x86::f32_to_f16(s, d) },
+            ));
+        }
+        for (widen, narrow) in paths {
+            // Odd lengths: the 8-wide loops and their scalar tails.
+            for len in [h.len(), 13] {
+                let mut w = vec![0f32; len];
+                widen(&h[..len], &mut w);
+                for (x, y) in h.iter().zip(&w) {
+                    assert!(same_f32(x.to_f32(), *y), "{x:?}");
+                }
+            }
+            let mut n = vec![f16::ZERO; f.len() - 3];
+            narrow(&f[..f.len() - 3], &mut n);
+            for (x, y) in f.iter().zip(&n) {
+                let want = f16::from_f32(*x);
+                assert!(
+                    want.to_bits() == y.to_bits() || (want.is_nan() && y.is_nan()),
+                    "{x:e}"
+                );
+            }
+        }
+    }
+}
