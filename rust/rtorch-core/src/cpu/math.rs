@@ -1,11 +1,13 @@
 //! Scalar math the elementwise kernels need beyond `std`: vectorisable f32 `exp`,
-//! `log`, `tanh` (under 2 ulp) and `sigmoid` (under 0.6 ulp), branch-free so that loops
-//! over slices auto-vectorise, their slice drivers with run-time AVX2/FMA selection, and `erf`,
+//! `log`, `tanh` (under 2 ulp), and `sigmoid`, `silu`, `erf`, `erfc`, `gelu` (computed in
+//! f64 and rounded once: under 0.6 ulp), branch-free so that loops over slices
+//! auto-vectorise; their slice drivers with run-time AVX2/AVX-512 selection; and `erf`,
 //! `erfc`, `erfinv` in f64.
 //!
-//! The f32 polynomials are Cephes' (`expf`, `logf`, `tanhf`); the slice drivers are
-//! written once and compiled twice: for baseline x86-64 and inside a
-//! `#[target_feature(enable = "avx2,fma")]` function chosen at run time.
+//! The f32 polynomials are Cephes' (`expf`, `logf`, `tanhf`); erf/erfc's are fitted by
+//! scripts/fit_erf_coefficients.py. The slice drivers are written once and compiled
+//! three times: for baseline x86-64 and inside `#[target_feature]` functions for AVX2 +
+//! FMA and AVX-512, chosen at run time.
 
 // Cephes' coefficients are kept as published.
 #![allow(clippy::excessive_precision)]
@@ -111,6 +113,37 @@ pub fn tanh_f32(x: f32) -> f32 {
     }
 }
 
+/// e^y for y in [-700, 0] (clamped) in f64, relative error about 2^-30: Cephes' `expf`
+/// polynomial evaluated in f64, the exponential inside the f32 kernels that compute in
+/// f64 and round once (sigmoid, silu, erf, erfc, gelu). Branch-free; LLVM vectorises it.
+#[inline(always)]
+fn exp_neg_f64(y: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2: f64 = std::f64::consts::LN_2;
+    // Round-to-nearest by adding 1.5 * 2^52, as `exp_f32` does in f32.
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    let yc = y.clamp(-700.0, 0.0);
+    let t = yc * LOG2E + SHIFTER;
+    let n = t - SHIFTER;
+    // n is in [-1010, 0]: 2^n is a normal f64, built from its exponent bits.
+    let ni = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
+    let two_n = f64::from_bits(((ni + 1023) as u64) << 52);
+    let r = yc - n * LN2;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    (p * (r * r) + r + 1.0) * two_n
+}
+
+/// 1 / (1 + e^-x) in f64 for an f32 argument (see `sigmoid_f32`).
+#[inline(always)]
+fn sigmoid_f64(x: f32) -> f64 {
+    let e = exp_neg_f64(-(x.abs()) as f64);
+    let numerator = if x < 0.0 { e } else { 1.0 };
+    numerator / (1.0 + e)
+}
+
 /// 1 / (1 + e^-x) for an f32, correctly rounded in all but rare cases (within 0.52 ulp).
 ///
 /// Computed in f64 and rounded once: the f32 form `1 / (1 + exp_f32(-x))` adds the
@@ -122,25 +155,112 @@ pub fn tanh_f32(x: f32) -> f32 {
 /// many lanes in f64: about 1.4x the time of the f32 form).
 #[inline(always)]
 pub fn sigmoid_f32(x: f32) -> f32 {
-    const LOG2E: f64 = std::f64::consts::LOG2_E;
-    const LN2: f64 = std::f64::consts::LN_2;
-    // Round-to-nearest by adding 1.5 * 2^52, as `exp_f32` does in f32.
-    const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    // Below -104, e^x is under half the smallest f32 subnormal: the result rounds to 0.
-    let xc = (-(x.abs()) as f64).clamp(-104.0, 0.0);
-    let t = xc * LOG2E + SHIFTER;
-    let n = t - SHIFTER;
-    // n is in [-151, 0]: 2^n is a normal f64, built from its exponent bits.
-    let ni = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
-    let two_n = f64::from_bits(((ni + 1023) as u64) << 52);
-    let r = xc - n * LN2;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
-    let e = (p * (r * r) + r + 1.0) * two_n;
-    let numerator = if x < 0.0 { e } else { 1.0 };
-    (numerator / (1.0 + e)) as f32
+    sigmoid_f64(x) as f32
+}
+
+/// x sigmoid(x) for an f32, rounded once (silu). silu(-inf) is NaN (-inf * 0), as in
+/// PyTorch.
+#[inline(always)]
+pub fn silu_f32(x: f32) -> f32 {
+    let s = if x == f32::NEG_INFINITY {
+        0.0
+    } else {
+        sigmoid_f64(x)
+    };
+    (x as f64 * s) as f32
+}
+
+/// Beyond this argument erfc, and gelu's x erfc / 2, are below half the smallest f32
+/// subnormal: 0.
+const ERFC_ZMAX: f64 = 10.5;
+/// `erfc_pos_f64`'s variable: `t = 2 / (2 + z)` mapped from [2 / (2 + ZMAX), 1] onto
+/// [-1, 1] as `W_A * t - W_B`.
+const ERFC_W_A: f64 = 2.380952380952381;
+const ERFC_W_B: f64 = 1.380952380952381;
+/// ln(erfc(z) / t) + z^2 as a polynomial in that variable (a degree-14 Chebyshev fit in
+/// float64 against `math.erfc`, converted to powers; largest error 7.2e-11;
+/// scripts/fit_erf_coefficients.py).
+const ERFC_P: [f64; 15] = [
+    -0.563156785594992,
+    0.5746099745397454,
+    0.016716057839062895,
+    -0.03014766900950276,
+    -0.001230683532230252,
+    0.003877278339840535,
+    -0.00026748805183342153,
+    -0.0005875947111138769,
+    0.00015451681415519256,
+    7.467498636657266e-05,
+    -4.537799809941196e-05,
+    -4.515626964687981e-06,
+    8.920626595620553e-06,
+    -3.5888052972015525e-07,
+    -9.498125868702042e-07,
+];
+/// erf(x) / x as a polynomial in x^2 for |x| < 0.75 (a least-squares fit in float64
+/// against `math.erf`; largest relative error 1.5e-12; the same script).
+const ERF_Q: [f64; 8] = [
+    1.12837916709523,
+    -0.3761263889635905,
+    0.11283791400765973,
+    -0.026866130046631673,
+    0.0052236785987728775,
+    -0.000853635754375101,
+    0.00011788389120302657,
+    -1.176583591501932e-05,
+];
+
+/// Horner's rule, highest power last in `c`.
+#[inline(always)]
+fn horner<const N: usize>(c: &[f64; N], x: f64) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &k| acc * x + k)
+}
+
+/// erfc(z) for z >= 0 (NaN passes through) in f64, relative error under 2^-29:
+/// `t e^(P(t) - z^2)` with `t = 2 / (2 + z)`, one polynomial and one exponential over
+/// the whole range, branch-free.
+#[inline(always)]
+fn erfc_pos_f64(z: f64) -> f64 {
+    let zc = z.min(ERFC_ZMAX);
+    let t = 2.0 / (2.0 + zc);
+    let e = t * exp_neg_f64(horner(&ERFC_P, ERFC_W_A * t - ERFC_W_B) - zc * zc);
+    // (`min` dropped a NaN: it is put back here.)
+    if z.is_nan() {
+        z
+    } else if z > ERFC_ZMAX {
+        0.0
+    } else {
+        e
+    }
+}
+
+/// erf(x) for an f32 within 0.51 ulp: an odd polynomial near 0, `1 - erfc(|x|)` with
+/// the sign of x beyond.
+#[inline(always)]
+pub fn erf_f32(x: f32) -> f32 {
+    let xd = x as f64;
+    let z = xd.abs();
+    let small = xd * horner(&ERF_Q, xd * xd);
+    let big = (1.0 - erfc_pos_f64(z)).copysign(xd);
+    (if z < 0.75 { small } else { big }) as f32
+}
+
+/// erfc(x) for an f32 within 0.52 ulp (no cancellation in the tail).
+#[inline(always)]
+pub fn erfc_f32(x: f32) -> f32 {
+    let xd = x as f64;
+    let e = erfc_pos_f64(xd.abs());
+    (if xd < 0.0 { 2.0 - e } else { e }) as f32
+}
+
+/// gelu(x) = x Phi(x) = x erfc(-x / sqrt 2) / 2 for an f32, rounded once; no
+/// cancellation for negative x (where Phi is erfc's tail).
+#[inline(always)]
+pub fn gelu_f32(x: f32) -> f32 {
+    let xd = x as f64;
+    let half_tail = 0.5 * erfc_pos_f64(xd.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    let phi = if xd < 0.0 { half_tail } else { 1.0 - half_tail };
+    (xd * phi) as f32
 }
 
 macro_rules! slice_fns {
@@ -247,6 +367,10 @@ slice_fns! {
     log_slice, log_slice_inplace => log_f32;
     tanh_slice, tanh_slice_inplace => tanh_f32;
     sigmoid_slice, sigmoid_slice_inplace => sigmoid_f32;
+    silu_slice, silu_slice_inplace => silu_f32;
+    erf_slice, erf_slice_inplace => erf_f32;
+    erfc_slice, erfc_slice_inplace => erfc_f32;
+    gelu_slice, gelu_slice_inplace => gelu_f32;
 }
 
 /// The SIMD level the CPU kernels use, chosen once per process.
@@ -782,43 +906,67 @@ mod tests {
 
     type SliceFn = fn(&[f32], &mut [f32]);
 
-    /// Every path this CPU has: (name, [exp, log, tanh, sigmoid]).
-    fn paths() -> Vec<(&'static str, [SliceFn; 4])> {
-        let mut v: Vec<(&'static str, [SliceFn; 4])> = vec![(
+    /// The slice kernels of one path, in the order of `KERNELS`.
+    type Path = (&'static str, [SliceFn; 8]);
+
+    /// Each kernel's name and float64 reference (without cancellation where the kernel
+    /// has none: erfc's tail, gelu for negative x).
+    type Reference = (&'static str, fn(f64) -> f64);
+    const KERNELS: [Reference; 8] = [
+        ("exp", f64::exp),
+        ("log", f64::ln),
+        ("tanh", f64::tanh),
+        ("sigmoid", |x| 1.0 / (1.0 + (-x).exp())),
+        ("silu", |x| x / (1.0 + (-x).exp())),
+        ("erf", erf),
+        ("erfc", erfc),
+        ("gelu", |x| {
+            0.5 * x * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
+        }),
+    ];
+
+    macro_rules! path {
+        ($name:literal, $m:ident) => {
+            // SAFETY (each): the caller checked that the CPU has this path's features.
+            (
+                $name,
+                [
+                    |x, o| unsafe { $m::exp_slice(x, o) },
+                    |x, o| unsafe { $m::log_slice(x, o) },
+                    |x, o| unsafe { $m::tanh_slice(x, o) },
+                    |x, o| unsafe { $m::sigmoid_slice(x, o) },
+                    |x, o| unsafe { $m::silu_slice(x, o) },
+                    |x, o| unsafe { $m::erf_slice(x, o) },
+                    |x, o| unsafe { $m::erfc_slice(x, o) },
+                    |x, o| unsafe { $m::gelu_slice(x, o) },
+                ],
+            )
+        };
+    }
+
+    /// Every path this CPU has.
+    fn paths() -> Vec<Path> {
+        let mut v: Vec<Path> = vec![(
             "default",
             [
                 portable::exp_slice,
                 portable::log_slice,
                 portable::tanh_slice,
                 portable::sigmoid_slice,
+                portable::silu_slice,
+                portable::erf_slice,
+                portable::erfc_slice,
+                portable::gelu_slice,
             ],
         )];
         #[cfg(target_arch = "x86_64")]
         {
             let hw = hardware_capability();
             if hw >= Capability::Avx2 {
-                // SAFETY (each): AVX2 + FMA are present (checked just above).
-                v.push((
-                    "avx2",
-                    [
-                        |x, o| unsafe { avx2::exp_slice(x, o) },
-                        |x, o| unsafe { avx2::log_slice(x, o) },
-                        |x, o| unsafe { avx2::tanh_slice(x, o) },
-                        |x, o| unsafe { avx2::sigmoid_slice(x, o) },
-                    ],
-                ));
+                v.push(path!("avx2", avx2));
             }
             if hw >= Capability::Avx512 {
-                // SAFETY (each): AVX-512 is present (checked just above).
-                v.push((
-                    "avx512",
-                    [
-                        |x, o| unsafe { avx512::exp_slice(x, o) },
-                        |x, o| unsafe { avx512::log_slice(x, o) },
-                        |x, o| unsafe { avx512::tanh_slice(x, o) },
-                        |x, o| unsafe { avx512::sigmoid_slice(x, o) },
-                    ],
-                ));
+                v.push(path!("avx512", avx512));
             }
         }
         v
@@ -854,14 +1002,42 @@ mod tests {
 
     #[test]
     fn every_path_within_2_ulp_over_the_whole_range() {
-        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
-        let refs: [fn(f64) -> f64; 4] = [f64::exp, f64::ln, f64::tanh, sig];
-        let names = ["exp", "log", "tanh", "sigmoid"];
         for (path, fns) in paths() {
-            for k in 0..4 {
-                let (e, at) = bit_sweep(fns[k], refs[k]);
-                assert!(e <= 2.0, "{path} {}: {e} ulp at {at:e}", names[k]);
+            for (f, (name, r)) in fns.iter().zip(KERNELS) {
+                let (e, at) = bit_sweep(*f, r);
+                assert!(e <= 2.0, "{path} {name}: {e} ulp at {at:e}");
             }
+        }
+    }
+
+    #[test]
+    fn erf_erfc_gelu_silu_accuracy_and_special_values() {
+        let gelu = KERNELS[7].1;
+        // The kernels round once from float64: about half an ulp over the ranges where
+        // they change (dense sweeps; the bit sweep above covers everything else).
+        assert!(sweep(erf_f32, erf, -6.0, 6.0) <= 0.6);
+        assert!(sweep(erf_f32, erf, -1e-3, 1e-3) <= 0.6);
+        assert!(sweep(erfc_f32, erfc, -6.0, 11.0) <= 0.6);
+        assert!(sweep(gelu_f32, gelu, -15.0, 8.0) <= 0.6);
+        assert!(sweep(silu_f32, KERNELS[4].1, -110.0, 30.0) <= 0.6);
+        assert_eq!(
+            (erf_f32(f32::INFINITY), erf_f32(f32::NEG_INFINITY)),
+            (1.0, -1.0)
+        );
+        assert_eq!(
+            (erfc_f32(f32::INFINITY), erfc_f32(f32::NEG_INFINITY)),
+            (0.0, 2.0)
+        );
+        assert_eq!((erfc_f32(10.6), erfc_f32(30.0)), (0.0, 0.0));
+        assert_eq!(
+            (erf_f32(0.0), erf_f32(-0.0).to_bits()),
+            (0.0, (-0.0f32).to_bits())
+        );
+        assert_eq!(gelu_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(gelu_f32(-20.0), 0.0);
+        assert!(silu_f32(f32::NEG_INFINITY).is_nan());
+        for f in [erf_f32, erfc_f32, gelu_f32, silu_f32] {
+            assert!(f(f32::NAN).is_nan());
         }
     }
 

@@ -156,6 +156,10 @@ pub trait FMath: Copy + PartialOrd {
     fn erf_(self) -> Self;
     fn erfc_(self) -> Self;
     fn erfinv_(self) -> Self;
+    /// x Phi(x).
+    fn gelu_(self) -> Self;
+    /// x sigmoid(x).
+    fn silu_(self) -> Self;
 }
 
 impl FMath for f32 {
@@ -175,14 +179,24 @@ impl FMath for f32 {
     fn sigmoid_(self) -> f32 {
         math::sigmoid_f32(self)
     }
+    #[inline(always)]
     fn erf_(self) -> f32 {
-        math::erf(self as f64) as f32
+        math::erf_f32(self)
     }
+    #[inline(always)]
     fn erfc_(self) -> f32 {
-        math::erfc(self as f64) as f32
+        math::erfc_f32(self)
     }
     fn erfinv_(self) -> f32 {
         math::erfinv(self as f64) as f32
+    }
+    #[inline(always)]
+    fn gelu_(self) -> f32 {
+        math::gelu_f32(self)
+    }
+    #[inline(always)]
+    fn silu_(self) -> f32 {
+        math::silu_f32(self)
     }
 }
 
@@ -211,6 +225,12 @@ impl FMath for f64 {
     }
     fn erfinv_(self) -> f64 {
         math::erfinv(self)
+    }
+    fn gelu_(self) -> f64 {
+        0.5 * self * math::erfc(-self * std::f64::consts::FRAC_1_SQRT_2)
+    }
+    fn silu_(self) -> f64 {
+        self * self.sigmoid_()
     }
 }
 

@@ -95,8 +95,8 @@ kinds! {
     Tanh "tanh" {} slices(math::tanh_slice, math::tanh_slice_inplace) |x| x.tanh_();
     /// 1 / (1 + e^-x).
     Sigmoid "sigmoid" {} slices(math::sigmoid_slice, math::sigmoid_slice_inplace) |x| x.sigmoid_();
-    Erf "erf" {} |x| x.erf_();
-    Erfc "erfc" {} |x| x.erfc_();
+    Erf "erf" {} slices(math::erf_slice, math::erf_slice_inplace) |x| x.erf_();
+    Erfc "erfc" {} slices(math::erfc_slice, math::erfc_slice_inplace) |x| x.erfc_();
     Erfinv "erfinv" {} |x| x.erfinv_();
     Reciprocal "reciprocal" {} |x| 1.0 / x;
     /// x - trunc(x).
@@ -111,14 +111,14 @@ kinds! {
         }
     };
     /// x Phi(x), exact.
-    Gelu "gelu" {} |x| 0.5 * x * (-x * (GELU_S2 as F)).erfc_();
+    Gelu "gelu" {} slices(math::gelu_slice, math::gelu_slice_inplace) |x| x.gelu_();
     /// The tanh approximation of gelu.
     GeluTanh "gelu_tanh" {} |x| {
         let inner = (GELU_K as F) * (x + (GELU_C as F) * x * x * x);
         0.5 * x * (1.0 + inner.tanh_())
     };
     /// x sigmoid(x).
-    Silu "silu" {} |x| x * x.sigmoid_();
+    Silu "silu" {} slices(math::silu_slice, math::silu_slice_inplace) |x| x.silu_();
     /// log(1 + e^(beta x)) / beta; linear above `threshold`.
     Softplus "softplus" { beta: f64, threshold: f64 } |x| {
         let bx = x * (beta as F);

@@ -1,0 +1,87 @@
+"""Fits the polynomials of rtorch's float32 erf/erfc/gelu kernels (rust/rtorch-core/src/
+cpu/math.rs: ERFC_P, ERF_Q, ERFC_W_A/B) and prints them as Rust arrays.
+
+    python scripts/fit_erf_coefficients.py
+
+erfc(z) = t exp(P(w) - z^2) with t = 2 / (2 + z), w = W_A t - W_B in [-1, 1], for
+0 <= z <= 10.5 (beyond, erfc and gelu are below half the smallest float32 subnormal); P is a
+degree-14 Chebyshev least-squares fit of ln(erfc(z) / t) + z^2, converted to powers of w.
+erf(x) = x Q(x^2) for |x| < 0.75, Q a degree-7 least-squares fit. The reference is
+Python's math.erf/math.erfc (float64). The script also evaluates the kernels as the
+Rust code does (in float64, rounded once to float32) and prints their worst ulp error.
+"""
+
+import math
+
+import numpy as np
+from numpy.polynomial import chebyshev, polynomial
+
+ZMAX = 10.5
+
+
+def fit():
+    tlo = 2 / (2 + ZMAX)
+    w_a, w_b = 2 / (1 - tlo), (1 + tlo) / (1 - tlo)
+    t = np.linspace(tlo, 1.0, 40001)
+    z = 2 / t - 2
+    f = np.array([math.log(math.erfc(zz) / tt) + zz * zz for zz, tt in zip(z, t)])
+    w = w_a * t - w_b
+    p = chebyshev.cheb2poly(chebyshev.chebfit(w, f, 14))
+    print("erfc exponent: largest error", np.abs(polynomial.polyval(w, p) - f).max())
+    x = np.linspace(0, 0.75, 20001)[1:]
+    q_ref = np.array([math.erf(v) / v for v in x])
+    q = polynomial.polyfit(x * x, q_ref, 7)
+    print(
+        "erf(x)/x: largest relative error", np.abs(polynomial.polyval(x * x, q) / q_ref - 1).max()
+    )
+    return w_a, w_b, p, q
+
+
+def exp_neg(y):
+    """Cephes' expf polynomial in float64, as `exp_neg_f64`."""
+    yc = np.clip(y, -700, 0)
+    n = np.round(yc * math.log2(math.e))
+    r = yc - n * math.log(2)
+    p = (
+        (((1.9875691e-4 * r + 1.3981999e-3) * r + 8.333452e-3) * r + 4.1665796e-2) * r
+        + 1.6666665e-1
+    ) * r + 5.0000001e-1
+    return (p * (r * r) + r + 1.0) * np.exp2(n)
+
+
+def check(w_a, w_b, p, q):
+    def erfc_pos(z):
+        zc = np.minimum(z, ZMAX)
+        t = 2 / (2 + zc)
+        return np.where(z > ZMAX, 0.0, t * exp_neg(polynomial.polyval(w_a * t - w_b, p) - zc * zc))
+
+    x = np.concatenate([np.linspace(-11, 11, 200001), np.logspace(-40, 1, 20001)])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    xd = x.astype(np.float64)
+    erf = np.where(
+        np.abs(xd) < 0.75,
+        xd * polynomial.polyval(xd * xd, q),
+        np.copysign(1 - erfc_pos(np.abs(xd)), xd),
+    ).astype(np.float32)
+    e = erfc_pos(np.abs(xd))
+    erfc = np.where(xd < 0, 2 - e, e).astype(np.float32)
+    for name, got, ref in [
+        ("erf", erf, [math.erf(v) for v in xd]),
+        ("erfc", erfc, [math.erfc(v) for v in xd]),
+    ]:
+        ref = np.array(ref)
+        ulp = np.maximum(np.spacing(np.abs(ref.astype(np.float32))).astype(np.float64), 2.0**-149)
+        print(f"{name}: worst {np.max(np.abs(got - ref) / ulp):.3f} ulp")
+
+
+def rust(name, values):
+    body = "".join(f"    {float(v)!r},\n" for v in values)
+    return f"const {name}: [f64; {len(values)}] = [\n{body}];"
+
+
+if __name__ == "__main__":
+    w_a, w_b, p, q = fit()
+    check(w_a, w_b, p, q)
+    print(f"const ERFC_W_A: f64 = {w_a!r};\nconst ERFC_W_B: f64 = {w_b!r};")
+    print(rust("ERFC_P", p))
+    print(rust("ERF_Q", q))
