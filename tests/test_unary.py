@@ -486,7 +486,7 @@ def test_matches_torch(torch_ref):
         np.testing.assert_allclose(to_np(got), exp.double().numpy(), rtol=2e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["erf", "erfc", "sigmoid", "exp", "tanh", "log"])
+@pytest.mark.parametrize("name", ["erf", "erfc", "sigmoid", "exp", "tanh", "log", "sin", "cos"])
 def test_vectorised_and_strided_float32_paths_agree_bitwise(name):
     # Contiguous float32 runs the SIMD slice kernel, a transposed view the scalar
     # function; both are the same algorithm, so the bits agree (and agree with float64
@@ -519,3 +519,28 @@ def test_gelu_silu_float32_paths_agree_and_match_float64(fn):
     # Rounded once from float64: within one float32 ulp of the exact value.
     ulp = np.maximum(np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64), 2.0**-149)
     assert np.max(np.abs(fast - ref) / ulp) <= 1.0
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_sin_cos_float32_over_the_whole_range(name):
+    # The vector path reduces |x| <= 65536; larger, inf and nan go through float64's
+    # own function; both within one float32 ulp of numpy's float64 value.
+    rng = np.random.default_rng(5)
+    v = np.concatenate(
+        [rng.uniform(-10, 10, 3000), rng.uniform(6e4, 7e4, 3000), 10.0 ** rng.uniform(5, 38, 3000)]
+    ).astype(np.float32)
+    v = np.concatenate([v, -v, [np.inf, -np.inf, np.nan, 0.0, -0.0]]).astype(np.float32)
+    x = rtorch.tensor(v)
+    got = getattr(rtorch, name)(x).numpy()
+    y = x.clone()
+    getattr(y, name + "_")()
+    np.testing.assert_array_equal(got, y.numpy())
+    finite = np.isfinite(v)
+    ref = getattr(np, name)(np.where(finite, v, 0).astype(np.float64))
+    assert np.isnan(got[~finite]).all()
+    ulp = np.maximum(
+        np.spacing(np.abs(ref[finite]).astype(np.float32)).astype(np.float64), 2.0**-149
+    )
+    assert np.max(np.abs(got[finite] - ref[finite]) / ulp) <= 1.0
+    if name == "sin":
+        assert np.signbit(got[-1]) and not np.signbit(got[-2])

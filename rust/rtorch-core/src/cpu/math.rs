@@ -263,6 +263,132 @@ pub fn gelu_f32(x: f32) -> f32 {
     (xd * phi) as f32
 }
 
+/// Below this magnitude the f32 sine and cosine reduce their argument in f64 with three
+/// parts of pi/2 (exact enough for every f32 there); above it, and for inf/NaN, they
+/// call std's f64 functions (a scalar pass after the vector one).
+const TRIG_FAST_LIMIT: f32 = 65536.0;
+
+/// x = k pi/2 + r with |r| <= pi/4 (in f64), for |x| <= TRIG_FAST_LIMIT: returns (r, k).
+/// The parts of pi/2 are FreeBSD's (`__rem_pio2`): k times each of the first two is
+/// exact for k < 2^20, and the third leaves an error near 1e-31 k.
+#[inline(always)]
+fn trig_reduce(x: f32) -> (f64, i64) {
+    const TWO_OVER_PI: f64 = std::f64::consts::FRAC_2_PI;
+    const PIO2_1: f64 = 1.570_796_326_734_125_6;
+    const PIO2_2: f64 = 6.077_100_506_303_966e-11;
+    const PIO2_3: f64 = 2.022_266_248_711_166_5e-21;
+    // Round-to-nearest by adding 1.5 * 2^52; the low bits of `t` are then k.
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    let xd = (x.clamp(-TRIG_FAST_LIMIT, TRIG_FAST_LIMIT)) as f64;
+    let t = xd * TWO_OVER_PI + SHIFTER;
+    let k = t - SHIFTER;
+    let ki = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
+    (((xd - k * PIO2_1) - k * PIO2_2) - k * PIO2_3, ki)
+}
+
+/// sin(x + q pi/2) from the reduced argument (Taylor series to r^11 and r^12, relative
+/// error under 1e-10 on |r| <= pi/4).
+#[inline(always)]
+fn trig_eval(r: f64, q: i64) -> f64 {
+    let z = r * r;
+    // r (1 + z P), not r + r z P: keeps the sign of a zero r.
+    let sin_r = r
+        * (1.0
+            + z * (-1.0 / 6.0
+                + z * (1.0 / 120.0
+                    + z * (-1.0 / 5040.0 + z * (1.0 / 362_880.0 + z * (-1.0 / 39_916_800.0))))));
+    let cos_r = 1.0 - 0.5 * z
+        + z * z
+            * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40_320.0 + z * (-1.0 / 3_628_800.0))));
+    let v = if q & 1 == 0 { sin_r } else { cos_r };
+    if q & 2 == 0 {
+        v
+    } else {
+        -v
+    }
+}
+
+/// sin(x) for |x| <= TRIG_FAST_LIMIT, rounded once from f64 (the vector path).
+#[inline(always)]
+fn sin_fast_f32(x: f32) -> f32 {
+    let (r, k) = trig_reduce(x);
+    trig_eval(r, k) as f32
+}
+
+/// cos(x) for |x| <= TRIG_FAST_LIMIT: sin(x + pi/2).
+#[inline(always)]
+fn cos_fast_f32(x: f32) -> f32 {
+    let (r, k) = trig_reduce(x);
+    trig_eval(r, k.wrapping_add(1)) as f32
+}
+
+/// sin(x) for an f32 within 0.51 ulp; the scalar form of `sin_slice`.
+#[inline]
+pub fn sin_f32(x: f32) -> f32 {
+    if x.abs() <= TRIG_FAST_LIMIT {
+        sin_fast_f32(x)
+    } else {
+        (x as f64).sin() as f32
+    }
+}
+
+/// cos(x) for an f32 within 0.51 ulp; the scalar form of `cos_slice`.
+#[inline]
+pub fn cos_f32(x: f32) -> f32 {
+    if x.abs() <= TRIG_FAST_LIMIT {
+        cos_fast_f32(x)
+    } else {
+        (x as f64).cos() as f32
+    }
+}
+
+/// Redoes, with std's f64 function, the elements the fast path does not cover.
+fn trig_fix_up(x: &[f32], out: &mut [f32], f: fn(f64) -> f64) {
+    // NaN is out of range too (no comparison holds for it).
+    let fast = |v: f32| v.abs() <= TRIG_FAST_LIMIT;
+    if x.iter().all(|&v| fast(v)) {
+        return;
+    }
+    for (o, &v) in out.iter_mut().zip(x) {
+        if !fast(v) {
+            *o = f(v as f64) as f32;
+        }
+    }
+}
+
+/// In-place form of a trig slice kernel: each block's inputs are kept for the fix-up.
+fn trig_in_place(buf: &mut [f32], fast: fn(&mut [f32]), f: fn(f64) -> f64) {
+    let mut keep = [0f32; 256];
+    for block in buf.chunks_mut(keep.len()) {
+        let keep = &mut keep[..block.len()];
+        keep.copy_from_slice(block);
+        fast(block);
+        trig_fix_up(keep, block, f);
+    }
+}
+
+/// `out[i] = sin(x[i])` (vectorised, within 0.51 ulp).
+pub fn sin_slice(x: &[f32], out: &mut [f32]) {
+    sin_fast_slice(x, out);
+    trig_fix_up(x, out, f64::sin);
+}
+
+/// In-place `sin_slice`.
+pub fn sin_slice_inplace(buf: &mut [f32]) {
+    trig_in_place(buf, sin_fast_slice_inplace, f64::sin);
+}
+
+/// `out[i] = cos(x[i])` (vectorised, within 0.51 ulp).
+pub fn cos_slice(x: &[f32], out: &mut [f32]) {
+    cos_fast_slice(x, out);
+    trig_fix_up(x, out, f64::cos);
+}
+
+/// In-place `cos_slice`.
+pub fn cos_slice_inplace(buf: &mut [f32]) {
+    trig_in_place(buf, cos_fast_slice_inplace, f64::cos);
+}
+
 macro_rules! slice_fns {
     ($($name:ident, $name_inplace:ident => $f:ident;)*) => {
         mod generic {
@@ -371,6 +497,8 @@ slice_fns! {
     erf_slice, erf_slice_inplace => erf_f32;
     erfc_slice, erfc_slice_inplace => erfc_f32;
     gelu_slice, gelu_slice_inplace => gelu_f32;
+    sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
+    cos_fast_slice, cos_fast_slice_inplace => cos_fast_f32;
 }
 
 /// The SIMD level the CPU kernels use, chosen once per process.
@@ -907,12 +1035,12 @@ mod tests {
     type SliceFn = fn(&[f32], &mut [f32]);
 
     /// The slice kernels of one path, in the order of `KERNELS`.
-    type Path = (&'static str, [SliceFn; 8]);
+    type Path = (&'static str, [SliceFn; 10]);
 
     /// Each kernel's name and float64 reference (without cancellation where the kernel
     /// has none: erfc's tail, gelu for negative x).
     type Reference = (&'static str, fn(f64) -> f64);
-    const KERNELS: [Reference; 8] = [
+    const KERNELS: [Reference; 10] = [
         ("exp", f64::exp),
         ("log", f64::ln),
         ("tanh", f64::tanh),
@@ -923,6 +1051,8 @@ mod tests {
         ("gelu", |x| {
             0.5 * x * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
         }),
+        ("sin", f64::sin),
+        ("cos", f64::cos),
     ];
 
     macro_rules! path {
@@ -939,6 +1069,14 @@ mod tests {
                     |x, o| unsafe { $m::erf_slice(x, o) },
                     |x, o| unsafe { $m::erfc_slice(x, o) },
                     |x, o| unsafe { $m::gelu_slice(x, o) },
+                    |x, o| {
+                        unsafe { $m::sin_fast_slice(x, o) };
+                        trig_fix_up(x, o, f64::sin)
+                    },
+                    |x, o| {
+                        unsafe { $m::cos_fast_slice(x, o) };
+                        trig_fix_up(x, o, f64::cos)
+                    },
                 ],
             )
         };
@@ -957,6 +1095,14 @@ mod tests {
                 portable::erf_slice,
                 portable::erfc_slice,
                 portable::gelu_slice,
+                |x, o| {
+                    portable::sin_fast_slice(x, o);
+                    trig_fix_up(x, o, f64::sin)
+                },
+                |x, o| {
+                    portable::cos_fast_slice(x, o);
+                    trig_fix_up(x, o, f64::cos)
+                },
             ],
         )];
         #[cfg(target_arch = "x86_64")]
@@ -1038,6 +1184,44 @@ mod tests {
         assert!(silu_f32(f32::NEG_INFINITY).is_nan());
         for f in [erf_f32, erfc_f32, gelu_f32, silu_f32] {
             assert!(f(f32::NAN).is_nan());
+        }
+    }
+
+    #[test]
+    fn sin_cos_accuracy_both_sides_of_the_fast_limit_and_in_place() {
+        for (lo, hi) in [(-7.0, 7.0), (-1e3, 1e3), (65000.0, 66000.0), (1e6, 1.1e6)] {
+            assert!(sweep(sin_f32, f64::sin, lo, hi) <= 0.6, "sin {lo} {hi}");
+            assert!(sweep(cos_f32, f64::cos, lo, hi) <= 0.6, "cos {lo} {hi}");
+        }
+        // f32 values near multiples of pi/2 (small results) and signed zero.
+        let (half_pi, pi) = (std::f32::consts::FRAC_PI_2, std::f32::consts::PI);
+        for x in [half_pi, pi, 22_074.0, 36_343.0, -0.0] {
+            assert!(ulps(sin_f32(x), (x as f64).sin()) <= 0.6, "{x}");
+            assert!(ulps(cos_f32(x), (x as f64).cos()) <= 0.6, "{x}");
+        }
+        assert_eq!(sin_f32(-0.0).to_bits(), (-0.0f32).to_bits());
+        for v in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            assert!(sin_f32(v).is_nan() && cos_f32(v).is_nan());
+        }
+        // The slice kernels, out of place and in place (blocks of 256 plus a tail), give
+        // the scalar functions' bits on a mix of fast and fixed-up elements.
+        let x: Vec<f32> = (0..700)
+            .map(|i| {
+                if i % 7 == 0 {
+                    1e6 + i as f32
+                } else {
+                    (i as f32 - 350.0) * 0.37
+                }
+            })
+            .chain([f32::NAN, f32::INFINITY])
+            .collect();
+        let mut out = vec![0f32; x.len()];
+        sin_slice(&x, &mut out);
+        let mut buf = x.clone();
+        cos_slice_inplace(&mut buf);
+        for ((&v, &s), &c) in x.iter().zip(&out).zip(&buf) {
+            assert_eq!(s.to_bits(), sin_f32(v).to_bits(), "{v}");
+            assert_eq!(c.to_bits(), cos_f32(v).to_bits(), "{v}");
         }
     }
 

@@ -160,6 +160,8 @@ pub trait FMath: Copy + PartialOrd {
     fn gelu_(self) -> Self;
     /// x sigmoid(x).
     fn silu_(self) -> Self;
+    fn sin_(self) -> Self;
+    fn cos_(self) -> Self;
 }
 
 impl FMath for f32 {
@@ -198,6 +200,12 @@ impl FMath for f32 {
     fn silu_(self) -> f32 {
         math::silu_f32(self)
     }
+    fn sin_(self) -> f32 {
+        math::sin_f32(self)
+    }
+    fn cos_(self) -> f32 {
+        math::cos_f32(self)
+    }
 }
 
 impl FMath for f64 {
@@ -231,6 +239,12 @@ impl FMath for f64 {
     }
     fn silu_(self) -> f64 {
         self * self.sigmoid_()
+    }
+    fn sin_(self) -> f64 {
+        self.sin()
+    }
+    fn cos_(self) -> f64 {
+        self.cos()
     }
 }
 

@@ -81,8 +81,8 @@ kinds! {
     Log1p "log1p" {} |x| x.ln_1p();
     Sqrt "sqrt" {} |x| x.sqrt();
     Rsqrt "rsqrt" {} |x| 1.0 / x.sqrt();
-    Sin "sin" {} |x| x.sin();
-    Cos "cos" {} |x| x.cos();
+    Sin "sin" {} slices(math::sin_slice, math::sin_slice_inplace) |x| x.sin_();
+    Cos "cos" {} slices(math::cos_slice, math::cos_slice_inplace) |x| x.cos_();
     Tan "tan" {} |x| x.tan();
     Asin "asin" {} |x| x.asin();
     Acos "acos" {} |x| x.acos();
