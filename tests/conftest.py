@@ -20,6 +20,16 @@ INT_DTYPES = [rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int6
 ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + [rtorch.bool]
 
 
+def with_threads(n: int, fn):
+    """`fn()` run with `n` threads, the previous count restored after."""
+    old = rtorch.get_num_threads()
+    rtorch.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        rtorch.set_num_threads(old)
+
+
 def to_np(t: rtorch.Tensor) -> np.ndarray:
     """The tensor's values as a float64 (or integer/bool) numpy array."""
     if t.dtype == rtorch.bfloat16:

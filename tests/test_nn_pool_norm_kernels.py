@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import with_threads
 
 import rtorch
 import rtorch.nn.functional as F
@@ -180,15 +181,6 @@ def test_max_pool2d_integer_and_errors():
         F.max_pool2d(rtorch.zeros(1, 1, 4, 4), 2, padding=2)
     with pytest.raises(RuntimeError, match="Output size is too small"):
         F.max_pool2d(rtorch.zeros(1, 1, 2, 2), 3)
-
-
-def with_threads(n, fn):
-    old = rtorch.get_num_threads()
-    rtorch.set_num_threads(n)
-    try:
-        return fn()
-    finally:
-        rtorch.set_num_threads(old)
 
 
 def test_thread_count_bitwise_identical():

@@ -4,6 +4,7 @@ against numpy in float64 and for bitwise equality between one and two threads.""
 
 import numpy as np
 import pytest
+from conftest import with_threads
 
 import rtorch
 import rtorch.nn.functional as F
@@ -13,17 +14,8 @@ X = RNG.standard_normal((37, 1001))  # 37 lanes x 1001: 37,037 elements
 XI = RNG.integers(-5, 5, size=(37, 1001))
 
 
-def threads(n, fn):
-    old = rtorch.get_num_threads()
-    rtorch.set_num_threads(n)
-    try:
-        return fn()
-    finally:
-        rtorch.set_num_threads(old)
-
-
 def same_for_thread_counts(fn):
-    one, two = threads(1, fn), threads(2, fn)
+    one, two = with_threads(1, fn), with_threads(2, fn)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
     return two
