@@ -161,3 +161,48 @@ def test_binary_strided_and_broadcast(name, dtype):
     out = rtorch.empty(0, dtype=dtype)
     getattr(rtorch, name)(x[:, ::2], y[:, ::2], out=out)
     check_binary(out, f64(x[:, ::2]), f64(y[:, ::2]), name, dtype)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+def test_casts_to_and_from_float32_all_layouts(dtype):
+    # Every half value widens exactly; float32 values round to nearest even once.
+    bits = np.arange(65536, dtype=np.uint32)
+    with np.errstate(invalid="ignore"):  # signalling NaN patterns
+        if dtype == rtorch.float16:
+            every = bits.astype(np.uint16).view(np.float16).astype(np.float64)
+        else:
+            every = (bits << 16).view(np.float32).astype(np.float64)
+    h = rtorch.tensor(every).to(dtype)  # exact: each value is a half value
+    w = h.to(rtorch.float32).numpy().astype(np.float64)
+    np.testing.assert_array_equal(np.isnan(w), np.isnan(every))
+    fin = ~np.isnan(every)
+    np.testing.assert_array_equal(w[fin], every[fin])
+    v = np.random.default_rng(9).standard_normal(40_000) * 10.0 ** np.random.default_rng(
+        10
+    ).uniform(-6, 4, 40_000)
+    x = rtorch.tensor(v, dtype=rtorch.float32)
+    want = half_round(x.numpy().astype(np.float64), dtype)
+    for view in (x, x.view(200, 200).t(), x[::3]):
+        got = view.to(dtype).to(rtorch.float64).numpy()
+        ref = want if view is x else half_round(view.numpy().astype(np.float64), dtype)
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", ["relu", "abs", "floor", "round", "sign"])
+def test_exact_unary_ops_on_half_types(name, dtype):
+    v = np.random.default_rng(11).uniform(-50, 50, 40_001)
+    x = rtorch.tensor(v).to(dtype)
+    x64 = x.to(rtorch.float64).numpy()
+    ref = {
+        "relu": np.maximum(x64, 0),
+        "abs": np.abs(x64),
+        "floor": np.floor(x64),
+        "round": np.round(x64),
+        "sign": np.sign(x64),
+    }[name]
+    fn = getattr(rtorch, name)
+    for view, r in ((x, ref), (x[1:].view(200, 200).t(), ref[1:].reshape(200, 200).T)):
+        got = fn(view)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got.to(rtorch.float64).numpy(), half_round(r, dtype))

@@ -230,6 +230,44 @@ pub fn binary_map_half<H: Half>(
     plan.par_for_rows(&|offs, len| run(offs, strides, len));
 }
 
+/// `out = src` widened from a 16-bit float: contiguous runs through the vectorised
+/// conversion, other layouts element by element.
+pub fn widen_half<H: Half>(out: ViewMut<'_, f32>, src: View<'_, H>) {
+    if !runs_flat(&[out.layout(), src.layout()]) {
+        return unary_map(out, src, H::widen);
+    }
+    let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut H));
+    par_chunks(out.numel(), |s, e| {
+        // SAFETY: s..e lies inside both flat buffers. Views of different element sizes
+        // cannot alias exactly, and no caller passes overlapping ones: `copy_` refuses
+        // every overlap that is not exact, and the ops' internal casts write fresh
+        // tensors.
+        unsafe {
+            H::widen_slice(
+                std::slice::from_raw_parts(ps.get().add(s), e - s),
+                std::slice::from_raw_parts_mut(po.get().add(s), e - s),
+            )
+        }
+    });
+}
+
+/// `out = src` rounded to a 16-bit float (as `widen_half`).
+pub fn narrow_half<H: Half>(out: ViewMut<'_, H>, src: View<'_, f32>) {
+    if !runs_flat(&[out.layout(), src.layout()]) {
+        return unary_map(out, src, H::narrow);
+    }
+    let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut f32));
+    par_chunks(out.numel(), |s, e| {
+        // SAFETY: as in `widen_half`.
+        unsafe {
+            H::narrow_slice(
+                std::slice::from_raw_parts(ps.get().add(s), e - s),
+                std::slice::from_raw_parts_mut(po.get().add(s), e - s),
+            )
+        }
+    });
+}
+
 /// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
 pub fn binary_map<A: Element, B: Element, O: Element>(
     out: ViewMut<'_, O>,

@@ -7,10 +7,12 @@
 
 use crate::cpu::elementwise as cpu;
 use crate::device::{Backend, Device};
+use crate::dtype::DType::{BF16, F16, F32};
 use crate::dtype::Scalar;
 use crate::element::Element;
 use crate::error::Result;
 use crate::tensor::Tensor;
+use half::{bf16, f16};
 
 /// `out[i] = f(a[i])`. `out` and `a` have the same shape; `out` may alias `a`
 /// exactly (in-place ops) but must not partially overlap it.
@@ -139,6 +141,21 @@ pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
             crate::dispatch_all!(out.dtype(), T => {
                 cpu::copy::<T>(out.cpu_view_mut()?, src.cpu_view()?);
             });
+            Ok(())
+        }
+        Backend::Cpu
+            if matches!(
+                (src.dtype(), out.dtype()),
+                (F16 | BF16, F32) | (F32, F16 | BF16)
+            ) =>
+        {
+            // The casts around half-precision compute: vectorised conversions.
+            match (src.dtype(), out.dtype()) {
+                (F16, _) => cpu::widen_half::<f16>(out.cpu_view_mut()?, src.cpu_view()?),
+                (BF16, _) => cpu::widen_half::<bf16>(out.cpu_view_mut()?, src.cpu_view()?),
+                (_, F16) => cpu::narrow_half::<f16>(out.cpu_view_mut()?, src.cpu_view()?),
+                _ => cpu::narrow_half::<bf16>(out.cpu_view_mut()?, src.cpu_view()?),
+            }
             Ok(())
         }
         Backend::Cpu => crate::dispatch_all!(src.dtype(), A => {

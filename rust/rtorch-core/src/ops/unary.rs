@@ -614,6 +614,13 @@ fn int_or_float(
             unary_map::<f32, f32>(out, a, move |x| ff(x as f64) as f32)?;
             return Ok(());
         }
+        // Half types in float32 blocks (these ops' results are exact in them).
+        let block = move |b: &mut [f32]| b.iter_mut().for_each(|v| *v = ff(*v as f64) as f32);
+        match dt {
+            DType::F16 => return unary_map_half::<f16>(out, a, &block),
+            DType::BF16 => return unary_map_half::<bf16>(out, a, &block),
+            _ => {}
+        }
         crate::dispatch_float!(dt, T => {
             unary_map::<T, T>(out, a, move |x: T| T::from_f64(ff(x.to_f64())))
         }, _ => crate::dispatch_int!(dt, T => {
