@@ -206,3 +206,28 @@ def test_exact_unary_ops_on_half_types(name, dtype):
         got = fn(view)
         assert got.dtype == dtype
         np.testing.assert_array_equal(got.to(rtorch.float64).numpy(), half_round(r, dtype))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("n", [1, 1000, 1025, 70_000, 300_001])
+def test_half_sums_accumulate_in_float32(dtype, n):
+    # Blocks of 1024 widened and summed pairwise in float32, chunks of 65,536 per
+    # thread: within float32's pairwise error of the float64 sum, then rounded once to
+    # the half type; the same bits for any thread count.
+    from conftest import with_threads
+
+    x = rtorch.tensor(np.random.default_rng(n).uniform(-1, 1.1, n)).to(dtype)  # fits float16
+    x64 = x.to(rtorch.float64).numpy()
+    one, two = (with_threads(k, lambda: x.sum().to(rtorch.float64).item()) for k in (1, 2))
+    assert one == two
+    exact = x64.sum()
+    # The float32 sum is within 1e-6 of sum|x|; rounding it to the half type adds one ulp.
+    tol = 1e-6 * np.abs(x64).sum() + ulp(np.array([exact]), dtype)[0]
+    assert abs(two - exact) <= tol
+    # Over a dim (one block per output element), every layout.
+    m = x[: (n // 7) * 7].view(7, n // 7)
+    for t, d in ((m, 1), (m.t(), 0)):
+        got = t.sum(d).to(rtorch.float64).numpy()
+        ref = t.to(rtorch.float64).numpy().sum(d)
+        bound = 1e-6 * np.abs(t.to(rtorch.float64).numpy()).sum(d) + ulp(ref, dtype)
+        assert np.all(np.abs(got - ref) <= bound)

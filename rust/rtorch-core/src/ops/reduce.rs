@@ -179,8 +179,8 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
         }
         DType::F32 => reduce_out::<f32, f32>(blocks, out, outer, inner, |v| v),
         DType::F64 => reduce_out::<f64, f64>(blocks, out, outer, inner, |v| v),
-        DType::F16 => reduce_out::<half::f16, f32>(blocks, out, outer, inner, |v| v.to_f32()),
-        DType::BF16 => reduce_out::<half::bf16, f32>(blocks, out, outer, inner, |v| v.to_f32()),
+        DType::F16 => half_sum::<half::f16>(blocks, out, outer, inner),
+        DType::BF16 => half_sum::<half::bf16>(blocks, out, outer, inner),
         _ => {
             crate::dispatch_all!(dt, T => {
                 let po = out.dtype();
@@ -196,6 +196,24 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
 }
 
 /// Float reduction: accumulate in `A`, write any output dtype.
+/// Sums of float16/bfloat16 blocks, accumulated in float32 (`cpu::reduce::sum_half`).
+fn half_sum<H: crate::cpu::elementwise::Half>(
+    blocks: &Tensor,
+    out: &Tensor,
+    outer: usize,
+    inner: usize,
+) -> Result<()> {
+    use crate::cpu::reduce::sum_half;
+    if outer == 1 {
+        let x: &[H] = blocks.cpu_slice::<H>()?;
+        let s = crate::cpu::reduce::big_sum_by(x, &sum_half::<H>);
+        return crate::ops::map::fill(out, Scalar::Float(s as f64));
+    }
+    crate::dispatch_float!(out.dtype(), O => {
+        reduce_blocks::<H, O>(blocks, out, inner, |x| O::from_f64(sum_half(x) as f64))
+    }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
+}
+
 fn reduce_out<T, A>(
     blocks: &Tensor,
     out: &Tensor,
