@@ -334,6 +334,25 @@ def test_clamp_rules():
     assert rtorch.tensor([1, 200], dtype=rtorch.uint8).clamp(min=100).tolist() == [100, 200]
 
 
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int32], ids=str)
+def test_clamp_number_bounds_large_and_strided(dtype):
+    # Number (and one-element tensor) bounds take the unary map: above the parallel
+    # grain size, contiguous and transposed, NaN inputs and NaN bounds propagating.
+    v = np.random.default_rng(6).uniform(-100, 100, (300, 200))
+    if dtype != rtorch.int32:
+        v[::17, ::13] = np.nan
+    x = rtorch.tensor(v, dtype=dtype)
+    ref = to_np(x)
+    np.testing.assert_array_equal(to_np(x.clamp(-20, 30)), np.clip(ref, -20, 30))
+    np.testing.assert_array_equal(to_np(x.t().clamp(min=5)), np.maximum(ref.T, 5))
+    # A one-element bound of more dims broadcasts the result to them.
+    got = x.clamp(max=rtorch.tensor([[[7]]], dtype=dtype))
+    assert tuple(got.shape) == (1, 300, 200)
+    np.testing.assert_array_equal(to_np(got)[0], np.minimum(ref, 7))
+    if dtype != rtorch.int32:
+        assert np.isnan(to_np(x.clamp(min=float("nan")))).all()
+
+
 def test_clamp_grads():
     x = rtorch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0], requires_grad=True)
     x.clamp(-1, 1).sum().backward()

@@ -754,6 +754,15 @@ fn mask3(
     cast_view(&out, dtype)
 }
 
+/// A value read from a tensor of dtype `T` (`Tensor::item`) back as a `T` (exact).
+fn scalar_as<T: Element>(s: Scalar) -> T {
+    match s {
+        Scalar::Bool(b) => T::from_i64(b as i64),
+        Scalar::Int(i) => T::from_i64(i),
+        Scalar::Float(f) => T::from_f64(f),
+    }
+}
+
 fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName) -> Result<Tensor> {
     if min.is_none() && max.is_none() {
         return Err(Error::Runtime(
@@ -782,7 +791,7 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
     // Missing bounds become +-inf (or the integer range) of the compute type.
     let bound = |t: &Option<Tensor>, inf: f64| -> Result<Tensor> {
         match t {
-            Some(t) => expand_view(&cast_view(t, dtype)?, &shape),
+            Some(t) => cast_view(t, dtype),
             None => {
                 let v = if dtype.is_floating_point() {
                     Scalar::Float(inf)
@@ -806,21 +815,44 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
                     )?;
                     cast_view(&t, dtype)?
                 };
-                expand_view(&s, &shape)
+                Ok(s)
             }
         }
     };
-    let (l2, h2) = (bound(&lo, f64::NEG_INFINITY)?, bound(&hi, f64::INFINITY)?);
-    crate::dispatch_all!(dtype, T => {
-        #[allow(clippy::eq_op)]
-        ternary_map::<T, T, T, T>(&out, &x, &l2, &h2, |v, l, h| {
-            // NaN in the input or a bound propagates.
-            if v != v { v } else if l != l { l } else if h != h { h } else {
-                let r = if v < l { l } else { v };
-                if r > h { h } else { r }
+    let (l1, h1) = (bound(&lo, f64::NEG_INFINITY)?, bound(&hi, f64::INFINITY)?);
+    // NaN in the input or a bound propagates.
+    #[allow(clippy::eq_op)]
+    fn clamp_one<T: PartialOrd + Copy>(v: T, l: T, h: T) -> T {
+        if v != v {
+            v
+        } else if l != l {
+            l
+        } else if h != h {
+            h
+        } else {
+            let r = if v < l { l } else { v };
+            if r > h {
+                h
+            } else {
+                r
             }
-        })
-    })?;
+        }
+    }
+    let on_cpu = |t: &Tensor| t.device() == crate::device::Device::Cpu;
+    if l1.numel() == 1 && h1.numel() == 1 && on_cpu(&out) && on_cpu(&l1) && on_cpu(&h1) {
+        // Number bounds (the usual case): a unary map with the bounds in registers,
+        // which runs flat and vectorised on contiguous input.
+        let (lv, hv) = (l1.item()?, h1.item()?);
+        crate::dispatch_all!(dtype, T => {
+            let (l, h): (T, T) = (scalar_as(lv), scalar_as(hv));
+            unary_map::<T, T>(&out, &x, move |v| clamp_one(v, l, h))
+        })?;
+    } else {
+        let (l2, h2) = (expand_view(&l1, &shape)?, expand_view(&h1, &shape)?);
+        crate::dispatch_all!(dtype, T => {
+            ternary_map::<T, T, T, T>(&out, &x, &l2, &h2, clamp_one)
+        })?;
+    }
     let inputs: Vec<Tensor> = std::iter::once(a.clone())
         .chain(lo.iter().cloned())
         .chain(hi.iter().cloned())
