@@ -21,6 +21,30 @@ fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
     idx
 }
 
+/// The first `k` positions of `order(x, descending)` without sorting the rest: a
+/// selection under the same order made total (ties by index, which is what stability
+/// gives), then a sort of the `k` selected. The same indices as the full stable sort.
+fn order_prefix<T: Element>(x: &[T], descending: bool, k: usize) -> Vec<usize> {
+    if k == 0 || k * 4 >= x.len() {
+        let mut o = order(x, descending);
+        o.truncate(k);
+        return o;
+    }
+    let total = |a: &usize, b: &usize| {
+        let by_value = if descending {
+            cmp_nan_last(&x[*b], &x[*a])
+        } else {
+            cmp_nan_last(&x[*a], &x[*b])
+        };
+        by_value.then(a.cmp(b))
+    };
+    let mut idx: Vec<usize> = (0..x.len()).collect();
+    idx.select_nth_unstable_by(k - 1, total);
+    idx.truncate(k);
+    idx.sort_unstable_by(total);
+    idx
+}
+
 /// Which sorted positions of a lane are output.
 enum Pick<'a> {
     /// The first `m` (sort: all of them; topk: `k`).
@@ -60,7 +84,12 @@ fn pick_lanes(
         let vs: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
         let run = |o: usize, vo: &mut [T], ix: &mut [i64]| {
             let lane = &x[o * n..(o + 1) * n];
-            let ord = order(lane, descending);
+            // Only as much of the order as the pick needs (topk and kthvalue a prefix).
+            let ord = match pick {
+                Pick::First => order_prefix(lane, descending, m),
+                Pick::At(p) => order_prefix(lane, descending, p + 1),
+                Pick::ByValues(_) => order(lane, descending),
+            };
             let chosen: Vec<usize> = match pick {
                 Pick::First => (0..m).collect(),
                 Pick::At(p) => vec![p],
