@@ -512,3 +512,20 @@ def test_grad_value_into_view_of_plain_tensor_gives_the_base_history():
     buf[2] = w  # and into the base itself
     (buf * T(np.arange(6.0).reshape(3, 2))).sum().backward()
     check(w.grad, np.array([2.0 * 3 + 4.0, 3.0 * 3 + 5.0]))
+
+
+def test_gather_rows_dense_and_strided_rows_match_numpy():
+    # Trailing dims dense in source and result: each selected row is one block copy;
+    # a transposed or stepped source keeps the element-by-element walk. Above the
+    # parallel grain size, with repeated indices.
+    v = np.random.default_rng(7).standard_normal((300, 6, 40))
+    x = rtorch.tensor(v)
+    idx = np.random.default_rng(8).integers(0, 300, 500)
+    i = rtorch.tensor(idx)
+    np.testing.assert_array_equal(x[i].numpy(), v[idx])
+    np.testing.assert_array_equal(x.index_select(0, i).numpy(), v[idx])
+    np.testing.assert_array_equal(x[:, :, ::2][i].numpy(), v[:, :, ::2][idx])
+    t = x.permute(2, 1, 0)  # (40, 6, 300): rows not dense
+    j = rtorch.tensor(idx % 40)
+    np.testing.assert_array_equal(t[j].numpy(), v.transpose(2, 1, 0)[idx % 40])
+    np.testing.assert_array_equal(x[:, 2][i[:10]].numpy(), v[:, 2][idx[:10]])
