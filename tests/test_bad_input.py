@@ -325,3 +325,27 @@ def test_partial_overlap_of_input_and_output_raises_as_pytorch():
     with pytest.raises(RuntimeError, match="refer to a single memory location"):
         y[1:].copy_(y[:-1])
     assert y.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_narrow_errors_match_pytorch():
+    # Found by scripts/bad_input_sweep.py: narrow of a 0-dim tensor panicked (reached
+    # through cumulative_trapezoid with a 0-dim x).
+    with pytest.raises(RuntimeError, match="narrow\\(\\) cannot be applied to a 0-dim tensor"):
+        rtorch.tensor(1.0).narrow(0, 0, 1)
+    with pytest.raises(RuntimeError):
+        rtorch.cumulative_trapezoid(rtorch.ones(2, 3), rtorch.tensor(2.0))
+    x = rtorch.arange(5.0)
+    with pytest.raises(
+        IndexError, match=r"start out of range \(expected to be in range of \[-5, 5\], but got 6\)"
+    ):
+        x.narrow(0, 6, 0)
+    with pytest.raises(IndexError, match="start out of range"):
+        x.narrow(0, 2**62, 2**62)
+    with pytest.raises(RuntimeError, match="length must be non-negative"):
+        x.narrow(0, 1, -1)
+    with pytest.raises(
+        RuntimeError, match=r"start \(4\) \+ length \(9223372036854775807\) exceeds"
+    ):
+        x.narrow(0, -1, 2**63 - 1)
+    assert x.narrow(0, -2, 2).tolist() == [3.0, 4.0]
+    assert x.narrow(0, 5, 0).tolist() == []

@@ -309,10 +309,27 @@ pub fn slice(
 }
 
 pub fn narrow(t: &Tensor, dim: i64, start: i64, length: i64) -> Result<Tensor> {
+    if t.dim() == 0 {
+        return Err(Error::Runtime(
+            "narrow() cannot be applied to a 0-dim tensor.".into(),
+        ));
+    }
     let d = normalize_dim(dim, t.dim())?;
     let size = t.shape()[d] as i64;
+    if start < -size || start > size {
+        return Err(Error::Index(format!(
+            "start out of range (expected to be in range of [{}, {size}], but got {start})",
+            -size
+        )));
+    }
+    if length < 0 {
+        return Err(Error::Runtime(
+            "narrow(): length must be non-negative.".into(),
+        ));
+    }
     let start = if start < 0 { start + size } else { start };
-    if start < 0 || length < 0 || start + length > size {
+    // start <= size and length >= 0: the sum cannot overflow unless length is huge.
+    if start.checked_add(length).is_none_or(|end| end > size) {
         return Err(Error::Runtime(format!(
             "start ({start}) + length ({length}) exceeds dimension size ({size})."
         )));
