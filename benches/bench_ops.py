@@ -29,6 +29,19 @@ ROWS: list[tuple[str, str, str]] = [
     ("backward_small", "us/iter", "((w * a + b).relu()).sum().backward(), 4 elements"),
     ("autograd_grad", "us/iter", "autograd.grad of a 2-op 2x2 graph"),
     ("mlp_step", "ms/iter", "MLP 784-128-10, batch 64, forward + backward"),
+    # Single ops on 1000x1000 (the kernels issue 12's scan found far behind).
+    ("add_f16", "us/op", "x + y, 1M float16"),
+    ("div_f32", "us/op", "x / y, 1M float32"),
+    ("exp_f16", "us/op", "exp(x), 1M float16"),
+    ("gelu_f32", "us/op", "gelu(x), 1M float32"),
+    ("erf_f32", "us/op", "erf(x), 1M float32"),
+    ("sin_f32", "us/op", "sin(x), 1M float32"),
+    ("cast_f16", "us/op", "x.to(float16), 1M float32"),
+    ("relu_bf16", "us/op", "relu(x), 1M bfloat16"),
+    ("sum_f16", "us/op", "x.sum(), 1M float16"),
+    ("clamp_f32", "us/op", "x.clamp(-0.5, 0.5), 1M float32"),
+    ("topk_f32", "us/op", "x.topk(10, 1), 1000x1000 float32"),
+    ("index_select_f32", "us/op", "x.index_select(0, idx), 1000 rows of 1000"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -118,7 +131,42 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
 
         return step, 1e3
 
+    def one_million(dtype: str = "float32") -> tuple[Any, Any]:
+        g = lib.Generator().manual_seed(0)
+        x = lib.randn(1000, 1000, generator=g).to(getattr(lib, dtype))
+        y = (lib.rand(1000, 1000, generator=g) + 0.5).to(getattr(lib, dtype))
+        return x, y
+
+    def single(dtype: str, op: Callable[[Any, Any], Any]):
+        def make():
+            x, y = one_million(dtype)
+            return (lambda: op(x, y)), 1e6
+
+        return make
+
+    def index_select_f32():
+        x, _ = one_million()
+        idx = lib.randint(0, 1000, (1000,), generator=lib.Generator().manual_seed(1))
+        return (lambda: x.index_select(0, idx)), 1e6
+
+    f = lib.nn.functional
+    ops = {
+        "add_f16": single("float16", lambda x, y: x + y),
+        "div_f32": single("float32", lambda x, y: x / y),
+        "exp_f16": single("float16", lambda x, y: lib.exp(x)),
+        "gelu_f32": single("float32", lambda x, y: f.gelu(x)),
+        "erf_f32": single("float32", lambda x, y: lib.erf(x)),
+        "sin_f32": single("float32", lambda x, y: lib.sin(x)),
+        "cast_f16": single("float32", lambda x, y: x.to(lib.float16)),
+        "relu_bf16": single("bfloat16", lambda x, y: lib.relu(x)),
+        "sum_f16": single("float16", lambda x, y: x.sum()),
+        "clamp_f32": single("float32", lambda x, y: x.clamp(-0.5, 0.5)),
+        "topk_f32": single("float32", lambda x, y: x.topk(10, 1)),
+        "index_select_f32": index_select_f32,
+    }
+
     return {
+        **ops,
         "add_small": add_small,
         "add_16m": add_16m,
         "sum_16m": sum_16m,
