@@ -459,9 +459,10 @@ mod bf16 {
     const ROW_BLOCKS_PER_TASK: usize = 8;
     /// Panels per task: each panel (`k * CB` bf16) is reused by every row block.
     const PANELS_PER_TASK: usize = 8;
-    /// k-tiles per chunk: a row block's chunk of A (32 rows x 512 bf16 = 32 KiB) stays
-    /// in L1 while the task's panels stream past it.
-    const KC_TILES: usize = 16;
+    /// k-tiles per chunk: the accumulator tiles hold a block's sums over this much of
+    /// k (1024) before they go back to memory; shorter chunks (to keep A's chunk in
+    /// L1) measured slower, the store and reload of the accumulators costing more.
+    const KC_TILES: usize = 32;
 
     /// The instructions a native bfloat16 product runs on.
     #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -564,6 +565,16 @@ mod bf16 {
     #[repr(C, align(64))]
     struct CBlock([f32; RB * CB]);
 
+    thread_local! {
+        /// This thread's packed A and B, kept between calls: fresh multi-megabyte
+        /// buffers cost page faults as slow as the packing itself.
+        static PACKS: std::cell::Cell<(Vec<u16>, Vec<u16>)> =
+            const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// Packed buffers above this many elements (64 MiB together) are freed after use.
+    const KEEP_PACK_ELEMS: usize = 32 << 20;
+
     /// Round-to-nearest-even float32 -> bfloat16 bits, NaN kept quiet NaN: the same
     /// bits as `half::bf16::from_f32`, written branch-free so the loop vectorises.
     #[inline(always)]
@@ -604,105 +615,22 @@ mod bf16 {
         let panels = n.div_ceil(CB);
         let nkt = kp / KT;
 
-        // B in the pair-interleaved layout, panel after panel; zero padded in k and n.
-        // Panel j, k-tile t, half h (16 columns): 16 rows (k pairs) x 16 columns x 2.
-        let mut bp = vec![0u16; panels * kp * CB];
-        let bsrc = SendPtr(b as *mut u16);
-        let pack_panel = |j: usize, dst: &mut [u16]| {
-            let b = bsrc.get() as *const u16;
-            let c0 = j * CB;
-            let cols = CB.min(n - c0);
-            if bcs == 1 && cols == CB {
-                // Row-major B, a full panel: interleave rows kk and kk+1 into one
-                // 64-element tile row spread over the two halves.
-                for kk in (0..k).step_by(2) {
-                    let (t, r) = (kk / KT, (kk % KT) / 2);
-                    // SAFETY: columns c0..c0+32 of row kk (and kk+1 when it exists)
-                    // lie inside B; unaligned reads of plain u16 values.
-                    let (r0, r1) = unsafe {
-                        let p0 = b.offset(kk as isize * brs + c0 as isize) as *const [u16; CB];
-                        let r1 = if kk + 1 < k {
-                            (p0 as *const u16)
-                                .offset(brs)
-                                .cast::<[u16; CB]>()
-                                .read_unaligned()
-                        } else {
-                            [0u16; CB]
-                        };
-                        (p0.read_unaligned(), r1)
-                    };
-                    let d = &mut dst[t * 1024 + r * 32..t * 1024 + r * 32 + 544];
-                    interleave_pair_rows(&r0, &r1, d);
-                }
-                return;
+        // Both packed operands live in this thread's reused buffers. Padding in k must
+        // be zero (garbage there would meet the other operand's padding: NaN * 0);
+        // padding rows of A and columns of B only reach outputs that are not stored.
+        let (mut ap, mut bp) = PACKS.with(|c| c.take());
+        let (a_len, b_len) = (mp * kp, panels * kp * CB);
+        for (buf, len) in [(&mut ap, a_len), (&mut bp, b_len)] {
+            if buf.len() < len {
+                *buf = vec![0; len];
+            } else if kp != k {
+                buf[..len].fill(0);
             }
-            for kk in 0..k {
-                let (t, r, e) = (kk / KT, (kk % KT) / 2, kk % 2);
-                // SAFETY: row kk, columns c0..c0+cols of B (caller's contract).
-                let row = unsafe { b.offset(kk as isize * brs + c0 as isize * bcs) };
-                for c in 0..cols {
-                    let (h, cc) = (c / 16, c % 16);
-                    // SAFETY: as above.
-                    dst[t * 1024 + h * 512 + r * 32 + cc * 2 + e] =
-                        unsafe { *row.offset(c as isize * bcs) };
-                }
-            }
-        };
-        let panel_len = kp * CB;
-        if threads > 1 && k * n >= 1 << 16 {
-            super::super::install(|| {
-                bp.par_chunks_mut(panel_len)
-                    .enumerate()
-                    .for_each(|(j, d)| pack_panel(j, d))
-            });
-        } else {
-            bp.chunks_mut(panel_len)
-                .enumerate()
-                .for_each(|(j, d)| pack_panel(j, d));
         }
+        pack_b(&mut bp[..b_len], b, brs, bcs, k, n, threads);
+        pack_a(&mut ap[..a_len], a, ars, acs, m, k, threads);
 
-        // A in tiles: row block rb, k-tile t, half h (16 rows) is a contiguous 16 x 32
-        // tile (1 KiB, rows 64 bytes apart), zero padded. Contiguous tiles also avoid
-        // the cache-set conflicts of power-of-two row strides.
         let row_blocks = mp / RB;
-        let mut ap = vec![0u16; mp * kp];
-        let asrc = SendPtr(a as *mut u16);
-        let pack_rows = |rb: usize, dst: &mut [u16]| {
-            let a = asrc.get() as *const u16;
-            for ii in 0..RB.min(m - rb * RB) {
-                let i = rb * RB + ii;
-                let (h, r) = (ii / 16, ii % 16);
-                // SAFETY: row i of A (caller's contract).
-                let row = unsafe { a.offset(i as isize * ars) };
-                for t in 0..nkt {
-                    let k0 = t * KT;
-                    let len = KT.min(k.saturating_sub(k0));
-                    let d = &mut dst[(t * 2 + h) * 512 + r * 32..][..len];
-                    if acs == 1 {
-                        // SAFETY: a unit-stride run of `len` elements of row i.
-                        d.copy_from_slice(unsafe { std::slice::from_raw_parts(row.add(k0), len) });
-                    } else {
-                        for (p, x) in d.iter_mut().enumerate() {
-                            // SAFETY: element k0+p of row i.
-                            *x = unsafe { *row.offset((k0 + p) as isize * acs) };
-                        }
-                    }
-                }
-            }
-        };
-        let block_len = RB * kp;
-        if threads > 1 && m * k >= 1 << 16 {
-            super::super::install(|| {
-                ap.par_chunks_mut(block_len)
-                    .enumerate()
-                    .for_each(|(rb, d)| pack_rows(rb, d))
-            });
-        } else {
-            ap.chunks_mut(block_len)
-                .enumerate()
-                .for_each(|(rb, d)| pack_rows(rb, d));
-        }
-
         let row_tasks = row_blocks.div_ceil(ROW_BLOCKS_PER_TASK);
         let panel_tasks = panels.div_ceil(PANELS_PER_TASK);
         let (pa, pbp, po) = (
@@ -740,6 +668,149 @@ mod bf16 {
             super::super::install(|| (0..tasks).into_par_iter().for_each(task));
         } else {
             (0..tasks).for_each(task);
+        }
+        if ap.len() + bp.len() <= KEEP_PACK_ELEMS {
+            PACKS.with(|c| c.set((ap, bp)));
+        }
+    }
+
+    /// Packs B (k x n, strides `brs`, `bcs`) into `bp`: panel after panel of CB columns;
+    /// in a panel, k-tile after k-tile; in a k-tile, two 16-column halves of 16 rows of
+    /// k-pairs (16 columns x 2 bf16), the layout `tdpbf16ps` reads.
+    ///
+    /// # Safety
+    /// B's elements lie inside a live allocation; `bp` holds `panels * kp * CB`.
+    unsafe fn pack_b(
+        bp: &mut [u16],
+        b: *const u16,
+        brs: isize,
+        bcs: isize,
+        k: usize,
+        n: usize,
+        threads: usize,
+    ) {
+        let kp = k.div_ceil(KT) * KT;
+        let panel_len = kp * CB;
+        let full_panels = if bcs == 1 { n / CB } else { 0 };
+        let (bsrc, dst) = (SendPtr(b as *mut u16), SendPtr(bp.as_mut_ptr()));
+        // Row-major B, full panels: one k-tile of every panel per task, reading B's
+        // rows front to back (a panel at a time would stride down 64-byte columns).
+        let pack_tile_rows = |t: usize| {
+            let b = bsrc.get() as *const u16;
+            for kk in (t * KT..k.min(t * KT + KT)).step_by(2) {
+                let r = (kk % KT) / 2;
+                for j in 0..full_panels {
+                    let c0 = j * CB;
+                    // SAFETY: columns c0..c0+32 of row kk (and kk+1 when it exists)
+                    // lie inside B; unaligned reads of plain u16 values.
+                    let (r0, r1) = unsafe {
+                        let p0 = b.offset(kk as isize * brs + c0 as isize) as *const [u16; CB];
+                        let r1 = if kk + 1 < k {
+                            (p0 as *const u16)
+                                .offset(brs)
+                                .cast::<[u16; CB]>()
+                                .read_unaligned()
+                        } else {
+                            [0u16; CB]
+                        };
+                        (p0.read_unaligned(), r1)
+                    };
+                    // SAFETY: rows r of k-tile t in panel j (544 elements from there)
+                    // lie inside `bp`, and only this task writes k-tile t.
+                    let d = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            dst.get().add(j * panel_len + t * 1024 + r * 32),
+                            544,
+                        )
+                    };
+                    interleave_pair_rows(&r0, &r1, d);
+                }
+            }
+        };
+        // Any other panel (a partial last one, or B not row-major), element by element.
+        let pack_panel = |j: usize| {
+            let b = bsrc.get() as *const u16;
+            let c0 = j * CB;
+            let cols = CB.min(n - c0);
+            // SAFETY: panel j of `bp`; only this task writes it.
+            let d =
+                unsafe { std::slice::from_raw_parts_mut(dst.get().add(j * panel_len), panel_len) };
+            for kk in 0..k {
+                let (t, r, e) = (kk / KT, (kk % KT) / 2, kk % 2);
+                // SAFETY: row kk, columns c0..c0+cols of B (caller's contract).
+                let row = unsafe { b.offset(kk as isize * brs + c0 as isize * bcs) };
+                for c in 0..cols {
+                    let (h, cc) = (c / 16, c % 16);
+                    // SAFETY: as above.
+                    d[t * 1024 + h * 512 + r * 32 + cc * 2 + e] =
+                        unsafe { *row.offset(c as isize * bcs) };
+                }
+            }
+        };
+        let (nkt, panels) = (kp / KT, n.div_ceil(CB));
+        if threads > 1 && k * n >= 1 << 16 {
+            super::super::install(|| {
+                (0..nkt).into_par_iter().for_each(pack_tile_rows);
+                (full_panels..panels).into_par_iter().for_each(pack_panel);
+            });
+        } else {
+            (0..nkt).for_each(pack_tile_rows);
+            (full_panels..panels).for_each(pack_panel);
+        }
+    }
+
+    /// Packs A (m x k, strides `ars`, `acs`) into `ap`: row block rb, k-tile t, half h
+    /// (16 rows) is a contiguous 16 x 32 tile (1 KiB, rows 64 bytes apart). Contiguous
+    /// tiles also avoid the cache-set conflicts of power-of-two row strides.
+    ///
+    /// # Safety
+    /// A's elements lie inside a live allocation; `ap` holds `mp * kp`.
+    unsafe fn pack_a(
+        ap: &mut [u16],
+        a: *const u16,
+        ars: isize,
+        acs: isize,
+        m: usize,
+        k: usize,
+        threads: usize,
+    ) {
+        let kp = k.div_ceil(KT) * KT;
+        let nkt = kp / KT;
+        let asrc = SendPtr(a as *mut u16);
+        let pack_rows = |rb: usize, dst: &mut [u16]| {
+            let a = asrc.get() as *const u16;
+            for ii in 0..RB.min(m - rb * RB) {
+                let i = rb * RB + ii;
+                let (h, r) = (ii / 16, ii % 16);
+                // SAFETY: row i of A (caller's contract).
+                let row = unsafe { a.offset(i as isize * ars) };
+                for t in 0..nkt {
+                    let k0 = t * KT;
+                    let len = KT.min(k.saturating_sub(k0));
+                    let d = &mut dst[(t * 2 + h) * 512 + r * 32..][..len];
+                    if acs == 1 {
+                        // SAFETY: a unit-stride run of `len` elements of row i.
+                        d.copy_from_slice(unsafe { std::slice::from_raw_parts(row.add(k0), len) });
+                    } else {
+                        for (p, x) in d.iter_mut().enumerate() {
+                            // SAFETY: element k0+p of row i.
+                            *x = unsafe { *row.offset((k0 + p) as isize * acs) };
+                        }
+                    }
+                }
+            }
+        };
+        let block_len = RB * kp;
+        if threads > 1 && m * k >= 1 << 16 {
+            super::super::install(|| {
+                ap.par_chunks_mut(block_len)
+                    .enumerate()
+                    .for_each(|(rb, d)| pack_rows(rb, d))
+            });
+        } else {
+            ap.chunks_mut(block_len)
+                .enumerate()
+                .for_each(|(rb, d)| pack_rows(rb, d));
         }
     }
 
@@ -892,11 +963,11 @@ mod bf16 {
                                 let bt = panel.add(t * 1024);
                                 asm!(
                                     "tileloadd tmm4, [{a0} + {as}*1]",
-                                    "tileloadd tmm5, [{a1} + {as}*1]",
                                     "tileloadd tmm6, [{b0} + {bs}*1]",
-                                    "tileloadd tmm7, [{b1} + {bs}*1]",
                                     "tdpbf16ps tmm0, tmm4, tmm6",
+                                    "tileloadd tmm7, [{b1} + {bs}*1]",
                                     "tdpbf16ps tmm1, tmm4, tmm7",
+                                    "tileloadd tmm5, [{a1} + {as}*1]",
                                     "tdpbf16ps tmm2, tmm5, tmm6",
                                     "tdpbf16ps tmm3, tmm5, tmm7",
                                     a0 = in(reg) at,
@@ -935,22 +1006,45 @@ mod bf16 {
                     let cols = CB.min(n - c0);
                     // SAFETY: `cp` points at RB*CB initialised f32 values.
                     let blk = unsafe { std::slice::from_raw_parts(cp as *const f32, RB * CB) };
-                    for i in 0..rows {
-                        // SAFETY: output row r0+i, columns c0..c0+cols are inside
-                        // `out` and belong to this task.
-                        let dst = unsafe {
-                            std::slice::from_raw_parts_mut(out.add((r0 + i) * n + c0), cols)
-                        };
-                        for (d, s) in dst.iter_mut().zip(&blk[i * CB..i * CB + cols]) {
-                            *d = round_bf16(*s);
-                        }
-                    }
+                    // SAFETY: output rows r0..r0+rows, columns c0..c0+cols are inside
+                    // `out` and belong to this task.
+                    unsafe { store_block(blk, rows, cols, out.add(r0 * n + c0), n) };
                 }
             }
         }
         if amx {
             // SAFETY: releases this thread's tile state (no tile is live past here).
             unsafe { asm!("tilerelease", options(nostack, nomem)) };
+        }
+    }
+
+    /// Rounds the first `rows` x `cols` of a 32x32 float32 block into the bfloat16
+    /// output at `dst` (row stride `n`), 16 lanes at a time on the AVX-512 path.
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of `rows` rows of `cols` elements, `n` apart.
+    unsafe fn store_block(blk: &[f32], rows: usize, cols: usize, dst: *mut u16, n: usize) {
+        #[inline(always)]
+        unsafe fn rows_of(blk: &[f32], rows: usize, cols: usize, dst: *mut u16, n: usize) {
+            for (i, src) in blk.chunks_exact(CB).take(rows).enumerate() {
+                // SAFETY: row i of the destination (caller's contract).
+                let d = unsafe { std::slice::from_raw_parts_mut(dst.add(i * n), cols) };
+                for (d, s) in d.iter_mut().zip(src) {
+                    *d = round_bf16(*s);
+                }
+            }
+        }
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn rows_avx512(blk: &[f32], rows: usize, cols: usize, dst: *mut u16, n: usize) {
+            // SAFETY: the caller's contract.
+            unsafe { rows_of(blk, rows, cols, dst, n) }
+        }
+        if crate::cpu::math::has_avx512() {
+            // SAFETY: the AVX-512 path is in use; the caller's contract.
+            unsafe { rows_avx512(blk, rows, cols, dst, n) }
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { rows_of(blk, rows, cols, dst, n) }
         }
     }
 
@@ -1088,30 +1182,54 @@ mod tests {
         assert_eq!(plan(64, 128 * 128 * 128, 1), Plan::Serial);
     }
 
-    /// The native bfloat16 kernel (AMX or AVX512-BF16, when the machine has one; else
-    /// the float32 path) against a float64 reference on odd sizes, strided operands and
-    /// tails.
-    #[test]
-    fn bf16_products_match_f64() {
+    /// `a (m, k) @ b (k, n)` through `batched_half`, `a` row-major and `b` read
+    /// transposed from an (n, k) buffer.
+    fn bf16_product(
+        m: usize,
+        n: usize,
+        k: usize,
+        av: &[half::bf16],
+        bv: &[half::bf16],
+    ) -> Vec<half::bf16> {
+        let bt: Vec<half::bf16> = (0..n * k).map(|i| bv[(i % k) * n + i / k]).collect();
+        let mut out = vec![half::bf16::ZERO; m * n];
+        let al = MatLayout {
+            offsets: &[0],
+            rs: k as isize,
+            cs: 1,
+        };
+        let bl = MatLayout {
+            offsets: &[0],
+            rs: 1,
+            cs: k as isize,
+        };
+        // SAFETY: the buffers match the layouts.
+        unsafe {
+            batched_half(
+                m,
+                n,
+                k,
+                av.as_ptr(),
+                &al,
+                bt.as_ptr(),
+                &bl,
+                out.as_mut_ptr(),
+                2,
+            )
+        };
+        out
+    }
+
+    /// Checks one product of small dyadic values against float64.
+    fn check_bf16_product(m: usize, n: usize, k: usize, row_major_b: bool) {
         use half::bf16;
-        for &(m, n, k) in &[
-            (16, 16, 32),
-            (17, 33, 65),
-            (64, 96, 128),
-            (33, 17, 31),
-            (100, 50, 70),
-            // k > 512: the native kernels accumulate in k-chunks.
-            (40, 50, 1100),
-            (33, 31, 513),
-        ] {
-            let av: Vec<bf16> = (0..m * k)
-                .map(|i| bf16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0))
-                .collect();
-            let bv: Vec<bf16> = (0..k * n)
-                .map(|i| bf16::from_f32(((i * 5 % 11) as f32 - 5.0) / 4.0))
-                .collect();
-            // a row-major, b read transposed from an (n, k) buffer.
-            let bt: Vec<bf16> = (0..n * k).map(|i| bv[(i % k) * n + i / k]).collect();
+        let av: Vec<bf16> = (0..m * k)
+            .map(|i| bf16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0))
+            .collect();
+        let bv: Vec<bf16> = (0..k * n)
+            .map(|i| bf16::from_f32(((i * 5 % 11) as f32 - 5.0) / 4.0))
+            .collect();
+        let out = if row_major_b {
             let mut out = vec![bf16::ZERO; m * n];
             let al = MatLayout {
                 offsets: &[0],
@@ -1120,8 +1238,8 @@ mod tests {
             };
             let bl = MatLayout {
                 offsets: &[0],
-                rs: 1,
-                cs: k as isize,
+                rs: n as isize,
+                cs: 1,
             };
             // SAFETY: the buffers match the layouts.
             unsafe {
@@ -1131,26 +1249,65 @@ mod tests {
                     k,
                     av.as_ptr(),
                     &al,
-                    bt.as_ptr(),
+                    bv.as_ptr(),
                     &bl,
                     out.as_mut_ptr(),
                     2,
                 )
             };
-            for i in 0..m {
-                for j in 0..n {
-                    let r: f64 = (0..k)
-                        .map(|p| av[i * k + p].to_f64() * bv[p * n + j].to_f64())
-                        .sum();
-                    let got = out[i * n + j].to_f64();
-                    // Exact products, f32 sums of small dyadic values: only the final
-                    // rounding to bf16 (2^-8 relative) differs.
-                    assert!(
-                        (got - r).abs() <= r.abs() / 128.0 + 1e-6,
-                        "{m}x{n}x{k} [{i},{j}]: {got} vs {r}"
-                    );
-                }
+            out
+        } else {
+            bf16_product(m, n, k, &av, &bv)
+        };
+        for i in 0..m {
+            for j in 0..n {
+                let r: f64 = (0..k)
+                    .map(|p| av[i * k + p].to_f64() * bv[p * n + j].to_f64())
+                    .sum();
+                let got = out[i * n + j].to_f64();
+                // Exact products, f32 sums of small dyadic values: only the final
+                // rounding to bf16 (2^-8 relative) differs.
+                assert!(
+                    (got - r).abs() <= r.abs() / 128.0 + 1e-6,
+                    "{m}x{n}x{k} row-major b {row_major_b} [{i},{j}]: {got} vs {r}"
+                );
             }
         }
+    }
+
+    /// The native bfloat16 kernel (AMX or AVX512-BF16, when the machine has one; else
+    /// the float32 path) against a float64 reference on odd sizes, strided operands and
+    /// tails, with B row-major (packed a k-tile of every panel at a time, the partial
+    /// last panel element by element) and transposed.
+    #[test]
+    fn bf16_products_match_f64() {
+        for &(m, n, k) in &[
+            (16, 16, 32),
+            (17, 33, 65),
+            (64, 96, 128),
+            (33, 17, 31),
+            (100, 50, 70),
+            (40, 70, 64),
+            // k > 1024: the native kernels accumulate in k-chunks.
+            (40, 50, 1100),
+            (33, 31, 1025),
+        ] {
+            check_bf16_product(m, n, k, false);
+            check_bf16_product(m, n, k, true);
+        }
+    }
+
+    /// The packing buffers are reused between calls: what a product with NaN operands
+    /// leaves in them (then in the padding rows of A and columns of B of a smaller
+    /// product, where k needs no padding and the buffers are not cleared) must not
+    /// reach the smaller product's outputs.
+    #[test]
+    fn bf16_reused_packing_buffers_do_not_leak() {
+        let nan = vec![half::bf16::NAN; 96 * 96];
+        let out = bf16_product(96, 96, 96, &nan, &nan);
+        assert!(out.iter().all(|v| v.is_nan()));
+        check_bf16_product(33, 47, 64, false);
+        check_bf16_product(33, 47, 64, true);
+        check_bf16_product(20, 20, 40, true);
     }
 }
