@@ -119,6 +119,28 @@ impl_half!(
     half::bf16 => super::half_convert::bf16_to_f32, super::half_convert::f32_to_bf16
 );
 
+/// float32 itself, "widened" and "narrowed" by copying: strided float32 then runs through
+/// the same block walk and float32 slice kernels as contiguous float32, so an op gives
+/// one result per value whatever the layout.
+impl Half for f32 {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn widen_slice(src: &[Self], dst: &mut [f32]) {
+        dst.copy_from_slice(src)
+    }
+    #[inline(always)]
+    fn narrow_slice(src: &[f32], dst: &mut [Self]) {
+        dst.copy_from_slice(src)
+    }
+}
+
 /// Elements per float32 block of the half-precision map (a stack buffer).
 const HALF_BLOCK: usize = 256;
 

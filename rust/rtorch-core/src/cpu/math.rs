@@ -5,12 +5,60 @@
 //! `erfc`, `erfinv` in f64.
 //!
 //! The f32 polynomials are Cephes' (`expf`, `logf`, `tanhf`); erf/erfc's are fitted by
-//! scripts/fit_erf_coefficients.py. The slice drivers are written once and compiled
-//! three times: for baseline x86-64 and inside `#[target_feature]` functions for AVX2 +
-//! FMA and AVX-512, chosen at run time.
+//! scripts/fit_erf_coefficients.py. The kernels are written once, generic over how they
+//! multiply-add ([`MulAdd`]), and the slice drivers compiled three times: for baseline
+//! x86-64 (a multiply and an add) and inside `#[target_feature]` functions for AVX2 +
+//! FMA and AVX-512 (fused: fewer instructions, one rounding), chosen at run time. The
+//! scalar functions (`exp_f32`, …) are the separate form; a slice kernel on an FMA path
+//! can differ from them in the last bit, within the same bounds.
 
 // Cephes' coefficients are kept as published.
 #![allow(clippy::excessive_precision)]
+
+/// How a kernel multiplies and adds: `mad(a, b, c) = a * b + c`.
+pub trait MulAdd {
+    fn mad(a: f32, b: f32, c: f32) -> f32;
+    fn mad64(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// A multiply, then an add (two roundings): the portable path and the scalar functions.
+pub enum Separate {}
+
+/// One fused multiply-add (one rounding). Only for code compiled with FMA, where it is
+/// one instruction; without it `mul_add` is a slow library call.
+pub enum Fused {}
+
+impl MulAdd for Separate {
+    #[inline(always)]
+    fn mad(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn mad64(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+}
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mad(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn mad64(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+}
+
+/// Horner's rule in f32 with `M`'s multiply-add, highest power first in `c`.
+#[inline(always)]
+fn poly<M: MulAdd, const N: usize>(c: [f32; N], x: f32) -> f32 {
+    let mut acc = c[0];
+    for &k in &c[1..] {
+        acc = M::mad(acc, x, k);
+    }
+    acc
+}
 
 /// `2^n` for `n` in the normal exponent range, from its bit pattern.
 #[inline(always)]
@@ -18,25 +66,38 @@ fn pow2i(n: i32) -> f32 {
     f32::from_bits(((n + 127) as u32) << 23)
 }
 
+/// Cephes' `expf` polynomial, highest power first.
+const EXP_P: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    5.000_000_1e-1,
+];
+
 /// e^x in f32, within 2 ulp over the whole range (NaN and infinities included).
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    exp_m::<Separate>(x)
+}
+
+/// `exp_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn exp_m<M: MulAdd>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Round-to-nearest by adding 1.5 * 2^23 (no SSE4.1 `round` needed on baseline).
     const SHIFTER: f32 = 12_582_912.0;
     let xc = x.clamp(-104.0, 88.8);
-    let t = xc * LOG2E + SHIFTER;
+    let t = M::mad(xc, LOG2E, SHIFTER);
     let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let n = t - SHIFTER;
-    let r = xc - n * LN2_HI - n * LN2_LO;
+    let r = M::mad(-n, LN2_LO, M::mad(-n, LN2_HI, xc));
     let z = r * r;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
-    let y = p * z + r + 1.0;
+    let p = poly::<M, 6>(EXP_P, r);
+    let y = M::mad(p, z, r) + 1.0;
     // Two-step scaling keeps 2^n representable near both ends of the range.
     let n1 = ni >> 1;
     let y = y * pow2i(n1) * pow2i(ni - n1);
@@ -50,6 +111,12 @@ pub fn exp_f32(x: f32) -> f32 {
 /// ln(x) in f32, within 2 ulp; ln(0) = -inf, ln(x<0) = NaN, subnormals handled.
 #[inline(always)]
 pub fn log_f32(x: f32) -> f32 {
+    log_m::<Separate>(x)
+}
+
+/// `log_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn log_m<M: MulAdd>(x: f32) -> f32 {
     const SQRTHF: f32 = std::f32::consts::FRAC_1_SQRT_2;
     let sub = x < f32::MIN_POSITIVE;
     let xs = if sub { x * 8_388_608.0 } else { x };
@@ -64,23 +131,24 @@ pub fn log_f32(x: f32) -> f32 {
     }
     let ef = e as f32;
     let z = m * m;
-    let mut y = ((((((((7.037_683_6e-2 * m - 1.151_461e-1) * m + 1.167_699_9e-1) * m
-        - 1.242_014_1e-1)
-        * m
-        + 1.424_932_3e-1)
-        * m
-        - 1.666_805_8e-1)
-        * m
-        + 2.000_071_4e-1)
-        * m
-        - 2.499_999_4e-1)
-        * m
-        + 3.333_333_1e-1)
-        * m
+    let mut y = poly::<M, 9>(
+        [
+            7.037_683_6e-2,
+            -1.151_461e-1,
+            1.167_699_9e-1,
+            -1.242_014_1e-1,
+            1.424_932_3e-1,
+            -1.666_805_8e-1,
+            2.000_071_4e-1,
+            -2.499_999_4e-1,
+            3.333_333_1e-1,
+        ],
+        m,
+    ) * m
         * z;
-    y += -2.121_944_4e-4 * ef;
-    y += -0.5 * z;
-    let r = m + y + 0.693_359_4 * ef;
+    y = M::mad(-2.121_944_4e-4, ef, y);
+    y = M::mad(-0.5, z, y);
+    let r = M::mad(0.693_359_4, ef, m + y);
     if x.is_nan() || x < 0.0 {
         f32::NAN
     } else if x == 0.0 {
@@ -95,15 +163,26 @@ pub fn log_f32(x: f32) -> f32 {
 /// tanh(x) in f32, within 2 ulp.
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
+    tanh_m::<Separate>(x)
+}
+
+/// `tanh_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn tanh_m<M: MulAdd>(x: f32) -> f32 {
     let z = x.abs();
     let s = x * x;
-    let small =
-        ((((-5.704_988_7e-3 * s + 2.063_908_9e-2) * s - 5.373_971_6e-2) * s + 1.333_144_2e-1) * s
-            - 3.333_328_2e-1)
-            * s
-            * x
-            + x;
-    let e = exp_f32(z + z);
+    let p = poly::<M, 5>(
+        [
+            -5.704_988_7e-3,
+            2.063_908_9e-2,
+            -5.373_971_6e-2,
+            1.333_144_2e-1,
+            -3.333_328_2e-1,
+        ],
+        s,
+    );
+    let small = M::mad(p * s, x, x);
+    let e = exp_m::<M>(z + z);
     let big = 1.0 - 2.0 / (e + 1.0);
     let big = if x < 0.0 { -big } else { big };
     if z < 0.625 {
@@ -117,29 +196,35 @@ pub fn tanh_f32(x: f32) -> f32 {
 /// polynomial evaluated in f64, the exponential inside the f32 kernels that compute in
 /// f64 and round once (sigmoid, silu, erf, erfc, gelu). Branch-free; LLVM vectorises it.
 #[inline(always)]
-fn exp_neg_f64(y: f64) -> f64 {
+fn exp_neg_f64<M: MulAdd>(y: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2: f64 = std::f64::consts::LN_2;
     // Round-to-nearest by adding 1.5 * 2^52, as `exp_f32` does in f32.
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
     let yc = y.clamp(-700.0, 0.0);
-    let t = yc * LOG2E + SHIFTER;
+    let t = M::mad64(yc, LOG2E, SHIFTER);
     let n = t - SHIFTER;
     // n is in [-1010, 0]: 2^n is a normal f64, built from its exponent bits.
     let ni = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
     let two_n = f64::from_bits(((ni + 1023) as u64) << 52);
-    let r = yc - n * LN2;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
-    (p * (r * r) + r + 1.0) * two_n
+    let r = M::mad64(-n, LN2, yc);
+    // Cephes' `expf` coefficients (as f64 literals), lowest power first.
+    const P: [f64; 6] = [
+        5.000_000_1e-1,
+        1.666_666_5e-1,
+        4.166_579_6e-2,
+        8.333_452e-3,
+        1.398_199_9e-3,
+        1.987_569_1e-4,
+    ];
+    let p = horner::<M, 6>(&P, r);
+    (M::mad64(p, r * r, r) + 1.0) * two_n
 }
 
 /// 1 / (1 + e^-x) in f64 for an f32 argument (see `sigmoid_f32`).
 #[inline(always)]
-fn sigmoid_f64(x: f32) -> f64 {
-    let e = exp_neg_f64(-(x.abs()) as f64);
+fn sigmoid_f64<M: MulAdd>(x: f32) -> f64 {
+    let e = exp_neg_f64::<M>(-(x.abs()) as f64);
     let numerator = if x < 0.0 { e } else { 1.0 };
     numerator / (1.0 + e)
 }
@@ -155,17 +240,29 @@ fn sigmoid_f64(x: f32) -> f64 {
 /// many lanes in f64: about 1.4x the time of the f32 form).
 #[inline(always)]
 pub fn sigmoid_f32(x: f32) -> f32 {
-    sigmoid_f64(x) as f32
+    sigmoid_m::<Separate>(x)
+}
+
+/// `sigmoid_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn sigmoid_m<M: MulAdd>(x: f32) -> f32 {
+    sigmoid_f64::<M>(x) as f32
 }
 
 /// x sigmoid(x) for an f32, rounded once (silu). silu(-inf) is NaN (-inf * 0), as in
 /// PyTorch.
 #[inline(always)]
 pub fn silu_f32(x: f32) -> f32 {
+    silu_m::<Separate>(x)
+}
+
+/// `silu_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn silu_m<M: MulAdd>(x: f32) -> f32 {
     let s = if x == f32::NEG_INFINITY {
         0.0
     } else {
-        sigmoid_f64(x)
+        sigmoid_f64::<M>(x)
     };
     (x as f64 * s) as f32
 }
@@ -210,20 +307,21 @@ const ERF_Q: [f64; 8] = [
     -1.176583591501932e-05,
 ];
 
-/// Horner's rule, highest power last in `c`.
+/// Horner's rule in f64 with `M`'s multiply-add, highest power last in `c`.
 #[inline(always)]
-fn horner<const N: usize>(c: &[f64; N], x: f64) -> f64 {
-    c.iter().rev().fold(0.0, |acc, &k| acc * x + k)
+fn horner<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &k| M::mad64(acc, x, k))
 }
 
 /// erfc(z) for z >= 0 (NaN passes through) in f64, relative error under 2^-29:
 /// `t e^(P(t) - z^2)` with `t = 2 / (2 + z)`, one polynomial and one exponential over
 /// the whole range, branch-free.
 #[inline(always)]
-fn erfc_pos_f64(z: f64) -> f64 {
+fn erfc_pos_f64<M: MulAdd>(z: f64) -> f64 {
     let zc = z.min(ERFC_ZMAX);
     let t = 2.0 / (2.0 + zc);
-    let e = t * exp_neg_f64(horner(&ERFC_P, ERFC_W_A * t - ERFC_W_B) - zc * zc);
+    let p = horner::<M, 15>(&ERFC_P, M::mad64(ERFC_W_A, t, -ERFC_W_B));
+    let e = t * exp_neg_f64::<M>(M::mad64(-zc, zc, p));
     // (`min` dropped a NaN: it is put back here.)
     if z.is_nan() {
         z
@@ -238,18 +336,30 @@ fn erfc_pos_f64(z: f64) -> f64 {
 /// the sign of x beyond.
 #[inline(always)]
 pub fn erf_f32(x: f32) -> f32 {
+    erf_m::<Separate>(x)
+}
+
+/// `erf_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn erf_m<M: MulAdd>(x: f32) -> f32 {
     let xd = x as f64;
     let z = xd.abs();
-    let small = xd * horner(&ERF_Q, xd * xd);
-    let big = (1.0 - erfc_pos_f64(z)).copysign(xd);
+    let small = xd * horner::<M, 8>(&ERF_Q, xd * xd);
+    let big = (1.0 - erfc_pos_f64::<M>(z)).copysign(xd);
     (if z < 0.75 { small } else { big }) as f32
 }
 
 /// erfc(x) for an f32 within 0.52 ulp (no cancellation in the tail).
 #[inline(always)]
 pub fn erfc_f32(x: f32) -> f32 {
+    erfc_m::<Separate>(x)
+}
+
+/// `erfc_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn erfc_m<M: MulAdd>(x: f32) -> f32 {
     let xd = x as f64;
-    let e = erfc_pos_f64(xd.abs());
+    let e = erfc_pos_f64::<M>(xd.abs());
     (if xd < 0.0 { 2.0 - e } else { e }) as f32
 }
 
@@ -257,8 +367,14 @@ pub fn erfc_f32(x: f32) -> f32 {
 /// cancellation for negative x (where Phi is erfc's tail).
 #[inline(always)]
 pub fn gelu_f32(x: f32) -> f32 {
+    gelu_m::<Separate>(x)
+}
+
+/// `gelu_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn gelu_m<M: MulAdd>(x: f32) -> f32 {
     let xd = x as f64;
-    let half_tail = 0.5 * erfc_pos_f64(xd.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    let half_tail = 0.5 * erfc_pos_f64::<M>(xd.abs() * std::f64::consts::FRAC_1_SQRT_2);
     let phi = if xd < 0.0 { half_tail } else { 1.0 - half_tail };
     (xd * phi) as f32
 }
@@ -289,17 +405,19 @@ fn trig_reduce(x: f32) -> (f64, i64) {
 /// sin(x + q pi/2) from the reduced argument (Taylor series to r^11 and r^12, relative
 /// error under 1e-10 on |r| <= pi/4).
 #[inline(always)]
-fn trig_eval(r: f64, q: i64) -> f64 {
+fn trig_eval<M: MulAdd>(r: f64, q: i64) -> f64 {
+    const SIN: [f64; 5] = [
+        -1.0 / 6.0,
+        1.0 / 120.0,
+        -1.0 / 5040.0,
+        1.0 / 362_880.0,
+        -1.0 / 39_916_800.0,
+    ];
+    const COS: [f64; 4] = [1.0 / 24.0, -1.0 / 720.0, 1.0 / 40_320.0, -1.0 / 3_628_800.0];
     let z = r * r;
     // r (1 + z P), not r + r z P: keeps the sign of a zero r.
-    let sin_r = r
-        * (1.0
-            + z * (-1.0 / 6.0
-                + z * (1.0 / 120.0
-                    + z * (-1.0 / 5040.0 + z * (1.0 / 362_880.0 + z * (-1.0 / 39_916_800.0))))));
-    let cos_r = 1.0 - 0.5 * z
-        + z * z
-            * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40_320.0 + z * (-1.0 / 3_628_800.0))));
+    let sin_r = r * M::mad64(z, horner::<M, 5>(&SIN, z), 1.0);
+    let cos_r = M::mad64(z * z, horner::<M, 4>(&COS, z), M::mad64(-0.5, z, 1.0));
     let v = if q & 1 == 0 { sin_r } else { cos_r };
     if q & 2 == 0 {
         v
@@ -310,23 +428,23 @@ fn trig_eval(r: f64, q: i64) -> f64 {
 
 /// sin(x) for |x| <= TRIG_FAST_LIMIT, rounded once from f64 (the vector path).
 #[inline(always)]
-fn sin_fast_f32(x: f32) -> f32 {
+fn sin_fast_f32<M: MulAdd>(x: f32) -> f32 {
     let (r, k) = trig_reduce(x);
-    trig_eval(r, k) as f32
+    trig_eval::<M>(r, k) as f32
 }
 
 /// cos(x) for |x| <= TRIG_FAST_LIMIT: sin(x + pi/2).
 #[inline(always)]
-fn cos_fast_f32(x: f32) -> f32 {
+fn cos_fast_f32<M: MulAdd>(x: f32) -> f32 {
     let (r, k) = trig_reduce(x);
-    trig_eval(r, k.wrapping_add(1)) as f32
+    trig_eval::<M>(r, k.wrapping_add(1)) as f32
 }
 
 /// sin(x) for an f32 within 0.51 ulp; the scalar form of `sin_slice`.
 #[inline]
 pub fn sin_f32(x: f32) -> f32 {
     if x.abs() <= TRIG_FAST_LIMIT {
-        sin_fast_f32(x)
+        sin_fast_f32::<Separate>(x)
     } else {
         (x as f64).sin() as f32
     }
@@ -336,7 +454,7 @@ pub fn sin_f32(x: f32) -> f32 {
 #[inline]
 pub fn cos_f32(x: f32) -> f32 {
     if x.abs() <= TRIG_FAST_LIMIT {
-        cos_fast_f32(x)
+        cos_fast_f32::<Separate>(x)
     } else {
         (x as f64).cos() as f32
     }
@@ -392,17 +510,18 @@ pub fn cos_slice_inplace(buf: &mut [f32]) {
 macro_rules! slice_fns {
     ($($name:ident, $name_inplace:ident => $f:ident;)*) => {
         mod generic {
+            use super::MulAdd;
             $(
                 #[inline(always)]
-                pub fn $name(x: &[f32], out: &mut [f32]) {
+                pub fn $name<M: MulAdd>(x: &[f32], out: &mut [f32]) {
                     for (o, &v) in out.iter_mut().zip(x) {
-                        *o = super::$f(v);
+                        *o = super::$f::<M>(v);
                     }
                 }
                 #[inline(always)]
-                pub fn $name_inplace(buf: &mut [f32]) {
+                pub fn $name_inplace<M: MulAdd>(buf: &mut [f32]) {
                     for v in buf.iter_mut() {
-                        *v = super::$f(*v);
+                        *v = super::$f::<M>(*v);
                     }
                 }
             )*
@@ -416,13 +535,13 @@ macro_rules! slice_fns {
                 /// The CPU must support AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 pub unsafe fn $name(x: &[f32], out: &mut [f32]) {
-                    super::generic::$name(x, out)
+                    super::generic::$name::<super::Fused>(x, out)
                 }
                 /// # Safety
                 /// The CPU must support AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 pub unsafe fn $name_inplace(buf: &mut [f32]) {
-                    super::generic::$name_inplace(buf)
+                    super::generic::$name_inplace::<super::Fused>(buf)
                 }
             )*
         }
@@ -435,13 +554,13 @@ macro_rules! slice_fns {
                 /// The CPU must support AVX-512 F/BW/DQ/VL, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
                 pub unsafe fn $name(x: &[f32], out: &mut [f32]) {
-                    super::generic::$name(x, out)
+                    super::generic::$name::<super::Fused>(x, out)
                 }
                 /// # Safety
                 /// The CPU must support AVX-512 F/BW/DQ/VL, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
                 pub unsafe fn $name_inplace(buf: &mut [f32]) {
-                    super::generic::$name_inplace(buf)
+                    super::generic::$name_inplace::<super::Fused>(buf)
                 }
             )*
         }
@@ -451,10 +570,10 @@ macro_rules! slice_fns {
         pub(crate) mod portable {
             $(
                 pub fn $name(x: &[f32], out: &mut [f32]) {
-                    super::generic::$name(x, out)
+                    super::generic::$name::<super::Separate>(x, out)
                 }
                 pub fn $name_inplace(buf: &mut [f32]) {
-                    super::generic::$name_inplace(buf)
+                    super::generic::$name_inplace::<super::Separate>(buf)
                 }
             )*
         }
@@ -469,7 +588,7 @@ macro_rules! slice_fns {
                     // SAFETY: as above.
                     #[cfg(target_arch = "x86_64")]
                     Capability::Avx2 => unsafe { avx2::$name(x, out) },
-                    _ => generic::$name(x, out),
+                    _ => generic::$name::<Separate>(x, out),
                 }
             }
             /// In-place form of the slice function of the same name.
@@ -481,7 +600,7 @@ macro_rules! slice_fns {
                     // SAFETY: as above.
                     #[cfg(target_arch = "x86_64")]
                     Capability::Avx2 => unsafe { avx2::$name_inplace(buf) },
-                    _ => generic::$name_inplace(buf),
+                    _ => generic::$name_inplace::<Separate>(buf),
                 }
             }
         )*
@@ -489,16 +608,49 @@ macro_rules! slice_fns {
 }
 
 slice_fns! {
-    exp_slice, exp_slice_inplace => exp_f32;
-    log_slice, log_slice_inplace => log_f32;
-    tanh_slice, tanh_slice_inplace => tanh_f32;
-    sigmoid_slice, sigmoid_slice_inplace => sigmoid_f32;
-    silu_slice, silu_slice_inplace => silu_f32;
-    erf_slice, erf_slice_inplace => erf_f32;
-    erfc_slice, erfc_slice_inplace => erfc_f32;
-    gelu_slice, gelu_slice_inplace => gelu_f32;
+    exp_auto_slice, exp_auto_slice_inplace => exp_m;
+    log_slice, log_slice_inplace => log_m;
+    tanh_slice, tanh_slice_inplace => tanh_m;
+    sigmoid_slice, sigmoid_slice_inplace => sigmoid_m;
+    silu_slice, silu_slice_inplace => silu_m;
+    erf_slice, erf_slice_inplace => erf_m;
+    erfc_slice, erfc_slice_inplace => erfc_m;
+    gelu_slice, gelu_slice_inplace => gelu_m;
     sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
     cos_fast_slice, cos_fast_slice_inplace => cos_fast_f32;
+}
+
+/// `out[i] = e^x[i]` (within 2 ulp): on the AVX-512 and AVX2 paths through the
+/// register kernels of `vexp` (`scalef` and `roundscale` beat what LLVM makes of the
+/// scalar code), else the portable loop.
+pub fn exp_slice(x: &[f32], out: &mut [f32]) {
+    let n = x.len().min(out.len());
+    match capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports; both slices
+        // hold n elements and do not overlap (one is borrowed mutably).
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx512 => unsafe { vexp::exp_run512(x.as_ptr(), out.as_mut_ptr(), n) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx2 => unsafe { vexp::exp_run256(x.as_ptr(), out.as_mut_ptr(), n) },
+        _ => generic::exp_auto_slice::<Separate>(x, out),
+    }
+}
+
+/// In-place `exp_slice`.
+pub fn exp_slice_inplace(buf: &mut [f32]) {
+    let (p, n) = (buf.as_mut_ptr(), buf.len());
+    match capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports; source and
+        // destination are the same n elements (each register is loaded before its
+        // lanes are stored).
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx512 => unsafe { vexp::exp_run512(p, p, n) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx2 => unsafe { vexp::exp_run256(p, p, n) },
+        _ => generic::exp_auto_slice_inplace::<Separate>(buf),
+    }
 }
 
 /// The SIMD level the CPU kernels use, chosen once per process.
@@ -620,6 +772,56 @@ pub(crate) mod vexp {
         let y = _mm512_scalef_ps(y, n);
         let over = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(OVER));
         _mm512_mask_blend_ps(over, y, _mm512_set1_ps(f32::INFINITY))
+    }
+
+    /// `dst[i] = e^src[i]` for `i < n`, 16 lanes at a time, the tail under a mask.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA; `src` is valid for `n` reads and
+    /// `dst` for `n` writes; they are the same pointer or do not overlap.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    pub unsafe fn exp_run512(src: *const f32, dst: *mut f32, n: usize) {
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: lanes i..i+16 lie inside both runs; loaded before stored.
+            unsafe { _mm512_storeu_ps(dst.add(i), exp512(_mm512_loadu_ps(src.add(i)))) };
+            i += 16;
+        }
+        if i < n {
+            let mask: __mmask16 = ((1u32 << (n - i)) - 1) as u16;
+            // SAFETY: the masked lanes are i..n, inside both runs; masked-off lanes are
+            // neither read nor written.
+            unsafe {
+                let v = _mm512_maskz_loadu_ps(mask, src.add(i));
+                _mm512_mask_storeu_ps(dst.add(i), mask, exp512(v));
+            }
+        }
+    }
+
+    /// `dst[i] = e^src[i]` for `i < n`, 8 lanes at a time, the tail through a padded
+    /// copy.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; `src` is valid for `n` reads and `dst` for `n` writes;
+    /// they are the same pointer or do not overlap.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn exp_run256(src: *const f32, dst: *mut f32, n: usize) {
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: lanes i..i+8 lie inside both runs; loaded before stored.
+            unsafe { _mm256_storeu_ps(dst.add(i), exp256(_mm256_loadu_ps(src.add(i)))) };
+            i += 8;
+        }
+        if i < n {
+            let mut tail = [0f32; 8];
+            // SAFETY: elements i..n of both runs; the copy is read whole before the
+            // results are written back.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.add(i), tail.as_mut_ptr(), n - i);
+                _mm256_storeu_ps(tail.as_mut_ptr(), exp256(_mm256_loadu_ps(tail.as_ptr())));
+                std::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(i), n - i);
+            }
+        }
     }
 
     /// e^x for 8 lanes, as `exp512`; 2^n is applied in two exact steps.
@@ -1017,18 +1219,108 @@ mod tests {
         assert_eq!(sigmoid_f32(f32::NEG_INFINITY), 0.0);
     }
 
+    /// The portable path is the scalar functions, bit for bit (the FMA paths round
+    /// differently: `every_path_dense_sweeps` bounds them).
     #[test]
-    fn slices_match_scalar() {
+    fn portable_slices_match_scalar() {
         let x: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.05).collect();
-        let mut out = vec![0.0; x.len()];
-        exp_slice(&x, &mut out);
-        for (o, v) in out.iter().zip(&x) {
-            assert_eq!(*o, exp_f32(*v));
+        let scalar: [fn(f32) -> f32; 8] = [
+            exp_f32,
+            log_f32,
+            tanh_f32,
+            sigmoid_f32,
+            silu_f32,
+            erf_f32,
+            erfc_f32,
+            gelu_f32,
+        ];
+        let slices = paths().swap_remove(0).1;
+        for (f, s) in scalar.iter().zip(slices) {
+            let mut out = vec![0.0; x.len()];
+            s(&x, &mut out);
+            for (o, v) in out.iter().zip(&x) {
+                assert_eq!(o.to_bits(), f(*v).to_bits(), "{v}");
+            }
         }
         let mut buf = x.clone();
-        tanh_slice_inplace(&mut buf);
+        portable::tanh_slice_inplace(&mut buf);
         for (o, v) in buf.iter().zip(&x) {
             assert_eq!(*o, tanh_f32(*v));
+        }
+    }
+
+    /// The register exp kernels on every length around their vector widths (masked and
+    /// padded tails), in place and not, leaving the elements past the run alone.
+    #[test]
+    fn exp_runs_every_length_in_place_and_not() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let hw = hardware_capability();
+            type Run = unsafe fn(*const f32, *mut f32, usize);
+            let mut runs: Vec<Run> = Vec::new();
+            if hw >= Capability::Avx2 {
+                runs.push(vexp::exp_run256);
+            }
+            if hw >= Capability::Avx512 {
+                runs.push(vexp::exp_run512);
+            }
+            for run in runs {
+                for n in 0..40 {
+                    let x: Vec<f32> = (0..n).map(|i| (i as f32 * 2.7 - 50.0) * 1.3).collect();
+                    let mut out = vec![7.0f32; n + 3];
+                    let mut buf = x.clone();
+                    buf.extend([7.0; 3]);
+                    // SAFETY: the CPU has the run's features (checked above); `x` holds n
+                    // elements, `out` and `buf` n + 3.
+                    unsafe {
+                        run(x.as_ptr(), out.as_mut_ptr(), n);
+                        run(buf.as_ptr(), buf.as_mut_ptr(), n);
+                    }
+                    for i in 0..n {
+                        assert!(ulps(out[i], (x[i] as f64).exp()) <= 2.0, "{n} {i}");
+                        assert_eq!(out[i].to_bits(), buf[i].to_bits());
+                    }
+                    assert_eq!((&out[n..], &buf[n..]), (&[7.0; 3][..], &[7.0; 3][..]));
+                }
+            }
+        }
+    }
+
+    /// Each path's kernels over dense grids where the functions change, with the
+    /// scalar functions' bounds (the bit sweep covers the whole range more sparsely).
+    #[test]
+    fn every_path_dense_sweeps() {
+        // (kernel index in KERNELS, lo, hi, worst ulp allowed)
+        let ranges: [(usize, f32, f32, f64); 12] = [
+            (0, -87.0, 88.7, 2.0),
+            (1, 1e-6, 10.0, 2.0),
+            (1, 10.0, 1e30, 2.0),
+            (2, -12.0, 12.0, 3.0),
+            (3, -104.0, 20.0, 0.6),
+            (4, -110.0, 30.0, 0.6),
+            (5, -6.0, 6.0, 0.6),
+            (5, -1e-3, 1e-3, 0.6),
+            (6, -6.0, 11.0, 0.6),
+            (7, -15.0, 8.0, 0.6),
+            (8, -1e3, 1e3, 0.6),
+            (9, -7.0, 7.0, 0.6),
+        ];
+        let n = 200_000;
+        for (path, fns) in paths() {
+            for &(i, lo, hi, bound) in &ranges {
+                let x: Vec<f32> = (0..=n)
+                    .map(|j| lo + (hi - lo) * (j as f32 / n as f32))
+                    .collect();
+                let mut out = vec![0f32; x.len()];
+                fns[i](&x, &mut out);
+                let (name, r) = KERNELS[i];
+                let worst = x
+                    .iter()
+                    .zip(&out)
+                    .map(|(&v, &o)| ulps(o, r(v as f64)))
+                    .fold(0.0, f64::max);
+                assert!(worst <= bound, "{path} {name} [{lo}, {hi}]: {worst} ulp");
+            }
         }
     }
 
@@ -1056,12 +1348,12 @@ mod tests {
     ];
 
     macro_rules! path {
-        ($name:literal, $m:ident) => {
+        ($name:literal, $m:ident, $exp:expr) => {
             // SAFETY (each): the caller checked that the CPU has this path's features.
             (
                 $name,
                 [
-                    |x, o| unsafe { $m::exp_slice(x, o) },
+                    $exp,
                     |x, o| unsafe { $m::log_slice(x, o) },
                     |x, o| unsafe { $m::tanh_slice(x, o) },
                     |x, o| unsafe { $m::sigmoid_slice(x, o) },
@@ -1087,7 +1379,7 @@ mod tests {
         let mut v: Vec<Path> = vec![(
             "default",
             [
-                portable::exp_slice,
+                portable::exp_auto_slice,
                 portable::log_slice,
                 portable::tanh_slice,
                 portable::sigmoid_slice,
@@ -1109,10 +1401,14 @@ mod tests {
         {
             let hw = hardware_capability();
             if hw >= Capability::Avx2 {
-                v.push(path!("avx2", avx2));
+                v.push(path!("avx2", avx2, |x, o| unsafe {
+                    vexp::exp_run256(x.as_ptr(), o.as_mut_ptr(), x.len().min(o.len()))
+                }));
             }
             if hw >= Capability::Avx512 {
-                v.push(path!("avx512", avx512));
+                v.push(path!("avx512", avx512, |x, o| unsafe {
+                    vexp::exp_run512(x.as_ptr(), o.as_mut_ptr(), x.len().min(o.len()))
+                }));
             }
         }
         v

@@ -282,14 +282,18 @@ fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
 fn float_op<K: FloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
     move |out: &Tensor, a: &Tensor| -> Result<()> {
         match out.dtype() {
-            DType::F32 => {
-                if let Some((f, fi)) = k.f32_slices() {
+            DType::F32 => match k.f32_slices() {
+                Some((f, fi)) => {
                     if f32_slices(out, a, f, fi) {
                         return Ok(());
                     }
+                    // Strided float32 through the same kernel in blocks: the slice
+                    // kernels may round differently from the scalar form (fused
+                    // multiply-adds), and a value's result must not depend on layout.
+                    unary_map_half::<f32>(out, a, &|b| fi(b))
                 }
-                unary_map::<f32, f32>(out, a, move |x| k.f32(x))
-            }
+                None => unary_map::<f32, f32>(out, a, move |x| k.f32(x)),
+            },
             DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
             DType::F16 => unary_map_half::<f16>(out, a, &|b| f32_block(k, b)),
             DType::BF16 => unary_map_half::<bf16>(out, a, &|b| f32_block(k, b)),
