@@ -1,0 +1,82 @@
+"""Copies between layouts (`contiguous`, `clone`, `copy_`) on each of the copy kernel's
+paths: the tiled transposing copy (a strided step that is a multiple of 1 KiB), the
+per-row memmove (unit-stride rows, permuted outer dims) and the plain strided walk,
+against numpy, above and below the parallel grain, with tails that are not whole tiles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import with_threads
+
+import rtorch
+
+DTYPES = [
+    (rtorch.float32, np.float32),
+    (rtorch.float64, np.float64),
+    (rtorch.int64, np.int64),
+    (rtorch.int8, np.int8),
+    (rtorch.float16, np.float16),
+    (rtorch.bool, np.bool_),
+]
+
+
+def _values(shape, np_dtype):
+    v = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    if np_dtype == np.bool_:
+        return (v % 3) == 0
+    return (v % 251).astype(np_dtype)
+
+
+@pytest.mark.parametrize(("dtype", "np_dtype"), DTYPES)
+@pytest.mark.parametrize(
+    ("shape", "perm"),
+    [
+        ((1024, 1024), (1, 0)),  # tiled for every dtype (step 1024 elements)
+        ((100, 512), (1, 0)),  # tiled for 2+ byte types (step 512 elements), 4-row tails
+        ((3, 100, 256), (0, 2, 1)),  # an outer dim; tiled for 4+ byte types
+        ((2, 33, 1024), (0, 2, 1)),  # tiled, one-column tail (33 = 32 + 1)
+        ((256, 1000), (1, 0)),  # the plain walk (step 1000 elements)
+        ((4096, 40), (1, 0)),
+        ((16, 128, 8, 32), (0, 2, 1, 3)),  # attention's head transpose: row memmove
+        ((5, 7, 3), (2, 1, 0)),
+    ],
+)
+def test_permuted_copies_match_numpy(dtype, np_dtype, shape, perm):
+    v = _values(shape, np_dtype)
+    x = rtorch.tensor(v, dtype=dtype)
+    expected = np.ascontiguousarray(v.transpose(perm))
+    got = x.permute(*perm).contiguous()
+    assert got.is_contiguous()
+    np.testing.assert_array_equal(got.numpy(), expected)
+    # copy_ into a fresh contiguous tensor and clone: the same kernel.
+    dst = rtorch.empty(expected.shape, dtype=dtype)
+    dst.copy_(x.permute(*perm))
+    np.testing.assert_array_equal(dst.numpy(), expected)
+
+
+def test_transposing_copy_into_a_strided_destination():
+    # The destination's unit-stride dim differs from the source's: tiles write through
+    # the destination's own strides (here a column slice of a wider buffer).
+    v = _values((1024, 512), np.float32)
+    buf = rtorch.zeros(512, 1030)
+    dst = buf[:, 3:1027]
+    dst.copy_(rtorch.tensor(v).t())
+    np.testing.assert_array_equal(buf[:, 3:1027].numpy(), v.T)
+    assert not buf[:, :3].numpy().any() and not buf[:, 1027:].numpy().any()
+
+
+@pytest.mark.parametrize("shape", [(1024, 1024), (3, 512, 256), (16, 128, 8, 32)])
+def test_copies_are_the_same_for_any_thread_count(shape):
+    x = rtorch.randn(*shape)
+    perm = tuple(reversed(range(len(shape)))) if len(shape) < 4 else (0, 2, 1, 3)
+    one = with_threads(1, lambda: x.permute(*perm).contiguous().numpy())
+    two = with_threads(2, lambda: x.permute(*perm).contiguous().numpy())
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, np.ascontiguousarray(x.numpy().transpose(perm)))
+
+
+def test_copy_into_a_self_overlapping_destination_is_refused():
+    with pytest.raises(RuntimeError, match="more than one element"):
+        rtorch.zeros(1024).expand(1024, 1024).copy_(rtorch.randn(1024, 1024).t())
