@@ -486,7 +486,9 @@ def test_matches_torch(torch_ref):
         np.testing.assert_allclose(to_np(got), exp.double().numpy(), rtol=2e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["erf", "erfc", "sigmoid", "exp", "tanh", "log", "sin", "cos"])
+@pytest.mark.parametrize(
+    "name", ["erf", "erfc", "sigmoid", "exp", "tanh", "log", "sin", "cos", "expm1", "log1p"]
+)
 def test_vectorised_and_strided_float32_paths_agree_bitwise(name):
     # Contiguous float32 runs the SIMD slice kernel over the whole buffer, a transposed
     # view runs it on gathered blocks (the kernels on the FMA paths round differently
@@ -495,7 +497,7 @@ def test_vectorised_and_strided_float32_paths_agree_bitwise(name):
     x = rtorch.tensor(
         np.random.default_rng(3).uniform(-12, 12, size=(300, 200)), dtype=rtorch.float32
     )
-    if name == "log":
+    if name in ("log", "log1p"):
         x = x.abs()
     fast = getattr(rtorch, name)(x.t().contiguous()).numpy()
     strided = getattr(rtorch, name)(x.t()).numpy()
@@ -548,3 +550,63 @@ def test_sin_cos_float32_over_the_whole_range(name):
     assert np.max(np.abs(got[finite] - ref[finite]) / ulp) <= 1.0
     if name == "sin":
         assert np.signbit(got[-1]) and not np.signbit(got[-2])
+
+
+def _ulps_from(got: np.ndarray, ref: np.ndarray) -> float:
+    """Worst error of float32 results in units of the float32 spacing at the reference."""
+    ulp = np.maximum(np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64), 2.0**-149)
+    return float(np.max(np.abs(got.astype(np.float64) - ref) / ulp))
+
+
+@pytest.mark.parametrize(
+    ("name", "ref", "lo", "hi", "bound"),
+    [
+        # expm1 rounds once from float64; log1p is ln(1 + x) corrected in float32.
+        ("expm1", np.expm1, -20.0, 88.0, 0.6),
+        ("expm1", np.expm1, -1e-3, 1e-3, 0.6),
+        ("log1p", np.log1p, -0.9999, 1e6, 2.0),
+        ("log1p", np.log1p, -1e-3, 1e-3, 2.0),
+    ],
+)
+def test_expm1_log1p_float32_accuracy(name, ref, lo, hi, bound):
+    v = np.linspace(lo, hi, 300_001).astype(np.float32)
+    got = getattr(rtorch, name)(rtorch.tensor(v)).numpy()
+    assert _ulps_from(got, ref(v.astype(np.float64))) <= bound
+
+
+def test_expm1_log1p_special_values():
+    v = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -2.0, 1e-30], dtype=np.float32)
+    e = rtorch.expm1(rtorch.tensor(v)).numpy()
+    lg = rtorch.log1p(rtorch.tensor(v)).numpy()
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(e, np.expm1(v))
+        np.testing.assert_array_equal(lg, np.log1p(v))
+    assert np.signbit(e[1]) and np.signbit(lg[1])
+
+
+@pytest.mark.parametrize(
+    ("fn", "atol"),
+    [
+        (lambda F, x: F.softplus(x), 1e-30),
+        (lambda F, x: F.softplus(x, beta=2.0, threshold=5.0), 1e-30),
+        (lambda F, x: F.elu(x, alpha=0.7), 1e-30),
+        (lambda F, x: F.mish(x), 1e-30),
+        (lambda F, x: F.logsigmoid(x), 1e-30),
+        (lambda F, x: F.leaky_relu(x, 0.2), 1e-30),
+        # 1 + tanh(...) cancels for negative x: float32 loses the tail's relative
+        # accuracy (PyTorch computes the same formula).
+        (lambda F, x: F.gelu(x, approximate="tanh"), 1e-6),
+        (lambda F, x: rtorch.rsqrt(x.abs()), 1e-30),
+    ],
+)
+def test_float32_kinds_without_slice_kernels_agree_across_layouts(fn, atol):
+    # Contiguous float32 runs the kind's body compiled for the widest vector unit,
+    # strided float32 the same body on gathered blocks: the same bits, and close to
+    # the float64 result.
+    F = rtorch.nn.functional
+    v = np.random.default_rng(5).uniform(-30, 30, size=(300, 200))
+    x = rtorch.tensor(v, dtype=rtorch.float32)
+    fast = fn(F, x.t().contiguous()).numpy()
+    np.testing.assert_array_equal(fast, fn(F, x.t()).numpy())
+    ref = fn(F, rtorch.tensor(x.t().numpy().astype(np.float64))).numpy()
+    np.testing.assert_allclose(fast, ref, rtol=2e-6, atol=atol)

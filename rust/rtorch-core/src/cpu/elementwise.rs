@@ -470,8 +470,8 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
 pub fn slice_map<T: Element>(
     out: ViewMut<'_, T>,
     a: View<'_, T>,
-    f: fn(&[T], &mut [T]),
-    fi: fn(&mut [T]),
+    f: &(dyn Fn(&[T], &mut [T]) + Sync),
+    fi: &(dyn Fn(&mut [T]) + Sync),
 ) {
     debug_assert!(runs_flat(&[out.layout(), a.layout()]));
     let n = out.numel();

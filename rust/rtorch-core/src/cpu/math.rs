@@ -221,6 +221,69 @@ fn exp_neg_f64<M: MulAdd>(y: f64) -> f64 {
     (M::mad64(p, r * r, r) + 1.0) * two_n
 }
 
+/// e^x - 1 for an f32 within 0.51 ulp, computed in f64 and rounded once: a Taylor
+/// polynomial for |x| < 0.5 (to x^12 / 12!, relative error under 1e-13), and from
+/// `e = e^-|x|` beyond: `e - 1` for negative x, `(1 - e) / e` for positive x (no
+/// cancellation on either side; overflow gives +inf, x = -inf gives -1).
+#[inline(always)]
+pub fn expm1_f32(x: f32) -> f32 {
+    expm1_m::<Separate>(x)
+}
+
+/// `expm1_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn expm1_m<M: MulAdd>(x: f32) -> f32 {
+    // 1/2!, 1/3!, ..., 1/12!: e^x - 1 = x + x^2 P(x).
+    const T: [f64; 11] = [
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+    ];
+    let xd = x as f64;
+    // x (1 + x P), not x + x^2 P: keeps the sign of a zero x.
+    let small = xd * M::mad64(xd, horner::<M, 11>(&T, xd), 1.0);
+    let e = exp_neg_f64::<M>(-xd.abs());
+    let big = if xd < 0.0 { e - 1.0 } else { (1.0 - e) / e };
+    let r = if xd.abs() < 0.5 { small } else { big };
+    // Above ln(f32::MAX) the quotient is still finite in f64 (e is clamped at e^-700):
+    // rounding to f32 gives inf, as it should. NaN fails every comparison: `big` keeps it.
+    r as f32
+}
+
+/// ln(1 + x) for an f32 within 2 ulp: `u = 1 + x` rounded, then
+/// `ln u - ((u - 1) - x) / u`, the correction putting back what the rounding of `u`
+/// lost (so tiny x gives x). x = -1 gives -inf, x < -1 NaN, +inf stays +inf.
+#[inline(always)]
+pub fn log1p_f32(x: f32) -> f32 {
+    log1p_m::<Separate>(x)
+}
+
+/// `log1p_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn log1p_m<M: MulAdd>(x: f32) -> f32 {
+    let u = 1.0 + x;
+    let lu = log_m::<M>(u);
+    // (u - 1) is exact (Sterbenz) for u in [0.5, 2]; outside it the correction is far
+    // below an ulp of ln u. Guard the division where u is 0 or inf.
+    let c = ((u - 1.0) - x) / u;
+    if u == f32::INFINITY || u == 0.0 {
+        lu
+    } else if x == 0.0 {
+        // ln(1 + -0) is -0.
+        x
+    } else {
+        lu - c
+    }
+}
+
 /// 1 / (1 + e^-x) in f64 for an f32 argument (see `sigmoid_f32`).
 #[inline(always)]
 fn sigmoid_f64<M: MulAdd>(x: f32) -> f64 {
@@ -616,6 +679,8 @@ slice_fns! {
     erf_slice, erf_slice_inplace => erf_m;
     erfc_slice, erfc_slice_inplace => erfc_m;
     gelu_slice, gelu_slice_inplace => gelu_m;
+    expm1_slice, expm1_slice_inplace => expm1_m;
+    log1p_slice, log1p_slice_inplace => log1p_m;
     sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
     cos_fast_slice, cos_fast_slice_inplace => cos_fast_f32;
 }
@@ -1291,7 +1356,7 @@ mod tests {
     #[test]
     fn every_path_dense_sweeps() {
         // (kernel index in KERNELS, lo, hi, worst ulp allowed)
-        let ranges: [(usize, f32, f32, f64); 12] = [
+        let ranges: [(usize, f32, f32, f64); 17] = [
             (0, -87.0, 88.7, 2.0),
             (1, 1e-6, 10.0, 2.0),
             (1, 10.0, 1e30, 2.0),
@@ -1304,6 +1369,11 @@ mod tests {
             (7, -15.0, 8.0, 0.6),
             (8, -1e3, 1e3, 0.6),
             (9, -7.0, 7.0, 0.6),
+            (10, -20.0, 89.0, 0.6),
+            (10, -1.0, 1.0, 0.6),
+            (10, -1e-4, 1e-4, 0.6),
+            (11, -0.999_99, 20.0, 2.0),
+            (11, -1e-3, 1e-3, 2.0),
         ];
         let n = 200_000;
         for (path, fns) in paths() {
@@ -1327,12 +1397,12 @@ mod tests {
     type SliceFn = fn(&[f32], &mut [f32]);
 
     /// The slice kernels of one path, in the order of `KERNELS`.
-    type Path = (&'static str, [SliceFn; 10]);
+    type Path = (&'static str, [SliceFn; 12]);
 
     /// Each kernel's name and float64 reference (without cancellation where the kernel
     /// has none: erfc's tail, gelu for negative x).
     type Reference = (&'static str, fn(f64) -> f64);
-    const KERNELS: [Reference; 10] = [
+    const KERNELS: [Reference; 12] = [
         ("exp", f64::exp),
         ("log", f64::ln),
         ("tanh", f64::tanh),
@@ -1345,6 +1415,8 @@ mod tests {
         }),
         ("sin", f64::sin),
         ("cos", f64::cos),
+        ("expm1", f64::exp_m1),
+        ("log1p", f64::ln_1p),
     ];
 
     macro_rules! path {
@@ -1369,6 +1441,8 @@ mod tests {
                         unsafe { $m::cos_fast_slice(x, o) };
                         trig_fix_up(x, o, f64::cos)
                     },
+                    |x, o| unsafe { $m::expm1_slice(x, o) },
+                    |x, o| unsafe { $m::log1p_slice(x, o) },
                 ],
             )
         };
@@ -1395,6 +1469,8 @@ mod tests {
                     portable::cos_fast_slice(x, o);
                     trig_fix_up(x, o, f64::cos)
                 },
+                portable::expm1_slice,
+                portable::log1p_slice,
             ],
         )];
         #[cfg(target_arch = "x86_64")]
@@ -1450,6 +1526,23 @@ mod tests {
                 assert!(e <= 2.0, "{path} {name}: {e} ulp at {at:e}");
             }
         }
+    }
+
+    #[test]
+    fn expm1_log1p_special_values() {
+        for f in [expm1_f32, log1p_f32] {
+            assert_eq!(f(-0.0).to_bits(), (-0.0f32).to_bits());
+            assert_eq!(f(0.0).to_bits(), 0);
+            assert_eq!(f(f32::INFINITY), f32::INFINITY);
+            assert!(f(f32::NAN).is_nan());
+            assert_eq!(f(1e-30), 1e-30);
+        }
+        assert_eq!(expm1_f32(f32::NEG_INFINITY), -1.0);
+        assert_eq!(expm1_f32(89.0), f32::INFINITY);
+        assert_eq!(expm1_f32(-30.0), -1.0);
+        assert_eq!(log1p_f32(-1.0), f32::NEG_INFINITY);
+        assert!(log1p_f32(-2.0).is_nan());
+        assert_eq!(log1p_f32(f32::MAX), (f32::MAX as f64).ln() as f32);
     }
 
     #[test]

@@ -162,6 +162,10 @@ pub trait FMath: Copy + PartialOrd {
     fn silu_(self) -> Self;
     fn sin_(self) -> Self;
     fn cos_(self) -> Self;
+    /// e^x - 1.
+    fn expm1_(self) -> Self;
+    /// ln(1 + x).
+    fn log1p_(self) -> Self;
 }
 
 impl FMath for f32 {
@@ -206,6 +210,14 @@ impl FMath for f32 {
     fn cos_(self) -> f32 {
         math::cos_f32(self)
     }
+    #[inline(always)]
+    fn expm1_(self) -> f32 {
+        math::expm1_f32(self)
+    }
+    #[inline(always)]
+    fn log1p_(self) -> f32 {
+        math::log1p_f32(self)
+    }
 }
 
 impl FMath for f64 {
@@ -246,12 +258,23 @@ impl FMath for f64 {
     fn cos_(self) -> f64 {
         self.cos()
     }
+    fn expm1_(self) -> f64 {
+        self.exp_m1()
+    }
+    fn log1p_(self) -> f64 {
+        self.ln_1p()
+    }
 }
 
-/// Contiguous (or same-permutation dense) f32 through a slice function (vectorised with run-time dispatch).
-/// Returns false when the layout, dtype or device does not fit (the generic path then
-/// runs, or skips a meta tensor).
-fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [f32])) -> bool {
+/// Contiguous (or same-permutation dense) f32 through slice functions (out of place,
+/// in place). Returns false when the layout, dtype or device does not fit (the
+/// blocked path then runs, or skips a meta tensor).
+fn f32_slices(
+    out: &Tensor,
+    a: &Tensor,
+    f: &(dyn Fn(&[f32], &mut [f32]) + Sync),
+    fi: &(dyn Fn(&mut [f32]) + Sync),
+) -> bool {
     if out.dtype() != DType::F32 || !runs_flat(&[out.layout(), a.layout()]) {
         return false;
     }
@@ -267,13 +290,77 @@ fn f32_slices(out: &Tensor, a: &Tensor, f: fn(&[f32], &mut [f32]), fi: fn(&mut [
     }
 }
 
-/// `k` over a float32 block in place: its vectorised kernel when it has one.
+/// `k` over a float32 block in place: its vectorised kernel when it has one, else its
+/// scalar body compiled for the widest vector unit in use (what LLVM can vectorise of
+/// it: softplus, elu, mish, ...; libm calls stay scalar). The same operations in
+/// every width, so the bits do not depend on the path.
 #[inline]
 fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
     match k.f32_slices() {
         Some((_, in_place)) => in_place(b),
-        None => b.iter_mut().for_each(|v| *v = k.f32(*v)),
+        None => match math::capability() {
+            // SAFETY: `capability()` only answers a level the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            math::Capability::Avx512 => unsafe { body_avx512(k, b) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            math::Capability::Avx2 => unsafe { body_avx2(k, b) },
+            _ => body(k, b),
+        },
     }
+}
+
+#[inline(always)]
+fn body<K: FloatUnary>(k: K, b: &mut [f32]) {
+    b.iter_mut().for_each(|v| *v = k.f32(*v))
+}
+
+/// `out = k(x)` for a kind without a slice kernel, on the widest vector unit in use
+/// (the out-of-place form of `f32_block`).
+fn f32_body<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+    #[inline(always)]
+    fn map<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+        out.iter_mut().zip(x).for_each(|(o, v)| *o = k.f32(*v))
+    }
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn map_avx512<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+        map(k, x, out)
+    }
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn map_avx2<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+        map(k, x, out)
+    }
+    match math::capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        #[cfg(target_arch = "x86_64")]
+        math::Capability::Avx512 => unsafe { map_avx512(k, x, out) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        math::Capability::Avx2 => unsafe { map_avx2(k, x, out) },
+        _ => map(k, x, out),
+    }
+}
+
+/// # Safety
+/// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn body_avx512<K: FloatUnary>(k: K, b: &mut [f32]) {
+    body(k, b)
+}
+
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn body_avx2<K: FloatUnary>(k: K, b: &mut [f32]) {
+    body(k, b)
 }
 
 /// The kernel of a floating unary kind for every floating dtype: float32 through its
@@ -282,18 +369,19 @@ fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
 fn float_op<K: FloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
     move |out: &Tensor, a: &Tensor| -> Result<()> {
         match out.dtype() {
-            DType::F32 => match k.f32_slices() {
-                Some((f, fi)) => {
-                    if f32_slices(out, a, f, fi) {
-                        return Ok(());
-                    }
-                    // Strided float32 through the same kernel in blocks: the slice
-                    // kernels may round differently from the scalar form (fused
-                    // multiply-adds), and a value's result must not depend on layout.
-                    unary_map_half::<f32>(out, a, &|b| fi(b))
+            DType::F32 => {
+                let done = match k.f32_slices() {
+                    Some((f, fi)) => f32_slices(out, a, &f, &fi),
+                    None => f32_slices(out, a, &|x, o| f32_body(k, x, o), &|b| f32_block(k, b)),
+                };
+                if done {
+                    return Ok(());
                 }
-                None => unary_map::<f32, f32>(out, a, move |x| k.f32(x)),
-            },
+                // Strided float32 through the same kernels on gathered blocks: the
+                // slice kernels may round differently from the scalar form (fused
+                // multiply-adds), and a value's result must not depend on layout.
+                unary_map_half::<f32>(out, a, &|b| f32_block(k, b))
+            }
             DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
             DType::F16 => unary_map_half::<f16>(out, a, &|b| f32_block(k, b)),
             DType::BF16 => unary_map_half::<bf16>(out, a, &|b| f32_block(k, b)),

@@ -73,12 +73,12 @@ kinds! {
     /// e^x.
     Exp "exp" {} slices(math::exp_slice, math::exp_slice_inplace) |x| x.exp_();
     Exp2 "exp2" {} |x| x.exp2();
-    Expm1 "expm1" {} |x| x.exp_m1();
+    Expm1 "expm1" {} slices(math::expm1_slice, math::expm1_slice_inplace) |x| x.expm1_();
     /// ln x.
     Log "log" {} slices(math::log_slice, math::log_slice_inplace) |x| x.ln_();
     Log2 "log2" {} |x| x.log2();
     Log10 "log10" {} |x| x.log10();
-    Log1p "log1p" {} |x| x.ln_1p();
+    Log1p "log1p" {} slices(math::log1p_slice, math::log1p_slice_inplace) |x| x.log1p_();
     Sqrt "sqrt" {} |x| x.sqrt();
     Rsqrt "rsqrt" {} |x| 1.0 / x.sqrt();
     Sin "sin" {} slices(math::sin_slice, math::sin_slice_inplace) |x| x.sin_();
@@ -125,19 +125,19 @@ kinds! {
         if bx > threshold as F {
             x
         } else {
-            bx.exp_().ln_1p() / (beta as F)
+            bx.exp_().log1p_() / (beta as F)
         }
     };
-    Elu "elu" { alpha: f64 } |x| if x > 0.0 { x } else { (alpha as F) * x.exp_m1() };
+    Elu "elu" { alpha: f64 } |x| if x > 0.0 { x } else { (alpha as F) * x.expm1_() };
     LeakyRelu "leaky_relu" { slope: f64 } |x| if x > 0.0 { x } else { x * (slope as F) };
     /// min(x, 0) - log1p(e^-|x|), stable for both signs.
     LogSigmoid "log_sigmoid" {} |x| {
         let m = if x < 0.0 { x } else { 0.0 };
-        m - (-x.abs()).exp_().ln_1p()
+        m - (-x.abs()).exp_().log1p_()
     };
     /// x tanh(softplus(x)).
     Mish "mish" {} |x| {
-        let sp = if x > 20.0 { x } else { x.exp_().ln_1p() };
+        let sp = if x > 20.0 { x } else { x.exp_().log1p_() };
         x * sp.tanh_()
     };
 }
