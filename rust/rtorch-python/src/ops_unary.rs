@@ -150,6 +150,18 @@ fn relu6(input: PyRef<'_, PyTensor>, inplace: bool) -> PyResult<PyTensor> {
 }
 
 #[module_fn]
+#[pyo3(signature = (input, inplace=false))]
+fn hardsigmoid(input: PyRef<'_, PyTensor>, inplace: bool) -> PyResult<PyTensor> {
+    wrap(u::hardsigmoid(&input.inner, inplace))
+}
+
+#[module_fn]
+#[pyo3(signature = (input, inplace=false))]
+fn hardswish(input: PyRef<'_, PyTensor>, inplace: bool) -> PyResult<PyTensor> {
+    wrap(u::hardswish(&input.inner, inplace))
+}
+
+#[module_fn]
 fn logsigmoid(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
     wrap(u::logsigmoid(&input.inner))
 }

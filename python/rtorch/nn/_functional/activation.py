@@ -173,21 +173,12 @@ def tanh(input: Tensor) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: gradient 1/6 strictly inside (-3, 3), zero at and beyond the bounds."""
-    _require_floating(input, "hardsigmoid_cpu")
-    out = _C.relu6(input + 3.0, False) / 6.0
-    if inplace:
-        return input.copy_(out)
-    return out
+    return _C.hardsigmoid(input, inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6; its gradient is 0 at x = -3 and 1 at x = 3, as PyTorch's."""
-    _require_floating(input, "hardswish_cpu")
-    gate = _C.relu6(input + 3.0, False) / 6.0
-    if inplace:
-        # The product must not save `input` itself, which copy_ is about to overwrite.
-        return input.copy_(input.clone() * gate)
-    return input * gate
+    return _C.hardswish(input, inplace)
 
 
 def softsign(input: Tensor) -> Tensor:

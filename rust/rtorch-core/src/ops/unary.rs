@@ -1074,6 +1074,46 @@ pub fn hardtanh(a: &Tensor, lo: f64, hi: f64, inplace: bool) -> Result<Tensor> {
     )
 }
 
+/// `hardsigmoid(x) = relu6(x + 3) / 6`; gradient 1/6 strictly inside (-3, 3), zero at
+/// and beyond the bounds (as PyTorch).
+pub fn hardsigmoid(a: &Tensor, inplace: bool) -> Result<Tensor> {
+    activation(
+        a,
+        inplace,
+        "HardsigmoidBackward0",
+        "hardsigmoid_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        float_op(kinds::Hardsigmoid {}),
+        |g: &Tensor, v: &Vals| {
+            let inside = mask(v.x()?, |x| x > -3.0 && x < 3.0)?;
+            mul(g, &scale(&inside, 1.0 / 6.0)?)
+        },
+    )
+}
+
+/// `hardswish(x) = x relu6(x + 3) / 6`; gradient 0 up to -3, x / 3 + 1/2 inside, 1
+/// from 3 on (PyTorch 2.15's values at the bounds: 0 and 1).
+pub fn hardswish(a: &Tensor, inplace: bool) -> Result<Tensor> {
+    activation(
+        a,
+        inplace,
+        "HardswishBackward0",
+        "hardswish_cpu",
+        Kind::FloatOnly,
+        Save::X,
+        float_op(kinds::Hardswish {}),
+        |g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            let inside = mask(x, |x| x > -3.0 && x < 3.0)?;
+            let above = mask(x, |x| x >= 3.0)?;
+            // inside (x / 3 + 1/2) + above: differentiable in x for double backward.
+            let slope = add(&mul(&inside, &shift(&scale(x, 1.0 / 3.0)?, 0.5)?)?, &above)?;
+            mul(g, &slope)
+        },
+    )
+}
+
 /// `relu6(x) = hardtanh(x, 0, 6)`.
 pub fn relu6(a: &Tensor, inplace: bool) -> Result<Tensor> {
     hardtanh(a, 0.0, 6.0, inplace)

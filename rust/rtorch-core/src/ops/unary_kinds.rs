@@ -129,6 +129,10 @@ kinds! {
         }
     };
     Elu "elu" { alpha: f64 } |x| if x > 0.0 { x } else { (alpha as F) * x.expm1_() };
+    /// relu6(x + 3) / 6.
+    Hardsigmoid "hardsigmoid" {} |x| (x + 3.0).clamp(0.0, 6.0) / 6.0;
+    /// x relu6(x + 3) / 6, multiplied then divided as PyTorch's kernel does.
+    Hardswish "hardswish" {} |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0;
     LeakyRelu "leaky_relu" { slope: f64 } |x| if x > 0.0 { x } else { x * (slope as F) };
     /// min(x, 0) - log1p(e^-|x|), stable for both signs.
     LogSigmoid "log_sigmoid" {} |x| {
