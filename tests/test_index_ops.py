@@ -369,3 +369,31 @@ def test_in_place_index_ops_on_nonleaf_grad():
     e[:, 0] = 0
     e[M > 10] = 0
     check(a.grad, e)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dim", "n_idx"),
+    [
+        ((1024, 1024), 1, 512),  # innermost indexed dim: each row across all indices
+        ((1024, 1024), 0, 512),  # leading dim: one block copy per row
+        ((64, 256, 32), 1, 300),  # middle dim: dense runs of 32 after it
+        ((64, 256, 32), 2, 20),  # last dim of 3-D
+        ((7, 5, 3), 1, 4),  # below the parallel grain
+        ((3, 1), 1, 6),  # one-element runs
+    ],
+)
+def test_index_select_gather_paths_match_numpy(shape, dim, n_idx):
+    rng = np.random.default_rng(11)
+    v = rng.standard_normal(shape)
+    idx = rng.integers(0, shape[dim], n_idx)  # repeats included
+    x = rtorch.tensor(v, dtype=rtorch.float32)
+    expected = np.take(v.astype(np.float32), idx, axis=dim)
+    got = rtorch.index_select(x, dim, rtorch.tensor(idx))
+    np.testing.assert_array_equal(got.numpy(), expected)
+    # A strided (transposed) source takes the element walk: the same values.
+    xt = rtorch.tensor(np.ascontiguousarray(np.swapaxes(v, 0, -1)), dtype=rtorch.float32)
+    got_t = rtorch.index_select(xt.transpose(0, -1), dim, rtorch.tensor(idx))
+    np.testing.assert_array_equal(got_t.numpy(), expected)
+    # Advanced indexing over the last dim goes through the same kernel.
+    if dim == len(shape) - 1:
+        np.testing.assert_array_equal(x[..., rtorch.tensor(idx)].numpy(), expected)

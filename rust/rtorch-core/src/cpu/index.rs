@@ -40,22 +40,51 @@ pub fn gather_rows<T: Element>(
 ) {
     let (ps, po) = (SendPtr(src.ptr() as *mut T), SendPtr(out.ptr()));
     let r = s.within.len();
-    // Rows that are one dense run in both (`x[idx]` and index_select over a leading dim
-    // of a contiguous tensor): a block copy per row.
+    // Rows made of dense runs of `run` elements in both (the dims after an indexed
+    // middle dim of a contiguous tensor; the whole row for `x[idx]` and index_select
+    // over a leading dim): a block copy per run.
     let dense = |w: &[usize]| w.iter().enumerate().all(|(j, &o)| o == w[0] + j);
-    let runs = r > 0 && dense(s.within) && dense(d.within);
-    let run = |b: usize| {
+    let run = dense_run(s.within).min(dense_run(d.within));
+    // (Runs of one element are no better than the element loop, and would hide the
+    // innermost-index case below.)
+    let runs = run > 1
+        && r.is_multiple_of(run)
+        && s.within.chunks(run).all(dense)
+        && d.within.chunks(run).all(dense);
+    if !runs && r > 0 && d.bases.is_empty() && d.step == 1 && nb > 1 {
+        // The indexed dim is the output's innermost (`index_select` over the last dim):
+        // for each position of the other dims, every index in turn. The writes are
+        // contiguous and the reads stay within one source row, where one index at a
+        // time would walk a column of both.
+        let across = |j: usize| {
+            let (sj, dj) = (s.within[j], d.within[j]);
+            for b in 0..nb {
+                // SAFETY: as below: the same (b, j) offsets, in another order; each j
+                // writes the disjoint out elements dj..dj + nb.
+                unsafe { *po.get().add(dj + b) = *ps.get().add(s.base(b) + sj) };
+            }
+        };
+        if nb * r >= super::GRAIN && r > 1 {
+            super::par_for(r, &across);
+        } else {
+            (0..r).for_each(across);
+        }
+        return;
+    }
+    let row = |b: usize| {
         let (bs, bd) = (s.base(b), d.base(b));
         if runs {
-            // SAFETY: as below; the r elements from each start are the row's offsets,
-            // and `out` does not overlap `src`.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    ps.get().add(bs + s.within[0]),
-                    po.get().add(bd + d.within[0]),
-                    r,
-                )
-            };
+            for (sw, dw) in s.within.chunks(run).zip(d.within.chunks(run)) {
+                // SAFETY: as below; the `run` elements from each start are offsets of
+                // the row, and `out` does not overlap `src`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        ps.get().add(bs + sw[0]),
+                        po.get().add(bd + dw[0]),
+                        run,
+                    )
+                };
+            }
             return;
         }
         for j in 0..r {
@@ -65,10 +94,15 @@ pub fn gather_rows<T: Element>(
         }
     };
     if nb * r >= super::GRAIN && nb > 1 {
-        super::par_for(nb, &run);
+        super::par_for(nb, &row);
     } else {
-        (0..nb).for_each(run);
+        (0..nb).for_each(row);
     }
+}
+
+/// The length of the dense run (consecutive offsets) that starts `w` (at least 1).
+fn dense_run(w: &[usize]) -> usize {
+    1 + w.windows(2).take_while(|p| p[1] == p[0] + 1).count()
 }
 
 /// `dst[dst row b] = values[value row b]` (or `+=` when `accumulate`), rows in order,
