@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np, with_threads
 
 import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
@@ -89,3 +89,31 @@ def test_grads():
     w = rtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
     w.cumsum(0).sum().backward()
     assert w.grad.tolist() == [3.0, 2.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize(
+    ("shape", "dim"),
+    [
+        ((1024, 1024), 1),  # rows: one running sum per row, parallel over rows
+        ((1024, 1024), 0),  # down the dim with a row of sums, column chunks of 512
+        ((32, 64, 600), 1),  # a middle dim, a partial column chunk
+        ((3, 5, 7), 2),
+        ((3, 5, 7), 0),
+        ((0, 4), 1),
+        ((4, 0), 0),
+    ],
+)
+def test_cumsum_direct_float_path_matches_float64_sums(dtype, shape, dim):
+    # Contiguous float32/float64 is summed straight into its dtype in float64: the same
+    # bits as summing in float64 (dtype=float64) and rounding once, for any threads.
+    v = np.random.default_rng(9).standard_normal(shape)
+    x = rtorch.tensor(v, dtype=dtype)
+    got = rtorch.cumsum(x, dim)
+    assert got.dtype == dtype and got.shape == x.shape
+    via64 = rtorch.cumsum(x, dim, dtype=rtorch.float64).to(dtype)
+    np.testing.assert_array_equal(got.numpy(), via64.numpy())
+    ref = np.cumsum(x.numpy().astype(np.float64), axis=dim)
+    np.testing.assert_array_equal(got.numpy(), ref.astype(got.numpy().dtype))
+    one = with_threads(1, lambda: rtorch.cumsum(x, dim).numpy())
+    np.testing.assert_array_equal(one, got.numpy())

@@ -50,7 +50,14 @@ pub fn cumsum(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
         None => t.clone(),
     };
     let out_dtype = scan_dtype(t, dtype);
-    let out = if out_dtype.is_floating_point() {
+    let fast = match (src.dtype(), out_dtype) {
+        (DType::F32, DType::F32) => cumsum_direct::<f32>(&src, d)?,
+        (DType::F64, DType::F64) => cumsum_direct::<f64>(&src, d)?,
+        _ => None,
+    };
+    let out = if let Some(out) = fast {
+        out
+    } else if out_dtype.is_floating_point() {
         lane_apply::<f64>(&src, d, out_dtype, |x, o| {
             let mut acc = 0.0;
             for (v, r) in x.iter().zip(o.iter_mut()) {
@@ -73,6 +80,71 @@ pub fn cumsum(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
         });
     }
     Ok(out)
+}
+
+/// cumsum of a contiguous float32/float64 tensor straight into its own dtype, summed in
+/// f64 as the lane path does (the same bits) without casting copies or moving the dim
+/// last: along the last dim each row is a running sum; along another dim a row of f64
+/// sums runs down the dim, a vector add per step. None (nothing computed) for other
+/// layouts and devices.
+fn cumsum_direct<T: Element>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
+    if src.dim() == 0 || !src.is_contiguous() || src.device() != crate::device::Device::Cpu {
+        return Ok(None);
+    }
+    let shape = src.shape();
+    let n = shape[d];
+    let inner: usize = shape[d + 1..].iter().product();
+    let outer: usize = shape[..d].iter().product();
+    let out = Tensor::uninit(shape, T::DTYPE, src.device())?;
+    if out.numel() == 0 {
+        return Ok(Some(out));
+    }
+    let detached = src.detach();
+    let x: &[T] = detached.cpu_slice::<T>()?;
+    // SAFETY: `out` is this op's fresh output; nothing else holds it yet.
+    let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+    let big = x.len() >= crate::cpu::GRAIN;
+    if inner == 1 {
+        let lane = |c: usize, os: &mut [T]| {
+            let mut acc = 0.0f64;
+            for (v, r) in x[c * n..(c + 1) * n].iter().zip(os.iter_mut()) {
+                acc += v.to_f64();
+                *r = T::from_f64(acc);
+            }
+        };
+        if big && outer > 1 {
+            crate::cpu::par_chunks_mut(o, n, &lane);
+        } else {
+            o.chunks_mut(n).enumerate().for_each(|(c, os)| lane(c, os));
+        }
+        return Ok(Some(out));
+    }
+    // Columns per task: its f64 sums (4 KiB) stay in L1.
+    const COLS: usize = 512;
+    let col_tasks = inner.div_ceil(COLS);
+    let po = crate::cpu::SendPtr(o.as_mut_ptr());
+    let task = |t: usize| {
+        let (slab, c0) = (t / col_tasks, (t % col_tasks) * COLS);
+        let c1 = (c0 + COLS).min(inner);
+        let mut acc = [0.0f64; COLS];
+        let acc = &mut acc[..c1 - c0];
+        for i in 0..n {
+            let at = (slab * n + i) * inner;
+            for (j, a) in (c0..c1).zip(acc.iter_mut()) {
+                *a += x[at + j].to_f64();
+                // SAFETY: element (slab, i, j) of the fresh contiguous output; each
+                // task writes only its own slab and columns.
+                unsafe { *po.get().add(at + j) = T::from_f64(*a) };
+            }
+        }
+    };
+    let tasks = outer * col_tasks;
+    if big && tasks > 1 {
+        crate::cpu::par_for(tasks, &task);
+    } else {
+        (0..tasks).for_each(task);
+    }
+    Ok(Some(out))
 }
 
 /// Reverse cumulative sum (`flip(cumsum(flip(g)))`), the adjoint of cumsum.
