@@ -231,3 +231,27 @@ def test_half_sums_accumulate_in_float32(dtype, n):
         ref = t.to(rtorch.float64).numpy().sum(d)
         bound = 1e-6 * np.abs(t.to(rtorch.float64).numpy()).sum(d) + ulp(ref, dtype)
         assert np.all(np.abs(got - ref) <= bound)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16])
+@pytest.mark.parametrize("name", ["maximum", "minimum", "fmax", "fmin"])
+def test_half_extrema_match_float32(dtype, name):
+    # Computed in float32 blocks: exact (each result is one of its inputs), NaN rules
+    # (maximum/minimum propagate NaN, fmax/fmin prefer the number) and signed zeros as
+    # in float32, broadcast and strided operands, above the parallel grain.
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((300, 257)).astype(np.float32)
+    b = rng.standard_normal((300, 257)).astype(np.float32)
+    a[0, :6] = [np.nan, 1.0, np.nan, 0.0, -0.0, np.inf]
+    b[0, :6] = [2.0, np.nan, np.nan, -0.0, 0.0, -np.inf]
+    x = rtorch.tensor(a).to(dtype)
+    y = rtorch.tensor(b).to(dtype)
+    f = getattr(rtorch, name)
+    for xx, yy in [(x, y), (x.t().contiguous().t(), y), (x, y[:1])]:
+        got = f(xx, yy)
+        assert got.dtype == dtype
+        ref = f(xx.float(), yy.float()).to(dtype)
+        np.testing.assert_array_equal(got.float().numpy(), ref.float().numpy())
+        np.testing.assert_array_equal(
+            np.signbit(got.float().numpy()), np.signbit(ref.float().numpy())
+        )
