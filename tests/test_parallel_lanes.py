@@ -116,10 +116,12 @@ def test_embedding_bag_bags(mode):
     np.testing.assert_allclose(e, want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("k", [7, 32, 40])
 @pytest.mark.parametrize("largest", [True, False])
-def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest):
-    # A small k takes the selection path; ties resolve by index (as the stable sort
-    # does) and NaN counts as the largest value.
+def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest, k):
+    # k up to 32 takes the one-pass sorted buffer, a larger (but < n/4) k the
+    # selection; ties resolve by index (as the stable sort does) and NaN counts as the
+    # largest value.
     v = RNG.integers(0, 6, size=(50, 400)).astype(np.float64)
     v[RNG.random(v.shape) < 0.05] = np.nan
     x = rtorch.tensor(v)
@@ -131,10 +133,12 @@ def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest):
     else:
         # Stable ascending with NaN last.
         order = np.argsort(np.where(np.isnan(v), np.inf, v), axis=1, kind="stable")
-    vals, idx = rtorch.topk(x, 7, dim=1, largest=largest)
-    np.testing.assert_array_equal(idx.numpy(), order[:, :7])
-    np.testing.assert_array_equal(vals.numpy(), np.take_along_axis(v, order[:, :7], 1))
+    vals, idx = rtorch.topk(x, k, dim=1, largest=largest)
+    np.testing.assert_array_equal(idx.numpy(), order[:, :k])
+    np.testing.assert_array_equal(vals.numpy(), np.take_along_axis(v, order[:, :k], 1))
     if not largest:
-        kv, ki = rtorch.kthvalue(x, 9, dim=1)
-        np.testing.assert_array_equal(ki.numpy(), order[:, 8])
-        np.testing.assert_array_equal(kv.numpy(), np.take_along_axis(v, order[:, 8:9], 1)[:, 0])
+        kv, ki = rtorch.kthvalue(x, k + 2, dim=1)
+        np.testing.assert_array_equal(ki.numpy(), order[:, k + 1])
+        np.testing.assert_array_equal(
+            kv.numpy(), np.take_along_axis(v, order[:, k + 1 : k + 2], 1)[:, 0]
+        )

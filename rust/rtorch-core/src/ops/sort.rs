@@ -21,6 +21,9 @@ fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
     idx
 }
 
+/// Up to this many, `order_prefix` keeps a sorted buffer in one pass instead of selecting.
+const SMALL_K: usize = 32;
+
 /// The first `k` positions of `order(x, descending)` without sorting the rest: a
 /// selection under the same order made total (ties by index, which is what stability
 /// gives), then a sort of the `k` selected. The same indices as the full stable sort.
@@ -38,6 +41,20 @@ fn order_prefix<T: Element>(x: &[T], descending: bool, k: usize) -> Vec<usize> {
         };
         by_value.then(a.cmp(b))
     };
+    if k <= SMALL_K {
+        // One pass keeping the k first so far in order: most elements cost one
+        // comparison with the k-th, where a selection moves every index around.
+        let mut best: Vec<usize> = (0..k).collect();
+        best.sort_unstable_by(total);
+        for i in k..x.len() {
+            if total(&i, &best[k - 1]).is_lt() {
+                let at = best.partition_point(|b| total(b, &i).is_lt());
+                best.pop();
+                best.insert(at, i);
+            }
+        }
+        return best;
+    }
     let mut idx: Vec<usize> = (0..x.len()).collect();
     idx.select_nth_unstable_by(k - 1, total);
     idx.truncate(k);
