@@ -1182,16 +1182,14 @@ mod tests {
         assert_eq!(plan(64, 128 * 128 * 128, 1), Plan::Serial);
     }
 
-    /// `a (m, k) @ b (k, n)` through `batched_half`, `a` row-major and `b` read
-    /// transposed from an (n, k) buffer.
+    /// `a (m, k) @ b (k, n)` through `batched_half`, `a` row-major and `b` read from
+    /// `b_buf` with strides (`b_rs`, `b_cs`).
     fn bf16_product(
-        m: usize,
-        n: usize,
-        k: usize,
+        (m, n, k): (usize, usize, usize),
         av: &[half::bf16],
-        bv: &[half::bf16],
+        b_buf: &[half::bf16],
+        (b_rs, b_cs): (usize, usize),
     ) -> Vec<half::bf16> {
-        let bt: Vec<half::bf16> = (0..n * k).map(|i| bv[(i % k) * n + i / k]).collect();
         let mut out = vec![half::bf16::ZERO; m * n];
         let al = MatLayout {
             offsets: &[0],
@@ -1200,8 +1198,8 @@ mod tests {
         };
         let bl = MatLayout {
             offsets: &[0],
-            rs: 1,
-            cs: k as isize,
+            rs: b_rs as isize,
+            cs: b_cs as isize,
         };
         // SAFETY: the buffers match the layouts.
         unsafe {
@@ -1211,7 +1209,7 @@ mod tests {
                 k,
                 av.as_ptr(),
                 &al,
-                bt.as_ptr(),
+                b_buf.as_ptr(),
                 &bl,
                 out.as_mut_ptr(),
                 2,
@@ -1220,7 +1218,8 @@ mod tests {
         out
     }
 
-    /// Checks one product of small dyadic values against float64.
+    /// Checks one product of small dyadic values against float64, B row-major or read
+    /// transposed from an (n, k) buffer.
     fn check_bf16_product(m: usize, n: usize, k: usize, row_major_b: bool) {
         use half::bf16;
         let av: Vec<bf16> = (0..m * k)
@@ -1230,34 +1229,10 @@ mod tests {
             .map(|i| bf16::from_f32(((i * 5 % 11) as f32 - 5.0) / 4.0))
             .collect();
         let out = if row_major_b {
-            let mut out = vec![bf16::ZERO; m * n];
-            let al = MatLayout {
-                offsets: &[0],
-                rs: k as isize,
-                cs: 1,
-            };
-            let bl = MatLayout {
-                offsets: &[0],
-                rs: n as isize,
-                cs: 1,
-            };
-            // SAFETY: the buffers match the layouts.
-            unsafe {
-                batched_half(
-                    m,
-                    n,
-                    k,
-                    av.as_ptr(),
-                    &al,
-                    bv.as_ptr(),
-                    &bl,
-                    out.as_mut_ptr(),
-                    2,
-                )
-            };
-            out
+            bf16_product((m, n, k), &av, &bv, (n, 1))
         } else {
-            bf16_product(m, n, k, &av, &bv)
+            let bt: Vec<bf16> = (0..n * k).map(|i| bv[(i % k) * n + i / k]).collect();
+            bf16_product((m, n, k), &av, &bt, (1, k))
         };
         for i in 0..m {
             for j in 0..n {
@@ -1304,7 +1279,7 @@ mod tests {
     #[test]
     fn bf16_reused_packing_buffers_do_not_leak() {
         let nan = vec![half::bf16::NAN; 96 * 96];
-        let out = bf16_product(96, 96, 96, &nan, &nan);
+        let out = bf16_product((96, 96, 96), &nan, &nan, (96, 1));
         assert!(out.iter().all(|v| v.is_nan()));
         check_bf16_product(33, 47, 64, false);
         check_bf16_product(33, 47, 64, true);
