@@ -310,9 +310,13 @@ fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
     }
 }
 
+// (Plain `for` loops: a `for_each` closure was left out of line, compiled without the
+// caller's target features.)
 #[inline(always)]
 fn body<K: FloatUnary>(k: K, b: &mut [f32]) {
-    b.iter_mut().for_each(|v| *v = k.f32(*v))
+    for v in b.iter_mut() {
+        *v = k.f32(*v);
+    }
 }
 
 /// `out = k(x)` for a kind without a slice kernel, on the widest vector unit in use
@@ -320,7 +324,9 @@ fn body<K: FloatUnary>(k: K, b: &mut [f32]) {
 fn f32_body<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
     #[inline(always)]
     fn map<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-        out.iter_mut().zip(x).for_each(|(o, v)| *o = k.f32(*v))
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = k.f32(*v);
+        }
     }
     /// # Safety
     /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
