@@ -1,18 +1,18 @@
 //! Broadcasting binary arithmetic: add, sub, mul, div (+ in-place forms).
 //!
 //! Every op: result dtype by `result_type`, operands converted to the compute dtype
-//! and expanded to the broadcast shape, then one `binary_map` kernel. Backward reduces
+//! and expanded to the broadcast shape, then one named kind (`ops::binary_kinds`) run
+//! by the family's dispatch (`ops::map`). Backward reduces
 //! the output gradient back over broadcast dims and casts to each input's dtype.
 
+use super::binary_kinds::{self as kinds, ArithBinary};
 use super::{check_inplace_result, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::dtype::{result_type, DType, Operand, Scalar};
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, Dims};
-use crate::ops::map::{binary_map, binary_map_half};
+use crate::ops::map;
 use crate::tensor::Tensor;
-use half::{bf16, f16};
 use std::borrow::Cow;
 
 /// The right-hand side of a binary op: a tensor or a Python number.
@@ -52,13 +52,6 @@ impl Rhs {
 
 pub use crate::element::Arith;
 
-/// Runs `$body` with `$T: Arith` for every dtype.
-macro_rules! dispatch_arith {
-    ($dtype:expr, $T:ident => $body:expr) => {
-        $crate::dispatch_all!($dtype, $T => $body)
-    };
-}
-
 /// Operands converted to `dtype` and expanded to their broadcast shape. An operand that
 /// already has both is borrowed, not cloned: the common case of every binary op, where
 /// two reference-count round trips per operand are measurable on a 4-element add.
@@ -84,52 +77,29 @@ fn operand_as<'a>(t: &'a Tensor, dtype: DType, shape: &[usize]) -> Result<Cow<'a
     )?))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Op {
-    Add,
-    Sub,
-    Mul,
-}
-
-/// out = a op (alpha * b) in dtype `dtype`, without autograd.
-fn arith_kernel(a: &Tensor, b: &Tensor, alpha: Scalar, op: Op, dtype: DType) -> Result<Tensor> {
+/// `out = k(a, b)` in dtype `dtype` (operands broadcast and converted), without
+/// autograd.
+fn arith_kernel<K: ArithBinary>(a: &Tensor, b: &Tensor, k: K, dtype: DType) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
     let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, b]), &[a, b])?;
-    arith_into(&out, &a2, &b2, alpha, op)?;
+    map::arith(&out, &a2, &b2, k)?;
     Ok(out)
 }
 
-fn arith_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, op: Op) -> Result<()> {
-    let plain = alpha.to_f64() == 1.0;
-    // Half types in float32 blocks: `a + alpha * b` rounded once, alpha unrounded, as
-    // PyTorch's CPU kernels compute them.
-    let half_block = |x: &mut [f32], y: &[f32]| arith_f32_block(x, y, op, alpha.to_f64() as f32);
-    match out.dtype() {
-        DType::F16 => return binary_map_half::<f16>(out, a, b, &half_block),
-        DType::BF16 => return binary_map_half::<bf16>(out, a, b, &half_block),
-        _ => {}
-    }
-    dispatch_arith!(out.dtype(), T => {
-        let al: T = T::from_f64(alpha.to_f64());
-        match (op, plain) {
-            (Op::Add, true) => binary_map::<T, T, T>(out, a, b, |x, y| x.add(y)),
-            (Op::Add, false) => binary_map::<T, T, T>(out, a, b, move |x, y| x.add(y.mul(al))),
-            (Op::Sub, true) => binary_map::<T, T, T>(out, a, b, |x, y| x.sub(y)),
-            (Op::Sub, false) => binary_map::<T, T, T>(out, a, b, move |x, y| x.sub(y.mul(al))),
-            (Op::Mul, _) => binary_map::<T, T, T>(out, a, b, |x, y| x.mul(y)),
-        }
-    })
-}
-
-/// `x = x op alpha * y` over a float32 block (each arm a loop the compiler vectorises).
-fn arith_f32_block(x: &mut [f32], y: &[f32], op: Op, alpha: f32) {
-    let pairs = x.iter_mut().zip(y);
-    match op {
-        Op::Add if alpha == 1.0 => pairs.for_each(|(a, b)| *a += *b),
-        Op::Add => pairs.for_each(|(a, b)| *a += alpha * *b),
-        Op::Sub if alpha == 1.0 => pairs.for_each(|(a, b)| *a -= *b),
-        Op::Sub => pairs.for_each(|(a, b)| *a -= alpha * *b),
-        Op::Mul => pairs.for_each(|(a, b)| *a *= *b),
+/// `a + alpha * b` (or `a - alpha * b`) without autograd; the plain kind when alpha is
+/// 1. Half types keep alpha unrounded in float32, as PyTorch's CPU kernels do.
+fn add_kernel(
+    a: &Tensor,
+    b: &Tensor,
+    alpha: Scalar,
+    subtract: bool,
+    dtype: DType,
+) -> Result<Tensor> {
+    match (subtract, alpha.to_f64() == 1.0) {
+        (false, true) => arith_kernel(a, b, kinds::Add, dtype),
+        (false, false) => arith_kernel(a, b, kinds::AddScaled { alpha }, dtype),
+        (true, true) => arith_kernel(a, b, kinds::Sub, dtype),
+        (true, false) => arith_kernel(a, b, kinds::SubScaled { alpha }, dtype),
     }
 }
 
@@ -157,7 +127,7 @@ pub fn add_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     check_alpha(dtype, alpha)?;
     let bt = b.to_tensor(dtype)?;
-    let out = arith_kernel(a, &bt, alpha, Op::Add, dtype)?;
+    let out = add_kernel(a, &bt, alpha, false, dtype)?;
     if needs_grad(&[a, &bt]) {
         record_add_sub("AddBackward0", a, &bt, alpha.to_f64(), &out);
     }
@@ -174,7 +144,7 @@ pub fn sub_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
     check_bool_sub(dtype)?;
     check_alpha(dtype, alpha)?;
     let bt = b.to_tensor(dtype)?;
-    let out = arith_kernel(a, &bt, alpha, Op::Sub, dtype)?;
+    let out = add_kernel(a, &bt, alpha, true, dtype)?;
     if needs_grad(&[a, &bt]) {
         record_add_sub("SubBackward0", a, &bt, -alpha.to_f64(), &out);
     }
@@ -212,7 +182,7 @@ fn record_add_sub(name: &'static str, a: &Tensor, b: &Tensor, b_scale: f64, out:
 pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
-    let out = arith_kernel(a, &bt, Scalar::Int(1), Op::Mul, dtype)?;
+    let out = arith_kernel(a, &bt, kinds::Mul, dtype)?;
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
         let (ra, rb) = (a.requires_grad(), bt.requires_grad());
@@ -332,13 +302,8 @@ pub fn neg(a: &Tensor) -> Result<Tensor> {
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
         ));
     }
-    let out = arith_kernel(
-        a,
-        &Tensor::scalar(Scalar::Int(-1), a.dtype())?,
-        Scalar::Int(1),
-        Op::Mul,
-        a.dtype(),
-    )?;
+    let minus_one = Tensor::scalar(Scalar::Int(-1), a.dtype())?;
+    let out = arith_kernel(a, &minus_one, kinds::Mul, a.dtype())?;
     if needs_grad(&[a]) {
         record("NegBackward0", &[a], &out, |_, g| Ok(vec![Some(neg(g)?)]));
     }
@@ -347,50 +312,21 @@ pub fn neg(a: &Tensor) -> Result<Tensor> {
 
 fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<()> {
     let dtype = out.dtype();
-    if !dtype.is_floating_point() {
-        // Integer floor/trunc division: division by zero is an error, as in PyTorch.
-        if super::pointwise::any_zero(b) {
-            return Err(Error::Runtime("ZeroDivisionError".into()));
-        }
-        crate::dispatch_int!(dtype, T => {
-            let floor = mode == RoundingMode::Floor;
-            binary_map::<T, T, T>(out, a, b, move |x, y| {
-                let (x, y) = (x.to_i64(), y.to_i64());
-                let q = x.wrapping_div(y);
-                // Wrapping: i64::MIN / -1 is i64::MIN, as in PyTorch.
-                let rem = x.wrapping_rem(y);
-                let q = if floor && rem != 0 && ((x < 0) != (y < 0)) { q.wrapping_sub(1) } else { q };
-                T::from_i64(q)
-            })
-        }, _ => return Err(Error::Runtime("div: unsupported dtype".into())))?;
-        return Ok(());
+    match mode {
+        RoundingMode::True => map::float(out, a, b, kinds::Div),
+        RoundingMode::Trunc if dtype.is_floating_point() => map::float(out, a, b, kinds::DivTrunc),
+        RoundingMode::Floor if dtype.is_floating_point() => map::float(out, a, b, kinds::DivFloor),
+        _ if dtype == DType::Bool => Err(super::unary::not_implemented(
+            if mode == RoundingMode::Trunc {
+                "div_trunc_cpu"
+            } else {
+                "div_floor_cpu"
+            },
+            dtype,
+        )),
+        RoundingMode::Trunc => map::int(out, a, b, kinds::DivTrunc),
+        RoundingMode::Floor => map::int(out, a, b, kinds::DivFloor),
     }
-    if mode == RoundingMode::True {
-        // Native division (one correctly rounded quotient, as the float64 path gives);
-        // half types through float32, which rounds their quotient correctly too.
-        let half_block = |x: &mut [f32], y: &[f32]| {
-            x.iter_mut().zip(y).for_each(|(a, b)| *a /= *b);
-        };
-        match dtype {
-            DType::F16 => return binary_map_half::<f16>(out, a, b, &half_block),
-            DType::BF16 => return binary_map_half::<bf16>(out, a, b, &half_block),
-            DType::F32 => return binary_map::<f32, f32, f32>(out, a, b, |x, y| x / y),
-            DType::F64 => return binary_map::<f64, f64, f64>(out, a, b, |x, y| x / y),
-            _ => {}
-        }
-    }
-    crate::dispatch_float!(dtype, T => {
-        binary_map::<T, T, T>(out, a, b, move |x, y| {
-            let q = x.to_f64() / y.to_f64();
-            let q = match mode {
-                RoundingMode::True => q,
-                RoundingMode::Trunc => q.trunc(),
-                RoundingMode::Floor => q.floor(),
-            };
-            T::from_f64(q)
-        })
-    }, _ => unreachable!())?;
-    Ok(())
 }
 
 // ----- in-place forms -----
@@ -452,7 +388,11 @@ pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
             check_inplace_result(a, a.dtype(), &shape)?;
             check_alpha(a.dtype(), alpha)?;
             let bx = expand_view(bt, a.shape())?;
-            arith_into(a, a, &bx, alpha, Op::Add)?;
+            if alpha.to_f64() == 1.0 {
+                map::arith(a, a, &bx, kinds::Add)?;
+            } else {
+                map::arith(a, a, &bx, kinds::AddScaled { alpha })?;
+            }
             a.storage().bump_version();
             return Ok(());
         }

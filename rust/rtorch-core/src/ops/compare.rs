@@ -6,12 +6,12 @@
 #![allow(clippy::bool_comparison)]
 
 use super::binary::{broadcast_operands, in_place_with, Rhs};
+use super::binary_kinds as kinds;
 use super::unary::not_implemented;
 use super::{check_inplace, operand};
 use crate::dtype::{result_type, DType};
-use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::ops::map::binary_map;
+use crate::ops::map;
 use crate::tensor::Tensor;
 
 /// Which comparison.
@@ -50,16 +50,14 @@ pub fn compare(a: &Tensor, b: &Rhs, op: Cmp) -> Result<Tensor> {
         Tensor::result_device(&[a, &bt]),
         &[a, &bt],
     )?;
-    crate::dispatch_all!(dtype, T => {
-        match op {
-            Cmp::Eq => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x == y),
-            Cmp::Ne => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x != y),
-            Cmp::Lt => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x < y),
-            Cmp::Le => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x <= y),
-            Cmp::Gt => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x > y),
-            Cmp::Ge => binary_map::<T, T, bool>(&out, &a2, &b2, |x, y| x >= y),
-        }
-    })?;
+    match op {
+        Cmp::Eq => map::test(&out, &a2, &b2, kinds::Eq),
+        Cmp::Ne => map::test(&out, &a2, &b2, kinds::Ne),
+        Cmp::Lt => map::test(&out, &a2, &b2, kinds::Lt),
+        Cmp::Le => map::test(&out, &a2, &b2, kinds::Le),
+        Cmp::Gt => map::test(&out, &a2, &b2, kinds::Gt),
+        Cmp::Ge => map::test(&out, &a2, &b2, kinds::Ge),
+    }?;
     Ok(out)
 }
 
@@ -121,22 +119,12 @@ pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) ->
     let dtype = a.dtype();
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
     let out = Tensor::uninit_for(&shape, DType::Bool, Tensor::result_device(&[a, b]), &[a, b])?;
-    let float = dtype.is_floating_point();
-    crate::dispatch_all!(dtype, T => {
-        binary_map::<T, T, bool>(&out, &a2, &b2, move |x, y| {
-            if x == y {
-                return true;
-            }
-            let (x, y) = (x.to_f64(), y.to_f64());
-            if float && (x.is_nan() || y.is_nan()) {
-                return equal_nan && x.is_nan() && y.is_nan();
-            }
-            if float && (x.is_infinite() || y.is_infinite()) {
-                return false;
-            }
-            (x - y).abs() <= atol + rtol * y.abs()
-        })
-    })?;
+    let close = kinds::IsClose {
+        rtol,
+        atol,
+        equal_nan,
+    };
+    map::test(&out, &a2, &b2, close)?;
     Ok(out)
 }
 
@@ -186,14 +174,16 @@ impl Logic {
     }
 }
 
-/// `logical_and/or/xor`: inputs as truth values, bool result.
+/// `logical_and/or/xor`: inputs as truth values, bool result. Each input is converted
+/// to bool on its own: converting to a common dtype first could round a tiny value to
+/// zero.
 pub fn logical(a: &Tensor, b: &Tensor, op: Logic) -> Result<Tensor> {
     let (a2, b2, shape) = broadcast_operands(a, b, DType::Bool)?;
     let out = Tensor::uninit_for(&shape, DType::Bool, Tensor::result_device(&[a, b]), &[a, b])?;
     match op {
-        Logic::And => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x & y),
-        Logic::Or => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x | y),
-        Logic::Xor => binary_map::<bool, bool, bool>(&out, &a2, &b2, |x, y| x ^ y),
+        Logic::And => map::test(&out, &a2, &b2, kinds::LogicalAnd),
+        Logic::Or => map::test(&out, &a2, &b2, kinds::LogicalOr),
+        Logic::Xor => map::test(&out, &a2, &b2, kinds::LogicalXor),
     }?;
     Ok(out)
 }
@@ -236,30 +226,6 @@ impl Bit {
     }
 }
 
-/// Shifts with PyTorch's out-of-range rules: left by >= width (or < 0) gives 0; right
-/// by >= width gives the sign fill.
-#[inline]
-fn shift(x: i64, s: i64, left: bool, bits: u32, signed: bool) -> i64 {
-    if left {
-        if s < 0 || s >= bits as i64 {
-            0
-        } else {
-            x.wrapping_shl(s as u32)
-        }
-    } else {
-        let max = if signed { bits as i64 - 1 } else { bits as i64 };
-        if s < 0 || s >= max {
-            if signed && x < 0 {
-                -1
-            } else {
-                0
-            }
-        } else {
-            x >> s
-        }
-    }
-}
-
 /// Bitwise op on integer and bool tensors (floats raise NotImplementedError).
 pub fn bitwise(a: &Tensor, b: &Rhs, op: Bit) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
@@ -275,32 +241,24 @@ pub fn bitwise(a: &Tensor, b: &Rhs, op: Bit) -> Result<Tensor> {
 
 fn bitwise_kernel(out: &Tensor, a: &Tensor, b: &Tensor, op: Bit) -> Result<()> {
     let dtype = out.dtype();
-    if dtype == DType::Bool {
-        match op {
-            Bit::And => binary_map::<bool, bool, bool>(out, a, b, |x, y| x & y),
-            Bit::Or => binary_map::<bool, bool, bool>(out, a, b, |x, y| x | y),
-            Bit::Xor => binary_map::<bool, bool, bool>(out, a, b, |x, y| x ^ y),
-            Bit::Shl => binary_map::<bool, bool, bool>(out, a, b, |x, y| x && !y),
-            Bit::Shr => binary_map::<bool, bool, bool>(out, a, b, |x, y| x && !y),
-        }?;
-        return Ok(());
-    }
     let bits = (dtype.size() * 8) as u32;
-    let signed = dtype.is_signed();
-    crate::dispatch_int!(dtype, T => {
-        match op {
-            Bit::And => binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(x.to_i64() & y.to_i64())),
-            Bit::Or => binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(x.to_i64() | y.to_i64())),
-            Bit::Xor => binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(x.to_i64() ^ y.to_i64())),
-            Bit::Shl => binary_map::<T, T, T>(out, a, b, move |x, y| {
-                T::from_i64(shift(x.to_i64(), y.to_i64(), true, bits, signed))
-            }),
-            Bit::Shr => binary_map::<T, T, T>(out, a, b, move |x, y| {
-                T::from_i64(shift(x.to_i64(), y.to_i64(), false, bits, signed))
-            }),
-        }
-    }, _ => return Err(not_implemented(op.kernel_name(), dtype)))?;
-    Ok(())
+    match op {
+        Bit::And => map::int(out, a, b, kinds::BitAnd),
+        Bit::Or => map::int(out, a, b, kinds::BitOr),
+        Bit::Xor => map::int(out, a, b, kinds::BitXor),
+        // Shifts are not defined on bool: PyTorch's error names its CPU kernel.
+        _ if dtype == DType::Bool => Err(not_implemented(op.kernel_name(), dtype)),
+        Bit::Shl => map::int(out, a, b, kinds::Shl { bits }),
+        Bit::Shr => map::int(
+            out,
+            a,
+            b,
+            kinds::Shr {
+                bits,
+                signed: dtype.is_signed(),
+            },
+        ),
+    }
 }
 
 pub fn bitwise_(a: &Tensor, b: &Rhs, op: Bit) -> Result<()> {

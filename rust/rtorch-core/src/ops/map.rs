@@ -5,9 +5,10 @@
 //! views of them (`cpu::elementwise`), and the meta device has no values to compute.
 //! A new backend adds one arm per function here.
 
+use super::binary_kinds::{ArithBinary, CompareBinary, FloatBinary, IntBinary};
 use crate::cpu::elementwise as cpu;
 use crate::device::{Backend, Device};
-use crate::dtype::DType::{BF16, F16, F32};
+use crate::dtype::DType::{self, BF16, F16, F32};
 use crate::dtype::Scalar;
 use crate::element::Element;
 use crate::error::Result;
@@ -164,5 +165,159 @@ pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
                 Ok(())
             })
         }),
+    }
+}
+
+// ----- binary kinds (`ops::binary_kinds`): the family's ops by name -----
+
+/// Runs `$body` with `$T` bound to the Rust type of `$dtype`, for every dtype but the
+/// half types (their arms are written out by the caller: they compute in float32).
+macro_rules! dispatch_unhalved {
+    ($dtype:expr, $T:ident => $body:expr) => {{
+        match $dtype {
+            DType::Bool => {
+                type $T = bool;
+                $body
+            }
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            d => crate::dispatch_int!(d, $T => $body, _ => unreachable!("half dtypes handled by the caller")),
+        }
+    }};
+}
+
+/// `out = k(a, b)` for an op defined on every dtype; `a`, `b` and `out` share `out`'s
+/// dtype and shape (`out` may alias an input exactly).
+pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a, b])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let (o, x, y) = (out, a, b);
+            let block = move |x: &mut [f32], y: &[f32]| k.f32_block(x, y);
+            match out.dtype() {
+                F16 => cpu::binary_map_half::<f16>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    &block,
+                ),
+                BF16 => cpu::binary_map_half::<bf16>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    &block,
+                ),
+                dt => dispatch_unhalved!(dt, T => cpu::binary_map::<T, T, T>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    move |p, q| k.apply(p, q),
+                )),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a, b)` for an op on floating dtypes (the caller rejects the others).
+pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a, b])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let (o, x, y) = (out, a, b);
+            match out.dtype() {
+                F32 => cpu::binary_map::<f32, f32, f32>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    move |p, q| k.f32(p, q),
+                ),
+                DType::F64 => cpu::binary_map::<f64, f64, f64>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    move |p, q| k.f64(p, q),
+                ),
+                F16 => cpu::binary_map_half::<f16>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    &move |x, y| half_block(k, x, y, round_to::<f16>),
+                ),
+                BF16 => cpu::binary_map_half::<bf16>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    &move |x, y| half_block(k, x, y, round_to::<bf16>),
+                ),
+                d => return Err(super::unary::not_implemented(K::NAME, d)),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `x = k(x, y)` over float32 blocks of half-type values.
+#[inline]
+fn half_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
+    for (p, &q) in x.iter_mut().zip(y) {
+        *p = k.half(*p, q, round);
+    }
+}
+
+/// `v` rounded to the half type `H` (and back to float32, exactly).
+fn round_to<H: cpu::Half>(v: f32) -> f32 {
+    H::narrow(v).widen()
+}
+
+/// `out = k(a, b)` for an op on integer and bool dtypes. A kind that divides raises
+/// PyTorch's ZeroDivisionError when any divisor is zero, before writing anything.
+pub fn int<K: IntBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a, b])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            if K::DIVIDES && super::pointwise::any_zero(b) {
+                return Err(crate::error::Error::Runtime("ZeroDivisionError".into()));
+            }
+            let (o, x, y) = (out, a, b);
+            match out.dtype() {
+                DType::Bool if K::BOOL => cpu::binary_map::<bool, bool, bool>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    move |p, q| k.int(p as i64, q as i64) != 0,
+                ),
+                d => crate::dispatch_int!(d, T => cpu::binary_map::<T, T, T>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    move |p, q| T::from_i64(k.int(p.to_i64(), q.to_i64())),
+                ), _ => return Err(super::unary::not_implemented(K::NAME, d))),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a, b)` for a predicate: `a` and `b` share a dtype, `out` is bool.
+pub fn test<K: CompareBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a, b])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let (o, x, y) = (out, a, b);
+            crate::dispatch_all!(a.dtype(), T => cpu::binary_map::<T, T, bool>(
+                o.cpu_view_mut()?,
+                x.cpu_view()?,
+                y.cpu_view()?,
+                move |p, q| k.test(p, q),
+            ));
+            Ok(())
+        }
     }
 }

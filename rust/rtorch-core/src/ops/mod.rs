@@ -2,6 +2,7 @@
 //! and its backward formula (written with these same ops, so it is differentiable).
 
 pub mod binary;
+pub mod binary_kinds;
 pub mod compare;
 pub mod conv;
 pub mod copy;

@@ -8,7 +8,8 @@
 use super::binary::{
     add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, Rhs,
 };
-use super::map::{binary_map, binary_map_half, ternary_map, unary_map};
+use super::binary_kinds::{self as kinds, FloatBinary};
+use super::map::{self, binary_map, ternary_map, unary_map};
 use super::unary::{self, not_implemented};
 use super::{cast_view, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
@@ -45,47 +46,11 @@ fn zeros_of(t: &Tensor) -> Result<Tensor> {
 
 // ----- pow -----
 
-/// Integer power with wrapping, PyTorch's rules for negative exponents.
-#[inline]
-fn powi(base: i64, exp: i64) -> i64 {
-    if exp < 0 {
-        return match base {
-            1 => 1,
-            -1 => {
-                if exp & 1 == 0 {
-                    1
-                } else {
-                    -1
-                }
-            }
-            _ => 0,
-        };
-    }
-    let (mut b, mut e, mut r) = (base, exp as u64, 1i64);
-    while e > 0 {
-        if e & 1 == 1 {
-            r = r.wrapping_mul(b);
-        }
-        b = b.wrapping_mul(b);
-        e >>= 1;
-    }
-    r
-}
-
 fn pow_kernel(out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
-    let dt = out.dtype();
-    match dt {
-        DType::F32 => binary_map::<f32, f32, f32>(out, a, b, |x, y| x.powf(y)),
-        DType::F64 => binary_map::<f64, f64, f64>(out, a, b, |x, y| x.powf(y)),
-        DType::F16 | DType::BF16 => crate::dispatch_float!(dt, T => {
-            binary_map::<T, T, T>(out, a, b, |x, y| {
-                T::from_f64((x.to_f64() as f32).powf(y.to_f64() as f32) as f64)
-            })
-        }, _ => Ok(())),
-        DType::Bool => binary_map::<bool, bool, bool>(out, a, b, |x, y| x || !y),
-        _ => crate::dispatch_int!(dt, T => {
-            binary_map::<T, T, T>(out, a, b, |x, y| T::from_i64(powi(x.to_i64(), y.to_i64())))
-        }, _ => Ok(())),
+    match out.dtype() {
+        d if d.is_floating_point() => map::float(out, a, b, kinds::Pow),
+        DType::Bool => Err(not_implemented("pow", DType::Bool)),
+        _ => map::int(out, a, b, kinds::Pow),
     }
 }
 
@@ -156,30 +121,7 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
     let x = cast_view(a, dtype)?;
     let out = Tensor::uninit_for(a.shape(), dtype, a.device(), &[a])?;
     let ef = e.to_f64();
-    match dtype {
-        DType::F32 if ef == 2.0 => unary_map::<f32, f32>(&out, &x, |v| v * v),
-        // sqrt is exact where powf(x, 0.5) may be off by an ulp (norms use it).
-        DType::F32 if ef == 0.5 => unary_map::<f32, f32>(&out, &x, |v| v.sqrt()),
-        DType::F64 if ef == 0.5 => unary_map::<f64, f64>(&out, &x, |v| v.sqrt()),
-        DType::F32 => {
-            let e32 = ef as f32;
-            unary_map::<f32, f32>(&out, &x, move |v| v.powf(e32))
-        }
-        DType::F64 if ef == 2.0 => unary_map::<f64, f64>(&out, &x, |v| v * v),
-        DType::F64 => unary_map::<f64, f64>(&out, &x, move |v| v.powf(ef)),
-        DType::F16 | DType::BF16 => crate::dispatch_float!(dtype, T => {
-            let e32 = ef as f32;
-            unary_map::<T, T>(&out, &x, move |v| T::from_f64((v.to_f64() as f32).powf(e32) as f64))
-        }, _ => Ok(())),
-        DType::Bool => {
-            let eb = e.to_bool();
-            unary_map::<bool, bool>(&out, &x, move |v| v || !eb)
-        }
-        _ => crate::dispatch_int!(dtype, T => {
-            let ei = e.to_i64();
-            unary_map::<T, T>(&out, &x, move |v| T::from_i64(powi(v.to_i64(), ei)))
-        }, _ => Ok(())),
-    }?;
+    pow_const_kernel(&out, &x, e)?;
     if needs_grad(&[a]) {
         let saved = SavedTensor::input(a);
         let (sa, da) = (a.shape().clone(), a.dtype());
@@ -193,6 +135,40 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
         });
     }
     Ok(out)
+}
+
+/// `out = x ** e` for a number `e`, `x` already in `out`'s dtype. Floating types take
+/// PyTorch's special cases for the exponents 2, 3, 0.5, -0.5, -1, -2 (products,
+/// square roots and quotients, which round differently from `pow`), so results match
+/// its kernel bit for bit.
+fn pow_const_kernel(out: &Tensor, x: &Tensor, e: Scalar) -> Result<()> {
+    use super::unary_kinds as u;
+    let dtype = out.dtype();
+    if dtype == DType::Bool {
+        // x ** True is x; x ** False is 1.
+        return if e.to_bool() {
+            map::copy_cast(out, x)
+        } else {
+            map::fill(out, Scalar::Bool(true))
+        };
+    }
+    let ef = e.to_f64();
+    if dtype.is_floating_point() {
+        match ef {
+            2.0 => return unary::run_float(out, x, u::Square {}),
+            3.0 => return unary::run_float(out, x, u::Cube {}),
+            0.5 => return unary::run_float(out, x, u::Sqrt {}),
+            -0.5 => return unary::run_float(out, x, u::Rsqrt {}),
+            -1.0 => return unary::run_float(out, x, u::Reciprocal {}),
+            -2.0 => return unary::run_float(out, x, u::InvSquare {}),
+            _ => {}
+        }
+    }
+    // The exponent as a CPU scalar of `dtype` broadcast over `x` (a float32 tensor
+    // takes a float32 exponent, as PyTorch's kernel does; every backend accepts a CPU
+    // scalar operand).
+    let exponent = expand_view(&Tensor::scalar(e, dtype)?, x.shape())?;
+    pow_kernel(out, x, &exponent)
 }
 
 fn sub_one(e: Scalar) -> Scalar {
@@ -244,17 +220,17 @@ pub fn float_power(a: &Tensor, b: &Rhs) -> Result<Tensor> {
 /// `out = f(a, b)` on floats (ints promote to the default float dtype), recording a
 /// backward that gets `(g, a, b, out)` and returns the two unreduced gradients.
 #[allow(clippy::too_many_arguments)]
-fn float_binary<B>(
+fn float_binary<K, B>(
     a: &Tensor,
     b: &Rhs,
     name: &'static str,
     kname: &str,
     int_to_float: bool,
-    f32f: fn(f32, f32) -> f32,
-    f64f: fn(f64, f64) -> f64,
+    kind: K,
     grad: B,
 ) -> Result<Tensor>
 where
+    K: FloatBinary,
     B: Fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
 {
     let mut dtype = result_type(&[operand(a), b.operand()]);
@@ -267,15 +243,7 @@ where
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
     let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
-    match dtype {
-        DType::F32 => binary_map::<f32, f32, f32>(&out, &a2, &b2, f32f),
-        DType::F64 => binary_map::<f64, f64, f64>(&out, &a2, &b2, f64f),
-        _ => crate::dispatch_float!(dtype, T => {
-            binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
-                T::from_f64(f32f(x.to_f64() as f32, y.to_f64() as f32) as f64)
-            })
-        }, _ => Ok(())),
-    }?;
+    map::float(&out, &a2, &b2, kind)?;
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
         let (ra, rb) = (a.requires_grad(), bt.requires_grad());
@@ -314,8 +282,7 @@ pub fn atan2(a: &Tensor, b: &Rhs) -> Result<Tensor> {
         "Atan2Backward0",
         "atan2_cpu",
         true,
-        f32::atan2,
-        f64::atan2,
+        kinds::Atan2,
         |g, a, b, _| {
             let r = add(&mul(a, a)?, &mul(b, b)?)?;
             Ok((mul(g, &div(b, &r)?)?, mul(g, &neg(&div(a, &r)?)?)?))
@@ -331,8 +298,7 @@ pub fn hypot(a: &Tensor, b: &Rhs) -> Result<Tensor> {
         "HypotBackward0",
         "hypot_cpu",
         false,
-        f32::hypot,
-        f64::hypot,
+        kinds::Hypot,
         |g, a, b, o| Ok((mul(g, &div(a, o)?)?, mul(g, &div(b, o)?)?)),
     )
 }
@@ -351,57 +317,14 @@ fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), operand(b)]);
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
     let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, b]), &[a, b])?;
-    // Half types through float32 blocks (exact: each result is one of the inputs),
-    // vectorised, where comparing 16-bit values one by one is not.
-    let block = |x: &mut [f32], y: &[f32]| {
-        let pairs = x.iter_mut().zip(y);
-        // x != x only for NaN.
-        #[allow(clippy::eq_op)]
-        match which {
-            // Written as selects (no short-circuit), so the loops vectorise without
-            // branches that random data would mispredict.
-            Ext::Max => pairs.for_each(|(x, &y)| {
-                let r = if y > *x { y } else { *x };
-                let r = if y != y { y } else { r };
-                *x = if *x != *x { *x } else { r };
-            }),
-            Ext::Min => pairs.for_each(|(x, &y)| {
-                let r = if y < *x { y } else { *x };
-                let r = if y != y { y } else { r };
-                *x = if *x != *x { *x } else { r };
-            }),
-            Ext::FMax => pairs.for_each(|(x, &y)| {
-                let keep = (*x >= y) | (y != y);
-                *x = if keep { *x } else { y };
-            }),
-            Ext::FMin => pairs.for_each(|(x, &y)| {
-                let keep = (*x <= y) | (y != y);
-                *x = if keep { *x } else { y };
-            }),
-        }
-    };
-    match dtype {
-        DType::F16 => binary_map_half::<half::f16>(&out, &a2, &b2, &block)?,
-        DType::BF16 => binary_map_half::<half::bf16>(&out, &a2, &b2, &block)?,
-        _ => crate::dispatch_all!(dtype, T => {
-            // x != x only for NaN.
-            #[allow(clippy::eq_op)]
-            match which {
-                Ext::Max => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
-                    if x != x { x } else if y != y { y } else if x >= y { x } else { y }
-                }),
-                Ext::Min => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
-                    if x != x { x } else if y != y { y } else if x <= y { x } else { y }
-                }),
-                Ext::FMax => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
-                    if y != y || x >= y { x } else { y }
-                }),
-                Ext::FMin => binary_map::<T, T, T>(&out, &a2, &b2, |x, y| {
-                    if y != y || x <= y { x } else { y }
-                }),
-            }
-        })?,
-    }
+    // Half types compute through float32 blocks: exact, each result is one of the
+    // inputs.
+    match which {
+        Ext::Max => map::arith(&out, &a2, &b2, kinds::Maximum),
+        Ext::Min => map::arith(&out, &a2, &b2, kinds::Minimum),
+        Ext::FMax => map::arith(&out, &a2, &b2, kinds::Fmax),
+        Ext::FMin => map::arith(&out, &a2, &b2, kinds::Fmin),
+    }?;
     if needs_grad(&[a, b]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), b.shape().clone(), b.dtype());
         let (ra, rb) = (a.requires_grad(), b.requires_grad());
@@ -521,28 +444,12 @@ fn mod_op(a: &Tensor, b: &Rhs, python_sign: bool) -> Result<Tensor> {
             dtype,
         ));
     }
-    if !dtype.is_floating_point() {
-        if any_zero(&b2) {
-            return Err(Error::Runtime("ZeroDivisionError".into()));
-        }
-        crate::dispatch_int!(dtype, T => {
-            binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
-                let (x, y) = (x.to_i64(), y.to_i64());
-                let r = x.wrapping_rem(y);
-                let r = if python_sign && r != 0 && ((r < 0) != (y < 0)) { r + y } else { r };
-                T::from_i64(r)
-            })
-        }, _ => Ok(()))?;
-    } else {
-        crate::dispatch_float!(dtype, T => {
-            binary_map::<T, T, T>(&out, &a2, &b2, move |x, y| {
-                let (x, y) = (x.to_f64(), y.to_f64());
-                let r = x % y;
-                let r = if python_sign && r != 0.0 && ((r < 0.0) != (y < 0.0)) { r + y } else { r };
-                T::from_f64(r)
-            })
-        }, _ => Ok(()))?;
-    }
+    match (python_sign, dtype.is_floating_point()) {
+        (true, true) => map::float(&out, &a2, &b2, kinds::Remainder),
+        (true, false) => map::int(&out, &a2, &b2, kinds::Remainder),
+        (false, true) => map::float(&out, &a2, &b2, kinds::Fmod),
+        (false, false) => map::int(&out, &a2, &b2, kinds::Fmod),
+    }?;
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
         let (ra, rb) = (a.requires_grad(), bt.requires_grad());

@@ -369,6 +369,12 @@ unsafe fn body_avx2<K: FloatUnary>(k: K, b: &mut [f32]) {
     body(k, b)
 }
 
+/// `out = k(a)` for a floating unary kind (`out` and `a` of one floating dtype and
+/// shape): the kernel the unary ops run, for ops defined elsewhere (pow by a constant).
+pub(crate) fn run_float<K: FloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    float_op(k)(out, a)
+}
+
 /// The kernel of a floating unary kind for every floating dtype: float32 through its
 /// vectorised slice kernel when it has one and the layout allows, half types through
 /// float32 (one rounding).

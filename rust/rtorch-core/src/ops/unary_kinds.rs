@@ -99,6 +99,12 @@ kinds! {
     Erfc "erfc" {} slices(math::erfc_slice, math::erfc_slice_inplace) |x| x.erfc_();
     Erfinv "erfinv" {} |x| x.erfinv_();
     Reciprocal "reciprocal" {} |x| 1.0 / x;
+    /// x * x: `x ** 2` (PyTorch multiplies for the small integer exponents).
+    Square "square" {} |x| x * x;
+    /// x * x * x: `x ** 3`.
+    Cube "cube" {} |x| x * x * x;
+    /// 1 / (x * x): `x ** -2`.
+    InvSquare "inv_square" {} |x| 1.0 / (x * x);
     /// x - trunc(x).
     Frac "frac" {} |x| x - x.trunc();
     /// Round half to even at `10^-decimals` (`neg`: decimals < 0, `p = 10^|decimals|`).

@@ -1,0 +1,641 @@
+//! The binary elementwise ops as named kinds: one type per op, carrying its kernel name,
+//! its parameters (fields) and its value formula per dtype family.
+//!
+//! The ops in `ops::binary`, `ops::compare` and `ops::pointwise` decide dtypes, shapes
+//! and autograd, then hand a kind to `ops::map`, the family's one dispatch point: the
+//! CPU monomorphises the formula per dtype over typed views, the meta device computes
+//! nothing, and a GPU backend compiles the kernel called `NAME` for the dtype (the
+//! kind's fields are its parameters). Four families, by the dtypes they are defined on:
+//!
+//! - [`ArithBinary`]: every dtype, one generic formula (add, sub, mul, maximum, ...).
+//! - [`FloatBinary`]: floating dtypes; float32 and the half types compute in float32
+//!   and round once, float64 in float64 (atan2, true division, ...).
+//! - [`IntBinary`]: integer and bool dtypes, computed in i64 and wrapped to the width,
+//!   as PyTorch's integer kernels wrap (floor division, bitwise ops, shifts, ...).
+//! - [`CompareBinary`]: every dtype in, bool out (comparisons, logical ops, isclose).
+//!
+//! Ops that are defined for integers and floats with different formulas (floor
+//! division, remainder, pow) implement both `FloatBinary` and `IntBinary`.
+
+// x != x is the NaN test in formulas generic over every dtype.
+#![allow(clippy::eq_op)]
+
+use crate::dtype::Scalar;
+use crate::element::{Arith, Element};
+
+/// An op defined on every dtype by one formula over `T: Arith`.
+pub trait ArithBinary: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per op.
+    const NAME: &'static str;
+    fn apply<T: Arith>(self, x: T, y: T) -> T;
+    /// `x = op(x, y)` over float32 blocks: how float16 and bfloat16 compute (one
+    /// rounding at the end). Kinds override it with a loop LLVM vectorises better.
+    #[inline]
+    fn f32_block(self, x: &mut [f32], y: &[f32]) {
+        for (a, &b) in x.iter_mut().zip(y) {
+            *a = self.apply(*a, b);
+        }
+    }
+}
+
+/// An op on floating dtypes.
+pub trait FloatBinary: Copy + Send + Sync + 'static {
+    const NAME: &'static str;
+    fn f32(self, x: f32, y: f32) -> f32;
+    fn f64(self, x: f64, y: f64) -> f64;
+    /// The value for float16/bfloat16 inputs widened to float32; `round` rounds a
+    /// float32 to the storage type, for ops whose PyTorch kernel rounds an
+    /// intermediate result to it. Most compute in float32 and round once.
+    #[inline(always)]
+    fn half(self, x: f32, y: f32, _round: fn(f32) -> f32) -> f32 {
+        self.f32(x, y)
+    }
+}
+
+/// An op on integer dtypes (and bool where `BOOL`), computed in i64 and wrapped to the
+/// dtype's width (bool: nonzero is true).
+pub trait IntBinary: Copy + Send + Sync + 'static {
+    const NAME: &'static str;
+    fn int(self, x: i64, y: i64) -> i64;
+    /// Whether `y == 0` is an error (integer division): PyTorch raises
+    /// ZeroDivisionError before computing anything.
+    const DIVIDES: bool = false;
+    /// Whether the op is defined on bool (PyTorch has only the bitwise ops there).
+    const BOOL: bool = false;
+}
+
+/// A predicate on two values of any dtype: the result is bool.
+pub trait CompareBinary: Copy + Send + Sync + 'static {
+    const NAME: &'static str;
+    fn test<T: Element>(self, x: T, y: T) -> bool;
+}
+
+/// `s` converted to `T` as PyTorch converts a Python number for a tensor of `T`.
+#[inline(always)]
+fn scalar_as<T: Element>(s: Scalar) -> T {
+    match s {
+        Scalar::Bool(b) => T::from_i64(b as i64),
+        Scalar::Int(i) => T::from_i64(i),
+        Scalar::Float(f) => T::from_f64(f),
+    }
+}
+
+// ----- every dtype -----
+
+#[derive(Clone, Copy, Debug)]
+pub struct Add;
+impl ArithBinary for Add {
+    const NAME: &'static str = "add";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        x.add(y)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Sub;
+impl ArithBinary for Sub {
+    const NAME: &'static str = "sub";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        x.sub(y)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Mul;
+impl ArithBinary for Mul {
+    const NAME: &'static str = "mul";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        x.mul(y)
+    }
+}
+
+/// `x + alpha * y`.
+#[derive(Clone, Copy, Debug)]
+pub struct AddScaled {
+    pub alpha: Scalar,
+}
+impl ArithBinary for AddScaled {
+    const NAME: &'static str = "add_alpha";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        x.add(y.mul(scalar_as(self.alpha)))
+    }
+    #[inline]
+    fn f32_block(self, x: &mut [f32], y: &[f32]) {
+        // alpha stays unrounded in float32, as PyTorch's half kernels keep it.
+        let alpha = self.alpha.to_f64() as f32;
+        x.iter_mut().zip(y).for_each(|(a, b)| *a += alpha * *b);
+    }
+}
+
+/// `x - alpha * y`.
+#[derive(Clone, Copy, Debug)]
+pub struct SubScaled {
+    pub alpha: Scalar,
+}
+impl ArithBinary for SubScaled {
+    const NAME: &'static str = "sub_alpha";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        x.sub(y.mul(scalar_as(self.alpha)))
+    }
+    #[inline]
+    fn f32_block(self, x: &mut [f32], y: &[f32]) {
+        let alpha = self.alpha.to_f64() as f32;
+        x.iter_mut().zip(y).for_each(|(a, b)| *a -= alpha * *b);
+    }
+}
+
+/// `maximum`: NaN if either is NaN.
+#[derive(Clone, Copy, Debug)]
+pub struct Maximum;
+impl ArithBinary for Maximum {
+    const NAME: &'static str = "maximum";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        if x != x || (y == y && x >= y) {
+            x
+        } else {
+            y
+        }
+    }
+    #[inline]
+    fn f32_block(self, x: &mut [f32], y: &[f32]) {
+        // Selects without short-circuits, so the loop vectorises without branches that
+        // random data would mispredict.
+        x.iter_mut().zip(y).for_each(|(x, &y)| {
+            let r = if y > *x { y } else { *x };
+            let r = if y != y { y } else { r };
+            *x = if *x != *x { *x } else { r };
+        });
+    }
+}
+
+/// `minimum`: NaN if either is NaN.
+#[derive(Clone, Copy, Debug)]
+pub struct Minimum;
+impl ArithBinary for Minimum {
+    const NAME: &'static str = "minimum";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        if x != x || (y == y && x <= y) {
+            x
+        } else {
+            y
+        }
+    }
+    #[inline]
+    fn f32_block(self, x: &mut [f32], y: &[f32]) {
+        x.iter_mut().zip(y).for_each(|(x, &y)| {
+            let r = if y < *x { y } else { *x };
+            let r = if y != y { y } else { r };
+            *x = if *x != *x { *x } else { r };
+        });
+    }
+}
+
+/// `fmax`: a NaN loses to a number.
+#[derive(Clone, Copy, Debug)]
+pub struct Fmax;
+impl ArithBinary for Fmax {
+    const NAME: &'static str = "fmax";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        if y != y || x >= y {
+            x
+        } else {
+            y
+        }
+    }
+}
+
+/// `fmin`: a NaN loses to a number.
+#[derive(Clone, Copy, Debug)]
+pub struct Fmin;
+impl ArithBinary for Fmin {
+    const NAME: &'static str = "fmin";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        if y != y || x <= y {
+            x
+        } else {
+            y
+        }
+    }
+}
+
+// ----- floating -----
+
+/// True division (one correctly rounded quotient).
+#[derive(Clone, Copy, Debug)]
+pub struct Div;
+impl FloatBinary for Div {
+    const NAME: &'static str = "div_true";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        x / y
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        x / y
+    }
+}
+
+/// Declares float formulas written once over `F` (f32 or f64).
+macro_rules! float_formula {
+    ($name:ident $kname:literal |$x:ident, $y:ident| $body:expr) => {
+        impl FloatBinary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            fn f32(self, $x: f32, $y: f32) -> f32 {
+                #[allow(dead_code)]
+                type F = f32;
+                $body
+            }
+            #[inline(always)]
+            fn f64(self, $x: f64, $y: f64) -> f64 {
+                #[allow(dead_code)]
+                type F = f64;
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Atan2;
+float_formula!(Atan2 "atan2" |x, y| x.atan2(y));
+
+#[derive(Clone, Copy, Debug)]
+pub struct Hypot;
+float_formula!(Hypot "hypot" |x, y| x.hypot(y));
+
+/// `a // b` as Python defines it for floats (PyTorch's `div_floor_floating`): the
+/// quotient of `a - fmod(a, b)`, which is exact, rounded to the nearest integer, so
+/// `1.0 // 0.1` is 9 (not `floor(1.0 / 0.1)` = 10); IEEE results for `b == 0`.
+#[derive(Clone, Copy, Debug)]
+pub struct DivFloor;
+float_formula!(DivFloor "div_floor" |a, b| {
+    if b == 0.0 {
+        return a / b;
+    }
+    let m = a % b;
+    let mut div = (a - m) / b;
+    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+        div -= 1.0;
+    }
+    if div == 0.0 {
+        return (0.0 as F).copysign(a / b);
+    }
+    let fl = div.floor();
+    if div - fl > 0.5 {
+        fl + 1.0
+    } else {
+        fl
+    }
+});
+
+/// `trunc(a / b)`. For float16/bfloat16 PyTorch rounds the quotient to the storage
+/// type before truncating (its kernel divides in the half type), so this does too.
+#[derive(Clone, Copy, Debug)]
+pub struct DivTrunc;
+impl FloatBinary for DivTrunc {
+    const NAME: &'static str = "div_trunc";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        (x / y).trunc()
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        (x / y).trunc()
+    }
+    #[inline(always)]
+    fn half(self, x: f32, y: f32, round: fn(f32) -> f32) -> f32 {
+        round(x / y).trunc()
+    }
+}
+
+/// C's `fmod`: the result has the dividend's sign (exact in every width).
+#[derive(Clone, Copy, Debug)]
+pub struct Fmod;
+float_formula!(Fmod "fmod" |x, y| x % y);
+
+/// Python's `%`: the result has the divisor's sign.
+#[derive(Clone, Copy, Debug)]
+pub struct Remainder;
+float_formula!(Remainder "remainder" |x, y| {
+    let r = x % y;
+    if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
+        r + y
+    } else {
+        r
+    }
+});
+
+#[derive(Clone, Copy, Debug)]
+pub struct Pow;
+float_formula!(Pow "pow" |x, y| x.powf(y));
+
+// ----- integer and bool -----
+
+impl IntBinary for DivFloor {
+    const NAME: &'static str = "div_floor";
+    const DIVIDES: bool = true;
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        // Wrapping: i64::MIN / -1 is i64::MIN, as in PyTorch.
+        let q = x.wrapping_div(y);
+        if x.wrapping_rem(y) != 0 && ((x < 0) != (y < 0)) {
+            q.wrapping_sub(1)
+        } else {
+            q
+        }
+    }
+}
+
+impl IntBinary for DivTrunc {
+    const NAME: &'static str = "div_trunc";
+    const DIVIDES: bool = true;
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        x.wrapping_div(y)
+    }
+}
+
+impl IntBinary for Fmod {
+    const NAME: &'static str = "fmod";
+    const DIVIDES: bool = true;
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        x.wrapping_rem(y)
+    }
+}
+
+impl IntBinary for Remainder {
+    const NAME: &'static str = "remainder";
+    const DIVIDES: bool = true;
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        let r = x.wrapping_rem(y);
+        if r != 0 && ((r < 0) != (y < 0)) {
+            r.wrapping_add(y)
+        } else {
+            r
+        }
+    }
+}
+
+impl IntBinary for Pow {
+    const NAME: &'static str = "pow";
+    /// Wrapping powers; PyTorch's rules for negative exponents (only 1 and -1 have
+    /// nonzero results).
+    #[inline]
+    fn int(self, base: i64, exp: i64) -> i64 {
+        if exp < 0 {
+            return match base {
+                1 => 1,
+                -1 if exp & 1 == 0 => 1,
+                -1 => -1,
+                _ => 0,
+            };
+        }
+        let (mut b, mut e, mut r) = (base, exp as u64, 1i64);
+        while e > 0 {
+            if e & 1 == 1 {
+                r = r.wrapping_mul(b);
+            }
+            b = b.wrapping_mul(b);
+            e >>= 1;
+        }
+        r
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct BitAnd;
+impl IntBinary for BitAnd {
+    const BOOL: bool = true;
+    const NAME: &'static str = "bitwise_and";
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        x & y
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct BitOr;
+impl IntBinary for BitOr {
+    const BOOL: bool = true;
+    const NAME: &'static str = "bitwise_or";
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        x | y
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct BitXor;
+impl IntBinary for BitXor {
+    const BOOL: bool = true;
+    const NAME: &'static str = "bitwise_xor";
+    #[inline(always)]
+    fn int(self, x: i64, y: i64) -> i64 {
+        x ^ y
+    }
+}
+
+/// `x << s` in a `bits`-wide type: shifting by the width or more, or by
+/// a negative amount, gives 0, as PyTorch's kernel does.
+#[derive(Clone, Copy, Debug)]
+pub struct Shl {
+    pub bits: u32,
+}
+impl IntBinary for Shl {
+    const NAME: &'static str = "lshift";
+    #[inline(always)]
+    fn int(self, x: i64, s: i64) -> i64 {
+        if s < 0 || s >= self.bits as i64 {
+            0
+        } else {
+            x.wrapping_shl(s as u32)
+        }
+    }
+}
+
+/// `x >> s` in a `bits`-wide type: out-of-range shifts give the sign
+/// fill (0 or -1).
+#[derive(Clone, Copy, Debug)]
+pub struct Shr {
+    pub bits: u32,
+    pub signed: bool,
+}
+impl IntBinary for Shr {
+    const NAME: &'static str = "rshift";
+    #[inline(always)]
+    fn int(self, x: i64, s: i64) -> i64 {
+        let max = if self.signed {
+            self.bits as i64 - 1
+        } else {
+            self.bits as i64
+        };
+        if s < 0 || s >= max {
+            if self.signed && x < 0 {
+                -1
+            } else {
+                0
+            }
+        } else {
+            x >> s
+        }
+    }
+}
+
+// ----- predicates -----
+
+/// Declares comparisons: `Name "kernel" op;`.
+macro_rules! comparisons {
+    ($($name:ident $kname:literal $op:tt;)*) => {$(
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+        impl CompareBinary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            fn test<T: Element>(self, x: T, y: T) -> bool {
+                x $op y
+            }
+        }
+    )*};
+}
+
+comparisons! {
+    Eq "eq" ==;
+    Ne "ne" !=;
+    Lt "lt" <;
+    Le "le" <=;
+    Gt "gt" >;
+    Ge "ge" >=;
+}
+
+/// Declares logical ops on truth values (nonzero is true): `Name "kernel" op;`.
+macro_rules! logicals {
+    ($($name:ident $kname:literal $op:tt;)*) => {$(
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+        impl CompareBinary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            fn test<T: Element>(self, x: T, y: T) -> bool {
+                (x != T::zero()) $op (y != T::zero())
+            }
+        }
+    )*};
+}
+
+logicals! {
+    LogicalAnd "logical_and" &;
+    LogicalOr "logical_or" |;
+    LogicalXor "logical_xor" ^;
+}
+
+/// `|x - y| <= atol + rtol |y|`; equal values (infinities too) are close, NaNs only
+/// to each other and only with `equal_nan`.
+#[derive(Clone, Copy, Debug)]
+pub struct IsClose {
+    pub rtol: f64,
+    pub atol: f64,
+    pub equal_nan: bool,
+}
+impl CompareBinary for IsClose {
+    const NAME: &'static str = "isclose";
+    #[inline(always)]
+    fn test<T: Element>(self, x: T, y: T) -> bool {
+        if x == y {
+            return true;
+        }
+        let (x, y) = (x.to_f64(), y.to_f64());
+        if x.is_nan() || y.is_nan() {
+            return self.equal_nan && x.is_nan() && y.is_nan();
+        }
+        if x.is_infinite() || y.is_infinite() {
+            return false;
+        }
+        (x - y).abs() <= self.atol + self.rtol * y.abs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_floor_division_is_pythons() {
+        // Python: 1.0 // 0.1 == 9.0, -1.0 // 0.1 == -10.0, 7.5 // -2 == -4.0.
+        assert_eq!(DivFloor.f64(1.0, 0.1), 9.0);
+        assert_eq!(DivFloor.f64(-1.0, 0.1), -10.0);
+        assert_eq!(DivFloor.f64(7.5, -2.0), -4.0);
+        assert_eq!(DivFloor.f32(1.0, 0.1), 9.0);
+        assert!(DivFloor.f64(f64::INFINITY, 2.0).is_nan());
+        assert_eq!(DivFloor.f64(1.0, 0.0), f64::INFINITY);
+        let z = DivFloor.f64(-0.0, 3.0);
+        assert!(z == 0.0 && z.is_sign_negative());
+        assert!(DivFloor.f64(0.0, -3.0).is_sign_negative());
+    }
+
+    #[test]
+    fn integer_kinds_wrap_and_follow_pythons_signs() {
+        assert_eq!(IntBinary::int(DivFloor, -7, 2), -4);
+        assert_eq!(IntBinary::int(DivTrunc, -7, 2), -3);
+        assert_eq!(IntBinary::int(DivFloor, i64::MIN, -1), i64::MIN);
+        assert_eq!(IntBinary::int(Remainder, -7, 3), 2);
+        assert_eq!(IntBinary::int(Fmod, -7, 3), -1);
+        assert_eq!(IntBinary::int(Pow, 3, 4), 81);
+        assert_eq!(IntBinary::int(Pow, -1, -3), -1);
+        assert_eq!(IntBinary::int(Pow, 2, -1), 0);
+        assert_eq!(Shl { bits: 8 }.int(1, 8), 0);
+        assert_eq!(
+            Shr {
+                bits: 8,
+                signed: true
+            }
+            .int(-128, 9),
+            -1
+        );
+        assert_eq!(
+            Shr {
+                bits: 8,
+                signed: false
+            }
+            .int(200, 8),
+            0
+        );
+        assert_eq!(Shl { bits: 8 }.int(1, 7), 128);
+    }
+
+    #[test]
+    fn extrema_propagate_or_skip_nan() {
+        let n = f32::NAN;
+        assert!(Maximum.apply(n, 1.0f32).is_nan() && Maximum.apply(1.0f32, n).is_nan());
+        assert_eq!(Fmax.apply(n, 1.0f32), 1.0);
+        assert_eq!(Fmin.apply(2.0f32, n), 2.0);
+        let (mut x, y) = (vec![n, 1.0, 3.0, 2.0], vec![0.0, n, 1.0, 5.0]);
+        Maximum.f32_block(&mut x, &y);
+        assert!(x[0].is_nan() && x[1].is_nan() && x[2] == 3.0 && x[3] == 5.0);
+        assert_eq!(Minimum.apply(4i32, -2), -2);
+    }
+
+    #[test]
+    fn predicates() {
+        assert!(Lt.test(1i8, 2) && !Ge.test(1.0f32, 2.0));
+        assert!(LogicalXor.test(0.5f64, 0.0) && !LogicalAnd.test(3u8, 0));
+        let c = IsClose {
+            rtol: 1e-5,
+            atol: 1e-8,
+            equal_nan: false,
+        };
+        assert!(c.test(1.0f64, 1.0 + 1e-6) && !c.test(f64::NAN, f64::NAN));
+        assert!(c.test(f64::INFINITY, f64::INFINITY));
+    }
+}
