@@ -382,7 +382,10 @@ fn build(values: &[Scalar], shape: &[usize], dtype: DType) -> PyResult<Tensor> {
         let v: Vec<T> = values
             .iter()
             .map(|s| match *s {
-                Scalar::Float(f) => T::from_f64(f),
+                Scalar::Float(f) => T::cast_from_f64(f),
+                // PyTorch reads a Python int stored into a floating tensor as a double
+                // (rounding a huge one twice on the way to float32).
+                Scalar::Int(i) if T::DTYPE.is_floating_point() => T::cast_from_f64(i as f64),
                 Scalar::Int(i) => T::from_i64(i),
                 Scalar::Bool(b) => T::from_i64(b as i64),
             })

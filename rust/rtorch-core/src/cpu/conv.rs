@@ -547,6 +547,6 @@ pub fn conv2d_backward_bias<T: ConvFloat>(g: &ConvGeom, gy: &[T], gb: &mut [T]) 
                 *acc += v.to_f64();
             }
         }
-        *out = T::from_f64(lanes.iter().sum());
+        *out = T::cast_from_f64(lanes.iter().sum());
     }
 }

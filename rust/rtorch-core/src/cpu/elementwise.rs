@@ -427,8 +427,10 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
 #[inline(always)]
 pub fn cast<A: Element, O: Element>(v: A) -> O {
     use crate::dtype::DType;
-    if A::DTYPE.is_floating_point() || O::DTYPE == DType::Bool || O::DTYPE.is_floating_point() {
-        O::from_f64(v.to_f64())
+    // Integers convert straight to the target (an int64 through float64 to float32
+    // would round twice); floats through float64, which holds every float exactly.
+    if A::DTYPE.is_floating_point() || O::DTYPE == DType::Bool {
+        O::cast_from_f64(v.to_f64())
     } else {
         O::from_i64(v.to_i64())
     }

@@ -186,9 +186,9 @@ pub fn det<T: LinalgFloat>(a: &[T], batch: usize, n: usize) -> (Vec<T>, Vec<T>, 
     let mut s = Vec::with_capacity(batch);
     let mut l = Vec::with_capacity(batch);
     for (p, sg, lg) in res {
-        d.push(T::from_f64(p));
-        s.push(T::from_f64(sg));
-        l.push(T::from_f64(lg));
+        d.push(T::cast_from_f64(p));
+        s.push(T::cast_from_f64(sg));
+        l.push(T::cast_from_f64(lg));
     }
     (d, s, l)
 }
@@ -284,7 +284,7 @@ pub fn eigh<T: LinalgFloat>(
     let side = if upper { Side::Upper } else { Side::Lower };
     let res = per_matrix(a, batch, |am| {
         let nv = if want_vectors { n * n } else { 0 };
-        let nan = T::from_f64(f64::NAN);
+        let nan = T::cast_from_f64(f64::NAN);
         if n == 0 {
             return (Vec::new(), Vec::new(), 0);
         }
@@ -335,7 +335,7 @@ pub fn svd<T: LinalgFloat>(
     let k = m.min(n);
     let (uc, vr) = if full { (m, n) } else { (k, k) };
     let res = per_matrix(a, batch, |am| {
-        let nan = T::from_f64(f64::NAN);
+        let nan = T::cast_from_f64(f64::NAN);
         let (nu, nvh) = if want_uv { (m * uc, vr * n) } else { (0, 0) };
         if k == 0 {
             let (mut u, mut vh) = (Vec::new(), Vec::new());

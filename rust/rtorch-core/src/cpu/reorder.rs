@@ -131,7 +131,7 @@ mod tests {
     fn transposed<T: Element>(shape: &[usize], perm: &[usize]) -> Option<Vec<T>> {
         let src_layout = Layout::contiguous(shape).permute(perm);
         let data: Vec<T> = (0..src_layout.numel())
-            .map(|i| T::from_f64((i % 251) as f64))
+            .map(|i| T::cast_from_f64((i % 251) as f64))
             .collect();
         let out_layout = Layout::contiguous(&src_layout.shape);
         let mut out = vec![T::zero(); data.len()];

@@ -87,7 +87,7 @@ fn arith_kernel<K: ArithBinary>(a: &Tensor, b: &Tensor, k: K, dtype: DType) -> R
 }
 
 /// `a + alpha * b` (or `a - alpha * b`) without autograd; the plain kind when alpha is
-/// 1. Half types keep alpha unrounded in float32, as PyTorch's CPU kernels do.
+/// 1.
 fn add_kernel(
     a: &Tensor,
     b: &Tensor,
@@ -95,11 +95,23 @@ fn add_kernel(
     subtract: bool,
     dtype: DType,
 ) -> Result<Tensor> {
+    let alpha = alpha_in(alpha, dtype);
     match (subtract, alpha.to_f64() == 1.0) {
         (false, true) => arith_kernel(a, b, kinds::Add, dtype),
         (false, false) => arith_kernel(a, b, kinds::AddScaled { alpha }, dtype),
         (true, true) => arith_kernel(a, b, kinds::Sub, dtype),
         (true, false) => arith_kernel(a, b, kinds::SubScaled { alpha }, dtype),
+    }
+}
+
+/// `alpha` as PyTorch's add kernel uses it: rounded to a float16/bfloat16 tensor's
+/// type (unlike a number multiplying one, which stays in float32), then widened.
+fn alpha_in(alpha: Scalar, dtype: DType) -> Scalar {
+    match (dtype, alpha) {
+        (_, Scalar::Bool(_)) => alpha,
+        (DType::F16, _) => Scalar::Float(half::f16::from_f64(alpha.to_f64()).to_f64()),
+        (DType::BF16, _) => Scalar::Float(half::bf16::from_f32(alpha.to_f64() as f32).to_f64()),
+        _ => alpha,
     }
 }
 
@@ -182,17 +194,27 @@ fn record_add_sub(name: &'static str, a: &Tensor, b: &Tensor, b_scale: f64, out:
 pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
-    let out = arith_kernel(a, &bt, kinds::Mul, dtype)?;
+    let number = half_number(b, dtype);
+    let out = match number {
+        Some(s) => half_by_number(a, s, kinds::Mul, dtype)?,
+        None => arith_kernel(a, &bt, kinds::Mul, dtype)?,
+    };
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
         let (ra, rb) = (a.requires_grad(), bt.requires_grad());
-        // Each input's gradient needs the other input.
+        // Each input's gradient needs the other input (a number stays a number, at
+        // the precision the forward used).
         let saved_a = rb.then(|| SavedTensor::input(a));
-        let saved_b = ra.then(|| SavedTensor::input(&bt));
+        let saved_b = (ra && number.is_none()).then(|| SavedTensor::input(&bt));
+        let b_number = match b {
+            Rhs::Scalar(s) => Some(*s),
+            Rhs::Tensor(_) => None,
+        };
         record("MulBackward0", &[a, &bt], &out, move |ctx, g| {
-            let ga = match &saved_b {
-                Some(b) => Some(reduce_grad(&mul(g, &b.unpack(ctx)?)?, &sa, da)?),
-                None => None,
+            let ga = match (&saved_b, b_number) {
+                (_, Some(s)) if ra => Some(reduce_grad(&mul_scalar(g, s)?, &sa, da)?),
+                (Some(b), _) => Some(reduce_grad(&mul(g, &b.unpack(ctx)?)?, &sa, da)?),
+                _ => None,
             };
             let gb = match &saved_a {
                 Some(a) => Some(reduce_grad(&mul(g, &a.unpack(ctx)?)?, &sb, db)?),
@@ -201,6 +223,24 @@ pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
             Ok(vec![ga, gb])
         });
     }
+    Ok(out)
+}
+
+/// A Python number operand of a float16/bfloat16 result, in float32: the precision
+/// PyTorch's multiplication and division kernels keep it at (see
+/// `map::half_by_number`); add, sub, remainder and pow round it to the tensor's type.
+fn half_number(b: &Rhs, dtype: DType) -> Option<f32> {
+    match b {
+        Rhs::Scalar(s) if matches!(dtype, DType::F16 | DType::BF16) => Some(s.to_f64() as f32),
+        _ => None,
+    }
+}
+
+/// `k(a, s)` for a half-type result `dtype` and a number `s` in float32.
+fn half_by_number<K: kinds::FloatBinary>(a: &Tensor, s: f32, k: K, dtype: DType) -> Result<Tensor> {
+    let x = super::cast_view(a, dtype)?;
+    let out = Tensor::uninit_for(a.shape(), dtype, a.device(), &[a])?;
+    map::half_by_number(&out, &x, s, k)?;
     Ok(out)
 }
 
@@ -227,9 +267,19 @@ pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
         dtype = crate::get_default_dtype();
     }
     let bt = b.to_tensor(dtype)?;
-    let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
-    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
-    div_into(&out, &a2, &b2, mode)?;
+    let number = half_number(b, dtype);
+    let out = match (number, mode) {
+        (Some(s), RoundingMode::True) => half_by_number(a, s, kinds::Div, dtype)?,
+        (Some(s), RoundingMode::Trunc) => half_by_number(a, s, kinds::DivTrunc, dtype)?,
+        (Some(s), RoundingMode::Floor) => half_by_number(a, s, kinds::DivFloor, dtype)?,
+        (None, _) => {
+            let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
+            let out =
+                Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
+            div_into(&out, &a2, &b2, mode)?;
+            out
+        }
+    };
     if needs_grad(&[a, &bt]) {
         if mode != RoundingMode::True {
             // Rounded division is piecewise constant: zero gradient, as in PyTorch.
@@ -245,12 +295,21 @@ pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
             let (ra, rb) = (a.requires_grad(), bt.requires_grad());
             let saved_a = rb.then(|| SavedTensor::input(a));
             let saved_b = SavedTensor::input(&bt);
+            // A number divides the gradient as it divided the input.
+            let b_number = match b {
+                Rhs::Scalar(s) => Some(*s),
+                Rhs::Tensor(_) => None,
+            };
             record("DivBackward0", &[a, &bt], &out, move |ctx, g| {
                 let b = saved_b.unpack(ctx)?;
-                let ga = if ra {
-                    Some(reduce_grad(&div(g, &b)?, &sa, da)?)
-                } else {
-                    None
+                let ga = match b_number {
+                    _ if !ra => None,
+                    Some(s) => Some(reduce_grad(
+                        &div_rhs(g, &Rhs::Scalar(s), RoundingMode::True)?,
+                        &sa,
+                        da,
+                    )?),
+                    None => Some(reduce_grad(&div(g, &b)?, &sa, da)?),
                 };
                 let gb = match &saved_a {
                     // d(a/b)/db = -a / b^2
@@ -388,6 +447,7 @@ pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
             check_inplace_result(a, a.dtype(), &shape)?;
             check_alpha(a.dtype(), alpha)?;
             let bx = expand_view(bt, a.shape())?;
+            let alpha = alpha_in(alpha, a.dtype());
             if alpha.to_f64() == 1.0 {
                 map::arith(a, a, &bx, kinds::Add)?;
             } else {

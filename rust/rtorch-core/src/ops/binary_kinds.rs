@@ -76,7 +76,7 @@ fn scalar_as<T: Element>(s: Scalar) -> T {
     match s {
         Scalar::Bool(b) => T::from_i64(b as i64),
         Scalar::Int(i) => T::from_i64(i),
-        Scalar::Float(f) => T::from_f64(f),
+        Scalar::Float(f) => T::cast_from_f64(f),
     }
 }
 
@@ -112,6 +112,20 @@ impl ArithBinary for Mul {
     }
 }
 
+/// Multiplication is also a floating kind, for the float32 kernels of half types
+/// times a number (`ops::map::half_by_number`).
+impl FloatBinary for Mul {
+    const NAME: &'static str = "mul";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        x * y
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        x * y
+    }
+}
+
 /// `x + alpha * y`.
 #[derive(Clone, Copy, Debug)]
 pub struct AddScaled {
@@ -125,7 +139,7 @@ impl ArithBinary for AddScaled {
     }
     #[inline]
     fn f32_block(self, x: &mut [f32], y: &[f32]) {
-        // alpha stays unrounded in float32, as PyTorch's half kernels keep it.
+        // The op rounds alpha to the half type first (`ops::binary::alpha_in`).
         let alpha = self.alpha.to_f64() as f32;
         x.iter_mut().zip(y).for_each(|(a, b)| *a += alpha * *b);
     }
@@ -334,6 +348,27 @@ float_formula!(Remainder "remainder" |x, y| {
         r
     }
 });
+
+/// `lerp(start, end, weight)` for a number `weight` (kept in float32 for float32 and
+/// the half types, as PyTorch's kernel keeps it); the formula of
+/// `ternary_kinds::Lerp`.
+#[derive(Clone, Copy, Debug)]
+pub struct LerpScalar {
+    pub weight: f64,
+}
+impl FloatBinary for LerpScalar {
+    const NAME: &'static str = "lerp_scalar";
+    #[inline(always)]
+    fn f32(self, start: f32, end: f32) -> f32 {
+        use super::ternary_kinds::{FloatTernary, Lerp};
+        Lerp {}.f32(start, end, self.weight as f32)
+    }
+    #[inline(always)]
+    fn f64(self, start: f64, end: f64) -> f64 {
+        use super::ternary_kinds::{FloatTernary, Lerp};
+        Lerp {}.f64(start, end, self.weight)
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Pow;

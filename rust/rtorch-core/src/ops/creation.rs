@@ -30,7 +30,7 @@ fn check_finite(v: f64, what: &str) -> Result<()> {
 fn from_fn(n: usize, dtype: DType, value: impl Fn(usize) -> f64) -> Result<Tensor> {
     let t = Tensor::uninit(&[n], dtype, crate::Device::Cpu)?;
     crate::dispatch_all!(dtype, T => {
-        fill_indexed(t.cpu_view_mut::<T>()?, |i| T::from_f64(value(i)))
+        fill_indexed(t.cpu_view_mut::<T>()?, |i| T::cast_from_f64(value(i)))
     });
     Ok(t)
 }

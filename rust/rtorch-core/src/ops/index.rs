@@ -957,7 +957,7 @@ fn scatter_kernel<T: Arith>(
     let src = match src {
         Rhs::Tensor(s) => k::Source::Tensor(s.cpu_view()?),
         Rhs::Scalar(Scalar::Int(i)) => k::Source::Scalar(T::from_i64(*i)),
-        Rhs::Scalar(v) => k::Source::Scalar(T::from_f64(v.to_f64())),
+        Rhs::Scalar(v) => k::Source::Scalar(T::cast_from_f64(v.to_f64())),
     };
     k::scatter(dst.cpu_view_mut()?, d, index.cpu_view()?, src, reduce)
 }

@@ -19,7 +19,7 @@ use crate::tensor::Tensor;
 fn map_f64(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
     crate::dispatch_float!(x.dtype(), T => {
-        unary_map::<T, T>(&out, x, |v| T::from_f64(f(v.to_f64())))?;
+        unary_map::<T, T>(&out, x, |v| T::cast_from_f64(f(v.to_f64())))?;
         Ok(out)
     }, _ => Err(Error::Runtime(format!("expected a float tensor, got {}", x.dtype().name()))))
 }
@@ -83,7 +83,7 @@ fn amax_abs(x: &Tensor, dims: &[usize], keepdim: bool, max: bool) -> Result<Tens
         .collect();
     let shape = reduced_shape(x.shape(), dims, keepdim);
     crate::dispatch_float!(x.dtype(), T => {
-        Tensor::from_vec(res.into_iter().map(T::from_f64).collect::<Vec<T>>(), &shape)
+        Tensor::from_vec(res.into_iter().map(T::cast_from_f64).collect::<Vec<T>>(), &shape)
     }, _ => Err(Error::Runtime("amax_abs: float tensors only".into())))
 }
 

@@ -6,6 +6,7 @@
 //! A new backend adds one arm per function here.
 
 use super::binary_kinds::{ArithBinary, CompareBinary, FloatBinary, IntBinary};
+use super::ternary_kinds::FloatTernary;
 use crate::cpu::elementwise as cpu;
 use crate::device::{Backend, Device};
 use crate::dtype::DType::{self, BF16, F16, F32};
@@ -105,7 +106,7 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
 pub fn fill(out: &Tensor, value: Scalar) -> Result<()> {
     crate::dispatch_all!(out.dtype(), T => {
         let v: T = match value {
-            Scalar::Float(f) => T::from_f64(f),
+            Scalar::Float(f) => T::cast_from_f64(f),
             Scalar::Int(i) => T::from_i64(i),
             Scalar::Bool(b) => T::from_i64(b as i64),
         };
@@ -320,4 +321,80 @@ pub fn test<K: CompareBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Res
             Ok(())
         }
     }
+}
+
+/// `out = k(a, s)` for a float16/bfloat16 `a` and a Python number `s` held in float32.
+/// PyTorch's CPU kernels for multiplication and the divisions keep such a number at
+/// float32 ("opmath") precision instead of rounding it to the tensor's type, and
+/// compute the whole formula in float32 (one rounding). Other dtypes are the caller's.
+pub fn half_by_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: f32, k: K) -> Result<()> {
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let block = move |x: &mut [f32]| x.iter_mut().for_each(|p| *p = k.f32(*p, s));
+            match out.dtype() {
+                F16 => cpu::unary_map_half::<f16>(out.cpu_view_mut()?, a.cpu_view()?, &block),
+                BF16 => cpu::unary_map_half::<bf16>(out.cpu_view_mut()?, a.cpu_view()?, &block),
+                d => {
+                    return Err(crate::error::Error::Runtime(format!(
+                        "half_by_number: {d:?} is not a half type"
+                    )))
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a, b, c)` for a fused floating op; the inputs share `out`'s dtype and
+/// shape. Half types compute in float32 and round once.
+pub fn float3<K: FloatTernary>(
+    out: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    k: K,
+) -> Result<()> {
+    match Backend::of(out, &[a, b, c])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            match out.dtype() {
+                F32 => cpu::ternary_map::<f32, f32, f32, f32>(
+                    out.cpu_view_mut()?,
+                    a.cpu_view()?,
+                    b.cpu_view()?,
+                    c.cpu_view()?,
+                    move |x, y, z| k.f32(x, y, z),
+                ),
+                DType::F64 => cpu::ternary_map::<f64, f64, f64, f64>(
+                    out.cpu_view_mut()?,
+                    a.cpu_view()?,
+                    b.cpu_view()?,
+                    c.cpu_view()?,
+                    move |x, y, z| k.f64(x, y, z),
+                ),
+                F16 => half3::<f16, K>(out, a, b, c, k)?,
+                BF16 => half3::<bf16, K>(out, a, b, c, k)?,
+                d => return Err(super::unary::not_implemented(K::NAME, d)),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn half3<H: cpu::Half, K: FloatTernary>(
+    out: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    k: K,
+) -> Result<()> {
+    cpu::ternary_map::<H, H, H, H>(
+        out.cpu_view_mut()?,
+        a.cpu_view()?,
+        b.cpu_view()?,
+        c.cpu_view()?,
+        move |x, y, z| H::narrow(k.f32(x.widen(), y.widen(), z.widen())),
+    );
+    Ok(())
 }

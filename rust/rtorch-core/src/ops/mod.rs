@@ -24,6 +24,7 @@ pub mod scan;
 pub mod shape;
 pub mod softmax;
 pub mod sort;
+pub mod ternary_kinds;
 pub mod unary;
 pub mod unary_kinds;
 pub mod window;

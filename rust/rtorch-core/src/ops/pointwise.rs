@@ -10,6 +10,7 @@ use super::binary::{
 };
 use super::binary_kinds::{self as kinds, FloatBinary};
 use super::map::{self, binary_map, ternary_map, unary_map};
+use super::ternary_kinds as tk;
 use super::unary::{self, not_implemented};
 use super::{cast_view, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
@@ -539,22 +540,19 @@ pub fn lerp(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<Tensor> {
             dtype,
         ));
     }
-    let w = weight.to_tensor(dtype)?;
+    let w = match weight {
+        Rhs::Scalar(w) => return lerp_number(start, end, w.to_f64(), dtype),
+        Rhs::Tensor(w) => w,
+    };
     let shape = broadcast_shapes(&broadcast_shapes(start.shape(), end.shape())?, w.shape())?;
     let (s2, e2, w2) = (
         expand_view(start, &shape)?,
         expand_view(end, &shape)?,
-        expand_view(&w, &shape)?,
+        expand_view(w, &shape)?,
     );
     let out = Tensor::uninit(&shape, dtype, start.device())?;
-    crate::dispatch_float!(dtype, T => {
-        ternary_map::<T, T, T, T>(&out, &s2, &e2, &w2, |s, e, w| {
-            let (s, e, w) = (s.to_f64(), e.to_f64(), w.to_f64());
-            let d = e - s;
-            T::from_f64(if w.abs() < 0.5 { s + w * d } else { e - d * (1.0 - w) })
-        })
-    }, _ => Ok(()))?;
-    if needs_grad(&[start, end, &w]) {
+    map::float3(&out, &s2, &e2, &w2, tk::Lerp {})?;
+    if needs_grad(&[start, end, w]) {
         let shapes = [
             start.shape().clone(),
             end.shape().clone(),
@@ -568,9 +566,9 @@ pub fn lerp(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<Tensor> {
         let (ss, se, sw) = (
             SavedTensor::input(start),
             SavedTensor::input(end),
-            SavedTensor::input(&w),
+            SavedTensor::input(w),
         );
-        record("LerpBackward1", &[start, end, &w], &out, move |ctx, g| {
+        record("LerpBackward1", &[start, end, w], &out, move |ctx, g| {
             let (s, e, w) = (ss.unpack(ctx)?, se.unpack(ctx)?, sw.unpack(ctx)?);
             let gs = if req[0] {
                 let one_minus =
@@ -590,6 +588,43 @@ pub fn lerp(start: &Tensor, end: &Tensor, weight: &Rhs) -> Result<Tensor> {
                 None
             };
             Ok(vec![gs, ge, gw])
+        });
+    }
+    Ok(out)
+}
+
+/// `lerp` by a number: the weight is not rounded to the tensors' type (PyTorch's
+/// kernel keeps it in float32 or float64), and the backward is LerpBackward0.
+fn lerp_number(start: &Tensor, end: &Tensor, weight: f64, dtype: DType) -> Result<Tensor> {
+    let (s2, e2, shape) = broadcast_operands(start, end, dtype)?;
+    let out = Tensor::uninit_for(
+        &shape,
+        dtype,
+        Tensor::result_device(&[start, end]),
+        &[start, end],
+    )?;
+    map::float(&out, &s2, &e2, kinds::LerpScalar { weight })?;
+    if needs_grad(&[start, end]) {
+        let (ss, se) = (start.shape().clone(), end.shape().clone());
+        let (rs, re) = (start.requires_grad(), end.requires_grad());
+        record("LerpBackward0", &[start, end], &out, move |_, g| {
+            let gs = match rs {
+                true => Some(reduce_grad(
+                    &mul_scalar(g, Scalar::Float(1.0 - weight))?,
+                    &ss,
+                    dtype,
+                )?),
+                false => None,
+            };
+            let ge = match re {
+                true => Some(reduce_grad(
+                    &mul_scalar(g, Scalar::Float(weight))?,
+                    &se,
+                    dtype,
+                )?),
+                false => None,
+            };
+            Ok(vec![gs, ge])
         });
     }
     Ok(out)
@@ -615,12 +650,30 @@ fn value_for(dtype: DType, value: Scalar) -> Scalar {
     }
 }
 
-/// `input + value * t1 * t2`.
+/// `input + value * t1 * t2`: one fused kernel for floats (PyTorch's rounding), the
+/// exact ring operations for integers (wrapping, so composing them is the same).
 pub fn addcmul(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<Tensor> {
     let dtype = result_type(&[operand(input), operand(t1), operand(t2)]);
-    let prod = mul(t1, t2)?;
-    let v = value_for(dtype, value);
-    add_scaled(input, &Rhs::Tensor(prod), v)
+    if !dtype.is_floating_point() {
+        let prod = mul(t1, t2)?;
+        return add_scaled(input, &Rhs::Tensor(prod), value_for(dtype, value));
+    }
+    let k = tk::Addcmul {
+        value: value.to_f64(),
+    };
+    fused3(
+        "AddcmulBackward0",
+        [input, t1, t2],
+        dtype,
+        k,
+        move |g, t1, t2| {
+            // PyTorch's formulas, in its order: grad * (t2 * value), grad * (t1 * value).
+            Ok((
+                mul(g, &mul_scalar(t2, value)?)?,
+                mul(g, &mul_scalar(t1, value)?)?,
+            ))
+        },
+    )
 }
 
 /// `input + value * t1 / t2` (floats only, as PyTorch).
@@ -630,8 +683,71 @@ pub fn addcdiv(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Resul
             "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes.".into(),
         ));
     }
-    let q = div(t1, t2)?;
-    add_scaled(input, &Rhs::Tensor(q), value)
+    let dtype = result_type(&[operand(input), operand(t1), operand(t2)]);
+    let k = tk::Addcdiv {
+        value: value.to_f64(),
+    };
+    fused3(
+        "AddcdivBackward0",
+        [input, t1, t2],
+        dtype,
+        k,
+        move |g, t1, t2| {
+            // PyTorch's formulas, in its order: grad * (value / t2) (a true division of
+            // the number, in t2's dtype), -grad * (value * t1 / (t2 * t2)).
+            let g1 = mul(g, &div(&Tensor::scalar(value, t2.dtype())?, t2)?)?;
+            let g2 = mul(&neg(g)?, &div(&mul_scalar(t1, value)?, &mul(t2, t2)?)?)?;
+            Ok((g1, g2))
+        },
+    )
+}
+
+/// A fused floating op of `[input, t1, t2]` (broadcast, in `dtype`) with its backward:
+/// the input's gradient is the output's; `grads(g, t1, t2)` gives the other two.
+fn fused3<K, G>(
+    name: &'static str,
+    ts: [&Tensor; 3],
+    dtype: DType,
+    k: K,
+    grads: G,
+) -> Result<Tensor>
+where
+    K: tk::FloatTernary,
+    G: Fn(&Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
+{
+    let [input, t1, t2] = ts;
+    let shape = broadcast_shapes(&broadcast_shapes(input.shape(), t1.shape())?, t2.shape())?;
+    let view = |t: &Tensor| expand_view(&cast_view(t, dtype)?, &shape);
+    let (x, y, z) = (view(input)?, view(t1)?, view(t2)?);
+    let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&ts), &ts)?;
+    map::float3(&out, &x, &y, &z, k)?;
+    if needs_grad(&ts) {
+        let shapes = ts.map(|t| t.shape().clone());
+        let dtypes = ts.map(|t| t.dtype());
+        let req = ts.map(|t| t.requires_grad());
+        let (s1, s2) = (SavedTensor::input(t1), SavedTensor::input(t2));
+        record(name, &ts, &out, move |ctx, g| {
+            let gi = match req[0] {
+                true => Some(reduce_grad(g, &shapes[0], dtypes[0])?),
+                false => None,
+            };
+            let (g1, g2) = if req[1] || req[2] {
+                grads(g, &s1.unpack(ctx)?, &s2.unpack(ctx)?)?
+            } else {
+                return Ok(vec![gi, None, None]);
+            };
+            Ok(vec![
+                gi,
+                req[1]
+                    .then(|| reduce_grad(&g1, &shapes[1], dtypes[1]))
+                    .transpose()?,
+                req[2]
+                    .then(|| reduce_grad(&g2, &shapes[2], dtypes[2]))
+                    .transpose()?,
+            ])
+        });
+    }
+    Ok(out)
 }
 
 pub fn addcmul_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<()> {
@@ -699,7 +815,7 @@ fn scalar_as<T: Element>(s: Scalar) -> T {
     match s {
         Scalar::Bool(b) => T::from_i64(b as i64),
         Scalar::Int(i) => T::from_i64(i),
-        Scalar::Float(f) => T::from_f64(f),
+        Scalar::Float(f) => T::cast_from_f64(f),
     }
 }
 

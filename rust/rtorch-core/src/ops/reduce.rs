@@ -210,7 +210,7 @@ fn half_sum<H: crate::cpu::elementwise::Half>(
         return crate::ops::map::fill(out, Scalar::Float(s as f64));
     }
     crate::dispatch_float!(out.dtype(), O => {
-        reduce_blocks::<H, O>(blocks, out, inner, |x| O::from_f64(sum_half(x) as f64))
+        reduce_blocks::<H, O>(blocks, out, inner, |x| O::cast_from_f64(sum_half(x) as f64))
     }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
 }
 
@@ -232,7 +232,7 @@ where
         return Ok(());
     }
     crate::dispatch_float!(out.dtype(), O => {
-        reduce_blocks::<T, O>(blocks, out, inner, |x| O::from_f64(pairwise_sum(x, &to_acc).into()))
+        reduce_blocks::<T, O>(blocks, out, inner, |x| O::cast_from_f64(pairwise_sum(x, &to_acc).into()))
     }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
 }
 
@@ -409,7 +409,7 @@ pub(crate) fn cmp_nan_last<T: Element>(a: &T, b: &T) -> std::cmp::Ordering {
 pub(crate) fn map_const(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
     crate::dispatch_float!(x.dtype(), T => {
-        crate::ops::map::unary_map::<T, T>(&out, &x.detach(), |v| T::from_f64(f(v.to_f64())))?;
+        crate::ops::map::unary_map::<T, T>(&out, &x.detach(), |v| T::cast_from_f64(f(v.to_f64())))?;
         Ok(out)
     }, _ => Err(Error::Runtime(format!("expected a floating point tensor, got {}", x.dtype().name()))))
 }

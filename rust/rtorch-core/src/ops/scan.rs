@@ -109,7 +109,7 @@ fn cumsum_direct<T: Element>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
             let mut acc = 0.0f64;
             for (v, r) in x[c * n..(c + 1) * n].iter().zip(os.iter_mut()) {
                 acc += v.to_f64();
-                *r = T::from_f64(acc);
+                *r = T::cast_from_f64(acc);
             }
         };
         if big && outer > 1 {
@@ -134,7 +134,7 @@ fn cumsum_direct<T: Element>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
                 *a += x[at + j].to_f64();
                 // SAFETY: element (slab, i, j) of the fresh contiguous output; each
                 // task writes only its own slab and columns.
-                unsafe { *po.get().add(at + j) = T::from_f64(*a) };
+                unsafe { *po.get().add(at + j) = T::cast_from_f64(*a) };
             }
         }
     };

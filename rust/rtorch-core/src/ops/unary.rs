@@ -726,7 +726,7 @@ fn int_or_float(
             _ => {}
         }
         crate::dispatch_float!(dt, T => {
-            unary_map::<T, T>(out, a, move |x: T| T::from_f64(ff(x.to_f64())))
+            unary_map::<T, T>(out, a, move |x: T| T::cast_from_f64(ff(x.to_f64())))
         }, _ => crate::dispatch_int!(dt, T => {
             unary_map::<T, T>(out, a, move |x: T| T::from_i64(fi(x.to_i64())))
         }, _ => return Err(not_implemented(kname, dt))))?;
@@ -853,7 +853,7 @@ fn nan_to_num_kernel(
         let p = posinf.unwrap_or(float_max(dt));
         let m = neginf.unwrap_or(-float_max(dt));
         crate::dispatch_float!(dt, T => {
-            let (n, p, m) = (T::from_f64(n), T::from_f64(p), T::from_f64(m));
+            let (n, p, m) = (T::cast_from_f64(n), T::cast_from_f64(p), T::cast_from_f64(m));
             unary_map::<T, T>(out, a, move |x: T| {
                 let v = x.to_f64();
                 if v.is_nan() { n } else if v == f64::INFINITY { p } else if v == f64::NEG_INFINITY { m } else { x }
@@ -1074,7 +1074,7 @@ pub fn hardtanh(a: &Tensor, lo: f64, hi: f64, inplace: bool) -> Result<Tensor> {
         Save::X,
         move |out: &Tensor, x: &Tensor| {
             crate::dispatch_all!(out.dtype(), T => {
-                let (l, h) = (T::from_f64(lo), T::from_f64(hi));
+                let (l, h) = (T::cast_from_f64(lo), T::cast_from_f64(hi));
                 unary_map::<T, T>(out, x, move |v: T| {
                     let f = v.to_f64();
                     if f < lo { l } else if f > hi { h } else { v }

@@ -478,7 +478,7 @@ pub fn max_pool2d(
             // distinct from `idx`, referenced by nothing else until returned.
             let vv: &mut [T] =
                 unsafe { vals.cpu_slice_mut::<T>()? };
-            crate::cpu::pool::max_pool2d_forward(x, vv, ii, &g, T::from_f64(f64::NEG_INFINITY));
+            crate::cpu::pool::max_pool2d_forward(x, vv, ii, &g, T::cast_from_f64(f64::NEG_INFINITY));
         });
     }
     if needs_grad(&[t]) {
