@@ -142,7 +142,7 @@ impl Half for f32 {
 }
 
 /// Elements per float32 block of the half-precision map (a stack buffer).
-const HALF_BLOCK: usize = 256;
+const HALF_BLOCK: usize = 1024;
 
 /// Reads `dst.len()` elements from `p + off` with stride `stride`, widened.
 ///

@@ -200,7 +200,7 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             let (o, x, y) = (out, a, b);
-            let block = move |x: &mut [f32], y: &[f32]| k.f32_block(x, y);
+            let block = move |x: &mut [f32], y: &[f32]| arith_block(k, x, y);
             match out.dtype() {
                 F16 => cpu::binary_map_half::<f16>(
                     o.cpu_view_mut()?,
@@ -223,6 +223,36 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             }
             Ok(())
         }
+    }
+}
+
+/// `k.f32_block(x, y)` compiled for the widest vector unit in use (the same
+/// operations in every width, never contracted, so the bits do not depend on it).
+#[inline]
+fn arith_block<K: ArithBinary>(k: K, x: &mut [f32], y: &[f32]) {
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn avx512<K: ArithBinary>(k: K, x: &mut [f32], y: &[f32]) {
+        k.f32_block(x, y)
+    }
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2<K: ArithBinary>(k: K, x: &mut [f32], y: &[f32]) {
+        k.f32_block(x, y)
+    }
+    use crate::cpu::math::{capability, Capability};
+    match capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx512 => unsafe { avx512(k, x, y) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx2 => unsafe { avx2(k, x, y) },
+        _ => k.f32_block(x, y),
     }
 }
 
@@ -264,11 +294,39 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
     }
 }
 
-/// `x = k(x, y)` over float32 blocks of half-type values.
+/// `x = k(x, y)` over float32 blocks of half-type values, compiled for the widest
+/// vector unit in use (what LLVM can vectorise of the formula: division, not libm).
 #[inline]
 fn half_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
-    for (p, &q) in x.iter_mut().zip(y) {
-        *p = k.half(*p, q, round);
+    #[inline(always)]
+    fn body<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
+        for (p, &q) in x.iter_mut().zip(y) {
+            *p = k.half(*p, q, round);
+        }
+    }
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn avx512<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
+        body(k, x, y, round)
+    }
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
+        body(k, x, y, round)
+    }
+    use crate::cpu::math::{capability, Capability};
+    match capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx512 => unsafe { avx512(k, x, y, round) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Capability::Avx2 => unsafe { avx2(k, x, y, round) },
+        _ => body(k, x, y, round),
     }
 }
 
