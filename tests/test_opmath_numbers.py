@@ -198,3 +198,23 @@ def test_int64_to_float32_rounds_once_but_python_ints_go_through_double():
     assert t.to(rtorch.bfloat16).tolist() == [2**60, -(2**60)]
     # A Python int stored into a float tensor is read as a double first (PyTorch).
     assert rtorch.tensor([big], dtype=rtorch.float32).tolist() == [2**60]
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_half_times_a_one_element_tensor_takes_its_value_in_float32(dtype):
+    # A 0-dim (or one-element, broadcast) tensor of any float dtype is the kernel's
+    # scalar operand: PyTorch reads its value in float32, not rounded to `dtype`.
+    x = values(dtype, 18)
+    a = f32(x)
+    for s in [
+        rtorch.tensor(0.1, dtype=rtorch.float32),  # 0-dim: does not promote
+        rtorch.tensor(0.1, dtype=rtorch.float64),
+        rtorch.tensor(3.3, dtype=rtorch.float16),
+        rtorch.tensor([3.3], dtype=dtype),  # one element, broadcast
+    ]:
+        v = np.float32(s.double().item())
+        same(f32(x * s), rounded(a * v, dtype))
+        same(f32(x / s), rounded(a / v, dtype))
+    # A one-element tensor that grows the result is an ordinary operand.
+    big = rtorch.tensor([[0.1]], dtype=dtype)
+    assert (x[:3] * big).shape == (1, 3)

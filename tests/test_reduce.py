@@ -140,6 +140,11 @@ def test_max_min_values(dtype):
     assert r.values.shape == (1, 4) and r.indices.tolist() == [a.argmin(0).tolist()]
     assert_np_close(t.amax((0, 1)), a.max())
     assert_np_close(t.amin(1, keepdim=True), a.min(1, keepdims=True))
+    if dtype == rtorch.bool:
+        # PyTorch defines max/min on bool but not argmax/argmin.
+        with pytest.raises(NotImplementedError, match="does not support bool input"):
+            t.argmax()
+        return
     assert t.argmax().item() == a.argmax()
     assert t.argmin(1).tolist() == a.argmin(1).tolist()
 

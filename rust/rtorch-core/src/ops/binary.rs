@@ -125,13 +125,30 @@ fn check_alpha(dtype: DType, alpha: Scalar) -> Result<()> {
     Ok(())
 }
 
-fn check_bool_sub(dtype: DType) -> Result<()> {
-    if dtype == DType::Bool {
-        return Err(Error::Runtime(
+/// PyTorch's `sub_check`: no subtraction with a bool operand (a Python bool counts),
+/// whatever the result dtype.
+fn check_bool_sub(a_bool: bool, b_bool: bool) -> Result<()> {
+    if a_bool && b_bool {
+        return Err(Error::NotImplemented(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.".into(),
         ));
     }
+    if a_bool || b_bool {
+        return Err(Error::NotImplemented(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
+        ));
+    }
     Ok(())
+}
+
+impl Rhs {
+    /// Whether the operand is a bool tensor or a Python bool.
+    fn is_bool(&self) -> bool {
+        match self {
+            Rhs::Tensor(t) => t.dtype() == DType::Bool,
+            Rhs::Scalar(s) => matches!(s, Scalar::Bool(_)),
+        }
+    }
 }
 
 /// `a + alpha * b`.
@@ -153,7 +170,7 @@ pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `a - alpha * b`.
 pub fn sub_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
-    check_bool_sub(dtype)?;
+    check_bool_sub(a.dtype() == DType::Bool, b.is_bool())?;
     check_alpha(dtype, alpha)?;
     let bt = b.to_tensor(dtype)?;
     let out = add_kernel(a, &bt, alpha, true, dtype)?;
@@ -194,7 +211,7 @@ fn record_add_sub(name: &'static str, a: &Tensor, b: &Tensor, b_scale: f64, out:
 pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let bt = b.to_tensor(dtype)?;
-    let number = half_number(b, dtype);
+    let number = half_number(a, b, dtype)?;
     let out = match number {
         Some(s) => half_by_number(a, s, kinds::Mul, dtype)?,
         None => arith_kernel(a, &bt, kinds::Mul, dtype)?,
@@ -205,11 +222,11 @@ pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
         // Each input's gradient needs the other input (a number stays a number, at
         // the precision the forward used).
         let saved_a = rb.then(|| SavedTensor::input(a));
-        let saved_b = (ra && number.is_none()).then(|| SavedTensor::input(&bt));
         let b_number = match b {
             Rhs::Scalar(s) => Some(*s),
             Rhs::Tensor(_) => None,
         };
+        let saved_b = (ra && b_number.is_none()).then(|| SavedTensor::input(&bt));
         record("MulBackward0", &[a, &bt], &out, move |ctx, g| {
             let ga = match (&saved_b, b_number) {
                 (_, Some(s)) if ra => Some(reduce_grad(&mul_scalar(g, s)?, &sa, da)?),
@@ -226,13 +243,25 @@ pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     Ok(out)
 }
 
-/// A Python number operand of a float16/bfloat16 result, in float32: the precision
-/// PyTorch's multiplication and division kernels keep it at (see
-/// `map::half_by_number`); add, sub, remainder and pow round it to the tensor's type.
-fn half_number(b: &Rhs, dtype: DType) -> Option<f32> {
+/// The right operand of a float16/bfloat16 product or quotient as one float32 value,
+/// when it is one: a Python number, or a CPU tensor of one element that broadcasts to
+/// `a`'s shape (PyTorch's kernels take such an operand's value in float32 rather than
+/// rounded to the half type; see `map::half_by_number`). Add, sub, remainder and pow
+/// round it.
+fn half_number(a: &Tensor, b: &Rhs, dtype: DType) -> Result<Option<f32>> {
+    if !matches!(dtype, DType::F16 | DType::BF16) {
+        return Ok(None);
+    }
     match b {
-        Rhs::Scalar(s) if matches!(dtype, DType::F16 | DType::BF16) => Some(s.to_f64() as f32),
-        _ => None,
+        Rhs::Scalar(s) => Ok(Some(s.to_f64() as f32)),
+        Rhs::Tensor(t)
+            if t.numel() == 1
+                && t.device() == crate::Device::Cpu
+                && broadcast_shapes(a.shape(), t.shape())? == *a.shape() =>
+        {
+            Ok(Some(t.item()?.to_f64() as f32))
+        }
+        Rhs::Tensor(_) => Ok(None),
     }
 }
 
@@ -267,7 +296,7 @@ pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
         dtype = crate::get_default_dtype();
     }
     let bt = b.to_tensor(dtype)?;
-    let number = half_number(b, dtype);
+    let number = half_number(a, b, dtype)?;
     let out = match (number, mode) {
         (Some(s), RoundingMode::True) => half_by_number(a, s, kinds::Div, dtype)?,
         (Some(s), RoundingMode::Trunc) => half_by_number(a, s, kinds::DivTrunc, dtype)?,
@@ -333,6 +362,7 @@ pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// `s - t` for a Python number `s` (`__rsub__`), recorded as PyTorch's RsubBackward1.
 pub fn rsub_scalar(t: &Tensor, s: Scalar) -> Result<Tensor> {
+    check_bool_sub(matches!(s, Scalar::Bool(_)), t.dtype() == DType::Bool)?;
     // The number in the result's dtype (a float64 tensor keeps all of a Python float).
     let dtype = result_type(&[operand(t), Rhs::Scalar(s).operand()]);
     let lhs = Tensor::scalar(s, dtype)?;
@@ -461,6 +491,7 @@ pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
 }
 
 pub fn sub_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
+    check_bool_sub(a.dtype() == DType::Bool, b.is_bool())?;
     in_place_with(a, b, |x, y| sub_scaled(x, y, alpha))
 }
 

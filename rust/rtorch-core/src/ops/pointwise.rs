@@ -832,6 +832,8 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
     if a.dtype() == DType::Bool && dtype == DType::Bool {
         return Err(not_implemented("clamp_cpu", dtype));
     }
+    let (min, max) = (int_bound(min, dtype, true)?, int_bound(max, dtype, false)?);
+    let (min, max) = (min.as_ref(), max.as_ref());
     let lo = min
         .map(|m| m.to_tensor(dtype).map(Cow::into_owned))
         .transpose()?;
@@ -1071,6 +1073,27 @@ fn clamp_grad_masks(
             Ok((gx, Some(gl), Some(gh)))
         }
     }
+}
+
+/// A number bound of an integer clamp as PyTorch takes it: one beyond the dtype's range
+/// on the side that cannot bind is the range's end (uint8 `clamp(min=-2)` changes
+/// nothing); one beyond it on the other side is an error (`clamp(min=300)`).
+fn int_bound(b: Option<&Rhs>, dtype: DType, is_min: bool) -> Result<Option<Rhs>> {
+    let v = match b {
+        Some(Rhs::Scalar(Scalar::Int(v))) if !dtype.is_floating_point() && dtype != DType::Bool => {
+            *v
+        }
+        other => return Ok(other.cloned()),
+    };
+    let (lo, hi) = (int_min(dtype), int_max(dtype));
+    if (is_min && v > hi) || (!is_min && v < lo) {
+        return Err(Error::Runtime(format!(
+            "Clamp {} value {v} is outside the representable range of {}",
+            if is_min { "min" } else { "max" },
+            dtype.scalar_type_name()
+        )));
+    }
+    Ok(Some(Rhs::Scalar(Scalar::Int(v.clamp(lo, hi)))))
 }
 
 fn int_max(d: DType) -> i64 {

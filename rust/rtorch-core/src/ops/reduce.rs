@@ -737,6 +737,11 @@ pub fn argmax_argmin(
     want_max: bool,
 ) -> Result<Tensor> {
     let name = if want_max { "argmax" } else { "argmin" };
+    if t.dtype() == DType::Bool {
+        return Err(Error::NotImplemented(format!(
+            "{name}(): does not support bool input"
+        )));
+    }
     match dim {
         None => {
             if t.numel() == 0 {

@@ -189,7 +189,16 @@ fn finish_one(
 }
 
 /// `kthvalue(k, dim, keepdim)`: the k-th smallest (1-based).
+/// PyTorch's error for the order statistics it does not define on bool.
+fn no_bool(t: &Tensor, kernel: &str) -> Result<()> {
+    if t.dtype() == crate::dtype::DType::Bool {
+        return Err(super::unary::not_implemented(kernel, t.dtype()));
+    }
+    Ok(())
+}
+
 pub fn kthvalue(t: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+    no_bool(t, "kthvalue_cpu")?;
     let d = normalize_dim(dim, t.dim())?;
     let n = if t.dim() == 0 { 1 } else { t.shape()[d] };
     if k < 1 || k as usize > n {
@@ -204,6 +213,7 @@ pub fn kthvalue(t: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, 
 
 /// `median(dim, keepdim)`: the lower middle value; NaN if the lane has a NaN.
 pub fn median_dim(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+    no_bool(t, "median_out")?;
     let d = normalize_dim(dim, t.dim())?;
     if t.dim() > 0 && t.shape()[d] == 0 {
         return Err(Error::Index(format!(
@@ -224,6 +234,7 @@ pub fn median_dim(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor
 
 /// `median()` of all elements (NaN for an empty tensor).
 pub fn median_all(t: &Tensor) -> Result<Tensor> {
+    no_bool(t, "median_cpu")?;
     if t.numel() == 0 {
         return Tensor::full(&[], crate::dtype::Scalar::Float(f64::NAN), t.dtype());
     }
