@@ -75,3 +75,44 @@ def test_order_statistics_refuse_bool():
     # max, sort and mode are defined on bool.
     assert b.max().item() is True and b.sort().values.tolist() == [False, True, True]
     assert b.mode().values.item() is True
+
+
+def test_sign_of_nan_and_negative_zero_is_zero():
+    nan = float("nan")
+    for dtype in (rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16):
+        s = rtorch.tensor([nan, -0.0, 0.0, -2.5, 3.0], dtype=dtype).sign()
+        # (0 < x) - (x < 0): NaN compares false both ways; -0.0 gives +0.0.
+        assert s.tolist() == [0.0, 0.0, 0.0, -1.0, 1.0]
+        assert str(s[1].item()) == "0.0"
+    assert rtorch.sgn(rtorch.tensor([nan])).tolist() == [0.0]
+    assert rtorch.tensor([-3, 0, 7], dtype=rtorch.int8).sign().tolist() == [-1, 0, 1]
+
+
+def test_unique_keeps_every_nan():
+    nan = float("nan")
+    v, inv, cnt = rtorch.unique(
+        rtorch.tensor([nan, 1.0, nan, 1.0]), return_inverse=True, return_counts=True
+    )
+    assert str(v.tolist()) == "[1.0, nan, nan]"
+    assert inv.tolist() == [1, 0, 2, 0] and cnt.tolist() == [2, 1, 1]
+
+
+def test_digamma_at_signed_zeros():
+    d = rtorch.tensor([0.0, -0.0, -1.0]).digamma().tolist()
+    assert d[0] == float("-inf") and d[1] == float("inf") and d[2] != d[2]
+
+
+def test_linalg_cross_and_narrow_copy():
+    a = rtorch.tensor([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    b = rtorch.tensor([[0.0, 1.0, 0.0]])
+    assert rtorch.linalg.cross(a, b).tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        rtorch.linalg.cross(a, b[0])
+    with pytest.raises(RuntimeError, match="must have length 3"):
+        rtorch.linalg.cross(a.t(), a.t())
+    x = rtorch.arange(6).view(2, 3)
+    y = x.narrow_copy(1, 1, 2)
+    assert y.tolist() == [[1, 2], [4, 5]] and y.is_contiguous()
+    y[0, 0] = 9
+    assert x[0, 1].item() == 1  # a copy, not a view
+    assert rtorch.narrow_copy(x, 0, 1, 1).tolist() == [[3, 4, 5]]

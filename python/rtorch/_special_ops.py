@@ -84,7 +84,8 @@ def _digamma_pos(y: Tensor) -> Tensor:
 
 
 def digamma(input: Tensor) -> Tensor:
-    """ψ(x) = d/dx log Γ(x) (``torch.digamma``): -inf at 0, nan at negative integers."""
+    """ψ(x) = d/dx log Γ(x) (``torch.digamma``): -inf at +0 and +inf at -0 (the limit
+    from each side, as PyTorch), nan at negative integers."""
     x, dtype = _compute(_float_input(input))
     reflect = x < 0.5
     xr = _C.where(reflect, -x + 1, x)
@@ -93,7 +94,8 @@ def digamma(input: Tensor) -> Tensor:
     refl = pos - math.pi / _C.where(reflect, tan, _C.ones_like(tan))
     out = _C.where(reflect, refl, pos)
     out = _C.where(_nonpos_int(x), _C.full_like(out, math.nan), out)
-    out = _C.where(x == 0, _C.full_like(out, -math.inf), out)
+    # The sign of the zero picks the side: -1 / x is -inf at +0 and +inf at -0.
+    out = _C.where(x == 0, -1.0 / x, out)
     return out.to(dtype)
 
 
@@ -355,6 +357,11 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     a0, a1, a2 = a.unbind(dim)
     b0, b1, b2 = b.unbind(dim)
     return _C.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``input.narrow(dim, start, length)`` copied into a new contiguous tensor."""
+    return input.narrow(dim, start, length).contiguous().clone()
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
@@ -790,6 +797,7 @@ FUNCTIONS = {
     "tensordot": tensordot,
     "diff": diff,
     "cross": cross,
+    "narrow_copy": narrow_copy,
     "cdist": cdist,
     "dist": dist,
     "cov": cov,
@@ -849,6 +857,7 @@ _METHOD_FUNCS = [
     "rot90",
     "diff",
     "cross",
+    "narrow_copy",
     "dist",
     "cov",
     "corrcoef",

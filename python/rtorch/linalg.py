@@ -28,6 +28,7 @@ __all__ = [
     "LinAlgError",
     "cholesky",
     "cholesky_ex",
+    "cross",
     "det",
     "eigh",
     "eigvalsh",
@@ -123,6 +124,20 @@ def norm(
         "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
         f"Got {A.dim()}D."
     )
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (which must have size 3); inputs of
+    the same number of dimensions broadcast."""
+    from ._special_ops import cross as _cross
+
+    if input.dim() != other.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    result = _cross(input, other, dim)
+    if out is not None:
+        out.resize_(result.shape).copy_(result)
+        return out
+    return result
 
 
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -279,8 +279,9 @@ pub fn unique(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         let ord = order(x, false);
         let mut vals: Vec<T> = Vec::new();
         for &i in &ord {
-            #[allow(clippy::eq_op)]
-            let same = vals.last().is_some_and(|&l: &T| l == x[i] || (l != l && x[i] != x[i]));
+            // NaN equals nothing, itself included: each NaN is its own value, as in
+            // PyTorch (numpy merges them).
+            let same = vals.last().is_some_and(|&l: &T| l == x[i]);
             if !same {
                 vals.push(x[i]);
                 counts.push(0);

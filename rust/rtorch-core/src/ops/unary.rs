@@ -638,7 +638,8 @@ predicate! {
     isneginf, false, |x| x == f64::NEG_INFINITY;
 }
 
-/// `sign`: -1, 0, 1 (NaN stays NaN); bool is returned as is. Gradient zero.
+/// `sign`: -1, 0, 1 as PyTorch computes it, `(0 < x) - (x < 0)`: NaN and -0.0 give
+/// 0.0; bool is returned as is. Gradient zero.
 pub fn sign(a: &Tensor) -> Result<Tensor> {
     apply(
         a,
@@ -671,15 +672,7 @@ fn sign_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
     int_or_float(
         "sign",
         |v: i64| v.signum(),
-        |x| {
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                x * 0.0
-            }
-        },
+        |x| ((0.0 < x) as i8 - (x < 0.0) as i8) as f64,
     )(out, a)
 }
 
