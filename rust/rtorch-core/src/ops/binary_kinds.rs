@@ -84,89 +84,58 @@ fn scalar_as<T: Element>(s: Scalar) -> T {
 
 // ----- every dtype -----
 
-#[derive(Clone, Copy, Debug)]
-pub struct Add;
-impl ArithBinary for Add {
-    const NAME: &'static str = "add";
-    #[inline(always)]
-    fn apply<T: Arith>(self, x: T, y: T) -> T {
-        x.add(y)
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Sub;
-impl ArithBinary for Sub {
-    const NAME: &'static str = "sub";
-    #[inline(always)]
-    fn apply<T: Arith>(self, x: T, y: T) -> T {
-        x.sub(y)
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Mul;
-impl ArithBinary for Mul {
-    const NAME: &'static str = "mul";
-    #[inline(always)]
-    fn apply<T: Arith>(self, x: T, y: T) -> T {
-        x.mul(y)
-    }
-}
-
-/// Multiplication is also a floating kind, for the float32 kernels of half types
-/// times a number (`ops::map::half_by_number`).
-impl FloatBinary for Mul {
-    const NAME: &'static str = "mul";
-    #[inline(always)]
-    fn f32(self, x: f32, y: f32) -> f32 {
-        x * y
-    }
-    #[inline(always)]
-    fn f64(self, x: f64, y: f64) -> f64 {
-        x * y
-    }
-}
-
-/// `x + alpha * y`.
-#[derive(Clone, Copy, Debug)]
-pub struct AddScaled {
-    pub alpha: Scalar,
-}
-impl ArithBinary for AddScaled {
-    const NAME: &'static str = "add_alpha";
-    #[inline(always)]
-    fn apply<T: Arith>(self, x: T, y: T) -> T {
-        x.add(y.mul(scalar_as(self.alpha)))
-    }
-    #[inline]
-    fn f32_block(self, x: &mut [f32], y: &[f32]) {
-        // The op rounds alpha to the half type first (`ops::binary::alpha_in`).
-        let alpha = self.alpha.to_f64() as f32;
-        for (a, &b) in x.iter_mut().zip(y) {
-            *a += alpha * b;
+/// Declares the arithmetic kinds `Name "kernel" method;` (`x.method(y)`).
+macro_rules! arith_kinds {
+    ($($name:ident $kname:literal $method:ident;)*) => {$(
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+        impl ArithBinary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            fn apply<T: Arith>(self, x: T, y: T) -> T {
+                x.$method(y)
+            }
         }
-    }
+    )*};
 }
 
-/// `x - alpha * y`.
-#[derive(Clone, Copy, Debug)]
-pub struct SubScaled {
-    pub alpha: Scalar,
+arith_kinds! {
+    Add "add" add;
+    Sub "sub" sub;
+    Mul "mul" mul;
 }
-impl ArithBinary for SubScaled {
-    const NAME: &'static str = "sub_alpha";
-    #[inline(always)]
-    fn apply<T: Arith>(self, x: T, y: T) -> T {
-        x.sub(y.mul(scalar_as(self.alpha)))
-    }
-    #[inline]
-    fn f32_block(self, x: &mut [f32], y: &[f32]) {
-        let alpha = self.alpha.to_f64() as f32;
-        for (a, &b) in x.iter_mut().zip(y) {
-            *a -= alpha * b;
+
+/// Declares `x op alpha * y` kinds: `Name "kernel" method op_assign;`.
+macro_rules! scaled_kinds {
+    ($($(#[$m:meta])* $name:ident $kname:literal $method:ident $op:tt;)*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name {
+            pub alpha: Scalar,
         }
-    }
+        impl ArithBinary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            fn apply<T: Arith>(self, x: T, y: T) -> T {
+                x.$method(y.mul(scalar_as(self.alpha)))
+            }
+            #[inline]
+            fn f32_block(self, x: &mut [f32], y: &[f32]) {
+                // The op rounds alpha to the half type first (`ops::binary::alpha_in`).
+                let alpha = self.alpha.to_f64() as f32;
+                for (a, &b) in x.iter_mut().zip(y) {
+                    *a $op alpha * b;
+                }
+            }
+        }
+    )*};
+}
+
+scaled_kinds! {
+    /// `x + alpha * y`.
+    AddScaled "add_alpha" add +=;
+    /// `x - alpha * y`.
+    SubScaled "sub_alpha" sub -=;
 }
 
 /// `maximum`: NaN if either is NaN.
@@ -249,21 +218,6 @@ impl ArithBinary for Fmin {
 
 // ----- floating -----
 
-/// True division (one correctly rounded quotient).
-#[derive(Clone, Copy, Debug)]
-pub struct Div;
-impl FloatBinary for Div {
-    const NAME: &'static str = "div_true";
-    #[inline(always)]
-    fn f32(self, x: f32, y: f32) -> f32 {
-        x / y
-    }
-    #[inline(always)]
-    fn f64(self, x: f64, y: f64) -> f64 {
-        x / y
-    }
-}
-
 /// Declares float formulas written once over `F` (f32 or f64).
 macro_rules! float_formula {
     ($name:ident $kname:literal |$x:ident, $y:ident| $body:expr) => {
@@ -284,6 +238,15 @@ macro_rules! float_formula {
         }
     };
 }
+
+/// True division (one correctly rounded quotient).
+#[derive(Clone, Copy, Debug)]
+pub struct Div;
+float_formula!(Div "div_true" |x, y| x / y);
+
+// Multiplication is also a floating kind, for the float32 kernels of half types times
+// a number (`ops::map::half_by_number`).
+float_formula!(Mul "mul" |x, y| x * y);
 
 #[derive(Clone, Copy, Debug)]
 pub struct Atan2;
@@ -455,37 +418,26 @@ impl IntBinary for Pow {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct BitAnd;
-impl IntBinary for BitAnd {
-    const BOOL: bool = true;
-    const NAME: &'static str = "bitwise_and";
-    #[inline(always)]
-    fn int(self, x: i64, y: i64) -> i64 {
-        x & y
-    }
+/// Declares the bitwise kinds `Name "kernel" op;` (defined on bool too).
+macro_rules! bitwise_kinds {
+    ($($name:ident $kname:literal $op:tt;)*) => {$(
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+        impl IntBinary for $name {
+            const NAME: &'static str = $kname;
+            const BOOL: bool = true;
+            #[inline(always)]
+            fn int(self, x: i64, y: i64) -> i64 {
+                x $op y
+            }
+        }
+    )*};
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct BitOr;
-impl IntBinary for BitOr {
-    const BOOL: bool = true;
-    const NAME: &'static str = "bitwise_or";
-    #[inline(always)]
-    fn int(self, x: i64, y: i64) -> i64 {
-        x | y
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct BitXor;
-impl IntBinary for BitXor {
-    const BOOL: bool = true;
-    const NAME: &'static str = "bitwise_xor";
-    #[inline(always)]
-    fn int(self, x: i64, y: i64) -> i64 {
-        x ^ y
-    }
+bitwise_kinds! {
+    BitAnd "bitwise_and" &;
+    BitOr "bitwise_or" |;
+    BitXor "bitwise_xor" ^;
 }
 
 /// `x << s` in a `bits`-wide type: shifting by the width or more, or by
