@@ -327,6 +327,12 @@ pub trait Arith: Element {
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
+    /// `self * a + b`; one rounding for float32 and float64 (a fused multiply-add, as
+    /// PyTorch's vectorised kernels compute `x + alpha * y`).
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self.mul(a).add(b)
+    }
 }
 
 macro_rules! arith_int {
@@ -346,6 +352,7 @@ macro_rules! arith_float {
             #[inline(always)] fn add(self, o: Self) -> Self { self + o }
             #[inline(always)] fn sub(self, o: Self) -> Self { self - o }
             #[inline(always)] fn mul(self, o: Self) -> Self { self * o }
+            #[inline(always)] fn mul_add(self, a: Self, b: Self) -> Self { <$t>::mul_add(self, a, b) }
         }
     )*};
 }

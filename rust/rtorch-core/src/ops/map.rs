@@ -202,6 +202,12 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             let (o, x, y) = (out, a, b);
             let block = move |x: &mut [f32], y: &[f32]| arith_block(k, x, y);
             match out.dtype() {
+                F32 if K::FUSED => cpu::binary_map_half::<f32>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    &block,
+                ),
                 F16 => cpu::binary_map_half::<f16>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
