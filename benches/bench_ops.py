@@ -42,6 +42,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("clamp_f32", "us/op", "x.clamp(-0.5, 0.5), 1M float32"),
     ("topk_f32", "us/op", "x.topk(10, 1), 1000x1000 float32"),
     ("index_select_f32", "us/op", "x.index_select(0, idx), 1000 rows of 1000"),
+    # numpy exchange (zero-copy both ways): the per-call cost a data pipeline pays.
+    ("from_numpy", "us/op", "from_numpy(a), 4x4 float32 array"),
+    ("to_numpy", "us/op", "t.numpy(), 4x4 float32 tensor"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -149,6 +152,16 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         idx = lib.randint(0, 1000, (1000,), generator=lib.Generator().manual_seed(1))
         return (lambda: x.index_select(0, idx)), 1e6
 
+    def from_numpy():
+        import numpy as np
+
+        a = np.zeros((4, 4), dtype=np.float32)
+        return (lambda: lib.from_numpy(a)), 1e6
+
+    def to_numpy():
+        t = lib.zeros(4, 4)
+        return (lambda: t.numpy()), 1e6
+
     f = lib.nn.functional
     ops = {
         "add_f16": single("float16", lambda x, y: x + y),
@@ -163,6 +176,8 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "clamp_f32": single("float32", lambda x, y: x.clamp(-0.5, 0.5)),
         "topk_f32": single("float32", lambda x, y: x.topk(10, 1)),
         "index_select_f32": index_select_f32,
+        "from_numpy": from_numpy,
+        "to_numpy": to_numpy,
     }
 
     return {

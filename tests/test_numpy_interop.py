@@ -5,6 +5,11 @@ Behaviour checked against PyTorch 2.x.
 
 from __future__ import annotations
 
+import gc
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -120,10 +125,13 @@ def test_negative_strides_raise_value_error() -> None:
 
 
 def test_unsupported_inputs() -> None:
-    with pytest.raises(TypeError, match="can't convert np.ndarray of type"):
+    # PyTorch names the array's scalar type as numpy spells it.
+    with pytest.raises(TypeError, match=r"can't convert np.ndarray of type numpy\.complex64\. "):
         rtorch.from_numpy(np.zeros(2, dtype=np.complex64))
-    with pytest.raises(TypeError, match="can't convert np.ndarray of type"):
+    with pytest.raises(TypeError, match=r"can't convert np.ndarray of type numpy\.object_\. "):
         rtorch.from_numpy(np.zeros(2, dtype=object))
+    with pytest.raises(TypeError, match=r"of type numpy\.uint16\. "):
+        rtorch.tensor(np.zeros(2, dtype=np.uint16))
     with pytest.raises(TypeError, match=r"expected np.ndarray \(got list\)"):
         rtorch.from_numpy([1, 2])
     with pytest.raises(ValueError, match="byte order different from the native byte order"):
@@ -158,3 +166,67 @@ def test_numpy_scalars_in_arithmetic() -> None:
 def test_readonly_array_is_readable() -> None:
     buf = np.frombuffer(b"\x00\x00\x80\x3f", dtype=np.float32)
     assert rtorch.from_numpy(buf).tolist() == [1.0]
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def test_ndarray_subclasses_are_arrays(tmp_path) -> None:
+    # PyTorch accepts any ndarray (PyArray_Check): subclasses and np.memmap share too.
+    a = np.arange(3.0).view(_Sub)
+    t = rtorch.from_numpy(a)
+    t[0] = 5.0
+    assert a.tolist() == [5.0, 1.0, 2.0]
+    assert rtorch.tensor(a).tolist() == [5.0, 1.0, 2.0]
+    assert rtorch.as_tensor(a).dtype is rtorch.float64
+    m = np.memmap(tmp_path / "m.bin", dtype=np.float32, mode="w+", shape=(2, 2))
+    tm = rtorch.from_numpy(m)
+    tm.fill_(2.5)
+    assert m.tolist() == [[2.5, 2.5], [2.5, 2.5]]
+    assert rtorch.tensor([1.0, 2.0, 3.0])[np.array([0, 2]).view(_Sub)].tolist() == [1.0, 3.0]
+
+
+def test_numpy_of_expanded_tensor_shares_memory() -> None:
+    x = rtorch.tensor([1.0, 2.0])
+    n = x.expand(3, 2).numpy()
+    assert n.strides == (0, 4) and n.flags.writeable
+    assert n.tolist() == [[1.0, 2.0]] * 3
+    x.mul_(10)
+    assert n.tolist() == [[10.0, 20.0]] * 3
+
+
+def test_numpy_array_outlives_the_tensor() -> None:
+    n = rtorch.arange(6.0).reshape(2, 3)[:, 1:].numpy()
+    gc.collect()
+    assert n.tolist() == [[1.0, 2.0], [4.0, 5.0]]
+    assert n.base is not None
+
+
+def _run(code: str) -> str:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_numpy_is_imported_only_when_used() -> None:
+    code = (
+        "import sys, rtorch\n"
+        "x = rtorch.tensor([[1.0, 2.0]]); x[[0]]; x[0, [1]]; rtorch.as_tensor([1, 2])\n"
+        "print('numpy' in sys.modules)\n"
+        "x.numpy(); print('numpy' in sys.modules)\n"
+    )
+    assert _run(code).split() == ["False", "True"]
+
+
+def test_without_numpy_numpy_raises_runtime_error() -> None:
+    code = (
+        "import sys; sys.modules['numpy'] = None\n"
+        "import rtorch\n"
+        "x = rtorch.tensor([1.0, 2.0]); assert x[[1]].tolist() == [2.0]\n"
+        "try:\n    x.numpy()\nexcept RuntimeError as e:\n    print(e)\n"
+    )
+    assert _run(code) == "Numpy is not available"

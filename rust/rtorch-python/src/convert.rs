@@ -264,7 +264,7 @@ pub fn tensor_from_data(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResul
             None => Ok(t),
         };
     }
-    if is_ndarray(obj) {
+    if crate::numpy_interop::is_ndarray(obj) {
         let t = crate::numpy_interop::from_numpy(obj)?;
         let t = rtorch_core::ops::copy::clone_contiguous(&t).py()?;
         return match dtype {
@@ -282,15 +282,6 @@ pub fn tensor_from_data(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResul
         .or(n.inferred)
         .unwrap_or_else(rtorch_core::get_default_dtype);
     build(&n.values, &n.shape, dt)
-}
-
-pub fn is_ndarray(obj: &Bound<'_, PyAny>) -> bool {
-    let ty = obj.get_type();
-    ty.name().map(|n| n == "ndarray").unwrap_or(false)
-        && ty
-            .module()
-            .map(|m| m.to_str().map(|s| s == "numpy").unwrap_or(false))
-            .unwrap_or(false)
 }
 
 fn note(n: &mut Nested, d: DType) {
@@ -336,7 +327,7 @@ fn walk(obj: &Bound<'_, PyAny>, depth: usize, n: &mut Nested) -> PyResult<()> {
         let list = crate::tensor::to_pylist(obj.py(), t)?;
         return walk(list.bind(obj.py()), depth, n);
     }
-    if is_ndarray(obj) {
+    if crate::numpy_interop::is_ndarray(obj) {
         let list = obj.call_method0("tolist")?;
         let name: String = obj.getattr("dtype")?.getattr("name")?.extract()?;
         if let Ok(d) = DType::from_name(&name) {

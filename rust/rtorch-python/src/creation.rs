@@ -293,7 +293,7 @@ fn as_tensor(
             _ => Ok(data.clone().unbind()),
         };
     }
-    if crate::convert::is_ndarray(data) {
+    if crate::numpy_interop::is_ndarray(data) {
         let t = crate::numpy_interop::from_numpy(data)?;
         let t = match dt {
             Some(d) if d != t.dtype() => rtorch_core::ops::copy::to_dtype(&t, d).py()?,

@@ -80,7 +80,7 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     }
     if obj.is_instance_of::<PyList>()
         || obj.is_instance_of::<PyTuple>()
-        || crate::convert::is_ndarray(obj)
+        || crate::numpy_interop::is_ndarray(obj)
     {
         return Ok(IndexItem::Tensor(seq_index(obj)?));
     }
