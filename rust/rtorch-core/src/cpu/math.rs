@@ -181,7 +181,8 @@ fn tanh_m<M: MulAdd>(x: f32) -> f32 {
         ],
         s,
     );
-    let small = M::mad(p * s, x, x);
+    // (x^3 p is +0 for x = -0, and +0 + -0 is +0: zero keeps its sign by a select.)
+    let small = if z == 0.0 { x } else { M::mad(p * s, x, x) };
     let e = exp_m::<M>(z + z);
     let big = 1.0 - 2.0 / (e + 1.0);
     let big = if x < 0.0 { -big } else { big };
@@ -1281,6 +1282,7 @@ mod tests {
         assert!(sigmoid_f32(f32::NAN).is_nan());
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+        assert!(tanh_f32(-0.0).is_sign_negative() && tanh_f32(0.0).is_sign_positive());
         assert_eq!(sigmoid_f32(f32::NEG_INFINITY), 0.0);
     }
 

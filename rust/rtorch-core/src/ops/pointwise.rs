@@ -819,6 +819,42 @@ fn scalar_as<T: Element>(s: Scalar) -> T {
     }
 }
 
+/// `out = clamp(x, l, h)` for number bounds already in `out`'s dtype (the usual case):
+/// two compares and selects per element, which LLVM vectorises; a NaN element fails
+/// both compares and passes through. A NaN bound makes every element NaN, as in
+/// PyTorch. Half types clamp their float32 widening in blocks (the bounds are half
+/// values, so the result is exact).
+fn clamp_by_numbers(out: &Tensor, x: &Tensor, lv: Scalar, hv: Scalar) -> Result<()> {
+    #[inline(always)]
+    fn clamp_ord<T: PartialOrd + Copy>(v: T, l: T, h: T) -> T {
+        let r = if v < l { l } else { v };
+        if r > h {
+            h
+        } else {
+            r
+        }
+    }
+    let dtype = out.dtype();
+    let (lf, hf) = (lv.to_f64(), hv.to_f64());
+    if dtype.is_floating_point() && (lf.is_nan() || hf.is_nan()) {
+        return map::fill(out, Scalar::Float(f64::NAN));
+    }
+    let (l, h) = (lf as f32, hf as f32);
+    let block = move |b: &mut [f32]| {
+        for v in b.iter_mut() {
+            *v = clamp_ord(*v, l, h);
+        }
+    };
+    match dtype {
+        DType::F16 => map::unary_map_half::<half::f16>(out, x, &block),
+        DType::BF16 => map::unary_map_half::<half::bf16>(out, x, &block),
+        _ => crate::dispatch_all!(dtype, T => {
+            let (l, h): (T, T) = (scalar_as(lv), scalar_as(hv));
+            unary_map::<T, T>(out, x, move |v| clamp_ord(v, l, h))
+        }),
+    }
+}
+
 fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName) -> Result<Tensor> {
     if min.is_none() && max.is_none() {
         return Err(Error::Runtime(
@@ -901,10 +937,7 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
         // Number bounds (the usual case): a unary map with the bounds in registers,
         // which runs flat and vectorised on contiguous input.
         let (lv, hv) = (l1.item()?, h1.item()?);
-        crate::dispatch_all!(dtype, T => {
-            let (l, h): (T, T) = (scalar_as(lv), scalar_as(hv));
-            unary_map::<T, T>(&out, &x, move |v| clamp_one(v, l, h))
-        })?;
+        clamp_by_numbers(&out, &x, lv, hv)?;
     } else {
         let (l2, h2) = (expand_view(&l1, &shape)?, expand_view(&h1, &shape)?);
         crate::dispatch_all!(dtype, T => {
@@ -1130,5 +1163,42 @@ pub fn clamp_(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<()> {
     ops.extend(max.map(|m| m.operand()));
     let dtype = result_type(&ops);
     super::check_inplace_result(a, dtype, a.shape())?;
+    let numbers = |b: Option<&Rhs>| b.is_none_or(|b| matches!(b, Rhs::Scalar(_)));
+    if dtype == a.dtype()
+        && numbers(min)
+        && numbers(max)
+        && (min.is_some() || max.is_some())
+        && !(crate::autograd::is_grad_enabled() && a.requires_grad())
+        && a.dtype() != DType::Bool
+    {
+        // No graph to record and nothing to promote: clamp straight into `a`.
+        crate::autograd::view::check_no_internal_overlap(a)?;
+        let (lv, hv) = (
+            clamp_number(min, dtype, true)?,
+            clamp_number(max, dtype, false)?,
+        );
+        clamp_by_numbers(a, a, lv, hv)?;
+        a.storage().bump_version();
+        return Ok(());
+    }
     in_place_with(a, &rhs, move |x, _| clamp(x, mn.as_ref(), mx.as_ref()))
+}
+
+/// A number bound of a clamp as the kernel takes it, in `dtype`: the value rounded to
+/// the dtype (integer bounds past its range as `int_bound` rules), a missing bound the
+/// dtype's end (±inf for floats).
+fn clamp_number(b: Option<&Rhs>, dtype: DType, is_min: bool) -> Result<Scalar> {
+    match int_bound(b, dtype, is_min)? {
+        Some(b) => b.to_tensor(dtype)?.item(),
+        None if dtype.is_floating_point() => Ok(Scalar::Float(if is_min {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        })),
+        None => Ok(Scalar::Int(if is_min {
+            int_min(dtype)
+        } else {
+            int_max(dtype)
+        })),
+    }
 }

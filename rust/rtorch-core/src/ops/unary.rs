@@ -677,22 +677,39 @@ fn sign_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
 }
 
 fn relu_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
-    if out.dtype() == DType::Bool {
-        return Err(Error::NotImplemented(
-            "Boolean inputs not supported for relu".into(),
-        ));
+    /// max(x, 0) as PyTorch's `clamp_min(x, 0)`: NaN and -0.0 pass through, -inf gives 0.
+    #[inline(always)]
+    fn relu_of<T: Element>(x: T) -> T {
+        if x < T::zero() {
+            T::zero()
+        } else {
+            x
+        }
     }
-    int_or_float(
-        "relu",
-        |v: i64| v.max(0),
-        |x| {
-            if x > 0.0 || x.is_nan() {
-                x
-            } else {
-                0.0 * x.abs()
-            }
-        },
-    )(out, a)
+    /// `relu_of` on the bits of a 16-bit float whose infinity is `inf`: a negative
+    /// number below -0.0 (up to -inf; NaNs lie above `inf`) becomes +0. Integer lanes
+    /// vectorise without widening to float32.
+    #[inline(always)]
+    fn relu_bits(b: u16, inf: u16) -> u16 {
+        let mag = b & 0x7fff;
+        if b & 0x8000 != 0 && mag != 0 && mag <= inf {
+            0
+        } else {
+            b
+        }
+    }
+    match out.dtype() {
+        DType::Bool => Err(Error::NotImplemented(
+            "Boolean inputs not supported for relu".into(),
+        )),
+        DType::F16 => unary_map::<f16, f16>(out, a, |x| {
+            f16::from_bits(relu_bits(x.to_bits(), f16::INFINITY.to_bits()))
+        }),
+        DType::BF16 => unary_map::<bf16, bf16>(out, a, |x| {
+            bf16::from_bits(relu_bits(x.to_bits(), bf16::INFINITY.to_bits()))
+        }),
+        dt => crate::dispatch_all!(dt, T => unary_map::<T, T>(out, a, relu_of::<T>)),
+    }
 }
 
 /// A kernel with one formula for integers (through i64, wrapping back to the dtype)

@@ -1,0 +1,168 @@
+"""Special values (±inf, ±0.0, NaN) through ops where a run against PyTorch 2.15 found
+rtorch differing, every dtype and every path.
+
+- relu is PyTorch's `clamp_min(x, 0)`: NaN and -0.0 pass through and -inf gives 0
+  (rtorch gave NaN for -inf and +0.0 for -0.0).
+- clamp with number bounds: one vectorised select per bound; a NaN input passes through
+  and a NaN bound makes every element NaN.
+- tanh(-0.0) is -0.0; lgamma(±inf) is inf and lgamma(1) = lgamma(2) = 0 exactly; sinc of half types is
+  computed in float32.
+
+References are numpy float64 formulas written out here, or exact values. (PyTorch's
+maximum/minimum of 0.0 and -0.0 differed too, but PyTorch itself answers by position:
+its scalar loop keeps the first operand, its vector loop the second.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import rtorch
+
+FLOATS = [rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16]
+INTS = [rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64]
+SPECIAL = [-math.inf, -3.5, -1.0, -0.0, 0.0, 0.25, 2.0, math.inf, math.nan]
+# Above the parallel grain and long enough for every vector loop, with a tail.
+BIG = 3 * 65536 + 7
+
+
+def _bits(values: np.ndarray) -> list:
+    """Values with the sign of zero and NaN made comparable."""
+    return [("nan" if math.isnan(v) else (v, math.copysign(1.0, v))) for v in values.tolist()]
+
+
+def _relu_ref(x: np.ndarray) -> np.ndarray:
+    return np.where(x < 0, 0.0, x)
+
+
+def _clamp_ref(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    r = np.where(x < lo, lo, x)
+    return np.where(r > hi, hi, r)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_relu_special_values(dtype) -> None:
+    x = rtorch.tensor(SPECIAL, dtype=dtype)
+    want = _relu_ref(np.array(SPECIAL))
+    assert _bits(rtorch.relu(x).double().numpy()) == _bits(want)
+    assert _bits(rtorch.nn.functional.relu(x).double().numpy()) == _bits(want)
+    y = x.clone()
+    y.relu_()
+    assert _bits(y.double().numpy()) == _bits(want)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS, ids=str)
+def test_relu_large_and_strided(dtype) -> None:
+    rng = np.random.default_rng(0)
+    lo = 0 if dtype is rtorch.uint8 else -50
+    base = rng.integers(lo, 50, size=(2, BIG)).astype(np.float64)
+    x = rtorch.tensor(base).to(dtype)
+    for view, ref in [(x, base), (x[:, ::3], base[:, ::3]), (x.t(), base.T)]:
+        got = rtorch.relu(view)
+        assert got.dtype is dtype
+        np.testing.assert_array_equal(got.double().numpy(), _relu_ref(ref))
+
+
+def test_relu_gradient_at_special_values() -> None:
+    x = rtorch.tensor([-math.inf, -1.0, -0.0, 0.0, 2.0], requires_grad=True)
+    rtorch.relu(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_clamp_numbers_special_values(dtype) -> None:
+    x = rtorch.tensor(SPECIAL, dtype=dtype)
+    xs = np.array(SPECIAL)
+    for lo, hi in [(-1.0, 1.0), (0.0, math.inf), (-math.inf, -1.0), (0.5, 0.25)]:
+        want = _clamp_ref(xs, lo, hi)
+        assert _bits(x.clamp(lo, hi).double().numpy()) == _bits(want), (lo, hi)
+    assert _bits(x.clamp(min=0.25).double().numpy()) == _bits(_clamp_ref(xs, 0.25, math.inf))
+    assert _bits(x.clamp(max=0.25).double().numpy()) == _bits(_clamp_ref(xs, -math.inf, 0.25))
+    for lo, hi in [(math.nan, 1.0), (-1.0, math.nan)]:
+        assert all(math.isnan(v) for v in x.clamp(lo, hi).double().tolist())
+    y = x.clone()
+    y.clamp_(-1.0, 1.0)
+    assert _bits(y.double().numpy()) == _bits(_clamp_ref(xs, -1.0, 1.0))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS, ids=str)
+def test_clamp_numbers_large_and_strided(dtype) -> None:
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 100, size=(2, BIG)).astype(np.float64)
+    x = rtorch.tensor(base).to(dtype)
+    lo, hi = 20, 70
+    for view, ref in [(x, base), (x[:, 1::2], base[:, 1::2]), (x.t(), base.T)]:
+        got = view.clamp(lo, hi)
+        assert got.dtype is dtype
+        np.testing.assert_array_equal(got.double().numpy(), _clamp_ref(ref, lo, hi))
+    # A float bound on an integer tensor promotes, as PyTorch's result_type does.
+    if dtype in INTS:
+        assert x.clamp(0.5, 2.5).dtype is rtorch.float32
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_tanh_keeps_the_sign_of_zero(dtype) -> None:
+    x = rtorch.tensor([-0.0, 0.0] * 20, dtype=dtype)
+    got = [math.copysign(1.0, v) for v in rtorch.tanh(x).double().tolist()]
+    assert got == [-1.0, 1.0] * 20
+    shrink = rtorch.nn.functional.tanhshrink(x).double().tolist()
+    assert all(v == 0.0 and math.copysign(1.0, v) == 1.0 for v in shrink)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64], ids=str)
+def test_lgamma_exact_points_and_infinities(dtype) -> None:
+    x = rtorch.tensor([1.0, 2.0, math.inf, -math.inf, 0.0, -3.0, 0.5], dtype=dtype)
+    got = rtorch.lgamma(x).tolist()
+    assert got[:6] == [0.0, 0.0, math.inf, math.inf, math.inf, math.inf]
+    assert got[6] == pytest.approx(math.lgamma(0.5), rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+def test_sinc_of_half_types_computes_in_float32(dtype) -> None:
+    xs = [-20.0, -3.5, -1.0, 0.0, 0.25, 1.0, 3.0]
+    x = rtorch.tensor(xs, dtype=dtype)
+    exact = [1.0 if v == 0 else math.sin(math.pi * v) / (math.pi * v) for v in x.double().tolist()]
+    tol = 2.0**-8 if dtype is rtorch.float16 else 2.0**-7
+    for got, want in zip(rtorch.sinc(x).double().tolist(), exact):
+        assert abs(got - want) <= tol * max(abs(want), 1e-6) + 1e-7
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS, ids=str)
+def test_clamp_in_place_writes_through_views(dtype) -> None:
+    rng = np.random.default_rng(2)
+    base = rng.integers(0, 100, size=(3, BIG)).astype(np.float64)
+    x = rtorch.tensor(base).to(dtype)
+    view = x[:, 1::2]
+    view.clamp_(20, 70)
+    want = base.copy()
+    want[:, 1::2] = _clamp_ref(base[:, 1::2], 20, 70)
+    np.testing.assert_array_equal(x.double().numpy(), want)
+    y = rtorch.tensor(base[0]).to(dtype)
+    y.clamp_(max=30)
+    np.testing.assert_array_equal(y.double().numpy(), _clamp_ref(base[0], -math.inf, 30))
+
+
+def test_clamp_in_place_rules() -> None:
+    u = rtorch.tensor([0, 5, 250], dtype=rtorch.uint8)
+    u.clamp_(min=-2)  # a bound past the dtype's range on the side that cannot bind
+    assert u.tolist() == [0, 5, 250]
+    with pytest.raises(RuntimeError):
+        u.clamp_(min=300)
+    i = rtorch.tensor([1, 2, 3])
+    with pytest.raises(RuntimeError, match="result type Float can't be cast"):
+        i.clamp_(0.5, 2.5)
+    e = rtorch.zeros(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        e.clamp_(0, 1)
+    # A tensor saved for backward, then clamped in place: backward must refuse.
+    w = rtorch.tensor([0.5, 2.0], requires_grad=True)
+    h = w * 1.0
+    out = h * h  # saves h
+    with rtorch.no_grad():
+        h.clamp_(0.0, 1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    assert h.tolist() == [0.5, 1.0]
