@@ -288,3 +288,42 @@ def test_mvlgamma_of_a_huge_dimension_raises_instead_of_hanging():
     # looped 2**62 times; the terms are now built at once, as PyTorch builds them.
     with pytest.raises(RuntimeError):
         rtorch.mvlgamma(rtorch.tensor([]), 2**62)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int64, rtorch.int16])
+def test_searchsorted_binary_search_matches_numpy(dtype) -> None:
+    # Past the parallel threshold, 1-d and batched sequences, both sides.
+    rng = np.random.default_rng(3)
+    seq = np.sort(rng.integers(-500, 500, size=1000)).astype(np.float64)
+    vals = rng.integers(-600, 600, size=50_000).astype(np.float64)
+    s, v = rtorch.tensor(seq).to(dtype), rtorch.tensor(vals).to(dtype)
+    for side in ("left", "right"):
+        got = rtorch.searchsorted(s, v, side=side)
+        assert got.dtype is rtorch.int64 and got.shape == (50_000,)
+        np.testing.assert_array_equal(got.numpy(), np.searchsorted(seq, vals, side=side))
+    rows = np.sort(rng.integers(0, 50, size=(3, 40)), axis=1).astype(np.float64)
+    q = rng.integers(-5, 55, size=(3, 7)).astype(np.float64)
+    got = rtorch.searchsorted(rtorch.tensor(rows).to(dtype), rtorch.tensor(q).to(dtype))
+    want = np.stack([np.searchsorted(rows[i], q[i]) for i in range(3)])
+    np.testing.assert_array_equal(got.numpy(), want)
+    assert rtorch.searchsorted(s, v[:5], out_int32=True).dtype is rtorch.int32
+
+
+def test_searchsorted_nan_and_promotion_as_pytorch() -> None:
+    # PyTorch's comparisons put a NaN value, and a sorted row's trailing NaNs, above
+    # every number (numpy would answer 2 for the NaN).
+    seq = rtorch.tensor([1.0, 2.0, math.nan])
+    q = rtorch.tensor([1.5, math.nan, math.inf])
+    assert rtorch.searchsorted(seq, q).tolist() == [1, 3, 3]
+    assert rtorch.searchsorted(seq, q, right=True).tolist() == [1, 3, 3]
+    # An int64 sequence searched for floats compares in float.
+    assert rtorch.searchsorted(rtorch.tensor([1, 3, 5]), rtorch.tensor([2.5, 3.0])).tolist() == [
+        1,
+        1,
+    ]
+    assert rtorch.searchsorted(rtorch.tensor([1, 3, 5]), 3.5).item() == 2
+    assert rtorch.searchsorted(rtorch.tensor([]), rtorch.tensor([1.0])).tolist() == [0]
+    with pytest.raises(RuntimeError, match="boundaries tensor should have positive dimension"):
+        rtorch.searchsorted(rtorch.tensor(1.0), rtorch.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="first N-1 dimensions"):
+        rtorch.searchsorted(rtorch.zeros(2, 3), rtorch.zeros(3, 1))

@@ -166,3 +166,29 @@ def test_clamp_in_place_rules() -> None:
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
     assert h.tolist() == [0.5, 1.0]
+
+
+def test_logaddexp_is_max_plus_log1p() -> None:
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(0, 5, 1000), rng.normal(0, 5, 1000)
+    got = rtorch.logaddexp(rtorch.tensor(a), rtorch.tensor(b)).numpy()
+    # A few ulps: max + log1p(exp(-d)) rounds three times (PyTorch: 1.2e-15 here too).
+    np.testing.assert_allclose(got, np.logaddexp(a, b), rtol=4e-15, atol=0)
+    x = rtorch.tensor([0.0, -math.inf, math.inf, -math.inf, math.nan, 1000.0])
+    y = rtorch.tensor([1.0, -math.inf, math.inf, 2.0, 1.0, 1000.0])
+    got = rtorch.logaddexp(x, y).tolist()
+    assert got[0] == pytest.approx(math.log1p(math.exp(-1.0)) + 1.0, rel=1e-7)
+    assert got[1:4] == [-math.inf, math.inf, 2.0]
+    assert math.isnan(got[4]) and got[5] == pytest.approx(1000.0 + math.log(2.0), rel=1e-7)
+
+
+def test_trapezoid_uses_pytorch_formula() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(4, 9))
+    got = rtorch.trapezoid(rtorch.tensor(y), dx=0.5).numpy()
+    np.testing.assert_allclose(got, np.trapezoid(y, dx=0.5, axis=-1), rtol=1e-13)
+    # sum(y) - (y0 + yn) / 2: an infinite end cancels to NaN, as in PyTorch.
+    t = rtorch.tensor([[-math.inf, -math.inf, -math.inf], [1.0, 2.0, 3.0]])
+    got = rtorch.trapezoid(t).tolist()
+    assert math.isnan(got[0]) and got[1] == 4.0
+    assert rtorch.trapezoid(rtorch.tensor([5.0])).item() == 0.0

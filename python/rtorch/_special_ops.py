@@ -193,10 +193,13 @@ def sinc(input: Tensor) -> Tensor:
 
 
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
-    """log(eˣ + eʸ) without overflow."""
+    """log(eˣ + eʸ) without overflow: max + log1p(e^-|x - y|), as PyTorch computes it
+    (equal infinities give themselves)."""
     m = _C.maximum(input, other)
-    m = _C.where(m.isinf(), _C.zeros_like(m), m).detach()
-    return m + ((input - m).exp() + (other - m).exp()).log()
+    d = (input - other).abs()
+    out = m + (-d).exp().log1p()
+    same_inf = input.isinf() & (input == other)
+    return _C.where(same_inf, input, out)
 
 
 def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
@@ -556,23 +559,16 @@ def searchsorted(
     seq = sorted_sequence
     if sorter is not None:
         seq = seq.gather(-1, sorter)
-    scalar = not isinstance(input, Tensor)
-    values = _C.tensor(input) if scalar else input
-    if seq.dim() == 1:
-        cmp = values.unsqueeze(-1) >= seq if right else values.unsqueeze(-1) > seq
-    else:
-        if tuple(seq.shape[:-1]) != tuple(values.shape[:-1]):
-            raise RuntimeError(
-                "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions "
-                "of boundaries tensor and input value tensor must match"
-            )
-        cmp = (
-            values.unsqueeze(-1) >= seq.unsqueeze(-2)
-            if right
-            else values.unsqueeze(-1) > seq.unsqueeze(-2)
+    values = input if isinstance(input, Tensor) else _C.tensor(input)
+    if seq.dim() > 1 and tuple(seq.shape[:-1]) != tuple(values.shape[:-1]):
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions "
+            "of boundaries tensor and input value tensor must match"
         )
-    out = cmp.sum(-1)
-    return out.to(_C.int32 if out_int32 else _C.int64)
+    # Compared in the promoted dtype (an int64 sequence searched for 2.5 compares floats).
+    dtype = _C.result_type(seq, values)
+    out = _C._searchsorted(seq.detach().to(dtype), values.detach().to(dtype), right)
+    return out.to(_C.int32) if out_int32 else out
 
 
 def bucketize(
@@ -639,15 +635,18 @@ def trapezoid(
     n = y.shape[dim]
     if n == 0:
         return y.sum(dim) * 0
-    left, right = y.narrow(dim, 0, n - 1), y.narrow(dim, 1, n - 1)
     if x is not None:
+        left, right = y.narrow(dim, 0, n - 1), y.narrow(dim, 1, n - 1)
         d = diff(x, dim=dim if x.dim() > 1 else -1)
         if x.dim() == 1 and y.dim() > 1:
             shape = [1] * y.dim()
             shape[dim] = n - 1
             d = d.reshape(shape)
         return ((left + right) * d).sum(dim) / 2
-    return (left + right).sum(dim) * ((1.0 if dx is None else dx) / 2)
+    # PyTorch's formula for a constant spacing (the same bits, and NaN where an
+    # infinite end cancels, as there).
+    ends = y.select(dim, 0) + y.select(dim, -1)
+    return (y.sum(dim) - ends * 0.5) * (1.0 if dx is None else dx)
 
 
 def trapz(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:

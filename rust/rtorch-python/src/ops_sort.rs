@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use rtorch_core::ops::{softmax as sm, sort as s};
 use rtorch_core::Tensor;
+use rtorch_macros::module_fn;
 
 /// `unique`'s result: the values, then the inverse and counts when asked for.
 fn unique_result(
@@ -83,4 +84,20 @@ tensor_ops! {
         |x| sm::softmax(x, dim, dtype_arg(dtype)?);
     log_softmax(dim: i64, dtype: Option<&Bound<'_, PyAny>> = None)
         |x| sm::log_softmax(x, dim, dtype_arg(dtype)?);
+}
+
+/// `searchsorted`'s search: the Python layer checks the arguments and promotes both
+/// operands to one dtype.
+#[module_fn]
+#[pyo3(signature = (sorted_sequence, values, right))]
+fn _searchsorted(
+    sorted_sequence: PyRef<'_, PyTensor>,
+    values: PyRef<'_, PyTensor>,
+    right: bool,
+) -> PyResult<PyTensor> {
+    wrap(s::searchsorted(
+        &sorted_sequence.inner,
+        &values.inner,
+        right,
+    ))
 }

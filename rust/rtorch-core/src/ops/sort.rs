@@ -297,3 +297,111 @@ pub fn unique(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     let cnt = Tensor::from_vec(counts, &[m])?;
     Ok((vals, inv, cnt))
 }
+
+/// Where `v` goes in the sorted `row`: the first position whose element is not below
+/// `v` (`right`: not at or below it). PyTorch's comparisons, `!(s >= v)` and `!(s > v)`,
+/// which put a NaN value after every element and treat the NaNs at a sorted row's end
+/// as above every number.
+#[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // the negations are the NaN rule
+fn insertion_point<T: PartialOrd + Copy>(row: &[T], v: T, right: bool) -> usize {
+    // PyTorch's probe sequence (so rows with NaNs answer alike), with both bounds
+    // updated by selects: random queries would mispredict a branch at every step.
+    let (mut lo, mut hi) = (0, row.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let before = if right {
+            !(row[mid] > v)
+        } else {
+            !(row[mid] >= v)
+        };
+        lo = if before { mid + 1 } else { lo };
+        hi = if before { hi } else { mid };
+    }
+    lo
+}
+
+/// `searchsorted(seq, values, right)`: for each value, its insertion index (int64, the
+/// shape of `values`) into the innermost dim of the sorted `seq`: its one row when
+/// `seq` is 1-d, else the row with the value's leading indices. A binary search per
+/// value. `seq` and `values` share a dtype (the caller promotes them).
+pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool) -> Result<Tensor> {
+    if seq.dim() == 0 {
+        return Err(Error::Runtime(
+            "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 dimension".into(),
+        ));
+    }
+    if seq.dtype() != values.dtype() {
+        return Err(Error::Runtime(format!(
+            "searchsorted: boundaries and values have different dtypes ({} and {})",
+            seq.dtype().name(),
+            values.dtype().name()
+        )));
+    }
+    let nd = seq.dim();
+    let leading = &seq.shape()[..nd - 1];
+    if nd > 1 && (values.dim() != nd || &values.shape()[..nd - 1] != leading) {
+        return Err(Error::Runtime(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match".into(),
+        ));
+    }
+    let n = seq.shape()[nd - 1];
+    let rows: usize = leading.iter().product();
+    let per_row = if nd == 1 {
+        values.numel()
+    } else {
+        values.shape().last().copied().unwrap_or(1)
+    };
+    let out = Tensor::uninit(values.shape(), DType::I64, values.device())?;
+    if !Tensor::has_values(&out, &[seq, values])? || out.numel() == 0 {
+        return Ok(out);
+    }
+    let (s, v) = (
+        super::copy::contiguous(seq)?,
+        super::copy::contiguous(values)?,
+    );
+    // SAFETY: `out` is this op's fresh output; nothing else holds it yet.
+    let o: &mut [i64] = unsafe { out.cpu_slice_mut::<i64>()? };
+    crate::dispatch_all!(seq.dtype(), T => {
+        let (sx, vx) = (s.cpu_slice::<T>()?, v.cpu_slice::<T>()?);
+        let find = |i: usize, slot: &mut i64| {
+            let r = if nd == 1 { 0 } else { (i / per_row).min(rows.saturating_sub(1)) };
+            *slot = insertion_point(&sx[r * n..(r + 1) * n], vx[i], right) as i64;
+        };
+        if o.len() >= crate::cpu::GRAIN / 8 {
+            crate::cpu::par_each_mut(o, &find);
+        } else {
+            o.iter_mut().enumerate().for_each(|(i, slot)| find(i, slot));
+        }
+    });
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insertion_point;
+
+    #[test]
+    fn insertion_points_follow_pytorch_comparisons() {
+        let row = [1.0f64, 2.0, 2.0, 3.0, f64::NAN];
+        let left: Vec<usize> = [0.5, 2.0, 2.5, f64::INFINITY, f64::NAN]
+            .iter()
+            .map(|&v| insertion_point(&row, v, false))
+            .collect();
+        // PyTorch 2.15 answers these (a probe that meets the NaN moves right, so a row
+        // with NaNs is not searched as a sorted one): the same probes give the same.
+        assert_eq!(left, [0, 1, 5, 5, 5]);
+        let right: Vec<usize> = [0.5, 2.0, 3.0, f64::NAN]
+            .iter()
+            .map(|&v| insertion_point(&row, v, true))
+            .collect();
+        assert_eq!(right, [0, 5, 5, 5]);
+        let clean = [1.0f32, 2.0, 2.0, 3.0];
+        let got: Vec<usize> = [0.5f32, 2.0, 2.5, 9.0]
+            .iter()
+            .map(|&v| insertion_point(&clean, v, false))
+            .collect();
+        assert_eq!(got, [0, 1, 3, 4]);
+        assert_eq!(insertion_point::<i32>(&[], 7, false), 0);
+    }
+}
