@@ -192,3 +192,17 @@ def test_trapezoid_uses_pytorch_formula() -> None:
     got = rtorch.trapezoid(t).tolist()
     assert math.isnan(got[0]) and got[1] == 4.0
     assert rtorch.trapezoid(rtorch.tensor([5.0])).item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x.kthvalue(1, dim=1),
+        lambda x: x.max(dim=1),
+        lambda x: x.argmin(dim=1),
+        lambda x: x.amax(dim=1),
+    ],
+)
+def test_empty_reduction_dim_is_an_index_error(op) -> None:
+    with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
+        op(rtorch.zeros(3, 0))

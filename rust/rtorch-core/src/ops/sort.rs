@@ -201,6 +201,11 @@ pub fn kthvalue(t: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, 
     no_bool(t, "kthvalue_cpu")?;
     let d = normalize_dim(dim, t.dim())?;
     let n = if t.dim() == 0 { 1 } else { t.shape()[d] };
+    if n == 0 {
+        return Err(Error::Index(format!(
+            "kthvalue(): Expected reduction dim {d} to have non-zero size."
+        )));
+    }
     if k < 1 || k as usize > n {
         return Err(Error::Runtime(format!(
             "kthvalue(): selected number k out of range for dimension {d}"
