@@ -206,3 +206,26 @@ def test_trapezoid_uses_pytorch_formula() -> None:
 def test_empty_reduction_dim_is_an_index_error(op) -> None:
     with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
         op(rtorch.zeros(3, 0))
+
+
+def test_gradients_at_points_where_a_formula_divides_by_zero() -> None:
+    # Each reference is the limit PyTorch 2.15 defines (0 where the formula is 0 * inf).
+    x = rtorch.tensor([0.0, 2.0], dtype=rtorch.float64, requires_grad=True)
+    (x.abs() ** x).sum().backward()  # d/dx |x|^x = |x|^x (log|x| + 1) for x > 0
+    assert x.grad.tolist() == [0.0, pytest.approx(4.0 * (math.log(2.0) + 1.0), rel=1e-12)]
+    c = rtorch.full((4,), 3.0, dtype=rtorch.float64, requires_grad=True)
+    c.std().backward()
+    assert c.grad.tolist() == [0.0] * 4
+    rows = rtorch.tensor([[1.0, 2.0], [4.0, 6.0]], dtype=rtorch.float64, requires_grad=True)
+    rtorch.cdist(rows, rows).sum().backward()
+    # d/dr0 of 2|r0 - r1| is 2 (r0 - r1)/5; the zero distances add nothing.
+    np.testing.assert_allclose(rows.grad.numpy(), [[-1.2, -1.6], [1.2, 1.6]], rtol=1e-12, atol=0)
+
+
+def test_lgamma_gradient_at_one_and_two_is_digamma() -> None:
+    x = rtorch.tensor([1.0, 2.0], dtype=rtorch.float64, requires_grad=True)
+    y = rtorch.lgamma(x)
+    assert y.tolist() == [0.0, 0.0]
+    y.sum().backward()
+    euler = 0.5772156649015329
+    np.testing.assert_allclose(x.grad.numpy(), [-euler, 1.0 - euler], rtol=1e-10)

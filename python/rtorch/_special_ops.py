@@ -70,7 +70,8 @@ def lgamma(input: Tensor) -> Tensor:
     # Poles and ±inf are +inf (Stirling's series gives inf - inf there); Γ(1) = Γ(2) = 1
     # exactly, where the shifted series leaves a few ulps.
     out = _C.where(_nonpos_int(x) | x.isinf(), _C.full_like(out, math.inf), out)
-    out = _C.where((x == 1) | (x == 2), _C.zeros_like(out), out)
+    # (out - out.detach(): the value 0 with the series' gradient, ψ(1) and ψ(2).)
+    out = _C.where((x == 1) | (x == 2), out - out.detach(), out)
     return out.to(dtype)
 
 
@@ -388,9 +389,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         return (d != 0).sum(-1).to(d.dtype)
     if math.isinf(p):
         return d.abs().amax(-1)
-    if p == 2:
-        return (d * d).sum(-1).sqrt()
-    return d.abs().pow(p).sum(-1).pow(1.0 / p)
+    # The norm's gradient is 0 at a zero distance (sqrt of a sum would give NaN there).
+    return d.norm(p=p, dim=-1)
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:

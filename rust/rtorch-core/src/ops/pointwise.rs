@@ -70,11 +70,13 @@ fn pow_tt(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
             let a = saved_a.unpack(ctx)?;
             let b = saved_b.unpack(ctx)?;
             let ga = if ra {
-                // b * a^(b-1), zero where b == 0
+                // b * a^(b-1), zero where b == 0 (selected, not multiplied by a mask:
+                // 0 * 0^-1 there is NaN).
                 let bm1 = add_scaled(&b, &Rhs::Scalar(Scalar::Int(-1)), Scalar::Int(1))?;
                 let d = mul(&b, &pow(&a, &bm1)?)?;
-                let nz = mask2(&b, &b, d.dtype(), |y, _| if y == 0.0 { 0.0 } else { 1.0 })?;
-                Some(reduce_grad(&mul(g, &mul(&d, &nz)?)?, &sa, da)?)
+                let zero_exp = super::compare::eq(&b.detach(), &Rhs::Scalar(Scalar::Int(0)))?;
+                let d = super::index::masked_fill(&d, &zero_exp, &Rhs::Scalar(Scalar::Int(0)))?;
+                Some(reduce_grad(&mul(g, &d)?, &sa, da)?)
             } else {
                 None
             };

@@ -837,6 +837,14 @@ pub fn std(t: &Tensor, dims: &[i64], correction: f64, keepdim: bool) -> Result<T
                 &g,
                 &super::binary::mul_scalar(&s, Scalar::Float((n - correction).max(0.0)))?,
             )?;
+            // Zero where the deviation is 0 (constant data), as PyTorch's masked_fill.
+            let zero_std =
+                super::compare::eq(&s.detach(), &super::binary::Rhs::Scalar(Scalar::Int(0)))?;
+            let q = super::index::masked_fill(
+                &q,
+                &zero_std,
+                &super::binary::Rhs::Scalar(Scalar::Int(0)),
+            )?;
             Ok(vec![Some(super::binary::mul(&diff, &q)?)])
         });
     }
