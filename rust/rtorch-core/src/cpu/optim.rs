@@ -6,16 +6,16 @@
 //! then the state buffers) and one read slice (the gradient); `run` drives it over the
 //! slices, split into `GRAIN`-sized chunks in parallel for large parameters. Because
 //! no element depends on another, the results are bitwise identical for any thread
-//! count and any chunking, and the same with or without AVX2 (the loops are compiled
-//! twice, for baseline x86-64 and for AVX2; without fast-math flags the compiler never
-//! contracts a multiply and an add into an FMA, so both give the same IEEE results).
+//! count and any chunking.
 //!
 //! The arithmetic of each rule is PyTorch's single-tensor CPU implementation, one
 //! tensor op after another, each rounded to the parameter's dtype (f32 or f64), with
 //! every Python-float hyperparameter rounded to that dtype first, as PyTorch's scalar
-//! arguments are. PyTorch's own vectorised kernels fuse some multiply-adds (`add` with
-//! `alpha`, `lerp`) on AVX2 machines, so f32 results may differ from PyTorch's in the
-//! last bit; the order of operations is the same.
+//! arguments are. Where PyTorch's vectorised kernels fuse a multiply and an add (`add`
+//! with `alpha`, `addcmul`, `lerp`) the rule does too (`OptFloat::mul_add`), so results
+//! are PyTorch's bit for bit on AVX2/AVX-512 machines; the loops are compiled for
+//! AVX2+FMA (one instruction) and for baseline x86-64 (where `mul_add` is libm's fma:
+//! the same bits, slower).
 
 use super::GRAIN;
 
@@ -36,6 +36,9 @@ pub trait OptFloat:
     fn sqrt(self) -> Self;
     fn abs(self) -> Self;
     fn is_nan(self) -> bool;
+    /// `self * a + b` rounded once: PyTorch's vectorised `add(alpha)`, `addcmul` and
+    /// `lerp` (an FMA instruction in the AVX2+FMA build of the loops).
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 impl OptFloat for f32 {
@@ -54,6 +57,10 @@ impl OptFloat for f32 {
     #[inline(always)]
     fn is_nan(self) -> bool {
         f32::is_nan(self)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32) -> f32 {
+        f32::mul_add(self, a, b)
     }
 }
 
@@ -74,6 +81,10 @@ impl OptFloat for f64 {
     fn is_nan(self) -> bool {
         f64::is_nan(self)
     }
+    #[inline(always)]
+    fn mul_add(self, a: f64, b: f64) -> f64 {
+        f64::mul_add(self, a, b)
+    }
 }
 
 /// `torch.maximum`: NaN in either operand gives NaN.
@@ -88,14 +99,16 @@ fn maximum<T: OptFloat>(a: T, b: T) -> T {
     }
 }
 
-/// `self.lerp_(end, weight)` as PyTorch computes it for a scalar weight.
+/// `self.lerp_(end, weight)` as PyTorch's vectorised kernel computes it for a scalar
+/// weight: `fma(weight, end - self, self)`, or from the end with `weight - 1` (exact:
+/// the weight is at least 0.5 there).
 #[inline(always)]
 fn lerp<T: OptFloat>(a: T, b: T, weight: T, one_minus_weight: T, small: bool) -> T {
     let diff = b - a;
     if small {
-        a + weight * diff
+        weight.mul_add(diff, a)
     } else {
-        b - diff * one_minus_weight
+        (-one_minus_weight).mul_add(diff, b)
     }
 }
 
@@ -105,7 +118,7 @@ fn lerp<T: OptFloat>(a: T, b: T, weight: T, one_minus_weight: T, small: bool) ->
 fn prep_grad<T: OptFloat, const MAXIMIZE: bool, const L2: bool>(g: T, p: T, wd: T) -> T {
     let g = if MAXIMIZE { -g } else { g };
     if L2 {
-        g + wd * p
+        p.mul_add(wd, g)
     } else {
         g
     }
@@ -206,7 +219,7 @@ impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 1> for SgdPlain<
     fn apply(&self, g: T, x: &mut [T; 1]) {
         let s = &self.0;
         let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
-        x[0] = x[0] + s.neg_lr * g;
+        x[0] = g.mul_add(s.neg_lr, x[0]);
     }
 }
 
@@ -238,10 +251,14 @@ impl<
         let buf = if FIRST {
             g
         } else {
-            x[1] * s.momentum + s.one_minus_dampening * g
+            g.mul_add(s.one_minus_dampening, x[1] * s.momentum)
         };
-        let d = if NESTEROV { g + s.momentum * buf } else { buf };
-        x[0] = x[0] + s.neg_lr * d;
+        let d = if NESTEROV {
+            buf.mul_add(s.momentum, g)
+        } else {
+            buf
+        };
+        x[0] = d.mul_add(s.neg_lr, x[0]);
         x[1] = buf;
     }
 }
@@ -289,12 +306,12 @@ impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Adam<T, MAXIMIZE, WD> {
         let s = &self.0;
         let g = if MAXIMIZE { -g } else { g };
         let (g, p) = match WD {
-            WD_L2 => (g + s.weight_decay * p, p),
+            WD_L2 => (p.mul_add(s.weight_decay, g), p),
             WD_DECOUPLED => (g, p * s.decay),
             _ => (g, p),
         };
         *m = lerp(*m, g, s.w1, s.one_minus_w1, s.w1_small);
-        *v = *v * s.beta2 + s.one_minus_beta2 * g * g;
+        *v = (s.one_minus_beta2 * g).mul_add(g, *v * s.beta2);
         (g, p)
     }
 
@@ -375,12 +392,12 @@ impl<
     fn update<const W: usize>(&self, g: T, x: &mut [T; W]) {
         let s = &self.0;
         let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
-        let sq = x[1] * s.alpha + s.one_minus_alpha * g * g;
+        let sq = (s.one_minus_alpha * g).mul_add(g, x[1] * s.alpha);
         x[1] = sq;
         let avg = if CENTERED {
             let ga = lerp(x[2], g, s.w, s.one_minus_w, s.w_small);
             x[2] = ga;
-            (sq + -T::of(1.0) * ga * ga).sqrt()
+            (-ga).mul_add(ga, sq).sqrt()
         } else {
             sq.sqrt()
         };
@@ -389,7 +406,7 @@ impl<
             let k = if CENTERED { 3 } else { 2 };
             let buf = x[k] * s.momentum + T::of(1.0) * g / avg;
             x[k] = buf;
-            x[0] = x[0] + s.neg_lr * buf;
+            x[0] = buf.mul_add(s.neg_lr, x[0]);
         } else {
             x[0] = x[0] + s.neg_lr * g / avg;
         }
@@ -440,7 +457,7 @@ impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 2> for Adagrad<T
     fn apply(&self, g: T, x: &mut [T; 2]) {
         let s = &self.0;
         let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
-        let sum = x[1] + T::of(1.0) * g * g;
+        let sum = g.mul_add(g, x[1]);
         x[1] = sum;
         let std = sum.sqrt() + s.eps;
         x[0] = x[0] + s.neg_clr * g / std;
@@ -472,12 +489,12 @@ impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 3> for Adadelta<
     fn apply(&self, g: T, x: &mut [T; 3]) {
         let s = &self.0;
         let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
-        let sq = x[1] * s.rho + s.one_minus_rho * g * g;
+        let sq = (s.one_minus_rho * g).mul_add(g, x[1] * s.rho);
         let std = (sq + s.eps).sqrt();
         let delta = (x[2] + s.eps).sqrt() / std * g;
-        x[2] = x[2] * s.rho + s.one_minus_rho * delta * delta;
+        x[2] = (s.one_minus_rho * delta).mul_add(delta, x[2] * s.rho);
         x[1] = sq;
-        x[0] = x[0] + s.neg_lr * delta;
+        x[0] = delta.mul_add(s.neg_lr, x[0]);
     }
 }
 
@@ -554,12 +571,12 @@ impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 3> for Nadam<T, MA
         let s = &self.0;
         let g = if MAXIMIZE { -g } else { g };
         let (g, p) = match WD {
-            WD_L2 => (g + s.weight_decay * x[0], x[0]),
+            WD_L2 => (x[0].mul_add(s.weight_decay, g), x[0]),
             WD_DECOUPLED => (g, x[0] * s.decay),
             _ => (g, x[0]),
         };
         let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
-        let v = x[2] * s.beta2 + s.one_minus_beta2 * g * g;
+        let v = (s.one_minus_beta2 * g).mul_add(g, x[2] * s.beta2);
         let denom = (v / s.bias_correction2).sqrt() + s.eps;
         let p = p + s.grad_coef * g / denom;
         x[0] = p + s.avg_coef * m / denom;
@@ -608,12 +625,12 @@ impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8, const RECT: bool> Rule<T, 
         let s = &self.0;
         let g = if MAXIMIZE { -g } else { g };
         let (g, p) = match WD {
-            WD_L2 => (g + s.weight_decay * x[0], x[0]),
+            WD_L2 => (x[0].mul_add(s.weight_decay, g), x[0]),
             WD_DECOUPLED => (g, x[0] * s.decay),
             _ => (g, x[0]),
         };
         let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
-        let v = x[2] * s.beta2 + s.one_minus_beta2 * g * g;
+        let v = (s.one_minus_beta2 * g).mul_add(g, x[2] * s.beta2);
         let d = m / s.bias_correction1 * s.lr;
         let d = if RECT {
             let adaptive = T::of(1.0) / (v.sqrt() + s.eps) * s.bias_correction2_sqrt;
