@@ -462,10 +462,7 @@ class RNN(RNNBase):
                 f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or 'relu'."
             )
         super().__init__(mode, *args, **kwargs)
-
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        return s + (", nonlinearity='relu'" if self.nonlinearity != "tanh" else "")
+        # (No extra_repr: PyTorch 2.15 prints RNN without its nonlinearity.)
 
 
 class LSTM(RNNBase):
