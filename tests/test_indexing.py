@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import ALL_DTYPES, to_np
@@ -52,7 +54,7 @@ BASIC_KEYS = [
 
 ADVANCED_KEYS = [
     [0, 2],
-    [[0, 1], [2, 0]],
+    np.array([[0, 1], [2, 0]]),  # (a list of lists is a tuple: see the test below)
     [-1, 0, 0],
     ([0, 2], [1, 3]),
     (slice(None), [0, 3]),
@@ -529,3 +531,28 @@ def test_gather_rows_dense_and_strided_rows_match_numpy():
     j = rtorch.tensor(idx % 40)
     np.testing.assert_array_equal(t[j].numpy(), v.transpose(2, 1, 0)[idx % 40])
     np.testing.assert_array_equal(x[:, 2][i[:10]].numpy(), v[:, 2][idx[:10]])
+
+
+def test_list_of_sequences_is_a_tuple_of_indices_as_pytorch() -> None:
+    # PyTorch (and NumPy before 1.23) read a short list holding a sequence, tensor,
+    # slice, ... or None as a tuple, with a deprecation warning; other lists and ranges
+    # are one index tensor.
+    x = rtorch.arange(60.0).reshape(3, 4, 5)
+    with pytest.warns(UserWarning, match="non-tuple sequence for multidimensional indexing"):
+        got = x[[[0, 1], [2, 2]]]
+    assert got.tolist() == x[[0, 1], [2, 2]].tolist() and got.shape == (2, 5)
+    with pytest.warns(UserWarning):
+        assert x[[0, slice(None)]].shape == (4, 5)
+    with pytest.warns(UserWarning):
+        assert x[[None, 1]].shape == (1, 4, 5)
+    with pytest.warns(UserWarning):
+        assert x[[[0] * 40]].shape == (40, 4, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x[[0, 1]].shape == (2, 4, 5)
+        assert x[range(2)].tolist() == x[[0, 1]].tolist()
+        assert x[[0] * 40].shape == (40, 4, 5)
+    y = rtorch.zeros(3, 4)
+    with pytest.warns(UserWarning):
+        y[[[0, 2], [1, 3]]] = 5.0
+    assert y.sum().item() == 10.0 and y[0, 1].item() == 5.0 and y[2, 3].item() == 5.0

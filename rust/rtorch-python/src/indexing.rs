@@ -80,6 +80,7 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     }
     if obj.is_instance_of::<PyList>()
         || obj.is_instance_of::<PyTuple>()
+        || obj.is_instance_of::<pyo3::types::PyRange>()
         || crate::numpy_interop::is_ndarray(obj)
     {
         return Ok(IndexItem::Tensor(seq_index(obj)?));
@@ -98,10 +99,39 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     Err(invalid(obj))
 }
 
-/// The whole key: a tuple is several items; anything else is one.
+/// Whether a list key is read as a tuple of indices, as PyTorch (and old NumPy) does:
+/// a list shorter than 32 holding a tensor, a sequence, a slice, `...` or `None`
+/// (`x[[[0, 1], [2, 2]]]` is `x[[0, 1], [2, 2]]`; `x[[0, 1]]` stays one index).
+fn list_as_tuple(list: &Bound<'_, PyList>) -> bool {
+    list.len() < 32
+        && list.iter().any(|o| {
+            o.is_instance_of::<PyTensor>()
+                || o.is_instance_of::<PyList>()
+                || o.is_instance_of::<PyTuple>()
+                || o.is_instance_of::<PySlice>()
+                || o.is_instance_of::<PyEllipsis>()
+                || o.is_none()
+                || crate::numpy_interop::is_ndarray(&o)
+        })
+}
+
+/// The whole key: a tuple is several items (so is a list that `list_as_tuple`
+/// accepts); anything else is one.
 pub fn parse_key(key: &Bound<'_, PyAny>) -> PyResult<Vec<IndexItem>> {
     if let Ok(t) = key.cast::<PyTuple>() {
         return t.iter().map(|k| item(&k)).collect();
+    }
+    if let Ok(l) = key.cast::<PyList>() {
+        if list_as_tuple(l) {
+            let py = key.py();
+            PyErr::warn(
+                py,
+                &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+                c"Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an error or a different result",
+                1,
+            )?;
+            return l.iter().map(|k| item(&k)).collect();
+        }
     }
     Ok(vec![item(key)?])
 }
