@@ -242,8 +242,44 @@ def test_interpolate_errors():
         NotImplementedError, match=r"Only 3D, 4D and 5D input Tensors supported \(got 2D\)"
     ):
         F.interpolate(rtorch.randn(2, 3), size=3)
-    with pytest.raises(NotImplementedError, match="antialias"):
-        F.interpolate(x, size=3, mode="bilinear", antialias=True)
+    with pytest.raises(ValueError, match="Anti-alias option is restricted to bilinear"):
+        F.interpolate(x, size=3, mode="nearest", antialias=True)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("size", [(12, 20), (5, 7), (30, 40), (60, 80)])
+def test_interpolate_antialias_matches_pillow(mode, size) -> None:
+    # PyTorch's antialiased kernels are Pillow's filters (triangle; cubic a = -0.5),
+    # widened by the down-scaling factor: Pillow's float ('F') resize is the reference.
+    from PIL import Image
+
+    a = np.random.default_rng(0).random((37, 53)).astype(np.float32) * 255
+    pil = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[mode]
+    ref = np.asarray(Image.fromarray(a, mode="F").resize((size[1], size[0]), pil))
+    x = rtorch.tensor(a)[None, None].expand(2, 3, 37, 53)
+    got = F.interpolate(x, size=size, mode=mode, antialias=True)
+    assert got.shape == (2, 3, *size)
+    np.testing.assert_allclose(got[1, 2].numpy(), ref, rtol=0, atol=1e-4)  # float32 sums
+    u8 = F.interpolate(
+        rtorch.tensor(a.round()).to(rtorch.uint8)[None, None], size=size, mode=mode, antialias=True
+    )
+    assert u8.dtype is rtorch.uint8
+    ref8 = np.asarray(Image.fromarray(a.round().astype(np.uint8)).resize((size[1], size[0]), pil))
+    assert np.abs(u8[0, 0].numpy().astype(int) - ref8.astype(int)).max() <= 1
+
+
+def test_interpolate_antialias_scale_factor_and_gradient() -> None:
+    x = rtorch.arange(30.0, dtype=rtorch.float64).reshape(1, 2, 3, 5).requires_grad_()
+    by_scale = F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
+    assert by_scale.shape == (1, 2, 1, 2)
+    # The given scale (not in/out = 3/1) sets the step, 2 on both axes: the triangle
+    # of half-width 2 centred at 1.0 weighs pixels 0, 1, 2 by 0.75, 0.75, 0.25 (then
+    # normalised to sum 1), on rows and columns alike.
+    cols = np.array([0.75, 0.75, 0.25, 0.0, 0.0]) / 1.75
+    rows = np.array([0.75, 0.75, 0.25]) / 1.75
+    xs = np.arange(30.0).reshape(2, 3, 5)
+    np.testing.assert_allclose(by_scale[0, 0, 0, 0].item(), rows @ xs[0] @ cols, rtol=1e-12)
+    assert gradcheck(lambda t: F.interpolate(t, size=(2, 4), mode="bicubic", antialias=True), (x,))
 
 
 def test_pixel_shuffle_roundtrip_and_reference():

@@ -182,7 +182,8 @@ def interpolate(
             other. Default: ``False``.
         recompute_scale_factor: compute the kernel's scale from the output size instead of
             using ``scale_factor``.
-        antialias: not supported (raises NotImplementedError when True).
+        antialias: antialiased down-sampling (``'bilinear'`` and ``'bicubic'``, 4-D input):
+            the filter widens by the down-scaling factor, as PyTorch's and PIL's.
     """
     ndim = input.dim()
     if mode in ("nearest", "area", "nearest-exact"):
@@ -204,8 +205,11 @@ def interpolate(
         raise NotImplementedError(
             f"Got {ndim}D input, but {mode} mode needs {_LINEAR_DIMS[mode]}D input"
         )
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by rtorch yet")
+    if antialias and not (mode in ("bilinear", "bicubic") and ndim == 4):
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear and bicubic modes and requires a "
+            "4-D tensor as input"
+        )
     sizes, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor)
     in_sizes = list(input.shape[2:])
     if any(s <= 0 for s in sizes) or any(s <= 0 for s in in_sizes):
@@ -222,6 +226,8 @@ def interpolate(
         if ndim == 4:
             return adaptive_avg_pool2d(input, sizes)
         raise NotImplementedError("interpolate: mode='area' supports 3-D and 4-D inputs only")
+    if antialias:
+        return _resample_antialiased(input, sizes, scales, mode == "bicubic", bool(align_corners))
     out = input
     for i, (out_size, scale) in enumerate(zip(sizes, scales, strict=True)):
         dim = 2 + i
@@ -233,6 +239,73 @@ def interpolate(
         else:
             out = _resample_linear(out, dim, out_size, scale, bool(align_corners))
     return out
+
+
+def _aa_filter(x: float, cubic: bool) -> float:
+    """The antialiasing kernels: the triangle, or Keys' cubic with a = -0.5 (PIL's)."""
+    x = abs(x)
+    if not cubic:
+        return max(0.0, 1.0 - x)
+    a = -0.5
+    if x < 1.0:
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    if x < 2.0:
+        return (((x - 5.0) * x + 8.0) * x - 4.0) * a
+    return 0.0
+
+
+def _aa_matrix(
+    in_size: int, out_size: int, scale: float | None, cubic: bool, align_corners: bool
+) -> list[list[float]]:
+    """The ``(out_size, in_size)`` weights of PyTorch's antialiased resampling along one
+    axis: the filter widened by the downscale factor, taps truncated to the input and
+    normalised to sum to 1 (``_compute_weights_aa`` in PyTorch's UpSampleKernel)."""
+    if align_corners:
+        step = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else in_size / out_size
+    half = 2.0 if cubic else 1.0
+    support = half * step if step >= 1.0 else half
+    inv = 1.0 / step if step >= 1.0 else 1.0
+    rows = []
+    for i in range(out_size):
+        center = step * (i + 0.5)
+        # int() truncates toward zero, as the C++ static_cast does.
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), in_size)
+        w = [_aa_filter((j - center + 0.5) * inv, cubic) for j in range(lo, hi)]
+        total = sum(w)
+        row = [0.0] * in_size
+        if total != 0.0:
+            for j, wj in zip(range(lo, hi), w, strict=True):
+                row[j] = wj / total
+        rows.append(row)
+    return rows
+
+
+def _resample_antialiased(
+    input: Tensor, sizes: list[int], scales: list[float | None], cubic: bool, align_corners: bool
+) -> Tensor:
+    """``interpolate(..., antialias=True)`` of an ``(N, C, H, W)`` input: one weight
+    matrix per axis (the resampling is separable), applied as two matrix products."""
+    dtype = input.dtype if input.is_floating_point() else _C.float32
+    (h, w), (oh, ow) = input.shape[2:], sizes
+    rows = _C.tensor(_aa_matrix(h, oh, scales[0], cubic, align_corners), dtype=dtype)
+    cols = _C.tensor(_aa_matrix(w, ow, scales[1], cubic, align_corners), dtype=dtype)
+    if input.is_floating_point():
+        return _C.matmul(_C.matmul(rows, input), cols.t())
+    # Integer images: the horizontal pass, then the vertical one, each rounded to the
+    # nearest value and saturated (as PyTorch's uint8 kernel and Pillow do: a bicubic
+    # overshoot is clipped between the passes). An axis that keeps its size is skipped.
+    from ... import iinfo
+
+    info = iinfo(input.dtype)
+    out = input.to(dtype)
+    if ow != w:
+        out = _C.matmul(out, cols.t()).round().clamp(info.min, info.max)
+    if oh != h:
+        out = _C.matmul(rows, out).round().clamp(info.min, info.max)
+    return out.to(input.dtype)
 
 
 def upsample(
