@@ -229,3 +229,51 @@ def test_lgamma_gradient_at_one_and_two_is_digamma() -> None:
     y.sum().backward()
     euler = 0.5772156649015329
     np.testing.assert_allclose(x.grad.numpy(), [-euler, 1.0 - euler], rtol=1e-10)
+
+
+INT_LIMITS = {
+    rtorch.uint8: (-255, 255, "uint8", "uint8_t"),
+    rtorch.int8: (-128, 127, "int8", "int8_t"),
+    rtorch.int16: (-(2**15), 2**15 - 1, "int16", "int16_t"),
+    rtorch.int32: (-(2**31), 2**31 - 1, "int32", "int"),
+    rtorch.int64: (-(2**63), 2**63 - 1, "int64", "int64_t"),
+}
+
+
+@pytest.mark.parametrize("dtype", list(INT_LIMITS), ids=str)
+def test_numbers_that_do_not_fit_an_integer_dtype_raise(dtype) -> None:
+    # PyTorch's checked conversion: never a silently wrapped or saturated value (uint8
+    # also takes -255..-1, which wrap). tensor() names the dtype, full/fill_ the C type.
+    lo, hi, name, cname = INT_LIMITS[dtype]
+    for v in [lo, hi, 1.5, -1]:
+        want = int(v) % 256 if dtype is rtorch.uint8 else int(v)
+        assert rtorch.full((1,), v, dtype=dtype).item() == want
+    bad = [math.nan, math.inf, 1e30] + ([hi + 1, lo - 1] if dtype is not rtorch.int64 else [])
+    if dtype is rtorch.uint8:
+        bad.append(-0.5)  # integers -255..-1 wrap, negative floats do not
+    elif dtype is not rtorch.int64:  # (lo - 0.75 rounds to lo as a double there)
+        bad.append(lo - 0.75)
+    for v in bad:
+        with pytest.raises(RuntimeError, match=f"cannot be converted to type {name} without"):
+            rtorch.tensor([1, v], dtype=dtype)
+        with pytest.raises(RuntimeError, match=f"cannot be converted to type {cname} without"):
+            rtorch.full((2,), v, dtype=dtype)
+        with pytest.raises(RuntimeError, match=f"cannot be converted to type {cname} without"):
+            rtorch.zeros(2, dtype=dtype).fill_(v)
+        with pytest.raises(RuntimeError, match=f"cannot be converted to type {cname} without"):
+            rtorch.zeros(2, dtype=dtype).masked_fill(rtorch.tensor([True, False]), v)
+        with pytest.raises(RuntimeError, match=f"cannot be converted to type {cname} without"):
+            rtorch.full_like(rtorch.zeros(2, dtype=dtype), v)
+    # Arithmetic with such a number promotes or wraps as before; it is not a conversion.
+    assert (rtorch.zeros(1, dtype=dtype) + 1e30).dtype is rtorch.float32
+
+
+def test_python_values_no_dtype_can_hold() -> None:
+    with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+        rtorch.tensor([2**63])
+    with pytest.raises(RuntimeError, match="Could not infer dtype of NoneType"):
+        rtorch.tensor([1, None])
+    with pytest.raises(RuntimeError, match="Could not infer dtype of object"):
+        rtorch.tensor(object())
+    assert rtorch.tensor([2**63 - 1]).item() == 2**63 - 1
+    assert rtorch.tensor([-1], dtype=rtorch.uint8).item() == 255

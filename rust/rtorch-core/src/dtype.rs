@@ -90,6 +90,52 @@ impl DType {
         }
     }
 
+    /// Checks that the number `s` converts to this dtype as PyTorch's checked conversion
+    /// allows (`c10::checked_convert`): an integer dtype takes numbers within its range
+    /// (uint8 also the integers -255..=-1, which wrap) and no NaN; floating and bool dtypes take any
+    /// number. `type_name` is how the error names the type: the dtype's name for
+    /// `tensor(...)`, the C++ integer type for `full`/`fill_` (PyTorch's own wording
+    /// differs so between the two).
+    pub fn check_number(self, s: Scalar, type_name: &str) -> Result<()> {
+        let (lo, hi): (i64, i64) = match self {
+            DType::U8 => (-255, 255),
+            DType::I8 => (i8::MIN.into(), i8::MAX.into()),
+            DType::I16 => (i16::MIN.into(), i16::MAX.into()),
+            DType::I32 => (i32::MIN.into(), i32::MAX.into()),
+            DType::I64 => (i64::MIN, i64::MAX),
+            _ => return Ok(()),
+        };
+        let fits = match s {
+            Scalar::Bool(_) => true,
+            Scalar::Int(i) => (lo..=hi).contains(&i),
+            // A float must lie in the type's own range (no wrapping from below for
+            // uint8), and 2^63 does not fit an int64 (i64::MAX as f64 rounds up to it).
+            Scalar::Float(f) => {
+                let lo = if self == DType::U8 { 0.0 } else { lo as f64 };
+                f >= lo && (f < hi as f64 || (f == hi as f64 && hi < i64::MAX))
+            }
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(Error::Runtime(format!(
+                "value cannot be converted to type {type_name} without overflow"
+            )))
+        }
+    }
+
+    /// The C++ type PyTorch's `full`/`fill_` name in their overflow errors.
+    pub fn fill_type_name(self) -> &'static str {
+        match self {
+            DType::U8 => "uint8_t",
+            DType::I8 => "int8_t",
+            DType::I16 => "int16_t",
+            DType::I32 => "int",
+            DType::I64 => "int64_t",
+            _ => self.name(),
+        }
+    }
+
     /// The legacy type name used in error messages (`torch.FloatTensor`).
     pub fn legacy_name(self) -> &'static str {
         match self {

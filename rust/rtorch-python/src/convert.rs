@@ -341,8 +341,11 @@ fn walk(obj: &Bound<'_, PyAny>, depth: usize, n: &mut Nested) -> PyResult<()> {
         t.iter().collect()
     } else if let Ok(seq) = obj.cast::<PySequence>() {
         seq.try_iter()?.collect::<PyResult<_>>()?
+    } else if obj.is_instance_of::<pyo3::types::PyInt>() {
+        // An int past int64 (`scalar_arg` read every other one).
+        return Err(PyValueError::new_err("Overflow when unpacking long long"));
     } else {
-        return Err(PyTypeError::new_err(format!(
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
             "Could not infer dtype of {}",
             obj.get_type().name()?
         )));
@@ -368,6 +371,11 @@ fn walk(obj: &Bound<'_, PyAny>, depth: usize, n: &mut Nested) -> PyResult<()> {
 }
 
 fn build(values: &[Scalar], shape: &[usize], dtype: DType) -> PyResult<Tensor> {
+    if !dtype.is_floating_point() {
+        for &s in values {
+            dtype.check_number(s, dtype.name()).py()?;
+        }
+    }
     rtorch_core::dispatch_all!(dtype, T => {
         use rtorch_core::element::Element;
         let v: Vec<T> = values

@@ -161,6 +161,7 @@ fn full(
     let dev = check_device(device)?;
     let v = scalar_fill(fill_value)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(|| v.default_dtype());
+    dt.check_number(v, dt.fill_type_name()).py()?;
     let shape = size_arg(&PyTuple::new(size.py(), [size])?)?;
     finish(filled(&shape, v, dt, dev)?, requires_grad)
 }
@@ -256,6 +257,7 @@ fn full_like(
     let _ = layout;
     let target = like_target(&input.inner, dtype, device)?;
     let v = fill_value_arg(fill_value)?;
+    target.0.check_number(v, target.0.fill_type_name()).py()?;
     finish(
         like_filled(&input.inner, v, target, memory_format)?,
         requires_grad,

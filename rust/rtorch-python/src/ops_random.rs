@@ -613,6 +613,7 @@ impl PyTensor {
             let s = scalar_arg(value).ok_or_else(|| {
                 PyTypeError::new_err("fill_() received an invalid combination of arguments")
             })?;
+            t.dtype().check_number(s, t.dtype().fill_type_name()).py()?;
             r::fill_(&t, s).py()?;
         }
         Ok(slf)

@@ -1145,7 +1145,10 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: &Rhs) -> Result<Tensor> {
             }
             Rhs::Tensor(super::copy::to_dtype(v, t.dtype())?)
         }
-        Rhs::Scalar(s) => Rhs::Tensor(Tensor::scalar(*s, t.dtype())?),
+        Rhs::Scalar(s) => {
+            t.dtype().check_number(*s, t.dtype().fill_type_name())?;
+            Rhs::Tensor(Tensor::scalar(*s, t.dtype())?)
+        }
     };
     let out = where_(mask, &v, &Rhs::Tensor(t.clone()))?;
     if out.dtype() != t.dtype() {
