@@ -277,3 +277,33 @@ def test_python_values_no_dtype_can_hold() -> None:
         rtorch.tensor(object())
     assert rtorch.tensor([2**63 - 1]).item() == 2**63 - 1
     assert rtorch.tensor([-1], dtype=rtorch.uint8).item() == 255
+
+
+def _x86_cast(v: float, dtype) -> int:
+    """C's float-to-integer cast as x86 computes it (and PyTorch shows): truncate to
+    int32 (int64 for int64), NaN and out-of-range values become the minimum, then the
+    low bits of the narrower type."""
+    wide = 64 if dtype is rtorch.int64 else 32
+    lo, hi = -(2 ** (wide - 1)), 2 ** (wide - 1)
+    i = math.trunc(v) if (not math.isnan(v) and lo - 1 < v < hi) else lo
+    i = max(i, lo)
+    bits = {rtorch.uint8: 8, rtorch.int8: 8, rtorch.int16: 16, rtorch.int32: 32}.get(dtype, 64)
+    i &= (1 << bits) - 1
+    signed = dtype is not rtorch.uint8
+    return i - (1 << bits) if signed and i >= 1 << (bits - 1) else i
+
+
+@pytest.mark.parametrize("src", [rtorch.float32, rtorch.float64, rtorch.bfloat16])
+@pytest.mark.parametrize("dst", list(INT_LIMITS), ids=str)
+def test_out_of_range_float_to_int_casts_as_pytorch_on_x86(src, dst) -> None:
+    vals = [0.7, -0.7, 127.9, 255.5, -129.0, 32768.0, 70000.5, 2.5e9, -2.5e9, 1e19]
+    vals += [-1e19, 1e30, math.inf, -math.inf, math.nan]
+    x = rtorch.tensor(vals, dtype=rtorch.float64).to(src)
+    exact = x.double().tolist()
+    want = [_x86_cast(v, dst) for v in exact]
+    assert x.to(dst).tolist() == want
+    big = x.repeat(BIG // len(vals) + 1)  # the parallel, vectorised path
+    assert big.to(dst)[: len(vals)].tolist() == want
+    assert big.to(dst)[-len(vals) :].tolist() == [
+        want[(len(big) - len(vals) + i) % len(vals)] for i in range(len(vals))
+    ]

@@ -18,15 +18,37 @@ pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + std::fmt::Debug
     fn one() -> Self;
 }
 
+/// A float truncated to int32 as x86's `cvttsd2si` does, which is what PyTorch's
+/// `static_cast` compiles to: NaN and values outside int32 give `i32::MIN`.
+#[inline(always)]
+fn x86_trunc_i32(v: f64) -> i32 {
+    if v > -2147483649.0 && v < 2147483648.0 {
+        v as i32
+    } else {
+        i32::MIN
+    }
+}
+
+/// As `x86_trunc_i32`, for int64: NaN and values outside int64 give `i64::MIN`.
+#[inline(always)]
+fn x86_trunc_i64(v: f64) -> i64 {
+    if v >= -9223372036854775808.0 && v < 9223372036854775808.0 {
+        v as i64
+    } else {
+        i64::MIN
+    }
+}
+
 macro_rules! impl_int {
-    ($($t:ty => $d:ident),*) => {$(
+    ($($t:ty => $d:ident, $via:ident),*) => {$(
         impl Element for $t {
             const DTYPE: DType = DType::$d;
             #[inline(always)] fn to_f64(self) -> f64 { self as f64 }
             #[inline(always)] fn cast_from_f64(v: f64) -> Self {
-                // Going through i64 gives the wrap-around PyTorch shows for out-of-range
-                // values (e.g. 300.0 -> uint8 44) instead of Rust's saturation.
-                (v as i64) as $t
+                // PyTorch's float-to-integer cast on x86: truncation to int32 (int64 for
+                // int64), NaN and out-of-range values to the minimum, then the low bits
+                // (300.0 -> uint8 44, 1e10 -> int16 0), never Rust's saturation.
+                $via(v) as $t
             }
             #[inline(always)] fn to_i64(self) -> i64 { self as i64 }
             #[inline(always)] fn from_i64(v: i64) -> Self { v as $t }
@@ -35,7 +57,13 @@ macro_rules! impl_int {
         }
     )*};
 }
-impl_int!(u8 => U8, i8 => I8, i16 => I16, i32 => I32, i64 => I64);
+impl_int!(
+    u8 => U8, x86_trunc_i32,
+    i8 => I8, x86_trunc_i32,
+    i16 => I16, x86_trunc_i32,
+    i32 => I32, x86_trunc_i32,
+    i64 => I64, x86_trunc_i64
+);
 
 impl Element for bool {
     const DTYPE: DType = DType::Bool;
