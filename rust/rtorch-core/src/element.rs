@@ -32,7 +32,7 @@ fn x86_trunc_i32(v: f64) -> i32 {
 /// As `x86_trunc_i32`, for int64: NaN and values outside int64 give `i64::MIN`.
 #[inline(always)]
 fn x86_trunc_i64(v: f64) -> i64 {
-    if v >= -9223372036854775808.0 && v < 9223372036854775808.0 {
+    if (-9223372036854775808.0..9223372036854775808.0).contains(&v) {
         v as i64
     } else {
         i64::MIN
