@@ -92,10 +92,10 @@ impl DType {
 
     /// Checks that the number `s` converts to this dtype as PyTorch's checked conversion
     /// allows (`c10::checked_convert`): an integer dtype takes numbers within its range
-    /// (uint8 also the integers -255..=-1, which wrap) and no NaN; floating and bool dtypes take any
-    /// number. `type_name` is how the error names the type: the dtype's name for
-    /// `tensor(...)`, the C++ integer type for `full`/`fill_` (PyTorch's own wording
-    /// differs so between the two).
+    /// (uint8 also the integers -255..=-1, which wrap) and no NaN; floating and bool
+    /// dtypes take any number. `type_name` is how the error names the type: the dtype's
+    /// name for `tensor(...)`, the C++ integer type for `full`/`fill_` (PyTorch's own
+    /// wording differs so between the two).
     pub fn check_number(self, s: Scalar, type_name: &str) -> Result<()> {
         let (lo, hi): (i64, i64) = match self {
             DType::U8 => (-255, 255),
