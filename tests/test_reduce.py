@@ -367,3 +367,26 @@ def test_nansum_nanmean():
     assert y.grad.tolist() == [1.0, 0.0, 1.0]
     z = dbl((2, 3))
     assert gradcheck(lambda t: t.nanmean(1), (z,))
+
+
+@pytest.mark.parametrize("n", [65_537, 200_001, 1_000_003])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
+def test_whole_tensor_sums_are_bitwise_the_same_for_any_thread_count(n, dtype) -> None:
+    # Past the parallel chunk size and not a multiple of it: the partition of the
+    # sum must not follow the thread count (it did: float32 sums moved in the last bits).
+    rng = np.random.default_rng(n)
+    base = rng.standard_normal(n) * (1 if dtype == "float16" else 1e3) + rng.random(n)
+    x = rtorch.tensor(base).to(getattr(rtorch, dtype))
+    exact = x.double().numpy().sum()
+    before = rtorch.get_num_threads()
+    try:
+        got = set()
+        for threads in (1, 2, 3, 4):
+            rtorch.set_num_threads(threads)
+            got.add((x.sum().item(), x.mean().item(), x.nansum().item()))
+    finally:
+        rtorch.set_num_threads(before)
+    assert len(got) == 1
+    if dtype == "float32":
+        ((s, _, _),) = got
+        assert abs(s - exact) <= 1e-5 * np.abs(x.double().numpy()).sum()

@@ -123,6 +123,10 @@ where
 }
 
 /// Sum of a slice with `chunk_sum` over chunks, split across threads when large.
+///
+/// The chunks have a fixed size, whatever the thread count: the tree of partial sums,
+/// and so the rounding, is the same for any `set_num_threads` (chunks of
+/// `len / threads` gave float32 sums that changed in the last bits with it).
 pub fn big_sum_by<T: Sync, A>(x: &[T], chunk_sum: &(impl Fn(&[T]) -> A + Sync)) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default + Send,
@@ -131,10 +135,7 @@ where
     if x.len() <= CHUNK {
         return chunk_sum(x);
     }
-    // One long contiguous stream per thread keeps the hardware prefetchers busy.
-    let threads = super::get_num_threads().max(1);
-    let chunk = x.len().div_ceil(threads).max(CHUNK);
-    let parts: Vec<A> = super::par_map_chunks(x, chunk, &chunk_sum);
+    let parts: Vec<A> = super::par_map_chunks(x, CHUNK, &chunk_sum);
     pairwise_sum(&parts, &|v| v)
 }
 
