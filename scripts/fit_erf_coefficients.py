@@ -9,6 +9,13 @@ degree-14 Chebyshev least-squares fit of ln(erfc(z) / t) + z^2, converted to pow
 erf(x) = x Q(x^2) for |x| < 0.75, Q a degree-7 least-squares fit. The reference is
 Python's math.erf/math.erfc (float64). The script also evaluates the kernels as the
 Rust code does (in float64, rounded once to float32) and prints their worst ulp error.
+
+It also fits the all-float32 erf of the FMA paths (ERF32_P, ERF32_W_A/B, ERF32_R): the same
+exponent form with t = 2.5 / (2.5 + z) on [0, 4] (erf is 1 in float32 beyond), degree 9,
+and erf(x) / x = C0 + x^2 R(x^2) with C0 = 2 / sqrt(pi) kept as two
+float32s, R of degree 5, for |x| < 1. The coefficients are rounded to float32 one at a time, lowest
+power first, refitting the higher ones after each (the rounding of the large low-order
+coefficients otherwise dominates the error).
 """
 
 import math
@@ -74,9 +81,47 @@ def check(w_a, w_b, p, q):
         print(f"{name}: worst {np.max(np.abs(got - ref) / ulp):.3f} ulp")
 
 
-def rust(name, values):
+def fit_f32_rounded(x, f, deg, fixed=(), weight=None):
+    """Least-squares polynomial in x of degree deg, coefficients rounded to float32 one at a
+    time from the lowest power (after those in `fixed`), refitting the rest each time."""
+    w = np.ones_like(f) if weight is None else weight
+    coef = list(fixed)
+    for i in range(len(coef), deg + 1):
+        resid = f - polynomial.polyval(x, coef + [0.0]) if coef else f
+        basis = np.stack([x ** (i + j) for j in range(deg - i + 1)], axis=1)
+        c, *_ = np.linalg.lstsq(basis * w[:, None], resid * w, rcond=None)
+        coef.append(float(np.float32(c[0])))
+    return coef
+
+
+def fit_erf32():
+    c, zmax = 2.5, 4.0
+    tlo = c / (c + zmax)
+    w_a = float(np.float32(2 / (1 - tlo)))
+    w_b = float(np.float32((1 + tlo) / (1 - tlo)))
+    t = np.linspace(tlo, 1.0, 20001)
+    z = c / t - c
+    f = np.array([math.log(math.erfc(zz) / tt) + zz * zz for zz, tt in zip(z, t)])
+    w = w_a * t - w_b
+    p = fit_f32_rounded(w, f, 9)
+    print("erf32 exponent: largest error", np.abs(polynomial.polyval(w, p) - f).max())
+    c0 = 2 / math.sqrt(math.pi)
+    c0_hi = float(np.float32(c0))
+    c0_lo = float(np.float32(c0 - c0_hi))
+    x = np.linspace(0, 1.0, 20001)[1:]
+    q_ref = np.array([math.erf(v) / v for v in x])
+    q = fit_f32_rounded(x * x, q_ref, 6, fixed=[c0_hi + c0_lo], weight=1 / q_ref)
+    err = np.abs(polynomial.polyval(x * x, q) / q_ref - 1).max()
+    print("erf32 erf(x)/x: largest relative error", err)
+    print(f"const ERF32_W_A: f32 = {w_a!r};\nconst ERF32_W_B: f32 = {w_b!r};")
+    print(f"const ERF32_C0: (f32, f32) = ({c0_hi!r}, {c0_lo!r});")
+    print(rust("ERF32_P", p[::-1], "f32"))
+    print(rust("ERF32_R", q[1:][::-1], "f32"))
+
+
+def rust(name, values, ty="f64"):
     body = "".join(f"    {float(v)!r},\n" for v in values)
-    return f"const {name}: [f64; {len(values)}] = [\n{body}];"
+    return f"const {name}: [{ty}; {len(values)}] = [\n{body}];"
 
 
 if __name__ == "__main__":
@@ -85,3 +130,4 @@ if __name__ == "__main__":
     print(f"const ERFC_W_A: f64 = {w_a!r};\nconst ERFC_W_B: f64 = {w_b!r};")
     print(rust("ERFC_P", p))
     print(rust("ERF_Q", q))
+    fit_erf32()
