@@ -90,10 +90,13 @@ pub trait Half: Element {
     fn widen_slice(src: &[Self], dst: &mut [f32]);
     /// `dst = src` rounded to nearest even.
     fn narrow_slice(src: &[f32], dst: &mut [Self]);
+    /// Sum in float32 of a block of at most `reduce_simd::SUM_BLOCK` values (the block
+    /// kernel of `reduce::sum_half`).
+    fn sum_block(x: &[Self]) -> f32;
 }
 
 macro_rules! impl_half {
-    ($($t:ty => $widen:path, $narrow:path);*) => {$(
+    ($($t:ty => $widen:path, $narrow:path, $sum:path);*) => {$(
         impl Half for $t {
             #[inline(always)]
             fn widen(self) -> f32 {
@@ -111,12 +114,17 @@ macro_rules! impl_half {
             fn narrow_slice(src: &[f32], dst: &mut [Self]) {
                 $narrow(src, dst)
             }
+            fn sum_block(x: &[Self]) -> f32 {
+                $sum(x)
+            }
         }
     )*};
 }
 impl_half!(
-    half::f16 => super::half_convert::f16_to_f32, super::half_convert::f32_to_f16;
-    half::bf16 => super::half_convert::bf16_to_f32, super::half_convert::f32_to_bf16
+    half::f16 => super::half_convert::f16_to_f32, super::half_convert::f32_to_f16,
+        super::reduce_simd::sum_f16_block;
+    half::bf16 => super::half_convert::bf16_to_f32, super::half_convert::f32_to_bf16,
+        super::reduce_simd::sum_bf16_block
 );
 
 /// float32 itself, "widened" and "narrowed" by copying: strided float32 then runs through
@@ -138,6 +146,9 @@ impl Half for f32 {
     #[inline(always)]
     fn narrow_slice(src: &[f32], dst: &mut [Self]) {
         dst.copy_from_slice(src)
+    }
+    fn sum_block(x: &[Self]) -> f32 {
+        super::reduce_simd::sum_f32(x)
     }
 }
 

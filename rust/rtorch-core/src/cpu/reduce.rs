@@ -26,13 +26,7 @@ where
 /// Sum of a float16/bfloat16 slice in float32: the cascade of `pairwise_sum`, each
 /// block widened by the vectorised conversion and summed by `sum_f32`'s block kernel.
 pub fn sum_half<H: super::elementwise::Half>(x: &[H]) -> f32 {
-    cascade(x, |c| {
-        let mut buf = [0f32; super::reduce_simd::SUM_BLOCK];
-        let b = &mut buf[..c.len()];
-        H::widen_slice(c, b);
-        // One block (at most SUM_BLOCK values): exactly one call of the block kernel.
-        super::reduce_simd::sum_f32(b)
-    })
+    cascade(x, H::sum_block)
 }
 
 /// `out[o] = f(src[o * inner..(o + 1) * inner])` for every output element.
