@@ -17,6 +17,12 @@ fn f16c() -> bool {
 /// `dst[i] = src[i]` widened. The slices have the same length.
 pub fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx512() && f16c() {
+        // SAFETY: AVX-512 F, AVX and F16C were detected at run time.
+        unsafe { x86::f16_to_f32_avx512(src, dst) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if f16c() {
         // SAFETY: F16C and AVX were detected at run time.
         unsafe { x86::f16_to_f32(src, dst) };
@@ -27,6 +33,12 @@ pub fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
 
 /// `dst[i] = src[i]` rounded to nearest even. The slices have the same length.
 pub fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx512() && f16c() {
+        // SAFETY: AVX-512 F, AVX and F16C were detected at run time.
+        unsafe { x86::f32_to_f16_avx512(src, dst) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if f16c() {
         // SAFETY: F16C and AVX were detected at run time.
@@ -125,6 +137,41 @@ pub(crate) mod x86 {
     #[target_feature(enable = "avx512f,avx512bw")]
     pub unsafe fn f32_to_bf16_avx512(src: &[f32], dst: &mut [bf16]) {
         super::portable_f32_to_bf16(src, dst)
+    }
+
+    /// 16 at a time (AVX-512 F has both conversions), then the 8-wide loop's.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, AVX and F16C.
+    #[target_feature(enable = "avx512f,avx,f16c")]
+    pub unsafe fn f16_to_f32_avx512(src: &[f16], dst: &mut [f32]) {
+        let n = src.len().min(dst.len());
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: i + 16 <= n elements of both slices; unaligned loads and stores.
+            let h = unsafe { _mm256_loadu_si256(src.as_ptr().add(i) as *const __m256i) };
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(i), _mm512_cvtph_ps(h)) };
+            i += 16;
+        }
+        // SAFETY: the caller's contract includes AVX and F16C.
+        unsafe { f16_to_f32(&src[i..n], &mut dst[i..n]) }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512 F, AVX and F16C.
+    #[target_feature(enable = "avx512f,avx,f16c")]
+    pub unsafe fn f32_to_f16_avx512(src: &[f32], dst: &mut [f16]) {
+        let n = src.len().min(dst.len());
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: as above. Rounding: to nearest even (not from MXCSR).
+            let v = unsafe { _mm512_loadu_ps(src.as_ptr().add(i)) };
+            let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            unsafe { _mm256_storeu_si256(dst.as_mut_ptr().add(i) as *mut __m256i, h) };
+            i += 16;
+        }
+        // SAFETY: the caller's contract includes AVX and F16C.
+        unsafe { f32_to_f16(&src[i..n], &mut dst[i..n]) }
     }
 
     /// # Safety
@@ -256,9 +303,17 @@ mod tests {
                 |s, d| unsafe { x86::f32_to_f16(s, d) },
             ));
         }
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("f16c") {
+            // SAFETY: detected just above (with AVX, which AVX-512 F implies).
+            paths.push((
+                |s, d| unsafe { x86::f16_to_f32_avx512(s, d) },
+                |s, d| unsafe { x86::f32_to_f16_avx512(s, d) },
+            ));
+        }
         for (widen, narrow) in paths {
-            // Odd lengths: the 8-wide loops and their scalar tails.
-            for len in [h.len(), 13] {
+            // Odd lengths: the 16- and 8-wide loops and their scalar tails.
+            for len in [h.len(), 13, 29, 45] {
                 let mut w = vec![0f32; len];
                 widen(&h[..len], &mut w);
                 for (x, y) in h.iter().zip(&w) {
