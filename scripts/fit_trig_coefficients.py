@@ -37,8 +37,14 @@ def fit():
     c = np.where(r < 1e-2, 1 / 24 - z / 720 + z**2 / 40320, (np.cos(r) - 1 + z / 2) / z**2)
     sp = fit_f32_rounded(z, s, 3, weight=r**3 / np.sin(r))
     cp = fit_f32_rounded(z, c, 2, weight=z**2 / np.cos(r))
-    print("sin: largest relative error", np.abs((polynomial.polyval(z, sp) - s) * r**3 / np.sin(r)).max())
-    print("cos: largest relative error", np.abs((polynomial.polyval(z, cp) - c) * z**2 / np.cos(r)).max())
+    print(
+        "sin: largest relative error",
+        np.abs((polynomial.polyval(z, sp) - s) * r**3 / np.sin(r)).max(),
+    )
+    print(
+        "cos: largest relative error",
+        np.abs((polynomial.polyval(z, cp) - c) * z**2 / np.cos(r)).max(),
+    )
     return sp, cp
 
 

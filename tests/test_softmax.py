@@ -78,6 +78,23 @@ def test_empty_scalar_errors():
         rtorch.ones(3).softmax()
 
 
+@pytest.mark.parametrize("dtype", [rtorch.int64, rtorch.int32, rtorch.bool])
+def test_integer_inputs_name_the_kernel_unless_empty(dtype):
+    # PyTorch 2.15: the kernel named in the error depends on log and on the dim being
+    # the last; empty integer inputs come back empty, in their dtype, before the check.
+    x = rtorch.zeros(2, 3, dtype=dtype)
+    for fn, name in [(rtorch.softmax, "softmax"), (rtorch.log_softmax, "log_softmax")]:
+        with pytest.raises(NotImplementedError, match=f'"{name}_lastdim_kernel_impl"'):
+            fn(x, 1)
+        with pytest.raises(NotImplementedError, match=f'"{name}_kernel_impl"'):
+            fn(x, 0)
+        for shape, dim in [((0,), 0), ((2, 0), 1), ((0, 3), 0)]:
+            out = fn(rtorch.zeros(shape, dtype=dtype), dim)
+            assert (out.dtype, tuple(out.shape)) == (dtype, shape)
+    out = rtorch.softmax(rtorch.zeros(0, 3, dtype=dtype), 1, dtype=rtorch.float32)
+    assert (out.dtype, tuple(out.shape)) == (rtorch.float32, (0, 3))
+
+
 def test_grads():
     x = rtorch.tensor(
         RNG.standard_normal((3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True

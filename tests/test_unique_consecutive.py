@@ -84,3 +84,36 @@ def test_parity_with_torch() -> None:
         g = rtorch.unique_consecutive(rtorch.tensor(a), True, True, dim)
         for x, y in zip(g, w):
             np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize(
+    ("call", "node", "op"),
+    [
+        (lambda x: rtorch.unique(x), "Unique2Backward0", "_unique2"),
+        (lambda x: x.unique(sorted=False, return_counts=True), "Unique2Backward0", "_unique2"),
+        (
+            lambda x: rtorch.unique(x, dim=0, return_inverse=True),
+            "UniqueDimBackward0",
+            "unique_dim",
+        ),
+        (
+            lambda x: rtorch.unique_consecutive(x, return_inverse=True),
+            "UniqueConsecutiveBackward0",
+            "unique_consecutive",
+        ),
+    ],
+)
+def test_unique_ops_have_no_derivative(call, node, op):
+    # As PyTorch: the values require grad behind a node whose backward raises
+    # NotImplementedError; the inverse and counts do not require grad.
+    x = rtorch.tensor([1.0, 2.0, 2.0, 3.0], requires_grad=True)
+    result = call(x)
+    values, *rest = result if isinstance(result, tuple) else (result,)
+    assert values.requires_grad and values.grad_fn.name() == node
+    assert all(not r.requires_grad for r in rest)
+    assert sorted(values.tolist()) == [1.0, 2.0, 3.0]
+    with pytest.raises(NotImplementedError, match=f"the derivative for '{op}' is not implemented"):
+        values.sum().backward()
+    with rtorch.no_grad():
+        again = call(x)
+    assert not (again[0] if isinstance(again, tuple) else again).requires_grad

@@ -11,6 +11,51 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from .autograd.function import Function
+
+
+class _NoDerivative(Function):
+    """Gives the values output of a unique op PyTorch's node, whose derivative is not
+    implemented: the output requires grad, and backward through it raises PyTorch's
+    NotImplementedError (rather than a silent "does not require grad")."""
+
+    _op = ""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, values: Tensor) -> Tensor:  # type: ignore[override]
+        return values
+
+    @classmethod
+    def backward(cls, ctx, grad: Tensor):  # type: ignore[override]
+        raise NotImplementedError(f"the derivative for '{cls._op}' is not implemented.")
+
+
+class _Unique2(_NoDerivative):
+    _op = "_unique2"
+
+
+class _UniqueDim(_NoDerivative):
+    _op = "unique_dim"
+
+
+class _UniqueConsecutive(_NoDerivative):
+    _op = "unique_consecutive"
+
+
+# PyTorch's node names.
+_Unique2._backward_name = "Unique2Backward0"
+_UniqueDim._backward_name = "UniqueDimBackward0"
+_UniqueConsecutive._backward_name = "UniqueConsecutiveBackward0"
+
+
+def _attach(node: type[_NoDerivative], input: Tensor, result: Any) -> Any:
+    """``result`` (values, or a tuple led by them) with the values behind ``node`` when
+    ``input`` requires grad and grad mode is on."""
+    if not (input.requires_grad and _C.is_grad_enabled()):
+        return result
+    if isinstance(result, tuple):
+        return (node.apply(input, result[0]), *result[1:])
+    return node.apply(input, result)
 
 
 def _runs(keep: Tensor, n: int) -> tuple[Tensor, Tensor]:
@@ -69,7 +114,8 @@ def unique_consecutive(
             keep[1:] = False
         output = moved[keep].movedim(0, dim)
         inverse, counts = _runs(keep, n)
-    return _result(output, inverse, counts, return_inverse, return_counts)
+    result = _result(output, inverse, counts, return_inverse, return_counts)
+    return _attach(_UniqueConsecutive, input, result)
 
 
 _core_unique = _C.unique
@@ -95,9 +141,13 @@ def unique(
     the index of its value in the output (``return_inverse``) and how often each value
     occurs (``return_counts``)."""
     if dim is None:
-        return _core_unique(
-            input, sorted=sorted, return_inverse=return_inverse, return_counts=return_counts
+        result = _core_unique(
+            input.detach(),
+            sorted=sorted,
+            return_inverse=return_inverse,
+            return_counts=return_counts,
         )
+        return _attach(_Unique2, input, result)
     x = input.detach()
     nd = x.dim()
     if nd == 0:
@@ -125,7 +175,8 @@ def unique(
     group, counts = _runs(keep, n)
     inverse = _C.empty(n, dtype=_C.int64)
     inverse[order] = group
-    return _result(output, inverse, counts, return_inverse, return_counts)
+    result = _result(output, inverse, counts, return_inverse, return_counts)
+    return _attach(_UniqueDim, input, result)
 
 
 def _unique_method(

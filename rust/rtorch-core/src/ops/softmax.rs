@@ -12,18 +12,22 @@ use crate::error::{Error, Result};
 use crate::layout::normalize_dim;
 use crate::tensor::Tensor;
 
-fn prepare(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<(Tensor, usize)> {
+/// The input in the dtype asked for and the normalised dim. Integer and bool inputs are
+/// PyTorch's NotImplementedError, naming its kernel, unless they are empty: PyTorch
+/// returns those before dispatching on the dtype (the caller returns an empty copy).
+fn prepare(t: &Tensor, dim: i64, dtype: Option<DType>, log: bool) -> Result<(Tensor, usize)> {
     let d = normalize_dim(dim, t.dim())?;
     let src = match dtype {
         Some(dt) => super::copy::to_dtype(t, dt)?,
         None => t.clone(),
     };
-    if !src.dtype().is_floating_point() {
+    if !src.dtype().is_floating_point() && src.numel() > 0 {
         let last = t.dim() == 0 || d == t.dim() - 1;
-        let kernel = if last {
-            "softmax_lastdim_kernel_impl"
-        } else {
-            "softmax_kernel_impl"
+        let kernel = match (log, last) {
+            (false, true) => "softmax_lastdim_kernel_impl",
+            (false, false) => "softmax_kernel_impl",
+            (true, true) => "log_softmax_lastdim_kernel_impl",
+            (true, false) => "log_softmax_kernel_impl",
         };
         return Err(Error::NotImplemented(format!(
             "\"{kernel}\" not implemented for '{}'",
@@ -148,7 +152,10 @@ pub fn softmax_backward_data(g: &Tensor, y: &Tensor, dim: i64, log: bool) -> Res
 
 /// `softmax(dim, dtype)`.
 pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-    let (src, d) = prepare(t, dim, dtype)?;
+    let (src, d) = prepare(t, dim, dtype, false)?;
+    if !src.dtype().is_floating_point() {
+        return super::copy::clone_contiguous(&src.detach());
+    }
     let out = forward(&src, d, false)?;
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
@@ -162,7 +169,10 @@ pub fn softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
 
 /// `log_softmax(dim, dtype)`.
 pub fn log_softmax(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-    let (src, d) = prepare(t, dim, dtype)?;
+    let (src, d) = prepare(t, dim, dtype, true)?;
+    if !src.dtype().is_floating_point() {
+        return super::copy::clone_contiguous(&src.detach());
+    }
     let out = forward(&src, d, true)?;
     if needs_grad(&[&src]) {
         let so = SavedTensor::output(&out, 0);
