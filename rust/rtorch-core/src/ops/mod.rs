@@ -19,6 +19,7 @@ pub mod optim;
 pub mod pointwise;
 pub mod random_ops;
 pub mod reduce;
+pub mod reduce_kinds;
 pub mod rnn;
 pub mod scan;
 pub mod shape;

@@ -2,8 +2,12 @@
 //! blocks; float sums are pairwise (8 lanes, then halving) so float32 sums of millions
 //! of elements stay accurate and vectorise.
 
+use super::reduce_kinds::{
+    AnyAll, BlockReduce, CountNonzero, Extreme, LogSumExp, Prod, ProdInt, Sum, SumHalf, SumInt,
+    SumInto, Variance, VectorNorm,
+};
 use crate::autograd::{needs_grad, record};
-use crate::cpu::reduce::{arg_extreme, big_sum, big_sum_by, pairwise_sum};
+use crate::cpu::reduce::{arg_extreme, big_sum, big_sum_by};
 use crate::cpu::reduce_simd as simd;
 use crate::device::Backend;
 use crate::dtype::{DType, Scalar};
@@ -79,13 +83,14 @@ pub fn blocks_for(t: &Tensor, dims: &[usize]) -> Result<(Tensor, usize, usize)> 
     Ok((c, outer, inner))
 }
 
-/// Reduces each contiguous block of `inner` input values to one output value
-/// (`blocks` from `blocks_for`, `out` this op's fresh contiguous output).
-fn reduce_blocks<T: Element, O: Element>(
+/// Reduces each contiguous block of `inner` input values to one output value by the
+/// kind `k` (`blocks` from `blocks_for`, `out` this op's fresh contiguous output): the
+/// block reductions' one dispatch on the device.
+fn reduce_blocks<T: Element, O: Element, K: BlockReduce<T, O>>(
     blocks: &Tensor,
     out: &Tensor,
     inner: usize,
-    f: impl Fn(&[T]) -> O + Sync,
+    k: K,
 ) -> Result<()> {
     match Backend::of(out, &[blocks])? {
         Backend::Meta => Ok(()),
@@ -93,7 +98,7 @@ fn reduce_blocks<T: Element, O: Element>(
             let src = blocks.cpu_slice::<T>()?;
             // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
             let dst = unsafe { out.cpu_slice_mut::<O>()? };
-            crate::cpu::reduce::reduce_blocks(src, dst, inner, f);
+            crate::cpu::reduce::reduce_blocks(src, dst, inner, |b| k.cpu(b));
             Ok(())
         }
     }
@@ -166,7 +171,7 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
             Ok(())
         }
         DType::F32 if out.dtype() == DType::F32 => {
-            reduce_blocks::<f32, f32>(blocks, out, inner, simd::sum_f32)
+            reduce_blocks::<f32, f32, _>(blocks, out, inner, Sum)
         }
         DType::F64 if outer == 1 => {
             let x: &[f64] = blocks.cpu_slice::<f64>()?;
@@ -175,21 +180,16 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
             Ok(())
         }
         DType::F64 if out.dtype() == DType::F64 => {
-            reduce_blocks::<f64, f64>(blocks, out, inner, simd::sum_f64)
+            reduce_blocks::<f64, f64, _>(blocks, out, inner, Sum)
         }
-        DType::F32 => reduce_out::<f32, f32>(blocks, out, outer, inner, |v| v),
-        DType::F64 => reduce_out::<f64, f64>(blocks, out, outer, inner, |v| v),
+        DType::F32 => reduce_out::<f32>(blocks, out, outer, inner),
+        DType::F64 => reduce_out::<f64>(blocks, out, outer, inner),
         DType::F16 => half_sum::<half::f16>(blocks, out, outer, inner),
         DType::BF16 => half_sum::<half::bf16>(blocks, out, outer, inner),
         _ => {
             crate::dispatch_all!(dt, T => {
                 let po = out.dtype();
-                crate::dispatch_all!(po, O => {
-                    reduce_blocks::<T, O>(blocks, out, inner, |x| {
-                        let s = x.iter().fold(0i64, |acc, &v| acc.wrapping_add(v.to_i64()));
-                        O::from_i64(s)
-                    })
-                })
+                crate::dispatch_all!(po, O => reduce_blocks::<T, O, _>(blocks, out, inner, SumInt))
             })
         }
     }
@@ -210,29 +210,22 @@ fn half_sum<H: crate::cpu::elementwise::Half>(
         return crate::ops::map::fill(out, Scalar::Float(s as f64));
     }
     crate::dispatch_float!(out.dtype(), O => {
-        reduce_blocks::<H, O>(blocks, out, inner, |x| O::cast_from_f64(sum_half(x) as f64))
+        reduce_blocks::<H, O, _>(blocks, out, inner, SumHalf)
     }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
 }
 
-fn reduce_out<T, A>(
-    blocks: &Tensor,
-    out: &Tensor,
-    outer: usize,
-    inner: usize,
-    to_acc: impl Fn(T) -> A + Sync,
-) -> Result<()>
+fn reduce_out<T>(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Result<()>
 where
-    T: Element,
-    A: Copy + std::ops::Add<Output = A> + Default + Send + Sync + Into<f64>,
+    T: Element + Copy + std::ops::Add<Output = T> + Default + Send + Sync + Into<f64>,
 {
     if outer == 1 {
         let x: &[T] = blocks.cpu_slice::<T>()?;
-        let s: f64 = big_sum(x, &to_acc).into();
+        let s: f64 = big_sum(x, &|v| v).into();
         crate::ops::map::fill(out, Scalar::Float(s))?;
         return Ok(());
     }
     crate::dispatch_float!(out.dtype(), O => {
-        reduce_blocks::<T, O>(blocks, out, inner, |x| O::cast_from_f64(pairwise_sum(x, &to_acc).into()))
+        reduce_blocks::<T, O, _>(blocks, out, inner, SumInto)
     }, _ => Err(Error::Runtime(format!("sum: cannot write into {}", out.dtype().name()))))
 }
 
@@ -331,19 +324,19 @@ pub(crate) fn reduced_count(shape: &[usize], rdims: &[usize]) -> usize {
     rdims.iter().map(|&d| shape[d]).product()
 }
 
-/// Applies `f` to every reduced block (as f64 values); output cast to `out_dtype`.
+/// Reduces every block by `k` in float64; the output cast to `out_dtype`.
 pub(crate) fn reduce_f64(
     t: &Tensor,
     rdims: &[usize],
     keepdim: bool,
     out_dtype: DType,
-    f: impl Fn(&[f64]) -> f64 + Sync,
+    k: impl BlockReduce<f64, f64>,
 ) -> Result<Tensor> {
     let src = super::cast_view(&t.detach(), DType::F64)?;
     let (blocks, _, inner) = blocks_for(&src, rdims)?;
     let shape = reduced_shape(t.shape(), rdims, keepdim);
     let out = Tensor::uninit(&shape, DType::F64, t.device())?;
-    reduce_blocks::<f64, f64>(&blocks, &out, inner, f)?;
+    reduce_blocks::<f64, f64, _>(&blocks, &out, inner, k)?;
     super::cast_view(&out, out_dtype)
 }
 
@@ -546,7 +539,7 @@ pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
     let dims: Vec<i64> = dim.into_iter().collect();
     let rdims = reduce_dims(&src, &dims)?;
     let out = if out_dtype.is_floating_point() {
-        reduce_f64(&src, &rdims, keepdim, out_dtype, |x| x.iter().product())?
+        reduce_f64(&src, &rdims, keepdim, out_dtype, Prod)?
     } else {
         let s64 = super::cast_view(&src.detach(), DType::I64)?;
         let (blocks, _, inner) = blocks_for(&s64, &rdims)?;
@@ -555,9 +548,7 @@ pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
             DType::I64,
             t.device(),
         )?;
-        reduce_blocks::<i64, i64>(&blocks, &out, inner, |x| {
-            x.iter().fold(1i64, |a, &b| a.wrapping_mul(b))
-        })?;
+        reduce_blocks::<i64, i64, _>(&blocks, &out, inner, ProdInt)?;
         super::cast_view(&out, out_dtype)?
     };
     if needs_grad(&[&src]) {
@@ -630,7 +621,7 @@ pub fn amax_amin(
     let shape = reduced_shape(t.shape(), &rdims, keepdim);
     let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T>(&blocks, &out, inner, |x| arg_extreme(x, want_max).0))?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T, _>(&blocks, &out, inner, Extreme { want_max }))?;
     if needs_grad(&[t]) {
         let sx = crate::autograd::SavedTensor::input(t);
         let so = crate::autograd::SavedTensor::output(&out, 0);
@@ -786,9 +777,11 @@ fn check_var_dtype(t: &Tensor) -> Result<()> {
 pub fn var(t: &Tensor, dims: &[i64], correction: f64, keepdim: bool) -> Result<Tensor> {
     check_var_dtype(t)?;
     let rdims = reduce_dims(t, dims)?;
-    let out = reduce_f64(t, &rdims, keepdim, t.dtype(), move |x| {
-        var_of(x, correction)
-    })?;
+    let kind = Variance {
+        correction,
+        sqrt: false,
+    };
+    let out = reduce_f64(t, &rdims, keepdim, t.dtype(), kind)?;
     if needs_grad(&[t]) {
         let sx = crate::autograd::SavedTensor::input(t);
         let in_shape = t.shape().clone();
@@ -807,20 +800,15 @@ pub fn var(t: &Tensor, dims: &[i64], correction: f64, keepdim: bool) -> Result<T
     Ok(out)
 }
 
-fn var_of(x: &[f64], correction: f64) -> f64 {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    let ss: f64 = x.iter().map(|v| (v - m) * (v - m)).sum();
-    ss / (n - correction).max(0.0)
-}
-
 /// `std(dims, correction, keepdim)`.
 pub fn std(t: &Tensor, dims: &[i64], correction: f64, keepdim: bool) -> Result<Tensor> {
     check_var_dtype(t)?;
     let rdims = reduce_dims(t, dims)?;
-    let out = reduce_f64(t, &rdims, keepdim, t.dtype(), move |x| {
-        var_of(x, correction).sqrt()
-    })?;
+    let kind = Variance {
+        correction,
+        sqrt: true,
+    };
+    let out = reduce_f64(t, &rdims, keepdim, t.dtype(), kind)?;
     if needs_grad(&[t]) {
         let sx = crate::autograd::SavedTensor::input(t);
         let so = crate::autograd::SavedTensor::output(&out, 0);
@@ -882,33 +870,7 @@ pub fn norm(
             empty_check("linalg.vector_norm", &src, &rdims, false)?;
         }
     }
-    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), move |x| {
-        if p == 2.0 {
-            x.iter().map(|v| v * v).sum::<f64>().sqrt()
-        } else if p == f64::INFINITY {
-            x.iter().fold(0.0f64, |a, v| {
-                if v.is_nan() || a.is_nan() {
-                    f64::NAN
-                } else {
-                    a.max(v.abs())
-                }
-            })
-        } else if p == f64::NEG_INFINITY {
-            x.iter().fold(f64::INFINITY, |a, v| {
-                if v.is_nan() || a.is_nan() {
-                    f64::NAN
-                } else {
-                    a.min(v.abs())
-                }
-            })
-        } else if p == 0.0 {
-            x.iter().filter(|&&v| v != 0.0).count() as f64
-        } else if p == 1.0 {
-            x.iter().map(|v| v.abs()).sum()
-        } else {
-            x.iter().map(|v| v.abs().powf(p)).sum::<f64>().powf(1.0 / p)
-        }
-    })?;
+    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), VectorNorm { p })?;
     if needs_grad(&[&src]) {
         let sx = crate::autograd::SavedTensor::input(&src);
         let so = crate::autograd::SavedTensor::output(&out, 0);
@@ -964,11 +926,7 @@ pub fn norm(
 pub fn logsumexp(t: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let src = to_float(t)?;
     let rdims = reduce_dims(&src, dims)?;
-    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), |x| {
-        let m = x.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-        let m = if m.is_infinite() { 0.0 } else { m };
-        m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
-    })?;
+    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), LogSumExp)?;
     if needs_grad(&[&src]) {
         let sx = crate::autograd::SavedTensor::input(&src);
         let so = crate::autograd::SavedTensor::output(&out, 0);
@@ -998,9 +956,7 @@ pub fn any_all(t: &Tensor, dims: &[i64], keepdim: bool, want_any: bool) -> Resul
     let shape = reduced_shape(t.shape(), &rdims, keepdim);
     let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, DType::Bool, t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, bool>(&blocks, &out, inner, |x| {
-        if want_any { x.iter().any(|&v| v != T::zero()) } else { x.iter().all(|&v| v != T::zero()) }
-    }))?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, bool, _>(&blocks, &out, inner, AnyAll { want_any }))?;
     super::cast_view(&out, out_dtype)
 }
 
@@ -1009,9 +965,7 @@ pub fn count_nonzero(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let shape = reduced_shape(t.shape(), &rdims, false);
     let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, DType::I64, t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, i64>(&blocks, &out, inner, |x| {
-        x.iter().filter(|&&v| v != T::zero()).count() as i64
-    }))?;
+    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, i64, _>(&blocks, &out, inner, CountNonzero))?;
     Ok(out)
 }
 

@@ -1,0 +1,219 @@
+//! The block reductions as named kinds: one type per reduction, carrying its kernel name
+//! and its CPU function over one contiguous block of values.
+//!
+//! `ops::reduce` defines each op (dims, dtypes, autograd) once over its kind and runs it
+//! through `reduce_blocks`, the family's one dispatch point: the CPU maps the kind over
+//! the blocks, the meta device skips the values, and a GPU backend compiles the kernel
+//! called `NAME` (its parameters are the kind's fields, its types the block's).
+
+use crate::cpu::elementwise::Half;
+use crate::cpu::reduce::{arg_extreme, pairwise_sum, sum_half};
+use crate::cpu::reduce_simd as simd;
+use crate::element::Element;
+
+/// A reduction of each contiguous block of `T` values to one `O`.
+pub trait BlockReduce<T, O>: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per reduction.
+    const NAME: &'static str;
+    /// The reduction of one block on the CPU.
+    fn cpu(self, block: &[T]) -> O;
+}
+
+/// Sum of float32 or float64 values in their own type (pairwise, vectorised).
+#[derive(Clone, Copy, Debug)]
+pub struct Sum;
+
+impl BlockReduce<f32, f32> for Sum {
+    const NAME: &'static str = "sum_f32";
+    fn cpu(self, block: &[f32]) -> f32 {
+        simd::sum_f32(block)
+    }
+}
+
+impl BlockReduce<f64, f64> for Sum {
+    const NAME: &'static str = "sum_f64";
+    fn cpu(self, block: &[f64]) -> f64 {
+        simd::sum_f64(block)
+    }
+}
+
+/// Sum of float values accumulated in their own type, written as another float dtype
+/// (`sum(dtype=...)` of float32/float64 into another float type).
+#[derive(Clone, Copy, Debug)]
+pub struct SumInto;
+
+impl<T, O> BlockReduce<T, O> for SumInto
+where
+    T: Element + Copy + std::ops::Add<Output = T> + Default + Into<f64>,
+    O: Element,
+{
+    const NAME: &'static str = "sum_into";
+    fn cpu(self, block: &[T]) -> O {
+        O::cast_from_f64(pairwise_sum(block, &|v| v).into())
+    }
+}
+
+/// Sum of float16/bfloat16 values, accumulated in float32.
+#[derive(Clone, Copy, Debug)]
+pub struct SumHalf;
+
+impl<H: Half, O: Element> BlockReduce<H, O> for SumHalf {
+    const NAME: &'static str = "sum_half";
+    fn cpu(self, block: &[H]) -> O {
+        O::cast_from_f64(sum_half(block) as f64)
+    }
+}
+
+/// Sum of integer or bool values in int64, wrapping on overflow as PyTorch does.
+#[derive(Clone, Copy, Debug)]
+pub struct SumInt;
+
+impl<T: Element, O: Element> BlockReduce<T, O> for SumInt {
+    const NAME: &'static str = "sum_int";
+    fn cpu(self, block: &[T]) -> O {
+        O::from_i64(
+            block
+                .iter()
+                .fold(0i64, |acc, &v| acc.wrapping_add(v.to_i64())),
+        )
+    }
+}
+
+/// Product of int64 values, wrapping on overflow.
+#[derive(Clone, Copy, Debug)]
+pub struct ProdInt;
+
+impl BlockReduce<i64, i64> for ProdInt {
+    const NAME: &'static str = "prod_i64";
+    fn cpu(self, block: &[i64]) -> i64 {
+        block.iter().fold(1i64, |a, &b| a.wrapping_mul(b))
+    }
+}
+
+/// Product of float64 values (every float dtype reduces in float64).
+#[derive(Clone, Copy, Debug)]
+pub struct Prod;
+
+impl BlockReduce<f64, f64> for Prod {
+    const NAME: &'static str = "prod_f64";
+    fn cpu(self, block: &[f64]) -> f64 {
+        block.iter().product()
+    }
+}
+
+/// The largest (`want_max`) or smallest value; NaN wins (amax/amin).
+#[derive(Clone, Copy, Debug)]
+pub struct Extreme {
+    pub want_max: bool,
+}
+
+impl<T: Element> BlockReduce<T, T> for Extreme {
+    const NAME: &'static str = "extreme";
+    fn cpu(self, block: &[T]) -> T {
+        arg_extreme(block, self.want_max).0
+    }
+}
+
+/// Whether any (`want_any`) or all values are nonzero.
+#[derive(Clone, Copy, Debug)]
+pub struct AnyAll {
+    pub want_any: bool,
+}
+
+impl<T: Element> BlockReduce<T, bool> for AnyAll {
+    const NAME: &'static str = "any_all";
+    fn cpu(self, block: &[T]) -> bool {
+        if self.want_any {
+            block.iter().any(|&v| v != T::zero())
+        } else {
+            block.iter().all(|&v| v != T::zero())
+        }
+    }
+}
+
+/// How many values are nonzero.
+#[derive(Clone, Copy, Debug)]
+pub struct CountNonzero;
+
+impl<T: Element> BlockReduce<T, i64> for CountNonzero {
+    const NAME: &'static str = "count_nonzero";
+    fn cpu(self, block: &[T]) -> i64 {
+        block.iter().filter(|&&v| v != T::zero()).count() as i64
+    }
+}
+
+/// Variance with Bessel's `correction` (two passes: mean, then squared deviations), or
+/// its square root (`sqrt`: std).
+#[derive(Clone, Copy, Debug)]
+pub struct Variance {
+    pub correction: f64,
+    pub sqrt: bool,
+}
+
+impl BlockReduce<f64, f64> for Variance {
+    const NAME: &'static str = "variance_f64";
+    fn cpu(self, block: &[f64]) -> f64 {
+        let n = block.len() as f64;
+        let m = block.iter().sum::<f64>() / n;
+        let ss: f64 = block.iter().map(|v| (v - m) * (v - m)).sum();
+        let var = ss / (n - self.correction).max(0.0);
+        if self.sqrt {
+            var.sqrt()
+        } else {
+            var
+        }
+    }
+}
+
+/// The vector norm of order `p` (0: count of nonzeros, ±inf: largest/smallest absolute
+/// value, NaN propagating).
+#[derive(Clone, Copy, Debug)]
+pub struct VectorNorm {
+    pub p: f64,
+}
+
+impl BlockReduce<f64, f64> for VectorNorm {
+    const NAME: &'static str = "vector_norm_f64";
+    fn cpu(self, block: &[f64]) -> f64 {
+        let p = self.p;
+        let nan_or = |a: f64, v: f64, f: fn(f64, f64) -> f64| {
+            if v.is_nan() || a.is_nan() {
+                f64::NAN
+            } else {
+                f(a, v.abs())
+            }
+        };
+        if p == 2.0 {
+            block.iter().map(|v| v * v).sum::<f64>().sqrt()
+        } else if p == f64::INFINITY {
+            block.iter().fold(0.0, |a, &v| nan_or(a, v, f64::max))
+        } else if p == f64::NEG_INFINITY {
+            block
+                .iter()
+                .fold(f64::INFINITY, |a, &v| nan_or(a, v, f64::min))
+        } else if p == 0.0 {
+            block.iter().filter(|&&v| v != 0.0).count() as f64
+        } else if p == 1.0 {
+            block.iter().map(|v| v.abs()).sum()
+        } else {
+            block
+                .iter()
+                .map(|v| v.abs().powf(p))
+                .sum::<f64>()
+                .powf(1.0 / p)
+        }
+    }
+}
+
+/// log(sum(exp(x))), the largest value subtracted first (an infinite one is not).
+#[derive(Clone, Copy, Debug)]
+pub struct LogSumExp;
+
+impl BlockReduce<f64, f64> for LogSumExp {
+    const NAME: &'static str = "logsumexp_f64";
+    fn cpu(self, block: &[f64]) -> f64 {
+        let m = block.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let m = if m.is_infinite() { 0.0 } else { m };
+        m + block.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    }
+}
