@@ -3,11 +3,11 @@
 //! of elements stay accurate and vectorise.
 
 use super::reduce_kinds::{
-    AnyAll, BlockReduce, CountNonzero, Extreme, LogSumExp, Prod, ProdInt, Sum, SumHalf, SumInt,
-    SumInto, Variance, VectorNorm,
+    AnyAll, ArgExtreme, ArgExtremeF32, BlockArgReduce, BlockReduce, CountNonzero, Extreme,
+    LogSumExp, Prod, ProdInt, Sum, SumHalf, SumInt, SumInto, Variance, VectorNorm,
 };
 use crate::autograd::{needs_grad, record};
-use crate::cpu::reduce::{arg_extreme, big_sum, big_sum_by};
+use crate::cpu::reduce::{big_sum, big_sum_by};
 use crate::cpu::reduce_simd as simd;
 use crate::device::Backend;
 use crate::dtype::{DType, Scalar};
@@ -99,6 +99,28 @@ fn reduce_blocks<T: Element, O: Element, K: BlockReduce<T, O>>(
             // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
             let dst = unsafe { out.cpu_slice_mut::<O>()? };
             crate::cpu::reduce::reduce_blocks(src, dst, inner, |b| k.cpu(b));
+            Ok(())
+        }
+    }
+}
+
+/// Reduces each block of `inner` values to one value and its index by the kind `k`
+/// (`vals` and `idx` this op's fresh contiguous outputs): the arg reductions' one
+/// dispatch on the device.
+fn arg_reduce_blocks<T: Element, K: BlockArgReduce<T>>(
+    blocks: &Tensor,
+    vals: &Tensor,
+    idx: &Tensor,
+    inner: usize,
+    k: K,
+) -> Result<()> {
+    match Backend::of(vals, &[blocks, idx])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let src = blocks.cpu_slice::<T>()?;
+            // SAFETY: `vals` and `idx` are the op's fresh outputs; nothing else holds them.
+            let (dv, di) = unsafe { (vals.cpu_slice_mut::<T>()?, idx.cpu_slice_mut::<i64>()?) };
+            crate::cpu::reduce::arg_reduce_blocks(src, dv, di, inner, |b| k.cpu(b));
             Ok(())
         }
     }
@@ -666,23 +688,12 @@ pub fn max_min_dim(
     let (blocks, _, inner) = blocks_for(&t.detach(), &rd)?;
     let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
-    if Backend::of(&vals, &[&blocks])? == Backend::Cpu {
-        // SAFETY: `vals` and `idx` are this op's fresh outputs; nothing else holds them.
-        let di = unsafe { idx.cpu_slice_mut::<i64>()? };
-        if t.dtype() == DType::F32 {
-            let (src, dv) = (blocks.cpu_slice::<f32>()?, unsafe {
-                vals.cpu_slice_mut::<f32>()?
-            });
-            crate::cpu::reduce::arg_reduce_blocks(src, dv, di, inner, |x| {
-                simd::arg_extreme_f32(x, want_max)
-            });
-        } else {
-            crate::dispatch_all!(t.dtype(), T => {
-                // SAFETY: as above.
-                let (src, dv) = (blocks.cpu_slice::<T>()?, unsafe { vals.cpu_slice_mut::<T>()? });
-                crate::cpu::reduce::arg_reduce_blocks(src, dv, di, inner, |x| arg_extreme(x, want_max));
-            });
-        }
+    if t.dtype() == DType::F32 {
+        arg_reduce_blocks::<f32, _>(&blocks, &vals, &idx, inner, ArgExtremeF32 { want_max })?;
+    } else {
+        crate::dispatch_all!(t.dtype(), T => {
+            arg_reduce_blocks::<T, _>(&blocks, &vals, &idx, inner, ArgExtreme { want_max })
+        })?;
     }
     if needs_grad(&[t]) {
         record_select(

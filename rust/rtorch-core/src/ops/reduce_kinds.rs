@@ -9,6 +9,7 @@
 use crate::cpu::elementwise::Half;
 use crate::cpu::reduce::{arg_extreme, pairwise_sum, sum_half};
 use crate::cpu::reduce_simd as simd;
+use crate::cpu::reduce_simd::arg_extreme_f32;
 use crate::element::Element;
 
 /// A reduction of each contiguous block of `T` values to one `O`.
@@ -17,6 +18,15 @@ pub trait BlockReduce<T, O>: Copy + Send + Sync + 'static {
     const NAME: &'static str;
     /// The reduction of one block on the CPU.
     fn cpu(self, block: &[T]) -> O;
+}
+
+/// A reduction of each contiguous block of `T` values to one of them and its index in
+/// the block (max/min along a dim).
+pub trait BlockArgReduce<T>: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per reduction.
+    const NAME: &'static str;
+    /// The value and its index in one block (non-empty) on the CPU.
+    fn cpu(self, block: &[T]) -> (T, usize);
 }
 
 /// Sum of float32 or float64 values in their own type (pairwise, vectorised).
@@ -111,6 +121,33 @@ impl<T: Element> BlockReduce<T, T> for Extreme {
     const NAME: &'static str = "extreme";
     fn cpu(self, block: &[T]) -> T {
         arg_extreme(block, self.want_max).0
+    }
+}
+
+/// The largest (`want_max`) or smallest value and the index of its first occurrence; the
+/// first NaN wins (max/min along a dim, argmax/argmin).
+#[derive(Clone, Copy, Debug)]
+pub struct ArgExtreme {
+    pub want_max: bool,
+}
+
+impl<T: Element> BlockArgReduce<T> for ArgExtreme {
+    const NAME: &'static str = "arg_extreme";
+    fn cpu(self, block: &[T]) -> (T, usize) {
+        arg_extreme(block, self.want_max)
+    }
+}
+
+/// `ArgExtreme` of float32 with the vectorised scan (AVX2 where present).
+#[derive(Clone, Copy, Debug)]
+pub struct ArgExtremeF32 {
+    pub want_max: bool,
+}
+
+impl BlockArgReduce<f32> for ArgExtremeF32 {
+    const NAME: &'static str = "arg_extreme_f32";
+    fn cpu(self, block: &[f32]) -> (f32, usize) {
+        arg_extreme_f32(block, self.want_max)
     }
 }
 
