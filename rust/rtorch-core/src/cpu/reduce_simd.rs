@@ -282,40 +282,18 @@ mod avx2 {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    /// Block sum with four 16-wide accumulators (64 lanes), folded as a tree.
+    /// Block sum with four 16-wide accumulators (64 lanes), folded as a tree, of the
+    /// values `load` reads 16 at a time (widened to float32 exactly) and `widen` one by
+    /// one in the tail: float32 itself, or float16/bfloat16 widened in registers (the
+    /// same additions in the same order as widening into a buffer first).
     ///
     /// # Safety
-    /// The CPU must support AVX-512 F/DQ.
-    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
-    pub unsafe fn sum_f32(x: &[f32]) -> f32 {
-        let mut acc = [_mm512_setzero_ps(); 4];
-        let chunks = x.chunks_exact(64);
-        let rest = chunks.remainder();
-        for c in chunks {
-            let p = c.as_ptr();
-            for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: `c` holds 64 values, so 16 values from p + 16k are in bounds.
-                *a = _mm512_add_ps(*a, unsafe { _mm512_loadu_ps(p.add(16 * k)) });
-            }
-        }
-        let v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-        let h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps::<1>(v));
-        let s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        let mut s = _mm_cvtss_f32(s);
-        for &r in rest {
-            s += r;
-        }
-        s
-    }
-
-    /// `sum_f32` of 16-bit floats, each group of 16 widened in a register by `widen`
-    /// (exact), then added as `sum_f32` adds its loads.
+    /// The CPU must support AVX-512 F/DQ; `load(p)` reads the 16 values from `p`.
     #[inline(always)]
-    unsafe fn sum_widening<H: crate::cpu::elementwise::Half>(
-        x: &[H],
-        widen: impl Fn(__m256i) -> __m512,
+    unsafe fn sum_loads<T: Copy>(
+        x: &[T],
+        load: impl Fn(*const T) -> __m512,
+        widen: impl Fn(T) -> f32,
     ) -> f32 {
         let mut acc = [_mm512_setzero_ps(); 4];
         let chunks = x.chunks_exact(64);
@@ -323,10 +301,8 @@ mod avx512 {
         for c in chunks {
             let p = c.as_ptr();
             for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: `c` holds 64 values of 2 bytes, so the 32 bytes from p + 16k are
-                // in bounds.
-                let h = unsafe { _mm256_loadu_si256(p.add(16 * k) as *const __m256i) };
-                *a = _mm512_add_ps(*a, widen(h));
+                // `c` holds 64 values, so the 16 from p + 16k are in bounds.
+                *a = _mm512_add_ps(*a, load(p.wrapping_add(16 * k)));
             }
         }
         let v = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
@@ -336,7 +312,7 @@ mod avx512 {
         let s = _mm_add_ss(s, _mm_movehdup_ps(s));
         let mut s = _mm_cvtss_f32(s);
         for &r in rest {
-            s += r.widen();
+            s += widen(r);
         }
         s
     }
@@ -344,9 +320,23 @@ mod avx512 {
     /// # Safety
     /// The CPU must support AVX-512 F/DQ.
     #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+    pub unsafe fn sum_f32(x: &[f32]) -> f32 {
+        // SAFETY: `sum_loads` passes pointers to 16 values in bounds.
+        unsafe { sum_loads(x, |p| _mm512_loadu_ps(p), |v| v) }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512 F/DQ.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
     pub unsafe fn sum_f16(x: &[half::f16]) -> f32 {
-        // SAFETY: the features are enabled for this function (the caller's contract).
-        unsafe { sum_widening(x, |h| _mm512_cvtph_ps(h)) }
+        // SAFETY: `sum_loads` passes pointers to 16 values (32 bytes) in bounds.
+        unsafe {
+            sum_loads(
+                x,
+                |p| _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i)),
+                |v| v.to_f32(),
+            )
+        }
     }
 
     /// # Safety
@@ -356,9 +346,14 @@ mod avx512 {
         // bfloat16 is the top half of a float32: zero-extend each to 32 bits and shift.
         // SAFETY: as above.
         unsafe {
-            sum_widening(x, |h| {
-                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
-            })
+            sum_loads(
+                x,
+                |p| {
+                    let h = _mm256_loadu_si256(p as *const __m256i);
+                    _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+                },
+                |v| v.to_f32(),
+            )
         }
     }
 
