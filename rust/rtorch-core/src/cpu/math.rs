@@ -448,8 +448,9 @@ const ERF32_R: [f32; 6] = [
     -0.37612631916999817,
 ];
 
-/// erf(x) for an f32 within 1.34 ulp (every float32 checked, `every_float_erf_sin_cos`), in float32 with FMA (twice the lanes of the float64
-/// form): `x (C0 + x^2 R(x^2))` for |x| < 1, with C0 = 2/sqrt(pi) as two floats; beyond,
+/// erf(x) for an f32 within 1.34 ulp (every float32 checked, `every_float_erf_sin_cos`),
+/// in float32 with FMA (twice the lanes of the float64 form): `x (C0 + x^2 R(x^2))` for
+/// |x| < 1, with C0 = 2/sqrt(pi) as two floats; beyond,
 /// `1 - t e^(P(w) - z^2)` with t = 2.5 / (2.5 + z), z = |x| <= 4 (erf rounds to 1 above
 /// 3.92), z^2 exact as a sum of two floats, `e^` Cephes' `expf` polynomial. erfc is at most
 /// 0.16 there and enters with absolute accuracy, so the rounding of t (which moves the
