@@ -195,6 +195,13 @@ OPS = {
     "logical_not": (lambda a: rtorch.logical_not(a), [_x(3)]),
     "pow_scalar": (lambda a: a**2, [_x(3)]),
     "clamp": (lambda a: a.clamp(0, 1), [_x(2, 2)]),
+    "clamp_tensor_bounds": (lambda a, b: a.clamp(b, b + 1), [_x(2, 2), _x(2)]),
+    "isnan": (lambda a: a.isnan(), [_x(3)]),
+    "sign_int": (lambda a: a.sign(), [_x(3, dtype=I64)]),
+    "floor": (lambda a: a.floor(), [_x(2, 3)]),
+    "hardtanh": (lambda a: nn.functional.hardtanh(a), [_x(2, 3)]),
+    "nan_to_num": (lambda a: a.nan_to_num(), [_x(4)]),
+    "bitwise_not": (lambda a: ~a, [_x(4, dtype=I64)]),
     # binary with broadcasting and promotion
     "add": (lambda a, b: a + b, [_x(4, 1), _x(1, 5)]),
     "mul_promote": (lambda a, b: a * b, [_x(3, dtype=I64), _x(3)]),
@@ -250,6 +257,8 @@ OPS = {
         lambda a, i, s: a.index_add(0, i, s),
         [_x(3, 5), rtorch.zeros(2, dtype=I64), _x(2, 5)],
     ),
+    "masked_scatter": (lambda a, m, s: a.masked_scatter(m, s), [_x(3, 5), _x(5) > 0, _x(3, 5)]),
+    "masked_fill": (lambda a, m: a.masked_fill(m, 2.0), [_x(3, 5), _x(5) > 0]),
     "index_put": (
         lambda a, i, v: a.index_put((i,), v),
         [_x(3, 5), rtorch.zeros(2, dtype=I64), _x(5)],
@@ -370,7 +379,8 @@ def test_op_on_meta_matches_the_cpu_shape_and_dtype(name):
 
 GRAD_OPS = ["add", "matmul", "linear", "conv2d", "softmax", "sum_dim", "layer_norm"]
 GRAD_OPS += ["batch_norm", "embedding", "cross_entropy", "max_pool2d", "cumsum", "gather"]
-GRAD_OPS += ["index_select", "getitem_tensor", "sort"]
+GRAD_OPS += ["index_select", "getitem_tensor", "sort", "relu", "hardtanh", "maximum"]
+GRAD_OPS += ["clamp_tensor_bounds", "where"]
 
 
 @pytest.mark.parametrize("name", GRAD_OPS)

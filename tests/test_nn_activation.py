@@ -463,3 +463,55 @@ def test_second_order_gradients_of_compositions():
                 + F.glu(a, 1).sum() + F.softmin(a, 1))  # fmt: skip
 
     assert gradgradcheck(composite, (x,))
+
+
+# Derivatives at a NaN input and under an infinite upstream gradient, as PyTorch 2.15's
+# backward kernels select (not multiply by a 0/1 mask): relu `y <= 0 ? 0 : g`, hardtanh
+# `x <= lo || x >= hi ? 0 : g`, elu `x <= 0 ? g a e^x : g`, leaky_relu `x > 0 ? g :
+# g slope`, hardswish `x <= -3 ? 0 : x < 3 ? g (x / 3 + 1/2) : g`, hardsigmoid
+# `-3 < x < 3 ? g / 6 : 0`, softplus `beta x > threshold ? g : g z / (z + 1)`.
+_SELECT_X = [math.nan, -4.0, 0.5, 7.0]
+_SELECT_G = [1.0, math.inf, 2.0, math.inf]
+_SIG_HALF = 1.0 / (1.0 + math.exp(-0.5))
+SELECTS = [
+    ("relu", F.relu, [1.0, 0.0, 2.0, math.inf]),
+    ("relu6", F.relu6, [1.0, 0.0, 2.0, 0.0]),
+    ("hardtanh", F.hardtanh, [1.0, 0.0, 2.0, 0.0]),
+    ("elu", F.elu, [1.0, math.inf, 2.0, math.inf]),
+    ("leaky_relu", lambda t: F.leaky_relu(t, 0.1), [0.1, math.inf, 2.0, math.inf]),
+    ("hardswish", F.hardswish, [1.0, 0.0, 2.0 * (0.5 / 3 + 0.5), math.inf]),
+    ("hardsigmoid", F.hardsigmoid, [0.0, 0.0, 2.0 / 6, 0.0]),
+    ("softplus", F.softplus, [math.nan, math.inf, 2.0 * _SIG_HALF, math.inf]),
+]
+
+
+@pytest.mark.parametrize("name,fn,expected", SELECTS, ids=[s[0] for s in SELECTS])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gradient_selects_at_nan_and_infinite_upstream(name, fn, expected, dtype):
+    dt = getattr(rtorch, dtype)
+    x = rtorch.tensor(_SELECT_X, dtype=dt, requires_grad=True)
+    fn(x).backward(rtorch.tensor(_SELECT_G, dtype=dt))
+    got = x.grad.tolist()
+    for g, e in zip(got, expected):
+        if math.isnan(e):
+            assert math.isnan(g), (got, expected)
+        else:
+            assert g == pytest.approx(e, rel=1e-6), (got, expected)
+
+
+def test_hardsigmoid_gradient_is_the_float32_sixth_in_every_dtype():
+    # PyTorch's kernel multiplies by `1.0f / 6.0f`, also for float64.
+    x = rtorch.zeros(1, dtype=rtorch.float64, requires_grad=True)
+    F.hardsigmoid(x).backward()
+    assert x.grad.item() == float(np.float32(1.0) / np.float32(6.0))
+
+
+def test_second_order_gradients_through_the_selects():
+    from rtorch.autograd import gradgradcheck
+
+    x = np.random.default_rng(9).uniform(-2.6, 2.6, (5, 4))
+    x = np.where(np.abs(x - np.round(x * 2) / 2) < 0.05, x + 0.11, x)
+    t = rtorch.tensor(x, requires_grad=True)
+    for fn in (F.relu, F.hardtanh, F.elu, F.hardswish, F.hardsigmoid, F.softplus,
+               lambda a: F.leaky_relu(a, 0.2)):  # fmt: skip
+        assert gradgradcheck(lambda a, fn=fn: fn(a) * a, (t,))

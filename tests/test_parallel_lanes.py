@@ -142,3 +142,38 @@ def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest, k):
         np.testing.assert_array_equal(
             kv.numpy(), np.take_along_axis(v, order[:, k + 1 : k + 2], 1)[:, 0]
         )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int8", "bool", "float16"])
+def test_three_operand_maps_on_every_layout(dtype):
+    # `where` and clamp with tensor bounds above the grain size: contiguous (the flat
+    # loop), a broadcast scalar branch in either slot (the stride-0 row loops), a
+    # transposed operand (the generic walk) and clamp_ in place (output = input).
+    np_dtype = getattr(np, dtype)
+    x = (X * 10).astype(np_dtype)
+    y = (-X * 3).astype(np_dtype)
+    cond = X > 0.3
+    tx, ty, tc = rtorch.tensor(x), rtorch.tensor(y), rtorch.tensor(cond)
+    scalar = np.array(2, dtype=np_dtype)
+    ts = rtorch.tensor(scalar)
+    cases = [
+        (lambda: rtorch.where(tc, tx, ty), np.where(cond, x, y)),
+        (lambda: rtorch.where(tc, tx, ts), np.where(cond, x, scalar)),
+        (lambda: rtorch.where(tc, ts, ty), np.where(cond, scalar, y)),
+        (lambda: rtorch.where(tc.t().contiguous().t(), tx, ty), np.where(cond, x, y)),
+    ]
+    if dtype != "bool":
+        lo, hi = np.minimum(x, y), np.maximum(x, y) // 2
+        tlo, thi = rtorch.tensor(lo), rtorch.tensor(hi)
+        want = np.minimum(np.maximum(x, lo), hi)
+        cases.append((lambda: rtorch.clamp(tx, tlo, thi), want))
+
+        def in_place():
+            t = tx.clone()
+            t.clamp_(tlo, thi)
+            return t
+
+        cases.append((in_place, want))
+    for make, want in cases:
+        (got,) = same_for_thread_counts(lambda make=make: [make().numpy()])
+        np.testing.assert_array_equal(got, want)

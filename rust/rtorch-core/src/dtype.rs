@@ -48,7 +48,7 @@ impl DType {
         }
     }
 
-    pub fn is_floating_point(self) -> bool {
+    pub const fn is_floating_point(self) -> bool {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
     }
 

@@ -390,6 +390,23 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
     let pa = SendPtr(a.ptr() as *mut A);
     let pb = SendPtr(b.ptr() as *mut B);
     let pc = SendPtr(c.ptr() as *mut C);
+    let n = out.numel();
+    if runs_flat(&[out.layout(), a.layout(), b.layout(), c.layout()]) {
+        if n == 0 {
+            return;
+        }
+        // Contiguous operands: unit-stride loops that LLVM vectorises (a select such as
+        // `where` becomes a blend instead of a branch per element).
+        par_chunks(n, |s, e| {
+            let (po, pa, pb, pc) = (po.get(), pa.get(), pb.get(), pc.get());
+            for i in s..e {
+                // SAFETY: i < numel and every operand is contiguous with the output's
+                // layout; an output aliasing an input exactly reads before it writes.
+                unsafe { *po.add(i) = f(*pa.add(i), *pb.add(i), *pc.add(i)) };
+            }
+        });
+        return;
+    }
     let plan = Plan::new_memory_order(
         out.shape(),
         [out.strides(), a.strides(), b.strides(), c.strides()],
@@ -397,15 +414,32 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
     let [so, sa, sb, sc] = plan.inner_strides();
     plan.par_for_rows(&|[oo, oa, ob, oc], len| {
         let (po, pa, pb, pc) = (po.get(), pa.get(), pb.get(), pc.get());
-        for i in 0..len {
-            // SAFETY: offsets come from the layouts.
-            unsafe {
-                *po.add(oo + i * so) = f(
-                    *pa.add(oa + i * sa),
-                    *pb.add(ob + i * sb),
-                    *pc.add(oc + i * sc),
-                )
-            };
+        // SAFETY (all three loops): the offsets come from the layouts; a broadcast
+        // operand (inner stride 0) is read at its row offset.
+        match (so, sa, sb, sc) {
+            (1, 1, 1, 0) => unsafe {
+                let cv = *pc.add(oc);
+                for i in 0..len {
+                    *po.add(oo + i) = f(*pa.add(oa + i), *pb.add(ob + i), cv);
+                }
+            },
+            (1, 1, 0, 1) => unsafe {
+                let bv = *pb.add(ob);
+                for i in 0..len {
+                    *po.add(oo + i) = f(*pa.add(oa + i), bv, *pc.add(oc + i));
+                }
+            },
+            _ => {
+                for i in 0..len {
+                    unsafe {
+                        *po.add(oo + i * so) = f(
+                            *pa.add(oa + i * sa),
+                            *pb.add(ob + i * sb),
+                            *pc.add(oc + i * sc),
+                        )
+                    };
+                }
+            }
         }
     });
 }

@@ -240,3 +240,39 @@ pub fn scatter<T: Arith>(
         Ok(())
     })
 }
+
+/// The row-major indices of the non-zero elements of `x` (a contiguous tensor of
+/// `shape`) into `out`, one row of `shape.len()` per element found; `out` holds exactly
+/// as many rows as `x` has non-zero elements.
+pub fn nonzero_indices<T: Element>(x: &[T], shape: &[usize], out: &mut [i64]) {
+    let nd = shape.len();
+    let z = T::zero();
+    if nd == 0 {
+        return;
+    }
+    let last = shape[nd - 1];
+    if last == 0 {
+        return;
+    }
+    let mut prefix = vec![0i64; nd - 1];
+    let mut rows = out.chunks_exact_mut(nd);
+    for row in x.chunks_exact(last) {
+        for (j, &v) in row.iter().enumerate() {
+            if v != z {
+                if let Some(r) = rows.next() {
+                    r[..nd - 1].copy_from_slice(&prefix);
+                    r[nd - 1] = j as i64;
+                }
+            }
+        }
+        let mut d = nd - 1;
+        while d > 0 {
+            d -= 1;
+            prefix[d] += 1;
+            if (prefix[d] as usize) < shape[d] {
+                break;
+            }
+            prefix[d] = 0;
+        }
+    }
+}

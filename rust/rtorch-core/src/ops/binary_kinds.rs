@@ -148,6 +148,25 @@ scaled_kinds! {
     SubScaled "sub_alpha" true;
 }
 
+/// 1 where `x == y`, else 0, in the operands' dtype: the tie masks of derivatives
+/// (max/min/amax spread the gradient over the elements equal to the result). With
+/// `nan_equal` a NaN matches a NaN (the result of a reduction over a NaN).
+#[derive(Clone, Copy, Debug)]
+pub struct EqMask {
+    pub nan_equal: bool,
+}
+impl ArithBinary for EqMask {
+    const NAME: &'static str = "eq_mask";
+    #[inline(always)]
+    fn apply<T: Arith>(self, x: T, y: T) -> T {
+        if x == y || (self.nan_equal && x != x && y != y) {
+            T::one()
+        } else {
+            T::zero()
+        }
+    }
+}
+
 /// `maximum`: NaN if either is NaN.
 #[derive(Clone, Copy, Debug)]
 pub struct Maximum;

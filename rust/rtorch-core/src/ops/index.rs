@@ -5,13 +5,12 @@
 //! `index_put` (scatter rows, optionally accumulating). Most other ops are written on
 //! top of them, so their backward formulas come for free and stay differentiable.
 
-use super::binary::{Arith, Rhs};
-use super::map::{copy_cast, ternary_map};
+use super::binary::Rhs;
+use super::index_kinds as kinds;
+use super::map::copy_cast;
 use super::{expand_view, reduce_grad};
 use crate::autograd::{is_grad_enabled, needs_grad, record};
-use crate::cpu::index as k;
 use crate::dtype::{result_type, DType, Scalar};
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, fmt_shape, normalize_dim, Dims};
 use crate::tensor::Tensor;
@@ -88,16 +87,16 @@ pub fn in_place_via(
 
 /// The geometry of an advanced index: which dims are indexed, the broadcast index
 /// shape, the result shape and the element offset of every index position.
-struct AdvPlan {
+pub(super) struct AdvPlan {
     /// Result shape.
-    out_shape: Dims,
+    pub(super) out_shape: Dims,
     /// Broadcast shape of the index tensors.
     bshape: Dims,
     /// Source element offset (relative to the tensor's offset) per index position.
-    offsets: Vec<usize>,
+    pub(super) offsets: Vec<usize>,
     /// Shape and strides (in the source) of the non-indexed dims, in result order.
-    rest_shape: Dims,
-    rest_strides: Dims,
+    pub(super) rest_shape: Dims,
+    pub(super) rest_strides: Dims,
     /// Where the index dims sit in the result (0 when moved to the front).
     b_pos: usize,
 }
@@ -177,7 +176,7 @@ impl AdvPlan {
 
     /// Strides of a contiguous result for the rest dims, and the stride of one step of
     /// the flattened index dims.
-    fn result_strides(&self) -> (Dims, usize) {
+    pub(super) fn result_strides(&self) -> (Dims, usize) {
         let strides = crate::layout::contiguous_strides(&self.out_shape);
         let nb = self.bshape.len();
         let mut rest = Dims::new();
@@ -189,91 +188,6 @@ impl AdvPlan {
         let inner: usize = self.out_shape[self.b_pos + nb..].iter().product();
         (rest, inner)
     }
-}
-
-/// Offsets of every element of a layout (shape, strides) in row-major order.
-fn all_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
-    let n: usize = shape.iter().product();
-    let mut out = Vec::with_capacity(n);
-    if n == 0 {
-        return out;
-    }
-    let nd = shape.len();
-    let mut idx = vec![0usize; nd];
-    let mut off = 0usize;
-    for _ in 0..n {
-        out.push(off);
-        let mut d = nd;
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            off -= strides[d] * shape[d];
-            idx[d] = 0;
-        }
-    }
-    out
-}
-
-/// Copies rows: `out[b * db + doff[j]] = src[offsets[b] + soff[j]]` (the gather
-/// direction of advanced indexing); `out` is fresh and contiguous.
-fn adv_gather<T: Element>(src: &Tensor, plan: &AdvPlan, out: &Tensor) -> Result<()> {
-    let (dst_rest, db) = plan.result_strides();
-    let soff = all_offsets(&plan.rest_shape, &plan.rest_strides);
-    let doff = all_offsets(&plan.rest_shape, &dst_rest);
-    let s = k::Rows {
-        bases: &plan.offsets,
-        step: 0,
-        within: &soff,
-    };
-    let d = k::Rows {
-        bases: &[],
-        step: db,
-        within: &doff,
-    };
-    k::gather_rows(
-        src.cpu_view::<T>()?,
-        &s,
-        out.cpu_view_mut()?,
-        &d,
-        plan.offsets.len(),
-    );
-    Ok(())
-}
-
-/// The scatter direction: `dst[offsets[b] + doff[j]] (+)= values[b * vb + voff[j]]`.
-fn adv_scatter<T: Arith>(
-    dst: &Tensor,
-    plan: &AdvPlan,
-    values: &Tensor,
-    accumulate: bool,
-) -> Result<()> {
-    let (val_rest, vb) = plan.result_strides();
-    let doff = all_offsets(&plan.rest_shape, &plan.rest_strides);
-    let voff = all_offsets(&plan.rest_shape, &val_rest);
-    let d = k::Rows {
-        bases: &plan.offsets,
-        step: 0,
-        within: &doff,
-    };
-    let v = k::Rows {
-        bases: &[],
-        step: vb,
-        within: &voff,
-    };
-    let nb = plan.offsets.len();
-    k::scatter_rows(
-        dst.cpu_view_mut::<T>()?,
-        &d,
-        values.cpu_view()?,
-        &v,
-        nb,
-        accumulate,
-    );
-    Ok(())
 }
 
 /// Index tensors of an op on CPU data must hold values (as in PyTorch, CPU index
@@ -297,9 +211,11 @@ fn cpu_indices(indices: &[Option<Tensor>]) -> Result<()> {
 pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     let plan = AdvPlan::new(t, indices)?;
     let out = Tensor::uninit(&plan.out_shape, t.dtype(), t.device())?;
-    if out.numel() > 0 && Tensor::has_values(&out, &[t])? {
-        cpu_indices(indices)?;
-        crate::dispatch_all!(t.dtype(), T => adv_gather::<T>(t, &plan, &out))?;
+    if out.numel() > 0 {
+        if t.device() == crate::Device::Cpu {
+            cpu_indices(indices)?;
+        }
+        kinds::run(&kinds::Index { plan: &plan }, t.dtype(), &out, &[t])?;
     }
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), indices.to_vec());
@@ -343,9 +259,15 @@ fn index_put_kernel(
     } else {
         contiguous_as(&expanded, dst.dtype())?
     };
-    if vals.numel() > 0 && Tensor::has_values(dst, &[&vals])? {
-        cpu_indices(indices)?;
-        crate::dispatch_all!(dst.dtype(), T => adv_scatter::<T>(dst, &plan, &vals, accumulate))?;
+    if vals.numel() > 0 {
+        if dst.device() == crate::Device::Cpu {
+            cpu_indices(indices)?;
+        }
+        let k = kinds::IndexPut {
+            plan: &plan,
+            accumulate,
+        };
+        kinds::run(&k, dst.dtype(), dst, &[&vals])?;
     }
     Ok(())
 }
@@ -932,9 +854,7 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     }
     let out = Tensor::uninit(index.shape(), t.dtype(), t.device())?;
     let o1 = as_1d(&out);
-    if Tensor::has_values(&o1, &[&t1, &i1])? {
-        crate::dispatch_all!(t.dtype(), T => k::gather::<T>(t1.cpu_view()?, d, i1.cpu_view()?, o1.cpu_view_mut()?))?;
-    }
+    kinds::run(&kinds::Gather { dim: d }, t.dtype(), &o1, &[&t1, &i1])?;
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), idx.clone());
         record("GatherBackward0", &[t], &out, move |_, g| {
@@ -945,22 +865,7 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     Ok(out)
 }
 
-pub use crate::cpu::index::ScatterReduce;
-
-fn scatter_kernel<T: Arith>(
-    dst: &Tensor,
-    d: usize,
-    index: &Tensor,
-    src: &Rhs,
-    reduce: ScatterReduce,
-) -> Result<()> {
-    let src = match src {
-        Rhs::Tensor(s) => k::Source::Tensor(s.cpu_view()?),
-        Rhs::Scalar(Scalar::Int(i)) => k::Source::Scalar(T::from_i64(*i)),
-        Rhs::Scalar(v) => k::Source::Scalar(T::cast_from_f64(v.to_f64())),
-    };
-    k::scatter(dst.cpu_view_mut()?, d, index.cpu_view()?, src, reduce)
-}
+pub use super::index_kinds::ScatterReduce;
 
 fn scatter_impl(
     t: &Tensor,
@@ -1006,9 +911,12 @@ fn scatter_impl(
     if let Rhs::Tensor(s) = &src_k {
         operands.push(s);
     }
-    if Tensor::has_values(&o1, &operands)? {
-        crate::dispatch_all!(t.dtype(), T => scatter_kernel::<T>(&o1, d, &i1, &src_k, reduce))?;
-    }
+    kinds::run(
+        &kinds::Scatter::new(d, &src_k, reduce),
+        t.dtype(),
+        &o1,
+        &operands,
+    )?;
     Ok((out, d))
 }
 
@@ -1094,9 +1002,7 @@ pub fn where_(cond: &Tensor, x: &Rhs, y: &Rhs) -> Result<Tensor> {
     let xk = expand_view(&super::cast_view(&xt.detach(), dtype)?, &shape)?;
     let yk = expand_view(&super::cast_view(&yt.detach(), dtype)?, &shape)?;
     let out = Tensor::uninit_for(&shape, dtype, cond.device(), &[cond, &xt, &yt])?;
-    crate::dispatch_all!(dtype, T => {
-        ternary_map::<bool, T, T, T>(&out, &c, &xk, &yk, |c, a, b| if c { a } else { b })
-    })?;
+    super::map::select(&out, &c, &xk, &yk)?;
     if needs_grad(&[&xt, &yt]) {
         let cond = cond.clone();
         let (sx, dx, rx) = (xt.shape().clone(), xt.dtype(), xt.requires_grad());
@@ -1157,48 +1063,17 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: &Rhs) -> Result<Tensor> {
     Ok(out)
 }
 
-/// Row-major indices of the non-zero elements of a contiguous slice of `shape`.
-fn nonzero_kernel<T: Element>(x: &[T], shape: &[usize]) -> (Vec<i64>, usize) {
-    let z = T::zero();
-    let nd = shape.len();
-    let count = x.iter().filter(|&&v| v != z).count();
-    let mut out = Vec::with_capacity(count * nd);
-    if nd == 0 {
-        return (out, count);
-    }
-    let last = shape[nd - 1];
-    if last == 0 {
-        return (out, 0);
-    }
-    let mut prefix = vec![0i64; nd - 1];
-    for row in x.chunks_exact(last) {
-        for (j, &v) in row.iter().enumerate() {
-            if v != z {
-                out.extend_from_slice(&prefix);
-                out.push(j as i64);
-            }
-        }
-        let mut d = nd - 1;
-        while d > 0 {
-            d -= 1;
-            prefix[d] += 1;
-            if (prefix[d] as usize) < shape[d] {
-                break;
-            }
-            prefix[d] = 0;
-        }
-    }
-    (out, count)
-}
-
 /// `nonzero(t)`: int64 `[n, ndim]` of the indices of non-zero elements.
 pub fn nonzero(t: &Tensor) -> Result<Tensor> {
-    let shape = t.shape().clone();
+    if t.device() == crate::Device::Meta {
+        // The output's size is the data's (PyTorch has no meta kernel either).
+        return Err(crate::storage::no_meta_kernel());
+    }
     let c = contiguous_as(t, t.dtype())?;
-    let (out, count) = crate::dispatch_all!(t.dtype(), T => {
-        nonzero_kernel::<T>(c.cpu_slice::<T>()?, &shape)
-    });
-    Tensor::from_vec(out, &[count, shape.len()])
+    let count = super::reduce::count_nonzero(&c, &[])?.item()?.to_f64() as usize;
+    let out = Tensor::empty(&[count, t.dim()], DType::I64, t.device())?;
+    kinds::run(&kinds::Nonzero, t.dtype(), &out, &[&c])?;
+    Ok(out)
 }
 
 /// `nonzero(t, as_tuple=True)`: one index tensor per dim.
@@ -1251,6 +1126,12 @@ pub fn masked_scatter(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<Tens
         )));
     }
     let shape = broadcast_shapes(t.shape(), mask.shape())?;
+    if t.device() == crate::Device::Meta {
+        // Which elements change depends on the mask's values; the result's shape and
+        // dtype do not.
+        crate::device::Backend::of(t, &[mask, source])?;
+        return Tensor::empty(&shape, t.dtype(), t.device());
+    }
     let te = if t.shape().as_slice() == shape.as_slice() {
         t.clone()
     } else {

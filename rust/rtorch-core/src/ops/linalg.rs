@@ -6,50 +6,40 @@
 //! derivative next to it.
 
 use super::binary::{add, div, mul};
-use super::map::{binary_map, unary_map};
+use super::binary_kinds::EqMask;
 use super::reduce::{blocks_for, reduce_dims, reduced_shape, sum};
 use super::shape::{reshape_to, squeeze};
+use super::unary_kinds::{IsNonZero, IsZero};
 use crate::autograd::{needs_grad, record, GradModeGuard, SavedTensor};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// `f` applied to every element of a float tensor, computed in f64.
-fn map_f64(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
-    let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
-    crate::dispatch_float!(x.dtype(), T => {
-        unary_map::<T, T>(&out, x, |v| T::cast_from_f64(f(v.to_f64())))?;
-        Ok(out)
-    }, _ => Err(Error::Runtime(format!("expected a float tensor, got {}", x.dtype().name()))))
-}
-
 /// `sign(x)` as a constant (its derivative is zero almost everywhere).
 fn sign(x: &Tensor) -> Result<Tensor> {
-    map_f64(&x.detach(), |v| {
-        if v > 0.0 {
-            1.0
-        } else if v < 0.0 {
-            -1.0
-        } else {
-            0.0
-        }
-    })
+    super::unary::sign(&x.detach())
 }
 
 /// 1 where `a == b` (b broadcast to a), else 0; a constant.
 fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if !a.dtype().is_floating_point() {
+        return Err(Error::Runtime("eq_mask: float tensors only".into()));
+    }
     let be = super::expand_view(&b.detach(), a.shape())?;
     let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
-    crate::dispatch_float!(a.dtype(), T => {
-        binary_map::<T, T, T>(&out, &a.detach(), &be, |x, y| if x == y { T::one() } else { T::zero() })?;
-        Ok(out)
-    }, _ => Err(Error::Runtime("eq_mask: float tensors only".into())))
+    super::map::arith(&out, &a.detach(), &be, EqMask { nan_equal: false })?;
+    Ok(out)
 }
 
 /// 1 where `x == 0`, else 0; a constant.
 fn zero_mask(x: &Tensor) -> Result<Tensor> {
-    map_f64(&x.detach(), |v| if v == 0.0 { 1.0 } else { 0.0 })
+    super::unary::mask(x, IsZero {})
+}
+
+/// `|x|` as a constant.
+fn abs_const(x: &Tensor) -> Result<Tensor> {
+    super::unary::abs(&x.detach())
 }
 
 /// `x ** p` (differentiable).
@@ -59,7 +49,7 @@ fn pow_f(x: &Tensor, p: f64) -> Result<Tensor> {
 
 /// max (or min) of `|x|` over `dims`; no autograd.
 fn amax_abs(x: &Tensor, dims: &[usize], keepdim: bool, max: bool) -> Result<Tensor> {
-    let a = map_f64(&x.detach(), f64::abs)?;
+    let a = abs_const(x)?;
     let (blocks, outer, inner) = blocks_for(&a, dims)?;
     let vals = blocks.to_f64_vec()?;
     let res: Vec<f64> = (0..outer)
@@ -138,7 +128,7 @@ pub fn vector_norm(
         if ord.is_infinite() {
             amax_abs(&x, &rdims, keepdim, ord > 0.0)?
         } else if ord == 0.0 {
-            let nz = map_f64(&x.detach(), |v| if v != 0.0 { 1.0 } else { 0.0 })?;
+            let nz = super::unary::mask(&x, IsNonZero {})?;
             sum(&nz, &udims, keepdim, None)?
         } else {
             let s = sum(
@@ -166,7 +156,7 @@ pub fn vector_norm(
             }
             if ord.is_infinite() {
                 // Ties share the gradient equally.
-                let mask = eq_mask(&map_f64(&x.detach(), f64::abs)?, &norm)?;
+                let mask = eq_mask(&abs_const(&x)?, &norm)?;
                 let count = sum(&mask, &udims, true, None)?;
                 let w = div(&mul(&sign(&x)?, &mask)?, &count)?;
                 return Ok(vec![Some(mul(&g, &w)?)]);
@@ -174,7 +164,7 @@ pub fn vector_norm(
             // d||x||_p = sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where the norm is 0.
             let nz_norm = zero_mask(&norm)?;
             let safe_norm = add(&norm, &nz_norm)?;
-            let keep = map_f64(&nz_norm, |v| 1.0 - v)?;
+            let keep = super::unary::mask(&norm, IsNonZero {})?;
             let scale = div(&mul(&g, &keep)?, &pow_f(&safe_norm, ord - 1.0)?)?;
             let term = if ord == 2.0 {
                 x.clone()

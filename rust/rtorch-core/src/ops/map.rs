@@ -6,8 +6,12 @@
 //! A new backend adds one arm per function here.
 
 use super::binary_kinds::{ArithBinary, CompareBinary, FloatBinary, IntBinary};
-use super::ternary_kinds::FloatTernary;
+use super::ternary_kinds::{ElementTernary, FloatTernary};
+use super::unary_kinds::{ElementUnary, FloatUnary, HalfPath, IntFloatUnary, ValueTest};
+use super::weight_kinds::{Weight2, Weight3};
 use crate::cpu::elementwise as cpu;
+use crate::cpu::elementwise::runs_flat;
+use crate::cpu::math;
 use crate::device::{Backend, Device};
 use crate::dtype::DType::{self, BF16, F16, F32};
 use crate::dtype::Scalar;
@@ -19,7 +23,7 @@ use half::{bf16, f16};
 /// `out[i] = f(a[i])`. `out` and `a` have the same shape; `out` may alias `a`
 /// exactly (in-place ops) but must not partially overlap it.
 #[inline]
-pub fn unary_map<A: Element, O: Element>(
+fn unary_map<A: Element, O: Element>(
     out: &Tensor,
     a: &Tensor,
     f: impl Fn(A) -> O + Sync,
@@ -35,7 +39,7 @@ pub fn unary_map<A: Element, O: Element>(
 
 /// `out[i] = f(a[i])` for a 16-bit float type, computed in float32 blocks by `f`
 /// (`cpu::elementwise::unary_map_half`).
-pub fn unary_map_half<H: cpu::Half>(
+fn unary_map_half<H: cpu::Half>(
     out: &Tensor,
     a: &Tensor,
     f: &(dyn Fn(&mut [f32]) + Sync),
@@ -44,59 +48,6 @@ pub fn unary_map_half<H: cpu::Half>(
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             cpu::unary_map_half::<H>(out.cpu_view_mut()?, a.cpu_view()?, f);
-            Ok(())
-        }
-    }
-}
-
-/// `out[i] = f(a[i], b[i])` for a 16-bit float type, computed in float32 blocks by `f`
-/// (`cpu::elementwise::binary_map_half`; `f(x, y)` leaves its results in `x`).
-pub fn binary_map_half<H: cpu::Half>(
-    out: &Tensor,
-    a: &Tensor,
-    b: &Tensor,
-    f: &(dyn Fn(&mut [f32], &[f32]) + Sync),
-) -> Result<()> {
-    match Backend::of(out, &[a, b])? {
-        Backend::Meta => Ok(()),
-        Backend::Cpu => {
-            cpu::binary_map_half::<H>(out.cpu_view_mut()?, a.cpu_view()?, b.cpu_view()?, f);
-            Ok(())
-        }
-    }
-}
-
-/// `out[i] = f(a[i], b[i])`, same aliasing rules as `unary_map`.
-#[inline]
-pub fn binary_map<A: Element, B: Element, O: Element>(
-    out: &Tensor,
-    a: &Tensor,
-    b: &Tensor,
-    f: impl Fn(A, B) -> O + Sync,
-) -> Result<()> {
-    match Backend::of(out, &[a, b])? {
-        Backend::Meta => Ok(()),
-        Backend::Cpu => {
-            cpu::binary_map(out.cpu_view_mut()?, a.cpu_view()?, b.cpu_view()?, f);
-            Ok(())
-        }
-    }
-}
-
-/// `out[i] = f(a[i], b[i], c[i])` (where, lerp, addcmul, clamp with tensor bounds).
-#[inline]
-pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
-    out: &Tensor,
-    a: &Tensor,
-    b: &Tensor,
-    c: &Tensor,
-    f: impl Fn(A, B, C) -> O + Sync,
-) -> Result<()> {
-    match Backend::of(out, &[a, b, c])? {
-        Backend::Meta => Ok(()),
-        Backend::Cpu => {
-            let (a, b, c) = (a.cpu_view()?, b.cpu_view()?, c.cpu_view()?);
-            cpu::ternary_map(out.cpu_view_mut()?, a, b, c, f);
             Ok(())
         }
     }
@@ -461,4 +412,334 @@ fn half3<H: cpu::Half, K: FloatTernary>(
         move |x, y, z| H::narrow(k.f32(x.widen(), y.widen(), z.widen())),
     );
     Ok(())
+}
+
+// ----- unary kinds on every dtype (`ops::unary_kinds`), selects and derivative weights -----
+
+/// `out = k(a)` for an op with an integer and a floating formula (`out` and `a` share
+/// a dtype; bool raises the kind's NotImplementedError). Floating dtypes run the
+/// formula as a floating unary kind (float32 and the half types through f64, rounding
+/// once: these ops' results are exact there).
+pub fn int_float<K: IntFloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    let dt = out.dtype();
+    if dt == DType::Bool {
+        return Err(super::unary::not_implemented(K::NAME, dt));
+    }
+    if dt.is_floating_point() {
+        return float_unary(out, a, FloatOf(k));
+    }
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            crate::dispatch_int!(dt, T => cpu::unary_map::<T, T>(
+                out.cpu_view_mut()?,
+                a.cpu_view()?,
+                move |v| T::from_i64(k.int(v.to_i64())),
+            ), _ => return Err(super::unary::not_implemented(K::NAME, dt)));
+            Ok(())
+        }
+    }
+}
+
+/// The floating formula of an [`IntFloatUnary`] as a floating unary kind.
+#[derive(Clone, Copy)]
+struct FloatOf<K>(K);
+
+impl<K: IntFloatUnary> FloatUnary for FloatOf<K> {
+    const NAME: &'static str = K::NAME;
+    #[inline(always)]
+    fn f32(self, x: f32) -> f32 {
+        self.0.float(x as f64) as f32
+    }
+    #[inline(always)]
+    fn f64(self, x: f64) -> f64 {
+        self.0.float(x)
+    }
+}
+
+/// `out = k(a)` for an op on every dtype (`out` and `a` share a dtype).
+pub fn element<K: ElementUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let block = move |b: &mut [f32]| {
+                for v in b.iter_mut() {
+                    *v = k.apply(*v);
+                }
+            };
+            let (o, x) = (out, a);
+            match (out.dtype(), K::HALF) {
+                (F16, HalfPath::Bits) => {
+                    cpu::unary_map::<f16, f16>(o.cpu_view_mut()?, x.cpu_view()?, move |v| {
+                        f16::from_bits(k.half_bits(v.to_bits(), f16::INFINITY.to_bits()))
+                    })
+                }
+                (BF16, HalfPath::Bits) => {
+                    cpu::unary_map::<bf16, bf16>(o.cpu_view_mut()?, x.cpu_view()?, move |v| {
+                        bf16::from_bits(k.half_bits(v.to_bits(), bf16::INFINITY.to_bits()))
+                    })
+                }
+                (F16, HalfPath::Float32) => {
+                    cpu::unary_map_half::<f16>(o.cpu_view_mut()?, x.cpu_view()?, &block)
+                }
+                (BF16, HalfPath::Float32) => {
+                    cpu::unary_map_half::<bf16>(o.cpu_view_mut()?, x.cpu_view()?, &block)
+                }
+                (dt, _) => crate::dispatch_all!(dt, T => cpu::unary_map::<T, T>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    move |v| k.apply(v),
+                )),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a)`: a bool `out` from a test of any dtype's values.
+pub fn value_test<K: ValueTest>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let o = out.cpu_view_mut()?;
+            crate::dispatch_all!(a.dtype(), T => cpu::unary_map::<T, bool>(
+                o,
+                a.cpu_view()?,
+                move |v| k.test(v.to_f64()),
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a) ? 1 : 0` in `a`'s dtype (`out` shares it): the 0/1 factors of
+/// derivative formulas.
+pub fn value_mask<K: ValueTest>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            crate::dispatch_all!(a.dtype(), T => cpu::unary_map::<T, T>(
+                out.cpu_view_mut()?,
+                a.cpu_view()?,
+                move |v| if k.test(v.to_f64()) { T::one() } else { T::zero() },
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(x) ? g : 0` (one dtype, one shape): a derivative that passes the gradient
+/// where a test of the saved value holds, selected, not multiplied (an infinite `g`
+/// outside gives 0, not NaN), as PyTorch's `threshold_backward`.
+pub fn keep_where<K: ValueTest>(out: &Tensor, g: &Tensor, x: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[g, x])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            crate::dispatch_all!(out.dtype(), T => cpu::binary_map::<T, T, T>(
+                out.cpu_view_mut()?,
+                g.cpu_view()?,
+                x.cpu_view()?,
+                move |g, x| if k.test(x.to_f64()) { g } else { T::zero() },
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// `out = cond ? x : y` (the kernel `where`): `x`, `y` and `out` share a dtype, `cond`
+/// is bool, all of `out`'s shape.
+pub fn select(out: &Tensor, cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<()> {
+    match Backend::of(out, &[cond, x, y])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            crate::dispatch_all!(out.dtype(), T => cpu::ternary_map::<bool, T, T, T>(
+                out.cpu_view_mut()?,
+                cond.cpu_view::<bool>()?,
+                x.cpu_view()?,
+                y.cpu_view()?,
+                |c, a, b| if c { a } else { b },
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a, b)` in float64 (`out`, `a`, `b` float64 of one shape): a derivative's
+/// piecewise-constant weights.
+pub fn weight2<K: Weight2>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[a, b])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let (o, x, y) = (out.cpu_view_mut()?, a.cpu_view()?, b.cpu_view()?);
+            cpu::binary_map::<f64, f64, f64>(o, x, y, move |x, y| k.weight(x, y));
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(x, lo, hi)` in float64, as `weight2`.
+pub fn weight3<K: Weight3>(out: &Tensor, x: &Tensor, lo: &Tensor, hi: &Tensor, k: K) -> Result<()> {
+    match Backend::of(out, &[x, lo, hi])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let o = out.cpu_view_mut()?;
+            let (x, l, h) = (x.cpu_view()?, lo.cpu_view()?, hi.cpu_view()?);
+            cpu::ternary_map::<f64, f64, f64, f64>(o, x, l, h, move |x, l, h| k.weight(x, l, h));
+            Ok(())
+        }
+    }
+}
+
+// ----- floating unary kinds (`ops::unary_kinds::FloatUnary`) -----
+
+/// `out = k(a)` for a floating unary kind (`out` and `a` of one floating dtype and
+/// shape): float32 through the kind's vectorised slice kernel when it has one and the
+/// layout allows, the half types through float32 (one rounding).
+pub fn float_unary<K: FloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    match out.dtype() {
+        F32 => {
+            let done = match k.f32_slices() {
+                Some((f, fi)) => f32_slices(out, a, &f, &fi),
+                None => f32_slices(out, a, &|x, o| f32_body(k, x, o), &|b| f32_block(k, b)),
+            };
+            if done {
+                return Ok(());
+            }
+            // Strided float32 through the same kernels on gathered blocks: the slice
+            // kernels may round differently from the scalar form (fused multiply-adds),
+            // and a value's result must not depend on layout.
+            unary_map_half::<f32>(out, a, &|b| f32_block(k, b))
+        }
+        DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
+        F16 => unary_map_half::<f16>(out, a, &|b| f32_block(k, b)),
+        BF16 => unary_map_half::<bf16>(out, a, &|b| f32_block(k, b)),
+        d => Err(super::unary::not_implemented(K::NAME, d)),
+    }
+}
+
+/// Contiguous (or same-permutation dense) f32 through slice functions (out of place,
+/// in place). Returns false when the layout, dtype or device does not fit (the
+/// blocked path then runs, or skips a meta tensor).
+fn f32_slices(
+    out: &Tensor,
+    a: &Tensor,
+    f: &(dyn Fn(&[f32], &mut [f32]) + Sync),
+    fi: &(dyn Fn(&mut [f32]) + Sync),
+) -> bool {
+    if out.dtype() != DType::F32 || !runs_flat(&[out.layout(), a.layout()]) {
+        return false;
+    }
+    if !matches!(Backend::of(out, &[a]), Ok(Backend::Cpu)) {
+        return false;
+    }
+    match (out.cpu_view_mut::<f32>(), a.cpu_view::<f32>()) {
+        (Ok(o), Ok(x)) => {
+            crate::cpu::elementwise::slice_map(o, x, f, fi);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `k` over a float32 block in place: its vectorised kernel when it has one, else its
+/// scalar body compiled for the widest vector unit in use (what LLVM can vectorise of
+/// it: softplus, elu, mish, ...; libm calls stay scalar). The same operations in
+/// every width, so the bits do not depend on the path.
+#[inline]
+fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
+    match k.f32_slices() {
+        Some((_, in_place)) => in_place(b),
+        None => match math::capability() {
+            // SAFETY: `capability()` only answers a level the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            math::Capability::Avx512 => unsafe { body_avx512(k, b) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            math::Capability::Avx2 => unsafe { body_avx2(k, b) },
+            _ => body(k, b),
+        },
+    }
+}
+
+// (Plain `for` loops: a `for_each` closure was left out of line, compiled without the
+// caller's target features.)
+#[inline(always)]
+fn body<K: FloatUnary>(k: K, b: &mut [f32]) {
+    for v in b.iter_mut() {
+        *v = k.f32(*v);
+    }
+}
+
+/// `out = k(x)` for a kind without a slice kernel, on the widest vector unit in use
+/// (the out-of-place form of `f32_block`).
+fn f32_body<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+    #[inline(always)]
+    fn map<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = k.f32(*v);
+        }
+    }
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn map_avx512<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+        map(k, x, out)
+    }
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn map_avx2<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
+        map(k, x, out)
+    }
+    match math::capability() {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        #[cfg(target_arch = "x86_64")]
+        math::Capability::Avx512 => unsafe { map_avx512(k, x, out) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        math::Capability::Avx2 => unsafe { map_avx2(k, x, out) },
+        _ => map(k, x, out),
+    }
+}
+
+/// # Safety
+/// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn body_avx512<K: FloatUnary>(k: K, b: &mut [f32]) {
+    body(k, b)
+}
+
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn body_avx2<K: FloatUnary>(k: K, b: &mut [f32]) {
+    body(k, b)
+}
+
+/// `out = k(a, b, c)` for an op on every dtype; the inputs share `out`'s dtype and
+/// shape.
+pub fn element3<K: ElementTernary>(
+    out: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    k: K,
+) -> Result<()> {
+    match Backend::of(out, &[a, b, c])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            crate::dispatch_all!(out.dtype(), T => cpu::ternary_map::<T, T, T, T>(
+                out.cpu_view_mut()?,
+                a.cpu_view()?,
+                b.cpu_view()?,
+                c.cpu_view()?,
+                move |x, y, z| k.apply(x, y, z),
+            ));
+            Ok(())
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod copy;
 pub mod creation;
 pub mod embedding;
 pub mod index;
+pub mod index_kinds;
 pub mod linalg;
 pub mod linalg_decomp;
 pub mod loss;
@@ -28,6 +29,7 @@ pub mod sort;
 pub mod ternary_kinds;
 pub mod unary;
 pub mod unary_kinds;
+pub mod weight_kinds;
 pub mod window;
 
 use crate::dtype::{DType, Operand};

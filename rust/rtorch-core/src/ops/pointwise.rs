@@ -9,9 +9,14 @@ use super::binary::{
     add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, Rhs,
 };
 use super::binary_kinds::{self as kinds, FloatBinary};
-use super::map::{self, binary_map, ternary_map, unary_map};
+use super::map;
 use super::ternary_kinds as tk;
 use super::unary::{self, not_implemented};
+use super::unary_kinds::ClampNumbers;
+use super::weight_kinds::{
+    ClampBoth, ClampInside, ClampOneBound, ClampPart, Extreme as Ext, ExtremeShare, PowZeroBase,
+    Weight2, Weight3,
+};
 use super::{cast_view, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::dtype::{result_type, DType, Scalar};
@@ -21,14 +26,9 @@ use crate::layout::broadcast_shapes;
 use crate::tensor::Tensor;
 use std::borrow::Cow;
 
-/// A 0/1 constant of `dtype` with the broadcast shape of `a` and `b`, from a predicate
-/// on their values (f64): the piecewise-constant factors of derivatives.
-fn mask2(
-    a: &Tensor,
-    b: &Tensor,
-    dtype: DType,
-    pred: impl Fn(f64, f64) -> f64 + Sync,
-) -> Result<Tensor> {
+/// A constant of `dtype` with the broadcast shape of `a` and `b` from a weight kind of
+/// their values (f64): the piecewise-constant factors of derivatives.
+fn mask2<K: Weight2>(a: &Tensor, b: &Tensor, dtype: DType, k: K) -> Result<Tensor> {
     let (a, b) = (a.detach(), b.detach());
     let (a2, b2, shape) = broadcast_operands(&a, &b, DType::F64)?;
     let out = Tensor::uninit_for(
@@ -37,7 +37,7 @@ fn mask2(
         Tensor::result_device(&[&a, &b]),
         &[&a, &b],
     )?;
-    binary_map::<f64, f64, f64>(&out, &a2, &b2, pred)?;
+    map::weight2(&out, &a2, &b2, k)?;
     cast_view(&out, dtype)
 }
 
@@ -84,13 +84,7 @@ fn pow_tt(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
                 Some(o) => {
                     // out * log(a), zero where a == 0 and b >= 0 (log(1) = 0 there).
                     let o = o.unpack(ctx)?;
-                    let fix = mask2(&a, &b, a.dtype(), |x, y| {
-                        if x == 0.0 && y >= 0.0 {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    })?;
+                    let fix = mask2(&a, &b, a.dtype(), PowZeroBase)?;
                     let d = mul(&o, &unary::log(&add(&a, &fix)?)?)?;
                     Some(reduce_grad(&mul(g, &d)?, &sb, db)?)
                 }
@@ -308,14 +302,6 @@ pub fn hypot(a: &Tensor, b: &Rhs) -> Result<Tensor> {
 
 // ----- maximum / minimum / fmax / fmin -----
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ext {
-    Max,
-    Min,
-    FMax,
-    FMin,
-}
-
 fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), operand(b)]);
     let (a2, b2, shape) = broadcast_operands(a, b, dtype)?;
@@ -343,50 +329,16 @@ fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
             let (x, y) = (saved_a.unpack(ctx)?, saved_b.unpack(ctx)?);
             let gd = g.dtype();
             // Weights of a's share: ties split evenly for maximum/minimum.
-            let wa = mask2(&x, &y, gd, move |x, y| match which {
-                Ext::Max => {
-                    if x < y {
-                        0.0
-                    } else if x == y {
-                        0.5
-                    } else {
-                        1.0
-                    }
-                }
-                Ext::Min => {
-                    if x > y {
-                        0.0
-                    } else if x == y {
-                        0.5
-                    } else {
-                        1.0
-                    }
-                }
-                Ext::FMax => (x >= y || y.is_nan()) as u8 as f64,
-                Ext::FMin => (x <= y || y.is_nan()) as u8 as f64,
-            })?;
-            let wb = mask2(&x, &y, gd, move |x, y| match which {
-                Ext::Max => {
-                    if x > y {
-                        0.0
-                    } else if x == y {
-                        0.5
-                    } else {
-                        1.0
-                    }
-                }
-                Ext::Min => {
-                    if x < y {
-                        0.0
-                    } else if x == y {
-                        0.5
-                    } else {
-                        1.0
-                    }
-                }
-                Ext::FMax => !(x >= y || y.is_nan()) as u8 as f64,
-                Ext::FMin => !(x <= y || y.is_nan()) as u8 as f64,
-            })?;
+            let wa = mask2(&x, &y, gd, ExtremeShare { which, first: true })?;
+            let wb = mask2(
+                &x,
+                &y,
+                gd,
+                ExtremeShare {
+                    which,
+                    first: false,
+                },
+            )?;
             Ok(vec![
                 if ra {
                     Some(reduce_grad(&mul(g, &wa)?, &sa, da)?)
@@ -796,29 +748,20 @@ enum ClampName {
     Max,
 }
 
-/// A 0/1/0.5 constant of `dtype` and `shape` from a predicate on (x, lo, hi) as f64.
-fn mask3(
+/// A 0/1/0.5 constant of `dtype` and `shape` from a weight kind of (x, lo, hi) as f64.
+fn mask3<K: Weight3>(
     x: &Tensor,
     l: &Tensor,
     h: &Tensor,
     shape: &[usize],
     dtype: DType,
-    pred: impl Fn(f64, f64, f64) -> f64 + Sync,
+    k: K,
 ) -> Result<Tensor> {
     let v = |t: &Tensor| expand_view(&cast_view(&t.detach(), DType::F64)?, shape);
     let (x2, l2, h2) = (v(x)?, v(l)?, v(h)?);
     let out = Tensor::uninit(shape, DType::F64, x.device())?;
-    ternary_map::<f64, f64, f64, f64>(&out, &x2, &l2, &h2, pred)?;
+    map::weight3(&out, &x2, &l2, &h2, k)?;
     cast_view(&out, dtype)
-}
-
-/// A value read from a tensor of dtype `T` (`Tensor::item`) back as a `T` (exact).
-fn scalar_as<T: Element>(s: Scalar) -> T {
-    match s {
-        Scalar::Bool(b) => T::from_i64(b as i64),
-        Scalar::Int(i) => T::from_i64(i),
-        Scalar::Float(f) => T::cast_from_f64(f),
-    }
 }
 
 /// `out = clamp(x, l, h)` for number bounds already in `out`'s dtype (the usual case):
@@ -827,34 +770,23 @@ fn scalar_as<T: Element>(s: Scalar) -> T {
 /// PyTorch. Half types clamp their float32 widening in blocks (the bounds are half
 /// values, so the result is exact).
 fn clamp_by_numbers(out: &Tensor, x: &Tensor, lv: Scalar, hv: Scalar) -> Result<()> {
-    #[inline(always)]
-    fn clamp_ord<T: PartialOrd + Copy>(v: T, l: T, h: T) -> T {
-        let r = if v < l { l } else { v };
-        if r > h {
-            h
-        } else {
-            r
-        }
-    }
     let dtype = out.dtype();
     let (lf, hf) = (lv.to_f64(), hv.to_f64());
     if dtype.is_floating_point() && (lf.is_nan() || hf.is_nan()) {
         return map::fill(out, Scalar::Float(f64::NAN));
     }
-    let (l, h) = (lf as f32, hf as f32);
-    let block = move |b: &mut [f32]| {
-        for v in b.iter_mut() {
-            *v = clamp_ord(*v, l, h);
-        }
+    let int = |s: Scalar| match s {
+        Scalar::Bool(b) => b as i64,
+        Scalar::Int(i) => i,
+        Scalar::Float(f) => f as i64,
     };
-    match dtype {
-        DType::F16 => map::unary_map_half::<half::f16>(out, x, &block),
-        DType::BF16 => map::unary_map_half::<half::bf16>(out, x, &block),
-        _ => crate::dispatch_all!(dtype, T => {
-            let (l, h): (T, T) = (scalar_as(lv), scalar_as(hv));
-            unary_map::<T, T>(out, x, move |v| clamp_ord(v, l, h))
-        }),
-    }
+    let k = ClampNumbers {
+        lo: lf,
+        hi: hf,
+        lo_int: int(lv),
+        hi_int: int(hv),
+    };
+    map::element(out, x, k)
 }
 
 fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName) -> Result<Tensor> {
@@ -916,24 +848,6 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
         }
     };
     let (l1, h1) = (bound(&lo, f64::NEG_INFINITY)?, bound(&hi, f64::INFINITY)?);
-    // NaN in the input or a bound propagates.
-    #[allow(clippy::eq_op)]
-    fn clamp_one<T: PartialOrd + Copy>(v: T, l: T, h: T) -> T {
-        if v != v {
-            v
-        } else if l != l {
-            l
-        } else if h != h {
-            h
-        } else {
-            let r = if v < l { l } else { v };
-            if r > h {
-                h
-            } else {
-                r
-            }
-        }
-    }
     let on_cpu = |t: &Tensor| t.device() == crate::device::Device::Cpu;
     if l1.numel() == 1 && h1.numel() == 1 && on_cpu(&out) && on_cpu(&l1) && on_cpu(&h1) {
         // Number bounds (the usual case): a unary map with the bounds in registers,
@@ -942,9 +856,7 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
         clamp_by_numbers(&out, &x, lv, hv)?;
     } else {
         let (l2, h2) = (expand_view(&l1, &shape)?, expand_view(&h1, &shape)?);
-        crate::dispatch_all!(dtype, T => {
-            ternary_map::<T, T, T, T>(&out, &x, &l2, &h2, clamp_one)
-        })?;
+        map::element3(&out, &x, &l2, &h2, super::ternary_kinds::Clamp)?;
     }
     let inputs: Vec<Tensor> = std::iter::once(a.clone())
         .chain(lo.iter().cloned())
@@ -1023,88 +935,27 @@ fn clamp_grad_masks(
     shape: &[usize],
     gd: DType,
 ) -> Result<(Tensor, Option<Tensor>, Option<Tensor>)> {
-    let b = |c: bool| c as u8 as f64;
     if all_scalar {
-        let gx = mask3(x, l, h, shape, gd, move |x, l, h| {
-            b((!has_lo || x > l) && (!has_hi || x < h))
-        })?;
+        let gx = mask3(x, l, h, shape, gd, ClampInside { has_lo, has_hi })?;
         return Ok((gx, None, None));
     }
+    let one = |upper, input| ClampOneBound { upper, input };
+    let both = |part| ClampBoth { part };
     match (has_lo, has_hi) {
         (true, false) => {
-            let gx = mask3(
-                x,
-                l,
-                h,
-                shape,
-                gd,
-                |x, l, _| {
-                    if x == l {
-                        0.5
-                    } else {
-                        b(!(x < l))
-                    }
-                },
-            )?;
-            let gl = mask3(
-                x,
-                l,
-                h,
-                shape,
-                gd,
-                |x, l, _| {
-                    if x == l {
-                        0.5
-                    } else {
-                        b(!(x > l))
-                    }
-                },
-            )?;
+            let gx = mask3(x, l, h, shape, gd, one(false, true))?;
+            let gl = mask3(x, l, h, shape, gd, one(false, false))?;
             Ok((gx, Some(gl), None))
         }
         (false, true) => {
-            let gx = mask3(
-                x,
-                l,
-                h,
-                shape,
-                gd,
-                |x, _, h| {
-                    if x == h {
-                        0.5
-                    } else {
-                        b(!(x > h))
-                    }
-                },
-            )?;
-            let gh = mask3(
-                x,
-                l,
-                h,
-                shape,
-                gd,
-                |x, _, h| {
-                    if x == h {
-                        0.5
-                    } else {
-                        b(!(x < h))
-                    }
-                },
-            )?;
+            let gx = mask3(x, l, h, shape, gd, one(true, true))?;
+            let gh = mask3(x, l, h, shape, gd, one(true, false))?;
             Ok((gx, None, Some(gh)))
         }
         _ => {
-            let ties = |x: f64, l: f64, h: f64| (b(x == l && x < h), b(x == h && x > l));
-            let gx = mask3(x, l, h, shape, gd, move |x, l, h| {
-                let (tl, th) = ties(x, l, h);
-                b(!(x < l) && !(x > h)) - 0.5 * tl - 0.5 * th
-            })?;
-            let gl = mask3(x, l, h, shape, gd, move |x, l, h| {
-                b(l <= h && x < l) + 0.5 * ties(x, l, h).0
-            })?;
-            let gh = mask3(x, l, h, shape, gd, move |x, l, h| {
-                b(l > h) + b(l <= h && x > h) + 0.5 * ties(x, l, h).1
-            })?;
+            let gx = mask3(x, l, h, shape, gd, both(ClampPart::Input))?;
+            let gl = mask3(x, l, h, shape, gd, both(ClampPart::Lo))?;
+            let gh = mask3(x, l, h, shape, gd, both(ClampPart::Hi))?;
             Ok((gx, Some(gl), Some(gh)))
         }
     }

@@ -2,10 +2,12 @@
 //! blocks; float sums are pairwise (8 lanes, then halving) so float32 sums of millions
 //! of elements stay accurate and vectorise.
 
+use super::binary_kinds::EqMask;
 use super::reduce_kinds::{
     AnyAll, ArgExtreme, ArgExtremeF32, BlockArgReduce, BlockReduce, CountNonzero, Extreme,
     LogSumExp, Prod, ProdInt, Sum, SumHalf, SumInt, SumInto, Variance, VectorNorm,
 };
+use super::unary_kinds::{IsZero, NanToNum, NotNan};
 use crate::autograd::{needs_grad, record};
 use crate::cpu::reduce::{big_sum, big_sum_by};
 use crate::cpu::reduce_simd as simd;
@@ -420,28 +422,17 @@ pub(crate) fn cmp_nan_last<T: Element>(a: &T, b: &T) -> std::cmp::Ordering {
     }
 }
 
-/// A float tensor with `f` applied elementwise, no autograd.
-pub(crate) fn map_const(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
-    let out = Tensor::uninit(x.shape(), x.dtype(), x.device())?;
-    crate::dispatch_float!(x.dtype(), T => {
-        crate::ops::map::unary_map::<T, T>(&out, &x.detach(), |v| T::cast_from_f64(f(v.to_f64())))?;
-        Ok(out)
-    }, _ => Err(Error::Runtime(format!("expected a floating point tensor, got {}", x.dtype().name()))))
-}
-
 /// `1.0` where `a == b` (NaN equals NaN), else `0.0`, in `a`'s float dtype; `b` is
 /// broadcast to `a`. No autograd.
 pub(crate) fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let a = a.detach();
+    if !a.dtype().is_floating_point() {
+        return Err(Error::Runtime("eq_mask: float tensors expected".into()));
+    }
     let b = super::expand_view(&super::cast_view(&b.detach(), a.dtype())?, a.shape())?;
     let out = Tensor::uninit(a.shape(), a.dtype(), a.device())?;
-    crate::dispatch_float!(a.dtype(), T => {
-        #[allow(clippy::eq_op)]
-        crate::ops::map::binary_map::<T, T, T>(&out, &a, &b, |x, y| {
-            if x == y || (x != x && y != y) { T::one() } else { T::zero() }
-        })?;
-        Ok(out)
-    }, _ => Err(Error::Runtime("eq_mask: float tensors expected".into())))
+    crate::ops::map::arith(&out, &a, &b, EqMask { nan_equal: true })?;
+    Ok(out)
 }
 
 /// Float tensor of `x` (kept if already float, else the default dtype).
@@ -906,7 +897,7 @@ pub fn norm(
                 mul(&w, &g)?
             } else {
                 // Zero norms give zero gradient: divide by 1 there instead.
-                let zero = map_const(&o.detach(), |v| if v == 0.0 { 1.0 } else { 0.0 })?;
+                let zero = super::unary::mask(&o, IsZero {})?;
                 if p == 1.0 {
                     mul(&super::unary::sign(&x.detach())?, &g)?
                 } else if p == 2.0 {
@@ -985,9 +976,16 @@ pub fn count_nonzero(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
 
 /// `x` with NaN replaced by 0; the gradient is masked the same way.
 fn nan_to_zero_d(x: &Tensor) -> Result<Tensor> {
-    let out = map_const(x, |v| if v.is_nan() { 0.0 } else { v })?;
+    let xd = x.detach();
+    let out = Tensor::uninit(xd.shape(), xd.dtype(), xd.device())?;
+    let zero_nan = NanToNum {
+        nan: 0.0,
+        posinf: f64::INFINITY,
+        neginf: f64::NEG_INFINITY,
+    };
+    crate::ops::map::element(&out, &xd, zero_nan)?;
     if needs_grad(&[x]) {
-        let mask = map_const(x, |v| if v.is_nan() { 0.0 } else { 1.0 })?;
+        let mask = super::unary::mask(x, NotNan {})?;
         record("NanToNumBackward0", &[x], &out, move |_, g| {
             Ok(vec![Some(super::binary::mul(g, &mask)?)])
         });
@@ -1013,7 +1011,7 @@ pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) ->
         )));
     }
     let s = nansum(t, dims, keepdim, dtype)?;
-    let valid = map_const(&t.detach(), |v| if v.is_nan() { 0.0 } else { 1.0 })?;
+    let valid = super::unary::mask(t, NotNan {})?;
     let n = sum(&valid, dims, keepdim, dtype)?;
     super::binary::div(&s, &n)
 }

@@ -4,6 +4,8 @@
 //! fused multiply-adds where its vectorised kernels use them; these formulas follow it
 //! so the results agree bit for bit.
 
+use crate::element::Element;
+
 /// A floating op of three same-dtype inputs.
 pub trait FloatTernary: Copy + Send + Sync + 'static {
     /// The kernel's name, for a backend that compiles one kernel per op.
@@ -57,6 +59,40 @@ ternary_kinds! {
     Addcmul "addcmul" { value: f64 } |input, t1, t2| ((value as F) * t1).mul_add(t2, input);
     /// `input + (value t1) / t2`.
     Addcdiv "addcdiv" { value: f64 } |input, t1, t2| input + (value as F) * t1 / t2;
+}
+
+/// A three-input op on every dtype by one formula generic over the element type.
+pub trait ElementTernary: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per op.
+    const NAME: &'static str;
+    fn apply<T: Element>(self, x: T, y: T, z: T) -> T;
+}
+
+/// `clamp(x, lo, hi)` with tensor bounds: NaN in the input or a bound propagates;
+/// otherwise max with `lo`, then min with `hi` (so `hi` wins when `lo > hi`).
+#[derive(Clone, Copy, Debug)]
+pub struct Clamp;
+
+impl ElementTernary for Clamp {
+    const NAME: &'static str = "clamp";
+    #[inline(always)]
+    #[allow(clippy::eq_op)]
+    fn apply<T: Element>(self, v: T, l: T, h: T) -> T {
+        if v != v {
+            v
+        } else if l != l {
+            l
+        } else if h != h {
+            h
+        } else {
+            let r = if v < l { l } else { v };
+            if r > h {
+                h
+            } else {
+                r
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,18 +6,15 @@
 //! Adding an activation is one entry.
 
 use super::binary::{add, div, mul, mul_scalar, neg};
-use super::map::{unary_map, unary_map_half};
-use super::unary_kinds::{self as kinds, FloatUnary};
+use super::map;
+use super::unary_kinds::{self as kinds, FloatUnary, IntFloatUnary, ValueTest};
 use super::{cast_view, check_inplace, check_inplace_result};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::elementwise::runs_flat;
 use crate::cpu::math;
-use crate::device::Backend;
 use crate::dtype::{DType, Scalar};
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use half::{bf16, f16};
+use half::bf16;
 
 /// How an op's output dtype follows from its input's.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -266,151 +263,65 @@ impl FMath for f64 {
     }
 }
 
-/// Contiguous (or same-permutation dense) f32 through slice functions (out of place,
-/// in place). Returns false when the layout, dtype or device does not fit (the
-/// blocked path then runs, or skips a meta tensor).
-fn f32_slices(
-    out: &Tensor,
-    a: &Tensor,
-    f: &(dyn Fn(&[f32], &mut [f32]) + Sync),
-    fi: &(dyn Fn(&mut [f32]) + Sync),
-) -> bool {
-    if out.dtype() != DType::F32 || !runs_flat(&[out.layout(), a.layout()]) {
-        return false;
-    }
-    if !matches!(Backend::of(out, &[a]), Ok(Backend::Cpu)) {
-        return false;
-    }
-    match (out.cpu_view_mut::<f32>(), a.cpu_view::<f32>()) {
-        (Ok(o), Ok(x)) => {
-            crate::cpu::elementwise::slice_map(o, x, f, fi);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// `k` over a float32 block in place: its vectorised kernel when it has one, else its
-/// scalar body compiled for the widest vector unit in use (what LLVM can vectorise of
-/// it: softplus, elu, mish, ...; libm calls stay scalar). The same operations in
-/// every width, so the bits do not depend on the path.
-#[inline]
-fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
-    match k.f32_slices() {
-        Some((_, in_place)) => in_place(b),
-        None => match math::capability() {
-            // SAFETY: `capability()` only answers a level the CPU supports.
-            #[cfg(target_arch = "x86_64")]
-            math::Capability::Avx512 => unsafe { body_avx512(k, b) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            math::Capability::Avx2 => unsafe { body_avx2(k, b) },
-            _ => body(k, b),
-        },
-    }
-}
-
-// (Plain `for` loops: a `for_each` closure was left out of line, compiled without the
-// caller's target features.)
-#[inline(always)]
-fn body<K: FloatUnary>(k: K, b: &mut [f32]) {
-    for v in b.iter_mut() {
-        *v = k.f32(*v);
-    }
-}
-
-/// `out = k(x)` for a kind without a slice kernel, on the widest vector unit in use
-/// (the out-of-place form of `f32_block`).
-fn f32_body<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-    #[inline(always)]
-    fn map<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-        for (o, v) in out.iter_mut().zip(x) {
-            *o = k.f32(*v);
-        }
-    }
-    /// # Safety
-    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn map_avx512<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-        map(k, x, out)
-    }
-    /// # Safety
-    /// The CPU has AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn map_avx2<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-        map(k, x, out)
-    }
-    match math::capability() {
-        // SAFETY: `capability()` only answers a level the CPU supports.
-        #[cfg(target_arch = "x86_64")]
-        math::Capability::Avx512 => unsafe { map_avx512(k, x, out) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        math::Capability::Avx2 => unsafe { map_avx2(k, x, out) },
-        _ => map(k, x, out),
-    }
-}
-
-/// # Safety
-/// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn body_avx512<K: FloatUnary>(k: K, b: &mut [f32]) {
-    body(k, b)
-}
-
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn body_avx2<K: FloatUnary>(k: K, b: &mut [f32]) {
-    body(k, b)
-}
-
 /// `out = k(a)` for a floating unary kind (`out` and `a` of one floating dtype and
 /// shape): the kernel the unary ops run, for ops defined elsewhere (pow by a constant).
 pub(crate) fn run_float<K: FloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
     float_op(k)(out, a)
 }
 
-/// The kernel of a floating unary kind for every floating dtype: float32 through its
-/// vectorised slice kernel when it has one and the layout allows, half types through
-/// float32 (one rounding).
+/// The kernel of a floating unary kind for every floating dtype (`map::float_unary`).
 fn float_op<K: FloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
-    move |out: &Tensor, a: &Tensor| -> Result<()> {
-        match out.dtype() {
-            DType::F32 => {
-                let done = match k.f32_slices() {
-                    Some((f, fi)) => f32_slices(out, a, &f, &fi),
-                    None => f32_slices(out, a, &|x, o| f32_body(k, x, o), &|b| f32_block(k, b)),
-                };
-                if done {
-                    return Ok(());
-                }
-                // Strided float32 through the same kernels on gathered blocks: the
-                // slice kernels may round differently from the scalar form (fused
-                // multiply-adds), and a value's result must not depend on layout.
-                unary_map_half::<f32>(out, a, &|b| f32_block(k, b))
-            }
-            DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
-            DType::F16 => unary_map_half::<f16>(out, a, &|b| f32_block(k, b)),
-            DType::BF16 => unary_map_half::<bf16>(out, a, &|b| f32_block(k, b)),
-            d => Err(not_implemented(K::NAME, d)),
-        }
-    }
+    move |out: &Tensor, a: &Tensor| map::float_unary(out, a, k)
 }
 
-/// A constant (non-differentiable) 0/1 tensor of `x`'s dtype from a predicate on
-/// its values: the piecewise-constant factors of derivatives.
-pub fn mask(x: &Tensor, pred: impl Fn(f64) -> bool + Sync) -> Result<Tensor> {
+/// A constant (non-differentiable) 0/1 tensor of `x`'s dtype from a test of its
+/// values: the piecewise-constant factors of derivatives.
+pub fn mask<K: ValueTest>(x: &Tensor, k: K) -> Result<Tensor> {
     let x = x.detach();
     let out = Tensor::uninit_for(x.shape(), x.dtype(), x.device(), &[&x])?;
-    crate::dispatch_all!(x.dtype(), T => {
-        unary_map::<T, T>(&out, &x, |v: T| if pred(v.to_f64()) { T::one() } else { T::zero() })
-    })?;
+    map::value_mask(&out, &x, k)?;
     Ok(out)
+}
+
+/// A bool tensor from a test of `x`'s values (no autograd).
+fn test<K: ValueTest>(x: &Tensor, k: K) -> Result<Tensor> {
+    let x = x.detach();
+    let out = Tensor::uninit_for(x.shape(), DType::Bool, x.device(), &[&x])?;
+    map::value_test(&out, &x, k)?;
+    Ok(out)
+}
+
+/// `where(k(x), g, 0)` in one pass: a derivative that passes `g` where a test of the
+/// saved value `x` holds (PyTorch's `threshold_backward` and `hardtanh_backward`).
+/// Differentiable in `g` (the same op), so double backward works; `x` gets no
+/// gradient (the factor is piecewise constant).
+fn keep<K: ValueTest>(g: &Tensor, x: &Tensor, k: K) -> Result<Tensor> {
+    let xd = x.detach();
+    let shape = crate::layout::broadcast_shapes(g.shape(), x.shape())?;
+    let (ge, xe) = (
+        super::expand_view(g, &shape)?,
+        super::expand_view(&xd, &shape)?,
+    );
+    let xe = cast_view(&xe, g.dtype())?;
+    let out = Tensor::uninit_for(&shape, g.dtype(), g.device(), &[g, &xd])?;
+    map::keep_where(&out, &ge.detach(), &xe, k)?;
+    if needs_grad(&[g]) {
+        let (gshape, gdtype) = (g.shape().clone(), g.dtype());
+        record("ThresholdBackwardBackward0", &[g], &out, move |_, gg| {
+            let r = keep(gg, &xd, k)?;
+            Ok(vec![Some(super::reduce_grad(&r, &gshape, gdtype)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// `where(cond, a, b)` with number or tensor branches (differentiable in the tensors).
+fn select(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    super::index::where_(
+        cond,
+        &super::binary::Rhs::Tensor(a.clone()),
+        &super::binary::Rhs::Tensor(b.clone()),
+    )
 }
 
 fn zeros_grad(g: &Tensor, _: &Vals) -> Result<Tensor> {
@@ -599,43 +510,43 @@ unary! {
         grad: Some(|g: &Tensor, _: &Vals| Ok(g.clone()));
     /// |x|; abs'(0) = 0.
     abs, abs_, "AbsBackward0", "abs_cpu", Same, X,
-        kernel: int_or_float("abs_cpu", |v| v.wrapping_abs(), |x| x.abs()),
+        kernel: int_float_op(kinds::Abs),
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &sign(v.x()?)?));
     /// max(x, 0); relu'(0) = 0.
     relu, relu_, "ReluBackward0", "relu", Same, Y,
         kernel: relu_kernel,
-        grad: Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.y()?, |y| y > 0.0)?));
+        grad: Some(|g: &Tensor, v: &Vals| keep(g, v.y()?, kinds::NotAtMost { v: 0.0 }));
     floor, floor_, "FloorBackward0", "floor_vml_cpu", Same, Nothing,
-        kernel: int_or_float("floor_vml_cpu", |v| v, |x| x.floor()),
+        kernel: int_float_op(kinds::Floor),
         grad: Some(zeros_grad as GradFn);
     ceil, ceil_, "CeilBackward0", "ceil_vml_cpu", Same, Nothing,
-        kernel: int_or_float("ceil_vml_cpu", |v| v, |x| x.ceil()),
+        kernel: int_float_op(kinds::Ceil),
         grad: Some(zeros_grad as GradFn);
     trunc, trunc_, "TruncBackward0", "trunc_vml_cpu", Same, Nothing,
-        kernel: int_or_float("trunc_vml_cpu", |v| v, |x| x.trunc()),
+        kernel: int_float_op(kinds::Trunc),
         grad: Some(zeros_grad as GradFn);
     /// Round half to even.
     round, round_, "RoundBackward0", "round_cpu", Same, Nothing,
-        kernel: int_or_float("round_cpu", |v| v, |x| x.round_ties_even()),
+        kernel: int_float_op(kinds::Round),
         grad: Some(zeros_grad as GradFn);
 }
 
 macro_rules! predicate {
-    ($($name:ident, $int_value:expr, |$x:ident| $pred:expr;)*) => {$(
-        /// Elementwise floating predicate with a bool result.
+    ($($name:ident, $kind:expr;)*) => {$(
+        /// Elementwise predicate with a bool result (integers and bool are finite).
         pub fn $name(a: &Tensor) -> Result<Tensor> {
             apply(a, "", stringify!($name), Kind::Bool, Save::Nothing,
-                bool_kernel(|$x| $pred, $int_value), None::<GradFn>)
+                |out: &Tensor, a: &Tensor| map::value_test(out, a, $kind), None::<GradFn>)
         }
     )*};
 }
 
 predicate! {
-    isnan, false, |x| x.is_nan();
-    isinf, false, |x| x.is_infinite();
-    isfinite, true, |x| x.is_finite();
-    isposinf, false, |x| x == f64::INFINITY;
-    isneginf, false, |x| x == f64::NEG_INFINITY;
+    isnan, kinds::IsNan {};
+    isinf, kinds::IsInf {};
+    isfinite, kinds::IsFinite {};
+    isposinf, kinds::IsPosInf {};
+    isneginf, kinds::IsNegInf {};
 }
 
 /// `sign`: -1, 0, 1 as PyTorch computes it, `(0 < x) - (x < 0)`: NaN and -0.0 give
@@ -666,95 +577,23 @@ pub fn sign_(a: &Tensor) -> Result<()> {
 
 fn sign_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
     if out.dtype() == DType::Bool {
-        unary_map::<bool, bool>(out, a, |v| v)?;
-        return Ok(());
+        return map::element(out, a, kinds::Identity);
     }
-    int_or_float(
-        "sign",
-        |v: i64| v.signum(),
-        |x| ((0.0 < x) as i8 - (x < 0.0) as i8) as f64,
-    )(out, a)
+    map::int_float(out, a, kinds::Sign)
 }
 
 fn relu_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
-    /// max(x, 0) as PyTorch's `clamp_min(x, 0)`: NaN and -0.0 pass through, -inf gives 0.
-    #[inline(always)]
-    fn relu_of<T: Element>(x: T) -> T {
-        if x < T::zero() {
-            T::zero()
-        } else {
-            x
-        }
-    }
-    /// `relu_of` on the bits of a 16-bit float whose infinity is `inf`: a negative
-    /// number below -0.0 (up to -inf; NaNs lie above `inf`) becomes +0. Integer lanes
-    /// vectorise without widening to float32.
-    #[inline(always)]
-    fn relu_bits(b: u16, inf: u16) -> u16 {
-        let mag = b & 0x7fff;
-        if b & 0x8000 != 0 && mag != 0 && mag <= inf {
-            0
-        } else {
-            b
-        }
-    }
-    match out.dtype() {
-        DType::Bool => Err(Error::NotImplemented(
+    if out.dtype() == DType::Bool {
+        return Err(Error::NotImplemented(
             "Boolean inputs not supported for relu".into(),
-        )),
-        DType::F16 => unary_map::<f16, f16>(out, a, |x| {
-            f16::from_bits(relu_bits(x.to_bits(), f16::INFINITY.to_bits()))
-        }),
-        DType::BF16 => unary_map::<bf16, bf16>(out, a, |x| {
-            bf16::from_bits(relu_bits(x.to_bits(), bf16::INFINITY.to_bits()))
-        }),
-        dt => crate::dispatch_all!(dt, T => unary_map::<T, T>(out, a, relu_of::<T>)),
+        ));
     }
+    map::element(out, a, kinds::Relu)
 }
 
-/// A kernel with one formula for integers (through i64, wrapping back to the dtype)
-/// and one for floats (f64; f32 types round once). Bool is NotImplemented.
-fn int_or_float(
-    kname: &'static str,
-    fi: impl Fn(i64) -> i64 + Sync + Copy,
-    ff: impl Fn(f64) -> f64 + Sync + Copy,
-) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
-    move |out: &Tensor, a: &Tensor| {
-        let dt = out.dtype();
-        if dt == DType::Bool {
-            return Err(not_implemented(kname, dt));
-        }
-        if dt == DType::F32 {
-            unary_map::<f32, f32>(out, a, move |x| ff(x as f64) as f32)?;
-            return Ok(());
-        }
-        // Half types in float32 blocks (these ops' results are exact in them).
-        let block = move |b: &mut [f32]| b.iter_mut().for_each(|v| *v = ff(*v as f64) as f32);
-        match dt {
-            DType::F16 => return unary_map_half::<f16>(out, a, &block),
-            DType::BF16 => return unary_map_half::<bf16>(out, a, &block),
-            _ => {}
-        }
-        crate::dispatch_float!(dt, T => {
-            unary_map::<T, T>(out, a, move |x: T| T::cast_from_f64(ff(x.to_f64())))
-        }, _ => crate::dispatch_int!(dt, T => {
-            unary_map::<T, T>(out, a, move |x: T| T::from_i64(fi(x.to_i64())))
-        }, _ => return Err(not_implemented(kname, dt))))?;
-        Ok(())
-    }
-}
-
-/// A bool-valued predicate on floats; integer/bool inputs give `int_value` everywhere.
-fn bool_kernel(
-    pred: impl Fn(f64) -> bool + Sync + Copy,
-    int_value: bool,
-) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
-    move |out: &Tensor, a: &Tensor| {
-        crate::dispatch_float!(a.dtype(), T => {
-            unary_map::<T, bool>(out, a, move |x: T| pred(x.to_f64()))
-        }, _ => crate::ops::map::fill(out, Scalar::Bool(int_value)))?;
-        Ok(())
-    }
+/// The kernel of an op with an integer and a floating formula (`map::int_float`).
+fn int_float_op<K: IntFloatUnary>(k: K) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
+    move |out: &Tensor, a: &Tensor| map::int_float(out, a, k)
 }
 
 /// `square`: `x * x` keeping integer dtypes (bool -> int64), as `pow(x, 2)`.
@@ -818,7 +657,7 @@ pub fn nan_to_num(
         Kind::Same,
         Save::X,
         nan_to_num_kernel(nan, posinf, neginf),
-        Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, f64::is_finite)?)),
+        Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, kinds::IsFinite {})?)),
     )
 }
 
@@ -835,7 +674,7 @@ pub fn nan_to_num_(
         Kind::Same,
         Save::X,
         nan_to_num_kernel(nan, posinf, neginf),
-        Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, f64::is_finite)?)),
+        Some(|g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, kinds::IsFinite {})?)),
     )
 }
 
@@ -862,23 +701,22 @@ fn nan_to_num_kernel(
         let n = nan.unwrap_or(0.0);
         let p = posinf.unwrap_or(float_max(dt));
         let m = neginf.unwrap_or(-float_max(dt));
-        crate::dispatch_float!(dt, T => {
-            let (n, p, m) = (T::cast_from_f64(n), T::cast_from_f64(p), T::cast_from_f64(m));
-            unary_map::<T, T>(out, a, move |x: T| {
-                let v = x.to_f64();
-                if v.is_nan() { n } else if v == f64::INFINITY { p } else if v == f64::NEG_INFINITY { m } else { x }
-            })
-        }, _ => Ok(()))?;
-        Ok(())
+        map::element(
+            out,
+            a,
+            kinds::NanToNum {
+                nan: n,
+                posinf: p,
+                neginf: m,
+            },
+        )
     }
 }
 
 /// `logical_not`: bool result, true where the input is zero.
 pub fn logical_not(a: &Tensor) -> Result<Tensor> {
     let out = Tensor::uninit_for(a.shape(), DType::Bool, a.device(), &[a])?;
-    crate::dispatch_all!(a.dtype(), T => {
-        unary_map::<T, bool>(&out, a, |v: T| v == T::zero())
-    })?;
+    map::value_test(&out, a, kinds::IsZero {})?;
     Ok(out)
 }
 
@@ -907,13 +745,8 @@ pub fn bitwise_not_(a: &Tensor) -> Result<()> {
 
 fn bitwise_not_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
     match a.dtype() {
-        DType::Bool => unary_map::<bool, bool>(out, a, |v| !v),
-        DType::U8 => unary_map::<u8, u8>(out, a, |v| !v),
-        DType::I8 => unary_map::<i8, i8>(out, a, |v| !v),
-        DType::I16 => unary_map::<i16, i16>(out, a, |v| !v),
-        DType::I32 => unary_map::<i32, i32>(out, a, |v| !v),
-        DType::I64 => unary_map::<i64, i64>(out, a, |v| !v),
-        d => Err(not_implemented("bitwise_not_cpu", d)),
+        d if d.is_floating_point() => Err(not_implemented("bitwise_not_cpu", d)),
+        _ => map::element(out, a, kinds::BitwiseNot),
     }
 }
 
@@ -1021,12 +854,12 @@ pub fn softplus(a: &Tensor, beta: f64, threshold: f64) -> Result<Tensor> {
         Save::X,
         float_op(kinds::Softplus { beta, threshold }),
         move |g: &Tensor, v: &Vals| {
+            // PyTorch's `beta x > threshold ? g : g z / (z + 1)`, z = e^(beta x).
             let x = v.x()?;
-            let lin = mask(x, move |x| x * beta > threshold)?;
-            let s = sigmoid(&scale(x, beta)?)?;
-            // lin + (1 - lin) * s
-            let w = add(&lin, &mul(&rsub(&lin, 1.0)?, &s)?)?;
-            mul(g, &w)
+            let z = exp(&scale(x, beta)?)?;
+            let curved = mul(g, &div(&z, &shift(&z, 1.0)?)?)?;
+            let linear = test(x, kinds::ScaledAbove { beta, threshold })?;
+            select(&linear, g, &curved)
         },
     )
 }
@@ -1042,11 +875,10 @@ pub fn elu(a: &Tensor, alpha: f64, inplace: bool) -> Result<Tensor> {
         Save::X,
         float_op(kinds::Elu { alpha }),
         move |g: &Tensor, v: &Vals| {
+            // PyTorch's `x <= 0 ? g alpha e^x : g` (a NaN x passes g).
             let x = v.x()?;
-            let pos = mask(x, |x| x > 0.0)?;
-            let negd = scale(&exp(x)?, alpha)?;
-            let w = add(&pos, &mul(&rsub(&pos, 1.0)?, &negd)?)?;
-            mul(g, &w)
+            let curved = mul(&scale(g, alpha)?, &exp(x)?)?;
+            select(&test(x, kinds::AtMost { v: 0.0 })?, &curved, g)
         },
     )
 }
@@ -1062,10 +894,9 @@ pub fn leaky_relu(a: &Tensor, slope: f64, inplace: bool) -> Result<Tensor> {
         Save::X,
         float_op(kinds::LeakyRelu { slope }),
         move |g: &Tensor, v: &Vals| {
-            let w = mask(v.x()?, |x| x > 0.0)?;
-            // w + (1 - w) * slope
-            let w = shift(&scale(&w, 1.0 - slope)?, slope)?;
-            mul(g, &w)
+            // PyTorch's `x > 0 ? g : g slope`.
+            let positive = test(v.x()?, kinds::Above { v: 0.0 })?;
+            select(&positive, g, &scale(g, slope)?)
         },
     )
 }
@@ -1082,17 +913,9 @@ pub fn hardtanh(a: &Tensor, lo: f64, hi: f64, inplace: bool) -> Result<Tensor> {
         "hardtanh",
         Kind::Same,
         Save::X,
-        move |out: &Tensor, x: &Tensor| {
-            crate::dispatch_all!(out.dtype(), T => {
-                let (l, h) = (T::cast_from_f64(lo), T::cast_from_f64(hi));
-                unary_map::<T, T>(out, x, move |v: T| {
-                    let f = v.to_f64();
-                    if f < lo { l } else if f > hi { h } else { v }
-                })
-            })?;
-            Ok(())
-        },
-        move |g: &Tensor, v: &Vals| mul(g, &mask(v.x()?, move |x| x > lo && x < hi)?),
+        move |out: &Tensor, x: &Tensor| map::element(out, x, kinds::Hardtanh { lo, hi }),
+        // PyTorch's `x <= lo || x >= hi ? 0 : g` (a NaN x passes g).
+        move |g: &Tensor, v: &Vals| keep(g, v.x()?, kinds::NotOutside { lo, hi }),
     )
 }
 
@@ -1107,9 +930,10 @@ pub fn hardsigmoid(a: &Tensor, inplace: bool) -> Result<Tensor> {
         Kind::FloatOnly,
         Save::X,
         float_op(kinds::Hardsigmoid {}),
+        // PyTorch's `-3 < x < 3 ? g / 6 : 0`, the sixth as a float32 multiplier.
         |g: &Tensor, v: &Vals| {
-            let inside = mask(v.x()?, |x| x > -3.0 && x < 3.0)?;
-            mul(g, &scale(&inside, 1.0 / 6.0)?)
+            let inside = kinds::Inside { lo: -3.0, hi: 3.0 };
+            keep(&scale(g, (1.0f32 / 6.0) as f64)?, v.x()?, inside)
         },
     )
 }
@@ -1126,12 +950,18 @@ pub fn hardswish(a: &Tensor, inplace: bool) -> Result<Tensor> {
         Save::X,
         float_op(kinds::Hardswish {}),
         |g: &Tensor, v: &Vals| {
+            // PyTorch 2.15's `x <= -3 ? 0 : x < 3 ? g (x / 3 + 1/2) : g` (a NaN x passes
+            // g); differentiable in x for double backward.
             let x = v.x()?;
-            let inside = mask(x, |x| x > -3.0 && x < 3.0)?;
-            let above = mask(x, |x| x >= 3.0)?;
-            // inside (x / 3 + 1/2) + above: differentiable in x for double backward.
-            let slope = add(&mul(&inside, &shift(&scale(x, 1.0 / 3.0)?, 0.5)?)?, &above)?;
-            mul(g, &slope)
+            let three = Tensor::scalar(Scalar::Float(3.0), x.dtype())?;
+            let curved = mul(g, &shift(&div(x, &three)?, 0.5)?)?;
+            let middle = select(&test(x, kinds::Below { v: 3.0 })?, &curved, g)?;
+            let low = test(x, kinds::AtMost { v: -3.0 })?;
+            super::index::where_(
+                &low,
+                &super::binary::Rhs::Scalar(Scalar::Int(0)),
+                &super::binary::Rhs::Tensor(middle),
+            )
         },
     )
 }

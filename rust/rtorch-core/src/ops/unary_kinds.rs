@@ -9,6 +9,7 @@
 
 use super::unary::FMath;
 use crate::cpu::math;
+use crate::element::Element;
 
 /// A vectorised float32 slice kernel: `(out-of-place (input, out), in place (data))`.
 pub type F32Slices = (fn(&[f32], &mut [f32]), fn(&mut [f32]));
@@ -150,6 +151,262 @@ kinds! {
         let sp = if x > 20.0 { x } else { x.exp_().log1p_() };
         x * sp.tanh_()
     };
+}
+
+/// A unary op on integer and floating dtypes with one formula per family: integers
+/// through i64 (wrapped back to the width), floats through f64 (float32 and the half
+/// types round once). Bool is not defined.
+pub trait IntFloatUnary: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per op.
+    const NAME: &'static str;
+    fn int(self, x: i64) -> i64;
+    fn float(self, x: f64) -> f64;
+}
+
+/// Declares kinds: `Name "kernel_name" |i| int_body, |x| float_body;`.
+macro_rules! int_float_kinds {
+    ($($(#[$m:meta])* $name:ident $kname:literal |$i:ident| $ibody:expr, |$x:ident| $fbody:expr;)*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+
+        impl IntFloatUnary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            fn int(self, $i: i64) -> i64 {
+                $ibody
+            }
+            #[inline(always)]
+            fn float(self, $x: f64) -> f64 {
+                $fbody
+            }
+        }
+    )*};
+}
+
+int_float_kinds! {
+    /// |x|; the most negative integer wraps to itself, as in PyTorch.
+    Abs "abs_cpu" |i| i.wrapping_abs(), |x| x.abs();
+    Floor "floor_vml_cpu" |i| i, |x| x.floor();
+    Ceil "ceil_vml_cpu" |i| i, |x| x.ceil();
+    Trunc "trunc_vml_cpu" |i| i, |x| x.trunc();
+    /// Round half to even.
+    Round "round_cpu" |i| i, |x| x.round_ties_even();
+    /// `(0 < x) - (x < 0)` as PyTorch computes it: NaN and -0.0 give 0.
+    Sign "sign" |i| i.signum(), |x| ((0.0 < x) as i8 - (x < 0.0) as i8) as f64;
+}
+
+/// A test of a value (as f64, exact for every dtype but the widest integers, whose
+/// tests here only compare with small constants): the predicates with a bool result
+/// (`isnan`, ...) and the piecewise-constant masks of derivative formulas.
+pub trait ValueTest: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per op.
+    const NAME: &'static str;
+    fn test(self, x: f64) -> bool;
+}
+
+/// Declares tests: `Name "kernel_name" { fields } |x| body;`.
+macro_rules! test_kinds {
+    ($($(#[$m:meta])* $name:ident $kname:literal { $($field:ident : $fty:ty),* } |$x:ident| $body:expr;)*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name { $(pub $field: $fty),* }
+
+        impl ValueTest for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            // `!(x <= v)` is the point: true for NaN, as PyTorch's backward kernels.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            fn test(self, $x: f64) -> bool {
+                let $name { $($field),* } = self;
+                $body
+            }
+        }
+    )*};
+}
+
+test_kinds! {
+    IsNan "isnan" {} |x| x.is_nan();
+    IsInf "isinf" {} |x| x.is_infinite();
+    IsFinite "isfinite" {} |x| x.is_finite();
+    IsPosInf "isposinf" {} |x| x == f64::INFINITY;
+    IsNegInf "isneginf" {} |x| x == f64::NEG_INFINITY;
+    IsZero "eq_zero" {} |x| x == 0.0;
+    IsNonZero "ne_zero" {} |x| x != 0.0;
+    NotNan "not_isnan" {} |x| !x.is_nan();
+    /// x > v (false for NaN).
+    Above "gt_scalar" { v: f64 } |x| x > v;
+    /// x <= v (false for NaN).
+    AtMost "le_scalar" { v: f64 } |x| x <= v;
+    /// x < v (false for NaN).
+    Below "lt_scalar" { v: f64 } |x| x < v;
+    /// lo < x < hi (false for NaN).
+    Inside "inside" { lo: f64, hi: f64 } |x| x > lo && x < hi;
+    /// not x <= v (true for NaN): where relu's derivative passes the gradient.
+    NotAtMost "not_le_scalar" { v: f64 } |x| !(x <= v);
+    /// not (x <= lo or x >= hi) (true for NaN): where hardtanh's derivative passes it.
+    NotOutside "not_outside" { lo: f64, hi: f64 } |x| !(x <= lo || x >= hi);
+    /// beta x > threshold: where softplus is linear.
+    ScaledAbove "scaled_gt" { beta: f64, threshold: f64 } |x| x * beta > threshold;
+}
+
+/// How an [`ElementUnary`] runs on float16/bfloat16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HalfPath {
+    /// `apply` on the half type itself.
+    Native,
+    /// `half_bits` on the bits (selects against zero: integer lanes vectorise).
+    Bits,
+    /// `apply::<f32>` on float32 blocks of the widened values, then narrowed: for
+    /// selects among values exact in the half type (vectorised conversions).
+    Float32,
+}
+
+/// A unary op on every dtype by one formula generic over the element type (selects
+/// and comparisons: no arithmetic that would need a dtype family).
+pub trait ElementUnary: Copy + Send + Sync + 'static {
+    /// The kernel's name, for a backend that compiles one kernel per op.
+    const NAME: &'static str;
+    fn apply<T: Element>(self, x: T) -> T;
+    const HALF: HalfPath = HalfPath::Native;
+    /// The op on the bits of a 16-bit float whose +infinity is `inf`.
+    #[inline(always)]
+    fn half_bits(self, bits: u16, _inf: u16) -> u16 {
+        bits
+    }
+}
+
+/// max(x, 0) as PyTorch's `clamp_min(x, 0)`: NaN and -0.0 pass through, -inf gives 0.
+#[derive(Clone, Copy, Debug)]
+pub struct Relu;
+
+impl ElementUnary for Relu {
+    const NAME: &'static str = "relu";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        if x < T::zero() {
+            T::zero()
+        } else {
+            x
+        }
+    }
+    const HALF: HalfPath = HalfPath::Bits;
+    /// A negative number below -0.0 (up to -inf; NaNs lie above `inf`) becomes +0.
+    #[inline(always)]
+    fn half_bits(self, b: u16, inf: u16) -> u16 {
+        let mag = b & 0x7fff;
+        if b & 0x8000 != 0 && mag != 0 && mag <= inf {
+            0
+        } else {
+            b
+        }
+    }
+}
+
+/// `hardtanh`: `lo` below `lo`, `hi` above `hi` (compared in f64; NaN passes).
+#[derive(Clone, Copy, Debug)]
+pub struct Hardtanh {
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl ElementUnary for Hardtanh {
+    const NAME: &'static str = "hardtanh";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        let f = x.to_f64();
+        if f < self.lo {
+            T::cast_from_f64(self.lo)
+        } else if f > self.hi {
+            T::cast_from_f64(self.hi)
+        } else {
+            x
+        }
+    }
+}
+
+/// `nan_to_num`: NaN, +inf and -inf replaced (floating dtypes; others pass).
+#[derive(Clone, Copy, Debug)]
+pub struct NanToNum {
+    pub nan: f64,
+    pub posinf: f64,
+    pub neginf: f64,
+}
+
+impl ElementUnary for NanToNum {
+    const NAME: &'static str = "nan_to_num";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        let v = x.to_f64();
+        if v.is_nan() {
+            T::cast_from_f64(self.nan)
+        } else if v == f64::INFINITY {
+            T::cast_from_f64(self.posinf)
+        } else if v == f64::NEG_INFINITY {
+            T::cast_from_f64(self.neginf)
+        } else {
+            x
+        }
+    }
+}
+
+/// `clamp` by number bounds already exact in the dtype (`lo`/`hi` as floats for
+/// floating dtypes, `lo_int`/`hi_int` for the others): two compares and selects, which
+/// vectorise; NaN fails both and passes through.
+#[derive(Clone, Copy, Debug)]
+pub struct ClampNumbers {
+    pub lo: f64,
+    pub hi: f64,
+    pub lo_int: i64,
+    pub hi_int: i64,
+}
+
+impl ElementUnary for ClampNumbers {
+    const NAME: &'static str = "clamp_scalar";
+    const HALF: HalfPath = HalfPath::Float32;
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        let (l, h) = if T::DTYPE.is_floating_point() {
+            (T::cast_from_f64(self.lo), T::cast_from_f64(self.hi))
+        } else {
+            (T::from_i64(self.lo_int), T::from_i64(self.hi_int))
+        };
+        let r = if x < l { l } else { x };
+        if r > h {
+            h
+        } else {
+            r
+        }
+    }
+}
+
+/// `~x` on integers (two's complement, through i64 and wrapped back) and logical not
+/// on bool.
+#[derive(Clone, Copy, Debug)]
+pub struct BitwiseNot;
+
+impl ElementUnary for BitwiseNot {
+    const NAME: &'static str = "bitwise_not";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        if matches!(T::DTYPE, crate::dtype::DType::Bool) {
+            T::from_i64((x.to_i64() == 0) as i64)
+        } else {
+            T::from_i64(!x.to_i64())
+        }
+    }
+}
+
+/// The identity (bool `sign`, copies without a cast).
+#[derive(Clone, Copy, Debug)]
+pub struct Identity;
+
+impl ElementUnary for Identity {
+    const NAME: &'static str = "identity";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        x
+    }
 }
 
 #[cfg(test)]
