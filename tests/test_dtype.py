@@ -199,13 +199,45 @@ def test_promote_types_result_type_can_cast() -> None:
     assert rtorch.can_cast(rtorch.bool, rtorch.uint8) is True
 
 
-def test_promotion_table_matches_promote_types() -> None:
-    # The dtype of a + b for 1-D tensors of every pair is promote_types of the pair.
-    for a in ALL:
-        for b in ALL:
-            x = rtorch.ones(2, dtype=a)
-            y = rtorch.ones(2, dtype=b)
-            assert (x + y).dtype is rtorch.promote_types(a, b), (a, b)
+# PyTorch's promotion table (torch.promote_types of row and column, written out from
+# PyTorch 2.15): the reference is PyTorch's, not rtorch's own promote_types.
+_CODES = {
+    "u1": rtorch.uint8,
+    "i1": rtorch.int8,
+    "i2": rtorch.int16,
+    "i4": rtorch.int32,
+    "i8": rtorch.int64,
+    "f2": rtorch.float16,
+    "bf": rtorch.bfloat16,
+    "f4": rtorch.float32,
+    "f8": rtorch.float64,
+    "b1": rtorch.bool,
+}
+PYTORCH_PROMOTION = {
+    #       u1 i1 i2 i4 i8 f2 bf f4 f8 b1
+    "u1": "u1 i2 i2 i4 i8 f2 bf f4 f8 u1",
+    "i1": "i2 i1 i2 i4 i8 f2 bf f4 f8 i1",
+    "i2": "i2 i2 i2 i4 i8 f2 bf f4 f8 i2",
+    "i4": "i4 i4 i4 i4 i8 f2 bf f4 f8 i4",
+    "i8": "i8 i8 i8 i8 i8 f2 bf f4 f8 i8",
+    "f2": "f2 f2 f2 f2 f2 f2 f4 f4 f8 f2",
+    "bf": "bf bf bf bf bf f4 bf f4 f8 bf",
+    "f4": "f4 f4 f4 f4 f4 f4 f4 f4 f8 f4",
+    "f8": "f8 f8 f8 f8 f8 f8 f8 f8 f8 f8",
+    "b1": "u1 i1 i2 i4 i8 f2 bf f4 f8 b1",
+}
+
+
+def test_promotion_follows_pytorchs_table() -> None:
+    # promote_types, result_type and the dtype of a + b for 1-D tensors of every pair.
+    columns = list(_CODES)
+    for row, line in PYTORCH_PROMOTION.items():
+        for col, want in zip(columns, line.split(), strict=True):
+            a, b, w = _CODES[row], _CODES[col], _CODES[want]
+            assert rtorch.promote_types(a, b) is w, (row, col)
+            x, y = rtorch.ones(2, dtype=a), rtorch.ones(2, dtype=b)
+            assert rtorch.result_type(x, y) is w, (row, col)
+            assert (x + y).dtype is w, (row, col)
 
 
 # ----- item -----
