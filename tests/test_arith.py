@@ -149,3 +149,48 @@ def test_arith_grads():
         assert gradcheck(f, (a, b))
         assert gradgradcheck(f, (a, b))
     assert gradcheck(lambda u, v: rtorch.add(u, v, alpha=-2.5), (a, b))
+
+
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "int64", "int32", "int16", "int8", "uint8", "float16"]
+)
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "expanded", "big"])
+def test_ops_with_a_number_match_numpy(dtype, layout):
+    # `t op number` keeps t's dtype here and runs with the number in a register: the
+    # same values as numpy with the number converted to the dtype first (integers wrap).
+    rng = np.random.default_rng(3)
+    shape = (70, 600) if layout == "big" else (5, 7)
+    a = (rng.standard_normal(shape) * 50).astype(getattr(np, dtype))
+    t = rtorch.tensor(a)
+    if layout == "transposed":
+        t, a = t.t(), a.T
+    elif layout == "expanded":
+        t, a = t[:1].expand(5, 7), np.broadcast_to(a[:1], (5, 7))
+    for number in (3, -2, 1000):
+        c = np.array(number).astype(a.dtype) if dtype != "uint8" else np.uint8(number % 256)
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal((t + number).numpy(), a + c)
+            np.testing.assert_array_equal((t - number).numpy(), a - c)
+            np.testing.assert_array_equal((number + t).numpy(), c + a)
+            np.testing.assert_array_equal((t * number).numpy(), a * c)
+            np.testing.assert_array_equal((-t).numpy(), -a)
+        assert (t + number).dtype == t.dtype
+    if dtype in ("float32", "float64"):
+        for number in (2.5, 3, -0.1):
+            c = np.array(number, dtype=a.dtype)
+            np.testing.assert_array_equal((t / number).numpy(), a / c)
+            np.testing.assert_array_equal((t * number).numpy(), a * c)
+            np.testing.assert_array_equal((t + number).numpy(), a + c)
+
+
+def test_ops_with_a_number_keep_autograd_and_meta():
+    x = rtorch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = ((x + 1) * 2 - 3) / 4
+    assert y.grad_fn.name() == "DivBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [0.5, 0.5, 0.5]
+    (-x).sum().backward()
+    assert x.grad.tolist() == [-0.5, -0.5, -0.5]
+    m = rtorch.empty(2, 3, device="meta")
+    for r in (m + 1, m * 2.0, m / 3, -m, 1 - m):
+        assert r.is_meta and r.shape == (2, 3) and r.dtype == rtorch.float32

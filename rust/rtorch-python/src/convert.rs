@@ -184,6 +184,14 @@ pub fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
 
 /// A list of ints from any sequence (tuple, list, rtorch.Size, 1-D int tensor).
 pub fn int_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
+    // Tuples and lists (shapes as written, `*shape` varargs) first: reading them
+    // directly costs no failed extraction.
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t.iter().map(|item| int_item(&item)).collect();
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l.iter().map(|item| int_item(&item)).collect();
+    }
     if let Ok(i) = obj.extract::<i64>() {
         if !obj.is_instance_of::<PyFloat>() {
             return Ok(vec![i]);
@@ -209,18 +217,20 @@ pub fn int_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
     })?;
     let mut out = Vec::with_capacity(seq.len()?);
     for item in seq.try_iter()? {
-        let item = item?;
-        if item.is_instance_of::<PyFloat>() {
-            return Err(PyTypeError::new_err(
-                "expected a sequence of integers, but got a float",
-            ));
-        }
-        out.push(
-            item.extract::<i64>()
-                .map_err(|_| PyTypeError::new_err("expected a sequence of integers"))?,
-        );
+        out.push(int_item(&item?)?);
     }
     Ok(out)
+}
+
+/// One element of a sequence of ints (a float is refused, not truncated).
+fn int_item(item: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if item.is_instance_of::<PyFloat>() {
+        return Err(PyTypeError::new_err(
+            "expected a sequence of integers, but got a float",
+        ));
+    }
+    item.extract::<i64>()
+        .map_err(|_| PyTypeError::new_err("expected a sequence of integers"))
 }
 
 /// Non-negative sizes for creation functions.

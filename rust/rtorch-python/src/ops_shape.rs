@@ -96,7 +96,12 @@ impl PyTensor {
     fn view(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         if shape.len() == 1 {
             let a = shape.get_item(0)?;
-            if let Ok(Some(d)) = crate::convert::dtype_arg(Some(&a)) {
+            // (An int is a size; only then is the dtype form tried.)
+            let dtype = match a.is_instance_of::<pyo3::types::PyInt>() {
+                true => None,
+                false => crate::convert::dtype_arg(Some(&a)).ok().flatten(),
+            };
+            if let Some(d) = dtype {
                 return wrap(s::view_dtype(&self.inner, d));
             }
         }

@@ -18,6 +18,7 @@ pub mod reduce;
 pub mod reduce_simd;
 pub mod reorder;
 pub mod rnn;
+pub mod scan;
 pub mod softmax;
 pub mod strided;
 pub mod view;

@@ -86,6 +86,27 @@ fn arith_kernel<K: ArithBinary>(a: &Tensor, b: &Tensor, k: K, dtype: DType) -> R
     Ok(out)
 }
 
+/// `a (k) s` when `b` is a number `s` and the op keeps `a`'s dtype, float32, float64 or
+/// an integer type: one pass with the number in a register, where the general path makes
+/// a 0-dim tensor of it and broadcasts that (the same values: the number is converted
+/// as that tensor would be). The half types keep their own rules (`half_number`); None
+/// when this path does not apply.
+fn by_number<K: ArithBinary>(a: &Tensor, b: &Rhs, dtype: DType, k: K) -> Result<Option<Tensor>> {
+    let Rhs::Scalar(s) = b else {
+        return Ok(None);
+    };
+    let kept = matches!(
+        dtype,
+        DType::F32 | DType::F64 | DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64
+    );
+    if dtype != a.dtype() || !kept {
+        return Ok(None);
+    }
+    let out = Tensor::uninit_for(a.shape(), dtype, a.device(), &[a])?;
+    map::arith_number(&out, a, *s, k)?;
+    Ok(Some(out))
+}
+
 /// `a + alpha * b` (or `a - alpha * b`) without autograd; the plain kind when alpha is
 /// 1.
 fn add_kernel(
@@ -155,8 +176,19 @@ impl Rhs {
 pub fn add_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     check_alpha(dtype, alpha)?;
+    let mut fast = match alpha_in(alpha, dtype).to_f64() == 1.0 {
+        true => by_number(a, b, dtype, kinds::Add)?,
+        false => None,
+    };
+    // (A number needs no gradient: without one for `a` there is no node to record.)
+    if let Some(out) = fast.take_if(|_| !needs_grad(&[a])) {
+        return Ok(out);
+    }
     let bt = b.to_tensor(dtype)?;
-    let out = add_kernel(a, &bt, alpha, false, dtype)?;
+    let out = match fast {
+        Some(out) => out,
+        None => add_kernel(a, &bt, alpha, false, dtype)?,
+    };
     if needs_grad(&[a, &bt]) {
         record_add_sub("AddBackward0", a, &bt, alpha.to_f64(), &out);
     }
@@ -172,8 +204,19 @@ pub fn sub_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
     check_bool_sub(a.dtype() == DType::Bool, b.is_bool())?;
     check_alpha(dtype, alpha)?;
+    let mut fast = match alpha_in(alpha, dtype).to_f64() == 1.0 {
+        true => by_number(a, b, dtype, kinds::Sub)?,
+        false => None,
+    };
+    // (A number needs no gradient: without one for `a` there is no node to record.)
+    if let Some(out) = fast.take_if(|_| !needs_grad(&[a])) {
+        return Ok(out);
+    }
     let bt = b.to_tensor(dtype)?;
-    let out = add_kernel(a, &bt, alpha, true, dtype)?;
+    let out = match fast {
+        Some(out) => out,
+        None => add_kernel(a, &bt, alpha, true, dtype)?,
+    };
     if needs_grad(&[a, &bt]) {
         record_add_sub("SubBackward0", a, &bt, -alpha.to_f64(), &out);
     }
@@ -210,11 +253,16 @@ fn record_add_sub(name: &'static str, a: &Tensor, b: &Tensor, b_scale: f64, out:
 
 pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     let dtype = result_type(&[operand(a), b.operand()]);
+    let mut fast = by_number(a, b, dtype, kinds::Mul)?;
+    if let Some(out) = fast.take_if(|_| !needs_grad(&[a])) {
+        return Ok(out);
+    }
     let bt = b.to_tensor(dtype)?;
     let number = half_number(a, b, dtype)?;
-    let out = match number {
-        Some(s) => half_by_number(a, s, kinds::Mul, dtype)?,
-        None => arith_kernel(a, &bt, kinds::Mul, dtype)?,
+    let out = match (fast, number) {
+        (Some(out), _) => out,
+        (None, Some(s)) => half_by_number(a, s, kinds::Mul, dtype)?,
+        (None, None) => arith_kernel(a, &bt, kinds::Mul, dtype)?,
     };
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
@@ -294,6 +342,15 @@ pub fn div_rhs(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<Tensor> {
     let mut dtype = result_type(&[operand(a), b.operand()]);
     if mode == RoundingMode::True && !dtype.is_floating_point() {
         dtype = crate::get_default_dtype();
+    }
+    if let (Rhs::Scalar(s), RoundingMode::True) = (b, mode) {
+        // A float32/float64 tensor over a number: one pass, the number in a register
+        // (converted to the dtype as a 0-dim tensor of it would be).
+        if dtype == a.dtype() && matches!(dtype, DType::F32 | DType::F64) && !needs_grad(&[a]) {
+            let out = Tensor::uninit_for(a.shape(), dtype, a.device(), &[a])?;
+            map::float_number(&out, a, *s, kinds::Div)?;
+            return Ok(out);
+        }
     }
     let bt = b.to_tensor(dtype)?;
     let number = half_number(a, b, dtype)?;
@@ -391,8 +448,16 @@ pub fn neg(a: &Tensor) -> Result<Tensor> {
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
         ));
     }
-    let minus_one = Tensor::scalar(Scalar::Int(-1), a.dtype())?;
-    let out = arith_kernel(a, &minus_one, kinds::Mul, a.dtype())?;
+    let minus_one = Rhs::Scalar(Scalar::Int(-1));
+    let out = match by_number(a, &minus_one, a.dtype(), kinds::Mul)? {
+        Some(out) => out,
+        None => arith_kernel(
+            a,
+            &Tensor::scalar(Scalar::Int(-1), a.dtype())?,
+            kinds::Mul,
+            a.dtype(),
+        )?,
+    };
     if needs_grad(&[a]) {
         record("NegBackward0", &[a], &out, |_, g| Ok(vec![Some(neg(g)?)]));
     }

@@ -77,7 +77,7 @@ pub trait CompareBinary: Copy + Send + Sync + 'static {
 
 /// `s` converted to `T` as PyTorch converts a Python number for a tensor of `T`.
 #[inline(always)]
-fn scalar_as<T: Element>(s: Scalar) -> T {
+pub(crate) fn scalar_as<T: Element>(s: Scalar) -> T {
     match s {
         Scalar::Bool(b) => T::from_i64(b as i64),
         Scalar::Int(i) => T::from_i64(i),

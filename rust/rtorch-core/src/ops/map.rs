@@ -183,6 +183,61 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
     }
 }
 
+/// `out = k(a, s)` for a number `s` converted to `out`'s dtype as a 0-dim tensor of it
+/// would be (`a` and `out` share a dtype and shape): the binary op against a Python
+/// number without making and broadcasting that tensor. float32, float64 and the integer
+/// types; a kind with a fused multiply-add or another dtype is the caller's error.
+pub fn arith_number<K: ArithBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -> Result<()> {
+    let dt = out.dtype();
+    if K::FUSED || matches!(dt, DType::Bool | F16 | BF16) {
+        return Err(crate::error::Error::Runtime(format!(
+            "internal: arith_number({}) on {dt:?}",
+            K::NAME
+        )));
+    }
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            dispatch_unhalved!(dt, T => {
+                let y: T = super::binary_kinds::scalar_as(s);
+                cpu::unary_map::<T, T>(out.cpu_view_mut()?, a.cpu_view()?, move |x| k.apply(x, y))
+            });
+            Ok(())
+        }
+    }
+}
+
+/// `out = k(a, s)` for float32/float64 `a` and `out` and a number `s` converted to their
+/// dtype, as `arith_number` (true division by a Python number).
+pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -> Result<()> {
+    match Backend::of(out, &[a])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            match out.dtype() {
+                F32 => {
+                    let y: f32 = super::binary_kinds::scalar_as(s);
+                    cpu::unary_map::<f32, f32>(out.cpu_view_mut()?, a.cpu_view()?, move |x| {
+                        k.f32(x, y)
+                    })
+                }
+                DType::F64 => {
+                    let y: f64 = super::binary_kinds::scalar_as(s);
+                    cpu::unary_map::<f64, f64>(out.cpu_view_mut()?, a.cpu_view()?, move |x| {
+                        k.f64(x, y)
+                    })
+                }
+                d => {
+                    return Err(crate::error::Error::Runtime(format!(
+                        "internal: float_number({}) on {d:?}",
+                        K::NAME
+                    )))
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `k.f32_block(x, y)` compiled for the widest vector unit in use (the same
 /// operations in every width, never contracted, so the bits do not depend on it).
 #[inline]

@@ -103,47 +103,7 @@ fn cumsum_direct<T: Element>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
     let x: &[T] = detached.cpu_slice::<T>()?;
     // SAFETY: `out` is this op's fresh output; nothing else holds it yet.
     let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
-    let big = x.len() >= crate::cpu::GRAIN;
-    if inner == 1 {
-        let lane = |c: usize, os: &mut [T]| {
-            let mut acc = 0.0f64;
-            for (v, r) in x[c * n..(c + 1) * n].iter().zip(os.iter_mut()) {
-                acc += v.to_f64();
-                *r = T::cast_from_f64(acc);
-            }
-        };
-        if big && outer > 1 {
-            crate::cpu::par_chunks_mut(o, n, &lane);
-        } else {
-            o.chunks_mut(n).enumerate().for_each(|(c, os)| lane(c, os));
-        }
-        return Ok(Some(out));
-    }
-    // Columns per task: its f64 sums (4 KiB) stay in L1.
-    const COLS: usize = 512;
-    let col_tasks = inner.div_ceil(COLS);
-    let po = crate::cpu::SendPtr(o.as_mut_ptr());
-    let task = |t: usize| {
-        let (slab, c0) = (t / col_tasks, (t % col_tasks) * COLS);
-        let c1 = (c0 + COLS).min(inner);
-        let mut acc = [0.0f64; COLS];
-        let acc = &mut acc[..c1 - c0];
-        for i in 0..n {
-            let at = (slab * n + i) * inner;
-            for (j, a) in (c0..c1).zip(acc.iter_mut()) {
-                *a += x[at + j].to_f64();
-                // SAFETY: element (slab, i, j) of the fresh contiguous output; each
-                // task writes only its own slab and columns.
-                unsafe { *po.get().add(at + j) = T::cast_from_f64(*a) };
-            }
-        }
-    };
-    let tasks = outer * col_tasks;
-    if big && tasks > 1 {
-        crate::cpu::par_for(tasks, &task);
-    } else {
-        (0..tasks).for_each(task);
-    }
+    crate::cpu::scan::cumsum(x, o, outer, n, inner)?;
     Ok(Some(out))
 }
 
