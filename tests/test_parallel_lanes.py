@@ -116,23 +116,28 @@ def test_embedding_bag_bags(mode):
     np.testing.assert_allclose(e, want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("k", [7, 32, 40])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64"])
+@pytest.mark.parametrize("k", [1, 7, 32, 40])
 @pytest.mark.parametrize("largest", [True, False])
-def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest, k):
-    # k up to 32 takes the one-pass sorted buffer, a larger (but < n/4) k the
-    # selection; ties resolve by index (as the stable sort does) and NaN counts as the
-    # largest value.
+def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest, k, dtype):
+    # k up to 32 takes the one-pass sorted buffer (blocks of 16 passed over when none
+    # enters), a larger (but < n/4) k the selection; ties resolve by index (as the
+    # stable sort does), -0.0 ties with 0.0, and NaN counts as the largest value.
     v = RNG.integers(0, 6, size=(50, 400)).astype(np.float64)
-    v[RNG.random(v.shape) < 0.05] = np.nan
+    if dtype != "int64":
+        v[RNG.random(v.shape) < 0.05] = np.nan
+        v[(v == 0) & (RNG.random(v.shape) < 0.5)] = -0.0
+    v = v.astype(getattr(np, dtype))
     x = rtorch.tensor(v)
     if largest:
         # Stable descending: NaN first, then larger values, ties in index order.
         position = np.arange(400)[None].repeat(50, 0)
         nan_first = np.where(np.isnan(v), 0, 1)
-        order = np.lexsort((position, -np.nan_to_num(v), nan_first), axis=1)
+        order = np.lexsort((position, -np.nan_to_num(v.astype(np.float64)), nan_first), axis=1)
     else:
         # Stable ascending with NaN last.
-        order = np.argsort(np.where(np.isnan(v), np.inf, v), axis=1, kind="stable")
+        keys = np.where(np.isnan(v), np.inf, v.astype(np.float64))
+        order = np.argsort(keys, axis=1, kind="stable")
     vals, idx = rtorch.topk(x, k, dim=1, largest=largest)
     np.testing.assert_array_equal(idx.numpy(), order[:, :k])
     np.testing.assert_array_equal(vals.numpy(), np.take_along_axis(v, order[:, :k], 1))

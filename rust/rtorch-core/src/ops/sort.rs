@@ -42,24 +42,75 @@ fn order_prefix<T: Element>(x: &[T], descending: bool, k: usize) -> Vec<usize> {
         by_value.then(a.cmp(b))
     };
     if k <= SMALL_K {
-        // One pass keeping the k first so far in order: most elements cost one
-        // comparison with the k-th, where a selection moves every index around.
-        let mut best: Vec<usize> = (0..k).collect();
-        best.sort_unstable_by(total);
-        for i in k..x.len() {
-            if total(&i, &best[k - 1]).is_lt() {
-                let at = best.partition_point(|b| total(b, &i).is_lt());
-                best.pop();
-                best.insert(at, i);
-            }
-        }
-        return best;
+        return match descending {
+            true => first_few::<T, true>(x, k),
+            false => first_few::<T, false>(x, k),
+        };
     }
     let mut idx: Vec<usize> = (0..x.len()).collect();
     idx.select_nth_unstable_by(k - 1, total);
     idx.truncate(k);
     idx.sort_unstable_by(total);
     idx
+}
+
+/// Whether `v` comes strictly before `w` in the lane's order (`DESC`: descending), NaN
+/// ranking above every number; equal values do not.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+fn comes_first<T: Element, const DESC: bool>(v: T, w: T) -> bool {
+    // (`|` and `&`, not `||` and `&&`: no branches, so a block's test vectorises.)
+    if DESC {
+        (v > w) | ((v != v) & (w == w))
+    } else {
+        (v < w) | ((w != w) & (v == v))
+    }
+}
+
+/// `order_prefix` for small `k`: one pass keeping the first `k` so far in order. Every
+/// index seen later is larger than those kept, so a tie with the k-th never wins: an
+/// element enters only if its value comes strictly before the k-th's, and goes after
+/// every kept one it does not come before. Blocks of 16 with no such element are
+/// passed over with one vectorised test.
+fn first_few<T: Element, const DESC: bool>(x: &[T], k: usize) -> Vec<usize> {
+    const BLOCK: usize = 16;
+    let mut best: Vec<usize> = (0..k).collect();
+    // The order made total by index, as `order_prefix`'s (a stable sort of the first k).
+    best.sort_by(|&a, &b| {
+        if comes_first::<T, DESC>(x[a], x[b]) {
+            std::cmp::Ordering::Less
+        } else if comes_first::<T, DESC>(x[b], x[a]) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    let mut worst = x[best[k - 1]];
+    let mut i = k;
+    while i < x.len() {
+        let end = (i + BLOCK).min(x.len());
+        let block = &x[i..end];
+        if block
+            .iter()
+            .fold(false, |hit, &v| hit | comes_first::<T, DESC>(v, worst))
+        {
+            for (j, &v) in block.iter().enumerate() {
+                if comes_first::<T, DESC>(v, worst) {
+                    // Shift the kept ones that v comes before down by one (the k-th
+                    // drops out) and put v in the gap.
+                    let mut at = k - 1;
+                    while at > 0 && comes_first::<T, DESC>(v, x[best[at - 1]]) {
+                        best[at] = best[at - 1];
+                        at -= 1;
+                    }
+                    best[at] = i + j;
+                    worst = x[best[k - 1]];
+                }
+            }
+        }
+        i = end;
+    }
+    best
 }
 
 /// Which sorted positions of a lane are output.
