@@ -217,6 +217,33 @@ def test_nan_to_num(dtype):
     assert rtorch.tensor([1, 2]).nan_to_num().tolist() == [1, 2]
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_nan_to_num_rounds_values_for_half_types_through_float32(dtype):
+    # PyTorch converts the replacement values to float32, then to the half type: a
+    # value just above a half-type tie lands on the even side (1.0), not above.
+    bits = {"float16": 11, "bfloat16": 8}[dtype]
+    v = 1 + 2.0**-bits + 2.0**-40
+    x = rtorch.tensor(
+        [float("nan"), float("inf"), -float("inf"), 2.0], dtype=getattr(rtorch, dtype)
+    )
+    assert x.nan_to_num(nan=v, posinf=v, neginf=-v).tolist() == [1.0, 1.0, -1.0, 2.0]
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_nan_to_num_float32_above_the_grain(layout):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((70, 600)).astype(np.float32)
+    a[rng.random(a.shape) < 0.1] = np.nan
+    a[rng.random(a.shape) < 0.05] = np.inf
+    a[rng.random(a.shape) < 0.05] = -np.inf
+    t = rtorch.tensor(a)
+    if layout == "transposed":
+        t, a = t.t(), a.T
+    want = np.nan_to_num(a, nan=0.5, posinf=7.0, neginf=-8.0)
+    np.testing.assert_array_equal(t.nan_to_num(0.5, 7.0, -8.0).numpy(), want)
+    np.testing.assert_array_equal(t.nan_to_num().numpy(), np.nan_to_num(a))
+
+
 def test_logical_and_bitwise_not():
     i = rtorch.tensor([-3, 0, 5])
     assert (~i).tolist() == [2, -1, -6]

@@ -496,6 +496,22 @@ pub fn int_float<K: IntFloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()>
     }
 }
 
+/// An [`ElementUnary`] on the floating types as a floating unary kind.
+#[derive(Clone, Copy)]
+struct ElementAsFloat<K>(K);
+
+impl<K: ElementUnary> FloatUnary for ElementAsFloat<K> {
+    const NAME: &'static str = K::NAME;
+    #[inline(always)]
+    fn f32(self, x: f32) -> f32 {
+        self.0.apply(x)
+    }
+    #[inline(always)]
+    fn f64(self, x: f64) -> f64 {
+        self.0.apply(x)
+    }
+}
+
 /// The floating formula of an [`IntFloatUnary`] as a floating unary kind.
 #[derive(Clone, Copy)]
 struct FloatOf<K>(K);
@@ -514,6 +530,11 @@ impl<K: IntFloatUnary> FloatUnary for FloatOf<K> {
 
 /// `out = k(a)` for an op on every dtype (`out` and `a` share a dtype).
 pub fn element<K: ElementUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
+    if out.dtype() == F32 {
+        // float32 through the floating unary path: its loops are compiled for the
+        // CPU's widest vector unit (the generic map's are not).
+        return float_unary(out, a, ElementAsFloat(k));
+    }
     match Backend::of(out, &[a])? {
         Backend::Meta => Ok(()),
         Backend::Cpu => {

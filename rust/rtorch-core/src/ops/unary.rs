@@ -698,9 +698,18 @@ fn nan_to_num_kernel(
             crate::ops::map::copy_cast(out, a)?;
             return Ok(());
         }
-        let n = nan.unwrap_or(0.0);
-        let p = posinf.unwrap_or(float_max(dt));
-        let m = neginf.unwrap_or(-float_max(dt));
+        // Each value rounded to the dtype here, once, as PyTorch's kernel does for a
+        // half type: to float32 first, then to the half type (a value just above a
+        // half-type tie rounds differently from a direct rounding). The float32
+        // blocks then narrow it exactly.
+        let in_dtype = |v: f64| match dt {
+            DType::F16 => half::f16::from_f32(v as f32).to_f64(),
+            DType::BF16 => bf16::from_f32(v as f32).to_f64(),
+            _ => v,
+        };
+        let n = in_dtype(nan.unwrap_or(0.0));
+        let p = in_dtype(posinf.unwrap_or(float_max(dt)));
+        let m = in_dtype(neginf.unwrap_or(-float_max(dt)));
         map::element(
             out,
             a,
