@@ -357,6 +357,11 @@ def test_nansum_nanmean():
         NotImplementedError, match="nanmean\\(\\): expected input to have floating point"
     ):
         rtorch.tensor([1, 2]).nanmean()
+    # PyTorch refuses an integer input even with a floating dtype, and an integer dtype.
+    with pytest.raises(NotImplementedError, match="expected input to have floating point"):
+        rtorch.nanmean(rtorch.tensor([1, 2]), dtype=rtorch.float64)
+    with pytest.raises(RuntimeError, match="Optional dtype must be either a floating point"):
+        rtorch.nanmean(rtorch.tensor([1.0, 2.0]), dtype=rtorch.int64)
     y = rtorch.tensor([1.0, float("nan"), 2.0], dtype=rtorch.float64, requires_grad=True)
     y.nansum().backward()
     assert y.grad.tolist() == [1.0, 0.0, 1.0]

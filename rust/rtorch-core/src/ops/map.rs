@@ -588,17 +588,21 @@ pub fn value_test<K: ValueTest>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
     }
 }
 
-/// `out = k(a) ? 1 : 0` in `a`'s dtype (`out` shares it): the 0/1 factors of
+/// `out = k(a) ? 1 : 0` in `a`'s floating dtype (`out` shares it): the 0/1 factors of
 /// derivative formulas.
 pub fn value_mask<K: ValueTest>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
     match Backend::of(out, &[a])? {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
-            crate::dispatch_all!(a.dtype(), T => cpu::unary_map::<T, T>(
+            crate::dispatch_float!(a.dtype(), T => cpu::unary_map::<T, T>(
                 out.cpu_view_mut()?,
                 a.cpu_view()?,
                 move |v| if k.test(v.to_f64()) { T::one() } else { T::zero() },
-            ));
+            ), _ => return Err(crate::error::Error::Runtime(format!(
+                "internal: a {} mask of a {:?} tensor",
+                K::NAME,
+                a.dtype()
+            ))));
             Ok(())
         }
     }

@@ -1003,11 +1003,17 @@ pub fn nansum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> 
 
 /// `nanmean(dims, keepdim, dtype)`: the mean of the non-NaN values.
 pub fn nanmean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
-    let dt = dtype.unwrap_or(t.dtype());
-    if !dt.is_floating_point() {
+    // PyTorch asks for a floating input whatever `dtype` says.
+    if !t.dtype().is_floating_point() {
         return Err(Error::NotImplemented(format!(
             "nanmean(): expected input to have floating point or complex dtype but got {}",
             t.dtype().scalar_type_name()
+        )));
+    }
+    if let Some(d) = dtype.filter(|d| !d.is_floating_point()) {
+        return Err(Error::Runtime(format!(
+            "nanmean(): could not infer output dtype. Optional dtype must be either a floating point or complex dtype. Got: {}",
+            d.scalar_type_name()
         )));
     }
     let s = nansum(t, dims, keepdim, dtype)?;
