@@ -42,6 +42,7 @@ fn main() -> Result<()> {
     let m = random_ops::randn(&[4096, 4096], DType::F32, None)?;
     let small = random_ops::randn(&[4], DType::F32, None)?;
     let big = (n * 4) as f64;
+    let n_threads = rtorch_core::cpu::get_num_threads();
 
     if wanted("add_small") {
         report(
@@ -101,6 +102,35 @@ fn main() -> Result<()> {
             2.0 * big,
             0.0,
         );
+    }
+    if wanted("transcendental") {
+        // Cache-resident (256 KiB in, 256 KiB out) on one thread: the kernels' own speed,
+        // not memory bandwidth or thread wake-up.
+        rtorch_core::cpu::set_num_threads(1);
+        let v = random_ops::randn(&[64 << 10], DType::F32, None)?;
+        let b = (2 * (256 << 10)) as f64;
+        type Op = fn(&Tensor) -> Result<Tensor>;
+        let ops: [(&str, Op); 9] = [
+            // abs: the cost of the call and the memory traffic alone.
+            ("abs", unary::abs),
+            ("exp", unary::exp),
+            ("tanh", unary::tanh),
+            ("sigmoid", unary::sigmoid),
+            ("silu", |t| unary::silu(t, false)),
+            ("erf", unary::erf),
+            ("erfc", unary::erfc),
+            ("gelu", |t| unary::gelu(t, "none")),
+            ("sin", unary::sin),
+        ];
+        for (name, f) in ops {
+            report(
+                &format!("transcendental {name} 64K f32 1 thread"),
+                best(200, 7, || f(&v)),
+                b,
+                0.0,
+            );
+        }
+        rtorch_core::cpu::set_num_threads(n_threads);
     }
     if wanted("softmax") {
         report(

@@ -154,7 +154,7 @@ impl PyNode {
                     .map_err(|e| stash(py, e))
             })
         });
-        self.node.pre_hooks.lock().push((id, h));
+        self.node.pre_hooks.push((id, h));
         RemovableHandle {
             target: HookTarget::NodePre(Arc::downgrade(&self.node)),
             id,
@@ -178,7 +178,7 @@ impl PyNode {
                         .map_err(|e| stash(py, e))
                 })
             });
-        self.node.post_hooks.lock().push((id, h));
+        self.node.post_hooks.push((id, h));
         RemovableHandle {
             target: HookTarget::NodePost(Arc::downgrade(&self.node)),
             id,
@@ -396,7 +396,7 @@ impl RemovableHandle {
         match &self.target {
             HookTarget::Tensor { tensor, post } => {
                 if let Some(f) = tensor.grad_fn() {
-                    f.tensor_hooks.lock().retain(|(_, h, _)| *h != id);
+                    f.tensor_hooks.retain(|(_, h, _)| *h != id);
                 }
                 tensor.with_meta(|m| {
                     if *post {
@@ -408,12 +408,12 @@ impl RemovableHandle {
             }
             HookTarget::NodePre(n) => {
                 if let Some(n) = n.upgrade() {
-                    n.pre_hooks.lock().retain(|(h, _)| *h != id);
+                    n.pre_hooks.retain(|(h, _)| *h != id);
                 }
             }
             HookTarget::NodePost(n) => {
                 if let Some(n) = n.upgrade() {
-                    n.post_hooks.lock().retain(|(h, _)| *h != id);
+                    n.post_hooks.retain(|(h, _)| *h != id);
                 }
             }
         }
@@ -449,7 +449,7 @@ impl PyTensor {
         let id = autograd::node::next_hook_id();
         let h = python_hook(hook);
         match self.inner.grad_fn() {
-            Some(f) => f.tensor_hooks.lock().push((self.inner.output_nr(), id, h)),
+            Some(f) => f.tensor_hooks.push((self.inner.output_nr(), id, h)),
             None => self.inner.with_meta(|m| m.hooks.push((id, h))),
         }
         Ok(RemovableHandle {
@@ -503,7 +503,6 @@ impl PyTensor {
                 .with_meta(|m| std::mem::replace(&mut m.retains_grad, true));
             if !already {
                 f.retained
-                    .lock()
                     .push((self.inner.output_nr(), self.inner.downgrade()));
             }
         }

@@ -289,14 +289,7 @@ fn has_nan(t: &Tensor) -> Result<bool> {
 }
 
 fn run_pre_hooks(node: &Arc<Node>, grads: &mut Grads) -> Result<()> {
-    let hooks: Vec<_> = {
-        let h = node.pre_hooks.lock();
-        if h.is_empty() {
-            return Ok(());
-        }
-        h.iter().map(|(_, f)| f.clone()).collect()
-    };
-    for h in hooks {
+    for (_, h) in node.pre_hooks.snapshot() {
         if let Some(new) = h(grads)? {
             check_hook_len(node, new.len(), grads.len(), "pre-hook")?;
             *grads = new.into();
@@ -310,14 +303,7 @@ fn run_post_hooks(
     mut grad_inputs: Vec<Option<Tensor>>,
     grad_outputs: &[Option<Tensor>],
 ) -> Result<Vec<Option<Tensor>>> {
-    let hooks: Vec<_> = {
-        let h = node.post_hooks.lock();
-        if h.is_empty() {
-            return Ok(grad_inputs);
-        }
-        h.iter().map(|(_, f)| f.clone()).collect()
-    };
-    for h in hooks {
+    for (_, h) in node.post_hooks.snapshot() {
         if let Some(new) = h(&grad_inputs, grad_outputs)? {
             check_hook_len(node, new.len(), grad_inputs.len(), "hook")?;
             grad_inputs = new;
@@ -359,29 +345,14 @@ fn run_tensor_hooks(node: &Arc<Node>, grads: &mut [Option<Tensor>]) -> Result<()
         }
         return Ok(());
     }
-    let hooks: Vec<_> = {
-        let h = node.tensor_hooks.lock();
-        if h.is_empty() {
-            Vec::new()
-        } else {
-            h.clone()
-        }
-    };
-    for (nr, _, h) in hooks {
+    for (nr, _, h) in node.tensor_hooks.snapshot() {
         if let Some(g) = &grads[nr] {
             if let Some(new) = h(g)? {
                 grads[nr] = Some(new);
             }
         }
     }
-    let retained: Vec<_> = {
-        let r = node.retained.lock();
-        if r.is_empty() {
-            return Ok(());
-        }
-        r.clone()
-    };
-    for (nr, weak) in retained {
+    for (nr, weak) in node.retained.snapshot() {
         if let (Some(t), Some(g)) = (weak.upgrade().map(Tensor), &grads[nr]) {
             let g = g.detach();
             let new = match t.grad() {

@@ -3,9 +3,10 @@
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::any::Any;
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 /// Computes the gradients of a node's inputs from the gradients of its outputs.
@@ -41,6 +42,50 @@ pub struct Edge {
     pub input_nr: usize,
 }
 
+/// A node's edges, one per forward input: inline for the usual one or two inputs, so
+/// recording an op makes no separate allocation for them.
+pub type Edges = SmallVec<[Option<Edge>; 2]>;
+
+/// One kind of hook list on a node. Most nodes never get a hook, and the engine looks
+/// at every list of every node it runs: `any` lets it pass over an empty one without
+/// taking the lock. It is set after the first push and never cleared.
+pub struct HookList<T> {
+    any: AtomicBool,
+    list: Mutex<Vec<T>>,
+}
+
+impl<T: Clone> HookList<T> {
+    pub fn new() -> Self {
+        HookList {
+            any: AtomicBool::new(false),
+            list: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn push(&self, item: T) {
+        self.list.lock().push(item);
+        self.any.store(true, Ordering::Release);
+    }
+
+    pub fn retain(&self, keep: impl FnMut(&T) -> bool) {
+        self.list.lock().retain(keep);
+    }
+
+    /// A copy of the list, to run outside the lock (a hook may register another).
+    pub fn snapshot(&self) -> Vec<T> {
+        if !self.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        self.list.lock().clone()
+    }
+}
+
+impl<T: Clone> Default for HookList<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub enum NodeKind {
     /// An op's backward.
     Function(Mutex<Option<BackwardFn>>),
@@ -52,17 +97,17 @@ pub struct Node {
     pub name: Cow<'static, str>,
     pub kind: NodeKind,
     /// One per forward input; None where that input needs no gradient.
-    pub next_edges: Vec<Option<Edge>>,
+    pub next_edges: Edges,
     pub num_outputs: usize,
     /// Creation order: the engine runs later nodes first among those ready.
     pub seq_nr: u64,
     /// Tensor hooks of non-leaf outputs, by output number, with their handle ids.
-    pub tensor_hooks: Mutex<Vec<(usize, u64, Hook)>>,
+    pub tensor_hooks: HookList<(usize, u64, Hook)>,
     /// Outputs whose `.grad` is retained (`retain_grad()`), by output number.
-    pub retained: Mutex<Vec<(usize, Weak<TensorImpl>)>>,
+    pub retained: HookList<(usize, Weak<TensorImpl>)>,
     /// Node-level hooks (`grad_fn.register_prehook` / `register_hook`), with ids.
-    pub pre_hooks: Mutex<Vec<(u64, NodePreHook)>>,
-    pub post_hooks: Mutex<Vec<(u64, NodePostHook)>>,
+    pub pre_hooks: HookList<(u64, NodePreHook)>,
+    pub post_hooks: HookList<(u64, NodePostHook)>,
     /// The forward traceback, recorded only in anomaly mode.
     pub trace: Option<String>,
     /// Free slot for the binding (`grad_fn.metadata`).
@@ -129,7 +174,7 @@ impl Node {
     pub fn function(
         name: impl Into<Cow<'static, str>>,
         backward: BackwardFn,
-        next_edges: Vec<Option<Edge>>,
+        next_edges: Edges,
         num_outputs: usize,
     ) -> Arc<Node> {
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
@@ -139,10 +184,10 @@ impl Node {
             next_edges,
             num_outputs,
             seq_nr: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
-            tensor_hooks: Mutex::new(Vec::new()),
-            retained: Mutex::new(Vec::new()),
-            pre_hooks: Mutex::new(Vec::new()),
-            post_hooks: Mutex::new(Vec::new()),
+            tensor_hooks: HookList::new(),
+            retained: HookList::new(),
+            pre_hooks: HookList::new(),
+            post_hooks: HookList::new(),
             trace: super::anomaly::capture(),
             ext: Mutex::new(None),
         })
@@ -153,13 +198,13 @@ impl Node {
         Arc::new(Node {
             name: Cow::Borrowed("AccumulateGrad"),
             kind: NodeKind::AccumulateGrad(Arc::downgrade(&leaf.0)),
-            next_edges: Vec::new(),
+            next_edges: Edges::new(),
             num_outputs: 1,
             seq_nr: u64::MAX,
-            tensor_hooks: Mutex::new(Vec::new()),
-            retained: Mutex::new(Vec::new()),
-            pre_hooks: Mutex::new(Vec::new()),
-            post_hooks: Mutex::new(Vec::new()),
+            tensor_hooks: HookList::new(),
+            retained: HookList::new(),
+            pre_hooks: HookList::new(),
+            post_hooks: HookList::new(),
             trace: None,
             ext: Mutex::new(None),
         })

@@ -23,6 +23,7 @@ use crate::ops::binary::Rhs;
 use crate::ops::index::{index, index_put};
 use crate::ops::shape::{reshape, reshape_to};
 use crate::tensor::Tensor;
+use smallvec::smallvec;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a view op's result keeps of where it came from.
@@ -75,7 +76,12 @@ fn as_strided_node(base: &Tensor, view: &Tensor) -> std::sync::Arc<Node> {
         let flat = index_put(&zeros, &[Some(idx)], &Rhs::Tensor(g.clone()), true)?;
         Ok(vec![Some(reshape_to(&flat, &base_layout.shape)?)])
     });
-    Node::function("AsStridedBackward0", backward, vec![gradient_edge(base)], 1)
+    Node::function(
+        "AsStridedBackward0",
+        backward,
+        smallvec![gradient_edge(base)],
+        1,
+    )
 }
 
 /// Refuses an in-place write into `t` that autograd could not record correctly.
@@ -229,7 +235,12 @@ fn copy_slices_node(base: &Tensor, view: &Tensor, new: Option<Edge>) -> std::syn
         };
         Ok(vec![old, region])
     });
-    Node::function("CopySlices", backward, vec![gradient_edge(base), new], 1)
+    Node::function(
+        "CopySlices",
+        backward,
+        smallvec![gradient_edge(base), new],
+        1,
+    )
 }
 
 /// The flat position in the base (row-major over its shape) of every element of the
