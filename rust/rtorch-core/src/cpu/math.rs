@@ -225,7 +225,7 @@ fn exp_neg_f64<M: MulAdd>(y: f64) -> f64 {
         1.398_199_9e-3,
         1.987_569_1e-4,
     ];
-    let p = poly64::<M, 6>(&P, r);
+    let p = horner::<M, 6>(&P, r);
     (M::mad64(p, r * r, r) + 1.0) * two_n
 }
 
@@ -257,7 +257,7 @@ fn expm1_m<M: MulAdd>(x: f32) -> f32 {
     ];
     let xd = x as f64;
     // x (1 + x P), not x + x^2 P: keeps the sign of a zero x.
-    let small = xd * M::mad64(xd, poly64::<M, 11>(&T, xd), 1.0);
+    let small = xd * M::mad64(xd, horner::<M, 11>(&T, xd), 1.0);
     let e = exp_neg_f64::<M>(-xd.abs());
     let big = if xd < 0.0 { e - 1.0 } else { (1.0 - e) / e };
     let r = if xd.abs() < 0.5 { small } else { big };
@@ -378,31 +378,14 @@ const ERF_Q: [f64; 8] = [
     -1.176583591501932e-05,
 ];
 
-/// A polynomial in f64 with `M`'s multiply-add, coefficients lowest power first, by
-/// Estrin's scheme: neighbouring terms paired with x, the pairs paired with x^2, and so
-/// on, log2(N) levels deep. Horner's rule is one chain of N dependent multiply-adds
-/// (erfc's 15 terms: 60 cycles of latency per vector), longer than the out-of-order
-/// window can overlap across the vectors of a slice loop; with Estrin's, gelu on a
-/// cache-resident block takes about 0.85x the time (`cargo bench -p rtorch-core --
-/// transcendental`, interleaved with the Horner build). Its rounding differs from
-/// Horner's in the last bits of an f64, far below the f32 ulp these kernels round to.
+/// Horner's rule in f64 with `M`'s multiply-add, highest power last in `c`.
+///
+/// (Estrin's scheme was tried: its `while` over levels unrolled in the development
+/// profile but not under the release profile's LTO, where the kernels then ran
+/// scalar, 9x slower. A fold over a fixed-size array unrolls in both.)
 #[inline(always)]
-fn poly64<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
-    let mut v = *c;
-    let mut n = N;
-    let mut power = x;
-    // Constant trip counts: the loops unroll and `v` stays in registers.
-    while n > 1 {
-        for i in 0..n / 2 {
-            v[i] = M::mad64(v[2 * i + 1], power, v[2 * i]);
-        }
-        if n % 2 == 1 {
-            v[n / 2] = v[n - 1];
-        }
-        n = n.div_ceil(2);
-        power *= power;
-    }
-    v[0]
+fn horner<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &k| M::mad64(acc, x, k))
 }
 
 /// erfc(z) for z >= 0 (NaN passes through) in f64, relative error under 2^-29:
@@ -412,7 +395,7 @@ fn poly64<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
 fn erfc_pos_f64<M: MulAdd>(z: f64) -> f64 {
     let zc = z.min(ERFC_ZMAX);
     let t = 2.0 / (2.0 + zc);
-    let p = poly64::<M, 15>(&ERFC_P, M::mad64(ERFC_W_A, t, -ERFC_W_B));
+    let p = horner::<M, 15>(&ERFC_P, M::mad64(ERFC_W_A, t, -ERFC_W_B));
     let e = t * exp_neg_f64::<M>(M::mad64(-zc, zc, p));
     // (`min` dropped a NaN: it is put back here.)
     if z.is_nan() {
@@ -439,7 +422,7 @@ fn erf_m<M: MulAdd>(x: f32) -> f32 {
     }
     let xd = x as f64;
     let z = xd.abs();
-    let small = xd * poly64::<M, 8>(&ERF_Q, xd * xd);
+    let small = xd * horner::<M, 8>(&ERF_Q, xd * xd);
     let big = (1.0 - erfc_pos_f64::<M>(z)).copysign(xd);
     (if z < 0.75 { small } else { big }) as f32
 }
@@ -578,8 +561,8 @@ fn trig_eval<M: MulAdd>(r: f64, q: i64) -> f64 {
     const COS: [f64; 4] = [1.0 / 24.0, -1.0 / 720.0, 1.0 / 40_320.0, -1.0 / 3_628_800.0];
     let z = r * r;
     // r (1 + z P), not r + r z P: keeps the sign of a zero r.
-    let sin_r = r * M::mad64(z, poly64::<M, 5>(&SIN, z), 1.0);
-    let cos_r = M::mad64(z * z, poly64::<M, 4>(&COS, z), M::mad64(-0.5, z, 1.0));
+    let sin_r = r * M::mad64(z, horner::<M, 5>(&SIN, z), 1.0);
+    let cos_r = M::mad64(z * z, horner::<M, 4>(&COS, z), M::mad64(-0.5, z, 1.0));
     let v = if q & 1 == 0 { sin_r } else { cos_r };
     if q & 2 == 0 {
         v
