@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import math
 import os
@@ -320,6 +321,19 @@ def machine_info() -> dict[str, str]:
     }
 
 
+def extension_info() -> str:
+    """The compiled extension the rtorch workers import: its file and size, found without
+    importing rtorch here. A release build (what `pip install .` makes) and a development
+    build differ in speed; the size tells them apart (the release one is stripped)."""
+    spec = importlib.util.find_spec("rtorch")
+    if spec is None or not spec.submodule_search_locations:
+        return "unknown"
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("_C.*"))
+    if not found:
+        return "unknown"
+    return f"{found[0]} ({found[0].stat().st_size / 1e6:.1f} MB)"
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -430,6 +444,7 @@ def main() -> None:
         "SIMD flags": info["simd"],
         "Threads": f"{args.threads} (set_num_threads in both libraries)",
         "Versions": f"{versions}; Python {platform.python_version()}",
+        "rtorch extension": extension_info(),
         "Command": f"`{command}`",
         "Rounds": f"{rounds}; per subprocess at least {min_time} s and {opts['samples']} batches"
         " of timing",

@@ -38,6 +38,9 @@ def test_quick_single_workload_table_and_results_file(tmp_path):
     for key in ("Date", "CPU", "SIMD flags", "Threads", "Command", "Load average"):
         assert re.search(rf"^- {key}[^:\n]*: \S", text, re.MULTILINE), key
     assert "--only add_4" in text
+    # The extension the workers imported, with its size (release and development builds
+    # run at different speeds).
+    assert re.search(r"^- rtorch extension: \S*_C\.\S+ \([0-9.]+ MB\)$", text, re.MULTILINE)
     lines = [ln for ln in text.splitlines() if ln.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["workload", "unit", "rtorch", "rtorch peak RSS MiB"]
