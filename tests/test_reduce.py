@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np
+from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np, with_threads
 
 import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
@@ -390,3 +390,58 @@ def test_whole_tensor_sums_are_bitwise_the_same_for_any_thread_count(n, dtype) -
     if dtype == "float32":
         ((s, _, _),) = got
         assert abs(s - exact) <= 1e-5 * np.abs(x.double().numpy()).sum()
+
+
+# amax/amin kernels: a lane-parallel scan (32 lanes, halving tree, tail), whole
+# tensors split into 65,536-element chunks over threads, and leading-dim reductions
+# folded four rows at a time into column tiles without a transposing copy.
+EXTREME_CASES = [
+    ((1,), None),
+    ((31,), None),
+    ((33,), None),
+    ((65_536 * 3 + 5,), None),
+    ((1000, 37), 1),
+    ((64, 1024), 1),
+    ((4099, 300), 0),
+    ((5, 7, 600), (0, 1)),
+    ((3, 9, 5000), 1),
+    ((2, 1, 3), 1),
+    ((70, 3, 33), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_amax_amin_against_numpy_on_every_kernel_path(dtype, threads) -> None:
+    def check() -> None:
+        for shape, dims in EXTREME_CASES:
+            x, a = data(shape, dtype)
+            views = [(x, a)] + ([(x.mT, a.swapaxes(-1, -2))] if x.dim() >= 2 else [])
+            for t, ref in views:
+                for fn, np_fn in ((rtorch.amax, np.max), (rtorch.amin, np.min)):
+                    got = fn(t) if dims is None else fn(t, dims)
+                    want = np_fn(ref) if dims is None else np_fn(ref, axis=dims)
+                    assert got.dtype == dtype
+                    np.testing.assert_array_equal(to_np(got), want, err_msg=f"{shape} {dims}")
+
+    with_threads(threads, check)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_amax_amin_propagate_nan_from_any_position(dtype, threads) -> None:
+    def check() -> None:
+        n = 65_536 * 2 + 45
+        for pos in (0, 1, 31, 32, 65_535, 65_536, n - 45, n - 1):
+            x = rtorch.zeros(n, dtype=dtype)
+            x[pos] = float("nan")
+            for fn in (rtorch.amax, rtorch.amin, rtorch.max, rtorch.min):
+                assert fn(x).isnan().item(), (pos, fn)
+        # Over a leading dim (the column-tile path) and over the last dim (the row scan).
+        x = rtorch.arange(600 * 40, dtype=dtype).reshape(600, 40)
+        x[0, 3] = x[301, 7] = x[599, 39] = float("nan")
+        for d, where in ((0, [3, 7, 39]), (1, [0, 301, 599])):
+            for fn in (rtorch.amax, rtorch.amin):
+                assert fn(x, d).isnan().nonzero().flatten().tolist() == where, (d, fn)
+
+    with_threads(threads, check)

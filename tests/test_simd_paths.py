@@ -3,7 +3,7 @@ with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
 reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
 the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD tail
 lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
-and the random stream (batched Philox on avx512).
+the random stream (batched Philox on avx512) and amax/amin's lane scans.
 
 Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
 capability the environment selects."""
@@ -192,6 +192,28 @@ def check_philox() -> None:
     np.testing.assert_array_equal(rtorch.rand(n).numpy(), want)
 
 
+def check_extremes() -> None:
+    """amax/amin (the lane scan with its tree and tail, and the leading-dim row fold)
+    for each dtype against numpy, NaN anywhere winning."""
+    rng = np.random.default_rng(5)
+    for dtype in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8"):
+        for shape, dim in (((TAILS[-1],), None), ((9, 33), 1), ((37, 1025), 0), ((67, 5, 17), 0)):
+            a = rng.integers(0, 100, shape) if dtype == "uint8" else rng.standard_normal(shape) * 60
+            x = rtorch.tensor(a).to(getattr(rtorch, dtype))
+            ref = x.double().numpy()
+            for fn, np_fn in ((rtorch.amax, np.max), (rtorch.amin, np.min)):
+                got = fn(x) if dim is None else fn(x, dim)
+                want = np_fn(ref) if dim is None else np_fn(ref, axis=dim)
+                np.testing.assert_array_equal(
+                    got.double().numpy(), want, err_msg=f"{dtype} {shape}"
+                )
+    for n in TAILS:
+        for pos in {0, n // 2, n - 1}:
+            x = rtorch.ones(n)
+            x[pos] = float("nan")
+            assert rtorch.amax(x).isnan().item() and rtorch.amin(x).isnan().item(), (n, pos)
+
+
 def run_checks() -> None:
     want = os.environ.get("RTORCH_CPU_CAPABILITY")
     if want:
@@ -201,6 +223,7 @@ def run_checks() -> None:
     check_cross_entropy()
     check_conv()
     check_philox()
+    check_extremes()
     print("ok", _C._cpu_capability()[0], worst)
 
 

@@ -225,6 +225,174 @@ pub fn outer_sum<T: Element, A>(
     }
 }
 
+// ---------------------------------------------------------------------------
+// amax / amin: the value alone (no index pass), NaN wins. Max and min are exact, so
+// any split over threads or lanes gives the same result.
+
+/// `a` or `b`, whichever `MAX` prefers. A NaN `b` is taken and a NaN `a` kept (no
+/// comparison with it is true), so NaN sticks once seen; `b != b` folds away for the
+/// types without NaN.
+#[inline(always)]
+fn keep<T: Element, const MAX: bool>(a: T, b: T) -> T {
+    #[allow(clippy::eq_op)]
+    let take = (if MAX { b > a } else { b < a }) | (b != b);
+    if take {
+        b
+    } else {
+        a
+    }
+}
+
+/// Independent accumulators: the select over this many lanes compiles to a few full
+/// SIMD registers (float32: four AVX2 or two AVX-512 registers).
+const EXTREME_LANES: usize = 32;
+
+#[inline(always)]
+fn extreme_body<T: Element, const MAX: bool>(x: &[T]) -> T {
+    let mut acc = [x[0]; EXTREME_LANES];
+    let chunks = x.chunks_exact(EXTREME_LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = keep::<T, MAX>(*a, v);
+        }
+    }
+    // Halving tree over the lanes (vectorised, where a scalar chain over 32 lanes cost
+    // as much as the loop itself for rows of 1024).
+    let mut w = EXTREME_LANES;
+    while w > 1 {
+        w /= 2;
+        let (lo, hi) = acc.split_at_mut(w);
+        for (a, &v) in lo.iter_mut().zip(&hi[..w]) {
+            *a = keep::<T, MAX>(*a, v);
+        }
+    }
+    rest.iter().fold(acc[0], |m, &v| keep::<T, MAX>(m, v))
+}
+
+/// Row `dst = keep(dst, row)` for every row of `rows` (`c` apart) after the first.
+#[inline(always)]
+fn extreme_rows_body<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize, dst: &mut [T]) {
+    let w = dst.len();
+    dst.copy_from_slice(&src[..w]);
+    let row = |k: usize| &src[k * c..k * c + w];
+    // Four rows per pass over `dst`, as the outer sums do (a third of the loads and
+    // stores of one row per pass).
+    let mut k = 1;
+    while k + 4 <= r {
+        let (x0, x1, x2, x3) = (row(k), row(k + 1), row(k + 2), row(k + 3));
+        for j in 0..w {
+            let m = keep::<T, MAX>(keep::<T, MAX>(x0[j], x1[j]), keep::<T, MAX>(x2[j], x3[j]));
+            dst[j] = keep::<T, MAX>(dst[j], m);
+        }
+        k += 4;
+    }
+    for k in k..r {
+        for (a, &v) in dst.iter_mut().zip(row(k)) {
+            *a = keep::<T, MAX>(*a, v);
+        }
+    }
+}
+
+/// Runs the generic `$f::<T, MAX>(args)` compiled for the SIMD level in use, so its
+/// loops vectorise to that width.
+macro_rules! at_capability {
+    ($f:ident::<$t:ident, $max:ident>($($arg:ident: $ty:ty),*) -> $ret:ty) => {{
+        /// # Safety
+        /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn v4<$t: Element, const $max: bool>($($arg: $ty),*) -> $ret {
+            $f::<$t, $max>($($arg),*)
+        }
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3<$t: Element, const $max: bool>($($arg: $ty),*) -> $ret {
+            $f::<$t, $max>($($arg),*)
+        }
+        use super::math::{capability, Capability};
+        match capability() {
+            // SAFETY: `capability()` only answers a level the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            Capability::Avx512 => unsafe { v4::<$t, $max>($($arg),*) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Capability::Avx2 => unsafe { v3::<$t, $max>($($arg),*) },
+            _ => $f::<$t, $max>($($arg),*),
+        }
+    }};
+}
+
+fn extreme_at<T: Element, const MAX: bool>(x: &[T]) -> T {
+    at_capability!(extreme_body::<T, MAX>(x: &[T]) -> T)
+}
+
+fn extreme_rows_at<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize, dst: &mut [T]) {
+    at_capability!(extreme_rows_body::<T, MAX>(src: &[T], c: usize, r: usize, dst: &mut [T]) -> ())
+}
+
+/// The largest (`want_max`) or smallest value of a non-empty slice; NaN when any value
+/// is NaN (amax/amin, and max()/min() of a whole tensor).
+pub fn extreme<T: Element>(x: &[T], want_max: bool) -> T {
+    if want_max {
+        extreme_at::<T, true>(x)
+    } else {
+        extreme_at::<T, false>(x)
+    }
+}
+
+/// `extreme` of a large slice in fixed chunks across threads, then over the chunks'
+/// results.
+pub fn big_extreme<T: Element>(x: &[T], want_max: bool) -> T {
+    const CHUNK: usize = 1 << 16;
+    if x.len() <= CHUNK || super::get_num_threads() <= 1 {
+        return extreme(x, want_max);
+    }
+    let parts = super::par_map_chunks(x, CHUNK, &|c| extreme(c, want_max));
+    extreme(&parts, want_max)
+}
+
+/// amax/amin of `src`, viewed as `[A, R, C]` (`R >= 1`), over R into `out` (`[A, C]`):
+/// rows folded into column tiles, no transposing copy.
+pub fn outer_extreme<T: Element>(
+    src: &[T],
+    out: &mut [T],
+    (a, r, c): (usize, usize, usize),
+    want_max: bool,
+) {
+    if out.is_empty() || r == 0 {
+        return;
+    }
+    let threads = super::get_num_threads().max(1);
+    let want = if a >= threads {
+        c
+    } else {
+        c.div_ceil(threads / a.max(1))
+    };
+    let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
+    let tile = |ai: usize, ti: usize, dst: &mut [T]| {
+        let from = &src[ai * r * c + ti * tw..(ai + 1) * r * c];
+        if want_max {
+            extreme_rows_at::<T, true>(from, c, r, dst)
+        } else {
+            extreme_rows_at::<T, false>(from, c, r, dst)
+        }
+    };
+    if a * r * c >= super::GRAIN && out.len() > tw {
+        super::par_chunks_mut(out, c, &|ai, row| {
+            super::par_chunks_mut(row, tw, &|ti, dst| tile(ai, ti, dst))
+        });
+    } else {
+        for (ai, row) in out.chunks_mut(c).enumerate() {
+            for (ti, dst) in row.chunks_mut(tw).enumerate() {
+                tile(ai, ti, dst);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

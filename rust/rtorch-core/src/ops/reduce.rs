@@ -277,9 +277,18 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
 // Outer reductions: `t` contiguous, viewed as [A, R, C], reducing R without a
 // transposing copy (`cpu::reduce::outer_sum`).
 
-/// `(A, R, C)` when the reduced dims are one run followed by kept dims of size > 1.
+/// `(A, R, C)` when the reduced dims are one run followed by kept dims of size > 1
+/// (floating dtypes: the sums of the others widen).
 fn outer_split(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
-    if !t.is_contiguous() || rdims.is_empty() || !t.dtype().is_floating_point() {
+    if !t.dtype().is_floating_point() {
+        return None;
+    }
+    outer_split_any(t, rdims)
+}
+
+/// `outer_split` for any dtype.
+fn outer_split_any(t: &Tensor, rdims: &[usize]) -> Option<(usize, usize, usize)> {
+    if !t.is_contiguous() || rdims.is_empty() {
         return None;
     }
     let (lo, hi) = (rdims[0], *rdims.last()?);
@@ -313,6 +322,25 @@ where
             // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
             let dst = unsafe { out.cpu_slice_mut::<T>()? };
             crate::cpu::reduce::outer_sum(src, dst, (a, r, c), f, back);
+            Ok(())
+        }
+    }
+}
+
+/// amax/amin of contiguous `t`, viewed as `[a, r, c]`, over `r` into `out` (`[a, c]`).
+fn outer_extreme<T: Element>(
+    t: &Tensor,
+    out: &Tensor,
+    arc: (usize, usize, usize),
+    want_max: bool,
+) -> Result<()> {
+    match Backend::of(out, &[t])? {
+        Backend::Meta => Ok(()),
+        Backend::Cpu => {
+            let src = t.cpu_slice::<T>()?;
+            // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
+            let dst = unsafe { out.cpu_slice_mut::<T>()? };
+            crate::cpu::reduce::outer_extreme(src, dst, arc, want_max);
             Ok(())
         }
     }
@@ -632,9 +660,13 @@ pub fn amax_amin(
     let rdims = reduce_dims(t, dims)?;
     empty_check(name, t, &rdims, dims.is_empty() && t.numel() == 0)?;
     let shape = reduced_shape(t.shape(), &rdims, keepdim);
-    let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
     let out = Tensor::uninit(&shape, t.dtype(), t.device())?;
-    crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T, _>(&blocks, &out, inner, Extreme { want_max }))?;
+    if let Some(arc) = outer_split_any(t, &rdims) {
+        crate::dispatch_all!(t.dtype(), T => outer_extreme::<T>(&t.detach(), &out, arc, want_max))?;
+    } else {
+        let (blocks, _, inner) = blocks_for(&t.detach(), &rdims)?;
+        crate::dispatch_all!(t.dtype(), T => reduce_blocks::<T, T, _>(&blocks, &out, inner, Extreme { want_max }))?;
+    }
     if needs_grad(&[t]) {
         let sx = crate::autograd::SavedTensor::input(t);
         let so = crate::autograd::SavedTensor::output(&out, 0);

@@ -7,7 +7,7 @@
 //! called `NAME` (its parameters are the kind's fields, its types the block's).
 
 use crate::cpu::elementwise::Half;
-use crate::cpu::reduce::{arg_extreme, pairwise_sum, sum_half};
+use crate::cpu::reduce::{arg_extreme, big_extreme, pairwise_sum, sum_half};
 use crate::cpu::reduce_simd as simd;
 use crate::cpu::reduce_simd::arg_extreme_f32;
 use crate::element::Element;
@@ -120,7 +120,7 @@ pub struct Extreme {
 impl<T: Element> BlockReduce<T, T> for Extreme {
     const NAME: &'static str = "extreme";
     fn cpu(self, block: &[T]) -> T {
-        arg_extreme(block, self.want_max).0
+        big_extreme(block, self.want_max)
     }
 }
 
