@@ -158,14 +158,21 @@ def check_cross_entropy() -> None:
 
 
 def check_conv() -> None:
-    """float32 unit-stride convolutions with up to 64 channels: the direct AVX-512 kernels on
-    avx512, im2col + GEMM below it; forward and all gradients against float64 sums."""
+    """float32 unit-stride convolutions with up to 64 channels: the direct kernels on avx512
+    and avx2 (narrow and 2-, 3- and 4-vector wide weight gradients, position tails), im2col +
+    GEMM below them; forward and all gradients against float64 sums."""
     from test_conv_kernel import ref_conv
 
     import rtorch.nn.functional as F
 
     rng = np.random.default_rng(5)
-    cases = [(5, 3, 12, 13, 6, 5, 0), (3, 4, 9, 9, 12, 3, 1), (2, 24, 8, 8, 40, 3, 1)]
+    cases = [
+        (5, 3, 12, 13, 6, 5, 0),
+        (3, 4, 9, 9, 12, 3, 1),
+        (2, 24, 8, 8, 40, 3, 1),
+        (2, 5, 11, 13, 20, 3, 1),
+        (1, 64, 5, 70, 64, 3, 1),
+    ]
     for n, c, h, w, o, k, pad in cases:
         x = rng.standard_normal((n, c, h, w)).astype(np.float32)
         wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
@@ -175,7 +182,7 @@ def check_conv() -> None:
         out = F.conv2d(xt, wtt, bt, padding=pad)
         gy = rng.standard_normal(ref.shape).astype(np.float32)
         out.backward(rtorch.tensor(gy))
-        # Sums of up to 360 float32 products of unit-scale values: atol 1e-4.
+        # Sums of up to 576 float32 products of unit-scale values: atol 1e-4.
         tol = {"rtol": 1e-5, "atol": 1e-4}
         for got, want in zip((out.detach(), xt.grad, wtt.grad, bt.grad), (ref, *grads(gy))):
             np.testing.assert_allclose(got.numpy(), want, **tol)

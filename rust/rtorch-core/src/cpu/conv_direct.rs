@@ -1,6 +1,8 @@
 //! Direct float32 convolution for up to 64 channels and unit stride (LeNet's, the MNIST
-//! CNN's and ResNet's first-stage layers), with AVX-512 register tiles instead of
-//! im2col + GEMM.
+//! CNN's and ResNet's first-stage layers), with AVX-512 or AVX2 register tiles instead
+//! of im2col + GEMM. The tiles below are described in zmm registers; the AVX2 kernels
+//! (`mod avx2`) keep their contracts and data layouts and split them into sub-tiles
+//! that fit 16 ymm registers, summing in the same order.
 //!
 //! With few output channels the im2col route spends its time copying windows and
 //! packing them for a product whose other side is only 6-16 wide; up to 64 the copy and
@@ -42,7 +44,8 @@ const PB: usize = 32;
 /// channels for the input gradient) that goes direct. Measured at one thread against
 /// im2col + GEMM: direct is 1.3-2x faster up to 64 channels (ResNet's first stage:
 /// 64 -> 64 at 32x32 and 56x56), about even at 128, and slower at 256, where the
-/// GEMM's packing is amortised.
+/// GEMM's packing is amortised. On the AVX2 machine (AMD EPYC, two threads) the ResNet
+/// block's step went 95 -> 75 ms when its 64-channel layers moved here.
 const MAX_CHANNELS: usize = 64;
 
 /// Largest padded plane that goes direct: the weight gradient streams 8 rows of `dy`
@@ -50,8 +53,8 @@ const MAX_CHANNELS: usize = 64;
 /// is 256 KiB; LeNet's largest is 1024).
 const MAX_PLANE: usize = 8192;
 
-/// Whether a float32 convolution of this geometry runs here (AVX-512 present and not
-/// turned off with `RTORCH_CPU_CAPABILITY`).
+/// Whether a float32 convolution of this geometry runs here (AVX-512 or AVX2 + FMA in
+/// use: not turned off with `RTORCH_CPU_CAPABILITY=default`).
 pub fn applies(g: &ConvGeom) -> bool {
     let p = &g.plane;
     g.groups == 1
@@ -61,7 +64,7 @@ pub fn applies(g: &ConvGeom) -> bool {
         && g.o > 0
         && g.c > 0
         && (p.h + 2 * p.padding[0]).saturating_mul(p.w + 2 * p.padding[1]) <= MAX_PLANE
-        && avx512()
+        && simd()
 }
 
 /// Whether the input gradient runs here too (its output channels are the input's).
@@ -77,6 +80,93 @@ fn avx512() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
+    }
+}
+
+/// The kernels exist for the level in use: AVX-512, or AVX2 with FMA.
+fn simd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::math::has_avx2_fma()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The arguments of [`correlate_tile`]: `(inp, plane, ci, offs, w, out, ld)`.
+type TileArgs<'a> = (
+    *const f32,
+    usize,
+    usize,
+    &'a [usize],
+    *const f32,
+    *mut f32,
+    usize,
+);
+
+/// One tile of the correlation: `out[r*ld + q] = sum over ch, t of
+/// w[(ch*kk + t)*FB + r] * inp[ch*plane + offs[t] + q]` for `r < R <= FB`, `q < FP`
+/// (`R` the block's real channels: none computed for padding rows), each sum a chain
+/// of fused multiply-adds in (ch, t) order on either path.
+///
+/// # Safety
+/// `simd()`; every address named above is readable (`inp`, `w`) or writable (`out`).
+unsafe fn correlate_tile<const R: usize>(args: TileArgs<'_>) {
+    // SAFETY: forwarded contract; each module's kernel needs only its level.
+    unsafe {
+        if avx512() {
+            avx512::correlate_tile::<R>(args)
+        } else {
+            avx2::correlate_tile::<R>(args)
+        }
+    }
+}
+
+/// One tile of the wide weight gradient: for the `NC` columns with padded-plane
+/// offsets `bases`, `acc[j*CV*16 + v*16 + l] += sum over q < qn of
+/// dyt[q*CV*16 + v*16 + l] * inp[bases[j] + q]`, summed in `q` order on either path.
+///
+/// # Safety
+/// `simd()`; `inp[bases[j] .. bases[j] + qn]`, `dyt[.. qn*CV*16]` are readable and
+/// `acc[.. NC*CV*16]` is readable and writable.
+unsafe fn wgrad_tile<const CV: usize, const NC: usize>(
+    inp: *const f32,
+    bases: &[usize],
+    dyt: *const f32,
+    qn: usize,
+    acc: *mut f32,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if avx512() {
+            avx512::wgrad_tile::<CV, NC>(inp, bases, dyt, qn, acc)
+        } else {
+            avx2::wgrad_tile::<CV, NC>(inp, bases, dyt, qn, acc)
+        }
+    }
+}
+
+/// `sums[t][r] = sum over q < len of dy[r*len + q] * x[offs[t] + q]` for `t < T` and
+/// `r < OB` (`len` a multiple of 16), lanes reduced by one fixed tree per path.
+///
+/// # Safety
+/// `simd()`; `x[offs[t] .. offs[t] + len]` and `dy[..OB*len]` are readable.
+unsafe fn dot_taps<const T: usize>(
+    x: *const f32,
+    offs: [usize; T],
+    dy: *const f32,
+    len: usize,
+    sums: &mut [[f32; OB]; T],
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if avx512() {
+            avx512::dot_taps::<T>(x, offs, dy, len, sums)
+        } else {
+            avx2::dot_taps::<T>(x, offs, dy, len, sums)
+        }
     }
 }
 
@@ -227,7 +317,7 @@ fn correlate_sample(
         let wb = &wp[b * c.ci * kk * FB..(b + 1) * c.ci * kk * FB];
         let rows = FB.min(c.co - b * FB);
         for p0 in (0..lt).step_by(FP) {
-            // SAFETY: AVX-512 is present (`applies`); the tile reads `inp[ch*plane +
+            // SAFETY: `simd()` holds (`applies`); the tile reads `inp[ch*plane +
             // off + p0 .. + FP]` with `ch*plane + off + p0 + FP <= (ci-1)*plane +
             // max_off + lt <= inp.len()` (asserted above), `wb[(ch*kk + t)*FB .. +
             // FB]` inside `wb`, and writes rows of `wide` at `r*lt + p0 .. + FP`,
@@ -243,12 +333,12 @@ fn correlate_sample(
                     lt,
                 );
                 match rows {
-                    1 => avx512::correlate_tile::<1>(args),
-                    2 => avx512::correlate_tile::<2>(args),
-                    3 => avx512::correlate_tile::<3>(args),
-                    4 => avx512::correlate_tile::<4>(args),
-                    5 => avx512::correlate_tile::<5>(args),
-                    _ => avx512::correlate_tile::<FB>(args),
+                    1 => correlate_tile::<1>(args),
+                    2 => correlate_tile::<2>(args),
+                    3 => correlate_tile::<3>(args),
+                    4 => correlate_tile::<4>(args),
+                    5 => correlate_tile::<5>(args),
+                    _ => correlate_tile::<FB>(args),
                 }
             };
         }
@@ -421,7 +511,7 @@ fn backward_weight_part_wide(
             let qn = WG_CHUNK.min(len - q0);
             for (t, tile) in bases.chunks_exact(nc).enumerate() {
                 let at = acc[t * nc * co_pad..].as_mut_ptr();
-                // SAFETY: AVX-512 is present (`applies`); the tile reads `inp[base +
+                // SAFETY: `simd()` holds (`applies`); the tile reads `inp[base +
                 // q0 .. base + q0 + qn]` for its columns' bases (`base + len <=
                 // inp.len()`, asserted), `dyt[q0*co_pad .. (q0 + qn)*co_pad]` (inside:
                 // `q0 + qn <= len`), and reads and writes `nc * co_pad` floats of
@@ -429,9 +519,9 @@ fn backward_weight_part_wide(
                 unsafe {
                     let (ip, dp) = (inp.as_ptr().add(q0), dyt.as_ptr().add(q0 * co_pad));
                     match cv {
-                        2 => avx512::wgrad_tile::<2, { WG_ACC / 2 }>(ip, tile, dp, qn, at),
-                        3 => avx512::wgrad_tile::<3, { WG_ACC / 3 }>(ip, tile, dp, qn, at),
-                        _ => avx512::wgrad_tile::<4, { WG_ACC / 4 }>(ip, tile, dp, qn, at),
+                        2 => wgrad_tile::<2, { WG_ACC / 2 }>(ip, tile, dp, qn, at),
+                        3 => wgrad_tile::<3, { WG_ACC / 3 }>(ip, tile, dp, qn, at),
+                        _ => wgrad_tile::<4, { WG_ACC / 4 }>(ip, tile, dp, qn, at),
                     }
                 }
             }
@@ -517,20 +607,16 @@ fn backward_weight_part_narrow(
                 // Taps two at a time: both read the same 8 rows of `dy`.
                 for (pair, t_offs) in offs.chunks(2).enumerate() {
                     let mut sums = [[0f32; OB]; 2];
-                    // SAFETY: AVX-512 is present (`applies`); the tile reads
+                    // SAFETY: `simd()` holds (`applies`); the tile reads
                     // `xc[off .. off + lt]` for each tap's `off` (inside: `ch*plane +
                     // off + lt <= (c-1)*plane + max_off + lt <= inp.len()`, asserted)
                     // and `OB` rows of `lt` from `dyb` (its length).
                     unsafe {
                         match *t_offs {
-                            [o0, o1] => avx512::dot_taps::<2>(
-                                xc.as_ptr(),
-                                [o0, o1],
-                                dyb.as_ptr(),
-                                lt,
-                                &mut sums,
-                            ),
-                            [o0] => avx512::dot_taps::<1>(
+                            [o0, o1] => {
+                                dot_taps::<2>(xc.as_ptr(), [o0, o1], dyb.as_ptr(), lt, &mut sums)
+                            }
+                            [o0] => dot_taps::<1>(
                                 xc.as_ptr(),
                                 [o0],
                                 dyb.as_ptr(),
@@ -575,19 +661,8 @@ pub fn weight_grad_scratch(g: &ConvGeom) -> usize {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{FB, FP, OB};
+    use super::{TileArgs, FB, FP, OB};
     use std::arch::x86_64::*;
-
-    /// The arguments of [`correlate_tile`]: `(inp, plane, ci, offs, w, out, ld)`.
-    pub type TileArgs<'a> = (
-        *const f32,
-        usize,
-        usize,
-        &'a [usize],
-        *const f32,
-        *mut f32,
-        usize,
-    );
 
     /// One tile of the correlation: `out[r*ld + q] = sum over ch, t of
     /// w[(ch*kk + t)*FB + r] * inp[ch*plane + offs[t] + q]` for `r < R <= FB`,
@@ -717,18 +792,19 @@ mod avx512 {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod avx512 {
-    use super::OB;
-    pub type TileArgs<'a> = (
-        *const f32,
-        usize,
-        usize,
-        &'a [usize],
-        *const f32,
-        *mut f32,
-        usize,
-    );
+    pub use super::portable::*;
+}
+#[cfg(not(target_arch = "x86_64"))]
+mod avx2 {
+    pub use super::portable::*;
+}
+/// Never called: `simd()` is false off x86-64, so `applies` sends every convolution to
+/// the im2col route.
+#[cfg(not(target_arch = "x86_64"))]
+mod portable {
+    use super::{TileArgs, OB};
     pub unsafe fn correlate_tile<const R: usize>(_args: TileArgs<'_>) {
-        unreachable!("the direct convolution runs only where AVX-512 is present")
+        unreachable!("the direct convolution runs only with AVX2 or AVX-512")
     }
     pub unsafe fn wgrad_tile<const CV: usize, const NC: usize>(
         _inp: *const f32,
@@ -737,7 +813,7 @@ mod avx512 {
         _qn: usize,
         _acc: *mut f32,
     ) {
-        unreachable!("the direct convolution runs only where AVX-512 is present")
+        unreachable!("the direct convolution runs only with AVX2 or AVX-512")
     }
     pub unsafe fn dot_taps<const T: usize>(
         _x: *const f32,
@@ -746,7 +822,166 @@ mod avx512 {
         _len: usize,
         _sums: &mut [[f32; OB]; T],
     ) {
-        unreachable!("the direct convolution runs only where AVX-512 is present")
+        unreachable!("the direct convolution runs only with AVX2 or AVX-512")
+    }
+}
+
+/// The AVX2 + FMA kernels: the AVX-512 tiles' contracts and data layouts (so the
+/// callers and packing are shared), in sub-tiles that fit 16 ymm registers.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{TileArgs, FB, FP, OB};
+    use std::arch::x86_64::*;
+
+    /// Positions per correlation sub-tile: two ymm registers per output channel, so
+    /// six channels hold 12 accumulators, and each (input channel, tap) costs 2 input
+    /// loads and 6 weight broadcasts for 12 FMAs.
+    const SP: usize = 16;
+
+    /// [`super::correlate_tile`] on AVX2: the `FP` positions as four sub-tiles.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; the addresses as [`super::correlate_tile`]'s.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn correlate_tile<const R: usize>((inp, plane, ci, offs, w, out, ld): TileArgs<'_>) {
+        let kk = offs.len();
+        for q0 in (0..FP).step_by(SP) {
+            let mut acc = [[_mm256_setzero_ps(); 2]; R];
+            for ch in 0..ci {
+                // SAFETY (whole block): positions q0 .. q0 + 16 of the tile, inside
+                // the contract's ranges.
+                unsafe {
+                    let xc = inp.add(ch * plane + q0);
+                    let wc = w.add(ch * kk * FB);
+                    for (t, &off) in offs.iter().enumerate() {
+                        let x0 = _mm256_loadu_ps(xc.add(off));
+                        let x1 = _mm256_loadu_ps(xc.add(off + 8));
+                        let wt = wc.add(t * FB);
+                        for (r, acc_r) in acc.iter_mut().enumerate() {
+                            let wr = _mm256_broadcast_ss(&*wt.add(r));
+                            acc_r[0] = _mm256_fmadd_ps(wr, x0, acc_r[0]);
+                            acc_r[1] = _mm256_fmadd_ps(wr, x1, acc_r[1]);
+                        }
+                    }
+                }
+            }
+            for (r, acc_r) in acc.iter().enumerate() {
+                // SAFETY: as the function's contract.
+                unsafe {
+                    _mm256_storeu_ps(out.add(r * ld + q0), acc_r[0]);
+                    _mm256_storeu_ps(out.add(r * ld + q0 + 8), acc_r[1]);
+                }
+            }
+        }
+    }
+
+    /// Columns per weight-gradient sub-tile: 6 columns x 2 ymm (16 output channels)
+    /// of accumulators, 2 `dy` loads and 6 input broadcasts per position for 12 FMAs.
+    const WC: usize = 6;
+
+    /// [`super::wgrad_tile`] on AVX2: each 16-channel vector `v` of the `CV`, for the
+    /// columns in groups of up to `WC`.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; the addresses as [`super::wgrad_tile`]'s.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn wgrad_tile<const CV: usize, const NC: usize>(
+        inp: *const f32,
+        bases: &[usize],
+        dyt: *const f32,
+        qn: usize,
+        acc: *mut f32,
+    ) {
+        let ld = CV * 16;
+        for v in 0..CV {
+            for (g, cols) in bases[..NC].chunks(WC).enumerate() {
+                // SAFETY: vector `v` of columns g*WC.. of the contract's ranges.
+                unsafe {
+                    let (d, a) = (dyt.add(v * 16), acc.add(g * WC * ld + v * 16));
+                    match cols.len() {
+                        6 => wgrad_sub::<6>(inp, cols, d, ld, qn, a),
+                        5 => wgrad_sub::<5>(inp, cols, d, ld, qn, a),
+                        4 => wgrad_sub::<4>(inp, cols, d, ld, qn, a),
+                        3 => wgrad_sub::<3>(inp, cols, d, ld, qn, a),
+                        2 => wgrad_sub::<2>(inp, cols, d, ld, qn, a),
+                        _ => wgrad_sub::<1>(inp, cols, d, ld, qn, a),
+                    }
+                }
+            }
+        }
+    }
+
+    /// `acc[j*ld + l] += sum over q < qn of dyt[q*ld + l] * inp[bases[j] + q]` for
+    /// `j < C`, `l < 16`.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; `bases` has `C` entries; the addresses are readable
+    /// (and `acc`'s writable).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn wgrad_sub<const C: usize>(
+        inp: *const f32,
+        bases: &[usize],
+        dyt: *const f32,
+        ld: usize,
+        qn: usize,
+        acc: *mut f32,
+    ) {
+        let mut a = [[_mm256_setzero_ps(); 2]; C];
+        let mut cols = [inp; C];
+        // SAFETY (whole body): addresses as the function's contract.
+        unsafe {
+            for (j, (aj, col)) in a.iter_mut().zip(cols.iter_mut()).enumerate() {
+                *col = inp.add(bases[j]);
+                aj[0] = _mm256_loadu_ps(acc.add(j * ld));
+                aj[1] = _mm256_loadu_ps(acc.add(j * ld + 8));
+            }
+            for q in 0..qn {
+                let d0 = _mm256_loadu_ps(dyt.add(q * ld));
+                let d1 = _mm256_loadu_ps(dyt.add(q * ld + 8));
+                for (aj, col) in a.iter_mut().zip(&cols) {
+                    let xb = _mm256_broadcast_ss(&*col.add(q));
+                    aj[0] = _mm256_fmadd_ps(d0, xb, aj[0]);
+                    aj[1] = _mm256_fmadd_ps(d1, xb, aj[1]);
+                }
+            }
+            for (j, aj) in a.iter().enumerate() {
+                _mm256_storeu_ps(acc.add(j * ld), aj[0]);
+                _mm256_storeu_ps(acc.add(j * ld + 8), aj[1]);
+            }
+        }
+    }
+
+    /// [`super::dot_taps`] on AVX2: one tap at a time, the `OB` rows of `dy` read as
+    /// memory operands of the FMAs (8 accumulators, 9 loads per 8 FMAs).
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; the addresses as [`super::dot_taps`]'s.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_taps<const T: usize>(
+        x: *const f32,
+        offs: [usize; T],
+        dy: *const f32,
+        len: usize,
+        sums: &mut [[f32; OB]; T],
+    ) {
+        for (t, sums_t) in sums.iter_mut().enumerate() {
+            let mut acc = [_mm256_setzero_ps(); OB];
+            for q in (0..len).step_by(8) {
+                // SAFETY: q + 8 <= len, so every load is inside the contract's ranges.
+                unsafe {
+                    let xt = _mm256_loadu_ps(x.add(offs[t] + q));
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        *a = _mm256_fmadd_ps(_mm256_loadu_ps(dy.add(r * len + q)), xt, *a);
+                    }
+                }
+            }
+            for (s, a) in sums_t.iter_mut().zip(&acc) {
+                let h = _mm_add_ps(_mm256_castps256_ps128(*a), _mm256_extractf128_ps::<1>(*a));
+                let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+                *s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+            }
+        }
     }
 }
 
@@ -846,8 +1081,8 @@ mod tests {
 
     #[test]
     fn direct_kernels_match_float64_loops() {
-        if !avx512() {
-            eprintln!("skipped: the direct convolution needs AVX-512");
+        if !simd() {
+            eprintln!("skipped: the direct convolution needs AVX2 or AVX-512");
             return;
         }
         for (case, &(n, c, o, hw, k, pad, dil)) in CASES.iter().enumerate() {
