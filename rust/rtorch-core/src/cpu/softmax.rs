@@ -106,6 +106,10 @@ pub(crate) unsafe trait Simd: Copy {
     unsafe fn exp(self, a: Self::V) -> Self::V;
     unsafe fn hsum(self, a: Self::V) -> Self::E;
     unsafe fn hmax(self, a: Self::V) -> Self::E;
+    /// Asks for the cache line holding `p` ahead of use: no access is made and no fault
+    /// raised, whatever the address.
+    #[inline(always)]
+    unsafe fn prefetch(self, _p: *const Self::E) {}
 }
 
 /// Plain scalar code (one lane).
@@ -254,6 +258,11 @@ mod x86 {
                 hmax256(_mm256_max_ps(lo, hi))
             }
         }
+        #[inline(always)]
+        unsafe fn prefetch(self, p: *const f32) {
+            // SAFETY: a prefetch reads nothing architecturally and never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+        }
     }
 
     #[inline(always)]
@@ -344,6 +353,11 @@ mod x86 {
         unsafe fn hmax(self, a: __m256) -> f32 {
             unsafe { hmax256(a) }
         }
+        #[inline(always)]
+        unsafe fn prefetch(self, p: *const f32) {
+            // SAFETY: a prefetch reads nothing architecturally and never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+        }
     }
 }
 
@@ -409,6 +423,7 @@ unsafe fn exp_sum_block<S: Simd, const STORE: bool>(
     o: *mut S::E,
     n: usize,
     m: S::E,
+    pf: *const S::E,
 ) -> S::E {
     let l = S::LANES;
     // SAFETY: loads and stores stay inside [0, n) of x and o.
@@ -417,7 +432,18 @@ unsafe fn exp_sum_block<S: Simd, const STORE: bool>(
         let zero = s.splat(S::E::ZERO);
         let (mut a0, mut a1) = (zero, zero);
         let mut i = 0;
+        // Floats per cache line, for the prefetches of the next row (`pf`, when not
+        // null): its first pass would otherwise wait on memory after this row's
+        // exponentials, which keep the core busy while the lines arrive.
+        let line = 64 / std::mem::size_of::<S::E>();
         while i + 2 * l <= n {
+            if !pf.is_null() {
+                let mut k = 0;
+                while k < 2 * l {
+                    s.prefetch(pf.wrapping_add(i + k));
+                    k += line;
+                }
+            }
             let e0 = s.exp(s.sub(s.load(x.add(i)), mv));
             let e1 = s.exp(s.sub(s.load(x.add(i + l)), mv));
             if STORE {
@@ -444,19 +470,30 @@ unsafe fn exp_sum_block<S: Simd, const STORE: bool>(
 
 /// Sum of `exp(x - m)` over a row (pairwise over blocks), written to `o` when `STORE`.
 #[inline(always)]
-unsafe fn exp_sum<S: Simd, const STORE: bool>(s: S, x: &[S::E], o: *mut S::E, m: S::E) -> S::E {
+unsafe fn exp_sum<S: Simd, const STORE: bool>(
+    s: S,
+    x: &[S::E],
+    o: *mut S::E,
+    m: S::E,
+    pf: *const S::E,
+) -> S::E {
     if x.len() <= SUM_BLOCK {
         // The common case stays free of closures (they would not inherit the
         // instantiation's target features before inlining).
         // SAFETY: forwarded contract.
-        return unsafe { exp_sum_block::<S, STORE>(s, x.as_ptr(), o, x.len(), m) };
+        return unsafe { exp_sum_block::<S, STORE>(s, x.as_ptr(), o, x.len(), m, pf) };
     }
     let base = x.as_ptr();
     cascade(x, |c| {
         // SAFETY: `c` is a sub-slice of x, so its offset indexes o (x's length) too.
         unsafe {
             let off = c.as_ptr().offset_from(base) as usize;
-            exp_sum_block::<S, STORE>(s, c.as_ptr(), o.add(off), c.len(), m)
+            let pf = if pf.is_null() {
+                pf
+            } else {
+                pf.wrapping_add(off)
+            };
+            exp_sum_block::<S, STORE>(s, c.as_ptr(), o.add(off), c.len(), m, pf)
         }
     })
 }
@@ -510,9 +547,15 @@ unsafe fn dot<S: Simd>(s: S, a: &[S::E], b: Option<&[S::E]>) -> S::E {
     })
 }
 
-/// One row of softmax (`LOG = false`) or log_softmax.
+/// One row of softmax (`LOG = false`) or log_softmax; `next` (or null) is the row that
+/// comes after it, prefetched meanwhile.
 #[inline(always)]
-unsafe fn softmax_row<S: Simd, const LOG: bool>(s: S, x: &[S::E], o: &mut [S::E]) {
+unsafe fn softmax_row<S: Simd, const LOG: bool>(
+    s: S,
+    x: &[S::E],
+    o: &mut [S::E],
+    next: *const S::E,
+) {
     let n = x.len().min(o.len());
     let (x, o) = (&x[..n], &mut o[..n]);
     let l = S::LANES;
@@ -522,7 +565,7 @@ unsafe fn softmax_row<S: Simd, const LOG: bool>(s: S, x: &[S::E], o: &mut [S::E]
         let op = o.as_mut_ptr();
         let xp = x.as_ptr();
         if LOG {
-            let ls = exp_sum::<S, false>(s, x, op, m).ln();
+            let ls = exp_sum::<S, false>(s, x, op, m, next).ln();
             let (mv, lv) = (s.splat(m), s.splat(ls));
             let mut i = 0;
             while i < n {
@@ -532,7 +575,7 @@ unsafe fn softmax_row<S: Simd, const LOG: bool>(s: S, x: &[S::E], o: &mut [S::E]
                 i += len;
             }
         } else {
-            let inv = s.splat(S::E::ONE / exp_sum::<S, true>(s, x, op, m));
+            let inv = s.splat(S::E::ONE / exp_sum::<S, true>(s, x, op, m, next));
             let mut i = 0;
             while i < n {
                 let len = l.min(n - i);
@@ -779,7 +822,7 @@ unsafe fn lse_row<S: Simd>(s: S, x: &[S::E]) -> S::E {
         if m == S::E::NEG_INF {
             m = S::E::ZERO;
         }
-        m + exp_sum::<S, false>(s, x, std::ptr::null_mut(), m).ln()
+        m + exp_sum::<S, false>(s, x, std::ptr::null_mut(), m, std::ptr::null()).ln()
     }
 }
 
@@ -792,9 +835,13 @@ macro_rules! instantiate {
             use super::*;
             $($feat)*
             pub(crate) unsafe fn rows<const LOG: bool>(x: &[$E], o: &mut [$E], n: usize) {
-                // SAFETY: the row functions stay inside their rows.
-                for (xi, oi) in x.chunks_exact(n).zip(o.chunks_exact_mut(n)) {
-                    unsafe { softmax_row::<_, LOG>($S, xi, oi) }
+                let rows = x.chunks_exact(n).zip(o.chunks_exact_mut(n));
+                let last = x.len() / n.max(1);
+                for (r, (xi, oi)) in rows.enumerate() {
+                    let next = if r + 1 < last { x[(r + 1) * n..].as_ptr() } else { std::ptr::null() };
+                    // SAFETY: the row functions stay inside their rows (`next` is only
+                    // prefetched).
+                    unsafe { softmax_row::<_, LOG>($S, xi, oi, next) }
                 }
             }
             $($feat)*
