@@ -193,33 +193,42 @@ pub fn outer_sum<T: Element, A>(
 ) where
     A: Copy + std::ops::Add<Output = A> + Default + Send + Sync,
 {
+    outer_tiles(out, (a, r, c), &|ai, col, dst| {
+        let mut acc = vec![A::default(); dst.len()];
+        let plane = &src[ai * r * c..(ai + 1) * r * c];
+        rows_sum(plane, c, 0, r, col, &mut acc, &f);
+        for (d, &v) in dst.iter_mut().zip(&acc) {
+            *d = back(v);
+        }
+    });
+}
+
+/// The output `[A, C]` of an outer reduction of `[A, R, C]` in column tiles wide
+/// enough to stream rows and narrow enough to give every thread work:
+/// `tile(ai, col, dst)` fills `dst`, columns `col..col + dst.len()` of plane `ai`.
+fn outer_tiles<T: Send>(
+    out: &mut [T],
+    (a, r, c): (usize, usize, usize),
+    tile: &(dyn Fn(usize, usize, &mut [T]) + Sync),
+) {
     if out.is_empty() {
         return;
     }
     let threads = super::get_num_threads().max(1);
-    // Tiles wide enough to stream rows, narrow enough to give every thread work.
     let want = if a >= threads {
         c
     } else {
         c.div_ceil(threads / a.max(1))
     };
     let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
-    let tile = |ai: usize, ti: usize, dst: &mut [T]| {
-        let mut acc = vec![A::default(); dst.len()];
-        let plane = &src[ai * r * c..(ai + 1) * r * c];
-        rows_sum(plane, c, 0, r, ti * tw, &mut acc, &f);
-        for (d, &v) in dst.iter_mut().zip(&acc) {
-            *d = back(v);
-        }
-    };
     if a * r * c >= super::GRAIN && out.len() > tw {
         super::par_chunks_mut(out, c, &|ai, row| {
-            super::par_chunks_mut(row, tw, &|ti, dst| tile(ai, ti, dst))
+            super::par_chunks_mut(row, tw, &|ti, dst| tile(ai, ti * tw, dst))
         });
     } else {
         for (ai, row) in out.chunks_mut(c).enumerate() {
             for (ti, dst) in row.chunks_mut(tw).enumerate() {
-                tile(ai, ti, dst);
+                tile(ai, ti * tw, dst);
             }
         }
     }
@@ -362,35 +371,17 @@ pub fn outer_extreme<T: Element>(
     (a, r, c): (usize, usize, usize),
     want_max: bool,
 ) {
-    if out.is_empty() || r == 0 {
+    if r == 0 {
         return;
     }
-    let threads = super::get_num_threads().max(1);
-    let want = if a >= threads {
-        c
-    } else {
-        c.div_ceil(threads / a.max(1))
-    };
-    let tw = want.clamp(256, OUTER_W).next_multiple_of(16);
-    let tile = |ai: usize, ti: usize, dst: &mut [T]| {
-        let from = &src[ai * r * c + ti * tw..(ai + 1) * r * c];
+    outer_tiles(out, (a, r, c), &|ai, col, dst| {
+        let from = &src[ai * r * c + col..(ai + 1) * r * c];
         if want_max {
             extreme_rows_at::<T, true>(from, c, r, dst)
         } else {
             extreme_rows_at::<T, false>(from, c, r, dst)
         }
-    };
-    if a * r * c >= super::GRAIN && out.len() > tw {
-        super::par_chunks_mut(out, c, &|ai, row| {
-            super::par_chunks_mut(row, tw, &|ti, dst| tile(ai, ti, dst))
-        });
-    } else {
-        for (ai, row) in out.chunks_mut(c).enumerate() {
-            for (ti, dst) in row.chunks_mut(tw).enumerate() {
-                tile(ai, ti, dst);
-            }
-        }
-    }
+    });
 }
 
 #[cfg(test)]
