@@ -664,13 +664,10 @@ mod avx512 {
     use super::{TileArgs, FB, FP, OB};
     use std::arch::x86_64::*;
 
-    /// One tile of the correlation: `out[r*ld + q] = sum over ch, t of
-    /// w[(ch*kk + t)*FB + r] * inp[ch*plane + offs[t] + q]` for `r < R <= FB`,
-    /// `q < FP` (`R` the block's real channels: none computed for padding rows).
+    /// [`super::correlate_tile`] on AVX-512: 6 x 4 zmm accumulators.
     ///
     /// # Safety
-    /// AVX-512F is available; every address named above is readable (`inp`, `w`) or
-    /// writable (`out`).
+    /// AVX-512F is available; the addresses as [`super::correlate_tile`]'s.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn correlate_tile<const R: usize>((inp, plane, ci, offs, w, out, ld): TileArgs<'_>) {
         const V: usize = FP / 16;
@@ -704,13 +701,10 @@ mod avx512 {
         }
     }
 
-    /// One tile of the wide weight gradient: for the `NC` columns with padded-plane
-    /// offsets `bases`, `acc[j*CV*16 + v*16 + l] += sum over q < qn of
-    /// dyt[q*CV*16 + v*16 + l] * inp[bases[j] + q]`, summed in `q` order.
+    /// [`super::wgrad_tile`] on AVX-512: all `CV x NC` accumulators in registers.
     ///
     /// # Safety
-    /// AVX-512F is available; `inp[bases[j] .. bases[j] + qn]`, `dyt[.. qn*CV*16]` are
-    /// readable and `acc[.. NC*CV*16]` is readable and writable.
+    /// AVX-512F is available; the addresses as [`super::wgrad_tile`]'s.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn wgrad_tile<const CV: usize, const NC: usize>(
         inp: *const f32,
@@ -750,14 +744,12 @@ mod avx512 {
         }
     }
 
-    /// `sums[t][r] = sum over q < len of dy[r*len + q] * x[offs[t] + q]` for `t < T`
-    /// and `r < OB` (`len` a multiple of 16), lanes reduced by one fixed tree. The `OB`
-    /// rows of `dy` are loaded once for the `T` taps: with `T = 2` that is 10 loads for
-    /// 16 FMAs (the loop is bound by the FMAs, not the loads) in 16 + 8 + 1 registers.
+    /// [`super::dot_taps`] on AVX-512. The `OB` rows of `dy` are loaded once for the
+    /// `T` taps: with `T = 2` that is 10 loads for 16 FMAs (the loop is bound by the
+    /// FMAs, not the loads) in 16 + 8 + 1 registers.
     ///
     /// # Safety
-    /// AVX-512F is available; `x[offs[t] .. offs[t] + len]` and `dy[..OB*len]` are
-    /// readable.
+    /// AVX-512F is available; the addresses as [`super::dot_taps`]'s.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn dot_taps<const T: usize>(
         x: *const f32,
