@@ -438,18 +438,6 @@ pub(crate) fn lane_shape(in_shape: &[usize], dim: usize, m: usize) -> Dims {
     s
 }
 
-/// NaN-aware total order: NaN sorts above every number.
-#[inline]
-pub(crate) fn cmp_nan_last<T: Element>(a: &T, b: &T) -> std::cmp::Ordering {
-    #[allow(clippy::eq_op)]
-    match (a != a, b != b) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    }
-}
-
 /// `1.0` where `a == b` (NaN equals NaN), else `0.0`, in `a`'s float dtype; `b` is
 /// broadcast to `a`. No autograd.
 pub(crate) fn eq_mask(a: &Tensor, b: &Tensor) -> Result<Tensor> {

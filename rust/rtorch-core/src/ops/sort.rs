@@ -2,7 +2,7 @@
 //! Each lane (the dim moved last, contiguous) is ordered with a stable, NaN-aware sort
 //! (NaN above every number, as in PyTorch). Value gradients scatter back to indices.
 
-use super::reduce::{cmp_nan_last, lane_shape, lanes, record_select, unlanes};
+use super::reduce::{lane_shape, lanes, record_select, unlanes};
 use crate::autograd::needs_grad;
 use crate::dtype::DType;
 use crate::element::Element;
@@ -10,101 +10,117 @@ use crate::error::{Error, Result};
 use crate::layout::{normalize_dim, Dims};
 use crate::tensor::Tensor;
 
+/// A lane's sort keys: `u64`s whose unsigned order is the lane's order (`descending`
+/// reverses it), so that one non-generic sort serves every dtype (a comparison sort
+/// per dtype and direction was a twentieth of the extension's code). Floats order as
+/// numbers with every NaN above them all (PyTorch's rule) and -0.0 equal to 0.0;
+/// integers and bools as their values. Ties keep index order (stability) because the
+/// sorts below break them by index.
+fn sort_keys<T: Element>(x: &[T], descending: bool) -> Vec<u64> {
+    let flip = if descending { u64::MAX } else { 0 };
+    if T::DTYPE.is_floating_point() {
+        x.iter().map(|v| float_key(v.to_f64()) ^ flip).collect()
+    } else {
+        x.iter().map(|v| int_key(v.to_i64()) ^ flip).collect()
+    }
+}
+
+/// `v`'s place in the order of float64 values with NaN above +inf, as a `u64`: the
+/// sign-magnitude bits turned into an unsigned order (negatives reversed below the
+/// positives). Every float type widens to float64 exactly.
+#[inline]
+fn float_key(v: f64) -> u64 {
+    if v.is_nan() {
+        return u64::MAX;
+    }
+    // `+ 0.0` turns -0.0 into 0.0 (they compare equal) and leaves every other value.
+    let bits = (v + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// `v`'s place in the order of int64 values, as a `u64` (the sign bit flipped).
+#[inline]
+fn int_key(v: i64) -> u64 {
+    (v as u64) ^ (1 << 63)
+}
+
 /// Stable order of one lane.
 fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    if descending {
-        idx.sort_by(|&a, &b| cmp_nan_last(&x[b], &x[a]));
-    } else {
-        idx.sort_by(|&a, &b| cmp_nan_last(&x[a], &x[b]));
-    }
-    idx
+    order_by_keys(&sort_keys(x, descending))
+}
+
+/// The positions of `keys` in ascending order, ties by position.
+fn order_by_keys(keys: &[u64]) -> Vec<usize> {
+    // (key, position) pairs are distinct, so an unstable sort gives the stable order.
+    let mut pairs: Vec<(u64, usize)> = keys.iter().copied().zip(0..).collect();
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Up to this many, `order_prefix` keeps a sorted buffer in one pass instead of selecting.
 const SMALL_K: usize = 32;
 
-/// The first `k` positions of `order(x, descending)` without sorting the rest: a
-/// selection under the same order made total (ties by index, which is what stability
-/// gives), then a sort of the `k` selected. The same indices as the full stable sort.
+/// The first `k` positions of `order(x, descending)` without sorting the rest.
 fn order_prefix<T: Element>(x: &[T], descending: bool, k: usize) -> Vec<usize> {
-    if k == 0 || k * 4 >= x.len() {
-        let mut o = order(x, descending);
+    prefix_by_keys(&sort_keys(x, descending), k)
+}
+
+/// The first `k` positions of `order_by_keys(keys)`: a selection of the `k` smallest
+/// (key, position) pairs, then a sort of those. The same indices as the full sort.
+fn prefix_by_keys(keys: &[u64], k: usize) -> Vec<usize> {
+    if k == 0 || k * 4 >= keys.len() {
+        let mut o = order_by_keys(keys);
         o.truncate(k);
         return o;
     }
-    let total = |a: &usize, b: &usize| {
-        let by_value = if descending {
-            cmp_nan_last(&x[*b], &x[*a])
-        } else {
-            cmp_nan_last(&x[*a], &x[*b])
-        };
-        by_value.then(a.cmp(b))
-    };
     if k <= SMALL_K {
-        return match descending {
-            true => first_few::<T, true>(x, k),
-            false => first_few::<T, false>(x, k),
-        };
+        return first_few(keys, k);
     }
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.select_nth_unstable_by(k - 1, total);
-    idx.truncate(k);
-    idx.sort_unstable_by(total);
-    idx
+    let mut pairs: Vec<(u64, usize)> = keys.iter().copied().zip(0..).collect();
+    pairs.select_nth_unstable(k - 1);
+    pairs.truncate(k);
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Whether `v` comes strictly before `w` in the lane's order (`DESC`: descending), NaN
-/// ranking above every number; equal values do not.
-#[inline(always)]
-#[allow(clippy::eq_op)]
-fn comes_first<T: Element, const DESC: bool>(v: T, w: T) -> bool {
-    // (`|` and `&`, not `||` and `&&`: no branches, so a block's test vectorises.)
-    if DESC {
-        (v > w) | ((v != v) & (w == w))
-    } else {
-        (v < w) | ((w != w) & (v == v))
-    }
-}
-
-/// `order_prefix` for small `k`: one pass keeping the first `k` so far in order. Every
-/// index seen later is larger than those kept, so a tie with the k-th never wins: an
-/// element enters only if its value comes strictly before the k-th's, and goes after
-/// every kept one it does not come before. Blocks of 16 with no such element are
-/// passed over with one vectorised test.
-fn first_few<T: Element, const DESC: bool>(x: &[T], k: usize) -> Vec<usize> {
+/// `prefix_by_keys` for small `k`: one pass keeping the first `k` so far in order.
+/// Every position seen later is larger than those kept, so a tie with the k-th never
+/// wins: a key enters only if it is strictly below the k-th's, and goes after every
+/// kept one it is not below. Blocks of 16 with no such key are passed over with one
+/// vectorised test.
+fn first_few(keys: &[u64], k: usize) -> Vec<usize> {
     const BLOCK: usize = 16;
     let mut best: Vec<usize> = (0..k).collect();
-    // The order made total by index, as `order_prefix`'s (a stable sort of the first k).
-    best.sort_by(|&a, &b| {
-        if comes_first::<T, DESC>(x[a], x[b]) {
-            std::cmp::Ordering::Less
-        } else if comes_first::<T, DESC>(x[b], x[a]) {
-            std::cmp::Ordering::Greater
-        } else {
-            std::cmp::Ordering::Equal
+    // Insertion sort of the first k by (key, position): stable, and k is small.
+    for i in 1..k {
+        let mut at = i;
+        while at > 0 && keys[best[at - 1]] > keys[i] {
+            best[at] = best[at - 1];
+            at -= 1;
         }
-    });
-    let mut worst = x[best[k - 1]];
+        best[at] = i;
+    }
+    let mut worst = keys[best[k - 1]];
     let mut i = k;
-    while i < x.len() {
-        let end = (i + BLOCK).min(x.len());
-        let block = &x[i..end];
-        if block
-            .iter()
-            .fold(false, |hit, &v| hit | comes_first::<T, DESC>(v, worst))
-        {
+    while i < keys.len() {
+        let end = (i + BLOCK).min(keys.len());
+        let block = &keys[i..end];
+        if block.iter().fold(false, |hit, &v| hit | (v < worst)) {
             for (j, &v) in block.iter().enumerate() {
-                if comes_first::<T, DESC>(v, worst) {
+                if v < worst {
                     // Shift the kept ones that v comes before down by one (the k-th
                     // drops out) and put v in the gap.
                     let mut at = k - 1;
-                    while at > 0 && comes_first::<T, DESC>(v, x[best[at - 1]]) {
+                    while at > 0 && v < keys[best[at - 1]] {
                         best[at] = best[at - 1];
                         at -= 1;
                     }
                     best[at] = i + j;
-                    worst = x[best[k - 1]];
+                    worst = keys[best[k - 1]];
                 }
             }
         }
