@@ -200,27 +200,16 @@ fn direct<T: Element>(t: &Tensor) -> bool {
 /// Runs `rule` over one parameter's tensors: `written[0]` is the parameter, the rest
 /// its state; all were checked to share the parameter's shape and dtype `T`, to be on
 /// the CPU and not to overlap one another.
+///
+/// Only the kernel call is generic over the rule; the preparation and the write-back
+/// around it (`operands`, `write_back`) are compiled once per dtype instead of once per
+/// (optimizer, flags) instantiation.
 fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
     written: [&Tensor; W],
     grad: &Tensor,
     rule: &R,
 ) -> Result<()> {
-    let n = grad.numel();
-    // A meta parameter has no values to update (its checks above still ran).
-    if n > 0 && grad.device() != Device::Meta {
-        let g_t = if direct::<T>(grad) && !written.iter().any(|t| overlaps(t, grad)) {
-            grad.clone()
-        } else {
-            contiguous_copy(grad)?
-        };
-        let mut w_t: Vec<Tensor> = Vec::with_capacity(W);
-        for t in written {
-            w_t.push(if direct::<T>(t) {
-                t.clone()
-            } else {
-                contiguous_copy(t)?
-            });
-        }
+    if let Some((g_t, w_t)) = operands::<T>(&written, grad)? {
         // `g_t` is contiguous and aligned and shares no memory with the written
         // tensors (else it is a fresh copy).
         let g: &[T] = g_t.cpu_slice::<T>()?;
@@ -236,14 +225,48 @@ fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
             .try_into()
             .map_err(|_| Error::Runtime("internal error: optimizer state count".into()))?;
         k::run(g, w, rule);
-        for (orig, tmp) in written.iter().zip(&w_t) {
-            if !orig.same(tmp) {
-                crate::ops::map::copy_cast(orig, tmp)?;
-            }
-        }
+        write_back(&written, &w_t)?;
     }
     for t in written {
         t.storage().bump_version();
+    }
+    Ok(())
+}
+
+/// The gradient and the written tensors as the kernel takes them: contiguous, aligned
+/// and, for the gradient, sharing no memory with the written ones (copies where the
+/// originals are not). None when there is nothing to compute (no elements, or a meta
+/// parameter, whose checks above still ran).
+#[allow(clippy::type_complexity)]
+fn operands<T: Element>(
+    written: &[&Tensor],
+    grad: &Tensor,
+) -> Result<Option<(Tensor, Vec<Tensor>)>> {
+    if grad.numel() == 0 || grad.device() == Device::Meta {
+        return Ok(None);
+    }
+    let g_t = if direct::<T>(grad) && !written.iter().any(|t| overlaps(t, grad)) {
+        grad.clone()
+    } else {
+        contiguous_copy(grad)?
+    };
+    let mut w_t: Vec<Tensor> = Vec::with_capacity(written.len());
+    for t in written {
+        w_t.push(if direct::<T>(t) {
+            (*t).clone()
+        } else {
+            contiguous_copy(t)?
+        });
+    }
+    Ok(Some((g_t, w_t)))
+}
+
+/// Copies the kernel's results back into the written tensors it got copies of.
+fn write_back(written: &[&Tensor], w_t: &[Tensor]) -> Result<()> {
+    for (orig, tmp) in written.iter().zip(w_t) {
+        if !orig.same(tmp) {
+            crate::ops::map::copy_cast(orig, tmp)?;
+        }
     }
     Ok(())
 }
