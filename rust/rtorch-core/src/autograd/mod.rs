@@ -101,12 +101,25 @@ fn single_output_node<F>(name: &'static str, inputs: &[&Tensor], mut backward: F
 where
     F: FnMut(&BackwardCtx, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + 'static,
 {
-    let edges = inputs.iter().map(|t| gradient_edge(t)).collect();
     let f: node::BackwardFn = Box::new(move |ctx, grads| match &grads[0] {
         Some(g) => backward(ctx, g),
         None => Ok(vec![None; ctx.node.next_edges.len()]),
     });
-    Node::function(name, f, edges, 1)
+    function_node(name, inputs, f, 1)
+}
+
+/// A function node with edges to `inputs`. Kept out of the generic recorders, which
+/// are instantiated for every op's backward closure (the edges' code was copied into
+/// each).
+#[inline(never)]
+fn function_node(
+    name: &'static str,
+    inputs: &[&Tensor],
+    backward: node::BackwardFn,
+    num_outputs: usize,
+) -> Arc<Node> {
+    let edges = inputs.iter().map(|t| gradient_edge(t)).collect();
+    Node::function(name, backward, edges, num_outputs)
 }
 
 /// Records an op with several outputs (split, unbind, max with indices, …).
@@ -114,8 +127,7 @@ pub fn record_multi<F>(name: &'static str, inputs: &[&Tensor], outs: &[&Tensor],
 where
     F: FnMut(&BackwardCtx, &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> + Send + 'static,
 {
-    let edges = inputs.iter().map(|t| gradient_edge(t)).collect();
-    let node = Node::function(name, Box::new(backward), edges, outs.len());
+    let node = function_node(name, inputs, Box::new(backward), outs.len());
     for (i, o) in outs.iter().enumerate() {
         o.set_grad_fn(node.clone(), i);
     }
