@@ -178,3 +178,31 @@ def test_scalar_operand_paths(n: int) -> None:
     y = x.clone()
     y.mul_(2).sub_(1)
     np.testing.assert_allclose(np64(y), xn * 2 - 1, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("rows", [3, 700])  # below and above the grain (600-wide rows)
+def test_unit_stride_rows_of_sliced_tensors(rows: int) -> None:
+    """Column slices of a wider tensor: not one flat run, but every row is unit-stride,
+    so rows take the vectorised run loop that the contiguous case uses, including its
+    exact-alias cases (in place: the output is the left operand, or both operands)."""
+    big = rtorch.randn(rows, 640)
+    other = rtorch.randn(rows, 640)
+    x, y = big[:, 17:617], other[:, 3:603]
+    xn, yn = np64(x), np64(y)
+    for got, want in [
+        (x + y, xn + yn),
+        (x * y, xn * yn),
+        (x.exp(), np.exp(xn)),
+        (-x, -xn),
+        (x > y, xn > yn),
+    ]:
+        np.testing.assert_allclose(np64(got), want, rtol=1e-6, atol=1e-6)
+    w = big.clone()[:, 17:617]
+    w.add_(y)  # out aliases the left operand, row by row
+    np.testing.assert_allclose(np64(w), xn + yn, rtol=1e-6, atol=1e-6)
+    u = big.clone()[:, 17:617]
+    u.mul_(u)  # both operands alias the output
+    np.testing.assert_allclose(np64(u), xn * xn, rtol=1e-6, atol=1e-6)
+    t = big.clone()[:, 17:617]
+    t.exp_()  # unary in place
+    np.testing.assert_allclose(np64(t), np.exp(xn), rtol=1e-6, atol=1e-6)

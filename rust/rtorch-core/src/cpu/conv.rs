@@ -27,7 +27,6 @@ use super::gemm::{product, PAR_FLOPS};
 use super::window::{Plane, Taps};
 use crate::dtype::DType;
 use crate::element::Element;
-use rayon::prelude::*;
 use std::cell::Cell;
 
 /// The element types with convolution kernels: the ones the `gemm` crate multiplies.
@@ -184,10 +183,8 @@ fn for_blocks<T: ConvFloat>(
         s.saturating_mul(g.sample_flops()),
         super::get_num_threads(),
     ) {
-        Split::OverBlocks => super::install(|| {
-            out.par_chunks_mut(chunk)
-                .enumerate()
-                .for_each(|(b, o)| with_scratch(scratch, |buf| f(b * s, o, buf, 1)))
+        Split::OverBlocks => super::par_chunks_mut(out, chunk, &|b, o| {
+            with_scratch(scratch, |buf| f(b * s, o, buf, 1))
         }),
         Split::Inside(threads) => {
             let run = |out: &mut [T]| {
@@ -435,16 +432,11 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         return;
     }
     let mut partials = vec![T::zero(); parts * wlen];
-    super::install(|| {
-        partials
-            .par_chunks_mut(wlen)
-            .enumerate()
-            .for_each(|(p, dst)| {
-                let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
-                with_scratch(scratch, |buf| {
-                    weight_grad_part(g, &taps, direct, gy, x, lo, hi, dst, buf, 1)
-                })
-            })
+    super::par_chunks_mut(&mut partials, wlen, &|p, dst| {
+        let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
+        with_scratch(scratch, |buf| {
+            weight_grad_part(g, &taps, direct, gy, x, lo, hi, dst, buf, 1)
+        })
     });
     gw.copy_from_slice(&partials[..wlen]);
     for part in partials.chunks_exact(wlen).skip(1) {

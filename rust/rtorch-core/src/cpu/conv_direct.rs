@@ -29,7 +29,6 @@
 //! not depend on the thread count.
 
 use super::conv::{with_scratch, ConvGeom};
-use rayon::prelude::*;
 
 /// Output channels per tile of the forward / input-gradient correlation.
 const FB: usize = 6;
@@ -376,11 +375,7 @@ fn correlate_batch(
         })
     };
     if super::get_num_threads() > 1 && n > 1 {
-        super::install(|| {
-            out.par_chunks_mut(out_len)
-                .enumerate()
-                .for_each(|(s, o)| run(s, o))
-        });
+        super::par_chunks_mut(out, out_len, &run);
     } else {
         out.chunks_mut(out_len)
             .enumerate()

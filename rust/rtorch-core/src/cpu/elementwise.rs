@@ -9,7 +9,7 @@
 
 use super::strided::Plan;
 use super::view::{View, ViewMut};
-use super::{SendPtr, GRAIN};
+use super::{SendPtr, Task2, GRAIN};
 use crate::element::Element;
 use crate::layout::Layout;
 
@@ -25,13 +25,19 @@ pub fn runs_flat(layouts: &[&Layout]) -> bool {
 }
 
 /// Splits `0..n` into GRAIN-sized chunks, in parallel when worth it.
-#[inline]
+#[inline(always)]
 pub fn par_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
+    par_chunks_dyn(n, &f)
+}
+
+/// `par_chunks` through a trait object, so that the small (sequential) and the large
+/// (parallel) case call one copy of `f`'s loop instead of each inlining its own.
+fn par_chunks_dyn(n: usize, f: &dyn Task2<usize, usize>) {
     if n < GRAIN {
-        f(0, n);
+        f.run(0, n);
     } else {
         super::par_for(n.div_ceil(GRAIN), &|c| {
-            f(c * GRAIN, ((c + 1) * GRAIN).min(n))
+            f.run(c * GRAIN, ((c + 1) * GRAIN).min(n))
         });
     }
 }
@@ -45,34 +51,42 @@ pub fn unary_map<A: Element, O: Element>(
 ) {
     let po = SendPtr(out.ptr());
     let pa = SendPtr(a.ptr() as *mut A);
+    // A run of `len` unit-stride elements at element offsets `[oo, oa]`: the vectorised
+    // loops, called through one trait object by the contiguous case and by strided
+    // plans with unit-stride rows, so that they are compiled once per instantiation.
+    let unit = |[oo, oa]: [usize; 2], len: usize| {
+        // SAFETY: the run lies inside both views (offsets from their layouts); the
+        // slices are made disjoint, or (exact alias) only the output slice exists and
+        // each element is read before it is written.
+        unsafe {
+            let (po, pa) = (po.get().add(oo), pa.get().add(oa));
+            let o = std::slice::from_raw_parts_mut(po, len);
+            if std::ptr::eq(po as *const u8, pa as *const u8) {
+                for v in o.iter_mut() {
+                    *v = f(std::ptr::read(v as *mut O as *const A));
+                }
+            } else {
+                let x = std::slice::from_raw_parts(pa, len);
+                for (v, &xa) in o.iter_mut().zip(x) {
+                    *v = f(xa);
+                }
+            }
+        }
+    };
+    let unit: &dyn Task2<[usize; 2], usize> = &unit;
     if runs_flat(&[out.layout(), a.layout()]) {
         if out.numel() == 0 {
             return;
         }
-        par_chunks(out.numel(), |s, e| {
-            let len = e - s;
-            // SAFETY: s..e lies inside both contiguous buffers; the slices are made
-            // disjoint, or (exact alias) only the output slice exists and each element
-            // is read before it is written.
-            unsafe {
-                let (po, pa) = (po.get().add(s), pa.get().add(s));
-                let o = std::slice::from_raw_parts_mut(po, len);
-                if std::ptr::eq(po as *const u8, pa as *const u8) {
-                    for v in o.iter_mut() {
-                        *v = f(std::ptr::read(v as *mut O as *const A));
-                    }
-                } else {
-                    let x = std::slice::from_raw_parts(pa, len);
-                    for (v, &xa) in o.iter_mut().zip(x) {
-                        *v = f(xa);
-                    }
-                }
-            }
-        });
+        par_chunks(out.numel(), |s, e| unit.run([s, s], e - s));
         return;
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
     let [so, sa] = plan.inner_strides();
+    if [so, sa] == [1, 1] {
+        plan.par_for_rows(&|offs, len| unit.run(offs, len));
+        return;
+    }
     plan.par_for_rows(&|[oo, oa], len| {
         let (po, pa) = (po.get(), pa.get());
         for i in 0..len {
@@ -312,50 +326,52 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
     let pa = SendPtr(a.ptr() as *mut A);
     let pb = SendPtr(b.ptr() as *mut B);
     let n = out.numel();
+    // A run of `len` unit-stride elements at element offsets `[oo, oa, ob]`, shared by
+    // the contiguous case and unit-stride rows as in `unary_map`.
+    let unit = |[oo, oa, ob]: [usize; 3], len: usize| {
+        // SAFETY: the run lies inside all three views. Slices handed to the loop never
+        // alias a mutable one: an output that aliases an input exactly is read through
+        // the output slice before being written.
+        unsafe {
+            let (po, pa, pb) = (po.get().add(oo), pa.get().add(oa), pb.get().add(ob));
+            let o = std::slice::from_raw_parts_mut(po, len);
+            let alias_a = std::ptr::eq(po as *const u8, pa as *const u8);
+            let alias_b = std::ptr::eq(po as *const u8, pb as *const u8);
+            if !alias_a && !alias_b {
+                let x = std::slice::from_raw_parts(pa, len);
+                let y = std::slice::from_raw_parts(pb, len);
+                for ((v, &xa), &yb) in o.iter_mut().zip(x).zip(y) {
+                    *v = f(xa, yb);
+                }
+            } else if alias_a && !alias_b {
+                let y = std::slice::from_raw_parts(pb, len);
+                for (v, &yb) in o.iter_mut().zip(y) {
+                    *v = f(std::ptr::read(v as *mut O as *const A), yb);
+                }
+            } else {
+                for i in 0..len {
+                    *po.add(i) = f(*pa.add(i), *pb.add(i));
+                }
+            }
+        }
+    };
+    let unit: &dyn Task2<[usize; 3], usize> = &unit;
     if runs_flat(&[out.layout(), a.layout(), b.layout()]) {
         if n == 0 {
             return;
         }
-        par_chunks(n, |s, e| {
-            let len = e - s;
-            // SAFETY: s..e lies inside all three contiguous buffers. Slices handed to
-            // the loop never alias a mutable one: an output that aliases an input
-            // exactly is read through the output slice before being written.
-            unsafe {
-                let (po, pa, pb) = (po.get().add(s), pa.get().add(s), pb.get().add(s));
-                let o = std::slice::from_raw_parts_mut(po, len);
-                let alias_a = std::ptr::eq(po as *const u8, pa as *const u8);
-                let alias_b = std::ptr::eq(po as *const u8, pb as *const u8);
-                if !alias_a && !alias_b {
-                    let x = std::slice::from_raw_parts(pa, len);
-                    let y = std::slice::from_raw_parts(pb, len);
-                    for ((v, &xa), &yb) in o.iter_mut().zip(x).zip(y) {
-                        *v = f(xa, yb);
-                    }
-                } else if alias_a && !alias_b {
-                    let y = std::slice::from_raw_parts(pb, len);
-                    for (v, &yb) in o.iter_mut().zip(y) {
-                        *v = f(std::ptr::read(v as *mut O as *const A), yb);
-                    }
-                } else {
-                    for i in 0..len {
-                        *po.add(i) = f(*pa.add(i), *pb.add(i));
-                    }
-                }
-            }
-        });
+        par_chunks(n, |s, e| unit.run([s, s, s], e - s));
         return;
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]);
     let [so, sa, sb] = plan.inner_strides();
+    if [so, sa, sb] == [1, 1, 1] {
+        plan.par_for_rows(&|offs, len| unit.run(offs, len));
+        return;
+    }
     plan.par_for_rows(&|[oo, oa, ob], len| {
         let (po, pa, pb) = (po.get(), pa.get(), pb.get());
-        if so == 1 && sa == 1 && sb == 1 {
-            for i in 0..len {
-                // SAFETY: as above, with unit inner strides.
-                unsafe { *po.add(oo + i) = f(*pa.add(oa + i), *pb.add(ob + i)) };
-            }
-        } else if so == 1 && sa == 1 && sb == 0 {
+        if so == 1 && sa == 1 && sb == 0 {
             // SAFETY: ob is a valid element offset; broadcasting reads it repeatedly.
             let bv = unsafe { *pb.add(ob) };
             for i in 0..len {

@@ -1,8 +1,6 @@
 //! Embedding kernels: row lookup (forward) and the deterministic row accumulation of the
 //! weight gradient (backward). Indices are already checked to lie in `0..num`.
 
-use rayon::prelude::*;
-
 /// `out[r] = w[idx[r]]` for rows of width `d` (parallel over output rows above the
 /// grain size; every output row is written once, so the result is thread-independent).
 pub fn lookup<T: Copy + Send + Sync>(w: &[T], d: usize, idx: &[usize], out: &mut [T]) {
@@ -50,7 +48,7 @@ where
     };
     let ptr = super::SendPtr(gw.as_mut_ptr());
     if blocks > 1 && g.len() >= super::GRAIN && super::get_num_threads() > 1 {
-        super::install(|| (0..blocks).into_par_iter().for_each(|b| run(b, ptr)));
+        super::par_for(blocks, &|b| run(b, ptr));
     } else {
         for b in 0..blocks {
             run(b, ptr);
@@ -302,7 +300,7 @@ impl<T: BagFloat> Bags<'_, T> {
         let ptr = super::SendPtr(gw.as_mut_ptr());
         let work = self.idx.len().saturating_mul(d).max(g.len());
         if blocks > 1 && work >= super::GRAIN && super::get_num_threads() > 1 {
-            super::install(|| (0..blocks).into_par_iter().for_each(|b| run(b, ptr)));
+            super::par_for(blocks, &|b| run(b, ptr));
         } else {
             for b in 0..blocks {
                 run(b, ptr);

@@ -19,7 +19,6 @@
 
 use super::SendPtr;
 use crate::element::{Arith, Element};
-use rayon::prelude::*;
 
 /// Products with fewer multiply-adds than this run single-threaded.
 pub const PAR_FLOPS: usize = 1 << 20;
@@ -109,11 +108,7 @@ pub unsafe fn batched_float<T: Element>(
     };
     match plan(batch, m * n * k, threads) {
         Plan::Serial => (0..batch).for_each(|i| run(i, gemm::Parallelism::None)),
-        Plan::OverBatch => super::install(|| {
-            (0..batch)
-                .into_par_iter()
-                .for_each(|i| run(i, gemm::Parallelism::None))
-        }),
+        Plan::OverBatch => super::par_for(batch, &|i| run(i, gemm::Parallelism::None)),
         Plan::Inside => {
             super::install(|| (0..batch).for_each(|i| run(i, gemm::Parallelism::Rayon(threads))))
         }
@@ -165,7 +160,7 @@ pub unsafe fn batched_int<T: Arith>(
         }
     };
     if batch > 1 && batch * m * n * k >= PAR_FLOPS {
-        super::install(|| (0..batch).into_par_iter().for_each(run));
+        super::par_for(batch, &run);
     } else {
         (0..batch).for_each(run);
     }
@@ -418,7 +413,7 @@ pub unsafe fn batched_half<H: Half16>(
     };
     match plan(batch, m * n * k, threads) {
         Plan::Serial => (0..batch).for_each(|i| run(i, 1)),
-        Plan::OverBatch => super::install(|| (0..batch).into_par_iter().for_each(|i| run(i, 1))),
+        Plan::OverBatch => super::par_for(batch, &|i| run(i, 1)),
         Plan::Inside => super::install(|| (0..batch).for_each(|i| run(i, threads))),
     }
 }
@@ -444,7 +439,6 @@ mod bf16 {
     //! `tdpbf16ps` and `vdpbf16ps`, as in PyTorch's AMX and AVX512-BF16 paths (oneDNN).
 
     use super::SendPtr;
-    use rayon::prelude::*;
     use std::arch::asm;
     use std::sync::OnceLock;
 
@@ -665,7 +659,7 @@ mod bf16 {
         };
         let tasks = row_tasks * panel_tasks;
         if threads > 1 && tasks > 1 {
-            super::super::install(|| (0..tasks).into_par_iter().for_each(task));
+            super::super::par_for(tasks, &task);
         } else {
             (0..tasks).for_each(task);
         }
@@ -749,10 +743,8 @@ mod bf16 {
         };
         let (nkt, panels) = (kp / KT, n.div_ceil(CB));
         if threads > 1 && k * n >= 1 << 16 {
-            super::super::install(|| {
-                (0..nkt).into_par_iter().for_each(pack_tile_rows);
-                (full_panels..panels).into_par_iter().for_each(pack_panel);
-            });
+            super::super::par_for(nkt, &pack_tile_rows);
+            super::super::par_for(panels - full_panels, &|p| pack_panel(full_panels + p));
         } else {
             (0..nkt).for_each(pack_tile_rows);
             (full_panels..panels).for_each(pack_panel);
@@ -802,11 +794,7 @@ mod bf16 {
         };
         let block_len = RB * kp;
         if threads > 1 && m * k >= 1 << 16 {
-            super::super::install(|| {
-                ap.par_chunks_mut(block_len)
-                    .enumerate()
-                    .for_each(|(rb, d)| pack_rows(rb, d))
-            });
+            super::super::par_chunks_mut(ap, block_len, &|rb, d| pack_rows(rb, d));
         } else {
             ap.chunks_mut(block_len)
                 .enumerate()

@@ -15,7 +15,6 @@ use crate::element::Element;
 use faer::linalg::solvers::{DenseSolveCore, Llt, PartialPivLu, Qr, SelfAdjointEigen, Solve, Svd};
 use faer::traits::RealField;
 use faer::{MatMut, MatRef, Side};
-use rayon::prelude::*;
 
 /// The element types the decompositions run on: f32 and f64.
 pub trait LinalgFloat: RealField + Element {}
@@ -69,7 +68,7 @@ fn per_matrix<T: Element, R: Send>(
             .map(|b| f(&a[b * stride..(b + 1) * stride]))
             .collect();
     }
-    a.par_chunks(stride).map(f).collect()
+    super::par_map_chunks(a, stride, &f)
 }
 
 /// The first zero on the diagonal of `u` (1-based, LAPACK's getrf `info`), or 0.
@@ -111,21 +110,18 @@ pub fn solve<T: LinalgFloat>(
 ) -> (Vec<T>, Vec<i32>) {
     let nn = n * n;
     let nk = n * k;
-    let res: Vec<(Vec<T>, i32)> = (0..batch)
-        .into_par_iter()
-        .map(|i| {
-            let am = &a[i * nn..(i + 1) * nn];
-            let bm = &b[i * nk..(i + 1) * nk];
-            let mut x = bm.to_vec();
-            if n == 0 || k == 0 {
-                return (x, 0);
-            }
-            let lu = PartialPivLu::new(MatRef::from_row_major_slice(am, n, n));
-            let info = zero_pivot(lu.U());
-            lu.solve_in_place(MatMut::from_row_major_slice_mut(&mut x, n, k));
-            (x, info)
-        })
-        .collect();
+    let res: Vec<(Vec<T>, i32)> = super::par_map(batch, &|i| {
+        let am = &a[i * nn..(i + 1) * nn];
+        let bm = &b[i * nk..(i + 1) * nk];
+        let mut x = bm.to_vec();
+        if n == 0 || k == 0 {
+            return (x, 0);
+        }
+        let lu = PartialPivLu::new(MatRef::from_row_major_slice(am, n, n));
+        let info = zero_pivot(lu.U());
+        lu.solve_in_place(MatMut::from_row_major_slice_mut(&mut x, n, k));
+        (x, info)
+    });
     unzip_results(res)
 }
 

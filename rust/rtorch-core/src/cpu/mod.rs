@@ -115,80 +115,220 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     p.install(f)
 }
 
-/// Runs `task(t)` for every `t` in `0..tasks` on the pool's threads, in any order.
+/// A loop body called through a trait object with a single method.
 ///
-/// Deliberately not generic: every generic parallel loop instantiates rayon's splitting,
-/// job and latch machinery for its own closure type (about 7 KB each), and the elementwise
-/// and strided loops are instantiated for every op and dtype, which made rayon's copies
-/// about half of the extension's code. Through this one entry point they share a single
-/// copy; the per-task cost is an indirect call on tasks of tens of thousands of elements.
-pub fn par_for(tasks: usize, task: &(dyn Fn(usize) + Sync)) {
-    use rayon::prelude::*;
-    install_dyn(&|| (0..tasks).into_par_iter().for_each(task));
+/// The parallel loops take their bodies as trait objects so that rayon's machinery is
+/// compiled once (see `par_for`). A `&dyn Fn` would do, but its vtable also holds a
+/// `call_once` shim, and LLVM fills that shim with a second full copy of the closure's
+/// body: for the elementwise loops, instantiated for every op and dtype, that was over
+/// half a megabyte of the extension. This vtable has just `run`.
+pub trait Task<A, R = ()>: Sync {
+    fn run(&self, a: A) -> R;
 }
 
-/// `f(i, &mut out[i])` for every element, on the pool's threads (not generic over `f`,
-/// for the reason given at `par_for`).
-pub fn par_each_mut<T: Send>(out: &mut [T], f: &(dyn Fn(usize, &mut T) + Sync)) {
+impl<A, R, F: Fn(A) -> R + Sync> Task<A, R> for F {
+    #[inline(always)]
+    fn run(&self, a: A) -> R {
+        self(a)
+    }
+}
+
+/// `Task` for bodies of two arguments.
+pub trait Task2<A, B, R = ()>: Sync {
+    fn run(&self, a: A, b: B) -> R;
+}
+
+impl<A, B, R, F: Fn(A, B) -> R + Sync> Task2<A, B, R> for F {
+    #[inline(always)]
+    fn run(&self, a: A, b: B) -> R {
+        self(a, b)
+    }
+}
+
+/// `Task` for bodies of three arguments.
+pub trait Task3<A, B, C>: Sync {
+    fn run(&self, a: A, b: B, c: C);
+}
+
+impl<A, B, C, F: Fn(A, B, C) + Sync> Task3<A, B, C> for F {
+    #[inline(always)]
+    fn run(&self, a: A, b: B, c: C) {
+        self(a, b, c)
+    }
+}
+
+/// Runs `task(t)` for every `t` in `0..tasks` on the pool's threads, in any order.
+///
+/// Generic only in this thin wrapper: every generic parallel loop instantiates rayon's
+/// splitting, job and latch machinery for its own closure type (about 7 KB each), and the
+/// elementwise and strided loops are instantiated for every op and dtype, which made
+/// rayon's copies about half of the extension's code. Through `par_for_dyn` they share a
+/// single copy; the per-task cost is an indirect call on tasks of tens of thousands of
+/// elements.
+#[inline(always)]
+pub fn par_for(tasks: usize, task: &(impl Fn(usize) + Sync)) {
+    par_for_dyn(tasks, task)
+}
+
+fn par_for_dyn(tasks: usize, task: &dyn Task<usize>) {
     use rayon::prelude::*;
-    install_mut(&mut || out.par_iter_mut().enumerate().for_each(|(i, v)| f(i, v)));
+    install_dyn(&|| (0..tasks).into_par_iter().for_each(|t| task.run(t)));
+}
+
+/// `f(i, &mut out[i])` for every element, on the pool's threads (one copy of the rayon
+/// loop per element type, for the reason given at `par_for`).
+#[inline(always)]
+pub fn par_each_mut<T: Send>(out: &mut [T], f: &(impl Fn(usize, &mut T) + Sync)) {
+    par_each_mut_dyn(out, f)
+}
+
+fn par_each_mut_dyn<T: Send>(out: &mut [T], f: &dyn for<'a> Task2<usize, &'a mut T>) {
+    use rayon::prelude::*;
+    install_mut(&mut || {
+        out.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| f.run(i, v))
+    });
 }
 
 /// `f(i, &mut a[i], &mut b[i])` for every `i`; `a` and `b` have the same length.
+#[inline(always)]
 pub fn par_each_mut2<A: Send, B: Send>(
     a: &mut [A],
     b: &mut [B],
-    f: &(dyn Fn(usize, &mut A, &mut B) + Sync),
+    f: &(impl Fn(usize, &mut A, &mut B) + Sync),
+) {
+    par_each_mut2_dyn(a, b, f)
+}
+
+fn par_each_mut2_dyn<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    f: &dyn for<'a, 'b> Task3<usize, &'a mut A, &'b mut B>,
 ) {
     use rayon::prelude::*;
     install_mut(&mut || {
         a.par_iter_mut()
             .zip(b.par_iter_mut())
             .enumerate()
-            .for_each(|(i, (x, y))| f(i, x, y))
+            .for_each(|(i, (x, y))| f.run(i, x, y))
     });
 }
 
 /// `f(c, chunk)` for each `len`-sized chunk `c` of `out` (the last may be shorter).
-pub fn par_chunks_mut<T: Send>(out: &mut [T], len: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
+#[inline(always)]
+pub fn par_chunks_mut<T: Send>(out: &mut [T], len: usize, f: &(impl Fn(usize, &mut [T]) + Sync)) {
+    par_chunks_mut_dyn(out, len, f)
+}
+
+fn par_chunks_mut_dyn<T: Send>(
+    out: &mut [T],
+    len: usize,
+    f: &dyn for<'a> Task2<usize, &'a mut [T]>,
+) {
     use rayon::prelude::*;
     install_mut(&mut || {
         out.par_chunks_mut(len)
             .enumerate()
-            .for_each(|(c, s)| f(c, s))
+            .for_each(|(c, s)| f.run(c, s))
     });
 }
 
-/// A task over chunk `c` of two outputs.
-pub type ChunkPairFn<'a, A, B> = dyn Fn(usize, &mut [A], &mut [B]) + Sync + 'a;
-
 /// `f(c, a_chunk, b_chunk)` for each pair of `len`-sized chunks `c` of `a` and `b` (two
 /// outputs of one lane layout, such as values and indices).
+#[inline(always)]
 pub fn par_chunks_mut2<A: Send, B: Send>(
     a: &mut [A],
     b: &mut [B],
     len: usize,
-    f: &ChunkPairFn<'_, A, B>,
+    f: &(impl Fn(usize, &mut [A], &mut [B]) + Sync),
+) {
+    par_chunks_mut2_dyn(a, b, len, f)
+}
+
+fn par_chunks_mut2_dyn<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    len: usize,
+    f: &dyn for<'a, 'b> Task3<usize, &'a mut [A], &'b mut [B]>,
 ) {
     use rayon::prelude::*;
     install_mut(&mut || {
         a.par_chunks_mut(len)
             .zip(b.par_chunks_mut(len))
             .enumerate()
-            .for_each(|(c, (x, y))| f(c, x, y))
+            .for_each(|(c, (x, y))| f.run(c, x, y))
     });
 }
 
 /// `[f(chunk) for each len-sized chunk of x]`, in order.
+#[inline(always)]
 pub fn par_map_chunks<T: Sync, A: Send>(
     x: &[T],
     len: usize,
-    f: &(dyn Fn(&[T]) -> A + Sync),
+    f: &(impl Fn(&[T]) -> A + Sync),
+) -> Vec<A> {
+    par_map_chunks_dyn(x, len, f)
+}
+
+fn par_map_chunks_dyn<T: Sync, A: Send>(
+    x: &[T],
+    len: usize,
+    f: &dyn for<'a> Task<&'a [T], A>,
 ) -> Vec<A> {
     use rayon::prelude::*;
     let mut parts = Vec::new();
-    install_mut(&mut || parts = x.par_chunks(len).map(f).collect());
+    install_mut(&mut || parts = x.par_chunks(len).map(|c| f.run(c)).collect());
     parts
+}
+
+/// `[f(i) for i in 0..n]`, in order, computed on the pool's threads.
+#[inline(always)]
+pub fn par_map<R: Send>(n: usize, f: &(impl Fn(usize) -> R + Sync)) -> Vec<R> {
+    par_map_dyn(n, f)
+}
+
+fn par_map_dyn<R: Send>(n: usize, f: &dyn Task<usize, R>) -> Vec<R> {
+    use rayon::prelude::*;
+    let mut parts = Vec::new();
+    install_mut(&mut || parts = (0..n).into_par_iter().map(|i| f.run(i)).collect());
+    parts
+}
+
+/// `[f(c, chunk) for each len-sized chunk c of out]` (the last may be shorter), in
+/// order, computed on the pool's threads.
+#[inline(always)]
+pub fn par_chunks_map<T: Send, R: Send>(
+    out: &mut [T],
+    len: usize,
+    f: &(impl Fn(usize, &mut [T]) -> R + Sync),
+) -> Vec<R> {
+    par_chunks_map_dyn(out, len, f)
+}
+
+fn par_chunks_map_dyn<T: Send, R: Send>(
+    out: &mut [T],
+    len: usize,
+    f: &dyn for<'a> Task2<usize, &'a mut [T], R>,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    let mut parts = Vec::new();
+    install_mut(&mut || {
+        parts = out
+            .par_chunks_mut(len)
+            .enumerate()
+            .map(|(c, s)| f.run(c, s))
+            .collect()
+    });
+    parts
+}
+
+/// Chunk `c` of `x` cut in `len`-sized chunks (as `x.chunks(len).nth(c)`; empty past
+/// the end): the read operand matching a written chunk of the parallel helpers.
+#[inline]
+pub fn chunk_of<T>(x: &[T], c: usize, len: usize) -> &[T] {
+    let start = c.saturating_mul(len).min(x.len());
+    &x[start..start.saturating_add(len).min(x.len())]
 }
 
 fn install_dyn(f: &(dyn Fn() + Sync)) {

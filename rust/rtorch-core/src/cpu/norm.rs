@@ -6,7 +6,7 @@
 //! a fixed block of rows), and partial sums are combined in unit order, so results are
 //! bitwise identical for any number of threads.
 
-use rayon::prelude::*;
+use super::chunk_of;
 
 /// The float element types the norm kernels run on.
 pub trait NormFloat: Copy + Send + Sync + 'static {
@@ -132,7 +132,7 @@ fn parallel(units: usize, work: usize) -> bool {
 /// grain size; each unit is computed by one thread, so results do not depend on it).
 fn map_units<R: Send>(units: usize, work: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
     if parallel(units, work) {
-        super::install(|| (0..units).into_par_iter().map(&f).collect())
+        super::par_map(units, &f)
     } else {
         (0..units).map(f).collect()
     }
@@ -160,12 +160,7 @@ pub fn channel_affine<T: NormFloat>(x: &[T], y: &mut [T], c: usize, s: usize, ab
         T::axpb(xi, yo, a, b);
     };
     if parallel(planes, y.len()) {
-        super::install(|| {
-            y.par_chunks_mut(s)
-                .zip(x.par_chunks(s))
-                .enumerate()
-                .for_each(f)
-        });
+        super::par_chunks_mut(y, s, &|p, yo| f((p, (yo, chunk_of(x, p, s)))));
     } else {
         y.chunks_mut(s).zip(x.chunks(s)).enumerate().for_each(f);
     }
@@ -211,12 +206,8 @@ pub fn channel_fma2<T: NormFloat>(
         }
     };
     if parallel(planes, gx.len()) {
-        super::install(|| {
-            gx.par_chunks_mut(s)
-                .zip(g.par_chunks(s))
-                .zip(x.par_chunks(s))
-                .enumerate()
-                .for_each(f)
+        super::par_chunks_mut(gx, s, &|p, o| {
+            f((p, ((o, chunk_of(g, p, s)), chunk_of(x, p, s))))
         });
     } else {
         gx.chunks_mut(s)
@@ -274,12 +265,7 @@ pub fn layer_norm_forward<T: NormFloat>(
             .collect()
     };
     let blocks: Vec<Vec<(f64, f64)>> = if parallel(rows.div_ceil(ROW_BLOCK), x.len()) {
-        super::install(|| {
-            y.par_chunks_mut(blk)
-                .zip(x.par_chunks(blk))
-                .map(per_block)
-                .collect()
-        })
+        super::par_chunks_map(y, blk, &|i, yo| per_block((yo, chunk_of(x, i, blk))))
     } else {
         y.chunks_mut(blk)
             .zip(x.chunks(blk))
@@ -347,12 +333,8 @@ pub fn layer_norm_backward<T: NormFloat>(
     };
     let rows = x.len() / d;
     let parts: Vec<(Vec<f64>, Vec<f64>)> = if parallel(rows.div_ceil(ROW_BLOCK), x.len()) {
-        super::install(|| {
-            gx.par_chunks_mut(blk)
-                .zip(g.par_chunks(blk).zip(x.par_chunks(blk)))
-                .enumerate()
-                .map(per_block)
-                .collect()
+        super::par_chunks_map(gx, blk, &|i, o| {
+            per_block((i, (o, (chunk_of(g, i, blk), chunk_of(x, i, blk)))))
         })
     } else {
         gx.chunks_mut(blk)
@@ -417,13 +399,7 @@ pub fn group_norm_forward<T: NormFloat>(
         (mean, rstd)
     };
     if parallel(rows, x.len()) {
-        super::install(|| {
-            y.par_chunks_mut(d)
-                .zip(x.par_chunks(d))
-                .enumerate()
-                .map(row)
-                .collect()
-        })
+        super::par_chunks_map(y, d, &|r, yo| row((r, (yo, chunk_of(x, r, d)))))
     } else {
         y.chunks_mut(d)
             .zip(x.chunks(d))
@@ -504,7 +480,7 @@ pub fn group_norm_backward<T: NormFloat>(
                 s
             };
             if parallel(rows, x.len()) {
-                super::install(|| gx.par_chunks_mut(d).enumerate().map(write).collect())
+                super::par_chunks_map(gx, d, &|r, o| write((r, o)))
             } else {
                 gx.chunks_mut(d).enumerate().map(write).collect()
             }

@@ -13,8 +13,7 @@
 
 use super::math::Capability;
 use super::reduce_simd::{cascade, SUM_BLOCK};
-use super::{SendPtr, GRAIN};
-use rayon::prelude::*;
+use super::{chunk_of, SendPtr, GRAIN};
 
 /// The element types the kernels compute in.
 pub trait Float:
@@ -1081,13 +1080,9 @@ pub fn softmax_lastdim<E: SoftmaxFloat>(
     let (x, o) = (&x[..len], &mut o[..len]);
     if len >= GRAIN && len > n {
         let step = rows_per_task(n) * n;
-        super::install(|| {
-            o.par_chunks_mut(step)
-                .zip(x.par_chunks(step))
-                .for_each(|(oc, xc)| {
-                    // SAFETY: `f` is the instantiation for `cap`, a level the CPU has.
-                    unsafe { f(xc, oc, n) }
-                })
+        super::par_chunks_mut(o, step, &|c, oc| {
+            // SAFETY: `f` is the instantiation for `cap`, a level the CPU has.
+            unsafe { f(chunk_of(x, c, step), oc, n) }
         });
     } else {
         // SAFETY: as above.
@@ -1112,13 +1107,9 @@ pub fn softmax_backward_lastdim<E: SoftmaxFloat>(
     let (g, y, gx) = (&g[..len], &y[..len], &mut gx[..len]);
     if len >= GRAIN && len > n {
         let step = rows_per_task(n) * n;
-        super::install(|| {
-            gx.par_chunks_mut(step)
-                .zip(g.par_chunks(step).zip(y.par_chunks(step)))
-                .for_each(|(oc, (gc, yc))| {
-                    // SAFETY: `f` is the instantiation for `cap`, a level the CPU has.
-                    unsafe { f(gc, yc, oc, n) }
-                })
+        super::par_chunks_mut(gx, step, &|c, oc| {
+            // SAFETY: `f` is the instantiation for `cap`, a level the CPU has.
+            unsafe { f(chunk_of(g, c, step), chunk_of(y, c, step), oc, n) }
         });
     } else {
         // SAFETY: as above.
@@ -1145,10 +1136,10 @@ fn run_strips(outer: usize, n: usize, inner: usize, f: impl Fn(usize, usize, usi
     let tasks = strips(outer, inner);
     if outer * n * inner >= GRAIN && tasks.len() > 1 {
         let per = (GRAIN / (n * COLS).max(1)).max(1);
-        super::install(|| {
-            tasks
-                .par_chunks(per)
-                .for_each(|c| c.iter().for_each(|&(b, j, w)| f(b, j, w)))
+        super::par_for(tasks.len().div_ceil(per), &|c| {
+            chunk_of(&tasks, c, per)
+                .iter()
+                .for_each(|&(b, j, w)| f(b, j, w))
         });
     } else {
         tasks.iter().for_each(|&(b, j, w)| f(b, j, w));
@@ -1233,13 +1224,9 @@ pub fn logsumexp<E: SoftmaxFloat>(
         let out = &mut out[..outer];
         if total >= GRAIN && outer > 1 {
             let per = rows_per_task(n);
-            super::install(|| {
-                out.par_chunks_mut(per)
-                    .zip(x.par_chunks(per * n))
-                    .for_each(|(oc, xc)| {
-                        // SAFETY: `f` matches `cap`.
-                        unsafe { f(xc, oc, n) }
-                    })
+            super::par_chunks_mut(out, per, &|c, oc| {
+                // SAFETY: `f` matches `cap`.
+                unsafe { f(chunk_of(x, c, per * n), oc, n) }
             });
         } else {
             // SAFETY: `f` matches `cap`.
@@ -1284,14 +1271,10 @@ pub fn exp_scale_rows<E: SoftmaxFloat>(
     let (shifts, scales) = (&shifts[..rows], &scales[..rows]);
     if rows * n >= GRAIN && rows > 1 {
         let per = rows_per_task(n);
-        super::install(|| {
-            o.par_chunks_mut(per * n)
-                .zip(x.par_chunks(per * n))
-                .zip(shifts.par_chunks(per).zip(scales.par_chunks(per)))
-                .for_each(|((oc, xc), (sc, ac))| {
-                    // SAFETY: `f` matches `cap`.
-                    unsafe { f(xc, sc, ac, oc, n) }
-                })
+        super::par_chunks_mut(o, per * n, &|c, oc| {
+            let (sc, ac) = (chunk_of(shifts, c, per), chunk_of(scales, c, per));
+            // SAFETY: `f` matches `cap`.
+            unsafe { f(chunk_of(x, c, per * n), sc, ac, oc, n) }
         });
     } else {
         // SAFETY: `f` matches `cap`.

@@ -157,15 +157,20 @@ impl<const N: usize> Plan<N> {
     /// than the grain, pieces of a row (a plan that merged into one long row, such as a
     /// tensor with a broadcast scalar, would otherwise run on one thread).
     ///
-    /// `f` is a trait object, not a generic: the walk is then compiled once per operand
-    /// count instead of once per (op, dtype) with the row loop inlined three times
-    /// (about 2 MB of the extension); one indirect call per row costs nothing next to
-    /// the row.
-    pub fn par_for_rows(&self, f: &(dyn Fn([usize; N], usize) + Sync)) {
+    /// The walk itself takes `f` as a trait object (`Task2`), not a generic: it is then
+    /// compiled once per operand count instead of once per (op, dtype) with the row loop
+    /// inlined three times (about 2 MB of the extension); one indirect call per row costs
+    /// nothing next to the row.
+    #[inline(always)]
+    pub fn par_for_rows(&self, f: &(impl Fn([usize; N], usize) + Sync)) {
+        self.par_for_rows_dyn(f)
+    }
+
+    fn par_for_rows_dyn(&self, f: &dyn super::Task2<[usize; N], usize>) {
         let rows = self.rows();
         let len = self.inner_len();
         if self.numel() < super::GRAIN {
-            self.for_rows(0..rows, |o| f(o, len));
+            self.for_rows(0..rows, |o| f.run(o, len));
             return;
         }
         if len > super::GRAIN {
@@ -177,7 +182,7 @@ impl<const N: usize> Plan<N> {
                 for (o, s) in offs.iter_mut().zip(inner) {
                     *o += start * s;
                 }
-                f(offs, super::GRAIN.min(len - start));
+                f.run(offs, super::GRAIN.min(len - start));
             });
             return;
         }
@@ -186,7 +191,7 @@ impl<const N: usize> Plan<N> {
         super::par_for(tasks, &|t| {
             let start = t * rows_per_task;
             let end = (start + rows_per_task).min(rows);
-            self.for_rows(start..end, |o| f(o, len));
+            self.for_rows(start..end, |o| f.run(o, len));
         });
     }
 }
