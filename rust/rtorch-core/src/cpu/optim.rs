@@ -39,6 +39,10 @@ pub trait OptFloat:
     /// `self * a + b` rounded once: PyTorch's vectorised `add(alpha)`, `addcmul` and
     /// `lerp` (an FMA instruction in the AVX2+FMA build of the loops).
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `-self` when `neg` (the sign bit flipped, as negation does), else `self`:
+    /// branch-free, so a loop-invariant `neg` costs one xor per element instead of a
+    /// second copy of the loop.
+    fn neg_if(self, neg: bool) -> Self;
 }
 
 impl OptFloat for f32 {
@@ -62,6 +66,10 @@ impl OptFloat for f32 {
     fn mul_add(self, a: f32, b: f32) -> f32 {
         f32::mul_add(self, a, b)
     }
+    #[inline(always)]
+    fn neg_if(self, neg: bool) -> f32 {
+        f32::from_bits(self.to_bits() ^ ((neg as u32) << 31))
+    }
 }
 
 impl OptFloat for f64 {
@@ -84,6 +92,10 @@ impl OptFloat for f64 {
     #[inline(always)]
     fn mul_add(self, a: f64, b: f64) -> f64 {
         f64::mul_add(self, a, b)
+    }
+    #[inline(always)]
+    fn neg_if(self, neg: bool) -> f64 {
+        f64::from_bits(self.to_bits() ^ ((neg as u64) << 63))
     }
 }
 
@@ -112,11 +124,9 @@ fn lerp<T: OptFloat>(a: T, b: T, weight: T, one_minus_weight: T, small: bool) ->
     }
 }
 
-/// `g = -g` when maximizing, then `g = g + wd * p` (``grad.add(param, alpha=wd)``)
-/// when `L2`.
+/// `g = g + wd * p` (``grad.add(param, alpha=wd)``) when `L2`.
 #[inline(always)]
-fn prep_grad<T: OptFloat, const MAXIMIZE: bool, const L2: bool>(g: T, p: T, wd: T) -> T {
-    let g = if MAXIMIZE { -g } else { g };
+fn prep_grad<T: OptFloat, const L2: bool>(g: T, p: T, wd: T) -> T {
     if L2 {
         p.mul_add(wd, g)
     } else {
@@ -130,7 +140,12 @@ pub trait Rule<T, const W: usize>: Sync {
 }
 
 #[inline(always)]
-fn run_serial<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W], rule: &R) {
+fn run_serial<T: OptFloat, const W: usize, R: Rule<T, W>>(
+    g: &[T],
+    w: [&mut [T]; W],
+    rule: &R,
+    maximize: bool,
+) {
     let n = g.len();
     // Re-slicing to `n` lets the compiler drop the bounds checks below.
     let w = w.map(|s| {
@@ -142,7 +157,7 @@ fn run_serial<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T];
     }
     for (i, &gi) in g.iter().enumerate() {
         let mut x: [T; W] = std::array::from_fn(|k| w[k][i]);
-        rule.apply(gi, &mut x);
+        rule.apply(gi.neg_if(maximize), &mut x);
         for k in 0..W {
             w[k][i] = x[k];
         }
@@ -157,30 +172,43 @@ unsafe fn run_serial_avx2<T: OptFloat, const W: usize, R: Rule<T, W>>(
     g: &[T],
     w: [&mut [T]; W],
     rule: &R,
+    maximize: bool,
 ) {
-    run_serial(g, w, rule)
+    run_serial(g, w, rule, maximize)
 }
 
-fn run_chunk<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W], rule: &R) {
+fn run_chunk<T: OptFloat, const W: usize, R: Rule<T, W>>(
+    g: &[T],
+    w: [&mut [T]; W],
+    rule: &R,
+    maximize: bool,
+) {
     #[cfg(target_arch = "x86_64")]
     if super::math::has_avx2_fma() {
         // SAFETY: the features were detected at run time.
-        unsafe { run_serial_avx2(g, w, rule) };
+        unsafe { run_serial_avx2(g, w, rule, maximize) };
         return;
     }
-    run_serial(g, w, rule)
+    run_serial(g, w, rule, maximize)
 }
 
 /// Applies `rule` to every element: `w` are the written slices (each as long as `g`;
-/// a shorter one makes this a no-op). Parallel in `GRAIN`-sized chunks above `GRAIN`
-/// elements; the results do not depend on the chunking.
-pub fn run<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W], rule: &R) {
+/// a shorter one makes this a no-op). `maximize` negates each gradient element first
+/// (PyTorch's `maximize`, the first step of every rule), so that the rules need no
+/// copy per direction. Parallel in `GRAIN`-sized chunks above `GRAIN` elements; the
+/// results do not depend on the chunking.
+pub fn run<T: OptFloat, const W: usize, R: Rule<T, W>>(
+    g: &[T],
+    w: [&mut [T]; W],
+    rule: &R,
+    maximize: bool,
+) {
     let n = g.len();
     if w.iter().any(|s| s.len() != n) {
         return;
     }
     if n < GRAIN {
-        run_chunk(g, w, rule);
+        run_chunk(g, w, rule, maximize);
         return;
     }
     let mut iters = w.map(|s| s.chunks_mut(GRAIN));
@@ -194,7 +222,7 @@ pub fn run<T: OptFloat, const W: usize, R: Rule<T, W>>(g: &[T], w: [&mut [T]; W]
         })
         .collect();
     super::par_each_mut(&mut tasks, &|_, (gc, wc)| {
-        run_chunk(gc, wc.each_mut().map(|c| &mut **c), rule)
+        run_chunk(gc, wc.each_mut().map(|c| &mut **c), rule, maximize)
     });
 }
 
@@ -211,14 +239,14 @@ pub struct SgdScalars<T> {
 
 /// SGD without momentum: `w = [param]`.
 ///
-/// PyTorch: `g = -g` (maximize); `g = g.add(p, alpha=wd)`; `p.add_(g, alpha=-lr)`.
-pub struct SgdPlain<T, const MAXIMIZE: bool, const L2: bool>(pub SgdScalars<T>);
+/// PyTorch: `g = -g` (maximize, done by `run`); `g = g.add(p, alpha=wd)`; `p.add_(g, alpha=-lr)`.
+pub struct SgdPlain<T, const L2: bool>(pub SgdScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 1> for SgdPlain<T, MAXIMIZE, L2> {
+impl<T: OptFloat, const L2: bool> Rule<T, 1> for SgdPlain<T, L2> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 1]) {
         let s = &self.0;
-        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let g = prep_grad::<T, L2>(g, x[0], s.weight_decay);
         x[0] = g.mul_add(s.neg_lr, x[0]);
     }
 }
@@ -228,26 +256,17 @@ impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 1> for SgdPlain<
 /// PyTorch: the gradient as above; on the first step the buffer is a copy of it,
 /// later `buf.mul_(momentum).add_(g, alpha=1 - dampening)`; the step direction is
 /// `g.add(buf, alpha=momentum)` (Nesterov) or `buf`; then `p.add_(d, alpha=-lr)`.
-pub struct SgdMomentum<
-    T,
-    const MAXIMIZE: bool,
-    const L2: bool,
-    const FIRST: bool,
-    const NESTEROV: bool,
->(pub SgdScalars<T>);
+pub struct SgdMomentum<T, const L2: bool, const FIRST: bool, const NESTEROV: bool>(
+    pub SgdScalars<T>,
+);
 
-impl<
-        T: OptFloat,
-        const MAXIMIZE: bool,
-        const L2: bool,
-        const FIRST: bool,
-        const NESTEROV: bool,
-    > Rule<T, 2> for SgdMomentum<T, MAXIMIZE, L2, FIRST, NESTEROV>
+impl<T: OptFloat, const L2: bool, const FIRST: bool, const NESTEROV: bool> Rule<T, 2>
+    for SgdMomentum<T, L2, FIRST, NESTEROV>
 {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 2]) {
         let s = &self.0;
-        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let g = prep_grad::<T, L2>(g, x[0], s.weight_decay);
         let buf = if FIRST {
             g
         } else {
@@ -292,19 +311,18 @@ pub const WD_DECOUPLED: u8 = 2;
 
 /// Adam: `w = [param, exp_avg, exp_avg_sq]`, or with AMSGrad `[…, max_exp_avg_sq]`.
 ///
-/// PyTorch, in order: `g = -g` (maximize); decoupled: `p.mul_(1 - lr*wd)`, L2:
+/// PyTorch, in order: `g = -g` (maximize, done by `run`); decoupled: `p.mul_(1 - lr*wd)`, L2:
 /// `g = g.add(p, alpha=wd)`; `m.lerp_(g, 1 - beta1)`;
 /// `v.mul_(beta2).addcmul_(g, g, value=1 - beta2)`; AMSGrad: `vmax = maximum(vmax, v)`;
 /// `denom = (v.sqrt() / sqrt(1 - beta2^t)).add_(eps)`;
 /// `p.addcdiv_(m, denom, value=-lr / (1 - beta1^t))`.
-pub struct Adam<T, const MAXIMIZE: bool, const WD: u8>(pub AdamScalars<T>);
+pub struct Adam<T, const WD: u8>(pub AdamScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Adam<T, MAXIMIZE, WD> {
+impl<T: OptFloat, const WD: u8> Adam<T, WD> {
     /// The shared part; returns the new parameter given the second moment to use.
     #[inline(always)]
     fn moments(&self, g: T, p: T, m: &mut T, v: &mut T) -> (T, T) {
         let s = &self.0;
-        let g = if MAXIMIZE { -g } else { g };
         let (g, p) = match WD {
             WD_L2 => (p.mul_add(s.weight_decay, g), p),
             WD_DECOUPLED => (g, p * s.decay),
@@ -323,7 +341,7 @@ impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Adam<T, MAXIMIZE, WD> {
     }
 }
 
-impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 3> for Adam<T, MAXIMIZE, WD> {
+impl<T: OptFloat, const WD: u8> Rule<T, 3> for Adam<T, WD> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 3]) {
         let (mut m, mut v) = (x[1], x[2]);
@@ -334,7 +352,7 @@ impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 3> for Adam<T, MAX
     }
 }
 
-impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 4> for Adam<T, MAXIMIZE, WD> {
+impl<T: OptFloat, const WD: u8> Rule<T, 4> for Adam<T, WD> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 4]) {
         let (mut m, mut v) = (x[1], x[2]);
@@ -367,31 +385,22 @@ pub struct RmspropScalars<T> {
 /// RMSprop: `w = [param, square_avg]`, then `grad_avg` if `CENTERED`, then
 /// `momentum_buffer` if `MOMENTUM` (so `W` is 2, 3 or 4).
 ///
-/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// PyTorch, in order: `g = -g` (maximize, done by `run`); `g = g.add(p, alpha=wd)`;
 /// `sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)`; centered:
 /// `ga.lerp_(g, 1 - alpha)`, `avg = sq.addcmul(ga, ga, value=-1).sqrt_()`, else
 /// `avg = sq.sqrt()`; `avg.add_(eps)`; momentum: `buf.mul_(momentum).addcdiv_(g, avg)`,
 /// `p.add_(buf, alpha=-lr)`, else `p.addcdiv_(g, avg, value=-lr)`.
-pub struct Rmsprop<
-    T,
-    const MAXIMIZE: bool,
-    const L2: bool,
-    const CENTERED: bool,
-    const MOMENTUM: bool,
->(pub RmspropScalars<T>);
+pub struct Rmsprop<T, const L2: bool, const CENTERED: bool, const MOMENTUM: bool>(
+    pub RmspropScalars<T>,
+);
 
-impl<
-        T: OptFloat,
-        const MAXIMIZE: bool,
-        const L2: bool,
-        const CENTERED: bool,
-        const MOMENTUM: bool,
-    > Rmsprop<T, MAXIMIZE, L2, CENTERED, MOMENTUM>
+impl<T: OptFloat, const L2: bool, const CENTERED: bool, const MOMENTUM: bool>
+    Rmsprop<T, L2, CENTERED, MOMENTUM>
 {
     #[inline(always)]
     fn update<const W: usize>(&self, g: T, x: &mut [T; W]) {
         let s = &self.0;
-        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let g = prep_grad::<T, L2>(g, x[0], s.weight_decay);
         let sq = (s.one_minus_alpha * g).mul_add(g, x[1] * s.alpha);
         x[1] = sq;
         let avg = if CENTERED {
@@ -415,13 +424,8 @@ impl<
 
 macro_rules! rmsprop_rule {
     ($w:literal) => {
-        impl<
-                T: OptFloat,
-                const MAXIMIZE: bool,
-                const L2: bool,
-                const CENTERED: bool,
-                const MOMENTUM: bool,
-            > Rule<T, $w> for Rmsprop<T, MAXIMIZE, L2, CENTERED, MOMENTUM>
+        impl<T: OptFloat, const L2: bool, const CENTERED: bool, const MOMENTUM: bool> Rule<T, $w>
+            for Rmsprop<T, L2, CENTERED, MOMENTUM>
         {
             #[inline(always)]
             fn apply(&self, g: T, x: &mut [T; $w]) {
@@ -447,16 +451,16 @@ pub struct AdagradScalars<T> {
 
 /// Adagrad: `w = [param, sum]`.
 ///
-/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// PyTorch, in order: `g = -g` (maximize, done by `run`); `g = g.add(p, alpha=wd)`;
 /// `sum.addcmul_(g, g, value=1)`; `std = sum.sqrt().add_(eps)`;
 /// `p.addcdiv_(g, std, value=-clr)`.
-pub struct Adagrad<T, const MAXIMIZE: bool, const L2: bool>(pub AdagradScalars<T>);
+pub struct Adagrad<T, const L2: bool>(pub AdagradScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 2> for Adagrad<T, MAXIMIZE, L2> {
+impl<T: OptFloat, const L2: bool> Rule<T, 2> for Adagrad<T, L2> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 2]) {
         let s = &self.0;
-        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let g = prep_grad::<T, L2>(g, x[0], s.weight_decay);
         let sum = g.mul_add(g, x[1]);
         x[1] = sum;
         let std = sum.sqrt() + s.eps;
@@ -478,17 +482,17 @@ pub struct AdadeltaScalars<T> {
 
 /// Adadelta: `w = [param, square_avg, acc_delta]`.
 ///
-/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// PyTorch, in order: `g = -g` (maximize, done by `run`); `g = g.add(p, alpha=wd)`;
 /// `sq.mul_(rho).addcmul_(g, g, value=1 - rho)`; `std = sq.add(eps).sqrt_()`;
 /// `delta = acc.add(eps).sqrt_().div_(std).mul_(g)`;
 /// `acc.mul_(rho).addcmul_(delta, delta, value=1 - rho)`; `p.add_(delta, alpha=-lr)`.
-pub struct Adadelta<T, const MAXIMIZE: bool, const L2: bool>(pub AdadeltaScalars<T>);
+pub struct Adadelta<T, const L2: bool>(pub AdadeltaScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 3> for Adadelta<T, MAXIMIZE, L2> {
+impl<T: OptFloat, const L2: bool> Rule<T, 3> for Adadelta<T, L2> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 3]) {
         let s = &self.0;
-        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let g = prep_grad::<T, L2>(g, x[0], s.weight_decay);
         let sq = (s.one_minus_rho * g).mul_add(g, x[1] * s.rho);
         let std = (sq + s.eps).sqrt();
         let delta = (x[2] + s.eps).sqrt() / std * g;
@@ -516,16 +520,16 @@ pub struct AdamaxScalars<T> {
 
 /// Adamax: `w = [param, exp_avg, exp_inf]`.
 ///
-/// PyTorch, in order: `g = -g` (maximize); `g = g.add(p, alpha=wd)`;
+/// PyTorch, in order: `g = -g` (maximize, done by `run`); `g = g.add(p, alpha=wd)`;
 /// `m.lerp_(g, 1 - beta1)`; `exp_inf = maximum(exp_inf.mul_(beta2), g.abs().add_(eps))`;
 /// `p.addcdiv_(m, exp_inf, value=-lr / (1 - beta1^t))`.
-pub struct Adamax<T, const MAXIMIZE: bool, const L2: bool>(pub AdamaxScalars<T>);
+pub struct Adamax<T, const L2: bool>(pub AdamaxScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const L2: bool> Rule<T, 3> for Adamax<T, MAXIMIZE, L2> {
+impl<T: OptFloat, const L2: bool> Rule<T, 3> for Adamax<T, L2> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 3]) {
         let s = &self.0;
-        let g = prep_grad::<T, MAXIMIZE, L2>(g, x[0], s.weight_decay);
+        let g = prep_grad::<T, L2>(g, x[0], s.weight_decay);
         let m = lerp(x[1], g, s.w1, s.one_minus_w1, s.w1_small);
         let inf = maximum(x[2] * s.beta2, g.abs() + s.eps);
         x[0] = x[0] + s.neg_clr * m / inf;
@@ -558,18 +562,17 @@ pub struct NadamScalars<T> {
 
 /// NAdam: `w = [param, exp_avg, exp_avg_sq]`.
 ///
-/// PyTorch, in order: `g = -g` (maximize); decoupled: `p.mul_(1 - lr*wd)`, L2:
+/// PyTorch, in order: `g = -g` (maximize, done by `run`); decoupled: `p.mul_(1 - lr*wd)`, L2:
 /// `g = g.add(p, alpha=wd)`; `m.lerp_(g, 1 - beta1)`;
 /// `v.mul_(beta2).addcmul_(g, g, value=1 - beta2)`;
 /// `denom = v.div(1 - beta2^t).sqrt().add_(eps)`;
 /// `p.addcdiv_(g, denom, value=grad_coef)`; `p.addcdiv_(m, denom, value=avg_coef)`.
-pub struct Nadam<T, const MAXIMIZE: bool, const WD: u8>(pub NadamScalars<T>);
+pub struct Nadam<T, const WD: u8>(pub NadamScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8> Rule<T, 3> for Nadam<T, MAXIMIZE, WD> {
+impl<T: OptFloat, const WD: u8> Rule<T, 3> for Nadam<T, WD> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 3]) {
         let s = &self.0;
-        let g = if MAXIMIZE { -g } else { g };
         let (g, p) = match WD {
             WD_L2 => (x[0].mul_add(s.weight_decay, g), x[0]),
             WD_DECOUPLED => (g, x[0] * s.decay),
@@ -615,15 +618,12 @@ pub struct RadamScalars<T> {
 /// rectified: `p.add_(bc * lr * (sqrt(1 - beta2^t) / v.sqrt().add_(eps)) * rect,
 /// alpha=-1)` (the scalar over a tensor is `reciprocal() * scalar`), else
 /// `p.add_(bc * lr, alpha=-1)`.
-pub struct Radam<T, const MAXIMIZE: bool, const WD: u8, const RECT: bool>(pub RadamScalars<T>);
+pub struct Radam<T, const WD: u8, const RECT: bool>(pub RadamScalars<T>);
 
-impl<T: OptFloat, const MAXIMIZE: bool, const WD: u8, const RECT: bool> Rule<T, 3>
-    for Radam<T, MAXIMIZE, WD, RECT>
-{
+impl<T: OptFloat, const WD: u8, const RECT: bool> Rule<T, 3> for Radam<T, WD, RECT> {
     #[inline(always)]
     fn apply(&self, g: T, x: &mut [T; 3]) {
         let s = &self.0;
-        let g = if MAXIMIZE { -g } else { g };
         let (g, p) = match WD {
             WD_L2 => (x[0].mul_add(s.weight_decay, g), x[0]),
             WD_DECOUPLED => (g, x[0] * s.decay),
@@ -669,13 +669,28 @@ mod tests {
             eps: 1e-8,
             neg_step_size: -0.01,
         };
-        let rule = Adam::<f32, false, WD_NONE>(s);
+        let rule = Adam::<f32, WD_NONE>(s);
         let (mut p1, mut m1, mut v1) = (p0.clone(), vec![0.0f32; n], vec![0.0f32; n]);
-        run(&g, [&mut p1, &mut m1, &mut v1], &rule);
+        run(&g, [&mut p1, &mut m1, &mut v1], &rule, false);
         let (mut p2, mut m2, mut v2) = (p0.clone(), vec![0.0f32; n], vec![0.0f32; n]);
-        run_serial(&g, [&mut p2, &mut m2, &mut v2], &rule);
+        run_serial(&g, [&mut p2, &mut m2, &mut v2], &rule, false);
         assert_eq!(p1, p2);
         assert_eq!(m1, m2);
         assert_eq!(v1, v2);
+        // `maximize` is the update on the negated gradient, bit for bit: signed zeros
+        // and a NaN included.
+        let mut g = g;
+        g[5] = -0.0;
+        g[6] = 0.0;
+        g[GRAIN + 1] = f32::NAN;
+        let neg: Vec<f32> = g.iter().map(|&x| -x).collect();
+        let (mut p3, mut m3, mut v3) = (p0.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+        run(&g, [&mut p3, &mut m3, &mut v3], &rule, true);
+        let (mut p4, mut m4, mut v4) = (p0.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+        run(&neg, [&mut p4, &mut m4, &mut v4], &rule, false);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p3), bits(&p4));
+        assert_eq!(bits(&m3), bits(&m4));
+        assert_eq!(bits(&v3), bits(&v4));
     }
 }

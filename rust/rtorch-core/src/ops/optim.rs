@@ -208,6 +208,7 @@ fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
     written: [&Tensor; W],
     grad: &Tensor,
     rule: &R,
+    maximize: bool,
 ) -> Result<()> {
     if let Some((g_t, w_t)) = operands::<T>(&written, grad)? {
         // `g_t` is contiguous and aligned and shares no memory with the written
@@ -224,7 +225,7 @@ fn update_one<T: OptFloat + Element, const W: usize, R: Rule<T, W>>(
         let w: [&mut [T]; W] = ws
             .try_into()
             .map_err(|_| Error::Runtime("internal error: optimizer state count".into()))?;
-        k::run(g, w, rule);
+        k::run(g, w, rule, maximize);
         write_back(&written, &w_t)?;
     }
     for t in written {
@@ -353,19 +354,17 @@ fn sgd_one<T: FusedFloat>(
         weight_decay: T::of(o.weight_decay),
     };
     let l2 = o.weight_decay != 0.0;
-    // `by_flags!(written, Rule; extra const flags)`: picks the MAXIMIZE and L2 flags.
+    // `by_flags!(written, Rule; extra const flags)`: picks the L2 flag.
     macro_rules! go {
         ($w:expr, $rule:ident; $($c:literal),*) => {
-            update_one::<T, _, _>($w, g, &k::$rule::<T, $($c),*>(s))
+            update_one::<T, _, _>($w, g, &k::$rule::<T, $($c),*>(s), o.maximize)
         };
     }
     macro_rules! by_flags {
         ($w:expr, $rule:ident; $($c:literal),*) => {
-            match (o.maximize, l2) {
-                (false, false) => go!($w, $rule; false, false $(, $c)*),
-                (false, true) => go!($w, $rule; false, true $(, $c)*),
-                (true, false) => go!($w, $rule; true, false $(, $c)*),
-                (true, true) => go!($w, $rule; true, true $(, $c)*),
+            match l2 {
+                false => go!($w, $rule; false $(, $c)*),
+                true => go!($w, $rule; true $(, $c)*),
             }
         };
     }
@@ -478,24 +477,15 @@ fn adam_one<T: FusedFloat>(
     };
     macro_rules! go {
         ($w:expr) => {
-            match (o.maximize, wd) {
-                (false, k::WD_NONE) => {
-                    update_one::<T, _, _>($w, g, &k::Adam::<T, false, { k::WD_NONE }>(s))
+            match wd {
+                k::WD_NONE => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, { k::WD_NONE }>(s), o.maximize)
                 }
-                (false, k::WD_L2) => {
-                    update_one::<T, _, _>($w, g, &k::Adam::<T, false, { k::WD_L2 }>(s))
+                k::WD_L2 => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, { k::WD_L2 }>(s), o.maximize)
                 }
-                (false, _) => {
-                    update_one::<T, _, _>($w, g, &k::Adam::<T, false, { k::WD_DECOUPLED }>(s))
-                }
-                (true, k::WD_NONE) => {
-                    update_one::<T, _, _>($w, g, &k::Adam::<T, true, { k::WD_NONE }>(s))
-                }
-                (true, k::WD_L2) => {
-                    update_one::<T, _, _>($w, g, &k::Adam::<T, true, { k::WD_L2 }>(s))
-                }
-                (true, _) => {
-                    update_one::<T, _, _>($w, g, &k::Adam::<T, true, { k::WD_DECOUPLED }>(s))
+                _ => {
+                    update_one::<T, _, _>($w, g, &k::Adam::<T, { k::WD_DECOUPLED }>(s), o.maximize)
                 }
             }
         };
@@ -579,19 +569,11 @@ fn rmsprop_one<T: FusedFloat>(
     let l2 = o.weight_decay != 0.0;
     macro_rules! go {
         ($w:expr, $c:literal, $m:literal) => {
-            match (o.maximize, l2) {
-                (false, false) => {
-                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, false, false, $c, $m>(s))
+            match l2 {
+                false => {
+                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, false, $c, $m>(s), o.maximize)
                 }
-                (false, true) => {
-                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, false, true, $c, $m>(s))
-                }
-                (true, false) => {
-                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, true, false, $c, $m>(s))
-                }
-                (true, true) => {
-                    update_one::<T, _, _>($w, g, &k::Rmsprop::<T, true, true, $c, $m>(s))
-                }
+                true => update_one::<T, _, _>($w, g, &k::Rmsprop::<T, true, $c, $m>(s), o.maximize),
             }
         };
     }
@@ -641,11 +623,9 @@ pub fn adagrad_(
                 neg_clr: T::of(-clr),
             };
             let (g, sum) = (&grads[i], &state_sums[i]);
-            match (o.maximize, o.weight_decay != 0.0) {
-                (false, false) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, false, false>(s)),
-                (false, true) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, false, true>(s)),
-                (true, false) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true, false>(s)),
-                (true, true) => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true, true>(s)),
+            match o.weight_decay != 0.0 {
+                false => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, false>(s), o.maximize),
+                true => update_one::<T, 2, _>([p, sum], g, &k::Adagrad::<T, true>(s), o.maximize),
             }?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
@@ -667,28 +647,23 @@ fn wd_mode(weight_decay: f64, decoupled: bool) -> u8 {
     }
 }
 
-/// `$go!(MAXIMIZE, L2)` with the two flags picked at run time.
-macro_rules! by_max_l2 {
-    ($maximize:expr, $l2:expr, $go:ident) => {
-        match ($maximize, $l2) {
-            (false, false) => $go!(false, false),
-            (false, true) => $go!(false, true),
-            (true, false) => $go!(true, false),
-            (true, true) => $go!(true, true),
+/// `$go!(L2)` with the flag picked at run time.
+macro_rules! by_l2 {
+    ($l2:expr, $go:ident) => {
+        match $l2 {
+            false => $go!(false),
+            true => $go!(true),
         }
     };
 }
 
-/// `$go!(MAXIMIZE, WD)` with the flag and the weight-decay mode picked at run time.
-macro_rules! by_max_wd {
-    ($maximize:expr, $wd:expr, $go:ident) => {
-        match ($maximize, $wd) {
-            (false, k::WD_NONE) => $go!(false, { k::WD_NONE }),
-            (false, k::WD_L2) => $go!(false, { k::WD_L2 }),
-            (false, _) => $go!(false, { k::WD_DECOUPLED }),
-            (true, k::WD_NONE) => $go!(true, { k::WD_NONE }),
-            (true, k::WD_L2) => $go!(true, { k::WD_L2 }),
-            (true, _) => $go!(true, { k::WD_DECOUPLED }),
+/// `$go!(WD)` with the weight-decay mode picked at run time.
+macro_rules! by_wd {
+    ($wd:expr, $go:ident) => {
+        match $wd {
+            k::WD_NONE => $go!({ k::WD_NONE }),
+            k::WD_L2 => $go!({ k::WD_L2 }),
+            _ => $go!({ k::WD_DECOUPLED }),
         }
     };
 }
@@ -735,11 +710,11 @@ pub fn adadelta_(
             };
             let w = [p, &square_avgs[i], &acc_deltas[i]];
             macro_rules! go {
-                ($m:literal, $l:literal) => {
-                    update_one::<T, 3, _>(w, &grads[i], &k::Adadelta::<T, $m, $l>(s))
+                ($l:literal) => {
+                    update_one::<T, 3, _>(w, &grads[i], &k::Adadelta::<T, $l>(s), o.maximize)
                 };
             }
-            by_max_l2!(o.maximize, o.weight_decay != 0.0, go)?
+            by_l2!(o.weight_decay != 0.0, go)?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
     Ok(())
@@ -791,11 +766,11 @@ pub fn adamax_(
             };
             let w = [p, &exp_avgs[i], &exp_infs[i]];
             macro_rules! go {
-                ($m:literal, $l:literal) => {
-                    update_one::<T, 3, _>(w, &grads[i], &k::Adamax::<T, $m, $l>(s))
+                ($l:literal) => {
+                    update_one::<T, 3, _>(w, &grads[i], &k::Adamax::<T, $l>(s), o.maximize)
                 };
             }
-            by_max_l2!(o.maximize, o.weight_decay != 0.0, go)?
+            by_l2!(o.weight_decay != 0.0, go)?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
     Ok(())
@@ -873,11 +848,11 @@ pub fn nadam_(
             };
             let w = [p, &exp_avgs[i], &exp_avg_sqs[i]];
             macro_rules! go {
-                ($m:literal, $wd:block) => {
-                    update_one::<T, 3, _>(w, &grads[i], &k::Nadam::<T, $m, $wd>(s))
+                ($wd:block) => {
+                    update_one::<T, 3, _>(w, &grads[i], &k::Nadam::<T, $wd>(s), o.maximize)
                 };
             }
-            by_max_wd!(o.maximize, wd, go)?
+            by_wd!(wd, go)?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
     Ok(())
@@ -948,15 +923,15 @@ pub fn radam_(
             };
             let w = [p, &exp_avgs[i], &exp_avg_sqs[i]];
             macro_rules! go {
-                ($m:literal, $wd:block) => {
+                ($wd:block) => {
                     if rectified {
-                        update_one::<T, 3, _>(w, &grads[i], &k::Radam::<T, $m, $wd, true>(s))
+                        update_one::<T, 3, _>(w, &grads[i], &k::Radam::<T, $wd, true>(s), o.maximize)
                     } else {
-                        update_one::<T, 3, _>(w, &grads[i], &k::Radam::<T, $m, $wd, false>(s))
+                        update_one::<T, 3, _>(w, &grads[i], &k::Radam::<T, $wd, false>(s), o.maximize)
                     }
                 };
             }
-            by_max_wd!(o.maximize, wd, go)?
+            by_wd!(wd, go)?
         }, _ => return Err(err(format!("{OP}: unsupported dtype"))));
     }
     Ok(())
