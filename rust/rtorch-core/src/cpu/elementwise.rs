@@ -565,3 +565,83 @@ pub fn fill_indexed<T: Element>(out: ViewMut<'_, T>, f: impl Fn(usize) -> T) {
         unsafe { p.add(i).write(f(i)) };
     }
 }
+
+/// Reads `buf.len()` elements of a contiguous buffer of `A` from element `start` as
+/// float64 bits (`via_f64`) or int64 values: the first half of a staged cast.
+pub type LoadWide = unsafe fn(src: *const u8, start: usize, via_f64: bool, buf: &mut [u64]);
+
+/// Writes `buf` (float64 bits or int64 values) to a contiguous buffer of `O` from
+/// element `start`: the second half of a staged cast.
+pub type StoreWide = unsafe fn(dst: *mut u8, start: usize, via_f64: bool, buf: &[u64]);
+
+/// [`LoadWide`] for `A`.
+///
+/// # Safety
+/// `src` points to a live contiguous buffer of `A` holding `start + buf.len()` elements.
+pub unsafe fn load_wide<A: Element>(src: *const u8, start: usize, via_f64: bool, buf: &mut [u64]) {
+    // SAFETY: the caller's contract.
+    let x = unsafe { std::slice::from_raw_parts((src as *const A).add(start), buf.len()) };
+    if via_f64 {
+        for (b, v) in buf.iter_mut().zip(x) {
+            *b = v.to_f64().to_bits();
+        }
+    } else {
+        for (b, v) in buf.iter_mut().zip(x) {
+            *b = v.to_i64() as u64;
+        }
+    }
+}
+
+/// [`StoreWide`] for `O`.
+///
+/// # Safety
+/// `dst` points to a live contiguous buffer of `O` holding `start + buf.len()`
+/// elements, which nothing else accesses during the call.
+pub unsafe fn store_wide<O: Element>(dst: *mut u8, start: usize, via_f64: bool, buf: &[u64]) {
+    // SAFETY: the caller's contract.
+    let o = unsafe { std::slice::from_raw_parts_mut((dst as *mut O).add(start), buf.len()) };
+    if via_f64 {
+        for (d, &b) in o.iter_mut().zip(buf) {
+            *d = O::cast_from_f64(f64::from_bits(b));
+        }
+    } else {
+        for (d, &b) in o.iter_mut().zip(buf) {
+            *d = O::from_i64(b as i64);
+        }
+    }
+}
+
+/// `cast` over `n` contiguous elements in two halves through a block of float64 bits
+/// or int64 values (`via_f64`, as `cast` picks), so that each dtype needs one loader
+/// and one storer instead of a loop per (source, target) pair. The same values as
+/// `cast`, which goes through float64 or int64 itself. A block is read whole before
+/// it is written, so `dst` may be `src`'s bytes exactly.
+///
+/// # Safety
+/// `load` and `store` are the instantiations for the buffers' element types; `src` and
+/// `dst` hold `n` elements each (contiguous, live, `dst` written by nobody else) and
+/// overlap exactly or not at all.
+pub unsafe fn cast_staged(
+    n: usize,
+    load: LoadWide,
+    src: *const u8,
+    store: StoreWide,
+    dst: *mut u8,
+    via_f64: bool,
+) {
+    const BLOCK: usize = 256;
+    let (src, dst) = (SendPtr(src as *mut u8), SendPtr(dst));
+    par_chunks(n, |s, e| {
+        let mut buf = [0u64; BLOCK];
+        let mut b = s;
+        while b < e {
+            let len = BLOCK.min(e - b);
+            // SAFETY: b..b + len lies inside both buffers (the caller's contract).
+            unsafe {
+                load(src.get(), b, via_f64, &mut buf[..len]);
+                store(dst.get(), b, via_f64, &buf[..len]);
+            }
+            b += len;
+        }
+    });
+}

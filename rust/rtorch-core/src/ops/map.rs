@@ -111,13 +111,55 @@ pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
             }
             Ok(())
         }
-        Backend::Cpu => crate::dispatch_all!(src.dtype(), A => {
-            crate::dispatch_all!(out.dtype(), O => {
-                cpu::unary_map::<A, O>(out.cpu_view_mut()?, src.cpu_view()?, cpu::cast::<A, O>);
-                Ok(())
-            })
+        // float32 on either side (image bytes, masks and labels to float, float64
+        // parameters): one direct loop per pair.
+        Backend::Cpu if src.dtype() == F32 => crate::dispatch_all!(out.dtype(), O => {
+            cpu::unary_map::<f32, O>(out.cpu_view_mut()?, src.cpu_view()?, cpu::cast::<f32, O>);
+            Ok(())
         }),
+        Backend::Cpu if out.dtype() == F32 => crate::dispatch_all!(src.dtype(), A => {
+            cpu::unary_map::<A, f32>(out.cpu_view_mut()?, src.cpu_view()?, cpu::cast::<A, f32>);
+            Ok(())
+        }),
+        Backend::Cpu => cast_staged(out, src),
     }
+}
+
+/// `copy_cast` for the other dtype pairs, through `cpu::cast_staged` (one loader and
+/// one storer per dtype rather than a loop per pair); strided operands go through
+/// contiguous copies of their own dtype.
+fn cast_staged(out: &Tensor, src: &Tensor) -> Result<()> {
+    let n = out.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let src_c = if src.is_contiguous() {
+        src.clone()
+    } else {
+        let c = Tensor::uninit(src.shape(), src.dtype(), src.device())?;
+        copy_cast(&c, src)?;
+        c
+    };
+    let dst_c = if out.is_contiguous() {
+        out.clone()
+    } else {
+        Tensor::uninit(out.shape(), out.dtype(), out.device())?
+    };
+    let via_f64 = src.dtype().is_floating_point() || out.dtype() == DType::Bool;
+    let (load, sp) = crate::dispatch_all!(src_c.dtype(), A => {
+        (cpu::load_wide::<A> as cpu::LoadWide, src_c.data_ptr::<A>()?.cast::<u8>().cast_const())
+    });
+    let (store, dp) = crate::dispatch_all!(dst_c.dtype(), O => {
+        (cpu::store_wide::<O> as cpu::StoreWide, dst_c.data_ptr::<O>()?.cast::<u8>())
+    });
+    // SAFETY: the loader and storer match the two tensors' dtypes; both are contiguous
+    // CPU tensors of `n` elements; `dst_c` is `out` (which the caller lets this op
+    // write and which aliases `src` exactly or not at all) or a fresh tensor.
+    unsafe { cpu::cast_staged(n, load, sp, store, dp, via_f64) };
+    if !dst_c.same(out) {
+        copy_cast(out, &dst_c)?;
+    }
+    Ok(())
 }
 
 // ----- binary kinds (`ops::binary_kinds`): the family's ops by name -----
