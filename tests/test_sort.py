@@ -216,12 +216,16 @@ def test_indices_do_not_require_grad_and_double_backward():
     assert gradgradcheck(lambda t: t.max(1).values * t.sum(1), (x,))
 
 
+def _isnan(v: object) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
 def ref_order(vals: list, descending: bool) -> list[int]:
     """Stable order of Python numbers with NaN above every number (PyTorch's rule)."""
 
     def key(i: int) -> tuple:
         v = vals[i]
-        nan = isinstance(v, float) and math.isnan(v)
+        nan = _isnan(v)
         if descending:
             return (not nan, 0 if nan else -v)
         return (nan, 0 if nan else v)
@@ -276,3 +280,16 @@ def test_sort_orders_special_values_stably(dtype, descending):
         # (PyTorch leaves the tied indices topk picks unspecified; ours are the
         # stable sort's first k.)
         assert long.topk(k, largest=descending).indices.tolist() == want[:k]
+    if dtype == rtorch.bool or descending:
+        return
+    # kthvalue and median select one position of the ascending order (no full sort);
+    # a lane with a NaN has the first NaN as its median.
+    for k in (1, 37, 500, 1000):
+        got = long.kthvalue(k)
+        assert got.indices.item() == want[k - 1]
+    nans = sum(1 for v in lvals if _isnan(v))
+    mid = want[len(lvals) - nans] if nans else want[(len(lvals) - 1) // 2]
+    assert long.median(0).indices.item() == mid
+    no_nan = rtorch.tensor([v for v in lvals if not _isnan(v)][:999], dtype=dtype)
+    nvals = no_nan.tolist()
+    assert no_nan.median(0).indices.item() == ref_order(nvals, False)[(len(nvals) - 1) // 2]

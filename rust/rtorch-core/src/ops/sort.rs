@@ -87,6 +87,14 @@ fn prefix_by_keys(keys: &[u64], k: usize) -> Vec<usize> {
     pairs.into_iter().map(|(_, i)| i).collect()
 }
 
+/// Position `p` of `order_by_keys(keys)` (`p < keys.len()`) by selection, without
+/// sorting: the (key, position) pairs are distinct, so the p-th smallest pair is the
+/// stable order's p-th element.
+fn nth_by_keys(keys: &[u64], p: usize) -> usize {
+    let mut pairs: Vec<(u64, usize)> = keys.iter().copied().zip(0..).collect();
+    pairs.select_nth_unstable(p).1 .1
+}
+
 /// `prefix_by_keys` for small `k`: one pass keeping the first `k` so far in order.
 /// Every position seen later is larger than those kept, so a tie with the k-th never
 /// wins: a key enters only if it is strictly below the k-th's, and goes after every
@@ -135,6 +143,8 @@ enum Pick<'a> {
     First,
     /// The one at this position (kthvalue).
     At(usize),
+    /// The lower middle one, or the first NaN when the lane has one (median).
+    Median,
     /// Chosen from the lane's values in sorted order (median, mode).
     ByValues(&'a (dyn Fn(&[f64]) -> Vec<usize> + Sync)),
 }
@@ -168,23 +178,30 @@ fn pick_lanes(
         let vs: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
         let run = |o: usize, vo: &mut [T], ix: &mut [i64]| {
             let lane = &x[o * n..(o + 1) * n];
-            // Only as much of the order as the pick needs (topk and kthvalue a prefix).
-            let ord = match pick {
-                Pick::First => order_prefix(lane, descending, m),
-                Pick::At(p) => order_prefix(lane, descending, p + 1),
-                Pick::ByValues(_) => order(lane, descending),
-            };
+            // The chosen lane positions, computing only as much of the order as the
+            // pick needs (topk a prefix, kthvalue and median one selected position).
             let chosen: Vec<usize> = match pick {
-                Pick::First => (0..m).collect(),
-                Pick::At(p) => vec![p],
+                Pick::First => order_prefix(lane, descending, m),
+                Pick::At(p) => vec![nth_by_keys(&sort_keys(lane, descending), p)],
+                Pick::Median => {
+                    let keys = sort_keys(lane, false);
+                    // NaN keys are u64::MAX (no number's key is, for float types).
+                    let nan = match T::DTYPE.is_floating_point() {
+                        true => keys.iter().filter(|&&k| k == u64::MAX).count(),
+                        false => 0,
+                    };
+                    let p = if nan > 0 { n - nan } else { (n - 1) / 2 };
+                    vec![nth_by_keys(&keys, p)]
+                }
                 Pick::ByValues(f) => {
+                    let ord = order(lane, descending);
                     let sv: Vec<f64> = ord.iter().map(|&i| lane[i].to_f64()).collect();
-                    f(&sv)
+                    f(&sv).into_iter().map(|p| ord[p]).collect()
                 }
             };
-            for (j, &p) in chosen.iter().enumerate().take(m) {
-                ix[j] = ord[p] as i64;
-                vo[j] = lane[ord[p]];
+            for (j, &i) in chosen.iter().enumerate().take(m) {
+                ix[j] = i as i64;
+                vo[j] = lane[i];
             }
         };
         if m > 0 {
@@ -292,15 +309,7 @@ pub fn median_dim(t: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor
             "median(): Expected reduction dim {d} to have non-zero size."
         )));
     }
-    let pick = |sv: &[f64]| {
-        let nan = sv.iter().filter(|v| v.is_nan()).count();
-        if nan > 0 {
-            vec![sv.len() - nan]
-        } else {
-            vec![(sv.len() - 1) / 2]
-        }
-    };
-    let (v, i) = pick_lanes(&t.detach(), d, false, 1, Pick::ByValues(&pick))?;
+    let (v, i) = pick_lanes(&t.detach(), d, false, 1, Pick::Median)?;
     finish_one(t, v, i, d, keepdim, "MedianBackward1")
 }
 
