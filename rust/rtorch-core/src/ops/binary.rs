@@ -60,7 +60,13 @@ pub fn broadcast_operands<'a>(
     b: &'a Tensor,
     dtype: DType,
 ) -> Result<(Cow<'a, Tensor>, Cow<'a, Tensor>, Dims)> {
-    let shape = broadcast_shapes(a.shape(), b.shape())?;
+    // Equal shapes (the common case, and the whole cost of a small op's shape work)
+    // broadcast to themselves.
+    let shape = if a.shape() == b.shape() {
+        Dims::from_slice(a.shape())
+    } else {
+        broadcast_shapes(a.shape(), b.shape())?
+    };
     let a2 = operand_as(a, dtype, &shape)?;
     let b2 = operand_as(b, dtype, &shape)?;
     Ok((a2, b2, shape))
