@@ -206,3 +206,98 @@ def test_unit_stride_rows_of_sliced_tensors(rows: int) -> None:
     t = big.clone()[:, 17:617]
     t.exp_()  # unary in place
     np.testing.assert_allclose(np64(t), np.exp(xn), rtol=1e-6, atol=1e-6)
+
+
+STAGE = 64  # elements of an aliased input staged per block (cpu/elementwise.rs)
+
+
+@pytest.mark.parametrize("n", [0, 1, STAGE - 1, STAGE, STAGE + 1, 3 * STAGE + 5, GRAIN + 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "uint8"])
+def test_in_place_reads_staged_blocks(n: int, dtype: str) -> None:
+    """An output that is also an input (x.op_(y), x.op_(x)) is read through copied
+    blocks: every block boundary and tail, above the grain, integer and float."""
+    dt = getattr(rtorch, dtype)
+    x = (rtorch.arange(n) % 7 + 1).to(dt)
+    y = (rtorch.arange(n) % 5 + 2).to(dt)
+    xn, yn = np64(x), np64(y)
+    x.mul_(y)  # the left operand is the output
+    want = xn * yn
+    assert np.array_equal(np64(x), want)
+    x.add_(x)  # both operands are the output
+    want = want + want
+    if dtype == "uint8":
+        want = want % 256
+    assert np.array_equal(np64(x), want)
+    x.neg_() if dtype != "uint8" else x.bitwise_not_()
+    want = -want if dtype != "uint8" else 255 - want
+    assert np.array_equal(np64(x), want)
+    if dtype.startswith("float"):
+        x.abs_().sqrt_()  # unary in place, vectorised float path
+        np.testing.assert_allclose(np64(x), np.sqrt(np.abs(want)), rtol=1e-6)
+    # The right operand is the output: `out=` on the operand.
+    z = y.clone()
+    rtorch.sub(x, z, out=z)
+    want = np64(x) - yn
+    if dtype == "uint8":
+        want = want % 256
+    assert np.array_equal(np64(z), want)
+
+
+@pytest.mark.parametrize("cols", [1, STAGE - 1, STAGE, STAGE + 1, 2 * STAGE + 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int16"])
+def test_strided_rows_in_blocks(cols: int, dtype: str) -> None:
+    """Rows of the strided walk go through blocks: gathered inputs, a broadcast input
+    filled from its one value, outputs scattered when not unit-stride, an in-place
+    operand that is gathered before its block is written."""
+    dt = getattr(rtorch, dtype)
+    rows = 3
+    a = (rtorch.arange(rows * cols) % 11 - 5).to(dt).reshape(cols, rows).t()  # transposed
+    b = (rtorch.arange(rows * cols) % 7 + 1).to(dt).reshape(rows, cols)
+    c = (rtorch.arange(rows) + 2).to(dt)
+    an, bn, cn = np64(a), np64(b), np64(c)
+    w = (rtorch.arange(rows * 2 * cols) % 9).to(dt).reshape(rows, 2 * cols)[:, ::2]
+    wn = np64(w)
+    for got, want in [
+        (a + b, an + bn),
+        (b - a, bn - an),
+        (w * b, wn * bn),
+        (a * c[:, None], an * cn[:, None]),
+        (c[:, None] - a, cn[:, None] - an),
+        (a > b, an > bn),
+        (-a, -an),
+        (a.abs(), np.abs(an)),
+        (w.neg(), -wn),
+    ]:
+        assert np.array_equal(np64(got), want)
+    x = a.clone().t().contiguous().t()  # transposed, its own storage
+    x.mul_(b)  # in place on the transposed operand; `b` is row-major
+    assert np.array_equal(np64(x), an * bn)
+    x.sub_(w)
+    assert np.array_equal(np64(x), an * bn - wn)
+    if dtype.startswith("float"):
+        np.testing.assert_allclose(np64(a.t().exp()), np.exp(an.T), rtol=1e-6)
+        np.testing.assert_allclose(np64(w.sigmoid()), 1 / (1 + np.exp(-wn)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, STAGE - 1, STAGE + 1, 2 * STAGE + 3, GRAIN + 5])
+def test_ternary_maps_in_blocks(n: int) -> None:
+    """where / addcmul / lerp / clamp with tensor bounds, contiguous, broadcast,
+    transposed and in place, across block boundaries and above the grain."""
+    x = (rtorch.arange(n) % 13 - 6).double().reshape(1, n).expand(2, n)
+    y = (rtorch.arange(2 * n) % 5 - 2).double().reshape(n, 2).t()  # transposed
+    z = rtorch.tensor([[0.5], [2.0]], dtype=rtorch.float64)  # broadcast column
+    xn, yn, zn = np64(x), np64(y), np64(z)
+    for got, want in [
+        (rtorch.where(x > y, x, y), np.where(xn > yn, xn, yn)),
+        (rtorch.where(x > 0, z, y), np.where(xn > 0, zn, yn)),
+        (rtorch.addcmul(x, y, z), xn + yn * zn),
+        (rtorch.lerp(x, y, z), xn + zn * (yn - xn)),
+        (rtorch.clamp(x, y, y + 1), np.minimum(np.maximum(xn, yn), yn + 1)),
+    ]:
+        np.testing.assert_allclose(np64(got), want, rtol=1e-12, atol=0)
+    w = x.contiguous()
+    w.addcmul_(y, z)  # in place: the output is the first operand
+    np.testing.assert_allclose(np64(w), xn + yn * zn, rtol=1e-12, atol=0)
+    v = x.float().contiguous()
+    v.clamp_(y.float(), y.float() + 1)
+    np.testing.assert_allclose(np64(v), np.minimum(np.maximum(xn, yn), yn + 1), rtol=1e-6)
