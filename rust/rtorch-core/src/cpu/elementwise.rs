@@ -58,21 +58,6 @@ impl<T: Element> Stage<T> {
         Stage([const { std::mem::MaybeUninit::uninit() }; STAGE])
     }
 
-    /// Copies `len <= STAGE` elements from `src` and returns them as a slice.
-    ///
-    /// # Safety
-    /// `src` must be valid for `len` reads.
-    #[inline(always)]
-    unsafe fn load(&mut self, src: *const T, len: usize) -> &[T] {
-        debug_assert!(len <= STAGE);
-        // SAFETY: the caller guarantees `len` readable elements; the block holds STAGE
-        // slots, and the first `len` are initialised by the copy before being viewed.
-        unsafe {
-            std::ptr::copy_nonoverlapping(src, self.0.as_mut_ptr().cast::<T>(), len);
-            std::slice::from_raw_parts(self.0.as_ptr().cast::<T>(), len)
-        }
-    }
-
     /// Elements `s..s + l` (`l <= STAGE`) of the row at `p` with stride `stride`: read
     /// in place when unit-stride and not the output `out`, else copied into the block;
     /// a broadcast row (stride 0) fills the block with its one value.
@@ -174,7 +159,7 @@ pub fn unary_map<A: Element, O: Element>(
             if std::ptr::eq(po as *const u8, pa as *const u8) {
                 each_block(len, |s, l| {
                     let mut xs = Stage::<A>::new();
-                    let x = xs.load(pa.add(s), l);
+                    let x = xs.gather(pa, 1, s, l, po);
                     zip1(std::slice::from_raw_parts_mut(po.add(s), l), x, &f);
                 });
             } else {
@@ -549,16 +534,8 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
             }
             each_block(len, |s, l| {
                 let (mut xs, mut ys) = (Stage::<A>::new(), Stage::<B>::new());
-                let x = if alias_a {
-                    xs.load(pa.add(s), l)
-                } else {
-                    std::slice::from_raw_parts(pa.add(s), l)
-                };
-                let y = if alias_b {
-                    ys.load(pb.add(s), l)
-                } else {
-                    std::slice::from_raw_parts(pb.add(s), l)
-                };
+                let x = xs.gather(pa, 1, s, l, po);
+                let y = ys.gather(pb, 1, s, l, po);
                 zip2(std::slice::from_raw_parts_mut(po.add(s), l), x, y, &f);
             });
         }
