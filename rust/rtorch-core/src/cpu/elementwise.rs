@@ -588,7 +588,8 @@ pub fn ternary_map<A: Element, B: Element, C: Element, O: Element>(
     // is the better trade there.
     let row = |[oo, oa, ob, oc]: [usize; 4], [so, sa, sb, sc]: [usize; 4], len: usize| {
         let (po, pa, pb, pc) = (po.get(), pa.get(), pb.get(), pc.get());
-        // SAFETY: as in `binary_map`.
+        // SAFETY: the offsets and strides come from the layouts; `strided_row3` gathers
+        // an input at the output's address before writing the block, as `unary_map`.
         unsafe {
             strided_row3(
                 (po.add(oo), so),
