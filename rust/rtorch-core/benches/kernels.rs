@@ -35,6 +35,13 @@ fn report(name: &str, t: Duration, bytes: f64, flops: f64) {
 
 fn main() -> Result<()> {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // `RTORCH_BENCH_THREADS=1 cargo bench ...` times the kernels on one thread.
+    if let Some(t) = std::env::var("RTORCH_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        rtorch_core::cpu::set_num_threads(t);
+    }
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     let n = 16 << 20;
     let x = random_ops::randn(&[n], DType::F32, None)?;
@@ -140,8 +147,9 @@ fn main() -> Result<()> {
             0.0,
         );
     }
-    if wanted("matmul") {
+    {
         // (label, batch, m, k, n, dtype): square, tall-skinny, batched small, bf16.
+        // `-- matmul` runs them all, `-- bf16` (any part of a label) the matching ones.
         let shapes: [(&str, usize, usize, usize, usize, DType); 9] = [
             ("matmul 128^3 f32", 1, 128, 128, 128, DType::F32),
             ("matmul 256^3 f32", 1, 256, 256, 256, DType::F32),
@@ -154,6 +162,9 @@ fn main() -> Result<()> {
             ("bmm 64x(128^3) bf16", 64, 128, 128, 128, DType::BF16),
         ];
         for (name, batch, m, k, n, dtype) in shapes {
+            if !wanted("matmul") && !wanted(name) {
+                continue;
+            }
             let (sa, sb): (Vec<usize>, Vec<usize>) = if batch > 1 {
                 (vec![batch, m, k], vec![batch, k, n])
             } else {
@@ -162,7 +173,7 @@ fn main() -> Result<()> {
             let a = random_ops::randn(&sa, dtype, None)?;
             let b = random_ops::randn(&sb, dtype, None)?;
             let flops = 2.0 * (batch * m * k * n) as f64;
-            let iters = (2e9 / flops).clamp(1.0, 1000.0) as u32;
+            let iters = (1e10 / flops).clamp(1.0, 1000.0) as u32;
             report(name, best(iters, 5, || matmul::matmul(&a, &b)), 0.0, flops);
         }
     }
