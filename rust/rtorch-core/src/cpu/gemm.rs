@@ -1287,7 +1287,10 @@ mod tests {
             (33, 17, 31),
             (100, 50, 70),
             (40, 70, 64),
-            // k > 1024: the native kernels accumulate in k-chunks.
+            // k > 256: the native kernels accumulate in k-chunks of 256 (one exactly,
+            // one and a partial tile, several and a partial chunk).
+            (20, 40, 256),
+            (20, 40, 288),
             (40, 50, 1100),
             (33, 31, 1025),
         ] {
