@@ -173,6 +173,47 @@ def test_thread_count_does_not_change_results():
         rtorch.set_num_threads(before)
 
 
+# Products with a transposed B (Linear's x @ w.t(), attention's q @ k^T) run as column
+# slabs of (n / 8 rounded up to 16, at least 64) columns when A is row-major, n >= 128,
+# m <= 2n and m*n*k >= 2**20: n = 200 leaves a partial last slab, m = 600 > 2n and a
+# transposed A take the plain path.
+NT_CASES = [
+    ((64, 784), (128, 784)),
+    ((100, 300), (200, 300)),
+    ((256, 256), (256, 256)),
+    ((600, 64), (200, 64)),
+    ((3, 80, 96), (3, 150, 96)),
+]
+
+
+@pytest.mark.parametrize("sa, sw", NT_CASES)
+def test_transposed_b_column_slabs(sa, sw):
+    before = rtorch.get_num_threads()
+    try:
+        a, w = mk(sa), mk(sw)
+        bias = mk(sw[-2:-1])
+        a_t = mk(sa[::-1]).t() if len(sa) == 2 else None
+        got = {}
+        for threads in (1, 2, 3):
+            rtorch.set_num_threads(threads)
+            r = [a @ w.transpose(-2, -1)]
+            if len(sa) == 2:
+                r += [F.linear(a, w, bias), rtorch.addmm(bias, a, w.t()), a_t @ w.t()]
+            got[threads] = r
+        k = sa[-1]
+        wt = np.swapaxes(npv(w), -1, -2)
+        check(got[1][0], npv(a), wt, rtorch.float32, k)
+        if len(sa) == 2:
+            check(got[1][1] - bias, npv(a), wt, rtorch.float32, k)
+            check(got[1][3], npv(a_t), wt, rtorch.float32, k)
+            assert rtorch.equal(got[1][1], got[1][2])
+        for threads in (2, 3):
+            for r1, r in zip(got[1], got[threads]):
+                assert rtorch.equal(r1, r), (sa, sw, threads)
+    finally:
+        rtorch.set_num_threads(before)
+
+
 def test_bf16_rounds_once_from_float32():
     # sum of 256 products of 1 + 2^-8 style values: float32 accumulation keeps the
     # low bits that a bfloat16 accumulator would lose.

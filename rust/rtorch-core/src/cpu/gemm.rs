@@ -23,6 +23,97 @@ use crate::element::{Arith, Element};
 /// Products with fewer multiply-adds than this run single-threaded.
 pub const PAR_FLOPS: usize = 1 << 20;
 
+/// Column-slab width for a product whose B is transposed (unit row stride: Linear's
+/// `x @ w.t()`, attention's `q @ k.transpose(-2, -1)`), if it is split into slabs.
+///
+/// The `gemm` crate's own parallel mode packs such a B up to 3x slower than a
+/// row-major one (2 threads, 64x784 @ 784x128: 126 us against 41 for a row-major B),
+/// while single-threaded calls on column slabs cost what one call does. So these
+/// products always run as slabs of this many columns, each slab one single-threaded
+/// call, spread over the pool when it has threads. The slabs depend on the shape
+/// alone, so the bits do not depend on the thread count.
+///
+/// Only with a row-major A (a transposed A is packed again for every slab: 1024^3 on
+/// one thread went 11.6 -> 17.7 ms) and m <= 2n (784x64 @ 64x128 on 2 threads went
+/// 45 -> 68 us as two slabs, as fast as one on a single thread).
+fn nt_slab_width(
+    m: usize,
+    n: usize,
+    k: usize,
+    a_cs: isize,
+    b_rs: isize,
+    b_cs: isize,
+) -> Option<usize> {
+    let nt = a_cs == 1 && b_rs == 1 && b_cs != 1;
+    (nt && n >= 128 && m <= 2 * n && m.saturating_mul(n).saturating_mul(k) >= PAR_FLOPS)
+        .then(|| (n / 8).div_ceil(16).max(4) * 16)
+}
+
+/// `dst (m, n) = [dst +] a (m, k) @ b (k, n)` through the `gemm` crate, strides in
+/// elements as the crate takes them (column stride first), over `threads` threads.
+///
+/// # Safety
+/// As [`product`], with signed strides.
+#[allow(clippy::too_many_arguments)]
+unsafe fn crate_gemm<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_cs: isize,
+    dst_rs: isize,
+    accumulate: bool,
+    a: *const T,
+    a_cs: isize,
+    a_rs: isize,
+    b: *const T,
+    b_cs: isize,
+    b_rs: isize,
+    threads: usize,
+) {
+    let (pd, pa, pb) = (SendPtr(dst), SendPtr(a as *mut T), SendPtr(b as *mut T));
+    let call = |j0: usize, cols: usize, par: gemm::Parallelism| {
+        // SAFETY: columns j0..j0+cols of the product (all of it when j0 = 0 and
+        // cols = n) under the caller's contract; slabs write disjoint columns.
+        unsafe {
+            gemm::gemm::<T>(
+                m,
+                cols,
+                k,
+                pd.get().offset(j0 as isize * dst_cs),
+                dst_cs,
+                dst_rs,
+                accumulate,
+                pa.get(),
+                a_cs,
+                a_rs,
+                pb.get().offset(j0 as isize * b_cs),
+                b_cs,
+                b_rs,
+                T::one(),
+                T::one(),
+                false,
+                false,
+                false,
+                par,
+            )
+        }
+    };
+    let Some(width) = nt_slab_width(m, n, k, a_cs, b_rs, b_cs) else {
+        return call(0, n, parallelism(threads));
+    };
+    let slab = |s: usize| {
+        let j0 = s * width;
+        call(j0, width.min(n - j0), gemm::Parallelism::None);
+    };
+    let slabs = n.div_ceil(width);
+    if threads > 1 {
+        super::par_for(slabs, &slab);
+    } else {
+        (0..slabs).for_each(slab);
+    }
+}
+
 /// One operand of a batched product: the element offset of each batch entry and the
 /// row and column strides (in elements) shared by every matrix.
 pub struct MatLayout<'a> {
@@ -79,11 +170,11 @@ pub unsafe fn batched_float<T: Element>(
 ) {
     let batch = al.offsets.len();
     let (pa, pb, po) = (SendPtr(a as *mut T), SendPtr(b as *mut T), SendPtr(out));
-    let run = |i: usize, par: gemm::Parallelism| {
+    let run = |i: usize, threads: usize| {
         // SAFETY: the caller guarantees the operand layouts; batch entry `i` of the
         // contiguous output owns the m*n elements starting at i*m*n.
         unsafe {
-            gemm::gemm::<T>(
+            crate_gemm::<T>(
                 m,
                 n,
                 k,
@@ -97,21 +188,14 @@ pub unsafe fn batched_float<T: Element>(
                 pb.get().add(bl.offsets[i]),
                 bl.cs,
                 bl.rs,
-                T::zero(),
-                T::one(),
-                false,
-                false,
-                false,
-                par,
+                threads,
             )
         }
     };
     match plan(batch, m * n * k, threads) {
-        Plan::Serial => (0..batch).for_each(|i| run(i, gemm::Parallelism::None)),
-        Plan::OverBatch => super::par_for(batch, &|i| run(i, gemm::Parallelism::None)),
-        Plan::Inside => {
-            super::install(|| (0..batch).for_each(|i| run(i, gemm::Parallelism::Rayon(threads))))
-        }
+        Plan::Serial => (0..batch).for_each(|i| run(i, 1)),
+        Plan::OverBatch => super::par_for(batch, &|i| run(i, 1)),
+        Plan::Inside => super::install(|| (0..batch).for_each(|i| run(i, threads))),
     }
 }
 
@@ -202,7 +286,7 @@ pub unsafe fn product<T: Element>(
 ) {
     // SAFETY: forwarded from the caller's contract.
     unsafe {
-        gemm::gemm::<T>(
+        crate_gemm::<T>(
             m,
             n,
             k,
@@ -216,12 +300,7 @@ pub unsafe fn product<T: Element>(
             b,
             b_cs as isize,
             b_rs as isize,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            parallelism(threads),
+            threads,
         )
     }
 }
