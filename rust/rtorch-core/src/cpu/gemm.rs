@@ -310,6 +310,10 @@ pub trait Half16: Element {
     const IS_BF16: bool;
     fn to_f32(self) -> f32;
     fn from_f32(v: f32) -> Self;
+    /// `dst[i] = src[i]` widened, on the SIMD conversions of `cpu::half_convert`.
+    fn widen(src: &[Self], dst: &mut [f32]);
+    /// `dst[i] = src[i]` rounded to nearest even, as `from_f32`.
+    fn narrow(src: &[f32], dst: &mut [Self]);
 }
 
 impl Half16 for half::bf16 {
@@ -321,6 +325,12 @@ impl Half16 for half::bf16 {
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
         half::bf16::from_f32(v)
+    }
+    fn widen(src: &[Self], dst: &mut [f32]) {
+        super::half_convert::bf16_to_f32(src, dst)
+    }
+    fn narrow(src: &[f32], dst: &mut [Self]) {
+        super::half_convert::f32_to_bf16(src, dst)
     }
 }
 
@@ -334,9 +344,16 @@ impl Half16 for half::f16 {
     fn from_f32(v: f32) -> Self {
         half::f16::from_f32(v)
     }
+    fn widen(src: &[Self], dst: &mut [f32]) {
+        super::half_convert::f16_to_f32(src, dst)
+    }
+    fn narrow(src: &[f32], dst: &mut [Self]) {
+        super::half_convert::f32_to_f16(src, dst)
+    }
 }
 
-/// `(rows, cols)` strided matrix at `p` copied to a contiguous row-major f32 buffer.
+/// `(rows, cols)` strided matrix at `p` copied to a contiguous row-major f32 buffer,
+/// each row widened with the SIMD conversions (a strided row gathered first).
 ///
 /// # Safety
 /// `p` with strides `rs`, `cs` addresses a `(rows, cols)` matrix inside one allocation.
@@ -346,21 +363,29 @@ unsafe fn to_f32_block<H: Half16>(
     cols: usize,
     rs: isize,
     cs: isize,
-) -> Vec<f32> {
-    let mut v = Vec::with_capacity(rows * cols);
-    for i in 0..rows {
+    v: &mut [f32],
+) {
+    let mut gathered: Vec<H> = Vec::new();
+    for (i, dst) in v.chunks_exact_mut(cols.max(1)).enumerate().take(rows) {
         // SAFETY: row i lies inside the operand (caller's contract).
         let row = unsafe { p.offset(i as isize * rs) };
         if cs == 1 {
             // SAFETY: a unit-stride row of `cols` elements.
-            let s = unsafe { std::slice::from_raw_parts(row, cols) };
-            v.extend(s.iter().map(|x| x.to_f32()));
+            H::widen(unsafe { std::slice::from_raw_parts(row, cols) }, dst);
         } else {
+            gathered.clear();
             // SAFETY: element j of row i lies inside the operand.
-            v.extend((0..cols).map(|j| unsafe { *row.offset(j as isize * cs) }.to_f32()));
+            gathered.extend((0..cols).map(|j| unsafe { *row.offset(j as isize * cs) }));
+            H::widen(&gathered, dst);
         }
     }
-    v
+}
+
+thread_local! {
+    /// This thread's float32 copies of a 16-bit product's operands and result, kept
+    /// between calls: fresh multi-megabyte buffers cost page faults on every call
+    /// (a fifth of a 1024^3 float16 product).
+    static HALF_SCRATCH: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// One 16-bit product through float32: convert, multiply with the f32 kernel, round
@@ -382,10 +407,18 @@ unsafe fn half_via_f32<H: Half16>(
     out: *mut H,
     par: gemm::Parallelism,
 ) {
+    let mut buf = HALF_SCRATCH.with(|c| c.take());
+    let len = m * k + k * n + m * n;
+    if buf.len() < len {
+        buf = vec![0f32; len];
+    }
+    let (a32, rest) = buf.split_at_mut(m * k);
+    let (b32, rest) = rest.split_at_mut(k * n);
+    let c32 = &mut rest[..m * n];
     // SAFETY: the caller's contract covers both operands.
-    let a32 = unsafe { to_f32_block(a, m, k, ars, acs) };
-    let b32 = unsafe { to_f32_block(b, k, n, brs, bcs) };
-    let mut c32 = vec![0f32; m * n];
+    unsafe { to_f32_block(a, m, k, ars, acs, a32) };
+    // SAFETY: as above.
+    unsafe { to_f32_block(b, k, n, brs, bcs, b32) };
     // SAFETY: three contiguous row-major buffers of the right sizes.
     unsafe {
         gemm::gemm::<f32>(
@@ -411,9 +444,9 @@ unsafe fn half_via_f32<H: Half16>(
         )
     };
     // SAFETY: `out` holds m*n elements (caller's contract).
-    let o = unsafe { std::slice::from_raw_parts_mut(out, m * n) };
-    for (d, s) in o.iter_mut().zip(&c32) {
-        *d = H::from_f32(*s);
+    H::narrow(c32, unsafe { std::slice::from_raw_parts_mut(out, m * n) });
+    if buf.len() <= 16 << 20 {
+        HALF_SCRATCH.with(|c| c.set(buf));
     }
 }
 
