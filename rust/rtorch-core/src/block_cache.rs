@@ -79,29 +79,37 @@ pub fn take(len: usize) -> Option<*mut u8> {
     Some(b.addr as *mut u8)
 }
 
-/// Offers a freed buffer of `len` bytes to the cache. Returns the buffers the caller
-/// must free now: the offered one when it is not kept, and any evicted to make room.
-pub fn give(ptr: *mut u8, len: usize) -> Vec<(*mut u8, usize)> {
+/// Offers a freed buffer of `len` bytes to the cache. Calls `free` on each buffer the
+/// caller must free now: the offered one when it is not kept, and any evicted to make
+/// room. (A callback, not a returned list: freeing a small buffer, the common case,
+/// allocates nothing.)
+pub fn give(ptr: *mut u8, len: usize, mut free: impl FnMut(*mut u8, usize)) {
     if !(MIN_BYTES..=CAP_BYTES).contains(&len) || !enabled() {
-        return vec![(ptr, len)];
+        free(ptr, len);
+        return;
     }
-    let mut out = Vec::new();
-    let mut c = CACHE.lock();
-    while c.total + len > CAP_BYTES {
-        match c.blocks.pop_front() {
-            Some(b) => {
-                c.total -= b.len;
-                out.push((b.addr as *mut u8, b.len));
+    let mut evicted = Vec::new();
+    {
+        let mut c = CACHE.lock();
+        while c.total + len > CAP_BYTES {
+            match c.blocks.pop_front() {
+                Some(b) => {
+                    c.total -= b.len;
+                    evicted.push(b);
+                }
+                None => break,
             }
-            None => break,
         }
+        c.blocks.push_back(Block {
+            len,
+            addr: ptr as usize,
+        });
+        c.total += len;
     }
-    c.blocks.push_back(Block {
-        len,
-        addr: ptr as usize,
-    });
-    c.total += len;
-    out
+    // Outside the lock: freeing a large block is a munmap.
+    for b in evicted {
+        free(b.addr as *mut u8, b.len);
+    }
 }
 
 /// Bytes currently held by the cache.

@@ -11,7 +11,7 @@ use crate::tensor::PyTensor;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyTuple};
 use rtorch_core::autograd::{self, anomaly, engine, grad_mode, BackwardCtx, Node, SavedTensor};
 use rtorch_core::{DType, Tensor};
 use rtorch_macros::module_fn;
@@ -270,6 +270,19 @@ fn _backward(
         Some(g) => seeds(&outs, g)?,
         None => Vec::new(),
     };
+    run_backward(py, &outs, &grads, retain_graph, create_graph, inputs)
+}
+
+/// `_backward` once the outputs and their seeds are tensors (an empty `grads`: every
+/// seed implicit).
+fn run_backward(
+    py: Python<'_>,
+    outs: &[Tensor],
+    grads: &[Tensor],
+    retain_graph: Option<bool>,
+    create_graph: bool,
+    inputs: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
     let inputs = match inputs {
         Some(i) => tensors(i, "inputs")?,
         None => Vec::new(),
@@ -277,7 +290,7 @@ fn _backward(
     let retain = retain_graph.unwrap_or(create_graph);
     clear_stash();
     // Python hooks re-attach to the interpreter when they run.
-    py.detach(|| engine::backward(&outs, &grads, retain, create_graph, &inputs))
+    py.detach(|| engine::backward(outs, grads, retain, create_graph, &inputs))
         .map_err(engine_err)
 }
 
@@ -522,18 +535,13 @@ impl PyTensor {
         create_graph: bool,
         inputs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let py = slf.py();
-        let g = gradient
-            .cloned()
-            .unwrap_or_else(|| py.None().into_bound(py));
-        _backward(
-            py,
-            slf.as_any(),
-            Some(&PyList::new(py, [g])?.into_any()),
-            retain_graph,
-            create_graph,
-            inputs,
-        )
+        // What `_backward(self, [gradient], ...)` does, without building the list.
+        let outs = [slf.borrow().inner.clone()];
+        let grads = match gradient {
+            Some(g) if !g.is_none() => vec![tensor_arg(g, "grad_tensors")?],
+            _ => Vec::new(),
+        };
+        run_backward(slf.py(), &outs, &grads, retain_graph, create_graph, inputs)
     }
 }
 

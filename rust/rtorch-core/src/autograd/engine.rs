@@ -13,7 +13,7 @@ use super::node::{Edge, Node, NodeKind};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use smallvec::{smallvec, SmallVec};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Per-run vectors: inline up to this many nodes, so a small graph's backward makes
@@ -48,28 +48,82 @@ impl Graph {
 
     /// The slot of `n`, adding it if new (second value: whether it was new).
     fn intern(&mut self, n: &Arc<Node>) -> (usize, bool) {
-        if let Some(s) = self.slot(n) {
-            return (s, false);
+        match self.slot(n) {
+            Some(s) => (s, false),
+            None => (self.add(n.clone()), true),
         }
+    }
+
+    /// Adds a node not in the graph yet; its slot.
+    fn add(&mut self, n: Arc<Node>) -> usize {
         let s = self.nodes.len();
-        self.nodes.push(n.clone());
-        self.ids.push(id(n));
+        let key = id(&n);
+        self.ids.push(key);
+        self.nodes.push(n);
         self.deps.push(0);
         match &mut self.map {
             Some(m) => {
-                m.insert(id(n), s);
+                m.insert(key, s);
             }
             None if self.ids.len() > LINEAR_LIMIT => {
                 self.map = Some(self.ids.iter().enumerate().map(|(i, &k)| (k, i)).collect());
             }
             None => {}
         }
-        (s, true)
+        s
     }
 }
 
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 struct Ready(u64, usize);
+
+/// The nodes ready to run, the greatest (latest created) first: a binary max-heap in a
+/// `PerNode`, so that a small graph's backward does not allocate one.
+#[derive(Default)]
+struct ReadyQueue(PerNode<Ready>);
+
+impl ReadyQueue {
+    fn push(&mut self, r: Ready) {
+        let h = &mut self.0;
+        h.push(r);
+        let mut i = h.len() - 1;
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if h[parent] >= h[i] {
+                break;
+            }
+            h.swap(parent, i);
+            i = parent;
+        }
+    }
+
+    fn pop(&mut self) -> Option<Ready> {
+        let h = &mut self.0;
+        let top = *h.first()?;
+        let last = h.pop()?;
+        if h.is_empty() {
+            return Some(top);
+        }
+        h[0] = last;
+        let mut i = 0;
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut big = i;
+            if l < h.len() && h[l] > h[big] {
+                big = l;
+            }
+            if r < h.len() && h[r] > h[big] {
+                big = r;
+            }
+            if big == i {
+                break;
+            }
+            h.swap(i, big);
+            i = big;
+        }
+        Some(top)
+    }
+}
 
 /// Adds `g` into slot `i` of a gradient buffer.
 fn accumulate_slot(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
@@ -113,13 +167,25 @@ pub fn run(
         }
     }
     while let Some(s) = stack.pop() {
-        let node = g.nodes[s].clone();
-        for e in node.next_edges.iter().flatten() {
-            let (c, new) = g.intern(&e.node);
+        // By index, not through a clone of the node's Arc: an atomic increment and
+        // decrement per node is a measurable part of a small graph's backward.
+        for j in 0..g.nodes[s].next_edges.len() {
+            let Some(e) = &g.nodes[s].next_edges[j] else {
+                continue;
+            };
+            let child = match g.slot(&e.node) {
+                Some(c) => Err(c),
+                None => Ok(e.node.clone()),
+            };
+            let c = match child {
+                Err(c) => c,
+                Ok(node) => {
+                    let c = g.add(node);
+                    stack.push(c);
+                    c
+                }
+            };
             g.deps[c] += 1;
-            if new {
-                stack.push(c);
-            }
         }
     }
     let n = g.nodes.len();
@@ -163,7 +229,7 @@ pub fn run(
     let visits = |s: usize| capture.is_empty() || exec[s] || is_target[s];
 
     let mut buffers: PerNode<Grads> = smallvec![Grads::new(); n];
-    let mut ready: BinaryHeap<Ready> = BinaryHeap::new();
+    let mut ready = ReadyQueue::default();
     for (edge, seed) in roots {
         let Some(s) = g.slot(&edge.node) else {
             continue;
@@ -186,12 +252,13 @@ pub fn run(
     let mut captured: Vec<Option<Tensor>> = vec![None; capture.len()];
     let check_nan = anomaly::is_enabled() && anomaly::check_nan();
     while let Some(Ready(_, s)) = ready.pop() {
-        let node = g.nodes[s].clone();
+        // Borrowed (g.nodes does not change from here on), not cloned: see above.
+        let node = &g.nodes[s];
         let mut grads = std::mem::take(&mut buffers[s]);
         if grads.is_empty() {
             grads = smallvec![None; node.num_outputs];
         }
-        run_tensor_hooks(&node, &mut grads)?;
+        run_tensor_hooks(node, &mut grads)?;
         if !capture.is_empty() && is_target[s] {
             for (i, t) in capture.iter().enumerate() {
                 if target_slot[i] == Some(s) {
@@ -212,12 +279,12 @@ pub fn run(
                 continue;
             }
             NodeKind::Function(_) => {
-                run_pre_hooks(&node, &mut grads)?;
+                run_pre_hooks(node, &mut grads)?;
                 if grads.iter().all(|g| g.is_none()) {
                     vec![None; node.next_edges.len()]
                 } else {
-                    let r = call_node(&node, &grads, check_nan)?;
-                    let r = run_post_hooks(&node, r, &grads)?;
+                    let r = call_node(node, &grads, check_nan)?;
+                    let r = run_post_hooks(node, r, &grads)?;
                     if !retain_graph {
                         node.release();
                     }
@@ -391,7 +458,8 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<
         g
     };
     let guard = accumulate_lock(leaf);
-    let new = match leaf.grad() {
+    let prev = leaf.grad();
+    let new = match prev {
         None => {
             if create_graph {
                 g
@@ -409,15 +477,16 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<
             }
         }
     };
-    leaf.with_meta(|m| m.grad = Some(new));
-    // Hooks may run Python code (and even another backward): not under the lock.
-    drop(guard);
+    // One visit to the metadata: store the sum, take the hooks.
     let hooks: Vec<_> = leaf.with_meta(|m| {
+        m.grad = Some(new);
         m.post_accumulate_hooks
             .iter()
             .map(|(_, h)| h.clone())
             .collect()
     });
+    // Hooks may run Python code (and even another backward): not under the lock.
+    drop(guard);
     for h in hooks {
         h(leaf)?;
     }

@@ -40,7 +40,7 @@ pub struct AutogradMeta {
 /// The edge a gradient for `t` must flow into, or None if `t` needs no gradient.
 pub fn gradient_edge(t: &Tensor) -> Option<Edge> {
     t.sync_view();
-    let mut guard = t.meta();
+    let mut guard = t.meta_if_any()?;
     let meta = guard.as_mut()?;
     if let Some(f) = &meta.grad_fn {
         return Some(Edge {

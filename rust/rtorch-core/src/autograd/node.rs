@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 use smallvec::SmallVec;
 use std::any::Any;
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 /// Computes the gradients of a node's inputs from the gradients of its outputs.
@@ -150,16 +150,44 @@ impl Drop for Running {
     }
 }
 
-static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
+/// Graph nodes created minus dropped, one counter per thread: each is written only by
+/// its own thread (a plain load and store, where one shared counter took two atomic
+/// read-modify-writes per node), and read by everyone.
+mod live {
+    use parking_lot::Mutex;
+    use std::sync::atomic::{AtomicIsize, Ordering};
+    use std::sync::Arc;
+
+    static ALL: Mutex<Vec<Arc<AtomicIsize>>> = Mutex::new(Vec::new());
+
+    thread_local! {
+        static MINE: Arc<AtomicIsize> = {
+            let c = Arc::new(AtomicIsize::new(0));
+            ALL.lock().push(c.clone());
+            c
+        };
+    }
+
+    pub fn add(delta: isize) {
+        // (During thread teardown the counter may be gone: the count is a debugging
+        // aid, and a node dropped then is simply not counted.)
+        let _ = MINE.try_with(|c| c.store(c.load(Ordering::Relaxed) + delta, Ordering::Relaxed));
+    }
+
+    pub fn total() -> usize {
+        let sum: isize = ALL.lock().iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        sum.max(0) as usize
+    }
+}
 
 /// Graph nodes currently alive (a debugging aid for leak tests).
 pub fn live_nodes() -> usize {
-    LIVE_NODES.load(Ordering::Relaxed)
+    live::total()
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
+        live::add(-1);
     }
 }
 
@@ -177,7 +205,7 @@ impl Node {
         next_edges: Edges,
         num_outputs: usize,
     ) -> Arc<Node> {
-        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
+        live::add(1);
         Arc::new(Node {
             name: name.into(),
             kind: NodeKind::Function(Mutex::new(Some(backward))),
@@ -194,7 +222,7 @@ impl Node {
     }
 
     pub fn accumulate_grad(leaf: &Tensor) -> Arc<Node> {
-        LIVE_NODES.fetch_add(1, Ordering::Relaxed);
+        live::add(1);
         Arc::new(Node {
             name: Cow::Borrowed("AccumulateGrad"),
             kind: NodeKind::AccumulateGrad(Arc::downgrade(&leaf.0)),
