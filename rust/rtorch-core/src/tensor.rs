@@ -8,7 +8,7 @@ use crate::dtype::{DType, Scalar};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{Dims, Layout};
-use crate::storage::{CpuBuffer, Storage};
+use crate::storage::Storage;
 use parking_lot::{Mutex, MutexGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -99,7 +99,7 @@ impl Tensor {
             .and_then(|n| n.checked_mul(dtype.size()))
             .ok_or_else(|| crate::layout::extent_overflow(shape, None))?;
         let storage = match device {
-            Device::Cpu => Storage::cpu(CpuBuffer::alloc(nbytes, zeroed)?),
+            Device::Cpu => Storage::cpu_alloc(nbytes, zeroed)?,
             Device::Meta => Storage::meta(nbytes),
             Device::Cuda(_) => {
                 return Err(Error::Runtime(format!(
