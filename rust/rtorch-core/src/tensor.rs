@@ -420,22 +420,18 @@ impl Tensor {
     // ----- autograd state -----
 
     /// The autograd metadata, to change it (it may be created through the guard).
-    pub(crate) fn meta(&self) -> MutexGuard<'_, Option<Box<AutogradMeta>>> {
+    pub(crate) fn meta(&self) -> MetaGuard<'_> {
         self.0.autograd.write()
     }
 
     /// The autograd metadata to read, or None when there has never been any.
-    pub(crate) fn meta_if_any(&self) -> Option<MutexGuard<'_, Option<Box<AutogradMeta>>>> {
+    pub(crate) fn meta_if_any(&self) -> Option<MetaGuard<'_>> {
         self.0.autograd.read()
     }
 
     pub fn requires_grad(&self) -> bool {
         self.sync_view();
-        let Some(m) = self.meta_if_any() else {
-            return false;
-        };
-        m.as_ref()
-            .is_some_and(|m| m.requires_grad || m.grad_fn.is_some())
+        self.0.autograd.requires_grad()
     }
 
     pub fn grad_fn(&self) -> Option<Arc<Node>> {
@@ -583,13 +579,16 @@ pub fn scalar_of<T: Element>(v: T) -> Scalar {
     }
 }
 
-/// A tensor's autograd metadata behind its lock, with a flag that answers "has this
-/// tensor ever had any?" without the lock. Most tensors never take part in autograd,
-/// and `requires_grad` is asked of every input of every op: two atomic read-modify-writes
-/// per question (lock and unlock) were a tenth of a small op's time.
+/// A tensor's autograd metadata behind its lock, with flags that answer the two common
+/// questions without the lock: "has this tensor ever had any?" and "does it require
+/// grad?". Most tensors never take part in autograd, and `requires_grad` is asked of
+/// every input of every op: two atomic read-modify-writes per question (lock and
+/// unlock) were a tenth of a small op's time.
 struct MetaSlot {
     /// Set before the metadata is first written, never cleared: false means None.
     present: AtomicBool,
+    /// `requires_grad || grad_fn.is_some()`, updated by every guard as it unlocks.
+    requires: AtomicBool,
     meta: Mutex<Option<Box<AutogradMeta>>>,
 }
 
@@ -597,22 +596,62 @@ impl MetaSlot {
     const fn new() -> MetaSlot {
         MetaSlot {
             present: AtomicBool::new(false),
+            requires: AtomicBool::new(false),
             meta: Mutex::new(None),
         }
     }
 
     /// The lock, for a caller that may create or change the metadata.
-    fn write(&self) -> MutexGuard<'_, Option<Box<AutogradMeta>>> {
+    fn write(&self) -> MetaGuard<'_> {
         // Before the lock: a reader that still sees false is ordered before this write,
         // as if it had taken the lock first and found None.
         self.present.store(true, Ordering::Release);
-        self.meta.lock()
+        MetaGuard {
+            slot: self,
+            guard: self.meta.lock(),
+        }
     }
 
     /// The lock, or None when no metadata was ever written.
-    fn read(&self) -> Option<MutexGuard<'_, Option<Box<AutogradMeta>>>> {
-        self.present
-            .load(Ordering::Acquire)
-            .then(|| self.meta.lock())
+    fn read(&self) -> Option<MetaGuard<'_>> {
+        self.present.load(Ordering::Acquire).then(|| MetaGuard {
+            slot: self,
+            guard: self.meta.lock(),
+        })
+    }
+
+    fn requires_grad(&self) -> bool {
+        self.requires.load(Ordering::Acquire)
+    }
+}
+
+/// The locked metadata; keeps `MetaSlot::requires` in step with it when unlocking.
+pub(crate) struct MetaGuard<'a> {
+    slot: &'a MetaSlot,
+    guard: MutexGuard<'a, Option<Box<AutogradMeta>>>,
+}
+
+impl std::ops::Deref for MetaGuard<'_> {
+    type Target = Option<Box<AutogradMeta>>;
+    fn deref(&self) -> &Self::Target {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for MetaGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.guard
+    }
+}
+
+impl Drop for MetaGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock (the MutexGuard field is dropped after this runs), so the
+        // flag and the metadata change together for anyone who locks.
+        let requires = self
+            .guard
+            .as_ref()
+            .is_some_and(|m| m.requires_grad || m.grad_fn.is_some());
+        self.slot.requires.store(requires, Ordering::Release);
     }
 }

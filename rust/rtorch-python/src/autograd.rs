@@ -618,7 +618,7 @@ impl SavedVariables {
         let guard = self.saved.lock();
         match (node, guard.as_ref()) {
             (Some(node), Some(v)) => {
-                let ctx = BackwardCtx { node };
+                let ctx = BackwardCtx { node: &node };
                 v.iter()
                     .map(|s| s.unpack(&ctx).py().map(PyTensor::from))
                     .collect()

@@ -258,7 +258,10 @@ pub fn run(
         if grads.is_empty() {
             grads = smallvec![None; node.num_outputs];
         }
-        run_tensor_hooks(node, &mut grads)?;
+        // An AccumulateGrad's leaf (None for a function node), upgraded once for its
+        // hooks and its accumulation.
+        let leaf = node.variable();
+        run_tensor_hooks(node, leaf.as_ref(), &mut grads)?;
         if !capture.is_empty() && is_target[s] {
             for (i, t) in capture.iter().enumerate() {
                 if target_slot[i] == Some(s) {
@@ -272,8 +275,8 @@ pub fn run(
         let input_grads = match &node.kind {
             NodeKind::AccumulateGrad(_) => {
                 if targets.accumulate {
-                    if let (Some(leaf), Some(gr)) = (node.variable(), grads[0].take()) {
-                        accumulate_into_leaf(&leaf, gr, create_graph)?;
+                    if let (Some(leaf), Some(gr)) = (&leaf, grads[0].take()) {
+                        accumulate_into_leaf(leaf, gr, create_graph)?;
                     }
                 }
                 continue;
@@ -283,12 +286,8 @@ pub fn run(
                 if grads.iter().all(|g| g.is_none()) {
                     vec![None; node.next_edges.len()]
                 } else {
-                    let r = call_node(node, &grads, check_nan)?;
-                    let r = run_post_hooks(node, r, &grads)?;
-                    if !retain_graph {
-                        node.release();
-                    }
-                    r
+                    let r = call_node(node, &grads, check_nan, !retain_graph)?;
+                    run_post_hooks(node, r, &grads)?
                 }
             }
         };
@@ -326,8 +325,9 @@ fn call_node(
     node: &Arc<Node>,
     grads: &[Option<Tensor>],
     check_nan: bool,
+    release: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    let r = node.call(grads).and_then(|r| {
+    let r = node.call(grads, release).and_then(|r| {
         if check_nan {
             for (i, g) in r.iter().enumerate() {
                 if let Some(g) = g {
@@ -391,9 +391,13 @@ fn check_hook_len(node: &Node, got: usize, expected: usize, what: &str) -> Resul
 
 /// Runs the hooks registered on tensors that are outputs of `node` (or, for an
 /// AccumulateGrad node, on its leaf), and stores retained gradients.
-fn run_tensor_hooks(node: &Arc<Node>, grads: &mut [Option<Tensor>]) -> Result<()> {
+fn run_tensor_hooks(
+    node: &Arc<Node>,
+    leaf: Option<&Tensor>,
+    grads: &mut [Option<Tensor>],
+) -> Result<()> {
     if let NodeKind::AccumulateGrad(_) = node.kind {
-        let Some(leaf) = node.variable() else {
+        let Some(leaf) = leaf else {
             return Ok(());
         };
         let hooks: Vec<_> = leaf.with_meta(|m| {

@@ -31,8 +31,8 @@ pub type NodePostHook = Arc<
 >;
 
 /// What a backward function can see of its own node while running.
-pub struct BackwardCtx {
-    pub node: Arc<Node>,
+pub struct BackwardCtx<'a> {
+    pub node: &'a Arc<Node>,
 }
 
 /// Where a gradient flows: input slot `input_nr` of `node` (= forward output `input_nr`).
@@ -250,15 +250,6 @@ impl Node {
         }
     }
 
-    /// Frees the saved tensors (called after backward without `retain_graph`).
-    pub fn release(&self) {
-        if let NodeKind::Function(f) = &self.kind {
-            let old = f.lock().take();
-            // Dropped outside the lock: dropping may run arbitrary destructors.
-            drop(old);
-        }
-    }
-
     /// True once the saved state was freed by a backward without `retain_graph`.
     pub fn is_released(&self) -> bool {
         match &self.kind {
@@ -267,21 +258,41 @@ impl Node {
         }
     }
 
-    pub(crate) fn call(self: &Arc<Node>, grads: &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>> {
+    /// Runs the node's backward on `grads`. With `release` (a backward without
+    /// `retain_graph`) the saved state is freed by this call: taken out under one lock,
+    /// where calling under the lock and then releasing took it twice.
+    pub(crate) fn call(
+        self: &Arc<Node>,
+        grads: &[Option<Tensor>],
+        release: bool,
+    ) -> Result<Vec<Option<Tensor>>> {
         let NodeKind::Function(f) = &self.kind else {
             return Ok(Vec::new());
         };
         // A backward that runs a backward pass reaching its own node would wait on its
-        // own lock forever: refuse it instead. (Other threads still wait their turn.)
+        // own lock forever (or find its state gone): refuse it instead. (Other threads
+        // still wait their turn.)
         let _running = Running::enter(self)?;
-        let mut guard = f.lock();
-        let Some(backward) = guard.as_mut() else {
-            return Err(Error::Runtime(
-                "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.".into(),
-            ));
+        let ctx = BackwardCtx { node: self };
+        let out = if release {
+            let taken = f.lock().take();
+            let Some(mut backward) = taken else {
+                return Err(freed());
+            };
+            let out = backward(&ctx, grads);
+            if out.is_err() {
+                // Kept, as when the call ran under the lock: the graph is only freed by
+                // a backward that got through it.
+                *f.lock() = Some(backward);
+            }
+            out?
+        } else {
+            let mut guard = f.lock();
+            let Some(backward) = guard.as_mut() else {
+                return Err(freed());
+            };
+            backward(&ctx, grads)?
         };
-        let ctx = BackwardCtx { node: self.clone() };
-        let out = backward(&ctx, grads)?;
         if out.len() != self.next_edges.len() {
             return Err(Error::Runtime(format!(
                 "function {} returned an incorrect number of gradients (expected {}, got {})",
@@ -292,4 +303,11 @@ impl Node {
         }
         Ok(out)
     }
+}
+
+/// The error for running a node whose saved state a backward already freed.
+fn freed() -> Error {
+    Error::Runtime(
+        "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.".into(),
+    )
 }
