@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 use smallvec::SmallVec;
 
 /// Small inline vector for shapes and strides: most tensors have at most 6 dims.
-pub type Dims = SmallVec<[usize; 6]>;
+/// Dims kept inline (without a heap allocation).
+const INLINE_DIMS: usize = 6;
+pub type Dims = SmallVec<[usize; INLINE_DIMS]>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -19,6 +21,18 @@ pub struct Layout {
 
 /// Row-major strides for `shape`.
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
+    // Up to Dims' inline size, filled in a plain array and wrapped once: building the
+    // SmallVec element by element and moving it out cost more than the arithmetic on
+    // the per-op path of small tensors.
+    if shape.len() <= INLINE_DIMS {
+        let mut buf = [0usize; INLINE_DIMS];
+        let mut acc = 1usize;
+        for i in (0..shape.len()).rev() {
+            buf[i] = acc;
+            acc *= shape[i].max(1);
+        }
+        return Dims::from_buf_and_len(buf, shape.len());
+    }
     let mut strides: Dims = smallvec::smallvec![0; shape.len()];
     let mut acc = 1usize;
     for i in (0..shape.len()).rev() {

@@ -150,10 +150,23 @@ pub fn rhs_arg(obj: &Bound<'_, PyAny>) -> PyResult<Rhs> {
     )))
 }
 
-/// Like `rhs_arg` but None when the type is not supported (operators then return
-/// NotImplemented so Python can try the reflected method).
-pub fn rhs_opt(obj: &Bound<'_, PyAny>) -> Option<Rhs> {
-    rhs_arg(obj).ok()
+/// Calls `f` with `obj` as the right operand of a binary operator; None when `obj` is
+/// neither a tensor nor a number (operators then return NotImplemented so Python can
+/// try the reflected method). A tensor is lent without touching its reference count:
+/// an increment and a decrement are two atomic read-modify-writes, measurable on
+/// `a + b` with a few elements.
+pub fn with_rhs<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&Rhs) -> R) -> Option<R> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = t.borrow();
+        // SAFETY: a bitwise copy of the handle that is never dropped (ManuallyDrop), so
+        // it takes no count and gives none back. The count it relies on is `t.inner`'s,
+        // and `t` stays borrowed (nothing can replace or free its tensor) until after
+        // `f` returns; `f` gets only `&Rhs`, so it may clone the tensor (taking a count
+        // of its own) but can neither move the copy out nor drop it.
+        let rhs = std::mem::ManuallyDrop::new(Rhs::Tensor(unsafe { std::ptr::read(&t.inner) }));
+        return Some(f(&rhs));
+    }
+    scalar_arg(obj).map(|s| f(&Rhs::Scalar(s)))
 }
 
 pub fn tensor_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {

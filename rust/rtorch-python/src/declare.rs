@@ -284,8 +284,8 @@ pub(crate) use tensor_ops;
 /// tensor nor a number, so that Python tries the other operand's method.
 macro_rules! operator {
     ($py:expr, $other:expr, |$r:ident| $body:expr) => {{
-        match $crate::convert::rhs_opt($other) {
-            Some($r) => Ok(pyo3::Py::new($py, $crate::tensor::wrap($body)?)?.into_any()),
+        match $crate::convert::with_rhs($other, |$r| $body) {
+            Some(out) => Ok(pyo3::Py::new($py, $crate::tensor::wrap(out)?)?.into_any()),
             None => Ok($py.NotImplemented()),
         }
     }};
