@@ -130,6 +130,51 @@ def test_errors():
         x.add_(1)
 
 
+@pytest.mark.parametrize("name,op", OPS, ids=[o[0] for o in OPS])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES + INT_DTYPES + [rtorch.bool], ids=str)
+@pytest.mark.parametrize("shape", [(), (0,), (4,), (3, 5), (70_001,)], ids=str)
+def test_same_dtype_and_shape_operands(name, op, dtype, shape):
+    # Two tensors of one dtype and shape without autograd take a shortcut past type
+    # promotion and broadcasting: same values and dtype as numpy in float64 (integers
+    # wrap, bool: or / and), contiguous or not, and a fresh result.
+    if name == "sub" and dtype == rtorch.bool:
+        with pytest.raises(RuntimeError, match="two bool tensors is not supported"):
+            op(rtorch.ones(shape, dtype=dtype), rtorch.ones(shape, dtype=dtype))
+        return
+    rng = np.random.default_rng(len(shape))
+    a = rng.integers(-20, 20, size=shape)
+    b = rng.integers(-20, 20, size=shape)
+    if dtype == rtorch.bool:
+        a, b = a > 0, b > 0
+    x, y = rtorch.tensor(a, dtype=dtype), rtorch.tensor(b, dtype=dtype)
+    xs, ys = to_np(x), to_np(y)
+
+    def expected(u, v):
+        e = op(u, v)
+        if dtype == rtorch.uint8:
+            return e % 256
+        if dtype == rtorch.int8:
+            return (e + 128) % 256 - 128
+        return e
+
+    for u, v, e in [
+        (x, y, expected(xs, ys)),
+        (x.t(), y.t(), expected(xs.T, ys.T)),
+        (y, y, expected(ys, ys)),
+    ]:
+        out = op(u, v)
+        assert out.dtype == dtype and out.shape == u.shape
+        assert out.numel() == 0 or out.data_ptr() not in (u.data_ptr(), v.data_ptr())
+        assert_np_close(out, e)
+    if dtype.is_floating_point:
+        # With a gradient wanted the op is recorded, as always.
+        xg = x.detach().requires_grad_()
+        out = op(xg, y)
+        assert out.grad_fn is not None
+        out.sum().backward()
+        assert_np_close(xg.grad, ys if name == "mul" else np.ones(shape))
+
+
 def test_empty_and_zero_dim():
     e = rtorch.tensor([])
     assert (e + e).shape == (0,)

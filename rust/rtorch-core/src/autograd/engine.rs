@@ -173,14 +173,10 @@ pub fn run(
             let Some(e) = &g.nodes[s].next_edges[j] else {
                 continue;
             };
-            let child = match g.slot(&e.node) {
-                Some(c) => Err(c),
-                None => Ok(e.node.clone()),
-            };
-            let c = match child {
-                Err(c) => c,
-                Ok(node) => {
-                    let c = g.add(node);
+            let c = match g.slot(&e.node) {
+                Some(c) => c,
+                None => {
+                    let c = g.add(e.node.clone());
                     stack.push(c);
                     c
                 }

@@ -92,6 +92,27 @@ fn arith_kernel<K: ArithBinary>(a: &Tensor, b: &Tensor, k: K, dtype: DType) -> R
     Ok(out)
 }
 
+/// `a (k) b` for the commonest call of all: two tensors of one dtype, shape and device,
+/// neither needing a gradient. The result is what the general path gives (the dtype
+/// promotes to itself, nothing broadcasts), without its promotion, broadcasting and
+/// conversion steps, which on a few elements cost as much as the rest of the op. None
+/// when this path does not apply.
+fn same_operands<K: ArithBinary>(a: &Tensor, b: &Rhs, k: K) -> Result<Option<Tensor>> {
+    let Rhs::Tensor(b) = b else {
+        return Ok(None);
+    };
+    let same = a.dtype() == b.dtype()
+        && a.device() == b.device()
+        && a.shape().len() == b.shape().len()
+        && a.shape().iter().zip(b.shape()).all(|(x, y)| x == y);
+    if !same || needs_grad(&[a, b]) {
+        return Ok(None);
+    }
+    let out = Tensor::uninit_for(a.shape(), a.dtype(), a.device(), &[a, b])?;
+    map::arith(&out, a, b, k)?;
+    Ok(Some(out))
+}
+
 /// `a (k) s` when `b` is a number `s` and the op keeps `a`'s dtype, float32, float64 or
 /// an integer type: one pass with the number in a register, where the general path makes
 /// a 0-dim tensor of it and broadcasts that (the same values: the number is converted
@@ -180,6 +201,11 @@ impl Rhs {
 
 /// `a + alpha * b`.
 pub fn add_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
+    if let Scalar::Int(1) = alpha {
+        if let Some(out) = same_operands(a, b, kinds::Add)? {
+            return Ok(out);
+        }
+    }
     let dtype = result_type(&[operand(a), b.operand()]);
     check_alpha(dtype, alpha)?;
     let mut fast = match alpha_in(alpha, dtype).to_f64() == 1.0 {
@@ -207,6 +233,12 @@ pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// `a - alpha * b`.
 pub fn sub_scaled(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<Tensor> {
+    // (Bool - bool is an error, raised below.)
+    if let (Scalar::Int(1), false) = (alpha, a.dtype() == DType::Bool) {
+        if let Some(out) = same_operands(a, b, kinds::Sub)? {
+            return Ok(out);
+        }
+    }
     let dtype = result_type(&[operand(a), b.operand()]);
     check_bool_sub(a.dtype() == DType::Bool, b.is_bool())?;
     check_alpha(dtype, alpha)?;
@@ -258,6 +290,9 @@ fn record_add_sub(name: &'static str, a: &Tensor, b: &Tensor, b_scale: f64, out:
 }
 
 pub fn mul_rhs(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    if let Some(out) = same_operands(a, b, kinds::Mul)? {
+        return Ok(out);
+    }
     let dtype = result_type(&[operand(a), b.operand()]);
     let mut fast = by_number(a, b, dtype, kinds::Mul)?;
     if let Some(out) = fast.take_if(|_| !needs_grad(&[a])) {
