@@ -36,25 +36,13 @@ pub fn rounding_arg(mode: Option<&str>) -> PyResult<RoundingMode> {
 #[pymethods]
 impl PyTensor {
     fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| b::add_scaled(
-            &self.inner,
-            &r,
-            Scalar::Int(1)
-        ))
+        operator!(py, other, |r| b::add_scaled(&self.inner, r, Scalar::Int(1)))
     }
     fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| b::add_scaled(
-            &self.inner,
-            &r,
-            Scalar::Int(1)
-        ))
+        operator!(py, other, |r| b::add_scaled(&self.inner, r, Scalar::Int(1)))
     }
     fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| b::sub_scaled(
-            &self.inner,
-            &r,
-            Scalar::Int(1)
-        ))
+        operator!(py, other, |r| b::sub_scaled(&self.inner, r, Scalar::Int(1)))
     }
     fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match scalar_arg(other) {
@@ -63,15 +51,15 @@ impl PyTensor {
         }
     }
     fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| b::mul_rhs(&self.inner, &r))
+        operator!(py, other, |r| b::mul_rhs(&self.inner, r))
     }
     fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| b::mul_rhs(&self.inner, &r))
+        operator!(py, other, |r| b::mul_rhs(&self.inner, r))
     }
     fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         operator!(py, other, |r| b::div_rhs(
             &self.inner,
-            &r,
+            r,
             RoundingMode::True
         ))
     }
@@ -84,7 +72,7 @@ impl PyTensor {
     fn __floordiv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         operator!(py, other, |r| b::div_rhs(
             &self.inner,
-            &r,
+            r,
             RoundingMode::Floor
         ))
     }

@@ -81,7 +81,7 @@ bitwise_methods! {
 }
 
 fn cmp_op(py: Python<'_>, t: &PyTensor, other: &Bound<'_, PyAny>, op: Cmp) -> PyResult<Py<PyAny>> {
-    operator!(py, other, |r| c::compare(&t.inner, &r, op))
+    operator!(py, other, |r| c::compare(&t.inner, r, op))
 }
 
 #[pymethods]
@@ -106,28 +106,28 @@ impl PyTensor {
     }
 
     fn __and__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::And))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::And))
     }
     fn __or__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::Or))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::Or))
     }
     fn __xor__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::Xor))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::Xor))
     }
     fn __lshift__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::Shl))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::Shl))
     }
     fn __rshift__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::Shr))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::Shr))
     }
     fn __rand__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::And))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::And))
     }
     fn __ror__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::Or))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::Or))
     }
     fn __rxor__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| c::bitwise(&self.inner, &r, Bit::Xor))
+        operator!(py, other, |r| c::bitwise(&self.inner, r, Bit::Xor))
     }
     fn __rlshift__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         roperator!(py, self, other, Bit::Shl)

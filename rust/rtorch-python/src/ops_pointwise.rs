@@ -90,7 +90,7 @@ impl PyTensor {
         modulo: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let _ = modulo;
-        operator!(py, other, |r| p::pow_rhs(&self.inner, &r))
+        operator!(py, other, |r| p::pow_rhs(&self.inner, r))
     }
     fn __rpow__(
         &self,
@@ -108,7 +108,7 @@ impl PyTensor {
         p::pow_rhs_(&self.inner, &rhs_arg(other)?).py()
     }
     fn __mod__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        operator!(py, other, |r| p::remainder(&self.inner, &r))
+        operator!(py, other, |r| p::remainder(&self.inner, r))
     }
     fn __rmod__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         match scalar_arg(other) {
