@@ -172,6 +172,9 @@ pub fn par_for(tasks: usize, task: &(impl Fn(usize) + Sync)) {
 
 fn par_for_dyn(tasks: usize, task: &dyn Task<usize>) {
     use rayon::prelude::*;
+    if one_thread() {
+        return (0..tasks).for_each(|t| task.run(t));
+    }
     install_dyn(&|| (0..tasks).into_par_iter().for_each(|t| task.run(t)));
 }
 
@@ -184,6 +187,9 @@ pub fn par_each_mut<T: Send>(out: &mut [T], f: &(impl Fn(usize, &mut T) + Sync))
 
 fn par_each_mut_dyn<T: Send>(out: &mut [T], f: &dyn for<'a> Task2<usize, &'a mut T>) {
     use rayon::prelude::*;
+    if one_thread() {
+        return out.iter_mut().enumerate().for_each(|(i, v)| f.run(i, v));
+    }
     install_mut(&mut || {
         out.par_iter_mut()
             .enumerate()
@@ -207,6 +213,10 @@ fn par_each_mut2_dyn<A: Send, B: Send>(
     f: &dyn for<'a, 'b> Task3<usize, &'a mut A, &'b mut B>,
 ) {
     use rayon::prelude::*;
+    if one_thread() {
+        let pairs = a.iter_mut().zip(b.iter_mut()).enumerate();
+        return pairs.for_each(|(i, (x, y))| f.run(i, x, y));
+    }
     install_mut(&mut || {
         a.par_iter_mut()
             .zip(b.par_iter_mut())
@@ -227,6 +237,12 @@ fn par_chunks_mut_dyn<T: Send>(
     f: &dyn for<'a> Task2<usize, &'a mut [T]>,
 ) {
     use rayon::prelude::*;
+    if one_thread() {
+        return out
+            .chunks_mut(len)
+            .enumerate()
+            .for_each(|(c, s)| f.run(c, s));
+    }
     install_mut(&mut || {
         out.par_chunks_mut(len)
             .enumerate()
@@ -253,6 +269,10 @@ fn par_chunks_mut2_dyn<A: Send, B: Send>(
     f: &dyn for<'a, 'b> Task3<usize, &'a mut [A], &'b mut [B]>,
 ) {
     use rayon::prelude::*;
+    if one_thread() {
+        let pairs = a.chunks_mut(len).zip(b.chunks_mut(len)).enumerate();
+        return pairs.for_each(|(c, (x, y))| f.run(c, x, y));
+    }
     install_mut(&mut || {
         a.par_chunks_mut(len)
             .zip(b.par_chunks_mut(len))
@@ -277,6 +297,9 @@ fn par_map_chunks_dyn<T: Sync, A: Send>(
     f: &dyn for<'a> Task<&'a [T], A>,
 ) -> Vec<A> {
     use rayon::prelude::*;
+    if one_thread() {
+        return x.chunks(len).map(|c| f.run(c)).collect();
+    }
     let mut parts = Vec::new();
     install_mut(&mut || parts = x.par_chunks(len).map(|c| f.run(c)).collect());
     parts
@@ -290,6 +313,9 @@ pub fn par_map<R: Send>(n: usize, f: &(impl Fn(usize) -> R + Sync)) -> Vec<R> {
 
 fn par_map_dyn<R: Send>(n: usize, f: &dyn Task<usize, R>) -> Vec<R> {
     use rayon::prelude::*;
+    if one_thread() {
+        return (0..n).map(|i| f.run(i)).collect();
+    }
     let mut parts = Vec::new();
     install_mut(&mut || parts = (0..n).into_par_iter().map(|i| f.run(i)).collect());
     parts
@@ -312,6 +338,13 @@ fn par_chunks_map_dyn<T: Send, R: Send>(
     f: &dyn for<'a> Task2<usize, &'a mut [T], R>,
 ) -> Vec<R> {
     use rayon::prelude::*;
+    if one_thread() {
+        return out
+            .chunks_mut(len)
+            .enumerate()
+            .map(|(c, s)| f.run(c, s))
+            .collect();
+    }
     let mut parts = Vec::new();
     install_mut(&mut || {
         parts = out
@@ -329,6 +362,13 @@ fn par_chunks_map_dyn<T: Send, R: Send>(
 pub fn chunk_of<T>(x: &[T], c: usize, len: usize) -> &[T] {
     let start = c.saturating_mul(len).min(x.len());
     &x[start..start.saturating_add(len).min(x.len())]
+}
+
+/// True when the pool has a single thread: the parallel helpers then run their loops
+/// on the calling thread. Handing the work to the pool's one worker and waiting for it
+/// bought nothing and cost a thread wake-up per call (tens of microseconds here).
+fn one_thread() -> bool {
+    pool().current_num_threads() == 1
 }
 
 fn install_dyn(f: &(dyn Fn() + Sync)) {
