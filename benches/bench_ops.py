@@ -45,6 +45,9 @@ ROWS: list[tuple[str, str, str]] = [
     # numpy exchange (zero-copy both ways): the per-call cost a data pipeline pays.
     ("from_numpy", "us/op", "from_numpy(a), 4x4 float32 array"),
     ("to_numpy", "us/op", "t.numpy(), 4x4 float32 tensor"),
+    # Small products and copies whose cost is the call, not the arithmetic.
+    ("linear_small", "us/op", "F.linear(x, w, b), 8x16 -> 32 float32"),
+    ("transpose_copy", "us/op", "x.t().contiguous(), 256x256 float32"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -162,6 +165,14 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         t = lib.zeros(4, 4)
         return (lambda: t.numpy()), 1e6
 
+    def linear_small():
+        x, w, b = lib.ones(8, 16), lib.ones(32, 16) * 0.5, lib.ones(32)
+        return (lambda: lib.nn.functional.linear(x, w, b)), 1e6
+
+    def transpose_copy():
+        t = lib.ones(256, 256).t()
+        return (lambda: t.contiguous()), 1e6
+
     f = lib.nn.functional
     ops = {
         "add_f16": single("float16", lambda x, y: x + y),
@@ -178,6 +189,8 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "index_select_f32": index_select_f32,
         "from_numpy": from_numpy,
         "to_numpy": to_numpy,
+        "linear_small": linear_small,
+        "transpose_copy": transpose_copy,
     }
 
     return {
