@@ -297,6 +297,20 @@ def test_size_is_a_tuple() -> None:
     assert s.numel() == 6 and s[0] == 2 and len(s) == 2
     t3 = rtorch.zeros(2, 3, 4).shape
     assert t3[1:] == (3, 4) and type(t3[1:]) is rtorch.Size
+    # Indexing is tuple's (a C slot on Size): ints give ints, any slice a Size, errors
+    # are tuple's; a subclass keeps the rule.
+    assert t3[-1] == 4 and type(t3[0]) is int and t3[::-1] == (4, 3, 2) and t3[5:] == ()
+    assert type(t3[::2]) is rtorch.Size and type(t3[:0]) is rtorch.Size
+    with pytest.raises(IndexError):
+        t3[3]
+    with pytest.raises(TypeError):
+        t3["a"]
+
+    class MySize(rtorch.Size):
+        pass
+
+    m = MySize((5, 6, 7))
+    assert m[1] == 6 and m[1:] == (6, 7) and isinstance(m[1:], rtorch.Size)
     assert type(s + (4,)) is rtorch.Size and s + (4,) == (2, 3, 4)
     a, b = s
     assert (a, b) == (2, 3)
