@@ -146,18 +146,19 @@ pub fn to_pylist(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
         pos: &mut usize,
         leaf: &dyn Fn(usize) -> PyResult<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let list = PyList::empty(py);
-        if shape.len() == 1 {
-            for _ in 0..shape[0] {
-                list.append(leaf(*pos)?)?;
-                *pos += 1;
-            }
-        } else {
-            for _ in 0..shape[0] {
-                list.append(build(py, &shape[1..], pos, leaf)?)?;
-            }
+        // Items first, then one list of exactly that length (appending grew it step by
+        // step).
+        let mut items = Vec::with_capacity(shape[0]);
+        for _ in 0..shape[0] {
+            items.push(match shape.len() {
+                1 => {
+                    *pos += 1;
+                    leaf(*pos - 1)?
+                }
+                _ => build(py, &shape[1..], pos, leaf)?,
+            });
         }
-        Ok(list.into_any().unbind())
+        Ok(PyList::new(py, items)?.into_any().unbind())
     }
     let leaf = |i: usize| -> PyResult<Py<PyAny>> {
         match &ints {
