@@ -445,3 +445,33 @@ def test_amax_amin_propagate_nan_from_any_position(dtype, threads) -> None:
                 assert fn(x, d).isnan().nonzero().flatten().tolist() == where, (d, fn)
 
     with_threads(threads, check)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64], ids=str)
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 5), (300, 1001)], ids=str)
+def test_whole_sum_of_a_contiguous_tensor_matches_the_general_path(dtype, shape):
+    # `x.sum()` of a contiguous float tensor takes a shortcut to the reduction kernel;
+    # a non-contiguous view of the same values goes the general way (copied to logical
+    # order first). Same values in the same order: the same bits, and within 1e-5 of
+    # numpy's float64 sum.
+    rng = np.random.default_rng(len(shape))
+    a = rng.standard_normal(shape)
+    x = rtorch.tensor(a, dtype=dtype)
+    fast = x.sum()
+    if x.dim() == 2:
+        view = x.t().contiguous().t()
+    elif x.dim() == 1:
+        view = rtorch.tensor(np.repeat(a, 2), dtype=dtype)[::2]
+    else:
+        view = x
+    assert x.numel() <= 1 or not view.is_contiguous()
+    general = view.sum()
+    assert fast.dtype == dtype and fast.shape == ()
+    assert fast.item() == general.item()
+    assert abs(fast.item() - a.astype(np.float64).sum()) <= 1e-5 * max(1.0, np.abs(a).sum())
+    kept = x.sum(dim=tuple(range(x.dim())), keepdim=True) if x.dim() else x.sum()
+    assert kept.shape == (1,) * x.dim() and kept.flatten()[0].item() == fast.item()
+    # With a gradient wanted the op is recorded as always.
+    w = x.detach().requires_grad_()
+    w.sum().backward()
+    assert w.grad.shape == x.shape and bool((w.grad == 1).all())
