@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import with_threads
 
 import rtorch
 import rtorch.nn.functional as F
@@ -104,6 +105,27 @@ def test_batched_broadcast_and_bmm(dtype):
     check(a @ b, npv(a), npv(b), dtype, 17)
     w = mk((17, 9), dtype)
     check(a @ w, npv(a), npv(w), dtype, 17)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_half_linear_with_transposed_weight(threads):
+    # float16 x @ w.t(): w is widened in its own row order and multiplied as a
+    # transposed float32 operand (in column slabs over the threads when large enough);
+    # odd sizes, with a bias (two roundings: the product's, then the sum's), against
+    # numpy in float64.
+    def run():
+        for m, k, n in [(5, 33, 17), (64, 300, 130), (256, 300, 260)]:
+            x, w = mk((m, k), rtorch.float16), mk((n, k), rtorch.float16)
+            xs, ws = npv(x), npv(w).T
+            check(x @ w.t(), xs, ws, rtorch.float16, k)
+            bias = mk((n,), rtorch.float16)
+            got = npv(F.linear(x, w, bias))
+            prod, mag = xs @ ws, np.abs(xs) @ np.abs(ws)
+            want = prod + npv(bias)
+            bound = 2 * k * 2.0**-24 * mag + 2.0**-11 * (np.abs(prod) + np.abs(want)) + 1e-30
+            assert (np.abs(got - want) <= bound).all(), (m, k, n)
+
+    with_threads(threads, run)
 
 
 def test_empty_dims():
