@@ -184,17 +184,22 @@ pub fn sum(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Res
 }
 
 /// The sum of every element of a contiguous float32/float64 CPU tensor of that dtype
-/// (`loss.sum()`, `x.sum()`): the kernel `sum_kernel` would run on the same slice in
-/// the same order (so the same bits), without `blocks_for`'s views. False, doing
-/// nothing, for anything else.
+/// (`loss.sum()`, `x.sum()`): `sum_kernel`'s one-block case on the tensor itself,
+/// without `blocks_for`'s views. False, doing nothing, for anything else.
 fn whole_sum(src: &Tensor, rdims: &[usize], out: &Tensor) -> Result<bool> {
     let whole = rdims.len() == src.dim() && src.is_contiguous() && src.device() == Device::Cpu;
     if !whole || out.dtype() != src.dtype() {
         return Ok(false);
     }
-    let s = match src.dtype() {
-        DType::F32 => big_sum_by(src.cpu_slice::<f32>()?, &simd::sum_f32) as f64,
-        DType::F64 => big_sum_by(src.cpu_slice::<f64>()?, &simd::sum_f64),
+    sum_one_block(src, out)
+}
+
+/// `out` filled with the sum of the contiguous float32/float64 `x` (one block: every
+/// element reduces to one value). False, doing nothing, for other dtypes.
+fn sum_one_block(x: &Tensor, out: &Tensor) -> Result<bool> {
+    let s = match x.dtype() {
+        DType::F32 => big_sum_by(x.cpu_slice::<f32>()?, &simd::sum_f32) as f64,
+        DType::F64 => big_sum_by(x.cpu_slice::<f64>()?, &simd::sum_f64),
         _ => return Ok(false),
     };
     crate::ops::map::fill(out, Scalar::Float(s))?;
@@ -207,20 +212,9 @@ fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Resu
     }
     let dt = blocks.dtype();
     match dt {
-        DType::F32 if outer == 1 => {
-            let x: &[f32] = blocks.cpu_slice::<f32>()?;
-            let s = big_sum_by(x, &simd::sum_f32);
-            crate::ops::map::fill(out, Scalar::Float(s as f64))?;
-            Ok(())
-        }
+        DType::F32 | DType::F64 if outer == 1 => sum_one_block(blocks, out).map(|_| ()),
         DType::F32 if out.dtype() == DType::F32 => {
             reduce_blocks::<f32, f32, _>(blocks, out, inner, Sum)
-        }
-        DType::F64 if outer == 1 => {
-            let x: &[f64] = blocks.cpu_slice::<f64>()?;
-            let s = big_sum_by(x, &simd::sum_f64);
-            crate::ops::map::fill(out, Scalar::Float(s))?;
-            Ok(())
         }
         DType::F64 if out.dtype() == DType::F64 => {
             reduce_blocks::<f64, f64, _>(blocks, out, inner, Sum)
