@@ -78,6 +78,8 @@ unsafe extern "C" fn size_subscript(
     // a new reference, released once here or handed to the caller.
     unsafe {
         let Some(tuple_subscript) = (*ffi::PyTuple_Type.tp_as_mapping).mp_subscript else {
+            // (Never so in CPython; a NULL return must come with an exception.)
+            ffi::PyErr_SetString(ffi::PyExc_SystemError, c"tuple has no subscript".as_ptr());
             return std::ptr::null_mut();
         };
         let r = tuple_subscript(obj, key);
