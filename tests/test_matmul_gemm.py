@@ -236,6 +236,24 @@ def test_transposed_b_column_slabs(sa, sw):
         rtorch.set_num_threads(before)
 
 
+def test_bf16_transposed_weight_any_thread_count():
+    # x @ w.t() in bfloat16 on the native kernel: products of 2**23 multiply-adds and
+    # more spread their packing and blocks over the threads (256x300x260), smaller
+    # ones stay on the calling thread (64x784x128); the bits never depend on it.
+    before = rtorch.get_num_threads()
+    try:
+        for m, k, n in [(256, 300, 260), (64, 784, 128), (16, 256, 256)]:
+            x, w = mk((m, k), rtorch.bfloat16), mk((n, k), rtorch.bfloat16)
+            got = {}
+            for threads in (1, 2, 3):
+                rtorch.set_num_threads(threads)
+                got[threads] = x @ w.t()
+            check(got[1], npv(x), npv(w).T, rtorch.bfloat16, k)
+            assert rtorch.equal(got[1], got[2]) and rtorch.equal(got[1], got[3]), (m, k, n)
+    finally:
+        rtorch.set_num_threads(before)
+
+
 def test_bf16_rounds_once_from_float32():
     # sum of 256 products of 1 + 2^-8 style values: float32 accumulation keeps the
     # low bits that a bfloat16 accumulator would lose.
@@ -250,8 +268,12 @@ def test_bf16_rounds_once_from_float32():
 _FALLBACK_SCRIPT = """
 import numpy as np, rtorch
 rng = np.random.default_rng(3)
-# k > 512: the k-chunked accumulation; odd sizes leave tails everywhere.
-for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 513, 31)]:
+# k > 512: the k-chunked accumulation; odd sizes leave tails everywhere. b is a
+# transposed weight (Linear's x @ w.t()): whole 32-column panels of it are packed by
+# 16 x 16 transposes of k-pairs (odd k: a half pair; k % 32: a masked last k-tile), a
+# partial last panel element by element.
+for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 513, 31),
+                (48, 95, 96), (20, 64, 160), (64, 784, 128)]:
     a = rtorch.from_numpy(rng.standard_normal((m, k))).to(rtorch.bfloat16)
     b = rtorch.from_numpy(rng.standard_normal((n, k))).to(rtorch.bfloat16).t()
     ref = a.double().numpy() @ b.double().numpy()
@@ -279,6 +301,14 @@ def test_bf16_fallback_without_native_kernels():
     """The float32 path, forced on machines with AMX or AVX512-BF16."""
     out = _run_bf16_script(RTORCH_DISABLE_AMX="1", RTORCH_CPU_CAPABILITY="avx2")
     assert out == ["ok", "float32"]
+
+
+def test_bf16_native_kernel_with_each_packing():
+    """The machine's native kernel (AMX where present) with B's panels packed by the
+    AVX-512 transposes, and with the element-by-element packing of the AVX2 level."""
+    for env in ({}, {"RTORCH_CPU_CAPABILITY": "avx2"}):
+        out = _run_bf16_script(**env)
+        assert out[0] == "ok" and out[1] in ("amx", "avx512_bf16", "float32"), env
 
 
 def test_bf16_avx512_kernel_without_amx():

@@ -457,6 +457,11 @@ unsafe fn half_via_f32<H: Half16>(
     }
 }
 
+/// Products with fewer multiply-adds than this run on one thread on the native bfloat16
+/// kernels: these do them in a few microseconds, about what waking the pool costs (2
+/// threads, 16x256 @ 256x256: 30 us, against 10 on one).
+const NATIVE_PAR_MACS: usize = 1 << 23;
+
 /// The native bfloat16 kernel (AMX or AVX512-BF16) for an `(m, k) @ (k, n)` product, if
 /// any (it needs at least one full tile in each direction to pay off).
 fn use_bf16_kernel<H: Half16>(m: usize, n: usize, k: usize) -> Option<bf16::Engine> {
@@ -525,7 +530,13 @@ pub unsafe fn batched_half<H: Half16>(
             }
         }
     };
-    match plan(batch, m * n * k, threads) {
+    // A native kernel's small products stay on this thread: entering the pool costs
+    // more than they take.
+    let plan = match plan(batch, m * n * k, threads) {
+        Plan::Inside if native.is_some() && m * n * k < NATIVE_PAR_MACS => Plan::Serial,
+        p => p,
+    };
+    match plan {
         Plan::Serial => (0..batch).for_each(|i| run(i, 1)),
         Plan::OverBatch => super::par_for(batch, &|i| run(i, 1)),
         Plan::Inside => super::install(|| (0..batch).for_each(|i| run(i, threads))),
@@ -759,15 +770,25 @@ mod bf16 {
         let nkt = kp / KT;
 
         // Both packed operands live in this thread's reused buffers. Padding in k must
-        // be zero (garbage there would meet the other operand's padding: NaN * 0);
-        // padding rows of A and columns of B only reach outputs that are not stored.
+        // be zero (garbage there would meet the other operand's padding: NaN * 0); it
+        // lies in the last k-tile of each row block and panel (1024 values each), which
+        // are cleared before packing. Padding rows of A and columns of B only reach
+        // outputs that are not stored.
         let (mut a_buf, mut b_buf) = PACKS.with(|c| c.take());
         let ap: &mut [u16] = a_buf.prefix(mp * kp);
         let bp: &mut [u16] = b_buf.prefix(panels * kp * CB);
         if kp != k {
-            ap.fill(0);
-            bp.fill(0);
+            let last_tile = (nkt - 1) * 1024;
+            for block in ap.chunks_mut(RB * kp).chain(bp.chunks_mut(kp * CB)) {
+                block[last_tile..].fill(0);
+            }
         }
+        // Small products run on this thread alone (`NATIVE_PAR_MACS`).
+        let threads = if m.saturating_mul(n).saturating_mul(k) < super::NATIVE_PAR_MACS {
+            1
+        } else {
+            threads
+        };
         pack_b(bp, b, brs, bcs, k, n, threads);
         pack_a(ap, a, ars, acs, m, k, threads);
 
@@ -832,7 +853,10 @@ mod bf16 {
     ) {
         let kp = k.div_ceil(KT) * KT;
         let panel_len = kp * CB;
-        let full_panels = if bcs == 1 { n / CB } else { 0 };
+        // A B whose columns are contiguous (Linear's `x @ w.t()`) is packed by 16 x 16
+        // transposes of k-pairs on the AVX-512 path.
+        let transposed = brs == 1 && bcs != 1 && crate::cpu::math::has_avx512();
+        let full_panels = if bcs == 1 || transposed { n / CB } else { 0 };
         let (bsrc, dst) = (SendPtr(b as *mut u16), SendPtr(bp.as_mut_ptr()));
         // Row-major B, full panels: one k-tile of every panel per task, reading B's
         // rows front to back (a panel at a time would stride down 64-byte columns).
@@ -885,6 +909,30 @@ mod bf16 {
                 }
             }
         };
+        // Column-contiguous B, full panels: a panel per task, each 16-column half of a
+        // k-tile one transpose of 16 columns' 16 k-pairs.
+        let pack_panel_transposed = |j: usize| {
+            let b = bsrc.get() as *const u16;
+            // Half by half: 16 columns read front to back, 16 streams at a time.
+            for h in 0..2 {
+                for t in 0..kp / KT {
+                    let kvalid = KT.min(k - t * KT);
+                    let c0 = j * CB + h * 16;
+                    // SAFETY: the AVX-512 path is in use (`transposed`); columns
+                    // c0..c0+16 of B hold elements t*KT..t*KT+kvalid (caller's contract);
+                    // half h of k-tile t of panel j lies inside `bp`, written by this
+                    // task only.
+                    unsafe {
+                        transpose_pairs_avx512(
+                            b.offset(c0 as isize * bcs + (t * KT) as isize),
+                            bcs,
+                            kvalid,
+                            dst.get().add(j * panel_len + t * 1024 + h * 512),
+                        )
+                    };
+                }
+            }
+        };
         // Any other panel (a partial last one, or B not row-major), element by element.
         let pack_panel = |j: usize| {
             let b = bsrc.get() as *const u16;
@@ -906,11 +954,16 @@ mod bf16 {
             }
         };
         let (nkt, panels) = (kp / KT, n.div_ceil(CB));
-        if threads > 1 && k * n >= 1 << 16 {
-            super::super::par_for(nkt, &pack_tile_rows);
+        let parallel = threads > 1 && k * n >= 1 << 16;
+        match (transposed, parallel) {
+            (true, true) => super::super::par_for(full_panels, &pack_panel_transposed),
+            (true, false) => (0..full_panels).for_each(pack_panel_transposed),
+            (false, true) => super::super::par_for(nkt, &pack_tile_rows),
+            (false, false) => (0..nkt).for_each(pack_tile_rows),
+        }
+        if parallel {
             super::super::par_for(panels - full_panels, &|p| pack_panel(full_panels + p));
         } else {
-            (0..nkt).for_each(pack_tile_rows);
             (full_panels..panels).for_each(pack_panel);
         }
     }
@@ -1015,6 +1068,69 @@ mod bf16 {
                 let out = d.add(j * panel_len);
                 _mm512_storeu_si512(out.cast(), _mm512_permutex2var_epi16(a, lo_idx, b));
                 _mm512_storeu_si512(out.add(512).cast(), _mm512_permutex2var_epi16(a, hi_idx, b));
+            }
+        }
+    }
+
+    /// 16 columns of a column-contiguous B (column c at `src + c * bcs`), `kvalid <= 32`
+    /// of their k values, into one half k-tile at `d`: row r holds the 16 columns' pairs
+    /// (k = 2r, 2r + 1), zeros past `kvalid`. A k-pair is 4 bytes, so this is a 16 x 16
+    /// transpose of 32-bit lanes: unpacks of row pairs, then of 64-bit halves, then two
+    /// rounds of 128-bit lane shuffles.
+    ///
+    /// # Safety
+    /// The CPU has AVX512F and AVX512BW; elements `0..kvalid` of each of the 16 columns
+    /// are readable; `d..d + 512` is writable.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn transpose_pairs_avx512(src: *const u16, bcs: isize, kvalid: usize, d: *mut u16) {
+        use std::arch::x86_64::*;
+        let mask: __mmask32 = if kvalid >= KT {
+            u32::MAX
+        } else {
+            (1u32 << kvalid) - 1
+        };
+        // SAFETY: masked loads touch only elements 0..kvalid of each column; the 16
+        // stores of 64 bytes cover `d..d + 512`.
+        unsafe {
+            let r: [__m512i; 16] = std::array::from_fn(|c| {
+                _mm512_maskz_loadu_epi16(mask, src.offset(c as isize * bcs).cast())
+            });
+            // Lane L of t[2g] / t[2g + 1]: pairs 4L, 4L + 1 / 4L + 2, 4L + 3 of columns
+            // 2g and 2g + 1, interleaved.
+            let t: [__m512i; 16] = std::array::from_fn(|i| {
+                let (a, b) = (r[i & !1], r[i | 1]);
+                if i % 2 == 0 {
+                    _mm512_unpacklo_epi32(a, b)
+                } else {
+                    _mm512_unpackhi_epi32(a, b)
+                }
+            });
+            // u[4g + j], lane L: pair 4L + j of columns 4g..4g + 4.
+            let u: [__m512i; 16] = std::array::from_fn(|i| {
+                let (g, j) = (i / 4, i % 4);
+                let (a, b) = (t[4 * g + j / 2], t[4 * g + 2 + j / 2]);
+                if j % 2 == 0 {
+                    _mm512_unpacklo_epi64(a, b)
+                } else {
+                    _mm512_unpackhi_epi64(a, b)
+                }
+            });
+            for j in 0..4 {
+                // Lanes 0, 1 (lo) or 2, 3 (hi) of column groups 0, 1 and of 2, 3.
+                let lo01 = _mm512_shuffle_i32x4::<0x44>(u[j], u[4 + j]);
+                let hi01 = _mm512_shuffle_i32x4::<0xEE>(u[j], u[4 + j]);
+                let lo23 = _mm512_shuffle_i32x4::<0x44>(u[8 + j], u[12 + j]);
+                let hi23 = _mm512_shuffle_i32x4::<0xEE>(u[8 + j], u[12 + j]);
+                // Row 4L + j: lane L of every column group.
+                let rows = [
+                    _mm512_shuffle_i32x4::<0x88>(lo01, lo23),
+                    _mm512_shuffle_i32x4::<0xDD>(lo01, lo23),
+                    _mm512_shuffle_i32x4::<0x88>(hi01, hi23),
+                    _mm512_shuffle_i32x4::<0xDD>(hi01, hi23),
+                ];
+                for (l, v) in rows.iter().enumerate() {
+                    _mm512_storeu_si512(d.add((4 * l + j) * 32).cast(), *v);
+                }
             }
         }
     }

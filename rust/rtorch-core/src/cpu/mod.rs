@@ -172,7 +172,8 @@ pub fn par_for(tasks: usize, task: &(impl Fn(usize) + Sync)) {
 
 fn par_for_dyn(tasks: usize, task: &dyn Task<usize>) {
     use rayon::prelude::*;
-    if one_thread() {
+    // (A single task gains nothing from the pool but a thread wake-up.)
+    if tasks <= 1 || one_thread() {
         return (0..tasks).for_each(|t| task.run(t));
     }
     install_dyn(&|| (0..tasks).into_par_iter().for_each(|t| task.run(t)));
