@@ -111,8 +111,8 @@ def test_batched_broadcast_and_bmm(dtype):
 def test_half_linear_with_transposed_weight(threads):
     # float16 x @ w.t(): w is widened in its own row order and multiplied as a
     # transposed float32 operand (in column slabs over the threads when large enough);
-    # odd sizes, with a bias (two roundings: the product's, then the sum's), against
-    # numpy in float64.
+    # odd sizes, with a bias (added to the float32 sums, one rounding), against numpy in
+    # float64.
     def run():
         for m, k, n in [(5, 33, 17), (64, 300, 130), (256, 300, 260)]:
             x, w = mk((m, k), rtorch.float16), mk((n, k), rtorch.float16)
@@ -126,6 +126,55 @@ def test_half_linear_with_transposed_weight(threads):
             assert (np.abs(got - want) <= bound).all(), (m, k, n)
 
     with_threads(threads, run)
+
+
+@pytest.mark.parametrize("dtype, ulp", [(rtorch.bfloat16, 2.0**-7), (rtorch.float16, 2.0**-10)])
+@pytest.mark.parametrize("m", [5, 40])
+def test_half_linear_adds_the_bias_before_its_one_rounding(dtype, ulp, m):
+    # Each row of x @ w.t() is 1 + 0.75 ulp (exact in float32); the bias is -0.25 ulp.
+    # Rounded once (PyTorch's addmm) the sum is 1 + 0.5 ulp, a tie that goes to the even
+    # 1.0; rounding the product first would give 1 + ulp. m = 5 takes the float32 route,
+    # m = 40 the native bfloat16 kernel where the machine has one. Bias as (n,) and (1, n).
+    k, n = 64, 40
+    x = np.zeros((m, k))
+    x[:, 0], x[:, 1] = 1.0, 0.75 * ulp
+    w = np.zeros((n, k))
+    w[:, :2] = 1.0
+    xt, wt = rtorch.from_numpy(x).to(dtype), rtorch.from_numpy(w).to(dtype)
+    for bias in (np.full(n, -0.25 * ulp), np.full((1, n), -0.25 * ulp)):
+        got = F.linear(xt, wt, rtorch.from_numpy(bias).to(dtype))
+        np.testing.assert_array_equal(npv(got), np.ones((m, n)))
+        got = rtorch.addmm(rtorch.from_numpy(bias).to(dtype), xt, wt.t())
+        np.testing.assert_array_equal(npv(got), np.ones((m, n)))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
+def test_half_linear_with_bias_backward(dtype):
+    # The fused 16-bit addmm records AddmmBackward0 like the float32 one; gradients
+    # against numpy float64 on the (rounded) values.
+    m, k, n = 40, 70, 48
+    x, w, b = mk((m, k), dtype), mk((n, k), dtype), mk((n,), dtype)
+    for t in (x, w, b):
+        t.requires_grad_()
+    out = F.linear(x, w, b)
+    assert out.grad_fn.name() == "AddmmBackward0"
+    g = mk((m, n), dtype)
+    out.backward(g)
+    gv, xv, wv = npv(g), npv(x.detach()), npv(w.detach())
+    tol = 2 * 2.0**-8 if dtype == rtorch.bfloat16 else 2 * 2.0**-11
+    for got, want, mag in [
+        (x.grad, gv @ wv, np.abs(gv) @ np.abs(wv)),
+        (w.grad, gv.T @ xv, np.abs(gv.T) @ np.abs(xv)),
+        (b.grad, gv.sum(0), np.abs(gv).sum(0)),
+    ]:
+        assert np.all(np.abs(npv(got) - want) <= tol * mag + 1e-30)
+    # A bias that is not a row (here a full (m, n) matrix) takes the composed path.
+    full = mk((m, n), dtype)
+    got = npv(rtorch.addmm(full, x.detach(), w.detach().t()))
+    prod = xv @ wv.T
+    assert np.all(
+        np.abs(got - (prod + npv(full))) <= tol * (np.abs(xv) @ np.abs(wv.T) + np.abs(npv(full)))
+    )
 
 
 def test_empty_dims():

@@ -13,6 +13,7 @@ use super::binary::{add_scaled, mul, mul_scalar, Rhs};
 use super::shape::{expand_to, permute, reshape_to, squeeze, transpose, unsqueeze};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::cpu::gemm;
+use crate::device::Device;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, Dims};
@@ -503,7 +504,7 @@ fn addmm_fused(
     let dt = m1.dtype();
     let plain = beta.to_f64() == 1.0 && alpha.to_f64() == 1.0;
     if !plain
-        || !matches!(dt, DType::F32 | DType::F64)
+        || !matches!(dt, DType::F32 | DType::F64 | DType::BF16 | DType::F16)
         || m2.dtype() != dt
         || input.dtype() != dt
         || m1.dim() != 2
@@ -516,6 +517,9 @@ fn addmm_fused(
     let (m, k, n) = (m1.shape()[0], m1.shape()[1], m2.shape()[1]);
     if m == 0 || n == 0 || k == 0 || input.layout().expand(&[m, n]).is_err() {
         return Ok(None);
+    }
+    if matches!(dt, DType::BF16 | DType::F16) {
+        return addmm_half(input, m1, m2, (m, k, n));
     }
     let out = Tensor::uninit(&[m, n], dt, m1.device())?;
     crate::ops::map::copy_cast(&out, &expand_to(&input.detach(), &[m, n])?)?;
@@ -567,12 +571,71 @@ fn addmm_fused(
         (true, true) => crate::cpu::install(product)?,
         (true, false) => product()?,
     }
+    record_addmm(input, m1, m2, &out);
+    Ok(Some(out))
+}
+
+/// bfloat16 / float16 `addmm` with a bias row (Linear's case): the bias is added to the
+/// float32 sums and each output rounded once, as PyTorch does (the composed path rounds
+/// the product, then the sum). Other inputs take the composed path.
+fn addmm_half(
+    input: &Tensor,
+    m1: &Tensor,
+    m2: &Tensor,
+    (m, k, n): (usize, usize, usize),
+) -> Result<Option<Tensor>> {
+    let row = match &input.shape()[..] {
+        [len] | [1, len] => *len == n,
+        _ => false,
+    };
+    let cpu = [input, m1, m2].iter().all(|t| t.device() == Device::Cpu);
+    if !row || !cpu {
+        return Ok(None);
+    }
+    let bias = input.to_vec::<f32>()?;
+    let out = Tensor::uninit(&[m, n], m1.dtype(), m1.device())?;
+    let (s1, s2) = (m1.strides(), m2.strides());
+    let threads = crate::cpu::get_num_threads();
+    macro_rules! run {
+        ($H:ty) => {
+            // SAFETY: m1 and m2 address (m, k) and (k, n) matrices of $H through their
+            // own layouts, inside their storages; `out` is a fresh contiguous (m, n)
+            // tensor overlapping neither; `bias` holds n values.
+            unsafe {
+                gemm::linear_half::<$H>(
+                    m,
+                    n,
+                    k,
+                    m1.cpu_view::<$H>()?.ptr(),
+                    s1[0],
+                    s1[1],
+                    m2.cpu_view::<$H>()?.ptr(),
+                    s2[0],
+                    s2[1],
+                    &bias,
+                    out.cpu_view_mut::<$H>()?.ptr(),
+                    threads,
+                )
+            }
+        };
+    }
+    if m1.dtype() == DType::BF16 {
+        run!(half::bf16)
+    } else {
+        run!(half::f16)
+    }
+    record_addmm(input, m1, m2, &out);
+    Ok(Some(out))
+}
+
+/// The `AddmmBackward0` node of a fused `addmm` (the input's gradient summed to its shape).
+fn record_addmm(input: &Tensor, m1: &Tensor, m2: &Tensor, out: &Tensor) {
     if needs_grad(&[input, m1, m2]) {
         let ri = input.requires_grad();
         let in_shape = input.shape().to_vec();
         let sa = m2.requires_grad().then(|| SavedTensor::input(m1));
         let sb = m1.requires_grad().then(|| SavedTensor::input(m2));
-        record("AddmmBackward0", &[input, m1, m2], &out, move |ctx, g| {
+        record("AddmmBackward0", &[input, m1, m2], out, move |ctx, g| {
             let gi = if ri {
                 Some(super::reduce::sum_to(g, &in_shape)?)
             } else {
@@ -597,7 +660,6 @@ fn addmm_fused(
             Ok(vec![gi, ga, gb])
         });
     }
-    Ok(Some(out))
 }
 
 /// `addmv(input, mat, vec, beta, alpha)`.
