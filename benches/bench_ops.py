@@ -48,6 +48,10 @@ ROWS: list[tuple[str, str, str]] = [
     # Small products and copies whose cost is the call, not the arithmetic.
     ("linear_small", "us/op", "F.linear(x, w, b), 8x16 -> 32 float32"),
     ("transpose_copy", "us/op", "x.t().contiguous(), 256x256 float32"),
+    # 16-bit products on the machine's native support (AMX / AVX512-BF16 where present).
+    ("linear_bf16", "us/op", "F.linear(x, w, b), 256x1024 -> 1024 bfloat16"),
+    ("linear_bf16_small", "us/op", "F.linear(x, w, b), 64x784 -> 128 bfloat16"),
+    ("conv_bf16", "us/op", "conv2d 3x3 pad 1, 16x64x32x32, 64 filters, bfloat16"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -173,6 +177,20 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         t = lib.ones(256, 256).t()
         return (lambda: t.contiguous()), 1e6
 
+    def linear_bf16(m: int, k: int, n: int):
+        def make():
+            g = lib.Generator().manual_seed(0)
+            x, w, b = (lib.randn(*s, generator=g).to(lib.bfloat16) for s in ((m, k), (n, k), (n,)))
+            return (lambda: lib.nn.functional.linear(x, w, b)), 1e6
+
+        return make
+
+    def conv_bf16():
+        g = lib.Generator().manual_seed(0)
+        x = lib.randn(16, 64, 32, 32, generator=g).to(lib.bfloat16)
+        w = lib.randn(64, 64, 3, 3, generator=g).to(lib.bfloat16)
+        return (lambda: lib.nn.functional.conv2d(x, w, padding=1)), 1e6
+
     f = lib.nn.functional
     ops = {
         "add_f16": single("float16", lambda x, y: x + y),
@@ -191,6 +209,9 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "to_numpy": to_numpy,
         "linear_small": linear_small,
         "transpose_copy": transpose_copy,
+        "linear_bf16": linear_bf16(256, 1024, 1024),
+        "linear_bf16_small": linear_bf16(64, 784, 128),
+        "conv_bf16": conv_bf16,
     }
 
     return {
