@@ -225,7 +225,7 @@ fn exp_neg_f64<M: MulAdd>(y: f64) -> f64 {
         1.398_199_9e-3,
         1.987_569_1e-4,
     ];
-    let p = horner::<M, 6>(&P, r);
+    let p = estrin::<M, 6>(&P, r);
     (M::mad64(p, r * r, r) + 1.0) * two_n
 }
 
@@ -388,6 +388,54 @@ fn horner<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
     c.iter().rev().fold(0.0, |acc, &k| M::mad64(acc, x, k))
 }
 
+/// The polynomial of [`horner`] (lowest power first, N <= 16) by Estrin's scheme: pairs
+/// of terms, then pairs of pairs with x^2, x^4, x^8, so the dependency chain is four
+/// multiply-adds deep instead of N. The kernels that evaluate long float64 polynomials
+/// (erfc, gelu) were bound by that chain's latency, not by their arithmetic: a chain
+/// hundreds of cycles long keeps too few elements in flight (gelu ran at one
+/// instruction per cycle). Written as fixed levels whose branches fold away for a
+/// constant N (the loop form did not unroll under LTO; see [`horner`]).
+#[inline(always)]
+fn estrin<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
+    const { assert!(N >= 1 && N <= 16) };
+    // Terms 2i and 2i + 1; beyond the end, nothing (0 is never multiplied in).
+    let pair = |i: usize| {
+        if 2 * i + 1 < N {
+            M::mad64(c[2 * i + 1], x, c[2 * i])
+        } else if 2 * i < N {
+            c[2 * i]
+        } else {
+            0.0
+        }
+    };
+    if N <= 2 {
+        return pair(0);
+    }
+    let x2 = x * x;
+    let quad = |j: usize| {
+        if 4 * j + 2 < N {
+            M::mad64(pair(2 * j + 1), x2, pair(2 * j))
+        } else {
+            pair(2 * j)
+        }
+    };
+    if N <= 4 {
+        return quad(0);
+    }
+    let x4 = x2 * x2;
+    let oct = |l: usize| {
+        if 8 * l + 4 < N {
+            M::mad64(quad(2 * l + 1), x4, quad(2 * l))
+        } else {
+            quad(2 * l)
+        }
+    };
+    if N <= 8 {
+        return oct(0);
+    }
+    M::mad64(oct(1), x4 * x4, oct(0))
+}
+
 /// erfc(z) for z >= 0 (NaN passes through) in f64, relative error under 2^-29:
 /// `t e^(P(t) - z^2)` with `t = 2 / (2 + z)`, one polynomial and one exponential over
 /// the whole range, branch-free.
@@ -395,7 +443,7 @@ fn horner<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
 fn erfc_pos_f64<M: MulAdd>(z: f64) -> f64 {
     let zc = z.min(ERFC_ZMAX);
     let t = 2.0 / (2.0 + zc);
-    let p = horner::<M, 15>(&ERFC_P, M::mad64(ERFC_W_A, t, -ERFC_W_B));
+    let p = estrin::<M, 15>(&ERFC_P, M::mad64(ERFC_W_A, t, -ERFC_W_B));
     let e = t * exp_neg_f64::<M>(M::mad64(-zc, zc, p));
     // (`min` dropped a NaN: it is put back here.)
     if z.is_nan() {
@@ -422,7 +470,7 @@ fn erf_m<M: MulAdd>(x: f32) -> f32 {
     }
     let xd = x as f64;
     let z = xd.abs();
-    let small = xd * horner::<M, 8>(&ERF_Q, xd * xd);
+    let small = xd * estrin::<M, 8>(&ERF_Q, xd * xd);
     let big = (1.0 - erfc_pos_f64::<M>(z)).copysign(xd);
     (if z < 0.75 { small } else { big }) as f32
 }
