@@ -242,6 +242,20 @@ def test_inplace_on_noncontiguous_view():
     assert sub.shape == (4, 3)
 
 
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_inplace_draws_do_not_depend_on_the_layout(dtype):
+    # A contiguous float32/float64 tensor is drawn into directly, any other through a
+    # staging buffer; element i (in row-major order) gets draw i either way. 70_001
+    # elements: several parallel chunks and a partial SIMD batch at the end.
+    for fill in (lambda t: t.uniform_(-1, 3), lambda t: t.normal_(0.5, 2.0)):
+        rtorch.manual_seed(7)
+        direct = fill(rtorch.empty(7, 10_003, dtype=dtype))
+        rtorch.manual_seed(7)
+        staged = fill(rtorch.empty(10_003, 7, dtype=dtype).t())
+        assert not staged.is_contiguous()
+        np.testing.assert_array_equal(vals(direct), vals(staged))
+
+
 def test_inplace_errors():
     with pytest.raises(
         RuntimeError,

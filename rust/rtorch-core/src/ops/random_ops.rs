@@ -80,6 +80,26 @@ fn write_draw(
     if !has_values(t) {
         return Ok(());
     }
+    // A contiguous float32/float64 tensor is drawn into directly (the same values: the
+    // draw depends on the element index only), without a staging copy.
+    if t.is_contiguous() {
+        match t.dtype() {
+            DType::F32 => {
+                // SAFETY: `t` is the in-place op's own output; nothing else touches its
+                // storage while this op runs.
+                let out = unsafe { t.cpu_slice_mut::<f32>()? };
+                with_gen(gen, |g| fill32(g, out));
+                return Ok(());
+            }
+            DType::F64 => {
+                // SAFETY: as above.
+                let out = unsafe { t.cpu_slice_mut::<f64>()? };
+                with_gen(gen, |g| fill64(g, out));
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
     let n = t.numel();
     let src = if t.dtype() == DType::F64 {
         let mut v = vec![0f64; n];

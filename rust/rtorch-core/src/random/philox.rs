@@ -99,27 +99,43 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     #[inline]
     fn mulhilo16(m: __m512i, a: __m512i) -> (__m512i, __m512i) {
-        let lo = _mm512_mullo_epi32(m, a);
-        // Even lanes: the 64-bit product's high half shifted down into the lane; odd
-        // lanes: the product of the odd words, whose high half already sits there.
-        let even = _mm512_srli_epi64::<32>(_mm512_mul_epu32(m, a));
+        // The 64-bit products of the even words and of the odd words (moved down). Low
+        // halves: the even products' sit in the even lanes, the odd products' move up
+        // into the odd lanes (cheaper than `vpmulld`, a second multiply); high halves:
+        // the even products' move down, the odd products' already sit in the odd lanes.
+        let even = _mm512_mul_epu32(m, a);
         let odd = _mm512_mul_epu32(m, _mm512_srli_epi64::<32>(a));
-        (lo, _mm512_mask_blend_epi32(0xAAAA, even, odd))
+        let lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
+        let hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(even), odd);
+        (lo, hi)
     }
 
     /// Sixteen blocks, counters `first .. first + 16`, into `out` (16 entries).
     #[target_feature(enable = "avx512f")]
     pub fn philox16(first: u128, key: [u32; 2], out: &mut [[u32; 4]]) {
-        let mut words = [[0u32; 16]; 4];
-        for j in 0..16 {
-            let c = block_counter(first.wrapping_add(j as u128));
-            for (w, v) in words.iter_mut().zip(c) {
-                w[j] = v;
+        assert!(out.len() >= 16);
+        let [w0, w1, w2, w3] = block_counter(first);
+        // Counter words: word 0 counts up across the lanes; when it would wrap inside
+        // the sixteen (once in 2^28 passes) the carries are worked out block by block.
+        let [mut c0, mut c1, mut c2, mut c3] = if w0 <= u32::MAX - 15 {
+            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            [
+                _mm512_add_epi32(_mm512_set1_epi32(w0 as i32), iota),
+                _mm512_set1_epi32(w1 as i32),
+                _mm512_set1_epi32(w2 as i32),
+                _mm512_set1_epi32(w3 as i32),
+            ]
+        } else {
+            let mut words = [[0u32; 16]; 4];
+            for j in 0..16 {
+                let c = block_counter(first.wrapping_add(j as u128));
+                for (w, v) in words.iter_mut().zip(c) {
+                    w[j] = v;
+                }
             }
-        }
-        // SAFETY: each load and store covers one [u32; 16] (64 bytes) of `words`.
-        let [mut c0, mut c1, mut c2, mut c3] =
-            words.map(|w| unsafe { _mm512_loadu_epi32(w.as_ptr() as *const i32) });
+            // SAFETY: each load covers one [u32; 16] (64 bytes) of `words`.
+            words.map(|w| unsafe { _mm512_loadu_epi32(w.as_ptr() as *const i32) })
+        };
         let (m0, m1) = (
             _mm512_set1_epi32(PHILOX_M0 as i32),
             _mm512_set1_epi32(PHILOX_M1 as i32),
@@ -135,12 +151,31 @@ mod avx512 {
             let n2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(k[1] as i32));
             (c0, c1, c2, c3) = (n0, lo1, n2, lo0);
         }
-        for (w, v) in words.iter_mut().zip([c0, c1, c2, c3]) {
-            // SAFETY: as the loads.
-            unsafe { _mm512_storeu_epi32(w.as_mut_ptr() as *mut i32, v) };
-        }
-        for (j, o) in out.iter_mut().enumerate().take(16) {
-            *o = [words[0][j], words[1][j], words[2][j], words[3][j]];
+        // Word-major to block-major (a 4 x 16 transpose): unpacks put block 4L + i in
+        // lane L of b[i], lane shuffles gather blocks 4L..4L + 4 into register L.
+        let (t0, t1) = (_mm512_unpacklo_epi32(c0, c1), _mm512_unpackhi_epi32(c0, c1));
+        let (t2, t3) = (_mm512_unpacklo_epi32(c2, c3), _mm512_unpackhi_epi32(c2, c3));
+        let b = [
+            _mm512_unpacklo_epi64(t0, t2),
+            _mm512_unpackhi_epi64(t0, t2),
+            _mm512_unpacklo_epi64(t1, t3),
+            _mm512_unpackhi_epi64(t1, t3),
+        ];
+        let lo01 = _mm512_shuffle_i32x4::<0x44>(b[0], b[1]);
+        let hi01 = _mm512_shuffle_i32x4::<0xEE>(b[0], b[1]);
+        let lo23 = _mm512_shuffle_i32x4::<0x44>(b[2], b[3]);
+        let hi23 = _mm512_shuffle_i32x4::<0xEE>(b[2], b[3]);
+        let regs = [
+            _mm512_shuffle_i32x4::<0x88>(lo01, lo23),
+            _mm512_shuffle_i32x4::<0xDD>(lo01, lo23),
+            _mm512_shuffle_i32x4::<0x88>(hi01, hi23),
+            _mm512_shuffle_i32x4::<0xDD>(hi01, hi23),
+        ];
+        let dst = out.as_mut_ptr() as *mut i32;
+        for (l, v) in regs.iter().enumerate() {
+            // SAFETY: `out` holds at least 16 blocks of four u32 (asserted): register l
+            // fills blocks 4l..4l + 4, 64 bytes from u32 16l.
+            unsafe { _mm512_storeu_epi32(dst.add(16 * l), *v) };
         }
     }
 }
