@@ -360,10 +360,12 @@ def test_stream_matches_philox_reference():
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int32])
-def test_bernoulli_scalar_matches_its_stream(dtype):
+@pytest.mark.parametrize("p", [0.3, 0.5, 0.0, 1.0, 1e-300, 1.0 - 2.0**-53])
+def test_bernoulli_scalar_matches_its_stream(dtype, p):
     # Element i is 1 when the f64 uniform of u32 words 2i (low) and 2i+1 (high) is
-    # below p; contiguous float tensors (written in place) and the others agree.
-    seed, n, p = 99, 70_001, 0.3
+    # below p; contiguous float tensors (written in place) and the others agree. p at
+    # the ends of [0, 1], next to them, and with p 2^53 an integer (0.5).
+    seed, n = 99, 70_001
     u = _stream_u32(seed, (n + 1) // 2)[: 2 * n].reshape(n, 2)
     x = u[:, 0] | (u[:, 1] << np.uint64(32))
     want = ((x >> np.uint64(11)).astype(np.float64) * 2.0**-53 < p).astype(np.float64)
