@@ -1382,10 +1382,15 @@ mod bf16 {
                     let cols = CB.min(n - c0);
                     // SAFETY: `cp` points at RB*CB initialised f32 values.
                     let blk = unsafe { std::slice::from_raw_parts(cp as *const f32, RB * CB) };
-                    let bias = bias.map(|b| &b[c0..c0 + cols]);
-                    // SAFETY: output rows r0..r0+rows, columns c0..c0+cols are inside
-                    // `out` and belong to this task.
-                    unsafe { store_block(blk, rows, cols, out.add(r0 * n + c0), n, bias) };
+                    let dst = BlockOut {
+                        // SAFETY: output rows r0..r0+rows, columns c0..c0+cols are
+                        // inside `out` and belong to this task.
+                        dst: unsafe { out.add(r0 * n + c0) },
+                        n,
+                        bias: bias.map(|b| &b[c0..c0 + cols]),
+                    };
+                    // SAFETY: as above; the bias slice holds `cols` values.
+                    unsafe { store_block(blk, rows, cols, dst) };
                 }
             }
         }
@@ -1398,34 +1403,28 @@ mod bf16 {
         }
     }
 
-    /// Rounds the first `rows` x `cols` of a 32x32 float32 block, plus `bias[j]` in
-    /// column j when given, into the bfloat16 output at `dst` (row stride `n`), 16 lanes
-    /// at a time on the AVX-512 path.
-    ///
-    /// # Safety
-    /// `dst` is valid for writes of `rows` rows of `cols` elements, `n` apart; `bias`
-    /// holds `cols` values.
-    unsafe fn store_block(
-        blk: &[f32],
-        rows: usize,
-        cols: usize,
+    /// Where [`store_block`] writes: the bfloat16 output at `dst` (row stride `n`) and
+    /// the bias of its columns, if any.
+    #[derive(Clone, Copy)]
+    struct BlockOut<'a> {
         dst: *mut u16,
         n: usize,
-        bias: Option<&[f32]>,
-    ) {
+        bias: Option<&'a [f32]>,
+    }
+
+    /// Rounds the first `rows` x `cols` of a 32x32 float32 block, plus `bias[j]` in
+    /// column j when given, into the output, 16 lanes at a time on the AVX-512 path.
+    ///
+    /// # Safety
+    /// `out.dst` is valid for writes of `rows` rows of `cols` elements, `out.n` apart;
+    /// `out.bias` holds `cols` values.
+    unsafe fn store_block(blk: &[f32], rows: usize, cols: usize, out: BlockOut) {
         #[inline(always)]
-        unsafe fn rows_of(
-            blk: &[f32],
-            rows: usize,
-            cols: usize,
-            dst: *mut u16,
-            n: usize,
-            bias: Option<&[f32]>,
-        ) {
+        unsafe fn rows_of(blk: &[f32], rows: usize, cols: usize, out: BlockOut) {
             for (i, src) in blk.chunks_exact(CB).take(rows).enumerate() {
                 // SAFETY: row i of the destination (caller's contract).
-                let d = unsafe { std::slice::from_raw_parts_mut(dst.add(i * n), cols) };
-                match bias {
+                let d = unsafe { std::slice::from_raw_parts_mut(out.dst.add(i * out.n), cols) };
+                match out.bias {
                     // (Adding zeros instead would turn -0 into +0.)
                     None => d.iter_mut().zip(src).for_each(|(d, s)| *d = round_bf16(*s)),
                     Some(b) => {
@@ -1437,23 +1436,16 @@ mod bf16 {
             }
         }
         #[target_feature(enable = "avx512f,avx512bw")]
-        unsafe fn rows_avx512(
-            blk: &[f32],
-            rows: usize,
-            cols: usize,
-            dst: *mut u16,
-            n: usize,
-            bias: Option<&[f32]>,
-        ) {
+        unsafe fn rows_avx512(blk: &[f32], rows: usize, cols: usize, out: BlockOut) {
             // SAFETY: the caller's contract.
-            unsafe { rows_of(blk, rows, cols, dst, n, bias) }
+            unsafe { rows_of(blk, rows, cols, out) }
         }
         if crate::cpu::math::has_avx512() {
             // SAFETY: the AVX-512 path is in use; the caller's contract.
-            unsafe { rows_avx512(blk, rows, cols, dst, n, bias) }
+            unsafe { rows_avx512(blk, rows, cols, out) }
         } else {
             // SAFETY: the caller's contract.
-            unsafe { rows_of(blk, rows, cols, dst, n, bias) }
+            unsafe { rows_of(blk, rows, cols, out) }
         }
     }
 
