@@ -505,6 +505,28 @@ pub unsafe fn batched_half<H: Half16>(
     out: *mut H,
     threads: usize,
 ) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { batched_half_plus(m, n, k, a, al, b, bl, out, None, threads) }
+}
+
+/// [`batched_half`], with `bias` (float32, `n` values) added to every row of each
+/// product's float32 sums before their rounding when given.
+///
+/// # Safety
+/// As [`batched_half`]; `bias` holds `n` values.
+#[allow(clippy::too_many_arguments)]
+unsafe fn batched_half_plus<H: Half16>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const H,
+    al: &MatLayout,
+    b: *const H,
+    bl: &MatLayout,
+    out: *mut H,
+    bias: Option<&[f32]>,
+    threads: usize,
+) {
     let batch = al.offsets.len();
     let (pa, pb, po) = (SendPtr(a as *mut H), SendPtr(b as *mut H), SendPtr(out));
     let native = use_bf16_kernel::<H>(m, n, k);
@@ -529,11 +551,11 @@ pub unsafe fn batched_half<H: Half16>(
                     bl.rs,
                     bl.cs,
                     o as *mut u16,
-                    None,
+                    bias,
                     threads,
                 );
             } else {
-                half_via_f32(m, n, k, a, al.rs, al.cs, b, bl.rs, bl.cs, o, None, threads);
+                half_via_f32(m, n, k, a, al.rs, al.cs, b, bl.rs, bl.cs, o, bias, threads);
             }
         }
     };
@@ -571,56 +593,14 @@ pub unsafe fn linear_half<H: Half16>(
     out: *mut H,
     threads: usize,
 ) {
-    let (pa, pb, po) = (SendPtr(a as *mut H), SendPtr(b as *mut H), SendPtr(out));
-    let (ars, acs, brs, bcs) = (ars as isize, acs as isize, brs as isize, bcs as isize);
-    let native = use_bf16_kernel::<H>(m, n, k);
-    let run = |threads: usize| {
-        // SAFETY: the caller's contract; a native engine is this CPU's.
-        unsafe {
-            match native {
-                Some(engine) => bf16::gemm_bf16(
-                    engine,
-                    m,
-                    n,
-                    k,
-                    pa.get().cast(),
-                    ars,
-                    acs,
-                    pb.get().cast(),
-                    brs,
-                    bcs,
-                    po.get().cast(),
-                    Some(bias),
-                    threads,
-                ),
-                None => half_via_f32(
-                    m,
-                    n,
-                    k,
-                    pa.get(),
-                    ars,
-                    acs,
-                    pb.get(),
-                    brs,
-                    bcs,
-                    po.get(),
-                    Some(bias),
-                    threads,
-                ),
-            }
-        }
+    let layout = |rs: usize, cs: usize| MatLayout {
+        offsets: &[0],
+        rs: rs as isize,
+        cs: cs as isize,
     };
-    // Inside the pool for a parallel product, so that its loops do not each wake it.
-    let par_macs = if native.is_some() {
-        NATIVE_PAR_MACS
-    } else {
-        PAR_FLOPS
-    };
-    if threads > 1 && m * n * k >= par_macs {
-        super::install(|| run(threads));
-    } else {
-        run(1);
-    }
+    let (al, bl) = (layout(ars, acs), layout(brs, bcs));
+    // SAFETY: a batch of one product, under the caller's contract.
+    unsafe { batched_half_plus(m, n, k, a, &al, b, &bl, out, Some(bias), threads) }
 }
 
 #[cfg(target_arch = "x86_64")]
