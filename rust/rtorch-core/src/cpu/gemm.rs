@@ -488,34 +488,14 @@ pub fn bf16_matmul_kernel() -> &'static str {
     }
 }
 
-/// `out[i] = a[i] @ b[i]` for bfloat16 or float16 operands, accumulated in float32 and
-/// rounded once; `out` is a contiguous `(batch, m, n)` buffer.
+/// `out[i] = a[i] @ b[i] [+ bias]` for bfloat16 or float16 operands, accumulated in
+/// float32 and rounded once, `bias` (float32, `n` values, if given) added to every row
+/// of the sums before the rounding; `out` is a contiguous `(batch, m, n)` buffer.
 ///
 /// # Safety
-/// As [`batched_float`].
+/// As [`batched_float`]; `bias` holds `n` values.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn batched_half<H: Half16>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const H,
-    al: &MatLayout,
-    b: *const H,
-    bl: &MatLayout,
-    out: *mut H,
-    threads: usize,
-) {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { batched_half_plus(m, n, k, a, al, b, bl, out, None, threads) }
-}
-
-/// [`batched_half`], with `bias` (float32, `n` values) added to every row of each
-/// product's float32 sums before their rounding when given.
-///
-/// # Safety
-/// As [`batched_half`]; `bias` holds `n` values.
-#[allow(clippy::too_many_arguments)]
-unsafe fn batched_half_plus<H: Half16>(
     m: usize,
     n: usize,
     k: usize,
@@ -600,7 +580,7 @@ pub unsafe fn linear_half<H: Half16>(
     };
     let (al, bl) = (layout(ars, acs), layout(brs, bcs));
     // SAFETY: a batch of one product, under the caller's contract.
-    unsafe { batched_half_plus(m, n, k, a, &al, b, &bl, out, Some(bias), threads) }
+    unsafe { batched_half(m, n, k, a, &al, b, &bl, out, Some(bias), threads) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -1594,6 +1574,7 @@ mod tests {
                 b_buf.as_ptr(),
                 &bl,
                 out.as_mut_ptr(),
+                None,
                 2,
             )
         };

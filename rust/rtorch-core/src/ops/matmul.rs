@@ -151,6 +151,7 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 b.cpu_view()?.ptr(),
                 &bl,
                 out.cpu_view_mut()?.ptr(),
+                None,
                 threads,
             )
         },
@@ -164,6 +165,7 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 b.cpu_view()?.ptr(),
                 &bl,
                 out.cpu_view_mut()?.ptr(),
+                None,
                 threads,
             )
         },
