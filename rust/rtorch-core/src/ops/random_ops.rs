@@ -205,21 +205,16 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
             "bernoulli_ expects p to be in [0, 1], but got p={p}"
         )));
     }
-    // Contiguous float tensors (dropout's masks) are written in place, in one pass.
-    if !has_values(t) {
-        // Nothing to draw.
-    } else if t.is_contiguous() && matches!(t.dtype(), DType::F32 | DType::F64) {
-        if t.dtype() == DType::F32 {
-            // SAFETY: `t` is the in-place op's own output; nothing else touches its
-            // storage while this op runs.
-            let out = unsafe { t.cpu_slice_mut::<f32>()? };
-            with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
-        } else {
-            // SAFETY: as above.
-            let out = unsafe { t.cpu_slice_mut::<f64>()? };
-            with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
-        }
-    } else {
+    // Float tensors (dropout's masks) take the other fills' route: contiguous float32 /
+    // float64 ones are written in place, in one pass.
+    if t.dtype().is_floating_point() {
+        write_draw(
+            t,
+            gen,
+            |g, v| random::fill_bernoulli(g, v, p, 1.0, 0.0),
+            |g, v| random::fill_bernoulli(g, v, p, 1.0, 0.0),
+        )?;
+    } else if has_values(t) {
         let u = unit_draws(t.numel(), gen);
         let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
         crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
