@@ -325,3 +325,117 @@ def test_matches_torch():
             torch.tensor(x), torch.tensor(w), torch.tensor(b), stride, padding, dilation, groups
         )
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# Winograd F(2x2, 3x3): float32 3x3 kernels with unit stride and dilation, 16x16
+# outputs and up, at least 48 channels each side where the direct kernels are the
+# alternative (up to 64 output channels), 16 where im2col is. (n, c, o, h, w, padding)
+WINOGRAD = [
+    (2, 48, 50, 15, 17, 1),  # forward and input gradient; odd outputs: half tiles
+    (2, 16, 70, 18, 20, 0),  # beyond the direct kernels: the weight gradient too
+    (1, 20, 66, 14, 15, 2),  # padding 2 (the input gradient pads dy by 0)
+    (2, 20, 66, 60, 17, 1),  # 30 tile rows: blocks of 29 + 1
+]
+
+
+def _winograd_run(case, bias=True, seed=0):
+    """rtorch's float32 forward and gradients, and the float64 reference's."""
+    n, c, o, h, w, p = case
+    x, wt, b = _case_tensors((n, c, h, w, o, 3, 3, 0, 0, 0, 1), rtorch.float32, seed, bias)
+    ref, ref_grads = ref_conv(x, wt, b, (1, 1), (p, p), (1, 1), 1)
+    gy = np.random.default_rng(seed + 1).standard_normal(ref.shape).astype(np.float32)
+    xt, wtt = rtorch.tensor(x, requires_grad=True), rtorch.tensor(wt, requires_grad=True)
+    bt = rtorch.tensor(b) if bias else None
+    out = F.conv2d(xt, wtt, bt, padding=p)
+    out.backward(rtorch.tensor(gy))
+    got = [out.detach().numpy(), xt.grad.numpy(), wtt.grad.numpy()]
+    return got, [ref, *ref_grads(gy)[:2]]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("case", WINOGRAD)
+def test_winograd_shapes_match_float64_reference(case, bias):
+    got, want = _winograd_run(case, bias)
+    # atol from the largest output: sums of up to 2040 products whose partial sums grow
+    # to it (the other kernels are off by 9.2e-5 on the last case's dw of up to 161 too).
+    for g, r, name in zip(got, want, ("out", "dx", "dw"), strict=True):
+        np.testing.assert_allclose(g, r, rtol=1.3e-6, atol=1e-6 * np.abs(r).max(), err_msg=name)
+
+
+_WINOGRAD_SCRIPT = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from test_conv_kernel import WINOGRAD, _winograd_run
+for case in WINOGRAD[:3]:
+    got, want = _winograd_run(case)
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-3)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"RTORCH_CPU_CAPABILITY": "avx2"}, {"RTORCH_DISABLE_WINOGRAD": "1"}],
+    ids=["avx2", "disabled"],
+)
+def test_winograd_shapes_at_other_levels(env):
+    """The AVX2 build of the transforms and shuffles (this process has the machine's
+    best level), and the other kernels on the same shapes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    r = subprocess.run(
+        [sys.executable, "-c", _WINOGRAD_SCRIPT, str(Path(__file__).parent)],
+        check=False,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["ok"]
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_winograd_does_not_depend_on_thread_count(n):
+    """Samples spread over threads (5), and one sample's products split over them."""
+    case = (n, 48, 64, 16, 16, 1)
+    before = rtorch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            rtorch.set_num_threads(threads)
+            results.append(_winograd_run(case)[0])
+    finally:
+        rtorch.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_values_winograd_cannot_take_go_to_the_other_kernels():
+    """An infinity would spread over its whole tile (inf - inf) and huge values could
+    overflow in the transforms: those operands take the direct route."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 48, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((48, 48, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((2, 48, 16, 16)).astype(np.float32)
+    x_inf = x.copy()
+    x_inf[0, 3, 5, 6] = np.inf
+    w_huge = w.copy()
+    w_huge[1, 2, 0, 0] = 1e30
+    gy_nan = gy.copy()
+    gy_nan[1, 0, 8, 8] = np.nan
+    for xs, ws, gys in [(x_inf, w, gy), (x, w_huge, gy), (x, w, gy_nan)]:
+        ref, ref_grads = ref_conv(xs, ws, None, (1, 1), (1, 1), (1, 1), 1)
+        with np.errstate(invalid="ignore"):
+            gx_ref = ref_grads(gys)[0]
+        xt = rtorch.tensor(xs, requires_grad=True)
+        out = F.conv2d(xt, rtorch.tensor(ws), padding=1)
+        out.backward(rtorch.tensor(gys))
+        np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(xt.grad.numpy(), gx_ref, rtol=1e-5, atol=1e-3)

@@ -25,6 +25,7 @@
 use super::conv_direct as direct;
 use super::gemm::{product, PAR_FLOPS};
 use super::window::{Plane, Taps};
+use super::winograd;
 use crate::dtype::DType;
 use crate::element::Element;
 use std::cell::Cell;
@@ -248,6 +249,14 @@ pub fn conv2d_forward<T: ConvFloat>(
     if out.is_empty() {
         return;
     }
+    if winograd::applies(g) {
+        if let (Some(x), Some(w), Some(out)) = (as_f32(x), as_f32(w), as_f32_mut(out)) {
+            if winograd::moderate(x) && winograd::moderate(w) {
+                winograd::forward(g, x, w, bias.and_then(as_f32), out);
+                return;
+            }
+        }
+    }
     if direct::applies(g) {
         if let (Some(x), Some(w), Some(out)) = (as_f32(x), as_f32(w), as_f32_mut(out)) {
             direct::forward(g, x, w, bias.and_then(as_f32), out);
@@ -323,6 +332,14 @@ pub fn conv2d_backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: 
     if gx.is_empty() {
         return;
     }
+    if winograd::applies(g) {
+        if let (Some(gy), Some(w), Some(gx)) = (as_f32(gy), as_f32(w), as_f32_mut(gx)) {
+            if winograd::moderate(gy) && winograd::moderate(w) {
+                winograd::backward_input(g, gy, w, gx);
+                return;
+            }
+        }
+    }
     if direct::applies_input_grad(g) && all_finite(w) {
         if let (Some(gy), Some(w), Some(gx)) = (as_f32(gy), as_f32(w), as_f32_mut(gx)) {
             direct::backward_input(g, gy, w, gx);
@@ -392,11 +409,11 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         return;
     }
     let taps = Taps::new(g.plane);
-    let direct = direct::applies(g) && T::DTYPE == DType::F32 && all_finite(x);
-    let scratch = if direct {
-        direct::weight_grad_scratch(g)
-    } else {
-        g.scratch_len(g.block())
+    let route = WeightGrad::choose(g, gy, x);
+    let scratch = match route {
+        WeightGrad::Winograd => winograd::weight_grad_scratch(g),
+        WeightGrad::Direct => direct::weight_grad_scratch(g),
+        WeightGrad::Im2col => g.scratch_len(g.block()),
     };
     // Parts of `per` samples each, none empty.
     let per = g.n.div_ceil(g.n.min(WEIGHT_GRAD_PARTS));
@@ -416,9 +433,9 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
                 for p in 0..parts {
                     let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
                     if p == 0 {
-                        weight_grad_part(g, &taps, direct, gy, x, lo, hi, gw, buf, inner);
+                        weight_grad_part(g, &taps, route, gy, x, lo, hi, gw, buf, inner);
                     } else {
-                        weight_grad_part(g, &taps, direct, gy, x, lo, hi, &mut acc, buf, inner);
+                        weight_grad_part(g, &taps, route, gy, x, lo, hi, &mut acc, buf, inner);
                         gw.iter_mut().zip(&acc).for_each(|(d, &s)| *d = *d + s);
                     }
                 }
@@ -435,7 +452,7 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
     super::par_chunks_mut(&mut partials, wlen, &|p, dst| {
         let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
         with_scratch(scratch, |buf| {
-            weight_grad_part(g, &taps, direct, gy, x, lo, hi, dst, buf, 1)
+            weight_grad_part(g, &taps, route, gy, x, lo, hi, dst, buf, 1)
         })
     });
     gw.copy_from_slice(&partials[..wlen]);
@@ -444,13 +461,37 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
     }
 }
 
+/// The kernels a weight gradient runs on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WeightGrad {
+    Winograd,
+    Direct,
+    Im2col,
+}
+
+impl WeightGrad {
+    fn choose<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T]) -> WeightGrad {
+        if let (true, Some(gy), Some(x)) = (winograd::applies_weight_grad(g), as_f32(gy), as_f32(x))
+        {
+            if winograd::moderate(gy) && winograd::moderate(x) {
+                return WeightGrad::Winograd;
+            }
+        }
+        if direct::applies(g) && T::DTYPE == DType::F32 && all_finite(x) {
+            WeightGrad::Direct
+        } else {
+            WeightGrad::Im2col
+        }
+    }
+}
+
 /// `dst = sum over samples lo..hi of dy[n] @ cols(x[n])^T`, per group (`lo < hi`), a
-/// block of samples per product.
+/// block of samples per product (or the same sum on the Winograd or direct kernels).
 #[allow(clippy::too_many_arguments)]
 fn weight_grad_part<T: ConvFloat>(
     g: &ConvGeom,
     taps: &Taps,
-    direct: bool,
+    route: WeightGrad,
     gy: &[T],
     x: &[T],
     lo: usize,
@@ -459,11 +500,15 @@ fn weight_grad_part<T: ConvFloat>(
     buf: &mut [T],
     threads: usize,
 ) {
-    if direct {
+    if route != WeightGrad::Im2col {
         if let (Some(gy), Some(x), Some(dst), Some(buf)) =
             (as_f32(gy), as_f32(x), as_f32_mut(dst), as_f32_mut(buf))
         {
-            direct::backward_weight_part(g, gy, x, lo, hi, dst, buf);
+            if route == WeightGrad::Winograd {
+                winograd::backward_weight_part(g, gy, x, lo, hi, dst, buf, threads);
+            } else {
+                direct::backward_weight_part(g, gy, x, lo, hi, dst, buf);
+            }
             return;
         }
     }

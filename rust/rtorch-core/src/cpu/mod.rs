@@ -3,11 +3,14 @@
 
 pub mod conv;
 mod conv_direct;
+#[cfg(test)]
+mod conv_reference;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
 pub mod half_convert;
 pub mod index;
+mod interleave;
 pub mod linalg;
 pub mod loss;
 pub mod math;
@@ -23,6 +26,7 @@ pub mod softmax;
 pub mod strided;
 pub mod view;
 pub mod window;
+mod winograd;
 
 use parking_lot::RwLock;
 use std::sync::Arc;

@@ -1,0 +1,831 @@
+//! Winograd F(2x2, 3x3) convolution for float32: 3x3 kernels, unit stride and
+//! dilation, one group.
+//!
+//! The output is cut into 2x2 tiles; tile `t` reads a 4x4 patch `d` of the padded input.
+//! With the transforms of F(2x2, 3x3) (Lavin and Gray, 2015),
+//! `y = A^T [(G g G^T) ⊙ (B^T d B)] A`, so a tile costs 16 multiplies per pair of
+//! input and output channels where the direct sum costs 36. Summed over input channels,
+//! each of the 16 transformed positions `ξ` is one matrix product run by the GEMM:
+//! `M[ξ] (co, tiles) = U[ξ] (co, ci) @ V[ξ] (ci, tiles)`, with `U = G g G^T` and
+//! `V = B^T d B`.
+//!
+//! - forward: as above. The input gradient is the same correlation of `dy` padded by
+//!   `2 - padding` with the flipped, transposed kernels (as in `conv_direct`).
+//! - weight gradient: `y` is linear in `U`, so `dU[ξ] = sum over tiles of
+//!   (A dy A^T)[ξ] ⊙ V[ξ]`, the product `dU[ξ] (co, ci) = Z[ξ] (co, tiles) @ V[ξ]^T`
+//!   with `Z = A dy A^T` (zero `dy` past the output's edge), then `dg = G^T dU G`.
+//!
+//! The transforms' constants are 0, ±1 and ±1/2, exact in binary; the results differ
+//! from a direct sum by rounding only, of the order of the direct sum's own. But a
+//! transform mixes all the values of a tile, so an infinity or NaN would reach outputs
+//! whose windows never touch it (inf - inf), and huge finite values could overflow
+//! where the direct sum does not: [`moderate`] tells the caller which operands may
+//! come here.
+//!
+//! Layout: a sample's padded input is kept as four quarter planes per channel (even or
+//! odd rows, even or odd columns), so that the 4x4 patch of tile `(ty, tx)` is rows
+//! `ty` and `ty + 1`, columns `tx` and `tx + 1` of the four quarters, and every
+//! transform is an elementwise loop over the tiles with shifted reads, which the
+//! compiler vectorises (the loops are compiled for the SIMD level in use). Tiles go in
+//! blocks of whole tile rows ([`BLOCK_TILES`]), so a block's transformed operands stay
+//! in L2 between the transforms and the products.
+//!
+//! Work is split over samples only (the products of a single sample use every thread,
+//! with the same bits), and every sum runs in a fixed order, so results do not depend
+//! on the thread count.
+
+use super::conv::{with_scratch, ConvGeom};
+use super::conv_direct;
+use super::gemm::product;
+use super::interleave;
+use super::math::{capability, Capability};
+
+/// Largest magnitude an operand may hold here: transformed values are at most 4x an
+/// input's and 2.25x a weight's, so products stay below 2^100 and no sum of them can
+/// overflow where the direct one would not.
+const LIMIT: f32 = (1u64 << 48) as f32;
+
+/// Tiles per block (rounded up to whole tile rows): with 64 input and output channels
+/// a block's transformed input and products take 2 x 16 x 64 x 256 floats (2 MiB).
+const BLOCK_TILES: usize = 256;
+
+/// Fewest channels (input and output) for which the transforms pay off against the
+/// direct kernels (`conv_direct`, up to 64 channels). Measured at one thread on
+/// 16-sample batches of 32x32 planes, milliseconds here / direct: 32 channels forward
+/// 2.35 / 2.19, input gradient 2.37 / 2.37; 48: 3.80 / 4.64 and 3.75 / 4.97; 64: 6.18 /
+/// 8.13 and 6.72 / 8.98.
+const MIN_CHANNELS: usize = 48;
+
+/// Fewest channels against im2col + GEMM (where the direct kernels do not apply).
+const MIN_CHANNELS_IM2COL: usize = 16;
+
+/// Fewest tile rows and columns: below, a product per block of one sample's tiles is
+/// too thin and a thrown-away slot per tile row too costly. 16 samples of 8x8 planes
+/// (4x4 tiles), 256 channels: forward 12.0 ms here, 9.0 with im2col; at 14x14 (7x7
+/// tiles) the input gradient lost too (9.0 / 8.4); 16x16 and larger won everywhere.
+const MIN_TILES: usize = 8;
+
+/// Whether a float32 convolution's forward and input gradient run here: a 3x3 kernel
+/// with unit stride and dilation, one group, padding at most 2 (the input gradient
+/// pads `dy` by `2 - padding`), planes and channel counts where it measured faster,
+/// and SIMD in use.
+pub fn applies(g: &ConvGeom) -> bool {
+    let p = &g.plane;
+    let min_channels = if conv_direct::applies(g) {
+        MIN_CHANNELS
+    } else {
+        MIN_CHANNELS_IM2COL
+    };
+    g.groups == 1
+        && p.kernel == [3, 3]
+        && p.stride == [1, 1]
+        && p.dilation == [1, 1]
+        && p.padding[0] <= 2
+        && p.padding[1] <= 2
+        && g.c.min(g.o) >= min_channels
+        && p.oh.div_ceil(2) >= MIN_TILES
+        && p.ow.div_ceil(2) >= MIN_TILES
+        && capability() >= Capability::Avx2
+        && !disabled()
+}
+
+/// `RTORCH_DISABLE_WINOGRAD=1` sends every convolution to the other kernels (to test
+/// and time them on the shapes that come here), read once per process.
+fn disabled() -> bool {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OFF.get_or_init(|| std::env::var("RTORCH_DISABLE_WINOGRAD").is_ok_and(|v| v.trim() == "1"))
+}
+
+/// Whether the weight gradient runs here: as [`applies`], where the direct kernels do
+/// not (their weight gradient measured faster up to their 64 channels: 8.3 ms against
+/// 9.0 here at 64, 16 samples of 32x32; against im2col, 128 channels at 16x16: 6.7
+/// here, 12.3 there).
+pub fn applies_weight_grad(g: &ConvGeom) -> bool {
+    applies(g) && !conv_direct::applies(g)
+}
+
+/// Every value finite and at most [`LIMIT`] in magnitude (see the module comment).
+pub fn moderate(s: &[f32]) -> bool {
+    // Chunks without an early exit inside vectorise; NaN fails the comparison.
+    s.chunks(4096)
+        .all(|c| c.iter().fold(true, |ok, v| ok & (v.abs() <= LIMIT)))
+}
+
+/// One correlation: `ci` planes of `h x w`, zero-padded by `pad`, with 3x3 kernels
+/// into `co` planes of `oh x ow`, cut into `th x tw` tiles of 2x2 outputs.
+#[derive(Clone, Copy, Debug)]
+struct Corr {
+    ci: usize,
+    co: usize,
+    h: usize,
+    w: usize,
+    pad: [usize; 2],
+    oh: usize,
+    ow: usize,
+    th: usize,
+    tw: usize,
+    /// Tile rows per block.
+    block_rows: usize,
+}
+
+impl Corr {
+    fn new(ci: usize, co: usize, [h, w]: [usize; 2], pad: [usize; 2]) -> Corr {
+        let (oh, ow) = (h + 2 * pad[0] - 2, w + 2 * pad[1] - 2);
+        let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+        let bt = std::env::var("RTORCH_WBT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(BLOCK_TILES);
+        let block_rows = bt.div_ceil(tw).clamp(1, th.max(1));
+        Corr {
+            ci,
+            co,
+            h,
+            w,
+            pad,
+            oh,
+            ow,
+            th,
+            tw,
+            block_rows,
+        }
+    }
+    /// Tile slots per tile row: the `tw` tiles and one thrown away (see
+    /// [`input_transform`]); also the width of a quarter plane's rows.
+    fn half(&self) -> usize {
+        self.tw + 1
+    }
+    /// Floats of one quarter plane: `th + 1` rows of [`Corr::half`], and one of slack
+    /// for the thrown-away slot of the last row.
+    fn quarter(&self) -> usize {
+        (self.th + 1) * self.half() + 1
+    }
+    /// Tile slots of the largest block.
+    fn block_slots(&self) -> usize {
+        self.block_rows * self.half()
+    }
+}
+
+/// `src` (`h x w`) zero-padded by `pad`, as four quarter planes (`quarter` floats
+/// each, rows `half` wide): even rows' even columns, even rows' odd columns, odd rows'
+/// even columns, odd rows' odd columns.
+fn split_plane(
+    level: Capability,
+    src: &[f32],
+    [h, w]: [usize; 2],
+    [ph, pw]: [usize; 2],
+    half: usize,
+    quarters: &mut [f32],
+) {
+    quarters.fill(0.0);
+    let quarter = quarters.len() / 4;
+    let a = pw / 2;
+    for (y, row) in src.chunks_exact(w).take(h).enumerate() {
+        let r = y + ph;
+        let (ev, od) = quarters.split_at_mut(2 * quarter);
+        let rows = if r % 2 == 0 { ev } else { od };
+        let (e, o) = rows.split_at_mut(quarter);
+        let (e, o) = (
+            &mut e[(r / 2) * half..][..half],
+            &mut o[(r / 2) * half..][..half],
+        );
+        // Padded column `q` holds `row[q - pw]`, in the even half at q / 2 when q is
+        // even, the odd half when odd: row[2j] and row[2j + 1] go to e[a + j], o[a + j]
+        // for an even `pw`, to o[a + j], e[a + j + 1] for an odd one.
+        let (first, second) = if pw % 2 == 0 {
+            (&mut e[a..], &mut o[a..])
+        } else {
+            (&mut o[a..], &mut e[a + 1..])
+        };
+        interleave::deinterleave(level, row, first, second);
+        let pairs = row.chunks_exact(2);
+        if let [v] = pairs.remainder() {
+            let q = w - 1 + pw;
+            if q % 2 == 0 {
+                e[q / 2] = *v;
+            } else {
+                o[q / 2] = *v;
+            }
+        }
+    }
+}
+
+/// `v[ch][ξ][f] = (B^T d B)[ξ]` for the tiles of tile rows `ty0..ty0 + rows`, tile
+/// `(ty0 + r, tx)` at slot `f = r * half + tx`, from the quarter planes of every
+/// channel; `tmp` holds `8 * (nt + 1)` floats.
+///
+/// In the quarter planes, the tile's four input rows are rows `ty` and `ty + 1` of the
+/// even-row and the odd-row quarters, and its four columns slots `tx` and `tx + 1` of
+/// the even-column and odd-column ones: every transform is a shifted elementwise loop
+/// over the block's slots. The last slot of each tile row reads the next row's first
+/// values, a tile that exists nowhere: it is computed and thrown away.
+#[inline(always)]
+fn input_transform(
+    c: &Corr,
+    quarters: &[f32],
+    ty0: usize,
+    rows: usize,
+    v: &mut [f32],
+    tmp: &mut [f32],
+) {
+    let (half, quarter) = (c.half(), c.quarter());
+    let nt = rows * half;
+    let at = ty0 * half;
+    let len = nt + 1;
+    for (ch, planes) in quarters.chunks_exact(4 * quarter).take(c.ci).enumerate() {
+        let q = |i: usize, down: usize| &planes[i * quarter + at + down * half..][..len];
+        // B^T over the rows (even rows ty, ty + 1: x0, x2; odd rows: x1, x3), for the
+        // even columns into s[0..4] and the odd ones into s[4..8].
+        for parity in 0..2 {
+            let (x0, x2, x1, x3) = (
+                q(parity, 0),
+                q(parity, 1),
+                q(2 + parity, 0),
+                q(2 + parity, 1),
+            );
+            let s = &mut tmp[4 * parity * len..4 * (parity + 1) * len];
+            let (s0, rest) = s.split_at_mut(len);
+            let (s1, rest) = rest.split_at_mut(len);
+            let (s2, s3) = rest.split_at_mut(len);
+            for ((d, a), b) in s0.iter_mut().zip(x0).zip(x2) {
+                *d = a - b;
+            }
+            for ((d, a), b) in s1.iter_mut().zip(x1).zip(x2) {
+                *d = a + b;
+            }
+            for ((d, a), b) in s2.iter_mut().zip(x2).zip(x1) {
+                *d = a - b;
+            }
+            for ((d, a), b) in s3.iter_mut().zip(x1).zip(x3) {
+                *d = a - b;
+            }
+        }
+        // B over the columns: tile slot f reads even[f], odd[f], even[f+1], odd[f+1].
+        let out = &mut v[ch * 16 * nt..(ch + 1) * 16 * nt];
+        for (i, o4) in out.chunks_exact_mut(4 * nt).enumerate() {
+            let e = &tmp[i * len..(i + 1) * len];
+            let o = &tmp[(4 + i) * len..(5 + i) * len];
+            let (v0, rest) = o4.split_at_mut(nt);
+            let (v1, rest) = rest.split_at_mut(nt);
+            let (v2, v3) = rest.split_at_mut(nt);
+            for ((d, a), b) in v0.iter_mut().zip(e).zip(&e[1..]) {
+                *d = a - b;
+            }
+            for ((d, a), b) in v1.iter_mut().zip(o).zip(&e[1..]) {
+                *d = a + b;
+            }
+            for ((d, a), b) in v2.iter_mut().zip(&e[1..]).zip(o) {
+                *d = a - b;
+            }
+            for ((d, a), b) in v3.iter_mut().zip(o).zip(&o[1..]) {
+                *d = a - b;
+            }
+        }
+    }
+}
+
+/// The block's outputs from `m[ξ][k][f]` (slots as in [`input_transform`]):
+/// `y = A^T m A` per tile, plus the bias, into the output planes `out`
+/// (`co x oh x ow`), skipping positions past the edges; `tmp` holds `12 * nt` floats.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn output_transform(
+    c: &Corr,
+    m: &[f32],
+    ty0: usize,
+    rows: usize,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    tmp: &mut [f32],
+) {
+    let (tw, half, oh, ow) = (c.tw, c.half(), c.oh, c.ow);
+    let nt = rows * half;
+    let level = capability();
+    let (q, y) = tmp[..12 * nt].split_at_mut(8 * nt);
+    for (k, out_k) in out.chunks_exact_mut(oh * ow).take(c.co).enumerate() {
+        let bk = bias.map_or(0.0, |b| b[k]);
+        let mk = |xi: usize| &m[(xi * c.co + k) * nt..][..nt];
+        // A^T over the rows: q[j] = m0j + m1j + m2j, q[4 + j] = m1j - m2j - m3j.
+        let (qa, qb) = q.split_at_mut(4 * nt);
+        for (j, (q0, q1)) in qa
+            .chunks_exact_mut(nt)
+            .zip(qb.chunks_exact_mut(nt))
+            .enumerate()
+        {
+            let (m0, m1, m2, m3) = (mk(j), mk(4 + j), mk(8 + j), mk(12 + j));
+            for (((d, a), b), c) in q0.iter_mut().zip(m0).zip(m1).zip(m2) {
+                *d = a + b + c;
+            }
+            for (((d, a), b), c) in q1.iter_mut().zip(m1).zip(m2).zip(m3) {
+                *d = a - b - c;
+            }
+        }
+        // A over the columns: output row i of every tile, its even columns into
+        // y[2i] and its odd ones into y[2i + 1].
+        for (qi, yi) in q.chunks_exact(4 * nt).zip(y.chunks_exact_mut(2 * nt)) {
+            let (q0, rest) = qi.split_at(nt);
+            let (q1, rest) = rest.split_at(nt);
+            let (q2, q3) = rest.split_at(nt);
+            let (ye, yo) = yi.split_at_mut(nt);
+            for (((d, a), b), c) in ye.iter_mut().zip(q0).zip(q1).zip(q2) {
+                *d = a + b + c + bk;
+            }
+            for (((d, a), b), c) in yo.iter_mut().zip(q1).zip(q2).zip(q3) {
+                *d = a - b - c + bk;
+            }
+        }
+        // Interleave into the output rows (slot tw of each tile row is thrown away).
+        for r in 0..rows {
+            for (i, yi) in y.chunks_exact(2 * nt).enumerate() {
+                let yy = 2 * (ty0 + r) + i;
+                if yy >= oh {
+                    break;
+                }
+                let ye = &yi[r * half..r * half + tw];
+                let yo = &yi[nt + r * half..nt + r * half + tw];
+                let row = &mut out_k[yy * ow..(yy + 1) * ow];
+                interleave::interleave(level, ye, yo, row);
+                if ow % 2 == 1 {
+                    row[ow - 1] = ye[tw - 1];
+                }
+            }
+        }
+    }
+}
+
+/// `u[ξ][k][ch] = (G g G^T)[ξ]` for the kernels `g = kernel(k, ch)` (3x3, row-major).
+fn transform_weights(c: &Corr, kernel: impl Fn(usize, usize) -> [f32; 9]) -> Vec<f32> {
+    let (co, ci) = (c.co, c.ci);
+    let mut u = vec![0.0; 16 * co * ci];
+    // G applied to three values: (a, (a + b + c)/2, (a - b + c)/2, c).
+    let g3 = |a: f32, b: f32, c: f32| [a, (a + b + c) * 0.5, (a - b + c) * 0.5, c];
+    for k in 0..co {
+        for ch in 0..ci {
+            let w = kernel(k, ch);
+            let cols: [[f32; 4]; 3] = std::array::from_fn(|j| g3(w[j], w[3 + j], w[6 + j]));
+            for i in 0..4 {
+                let row = g3(cols[0][i], cols[1][i], cols[2][i]);
+                for (j, &val) in row.iter().enumerate() {
+                    u[((4 * i + j) * co + k) * ci + ch] = val;
+                }
+            }
+        }
+    }
+    u
+}
+
+/// Runs `f` compiled for the SIMD level in use (its loops vectorise to that width).
+macro_rules! at_level {
+    ($f:ident($($arg:ident: $ty:ty),*)) => {{
+        /// # Safety
+        /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn v4($($arg: $ty),*) {
+            $f($($arg),*)
+        }
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3($($arg: $ty),*) {
+            $f($($arg),*)
+        }
+        match capability() {
+            // SAFETY: `capability()` only answers a level the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            Capability::Avx512 => unsafe { v4($($arg),*) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Capability::Avx2 => unsafe { v3($($arg),*) },
+            _ => $f($($arg),*),
+        }
+    }};
+}
+
+fn split_sample(c: &Corr, src: &[f32], quarters: &mut [f32]) {
+    let (hw, level) = (c.h * c.w, capability());
+    for (ch, planes) in quarters
+        .chunks_exact_mut(4 * c.quarter())
+        .take(c.ci)
+        .enumerate()
+    {
+        split_plane(
+            level,
+            &src[ch * hw..(ch + 1) * hw],
+            [c.h, c.w],
+            c.pad,
+            c.half(),
+            planes,
+        );
+    }
+}
+
+fn input_transform_at(
+    c: &Corr,
+    quarters: &[f32],
+    ty0: usize,
+    rows: usize,
+    v: &mut [f32],
+    tmp: &mut [f32],
+) {
+    at_level!(input_transform(
+        c: &Corr,
+        quarters: &[f32],
+        ty0: usize,
+        rows: usize,
+        v: &mut [f32],
+        tmp: &mut [f32]
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn output_transform_at(
+    c: &Corr,
+    m: &[f32],
+    ty0: usize,
+    rows: usize,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    tmp: &mut [f32],
+) {
+    at_level!(output_transform(
+        c: &Corr,
+        m: &[f32],
+        ty0: usize,
+        rows: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        tmp: &mut [f32]
+    ))
+}
+
+/// Scratch floats of one sample's correlation: the quarter planes, a block's `V` and
+/// `M`, and the transforms' rows.
+fn correlate_scratch(c: &Corr) -> usize {
+    let nt = c.block_slots();
+    4 * c.ci * c.quarter() + 16 * (c.ci + c.co) * nt + 12 * (nt + 1)
+}
+
+/// One sample: `out` (`co x oh x ow`) from `input` (`ci x h x w`) and the transformed
+/// kernels `u`, the products over `threads` threads.
+fn correlate_sample(
+    c: &Corr,
+    u: &[f32],
+    bias: Option<&[f32]>,
+    input: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+    threads: usize,
+) {
+    let nt_max = c.block_slots();
+    let (quarters, rest) = buf.split_at_mut(4 * c.ci * c.quarter());
+    let (v, rest) = rest.split_at_mut(16 * c.ci * nt_max);
+    let (m, tmp) = rest.split_at_mut(16 * c.co * nt_max);
+    split_sample(c, input, quarters);
+    for ty0 in (0..c.th).step_by(c.block_rows) {
+        let rows = c.block_rows.min(c.th - ty0);
+        let nt = rows * c.half();
+        input_transform_at(c, quarters, ty0, rows, v, tmp);
+        for xi in 0..16 {
+            // SAFETY: u[ξ] is a row-major (co, ci) slice; V[ξ] is (ci, nt) with rows
+            // 16 * nt apart from v[ξ * nt] on, inside `v` (16 * ci * nt floats); m[ξ]
+            // is a row-major (co, nt) slice of `m`, disjoint from both.
+            unsafe {
+                product(
+                    c.co,
+                    nt,
+                    c.ci,
+                    m[xi * c.co * nt..].as_mut_ptr(),
+                    nt,
+                    1,
+                    false,
+                    u[xi * c.co * c.ci..].as_ptr(),
+                    c.ci,
+                    1,
+                    v[xi * nt..].as_ptr(),
+                    16 * nt,
+                    1,
+                    threads,
+                )
+            };
+        }
+        output_transform_at(c, m, ty0, rows, bias, out, tmp);
+    }
+}
+
+/// Every sample of a batch, in parallel over samples (over the products' threads for
+/// a batch smaller than the pool).
+fn correlate_batch(
+    n: usize,
+    c: &Corr,
+    u: &[f32],
+    bias: Option<&[f32]>,
+    input: &[f32],
+    out: &mut [f32],
+) {
+    let (in_len, out_len) = (c.ci * c.h * c.w, c.co * c.oh * c.ow);
+    let scratch = correlate_scratch(c);
+    let threads = super::get_num_threads();
+    if threads > 1 && n >= threads {
+        super::par_chunks_mut(out, out_len, &|s, out_n| {
+            with_scratch::<f32, _>(scratch, |buf| {
+                correlate_sample(c, u, bias, &input[s * in_len..][..in_len], out_n, buf, 1)
+            })
+        });
+    } else {
+        let run = |out: &mut [f32]| {
+            with_scratch::<f32, _>(scratch, |buf| {
+                for (s, out_n) in out.chunks_mut(out_len).enumerate() {
+                    let x = &input[s * in_len..][..in_len];
+                    correlate_sample(c, u, bias, x, out_n, buf, threads);
+                }
+            })
+        };
+        if threads > 1 {
+            super::install(|| run(out));
+        } else {
+            run(out);
+        }
+    }
+}
+
+/// Forward (`applies(g)`, operands [`moderate`]): `out` `(n, o, oh, ow)` from `x`
+/// `(n, c, h, w)`, `w` `(o, c, 3, 3)` and `bias`.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+    let p = &g.plane;
+    let c = Corr::new(g.c, g.o, [p.h, p.w], p.padding);
+    let u = transform_weights(&c, |k, ch| {
+        std::array::from_fn(|t| w[(k * g.c + ch) * 9 + t])
+    });
+    correlate_batch(g.n, &c, &u, bias, x, out);
+}
+
+/// Input gradient (`applies(g)`, operands [`moderate`]): `gx` `(n, c, h, w)` from `gy`
+/// `(n, o, oh, ow)` and `w`: `dy` padded by `2 - padding`, correlated with
+/// `w'[ci, co] = w[co, ci]` flipped in both directions.
+pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], gx: &mut [f32]) {
+    let p = &g.plane;
+    let pad = [2 - p.padding[0], 2 - p.padding[1]];
+    let c = Corr::new(g.o, g.c, [p.oh, p.ow], pad);
+    debug_assert_eq!([c.oh, c.ow], [p.h, p.w]);
+    let u = transform_weights(&c, |k, ch| {
+        std::array::from_fn(|t| w[(ch * g.c + k) * 9 + (8 - t)])
+    });
+    correlate_batch(g.n, &c, &u, None, gy, gx);
+}
+
+/// `z[k][ξ][f] = (A dy A^T)[ξ]` for the tiles of tile rows `ty0..ty0 + rows` (slots as
+/// in [`input_transform`]), from the quarter planes of `dy` (zero past its edges and
+/// in the thrown-away slots, so those add nothing to the weight gradient); `tmp`
+/// holds `4 * nt` floats.
+#[inline(always)]
+fn dy_transform(
+    c: &Corr,
+    quarters: &[f32],
+    ty0: usize,
+    rows: usize,
+    z: &mut [f32],
+    tmp: &mut [f32],
+) {
+    let (half, quarter) = (c.half(), c.quarter());
+    let nt = rows * half;
+    let at = ty0 * half;
+    let (t0, rest) = tmp[..4 * nt].split_at_mut(nt);
+    let (t1, rest) = rest.split_at_mut(nt);
+    let (t2, t3) = rest.split_at_mut(nt);
+    for (planes, zk) in quarters
+        .chunks_exact(4 * quarter)
+        .take(c.co)
+        .zip(z.chunks_exact_mut(16 * nt))
+    {
+        // A tile's dy is [[a, b], [c, d]].
+        let q = |i: usize| &planes[i * quarter + at..][..nt];
+        let (a, b, cc, d) = (q(0), q(1), q(2), q(3));
+        // A over the rows: (a, b), (a + c, b + d), (a - c, b - d), (-c, -d).
+        for (((((t0, t1), t2), t3), ((a, b), cc)), d) in t0
+            .iter_mut()
+            .zip(t1.iter_mut())
+            .zip(t2.iter_mut())
+            .zip(t3.iter_mut())
+            .zip(a.iter().zip(b).zip(cc))
+            .zip(d)
+        {
+            *t0 = a + cc;
+            *t1 = b + d;
+            *t2 = a - cc;
+            *t3 = b - d;
+        }
+        // A over the columns: row (u, v) gives (u, u + v, u - v, -v).
+        let rows_uv: [(&[f32], &[f32]); 4] = [(a, b), (t0, t1), (t2, t3), (cc, d)];
+        for (i, (zi, (u, v))) in zk.chunks_exact_mut(4 * nt).zip(rows_uv).enumerate() {
+            let (z0, rest) = zi.split_at_mut(nt);
+            let (z1, rest) = rest.split_at_mut(nt);
+            let (z2, z3) = rest.split_at_mut(nt);
+            // The last row is (-c, -d): its signs are folded into the formulas.
+            let s = if i == 3 { -1.0f32 } else { 1.0 };
+            for ((((z0, z1), z2), z3), (&u, &v)) in z0
+                .iter_mut()
+                .zip(z1.iter_mut())
+                .zip(z2.iter_mut())
+                .zip(z3.iter_mut())
+                .zip(u.iter().zip(v))
+            {
+                let (u, v) = (s * u, s * v);
+                *z0 = u;
+                *z1 = u + v;
+                *z2 = u - v;
+                *z3 = -v;
+            }
+        }
+    }
+}
+
+fn dy_transform_at(
+    c: &Corr,
+    quarters: &[f32],
+    ty0: usize,
+    rows: usize,
+    z: &mut [f32],
+    tmp: &mut [f32],
+) {
+    at_level!(dy_transform(
+        c: &Corr,
+        quarters: &[f32],
+        ty0: usize,
+        rows: usize,
+        z: &mut [f32],
+        tmp: &mut [f32]
+    ))
+}
+
+/// The correlation of the weight gradient (the forward's, `dy` split alike).
+fn weight_corr(g: &ConvGeom) -> Corr {
+    let p = &g.plane;
+    Corr::new(g.c, g.o, [p.h, p.w], p.padding)
+}
+
+/// Scratch floats of [`backward_weight_part`]: the quarter planes of a sample's input
+/// and `dy`, a block's `V` and `Z`, the sums `dU` and the transforms' rows.
+pub fn weight_grad_scratch(g: &ConvGeom) -> usize {
+    let c = weight_corr(g);
+    let nt = c.block_slots();
+    4 * (c.ci + c.co) * c.quarter() + 16 * (c.ci + c.co) * nt + 16 * c.ci * c.co + 8 * (nt + 1)
+}
+
+/// Weight gradient of samples `lo..hi` (`lo < hi`; `applies(g)`, operands
+/// [`moderate`]) into `dst` `(o, c, 3, 3)`, the products over `threads` threads.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_weight_part(
+    g: &ConvGeom,
+    gy: &[f32],
+    x: &[f32],
+    lo: usize,
+    hi: usize,
+    dst: &mut [f32],
+    buf: &mut [f32],
+    threads: usize,
+) {
+    let c = weight_corr(g);
+    let (ci, co) = (c.ci, c.co);
+    let (in_len, dy_len) = (ci * c.h * c.w, co * c.oh * c.ow);
+    let nt_max = c.block_slots();
+    let (xq, rest) = buf.split_at_mut(4 * ci * c.quarter());
+    let (dyq, rest) = rest.split_at_mut(4 * co * c.quarter());
+    let (v, rest) = rest.split_at_mut(16 * ci * nt_max);
+    let (z, rest) = rest.split_at_mut(16 * co * nt_max);
+    let (du, tmp) = rest.split_at_mut(16 * ci * co);
+    // dy's planes split like the input's (no padding): the same slots.
+    let dyc = Corr {
+        ci: co,
+        h: c.oh,
+        w: c.ow,
+        pad: [0, 0],
+        ..c
+    };
+    let mut first = true;
+    for s in lo..hi {
+        split_sample(&c, &x[s * in_len..][..in_len], xq);
+        split_sample(&dyc, &gy[s * dy_len..][..dy_len], dyq);
+        for ty0 in (0..c.th).step_by(c.block_rows) {
+            let rows = c.block_rows.min(c.th - ty0);
+            let nt = rows * c.half();
+            input_transform_at(&c, xq, ty0, rows, v, tmp);
+            dy_transform_at(&c, dyq, ty0, rows, z, tmp);
+            for xi in 0..16 {
+                // SAFETY: Z[ξ] is (co, nt) with rows 16 * nt apart from z[ξ * nt] on,
+                // inside `z`; V[ξ]^T is (nt, ci) read from `v` with row stride 1 and
+                // column stride 16 * nt; dU[ξ] is a row-major (co, ci) slice of `du`,
+                // disjoint from both. The first product of the part overwrites it.
+                unsafe {
+                    product(
+                        co,
+                        ci,
+                        nt,
+                        du[xi * co * ci..].as_mut_ptr(),
+                        ci,
+                        1,
+                        !first,
+                        z[xi * nt..].as_ptr(),
+                        16 * nt,
+                        1,
+                        v[xi * nt..].as_ptr(),
+                        1,
+                        16 * nt,
+                        threads,
+                    )
+                };
+            }
+            first = false;
+        }
+    }
+    // dg = G^T dU G; G^T applied to four values: (a + (b + c)/2, (b - c)/2, (b + c)/2 + d).
+    let gt = |a: f32, b: f32, c: f32, d: f32| {
+        let (h, e) = ((b + c) * 0.5, (b - c) * 0.5);
+        [a + h, e, h + d]
+    };
+    for (k, dk) in dst.chunks_exact_mut(ci * 9).take(co).enumerate() {
+        for (ch, d) in dk.chunks_exact_mut(9).enumerate() {
+            let u = |i: usize, j: usize| du[((4 * i + j) * co + k) * ci + ch];
+            let rows: [[f32; 3]; 4] =
+                std::array::from_fn(|i| gt(u(i, 0), u(i, 1), u(i, 2), u(i, 3)));
+            for j in 0..3 {
+                let col = gt(rows[0][j], rows[1][j], rows[2][j], rows[3][j]);
+                for i in 0..3 {
+                    d[3 * i + j] = col[i];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The kernels called directly (whatever `applies` would choose) against float64
+    //! loops: odd output sizes (half tiles at the edges), paddings 0 to 2, planes
+    //! smaller than a tile, several blocks of tile rows, a bias, and a weight gradient
+    //! over part of the batch.
+    use super::*;
+    use crate::cpu::conv_reference::{check, geom, reference, values};
+
+    /// (n, c, o, [h, w], padding)
+    type Case = (usize, usize, usize, [usize; 2], [usize; 2]);
+
+    const CASES: [Case; 7] = [
+        (2, 5, 7, [9, 11], [1, 1]),   // 9x11 outputs: half tiles on both edges
+        (3, 4, 3, [8, 8], [0, 0]),    // 6x6 outputs, whole tiles
+        (2, 3, 4, [5, 6], [2, 1]),    // padding 2 (input gradient pads by 0)
+        (1, 2, 3, [1, 1], [1, 1]),    // a 1x1 output: one quarter tile
+        (2, 3, 2, [10, 200], [1, 1]), // 100 tiles a row: blocks of 3 + 2 tile rows
+        (2, 17, 33, [6, 35], [1, 0]), // 33 outputs per row: shuffle tails
+        (1, 2, 2, [40, 3], [0, 1]),   // one tile column, 19 tile rows
+    ];
+
+    #[test]
+    fn winograd_kernels_match_float64_loops() {
+        for (case, &(n, c, o, hw, pad)) in CASES.iter().enumerate() {
+            let g = geom(n, c, o, hw, [3, 3], pad, [1, 1]);
+            let p = g.plane;
+            let x = values(n * c * p.h * p.w, 1 + case as u64);
+            let w = values(o * c * 9, 100 + case as u64);
+            let gy = values(n * o * p.oh * p.ow, 200 + case as u64);
+            let bias = values(o, 300 + case as u64);
+            let [mut want, want_gx, _] = reference(&g, &x, &w, &gy);
+            let l = p.oh * p.ow;
+            for (i, v) in want.iter_mut().enumerate() {
+                *v += bias[(i / l) % o] as f64;
+            }
+            let mut y = vec![f32::NAN; want.len()];
+            forward(&g, &x, &w, Some(&bias), &mut y);
+            check(&y, &want, &format!("forward, case {case}"));
+            let mut gx = vec![f32::NAN; want_gx.len()];
+            backward_input(&g, &gy, &w, &mut gx);
+            check(&gx, &want_gx, &format!("input gradient, case {case}"));
+            // Samples 1..n only (or the one sample).
+            let lo = usize::from(n > 1);
+            let part = geom(n - lo, c, o, hw, [3, 3], pad, [1, 1]);
+            let (xs, gys) = (&x[lo * c * p.h * p.w..], &gy[lo * o * l..]);
+            let want_gw = &reference(&part, xs, &w, gys)[2];
+            let mut gw = vec![f32::NAN; want_gw.len()];
+            let mut buf = vec![f32::NAN; weight_grad_scratch(&g)];
+            backward_weight_part(&g, &gy, &x, lo, n, &mut gw, &mut buf, 1);
+            check(&gw, want_gw, &format!("weight gradient, case {case}"));
+        }
+    }
+
+    #[test]
+    fn only_moderate_values_come_here() {
+        assert!(moderate(&[0.0, -1.0, LIMIT, -LIMIT]));
+        for bad in [
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            LIMIT * 2.0,
+            -1e38,
+        ] {
+            let mut v = vec![1.0f32; 5000];
+            v[4999] = bad;
+            assert!(!moderate(&v), "{bad}");
+        }
+    }
+}
