@@ -334,7 +334,7 @@ WINOGRAD = [
     (2, 48, 50, 15, 17, 1),  # forward and input gradient; odd outputs: half tiles
     (2, 16, 70, 18, 20, 0),  # beyond the direct kernels: the weight gradient too
     (1, 20, 66, 14, 15, 2),  # padding 2 (the input gradient pads dy by 0)
-    (2, 20, 66, 60, 17, 1),  # 30 tile rows: blocks of 29 + 1
+    (2, 20, 66, 62, 17, 1),  # 31 tile rows: blocks of 15 + 15 + 1
 ]
 
 

@@ -415,11 +415,18 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         WeightGrad::Direct => direct::weight_grad_scratch(g),
         WeightGrad::Im2col => g.scratch_len(g.block()),
     };
+    // Each part's result: the weight gradient itself, or on the Winograd route the sums
+    // in the transformed domain, turned into it once after the parts are added.
+    let plen = match route {
+        WeightGrad::Winograd => winograd::weight_part_len(g),
+        _ => wlen,
+    };
     // Parts of `per` samples each, none empty.
     let per = g.n.div_ceil(g.n.min(WEIGHT_GRAD_PARTS));
     let parts = g.n.div_ceil(per);
     let threads = super::get_num_threads();
     let total = g.n.saturating_mul(g.sample_flops());
+    let mut sum = vec![T::zero(); plen];
     if parts == 1 || threads == 1 || total < PAR_FLOPS {
         // One part at a time, in order; each part's products may use every thread.
         let inner = if g.block().saturating_mul(g.sample_flops()) >= PAR_FLOPS {
@@ -427,37 +434,41 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         } else {
             1
         };
-        let run = |gw: &mut [T]| {
-            let mut acc = vec![T::zero(); wlen];
+        let run = |sum: &mut [T]| {
+            let mut acc = vec![T::zero(); plen];
             with_scratch(scratch, |buf| {
                 for p in 0..parts {
                     let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
                     if p == 0 {
-                        weight_grad_part(g, &taps, route, gy, x, lo, hi, gw, buf, inner);
+                        weight_grad_part(g, &taps, route, gy, x, lo, hi, sum, buf, inner);
                     } else {
                         weight_grad_part(g, &taps, route, gy, x, lo, hi, &mut acc, buf, inner);
-                        gw.iter_mut().zip(&acc).for_each(|(d, &s)| *d = *d + s);
+                        sum.iter_mut().zip(&acc).for_each(|(d, &s)| *d = *d + s);
                     }
                 }
             })
         };
         if inner > 1 {
-            super::install(|| run(gw));
+            super::install(|| run(&mut sum));
         } else {
-            run(gw);
+            run(&mut sum);
         }
-        return;
+    } else {
+        let mut partials = vec![T::zero(); parts * plen];
+        super::par_chunks_mut(&mut partials, plen, &|p, dst| {
+            let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
+            with_scratch(scratch, |buf| {
+                weight_grad_part(g, &taps, route, gy, x, lo, hi, dst, buf, 1)
+            })
+        });
+        sum.copy_from_slice(&partials[..plen]);
+        for part in partials.chunks_exact(plen).skip(1) {
+            sum.iter_mut().zip(part).for_each(|(d, &s)| *d = *d + s);
+        }
     }
-    let mut partials = vec![T::zero(); parts * wlen];
-    super::par_chunks_mut(&mut partials, wlen, &|p, dst| {
-        let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
-        with_scratch(scratch, |buf| {
-            weight_grad_part(g, &taps, route, gy, x, lo, hi, dst, buf, 1)
-        })
-    });
-    gw.copy_from_slice(&partials[..wlen]);
-    for part in partials.chunks_exact(wlen).skip(1) {
-        gw.iter_mut().zip(part).for_each(|(d, &s)| *d = *d + s);
+    match (route, as_f32(&sum), as_f32_mut(gw)) {
+        (WeightGrad::Winograd, Some(sum), Some(gw)) => winograd::finish_weight_grad(g, sum, gw),
+        _ => gw.copy_from_slice(&sum),
     }
 }
 
@@ -471,8 +482,7 @@ enum WeightGrad {
 
 impl WeightGrad {
     fn choose<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T]) -> WeightGrad {
-        if let (true, Some(gy), Some(x)) = (winograd::applies_weight_grad(g), as_f32(gy), as_f32(x))
-        {
+        if let (true, Some(gy), Some(x)) = (winograd::applies(g), as_f32(gy), as_f32(x)) {
             if winograd::moderate(gy) && winograd::moderate(x) {
                 return WeightGrad::Winograd;
             }
@@ -486,7 +496,8 @@ impl WeightGrad {
 }
 
 /// `dst = sum over samples lo..hi of dy[n] @ cols(x[n])^T`, per group (`lo < hi`), a
-/// block of samples per product (or the same sum on the Winograd or direct kernels).
+/// block of samples per product (or the same sum on the direct kernels, or its
+/// transformed form on the Winograd ones).
 #[allow(clippy::too_many_arguments)]
 fn weight_grad_part<T: ConvFloat>(
     g: &ConvGeom,

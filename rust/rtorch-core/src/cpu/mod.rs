@@ -27,6 +27,7 @@ pub mod strided;
 pub mod view;
 pub mod window;
 mod winograd;
+mod winograd_dy;
 
 use parking_lot::RwLock;
 use std::sync::Arc;

@@ -95,6 +95,43 @@ pub fn copy_transposing<T: Element>(out: &ViewMut<'_, T>, src: &View<'_, T>) -> 
     true
 }
 
+/// `out[i * osb + j] = src[i + j * ssa]` for `i < rows` and `j < cols`: a transposing
+/// copy of float32 (in 8 x 8 register blocks where AVX2 is in use).
+///
+/// # Panics
+/// If either slice is too short for the offsets named above.
+pub fn transpose_f32(
+    src: &[f32],
+    ssa: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    osb: usize,
+) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(
+        (rows - 1) + (cols - 1) * ssa < src.len(),
+        "transpose_f32: source too short"
+    );
+    assert!(
+        (rows - 1) * osb + cols - 1 < out.len(),
+        "transpose_f32: output too short"
+    );
+    if super::math::has_avx2_fma() {
+        // SAFETY: AVX2 is in use; every offset is inside its slice (checked above),
+        // and `out`, borrowed mutably, cannot overlap `src`.
+        unsafe { blocked_tile(out.as_mut_ptr(), osb, src.as_ptr(), ssa, (0, rows), cols) };
+    } else {
+        for i in 0..rows {
+            for j in 0..cols {
+                out[i * osb + j] = src[i + j * ssa];
+            }
+        }
+    }
+}
+
 /// Edge of the register-transposed blocks.
 const BLOCK: usize = 8;
 

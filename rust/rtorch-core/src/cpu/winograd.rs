@@ -13,7 +13,8 @@
 //!   `2 - padding` with the flipped, transposed kernels (as in `conv_direct`).
 //! - weight gradient: `y` is linear in `U`, so `dU[ξ] = sum over tiles of
 //!   (A dy A^T)[ξ] ⊙ V[ξ]`, the product `dU[ξ] (co, ci) = Z[ξ] (co, tiles) @ V[ξ]^T`
-//!   with `Z = A dy A^T` (zero `dy` past the output's edge), then `dg = G^T dU G`.
+//!   with `Z = A dy A^T` (zero `dy` past the output's edge), summed over the batch in
+//!   the caller's fixed parts, then `dg = G^T dU G` once.
 //!
 //! The transforms' constants are 0, ±1 and ±1/2, exact in binary; the results differ
 //! from a direct sum by rounding only, of the order of the direct sum's own. But a
@@ -28,7 +29,9 @@
 //! transform is an elementwise loop over the tiles with shifted reads, which the
 //! compiler vectorises (the loops are compiled for the SIMD level in use). Tiles go in
 //! blocks of whole tile rows ([`BLOCK_TILES`]), so a block's transformed operands stay
-//! in L2 between the transforms and the products.
+//! in L2 between the transforms and the products. For the weight gradient `dy` goes
+//! channels-last and `Z` is written with its channels contiguous, so the product
+//! reads both of its operands without packing them.
 //!
 //! Work is split over samples only (the products of a single sample use every thread,
 //! with the same bits), and every sum runs in a fixed order, so results do not depend
@@ -39,6 +42,7 @@ use super::conv_direct;
 use super::gemm::product;
 use super::interleave;
 use super::math::{capability, Capability};
+use super::winograd_dy;
 
 /// Largest magnitude an operand may hold here: transformed values are at most 4x an
 /// input's and 2.25x a weight's, so products stay below 2^100 and no sum of them can
@@ -46,14 +50,17 @@ use super::math::{capability, Capability};
 const LIMIT: f32 = (1u64 << 48) as f32;
 
 /// Tiles per block (rounded up to whole tile rows): with 64 input and output channels
-/// a block's transformed input and products take 2 x 16 x 64 x 256 floats (2 MiB).
-const BLOCK_TILES: usize = 256;
+/// a block's transformed input and products take 2 x 16 x 64 x 136 floats (1.1 MiB, in
+/// L2). One thread, 16 x 64 x 32x32, forward / dx / dw: 6.2 / 6.5 / 6.6 ms at 256, 6.2
+/// / 6.2 / 5.6 at 128, 6.8 / 6.8 / 5.5 at 64.
+const BLOCK_TILES: usize = 128;
 
 /// Fewest channels (input and output) for which the transforms pay off against the
 /// direct kernels (`conv_direct`, up to 64 channels). Measured at one thread on
-/// 16-sample batches of 32x32 planes, milliseconds here / direct: 32 channels forward
-/// 2.35 / 2.19, input gradient 2.37 / 2.37; 48: 3.80 / 4.64 and 3.75 / 4.97; 64: 6.18 /
-/// 8.13 and 6.72 / 8.98.
+/// 16-sample batches of 32x32 planes, milliseconds here / direct (the host's load moves
+/// single runs by ~10%): 32 channels forward 2.35 / 2.19, input gradient 2.37 / 2.37;
+/// 48: forward 3.80 / 4.64 (another run 4.36 / 4.22), dx 3.75 / 4.97, dw 4.01 / 4.26;
+/// 64: 6.16 / 7.78, 6.53 / 8.28, 6.54 / 7.71.
 const MIN_CHANNELS: usize = 48;
 
 /// Fewest channels against im2col + GEMM (where the direct kernels do not apply).
@@ -65,7 +72,36 @@ const MIN_CHANNELS_IM2COL: usize = 16;
 /// tiles) the input gradient lost too (9.0 / 8.4); 16x16 and larger won everywhere.
 const MIN_TILES: usize = 8;
 
-/// Whether a float32 convolution's forward and input gradient run here: a 3x3 kernel
+/// Runs `f` compiled for the SIMD level in use (its loops vectorise to that width).
+macro_rules! at_level {
+    ($f:ident($($arg:ident: $ty:ty),*)) => {{
+        /// # Safety
+        /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn v4($($arg: $ty),*) {
+            $f($($arg),*)
+        }
+        /// # Safety
+        /// The CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3($($arg: $ty),*) {
+            $f($($arg),*)
+        }
+        match capability() {
+            // SAFETY: `capability()` only answers a level the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            Capability::Avx512 => unsafe { v4($($arg),*) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Capability::Avx2 => unsafe { v3($($arg),*) },
+            _ => $f($($arg),*),
+        }
+    }};
+}
+
+/// Whether a float32 convolution (forward and both gradients) runs here: a 3x3 kernel
 /// with unit stride and dilation, one group, padding at most 2 (the input gradient
 /// pads `dy` by `2 - padding`), planes and channel counts where it measured faster,
 /// and SIMD in use.
@@ -96,19 +132,22 @@ fn disabled() -> bool {
     *OFF.get_or_init(|| std::env::var("RTORCH_DISABLE_WINOGRAD").is_ok_and(|v| v.trim() == "1"))
 }
 
-/// Whether the weight gradient runs here: as [`applies`], where the direct kernels do
-/// not (their weight gradient measured faster up to their 64 channels: 8.3 ms against
-/// 9.0 here at 64, 16 samples of 32x32; against im2col, 128 channels at 16x16: 6.7
-/// here, 12.3 there).
-pub fn applies_weight_grad(g: &ConvGeom) -> bool {
-    applies(g) && !conv_direct::applies(g)
-}
-
 /// Every value finite and at most [`LIMIT`] in magnitude (see the module comment).
 pub fn moderate(s: &[f32]) -> bool {
-    // Chunks without an early exit inside vectorise; NaN fails the comparison.
-    s.chunks(4096)
-        .all(|c| c.iter().fold(true, |ok, v| ok & (v.abs() <= LIMIT)))
+    /// `ok` = every value's magnitude bits at most LIMIT's: they order like the
+    /// magnitudes, with infinity and NaN above every finite value. A maximum over
+    /// chunks, without an early exit inside, vectorises.
+    #[inline(always)]
+    fn body(s: &[f32], ok: &mut bool) {
+        let limit = LIMIT.to_bits();
+        *ok = s
+            .chunks(4096)
+            .all(|c| c.iter().fold(0, |m, v| m.max(v.to_bits() & 0x7fff_ffff)) <= limit);
+    }
+    let mut ok = false;
+    let r = &mut ok;
+    at_level!(body(s: &[f32], r: &mut bool));
+    ok
 }
 
 /// One correlation: `ci` planes of `h x w`, zero-padded by `pad`, with 3x3 kernels
@@ -132,11 +171,7 @@ impl Corr {
     fn new(ci: usize, co: usize, [h, w]: [usize; 2], pad: [usize; 2]) -> Corr {
         let (oh, ow) = (h + 2 * pad[0] - 2, w + 2 * pad[1] - 2);
         let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
-        let bt = std::env::var("RTORCH_WBT")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(BLOCK_TILES);
-        let block_rows = bt.div_ceil(tw).clamp(1, th.max(1));
+        let block_rows = BLOCK_TILES.div_ceil(tw).clamp(1, th.max(1));
         Corr {
             ci,
             co,
@@ -374,35 +409,6 @@ fn transform_weights(c: &Corr, kernel: impl Fn(usize, usize) -> [f32; 9]) -> Vec
     u
 }
 
-/// Runs `f` compiled for the SIMD level in use (its loops vectorise to that width).
-macro_rules! at_level {
-    ($f:ident($($arg:ident: $ty:ty),*)) => {{
-        /// # Safety
-        /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-        unsafe fn v4($($arg: $ty),*) {
-            $f($($arg),*)
-        }
-        /// # Safety
-        /// The CPU has AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn v3($($arg: $ty),*) {
-            $f($($arg),*)
-        }
-        match capability() {
-            // SAFETY: `capability()` only answers a level the CPU supports.
-            #[cfg(target_arch = "x86_64")]
-            Capability::Avx512 => unsafe { v4($($arg),*) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            Capability::Avx2 => unsafe { v3($($arg),*) },
-            _ => $f($($arg),*),
-        }
-    }};
-}
-
 fn split_sample(c: &Corr, src: &[f32], quarters: &mut [f32]) {
     let (hw, level) = (c.h * c.w, capability());
     for (ch, planes) in quarters
@@ -575,106 +581,78 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], gx: &mut [f32]) {
     correlate_batch(g.n, &c, &u, None, gy, gx);
 }
 
-/// `z[k][ξ][f] = (A dy A^T)[ξ]` for the tiles of tile rows `ty0..ty0 + rows` (slots as
-/// in [`input_transform`]), from the quarter planes of `dy` (zero past its edges and
-/// in the thrown-away slots, so those add nothing to the weight gradient); `tmp`
-/// holds `4 * nt` floats.
-#[inline(always)]
-fn dy_transform(
-    c: &Corr,
-    quarters: &[f32],
-    ty0: usize,
-    rows: usize,
-    z: &mut [f32],
-    tmp: &mut [f32],
-) {
-    let (half, quarter) = (c.half(), c.quarter());
+/// `z[ξ][f][k] = (A dy A^T)[ξ]` for the tiles of tile rows `ty0..ty0 + rows` (slots as
+/// in [`input_transform`]), from `dyt`, a sample's `dy` channels-last and zero-padded
+/// to `2 * th` rows of `2 * half` positions (zero past the edges and in the
+/// thrown-away slots, so those add nothing to the weight gradient). Channels-last, a
+/// tile's values are runs of channels, and the product reads `Z[ξ]` with its channels
+/// contiguous (no packing).
+fn dy_transform(c: &Corr, dyt: &[f32], ty0: usize, rows: usize, z: &mut [f32]) {
+    debug_assert!(z.len() >= 16 * z_stride(c, nt_of(c, rows)));
+    let (co, half, level) = (c.co, c.half(), capability());
     let nt = rows * half;
-    let at = ty0 * half;
-    let (t0, rest) = tmp[..4 * nt].split_at_mut(nt);
-    let (t1, rest) = rest.split_at_mut(nt);
-    let (t2, t3) = rest.split_at_mut(nt);
-    for (planes, zk) in quarters
-        .chunks_exact(4 * quarter)
-        .take(c.co)
-        .zip(z.chunks_exact_mut(16 * nt))
-    {
-        // A tile's dy is [[a, b], [c, d]].
-        let q = |i: usize| &planes[i * quarter + at..][..nt];
-        let (a, b, cc, d) = (q(0), q(1), q(2), q(3));
-        // A over the rows: (a, b), (a + c, b + d), (a - c, b - d), (-c, -d).
-        for (((((t0, t1), t2), t3), ((a, b), cc)), d) in t0
-            .iter_mut()
-            .zip(t1.iter_mut())
-            .zip(t2.iter_mut())
-            .zip(t3.iter_mut())
-            .zip(a.iter().zip(b).zip(cc))
-            .zip(d)
-        {
-            *t0 = a + cc;
-            *t1 = b + d;
-            *t2 = a - cc;
-            *t3 = b - d;
-        }
-        // A over the columns: row (u, v) gives (u, u + v, u - v, -v).
-        let rows_uv: [(&[f32], &[f32]); 4] = [(a, b), (t0, t1), (t2, t3), (cc, d)];
-        for (i, (zi, (u, v))) in zk.chunks_exact_mut(4 * nt).zip(rows_uv).enumerate() {
-            let (z0, rest) = zi.split_at_mut(nt);
-            let (z1, rest) = rest.split_at_mut(nt);
-            let (z2, z3) = rest.split_at_mut(nt);
-            // The last row is (-c, -d): its signs are folded into the formulas.
-            let s = if i == 3 { -1.0f32 } else { 1.0 };
-            for ((((z0, z1), z2), z3), (&u, &v)) in z0
-                .iter_mut()
-                .zip(z1.iter_mut())
-                .zip(z2.iter_mut())
-                .zip(z3.iter_mut())
-                .zip(u.iter().zip(v))
-            {
-                let (u, v) = (s * u, s * v);
-                *z0 = u;
-                *z1 = u + v;
-                *z2 = u - v;
-                *z3 = -v;
-            }
-        }
+    let row_len = 2 * half * co;
+    for f in 0..nt {
+        let (r, tx) = (ty0 + f / half, f % half);
+        // The tile's dy is [[a, b], [c, d]].
+        let top = 2 * r * row_len + 2 * tx * co;
+        let run = |at: usize| &dyt[at..at + co];
+        let tile = [
+            run(top),
+            run(top + co),
+            run(top + row_len),
+            run(top + row_len + co),
+        ];
+        winograd_dy::transform(level, tile, &mut z[f * co..], z_stride(c, nt));
     }
 }
 
-fn dy_transform_at(
-    c: &Corr,
-    quarters: &[f32],
-    ty0: usize,
-    rows: usize,
-    z: &mut [f32],
-    tmp: &mut [f32],
-) {
-    at_level!(dy_transform(
-        c: &Corr,
-        quarters: &[f32],
-        ty0: usize,
-        rows: usize,
-        z: &mut [f32],
-        tmp: &mut [f32]
-    ))
+/// One sample's `dy` (`co x oh x ow`) channels-last into `dyt` (`2 * th` rows of
+/// `2 * half` positions of `co` channels), zero past the edges.
+fn channels_last(c: &Corr, dy: &[f32], dyt: &mut [f32]) {
+    dyt.fill(0.0);
+    let (co, l, row_len) = (c.co, c.oh * c.ow, 2 * c.half() * c.co);
+    for y in 0..c.oh {
+        super::reorder::transpose_f32(&dy[y * c.ow..], l, c.ow, co, &mut dyt[y * row_len..], co);
+    }
 }
 
-/// The correlation of the weight gradient (the forward's, `dy` split alike).
+/// Floats between `Z[ξ]` and `Z[ξ + 1]` for a block of `nt` slots: `nt * co` and a
+/// cache line, so that the sixteen streams the dy transform writes do not fall on the
+/// same L1 sets (`nt * co` floats is often a multiple of 4 KiB: 272 slots x 64).
+fn z_stride(c: &Corr, nt: usize) -> usize {
+    nt * c.co + 16
+}
+
+/// Slots of a block of `rows` tile rows.
+fn nt_of(c: &Corr, rows: usize) -> usize {
+    rows * c.half()
+}
+
+/// The correlation of the weight gradient (the forward's).
 fn weight_corr(g: &ConvGeom) -> Corr {
     let p = &g.plane;
     Corr::new(g.c, g.o, [p.h, p.w], p.padding)
 }
 
-/// Scratch floats of [`backward_weight_part`]: the quarter planes of a sample's input
-/// and `dy`, a block's `V` and `Z`, the sums `dU` and the transforms' rows.
+/// Scratch floats of [`backward_weight_part`]: a sample's input quarter planes and
+/// channels-last `dy`, a block's `V` and `Z`, the sums `dU` and the transforms' rows.
 pub fn weight_grad_scratch(g: &ConvGeom) -> usize {
     let c = weight_corr(g);
     let nt = c.block_slots();
-    4 * (c.ci + c.co) * c.quarter() + 16 * (c.ci + c.co) * nt + 16 * c.ci * c.co + 8 * (nt + 1)
+    let dyt = 2 * c.th * 2 * c.half() * c.co;
+    4 * c.ci * c.quarter() + dyt + 16 * c.ci * nt + 16 * z_stride(&c, nt) + 8 * (nt + 1)
 }
 
-/// Weight gradient of samples `lo..hi` (`lo < hi`; `applies(g)`, operands
-/// [`moderate`]) into `dst` `(o, c, 3, 3)`, the products over `threads` threads.
+/// Floats of a part of the weight gradient: the sums `dU[ξ][ch][k]`, finished into
+/// the gradient by [`finish_weight_grad`] once the parts are added.
+pub fn weight_part_len(g: &ConvGeom) -> usize {
+    16 * g.c * g.o
+}
+
+/// The weight gradient's sums in the transformed domain, `du[ξ][ch][k] = sum over
+/// samples lo..hi and tiles of Z[ξ][k] V[ξ][ch]` (`lo < hi`; `applies(g)`, operands
+/// [`moderate`]; [`weight_part_len`] floats), the products over `threads` threads.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_weight_part(
     g: &ConvGeom,
@@ -682,7 +660,7 @@ pub fn backward_weight_part(
     x: &[f32],
     lo: usize,
     hi: usize,
-    dst: &mut [f32],
+    du: &mut [f32],
     buf: &mut [f32],
     threads: usize,
 ) {
@@ -691,44 +669,37 @@ pub fn backward_weight_part(
     let (in_len, dy_len) = (ci * c.h * c.w, co * c.oh * c.ow);
     let nt_max = c.block_slots();
     let (xq, rest) = buf.split_at_mut(4 * ci * c.quarter());
-    let (dyq, rest) = rest.split_at_mut(4 * co * c.quarter());
+    let (dyt, rest) = rest.split_at_mut(2 * c.th * 2 * c.half() * co);
     let (v, rest) = rest.split_at_mut(16 * ci * nt_max);
-    let (z, rest) = rest.split_at_mut(16 * co * nt_max);
-    let (du, tmp) = rest.split_at_mut(16 * ci * co);
-    // dy's planes split like the input's (no padding): the same slots.
-    let dyc = Corr {
-        ci: co,
-        h: c.oh,
-        w: c.ow,
-        pad: [0, 0],
-        ..c
-    };
+    let (z, tmp) = rest.split_at_mut(16 * z_stride(&c, nt_max));
     let mut first = true;
     for s in lo..hi {
         split_sample(&c, &x[s * in_len..][..in_len], xq);
-        split_sample(&dyc, &gy[s * dy_len..][..dy_len], dyq);
+        channels_last(&c, &gy[s * dy_len..][..dy_len], dyt);
         for ty0 in (0..c.th).step_by(c.block_rows) {
             let rows = c.block_rows.min(c.th - ty0);
             let nt = rows * c.half();
             input_transform_at(&c, xq, ty0, rows, v, tmp);
-            dy_transform_at(&c, dyq, ty0, rows, z, tmp);
+            dy_transform(&c, dyt, ty0, rows, z);
             for xi in 0..16 {
-                // SAFETY: Z[ξ] is (co, nt) with rows 16 * nt apart from z[ξ * nt] on,
-                // inside `z`; V[ξ]^T is (nt, ci) read from `v` with row stride 1 and
-                // column stride 16 * nt; dU[ξ] is a row-major (co, ci) slice of `du`,
-                // disjoint from both. The first product of the part overwrites it.
+                // SAFETY: Z[ξ] is (co, nt) read from the (nt, co) row-major slice at
+                // z[ξ * z_stride] (row stride 1, column stride co), inside `z`; V[ξ]^T is (nt, ci)
+                // read from `v` at v[ξ * nt] with row stride 1 and column stride 16 * nt;
+                // dU[ξ] is (co, ci) written column-major into du[ξ * ci * co..] (row
+                // stride 1, column stride co), disjoint from both. The part's first
+                // product overwrites it.
                 unsafe {
                     product(
                         co,
                         ci,
                         nt,
                         du[xi * co * ci..].as_mut_ptr(),
-                        ci,
                         1,
+                        co,
                         !first,
-                        z[xi * nt..].as_ptr(),
-                        16 * nt,
+                        z[xi * z_stride(&c, nt)..].as_ptr(),
                         1,
+                        co,
                         v[xi * nt..].as_ptr(),
                         1,
                         16 * nt,
@@ -739,24 +710,51 @@ pub fn backward_weight_part(
             first = false;
         }
     }
-    // dg = G^T dU G; G^T applied to four values: (a + (b + c)/2, (b - c)/2, (b + c)/2 + d).
-    let gt = |a: f32, b: f32, c: f32, d: f32| {
-        let (h, e) = ((b + c) * 0.5, (b - c) * 0.5);
-        [a + h, e, h + d]
-    };
-    for (k, dk) in dst.chunks_exact_mut(ci * 9).take(co).enumerate() {
-        for (ch, d) in dk.chunks_exact_mut(9).enumerate() {
-            let u = |i: usize, j: usize| du[((4 * i + j) * co + k) * ci + ch];
-            let rows: [[f32; 3]; 4] =
-                std::array::from_fn(|i| gt(u(i, 0), u(i, 1), u(i, 2), u(i, 3)));
-            for j in 0..3 {
-                let col = gt(rows[0][j], rows[1][j], rows[2][j], rows[3][j]);
-                for i in 0..3 {
-                    d[3 * i + j] = col[i];
+}
+
+/// The weight gradient `dst[k][ch] = G^T dU[k][ch] G` (3x3 from 4x4) from the sums of
+/// [`backward_weight_part`], `du[ξ][ch][k]`.
+pub fn finish_weight_grad(g: &ConvGeom, du: &[f32], dst: &mut [f32]) {
+    let c = weight_corr(g);
+    let mut tmp = vec![0.0; 12 * c.co];
+    finish_at(&c, du, dst, &mut tmp);
+}
+
+/// [`finish_weight_grad`] over runs of output channels; `tmp` holds `12 * co` floats.
+fn finish_at(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
+    #[inline(always)]
+    fn body(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
+        let (ci, co) = (c.ci, c.co);
+        for ch in 0..ci {
+            let u = |xi: usize| &du[(xi * ci + ch) * co..][..co];
+            // G^T over each row (a, b, c, d) of dU, for every output channel:
+            // (a + (b + c)/2, (b - c)/2, (b + c)/2 + d) into r[i][0..3].
+            for (i, r) in tmp[..12 * co].chunks_exact_mut(3 * co).enumerate() {
+                let (a, b, cc, d) = (u(4 * i), u(4 * i + 1), u(4 * i + 2), u(4 * i + 3));
+                let (r0, rest) = r.split_at_mut(co);
+                let (r1, r2) = rest.split_at_mut(co);
+                for k in 0..co {
+                    let h = (b[k] + cc[k]) * 0.5;
+                    r0[k] = a[k] + h;
+                    r1[k] = (b[k] - cc[k]) * 0.5;
+                    r2[k] = h + d[k];
+                }
+            }
+            // Then over each column of r, into the output channel's 3x3 kernel.
+            let r = |i: usize, j: usize, k: usize| tmp[(3 * i + j) * co + k];
+            for k in 0..co {
+                let out = &mut dst[(k * ci + ch) * 9..][..9];
+                for j in 0..3 {
+                    let (a, b, cc, d) = (r(0, j, k), r(1, j, k), r(2, j, k), r(3, j, k));
+                    let h = (b + cc) * 0.5;
+                    out[j] = a + h;
+                    out[3 + j] = (b - cc) * 0.5;
+                    out[6 + j] = h + d;
                 }
             }
         }
     }
+    at_level!(body(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]))
 }
 
 #[cfg(test)]
@@ -806,9 +804,11 @@ mod tests {
             let part = geom(n - lo, c, o, hw, [3, 3], pad, [1, 1]);
             let (xs, gys) = (&x[lo * c * p.h * p.w..], &gy[lo * o * l..]);
             let want_gw = &reference(&part, xs, &w, gys)[2];
-            let mut gw = vec![f32::NAN; want_gw.len()];
+            let mut du = vec![f32::NAN; weight_part_len(&g)];
             let mut buf = vec![f32::NAN; weight_grad_scratch(&g)];
-            backward_weight_part(&g, &gy, &x, lo, n, &mut gw, &mut buf, 1);
+            backward_weight_part(&g, &gy, &x, lo, n, &mut du, &mut buf, 1);
+            let mut gw = vec![f32::NAN; want_gw.len()];
+            finish_weight_grad(&g, &du, &mut gw);
             check(&gw, want_gw, &format!("weight gradient, case {case}"));
         }
     }
