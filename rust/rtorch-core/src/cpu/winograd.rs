@@ -66,11 +66,23 @@ const MIN_CHANNELS: usize = 48;
 /// Fewest channels against im2col + GEMM (where the direct kernels do not apply).
 const MIN_CHANNELS_IM2COL: usize = 16;
 
-/// Fewest tile rows and columns: below, a product per block of one sample's tiles is
-/// too thin and a thrown-away slot per tile row too costly. 16 samples of 8x8 planes
-/// (4x4 tiles), 256 channels: forward 12.0 ms here, 9.0 with im2col; at 14x14 (7x7
-/// tiles) the input gradient lost too (9.0 / 8.4); 16x16 and larger won everywhere.
-const MIN_TILES: usize = 8;
+/// Fewest tile rows and columns for a convolution with at most `channels` channels on
+/// either side. Small planes share blocks (several samples a product), but every call
+/// also transforms the weights and reads `U` (16 x c x o floats) once per block, which
+/// small planes do not amortise at many channels. One thread, 16 samples, milliseconds
+/// here / the other kernels, forward, dx, dw: 8x8 outputs (4x4 tiles) with 64 channels
+/// 0.79 / 0.97, 0.93 / 1.00, 0.66 / 0.98; with 128 2.41 / 2.82, 3.03 / 2.86, 3.17 /
+/// 3.02; with 256 9.2 / 9.5, 12.5 / 11.5, 13.7 / 13.0; 4 samples of 4x4 outputs with
+/// 512 channels 13.3 / 2.2 (the weights' transform alone outweighs the product);
+/// 14x14 outputs with 128 channels 3.3 / 4.0, 3.5 / 4.1, 3.0 / 4.1, with 256 6.8 / 7.2,
+/// 9.6 / 9.3, 9.4 / 9.6; 16x16 and up won everywhere.
+fn min_tiles(channels: usize) -> usize {
+    if channels <= 128 {
+        4
+    } else {
+        8
+    }
+}
 
 /// Runs `f` compiled for the SIMD level in use (its loops vectorise to that width).
 macro_rules! at_level {
@@ -119,8 +131,7 @@ pub fn applies(g: &ConvGeom) -> bool {
         && p.padding[0] <= 2
         && p.padding[1] <= 2
         && g.c.min(g.o) >= min_channels
-        && p.oh.div_ceil(2) >= MIN_TILES
-        && p.ow.div_ceil(2) >= MIN_TILES
+        && p.oh.div_ceil(2).min(p.ow.div_ceil(2)) >= min_tiles(g.c.max(g.o))
         && capability() >= Capability::Avx2
         && !disabled()
 }
@@ -165,13 +176,23 @@ struct Corr {
     tw: usize,
     /// Tile rows per block.
     block_rows: usize,
+    /// Samples per block: more than one when a sample has fewer than [`BLOCK_TILES`]
+    /// tiles (their slots side by side, one product for all).
+    group: usize,
 }
 
 impl Corr {
-    fn new(ci: usize, co: usize, [h, w]: [usize; 2], pad: [usize; 2]) -> Corr {
+    /// For a batch of `n` samples.
+    fn new(ci: usize, co: usize, [h, w]: [usize; 2], pad: [usize; 2], n: usize) -> Corr {
         let (oh, ow) = (h + 2 * pad[0] - 2, w + 2 * pad[1] - 2);
         let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
         let block_rows = BLOCK_TILES.div_ceil(tw).clamp(1, th.max(1));
+        let sample_slots = (th * (tw + 1)).max(1);
+        let group = if block_rows < th {
+            1
+        } else {
+            BLOCK_TILES.div_ceil(sample_slots).clamp(1, n.max(1))
+        };
         Corr {
             ci,
             co,
@@ -183,6 +204,7 @@ impl Corr {
             th,
             tw,
             block_rows,
+            group,
         }
     }
     /// Tile slots per tile row: the `tw` tiles and one thrown away (see
@@ -197,7 +219,7 @@ impl Corr {
     }
     /// Tile slots of the largest block.
     fn block_slots(&self) -> usize {
-        self.block_rows * self.half()
+        self.group * self.block_rows * self.half()
     }
 }
 
@@ -245,9 +267,18 @@ fn split_plane(
     }
 }
 
-/// `v[ch][ξ][f] = (B^T d B)[ξ]` for the tiles of tile rows `ty0..ty0 + rows`, tile
-/// `(ty0 + r, tx)` at slot `f = r * half + tx`, from the quarter planes of every
-/// channel; `tmp` holds `8 * (nt + 1)` floats.
+/// Where a sample's tile rows go in a block: the block has `nt` slots, the sample's
+/// start at slot `off`.
+#[derive(Clone, Copy, Debug)]
+struct Slots {
+    nt: usize,
+    off: usize,
+}
+
+/// `v[ch][ξ][f] = (B^T d B)[ξ]` for one sample's tiles of tile rows `ty0..ty0 + rows`,
+/// tile `(ty0 + r, tx)` at slot `f = off + r * half + tx` of a block of `nt` slots,
+/// from the quarter planes of every channel; `tmp` holds `8 * (rows * half + 1)`
+/// floats.
 ///
 /// In the quarter planes, the tile's four input rows are rows `ty` and `ty + 1` of the
 /// even-row and the odd-row quarters, and its four columns slots `tx` and `tx + 1` of
@@ -262,11 +293,12 @@ fn input_transform(
     rows: usize,
     v: &mut [f32],
     tmp: &mut [f32],
+    slots: Slots,
 ) {
     let (half, quarter) = (c.half(), c.quarter());
-    let nt = rows * half;
+    let (nt, off, n) = (slots.nt, slots.off, rows * half);
     let at = ty0 * half;
-    let len = nt + 1;
+    let len = n + 1;
     for (ch, planes) in quarters.chunks_exact(4 * quarter).take(c.ci).enumerate() {
         let q = |i: usize, down: usize| &planes[i * quarter + at + down * half..][..len];
         // B^T over the rows (even rows ty, ty + 1: x0, x2; odd rows: x1, x3), for the
@@ -303,6 +335,8 @@ fn input_transform(
             let (v0, rest) = o4.split_at_mut(nt);
             let (v1, rest) = rest.split_at_mut(nt);
             let (v2, v3) = rest.split_at_mut(nt);
+            let (v0, v1) = (&mut v0[off..off + n], &mut v1[off..off + n]);
+            let (v2, v3) = (&mut v2[off..off + n], &mut v3[off..off + n]);
             for ((d, a), b) in v0.iter_mut().zip(e).zip(&e[1..]) {
                 *d = a - b;
             }
@@ -332,14 +366,16 @@ fn output_transform(
     bias: Option<&[f32]>,
     out: &mut [f32],
     tmp: &mut [f32],
+    slots: Slots,
 ) {
     let (tw, half, oh, ow) = (c.tw, c.half(), c.oh, c.ow);
-    let nt = rows * half;
+    // This sample's slots: `nt` of them from `off` in each block row of `m`.
+    let (stride, off, nt) = (slots.nt, slots.off, rows * half);
     let level = capability();
     let (q, y) = tmp[..12 * nt].split_at_mut(8 * nt);
     for (k, out_k) in out.chunks_exact_mut(oh * ow).take(c.co).enumerate() {
         let bk = bias.map_or(0.0, |b| b[k]);
-        let mk = |xi: usize| &m[(xi * c.co + k) * nt..][..nt];
+        let mk = |xi: usize| &m[(xi * c.co + k) * stride + off..][..nt];
         // A^T over the rows: q[j] = m0j + m1j + m2j, q[4 + j] = m1j - m2j - m3j.
         let (qa, qb) = q.split_at_mut(4 * nt);
         for (j, (q0, q1)) in qa
@@ -434,6 +470,7 @@ fn input_transform_at(
     rows: usize,
     v: &mut [f32],
     tmp: &mut [f32],
+    slots: Slots,
 ) {
     at_level!(input_transform(
         c: &Corr,
@@ -441,7 +478,8 @@ fn input_transform_at(
         ty0: usize,
         rows: usize,
         v: &mut [f32],
-        tmp: &mut [f32]
+        tmp: &mut [f32],
+        slots: Slots
     ))
 }
 
@@ -454,6 +492,7 @@ fn output_transform_at(
     bias: Option<&[f32]>,
     out: &mut [f32],
     tmp: &mut [f32],
+    slots: Slots,
 ) {
     at_level!(output_transform(
         c: &Corr,
@@ -462,37 +501,57 @@ fn output_transform_at(
         rows: usize,
         bias: Option<&[f32]>,
         out: &mut [f32],
-        tmp: &mut [f32]
+        tmp: &mut [f32],
+        slots: Slots
     ))
 }
 
-/// Scratch floats of one sample's correlation: the quarter planes, a block's `V` and
-/// `M`, and the transforms' rows.
+/// The blocks of a group of `cnt` samples (`cnt` at most `c.group`): `(ty0, rows)`
+/// tile rows of every sample, the group's slots side by side (several samples only
+/// when one block holds a sample's every tile row).
+fn blocks(c: &Corr) -> impl Iterator<Item = (usize, usize)> + '_ {
+    (0..c.th)
+        .step_by(c.block_rows)
+        .map(|ty0| (ty0, c.block_rows.min(c.th - ty0)))
+}
+
+/// Scratch floats of one group's correlation: a sample's quarter planes, a block's `V`
+/// and `M`, and the transforms' rows.
 fn correlate_scratch(c: &Corr) -> usize {
     let nt = c.block_slots();
     4 * c.ci * c.quarter() + 16 * (c.ci + c.co) * nt + 12 * (nt + 1)
 }
 
-/// One sample: `out` (`co x oh x ow`) from `input` (`ci x h x w`) and the transformed
-/// kernels `u`, the products over `threads` threads.
-fn correlate_sample(
+/// A group of `cnt` samples: `out` (`cnt x co x oh x ow`) from `input`
+/// (`cnt x ci x h x w`) and the transformed kernels `u`, the products over `threads`
+/// threads.
+#[allow(clippy::too_many_arguments)]
+fn correlate_group(
     c: &Corr,
     u: &[f32],
     bias: Option<&[f32]>,
     input: &[f32],
+    cnt: usize,
     out: &mut [f32],
     buf: &mut [f32],
     threads: usize,
 ) {
+    let (in_len, out_len) = (c.ci * c.h * c.w, c.co * c.oh * c.ow);
     let nt_max = c.block_slots();
     let (quarters, rest) = buf.split_at_mut(4 * c.ci * c.quarter());
     let (v, rest) = rest.split_at_mut(16 * c.ci * nt_max);
     let (m, tmp) = rest.split_at_mut(16 * c.co * nt_max);
-    split_sample(c, input, quarters);
-    for ty0 in (0..c.th).step_by(c.block_rows) {
-        let rows = c.block_rows.min(c.th - ty0);
-        let nt = rows * c.half();
-        input_transform_at(c, quarters, ty0, rows, v, tmp);
+    for (ty0, rows) in blocks(c) {
+        let piece = rows * c.half();
+        let nt = cnt * piece;
+        for s in 0..cnt {
+            // A sample split once serves all its blocks (one sample a group then).
+            if cnt > 1 || ty0 == 0 {
+                split_sample(c, &input[s * in_len..][..in_len], quarters);
+            }
+            let slots = Slots { nt, off: s * piece };
+            input_transform_at(c, quarters, ty0, rows, v, tmp, slots);
+        }
         for xi in 0..16 {
             // SAFETY: u[ξ] is a row-major (co, ci) slice; V[ξ] is (ci, nt) with rows
             // 16 * nt apart from v[ξ * nt] on, inside `v` (16 * ci * nt floats); m[ξ]
@@ -516,12 +575,15 @@ fn correlate_sample(
                 )
             };
         }
-        output_transform_at(c, m, ty0, rows, bias, out, tmp);
+        for (s, out_s) in out.chunks_exact_mut(out_len).take(cnt).enumerate() {
+            let slots = Slots { nt, off: s * piece };
+            output_transform_at(c, m, ty0, rows, bias, out_s, tmp, slots);
+        }
     }
 }
 
-/// Every sample of a batch, in parallel over samples (over the products' threads for
-/// a batch smaller than the pool).
+/// Every sample of a batch, in parallel over groups of samples (over the products'
+/// threads for fewer groups than threads).
 fn correlate_batch(
     n: usize,
     c: &Corr,
@@ -531,27 +593,30 @@ fn correlate_batch(
     out: &mut [f32],
 ) {
     let (in_len, out_len) = (c.ci * c.h * c.w, c.co * c.oh * c.ow);
-    let scratch = correlate_scratch(c);
+    let (scratch, group) = (correlate_scratch(c), c.group);
+    let groups = n.div_ceil(group);
     let threads = super::get_num_threads();
-    if threads > 1 && n >= threads {
-        super::par_chunks_mut(out, out_len, &|s, out_n| {
-            with_scratch::<f32, _>(scratch, |buf| {
-                correlate_sample(c, u, bias, &input[s * in_len..][..in_len], out_n, buf, 1)
-            })
+    let run = |gi: usize, out_g: &mut [f32], buf: &mut [f32], threads: usize| {
+        let cnt = out_g.len() / out_len;
+        let x = &input[gi * group * in_len..][..cnt * in_len];
+        correlate_group(c, u, bias, x, cnt, out_g, buf, threads);
+    };
+    if threads > 1 && groups >= threads {
+        super::par_chunks_mut(out, group * out_len, &|gi, out_g| {
+            with_scratch::<f32, _>(scratch, |buf| run(gi, out_g, buf, 1))
         });
     } else {
-        let run = |out: &mut [f32]| {
+        let all = |out: &mut [f32]| {
             with_scratch::<f32, _>(scratch, |buf| {
-                for (s, out_n) in out.chunks_mut(out_len).enumerate() {
-                    let x = &input[s * in_len..][..in_len];
-                    correlate_sample(c, u, bias, x, out_n, buf, threads);
+                for (gi, out_g) in out.chunks_mut(group * out_len).enumerate() {
+                    run(gi, out_g, buf, threads);
                 }
             })
         };
         if threads > 1 {
-            super::install(|| run(out));
+            super::install(|| all(out));
         } else {
-            run(out);
+            all(out);
         }
     }
 }
@@ -560,7 +625,7 @@ fn correlate_batch(
 /// `(n, c, h, w)`, `w` `(o, c, 3, 3)` and `bias`.
 pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
     let p = &g.plane;
-    let c = Corr::new(g.c, g.o, [p.h, p.w], p.padding);
+    let c = Corr::new(g.c, g.o, [p.h, p.w], p.padding, g.n);
     let u = transform_weights(&c, |k, ch| {
         std::array::from_fn(|t| w[(k * g.c + ch) * 9 + t])
     });
@@ -573,7 +638,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &m
 pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], gx: &mut [f32]) {
     let p = &g.plane;
     let pad = [2 - p.padding[0], 2 - p.padding[1]];
-    let c = Corr::new(g.o, g.c, [p.oh, p.ow], pad);
+    let c = Corr::new(g.o, g.c, [p.oh, p.ow], pad, g.n);
     debug_assert_eq!([c.oh, c.ow], [p.h, p.w]);
     let u = transform_weights(&c, |k, ch| {
         std::array::from_fn(|t| w[(ch * g.c + k) * 9 + (8 - t)])
@@ -587,12 +652,11 @@ pub fn backward_input(g: &ConvGeom, gy: &[f32], w: &[f32], gx: &mut [f32]) {
 /// thrown-away slots, so those add nothing to the weight gradient). Channels-last, a
 /// tile's values are runs of channels, and the product reads `Z[ξ]` with its channels
 /// contiguous (no packing).
-fn dy_transform(c: &Corr, dyt: &[f32], ty0: usize, rows: usize, z: &mut [f32]) {
-    debug_assert!(z.len() >= 16 * z_stride(c, nt_of(c, rows)));
+fn dy_transform(c: &Corr, dyt: &[f32], ty0: usize, rows: usize, z: &mut [f32], slots: Slots) {
     let (co, half, level) = (c.co, c.half(), capability());
-    let nt = rows * half;
+    let zs = z_stride(c, slots.nt);
     let row_len = 2 * half * co;
-    for f in 0..nt {
+    for f in 0..rows * half {
         let (r, tx) = (ty0 + f / half, f % half);
         // The tile's dy is [[a, b], [c, d]].
         let top = 2 * r * row_len + 2 * tx * co;
@@ -603,7 +667,7 @@ fn dy_transform(c: &Corr, dyt: &[f32], ty0: usize, rows: usize, z: &mut [f32]) {
             run(top + row_len),
             run(top + row_len + co),
         ];
-        winograd_dy::transform(level, tile, &mut z[f * co..], z_stride(c, nt));
+        winograd_dy::transform(level, tile, &mut z[(slots.off + f) * co..], zs);
     }
 }
 
@@ -624,15 +688,10 @@ fn z_stride(c: &Corr, nt: usize) -> usize {
     nt * c.co + 16
 }
 
-/// Slots of a block of `rows` tile rows.
-fn nt_of(c: &Corr, rows: usize) -> usize {
-    rows * c.half()
-}
-
 /// The correlation of the weight gradient (the forward's).
 fn weight_corr(g: &ConvGeom) -> Corr {
     let p = &g.plane;
-    Corr::new(g.c, g.o, [p.h, p.w], p.padding)
+    Corr::new(g.c, g.o, [p.h, p.w], p.padding, g.n)
 }
 
 /// Scratch floats of [`backward_weight_part`]: a sample's input quarter planes and
@@ -673,21 +732,29 @@ pub fn backward_weight_part(
     let (v, rest) = rest.split_at_mut(16 * ci * nt_max);
     let (z, tmp) = rest.split_at_mut(16 * z_stride(&c, nt_max));
     let mut first = true;
-    for s in lo..hi {
-        split_sample(&c, &x[s * in_len..][..in_len], xq);
-        channels_last(&c, &gy[s * dy_len..][..dy_len], dyt);
-        for ty0 in (0..c.th).step_by(c.block_rows) {
-            let rows = c.block_rows.min(c.th - ty0);
-            let nt = rows * c.half();
-            input_transform_at(&c, xq, ty0, rows, v, tmp);
-            dy_transform(&c, dyt, ty0, rows, z);
+    for s0 in (lo..hi).step_by(c.group) {
+        let cnt = c.group.min(hi - s0);
+        for (ty0, rows) in blocks(&c) {
+            let piece = rows * c.half();
+            let nt = cnt * piece;
+            for i in 0..cnt {
+                let s = s0 + i;
+                // A sample split once serves all its blocks (one sample a group then).
+                if cnt > 1 || ty0 == 0 {
+                    split_sample(&c, &x[s * in_len..][..in_len], xq);
+                    channels_last(&c, &gy[s * dy_len..][..dy_len], dyt);
+                }
+                let slots = Slots { nt, off: i * piece };
+                input_transform_at(&c, xq, ty0, rows, v, tmp, slots);
+                dy_transform(&c, dyt, ty0, rows, z, slots);
+            }
             for xi in 0..16 {
                 // SAFETY: Z[ξ] is (co, nt) read from the (nt, co) row-major slice at
-                // z[ξ * z_stride] (row stride 1, column stride co), inside `z`; V[ξ]^T is (nt, ci)
-                // read from `v` at v[ξ * nt] with row stride 1 and column stride 16 * nt;
-                // dU[ξ] is (co, ci) written column-major into du[ξ * ci * co..] (row
-                // stride 1, column stride co), disjoint from both. The part's first
-                // product overwrites it.
+                // z[ξ * z_stride] (row stride 1, column stride co), inside `z`; V[ξ]^T
+                // is (nt, ci) read from `v` at v[ξ * nt] with row stride 1 and column
+                // stride 16 * nt; dU[ξ] is (co, ci) written column-major into
+                // du[ξ * ci * co..] (row stride 1, column stride co), disjoint from
+                // both. The part's first product overwrites it.
                 unsafe {
                     product(
                         co,
@@ -761,22 +828,23 @@ fn finish_at(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
 mod tests {
     //! The kernels called directly (whatever `applies` would choose) against float64
     //! loops: odd output sizes (half tiles at the edges), paddings 0 to 2, planes
-    //! smaller than a tile, several blocks of tile rows, a bias, and a weight gradient
-    //! over part of the batch.
+    //! smaller than a tile, several blocks of tile rows, several samples a block, a
+    //! bias, and a weight gradient over part of the batch.
     use super::*;
     use crate::cpu::conv_reference::{check, geom, reference, values};
 
     /// (n, c, o, [h, w], padding)
     type Case = (usize, usize, usize, [usize; 2], [usize; 2]);
 
-    const CASES: [Case; 7] = [
-        (2, 5, 7, [9, 11], [1, 1]),   // 9x11 outputs: half tiles on both edges
-        (3, 4, 3, [8, 8], [0, 0]),    // 6x6 outputs, whole tiles
-        (2, 3, 4, [5, 6], [2, 1]),    // padding 2 (input gradient pads by 0)
-        (1, 2, 3, [1, 1], [1, 1]),    // a 1x1 output: one quarter tile
+    const CASES: [Case; 8] = [
+        (2, 5, 7, [9, 11], [1, 1]), // 9x11 outputs: half tiles on both edges; 2 samples a block
+        (5, 3, 4, [12, 12], [1, 1]), // 42 slots a sample: blocks of 4 samples, then 1
+        (3, 4, 3, [8, 8], [0, 0]),  // 6x6 outputs, whole tiles
+        (2, 3, 4, [5, 6], [2, 1]),  // padding 2 (input gradient pads by 0)
+        (1, 2, 3, [1, 1], [1, 1]),  // a 1x1 output: one quarter tile
         (2, 3, 2, [10, 200], [1, 1]), // 100 tiles a row: blocks of 3 + 2 tile rows
         (2, 17, 33, [6, 35], [1, 0]), // 33 outputs per row: shuffle tails
-        (1, 2, 2, [40, 3], [0, 1]),   // one tile column, 19 tile rows
+        (1, 2, 2, [40, 3], [0, 1]), // one tile column, 19 tile rows
     ];
 
     #[test]
