@@ -428,21 +428,66 @@ fn output_transform(
 fn transform_weights(c: &Corr, kernel: impl Fn(usize, usize) -> [f32; 9]) -> Vec<f32> {
     let (co, ci) = (c.co, c.ci);
     let mut u = vec![0.0; 16 * co * ci];
-    // G applied to three values: (a, (a + b + c)/2, (a - b + c)/2, c).
-    let g3 = |a: f32, b: f32, c: f32| [a, (a + b + c) * 0.5, (a - b + c) * 0.5, c];
+    // Per output channel: its kernels' nine taps as runs over the input channels, then
+    // G over them as runs too (loops over input channels vectorise).
+    let mut taps = vec![0.0; 9 * ci];
+    let mut gg = vec![0.0; 12 * ci];
     for k in 0..co {
         for ch in 0..ci {
-            let w = kernel(k, ch);
-            let cols: [[f32; 4]; 3] = std::array::from_fn(|j| g3(w[j], w[3 + j], w[6 + j]));
-            for i in 0..4 {
-                let row = g3(cols[0][i], cols[1][i], cols[2][i]);
-                for (j, &val) in row.iter().enumerate() {
-                    u[((4 * i + j) * co + k) * ci + ch] = val;
-                }
+            for (t, v) in kernel(k, ch).into_iter().enumerate() {
+                taps[t * ci + ch] = v;
             }
         }
+        transform_runs(ci, co * ci, &taps, &mut gg, &mut u[k * ci..]);
     }
     u
+}
+
+/// `G g G^T` for runs of `ci` kernels: `taps` holds tap `t` of every kernel at
+/// `t * ci`; result `ξ` goes to `u[ξ * plane..][..ci]`; `gg` is scratch for `G g`.
+fn transform_runs(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]) {
+    #[inline(always)]
+    fn body(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]) {
+        // G over three runs into four: (a, (a + b + c)/2, (a - b + c)/2, c).
+        let g3 = |a: &[f32], b: &[f32], c: &[f32], out: [&mut [f32]; 4]| {
+            let [o0, o1, o2, o3] = out;
+            o0[..ci].copy_from_slice(&a[..ci]);
+            for (((d, &a), &b), &c) in o1[..ci]
+                .iter_mut()
+                .zip(&a[..ci])
+                .zip(&b[..ci])
+                .zip(&c[..ci])
+            {
+                *d = (a + b + c) * 0.5;
+            }
+            for (((d, &a), &b), &c) in o2[..ci]
+                .iter_mut()
+                .zip(&a[..ci])
+                .zip(&b[..ci])
+                .zip(&c[..ci])
+            {
+                *d = (a - b + c) * 0.5;
+            }
+            o3[..ci].copy_from_slice(&c[..ci]);
+        };
+        // G g: column j of the kernels (taps j, 3 + j, 6 + j) to gg[j][0..4].
+        for (j, col) in gg[..12 * ci].chunks_exact_mut(4 * ci).enumerate() {
+            let tap = |t: usize| &taps[t * ci..(t + 1) * ci];
+            let (r0, rest) = col.split_at_mut(ci);
+            let (r1, rest) = rest.split_at_mut(ci);
+            let (r2, r3) = rest.split_at_mut(ci);
+            g3(tap(j), tap(3 + j), tap(6 + j), [r0, r1, r2, r3]);
+        }
+        // Then G over each row i of G g (gg[0][i], gg[1][i], gg[2][i]) to u[4i..4i + 4].
+        for i in 0..4 {
+            let row = |j: usize| &gg[(4 * j + i) * ci..(4 * j + i + 1) * ci];
+            let (head, rest) = u[4 * i * plane..].split_at_mut(plane);
+            let (o1, rest) = rest.split_at_mut(plane);
+            let (o2, o3) = rest.split_at_mut(plane);
+            g3(row(0), row(1), row(2), [head, o1, o2, o3]);
+        }
+    }
+    at_level!(body(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]))
 }
 
 fn split_sample(c: &Corr, src: &[f32], quarters: &mut [f32]) {
