@@ -3,12 +3,14 @@
 //! Plain `std::time` loops (best of several runs), so the workspace needs no benchmark
 //! framework. Each line prints the best time per call and the implied throughput.
 
+use rtorch_core::cpu::conv::{self, ConvGeom};
+use rtorch_core::cpu::window::Plane;
 use rtorch_core::ops::{binary, matmul, random_ops, reduce, softmax, unary};
 use rtorch_core::{DType, Result, Tensor};
 use std::time::{Duration, Instant};
 
 /// Best wall time of `f` over `runs` runs of `iters` calls each.
-fn best(iters: u32, runs: u32, mut f: impl FnMut() -> Result<Tensor>) -> Duration {
+fn best<T>(iters: u32, runs: u32, mut f: impl FnMut() -> Result<T>) -> Duration {
     f().expect("warm-up call");
     let mut best = Duration::MAX;
     for _ in 0..runs {
@@ -138,6 +140,57 @@ fn main() -> Result<()> {
             );
         }
         rtorch_core::cpu::set_num_threads(n_threads);
+    }
+    if wanted("conv") {
+        // (label, n, c, o, plane, kernel, padding): one shape per route the kernels take
+        // (float32; the route is chosen by shape, see cpu/conv.rs). GFLOP/s counts the
+        // direct sum's multiply-adds, so routes compare by time (Winograd does fewer).
+        let shapes = [
+            ("conv3x3 16x64->64 32^2 winograd", 16, 64, 64, 32, 3, 1),
+            ("conv3x3 16x32->32 32^2 direct", 16, 32, 32, 32, 3, 1),
+            ("conv5x5 64x1->10 28^2 direct", 64, 1, 10, 28, 5, 0),
+            ("conv3x3 16x256->256 8^2 im2col", 16, 256, 256, 8, 3, 1),
+            ("conv1x1 16x64->256 32^2 gemm", 16, 64, 256, 32, 1, 0),
+        ];
+        for (name, n, c, o, hw, k, pad) in shapes {
+            let out = hw + 2 * pad - (k - 1);
+            let g = ConvGeom {
+                n,
+                c,
+                o,
+                groups: 1,
+                plane: Plane {
+                    h: hw,
+                    w: hw,
+                    oh: out,
+                    ow: out,
+                    kernel: [k, k],
+                    dilation: [1, 1],
+                    padding: [pad, pad],
+                    stride: [1, 1],
+                },
+            };
+            let values = |shape: &[usize]| -> Result<Vec<f32>> {
+                random_ops::randn(shape, DType::F32, None)?.to_vec::<f32>()
+            };
+            let x = values(&[n, c, hw, hw])?;
+            let w = values(&[o, c, k, k])?;
+            let gy = values(&[n, o, out, out])?;
+            let (mut y, mut gx, mut gw) = (
+                vec![0f32; gy.len()],
+                vec![0f32; x.len()],
+                vec![0f32; w.len()],
+            );
+            let flops = 2.0 * (n * o * c * k * k * out * out) as f64;
+            let iters = (2e9 / flops).clamp(1.0, 1000.0) as u32;
+            let time = |f: &mut dyn FnMut()| best(iters, 5, || Ok(f()));
+            let fwd = time(&mut || conv::conv2d_forward(&g, &x, &w, None, &mut y));
+            report(&format!("{name} forward"), fwd, 0.0, flops);
+            let dx = time(&mut || conv::conv2d_backward_input(&g, &gy, &w, &mut gx));
+            report(&format!("{name} dx"), dx, 0.0, flops);
+            let dw = time(&mut || conv::conv2d_backward_weight(&g, &gy, &x, &mut gw));
+            report(&format!("{name} dw"), dw, 0.0, flops);
+        }
     }
     if wanted("softmax") {
         report(
