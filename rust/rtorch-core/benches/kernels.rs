@@ -183,7 +183,12 @@ fn main() -> Result<()> {
             );
             let flops = 2.0 * (n * o * c * k * k * out * out) as f64;
             let iters = (2e9 / flops).clamp(1.0, 1000.0) as u32;
-            let time = |f: &mut dyn FnMut()| best(iters, 5, || Ok(f()));
+            let time = |f: &mut dyn FnMut()| {
+                best(iters, 5, || {
+                    f();
+                    Ok(())
+                })
+            };
             let fwd = time(&mut || conv::conv2d_forward(&g, &x, &w, None, &mut y));
             report(&format!("{name} forward"), fwd, 0.0, flops);
             let dx = time(&mut || conv::conv2d_backward_input(&g, &gy, &w, &mut gx));
