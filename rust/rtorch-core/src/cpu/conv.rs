@@ -426,7 +426,9 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
     let parts = g.n.div_ceil(per);
     let threads = super::get_num_threads();
     let total = g.n.saturating_mul(g.sample_flops());
-    let mut sum = vec![T::zero(); plen];
+    // The parts add up in `gw` itself, or in the Winograd route's sums.
+    let mut transformed = (route == WeightGrad::Winograd).then(|| vec![T::zero(); plen]);
+    let sum: &mut [T] = transformed.as_deref_mut().unwrap_or(&mut *gw);
     if parts == 1 || threads == 1 || total < PAR_FLOPS {
         // One part at a time, in order; each part's products may use every thread.
         let inner = if g.block().saturating_mul(g.sample_flops()) >= PAR_FLOPS {
@@ -449,9 +451,9 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
             })
         };
         if inner > 1 {
-            super::install(|| run(&mut sum));
+            super::install(|| run(sum));
         } else {
-            run(&mut sum);
+            run(sum);
         }
     } else {
         let mut partials = vec![T::zero(); parts * plen];
@@ -466,9 +468,8 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
             sum.iter_mut().zip(part).for_each(|(d, &s)| *d = *d + s);
         }
     }
-    match (route, as_f32(&sum), as_f32_mut(gw)) {
-        (WeightGrad::Winograd, Some(sum), Some(gw)) => winograd::finish_weight_grad(g, sum, gw),
-        _ => gw.copy_from_slice(&sum),
+    if let (Some(du), Some(gw)) = (transformed.as_deref().and_then(as_f32), as_f32_mut(gw)) {
+        winograd::finish_weight_grad(g, du, gw);
     }
 }
 
