@@ -113,6 +113,21 @@ macro_rules! at_level {
     }};
 }
 
+/// Defines `fn f(args) { body }` whose body is compiled once per SIMD level (inlined
+/// into [`at_level`]'s wrappers), so its loops vectorise to the width in use.
+macro_rules! per_level {
+    ($(#[$m:meta])* fn $f:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        fn $f($($arg: $ty),*) {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),*) $body
+            at_level!(body($($arg: $ty),*))
+        }
+    };
+}
+
 /// Whether a float32 convolution (forward and both gradients) runs here: a 3x3 kernel
 /// with unit stride and dilation, one group, padding at most 2 (the input gradient
 /// pads `dy` by `2 - padding`), planes and channel counts where it measured faster,
@@ -275,149 +290,150 @@ struct Slots {
     off: usize,
 }
 
-/// `v[ch][ξ][f] = (B^T d B)[ξ]` for one sample's tiles of tile rows `ty0..ty0 + rows`,
-/// tile `(ty0 + r, tx)` at slot `f = off + r * half + tx` of a block of `nt` slots,
-/// from the quarter planes of every channel; `tmp` holds `8 * (rows * half + 1)`
-/// floats.
-///
-/// In the quarter planes, the tile's four input rows are rows `ty` and `ty + 1` of the
-/// even-row and the odd-row quarters, and its four columns slots `tx` and `tx + 1` of
-/// the even-column and odd-column ones: every transform is a shifted elementwise loop
-/// over the block's slots. The last slot of each tile row reads the next row's first
-/// values, a tile that exists nowhere: it is computed and thrown away.
-#[inline(always)]
-fn input_transform(
-    c: &Corr,
-    quarters: &[f32],
-    ty0: usize,
-    rows: usize,
-    v: &mut [f32],
-    tmp: &mut [f32],
-    slots: Slots,
-) {
-    let (half, quarter) = (c.half(), c.quarter());
-    let (nt, off, n) = (slots.nt, slots.off, rows * half);
-    let at = ty0 * half;
-    let len = n + 1;
-    for (ch, planes) in quarters.chunks_exact(4 * quarter).take(c.ci).enumerate() {
-        let q = |i: usize, down: usize| &planes[i * quarter + at + down * half..][..len];
-        // B^T over the rows (even rows ty, ty + 1: x0, x2; odd rows: x1, x3), for the
-        // even columns into s[0..4] and the odd ones into s[4..8].
-        for parity in 0..2 {
-            let (x0, x2, x1, x3) = (
-                q(parity, 0),
-                q(parity, 1),
-                q(2 + parity, 0),
-                q(2 + parity, 1),
-            );
-            let s = &mut tmp[4 * parity * len..4 * (parity + 1) * len];
-            let (s0, rest) = s.split_at_mut(len);
-            let (s1, rest) = rest.split_at_mut(len);
-            let (s2, s3) = rest.split_at_mut(len);
-            for ((d, a), b) in s0.iter_mut().zip(x0).zip(x2) {
-                *d = a - b;
+per_level! {
+    /// `v[ch][ξ][f] = (B^T d B)[ξ]` for one sample's tiles of tile rows `ty0..ty0 + rows`,
+    /// tile `(ty0 + r, tx)` at slot `f = off + r * half + tx` of a block of `nt` slots,
+    /// from the quarter planes of every channel; `tmp` holds `8 * (rows * half + 1)`
+    /// floats.
+    ///
+    /// In the quarter planes, the tile's four input rows are rows `ty` and `ty + 1` of the
+    /// even-row and the odd-row quarters, and its four columns slots `tx` and `tx + 1` of
+    /// the even-column and odd-column ones: every transform is a shifted elementwise loop
+    /// over the block's slots. The last slot of each tile row reads the next row's first
+    /// values, a tile that exists nowhere: it is computed and thrown away.
+    fn input_transform(
+        c: &Corr,
+        quarters: &[f32],
+        ty0: usize,
+        rows: usize,
+        v: &mut [f32],
+        tmp: &mut [f32],
+        slots: Slots,
+    ) {
+        let (half, quarter) = (c.half(), c.quarter());
+        let (nt, off, n) = (slots.nt, slots.off, rows * half);
+        let at = ty0 * half;
+        let len = n + 1;
+        for (ch, planes) in quarters.chunks_exact(4 * quarter).take(c.ci).enumerate() {
+            let q = |i: usize, down: usize| &planes[i * quarter + at + down * half..][..len];
+            // B^T over the rows (even rows ty, ty + 1: x0, x2; odd rows: x1, x3), for the
+            // even columns into s[0..4] and the odd ones into s[4..8].
+            for parity in 0..2 {
+                let (x0, x2, x1, x3) = (
+                    q(parity, 0),
+                    q(parity, 1),
+                    q(2 + parity, 0),
+                    q(2 + parity, 1),
+                );
+                let s = &mut tmp[4 * parity * len..4 * (parity + 1) * len];
+                let (s0, rest) = s.split_at_mut(len);
+                let (s1, rest) = rest.split_at_mut(len);
+                let (s2, s3) = rest.split_at_mut(len);
+                for ((d, a), b) in s0.iter_mut().zip(x0).zip(x2) {
+                    *d = a - b;
+                }
+                for ((d, a), b) in s1.iter_mut().zip(x1).zip(x2) {
+                    *d = a + b;
+                }
+                for ((d, a), b) in s2.iter_mut().zip(x2).zip(x1) {
+                    *d = a - b;
+                }
+                for ((d, a), b) in s3.iter_mut().zip(x1).zip(x3) {
+                    *d = a - b;
+                }
             }
-            for ((d, a), b) in s1.iter_mut().zip(x1).zip(x2) {
-                *d = a + b;
-            }
-            for ((d, a), b) in s2.iter_mut().zip(x2).zip(x1) {
-                *d = a - b;
-            }
-            for ((d, a), b) in s3.iter_mut().zip(x1).zip(x3) {
-                *d = a - b;
-            }
-        }
-        // B over the columns: tile slot f reads even[f], odd[f], even[f+1], odd[f+1].
-        let out = &mut v[ch * 16 * nt..(ch + 1) * 16 * nt];
-        for (i, o4) in out.chunks_exact_mut(4 * nt).enumerate() {
-            let e = &tmp[i * len..(i + 1) * len];
-            let o = &tmp[(4 + i) * len..(5 + i) * len];
-            let (v0, rest) = o4.split_at_mut(nt);
-            let (v1, rest) = rest.split_at_mut(nt);
-            let (v2, v3) = rest.split_at_mut(nt);
-            let (v0, v1) = (&mut v0[off..off + n], &mut v1[off..off + n]);
-            let (v2, v3) = (&mut v2[off..off + n], &mut v3[off..off + n]);
-            for ((d, a), b) in v0.iter_mut().zip(e).zip(&e[1..]) {
-                *d = a - b;
-            }
-            for ((d, a), b) in v1.iter_mut().zip(o).zip(&e[1..]) {
-                *d = a + b;
-            }
-            for ((d, a), b) in v2.iter_mut().zip(&e[1..]).zip(o) {
-                *d = a - b;
-            }
-            for ((d, a), b) in v3.iter_mut().zip(o).zip(&o[1..]) {
-                *d = a - b;
+            // B over the columns: tile slot f reads even[f], odd[f], even[f+1], odd[f+1].
+            let out = &mut v[ch * 16 * nt..(ch + 1) * 16 * nt];
+            for (i, o4) in out.chunks_exact_mut(4 * nt).enumerate() {
+                let e = &tmp[i * len..(i + 1) * len];
+                let o = &tmp[(4 + i) * len..(5 + i) * len];
+                let (v0, rest) = o4.split_at_mut(nt);
+                let (v1, rest) = rest.split_at_mut(nt);
+                let (v2, v3) = rest.split_at_mut(nt);
+                let (v0, v1) = (&mut v0[off..off + n], &mut v1[off..off + n]);
+                let (v2, v3) = (&mut v2[off..off + n], &mut v3[off..off + n]);
+                for ((d, a), b) in v0.iter_mut().zip(e).zip(&e[1..]) {
+                    *d = a - b;
+                }
+                for ((d, a), b) in v1.iter_mut().zip(o).zip(&e[1..]) {
+                    *d = a + b;
+                }
+                for ((d, a), b) in v2.iter_mut().zip(&e[1..]).zip(o) {
+                    *d = a - b;
+                }
+                for ((d, a), b) in v3.iter_mut().zip(o).zip(&o[1..]) {
+                    *d = a - b;
+                }
             }
         }
     }
 }
 
-/// The block's outputs from `m[ξ][k][f]` (slots as in [`input_transform`]):
-/// `y = A^T m A` per tile, plus the bias, into the output planes `out`
-/// (`co x oh x ow`), skipping positions past the edges; `tmp` holds `12 * nt` floats.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn output_transform(
-    c: &Corr,
-    m: &[f32],
-    ty0: usize,
-    rows: usize,
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    tmp: &mut [f32],
-    slots: Slots,
-) {
-    let (tw, half, oh, ow) = (c.tw, c.half(), c.oh, c.ow);
-    // This sample's slots: `nt` of them from `off` in each block row of `m`.
-    let (stride, off, nt) = (slots.nt, slots.off, rows * half);
-    let level = capability();
-    let (q, y) = tmp[..12 * nt].split_at_mut(8 * nt);
-    for (k, out_k) in out.chunks_exact_mut(oh * ow).take(c.co).enumerate() {
-        let bk = bias.map_or(0.0, |b| b[k]);
-        let mk = |xi: usize| &m[(xi * c.co + k) * stride + off..][..nt];
-        // A^T over the rows: q[j] = m0j + m1j + m2j, q[4 + j] = m1j - m2j - m3j.
-        let (qa, qb) = q.split_at_mut(4 * nt);
-        for (j, (q0, q1)) in qa
-            .chunks_exact_mut(nt)
-            .zip(qb.chunks_exact_mut(nt))
-            .enumerate()
-        {
-            let (m0, m1, m2, m3) = (mk(j), mk(4 + j), mk(8 + j), mk(12 + j));
-            for (((d, a), b), c) in q0.iter_mut().zip(m0).zip(m1).zip(m2) {
-                *d = a + b + c;
-            }
-            for (((d, a), b), c) in q1.iter_mut().zip(m1).zip(m2).zip(m3) {
-                *d = a - b - c;
-            }
-        }
-        // A over the columns: output row i of every tile, its even columns into
-        // y[2i] and its odd ones into y[2i + 1].
-        for (qi, yi) in q.chunks_exact(4 * nt).zip(y.chunks_exact_mut(2 * nt)) {
-            let (q0, rest) = qi.split_at(nt);
-            let (q1, rest) = rest.split_at(nt);
-            let (q2, q3) = rest.split_at(nt);
-            let (ye, yo) = yi.split_at_mut(nt);
-            for (((d, a), b), c) in ye.iter_mut().zip(q0).zip(q1).zip(q2) {
-                *d = a + b + c + bk;
-            }
-            for (((d, a), b), c) in yo.iter_mut().zip(q1).zip(q2).zip(q3) {
-                *d = a - b - c + bk;
-            }
-        }
-        // Interleave into the output rows (slot tw of each tile row is thrown away).
-        for r in 0..rows {
-            for (i, yi) in y.chunks_exact(2 * nt).enumerate() {
-                let yy = 2 * (ty0 + r) + i;
-                if yy >= oh {
-                    break;
+per_level! {
+    /// The block's outputs from `m[ξ][k][f]` (slots as in [`input_transform`]):
+    /// `y = A^T m A` per tile, plus the bias, into the output planes `out`
+    /// (`co x oh x ow`), skipping positions past the edges; `tmp` holds `12 * nt` floats.
+    fn output_transform(
+        c: &Corr,
+        m: &[f32],
+        ty0: usize,
+        rows: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        tmp: &mut [f32],
+        slots: Slots,
+    ) {
+        let (tw, half, oh, ow) = (c.tw, c.half(), c.oh, c.ow);
+        // This sample's slots: `nt` of them from `off` in each block row of `m`.
+        let (stride, off, nt) = (slots.nt, slots.off, rows * half);
+        let level = capability();
+        let (q, y) = tmp[..12 * nt].split_at_mut(8 * nt);
+        for (k, out_k) in out.chunks_exact_mut(oh * ow).take(c.co).enumerate() {
+            let bk = bias.map_or(0.0, |b| b[k]);
+            let mk = |xi: usize| &m[(xi * c.co + k) * stride + off..][..nt];
+            // A^T over the rows: q[j] = m0j + m1j + m2j, q[4 + j] = m1j - m2j - m3j.
+            let (qa, qb) = q.split_at_mut(4 * nt);
+            for (j, (q0, q1)) in qa
+                .chunks_exact_mut(nt)
+                .zip(qb.chunks_exact_mut(nt))
+                .enumerate()
+            {
+                let (m0, m1, m2, m3) = (mk(j), mk(4 + j), mk(8 + j), mk(12 + j));
+                for (((d, a), b), c) in q0.iter_mut().zip(m0).zip(m1).zip(m2) {
+                    *d = a + b + c;
                 }
-                let ye = &yi[r * half..r * half + tw];
-                let yo = &yi[nt + r * half..nt + r * half + tw];
-                let row = &mut out_k[yy * ow..(yy + 1) * ow];
-                interleave::interleave(level, ye, yo, row);
-                if ow % 2 == 1 {
-                    row[ow - 1] = ye[tw - 1];
+                for (((d, a), b), c) in q1.iter_mut().zip(m1).zip(m2).zip(m3) {
+                    *d = a - b - c;
+                }
+            }
+            // A over the columns: output row i of every tile, its even columns into
+            // y[2i] and its odd ones into y[2i + 1].
+            for (qi, yi) in q.chunks_exact(4 * nt).zip(y.chunks_exact_mut(2 * nt)) {
+                let (q0, rest) = qi.split_at(nt);
+                let (q1, rest) = rest.split_at(nt);
+                let (q2, q3) = rest.split_at(nt);
+                let (ye, yo) = yi.split_at_mut(nt);
+                for (((d, a), b), c) in ye.iter_mut().zip(q0).zip(q1).zip(q2) {
+                    *d = a + b + c + bk;
+                }
+                for (((d, a), b), c) in yo.iter_mut().zip(q1).zip(q2).zip(q3) {
+                    *d = a - b - c + bk;
+                }
+            }
+            // Interleave into the output rows (slot tw of each tile row is thrown away).
+            for r in 0..rows {
+                for (i, yi) in y.chunks_exact(2 * nt).enumerate() {
+                    let yy = 2 * (ty0 + r) + i;
+                    if yy >= oh {
+                        break;
+                    }
+                    let ye = &yi[r * half..r * half + tw];
+                    let yo = &yi[nt + r * half..nt + r * half + tw];
+                    let row = &mut out_k[yy * ow..(yy + 1) * ow];
+                    interleave::interleave(level, ye, yo, row);
+                    if ow % 2 == 1 {
+                        row[ow - 1] = ye[tw - 1];
+                    }
                 }
             }
         }
@@ -443,11 +459,10 @@ fn transform_weights(c: &Corr, kernel: impl Fn(usize, usize) -> [f32; 9]) -> Vec
     u
 }
 
-/// `G g G^T` for runs of `ci` kernels: `taps` holds tap `t` of every kernel at
-/// `t * ci`; result `ξ` goes to `u[ξ * plane..][..ci]`; `gg` is scratch for `G g`.
-fn transform_runs(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]) {
-    #[inline(always)]
-    fn body(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]) {
+per_level! {
+    /// `G g G^T` for runs of `ci` kernels: `taps` holds tap `t` of every kernel at
+    /// `t * ci`; result `ξ` goes to `u[ξ * plane..][..ci]`; `gg` is scratch for `G g`.
+    fn transform_runs(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]) {
         // G over three runs into four: (a, (a + b + c)/2, (a - b + c)/2, c).
         let g3 = |a: &[f32], b: &[f32], c: &[f32], out: [&mut [f32]; 4]| {
             let [o0, o1, o2, o3] = out;
@@ -487,7 +502,6 @@ fn transform_runs(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut
             g3(row(0), row(1), row(2), [head, o1, o2, o3]);
         }
     }
-    at_level!(body(ci: usize, plane: usize, taps: &[f32], gg: &mut [f32], u: &mut [f32]))
 }
 
 fn split_sample(c: &Corr, src: &[f32], quarters: &mut [f32]) {
@@ -506,49 +520,6 @@ fn split_sample(c: &Corr, src: &[f32], quarters: &mut [f32]) {
             planes,
         );
     }
-}
-
-fn input_transform_at(
-    c: &Corr,
-    quarters: &[f32],
-    ty0: usize,
-    rows: usize,
-    v: &mut [f32],
-    tmp: &mut [f32],
-    slots: Slots,
-) {
-    at_level!(input_transform(
-        c: &Corr,
-        quarters: &[f32],
-        ty0: usize,
-        rows: usize,
-        v: &mut [f32],
-        tmp: &mut [f32],
-        slots: Slots
-    ))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn output_transform_at(
-    c: &Corr,
-    m: &[f32],
-    ty0: usize,
-    rows: usize,
-    bias: Option<&[f32]>,
-    out: &mut [f32],
-    tmp: &mut [f32],
-    slots: Slots,
-) {
-    at_level!(output_transform(
-        c: &Corr,
-        m: &[f32],
-        ty0: usize,
-        rows: usize,
-        bias: Option<&[f32]>,
-        out: &mut [f32],
-        tmp: &mut [f32],
-        slots: Slots
-    ))
 }
 
 /// The blocks of a group of `cnt` samples (`cnt` at most `c.group`): `(ty0, rows)`
@@ -595,7 +566,7 @@ fn correlate_group(
                 split_sample(c, &input[s * in_len..][..in_len], quarters);
             }
             let slots = Slots { nt, off: s * piece };
-            input_transform_at(c, quarters, ty0, rows, v, tmp, slots);
+            input_transform(c, quarters, ty0, rows, v, tmp, slots);
         }
         for xi in 0..16 {
             // SAFETY: u[ξ] is a row-major (co, ci) slice; V[ξ] is (ci, nt) with rows
@@ -622,7 +593,7 @@ fn correlate_group(
         }
         for (s, out_s) in out.chunks_exact_mut(out_len).take(cnt).enumerate() {
             let slots = Slots { nt, off: s * piece };
-            output_transform_at(c, m, ty0, rows, bias, out_s, tmp, slots);
+            output_transform(c, m, ty0, rows, bias, out_s, tmp, slots);
         }
     }
 }
@@ -790,7 +761,7 @@ pub fn backward_weight_part(
                     channels_last(&c, &gy[s * dy_len..][..dy_len], dyt);
                 }
                 let slots = Slots { nt, off: i * piece };
-                input_transform_at(&c, xq, ty0, rows, v, tmp, slots);
+                input_transform(&c, xq, ty0, rows, v, tmp, slots);
                 dy_transform(&c, dyt, ty0, rows, z, slots);
             }
             for xi in 0..16 {
@@ -832,10 +803,9 @@ pub fn finish_weight_grad(g: &ConvGeom, du: &[f32], dst: &mut [f32]) {
     finish_at(&c, du, dst, &mut tmp);
 }
 
-/// [`finish_weight_grad`] over runs of output channels; `tmp` holds `12 * co` floats.
-fn finish_at(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
-    #[inline(always)]
-    fn body(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
+per_level! {
+    /// [`finish_weight_grad`] over runs of output channels; `tmp` holds `12 * co` floats.
+    fn finish_at(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
         let (ci, co) = (c.ci, c.co);
         for ch in 0..ci {
             let u = |xi: usize| &du[(xi * ci + ch) * co..][..co];
@@ -866,7 +836,6 @@ fn finish_at(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]) {
             }
         }
     }
-    at_level!(body(c: &Corr, du: &[f32], dst: &mut [f32], tmp: &mut [f32]))
 }
 
 #[cfg(test)]
