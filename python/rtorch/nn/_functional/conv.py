@@ -27,7 +27,7 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "
 _IntOrPair = int | Sequence[int]
 
 # Dtypes with a fused convolution kernel (``_C._conv2d``).
-_KERNEL_DTYPES = (_C.float32, _C.float64)
+_KERNEL_DTYPES = (_C.float32, _C.float64, _C.bfloat16, _C.float16)
 
 
 def _tuple(value: _IntOrPair, n: int, name: str, op: str = "convolution") -> tuple[int, ...]:

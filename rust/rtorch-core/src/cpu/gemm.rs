@@ -122,6 +122,27 @@ pub struct MatLayout<'a> {
     pub cs: isize,
 }
 
+/// What a 16-bit product adds to its float32 sums before their one rounding.
+#[derive(Clone, Copy, Debug)]
+pub enum Bias<'a> {
+    /// `b[j]` in column j of every row: Linear's bias (`n` values).
+    Cols(&'a [f32]),
+    /// `b[i]` in every column of row i: a convolution's bias, one per output channel
+    /// (`m` values).
+    Rows(&'a [f32]),
+}
+
+impl<'a> Bias<'a> {
+    /// The part of the bias that reaches rows `r0..r0 + rows` and columns `c0..c0 +
+    /// cols` of the output.
+    fn block(self, r0: usize, rows: usize, c0: usize, cols: usize) -> Bias<'a> {
+        match self {
+            Bias::Cols(b) => Bias::Cols(&b[c0..c0 + cols]),
+            Bias::Rows(b) => Bias::Rows(&b[r0..r0 + rows]),
+        }
+    }
+}
+
 /// How a batch of `batch` products of `flops` multiply-adds each is spread over threads.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Plan {
@@ -405,7 +426,7 @@ unsafe fn half_via_f32<H: Half16>(
     brs: isize,
     bcs: isize,
     out: *mut H,
-    bias: Option<&[f32]>,
+    bias: Option<Bias>,
     threads: usize,
 ) {
     let mut buf = HALF_SCRATCH.with(|c| c.take());
@@ -432,10 +453,11 @@ unsafe fn half_via_f32<H: Half16>(
         unsafe { to_f32_block(b, k, n, brs, bcs, b32) };
         (1, n as isize)
     };
-    // A bias row starts every output row; the product accumulates onto it.
-    if let Some(bias) = bias {
-        c32.chunks_exact_mut(n)
-            .for_each(|r| r.copy_from_slice(bias));
+    // The bias starts every sum; the product accumulates onto it.
+    match bias {
+        Some(Bias::Cols(b)) => c32.chunks_exact_mut(n).for_each(|r| r.copy_from_slice(b)),
+        Some(Bias::Rows(b)) => c32.chunks_exact_mut(n).zip(b).for_each(|(r, v)| r.fill(*v)),
+        None => {}
     }
     // SAFETY: three buffers of the right sizes: row-major A and C, B as laid out above.
     unsafe {
@@ -489,11 +511,15 @@ pub fn bf16_matmul_kernel() -> &'static str {
 }
 
 /// `out[i] = a[i] @ b[i] [+ bias]` for bfloat16 or float16 operands, accumulated in
-/// float32 and rounded once, `bias` (float32, `n` values, if given) added to every row
-/// of the sums before the rounding; `out` is a contiguous `(batch, m, n)` buffer.
+/// float32 and rounded once, the bias (if given) added to the sums before the rounding;
+/// `out` is a contiguous `(batch, m, n)` buffer.
+///
+/// A `Bias::Rows` holds `m` values, or `g * m` for a batch whose innermost dimension is
+/// `g` groups (a grouped convolution's): entry `i` then takes the `(i mod g)`-th `m`.
 ///
 /// # Safety
-/// As [`batched_float`]; `bias` holds `n` values.
+/// As [`batched_float`]; a `Bias::Cols` holds `n` values, a `Bias::Rows` a positive
+/// multiple of `m`.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn batched_half<H: Half16>(
     m: usize,
@@ -504,13 +530,21 @@ pub unsafe fn batched_half<H: Half16>(
     b: *const H,
     bl: &MatLayout,
     out: *mut H,
-    bias: Option<&[f32]>,
+    bias: Option<Bias>,
     threads: usize,
 ) {
     let batch = al.offsets.len();
     let (pa, pb, po) = (SendPtr(a as *mut H), SendPtr(b as *mut H), SendPtr(out));
     let native = use_bf16_kernel::<H>(m, n, k);
+    let bias_of = |i: usize| match bias {
+        Some(Bias::Rows(v)) if v.len() > m => {
+            let start = i % (v.len() / m) * m;
+            Some(Bias::Rows(&v[start..start + m]))
+        }
+        other => other,
+    };
     let run = |i: usize, threads: usize| {
+        let bias = bias_of(i);
         // SAFETY: the caller guarantees the layouts; entry i owns its m*n outputs.
         unsafe {
             let (a, b, o) = (
@@ -580,7 +614,20 @@ pub unsafe fn linear_half<H: Half16>(
     };
     let (al, bl) = (layout(ars, acs), layout(brs, bcs));
     // SAFETY: a batch of one product, under the caller's contract.
-    unsafe { batched_half(m, n, k, a, &al, b, &bl, out, Some(bias), threads) }
+    unsafe {
+        batched_half(
+            m,
+            n,
+            k,
+            a,
+            &al,
+            b,
+            &bl,
+            out,
+            Some(Bias::Cols(bias)),
+            threads,
+        )
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -603,7 +650,7 @@ mod bf16 {
     //! Inputs that are bfloat16 subnormals (below 1.2e-38) count as zero in
     //! `tdpbf16ps` and `vdpbf16ps`, as in PyTorch's AMX and AVX512-BF16 paths (oneDNN).
 
-    use super::SendPtr;
+    use super::{Bias, SendPtr};
     use std::arch::asm;
     use std::sync::OnceLock;
 
@@ -802,7 +849,7 @@ mod bf16 {
         brs: isize,
         bcs: isize,
         out: *mut u16,
-        bias: Option<&[f32]>,
+        bias: Option<Bias>,
         threads: usize,
     ) {
         let kp = k.div_ceil(KT) * KT;
@@ -1218,7 +1265,7 @@ mod bf16 {
         m: usize,
         n: usize,
         out: *mut u16,
-        bias: Option<&[f32]>,
+        bias: Option<Bias>,
     ) {
         let npan = p1 - p0;
         // With more than one k-chunk the float32 partial sums of every block of the
@@ -1347,9 +1394,9 @@ mod bf16 {
                         // inside `out` and belong to this task.
                         dst: unsafe { out.add(r0 * n + c0) },
                         n,
-                        bias: bias.map(|b| &b[c0..c0 + cols]),
+                        bias: bias.map(|b| b.block(r0, rows, c0, cols)),
                     };
-                    // SAFETY: as above; the bias slice holds `cols` values.
+                    // SAFETY: as above; the bias covers the block's rows or columns.
                     unsafe { store_block(blk, rows, cols, dst) };
                 }
             }
@@ -1364,20 +1411,21 @@ mod bf16 {
     }
 
     /// Where [`store_block`] writes: the bfloat16 output at `dst` (row stride `n`) and
-    /// the bias of its columns, if any.
+    /// the bias of the block's columns or rows, if any.
     #[derive(Clone, Copy)]
     struct BlockOut<'a> {
         dst: *mut u16,
         n: usize,
-        bias: Option<&'a [f32]>,
+        bias: Option<Bias<'a>>,
     }
 
-    /// Rounds the first `rows` x `cols` of a 32x32 float32 block, plus `bias[j]` in
-    /// column j when given, into the output, 16 lanes at a time on the AVX-512 path.
+    /// Rounds the first `rows` x `cols` of a 32x32 float32 block, plus the bias of its
+    /// column or row when given, into the output, 16 lanes at a time on the AVX-512
+    /// path.
     ///
     /// # Safety
     /// `out.dst` is valid for writes of `rows` rows of `cols` elements, `out.n` apart;
-    /// `out.bias` holds `cols` values.
+    /// `out.bias` holds `cols` values (`Cols`) or `rows` values (`Rows`).
     unsafe fn store_block(blk: &[f32], rows: usize, cols: usize, out: BlockOut) {
         #[inline(always)]
         unsafe fn rows_of(blk: &[f32], rows: usize, cols: usize, out: BlockOut) {
@@ -1387,10 +1435,16 @@ mod bf16 {
                 match out.bias {
                     // (Adding zeros instead would turn -0 into +0.)
                     None => d.iter_mut().zip(src).for_each(|(d, s)| *d = round_bf16(*s)),
-                    Some(b) => {
+                    Some(Bias::Cols(b)) => {
                         for ((d, s), b) in d.iter_mut().zip(src).zip(b) {
                             *d = round_bf16(*s + *b);
                         }
+                    }
+                    Some(Bias::Rows(b)) => {
+                        let b = b[i];
+                        d.iter_mut()
+                            .zip(src)
+                            .for_each(|(d, s)| *d = round_bf16(*s + b));
                     }
                 }
             }
@@ -1523,7 +1577,7 @@ mod bf16 {
         _brs: isize,
         _bcs: isize,
         _out: *mut u16,
-        _bias: Option<&[f32]>,
+        _bias: Option<super::Bias>,
         _threads: usize,
     ) {
         unreachable!("the native bfloat16 kernels are x86_64 only")

@@ -84,6 +84,24 @@ fn mat_view(t: &Tensor) -> MatView {
 /// `out (*batch, m, n) = a @ b` for same-dtype operands with equal batch shapes; no
 /// autograd. `out` is a fresh contiguous tensor.
 fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    bmm_kernel_with_bias(a, b, None)
+}
+
+/// [`bmm_kernel`] for bfloat16/float16 operands, `bias` added to the float32 sums
+/// before their one rounding (see [`gemm::batched_half`] for its layout); no autograd.
+pub(crate) fn bmm_half_with_bias(a: &Tensor, b: &Tensor, bias: gemm::Bias) -> Result<Tensor> {
+    if !matches!(a.dtype(), DType::BF16 | DType::F16) || a.dtype() != b.dtype() {
+        return Err(Error::Runtime(format!(
+            "bmm_half_with_bias: expected bfloat16 or float16 operands, got {} and {}",
+            a.dtype().scalar_type_name(),
+            b.dtype().scalar_type_name()
+        )));
+    }
+    bmm_kernel_with_bias(a, b, Some(bias))
+}
+
+/// [`bmm_kernel`], with a bias for the 16-bit kernels (`None` for other dtypes).
+fn bmm_kernel_with_bias(a: &Tensor, b: &Tensor, bias: Option<gemm::Bias>) -> Result<Tensor> {
     let nd = a.dim();
     let (m, k, n) = (a.shape()[nd - 2], a.shape()[nd - 1], b.shape()[nd - 1]);
     let mut out_shape: Dims = a.shape()[..nd - 2].into();
@@ -151,7 +169,7 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 b.cpu_view()?.ptr(),
                 &bl,
                 out.cpu_view_mut()?.ptr(),
-                None,
+                bias,
                 threads,
             )
         },
@@ -165,7 +183,7 @@ fn bmm_kernel(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 b.cpu_view()?.ptr(),
                 &bl,
                 out.cpu_view_mut()?.ptr(),
-                None,
+                bias,
                 threads,
             )
         },
