@@ -466,6 +466,59 @@ pub fn binary_map_half<H: Half>(
     plan.par_for_rows(&|offs, len| run(offs, strides, len));
 }
 
+/// A block kernel of three float32 inputs that leaves its results in the first.
+pub type Block3 = dyn Fn(&mut [f32], &[f32], &[f32]) + Sync;
+
+/// `out[i] = round(f(widen(a[i]), widen(b[i]), widen(c[i])))` for a 16-bit float type
+/// (or float32, whose widening is a copy), in float32 blocks as `binary_map_half`:
+/// `f(x, y, z)` leaves its results in `x`. Same aliasing rules as `ternary_map`: a
+/// block is read whole before it is written.
+pub fn ternary_map_half<H: Half>(
+    out: ViewMut<'_, H>,
+    a: View<'_, H>,
+    b: View<'_, H>,
+    c: View<'_, H>,
+    f: &Block3,
+) {
+    let po = SendPtr(out.ptr());
+    let (pa, pb, pc) = (
+        SendPtr(a.ptr() as *mut H),
+        SendPtr(b.ptr() as *mut H),
+        SendPtr(c.ptr() as *mut H),
+    );
+    let run = |[oo, oa, ob, oc]: [usize; 4], [so, sa, sb, sc]: [usize; 4], len: usize| {
+        let mut x = [0f32; HALF_BLOCK];
+        let mut y = [0f32; HALF_BLOCK];
+        let mut z = [0f32; HALF_BLOCK];
+        for start in (0..len).step_by(HALF_BLOCK) {
+            let n = HALF_BLOCK.min(len - start);
+            let (x, y, z) = (&mut x[..n], &mut y[..n], &mut z[..n]);
+            // SAFETY: as in `unary_map_half`; the three input blocks are read whole
+            // before the output block is written.
+            unsafe {
+                widen_run(pa.get(), oa + start * sa, sa, x);
+                widen_run(pb.get(), ob + start * sb, sb, y);
+                widen_run(pc.get(), oc + start * sc, sc, z);
+                f(x, y, z);
+                narrow_run(x, po.get(), oo + start * so, so);
+            }
+        }
+    };
+    let layouts = [out.layout(), a.layout(), b.layout(), c.layout()];
+    if runs_flat(&layouts) {
+        if out.numel() > 0 {
+            par_chunks(out.numel(), |s, e| run([s; 4], [1; 4], e - s));
+        }
+        return;
+    }
+    let plan = Plan::new_memory_order(
+        out.shape(),
+        [out.strides(), a.strides(), b.strides(), c.strides()],
+    );
+    let strides = plan.inner_strides();
+    plan.par_for_rows(&|offs, len| run(offs, strides, len));
+}
+
 /// `out = src` widened from a 16-bit float: contiguous runs through the vectorised
 /// conversion, other layouts element by element.
 pub fn widen_half<H: Half>(out: ViewMut<'_, f32>, src: View<'_, H>) {

@@ -11,7 +11,6 @@ use super::unary_kinds::{ElementUnary, FloatUnary, HalfPath, IntFloatUnary, Valu
 use super::weight_kinds::{Weight2, Weight3};
 use crate::cpu::elementwise as cpu;
 use crate::cpu::elementwise::runs_flat;
-use crate::cpu::math;
 use crate::device::{Backend, Device};
 use crate::dtype::DType::{self, BF16, F16, F32};
 use crate::dtype::Scalar;
@@ -193,7 +192,7 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             let (o, x, y) = (out, a, b);
-            let block = move |x: &mut [f32], y: &[f32]| arith_block(k, x, y);
+            let block = move |x: &mut [f32], y: &[f32]| at_widest_level(|| k.f32_block(x, y));
             match out.dtype() {
                 F32 if K::FUSED => cpu::binary_map_half::<f32>(
                     o.cpu_view_mut()?,
@@ -258,9 +257,15 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
             match out.dtype() {
                 F32 => {
                     let y: f32 = super::binary_kinds::scalar_as(s);
-                    cpu::unary_map::<f32, f32>(out.cpu_view_mut()?, a.cpu_view()?, move |x| {
-                        k.f32(x, y)
-                    })
+                    // In blocks compiled for the widest vector unit (as `float`).
+                    let block = move |x: &mut [f32]| {
+                        at_widest_level(|| {
+                            for p in x.iter_mut() {
+                                *p = k.f32(*p, y);
+                            }
+                        })
+                    };
+                    cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block)
                 }
                 DType::F64 => {
                     let y: f64 = super::binary_kinds::scalar_as(s);
@@ -280,33 +285,35 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
     }
 }
 
-/// `k.f32_block(x, y)` compiled for the widest vector unit in use (the same
-/// operations in every width, never contracted, so the bits do not depend on it).
-#[inline]
-fn arith_block<K: ArithBinary>(k: K, x: &mut [f32], y: &[f32]) {
+/// Runs `body` compiled for the widest vector unit in use: it is inlined into a
+/// `target_feature` function per level, where LLVM vectorises its loops to that width.
+/// The same operations in every width, never contracted (Rust does not fuse `a * b + c`
+/// on its own), so the bits do not depend on the level.
+#[inline(always)]
+fn at_widest_level(body: impl FnOnce()) {
     /// # Safety
     /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn avx512<K: ArithBinary>(k: K, x: &mut [f32], y: &[f32]) {
-        k.f32_block(x, y)
+    unsafe fn avx512(body: impl FnOnce()) {
+        body()
     }
     /// # Safety
     /// The CPU has AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2<K: ArithBinary>(k: K, x: &mut [f32], y: &[f32]) {
-        k.f32_block(x, y)
+    unsafe fn avx2(body: impl FnOnce()) {
+        body()
     }
     use crate::cpu::math::{capability, Capability};
     match capability() {
         // SAFETY: `capability()` only answers a level the CPU supports.
         #[cfg(target_arch = "x86_64")]
-        Capability::Avx512 => unsafe { avx512(k, x, y) },
+        Capability::Avx512 => unsafe { avx512(body) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Capability::Avx2 => unsafe { avx2(k, x, y) },
-        _ => k.f32_block(x, y),
+        Capability::Avx2 => unsafe { avx2(body) },
+        _ => body(),
     }
 }
 
@@ -317,11 +324,20 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
         Backend::Cpu => {
             let (o, x, y) = (out, a, b);
             match out.dtype() {
-                F32 => cpu::binary_map::<f32, f32, f32>(
+                // In blocks, so that the formula is compiled for the widest vector unit
+                // (a generic map's loop is not: `mul_add` there was a call to libm's
+                // `fmaf` per element, lerp 7x PyTorch's time).
+                F32 => cpu::binary_map_half::<f32>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
                     y.cpu_view()?,
-                    move |p, q| k.f32(p, q),
+                    &move |x, y| {
+                        at_widest_level(|| {
+                            for (p, &q) in x.iter_mut().zip(y) {
+                                *p = k.f32(*p, q);
+                            }
+                        })
+                    },
                 ),
                 DType::F64 => cpu::binary_map::<f64, f64, f64>(
                     o.cpu_view_mut()?,
@@ -358,30 +374,7 @@ fn half_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> 
             *p = k.half(*p, q, round);
         }
     }
-    /// # Safety
-    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn avx512<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
-        body(k, x, y, round)
-    }
-    /// # Safety
-    /// The CPU has AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
-        body(k, x, y, round)
-    }
-    use crate::cpu::math::{capability, Capability};
-    match capability() {
-        // SAFETY: `capability()` only answers a level the CPU supports.
-        #[cfg(target_arch = "x86_64")]
-        Capability::Avx512 => unsafe { avx512(k, x, y, round) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Capability::Avx2 => unsafe { avx2(k, x, y, round) },
-        _ => body(k, x, y, round),
-    }
+    at_widest_level(|| body(k, x, y, round))
 }
 
 /// `v` rounded to the half type `H` (and back to float32, exactly).
@@ -443,7 +436,13 @@ pub fn half_by_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: f32, k: K) ->
     match Backend::of(out, &[a])? {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
-            let block = move |x: &mut [f32]| x.iter_mut().for_each(|p| *p = k.f32(*p, s));
+            let block = move |x: &mut [f32]| {
+                at_widest_level(|| {
+                    for p in x.iter_mut() {
+                        *p = k.f32(*p, s);
+                    }
+                })
+            };
             match out.dtype() {
                 F16 => cpu::unary_map_half::<f16>(out.cpu_view_mut()?, a.cpu_view()?, &block),
                 BF16 => cpu::unary_map_half::<bf16>(out.cpu_view_mut()?, a.cpu_view()?, &block),
@@ -470,14 +469,17 @@ pub fn float3<K: FloatTernary>(
     match Backend::of(out, &[a, b, c])? {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
+            // float32 and the half types in float32 blocks compiled for the widest
+            // vector unit (as `float`: addcmul's `mul_add` was a libm call per element).
+            let block = move |x: &mut [f32], y: &[f32], z: &[f32]| {
+                at_widest_level(|| {
+                    for ((p, &q), &r) in x.iter_mut().zip(y).zip(z) {
+                        *p = k.f32(*p, q, r);
+                    }
+                })
+            };
             match out.dtype() {
-                F32 => cpu::ternary_map::<f32, f32, f32, f32>(
-                    out.cpu_view_mut()?,
-                    a.cpu_view()?,
-                    b.cpu_view()?,
-                    c.cpu_view()?,
-                    move |x, y, z| k.f32(x, y, z),
-                ),
+                F32 => block3::<f32>(out, a, b, c, &block)?,
                 DType::F64 => cpu::ternary_map::<f64, f64, f64, f64>(
                     out.cpu_view_mut()?,
                     a.cpu_view()?,
@@ -485,8 +487,8 @@ pub fn float3<K: FloatTernary>(
                     c.cpu_view()?,
                     move |x, y, z| k.f64(x, y, z),
                 ),
-                F16 => half3::<f16, K>(out, a, b, c, k)?,
-                BF16 => half3::<bf16, K>(out, a, b, c, k)?,
+                F16 => block3::<f16>(out, a, b, c, &block)?,
+                BF16 => block3::<bf16>(out, a, b, c, &block)?,
                 d => return Err(super::unary::not_implemented(K::NAME, d)),
             }
             Ok(())
@@ -494,19 +496,19 @@ pub fn float3<K: FloatTernary>(
     }
 }
 
-fn half3<H: cpu::Half, K: FloatTernary>(
+fn block3<H: cpu::Half>(
     out: &Tensor,
     a: &Tensor,
     b: &Tensor,
     c: &Tensor,
-    k: K,
+    block: &cpu::Block3,
 ) -> Result<()> {
-    cpu::ternary_map::<H, H, H, H>(
+    cpu::ternary_map_half::<H>(
         out.cpu_view_mut()?,
         a.cpu_view()?,
         b.cpu_view()?,
         c.cpu_view()?,
-        move |x, y, z| H::narrow(k.f32(x.widen(), y.widen(), z.widen())),
+        block,
     );
     Ok(())
 }
@@ -581,9 +583,11 @@ pub fn element<K: ElementUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             let block = move |b: &mut [f32]| {
-                for v in b.iter_mut() {
-                    *v = k.apply(*v);
-                }
+                at_widest_level(|| {
+                    for v in b.iter_mut() {
+                        *v = k.apply(*v);
+                    }
+                })
             };
             let (o, x) = (out, a);
             match (out.dtype(), K::HALF) {
@@ -771,15 +775,7 @@ fn f32_slices(
 fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
     match k.f32_slices() {
         Some((_, in_place)) => in_place(b),
-        None => match math::capability() {
-            // SAFETY: `capability()` only answers a level the CPU supports.
-            #[cfg(target_arch = "x86_64")]
-            math::Capability::Avx512 => unsafe { body_avx512(k, b) },
-            // SAFETY: as above.
-            #[cfg(target_arch = "x86_64")]
-            math::Capability::Avx2 => unsafe { body_avx2(k, b) },
-            _ => body(k, b),
-        },
+        None => at_widest_level(|| body(k, b)),
     }
 }
 
@@ -801,45 +797,7 @@ fn f32_body<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
             *o = k.f32(*v);
         }
     }
-    /// # Safety
-    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn map_avx512<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-        map(k, x, out)
-    }
-    /// # Safety
-    /// The CPU has AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn map_avx2<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
-        map(k, x, out)
-    }
-    match math::capability() {
-        // SAFETY: `capability()` only answers a level the CPU supports.
-        #[cfg(target_arch = "x86_64")]
-        math::Capability::Avx512 => unsafe { map_avx512(k, x, out) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        math::Capability::Avx2 => unsafe { map_avx2(k, x, out) },
-        _ => map(k, x, out),
-    }
-}
-
-/// # Safety
-/// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn body_avx512<K: FloatUnary>(k: K, b: &mut [f32]) {
-    body(k, b)
-}
-
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn body_avx2<K: FloatUnary>(k: K, b: &mut [f32]) {
-    body(k, b)
+    at_widest_level(|| map(k, x, out))
 }
 
 /// `out = k(a, b, c)` for an op on every dtype; the inputs share `out`'s dtype and

@@ -1,0 +1,170 @@
+"""Floating binary, tensor-by-number and ternary ops (atan2, copysign, fmod, hypot, lerp,
+pow, addcmul, addcdiv) on float32, float16 and bfloat16: computed in float32 blocks
+whose loops are compiled for the widest vector unit in use (``binary_map_half``,
+``unary_map_half`` and ``ternary_map_half`` on float32 as well). Every layout the walk
+special-cases: contiguous with tails around the 1024-element block and above the
+parallel grain size, transposed, stepped, expanded and in place; the same bits at every
+SIMD level and thread count. Reference: numpy in float64 on the same inputs."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rtorch
+
+DTYPES = [rtorch.float32, rtorch.float16, rtorch.bfloat16]
+# Relative size of one rounding to each dtype.
+UNIT = {rtorch.float32: 2.0**-24, rtorch.float16: 2.0**-11, rtorch.bfloat16: 2.0**-8}
+SIZES = [0, 1, 1023, 1024, 1025, 40_000]
+
+
+def f64(t: rtorch.Tensor) -> np.ndarray:
+    return t.to(rtorch.float64).numpy()
+
+
+def inputs(n: int, dtype, seed: int = 0) -> list[rtorch.Tensor]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-4, 4, n)
+    y = rng.uniform(0.5, 3, n) * rng.choice([-1.0, 1.0], n)
+    z = rng.uniform(0.5, 2, n)
+    return [rtorch.tensor(v).to(dtype) for v in (x, y, z)]
+
+
+# name -> (rtorch call, float64 reference, magnitude that bounds the float32 error)
+OPS = {
+    "atan2": (lambda x, y, z: rtorch.atan2(x, y), lambda x, y, z: np.arctan2(x, y), None),
+    "copysign": (lambda x, y, z: rtorch.copysign(x, y), lambda x, y, z: np.copysign(x, y), None),
+    "fmod": (lambda x, y, z: rtorch.fmod(x, y), lambda x, y, z: np.fmod(x, y), None),
+    "hypot": (lambda x, y, z: rtorch.hypot(x, y), lambda x, y, z: np.hypot(x, y), None),
+    "lerp_number": (
+        lambda x, y, z: rtorch.lerp(x, y, 0.3),
+        lambda x, y, z: x + 0.3 * (y - x),
+        lambda x, y, z: np.abs(x) + np.abs(y),
+    ),
+    "pow_number": (lambda x, y, z: z**1.5, lambda x, y, z: z**1.5, None),
+    "fmod_number": (lambda x, y, z: rtorch.fmod(x, 0.75), lambda x, y, z: np.fmod(x, 0.75), None),
+    "addcmul": (
+        lambda x, y, z: rtorch.addcmul(x, y, z, value=0.5),
+        lambda x, y, z: x + 0.5 * y * z,
+        lambda x, y, z: np.abs(x) + np.abs(0.5 * y * z),
+    ),
+    "addcdiv": (
+        lambda x, y, z: rtorch.addcdiv(x, y, z, value=0.5),
+        lambda x, y, z: x + 0.5 * y / z,
+        lambda x, y, z: np.abs(x) + np.abs(0.5 * y / z),
+    ),
+    "lerp_tensor": (
+        lambda x, y, z: rtorch.lerp(x, y, z - 1),
+        lambda x, y, z: x + (z - 1) * (y - x),
+        lambda x, y, z: np.abs(x) + np.abs(y),
+    ),
+}
+IN_PLACE = {
+    "lerp_number": lambda x, y, z: x.lerp_(y, 0.3),
+    "addcmul": lambda x, y, z: x.addcmul_(y, z, value=0.5),
+    "addcdiv": lambda x, y, z: x.addcdiv_(y, z, value=0.5),
+    "atan2": lambda x, y, z: x.atan2_(y),
+}
+
+
+def check(got: rtorch.Tensor, args64: list[np.ndarray], name: str, dtype) -> None:
+    _, ref, mag = OPS[name]
+    want = ref(*args64)
+    # float32: a few roundings of the formula (on the magnitude of its terms where they
+    # can cancel); the 16-bit types: one rounding of that result to their type.
+    m = np.abs(want) if mag is None else mag(*args64)
+    bound = 4 * 2.0**-24 * m + UNIT[dtype] * np.abs(want) + 1e-30
+    if dtype == rtorch.float16:
+        bound += 2.0**-25  # float16 subnormals
+    assert got.dtype == dtype
+    err = np.abs(f64(got) - want)
+    assert np.all(err <= bound), (name, dtype, float(np.max(err - bound)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("n", SIZES)
+def test_contiguous_and_in_place(name, dtype, n):
+    args = inputs(n, dtype)
+    args64 = [f64(a) for a in args]
+    check(OPS[name][0](*args), args64, name, dtype)
+    if name in IN_PLACE:
+        x = args[0].clone()
+        out = IN_PLACE[name](x, *args[1:])
+        assert out is x
+        check(x, args64, name, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_strided_and_broadcast_layouts(name, dtype):
+    call = OPS[name][0]
+    x, y, z = (t.reshape(60, 50) for t in inputs(3000, dtype, seed=1))
+    # transposed and stepped views
+    views = [x.t(), y.t(), z.t()]
+    check(call(*views), [f64(v) for v in views], name, dtype)
+    views = [x[::2, 1::3], y[1::2, ::3], z[::2, ::3]]
+    check(call(*views), [f64(v) for v in views], name, dtype)
+    # one operand expanded along each dimension, one row of 50
+    views = [x, y[:1].expand(60, 50), z[:, :1].expand(60, 50)]
+    check(call(*views), [f64(v) for v in views], name, dtype)
+    if name in IN_PLACE:
+        # in place into a transposed view
+        base = x.clone()
+        target = base.t()
+        want = [f64(target), f64(y.t()), f64(z.t())]
+        IN_PLACE[name](target, y.t(), z.t())
+        check(target, want, name, dtype)
+
+
+def test_thread_count_does_not_change_bits():
+    args = inputs(300_001, rtorch.float32, seed=2)
+    before = rtorch.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            rtorch.set_num_threads(threads)
+            results.append([OPS[name][0](*args) for name in sorted(OPS)])
+    finally:
+        rtorch.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            assert rtorch.equal(a, b)
+
+
+_LEVEL_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+import rtorch
+from test_float_blocks import DTYPES, OPS, inputs
+h = hashlib.sha256()
+for dtype in DTYPES:
+    args = inputs(5000, dtype, seed=3)
+    for name in sorted(OPS):
+        h.update(OPS[name][0](*args).to(rtorch.float64).numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def _digest(**env: str) -> str:
+    r = subprocess.run(
+        [sys.executable, "-c", _LEVEL_SCRIPT, os.path.dirname(__file__)],
+        check=False,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_every_simd_level_gives_the_same_bits():
+    """The loops compiled for AVX-512, AVX2 and the baseline: no contraction into fused
+    multiply-adds (the formulas' own `mul_add` is exact at every level)."""
+    best = _digest()
+    assert _digest(RTORCH_CPU_CAPABILITY="avx2") == best
+    assert _digest(RTORCH_CPU_CAPABILITY="default") == best
