@@ -206,6 +206,21 @@ def test_flip_roll_match_numpy():
     assert x.roll(0, 0)._storage_id() != x._storage_id()
 
 
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("inner", [1, 7, 33, 1025])
+def test_flip_rows_every_dtype_and_step(dtype, inner):
+    # Rows copied whole (inner dim kept), reversed (inner dim flipped, unit stride) or
+    # gathered (a transposed or stepped inner dim), with row lengths around the vector
+    # widths; every dtype.
+    a = np.random.default_rng(inner).integers(0, 2 if dtype == rtorch.bool else 100, (3, 4, inner))
+    x = rtorch.tensor(a).to(dtype)
+    for dims in [(0,), (2,), (0, 2), (1, 2), (0, 1, 2)]:
+        np.testing.assert_array_equal(to_np(x.flip(dims)), np.flip(a, dims))
+    xt = x.transpose(1, 2)  # a strided inner dim: gathered rows
+    np.testing.assert_array_equal(to_np(xt.flip((1, 2))), np.flip(a.transpose(0, 2, 1), (1, 2)))
+    np.testing.assert_array_equal(to_np(x[:, ::2, ::3].flip(2)), np.flip(a[:, ::2, ::3], 2))
+
+
 def test_flip_roll_errors_and_grad():
     x = T(A)
     with pytest.raises(RuntimeError, match="appears multiple times"):

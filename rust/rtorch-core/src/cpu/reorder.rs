@@ -233,24 +233,50 @@ unsafe fn transpose_8x8(s: *const f32, ss: usize, d: *mut f32, ds: usize) {
 }
 
 /// Copies `src` into the contiguous `out` in row-major order, reading the dims in
-/// `flip` backwards.
+/// `flip` backwards. Row by row: a unit-stride row is one copy (reversed when its dim
+/// is flipped, which LLVM vectorises with a lane reversal); an odometer over the outer
+/// dims finds each row's start. (Element by element through the odometer it took 10x
+/// PyTorch's time.)
 pub fn flip<T: Element>(src: View<'_, T>, out: &mut [T], flip: &[usize]) {
     let shape = src.shape();
     let nd = shape.len();
+    let inner = shape.last().copied().unwrap_or(1);
+    if out.is_empty() || inner == 0 {
+        return;
+    }
     let mut base = 0isize;
     let mut strides: Vec<isize> = src.strides().iter().map(|&s| s as isize).collect();
     for &d in flip {
         base += (shape[d] as isize - 1) * strides[d];
         strides[d] = -strides[d];
     }
+    let step = strides.last().copied().unwrap_or(1);
     let ps = src.ptr();
-    let mut idx = vec![0usize; nd];
+    let outer = nd.saturating_sub(1);
+    let mut idx = vec![0usize; outer];
     let mut off = base;
-    for o in out.iter_mut() {
-        // SAFETY: `off` walks the flipped layout, every position of which is a valid
-        // element of src (it starts at the last element of each flipped dim).
-        *o = unsafe { *ps.offset(off) };
-        let mut d = nd;
+    for row in out.chunks_exact_mut(inner) {
+        // SAFETY: `off` is the flipped layout's position of this row's first element;
+        // the row's `inner` elements lie `step` apart from it inside src (a flipped
+        // row starts at its last element, so a step of -1 covers off-inner+1..=off).
+        unsafe {
+            let first = ps.offset(off);
+            match step {
+                1 => row.copy_from_slice(std::slice::from_raw_parts(first, inner)),
+                -1 => {
+                    let run = std::slice::from_raw_parts(first.sub(inner - 1), inner);
+                    for (o, v) in row.iter_mut().zip(run.iter().rev()) {
+                        *o = *v;
+                    }
+                }
+                _ => {
+                    for (j, o) in row.iter_mut().enumerate() {
+                        *o = *first.offset(j as isize * step);
+                    }
+                }
+            }
+        }
+        let mut d = outer;
         while d > 0 {
             d -= 1;
             idx[d] += 1;
