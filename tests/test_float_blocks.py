@@ -135,16 +135,32 @@ def test_thread_count_does_not_change_bits():
             assert rtorch.equal(a, b)
 
 
+# Unary ops whose float32 formula is compiled per level (no slice kernel of their own);
+# their values are tested with the activations and math functions.
+UNARY_LEVELS = [
+    lambda x: rtorch.nn.functional.softplus(x),
+    lambda x: rtorch.nn.functional.elu(x),
+    lambda x: rtorch.nn.functional.gelu(x, approximate="tanh"),
+    lambda x: x.exp2(),
+    lambda x: x.abs().log2(),
+    lambda x: x.abs().sqrt(),
+    lambda x: x.reciprocal(),
+    lambda x: x * 2.5,
+    lambda x: x.relu(),
+]
+
 _LEVEL_SCRIPT = """
 import hashlib, sys
 sys.path.insert(0, sys.argv[1])
 import rtorch
-from test_float_blocks import DTYPES, OPS, inputs
+from test_float_blocks import DTYPES, OPS, UNARY_LEVELS, inputs
 h = hashlib.sha256()
 for dtype in DTYPES:
     args = inputs(5000, dtype, seed=3)
-    for name in sorted(OPS):
-        h.update(OPS[name][0](*args).to(rtorch.float64).numpy().tobytes())
+    results = [OPS[name][0](*args) for name in sorted(OPS)]
+    results += [f(args[0]) for f in UNARY_LEVELS]
+    for r in results:
+        h.update(r.to(rtorch.float64).numpy().tobytes())
 print(h.hexdigest())
 """
 
@@ -163,8 +179,9 @@ def _digest(**env: str) -> str:
 
 
 def test_every_simd_level_gives_the_same_bits():
-    """The loops compiled for AVX-512, AVX2 and the baseline: no contraction into fused
-    multiply-adds (the formulas' own `mul_add` is exact at every level)."""
+    """The loops compiled for AVX-512, AVX2 and the baseline give the same bits: no
+    contraction into fused multiply-adds (the formulas' own `mul_add` is exact at every
+    level)."""
     best = _digest()
     assert _digest(RTORCH_CPU_CAPABILITY="avx2") == best
     assert _digest(RTORCH_CPU_CAPABILITY="default") == best

@@ -192,7 +192,12 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             let (o, x, y) = (out, a, b);
-            let block = move |x: &mut [f32], y: &[f32]| at_widest_level(|| k.f32_block(x, y));
+            let block = move |x: &mut [f32], y: &[f32]| {
+                at_widest_level(
+                    #[inline(always)]
+                    || k.f32_block(x, y),
+                )
+            };
             match out.dtype() {
                 F32 if K::FUSED => cpu::binary_map_half::<f32>(
                     o.cpu_view_mut()?,
@@ -259,11 +264,14 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
                     let y: f32 = super::binary_kinds::scalar_as(s);
                     // In blocks compiled for the widest vector unit (as `float`).
                     let block = move |x: &mut [f32]| {
-                        at_widest_level(|| {
-                            for p in x.iter_mut() {
-                                *p = k.f32(*p, y);
-                            }
-                        })
+                        at_widest_level(
+                            #[inline(always)]
+                            || {
+                                for p in x.iter_mut() {
+                                    *p = k.f32(*p, y);
+                                }
+                            },
+                        )
                     };
                     cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block)
                 }
@@ -287,6 +295,8 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
 
 /// Runs `body` compiled for the widest vector unit in use: it is inlined into a
 /// `target_feature` function per level, where LLVM vectorises its loops to that width.
+/// Callers mark the closure `#[inline(always)]`: a large body (an inlined `exp`) was
+/// otherwise left out of line, compiled for the baseline.
 /// The same operations in every width, never contracted (Rust does not fuse `a * b + c`
 /// on its own), so the bits do not depend on the level.
 #[inline(always)]
@@ -332,11 +342,14 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     x.cpu_view()?,
                     y.cpu_view()?,
                     &move |x, y| {
-                        at_widest_level(|| {
-                            for (p, &q) in x.iter_mut().zip(y) {
-                                *p = k.f32(*p, q);
-                            }
-                        })
+                        at_widest_level(
+                            #[inline(always)]
+                            || {
+                                for (p, &q) in x.iter_mut().zip(y) {
+                                    *p = k.f32(*p, q);
+                                }
+                            },
+                        )
                     },
                 ),
                 DType::F64 => cpu::binary_map::<f64, f64, f64>(
@@ -374,7 +387,10 @@ fn half_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> 
             *p = k.half(*p, q, round);
         }
     }
-    at_widest_level(|| body(k, x, y, round))
+    at_widest_level(
+        #[inline(always)]
+        || body(k, x, y, round),
+    )
 }
 
 /// `v` rounded to the half type `H` (and back to float32, exactly).
@@ -437,11 +453,14 @@ pub fn half_by_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: f32, k: K) ->
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             let block = move |x: &mut [f32]| {
-                at_widest_level(|| {
-                    for p in x.iter_mut() {
-                        *p = k.f32(*p, s);
-                    }
-                })
+                at_widest_level(
+                    #[inline(always)]
+                    || {
+                        for p in x.iter_mut() {
+                            *p = k.f32(*p, s);
+                        }
+                    },
+                )
             };
             match out.dtype() {
                 F16 => cpu::unary_map_half::<f16>(out.cpu_view_mut()?, a.cpu_view()?, &block),
@@ -472,11 +491,14 @@ pub fn float3<K: FloatTernary>(
             // float32 and the half types in float32 blocks compiled for the widest
             // vector unit (as `float`: addcmul's `mul_add` was a libm call per element).
             let block = move |x: &mut [f32], y: &[f32], z: &[f32]| {
-                at_widest_level(|| {
-                    for ((p, &q), &r) in x.iter_mut().zip(y).zip(z) {
-                        *p = k.f32(*p, q, r);
-                    }
-                })
+                at_widest_level(
+                    #[inline(always)]
+                    || {
+                        for ((p, &q), &r) in x.iter_mut().zip(y).zip(z) {
+                            *p = k.f32(*p, q, r);
+                        }
+                    },
+                )
             };
             match out.dtype() {
                 F32 => block3::<f32>(out, a, b, c, &block)?,
@@ -583,11 +605,14 @@ pub fn element<K: ElementUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
             let block = move |b: &mut [f32]| {
-                at_widest_level(|| {
-                    for v in b.iter_mut() {
-                        *v = k.apply(*v);
-                    }
-                })
+                at_widest_level(
+                    #[inline(always)]
+                    || {
+                        for v in b.iter_mut() {
+                            *v = k.apply(*v);
+                        }
+                    },
+                )
             };
             let (o, x) = (out, a);
             match (out.dtype(), K::HALF) {
@@ -775,7 +800,10 @@ fn f32_slices(
 fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
     match k.f32_slices() {
         Some((_, in_place)) => in_place(b),
-        None => at_widest_level(|| body(k, b)),
+        None => at_widest_level(
+            #[inline(always)]
+            || body(k, b),
+        ),
     }
 }
 
@@ -797,7 +825,10 @@ fn f32_body<K: FloatUnary>(k: K, x: &[f32], out: &mut [f32]) {
             *o = k.f32(*v);
         }
     }
-    at_widest_level(|| map(k, x, out))
+    at_widest_level(
+        #[inline(always)]
+        || map(k, x, out),
+    )
 }
 
 /// `out = k(a, b, c)` for an op on every dtype; the inputs share `out`'s dtype and
