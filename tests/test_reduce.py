@@ -269,6 +269,31 @@ def test_logsumexp(dtype):
     )
 
 
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 17, 1000])
+def test_float64_lane_reductions_on_long_lanes(n):
+    # prod, var/std, norm and logsumexp fold a lane in 8 interleaved partial results:
+    # full chunks of 8, tails, and lanes shorter than one chunk, along either dim.
+    a = RNG.uniform(0.5, 1.5, (3, n)) * RNG.choice([-1.0, 1.0], (3, n))
+    t = rtorch.tensor(a)
+    for got, want in [
+        (t.prod(1), np.prod(a, 1)),
+        (t.t().prod(0), np.prod(a, 1)),
+        (t.var(1), a.var(1, ddof=1) if n > 1 else np.full(3, np.nan)),
+        (t.std(1, correction=0), a.std(1)),
+        (t.norm(dim=1), np.sqrt((a**2).sum(1))),
+        (t.norm(p=1, dim=1), np.abs(a).sum(1)),
+        (t.norm(p=3, dim=1), (np.abs(a) ** 3).sum(1) ** (1 / 3)),
+        (t.logsumexp(1), np.log(np.exp(a).sum(1))),
+    ]:
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=0)
+    # a NaN anywhere in the lane reaches the result
+    b = a.copy()
+    b[1, n - 1] = np.nan
+    tb = rtorch.tensor(b)
+    for got in (tb.prod(1), tb.var(1, correction=0), tb.norm(dim=1), tb.logsumexp(1)):
+        assert np.isnan(got.numpy()[1]) and not np.isnan(got.numpy()[[0, 2]]).any()
+
+
 # ----- any / all / count_nonzero -----
 
 

@@ -100,6 +100,40 @@ impl BlockReduce<i64, i64> for ProdInt {
     }
 }
 
+/// `op` folded over `f(v)` for every value of `block`, in 8 interleaved partial results
+/// combined pairwise at the end: the order depends on the block alone (the same value
+/// for any thread count), and there is no chain of dependent adds, one per element (4
+/// cycles each: a sequential float64 sum made `norm(dim=1)` 5x PyTorch's time).
+#[inline(always)]
+fn lanes_fold(
+    block: &[f64],
+    init: f64,
+    f: impl Fn(f64) -> f64,
+    op: impl Fn(f64, f64) -> f64,
+) -> f64 {
+    let mut acc = [init; 8];
+    let chunks = block.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = op(*a, f(v));
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(tail) {
+        *a = op(*a, f(v));
+    }
+    op(
+        op(op(acc[0], acc[4]), op(acc[2], acc[6])),
+        op(op(acc[1], acc[5]), op(acc[3], acc[7])),
+    )
+}
+
+/// Sum of `f(v)` over `block` in float64 ([`lanes_fold`]).
+#[inline(always)]
+fn lanes_sum(block: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    lanes_fold(block, 0.0, f, |a, b| a + b)
+}
+
 /// Product of float64 values (every float dtype reduces in float64).
 #[derive(Clone, Copy, Debug)]
 pub struct Prod;
@@ -107,7 +141,7 @@ pub struct Prod;
 impl BlockReduce<f64, f64> for Prod {
     const NAME: &'static str = "prod_f64";
     fn cpu(self, block: &[f64]) -> f64 {
-        block.iter().product()
+        lanes_fold(block, 1.0, |v| v, |a, b| a * b)
     }
 }
 
@@ -191,8 +225,8 @@ impl BlockReduce<f64, f64> for Variance {
     const NAME: &'static str = "variance_f64";
     fn cpu(self, block: &[f64]) -> f64 {
         let n = block.len() as f64;
-        let m = block.iter().sum::<f64>() / n;
-        let ss: f64 = block.iter().map(|v| (v - m) * (v - m)).sum();
+        let m = lanes_sum(block, |v| v) / n;
+        let ss = lanes_sum(block, |v| (v - m) * (v - m));
         let var = ss / (n - self.correction).max(0.0);
         if self.sqrt {
             var.sqrt()
@@ -221,7 +255,7 @@ impl BlockReduce<f64, f64> for VectorNorm {
             }
         };
         if p == 2.0 {
-            block.iter().map(|v| v * v).sum::<f64>().sqrt()
+            lanes_sum(block, |v| v * v).sqrt()
         } else if p == f64::INFINITY {
             block.iter().fold(0.0, |a, &v| nan_or(a, v, f64::max))
         } else if p == f64::NEG_INFINITY {
@@ -231,13 +265,9 @@ impl BlockReduce<f64, f64> for VectorNorm {
         } else if p == 0.0 {
             block.iter().filter(|&&v| v != 0.0).count() as f64
         } else if p == 1.0 {
-            block.iter().map(|v| v.abs()).sum()
+            lanes_sum(block, f64::abs)
         } else {
-            block
-                .iter()
-                .map(|v| v.abs().powf(p))
-                .sum::<f64>()
-                .powf(1.0 / p)
+            lanes_sum(block, |v| v.abs().powf(p)).powf(1.0 / p)
         }
     }
 }
@@ -249,8 +279,8 @@ pub struct LogSumExp;
 impl BlockReduce<f64, f64> for LogSumExp {
     const NAME: &'static str = "logsumexp_f64";
     fn cpu(self, block: &[f64]) -> f64 {
-        let m = block.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let m = lanes_fold(block, f64::NEG_INFINITY, |v| v, f64::max);
         let m = if m.is_infinite() { 0.0 } else { m };
-        m + block.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+        m + lanes_sum(block, |v| (v - m).exp()).ln()
     }
 }
