@@ -193,7 +193,7 @@ def test_casts_to_and_from_float32_all_layouts(dtype):
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
-@pytest.mark.parametrize("name", ["relu", "abs", "floor", "round", "sign"])
+@pytest.mark.parametrize("name", ["relu", "abs", "neg", "floor", "round", "sign"])
 def test_exact_unary_ops_on_half_types(name, dtype):
     v = np.random.default_rng(11).uniform(-50, 50, 40_001)
     x = rtorch.tensor(v).to(dtype)
@@ -201,6 +201,7 @@ def test_exact_unary_ops_on_half_types(name, dtype):
     ref = {
         "relu": np.maximum(x64, 0),
         "abs": np.abs(x64),
+        "neg": -x64,
         "floor": np.floor(x64),
         "round": np.round(x64),
         "sign": np.sign(x64),
@@ -210,6 +211,25 @@ def test_exact_unary_ops_on_half_types(name, dtype):
         got = fn(view)
         assert got.dtype == dtype
         np.testing.assert_array_equal(got.to(rtorch.float64).numpy(), half_round(r, dtype))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+def test_neg_and_abs_of_half_special_values(dtype):
+    # The sign bit alone changes: zeros, infinities, subnormals and NaN (its sign, as
+    # PyTorch's neg), in place too.
+    v = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-7, -3.5])
+    x = rtorch.tensor(v).to(dtype)
+    for got, want in ((-x, -v), (x.neg(), -v), (x.abs(), np.abs(v))):
+        g = got.to(rtorch.float64).numpy()
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(half_round(want, dtype)))
+        np.testing.assert_array_equal(g, half_round(want, dtype))
+    # In place (a multiplication by -1: a NaN keeps its sign there).
+    y = x.clone()
+    y.neg_()
+    got = y.to(rtorch.float64).numpy()
+    np.testing.assert_array_equal(got, x.neg().to(rtorch.float64).numpy())
+    finite = ~np.isnan(v)
+    np.testing.assert_array_equal(np.signbit(got[finite]), np.signbit(-v[finite]))
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)

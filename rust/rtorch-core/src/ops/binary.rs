@@ -489,8 +489,23 @@ pub fn neg(a: &Tensor) -> Result<Tensor> {
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
         ));
     }
+    let out = if matches!(a.dtype(), DType::F16 | DType::BF16) {
+        let out = Tensor::uninit_for(a.shape(), a.dtype(), a.device(), &[a])?;
+        super::map::element(&out, a, super::unary_kinds::NegBits)?;
+        out
+    } else {
+        neg_by_multiplying(a)?
+    };
+    if needs_grad(&[a]) {
+        record("NegBackward0", &[a], &out, |_, g| Ok(vec![Some(neg(g)?)]));
+    }
+    Ok(out)
+}
+
+/// `a * -1` (every dtype but the 16-bit floats), no autograd.
+fn neg_by_multiplying(a: &Tensor) -> Result<Tensor> {
     let minus_one = Rhs::Scalar(Scalar::Int(-1));
-    let out = match by_number(a, &minus_one, a.dtype(), kinds::Mul)? {
+    Ok(match by_number(a, &minus_one, a.dtype(), kinds::Mul)? {
         Some(out) => out,
         None => arith_kernel(
             a,
@@ -498,11 +513,7 @@ pub fn neg(a: &Tensor) -> Result<Tensor> {
             kinds::Mul,
             a.dtype(),
         )?,
-    };
-    if needs_grad(&[a]) {
-        record("NegBackward0", &[a], &out, |_, g| Ok(vec![Some(neg(g)?)]));
-    }
-    Ok(out)
+    })
 }
 
 fn div_into(out: &Tensor, a: &Tensor, b: &Tensor, mode: RoundingMode) -> Result<()> {

@@ -510,7 +510,7 @@ unary! {
         grad: Some(|g: &Tensor, _: &Vals| Ok(g.clone()));
     /// |x|; abs'(0) = 0.
     abs, abs_, "AbsBackward0", "abs_cpu", Same, X,
-        kernel: int_float_op(kinds::Abs),
+        kernel: abs_kernel,
         grad: Some(|g: &Tensor, v: &Vals| mul(g, &sign(v.x()?)?));
     /// max(x, 0); relu'(0) = 0.
     relu, relu_, "ReluBackward0", "relu", Same, Y,
@@ -589,6 +589,13 @@ fn relu_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
         ));
     }
     map::element(out, a, kinds::Relu)
+}
+
+fn abs_kernel(out: &Tensor, a: &Tensor) -> Result<()> {
+    match out.dtype() {
+        DType::F16 | DType::BF16 => map::element(out, a, kinds::AbsBits),
+        _ => map::int_float(out, a, kinds::Abs),
+    }
 }
 
 /// The kernel of an op with an integer and a floating formula (`map::int_float`).

@@ -303,6 +303,43 @@ impl ElementUnary for Relu {
     }
 }
 
+/// -x with the sign bit flipped (NaNs' too, as PyTorch's `neg`); routed here for the
+/// 16-bit floats, whose generic path multiplied by a broadcast -1 element by element
+/// (17x PyTorch's time).
+#[derive(Clone, Copy, Debug)]
+pub struct NegBits;
+
+impl ElementUnary for NegBits {
+    const NAME: &'static str = "neg";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        T::cast_from_f64(-x.to_f64())
+    }
+    const HALF: HalfPath = HalfPath::Bits;
+    #[inline(always)]
+    fn half_bits(self, b: u16, _inf: u16) -> u16 {
+        b ^ 0x8000
+    }
+}
+
+/// |x| with the sign bit cleared (a NaN stays a NaN); routed here for the 16-bit floats
+/// (their float64 round trip took 3.7x PyTorch's time).
+#[derive(Clone, Copy, Debug)]
+pub struct AbsBits;
+
+impl ElementUnary for AbsBits {
+    const NAME: &'static str = "abs";
+    #[inline(always)]
+    fn apply<T: Element>(self, x: T) -> T {
+        T::cast_from_f64(x.to_f64().abs())
+    }
+    const HALF: HalfPath = HalfPath::Bits;
+    #[inline(always)]
+    fn half_bits(self, b: u16, _inf: u16) -> u16 {
+        b & 0x7fff
+    }
+}
+
 /// `hardtanh`: `lo` below `lo`, `hi` above `hi` (compared in f64; NaN passes).
 #[derive(Clone, Copy, Debug)]
 pub struct Hardtanh {
