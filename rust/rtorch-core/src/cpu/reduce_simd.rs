@@ -43,13 +43,15 @@ where
     s
 }
 
-/// Portable block sum: 16 independent lanes, folded as a tree.
+/// Portable block sum: 32 independent lanes (as the AVX2 path's four 8-wide
+/// accumulators), folded as a tree. (With 16, each lane's chain of adds was twice as
+/// long: 2^20 values of 0.1 summed to 0.061 off, against 0.03 on the AVX2 path.)
 #[inline(always)]
 pub fn block_sum<T: Copy, A>(x: &[T], f: &impl Fn(T) -> A) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default,
 {
-    const L: usize = 16;
+    const L: usize = 32;
     let mut lanes = [A::default(); L];
     let chunks = x.chunks_exact(L);
     let rest = chunks.remainder();
