@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,6 +23,23 @@ TOL = {
 FLOAT_DTYPES = [rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16]
 INT_DTYPES = [rtorch.uint8, rtorch.int8, rtorch.int16, rtorch.int32, rtorch.int64]
 ALL_DTYPES = FLOAT_DTYPES + INT_DTYPES + [rtorch.bool]
+
+
+def run_script(script: str, **env: str) -> list[str]:
+    """`script` run by a fresh Python with `env` added to this environment and the
+    tests folder as its first argument (for `sys.path`); asserts it exits cleanly and
+    returns its output's words. (A SIMD level or a kernel switch is chosen once per
+    process, so other levels run in children.)"""
+    r = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).parent)],
+        check=False,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
 
 
 def with_threads(n: int, fn):

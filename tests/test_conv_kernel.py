@@ -9,6 +9,7 @@ an empty batch, non-contiguous inputs, and float32/float64.
 
 import numpy as np
 import pytest
+from conftest import run_script
 
 import rtorch
 import rtorch.nn.functional as F
@@ -409,21 +410,7 @@ def test_half_conv_on_the_other_product_kernels(env, kernels):
     """The bias rows on the AVX512-BF16 kernel (AMX turned off) and on the float32 route
     of the product, where this process has AMX; the float32 kernels' gradients at the
     AVX2 level."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    r = subprocess.run(
-        [sys.executable, "-c", _HALF_SCRIPT, str(Path(__file__).parent)],
-        check=False,
-        env=dict(os.environ, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    out = r.stdout.split()
+    out = run_script(_HALF_SCRIPT, **env)
     assert out[0] == "ok" and out[1] in kernels, out
 
 
@@ -517,21 +504,7 @@ print("ok")
 def test_winograd_shapes_at_other_levels(env):
     """The AVX2 build of the transforms and shuffles (this process has the machine's
     best level), and the other kernels on the same shapes."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    r = subprocess.run(
-        [sys.executable, "-c", _WINOGRAD_SCRIPT, str(Path(__file__).parent)],
-        check=False,
-        env=dict(os.environ, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["ok"]
+    assert run_script(_WINOGRAD_SCRIPT, **env) == ["ok"]
 
 
 @pytest.mark.parametrize("n", [1, 5])

@@ -6,12 +6,9 @@ special-cases: contiguous with tails around the 1024-element block and above the
 parallel grain size, transposed, stepped, expanded and in place; the same bits at every
 SIMD level and thread count. Reference: numpy in float64 on the same inputs."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from conftest import run_script
 
 import rtorch
 
@@ -165,17 +162,8 @@ print(h.hexdigest())
 """
 
 
-def _digest(**env: str) -> str:
-    r = subprocess.run(
-        [sys.executable, "-c", _LEVEL_SCRIPT, os.path.dirname(__file__)],
-        check=False,
-        env=dict(os.environ, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
+def _digest(**env: str) -> list[str]:
+    return run_script(_LEVEL_SCRIPT, **env)
 
 
 def test_every_simd_level_gives_the_same_bits():

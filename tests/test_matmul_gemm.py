@@ -12,13 +12,9 @@ once, so they also get the final rounding: 2**-8 (2**-11) of |result|.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from conftest import with_threads
+from conftest import run_script, with_threads
 
 import rtorch
 import rtorch.nn.functional as F
@@ -334,16 +330,7 @@ print("ok", rtorch._C._bf16_matmul_kernel())
 
 
 def _run_bf16_script(**env: str) -> list[str]:
-    r = subprocess.run(
-        [sys.executable, "-c", _FALLBACK_SCRIPT],
-        check=False,
-        env=dict(os.environ, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    return r.stdout.split()
+    return run_script(_FALLBACK_SCRIPT, **env)
 
 
 def test_bf16_fallback_without_native_kernels():
