@@ -51,7 +51,17 @@ ROWS: list[tuple[str, str, str]] = [
     # 16-bit products on the machine's native support (AMX / AVX512-BF16 where present).
     ("linear_bf16", "us/op", "F.linear(x, w, b), 256x1024 -> 1024 bfloat16"),
     ("linear_bf16_small", "us/op", "F.linear(x, w, b), 64x784 -> 128 bfloat16"),
-    ("conv_bf16", "us/op", "conv2d 3x3 pad 1, 16x64x32x32, 64 filters, bfloat16"),
+    ("conv_bf16", "us/op", "conv2d 3x3 pad 1 + bias, 16x64x32x32, 64 filters, bfloat16"),
+    ("conv_bf16_bwd", "us/iter", "the same conv2d, forward + backward, bfloat16"),
+    # Generic paths found slow by a sweep of 100 ops (blocks not compiled per SIMD level,
+    # element-by-element walks, dependent add chains).
+    ("addcmul_f32", "us/op", "addcmul(x, x, y, value=0.5), 1M float32"),
+    ("lerp_f32", "us/op", "lerp(x, y, 0.3), 1M float32"),
+    ("softplus_f32", "us/op", "softplus(x), 1M float32"),
+    ("elu_f32", "us/op", "elu(x), 1M float32"),
+    ("flip_f32", "us/op", "x.flip(1), 1000x1000 float32"),
+    ("prod_f32", "us/op", "x.prod(1), 1000x1000 float32"),
+    ("neg_f16", "us/op", "-x, 1M float16"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -185,11 +195,23 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
 
         return make
 
-    def conv_bf16():
+    def conv_bf16_tensors(grad: bool):
         g = lib.Generator().manual_seed(0)
-        x = lib.randn(16, 64, 32, 32, generator=g).to(lib.bfloat16)
-        w = lib.randn(64, 64, 3, 3, generator=g).to(lib.bfloat16)
-        return (lambda: lib.nn.functional.conv2d(x, w, padding=1)), 1e6
+        shapes = ((16, 64, 32, 32), (64, 64, 3, 3), (64,))
+        return [lib.randn(*s, generator=g).to(lib.bfloat16).requires_grad_(grad) for s in shapes]
+
+    def conv_bf16():
+        x, w, b = conv_bf16_tensors(False)
+        return (lambda: lib.nn.functional.conv2d(x, w, b, padding=1)), 1e6
+
+    def conv_bf16_bwd():
+        x, w, b = conv_bf16_tensors(True)
+        gy = lib.ones(16, 64, 32, 32, dtype=lib.bfloat16)
+
+        def step():
+            lib.nn.functional.conv2d(x, w, b, padding=1).backward(gy)
+
+        return step, 1e6
 
     f = lib.nn.functional
     ops = {
@@ -212,6 +234,14 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "linear_bf16": linear_bf16(256, 1024, 1024),
         "linear_bf16_small": linear_bf16(64, 784, 128),
         "conv_bf16": conv_bf16,
+        "conv_bf16_bwd": conv_bf16_bwd,
+        "addcmul_f32": single("float32", lambda x, y: lib.addcmul(x, x, y, value=0.5)),
+        "lerp_f32": single("float32", lambda x, y: lib.lerp(x, y, 0.3)),
+        "softplus_f32": single("float32", lambda x, y: f.softplus(x)),
+        "elu_f32": single("float32", lambda x, y: f.elu(x)),
+        "flip_f32": single("float32", lambda x, y: x.flip(1)),
+        "prod_f32": single("float32", lambda x, y: x.prod(1)),
+        "neg_f16": single("float16", lambda x, y: -x),
     }
 
     return {

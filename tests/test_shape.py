@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, to_np
+from conftest import ALL_DTYPES, to_np, with_threads
 
 import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
@@ -219,6 +219,23 @@ def test_flip_rows_every_dtype_and_step(dtype, inner):
     xt = x.transpose(1, 2)  # a strided inner dim: gathered rows
     np.testing.assert_array_equal(to_np(xt.flip((1, 2))), np.flip(a.transpose(0, 2, 1), (1, 2)))
     np.testing.assert_array_equal(to_np(x[:, ::2, ::3].flip(2)), np.flip(a[:, ::2, ::3], 2))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_flip_runs_of_rows_over_threads(threads):
+    # Above the grain size, runs of rows go to the threads; each run finds its first
+    # row's position from its row number.
+    a = np.random.default_rng(5).standard_normal((40, 30, 70)).astype(np.float32)
+    x = rtorch.tensor(a)
+
+    def run():
+        for dims in [(0,), (2,), (1, 2), (0, 1, 2)]:
+            np.testing.assert_array_equal(x.flip(dims).numpy(), np.flip(a, dims))
+        np.testing.assert_array_equal(
+            x.transpose(0, 2).flip(1).numpy(), np.flip(a.transpose(2, 1, 0), 1)
+        )
+
+    with_threads(threads, run)
 
 
 def test_flip_roll_errors_and_grad():

@@ -236,10 +236,9 @@ unsafe fn transpose_8x8(s: *const f32, ss: usize, d: *mut f32, ds: usize) {
 /// `flip` backwards. Row by row: a unit-stride row is one copy (reversed when its dim
 /// is flipped, which LLVM vectorises with a lane reversal); an odometer over the outer
 /// dims finds each row's start. (Element by element through the odometer it took 10x
-/// PyTorch's time.)
+/// PyTorch's time.) Runs of rows go to the threads above the grain size.
 pub fn flip<T: Element>(src: View<'_, T>, out: &mut [T], flip: &[usize]) {
     let shape = src.shape();
-    let nd = shape.len();
     let inner = shape.last().copied().unwrap_or(1);
     if out.is_empty() || inner == 0 {
         return;
@@ -250,42 +249,82 @@ pub fn flip<T: Element>(src: View<'_, T>, out: &mut [T], flip: &[usize]) {
         base += (shape[d] as isize - 1) * strides[d];
         strides[d] = -strides[d];
     }
-    let step = strides.last().copied().unwrap_or(1);
-    let ps = src.ptr();
-    let outer = nd.saturating_sub(1);
-    let mut idx = vec![0usize; outer];
-    let mut off = base;
-    for row in out.chunks_exact_mut(inner) {
-        // SAFETY: `off` is the flipped layout's position of this row's first element;
-        // the row's `inner` elements lie `step` apart from it inside src (a flipped
-        // row starts at its last element, so a step of -1 covers off-inner+1..=off).
-        unsafe {
-            let first = ps.offset(off);
-            match step {
-                1 => row.copy_from_slice(std::slice::from_raw_parts(first, inner)),
-                -1 => {
-                    let run = std::slice::from_raw_parts(first.sub(inner - 1), inner);
-                    for (o, v) in row.iter_mut().zip(run.iter().rev()) {
-                        *o = *v;
-                    }
-                }
-                _ => {
-                    for (j, o) in row.iter_mut().enumerate() {
-                        *o = *first.offset(j as isize * step);
-                    }
-                }
-            }
+    let walk = FlipWalk {
+        src: SendPtr(src.ptr() as *mut T),
+        shape,
+        strides: &strides,
+        base,
+        inner,
+    };
+    let rows_per_task = GRAIN.div_ceil(inner);
+    if out.len() <= GRAIN {
+        walk.rows(0, out);
+    } else {
+        super::par_chunks_mut(out, rows_per_task * inner, &|c, chunk| {
+            walk.rows(c * rows_per_task, chunk)
+        });
+    }
+}
+
+/// The flipped layout of [`flip`]: element offsets from `base` with the flipped dims'
+/// strides negated.
+struct FlipWalk<'a, T> {
+    src: SendPtr<T>,
+    shape: &'a [usize],
+    strides: &'a [isize],
+    base: isize,
+    inner: usize,
+}
+
+impl<T: Element> FlipWalk<'_, T> {
+    /// Writes rows `first..` (as many as `out` holds) of the flipped copy into `out`.
+    fn rows(&self, first: usize, out: &mut [T]) {
+        let (shape, strides, inner) = (self.shape, self.strides, self.inner);
+        let outer = shape.len().saturating_sub(1);
+        // The outer index of row `first` (row-major over the outer dims).
+        let mut idx = vec![0usize; outer];
+        let mut off = self.base;
+        let mut rest = first;
+        for d in (0..outer).rev() {
+            idx[d] = rest % shape[d];
+            rest /= shape[d];
+            off += idx[d] as isize * strides[d];
         }
-        let mut d = outer;
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < shape[d] {
-                break;
+        let step = strides.last().copied().unwrap_or(1);
+        let ps = self.src.get() as *const T;
+        for row in out.chunks_exact_mut(inner) {
+            // SAFETY: `off` is the flipped layout's position of this row's first
+            // element; the row's `inner` elements lie `step` apart from it inside src
+            // (a flipped row starts at its last element, so a step of -1 covers
+            // off-inner+1..=off).
+            unsafe {
+                let first = ps.offset(off);
+                match step {
+                    1 => row.copy_from_slice(std::slice::from_raw_parts(first, inner)),
+                    -1 => {
+                        let run = std::slice::from_raw_parts(first.sub(inner - 1), inner);
+                        for (o, v) in row.iter_mut().zip(run.iter().rev()) {
+                            *o = *v;
+                        }
+                    }
+                    _ => {
+                        for (j, o) in row.iter_mut().enumerate() {
+                            *o = *first.offset(j as isize * step);
+                        }
+                    }
+                }
             }
-            off -= strides[d] * shape[d] as isize;
-            idx[d] = 0;
+            let mut d = outer;
+            while d > 0 {
+                d -= 1;
+                idx[d] += 1;
+                off += strides[d];
+                if idx[d] < shape[d] {
+                    break;
+                }
+                off -= strides[d] * shape[d] as isize;
+                idx[d] = 0;
+            }
         }
     }
 }
