@@ -269,12 +269,18 @@ def test_logsumexp(dtype):
     )
 
 
+@pytest.mark.parametrize("dtype", [rtorch.float64, rtorch.float32])
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 17, 1000])
-def test_float64_lane_reductions_on_long_lanes(n):
+def test_float64_lane_reductions_on_long_lanes(n, dtype):
     # prod, var/std, norm and logsumexp fold a lane in 8 interleaved partial results:
     # full chunks of 8, tails, and lanes shorter than one chunk, along either dim.
+    # float32 lanes are widened block by block, and the float64 result rounded once.
     a = RNG.uniform(0.5, 1.5, (3, n)) * RNG.choice([-1.0, 1.0], (3, n))
-    t = rtorch.tensor(a)
+    if dtype == rtorch.float32:
+        a = a.astype(np.float32).astype(np.float64)
+    # (float32's 2-norm sums its squares in float32 lanes: a few roundings, not one.)
+    rtol = 1e-12 if dtype == rtorch.float64 else 2.0**-21
+    t = rtorch.tensor(a).to(dtype)
     for got, want in [
         (t.prod(1), np.prod(a, 1)),
         (t.t().prod(0), np.prod(a, 1)),
@@ -285,11 +291,12 @@ def test_float64_lane_reductions_on_long_lanes(n):
         (t.norm(p=3, dim=1), (np.abs(a) ** 3).sum(1) ** (1 / 3)),
         (t.logsumexp(1), np.log(np.exp(a).sum(1))),
     ]:
-        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=0)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got.double().numpy(), want, rtol=rtol, atol=0)
     # a NaN anywhere in the lane reaches the result
     b = a.copy()
     b[1, n - 1] = np.nan
-    tb = rtorch.tensor(b)
+    tb = rtorch.tensor(b).to(dtype)
     for got in (tb.prod(1), tb.var(1, correction=0), tb.norm(dim=1), tb.logsumexp(1)):
         assert np.isnan(got.numpy()[1]) and not np.isnan(got.numpy()[[0, 2]]).any()
 
