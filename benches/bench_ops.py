@@ -62,6 +62,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("flip_f32", "us/op", "x.flip(1), 1000x1000 float32"),
     ("prod_f32", "us/op", "x.prod(1), 1000x1000 float32"),
     ("neg_f16", "us/op", "-x, 1M float16"),
+    ("normalize_f32", "us/op", "F.normalize(x, dim=1), 1000x1000 float32"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -242,6 +243,7 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "flip_f32": single("float32", lambda x, y: x.flip(1)),
         "prod_f32": single("float32", lambda x, y: x.prod(1)),
         "neg_f16": single("float16", lambda x, y: -x),
+        "normalize_f32": single("float32", lambda x, y: f.normalize(x, dim=1)),
     }
 
     return {
