@@ -63,6 +63,17 @@ ROWS: list[tuple[str, str, str]] = [
     ("prod_f32", "us/op", "x.prod(1), 1000x1000 float32"),
     ("neg_f16", "us/op", "-x, 1M float16"),
     ("normalize_f32", "us/op", "F.normalize(x, dim=1), 1000x1000 float32"),
+    # Math that called libm per element (or was composed in Python).
+    ("atan_f32", "us/op", "atan(x), 1M float32"),
+    ("tan_f32", "us/op", "tan(x), 1M float32"),
+    ("atan2_f32", "us/op", "atan2(x, y), 1M float32"),
+    ("exp2_f32", "us/op", "exp2(x), 1M float32"),
+    ("log2_f32", "us/op", "log2(y), 1M float32"),
+    ("log10_f32", "us/op", "log10(y), 1M float32"),
+    ("fmod_f32", "us/op", "fmod(x, y), 1M float32"),
+    ("remainder_f32", "us/op", "remainder(x, y), 1M float32"),
+    ("copysign_f16", "us/op", "copysign(x, y - 1), 1M float16"),
+    ("logsumexp_f32", "us/op", "x.logsumexp(1), 1000x1000 float32"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -214,6 +225,11 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
 
         return step, 1e6
 
+    def copysign_f16():
+        x, y = one_million("float16")
+        y = y - 1
+        return (lambda: lib.copysign(x, y)), 1e6
+
     f = lib.nn.functional
     ops = {
         "add_f16": single("float16", lambda x, y: x + y),
@@ -244,6 +260,16 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "prod_f32": single("float32", lambda x, y: x.prod(1)),
         "neg_f16": single("float16", lambda x, y: -x),
         "normalize_f32": single("float32", lambda x, y: f.normalize(x, dim=1)),
+        "atan_f32": single("float32", lambda x, y: lib.atan(x)),
+        "tan_f32": single("float32", lambda x, y: lib.tan(x)),
+        "atan2_f32": single("float32", lambda x, y: lib.atan2(x, y)),
+        "exp2_f32": single("float32", lambda x, y: lib.exp2(x)),
+        "log2_f32": single("float32", lambda x, y: lib.log2(y)),
+        "log10_f32": single("float32", lambda x, y: lib.log10(y)),
+        "fmod_f32": single("float32", lambda x, y: lib.fmod(x, y)),
+        "remainder_f32": single("float32", lambda x, y: lib.remainder(x, y)),
+        "copysign_f16": copysign_f16,
+        "logsumexp_f32": single("float32", lambda x, y: x.logsumexp(1)),
     }
 
     return {

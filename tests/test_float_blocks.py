@@ -138,8 +138,8 @@ UNARY_LEVELS = [
     lambda x: rtorch.nn.functional.softplus(x),
     lambda x: rtorch.nn.functional.elu(x),
     lambda x: rtorch.nn.functional.gelu(x, approximate="tanh"),
-    lambda x: x.exp2(),
-    lambda x: x.abs().log2(),
+    lambda x: rtorch.nn.functional.hardsigmoid(x),
+    lambda x: x.frac(),
     lambda x: x.abs().sqrt(),
     lambda x: x.reciprocal(),
     lambda x: x * 2.5,
@@ -173,3 +173,23 @@ def test_every_simd_level_gives_the_same_bits():
     best = _digest()
     assert _digest(RTORCH_CPU_CAPABILITY="avx2") == best
     assert _digest(RTORCH_CPU_CAPABILITY="default") == best
+
+
+def test_fmod_and_remainder_exact_where_the_fast_form_declines():
+    """fmod's float64-quotient form answers quotients below 2^29 and declines the rest
+    (huge quotients, zero divisors, infinities, NaN) to the exact loop, within the same
+    block: every value as numpy's (exact) fmod and remainder."""
+    x = np.array([1e30, 5.5, -7.25, np.inf, 3.0, 1e-3, -0.0, 2.0**40, np.nan, -1e38], np.float32)
+    y = np.array([1e-10, 2.0, 0.5, 1.0, 0.0, np.inf, 1.0, 3.0, 1.0, -3e-7], np.float32)
+    x, y = np.tile(x, 300), np.tile(y, 300)
+    for dtype in (rtorch.float32, rtorch.float16):
+        a, b = rtorch.from_numpy(x).to(dtype), rtorch.from_numpy(y).to(dtype)
+        # numpy in float32 on the values as stored, the result rounded to the dtype.
+        a32, b32 = a.float().numpy(), b.float().numpy()
+        with np.errstate(all="ignore"):
+            wf, wr = np.fmod(a32, b32), np.remainder(a32, b32)
+        got = rtorch.fmod(a, b)
+        np.testing.assert_array_equal(got.float().numpy(), rtorch.from_numpy(wf).to(dtype).float())
+        assert np.array_equal(np.signbit(got.float().numpy()), np.signbit(wf))
+        got = rtorch.remainder(a, b)
+        np.testing.assert_array_equal(got.float().numpy(), rtorch.from_numpy(wr).to(dtype).float())

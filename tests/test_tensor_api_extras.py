@@ -129,6 +129,25 @@ def test_copysign_values_dtypes_and_grad():
     assert y.tolist() == [-1.0, -2.0, -3.0, -0.0]
 
 
+def test_copysign_gradient_as_pytorch():
+    # d/dx copysign(x, s) = result / x, 0 where x is 0; `other` gets zeros (not None).
+    x = torch.tensor([1.5, -2.0, 0.0, -0.0], requires_grad=True)
+    s = torch.tensor([[-1.0, -3.0, 2.0, -0.0]], requires_grad=True)
+    out = torch.copysign(x, s.expand(2, 4))
+    assert out.grad_fn.name() == "CopysignBackward0"
+    assert torch.copysign(x, 2.0).grad_fn.name() == "CopysignBackward1"
+    out.backward(torch.ones(2, 4) * 3)
+    assert x.grad.tolist() == [-6.0, 6.0, 0.0, 0.0]
+    assert s.grad.tolist() == [[0.0, 0.0, 0.0, 0.0]]
+    # float16 and bfloat16 exactly (the sign bit moved, nothing rounded)
+    v = torch.tensor([65504.0, -1e-7, 3.0, -0.0])
+    for dtype in (torch.float16, torch.bfloat16):
+        got = torch.copysign(v.to(dtype), torch.tensor([-1.0, 1.0, -0.0, 1.0]).to(dtype))
+        want = np.copysign(v.to(dtype).float().numpy(), [-1.0, 1.0, -0.0, 1.0])
+        np.testing.assert_array_equal(got.float().numpy(), want)
+        assert np.signbit(got.float().numpy()).tolist() == [True, False, True, False]
+
+
 def test_inner_and_trace():
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((5, 4))

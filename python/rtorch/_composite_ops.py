@@ -76,21 +76,6 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return input.expand(input_size).gather(d, indices.expand(index_size))
 
 
-def copysign(input: Tensor, other: Tensor | float) -> Tensor:
-    """``|input|`` with the sign of ``other`` (−0.0 counts as negative); floats as the result."""
-    dtype = _C.result_type(input, other)
-    if not dtype.is_floating_point:
-        dtype = _C.get_default_dtype()
-    magnitude = input.to(dtype).abs()
-    if not isinstance(other, Tensor):
-        negative = other < 0 or (other == 0 and str(float(other)).startswith("-"))
-        return -magnitude if negative else magnitude
-    sign_source = other.to(dtype).detach()
-    # x < 0 misses −0.0, whose reciprocal is −inf.
-    negative = (sign_source < 0) | ((sign_source == 0) & (sign_source.reciprocal() < 0))
-    return _C.where(negative, -magnitude, magnitude)
-
-
 def inner(input: Tensor, other: Tensor) -> Tensor:
     """Dot products over the last dimension of both inputs, as ``torch.inner``."""
     if input.dim() == 0 or other.dim() == 0:
@@ -264,15 +249,10 @@ def _get_device(self: Tensor) -> int:
     return -1 if self.device.type == "cpu" else (self.device.index or 0)
 
 
-def _copysign_(self: Tensor, other: Tensor | float) -> Tensor:
-    return self.copy_(copysign(self, other))
-
-
 FUNCTIONS = {
     "broadcast_shapes": broadcast_shapes,
     "broadcast_to": broadcast_to,
     "take_along_dim": take_along_dim,
-    "copysign": copysign,
     "inner": inner,
     "trace": trace,
     "repeat_interleave": repeat_interleave,
@@ -284,8 +264,6 @@ FUNCTIONS = {
 METHODS = {
     "broadcast_to": broadcast_to,
     "take_along_dim": take_along_dim,
-    "copysign": copysign,
-    "copysign_": _copysign_,
     "inner": inner,
     "trace": trace,
     "repeat_interleave": repeat_interleave,

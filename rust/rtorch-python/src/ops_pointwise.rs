@@ -1,4 +1,4 @@
-//! Pointwise binary/ternary bindings: pow (`**`), remainder (`%`), fmod, atan2,
+//! Pointwise binary/ternary bindings: pow (`**`), remainder (`%`), fmod, atan2, copysign,
 //! maximum/minimum, fmax/fmin, hypot, lerp, addcmul/addcdiv, clamp/clip, float_power.
 
 use crate::convert::{rhs_arg, scalar_arg, tensor_arg};
@@ -30,6 +30,9 @@ fn bound_arg(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Rhs>> {
 fn atan2_(a: &Tensor, b: &Rhs) -> rtorch_core::Result<()> {
     rtorch_core::ops::binary::in_place_with(a, b, p::atan2)
 }
+fn copysign_(a: &Tensor, b: &Rhs) -> rtorch_core::Result<()> {
+    rtorch_core::ops::binary::in_place_with(a, b, p::copysign)
+}
 fn hypot_(a: &Tensor, b: &Rhs) -> rtorch_core::Result<()> {
     rtorch_core::ops::binary::in_place_with(a, b, p::hypot)
 }
@@ -48,6 +51,8 @@ tensor_ops! {
         in_place atan2_ as arctan2_ |x| atan2_(x, &rhs_arg(other)?);
     hypot(other: &Bound<'_, PyAny>) |x| p::hypot(x, &rhs_arg(other)?),
         in_place hypot_ |x| hypot_(x, &rhs_arg(other)?);
+    copysign(other: &Bound<'_, PyAny>) |x| p::copysign(x, &rhs_arg(other)?),
+        in_place copysign_ |x| copysign_(x, &rhs_arg(other)?);
     maximum(other: &Bound<'_, PyAny>) |x| p::maximum(x, &tensor_arg(other, "other")?);
     minimum(other: &Bound<'_, PyAny>) |x| p::minimum(x, &tensor_arg(other, "other")?);
     fmax(other: &Bound<'_, PyAny>) |x| p::fmax(x, &tensor_arg(other, "other")?);

@@ -124,6 +124,18 @@ pub fn log_f32(x: f32) -> f32 {
 /// `log_f32` with `M`'s multiply-add.
 #[inline(always)]
 fn log_m<M: MulAdd>(x: f32) -> f32 {
+    let (ef, m, z, mut y) = log_reduce::<M>(x);
+    y = M::mad(-2.121_944_4e-4, ef, y);
+    y = M::mad(-0.5, z, y);
+    let r = M::mad(0.693_359_4, ef, m + y);
+    log_special(x, r)
+}
+
+/// Cephes' `logf` reduction: x = 2^e (1 + m) with 1 + m in [sqrt(1/2), sqrt(2))
+/// (subnormals scaled first), and its polynomial: returns (e, m, m^2, p) with
+/// ln(1 + m) = m - m^2/2 + p.
+#[inline(always)]
+fn log_reduce<M: MulAdd>(x: f32) -> (f32, f32, f32, f32) {
     const SQRTHF: f32 = std::f32::consts::FRAC_1_SQRT_2;
     let sub = x < f32::MIN_POSITIVE;
     let xs = if sub { x * 8_388_608.0 } else { x };
@@ -136,9 +148,8 @@ fn log_m<M: MulAdd>(x: f32) -> f32 {
     } else {
         m -= 1.0;
     }
-    let ef = e as f32;
     let z = m * m;
-    let mut y = poly::<M, 9>(
+    let p = poly::<M, 9>(
         [
             7.037_683_6e-2,
             -1.151_461e-1,
@@ -153,18 +164,7 @@ fn log_m<M: MulAdd>(x: f32) -> f32 {
         m,
     ) * m
         * z;
-    y = M::mad(-2.121_944_4e-4, ef, y);
-    y = M::mad(-0.5, z, y);
-    let r = M::mad(0.693_359_4, ef, m + y);
-    if x.is_nan() || x < 0.0 {
-        f32::NAN
-    } else if x == 0.0 {
-        f32::NEG_INFINITY
-    } else if x == f32::INFINITY {
-        f32::INFINITY
-    } else {
-        r
-    }
+    (e as f32, m, z, p)
 }
 
 /// tanh(x) in f32, within 2 ulp.
@@ -227,6 +227,48 @@ fn exp_neg_f64<M: MulAdd>(y: f64) -> f64 {
     ];
     let p = estrin::<M, 6>(&P, r);
     (M::mad64(p, r * r, r) + 1.0) * two_n
+}
+
+/// e^y in f64 within 4 ulp of f64 (relative error under 2^-50), branch-free so that
+/// loops vectorise (libm's `exp` is a call per element): y = n ln2 + r with |r| <= ln2/2
+/// (ln2 in two parts, fdlibm's: n times the first is exact), e^r by its Taylor series to
+/// r^12 (the first omitted term is below 2^-52), 2^n in two steps (subnormal results
+/// round once). +inf above ln(f64::MAX), 0 below -746, NaN stays NaN.
+#[inline(always)]
+pub fn exp_f64(y: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    const TAYLOR: [f64; 13] = [
+        1.0,
+        1.0,
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+    ];
+    let yc = y.clamp(-746.0, 710.0);
+    let t = yc * LOG2E + SHIFTER;
+    let n = t - SHIFTER;
+    let ni = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
+    let r = (yc - n * LN2_HI) - n * LN2_LO;
+    let p = estrin::<Separate, 13>(&TAYLOR, r);
+    let n1 = ni >> 1;
+    let scale = |k: i64| f64::from_bits(((k + 1023) as u64) << 52);
+    let v = p * scale(n1) * scale(ni - n1);
+    if y > 709.782_712_893_384 {
+        f64::INFINITY
+    } else {
+        v
+    }
 }
 
 /// e^x - 1 for an f32 within 0.51 ulp, computed in f64 and rounded once: a Taylor
@@ -595,10 +637,10 @@ fn trig_reduce(x: f32) -> (f64, i64) {
     (((xd - k * PIO2_1) - k * PIO2_2) - k * PIO2_3, ki)
 }
 
-/// sin(x + q pi/2) from the reduced argument (Taylor series to r^11 and r^12, relative
-/// error under 1e-10 on |r| <= pi/4).
+/// (sin r, cos r) for |r| <= pi/4 in f64 (Taylor series to r^11 and r^12, relative
+/// error under 1e-10).
 #[inline(always)]
-fn trig_eval<M: MulAdd>(r: f64, q: i64) -> f64 {
+fn sin_cos_f64<M: MulAdd>(r: f64) -> (f64, f64) {
     const SIN: [f64; 5] = [
         -1.0 / 6.0,
         1.0 / 120.0,
@@ -611,6 +653,13 @@ fn trig_eval<M: MulAdd>(r: f64, q: i64) -> f64 {
     // r (1 + z P), not r + r z P: keeps the sign of a zero r.
     let sin_r = r * M::mad64(z, horner::<M, 5>(&SIN, z), 1.0);
     let cos_r = M::mad64(z * z, horner::<M, 4>(&COS, z), M::mad64(-0.5, z, 1.0));
+    (sin_r, cos_r)
+}
+
+/// sin(x + q pi/2) from the reduced argument.
+#[inline(always)]
+fn trig_eval<M: MulAdd>(r: f64, q: i64) -> f64 {
+    let (sin_r, cos_r) = sin_cos_f64::<M>(r);
     let v = if q & 1 == 0 { sin_r } else { cos_r };
     if q & 2 == 0 {
         v
@@ -660,17 +709,41 @@ const SIN32_C: [f32; 3] = [
 ];
 
 /// sin(x + quarter pi/2) for |x| <= TRIG_FAST_LIMIT in f32 with FMA, within 0.84 ulp (every
-/// float32 checked, `every_float_erf_sin_cos`): x = k pi/2 + r + r_lo with x - k PIO2_32[0] exact (FMA;
-/// |r| < 1), k PIO2_32[1] an exact product and the difference by 2Sum, so r + r_lo is exact
-/// to well below an ulp of r however close x lies to a multiple of pi/2; the
-/// polynomials' leading terms are kept exact (cos: 1 - r^2/2 with its rounding error).
+/// float32 checked, `every_float_erf_sin_cos`): `sin_cos_parts`, each sum rounded once.
 /// Twice the lanes of the f64 form. Only for code compiled with FMA.
 #[inline(always)]
 fn sin_cos_fused(x: f32, quarter: i32) -> f32 {
+    let p = sin_cos_parts(x);
+    let q = p.q.wrapping_add(quarter);
+    let sin = p.sin.0 + p.sin.1;
+    // (-0 - -0 is +0 in the reduction: a zero keeps its sign by a select.)
+    let sin = if x == 0.0 { x } else { sin };
+    let cos = p.cos.0 + p.cos.1;
+    let v = if q & 1 == 0 { sin } else { cos };
+    if q & 2 == 0 {
+        v
+    } else {
+        -v
+    }
+}
+
+/// sin r and cos r for x = q pi/2 + r, each an unrounded sum `hi + lo` with |lo| < |hi|.
+struct SinCosParts {
+    q: i32,
+    sin: (f32, f32),
+    cos: (f32, f32),
+}
+
+/// x = k pi/2 + r + r_lo with x - k PIO2_32[0] exact (FMA; |r| < 1), k PIO2_32[1] an exact
+/// product and the difference by 2Sum, so r + r_lo is exact to well below an ulp of r
+/// however close x lies to a multiple of pi/2; the polynomials' leading terms are kept
+/// exact (cos: 1 - r^2/2 with its rounding error). Only for code compiled with FMA.
+#[inline(always)]
+fn sin_cos_parts(x: f32) -> SinCosParts {
     const SHIFTER: f32 = 12_582_912.0;
     let x = x.clamp(-TRIG_FAST_LIMIT, TRIG_FAST_LIMIT);
     let kk = x.mul_add(std::f32::consts::FRAC_2_PI, SHIFTER);
-    let q = (kk.to_bits() as i32).wrapping_sub(0x4B40_0000) + quarter;
+    let q = (kk.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let k = kk - SHIFTER;
     let r1 = (-k).mul_add(PIO2_32[0], x);
     let m = k * PIO2_32[1];
@@ -680,20 +753,17 @@ fn sin_cos_fused(x: f32, quarter: i32) -> f32 {
     let e = (r1 - (r - back)) + (-m - back);
     let r_lo = (-k).mul_add(PIO2_32[2], e - m_lo);
     let z = r * r;
-    let sin = poly::<Fused, 4>(SIN32_S, z).mul_add(z * r, r_lo) + r;
-    // (-0 - -0 is +0 in the reduction: a zero keeps its sign by a select.)
-    let sin = if x == 0.0 { x } else { sin };
+    let sin_lo = poly::<Fused, 4>(SIN32_S, z).mul_add(z * r, r_lo);
     let z_lo = r.mul_add(r, -z);
     let h = (-0.5f32).mul_add(z, 1.0);
     // 1 - h and (1 - h) - z/2 are exact (Sterbenz): the rounding error of h.
     let h_lo = (1.0 - h) - 0.5 * z;
     let lo = (-r).mul_add(r_lo, (-0.5f32).mul_add(z_lo, h_lo));
-    let cos = poly::<Fused, 3>(SIN32_C, z).mul_add(z * z, lo) + h;
-    let v = if q & 1 == 0 { sin } else { cos };
-    if q & 2 == 0 {
-        v
-    } else {
-        -v
+    let cos_lo = poly::<Fused, 3>(SIN32_C, z).mul_add(z * z, lo);
+    SinCosParts {
+        q,
+        sin: (r, sin_lo),
+        cos: (h, cos_lo),
     }
 }
 
@@ -767,6 +837,286 @@ pub fn cos_slice(x: &[f32], out: &mut [f32]) {
 /// In-place `cos_slice`.
 pub fn cos_slice_inplace(buf: &mut [f32]) {
     trig_in_place(buf, cos_fast_slice_inplace, f64::cos);
+}
+
+/// tan(x) for |x| <= TRIG_FAST_LIMIT: tan r, or -1 / tan r for odd multiples of pi/2
+/// (tan has period pi). In f64 and rounded once (within 0.51 ulp), or with FMA in f32
+/// (`tan_fused`).
+#[inline(always)]
+fn tan_fast_f32<M: MulAdd>(x: f32) -> f32 {
+    if M::FUSED {
+        return tan_fused(x);
+    }
+    let (r, k) = trig_reduce(x);
+    let (s, c) = sin_cos_f64::<M>(r);
+    let t = if k & 1 == 0 { s / c } else { -c / s };
+    t as f32
+}
+
+/// tan(x) in f32 with FMA from `sin_cos_parts`: each of sin r and cos r summed once with
+/// its rounding error kept (Fast2Sum), and the quotient corrected by its exact remainder
+/// (FMA) and those errors, so that only the polynomials' own error (about a third of an
+/// ulp each) and the last rounding remain.
+#[inline(always)]
+fn tan_fused(x: f32) -> f32 {
+    let p = sin_cos_parts(x);
+    let odd = p.q & 1 != 0;
+    let (n, d) = if odd { (p.cos, p.sin) } else { (p.sin, p.cos) };
+    let num = n.0 + n.1;
+    let num_lo = (n.0 - num) + n.1;
+    let den = d.0 + d.1;
+    let den_lo = (d.0 - den) + d.1;
+    let q = num / den;
+    let rem = (-q).mul_add(den, num);
+    let q_lo = (-q).mul_add(den_lo, rem + num_lo) / den;
+    let t = q + q_lo;
+    let t = if odd { -t } else { t };
+    // (A zero x reduces to +0: its sign is kept by a select, as in `sin_cos_fused`.)
+    if x == 0.0 {
+        x
+    } else {
+        t
+    }
+}
+
+/// tan(x) for an f32 within 0.51 ulp; the scalar form of `tan_slice` without FMA.
+#[inline]
+pub fn tan_f32(x: f32) -> f32 {
+    if x.abs() <= TRIG_FAST_LIMIT {
+        tan_fast_f32::<Separate>(x)
+    } else {
+        (x as f64).tan() as f32
+    }
+}
+
+/// `out[i] = tan(x[i])` (vectorised, within 1 ulp; 0.51 without FMA).
+pub fn tan_slice(x: &[f32], out: &mut [f32]) {
+    tan_fast_slice(x, out);
+    trig_fix_up(x, out, f64::tan);
+}
+
+/// In-place `tan_slice`.
+pub fn tan_slice_inplace(buf: &mut [f32]) {
+    trig_in_place(buf, tan_fast_slice_inplace, f64::tan);
+}
+
+/// atan(t) = t + t^3 P(t^2) on [0, 1], lowest power first (relative error 2.5e-10;
+/// scripts/fit_atan_exp2_coefficients.py).
+const ATAN_P: [f64; 11] = [
+    -0.3333333223073128,
+    0.1999993310743769,
+    -0.14284281819661912,
+    0.11095576590337136,
+    -0.08991098867266732,
+    0.07277658157528062,
+    -0.05488722498463821,
+    0.03495671587269684,
+    -0.016683025711885662,
+    0.005098161091049614,
+    -0.0007310124385835272,
+];
+
+/// atan(x) in f32 within 0.51 ulp: |x| > 1 folds onto pi/2 - atan(1/|x|), a polynomial
+/// on [0, 1] evaluated in f64 (in f32 its rounding alone cost 0.4 ulp), the sign put
+/// back last (atan is odd). The quotient 1/|x| is taken in f32 (twice the lanes of f64's
+/// division) with, under FMA, its rounding error carried as a second term.
+#[inline(always)]
+pub fn atan_f32(x: f32) -> f32 {
+    atan_m::<Separate>(x)
+}
+
+/// `atan_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn atan_m<M: MulAdd>(x: f32) -> f32 {
+    let a = x.abs();
+    let big = a > 1.0;
+    let t = if big { 1.0 / a } else { a };
+    let t = if !M::FUSED {
+        if big {
+            1.0 / a as f64
+        } else {
+            a as f64
+        }
+    } else if big && a < f32::INFINITY {
+        // 1/a = t + (1 - t a)/a, with 1 - t a exact under FMA (NaN for a = inf).
+        t as f64 + (M::mad(-t, a, 1.0) * t) as f64
+    } else {
+        t as f64
+    };
+    let z = t * t;
+    let at = M::mad64(t * z, estrin::<M, 11>(&ATAN_P, z), t);
+    let r = if big {
+        std::f64::consts::FRAC_PI_2 - at
+    } else {
+        at
+    };
+    (r as f32).copysign(x)
+}
+
+/// atan2(y, x) for f32 arguments within 0.51 ulp, computed in f64 and rounded once:
+/// t = min(|x|, |y|) / max(|x|, |y|) (one f64 division, exact enough), atan t by
+/// `ATAN_P`, then the octant: pi/2 - a where |y| > |x|, pi - a where x is negative
+/// (-0 included), the sign of y last. IEEE's special cases: both zero gives 0 or pi,
+/// both infinite pi/4 or 3pi/4 (the quotient would be NaN); NaN stays NaN. No FMA
+/// needed, so one body serves every SIMD level.
+#[inline(always)]
+pub fn atan2_f32(y: f32, x: f32) -> f32 {
+    use std::f64::consts::{FRAC_PI_2, PI};
+    let (ay, ax) = (y.abs() as f64, x.abs() as f64);
+    let swap = ay > ax;
+    let (num, den) = if swap { (ax, ay) } else { (ay, ax) };
+    let both_inf = ax == f64::INFINITY && ay == f64::INFINITY;
+    let t = if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if num == 0.0 {
+        0.0
+    } else if both_inf {
+        1.0
+    } else {
+        num / den
+    };
+    let z = t * t;
+    let a = Separate::mad64(t * z, estrin::<Separate, 11>(&ATAN_P, z), t);
+    let a = if swap { FRAC_PI_2 - a } else { a };
+    let a = if x.is_sign_negative() { PI - a } else { a };
+    (a as f32).copysign(y)
+}
+
+/// fmod(x, y) for float32 by one float64 division: q = trunc(|x| / |y|), r = |x| - q |y|
+/// (exact: q < 2^29 times a 24-bit |y| fits f64's 53 bits, and r, a multiple of the
+/// last bit of |y| below 2|y|, fits too), corrected by one |y| where the quotient
+/// rounded across an integer, then the sign of x. Returns `(r, true)`, or `false` where
+/// it declines: a quotient from 2^29 up, y zero, an argument infinite or NaN (the exact
+/// but slow libm `%` answers those). Branch-free: the loop vectorises.
+#[inline(always)]
+pub fn fmod_fast_f32(x: f32, y: f32) -> (f32, bool) {
+    let (ax, ay) = (x.abs() as f64, y.abs() as f64);
+    let q = (ax / ay).trunc();
+    let r = ax - q * ay;
+    let r = if r < 0.0 {
+        r + ay
+    } else if r >= ay {
+        r - ay
+    } else {
+        r
+    };
+    // (Every comparison with NaN fails: NaN declines.)
+    let ok = q < 536_870_912.0 && ay > 0.0 && ay < f64::INFINITY && ax < f64::INFINITY;
+    ((r as f32).copysign(x), ok)
+}
+
+/// 2^r = 1 + r ln2 + r^2 Q(r) on |r| <= 1/2 (scripts/fit_atan_exp2_coefficients.py).
+const EXP2_Q: [f32; 5] = [
+    0.00015247073315549642,
+    0.0013386014616116881,
+    0.009618734940886497,
+    0.05550369620323181,
+    0.24022646248340607,
+];
+
+/// ln 2 as two floats.
+const LN2_32: (f32, f32) = (0.6931471824645996, -1.9046542121259336e-09);
+
+/// 2^x in f32 within 1.1 ulp: x = n + r with n an integer and r exact, 2^r by a polynomial,
+/// 2^n by exponent bits (two steps, so that 2^n stays representable at both ends).
+/// Integer x give exact powers; below 2^-149 the result is 0, from 128 on +inf.
+#[inline(always)]
+pub fn exp2_f32(x: f32) -> f32 {
+    exp2_m::<Separate>(x)
+}
+
+/// `exp2_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn exp2_m<M: MulAdd>(x: f32) -> f32 {
+    // Round-to-nearest by adding 1.5 * 2^23, as `exp_m`.
+    const SHIFTER: f32 = 12_582_912.0;
+    let xc = x.clamp(-151.0, 128.0);
+    let t = xc + SHIFTER;
+    let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    // Exact: xc and n lie within 2^8, so their difference needs no more bits than xc.
+    let r = xc - (t - SHIFTER);
+    let small = M::mad(r * r, poly::<M, 5>(EXP2_Q, r), r * LN2_32.1);
+    let y = M::mad(r, LN2_32.0, small) + 1.0;
+    let n1 = ni >> 1;
+    let y = y * pow2i(n1) * pow2i(ni - n1);
+    if x > 128.0 {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+/// x = 2^e (1 + m) with 1 + m in [sqrt(1/2), sqrt(2)), and ln(1 + m) = m + y (|y| < |m|);
+/// returns (e, m, y). Cephes' `logf` reduction and polynomial, shared by the logarithms.
+#[inline(always)]
+fn log_parts<M: MulAdd>(x: f32) -> (f32, f32, f32) {
+    let (ef, m, z, p) = log_reduce::<M>(x);
+    (ef, m, M::mad(-0.5, z, p))
+}
+
+/// The logarithms' answers where the reduction does not apply: NaN below zero (and for
+/// NaN), -inf at zero, +inf at +inf; else `r`.
+#[inline(always)]
+fn log_special(x: f32, r: f32) -> f32 {
+    if x.is_nan() || x < 0.0 {
+        f32::NAN
+    } else if x == 0.0 {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
+        f32::INFINITY
+    } else {
+        r
+    }
+}
+
+/// `e + e_lo + c (m + y)` for the parts of `log_parts` (e scaled by a constant, split in
+/// a head e and a tail e_lo) and a constant `c = c_hi + c_lo` (log2 e, log10 e): the
+/// product kept as a float pair (FMA) and added to e by Fast2Sum (|e| exceeds
+/// |c (m + y)| < 0.63 wherever it is not 0), rounded once. Without FMA, in f64.
+#[inline(always)]
+fn scaled_log<M: MulAdd>(e: f32, e_lo: f32, m: f32, y: f32, c: (f32, f32)) -> f32 {
+    if !M::FUSED {
+        let c64 = c.0 as f64 + c.1 as f64;
+        return ((e as f64 + e_lo as f64) + (m as f64 + y as f64) * c64) as f32;
+    }
+    let h = m * c.0;
+    let h_lo = M::mad(m, c.0, -h);
+    let lo = M::mad(m, c.1, M::mad(y, c.0, h_lo)) + e_lo;
+    let s = e + h;
+    let s_err = (e - s) + h;
+    s + (s_err + lo)
+}
+
+/// log2(x) in f32 within 1 ulp: e + log2(1 + m) from the `logf` reduction (exact at
+/// powers of two).
+#[inline(always)]
+pub fn log2_f32(x: f32) -> f32 {
+    log2_m::<Separate>(x)
+}
+
+/// `log2_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn log2_m<M: MulAdd>(x: f32) -> f32 {
+    const LOG2E: (f32, f32) = (std::f32::consts::LOG2_E, 1.925_963e-8);
+    let (e, m, y) = log_parts::<M>(x);
+    log_special(x, scaled_log::<M>(e, 0.0, m, y, LOG2E))
+}
+
+/// log10(x) in f32 within 1 ulp: e log10(2) + log10(1 + m).
+#[inline(always)]
+pub fn log10_f32(x: f32) -> f32 {
+    log10_m::<Separate>(x)
+}
+
+/// `log10_f32` with `M`'s multiply-add.
+#[inline(always)]
+fn log10_m<M: MulAdd>(x: f32) -> f32 {
+    const LOG10E: (f32, f32) = (std::f32::consts::LOG10_E, -1.010_305e-8);
+    // log10(2) = 1233 / 4096 (11 bits: e, of at most 8, times it is exact) + the rest.
+    const LOG10_2: (f32, f32) = (0.301_025_39, 4.605_039e-6);
+    let (e, m, y) = log_parts::<M>(x);
+    let r = scaled_log::<M>(e * LOG10_2.0, e * LOG10_2.1, m, y, LOG10E);
+    log_special(x, r)
 }
 
 macro_rules! slice_fns {
@@ -882,6 +1232,11 @@ slice_fns! {
     log1p_slice, log1p_slice_inplace => log1p_m;
     sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
     cos_fast_slice, cos_fast_slice_inplace => cos_fast_f32;
+    tan_fast_slice, tan_fast_slice_inplace => tan_fast_f32;
+    atan_slice, atan_slice_inplace => atan_m;
+    exp2_slice, exp2_slice_inplace => exp2_m;
+    log2_slice, log2_slice_inplace => log2_m;
+    log10_slice, log10_slice_inplace => log10_m;
 }
 
 /// `out[i] = e^x[i]` (within 2 ulp): on the AVX-512 and AVX2 paths through the
@@ -1556,7 +1911,7 @@ mod tests {
     #[test]
     fn every_path_dense_sweeps() {
         // (kernel index in KERNELS, lo, hi, worst ulp allowed)
-        let ranges: [(usize, f32, f32, f64); 18] = [
+        let ranges: [(usize, f32, f32, f64); 30] = [
             (0, -87.0, 88.7, 2.0),
             (1, 1e-6, 10.0, 2.0),
             (1, 10.0, 1e30, 2.0),
@@ -1575,6 +1930,18 @@ mod tests {
             (10, -1e-4, 1e-4, 0.6),
             (11, -0.999_99, 20.0, 2.0),
             (11, -1e-3, 1e-3, 2.0),
+            (12, -1e3, 1e3, 1.0),
+            (12, -1.6, 1.6, 1.0),
+            (12, 1.5, 1.64, 1.0),
+            (13, -3.0, 3.0, 0.51),
+            (13, 0.9, 1.1, 0.51),
+            (13, -1e6, 1e6, 0.51),
+            (14, -151.0, 129.0, 1.1),
+            (14, -1.0, 1.0, 1.1),
+            (15, 1e-6, 10.0, 1.0),
+            (15, 0.7, 1.5, 1.0),
+            (16, 1e-6, 10.0, 1.0),
+            (16, 0.7, 1.5, 1.0),
         ];
         let n = 200_000;
         for (path, fns) in paths() {
@@ -1598,12 +1965,12 @@ mod tests {
     type SliceFn = fn(&[f32], &mut [f32]);
 
     /// The slice kernels of one path, in the order of `KERNELS`.
-    type Path = (&'static str, [SliceFn; 12]);
+    type Path = (&'static str, [SliceFn; 17]);
 
     /// Each kernel's name and float64 reference (without cancellation where the kernel
     /// has none: erfc's tail, gelu for negative x).
     type Reference = (&'static str, fn(f64) -> f64);
-    const KERNELS: [Reference; 12] = [
+    const KERNELS: [Reference; 17] = [
         ("exp", f64::exp),
         ("log", f64::ln),
         ("tanh", f64::tanh),
@@ -1618,6 +1985,11 @@ mod tests {
         ("cos", f64::cos),
         ("expm1", f64::exp_m1),
         ("log1p", f64::ln_1p),
+        ("tan", f64::tan),
+        ("atan", f64::atan),
+        ("exp2", f64::exp2),
+        ("log2", f64::log2),
+        ("log10", f64::log10),
     ];
 
     macro_rules! path {
@@ -1644,6 +2016,14 @@ mod tests {
                     },
                     |x, o| unsafe { $m::expm1_slice(x, o) },
                     |x, o| unsafe { $m::log1p_slice(x, o) },
+                    |x, o| {
+                        unsafe { $m::tan_fast_slice(x, o) };
+                        trig_fix_up(x, o, f64::tan)
+                    },
+                    |x, o| unsafe { $m::atan_slice(x, o) },
+                    |x, o| unsafe { $m::exp2_slice(x, o) },
+                    |x, o| unsafe { $m::log2_slice(x, o) },
+                    |x, o| unsafe { $m::log10_slice(x, o) },
                 ],
             )
         };
@@ -1672,6 +2052,14 @@ mod tests {
                 },
                 portable::expm1_slice,
                 portable::log1p_slice,
+                |x, o| {
+                    portable::tan_fast_slice(x, o);
+                    trig_fix_up(x, o, f64::tan)
+                },
+                portable::atan_slice,
+                portable::exp2_slice,
+                portable::log2_slice,
+                portable::log10_slice,
             ],
         )];
         #[cfg(target_arch = "x86_64")]
@@ -1751,11 +2139,24 @@ mod tests {
     #[test]
     #[ignore]
     fn every_float_erf_sin_cos() {
-        let checks: [(usize, f64); 3] = [(5, 1.5), (8, 0.85), (9, 0.85)];
+        every_float(&[(5, 1.5), (8, 0.85), (9, 0.85)]);
+    }
+
+    /// As `every_float_erf_sin_cos`, for tan, atan, exp2, log2 and log10 (run by hand
+    /// with `-- --ignored every_float`).
+    #[test]
+    #[ignore]
+    fn every_float_tan_atan_exp2_logs() {
+        every_float(&[(12, 1.0), (13, 0.51), (14, 1.1), (15, 1.0), (16, 1.0)]);
+    }
+
+    /// Every float32 through the kernels `checks` names (index in KERNELS, worst ulp
+    /// allowed), on every path.
+    fn every_float(checks: &[(usize, f64)]) {
         let mut x = vec![0f32; 1 << 20];
         let mut out = vec![0f32; 1 << 20];
         for (path, fns) in paths() {
-            for &(i, bound) in &checks {
+            for &(i, bound) in checks {
                 let (name, r) = KERNELS[i];
                 let mut worst = (0.0f64, 0.0f32);
                 for block in 0..(1u64 << 12) {
@@ -1779,6 +2180,118 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// atan2 over a grid of bit patterns squared (every octant, zeros, subnormals, huge
+    /// values, inf, NaN) and a dense grid around the octant boundaries, against f64's
+    /// atan2; IEEE's special cases bit for bit (signed zeros included).
+    #[test]
+    fn atan2_accuracy_and_special_values() {
+        let mut v: Vec<f32> = (0..=u32::MAX)
+            .step_by(2_147_483 * 3 + 1)
+            .map(f32::from_bits)
+            .collect();
+        v.extend((-200..=200).map(|i| i as f32 * 0.013));
+        let mut worst = (0.0f64, 0.0f32, 0.0f32);
+        for &y in &v {
+            for &x in &v {
+                let e = ulps(atan2_f32(y, x), (y as f64).atan2(x as f64));
+                if e > worst.0 || e.is_nan() {
+                    worst = (e, y, x);
+                }
+            }
+        }
+        assert!(
+            worst.0 <= 0.51,
+            "atan2({:e}, {:e}): {} ulp",
+            worst.1,
+            worst.2,
+            worst.0
+        );
+        let specials = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            3e-45,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        for &y in &specials {
+            for &x in &specials {
+                let (got, want) = (atan2_f32(y, x), ((y as f64).atan2(x as f64)) as f32);
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "atan2({y}, {x}) = {got}, want {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn exp_f64_accuracy_and_special_values() {
+        // Against std's exp (correctly rounded in practice): within 4 ulp of f64.
+        for i in 0..=400_000 {
+            let y = -745.0 + 1454.7 * (i as f64 / 400_000.0);
+            let (got, want) = (exp_f64(y), y.exp());
+            let ulp = f64::from_bits(want.to_bits() + 1) - want;
+            let e = (got - want).abs() / ulp;
+            // (Subnormal results, below y = -708.4, in units of the smallest subnormal.)
+            assert!(e <= 4.0, "exp({y}): {e} ulp");
+        }
+        assert_eq!(exp_f64(0.0), 1.0);
+        assert_eq!(exp_f64(f64::INFINITY), f64::INFINITY);
+        assert_eq!(exp_f64(709.79), f64::INFINITY);
+        assert_eq!(exp_f64(f64::NEG_INFINITY), 0.0);
+        assert_eq!(exp_f64(-800.0), 0.0);
+        assert!(exp_f64(f64::NAN).is_nan());
+    }
+
+    /// The fast fmod agrees bit for bit with libm's wherever it does not decline, over
+    /// quotients near integers (x = k y + tiny), both signs, subnormals and the 2^29
+    /// boundary; it declines exactly where it must.
+    #[test]
+    fn fmod_fast_is_exact_where_it_answers() {
+        let mut v: Vec<f32> = (0..=u32::MAX)
+            .step_by(1_048_573 * 7)
+            .map(f32::from_bits)
+            .collect();
+        v.extend([0.1f32, 0.3, 1.0, 3.0, 7.5, 1e-40, 5e-45, 123_456.79, 0.7]);
+        let mut n_fast = 0;
+        let check = |x: f32, y: f32| {
+            let (r, ok) = fmod_fast_f32(x, y);
+            let want = x % y;
+            if ok {
+                assert_eq!(r.to_bits(), want.to_bits(), "fmod({x:e}, {y:e})");
+            } else {
+                let q = (x as f64 / y as f64).abs();
+                assert!(
+                    q >= 5e8 || q.is_nan() || y == 0.0 || !x.is_finite() || !y.is_finite(),
+                    "{x:e} {y:e}"
+                );
+            }
+            ok
+        };
+        for &x in &v {
+            for &y in &v {
+                n_fast += check(x, y) as usize;
+                n_fast += check(-x, y) as usize;
+            }
+        }
+        // Quotients that round across an integer in float64.
+        for k in [1.0f32, 3.0, 10.0, 1e6, 5e8] {
+            for y in [0.1f32, 0.3, 1.7, 1e-3] {
+                let x = k * y;
+                for d in -3i32..=3 {
+                    let xd = f32::from_bits((x.to_bits() as i32 + d) as u32);
+                    n_fast += check(xd, y) as usize;
+                }
+            }
+        }
+        assert!(n_fast > 100_000, "{n_fast}");
+        assert!(!fmod_fast_f32(1.0, 0.0).1 && !fmod_fast_f32(f32::INFINITY, 1.0).1);
+        assert!(!fmod_fast_f32(1e30, 1e-10).1 && fmod_fast_f32(1e3, 1e-5).1);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 #![allow(clippy::eq_op)]
 
 use crate::dtype::Scalar;
+use crate::element::num_like::FloatOps;
 use crate::element::{Arith, Element};
 
 /// An op defined on every dtype by one formula over `T: Arith`.
@@ -54,6 +55,15 @@ pub trait FloatBinary: Copy + Send + Sync + 'static {
     #[inline(always)]
     fn half(self, x: f32, y: f32, _round: fn(f32) -> f32) -> f32 {
         self.f32(x, y)
+    }
+    /// Whether `f32_fast` may decline elements (then the half types compute with the
+    /// float32 form too: `half` is not used).
+    const DECLINES: bool = false;
+    /// A faster float32 form that may decline an element: `(value, true)`, or
+    /// `(_, false)` where the exact `f32` must redo it.
+    #[inline(always)]
+    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+        (self.f32(x, y), true)
     }
 }
 
@@ -277,9 +287,26 @@ float_formula!(Div "div_true" |x, y| x / y);
 // a number (`ops::map::half_by_number`).
 float_formula!(Mul "mul" |x, y| x * y);
 
+/// atan2(y, x): float32 by a branch-free kernel that vectorises (`math::atan2_f32`,
+/// rounded once from float64), float64 by libm.
 #[derive(Clone, Copy, Debug)]
 pub struct Atan2;
-float_formula!(Atan2 "atan2" |x, y| x.atan2(y));
+impl FloatBinary for Atan2 {
+    const NAME: &'static str = "atan2";
+    #[inline(always)]
+    fn f32(self, y: f32, x: f32) -> f32 {
+        crate::cpu::math::atan2_f32(y, x)
+    }
+    #[inline(always)]
+    fn f64(self, y: f64, x: f64) -> f64 {
+        y.atan2(x)
+    }
+}
+
+/// |x| with the sign bit of y (exact in every width).
+#[derive(Clone, Copy, Debug)]
+pub struct Copysign;
+float_formula!(Copysign "copysign" |x, y| x.copysign(y));
 
 #[derive(Clone, Copy, Debug)]
 pub struct Hypot;
@@ -333,19 +360,56 @@ impl FloatBinary for DivTrunc {
 /// C's `fmod`: the result has the dividend's sign (exact in every width).
 #[derive(Clone, Copy, Debug)]
 pub struct Fmod;
-float_formula!(Fmod "fmod" |x, y| x % y);
+impl FloatBinary for Fmod {
+    const NAME: &'static str = "fmod";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        x % y
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        x % y
+    }
+    // libm's exact `%` is a loop per element: one float64 division answers nearly all.
+    const DECLINES: bool = true;
+    #[inline(always)]
+    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+        crate::cpu::math::fmod_fast_f32(x, y)
+    }
+}
 
 /// Python's `%`: the result has the divisor's sign.
 #[derive(Clone, Copy, Debug)]
 pub struct Remainder;
-float_formula!(Remainder "remainder" |x, y| {
-    let r = x % y;
-    if r != 0.0 && ((r < 0.0) != (y < 0.0)) {
-        r + y
-    } else {
-        r
+impl Remainder {
+    /// The remainder from fmod's `r`: moved into the divisor's sign.
+    #[inline(always)]
+    fn from_fmod<F: FloatOps>(r: F, y: F) -> F {
+        let zero = F::from_f64(0.0);
+        if r != zero && ((r < zero) != (y < zero)) {
+            r + y
+        } else {
+            r
+        }
     }
-});
+}
+impl FloatBinary for Remainder {
+    const NAME: &'static str = "remainder";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        Self::from_fmod(x % y, y)
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        Self::from_fmod(x % y, y)
+    }
+    const DECLINES: bool = true;
+    #[inline(always)]
+    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+        let (r, ok) = crate::cpu::math::fmod_fast_f32(x, y);
+        (Self::from_fmod(r, y), ok)
+    }
+}
 
 /// `lerp(start, end, weight)` for a number `weight` (kept in float32 for float32 and
 /// the half types, as PyTorch's kernel keeps it); the formula of

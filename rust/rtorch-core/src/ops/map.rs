@@ -300,7 +300,7 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
 /// The same operations in every width, never contracted (Rust does not fuse `a * b + c`
 /// on its own), so the bits do not depend on the level.
 #[inline(always)]
-fn at_widest_level(body: impl FnOnce()) {
+pub(crate) fn at_widest_level(body: impl FnOnce()) {
     /// # Safety
     /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
@@ -342,6 +342,9 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     x.cpu_view()?,
                     y.cpu_view()?,
                     &move |x, y| {
+                        if K::DECLINES {
+                            return fast_block(k, x, y);
+                        }
                         at_widest_level(
                             #[inline(always)]
                             || {
@@ -381,6 +384,9 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
 /// vector unit in use (what LLVM can vectorise of the formula: division, not libm).
 #[inline]
 fn half_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
+    if K::DECLINES {
+        return fast_block(k, x, y);
+    }
     #[inline(always)]
     fn body<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> f32) {
         for (p, &q) in x.iter_mut().zip(y) {
@@ -391,6 +397,36 @@ fn half_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32], round: fn(f32) -> 
         #[inline(always)]
         || body(k, x, y, round),
     )
+}
+
+/// `x = k(x, y)` over float32 blocks for a kind whose fast form may decline elements
+/// (`FloatBinary::f32_fast`): the fast form over each run of 256 (compiled for the widest
+/// vector unit), then the exact form for the elements it declined, from a copy of the
+/// run's inputs.
+fn fast_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32]) {
+    let mut keep = [0f32; 256];
+    for (xs, ys) in x.chunks_mut(keep.len()).zip(y.chunks(keep.len())) {
+        let keep = &mut keep[..xs.len()];
+        keep.copy_from_slice(xs);
+        let mut all = true;
+        at_widest_level(
+            #[inline(always)]
+            || {
+                for (p, &q) in xs.iter_mut().zip(ys) {
+                    let (v, ok) = k.f32_fast(*p, q);
+                    *p = v;
+                    all &= ok;
+                }
+            },
+        );
+        if !all {
+            for ((p, &x0), &q) in xs.iter_mut().zip(keep.iter()).zip(ys) {
+                if !k.f32_fast(x0, q).1 {
+                    *p = k.f32(x0, q);
+                }
+            }
+        }
+    }
 }
 
 /// `v` rounded to the half type `H` (and back to float32, exactly).

@@ -287,6 +287,33 @@ pub fn atan2(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     )
 }
 
+/// `copysign(a, b)`: |a| with the sign bit of b (-0.0 is negative); integers give the
+/// default float dtype. The gradient is PyTorch's: `grad * result / a` (0 where a is
+/// 0) for a, zeros for b.
+pub fn copysign(a: &Tensor, b: &Rhs) -> Result<Tensor> {
+    let name = match b {
+        Rhs::Tensor(_) => "CopysignBackward0",
+        Rhs::Scalar(_) => "CopysignBackward1",
+    };
+    float_binary(
+        a,
+        b,
+        name,
+        "copysign",
+        true,
+        kinds::Copysign,
+        |g, a, b, o| {
+            let at_zero = crate::ops::compare::eq(a, &Rhs::Scalar(Scalar::Int(0)))?;
+            let ratio = crate::ops::index::masked_fill(
+                &div(o, a)?,
+                &at_zero,
+                &Rhs::Scalar(Scalar::Float(0.0)),
+            )?;
+            Ok((mul(g, &ratio)?, crate::ops::reduce::zeros_like(b)?))
+        },
+    )
+}
+
 /// `hypot(a, b) = sqrt(a^2 + b^2)`.
 pub fn hypot(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     float_binary(

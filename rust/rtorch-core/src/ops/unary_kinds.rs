@@ -73,21 +73,21 @@ pub(crate) const GELU_C: f64 = 0.044_715;
 kinds! {
     /// e^x.
     Exp "exp" {} slices(math::exp_slice, math::exp_slice_inplace) |x| x.exp_();
-    Exp2 "exp2" {} |x| x.exp2();
+    Exp2 "exp2" {} slices(math::exp2_slice, math::exp2_slice_inplace) |x| x.exp2();
     Expm1 "expm1" {} slices(math::expm1_slice, math::expm1_slice_inplace) |x| x.expm1_();
     /// ln x.
     Log "log" {} slices(math::log_slice, math::log_slice_inplace) |x| x.ln_();
-    Log2 "log2" {} |x| x.log2();
-    Log10 "log10" {} |x| x.log10();
+    Log2 "log2" {} slices(math::log2_slice, math::log2_slice_inplace) |x| x.log2();
+    Log10 "log10" {} slices(math::log10_slice, math::log10_slice_inplace) |x| x.log10();
     Log1p "log1p" {} slices(math::log1p_slice, math::log1p_slice_inplace) |x| x.log1p_();
     Sqrt "sqrt" {} |x| x.sqrt();
     Rsqrt "rsqrt" {} |x| 1.0 / x.sqrt();
     Sin "sin" {} slices(math::sin_slice, math::sin_slice_inplace) |x| x.sin_();
     Cos "cos" {} slices(math::cos_slice, math::cos_slice_inplace) |x| x.cos_();
-    Tan "tan" {} |x| x.tan();
+    Tan "tan" {} slices(math::tan_slice, math::tan_slice_inplace) |x| x.tan();
     Asin "asin" {} |x| x.asin();
     Acos "acos" {} |x| x.acos();
-    Atan "atan" {} |x| x.atan();
+    Atan "atan" {} slices(math::atan_slice, math::atan_slice_inplace) |x| x.atan();
     Sinh "sinh" {} |x| x.sinh();
     Cosh "cosh" {} |x| x.cosh();
     Asinh "asinh" {} |x| x.asinh();
@@ -472,7 +472,7 @@ mod tests {
         assert!((Exp {}.f64(x) - x.exp()).abs() < 1e-15);
         assert!((Exp {}.f32(x as f32) - x.exp() as f32).abs() < 1e-6);
         assert_eq!(Exp::NAME, "exp");
-        assert!(Exp {}.f32_slices().is_some() && Tan {}.f32_slices().is_none());
+        assert!(Exp {}.f32_slices().is_some() && Asin {}.f32_slices().is_none());
         let l = LeakyRelu { slope: 0.1 };
         assert_eq!((l.f64(-2.0), l.f64(3.0)), (-0.2, 3.0));
         let s = Softplus {
