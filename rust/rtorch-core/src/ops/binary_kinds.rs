@@ -434,7 +434,23 @@ impl FloatBinary for LerpScalar {
 
 #[derive(Clone, Copy, Debug)]
 pub struct Pow;
-float_formula!(Pow "pow" |x, y| x.powf(y));
+impl FloatBinary for Pow {
+    const NAME: &'static str = "pow";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        x.powf(y)
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        x.powf(y)
+    }
+    // libm's powf is a call per element: e^(y ln x) in float64 answers positive bases.
+    const DECLINES: bool = true;
+    #[inline(always)]
+    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+        crate::cpu::math::pow_fast_f32(x, y)
+    }
+}
 
 // ----- integer and bool -----
 

@@ -408,18 +408,22 @@ fn fast_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32]) {
     for (xs, ys) in x.chunks_mut(keep.len()).zip(y.chunks(keep.len())) {
         let keep = &mut keep[..xs.len()];
         keep.copy_from_slice(xs);
-        let mut all = true;
+        let mut declined = 0;
         at_widest_level(
             #[inline(always)]
             || {
+                // A count in a local: a flag written through the captured reference
+                // kept the loop scalar.
+                let mut n = 0u32;
                 for (p, &q) in xs.iter_mut().zip(ys) {
                     let (v, ok) = k.f32_fast(*p, q);
                     *p = v;
-                    all &= ok;
+                    n += u32::from(!ok);
                 }
+                declined = n;
             },
         );
-        if !all {
+        if declined > 0 {
             for ((p, &x0), &q) in xs.iter_mut().zip(keep.iter()).zip(ys) {
                 if !k.f32_fast(x0, q).1 {
                     *p = k.f32(x0, q);
