@@ -72,6 +72,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("log10_f32", "us/op", "log10(y), 1M float32"),
     ("fmod_f32", "us/op", "fmod(x, y), 1M float32"),
     ("remainder_f32", "us/op", "remainder(x, y), 1M float32"),
+    ("pow_f32", "us/op", "pow(y, x), 1M float32"),
     ("copysign_f16", "us/op", "copysign(x, y - 1), 1M float16"),
     ("logsumexp_f32", "us/op", "x.logsumexp(1), 1000x1000 float32"),
 ]
@@ -268,6 +269,7 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "log10_f32": single("float32", lambda x, y: lib.log10(y)),
         "fmod_f32": single("float32", lambda x, y: lib.fmod(x, y)),
         "remainder_f32": single("float32", lambda x, y: lib.remainder(x, y)),
+        "pow_f32": single("float32", lambda x, y: lib.pow(y, x)),
         "copysign_f16": copysign_f16,
         "logsumexp_f32": single("float32", lambda x, y: x.logsumexp(1)),
     }
