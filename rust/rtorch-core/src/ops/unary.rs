@@ -163,6 +163,9 @@ pub trait FMath: Copy + PartialOrd {
     fn expm1_(self) -> Self;
     /// ln(1 + x).
     fn log1p_(self) -> Self;
+    fn asin_(self) -> Self;
+    fn acos_(self) -> Self;
+    fn atanh_(self) -> Self;
 }
 
 impl FMath for f32 {
@@ -215,6 +218,18 @@ impl FMath for f32 {
     fn log1p_(self) -> f32 {
         math::log1p_f32(self)
     }
+    #[inline(always)]
+    fn asin_(self) -> f32 {
+        math::asin_f32(self)
+    }
+    #[inline(always)]
+    fn acos_(self) -> f32 {
+        math::acos_f32(self)
+    }
+    #[inline(always)]
+    fn atanh_(self) -> f32 {
+        math::atanh_f32(self)
+    }
 }
 
 impl FMath for f64 {
@@ -260,6 +275,15 @@ impl FMath for f64 {
     }
     fn log1p_(self) -> f64 {
         self.ln_1p()
+    }
+    fn asin_(self) -> f64 {
+        self.asin()
+    }
+    fn acos_(self) -> f64 {
+        self.acos()
+    }
+    fn atanh_(self) -> f64 {
+        self.atanh()
     }
 }
 

@@ -85,14 +85,14 @@ kinds! {
     Sin "sin" {} slices(math::sin_slice, math::sin_slice_inplace) |x| x.sin_();
     Cos "cos" {} slices(math::cos_slice, math::cos_slice_inplace) |x| x.cos_();
     Tan "tan" {} slices(math::tan_slice, math::tan_slice_inplace) |x| x.tan();
-    Asin "asin" {} |x| x.asin();
-    Acos "acos" {} |x| x.acos();
+    Asin "asin" {} |x| x.asin_();
+    Acos "acos" {} |x| x.acos_();
     Atan "atan" {} slices(math::atan_slice, math::atan_slice_inplace) |x| x.atan();
     Sinh "sinh" {} |x| x.sinh();
     Cosh "cosh" {} |x| x.cosh();
     Asinh "asinh" {} |x| x.asinh();
     Acosh "acosh" {} |x| x.acosh();
-    Atanh "atanh" {} |x| x.atanh();
+    Atanh "atanh" {} |x| x.atanh_();
     Tanh "tanh" {} slices(math::tanh_slice, math::tanh_slice_inplace) |x| x.tanh_();
     /// 1 / (1 + e^-x).
     Sigmoid "sigmoid" {} slices(math::sigmoid_slice, math::sigmoid_slice_inplace) |x| x.sigmoid_();
