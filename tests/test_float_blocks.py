@@ -143,6 +143,7 @@ UNARY_LEVELS = [
     lambda x: (x / 5).asin(),
     lambda x: (x / 5).acos(),
     lambda x: (x / 5).atanh(),
+    lambda x: (x / 5).erfinv(),
     lambda x: x.abs().sqrt(),
     lambda x: x.reciprocal(),
     lambda x: x * 2.5,

@@ -193,8 +193,9 @@ impl FMath for f32 {
     fn erfc_(self) -> f32 {
         math::erfc_f32(self)
     }
+    #[inline(always)]
     fn erfinv_(self) -> f32 {
-        math::erfinv(self as f64) as f32
+        math::erfinv_f32(self)
     }
     #[inline(always)]
     fn gelu_(self) -> f32 {
