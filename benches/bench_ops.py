@@ -74,6 +74,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("remainder_f32", "us/op", "remainder(x, y), 1M float32"),
     ("pow_f32", "us/op", "pow(y, x), 1M float32"),
     ("copysign_f16", "us/op", "copysign(x, y - 1), 1M float16"),
+    ("asin_f32", "us/op", "asin(u), 1M float32 in (-0.99, 0.99)"),
+    ("erfinv_f32", "us/op", "erfinv(u), 1M float32 in (-0.99, 0.99)"),
     ("logsumexp_f32", "us/op", "x.logsumexp(1), 1000x1000 float32"),
 ]
 
@@ -226,6 +228,14 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
 
         return step, 1e6
 
+    def in_unit_interval(op: Callable[[Any], Any]):
+        def make():
+            g = lib.Generator().manual_seed(0)
+            u = lib.rand(1000, 1000, generator=g) * 1.98 - 0.99
+            return (lambda: op(u)), 1e6
+
+        return make
+
     def copysign_f16():
         x, y = one_million("float16")
         y = y - 1
@@ -271,6 +281,8 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "remainder_f32": single("float32", lambda x, y: lib.remainder(x, y)),
         "pow_f32": single("float32", lambda x, y: lib.pow(y, x)),
         "copysign_f16": copysign_f16,
+        "asin_f32": in_unit_interval(lambda u: lib.asin(u)),
+        "erfinv_f32": in_unit_interval(lambda u: lib.erfinv(u)),
         "logsumexp_f32": single("float32", lambda x, y: x.logsumexp(1)),
     }
 
