@@ -96,7 +96,7 @@ def check_transcendentals() -> dict[str, float]:
     # Issue 12 asks 2 ulp; the kernels' own bounds where they are tighter (sigmoid and
     # atan are evaluated in f64 and rounded once).
     bounds = {"exp": 2.0, "log": 2.0, "tanh": 2.0, "sigmoid": 0.6, "tan": 1.1, "atan": 0.51}
-    bounds |= {"exp2": 1.1, "log2": 1.0, "log10": 1.0}
+    bounds |= {"exp2": 1.1, "log2": 1.1, "log10": 1.0}
     for name, bound in bounds.items():
         got = getattr(t, name)().numpy()
         ref = _ref(name, x)

@@ -609,9 +609,9 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Histogram with ``bins`` equal bins over [min, max] (the data range when equal)."""
     if not input.is_floating_point():
-        raise RuntimeError(
-            f"\"histogram_cpu\" not implemented for '{str(input.dtype).split('.')[1].capitalize()}'"
-        )
+        from .nn._functional.activation import _SCALAR_NAMES
+
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_SCALAR_NAMES[input.dtype]}'")
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)
@@ -622,6 +622,8 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         lo, hi = lo - 1, hi + 1
     if lo > hi:
         raise RuntimeError("torch.histc(): max must be larger than min")
+    if x.dtype in (_C.float32, _C.float64) and x.device.type == "cpu":
+        return _C._histc(x, bins, lo, hi)
     keep = (x >= lo) & (x <= hi)
     x = x[keep]
     idx = ((x - lo) * (bins / (hi - lo))).to(_C.int64).clamp(0, bins - 1)

@@ -492,3 +492,15 @@ fn std_mean(
 ) -> PyResult<(PyTensor, PyTensor)> {
     stat_mean(&input.inner, dim, unbiased, keepdim, correction, true)
 }
+
+/// `torch.histc`'s counts for float32 / float64 (the Python layer checks the arguments
+/// and settles the range).
+#[module_fn]
+fn _histc(input: PyRef<'_, PyTensor>, bins: usize, min: f64, max: f64) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::histogram::histc(
+        &input.inner,
+        bins,
+        min,
+        max,
+    ))
+}

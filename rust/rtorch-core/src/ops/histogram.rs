@@ -1,0 +1,82 @@
+//! `torch.histc`: counts of values in equal bins.
+
+use crate::cpu;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Elements per parallel task. Each task counts into bins of its own; the counts are
+/// integers, so their sum is the same for any thread count.
+const GRAIN: usize = 1 << 16;
+
+/// `bins` counts, in the input's dtype, of the values of `input` (float32 or float64,
+/// on the CPU) in equal bins over `[lo, hi]` (`lo < hi`, settled by the caller): v
+/// lands in bin `trunc((v - lo) * bins / (hi - lo))`, computed in the input's type as
+/// PyTorch's kernel does, the value `hi` in the last bin; values outside and NaN are not
+/// counted.
+pub fn histc(input: &Tensor, bins: usize, lo: f64, hi: f64) -> Result<Tensor> {
+    if bins == 0 || lo.is_nan() || hi.is_nan() || lo >= hi {
+        return Err(Error::Value(format!(
+            "histc: need bins > 0 and min < max, got bins={bins}, min={lo}, max={hi}"
+        )));
+    }
+    let x = super::copy::contiguous(input)?;
+    let counts = match x.dtype() {
+        DType::F32 => count(slice::<f32>(&x)?, bins, lo as f32, hi as f32),
+        DType::F64 => count(slice::<f64>(&x)?, bins, lo, hi),
+        d => return Err(super::unary::not_implemented("histogram_cpu", d)),
+    };
+    let values: Vec<f64> = counts.into_iter().map(|c| c as f64).collect();
+    super::copy::to_dtype(&Tensor::from_vec(values, &[bins])?, x.dtype())
+}
+
+fn slice<T: crate::element::Element>(x: &Tensor) -> Result<&[T]> {
+    x.as_slice::<T>()
+        .ok_or_else(|| Error::Runtime("histc: expected a contiguous CPU tensor".into()))
+}
+
+/// The float types histc counts in.
+trait Binned: Copy + PartialOrd + Send + Sync {
+    /// `n` in this type, as C++ converts the int64 in PyTorch's formula.
+    fn from_count(n: usize) -> Self;
+    /// `trunc((self - lo) * bins / (hi - lo))`, in this type, for `lo <= self <= hi`.
+    fn bin(self, lo: Self, hi: Self, bins: Self) -> usize;
+}
+
+macro_rules! binned {
+    ($($t:ty),*) => {$(
+        impl Binned for $t {
+            #[inline(always)]
+            fn from_count(n: usize) -> $t {
+                n as $t
+            }
+            #[inline(always)]
+            fn bin(self, lo: $t, hi: $t, bins: $t) -> usize {
+                // (A float to usize cast truncates, and saturates: never out of range.)
+                ((self - lo) * bins / (hi - lo)) as usize
+            }
+        }
+    )*};
+}
+binned!(f32, f64);
+
+fn count<F: Binned>(x: &[F], bins: usize, lo: F, hi: F) -> Vec<u64> {
+    let nb = F::from_count(bins);
+    let parts = cpu::par_map_chunks(x, GRAIN, &|c: &[F]| {
+        let mut h = vec![0u64; bins];
+        for &v in c {
+            // (NaN fails both comparisons.)
+            if v >= lo && v <= hi {
+                h[v.bin(lo, hi, nb).min(bins - 1)] += 1;
+            }
+        }
+        h
+    });
+    let mut total = vec![0u64; bins];
+    for h in parts {
+        for (t, c) in total.iter_mut().zip(h) {
+            *t += c;
+        }
+    }
+    total
+}
