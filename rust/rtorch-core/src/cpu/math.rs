@@ -73,6 +73,15 @@ fn pow2i(n: i32) -> f32 {
     f32::from_bits(((n + 127) as u32) << 23)
 }
 
+/// y 2^n for the exponentials' n (up to 2^8 in magnitude) in two steps, so that each
+/// factor stays a normal float near both ends of the range (a subnormal result is
+/// rounded once, by the second product).
+#[inline(always)]
+fn times_pow2(y: f32, n: i32) -> f32 {
+    let n1 = n >> 1;
+    y * pow2i(n1) * pow2i(n - n1)
+}
+
 /// Cephes' `expf` polynomial, highest power first.
 const EXP_P: [f32; 6] = [
     1.987_569_1e-4,
@@ -105,9 +114,7 @@ fn exp_m<M: MulAdd>(x: f32) -> f32 {
     let z = r * r;
     let p = poly::<M, 6>(EXP_P, r);
     let y = M::mad(p, z, r) + 1.0;
-    // Two-step scaling keeps 2^n representable near both ends of the range.
-    let n1 = ni >> 1;
-    let y = y * pow2i(n1) * pow2i(ni - n1);
+    let y = times_pow2(y, ni);
     if x > 88.722_84 {
         f32::INFINITY
     } else {
@@ -229,6 +236,23 @@ fn exp_neg_f64<M: MulAdd>(y: f64) -> f64 {
     (M::mad64(p, r * r, r) + 1.0) * two_n
 }
 
+/// 1/k! for k = from, from + 1, ..., each one rounding (k! is exact in f64 up to 22!).
+const fn inv_factorials<const N: usize>(from: usize) -> [f64; N] {
+    let mut out = [0.0; N];
+    let mut i = 0;
+    while i < N {
+        let mut fact = 1.0;
+        let mut j = 2;
+        while j <= from + i {
+            fact *= j as f64;
+            j += 1;
+        }
+        out[i] = 1.0 / fact;
+        i += 1;
+    }
+    out
+}
+
 /// e^y in f64 within 4 ulp of f64 (relative error under 2^-50), branch-free so that
 /// loops vectorise (libm's `exp` is a call per element): y = n ln2 + r with |r| <= ln2/2
 /// (ln2 in two parts, fdlibm's: n times the first is exact), e^r by its Taylor series to
@@ -240,21 +264,7 @@ pub fn exp_f64(y: f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    const TAYLOR: [f64; 13] = [
-        1.0,
-        1.0,
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-        1.0 / 40_320.0,
-        1.0 / 362_880.0,
-        1.0 / 3_628_800.0,
-        1.0 / 39_916_800.0,
-        1.0 / 479_001_600.0,
-    ];
+    const TAYLOR: [f64; 13] = inv_factorials(0);
     let yc = y.clamp(-746.0, 710.0);
     let t = yc * LOG2E + SHIFTER;
     let n = t - SHIFTER;
@@ -284,19 +294,7 @@ pub fn expm1_f32(x: f32) -> f32 {
 #[inline(always)]
 fn expm1_m<M: MulAdd>(x: f32) -> f32 {
     // 1/2!, 1/3!, ..., 1/12!: e^x - 1 = x + x^2 P(x).
-    const T: [f64; 11] = [
-        0.5,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-        1.0 / 40_320.0,
-        1.0 / 362_880.0,
-        1.0 / 3_628_800.0,
-        1.0 / 39_916_800.0,
-        1.0 / 479_001_600.0,
-    ];
+    const T: [f64; 11] = inv_factorials(2);
     let xd = x as f64;
     // x (1 + x P), not x + x^2 P: keeps the sign of a zero x.
     let small = xd * M::mad64(xd, horner::<M, 11>(&T, xd), 1.0);
@@ -1159,8 +1157,7 @@ fn exp2_m<M: MulAdd>(x: f32) -> f32 {
     let r = xc - (t - SHIFTER);
     let small = M::mad(r * r, poly::<M, 5>(EXP2_Q, r), r * LN2_32.1);
     let y = M::mad(r, LN2_32.0, small) + 1.0;
-    let n1 = ni >> 1;
-    let y = y * pow2i(n1) * pow2i(ni - n1);
+    let y = times_pow2(y, ni);
     if x > 128.0 {
         f32::INFINITY
     } else {
@@ -2595,6 +2592,17 @@ mod tests {
             erfinv_f32(1e-40),
             (1e-40f64 * std::f64::consts::PI.sqrt() / 2.0) as f32
         );
+    }
+
+    #[test]
+    fn inv_factorials_are_one_rounding_each() {
+        let f: [f64; 13] = inv_factorials(0);
+        let mut fact = 1u64;
+        for (k, &v) in f.iter().enumerate() {
+            fact *= (k as u64).max(1);
+            assert_eq!(v, 1.0 / fact as f64, "1/{k}!");
+        }
+        assert_eq!(inv_factorials::<2>(2), [0.5, 1.0 / 6.0]);
     }
 
     #[test]
