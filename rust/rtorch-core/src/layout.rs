@@ -19,6 +19,48 @@ pub struct Layout {
     pub offset: usize,
 }
 
+/// An element offset a row-major walk moves by strides: `usize` for layouts, `isize`
+/// for walks with negated strides (`flip`).
+pub trait WalkOffset: Copy + std::ops::AddAssign + std::ops::SubAssign {
+    /// `stride` times `n`: the distance one whole run of a dim covers.
+    fn times(stride: Self, n: usize) -> Self;
+}
+
+impl WalkOffset for usize {
+    #[inline(always)]
+    fn times(stride: usize, n: usize) -> usize {
+        stride * n
+    }
+}
+
+impl WalkOffset for isize {
+    #[inline(always)]
+    fn times(stride: isize, n: usize) -> isize {
+        stride * n as isize
+    }
+}
+
+/// One step of a row-major walk over `shape` (last dim fastest): bumps the
+/// multi-index `idx` and moves `off` by `strides`, carrying into earlier dims (an
+/// odometer). Past the last element both wrap to the start.
+#[inline(always)]
+pub fn step_row_major<S: WalkOffset>(
+    idx: &mut [usize],
+    shape: &[usize],
+    strides: &[S],
+    off: &mut S,
+) {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        *off += strides[d];
+        if idx[d] < shape[d] {
+            return;
+        }
+        *off -= S::times(strides[d], shape[d]);
+        idx[d] = 0;
+    }
+}
+
 /// Row-major strides for `shape`.
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
     // Up to Dims' inline size, filled in a plain array and wrapped once: building the

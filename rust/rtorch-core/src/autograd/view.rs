@@ -289,16 +289,7 @@ pub(crate) fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
     let mut off = layout.offset;
     for _ in 0..n {
         f(off);
-        // Odometer step: bump the last dim, carrying into earlier ones.
-        for d in (0..nd).rev() {
-            idx[d] += 1;
-            off += layout.strides[d];
-            if idx[d] < layout.shape[d] {
-                break;
-            }
-            off -= layout.strides[d] * layout.shape[d];
-            idx[d] = 0;
-        }
+        crate::layout::step_row_major(&mut idx, &layout.shape, &layout.strides, &mut off);
     }
 }
 

@@ -314,17 +314,7 @@ impl<T: Element> FlipWalk<'_, T> {
                     }
                 }
             }
-            let mut d = outer;
-            while d > 0 {
-                d -= 1;
-                idx[d] += 1;
-                off += strides[d];
-                if idx[d] < shape[d] {
-                    break;
-                }
-                off -= strides[d] * shape[d] as isize;
-                idx[d] = 0;
-            }
+            crate::layout::step_row_major(&mut idx, &shape[..outer], &strides[..outer], &mut off);
         }
     }
 }

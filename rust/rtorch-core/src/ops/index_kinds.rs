@@ -47,17 +47,7 @@ fn all_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
     let mut off = 0usize;
     for _ in 0..n {
         out.push(off);
-        let mut d = nd;
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            off -= strides[d] * shape[d];
-            idx[d] = 0;
-        }
+        crate::layout::step_row_major(&mut idx, shape, strides, &mut off);
     }
     out
 }
