@@ -353,23 +353,43 @@ struct InlineBytes(std::cell::UnsafeCell<[u8; INLINE]>);
 // same contract as a heap buffer's (see CpuBuffer's Send/Sync above).
 unsafe impl Sync for InlineBytes {}
 
-impl InlineBytes {
-    fn zeroed() -> InlineBytes {
-        InlineBytes(std::cell::UnsafeCell::new([0; INLINE]))
-    }
-}
-
 /// A cheap, shared handle to a buffer.
 #[derive(Clone)]
 pub struct Storage(Arc<StorageInner>);
 
 impl Storage {
     pub fn cpu(buffer: CpuBuffer) -> Storage {
-        Storage(Arc::new(StorageInner {
-            buffer: Buffer::Cpu(buffer),
-            version: AtomicU64::new(0),
-            inline: InlineBytes::zeroed(),
-        }))
+        Storage::build(Buffer::Cpu(buffer))
+    }
+
+    /// A new storage, its fields written straight into the Arc's allocation: built on
+    /// the stack and moved, the 128-byte StorageInner cost a `memcpy` call per op.
+    fn build(buffer: Buffer) -> Storage {
+        let arc = Arc::<StorageInner>::new_uninit();
+        let p = Arc::as_ptr(&arc).cast_mut().cast::<StorageInner>();
+        // Every field by name: a field added to StorageInner fails to compile here until
+        // it is written below too.
+        let _ = |s: &StorageInner| {
+            let StorageInner {
+                buffer: _,
+                version: _,
+                inline: _,
+            } = s;
+        };
+        // SAFETY: `arc` is fresh from `new_uninit`: no other Arc, Weak or reference to
+        // its value exists, so writing through `p` races with nothing. `Arc::as_ptr` derives
+        // the pointer from the allocation's own raw pointer, keeping write provenance
+        // (std's source says it must, for `get_mut` after `from_raw`); `Arc::get_mut`
+        // would do too but costs an atomic compare-exchange per tensor. Each field of the
+        // aligned StorageInner is written exactly once through a raw field pointer (the
+        // inline bytes zeroed in place), so nothing uninitialised is read, referenced or
+        // dropped; after that the value is initialised and `assume_init` is sound.
+        unsafe {
+            std::ptr::addr_of_mut!((*p).buffer).write(buffer);
+            std::ptr::addr_of_mut!((*p).version).write(AtomicU64::new(0));
+            std::ptr::addr_of_mut!((*p).inline).write_bytes(0, 1);
+            Storage(arc.assume_init())
+        }
     }
 
     /// A fresh CPU storage of `len` bytes, zero-filled when `zeroed` (otherwise the
@@ -383,18 +403,14 @@ impl Storage {
         if let Buffer::Cpu(b) = &s.0.buffer {
             // The Arc never moves its contents, so the bytes stay where this points for
             // as long as the buffer (a field of the same allocation) exists. (Zeroed
-            // either way: InlineBytes starts zeroed.)
+            // either way: `build` zeroes the inline bytes.)
             b.ptr.store(s.0.inline.0.get().cast(), Ordering::Relaxed);
         }
         Ok(s)
     }
 
     pub fn meta(nbytes: usize) -> Storage {
-        Storage(Arc::new(StorageInner {
-            buffer: Buffer::Meta(nbytes),
-            version: AtomicU64::new(0),
-            inline: InlineBytes::zeroed(),
-        }))
+        Storage::build(Buffer::Meta(nbytes))
     }
 
     #[inline]
