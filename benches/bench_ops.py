@@ -77,6 +77,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("asin_f32", "us/op", "asin(u), 1M float32 in (-0.99, 0.99)"),
     ("erfinv_f32", "us/op", "erfinv(u), 1M float32 in (-0.99, 0.99)"),
     ("logsumexp_f32", "us/op", "x.logsumexp(1), 1000x1000 float32"),
+    ("lgamma_f32", "us/op", "lgamma(x), 1M float32"),
+    ("digamma_f32", "us/op", "digamma(x), 1M float32"),
+    ("trigamma_f32", "us/op", "polygamma(1, x), 1M float32"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -284,6 +287,9 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "asin_f32": in_unit_interval(lambda u: lib.asin(u)),
         "erfinv_f32": in_unit_interval(lambda u: lib.erfinv(u)),
         "logsumexp_f32": single("float32", lambda x, y: x.logsumexp(1)),
+        "lgamma_f32": single("float32", lambda x, y: lib.lgamma(x)),
+        "digamma_f32": single("float32", lambda x, y: lib.digamma(x)),
+        "trigamma_f32": single("float32", lambda x, y: lib.polygamma(1, x)),
     }
 
     return {

@@ -14,8 +14,7 @@ import math
 from typing import Any
 
 from . import _C
-from ._C import Tensor
-from ._special_ops import lgamma
+from ._C import Tensor, lgamma
 from .autograd.function import Function
 
 _EPS = 2.0**-53

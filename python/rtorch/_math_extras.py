@@ -115,7 +115,7 @@ def _poisson_small(rate: Tensor) -> Tensor:
 def _poisson_large(rate: Tensor) -> Tensor:
     """Hormann's transformed rejection with squeeze (PTRS) for rates of at least 10,
     in rounds over the elements not yet accepted."""
-    from ._special_ops import lgamma
+    from ._C import lgamma
 
     slam = rate.sqrt()
     loglam = rate.log()

@@ -1,7 +1,7 @@
 """Special functions and other PyTorch functions written as compositions of core ops.
 
-Their gradients come from the composition (the special functions are accurate to
-about 1e-12 relative in float64, so their derivatives are too). Everything is
+Their gradients come from the composition. (The gamma family itself, lgamma, digamma
+and polygamma, is in the core: ``cpu/gamma.rs``.) Everything is
 vectorised: the only Python loops run over a fixed number of series terms or over
 dimensions, never over elements.
 """
@@ -16,130 +16,12 @@ from typing import Any
 from . import _C
 from ._C import Tensor
 
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
 
 def _float_input(x: Tensor | float) -> Tensor:
     """``x`` as a floating tensor (integers and bools promote to the default dtype)."""
     if not isinstance(x, Tensor):
         return _C.tensor(float(x))
     return x if x.is_floating_point() else x.to(_C.get_default_dtype())
-
-
-def _compute(x: Tensor) -> tuple[Tensor, Any]:
-    """``x`` in float64 for the series below, and the dtype to return."""
-    return x.double(), x.dtype
-
-
-def _nonpos_int(x: Tensor) -> Tensor:
-    return (x <= 0) & (x == x.floor())
-
-
-# ----- gamma family -----
-
-
-def _poly(t: Tensor, coefs: list[float]) -> Tensor:
-    """c0 + c1 t + c2 t² + … by Horner's rule (tensor on the left of every number)."""
-    acc = t * coefs[-1]
-    for c in reversed(coefs[1:-1]):
-        acc = (acc + c) * t
-    return acc + coefs[0] if len(coefs) > 1 else acc
-
-
-def _lgamma_pos(y: Tensor) -> Tensor:
-    """log Γ(y) for y >= 0.5: shift to y >= 12, then Stirling's series."""
-    shift = _C.zeros_like(y)
-    for _ in range(12):
-        small = y < 12
-        shift = shift + _C.where(small, y, _C.ones_like(y)).log()
-        y = _C.where(small, y + 1, y)
-    inv = 1.0 / y
-    series = inv * _poly(inv * inv, [1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188])
-    return (y - 0.5) * y.log() - y + _HALF_LOG_2PI + series - shift
-
-
-def lgamma(input: Tensor) -> Tensor:
-    """log |Γ(x)| (``torch.lgamma``); +inf at the poles 0, -1, -2, …"""
-    x, dtype = _compute(_float_input(input))
-    reflect = x < 0.5
-    xr = _C.where(reflect, -x + 1, x)
-    pos = _lgamma_pos(xr)
-    sin = (math.pi * x).sin().abs()
-    refl = -(_C.where(reflect, sin, _C.ones_like(sin)).log() + pos) + math.log(math.pi)
-    out = _C.where(reflect, refl, pos)
-    # Poles and ±inf are +inf (Stirling's series gives inf - inf there); Γ(1) = Γ(2) = 1
-    # exactly, where the shifted series leaves a few ulps.
-    out = _C.where(_nonpos_int(x) | x.isinf(), _C.full_like(out, math.inf), out)
-    # (out - out.detach(): the value 0 with the series' gradient, ψ(1) and ψ(2).)
-    out = _C.where((x == 1) | (x == 2), out - out.detach(), out)
-    return out.to(dtype)
-
-
-def _digamma_pos(y: Tensor) -> Tensor:
-    """ψ(y) for y >= 0.5: shift to y >= 10, then the asymptotic series."""
-    acc = _C.zeros_like(y)
-    for _ in range(10):
-        small = y < 10
-        acc = acc - _C.where(small, 1.0 / y, _C.zeros_like(y))
-        y = _C.where(small, y + 1, y)
-    inv2 = 1.0 / (y * y)
-    series = inv2 * _poly(inv2, [1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760])
-    return acc + y.log() - 0.5 / y - series
-
-
-def digamma(input: Tensor) -> Tensor:
-    """ψ(x) = d/dx log Γ(x) (``torch.digamma``): -inf at +0 and +inf at -0 (the limit
-    from each side, as PyTorch), nan at negative integers."""
-    x, dtype = _compute(_float_input(input))
-    reflect = x < 0.5
-    xr = _C.where(reflect, -x + 1, x)
-    pos = _digamma_pos(xr)
-    tan = (math.pi * x).tan()
-    refl = pos - math.pi / _C.where(reflect, tan, _C.ones_like(tan))
-    out = _C.where(reflect, refl, pos)
-    out = _C.where(_nonpos_int(x), _C.full_like(out, math.nan), out)
-    # The sign of the zero picks the side: -1 / x is -inf at +0 and +inf at -0.
-    out = _C.where(x == 0, -1.0 / x, out)
-    return out.to(dtype)
-
-
-# Bernoulli numbers B_2k, k = 1..8, for the polygamma tail.
-_B2K = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510]
-
-
-def _float_factorial(k: int) -> float:
-    """k! as a float; inf beyond 170! (which overflows a double) without computing the
-    exact integer, which for a huge k would never finish."""
-    return float(math.factorial(k)) if k <= 170 else math.inf
-
-
-def polygamma(n: int, input: Tensor) -> Tensor:
-    """The n-th derivative of ψ (``torch.polygamma``); n = 0 is ``digamma``."""
-    if not isinstance(n, int) or n < 0:
-        raise RuntimeError("polygamma(n, x) does not support negative n.")
-    if n == 0:
-        return digamma(input)
-    x, dtype = _compute(_float_input(input))
-    sign = 1.0 if n % 2 == 1 else -1.0
-    fact = _float_factorial(n)
-    # ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) + (-1)^(n+1) n! / x^(n+1): shift every x up to >= 20.
-    y = x
-    acc = _C.zeros_like(x)
-    steps = int(max(0.0, 20.0 - float(x.min().item()) if x.numel() else 0.0)) + 1
-    for _ in range(min(steps, 10_000)):
-        small = y < 20
-        if not bool(small.any()):
-            break
-        acc = acc + _C.where(small, y.pow(-(n + 1)), _C.zeros_like(y))
-        y = _C.where(small, y + 1, y)
-    # Tail: (n-1)!/y^n + n!/(2 y^(n+1)) + Σ B_2k (2k+n-1)!/(2k)! / y^(2k+n).
-    tail = _float_factorial(n - 1) * y.pow(-n) + fact / 2 * y.pow(-(n + 1))
-    for k, b in enumerate(_B2K, start=1):
-        coef = b * _float_factorial(2 * k + n - 1) / math.factorial(2 * k)
-        tail = tail + coef * y.pow(-(2 * k + n))
-    out = sign * (fact * acc + tail)
-    out = _C.where(_nonpos_int(x), _C.full_like(out, math.inf * sign), out)
-    return out.to(dtype)
 
 
 def mvlgamma(input: Tensor, p: int) -> Tensor:
@@ -152,7 +34,7 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     # All p terms at once, as PyTorch does: a p too large to allocate raises
     # ("not enough memory") instead of looping p times.
     halves = _C.arange(p, dtype=x.dtype) / 2
-    return lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return _C.lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 # ----- logistic and log-space helpers -----
@@ -782,9 +664,6 @@ def _method_alias(name: str):
 
 
 FUNCTIONS = {
-    "lgamma": lgamma,
-    "digamma": digamma,
-    "polygamma": polygamma,
     "mvlgamma": mvlgamma,
     "logit": logit,
     "xlogy": xlogy,
@@ -846,8 +725,6 @@ FUNCTIONS = {
 }
 
 _METHOD_FUNCS = [
-    "lgamma",
-    "digamma",
     "mvlgamma",
     "logit",
     "xlogy",
@@ -889,10 +766,7 @@ _METHOD_FUNCS = [
     "resolve_neg",
 ]
 METHODS: dict[str, Any] = {name: FUNCTIONS[name] for name in _METHOD_FUNCS}
-METHODS["polygamma"] = lambda self, n: polygamma(n, self)
 for _name in [
-    "lgamma",
-    "digamma",
     "logit",
     "xlogy",
     "sinc",
@@ -902,7 +776,6 @@ for _name in [
     "sgn",
 ]:
     METHODS[_name + "_"] = _inplace(FUNCTIONS[_name])
-METHODS["polygamma_"] = lambda self, n: self.copy_(polygamma(n, self))
 METHODS["mvlgamma_"] = lambda self, p: self.copy_(mvlgamma(self, p))
 METHODS["type_as"] = _type_as
 METHODS["sum_to_size"] = _sum_to_size

@@ -78,16 +78,16 @@ exp2 = _unary("exp2", _C.exp2)
 expm1 = _unary("expm1", _C.expm1)
 log1p = _unary("log1p", _C.log1p)
 expit = _unary("expit", _C.sigmoid)
-gammaln = _unary("gammaln", _special_ops.lgamma)
-digamma = _unary("digamma", _special_ops.digamma)
-psi = _unary("psi", _special_ops.digamma)
+gammaln = _unary("gammaln", _C.lgamma)
+digamma = _unary("digamma", _C.digamma)
+psi = _unary("psi", _C.digamma)
 sinc = _unary("sinc", _special_ops.sinc)
 round = _unary("round", _C.round)
 
 
 def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The ``n``-th derivative of the digamma function."""
-    return _out(_special_ops.polygamma(n, input), out)
+    return _C.polygamma(n, input, out=out)
 
 
 def multigammaln(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:

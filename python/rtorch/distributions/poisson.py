@@ -49,7 +49,8 @@ class Poisson(Distribution):
         return poisson(self.rate.detach().expand(tuple(shape)).contiguous())
 
     def log_prob(self, value: Tensor) -> Tensor:
-        from .._special_ops import lgamma, xlogy
+        from .._C import lgamma
+        from .._special_ops import xlogy
 
         if self._validate_args:
             self._validate_sample(value)

@@ -40,6 +40,8 @@ tensor_ops! {
     erf() |x| u::erf(x), in_place_and_fn erf_ |x| u::erf_(x);
     erfc() |x| u::erfc(x), in_place_and_fn erfc_ |x| u::erfc_(x);
     erfinv() |x| u::erfinv(x), in_place erfinv_ |x| u::erfinv_(x);
+    lgamma() |x| u::lgamma(x), in_place lgamma_ |x| u::lgamma_(x);
+    digamma() |x| u::digamma(x), in_place digamma_ |x| u::digamma_(x);
     floor() |x| u::floor(x), in_place_and_fn floor_ |x| u::floor_(x);
     ceil() |x| u::ceil(x), in_place_and_fn ceil_ |x| u::ceil_(x);
     trunc() as fix |x| u::trunc(x), in_place_and_fn trunc_ as fix_ |x| u::trunc_(x);
@@ -60,6 +62,26 @@ tensor_ops! {
     nan_to_num(nan: Option<f64> = None, posinf: Option<f64> = None, neginf: Option<f64> = None)
         |x| u::nan_to_num(x, nan, posinf, neginf),
         in_place_and_fn nan_to_num_ |x| u::nan_to_num_(x, nan, posinf, neginf);
+}
+
+// `Tensor.polygamma(n)`; `rtorch.polygamma(n, input)` takes the order first (below).
+tensor_ops! {
+    methods:
+    polygamma(n: i64) |x| u::polygamma(n, x), in_place polygamma_ |x| u::polygamma_(n, x);
+}
+
+/// `rtorch.polygamma(n, input, *, out=None)`.
+#[module_fn]
+#[pyo3(signature = (n, input, *, out = None))]
+fn polygamma(
+    py: Python<'_>,
+    n: i64,
+    input: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let input = crate::convert::tensor_ref(input, "input")?.inner.clone();
+    let result = u::polygamma(n, &input);
+    crate::out::finish_out(py, result, out, &[&input], "polygamma")
 }
 
 #[pymethods]

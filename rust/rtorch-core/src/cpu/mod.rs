@@ -7,6 +7,7 @@ mod conv_direct;
 mod conv_reference;
 pub mod elementwise;
 pub mod embedding;
+pub mod gamma;
 pub mod gemm;
 pub mod half_convert;
 pub mod index;

@@ -10,7 +10,7 @@ use super::map;
 use super::unary_kinds::{self as kinds, FloatUnary, IntFloatUnary, ValueTest};
 use super::{cast_view, check_inplace, check_inplace_result};
 use crate::autograd::{needs_grad, record, SavedTensor};
-use crate::cpu::math;
+use crate::cpu::{gamma, math};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -166,6 +166,10 @@ pub trait FMath: Copy + PartialOrd {
     fn asin_(self) -> Self;
     fn acos_(self) -> Self;
     fn atanh_(self) -> Self;
+    /// log|Γ(x)|, ψ(x) and ψ⁽ⁿ⁾(x): in float64 for every dtype (`cpu::gamma`).
+    fn lgamma_(self) -> Self;
+    fn digamma_(self) -> Self;
+    fn polygamma_(self, n: u64) -> Self;
 }
 
 impl FMath for f32 {
@@ -231,6 +235,15 @@ impl FMath for f32 {
     fn atanh_(self) -> f32 {
         math::atanh_f32(self)
     }
+    fn lgamma_(self) -> f32 {
+        gamma::lgamma(self as f64) as f32
+    }
+    fn digamma_(self) -> f32 {
+        gamma::digamma(self as f64) as f32
+    }
+    fn polygamma_(self, n: u64) -> f32 {
+        gamma::polygamma(n, self as f64) as f32
+    }
 }
 
 impl FMath for f64 {
@@ -285,6 +298,15 @@ impl FMath for f64 {
     }
     fn atanh_(self) -> f64 {
         self.atanh()
+    }
+    fn lgamma_(self) -> f64 {
+        gamma::lgamma(self)
+    }
+    fn digamma_(self) -> f64 {
+        gamma::digamma(self)
+    }
+    fn polygamma_(self, n: u64) -> f64 {
+        gamma::polygamma(n, self)
     }
 }
 
@@ -522,6 +544,14 @@ unary! {
             let y = v.y()?;
             mul(g, &scale(&exp(&mul(y, y)?)?, 1.0 / TWO_OVER_SQRT_PI)?)
         });
+    /// log|Γ(x)|; d = ψ(x).
+    lgamma, lgamma_, "LgammaBackward0", "lgamma", Float, X,
+        kernel: float_op(kinds::Lgamma {}),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &digamma(v.x()?)?));
+    /// ψ(x); d = ψ'(x).
+    digamma, digamma_, "DigammaBackward0", "digamma", Float, X,
+        kernel: float_op(kinds::Digamma {}),
+        grad: Some(|g: &Tensor, v: &Vals| mul(g, &polygamma(1, v.x()?)?));
     /// 1/x; d = -y^2.
     reciprocal, reciprocal_, "ReciprocalBackward0", "reciprocal", Float, Y,
         kernel: float_op(kinds::Reciprocal {}),
@@ -666,6 +696,48 @@ pub fn round_decimals_(a: &Tensor, decimals: i64) -> Result<()> {
         round_dec_kernel(decimals),
         Some(zeros_grad as GradFn),
     )
+}
+
+/// ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n = 0 is digamma itself, as in PyTorch);
+/// d = ψ⁽ⁿ⁺¹⁾(x).
+pub fn polygamma(n: i64, a: &Tensor) -> Result<Tensor> {
+    let order = polygamma_order(n)?;
+    apply(
+        a,
+        polygamma_backward_name(order),
+        "polygamma",
+        Kind::Float,
+        Save::X,
+        float_op(kinds::Polygamma { n: order }),
+        Some(move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?)),
+    )
+}
+
+pub fn polygamma_(n: i64, a: &Tensor) -> Result<()> {
+    let order = polygamma_order(n)?;
+    apply_(
+        a,
+        polygamma_backward_name(order),
+        "polygamma",
+        Kind::Float,
+        Save::X,
+        float_op(kinds::Polygamma { n: order }),
+        Some(move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?)),
+    )
+}
+
+fn polygamma_order(n: i64) -> Result<u64> {
+    u64::try_from(n)
+        .map_err(|_| Error::Runtime("polygamma(n, x) does not support negative n.".into()))
+}
+
+/// PyTorch records `polygamma(0, x)` as digamma.
+fn polygamma_backward_name(n: u64) -> &'static str {
+    if n == 0 {
+        "DigammaBackward0"
+    } else {
+        "PolygammaBackward0"
+    }
 }
 
 fn round_dec_kernel(decimals: i64) -> impl Fn(&Tensor, &Tensor) -> Result<()> {

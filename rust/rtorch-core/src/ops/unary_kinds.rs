@@ -99,6 +99,12 @@ kinds! {
     Erf "erf" {} slices(math::erf_slice, math::erf_slice_inplace) |x| x.erf_();
     Erfc "erfc" {} slices(math::erfc_slice, math::erfc_slice_inplace) |x| x.erfc_();
     Erfinv "erfinv" {} |x| x.erfinv_();
+    /// log|Γ(x)|.
+    Lgamma "lgamma" {} |x| x.lgamma_();
+    /// ψ(x) = Γ'(x)/Γ(x).
+    Digamma "digamma" {} |x| x.digamma_();
+    /// ψ⁽ⁿ⁾(x).
+    Polygamma "polygamma" { n: u64 } |x| x.polygamma_(n);
     Reciprocal "reciprocal" {} |x| 1.0 / x;
     /// x * x: `x ** 2` (PyTorch multiplies for the small integer exponents).
     Square "square" {} |x| x * x;

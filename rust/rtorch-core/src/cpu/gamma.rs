@@ -1,0 +1,306 @@
+//! The gamma family in float64: log|Γ(x)|, ψ(x) (digamma) and ψ⁽ⁿ⁾(x) (polygamma,
+//! through the Hurwitz zeta function). float32 and the half types compute here and
+//! round once, so they are as good as float64 allows.
+//!
+//! Special values follow PyTorch's CPU kernels: lgamma is +inf at 0, the negative
+//! integers and ±inf; ψ(±0) = ∓inf (the limit from each side) and ψ is NaN at the
+//! negative integers and -inf; ψ⁽ⁿ⁾ is infinite at 0 and the negative integers.
+
+/// log|Γ(x)|: libm's port of the FreeBSD/Sun `lgamma_r`, the algorithm glibc's
+/// `lgamma` (which PyTorch's CPU kernel calls) also descends from.
+pub fn lgamma(x: f64) -> f64 {
+    libm::lgamma_r(x).0
+}
+
+/// ψ(10), for the recurrence landing on 10 exactly.
+const PSI_10: f64 = 2.251_752_589_066_721_1;
+
+/// ψ(x) = Γ'(x)/Γ(x).
+pub fn digamma(x: f64) -> f64 {
+    if x == 0.0 {
+        // The limit from the side of the zero's sign: -inf at +0, +inf at -0.
+        return f64::INFINITY.copysign(-x);
+    }
+    if x < 0.0 {
+        if x == x.trunc() {
+            return f64::NAN; // the poles, and -inf
+        }
+        // Reflection, ψ(x) = ψ(1 - x) - π cot(πx), with the tangent of the fractional
+        // part: π x itself would lose the digits that matter near the poles.
+        let r = x - x.trunc();
+        return digamma(1.0 - x) - std::f64::consts::PI / (std::f64::consts::PI * r).tan();
+    }
+    // ψ(x) = ψ(x + 1) - 1/x: up to x >= 10, where the asymptotic series converges to
+    // double precision with seven terms.
+    let (mut x, mut acc) = (x, 0.0);
+    while x < 10.0 {
+        acc -= 1.0 / x;
+        x += 1.0;
+    }
+    if x == 10.0 {
+        return acc + PSI_10;
+    }
+    acc + x.ln() - 0.5 / x - digamma_series(x)
+}
+
+/// Σ B_2k / (2k x^2k), k = 1..7 (the B_2k are Bernoulli numbers); zero where its first
+/// term is below the rounding of ln x.
+fn digamma_series(x: f64) -> f64 {
+    if x >= 1e17 {
+        return 0.0;
+    }
+    const C: [f64; 7] = [
+        1.0 / 12.0,
+        -1.0 / 120.0,
+        1.0 / 252.0,
+        -1.0 / 240.0,
+        1.0 / 132.0,
+        -691.0 / 32760.0,
+        1.0 / 12.0,
+    ];
+    let z = 1.0 / (x * x);
+    z * C.iter().rev().fold(0.0, |acc, &c| acc * z + c)
+}
+
+/// ψ⁽ⁿ⁾(x) = (-1)^(n+1) n! ζ(n + 1, x) for n >= 2; `n = 0` is [`digamma`], `n = 1`
+/// [`trigamma`].
+pub fn polygamma(n: u64, x: f64) -> f64 {
+    match n {
+        0 => return digamma(x),
+        1 => return trigamma(x),
+        _ => {}
+    }
+    let s = n as f64 + 1.0;
+    let sign = if n % 2 == 1 { 1.0 } else { -1.0 };
+    // n! as exp(ln Γ(n + 1)): inf past 170!, as PyTorch computes it.
+    sign * lgamma(s).exp() * hurwitz_zeta(s, x)
+}
+
+/// ψ'(x), digamma's derivative (the gradient of digamma): its own recurrence and
+/// series, a fifth of the time of the general ζ(2, x) path.
+pub fn trigamma(x: f64) -> f64 {
+    use std::f64::consts::PI;
+    if x.is_nan() || x == f64::NEG_INFINITY {
+        return f64::NAN;
+    }
+    if x <= 0.0 && x == x.floor() {
+        return f64::INFINITY; // the poles
+    }
+    if x < 0.5 {
+        // Reflection, ψ'(x) = π² / sin²(πx) - ψ'(1 - x), with the sine of the
+        // fractional part (π x itself loses the digits near the poles); the result is
+        // at least π² - ψ'(1) > 8: no cancellation.
+        let s = (PI * (x - x.trunc())).sin();
+        return PI * PI / (s * s) - trigamma(1.0 - x);
+    }
+    // ψ'(x) = ψ'(x + 1) + 1/x² up to x >= 12, then the asymptotic series
+    // 1/x + 1/(2x²) + Σ B_2k / x^(2k+1), k = 1..7 (the next term is below 1e-16 ψ'(x)).
+    let (mut x, mut acc) = (x, 0.0);
+    while x < 12.0 {
+        acc += 1.0 / (x * x);
+        x += 1.0;
+    }
+    const B: [f64; 7] = [
+        1.0 / 6.0,
+        -1.0 / 30.0,
+        1.0 / 42.0,
+        -1.0 / 30.0,
+        5.0 / 66.0,
+        -691.0 / 2730.0,
+        7.0 / 6.0,
+    ];
+    let inv = 1.0 / x;
+    let z = inv * inv;
+    let series = B.iter().rev().fold(0.0, |acc, &b| acc * z + b);
+    acc + inv * (1.0 + inv * (0.5 + inv * series))
+}
+
+/// (2j)! / B_2j for j = 1..12: the Euler-Maclaurin tail's denominators.
+const EM_DENOMS: [f64; 12] = [
+    12.0,
+    -720.0,
+    30240.0,
+    -1209600.0,
+    47900160.0,
+    -1.892_437_580_318_379_2e9,
+    7.472_424_96e10,
+    -2.950_130_727_918_164_2e12,
+    1.164_678_281_435_006_7e14,
+    -4.597_978_722_407_472_6e15,
+    1.815_210_540_194_354_7e17,
+    -7.166_165_256_175_667e18,
+];
+
+/// ζ(s, q) = Σ_{k>=0} (q + k)^-s for an integer s >= 2 (the orders polygamma asks for);
+/// infinite at the poles q = 0, -1, -2, …
+pub fn hurwitz_zeta(s: f64, q: f64) -> f64 {
+    if q.is_nan() || q == f64::NEG_INFINITY {
+        return f64::NAN; // (-inf: as digamma there)
+    }
+    if q <= 0.0 && q == q.floor() {
+        return f64::INFINITY;
+    }
+    if q < 0.0 {
+        // The m terms q, q + 1, …, q + m - 1 below zero, then ζ(s, f) with f = q + m in
+        // (0, 1). Up to 64 of them are summed as they are (q + k keeps the digits of a q
+        // near zero); past that, with s an integer, (q + k)^-s = (-1)^s (j - f)^-s for
+        // j = m - k, and Σ_{j=1..m} (j - f)^-s = ζ(s, 1 - f) - ζ(s, m + 1 - f): bounded
+        // work however negative q is. (There f = q + m is exact: m/2 <= |q| <= 2m.)
+        let m = -q.floor();
+        let f = q + m;
+        let negative_part = if m <= 64.0 {
+            (0..m as u32).map(|k| inv_pow(q + k as f64, s)).sum::<f64>()
+        } else {
+            let d = hurwitz_zeta_positive(s, 1.0 - f) - hurwitz_zeta_positive(s, m + 1.0 - f);
+            if s % 2.0 == 1.0 {
+                -d
+            } else {
+                d
+            }
+        };
+        return negative_part + hurwitz_zeta_positive(s, f);
+    }
+    hurwitz_zeta_positive(s, q)
+}
+
+/// a^-s for an integer s >= 1: by repeated squaring below 2^31 (a few roundings, and a
+/// tenth of `powf`'s time), by `powf` above.
+fn inv_pow(a: f64, s: f64) -> f64 {
+    if s < 2_147_483_648.0 {
+        1.0 / a.powi(s as i32)
+    } else {
+        a.powf(-s)
+    }
+}
+
+/// ζ(s, q) for q > 0: the first terms summed up to q + N >= 10 (and N >= 9), then the
+/// Euler-Maclaurin tail ∫ + half the next term + Σ B_2j/(2j)! s(s+1)…(s+2j-2) a^(1-s-2j).
+fn hurwitz_zeta_positive(s: f64, q: f64) -> f64 {
+    let mut sum = inv_pow(q, s);
+    let mut a = q;
+    let mut k = 0;
+    let mut term = sum;
+    while k < 9 || a <= 9.0 {
+        k += 1;
+        a += 1.0;
+        term = inv_pow(a, s);
+        sum += term;
+        // The remaining terms cannot reach the last bit (large s, or a term of 0).
+        if term.abs() < f64::EPSILON / 2.0 * sum.abs() {
+            return sum;
+        }
+    }
+    // `term` is a^-s, already in the sum: the tail starts with a^(1-s)/(s-1) - a^-s/2
+    // (the integral from its own power: a^-s may underflow where a^(1-s) does not).
+    sum += inv_pow(a, s - 1.0) / (s - 1.0) - 0.5 * term;
+    let (mut rising, mut power, mut k) = (1.0, term, 0.0);
+    for denom in EM_DENOMS {
+        rising *= s + k; // s (s+1) … (s+2j-2)
+        power /= a; // a^(-s-2j+1)
+        let t = rising * power / denom;
+        sum += t;
+        if (t / sum).abs() < f64::EPSILON / 2.0 {
+            break;
+        }
+        k += 1.0;
+        rising *= s + k;
+        power /= a;
+        k += 1.0;
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Within `rel` of `want`, relatively.
+    fn close(got: f64, want: f64, rel: f64) -> bool {
+        (got - want).abs() <= rel * want.abs()
+    }
+
+    #[test]
+    fn lgamma_at_known_points() {
+        assert_eq!(lgamma(1.0), 0.0);
+        assert_eq!(lgamma(2.0), 0.0);
+        assert!(close(lgamma(0.5), 0.5 * std::f64::consts::PI.ln(), 1e-15));
+        // ln 10! = ln 3628800.
+        assert!(close(lgamma(11.0), 3_628_800f64.ln(), 1e-15));
+        for x in [0.0, -0.0, -1.0, -2.0, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(lgamma(x), f64::INFINITY, "{x}");
+        }
+        // |Γ(-0.5)| = 2 sqrt(π).
+        assert!(close(
+            lgamma(-0.5),
+            (2.0 * std::f64::consts::PI.sqrt()).ln(),
+            1e-15
+        ));
+    }
+
+    #[test]
+    fn digamma_closed_forms() {
+        const EULER: f64 = 0.577_215_664_901_532_9;
+        assert!(close(digamma(1.0), -EULER, 1e-15));
+        // ψ(1/2) = -γ - 2 ln 2; ψ(n) = -γ + H_(n-1).
+        assert!(close(digamma(0.5), -EULER - 2.0 * 2f64.ln(), 1e-15));
+        let h: f64 = (1..20).map(|k| 1.0 / k as f64).sum();
+        assert!(close(digamma(20.0), -EULER + h, 1e-15));
+        assert!(close(digamma(10.0), PSI_10, 0.0));
+        // Through the reflection; by the recurrence, ψ(-1/2) = ψ(1/2) + 2. (1e-14: π/2
+        // rounds, so cot(-π/2) comes out as 6e-17, not 0, next to a value of 0.036.)
+        assert!(close(digamma(-0.5), -EULER - 2.0 * 2f64.ln() + 2.0, 1e-14));
+        assert_eq!(digamma(0.0), f64::NEG_INFINITY);
+        assert_eq!(digamma(-0.0), f64::INFINITY);
+        assert!(digamma(-3.0).is_nan() && digamma(f64::NEG_INFINITY).is_nan());
+        assert_eq!(digamma(f64::INFINITY), f64::INFINITY);
+        // Past 1e17 the series is dropped: ln x - 1/(2x).
+        assert!(close(digamma(1e20), 1e20f64.ln(), 1e-16));
+    }
+
+    #[test]
+    fn trigamma_agrees_with_the_zeta_path() {
+        // Two algorithms: the recurrence and series of `trigamma`, and ζ(2, x).
+        let mut x = -29.95;
+        while x < 60.0 {
+            let z = hurwitz_zeta(2.0, x);
+            assert!(close(trigamma(x), z, 1e-13), "{x}: {} vs {z}", trigamma(x));
+            x += 0.173;
+        }
+        for x in [1e-150, 1e-8, 1e8, 1e300] {
+            let (t, z) = (trigamma(x), hurwitz_zeta(2.0, x));
+            assert!(close(t, z, 1e-14), "{x}: {t} vs {z}");
+        }
+        assert_eq!(trigamma(f64::INFINITY), 0.0);
+        assert!(trigamma(f64::NEG_INFINITY).is_nan() && trigamma(f64::NAN).is_nan());
+        assert_eq!(trigamma(-4.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn polygamma_closed_forms() {
+        use std::f64::consts::PI;
+        const ZETA3: f64 = 1.202_056_903_159_594_3;
+        assert!(close(polygamma(1, 1.0), PI * PI / 6.0, 1e-15));
+        assert!(close(polygamma(1, 0.5), PI * PI / 2.0, 1e-15));
+        assert!(close(polygamma(2, 1.0), -2.0 * ZETA3, 1e-15));
+        assert!(close(polygamma(3, 1.0), PI.powi(4) / 15.0, 1e-15));
+        // Below zero, by the recurrence ψ'(x) = ψ'(x + 1) + 1/x², from ψ'(1/2).
+        let want = PI * PI / 2.0 + 1.0 / 0.25 + 1.0 / 2.25;
+        assert!(close(polygamma(1, -1.5), want, 1e-14));
+        // Far below zero (the identity path, m > 64) against the direct sums: ψ'(x) for
+        // x = f - m is ψ'(f) + Σ_{j=1..m} 1/(f - j)².
+        let (f, m) = (0.25, 200u32);
+        let direct = polygamma(1, f) + (1..=m).map(|j| (f - j as f64).powi(-2)).sum::<f64>();
+        assert!(close(polygamma(1, f - m as f64), direct, 1e-14));
+        let direct3 = polygamma(3, f) + 6.0 * (1..=m).map(|j| (f - j as f64).powi(-4)).sum::<f64>();
+        assert!(close(polygamma(3, f - m as f64), direct3, 1e-14));
+        assert_eq!(polygamma(1, 0.0), f64::INFINITY);
+        assert_eq!(polygamma(2, -3.0), f64::NEG_INFINITY);
+        assert!(!polygamma(1 << 62, 3.0).is_finite());
+        assert!(polygamma(1, -1e300).is_infinite()); // an integer: a pole
+                                                     // Just below zero the pole's term dominates: ψ''(x) = -2 ζ(3, x) ≈ -2/x³, and
+                                                     // x + 1 rounds (f = x + 1 would lose x's digits).
+        let x: f64 = -1.2097161462869036e-10;
+        let want = -2.0 * (x.powi(-3) + polygamma(2, 1.0 + x) / -2.0);
+        assert!(close(polygamma(2, x), want, 1e-14));
+    }
+}
