@@ -436,7 +436,7 @@ fn horner<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
 /// instruction per cycle). Written as fixed levels whose branches fold away for a
 /// constant N (the loop form did not unroll under LTO; see [`horner`]).
 #[inline(always)]
-fn estrin<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
+pub(crate) fn estrin<M: MulAdd, const N: usize>(c: &[f64; N], x: f64) -> f64 {
     const { assert!(N >= 1 && N <= 16) };
     // Terms 2i and 2i + 1; beyond the end, nothing (0 is never multiplied in).
     let pair = |i: usize| {
@@ -985,7 +985,7 @@ pub fn atan2_f32(y: f32, x: f32) -> f32 {
 /// ln m = 2 atanh(s) with s = (m - 1) / (m + 1) (|s| < 0.172; m - 1 is exact) by its
 /// series to s^21 (the first omitted term is below 2^-55 of the sum).
 #[inline(always)]
-fn ln_f64_positive(x: f64) -> f64 {
+pub(crate) fn ln_f64_positive(x: f64) -> f64 {
     const ATANH: [f64; 11] = [
         1.0,
         1.0 / 3.0,
@@ -1238,6 +1238,8 @@ fn log10_m<M: MulAdd>(x: f32) -> f32 {
     log_special(x, r)
 }
 
+use super::gamma::lgamma_m;
+
 macro_rules! slice_fns {
     ($($name:ident, $name_inplace:ident => $f:ident;)*) => {
         mod generic {
@@ -1356,6 +1358,7 @@ slice_fns! {
     exp2_slice, exp2_slice_inplace => exp2_m;
     log2_slice, log2_slice_inplace => log2_m;
     log10_slice, log10_slice_inplace => log10_m;
+    lgamma_slice, lgamma_slice_inplace => lgamma_m;
 }
 
 /// `out[i] = e^x[i]` (within 2 ulp): on the AVX-512 and AVX2 paths through the
@@ -2143,12 +2146,12 @@ mod tests {
     type SliceFn = fn(&[f32], &mut [f32]);
 
     /// The slice kernels of one path, in the order of `KERNELS`.
-    type Path = (&'static str, [SliceFn; 17]);
+    type Path = (&'static str, [SliceFn; 18]);
 
     /// Each kernel's name and float64 reference (without cancellation where the kernel
     /// has none: erfc's tail, gelu for negative x).
     type Reference = (&'static str, fn(f64) -> f64);
-    const KERNELS: [Reference; 17] = [
+    const KERNELS: [Reference; 18] = [
         ("exp", f64::exp),
         ("log", f64::ln),
         ("tanh", f64::tanh),
@@ -2168,6 +2171,7 @@ mod tests {
         ("exp2", f64::exp2),
         ("log2", f64::log2),
         ("log10", f64::log10),
+        ("lgamma", crate::cpu::gamma::lgamma),
     ];
 
     macro_rules! path {
@@ -2202,6 +2206,7 @@ mod tests {
                     |x, o| unsafe { $m::exp2_slice(x, o) },
                     |x, o| unsafe { $m::log2_slice(x, o) },
                     |x, o| unsafe { $m::log10_slice(x, o) },
+                    |x, o| unsafe { $m::lgamma_slice(x, o) },
                 ],
             )
         };
@@ -2238,6 +2243,7 @@ mod tests {
                 portable::exp2_slice,
                 portable::log2_slice,
                 portable::log10_slice,
+                portable::lgamma_slice,
             ],
         )];
         #[cfg(target_arch = "x86_64")]

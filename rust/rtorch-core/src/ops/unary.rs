@@ -236,7 +236,7 @@ impl FMath for f32 {
         math::atanh_f32(self)
     }
     fn lgamma_(self) -> f32 {
-        gamma::lgamma(self as f64) as f32
+        gamma::lgamma_m::<math::Separate>(self)
     }
     fn digamma_(self) -> f32 {
         gamma::digamma(self as f64) as f32

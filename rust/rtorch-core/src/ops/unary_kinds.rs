@@ -100,7 +100,7 @@ kinds! {
     Erfc "erfc" {} slices(math::erfc_slice, math::erfc_slice_inplace) |x| x.erfc_();
     Erfinv "erfinv" {} |x| x.erfinv_();
     /// log|Γ(x)|.
-    Lgamma "lgamma" {} |x| x.lgamma_();
+    Lgamma "lgamma" {} slices(math::lgamma_slice, math::lgamma_slice_inplace) |x| x.lgamma_();
     /// ψ(x) = Γ'(x)/Γ(x).
     Digamma "digamma" {} |x| x.digamma_();
     /// ψ⁽ⁿ⁾(x).
