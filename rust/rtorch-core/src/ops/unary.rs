@@ -701,34 +701,49 @@ pub fn round_decimals_(a: &Tensor, decimals: i64) -> Result<()> {
 /// ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n = 0 is digamma itself, as in PyTorch);
 /// d = ψ⁽ⁿ⁺¹⁾(x).
 pub fn polygamma(n: i64, a: &Tensor) -> Result<Tensor> {
-    let order = polygamma_order(n)?;
+    let (name, kernel, grad) = polygamma_parts(n)?;
     apply(
         a,
-        polygamma_backward_name(order),
+        name,
         "polygamma",
         Kind::Float,
         Save::X,
-        float_op(kinds::Polygamma { n: order }),
-        Some(move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?)),
+        kernel,
+        Some(grad),
     )
 }
 
 pub fn polygamma_(n: i64, a: &Tensor) -> Result<()> {
-    let order = polygamma_order(n)?;
+    let (name, kernel, grad) = polygamma_parts(n)?;
     apply_(
         a,
-        polygamma_backward_name(order),
+        name,
         "polygamma",
         Kind::Float,
         Save::X,
-        float_op(kinds::Polygamma { n: order }),
-        Some(move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?)),
+        kernel,
+        Some(grad),
     )
 }
 
-fn polygamma_order(n: i64) -> Result<u64> {
-    u64::try_from(n)
-        .map_err(|_| Error::Runtime("polygamma(n, x) does not support negative n.".into()))
+/// The backward node's name, the kernel and the gradient of `polygamma(n, ·)`; an
+/// error for a negative n. (The type spells out two closure types, once.)
+#[allow(clippy::type_complexity)]
+fn polygamma_parts(
+    n: i64,
+) -> Result<(
+    &'static str,
+    impl Fn(&Tensor, &Tensor) -> Result<()>,
+    impl Fn(&Tensor, &Vals) -> Result<Tensor>,
+)> {
+    let order = u64::try_from(n)
+        .map_err(|_| Error::Runtime("polygamma(n, x) does not support negative n.".into()))?;
+    let grad = move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?);
+    Ok((
+        polygamma_backward_name(order),
+        float_op(kinds::Polygamma { n: order }),
+        grad,
+    ))
 }
 
 /// PyTorch records `polygamma(0, x)` as digamma.
