@@ -2,8 +2,8 @@
 
 References: Python's math.lgamma (its own implementation, not libm's), series sums in
 float64 numpy, closed forms, and central differences in float64 for the gradients.
-float32 and the half types compute in float64 and round once (float32 lgamma: its own
-vectorised float64 kernel, within 1 ulp): checked against the float64 results
+float32 and the half types compute in float64 and round once (float32 lgamma and
+digamma: their own vectorised float64 kernels, within 1 ulp): checked against the float64 results
 (themselves checked against the references) rounded to the dtype.
 """
 
@@ -58,9 +58,9 @@ def test_narrow_dtypes_round_the_float64_value_once(dtype, name) -> None:
     }[name]
     got = fn(x64.to(dtype))
     assert got.dtype == dtype
-    if name == "lgamma":
-        # float32 lgamma has its own vectorised kernel, within 1 ulp (not always the
-        # nearest float); the 16-bit types compute in it and round once.
+    if name in ("lgamma", "digamma"):
+        # float32 lgamma and digamma have their own vectorised kernels, within 1 ulp
+        # (not always the nearest float); the 16-bit types compute in them and round once.
         exact = fn(x64).numpy()
         if dtype == rtorch.float32:
             g = got.numpy().astype(np.float64)

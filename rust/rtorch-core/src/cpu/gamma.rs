@@ -85,6 +85,80 @@ pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
     v as f32
 }
 
+/// ψ(x) for float32, rounded once from float64 arithmetic that vectorises: the kernel
+/// of `digamma` on float32 and the 16-bit types. y = x (y = 1 - x below zero, by the
+/// reflection ψ(x) = ψ(1 - x) - π cos πr / sin πr, r = x - round(x)) is shifted to
+/// z >= 10 with the sum Σ 1/(y + k) kept as one fraction (one division instead of ten),
+/// then ψ(z) = ln z - 1/(2z) - Σ B_2k / (2k z^2k). `M` is unused (same bits everywhere).
+#[inline(always)]
+#[allow(clippy::extra_unused_type_parameters)]
+pub(crate) fn digamma_m<M: MulAdd>(x: f32) -> f32 {
+    use std::f64::consts::PI;
+    let xd = x as f64;
+    let reflect = xd < 0.0;
+    let y = if reflect { 1.0 - xd } else { xd }; // exact for any float32
+    let ok = y > 0.0 && y < f64::INFINITY; // not zero, inf or NaN
+    let y = if ok { y } else { 1.0 };
+    let (mut z, mut num, mut den) = (y, 0.0, 1.0);
+    for _ in 0..10 {
+        // num/den + 1/z = (num z + den) / (den z)
+        let small = z < 10.0;
+        num = if small { num * z + den } else { num };
+        den = if small { den * z } else { den };
+        z = if small { z + 1.0 } else { z };
+    }
+    const SERIES: [f64; 7] = [
+        1.0 / 12.0,
+        -1.0 / 120.0,
+        1.0 / 252.0,
+        -1.0 / 240.0,
+        1.0 / 132.0,
+        -691.0 / 32760.0,
+        1.0 / 12.0,
+    ];
+    let inv = 1.0 / z;
+    let z2 = inv * inv;
+    let positive =
+        ln_f64_positive(z) - 0.5 * inv - z2 * estrin::<Separate, 7>(&SERIES, z2) - num / den;
+    let r = xd - xd.round();
+    let pole = r == 0.0;
+    let r2 = r * r;
+    const SIN_PI: [f64; 11] = sin_pi_coefficients();
+    const COS_PI: [f64; 12] = cos_pi_coefficients();
+    let sin = r * estrin::<Separate, 11>(&SIN_PI, r2);
+    let cos = estrin::<Separate, 12>(&COS_PI, r2);
+    let sin = if pole { 1.0 } else { sin };
+    let reflected = positive - PI * cos / sin;
+    let v = if reflect { reflected } else { positive };
+    let v = if reflect && pole { f64::NAN } else { v }; // the poles, and -inf
+                                                        // ±0: the limit from the zero's side; +inf: +inf; NaN: NaN.
+    let v = if xd == 0.0 {
+        f64::INFINITY.copysign(-xd)
+    } else {
+        v
+    };
+    let v = if xd == f64::INFINITY || xd.is_nan() {
+        xd
+    } else {
+        v
+    };
+    v as f32
+}
+
+/// (-1)^k π^2k / (2k)!, k = 0..11: cos πr = Σ c_k r^2k (|r| <= 1/2: 1e-18 left).
+const fn cos_pi_coefficients() -> [f64; 12] {
+    let mut c = [0.0; 12];
+    let mut term = 1.0;
+    let mut k = 0;
+    while k < 12 {
+        c[k] = term;
+        let (a, b) = ((2 * k + 1) as f64, (2 * k + 2) as f64);
+        term = -term * std::f64::consts::PI * std::f64::consts::PI / (a * b);
+        k += 1;
+    }
+    c
+}
+
 /// (-1)^(k+1) (ζ(k+1) - 1) / (k+1) for k = 0..14, except 1 - γ first: ln Γ(2 + e) =
 /// e Σ c_k e^k (for |e| <= 0.2 the first omitted term is below 1e-16 of the value).
 const fn lgamma_taylor_at_two() -> [f64; 15] {
@@ -377,21 +451,18 @@ mod tests {
         ));
     }
 
-    /// The float32 kernel's error in float32 ulps against libm's float64 lgamma, over
-    /// every `step`-th float32 bit pattern (both signs), and its worst input.
-    fn lgamma_f32_worst(step: usize) -> (f64, f32) {
+    /// A float32 kernel's worst error in float32 ulps against its float64 function, over
+    /// every `step`-th float32 bit pattern (both signs), and where it is; NaN, infinities
+    /// and overflow must match exactly.
+    fn f32_kernel_worst(step: usize, kernel: fn(f32) -> f32, exact: fn(f64) -> f64) -> (f64, f32) {
         let mut worst = (0.0, 0.0);
         for bits in (0..=u32::MAX).step_by(step) {
             let x = f32::from_bits(bits);
-            let got = lgamma_m::<Separate>(x);
-            let want = lgamma(x as f64);
-            if want.is_nan() || got.is_nan() {
-                assert!(want.is_nan() && got.is_nan(), "{x}: {got} vs {want}");
-                continue;
-            }
+            let (got, want) = (kernel(x), exact(x as f64));
             let w32 = want as f32;
-            if w32.is_infinite() || got.is_infinite() {
-                assert_eq!(got, w32, "{x}");
+            if !w32.is_finite() || !got.is_finite() {
+                let same = got.to_bits() == w32.to_bits() || (got.is_nan() && w32.is_nan());
+                assert!(same, "{x}: {got} vs {w32}");
                 continue;
             }
             // The ulp of the float32 result (the smallest subnormal's at zero).
@@ -404,32 +475,53 @@ mod tests {
         worst
     }
 
+    /// Every float32 within 4096 of `center`, within one ulp of the float64 function.
+    fn f32_kernel_near(center: f32, kernel: fn(f32) -> f32, exact: fn(f64) -> f64) {
+        let c = center.to_bits();
+        for bits in c - 4096..c + 4096 {
+            let x = f32::from_bits(bits);
+            let (got, want) = (kernel(x) as f64, exact(x as f64));
+            let w = (want as f32).abs();
+            let ulp = (f32::from_bits(w.to_bits() + 1) - w) as f64;
+            assert!((got - want).abs() <= ulp, "{x}: {got} vs {want}");
+        }
+    }
+
     #[test]
     fn lgamma_f32_kernel_within_one_ulp_sampled() {
         // Every 997th float32 (4.3M of them, all exponents, both signs).
-        let (err, x) = lgamma_f32_worst(997);
+        let (err, x) = f32_kernel_worst(997, lgamma_m::<Separate>, lgamma);
         assert!(err < 1.0, "{err} ulp at {x}");
         // Around the zeros of lgamma at 1 and 2, every float32.
-        for center in [1.0f32, 2.0] {
-            let c = center.to_bits();
-            for bits in c - 4096..c + 4096 {
-                let x = f32::from_bits(bits);
-                let (got, want) = (lgamma_m::<Separate>(x) as f64, lgamma(x as f64));
-                let ulp = (f32::from_bits((want as f32).abs().to_bits() + 1) - (want as f32).abs())
-                    as f64;
-                assert!((got - want).abs() <= ulp, "{x}: {got} vs {want}");
-            }
-        }
+        f32_kernel_near(1.0, lgamma_m::<Separate>, lgamma);
+        f32_kernel_near(2.0, lgamma_m::<Separate>, lgamma);
         assert_eq!(lgamma_m::<Separate>(1.0), 0.0);
         assert_eq!(lgamma_m::<Separate>(2.0), 0.0);
     }
 
     #[test]
-    #[ignore = "every float32, about a minute"]
-    fn every_float_lgamma_f32() {
-        let (err, x) = lgamma_f32_worst(1);
-        println!("lgamma float32: worst {err} ulp at {x}");
+    fn digamma_f32_kernel_within_one_ulp_sampled() {
+        let (err, x) = f32_kernel_worst(997, digamma_m::<Separate>, digamma);
         assert!(err < 1.0, "{err} ulp at {x}");
+        // Around the positive zero of ψ at 1.4616…, every float32.
+        f32_kernel_near(1.461_632_1, digamma_m::<Separate>, digamma);
+    }
+
+    #[test]
+    #[ignore = "every float32, about ten minutes"]
+    fn every_float_lgamma_digamma_f32() {
+        for (name, kernel, exact) in [
+            (
+                "lgamma",
+                lgamma_m::<Separate> as fn(f32) -> f32,
+                lgamma as fn(f64) -> f64,
+            ),
+            ("digamma", digamma_m::<Separate>, digamma),
+        ] {
+            let (err, x) = f32_kernel_worst(1, kernel, exact);
+            println!("{name} float32: worst {err} ulp at {x}");
+            assert!(err < 1.0, "{name}: {err} ulp at {x}");
+        }
     }
 
     #[test]

@@ -239,7 +239,7 @@ impl FMath for f32 {
         gamma::lgamma_m::<math::Separate>(self)
     }
     fn digamma_(self) -> f32 {
-        gamma::digamma(self as f64) as f32
+        gamma::digamma_m::<math::Separate>(self)
     }
     fn polygamma_(self, n: u64) -> f32 {
         gamma::polygamma(n, self as f64) as f32

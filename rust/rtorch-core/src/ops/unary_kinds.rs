@@ -102,7 +102,7 @@ kinds! {
     /// log|Γ(x)|.
     Lgamma "lgamma" {} slices(math::lgamma_slice, math::lgamma_slice_inplace) |x| x.lgamma_();
     /// ψ(x) = Γ'(x)/Γ(x).
-    Digamma "digamma" {} |x| x.digamma_();
+    Digamma "digamma" {} slices(math::digamma_slice, math::digamma_slice_inplace) |x| x.digamma_();
     /// ψ⁽ⁿ⁾(x).
     Polygamma "polygamma" { n: u64 } |x| x.polygamma_(n);
     Reciprocal "reciprocal" {} |x| 1.0 / x;
