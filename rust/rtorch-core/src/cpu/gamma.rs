@@ -145,6 +145,58 @@ pub(crate) fn digamma_m<M: MulAdd>(x: f32) -> f32 {
     v as f32
 }
 
+/// ψ'(x) for float32, rounded once from float64 arithmetic that vectorises: the kernel
+/// of `polygamma(1, ·)` on float32 and the 16-bit types. As [`trigamma`]: the
+/// reflection ψ'(x) = π² / sin² πr - ψ'(1 - x) below 1/2, the shift to z >= 12 (its
+/// twelve terms 1/(y + k)² kept as one fraction), the asymptotic series.
+#[inline(always)]
+#[allow(clippy::extra_unused_type_parameters)]
+pub(crate) fn trigamma_m<M: MulAdd>(x: f32) -> f32 {
+    use std::f64::consts::PI;
+    let xd = x as f64;
+    let reflect = xd < 0.5;
+    let y = if reflect { 1.0 - xd } else { xd }; // exact for any float32
+    let finite = y < f64::INFINITY; // false for inf and NaN
+    let y = if finite { y } else { 1.0 };
+    let (mut z, mut num, mut den) = (y, 0.0, 1.0);
+    for _ in 0..12 {
+        // num/den + 1/z² = (num z² + den) / (den z²)
+        let small = z < 12.0;
+        let zz = z * z;
+        num = if small { num * zz + den } else { num };
+        den = if small { den * zz } else { den };
+        z = if small { z + 1.0 } else { z };
+    }
+    const B: [f64; 7] = [
+        1.0 / 6.0,
+        -1.0 / 30.0,
+        1.0 / 42.0,
+        -1.0 / 30.0,
+        5.0 / 66.0,
+        -691.0 / 2730.0,
+        7.0 / 6.0,
+    ];
+    let inv = 1.0 / z;
+    let series = estrin::<Separate, 7>(&B, inv * inv);
+    let positive = num / den + inv * (1.0 + inv * (0.5 + inv * series));
+    let r = xd - xd.round();
+    let pole = r == 0.0;
+    const SIN_PI: [f64; 11] = sin_pi_coefficients();
+    let sin = r * estrin::<Separate, 11>(&SIN_PI, r * r);
+    let sin = if pole { 1.0 } else { sin };
+    let reflected = PI * PI / (sin * sin) - positive;
+    let v = if reflect { reflected } else { positive };
+    let v = if reflect && pole { f64::INFINITY } else { v };
+    // +inf: 0; -inf and NaN: NaN.
+    let v = if xd == f64::INFINITY { 0.0 } else { v };
+    let v = if xd == f64::NEG_INFINITY || xd.is_nan() {
+        f64::NAN
+    } else {
+        v
+    };
+    v as f32
+}
+
 /// (-1)^k π^2k / (2k)!, k = 0..11: cos πr = Σ c_k r^2k (|r| <= 1/2: 1e-18 left).
 const fn cos_pi_coefficients() -> [f64; 12] {
     let mut c = [0.0; 12];
@@ -508,8 +560,14 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "every float32, about ten minutes"]
-    fn every_float_lgamma_digamma_f32() {
+    fn trigamma_f32_kernel_within_one_ulp_sampled() {
+        let (err, x) = f32_kernel_worst(997, trigamma_m::<Separate>, trigamma);
+        assert!(err < 1.0, "{err} ulp at {x}");
+    }
+
+    #[test]
+    #[ignore = "every float32, about fifteen minutes"]
+    fn every_float_lgamma_digamma_trigamma_f32() {
         for (name, kernel, exact) in [
             (
                 "lgamma",
@@ -517,6 +575,7 @@ mod tests {
                 lgamma as fn(f64) -> f64,
             ),
             ("digamma", digamma_m::<Separate>, digamma),
+            ("trigamma", trigamma_m::<Separate>, trigamma),
         ] {
             let (err, x) = f32_kernel_worst(1, kernel, exact);
             println!("{name} float32: worst {err} ulp at {x}");

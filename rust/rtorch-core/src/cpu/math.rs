@@ -1238,7 +1238,7 @@ fn log10_m<M: MulAdd>(x: f32) -> f32 {
     log_special(x, r)
 }
 
-use super::gamma::{digamma_m, lgamma_m};
+use super::gamma::{digamma_m, lgamma_m, trigamma_m};
 
 macro_rules! slice_fns {
     ($($name:ident, $name_inplace:ident => $f:ident;)*) => {
@@ -1360,6 +1360,7 @@ slice_fns! {
     log10_slice, log10_slice_inplace => log10_m;
     lgamma_slice, lgamma_slice_inplace => lgamma_m;
     digamma_slice, digamma_slice_inplace => digamma_m;
+    trigamma_slice, trigamma_slice_inplace => trigamma_m;
 }
 
 /// `out[i] = e^x[i]` (within 2 ulp): on the AVX-512 and AVX2 paths through the
@@ -2147,12 +2148,12 @@ mod tests {
     type SliceFn = fn(&[f32], &mut [f32]);
 
     /// The slice kernels of one path, in the order of `KERNELS`.
-    type Path = (&'static str, [SliceFn; 19]);
+    type Path = (&'static str, [SliceFn; 20]);
 
     /// Each kernel's name and float64 reference (without cancellation where the kernel
     /// has none: erfc's tail, gelu for negative x).
     type Reference = (&'static str, fn(f64) -> f64);
-    const KERNELS: [Reference; 19] = [
+    const KERNELS: [Reference; 20] = [
         ("exp", f64::exp),
         ("log", f64::ln),
         ("tanh", f64::tanh),
@@ -2174,6 +2175,7 @@ mod tests {
         ("log10", f64::log10),
         ("lgamma", crate::cpu::gamma::lgamma),
         ("digamma", crate::cpu::gamma::digamma),
+        ("trigamma", crate::cpu::gamma::trigamma),
     ];
 
     macro_rules! path {
@@ -2210,6 +2212,7 @@ mod tests {
                     |x, o| unsafe { $m::log10_slice(x, o) },
                     |x, o| unsafe { $m::lgamma_slice(x, o) },
                     |x, o| unsafe { $m::digamma_slice(x, o) },
+                    |x, o| unsafe { $m::trigamma_slice(x, o) },
                 ],
             )
         };
@@ -2248,6 +2251,7 @@ mod tests {
                 portable::log10_slice,
                 portable::lgamma_slice,
                 portable::digamma_slice,
+                portable::trigamma_slice,
             ],
         )];
         #[cfg(target_arch = "x86_64")]

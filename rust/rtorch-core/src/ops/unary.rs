@@ -169,6 +169,7 @@ pub trait FMath: Copy + PartialOrd {
     /// log|Γ(x)|, ψ(x) and ψ⁽ⁿ⁾(x): in float64 for every dtype (`cpu::gamma`).
     fn lgamma_(self) -> Self;
     fn digamma_(self) -> Self;
+    fn trigamma_(self) -> Self;
     fn polygamma_(self, n: u64) -> Self;
 }
 
@@ -241,6 +242,9 @@ impl FMath for f32 {
     fn digamma_(self) -> f32 {
         gamma::digamma_m::<math::Separate>(self)
     }
+    fn trigamma_(self) -> f32 {
+        gamma::trigamma_m::<math::Separate>(self)
+    }
     fn polygamma_(self, n: u64) -> f32 {
         gamma::polygamma(n, self as f64) as f32
     }
@@ -304,6 +308,9 @@ impl FMath for f64 {
     }
     fn digamma_(self) -> f64 {
         gamma::digamma(self)
+    }
+    fn trigamma_(self) -> f64 {
+        gamma::trigamma(self)
     }
     fn polygamma_(self, n: u64) -> f64 {
         gamma::polygamma(n, self)
@@ -741,7 +748,11 @@ fn polygamma_parts(
     let grad = move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?);
     Ok((
         polygamma_backward_name(order),
-        float_op(kinds::Polygamma { n: order }),
+        // n = 1 (digamma's gradient) has its own vectorised float32 kernel.
+        move |out: &Tensor, a: &Tensor| match order {
+            1 => map::float_unary(out, a, kinds::Trigamma {}),
+            _ => map::float_unary(out, a, kinds::Polygamma { n: order }),
+        },
         grad,
     ))
 }

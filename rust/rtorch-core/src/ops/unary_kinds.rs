@@ -103,6 +103,8 @@ kinds! {
     Lgamma "lgamma" {} slices(math::lgamma_slice, math::lgamma_slice_inplace) |x| x.lgamma_();
     /// ψ(x) = Γ'(x)/Γ(x).
     Digamma "digamma" {} slices(math::digamma_slice, math::digamma_slice_inplace) |x| x.digamma_();
+    /// ψ'(x) (`polygamma(1, x)`).
+    Trigamma "trigamma" {} slices(math::trigamma_slice, math::trigamma_slice_inplace) |x| x.trigamma_();
     /// ψ⁽ⁿ⁾(x).
     Polygamma "polygamma" { n: u64 } |x| x.polygamma_(n);
     Reciprocal "reciprocal" {} |x| 1.0 / x;
