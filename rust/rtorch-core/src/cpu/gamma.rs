@@ -26,12 +26,7 @@ pub fn lgamma(x: f64) -> f64 {
 pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
     use std::f64::consts::PI;
     let xd = x as f64;
-    let reflect = xd < 0.5;
-    let y = if reflect { 1.0 - xd } else { xd }; // exact for any float32
-                                                 // Inputs the formulas cannot take (inf, NaN, the poles) are swapped for 1.0 and
-                                                 // their answers selected at the end.
-    let finite = y < f64::INFINITY; // false for inf and NaN
-    let y = if finite { y } else { 1.0 };
+    let (reflect, y) = positive_argument(xd, 0.5);
     let (mut z, mut p) = (y, 1.0);
     for _ in 0..8 {
         let small = z < 8.0;
@@ -52,15 +47,8 @@ pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
     const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
     let ln_z = ln_f64_positive(z);
     let positive = (z - 0.5) * ln_z - z + HALF_LN_2PI + series - ln_f64_positive(p);
-    // The reflection's sine: sin πx = ± sin πr with r = x - round(x) in [-1/2, 1/2], by
-    // its Taylor series (the first omitted term is below 1e-17).
-    let r = xd - xd.round();
-    let pole = r == 0.0; // x a non-positive integer, where reflect holds
-    let r2 = r * r;
-    const SIN_PI: [f64; 11] = sin_pi_coefficients();
-    let sin = (r * estrin::<Separate, 11>(&SIN_PI, r2)).abs();
-    let sin = if pole { 1.0 } else { sin };
-    let reflected = PI.ln() - ln_f64_positive(sin) - positive;
+    let (_, sin, pole) = sin_pi_fraction(xd);
+    let reflected = PI.ln() - ln_f64_positive(sin.abs()) - positive;
     let v = if reflect { reflected } else { positive };
     // Within 0.2 of the zeros at 1 and 2 the shifted sum cancels (values near 8.5 for a
     // result near 0): there, the Taylor series at 2 (exactly 0 at 1 and 2), and at 1
@@ -81,8 +69,49 @@ pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
         v
     };
     let v = if reflect && pole { f64::INFINITY } else { v };
-    let v = if finite { v } else { xd.abs() }; // inf for ±inf, NaN for NaN
+    let v = if xd.is_finite() { v } else { xd.abs() }; // inf for ±inf, NaN for NaN
     v as f32
+}
+
+/// z = y + k >= `to` for y >= 1/2 (`to` - 1 steps at most, all taken with selects), and
+/// Σ_{j<k} 1/(y + j) (or of their squares, `SQUARED`) as one fraction num/den: one
+/// division for the caller instead of one a step.
+#[inline(always)]
+fn shift_up<const SQUARED: bool>(y: f64, to: f64) -> (f64, f64, f64) {
+    let (mut z, mut num, mut den) = (y, 0.0, 1.0);
+    for _ in 0..to as usize {
+        // num/den + 1/t = (num t + den) / (den t), t = z or z².
+        let small = z < to;
+        let t = if SQUARED { z * z } else { z };
+        num = if small { num * t + den } else { num };
+        den = if small { den * t } else { den };
+        z = if small { z + 1.0 } else { z };
+    }
+    (z, num, den)
+}
+
+/// The argument of the positive-side formulas: y = 1 - x where x is below `below`
+/// (`reflect`; exact for any float32), else x. A y the formulas cannot take (zero, inf,
+/// NaN) is swapped for 1.0; the callers select those inputs' answers at the end.
+#[inline(always)]
+fn positive_argument(xd: f64, below: f64) -> (bool, f64) {
+    let reflect = xd < below;
+    let y = if reflect { 1.0 - xd } else { xd };
+    let usable = y > 0.0 && y < f64::INFINITY;
+    (reflect, if usable { y } else { 1.0 })
+}
+
+/// (r, sin πr, pole) for r = x - round(x) in [-1/2, 1/2] (sin πx = ± sin πr), by the
+/// Taylor series (the first omitted term is below 1e-17). At the integers (`pole`) the
+/// sine is returned as 1.0, so that nothing divides by zero; callers select the
+/// answer there.
+#[inline(always)]
+fn sin_pi_fraction(xd: f64) -> (f64, f64, bool) {
+    let r = xd - xd.round();
+    let pole = r == 0.0;
+    const SIN_PI: [f64; 11] = sin_pi_coefficients();
+    let sin = r * estrin::<Separate, 11>(&SIN_PI, r * r);
+    (r, if pole { 1.0 } else { sin }, pole)
 }
 
 /// ψ(x) for float32, rounded once from float64 arithmetic that vectorises: the kernel
@@ -95,39 +124,17 @@ pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
 pub(crate) fn digamma_m<M: MulAdd>(x: f32) -> f32 {
     use std::f64::consts::PI;
     let xd = x as f64;
-    let reflect = xd < 0.0;
-    let y = if reflect { 1.0 - xd } else { xd }; // exact for any float32
-    let ok = y > 0.0 && y < f64::INFINITY; // not zero, inf or NaN
-    let y = if ok { y } else { 1.0 };
-    let (mut z, mut num, mut den) = (y, 0.0, 1.0);
-    for _ in 0..10 {
-        // num/den + 1/z = (num z + den) / (den z)
-        let small = z < 10.0;
-        num = if small { num * z + den } else { num };
-        den = if small { den * z } else { den };
-        z = if small { z + 1.0 } else { z };
-    }
-    const SERIES: [f64; 7] = [
-        1.0 / 12.0,
-        -1.0 / 120.0,
-        1.0 / 252.0,
-        -1.0 / 240.0,
-        1.0 / 132.0,
-        -691.0 / 32760.0,
-        1.0 / 12.0,
-    ];
+    let (reflect, y) = positive_argument(xd, 0.0);
+    let (z, num, den) = shift_up::<false>(y, 10.0);
     let inv = 1.0 / z;
     let z2 = inv * inv;
-    let positive =
-        ln_f64_positive(z) - 0.5 * inv - z2 * estrin::<Separate, 7>(&SERIES, z2) - num / den;
-    let r = xd - xd.round();
-    let pole = r == 0.0;
-    let r2 = r * r;
-    const SIN_PI: [f64; 11] = sin_pi_coefficients();
+    let positive = ln_f64_positive(z)
+        - 0.5 * inv
+        - z2 * estrin::<Separate, 7>(&DIGAMMA_SERIES, z2)
+        - num / den;
+    let (r, sin, pole) = sin_pi_fraction(xd);
     const COS_PI: [f64; 12] = cos_pi_coefficients();
-    let sin = r * estrin::<Separate, 11>(&SIN_PI, r2);
-    let cos = estrin::<Separate, 12>(&COS_PI, r2);
-    let sin = if pole { 1.0 } else { sin };
+    let cos = estrin::<Separate, 12>(&COS_PI, r * r);
     let reflected = positive - PI * cos / sin;
     let v = if reflect { reflected } else { positive };
     let v = if reflect && pole { f64::NAN } else { v }; // the poles, and -inf
@@ -154,36 +161,12 @@ pub(crate) fn digamma_m<M: MulAdd>(x: f32) -> f32 {
 pub(crate) fn trigamma_m<M: MulAdd>(x: f32) -> f32 {
     use std::f64::consts::PI;
     let xd = x as f64;
-    let reflect = xd < 0.5;
-    let y = if reflect { 1.0 - xd } else { xd }; // exact for any float32
-    let finite = y < f64::INFINITY; // false for inf and NaN
-    let y = if finite { y } else { 1.0 };
-    let (mut z, mut num, mut den) = (y, 0.0, 1.0);
-    for _ in 0..12 {
-        // num/den + 1/z² = (num z² + den) / (den z²)
-        let small = z < 12.0;
-        let zz = z * z;
-        num = if small { num * zz + den } else { num };
-        den = if small { den * zz } else { den };
-        z = if small { z + 1.0 } else { z };
-    }
-    const B: [f64; 7] = [
-        1.0 / 6.0,
-        -1.0 / 30.0,
-        1.0 / 42.0,
-        -1.0 / 30.0,
-        5.0 / 66.0,
-        -691.0 / 2730.0,
-        7.0 / 6.0,
-    ];
+    let (reflect, y) = positive_argument(xd, 0.5);
+    let (z, num, den) = shift_up::<true>(y, 12.0);
     let inv = 1.0 / z;
-    let series = estrin::<Separate, 7>(&B, inv * inv);
+    let series = estrin::<Separate, 7>(&TRIGAMMA_SERIES, inv * inv);
     let positive = num / den + inv * (1.0 + inv * (0.5 + inv * series));
-    let r = xd - xd.round();
-    let pole = r == 0.0;
-    const SIN_PI: [f64; 11] = sin_pi_coefficients();
-    let sin = r * estrin::<Separate, 11>(&SIN_PI, r * r);
-    let sin = if pole { 1.0 } else { sin };
+    let (_, sin, pole) = sin_pi_fraction(xd);
     let reflected = PI * PI / (sin * sin) - positive;
     let v = if reflect { reflected } else { positive };
     let v = if reflect && pole { f64::INFINITY } else { v };
@@ -278,6 +261,28 @@ const fn sin_pi_coefficients() -> [f64; 11] {
     c
 }
 
+/// B_2k / 2k, k = 1..7 (Bernoulli numbers): ψ(z) = ln z - 1/(2z) - Σ c_k / z^2k.
+const DIGAMMA_SERIES: [f64; 7] = [
+    1.0 / 12.0,
+    -1.0 / 120.0,
+    1.0 / 252.0,
+    -1.0 / 240.0,
+    1.0 / 132.0,
+    -691.0 / 32760.0,
+    1.0 / 12.0,
+];
+
+/// B_2k, k = 1..7: ψ'(z) = 1/z + 1/(2z²) + Σ c_k / z^(2k+1).
+const TRIGAMMA_SERIES: [f64; 7] = [
+    1.0 / 6.0,
+    -1.0 / 30.0,
+    1.0 / 42.0,
+    -1.0 / 30.0,
+    5.0 / 66.0,
+    -691.0 / 2730.0,
+    7.0 / 6.0,
+];
+
 /// ψ(10), for the recurrence landing on 10 exactly.
 const PSI_10: f64 = 2.251_752_589_066_721;
 
@@ -315,17 +320,8 @@ fn digamma_series(x: f64) -> f64 {
     if x >= 1e17 {
         return 0.0;
     }
-    const C: [f64; 7] = [
-        1.0 / 12.0,
-        -1.0 / 120.0,
-        1.0 / 252.0,
-        -1.0 / 240.0,
-        1.0 / 132.0,
-        -691.0 / 32760.0,
-        1.0 / 12.0,
-    ];
     let z = 1.0 / (x * x);
-    z * C.iter().rev().fold(0.0, |acc, &c| acc * z + c)
+    z * DIGAMMA_SERIES.iter().rev().fold(0.0, |acc, &c| acc * z + c)
 }
 
 /// ψ⁽ⁿ⁾(x) = (-1)^(n+1) n! ζ(n + 1, x) for n >= 2; `n = 0` is [`digamma`], `n = 1`
@@ -366,18 +362,12 @@ pub fn trigamma(x: f64) -> f64 {
         acc += 1.0 / (x * x);
         x += 1.0;
     }
-    const B: [f64; 7] = [
-        1.0 / 6.0,
-        -1.0 / 30.0,
-        1.0 / 42.0,
-        -1.0 / 30.0,
-        5.0 / 66.0,
-        -691.0 / 2730.0,
-        7.0 / 6.0,
-    ];
     let inv = 1.0 / x;
     let z = inv * inv;
-    let series = B.iter().rev().fold(0.0, |acc, &b| acc * z + b);
+    let series = TRIGAMMA_SERIES
+        .iter()
+        .rev()
+        .fold(0.0, |acc, &b| acc * z + b);
     acc + inv * (1.0 + inv * (0.5 + inv * series))
 }
 
