@@ -708,10 +708,10 @@ pub fn round_decimals_(a: &Tensor, decimals: i64) -> Result<()> {
 /// ψ⁽ⁿ⁾(x), the n-th derivative of digamma (n = 0 is digamma itself, as in PyTorch);
 /// d = ψ⁽ⁿ⁺¹⁾(x).
 pub fn polygamma(n: i64, a: &Tensor) -> Result<Tensor> {
-    let (name, kernel, grad) = polygamma_parts(n)?;
+    let (kernel, grad) = polygamma_parts(n)?;
     apply(
         a,
-        name,
+        "PolygammaBackward0",
         "polygamma",
         Kind::Float,
         Save::X,
@@ -721,10 +721,10 @@ pub fn polygamma(n: i64, a: &Tensor) -> Result<Tensor> {
 }
 
 pub fn polygamma_(n: i64, a: &Tensor) -> Result<()> {
-    let (name, kernel, grad) = polygamma_parts(n)?;
+    let (kernel, grad) = polygamma_parts(n)?;
     apply_(
         a,
-        name,
+        "PolygammaBackward0",
         "polygamma",
         Kind::Float,
         Save::X,
@@ -733,13 +733,13 @@ pub fn polygamma_(n: i64, a: &Tensor) -> Result<()> {
     )
 }
 
-/// The backward node's name, the kernel and the gradient of `polygamma(n, ·)`; an
-/// error for a negative n. (The type spells out two closure types, once.)
+/// The kernel and the gradient of `polygamma(n, ·)`; an error for a negative n. (Its
+/// backward node is PolygammaBackward0 for n = 0 too, as in PyTorch. The return type
+/// spells out two closure types, once.)
 #[allow(clippy::type_complexity)]
 fn polygamma_parts(
     n: i64,
 ) -> Result<(
-    &'static str,
     impl Fn(&Tensor, &Tensor) -> Result<()>,
     impl Fn(&Tensor, &Vals) -> Result<Tensor>,
 )> {
@@ -747,7 +747,6 @@ fn polygamma_parts(
         .map_err(|_| Error::Runtime("polygamma(n, x) does not support negative n.".into()))?;
     let grad = move |g: &Tensor, v: &Vals| mul(g, &polygamma(n.saturating_add(1), v.x()?)?);
     Ok((
-        polygamma_backward_name(order),
         // n = 1 (digamma's gradient) has its own vectorised float32 kernel.
         move |out: &Tensor, a: &Tensor| match order {
             1 => map::float_unary(out, a, kinds::Trigamma {}),
@@ -755,15 +754,6 @@ fn polygamma_parts(
         },
         grad,
     ))
-}
-
-/// PyTorch records `polygamma(0, x)` as digamma.
-fn polygamma_backward_name(n: u64) -> &'static str {
-    if n == 0 {
-        "DigammaBackward0"
-    } else {
-        "PolygammaBackward0"
-    }
 }
 
 fn round_dec_kernel(decimals: i64) -> impl Fn(&Tensor, &Tensor) -> Result<()> {
