@@ -117,6 +117,23 @@ def test_strided_and_broadcast_layouts(name, dtype):
         check(target, want, name, dtype)
 
 
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_float32_direct_and_buffered_walks_give_the_same_bits(name):
+    # Flat float32 computes straight in the output (one copy per block); strided float32
+    # gathers every operand into blocks. One value, one result, whatever the layout:
+    # sizes with a tail past the block, above the parallel grain, and transposed-dense.
+    call = OPS[name][0]
+    for n in (1025, 40_003):
+        args = inputs(n, rtorch.float32, seed=2)
+        flat = call(*args)
+        stepped = [rtorch.stack([a, a], dim=1)[:, 0] for a in args]
+        assert stepped[0].stride() == (2,)
+        assert rtorch.equal(call(*stepped), flat), (name, n)
+    x, y, z = (t.reshape(200, 200) for t in inputs(40_000, rtorch.float32, seed=3))
+    got = call(x.t(), y.t(), z.t())
+    assert rtorch.equal(got, call(x, y, z).t()), name
+
+
 def test_thread_count_does_not_change_bits():
     args = inputs(300_001, rtorch.float32, seed=2)
     before = rtorch.get_num_threads()
