@@ -422,8 +422,21 @@ pub fn unary_map_half<H: Half>(
         }
     };
     if runs_flat(&[out.layout(), a.layout()]) {
-        if out.numel() > 0 {
-            par_chunks(out.numel(), |s, e| run(s, 1, s, 1, e - s));
+        let n = out.numel();
+        if n == 0 {
+            return;
+        }
+        if direct_ok::<H>(po.get(), pa.get(), &[], n) {
+            // SAFETY: as in `binary_map_half`.
+            let (o, x) = (
+                SendPtr(po.get().cast::<f32>()),
+                SendPtr(pa.get().cast::<f32>()),
+            );
+            par_chunks(n, |s, e| unsafe {
+                direct_blocks(o.get(), x.get(), [], (s, e), &|x, []| f(x))
+            });
+        } else {
+            par_chunks(n, |s, e| run(s, 1, s, 1, e - s));
         }
         return;
     }

@@ -613,7 +613,51 @@ pub fn sub_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
 }
 
 pub fn mul_in_place(a: &Tensor, b: &Rhs) -> Result<()> {
+    if let Some(rhs) = direct_operand(a, b)? {
+        match &rhs {
+            Rhs::Scalar(s) => map::arith_number(a, a, *s, kinds::Mul)?,
+            Rhs::Tensor(t) => map::arith(a, a, t, kinds::Mul)?,
+        }
+        a.storage().bump_version();
+        return Ok(());
+    }
     in_place_with(a, b, mul_rhs)
+}
+
+/// `b` ready for an in-place op to write straight into `a` with the kernel the
+/// out-of-place op runs (the same bits), or None where `in_place_with`'s temporary is
+/// needed: autograd involved, `a` overlapping itself, a result dtype other than `a`'s
+/// or one the number kernels do not take (bool, the 16-bit types: their numbers stay
+/// in float32), or a tensor `b` of another dtype or device, on `a`'s storage, or not
+/// broadcasting to `a`'s shape (expanded to it here). The temporary and its copy back
+/// cost `x.mul_(0.9)` on 1M float32 3.5x PyTorch's time.
+fn direct_operand(a: &Tensor, b: &Rhs) -> Result<Option<Rhs>> {
+    let dtype = result_type(&[operand(a), b.operand()]);
+    let kept = matches!(
+        dtype,
+        DType::F32 | DType::F64 | DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64
+    );
+    if dtype != a.dtype()
+        || !kept
+        || needs_grad(&[a])
+        || crate::autograd::view::check_no_internal_overlap(a).is_err()
+    {
+        return Ok(None);
+    }
+    match b {
+        Rhs::Scalar(s) => Ok(Some(Rhs::Scalar(*s))),
+        Rhs::Tensor(t) => {
+            let fits = t.dtype() == dtype
+                && t.device() == a.device()
+                && !needs_grad(&[t])
+                && !t.storage().same(a.storage())
+                && broadcast_shapes(a.shape(), t.shape()).is_ok_and(|s| s == *a.shape());
+            if !fits {
+                return Ok(None);
+            }
+            Ok(Some(Rhs::Tensor(expand_view(t, a.shape())?)))
+        }
+    }
 }
 
 pub fn div_in_place(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<()> {
@@ -623,6 +667,17 @@ pub fn div_in_place(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<()> {
         let dtype = result_type(&[operand(a), b.operand()]);
         if !dtype.is_floating_point() {
             check_inplace_result(a, crate::get_default_dtype(), a.shape())?;
+        }
+    }
+    let float = matches!(a.dtype(), DType::F32 | DType::F64);
+    if mode == RoundingMode::True && float {
+        if let Some(rhs) = direct_operand(a, b)? {
+            match &rhs {
+                Rhs::Scalar(s) => map::float_number(a, a, *s, kinds::Div)?,
+                Rhs::Tensor(t) => map::float(a, a, t, kinds::Div)?,
+            }
+            a.storage().bump_version();
+            return Ok(());
         }
     }
     in_place_with(a, b, |x, y| div_rhs(x, y, mode))

@@ -1,0 +1,121 @@
+"""In-place `mul_` and `div_` written straight into the tensor (no temporary copied
+back) where nothing needs the old value: no autograd, `b` a number or a tensor of the
+same dtype on other storage. Every layout and case that path special-cases or declines:
+numbers and tensors, contiguous sizes around the parallel grain, strided and transposed
+targets, broadcast operands, integer dtypes, `b` on `a`'s own storage, autograd, an
+expanded target (its error), the version counter. Reference: numpy in float64."""
+
+import numpy as np
+import pytest
+
+import rtorch
+
+SIZES = [0, 1, 17, 1025, 40_003]
+FLOATS = [rtorch.float32, rtorch.float64]
+
+
+def arrays(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-4, 4, n), rng.uniform(0.5, 3, n) * rng.choice([-1.0, 1.0], n)
+
+
+def close(got: rtorch.Tensor, want: np.ndarray, dtype) -> None:
+    rel = 2.0**-23 if dtype == rtorch.float32 else 2.0**-52
+    g = got.to(rtorch.float64).numpy()
+    assert np.all(np.abs(g - want) <= rel * np.abs(want) + 1e-300), float(np.max(np.abs(g - want)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("n", SIZES)
+def test_by_tensor_and_number(n, dtype):
+    x, y = arrays(n)
+    for op, ref in (("mul_", np.multiply), ("div_", np.divide)):
+        a, b = rtorch.tensor(x, dtype=dtype), rtorch.tensor(y, dtype=dtype)
+        # (copies: a float64 tensor's .to(float64) is itself, and `a` is written)
+        x32, y32 = a.to(rtorch.float64).numpy().copy(), b.to(rtorch.float64).numpy().copy()
+        version = a._version
+        assert getattr(a, op)(b) is a
+        close(a, ref(x32, y32), dtype)
+        assert a._version == version + 1
+        a = rtorch.tensor(x, dtype=dtype)
+        getattr(a, op)(0.75)
+        close(a, ref(x32, 0.75), dtype)
+
+
+def test_the_same_bits_as_the_out_of_place_op():
+    x, y = arrays(40_003, seed=1)
+    for dtype in FLOATS:
+        a, b = rtorch.tensor(x, dtype=dtype), rtorch.tensor(y, dtype=dtype)
+        assert rtorch.equal(a.clone().mul_(b), a * b)
+        assert rtorch.equal(a.clone().div_(b), a / b)
+        assert rtorch.equal(a.clone().mul_(0.3), a * 0.3)
+        assert rtorch.equal(a.clone().div_(0.3), a / 0.3)
+
+
+def test_strided_transposed_and_broadcast():
+    x, y = arrays(300 * 200, seed=2)
+    for op, ref in (("mul_", np.multiply), ("div_", np.divide)):
+        base = rtorch.tensor(x, dtype=rtorch.float32).reshape(300, 200)
+        want = base.to(rtorch.float64).numpy().copy()
+        row = rtorch.tensor(y[:200], dtype=rtorch.float32)
+        col = rtorch.tensor(y[:100], dtype=rtorch.float32).reshape(100, 1)
+        r64 = row.to(rtorch.float64).numpy()
+        c64 = col.to(rtorch.float64).numpy()
+        # every other row (a stepped target) by a broadcast row
+        getattr(base[::2], op)(row)
+        want[::2] = ref(want[::2], r64)
+        # a transposed target by a broadcast column of its own shape's rows
+        getattr(base[1::3].t()[:100], op)(col)
+        w = want[1::3].T
+        w[:100] = ref(w[:100], c64)
+        close(base, want, rtorch.float32)
+
+
+def test_integer_mul_by_tensor_and_number():
+    rng = np.random.default_rng(3)
+    x = rng.integers(-1000, 1000, 40_003)
+    for dtype in (rtorch.int64, rtorch.int32, rtorch.int16):
+        a = rtorch.tensor(x, dtype=dtype)
+        a.mul_(rtorch.tensor(x[::-1].copy(), dtype=dtype)).mul_(3)
+        want = (x * x[::-1] * 3).astype(np.int64)
+        if dtype == rtorch.int16:
+            want = want.astype(np.int16)  # wraps, as PyTorch
+        assert np.array_equal(a.numpy(), want.astype(a.numpy().dtype))
+
+
+def test_declined_cases_keep_their_results_and_errors():
+    x, _ = arrays(2000, seed=4)
+    # b on a's own storage (reversed): the general path's answer
+    a = rtorch.tensor(x, dtype=rtorch.float32)
+    want = a.to(rtorch.float64).numpy() * a.to(rtorch.float64).numpy()[::-1]
+    a.mul_(a.flip(0))
+    close(a, want, rtorch.float32)
+    a = rtorch.tensor(x, dtype=rtorch.float32)
+    a.mul_(a)  # exactly itself
+    close(a, rtorch.tensor(x, dtype=rtorch.float32).to(rtorch.float64).numpy() ** 2, rtorch.float32)
+    # an integer tensor divided in place: true division cannot be held
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        rtorch.arange(4).div_(2)
+    # a float number into an integer tensor
+    with pytest.raises(RuntimeError):
+        rtorch.arange(4).mul_(0.5)
+    # an expanded target overlaps itself
+    with pytest.raises(RuntimeError, match="single memory location"):
+        rtorch.ones(1, 3).expand(4, 3).mul_(2.0)
+    # a b that does not broadcast to a's shape
+    with pytest.raises(RuntimeError):
+        rtorch.ones(3).mul_(rtorch.ones(2, 3))
+
+
+def test_autograd_still_records_and_no_grad_writes():
+    w = rtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = w * 1.0
+    y.mul_(rtorch.tensor([2.0, 3.0, 4.0]))
+    y.div_(2.0)
+    y.sum().backward()
+    assert w.grad.tolist() == [1.0, 1.5, 2.0]
+    with rtorch.no_grad():
+        w.mul_(2.0).div_(rtorch.tensor([1.0, 2.0, 4.0]))
+    assert w.tolist() == [2.0, 2.0, 1.5]
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w.mul_(2.0)
