@@ -1,4 +1,4 @@
-"""In-place `mul_` and `div_` written straight into the tensor (no temporary copied
+"""In-place `mul_`, `div_`, `addcmul_`, `addcdiv_` and `lerp_` written straight into the tensor (no temporary copied
 back) where nothing needs the old value: no autograd, `b` a number or a tensor of the
 same dtype on other storage. Every layout and case that path special-cases or declines:
 numbers and tensors, contiguous sizes around the parallel grain, strided and transposed
@@ -119,3 +119,76 @@ def test_autograd_still_records_and_no_grad_writes():
     assert w.tolist() == [2.0, 2.0, 1.5]
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         w.mul_(2.0)
+
+
+FUSED = {
+    "addcmul_": (
+        lambda a, y, z: a.addcmul_(y, z, value=0.5),
+        lambda a, y, z: rtorch.addcmul(a, y, z, value=0.5),
+        lambda x, y, z: x + 0.5 * y * z,
+    ),
+    "addcdiv_": (
+        lambda a, y, z: a.addcdiv_(y, z, value=-0.25),
+        lambda a, y, z: rtorch.addcdiv(a, y, z, value=-0.25),
+        lambda x, y, z: x - 0.25 * y / z,
+    ),
+    "lerp_number": (
+        lambda a, y, z: a.lerp_(y, 0.3),
+        lambda a, y, z: rtorch.lerp(a, y, 0.3),
+        lambda x, y, z: x + 0.3 * (y - x),
+    ),
+    "lerp_tensor": (
+        lambda a, y, z: a.lerp_(y, z - 1),
+        lambda a, y, z: rtorch.lerp(a, y, z - 1),
+        lambda x, y, z: x + (z - 1) * (y - x),
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_in_place_ops(name, n, dtype):
+    in_place, out_of_place, ref = FUSED[name]
+    x, y = arrays(n, seed=5)
+    z = np.abs(y)
+    a, b, c = (rtorch.tensor(v, dtype=dtype) for v in (x, y, z))
+    want = ref(*(t.to(rtorch.float64).numpy().copy() for t in (a, b, c)))
+    same = out_of_place(a, b, c)
+    version = a._version
+    assert in_place(a, b, c) is a
+    assert a._version == version + 1
+    assert rtorch.equal(a, same)
+    # a few roundings of terms up to about 6 in magnitude
+    tol = (8 * 2.0**-24 if dtype == rtorch.float32 else 8 * 2.0**-53) * 6
+    assert np.all(np.abs(a.to(rtorch.float64).numpy() - want) <= tol)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_in_place_broadcast_strided_and_declined(name):
+    in_place, out_of_place, _ = FUSED[name]
+    x, y = arrays(60 * 50, seed=6)
+    base = rtorch.tensor(x, dtype=rtorch.float32).reshape(60, 50)
+    row = rtorch.tensor(y[:50], dtype=rtorch.float32)
+    col = rtorch.tensor(np.abs(y[:60]), dtype=rtorch.float32).reshape(60, 1)
+    # a transposed target, partners broadcast along each dimension
+    target = base.clone().t()
+    want = out_of_place(target, row.reshape(50, 1), col.t())
+    in_place(target, row.reshape(50, 1), col.t())
+    assert rtorch.equal(target, want)
+    # a partner on the target's own storage: the general path, the same values
+    a = base.clone()
+    want = out_of_place(a, a.flip(1), col)
+    in_place(a, a.flip(1), col)
+    assert rtorch.equal(a, want)
+    # autograd: recorded as the out-of-place op's
+    grads = []
+    for op in (in_place, out_of_place):
+        w = rtorch.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        out = op(w * 2.0, rtorch.full((3,), 3.0), rtorch.full((3,), 2.0))
+        (out * rtorch.tensor([1.0, 2.0, 3.0])).sum().backward()
+        grads.append(w.grad)
+    assert rtorch.equal(grads[0], grads[1]), grads
+    # mixed dtypes keep their errors or promotions
+    with pytest.raises(RuntimeError):
+        in_place(rtorch.ones(3), rtorch.ones(3, dtype=rtorch.float64), rtorch.ones(4))
