@@ -614,14 +614,21 @@ pub fn sub_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
 
 pub fn mul_in_place(a: &Tensor, b: &Rhs) -> Result<()> {
     if let Some(rhs) = direct_operand(a, b)? {
-        match &rhs {
-            Rhs::Scalar(s) => map::arith_number(a, a, *s, kinds::Mul)?,
-            Rhs::Tensor(t) => map::arith(a, a, t, kinds::Mul)?,
-        }
-        a.storage().bump_version();
-        return Ok(());
+        let kernel = match &rhs {
+            Rhs::Scalar(s) => map::arith_number(a, a, *s, kinds::Mul),
+            Rhs::Tensor(t) => map::arith(a, a, t, kinds::Mul),
+        };
+        return written(a, kernel);
     }
     in_place_with(a, b, mul_rhs)
+}
+
+/// Ends an in-place op written straight into `t`: the kernel's result, then the
+/// version bump.
+pub(crate) fn written(t: &Tensor, kernel: Result<()>) -> Result<()> {
+    kernel?;
+    t.storage().bump_version();
+    Ok(())
 }
 
 /// `b` ready for an in-place op to write straight into `a` with the kernel the
@@ -672,12 +679,11 @@ pub fn div_in_place(a: &Tensor, b: &Rhs, mode: RoundingMode) -> Result<()> {
     let float = matches!(a.dtype(), DType::F32 | DType::F64);
     if mode == RoundingMode::True && float {
         if let Some(rhs) = direct_operand(a, b)? {
-            match &rhs {
-                Rhs::Scalar(s) => map::float_number(a, a, *s, kinds::Div)?,
-                Rhs::Tensor(t) => map::float(a, a, t, kinds::Div)?,
-            }
-            a.storage().bump_version();
-            return Ok(());
+            let kernel = match &rhs {
+                Rhs::Scalar(s) => map::float_number(a, a, *s, kinds::Div),
+                Rhs::Tensor(t) => map::float(a, a, t, kinds::Div),
+            };
+            return written(a, kernel);
         }
     }
     in_place_with(a, b, |x, y| div_rhs(x, y, mode))

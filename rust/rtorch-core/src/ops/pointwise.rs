@@ -6,7 +6,8 @@
 #![allow(clippy::bool_comparison)]
 
 use super::binary::{
-    add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, Rhs,
+    add, add_scaled, broadcast_operands, div, in_place_with, mul, mul_scalar, neg, sub, written,
+    Rhs,
 };
 use super::binary_kinds::{self as kinds, FloatBinary};
 use super::map;
@@ -767,13 +768,6 @@ fn direct_partners(input: &Tensor, partners: [&Tensor; 2]) -> Result<Option<[Ten
         expand_view(partners[0], input.shape())?,
         expand_view(partners[1], input.shape())?,
     ]))
-}
-
-/// Ends a direct in-place write: the kernel's result, then the version bump.
-fn written(t: &Tensor, kernel: Result<()>) -> Result<()> {
-    kernel?;
-    t.storage().bump_version();
-    Ok(())
 }
 
 pub fn addcmul_(input: &Tensor, t1: &Tensor, t2: &Tensor, value: Scalar) -> Result<()> {
