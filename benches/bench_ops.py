@@ -57,6 +57,10 @@ ROWS: list[tuple[str, str, str]] = [
     # element-by-element walks, dependent add chains).
     ("addcmul_f32", "us/op", "addcmul(x, x, y, value=0.5), 1M float32"),
     ("lerp_f32", "us/op", "lerp(x, y, 0.3), 1M float32"),
+    # In place, as optimizers and EMA updates write them (a temporary copied back before).
+    ("mul_inplace_f32", "us/op", "x.mul_(0.999999), 1M float32"),
+    ("addcmul_inplace_f32", "us/op", "x.addcmul_(y, y, value=1e-6), 1M float32"),
+    ("lerp_inplace_f32", "us/op", "x.lerp_(y, 0.001), 1M float32"),
     ("softplus_f32", "us/op", "softplus(x), 1M float32"),
     ("elu_f32", "us/op", "elu(x), 1M float32"),
     ("flip_f32", "us/op", "x.flip(1), 1000x1000 float32"),
@@ -268,6 +272,9 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "conv_bf16_bwd": conv_bf16_bwd,
         "addcmul_f32": single("float32", lambda x, y: lib.addcmul(x, x, y, value=0.5)),
         "lerp_f32": single("float32", lambda x, y: lib.lerp(x, y, 0.3)),
+        "mul_inplace_f32": single("float32", lambda x, y: x.mul_(0.999999)),
+        "addcmul_inplace_f32": single("float32", lambda x, y: x.addcmul_(y, y, value=1e-6)),
+        "lerp_inplace_f32": single("float32", lambda x, y: x.lerp_(y, 0.001)),
         "softplus_f32": single("float32", lambda x, y: f.softplus(x)),
         "elu_f32": single("float32", lambda x, y: f.elu(x)),
         "flip_f32": single("float32", lambda x, y: x.flip(1)),
