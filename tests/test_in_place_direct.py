@@ -1,5 +1,5 @@
-"""In-place `mul_`, `div_`, `addcmul_`, `addcdiv_` and `lerp_` written straight into the tensor (no temporary copied
-back) where nothing needs the old value: no autograd, `b` a number or a tensor of the
+"""In-place `add_`, `sub_`, `mul_`, `div_`, `addcmul_`, `addcdiv_` and `lerp_` written straight
+into the tensor (no temporary copied back) where nothing needs the old value: no autograd, `b` a number or a tensor of the
 same dtype on other storage. Every layout and case that path special-cases or declines:
 numbers and tensors, contiguous sizes around the parallel grain, strided and transposed
 targets, broadcast operands, integer dtypes, `b` on `a`'s own storage, autograd, an
@@ -11,6 +11,12 @@ import pytest
 import rtorch
 
 SIZES = [0, 1, 17, 1025, 40_003]
+BINARY = [
+    ("mul_", np.multiply),
+    ("div_", np.divide),
+    ("add_", np.add),
+    ("sub_", np.subtract),
+]
 FLOATS = [rtorch.float32, rtorch.float64]
 
 
@@ -29,7 +35,7 @@ def close(got: rtorch.Tensor, want: np.ndarray, dtype) -> None:
 @pytest.mark.parametrize("n", SIZES)
 def test_by_tensor_and_number(n, dtype):
     x, y = arrays(n)
-    for op, ref in (("mul_", np.multiply), ("div_", np.divide)):
+    for op, ref in BINARY:
         a, b = rtorch.tensor(x, dtype=dtype), rtorch.tensor(y, dtype=dtype)
         # (copies: a float64 tensor's .to(float64) is itself, and `a` is written)
         x32, y32 = a.to(rtorch.float64).numpy().copy(), b.to(rtorch.float64).numpy().copy()
@@ -50,17 +56,26 @@ def test_the_same_bits_as_the_out_of_place_op():
         assert rtorch.equal(a.clone().div_(b), a / b)
         assert rtorch.equal(a.clone().mul_(0.3), a * 0.3)
         assert rtorch.equal(a.clone().div_(0.3), a / 0.3)
+        assert rtorch.equal(a.clone().add_(b), a + b)
+        assert rtorch.equal(a.clone().sub_(b), a - b)
+        assert rtorch.equal(a.clone().add_(b, alpha=-1.5), rtorch.add(a, b, alpha=-1.5))
+        assert rtorch.equal(a.clone().sub_(b, alpha=0.25), rtorch.sub(a, b, alpha=0.25))
+        assert rtorch.equal(a.clone().add_(0.3), a + 0.3)
+        assert rtorch.equal(a.clone().sub_(0.3), a - 0.3)
+        assert rtorch.equal(a.clone().add_(0.3, alpha=2), rtorch.add(a, 0.3, alpha=2))
 
 
 def test_strided_transposed_and_broadcast():
+    """Reference: numpy in float32, one correctly rounded operation per step as in
+    rtorch (the two writes overlap in some rows), so the bits must agree."""
     x, y = arrays(300 * 200, seed=2)
-    for op, ref in (("mul_", np.multiply), ("div_", np.divide)):
+    for op, ref in BINARY:
         base = rtorch.tensor(x, dtype=rtorch.float32).reshape(300, 200)
-        want = base.to(rtorch.float64).numpy().copy()
+        want = base.numpy().copy()
         row = rtorch.tensor(y[:200], dtype=rtorch.float32)
         col = rtorch.tensor(y[:100], dtype=rtorch.float32).reshape(100, 1)
-        r64 = row.to(rtorch.float64).numpy()
-        c64 = col.to(rtorch.float64).numpy()
+        r64 = row.numpy()
+        c64 = col.numpy()
         # every other row (a stepped target) by a broadcast row
         getattr(base[::2], op)(row)
         want[::2] = ref(want[::2], r64)
@@ -68,7 +83,7 @@ def test_strided_transposed_and_broadcast():
         getattr(base[1::3].t()[:100], op)(col)
         w = want[1::3].T
         w[:100] = ref(w[:100], c64)
-        close(base, want, rtorch.float32)
+        assert np.array_equal(base.numpy(), want)
 
 
 def test_integer_mul_by_tensor_and_number():
@@ -81,6 +96,76 @@ def test_integer_mul_by_tensor_and_number():
         if dtype == rtorch.int16:
             want = want.astype(np.int16)  # wraps, as PyTorch
         assert np.array_equal(a.numpy(), want.astype(a.numpy().dtype))
+
+
+@pytest.mark.parametrize(
+    "dtype", [rtorch.int64, rtorch.int32, rtorch.int16, rtorch.int8, rtorch.uint8], ids=str
+)
+def test_integer_add_and_sub_by_tensor_and_number(dtype):
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 100, 40_003)
+    y = rng.integers(0, 20, 40_003)
+    a = rtorch.tensor(x, dtype=dtype)
+    a.add_(rtorch.tensor(y, dtype=dtype)).sub_(7).add_(rtorch.tensor(y, dtype=dtype), alpha=2)
+    a.sub_(rtorch.tensor(y, dtype=dtype), alpha=3).add_(5)
+    assert np.array_equal(a.numpy(), (x - 2).astype(a.numpy().dtype))  # uint8 wraps
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        a.add_(rtorch.tensor(y, dtype=dtype), alpha=0.5)
+    with pytest.raises(RuntimeError):
+        a.add_(0.5)  # a float result cannot be held
+
+
+def test_in_place_map_over_permuted_and_sliced_targets():
+    """The map writes into its own input: dense permuted targets (one flat run), rows
+    of a slice (unit-stride runs in a strided walk) and columns (strided rows).
+    Reference: numpy in the tensor's own dtype, each step one correctly rounded (or
+    exact) operation as in rtorch, so the results must agree bit for bit."""
+    x, y = arrays(64 * 70 * 3, seed=8)
+    for dtype in FLOATS + [rtorch.int32]:
+        base = rtorch.tensor(x * 50, dtype=dtype).reshape(64, 70, 3)
+        other = rtorch.tensor(y * 50, dtype=dtype).reshape(64, 70, 3)
+        want = base.numpy().copy()
+        o64 = other.numpy()
+        base.permute(2, 0, 1).mul_(3)  # dense permutation: runs flat
+        want *= 3
+        base[:, 5:60].add_(other[:, 5:60])  # unit-stride rows of 3 x 55
+        want[:, 5:60] += o64[:, 5:60]
+        base[:, :, 1].sub_(2)  # stride-3 rows
+        want[:, :, 1] -= 2
+        base.transpose(0, 1).add_(other.transpose(0, 1), alpha=2)  # both permuted
+        want += 2 * o64
+        assert np.array_equal(base.numpy(), want)
+
+
+DIRECT_OPS = {
+    "add_number": lambda v: v.add_(1),
+    "add_tensor": lambda v: v.add_(rtorch.ones(2)),
+    "sub_number": lambda v: v.sub_(1),
+    "sub_tensor": lambda v: v.sub_(rtorch.ones(2), alpha=2),
+    "mul_number": lambda v: v.mul_(2.0),
+    "mul_tensor": lambda v: v.mul_(rtorch.full((2,), 3.0)),
+    "div_number": lambda v: v.div_(2.0),
+    "addcmul_": lambda v: v.addcmul_(rtorch.ones(2), rtorch.ones(2)),
+    "addcdiv_": lambda v: v.addcdiv_(rtorch.ones(2), rtorch.ones(2)),
+    "lerp_": lambda v: v.lerp_(rtorch.ones(2), 0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DIRECT_OPS))
+def test_a_no_grad_view_keeps_its_error_in_grad_mode(name):
+    """A view made under no_grad of a tensor that requires grad cannot be written with
+    grad mode on, even though the view itself does not require grad (PyTorch's error);
+    with grad mode off it can."""
+    op = DIRECT_OPS[name]
+    y = rtorch.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2
+    with rtorch.no_grad():
+        v = y[0:2]
+    with pytest.raises(RuntimeError, match="created in no_grad mode"):
+        op(v)
+    assert y.tolist() == [2.0, 4.0, 6.0]
+    with rtorch.no_grad():
+        op(v)
+    assert y.tolist() != [2.0, 4.0, 6.0]
 
 
 def test_declined_cases_keep_their_results_and_errors():

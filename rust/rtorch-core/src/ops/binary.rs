@@ -583,33 +583,64 @@ pub fn add_in_place(a: &Tensor, b: &Tensor) -> Result<()> {
 
 pub fn add_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
     crate::autograd::view::check_no_internal_overlap(a)?;
-    // Fast path: same dtype, no autograd, no aliasing: one kernel writing into `a`.
-    if let Rhs::Tensor(bt) = b {
-        if bt.dtype() == a.dtype()
-            && !needs_grad(&[a, bt])
-            && !bt.storage().same(a.storage())
-            && a.dtype() != DType::Bool
-        {
-            let shape = broadcast_shapes(a.shape(), bt.shape())?;
-            check_inplace_result(a, a.dtype(), &shape)?;
-            check_alpha(a.dtype(), alpha)?;
-            let bx = expand_view(bt, a.shape())?;
-            let alpha = alpha_in(alpha, a.dtype());
-            if alpha.to_f64() == 1.0 {
-                map::arith(a, a, &bx, kinds::Add)?;
-            } else {
-                map::arith(a, a, &bx, kinds::AddScaled { alpha })?;
-            }
-            a.storage().bump_version();
-            return Ok(());
-        }
+    if add_sub_direct(a, b, alpha, false)? {
+        return Ok(());
     }
     in_place_with(a, b, |x, y| add_scaled(x, y, alpha))
 }
 
 pub fn sub_scaled_in_place(a: &Tensor, b: &Rhs, alpha: Scalar) -> Result<()> {
     check_bool_sub(a.dtype() == DType::Bool, b.is_bool())?;
+    if add_sub_direct(a, b, alpha, true)? {
+        return Ok(());
+    }
     in_place_with(a, b, |x, y| sub_scaled(x, y, alpha))
+}
+
+/// `a += alpha * b` (or `-=`) written straight into `a` with the kernel the out-of-place
+/// op runs (the same bits), where nothing needs `a`'s old value: a tensor `b` of `a`'s
+/// dtype (the 16-bit types too) on other storage and no autograd, or a number with
+/// alpha 1 where `direct_operand` allows. Returns whether it wrote.
+fn add_sub_direct(a: &Tensor, b: &Rhs, alpha: Scalar, subtract: bool) -> Result<bool> {
+    let unit = |dtype| alpha_in(alpha, dtype).to_f64() == 1.0;
+    match b {
+        Rhs::Tensor(bt) => {
+            let fits = bt.dtype() == a.dtype()
+                && a.dtype() != DType::Bool
+                && !needs_grad(&[bt])
+                && !bt.storage().same(a.storage())
+                && direct_target(a)?;
+            if !fits {
+                return Ok(false);
+            }
+            let shape = broadcast_shapes(a.shape(), bt.shape())?;
+            check_inplace_result(a, a.dtype(), &shape)?;
+            check_alpha(a.dtype(), alpha)?;
+            let bx = expand_view(bt, a.shape())?;
+            let scaled = alpha_in(alpha, a.dtype());
+            let kernel = match (subtract, unit(a.dtype())) {
+                (false, true) => map::arith(a, a, &bx, kinds::Add),
+                (false, false) => map::arith(a, a, &bx, kinds::AddScaled { alpha: scaled }),
+                (true, true) => map::arith(a, a, &bx, kinds::Sub),
+                (true, false) => map::arith(a, a, &bx, kinds::SubScaled { alpha: scaled }),
+            };
+            written(a, kernel).map(|()| true)
+        }
+        Rhs::Scalar(_) => {
+            let Some(Rhs::Scalar(s)) = direct_operand(a, b)? else {
+                return Ok(false);
+            };
+            if !unit(a.dtype()) {
+                return Ok(false);
+            }
+            check_alpha(a.dtype(), alpha)?;
+            let kernel = match subtract {
+                false => map::arith_number(a, a, s, kinds::Add),
+                true => map::arith_number(a, a, s, kinds::Sub),
+            };
+            written(a, kernel).map(|()| true)
+        }
+    }
 }
 
 pub fn mul_in_place(a: &Tensor, b: &Rhs) -> Result<()> {
@@ -631,6 +662,18 @@ pub(crate) fn written(t: &Tensor, kernel: Result<()>) -> Result<()> {
     Ok(())
 }
 
+/// Whether an in-place op may write straight into `a`, as far as `a` goes: no gradient
+/// for it, and the checks `in_place_with` makes passed (their errors raised here: a
+/// view made under no_grad of a tensor that requires grad, a tensor overlapping
+/// itself).
+pub(crate) fn direct_target(a: &Tensor) -> Result<bool> {
+    if needs_grad(&[a]) {
+        return Ok(false);
+    }
+    crate::autograd::view::check_inplace(a, false)?;
+    Ok(true)
+}
+
 /// `b` ready for an in-place op to write straight into `a` with the kernel the
 /// out-of-place op runs (the same bits), or None where `in_place_with`'s temporary is
 /// needed: autograd involved, `a` overlapping itself, a result dtype other than `a`'s
@@ -644,11 +687,7 @@ fn direct_operand(a: &Tensor, b: &Rhs) -> Result<Option<Rhs>> {
         dtype,
         DType::F32 | DType::F64 | DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64
     );
-    if dtype != a.dtype()
-        || !kept
-        || needs_grad(&[a])
-        || crate::autograd::view::check_no_internal_overlap(a).is_err()
-    {
+    if dtype != a.dtype() || !kept || !direct_target(a)? {
         return Ok(None);
     }
     match b {

@@ -243,6 +243,24 @@ pub fn arith_number<K: ArithBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
     }
     match Backend::of(out, &[a])? {
         Backend::Meta => Ok(()),
+        Backend::Cpu if dt == F32 => {
+            // float32 in blocks compiled for the widest vector unit, as `float_number`
+            // (the baseline's 4-lane loop ran `x.mul_(0.9)` on 16M floats 15% slower
+            // than PyTorch's); the same operations, so the same bits.
+            let y: f32 = super::binary_kinds::scalar_as(s);
+            let block = move |x: &mut [f32]| {
+                at_widest_level(
+                    #[inline(always)]
+                    || {
+                        for p in x.iter_mut() {
+                            *p = k.apply(*p, y);
+                        }
+                    },
+                )
+            };
+            cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block);
+            Ok(())
+        }
         Backend::Cpu => {
             dispatch_unhalved!(dt, T => {
                 let y: T = super::binary_kinds::scalar_as(s);

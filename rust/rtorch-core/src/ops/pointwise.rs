@@ -753,8 +753,8 @@ where
 /// (the temporary cost `exp_avg_sq.addcmul_(g, g)` on 1M float32 2.5x PyTorch's time).
 fn direct_partners(input: &Tensor, partners: [&Tensor; 2]) -> Result<Option<[Tensor; 2]>> {
     let fits = matches!(input.dtype(), DType::F32 | DType::F64)
-        && !needs_grad(&[input, partners[0], partners[1]])
-        && crate::autograd::view::check_no_internal_overlap(input).is_ok()
+        && !needs_grad(&[partners[0], partners[1]])
+        && super::binary::direct_target(input)?
         && partners.iter().all(|t| {
             t.dtype() == input.dtype()
                 && t.device() == input.device()
