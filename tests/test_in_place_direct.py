@@ -148,6 +148,7 @@ DIRECT_OPS = {
     "addcmul_": lambda v: v.addcmul_(rtorch.ones(2), rtorch.ones(2)),
     "addcdiv_": lambda v: v.addcdiv_(rtorch.ones(2), rtorch.ones(2)),
     "lerp_": lambda v: v.lerp_(rtorch.ones(2), 0.5),
+    "clamp_": lambda v: v.clamp_(0.0, 1.0),
 }
 
 

@@ -1099,11 +1099,10 @@ pub fn clamp_(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>) -> Result<()> {
         && numbers(min)
         && numbers(max)
         && (min.is_some() || max.is_some())
-        && !(crate::autograd::is_grad_enabled() && a.requires_grad())
         && a.dtype() != DType::Bool
+        && super::binary::direct_target(a)?
     {
         // No graph to record and nothing to promote: clamp straight into `a`.
-        crate::autograd::view::check_no_internal_overlap(a)?;
         let (lv, hv) = (
             clamp_number(min, dtype, true)?,
             clamp_number(max, dtype, false)?,
