@@ -134,6 +134,51 @@ def test_float32_direct_and_buffered_walks_give_the_same_bits(name):
     assert rtorch.equal(got, call(x, y, z).t()), name
 
 
+BINARY_ROWS = {
+    "div": lambda x, y: x / y,
+    "atan2": rtorch.atan2,
+    "copysign": rtorch.copysign,
+    "fmod": rtorch.fmod,
+    "hypot": rtorch.hypot,
+}
+
+
+@pytest.mark.parametrize("cols", [7, 1024, 2500])
+@pytest.mark.parametrize("name", sorted(BINARY_ROWS))
+def test_float32_rows_computed_in_the_output_give_the_same_bits(name, cols):
+    """Strided float32 walks whose rows are unit-stride in the output and the first input
+    compute each row in the output, the second input read in place or (broadcast) from
+    a filled block: rows shorter than, equal to and longer than the 1024-element block.
+    The same bits as the contiguous (flat) computation; division exactly numpy's."""
+    call = BINARY_ROWS[name]
+    x, y, _ = inputs(40 * (cols + 3), rtorch.float32, seed=4)
+    x, y = x.reshape(40, cols + 3), y.reshape(40, cols + 3)
+    col = y[:, 1:2]  # a column broadcast along each row (stride 0)
+    want = call(x[:, :cols].contiguous(), col.expand(40, cols).contiguous())
+    assert rtorch.equal(call(x[:, :cols], col), want)
+    if name == "div":
+        assert np.array_equal(want.numpy(), x[:, :cols].numpy() / col.numpy())
+        # in place into rows of a wider tensor, by a column and by a row slice
+        base = x.clone()
+        base[:, 2:].div_(col)
+        assert rtorch.equal(base[:, 2:], call(x[:, 2:].contiguous(), col.expand(40, cols + 1)))
+        assert rtorch.equal(base[:, :2], x[:, :2])
+    # both inputs sliced: unit-stride rows that are not one flat run
+    want = call(x[:, 3:].contiguous(), y[:, :cols].contiguous())
+    assert rtorch.equal(call(x[:, 3:], y[:, :cols]), want)
+    # a row broadcast down the columns of a transposed target: not unit-stride, buffered
+    assert rtorch.equal(call(x.t()[:cols], col.t()), call(x.t()[:cols].contiguous(), col.t()))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+def test_half_broadcast_operand_fills_its_block(dtype):
+    x, y, _ = (t.reshape(30, 100) for t in inputs(3000, dtype, seed=5))
+    col = y[:, :1]
+    got = x / col
+    want = (x.to(rtorch.float32) / col.to(rtorch.float32)).to(dtype)
+    assert rtorch.equal(got, want)
+
+
 def test_thread_count_does_not_change_bits():
     args = inputs(300_001, rtorch.float32, seed=2)
     before = rtorch.get_num_threads()
