@@ -210,6 +210,9 @@ UNARY_LEVELS = [
     lambda x: x.reciprocal(),
     lambda x: x * 2.5,
     lambda x: x.relu(),
+    # float64 row reductions compiled per level
+    lambda x: x.reshape(50, 100).norm(dim=1),
+    lambda x: x.reshape(50, 100).std(dim=1),
 ]
 
 _LEVEL_SCRIPT = """

@@ -152,6 +152,24 @@ def check_softmax() -> None:
         np.testing.assert_allclose(ls, m + np.log(np.exp(a - m[:, None]).sum(1)), 1.3e-6, 1e-5)
 
 
+def check_norms_and_variance() -> None:
+    """Float64 row reductions of float32 (2-norm, var, std), each rounded once to
+    float32: within one float32 rounding of numpy's float64 value. The 1-norm is a
+    float32 sum of |x| (as PyTorch's): n/16 terms per lane at most, hence its bound."""
+    rng = np.random.default_rng(4)
+    for n in TAILS:
+        a = (rng.standard_normal((3, n)) * 3).astype(np.float32)
+        t, a64 = rtorch.from_numpy(a), a.astype(np.float64)
+        for got, want in [
+            (t.norm(dim=1), np.sqrt((a64 * a64).sum(1))),
+            (t.var(dim=1, correction=0), a64.var(1)),
+            (t.std(dim=1, correction=0), a64.std(1)),
+        ]:
+            np.testing.assert_allclose(got.numpy(), want, rtol=2.0**-23, atol=1e-30)
+        got = t.norm(p=1, dim=1).numpy()
+        np.testing.assert_allclose(got, np.abs(a64).sum(1), rtol=(n / 16 + 2) * 2.0**-24)
+
+
 def check_cross_entropy() -> None:
     rng = np.random.default_rng(1)
     F = rtorch.nn.functional
@@ -268,6 +286,7 @@ def run_checks() -> None:
     worst = check_transcendentals()
     check_softmax()
     check_cross_entropy()
+    check_norms_and_variance()
     check_conv()
     check_philox()
     check_transposing_copies()

@@ -414,6 +414,21 @@ pub(crate) fn reduce_f64(
     super::cast_view(&out, out_dtype)
 }
 
+/// `reduce_f64` of a float32 tensor by a kind that widens the values as it reads them
+/// (no widened copy of each block); blocks up to [`KEEP_WIDENED`] long, as there.
+fn reduce_f64_of_f32(
+    t: &Tensor,
+    rdims: &[usize],
+    keepdim: bool,
+    k: impl BlockReduce<f32, f64>,
+) -> Result<Tensor> {
+    let shape = reduced_shape(t.shape(), rdims, keepdim);
+    let out = Tensor::uninit(&shape, DType::F64, t.device())?;
+    let (blocks, _, inner) = blocks_for(&t.detach(), rdims)?;
+    reduce_blocks::<f32, f64, _>(&blocks, &out, inner, k)?;
+    super::cast_view(&out, DType::F32)
+}
+
 /// A float64 reduction of float32 blocks, each block widened into this thread's
 /// buffer first (the same values the whole-input cast gave, so the same results).
 #[derive(Clone, Copy)]
@@ -433,7 +448,12 @@ impl<K: BlockReduce<f64, f64>> BlockReduce<f32, f64> for Widened<K> {
     fn cpu(self, block: &[f32]) -> f64 {
         let mut buf = WIDENED.with(|c| c.take());
         buf.clear();
-        buf.extend(block.iter().map(|&v| v as f64));
+        buf.reserve(block.len());
+        // (Exact conversions, vectorised to the widest unit.)
+        super::map::at_widest_level(
+            #[inline(always)]
+            || buf.extend(block.iter().map(|&v| v as f64)),
+        );
         let r = self.0.cpu(&buf);
         WIDENED.with(|c| c.set(buf));
         r
@@ -940,7 +960,15 @@ pub fn norm(
             empty_check("linalg.vector_norm", &src, &rdims, false)?;
         }
     }
-    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), VectorNorm { p })?;
+    let k = VectorNorm { p };
+    let out = if src.dtype() == DType::F32
+        && k.reads_f32()
+        && reduced_count(src.shape(), &rdims) <= KEEP_WIDENED
+    {
+        reduce_f64_of_f32(&src, &rdims, keepdim, k)?
+    } else {
+        reduce_f64(&src, &rdims, keepdim, src.dtype(), k)?
+    };
     if needs_grad(&[&src]) {
         let sx = crate::autograd::SavedTensor::input(&src);
         let so = crate::autograd::SavedTensor::output(&out, 0);

@@ -100,32 +100,40 @@ impl BlockReduce<i64, i64> for ProdInt {
     }
 }
 
-/// `op` folded over `f(v)` for every value of `block`, in 8 interleaved partial results
-/// combined pairwise at the end: the order depends on the block alone (the same value
-/// for any thread count), and there is no chain of dependent adds, one per element (4
-/// cycles each: a sequential float64 sum made `norm(dim=1)` 5x PyTorch's time).
+/// Partial results of [`lanes_fold`]: enough independent chains to hide the add's
+/// latency on the widest unit (two zmm registers of float64; with 8, one register, a
+/// 2-norm along rows ran at 0.5 cycles an element, latency-bound, where PyTorch's
+/// float32 sum took 0.2).
+const LANES: usize = 16;
+
+/// `op` folded over `f(v)` for every value of `block`, in [`LANES`] interleaved partial
+/// results combined pairwise at the end: the order depends on the block alone (the
+/// same value for any thread count and SIMD level), and there is no chain of dependent
+/// adds, one per element (4 cycles each: a sequential float64 sum made `norm(dim=1)` 5x
+/// PyTorch's time).
 #[inline(always)]
-fn lanes_fold(
-    block: &[f64],
+fn lanes_fold<E: Copy>(
+    block: &[E],
     init: f64,
-    f: impl Fn(f64) -> f64,
+    f: impl Fn(E) -> f64,
     op: impl Fn(f64, f64) -> f64,
 ) -> f64 {
-    let mut acc = [init; 8];
+    let mut acc = [init; LANES];
     fold_into_lanes(&mut acc, block, &f, &op);
     combine_lanes(acc, op)
 }
 
-/// The loop of [`lanes_fold`]: element i of `block` into `acc[i % 8]` (a block split in
-/// parts whose lengths are multiples of 8 lands in the same lanes as the whole).
+/// The loop of [`lanes_fold`]: element i of `block` into `acc[i % LANES]` (a block split
+/// in parts whose lengths are multiples of `LANES` lands in the same lanes as the
+/// whole).
 #[inline(always)]
-fn fold_into_lanes(
-    acc: &mut [f64; 8],
-    block: &[f64],
-    f: impl Fn(f64) -> f64,
+fn fold_into_lanes<E: Copy>(
+    acc: &mut [f64; LANES],
+    block: &[E],
+    f: impl Fn(E) -> f64,
     op: impl Fn(f64, f64) -> f64,
 ) {
-    let chunks = block.chunks_exact(8);
+    let chunks = block.chunks_exact(LANES);
     let tail = chunks.remainder();
     for c in chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
@@ -137,18 +145,23 @@ fn fold_into_lanes(
     }
 }
 
-/// The 8 partial results of [`lanes_fold`], combined pairwise.
+/// The partial results of [`lanes_fold`], combined pairwise: each half folded onto the
+/// other until one is left.
 #[inline(always)]
-fn combine_lanes(acc: [f64; 8], op: impl Fn(f64, f64) -> f64) -> f64 {
-    op(
-        op(op(acc[0], acc[4]), op(acc[2], acc[6])),
-        op(op(acc[1], acc[5]), op(acc[3], acc[7])),
-    )
+fn combine_lanes(mut acc: [f64; LANES], op: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut half = LANES / 2;
+    while half > 0 {
+        for i in 0..half {
+            acc[i] = op(acc[i], acc[i + half]);
+        }
+        half /= 2;
+    }
+    acc[0]
 }
 
 /// Sum of `f(v)` over `block` in float64 ([`lanes_fold`]).
 #[inline(always)]
-fn lanes_sum(block: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+fn lanes_sum<E: Copy>(block: &[E], f: impl Fn(E) -> f64) -> f64 {
     lanes_fold(block, 0.0, f, |a, b| a + b)
 }
 
@@ -243,8 +256,15 @@ impl BlockReduce<f64, f64> for Variance {
     const NAME: &'static str = "variance_f64";
     fn cpu(self, block: &[f64]) -> f64 {
         let n = block.len() as f64;
-        let m = lanes_sum(block, |v| v) / n;
-        let ss = lanes_sum(block, |v| (v - m) * (v - m));
+        let mut ss = 0.0;
+        // (Widest vector unit, no contraction: as `VectorNorm`.)
+        super::map::at_widest_level(
+            #[inline(always)]
+            || {
+                let m = lanes_sum(block, |v| v) / n;
+                ss = lanes_sum(block, |v| (v - m) * (v - m));
+            },
+        );
         let var = ss / (n - self.correction).max(0.0);
         if self.sqrt {
             var.sqrt()
@@ -272,8 +292,8 @@ impl BlockReduce<f64, f64> for VectorNorm {
                 f(a, v.abs())
             }
         };
-        if p == 2.0 {
-            lanes_sum(block, |v| v * v).sqrt()
+        if self.reads_f32() {
+            self.one_or_two(block)
         } else if p == f64::INFINITY {
             block.iter().fold(0.0, |a, &v| nan_or(a, v, f64::max))
         } else if p == f64::NEG_INFINITY {
@@ -282,11 +302,44 @@ impl BlockReduce<f64, f64> for VectorNorm {
                 .fold(f64::INFINITY, |a, &v| nan_or(a, v, f64::min))
         } else if p == 0.0 {
             block.iter().filter(|&&v| v != 0.0).count() as f64
-        } else if p == 1.0 {
-            lanes_sum(block, f64::abs)
         } else {
             lanes_sum(block, |v| v.abs().powf(p)).powf(1.0 / p)
         }
+    }
+}
+
+/// The float32 form of [`VectorNorm`] for p = 1 and 2 (`reads_f32`): each value is
+/// widened as it is read, with the float64 results of widening the block first, bit
+/// for bit, and without that copy (it was half of `norm(dim=1)`'s time).
+impl BlockReduce<f32, f64> for VectorNorm {
+    const NAME: &'static str = "vector_norm_f32";
+    fn cpu(self, block: &[f32]) -> f64 {
+        self.one_or_two(block)
+    }
+}
+
+impl VectorNorm {
+    /// Whether the order is one the float32 form takes.
+    pub fn reads_f32(self) -> bool {
+        self.p == 1.0 || self.p == 2.0
+    }
+
+    /// The 1- or 2-norm in float64, in loops compiled for the widest vector unit (the
+    /// baseline's 2-lane loop took `norm(dim=1)` of 1000x1000 to twice PyTorch's time);
+    /// no contraction, so the same bits at every level.
+    fn one_or_two<E: Copy + Into<f64>>(self, block: &[E]) -> f64 {
+        let mut out = 0.0;
+        super::map::at_widest_level(
+            #[inline(always)]
+            || {
+                out = if self.p == 2.0 {
+                    lanes_sum(block, |v| v.into() * v.into()).sqrt()
+                } else {
+                    lanes_sum(block, |v| v.into().abs())
+                }
+            },
+        );
+        out
     }
 }
 
@@ -300,14 +353,14 @@ impl BlockReduce<f64, f64> for LogSumExp {
         // A vectorising exp (`exp_f64`, as accurate as libm's for a float32 result) in
         // loops compiled for the widest vector unit; no contraction, so the same bits
         // at every level. The exponentials go through a buffer: a plain loop over it
-        // vectorises, the exp inside the 8-lane fold did not.
+        // vectorises, the exp inside the lane fold did not.
         let mut out = 0.0;
         super::map::at_widest_level(
             #[inline(always)]
             || {
                 let m = lanes_fold(block, f64::NEG_INFINITY, |v| v, f64::max);
                 let m = if m.is_infinite() { 0.0 } else { m };
-                let mut acc = [0.0; 8];
+                let mut acc = [0.0; LANES];
                 let mut buf = [0.0f64; 512];
                 for part in block.chunks(buf.len()) {
                     let e = &mut buf[..part.len()];
