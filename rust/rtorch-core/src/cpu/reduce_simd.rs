@@ -154,8 +154,61 @@ fn arg_extreme_portable(x: &[f32], want_max: bool) -> (f32, usize) {
 }
 
 #[cfg(target_arch = "x86_64")]
+/// `acc[i % 16] += (x[i] as f64)^2` for every i, in order: the squares of float32
+/// values summed in float64 over 16 interleaved lanes (the 2-norm's `lanes_fold`), with
+/// the widening in registers. The same operations on each lane at every level (no
+/// contraction), so the same bits; LLVM turned the portable loop into 2-wide pieces
+/// (8 conversions, 8 products and 8 adds per 16 values instead of 2 each).
+pub fn fold_squares_f32(acc: &mut [f64; 16], x: &[f32]) {
+    let full = x.len() - x.len() % 16;
+    #[cfg(target_arch = "x86_64")]
+    if super::math::has_avx512() {
+        // SAFETY: AVX-512 was detected at run time (and not overridden lower).
+        unsafe { avx512::fold_squares_f32(acc, &x[..full]) };
+    } else if super::math::has_avx2_fma() {
+        // SAFETY: AVX2 was detected at run time.
+        unsafe { avx2::fold_squares_f32(acc, &x[..full]) };
+    } else {
+        fold_squares_portable(acc, &x[..full]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    fold_squares_portable(acc, &x[..full]);
+    fold_squares_portable(acc, &x[full..]);
+}
+
+fn fold_squares_portable(acc: &mut [f64; 16], x: &[f32]) {
+    for (i, &v) in x.iter().enumerate() {
+        let v = v as f64;
+        acc[i % 16] += v * v;
+    }
+}
+
 mod avx2 {
     use std::arch::x86_64::*;
+
+    /// `fold_squares_f32` over whole groups of 16 values, four 4-wide accumulators.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `x.len()` is a multiple of 16.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn fold_squares_f32(acc: &mut [f64; 16], x: &[f32]) {
+        let pa = acc.as_mut_ptr();
+        // SAFETY: `acc` holds 16 values: 4 from pa + 4k for k < 4.
+        let mut a: [__m256d; 4] =
+            std::array::from_fn(|k| unsafe { _mm256_loadu_pd(pa.add(4 * k)) });
+        for c in x.chunks_exact(16) {
+            let p = c.as_ptr();
+            for (k, a) in a.iter_mut().enumerate() {
+                // SAFETY: `c` holds 16 values, so the 4 from p + 4k are in bounds.
+                let v = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(p.add(4 * k)) });
+                *a = _mm256_add_pd(*a, _mm256_mul_pd(v, v));
+            }
+        }
+        for (k, v) in a.iter().enumerate() {
+            // SAFETY: as the loads above.
+            unsafe { _mm256_storeu_pd(pa.add(4 * k), *v) };
+        }
+    }
 
     /// Adds the 8 lanes of `v` as a tree.
     #[target_feature(enable = "avx2")]
@@ -284,6 +337,34 @@ mod avx2 {
 mod avx512 {
     use std::arch::x86_64::*;
 
+    /// `fold_squares_f32` over whole groups of 16 values, two 8-wide accumulators.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F; `x.len()` is a multiple of 16.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+    pub unsafe fn fold_squares_f32(acc: &mut [f64; 16], x: &[f32]) {
+        let pa = acc.as_mut_ptr();
+        // SAFETY: `acc` holds 16 values: 8 from pa and 8 from pa + 8.
+        let (mut lo, mut hi) = unsafe { (_mm512_loadu_pd(pa), _mm512_loadu_pd(pa.add(8))) };
+        for c in x.chunks_exact(16) {
+            let p = c.as_ptr();
+            // SAFETY: `c` holds 16 values: 8 from p and 8 from p + 8.
+            let (u, v) = unsafe {
+                (
+                    _mm512_cvtps_pd(_mm256_loadu_ps(p)),
+                    _mm512_cvtps_pd(_mm256_loadu_ps(p.add(8))),
+                )
+            };
+            lo = _mm512_add_pd(lo, _mm512_mul_pd(u, u));
+            hi = _mm512_add_pd(hi, _mm512_mul_pd(v, v));
+        }
+        // SAFETY: as the loads above.
+        unsafe {
+            _mm512_storeu_pd(pa, lo);
+            _mm512_storeu_pd(pa.add(8), hi);
+        }
+    }
+
     /// Block sum with four 16-wide accumulators (64 lanes), folded as a tree, of the
     /// values `load` reads 16 at a time (widened to float32 exactly) and `widen` one by
     /// one in the tail: float32 itself, or float16/bfloat16 widened in registers (the
@@ -395,6 +476,32 @@ mod tests {
         (0..n)
             .map(|i| ((i * 7919) % 1000) as f32 * 0.001 - 0.3)
             .collect()
+    }
+
+    /// The vector folds of squares (this CPU's level) give the portable loop's lanes bit
+    /// for bit: lengths around the 16-value group, a starting `acc` carried through,
+    /// magnitudes whose squares need float64 (1e30, 1e-30) and the non-finite values.
+    #[test]
+    fn folded_squares_equal_the_portable_loop() {
+        for n in [0, 1, 15, 16, 17, 31, 32, 33, 1000, 1025] {
+            let mut x: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919) % 1000) as f32 * 0.37 - 150.0)
+                .collect();
+            for (i, v) in [1e30, 1e-30, f32::INFINITY, f32::NAN]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(slot) = x.get_mut(3 * i + 1) {
+                    *slot = v;
+                }
+            }
+            let start: [f64; 16] = std::array::from_fn(|k| k as f64 * 0.25);
+            let (mut got, mut want) = (start, start);
+            fold_squares_f32(&mut got, &x);
+            fold_squares_portable(&mut want, &x);
+            let bits = |a: [f64; 16]| a.map(f64::to_bits);
+            assert_eq!(bits(got), bits(want), "{n}");
+        }
     }
 
     /// The register-widening half sums equal widening into a buffer and summing it (the

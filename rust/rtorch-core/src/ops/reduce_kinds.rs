@@ -314,6 +314,12 @@ impl BlockReduce<f64, f64> for VectorNorm {
 impl BlockReduce<f32, f64> for VectorNorm {
     const NAME: &'static str = "vector_norm_f32";
     fn cpu(self, block: &[f32]) -> f64 {
+        if self.p == 2.0 {
+            // `one_or_two`'s lanes and order, the squares folded with intrinsics.
+            let mut acc = [0.0; LANES];
+            simd::fold_squares_f32(&mut acc, block);
+            return combine_lanes(acc, |a, b| a + b).sqrt();
+        }
         self.one_or_two(block)
     }
 }
