@@ -244,22 +244,10 @@ pub fn arith_number<K: ArithBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
     match Backend::of(out, &[a])? {
         Backend::Meta => Ok(()),
         Backend::Cpu if dt == F32 => {
-            // float32 in blocks compiled for the widest vector unit, as `float_number`
-            // (the baseline's 4-lane loop ran `x.mul_(0.9)` on 16M floats 15% slower
-            // than PyTorch's); the same operations, so the same bits.
+            // (The baseline's 4-lane loop ran `x.mul_(0.9)` on 16M floats 15% slower
+            // than PyTorch's.)
             let y: f32 = super::binary_kinds::scalar_as(s);
-            let block = move |x: &mut [f32]| {
-                at_widest_level(
-                    #[inline(always)]
-                    || {
-                        for p in x.iter_mut() {
-                            *p = k.apply(*p, y);
-                        }
-                    },
-                )
-            };
-            cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block);
-            Ok(())
+            f32_widest_map(out, a, move |x| k.apply(x, y))
         }
         Backend::Cpu => {
             dispatch_unhalved!(dt, T => {
@@ -271,6 +259,23 @@ pub fn arith_number<K: ArithBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
     }
 }
 
+/// `out = f(a)` on float32 CPU tensors in blocks compiled for the widest vector unit (as
+/// `float`); no contraction, so the same bits at every level.
+fn f32_widest_map(out: &Tensor, a: &Tensor, f: impl Fn(f32) -> f32 + Copy + Sync) -> Result<()> {
+    let block = move |x: &mut [f32]| {
+        at_widest_level(
+            #[inline(always)]
+            || {
+                for p in x.iter_mut() {
+                    *p = f(*p);
+                }
+            },
+        )
+    };
+    cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block);
+    Ok(())
+}
+
 /// `out = k(a, s)` for float32/float64 `a` and `out` and a number `s` converted to their
 /// dtype, as `arith_number` (true division by a Python number).
 pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -> Result<()> {
@@ -280,18 +285,7 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
             match out.dtype() {
                 F32 => {
                     let y: f32 = super::binary_kinds::scalar_as(s);
-                    // In blocks compiled for the widest vector unit (as `float`).
-                    let block = move |x: &mut [f32]| {
-                        at_widest_level(
-                            #[inline(always)]
-                            || {
-                                for p in x.iter_mut() {
-                                    *p = k.f32(*p, y);
-                                }
-                            },
-                        )
-                    };
-                    cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block)
+                    f32_widest_map(out, a, move |x| k.f32(x, y))?;
                 }
                 DType::F64 => {
                     let y: f64 = super::binary_kinds::scalar_as(s);
