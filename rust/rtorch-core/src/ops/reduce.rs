@@ -397,6 +397,20 @@ pub(crate) fn reduce_f64(
     out_dtype: DType,
     k: impl BlockReduce<f64, f64>,
 ) -> Result<Tensor> {
+    reduce_f64_reading(t, rdims, keepdim, out_dtype, k, Widened(k))
+}
+
+/// `reduce_f64` with `k32` for the float32 blocks it widens one at a time: `Widened(k)`
+/// (each block copied into a float64 buffer), or a kind that widens the values as it
+/// reads them and gives the same results (`VectorNorm`'s 1- and 2-norms).
+fn reduce_f64_reading(
+    t: &Tensor,
+    rdims: &[usize],
+    keepdim: bool,
+    out_dtype: DType,
+    k: impl BlockReduce<f64, f64>,
+    k32: impl BlockReduce<f32, f64>,
+) -> Result<Tensor> {
     let shape = reduced_shape(t.shape(), rdims, keepdim);
     let out = Tensor::uninit(&shape, DType::F64, t.device())?;
     let inner = reduced_count(t.shape(), rdims);
@@ -405,28 +419,13 @@ pub(crate) fn reduce_f64(
         // the reduction (prod(1) of 1000x1000 took 2.3x PyTorch's time). Long blocks
         // (a whole-tensor reduction is one block) keep the parallel cast.
         let (blocks, _, inner) = blocks_for(&t.detach(), rdims)?;
-        reduce_blocks::<f32, f64, _>(&blocks, &out, inner, Widened(k))?;
+        reduce_blocks::<f32, f64, _>(&blocks, &out, inner, k32)?;
     } else {
         let src = super::cast_view(&t.detach(), DType::F64)?;
         let (blocks, _, inner) = blocks_for(&src, rdims)?;
         reduce_blocks::<f64, f64, _>(&blocks, &out, inner, k)?;
     }
     super::cast_view(&out, out_dtype)
-}
-
-/// `reduce_f64` of a float32 tensor by a kind that widens the values as it reads them
-/// (no widened copy of each block); blocks up to [`KEEP_WIDENED`] long, as there.
-fn reduce_f64_of_f32(
-    t: &Tensor,
-    rdims: &[usize],
-    keepdim: bool,
-    k: impl BlockReduce<f32, f64>,
-) -> Result<Tensor> {
-    let shape = reduced_shape(t.shape(), rdims, keepdim);
-    let out = Tensor::uninit(&shape, DType::F64, t.device())?;
-    let (blocks, _, inner) = blocks_for(&t.detach(), rdims)?;
-    reduce_blocks::<f32, f64, _>(&blocks, &out, inner, k)?;
-    super::cast_view(&out, DType::F32)
 }
 
 /// A float64 reduction of float32 blocks, each block widened into this thread's
@@ -961,11 +960,8 @@ pub fn norm(
         }
     }
     let k = VectorNorm { p };
-    let out = if src.dtype() == DType::F32
-        && k.reads_f32()
-        && reduced_count(src.shape(), &rdims) <= KEEP_WIDENED
-    {
-        reduce_f64_of_f32(&src, &rdims, keepdim, k)?
+    let out = if k.reads_f32() {
+        reduce_f64_reading(&src, &rdims, keepdim, src.dtype(), k, k)?
     } else {
         reduce_f64(&src, &rdims, keepdim, src.dtype(), k)?
     };
