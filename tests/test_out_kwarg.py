@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 import rtorch
@@ -119,3 +120,76 @@ def test_out_overlap_rules() -> None:
 def test_out_must_be_a_tensor() -> None:
     with pytest.raises(TypeError, match="argument 'out' must be Tensor"):
         rtorch.add(rtorch.ones(1), 1, out=[0.0])
+
+
+def _np(t: rtorch.Tensor) -> np.ndarray:
+    return t.numpy().astype(np.float64)
+
+
+def test_out_written_directly_has_the_results_of_the_op() -> None:
+    # A contiguous `out` at offset 0 that shares no memory with the inputs receives the
+    # result without a temporary; everything else is copied. Each case against numpy.
+    rng = np.random.default_rng(0)
+    xn = rng.standard_normal(70_000).astype(np.float32)
+    yn = rng.standard_normal(70_000).astype(np.float32)
+    x, y = rtorch.from_numpy(xn), rtorch.from_numpy(yn)
+    o = rtorch.empty(70_000)
+    v = o._version
+    assert rtorch.add(x, y, out=o) is o
+    np.testing.assert_array_equal(o.numpy(), xn + yn)
+    assert o._version > v
+    rtorch.exp(x, out=o)
+    np.testing.assert_allclose(_np(o), np.exp(xn.astype(np.float64)), rtol=3e-7)
+    # Composite ops whose intermediates have the output's shape.
+    w = rtorch.from_numpy(rng.random(70_000).astype(np.float32))
+    rtorch.lerp(x, y, w, out=o)
+    want = xn.astype(np.float64) + w.numpy() * (yn.astype(np.float64) - xn)
+    np.testing.assert_allclose(_np(o), want, rtol=1e-5, atol=1e-6)
+    rtorch.addcmul(x, x, y, value=0.5, out=o)
+    np.testing.assert_allclose(_np(o), xn + 0.5 * xn.astype(np.float64) * yn, rtol=1e-5, atol=1e-6)
+
+
+def test_out_views_and_aliases_stay_correct() -> None:
+    rng = np.random.default_rng(1)
+    xn = rng.standard_normal(1000).astype(np.float32)
+    yn = rng.standard_normal(1000).astype(np.float32)
+    x, y = rtorch.from_numpy(xn), rtorch.from_numpy(yn)
+    # The front of a larger tensor (offset 0): the rest is left alone.
+    big = rtorch.zeros(2000)
+    rtorch.mul(x, y, out=big[:1000])
+    np.testing.assert_array_equal(big[:1000].numpy(), xn * yn)
+    assert not big[1000:].numpy().any()
+    # At an offset: written through the copy, the front left alone.
+    rtorch.sub(x, y, out=big[1000:])
+    np.testing.assert_array_equal(big[1000:].numpy(), xn - yn)
+    np.testing.assert_array_equal(big[:1000].numpy(), xn * yn)
+    # `out` is an input.
+    a = x.clone()
+    rtorch.add(a, y, out=a)
+    np.testing.assert_array_equal(a.numpy(), xn + yn)
+    b = y.clone()
+    rtorch.lerp(x, b, 0.25, out=b)
+    np.testing.assert_allclose(
+        _np(b), xn + 0.25 * (yn.astype(np.float64) - xn), rtol=1e-5, atol=1e-6
+    )
+    # Transposed `out`; inputs whose result is laid out transposed.
+    t = rtorch.zeros(20, 50).t()
+    rtorch.exp(rtorch.from_numpy(xn.reshape(50, 20)), out=t)
+    np.testing.assert_allclose(_np(t), np.exp(xn.reshape(50, 20).astype(np.float64)), rtol=3e-7)
+    p, q = x.reshape(40, 25).t(), y.reshape(40, 25).t()
+    po = rtorch.empty(25, 40)
+    rtorch.add(p, q, out=po)
+    np.testing.assert_array_equal(po.numpy(), (xn.reshape(40, 25) + yn.reshape(40, 25)).T)
+    assert po.stride() == (40, 1)
+    # A wider dtype.
+    od = rtorch.empty(1000, dtype=rtorch.float64)
+    rtorch.add(x, y, out=od)
+    np.testing.assert_array_equal(od.numpy(), (xn + yn).astype(np.float64))
+
+
+def test_out_left_alone_when_the_op_fails_on_autograd() -> None:
+    g = rtorch.randn(10, requires_grad=True)
+    o = rtorch.zeros(10)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        rtorch.exp(g, out=o)
+    assert not o.numpy().any()

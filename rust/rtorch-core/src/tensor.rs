@@ -40,6 +40,60 @@ impl std::fmt::Debug for Tensor {
     }
 }
 
+thread_local! {
+    /// The memory an [`OutTarget`] offers, while it lives.
+    static OUT_TARGET: std::cell::Cell<Option<Tensor>> = const { std::cell::Cell::new(None) };
+}
+
+/// While alive, offers a tensor's memory to the first fresh uninitialised tensor of its
+/// shape, dtype and device that this thread allocates (`Tensor::uninit`): the result of
+/// an op called with `out=` is then computed where it belongs, instead of into a new
+/// tensor copied there afterwards. Whatever the op writes there first (its result, or an
+/// intermediate of the same shape that it later replaces) is garbage to `out=`, which
+/// checks afterwards whether the result is the offered memory.
+///
+/// Only a contiguous tensor at offset 0 is taken: the fresh tensor then covers the same
+/// elements as a fresh allocation would (kernels may lay an output's elements out in
+/// another order over `0..numel`). The caller must make sure that the op reads nothing
+/// in that memory (no input shares its storage) and that an in-place write to the
+/// tensor is allowed (autograd).
+pub struct OutTarget(());
+
+impl OutTarget {
+    pub fn offer(t: &Tensor) -> OutTarget {
+        OUT_TARGET.with(|c| c.set(Some(t.clone())));
+        OutTarget(())
+    }
+
+    /// The offered memory as a new tensor, if it fits; the offer ends when taken.
+    fn take(shape: &[usize], dtype: DType, device: Device) -> Option<Tensor> {
+        OUT_TARGET.with(|c| {
+            let t = c.take()?;
+            let fits = t.dtype() == dtype
+                && t.device() == device
+                && t.offset() == 0
+                && &t.shape()[..] == shape
+                && t.is_contiguous();
+            if fits {
+                Some(Tensor::from_parts(
+                    t.storage().clone(),
+                    t.layout().clone(),
+                    dtype,
+                ))
+            } else {
+                c.set(Some(t));
+                None
+            }
+        })
+    }
+}
+
+impl Drop for OutTarget {
+    fn drop(&mut self) {
+        OUT_TARGET.with(|c| drop(c.take()));
+    }
+}
+
 impl Tensor {
     pub fn from_parts(storage: Storage, layout: Layout, dtype: DType) -> Tensor {
         Tensor::build(storage, layout, dtype, None)
@@ -112,15 +166,16 @@ impl Tensor {
         device: Device,
         inputs: &[&Tensor],
     ) -> Result<Tensor> {
-        let t = Self::uninit(shape, dtype, device)?;
         if inputs.iter().all(|x| x.is_contiguous()) {
-            return Ok(t);
+            return Self::uninit(shape, dtype, device);
         }
         let layouts: smallvec::SmallVec<[&Layout; 4]> =
             inputs.iter().map(|x| &x.0.layout).collect();
         Ok(match crate::layout::elementwise_strides(shape, &layouts) {
-            None => t,
+            None => Self::uninit(shape, dtype, device)?,
             Some(strides) => {
+                // (Not into an `OutTarget`'s memory: that is laid out row-major.)
+                let t = Self::alloc_fresh(shape, dtype, device, false)?;
                 // The same storage of numel elements, visited in another order: the strides
                 // are a permutation of a dense row-major layout, so every index is inside.
                 let layout = Layout {
@@ -134,6 +189,16 @@ impl Tensor {
     }
 
     fn alloc(shape: &[usize], dtype: DType, device: Device, zeroed: bool) -> Result<Tensor> {
+        if !zeroed {
+            if let Some(t) = OutTarget::take(shape, dtype, device) {
+                return Ok(t);
+            }
+        }
+        Self::alloc_fresh(shape, dtype, device, zeroed)
+    }
+
+    /// `alloc` in new memory, whatever an `OutTarget` offers.
+    fn alloc_fresh(shape: &[usize], dtype: DType, device: Device, zeroed: bool) -> Result<Tensor> {
         let nbytes = shape
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))

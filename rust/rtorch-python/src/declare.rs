@@ -139,8 +139,7 @@ macro_rules! tensor_ops {
             ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
                 let input = $crate::convert::tensor_ref(input, "input")?;
                 let $x = &input.inner;
-                let result = $body;
-                // What the op read, for `out=`'s overlap check.
+                // What the op reads, for `out=`'s overlap checks.
                 let reads: Vec<rtorch_core::Tensor> = if out.is_some() {
                     [Some(input.inner.clone()) $(, $crate::declare::Operand::tensor(&$arg))* $($(, $crate::declare::Operand::tensor(&$kw))+)?]
                         .into_iter()
@@ -149,9 +148,12 @@ macro_rules! tensor_ops {
                 } else {
                     Vec::new()
                 };
+                let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
+                let offer = $crate::out::offer(out, &reads);
+                let result = $body;
+                drop(offer);
                 // `out` may be `input` itself, and resizing it borrows it mutably.
                 drop(input);
-                let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
                 $crate::out::finish_out($py, result, out, &reads, stringify!($name))
             }
         };

@@ -137,14 +137,20 @@ fn pow(
 ) -> PyResult<Py<PyAny>> {
     if let Some(s) = scalar_arg(input) {
         let e = tensor_arg(exponent, "exponent")?;
-        return crate::out::finish_out(py, p::rpow_scalar(s, &e), out, &[&e], "pow");
+        let offer = crate::out::offer(out, &[&e]);
+        let result = p::rpow_scalar(s, &e);
+        drop(offer);
+        return crate::out::finish_out(py, result, out, &[&e], "pow");
     }
     let (a, r) = (tensor_arg(input, "input")?, rhs_arg(exponent)?);
     let ins: Vec<&Tensor> = match &r {
         Rhs::Tensor(t) => vec![&a, t],
         Rhs::Scalar(_) => vec![&a],
     };
-    crate::out::finish_out(py, p::pow_rhs(&a, &r), out, &ins, "pow")
+    let offer = crate::out::offer(out, &ins);
+    let result = p::pow_rhs(&a, &r);
+    drop(offer);
+    crate::out::finish_out(py, result, out, &ins, "pow")
 }
 
 #[module_fn]

@@ -366,8 +366,10 @@ macro_rules! forward_out {
             )?
             let dt = out_compute_dtype(OutRule::$rule, name, &input.inner, dtype_arg(dtype)?, out)?;
             let dt = dt.map(|d| crate::dtype::dtype_object(py, d).into_bound(py).into_any());
-            let r = input.$name($($arg,)* dt.as_ref())?;
-            crate::out::finish_out(py, Ok(r.inner), out, &[&input.inner], name)
+            let offer = crate::out::offer(out, &[&input.inner]);
+            let r = input.$name($($arg,)* dt.as_ref());
+            drop(offer);
+            crate::out::finish_out(py, Ok(r?.inner), out, &[&input.inner], name)
         }
     };
     // The others compute in out's dtype by converting the input first (`Float`), or
@@ -383,6 +385,7 @@ macro_rules! forward_out {
             out: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<Py<PyAny>> {
             let name = stringify!($name);
+            let offer = crate::out::offer(out, &[&input.inner]);
             let r = match out_compute_dtype(OutRule::$rule, name, &input.inner, None, out)? {
                 Some(d) if d != input.inner.dtype() => {
                     let x = wrap(rtorch_core::ops::copy::to_dtype(&input.inner, d))?;
@@ -390,6 +393,7 @@ macro_rules! forward_out {
                 }
                 _ => input.$name($($arg,)* $($($kw,)*)?)?,
             };
+            drop(offer);
             crate::out::finish_out(py, Ok(r.inner), out, &[&input.inner], name)
         }
     };

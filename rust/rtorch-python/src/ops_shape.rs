@@ -313,7 +313,10 @@ fn cat(
 ) -> PyResult<Py<PyAny>> {
     let ts = tensor_list(tensors, "cat")?;
     let ins: Vec<&Tensor> = ts.iter().collect();
-    crate::out::finish_out(py, s::cat(&ts, dim), out, &ins, "cat")
+    let offer = crate::out::offer(out, &ins);
+    let result = s::cat(&ts, dim);
+    drop(offer);
+    crate::out::finish_out(py, result, out, &ins, "cat")
 }
 
 #[module_fn]
@@ -326,7 +329,10 @@ fn concat(
 ) -> PyResult<Py<PyAny>> {
     let ts = tensor_list(tensors, "concat")?;
     let ins: Vec<&Tensor> = ts.iter().collect();
-    crate::out::finish_out(py, s::cat(&ts, dim), out, &ins, "concat")
+    let offer = crate::out::offer(out, &ins);
+    let result = s::cat(&ts, dim);
+    drop(offer);
+    crate::out::finish_out(py, result, out, &ins, "concat")
 }
 
 #[module_fn]
@@ -339,7 +345,10 @@ fn concatenate(
 ) -> PyResult<Py<PyAny>> {
     let ts = tensor_list(tensors, "concatenate")?;
     let ins: Vec<&Tensor> = ts.iter().collect();
-    crate::out::finish_out(py, s::cat(&ts, axis), out, &ins, "concatenate")
+    let offer = crate::out::offer(out, &ins);
+    let result = s::cat(&ts, axis);
+    drop(offer);
+    crate::out::finish_out(py, result, out, &ins, "concatenate")
 }
 
 #[module_fn]
@@ -352,7 +361,10 @@ fn stack(
 ) -> PyResult<Py<PyAny>> {
     let ts = tensor_list(tensors, "stack")?;
     let ins: Vec<&Tensor> = ts.iter().collect();
-    crate::out::finish_out(py, s::stack(&ts, dim), out, &ins, "stack")
+    let offer = crate::out::offer(out, &ins);
+    let result = s::stack(&ts, dim);
+    drop(offer);
+    crate::out::finish_out(py, result, out, &ins, "stack")
 }
 
 #[module_fn]

@@ -80,7 +80,9 @@ fn polygamma(
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let input = crate::convert::tensor_ref(input, "input")?.inner.clone();
+    let offer = crate::out::offer(out, &[&input]);
     let result = u::polygamma(n, &input);
+    drop(offer);
     crate::out::finish_out(py, result, out, &[&input], "polygamma")
 }
 

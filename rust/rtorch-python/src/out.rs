@@ -10,6 +10,26 @@ use pyo3::prelude::*;
 use rtorch_core::layout::fmt_shape;
 use rtorch_core::Tensor;
 
+/// Offers `out`'s memory to the op about to run (`rtorch_core::tensor::OutTarget`), for
+/// as long as the returned guard lives, when the op may write its result straight into
+/// it: `out` is a contiguous tensor at offset 0 that shares no storage with what the op
+/// reads, nothing needs autograd, and the in-place checks `finish_out` would make pass.
+/// Otherwise the op computes into a new tensor that `finish_out` copies.
+pub fn offer(
+    out: Option<&Bound<'_, PyAny>>,
+    inputs: &[&Tensor],
+) -> Option<rtorch_core::tensor::OutTarget> {
+    let out = out?.cast::<PyTensor>().ok()?;
+    let o = out.try_borrow().ok()?.inner.clone();
+    let usable = o.is_contiguous()
+        && o.offset() == 0
+        && !(rtorch_core::autograd::is_grad_enabled()
+            && (o.requires_grad() || inputs.iter().any(|t| t.requires_grad())))
+        && inputs.iter().all(|t| !t.storage().same(o.storage()))
+        && rtorch_core::autograd::view::check_inplace(&o, false).is_ok();
+    usable.then(|| rtorch_core::tensor::OutTarget::offer(&o))
+}
+
 /// `result` as a new tensor, or written into `out` when one is given.
 pub fn finish_out(
     py: Python<'_>,
@@ -77,6 +97,17 @@ pub fn finish_out(
         new
     } else {
         o
+    };
+    if r.storage().same(o.storage()) && r.layout() == o.layout() && r.dtype() == o.dtype() {
+        // The op wrote its result into `out`'s memory (`offer`).
+        o.storage().bump_version();
+        return Ok(out.clone().unbind());
+    }
+    // The result in `out`'s memory, laid out otherwise: copied from a temporary.
+    let r = if r.storage().same(o.storage()) {
+        rtorch_core::ops::copy::clone_contiguous(&r).py()?
+    } else {
+        r
     };
     rtorch_core::autograd::view::check_no_internal_overlap(&o).py()?;
     for t in inputs {
