@@ -193,3 +193,57 @@ def test_out_left_alone_when_the_op_fails_on_autograd() -> None:
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
         rtorch.exp(g, out=o)
     assert not o.numpy().any()
+
+
+def test_out_that_is_the_input_matches_numpy() -> None:
+    # `out` is the op's first input: computed in place, as PyTorch defines it.
+    rng = np.random.default_rng(2)
+    xn = rng.standard_normal(5000).astype(np.float32)
+    yn = rng.standard_normal(5000).astype(np.float32)
+    y = rtorch.from_numpy(yn)
+    cases = [
+        (lambda x: rtorch.add(x, y, alpha=2, out=x), xn + np.float32(2) * yn),
+        (lambda x: rtorch.mul(x, 3, out=x), xn * np.float32(3)),
+        (lambda x: rtorch.clamp(x, -0.5, 0.5, out=x), np.clip(xn, -0.5, 0.5)),
+        (lambda x: rtorch.eq(x, x, out=x), np.ones_like(xn)),
+        (lambda x: rtorch.lerp(x, y, 0.5, out=x), None),
+        (lambda x: rtorch.exp(x, out=x), None),
+    ]
+    for op, want in cases:
+        x = rtorch.from_numpy(xn.copy())
+        v = x._version
+        assert op(x) is x
+        assert x._version > v
+        if want is not None:
+            np.testing.assert_array_equal(x.numpy(), want)
+    x = rtorch.from_numpy(xn.copy())
+    rtorch.lerp(x, y, 0.5, out=x)
+    want = xn.astype(np.float64) + 0.5 * (yn.astype(np.float64) - xn)
+    np.testing.assert_allclose(x.numpy(), want, rtol=1e-6, atol=1e-7)
+    x = rtorch.from_numpy(xn.copy())
+    rtorch.exp(x, out=x)
+    np.testing.assert_allclose(x.numpy(), np.exp(xn.astype(np.float64)), rtol=3e-7)
+
+
+def test_out_that_is_the_input_keeps_out_rules() -> None:
+    x = rtorch.ones(3, 1)
+    with pytest.raises(
+        RuntimeError, match=r"output with shape \[3, 1\] doesn't match the broadcast shape \[3, 4\]"
+    ):
+        rtorch.add(x, rtorch.ones(3, 4), out=x)
+    xi = rtorch.ones(3, dtype=rtorch.int64)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast"):
+        rtorch.add(xi, 1.5, out=xi)
+    assert xi.tolist() == [1, 1, 1]
+    g = rtorch.ones(3, requires_grad=True)
+    h = rtorch.ones(3)
+    for call in (lambda: rtorch.add(h, g, out=h), lambda: rtorch.add(g, 1, out=g)):
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            call()
+    assert h.tolist() == [1.0] * 3 and g.tolist() == [1.0] * 3
+    with rtorch.no_grad():
+        rtorch.add(g, 1, out=g)
+    assert g.tolist() == [2.0] * 3 and g.requires_grad and g.grad_fn is None
+    xd = rtorch.ones(3)
+    rtorch.add(xd, rtorch.ones(3, dtype=rtorch.float64), out=xd)
+    assert xd.dtype == rtorch.float32 and xd.tolist() == [2.0] * 3

@@ -125,7 +125,7 @@ macro_rules! tensor_ops {
     (@function $name:ident [] $($rest:tt)*) => {
         $crate::declare::tensor_ops!(@function $name [py] $($rest)*);
     };
-    (@function $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@function $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr $(; |$xi:ident| $ibody:expr)?) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* *, $($($kw = $kdef,)+)? out = None))]
@@ -138,7 +138,6 @@ macro_rules! tensor_ops {
                 out: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
             ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
                 let input = $crate::convert::tensor_ref(input, "input")?;
-                let $x = &input.inner;
                 // What the op reads, for `out=`'s overlap checks.
                 let reads: Vec<rtorch_core::Tensor> = if out.is_some() {
                     [Some(input.inner.clone()) $(, $crate::declare::Operand::tensor(&$arg))* $($(, $crate::declare::Operand::tensor(&$kw))+)?]
@@ -149,6 +148,16 @@ macro_rules! tensor_ops {
                     Vec::new()
                 };
                 let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
+                $(
+                    // `out` is `input`: the in-place form computes the same thing where
+                    // it belongs, without a temporary.
+                    if let Some(out) = $crate::out::input_in_place(out, &reads) {
+                        let $xi = &input.inner;
+                        $crate::error::IntoPyResult::py($ibody)?;
+                        return Ok(out);
+                    }
+                )?
+                let $x = &input.inner;
                 let offer = $crate::out::offer(out, &reads);
                 let result = $body;
                 drop(offer);
@@ -160,7 +169,7 @@ macro_rules! tensor_ops {
     };
 
     // `no_out:` rows, `rtorch.NAME(input, ...)`
-    (@function_no_out $name:ident [$($py:ident)?] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@function_no_out $name:ident [$($py:ident)?] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr $(; |$_xi:ident| $_ibody:expr)?) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]
@@ -223,7 +232,7 @@ macro_rules! tensor_ops {
         $(, $mode:ident $name_:ident $(as $($alias_:ident),+)? |$xi:ident| $ibody:expr)?
     ;)*) => {$(
         $crate::declare::tensor_ops!(@$method $name $pyg $params |$x| $body);
-        $crate::declare::tensor_ops!(@$function $name $pyg $params |$x| $body);
+        $crate::declare::tensor_ops!(@$function $name $pyg $params |$x| $body $(; |$xi| $ibody)?);
         $($(
             $crate::declare::tensor_ops!(@$method $alias $pyg $params |$x| $body);
             $crate::declare::tensor_ops!(@$function $alias $pyg $params |$x| $body);
@@ -251,7 +260,7 @@ macro_rules! tensor_ops {
             }
         }
     };
-    (@function_obj $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr) => {
+    (@function_obj $name:ident [$py:ident] ($($arg:ident : $ty:ty $(= $def:tt)?),* $(; $($kw:ident : $kty:ty = $kdef:tt),+)?) |$x:ident| $body:expr $(; |$_xi:ident| $_ibody:expr)?) => {
         const _: () = {
             #[rtorch_macros::module_fn]
             #[pyo3(signature = (input, $($arg $(= $def)?,)* $(*, $($kw = $kdef,)+)?))]

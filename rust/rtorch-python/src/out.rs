@@ -30,6 +30,18 @@ pub fn offer(
     usable.then(|| rtorch_core::tensor::OutTarget::offer(&o))
 }
 
+/// `out` itself when it is the op's input (`reads[0]`, the same tensor object) and
+/// nothing needs autograd: the op's in-place form then does what `out=` asks (PyTorch
+/// defines an in-place op as writing the op's result into the tensor, under the dtype
+/// and shape rules of an `out=` that is also an input).
+pub fn input_in_place(out: Option<&Bound<'_, PyAny>>, reads: &[&Tensor]) -> Option<Py<PyAny>> {
+    let out = out?;
+    let o = out.cast::<PyTensor>().ok()?;
+    let same = o.try_borrow().ok()?.inner.same(reads.first()?);
+    let grad = rtorch_core::autograd::is_grad_enabled() && reads.iter().any(|t| t.requires_grad());
+    (same && !grad).then(|| out.clone().unbind())
+}
+
 /// `result` as a new tensor, or written into `out` when one is given.
 pub fn finish_out(
     py: Python<'_>,
