@@ -25,6 +25,10 @@
 //!
 //! A body is an expression giving the core `Result` (`Result<Tensor>`, or `Result<()>`
 //! in place); `?` on the argument conversions inside it returns their Python error.
+//! A module function whose `out=` is its input itself runs the row's in-place body
+//! (PyTorch defines the in-place op as the op written into its input); other `out=`
+//! tensors get the result written into their memory when they can take it
+//! (`out::offer`), else copied there.
 //! `in_place_and_fn` instead of `in_place` also exports the in-place form on the
 //! module (`rtorch.relu_`), for the ops where PyTorch has it.
 
