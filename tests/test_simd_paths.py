@@ -170,6 +170,33 @@ def check_norms_and_variance() -> None:
         np.testing.assert_allclose(got, np.abs(a64).sum(1), rtol=(n / 16 + 2) * 2.0**-24)
 
 
+def check_logsumexp_and_prod() -> None:
+    """float32 rows: logsumexp's float32 exponentials (2 ulp each) summed in float64 move
+    the result by at most 2^-22 absolute beyond its rounding; prod multiplies in float64
+    lanes (each value widened in registers), the float64 path's bits rounded once."""
+    rng = np.random.default_rng(5)
+    for n in TAILS + [512, 513, 5000, 70000]:
+        for scale in (1.0, 30.0):
+            a = (rng.standard_normal((3, n)) * scale).astype(np.float32)
+            a64 = a.astype(np.float64)
+            m = a64.max(1)
+            want = m + np.log(np.exp(a64 - m[:, None]).sum(1))
+            got = rtorch.from_numpy(a).logsumexp(1).numpy()
+            np.testing.assert_allclose(got, want, rtol=2.0**-23, atol=2.0**-22)
+        p = (1 + 0.01 * rng.standard_normal((3, n))).astype(np.float32)
+        t = rtorch.from_numpy(p)
+        got = t.prod(1).numpy()
+        assert (got == t.double().prod(1).float().numpy()).all(), n
+        np.testing.assert_allclose(got, p.astype(np.float64).prod(1), rtol=2.0**-23)
+    special = rtorch.tensor(
+        [[float("inf"), 1.0], [float("-inf"), float("-inf")], [float("nan"), 1.0], [1e30, 1e30]]
+    )
+    got = special.logsumexp(1).tolist()
+    assert got[:2] == [float("inf"), float("-inf")] and np.isnan(got[2])
+    assert got[3] == np.float32(1e30 + np.log(2.0))
+    assert rtorch.tensor([[2.0, float("nan"), 0.0]]).prod(1).isnan().all()
+
+
 def check_cross_entropy() -> None:
     rng = np.random.default_rng(1)
     F = rtorch.nn.functional
@@ -287,6 +314,7 @@ def run_checks() -> None:
     check_softmax()
     check_cross_entropy()
     check_norms_and_variance()
+    check_logsumexp_and_prod()
     check_conv()
     check_philox()
     check_transposing_copies()

@@ -153,45 +153,61 @@ fn arg_extreme_portable(x: &[f32], want_max: bool) -> (f32, usize) {
     super::reduce::arg_extreme(x, want_max)
 }
 
-#[cfg(target_arch = "x86_64")]
-/// `acc[i % 16] += (x[i] as f64)^2` for every i, in order: the squares of float32
-/// values summed in float64 over 16 interleaved lanes (the 2-norm's `lanes_fold`), with
-/// the widening in registers. The same operations on each lane at every level (no
-/// contraction), so the same bits; LLVM turned the portable loop into 2-wide pieces
-/// (8 conversions, 8 products and 8 adds per 16 values instead of 2 each).
-pub fn fold_squares_f32(acc: &mut [f64; 16], x: &[f32]) {
+/// How [`fold_f32`] folds a widened value `v` into its lane `a`.
+pub const SUM_SQUARES: u8 = 0;
+/// `a * v`.
+pub const PRODUCT: u8 = 1;
+/// `a + v`.
+pub const SUM: u8 = 2;
+
+/// `acc[i % 16] = op(acc[i % 16], x[i] as f64)` for every i, in order, `op` one of
+/// [`SUM_SQUARES`] (`a + v * v`, the 2-norm's `lanes_fold`), [`PRODUCT`] and [`SUM`]:
+/// float32 values folded in float64 over 16 interleaved lanes, with the widening in
+/// registers. The same operations on each lane at every level (no contraction), so the
+/// same bits; LLVM turned the portable loop into 2-wide pieces (8 conversions, 8
+/// products and 8 adds per 16 values instead of 2 each).
+pub fn fold_f32<const OP: u8>(acc: &mut [f64; 16], x: &[f32]) {
     let full = x.len() - x.len() % 16;
     #[cfg(target_arch = "x86_64")]
     if super::math::has_avx512() {
         // SAFETY: AVX-512 was detected at run time (and not overridden lower).
-        unsafe { avx512::fold_squares_f32(acc, &x[..full]) };
+        unsafe { avx512::fold_f32::<OP>(acc, &x[..full]) };
     } else if super::math::has_avx2_fma() {
         // SAFETY: AVX2 was detected at run time.
-        unsafe { avx2::fold_squares_f32(acc, &x[..full]) };
+        unsafe { avx2::fold_f32::<OP>(acc, &x[..full]) };
     } else {
-        fold_squares_portable(acc, &x[..full]);
+        fold_portable::<OP>(acc, &x[..full]);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    fold_squares_portable(acc, &x[..full]);
-    fold_squares_portable(acc, &x[full..]);
+    fold_portable::<OP>(acc, &x[..full]);
+    fold_portable::<OP>(acc, &x[full..]);
 }
 
-fn fold_squares_portable(acc: &mut [f64; 16], x: &[f32]) {
+/// One lane's step of [`fold_f32`].
+#[inline(always)]
+fn fold_op<const OP: u8>(a: f64, v: f64) -> f64 {
+    match OP {
+        SUM_SQUARES => a + v * v,
+        PRODUCT => a * v,
+        _ => a + v,
+    }
+}
+
+fn fold_portable<const OP: u8>(acc: &mut [f64; 16], x: &[f32]) {
     for (i, &v) in x.iter().enumerate() {
-        let v = v as f64;
-        acc[i % 16] += v * v;
+        acc[i % 16] = fold_op::<OP>(acc[i % 16], v as f64);
     }
 }
 
 mod avx2 {
     use std::arch::x86_64::*;
 
-    /// `fold_squares_f32` over whole groups of 16 values, four 4-wide accumulators.
+    /// `fold_f32` over whole groups of 16 values, four 4-wide accumulators.
     ///
     /// # Safety
     /// The CPU must support AVX2; `x.len()` is a multiple of 16.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn fold_squares_f32(acc: &mut [f64; 16], x: &[f32]) {
+    pub unsafe fn fold_f32<const OP: u8>(acc: &mut [f64; 16], x: &[f32]) {
         let pa = acc.as_mut_ptr();
         // SAFETY: `acc` holds 16 values: 4 from pa + 4k for k < 4.
         let mut a: [__m256d; 4] =
@@ -201,7 +217,11 @@ mod avx2 {
             for (k, a) in a.iter_mut().enumerate() {
                 // SAFETY: `c` holds 16 values, so the 4 from p + 4k are in bounds.
                 let v = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(p.add(4 * k)) });
-                *a = _mm256_add_pd(*a, _mm256_mul_pd(v, v));
+                *a = match OP {
+                    super::SUM_SQUARES => _mm256_add_pd(*a, _mm256_mul_pd(v, v)),
+                    super::PRODUCT => _mm256_mul_pd(*a, v),
+                    _ => _mm256_add_pd(*a, v),
+                };
             }
         }
         for (k, v) in a.iter().enumerate() {
@@ -337,12 +357,12 @@ mod avx2 {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    /// `fold_squares_f32` over whole groups of 16 values, two 8-wide accumulators.
+    /// `fold_f32` over whole groups of 16 values, two 8-wide accumulators.
     ///
     /// # Safety
     /// The CPU must support AVX-512 F; `x.len()` is a multiple of 16.
     #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
-    pub unsafe fn fold_squares_f32(acc: &mut [f64; 16], x: &[f32]) {
+    pub unsafe fn fold_f32<const OP: u8>(acc: &mut [f64; 16], x: &[f32]) {
         let pa = acc.as_mut_ptr();
         // SAFETY: `acc` holds 16 values: 8 from pa and 8 from pa + 8.
         let (mut lo, mut hi) = unsafe { (_mm512_loadu_pd(pa), _mm512_loadu_pd(pa.add(8))) };
@@ -355,8 +375,13 @@ mod avx512 {
                     _mm512_cvtps_pd(_mm256_loadu_ps(p.add(8))),
                 )
             };
-            lo = _mm512_add_pd(lo, _mm512_mul_pd(u, u));
-            hi = _mm512_add_pd(hi, _mm512_mul_pd(v, v));
+            let step = |a: __m512d, v: __m512d| match OP {
+                super::SUM_SQUARES => _mm512_add_pd(a, _mm512_mul_pd(v, v)),
+                super::PRODUCT => _mm512_mul_pd(a, v),
+                _ => _mm512_add_pd(a, v),
+            };
+            lo = step(lo, u);
+            hi = step(hi, v);
         }
         // SAFETY: as the loads above.
         unsafe {
@@ -482,7 +507,13 @@ mod tests {
     /// for bit: lengths around the 16-value group, a starting `acc` carried through,
     /// magnitudes whose squares need float64 (1e30, 1e-30) and the non-finite values.
     #[test]
-    fn folded_squares_equal_the_portable_loop() {
+    fn folded_lanes_equal_the_portable_loop() {
+        check_fold::<SUM_SQUARES>();
+        check_fold::<PRODUCT>();
+        check_fold::<SUM>();
+    }
+
+    fn check_fold<const OP: u8>() {
         for n in [0, 1, 15, 16, 17, 31, 32, 33, 1000, 1025] {
             let mut x: Vec<f32> = (0..n)
                 .map(|i| ((i * 7919) % 1000) as f32 * 0.37 - 150.0)
@@ -497,10 +528,18 @@ mod tests {
             }
             let start: [f64; 16] = std::array::from_fn(|k| k as f64 * 0.25);
             let (mut got, mut want) = (start, start);
-            fold_squares_f32(&mut got, &x);
-            fold_squares_portable(&mut want, &x);
+            fold_f32::<OP>(&mut got, &x);
+            // The reference: each lane's values in order, one operation at a time.
+            for (i, &v) in x.iter().enumerate() {
+                let (a, v) = (want[i % 16], v as f64);
+                want[i % 16] = match OP {
+                    SUM_SQUARES => a + v * v,
+                    PRODUCT => a * v,
+                    _ => a + v,
+                };
+            }
             let bits = |a: [f64; 16]| a.map(f64::to_bits);
-            assert_eq!(bits(got), bits(want), "{n}");
+            assert_eq!(bits(got), bits(want), "op {OP} n {n}");
         }
     }
 

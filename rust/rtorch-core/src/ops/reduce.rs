@@ -400,9 +400,10 @@ pub(crate) fn reduce_f64(
     reduce_f64_reading(t, rdims, keepdim, out_dtype, k, Widened(k))
 }
 
-/// `reduce_f64` with `k32` for the float32 blocks it widens one at a time: `Widened(k)`
+/// `reduce_f64` with `k32` for float32 blocks up to [`KEEP_WIDENED`] values: `Widened(k)`
 /// (each block copied into a float64 buffer), or a kind that widens the values as it
-/// reads them and gives the same results (`VectorNorm`'s 1- and 2-norms).
+/// reads them (`VectorNorm`'s 1- and 2-norms and `Prod`, with the same results), or
+/// computes in float32 where that is as accurate as the result needs (`LogSumExp`).
 fn reduce_f64_reading(
     t: &Tensor,
     rdims: &[usize],
@@ -635,7 +636,7 @@ pub fn prod(t: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
     let dims: Vec<i64> = dim.into_iter().collect();
     let rdims = reduce_dims(&src, &dims)?;
     let out = if out_dtype.is_floating_point() {
-        reduce_f64(&src, &rdims, keepdim, out_dtype, Prod)?
+        reduce_f64_reading(&src, &rdims, keepdim, out_dtype, Prod, Prod)?
     } else {
         let s64 = super::cast_view(&src.detach(), DType::I64)?;
         let (blocks, _, inner) = blocks_for(&s64, &rdims)?;
@@ -1020,7 +1021,7 @@ pub fn norm(
 pub fn logsumexp(t: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let src = to_float(t)?;
     let rdims = reduce_dims(&src, dims)?;
-    let out = reduce_f64(&src, &rdims, keepdim, src.dtype(), LogSumExp)?;
+    let out = reduce_f64_reading(&src, &rdims, keepdim, src.dtype(), LogSumExp, LogSumExp)?;
     if needs_grad(&[&src]) {
         let sx = crate::autograd::SavedTensor::input(&src);
         let so = crate::autograd::SavedTensor::output(&out, 0);
