@@ -45,6 +45,10 @@ thread_local! {
     static OUT_TARGET: std::cell::Cell<Option<Tensor>> = const { std::cell::Cell::new(None) };
 }
 
+/// How many [`OutTarget`]s live, on all threads: while none does, an allocation skips
+/// the thread-local lookup (a `__tls_get_addr` call in the extension, on every op).
+static OUT_TARGETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// While alive, offers a tensor's memory to the first fresh uninitialised tensor of its
 /// shape, dtype and device that this thread allocates (`Tensor::uninit`): the result of
 /// an op called with `out=` is then computed where it belongs, instead of into a new
@@ -61,12 +65,18 @@ pub struct OutTarget(());
 
 impl OutTarget {
     pub fn offer(t: &Tensor) -> OutTarget {
+        OUT_TARGETS.fetch_add(1, Ordering::Relaxed);
         OUT_TARGET.with(|c| c.set(Some(t.clone())));
         OutTarget(())
     }
 
     /// The offered memory as a new tensor, if it fits; the offer ends when taken.
+    #[inline]
     fn take(shape: &[usize], dtype: DType, device: Device) -> Option<Tensor> {
+        // (Relaxed: this thread's own offer, if any, was counted by this thread.)
+        if OUT_TARGETS.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         OUT_TARGET.with(|c| {
             let t = c.take()?;
             let fits = t.dtype() == dtype
@@ -91,6 +101,7 @@ impl OutTarget {
 impl Drop for OutTarget {
     fn drop(&mut self) {
         OUT_TARGET.with(|c| drop(c.take()));
+        OUT_TARGETS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
