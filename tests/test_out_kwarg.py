@@ -126,13 +126,18 @@ def _np(t: rtorch.Tensor) -> np.ndarray:
     return t.numpy().astype(np.float64)
 
 
+def _operands(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, rtorch.Tensor, rtorch.Tensor]:
+    """Two float32 normal vectors, as numpy arrays and as tensors."""
+    rng = np.random.default_rng(seed)
+    xn = rng.standard_normal(n).astype(np.float32)
+    yn = rng.standard_normal(n).astype(np.float32)
+    return xn, yn, rtorch.from_numpy(xn), rtorch.from_numpy(yn)
+
+
 def test_out_written_directly_has_the_results_of_the_op() -> None:
     # A contiguous `out` at offset 0 that shares no memory with the inputs receives the
     # result without a temporary; everything else is copied. Each case against numpy.
-    rng = np.random.default_rng(0)
-    xn = rng.standard_normal(70_000).astype(np.float32)
-    yn = rng.standard_normal(70_000).astype(np.float32)
-    x, y = rtorch.from_numpy(xn), rtorch.from_numpy(yn)
+    xn, yn, x, y = _operands(0, 70_000)
     o = rtorch.empty(70_000)
     v = o._version
     assert rtorch.add(x, y, out=o) is o
@@ -141,7 +146,7 @@ def test_out_written_directly_has_the_results_of_the_op() -> None:
     rtorch.exp(x, out=o)
     np.testing.assert_allclose(_np(o), np.exp(xn.astype(np.float64)), rtol=3e-7)
     # Composite ops whose intermediates have the output's shape.
-    w = rtorch.from_numpy(rng.random(70_000).astype(np.float32))
+    w = rtorch.from_numpy(np.random.default_rng(3).random(70_000).astype(np.float32))
     rtorch.lerp(x, y, w, out=o)
     want = xn.astype(np.float64) + w.numpy() * (yn.astype(np.float64) - xn)
     np.testing.assert_allclose(_np(o), want, rtol=1e-5, atol=1e-6)
@@ -150,10 +155,7 @@ def test_out_written_directly_has_the_results_of_the_op() -> None:
 
 
 def test_out_views_and_aliases_stay_correct() -> None:
-    rng = np.random.default_rng(1)
-    xn = rng.standard_normal(1000).astype(np.float32)
-    yn = rng.standard_normal(1000).astype(np.float32)
-    x, y = rtorch.from_numpy(xn), rtorch.from_numpy(yn)
+    xn, yn, x, y = _operands(1, 1000)
     # The front of a larger tensor (offset 0): the rest is left alone.
     big = rtorch.zeros(2000)
     rtorch.mul(x, y, out=big[:1000])
@@ -197,10 +199,7 @@ def test_out_left_alone_when_the_op_fails_on_autograd() -> None:
 
 def test_out_that_is_the_input_matches_numpy() -> None:
     # `out` is the op's first input: computed in place, as PyTorch defines it.
-    rng = np.random.default_rng(2)
-    xn = rng.standard_normal(5000).astype(np.float32)
-    yn = rng.standard_normal(5000).astype(np.float32)
-    y = rtorch.from_numpy(yn)
+    xn, yn, _, y = _operands(2, 5000)
     cases = [
         (lambda x: rtorch.add(x, y, alpha=2, out=x), xn + np.float32(2) * yn),
         (lambda x: rtorch.mul(x, 3, out=x), xn * np.float32(3)),
