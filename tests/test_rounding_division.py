@@ -199,6 +199,33 @@ def test_pow_by_small_constants_is_products_and_roots(dtype):
     )
 
 
+def test_pow_by_zero_and_one_is_a_fill_and_a_copy():
+    # PyTorch's first cases for every dtype: x ** 0 is 1 (NaN and inf too), x ** 1 is x
+    # bit for bit (-0 and NaN kept); in place as well; the gradient of x ** 1 is 1.
+    special = [float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 2.5, -3.0]
+    for dtype, npd in [(rtorch.float32, np.float32), (rtorch.float64, np.float64)]:
+        a = np.concatenate([np.array(special), _random(N, 5, 3)]).astype(npd)
+        x = rtorch.from_numpy(a.copy())
+        for e in (0, 0.0):
+            _same_bits((x**e).numpy(), np.ones_like(a))
+        for e in (1, 1.0):
+            _same_bits((x**e).numpy(), a)
+        y = x.clone()
+        y.pow_(1)
+        _same_bits(y.numpy(), a)
+        y.pow_(0)
+        _same_bits(y.numpy(), np.ones_like(a))
+    h = rtorch.tensor([1.5, float("nan"), -0.0], dtype=rtorch.float16)
+    assert (h**1).tolist()[0] == 1.5 and math.isnan((h**1).tolist()[1])
+    assert (h**0).tolist() == [1.0] * 3 and (h**0).dtype == rtorch.float16
+    i = rtorch.tensor([0, -2, 5])
+    assert (i**0).tolist() == [1, 1, 1] and (i**1).tolist() == [0, -2, 5]
+    assert (i**0).dtype == rtorch.int64 and (i**1.0).dtype == rtorch.float32
+    w = rtorch.tensor([2.0, -3.0], requires_grad=True)
+    (w**1).sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
 def test_pow_by_integer_constant_wraps():
     x = rtorch.tensor([3, -2, 0, 1], dtype=rtorch.int8)
     assert (x**5).tolist() == [_wrap(v**5, 8, True) for v in [3, -2, 0, 1]]

@@ -135,8 +135,9 @@ pub fn pow_scalar(a: &Tensor, e: Scalar) -> Result<Tensor> {
     Ok(out)
 }
 
-/// `out = x ** e` for a number `e`, `x` already in `out`'s dtype. Floating types take
-/// PyTorch's special cases for the exponents 2, 3, 0.5, -0.5, -1, -2 (products,
+/// `out = x ** e` for a number `e`, `x` already in `out`'s dtype. Every dtype takes
+/// PyTorch's cases for the exponents 0 (a fill) and 1 (a copy); floating types also
+/// its special cases for the exponents 2, 3, 0.5, -0.5, -1, -2 (products,
 /// square roots and quotients, which round differently from `pow`), so results match
 /// its kernel bit for bit.
 fn pow_const_kernel(out: &Tensor, x: &Tensor, e: Scalar) -> Result<()> {
@@ -151,6 +152,12 @@ fn pow_const_kernel(out: &Tensor, x: &Tensor, e: Scalar) -> Result<()> {
         };
     }
     let ef = e.to_f64();
+    // PyTorch's own first cases, for every dtype: x ** 0 is 1 (NaN too), x ** 1 is x.
+    match ef {
+        0.0 => return map::fill(out, Scalar::Int(1)),
+        1.0 => return map::copy_cast(out, x),
+        _ => {}
+    }
     if dtype.is_floating_point() {
         match ef {
             2.0 => return unary::run_float(out, x, u::Square {}),
