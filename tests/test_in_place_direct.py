@@ -278,3 +278,33 @@ def test_fused_in_place_broadcast_strided_and_declined(name):
     # mixed dtypes keep their errors or promotions
     with pytest.raises(RuntimeError):
         in_place(rtorch.ones(3), rtorch.ones(3, dtype=rtorch.float64), rtorch.ones(4))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64"])
+def test_bitwise_in_place_matches_numpy(dtype):
+    # Written straight into the target (contiguous, strided and transposed targets,
+    # number and broadcast row operands), above the parallel threshold.
+    rng = np.random.default_rng(7)
+    info = np.iinfo(dtype)
+    a = rng.integers(info.min, info.max, (300, 250), endpoint=True).astype(dtype)
+    ops = [
+        ("bitwise_and_", np.bitwise_and, None),
+        ("bitwise_and_", np.bitwise_and, "row"),
+        ("bitwise_or_", np.bitwise_or, "row"),
+        ("bitwise_xor_", np.bitwise_xor, "row"),
+        ("bitwise_left_shift_", np.left_shift, "shift"),
+        ("bitwise_right_shift_", np.right_shift, "shift"),
+    ]
+    for name, ref, kind in ops:
+        for view in (lambda t: t, lambda t: t[::2, 1::3], lambda t: t.t()):
+            target = view(rtorch.from_numpy(a.copy()))
+            want = target.numpy().copy()
+            cols = target.shape[1]
+            if kind is None:
+                other = 0x5A
+            elif kind == "row":
+                other = rng.integers(info.min, info.max, (1, cols), endpoint=True).astype(dtype)
+            else:
+                other = rng.integers(0, 8, (1, cols)).astype(dtype)
+            getattr(target, name)(other if kind is None else rtorch.from_numpy(other))
+            np.testing.assert_array_equal(target.numpy(), ref(want, other).astype(dtype))

@@ -681,7 +681,7 @@ pub(crate) fn direct_target(a: &Tensor) -> Result<bool> {
 /// in float32), or a tensor `b` of another dtype or device, on `a`'s storage, or not
 /// broadcasting to `a`'s shape (expanded to it here). The temporary and its copy back
 /// cost `x.mul_(0.9)` on 1M float32 3.5x PyTorch's time.
-fn direct_operand(a: &Tensor, b: &Rhs) -> Result<Option<Rhs>> {
+pub(crate) fn direct_operand(a: &Tensor, b: &Rhs) -> Result<Option<Rhs>> {
     let dtype = result_type(&[operand(a), b.operand()]);
     let kept = matches!(
         dtype,

@@ -266,6 +266,14 @@ pub fn bitwise_(a: &Tensor, b: &Rhs, op: Bit) -> Result<()> {
     if dtype.is_floating_point() {
         return Err(not_implemented(op.kernel_name(), dtype));
     }
+    if let Some(rhs) = super::binary::direct_operand(a, b)? {
+        // Straight into `a` with the out-of-place kernel (the same bits), no temporary.
+        let bt = match rhs {
+            Rhs::Scalar(s) => super::expand_view(&Tensor::scalar(s, a.dtype())?, a.shape())?,
+            Rhs::Tensor(t) => t,
+        };
+        return super::binary::written(a, bitwise_kernel(a, a, &bt, op));
+    }
     in_place_with(a, b, |x, y| bitwise(x, y, op))
 }
 
