@@ -119,6 +119,32 @@ def check_transcendentals() -> dict[str, float]:
     return worst
 
 
+def check_exp_paths_agree() -> None:
+    """exp's vectors whose lanes all lie in [-87, 87] take a shorter path on AVX2 (no
+    clamp, 2^n from the rounding sum's bits): the same bits as the general path, which
+    a vector takes when one lane is outside (here 100 or -100 beside each value). The
+    sweep above bounds both against float64; softmax rows mixing both kinds of vector
+    against numpy."""
+    rng = np.random.default_rng(4)
+    x = np.concatenate(
+        [
+            rng.uniform(-87.0, 87.0, 4096),
+            rng.uniform(-1.0, 1.0, 4096),
+            [-87.0, 87.0, -86.99999, 0.0, -0.0, 1e-45, 0.5, -0.5],
+        ]
+    ).astype(np.float32)
+    fast = rtorch.from_numpy(x.copy()).exp().numpy()
+    for far in (100.0, -100.0):
+        wide = np.full((x.size, 8), far, dtype=np.float32)
+        wide[:, 0] = x
+        general = rtorch.from_numpy(wide).exp().numpy()[:, 0]
+        np.testing.assert_array_equal(fast.view(np.uint32), general.view(np.uint32))
+    # Rows where some shifted values fall below -87 (exp underflows towards 0 there).
+    a = (rng.standard_normal((5, 1031)) * 40).astype(np.float32)
+    ref = _np_log_softmax(a.astype(np.float64), 1)
+    np.testing.assert_allclose(rtorch.from_numpy(a).softmax(1).numpy(), np.exp(ref), 1.3e-6, 1e-30)
+
+
 def _np_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
     m = a.max(axis=axis, keepdims=True)
     return a - m - np.log(np.exp(a - m).sum(axis=axis, keepdims=True))
@@ -311,6 +337,7 @@ def run_checks() -> None:
     if want:
         assert _C._cpu_capability()[0] == want, (_C._cpu_capability(), want)
     worst = check_transcendentals()
+    check_exp_paths_agree()
     check_softmax()
     check_cross_entropy()
     check_norms_and_variance()

