@@ -4,8 +4,10 @@
 //!   (transposed operands need no copy) and picks its AVX2 or AVX-512 kernels at run
 //!   time (the workspace enables its `x86-v4` feature).
 //! - bfloat16 uses AMX tiles (`tdpbf16ps`) where the CPU has them and the OS grants
-//!   them, chosen once per process; elsewhere, and for float16, the operands are
-//!   converted to float32 blocks and the float32 kernel runs. Both accumulate in
+//!   them, else AVX512-BF16 (`vdpbf16ps`) on the same packed operands, chosen once per
+//!   process; elsewhere, and for float16 (no float16 product accumulates in float32 on
+//!   these CPUs), the operands are converted to float32 blocks and the float32 kernel
+//!   runs. Both accumulate in
 //!   float32 and round once per output element, as PyTorch's CPU kernels do.
 //! - Batches: many small products run in parallel over the batch (one single-threaded
 //!   product per matrix); few large ones run one after another, each parallel inside.
