@@ -75,6 +75,17 @@ def test_half_types_and_errors():
         rtorch.histc(x, bins=2, min=1, max=0)
 
 
+@pytest.mark.parametrize("shape", [(2, 3), (0,)], ids=["values", "empty"])
+def test_bin_counts_no_tensor_can_hold_raise(shape):
+    """A bin count past what memory can hold is PyTorch's RuntimeError (it was a Rust
+    panic: the counters were sized before anything checked the count)."""
+    x = rtorch.rand(shape)
+    with pytest.raises(RuntimeError, match="Storage size calculation overflowed"):
+        rtorch.histc(x, bins=2**62)
+    with pytest.raises(RuntimeError, match="can't allocate memory"):
+        x.histc(bins=2**40)
+
+
 def test_matches_torch(torch_ref):
     rng = np.random.default_rng(4)
     for dtype in (np.float32, np.float64):

@@ -21,10 +21,15 @@ pub fn histc(input: &Tensor, bins: usize, lo: f64, hi: f64) -> Result<Tensor> {
         )));
     }
     let x = super::copy::contiguous(input)?;
+    if !matches!(x.dtype(), DType::F32 | DType::F64) {
+        return Err(super::unary::not_implemented("histogram_cpu", x.dtype()));
+    }
+    // A bin count no tensor can hold fails here, with PyTorch's errors (storage size
+    // overflow, allocation failure), before any counting buffer is sized by it.
+    Tensor::zeros(&[bins], x.dtype())?;
     let counts = match x.dtype() {
-        DType::F32 => count(slice::<f32>(&x)?, bins, lo as f32, hi as f32),
-        DType::F64 => count(slice::<f64>(&x)?, bins, lo, hi),
-        d => return Err(super::unary::not_implemented("histogram_cpu", d)),
+        DType::F32 => count(slice::<f32>(&x)?, bins, lo as f32, hi as f32)?,
+        _ => count(slice::<f64>(&x)?, bins, lo, hi)?,
     };
     let values: Vec<f64> = counts.into_iter().map(|c| c as f64).collect();
     super::copy::to_dtype(&Tensor::from_vec(values, &[bins])?, x.dtype())
@@ -60,23 +65,37 @@ macro_rules! binned {
 }
 binned!(f32, f64);
 
-fn count<F: Binned>(x: &[F], bins: usize, lo: F, hi: F) -> Vec<u64> {
+fn count<F: Binned>(x: &[F], bins: usize, lo: F, hi: F) -> Result<Vec<u64>> {
     let nb = F::from_count(bins);
     let parts = cpu::par_map_chunks(x, GRAIN, &|c: &[F]| {
-        let mut h = vec![0u64; bins];
+        let mut h = zeroed(bins)?;
         for &v in c {
             // (NaN fails both comparisons.)
             if v >= lo && v <= hi {
                 h[v.bin(lo, hi, nb).min(bins - 1)] += 1;
             }
         }
-        h
+        Ok(h)
     });
-    let mut total = vec![0u64; bins];
+    let mut total = zeroed(bins)?;
     for h in parts {
-        for (t, c) in total.iter_mut().zip(h) {
+        for (t, c) in total.iter_mut().zip(h?) {
             *t += c;
         }
     }
-    total
+    Ok(total)
+}
+
+/// `bins` zero counters, or an error where the memory cannot be had (a plain `vec!`
+/// aborts the process).
+fn zeroed(bins: usize) -> Result<Vec<u64>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bins).map_err(|_| {
+        Error::Runtime(format!(
+            "histc: cannot allocate {bins} bin counters ({} bytes)",
+            bins.saturating_mul(8)
+        ))
+    })?;
+    v.resize(bins, 0);
+    Ok(v)
 }
