@@ -24,15 +24,25 @@ pub fn histc(input: &Tensor, bins: usize, lo: f64, hi: f64) -> Result<Tensor> {
     if !matches!(x.dtype(), DType::F32 | DType::F64) {
         return Err(super::unary::not_implemented("histogram_cpu", x.dtype()));
     }
-    // A bin count no tensor can hold fails here, with PyTorch's errors (storage size
-    // overflow, allocation failure), before any counting buffer is sized by it.
-    Tensor::zeros(&[bins], x.dtype())?;
-    let counts = match x.dtype() {
-        DType::F32 => count(slice::<f32>(&x)?, bins, lo as f32, hi as f32)?,
-        _ => count(slice::<f64>(&x)?, bins, lo, hi)?,
-    };
-    let values: Vec<f64> = counts.into_iter().map(|c| c as f64).collect();
-    super::copy::to_dtype(&Tensor::from_vec(values, &[bins])?, x.dtype())
+    // The result first: a bin count no tensor can hold fails here, with PyTorch's
+    // errors (storage size overflow, allocation failure), before any counting buffer is
+    // sized by it.
+    let out = Tensor::uninit(&[bins], x.dtype(), x.device())?;
+    match x.dtype() {
+        DType::F32 => fill::<f32>(&out, count(slice::<f32>(&x)?, bins, lo as f32, hi as f32)?)?,
+        _ => fill::<f64>(&out, count(slice::<f64>(&x)?, bins, lo, hi)?)?,
+    }
+    Ok(out)
+}
+
+/// Writes the counts into the fresh result `out` (one value per bin).
+fn fill<F: Binned + crate::element::Element>(out: &Tensor, counts: Vec<u64>) -> Result<()> {
+    // SAFETY: `out` was just allocated by `histc` and nothing else references it.
+    let dst = unsafe { out.cpu_slice_mut::<F>()? };
+    for (d, c) in dst.iter_mut().zip(counts) {
+        *d = F::from_count(c as usize);
+    }
+    Ok(())
 }
 
 fn slice<T: crate::element::Element>(x: &Tensor) -> Result<&[T]> {
