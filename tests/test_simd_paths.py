@@ -120,11 +120,11 @@ def check_transcendentals() -> dict[str, float]:
 
 
 def check_exp_paths_agree() -> None:
-    """exp's vectors whose lanes all lie in [-87, 87] take a shorter path on AVX2 (no
-    clamp, 2^n from the rounding sum's bits): the same bits as the general path, which
-    a vector takes when one lane is outside (here 100 or -100 beside each value). The
-    sweep above bounds both against float64; softmax rows mixing both kinds of vector
-    against numpy."""
+    """exp's vectors whose lanes all lie in [-87, 87] take a shorter path on AVX2 and
+    AVX-512 (no clamp, 2^n from the rounding sum's bits, the scaling folded into the
+    last multiply-add): the same bits as the general path, which a vector takes when
+    one lane is outside (here 100 or -100 beside each value). The sweep above bounds
+    both against float64; softmax rows mixing both kinds of vector against numpy."""
     rng = np.random.default_rng(4)
     x = np.concatenate(
         [
@@ -139,6 +139,17 @@ def check_exp_paths_agree() -> None:
         wide[:, 0] = x
         general = rtorch.from_numpy(wide).exp().numpy()[:, 0]
         np.testing.assert_array_equal(fast.view(np.uint32), general.view(np.uint32))
+    # The vector loops check four vectors at once (32 or 64 values): one value outside
+    # [-87, 87] (or NaN) sends its whole group down the per-vector path, which gives the
+    # other values the same bits; the odd spacing puts it at every position of a group.
+    for odd in (100.0, -100.0, np.nan):
+        mixed = x.copy()
+        mixed[::29] = odd
+        got = rtorch.from_numpy(mixed).exp().numpy()
+        keep = np.ones(x.size, dtype=bool)
+        keep[::29] = False
+        np.testing.assert_array_equal(got[keep].view(np.uint32), fast[keep].view(np.uint32))
+        np.testing.assert_array_equal(got[~keep], np.exp(np.float32(odd)))
     # Rows where some shifted values fall below -87 (exp underflows towards 0 there).
     a = (rng.standard_normal((5, 1031)) * 40).astype(np.float32)
     ref = _np_log_softmax(a.astype(np.float64), 1)

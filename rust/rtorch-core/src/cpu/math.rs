@@ -1518,6 +1518,9 @@ pub(crate) mod vexp {
     ];
     /// Above this, e^x overflows f32.
     const OVER: f32 = 88.722_84;
+    /// 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer
+    /// (ties to even), which then sits in the sum's low mantissa bits.
+    const SHIFTER: f32 = 12_582_912.0;
 
     /// e^x for 16 lanes: NaN stays NaN, +inf and overflow give +inf, -inf gives 0,
     /// subnormal results are rounded once (`scalef`).
@@ -1529,21 +1532,67 @@ pub(crate) mod vexp {
             _mm512_set1_ps(88.8),
             _mm512_max_ps(_mm512_set1_ps(-104.0), x),
         );
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(xc, _mm512_set1_ps(LOG2E)),
+        // n = x log2(e) rounded to the nearest integer, ties to even, by the rounding
+        // of one multiply-add (|x log2 e| < 2^22): `exp256` computes the same n.
+        let n = _mm512_sub_ps(
+            _mm512_fmadd_ps(xc, _mm512_set1_ps(LOG2E), _mm512_set1_ps(SHIFTER)),
+            _mm512_set1_ps(SHIFTER),
         );
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), xc);
+        let y = _mm512_add_ps(exp512_reduced_m1(xc, n), _mm512_set1_ps(1.0));
+        let y = _mm512_scalef_ps(y, n);
+        let over = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(OVER));
+        _mm512_mask_blend_ps(over, y, _mm512_set1_ps(f32::INFINITY))
+    }
+
+    /// `exp512` of four vectors, with one range check for the four: when every lane is
+    /// within [-87, 87], the shorter path of `exp256x4` (the same bits as `exp512`).
+    /// On a Zen 4, one thread: `torch.exp` of 64K values 0.239 -> 0.212 ns per element,
+    /// softmax 4096x1024 23.5 -> 24.4 GB/s.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA (inlined into callers compiled for
+    /// them, as `exp256x4`).
+    #[inline(always)]
+    pub unsafe fn exp512x4(v: [__m512; 4]) -> [__m512; 4] {
+        // |x| as integers, as in `exp256x4`: NaN lanes fail the check.
+        let bits = |x| _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fff_ffff));
+        let hi = _mm512_max_epi32(
+            _mm512_max_epi32(bits(v[0]), bits(v[1])),
+            _mm512_max_epi32(bits(v[2]), bits(v[3])),
+        );
+        if _mm512_cmpgt_epi32_mask(hi, _mm512_set1_epi32(87f32.to_bits() as i32)) != 0 {
+            return v.map(|x| exp512(x));
+        }
+        v.map(|x| exp512_inside(x))
+    }
+
+    /// e^x for lanes all within [-87, 87], as `exp256`'s `exp256_inside`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    fn exp512_inside(x: __m512) -> __m512 {
+        let t = _mm512_fmadd_ps(x, _mm512_set1_ps(LOG2E), _mm512_set1_ps(SHIFTER));
+        let n = _mm512_sub_ps(t, _mm512_set1_ps(SHIFTER));
+        let em1 = exp512_reduced_m1(x, n);
+        let pow = _mm512_castsi512_ps(_mm512_add_epi32(
+            _mm512_slli_epi32::<23>(_mm512_castps_si512(t)),
+            _mm512_set1_epi32(127 << 23),
+        ));
+        _mm512_fmadd_ps(pow, em1, pow)
+    }
+
+    /// e^r - 1 for x = n ln 2 + r, |r| <= ln(2)/2: a degree-5 polynomial in r by
+    /// Estrin's scheme (three dependent multiply-adds instead of Horner's five).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    fn exp512_reduced_m1(x: __m512, n: __m512) -> __m512 {
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
         let z = _mm512_mul_ps(r, r);
-        // Estrin's scheme: three dependent multiply-adds instead of Horner's five.
         let q0 = _mm512_fmadd_ps(_mm512_set1_ps(P[0]), r, _mm512_set1_ps(P[1]));
         let q1 = _mm512_fmadd_ps(_mm512_set1_ps(P[2]), r, _mm512_set1_ps(P[3]));
         let q2 = _mm512_fmadd_ps(_mm512_set1_ps(P[4]), r, _mm512_set1_ps(P[5]));
         let p = _mm512_fmadd_ps(_mm512_fmadd_ps(q0, z, q1), z, q2);
-        let y = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0));
-        let y = _mm512_scalef_ps(y, n);
-        let over = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(OVER));
-        _mm512_mask_blend_ps(over, y, _mm512_set1_ps(f32::INFINITY))
+        _mm512_fmadd_ps(p, z, r)
     }
 
     /// `dst[i] = e^src[i]` for `i < n`, 16 lanes at a time, the tail under a mask.
@@ -1554,6 +1603,16 @@ pub(crate) mod vexp {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     pub unsafe fn exp_run512(src: *const f32, dst: *mut f32, n: usize) {
         let mut i = 0;
+        while i + 64 <= n {
+            // SAFETY: lanes i..i+64 lie inside both runs; all loaded before any store.
+            unsafe {
+                let v = [0, 16, 32, 48].map(|k| _mm512_loadu_ps(src.add(i + k)));
+                for (k, e) in exp512x4(v).into_iter().enumerate() {
+                    _mm512_storeu_ps(dst.add(i + 16 * k), e);
+                }
+            }
+            i += 64;
+        }
         while i + 16 <= n {
             // SAFETY: lanes i..i+16 lie inside both runs; loaded before stored.
             unsafe { _mm512_storeu_ps(dst.add(i), exp512(_mm512_loadu_ps(src.add(i)))) };
@@ -1579,6 +1638,16 @@ pub(crate) mod vexp {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn exp_run256(src: *const f32, dst: *mut f32, n: usize) {
         let mut i = 0;
+        while i + 32 <= n {
+            // SAFETY: lanes i..i+32 lie inside both runs; all loaded before any store.
+            unsafe {
+                let v = [0, 8, 16, 24].map(|k| _mm256_loadu_ps(src.add(i + k)));
+                for (k, e) in exp256x4(v).into_iter().enumerate() {
+                    _mm256_storeu_ps(dst.add(i + 8 * k), e);
+                }
+            }
+            i += 32;
+        }
         while i + 8 <= n {
             // SAFETY: lanes i..i+8 lie inside both runs; loaded before stored.
             unsafe { _mm256_storeu_ps(dst.add(i), exp256(_mm256_loadu_ps(src.add(i)))) };
@@ -1599,12 +1668,7 @@ pub(crate) mod vexp {
     /// e^x for 8 lanes, the same values as `exp512`.
     ///
     /// When every lane is within [-87, 87] (softmax's shifted inputs nearly always are),
-    /// 2^n is a normal float: no clamping, no overflow blend, and 2^n is built from the
-    /// rounding sum's bits. `t = x log2(e) + 1.5 * 2^23` rounds the (rounded) product to
-    /// the nearest integer, ties to even, as `_mm256_round_ps` does, so n and the result
-    /// are the same as the general path's. That path costs half again as many
-    /// instructions (float32 softmax rows, one thread, AVX2 on a Zen 4: the exponential
-    /// pass 0.55 -> 0.43 ns per element with Estrin's polynomial).
+    /// the result and 2^n are normal floats, so [`exp256_inside`] applies.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub fn exp256(x: __m256) -> __m256 {
@@ -1614,27 +1678,63 @@ pub(crate) mod vexp {
         if _mm256_movemask_ps(inside) != 0xff {
             return exp256_any(x);
         }
-        const SHIFTER: f32 = 12_582_912.0;
-        let t = _mm256_add_ps(
-            _mm256_mul_ps(x, _mm256_set1_ps(LOG2E)),
-            _mm256_set1_ps(SHIFTER),
-        );
-        let n = _mm256_sub_ps(t, _mm256_set1_ps(SHIFTER));
-        let y = exp256_reduced(x, n);
-        // t's low bits hold n (two's complement); shifted into the exponent field and
-        // biased, they are 2^n, a normal float for n in [-126, 126].
-        let pow = _mm256_add_epi32(
-            _mm256_slli_epi32::<23>(_mm256_castps_si256(t)),
-            _mm256_set1_epi32(127 << 23),
-        );
-        _mm256_mul_ps(y, _mm256_castsi256_ps(pow))
+        exp256_inside(x)
     }
 
-    /// e^(n ln 2 + r) / 2^n = e^r for x = n ln 2 + r, |r| <= ln(2)/2 (`exp512`'s
-    /// reduction and polynomial).
+    /// `exp256` of four vectors, with one range check for the four.
+    ///
+    /// One vector at a time, the exponential's long dependency chain (about 40 cycles)
+    /// fills the out-of-order window before the next vector's independent work can
+    /// start; four independent chains per step, with a third of the checks, ran the
+    /// exponential pass of float32 softmax rows on a Zen 4 (one thread) at 0.30 ns per
+    /// element against 0.42 (softmax 4096x1024 12.1 -> 15.6 GB/s, `torch.exp` of 64K
+    /// values 0.43 -> 0.28 ns per element).
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA. (Not a `target_feature` function so that it can be
+    /// inlined, as it must be for its four arrays to stay in registers: callers are
+    /// compiled for AVX2 and FMA.)
+    #[inline(always)]
+    pub unsafe fn exp256x4(v: [__m256; 4]) -> [__m256; 4] {
+        // |x| as integers: ordered as the floats for every non-NaN value, and a NaN's
+        // bits lie above every finite value's (and 87's), so NaN lanes fail the check.
+        let bits = |x| _mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x7fff_ffff));
+        let hi = _mm256_max_epi32(
+            _mm256_max_epi32(bits(v[0]), bits(v[1])),
+            _mm256_max_epi32(bits(v[2]), bits(v[3])),
+        );
+        let outside = _mm256_cmpgt_epi32(hi, _mm256_set1_epi32(87f32.to_bits() as i32));
+        if _mm256_testz_si256(outside, outside) == 0 {
+            return v.map(|x| exp256(x));
+        }
+        v.map(|x| exp256_inside(x))
+    }
+
+    /// e^x for lanes all within [-87, 87]: no clamping, no overflow blend, 2^n (a
+    /// normal float for n in [-126, 126]) built from the bits of the rounding sum that
+    /// gave n, and the scaling folded into the last multiply-add. Scaling by a power of
+    /// two is exact here, so `pow * (e^r - 1) + pow` rounds once to the general path's
+    /// `(e^r - 1 + 1) * 2^n`: the same bits.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn exp256_reduced(x: __m256, n: __m256) -> __m256 {
+    fn exp256_inside(x: __m256) -> __m256 {
+        let t = _mm256_fmadd_ps(x, _mm256_set1_ps(LOG2E), _mm256_set1_ps(SHIFTER));
+        let n = _mm256_sub_ps(t, _mm256_set1_ps(SHIFTER));
+        let em1 = exp256_reduced_m1(x, n);
+        // t's low bits hold n (two's complement); shifted into the exponent field and
+        // biased, they are 2^n.
+        let pow = _mm256_castsi256_ps(_mm256_add_epi32(
+            _mm256_slli_epi32::<23>(_mm256_castps_si256(t)),
+            _mm256_set1_epi32(127 << 23),
+        ));
+        _mm256_fmadd_ps(pow, em1, pow)
+    }
+
+    /// e^r - 1 for x = n ln 2 + r, |r| <= ln(2)/2 (`exp512`'s reduction and polynomial,
+    /// Estrin's scheme).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn exp256_reduced_m1(x: __m256, n: __m256) -> __m256 {
         let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
         let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
         let z = _mm256_mul_ps(r, r);
@@ -1642,7 +1742,7 @@ pub(crate) mod vexp {
         let q1 = _mm256_fmadd_ps(_mm256_set1_ps(P[2]), r, _mm256_set1_ps(P[3]));
         let q2 = _mm256_fmadd_ps(_mm256_set1_ps(P[4]), r, _mm256_set1_ps(P[5]));
         let p = _mm256_fmadd_ps(_mm256_fmadd_ps(q0, z, q1), z, q2);
-        _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0))
+        _mm256_fmadd_ps(p, z, r)
     }
 
     /// `exp256` for any input: clamped, 2^n applied in two exact steps (for subnormal
@@ -1654,10 +1754,11 @@ pub(crate) mod vexp {
             _mm256_set1_ps(88.8),
             _mm256_max_ps(_mm256_set1_ps(-104.0), x),
         );
-        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm256_mul_ps(xc, _mm256_set1_ps(LOG2E)),
+        let n = _mm256_sub_ps(
+            _mm256_fmadd_ps(xc, _mm256_set1_ps(LOG2E), _mm256_set1_ps(SHIFTER)),
+            _mm256_set1_ps(SHIFTER),
         );
-        let y = exp256_reduced(xc, n);
+        let y = _mm256_add_ps(exp256_reduced_m1(xc, n), _mm256_set1_ps(1.0));
         // n in [-150, 128] (NaN converts to i32::MIN, harmless: y is NaN): both halves
         // are normal powers of two.
         let ni = _mm256_cvtps_epi32(n);
