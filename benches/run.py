@@ -42,8 +42,18 @@ sys.path.insert(0, str(HERE))
 from workloads import BY_NAME, WORKLOADS, Workload
 
 RESULT_TAG = "BENCH_RESULT "
-# Environment variables that change either library's threading; recorded when set.
-TUNING_ENV = ("OMP_WAIT_POLICY", "KMP_BLOCKTIME", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY")
+# Environment variables that change either library's threading or SIMD level; recorded
+# when set.
+TUNING_ENV = (
+    "OMP_WAIT_POLICY",
+    "KMP_BLOCKTIME",
+    "MKL_NUM_THREADS",
+    "RTORCH_CPU_CAPABILITY",
+    "RTORCH_DISABLE_AMX",
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
 LIBS = ("rtorch", "torch")
 SIMD_FLAGS = (
     "sse4_2",
