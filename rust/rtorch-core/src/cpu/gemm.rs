@@ -777,10 +777,12 @@ mod bf16 {
     /// A buffer of whole cache lines, allocated as tensor storage is: 64-byte aligned
     /// (tile rows, 64 bytes, must start on a line: one that straddles two makes every
     /// tile load touch twice the lines, and measured 1.8x slower), and from 2 MiB on
-    /// aligned to a huge page and backed by one where the kernel allows. With 4 KiB
-    /// pages the packed operands' cache sets followed the physical pages a process
-    /// happened to get: a two-thread 1024^3 product ran at 375 GFLOP/s in some
-    /// processes and 430 in others on a Zen 4.
+    /// aligned to a huge page and backed by one where the kernel allows: fewer TLB
+    /// misses over the packed operands, and the same cache-set layout in every process
+    /// (with 4 KiB pages it follows the physical pages a process gets). Two-thread
+    /// 1024^3 products on a Zen 4, medians of twelve processes: 2 in 6 ran near 375
+    /// GFLOP/s instead of 420-430 before, 1 in 6 after (the rest of that slow mode is
+    /// the host: B's packing swells 4x in periods of memory contention).
     #[derive(Default)]
     struct Lines(Option<crate::storage::CpuBuffer>);
 
