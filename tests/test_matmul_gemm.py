@@ -317,14 +317,26 @@ rng = np.random.default_rng(3)
 # transposed weight (Linear's x @ w.t()): whole 32-column panels of it are packed by
 # 16 x 16 transposes of k-pairs (odd k: a half pair; k % 32: a masked last k-tile), a
 # partial last panel element by element.
-for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 513, 31),
-                (48, 95, 96), (20, 64, 160), (64, 784, 128)]:
-    a = rtorch.from_numpy(rng.standard_normal((m, k))).to(rtorch.bfloat16)
-    b = rtorch.from_numpy(rng.standard_normal((n, k))).to(rtorch.bfloat16).t()
+# A is read in place by the AVX512-BF16 kernel when its rows are unit-stride, k % 32 == 0,
+# m >= 32 and the row stride is not a multiple of 4 KiB (k = 2048: packed); m % 32 != 0
+# then recomputes the last 32 rows' overlap; a[:, :k] of a wider tensor has a row
+# stride other than k. 1000 x 96 x 128 runs on two threads with rows cut in two parts.
+def check(a, b):
+    k = a.shape[1]
     ref = a.double().numpy() @ b.double().numpy()
     mag = np.abs(a.double().numpy()) @ np.abs(b.double().numpy())
     got = (a @ b).double().numpy()
-    assert np.all(np.abs(got - ref) <= 2 * k * 2.0**-24 * mag + 2.0**-8 * np.abs(ref)), (m, k, n)
+    assert np.all(np.abs(got - ref) <= 2 * k * 2.0**-24 * mag + 2.0**-8 * np.abs(ref)), (
+        tuple(a.shape), tuple(b.shape), a.stride(), b.stride())
+for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 513, 31),
+                (48, 95, 96), (20, 64, 160), (64, 784, 128), (70, 96, 40), (1000, 128, 96),
+                (40, 2048, 33)]:
+    a = rtorch.from_numpy(rng.standard_normal((m, k))).to(rtorch.bfloat16)
+    b = rtorch.from_numpy(rng.standard_normal((n, k))).to(rtorch.bfloat16)
+    check(a, b.t())
+    check(a, b.t().contiguous())
+    wide = rtorch.from_numpy(rng.standard_normal((m, k + 48))).to(rtorch.bfloat16)
+    check(wide[:, 8:k + 8], b.t())
 print("ok", rtorch._C._bf16_matmul_kernel())
 """
 

@@ -824,10 +824,11 @@ mod bf16 {
     }
 
     thread_local! {
-        /// This thread's packed A and B, kept between calls: fresh multi-megabyte
-        /// buffers cost page faults as slow as the packing itself.
-        static PACKS: std::cell::Cell<(Lines, Lines)> =
-            const { std::cell::Cell::new((Lines::new(), Lines::new())) };
+        /// This thread's packed A, kept between calls: fresh multi-megabyte buffers
+        /// cost page faults as slow as the packing itself.
+        static A_PACK: std::cell::Cell<Lines> = const { std::cell::Cell::new(Lines::new()) };
+        /// This thread's packed panels of B (those of the task it runs), likewise.
+        static B_PACK: std::cell::Cell<Lines> = const { std::cell::Cell::new(Lines::new()) };
         /// This thread's float32 partial sums of a task's blocks between k-chunks.
         static ACC: std::cell::Cell<Lines> = const { std::cell::Cell::new(Lines::new()) };
     }
@@ -849,7 +850,120 @@ mod bf16 {
         }
     }
 
+    /// Where the kernels read A's rows.
+    #[derive(Clone, Copy)]
+    enum ARows {
+        /// Packed row blocks (`pack_a`): block rb at `rb * RB * kp`, its rows KT
+        /// elements apart, its k-tiles 1024 apart.
+        Packed { ptr: SendPtr<u16>, kp: usize },
+        /// A itself: rows `rs` elements apart, each a unit-stride run of k (a multiple
+        /// of KT) values, so k-tiles lie KT apart. The last row block, when m is not a
+        /// multiple of RB, is the RB rows ending at row m - 1 (m >= RB): its first rows
+        /// repeat the previous block's and are not stored.
+        InPlace {
+            ptr: SendPtr<u16>,
+            rs: isize,
+            m: usize,
+        },
+    }
+
+    /// Row block `rb` of [`ARows`] as the kernels read it.
+    #[derive(Clone, Copy)]
+    struct ABlock {
+        /// Row 0, k-tile 0.
+        ptr: *const u16,
+        /// Elements from one row to the next.
+        row_stride: isize,
+        /// Elements from one k-tile to the next.
+        tile_stride: isize,
+        /// Leading rows that belong to the previous block (not stored).
+        skip: usize,
+    }
+
+    impl ARows {
+        /// # Safety
+        /// Row block `rb` exists (`rb * RB < m`).
+        unsafe fn block(self, rb: usize) -> ABlock {
+            match self {
+                ARows::Packed { ptr, kp } => ABlock {
+                    // SAFETY: row block rb lies inside the packed buffer.
+                    ptr: unsafe { ptr.get().add(rb * RB * kp) },
+                    row_stride: KT as isize,
+                    tile_stride: 1024,
+                    skip: 0,
+                },
+                ARows::InPlace { ptr, rs, m } => {
+                    let first = (rb * RB).min(m - RB);
+                    ABlock {
+                        // SAFETY: rows first..first + RB lie inside A (m >= RB).
+                        ptr: unsafe { ptr.get().offset(first as isize * rs) },
+                        row_stride: rs,
+                        tile_stride: KT as isize,
+                        skip: rb * RB - first,
+                    }
+                }
+            }
+        }
+    }
+
+    /// A row stride (in bfloat16 elements) at which reading A in place runs as fast as
+    /// from packed tiles: a 32-row block of 512-byte k-chunks then spreads over the L1
+    /// sets (at 2 KiB a throwaway Zen 4 harness ran the kernel at 230 GFLOP/s, packed
+    /// 231), unlike a multiple of 4 KiB, which stacks every row on the same sets (8
+    /// KiB: 210).
+    fn stride_reads_well(rs: isize) -> bool {
+        rs.checked_mul(2)
+            .is_some_and(|bytes| bytes > 0 && bytes % 4096 != 0)
+    }
+
+    /// How a product's panels and row blocks are shared among the tasks.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Split {
+        /// Panels per group (the last group may have fewer).
+        group_panels: usize,
+        groups: usize,
+        /// Parts the row blocks are cut into; each group's panels are packed once per
+        /// part.
+        row_parts: usize,
+    }
+
+    /// Groups of at most PANELS_PER_TASK panels, as many as a multiple of the thread
+    /// count when that splits the panels evenly; otherwise (or with fewer panels than
+    /// threads) the rows are cut too, into up to `threads` parts, so that the tasks
+    /// share out evenly at the price of packing each group once per part.
+    fn split(panels: usize, row_blocks: usize, threads: usize) -> Split {
+        if threads <= 1 {
+            let groups = panels.div_ceil(PANELS_PER_TASK);
+            return Split {
+                group_panels: panels.div_ceil(groups),
+                groups,
+                row_parts: 1,
+            };
+        }
+        let groups = threads * panels.div_ceil(threads * PANELS_PER_TASK);
+        let group_panels = panels.div_ceil(groups);
+        let groups = panels.div_ceil(group_panels);
+        let even = groups.is_multiple_of(threads) && panels.is_multiple_of(group_panels);
+        let row_parts = if even {
+            1
+        } else {
+            threads.min(row_blocks.div_ceil(ROW_BLOCKS_PER_TASK))
+        };
+        Split {
+            group_panels,
+            groups,
+            row_parts,
+        }
+    }
+
     /// `out (m, n) = a (m, k) @ b (k, n)` in bfloat16 bits, contiguous row-major `out`.
+    ///
+    /// A is packed once for all tasks, or read in place when its rows allow (AVX512-BF16
+    /// only: the AMX tile loads are tuned on packed tiles). Each task packs the panels of
+    /// B it multiplies into its own thread's buffer and runs them against its rows: one
+    /// pass over the thread pool, and the panels are still in the cache of the core that
+    /// packed them (packing all of B up front on two threads took 5% of a 1024^3
+    /// product on a Zen 4 in periods of memory contention, plus a pass over the pool).
     ///
     /// # Safety
     /// [`engine`] returned `engine`; `a` and `b` with their strides address the
@@ -874,180 +988,198 @@ mod bf16 {
         let kp = k.div_ceil(KT) * KT;
         let mp = m.div_ceil(RB) * RB;
         let panels = n.div_ceil(CB);
-        let nkt = kp / KT;
-
-        // Both packed operands live in this thread's reused buffers. Padding in k must
-        // be zero (garbage there would meet the other operand's padding: NaN * 0); it
-        // lies in the last k-tile of each row block and panel (1024 values each), which
-        // are cleared before packing. Padding rows of A and columns of B only reach
-        // outputs that are not stored.
-        let (mut a_buf, mut b_buf) = PACKS.with(|c| c.take());
-        let ap: &mut [u16] = a_buf.prefix(mp * kp);
-        let bp: &mut [u16] = b_buf.prefix(panels * kp * CB);
-        if kp != k {
-            let last_tile = (nkt - 1) * 1024;
-            for block in ap.chunks_mut(RB * kp).chain(bp.chunks_mut(kp * CB)) {
-                block[last_tile..].fill(0);
-            }
-        }
+        let row_blocks = mp / RB;
         // Small products run on this thread alone (`NATIVE_PAR_MACS`).
         let threads = if m.saturating_mul(n).saturating_mul(k) < super::NATIVE_PAR_MACS {
             1
         } else {
             threads
         };
-        pack_b(bp, b, brs, bcs, k, n, threads);
-        pack_a(ap, a, ars, acs, m, k, threads);
 
-        let row_blocks = mp / RB;
-        let row_tasks = row_blocks.div_ceil(ROW_BLOCKS_PER_TASK);
-        let panel_tasks = panels.div_ceil(PANELS_PER_TASK);
-        let (pa, pbp, po) = (
-            SendPtr(ap.as_ptr() as *mut u16),
-            SendPtr(bp.as_ptr() as *mut u16),
-            SendPtr(out),
-        );
-        let task = |t: usize| {
-            let (rt, pt) = (t / panel_tasks, t % panel_tasks);
-            let rb0 = rt * ROW_BLOCKS_PER_TASK;
-            let rb1 = (rb0 + ROW_BLOCKS_PER_TASK).min(row_blocks);
-            let p0 = pt * PANELS_PER_TASK;
-            let p1 = (p0 + PANELS_PER_TASK).min(panels);
-            // SAFETY: the packed buffers cover every tile read (A: mp x kp, B: panels x
-            // kp x CB), and each task writes only its own rows x columns of `out`.
-            unsafe {
-                run_task(
-                    engine,
-                    pa.get(),
-                    pbp.get(),
-                    kp,
-                    nkt,
-                    rb0,
-                    rb1,
-                    p0,
-                    p1,
-                    m,
-                    n,
-                    po.get(),
-                    bias,
-                )
-            };
+        // Padding in k must be zero (garbage there would meet the other operand's
+        // padding: NaN * 0); it lies in the last k-tile of each packed row block and
+        // panel (1024 values each), which are cleared before packing. Padding rows of A
+        // and columns of B only reach outputs that are not stored.
+        let in_place = engine == Engine::Avx512Bf16
+            && acs == 1
+            && k.is_multiple_of(KT)
+            && m >= RB
+            && stride_reads_well(ars);
+        let mut a_buf = A_PACK.with(|c| c.take());
+        let a_rows = if in_place {
+            ARows::InPlace {
+                ptr: SendPtr(a as *mut u16),
+                rs: ars,
+                m,
+            }
+        } else {
+            let ap: &mut [u16] = a_buf.prefix(mp * kp);
+            if kp != k {
+                for block in ap.chunks_mut(RB * kp) {
+                    block[kp * RB - 1024..].fill(0);
+                }
+            }
+            pack_a(ap, a, ars, acs, m, k, threads);
+            ARows::Packed {
+                ptr: SendPtr(ap.as_mut_ptr()),
+                kp,
+            }
         };
-        let tasks = row_tasks * panel_tasks;
+
+        let sp = split(panels, row_blocks, threads);
+        let part_blocks = row_blocks.div_ceil(sp.row_parts);
+        let (bsrc, po) = (SendPtr(b as *mut u16), SendPtr(out));
+        let task = |t: usize| {
+            let (g, part) = (t / sp.row_parts, t % sp.row_parts);
+            let p0 = g * sp.group_panels;
+            let p1 = (p0 + sp.group_panels).min(panels);
+            let mut b_buf = B_PACK.with(|c| c.take());
+            let bp: &mut [u16] = b_buf.prefix((p1 - p0) * kp * CB);
+            if kp != k {
+                for panel in bp.chunks_mut(kp * CB) {
+                    panel[kp * CB - 1024..].fill(0);
+                }
+            }
+            let simd = crate::cpu::math::has_avx512();
+            // SAFETY: panels p0..p1 of B (caller's contract) into a buffer that holds
+            // them; `simd` only when the AVX-512 path is in use.
+            unsafe { pack_b(bp, bsrc.get(), (brs, bcs), (k, n), p0..p1, simd) };
+            let r_end = ((part + 1) * part_blocks).min(row_blocks);
+            for rb0 in (part * part_blocks..r_end).step_by(ROW_BLOCKS_PER_TASK) {
+                let rb1 = (rb0 + ROW_BLOCKS_PER_TASK).min(r_end);
+                // SAFETY: A's rows are packed or read in place in bounds (`a_rows`),
+                // `bp` holds panels p0..p1, and this task writes only its own rows x
+                // columns of `out`.
+                unsafe {
+                    run_task(
+                        engine,
+                        a_rows,
+                        bp.as_ptr(),
+                        kp,
+                        rb0..rb1,
+                        p0..p1,
+                        m,
+                        n,
+                        po.get(),
+                        bias,
+                    )
+                };
+            }
+            if b_buf.bytes() <= KEEP_BYTES {
+                B_PACK.with(|c| c.set(b_buf));
+            }
+        };
+        let tasks = sp.groups * sp.row_parts;
         if threads > 1 && tasks > 1 {
             super::super::par_for(tasks, &task);
         } else {
             (0..tasks).for_each(task);
         }
-        if a_buf.bytes() + b_buf.bytes() <= KEEP_BYTES {
-            PACKS.with(|c| c.set((a_buf, b_buf)));
+        if a_buf.bytes() <= KEEP_BYTES {
+            A_PACK.with(|c| c.set(a_buf));
         }
     }
 
-    /// Packs B (k x n, strides `brs`, `bcs`) into `bp`: panel after panel of CB columns;
-    /// in a panel, k-tile after k-tile; in a k-tile, two 16-column halves of 16 rows of
-    /// k-pairs (16 columns x 2 bf16), the layout `tdpbf16ps` reads.
+    /// Packs panels `p0..p1` of B (k x n, strides `brs`, `bcs`) into `bp`, panel after
+    /// panel of CB columns; in a panel, k-tile after k-tile; in a k-tile, two 16-column
+    /// halves of 16 rows of k-pairs (16 columns x 2 bf16), the layout `tdpbf16ps` reads.
+    /// The k padding of the last k-tile of each panel is left as found. With `simd`,
+    /// whole panels are packed by AVX-512 permutes (row-major B) or transposes
+    /// (column-contiguous B).
     ///
     /// # Safety
-    /// B's elements lie inside a live allocation; `bp` holds `panels * kp * CB`.
+    /// B's elements lie inside a live allocation; `bp` holds `(p1 - p0) * kp * CB`;
+    /// `p0 < p1 <= n.div_ceil(CB)`; `simd` only on a CPU with AVX512F and AVX512BW.
     unsafe fn pack_b(
         bp: &mut [u16],
         b: *const u16,
-        brs: isize,
-        bcs: isize,
-        k: usize,
-        n: usize,
-        threads: usize,
+        (brs, bcs): (isize, isize),
+        (k, n): (usize, usize),
+        panels: std::ops::Range<usize>,
+        simd: bool,
     ) {
+        let (p0, p1) = (panels.start, panels.end);
         let kp = k.div_ceil(KT) * KT;
         let panel_len = kp * CB;
         // A B whose columns are contiguous (Linear's `x @ w.t()`) is packed by 16 x 16
         // transposes of k-pairs on the AVX-512 path.
-        let transposed = brs == 1 && bcs != 1 && crate::cpu::math::has_avx512();
-        let full_panels = if bcs == 1 || transposed { n / CB } else { 0 };
-        let (bsrc, dst) = (SendPtr(b as *mut u16), SendPtr(bp.as_mut_ptr()));
-        // Row-major B, full panels: one k-tile of every panel per task, reading B's
-        // rows front to back (a panel at a time would stride down 64-byte columns).
-        let pack_tile_rows = |t: usize| {
-            let b = bsrc.get() as *const u16;
-            if crate::cpu::math::has_avx512() {
-                // SAFETY: the AVX-512 path is in use; columns 0..full_panels*CB of rows
-                // t*KT..min(k, t*KT + KT) lie inside B, and k-tile t of every full panel
-                // inside `bp`, written by this task only.
-                unsafe {
-                    interleave_tile_avx512(
-                        b.offset((t * KT) as isize * brs),
-                        brs,
-                        KT.min(k - t * KT),
-                        full_panels,
-                        dst.get().add(t * 1024),
-                        panel_len,
+        let transposed = brs == 1 && bcs != 1 && simd;
+        let full_end = if bcs == 1 || transposed {
+            (n / CB).clamp(p0, p1)
+        } else {
+            p0
+        };
+        let dst = bp.as_mut_ptr();
+        if transposed {
+            // Panel by panel, half by half: 16 columns read front to back, 16 streams at
+            // a time, each 16-column half of a k-tile one transpose.
+            for j in p0..full_end {
+                for h in 0..2 {
+                    for t in 0..kp / KT {
+                        let c0 = j * CB + h * 16;
+                        // SAFETY: the CPU has AVX-512 (`transposed`); columns
+                        // c0..c0+16 of B hold elements t*KT..min(k, t*KT + KT) (caller's
+                        // contract); half h of k-tile t of panel j lies inside `bp`.
+                        unsafe {
+                            transpose_pairs_avx512(
+                                b.offset(c0 as isize * bcs + (t * KT) as isize),
+                                bcs,
+                                KT.min(k - t * KT),
+                                dst.add((j - p0) * panel_len + t * 1024 + h * 512),
+                            )
+                        };
+                    }
+                }
+            }
+        } else if full_end > p0 {
+            // Row-major B, full panels: a k-tile of every panel at a time, reading B's
+            // rows front to back (a panel at a time would stride down 64-byte columns).
+            for t in 0..kp / KT {
+                let rows = KT.min(k - t * KT);
+                // SAFETY: rows t*KT..t*KT+rows of B, from column p0*CB (caller's
+                // contract); k-tile t of each panel of `bp`.
+                let (src, d) = unsafe {
+                    (
+                        b.offset((t * KT) as isize * brs + (p0 * CB) as isize),
+                        dst.add(t * 1024),
                     )
                 };
-                return;
-            }
-            for kk in (t * KT..k.min(t * KT + KT)).step_by(2) {
-                let r = (kk % KT) / 2;
-                for j in 0..full_panels {
-                    let c0 = j * CB;
-                    // SAFETY: columns c0..c0+32 of row kk (and kk+1 when it exists)
-                    // lie inside B; unaligned reads of plain u16 values.
-                    let (r0, r1) = unsafe {
-                        let p0 = b.offset(kk as isize * brs + c0 as isize) as *const [u16; CB];
-                        let r1 = if kk + 1 < k {
-                            (p0 as *const u16)
-                                .offset(brs)
-                                .cast::<[u16; CB]>()
-                                .read_unaligned()
-                        } else {
-                            [0u16; CB]
+                if simd {
+                    // SAFETY: the CPU has AVX-512 (`simd`); the ranges above hold the
+                    // full panels' columns.
+                    unsafe { interleave_tile_avx512(src, brs, rows, full_end - p0, d, panel_len) };
+                    continue;
+                }
+                for kk in (0..rows).step_by(2) {
+                    for j in 0..full_end - p0 {
+                        // SAFETY: columns j*CB..j*CB+32 of rows kk and kk+1 (when it
+                        // exists) from `src`; unaligned reads of plain u16 values.
+                        let (r0, r1) = unsafe {
+                            let p = src.offset(kk as isize * brs).add(j * CB);
+                            let r1 = if kk + 1 < rows {
+                                p.offset(brs).cast::<[u16; CB]>().read_unaligned()
+                            } else {
+                                [0u16; CB]
+                            };
+                            (p.cast::<[u16; CB]>().read_unaligned(), r1)
                         };
-                        (p0.read_unaligned(), r1)
-                    };
-                    // SAFETY: rows r of k-tile t in panel j (544 elements from there)
-                    // lie inside `bp`, and only this task writes k-tile t.
-                    let d = unsafe {
-                        std::slice::from_raw_parts_mut(
-                            dst.get().add(j * panel_len + t * 1024 + r * 32),
-                            544,
-                        )
-                    };
-                    interleave_pair_rows(&r0, &r1, d);
+                        // SAFETY: pair row kk/2 of k-tile t in panel j (544 elements
+                        // from there) lies inside `bp`.
+                        let dr = unsafe {
+                            std::slice::from_raw_parts_mut(d.add(j * panel_len + kk * 16), 544)
+                        };
+                        interleave_pair_rows(&r0, &r1, dr);
+                    }
                 }
             }
-        };
-        // Column-contiguous B, full panels: a panel per task, each 16-column half of a
-        // k-tile one transpose of 16 columns' 16 k-pairs.
-        let pack_panel_transposed = |j: usize| {
-            let b = bsrc.get() as *const u16;
-            // Half by half: 16 columns read front to back, 16 streams at a time.
-            for h in 0..2 {
-                for t in 0..kp / KT {
-                    let kvalid = KT.min(k - t * KT);
-                    let c0 = j * CB + h * 16;
-                    // SAFETY: the AVX-512 path is in use (`transposed`); columns
-                    // c0..c0+16 of B hold elements t*KT..t*KT+kvalid (caller's contract);
-                    // half h of k-tile t of panel j lies inside `bp`, written by this
-                    // task only.
-                    unsafe {
-                        transpose_pairs_avx512(
-                            b.offset(c0 as isize * bcs + (t * KT) as isize),
-                            bcs,
-                            kvalid,
-                            dst.get().add(j * panel_len + t * 1024 + h * 512),
-                        )
-                    };
-                }
-            }
-        };
+        }
         // Any other panel (a partial last one, or B not row-major), element by element.
-        let pack_panel = |j: usize| {
-            let b = bsrc.get() as *const u16;
+        for j in full_end..p1 {
             let c0 = j * CB;
             let cols = CB.min(n - c0);
-            // SAFETY: panel j of `bp`; only this task writes it.
+            // SAFETY: panel j of `bp`.
             let d =
-                unsafe { std::slice::from_raw_parts_mut(dst.get().add(j * panel_len), panel_len) };
+                unsafe { std::slice::from_raw_parts_mut(dst.add((j - p0) * panel_len), panel_len) };
             for kk in 0..k {
                 let (t, r, e) = (kk / KT, (kk % KT) / 2, kk % 2);
                 // SAFETY: row kk, columns c0..c0+cols of B (caller's contract).
@@ -1059,19 +1191,6 @@ mod bf16 {
                         unsafe { *row.offset(c as isize * bcs) };
                 }
             }
-        };
-        let (nkt, panels) = (kp / KT, n.div_ceil(CB));
-        let parallel = threads > 1 && k * n >= 1 << 16;
-        match (transposed, parallel) {
-            (true, true) => super::super::par_for(full_panels, &pack_panel_transposed),
-            (true, false) => (0..full_panels).for_each(pack_panel_transposed),
-            (false, true) => super::super::par_for(nkt, &pack_tile_rows),
-            (false, false) => (0..nkt).for_each(pack_tile_rows),
-        }
-        if parallel {
-            super::super::par_for(panels - full_panels, &|p| pack_panel(full_panels + p));
-        } else {
-            (full_panels..panels).for_each(pack_panel);
         }
     }
 
@@ -1274,26 +1393,26 @@ mod bf16 {
         a
     }
 
-    /// Output rows `rb0*RB..rb1*RB` x panels `p0..p1` on this thread.
+    /// Output row blocks `blocks` x panels `panels` on this thread.
     ///
     /// # Safety
-    /// See [`gemm_bf16`]: `ap` and `bp` hold the packed row blocks and panels.
+    /// See [`gemm_bf16`]: `a_rows` addresses A's row blocks, `bp` holds the packed
+    /// panels `panels` (the first at `bp`); `a_rows` is `Packed` for AMX.
     #[allow(clippy::too_many_arguments)]
     unsafe fn run_task(
         engine: Engine,
-        ap: *const u16,
+        a_rows: ARows,
         bp: *const u16,
         kp: usize,
-        nkt: usize,
-        rb0: usize,
-        rb1: usize,
-        p0: usize,
-        p1: usize,
+        blocks: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
         m: usize,
         n: usize,
         out: *mut u16,
         bias: Option<Bias>,
     ) {
+        let nkt = kp / KT;
+        let (rb0, rb1, p0, p1) = (blocks.start, blocks.end, panels.start, panels.end);
         let npan = p1 - p0;
         // With more than one k-chunk the float32 partial sums of every block of the
         // task wait in `acc` between chunks (each block sums its chunks in k order).
@@ -1319,12 +1438,12 @@ mod bf16 {
             let t1 = (t0 + KC_TILES).min(nkt);
             let last = t1 == nkt;
             for rb in rb0..rb1 {
-                // SAFETY: row block rb lies inside the packed A buffer; its chunk of
-                // k-tiles (contiguous) stays in L1 while the panels stream past.
-                let a0 = unsafe { ap.add(rb * RB * kp) };
+                // SAFETY: row block rb exists; its chunk of k-tiles stays in L1 while
+                // the panels stream past.
+                let ab = unsafe { a_rows.block(rb) };
                 for p in p0..p1 {
                     // SAFETY: panel p lies inside the packed B buffer.
-                    let panel = unsafe { bp.add(p * kp * CB) };
+                    let panel = unsafe { bp.add((p - p0) * kp * CB) };
                     let cp = if chunked {
                         let blk = ((rb - rb0) * npan + (p - p0)) * RB * CB;
                         acc[blk..blk + RB * CB].as_mut_ptr()
@@ -1334,7 +1453,7 @@ mod bf16 {
                     if !amx {
                         // SAFETY: AVX512-BF16 is present (the engine); row block rb and
                         // panel p hold k-tiles t0..t1; `cp` is a 32x32 f32 block.
-                        unsafe { block_avx512(a0, panel, t0, t1, cp, t0 == 0) };
+                        unsafe { block_avx512(ab, panel, t0, t1, cp, t0 == 0) };
                     } else {
                         if t0 == 0 {
                             // SAFETY: tiles 0-3 are the accumulators; nothing else uses them.
@@ -1367,9 +1486,10 @@ mod bf16 {
                         }
                         for t in t0..t1 {
                             // SAFETY: A rows rb*RB..rb*RB+32 and B panel p at k-tile t
-                            // (two contiguous 16x64-byte tiles each) are in bounds.
+                            // (two contiguous 16x64-byte tiles each: A is packed for
+                            // AMX) are in bounds.
                             unsafe {
-                                let at = a0.add(t * 1024);
+                                let at = ab.ptr.add(t * 1024);
                                 let bt = panel.add(t * 1024);
                                 asm!(
                                     "tileloadd tmm4, [{a0} + {as}*1]",
@@ -1414,8 +1534,14 @@ mod bf16 {
                     let c0 = p * CB;
                     let rows = RB.min(m - r0.min(m));
                     let cols = CB.min(n - c0);
-                    // SAFETY: `cp` points at RB*CB initialised f32 values.
-                    let blk = unsafe { std::slice::from_raw_parts(cp as *const f32, RB * CB) };
+                    // SAFETY: `cp` points at RB*CB initialised f32 values, of which the
+                    // first `ab.skip` rows are the previous block's.
+                    let blk = unsafe {
+                        std::slice::from_raw_parts(
+                            cp.add(ab.skip * CB) as *const f32,
+                            (RB - ab.skip) * CB,
+                        )
+                    };
                     let dst = BlockOut {
                         // SAFETY: output rows r0..r0+rows, columns c0..c0+cols are
                         // inside `out` and belong to this task.
@@ -1490,17 +1616,18 @@ mod bf16 {
         }
     }
 
-    /// `cp` (a 32x32 f32 block, row stride CB; zero when `first`) plus the packed row
-    /// block `a0` times the packed panel `panel` over k-tiles `t0..t1`, with
-    /// `vdpbf16ps`: rows in slices of 12, 12 and 8, each slice's 32 columns in two
-    /// accumulators per row (24 + 2 B + 1 A registers of the 32).
+    /// `cp` (a 32x32 f32 block, row stride CB; zero when `first`) plus the row block
+    /// `a` times the packed panel `panel` over k-tiles `t0..t1`, with `vdpbf16ps`: rows
+    /// in slices of 12, 12 and 8, each slice's 32 columns in two accumulators per row
+    /// (24 + 2 B + 1 A registers of the 32).
     ///
     /// # Safety
-    /// The CPU has AVX512F and AVX512-BF16; `a0` and `panel` hold k-tiles `t0..t1` in
-    /// the packed layouts of [`gemm_bf16`]; `cp` is valid for RB*CB reads and writes.
+    /// The CPU has AVX512F and AVX512-BF16; `a` (RB rows) and `panel` hold k-tiles
+    /// `t0..t1`, `panel` in the packed layout of [`gemm_bf16`]; `cp` is valid for RB*CB
+    /// reads and writes.
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn block_avx512(
-        a0: *const u16,
+        a: ABlock,
         panel: *const u16,
         t0: usize,
         t1: usize,
@@ -1509,9 +1636,9 @@ mod bf16 {
     ) {
         // SAFETY: the three slices cover rows 0..32 of the block; same contract.
         unsafe {
-            slice_avx512::<12>(a0, panel, t0, t1, cp, first, 0);
-            slice_avx512::<12>(a0, panel, t0, t1, cp, first, 12);
-            slice_avx512::<8>(a0, panel, t0, t1, cp, first, 24);
+            slice_avx512::<12>(a, panel, t0, t1, cp, first, 0);
+            slice_avx512::<12>(a, panel, t0, t1, cp, first, 12);
+            slice_avx512::<8>(a, panel, t0, t1, cp, first, 24);
         }
     }
 
@@ -1522,7 +1649,7 @@ mod bf16 {
     #[target_feature(enable = "avx512f,avx512bf16")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn slice_avx512<const R: usize>(
-        a0: *const u16,
+        a: ABlock,
         panel: *const u16,
         t0: usize,
         t1: usize,
@@ -1540,9 +1667,13 @@ mod bf16 {
                 }
             }
         }
+        // SAFETY: rows s0..s0+R of the block (the caller's contract).
+        let rows: [*const u16; R] =
+            std::array::from_fn(|r| unsafe { a.ptr.offset((s0 + r) as isize * a.row_stride) });
         for t in t0..t1 {
-            // SAFETY: k-tile t of the row block and of the panel (1024 bf16 each).
-            let (at, bt) = unsafe { (a0.add(t * 1024), panel.add(t * 1024)) };
+            // SAFETY: k-tile t of the panel (1024 bf16).
+            let bt = unsafe { panel.add(t * 1024) };
+            let at = t as isize * a.tile_stride;
             for q in 0..KT / 2 {
                 // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half (the
                 // transmutes reinterpret 64 bytes as 32 bf16).
@@ -1556,15 +1687,10 @@ mod bf16 {
                         )),
                     )
                 };
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let ii = s0 + r;
-                    let (h, rr) = (ii / 16, ii % 16);
-                    // SAFETY: the k-pair q of A's row ii in tile t (two bf16).
-                    let pair = unsafe {
-                        at.add(h * 512 + rr * 32 + 2 * q)
-                            .cast::<i32>()
-                            .read_unaligned()
-                    };
+                for (row, a_row) in acc.iter_mut().zip(rows) {
+                    // SAFETY: the k-pair q of the row's k-tile t (two bf16).
+                    let pair =
+                        unsafe { a_row.offset(at).add(2 * q).cast::<i32>().read_unaligned() };
                     // SAFETY: same-size bit reinterpretation (16 x i32 -> 32 x bf16).
                     let a: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(pair)) };
                     row[0] = _mm512_dpbf16_ps(row[0], a, b0);
@@ -1576,6 +1702,99 @@ mod bf16 {
             for (h, v) in row.iter().enumerate() {
                 // SAFETY: as the loads above.
                 unsafe { _mm512_storeu_ps(cp.add((s0 + r) * CB + h * 16), *v) };
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn work_split() {
+            let split = |p, r, t| {
+                let s = super::split(p, r, t);
+                (s.group_panels, s.groups, s.row_parts)
+            };
+            // 1024^2 on two threads: four groups of 8 panels over all rows.
+            assert_eq!(split(32, 32, 2), (8, 4, 1));
+            assert_eq!(split(24, 32, 2), (6, 4, 1));
+            // One thread: groups of 8 panels, rows whole.
+            assert_eq!(split(20, 32, 1), (7, 3, 1));
+            // Uneven groups, or fewer panels than threads: the rows are cut too.
+            assert_eq!(split(3, 32, 2), (2, 2, 2));
+            assert_eq!(split(1, 32, 3), (1, 1, 3));
+            assert_eq!(split(1, 4, 2), (1, 1, 1));
+        }
+
+        /// B packed for panels p0..p1 against the layout read off element by element:
+        /// row-major, column-contiguous (transposed) and strided B, with and without the
+        /// AVX-512 paths, k with and without a partial last k-tile (odd: a half pair),
+        /// n with a partial last panel.
+        #[test]
+        fn pack_b_layout() {
+            let simd_levels: &[bool] = if crate::cpu::math::has_avx512() {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &(k, n) in &[(64usize, 96usize), (45, 80), (33, 100), (96, 64)] {
+                let kp = k.div_ceil(KT) * KT;
+                let panels = n.div_ceil(CB);
+                // B's (kk, c) value is kk * 1000 + c + 1 (exact in u16 for these sizes);
+                // stored row-major, transposed, and with both strides padded.
+                let value = |kk: usize, c: usize| (kk * 1000 + c + 1) as u16;
+                let layouts: [(isize, isize, usize); 3] = [
+                    (n as isize, 1, k * n),
+                    (1, k as isize, k * n),
+                    (
+                        2 * n as isize + 3,
+                        2,
+                        (k - 1) * (2 * n + 3) + 2 * (n - 1) + 1,
+                    ),
+                ];
+                for (brs, bcs, len) in layouts {
+                    let mut b = vec![0u16; len];
+                    for kk in 0..k {
+                        for c in 0..n {
+                            b[kk * brs as usize + c * bcs as usize] = value(kk, c);
+                        }
+                    }
+                    for &simd in simd_levels {
+                        for (p0, p1) in [(0, panels), (1, panels), (0, 1)] {
+                            let mut bp = vec![u16::MAX; (p1 - p0) * kp * CB];
+                            // The caller clears the k padding.
+                            for panel in bp.chunks_mut(kp * CB) {
+                                panel[kp * CB - 1024..].fill(0);
+                            }
+                            // SAFETY: `b` holds B in the layout given; `bp` holds the
+                            // panels; `simd` only with AVX-512.
+                            unsafe {
+                                pack_b(&mut bp, b.as_ptr(), (brs, bcs), (k, n), p0..p1, simd)
+                            };
+                            for j in p0..p1 {
+                                for kk in 0..kp {
+                                    for c in 0..CB.min(n - j * CB) {
+                                        let (t, r, e) = (kk / KT, (kk % KT) / 2, kk % 2);
+                                        let (h, cc) = (c / 16, c % 16);
+                                        let at = (j - p0) * kp * CB
+                                            + t * 1024
+                                            + h * 512
+                                            + r * 32
+                                            + cc * 2
+                                            + e;
+                                        let want = if kk < k { value(kk, j * CB + c) } else { 0 };
+                                        assert_eq!(
+                                            bp[at], want,
+                                            "k {k} n {n} strides ({brs}, {bcs}) simd {simd} \
+                                             panels {p0}..{p1}: panel {j} k {kk} column {c}"
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -1625,18 +1844,19 @@ mod tests {
         assert_eq!(plan(64, 128 * 128 * 128, 1), Plan::Serial);
     }
 
-    /// `a (m, k) @ b (k, n)` through `batched_half`, `a` row-major and `b` read from
-    /// `b_buf` with strides (`b_rs`, `b_cs`).
+    /// `a (m, k) @ b (k, n)` through `batched_half`, `a` read from `a_buf` with row
+    /// stride `a_rs` (unit-stride rows) and `b` from `b_buf` with strides (`b_rs`,
+    /// `b_cs`).
     fn bf16_product(
         (m, n, k): (usize, usize, usize),
-        av: &[half::bf16],
+        (a_buf, a_rs): (&[half::bf16], usize),
         b_buf: &[half::bf16],
         (b_rs, b_cs): (usize, usize),
     ) -> Vec<half::bf16> {
         let mut out = vec![half::bf16::ZERO; m * n];
         let al = MatLayout {
             offsets: &[0],
-            rs: k as isize,
+            rs: a_rs as isize,
             cs: 1,
         };
         let bl = MatLayout {
@@ -1650,7 +1870,7 @@ mod tests {
                 m,
                 n,
                 k,
-                av.as_ptr(),
+                a_buf.as_ptr(),
                 &al,
                 b_buf.as_ptr(),
                 &bl,
@@ -1663,20 +1883,25 @@ mod tests {
     }
 
     /// Checks one product of small dyadic values against float64, B row-major or read
-    /// transposed from an (n, k) buffer.
-    fn check_bf16_product(m: usize, n: usize, k: usize, row_major_b: bool) {
+    /// transposed from an (n, k) buffer, A's rows `a_rs >= k` apart.
+    fn check_bf16_product_strided(m: usize, n: usize, k: usize, a_rs: usize, row_major_b: bool) {
         use half::bf16;
         let av: Vec<bf16> = (0..m * k)
             .map(|i| bf16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0))
             .collect();
+        // A's values in a wider buffer whose other elements are NaN: none may be read.
+        let mut a_buf = vec![bf16::NAN; (m - 1) * a_rs + k];
+        for i in 0..m {
+            a_buf[i * a_rs..i * a_rs + k].copy_from_slice(&av[i * k..(i + 1) * k]);
+        }
         let bv: Vec<bf16> = (0..k * n)
             .map(|i| bf16::from_f32(((i * 5 % 11) as f32 - 5.0) / 4.0))
             .collect();
         let out = if row_major_b {
-            bf16_product((m, n, k), &av, &bv, (n, 1))
+            bf16_product((m, n, k), (&a_buf, a_rs), &bv, (n, 1))
         } else {
             let bt: Vec<bf16> = (0..n * k).map(|i| bv[(i % k) * n + i / k]).collect();
-            bf16_product((m, n, k), &av, &bt, (1, k))
+            bf16_product((m, n, k), (&a_buf, a_rs), &bt, (1, k))
         };
         for i in 0..m {
             for j in 0..n {
@@ -1688,10 +1913,14 @@ mod tests {
                 // rounding to bf16 (2^-8 relative) differs.
                 assert!(
                     (got - r).abs() <= r.abs() / 128.0 + 1e-6,
-                    "{m}x{n}x{k} row-major b {row_major_b} [{i},{j}]: {got} vs {r}"
+                    "{m}x{n}x{k} a_rs {a_rs} row-major b {row_major_b} [{i},{j}]: {got} vs {r}"
                 );
             }
         }
+    }
+
+    fn check_bf16_product(m: usize, n: usize, k: usize, row_major_b: bool) {
+        check_bf16_product_strided(m, n, k, k, row_major_b);
     }
 
     /// The native bfloat16 kernel (AMX or AVX512-BF16, when the machine has one; else
@@ -1719,6 +1948,28 @@ mod tests {
         }
     }
 
+    /// A read in place by the AVX512-BF16 kernel (unit-stride rows, k a multiple of 32,
+    /// at least 32 rows, a row stride that is not a multiple of 4 KiB), its last row
+    /// block the 32 rows ending at the last row when m is not a multiple of 32; and the
+    /// products that pack A instead (a 4 KiB stride, fewer than 32 rows). Large enough
+    /// to run on two threads, with panel groups that do (n = 96: 3 panels) and do not
+    /// cut the rows into parts.
+    #[test]
+    fn bf16_products_reading_a_in_place() {
+        for &(m, n, k, a_rs) in &[
+            (64, 96, 128, 128),
+            (70, 40, 64, 64),
+            (33, 64, 96, 100),
+            (1000, 96, 128, 160),
+            (600, 64, 256, 256),
+            (40, 33, 2048, 2048),
+            (20, 40, 64, 80),
+        ] {
+            check_bf16_product_strided(m, n, k, a_rs, false);
+            check_bf16_product_strided(m, n, k, a_rs, true);
+        }
+    }
+
     /// The packing buffers are reused between calls: what a product with NaN operands
     /// leaves in them (then in the padding rows of A and columns of B of a smaller
     /// product, where k needs no padding and the buffers are not cleared) must not
@@ -1726,7 +1977,7 @@ mod tests {
     #[test]
     fn bf16_reused_packing_buffers_do_not_leak() {
         let nan = vec![half::bf16::NAN; 96 * 96];
-        let out = bf16_product((96, 96, 96), &nan, &nan, (96, 1));
+        let out = bf16_product((96, 96, 96), (&nan, 96), &nan, (96, 1));
         assert!(out.iter().all(|v| v.is_nan()));
         check_bf16_product(33, 47, 64, false);
         check_bf16_product(33, 47, 64, true);
