@@ -318,9 +318,9 @@ rng = np.random.default_rng(3)
 # 16 x 16 transposes of k-pairs (odd k: a half pair; k % 32: a masked last k-tile), a
 # partial last panel element by element.
 # A is read in place by the AVX512-BF16 kernel when its rows are unit-stride, k % 32 == 0,
-# m >= 32 and the row stride is not a multiple of 4 KiB (k = 2048: packed); m % 32 != 0
-# then recomputes the last 32 rows' overlap; a[:, :k] of a wider tensor has a row
-# stride other than k. 1000 x 96 x 128 runs on two threads with rows cut in two parts.
+# m >= 32 and the row stride is not a multiple of 4 KiB (else, k = 2048 or a column-major
+# A, each k-chunk of a row block is copied); m % 32 != 0 then recomputes the last 32
+# rows' overlap; a[:, :k] of a wider tensor has a row stride other than k. 1000 x 96 x 128 runs on two threads with rows cut in two parts.
 def check(a, b):
     k = a.shape[1]
     ref = a.double().numpy() @ b.double().numpy()
@@ -337,6 +337,7 @@ for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 
     check(a, b.t().contiguous())
     wide = rtorch.from_numpy(rng.standard_normal((m, k + 48))).to(rtorch.bfloat16)
     check(wide[:, 8:k + 8], b.t())
+    check(a.t().contiguous().t(), b.t().contiguous())  # A column-major: copied per chunk
 print("ok", rtorch._C._bf16_matmul_kernel())
 """
 

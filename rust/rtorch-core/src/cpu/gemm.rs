@@ -865,12 +865,22 @@ mod bf16 {
             rs: isize,
             m: usize,
         },
+        /// A at any strides, each row block's k-chunk copied into an L1-sized tile
+        /// ([`ChunkTile`]) just before the kernels read it: no pass over all of A
+        /// before the products, and no copy of it going through L3.
+        Copied {
+            ptr: SendPtr<u16>,
+            rs: isize,
+            cs: isize,
+            m: usize,
+            k: usize,
+        },
     }
 
-    /// Row block `rb` of [`ARows`] as the kernels read it.
+    /// Row block `rb` of [`ARows`] from k-tile `t0` on, as the kernels read it.
     #[derive(Clone, Copy)]
     struct ABlock {
-        /// Row 0, k-tile 0.
+        /// Row 0, k-tile t0.
         ptr: *const u16,
         /// Elements from one row to the next.
         row_stride: isize,
@@ -880,14 +890,23 @@ mod bf16 {
         skip: usize,
     }
 
+    /// One row block's k-chunk of A (RB rows of up to KC_TILES k-tiles, rows
+    /// contiguous: 16 KiB), for [`ARows::Copied`].
+    #[repr(C, align(64))]
+    struct ChunkTile([u16; RB * KC_TILES * KT]);
+
     impl ARows {
+        /// Row block `rb` at k-tiles `t0..t1`; `Copied` copies them into `tile` (rows
+        /// past m and k past k zero: the padding meets B's zeros and unstored outputs).
+        ///
         /// # Safety
-        /// Row block `rb` exists (`rb * RB < m`).
-        unsafe fn block(self, rb: usize) -> ABlock {
+        /// Row block `rb` exists (`rb * RB < m`); `t0 < t1 <= t0 + KC_TILES` are k-tiles
+        /// of the product.
+        unsafe fn block(self, rb: usize, t0: usize, t1: usize, tile: &mut ChunkTile) -> ABlock {
             match self {
                 ARows::Packed { ptr, kp } => ABlock {
-                    // SAFETY: row block rb lies inside the packed buffer.
-                    ptr: unsafe { ptr.get().add(rb * RB * kp) },
+                    // SAFETY: row block rb, k-tile t0 lies inside the packed buffer.
+                    ptr: unsafe { ptr.get().add(rb * RB * kp + t0 * 1024) },
                     row_stride: KT as isize,
                     tile_stride: 1024,
                     skip: 0,
@@ -895,11 +914,42 @@ mod bf16 {
                 ARows::InPlace { ptr, rs, m } => {
                     let first = (rb * RB).min(m - RB);
                     ABlock {
-                        // SAFETY: rows first..first + RB lie inside A (m >= RB).
-                        ptr: unsafe { ptr.get().offset(first as isize * rs) },
+                        // SAFETY: rows first..first + RB, from element t0*KT, lie
+                        // inside A (m >= RB).
+                        ptr: unsafe { ptr.get().offset(first as isize * rs).add(t0 * KT) },
                         row_stride: rs,
                         tile_stride: KT as isize,
                         skip: rb * RB - first,
+                    }
+                }
+                ARows::Copied { ptr, rs, cs, m, k } => {
+                    let width = (t1 - t0) * KT;
+                    let (k0, k1) = (t0 * KT, (t1 * KT).min(k));
+                    for (ii, dst) in tile.0.chunks_exact_mut(width).take(RB).enumerate() {
+                        let i = rb * RB + ii;
+                        if i >= m {
+                            dst.fill(0);
+                            continue;
+                        }
+                        // SAFETY: row i < m of A (the caller's contract).
+                        let row = unsafe { ptr.get().offset(i as isize * rs) };
+                        if cs == 1 {
+                            // SAFETY: elements k0..k1 of row i, unit stride.
+                            let src = unsafe { std::slice::from_raw_parts(row.add(k0), k1 - k0) };
+                            dst[..k1 - k0].copy_from_slice(src);
+                        } else {
+                            for (p, x) in dst[..k1 - k0].iter_mut().enumerate() {
+                                // SAFETY: element k0 + p < k of row i.
+                                *x = unsafe { *row.offset((k0 + p) as isize * cs) };
+                            }
+                        }
+                        dst[k1 - k0..].fill(0);
+                    }
+                    ABlock {
+                        ptr: tile.0.as_ptr(),
+                        row_stride: width as isize,
+                        tile_stride: KT as isize,
+                        skip: 0,
                     }
                 }
             }
@@ -958,8 +1008,9 @@ mod bf16 {
 
     /// `out (m, n) = a (m, k) @ b (k, n)` in bfloat16 bits, contiguous row-major `out`.
     ///
-    /// A is packed once for all tasks, or read in place when its rows allow (AVX512-BF16
-    /// only: the AMX tile loads are tuned on packed tiles). Each task packs the panels of
+    /// For AVX512-BF16, A is read in place when its rows allow, else each row block's
+    /// k-chunk is copied into an L1 tile as the task reaches it; for AMX (whose tile
+    /// loads were tuned on packed tiles) A is packed once for all tasks. Each task packs the panels of
     /// B it multiplies into its own thread's buffer and runs them against its rows: one
     /// pass over the thread pool, and the panels are still in the cache of the core that
     /// packed them (packing all of B up front on two threads took 5% of a 1024^3
@@ -1011,6 +1062,14 @@ mod bf16 {
                 ptr: SendPtr(a as *mut u16),
                 rs: ars,
                 m,
+            }
+        } else if engine == Engine::Avx512Bf16 {
+            ARows::Copied {
+                ptr: SendPtr(a as *mut u16),
+                rs: ars,
+                cs: acs,
+                m,
+                k,
             }
         } else {
             let ap: &mut [u16] = a_buf.prefix(mp * kp);
@@ -1427,6 +1486,7 @@ mod bf16 {
             0
         });
         let mut c = CBlock([0.0; RB * CB]);
+        let mut a_tile = ChunkTile([0; RB * KC_TILES * KT]);
         if amx {
             // SAFETY: the engine is AMX, so the OS granted the tile state; the config
             // is a valid palette-1 layout.
@@ -1440,7 +1500,7 @@ mod bf16 {
             for rb in rb0..rb1 {
                 // SAFETY: row block rb exists; its chunk of k-tiles stays in L1 while
                 // the panels stream past.
-                let ab = unsafe { a_rows.block(rb) };
+                let ab = unsafe { a_rows.block(rb, t0, t1, &mut a_tile) };
                 for p in p0..p1 {
                     // SAFETY: panel p lies inside the packed B buffer.
                     let panel = unsafe { bp.add((p - p0) * kp * CB) };
@@ -1489,7 +1549,7 @@ mod bf16 {
                             // (two contiguous 16x64-byte tiles each: A is packed for
                             // AMX) are in bounds.
                             unsafe {
-                                let at = ab.ptr.add(t * 1024);
+                                let at = ab.ptr.add((t - t0) * 1024);
                                 let bt = panel.add(t * 1024);
                                 asm!(
                                     "tileloadd tmm4, [{a0} + {as}*1]",
@@ -1622,9 +1682,9 @@ mod bf16 {
     /// (24 + 2 B + 1 A registers of the 32).
     ///
     /// # Safety
-    /// The CPU has AVX512F and AVX512-BF16; `a` (RB rows) and `panel` hold k-tiles
-    /// `t0..t1`, `panel` in the packed layout of [`gemm_bf16`]; `cp` is valid for RB*CB
-    /// reads and writes.
+    /// The CPU has AVX512F and AVX512-BF16; `a` (RB rows, from k-tile t0) and `panel`
+    /// hold k-tiles `t0..t1`, `panel` in the packed layout of [`gemm_bf16`]; `cp` is
+    /// valid for RB*CB reads and writes.
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn block_avx512(
         a: ABlock,
@@ -1673,7 +1733,7 @@ mod bf16 {
         for t in t0..t1 {
             // SAFETY: k-tile t of the panel (1024 bf16).
             let bt = unsafe { panel.add(t * 1024) };
-            let at = t as isize * a.tile_stride;
+            let at = (t - t0) as isize * a.tile_stride;
             for q in 0..KT / 2 {
                 // SAFETY: k-pair q of the tile: 16 columns x 2 bf16 per half (the
                 // transmutes reinterpret 64 bytes as 32 bf16).
@@ -1951,7 +2011,7 @@ mod tests {
     /// A read in place by the AVX512-BF16 kernel (unit-stride rows, k a multiple of 32,
     /// at least 32 rows, a row stride that is not a multiple of 4 KiB), its last row
     /// block the 32 rows ending at the last row when m is not a multiple of 32; and the
-    /// products that pack A instead (a 4 KiB stride, fewer than 32 rows). Large enough
+    /// products that copy (AMX: pack) A instead (a 4 KiB stride, fewer than 32 rows). Large enough
     /// to run on two threads, with panel groups that do (n = 96: 3 panels) and do not
     /// cut the rows into parts.
     #[test]
