@@ -1010,11 +1010,12 @@ mod bf16 {
     ///
     /// For AVX512-BF16, A is read in place when its rows allow, else each row block's
     /// k-chunk is copied into an L1 tile as the task reaches it; for AMX (whose tile
-    /// loads were tuned on packed tiles) A is packed once for all tasks. Each task packs the panels of
-    /// B it multiplies into its own thread's buffer and runs them against its rows: one
-    /// pass over the thread pool, and the panels are still in the cache of the core that
-    /// packed them (packing all of B up front on two threads took 5% of a 1024^3
-    /// product on a Zen 4 in periods of memory contention, plus a pass over the pool).
+    /// loads were tuned on packed tiles) A is packed once for all tasks. Each task packs
+    /// the panels of B it multiplies into its own thread's buffer and runs them against
+    /// its rows: one pass over the thread pool, and the panels are still in the cache of
+    /// the core that packed them (packing all of B up front on two threads took 5% of a
+    /// 1024^3 product on a Zen 4 in periods of memory contention, plus a pass over the
+    /// pool).
     ///
     /// # Safety
     /// [`engine`] returned `engine`; `a` and `b` with their strides address the
