@@ -831,6 +831,8 @@ mod bf16 {
         static B_PACK: std::cell::Cell<Lines> = const { std::cell::Cell::new(Lines::new()) };
         /// This thread's float32 partial sums of a task's blocks between k-chunks.
         static ACC: std::cell::Cell<Lines> = const { std::cell::Cell::new(Lines::new()) };
+        /// This thread's tile of A's k-chunk (`ARows::Copied`).
+        static TILE: std::cell::Cell<Lines> = const { std::cell::Cell::new(Lines::new()) };
     }
 
     /// Buffers above this many bytes (64 MiB) are freed after use.
@@ -866,7 +868,7 @@ mod bf16 {
             m: usize,
         },
         /// A with unit-stride rows `rs` apart, each row block's k-chunk copied into an
-        /// L1-sized tile ([`ChunkTile`]) just before the kernels read it: no pass over
+        /// L1-sized tile (`CHUNK_TILE` elements) just before the kernels read it: no pass over
         /// all of A before the products, and no copy of it going through L3. (Each
         /// task copies the chunks again, so this only pays for row copies: element by
         /// element, a transposed A ran at 218 GFLOP/s this way against 317 packed
@@ -892,10 +894,9 @@ mod bf16 {
         skip: usize,
     }
 
-    /// One row block's k-chunk of A (RB rows of up to KC_TILES k-tiles, rows
+    /// Elements of one row block's k-chunk of A (RB rows of up to KC_TILES k-tiles, rows
     /// contiguous: 16 KiB), for [`ARows::Copied`].
-    #[repr(C, align(64))]
-    struct ChunkTile([u16; RB * KC_TILES * KT]);
+    const CHUNK_TILE: usize = RB * KC_TILES * KT;
 
     impl ARows {
         /// Row block `rb` at k-tiles `t0..t1`; `Copied` copies them into `tile` (rows
@@ -904,7 +905,7 @@ mod bf16 {
         /// # Safety
         /// Row block `rb` exists (`rb * RB < m`); `t0 < t1 <= t0 + KC_TILES` are k-tiles
         /// of the product.
-        unsafe fn block(self, rb: usize, t0: usize, t1: usize, tile: &mut ChunkTile) -> ABlock {
+        unsafe fn block(self, rb: usize, t0: usize, t1: usize, tile: &mut [u16]) -> ABlock {
             match self {
                 ARows::Packed { ptr, kp } => ABlock {
                     // SAFETY: row block rb, k-tile t0 lies inside the packed buffer.
@@ -927,7 +928,7 @@ mod bf16 {
                 ARows::Copied { ptr, rs, m, k } => {
                     let width = (t1 - t0) * KT;
                     let (k0, k1) = (t0 * KT, (t1 * KT).min(k));
-                    for (ii, dst) in tile.0.chunks_exact_mut(width).take(RB).enumerate() {
+                    for (ii, dst) in tile.chunks_exact_mut(width).take(RB).enumerate() {
                         let i = rb * RB + ii;
                         if i >= m {
                             dst.fill(0);
@@ -945,7 +946,7 @@ mod bf16 {
                         dst[k1 - k0..].fill(0);
                     }
                     ABlock {
-                        ptr: tile.0.as_ptr(),
+                        ptr: tile.as_ptr(),
                         row_stride: width as isize,
                         tile_stride: KT as isize,
                         skip: 0,
@@ -1105,7 +1106,7 @@ mod bf16 {
             let r_end = ((part + 1) * part_blocks).min(row_blocks);
             for rb0 in (part * part_blocks..r_end).step_by(ROW_BLOCKS_PER_TASK) {
                 let rb1 = (rb0 + ROW_BLOCKS_PER_TASK).min(r_end);
-                // SAFETY: A's rows are packed or read in place in bounds (`a_rows`),
+                // SAFETY: A's rows are packed, copied or read in place in bounds (`a_rows`),
                 // `bp` holds panels p0..p1, and this task writes only its own rows x
                 // columns of `out`.
                 unsafe {
@@ -1485,7 +1486,14 @@ mod bf16 {
             0
         });
         let mut c = CBlock([0.0; RB * CB]);
-        let mut a_tile = ChunkTile([0; RB * KC_TILES * KT]);
+        // A's chunk tile, this thread's (64-byte aligned, kept between calls), for a
+        // copied A only: every element the kernels read is written first.
+        let mut tile_buf = TILE.with(|cell| cell.take());
+        let a_tile: &mut [u16] = tile_buf.prefix(if matches!(a_rows, ARows::Copied { .. }) {
+            CHUNK_TILE
+        } else {
+            0
+        });
         if amx {
             // SAFETY: the engine is AMX, so the OS granted the tile state; the config
             // is a valid palette-1 layout.
@@ -1499,7 +1507,7 @@ mod bf16 {
             for rb in rb0..rb1 {
                 // SAFETY: row block rb exists; its chunk of k-tiles stays in L1 while
                 // the panels stream past.
-                let ab = unsafe { a_rows.block(rb, t0, t1, &mut a_tile) };
+                let ab = unsafe { a_rows.block(rb, t0, t1, a_tile) };
                 for p in p0..p1 {
                     // SAFETY: panel p lies inside the packed B buffer.
                     let panel = unsafe { bp.add((p - p0) * kp * CB) };
@@ -1620,6 +1628,7 @@ mod bf16 {
         if acc_buf.bytes() <= KEEP_BYTES {
             ACC.with(|c| c.set(acc_buf));
         }
+        TILE.with(|cell| cell.set(tile_buf));
     }
 
     /// Where [`store_block`] writes: the bfloat16 output at `dst` (row stride `n`) and
