@@ -337,7 +337,7 @@ for m, k, n in [(17, 33, 65), (64, 64, 64), (129, 70, 40), (40, 1100, 50), (33, 
     check(a, b.t().contiguous())
     wide = rtorch.from_numpy(rng.standard_normal((m, k + 48))).to(rtorch.bfloat16)
     check(wide[:, 8:k + 8], b.t())
-    check(a.t().contiguous().t(), b.t().contiguous())  # A column-major: copied per chunk
+    check(a.t().contiguous().t(), b.t().contiguous())  # A column-major: AVX-512 transposes
 print("ok", rtorch._C._bf16_matmul_kernel())
 """
 

@@ -1078,7 +1078,9 @@ mod bf16 {
                     block[kp * RB - 1024..].fill(0);
                 }
             }
-            pack_a(ap, a, ars, acs, m, k, threads);
+            let simd = crate::cpu::math::has_avx512();
+            // SAFETY: A and `ap` as the caller vouches; `simd` only with AVX-512.
+            unsafe { pack_a(ap, a, ars, acs, m, k, threads, simd) };
             ARows::Packed {
                 ptr: SendPtr(ap.as_mut_ptr()),
                 kp,
@@ -1257,8 +1259,13 @@ mod bf16 {
     /// (16 rows) is a contiguous 16 x 32 tile (1 KiB, rows 64 bytes apart). Contiguous
     /// tiles also avoid the cache-set conflicts of power-of-two row strides.
     ///
+    /// With `simd`, an A whose columns are contiguous (`ars == 1`) is packed by AVX-512
+    /// transposes ([`transpose_a_half_avx512`]).
+    ///
     /// # Safety
-    /// A's elements lie inside a live allocation; `ap` holds `mp * kp`.
+    /// A's elements lie inside a live allocation; `ap` holds `mp * kp`; `simd` only on a
+    /// CPU with AVX512F and AVX512BW.
+    #[allow(clippy::too_many_arguments)]
     unsafe fn pack_a(
         ap: &mut [u16],
         a: *const u16,
@@ -1267,13 +1274,36 @@ mod bf16 {
         m: usize,
         k: usize,
         threads: usize,
+        simd: bool,
     ) {
         let kp = k.div_ceil(KT) * KT;
         let nkt = kp / KT;
         let asrc = SendPtr(a as *mut u16);
+        let transposed = simd && ars == 1 && acs != 1;
         let pack_rows = |rb: usize, dst: &mut [u16]| {
             let a = asrc.get() as *const u16;
-            for ii in 0..RB.min(m - rb * RB) {
+            let rows = RB.min(m - rb * RB);
+            if transposed {
+                for t in 0..nkt {
+                    for h in 0..rows.div_ceil(16) {
+                        let i0 = rb * RB + h * 16;
+                        // SAFETY: rows i0..i0 + min(16, m - i0) of A at k values t*KT..
+                        // min(k, t*KT + KT) (caller's contract), the CPU has AVX-512
+                        // (`simd`), and half h of k-tile t lies inside `dst`.
+                        unsafe {
+                            transpose_a_half_avx512(
+                                a.offset(i0 as isize + (t * KT) as isize * acs),
+                                acs,
+                                (rows - h * 16).min(16),
+                                KT.min(k - t * KT),
+                                dst[(t * 2 + h) * 512..][..512].as_mut_ptr(),
+                            )
+                        };
+                    }
+                }
+                return;
+            }
+            for ii in 0..rows {
                 let i = rb * RB + ii;
                 let (h, r) = (ii / 16, ii % 16);
                 // SAFETY: row i of A (caller's contract).
@@ -1379,8 +1409,7 @@ mod bf16 {
     /// 16 columns of a column-contiguous B (column c at `src + c * bcs`), `kvalid <= 32`
     /// of their k values, into one half k-tile at `d`: row r holds the 16 columns' pairs
     /// (k = 2r, 2r + 1), zeros past `kvalid`. A k-pair is 4 bytes, so this is a 16 x 16
-    /// transpose of 32-bit lanes: unpacks of row pairs, then of 64-bit halves, then two
-    /// rounds of 128-bit lane shuffles.
+    /// transpose of 32-bit lanes ([`transpose_dwords_avx512`]).
     ///
     /// # Safety
     /// The CPU has AVX512F and AVX512BW; elements `0..kvalid` of each of the 16 columns
@@ -1393,48 +1422,102 @@ mod bf16 {
         } else {
             (1u32 << kvalid) - 1
         };
-        // SAFETY: masked loads touch only elements 0..kvalid of each column; the 16
-        // stores of 64 bytes cover `d..d + 512`.
+        // SAFETY: masked loads touch only elements 0..kvalid of each column; the
+        // transpose stores 16 rows of 64 bytes, `d..d + 512`.
         unsafe {
             let r: [__m512i; 16] = std::array::from_fn(|c| {
                 _mm512_maskz_loadu_epi16(mask, src.offset(c as isize * bcs).cast())
             });
-            // Lane L of t[2g] / t[2g + 1]: pairs 4L, 4L + 1 / 4L + 2, 4L + 3 of columns
-            // 2g and 2g + 1, interleaved.
-            let t: [__m512i; 16] = std::array::from_fn(|i| {
-                let (a, b) = (r[i & !1], r[i | 1]);
-                if i % 2 == 0 {
-                    _mm512_unpacklo_epi32(a, b)
+            transpose_dwords_avx512(&r, d);
+        }
+    }
+
+    /// 16 rows of A whose columns are contiguous (A's element (i, kk) at `src + i + kk *
+    /// acs`: a transposed A, the gradient in a weight's `grad^T @ x`), rows `0..rows` and
+    /// k values `0..kvalid` of them, into one 16-row half of a packed k-tile at `d`: row
+    /// i's 32 k values, zeros past `rows` and `kvalid`. Each pair of k-rows (16 rows' values
+    /// at k = 2p and 2p + 1) interleaves into one register of k-pairs, lane i; a 16 x 16
+    /// transpose of those 4-byte pairs gives the tile's rows. (Element by element, the
+    /// packing of a transposed A took a fifth of a 1024^3 product on two threads.)
+    ///
+    /// # Safety
+    /// The CPU has AVX512F and AVX512BW; elements `0..rows` (<= 16) of each of the k-rows
+    /// `0..kvalid` (<= 32) are readable; `d..d + 512` is writable.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn transpose_a_half_avx512(
+        src: *const u16,
+        acs: isize,
+        rows: usize,
+        kvalid: usize,
+        d: *mut u16,
+    ) {
+        use std::arch::x86_64::*;
+        const LO: [u16; 32] = pair_index::<0>();
+        let mask: __mmask32 = (1u32 << rows.min(16)) - 1;
+        // SAFETY: masked loads touch only elements 0..rows of k-rows below kvalid; the
+        // transpose stores 16 rows of 64 bytes, `d..d + 512`.
+        unsafe {
+            let idx = _mm512_loadu_si512(LO.as_ptr().cast());
+            let load = |kk: usize| {
+                if kk < kvalid {
+                    _mm512_maskz_loadu_epi16(mask, src.offset(kk as isize * acs).cast())
                 } else {
-                    _mm512_unpackhi_epi32(a, b)
+                    _mm512_setzero_si512()
                 }
+            };
+            let r: [__m512i; 16] = std::array::from_fn(|p| {
+                _mm512_permutex2var_epi16(load(2 * p), idx, load(2 * p + 1))
             });
-            // u[4g + j], lane L: pair 4L + j of columns 4g..4g + 4.
-            let u: [__m512i; 16] = std::array::from_fn(|i| {
-                let (g, j) = (i / 4, i % 4);
-                let (a, b) = (t[4 * g + j / 2], t[4 * g + 2 + j / 2]);
-                if j % 2 == 0 {
-                    _mm512_unpacklo_epi64(a, b)
-                } else {
-                    _mm512_unpackhi_epi64(a, b)
-                }
-            });
-            for j in 0..4 {
-                // Lanes 0, 1 (lo) or 2, 3 (hi) of column groups 0, 1 and of 2, 3.
-                let lo01 = _mm512_shuffle_i32x4::<0x44>(u[j], u[4 + j]);
-                let hi01 = _mm512_shuffle_i32x4::<0xEE>(u[j], u[4 + j]);
-                let lo23 = _mm512_shuffle_i32x4::<0x44>(u[8 + j], u[12 + j]);
-                let hi23 = _mm512_shuffle_i32x4::<0xEE>(u[8 + j], u[12 + j]);
-                // Row 4L + j: lane L of every column group.
-                let rows = [
-                    _mm512_shuffle_i32x4::<0x88>(lo01, lo23),
-                    _mm512_shuffle_i32x4::<0xDD>(lo01, lo23),
-                    _mm512_shuffle_i32x4::<0x88>(hi01, hi23),
-                    _mm512_shuffle_i32x4::<0xDD>(hi01, hi23),
-                ];
-                for (l, v) in rows.iter().enumerate() {
-                    _mm512_storeu_si512(d.add((4 * l + j) * 32).cast(), *v);
-                }
+            transpose_dwords_avx512(&r, d);
+        }
+    }
+
+    /// Stores the 16 x 16 transpose of `r`'s 32-bit lanes at `d` (row j, 64 bytes, at
+    /// `d + 32 j`: lane j of every `r[c]`): unpacks of register pairs, then of 64-bit
+    /// halves, then two rounds of 128-bit lane shuffles.
+    ///
+    /// # Safety
+    /// The CPU has AVX512F; `d..d + 512` is writable.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn transpose_dwords_avx512(r: &[std::arch::x86_64::__m512i; 16], d: *mut u16) {
+        use std::arch::x86_64::*;
+        // Lane L of t[2g] / t[2g + 1]: lanes 4L, 4L + 1 / 4L + 2, 4L + 3 of r[2g] and
+        // r[2g + 1], interleaved.
+        let t: [__m512i; 16] = std::array::from_fn(|i| {
+            let (a, b) = (r[i & !1], r[i | 1]);
+            if i % 2 == 0 {
+                _mm512_unpacklo_epi32(a, b)
+            } else {
+                _mm512_unpackhi_epi32(a, b)
+            }
+        });
+        // u[4g + j], lane L: lane 4L + j of r[4g..4g + 4].
+        let u: [__m512i; 16] = std::array::from_fn(|i| {
+            let (g, j) = (i / 4, i % 4);
+            let (a, b) = (t[4 * g + j / 2], t[4 * g + 2 + j / 2]);
+            if j % 2 == 0 {
+                _mm512_unpacklo_epi64(a, b)
+            } else {
+                _mm512_unpackhi_epi64(a, b)
+            }
+        });
+        for j in 0..4 {
+            // Lanes 0, 1 (lo) or 2, 3 (hi) of register groups 0, 1 and of 2, 3.
+            let lo01 = _mm512_shuffle_i32x4::<0x44>(u[j], u[4 + j]);
+            let hi01 = _mm512_shuffle_i32x4::<0xEE>(u[j], u[4 + j]);
+            let lo23 = _mm512_shuffle_i32x4::<0x44>(u[8 + j], u[12 + j]);
+            let hi23 = _mm512_shuffle_i32x4::<0xEE>(u[8 + j], u[12 + j]);
+            // Row 4L + j: lane L of every register group.
+            let rows = [
+                _mm512_shuffle_i32x4::<0x88>(lo01, lo23),
+                _mm512_shuffle_i32x4::<0xDD>(lo01, lo23),
+                _mm512_shuffle_i32x4::<0x88>(hi01, hi23),
+                _mm512_shuffle_i32x4::<0xDD>(hi01, hi23),
+            ];
+            for (l, v) in rows.iter().enumerate() {
+                // SAFETY: row 4l + j of the 16 at `d` (caller's contract).
+                unsafe { _mm512_storeu_si512(d.add((4 * l + j) * 32).cast(), *v) };
             }
         }
     }
@@ -1793,6 +1876,78 @@ mod bf16 {
             assert_eq!(split(3, 32, 2), (2, 2, 2));
             assert_eq!(split(1, 32, 3), (1, 1, 3));
             assert_eq!(split(1, 4, 2), (1, 1, 1));
+        }
+
+        /// A packed against the layout read off element by element: row-major,
+        /// column-contiguous (transposed: the AVX-512 transposes) and strided A, with and
+        /// without the AVX-512 paths, m with a partial last row block (and one of at
+        /// most 16 rows), k with a partial last k-tile (odd: a half pair).
+        #[test]
+        fn pack_a_layout() {
+            let simd_levels: &[bool] = if crate::cpu::math::has_avx512() {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            // (300, 250) is large enough to pack on two threads.
+            for &(m, k) in &[
+                (64usize, 64usize),
+                (40, 45),
+                (7, 33),
+                (50, 96),
+                (33, 70),
+                (300, 250),
+            ] {
+                let kp = k.div_ceil(KT) * KT;
+                let mp = m.div_ceil(RB) * RB;
+                // A's (i, kk) value is i * 100 + kk + 1 (exact in u16 for these sizes);
+                // stored row-major, transposed, and with both strides padded.
+                let value = |i: usize, kk: usize| (i * 100 + kk + 1) as u16;
+                let layouts: [(isize, isize, usize); 3] = [
+                    (k as isize, 1, m * k),
+                    (1, m as isize + 5, (k - 1) * (m + 5) + m),
+                    (
+                        2 * k as isize + 1,
+                        2,
+                        (m - 1) * (2 * k + 1) + 2 * (k - 1) + 1,
+                    ),
+                ];
+                for (ars, acs, len) in layouts {
+                    let mut a = vec![u16::MAX; len];
+                    for i in 0..m {
+                        for kk in 0..k {
+                            a[i * ars as usize + kk * acs as usize] = value(i, kk);
+                        }
+                    }
+                    for &simd in simd_levels {
+                        for threads in [1, 2] {
+                            let mut ap = vec![u16::MAX; mp * kp];
+                            // The caller clears the k padding.
+                            if kp != k {
+                                for block in ap.chunks_mut(RB * kp) {
+                                    block[kp * RB - 1024..].fill(0);
+                                }
+                            }
+                            // SAFETY: `a` holds A in the layout given; `ap` holds the
+                            // packed blocks; `simd` only with AVX-512.
+                            unsafe { pack_a(&mut ap, a.as_ptr(), ars, acs, m, k, threads, simd) };
+                            for i in 0..m {
+                                for kk in 0..kp {
+                                    let (rb, h, r) = (i / RB, (i % RB) / 16, i % 16);
+                                    let at =
+                                        rb * RB * kp + ((kk / KT) * 2 + h) * 512 + r * 32 + kk % KT;
+                                    let want = if kk < k { value(i, kk) } else { 0 };
+                                    assert_eq!(
+                                        ap[at], want,
+                                        "m {m} k {k} strides ({ars}, {acs}) simd {simd}: \
+                                         row {i} k {kk}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
 
         /// B packed for panels p0..p1 against the layout read off element by element:
