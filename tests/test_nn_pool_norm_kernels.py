@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import with_threads
+from conftest import run_script, with_threads
 
 import rtorch
 import rtorch.nn.functional as F
@@ -340,8 +340,20 @@ def np_ln_backward(g, x, k, w, eps):
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+# Row lengths: below one 16-lane group (5, 7), a group and a tail (30, 33), the weight
+# gradient's 32-column register blocks with a 16-column block and a tail (50) or a tail
+# alone (70), and one wide row (1000).
 @pytest.mark.parametrize(
-    "shape,k", [((3, 7), 1), ((2, 5, 6), 2), ((4, 9, 33), 1), ((5,), 1), ((40, 20, 70), 1)]
+    "shape,k",
+    [
+        ((3, 7), 1),
+        ((2, 5, 6), 2),
+        ((4, 9, 33), 1),
+        ((5,), 1),
+        ((40, 20, 70), 1),
+        ((30, 50), 1),
+        ((3, 1000), 1),
+    ],
 )
 def test_layer_norm(shape, k, dtype):
     x = RNG.standard_normal(shape) * 2 - 0.5
@@ -358,6 +370,56 @@ def test_layer_norm(shape, k, dtype):
     np.testing.assert_allclose(npy(xt.grad), gx, rtol=1e-5, atol=atol)
     np.testing.assert_allclose(npy(wt.grad), gw, rtol=1e-5, atol=atol * 10)
     np.testing.assert_allclose(npy(bt.grad), gb, rtol=1e-5, atol=atol * 10)
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_layer_norm_float32_rows_far_from_zero(affine):
+    """float32 rows whose spread is small next to their mean (1000 + noise of 1e-2): the
+    output is centered on the mean held as two floats, so the digits of the spread
+    survive (a folded `x * rstd - mean * rstd` in float32 is off by whole units here)."""
+    x = 1000.0 + RNG.standard_normal((64, 300)) * 1e-2
+    xt = t(x, rtorch.float32, True)
+    xr = npy(xt)
+    w = b = None
+    if affine:
+        w, b = (
+            t(RNG.standard_normal(300), rtorch.float32),
+            t(RNG.standard_normal(300), rtorch.float32),
+        )
+    y = F.layer_norm(xt, (300,), w, b)
+    want = np_ln(xr, 1, None if w is None else npy(w), None if b is None else npy(b), 1e-5)
+    close(y, want, rtorch.float32)
+    g = RNG.standard_normal((64, 300))
+    y.backward(t(g, rtorch.float32))
+    gx = np_ln_backward(g, xr, 1, None if w is None else npy(w), 1e-5)[0]
+    # Gradients of size ~1e2 (rstd ~ 100): float32's relative tolerance.
+    np.testing.assert_allclose(npy(xt.grad), gx, rtol=1e-5, atol=1e-3)
+
+
+_LN_LEVEL_SCRIPT = """
+import hashlib, rtorch, numpy as np
+import rtorch.nn.functional as F
+rng = np.random.RandomState(5)
+out = []
+for rows, d in [(40, 70), (33, 50), (8, 1000), (20, 7)]:
+    x = rtorch.tensor(rng.standard_normal((rows, d)) * 3 + 1, dtype=rtorch.float32, requires_grad=True)
+    w = rtorch.tensor(rng.standard_normal(d), dtype=rtorch.float32, requires_grad=True)
+    b = rtorch.tensor(rng.standard_normal(d), dtype=rtorch.float32, requires_grad=True)
+    y = F.layer_norm(x, (d,), w, b)
+    y.backward(rtorch.tensor(rng.standard_normal((rows, d)), dtype=rtorch.float32))
+    for a in (y, x.grad, w.grad, b.grad):
+        out.append(hashlib.sha1(a.detach().numpy().tobytes()).hexdigest()[:12])
+print(" ".join(out))
+"""
+
+
+def test_layer_norm_bits_do_not_depend_on_the_simd_level():
+    """float32 layer norm forward and backward give the same bits on every SIMD level
+    the machine has (the statistics' float64 lanes and the element loops perform the
+    same operations at every width)."""
+    levels = [run_script(_LN_LEVEL_SCRIPT, RTORCH_CPU_CAPABILITY=c) for c in ("default", "avx2")]
+    levels.append(run_script(_LN_LEVEL_SCRIPT))
+    assert levels[0] == levels[1] == levels[2]
 
 
 def test_layer_norm_no_affine_noncontiguous_and_grads():

@@ -16,6 +16,7 @@ pub mod linalg;
 pub mod loss;
 pub mod math;
 pub mod norm;
+mod norm_sums;
 pub mod optim;
 pub mod pool;
 pub mod reduce;
