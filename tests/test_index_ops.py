@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, to_np
+from conftest import ALL_DTYPES, to_np, with_threads
 
 import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
@@ -397,3 +397,55 @@ def test_index_select_gather_paths_match_numpy(shape, dim, n_idx):
     # Advanced indexing over the last dim goes through the same kernel.
     if dim == len(shape) - 1:
         np.testing.assert_array_equal(x[..., rtorch.tensor(idx)].numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dim", "n_idx"),
+    [
+        ((64, 256, 32), 1, 300),  # middle dim: dense runs of 32, shared out among threads
+        ((512, 300), 1, 200),  # innermost indexed dim: one-element runs
+        ((600, 100), 0, 900),  # leading dim: whole rows
+        ((7, 5, 3), 1, 4),  # below the parallel grain
+    ],
+)
+def test_index_add_and_index_put_scatter_paths_match_numpy(shape, dim, n_idx):
+    """`index_add` (the backward of `index_select`) and `index_put` with repeated indices
+    against numpy, on the run and element paths, above and below the parallel grain, with
+    1 and 2 threads giving the same bits; a non-contiguous destination (written in place
+    on one thread) too."""
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal(shape).astype(np.float32)
+    idx = rng.integers(0, shape[dim], n_idx)  # repeats included
+    src_shape = list(shape)
+    src_shape[dim] = n_idx
+    src = rng.standard_normal(src_shape).astype(np.float32)
+    expected = base.astype(np.float64)
+    moved = np.moveaxis(expected, dim, 0)
+    np.add.at(moved, idx, np.moveaxis(src.astype(np.float64), dim, 0))
+    x, s, i = rtorch.tensor(base), rtorch.tensor(src), rtorch.tensor(idx)
+
+    def add() -> np.ndarray:
+        return rtorch.index_add(x, dim, i, s).numpy()
+
+    one, two = with_threads(1, add), with_threads(2, add)
+    np.testing.assert_array_equal(one, two)
+    # float32 sums of a few terms in index order against float64.
+    np.testing.assert_allclose(two, expected, rtol=1e-5, atol=1e-5)
+    # Without accumulation the last write of a repeated index wins.
+    last = base.copy()
+    np.moveaxis(last, dim, 0)[idx] = np.moveaxis(src, dim, 0)
+    ix = [slice(None)] * len(shape)
+    ix[dim] = i
+
+    def put() -> np.ndarray:
+        y = x.clone()
+        y[tuple(ix)] = s
+        return y.numpy()
+
+    np.testing.assert_array_equal(with_threads(2, put), last)
+    np.testing.assert_array_equal(with_threads(1, put), last)
+    # In place into a transposed (non-contiguous) destination.
+    xt = rtorch.tensor(np.ascontiguousarray(np.swapaxes(base, 0, -1))).transpose(0, -1)
+    assert not xt.is_contiguous() or len(shape) == 1
+    xt.index_add_(dim, i, s)
+    np.testing.assert_allclose(xt.numpy(), expected, rtol=1e-5, atol=1e-5)

@@ -107,6 +107,14 @@ fn dense_run(w: &[usize]) -> usize {
 
 /// `dst[dst row b] = values[value row b]` (or `+=` when `accumulate`), rows in order,
 /// so a repeated index keeps the last write (or sums). `values` must not overlap `dst`.
+///
+/// Rows made of dense runs (as in [`gather_rows`]) are written a run at a time. When
+/// `dst` has no internal overlap (`disjoint`: then two row positions j never share an
+/// element, whatever the rows' bases), the positions are shared out among threads: each
+/// thread takes whole runs and goes through every row for them, in row order, so every
+/// element still sees its writes in index order and the sums do not depend on the
+/// thread count. (One thread, element by element, this was most of the backward of an
+/// `index_select`: 36% of a bilinear `interpolate` forward + backward.)
 pub fn scatter_rows<T: Arith>(
     dst: ViewMut<'_, T>,
     d: &Rows<'_>,
@@ -114,17 +122,41 @@ pub fn scatter_rows<T: Arith>(
     v: &Rows<'_>,
     nb: usize,
     accumulate: bool,
+    disjoint: bool,
 ) {
-    let (pd, pv) = (dst.ptr(), values.ptr());
-    for b in 0..nb {
-        let (bd, bv) = (d.base(b), v.base(b));
-        for j in 0..d.within.len() {
-            // SAFETY: the op layer computed every offset inside the two layouts.
+    let (pd, pv) = (SendPtr(dst.ptr()), SendPtr(values.ptr() as *mut T));
+    let r = d.within.len();
+    let dense = |w: &[usize]| w.iter().enumerate().all(|(j, &o)| o == w[0] + j);
+    let run = dense_run(d.within).min(dense_run(v.within));
+    let run = if run > 1
+        && r.is_multiple_of(run)
+        && d.within.chunks(run).all(dense)
+        && v.within.chunks(run).all(dense)
+    {
+        run
+    } else {
+        1
+    };
+    // Run c of row b.
+    let write = |b: usize, c: usize| {
+        let (od, ov) = (d.base(b) + d.within[c * run], v.base(b) + v.within[c * run]);
+        for e in 0..run {
+            // SAFETY: the op layer computed every offset inside the two layouts (a dense
+            // run's elements are offsets of the row too); `values` does not overlap
+            // `dst`; concurrent calls write disjoint elements (`disjoint`, see above).
             unsafe {
-                let x = *pv.add(bv + v.within[j]);
-                let p = pd.add(bd + d.within[j]);
+                let x = *pv.get().add(ov + e);
+                let p = pd.get().add(od + e);
                 *p = if accumulate { (*p).add(x) } else { x };
             }
+        }
+    };
+    let runs = r / run;
+    if disjoint && nb * r >= super::GRAIN && runs > 1 {
+        super::par_for(runs, &|c| (0..nb).for_each(|b| write(b, c)));
+    } else {
+        for b in 0..nb {
+            (0..runs).for_each(|c| write(b, c));
         }
     }
 }

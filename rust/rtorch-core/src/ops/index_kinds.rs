@@ -106,9 +106,12 @@ impl IndexKind for IndexPut<'_> {
             step: vb,
             within: &voff,
         };
+        // A contiguous destination has no element at two positions: its positions can
+        // be written from several threads.
+        let disjoint = out.is_contiguous();
         let (dst, values) = (out.cpu_view_mut::<T>()?, inputs[0].cpu_view()?);
         let nb = plan.offsets.len();
-        k::scatter_rows(dst, &d, values, &v, nb, self.accumulate);
+        k::scatter_rows(dst, &d, values, &v, nb, self.accumulate, disjoint);
         Ok(())
     }
 }
