@@ -93,6 +93,10 @@ POOL_CASES = [
     # windows at both edges in the second.
     ((2, 2, 6, 67), (2, 2), (2, 2), (0, 0), (1, 1), False),
     ((1, 3, 5, 40), (3, 3), (1, 1), (1, 1), (1, 1), False),
+    # Long rows of whole windows with a column stride of 3 and dilation (every third
+    # tap of a row), and with unit stride and dilation 2.
+    ((1, 2, 7, 50), (2, 3), (1, 3), (0, 1), (2, 2), False),
+    ((1, 2, 6, 45), (3, 3), (1, 1), (1, 1), (1, 2), True),
 ]
 
 

@@ -81,30 +81,7 @@ impl NormFloat for f64 {
         w: Option<&[f64]>,
         b: Option<&[f64]>,
     ) {
-        let d = x.len();
-        // One loop per case (an `Option` tested per element kept the loop scalar).
-        match (w, b) {
-            (None, None) => {
-                for (o, &v) in y.iter_mut().zip(x) {
-                    *o = (v - mean) * rstd;
-                }
-            }
-            (Some(w), Some(b)) => {
-                for (((o, &v), &wk), &bk) in y.iter_mut().zip(x).zip(&w[..d]).zip(&b[..d]) {
-                    *o = (v - mean) * rstd * wk + bk;
-                }
-            }
-            (Some(w), None) => {
-                for ((o, &v), &wk) in y.iter_mut().zip(x).zip(&w[..d]) {
-                    *o = (v - mean) * rstd * wk;
-                }
-            }
-            (None, Some(b)) => {
-                for ((o, &v), &bk) in y.iter_mut().zip(x).zip(&b[..d]) {
-                    *o = (v - mean) * rstd + bk;
-                }
-            }
-        }
+        affine_row(x, y, |v| v - mean, rstd, w, b);
     }
     #[inline(always)]
     fn grad_row(
@@ -115,19 +92,7 @@ impl NormFloat for f64 {
         (ma, mb): (f64, f64),
         gx: &mut [f64],
     ) {
-        let d = x.len();
-        match w {
-            Some(w) => {
-                for (((o, &gv), &xv), &wk) in gx.iter_mut().zip(g).zip(x).zip(&w[..d]) {
-                    *o = rstd * (gv * wk - ma - (xv - mean) * rstd * mb);
-                }
-            }
-            None => {
-                for ((o, &gv), &xv) in gx.iter_mut().zip(g).zip(x) {
-                    *o = rstd * (gv - ma - (xv - mean) * rstd * mb);
-                }
-            }
-        }
+        input_grad_row(g, x, w, |v| v - mean, (rstd, ma, mb), gx);
     }
     #[inline(always)]
     fn column_grad_sums(
@@ -193,32 +158,9 @@ impl NormFloat for f32 {
         w: Option<&[f32]>,
         b: Option<&[f32]>,
     ) {
-        let d = x.len();
         let hi = mean as f32;
         let lo = (mean - hi as f64) as f32;
-        let r = rstd as f32;
-        match (w, b) {
-            (None, None) => {
-                for (o, &v) in y.iter_mut().zip(x) {
-                    *o = ((v - hi) - lo) * r;
-                }
-            }
-            (Some(w), Some(b)) => {
-                for (((o, &v), &wk), &bk) in y.iter_mut().zip(x).zip(&w[..d]).zip(&b[..d]) {
-                    *o = ((v - hi) - lo) * r * wk + bk;
-                }
-            }
-            (Some(w), None) => {
-                for ((o, &v), &wk) in y.iter_mut().zip(x).zip(&w[..d]) {
-                    *o = ((v - hi) - lo) * r * wk;
-                }
-            }
-            (None, Some(b)) => {
-                for ((o, &v), &bk) in y.iter_mut().zip(x).zip(&b[..d]) {
-                    *o = ((v - hi) - lo) * r + bk;
-                }
-            }
-        }
+        affine_row(x, y, |v| (v - hi) - lo, rstd as f32, w, b);
     }
     /// In float32 (as `normalize_row`, the mean split in two floats).
     #[inline(always)]
@@ -230,22 +172,10 @@ impl NormFloat for f32 {
         (ma, mb): (f64, f64),
         gx: &mut [f32],
     ) {
-        let d = x.len();
         let hi = mean as f32;
         let lo = (mean - hi as f64) as f32;
-        let (r, ma, mb) = (rstd as f32, ma as f32, mb as f32);
-        match w {
-            Some(w) => {
-                for (((o, &gv), &xv), &wk) in gx.iter_mut().zip(g).zip(x).zip(&w[..d]) {
-                    *o = r * ((gv * wk - ma) - ((xv - hi) - lo) * r * mb);
-                }
-            }
-            None => {
-                for ((o, &gv), &xv) in gx.iter_mut().zip(g).zip(x) {
-                    *o = r * ((gv - ma) - ((xv - hi) - lo) * r * mb);
-                }
-            }
-        }
+        let f = |v: f64| v as f32;
+        input_grad_row(g, x, w, |v| (v - hi) - lo, (f(rstd), f(ma), f(mb)), gx);
     }
     fn column_grad_sums(
         g: &[f32],
@@ -264,6 +194,72 @@ impl NormFloat for f32 {
     }
     fn row_grad_sums(g: &[f32], x: &[f32], scale: Option<&[f32]>, m: f64, r: f64) -> (f64, f64) {
         super::norm_sums::grad_sums(g, x, scale, m, r)
+    }
+}
+
+/// `y = center(x) * r * w + b` over a row in `T`'s arithmetic, one loop per case (an
+/// `Option` tested per element kept the loop scalar).
+#[inline(always)]
+fn affine_row<T>(
+    x: &[T],
+    y: &mut [T],
+    center: impl Fn(T) -> T,
+    r: T,
+    w: Option<&[T]>,
+    b: Option<&[T]>,
+) where
+    T: Copy + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
+{
+    let d = x.len();
+    match (w, b) {
+        (None, None) => {
+            for (o, &v) in y.iter_mut().zip(x) {
+                *o = center(v) * r;
+            }
+        }
+        (Some(w), Some(b)) => {
+            for (((o, &v), &wk), &bk) in y.iter_mut().zip(x).zip(&w[..d]).zip(&b[..d]) {
+                *o = center(v) * r * wk + bk;
+            }
+        }
+        (Some(w), None) => {
+            for ((o, &v), &wk) in y.iter_mut().zip(x).zip(&w[..d]) {
+                *o = center(v) * r * wk;
+            }
+        }
+        (None, Some(b)) => {
+            for ((o, &v), &bk) in y.iter_mut().zip(x).zip(&b[..d]) {
+                *o = center(v) * r + bk;
+            }
+        }
+    }
+}
+
+/// A layer norm's input gradient over a row in `T`'s arithmetic: `gx = r ((g w - ma) -
+/// center(x) r mb)`.
+#[inline(always)]
+fn input_grad_row<T>(
+    g: &[T],
+    x: &[T],
+    w: Option<&[T]>,
+    center: impl Fn(T) -> T,
+    (r, ma, mb): (T, T, T),
+    gx: &mut [T],
+) where
+    T: Copy + std::ops::Mul<Output = T> + std::ops::Sub<Output = T>,
+{
+    let d = x.len();
+    match w {
+        Some(w) => {
+            for (((o, &gv), &xv), &wk) in gx.iter_mut().zip(g).zip(x).zip(&w[..d]) {
+                *o = r * ((gv * wk - ma) - center(xv) * r * mb);
+            }
+        }
+        None => {
+            for ((o, &gv), &xv) in gx.iter_mut().zip(g).zip(x) {
+                *o = r * ((gv - ma) - center(xv) * r * mb);
+            }
+        }
     }
 }
 

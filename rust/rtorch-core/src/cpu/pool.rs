@@ -92,6 +92,7 @@ fn window_max<T: Element>(
 /// each output, but independent from one output to the next, so they overlap instead
 /// of waiting on each other (2x2 pooling spent most of its time in that chain).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn fwd_plane<T: Element>(
     src: &[T],
     vals: &mut [T],
@@ -115,23 +116,42 @@ fn fwd_plane<T: Element>(
         if tapwise.is_empty() {
             continue;
         }
-        for ox in tapwise.clone() {
-            let f = y0 * g.w + cols[ox].0;
-            vrow[ox] = src[f];
-            irow[ox] = f as i64;
+        // Whole windows start `stride` apart: output column `tapwise.start + k` reads
+        // from `x0 + k * sw` on (unit-stride loads for stride 1, not a lookup per
+        // output).
+        let (x0, sw) = (cols[tapwise.start].0, g.stride[1]);
+        let (vt, it) = (&mut vrow[tapwise.clone()], &mut irow[tapwise.clone()]);
+        for (k, (v, ix)) in vt.iter_mut().zip(it.iter_mut()).enumerate() {
+            let f = y0 * g.w + x0 + k * sw;
+            *v = src[f];
+            *ix = f as i64;
         }
         for i in 0..kh {
             for j in 0..kw {
-                let base = (y0 + i * dh) * g.w + j * dw;
-                for ox in tapwise.clone() {
-                    let f = base + cols[ox].0;
-                    let v = src[f];
-                    // Selects, not branches: the comparison is a coin flip on real
-                    // data, and unconditional writes let the loop vectorise.
-                    #[allow(clippy::eq_op)]
-                    let take = (v > vrow[ox]) | (v != v);
-                    vrow[ox] = if take { v } else { vrow[ox] };
-                    irow[ox] = if take { f as i64 } else { irow[ox] };
+                let base = (y0 + i * dh) * g.w + j * dw + x0;
+                // Selects, not branches: the comparison is a coin flip on real data, and
+                // unconditional writes let the loop vectorise.
+                #[allow(clippy::eq_op)]
+                let step = |v: T, f: usize, best: &mut T, ix: &mut i64| {
+                    let take = (v > *best) | (v != v);
+                    *best = if take { v } else { *best };
+                    *ix = if take { f as i64 } else { *ix };
+                };
+                if sw == 1 {
+                    // A slice of the row's exact length: no bounds check per tap.
+                    let taps = &src[base..base + vt.len()];
+                    for (k, ((best, ix), &v)) in
+                        vt.iter_mut().zip(it.iter_mut()).zip(taps).enumerate()
+                    {
+                        step(v, base + k, best, ix);
+                    }
+                } else {
+                    let taps = src[base..].iter().step_by(sw);
+                    for (k, ((best, ix), &v)) in
+                        vt.iter_mut().zip(it.iter_mut()).zip(taps).enumerate()
+                    {
+                        step(v, base + k * sw, best, ix);
+                    }
                 }
             }
         }
@@ -187,8 +207,13 @@ pub fn max_pool2d_forward<T: Element>(
         .saturating_mul(g.kernel[0] * g.kernel[1])
         .max(src.len());
     let full = full_columns(&cols, g.kernel[1]);
+    // Compiled for the widest vector unit: the tap loops' compares and selects vectorise
+    // (float32 values with int64 indices: two lanes each at the baseline level).
     let f = |((v, i), s): ((&mut [T], &mut [i64]), &[T])| {
-        fwd_plane(s, v, i, g, &rows, &cols, full.clone(), empty)
+        crate::ops::map::at_widest_level(
+            #[inline(always)]
+            || fwd_plane(s, v, i, g, &rows, &cols, full.clone(), empty),
+        )
     };
     if parallel(planes, work) {
         super::par_chunks_mut2(vals, idx, l, &|c, v, i| {
