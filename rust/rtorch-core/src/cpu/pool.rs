@@ -129,32 +129,45 @@ fn fwd_plane<T: Element>(
         for i in 0..kh {
             for j in 0..kw {
                 let base = (y0 + i * dh) * g.w + j * dw + x0;
-                // Selects, not branches: the comparison is a coin flip on real data, and
-                // unconditional writes let the loop vectorise.
-                #[allow(clippy::eq_op)]
-                let step = |v: T, f: usize, best: &mut T, ix: &mut i64| {
-                    let take = (v > *best) | (v != v);
-                    *best = if take { v } else { *best };
-                    *ix = if take { f as i64 } else { *ix };
-                };
-                if sw == 1 {
-                    // A slice of the row's exact length: no bounds check per tap.
-                    let taps = &src[base..base + vt.len()];
-                    for (k, ((best, ix), &v)) in
-                        vt.iter_mut().zip(it.iter_mut()).zip(taps).enumerate()
-                    {
-                        step(v, base + k, best, ix);
-                    }
-                } else {
-                    let taps = src[base..].iter().step_by(sw);
-                    for (k, ((best, ix), &v)) in
-                        vt.iter_mut().zip(it.iter_mut()).zip(taps).enumerate()
-                    {
-                        step(v, base + k * sw, best, ix);
-                    }
+                match sw {
+                    1 => tap_row::<T, 1>(src, base, sw, vt, it),
+                    2 => tap_row::<T, 2>(src, base, sw, vt, it),
+                    _ => tap_row::<T, 0>(src, base, sw, vt, it),
                 }
             }
         }
+    }
+}
+
+/// One tap of a row of whole windows: output k compares `src[base + k s]` with its best
+/// so far (`vt[k]`, index `it[k]`), `s` the stride `S`, or `sw` when `S` is 0. A stride
+/// known at compile time (1, and 2: 2x2 pooling) lets LLVM vectorise the strided loads
+/// with shuffles; at a run-time stride the loop stayed scalar and branchy.
+#[inline(always)]
+fn tap_row<T: Element, const S: usize>(
+    src: &[T],
+    base: usize,
+    sw: usize,
+    vt: &mut [T],
+    it: &mut [i64],
+) {
+    let s = if S == 0 { sw } else { S };
+    let n = vt.len().min(it.len());
+    if n == 0 {
+        return;
+    }
+    // The row's last tap, base + (n - 1) s, lies in the plane (its window is whole):
+    // checked once here, not per tap.
+    assert!(base + (n - 1) * s < src.len());
+    for (k, (best, ix)) in vt.iter_mut().zip(it.iter_mut()).enumerate() {
+        // SAFETY: k < n, so base + k s <= base + (n - 1) s, in bounds (asserted above).
+        let v = unsafe { *src.get_unchecked(base + k * s) };
+        // Selects, not branches: the comparison is a coin flip on real data, and
+        // unconditional writes let the loop vectorise.
+        #[allow(clippy::eq_op)]
+        let take = (v > *best) | (v != v);
+        *best = if take { v } else { *best };
+        *ix = if take { (base + k * s) as i64 } else { *ix };
     }
 }
 
