@@ -612,6 +612,22 @@ fn gelu_m<M: MulAdd>(x: f32) -> f32 {
     (xd * phi) as f32
 }
 
+/// gelu'(x) = Phi(x) + x phi(x) for an f32, in f64 and rounded once: Phi from erfc's
+/// tail for negative x (no cancellation in 1 + erf), phi(x) = e^(-x^2/2) / sqrt(2 pi)
+/// with x^2 exact in f64. The backward of gelu (`ops::grad_kinds::GeluGrad`).
+#[inline(always)]
+pub fn gelu_grad_f32(x: f32) -> f32 {
+    const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+    let xd = x as f64;
+    let half_tail = 0.5 * erfc_pos_f64::<Separate>(xd.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    let cdf = if xd < 0.0 { half_tail } else { 1.0 - half_tail };
+    // (`exp_neg_f64` clamps its argument at -700: x phi(x) is then below 1e-260, 0 in
+    // f32, but for an infinite x, where PyTorch's `x * exp(-x^2/2)` is inf * 0: NaN.)
+    let pdf = INV_SQRT_2PI * exp_neg_f64::<Separate>(-0.5 * xd * xd);
+    let xpdf = if xd.is_infinite() { f64::NAN } else { xd * pdf };
+    (cdf + xpdf) as f32
+}
+
 /// Below this magnitude the f32 sine and cosine reduce their argument in f64 with three
 /// parts of pi/2 (exact enough for every f32 there); above it, and for inf/NaN, they
 /// call std's f64 functions (a scalar pass after the vector one).

@@ -8,6 +8,7 @@ pub mod conv;
 pub mod copy;
 pub mod creation;
 pub mod embedding;
+pub mod grad_kinds;
 pub mod histogram;
 pub mod index;
 pub mod index_kinds;

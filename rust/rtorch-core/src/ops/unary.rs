@@ -6,6 +6,8 @@
 //! Adding an activation is one entry.
 
 use super::binary::{add, div, mul, mul_scalar, neg};
+use super::binary_kinds::FloatBinary;
+use super::grad_kinds as grads;
 use super::map;
 use super::unary_kinds::{self as kinds, FloatUnary, IntFloatUnary, ValueTest};
 use super::{cast_view, check_inplace, check_inplace_result};
@@ -155,6 +157,8 @@ pub trait FMath: Copy + PartialOrd {
     fn erfinv_(self) -> Self;
     /// x Phi(x).
     fn gelu_(self) -> Self;
+    /// gelu's derivative, Phi(x) + x phi(x).
+    fn gelu_grad_(self) -> Self;
     /// x sigmoid(x).
     fn silu_(self) -> Self;
     fn sin_(self) -> Self;
@@ -205,6 +209,10 @@ impl FMath for f32 {
     #[inline(always)]
     fn gelu_(self) -> f32 {
         math::gelu_f32(self)
+    }
+    #[inline(always)]
+    fn gelu_grad_(self) -> f32 {
+        math::gelu_grad_f32(self)
     }
     #[inline(always)]
     fn silu_(self) -> f32 {
@@ -278,6 +286,13 @@ impl FMath for f64 {
     }
     fn gelu_(self) -> f64 {
         0.5 * self * math::erfc(-self * std::f64::consts::FRAC_1_SQRT_2)
+    }
+    fn gelu_grad_(self) -> f64 {
+        // phi(x) = e^(-x^2/2) / sqrt(2 pi); 1/sqrt(2 pi) = (2/sqrt(pi)) (1/sqrt(2)) / 2.
+        const INV_SQRT_2PI: f64 =
+            std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2 * 0.5;
+        let cdf = 0.5 * math::erfc(-self * std::f64::consts::FRAC_1_SQRT_2);
+        cdf + self * (INV_SQRT_2PI * (-0.5 * self * self).exp())
     }
     fn silu_(self) -> f64 {
         self * self.sigmoid_()
@@ -523,14 +538,14 @@ unary! {
         kernel: float_op(kinds::Tanh {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
-            mul(g, &rsub(&mul(y, y)?, 1.0)?)
+            fused_grad(g, y, grads::TanhGrad {}, || mul(g, &rsub(&mul(y, y)?, 1.0)?))
         });
     /// 1/(1+e^-x); d = y(1-y).
     sigmoid, sigmoid_, "SigmoidBackward0", "sigmoid", Float, Y,
         kernel: float_op(kinds::Sigmoid {}),
         grad: Some(|g: &Tensor, v: &Vals| {
             let y = v.y()?;
-            mul(g, &mul(y, &rsub(y, 1.0)?)?)
+            fused_grad(g, y, grads::SigmoidGrad {}, || mul(g, &mul(y, &rsub(y, 1.0)?)?))
         });
     erf, erf_, "ErfBackward0", "erf", Float, X,
         kernel: float_op(kinds::Erf {}),
@@ -905,6 +920,29 @@ where
     }
 }
 
+/// An activation's input gradient `g f'(v)`: one fused kernel (`ops::grad_kinds`) where
+/// no graph is recorded and `g` has `v`'s dtype and shape (an ordinary backward); the
+/// differentiable composition `composed` otherwise (`create_graph=True`, whose double
+/// backward differentiates it).
+fn fused_grad<K: FloatBinary>(
+    g: &Tensor,
+    v: &Tensor,
+    kind: K,
+    composed: impl FnOnce() -> Result<Tensor>,
+) -> Result<Tensor> {
+    if needs_grad(&[g, v]) || g.dtype() != v.dtype() || g.shape() != v.shape() {
+        return composed();
+    }
+    let out = Tensor::uninit_for(
+        v.shape(),
+        v.dtype(),
+        Tensor::result_device(&[g, v]),
+        &[g, v],
+    )?;
+    map::float(&out, g, v, kind)?;
+    Ok(out)
+}
+
 /// `gelu(x, approximate)`: `approximate` is "none" (erf) or "tanh".
 pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
     use kinds::{GELU_C as C, GELU_K as K, GELU_S2 as S2};
@@ -921,12 +959,14 @@ pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
             |g: &Tensor, v: &Vals| {
                 // d = Phi(x) + x phi(x)
                 let x = v.x()?;
-                let cdf = scale(&shift(&erf(&scale(x, S2)?)?, 1.0)?, 0.5)?;
-                let pdf = scale(
-                    &exp(&scale(&mul(x, x)?, -0.5)?)?,
-                    0.5 * TWO_OVER_SQRT_PI * S2,
-                )?;
-                mul(g, &add(&cdf, &mul(x, &pdf)?)?)
+                fused_grad(g, x, grads::GeluGrad {}, || {
+                    let cdf = scale(&shift(&erf(&scale(x, S2)?)?, 1.0)?, 0.5)?;
+                    let pdf = scale(
+                        &exp(&scale(&mul(x, x)?, -0.5)?)?,
+                        0.5 * TWO_OVER_SQRT_PI * S2,
+                    )?;
+                    mul(g, &add(&cdf, &mul(x, &pdf)?)?)
+                })
             },
         ),
         "tanh" => activation(
@@ -939,13 +979,15 @@ pub fn gelu(a: &Tensor, approximate: &str) -> Result<Tensor> {
             float_op(kinds::GeluTanh {}),
             |g: &Tensor, v: &Vals| {
                 let x = v.x()?;
-                let x2 = mul(x, x)?;
-                let inner = scale(&add(x, &scale(&mul(&x2, x)?, C)?)?, K)?;
-                let t = tanh(&inner)?;
-                let left = scale(&shift(&t, 1.0)?, 0.5)?;
-                let dinner = scale(&shift(&scale(&x2, 3.0 * C)?, 1.0)?, K)?;
-                let right = mul(&scale(&mul(x, &rsub(&mul(&t, &t)?, 1.0)?)?, 0.5)?, &dinner)?;
-                mul(g, &add(&left, &right)?)
+                fused_grad(g, x, grads::GeluTanhGrad {}, || {
+                    let x2 = mul(x, x)?;
+                    let inner = scale(&add(x, &scale(&mul(&x2, x)?, C)?)?, K)?;
+                    let t = tanh(&inner)?;
+                    let left = scale(&shift(&t, 1.0)?, 0.5)?;
+                    let dinner = scale(&shift(&scale(&x2, 3.0 * C)?, 1.0)?, K)?;
+                    let right = mul(&scale(&mul(x, &rsub(&mul(&t, &t)?, 1.0)?)?, 0.5)?, &dinner)?;
+                    mul(g, &add(&left, &right)?)
+                })
             },
         ),
         other => Err(Error::Runtime(format!(
@@ -966,8 +1008,10 @@ pub fn silu(a: &Tensor, inplace: bool) -> Result<Tensor> {
         float_op(kinds::Silu {}),
         |g: &Tensor, v: &Vals| {
             let x = v.x()?;
-            let s = sigmoid(x)?;
-            mul(g, &mul(&s, &shift(&mul(x, &rsub(&s, 1.0)?)?, 1.0)?)?)
+            fused_grad(g, x, grads::SiluGrad {}, || {
+                let s = sigmoid(x)?;
+                mul(g, &mul(&s, &shift(&mul(x, &rsub(&s, 1.0)?)?, 1.0)?)?)
+            })
         },
     )
 }
@@ -985,10 +1029,12 @@ pub fn softplus(a: &Tensor, beta: f64, threshold: f64) -> Result<Tensor> {
         move |g: &Tensor, v: &Vals| {
             // PyTorch's `beta x > threshold ? g : g z / (z + 1)`, z = e^(beta x).
             let x = v.x()?;
-            let z = exp(&scale(x, beta)?)?;
-            let curved = mul(g, &div(&z, &shift(&z, 1.0)?)?)?;
-            let linear = test(x, kinds::ScaledAbove { beta, threshold })?;
-            select(&linear, g, &curved)
+            fused_grad(g, x, grads::SoftplusGrad { beta, threshold }, || {
+                let z = exp(&scale(x, beta)?)?;
+                let curved = mul(g, &div(&z, &shift(&z, 1.0)?)?)?;
+                let linear = test(x, kinds::ScaledAbove { beta, threshold })?;
+                select(&linear, g, &curved)
+            })
         },
     )
 }
@@ -1006,8 +1052,10 @@ pub fn elu(a: &Tensor, alpha: f64, inplace: bool) -> Result<Tensor> {
         move |g: &Tensor, v: &Vals| {
             // PyTorch's `x <= 0 ? g alpha e^x : g` (a NaN x passes g).
             let x = v.x()?;
-            let curved = mul(&scale(g, alpha)?, &exp(x)?)?;
-            select(&test(x, kinds::AtMost { v: 0.0 })?, &curved, g)
+            fused_grad(g, x, grads::EluGrad { alpha }, || {
+                let curved = mul(&scale(g, alpha)?, &exp(x)?)?;
+                select(&test(x, kinds::AtMost { v: 0.0 })?, &curved, g)
+            })
         },
     )
 }
@@ -1024,8 +1072,11 @@ pub fn leaky_relu(a: &Tensor, slope: f64, inplace: bool) -> Result<Tensor> {
         float_op(kinds::LeakyRelu { slope }),
         move |g: &Tensor, v: &Vals| {
             // PyTorch's `x > 0 ? g : g slope`.
-            let positive = test(v.x()?, kinds::Above { v: 0.0 })?;
-            select(&positive, g, &scale(g, slope)?)
+            let x = v.x()?;
+            fused_grad(g, x, grads::LeakyReluGrad { slope }, || {
+                let positive = test(x, kinds::Above { v: 0.0 })?;
+                select(&positive, g, &scale(g, slope)?)
+            })
         },
     )
 }
@@ -1061,8 +1112,11 @@ pub fn hardsigmoid(a: &Tensor, inplace: bool) -> Result<Tensor> {
         float_op(kinds::Hardsigmoid {}),
         // PyTorch's `-3 < x < 3 ? g / 6 : 0`, the sixth as a float32 multiplier.
         |g: &Tensor, v: &Vals| {
-            let inside = kinds::Inside { lo: -3.0, hi: 3.0 };
-            keep(&scale(g, (1.0f32 / 6.0) as f64)?, v.x()?, inside)
+            let x = v.x()?;
+            fused_grad(g, x, grads::HardsigmoidGrad {}, || {
+                let inside = kinds::Inside { lo: -3.0, hi: 3.0 };
+                keep(&scale(g, (1.0f32 / 6.0) as f64)?, x, inside)
+            })
         },
     )
 }
@@ -1082,15 +1136,17 @@ pub fn hardswish(a: &Tensor, inplace: bool) -> Result<Tensor> {
             // PyTorch 2.15's `x <= -3 ? 0 : x < 3 ? g (x / 3 + 1/2) : g` (a NaN x passes
             // g); differentiable in x for double backward.
             let x = v.x()?;
-            let three = Tensor::scalar(Scalar::Float(3.0), x.dtype())?;
-            let curved = mul(g, &shift(&div(x, &three)?, 0.5)?)?;
-            let middle = select(&test(x, kinds::Below { v: 3.0 })?, &curved, g)?;
-            let low = test(x, kinds::AtMost { v: -3.0 })?;
-            super::index::where_(
-                &low,
-                &super::binary::Rhs::Scalar(Scalar::Int(0)),
-                &super::binary::Rhs::Tensor(middle),
-            )
+            fused_grad(g, x, grads::HardswishGrad {}, || {
+                let three = Tensor::scalar(Scalar::Float(3.0), x.dtype())?;
+                let curved = mul(g, &shift(&div(x, &three)?, 0.5)?)?;
+                let middle = select(&test(x, kinds::Below { v: 3.0 })?, &curved, g)?;
+                let low = test(x, kinds::AtMost { v: -3.0 })?;
+                super::index::where_(
+                    &low,
+                    &super::binary::Rhs::Scalar(Scalar::Int(0)),
+                    &super::binary::Rhs::Tensor(middle),
+                )
+            })
         },
     )
 }
@@ -1110,7 +1166,12 @@ pub fn logsigmoid(a: &Tensor) -> Result<Tensor> {
         Kind::FloatOnly,
         Save::X,
         float_op(kinds::LogSigmoid {}),
-        |g: &Tensor, v: &Vals| mul(g, &sigmoid(&neg(v.x()?)?)?),
+        |g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            fused_grad(g, x, grads::LogSigmoidGrad {}, || {
+                mul(g, &sigmoid(&neg(x)?)?)
+            })
+        },
     )
 }
 
@@ -1127,10 +1188,12 @@ pub fn mish(a: &Tensor, inplace: bool) -> Result<Tensor> {
         |g: &Tensor, v: &Vals| {
             // d = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))
             let x = v.x()?;
-            let t = tanh(&softplus(x, 1.0, 20.0)?)?;
-            let s = sigmoid(x)?;
-            let d = add(&t, &mul(&mul(x, &s)?, &rsub(&mul(&t, &t)?, 1.0)?)?)?;
-            mul(g, &d)
+            fused_grad(g, x, grads::MishGrad {}, || {
+                let t = tanh(&softplus(x, 1.0, 20.0)?)?;
+                let s = sigmoid(x)?;
+                let d = add(&t, &mul(&mul(x, &s)?, &rsub(&mul(&t, &t)?, 1.0)?)?)?;
+                mul(g, &d)
+            })
         },
     )
 }

@@ -1,0 +1,132 @@
+//! The activations' backward formulas as fused kinds: `g * f'(v)` in one pass over the
+//! upstream gradient `g` and the saved value `v` (the input x, or the output y where the
+//! derivative is written in it), with PyTorch's backward kernels' formulas, operation
+//! order and selects.
+//!
+//! `ops::unary` composes each derivative from differentiable ops, three to eight
+//! passes and temporaries over the tensor; where no graph is recorded (an ordinary
+//! `backward()`) it runs the kind here instead (`fused_grad`), and keeps the
+//! composition for `create_graph=True`, where double backward differentiates it.
+//! Float32 and the half types compute in float32 (rounding once to the half type, as
+//! PyTorch's kernels do), float64 in float64.
+
+use super::binary_kinds::FloatBinary;
+use super::unary::FMath;
+
+/// Declares kinds: `Name "kernel_name" { fields } |g, v| body;` (`F` in a body is the
+/// type computed in).
+macro_rules! grad_kinds {
+    ($(
+        $(#[$m:meta])*
+        $name:ident $kname:literal { $($field:ident : $fty:ty),* } |$g:ident, $v:ident| $body:expr;
+    )*) => {$(
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name { $(pub $field: $fty),* }
+
+        impl FloatBinary for $name {
+            const NAME: &'static str = $kname;
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn f32(self, $g: f32, $v: f32) -> f32 {
+                #[allow(dead_code)]
+                type F = f32;
+                let $name { $($field),* } = self;
+                $body
+            }
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn f64(self, $g: f64, $v: f64) -> f64 {
+                #[allow(dead_code)]
+                type F = f64;
+                let $name { $($field),* } = self;
+                $body
+            }
+        }
+    )*};
+}
+
+grad_kinds! {
+    /// sigmoid, from its output: `g (1 - y) y`.
+    SigmoidGrad "sigmoid_backward" {} |g, y| g * (1.0 - y) * y;
+    /// tanh, from its output: `g (1 - y^2)`.
+    TanhGrad "tanh_backward" {} |g, y| g * (1.0 - y * y);
+    /// silu: `g s (1 + x (1 - s))`, s = sigmoid(x).
+    SiluGrad "silu_backward" {} |g, x| {
+        let s = x.sigmoid_();
+        g * s * (1.0 + x * (1.0 - s))
+    };
+    /// gelu (erf form): `g (Phi(x) + x phi(x))`, the bracket rounded once
+    /// (`FMath::gelu_grad_`: no cancellation in Phi for negative x).
+    GeluGrad "gelu_backward" {} |g, x| g * x.gelu_grad_();
+    /// gelu's tanh approximation, PyTorch's formula: `g (1/2 (1 + t) + x/2 (1 - t^2)
+    /// k (1 + 3 c x^2))`, t = tanh(k (x + c x^3)).
+    GeluTanhGrad "gelu_tanh_backward" {} |g, x| {
+        let k = super::unary_kinds::GELU_K as F;
+        let c = super::unary_kinds::GELU_C as F;
+        let x2 = x * x;
+        let t = (k * (x + c * (x2 * x))).tanh_();
+        let left = 0.5 * (1.0 + t);
+        let right = 0.5 * x * (1.0 - t * t) * (k * (1.0 + 3.0 * c * x2));
+        g * (left + right)
+    };
+    /// softplus: `beta x > threshold ? g : g z / (z + 1)`, z = e^(beta x). (Both arms
+    /// are computed, then one selected: with the exponential inside a branch LLVM kept
+    /// the loop scalar; so in the kinds below.)
+    SoftplusGrad "softplus_backward" { beta: f64, threshold: f64 } |g, x| {
+        let bx = x * (beta as F);
+        let z = bx.exp_();
+        let curved = g * z / (z + 1.0);
+        if bx > threshold as F {
+            g
+        } else {
+            curved
+        }
+    };
+    /// elu: `x <= 0 ? g alpha e^x : g` (a NaN x passes g).
+    EluGrad "elu_backward" { alpha: f64 } |g, x| {
+        let curved = g * (alpha as F) * x.exp_();
+        if x <= 0.0 {
+            curved
+        } else {
+            g
+        }
+    };
+    /// leaky_relu: `x > 0 ? g : g slope`.
+    LeakyReluGrad "leaky_relu_backward" { slope: f64 } |g, x| {
+        if x > 0.0 {
+            g
+        } else {
+            g * (slope as F)
+        }
+    };
+    /// hardsigmoid: `-3 < x < 3 ? g / 6 : 0`, the sixth a float32 multiplier in every
+    /// dtype (as PyTorch's kernel).
+    HardsigmoidGrad "hardsigmoid_backward" {} |g, x| {
+        if x > -3.0 && x < 3.0 {
+            g * ((1.0f32 / 6.0) as F)
+        } else {
+            0.0
+        }
+    };
+    /// hardswish: `x <= -3 ? 0 : x < 3 ? g (x / 3 + 1/2) : g` (a NaN x passes g).
+    HardswishGrad "hardswish_backward" {} |g, x| {
+        if x <= -3.0 {
+            0.0
+        } else if x < 3.0 {
+            g * (x / 3.0 + 0.5)
+        } else {
+            g
+        }
+    };
+    /// logsigmoid: `g sigmoid(-x)`.
+    LogSigmoidGrad "log_sigmoid_backward" {} |g, x| g * (-x).sigmoid_();
+    /// mish: `g (t + x sigmoid(x) (1 - t^2))`, t = tanh(softplus(x)) (softplus linear
+    /// above 20, as the forward).
+    MishGrad "mish_backward" {} |g, x| {
+        let curve = x.exp_().log1p_();
+        let sp = if x > 20.0 { x } else { curve };
+        let t = sp.tanh_();
+        g * (t + x * x.sigmoid_() * (1.0 - t * t))
+    };
+}
