@@ -389,8 +389,9 @@ fn exp_parts_fused(y: f32) -> (f32, f32) {
 /// correction (|c| below an ulp of q): within 1.02 ulp as `q + c` (every float32 checked,
 /// `every_float_sigmoid_silu`), twice the lanes of the float64 form. e = e^-|x| = e_hi +
 /// e_lo (`exp_parts_fused`), 1 + e = d_hi + d_lo by Fast2Sum, q = n / d_hi for n = 1 or
-/// e_hi; the residual n - q d_hi is exact by FMA, so c = (n - q d_hi + n_lo - q d_lo) / d_hi
-/// leaves only the polynomial's error and c's rounding. Only for code compiled with FMA.
+/// e_hi (as n times 1 / d_hi); the residual n - q d_hi is exact by FMA, so c = (n - q d_hi
+/// + n_lo - q d_lo) / d_hi leaves only the polynomial's error and c's rounding. Only for
+/// code compiled with FMA.
 #[inline(always)]
 fn sigmoid_parts(x: f32) -> (f32, f32) {
     let (e_hi, e_lo) = exp_parts_fused(-x.abs());
@@ -399,10 +400,13 @@ fn sigmoid_parts(x: f32) -> (f32, f32) {
     let negative = x < 0.0;
     let n_hi = if negative { e_hi } else { 1.0 };
     let n_lo = if negative { e_lo } else { 0.0 };
-    let q = n_hi / d_hi;
+    // One division: q = n r is within an ulp or so of n / d_hi, and the correction
+    // (exact residual times r) takes the rest of its error back.
+    let r = 1.0 / d_hi;
+    let q = n_hi * r;
     let residual = (-q).mul_add(d_hi, n_hi) + (-q).mul_add(d_lo, n_lo);
     // (The clamp in `exp_parts_fused` dropped a NaN: it is put back here.)
-    (if x.is_nan() { x } else { q }, residual / d_hi)
+    (if x.is_nan() { x } else { q }, residual * r)
 }
 
 /// x sigmoid(x) for an f32, rounded once (silu). silu(-inf) is NaN (-inf * 0), as in
