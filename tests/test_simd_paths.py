@@ -86,19 +86,22 @@ def _ref(name: str, x: np.ndarray) -> np.ndarray:
             return np.arctan(d)
         # sigmoid without overflow or cancellation: e^d / (1 + e^d) for negative d.
         e = np.exp(-np.abs(d))
-        return np.where(d >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        sig = np.where(d >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return d * sig if name == "silu" else sig
 
 
 def check_transcendentals() -> dict[str, float]:
     x = _sweep()
     t = rtorch.from_numpy(x.copy())
     worst = {}
-    # Issue 12 asks 2 ulp; the kernels' own bounds where they are tighter (sigmoid and
-    # atan are evaluated in f64 and rounded once).
-    bounds = {"exp": 2.0, "log": 2.0, "tanh": 2.0, "sigmoid": 0.6, "tan": 1.1, "atan": 0.51}
-    bounds |= {"exp2": 1.1, "log2": 1.1, "log10": 1.0}
+    # Issue 12 asks 2 ulp; the kernels' own bounds where they are tighter (atan is
+    # evaluated in f64 and rounded once; sigmoid and silu are 0.52 ulp there on the
+    # default path, float32 sums with corrections on the FMA paths).
+    bounds = {"exp": 2.0, "log": 2.0, "tanh": 2.0, "sigmoid": 1.05, "tan": 1.1, "atan": 0.51}
+    bounds |= {"exp2": 1.1, "log2": 1.1, "log10": 1.0, "silu": 1.1}
+    F = rtorch.nn.functional
     for name, bound in bounds.items():
-        got = getattr(t, name)().numpy()
+        got = (F.silu(t) if name == "silu" else getattr(t, name)()).numpy()
         ref = _ref(name, x)
         u = _ulps(got, ref)
         worst[name] = float(np.nanmax(u))
@@ -107,7 +110,10 @@ def check_transcendentals() -> dict[str, float]:
         # NaN in, NaN out; the in-place form agrees with the out-of-place one.
         assert np.isnan(got[np.isnan(x)]).all()
         y = t.clone()
-        getattr(y, name + "_")()
+        if name == "silu":
+            F.silu(y, inplace=True)
+        else:
+            getattr(y, name + "_")()
         np.testing.assert_array_equal(y.numpy(), got)
     # atan2 over pairs of the sweep (every octant, zeros, inf, nan), rounded once.
     y = np.roll(x, 12345)
@@ -187,6 +193,32 @@ def check_softmax() -> None:
         ls = rtorch.from_numpy(a).logsumexp(1).numpy()
         m = a.astype(np.float64).max(1)
         np.testing.assert_allclose(ls, m + np.log(np.exp(a - m[:, None]).sum(1)), 1.3e-6, 1e-5)
+
+
+def check_activation_gradients() -> None:
+    """The fused backward kernels whose float32 form runs a slice kernel per block
+    (ops/grad_kinds.rs: silu, logsigmoid, elu, softplus) on SIMD tail lengths and past the
+    1024-element blocks, against float64 closed forms."""
+    F = rtorch.nn.functional
+    rng = np.random.default_rng(6)
+
+    def sig(d):
+        return 0.5 * (1.0 + np.tanh(0.5 * d))
+
+    cases = [
+        (F.silu, lambda d: sig(d) * (1 + d * (1 - sig(d)))),
+        (F.logsigmoid, lambda d: sig(-d)),
+        (lambda v: F.elu(v, 0.7), lambda d: np.where(d <= 0, 0.7 * np.exp(d), 1.0)),
+        (lambda v: F.softplus(v, 2.0, 5.0), lambda d: np.where(2 * d > 5, 1.0, sig(2 * d))),
+    ]
+    for n in TAILS + [2100]:
+        x = (rng.standard_normal(n) * 4).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        t = rtorch.from_numpy(x).requires_grad_(True)
+        for fn, deriv in cases:
+            (gx,) = rtorch.autograd.grad(fn(t), t, rtorch.from_numpy(g))
+            want = g.astype(np.float64) * deriv(x.astype(np.float64))
+            np.testing.assert_allclose(gx.numpy(), want, rtol=2e-6, atol=1e-6)
 
 
 def check_norms_and_variance() -> None:
@@ -351,6 +383,7 @@ def run_checks() -> None:
     check_exp_paths_agree()
     check_softmax()
     check_cross_entropy()
+    check_activation_gradients()
     check_norms_and_variance()
     check_logsumexp_and_prod()
     check_conv()

@@ -389,9 +389,9 @@ fn exp_parts_fused(y: f32) -> (f32, f32) {
 /// correction (|c| below an ulp of q): within 1.02 ulp as `q + c` (every float32 checked,
 /// `every_float_sigmoid_silu`), twice the lanes of the float64 form. e = e^-|x| = e_hi +
 /// e_lo (`exp_parts_fused`), 1 + e = d_hi + d_lo by Fast2Sum, q = n / d_hi for n = 1 or
-/// e_hi (as n times 1 / d_hi); the residual n - q d_hi is exact by FMA, so c = (n - q d_hi
-/// + n_lo - q d_lo) / d_hi leaves only the polynomial's error and c's rounding. Only for
-/// code compiled with FMA.
+/// e_hi (as n times 1 / d_hi); the residual n - q d_hi is exact by FMA, so that
+/// `c = (n - q d_hi + n_lo - q d_lo) / d_hi` leaves only the polynomial's error and c's
+/// rounding. Only for code compiled with FMA.
 #[inline(always)]
 fn sigmoid_parts(x: f32) -> (f32, f32) {
     let (e_hi, e_lo) = exp_parts_fused(-x.abs());

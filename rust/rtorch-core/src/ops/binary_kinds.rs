@@ -44,6 +44,9 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
     }
 }
 
+/// A float32 block kernel of a [`FloatBinary`] kind: `x[i] = f(x[i], y[i])`.
+pub type F32Block<K> = fn(K, &mut [f32], &[f32]);
+
 /// An op on floating dtypes.
 pub trait FloatBinary: Copy + Send + Sync + 'static {
     const NAME: &'static str;
@@ -64,6 +67,12 @@ pub trait FloatBinary: Copy + Send + Sync + 'static {
     #[inline(always)]
     fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
         (self.f32(x, y), true)
+    }
+    /// A float32 block form, `x[i] = f(x[i], y[i])`, for kinds whose formula calls a
+    /// transcendental with a vectorised slice kernel (`cpu::math`) faster than the scalar
+    /// code the loop would inline; `None`: that loop, at the widest SIMD level.
+    fn f32_block(self) -> Option<F32Block<Self>> {
+        None
     }
 }
 

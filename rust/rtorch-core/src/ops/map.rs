@@ -357,6 +357,9 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                         if K::DECLINES {
                             return fast_block(k, x, y);
                         }
+                        if let Some(block) = k.f32_block() {
+                            return block(k, x, y);
+                        }
                         at_widest_level(
                             #[inline(always)]
                             || {
