@@ -17,6 +17,8 @@ import rtorch.nn.functional as F
 from rtorch.autograd import gradgradcheck
 
 _erfc = np.vectorize(math.erfc)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _sig(x):
@@ -56,6 +58,12 @@ CASES = {
     "softplus": (F.softplus, lambda x: _softplus_d(x, 1.0, 20.0)),
     "softplus_beta": (lambda t: F.softplus(t, 2.0, 3.0), lambda x: _softplus_d(x, 2.0, 3.0)),
     "elu": (lambda t: F.elu(t, 1.5), lambda x: np.where(x <= 0, 1.5 * np.exp(x), 1.0)),
+    # selu and celu: PyTorch's elu(x, alpha, scale, input_scale) with constants.
+    "selu": (
+        F.selu,
+        lambda x: np.where(x <= 0, _SELU_SCALE * _SELU_ALPHA * np.exp(x), _SELU_SCALE),
+    ),
+    "celu": (lambda t: F.celu(t, 0.7), lambda x: np.where(x <= 0, np.exp(x / 0.7), 1.0)),
     "leaky_relu": (lambda t: F.leaky_relu(t, 0.2), lambda x: np.where(x > 0, 1.0, 0.2)),
     "hardsigmoid": (
         F.hardsigmoid,
@@ -199,3 +207,12 @@ def test_double_backward_differentiates_the_composition(name):
     x = np.random.default_rng(3).uniform(-2.5, 2.5, (4, 5))
     t = rtorch.tensor(x, requires_grad=True)
     assert gradgradcheck(lambda a: fn(a) * a, (t,))
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_selu_and_celu_are_one_elu_node(inplace):
+    # As PyTorch: selu and celu are elu with constants (one kernel, EluBackward0).
+    for fn in (F.selu, lambda t, inplace: F.celu(t, 0.5, inplace)):
+        x = rtorch.tensor([-2.0, -0.5, 0.0, 1.5], requires_grad=True)
+        y = fn(x.clone(), inplace)
+        assert y.grad_fn.name() == "EluBackward0"

@@ -122,16 +122,29 @@ fn softplus(input: PyRef<'_, PyTensor>, beta: f64, threshold: f64) -> PyResult<P
     wrap(u::softplus(&input.inner, beta, threshold))
 }
 
+/// PyTorch's `elu(input, alpha, scale, input_scale)` (selu and celu are elu with
+/// constants).
 #[module_fn]
-#[pyo3(signature = (input, alpha=1.0, inplace=false))]
-fn elu(input: PyRef<'_, PyTensor>, alpha: f64, inplace: bool) -> PyResult<PyTensor> {
-    wrap(u::elu(&input.inner, alpha, inplace))
+#[pyo3(signature = (input, alpha=1.0, scale=1.0, input_scale=1.0, inplace=false))]
+fn elu(
+    input: PyRef<'_, PyTensor>,
+    alpha: f64,
+    scale: f64,
+    input_scale: f64,
+    inplace: bool,
+) -> PyResult<PyTensor> {
+    wrap(u::elu(&input.inner, alpha, scale, input_scale, inplace))
 }
 
 #[module_fn]
-#[pyo3(signature = (input, alpha=1.0))]
-fn elu_(input: PyRef<'_, PyTensor>, alpha: f64) -> PyResult<PyTensor> {
-    wrap(u::elu(&input.inner, alpha, true))
+#[pyo3(signature = (input, alpha=1.0, scale=1.0, input_scale=1.0))]
+fn elu_(
+    input: PyRef<'_, PyTensor>,
+    alpha: f64,
+    scale: f64,
+    input_scale: f64,
+) -> PyResult<PyTensor> {
+    wrap(u::elu(&input.inner, alpha, scale, input_scale, true))
 }
 
 #[module_fn]

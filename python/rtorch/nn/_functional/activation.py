@@ -112,14 +112,13 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _C.elu(input, alpha, inplace)
+    return _C.elu(input, alpha, 1.0, 1.0, inplace)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
-    """scale * elu(x, alpha) with the self-normalising constants."""
-    if inplace:
-        return _C.elu_(input, _SELU_ALPHA).mul_(_SELU_SCALE)
-    return _C.elu(input, _SELU_ALPHA, False) * _SELU_SCALE
+    """scale * elu(x, alpha) with the self-normalising constants (one kernel, as
+    PyTorch's ``elu(x, alpha, scale)``)."""
+    return _C.elu(input, _SELU_ALPHA, _SELU_SCALE, 1.0, inplace)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -128,13 +127,12 @@ def selu_(input: Tensor) -> Tensor:
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), computed as alpha * elu(x / alpha)."""
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): PyTorch's ``elu(x, alpha, 1,
+    1 / alpha)``."""
     _require_floating(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    if inplace:
-        return _C.elu_(input.div_(alpha), 1.0).mul_(alpha)
-    return _C.elu(input / alpha, 1.0, False) * alpha
+    return _C.elu(input, alpha, 1.0, 1.0 / alpha, inplace)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:

@@ -89,13 +89,16 @@ grad_kinds! {
             curved
         }
     };
-    /// elu: `x <= 0 ? g alpha e^x : g` (a NaN x passes g).
-    EluGrad "elu_backward" { alpha: f64 } block(elu_block) |g, x| {
-        let curved = g * (alpha as F) * x.exp_();
+    /// elu (and selu, celu): `x <= 0 ? g input_scale (alpha scale) e^(input_scale x) :
+    /// g scale` (a NaN x takes the second arm).
+    EluGrad "elu_backward" { alpha: f64, scale: f64, input_scale: f64 } block(elu_block) |g, x| {
+        let ip = input_scale as F;
+        let curved = g * ip * ((alpha as F) * (scale as F)) * (x * ip).exp_();
+        let linear = g * (scale as F);
         if x <= 0.0 {
             curved
         } else {
-            g
+            linear
         }
     };
     /// leaky_relu: `x > 0 ? g : g slope`.
@@ -196,18 +199,20 @@ fn log_sigmoid_block(_: LogSigmoidGrad, g: &mut [f32], x: &[f32]) {
 }
 
 fn elu_block(k: EluGrad, g: &mut [f32], x: &[f32]) {
-    let alpha = k.alpha as f32;
+    let (ip, scale) = (k.input_scale as f32, k.scale as f32);
+    let negcoef = k.alpha as f32 * scale;
     by_blocks(
         g,
         x,
-        |v| v,
+        move |v| v * ip,
         crate::cpu::math::exp_slice_inplace,
         move |g, x, e| {
-            let curved = g * alpha * e;
+            let curved = g * ip * negcoef * e;
+            let linear = g * scale;
             if x <= 0.0 {
                 curved
             } else {
-                g
+                linear
             }
         },
     );

@@ -1039,8 +1039,21 @@ pub fn softplus(a: &Tensor, beta: f64, threshold: f64) -> Result<Tensor> {
     )
 }
 
-/// `elu(x) = x` for x > 0, `alpha (e^x - 1)` otherwise.
-pub fn elu(a: &Tensor, alpha: f64, inplace: bool) -> Result<Tensor> {
+/// PyTorch's `elu(x, alpha, scale, input_scale)`: `scale x` for x > 0, `alpha scale
+/// (e^(input_scale x) - 1)` otherwise. elu is (alpha, 1, 1), selu (its two constants, 1),
+/// celu (alpha, 1, 1 / alpha): one kernel and one `EluBackward0` for the three, as in
+/// PyTorch.
+pub fn elu(a: &Tensor, alpha: f64, scale_: f64, input_scale: f64, inplace: bool) -> Result<Tensor> {
+    let kind = kinds::Elu {
+        alpha,
+        scale: scale_,
+        input_scale,
+    };
+    let grad_kind = grads::EluGrad {
+        alpha,
+        scale: scale_,
+        input_scale,
+    };
     activation(
         a,
         inplace,
@@ -1048,13 +1061,16 @@ pub fn elu(a: &Tensor, alpha: f64, inplace: bool) -> Result<Tensor> {
         "elu_cpu",
         Kind::FloatOnly,
         Save::X,
-        float_op(kinds::Elu { alpha }),
+        float_op(kind),
         move |g: &Tensor, v: &Vals| {
-            // PyTorch's `x <= 0 ? g alpha e^x : g` (a NaN x passes g).
+            // PyTorch's `x <= 0 ? g input_scale (alpha scale) e^(input_scale x) : g scale`
+            // (a NaN x takes the second arm).
             let x = v.x()?;
-            fused_grad(g, x, grads::EluGrad { alpha }, || {
-                let curved = mul(&scale(g, alpha)?, &exp(x)?)?;
-                select(&test(x, kinds::AtMost { v: 0.0 })?, &curved, g)
+            fused_grad(g, x, grad_kind, || {
+                let e = exp(&scale(x, input_scale)?)?;
+                let curved = mul(&scale(&scale(g, input_scale)?, alpha * scale_)?, &e)?;
+                let linear = scale(g, scale_)?;
+                select(&test(x, kinds::AtMost { v: 0.0 })?, &curved, &linear)
             })
         },
     )

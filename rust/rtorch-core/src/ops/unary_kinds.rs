@@ -143,7 +143,15 @@ kinds! {
             bx.exp_().log1p_() / (beta as F)
         }
     };
-    Elu "elu" { alpha: f64 } |x| if x > 0.0 { x } else { (alpha as F) * x.expm1_() };
+    /// PyTorch's `x > 0 ? x scale : expm1(x input_scale) (alpha scale)`, the coefficient
+    /// product in the computing type.
+    Elu "elu" { alpha: f64, scale: f64, input_scale: f64 } |x| {
+        if x > 0.0 {
+            x * (scale as F)
+        } else {
+            (x * (input_scale as F)).expm1_() * ((alpha as F) * (scale as F))
+        }
+    };
     /// relu6(x + 3) / 6.
     Hardsigmoid "hardsigmoid" {} |x| (x + 3.0).clamp(0.0, 6.0) / 6.0;
     /// x relu6(x + 3) / 6, multiplied then divided as PyTorch's kernel does.
