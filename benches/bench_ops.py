@@ -84,6 +84,12 @@ ROWS: list[tuple[str, str, str]] = [
     ("lgamma_f32", "us/op", "lgamma(x), 1M float32"),
     ("digamma_f32", "us/op", "digamma(x), 1M float32"),
     ("trigamma_f32", "us/op", "polygamma(1, x), 1M float32"),
+    # Activation backward (one fused kernel each where PyTorch has one).
+    ("sigmoid_bwd_f32", "us/op", "autograd.grad of sigmoid(x), 1M float32"),
+    ("tanh_bwd_f32", "us/op", "autograd.grad of tanh(x), 1M float32"),
+    ("silu_bwd_f32", "us/op", "autograd.grad of silu(x), 1M float32"),
+    ("gelu_bwd_f32", "us/op", "autograd.grad of gelu(x), 1M float32"),
+    ("elu_bwd_f32", "us/op", "autograd.grad of elu(x), 1M float32"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -248,6 +254,16 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         y = y - 1
         return (lambda: lib.copysign(x, y)), 1e6
 
+    def activation_grad(op: Callable[[Any], Any]):
+        def make():
+            g = lib.Generator().manual_seed(0)
+            x = lib.randn(1000, 1000, generator=g).requires_grad_(True)
+            gy = lib.randn(1000, 1000, generator=g)
+            y = op(x)
+            return (lambda: lib.autograd.grad(y, x, gy, retain_graph=True)), 1e6
+
+        return make
+
     f = lib.nn.functional
     ops = {
         "add_f16": single("float16", lambda x, y: x + y),
@@ -297,6 +313,11 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "lgamma_f32": single("float32", lambda x, y: lib.lgamma(x)),
         "digamma_f32": single("float32", lambda x, y: lib.digamma(x)),
         "trigamma_f32": single("float32", lambda x, y: lib.polygamma(1, x)),
+        "sigmoid_bwd_f32": activation_grad(lib.sigmoid),
+        "tanh_bwd_f32": activation_grad(lib.tanh),
+        "silu_bwd_f32": activation_grad(f.silu),
+        "gelu_bwd_f32": activation_grad(f.gelu),
+        "elu_bwd_f32": activation_grad(f.elu),
     }
 
     return {
