@@ -84,6 +84,8 @@ def _ref(name: str, x: np.ndarray) -> np.ndarray:
             return getattr(np, name)(d)
         if name == "atan":
             return np.arctan(d)
+        if name == "expm1":
+            return np.expm1(d)
         # sigmoid without overflow or cancellation: e^d / (1 + e^d) for negative d.
         e = np.exp(-np.abs(d))
         sig = np.where(d >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -98,7 +100,7 @@ def check_transcendentals() -> dict[str, float]:
     # evaluated in f64 and rounded once; sigmoid and silu are 0.52 ulp there on the
     # default path, float32 sums with corrections on the FMA paths).
     bounds = {"exp": 2.0, "log": 2.0, "tanh": 2.0, "sigmoid": 1.05, "tan": 1.1, "atan": 0.51}
-    bounds |= {"exp2": 1.1, "log2": 1.1, "log10": 1.0, "silu": 1.1}
+    bounds |= {"exp2": 1.1, "log2": 1.1, "log10": 1.0, "silu": 1.1, "expm1": 1.05}
     F = rtorch.nn.functional
     for name, bound in bounds.items():
         got = (F.silu(t) if name == "silu" else getattr(t, name)()).numpy()
@@ -211,6 +213,7 @@ def check_activation_gradients() -> None:
         (lambda v: F.elu(v, 0.7), lambda d: np.where(d <= 0, 0.7 * np.exp(d), 1.0)),
         (lambda v: F.softplus(v, 2.0, 5.0), lambda d: np.where(2 * d > 5, 1.0, sig(2 * d))),
     ]
+    selu_a, selu_s = 1.6732632423543772, 1.0507009873554805
     for n in TAILS + [2100]:
         x = (rng.standard_normal(n) * 4).astype(np.float32)
         g = rng.standard_normal(n).astype(np.float32)
@@ -219,6 +222,13 @@ def check_activation_gradients() -> None:
             (gx,) = rtorch.autograd.grad(fn(t), t, rtorch.from_numpy(g))
             want = g.astype(np.float64) * deriv(x.astype(np.float64))
             np.testing.assert_allclose(gx.numpy(), want, rtol=2e-6, atol=1e-6)
+        # elu's forward runs expm1's slice kernel per block (selu: elu with constants).
+        d = x.astype(np.float64)
+        for got, want in [
+            (F.elu(t.detach(), 0.7), np.where(d > 0, d, 0.7 * np.expm1(d))),
+            (F.selu(t.detach()), selu_s * np.where(d > 0, d, selu_a * np.expm1(d))),
+        ]:
+            np.testing.assert_allclose(got.numpy(), want, rtol=4e-7, atol=1e-30)
 
 
 def check_norms_and_variance() -> None:

@@ -590,9 +590,11 @@ def _ulps_from(got: np.ndarray, ref: np.ndarray) -> float:
 @pytest.mark.parametrize(
     ("name", "ref", "lo", "hi", "bound"),
     [
-        # expm1 rounds once from float64; log1p is ln(1 + x) corrected in float32.
-        ("expm1", np.expm1, -20.0, 88.0, 0.6),
-        ("expm1", np.expm1, -1e-3, 1e-3, 0.6),
+        # expm1: float32 with FMA on the AVX2/AVX-512 paths (1.01 ulp over every float32),
+        # rounded once from float64 on the default path (0.53); log1p is ln(1 + x)
+        # corrected in float32.
+        ("expm1", np.expm1, -20.0, 88.0, 1.05),
+        ("expm1", np.expm1, -1e-3, 1e-3, 1.05),
         ("log1p", np.log1p, -0.9999, 1e6, 2.0),
         ("log1p", np.log1p, -1e-3, 1e-3, 2.0),
     ],

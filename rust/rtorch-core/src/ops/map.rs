@@ -804,9 +804,18 @@ pub fn weight3<K: Weight3>(out: &Tensor, x: &Tensor, lo: &Tensor, hi: &Tensor, k
 pub fn float_unary<K: FloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
     match out.dtype() {
         F32 => {
-            let done = match k.f32_slices() {
-                Some((f, fi)) => f32_slices(out, a, &f, &fi),
-                None => f32_slices(out, a, &|x, o| f32_body(k, x, o), &|b| f32_block(k, b)),
+            let done = match (k.f32_slices(), k.f32_block()) {
+                (Some((f, fi)), _) => f32_slices(out, a, &f, &fi),
+                (None, Some(block)) => f32_slices(
+                    out,
+                    a,
+                    &|x, o| {
+                        o.copy_from_slice(x);
+                        block(k, o)
+                    },
+                    &|b| block(k, b),
+                ),
+                (None, None) => f32_slices(out, a, &|x, o| f32_body(k, x, o), &|b| f32_block(k, b)),
             };
             if done {
                 return Ok(());
@@ -853,9 +862,10 @@ fn f32_slices(
 /// every width, so the bits do not depend on the path.
 #[inline]
 fn f32_block<K: FloatUnary>(k: K, b: &mut [f32]) {
-    match k.f32_slices() {
-        Some((_, in_place)) => in_place(b),
-        None => at_widest_level(
+    match (k.f32_slices(), k.f32_block()) {
+        (Some((_, in_place)), _) => in_place(b),
+        (None, Some(block)) => block(k, b),
+        (None, None) => at_widest_level(
             #[inline(always)]
             || body(k, b),
         ),

@@ -25,6 +25,12 @@ pub trait FloatUnary: Copy + Send + Sync + 'static {
     fn f32_slices(self) -> Option<F32Slices> {
         None
     }
+    /// A float32 block form in place, for kinds with parameters whose formula calls a
+    /// transcendental with a faster slice kernel than the inlined scalar code (elu's
+    /// expm1); `None`: the scalar body at the widest SIMD level.
+    fn f32_block(self) -> Option<fn(Self, &mut [f32])> {
+        None
+    }
 }
 
 /// Declares kinds: `Name "kernel_name" { fields } [slices(f, f_inplace)] |x| body;`.
@@ -33,6 +39,7 @@ macro_rules! kinds {
         $(#[$m:meta])*
         $name:ident $kname:literal { $($field:ident : $fty:ty),* }
         $(slices($s:path, $si:path))?
+        $(block($b:path))?
         |$x:ident| $body:expr;
     )*) => {$(
         $(#[$m])*
@@ -60,6 +67,11 @@ macro_rules! kinds {
             $(
                 fn f32_slices(self) -> Option<F32Slices> {
                     Some(($s, $si))
+                }
+            )?
+            $(
+                fn f32_block(self) -> Option<fn(Self, &mut [f32])> {
+                    Some($b)
                 }
             )?
         }
@@ -145,7 +157,7 @@ kinds! {
     };
     /// PyTorch's `x > 0 ? x scale : expm1(x input_scale) (alpha scale)`, the coefficient
     /// product in the computing type.
-    Elu "elu" { alpha: f64, scale: f64, input_scale: f64 } |x| {
+    Elu "elu" { alpha: f64, scale: f64, input_scale: f64 } block(elu_block) |x| {
         if x > 0.0 {
             x * (scale as F)
         } else {
@@ -167,6 +179,30 @@ kinds! {
         let sp = if x > 20.0 { x } else { x.exp_().log1p_() };
         x * sp.tanh_()
     };
+}
+
+/// elu over a float32 block: expm1 of `input_scale x` by its slice kernel (float32 with
+/// FMA on the AVX2/AVX-512 paths), then the select, at the widest level.
+fn elu_block(k: Elu, b: &mut [f32]) {
+    let (scale, ip) = (k.scale as f32, k.input_scale as f32);
+    let negcoef = k.alpha as f32 * scale;
+    let mut t = [0f32; 1024];
+    for xs in b.chunks_mut(t.len()) {
+        let t = &mut t[..xs.len()];
+        for (tv, &x) in t.iter_mut().zip(xs.iter()) {
+            *tv = x * ip;
+        }
+        math::expm1_slice_inplace(t);
+        let t = &*t;
+        crate::ops::map::at_widest_level(
+            #[inline(always)]
+            move || {
+                for (x, &e) in xs.iter_mut().zip(t) {
+                    *x = if *x > 0.0 { *x * scale } else { e * negcoef };
+                }
+            },
+        );
+    }
 }
 
 /// A unary op on integer and floating dtypes with one formula per family: integers
