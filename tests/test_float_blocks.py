@@ -197,8 +197,6 @@ def test_thread_count_does_not_change_bits():
 # Unary ops whose float32 formula is compiled per level (no slice kernel of their own);
 # their values are tested with the activations and math functions.
 UNARY_LEVELS = [
-    lambda x: rtorch.nn.functional.softplus(x),
-    lambda x: rtorch.nn.functional.elu(x),
     lambda x: rtorch.nn.functional.gelu(x, approximate="tanh"),
     lambda x: rtorch.nn.functional.hardsigmoid(x),
     lambda x: x.frac(),
@@ -215,24 +213,38 @@ UNARY_LEVELS = [
     lambda x: x.reshape(50, 100).std(dim=1),
 ]
 
+# Unary ops computed by blocks through a slice kernel with an FMA form (expm1, exp, log1p:
+# float32 with fused multiply-adds on AVX2 and AVX-512, float64 on the baseline): the
+# same bits on the two FMA levels (the same operations 8 or 16 wide).
+FMA_LEVELS = [
+    lambda x: rtorch.nn.functional.softplus(x),
+    lambda x: rtorch.nn.functional.elu(x),
+    lambda x: rtorch.nn.functional.selu(x),
+    lambda x: rtorch.nn.functional.logsigmoid(x),
+]
+
 _LEVEL_SCRIPT = """
-import hashlib, sys
+import hashlib, os, sys
 sys.path.insert(0, sys.argv[1])
 import rtorch
-from test_float_blocks import DTYPES, OPS, UNARY_LEVELS, inputs
+from test_float_blocks import DTYPES, FMA_LEVELS, OPS, UNARY_LEVELS, inputs
+fma_only = os.environ.get("RTORCH_TEST_DIGEST") == "fma"
 h = hashlib.sha256()
 for dtype in DTYPES:
     args = inputs(5000, dtype, seed=3)
-    results = [OPS[name][0](*args) for name in sorted(OPS)]
-    results += [f(args[0]) for f in UNARY_LEVELS]
+    if fma_only:
+        results = [f(args[0]) for f in FMA_LEVELS]
+    else:
+        results = [OPS[name][0](*args) for name in sorted(OPS)]
+        results += [f(args[0]) for f in UNARY_LEVELS]
     for r in results:
         h.update(r.to(rtorch.float64).numpy().tobytes())
 print(h.hexdigest())
 """
 
 
-def _digest(**env: str) -> list[str]:
-    return run_script(_LEVEL_SCRIPT, **env)
+def _digest(which: str = "all", **env: str) -> list[str]:
+    return run_script(_LEVEL_SCRIPT, RTORCH_TEST_DIGEST=which, **env)
 
 
 def test_every_simd_level_gives_the_same_bits():
@@ -242,6 +254,12 @@ def test_every_simd_level_gives_the_same_bits():
     best = _digest()
     assert _digest(RTORCH_CPU_CAPABILITY="avx2") == best
     assert _digest(RTORCH_CPU_CAPABILITY="default") == best
+
+
+def test_fma_levels_give_the_same_bits():
+    if rtorch._C._cpu_capability()[1] == "default":
+        pytest.skip("no FMA level on this CPU")
+    assert _digest("fma", RTORCH_CPU_CAPABILITY="avx2") == _digest("fma")
 
 
 def test_fmod_and_remainder_exact_where_the_fast_form_declines():

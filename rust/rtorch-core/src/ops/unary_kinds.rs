@@ -147,7 +147,7 @@ kinds! {
     /// x sigmoid(x).
     Silu "silu" {} slices(math::silu_slice, math::silu_slice_inplace) |x| x.silu_();
     /// log(1 + e^(beta x)) / beta; linear above `threshold`.
-    Softplus "softplus" { beta: f64, threshold: f64 } |x| {
+    Softplus "softplus" { beta: f64, threshold: f64 } block(softplus_block) |x| {
         let bx = x * (beta as F);
         if bx > threshold as F {
             x
@@ -170,7 +170,7 @@ kinds! {
     Hardswish "hardswish" {} |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0;
     LeakyRelu "leaky_relu" { slope: f64 } |x| if x > 0.0 { x } else { x * (slope as F) };
     /// min(x, 0) - log1p(e^-|x|), stable for both signs.
-    LogSigmoid "log_sigmoid" {} |x| {
+    LogSigmoid "log_sigmoid" {} block(log_sigmoid_block) |x| {
         let m = if x < 0.0 { x } else { 0.0 };
         m - (-x.abs()).exp_().log1p_()
     };
@@ -181,28 +181,87 @@ kinds! {
     };
 }
 
-/// elu over a float32 block: expm1 of `input_scale x` by its slice kernel (float32 with
-/// FMA on the AVX2/AVX-512 paths), then the select, at the widest level.
-fn elu_block(k: Elu, b: &mut [f32]) {
-    let (scale, ip) = (k.scale as f32, k.input_scale as f32);
-    let negcoef = k.alpha as f32 * scale;
+/// `x[i] = combine(x[i], t[i])` over a float32 block, with `t` from `prepare(x)` through
+/// the slice kernels `fs` in turn (the vectorised transcendentals; float32 with FMA on the
+/// AVX2/AVX-512 paths), `combine` at the widest level, its results through `t` (a select
+/// keeping x, written straight into x, can become a conditional store and a scalar loop).
+#[inline(always)]
+fn by_blocks(
+    b: &mut [f32],
+    prepare: impl Fn(f32) -> f32,
+    fs: &[fn(&mut [f32])],
+    combine: impl Fn(f32, f32) -> f32 + Copy,
+) {
     let mut t = [0f32; 1024];
     for xs in b.chunks_mut(t.len()) {
         let t = &mut t[..xs.len()];
         for (tv, &x) in t.iter_mut().zip(xs.iter()) {
-            *tv = x * ip;
+            *tv = prepare(x);
         }
-        math::expm1_slice_inplace(t);
-        let t = &*t;
+        for f in fs {
+            f(t);
+        }
+        let (xr, tr) = (&*xs, &mut *t);
         crate::ops::map::at_widest_level(
             #[inline(always)]
             move || {
-                for (x, &e) in xs.iter_mut().zip(t) {
-                    *x = if *x > 0.0 { *x * scale } else { e * negcoef };
+                for (tv, &x) in tr.iter_mut().zip(xr) {
+                    *tv = combine(x, *tv);
                 }
             },
         );
+        xs.copy_from_slice(t);
     }
+}
+
+/// elu: expm1 of `input_scale x`, then the select.
+fn elu_block(k: Elu, b: &mut [f32]) {
+    let (scale, ip) = (k.scale as f32, k.input_scale as f32);
+    let negcoef = k.alpha as f32 * scale;
+    by_blocks(
+        b,
+        move |x| x * ip,
+        &[math::expm1_slice_inplace],
+        move |x, e| {
+            if x > 0.0 {
+                x * scale
+            } else {
+                e * negcoef
+            }
+        },
+    );
+}
+
+/// softplus: log1p(e^(beta x)) / beta, x itself above the threshold.
+fn softplus_block(k: Softplus, b: &mut [f32]) {
+    let (beta, threshold) = (k.beta as f32, k.threshold as f32);
+    let fs: [fn(&mut [f32]); 2] = [math::exp_slice_inplace, math::log1p_slice_inplace];
+    by_blocks(
+        b,
+        move |x| x * beta,
+        &fs,
+        move |x, l| {
+            if x * beta > threshold {
+                x
+            } else {
+                l / beta
+            }
+        },
+    );
+}
+
+/// logsigmoid: min(x, 0) - log1p(e^-|x|).
+fn log_sigmoid_block(_: LogSigmoid, b: &mut [f32]) {
+    let fs: [fn(&mut [f32]); 2] = [math::exp_slice_inplace, math::log1p_slice_inplace];
+    by_blocks(
+        b,
+        |x| -x.abs(),
+        &fs,
+        |x, l| {
+            let m = if x < 0.0 { x } else { 0.0 };
+            m - l
+        },
+    );
 }
 
 /// A unary op on integer and floating dtypes with one formula per family: integers
