@@ -16,6 +16,8 @@ and erf(x) / x = C0 + x^2 R(x^2) with C0 = 2 / sqrt(pi) kept as two
 float32s, R of degree 5, for |x| < 1. The coefficients are rounded to float32 one at a time, lowest
 power first, refitting the higher ones after each (the rounding of the large low-order
 coefficients otherwise dominates the error).
+
+And the all-float32 gelu of the FMA paths (cpu/gelu32.rs; `fit_gelu32` says how).
 """
 
 import math
@@ -119,6 +121,43 @@ def fit_erf32():
     print(rust("ERF32_R", q[1:][::-1], "f32"))
 
 
+def fit_split(x, f, deg, c0=None):
+    """`fit_f32_rounded` with the constant term kept as two float32s (hi, lo), fixed first
+    (c0, or the unconstrained fit's), relative weights; returns [hi, lo, c1, ..., c_deg]."""
+    if c0 is None:
+        c0 = polynomial.polyfit(x, f, deg, w=1 / f)[0]
+    hi = float(np.float32(c0))
+    lo = float(np.float32(c0 - hi))
+    c = fit_f32_rounded(x, f, deg, fixed=[hi + lo], weight=1 / f)
+    return [hi, lo] + c[1:]
+
+
+def fit_gelu32():
+    """The all-float32 gelu of the FMA paths (cpu/gelu32.rs). With a = |x| and
+    T(a) = a Phi(-a) = e^(-a^2/2) Q(a), gelu(x) = x - T for x >= 0 and -T below:
+    Q(a) = a Phi(-a) e^(a^2/2) as a degree-10 polynomial in a - 1.25 for 0.5 <= a < 2.5
+    and in 1/a^2 for 2.5 <= a <= 15; for |x| < 0.5, gelu(x) = x/2 + x^2 K(x^2) with
+    K(s) = (Phi(x) - 1/2) / x of degree 4 (its constant 1/sqrt(2 pi) as two float32s)."""
+
+    def phi_neg(a):
+        return 0.5 * math.erfc(a / math.sqrt(2))
+
+    def q_ref(a):
+        return np.array([v * phi_neg(v) * math.exp(v * v / 2) for v in a])
+
+    x = np.linspace(0, 0.5, 4001)[1:]
+    k = np.array([(0.5 - phi_neg(v)) / v for v in x])
+    kc = fit_split(x * x, k, 4, c0=1 / math.sqrt(2 * math.pi))
+    a = np.linspace(0.49, 2.525, 8001)
+    q1 = fit_split(a - 1.25, q_ref(a), 10)
+    a = np.concatenate([np.linspace(2.475, 6, 8001), np.linspace(6, 15, 2001)])
+    q2 = fit_split(1 / (a * a), q_ref(a), 10)
+    print(f"const K0: (f32, f32) = ({kc[0]!r}, {kc[1]!r});")
+    print(rust("K", kc[2:][::-1], "f32"))
+    print(rust("Q_NEAR", q1[:2] + q1[2:][::-1], "f32"))
+    print(rust("Q_FAR", q2[:2] + q2[2:][::-1], "f32"))
+
+
 def rust(name, values, ty="f64"):
     body = "".join(f"    {float(v)!r},\n" for v in values)
     return f"const {name}: [{ty}; {len(values)}] = [\n{body}];"
@@ -131,3 +170,4 @@ if __name__ == "__main__":
     print(rust("ERFC_P", p))
     print(rust("ERF_Q", q))
     fit_erf32()
+    fit_gelu32()

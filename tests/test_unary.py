@@ -551,9 +551,11 @@ def test_gelu_silu_float32_paths_agree_and_match_float64(fn):
         ref = 0.5 * x64 * erfc(-x64 / math.sqrt(2))
     else:
         ref = x64 / (1 + np.exp(-x64))
-    # Rounded once from float64: within one float32 ulp of the exact value.
+    # The kernels' bounds over every float32 (cpu/math.rs, cpu/gelu32.rs): gelu 1.78 ulp
+    # on the FMA paths (float32 arithmetic), silu 1.08; 0.52 on the portable path
+    # (float64, rounded once).
     ulp = np.maximum(np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64), 2.0**-149)
-    assert np.max(np.abs(fast - ref) / ulp) <= 1.0
+    assert np.max(np.abs(fast - ref) / ulp) <= {"gelu": 2.0, "silu": 1.1}[fn]
 
 
 @pytest.mark.parametrize("name", ["sin", "cos"])

@@ -8,6 +8,7 @@ mod conv_reference;
 pub mod elementwise;
 pub mod embedding;
 pub mod gamma;
+mod gelu32;
 pub mod gemm;
 pub mod half_convert;
 pub mod index;

@@ -63,8 +63,9 @@ grad_kinds! {
         g * s * (1.0 + x * (1.0 - s))
     };
     /// gelu (erf form): `g (Phi(x) + x phi(x))`, the bracket rounded once
-    /// (`FMath::gelu_grad_`: no cancellation in Phi for negative x).
-    GeluGrad "gelu_backward" {} |g, x| g * x.gelu_grad_();
+    /// (`FMath::gelu_grad_`: no cancellation in Phi for negative x; in float32 the
+    /// slice kernel, all in float32 on the FMA paths).
+    GeluGrad "gelu_backward" {} block(gelu_block) |g, x| g * x.gelu_grad_();
     /// gelu's tanh approximation, PyTorch's formula: `g (1/2 (1 + t) + x/2 (1 - t^2)
     /// k (1 + 3 c x^2))`, t = tanh(k (x + c x^3)).
     GeluTanhGrad "gelu_tanh_backward" {} |g, x| {
@@ -203,6 +204,12 @@ fn silu_block(_: SiluGrad, g: &mut [f32], x: &[f32]) {
             g * s * (1.0 + x * (1.0 - s))
         },
     );
+}
+
+/// gelu: g gelu'(x), the derivative by its slice kernel.
+fn gelu_block(_: GeluGrad, g: &mut [f32], x: &[f32]) {
+    use crate::cpu::math::gelu_grad_slice_inplace;
+    by_blocks(g, x, |v| v, gelu_grad_slice_inplace, move |g, _, d| g * d);
 }
 
 /// logsigmoid: g sigmoid(-x).
