@@ -27,6 +27,7 @@ pub mod rnn;
 pub mod scan;
 pub mod softmax;
 pub mod strided;
+mod team;
 pub mod view;
 pub mod window;
 mod winograd;
@@ -179,12 +180,59 @@ pub fn par_for(tasks: usize, task: &(impl Fn(usize) + Sync)) {
 }
 
 fn par_for_dyn(tasks: usize, task: &dyn Task<usize>) {
-    use rayon::prelude::*;
-    // (A single task gains nothing from the pool but a thread wake-up.)
-    if tasks <= 1 || one_thread() {
+    // (A single task, or a pool of one thread, gains nothing from the pool but a
+    // thread wake-up.)
+    let p = pool();
+    if tasks <= 1 || p.current_num_threads() == 1 {
         return (0..tasks).for_each(|t| task.run(t));
     }
-    install_dyn(&|| (0..tasks).into_par_iter().for_each(|t| task.run(t)));
+    team::run(&p, tasks, task);
+}
+
+/// `f(start, end)` over contiguous ranges covering `0..n`: a few per thread (claimed
+/// as they come, so uneven items even out), for loops over many small items.
+fn par_ranges(n: usize, f: &dyn Task2<usize, usize>) {
+    const PER_THREAD: usize = 8;
+    let pieces = n.min(PER_THREAD * pool().current_num_threads());
+    if pieces <= 1 {
+        return f.run(0, n);
+    }
+    par_for_dyn(pieces, &|t| f.run(t * n / pieces, (t + 1) * n / pieces));
+}
+
+/// A slice cut in `len`-sized chunks (the last may be shorter) that tasks on several
+/// threads take one each, mutably.
+struct ChunksOf<T> {
+    base: SendPtr<T>,
+    n: usize,
+    len: usize,
+    count: usize,
+}
+
+impl<T> ChunksOf<T> {
+    fn new(x: &mut [T], len: usize) -> Self {
+        let count = if len == 0 { 0 } else { x.len().div_ceil(len) };
+        ChunksOf {
+            base: SendPtr(x.as_mut_ptr()),
+            n: x.len(),
+            len,
+            count,
+        }
+    }
+
+    /// Chunk `c` (< count).
+    ///
+    /// # Safety
+    /// No two live results may be the same chunk (each task takes its own, once), and
+    /// the slice `new` was given must outlive them.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self, c: usize) -> &mut [T] {
+        let start = c * self.len;
+        let end = (start + self.len).min(self.n);
+        // SAFETY: c < count keeps start..end inside the slice; the caller guarantees
+        // exclusive use of this chunk.
+        unsafe { std::slice::from_raw_parts_mut(self.base.get().add(start), end - start) }
+    }
 }
 
 /// `f(i, &mut out[i])` for every element, on the pool's threads (one copy of the rayon
@@ -195,14 +243,13 @@ pub fn par_each_mut<T: Send>(out: &mut [T], f: &(impl Fn(usize, &mut T) + Sync))
 }
 
 fn par_each_mut_dyn<T: Send>(out: &mut [T], f: &dyn for<'a> Task2<usize, &'a mut T>) {
-    use rayon::prelude::*;
-    if one_thread() {
-        return out.iter_mut().enumerate().for_each(|(i, v)| f.run(i, v));
-    }
-    install_mut(&mut || {
-        out.par_iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| f.run(i, v))
+    let n = out.len();
+    let base = SendPtr(out.as_mut_ptr());
+    par_ranges(n, &|start, end| {
+        for i in start..end {
+            // SAFETY: i < n indexes `out`, and the ranges are disjoint.
+            f.run(i, unsafe { &mut *base.get().add(i) });
+        }
     });
 }
 
@@ -221,16 +268,13 @@ fn par_each_mut2_dyn<A: Send, B: Send>(
     b: &mut [B],
     f: &dyn for<'a, 'b> Task3<usize, &'a mut A, &'b mut B>,
 ) {
-    use rayon::prelude::*;
-    if one_thread() {
-        let pairs = a.iter_mut().zip(b.iter_mut()).enumerate();
-        return pairs.for_each(|(i, (x, y))| f.run(i, x, y));
-    }
-    install_mut(&mut || {
-        a.par_iter_mut()
-            .zip(b.par_iter_mut())
-            .enumerate()
-            .for_each(|(i, (x, y))| f.run(i, x, y))
+    let n = a.len().min(b.len());
+    let (pa, pb) = (SendPtr(a.as_mut_ptr()), SendPtr(b.as_mut_ptr()));
+    par_ranges(n, &|start, end| {
+        for i in start..end {
+            // SAFETY: i < n indexes both slices, and the ranges are disjoint.
+            unsafe { f.run(i, &mut *pa.get().add(i), &mut *pb.get().add(i)) };
+        }
     });
 }
 
@@ -245,17 +289,10 @@ fn par_chunks_mut_dyn<T: Send>(
     len: usize,
     f: &dyn for<'a> Task2<usize, &'a mut [T]>,
 ) {
-    use rayon::prelude::*;
-    if one_thread() {
-        return out
-            .chunks_mut(len)
-            .enumerate()
-            .for_each(|(c, s)| f.run(c, s));
-    }
-    install_mut(&mut || {
-        out.par_chunks_mut(len)
-            .enumerate()
-            .for_each(|(c, s)| f.run(c, s))
+    let chunks = ChunksOf::new(out, len);
+    par_for_dyn(chunks.count, &|c| {
+        // SAFETY: each task takes its own chunk, once.
+        f.run(c, unsafe { chunks.get(c) })
     });
 }
 
@@ -277,16 +314,10 @@ fn par_chunks_mut2_dyn<A: Send, B: Send>(
     len: usize,
     f: &dyn for<'a, 'b> Task3<usize, &'a mut [A], &'b mut [B]>,
 ) {
-    use rayon::prelude::*;
-    if one_thread() {
-        let pairs = a.chunks_mut(len).zip(b.chunks_mut(len)).enumerate();
-        return pairs.for_each(|(c, (x, y))| f.run(c, x, y));
-    }
-    install_mut(&mut || {
-        a.par_chunks_mut(len)
-            .zip(b.par_chunks_mut(len))
-            .enumerate()
-            .for_each(|(c, (x, y))| f.run(c, x, y))
+    let (ca, cb) = (ChunksOf::new(a, len), ChunksOf::new(b, len));
+    par_for_dyn(ca.count.min(cb.count), &|c| {
+        // SAFETY: each task takes its own chunk of each, once.
+        unsafe { f.run(c, ca.get(c), cb.get(c)) }
     });
 }
 
@@ -305,13 +336,8 @@ fn par_map_chunks_dyn<T: Sync, A: Send>(
     len: usize,
     f: &dyn for<'a> Task<&'a [T], A>,
 ) -> Vec<A> {
-    use rayon::prelude::*;
-    if one_thread() {
-        return x.chunks(len).map(|c| f.run(c)).collect();
-    }
-    let mut parts = Vec::new();
-    install_mut(&mut || parts = x.par_chunks(len).map(|c| f.run(c)).collect());
-    parts
+    let count = if len == 0 { 0 } else { x.len().div_ceil(len) };
+    par_map_dyn(count, &|c| f.run(chunk_of(x, c, len)))
 }
 
 /// `[f(i) for i in 0..n]`, in order, computed on the pool's threads.
@@ -321,13 +347,15 @@ pub fn par_map<R: Send>(n: usize, f: &(impl Fn(usize) -> R + Sync)) -> Vec<R> {
 }
 
 fn par_map_dyn<R: Send>(n: usize, f: &dyn Task<usize, R>) -> Vec<R> {
-    use rayon::prelude::*;
-    if one_thread() {
-        return (0..n).map(|i| f.run(i)).collect();
-    }
-    let mut parts = Vec::new();
-    install_mut(&mut || parts = (0..n).into_par_iter().map(|i| f.run(i)).collect());
-    parts
+    let mut out: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    let slots = SendPtr(out.as_mut_ptr());
+    par_for_dyn(n, &|i| {
+        // SAFETY: i < n indexes `out`; each index is written by one task, once.
+        unsafe { *slots.get().add(i) = Some(f.run(i)) }
+    });
+    // (Every slot is filled: `par_for` returns once each task has run, or re-raises a
+    // task's panic.)
+    out.into_iter().flatten().collect()
 }
 
 /// `[f(c, chunk) for each len-sized chunk c of out]` (the last may be shorter), in
@@ -346,23 +374,11 @@ fn par_chunks_map_dyn<T: Send, R: Send>(
     len: usize,
     f: &dyn for<'a> Task2<usize, &'a mut [T], R>,
 ) -> Vec<R> {
-    use rayon::prelude::*;
-    if one_thread() {
-        return out
-            .chunks_mut(len)
-            .enumerate()
-            .map(|(c, s)| f.run(c, s))
-            .collect();
-    }
-    let mut parts = Vec::new();
-    install_mut(&mut || {
-        parts = out
-            .par_chunks_mut(len)
-            .enumerate()
-            .map(|(c, s)| f.run(c, s))
-            .collect()
-    });
-    parts
+    let chunks = ChunksOf::new(out, len);
+    par_map_dyn(chunks.count, &|c| {
+        // SAFETY: each task takes its own chunk, once.
+        f.run(c, unsafe { chunks.get(c) })
+    })
 }
 
 /// Chunk `c` of `x` cut in `len`-sized chunks (as `x.chunks(len).nth(c)`; empty past
@@ -371,21 +387,6 @@ fn par_chunks_map_dyn<T: Send, R: Send>(
 pub fn chunk_of<T>(x: &[T], c: usize, len: usize) -> &[T] {
     let start = c.saturating_mul(len).min(x.len());
     &x[start..start.saturating_add(len).min(x.len())]
-}
-
-/// True when the pool has a single thread: the parallel helpers then run their loops
-/// on the calling thread. Handing the work to the pool's one worker and waiting for it
-/// bought nothing and cost a thread wake-up per call (tens of microseconds here).
-fn one_thread() -> bool {
-    pool().current_num_threads() == 1
-}
-
-fn install_dyn(f: &(dyn Fn() + Sync)) {
-    install(f)
-}
-
-fn install_mut(f: &mut (dyn FnMut() + Send)) {
-    install(f)
 }
 
 /// `rtorch.set_num_threads(n)`.
@@ -406,8 +407,14 @@ pub const GRAIN: usize = 32768;
 ///
 /// SAFETY contract for users: parallel loops hand each thread a disjoint set of output
 /// indices, so no two threads write the same element; inputs are only read.
-#[derive(Clone, Copy)]
 pub struct SendPtr<T>(pub *mut T);
+// (By hand: a derive would ask `T: Copy`, and the pointer is copyable for any T.)
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 // SAFETY: see the contract above; the pointer itself is plain data.
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
