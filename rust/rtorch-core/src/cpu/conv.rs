@@ -195,11 +195,7 @@ fn for_blocks<T: ConvFloat>(
                     }
                 })
             };
-            if threads > 1 {
-                super::install(|| run(out));
-            } else {
-                run(out);
-            }
+            run(out);
         }
     }
 }
@@ -450,11 +446,7 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
                 }
             })
         };
-        if inner > 1 {
-            super::install(|| run(sum));
-        } else {
-            run(sum);
-        }
+        run(sum);
     } else {
         let mut partials = vec![T::zero(); parts * plen];
         super::par_chunks_mut(&mut partials, plen, &|p, dst| {

@@ -102,7 +102,12 @@ unsafe fn crate_gemm<T: Element>(
         }
     };
     let Some(width) = nt_slab_width(m, n, k, a_cs, b_rs, b_cs) else {
-        return call(0, n, parallelism(threads));
+        // The crate's own parallel mode runs in the current rayon pool: ours.
+        return if threads > 1 {
+            super::install(|| call(0, n, parallelism(threads)))
+        } else {
+            call(0, n, parallelism(threads))
+        };
     };
     let slab = |s: usize| {
         let j0 = s * width;
@@ -218,7 +223,7 @@ pub unsafe fn batched_float<T: Element>(
     match plan(batch, m * n * k, threads) {
         Plan::Serial => (0..batch).for_each(|i| run(i, 1)),
         Plan::OverBatch => super::par_for(batch, &|i| run(i, 1)),
-        Plan::Inside => super::install(|| (0..batch).for_each(|i| run(i, threads))),
+        Plan::Inside => (0..batch).for_each(|i| run(i, threads)),
     }
 }
 
@@ -584,7 +589,7 @@ pub unsafe fn batched_half<H: Half16>(
     match plan {
         Plan::Serial => (0..batch).for_each(|i| run(i, 1)),
         Plan::OverBatch => super::par_for(batch, &|i| run(i, 1)),
-        Plan::Inside => super::install(|| (0..batch).for_each(|i| run(i, threads))),
+        Plan::Inside => (0..batch).for_each(|i| run(i, threads)),
     }
 }
 

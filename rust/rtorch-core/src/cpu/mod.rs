@@ -189,17 +189,6 @@ fn par_for_dyn(tasks: usize, task: &dyn Task<usize>) {
     team::run(&p, tasks, task);
 }
 
-/// `f(start, end)` over contiguous ranges covering `0..n`: a few per thread (claimed
-/// as they come, so uneven items even out), for loops over many small items.
-fn par_ranges(n: usize, f: &dyn Task2<usize, usize>) {
-    const PER_THREAD: usize = 8;
-    let pieces = n.min(PER_THREAD * pool().current_num_threads());
-    if pieces <= 1 {
-        return f.run(0, n);
-    }
-    par_for_dyn(pieces, &|t| f.run(t * n / pieces, (t + 1) * n / pieces));
-}
-
 /// A slice cut in `len`-sized chunks (the last may be shorter) that tasks on several
 /// threads take one each, mutably.
 struct ChunksOf<T> {
@@ -243,13 +232,10 @@ pub fn par_each_mut<T: Send>(out: &mut [T], f: &(impl Fn(usize, &mut T) + Sync))
 }
 
 fn par_each_mut_dyn<T: Send>(out: &mut [T], f: &dyn for<'a> Task2<usize, &'a mut T>) {
-    let n = out.len();
     let base = SendPtr(out.as_mut_ptr());
-    par_ranges(n, &|start, end| {
-        for i in start..end {
-            // SAFETY: i < n indexes `out`, and the ranges are disjoint.
-            f.run(i, unsafe { &mut *base.get().add(i) });
-        }
+    par_for_dyn(out.len(), &|i| {
+        // SAFETY: i indexes `out`, and each task takes its own element, once.
+        f.run(i, unsafe { &mut *base.get().add(i) })
     });
 }
 
@@ -268,13 +254,10 @@ fn par_each_mut2_dyn<A: Send, B: Send>(
     b: &mut [B],
     f: &dyn for<'a, 'b> Task3<usize, &'a mut A, &'b mut B>,
 ) {
-    let n = a.len().min(b.len());
     let (pa, pb) = (SendPtr(a.as_mut_ptr()), SendPtr(b.as_mut_ptr()));
-    par_ranges(n, &|start, end| {
-        for i in start..end {
-            // SAFETY: i < n indexes both slices, and the ranges are disjoint.
-            unsafe { f.run(i, &mut *pa.get().add(i), &mut *pb.get().add(i)) };
-        }
+    par_for_dyn(a.len().min(b.len()), &|i| {
+        // SAFETY: i indexes both slices, and each task takes its own elements, once.
+        unsafe { f.run(i, &mut *pa.get().add(i), &mut *pb.get().add(i)) }
     });
 }
 

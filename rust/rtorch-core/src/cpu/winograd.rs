@@ -629,11 +629,7 @@ fn correlate_batch(
                 }
             })
         };
-        if threads > 1 {
-            super::install(|| all(out));
-        } else {
-            all(out);
-        }
+        all(out);
     }
 }
 

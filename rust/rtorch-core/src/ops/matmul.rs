@@ -583,13 +583,9 @@ fn addmm_fused(
         }
         Ok(())
     };
-    // Into the pool only for a parallel product: handing a small one to a worker and
-    // waiting for it cost a thread wake-up (an 8x16 @ 16x32 Linear took 12 us instead
-    // of 1).
-    match (has_values, threads > 1) {
-        (false, _) => {}
-        (true, true) => crate::cpu::install(product)?,
-        (true, false) => product()?,
+    // (The product enters the pool itself, only where it runs in parallel.)
+    if has_values {
+        product()?;
     }
     record_addmm(input, m1, m2, &out);
     Ok(Some(out))

@@ -214,6 +214,10 @@ fn run_jobs<J: FnOnce() + Send>(jobs: Vec<J>) {
         if let (Some(a), Some(b)) = (it.next(), it.next()) {
             crate::cpu::install(|| rayon::join(a, b));
         }
+    } else if crate::cpu::get_num_threads() > 1 {
+        // (In the pool: a lone direction's final GEMM runs in the current rayon pool,
+        // `final_parallelism`.)
+        crate::cpu::install(|| jobs.into_iter().for_each(|j| j()));
     } else {
         jobs.into_iter().for_each(|j| j());
     }
