@@ -14,7 +14,7 @@
 //! A float32 form is what makes gelu cheap: the float64 form runs 8 lanes to a
 //! vector and was bound by the multiply units (about 6 cycles per value on Zen 4).
 
-use super::math::{poly, times_pow2, Fused, EXP_P};
+use super::math::{exp_reduced_fused, poly, times_pow2, Fused};
 
 /// 1/sqrt(2 pi) as two float32s (K's constant term) and K's other coefficients,
 /// highest power first.
@@ -79,20 +79,10 @@ fn tail(a: f32, w: f32) -> Tail {
     let c: [f32; 12] = std::array::from_fn(|i| if far { Q_FAR[i] } else { Q_NEAR[i] });
     let high: [f32; 10] = std::array::from_fn(|i| c[i + 2]);
     let low = v.mul_add(poly::<Fused, 10>(high, v), c[1]);
-    // e^(-a^2/2) = 2^n (1 + u): y + y_lo = -a^2/2 exactly, n = round(y log2 e),
-    // r = y - n ln 2 + y_lo (n LN2_HI exact: 9 significant bits times |n| <= 163).
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const SHIFTER: f32 = 12_582_912.0;
+    // e^(-a^2/2) = 2^n (1 + u), -a^2/2 exactly the sum of two floats.
     let sq = a * a;
     let sq_lo = a.mul_add(a, -sq);
-    let y = -0.5 * sq;
-    let k = y.mul_add(LOG2E, SHIFTER);
-    let n = (k.to_bits() as i32).wrapping_sub(0x4B40_0000);
-    let nf = k - SHIFTER;
-    let r = (-nf).mul_add(LN2_LO, (-nf).mul_add(LN2_HI, y)) + -0.5 * sq_lo;
-    let u = poly::<Fused, 6>(EXP_P, r).mul_add(r * r, r);
+    let (u, n) = exp_reduced_fused(-0.5 * sq, -0.5 * sq_lo);
     Tail {
         c0: c[0],
         low,

@@ -84,7 +84,7 @@ pub(crate) fn times_pow2(y: f32, n: i32) -> f32 {
 }
 
 /// Cephes' `expf` polynomial, highest power first.
-pub(crate) const EXP_P: [f32; 6] = [
+const EXP_P: [f32; 6] = [
     1.987_569_1e-4,
     1.398_199_9e-3,
     8.333_452e-3,
@@ -407,22 +407,31 @@ fn sigmoid_m<M: MulAdd>(x: f32) -> f32 {
     sigmoid_f64::<M>(x) as f32
 }
 
+/// e^(y + y_lo) = 2^n (1 + u), returned as (u, n), with FMA: Cephes' `expf` reduction
+/// and polynomial, `y_lo` (below an ulp of y; -0.0 for none, which costs nothing) added
+/// to the reduced argument. n = round(y log2 e), r = y - n ln 2 + y_lo, the first
+/// difference exact (n LN2_HI has 9 significant bits). For y in [-104, 88.72] (n within
+/// what `times_pow2` takes).
+#[inline(always)]
+pub(crate) fn exp_reduced_fused(y: f32, y_lo: f32) -> (f32, i32) {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const SHIFTER: f32 = 12_582_912.0;
+    let t = y.mul_add(LOG2E, SHIFTER);
+    let n = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    let nf = t - SHIFTER;
+    let r = (-nf).mul_add(LN2_LO, (-nf).mul_add(LN2_HI, y)) + y_lo;
+    (poly::<Fused, 6>(EXP_P, r).mul_add(r * r, r), n)
+}
+
 /// e^y for y <= 88.72 as an unevaluated sum `hi + lo` (`exp_m`'s reduction and
 /// polynomial, with the rounding of its final `1 + u` kept by Fast2Sum), with FMA. Below
 /// -104 the argument is clamped (e^-104 rounds to 0); a NaN becomes -104 (callers
 /// select it back).
 #[inline(always)]
 fn exp_parts_fused(y: f32) -> (f32, f32) {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const SHIFTER: f32 = 12_582_912.0;
-    let yc = y.max(-104.0);
-    let t = yc.mul_add(LOG2E, SHIFTER);
-    let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
-    let n = t - SHIFTER;
-    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, yc));
-    let u = poly::<Fused, 6>(EXP_P, r).mul_add(r * r, r);
+    let (u, ni) = exp_reduced_fused(y.max(-104.0), -0.0);
     // |u| < 1/2: Fast2Sum's error term is exact.
     let hi = 1.0 + u;
     let lo = (1.0 - hi) + u;
@@ -650,23 +659,13 @@ const ERF32_R: [f32; 6] = [
 /// compiled with FMA (`mul_add` is a library call without it).
 #[inline(always)]
 fn erf_fused(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const SHIFTER: f32 = 12_582_912.0;
     let z = x.abs().min(4.0);
     let t = 2.5 / (2.5 + z);
     let p = poly::<Fused, 10>(ERF32_P, ERF32_W_A.mul_add(t, -ERF32_W_B));
     let sq = z * z;
     let sq_lo = z.mul_add(z, -sq);
-    // e^(p - z^2) = 2^n e^r, n = round((p - sq) log2 e), r = p - sq - n ln 2 - sq_lo (the
-    // first two differences exact: n LN2_HI has 9 significant bits).
-    let s = p - sq;
-    let k = s.mul_add(LOG2E, SHIFTER);
-    let ni = (k.to_bits() as i32).wrapping_sub(0x4B40_0000);
-    let n = k - SHIFTER;
-    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, s)) - sq_lo;
-    let q = poly::<Fused, 6>(EXP_P, r).mul_add(r * r, r);
+    // e^(p - z^2) = 2^n (1 + q), z^2 = sq + sq_lo exactly.
+    let (q, ni) = exp_reduced_fused(p - sq, -sq_lo);
     // n >= -25 for z <= 4: 2^n is a normal float.
     let tail = t.mul_add(q, t) * pow2i(ni);
     let big = (1.0 - tail).copysign(x);
