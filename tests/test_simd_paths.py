@@ -199,19 +199,26 @@ def check_softmax() -> None:
 
 def check_activation_gradients() -> None:
     """The fused backward kernels whose float32 form runs a slice kernel per block
-    (ops/grad_kinds.rs: silu, logsigmoid, elu, softplus) on SIMD tail lengths and past the
-    1024-element blocks, against float64 closed forms."""
+    (ops/grad_kinds.rs: silu, logsigmoid, elu, softplus, gelu) on SIMD tail lengths and
+    past the 1024-element blocks, against float64 closed forms."""
+    import math
+
     F = rtorch.nn.functional
     rng = np.random.default_rng(6)
+    erfc = np.vectorize(math.erfc)
 
     def sig(d):
         return 0.5 * (1.0 + np.tanh(0.5 * d))
+
+    def gelu_d(d):
+        return 0.5 * erfc(-d / math.sqrt(2)) + d * np.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
 
     cases = [
         (F.silu, lambda d: sig(d) * (1 + d * (1 - sig(d)))),
         (F.logsigmoid, lambda d: sig(-d)),
         (lambda v: F.elu(v, 0.7), lambda d: np.where(d <= 0, 0.7 * np.exp(d), 1.0)),
         (lambda v: F.softplus(v, 2.0, 5.0), lambda d: np.where(2 * d > 5, 1.0, sig(2 * d))),
+        (F.gelu, gelu_d),
     ]
     selu_a, selu_s = 1.6732632423543772, 1.0507009873554805
     for n in TAILS + [2100]:
