@@ -14,7 +14,7 @@
 //! A float32 form is what makes gelu cheap: the float64 form runs 8 lanes to a
 //! vector and was bound by the multiply units (about 6 cycles per value on Zen 4).
 
-use super::math::{exp_reduced_fused, poly, times_pow2, Fused};
+use super::math::{exp_reduced_fused, poly, pow2i, times_pow2, Fused};
 
 /// 1/sqrt(2 pi) as two float32s (K's constant term) and K's other coefficients,
 /// highest power first.
@@ -73,8 +73,8 @@ struct Tail {
 }
 
 #[inline(always)]
-fn tail(a: f32, w: f32) -> Tail {
-    let far = a >= FAR;
+fn tail<const ANY: bool>(a: f32, w: f32) -> Tail {
+    let far = ANY && a >= FAR;
     let v = if far { w } else { a - CENTRE };
     let c: [f32; 12] = std::array::from_fn(|i| if far { Q_FAR[i] } else { Q_NEAR[i] });
     let high: [f32; 10] = std::array::from_fn(|i| c[i + 2]);
@@ -93,8 +93,19 @@ fn tail(a: f32, w: f32) -> Tail {
 
 /// T(a) = a Phi(-a) = 2^n Q (1 + u), as 2^n (c0 + (Q u + low)): one rounding of the sum.
 #[inline(always)]
-fn t_of(p: &Tail) -> f32 {
-    times_pow2(p.c0 + (p.c0 + p.low).mul_add(p.u, p.low), p.n)
+fn t_of<const ANY: bool>(p: &Tail) -> f32 {
+    scale::<ANY>(p.c0 + (p.c0 + p.low).mul_add(p.u, p.low), p.n)
+}
+
+/// y 2^n for `Tail`'s n; without `ANY` (a < 5/2, so -5 <= n <= 0 and y 2^n is normal)
+/// in one product, exact as `times_pow2`'s two.
+#[inline(always)]
+fn scale<const ANY: bool>(y: f32, n: i32) -> f32 {
+    if ANY {
+        times_pow2(y, n)
+    } else {
+        y * pow2i(n)
+    }
 }
 
 /// x (K0 + x^2 K(x^2)) = Phi(x) - 1/2 for |x| < 1/2, K's constant term as two floats.
@@ -110,12 +121,26 @@ fn phi_minus_half(x: f32) -> f32 {
 /// +inf gives +inf.
 #[inline(always)]
 pub(crate) fn gelu_fused(x: f32) -> f32 {
+    gelu_of::<true>(x)
+}
+
+/// `gelu_fused` for |x| < 5/2 only (`by_reach`): no far piece, no special values.
+#[inline(always)]
+pub(crate) fn gelu_near(x: f32) -> f32 {
+    gelu_of::<false>(x)
+}
+
+/// gelu(x); without `ANY`, for |x| < 5/2 only, where each step gives the bits the
+/// general form gives (a lane there never takes the far piece or a special case).
+#[inline(always)]
+fn gelu_of<const ANY: bool>(x: f32) -> f32 {
     let near_zero = phi_minus_half(x).mul_add(x, 0.5 * x);
-    let a = x.abs().min(A_MAX);
-    let t = t_of(&tail(a, 1.0 / (a * a)));
-    let tail = if x.abs() > A_MAX { 0.0 } else { t };
+    let a = if ANY { x.abs().min(A_MAX) } else { x.abs() };
+    let w = if ANY { 1.0 / (a * a) } else { 0.0 };
+    let t = t_of::<ANY>(&tail::<ANY>(a, w));
+    let tail = if ANY && x.abs() > A_MAX { 0.0 } else { t };
     let g = if x >= 0.0 { x - tail } else { -tail };
-    if x.is_nan() || x == f32::NEG_INFINITY {
+    if ANY && (x.is_nan() || x == f32::NEG_INFINITY) {
         x * 0.0
     } else if x.abs() < SMALL {
         near_zero
@@ -132,24 +157,93 @@ pub(crate) fn gelu_fused(x: f32) -> f32 {
 /// `inf * 0` there).
 #[inline(always)]
 pub(crate) fn gelu_grad_fused(x: f32) -> f32 {
+    gelu_grad_of::<true>(x)
+}
+
+/// `gelu_grad_fused` for |x| < 5/2 only (`by_reach`).
+#[inline(always)]
+pub(crate) fn gelu_grad_near(x: f32) -> f32 {
+    gelu_grad_of::<false>(x)
+}
+
+/// gelu'(x); without `ANY`, for |x| < 5/2 only (as `gelu_of`).
+#[inline(always)]
+fn gelu_grad_of<const ANY: bool>(x: f32) -> f32 {
     const INV_SQRT_2PI: f32 = 0.398_942_3;
-    let a = x.abs().min(A_MAX);
+    let a = if ANY { x.abs().min(A_MAX) } else { x.abs() };
     let ra = 1.0 / a;
-    let p = tail(a, ra * ra);
+    let p = tail::<ANY>(a, ra * ra);
     let phi_neg = if a < SMALL {
         0.5 - phi_minus_half(a)
     } else {
-        t_of(&p) * ra
+        t_of::<ANY>(&p) * ra
     };
     // a phi(a) = 2^n a (1 + u) / sqrt(2 pi).
     let ac = a * INV_SQRT_2PI;
-    let m = phi_neg - times_pow2(ac.mul_add(p.u, ac), p.n);
+    let m = phi_neg - scale::<ANY>(ac.mul_add(p.u, ac), p.n);
     let d = if x >= 0.0 { 1.0 - m } else { m };
-    if !x.is_finite() {
+    if ANY && !x.is_finite() {
         x * 0.0
     } else {
         d
     }
+}
+
+/// Lanes tested together: one AVX-512 vector, two AVX2 ones.
+const REACH_BLOCK: usize = 16;
+
+/// Whether every value of a block lies where the `_near` forms hold (NaN does not).
+#[inline(always)]
+fn all_near(x: &[f32]) -> bool {
+    !x.iter().fold(false, |out, v| out | !(v.abs() < FAR))
+}
+
+/// `out[i] = any(x[i])`, by blocks of 16: a block with no value of magnitude 5/2 or
+/// more (most of them, for data of unit scale) takes `near`, which skips the far piece
+/// of the polynomial (a blend per coefficient and a division); the bits are the same.
+#[inline(always)]
+pub(crate) fn by_reach(
+    x: &[f32],
+    out: &mut [f32],
+    near: impl Fn(f32) -> f32,
+    any: impl Fn(f32) -> f32,
+) {
+    let n = x.len().min(out.len());
+    let (x, out) = (&x[..n], &mut out[..n]);
+    let mut xs = x.chunks_exact(REACH_BLOCK);
+    let mut os = out.chunks_exact_mut(REACH_BLOCK);
+    for (xb, ob) in (&mut xs).zip(&mut os) {
+        if all_near(xb) {
+            for (o, &v) in ob.iter_mut().zip(xb) {
+                *o = near(v);
+            }
+        } else {
+            for (o, &v) in ob.iter_mut().zip(xb) {
+                *o = any(v);
+            }
+        }
+    }
+    for (o, &v) in os.into_remainder().iter_mut().zip(xs.remainder()) {
+        *o = any(v);
+    }
+}
+
+/// In-place `by_reach`.
+#[inline(always)]
+pub(crate) fn by_reach_inplace(
+    buf: &mut [f32],
+    near: impl Fn(f32) -> f32,
+    any: impl Fn(f32) -> f32,
+) {
+    let mut bs = buf.chunks_exact_mut(REACH_BLOCK);
+    for b in &mut bs {
+        if all_near(b) {
+            b.iter_mut().for_each(|v| *v = near(*v));
+        } else {
+            b.iter_mut().for_each(|v| *v = any(*v));
+        }
+    }
+    bs.into_remainder().iter_mut().for_each(|v| *v = any(*v));
 }
 
 #[cfg(test)]
@@ -238,5 +332,86 @@ mod tests {
         }
         assert_eq!((gelu_grad_fused(0.0), gelu_grad_fused(-0.0)), (0.5, 0.5));
         assert_eq!((gelu_grad_fused(20.0), gelu_grad_fused(-20.0)), (1.0, 0.0));
+    }
+
+    /// Values in blocks that take the near form and in blocks that do not (a far
+    /// value, a special one or a long tail among near ones), in a fixed shuffle.
+    fn mixed_inputs() -> Vec<f32> {
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        (0..4099)
+            .map(|i| {
+                let r = next();
+                let u = (r >> 8) as f32 / (1 << 24) as f32;
+                match r % 97 {
+                    0 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0][i % 4],
+                    1..=3 => (u - 0.5) * 40.0,
+                    // Exactly at the pieces' bounds, and just inside them.
+                    4 => [FAR, -FAR, SMALL, -SMALL][i % 4],
+                    5 => f32::from_bits(FAR.to_bits() - 1) * [1.0, -1.0][i % 2],
+                    _ => (u - 0.5) * 4.99,
+                }
+            })
+            .collect()
+    }
+
+    /// The block kernels (`by_reach`) give, on every FMA path of this CPU and in both
+    /// forms, the bits of the general form for every value, whichever form its block
+    /// took.
+    #[test]
+    fn blocks_give_the_general_forms_bits_on_every_path() {
+        use crate::cpu::math::{self, Capability};
+        type Slice = unsafe fn(&[f32], &mut [f32]);
+        type InPlace = unsafe fn(&mut [f32]);
+        let mut paths: Vec<(&str, [Slice; 2], [InPlace; 2])> = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let hw = math::hardware_capability();
+            if hw >= Capability::Avx2 {
+                paths.push((
+                    "avx2",
+                    [math::avx2::gelu_slice, math::avx2::gelu_grad_slice],
+                    [
+                        math::avx2::gelu_slice_inplace,
+                        math::avx2::gelu_grad_slice_inplace,
+                    ],
+                ));
+            }
+            if hw >= Capability::Avx512 {
+                paths.push((
+                    "avx512",
+                    [math::avx512::gelu_slice, math::avx512::gelu_grad_slice],
+                    [
+                        math::avx512::gelu_slice_inplace,
+                        math::avx512::gelu_grad_slice_inplace,
+                    ],
+                ));
+            }
+        }
+        let x = mixed_inputs();
+        let general: [fn(f32) -> f32; 2] = [gelu_fused, gelu_grad_fused];
+        for (path, slices, inplace) in paths {
+            for k in 0..2 {
+                for len in [0, 1, 15, 16, 17, 33, x.len()] {
+                    let x = &x[..len];
+                    let mut out = vec![0f32; len];
+                    // SAFETY: the path is one this CPU supports (checked above).
+                    unsafe { slices[k](x, &mut out) };
+                    let mut buf = x.to_vec();
+                    // SAFETY: as above.
+                    unsafe { inplace[k](&mut buf) };
+                    for (i, &v) in x.iter().enumerate() {
+                        let want = general[k](v).to_bits();
+                        assert_eq!(out[i].to_bits(), want, "{path} form {k} x={v:e} len {len}");
+                        assert_eq!(buf[i].to_bits(), want, "{path} in place {k} x={v:e}");
+                    }
+                }
+            }
+        }
     }
 }

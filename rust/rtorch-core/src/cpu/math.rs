@@ -70,7 +70,7 @@ pub(crate) fn poly<M: MulAdd, const N: usize>(c: [f32; N], x: f32) -> f32 {
 
 /// `2^n` for `n` in the normal exponent range, from its bit pattern.
 #[inline(always)]
-fn pow2i(n: i32) -> f32 {
+pub(crate) fn pow2i(n: i32) -> f32 {
     f32::from_bits(((n + 127) as u32) << 23)
 }
 
@@ -1397,18 +1397,24 @@ fn log10_m<M: MulAdd>(x: f32) -> f32 {
 use super::gamma::{digamma_m, lgamma_m, trigamma_m};
 
 macro_rules! slice_fns {
-    ($($name:ident, $name_inplace:ident => $f:ident;)*) => {
+    ($($name:ident, $name_inplace:ident => $f:ident $(| $near:ident)?;)*) => {
         mod generic {
             use super::MulAdd;
             $(
                 #[inline(always)]
                 pub fn $name<M: MulAdd>(x: &[f32], out: &mut [f32]) {
+                    $(if M::FUSED {
+                        return crate::cpu::gelu32::by_reach(x, out, crate::cpu::gelu32::$near, super::$f::<M>);
+                    })?
                     for (o, &v) in out.iter_mut().zip(x) {
                         *o = super::$f::<M>(v);
                     }
                 }
                 #[inline(always)]
                 pub fn $name_inplace<M: MulAdd>(buf: &mut [f32]) {
+                    $(if M::FUSED {
+                        return crate::cpu::gelu32::by_reach_inplace(buf, crate::cpu::gelu32::$near, super::$f::<M>);
+                    })?
                     for v in buf.iter_mut() {
                         *v = super::$f::<M>(*v);
                     }
@@ -1504,8 +1510,8 @@ slice_fns! {
     silu_slice, silu_slice_inplace => silu_m;
     erf_slice, erf_slice_inplace => erf_m;
     erfc_slice, erfc_slice_inplace => erfc_m;
-    gelu_slice, gelu_slice_inplace => gelu_m;
-    gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m;
+    gelu_slice, gelu_slice_inplace => gelu_m | gelu_near;
+    gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m | gelu_grad_near;
     expm1_slice, expm1_slice_inplace => expm1_m;
     log1p_slice, log1p_slice_inplace => log1p_m;
     sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
