@@ -431,12 +431,28 @@ pub(crate) fn exp_reduced_fused(y: f32, y_lo: f32) -> (f32, i32) {
 /// select it back).
 #[inline(always)]
 fn exp_parts_fused(y: f32) -> (f32, f32) {
-    let (u, ni) = exp_reduced_fused(y.max(-104.0), -0.0);
+    exp_parts_of::<true>(y)
+}
+
+/// `exp_parts_fused`; without `ANY` for y > -87 only (n >= -126, so 2^n is a normal
+/// float and one product by it rounds as `times_pow2`'s two do).
+#[inline(always)]
+fn exp_parts_of<const ANY: bool>(y: f32) -> (f32, f32) {
+    let y = if ANY { y.max(-104.0) } else { y };
+    let (u, ni) = exp_reduced_fused(y, -0.0);
     // |u| < 1/2: Fast2Sum's error term is exact.
     let hi = 1.0 + u;
     let lo = (1.0 - hi) + u;
-    (times_pow2(hi, ni), times_pow2(lo, ni))
+    if ANY {
+        (times_pow2(hi, ni), times_pow2(lo, ni))
+    } else {
+        let scale = pow2i(ni);
+        (hi * scale, lo * scale)
+    }
 }
+
+/// Where the `_near` forms of sigmoid and silu hold: |x| below this (`exp_parts_of`).
+const SIGMOID_REACH: f32 = 80.0;
 
 /// sigmoid(x) in float32 with FMA as `q + c`, q the rounded quotient and c its
 /// correction (|c| below an ulp of q): within 1.02 ulp as `q + c` (every float32 checked,
@@ -447,7 +463,13 @@ fn exp_parts_fused(y: f32) -> (f32, f32) {
 /// rounding. Only for code compiled with FMA.
 #[inline(always)]
 fn sigmoid_parts(x: f32) -> (f32, f32) {
-    let (e_hi, e_lo) = exp_parts_fused(-x.abs());
+    sigmoid_parts_of::<true>(x)
+}
+
+/// `sigmoid_parts`; without `ANY` for |x| < `SIGMOID_REACH` only, with the same bits.
+#[inline(always)]
+fn sigmoid_parts_of<const ANY: bool>(x: f32) -> (f32, f32) {
+    let (e_hi, e_lo) = exp_parts_of::<ANY>(-x.abs());
     let d_hi = 1.0 + e_hi;
     let d_lo = ((1.0 - d_hi) + e_hi) + e_lo;
     let negative = x < 0.0;
@@ -459,7 +481,80 @@ fn sigmoid_parts(x: f32) -> (f32, f32) {
     let q = n_hi * r;
     let residual = (-q).mul_add(d_hi, n_hi) + (-q).mul_add(d_lo, n_lo);
     // (The clamp in `exp_parts_fused` dropped a NaN: it is put back here.)
-    (if x.is_nan() { x } else { q }, residual * r)
+    (if ANY && x.is_nan() { x } else { q }, residual * r)
+}
+
+/// sigmoid with FMA for |x| < `SIGMOID_REACH` (`by_reach`).
+#[inline(always)]
+fn sigmoid_near(x: f32) -> f32 {
+    let (q, c) = sigmoid_parts_of::<false>(x);
+    q + c
+}
+
+/// silu with FMA for |x| < `SIGMOID_REACH` (`by_reach`).
+#[inline(always)]
+fn silu_near(x: f32) -> f32 {
+    let (q, c) = sigmoid_parts_of::<false>(x);
+    x.mul_add(q, x * c)
+}
+
+/// Lanes tested together: one AVX-512 vector, two AVX2 ones.
+const REACH_BLOCK: usize = 16;
+
+/// Whether every value of a block has magnitude below `reach` (NaN has not).
+#[inline(always)]
+fn all_within(x: &[f32], reach: f32) -> bool {
+    !x.iter().fold(false, |out, v| out | !(v.abs() < reach))
+}
+
+/// `out[i] = any(x[i])`, by blocks of 16: a block whose values all have magnitude below
+/// `reach` takes `near`, a form of `any` that holds there with the same bits and skips
+/// what only larger values or special ones need (most blocks, for data of unit scale).
+#[inline(always)]
+fn by_reach(
+    x: &[f32],
+    out: &mut [f32],
+    reach: f32,
+    near: impl Fn(f32) -> f32,
+    any: impl Fn(f32) -> f32,
+) {
+    let n = x.len().min(out.len());
+    let (x, out) = (&x[..n], &mut out[..n]);
+    let mut xs = x.chunks_exact(REACH_BLOCK);
+    let mut os = out.chunks_exact_mut(REACH_BLOCK);
+    for (xb, ob) in (&mut xs).zip(&mut os) {
+        if all_within(xb, reach) {
+            for (o, &v) in ob.iter_mut().zip(xb) {
+                *o = near(v);
+            }
+        } else {
+            for (o, &v) in ob.iter_mut().zip(xb) {
+                *o = any(v);
+            }
+        }
+    }
+    for (o, &v) in os.into_remainder().iter_mut().zip(xs.remainder()) {
+        *o = any(v);
+    }
+}
+
+/// In-place `by_reach`.
+#[inline(always)]
+fn by_reach_inplace(
+    buf: &mut [f32],
+    reach: f32,
+    near: impl Fn(f32) -> f32,
+    any: impl Fn(f32) -> f32,
+) {
+    let mut bs = buf.chunks_exact_mut(REACH_BLOCK);
+    for b in &mut bs {
+        if all_within(b, reach) {
+            b.iter_mut().for_each(|v| *v = near(*v));
+        } else {
+            b.iter_mut().for_each(|v| *v = any(*v));
+        }
+    }
+    bs.into_remainder().iter_mut().for_each(|v| *v = any(*v));
 }
 
 /// x sigmoid(x) for an f32, rounded once (silu). silu(-inf) is NaN (-inf * 0), as in
@@ -1395,16 +1490,17 @@ fn log10_m<M: MulAdd>(x: f32) -> f32 {
 }
 
 use super::gamma::{digamma_m, lgamma_m, trigamma_m};
+use super::gelu32::{gelu_grad_near, gelu_near, REACH as GELU_REACH};
 
 macro_rules! slice_fns {
-    ($($name:ident, $name_inplace:ident => $f:ident $(| $near:ident)?;)*) => {
+    ($($name:ident, $name_inplace:ident => $f:ident $(| $near:ident < $reach:ident)?;)*) => {
         mod generic {
             use super::MulAdd;
             $(
                 #[inline(always)]
                 pub fn $name<M: MulAdd>(x: &[f32], out: &mut [f32]) {
                     $(if M::FUSED {
-                        return crate::cpu::gelu32::by_reach(x, out, crate::cpu::gelu32::$near, super::$f::<M>);
+                        return super::by_reach(x, out, super::$reach, super::$near, super::$f::<M>);
                     })?
                     for (o, &v) in out.iter_mut().zip(x) {
                         *o = super::$f::<M>(v);
@@ -1413,7 +1509,7 @@ macro_rules! slice_fns {
                 #[inline(always)]
                 pub fn $name_inplace<M: MulAdd>(buf: &mut [f32]) {
                     $(if M::FUSED {
-                        return crate::cpu::gelu32::by_reach_inplace(buf, crate::cpu::gelu32::$near, super::$f::<M>);
+                        return super::by_reach_inplace(buf, super::$reach, super::$near, super::$f::<M>);
                     })?
                     for v in buf.iter_mut() {
                         *v = super::$f::<M>(*v);
@@ -1506,12 +1602,12 @@ slice_fns! {
     exp_auto_slice, exp_auto_slice_inplace => exp_m;
     log_slice, log_slice_inplace => log_m;
     tanh_slice, tanh_slice_inplace => tanh_m;
-    sigmoid_slice, sigmoid_slice_inplace => sigmoid_m;
-    silu_slice, silu_slice_inplace => silu_m;
+    sigmoid_slice, sigmoid_slice_inplace => sigmoid_m | sigmoid_near < SIGMOID_REACH;
+    silu_slice, silu_slice_inplace => silu_m | silu_near < SIGMOID_REACH;
     erf_slice, erf_slice_inplace => erf_m;
     erfc_slice, erfc_slice_inplace => erfc_m;
-    gelu_slice, gelu_slice_inplace => gelu_m | gelu_near;
-    gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m | gelu_grad_near;
+    gelu_slice, gelu_slice_inplace => gelu_m | gelu_near < GELU_REACH;
+    gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m | gelu_grad_near < GELU_REACH;
     expm1_slice, expm1_slice_inplace => expm1_m;
     log1p_slice, log1p_slice_inplace => log1p_m;
     sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
@@ -2525,6 +2621,106 @@ mod tests {
                 ],
             )
         };
+    }
+
+    /// Values in blocks that take the near forms (`by_reach`) and in blocks that do
+    /// not (a far value, a special one or a long tail among near ones), in a fixed
+    /// shuffle, with the reaches' bounds and the floats next to them.
+    fn mixed_inputs() -> Vec<f32> {
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let bounds = [GELU_REACH, SIGMOID_REACH, 0.5];
+        (0..8209)
+            .map(|i| {
+                let r = next();
+                let u = (r >> 8) as f32 / (1 << 24) as f32;
+                let sign = [1.0, -1.0][i % 2];
+                match r % 101 {
+                    0 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0][i % 4],
+                    1..=3 => (u - 0.5) * 40.0,
+                    4..=5 => (u - 0.5) * 400.0,
+                    6 => sign * bounds[i % 3],
+                    7 => sign * f32::from_bits(bounds[i % 3].to_bits() - 1),
+                    _ => (u - 0.5) * 4.99,
+                }
+            })
+            .collect()
+    }
+
+    /// The block kernels (`by_reach`) give, on every FMA path of this CPU, out of
+    /// place and in place, the bits of the general form for every value, whichever
+    /// form its block took.
+    #[test]
+    fn reach_blocks_give_the_general_forms_bits_on_every_path() {
+        type Slice = unsafe fn(&[f32], &mut [f32]);
+        type InPlace = unsafe fn(&mut [f32]);
+        type Kernels = [(&'static str, Slice, InPlace, fn(f32) -> f32); 4];
+        #[allow(unused_mut)]
+        let mut paths: Vec<(&str, Kernels)> = Vec::new();
+        macro_rules! kernels {
+            ($m:ident) => {
+                [
+                    (
+                        "gelu",
+                        $m::gelu_slice,
+                        $m::gelu_slice_inplace,
+                        gelu_m::<Fused>,
+                    ),
+                    (
+                        "gelu'",
+                        $m::gelu_grad_slice,
+                        $m::gelu_grad_slice_inplace,
+                        gelu_grad_m::<Fused>,
+                    ),
+                    (
+                        "sigmoid",
+                        $m::sigmoid_slice,
+                        $m::sigmoid_slice_inplace,
+                        sigmoid_m::<Fused>,
+                    ),
+                    (
+                        "silu",
+                        $m::silu_slice,
+                        $m::silu_slice_inplace,
+                        silu_m::<Fused>,
+                    ),
+                ]
+            };
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let hw = hardware_capability();
+            if hw >= Capability::Avx2 {
+                paths.push(("avx2", kernels!(avx2)));
+            }
+            if hw >= Capability::Avx512 {
+                paths.push(("avx512", kernels!(avx512)));
+            }
+        }
+        let x = mixed_inputs();
+        for (path, kernels) in paths {
+            for (name, slice, inplace, general) in kernels {
+                for len in [0, 1, 15, 16, 17, 33, x.len()] {
+                    let x = &x[..len];
+                    let mut out = vec![0f32; len];
+                    // SAFETY: the path is one this CPU supports (checked above).
+                    unsafe { slice(x, &mut out) };
+                    let mut buf = x.to_vec();
+                    // SAFETY: as above.
+                    unsafe { inplace(&mut buf) };
+                    for (i, &v) in x.iter().enumerate() {
+                        let want = general(v).to_bits();
+                        assert_eq!(out[i].to_bits(), want, "{path} {name} x={v:e} len {len}");
+                        assert_eq!(buf[i].to_bits(), want, "{path} {name} in place x={v:e}");
+                    }
+                }
+            }
+        }
     }
 
     /// Every path this CPU has.
