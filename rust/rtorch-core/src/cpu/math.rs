@@ -504,7 +504,7 @@ const REACH_BLOCK: usize = 16;
 /// Whether every value of a block has magnitude below `reach` (NaN has not).
 #[inline(always)]
 fn all_within(x: &[f32], reach: f32) -> bool {
-    !x.iter().fold(false, |out, v| out | !(v.abs() < reach))
+    x.iter().fold(true, |all, v| all & (v.abs() < reach))
 }
 
 /// `out[i] = any(x[i])`, by blocks of 16: a block whose values all have magnitude below
