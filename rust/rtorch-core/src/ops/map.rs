@@ -259,8 +259,10 @@ pub fn arith_number<K: ArithBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
     }
 }
 
-/// `out = f(a)` on float32 CPU tensors in blocks compiled for the widest vector unit (as
-/// `float`); no contraction, so the same bits at every level.
+/// `out = f(a)` on float32 CPU tensors, compiled for the widest vector unit (as
+/// `float`); no contraction, so the same bits at every level. Flat layouts map straight
+/// from `a` into `out` (staging each block in `out` first cost `x * 2` on 1M floats 45%
+/// more than a plain copy); others in blocks.
 fn f32_widest_map(out: &Tensor, a: &Tensor, f: impl Fn(f32) -> f32 + Copy + Sync) -> Result<()> {
     let block = move |x: &mut [f32]| {
         at_widest_level(
@@ -272,7 +274,19 @@ fn f32_widest_map(out: &Tensor, a: &Tensor, f: impl Fn(f32) -> f32 + Copy + Sync
             },
         )
     };
-    cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block);
+    let map = move |x: &[f32], o: &mut [f32]| {
+        at_widest_level(
+            #[inline(always)]
+            || {
+                for (p, &v) in o.iter_mut().zip(x) {
+                    *p = f(v);
+                }
+            },
+        )
+    };
+    if !f32_slices(out, a, &map, &block) {
+        cpu::unary_map_half::<f32>(out.cpu_view_mut()?, a.cpu_view()?, &block);
+    }
     Ok(())
 }
 
