@@ -301,3 +301,27 @@ def test_ternary_maps_in_blocks(n: int) -> None:
     v = x.float().contiguous()
     v.clamp_(y.float(), y.float() + 1)
     np.testing.assert_allclose(np64(v), np.minimum(np.maximum(xn, yn), yn + 1), rtol=1e-6)
+
+
+FILL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16"]
+FILL_DTYPES += ["float32", "float64"]
+
+
+@pytest.mark.parametrize("dtype", FILL_DTYPES)
+@pytest.mark.parametrize("n", [0, 1, 7, 65, 2 * GRAIN + 13])
+def test_fill_every_dtype_flat_and_viewed(dtype: str, n: int) -> None:
+    """fill_ / zero_ / zeros / full on flat storage (the vectorised chunks, with tails,
+    above and below the grain) and on a view with gaps, whose bytes outside it stay."""
+    dt = getattr(rtorch, dtype)
+    value = True if dtype == "bool" else 3
+    want = np.array(value).astype(np.float64)
+    x = rtorch.zeros(n, dtype=dt)
+    x.fill_(value)
+    assert np.all(np64(x) == want) and x.dtype == dt
+    x.zero_()
+    assert np.all(np64(x) == 0)
+    assert np.all(np64(rtorch.full((n,), value, dtype=dt)) == want)
+    base = rtorch.zeros(n, 3, dtype=dt)
+    base[:, 1].fill_(value)
+    got = np64(base).reshape(n, 3)
+    assert np.all(got[:, 1] == want) and np.all(got[:, [0, 2]] == 0)

@@ -917,11 +917,18 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
     let po = SendPtr(out.ptr());
     if runs_flat(&[out.layout()]) {
         par_chunks(out.numel(), |s, e| {
-            let po = po.get();
-            for i in s..e {
-                // SAFETY: i < numel, contiguous layout.
-                unsafe { *po.add(i) = v };
-            }
+            // SAFETY: s..e < numel of the flat layout; chunks are disjoint across threads.
+            let o = unsafe { std::slice::from_raw_parts_mut(po.get().add(s), e - s) };
+            // (The baseline's 16-byte stores filled 1M floats at a third of PyTorch's
+            // speed.)
+            crate::ops::map::at_widest_level(
+                #[inline(always)]
+                || {
+                    for p in o.iter_mut() {
+                        *p = v;
+                    }
+                },
+            );
         });
         return;
     }
