@@ -328,3 +328,41 @@ def test_size_method() -> None:
         r"\[-2, 1\], but got 2\)",
     ):
         x.size(2)
+
+
+def _x86_truncation(v: np.ndarray, dtype: str) -> np.ndarray:
+    """PyTorch's float-to-integer cast on x86 (`cvttsd2si`): truncation to int32 (int64
+    for int64), NaN and values outside that range to its minimum, then the low bits."""
+    v = v.astype(np.float64)
+    wide = 2.0**63 if dtype == "int64" else 2.0**31
+    ok = (v > -wide - 1) & (v < wide)
+    t = np.where(ok, np.trunc(np.where(ok, v, 0.0)), -wide)
+    return np.array([int(x) for x in t], dtype=object)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("layout", ["flat", "strided"])
+def test_float_to_integer_casts_wrap_as_on_x86(dtype: str, layout: str) -> None:
+    """float32 and float64 to every integer type, special values spread over a length
+    above the parallel grain (vectorised chunks and their tails) and through a strided
+    view: NaN, infinities and out-of-range values to the minimum, then the low bits."""
+    special = [np.nan, np.inf, -np.inf, 1e10, -1e10, 3e9, -3e9, 2.0**31, -(2.0**31), 300.0]
+    special += [-1.5, 255.9, -0.7, 2.0**63, -(2.0**63), 1e20, 65535.5, -129.0, 0.0]
+    rng = np.random.default_rng(0)
+    n = 70_001
+    base = rng.uniform(-400, 400, n)
+    base[rng.integers(0, n, 400)] = rng.choice(special, 400)
+    base[-len(special) :] = special
+    bits = np.iinfo(getattr(np, dtype)).bits
+    for fdt in ("float32", "float64"):
+        v = base.astype(fdt)
+        t = rtorch.tensor(v)
+        if layout == "strided":
+            v, t = v[::3], t[::3]
+        got = t.to(getattr(rtorch, dtype)).numpy()
+        want = _x86_truncation(v, dtype)
+        mask = (1 << bits) - 1
+        low = [(int(w) & mask) for w in want]
+        signed = dtype != "uint8"
+        want_bits = [(w - (1 << bits) if signed and w >= 1 << (bits - 1) else w) for w in low]
+        assert got.tolist() == want_bits, (fdt, dtype, layout)

@@ -23,7 +23,9 @@ pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + std::fmt::Debug
 #[inline(always)]
 fn x86_trunc_i32(v: f64) -> i32 {
     if v > -2147483649.0 && v < 2147483648.0 {
-        v as i32
+        // SAFETY: v is not NaN and its truncation lies in i32's range (checked above).
+        // (`as` would saturate, a per-lane fix-up that kept LLVM's loop scalar.)
+        unsafe { v.to_int_unchecked::<i32>() }
     } else {
         i32::MIN
     }
@@ -33,7 +35,8 @@ fn x86_trunc_i32(v: f64) -> i32 {
 #[inline(always)]
 fn x86_trunc_i64(v: f64) -> i64 {
     if (-9223372036854775808.0..9223372036854775808.0).contains(&v) {
-        v as i64
+        // SAFETY: v is not NaN and its truncation lies in i64's range (checked above).
+        unsafe { v.to_int_unchecked::<i64>() }
     } else {
         i64::MIN
     }

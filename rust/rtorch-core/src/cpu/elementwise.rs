@@ -943,6 +943,39 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
     });
 }
 
+/// `out[i] = cast(a[i])` (`cast`'s rules). Flat layouts on disjoint storage run
+/// compiled for the widest vector unit, where the float-to-integer truncation
+/// vectorises (the baseline converted one float at a time: float32 to int64 at 2.4x
+/// PyTorch's time); other layouts through `unary_map`.
+pub fn cast_map<A: Element, O: Element>(out: ViewMut<'_, O>, a: View<'_, A>) {
+    let n = out.numel();
+    let (ob, ab) = (out.ptr() as usize, a.ptr() as usize);
+    let disjoint = ob.saturating_add(n * std::mem::size_of::<O>()) <= ab
+        || ab.saturating_add(n * std::mem::size_of::<A>()) <= ob;
+    if !(disjoint && runs_flat(&[out.layout(), a.layout()])) {
+        return unary_map(out, a, cast::<A, O>);
+    }
+    let (po, pa) = (SendPtr(out.ptr()), SendPtr(a.ptr() as *mut A));
+    par_chunks(n, |s, e| {
+        // SAFETY: both flat layouts hold n elements from their pointers at the same
+        // offsets; the buffers are disjoint and chunks are disjoint across threads.
+        let (o, x) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(po.get().add(s), e - s),
+                std::slice::from_raw_parts(pa.get().add(s) as *const A, e - s),
+            )
+        };
+        crate::ops::map::at_widest_level(
+            #[inline(always)]
+            || {
+                for (p, &v) in o.iter_mut().zip(x) {
+                    *p = cast::<A, O>(v);
+                }
+            },
+        );
+    });
+}
+
 /// Converts one element between dtypes with PyTorch's casting rules.
 #[inline(always)]
 pub fn cast<A: Element, O: Element>(v: A) -> O {

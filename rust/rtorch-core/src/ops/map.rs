@@ -113,11 +113,11 @@ pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
         // float32 on either side (image bytes, masks and labels to float, float64
         // parameters): one direct loop per pair.
         Backend::Cpu if src.dtype() == F32 => crate::dispatch_all!(out.dtype(), O => {
-            cpu::unary_map::<f32, O>(out.cpu_view_mut()?, src.cpu_view()?, cpu::cast::<f32, O>);
+            cpu::cast_map::<f32, O>(out.cpu_view_mut()?, src.cpu_view()?);
             Ok(())
         }),
         Backend::Cpu if out.dtype() == F32 => crate::dispatch_all!(src.dtype(), A => {
-            cpu::unary_map::<A, f32>(out.cpu_view_mut()?, src.cpu_view()?, cpu::cast::<A, f32>);
+            cpu::cast_map::<A, f32>(out.cpu_view_mut()?, src.cpu_view()?);
             Ok(())
         }),
         Backend::Cpu => cast_staged(out, src),
