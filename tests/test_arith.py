@@ -239,3 +239,20 @@ def test_ops_with_a_number_keep_autograd_and_meta():
     m = rtorch.empty(2, 3, device="meta")
     for r in (m + 1, m * 2.0, m / 3, -m, 1 - m):
         assert r.is_meta and r.shape == (2, 3) and r.dtype == rtorch.float32
+
+
+def test_rsub_with_a_number_promotes_and_scales():
+    # (Values and dtypes as PyTorch 2.x gives them.)
+    x = rtorch.tensor([1, 2])
+    for alpha, want in ((1, [0.5, -0.5]), (2, [-0.5, -2.5])):
+        got = rtorch.rsub(x, 1.5, alpha=alpha)
+        assert got.dtype == rtorch.float32 and got.tolist() == want
+    got = rtorch.rsub(x, 3, alpha=2)
+    assert got.dtype == rtorch.int64 and got.tolist() == [1, -1]
+    y = rtorch.tensor([1.0, 2.0], requires_grad=True)
+    z = rtorch.rsub(y, 1)
+    assert z.tolist() == [0.0, -1.0] and z.grad_fn.name() == "RsubBackward1"
+    z.sum().backward()
+    assert y.grad.tolist() == [-1.0, -1.0]
+    big = rtorch.randn(40_000)
+    assert np.array_equal(rtorch.rsub(big, 0.25).numpy(), np.float32(0.25) - big.numpy())

@@ -138,9 +138,14 @@ def ravel(input: Tensor) -> Tensor:
 
 def rsub(input: Tensor, other: Tensor | float, *, alpha: float = 1) -> Tensor:
     """other - alpha * input."""
-    return _C.sub(
-        other if isinstance(other, Tensor) else _C.full_like(input, other), input, alpha=alpha
-    )
+    if isinstance(other, Tensor):
+        return _C.sub(other, input, alpha=alpha)
+    if alpha == 1 and not isinstance(alpha, bool):
+        # `other - input` with the number in a register (no tensor of it is filled).
+        return input.__rsub__(other)
+    # (The number filled in the result's dtype: int64 input and 1.5 give float32.)
+    full = _C.full_like(input, other, dtype=_C.result_type(input, other))
+    return _C.sub(full, input, alpha=alpha)
 
 
 def scalar_tensor(
