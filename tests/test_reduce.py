@@ -424,13 +424,16 @@ def test_whole_tensor_sums_are_bitwise_the_same_for_any_thread_count(n, dtype) -
         assert abs(s - exact) <= 1e-5 * np.abs(x.double().numpy()).sum()
 
 
-# amax/amin kernels: a lane-parallel scan (32 lanes, halving tree, tail), whole
+# amax/amin kernels: a lane-parallel scan (64 lanes, halving tree, tail), whole
 # tensors split into 65,536-element chunks over threads, and leading-dim reductions
 # folded four rows at a time into column tiles without a transposing copy.
 EXTREME_CASES = [
     ((1,), None),
     ((31,), None),
     ((33,), None),
+    ((63,), None),
+    ((65,), None),
+    ((64 * 3 + 17,), None),
     ((65_536 * 3 + 5,), None),
     ((1000, 37), 1),
     ((64, 1024), 1),
@@ -464,7 +467,7 @@ def test_amax_amin_against_numpy_on_every_kernel_path(dtype, threads) -> None:
 def test_amax_amin_propagate_nan_from_any_position(dtype, threads) -> None:
     def check() -> None:
         n = 65_536 * 2 + 45
-        for pos in (0, 1, 31, 32, 65_535, 65_536, n - 45, n - 1):
+        for pos in (0, 1, 31, 32, 63, 64, 100, 65_535, 65_536, n - 45, n - 1):
             x = rtorch.zeros(n, dtype=dtype)
             x[pos] = float("nan")
             for fn in (rtorch.amax, rtorch.amin, rtorch.max, rtorch.min):
