@@ -313,6 +313,34 @@ def test_nonzero_edge_cases():
     check(T(np.array([np.nan, 0.0])).nonzero(), [[0]])
 
 
+@pytest.mark.parametrize(
+    "shape", [(70_001,), (300, 257), (40, 30, 61), (7, 6, 5, 300), (5, 6, 7, 8, 30), (3, 0, 4)]
+)
+@pytest.mark.parametrize("dtype", [rtorch.bool, rtorch.float32, rtorch.int64], ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_nonzero_chunks_above_the_grain(shape, dtype, threads):
+    """Chunks of 32768 elements counted and written from their offsets (rows split
+    across chunks), every rank's write loop; NaN counts as non-zero, -0.0 does not."""
+    a = RNG.standard_normal(shape)
+    a[a < 0.3] = 0.0
+    if dtype == rtorch.float32 and a.size:
+        flat = a.reshape(-1)
+        flat[:: max(1, flat.size // 50)] = np.nan
+        flat[1 :: max(1, flat.size // 50)] = -0.0
+    x = T(a).to(dtype)
+    ref = a.astype(bool) if dtype == rtorch.bool else a
+    if dtype == rtorch.int64:
+        ref = a.astype(np.int64)
+    before = rtorch.get_num_threads()
+    rtorch.set_num_threads(threads)
+    try:
+        check(x.nonzero(), np.argwhere(ref))
+        for got, exp in zip(rtorch.nonzero(x, as_tuple=True), np.nonzero(ref)):
+            check(got, exp)
+    finally:
+        rtorch.set_num_threads(before)
+
+
 # ----- index_put -----
 
 

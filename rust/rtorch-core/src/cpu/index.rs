@@ -276,35 +276,142 @@ pub fn scatter<T: Arith>(
 /// The row-major indices of the non-zero elements of `x` (a contiguous tensor of
 /// `shape`) into `out`, one row of `shape.len()` per element found; `out` holds exactly
 /// as many rows as `x` has non-zero elements.
+///
+/// Chunks of the elements are counted, then written from their offsets, in parallel
+/// above the grain. The write loop has no data-dependent branch: each element's indices
+/// go to the next free row, which only a non-zero element claims (a branch on the value
+/// mispredicted at every other element of a random mask: 2x PyTorch's time on 1M).
 pub fn nonzero_indices<T: Element>(x: &[T], shape: &[usize], out: &mut [i64]) {
     let nd = shape.len();
     let z = T::zero();
-    if nd == 0 {
+    if nd == 0 || x.is_empty() {
         return;
     }
-    let last = shape[nd - 1];
-    if last == 0 {
-        return;
+    let n = x.len();
+    let chunks = n.div_ceil(super::GRAIN);
+    let range = |c: usize| c * super::GRAIN..((c + 1) * super::GRAIN).min(n);
+    // (32-bit counts: a chunk holds at most GRAIN elements; twice the lanes of usize.)
+    let count = |c: usize| x[range(c)].iter().map(|&v| u32::from(v != z)).sum::<u32>() as usize;
+    let parallel = chunks > 1;
+    let counts: Vec<usize> = if parallel {
+        super::par_map(chunks, &count)
+    } else {
+        (0..chunks).map(count).collect()
+    };
+    let mut starts = Vec::with_capacity(chunks);
+    let mut total = 0usize;
+    for &c in &counts {
+        starts.push(total);
+        total += c;
     }
-    let mut prefix = vec![0i64; nd - 1];
-    let mut rows = out.chunks_exact_mut(nd);
-    for row in x.chunks_exact(last) {
-        for (j, &v) in row.iter().enumerate() {
-            if v != z {
-                if let Some(r) = rows.next() {
-                    r[..nd - 1].copy_from_slice(&prefix);
-                    r[nd - 1] = j as i64;
+    let out_rows = out.len() / nd;
+    let po = SendPtr(out.as_mut_ptr());
+    let write = |c: usize| {
+        let r = range(c);
+        let (mut k, end) = (starts[c], (starts[c] + counts[c]).min(out_rows));
+        if nd == 1 {
+            for (i, &v) in r.clone().zip(&x[r]) {
+                if k < end {
+                    // SAFETY: k < end <= out_rows (rows of one index); rows
+                    // starts[c]..end are this chunk's alone.
+                    unsafe { *po.get().add(k) = i as i64 };
                 }
+                k += usize::from(v != z);
+            }
+            return;
+        }
+        // The indices of the chunk's first element, unravelled once, then counted up.
+        let mut first = vec![0usize; nd];
+        let mut rest = r.start;
+        for d in (0..nd).rev() {
+            first[d] = rest % shape[d];
+            rest /= shape[d];
+        }
+        let rows = RowsOut { po, k, end };
+        match nd {
+            2 => write_indices::<T, 2>(&x[r], shape, &first, rows),
+            3 => write_indices::<T, 3>(&x[r], shape, &first, rows),
+            4 => write_indices::<T, 4>(&x[r], shape, &first, rows),
+            _ => write_indices_any(&x[r], shape, &first, rows),
+        }
+    };
+    if parallel {
+        super::par_for(chunks, &write);
+    } else {
+        (0..chunks).for_each(write);
+    }
+}
+
+/// Where `nonzero_indices` writes a chunk's rows: `out` (`po`) from row `k`, rows below
+/// `end` only.
+#[derive(Clone, Copy)]
+struct RowsOut {
+    po: SendPtr<i64>,
+    k: usize,
+    end: usize,
+}
+
+/// `nonzero_indices`'s write loop for `ND` dims (the indices in a fixed-size array, so
+/// each row is a few stores, not a call to copy a slice), from the indices `first` of
+/// `x`'s first element.
+fn write_indices<T: Element, const ND: usize>(
+    x: &[T],
+    shape: &[usize],
+    first: &[usize],
+    rows: RowsOut,
+) {
+    let z = T::zero();
+    let mut idx: [i64; ND] = std::array::from_fn(|d| first[d] as i64);
+    let last = shape[ND - 1] as i64;
+    let RowsOut { po, mut k, end } = rows;
+    for &v in x {
+        if k < end {
+            // SAFETY: k < end, which the caller bounds by `out`'s rows of ND indices;
+            // rows up to `end` from the first `k` are this chunk's alone.
+            unsafe {
+                po.get()
+                    .add(k * ND)
+                    .cast::<[i64; ND]>()
+                    .write_unaligned(idx)
+            };
+        }
+        k += usize::from(v != z);
+        idx[ND - 1] += 1;
+        if idx[ND - 1] == last {
+            idx[ND - 1] = 0;
+            let mut d = ND - 1;
+            while d > 0 {
+                d -= 1;
+                idx[d] += 1;
+                if (idx[d] as usize) < shape[d] {
+                    break;
+                }
+                idx[d] = 0;
             }
         }
-        let mut d = nd - 1;
+    }
+}
+
+/// `write_indices` for any number of dims (five and more).
+fn write_indices_any<T: Element>(x: &[T], shape: &[usize], first: &[usize], rows: RowsOut) {
+    let (nd, z) = (shape.len(), T::zero());
+    let mut idx: Vec<i64> = first.iter().map(|&i| i as i64).collect();
+    let RowsOut { po, mut k, end } = rows;
+    for &v in x {
+        if k < end {
+            // SAFETY: as in `write_indices`, rows of nd indices.
+            let dst = unsafe { std::slice::from_raw_parts_mut(po.get().add(k * nd), nd) };
+            dst.copy_from_slice(&idx);
+        }
+        k += usize::from(v != z);
+        let mut d = nd;
         while d > 0 {
             d -= 1;
-            prefix[d] += 1;
-            if (prefix[d] as usize) < shape[d] {
+            idx[d] += 1;
+            if (idx[d] as usize) < shape[d] {
                 break;
             }
-            prefix[d] = 0;
+            idx[d] = 0;
         }
     }
 }
