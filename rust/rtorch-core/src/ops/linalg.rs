@@ -143,6 +143,16 @@ pub fn vector_norm(
         } else if ord == 0.0 {
             let nz = super::unary::mask(&x, IsNonZero {})?;
             sum(&nz, &udims, keepdim, None)?
+        } else if let Some(v) = (ord == 2.0 && rdims.len() == x.dim())
+            .then(|| super::reduce::norm2_whole_f32(&x))
+            .transpose()?
+            .flatten()
+        {
+            let shape = reduced_shape(x.shape(), &rdims, keepdim);
+            super::shape::reshape(
+                &Tensor::scalar(crate::Scalar::Float(v as f64), x.dtype())?,
+                &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
+            )?
         } else if ord == 2.0 && rows_of_trailing_dims(&x, &rdims) {
             // One pass, summed in float64 and rounded once (four passes over
             // temporaries before: F.normalize's 2-norm took 5x PyTorch's time). Other

@@ -206,6 +206,18 @@ fn sum_one_block(x: &Tensor, out: &Tensor) -> Result<bool> {
     Ok(true)
 }
 
+/// The 2-norm of every element of a contiguous float32 CPU tensor, squares summed in
+/// float64 over fixed chunks in parallel (`big_sum_by`: the same bits for any thread
+/// count) and the root rounded once; `None` for anything else. One pass where the
+/// composed `sum(|x|^2)^(1/2)` made three over temporaries (twice PyTorch's time).
+pub fn norm2_whole_f32(x: &Tensor) -> Result<Option<f32>> {
+    if x.dtype() != DType::F32 || !x.is_contiguous() || x.device() != Device::Cpu {
+        return Ok(None);
+    }
+    let s = big_sum_by(x.cpu_slice::<f32>()?, &super::reduce_kinds::sum_squares_f32);
+    Ok(Some(s.sqrt() as f32))
+}
+
 fn sum_kernel(blocks: &Tensor, out: &Tensor, outer: usize, inner: usize) -> Result<()> {
     if !Tensor::has_values(out, &[blocks])? {
         return Ok(());

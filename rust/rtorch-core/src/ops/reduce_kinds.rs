@@ -319,6 +319,14 @@ impl BlockReduce<f64, f64> for VectorNorm {
     }
 }
 
+/// The sum of the squares of float32 values in float64: `VectorNorm`'s 2-norm before
+/// its square root (`one_or_two`'s lanes and order, the squares folded with intrinsics).
+pub(crate) fn sum_squares_f32(block: &[f32]) -> f64 {
+    let mut acc = [0.0; LANES];
+    simd::fold_f32::<{ simd::SUM_SQUARES }>(&mut acc, block);
+    combine_lanes(acc, |a, b| a + b)
+}
+
 /// The float32 form of [`VectorNorm`] for p = 1 and 2 (`reads_f32`): each value is
 /// widened as it is read, with the float64 results of widening the block first, bit
 /// for bit, and without that copy (it was half of `norm(dim=1)`'s time).
@@ -326,10 +334,7 @@ impl BlockReduce<f32, f64> for VectorNorm {
     const NAME: &'static str = "vector_norm_f32";
     fn cpu(self, block: &[f32]) -> f64 {
         if self.p == 2.0 {
-            // `one_or_two`'s lanes and order, the squares folded with intrinsics.
-            let mut acc = [0.0; LANES];
-            simd::fold_f32::<{ simd::SUM_SQUARES }>(&mut acc, block);
-            return combine_lanes(acc, |a, b| a + b).sqrt();
+            return sum_squares_f32(block).sqrt();
         }
         self.one_or_two(block)
     }
