@@ -72,6 +72,7 @@ fn tensor(
 #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn zeros(
+    py: Python<'_>,
     size: &Bound<'_, PyTuple>,
     out: Option<&Bound<'_, PyAny>>,
     dtype: Option<&Bound<'_, PyAny>>,
@@ -80,20 +81,24 @@ fn zeros(
     requires_grad: bool,
     pin_memory: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory, memory_format);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory, memory_format);
     let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
-    finish(
+    let made = finish(
         filled(&size_arg(size)?, Scalar::Int(0), dt, dev)?,
         requires_grad,
-    )
+    );
+    crate::out::finish_factory(py, made, out, "zeros")
 }
 
 #[module_fn]
 #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn empty(
+    py: Python<'_>,
     size: &Bound<'_, PyTuple>,
     out: Option<&Bound<'_, PyAny>>,
     dtype: Option<&Bound<'_, PyAny>>,
@@ -102,8 +107,9 @@ fn empty(
     requires_grad: bool,
     pin_memory: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
+) -> PyResult<Py<PyAny>> {
     zeros(
+        py,
         size,
         out,
         dtype,
@@ -119,6 +125,7 @@ fn empty(
 #[pyo3(signature = (*size, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, memory_format=None))]
 #[allow(clippy::too_many_arguments)]
 fn ones(
+    py: Python<'_>,
     size: &Bound<'_, PyTuple>,
     out: Option<&Bound<'_, PyAny>>,
     dtype: Option<&Bound<'_, PyAny>>,
@@ -127,14 +134,17 @@ fn ones(
     requires_grad: bool,
     pin_memory: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory, memory_format);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory, memory_format);
     let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
-    finish(
+    let made = finish(
         filled(&size_arg(size)?, Scalar::Int(1), dt, dev)?,
         requires_grad,
-    )
+    );
+    crate::out::finish_factory(py, made, out, "ones")
 }
 
 fn scalar_fill(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
@@ -148,6 +158,7 @@ fn scalar_fill(v: &Bound<'_, PyAny>) -> PyResult<Scalar> {
 #[pyo3(signature = (size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn full(
+    py: Python<'_>,
     size: &Bound<'_, PyAny>,
     fill_value: &Bound<'_, PyAny>,
     out: Option<&Bound<'_, PyAny>>,
@@ -156,14 +167,17 @@ fn full(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let v = scalar_fill(fill_value)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(|| v.default_dtype());
     dt.check_number(v, dt.fill_type_name()).py()?;
     let shape = size_arg(&PyTuple::new(size.py(), [size])?)?;
-    finish(filled(&shape, v, dt, dev)?, requires_grad)
+    let made = finish(filled(&shape, v, dt, dev)?, requires_grad);
+    crate::out::finish_factory(py, made, out, "full")
 }
 
 /// dtype and device of a `*_like` call (the input's unless given).
@@ -372,6 +386,7 @@ fn number_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Scalar> {
 #[pyo3(signature = (*args, start=None, end=None, step=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn arange(
+    py: Python<'_>,
     args: &Bound<'_, PyTuple>,
     start: Option<&Bound<'_, PyAny>>,
     end: Option<&Bound<'_, PyAny>>,
@@ -382,8 +397,10 @@ fn arange(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let mut pos: Vec<Scalar> = Vec::new();
     for a in args.iter() {
@@ -413,7 +430,8 @@ fn arange(
     };
     let st = st.unwrap_or(Scalar::Int(1));
     let t = rtorch_core::ops::creation::arange(s, e, st, dtype_arg(dtype)?).py()?;
-    finish(on_device(t, dev)?, requires_grad)
+    let made = finish(on_device(t, dev)?, requires_grad);
+    crate::out::finish_factory(py, made, out, "arange")
 }
 
 /// `range(start=0, end, step=1)` (deprecated; `end` inclusive).
@@ -430,8 +448,10 @@ fn range(
     layout: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = layout;
     let dev = check_device(device)?;
     let warnings = py.import("warnings")?;
     warnings.call_method1(
@@ -450,13 +470,15 @@ fn range(
         None => Scalar::Int(1),
     };
     let t = rtorch_core::ops::creation::range(s, e, st, dtype_arg(dtype)?).py()?;
-    finish(on_device(t, dev)?, requires_grad)
+    let made = finish(on_device(t, dev)?, requires_grad);
+    crate::out::finish_factory(py, made, out, "range")
 }
 
 #[module_fn]
 #[pyo3(signature = (start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
 fn linspace(
+    py: Python<'_>,
     start: &Bound<'_, PyAny>,
     end: &Bound<'_, PyAny>,
     steps: i64,
@@ -465,8 +487,10 @@ fn linspace(
     layout: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = layout;
     let dev = check_device(device)?;
     let (s, e) = (
         number_arg(start, "linspace()")?,
@@ -474,13 +498,15 @@ fn linspace(
     );
     let t = rtorch_core::ops::creation::linspace(s.to_f64(), e.to_f64(), steps, dtype_arg(dtype)?)
         .py()?;
-    finish(on_device(t, dev)?, requires_grad)
+    let made = finish(on_device(t, dev)?, requires_grad);
+    crate::out::finish_factory(py, made, out, "linspace")
 }
 
 #[module_fn]
 #[pyo3(signature = (start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=false))]
 #[allow(clippy::too_many_arguments)]
 fn logspace(
+    py: Python<'_>,
     start: &Bound<'_, PyAny>,
     end: &Bound<'_, PyAny>,
     steps: i64,
@@ -490,8 +516,10 @@ fn logspace(
     layout: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = layout;
     let dev = check_device(device)?;
     let (s, e) = (
         number_arg(start, "logspace()")?,
@@ -505,13 +533,15 @@ fn logspace(
         dtype_arg(dtype)?,
     )
     .py()?;
-    finish(on_device(t, dev)?, requires_grad)
+    let made = finish(on_device(t, dev)?, requires_grad);
+    crate::out::finish_factory(py, made, out, "logspace")
 }
 
 #[module_fn]
 #[pyo3(signature = (n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn eye(
+    py: Python<'_>,
     n: i64,
     m: Option<i64>,
     out: Option<&Bound<'_, PyAny>>,
@@ -520,14 +550,17 @@ fn eye(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
-    finish(
+    let made = finish(
         on_device(rtorch_core::ops::creation::eye_checked(n, m, dt).py()?, dev)?,
         requires_grad,
-    )
+    );
+    crate::out::finish_factory(py, made, out, "eye")
 }
 
 #[module_fn]

@@ -223,9 +223,15 @@ fn norm(
     keepdim: bool,
     out: Option<&Bound<'_, PyAny>>,
     dtype: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let _ = out;
-    legacy_norm(&input.inner, p, dim, keepdim, dtype)
+) -> PyResult<Py<PyAny>> {
+    let t = legacy_norm(&input.inner, p, dim, keepdim, dtype)?;
+    crate::out::finish_out(
+        input.py(),
+        Ok(t.inner.clone()),
+        out,
+        &[&input.inner],
+        "norm",
+    )
 }
 
 #[module_fn]

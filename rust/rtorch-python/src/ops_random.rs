@@ -180,6 +180,7 @@ fn make(
 #[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn rand(
+    py: Python<'_>,
     size: &Bound<'_, PyTuple>,
     generator: Option<PyRef<'_, PyGenerator>>,
     out: Option<&Bound<'_, PyAny>>,
@@ -188,15 +189,19 @@ fn rand(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
-    make(size, None, generator, dtype, device, requires_grad, r::rand)
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
+    let made = make(size, None, generator, dtype, device, requires_grad, r::rand);
+    crate::out::finish_factory(py, made, out, "rand")
 }
 
 #[module_fn]
 #[pyo3(signature = (*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn randn(
+    py: Python<'_>,
     size: &Bound<'_, PyTuple>,
     generator: Option<PyRef<'_, PyGenerator>>,
     out: Option<&Bound<'_, PyAny>>,
@@ -205,9 +210,11 @@ fn randn(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
-    make(
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
+    let made = make(
         size,
         None,
         generator,
@@ -215,7 +222,8 @@ fn randn(
         device,
         requires_grad,
         r::randn,
-    )
+    );
+    crate::out::finish_factory(py, made, out, "randn")
 }
 
 /// A random factory's result of `shape` on `device`. On `meta` nothing is drawn (the
@@ -297,6 +305,7 @@ fn int_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
 #[pyo3(signature = (*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false, low=None, high=None))]
 #[allow(clippy::too_many_arguments)]
 fn randint(
+    py: Python<'_>,
     args: &Bound<'_, PyTuple>,
     size: Option<&Bound<'_, PyAny>>,
     generator: Option<PyRef<'_, PyGenerator>>,
@@ -308,8 +317,10 @@ fn randint(
     pin_memory: bool,
     low: Option<&Bound<'_, PyAny>>,
     high: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let mut pos: Vec<Bound<'_, PyAny>> = args.iter().collect();
     if let Some(l) = low {
@@ -333,10 +344,11 @@ fn randint(
     let shape = size_arg(&PyTuple::new(sz.py(), [sz])?)?;
     let dt = dtype_arg(dtype)?.unwrap_or(DType::I64);
     let g = gen_arg(generator);
-    finish(
+    let made = finish(
         drawn(&shape, dev, |sh| r::randint(lo, hi, sh, dt, g.as_ref()))?,
         requires_grad,
-    )
+    );
+    crate::out::finish_factory(py, made, out, "randint")
 }
 
 #[module_fn]
@@ -385,6 +397,7 @@ fn randint_like(
 #[pyo3(signature = (n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn randperm(
+    py: Python<'_>,
     n: i64,
     generator: Option<PyRef<'_, PyGenerator>>,
     out: Option<&Bound<'_, PyAny>>,
@@ -393,8 +406,10 @@ fn randperm(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or(DType::I64);
     let g = gen_arg(generator);
@@ -403,7 +418,8 @@ fn randperm(
         let n = if sh[0] == 0 { n.min(0) } else { n };
         r::randperm(n, dt, g.as_ref())
     })?;
-    finish(t, requires_grad)
+    let made = finish(t, requires_grad);
+    crate::out::finish_factory(py, made, out, "randperm")
 }
 
 fn param_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Param> {
@@ -422,6 +438,7 @@ fn param_arg(o: &Bound<'_, PyAny>, what: &str) -> PyResult<Param> {
 #[pyo3(signature = (mean, std=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=false, pin_memory=false))]
 #[allow(clippy::too_many_arguments)]
 fn normal(
+    py: Python<'_>,
     mean: &Bound<'_, PyAny>,
     std: Option<&Bound<'_, PyAny>>,
     size: Option<&Bound<'_, PyAny>>,
@@ -432,8 +449,10 @@ fn normal(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
     pin_memory: bool,
-) -> PyResult<PyTensor> {
-    let _ = (out, layout, pin_memory);
+) -> PyResult<Py<PyAny>> {
+    let dtype = crate::out::factory_dtype(dtype, out)?;
+    let dtype = dtype.as_ref();
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let m = param_arg(mean, "mean")?;
     let s = match std {
@@ -446,7 +465,8 @@ fn normal(
     };
     let g = gen_arg(generator);
     let t = r::normal(&m, &s, shape.as_deref(), dtype_arg(dtype)?, g.as_ref()).py()?;
-    finish(on_device(t, dev)?, requires_grad)
+    let made = finish(on_device(t, dev)?, requires_grad);
+    crate::out::finish_factory(py, made, out, "normal")
 }
 
 fn prob_arg(p: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
@@ -466,10 +486,10 @@ fn bernoulli(
     p: Option<&Bound<'_, PyAny>>,
     generator: Option<PyRef<'_, PyGenerator>>,
     out: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let _ = out;
+) -> PyResult<Py<PyAny>> {
     let g = gen_arg(generator);
-    wrap(r::bernoulli(&input.inner, prob_arg(p)?, g.as_ref()))
+    let result = r::bernoulli(&input.inner, prob_arg(p)?, g.as_ref());
+    crate::out::finish_out(input.py(), result, out, &[&input.inner], "bernoulli")
 }
 
 #[module_fn]
@@ -480,15 +500,10 @@ fn multinomial(
     replacement: bool,
     generator: Option<PyRef<'_, PyGenerator>>,
     out: Option<&Bound<'_, PyAny>>,
-) -> PyResult<PyTensor> {
-    let _ = out;
+) -> PyResult<Py<PyAny>> {
     let g = gen_arg(generator);
-    wrap(r::multinomial(
-        &input.inner,
-        num_samples,
-        replacement,
-        g.as_ref(),
-    ))
+    let result = r::multinomial(&input.inner, num_samples, replacement, g.as_ref());
+    crate::out::finish_out(input.py(), result, out, &[&input.inner], "multinomial")
 }
 
 fn f64_arg(o: Option<&Bound<'_, PyAny>>, default: f64, what: &str) -> PyResult<f64> {

@@ -50,6 +50,19 @@ pub fn finish_out(
     inputs: &[&Tensor],
     name: &str,
 ) -> PyResult<Py<PyAny>> {
+    finish_out_with(py, result, out, inputs, name, true)
+}
+
+/// `finish_out`; `warn_resize`: whether resizing a non-empty `out` warns (factory
+/// functions resize it silently).
+fn finish_out_with(
+    py: Python<'_>,
+    result: rtorch_core::Result<Tensor>,
+    out: Option<&Bound<'_, PyAny>>,
+    inputs: &[&Tensor],
+    name: &str,
+    warn_resize: bool,
+) -> PyResult<Py<PyAny>> {
     let Some(out) = out.filter(|o| !o.is_none()) else {
         return Ok(Py::new(py, wrap(result)?)?.into_any());
     };
@@ -91,7 +104,7 @@ pub fn finish_out(
                 fmt_shape(r.shape())
             )));
         }
-        if o.numel() != 0 {
+        if warn_resize && o.numel() != 0 {
             let msg = format!(
                 "An output with one or more elements was resized since it had shape {}, which does not match the required output shape {}. This behavior is deprecated, and in a future PyTorch release outputs will not be resized unless they have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
                 fmt_shape(o.shape()),
@@ -130,4 +143,47 @@ pub fn finish_out(
         rtorch_core::ops::copy::copy_(&o, &r).py()?;
     }
     Ok(out.clone().unbind())
+}
+
+/// The dtype argument of a factory function called with `out=`: `dtype` when given,
+/// else `out`'s dtype (PyTorch fills `out` in its own dtype: `zeros(2, out=long)`).
+pub fn factory_dtype<'py>(
+    dtype: Option<&Bound<'py, PyAny>>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Some(d) = dtype.filter(|d| !d.is_none()) {
+        return Ok(Some(d.clone()));
+    }
+    match out.filter(|o| !o.is_none()) {
+        Some(o) if o.cast::<PyTensor>().is_ok() => Ok(Some(o.getattr("dtype")?)),
+        _ => Ok(None),
+    }
+}
+
+/// A factory function's tensor, or, with `out=`, its values written into `out` under
+/// `finish_out`'s rules (resized as needed, without a warning) and `out` returned; a
+/// `dtype` other than `out`'s is an error, as in PyTorch.
+pub fn finish_factory(
+    py: Python<'_>,
+    made: PyResult<PyTensor>,
+    out: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> PyResult<Py<PyAny>> {
+    let t = made?;
+    match out.filter(|o| !o.is_none()) {
+        None => Ok(Py::new(py, t)?.into_any()),
+        Some(o) => {
+            if let Ok(o) = o.cast::<PyTensor>() {
+                let want = o.borrow().inner.dtype();
+                if t.inner.dtype() != want {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "dtype {} does not match dtype of out parameter ({})",
+                        t.inner.dtype().scalar_type_name(),
+                        want.scalar_type_name()
+                    )));
+                }
+            }
+            finish_out_with(py, Ok(t.inner.clone()), out, &[], name, false)
+        }
+    }
 }
