@@ -54,6 +54,51 @@ Dim = Union[int, Sequence[int], None]
 Ord = Union[int, float, str, None]
 
 
+def _into(out: Tensor, result: Tensor, name: str) -> None:
+    """`result` written into `out` (PyTorch's rules for linalg outs: no autograd, the
+    same dtype, resized when its shape differs)."""
+    from . import is_grad_enabled
+
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
+    if out.dtype != result.dtype:
+        raise RuntimeError(
+            f"{name}: Expected out tensor to have dtype {result.dtype}, but got {out.dtype} instead"
+        )
+    if out.shape != result.shape:
+        out.resize_(result.shape)
+    out.copy_(result)
+
+
+def _writes_out(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` with PyTorch's `out=`: the result (each part of a tuple result, into the
+    matching tensor of an `out` tuple) written into `out`, which is returned."""
+    name = f"linalg.{fn.__name__}"
+
+    def f(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        if isinstance(result, tuple):
+            if not isinstance(out, (tuple, list)) or len(out) != len(result):
+                raise TypeError(f"{name}(): argument 'out' must be tuple of {len(result)} Tensors")
+            for o, r in zip(out, result):
+                _into(o, r, name)
+            return type(result)(tuple(out)) if type(result) is not tuple else tuple(out)
+        _into(out, result, name)
+        return out
+
+    f.__name__, f.__qualname__, f.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    f.__wrapped__ = fn  # type: ignore[attr-defined]
+    return f
+
+
+@_writes_out
 def vector_norm(
     x: Tensor,
     ord: float = 2,
@@ -71,6 +116,7 @@ def vector_norm(
     return _C._linalg_vector_norm(x, ord, dim, keepdim, dtype)
 
 
+@_writes_out
 def matrix_norm(
     A: Tensor,
     ord: float | str = "fro",
@@ -88,6 +134,7 @@ def matrix_norm(
     return _C._linalg_matrix_norm(A, ord, list(dim), keepdim, dtype)
 
 
+@_writes_out
 def norm(
     A: Tensor,
     ord: Ord = None,
@@ -140,11 +187,13 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | None = N
     return result
 
 
+@_writes_out
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``rtorch.matmul``."""
     return _C.matmul(input, other)
 
 
+@_writes_out
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
     """Dot products of ``x`` and ``y`` along ``dim`` (broadcasting)."""
     return (x * y).sum(dim)
@@ -295,6 +344,7 @@ def _singular_solve_message(code: int) -> str:
     return "torch.linalg.solve: {batch}The solver failed because the input matrix is singular."
 
 
+@_writes_out
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``X A = B`` when ``left`` is False), batched
     and broadcast; raises ``LinAlgError`` when ``A`` is singular."""
@@ -303,6 +353,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None)
     return X
 
 
+@_writes_out
 def solve_ex(
     A: Tensor,
     B: Tensor,
@@ -346,6 +397,7 @@ def _inv_message(code: int) -> str:
     )
 
 
+@_writes_out
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     """``(inverse, info)`` of square matrices; info > 0 marks a singular matrix."""
     _check_matrix(A, "linalg.inv", square=True)
@@ -355,6 +407,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     return return_types.linalg_inv_ex((X, info))
 
 
+@_writes_out
 def inv(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The inverse of square matrices; raises ``LinAlgError`` when one is singular."""
     _check_matrix(A, "linalg.inv", square=True)
@@ -405,6 +458,7 @@ def _no_grad() -> Any:
     return no_grad()
 
 
+@_writes_out
 def det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The determinant of square matrices (batched)."""
     _check_matrix(A, "linalg.det", square=True)
@@ -429,6 +483,7 @@ class _SlogdetFn(Function):
         return glog.unsqueeze(-1).unsqueeze(-1) * _inv_raw(A).mT
 
 
+@_writes_out
 def slogdet(A: Tensor, *, out: Any = None) -> Any:
     """``(sign, logabsdet)`` of square matrices: det = sign * exp(logabsdet)."""
     _check_matrix(A, "linalg.slogdet", square=True)
@@ -483,6 +538,7 @@ def _cholesky_message(code: int) -> str:
     )
 
 
+@_writes_out
 def cholesky_ex(
     A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None
 ) -> Any:
@@ -496,6 +552,7 @@ def cholesky_ex(
     return return_types.linalg_cholesky_ex((L, info))
 
 
+@_writes_out
 def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
     """The Cholesky factor ``L`` (``A = L L^T``, read from the lower triangle), or
     ``U`` (``A = U^T U``, from the upper triangle) when ``upper``; raises
@@ -506,11 +563,13 @@ def cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Te
     return L
 
 
+@_writes_out
 def _legacy_cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """``torch.cholesky`` (deprecated in PyTorch in favour of ``linalg.cholesky``)."""
     return cholesky(A, upper=upper)
 
 
+@_writes_out
 def _cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_solve``: ``X`` with ``(L L^T) X = B`` given the factor ``L``
     (or ``U`` with ``U^T U`` when ``upper``); composed of two solves."""
@@ -566,6 +625,7 @@ class _QRFn(Function):
         return cat([gX, Q @ gV], -1), None
 
 
+@_writes_out
 def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     """``(Q, R)`` with ``A = QR``: mode 'reduced' (Q ``m x k``), 'complete' (Q
     ``m x m``) or 'r' (Q empty). Signs of the columns of Q and rows of R may differ
@@ -579,6 +639,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     return return_types.linalg_qr(_QRFn.apply(A, mode))
 
 
+@_writes_out
 def _legacy_qr(A: Tensor, some: bool = True, *, out: Any = None) -> Any:
     """``torch.qr(A, some)``."""
     return return_types.qr(tuple(qr(A, "reduced" if some else "complete")))
@@ -631,6 +692,7 @@ def _eigh_message(code: int) -> str:
     )
 
 
+@_writes_out
 def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
     """``(eigenvalues, eigenvectors)`` of symmetric matrices, read from the lower
     (``UPLO='L'``) or upper triangle; eigenvalues ascending. The sign of each
@@ -654,6 +716,7 @@ def _wants_grad(A: Tensor) -> bool:
     return A.requires_grad and _C.is_grad_enabled()
 
 
+@_writes_out
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
     """The eigenvalues (ascending) of symmetric matrices."""
     upper = _uplo(UPLO)
@@ -761,6 +824,7 @@ def _check_svd_input(A: Tensor) -> None:
     _check_matrix(A, "linalg.svd")
 
 
+@_writes_out
 def svd(
     A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None
 ) -> Any:
@@ -772,6 +836,7 @@ def svd(
     return return_types.linalg_svd((U, S, Vh))
 
 
+@_writes_out
 def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) -> Tensor:
     """The singular values of ``A``, descending."""
     _check_svd_input(A)
@@ -783,6 +848,7 @@ def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) 
     return S
 
 
+@_writes_out
 def _legacy_svd(A: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any = None) -> Any:
     """``torch.svd``: ``(U, S, V)`` (V, not Vh); without ``compute_uv``, U and V are
     zeros of the full shapes."""
@@ -893,6 +959,7 @@ def _check_pinv_input(A: Tensor) -> None:
         )
 
 
+@_writes_out
 def pinv(
     A: Tensor,
     *,
@@ -913,6 +980,7 @@ def _pinverse(A: Tensor, rcond: float = 1e-15) -> Tensor:
     return pinv(A, rtol=rcond)
 
 
+@_writes_out
 def matrix_rank(
     A: Tensor,
     tol: float | Tensor | None = None,
@@ -1062,6 +1130,7 @@ TOP_LEVEL: dict[str, Callable[..., Any]] = {
 }
 
 
+@_writes_out
 def _cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_inverse``: the inverse of ``L L^T`` (``U^T U`` when ``upper``)."""
     Linv = inv(L)
