@@ -256,3 +256,12 @@ def test_rsub_with_a_number_promotes_and_scales():
     assert y.grad.tolist() == [-1.0, -1.0]
     big = rtorch.randn(40_000)
     assert np.array_equal(rtorch.rsub(big, 0.25).numpy(), np.float32(0.25) - big.numpy())
+
+
+def test_three_argument_pow_is_a_type_error():
+    # PyTorch has no modular power: Python's TypeError (the modulus used to be ignored).
+    with pytest.raises(TypeError, match="unsupported operand"):
+        pow(rtorch.tensor(2), 3, 5)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        pow(3, rtorch.tensor(2), 5)
+    assert pow(rtorch.tensor(2), 3).item() == 8 and (3 ** rtorch.tensor(2)).item() == 9

@@ -94,7 +94,11 @@ impl PyTensor {
         other: &Bound<'_, PyAny>,
         modulo: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = modulo;
+        // Three-argument pow has no tensor form: NotImplemented, so Python raises
+        // PyTorch's TypeError (it used to return the power, ignoring the modulus).
+        if modulo.is_some_and(|m| !m.is_none()) {
+            return Ok(py.NotImplemented());
+        }
         operator!(py, other, |r| p::pow_rhs(&self.inner, r))
     }
     fn __rpow__(
@@ -103,7 +107,9 @@ impl PyTensor {
         other: &Bound<'_, PyAny>,
         modulo: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = modulo;
+        if modulo.is_some_and(|m| !m.is_none()) {
+            return Ok(py.NotImplemented());
+        }
         match scalar_arg(other) {
             Some(s) => Ok(Py::new(py, wrap(p::rpow_scalar(s, &self.inner))?)?.into_any()),
             None => Ok(py.NotImplemented()),
