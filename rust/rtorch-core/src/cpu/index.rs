@@ -362,7 +362,6 @@ fn write_indices<T: Element, const ND: usize>(
 ) {
     let z = T::zero();
     let mut idx: [i64; ND] = std::array::from_fn(|d| first[d] as i64);
-    let last = shape[ND - 1] as i64;
     let RowsOut { po, mut k, end } = rows;
     for &v in x {
         if k < end {
@@ -376,19 +375,22 @@ fn write_indices<T: Element, const ND: usize>(
             };
         }
         k += usize::from(v != z);
-        idx[ND - 1] += 1;
-        if idx[ND - 1] == last {
-            idx[ND - 1] = 0;
-            let mut d = ND - 1;
-            while d > 0 {
-                d -= 1;
-                idx[d] += 1;
-                if (idx[d] as usize) < shape[d] {
-                    break;
-                }
-                idx[d] = 0;
-            }
+        advance(&mut idx, shape);
+    }
+}
+
+/// Steps `idx` to the next row-major position in `shape` (an odometer: the last index
+/// first, carrying into the ones before it).
+#[inline(always)]
+fn advance(idx: &mut [i64], shape: &[usize]) {
+    let mut d = idx.len();
+    while d > 0 {
+        d -= 1;
+        idx[d] += 1;
+        if (idx[d] as usize) < shape[d] {
+            return;
         }
+        idx[d] = 0;
     }
 }
 
@@ -404,14 +406,6 @@ fn write_indices_any<T: Element>(x: &[T], shape: &[usize], first: &[usize], rows
             dst.copy_from_slice(&idx);
         }
         k += usize::from(v != z);
-        let mut d = nd;
-        while d > 0 {
-            d -= 1;
-            idx[d] += 1;
-            if (idx[d] as usize) < shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
+        advance(&mut idx, shape);
     }
 }
