@@ -44,6 +44,21 @@ pub fn on_device(t: Tensor, device: Device) -> PyResult<Tensor> {
     Ok(t)
 }
 
+/// A freshly filled contiguous tensor (every element the same value) laid out in
+/// `memory_format`: `empty(..., memory_format=torch.channels_last)` has NHWC strides, as
+/// in PyTorch (the format used to be ignored).
+fn in_format(t: Tensor, memory_format: Option<&Bound<'_, PyAny>>) -> PyResult<Tensor> {
+    use rtorch_core::ops::creation::{restride_flat, MemoryFormat};
+    let given = memory_format.is_some_and(|m| !m.is_none());
+    match crate::convert::memory_format_arg(memory_format)? {
+        MemoryFormat::Preserve if given => Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "unsupported memory format Preserve",
+        )),
+        MemoryFormat::Preserve | MemoryFormat::Contiguous => Ok(t),
+        fmt => restride_flat(&t, t.layout(), fmt).py(),
+    }
+}
+
 /// `shape` filled with `v` on `device` (no values at all on `meta`).
 fn filled(shape: &[usize], v: Scalar, dt: DType, device: Device) -> PyResult<Tensor> {
     match device {
@@ -84,13 +99,14 @@ fn zeros(
 ) -> PyResult<Py<PyAny>> {
     let dtype = crate::out::factory_dtype(dtype, out)?;
     let dtype = dtype.as_ref();
-    let _ = (layout, pin_memory, memory_format);
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
-    let made = finish(
+    let t = in_format(
         filled(&size_arg(size)?, Scalar::Int(0), dt, dev)?,
-        requires_grad,
-    );
+        memory_format,
+    )?;
+    let made = finish(t, requires_grad);
     crate::out::finish_factory(py, made, out, "zeros")
 }
 
@@ -137,13 +153,14 @@ fn ones(
 ) -> PyResult<Py<PyAny>> {
     let dtype = crate::out::factory_dtype(dtype, out)?;
     let dtype = dtype.as_ref();
-    let _ = (layout, pin_memory, memory_format);
+    let _ = (layout, pin_memory);
     let dev = check_device(device)?;
     let dt = dtype_arg(dtype)?.unwrap_or_else(rtorch_core::get_default_dtype);
-    let made = finish(
+    let t = in_format(
         filled(&size_arg(size)?, Scalar::Int(1), dt, dev)?,
-        requires_grad,
-    );
+        memory_format,
+    )?;
+    let made = finish(t, requires_grad);
     crate::out::finish_factory(py, made, out, "ones")
 }
 
