@@ -138,21 +138,20 @@ pub fn vector_norm(
     }
     let out = {
         let _g = GradModeGuard::new(false);
+        // The 2-norm of a whole contiguous float32 tensor: one parallel pass.
+        let whole2 = if ord == 2.0 && rdims.len() == x.dim() {
+            super::reduce::norm2_whole_f32(&x)?
+        } else {
+            None
+        };
         if ord.is_infinite() {
             amax_abs(&x, &rdims, keepdim, ord > 0.0)?
         } else if ord == 0.0 {
             let nz = super::unary::mask(&x, IsNonZero {})?;
             sum(&nz, &udims, keepdim, None)?
-        } else if let Some(v) = (ord == 2.0 && rdims.len() == x.dim())
-            .then(|| super::reduce::norm2_whole_f32(&x))
-            .transpose()?
-            .flatten()
-        {
-            let shape = reduced_shape(x.shape(), &rdims, keepdim);
-            super::shape::reshape(
-                &Tensor::scalar(crate::Scalar::Float(v as f64), x.dtype())?,
-                &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-            )?
+        } else if let Some(v) = whole2 {
+            let value = Tensor::scalar(crate::Scalar::Float(v as f64), x.dtype())?;
+            reshape_to(&value, &reduced_shape(x.shape(), &rdims, keepdim))?
         } else if ord == 2.0 && rows_of_trailing_dims(&x, &rdims) {
             // One pass, summed in float64 and rounded once (four passes over
             // temporaries before: F.normalize's 2-norm took 5x PyTorch's time). Other
