@@ -921,7 +921,7 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
             let o = unsafe { std::slice::from_raw_parts_mut(po.get().add(s), e - s) };
             // (The baseline's 16-byte stores filled 1M floats at a third of PyTorch's
             // speed.)
-            crate::ops::map::at_widest_level(
+            super::math::at_widest_level(
                 #[inline(always)]
                 || {
                     for p in o.iter_mut() {
@@ -965,7 +965,7 @@ pub fn cast_map<A: Element, O: Element>(out: ViewMut<'_, O>, a: View<'_, A>) {
                 std::slice::from_raw_parts(pa.get().add(s) as *const A, e - s),
             )
         };
-        crate::ops::map::at_widest_level(
+        super::math::at_widest_level(
             #[inline(always)]
             || {
                 for (p, &v) in o.iter_mut().zip(x) {

@@ -461,7 +461,7 @@ pub fn layer_norm_forward<T: NormFloat>(
     let blk = ROW_BLOCK * d;
     let per_block = |(yo, xi): (&mut [T], &[T])| -> Vec<(f64, f64)> {
         let mut stats = Vec::with_capacity(ROW_BLOCK);
-        crate::ops::map::at_widest_level(
+        super::math::at_widest_level(
             #[inline(always)]
             || {
                 for (yr, xr) in yo.chunks_mut(d).zip(xi.chunks(d)) {
@@ -506,7 +506,7 @@ pub fn layer_norm_backward<T: NormFloat>(
     let per_block = |(bi, (go, (gr, xr))): (usize, (&mut [T], (&[T], &[T])))| {
         let mut gw = if want_wb { vec![0.0f64; d] } else { vec![] };
         let mut gb = if want_wb { vec![0.0f64; d] } else { vec![] };
-        crate::ops::map::at_widest_level(
+        super::math::at_widest_level(
             #[inline(always)]
             || {
                 for (ri, ((o, gi), xi)) in go
@@ -549,7 +549,7 @@ pub fn layer_norm_backward<T: NormFloat>(
     let mut gb = vec![0.0f64; d];
     // Compiled for the widest vector unit: a part per 16 rows makes this loop a tenth
     // of a 64x128x256 backward at the baseline level.
-    crate::ops::map::at_widest_level(
+    super::math::at_widest_level(
         #[inline(always)]
         || {
             for (pw, pb) in &parts {

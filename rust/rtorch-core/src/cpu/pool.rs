@@ -223,7 +223,7 @@ pub fn max_pool2d_forward<T: Element>(
     // Compiled for the widest vector unit: the tap loops' compares and selects vectorise
     // (float32 values with int64 indices: two lanes each at the baseline level).
     let f = |((v, i), s): ((&mut [T], &mut [i64]), &[T])| {
-        crate::ops::map::at_widest_level(
+        super::math::at_widest_level(
             #[inline(always)]
             || fwd_plane(s, v, i, g, &rows, &cols, full.clone(), empty),
         )

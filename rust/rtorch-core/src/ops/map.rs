@@ -319,39 +319,7 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
     }
 }
 
-/// Runs `body` compiled for the widest vector unit in use: it is inlined into a
-/// `target_feature` function per level, where LLVM vectorises its loops to that width.
-/// Callers mark the closure `#[inline(always)]`: a large body (an inlined `exp`) was
-/// otherwise left out of line, compiled for the baseline.
-/// The same operations in every width, never contracted (Rust does not fuse `a * b + c`
-/// on its own), so the bits do not depend on the level.
-#[inline(always)]
-pub(crate) fn at_widest_level(body: impl FnOnce()) {
-    /// # Safety
-    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn avx512(body: impl FnOnce()) {
-        body()
-    }
-    /// # Safety
-    /// The CPU has AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2(body: impl FnOnce()) {
-        body()
-    }
-    use crate::cpu::math::{capability, Capability};
-    match capability() {
-        // SAFETY: `capability()` only answers a level the CPU supports.
-        #[cfg(target_arch = "x86_64")]
-        Capability::Avx512 => unsafe { avx512(body) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Capability::Avx2 => unsafe { avx2(body) },
-        _ => body(),
-    }
-}
+pub(crate) use crate::cpu::math::at_widest_level;
 
 /// `out = k(a, b)` for an op on floating dtypes (the caller rejects the others).
 pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
