@@ -1218,6 +1218,13 @@ pub fn atan2_f32(y: f32, x: f32) -> f32 {
 /// series to s^21 (the first omitted term is below 2^-55 of the sum).
 #[inline(always)]
 pub(crate) fn ln_f64_positive(x: f64) -> f64 {
+    ln_f64_positive_m::<Separate>(x)
+}
+
+/// [`ln_f64_positive`] with `M`'s multiply-add (the FMA paths: fewer instructions, a
+/// different last bit).
+#[inline(always)]
+pub(crate) fn ln_f64_positive_m<M: MulAdd>(x: f64) -> f64 {
     const ATANH: [f64; 11] = [
         1.0,
         1.0 / 3.0,
@@ -1239,8 +1246,8 @@ pub(crate) fn ln_f64_positive(x: f64) -> f64 {
     let e = if big { e + 1 } else { e };
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let ln_m = 2.0 * s * estrin::<Separate, 11>(&ATANH, z);
-    e as f64 * std::f64::consts::LN_2 + ln_m
+    let ln_m = 2.0 * s * estrin::<M, 11>(&ATANH, z);
+    M::mad64(e as f64, std::f64::consts::LN_2, ln_m)
 }
 
 /// x^y for float32 as e^(y ln x) in f64, rounded once (within 0.51 ulp: the f64 error,
@@ -1606,6 +1613,7 @@ slice_fns! {
     silu_slice, silu_slice_inplace => silu_m | silu_near < SIGMOID_REACH;
     erf_slice, erf_slice_inplace => erf_m;
     erfc_slice, erfc_slice_inplace => erfc_m;
+    erfinv_slice, erfinv_slice_inplace => erfinv_m | erfinv_near < ERFINV_REACH;
     gelu_slice, gelu_slice_inplace => gelu_m | gelu_near < GELU_REACH;
     gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m | gelu_grad_near < GELU_REACH;
     expm1_slice, expm1_slice_inplace => expm1_m;
@@ -2047,56 +2055,65 @@ pub fn erfc(x: f64) -> f64 {
     erf_impl::erfc_f64(x)
 }
 
-/// erfinv(y) for an f32 within 0.51 ulp, branch-free (one body vectorises at every SIMD
-/// level): Giles' single-precision approximation evaluated in f64 (relative error under
-/// 4e-7), then one Newton step on erf(x) = y with the f64 erf of the erf kernels
-/// (relative error about 1e-9: the step lands within 1e-11 of erfinv). Where |x| >= 0.75
-/// the residual is taken as (1 - |y|) - erfc|x| (1 - |y| is exact), not erf x - y, which
-/// cancels as y nears 1. +-1 give +-inf, |y| > 1 and NaN give NaN.
+// erfinv(a) / a as polynomials in Giles' w = -ln((1 - a)(1 + a)), mapped to [-1, 1]
+// (scripts/fit_erfinv_coefficients.py): in w itself below 5, in sqrt(w) from 5 to 16.
+const ERFINV_CENTRAL_A: f64 = 0.4;
+const ERFINV_CENTRAL_B: f64 = 1.0;
+const ERFINV_CENTRAL: [f64; 13] = [
+    1.5014093511364244,
+    0.6166006919776644,
+    -0.026108238184895008,
+    -0.019573564003925615,
+    0.008525438005552192,
+    -0.0004878784814169028,
+    -0.0008343509374592822,
+    0.0002921413150056954,
+    2.1073958025838463e-05,
+    -4.140675017973269e-05,
+    7.778638319827951e-06,
+    2.933672872581474e-06,
+    -1.2094621605122933e-06,
+];
+const ERFINV_TAIL_A: f64 = 1.1338305413635983;
+const ERFINV_TAIL_B: f64 = 3.5353221654543927;
+const ERFINV_TAIL: [f64; 13] = [
+    2.951328578337045,
+    0.8851584862823381,
+    0.00556933482537664,
+    -0.0037101906460288536,
+    0.0023495525865349382,
+    -0.0013725637915109163,
+    0.000600893127041347,
+    -0.00013604233170248087,
+    -3.61020654713604e-05,
+    4.85644532001862e-05,
+    -1.665418689446778e-05,
+    -2.735198197944018e-06,
+    2.676611498463784e-06,
+];
+
+/// erfinv(y) for an f32 within 0.51 ulp (every float32 checked), branch-free (one body
+/// vectorises at every SIMD level), in f64: a P(w) with a = |y|, w = -ln((1 - a)(1 + a))
+/// (both factors exact, their product one rounding: an absolute error of 2^-53 in w, which
+/// moves P by less than 2^-55 of itself) and P one of two degree-12 fits within 3e-10
+/// relative of erfinv(a) / a ([`ERFINV_CENTRAL`], [`ERFINV_TAIL`]). One logarithm, one
+/// square root and two polynomials: a third of the work of a first guess refined by a
+/// Newton step on erf. +-1 give +-inf, |y| > 1 and NaN give NaN.
 #[inline(always)]
 pub fn erfinv_f32(y: f32) -> f32 {
-    let yd = y as f64;
-    let a = yd.abs();
+    erfinv_m::<Separate>(y)
+}
+
+/// [`erfinv_f32`] with `M`'s multiply-add (the FMA paths: `erfinv_slice`).
+#[inline(always)]
+fn erfinv_m<M: MulAdd>(y: f32) -> f32 {
+    let a = (y as f64).abs();
     let inside = a < 1.0;
-    // -ln((1 - y)(1 + y)): both factors exact, their product rounded once.
-    let w = -ln_f64_positive(if inside { (1.0 - a) * (1.0 + a) } else { 1.0 });
-    let central = {
-        let w = w - 2.5;
-        let c = [
-            1.501_409_41,
-            0.246_640_727,
-            -0.004_177_681_64,
-            -0.001_253_725_03,
-            0.000_218_580_87,
-            -4.391_506_54e-06,
-            -3.523_387_7e-06,
-            3.432_739_39e-07,
-            2.810_226_36e-08,
-        ];
-        estrin::<Separate, 9>(&c, w)
-    };
-    let tail = {
-        let w = w.sqrt() - 3.0;
-        let c = [
-            2.832_976_82,
-            1.001_674_06,
-            0.009_438_870_47,
-            -0.007_622_461_3,
-            0.005_739_507_73,
-            -0.003_673_428_44,
-            0.001_349_343_22,
-            0.000_100_950_558,
-            -0.000_200_214_257,
-        ];
-        estrin::<Separate, 9>(&c, w)
-    };
-    let x0 = (if w < 5.0 { central } else { tail }) * a;
-    let near = x0 * estrin::<Separate, 8>(&ERF_Q, x0 * x0) - a;
-    let far = (1.0 - a) - erfc_pos_f64::<Separate>(x0);
-    let residual = if x0 < 0.75 { near } else { far };
-    let slope = std::f64::consts::FRAC_2_SQRT_PI * exp_f64(-x0 * x0);
-    let x = x0 - residual / slope;
-    let x = if a < 1.0 {
+    let w = -ln_f64_positive_m::<M>(if inside { (1.0 - a) * (1.0 + a) } else { 1.0 });
+    let t = M::mad64(w.sqrt(), ERFINV_TAIL_A, -ERFINV_TAIL_B);
+    let tail = estrin::<M, 13>(&ERFINV_TAIL, t);
+    let x = (if w < 5.0 { erfinv_central::<M>(w) } else { tail }) * a;
+    let x = if inside {
         x
     } else if a == 1.0 {
         f64::INFINITY
@@ -2104,6 +2121,27 @@ pub fn erfinv_f32(y: f32) -> f32 {
         f64::NAN
     };
     (x as f32).copysign(y)
+}
+
+/// erfinv(a) / a for w < 5.
+#[inline(always)]
+fn erfinv_central<M: MulAdd>(w: f64) -> f64 {
+    let t = M::mad64(w, ERFINV_CENTRAL_A, -ERFINV_CENTRAL_B);
+    estrin::<M, 13>(&ERFINV_CENTRAL, t)
+}
+
+/// Where `erfinv_near` holds: |y| < 0.99 has w < 3.92, inside the central polynomial's
+/// range.
+const ERFINV_REACH: f32 = 0.99;
+
+/// `erfinv_m::<Fused>` for |y| < [`ERFINV_REACH`] with the same bits, without the tail's
+/// square root and polynomial (`by_reach`; most values of the usual uses, truncated
+/// normal sampling among them, are there).
+#[inline(always)]
+fn erfinv_near(y: f32) -> f32 {
+    let a = (y as f64).abs();
+    let w = -ln_f64_positive_m::<Fused>((1.0 - a) * (1.0 + a));
+    ((erfinv_central::<Fused>(w) * a) as f32).copysign(y)
 }
 
 /// Inverse error function: a rational first guess refined by two Newton steps.
@@ -2531,7 +2569,7 @@ mod tests {
     #[test]
     fn every_path_dense_sweeps() {
         // (kernel index in KERNELS, lo, hi, worst ulp allowed)
-        let ranges: [(usize, f32, f32, f64); 31] = [
+        let ranges: [(usize, f32, f32, f64); 34] = [
             (0, -87.0, 88.7, 2.0),
             (1, 1e-6, 10.0, 2.0),
             (1, 10.0, 1e30, 2.0),
@@ -2563,6 +2601,9 @@ mod tests {
             (15, 0.7, 1.5, 1.1),
             (16, 1e-6, 10.0, 1.0),
             (16, 0.7, 1.5, 1.0),
+            (20, -1.0, 1.0, 0.51),
+            (20, 0.99, 1.0, 0.51),
+            (20, -1e-3, 1e-3, 0.51),
         ];
         let n = 200_000;
         for (path, fns) in paths() {
@@ -2586,12 +2627,12 @@ mod tests {
     type SliceFn = fn(&[f32], &mut [f32]);
 
     /// The slice kernels of one path, in the order of `KERNELS`.
-    type Path = (&'static str, [SliceFn; 20]);
+    type Path = (&'static str, [SliceFn; 21]);
 
     /// Each kernel's name and float64 reference (without cancellation where the kernel
     /// has none: erfc's tail, gelu for negative x).
     type Reference = (&'static str, fn(f64) -> f64);
-    const KERNELS: [Reference; 20] = [
+    const KERNELS: [Reference; 21] = [
         ("exp", f64::exp),
         ("log", f64::ln),
         ("tanh", f64::tanh),
@@ -2614,6 +2655,7 @@ mod tests {
         ("lgamma", crate::cpu::gamma::lgamma),
         ("digamma", crate::cpu::gamma::digamma),
         ("trigamma", crate::cpu::gamma::trigamma),
+        ("erfinv", erfinv),
     ];
 
     macro_rules! path {
@@ -2651,6 +2693,7 @@ mod tests {
                     |x, o| unsafe { $m::lgamma_slice(x, o) },
                     |x, o| unsafe { $m::digamma_slice(x, o) },
                     |x, o| unsafe { $m::trigamma_slice(x, o) },
+                    |x, o| unsafe { $m::erfinv_slice(x, o) },
                 ],
             )
         };
@@ -2658,8 +2701,9 @@ mod tests {
 
     /// Values in blocks that take the near forms (`by_reach`) and in blocks that do
     /// not (a far value, a special one or a long tail among near ones), in a fixed
-    /// shuffle, with the reaches' bounds and the floats next to them.
-    fn mixed_inputs() -> Vec<f32> {
+    /// shuffle, with the reaches' bounds and the floats next to them; most values in
+    /// (-spread / 2, spread / 2).
+    fn mixed_inputs(spread: f32) -> Vec<f32> {
         let mut state = 0x2545_f491_u32;
         let mut next = || {
             state ^= state << 13;
@@ -2667,7 +2711,7 @@ mod tests {
             state ^= state << 5;
             state
         };
-        let bounds = [GELU_REACH, SIGMOID_REACH, 0.5];
+        let bounds = [GELU_REACH, SIGMOID_REACH, ERFINV_REACH, 0.5];
         (0..8209)
             .map(|i| {
                 let r = next();
@@ -2677,9 +2721,9 @@ mod tests {
                     0 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0][i % 4],
                     1..=3 => (u - 0.5) * 40.0,
                     4..=5 => (u - 0.5) * 400.0,
-                    6 => sign * bounds[i % 3],
-                    7 => sign * f32::from_bits(bounds[i % 3].to_bits() - 1),
-                    _ => (u - 0.5) * 4.99,
+                    6 => sign * bounds[i % 4],
+                    7 => sign * f32::from_bits(bounds[i % 4].to_bits() - 1),
+                    _ => (u - 0.5) * spread,
                 }
             })
             .collect()
@@ -2692,7 +2736,7 @@ mod tests {
     fn reach_blocks_give_the_general_forms_bits_on_every_path() {
         type Slice = unsafe fn(&[f32], &mut [f32]);
         type InPlace = unsafe fn(&mut [f32]);
-        type Kernels = [(&'static str, Slice, InPlace, fn(f32) -> f32); 4];
+        type Kernels = [(&'static str, Slice, InPlace, fn(f32) -> f32, f32); 5];
         #[allow(unused_mut)]
         let mut paths: Vec<(&str, Kernels)> = Vec::new();
         macro_rules! kernels {
@@ -2703,24 +2747,35 @@ mod tests {
                         $m::gelu_slice,
                         $m::gelu_slice_inplace,
                         gelu_m::<Fused>,
+                        4.99,
                     ),
                     (
                         "gelu'",
                         $m::gelu_grad_slice,
                         $m::gelu_grad_slice_inplace,
                         gelu_grad_m::<Fused>,
+                        4.99,
                     ),
                     (
                         "sigmoid",
                         $m::sigmoid_slice,
                         $m::sigmoid_slice_inplace,
                         sigmoid_m::<Fused>,
+                        4.99,
                     ),
                     (
                         "silu",
                         $m::silu_slice,
                         $m::silu_slice_inplace,
                         silu_m::<Fused>,
+                        4.99,
+                    ),
+                    (
+                        "erfinv",
+                        $m::erfinv_slice,
+                        $m::erfinv_slice_inplace,
+                        erfinv_m::<Fused>,
+                        1.99,
                     ),
                 ]
             };
@@ -2735,9 +2790,9 @@ mod tests {
                 paths.push(("avx512", kernels!(avx512)));
             }
         }
-        let x = mixed_inputs();
         for (path, kernels) in paths {
-            for (name, slice, inplace, general) in kernels {
+            for (name, slice, inplace, general, spread) in kernels {
+                let x = mixed_inputs(spread);
                 for len in [0, 1, 15, 16, 17, 33, x.len()] {
                     let x = &x[..len];
                     let mut out = vec![0f32; len];
@@ -2790,6 +2845,7 @@ mod tests {
                 portable::lgamma_slice,
                 portable::digamma_slice,
                 portable::trigamma_slice,
+                portable::erfinv_slice,
             ],
         )];
         #[cfg(target_arch = "x86_64")]
@@ -2894,6 +2950,14 @@ mod tests {
     #[ignore]
     fn every_float_tan_atan_exp2_logs() {
         every_float(&[(12, 1.1), (13, 0.51), (14, 1.1), (15, 1.1), (16, 1.0)]);
+    }
+
+    /// As `every_float_erf_sin_cos`, for erfinv (run by hand with `-- --ignored
+    /// every_float`).
+    #[test]
+    #[ignore]
+    fn every_float_erfinv() {
+        every_float(&[(20, 0.51)]);
     }
 
     /// Every float32 through the kernels `checks` names (index in KERNELS, worst ulp

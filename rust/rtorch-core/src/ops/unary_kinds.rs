@@ -110,7 +110,7 @@ kinds! {
     Sigmoid "sigmoid" {} slices(math::sigmoid_slice, math::sigmoid_slice_inplace) |x| x.sigmoid_();
     Erf "erf" {} slices(math::erf_slice, math::erf_slice_inplace) |x| x.erf_();
     Erfc "erfc" {} slices(math::erfc_slice, math::erfc_slice_inplace) |x| x.erfc_();
-    Erfinv "erfinv" {} |x| x.erfinv_();
+    Erfinv "erfinv" {} slices(math::erfinv_slice, math::erfinv_slice_inplace) |x| x.erfinv_();
     /// log|Γ(x)|.
     Lgamma "lgamma" {} slices(math::lgamma_slice, math::lgamma_slice_inplace) |x| x.lgamma_();
     /// ψ(x) = Γ'(x)/Γ(x).
