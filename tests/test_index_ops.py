@@ -433,6 +433,7 @@ def test_index_select_gather_paths_match_numpy(shape, dim, n_idx):
         ((64, 256, 32), 1, 300),  # middle dim: dense runs of 32, shared out among threads
         ((512, 300), 1, 200),  # innermost indexed dim: one-element runs
         ((600, 100), 0, 900),  # leading dim: whole rows
+        ((50, 999), 0, 70),  # long rows cut in pieces between threads, misaligned rows
         ((7, 5, 3), 1, 4),  # below the parallel grain
     ],
 )
@@ -459,6 +460,15 @@ def test_index_add_and_index_put_scatter_paths_match_numpy(shape, dim, n_idx):
     np.testing.assert_array_equal(one, two)
     # float32 sums of a few terms in index order against float64.
     np.testing.assert_allclose(two, expected, rtol=1e-5, atol=1e-5)
+
+    # In place into a contiguous destination (summed straight into it), same bits.
+    def add_() -> np.ndarray:
+        y = x.clone()
+        y.index_add_(dim, i, s)
+        return y.numpy()
+
+    np.testing.assert_array_equal(with_threads(2, add_), one)
+    np.testing.assert_array_equal(with_threads(1, add_), one)
     # Without accumulation the last write of a repeated index wins.
     last = base.copy()
     np.moveaxis(last, dim, 0)[idx] = np.moveaxis(src, dim, 0)
@@ -477,3 +487,43 @@ def test_index_add_and_index_put_scatter_paths_match_numpy(shape, dim, n_idx):
     assert not xt.is_contiguous() or len(shape) == 1
     xt.index_add_(dim, i, s)
     np.testing.assert_allclose(xt.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "int32", "bfloat16"])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_index_add_in_place_every_dtype(dtype, dim):
+    """`index_add_` without autograd sums straight into the tensor: integer and float
+    types, whole rows cut between threads (dim 0) and one-element runs (dim 1), against
+    numpy's `add.at`, with alpha."""
+    rng = np.random.default_rng(3)
+    # Small integers: every partial sum (below 256 in magnitude) is exact in every
+    # dtype, bfloat16 included, so any summation order gives the same values.
+    base = rng.integers(-8, 9, (60, 700))
+    idx = rng.integers(0, base.shape[dim], 90)
+    src_shape = [60, 700]
+    src_shape[dim] = 90
+    src = rng.integers(-8, 9, src_shape)
+    expected = base.copy()
+    np.add.at(np.moveaxis(expected, dim, 0), idx, 3 * np.moveaxis(src, dim, 0))
+    dt = getattr(rtorch, dtype)
+    for threads in (1, 2):
+
+        def run() -> np.ndarray:
+            y = rtorch.tensor(base).to(dt)
+            y.index_add_(dim, rtorch.tensor(idx), rtorch.tensor(src).to(dt), alpha=3)
+            return y.to(rtorch.float64).numpy()
+
+        assert np.abs(expected).max() < 256
+        np.testing.assert_array_equal(with_threads(threads, run), expected)
+
+
+def test_index_add_in_place_with_autograd_keeps_the_graph():
+    """With a leaf that needs grad behind a view, `index_add_` still records the op (the
+    copy-and-write-back route): the gradient reaches the source."""
+    src = rtorch.ones(2, 3, requires_grad=True)
+    y = rtorch.zeros(4, 3)
+    y.index_add_(0, rtorch.tensor([1, 1]), src * 2)
+    assert y.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(src.grad.numpy(), np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(y.detach().numpy()[1], np.full(3, 4.0))

@@ -102,12 +102,7 @@ tensor_ops! {
     index_add(dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>;
               alpha: Option<&Bound<'_, PyAny>> = None)
         |x| ix::index_add(x, dim, &index.inner, &source.inner, alpha_arg(alpha)?),
-        in_place index_add_ |x| {
-            let a = alpha_arg(alpha)?;
-            ix::in_place_via(x, source.inner.requires_grad(), |y| {
-                ix::index_add(y, dim, &index.inner, &source.inner, a)
-            })
-        };
+        in_place index_add_ |x| ix::index_add_(x, dim, &index.inner, &source.inner, alpha_arg(alpha)?);
     index_copy(dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>)
         |x| ix::index_copy(x, dim, &index.inner, &source.inner),
         in_place index_copy_ |x| ix::in_place_via(x, source.inner.requires_grad(), |y| {

@@ -2112,7 +2112,11 @@ fn erfinv_m<M: MulAdd>(y: f32) -> f32 {
     let w = -ln_f64_positive_m::<M>(if inside { (1.0 - a) * (1.0 + a) } else { 1.0 });
     let t = M::mad64(w.sqrt(), ERFINV_TAIL_A, -ERFINV_TAIL_B);
     let tail = estrin::<M, 13>(&ERFINV_TAIL, t);
-    let x = (if w < 5.0 { erfinv_central::<M>(w) } else { tail }) * a;
+    let x = (if w < 5.0 {
+        erfinv_central::<M>(w)
+    } else {
+        tail
+    }) * a;
     let x = if inside {
         x
     } else if a == 1.0 {

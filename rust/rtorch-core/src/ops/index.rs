@@ -737,6 +737,24 @@ fn check_index_add_like(
     Ok((d, idx))
 }
 
+/// The checked index and the source scaled by `alpha` in `t`'s dtype: what `index_add`
+/// and `index_add_` put with `accumulate`.
+fn index_add_operands(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    source: &Tensor,
+    alpha: Scalar,
+) -> Result<(Vec<Option<Tensor>>, Tensor)> {
+    let (d, idx) = check_index_add_like(t, dim, index, source, "index_add")?;
+    let src = if alpha.to_f64() == 1.0 {
+        source.clone()
+    } else {
+        super::binary::mul_scalar(source, alpha)?
+    };
+    Ok((dim_indices(d, idx), super::copy::to_dtype(&src, t.dtype())?))
+}
+
 /// `index_add(t, dim, index, source, alpha)`.
 pub fn index_add(
     t: &Tensor,
@@ -745,20 +763,32 @@ pub fn index_add(
     source: &Tensor,
     alpha: Scalar,
 ) -> Result<Tensor> {
-    let (d, idx) = check_index_add_like(t, dim, index, source, "index_add")?;
-    let src = if alpha.to_f64() == 1.0 {
-        source.clone()
-    } else {
-        super::binary::mul_scalar(source, alpha)?
-    };
-    let src = super::copy::to_dtype(&src, t.dtype())?;
     if t.dim() == 0 {
         let r = super::shape::reshape(t, &[1])?;
-        let s = super::shape::reshape(&src, &[1])?;
-        let out = index_put(&r, &[Some(idx)], &Rhs::Tensor(s), true)?;
+        let out = index_add(&r, dim, index, source, alpha)?;
         return super::shape::reshape(&out, &[]);
     }
-    index_put(t, &dim_indices(d, idx), &Rhs::Tensor(src), true)
+    let (indices, src) = index_add_operands(t, dim, index, source, alpha)?;
+    index_put(t, &indices, &Rhs::Tensor(src), true)
+}
+
+/// `t.index_add_(dim, index, source, alpha)`: sums straight into `t` (no copy of `t`
+/// and back) unless autograd records it.
+pub fn index_add_(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    source: &Tensor,
+    alpha: Scalar,
+) -> Result<()> {
+    if t.dim() == 0 || (is_grad_enabled() && (t.requires_grad() || source.requires_grad())) {
+        return in_place_via(t, source.requires_grad(), |y| {
+            index_add(y, dim, index, source, alpha)
+        });
+    }
+    check_inplace_view(t, false)?;
+    let (indices, src) = index_add_operands(t, dim, index, source, alpha)?;
+    index_put_(t, &indices, &Rhs::Tensor(src), true)
 }
 
 /// `index_copy(t, dim, index, source)`.
