@@ -122,3 +122,50 @@ def test_sort_and_cummax_lanes_in_parallel() -> None:
     cv, ci = rtorch.cummax(t(x), dim=1)
     np.testing.assert_array_equal(cv.numpy(), np.maximum.accumulate(x, 1))
     np.testing.assert_array_equal(np.take_along_axis(x, ci.numpy(), 1), cv.numpy())
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_gather_and_scatter_share_lines_among_threads(dim: int) -> None:
+    """gather/scatter above the grain walk index's lines along `dim` on several threads
+    (one outer position and a piece of the inner ones per task; one-element inner runs
+    for the last dim), with an index smaller than the tensor in the other dims: numpy's
+    values, the same bits on 1 and 2 threads, repeated indices summed in index order."""
+    from conftest import with_threads
+
+    shape, ishape = (6, 300, 40), [5, 250, 30]
+    x = RNG.standard_normal(shape).astype(np.float32)
+    index = RNG.integers(0, shape[dim], ishape)  # repeats along dim
+    src = RNG.standard_normal(ishape).astype(np.float32)
+    assert index.size > GRAIN
+    # gather: x restricted to index's extent in the dims other than `dim`.
+    part = x[tuple(slice(None) if k == dim else slice(0, ishape[k]) for k in range(3))]
+    want = np.take_along_axis(part, index, dim)
+    ref = np.zeros(shape)
+    coords = list(np.indices(ishape))
+    coords[dim] = index
+    np.add.at(ref, tuple(coords), src.astype(np.float64))
+
+    def run() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = rtorch.gather(t(x), dim, t(index)).numpy()
+        s = rtorch.zeros(shape).scatter_add(dim, t(index), t(src)).numpy()
+        v = rtorch.zeros(shape).scatter(dim, t(index), 2.5).numpy()
+        return g, s, v
+
+    one, two = with_threads(1, run), with_threads(2, run)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(two[0], want)
+    np.testing.assert_allclose(two[1], ref, rtol=1e-5, atol=1e-5)
+    hit = np.zeros(shape, dtype=bool)
+    hit[tuple(coords)] = True
+    np.testing.assert_array_equal(two[2], np.where(hit, 2.5, 0.0))
+    # A bad value far into the index: the error, not a partial result.
+    bad = index.copy()
+    bad[4, 200, 20] = shape[dim]
+    for threads in (1, 2):
+        with pytest.raises(
+            RuntimeError, match=f"index {shape[dim]} is out of bounds for dimension {dim}"
+        ):
+            with_threads(threads, lambda: rtorch.gather(t(x), dim, t(bad)))
+        with pytest.raises(RuntimeError, match="out of bounds"):
+            with_threads(threads, lambda: rtorch.zeros(shape).scatter_add_(dim, t(bad), t(src)))
