@@ -510,3 +510,31 @@ def test_whole_sum_of_a_contiguous_tensor_matches_the_general_path(dtype, shape)
     w = x.detach().requires_grad_()
     w.sum().backward()
     assert w.grad.shape == x.shape and bool((w.grad == 1).all())
+
+
+@pytest.mark.parametrize("rows", [5, 16, 17, 33, 1000, 1023])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_leading_dim_sums_are_bitwise_the_same_for_any_thread_count(rows, dtype) -> None:
+    """Sums over a leading dim (the outer path: blocks of 16 rows, their sums combined
+    pairwise as they come, column tiles shared out among threads): the same bits for
+    1 to 4 threads, within float32's pairwise bound of numpy's float64, for row counts
+    on and off the block size, over a middle dim too (`[A, R, C]`)."""
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, 1100))
+    y = rng.standard_normal((3, rows, 700))
+    dt = getattr(rtorch, dtype)
+    xt, yt = rtorch.tensor(x).to(dt), rtorch.tensor(y).to(dt)
+    xs, ys = to_np(xt), to_np(yt)  # the rounded inputs
+
+    def sums() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return to_np(xt.sum(0)), to_np(yt.sum(1)), to_np(xt.mean(0))
+
+    first = with_threads(1, sums)
+    for threads in (2, 3, 4):
+        for a, b in zip(first, with_threads(threads, sums)):
+            np.testing.assert_array_equal(a, b)
+    tol = {"float32": 1e-5, "float64": 1e-12, "bfloat16": 1e-2}[dtype]
+    scale = np.sqrt(rows)  # the sums' magnitude: absolute error relative to it
+    np.testing.assert_allclose(first[0], xs.sum(0), rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(first[1], ys.sum(1), rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(first[2], xs.mean(0), rtol=tol, atol=tol * scale / rows)
