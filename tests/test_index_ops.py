@@ -527,3 +527,46 @@ def test_index_add_in_place_with_autograd_keeps_the_graph():
     y.sum().backward()
     np.testing.assert_array_equal(src.grad.numpy(), np.full((2, 3), 2.0))
     np.testing.assert_array_equal(y.detach().numpy()[1], np.full(3, 4.0))
+
+
+OVERLAP = "some elements of the input tensor and the written-to tensor refer to a single memory"
+
+
+def test_in_place_index_add_and_scatter_add_refuse_overlapping_sources():
+    """PyTorch's `assert_no_overlap` for the in-place forms: a dense source sharing the
+    tensor's memory (itself, a part, a transpose) is an error; a non-dense one is read
+    as it was before the write."""
+    y = rtorch.arange(16.0).view(4, 4)
+    for source in (y, y[:2], y.t()):
+        n = source.shape[0]
+        with pytest.raises(RuntimeError, match=OVERLAP):
+            y.index_add_(0, rtorch.tensor(list(range(n))), source)
+    with pytest.raises(RuntimeError, match=OVERLAP):
+        y.scatter_add_(1, rtorch.tensor([[0, 1, 0, 1]] * 4), y)
+    np.testing.assert_array_equal(y.numpy(), np.arange(16.0).reshape(4, 4))  # untouched
+    y.scatter_add_(1, rtorch.tensor([[0, 1]] * 4), y[:, :2])
+    np.testing.assert_array_equal(y.numpy()[0], [0.0, 2.0, 2.0, 3.0])
+    np.testing.assert_array_equal(y.numpy()[3], [24.0, 26.0, 14.0, 15.0])
+
+
+def test_scatter_add_in_place_matches_out_of_place():
+    """`scatter_add_` sums straight into the tensor (contiguous or not) with the values
+    and bits of the out-of-place form, on 1 and 2 threads, above the parallel grain."""
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((200, 300)).astype(np.float32)
+    index = rng.integers(0, 300, (200, 250))
+    src = rng.standard_normal((200, 250)).astype(np.float32)
+    x, i, s = rtorch.tensor(base), rtorch.tensor(index), rtorch.tensor(src)
+    want = x.scatter_add(1, i, s).numpy()
+    for threads in (1, 2):
+
+        def run() -> tuple[np.ndarray, np.ndarray]:
+            y = x.clone()
+            y.scatter_add_(1, i, s)
+            z = rtorch.tensor(np.ascontiguousarray(base.T)).t()  # non-contiguous
+            z.scatter_add_(1, i, s)
+            return y.numpy(), z.numpy()
+
+        got, got_t = with_threads(threads, run)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_t, want)

@@ -96,9 +96,7 @@ tensor_ops! {
         };
     scatter_add(dim: i64, index: PyRef<'_, PyTensor>, src: PyRef<'_, PyTensor>)
         |x| ix::scatter_add(x, dim, &index.inner, &src.inner),
-        in_place scatter_add_ |x| ix::in_place_via(x, src.inner.requires_grad(), |y| {
-            ix::scatter_add(y, dim, &index.inner, &src.inner)
-        });
+        in_place scatter_add_ |x| ix::scatter_add_(x, dim, &index.inner, &src.inner);
     index_add(dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>;
               alpha: Option<&Bound<'_, PyAny>> = None)
         |x| ix::index_add(x, dim, &index.inner, &source.inner, alpha_arg(alpha)?),

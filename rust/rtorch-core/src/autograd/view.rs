@@ -161,25 +161,51 @@ pub fn check_no_partial_overlap(written: &Tensor, input: &Tensor) -> Result<()> 
     if !lw.is_non_overlapping_and_dense() || !li.is_non_overlapping_and_dense() {
         return Ok(());
     }
-    // Byte ranges: views of one storage may differ in dtype.
-    let range = |t: &Tensor| {
-        let sz = t.dtype().size();
-        let begin = t.offset().saturating_mul(sz);
-        (begin, begin.saturating_add(t.numel().saturating_mul(sz)))
-    };
-    let (wb, we) = range(written);
-    let (ib, ie) = range(input);
+    let (wb, we) = byte_range(written);
+    let (ib, ie) = byte_range(input);
     let partial = if (wb, we) == (ib, ie) {
         lw.strides != li.strides || written.dtype().size() != input.dtype().size()
     } else {
         wb < ie && ib < we
     };
     if partial {
-        return Err(Error::Runtime(
-            "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.".into(),
-        ));
+        return Err(overlap_error());
     }
     Ok(())
+}
+
+/// Refuses a write into `written` that reads `input` when the two share any memory,
+/// the same tensor included (PyTorch's `assert_no_overlap`, which the in-place
+/// `index_add_` and `scatter_add_` make). As PyTorch, it only decides when both are
+/// non-overlapping and dense; otherwise it lets the write through.
+pub fn check_no_overlap(written: &Tensor, input: &Tensor) -> Result<()> {
+    if written.numel() == 0
+        || input.numel() == 0
+        || !written.storage().same(input.storage())
+        || !written.layout().is_non_overlapping_and_dense()
+        || !input.layout().is_non_overlapping_and_dense()
+    {
+        return Ok(());
+    }
+    let ((wb, we), (ib, ie)) = (byte_range(written), byte_range(input));
+    if wb < ie && ib < we {
+        return Err(overlap_error());
+    }
+    Ok(())
+}
+
+/// The bytes a non-overlapping and dense tensor spans in its storage (views of one
+/// storage may differ in dtype).
+fn byte_range(t: &Tensor) -> (usize, usize) {
+    let sz = t.dtype().size();
+    let begin = t.offset().saturating_mul(sz);
+    (begin, begin.saturating_add(t.numel().saturating_mul(sz)))
+}
+
+fn overlap_error() -> Error {
+    Error::Runtime(
+        "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.".into(),
+    )
 }
 
 /// Gives `t` the history of an in-place write, after its values were written and its

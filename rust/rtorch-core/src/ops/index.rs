@@ -781,6 +781,8 @@ pub fn index_add_(
     source: &Tensor,
     alpha: Scalar,
 ) -> Result<()> {
+    crate::autograd::view::check_no_overlap(t, index)?;
+    crate::autograd::view::check_no_overlap(t, source)?;
     if t.dim() == 0 || (is_grad_enabled() && (t.requires_grad() || source.requires_grad())) {
         return in_place_via(t, source.requires_grad(), |y| {
             index_add(y, dim, index, source, alpha)
@@ -905,9 +907,24 @@ fn scatter_impl(
     reduce: ScatterReduce,
     name: &str,
 ) -> Result<(Tensor, usize)> {
-    let (d, idx) = check_gather_like(t, dim, index, name)?;
     let out = super::copy::clone_contiguous(&t.detach())?;
-    let (o1, i1) = (as_1d(&out), as_1d(&idx));
+    let d = scatter_into(&out, dim, index, src, reduce, name)?;
+    Ok((out, d))
+}
+
+/// `scatter` into `out` itself (which holds the values to scatter into); returns the
+/// normalized dim.
+fn scatter_into(
+    out: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    src: &Rhs,
+    reduce: ScatterReduce,
+    name: &str,
+) -> Result<usize> {
+    let t = out;
+    let (d, idx) = check_gather_like(t, dim, index, name)?;
+    let (o1, i1) = (as_1d(out), as_1d(&idx));
     let src_k = match src {
         Rhs::Tensor(s) => {
             if s.dtype() != t.dtype() {
@@ -947,7 +964,7 @@ fn scatter_impl(
         &o1,
         &operands,
     )?;
-    Ok((out, d))
+    Ok(d)
 }
 
 /// `scatter(t, dim, index, src)` (src a tensor or a number; optional reduce).
@@ -1007,6 +1024,32 @@ pub fn scatter_add(t: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result
         });
     }
     Ok(out)
+}
+
+/// `t.scatter_add_(dim, index, src)`: adds straight into `t` (no copy of it and back)
+/// unless autograd records it or `src` or `index` share `t`'s memory.
+pub fn scatter_add_(t: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<()> {
+    crate::autograd::view::check_no_overlap(t, index)?;
+    crate::autograd::view::check_no_overlap(t, src)?;
+    // (What still shares memory with `t` is not dense: read from a copy of `t`.)
+    let shares = |x: &Tensor| x.device() == t.device() && x.storage().same(t.storage());
+    if (is_grad_enabled() && (t.requires_grad() || src.requires_grad()))
+        || shares(src)
+        || shares(index)
+    {
+        return in_place_via(t, src.requires_grad(), |y| scatter_add(y, dim, index, src));
+    }
+    check_inplace_view(t, false)?;
+    scatter_into(
+        t,
+        dim,
+        index,
+        &Rhs::Tensor(src.clone()),
+        ScatterReduce::Add,
+        "scatter_add",
+    )?;
+    t.storage().bump_version();
+    Ok(())
 }
 
 // ----- masks and where -----
