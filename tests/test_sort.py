@@ -293,3 +293,46 @@ def test_sort_orders_special_values_stably(dtype, descending):
     no_nan = rtorch.tensor([v for v in lvals if not _isnan(v)][:999], dtype=dtype)
     nvals = no_nan.tolist()
     assert no_nan.median(0).indices.item() == ref_order(nvals, False)[(len(nvals) - 1) // 2]
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8"],
+)
+def test_unique_without_inverse_on_large_inputs(dtype):
+    """`unique` without the inverse (the key sort: bytes every key shares skipped) on
+    inputs above its small-size cut, every dtype: numpy's values and counts, the same as
+    the path with the inverse; int64's extremes; each NaN its own value; of 0.0 and
+    -0.0 the first seen."""
+    rng = np.random.default_rng(8)
+    dt = getattr(rtorch, dtype)
+    if dtype.startswith(("int", "uint")):
+        info = np.iinfo(dtype)
+        a = rng.integers(max(info.min, -300), min(info.max, 300), 5000, endpoint=True)
+        a[:2] = [info.min, info.max]
+        t = rtorch.tensor(a).to(dt)
+    else:
+        a = rng.integers(-200, 200, 5000) / 4.0
+        t = rtorch.tensor(a).to(dt)
+    ref = to_np(t)
+    vals, counts = rtorch.unique(t, return_counts=True)
+    rv, rc = np.unique(ref, return_counts=True)
+    np.testing.assert_array_equal(to_np(vals), rv)
+    np.testing.assert_array_equal(counts.numpy(), rc)
+    np.testing.assert_array_equal(to_np(rtorch.unique(t)), rv)
+    v2, _inv, c2 = rtorch.unique(t, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(to_np(v2), rv)
+    np.testing.assert_array_equal(c2.numpy(), rc)
+    if dtype.startswith(("int", "uint")):
+        return
+    # NaNs (either sign) last, each its own value; -0.0 seen before 0.0 stands for both.
+    b = np.concatenate([[-0.0, 0.0], a, [np.nan, -np.nan, np.nan], a[:3000] * 0])
+    v, c = rtorch.unique(rtorch.tensor(b).to(dt), return_counts=True)
+    got = to_np(v)
+    assert np.isnan(got[-3:]).all() and c.numpy()[-3:].tolist() == [1, 1, 1]
+    zero = int(np.flatnonzero(got == 0.0)[0])
+    assert np.signbit(got[zero])
+    np.testing.assert_array_equal(got[:-3], np.unique(to_np(rtorch.tensor(b[:-3003]).to(dt))))
+    assert c.numpy()[zero] == int((b == 0).sum())
+    v = rtorch.unique(rtorch.tensor(np.concatenate([[0.0, -0.0], a])).to(dt))
+    assert not np.signbit(to_np(v)[to_np(v) == 0.0][0])

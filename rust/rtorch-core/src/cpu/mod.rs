@@ -20,6 +20,7 @@ pub mod norm;
 mod norm_sums;
 pub mod optim;
 pub mod pool;
+pub mod radix;
 pub mod reduce;
 pub mod reduce_simd;
 pub mod reorder;

@@ -17,11 +17,22 @@ use crate::tensor::Tensor;
 /// integers and bools as their values. Ties keep index order (stability) because the
 /// sorts below break them by index.
 fn sort_keys<T: Element>(x: &[T], descending: bool) -> Vec<u64> {
+    let mut keys = vec![0; x.len()];
+    fill_sort_keys(x, descending, &mut keys);
+    keys
+}
+
+/// `sort_keys` of `x` into `keys` (as long as `x`).
+fn fill_sort_keys<T: Element>(x: &[T], descending: bool, keys: &mut [u64]) {
     let flip = if descending { u64::MAX } else { 0 };
     if T::DTYPE.is_floating_point() {
-        x.iter().map(|v| float_key(v.to_f64()) ^ flip).collect()
+        for (k, v) in keys.iter_mut().zip(x) {
+            *k = float_key(v.to_f64()) ^ flip;
+        }
     } else {
-        x.iter().map(|v| int_key(v.to_i64()) ^ flip).collect()
+        for (k, v) in keys.iter_mut().zip(x) {
+            *k = int_key(v.to_i64()) ^ flip;
+        }
     }
 }
 
@@ -377,6 +388,64 @@ pub fn unique(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     let inv = Tensor::from_vec(inverse, t.shape())?;
     let cnt = Tensor::from_vec(counts, &[m])?;
     Ok((vals, inv, cnt))
+}
+
+/// `unique(x)` when the inverse is not asked for: the values and how often each occurs.
+/// The sort keys alone are sorted by their bytes (`cpu::radix`), not (key, position)
+/// pairs by comparison; one value per run of equal keys. Each NaN stays its own value
+/// and of 0.0 and -0.0 the first in `t` stands for both, as in `unique`.
+pub fn unique_counts(t: &Tensor) -> Result<(Tensor, Tensor)> {
+    let flat = super::copy::contiguous(&t.detach())?;
+    let n = flat.numel();
+    // The keys and the sort's second buffer as a tensor's memory: the block cache
+    // reuses it from call to call (two fresh 8 MB vectors per million elements faulted
+    // their pages in each time: most of the time).
+    let scratch = Tensor::uninit(&[n.saturating_mul(2)], DType::I64, crate::Device::Cpu)?;
+    // SAFETY: `scratch` is this function's own fresh buffer of 2n int64s; u64 has
+    // int64's size and alignment and every bit pattern is valid for both.
+    let (keys, tmp) = unsafe {
+        let p = scratch.cpu_slice_mut::<i64>()?.as_mut_ptr() as *mut u64;
+        std::slice::from_raw_parts_mut(p, 2 * n).split_at_mut(n)
+    };
+    let mut counts: Vec<i64> = Vec::new();
+    let vals = crate::dispatch_all!(t.dtype(), T => {
+        let x: &[T] = flat.cpu_slice::<T>()?;
+        fill_sort_keys(x, false, keys);
+        let keys = crate::cpu::radix::sort_u64(keys, tmp);
+        let float = T::DTYPE.is_floating_point();
+        let value = |k: u64| -> T {
+            if float {
+                T::cast_from_f64(float_of_key(k))
+            } else {
+                T::from_i64((k ^ (1 << 63)) as i64)
+            }
+        };
+        let zero = float_key(0.0);
+        let mut vals: Vec<T> = Vec::new();
+        let mut last = None;
+        for &k in keys {
+            // (The NaN key: every NaN is distinct, as NaN != NaN.)
+            if last != Some(k) || (float && k == u64::MAX) {
+                vals.push(if float && k == zero {
+                    *x.iter().find(|v| v.to_f64() == 0.0).expect("a zero has this key")
+                } else {
+                    value(k)
+                });
+                counts.push(0);
+                last = Some(k);
+            }
+            *counts.last_mut().expect("pushed above") += 1;
+        }
+        let m = vals.len();
+        Tensor::from_vec(vals, &[m])?
+    });
+    let m = counts.len();
+    Ok((vals, Tensor::from_vec(counts, &[m])?))
+}
+
+/// The float64 whose `float_key` is `k` (u64::MAX: a NaN).
+fn float_of_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// Where `v` goes in the sorted `row`: the first position whose element is not below
