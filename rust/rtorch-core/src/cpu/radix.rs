@@ -1,7 +1,8 @@
 //! Sorting of `u64` keys by their bytes (least significant first), for sorts that need
 //! the keys alone (`unique` without its inverse or counts). Bytes every key shares are
-//! skipped: int64 values below 2^24 take three passes instead of eight. On 1M random
-//! int64 keys below 100,000 this took a fifth of the time of a comparison sort.
+//! skipped: int64 values below 2^24 take three passes instead of eight. (`unique` of 1M
+//! random int64 below 100,000 went from 58 to 7.4 ms with this and block-cached
+//! buffers, from sorting (key, position) pairs by comparison.)
 
 /// Below this many keys the comparison sort is as fast and allocates nothing.
 const SMALL: usize = 2048;
