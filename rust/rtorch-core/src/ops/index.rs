@@ -1009,14 +1009,8 @@ pub fn scatter(
 
 /// `scatter_add(t, dim, index, src)`.
 pub fn scatter_add(t: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
-    let (out, d) = scatter_impl(
-        t,
-        dim,
-        index,
-        &Rhs::Tensor(src.clone()),
-        ScatterReduce::Add,
-        "scatter_add",
-    )?;
+    let out = super::copy::clone_contiguous(&t.detach())?;
+    let d = scatter_add_into(&out, dim, index, src)?;
     if needs_grad(&[t, src]) {
         let idx = index.clone();
         record("ScatterAddBackward0", &[t, src], &out, move |_, g| {
@@ -1040,16 +1034,15 @@ pub fn scatter_add_(t: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Resul
         return in_place_via(t, src.requires_grad(), |y| scatter_add(y, dim, index, src));
     }
     check_inplace_view(t, false)?;
-    scatter_into(
-        t,
-        dim,
-        index,
-        &Rhs::Tensor(src.clone()),
-        ScatterReduce::Add,
-        "scatter_add",
-    )?;
+    scatter_add_into(t, dim, index, src)?;
     t.storage().bump_version();
     Ok(())
+}
+
+/// `scatter_add` into `out` itself; returns the normalized dim.
+fn scatter_add_into(out: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<usize> {
+    let src = Rhs::Tensor(src.clone());
+    scatter_into(out, dim, index, &src, ScatterReduce::Add, "scatter_add")
 }
 
 // ----- masks and where -----
