@@ -492,13 +492,9 @@ pub fn scatter<T: Arith>(
     // differing from it along d write too, when `dst` has no element at two positions:
     // lines along d may then run on different threads.
     let parallel = dst.is_contiguous();
-    let ps = match &src {
-        Source::Tensor(s) => SendPtr(s.ptr() as *mut T),
-        Source::Scalar(_) => SendPtr(std::ptr::null_mut()),
-    };
-    let scalar = match &src {
-        Source::Tensor(_) => None,
-        Source::Scalar(x) => Some(*x),
+    let (ps, scalar) = match &src {
+        Source::Tensor(s) => (SendPtr(s.ptr() as *mut T), None),
+        Source::Scalar(x) => (SendPtr(std::ptr::null_mut()), Some(*x)),
     };
     let pd = SendPtr(pd);
     walk_lines(

@@ -922,12 +922,11 @@ fn scatter_into(
     reduce: ScatterReduce,
     name: &str,
 ) -> Result<usize> {
-    let t = out;
-    let (d, idx) = check_gather_like(t, dim, index, name)?;
+    let (d, idx) = check_gather_like(out, dim, index, name)?;
     let (o1, i1) = (as_1d(out), as_1d(&idx));
     let src_k = match src {
         Rhs::Tensor(s) => {
-            if s.dtype() != t.dtype() {
+            if s.dtype() != out.dtype() {
                 return Err(Error::Runtime(format!(
                     "{name}(): Expected self.dtype to be equal to src.dtype"
                 )));
@@ -960,7 +959,7 @@ fn scatter_into(
     }
     kinds::run(
         &kinds::Scatter::new(d, &src_k, reduce),
-        t.dtype(),
+        out.dtype(),
         &o1,
         &operands,
     )?;

@@ -426,8 +426,10 @@ pub fn unique_counts(t: &Tensor) -> Result<(Tensor, Tensor)> {
         for &k in keys {
             // (The NaN key: every NaN is distinct, as NaN != NaN.)
             if last != Some(k) || (float && k == u64::MAX) {
+                // (A zero's key came from a zero of x: the search finds one.)
+                let first_zero = || x.iter().copied().find(|v| v.to_f64() == 0.0);
                 vals.push(if float && k == zero {
-                    *x.iter().find(|v| v.to_f64() == 0.0).expect("a zero has this key")
+                    first_zero().unwrap_or_else(|| value(k))
                 } else {
                     value(k)
                 });
