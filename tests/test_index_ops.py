@@ -570,3 +570,27 @@ def test_scatter_add_in_place_matches_out_of_place():
         got, got_t = with_threads(threads, run)
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(got_t, want)
+
+
+def test_index_add_and_index_copy_refuse_another_dtype():
+    """A source of another dtype is PyTorch's error (it was converted silently), in
+    place and out of place; a number alpha with an integer source still works."""
+    x, i = rtorch.zeros(3, 3), rtorch.tensor([1])
+    s64 = rtorch.ones(1, 3, dtype=rtorch.float64)
+    for call in (lambda: rtorch.index_add(x, 0, i, s64), lambda: x.index_add_(0, i, s64)):
+        with pytest.raises(
+            RuntimeError,
+            match=r"index_add_\(\): self \(Float\) and source \(Double\) must have the same scalar type",
+        ):
+            call()
+    for call in (lambda: rtorch.index_copy(x, 0, i, s64), lambda: x.index_copy_(0, i, s64)):
+        with pytest.raises(
+            RuntimeError,
+            match=r"index_copy_\(\): self and source expected to have the same dtype, but got \(self\) Float and \(source\) Double",
+        ):
+            call()
+    with pytest.raises(RuntimeError, match=r"self \(Long\) and source \(Float\)"):
+        rtorch.zeros(3, 3, dtype=rtorch.int64).index_add_(0, i, rtorch.ones(1, 3))
+    y = rtorch.zeros(3, 3, dtype=rtorch.int64)
+    y.index_add_(0, i, rtorch.ones(1, 3, dtype=rtorch.int64), alpha=2)
+    assert y.tolist() == [[0, 0, 0], [2, 2, 2], [0, 0, 0]]

@@ -711,6 +711,17 @@ fn check_index_add_like(
 ) -> Result<(usize, Tensor)> {
     let idx = check_1d_index(index, what)?;
     let d = normalize_dim(dim, t.dim())?;
+    if source.dtype() != t.dtype() {
+        let (st, ss) = (
+            t.dtype().scalar_type_name(),
+            source.dtype().scalar_type_name(),
+        );
+        return Err(Error::Runtime(if what == "index_copy" {
+            format!("index_copy_(): self and source expected to have the same dtype, but got (self) {st} and (source) {ss}")
+        } else {
+            format!("{what}_(): self ({st}) and source ({ss}) must have the same scalar type")
+        }));
+    }
     let n = idx.numel();
     let src_size = if source.dim() == 0 {
         1
@@ -752,6 +763,7 @@ fn index_add_operands(
     } else {
         super::binary::mul_scalar(source, alpha)?
     };
+    // (An integer source times a floating alpha came back floating: cast to t's dtype.)
     Ok((dim_indices(d, idx), super::copy::to_dtype(&src, t.dtype())?))
 }
 
@@ -796,8 +808,7 @@ pub fn index_add_(
 /// `index_copy(t, dim, index, source)`.
 pub fn index_copy(t: &Tensor, dim: i64, index: &Tensor, source: &Tensor) -> Result<Tensor> {
     let (d, idx) = check_index_add_like(t, dim, index, source, "index_copy")?;
-    let src = super::copy::to_dtype(source, t.dtype())?;
-    index_put(t, &dim_indices(d, idx), &Rhs::Tensor(src), false)
+    index_put(t, &dim_indices(d, idx), &Rhs::Tensor(source.clone()), false)
 }
 
 /// `index_fill(t, dim, index, value)` with a number or a 0-dim tensor.
