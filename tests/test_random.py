@@ -375,3 +375,59 @@ def test_bernoulli_scalar_matches_its_stream(dtype, p):
     rtorch.manual_seed(seed)
     strided = rtorch.empty(2 * n, dtype=dtype)[::2].bernoulli_(p)
     np.testing.assert_array_equal(vals(strided), want)
+
+
+def _pairs(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """u32 words 2k and 2k+1 of `seed`'s stream for k < n (as uint64)."""
+    u = _stream_u32(seed, (2 * n + 3) // 4)[: 2 * n].reshape(n, 2)
+    return u[:, 0], u[:, 1]
+
+
+def test_randn_is_box_muller_of_its_stream():
+    # Elements 2k, 2k+1 are r cos t, r sin t of pair k (u32 words 2k, 2k+1), with
+    # r = sqrt(-2 ln u1), u1 = ((a >> 8) + 1) 2^-24, t = float32(2 pi (b >> 8) 2^-24);
+    # the reference in float64. 70_001 values: parallel chunks, 128-pair batches and an
+    # odd last value.
+    seed, n = 2024, 70_001
+    a, b = _pairs(seed, (n + 1) // 2)
+    u1 = ((a >> np.uint64(8)) + np.uint64(1)).astype(np.float64) * 2.0**-24
+    turn = ((b >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
+    t = (np.float32(2 * np.pi) * turn).astype(np.float64)
+    r = np.sqrt(-2.0 * np.log(u1))
+    want = np.stack([r * np.cos(t), r * np.sin(t)], axis=1).reshape(-1)[:n]
+    for draw in (lambda: rtorch.randn(n), lambda: rtorch.empty(2 * n)[::2].normal_()):
+        rtorch.manual_seed(seed)
+        # A few float32 roundings of values up to ~5.8 in magnitude.
+        np.testing.assert_allclose(vals(draw()), want, rtol=0, atol=4 * 2.0**-23 * (1 + r.max()))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.int64, rtorch.int8, rtorch.float32])
+def test_randint_is_its_stream(dtype):
+    # Element i is low + floor(x bound / 2^64), x = u32 word 2i | word 2i+1 << 32; int64
+    # is drawn in place, the others (and a strided int64) through a staging tensor.
+    seed, n, low, high = 5, 70_001, -7, 93
+    lo, hi = _pairs(seed, n)
+    bound = np.uint64(high - low)
+    draw = (hi * bound + ((lo * bound) >> np.uint64(32))) >> np.uint64(32)
+    want = draw.astype(np.int64) + low
+    rtorch.manual_seed(seed)
+    np.testing.assert_array_equal(vals(rtorch.randint(low, high, (n,), dtype=dtype)), want)
+    rtorch.manual_seed(seed)
+    strided = rtorch.zeros(2 * n, dtype=dtype)[1::2].random_(low, high)
+    np.testing.assert_array_equal(vals(strided), want)
+
+
+@pytest.mark.parametrize("n", [2, 129, 300])
+def test_randperm_is_fisher_yates_of_its_stream(n):
+    # Swap k exchanges i = n-1-k with floor(x_k (i + 1) / 2^64), x_k = u32 word 2k |
+    # word 2k+1 << 32; 129 and 300 swap counts run past a batch of 128.
+    seed = 77
+    lo, hi = _pairs(seed, n - 1)
+    perm = list(range(n))
+    for k in range(n - 1):
+        i = n - 1 - k
+        x = int(lo[k]) | (int(hi[k]) << 32)
+        j = (x * (i + 1)) >> 64
+        perm[i], perm[j] = perm[j], perm[i]
+    rtorch.manual_seed(seed)
+    assert rtorch.randperm(n).tolist() == perm

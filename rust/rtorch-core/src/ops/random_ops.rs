@@ -100,16 +100,18 @@ fn write_draw(
             _ => {}
         }
     }
-    let n = t.numel();
-    let src = if t.dtype() == DType::F64 {
-        let mut v = vec![0f64; n];
-        with_gen(gen, |g| fill64(g, &mut v));
-        Tensor::from_vec(v, t.shape())?
+    // Otherwise drawn into a fresh tensor of the draw's precision and converted.
+    let wide = t.dtype() == DType::F64;
+    let src_dtype = if wide { DType::F64 } else { DType::F32 };
+    let src = Tensor::uninit(t.shape(), src_dtype, crate::device::Device::Cpu)?;
+    // SAFETY (both): `src` is this function's fresh tensor; nothing else holds it.
+    if wide {
+        let out = unsafe { src.cpu_slice_mut::<f64>()? };
+        with_gen(gen, |g| fill64(g, out));
     } else {
-        let mut v = vec![0f32; n];
-        with_gen(gen, |g| fill32(g, &mut v));
-        Tensor::from_vec(v, t.shape())?
-    };
+        let out = unsafe { src.cpu_slice_mut::<f32>()? };
+        with_gen(gen, |g| fill32(g, out));
+    }
     crate::ops::map::copy_cast(t, &src)?;
     Ok(())
 }
@@ -288,11 +290,21 @@ fn fill_ints(t: &Tensor, low: i64, bound: u64, gen: Option<&GenHandle>) -> Resul
     if !has_values(t) {
         return Ok(());
     }
-    let mut v = vec![0u64; t.numel()];
-    with_gen(gen, |g| random::fill_random_u64_below(g, &mut v, bound)).map_err(Error::Runtime)?;
-    let v: Vec<i64> = v.into_iter().map(|x| low.wrapping_add(x as i64)).collect();
-    crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
-    Ok(())
+    // Drawn straight into a contiguous int64 tensor (randint's default), else into a
+    // fresh one and converted: no staging vectors (their page faults took longer than
+    // the draw).
+    let draw = |out: &mut [i64]| {
+        with_gen(gen, |g| random::fill_random_ints(g, out, low, bound)).map_err(Error::Runtime)
+    };
+    if t.is_contiguous() && t.dtype() == DType::I64 {
+        // SAFETY: `t` is the in-place op's own output; nothing else touches its storage
+        // while this op runs.
+        return draw(unsafe { t.cpu_slice_mut::<i64>()? });
+    }
+    let src = Tensor::uninit(t.shape(), DType::I64, crate::device::Device::Cpu)?;
+    // SAFETY: `src` is this function's fresh tensor; nothing else holds it.
+    draw(unsafe { src.cpu_slice_mut::<i64>()? })?;
+    crate::ops::map::copy_cast(t, &src)
 }
 
 /// `fill_(value)`.
@@ -381,12 +393,12 @@ pub fn randint(
 pub fn randperm(n: i64, dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor> {
     let n = usize::try_from(n)
         .map_err(|_| Error::Runtime(format!("n must be non-negative, got{n}")))?;
-    // Allocate the result first: a size that cannot exist is a RuntimeError, not an
-    // abort inside the permutation's Vec.
+    // The permutation is made in the result (a size that cannot exist is a
+    // RuntimeError from the allocation).
     let t = Tensor::uninit(&[n], DType::I64, crate::Device::Cpu)?;
-    let p = with_gen(gen, |g| random::randperm(g, n));
     // SAFETY: `t` is this op's fresh output; nothing else holds it yet.
-    unsafe { t.cpu_slice_mut::<i64>()? }.copy_from_slice(&p);
+    let perm = unsafe { t.cpu_slice_mut::<i64>()? };
+    with_gen(gen, |g| random::randperm(g, perm));
     super::cast_view(&t, dtype)
 }
 
