@@ -279,3 +279,59 @@ def test_half_extrema_match_float32(dtype, name):
         np.testing.assert_array_equal(
             np.signbit(got.float().numpy()), np.signbit(ref.float().numpy())
         )
+
+
+def bf16_exact(x: np.ndarray) -> np.ndarray:
+    """float32 values rounded to bfloat16 as the kernels do (nearest even; a NaN stays
+    a quiet NaN with its sign and top payload bits), as float32."""
+    b = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    r = ((b + 0x7FFF + ((b >> 16) & 1)) >> 16).astype(np.uint32)
+    r = np.where(np.isnan(x), (b >> 16).astype(np.uint32) | 0x40, r)
+    return (r << 16).astype(np.uint32).view(np.float32)
+
+
+FLAT_BF16 = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "fmax": np.fmax,
+    "fmin": np.fmin,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLAT_BF16))
+@pytest.mark.parametrize("n", [1, 17, 2 * 32768 + 33])
+def test_bf16_flat_one_pass_is_float32_rounded_once(name, n):
+    # bfloat16 operands that run flat take one pass (conversions and the op inlined):
+    # bit for bit numpy's float32 op on the same values, rounded once. Ties, the
+    # largest finite values (their sum overflows), infinities, NaN, signed zeros and
+    # subnormals; lengths with a tail and above the parallel grain; the result into a
+    # fresh tensor, into x, into y, and on both operands transposed.
+    rng = np.random.default_rng(n)
+    special = np.array(
+        [1.0, 1 + 2**-8, 3.3895e38, -3.3895e38, np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-40],
+        dtype=np.float32,
+    )
+    xs = np.concatenate([special, rng.normal(size=n).astype(np.float32) * 8])[-n:]
+    ys = np.concatenate([special[::-1], rng.normal(size=n).astype(np.float32)])[-n:]
+    x = rtorch.from_numpy(xs).to(rtorch.bfloat16)
+    y = rtorch.from_numpy(ys).to(rtorch.bfloat16)
+    x32, y32 = x.float().numpy(), y.float().numpy()
+    with np.errstate(all="ignore"):
+        want = bf16_exact(FLAT_BF16[name](x32, y32))
+    op = getattr(rtorch, name)
+
+    def same(got):
+        g = got.float().numpy()
+        assert got.dtype == rtorch.bfloat16
+        np.testing.assert_array_equal(g.view(np.uint32), want.view(np.uint32))
+
+    same(op(x, y))
+    into_x, into_y = x.clone(), y.clone()
+    same(op(into_x, y, out=into_x))
+    same(op(x, into_y, out=into_y))
+    if n % 17 == 0:
+        m = n // 17
+        same(op(x.view(m, 17).t(), y.view(m, 17).t()).t().reshape(-1))

@@ -86,23 +86,36 @@ pub fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
     portable_f32_to_bf16(src, dst)
 }
 
+/// A bfloat16 widened (exact: the top half of a float32).
+#[inline(always)]
+pub(crate) fn widen_bf16(b: bf16) -> f32 {
+    f32::from_bits(u32::from(b.to_bits()) << 16)
+}
+
+/// A float32 rounded to bfloat16, to nearest even; NaN stays a (quiet) NaN. In a loop
+/// it vectorises (a shift, an add and a select).
+#[inline(always)]
+pub(crate) fn narrow_bf16(s: f32) -> bf16 {
+    let x = s.to_bits();
+    // Adding 0x7fff plus the lowest kept bit rounds to nearest even; a carry into the
+    // exponent is the right answer (up to infinity included).
+    let rounded = (x.wrapping_add(0x7fff + ((x >> 16) & 1)) >> 16) as u16;
+    let nan = ((x >> 16) as u16) | 0x0040;
+    bf16::from_bits(if s.is_nan() { nan } else { rounded })
+}
+
 /// The bfloat16 loops, inlined into each SIMD level's copy to be vectorised for it.
 #[inline(always)]
 pub(crate) fn portable_bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
     for (d, s) in dst.iter_mut().zip(src) {
-        *d = f32::from_bits(u32::from(s.to_bits()) << 16);
+        *d = widen_bf16(*s);
     }
 }
 
 #[inline(always)]
 pub(crate) fn portable_f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
     for (d, s) in dst.iter_mut().zip(src) {
-        let x = s.to_bits();
-        // Adding 0x7fff plus the lowest kept bit rounds to nearest even; a carry into the
-        // exponent is the right answer (up to infinity included).
-        let rounded = (x.wrapping_add(0x7fff + ((x >> 16) & 1)) >> 16) as u16;
-        let nan = ((x >> 16) as u16) | 0x0040;
-        *d = bf16::from_bits(if s.is_nan() { nan } else { rounded });
+        *d = narrow_bf16(*s);
     }
 }
 

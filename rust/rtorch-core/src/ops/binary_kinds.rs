@@ -32,14 +32,20 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
     /// block kernel compiled with FMA (`f32::mul_add` elsewhere is a libm call).
     const FUSED: bool = false;
     fn apply<T: Arith>(self, x: T, y: T) -> T;
-    /// `x = op(x, y)` over float32 blocks: how float16 and bfloat16 compute (one
-    /// rounding at the end). Kinds override it with a loop LLVM vectorises better
-    /// (plain `for` loops: `ops::map` compiles this for AVX2/AVX-512, and a `for_each`
-    /// closure would stay out of line without those features).
+    /// The op on float32: how float16 and bfloat16 compute (one rounding at the end).
+    /// Kinds override it with a form LLVM vectorises better (selects for branches), the
+    /// same values.
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        self.apply(x, y)
+    }
+    /// `x = op(x, y)` over float32 blocks (plain `for` loops: `ops::map` compiles this
+    /// for AVX2/AVX-512, and a `for_each` closure would stay out of line without those
+    /// features).
     #[inline]
     fn f32_block(self, x: &mut [f32], y: &[f32]) {
         for (a, &b) in x.iter_mut().zip(y) {
-            *a = self.apply(*a, b);
+            *a = self.f32(*a, b);
         }
     }
 }
@@ -147,14 +153,12 @@ macro_rules! scaled_kinds {
                 let c = if $neg { T::zero().sub(alpha) } else { alpha };
                 y.mul_add(c, x)
             }
-            #[inline]
-            fn f32_block(self, x: &mut [f32], y: &[f32]) {
+            #[inline(always)]
+            fn f32(self, x: f32, y: f32) -> f32 {
                 // The op rounds alpha to a half type first (`ops::binary::alpha_in`).
                 let alpha = self.alpha.to_f64() as f32;
                 let c = if $neg { -alpha } else { alpha };
-                for (a, &b) in x.iter_mut().zip(y) {
-                    *a = b.mul_add(c, *a);
-                }
+                y.mul_add(c, x)
             }
         }
     )*};
@@ -199,14 +203,16 @@ impl ArithBinary for Maximum {
             y
         }
     }
-    #[inline]
-    fn f32_block(self, x: &mut [f32], y: &[f32]) {
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
         // Selects without short-circuits, so the loop vectorises without branches that
         // random data would mispredict.
-        for (x, &y) in x.iter_mut().zip(y) {
-            let r = if y > *x { y } else { *x };
-            let r = if y != y { y } else { r };
-            *x = if *x != *x { *x } else { r };
+        let r = if y > x { y } else { x };
+        let r = if y != y { y } else { r };
+        if x != x {
+            x
+        } else {
+            r
         }
     }
 }
@@ -224,12 +230,14 @@ impl ArithBinary for Minimum {
             y
         }
     }
-    #[inline]
-    fn f32_block(self, x: &mut [f32], y: &[f32]) {
-        for (x, &y) in x.iter_mut().zip(y) {
-            let r = if y < *x { y } else { *x };
-            let r = if y != y { y } else { r };
-            *x = if *x != *x { *x } else { r };
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        let r = if y < x { y } else { x };
+        let r = if y != y { y } else { r };
+        if x != x {
+            x
+        } else {
+            r
         }
     }
 }
