@@ -290,7 +290,7 @@ def bf16_exact(x: np.ndarray) -> np.ndarray:
     return (r << 16).astype(np.uint32).view(np.float32)
 
 
-FLAT_BF16 = {
+FLAT_OPS = {
     "add": np.add,
     "sub": np.subtract,
     "mul": np.multiply,
@@ -298,35 +298,48 @@ FLAT_BF16 = {
     "minimum": np.minimum,
     "fmax": np.fmax,
     "fmin": np.fmin,
+    "div": np.divide,
+    "copysign": np.copysign,
 }
 
 
-@pytest.mark.parametrize("name", sorted(FLAT_BF16))
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", sorted(FLAT_OPS))
 @pytest.mark.parametrize("n", [1, 17, 2 * 32768 + 33])
-def test_bf16_flat_one_pass_is_float32_rounded_once(name, n):
-    # bfloat16 operands that run flat take one pass (conversions and the op inlined):
-    # bit for bit numpy's float32 op on the same values, rounded once. Ties, the
-    # largest finite values (their sum overflows), infinities, NaN, signed zeros and
-    # subnormals; lengths with a tail and above the parallel grain; the result into a
-    # fresh tensor, into x, into y, and on both operands transposed.
+def test_half_flat_one_pass_is_float32_rounded_once(name, dtype, n):
+    # 16-bit operands that run flat take one pass (conversions and the op inlined): bit
+    # for bit numpy's float32 op on the same values, rounded once (float16: where the
+    # result is not NaN; NaN where it is). Ties, the largest finite values (their sum
+    # overflows), infinities, NaN, signed zeros and subnormals; lengths with a tail and
+    # above the parallel grain; the result into a fresh tensor, into x, into y, and on
+    # both operands transposed.
     rng = np.random.default_rng(n)
+    big = 65504.0 if dtype == rtorch.float16 else 3.3895e38
+    tiny = 2.0**-20 if dtype == rtorch.float16 else 1e-40
     special = np.array(
-        [1.0, 1 + 2**-8, 3.3895e38, -3.3895e38, np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-40],
-        dtype=np.float32,
+        [1.0, 1 + 2**-8, big, -big, np.inf, -np.inf, np.nan, 0.0, -0.0, tiny], dtype=np.float32
     )
     xs = np.concatenate([special, rng.normal(size=n).astype(np.float32) * 8])[-n:]
     ys = np.concatenate([special[::-1], rng.normal(size=n).astype(np.float32)])[-n:]
-    x = rtorch.from_numpy(xs).to(rtorch.bfloat16)
-    y = rtorch.from_numpy(ys).to(rtorch.bfloat16)
+    x = rtorch.from_numpy(xs).to(dtype)
+    y = rtorch.from_numpy(ys).to(dtype)
     x32, y32 = x.float().numpy(), y.float().numpy()
     with np.errstate(all="ignore"):
-        want = bf16_exact(FLAT_BF16[name](x32, y32))
+        exact = FLAT_OPS[name](x32, y32)
+        want = bf16_exact(exact) if dtype == rtorch.bfloat16 else exact.astype(np.float16)
+    want = want.astype(np.float32)
     op = getattr(rtorch, name)
 
     def same(got):
         g = got.float().numpy()
-        assert got.dtype == rtorch.bfloat16
-        np.testing.assert_array_equal(g.view(np.uint32), want.view(np.uint32))
+        assert got.dtype == dtype
+        if dtype == rtorch.float16:
+            # (numpy's float16 NaN keeps other payload bits than F16C's.)
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(want))
+            g, w = np.nan_to_num(g, nan=7.0), np.nan_to_num(want, nan=7.0)
+            np.testing.assert_array_equal(g.view(np.uint32), w.view(np.uint32))
+        else:
+            np.testing.assert_array_equal(g.view(np.uint32), want.view(np.uint32))
 
     same(op(x, y))
     into_x, into_y = x.clone(), y.clone()

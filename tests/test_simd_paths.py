@@ -3,7 +3,8 @@ with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
 reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
 the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD tail
 lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
-the random stream (batched Philox on avx512) and amax/amin's lane scans.
+the random stream (batched Philox on avx512) and the fills computed from it in vector
+passes, the one-pass float16/bfloat16 binary loops and amax/amin's lane scans.
 
 Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
 capability the environment selects."""
@@ -341,6 +342,25 @@ def check_philox() -> None:
     u = _stream_u32(seed, (n + 3) // 4)[:n]
     want = ((u >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
     np.testing.assert_array_equal(rtorch.rand(n).numpy(), want)
+    # The fills computed in vector passes on this level: Box-Muller's ln/sin/cos, the
+    # integers and the permutation's batches, against their numpy references.
+    import test_random
+
+    test_random.test_randn_is_box_muller_of_its_stream()
+    for dtype in (rtorch.int64, rtorch.int8):
+        test_random.test_randint_is_its_stream(dtype)
+    test_random.test_randperm_is_fisher_yates_of_its_stream(300)
+
+
+def check_half_flat() -> None:
+    """The one-pass float16/bfloat16 binary loops (F16C 8 or 16 lanes, bfloat16 by
+    shifts; the blocked walk on default) against numpy float32 rounded once."""
+    from test_half_maps import FLAT_OPS, test_half_flat_one_pass_is_float32_rounded_once
+
+    for dtype in (rtorch.float16, rtorch.bfloat16):
+        for name in FLAT_OPS:
+            for n in (17, 1007):
+                test_half_flat_one_pass_is_float32_rounded_once(name, dtype, n)
 
 
 def check_transposing_copies() -> None:
@@ -405,6 +425,7 @@ def run_checks() -> None:
     check_logsumexp_and_prod()
     check_conv()
     check_philox()
+    check_half_flat()
     check_transposing_copies()
     check_extremes()
     print("ok", _C._cpu_capability()[0], worst)

@@ -529,58 +529,6 @@ unsafe fn direct_blocks<const R: usize>(
     }
 }
 
-/// `out[i] = round(f(widen(a[i]), widen(b[i])))` for bfloat16 operands that run flat
-/// (`runs_flat`), in one pass: the conversions are a shift and a rounding the compiler
-/// vectorises, and `f` is inlined, so no float32 block goes through memory (the blocked
-/// walk of `binary_map_half` stores every value three times). Only when `out` is each
-/// input or shares no byte with it (then element i is read before it is written and
-/// by its own iteration alone); returns false, having done nothing, otherwise.
-pub fn binary_map_bf16_flat(
-    out: ViewMut<'_, half::bf16>,
-    a: View<'_, half::bf16>,
-    b: View<'_, half::bf16>,
-    f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
-) -> bool {
-    use super::half_convert::{narrow_bf16, widen_bf16};
-    use half::bf16;
-    if !runs_flat(&[out.layout(), a.layout(), b.layout()]) {
-        return false;
-    }
-    let n = out.numel();
-    let (po, pa, pb) = (out.ptr(), a.ptr(), b.ptr());
-    let bytes = n * std::mem::size_of::<bf16>();
-    let apart = |p: *const bf16| {
-        let (p, q) = (p as usize, po as usize);
-        p == q || p.saturating_add(bytes) <= q || q.saturating_add(bytes) <= p
-    };
-    if !(apart(pa) && apart(pb)) {
-        return false;
-    }
-    let (po, pa, pb) = (
-        SendPtr(po),
-        SendPtr(pa as *mut bf16),
-        SendPtr(pb as *mut bf16),
-    );
-    par_chunks(n, move |s, e| {
-        super::math::at_widest_level(
-            #[inline(always)]
-            move || {
-                for i in s..e {
-                    // SAFETY: flat runs put each operand's n elements at its pointer and
-                    // i < n; `out` is an input or disjoint from it (checked above), so
-                    // the reads of element i come before its write, and the chunks
-                    // split `out` between the threads.
-                    unsafe {
-                        let v = f(widen_bf16(*pa.get().add(i)), widen_bf16(*pb.get().add(i)));
-                        *po.get().add(i) = narrow_bf16(v);
-                    }
-                }
-            },
-        )
-    });
-    true
-}
-
 /// `out[i] = round(f(widen(a[i]), widen(b[i])))` for a 16-bit float type, in float32
 /// blocks as `unary_map_half`: `f(x, y)` leaves its results in `x`. Same aliasing rules
 /// as `binary_map`.

@@ -9,7 +9,7 @@ use half::{bf16, f16};
 
 /// F16C is usable: the AVX2 level is in use and the CPU has it (checked once).
 #[cfg(target_arch = "x86_64")]
-fn f16c() -> bool {
+pub(crate) fn f16c() -> bool {
     static F16C: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *F16C.get_or_init(|| super::math::has_avx2_fma() && is_x86_feature_detected!("f16c"))
 }

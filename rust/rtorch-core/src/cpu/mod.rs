@@ -11,6 +11,7 @@ pub mod gamma;
 mod gelu32;
 pub mod gemm;
 pub mod half_convert;
+pub mod half_flat;
 pub mod index;
 mod interleave;
 pub mod linalg;

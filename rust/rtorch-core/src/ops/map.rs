@@ -11,6 +11,7 @@ use super::unary_kinds::{ElementUnary, FloatUnary, HalfPath, IntFloatUnary, Valu
 use super::weight_kinds::{Weight2, Weight3};
 use crate::cpu::elementwise as cpu;
 use crate::cpu::elementwise::runs_flat;
+use crate::cpu::half_flat;
 use crate::device::{Backend, Device};
 use crate::dtype::DType::{self, BF16, F16, F32};
 use crate::dtype::Scalar;
@@ -205,32 +206,36 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     y.cpu_view()?,
                     &block,
                 ),
+                // One pass over flat operands; not for the kinds with alpha, whose
+                // per-element conversion of it kept that loop scalar (5x slower).
+                F16 if !K::FUSED
+                    && half_flat::binary_f16(
+                        o.cpu_view_mut()?,
+                        x.cpu_view()?,
+                        y.cpu_view()?,
+                        #[inline(always)]
+                        move |p, q| k.f32(p, q),
+                    ) => {}
+                BF16 if !K::FUSED
+                    && half_flat::binary_bf16(
+                        o.cpu_view_mut()?,
+                        x.cpu_view()?,
+                        y.cpu_view()?,
+                        #[inline(always)]
+                        move |p, q| k.f32(p, q),
+                    ) => {}
                 F16 => cpu::binary_map_half::<f16>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
                     y.cpu_view()?,
                     &block,
                 ),
-                BF16 => {
-                    // One pass over flat operands; not for the kinds with alpha, whose
-                    // per-element conversion of it kept that loop scalar (5x slower).
-                    let flat = !K::FUSED
-                        && cpu::binary_map_bf16_flat(
-                            o.cpu_view_mut()?,
-                            x.cpu_view()?,
-                            y.cpu_view()?,
-                            #[inline(always)]
-                            move |p, q| k.f32(p, q),
-                        );
-                    if !flat {
-                        cpu::binary_map_half::<bf16>(
-                            o.cpu_view_mut()?,
-                            x.cpu_view()?,
-                            y.cpu_view()?,
-                            &block,
-                        )
-                    }
-                }
+                BF16 => cpu::binary_map_half::<bf16>(
+                    o.cpu_view_mut()?,
+                    x.cpu_view()?,
+                    y.cpu_view()?,
+                    &block,
+                ),
                 dt => dispatch_unhalved!(dt, T => cpu::binary_map::<T, T, T>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
@@ -372,6 +377,24 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     y.cpu_view()?,
                     move |p, q| k.f64(p, q),
                 ),
+                // One pass over flat operands for the kinds written as a formula (the
+                // others call slice kernels or redo declined elements by blocks).
+                F16 if one_pass::<K>(k)
+                    && half_flat::binary_f16(
+                        o.cpu_view_mut()?,
+                        x.cpu_view()?,
+                        y.cpu_view()?,
+                        #[inline(always)]
+                        move |p, q| k.half(p, q, round_to::<f16>),
+                    ) => {}
+                BF16 if one_pass::<K>(k)
+                    && half_flat::binary_bf16(
+                        o.cpu_view_mut()?,
+                        x.cpu_view()?,
+                        y.cpu_view()?,
+                        #[inline(always)]
+                        move |p, q| k.half(p, q, round_to::<bf16>),
+                    ) => {}
                 F16 => cpu::binary_map_half::<f16>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
@@ -389,6 +412,12 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             Ok(())
         }
     }
+}
+
+/// Whether a floating kind's half types take the one-pass loops (`cpu::half_flat`): a
+/// formula, not a slice kernel (`f32_block`) nor a fast form that declines elements.
+fn one_pass<K: FloatBinary>(k: K) -> bool {
+    !K::DECLINES && k.f32_block().is_none()
 }
 
 /// `x = k(x, y)` over float32 blocks of half-type values, compiled for the widest

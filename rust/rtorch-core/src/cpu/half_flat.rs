@@ -1,0 +1,222 @@
+//! Binary ops on float16 and bfloat16 in one pass over flat operands: each element is
+//! widened, computed in float32 and rounded once inside one loop with the op inlined.
+//! The blocked walk (`elementwise::binary_map_half`) widens both operands into float32
+//! blocks, maps them and rounds back, storing every value three times; these loops
+//! store it once (bfloat16 `x + y` on 1M elements: 138 -> 90 us at two threads).
+//!
+//! The caller passes the op's float32 form; the values are those of the blocked walk
+//! (the same float32 op on the same widened values, rounded once to nearest even).
+//! bfloat16's conversions are a shift and a rounding that the compiler vectorises;
+//! float16's are the F16C instructions, 16 or 8 lanes at a time, with the op applied
+//! lane by lane to the widened registers.
+
+use super::elementwise::{par_chunks, runs_flat};
+use super::half_convert::{f16c, narrow_bf16, widen_bf16};
+use super::math::{at_widest_level, capability, Capability};
+use super::view::{View, ViewMut};
+use super::SendPtr;
+use half::{bf16, f16};
+
+/// The three base pointers and the element count when the operands run flat (one
+/// gap-free run each, in the same order) and `out` is each input or shares no byte with
+/// it: then element i is read before it is written, by its own iteration alone.
+fn flat_operands<H: crate::element::Element>(
+    out: &ViewMut<'_, H>,
+    a: &View<'_, H>,
+    b: &View<'_, H>,
+) -> Option<([SendPtr<H>; 3], usize)> {
+    if !runs_flat(&[out.layout(), a.layout(), b.layout()]) {
+        return None;
+    }
+    let n = out.numel();
+    let (po, pa, pb) = (out.ptr(), a.ptr(), b.ptr());
+    // (The tensors exist, so n elements' bytes fit in the address space.)
+    let bytes = n * std::mem::size_of::<H>();
+    let apart = |p: *const H| {
+        let (p, q) = (p as usize, po as usize);
+        p == q || p.saturating_add(bytes) <= q || q.saturating_add(bytes) <= p
+    };
+    if !(apart(pa) && apart(pb)) {
+        return None;
+    }
+    Some((
+        [SendPtr(po), SendPtr(pa as *mut H), SendPtr(pb as *mut H)],
+        n,
+    ))
+}
+
+/// `out[i] = round(f(widen(a[i]), widen(b[i])))` for bfloat16 in one pass, when the
+/// operands run flat and `out` is each input or apart from it; returns false, having
+/// done nothing, otherwise.
+pub fn binary_bf16(
+    out: ViewMut<'_, bf16>,
+    a: View<'_, bf16>,
+    b: View<'_, bf16>,
+    f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
+) -> bool {
+    let Some(([po, pa, pb], n)) = flat_operands(&out, &a, &b) else {
+        return false;
+    };
+    par_chunks(n, move |s, e| {
+        at_widest_level(
+            #[inline(always)]
+            move || {
+                for i in s..e {
+                    // SAFETY: flat runs put each operand's n elements at its pointer and
+                    // i < n; `out` is an input or apart from them (`flat_operands`), so
+                    // element i is read before its write, and the chunks split `out`
+                    // between the threads.
+                    unsafe {
+                        let v = f(widen_bf16(*pa.get().add(i)), widen_bf16(*pb.get().add(i)));
+                        *po.get().add(i) = narrow_bf16(v);
+                    }
+                }
+            },
+        )
+    });
+    true
+}
+
+/// `binary_bf16` for float16, on CPUs with F16C at the AVX2 or AVX-512 level (false
+/// elsewhere, as for operands that do not run flat).
+pub fn binary_f16(
+    out: ViewMut<'_, f16>,
+    a: View<'_, f16>,
+    b: View<'_, f16>,
+    f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let level = capability();
+        if level == Capability::Default || !f16c() {
+            return false;
+        }
+        let Some(([po, pa, pb], n)) = flat_operands(&out, &a, &b) else {
+            return false;
+        };
+        par_chunks(n, move |s, e| {
+            let (o, x, y) = (po.get(), pa.get().cast_const(), pb.get().cast_const());
+            // SAFETY: the level was checked above (F16C with it); the pointers and the
+            // range are as `binary_bf16`'s: flat runs of n elements, `out` an input or
+            // apart from them, each chunk of `out` written by one thread.
+            unsafe {
+                if level == Capability::Avx512 {
+                    x86::f16_pass_avx512(o, x, y, s..e, f)
+                } else {
+                    x86::f16_pass_avx2(o, x, y, s..e, f)
+                }
+            }
+        });
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (out, a, b, f);
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use half::f16;
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    /// `o[i] = round(f(a[i], b[i]))` over `range`, 16 lanes at a time, then the tail
+    /// with the `half` crate's conversions (the same roundings).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2, FMA and F16C; the pointers hold the range's
+    /// elements; `o` is `a`, `b` or apart from each, and nothing else touches
+    /// `o[range]` meanwhile.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
+    pub unsafe fn f16_pass_avx512(
+        o: *mut f16,
+        a: *const f16,
+        b: *const f16,
+        range: Range<usize>,
+        f: impl Fn(f32, f32) -> f32,
+    ) {
+        let mut i = range.start;
+        while i + 16 <= range.end {
+            // SAFETY: i + 16 <= range.end elements of each pointer (the contract);
+            // unaligned loads and stores; both inputs are read before `o` is written.
+            unsafe {
+                let (mut x, mut y) = ([0f32; 16], [0f32; 16]);
+                _mm512_storeu_ps(
+                    x.as_mut_ptr(),
+                    _mm512_cvtph_ps(_mm256_loadu_si256(a.add(i).cast())),
+                );
+                _mm512_storeu_ps(
+                    y.as_mut_ptr(),
+                    _mm512_cvtph_ps(_mm256_loadu_si256(b.add(i).cast())),
+                );
+                for (x, y) in x.iter_mut().zip(y) {
+                    *x = f(*x, y);
+                }
+                let r = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_loadu_ps(x.as_ptr()));
+                _mm256_storeu_si256(o.add(i).cast(), r);
+            }
+            i += 16;
+        }
+        // SAFETY: as above, element by element.
+        unsafe { tail(o, a, b, i..range.end, f) }
+    }
+
+    /// `f16_pass_avx512` 8 lanes at a time.
+    ///
+    /// # Safety
+    /// The CPU has AVX2, FMA and F16C; the rest as `f16_pass_avx512`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn f16_pass_avx2(
+        o: *mut f16,
+        a: *const f16,
+        b: *const f16,
+        range: Range<usize>,
+        f: impl Fn(f32, f32) -> f32,
+    ) {
+        let mut i = range.start;
+        while i + 8 <= range.end {
+            // SAFETY: as in `f16_pass_avx512`, for 8 elements.
+            unsafe {
+                let (mut x, mut y) = ([0f32; 8], [0f32; 8]);
+                _mm256_storeu_ps(
+                    x.as_mut_ptr(),
+                    _mm256_cvtph_ps(_mm_loadu_si128(a.add(i).cast())),
+                );
+                _mm256_storeu_ps(
+                    y.as_mut_ptr(),
+                    _mm256_cvtph_ps(_mm_loadu_si128(b.add(i).cast())),
+                );
+                for (x, y) in x.iter_mut().zip(y) {
+                    *x = f(*x, y);
+                }
+                let r = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(x.as_ptr()));
+                _mm_storeu_si128(o.add(i).cast(), r);
+            }
+            i += 8;
+        }
+        // SAFETY: as above, element by element.
+        unsafe { tail(o, a, b, i..range.end, f) }
+    }
+
+    /// The last elements one at a time.
+    ///
+    /// # Safety
+    /// As `f16_pass_avx512`'s pointers and range.
+    #[inline(always)]
+    unsafe fn tail(
+        o: *mut f16,
+        a: *const f16,
+        b: *const f16,
+        range: Range<usize>,
+        f: impl Fn(f32, f32) -> f32,
+    ) {
+        for i in range {
+            // SAFETY: i lies in the range the contract covers.
+            unsafe {
+                *o.add(i) = f16::from_f32(f((*a.add(i)).to_f32(), (*b.add(i)).to_f32()));
+            }
+        }
+    }
+}
