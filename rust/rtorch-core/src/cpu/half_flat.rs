@@ -8,19 +8,24 @@
 //! (the same float32 op on the same widened values, rounded once to nearest even).
 //! bfloat16's conversions are a shift and a rounding that the compiler vectorises;
 //! float16's are the F16C instructions, 16 or 8 lanes at a time, with the op applied
-//! lane by lane to the widened registers.
+//! lane by lane to the widened registers. Only the AVX2 and AVX-512 levels have these
+//! loops (each is a copy of the op per level: the extension's size); the portable
+//! level keeps the blocked walk.
 
 use super::elementwise::{par_chunks, runs_flat};
-use super::half_convert::{f16c, narrow_bf16, widen_bf16};
-use super::math::{at_widest_level, capability, Capability};
+#[cfg(target_arch = "x86_64")]
+use super::half_convert::f16c;
+use super::math::{capability, Capability};
 use super::view::{View, ViewMut};
 use super::SendPtr;
+use crate::element::Element;
 use half::{bf16, f16};
+use std::ops::Range;
 
 /// The three base pointers and the element count when the operands run flat (one
 /// gap-free run each, in the same order) and `out` is each input or shares no byte with
 /// it: then element i is read before it is written, by its own iteration alone.
-fn flat_operands<H: crate::element::Element>(
+fn flat_operands<H: Element>(
     out: &ViewMut<'_, H>,
     a: &View<'_, H>,
     b: &View<'_, H>,
@@ -46,69 +51,24 @@ fn flat_operands<H: crate::element::Element>(
 }
 
 /// `out[i] = round(f(widen(a[i]), widen(b[i])))` for bfloat16 in one pass, when the
-/// operands run flat and `out` is each input or apart from it; returns false, having
-/// done nothing, otherwise.
+/// operands run flat and `out` is each input or apart from it, on the AVX2 and AVX-512
+/// levels; returns false, having done nothing, otherwise (the caller's blocked walk).
 pub fn binary_bf16(
     out: ViewMut<'_, bf16>,
     a: View<'_, bf16>,
     b: View<'_, bf16>,
     f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
 ) -> bool {
-    let Some(([po, pa, pb], n)) = flat_operands(&out, &a, &b) else {
-        return false;
-    };
-    par_chunks(n, move |s, e| {
-        at_widest_level(
-            #[inline(always)]
-            move || {
-                for i in s..e {
-                    // SAFETY: flat runs put each operand's n elements at its pointer and
-                    // i < n; `out` is an input or apart from them (`flat_operands`), so
-                    // element i is read before its write, and the chunks split `out`
-                    // between the threads.
-                    unsafe {
-                        let v = f(widen_bf16(*pa.get().add(i)), widen_bf16(*pb.get().add(i)));
-                        *po.get().add(i) = narrow_bf16(v);
-                    }
-                }
-            },
-        )
-    });
-    true
-}
-
-/// `binary_bf16` for float16, on CPUs with F16C at the AVX2 or AVX-512 level (false
-/// elsewhere, as for operands that do not run flat).
-pub fn binary_f16(
-    out: ViewMut<'_, f16>,
-    a: View<'_, f16>,
-    b: View<'_, f16>,
-    f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
-) -> bool {
     #[cfg(target_arch = "x86_64")]
-    {
-        let level = capability();
-        if level == Capability::Default || !f16c() {
-            return false;
-        }
-        let Some(([po, pa, pb], n)) = flat_operands(&out, &a, &b) else {
-            return false;
-        };
-        par_chunks(n, move |s, e| {
-            let (o, x, y) = (po.get(), pa.get().cast_const(), pb.get().cast_const());
-            // SAFETY: the level was checked above (F16C with it); the pointers and the
-            // range are as `binary_bf16`'s: flat runs of n elements, `out` an input or
-            // apart from them, each chunk of `out` written by one thread.
-            unsafe {
-                if level == Capability::Avx512 {
-                    x86::f16_pass_avx512(o, x, y, s..e, f)
-                } else {
-                    x86::f16_pass_avx2(o, x, y, s..e, f)
-                }
-            }
-        });
-        true
-    }
+    return pass(
+        out,
+        a,
+        b,
+        f,
+        x86::bf16_pass_avx512,
+        x86::bf16_pass_avx2,
+        true,
+    );
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = (out, a, b, f);
@@ -116,9 +76,76 @@ pub fn binary_f16(
     }
 }
 
+/// `binary_bf16` for float16, on CPUs with F16C at the AVX2 or AVX-512 level.
+pub fn binary_f16(
+    out: ViewMut<'_, f16>,
+    a: View<'_, f16>,
+    b: View<'_, f16>,
+    f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return pass(
+        out,
+        a,
+        b,
+        f,
+        x86::f16_pass_avx512,
+        x86::f16_pass_avx2,
+        f16c(),
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (out, a, b, f);
+        false
+    }
+}
+
+/// A pass at one SIMD level: `o[i] = round(f(a[i], b[i]))` over a range (`x86`).
+#[cfg(target_arch = "x86_64")]
+type Pass<H, F> = unsafe fn(*mut H, *const H, *const H, Range<usize>, F);
+
+/// Runs `avx512` or `avx2` (by the level in use, when `usable`) over the flat operands
+/// in parallel chunks; false, having done nothing, where neither applies.
+#[cfg(target_arch = "x86_64")]
+fn pass<H: Element, F: Fn(f32, f32) -> f32 + Copy + Send + Sync>(
+    out: ViewMut<'_, H>,
+    a: View<'_, H>,
+    b: View<'_, H>,
+    f: F,
+    avx512: Pass<H, F>,
+    avx2: Pass<H, F>,
+    usable: bool,
+) -> bool {
+    let run = match capability() {
+        Capability::Avx512 if usable => avx512,
+        Capability::Avx2 if usable => avx2,
+        _ => return false,
+    };
+    let Some(([po, pa, pb], n)) = flat_operands(&out, &a, &b) else {
+        return false;
+    };
+    par_chunks(n, move |s, e| {
+        // SAFETY: the level (and F16C for float16, `usable`) was checked above; flat
+        // runs put each operand's n elements at its pointer and s..e lies in 0..n;
+        // `out` is an input or apart from them (`flat_operands`), so element i is read
+        // before its write; each chunk of `out` is written by one thread.
+        unsafe {
+            run(
+                po.get(),
+                pa.get().cast_const(),
+                pb.get().cast_const(),
+                s..e,
+                f,
+            )
+        }
+    });
+    true
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use half::f16;
+    use crate::cpu::half_convert::{narrow_bf16, widen_bf16};
+    use half::{bf16, f16};
     use std::arch::x86_64::*;
     use std::ops::Range;
 
@@ -198,6 +225,59 @@ mod x86 {
         }
         // SAFETY: as above, element by element.
         unsafe { tail(o, a, b, i..range.end, f) }
+    }
+
+    /// `o[i] = round(f(a[i], b[i]))` over `range` for bfloat16: a plain loop the compiler
+    /// vectorises at this level (the conversions are shifts and a rounding select).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA; the rest as `f16_pass_avx512`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+    pub unsafe fn bf16_pass_avx512(
+        o: *mut bf16,
+        a: *const bf16,
+        b: *const bf16,
+        range: Range<usize>,
+        f: impl Fn(f32, f32) -> f32,
+    ) {
+        // SAFETY: the caller's contract.
+        unsafe { bf16_loop(o, a, b, range, f) }
+    }
+
+    /// `bf16_pass_avx512` at the AVX2 level.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; the rest as `f16_pass_avx512`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn bf16_pass_avx2(
+        o: *mut bf16,
+        a: *const bf16,
+        b: *const bf16,
+        range: Range<usize>,
+        f: impl Fn(f32, f32) -> f32,
+    ) {
+        // SAFETY: the caller's contract.
+        unsafe { bf16_loop(o, a, b, range, f) }
+    }
+
+    /// # Safety
+    /// As `f16_pass_avx512`'s pointers and range.
+    #[inline(always)]
+    unsafe fn bf16_loop(
+        o: *mut bf16,
+        a: *const bf16,
+        b: *const bf16,
+        range: Range<usize>,
+        f: impl Fn(f32, f32) -> f32,
+    ) {
+        for i in range {
+            // SAFETY: i lies in the range the contract covers; element i of the
+            // inputs is read before element i of `o` is written.
+            unsafe {
+                let v = f(widen_bf16(*a.add(i)), widen_bf16(*b.add(i)));
+                *o.add(i) = narrow_bf16(v);
+            }
+        }
     }
 
     /// The last elements one at a time.

@@ -68,6 +68,11 @@ pub trait FloatBinary: Copy + Send + Sync + 'static {
     /// Whether `f32_fast` may decline elements (then the half types compute with the
     /// float32 form too: `half` is not used).
     const DECLINES: bool = false;
+    /// Whether float16/bfloat16 operands that run flat take one pass with `half`
+    /// inlined (`cpu::half_flat`) rather than the float32 blocks: for cheap formulas
+    /// that are common on those types (each such kind is a copy of the loop per type
+    /// and SIMD level in the extension). Not with `DECLINES` or an `f32_block`.
+    const ONE_PASS: bool = false;
     /// A faster float32 form that may decline an element: `(value, true)`, or
     /// `(_, false)` where the exact `f32` must redo it.
     #[inline(always)]
@@ -274,11 +279,19 @@ impl ArithBinary for Fmin {
 
 // ----- floating -----
 
-/// Declares float formulas written once over `F` (f32 or f64).
+/// Declares float formulas written once over `F` (f32 or f64); `one_pass` sets
+/// `FloatBinary::ONE_PASS`.
 macro_rules! float_formula {
     ($name:ident $kname:literal |$x:ident, $y:ident| $body:expr) => {
+        float_formula!(@ $name $kname false |$x, $y| $body);
+    };
+    ($name:ident $kname:literal one_pass |$x:ident, $y:ident| $body:expr) => {
+        float_formula!(@ $name $kname true |$x, $y| $body);
+    };
+    (@ $name:ident $kname:literal $one:literal |$x:ident, $y:ident| $body:expr) => {
         impl FloatBinary for $name {
             const NAME: &'static str = $kname;
+            const ONE_PASS: bool = $one;
             #[inline(always)]
             fn f32(self, $x: f32, $y: f32) -> f32 {
                 #[allow(dead_code)]
@@ -298,7 +311,7 @@ macro_rules! float_formula {
 /// True division (one correctly rounded quotient).
 #[derive(Clone, Copy, Debug)]
 pub struct Div;
-float_formula!(Div "div_true" |x, y| x / y);
+float_formula!(Div "div_true" one_pass |x, y| x / y);
 
 // Multiplication is also a floating kind, for the float32 kernels of half types times
 // a number (`ops::map::half_by_number`).
@@ -323,7 +336,7 @@ impl FloatBinary for Atan2 {
 /// |x| with the sign bit of y (exact in every width).
 #[derive(Clone, Copy, Debug)]
 pub struct Copysign;
-float_formula!(Copysign "copysign" |x, y| x.copysign(y));
+float_formula!(Copysign "copysign" one_pass |x, y| x.copysign(y));
 
 #[derive(Clone, Copy, Debug)]
 pub struct Hypot;

@@ -377,9 +377,8 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     y.cpu_view()?,
                     move |p, q| k.f64(p, q),
                 ),
-                // One pass over flat operands for the kinds written as a formula (the
-                // others call slice kernels or redo declined elements by blocks).
-                F16 if one_pass::<K>(k)
+                // One pass over flat operands for the kinds that ask for it.
+                F16 if K::ONE_PASS
                     && half_flat::binary_f16(
                         o.cpu_view_mut()?,
                         x.cpu_view()?,
@@ -387,7 +386,7 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                         #[inline(always)]
                         move |p, q| k.half(p, q, round_to::<f16>),
                     ) => {}
-                BF16 if one_pass::<K>(k)
+                BF16 if K::ONE_PASS
                     && half_flat::binary_bf16(
                         o.cpu_view_mut()?,
                         x.cpu_view()?,
@@ -412,12 +411,6 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             Ok(())
         }
     }
-}
-
-/// Whether a floating kind's half types take the one-pass loops (`cpu::half_flat`): a
-/// formula, not a slice kernel (`f32_block`) nor a fast form that declines elements.
-fn one_pass<K: FloatBinary>(k: K) -> bool {
-    !K::DECLINES && k.f32_block().is_none()
 }
 
 /// `x = k(x, y)` over float32 blocks of half-type values, compiled for the widest
