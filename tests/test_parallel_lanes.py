@@ -117,12 +117,13 @@ def test_embedding_bag_bags(mode):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64"])
-@pytest.mark.parametrize("k", [1, 7, 32, 40])
+@pytest.mark.parametrize("k", [1, 7, 20, 32, 40, 99])
 @pytest.mark.parametrize("largest", [True, False])
 def test_topk_and_kthvalue_with_ties_and_nans_match_a_stable_sort(largest, k, dtype):
-    # k up to 32 takes the one-pass sorted buffer (blocks of 16 passed over when none
-    # enters), a larger (but < n/4) k the selection; ties resolve by index (as the
-    # stable sort does), -0.0 ties with 0.0, and NaN counts as the largest value.
+    # Rows of 400: k below 400/16 takes the one pass with a threshold (blocks of 16
+    # passed over when none enters; with six distinct values many do), a k up to 400/4
+    # the selection of pairs; ties resolve by index (as the stable sort does), -0.0 ties
+    # with 0.0, and NaN counts as the largest value.
     v = RNG.integers(0, 6, size=(50, 400)).astype(np.float64)
     if dtype != "int64":
         v[RNG.random(v.shape) < 0.05] = np.nan
@@ -182,3 +183,25 @@ def test_three_operand_maps_on_every_layout(dtype):
     for make, want in cases:
         (got,) = same_for_thread_counts(lambda make=make: [make().numpy()])
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("distinct", [50_000, 6])
+@pytest.mark.parametrize("k", [1, 16, 33, 100, 1000, 25_000])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_of_a_long_lane_matches_a_stable_sort(largest, k, distinct):
+    # One lane of 100_003 (keys made 256 at a time, the last chunk short) by the one
+    # pass with a threshold: each value twice (the threshold falls fast, most blocks
+    # are passed over) or six values (ties everywhere: candidates cut back often, for
+    # k up to 32 kept sorted, above by selections), and a few NaNs; k up to just below
+    # n/4.
+    n = 100_003
+    v = RNG.permutation(n).astype(np.float64) % distinct
+    v[RNG.random(n) < 0.001] = np.nan
+    position = np.arange(n)
+    if largest:
+        order = np.lexsort((position, -np.nan_to_num(v), np.where(np.isnan(v), 0, 1)))
+    else:
+        order = np.argsort(np.where(np.isnan(v), np.inf, v), kind="stable")
+    vals, idx = rtorch.topk(rtorch.tensor(v.astype(np.float32)), k, largest=largest)
+    np.testing.assert_array_equal(idx.numpy(), order[:k])
+    np.testing.assert_array_equal(vals.numpy(), v[order[:k]].astype(np.float32))

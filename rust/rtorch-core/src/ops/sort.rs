@@ -4,6 +4,7 @@
 
 use super::reduce::{lane_shape, lanes, record_select, unlanes};
 use crate::autograd::needs_grad;
+use crate::cpu::math::at_widest_level;
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -72,30 +73,28 @@ fn order_by_keys(keys: &[u64]) -> Vec<usize> {
     pairs.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Up to this many, `order_prefix` keeps a sorted buffer in one pass instead of selecting.
-const SMALL_K: usize = 32;
-
-/// The first `k` positions of `order(x, descending)` without sorting the rest.
+/// The first `k` positions of `order(x, descending)` without sorting the rest: for `k`
+/// below a quarter of the lane's length by one pass with a threshold
+/// (`first_by_threshold`), except on short lanes with a `k` above a sixteenth of them,
+/// where a selection of the k smallest (key, position) pairs is faster (k = 100 of
+/// 1000: 2.6 ms for 1000 rows, 3.2 by threshold; of 1M, 18 ms against 10.5); else the
+/// whole order, cut. Each gives the full sort's first `k`.
 fn order_prefix<T: Element>(x: &[T], descending: bool, k: usize) -> Vec<usize> {
-    prefix_by_keys(&sort_keys(x, descending), k)
-}
-
-/// The first `k` positions of `order_by_keys(keys)`: a selection of the `k` smallest
-/// (key, position) pairs, then a sort of those. The same indices as the full sort.
-fn prefix_by_keys(keys: &[u64], k: usize) -> Vec<usize> {
-    if k == 0 || k * 4 >= keys.len() {
-        let mut o = order_by_keys(keys);
+    if k == 0 || k.saturating_mul(4) >= x.len() {
+        let mut o = order(x, descending);
         o.truncate(k);
         return o;
     }
-    if k <= SMALL_K {
-        return first_few(keys, k);
+    if x.len() <= 4096 && k * 16 >= x.len() {
+        // (Pairs are distinct, so the k smallest are the stable order's first k.)
+        let keys = sort_keys(x, descending);
+        let mut pairs: Vec<(u64, usize)> = keys.into_iter().zip(0..).collect();
+        pairs.select_nth_unstable(k - 1);
+        pairs.truncate(k);
+        pairs.sort_unstable();
+        return pairs.into_iter().map(|(_, i)| i).collect();
     }
-    let mut pairs: Vec<(u64, usize)> = keys.iter().copied().zip(0..).collect();
-    pairs.select_nth_unstable(k - 1);
-    pairs.truncate(k);
-    pairs.sort_unstable();
-    pairs.into_iter().map(|(_, i)| i).collect()
+    first_by_threshold(x, descending, k)
 }
 
 /// Position `p` of `order_by_keys(keys)` (`p < keys.len()`) by selection, without
@@ -106,46 +105,130 @@ fn nth_by_keys(keys: &[u64], p: usize) -> usize {
     pairs.select_nth_unstable(p).1 .1
 }
 
-/// `prefix_by_keys` for small `k`: one pass keeping the first `k` so far in order.
-/// Every position seen later is larger than those kept, so a tie with the k-th never
-/// wins: a key enters only if it is strictly below the k-th's, and goes after every
-/// kept one it is not below. Blocks of 16 with no such key are passed over with one
-/// vectorised test.
-fn first_few(keys: &[u64], k: usize) -> Vec<usize> {
-    const BLOCK: usize = 16;
-    let mut best: Vec<usize> = (0..k).collect();
-    // Insertion sort of the first k by (key, position): stable, and k is small.
-    for i in 1..k {
-        let mut at = i;
-        while at > 0 && keys[best[at - 1]] > keys[i] {
-            best[at] = best[at - 1];
-            at -= 1;
-        }
-        best[at] = i;
+/// `order_prefix` for `0 < k < x.len()`: one pass over the keys, made a block at a time
+/// on the stack, that keeps as candidates the (key, position) pairs below a threshold,
+/// the largest key among the `k` smallest pairs kept so far. A later position with a
+/// key equal to it comes after all of those, so it can never enter: only keys strictly
+/// below are candidates. When the candidates fill their buffer, a selection keeps the
+/// `k` smallest and lowers the threshold; blocks of 16 with no key below it are passed
+/// over by one vectorised test (nearly all of them, on data in no particular order).
+/// Then the `k` kept pairs in order: the same positions as the full sort's first `k`.
+/// (1M float32, k = 100: 14 ms -> 1.2 ms; the sort of (key, position) pairs it replaces
+/// allocated and selected over 16 MB.)
+fn first_by_threshold<T: Element>(x: &[T], descending: bool, k: usize) -> Vec<usize> {
+    const KEYS: usize = 256;
+    let mut keys = [0u64; KEYS];
+    let mut kept = Candidates::new(k);
+    for (c, chunk) in x.chunks(KEYS).enumerate() {
+        let keys = &mut keys[..chunk.len()];
+        fill_sort_keys(chunk, descending, keys);
+        kept.admit(keys, c * KEYS);
     }
-    let mut worst = keys[best[k - 1]];
-    let mut i = k;
-    while i < keys.len() {
-        let end = (i + BLOCK).min(keys.len());
-        let block = &keys[i..end];
-        if block.iter().fold(false, |hit, &v| hit | (v < worst)) {
-            for (j, &v) in block.iter().enumerate() {
-                if v < worst {
-                    // Shift the kept ones that v comes before down by one (the k-th
-                    // drops out) and put v in the gap.
-                    let mut at = k - 1;
-                    while at > 0 && v < keys[best[at - 1]] {
-                        best[at] = best[at - 1];
-                        at -= 1;
+    kept.into_order()
+}
+
+/// Up to this k, `Candidates` keeps its pairs sorted (an insertion per entry).
+const SMALL_K: usize = 32;
+
+/// The candidate pairs of `first_by_threshold` and their threshold. Not generic: the
+/// keys' dtype is gone, so one copy (at the widest SIMD level) serves every dtype.
+struct Candidates {
+    k: usize,
+    /// Pairs kept: at most `cap` plus one block of keys (k when `k <= SMALL_K`).
+    kept: Vec<(u64, usize)>,
+    cap: usize,
+    /// Keys strictly below this may enter (u64::MAX until `k` pairs are kept: until
+    /// then every key enters, NaN's u64::MAX too).
+    threshold: u64,
+    full: bool,
+}
+
+impl Candidates {
+    fn new(k: usize) -> Self {
+        let cap = 4 * k.max(16);
+        Candidates {
+            k,
+            kept: Vec::with_capacity(cap + 256),
+            cap,
+            threshold: u64::MAX,
+            full: false,
+        }
+    }
+
+    /// Takes in the keys of positions `base..base + keys.len()`.
+    fn admit(&mut self, keys: &[u64], base: usize) {
+        const BLOCK: usize = 16;
+        let mut at = 0;
+        if !self.full {
+            // The first k pairs, unconditionally.
+            let take = (self.k - self.kept.len()).min(keys.len());
+            self.kept.extend(keys[..take].iter().copied().zip(base..));
+            at = take;
+            if self.kept.len() < self.k {
+                return;
+            }
+            self.cut();
+        }
+        // The scan at the widest SIMD level (the test of a block of 16 keys is two
+        // vector compares there).
+        at_widest_level(
+            #[inline(always)]
+            || {
+                for (b, block) in keys[at..].chunks(BLOCK).enumerate() {
+                    let t = self.threshold;
+                    if !block.iter().fold(false, |hit, &v| hit | (v < t)) {
+                        continue;
                     }
-                    best[at] = i + j;
-                    worst = keys[best[k - 1]];
+                    let first = base + at + b * BLOCK;
+                    for (j, &v) in block.iter().enumerate() {
+                        if v < self.threshold {
+                            self.enter((v, first + j));
+                        }
+                    }
                 }
+            },
+        );
+    }
+
+    /// Takes in a pair below the threshold, after the first k. A small k keeps its k
+    /// pairs sorted and the threshold exact at every entry (an insertion: the pair goes
+    /// after every kept one with its key or less, as its position is the largest so
+    /// far); a larger one collects candidates and cuts back when they fill `cap`.
+    #[inline(always)]
+    fn enter(&mut self, pair: (u64, usize)) {
+        if self.k <= SMALL_K {
+            let at = self.kept.partition_point(|p| p.0 <= pair.0);
+            self.kept.insert(at, pair);
+            self.kept.pop();
+            self.threshold = self.kept[self.k - 1].0;
+        } else {
+            self.kept.push(pair);
+            if self.kept.len() >= self.cap {
+                self.cut();
             }
         }
-        i = end;
     }
-    best
+
+    /// Keeps the k smallest pairs (in order, for a small k); the threshold becomes the
+    /// largest key among them.
+    fn cut(&mut self) {
+        let k = self.k;
+        if k <= SMALL_K {
+            self.kept.sort_unstable();
+        } else {
+            self.kept.select_nth_unstable(k - 1);
+        }
+        self.kept.truncate(k);
+        self.threshold = self.kept[k - 1].0;
+        self.full = true;
+    }
+
+    /// The positions of the k smallest pairs, in order.
+    fn into_order(mut self) -> Vec<usize> {
+        self.cut();
+        self.kept.sort_unstable();
+        self.kept.into_iter().map(|(_, i)| i).collect()
+    }
 }
 
 /// Which sorted positions of a lane are output.
