@@ -33,8 +33,8 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
     const FUSED: bool = false;
     fn apply<T: Arith>(self, x: T, y: T) -> T;
     /// The op on float32: how float16 and bfloat16 compute (one rounding at the end).
-    /// Kinds override it with a form LLVM vectorises better (selects for branches), the
-    /// same values.
+    /// Kinds override it with a form LLVM vectorises better (selects for branches, the
+    /// same values), or with alpha rounded as the op rounds it (the scaled kinds).
     #[inline(always)]
     fn f32(self, x: f32, y: f32) -> f32 {
         self.apply(x, y)
