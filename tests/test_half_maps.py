@@ -307,12 +307,12 @@ FLAT_OPS = {
 @pytest.mark.parametrize("name", sorted(FLAT_OPS))
 @pytest.mark.parametrize("n", [1, 17, 2 * 32768 + 33])
 def test_half_flat_one_pass_is_float32_rounded_once(name, dtype, n):
-    # 16-bit operands that run flat take one pass (conversions and the op inlined): bit
-    # for bit numpy's float32 op on the same values, rounded once (float16: where the
-    # result is not NaN; NaN where it is). Ties, the largest finite values (their sum
-    # overflows), infinities, NaN, signed zeros and subnormals; lengths with a tail and
-    # above the parallel grain; the result into a fresh tensor, into x, into y, and on
-    # both operands transposed.
+    # 16-bit operands that run flat take one pass (conversions and the op inlined; fmax
+    # and fmin keep the float32 blocks): bit for bit numpy's float32 op on the same
+    # values, rounded once (float16: where the result is not NaN; NaN where it is).
+    # Ties, the largest finite values (their sum overflows), infinities, NaN, signed
+    # zeros and subnormals; lengths with a tail and above the parallel grain; the result
+    # into a fresh tensor, into x, into y, and on both operands transposed.
     rng = np.random.default_rng(n)
     big = 65504.0 if dtype == rtorch.float16 else 3.3895e38
     tiny = 2.0**-20 if dtype == rtorch.float16 else 1e-40

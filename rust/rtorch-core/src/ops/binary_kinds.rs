@@ -31,6 +31,11 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
     /// Whether the formula has a fused multiply-add: float32 then runs through the
     /// block kernel compiled with FMA (`f32::mul_add` elsewhere is a libm call).
     const FUSED: bool = false;
+    /// Whether float16/bfloat16 operands that run flat take one pass with `f32`
+    /// inlined (`cpu::half_flat`) rather than the float32 blocks: the common kinds (each
+    /// is a copy of the loop per type and SIMD level in the extension). Not the kinds
+    /// with alpha, whose per-element conversion of it keeps that loop scalar.
+    const ONE_PASS: bool = false;
     fn apply<T: Arith>(self, x: T, y: T) -> T;
     /// The op on float32: how float16 and bfloat16 compute (one rounding at the end).
     /// Kinds override it with a form LLVM vectorises better (selects for branches, the
@@ -124,6 +129,7 @@ macro_rules! arith_kinds {
         pub struct $name;
         impl ArithBinary for $name {
             const NAME: &'static str = $kname;
+            const ONE_PASS: bool = true;
             #[inline(always)]
             fn apply<T: Arith>(self, x: T, y: T) -> T {
                 x.$method(y)
@@ -200,6 +206,7 @@ impl ArithBinary for EqMask {
 pub struct Maximum;
 impl ArithBinary for Maximum {
     const NAME: &'static str = "maximum";
+    const ONE_PASS: bool = true;
     #[inline(always)]
     fn apply<T: Arith>(self, x: T, y: T) -> T {
         if x != x || (y == y && x >= y) {
@@ -227,6 +234,7 @@ impl ArithBinary for Maximum {
 pub struct Minimum;
 impl ArithBinary for Minimum {
     const NAME: &'static str = "minimum";
+    const ONE_PASS: bool = true;
     #[inline(always)]
     fn apply<T: Arith>(self, x: T, y: T) -> T {
         if x != x || (y == y && x <= y) {

@@ -206,9 +206,8 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     y.cpu_view()?,
                     &block,
                 ),
-                // One pass over flat operands; not for the kinds with alpha, whose
-                // per-element conversion of it kept that loop scalar (5x slower).
-                F16 if !K::FUSED
+                // One pass over flat operands for the kinds that ask for it.
+                F16 if K::ONE_PASS
                     && half_flat::binary_f16(
                         o.cpu_view_mut()?,
                         x.cpu_view()?,
@@ -216,7 +215,7 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                         #[inline(always)]
                         move |p, q| k.f32(p, q),
                     ) => {}
-                BF16 if !K::FUSED
+                BF16 if K::ONE_PASS
                     && half_flat::binary_bf16(
                         o.cpu_view_mut()?,
                         x.cpu_view()?,

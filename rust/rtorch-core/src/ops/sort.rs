@@ -210,7 +210,9 @@ impl Candidates {
     }
 
     /// Keeps the k smallest pairs (in order, for a small k); the threshold becomes the
-    /// largest key among them.
+    /// largest key among them. (Rare; out of line, so that the scan's copy at each SIMD
+    /// level does not carry its own sort and selection.)
+    #[inline(never)]
     fn cut(&mut self) {
         let k = self.k;
         if k <= SMALL_K {
