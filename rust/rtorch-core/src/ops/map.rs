@@ -842,7 +842,26 @@ pub fn float_unary<K: FloatUnary>(out: &Tensor, a: &Tensor, k: K) -> Result<()> 
             // and a value's result must not depend on layout.
             unary_map_half::<f32>(out, a, &|b| f32_block(k, b))
         }
-        DType::F64 => unary_map::<f64, f64>(out, a, move |x| k.f64(x)),
+        DType::F64 => {
+            // The kind's float64 slice kernel where it has one and the layout allows
+            // (the same values element by element, whatever the layout: `exp_f64`'s
+            // separate multiplies and adds).
+            if let Some((f, fi)) = k.f64_slices() {
+                if runs_flat(&[out.layout(), a.layout()])
+                    && matches!(Backend::of(out, &[a]), Ok(Backend::Cpu))
+                {
+                    let (o, x) = (out.cpu_view_mut::<f64>()?, a.cpu_view::<f64>()?);
+                    crate::cpu::elementwise::slice_map(o, x, &f, &fi);
+                    return Ok(());
+                }
+                return unary_map::<f64, f64>(out, a, move |x| {
+                    let mut v = [x];
+                    fi(&mut v);
+                    v[0]
+                });
+            }
+            unary_map::<f64, f64>(out, a, move |x| k.f64(x))
+        }
         F16 => unary_map_half::<f16>(out, a, &|b| f32_block(k, b)),
         BF16 => unary_map_half::<bf16>(out, a, &|b| f32_block(k, b)),
         d => Err(super::unary::not_implemented(K::NAME, d)),

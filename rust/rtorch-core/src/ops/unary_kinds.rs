@@ -13,6 +13,7 @@ use crate::element::Element;
 
 /// A vectorised float32 slice kernel: `(out-of-place (input, out), in place (data))`.
 pub type F32Slices = (fn(&[f32], &mut [f32]), fn(&mut [f32]));
+pub type F64Slices = (fn(&[f64], &mut [f64]), fn(&mut [f64]));
 
 /// A floating unary op. `F` in a body is the type computed in: f32 (float32, float16,
 /// bfloat16) or f64 (float64).
@@ -23,6 +24,10 @@ pub trait FloatUnary: Copy + Send + Sync + 'static {
     fn f64(self, x: f64) -> f64;
     /// A vectorised slice kernel for contiguous float32 (`out`, then in place).
     fn f32_slices(self) -> Option<F32Slices> {
+        None
+    }
+    /// The same for float64 (where the scalar form calls libm per element).
+    fn f64_slices(self) -> Option<F64Slices> {
         None
     }
     /// A float32 block form in place, for kinds with parameters whose formula calls a
@@ -39,6 +44,7 @@ macro_rules! kinds {
         $(#[$m:meta])*
         $name:ident $kname:literal { $($field:ident : $fty:ty),* }
         $(slices($s:path, $si:path))?
+        $(slices64($s64:path, $si64:path))?
         $(block($b:path))?
         |$x:ident| $body:expr;
     )*) => {$(
@@ -70,6 +76,11 @@ macro_rules! kinds {
                 }
             )?
             $(
+                fn f64_slices(self) -> Option<F64Slices> {
+                    Some(($s64, $si64))
+                }
+            )?
+            $(
                 fn f32_block(self) -> Option<fn(Self, &mut [f32])> {
                     Some($b)
                 }
@@ -84,7 +95,8 @@ pub(crate) const GELU_C: f64 = 0.044_715;
 
 kinds! {
     /// e^x.
-    Exp "exp" {} slices(math::exp_slice, math::exp_slice_inplace) |x| x.exp_();
+    Exp "exp" {} slices(math::exp_slice, math::exp_slice_inplace)
+        slices64(math::exp_f64_slice, math::exp_f64_slice_inplace) |x| x.exp_();
     Exp2 "exp2" {} slices(math::exp2_slice, math::exp2_slice_inplace) |x| x.exp2();
     Expm1 "expm1" {} slices(math::expm1_slice, math::expm1_slice_inplace) |x| x.expm1_();
     /// ln x.
