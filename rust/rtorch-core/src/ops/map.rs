@@ -207,22 +207,17 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     &block,
                 ),
                 // One pass over flat operands for the kinds that ask for it.
-                F16 if K::ONE_PASS
-                    && half_flat::binary_f16(
-                        o.cpu_view_mut()?,
-                        x.cpu_view()?,
-                        y.cpu_view()?,
-                        #[inline(always)]
-                        move |p, q| k.f32(p, q),
-                    ) => {}
-                BF16 if K::ONE_PASS
-                    && half_flat::binary_bf16(
-                        o.cpu_view_mut()?,
-                        x.cpu_view()?,
-                        y.cpu_view()?,
-                        #[inline(always)]
-                        move |p, q| k.f32(p, q),
-                    ) => {}
+                F16 | BF16
+                    if K::ONE_PASS
+                        && half_one_pass(
+                            o,
+                            x,
+                            y,
+                            #[inline(always)]
+                            move |p, q| k.f32(p, q),
+                            #[inline(always)]
+                            move |p, q| k.f32(p, q),
+                        )? => {}
                 F16 => cpu::binary_map_half::<f16>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
@@ -377,22 +372,17 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                     move |p, q| k.f64(p, q),
                 ),
                 // One pass over flat operands for the kinds that ask for it.
-                F16 if K::ONE_PASS
-                    && half_flat::binary_f16(
-                        o.cpu_view_mut()?,
-                        x.cpu_view()?,
-                        y.cpu_view()?,
-                        #[inline(always)]
-                        move |p, q| k.half(p, q, round_to::<f16>),
-                    ) => {}
-                BF16 if K::ONE_PASS
-                    && half_flat::binary_bf16(
-                        o.cpu_view_mut()?,
-                        x.cpu_view()?,
-                        y.cpu_view()?,
-                        #[inline(always)]
-                        move |p, q| k.half(p, q, round_to::<bf16>),
-                    ) => {}
+                F16 | BF16
+                    if K::ONE_PASS
+                        && half_one_pass(
+                            o,
+                            x,
+                            y,
+                            #[inline(always)]
+                            move |p, q| k.half(p, q, round_to::<f16>),
+                            #[inline(always)]
+                            move |p, q| k.half(p, q, round_to::<bf16>),
+                        )? => {}
                 F16 => cpu::binary_map_half::<f16>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
@@ -410,6 +400,24 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             Ok(())
         }
     }
+}
+
+/// The one-pass loops of `cpu::half_flat` for a float16 or bfloat16 `out` (`op_f16`,
+/// `op_bf16`: the op's float32 form for each type); false where they do not apply
+/// (the caller's float32 blocks then).
+fn half_one_pass(
+    out: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    op_f16: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
+    op_bf16: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
+) -> Result<bool> {
+    let (o, x, y) = (out, a, b);
+    Ok(match out.dtype() {
+        F16 => half_flat::binary_f16(o.cpu_view_mut()?, x.cpu_view()?, y.cpu_view()?, op_f16),
+        BF16 => half_flat::binary_bf16(o.cpu_view_mut()?, x.cpu_view()?, y.cpu_view()?, op_bf16),
+        _ => false,
+    })
 }
 
 /// `x = k(x, y)` over float32 blocks of half-type values, compiled for the widest
