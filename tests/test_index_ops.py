@@ -295,6 +295,7 @@ def test_nonzero_and_copy_ops_all_dtypes(dtype):
     check(x.masked_select(T(a > 0)), ref[a > 0])
     check(x.take(I([5, 0])), ref.reshape(-1)[[5, 0]])
     check(rtorch.where(T(a > 0), x, x.flip(1)), np.where(a > 0, ref, ref[:, ::-1]))
+    check(rtorch.nn.functional.embedding(I([1, 0, 1]), x), ref[[1, 0, 1]])
     s = x.scatter(1, I([[0], [1]]), x.index_select(1, I([2])))
     e = ref.copy()
     e[0, 0] = ref[0, 2]

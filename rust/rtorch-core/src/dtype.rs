@@ -48,6 +48,18 @@ impl DType {
         }
     }
 
+    /// The integer dtype of this dtype's size (bool, uint8, int8 -> uint8; float16,
+    /// bfloat16, int16 -> int16; ...): kernels that only move elements (copies,
+    /// gathers, flips) are compiled once per size, on these, instead of once per dtype.
+    pub fn bits(self) -> DType {
+        match self.size() {
+            1 => DType::U8,
+            2 => DType::I16,
+            4 => DType::I32,
+            _ => DType::I64,
+        }
+    }
+
     pub const fn is_floating_point(self) -> bool {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
     }

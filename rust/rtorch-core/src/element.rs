@@ -274,6 +274,34 @@ macro_rules! dispatch_all {
     }};
 }
 
+/// Runs `$body` with `$T` bound to the integer type of `$dtype`'s size (u8, i16, i32 or
+/// i64; see [`DType::bits`](crate::dtype::DType::bits)), for kernels that only move
+/// elements: one instance per size instead of one per dtype. Their views come from
+/// `Tensor::cpu_bits_view(_mut)`.
+#[macro_export]
+macro_rules! dispatch_bits {
+    ($dtype:expr, $T:ident => $body:expr) => {{
+        match $dtype.size() {
+            1 => {
+                type $T = u8;
+                $body
+            }
+            2 => {
+                type $T = i16;
+                $body
+            }
+            4 => {
+                type $T = i32;
+                $body
+            }
+            _ => {
+                type $T = i64;
+                $body
+            }
+        }
+    }};
+}
+
 /// Like `dispatch_all!` but for floating dtypes only; `$other` runs for the rest.
 #[macro_export]
 macro_rules! dispatch_float {

@@ -450,28 +450,51 @@ impl Tensor {
         self.data_ptr::<T>()
     }
 
+    /// The elements' bits as `T`, the integer type of their size ([`DType::bits`]), for
+    /// a kernel that only moves elements (see `dispatch_bits!`): any bit pattern is a
+    /// valid integer, so reading is always sound.
+    #[inline]
+    pub fn cpu_bits_view<T: Element>(&self) -> Result<View<'_, T>> {
+        let p = self.checked_bits_ptr::<T>()?;
+        // SAFETY: as `cpu_view`: `T` has the element size, so the layout's elements are
+        // `T`s inside the storage.
+        Ok(unsafe { View::new(p, &self.0.layout) })
+    }
+
+    /// A writable [`Tensor::cpu_bits_view`]. The kernel may write only bit patterns it
+    /// read from a tensor of this dtype, or zeros (zero bits are every dtype's zero):
+    /// any other pattern could be no value of the dtype (a bool byte other than 0 or 1).
+    #[inline]
+    pub fn cpu_bits_view_mut<T: Element>(&self) -> Result<ViewMut<'_, T>> {
+        let p = self.checked_bits_ptr::<T>()?;
+        // SAFETY: as `cpu_view_mut`, with `T` of the element size (as `cpu_bits_view`).
+        Ok(unsafe { ViewMut::new(p, &self.0.layout) })
+    }
+
+    #[inline]
+    fn checked_bits_ptr<T: Element>(&self) -> Result<*mut T> {
+        let bits = self.dtype().bits();
+        if T::DTYPE != bits {
+            return Err(wrong_kernel_dtype(T::DTYPE, bits));
+        }
+        let base = self.0.storage.cpu_ptr()?;
+        // SAFETY: offset lies within the storage (a layout invariant), counted in
+        // elements of the dtype's size, which is `T`'s.
+        Ok(unsafe { (base as *mut T).add(self.0.layout.offset) })
+    }
+
     /// The elements as a slice, for a CPU kernel: a `RuntimeError` (never an empty
     /// slice) for a tensor on another device, of another dtype, or not contiguous.
     ///
     /// Callers must not hold it across an op that writes to this storage.
     pub fn cpu_slice<T: Element>(&self) -> Result<&[T]> {
-        if self.device() == Device::Meta {
-            return Err(crate::storage::no_meta_kernel());
-        }
-        if self.device() != Device::Cpu {
-            return Err(Error::Runtime(format!(
-                "expected a CPU tensor for a CPU kernel, but got a tensor on {}",
-                self.device()
-            )));
-        }
-        self.as_slice::<T>().ok_or_else(|| {
-            Error::Runtime(format!(
-                "internal error: a CPU kernel expected a contiguous {} tensor, got {} (contiguous: {})",
-                T::DTYPE.name(),
-                self.dtype().name(),
-                self.is_contiguous()
-            ))
-        })
+        self.checked_slice::<T>(self.dtype())
+    }
+
+    /// The elements' bits as a slice of `T`, the integer type of their size; as
+    /// [`Tensor::cpu_slice`] and [`Tensor::cpu_bits_view`].
+    pub fn cpu_bits_slice<T: Element>(&self) -> Result<&[T]> {
+        self.checked_slice::<T>(self.dtype().bits())
     }
 
     /// The elements as a mutable slice, for a CPU kernel writing a tensor it owns: the
@@ -482,10 +505,50 @@ impl Tensor {
     /// (typically: `self` is a fresh output that no other tensor shares yet).
     #[allow(clippy::mut_from_ref)] // the storage is a shared buffer; see Safety
     pub unsafe fn cpu_slice_mut<T: Element>(&self) -> Result<&mut [T]> {
-        let n = self.cpu_slice::<T>()?.len();
-        // SAFETY: `cpu_slice` checked device, dtype and contiguity, so `n` elements
-        // from data_ptr lie inside the storage; exclusivity is the caller's contract.
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.data_ptr::<T>()?, n) })
+        let s = self.checked_slice::<T>(self.dtype())?;
+        // SAFETY: `checked_slice` checked device, dtype and contiguity; exclusivity is
+        // the caller's contract.
+        Ok(unsafe { std::slice::from_raw_parts_mut(s.as_ptr() as *mut T, s.len()) })
+    }
+
+    /// A mutable [`Tensor::cpu_bits_slice`]; the kernel writes as
+    /// [`Tensor::cpu_bits_view_mut`] says.
+    ///
+    /// # Safety
+    /// As [`Tensor::cpu_slice_mut`].
+    #[allow(clippy::mut_from_ref)] // the storage is a shared buffer; see Safety
+    pub unsafe fn cpu_bits_slice_mut<T: Element>(&self) -> Result<&mut [T]> {
+        let s = self.checked_slice::<T>(self.dtype().bits())?;
+        // SAFETY: as `cpu_slice_mut`.
+        Ok(unsafe { std::slice::from_raw_parts_mut(s.as_ptr() as *mut T, s.len()) })
+    }
+
+    /// The elements as `T`s, where `T` is the kernel's type for the stored dtype `as_dtype`
+    /// (the dtype itself, or its [`DType::bits`]).
+    fn checked_slice<T: Element>(&self, as_dtype: DType) -> Result<&[T]> {
+        if self.device() == Device::Meta {
+            return Err(crate::storage::no_meta_kernel());
+        }
+        if self.device() != Device::Cpu {
+            return Err(Error::Runtime(format!(
+                "expected a CPU tensor for a CPU kernel, but got a tensor on {}",
+                self.device()
+            )));
+        }
+        if T::DTYPE != as_dtype || !self.is_contiguous() {
+            return Err(Error::Runtime(format!(
+                "internal error: a CPU kernel expected a contiguous {} tensor, got {} (contiguous: {})",
+                T::DTYPE.name(),
+                self.dtype().name(),
+                self.is_contiguous()
+            )));
+        }
+        let base = self.0.storage.cpu_ptr()?;
+        // SAFETY: contiguous layout of elements of `T`'s size -> numel `T`s from the
+        // offset lie inside the storage.
+        Ok(unsafe {
+            std::slice::from_raw_parts((base as *const T).add(self.0.layout.offset), self.numel())
+        })
     }
 
     /// A contiguous copy of the elements, converted to `T`.

@@ -67,11 +67,12 @@ fn lookup(weight: &Tensor, idx: &[usize], shape: &[usize]) -> Result<Tensor> {
     let d = weight.shape()[1];
     let w = super::copy::contiguous(&weight.detach())?;
     let out = Tensor::uninit(shape, weight.dtype(), weight.device())?;
-    crate::dispatch_all!(weight.dtype(), T => {
-        let wv: &[T] = w.cpu_slice::<T>()?;
-        // SAFETY: `out` is a fresh contiguous buffer of idx.len()*d elements of T that
+    // Moves only: one kernel per element size (see `dispatch_bits!`).
+    crate::dispatch_bits!(weight.dtype(), T => {
+        let wv: &[T] = w.cpu_bits_slice::<T>()?;
+        // SAFETY: `out` is a fresh contiguous buffer of idx.len()*d elements that
         // nothing else references until this function returns it.
-        let ov: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+        let ov: &mut [T] = unsafe { out.cpu_bits_slice_mut::<T>()? };
         crate::cpu::embedding::lookup(wv, d, idx, ov);
     });
     Ok(out)

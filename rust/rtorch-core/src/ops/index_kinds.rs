@@ -23,7 +23,11 @@ pub use crate::cpu::index::ScatterReduce;
 pub trait IndexKind {
     /// The kernel's name, for a backend that compiles one kernel per op.
     const NAME: &'static str;
-    /// The CPU kernel for data of dtype `T`.
+    /// Whether the kernel only moves elements of `out`'s dtype (no arithmetic, no
+    /// comparison): then it runs on their bits, one instance per element size (see
+    /// `dispatch_bits!`), and reaches its data by `cpu_bits_view(_mut)`.
+    const MOVES_ONLY: bool = false;
+    /// The CPU kernel for data of dtype `T` (of its bits, for a kind that moves only).
     fn cpu<T: Arith>(&self, out: &Tensor, inputs: &[&Tensor]) -> Result<()>;
 }
 
@@ -31,6 +35,7 @@ pub trait IndexKind {
 pub fn run<K: IndexKind>(k: &K, dtype: DType, out: &Tensor, inputs: &[&Tensor]) -> Result<()> {
     match Backend::of(out, inputs)? {
         Backend::Meta => Ok(()),
+        Backend::Cpu if K::MOVES_ONLY => crate::dispatch_bits!(dtype, T => k.cpu::<T>(out, inputs)),
         Backend::Cpu => crate::dispatch_all!(dtype, T => k.cpu::<T>(out, inputs)),
     }
 }
@@ -60,6 +65,7 @@ pub struct Index<'a> {
 
 impl IndexKind for Index<'_> {
     const NAME: &'static str = "index";
+    const MOVES_ONLY: bool = true;
     fn cpu<T: Arith>(&self, out: &Tensor, inputs: &[&Tensor]) -> Result<()> {
         let plan = self.plan;
         let (dst_rest, db) = plan.result_strides();
@@ -75,8 +81,8 @@ impl IndexKind for Index<'_> {
             step: db,
             within: &doff,
         };
-        let src = inputs[0].cpu_view::<T>()?;
-        k::gather_rows(src, &s, out.cpu_view_mut()?, &d, plan.offsets.len());
+        let src = inputs[0].cpu_bits_view::<T>()?;
+        k::gather_rows(src, &s, out.cpu_bits_view_mut()?, &d, plan.offsets.len());
         Ok(())
     }
 }
@@ -124,9 +130,10 @@ pub struct Gather {
 
 impl IndexKind for Gather {
     const NAME: &'static str = "gather";
+    const MOVES_ONLY: bool = true;
     fn cpu<T: Arith>(&self, out: &Tensor, inputs: &[&Tensor]) -> Result<()> {
-        let (src, index) = (inputs[0].cpu_view::<T>()?, inputs[1].cpu_view()?);
-        k::gather::<T>(src, self.dim, index, out.cpu_view_mut()?)
+        let (src, index) = (inputs[0].cpu_bits_view::<T>()?, inputs[1].cpu_view()?);
+        k::gather::<T>(src, self.dim, index, out.cpu_bits_view_mut()?)
     }
 }
 

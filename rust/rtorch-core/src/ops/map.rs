@@ -91,8 +91,9 @@ pub fn copy_cast(out: &Tensor, src: &Tensor) -> Result<()> {
     match Backend::of(out, &[src])? {
         Backend::Meta => Ok(()),
         Backend::Cpu if out.dtype() == src.dtype() => {
-            crate::dispatch_all!(out.dtype(), T => {
-                cpu::copy::<T>(out.cpu_view_mut()?, src.cpu_view()?);
+            // Moves only: one copy kernel per element size.
+            crate::dispatch_bits!(out.dtype(), T => {
+                cpu::copy::<T>(out.cpu_bits_view_mut()?, src.cpu_bits_view()?);
             });
             Ok(())
         }
@@ -783,11 +784,12 @@ pub fn select(out: &Tensor, cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<()>
     match Backend::of(out, &[cond, x, y])? {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
-            crate::dispatch_all!(out.dtype(), T => cpu::ternary_map::<bool, T, T, T>(
-                out.cpu_view_mut()?,
+            // Moves only: one kernel per element size.
+            crate::dispatch_bits!(out.dtype(), T => cpu::ternary_map::<bool, T, T, T>(
+                out.cpu_bits_view_mut()?,
                 cond.cpu_view::<bool>()?,
-                x.cpu_view()?,
-                y.cpu_view()?,
+                x.cpu_bits_view()?,
+                y.cpu_bits_view()?,
                 |c, a, b| if c { a } else { b },
             ));
             Ok(())

@@ -789,9 +789,10 @@ fn flip_kernel<T: crate::element::Element>(
     if out.numel() == 0 || !Tensor::has_values(out, &[src])? {
         return Ok(());
     }
-    // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
-    let o = unsafe { out.cpu_slice_mut::<T>()? };
-    crate::cpu::reorder::flip(src.cpu_view::<T>()?, o, flip);
+    // SAFETY: `out` is the op's fresh output; nothing else holds it yet. The kernel
+    // only moves elements (their bits, see `dispatch_bits!`).
+    let o = unsafe { out.cpu_bits_slice_mut::<T>()? };
+    crate::cpu::reorder::flip(src.cpu_bits_view::<T>()?, o, flip);
     Ok(())
 }
 
@@ -802,7 +803,7 @@ pub fn flip(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
     if t.dim() == 0 {
         crate::ops::map::copy_cast(&out, t)?;
     } else {
-        crate::dispatch_all!(t.dtype(), T => flip_kernel::<T>(t, &out, &ds))?;
+        crate::dispatch_bits!(t.dtype(), T => flip_kernel::<T>(t, &out, &ds))?;
     }
     if needs_grad(&[t]) {
         let dims = dims.to_vec();
@@ -860,8 +861,9 @@ fn tri_kernel<T: crate::element::Element>(out: &Tensor, k: i64, lower: bool) -> 
     }
     let nd = out.dim();
     let (r, c) = (out.shape()[nd - 2], out.shape()[nd - 1]);
-    // SAFETY: `out` is the op's fresh contiguous clone; nothing else holds it yet.
-    let m = unsafe { out.cpu_slice_mut::<T>()? };
+    // SAFETY: `out` is the op's fresh contiguous clone; nothing else holds it yet. The
+    // kernel writes zero bits, every dtype's zero (see `dispatch_bits!`).
+    let m = unsafe { out.cpu_bits_slice_mut::<T>()? };
     crate::cpu::reorder::zero_triangle(m, r, c, k, lower);
     Ok(())
 }
@@ -875,7 +877,7 @@ fn tri(t: &Tensor, k: i64, lower: bool) -> Result<Tensor> {
     }
     let out = super::copy::clone_contiguous(&t.detach())?;
     if out.numel() > 0 {
-        crate::dispatch_all!(t.dtype(), T => tri_kernel::<T>(&out, k, lower))?;
+        crate::dispatch_bits!(t.dtype(), T => tri_kernel::<T>(&out, k, lower))?;
     }
     if needs_grad(&[t]) {
         record(
