@@ -265,18 +265,25 @@ const fn inv_factorials<const N: usize>(from: usize) -> [f64; N] {
 /// +inf above ln(f64::MAX), 0 below -746, NaN stays NaN.
 #[inline(always)]
 pub fn exp_f64(y: f64) -> f64 {
+    exp_f64_with::<Separate, 12>(y)
+}
+
+/// `exp_f64` with `M`'s multiply-add and the series to 1/(N + 1)!: float32 results need
+/// fewer terms (`pow_fast_f32_m`).
+#[inline(always)]
+fn exp_f64_with<M: MulAdd, const N: usize>(y: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    const Q: [f64; 12] = inv_factorials(2);
     let yc = y.clamp(-746.0, 710.0);
-    let t = yc * LOG2E + SHIFTER;
+    let t = M::mad64(yc, LOG2E, SHIFTER);
     let n = t - SHIFTER;
     let ni = (t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
-    let r = (yc - n * LN2_HI) - n * LN2_LO;
-    let q = estrin::<Separate, 12>(&Q, r);
-    let p = 1.0 + (r + (r * r) * q);
+    // n LN2_HI is exact (LN2_HI has 32 significant bits), so is yc less it.
+    let r = M::mad64(-n, LN2_LO, M::mad64(-n, LN2_HI, yc));
+    let q = estrin::<M, N>(&const { inv_factorials::<N>(2) }, r);
+    let p = 1.0 + M::mad64(r * r, q, r);
     let n1 = ni >> 1;
     let scale = |k: i64| f64::from_bits(((k + 1023) as u64) << 52);
     let v = p * scale(n1) * scale(ni - n1);
@@ -1255,19 +1262,23 @@ pub(crate) fn ln_f64_positive(x: f64) -> f64 {
 /// different last bit).
 #[inline(always)]
 pub(crate) fn ln_f64_positive_m<M: MulAdd>(x: f64) -> f64 {
-    const ATANH: [f64; 11] = [
-        1.0,
-        1.0 / 3.0,
-        1.0 / 5.0,
-        1.0 / 7.0,
-        1.0 / 9.0,
-        1.0 / 11.0,
-        1.0 / 13.0,
-        1.0 / 15.0,
-        1.0 / 17.0,
-        1.0 / 19.0,
-        1.0 / 21.0,
-    ];
+    ln_f64_terms::<M, 11>(x)
+}
+
+/// `ln_f64_positive_m` with the series' first K terms: the first omitted one is below
+/// 0.0295^K / (2K + 1) of the sum (2^-39 for K = 7, enough for float32 results).
+#[inline(always)]
+fn ln_f64_terms<M: MulAdd, const K: usize>(x: f64) -> f64 {
+    /// 1 / (2i + 1).
+    const fn odd_reciprocals<const K: usize>() -> [f64; K] {
+        let mut out = [0.0; K];
+        let mut i = 0;
+        while i < K {
+            out[i] = 1.0 / (2 * i + 1) as f64;
+            i += 1;
+        }
+        out
+    }
     let bits = x.to_bits();
     let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
     let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
@@ -1276,12 +1287,13 @@ pub(crate) fn ln_f64_positive_m<M: MulAdd>(x: f64) -> f64 {
     let e = if big { e + 1 } else { e };
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let ln_m = 2.0 * s * estrin::<M, 11>(&ATANH, z);
+    let ln_m = 2.0 * s * estrin::<M, K>(&const { odd_reciprocals::<K>() }, z);
     M::mad64(e as f64, std::f64::consts::LN_2, ln_m)
 }
 
 /// x^y for float32 as e^(y ln |x|) in f64, rounded once (within 0.51 ulp: the f64
-/// error, under 2^-44 relative even at |y ln x| = 745, is far below an f32 ulp), with
+/// error, under 2^-32 relative wherever the result is neither 0 nor inf, is far below
+/// an f32 ulp; see `pow_fast_f32_m`), with
 /// the sign for a negative base: NaN for a y that is not an integer, negative for an
 /// odd one (as `powf`). Answers `(v, true)` for a nonzero finite x and a finite y,
 /// overflow to inf and underflow to 0 included; declines (`false`) zeros, infinities
@@ -1289,11 +1301,20 @@ pub(crate) fn ln_f64_positive_m<M: MulAdd>(x: f64) -> f64 {
 /// too: on data of both signs half the elements went to libm, pow 4x PyTorch's time.)
 #[inline(always)]
 pub fn pow_fast_f32(x: f32, y: f32) -> (f32, bool) {
+    pow_fast_f32_m::<Separate>(x, y)
+}
+
+/// `pow_fast_f32` with `M`'s multiply-add, as the FMA levels run it. The logarithm
+/// and the exponential stop where a float32 result no longer feels them (`ln_f64_terms`
+/// to 2^-39 relative; e^r to r^11/11!, below 2^-42), so y ln x is within 2^-32.5 of its
+/// value even at |y ln x| = 104 and the result within 0.51 ulp.
+#[inline(always)]
+pub(crate) fn pow_fast_f32_m<M: MulAdd>(x: f32, y: f32) -> (f32, bool) {
     let ax = x.abs();
     let ok = ax > 0.0 && ax < f32::INFINITY && y.is_finite();
     let xs = if ok { ax } else { 1.0 };
-    let t = y as f64 * ln_f64_positive(xs as f64);
-    let v = exp_f64(t) as f32;
+    let t = y as f64 * ln_f64_terms::<M, 7>(xs as f64);
+    let v = exp_f64_with::<M, 9>(t) as f32;
     // y * 0.5 is exact; an integer y of 2^24 or more is even.
     let integer = y == y.trunc();
     let odd = integer && (y * 0.5) != (y * 0.5).trunc();
@@ -1780,19 +1801,31 @@ pub fn has_avx2_fma() -> bool {
 /// on its own), so the bits do not depend on the level.
 #[inline(always)]
 pub(crate) fn at_widest_level(body: impl FnOnce()) {
+    at_widest_level_fma(
+        #[inline(always)]
+        |_| body(),
+    )
+}
+
+/// `at_widest_level` for a body with a form per multiply-add: `body(true)` (take
+/// [`Fused`]) on the levels with FMA, `body(false)` ([`Separate`]) on the baseline,
+/// where `mul_add` is a library call. The flag is a constant in each level's copy, so
+/// each keeps only its form; the forms may differ in their last bits.
+#[inline(always)]
+pub(crate) fn at_widest_level_fma(body: impl FnOnce(bool)) {
     /// # Safety
     /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn avx512(body: impl FnOnce()) {
-        body()
+    unsafe fn avx512(body: impl FnOnce(bool)) {
+        body(true)
     }
     /// # Safety
     /// The CPU has AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2(body: impl FnOnce()) {
-        body()
+    unsafe fn avx2(body: impl FnOnce(bool)) {
+        body(true)
     }
     match capability() {
         // SAFETY: `capability()` only answers a level the CPU supports.
@@ -1801,7 +1834,7 @@ pub(crate) fn at_widest_level(body: impl FnOnce()) {
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
         Capability::Avx2 => unsafe { avx2(body) },
-        _ => body(),
+        _ => body(false),
     }
 }
 
@@ -3178,7 +3211,8 @@ mod tests {
 
     /// pow's fast form within 0.51 ulp of f64's powf (the error of f64 powf itself is
     /// far below an f32 ulp) over bases and exponents of every size, exact for exact
-    /// powers; it declines exactly the special cases.
+    /// powers; it declines exactly the special cases. Both multiply-adds: the FMA
+    /// levels run the fused form.
     #[test]
     fn pow_fast_accuracy_and_declines() {
         let mut xs: Vec<f32> = (0..=0x7f7f_ffffu32)
@@ -3190,37 +3224,49 @@ mod tests {
             0.5f32, 1.5, -1.5, 2.0, 3.0, -2.0, 0.1, 7.25, 100.0, -100.0, 1e-3, 1.0, 0.0, -0.0,
             31.7, -87.1, -3.0, 5.0, 41.0,
         ];
-        let mut worst = (0.0f64, 0.0f32, 0.0f32);
-        for &x in &xs {
-            for &y in &ys {
-                let (v, ok) = pow_fast_f32(x, y);
-                assert_eq!(ok, x > 0.0 && x.is_finite());
-                if !ok {
-                    continue;
-                }
-                let e = ulps(v, (x as f64).powf(y as f64));
-                if e > worst.0 {
-                    worst = (e, x, y);
-                }
-                // A negative base: the same magnitude, the sign of libm's, NaN alike.
-                let (w, ok) = pow_fast_f32(-x, y);
-                let want = (-x).powf(y);
-                assert!(ok, "{x} {y}");
-                if want.is_nan() {
-                    assert!(w.is_nan(), "pow({}, {y}) = {w}", -x);
-                } else {
-                    assert_eq!(w.abs(), v, "pow({}, {y})", -x);
-                    assert_eq!(w.is_sign_negative(), want.is_sign_negative(), "{} {y}", -x);
+        type Pow = fn(f32, f32) -> (f32, bool);
+        let forms: [(&str, Pow); 2] = [
+            ("separate", pow_fast_f32),
+            ("fused", pow_fast_f32_m::<Fused>),
+        ];
+        for (name, pow) in forms {
+            let mut worst = (0.0f64, 0.0f32, 0.0f32);
+            for &x in &xs {
+                // Exponents that put y ln x where the series' error weighs most: near
+                // the ends of the normal and subnormal results.
+                let ln = (x as f64).ln();
+                let far = [-103.0f64, -87.0, -40.0, 40.0, 88.0].map(|t| (t / ln) as f32);
+                let far = if ln.abs() > 1e-30 { &far[..] } else { &[] };
+                for &y in ys.iter().chain(far) {
+                    let (v, ok) = pow(x, y);
+                    assert_eq!(ok, x > 0.0 && x.is_finite() && y.is_finite());
+                    if !ok {
+                        continue;
+                    }
+                    let e = ulps(v, (x as f64).powf(y as f64));
+                    if e > worst.0 {
+                        worst = (e, x, y);
+                    }
+                    // A negative base: the same magnitude, the sign of libm's, NaN alike.
+                    let (w, ok) = pow(-x, y);
+                    let want = (-x).powf(y);
+                    assert!(ok, "{x} {y}");
+                    if want.is_nan() {
+                        assert!(w.is_nan(), "pow({}, {y}) = {w}", -x);
+                    } else {
+                        assert_eq!(w.abs(), v, "pow({}, {y})", -x);
+                        assert_eq!(w.is_sign_negative(), want.is_sign_negative(), "{} {y}", -x);
+                    }
                 }
             }
+            assert!(
+                worst.0 <= 0.51,
+                "{name}: pow({:e}, {:e}): {} ulp",
+                worst.1,
+                worst.2,
+                worst.0
+            );
         }
-        assert!(
-            worst.0 <= 0.51,
-            "pow({:e}, {:e}): {} ulp",
-            worst.1,
-            worst.2,
-            worst.0
-        );
         assert_eq!(pow_fast_f32(2.0, 10.0).0, 1024.0);
         assert_eq!(pow_fast_f32(9.0, 0.5).0, 3.0);
         assert_eq!(pow_fast_f32(2.0, -149.0).0, f32::from_bits(1));

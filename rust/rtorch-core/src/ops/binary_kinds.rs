@@ -20,6 +20,7 @@
 // x != x is the NaN test in formulas generic over every dtype.
 #![allow(clippy::eq_op)]
 
+use crate::cpu::math::MulAdd;
 use crate::dtype::Scalar;
 use crate::element::num_like::FloatOps;
 use crate::element::{Arith, Element};
@@ -79,9 +80,10 @@ pub trait FloatBinary: Copy + Send + Sync + 'static {
     /// and SIMD level in the extension). Not with `DECLINES` or an `f32_block`.
     const ONE_PASS: bool = false;
     /// A faster float32 form that may decline an element: `(value, true)`, or
-    /// `(_, false)` where the exact `f32` must redo it.
+    /// `(_, false)` where the exact `f32` must redo it. `M`: the multiply-add of the
+    /// SIMD level it is compiled for (`at_widest_level_fma`).
     #[inline(always)]
-    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+    fn f32_fast<M: MulAdd>(self, x: f32, y: f32) -> (f32, bool) {
         (self.f32(x, y), true)
     }
     /// A float32 block form, `x[i] = f(x[i], y[i])`, for kinds whose formula calls a
@@ -411,7 +413,7 @@ impl FloatBinary for Fmod {
     // libm's exact `%` is a loop per element: one float64 division answers nearly all.
     const DECLINES: bool = true;
     #[inline(always)]
-    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+    fn f32_fast<M: MulAdd>(self, x: f32, y: f32) -> (f32, bool) {
         crate::cpu::math::fmod_fast_f32(x, y)
     }
 }
@@ -443,7 +445,7 @@ impl FloatBinary for Remainder {
     }
     const DECLINES: bool = true;
     #[inline(always)]
-    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
+    fn f32_fast<M: MulAdd>(self, x: f32, y: f32) -> (f32, bool) {
         let (r, ok) = crate::cpu::math::fmod_fast_f32(x, y);
         (Self::from_fmod(r, y), ok)
     }
@@ -485,8 +487,8 @@ impl FloatBinary for Pow {
     // libm's powf is a call per element: e^(y ln x) in float64 answers positive bases.
     const DECLINES: bool = true;
     #[inline(always)]
-    fn f32_fast(self, x: f32, y: f32) -> (f32, bool) {
-        crate::cpu::math::pow_fast_f32(x, y)
+    fn f32_fast<M: MulAdd>(self, x: f32, y: f32) -> (f32, bool) {
+        crate::cpu::math::pow_fast_f32_m::<M>(x, y)
     }
 }
 

@@ -334,6 +334,7 @@ pub fn float_number<K: FloatBinary>(out: &Tensor, a: &Tensor, s: Scalar, k: K) -
 }
 
 pub(crate) use crate::cpu::math::at_widest_level;
+use crate::cpu::math::{at_widest_level_fma, Fused, MulAdd, Separate};
 
 /// `out = k(a, b)` for an op on floating dtypes (the caller rejects the others).
 pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Result<()> {
@@ -450,28 +451,38 @@ fn fast_block<K: FloatBinary>(k: K, x: &mut [f32], y: &[f32]) {
         let keep = &mut keep[..xs.len()];
         keep.copy_from_slice(xs);
         let mut declined = 0;
-        at_widest_level(
+        at_widest_level_fma(
             #[inline(always)]
-            || {
-                // A count in a local: a flag written through the captured reference
-                // kept the loop scalar.
-                let mut n = 0u32;
-                for (p, &q) in xs.iter_mut().zip(ys) {
-                    let (v, ok) = k.f32_fast(*p, q);
-                    *p = v;
-                    n += u32::from(!ok);
+            |fused| {
+                declined = if fused {
+                    fast_pass::<K, Fused>(k, xs, ys)
+                } else {
+                    fast_pass::<K, Separate>(k, xs, ys)
                 }
-                declined = n;
             },
         );
         if declined > 0 {
             for ((p, &x0), &q) in xs.iter_mut().zip(keep.iter()).zip(ys) {
-                if !k.f32_fast(x0, q).1 {
+                if !k.f32_fast::<Separate>(x0, q).1 {
                     *p = k.f32(x0, q);
                 }
             }
         }
     }
+}
+
+/// `x = k.f32_fast(x, y)` with `M`'s multiply-add: the count of declined elements.
+#[inline(always)]
+fn fast_pass<K: FloatBinary, M: MulAdd>(k: K, x: &mut [f32], y: &[f32]) -> u32 {
+    // A count in a local: a flag written through a captured reference kept the loop
+    // scalar.
+    let mut n = 0u32;
+    for (p, &q) in x.iter_mut().zip(y) {
+        let (v, ok) = k.f32_fast::<M>(*p, q);
+        *p = v;
+        n += u32::from(!ok);
+    }
+    n
 }
 
 /// `v` rounded to the half type `H` (and back to float32, exactly).
