@@ -90,6 +90,18 @@ def test_float_power():
     assert rtorch.float_power(rtorch.tensor([2.0]), rtorch.tensor([0.5])).tolist() == pytest.approx(
         [math.sqrt(2)]
     )
+    # A number exponent takes pow's special cases in float64 (x ** 2 is the product,
+    # x ** 0.5 the square root: bit for bit numpy's), and PowBackward0.
+    a = np.random.default_rng(3).uniform(0.1, 3.0, 1000).astype(np.float32)
+    x = rtorch.from_numpy(a).requires_grad_(True)
+    a64 = a.astype(np.float64)
+    np.testing.assert_array_equal(to_np(rtorch.float_power(x, 2)), a64 * a64)
+    np.testing.assert_array_equal(to_np(x.float_power(0.5)), np.sqrt(a64))
+    np.testing.assert_allclose(to_np(x.float_power(2.5)), a64**2.5, rtol=1e-15)
+    y = x.float_power(3)
+    assert y.grad_fn.name() == "PowBackward0"
+    y.sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), 3 * a64**2, rtol=1e-6)
 
 
 def test_pow_grads():

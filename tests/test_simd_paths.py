@@ -4,7 +4,7 @@ reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf
 the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD tail
 lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
 the random stream (batched Philox on avx512) and the fills computed from it in vector
-passes, float32 pow, float64 exp, the one-pass float16/bfloat16 binary loops and amax/amin's lane
+passes, float32 pow and hypot, float64 exp, the one-pass float16/bfloat16 binary loops and amax/amin's lane
 scans.
 
 Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
@@ -126,6 +126,18 @@ def check_transcendentals() -> dict[str, float]:
         u = _ulps(got, np.arctan2(y.astype(np.float64), x.astype(np.float64)))
     worst["atan2"] = float(np.nanmax(u))
     assert worst["atan2"] <= 0.51, worst
+    # hypot over the same pairs (rounded once from float64); an infinite side makes
+    # +inf even beside NaN.
+    got = rtorch.hypot(rtorch.from_numpy(y.copy()), t).numpy()
+    with np.errstate(all="ignore"):
+        u = _ulps(got, np.hypot(y.astype(np.float64), x.astype(np.float64)))
+    worst["hypot"] = float(np.nanmax(u))
+    assert worst["hypot"] <= 0.51, worst
+    sides = rtorch.tensor([np.inf, -np.inf, np.nan, np.nan, 3.0])
+    others = rtorch.tensor([np.nan, np.nan, np.inf, 1.0, 4.0])
+    assert rtorch.hypot(sides, others).tolist()[:3] == [np.inf] * 3
+    assert np.isnan(rtorch.hypot(sides, others)[3].item())
+    assert rtorch.hypot(sides, others)[4].item() == 5.0
     return worst
 
 

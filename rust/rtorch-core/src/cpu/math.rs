@@ -1224,10 +1224,16 @@ fn atan_m<M: MulAdd>(x: f32) -> f32 {
 /// t = min(|x|, |y|) / max(|x|, |y|) (one f64 division, exact enough), atan t by
 /// `ATAN_P`, then the octant: pi/2 - a where |y| > |x|, pi - a where x is negative
 /// (-0 included), the sign of y last. IEEE's special cases: both zero gives 0 or pi,
-/// both infinite pi/4 or 3pi/4 (the quotient would be NaN); NaN stays NaN. No FMA
-/// needed, so one body serves every SIMD level.
+/// both infinite pi/4 or 3pi/4 (the quotient would be NaN); NaN stays NaN.
 #[inline(always)]
 pub fn atan2_f32(y: f32, x: f32) -> f32 {
+    atan2_f32_m::<Separate>(y, x)
+}
+
+/// `atan2_f32` with `M`'s multiply-add (the FMA levels: fewer instructions; the f64
+/// sums differ in their last bits, far below the float32 result's).
+#[inline(always)]
+pub(crate) fn atan2_f32_m<M: MulAdd>(y: f32, x: f32) -> f32 {
     use std::f64::consts::{FRAC_PI_2, PI};
     let (ay, ax) = (y.abs() as f64, x.abs() as f64);
     let swap = ay > ax;
@@ -1243,7 +1249,7 @@ pub fn atan2_f32(y: f32, x: f32) -> f32 {
         num / den
     };
     let z = t * t;
-    let a = Separate::mad64(t * z, estrin::<Separate, 11>(&ATAN_P, z), t);
+    let a = M::mad64(t * z, estrin::<M, 11>(&ATAN_P, z), t);
     let a = if swap { FRAC_PI_2 - a } else { a };
     let a = if x.is_sign_negative() { PI - a } else { a };
     (a as f32).copysign(y)

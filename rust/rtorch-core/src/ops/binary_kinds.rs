@@ -79,9 +79,9 @@ pub trait FloatBinary: Copy + Send + Sync + 'static {
     /// that are common on those types (each such kind is a copy of the loop per type
     /// and SIMD level in the extension). Not with `DECLINES` or an `f32_block`.
     const ONE_PASS: bool = false;
-    /// A faster float32 form that may decline an element: `(value, true)`, or
-    /// `(_, false)` where the exact `f32` must redo it. `M`: the multiply-add of the
-    /// SIMD level it is compiled for (`at_widest_level_fma`).
+    /// The float32 form the vector loops run, with the multiply-add `M` of the SIMD
+    /// level they are compiled for (`at_widest_level_fma`): `(value, true)`, or, for a
+    /// kind with `DECLINES`, `(_, false)` where the exact `f32` must redo the element.
     #[inline(always)]
     fn f32_fast<M: MulAdd>(self, x: f32, y: f32) -> (f32, bool) {
         (self.f32(x, y), true)
@@ -341,6 +341,10 @@ impl FloatBinary for Atan2 {
     fn f64(self, y: f64, x: f64) -> f64 {
         y.atan2(x)
     }
+    #[inline(always)]
+    fn f32_fast<M: MulAdd>(self, y: f32, x: f32) -> (f32, bool) {
+        (crate::cpu::math::atan2_f32_m::<M>(y, x), true)
+    }
 }
 
 /// |x| with the sign bit of y (exact in every width).
@@ -348,9 +352,29 @@ impl FloatBinary for Atan2 {
 pub struct Copysign;
 float_formula!(Copysign "copysign" one_pass |x, y| x.copysign(y));
 
+/// hypot(x, y): float32 as sqrt(x^2 + y^2) in float64, rounded once (the squares are
+/// exact and neither overflows nor underflows there: glibc's `hypotf`, but a loop that
+/// vectorises instead of a call per element); float64 by libm.
 #[derive(Clone, Copy, Debug)]
 pub struct Hypot;
-float_formula!(Hypot "hypot" |x, y| x.hypot(y));
+impl FloatBinary for Hypot {
+    const NAME: &'static str = "hypot";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        let (a, b) = (x as f64, y as f64);
+        let r = (a * a + b * b).sqrt() as f32;
+        // IEEE: an infinite side makes +inf even beside a NaN.
+        if x.is_infinite() || y.is_infinite() {
+            f32::INFINITY
+        } else {
+            r
+        }
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        x.hypot(y)
+    }
+}
 
 /// `a // b` as Python defines it for floats (PyTorch's `div_floor_floating`): the
 /// quotient of `a - fmod(a, b)`, which is exact, rounded to the nearest integer, so

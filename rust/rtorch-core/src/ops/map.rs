@@ -357,11 +357,14 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                         if let Some(block) = k.f32_block() {
                             return block(k, x, y);
                         }
-                        at_widest_level(
+                        // (A kind that never declines: the count is optimised away.)
+                        at_widest_level_fma(
                             #[inline(always)]
-                            || {
-                                for (p, &q) in x.iter_mut().zip(y) {
-                                    *p = k.f32(*p, q);
+                            |fused| {
+                                if fused {
+                                    fast_pass::<K, Fused>(k, x, y);
+                                } else {
+                                    fast_pass::<K, Separate>(k, x, y);
                                 }
                             },
                         )

@@ -211,12 +211,14 @@ pub fn pow_rhs_(a: &Tensor, b: &Rhs) -> Result<()> {
     }
 }
 
-/// `float_power`: pow computed and returned in float64.
+/// `float_power`: pow computed and returned in float64. A number exponent takes
+/// `pow_scalar`'s special cases (x ** 2 a product, not a libm call per element), as
+/// PyTorch's, and its `PowBackward0`.
 pub fn float_power(a: &Tensor, b: &Rhs) -> Result<Tensor> {
     let a64 = super::copy::to_dtype(a, DType::F64)?;
     match b {
         Rhs::Tensor(t) => pow(&a64, &super::copy::to_dtype(t, DType::F64)?),
-        Rhs::Scalar(s) => pow_tt(&a64, &Tensor::scalar(*s, DType::F64)?, DType::F64),
+        Rhs::Scalar(s) => pow_scalar(&a64, Scalar::Float(s.to_f64())),
     }
 }
 
