@@ -182,6 +182,39 @@ def test_logaddexp_is_max_plus_log1p() -> None:
     assert math.isnan(got[4]) and got[5] == pytest.approx(1000.0 + math.log(2.0), rel=1e-7)
 
 
+def test_logaddexp_kernel_grads_and_dtypes() -> None:
+    # The gradients are the softmax weights of the pair (PyTorch's g / (1 + e^(b - a))),
+    # checked against finite differences; the float32 kernel against float64 numpy; no
+    # integer kernel (PyTorch's NotImplementedError); half types round the float32 value.
+    rng = np.random.default_rng(7)
+    a = rtorch.tensor(rng.normal(0, 3, (3, 5)), requires_grad=True)
+    b = rtorch.tensor(rng.normal(0, 3, (5,)), requires_grad=True)
+    assert rtorch.autograd.gradcheck(rtorch.logaddexp, (a, b))
+    out = rtorch.logaddexp(a, b)
+    assert out.grad_fn.name() == "LogaddexpBackward0"
+    out.sum().backward()
+    an, bn = a.detach().numpy(), b.detach().numpy()
+    np.testing.assert_allclose(a.grad.numpy(), 1 / (1 + np.exp(bn - an)), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), (1 / (1 + np.exp(an - bn))).sum(0), rtol=1e-12)
+    x = rng.normal(0, 10, 1000).astype(np.float32)
+    y = rng.normal(0, 10, 1000).astype(np.float32)
+    got = rtorch.logaddexp(rtorch.from_numpy(x), rtorch.from_numpy(y)).numpy()
+    np.testing.assert_allclose(got, np.logaddexp(x.astype(np.float64), y), rtol=1.2e-7)
+    h = rtorch.logaddexp(rtorch.from_numpy(x).half(), rtorch.from_numpy(y).half())
+    assert h.dtype == rtorch.float16
+    want = np.logaddexp(x.astype(np.float16).astype(np.float64), y.astype(np.float16))
+    np.testing.assert_array_equal(h.float().numpy(), want.astype(np.float16).astype(np.float32))
+    # float64 is composed from vectorised kernels: the same special values.
+    x = rtorch.tensor([np.inf, -np.inf, np.nan, np.inf, 1000.0, -3.0], dtype=rtorch.float64)
+    y = rtorch.tensor([np.inf, -np.inf, 1.0, -np.inf, 1000.0, 2.0], dtype=rtorch.float64)
+    got = rtorch.logaddexp(x, y).numpy()
+    want = [np.inf, -np.inf, np.nan, np.inf, 1000.0 + math.log(2.0), np.logaddexp(-3.0, 2.0)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    with pytest.raises(NotImplementedError, match="logaddexp_cpu"):
+        rtorch.logaddexp(rtorch.tensor([1]), rtorch.tensor([2]))
+    assert rtorch.logaddexp(rtorch.tensor([1]), rtorch.tensor([2.0])).dtype == rtorch.float32
+
+
 def test_trapezoid_uses_pytorch_formula() -> None:
     rng = np.random.default_rng(5)
     y = rng.normal(size=(4, 9))

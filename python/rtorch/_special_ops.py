@@ -75,20 +75,10 @@ def sinc(input: Tensor) -> Tensor:
     return _C.where(x == 0, _C.ones_like(px), safe.sin() / safe).to(dtype)
 
 
-def logaddexp(input: Tensor, other: Tensor) -> Tensor:
-    """log(eˣ + eʸ) without overflow: max + log1p(e^-|x - y|), as PyTorch computes it
-    (equal infinities give themselves)."""
-    m = _C.maximum(input, other)
-    d = (input - other).abs()
-    out = m + (-d).exp().log1p()
-    same_inf = input.isinf() & (input == other)
-    return _C.where(same_inf, input, out)
-
-
 def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
     """log₂(2ˣ + 2ʸ) without overflow."""
     ln2 = math.log(2)
-    return logaddexp(input * ln2, other * ln2) / ln2
+    return _C.logaddexp(input * ln2, other * ln2) / ln2
 
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
@@ -673,7 +663,6 @@ FUNCTIONS = {
     "logit": logit,
     "xlogy": xlogy,
     "sinc": sinc,
-    "logaddexp": logaddexp,
     "logaddexp2": logaddexp2,
     "logcumsumexp": logcumsumexp,
     "deg2rad": deg2rad,
@@ -734,7 +723,6 @@ _METHOD_FUNCS = [
     "logit",
     "xlogy",
     "sinc",
-    "logaddexp",
     "logaddexp2",
     "logcumsumexp",
     "deg2rad",

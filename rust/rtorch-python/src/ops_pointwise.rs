@@ -1,5 +1,5 @@
 //! Pointwise binary/ternary bindings: pow (`**`), remainder (`%`), fmod, atan2, copysign,
-//! maximum/minimum, fmax/fmin, hypot, lerp, addcmul/addcdiv, clamp/clip, float_power.
+//! maximum/minimum, fmax/fmin, hypot, logaddexp, lerp, addcmul/addcdiv, clamp/clip, float_power.
 
 use crate::convert::{rhs_arg, scalar_arg, tensor_arg};
 use crate::declare::{operator, tensor_ops};
@@ -51,6 +51,7 @@ tensor_ops! {
         in_place atan2_ as arctan2_ |x| atan2_(x, &rhs_arg(other)?);
     hypot(other: &Bound<'_, PyAny>) |x| p::hypot(x, &rhs_arg(other)?),
         in_place hypot_ |x| hypot_(x, &rhs_arg(other)?);
+    logaddexp(other: &Bound<'_, PyAny>) |x| p::logaddexp(x, &tensor_arg(other, "other")?);
     copysign(other: &Bound<'_, PyAny>) |x| p::copysign(x, &rhs_arg(other)?),
         in_place copysign_ |x| copysign_(x, &rhs_arg(other)?);
     maximum(other: &Bound<'_, PyAny>) |x| p::maximum(x, &tensor_arg(other, "other")?);

@@ -1255,6 +1255,32 @@ pub(crate) fn atan2_f32_m<M: MulAdd>(y: f32, x: f32) -> f32 {
     (a as f32).copysign(y)
 }
 
+/// log(e^x + e^y) for float32, in f64 and rounded once: m + log1p(e) with m the larger
+/// argument and e = e^-|x - y| in (0, 1] (`exp_f64_with`, to 2^-42), log1p(e) as the
+/// sum ln(u) plus c / u for u = 1 + e rounded and c = e - (u - 1) its rounding error,
+/// with 1/u taken as 2 - u: c is below 2^-53 and that reciprocal within e^2 of 1/u, so
+/// the correction is exact enough without a division. log1p(e) is within 2^-39 of its
+/// value, so m + log1p(e), rounded once, is within an ulp or so unless it cancels to
+/// below about 2^-14 (m near -ln 2), and off by 2^-39 absolutely there, where
+/// PyTorch's float32 formula loses far more. Equal infinities give themselves; NaN
+/// stays NaN.
+#[inline(always)]
+pub(crate) fn logaddexp_f32_m<M: MulAdd>(x: f32, y: f32) -> f32 {
+    let (a, b) = (x as f64, y as f64);
+    let e = exp_f64_with::<M, 9>(-(a - b).abs());
+    let u = 1.0 + e;
+    let c = e - (u - 1.0);
+    let log1p = M::mad64(c, 2.0 - u, ln_f64_terms::<M, 7>(u));
+    let r = (a.max(b) + log1p) as f32;
+    if x == y && x.is_infinite() {
+        x
+    } else if x.is_nan() || y.is_nan() {
+        f32::NAN
+    } else {
+        r
+    }
+}
+
 /// ln(x) in f64 for a positive normal x (every positive finite f32 widened is one),
 /// within a few ulp of f64, branch-free: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
 /// ln m = 2 atanh(s) with s = (m - 1) / (m + 1) (|s| < 0.172; m - 1 is exact) by its

@@ -347,6 +347,33 @@ impl FloatBinary for Atan2 {
     }
 }
 
+/// log(e^x + e^y) as `max + log1p(e^-|x - y|)`, equal infinities giving themselves
+/// (PyTorch's formula): float32 in float64, rounded once, by a loop that vectorises
+/// (`math::logaddexp_f32_m`); float64 by libm (`pointwise::logaddexp` composes float64
+/// from vectorised kernels instead).
+#[derive(Clone, Copy, Debug)]
+pub struct LogAddExp;
+impl FloatBinary for LogAddExp {
+    const NAME: &'static str = "logaddexp";
+    #[inline(always)]
+    fn f32(self, x: f32, y: f32) -> f32 {
+        crate::cpu::math::logaddexp_f32_m::<crate::cpu::math::Separate>(x, y)
+    }
+    #[inline(always)]
+    fn f64(self, x: f64, y: f64) -> f64 {
+        if x == y && x.is_infinite() {
+            x
+        } else {
+            // (`max` drops a NaN; the difference keeps it.)
+            x.max(y) + (-(x - y).abs()).exp().ln_1p()
+        }
+    }
+    #[inline(always)]
+    fn f32_fast<M: MulAdd>(self, x: f32, y: f32) -> (f32, bool) {
+        (crate::cpu::math::logaddexp_f32_m::<M>(x, y), true)
+    }
+}
+
 /// |x| with the sign bit of y (exact in every width).
 #[derive(Clone, Copy, Debug)]
 pub struct Copysign;

@@ -240,6 +240,24 @@ where
     K: FloatBinary,
     B: Fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
 {
+    let kernel = |o: &Tensor, x: &Tensor, y: &Tensor| map::float(o, x, y, kind);
+    float_binary_with(a, b, name, kname, int_to_float, kernel, grad)
+}
+
+/// `float_binary` with the values written by `kernel(out, a, b)` (operands broadcast to
+/// `out`'s shape and dtype, no graph).
+fn float_binary_with<B>(
+    a: &Tensor,
+    b: &Rhs,
+    name: &'static str,
+    kname: &str,
+    int_to_float: bool,
+    kernel: impl FnOnce(&Tensor, &Tensor, &Tensor) -> Result<()>,
+    grad: B,
+) -> Result<Tensor>
+where
+    B: Fn(&Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor)> + Send + Sync + 'static,
+{
     let mut dtype = result_type(&[operand(a), b.operand()]);
     if !dtype.is_floating_point() {
         if !int_to_float {
@@ -250,7 +268,7 @@ where
     let bt = b.to_tensor(dtype)?;
     let (a2, b2, shape) = broadcast_operands(a, &bt, dtype)?;
     let out = Tensor::uninit_for(&shape, dtype, Tensor::result_device(&[a, &bt]), &[a, &bt])?;
-    map::float(&out, &a2, &b2, kind)?;
+    kernel(&out, &a2, &b2)?;
     if needs_grad(&[a, &bt]) {
         let (sa, da, sb, db) = (a.shape().clone(), a.dtype(), bt.shape().clone(), bt.dtype());
         let (ra, rb) = (a.requires_grad(), bt.requires_grad());
@@ -335,6 +353,45 @@ pub fn hypot(a: &Tensor, b: &Rhs) -> Result<Tensor> {
         kinds::Hypot,
         |g, a, b, o| Ok((mul(g, &div(a, o)?)?, mul(g, &div(b, o)?)?)),
     )
+}
+
+/// `logaddexp(a, b)` = log(e^a + e^b) on floating dtypes (PyTorch has no integer kernel);
+/// the gradients are the two softmax weights, `g sigmoid(a - b)` and `g sigmoid(b - a)`
+/// (PyTorch's `g / (1 + e^(b - a))`, without its overflow).
+pub fn logaddexp(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let kernel = |o: &Tensor, x: &Tensor, y: &Tensor| {
+        if o.dtype() == DType::F64 {
+            map::copy_cast(o, &logaddexp_f64_composed(x, y)?)
+        } else {
+            map::float(o, x, y, kinds::LogAddExp)
+        }
+    };
+    float_binary_with(
+        a,
+        &Rhs::Tensor(b.clone()),
+        "LogaddexpBackward0",
+        "logaddexp_cpu",
+        false,
+        kernel,
+        |g, a, b, _| {
+            let w = unary::sigmoid(&sub(a, b)?)?;
+            let w_other = unary::sigmoid(&sub(b, a)?)?;
+            Ok((mul(g, &w)?, mul(g, &w_other)?))
+        },
+    )
+}
+
+/// float64 `logaddexp` (no graph) from vectorised kernels (`exp_f64`'s slices): a loop
+/// over libm's exp and log1p per element took half as long again. Equal arguments give
+/// `x + ln 2`, which is also the answer for equal infinities (where the difference
+/// is NaN).
+fn logaddexp_f64_composed(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let (x, y) = (x.detach(), y.detach());
+    let d = unary::abs(&sub(&x, &y)?)?;
+    let r = add(&maximum(&x, &y)?, &unary::log1p(&unary::exp(&neg(&d)?)?)?)?;
+    let ln2 = Tensor::scalar(Scalar::Float(std::f64::consts::LN_2), DType::F64)?;
+    let same = super::compare::eq(&x, &Rhs::Tensor(y.clone()))?;
+    super::index::where_(&same, &Rhs::Tensor(add(&x, &ln2)?), &Rhs::Tensor(r))
 }
 
 // ----- maximum / minimum / fmax / fmin -----
