@@ -6,7 +6,7 @@
 //! integers and ±inf; ψ(±0) = ∓inf (the limit from each side) and ψ is NaN at the
 //! negative integers and -inf; ψ⁽ⁿ⁾ is infinite at 0 and the negative integers.
 
-use super::math::{estrin, ln_f64_positive, MulAdd, Separate};
+use super::math::{estrin, ln_f64_positive, ln_f64_positive_m, MulAdd, Separate};
 
 /// log|Γ(x)|: libm's port of the FreeBSD/Sun `lgamma_r`, the algorithm glibc's
 /// `lgamma` (which PyTorch's CPU kernel calls) also descends from.
@@ -19,10 +19,9 @@ pub fn lgamma(x: f64) -> f64 {
 /// y = x >= 1/2 (y = 1 - x below, by the reflection ln|Γ(x)| = ln π - ln|sin πx| -
 /// ln Γ(1 - x)), y is shifted to z >= 8 by ln Γ(y) = ln Γ(z) - ln(y (y+1) … (z-1)), and
 /// ln Γ(z) is Stirling's series to its 1/z^13 term (the next is below 1e-16 of the
-/// value at z = 8). `M` (the slice kernels' signature) is unused: the same bits on
-/// every path.
+/// value at z = 8). `M`: the level's multiply-add (the FMA levels' float64 sums differ
+/// in their last bits, far below the float32 result's).
 #[inline(always)]
-#[allow(clippy::extra_unused_type_parameters)]
 pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
     use std::f64::consts::PI;
     let xd = x as f64;
@@ -43,12 +42,12 @@ pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
         1.0 / 156.0,
     ];
     let inv = 1.0 / z;
-    let series = inv * estrin::<Separate, 7>(&STIRLING, inv * inv);
+    let series = inv * estrin::<M, 7>(&STIRLING, inv * inv);
     const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
-    let ln_z = ln_f64_positive(z);
-    let positive = (z - 0.5) * ln_z - z + HALF_LN_2PI + series - ln_f64_positive(p);
-    let (_, sin, pole) = sin_pi_fraction(xd);
-    let reflected = PI.ln() - ln_f64_positive(sin.abs()) - positive;
+    let ln_z = ln_f64_positive_m::<M>(z);
+    let positive = (z - 0.5) * ln_z - z + HALF_LN_2PI + series - ln_f64_positive_m::<M>(p);
+    let (_, sin, pole) = sin_pi_fraction::<M>(xd);
+    let reflected = PI.ln() - ln_f64_positive_m::<M>(sin.abs()) - positive;
     let v = if reflect { reflected } else { positive };
     // Within 0.2 of the zeros at 1 and 2 the shifted sum cancels (values near 8.5 for a
     // result near 0): there, the Taylor series at 2 (exactly 0 at 1 and 2), and at 1
@@ -57,10 +56,10 @@ pub(crate) fn lgamma_m<M: MulAdd>(x: f32) -> f32 {
     let near2 = e2.abs() <= 0.2;
     let e = if near2 { e2 } else { e1 };
     const AT_TWO: [f64; 15] = lgamma_taylor_at_two();
-    let at_two = e * estrin::<Separate, 15>(&AT_TWO, e);
+    let at_two = e * estrin::<M, 15>(&AT_TWO, e);
     let s = e / (2.0 + e);
     const ATANH: [f64; 8] = atanh_series();
-    let ln1p = 2.0 * s * estrin::<Separate, 8>(&ATANH, s * s);
+    let ln1p = 2.0 * s * estrin::<M, 8>(&ATANH, s * s);
     let v = if near2 {
         at_two
     } else if e1.abs() <= 0.2 {
@@ -106,11 +105,11 @@ fn positive_argument(xd: f64, below: f64) -> (bool, f64) {
 /// sine is returned as 1.0, so that nothing divides by zero; callers select the
 /// answer there.
 #[inline(always)]
-fn sin_pi_fraction(xd: f64) -> (f64, f64, bool) {
+fn sin_pi_fraction<M: MulAdd>(xd: f64) -> (f64, f64, bool) {
     let r = xd - xd.round();
     let pole = r == 0.0;
     const SIN_PI: [f64; 11] = sin_pi_coefficients();
-    let sin = r * estrin::<Separate, 11>(&SIN_PI, r * r);
+    let sin = r * estrin::<M, 11>(&SIN_PI, r * r);
     (r, if pole { 1.0 } else { sin }, pole)
 }
 
@@ -132,7 +131,7 @@ pub(crate) fn digamma_m<M: MulAdd>(x: f32) -> f32 {
         - 0.5 * inv
         - z2 * estrin::<Separate, 7>(&DIGAMMA_SERIES, z2)
         - num / den;
-    let (r, sin, pole) = sin_pi_fraction(xd);
+    let (r, sin, pole) = sin_pi_fraction::<Separate>(xd);
     const COS_PI: [f64; 12] = cos_pi_coefficients();
     let cos = estrin::<Separate, 12>(&COS_PI, r * r);
     let reflected = positive - PI * cos / sin;
@@ -166,7 +165,7 @@ pub(crate) fn trigamma_m<M: MulAdd>(x: f32) -> f32 {
     let inv = 1.0 / z;
     let series = estrin::<Separate, 7>(&TRIGAMMA_SERIES, inv * inv);
     let positive = num / den + inv * (1.0 + inv * (0.5 + inv * series));
-    let (_, sin, pole) = sin_pi_fraction(xd);
+    let (_, sin, pole) = sin_pi_fraction::<Separate>(xd);
     let reflected = PI * PI / (sin * sin) - positive;
     let v = if reflect { reflected } else { positive };
     let v = if reflect && pole { f64::INFINITY } else { v };
@@ -531,14 +530,17 @@ mod tests {
 
     #[test]
     fn lgamma_f32_kernel_within_one_ulp_sampled() {
-        // Every 997th float32 (4.3M of them, all exponents, both signs).
-        let (err, x) = f32_kernel_worst(997, lgamma_m::<Separate>, lgamma);
-        assert!(err < 1.0, "{err} ulp at {x}");
-        // Around the zeros of lgamma at 1 and 2, every float32.
-        f32_kernel_near(1.0, lgamma_m::<Separate>, lgamma);
-        f32_kernel_near(2.0, lgamma_m::<Separate>, lgamma);
-        assert_eq!(lgamma_m::<Separate>(1.0), 0.0);
-        assert_eq!(lgamma_m::<Separate>(2.0), 0.0);
+        // Both multiply-adds (the FMA levels run the fused form).
+        for kernel in [lgamma_m::<Separate>, lgamma_m::<super::super::math::Fused>] {
+            // Every 997th float32 (4.3M of them, all exponents, both signs).
+            let (err, x) = f32_kernel_worst(997, kernel, lgamma);
+            assert!(err < 1.0, "{err} ulp at {x}");
+            // Around the zeros of lgamma at 1 and 2, every float32.
+            f32_kernel_near(1.0, kernel, lgamma);
+            f32_kernel_near(2.0, kernel, lgamma);
+            assert_eq!(kernel(1.0), 0.0);
+            assert_eq!(kernel(2.0), 0.0);
+        }
     }
 
     #[test]
