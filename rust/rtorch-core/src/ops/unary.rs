@@ -170,6 +170,7 @@ pub trait FMath: Copy + PartialOrd {
     fn asin_(self) -> Self;
     fn acos_(self) -> Self;
     fn atanh_(self) -> Self;
+    fn asinh_(self) -> Self;
     /// log|Γ(x)|, ψ(x) and ψ⁽ⁿ⁾(x): in float64 for every dtype (`cpu::gamma`).
     fn lgamma_(self) -> Self;
     fn digamma_(self) -> Self;
@@ -244,6 +245,10 @@ impl FMath for f32 {
     fn atanh_(self) -> f32 {
         math::atanh_f32(self)
     }
+    #[inline(always)]
+    fn asinh_(self) -> f32 {
+        math::asinh_f32(self)
+    }
     fn lgamma_(self) -> f32 {
         gamma::lgamma_m::<math::Separate>(self)
     }
@@ -317,6 +322,9 @@ impl FMath for f64 {
     }
     fn atanh_(self) -> f64 {
         self.atanh()
+    }
+    fn asinh_(self) -> f64 {
+        self.asinh()
     }
     fn lgamma_(self) -> f64 {
         gamma::lgamma(self)

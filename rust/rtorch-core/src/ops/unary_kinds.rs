@@ -114,7 +114,7 @@ kinds! {
     Atan "atan" {} slices(math::atan_slice, math::atan_slice_inplace) |x| x.atan();
     Sinh "sinh" {} |x| x.sinh();
     Cosh "cosh" {} |x| x.cosh();
-    Asinh "asinh" {} |x| x.asinh();
+    Asinh "asinh" {} |x| x.asinh_();
     Acosh "acosh" {} |x| x.acosh();
     Atanh "atanh" {} |x| x.atanh_();
     Tanh "tanh" {} slices(math::tanh_slice, math::tanh_slice_inplace) |x| x.tanh_();
