@@ -171,6 +171,8 @@ pub trait FMath: Copy + PartialOrd {
     fn acos_(self) -> Self;
     fn atanh_(self) -> Self;
     fn asinh_(self) -> Self;
+    fn sinh_(self) -> Self;
+    fn cosh_(self) -> Self;
     /// log|Γ(x)|, ψ(x) and ψ⁽ⁿ⁾(x): in float64 for every dtype (`cpu::gamma`).
     fn lgamma_(self) -> Self;
     fn digamma_(self) -> Self;
@@ -249,6 +251,14 @@ impl FMath for f32 {
     fn asinh_(self) -> f32 {
         math::asinh_f32(self)
     }
+    #[inline(always)]
+    fn sinh_(self) -> f32 {
+        math::sinh_f32(self)
+    }
+    #[inline(always)]
+    fn cosh_(self) -> f32 {
+        math::cosh_f32(self)
+    }
     fn lgamma_(self) -> f32 {
         gamma::lgamma_m::<math::Separate>(self)
     }
@@ -325,6 +335,12 @@ impl FMath for f64 {
     }
     fn asinh_(self) -> f64 {
         self.asinh()
+    }
+    fn sinh_(self) -> f64 {
+        self.sinh()
+    }
+    fn cosh_(self) -> f64 {
+        self.cosh()
     }
     fn lgamma_(self) -> f64 {
         gamma::lgamma(self)

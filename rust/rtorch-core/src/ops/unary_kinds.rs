@@ -112,8 +112,8 @@ kinds! {
     Asin "asin" {} |x| x.asin_();
     Acos "acos" {} |x| x.acos_();
     Atan "atan" {} slices(math::atan_slice, math::atan_slice_inplace) |x| x.atan();
-    Sinh "sinh" {} |x| x.sinh();
-    Cosh "cosh" {} |x| x.cosh();
+    Sinh "sinh" {} |x| x.sinh_();
+    Cosh "cosh" {} |x| x.cosh_();
     Asinh "asinh" {} |x| x.asinh_();
     Acosh "acosh" {} |x| x.acosh();
     Atanh "atanh" {} |x| x.atanh_();
