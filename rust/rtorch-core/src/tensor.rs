@@ -426,7 +426,7 @@ impl Tensor {
     /// another dtype than `T`, is an error (never a null pointer or an empty view).
     #[inline]
     pub fn cpu_view<T: Element>(&self) -> Result<View<'_, T>> {
-        let p = self.checked_ptr::<T>()?;
+        let p = self.checked_ptr::<T>(self.dtype())?;
         // SAFETY: `p` is the element at the layout's offset; the layout keeps every
         // reachable element inside the storage, which `self` keeps alive for the view's
         // lifetime.
@@ -436,18 +436,10 @@ impl Tensor {
     /// A typed writable view for a CPU kernel's output; checks as [`Tensor::cpu_view`].
     #[inline]
     pub fn cpu_view_mut<T: Element>(&self) -> Result<ViewMut<'_, T>> {
-        let p = self.checked_ptr::<T>()?;
+        let p = self.checked_ptr::<T>(self.dtype())?;
         // SAFETY: as `cpu_view`; storage is a shared buffer that ops may write (the
         // version counter, not the borrow checker, tracks writes).
         Ok(unsafe { ViewMut::new(p, &self.0.layout) })
-    }
-
-    #[inline]
-    fn checked_ptr<T: Element>(&self) -> Result<*mut T> {
-        if T::DTYPE != self.dtype() {
-            return Err(wrong_kernel_dtype(T::DTYPE, self.dtype()));
-        }
-        self.data_ptr::<T>()
     }
 
     /// The elements' bits as `T`, the integer type of their size ([`DType::bits`]), for
@@ -455,7 +447,7 @@ impl Tensor {
     /// valid integer, so reading is always sound.
     #[inline]
     pub fn cpu_bits_view<T: Element>(&self) -> Result<View<'_, T>> {
-        let p = self.checked_bits_ptr::<T>()?;
+        let p = self.checked_ptr::<T>(self.dtype().bits())?;
         // SAFETY: as `cpu_view`: `T` has the element size, so the layout's elements are
         // `T`s inside the storage.
         Ok(unsafe { View::new(p, &self.0.layout) })
@@ -466,16 +458,17 @@ impl Tensor {
     /// any other pattern could be no value of the dtype (a bool byte other than 0 or 1).
     #[inline]
     pub fn cpu_bits_view_mut<T: Element>(&self) -> Result<ViewMut<'_, T>> {
-        let p = self.checked_bits_ptr::<T>()?;
+        let p = self.checked_ptr::<T>(self.dtype().bits())?;
         // SAFETY: as `cpu_view_mut`, with `T` of the element size (as `cpu_bits_view`).
         Ok(unsafe { ViewMut::new(p, &self.0.layout) })
     }
 
+    /// The first element as a `T`, where `T` is the kernel's type for the stored dtype,
+    /// `as_dtype` (the dtype itself, or its [`DType::bits`]).
     #[inline]
-    fn checked_bits_ptr<T: Element>(&self) -> Result<*mut T> {
-        let bits = self.dtype().bits();
-        if T::DTYPE != bits {
-            return Err(wrong_kernel_dtype(T::DTYPE, bits));
+    fn checked_ptr<T: Element>(&self, as_dtype: DType) -> Result<*mut T> {
+        if T::DTYPE != as_dtype {
+            return Err(wrong_kernel_dtype(T::DTYPE, as_dtype));
         }
         let base = self.0.storage.cpu_ptr()?;
         // SAFETY: offset lies within the storage (a layout invariant), counted in
