@@ -1490,7 +1490,7 @@ pub fn cosh_f32(x: f32) -> f32 {
 #[inline(always)]
 pub fn asinh_f32(x: f32) -> f32 {
     let a = x.abs() as f64;
-    let r = ln_f64_positive(a + (a * a + 1.0).sqrt());
+    let r = ln_f64_terms::<Separate, 7>(a + (a * a + 1.0).sqrt());
     let r = if a < 1e-8 { a } else { r };
     // (The logarithm of inf or NaN, from its bits, is no answer.)
     let r = if a.is_finite() { r } else { a };
@@ -1504,7 +1504,7 @@ pub fn asinh_f32(x: f32) -> f32 {
 pub fn atanh_f32(x: f32) -> f32 {
     let a = x.abs() as f64;
     let m = (1.0 + a) / (1.0 - a);
-    let r = 0.5 * ln_f64_positive(if a < 1.0 { m } else { 1.0 });
+    let r = 0.5 * ln_f64_terms::<Separate, 7>(if a < 1.0 { m } else { 1.0 });
     let r = if a < 1e-8 { a } else { r };
     let r = if a == 1.0 {
         f64::INFINITY
@@ -3360,6 +3360,43 @@ mod tests {
         ] {
             assert!(!pow_fast_f32(x, y).1, "{x} {y}");
         }
+    }
+
+    /// asinh, sinh and cosh (f64 inside, rounded once) over every 4099th bit pattern and
+    /// dense grids where their forms change (1e-8 for asinh, 1e-4 for sinh), overflow
+    /// past 89.4 and the special values.
+    #[test]
+    fn asinh_sinh_cosh_accuracy_and_special_values() {
+        type Case = (&'static str, fn(f32) -> f32, fn(f64) -> f64, f64);
+        let fns: [Case; 3] = [
+            ("asinh", asinh_f32, f64::asinh, 0.7),
+            ("sinh", sinh_f32, f64::sinh, 0.51),
+            ("cosh", cosh_f32, f64::cosh, 0.51),
+        ];
+        let mut x: Vec<f32> = (0..=u32::MAX).step_by(4099).map(f32::from_bits).collect();
+        x.extend((0..=20_000).map(|i| 1e-9 + i as f32 * 1e-12));
+        x.extend((0..=20_000).map(|i| 0.99e-4 + i as f32 * 1e-10));
+        x.extend((0..=20_000).map(|i| 89.0 + i as f32 * 5e-5));
+        for (name, f, r, bound) in fns {
+            let mut worst = (0.0f64, 0.0f32);
+            for v in x.iter().flat_map(|&v| [v, -v]) {
+                let (got, want) = (f(v), r(v as f64));
+                if !(want as f32).is_finite() {
+                    let same =
+                        got.to_bits() == (want as f32).to_bits() || got.is_nan() && want.is_nan();
+                    assert!(same, "{name}({v:e}) = {got}, want {want}");
+                    continue;
+                }
+                let e = ulps(got, want);
+                if e > worst.0 || e.is_nan() {
+                    worst = (e, v);
+                }
+            }
+            assert!(worst.0 <= bound, "{name}({:e}): {} ulp", worst.1, worst.0);
+        }
+        assert_eq!(asinh_f32(-0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(sinh_f32(-0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(cosh_f32(-0.0), 1.0);
     }
 
     /// asin, acos and atanh (f64 inside, rounded once) over every 4099th bit pattern,
