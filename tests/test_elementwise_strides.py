@@ -279,6 +279,33 @@ def test_strided_rows_in_blocks(cols: int, dtype: str) -> None:
         np.testing.assert_allclose(np64(w.sigmoid()), 1 / (1 + np.exp(-wn)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("cols", [2, 17, STAGE + 1, GRAIN + 5])
+def test_float32_division_by_a_broadcast_column(cols: int) -> None:
+    """float32 division and copysign with an operand broadcast along the last dim (a
+    column, as `x / x.sum(1, keepdim=True)`) run the generic map; a number broadcast over
+    everything, rows and transposes the blocks: every one bit for bit numpy's float32."""
+    rng = np.random.default_rng(cols)
+    rows = 3
+    a = rng.standard_normal((rows, cols)).astype(np.float32)
+    c = (rng.uniform(0.5, 2.0, (rows, 1)) * rng.choice([-1, 1], (rows, 1))).astype(np.float32)
+    x, col = rtorch.from_numpy(a), rtorch.from_numpy(c)
+    s = x.sum(1, keepdim=True)  # the divisor of a row normalisation
+    for got, want in [
+        (x / col, a / c),
+        (col / x, c / a),
+        (x / s, a / s.numpy()),
+        (rtorch.copysign(x, col), np.copysign(a, c)),
+        (x / rtorch.tensor(3.0), a / np.float32(3.0)),
+        (x / x[:1], a / a[:1]),
+        (x.t() / col.t(), a.T / c.T),
+    ]:
+        assert got.dtype == rtorch.float32
+        np.testing.assert_array_equal(got.numpy(), want)
+    y = x.clone()
+    y /= col  # in place
+    np.testing.assert_array_equal(y.numpy(), a / c)
+
+
 @pytest.mark.parametrize("n", [1, STAGE - 1, STAGE + 1, 2 * STAGE + 3, GRAIN + 5])
 def test_ternary_maps_in_blocks(n: int) -> None:
     """where / addcmul / lerp / clamp with tensor bounds, contiguous, broadcast,
