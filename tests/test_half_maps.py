@@ -348,3 +348,35 @@ def test_half_flat_one_pass_is_float32_rounded_once(name, dtype, n):
     if n % 17 == 0:
         m = n // 17
         same(op(x.view(m, 17).t(), y.view(m, 17).t()).t().reshape(-1))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16], ids=str)
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "maximum", "copysign"])
+@pytest.mark.parametrize("shape", [(3, 17), (5, 64), (7, 1000), (70, 1001)])
+def test_half_row_broadcast_is_float32_rounded_once(name, dtype, shape):
+    # A right operand broadcast as one row of the last dim (`m + bias`) runs the
+    # one-pass loops row by row (rows of 64 and more; shorter ones the blocked walk):
+    # bit for bit numpy's float32 op rounded once, into a fresh tensor and in place,
+    # for rows whose chunks start and end inside a row (70 x 1001 is above the grain).
+    rng = np.random.default_rng(shape[1])
+    xs = (rng.normal(size=shape) * 8).astype(np.float32)
+    rs = rng.normal(size=shape[1]).astype(np.float32)
+    rs[:3] = [0.0, -0.0, np.inf]
+    x = rtorch.from_numpy(xs).to(dtype)
+    row = rtorch.from_numpy(rs).to(dtype)
+    x32, r32 = x.float().numpy(), row.float().numpy()
+    with np.errstate(all="ignore"):
+        exact = FLAT_OPS[name](x32, r32[None, :])
+        want = bf16_exact(exact) if dtype == rtorch.bfloat16 else exact.astype(np.float16)
+    want = want.astype(np.float32)
+    op = getattr(rtorch, name)
+    for got in [op(x, row), op(x, row.expand(shape)), op(x.clone(), row, out=None)]:
+        assert got.dtype == dtype and tuple(got.shape) == shape
+        g = got.float().numpy()
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(want))
+        g, w = np.nan_to_num(g, nan=7.0), np.nan_to_num(want, nan=7.0)
+        np.testing.assert_array_equal(g.view(np.uint32), w.view(np.uint32))
+    inplace = x.clone()
+    op(inplace, row, out=inplace)
+    g = np.nan_to_num(inplace.float().numpy(), nan=7.0)
+    np.testing.assert_array_equal(g.view(np.uint32), np.nan_to_num(want, nan=7.0).view(np.uint32))

@@ -431,13 +431,21 @@ def check_exp_f64() -> None:
 
 def check_half_flat() -> None:
     """The one-pass float16/bfloat16 binary loops (F16C 8 or 16 lanes, bfloat16 by
-    shifts; the blocked walk on default) against numpy float32 rounded once."""
-    from test_half_maps import FLAT_OPS, test_half_flat_one_pass_is_float32_rounded_once
+    shifts; the blocked walk on default), flat and by rows against a broadcast row,
+    against numpy float32 rounded once."""
+    from test_half_maps import (
+        FLAT_OPS,
+        test_half_flat_one_pass_is_float32_rounded_once,
+        test_half_row_broadcast_is_float32_rounded_once,
+    )
 
     for dtype in (rtorch.float16, rtorch.bfloat16):
         for name in FLAT_OPS:
             for n in (17, 1007):
                 test_half_flat_one_pass_is_float32_rounded_once(name, dtype, n)
+        for name in ("add", "div", "copysign"):
+            for shape in ((3, 17), (7, 1000)):
+                test_half_row_broadcast_is_float32_rounded_once(name, dtype, shape)
 
 
 def check_transposing_copies() -> None:

@@ -10,7 +10,8 @@
 //! float16's are the F16C instructions, 16 or 8 lanes at a time, with the op applied
 //! lane by lane to the widened registers. Only the AVX2 and AVX-512 levels have these
 //! loops (each is a copy of the op per level: the extension's size); the portable
-//! level keeps the blocked walk.
+//! level keeps the blocked walk. A right operand broadcast as one row of the last dim
+//! (`m + bias`) runs the same loops row by row.
 
 // Elsewhere than x86_64 both entry points answer false: the helpers go unused.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_imports))]
@@ -51,6 +52,45 @@ fn flat_operands<H: Element>(
         [SendPtr(po), SendPtr(pa as *mut H), SendPtr(pb as *mut H)],
         n,
     ))
+}
+
+/// Rows shorter than this keep the blocked walk when `b` is a broadcast row: a pass per
+/// row would cost more than it saves.
+const MIN_ROW: usize = 64;
+
+/// The base pointers, the row count and the row length when `out` and `a` are
+/// contiguous and `b` is one contiguous row along the last dim broadcast over the
+/// others (`m + bias`), `out` being `a` or apart from it and from `b`'s row.
+fn row_operands<H: Element>(
+    out: &ViewMut<'_, H>,
+    a: &View<'_, H>,
+    b: &View<'_, H>,
+) -> Option<([SendPtr<H>; 3], usize, usize)> {
+    let (shape, bs) = (b.shape(), b.strides());
+    let len = *shape.last()?;
+    let row_broadcast = bs.last() == Some(&1)
+        && shape
+            .iter()
+            .zip(bs)
+            .rev()
+            .skip(1)
+            .all(|(&n, &st)| st == 0 || n == 1);
+    if len < MIN_ROW || !row_broadcast || !out.is_contiguous() || !a.is_contiguous() {
+        return None;
+    }
+    let n = out.numel();
+    let (po, pa, pb) = (out.ptr(), a.ptr(), b.ptr());
+    let size = std::mem::size_of::<H>();
+    let apart = |p: usize, p_bytes: usize| {
+        let (q, q_bytes) = (po as usize, n * size);
+        p.saturating_add(p_bytes) <= q || q.saturating_add(q_bytes) <= p
+    };
+    let a_ok = std::ptr::eq(pa, po) || apart(pa as usize, n * size);
+    if !(a_ok && apart(pb as usize, len * size)) {
+        return None;
+    }
+    let ptrs = [SendPtr(po), SendPtr(pa as *mut H), SendPtr(pb as *mut H)];
+    Some((ptrs, n / len, len))
 }
 
 /// `out[i] = round(f(widen(a[i]), widen(b[i])))` for bfloat16 in one pass, when the
@@ -125,7 +165,7 @@ fn pass<H: Element, F: Fn(f32, f32) -> f32 + Copy + Send + Sync>(
         _ => return false,
     };
     let Some(([po, pa, pb], n)) = flat_operands(&out, &a, &b) else {
-        return false;
+        return by_rows(out, a, b, f, run);
     };
     par_chunks(n, move |s, e| {
         // SAFETY: the level (and F16C for float16, `usable`) was checked above; flat
@@ -140,6 +180,41 @@ fn pass<H: Element, F: Fn(f32, f32) -> f32 + Copy + Send + Sync>(
                 s..e,
                 f,
             )
+        }
+    });
+    true
+}
+
+/// `pass` for a `b` broadcast as one row (`row_operands`): the level's loop over each
+/// row's part of a chunk, `b`'s row at the same offsets each time.
+#[cfg(target_arch = "x86_64")]
+fn by_rows<H: Element, F: Fn(f32, f32) -> f32 + Copy + Send + Sync>(
+    out: ViewMut<'_, H>,
+    a: View<'_, H>,
+    b: View<'_, H>,
+    f: F,
+    run: Pass<H, F>,
+) -> bool {
+    let Some(([po, pa, pb], rows, len)) = row_operands(&out, &a, &b) else {
+        return false;
+    };
+    par_chunks(rows * len, move |s, e| {
+        for r in s / len..e.div_ceil(len) {
+            let base = r * len;
+            let part = s.max(base) - base..e.min(base + len) - base;
+            // SAFETY: as in `pass`: the level was checked by the caller; rows r of
+            // `out` and `a` are their `base..base + len` elements (contiguous, r <
+            // rows), `b`'s row is `len` elements at its pointer, apart from `out`
+            // (`row_operands`); `part` lies in 0..len and is this chunk's alone.
+            unsafe {
+                run(
+                    po.get().add(base),
+                    pa.get().cast_const().add(base),
+                    pb.get().cast_const(),
+                    part,
+                    f,
+                )
+            }
         }
     });
     true
