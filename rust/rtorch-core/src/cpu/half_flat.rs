@@ -227,83 +227,66 @@ mod x86 {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    /// `o[i] = round(f(a[i], b[i]))` over `range`, 16 lanes at a time, then the tail
-    /// with the `half` crate's conversions (the same roundings).
-    ///
-    /// # Safety
-    /// The CPU has AVX-512 F/BW/DQ/VL, AVX2, FMA and F16C; the pointers hold the range's
-    /// elements; `o` is `a`, `b` or apart from each, and nothing else touches
-    /// `o[range]` meanwhile.
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
-    pub unsafe fn f16_pass_avx512(
-        o: *mut f16,
-        a: *const f16,
-        b: *const f16,
-        range: Range<usize>,
-        f: impl Fn(f32, f32) -> f32,
-    ) {
-        let mut i = range.start;
-        while i + 16 <= range.end {
-            // SAFETY: i + 16 <= range.end elements of each pointer (the contract);
-            // unaligned loads and stores; both inputs are read before `o` is written.
-            unsafe {
-                let (mut x, mut y) = ([0f32; 16], [0f32; 16]);
-                _mm512_storeu_ps(
-                    x.as_mut_ptr(),
-                    _mm512_cvtph_ps(_mm256_loadu_si256(a.add(i).cast())),
-                );
-                _mm512_storeu_ps(
-                    y.as_mut_ptr(),
-                    _mm512_cvtph_ps(_mm256_loadu_si256(b.add(i).cast())),
-                );
-                for (x, y) in x.iter_mut().zip(y) {
-                    *x = f(*x, y);
+    /// Defines a float16 pass at one SIMD level: `o[i] = round(f(a[i], b[i]))` over
+    /// `range`, `$lanes` at a time (F16C's widening to `$ps`, the op lane by lane on the
+    /// widened values, one rounding back), then the tail with the `half` crate's
+    /// conversions (the same roundings).
+    macro_rules! f16_pass {
+        ($(#[$doc:meta])* $name:ident, $features:literal, $lanes:literal,
+         $load_ph:ident, $store_ph:ident, $widen:ident, $narrow:ident,
+         $load_ps:ident, $store_ps:ident) => {
+            $(#[$doc])*
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(
+                o: *mut f16,
+                a: *const f16,
+                b: *const f16,
+                range: Range<usize>,
+                f: impl Fn(f32, f32) -> f32,
+            ) {
+                let mut i = range.start;
+                while i + $lanes <= range.end {
+                    // SAFETY: i + lanes <= range.end elements of each pointer (the
+                    // contract); unaligned loads and stores; both inputs are read
+                    // before `o` is written.
+                    unsafe {
+                        let (mut x, mut y) = ([0f32; $lanes], [0f32; $lanes]);
+                        $store_ps(x.as_mut_ptr(), $widen($load_ph(a.add(i).cast())));
+                        $store_ps(y.as_mut_ptr(), $widen($load_ph(b.add(i).cast())));
+                        for (x, y) in x.iter_mut().zip(y) {
+                            *x = f(*x, y);
+                        }
+                        let r = $narrow::<_MM_FROUND_TO_NEAREST_INT>($load_ps(x.as_ptr()));
+                        $store_ph(o.add(i).cast(), r);
+                    }
+                    i += $lanes;
                 }
-                let r = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_loadu_ps(x.as_ptr()));
-                _mm256_storeu_si256(o.add(i).cast(), r);
+                // SAFETY: as above, element by element.
+                unsafe { tail(o, a, b, i..range.end, f) }
             }
-            i += 16;
-        }
-        // SAFETY: as above, element by element.
-        unsafe { tail(o, a, b, i..range.end, f) }
+        };
     }
 
-    /// `f16_pass_avx512` 8 lanes at a time.
-    ///
-    /// # Safety
-    /// The CPU has AVX2, FMA and F16C; the rest as `f16_pass_avx512`.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn f16_pass_avx2(
-        o: *mut f16,
-        a: *const f16,
-        b: *const f16,
-        range: Range<usize>,
-        f: impl Fn(f32, f32) -> f32,
-    ) {
-        let mut i = range.start;
-        while i + 8 <= range.end {
-            // SAFETY: as in `f16_pass_avx512`, for 8 elements.
-            unsafe {
-                let (mut x, mut y) = ([0f32; 8], [0f32; 8]);
-                _mm256_storeu_ps(
-                    x.as_mut_ptr(),
-                    _mm256_cvtph_ps(_mm_loadu_si128(a.add(i).cast())),
-                );
-                _mm256_storeu_ps(
-                    y.as_mut_ptr(),
-                    _mm256_cvtph_ps(_mm_loadu_si128(b.add(i).cast())),
-                );
-                for (x, y) in x.iter_mut().zip(y) {
-                    *x = f(*x, y);
-                }
-                let r = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(x.as_ptr()));
-                _mm_storeu_si128(o.add(i).cast(), r);
-            }
-            i += 8;
-        }
-        // SAFETY: as above, element by element.
-        unsafe { tail(o, a, b, i..range.end, f) }
-    }
+    f16_pass!(
+        /// The float16 pass 16 lanes at a time.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512 F/BW/DQ/VL, AVX2, FMA and F16C; the pointers hold the
+        /// range's elements; `o` is `a`, `b` or apart from each, and nothing else
+        /// touches `o[range]` meanwhile.
+        f16_pass_avx512, "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c", 16,
+        _mm256_loadu_si256, _mm256_storeu_si256, _mm512_cvtph_ps, _mm512_cvtps_ph,
+        _mm512_loadu_ps, _mm512_storeu_ps
+    );
+    f16_pass!(
+        /// The float16 pass 8 lanes at a time.
+        ///
+        /// # Safety
+        /// The CPU has AVX2, FMA and F16C; the rest as `f16_pass_avx512`.
+        f16_pass_avx2, "avx2,fma,f16c", 8,
+        _mm_loadu_si128, _mm_storeu_si128, _mm256_cvtph_ps, _mm256_cvtps_ph,
+        _mm256_loadu_ps, _mm256_storeu_ps
+    );
 
     /// `o[i] = round(f(a[i], b[i]))` over `range` for bfloat16: a plain loop the compiler
     /// vectorises at this level (the conversions are shifts and a rounding select).
