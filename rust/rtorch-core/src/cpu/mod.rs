@@ -2,6 +2,7 @@
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
 pub mod conv;
+pub mod conv_bf16;
 mod conv_direct;
 #[cfg(test)]
 mod conv_reference;

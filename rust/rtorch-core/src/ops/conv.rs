@@ -9,13 +9,16 @@
 //! bfloat16/float16: the forward is im2col and one batched 16-bit product, the bias
 //! added to its float32 sums before the one rounding, as PyTorch's (oneDNN) convolution
 //! does; the gradients are the float32 kernels' on widened operands, rounded once.
-//! Other dtypes take the composite path in Python.
+//! bfloat16 with one group and unit stride and dilation takes the direct AVX512-BF16
+//! kernel (`cpu/conv_bf16.rs`) instead, forward and input gradient, where the CPU has
+//! it (and no AMX). Other dtypes take the composite path in Python.
 //!
 //! The Python layer (`nn.functional`) checks the arguments with PyTorch's messages and
 //! applies asymmetric padding; the checks here guard the kernels.
 
 use crate::autograd::{is_grad_enabled, needs_grad, record, SavedTensor};
 use crate::cpu::conv::{self as k, ConvGeom};
+use crate::cpu::conv_bf16;
 use crate::cpu::gemm;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -191,6 +194,15 @@ fn forward_half(
     g: &ConvGeom,
     win: &Window2d,
 ) -> Result<Tensor> {
+    if let Some(d) = direct_bf16(g, x, w, bias) {
+        let out = Tensor::uninit(&[g.n, g.o, g.plane.oh, g.plane.ow], x.dtype(), x.device())?;
+        let (xd, wd) = (data(x)?, data(w)?);
+        let b = bias.map(|b| b.to_vec::<f32>()).transpose()?;
+        // SAFETY: `out` is fresh; nothing else references it until it is returned.
+        let o = unsafe { out.cpu_slice_mut::<half::bf16>()? };
+        conv_bf16::forward(&d, xd.cpu_slice()?, wd.cpu_slice()?, b.as_deref(), o)?;
+        return Ok(out);
+    }
     let p = &g.plane;
     let (n, groups, og) = (g.n as i64, g.groups as i64, (g.o / g.groups) as i64);
     let k = (g.c / g.groups * p.kernel[0] * p.kernel[1]) as i64;
@@ -220,6 +232,36 @@ fn forward_half(
     reshape_to(&out, &[g.n, g.o, p.oh, p.ow])
 }
 
+/// The geometry of the direct bfloat16 kernel (`cpu/conv_bf16.rs`) for this
+/// convolution, when it takes it: bfloat16 CPU operands with values, one group, unit
+/// stride and dilation, on a CPU with AVX512-BF16 and no AMX.
+fn direct_bf16(
+    g: &ConvGeom,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+) -> Option<conv_bf16::Direct> {
+    let p = &g.plane;
+    let takes = x.dtype() == DType::BF16
+        && g.groups == 1
+        && p.stride == [1, 1]
+        && p.dilation == [1, 1]
+        && !super::any_meta(&[x, w])
+        && !bias.is_some_and(|b| super::any_meta(&[b]))
+        && conv_bf16::available();
+    takes.then_some(conv_bf16::Direct {
+        n: g.n,
+        c: g.c,
+        h: p.h,
+        w: p.w,
+        o: g.o,
+        kh: p.kernel[0],
+        kw: p.kernel[1],
+        ph: p.padding[0],
+        pw: p.padding[1],
+    })
+}
+
 type Grads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
 /// The gradients of a bfloat16/float16 convolution (no graph): the float32 kernels on
@@ -235,13 +277,58 @@ fn backward_half(
     want: [bool; 3],
 ) -> Result<Grads> {
     let dt = gy.dtype();
+    let direct_gx = match direct_bf16(g, x, w, None) {
+        Some(d) if want[0] && dt == DType::BF16 => grad_input_bf16(gy, w, &d)?,
+        _ => None,
+    };
+    let want = [want[0] && direct_gx.is_none(), want[1], want[2]];
+    if want == [false; 3] {
+        return Ok((direct_gx, None, None));
+    }
     let wide = |t: &Tensor| super::copy::to_dtype(&t.detach(), DType::F32);
     // Only the shape of an operand whose counterpart gradient is not wanted is read.
     let x32 = if want[1] { wide(x)? } else { x.clone() };
     let w32 = if want[0] { wide(w)? } else { w.clone() };
     let (gx, gw, gb) = backward_kernels(&wide(gy)?, &x32, &w32, g, want)?;
     let narrow = |t: Option<Tensor>| t.map(|t| super::copy::to_dtype(&t, dt)).transpose();
-    Ok((narrow(gx)?, narrow(gw)?, narrow(gb)?))
+    Ok((direct_gx.or(narrow(gx)?), narrow(gw)?, narrow(gb)?))
+}
+
+/// The input gradient of a convolution the direct bfloat16 kernel takes, by that
+/// kernel: with unit stride it is the convolution of `gy` with the weights flipped in
+/// both window axes and their channel axes swapped, padded by `k - 1 - p`. None when a
+/// padding is as large as the window (the gradient then skips input rows: the float32
+/// kernels take it).
+fn grad_input_bf16(gy: &Tensor, w: &Tensor, d: &conv_bf16::Direct) -> Result<Option<Tensor>> {
+    if d.ph >= d.kh || d.pw >= d.kw {
+        return Ok(None);
+    }
+    let (gyd, wd) = (data(gy)?, data(w)?);
+    let ws = wd.cpu_slice::<half::bf16>()?;
+    let taps = d.kh * d.kw;
+    let mut flipped = vec![half::bf16::ZERO; ws.len()];
+    for (i, &v) in ws.iter().enumerate() {
+        let (oc, t) = (i / taps, i % taps);
+        let (o, c) = (oc / d.c, oc % d.c);
+        // Tap (a, b) -> (kh - 1 - a, kw - 1 - b) is index taps - 1 - t.
+        flipped[(c * d.o + o) * taps + taps - 1 - t] = v;
+    }
+    let back = conv_bf16::Direct {
+        n: d.n,
+        c: d.o,
+        h: gy.shape()[2],
+        w: gy.shape()[3],
+        o: d.c,
+        kh: d.kh,
+        kw: d.kw,
+        ph: d.kh - 1 - d.ph,
+        pw: d.kw - 1 - d.pw,
+    };
+    let gx = Tensor::uninit(&[d.n, d.c, d.h, d.w], DType::BF16, gy.device())?;
+    // SAFETY: `gx` is fresh; nothing else references it until it is returned.
+    let out = unsafe { gx.cpu_slice_mut::<half::bf16>()? };
+    conv_bf16::forward(&back, gyd.cpu_slice()?, &flipped, None, out)?;
+    Ok(Some(gx))
 }
 
 /// The three gradients from the backward kernels (no graph), in `gy`'s dtype (float32
