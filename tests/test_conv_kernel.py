@@ -325,6 +325,9 @@ HALF_CASES = [
     CASES[5],  # depthwise, dilation
     (2, 8, 10, 11, 32, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # native kernel, two groups
     (3, 12, 9, 9, 40, 3, 3, (1, 1), (0, 0), (1, 1), 1),  # native kernel, row tails
+    # Output images narrower than a panel: one product per group as wide as the batch.
+    (4, 6, 4, 4, 10, 3, 3, (1, 1), (1, 1), (1, 1), 2),
+    (2, 4, 5, 5, 6, 3, 3, (1, 1), (0, 0), (1, 1), 1),
 ]
 HALF_UNIT = {rtorch.bfloat16: 2.0**-8, rtorch.float16: 2.0**-11}
 
@@ -372,8 +375,8 @@ def test_half_conv_adds_the_bias_before_its_one_rounding(dtype, ulp, o, c, group
     # 1 + ulp rounding the product first), the others' +1.25 ulp (1 + 2 ulp either way),
     # so a bias reaching the wrong channel or group shows too. o = 4 takes the float32 route of the
     # product, o = 32 (16 per group, 36 terms, 64 columns) the native bfloat16 kernel,
-    # one group the direct bfloat16 kernel (slices of 12 and 4 channels).
-    x = np.zeros((2, c, 10, 10))
+    # one group the direct bfloat16 kernel (slices of 12 and 4 channels, 32 columns).
+    x = np.zeros((2, c, 10, 34))
     x[:, 0], x[:, c // 2] = 1.0, 1.0  # channel 0 of each of the two groups
     w = np.zeros((o, c // groups, 3, 3))
     w[:, 0, 1, 1] = 1.0
@@ -385,22 +388,24 @@ def test_half_conv_adds_the_bias_before_its_one_rounding(dtype, ulp, o, c, group
     np.testing.assert_array_equal(got.double().numpy(), np.broadcast_to(want, got.shape))
 
 
-# One group, unit stride and dilation: the direct bfloat16 kernel (cpu/conv_bf16.rs) on
-# CPUs with AVX512-BF16 and no AMX. Its special cases: panels inside grid rows (ow a
-# multiple of 32, or 62 with a tail of 30) or tiling the grid across rows (narrow images,
-# down to rows of one output: a panel spans many rows), an odd channel count (the last
-# pair half zero), output channels in slices of 12, 8 and 4 with unused rows (1, 5, 13,
-# 21, 64), windows of 1x1 to 5x5 and unequal sides, paddings 0 to 2 (and as large as the
-# window, where the input gradient takes the float32 kernels), more than one sample.
+# One group, unit stride and dilation, a window larger than 1x1 and at least 90% of the
+# grid columns outputs: the direct bfloat16 kernel (cpu/conv_bf16.rs) on CPUs with
+# AVX512-BF16 and no AMX. Its special cases: panels inside grid rows (ow a multiple of
+# 32, or 62 and 60: tails of 30 and 28) or tiling the grid across rows (39 wide), an odd
+# channel count (the last pair half zero), output channels in slices of 12, 8 and 4
+# with unused rows (1, 8, 13, 16, 21), windows up to 5x5 and unequal sides, paddings 0
+# to 3 (as large as the window: the input gradient takes the float32 kernels), more
+# than one sample.
 DIRECT_CASES = [
     (2, 6, 32, 32, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
     (1, 3, 4, 62, 21, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (3, 5, 39, 39, 13, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (1, 7, 20, 60, 1, 2, 5, (1, 1), (0, 2), (1, 1), 1),
+    (2, 9, 12, 60, 8, 5, 5, (1, 1), (2, 2), (1, 1), 1),
+    (1, 4, 30, 30, 4, 3, 3, (1, 1), (3, 3), (1, 1), 1),
+    # The input gradient alone (a third to a half of its grid columns junk: few channels,
+    # no float32 Winograd route).
     (3, 5, 8, 8, 13, 3, 3, (1, 1), (1, 1), (1, 1), 1),
-    (2, 1, 6, 1, 5, 3, 3, (1, 1), (1, 1), (1, 1), 1),
-    (1, 7, 9, 11, 1, 2, 5, (1, 1), (0, 2), (1, 1), 1),
-    (2, 4, 7, 7, 64, 1, 1, (1, 1), (0, 0), (1, 1), 1),
-    (1, 2, 5, 6, 8, 1, 1, (1, 1), (1, 1), (1, 1), 1),
-    (2, 9, 12, 10, 12, 5, 5, (1, 1), (2, 2), (1, 1), 1),
 ]
 
 
@@ -413,7 +418,7 @@ def test_direct_bfloat16_conv_layouts_and_special_values():
     # A channels-last input (read through a contiguous copy), no bias, NaN and infinity
     # reaching exactly the outputs whose windows hold them, an empty batch.
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 4, 9, 9))
+    x = rng.standard_normal((2, 4, 9, 30))
     x[0, 1, 4, 4], x[1, 2, 0, 0] = np.nan, np.inf
     w = np.abs(rng.standard_normal((6, 4, 3, 3))) + 0.5
     xt = rtorch.from_numpy(x).bfloat16().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
@@ -432,8 +437,8 @@ def test_direct_bfloat16_conv_layouts_and_special_values():
     )
     bound = _half_bound(ref[fin], mag[fin], rtorch.bfloat16, 4 * 9)
     assert np.all(np.abs(got[fin] - ref[fin]) <= bound)
-    empty = F.conv2d(rtorch.zeros(0, 4, 9, 9, dtype=rtorch.bfloat16), wt, padding=1)
-    assert tuple(empty.shape) == (0, 6, 9, 9)
+    empty = F.conv2d(rtorch.zeros(0, 4, 9, 30, dtype=rtorch.bfloat16), wt, padding=1)
+    assert tuple(empty.shape) == (0, 6, 9, 30)
 
 
 _HALF_SCRIPT = """
@@ -467,7 +472,9 @@ def test_half_conv_on_the_other_product_kernels(env, kernels):
     assert out[0] == "ok" and out[1] in kernels, out
 
 
-@pytest.mark.parametrize("case", [HALF_CASES[5], HALF_CASES[6]], ids=["groups", "direct"])
+@pytest.mark.parametrize(
+    "case", [HALF_CASES[5], HALF_CASES[6], DIRECT_CASES[0]], ids=["groups", "wide", "direct"]
+)
 def test_half_matches_torch(case):
     torch = pytest.importorskip("torch")
     stride, padding, dilation, groups = case[7:]

@@ -99,6 +99,46 @@ pub fn available() -> bool {
     super::gemm::bf16_matmul_kernel() == "avx512_bf16"
 }
 
+/// Whether the direct kernel beats im2col and the product for this geometry: a window
+/// larger than 1x1 (a 1x1 window's product reads the input itself, no columns to
+/// save: 16x64x32x32 -> 256 channels took 1.5 ms there, 2.4 here), and at least 90% of
+/// the grid columns computed being outputs (a padded 8x8 image: 64 of 96, 1.6x the
+/// product's time; 16x16: 256 of 288, 1.1x; 32x32 in rows mode: all).
+pub fn suits(d: &Direct) -> bool {
+    outputs_percent(d) >= 90
+}
+
+/// Whether the direct kernel beats the float32 kernels (on widened operands) for the
+/// input gradient of `fwd`, as the convolution `back`: where [`suits`] says so, and
+/// down to half the grid columns being outputs when the float32 gradient has no
+/// Winograd path and the weights are at most 2 MB (16 samples, 256 channels, 3x3 at 2
+/// threads: 14x14 images 27.7 -> 13.7 ms, 10x10 15.2 -> 7.7, 8x8 8.9 -> 6.5; with 4.7 MB
+/// of weights, 512 channels, re-read for every panel, 7x7 went 16.5 -> 18.7 and 4x4
+/// 4.7 -> 15.8; 16x16 with 128 channels stays with Winograd, 4.4 against 6.6).
+pub fn suits_input_grad(back: &Direct, fwd: &super::conv::ConvGeom) -> bool {
+    let weight_bytes = back
+        .c
+        .saturating_mul(back.o)
+        .saturating_mul(back.kh * back.kw)
+        .saturating_mul(2);
+    suits(back)
+        || (outputs_percent(back) >= 50
+            && back.kh * back.kw > 1
+            && weight_bytes <= 2 << 20
+            && !super::winograd::applies(fwd))
+}
+
+/// The percentage of the computed grid columns that are outputs (0 for a geometry
+/// the kernel cannot take or a 1x1 window).
+fn outputs_percent(d: &Direct) -> usize {
+    let Ok(l) = d.layout() else { return 0 };
+    let lanes = Panels::new(&l).count * PANEL;
+    if d.kh * d.kw == 1 || lanes == 0 {
+        return 0;
+    }
+    l.oh * l.ow * 100 / lanes
+}
+
 /// `out (n, o, oh, ow) = conv(x, w) [+ bias]`, accumulated in float32 and rounded once.
 ///
 /// Errors when a size overflows, the kernel does not fit the padded input or a slice
@@ -214,25 +254,27 @@ fn pack_weights(d: &Direct, l: &Layout, w: &[bf16]) -> Result<Packed> {
             .ok_or_else(too_large)?;
         o0 += rows;
     }
+    // Each slice is filled on its own thread, reading its channels' weights in memory
+    // order (gathering each step's words instead read rows c * kh * kw values apart:
+    // 4.7 MB of 512x512 3x3 weights took longer than the product).
     let mut words = vec![0u32; at];
     let per_o = d.c * l.taps;
-    let word = |o: usize, ch: usize, t: usize| -> u32 {
-        if o < d.o && ch < d.c {
-            u32::from(w[o * per_o + ch * l.taps + t].to_bits())
-        } else {
-            0
-        }
-    };
-    for s in &slices {
-        let dst = &mut words[s.at..][..steps * s.rows];
-        for (step, group) in dst.chunks_exact_mut(s.rows).enumerate() {
-            let (p, t) = (step / l.taps, step % l.taps);
-            for (r, v) in group.iter_mut().enumerate() {
-                let o = s.o0 + r;
-                *v = word(o, 2 * p, t) | (word(o, 2 * p + 1, t) << 16);
+    let base = SendPtr(words.as_mut_ptr());
+    super::par_for(slices.len(), &|i| {
+        let s = slices[i];
+        for r in 0..s.rows.min(d.o - s.o0) {
+            let src = &w[(s.o0 + r) * per_o..][..per_o];
+            for (ch, taps) in src.chunks_exact(l.taps).enumerate() {
+                let (p, shift) = (ch / 2, 16 * (ch % 2));
+                for (t, v) in taps.iter().enumerate() {
+                    let at = s.at + (p * l.taps + t) * s.rows + r;
+                    // SAFETY: `at` indexes slice i's words (p < pairs, t < taps,
+                    // r < rows), which only this task writes.
+                    unsafe { *base.get().add(at) |= u32::from(v.to_bits()) << shift };
+                }
             }
         }
-    }
+    });
     Ok(Packed { words, slices })
 }
 
