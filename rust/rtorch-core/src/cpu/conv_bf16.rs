@@ -63,8 +63,12 @@ fn too_large() -> Error {
 
 impl Direct {
     fn layout(&self) -> Result<Layout> {
-        let g = self.w.checked_add(2 * self.pw).ok_or_else(too_large)?;
-        let hp = self.h.checked_add(2 * self.ph).ok_or_else(too_large)?;
+        let padded = |side: usize, pad: usize| {
+            pad.checked_mul(2)
+                .and_then(|p| p.checked_add(side))
+                .ok_or_else(too_large)
+        };
+        let (g, hp) = (padded(self.w, self.pw)?, padded(self.h, self.ph)?);
         if self.kh == 0 || self.kw == 0 || hp < self.kh || g < self.kw {
             return Err(Error::Runtime(
                 "conv2d: kernel larger than the padded input".into(),
@@ -123,20 +127,19 @@ pub fn suits_input_grad(back: &Direct, fwd: &super::conv::ConvGeom) -> bool {
         .saturating_mul(2);
     suits(back)
         || (outputs_percent(back) >= 50
-            && back.kh * back.kw > 1
             && weight_bytes <= 2 << 20
             && !super::winograd::applies(fwd))
 }
 
 /// The percentage of the computed grid columns that are outputs (0 for a geometry
-/// the kernel cannot take or a 1x1 window).
+/// the kernel cannot take, a 1x1 window or no input channels).
 fn outputs_percent(d: &Direct) -> usize {
     let Ok(l) = d.layout() else { return 0 };
     let lanes = Panels::new(&l).count * PANEL;
-    if d.kh * d.kw == 1 || lanes == 0 {
+    if d.kh * d.kw == 1 || lanes == 0 || d.c == 0 {
         return 0;
     }
-    l.oh * l.ow * 100 / lanes
+    l.oh.saturating_mul(l.ow).saturating_mul(100) / lanes
 }
 
 /// `out (n, o, oh, ow) = conv(x, w) [+ bias]`, accumulated in float32 and rounded once.
@@ -153,6 +156,11 @@ pub fn forward(
     if !available() {
         return Err(Error::Runtime(
             "conv2d: no AVX512-BF16 kernel on this CPU".into(),
+        ));
+    }
+    if d.c == 0 {
+        return Err(Error::Runtime(
+            "conv2d: the bfloat16 kernel needs input channels".into(),
         ));
     }
     let l = d.layout()?;
@@ -287,9 +295,10 @@ struct Run {
     at: usize,
 }
 
-/// The panels of one sample's output grid. A panel is 32 consecutive grid columns from
-/// `start(q)`; in rows mode each panel stays inside one grid row (panels of a row
-/// start at its x = 0, 32, ...), else the panels tile the grid end to end. Rows mode
+/// The panels of one sample's output grid. A panel is 32 consecutive grid columns (from
+/// the first that [`Panels::runs`] gives); in rows mode each panel stays inside one grid
+/// row (panels of a row start at its x = 0, 32, ...), else the panels tile the grid end
+/// to end. Rows mode
 /// computes no junk columns when ow is a multiple of 32 (a 32x32 image: 1024 lanes
 /// against 1088), the flat tiling wastes fewer on narrow images (16x16: 288 against
 /// 512); the one with fewer lanes is taken.
