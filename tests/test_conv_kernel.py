@@ -393,13 +393,16 @@ def test_half_conv_adds_the_bias_before_its_one_rounding(dtype, ulp, o, c, group
 # AVX512-BF16 and no AMX. Its special cases: panels inside grid rows (ow a multiple of
 # 32, or 62 and 60: tails of 30 and 28) or tiling the grid across rows (39 wide), an odd
 # channel count (the last pair half zero), output channels in slices of 12, 8 and 4
-# with unused rows (1, 8, 13, 16, 21), windows up to 5x5 and unequal sides, paddings 0
-# to 3 (as large as the window: the input gradient takes the float32 kernels), more
-# than one sample.
+# with unused rows (1, 8, 13, 16, 21, 40), windows up to 5x5 and unequal sides, paddings
+# 0 to 3 (as large as the window: the input gradient takes the float32 kernels), more
+# than one sample. The weight gradient's kernel (8 input channels or more) tiles the
+# input channels likewise (10, 9, 18: slices of 12 and 8) and the output channels by
+# 32 (16, 13, 40: one or two blocks, unused lanes).
 DIRECT_CASES = [
-    (2, 6, 32, 32, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (2, 10, 32, 32, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
     (1, 3, 4, 62, 21, 3, 3, (1, 1), (1, 1), (1, 1), 1),
-    (3, 5, 39, 39, 13, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (3, 9, 39, 39, 13, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (2, 18, 12, 32, 40, 3, 3, (1, 1), (1, 1), (1, 1), 1),
     (1, 7, 20, 60, 1, 2, 5, (1, 1), (0, 2), (1, 1), 1),
     (2, 9, 12, 60, 8, 5, 5, (1, 1), (2, 2), (1, 1), 1),
     (1, 4, 30, 30, 4, 3, 3, (1, 1), (3, 3), (1, 1), 1),
@@ -439,6 +442,30 @@ def test_direct_bfloat16_conv_layouts_and_special_values():
     assert np.all(np.abs(got[fin] - ref[fin]) <= bound)
     empty = F.conv2d(rtorch.zeros(0, 4, 9, 30, dtype=rtorch.bfloat16), wt, padding=1)
     assert tuple(empty.shape) == (0, 6, 9, 30)
+
+
+def test_direct_bfloat16_weight_gradient_with_infinite_inputs():
+    # The weight-gradient kernel's junk grid columns read the input's last column: an
+    # infinity there must reach only the weights whose windows meet it (the float32
+    # kernels take such inputs), not every tap's gradient as 0 * inf = NaN.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 8, 6, 30))
+    x[1, 2, 3, -1] = np.inf
+    w = rng.standard_normal((5, 8, 3, 3))
+    xt = rtorch.from_numpy(x).bfloat16()
+    wt = rtorch.from_numpy(w).bfloat16().requires_grad_()
+    out = F.conv2d(xt, wt, padding=1)
+    gy = rtorch.from_numpy(rng.standard_normal(tuple(out.shape))).bfloat16()
+    out.backward(gy)
+    with np.errstate(invalid="ignore"):
+        _, grads = ref_conv(
+            xt.double().numpy(), wt.detach().double().numpy(), None, (1, 1), (1, 1), (1, 1), 1
+        )
+        want = grads(gy.double().numpy())[1]
+    got = wt.grad.double().numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    assert np.isinf(want).any() and np.isfinite(want).any()
 
 
 _HALF_SCRIPT = """

@@ -3,6 +3,7 @@
 
 pub mod conv;
 pub mod conv_bf16;
+pub mod conv_bf16_wgrad;
 mod conv_direct;
 #[cfg(test)]
 mod conv_reference;

@@ -18,8 +18,8 @@
 
 use crate::autograd::{is_grad_enabled, needs_grad, record, SavedTensor};
 use crate::cpu::conv::{self as k, ConvGeom};
-use crate::cpu::conv_bf16;
 use crate::cpu::gemm;
+use crate::cpu::{conv_bf16, conv_bf16_wgrad};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -314,9 +314,17 @@ fn backward_half(
         Some(d) if want[0] && dt == DType::BF16 => grad_input_bf16(gy, w, &d, g)?,
         _ => None,
     };
-    let want = [want[0] && direct_gx.is_none(), want[1], want[2]];
+    let direct_gw = match direct_bf16(g, x, w).filter(conv_bf16_wgrad::suits) {
+        Some(d) if want[1] && dt == DType::BF16 => grad_weight_bf16(gy, x, w, &d)?,
+        _ => None,
+    };
+    let want = [
+        want[0] && direct_gx.is_none(),
+        want[1] && direct_gw.is_none(),
+        want[2],
+    ];
     if want == [false; 3] {
-        return Ok((direct_gx, None, None));
+        return Ok((direct_gx, direct_gw, None));
     }
     let wide = |t: &Tensor| super::copy::to_dtype(&t.detach(), DType::F32);
     // Only the shape of an operand whose counterpart gradient is not wanted is read.
@@ -324,7 +332,28 @@ fn backward_half(
     let w32 = if want[0] { wide(w)? } else { w.clone() };
     let (gx, gw, gb) = backward_kernels(&wide(gy)?, &x32, &w32, g, want)?;
     let narrow = |t: Option<Tensor>| t.map(|t| super::copy::to_dtype(&t, dt)).transpose();
-    Ok((direct_gx.or(narrow(gx)?), narrow(gw)?, narrow(gb)?))
+    Ok((
+        direct_gx.or(narrow(gx)?),
+        direct_gw.or(narrow(gw)?),
+        narrow(gb)?,
+    ))
+}
+
+/// The weight gradient of a convolution the direct bfloat16 kernel takes, by its
+/// weight-gradient kernel (`cpu/conv_bf16_wgrad.rs`); None when the input holds an
+/// infinity or NaN (the float32 kernels take it then).
+fn grad_weight_bf16(
+    gy: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    d: &conv_bf16::Direct,
+) -> Result<Option<Tensor>> {
+    let (gyd, xd) = (data(gy)?, data(x)?);
+    let gw = Tensor::uninit(w.shape(), DType::BF16, gy.device())?;
+    // SAFETY: `gw` is fresh; nothing else references it until it is returned.
+    let out = unsafe { gw.cpu_slice_mut::<half::bf16>()? };
+    let done = conv_bf16_wgrad::weight_grad(d, gyd.cpu_slice()?, xd.cpu_slice()?, out)?;
+    Ok(done.then_some(gw))
 }
 
 /// The input gradient of a convolution the direct bfloat16 kernel takes, by that
