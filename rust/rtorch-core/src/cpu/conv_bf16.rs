@@ -43,15 +43,16 @@ pub struct Direct {
 }
 
 /// Sizes derived from a [`Direct`], computed with checked arithmetic.
-struct Layout {
-    oh: usize,
-    ow: usize,
+pub(super) struct Layout {
+    pub(super) oh: usize,
+    pub(super) ow: usize,
     /// Grid (padded input) width.
-    g: usize,
+    pub(super) g: usize,
     /// Channel pairs.
     pairs: usize,
-    /// Words per pair plane: the padded image, then room for the last panel's reads.
-    plane: usize,
+    /// Words per pair plane: the padded image (`hp * g`), then room for the last
+    /// panel's reads (more than `PANEL + kw`).
+    pub(super) plane: usize,
     taps: usize,
     /// Panels per sample.
     panels: usize,
@@ -62,7 +63,7 @@ fn too_large() -> Error {
 }
 
 impl Direct {
-    fn layout(&self) -> Result<Layout> {
+    pub(super) fn layout(&self) -> Result<Layout> {
         let padded = |side: usize, pad: usize| {
             pad.checked_mul(2)
                 .and_then(|p| p.checked_add(side))

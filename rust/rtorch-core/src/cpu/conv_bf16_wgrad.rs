@@ -12,7 +12,7 @@
 //!
 //! The junk columns multiply a zero by an input value: an infinite or NaN input would
 //! make them NaN, so such inputs are left to the float32 kernels (`weight_grad`
-//! answers false). Each gradient is summed over the samples in order, then the columns
+//! answers false). Each gradient is summed sample after sample, each over its columns
 //! in order, whatever the thread count.
 
 use super::conv_bf16::Direct;
@@ -50,7 +50,9 @@ struct Sizes {
     g: usize,
     /// Column pairs of the grid (`oh * g` columns, rounded up).
     pairs: usize,
-    /// u16 values per padded input row (plane): the image and the reads past it.
+    /// u16 values per padded input plane: the forward's plane length, more than the
+    /// `hp * g + kw` the last pair's reads reach (2 * pairs - 1 plus the last tap's
+    /// offset, (kh - 1) * g + kw - 1).
     plane: usize,
     /// Input rows per sample: the channels rounded up to whole slices.
     rows: usize,
@@ -59,32 +61,15 @@ struct Sizes {
 }
 
 fn sizes(d: &Direct) -> Result<Sizes> {
-    let pad = |side: usize, p: usize| {
-        p.checked_mul(2)
-            .and_then(|v| v.checked_add(side))
-            .ok_or_else(too_large)
-    };
-    let (g, hp) = (pad(d.w, d.pw)?, pad(d.h, d.ph)?);
-    if d.kh == 0 || d.kw == 0 || hp < d.kh || g < d.kw {
-        return Err(Error::Runtime(
-            "conv2d: kernel larger than the padded input".into(),
-        ));
-    }
-    let (oh, ow) = (hp - d.kh + 1, g - d.kw + 1);
-    let pairs = oh.checked_mul(g).ok_or_else(too_large)?.div_ceil(2);
-    // The last pair reads u16 values up to 2 * pairs - 1 + the last tap's offset
-    // ((kh - 1) * g + kw - 1) <= hp * g + kw - 1.
-    let plane = hp
-        .checked_mul(g)
-        .and_then(|v| v.checked_add(d.kw + 8))
-        .ok_or_else(too_large)?;
+    let l = d.layout()?;
+    let pairs = l.oh.checked_mul(l.g).ok_or_else(too_large)?.div_ceil(2);
     let rows = slices(d.c).iter().map(|s| s.1).sum();
     Ok(Sizes {
-        oh,
-        ow,
-        g,
+        oh: l.oh,
+        ow: l.ow,
+        g: l.g,
         pairs,
-        plane,
+        plane: l.plane,
         rows,
         o_pad: d.o.div_ceil(LANES) * LANES,
     })

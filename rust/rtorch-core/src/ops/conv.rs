@@ -9,9 +9,12 @@
 //! bfloat16/float16: the forward is im2col and one batched 16-bit product, the bias
 //! added to its float32 sums before the one rounding, as PyTorch's (oneDNN) convolution
 //! does; the gradients are the float32 kernels' on widened operands, rounded once.
-//! bfloat16 with one group and unit stride and dilation takes the direct AVX512-BF16
-//! kernel (`cpu/conv_bf16.rs`) instead, forward and input gradient, where the CPU has
-//! it (and no AMX). Other dtypes take the composite path in Python.
+//! Output images narrower than the product kernel's 32-column panel run as one product
+//! per group as wide as the batch. bfloat16 with one group and unit stride and
+//! dilation takes the direct AVX512-BF16 kernels (`cpu/conv_bf16.rs`,
+//! `cpu/conv_bf16_wgrad.rs`) instead, for the forward and each gradient whose shape
+//! they suit, where the CPU has them (and no AMX). Other dtypes take the composite path
+//! in Python.
 //!
 //! The Python layer (`nn.functional`) checks the arguments with PyTorch's messages and
 //! applies asymmetric padding; the checks here guard the kernels.
@@ -310,12 +313,13 @@ fn backward_half(
     want: [bool; 3],
 ) -> Result<Grads> {
     let dt = gy.dtype();
-    let direct_gx = match direct_bf16(g, x, w) {
-        Some(d) if want[0] && dt == DType::BF16 => grad_input_bf16(gy, w, &d, g)?,
+    let direct = direct_bf16(g, x, w).filter(|_| dt == DType::BF16);
+    let direct_gx = match direct {
+        Some(d) if want[0] => grad_input_bf16(gy, w, &d, g)?,
         _ => None,
     };
-    let direct_gw = match direct_bf16(g, x, w).filter(conv_bf16_wgrad::suits) {
-        Some(d) if want[1] && dt == DType::BF16 => grad_weight_bf16(gy, x, w, &d)?,
+    let direct_gw = match direct.filter(conv_bf16_wgrad::suits) {
+        Some(d) if want[1] => grad_weight_bf16(gy, x, w, &d)?,
         _ => None,
     };
     let want = [
