@@ -239,6 +239,16 @@ struct Slice {
     at: usize,
 }
 
+/// Register rows of the next slice with `left` channels to go: 12 (24 accumulators),
+/// or 8 or 4 for the last few.
+pub(super) fn slice_rows(left: usize) -> usize {
+    match left {
+        r if r > 8 => 12,
+        r if r > 4 => 8,
+        _ => 4,
+    }
+}
+
 /// The weights as word pairs, slice after slice, each slice `[pair][tap][row]`: the
 /// rows' words of one step are adjacent. Rows past `o` are zero.
 struct Packed {
@@ -251,11 +261,7 @@ fn pack_weights(d: &Direct, l: &Layout, w: &[bf16]) -> Result<Packed> {
     let mut slices = Vec::new();
     let (mut o0, mut at) = (0, 0usize);
     while o0 < d.o {
-        let rows = match d.o - o0 {
-            r if r > 8 => 12,
-            r if r > 4 => 8,
-            _ => 4,
-        };
+        let rows = slice_rows(d.o - o0);
         slices.push(Slice { o0, rows, at });
         at = steps
             .checked_mul(rows)

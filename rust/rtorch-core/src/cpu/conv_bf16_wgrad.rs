@@ -28,11 +28,7 @@ fn slices(c: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut c0 = 0;
     while c0 < c {
-        let rows = match c - c0 {
-            r if r > 8 => 12,
-            r if r > 4 => 8,
-            _ => 4,
-        };
+        let rows = super::conv_bf16::slice_rows(c - c0);
         out.push((c0, rows));
         c0 += rows;
     }
