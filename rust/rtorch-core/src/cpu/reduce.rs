@@ -120,7 +120,10 @@ where
 ///
 /// The chunks have a fixed size, whatever the thread count: the tree of partial sums,
 /// and so the rounding, is the same for any `set_num_threads` (chunks of
-/// `len / threads` gave float32 sums that changed in the last bits with it).
+/// `len / threads` gave float32 sums that changed in the last bits with it). Each
+/// thread sums one contiguous run of chunks: one stream per thread read memory faster
+/// than threads taking chunks in turn (16M float32 at 2 threads: 99 against 73 GB/s
+/// median when the machine's memory was fast, the same when it was slow).
 pub fn big_sum_by<T: Sync, A>(x: &[T], chunk_sum: &(impl Fn(&[T]) -> A + Sync)) -> A
 where
     A: Copy + std::ops::Add<Output = A> + Default + Send,
@@ -129,7 +132,16 @@ where
     if x.len() <= CHUNK {
         return chunk_sum(x);
     }
-    let parts: Vec<A> = super::par_map_chunks(x, CHUNK, &chunk_sum);
+    let count = x.len().div_ceil(CHUNK);
+    let threads = super::get_num_threads().clamp(1, count);
+    let mut parts = vec![A::default(); count];
+    let slots = super::SendPtr(parts.as_mut_ptr());
+    super::par_for(threads, &|t| {
+        for c in t * count / threads..(t + 1) * count / threads {
+            // SAFETY: c < count indexes `parts`; each chunk belongs to one task.
+            unsafe { *slots.get().add(c) = chunk_sum(super::chunk_of(x, c, CHUNK)) };
+        }
+    });
     pairwise_sum(&parts, &|v| v)
 }
 
