@@ -58,8 +58,31 @@ pub(super) struct Layout {
     panels: usize,
 }
 
-fn too_large() -> Error {
+pub(super) fn too_large() -> Error {
     Error::Runtime("conv2d: the input is too large for the bfloat16 kernel".into())
+}
+
+/// The product of `dims`, or an error when it overflows.
+pub(super) fn numel(dims: &[usize]) -> Result<usize> {
+    dims.iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .ok_or_else(too_large)
+}
+
+/// The kernels' checks of their callers: the instructions present and the slices'
+/// lengths (`fits`) matching the geometry.
+pub(super) fn check_call(fits: bool) -> Result<()> {
+    if !available() {
+        return Err(Error::Runtime(
+            "conv2d: no AVX512-BF16 kernel on this CPU".into(),
+        ));
+    }
+    if !fits {
+        return Err(Error::Runtime(
+            "conv2d: operand sizes do not match the geometry".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl Direct {
@@ -154,31 +177,18 @@ pub fn forward(
     bias: Option<&[f32]>,
     out: &mut [bf16],
 ) -> Result<()> {
-    if !available() {
-        return Err(Error::Runtime(
-            "conv2d: no AVX512-BF16 kernel on this CPU".into(),
-        ));
-    }
     if d.c == 0 {
         return Err(Error::Runtime(
             "conv2d: the bfloat16 kernel needs input channels".into(),
         ));
     }
     let l = d.layout()?;
-    let numel = |dims: &[usize]| {
-        dims.iter()
-            .try_fold(1usize, |a, &b| a.checked_mul(b))
-            .ok_or_else(too_large)
-    };
-    let fits = x.len() == numel(&[d.n, d.c, d.h, d.w])?
-        && w.len() == numel(&[d.o, d.c, d.kh, d.kw])?
-        && out.len() == numel(&[d.n, d.o, l.oh, l.ow])?
-        && bias.is_none_or(|b| b.len() == d.o);
-    if !fits {
-        return Err(Error::Runtime(
-            "conv2d: operand sizes do not match the geometry".into(),
-        ));
-    }
+    check_call(
+        x.len() == numel(&[d.n, d.c, d.h, d.w])?
+            && w.len() == numel(&[d.o, d.c, d.kh, d.kw])?
+            && out.len() == numel(&[d.n, d.o, l.oh, l.ow])?
+            && bias.is_none_or(|b| b.len() == d.o),
+    )?;
     if out.is_empty() {
         return Ok(());
     }

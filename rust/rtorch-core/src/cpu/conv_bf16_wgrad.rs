@@ -15,9 +15,9 @@
 //! answers false). Each gradient is summed sample after sample, each over its columns
 //! in order, whatever the thread count.
 
-use super::conv_bf16::Direct;
+use super::conv_bf16::{check_call, numel, too_large, Direct};
 use super::SendPtr;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use half::bf16;
 
 /// Output channels (lanes) per tile: two 16-lane registers.
@@ -33,10 +33,6 @@ fn slices(c: usize) -> Vec<(usize, usize)> {
         c0 += rows;
     }
     out
-}
-
-fn too_large() -> Error {
-    Error::Runtime("conv2d: the input is too large for the bfloat16 kernel".into())
 }
 
 /// Sizes of one call, computed with checked arithmetic.
@@ -84,26 +80,12 @@ pub fn suits(d: &Direct) -> bool {
 /// ow)` and input `x (n, c, h, w)`, or false (nothing written) when `x` holds an
 /// infinity or NaN. Needs [`super::conv_bf16::available`].
 pub fn weight_grad(d: &Direct, gy: &[bf16], x: &[bf16], gw: &mut [bf16]) -> Result<bool> {
-    if !super::conv_bf16::available() {
-        return Err(Error::Runtime(
-            "conv2d: no AVX512-BF16 kernel on this CPU".into(),
-        ));
-    }
     let z = sizes(d)?;
-    let numel = |dims: &[usize]| {
-        dims.iter()
-            .try_fold(1usize, |a, &b| a.checked_mul(b))
-            .ok_or_else(too_large)
-    };
-    let taps = d.kh * d.kw;
-    if gy.len() != numel(&[d.n, d.o, z.oh, z.ow])?
-        || x.len() != numel(&[d.n, d.c, d.h, d.w])?
-        || gw.len() != numel(&[d.o, d.c, taps])?
-    {
-        return Err(Error::Runtime(
-            "conv2d: operand sizes do not match the geometry".into(),
-        ));
-    }
+    check_call(
+        gy.len() == numel(&[d.n, d.o, z.oh, z.ow])?
+            && x.len() == numel(&[d.n, d.c, d.h, d.w])?
+            && gw.len() == numel(&[d.o, d.c, d.kh, d.kw])?,
+    )?;
     if gw.is_empty() {
         return Ok(true);
     }
