@@ -322,25 +322,29 @@ fn backward_half(
         Some(d) if want[1] => grad_weight_bf16(gy, x, w, &d)?,
         _ => None,
     };
+    // The bias gradient is the output gradient's sum over (n, h, w), float32 sums
+    // rounded once, as `sum` computes it: widening the whole output gradient for the
+    // float32 kernel took 3.5x as long (16x64x32x32 bfloat16: 209 against 60 us).
+    let gb = if want[2] {
+        Some(super::reduce::sum(&gy.detach(), &[0, 2, 3], false, None)?)
+    } else {
+        None
+    };
     let want = [
         want[0] && direct_gx.is_none(),
         want[1] && direct_gw.is_none(),
-        want[2],
+        false,
     ];
     if want == [false; 3] {
-        return Ok((direct_gx, direct_gw, None));
+        return Ok((direct_gx, direct_gw, gb));
     }
     let wide = |t: &Tensor| super::copy::to_dtype(&t.detach(), DType::F32);
     // Only the shape of an operand whose counterpart gradient is not wanted is read.
     let x32 = if want[1] { wide(x)? } else { x.clone() };
     let w32 = if want[0] { wide(w)? } else { w.clone() };
-    let (gx, gw, gb) = backward_kernels(&wide(gy)?, &x32, &w32, g, want)?;
+    let (gx, gw, _) = backward_kernels(&wide(gy)?, &x32, &w32, g, want)?;
     let narrow = |t: Option<Tensor>| t.map(|t| super::copy::to_dtype(&t, dt)).transpose();
-    Ok((
-        direct_gx.or(narrow(gx)?),
-        direct_gw.or(narrow(gw)?),
-        narrow(gb)?,
-    ))
+    Ok((direct_gx.or(narrow(gx)?), direct_gw.or(narrow(gw)?), gb))
 }
 
 /// The weight gradient of a convolution the direct bfloat16 kernel takes, by its
