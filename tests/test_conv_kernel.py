@@ -99,7 +99,7 @@ CASES = [
         (1, 1),
         (1, 1),
         1,
-    ),  # 9 samples: 5 weight-grad parts of 2, 2, 2, 2, 1
+    ),  # 9 samples of 4x3 outputs: one block, so one weight-grad part (gradient in place)
     (2, 3, 5, 70, 2, 1, 3, (1, 1), (0, 1), (1, 1), 1),  # rows of 70: the long-row copy
     # 10x10 outputs: blocks of 6 samples share one product (6 + 6 + 1 here; the last
     # block of one sample writes its output directly), rows of 10 and 14 copied in
@@ -121,6 +121,12 @@ CASES = [
     (1, 9, 5, 6, 65, 3, 3, (1, 1), (1, 1), (1, 1), 1),  # 65 out: all by GEMM
     (2, 3, 10, 11, 5, 3, 2, (1, 1), (2, 1), (2, 3), 1),  # padded and dilated
     (2, 2, 1, 40, 3, 1, 7, (1, 1), (0, 3), (1, 1), 1),  # one row, wide padding
+    # Images of 300 outputs: blocks of 2 samples, weight-grad parts of 3 (2 + 1, the
+    # second block adding to the first), 6 parts: the gradient goes as dW^T, transposed
+    # at the end (pointwise, and grouped im2col).
+    (17, 2, 20, 15, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1),
+    (17, 2, 12, 25, 4, 3, 3, (1, 1), (1, 1), (1, 1), 2),
+    (5, 4, 40, 30, 6, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # blocks and parts of 1 sample
 ]
 
 
@@ -178,6 +184,10 @@ BIG = [
     (3, 32, 32, 32, 64, 1, 1, (1, 1), (0, 0), (1, 1), 1),
     (40, 6, 14, 14, 16, 5, 5, (1, 1), (0, 0), (1, 1), 1),  # LeNet's conv2: blocks of 6
     (30, 4, 10, 10, 8, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # blocks of 6, two groups
+    # im2col weight gradients: the whole batch one block (one part, the product split
+    # over threads, gradient in place); 6 parts of 2 (parts over threads, dW^T).
+    (8, 96, 14, 14, 80, 3, 3, (2, 2), (1, 1), (1, 1), 1),
+    (12, 72, 16, 16, 80, 3, 3, (1, 1), (1, 1), (1, 1), 2),
 ]
 
 

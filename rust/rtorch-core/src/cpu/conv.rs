@@ -18,9 +18,9 @@
 //!
 //! Threads: many blocks run one per thread with single-threaded products; fewer blocks
 //! than threads run one after another with each product split over the threads. The
-//! weight gradient sums over the batch in a fixed number of parts (fixed by the batch
-//! size, not the thread count) added in order, so every result is bitwise identical for
-//! any thread count.
+//! weight gradient sums over the batch in parts (fixed by the batch size and the
+//! geometry, not the thread count) added in order, so every result is bitwise identical
+//! for any thread count.
 
 use super::conv_direct as direct;
 use super::gemm::{product, PAR_FLOPS};
@@ -417,14 +417,26 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         WeightGrad::Winograd => winograd::weight_part_len(g),
         _ => wlen,
     };
-    // Parts of `per` samples each, none empty.
-    let per = g.n.div_ceil(g.n.min(WEIGHT_GRAD_PARTS));
+    // Parts of `per` samples each, none empty. On the im2col route a part holds at
+    // least a block: parts of one small image made products whose inner dimension is
+    // that image's positions, which spent their time reading and writing the whole
+    // `(og, k)` result (8 x 512 x 7x7 -> 512, 3x3 at 2 threads: 41.7 -> 9.9 ms).
+    let mut per = g.n.div_ceil(g.n.min(WEIGHT_GRAD_PARTS));
+    if route == WeightGrad::Im2col {
+        per = per.max(g.block());
+    }
     let parts = g.n.div_ceil(per);
     let threads = super::get_num_threads();
     let total = g.n.saturating_mul(g.sample_flops());
-    // The parts add up in `gw` itself, or in the Winograd route's sums.
-    let mut transformed = (route == WeightGrad::Winograd).then(|| vec![T::zero(); plen]);
-    let sum: &mut [T] = transformed.as_deref_mut().unwrap_or(&mut *gw);
+    let layout = if route == WeightGrad::Im2col && parts > 1 {
+        Layout::Transposed
+    } else {
+        Layout::Direct
+    };
+    // The parts add up in `gw` itself, or in the Winograd route's sums, or in dW^T.
+    let staged = route == WeightGrad::Winograd || layout == Layout::Transposed;
+    let mut staging = staged.then(|| vec![T::zero(); plen]);
+    let sum: &mut [T] = staging.as_deref_mut().unwrap_or(&mut *gw);
     if parts == 1 || threads == 1 || total < PAR_FLOPS {
         // One part at a time, in order; each part's products may use every thread.
         let inner = if g.block().saturating_mul(g.sample_flops()) >= PAR_FLOPS {
@@ -438,9 +450,11 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
                 for p in 0..parts {
                     let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
                     if p == 0 {
-                        weight_grad_part(g, &taps, route, gy, x, lo, hi, sum, buf, inner);
+                        weight_grad_part(g, &taps, route, layout, gy, x, lo, hi, sum, buf, inner);
                     } else {
-                        weight_grad_part(g, &taps, route, gy, x, lo, hi, &mut acc, buf, inner);
+                        weight_grad_part(
+                            g, &taps, route, layout, gy, x, lo, hi, &mut acc, buf, inner,
+                        );
                         sum.iter_mut().zip(&acc).for_each(|(d, &s)| *d = *d + s);
                     }
                 }
@@ -452,7 +466,7 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
         super::par_chunks_mut(&mut partials, plen, &|p, dst| {
             let (lo, hi) = (p * per, ((p + 1) * per).min(g.n));
             with_scratch(scratch, |buf| {
-                weight_grad_part(g, &taps, route, gy, x, lo, hi, dst, buf, 1)
+                weight_grad_part(g, &taps, route, layout, gy, x, lo, hi, dst, buf, 1)
             })
         });
         sum.copy_from_slice(&partials[..plen]);
@@ -460,8 +474,49 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
             sum.iter_mut().zip(part).for_each(|(d, &s)| *d = *d + s);
         }
     }
-    if let (Some(du), Some(gw)) = (transformed.as_deref().and_then(as_f32), as_f32_mut(gw)) {
-        winograd::finish_weight_grad(g, du, gw);
+    match (route, staging.as_deref()) {
+        (WeightGrad::Winograd, Some(du)) => {
+            if let (Some(du), Some(gw)) = (as_f32(du), as_f32_mut(gw)) {
+                winograd::finish_weight_grad(g, du, gw);
+            }
+        }
+        (_, Some(t)) => untranspose(g, t, gw),
+        (_, None) => {}
+    }
+}
+
+/// How the im2col route's products lay out each group's weight gradient.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// In place: dW^T `(k, og)` written through transposed strides into the row-major
+    /// `(og, k)` result. The `gemm` crate then packs the `(k, ld)` columns as its left
+    /// operand (a transposing gather per element, used for only `og` products): a
+    /// quarter of the time of a single-threaded product at 16 x 256 x 8x8 -> 256.
+    Direct,
+    /// dW^T as a row-major `(k, og)` matrix, transposed into the result at the end:
+    /// the crate then takes the columns as its right operand, packed by plain copies
+    /// (single-threaded products of 16 x 256 x 8x8 -> 256 at 2 threads 12.3 -> 10.5
+    /// ms; 16 x 64 x 32x32 -> 128, stride 2: 9.1 -> 5.4). Multi-threaded products
+    /// (one part: the whole batch one block) are faster in place (8 x 512 x 4x4 ->
+    /// 512: 3.6 against 7.9 ms), so this layout is used where there are several
+    /// parts, whose products are single-threaded. (The choice depends on the shape
+    /// only, so results stay the same for any thread count.)
+    Transposed,
+}
+
+/// `gw[g] = t[g]^T` per group: `t` holds each group's `(k, og)` dW^T.
+fn untranspose<T: ConvFloat>(g: &ConvGeom, t: &[T], gw: &mut [T]) {
+    let (og, k) = (g.og(), g.k());
+    for (src, dst) in t.chunks_exact(og * k).zip(gw.chunks_exact_mut(og * k)) {
+        if let (Some(src), Some(dst)) = (as_f32(src), as_f32_mut(dst)) {
+            super::reorder::transpose_f32(src, og, og, k, dst, k);
+        } else {
+            for (r, row) in src.chunks_exact(og).enumerate() {
+                for (c, &v) in row.iter().enumerate() {
+                    dst[c * k + r] = v;
+                }
+            }
+        }
     }
 }
 
@@ -496,6 +551,7 @@ fn weight_grad_part<T: ConvFloat>(
     g: &ConvGeom,
     taps: &Taps,
     route: WeightGrad,
+    layout: Layout,
     gy: &[T],
     x: &[T],
     lo: usize,
@@ -539,23 +595,28 @@ fn weight_grad_part<T: ConvFloat>(
                 &cols[grp * k * ld..(grp + 1) * k * ld]
             };
             let d = &mut dst[grp * og * k..(grp + 1) * og * k];
-            // dW^T (k, og) = cols (k, ld) @ dy^T (ld, og), written through transposed
-            // strides into the row-major (og, k) `d`: with the long `ld` dimension
-            // contiguous in both operands the GEMM packs them fastest (1.6x the
-            // dy @ cols^T order at ResNet's 64x576x1024).
+            // dW^T (k, og) = cols (k, ld) @ dy^T (ld, og): with the long `ld`
+            // dimension contiguous in both operands the GEMM packs them fastest (1.6x
+            // the dy @ cols^T order at ResNet's 64x576x1024); `layout` says where
+            // dW^T goes.
+            let (d_rs, d_cs) = match layout {
+                Layout::Direct => (1, k),
+                Layout::Transposed => (og, 1),
+            };
             // SAFETY: `b` is the row-major (k, ld) slice; dy^T is (ld, og) read from
             // the row-major (og, ld) slice `a` with row stride 1 and column stride ld;
-            // `d` is (og, k), so its transpose has row stride 1 and column stride k,
-            // and it is disjoint from both operands. The first block overwrites `d`,
-            // later ones add to it.
+            // `d` holds og * k elements, written as (k, og) with strides (d_rs, d_cs)
+            // (the transpose of row-major (og, k), or row-major (k, og)), and it is
+            // disjoint from both operands. The first block overwrites `d`, later ones
+            // add to it.
             unsafe {
                 product(
                     k,
                     og,
                     ld,
                     d.as_mut_ptr(),
-                    1,
-                    k,
+                    d_rs,
+                    d_cs,
                     n0 > lo,
                     b.as_ptr(),
                     ld,
