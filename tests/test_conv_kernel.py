@@ -338,6 +338,15 @@ HALF_CASES = [
     # Output images narrower than a panel: one product per group as wide as the batch.
     (4, 6, 4, 4, 10, 3, 3, (1, 1), (1, 1), (1, 1), 2),
     (2, 4, 5, 5, 6, 3, 3, (1, 1), (0, 0), (1, 1), 1),
+    # Where bfloat16 products are native: weight gradients as one product per group over
+    # the batch (16+ outputs and 8+ inputs a group), input gradients as the forward of
+    # the flipped weights (16+ inputs a group): with two groups through the wide forward
+    # (6x6), strided (the input gradient on the float32 kernels), and 64 inputs on
+    # 16x16 images (per-sample products: too many inputs for the direct kernel's 50%
+    # rule, too few outputs for its 90% one).
+    (2, 32, 6, 6, 32, 3, 3, (1, 1), (1, 1), (1, 1), 2),
+    (2, 16, 9, 9, 24, 3, 3, (2, 2), (1, 1), (1, 1), 1),
+    (1, 64, 16, 16, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1),
 ]
 HALF_UNIT = {rtorch.bfloat16: 2.0**-8, rtorch.float16: 2.0**-11}
 
@@ -416,8 +425,8 @@ DIRECT_CASES = [
     (1, 7, 20, 60, 1, 2, 5, (1, 1), (0, 2), (1, 1), 1),
     (2, 9, 12, 60, 8, 5, 5, (1, 1), (2, 2), (1, 1), 1),
     (1, 4, 30, 30, 4, 3, 3, (1, 1), (3, 3), (1, 1), 1),
-    # The input gradient alone (a third to a half of its grid columns junk: few channels,
-    # no float32 Winograd route).
+    # The input gradient alone (a third to a half of its grid columns junk: fewer than 64
+    # channels, no float32 Winograd route).
     (3, 5, 8, 8, 13, 3, 3, (1, 1), (1, 1), (1, 1), 1),
 ]
 
@@ -452,6 +461,31 @@ def test_direct_bfloat16_conv_layouts_and_special_values():
     assert np.all(np.abs(got[fin] - ref[fin]) <= bound)
     empty = F.conv2d(rtorch.zeros(0, 4, 9, 30, dtype=rtorch.bfloat16), wt, padding=1)
     assert tuple(empty.shape) == (0, 6, 9, 30)
+
+
+@pytest.mark.parametrize("c", [16, 64], ids=["direct", "product"])
+def test_bfloat16_input_gradient_with_an_infinite_weight(c):
+    # The input gradient is a convolution of the padded output gradient: an infinite
+    # weight must not meet the padding's zeros (0 * inf = NaN where the gradient has no
+    # term: here gx[..., 7, :] and gx[..., :, 7] of channel 2), so such weights go to the
+    # float32 kernels, on either route (16 channels: the direct kernel, 64: products).
+    rng = np.random.default_rng(5)
+    x = rtorch.from_numpy(rng.standard_normal((2, c, 8, 8))).bfloat16().requires_grad_()
+    w = rng.standard_normal((8, c, 3, 3))
+    w[3, 2, 0, 0] = np.inf
+    wt = rtorch.from_numpy(w).bfloat16()
+    out = F.conv2d(x, wt, padding=1)
+    gy = rtorch.from_numpy(rng.standard_normal(tuple(out.shape))).bfloat16()
+    out.backward(gy)
+    with np.errstate(invalid="ignore"):
+        _, grads = ref_conv(
+            x.detach().double().numpy(), wt.double().numpy(), None, (1, 1), (1, 1), (1, 1), 1
+        )
+        want = grads(gy.double().numpy())[0]
+    got = x.grad.double().numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    assert np.isfinite(want[:, 2, 7]).all() and not np.isfinite(want[:, 2, :7, :7]).any()
 
 
 def test_direct_bfloat16_weight_gradient_with_infinite_inputs():

@@ -142,7 +142,9 @@ pub fn suits(d: &Direct) -> bool {
 /// Winograd path and the weights are at most 2 MB (16 samples, 256 channels, 3x3 at 2
 /// threads: 14x14 images 27.7 -> 13.7 ms, 10x10 15.2 -> 7.7, 8x8 8.9 -> 6.5; with 4.7 MB
 /// of weights, 512 channels, re-read for every panel, 7x7 went 16.5 -> 18.7 and 4x4
-/// 4.7 -> 15.8; 16x16 with 128 channels stays with Winograd, 4.4 against 6.6).
+/// 4.7 -> 15.8; 16x16 with 128 channels stays with Winograd, 4.4 against 6.6). The
+/// caller asks only below 64 input channels: with more, the products of the flipped
+/// weights beat both (`ops/conv.rs`).
 pub fn suits_input_grad(back: &Direct, fwd: &super::conv::ConvGeom) -> bool {
     let weight_bytes = back
         .c

@@ -12,9 +12,12 @@
 //! Output images narrower than the product kernel's 32-column panel run as one product
 //! per group as wide as the batch. bfloat16 with one group and unit stride and
 //! dilation takes the direct AVX512-BF16 kernels (`cpu/conv_bf16.rs`,
-//! `cpu/conv_bf16_wgrad.rs`) instead, for the forward and each gradient whose shape
-//! they suit, where the CPU has them (and no AMX). Other dtypes take the composite path
-//! in Python.
+//! `cpu/conv_bf16_wgrad.rs`) instead, for the forward and the weight gradient where
+//! the shape suits them, where the CPU has them (and no AMX). Where bfloat16 products
+//! are native (AVX512-BF16 or AMX), the bfloat16 input gradient with unit stride and
+//! dilation is the forward convolution of `gy` with the flipped weights (any of the
+//! forward's routes), and the weight gradient outside the direct kernel one product
+//! per group over the whole batch. Other dtypes take the composite path in Python.
 //!
 //! The Python layer (`nn.functional`) checks the arguments with PyTorch's messages and
 //! applies asymmetric padding; the checks here guard the kernels.
@@ -24,6 +27,7 @@ use crate::cpu::conv::{self as k, ConvGeom};
 use crate::cpu::gemm;
 use crate::cpu::{conv_bf16, conv_bf16_wgrad};
 use crate::dtype::DType;
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -173,7 +177,7 @@ pub fn conv2d(
             let (gx, gw, gb) = if is_grad_enabled() {
                 backward_graph(gy, &x, &w, &g, &win, want)?
             } else if half {
-                backward_half(gy, &x, &w, &g, want)?
+                backward_half(gy, &x, &w, &g, &win, want)?
             } else {
                 backward_kernels(gy, &x, &w, &g, want)?
             };
@@ -276,7 +280,7 @@ fn forward_half_wide(
 /// The geometry of the direct bfloat16 kernel (`cpu/conv_bf16.rs`) for this
 /// convolution, if it can take it: bfloat16 operands with values, one group, unit
 /// stride and dilation, on a CPU with AVX512-BF16 and no AMX. (Whether it is the
-/// faster route for the shape is `conv_bf16::suits` and `suits_input_grad`.)
+/// faster route for the shape is `conv_bf16::suits` and `conv_bf16_wgrad::suits`.)
 fn direct_bf16(g: &ConvGeom, x: &Tensor, w: &Tensor) -> Option<conv_bf16::Direct> {
     let p = &g.plane;
     let takes = x.dtype() == DType::BF16
@@ -310,16 +314,22 @@ fn backward_half(
     x: &Tensor,
     w: &Tensor,
     g: &ConvGeom,
+    win: &Window2d,
     want: [bool; 3],
 ) -> Result<Grads> {
     let dt = gy.dtype();
-    let direct = direct_bf16(g, x, w).filter(|_| dt == DType::BF16);
-    let direct_gx = match direct {
-        Some(d) if want[0] => grad_input_bf16(gy, w, &d, g)?,
-        _ => None,
+    // The routes through 16-bit products where they are native: float16 products and
+    // bfloat16 ones without AVX512-BF16 or AMX widen their blocks to float32, slower
+    // than the float32 kernels (float16, 16 x 128 x 16x16 -> 128, 3x3, weight gradient
+    // 7.2 against 19.8 ms).
+    let native = dt == DType::BF16 && gemm::bf16_matmul_kernel() != "float32";
+    let direct_gx = match want[0] && native {
+        true => grad_input_half(gy, w, g, win)?,
+        false => None,
     };
-    let direct_gw = match direct.filter(conv_bf16_wgrad::suits) {
+    let direct_gw = match direct_bf16(g, x, w).filter(conv_bf16_wgrad::suits) {
         Some(d) if want[1] => grad_weight_bf16(gy, x, w, &d)?,
+        _ if want[1] && native => grad_weight_half_wide(gy, x, g, win)?,
         _ => None,
     };
     // The bias gradient is the output gradient's sum over (n, h, w), float32 sums
@@ -364,49 +374,163 @@ fn grad_weight_bf16(
     Ok(done.then_some(gw))
 }
 
-/// The input gradient of a convolution the direct bfloat16 kernel takes, by that
-/// kernel: with unit stride it is the convolution of `gy` with the weights flipped in
-/// both window axes and their channel axes swapped, padded by `k - 1 - p`. None when a
-/// padding is as large as the window (the gradient then skips input rows) or the
-/// kernel does not suit the gradient's geometry: the float32 kernels take it.
-fn grad_input_bf16(
+/// The input gradient of a bfloat16 convolution with unit stride and dilation: the
+/// convolution of `gy` with the weights flipped in both window axes and their channel
+/// axes swapped within each group, padded by `k - 1 - p`. With fewer than 64 input
+/// channels (a group) it runs on the direct kernel where that suits it (down to half
+/// its grid columns outputs, `conv_bf16::suits_input_grad`), else with 16 or more
+/// through the forward's routes (the direct kernel where 90% of its columns are
+/// outputs, per-sample or batch-wide products). 2 threads, 3x3, against the float32
+/// kernels on widened operands or the direct kernel at 50-90% of its columns: 8 x 512 x
+/// 7x7 -> 512 16.3 -> 6.6 ms; 16 x 256 x 8x8 6.5 -> 3.5; 16 x 64 x 8x8 0.48 -> 0.34;
+/// but 16 x 32 x 16x16 -> 32 took 0.34 against the direct kernel's 0.27, and 32 x 3 x
+/// 16x16 -> 64 0.81 against 0.15. None where the float32 kernels take it: a padding as
+/// large as the window (the gradient skips input rows), or a weight that is not
+/// finite (the padded zeros of `gy` would multiply it, NaN where the gradient has no
+/// term).
+fn grad_input_half(
     gy: &Tensor,
     w: &Tensor,
-    d: &conv_bf16::Direct,
     g: &ConvGeom,
+    win: &Window2d,
 ) -> Result<Option<Tensor>> {
-    if d.ph >= d.kh || d.pw >= d.kw {
+    let p = &g.plane;
+    let unit = p.stride == [1, 1] && p.dilation == [1, 1];
+    if !unit || p.padding[0] >= p.kernel[0] || p.padding[1] >= p.kernel[1] {
         return Ok(None);
     }
-    let back = conv_bf16::Direct {
-        n: d.n,
-        c: d.o,
-        h: gy.shape()[2],
-        w: gy.shape()[3],
-        o: d.c,
-        kh: d.kh,
-        kw: d.kw,
-        ph: d.kh - 1 - d.ph,
-        pw: d.kw - 1 - d.pw,
+    let wd = data(w)?;
+    let Some(flipped) = flip_weights(g, wd.cpu_slice::<half::bf16>()?, |v| v.is_finite())? else {
+        return Ok(None);
     };
-    if !conv_bf16::suits_input_grad(&back, g) {
+    let back_win = Window2d {
+        padding: [
+            p.kernel[0] - 1 - p.padding[0],
+            p.kernel[1] - 1 - p.padding[1],
+        ],
+        ..*win
+    };
+    let back = geometry(gy, &flipped, &back_win, g.groups as i64)?;
+    let cg = g.c / g.groups;
+    let direct =
+        direct_bf16(&back, gy, &flipped).filter(|d| cg < 64 && conv_bf16::suits_input_grad(d, g));
+    if let Some(d) = direct {
+        let gx = Tensor::uninit(&[g.n, g.c, p.h, p.w], DType::BF16, gy.device())?;
+        // SAFETY: `gx` is fresh; nothing else references it until it is returned.
+        let out = unsafe { gx.cpu_slice_mut::<half::bf16>()? };
+        let gyd = data(gy)?;
+        conv_bf16::forward(&d, gyd.cpu_slice()?, flipped.cpu_slice()?, None, out)?;
+        return Ok(Some(gx));
+    }
+    if cg < 16 {
         return Ok(None);
     }
-    let (gyd, wd) = (data(gy)?, data(w)?);
-    let ws = wd.cpu_slice::<half::bf16>()?;
-    let taps = d.kh * d.kw;
-    let mut flipped = vec![half::bf16::ZERO; ws.len()];
-    for (i, &v) in ws.iter().enumerate() {
-        let (oc, t) = (i / taps, i % taps);
-        let (o, c) = (oc / d.c, oc % d.c);
-        // Tap (a, b) -> (kh - 1 - a, kw - 1 - b) is index taps - 1 - t.
-        flipped[(c * d.o + o) * taps + taps - 1 - t] = v;
+    Ok(Some(forward_half(gy, &flipped, None, &back, &back_win)?))
+}
+
+/// The weights of the input gradient's convolution: `(c, o/groups, kh, kw)`, tap
+/// `(a, b)` of output `o` and input `c` of each group moved to tap `(kh-1-a, kw-1-b)` of
+/// output `c` and input `o`. None when a weight is not finite.
+fn flip_weights<T: Element + Send + Sync>(
+    g: &ConvGeom,
+    ws: &[T],
+    finite: impl Fn(T) -> bool,
+) -> Result<Option<Tensor>> {
+    // (Counted, not `all`: the loop without an early exit vectorises.)
+    if ws.iter().filter(|&&v| !finite(v)).count() > 0 {
+        return Ok(None);
     }
-    let gx = Tensor::uninit(&[d.n, d.c, d.h, d.w], DType::BF16, gy.device())?;
-    // SAFETY: `gx` is fresh; nothing else references it until it is returned.
-    let out = unsafe { gx.cpu_slice_mut::<half::bf16>()? };
-    conv_bf16::forward(&back, gyd.cpu_slice()?, &flipped, None, out)?;
-    Ok(Some(gx))
+    let p = &g.plane;
+    let (og, cg, taps) = (g.o / g.groups, g.c / g.groups, p.kernel[0] * p.kernel[1]);
+    let out = Tensor::uninit(
+        &[g.c, og, p.kernel[0], p.kernel[1]],
+        T::DTYPE,
+        crate::Device::Cpu,
+    )?;
+    // SAFETY: `out` is fresh; nothing else references it until it is returned, and the
+    // loops below write every element (each (c, o, tap) once).
+    let dst = unsafe { out.cpu_slice_mut::<T>()? };
+    // Output (gi, c, o, t) is input (gi, o, c, taps - 1 - t). Tasks take TILE output
+    // rows (input channels) each and walk the outputs in tiles of TILE, so that reads
+    // and writes both stay within a few kilobytes: one pass in either side's order
+    // jumps by a whole row of the other every `taps` elements (2 ms for 512 x 512 3x3
+    // weights, as long as a 4x4 image's whole input gradient).
+    const TILE: usize = 32;
+    let row = og * taps;
+    crate::cpu::par_chunks_mut(dst, TILE * row, &|b, rows| {
+        for o0 in (0..og).step_by(TILE) {
+            for (i, out_row) in rows.chunks_exact_mut(row).enumerate() {
+                let ci = b * TILE + i;
+                let (gi, c) = (ci / cg, ci % cg);
+                for o in o0..(o0 + TILE).min(og) {
+                    let src = &ws[((gi * og + o) * cg + c) * taps..][..taps];
+                    let d = &mut out_row[o * taps..][..taps];
+                    d.iter_mut()
+                        .zip(src.iter().rev())
+                        .for_each(|(d, &v)| *d = v);
+                }
+            }
+        }
+    });
+    Ok(Some(out))
+}
+
+/// Most bytes of 16-bit im2col columns [`grad_weight_half_wide`] lays out for the whole
+/// batch (larger batches go to the float32 kernels, whose columns are per-thread
+/// blocks).
+const WIDE_COLS_BYTES: usize = 32 << 20;
+
+/// Most terms (batch positions) a weight gradient's wide product sums: longer sums
+/// run faster in the float32 kernels' batch parts, parallel over parts (2 threads,
+/// 32 x 4 x 32x32 -> 16, 5x5: 32768 terms, 1.48 ms against 0.86; 32 x 3 x 32x32 -> 64,
+/// 3x3: 3.5 against 1.2), shorter ones here (32 x 8 x 32x32 -> 16, 3x3 stride 2: 8192
+/// terms, 0.46 against 1.01).
+const WIDE_MAX_TERMS: usize = 8192;
+
+/// The weight gradient of a bfloat16 convolution as one product per group over the
+/// whole batch, `gw[g] (og, k) = gy[g] (og, n*l) @ cols[g]^T (n*l, k)`, float32 sums
+/// rounded once, as the float32 kernels' sums on widened operands are. 2 threads, 3x3,
+/// against those kernels: 8 x 512 x 7x7 -> 512 40.4 -> 5.6 ms; 16 x 256 x 14x14 28.0 ->
+/// 11.4; 16 x 64 x 32x32 -> 128, stride 2: 9.5 -> 2.7; 16 x 64 x 8x8 -> 64 1.14 -> 0.39.
+/// None where the float32 kernels are faster or the batch's columns would take more
+/// than [`WIDE_COLS_BYTES`].
+fn grad_weight_half_wide(
+    gy: &Tensor,
+    x: &Tensor,
+    g: &ConvGeom,
+    win: &Window2d,
+) -> Result<Option<Tensor>> {
+    let p = &g.plane;
+    let (n, groups, og) = (g.n as i64, g.groups as i64, (g.o / g.groups) as i64);
+    let k = (g.c / g.groups * p.kernel[0] * p.kernel[1]) as i64;
+    let l = (p.oh * p.ow) as i64;
+    let terms = g.n.checked_mul(p.oh * p.ow);
+    let bytes = terms
+        .and_then(|t| t.checked_mul(g.c * p.kernel[0] * p.kernel[1]))
+        .and_then(|v| v.checked_mul(2));
+    // With fewer than 16 output or 8 input channels a group the float32 kernels are
+    // faster (16 x 4 x 16x16 -> 16, 5x5: 0.28 against 0.17 ms; 8 x 16 x 32x32 -> 16,
+    // two groups: 0.42 against 0.34).
+    let few = og < 16 || g.c / g.groups < 8;
+    let long = terms.is_none_or(|t| t > WIDE_MAX_TERMS || t == 0);
+    if few || long || bytes.is_none_or(|b| b > WIDE_COLS_BYTES) {
+        return Ok(None);
+    }
+    let x = x.detach();
+    let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.padding == [0, 0];
+    let cols = if pointwise { x } else { im2col(&x, *win)? };
+    let batch_wide = |t: &Tensor, rows: i64| -> Result<Tensor> {
+        let t = reshape(t, &[n, groups, rows, l])?;
+        let t = super::copy::contiguous(&super::shape::permute(&t, &[1, 2, 0, 3])?)?;
+        reshape(&t, &[groups, rows, n * l])
+    };
+    let cols = batch_wide(&cols, k)?;
+    let dy = batch_wide(&gy.detach(), og)?;
+    let gw = super::matmul::matmul(&dy, &super::shape::transpose(&cols, 1, 2)?)?;
+    Ok(Some(reshape_to(
+        &gw,
+        &[g.o, g.c / g.groups, p.kernel[0], p.kernel[1]],
+    )?))
 }
 
 /// The three gradients from the backward kernels (no graph), in `gy`'s dtype (float32
