@@ -53,6 +53,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("linear_bf16_small", "us/op", "F.linear(x, w, b), 64x784 -> 128 bfloat16"),
     ("conv_bf16", "us/op", "conv2d 3x3 pad 1 + bias, 16x64x32x32, 64 filters, bfloat16"),
     ("conv_bf16_bwd", "us/iter", "the same conv2d, forward + backward, bfloat16"),
+    # A ResNet's last stage: small images, many channels (products, not direct kernels).
+    ("conv_deep_bwd", "us/iter", "conv2d 3x3 pad 1, 8x512x7x7, 512 filters, fwd + bwd, float32"),
+    ("conv_deep_bf16_bwd", "us/iter", "the same conv2d, forward + backward, bfloat16"),
     # Generic paths found slow by a sweep of 100 ops (blocks not compiled per SIMD level,
     # element-by-element walks, dependent add chains).
     ("addcmul_f32", "us/op", "addcmul(x, x, y, value=0.5), 1M float32"),
@@ -241,6 +244,20 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
 
         return step, 1e6
 
+    def conv_deep_bwd(dtype: Any):
+        def make():
+            g = lib.Generator().manual_seed(0)
+            x = lib.randn(8, 512, 7, 7, generator=g).to(dtype).requires_grad_()
+            w = (lib.randn(512, 512, 3, 3, generator=g) * 0.02).to(dtype).requires_grad_()
+            gy = lib.ones(8, 512, 7, 7, dtype=dtype)
+
+            def step():
+                lib.nn.functional.conv2d(x, w, padding=1).backward(gy)
+
+            return step, 1e6
+
+        return make
+
     def in_unit_interval(op: Callable[[Any], Any]):
         def make():
             g = lib.Generator().manual_seed(0)
@@ -286,6 +303,8 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "linear_bf16_small": linear_bf16(64, 784, 128),
         "conv_bf16": conv_bf16,
         "conv_bf16_bwd": conv_bf16_bwd,
+        "conv_deep_bwd": conv_deep_bwd(lib.float32),
+        "conv_deep_bf16_bwd": conv_deep_bwd(lib.bfloat16),
         "addcmul_f32": single("float32", lambda x, y: lib.addcmul(x, x, y, value=0.5)),
         "lerp_f32": single("float32", lambda x, y: lib.lerp(x, y, 0.3)),
         "mul_inplace_f32": single("float32", lambda x, y: x.mul_(0.999999)),
