@@ -510,8 +510,9 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
 enum Layout {
     /// In place: dW^T `(k, og)` written through transposed strides into the row-major
     /// `(og, k)` result. The `gemm` crate then packs the `(k, ld)` columns as its left
-    /// operand (a transposing gather per element, used for only `og` products): a
-    /// quarter of the time of a single-threaded product at 16 x 256 x 8x8 -> 256.
+    /// operand, a transposing gather per element that each serve only `og` products:
+    /// the packing took a quarter of a single-threaded product's time at 16 x 256 x
+    /// 8x8 -> 256.
     Direct,
     /// dW^T as a row-major `(k, og)` matrix, transposed into the result at the end:
     /// the crate then takes the columns as its right operand, packed by plain copies
