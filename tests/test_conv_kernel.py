@@ -294,6 +294,25 @@ def test_only_the_requested_gradients_are_computed():
     assert x.grad is None
 
 
+@pytest.mark.parametrize("dtype", [rtorch.float64, rtorch.bfloat16])
+def test_grad_of_one_input_when_all_require_grad(dtype):
+    # autograd.grad asking for one of x, w, b: the node computes only that gradient
+    # (the engine tells it which inputs the pass uses); each still matches.
+    case = (2, 16, 6, 6, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1)
+    x, w, b = _case_tensors(case, rtorch.float64)
+    ts = [rtorch.tensor(v).to(dtype).requires_grad_() for v in (x, w, b)]
+    out = F.conv2d(*ts, padding=1)
+    gy = rtorch.ones(out.shape, dtype=dtype)
+    alone = [rtorch.autograd.grad(out, [t], gy, retain_graph=True)[0] for t in ts]
+    together = rtorch.autograd.grad(out, ts, gy)
+    for a, t in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a.double().numpy(), t.double().numpy())
+    _, ref_grads = ref_conv(*(t.detach().double().numpy() for t in ts), (1, 1), (1, 1), (1, 1), 1)
+    tol = {"rtol": 1e-7, "atol": 1e-7} if dtype == rtorch.float64 else {"rtol": 2e-2, "atol": 0.1}
+    for a, r in zip(alone, ref_grads(np.ones(tuple(out.shape))), strict=True):
+        np.testing.assert_allclose(a.double().numpy(), r, **tol)
+
+
 def test_conv1d_runs_through_the_kernel():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 4, 17))

@@ -618,7 +618,10 @@ impl SavedVariables {
         let guard = self.saved.lock();
         match (node, guard.as_ref()) {
             (Some(node), Some(v)) => {
-                let ctx = BackwardCtx { node: &node };
+                let ctx = BackwardCtx {
+                    node: &node,
+                    needed: None,
+                };
                 v.iter()
                     .map(|s| s.unpack(&ctx).py().map(PyTensor::from))
                     .collect()

@@ -282,7 +282,16 @@ pub fn run(
                 if grads.iter().all(|g| g.is_none()) {
                     vec![None; node.next_edges.len()]
                 } else {
-                    let r = call_node(node, &grads, check_nan, !retain_graph)?;
+                    // Which inputs' gradients this pass uses, asked by the node
+                    // (all of them for `backward`, which runs every node it reaches).
+                    let uses = |i: usize| {
+                        node.next_edges
+                            .get(i)
+                            .and_then(Option::as_ref)
+                            .is_some_and(|e| g.slot(&e.node).is_some_and(visits))
+                    };
+                    let needed = (!capture.is_empty()).then_some(&uses as &dyn Fn(usize) -> bool);
+                    let r = call_node(node, &grads, needed, check_nan, !retain_graph)?;
                     run_post_hooks(node, r, &grads)?
                 }
             }
@@ -320,10 +329,11 @@ pub fn run(
 fn call_node(
     node: &Arc<Node>,
     grads: &[Option<Tensor>],
+    needed: Option<&dyn Fn(usize) -> bool>,
     check_nan: bool,
     release: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    let r = node.call(grads, release).and_then(|r| {
+    let r = node.call(grads, needed, release).and_then(|r| {
         if check_nan {
             for (i, g) in r.iter().enumerate() {
                 if let Some(g) = g {
@@ -689,5 +699,47 @@ mod tests {
         }
         let g = grad(&[y], &[x], &[], false, false, false).unwrap();
         assert_eq!(g[0].as_ref().unwrap().to_f64_vec().unwrap(), vec![201.0]);
+    }
+
+    #[test]
+    fn backward_functions_see_which_input_gradients_the_pass_uses() {
+        use std::sync::{Arc, Mutex};
+        let (a, b, c) = (leaf(&[1.0]), leaf(&[2.0]), leaf(&[3.0]));
+        let seen: Arc<Mutex<Vec<[bool; 3]>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let out = Tensor::from_vec(vec![6.0], &[1]).unwrap();
+        crate::autograd::record("Probe", &[&a, &b, &c], &out, move |ctx, g| {
+            log.lock()
+                .unwrap()
+                .push(std::array::from_fn(|i| ctx.needs_input_grad(i)));
+            Ok(vec![Some(g.clone()); 3])
+        });
+        // `b` also reaches the output through a second op.
+        let y = add(&out, &mul(&b, &b).unwrap()).unwrap();
+        grad(
+            std::slice::from_ref(&y),
+            std::slice::from_ref(&a),
+            &[],
+            true,
+            false,
+            false,
+        )
+        .unwrap();
+        grad(
+            std::slice::from_ref(&y),
+            &[b.clone(), c.clone()],
+            &[],
+            true,
+            false,
+            false,
+        )
+        .unwrap();
+        backward(std::slice::from_ref(&y), &[], true, false, &[]).unwrap();
+        let want = [
+            [true, false, false],
+            [false, true, true],
+            [true, true, true],
+        ];
+        assert_eq!(*seen.lock().unwrap(), want);
     }
 }

@@ -33,6 +33,18 @@ pub type NodePostHook = Arc<
 /// What a backward function can see of its own node while running.
 pub struct BackwardCtx<'a> {
     pub node: &'a Arc<Node>,
+    /// Whether this backward pass uses the gradient of forward input `i`; None: all of
+    /// them (see [`BackwardCtx::needs_input_grad`]).
+    pub needed: Option<&'a dyn Fn(usize) -> bool>,
+}
+
+impl BackwardCtx<'_> {
+    /// Whether this backward pass uses the gradient of forward input `i`: false where
+    /// `autograd.grad` asked for other inputs only and no path from input `i` leads to
+    /// them (PyTorch's kernels skip such gradients too).
+    pub fn needs_input_grad(&self, i: usize) -> bool {
+        self.needed.is_none_or(|f| f(i))
+    }
 }
 
 /// Where a gradient flows: input slot `input_nr` of `node` (= forward output `input_nr`).
@@ -264,6 +276,7 @@ impl Node {
     pub(crate) fn call(
         self: &Arc<Node>,
         grads: &[Option<Tensor>],
+        needed: Option<&dyn Fn(usize) -> bool>,
         release: bool,
     ) -> Result<Vec<Option<Tensor>>> {
         let NodeKind::Function(f) = &self.kind else {
@@ -273,7 +286,7 @@ impl Node {
         // own lock forever (or find its state gone): refuse it instead. (Other threads
         // still wait their turn.)
         let _running = Running::enter(self)?;
-        let ctx = BackwardCtx { node: self };
+        let ctx = BackwardCtx { node: self, needed };
         let out = if release {
             let taken = f.lock().take();
             let Some(mut backward) = taken else {

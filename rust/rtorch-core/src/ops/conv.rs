@@ -162,6 +162,9 @@ pub fn conv2d(
         let has_bias = bias.is_some();
         record("ConvolutionBackward0", &inputs, &out, move |ctx, gy| {
             let (x, w) = (sx.unpack(ctx)?, sw.unpack(ctx)?);
+            // Only the gradients this pass uses (`autograd.grad` of the input alone
+            // skips the weight gradient, as PyTorch's does).
+            let want: [bool; 3] = std::array::from_fn(|i| want[i] && ctx.needs_input_grad(i));
             if super::any_meta(&[gy, &x, &w]) {
                 // No values: each wanted gradient is a meta tensor of its input's shape.
                 let meta = |shape: &[usize], on: bool| {
