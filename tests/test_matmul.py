@@ -256,6 +256,24 @@ def test_matmul_grad_reduces_broadcast_batch():
     assert_np_close(ta.grad, np.ones((4, 2, 5)) @ b.T)
 
 
+def test_grad_of_one_operand_when_all_require_grad():
+    # autograd.grad asking for one operand: the product nodes compute only that
+    # gradient (matmul's MmBackward0, addmm's AddmmBackward0 through F.linear); each
+    # matches the closed form and the joint call.
+    x, w, b = arr(4, 3), arr(5, 3), arr(5)
+    tx, tw, tb = (T(v, requires_grad=True) for v in (x, w, b))
+    gy = np.arange(20.0).reshape(4, 5)
+    want = [gy @ w, gy.T @ x, gy.sum(0)]
+    outs = [tx @ tw.t(), rtorch.nn.functional.linear(tx, tw, tb)]
+    for out, ts in zip(outs, [[tx, tw], [tx, tw, tb]], strict=True):
+        g = T(gy)
+        alone = [rtorch.autograd.grad(out, [t], g, retain_graph=True)[0] for t in ts]
+        together = rtorch.autograd.grad(out, ts, g)
+        for a, t, r in zip(alone, together, want[: len(ts)], strict=True):
+            assert_np_close(a, r)
+            np.testing.assert_array_equal(to_np(a), to_np(t))
+
+
 EINSUM = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
     ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),

@@ -211,19 +211,20 @@ pub fn batched_mm(name: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> 
         let saved_a = rb.then(|| SavedTensor::input(a));
         let saved_b = ra.then(|| SavedTensor::input(b));
         record(name, &[a, b], &out, move |ctx, g| {
+            // (Only the gradients this pass uses: `autograd.grad` of one operand.)
             let ga = match &saved_b {
-                Some(b) => {
+                Some(b) if ctx.needs_input_grad(0) => {
                     let bt = transpose(&b.unpack(ctx)?, -1, -2)?;
                     Some(batched_mm(name, g, &bt)?)
                 }
-                None => None,
+                _ => None,
             };
             let gb = match &saved_a {
-                Some(a) => {
+                Some(a) if ctx.needs_input_grad(1) => {
                     let at = transpose(&a.unpack(ctx)?, -1, -2)?;
                     Some(batched_mm(name, &at, g)?)
                 }
-                None => None,
+                _ => None,
             };
             Ok(vec![ga, gb])
         });
@@ -652,26 +653,27 @@ fn record_addmm(input: &Tensor, m1: &Tensor, m2: &Tensor, out: &Tensor) {
         let sa = m2.requires_grad().then(|| SavedTensor::input(m1));
         let sb = m1.requires_grad().then(|| SavedTensor::input(m2));
         record("AddmmBackward0", &[input, m1, m2], out, move |ctx, g| {
-            let gi = if ri {
+            // (Only the gradients this pass uses: `autograd.grad` of some operands.)
+            let gi = if ri && ctx.needs_input_grad(0) {
                 Some(super::reduce::sum_to(g, &in_shape)?)
             } else {
                 None
             };
             let ga = match &sb {
-                Some(b) => Some(batched_mm(
+                Some(b) if ctx.needs_input_grad(1) => Some(batched_mm(
                     "MmBackward0",
                     g,
                     &transpose(&b.unpack(ctx)?, 0, 1)?,
                 )?),
-                None => None,
+                _ => None,
             };
             let gb = match &sa {
-                Some(a) => Some(batched_mm(
+                Some(a) if ctx.needs_input_grad(2) => Some(batched_mm(
                     "MmBackward0",
                     &transpose(&a.unpack(ctx)?, 0, 1)?,
                     g,
                 )?),
-                None => None,
+                _ => None,
             };
             Ok(vec![gi, ga, gb])
         });
