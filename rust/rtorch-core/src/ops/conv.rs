@@ -307,11 +307,13 @@ fn direct_bf16(g: &ConvGeom, x: &Tensor, w: &Tensor) -> Option<conv_bf16::Direct
 
 type Grads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
-/// The gradients of a bfloat16/float16 convolution (no graph): the float32 kernels on
-/// the widened operands (every product of two 16-bit values is exact in float32), each
-/// gradient rounded once, as PyTorch's oneDNN kernels do. (The composed ops rounded
-/// each sample's weight gradient and the im2col columns' gradient before summing them:
-/// about 60% of the values equal to PyTorch's, against 99.9% now.)
+/// The gradients of a bfloat16/float16 convolution (no graph), each rounded once from
+/// float32 sums, as PyTorch's oneDNN kernels do: the bfloat16 routes below where they
+/// apply (direct kernels, products of native bfloat16 operands), else the float32
+/// kernels on the widened operands (every product of two 16-bit values is exact in
+/// float32). (The composed ops rounded each sample's weight gradient and the im2col
+/// columns' gradient before summing them: about 60% of the values equal to PyTorch's,
+/// against 99.9% now.)
 fn backward_half(
     gy: &Tensor,
     x: &Tensor,
@@ -326,9 +328,10 @@ fn backward_half(
     // than the float32 kernels (float16, 16 x 128 x 16x16 -> 128, 3x3, weight gradient
     // 7.2 against 19.8 ms).
     let native = dt == DType::BF16 && gemm::bf16_matmul_kernel() != "float32";
-    let direct_gx = match want[0] && native {
-        true => grad_input_half(gy, w, g, win)?,
-        false => None,
+    let direct_gx = if want[0] && native {
+        grad_input_half(gy, w, g, win)?
+    } else {
+        None
     };
     let direct_gw = match direct_bf16(g, x, w).filter(conv_bf16_wgrad::suits) {
         Some(d) if want[1] => grad_weight_bf16(gy, x, w, &d)?,
