@@ -27,7 +27,6 @@ use crate::cpu::conv::{self as k, ConvGeom};
 use crate::cpu::gemm;
 use crate::cpu::{conv_bf16, conv_bf16_wgrad};
 use crate::dtype::DType;
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -405,8 +404,13 @@ fn grad_input_half(
     if !unit || p.padding[0] >= p.kernel[0] || p.padding[1] >= p.kernel[1] {
         return Ok(None);
     }
+    // Below 16 input channels only the direct kernel may take it: without it, no flip.
+    let cg = g.c / g.groups;
+    if cg < 16 && !(g.groups == 1 && conv_bf16::available()) {
+        return Ok(None);
+    }
     let wd = data(w)?;
-    let Some(flipped) = flip_weights(g, wd.cpu_slice::<half::bf16>()?, |v| v.is_finite())? else {
+    let Some(flipped) = flip_weights(g, wd.cpu_slice()?)? else {
         return Ok(None);
     };
     let back_win = Window2d {
@@ -417,7 +421,6 @@ fn grad_input_half(
         ..*win
     };
     let back = geometry(gy, &flipped, &back_win, g.groups as i64)?;
-    let cg = g.c / g.groups;
     let direct =
         direct_bf16(&back, gy, &flipped).filter(|d| cg < 64 && conv_bf16::suits_input_grad(d, g));
     if let Some(d) = direct {
@@ -437,25 +440,21 @@ fn grad_input_half(
 /// The weights of the input gradient's convolution: `(c, o/groups, kh, kw)`, tap
 /// `(a, b)` of output `o` and input `c` of each group moved to tap `(kh-1-a, kw-1-b)` of
 /// output `c` and input `o`. None when a weight is not finite.
-fn flip_weights<T: Element + Send + Sync>(
-    g: &ConvGeom,
-    ws: &[T],
-    finite: impl Fn(T) -> bool,
-) -> Result<Option<Tensor>> {
+fn flip_weights(g: &ConvGeom, ws: &[half::bf16]) -> Result<Option<Tensor>> {
     // (Counted, not `all`: the loop without an early exit vectorises.)
-    if ws.iter().filter(|&&v| !finite(v)).count() > 0 {
+    if ws.iter().filter(|v| !v.is_finite()).count() > 0 {
         return Ok(None);
     }
     let p = &g.plane;
     let (og, cg, taps) = (g.o / g.groups, g.c / g.groups, p.kernel[0] * p.kernel[1]);
     let out = Tensor::uninit(
         &[g.c, og, p.kernel[0], p.kernel[1]],
-        T::DTYPE,
+        DType::BF16,
         crate::Device::Cpu,
     )?;
     // SAFETY: `out` is fresh; nothing else references it until it is returned, and the
     // loops below write every element (each (c, o, tap) once).
-    let dst = unsafe { out.cpu_slice_mut::<T>()? };
+    let dst = unsafe { out.cpu_slice_mut::<half::bf16>()? };
     // Output (gi, c, o, t) is input (gi, o, c, taps - 1 - t). Tasks take TILE output
     // rows (input channels) each and walk the outputs in tiles of TILE, so that reads
     // and writes both stay within a few kilobytes: one pass in either side's order
