@@ -281,6 +281,42 @@ def test_transposed_b_column_slabs(sa, sw):
         rtorch.set_num_threads(before)
 
 
+# Threaded float products with a row-major output run as one slab per thread: column
+# slabs when A is row-major and m >= 128, else row slabs when B is row-major and
+# n >= 128; slabs are multiples of 16, at least 64 wide, and the product has at least
+# 2**22 multiply-adds. k = 1100 spans several of the crate's k-blocks. The cases give
+# partial last slabs at 2, 3 and 4 threads, a product too narrow to cut at 3 and 4
+# threads (m = 130 as rows), and both operands transposed (the crate's own split).
+CUT_CASES = [
+    (400, 1100, 300, "nn", rtorch.float32),
+    (400, 1100, 300, "tn", rtorch.float32),
+    (130, 1100, 300, "tn", rtorch.float32),
+    (400, 1100, 300, "tt", rtorch.float32),
+    (200, 700, 392, "nn", rtorch.float64),
+    (392, 700, 200, "tn", rtorch.float64),
+]
+
+
+@pytest.mark.parametrize("m, k, n, layout, dtype", CUT_CASES)
+def test_thread_slabs_any_thread_count(m, k, n, layout, dtype):
+    before = rtorch.get_num_threads()
+    try:
+        a = mk((m, k), dtype) if layout[0] == "n" else mk((k, m), dtype).t()
+        b = mk((k, n), dtype) if layout[1] == "n" else mk((n, k), dtype).t()
+        c = mk((m, n), dtype)
+        got = {}
+        for threads in (1, 2, 3, 4):
+            rtorch.set_num_threads(threads)
+            got[threads] = (a @ b, rtorch.addmm(c, a, b))
+        check(got[1][0], npv(a), npv(b), dtype, k)
+        check(got[1][1] - c, npv(a), npv(b), dtype, k + 1)
+        for threads in (2, 3, 4):
+            for r1, r in zip(got[1], got[threads]):
+                assert rtorch.equal(r1, r), (m, k, n, layout, threads)
+    finally:
+        rtorch.set_num_threads(before)
+
+
 def test_bf16_transposed_weight_any_thread_count():
     # x @ w.t() in bfloat16 on the native kernel: products of 2**23 multiply-adds and
     # more spread their packing and blocks over the threads (256x300x260), smaller
