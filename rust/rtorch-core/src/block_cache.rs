@@ -1,13 +1,14 @@
-//! Reuse of large freed CPU buffers.
+//! Reuse of large freed CPU buffers: [`Allocator`], the extension's global allocator.
 //!
 //! The kernel backs a fresh multi-megabyte allocation page by page on first touch
 //! (zero-filling each page), and on this project's machines that costs about as much as
-//! the op that writes the buffer. A training loop allocates the same activation and
-//! gradient sizes every step, so it paid that cost every step. Freed buffers of at
-//! least [`MIN_BYTES`] are therefore kept, keyed by their exact byte size (which fixes
-//! their alignment too), up to [`CAP_BYTES`] in total, and handed to the next
-//! allocation of the same size. The oldest freed buffer is returned to the allocator
-//! first when the cap is reached.
+//! the op that writes the buffer. A training loop allocates the same sizes every step:
+//! activations and gradients, and inside the kernels the GEMM crate's packed operands
+//! (a few MB for each product of a deep convolution, allocated by every call) and the
+//! weight gradient's partial sums; it paid that cost every step. Freed allocations of at
+//! least [`MIN_BYTES`] are therefore kept, keyed by their exact size and alignment, up to
+//! [`CAP_BYTES`] in total, and handed to the next allocation of the same layout. The
+//! oldest freed block is returned to the system allocator first when the cap is reached.
 //!
 //! Below that size glibc's heap serves the buffers. By default it gives its top back to
 //! the kernel whenever enough is free and moves its mmap threshold as buffers come and
@@ -18,6 +19,7 @@
 //! `RTORCH_CPU_BLOCK_CACHE=0` turns the cache and the heap tuning off.
 
 use parking_lot::Mutex;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 
@@ -27,9 +29,16 @@ pub const MIN_BYTES: usize = 1 << 20;
 /// Bytes kept at most.
 const CAP_BYTES: usize = 256 << 20;
 
-/// A freed buffer's address (kept as an integer: the cache only stores and returns it).
+/// Fresh allocations this large are offered to the kernel as huge-page candidates: a
+/// fresh 64 MB kernel output otherwise costs 16k page faults, which dominated `x + y`
+/// on large tensors. (Tensor buffers this large are 2 MiB aligned, see `storage.rs`,
+/// so huge pages cover all of them.)
+const HUGE: usize = 2 << 20;
+
+/// A freed block (its address kept as an integer: the cache only stores and returns it).
 struct Block {
-    len: usize,
+    size: usize,
+    align: usize,
     addr: usize,
 }
 
@@ -44,15 +53,21 @@ static CACHE: Mutex<Cache> = Mutex::new(Cache {
     total: 0,
 });
 
+/// Read once. Only asked about allocations of at least [`MIN_BYTES`], so the small
+/// allocations that reading the environment makes do not come back here.
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("RTORCH_CPU_BLOCK_CACHE").map_or(true, |v| v != "0"))
 }
 
+fn cacheable(size: usize) -> bool {
+    (MIN_BYTES..=CAP_BYTES).contains(&size) && enabled()
+}
+
 /// glibc only: buffers below [`MIN_BYTES`] always come from the heap (`M_MMAP_THRESHOLD`;
 /// larger ones are mmapped and kept by this cache), and the heap keeps 4 MiB of slack
 /// at its top (`M_TOP_PAD`) instead of returning it and faulting it back. Called once,
-/// when the extension loads.
+/// when the extension loads (which also reads `RTORCH_CPU_BLOCK_CACHE`).
 pub fn tune_heap() {
     if !enabled() {
         return;
@@ -66,49 +81,136 @@ pub fn tune_heap() {
     }
 }
 
-/// A cached buffer of exactly `len` bytes, if one is free (its contents are stale).
-pub fn take(len: usize) -> Option<*mut u8> {
-    if len < MIN_BYTES || !enabled() {
-        return None;
-    }
+/// A cached block of exactly this layout, if one is free (its contents are stale).
+fn take(layout: Layout) -> Option<*mut u8> {
     let mut c = CACHE.lock();
     // The newest matching block: the most likely to still be in cache and in the TLB.
-    let i = c.blocks.iter().rposition(|b| b.len == len)?;
+    let i = c
+        .blocks
+        .iter()
+        .rposition(|b| b.size == layout.size() && b.align == layout.align())?;
     let b = c.blocks.remove(i)?;
-    c.total -= b.len;
+    c.total -= b.size;
     Some(b.addr as *mut u8)
 }
 
-/// Offers a freed buffer of `len` bytes to the cache. Calls `free` on each buffer the
-/// caller must free now: the offered one when it is not kept, and any evicted to make
-/// room. (A callback, not a returned list: freeing a small buffer, the common case,
-/// allocates nothing.)
-pub fn give(ptr: *mut u8, len: usize, mut free: impl FnMut(*mut u8, usize)) {
-    if !(MIN_BYTES..=CAP_BYTES).contains(&len) || !enabled() {
-        free(ptr, len);
-        return;
-    }
+/// Keeps a freed block of `layout`, handing back the ones evicted to make room (none
+/// in the common case, so nothing is allocated then).
+fn give(ptr: *mut u8, layout: Layout) -> Vec<Block> {
     let mut evicted = Vec::new();
-    {
-        let mut c = CACHE.lock();
-        while c.total + len > CAP_BYTES {
-            match c.blocks.pop_front() {
-                Some(b) => {
-                    c.total -= b.len;
-                    evicted.push(b);
-                }
-                None => break,
+    let mut c = CACHE.lock();
+    while c.total + layout.size() > CAP_BYTES {
+        match c.blocks.pop_front() {
+            Some(b) => {
+                c.total -= b.size;
+                evicted.push(b);
+            }
+            None => break,
+        }
+    }
+    c.blocks.push_back(Block {
+        size: layout.size(),
+        align: layout.align(),
+        addr: ptr as usize,
+    });
+    c.total += layout.size();
+    evicted
+}
+
+/// Returns blocks to the system allocator.
+fn free_blocks(blocks: Vec<Block>) {
+    for b in blocks {
+        // SAFETY: each block was allocated by `System` with exactly this size and
+        // alignment (a valid layout then), and the cache held it alone.
+        unsafe {
+            System.dealloc(
+                b.addr as *mut u8,
+                Layout::from_size_align_unchecked(b.size, b.align),
+            )
+        };
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(ptr: *mut u8, size: usize) {
+    if size >= HUGE && !ptr.is_null() {
+        // SAFETY: `ptr..ptr+size` is one live allocation, not yet touched by the caller;
+        // MADV_HUGEPAGE only changes how the kernel backs it (failure is harmless).
+        unsafe {
+            libc::madvise(ptr as *mut libc::c_void, size, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_ptr: *mut u8, _size: usize) {}
+
+/// The system allocator, with large freed blocks kept for reuse (the module comment).
+pub struct Allocator;
+
+// SAFETY: every block handed out is either a fresh `System` allocation of the requested
+// layout or a cached one that `System` allocated with that same size and alignment and
+// that its owner has freed; a cached block is handed out once (removed under the lock)
+// and freed to `System` once (when evicted or drained). Nothing here panics or unwinds:
+// the cache's lock does not poison, and its queue grows by small allocations, which
+// pass straight to `System`.
+unsafe impl GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if cacheable(layout.size()) {
+            if let Some(p) = take(layout) {
+                return p;
             }
         }
-        c.blocks.push_back(Block {
-            len,
-            addr: ptr as usize,
-        });
-        c.total += len;
+        // SAFETY: forwarded from the caller (a non-zero-size layout).
+        let p = unsafe { System.alloc(layout) };
+        // Before the first touch, so the caller's writes already fault in huge pages.
+        advise_huge_pages(p, layout.size());
+        p
     }
-    // Outside the lock: freeing a large block is a munmap.
-    for b in evicted {
-        free(b.addr as *mut u8, b.len);
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if cacheable(layout.size()) {
+            if let Some(p) = take(layout) {
+                // SAFETY: a block of `layout.size()` bytes, ours until returned.
+                unsafe { std::ptr::write_bytes(p, 0, layout.size()) };
+                return p;
+            }
+        }
+        // SAFETY: forwarded from the caller. (Large zeroed blocks are fresh mappings,
+        // untouched, so advising after the call still takes effect.)
+        let p = unsafe { System.alloc_zeroed(layout) };
+        advise_huge_pages(p, layout.size());
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if cacheable(layout.size()) {
+            free_blocks(give(ptr, layout));
+        } else {
+            // SAFETY: forwarded from the caller: `ptr` came from this allocator with
+            // `layout`, so from `System` with it.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.size() < MIN_BYTES && new_size < MIN_BYTES {
+            // SAFETY: forwarded from the caller; a small block is always `System`'s own
+            // and stays out of the cache.
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        }
+        // SAFETY: the caller guarantees `new_size` with this alignment is a valid layout.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: a non-zero-size layout (GlobalAlloc::realloc's contract).
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live, distinct, and at least this long.
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+        }
+        new
     }
 }
 
@@ -117,12 +219,41 @@ pub fn cached_bytes() -> usize {
     CACHE.lock().total
 }
 
-/// Removes every cached buffer and returns them for the caller to free.
-pub fn drain() -> Vec<(*mut u8, usize)> {
-    let mut c = CACHE.lock();
-    c.total = 0;
-    c.blocks
-        .drain(..)
-        .map(|b| (b.addr as *mut u8, b.len))
-        .collect()
+/// Returns every cached block to the system allocator; the bytes they held.
+pub fn empty() -> usize {
+    let blocks: Vec<Block> = {
+        let mut c = CACHE.lock();
+        c.total = 0;
+        c.blocks.drain(..).collect()
+    };
+    let total = blocks.iter().map(|b| b.size).sum();
+    free_blocks(blocks);
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Unit tests of this crate run on the caching allocator, as the extension does.
+    #[global_allocator]
+    static GLOBAL: Allocator = Allocator;
+
+    #[test]
+    fn a_freed_large_vec_is_handed_to_the_next_of_its_layout() {
+        // An odd size, so no other test's blocks share its layout.
+        let n = (3 << 20) / 8 + 17;
+        let a = vec![7u64; n];
+        let addr = a.as_ptr() as usize;
+        drop(a);
+        // Same size and alignment: the same block, zeroed as asked.
+        let b = vec![0u64; n];
+        assert_eq!(b.as_ptr() as usize, addr);
+        assert!(b.iter().all(|&v| v == 0));
+        // Growing past the cache's threshold keeps the contents.
+        let mut c: Vec<u32> = (0..(MIN_BYTES / 4 - 10) as u32).collect();
+        c.extend(0..100u32);
+        assert_eq!(c[12345], 12345);
+        assert_eq!(c[c.len() - 1], 99);
+    }
 }

@@ -13,9 +13,8 @@ use std::sync::Arc;
 /// for AVX-512 loads.
 pub const ALIGN: usize = 64;
 
-/// Buffers this large are aligned to a 2 MiB huge page and offered to the kernel as
-/// huge-page candidates: a fresh 64 MB kernel output otherwise costs 16k page faults,
-/// which dominated `x + y` on large tensors.
+/// Buffers this large are aligned to a 2 MiB huge page, so that the huge pages the
+/// allocator asks for (`block_cache.rs`) cover all of them.
 const HUGE: usize = 2 << 20;
 
 /// Below this size a buffer gets the allocator's natural alignment: asking malloc for
@@ -34,20 +33,6 @@ fn align_for(len: usize) -> usize {
         (1usize << len.max(1).ilog2()).min(16)
     }
 }
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(ptr: *mut u8, len: usize) {
-    if len >= HUGE {
-        // SAFETY: `ptr..ptr+len` is one live allocation of ours, 2 MiB aligned;
-        // MADV_HUGEPAGE only changes how the kernel backs it (failure is harmless).
-        unsafe {
-            libc::madvise(ptr as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_ptr: *mut u8, _len: usize) {}
 
 /// PyTorch's error when the CPU allocator cannot give `len` bytes.
 fn out_of_memory(len: usize) -> Error {
@@ -170,19 +155,10 @@ impl CpuBuffer {
         // are a RuntimeError, never an abort.
         let layout =
             AllocLayout::from_size_align(len, align_for(len)).map_err(|_| out_of_memory(len))?;
-        let ptr = match crate::block_cache::take(len).and_then(NonNull::new) {
-            // A cached block was allocated below with this very layout (same len).
-            Some(p) => p,
-            None => {
-                // SAFETY: layout has non-zero size (len > 0 checked above).
-                let raw = unsafe { alloc::alloc(layout) };
-                let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
-                // Advise before the first touch, so zero-filling already faults in huge
-                // pages.
-                advise_huge_pages(ptr.as_ptr(), len);
-                ptr
-            }
-        };
+        // SAFETY: layout has non-zero size (len > 0 checked above). (Large freed
+        // buffers come back from the allocator's cache, `block_cache.rs`.)
+        let raw = unsafe { alloc::alloc(layout) };
+        let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
         if zeroed {
             // SAFETY: `ptr` is a fresh allocation of exactly `len` writable bytes.
             unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
@@ -277,7 +253,7 @@ impl CpuBuffer {
 fn release(ptr: *mut u8, len: usize, owner: Owner) {
     if let Owner::Rust = owner {
         if len > 0 {
-            crate::block_cache::give(ptr, len, dealloc_rust);
+            dealloc_rust(ptr, len);
         }
     }
     // Other owners release their memory when dropped here.
@@ -288,18 +264,14 @@ fn dealloc_rust(ptr: *mut u8, len: usize) {
     let layout =
         AllocLayout::from_size_align(len, align_for(len)).expect("layout was valid at allocation");
     // SAFETY: allocated in `alloc` with exactly this layout (the layout is a function of
-    // `len`), and freed once: the block cache hands each block out or back only once.
+    // `len`), and freed once, by the buffer's drop.
     unsafe { alloc::dealloc(ptr, layout) };
 }
 
-/// Returns every buffer held by the block cache to the allocator; the bytes it held.
+/// Returns every buffer held by the allocator's block cache to the system; the bytes
+/// they held.
 pub fn empty_cpu_block_cache() -> usize {
-    let blocks = crate::block_cache::drain();
-    let total = blocks.iter().map(|b| b.1).sum();
-    for (p, n) in blocks {
-        dealloc_rust(p, n);
-    }
-    total
+    crate::block_cache::empty()
 }
 
 impl Drop for CpuBuffer {

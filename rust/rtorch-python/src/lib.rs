@@ -34,6 +34,12 @@ mod tensor;
 
 use pyo3::prelude::*;
 
+/// Every Rust allocation of the extension (tensor buffers, kernel scratch, the GEMM
+/// crate's packed operands) goes through rtorch's allocator, which keeps large freed
+/// blocks for reuse (`rtorch_core::block_cache`).
+#[global_allocator]
+static ALLOCATOR: rtorch_core::block_cache::Allocator = rtorch_core::block_cache::Allocator;
+
 #[pymodule]
 #[pyo3(name = "_C")]
 fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
