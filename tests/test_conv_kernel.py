@@ -183,7 +183,9 @@ BIG = [
     (1, 16, 32, 32, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),
     (3, 32, 32, 32, 64, 1, 1, (1, 1), (0, 0), (1, 1), 1),
     (40, 6, 14, 14, 16, 5, 5, (1, 1), (0, 0), (1, 1), 1),  # LeNet's conv2: blocks of 6
-    (30, 4, 10, 10, 8, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # blocks of 6, two groups
+    # Two groups: forward and input-gradient blocks of 6 at one thread, 8 at two and 10
+    # at three (evened out over the threads), the same bits.
+    (30, 4, 10, 10, 8, 3, 3, (1, 1), (1, 1), (1, 1), 2),
     # im2col weight gradients: the whole batch one block (one part, the product split
     # over threads, gradient in place); 6 parts of 2 (parts over threads, dW^T).
     (8, 96, 14, 14, 80, 3, 3, (2, 2), (1, 1), (1, 1), 1),

@@ -167,6 +167,22 @@ pub(super) fn with_scratch<T: ConvFloat, R>(len: usize, f: impl FnOnce(&mut [T])
     r
 }
 
+/// Samples per block for the forward and the input gradient at `threads` threads:
+/// [`ConvGeom::block`], enlarged so that every thread gets the same number of samples
+/// where the batch allows. 16 samples of 14x14 in blocks of 3 (3, 3, 3, 3, 3, 1) gave
+/// one thread 9 samples and the other 7; blocks of 4 give 8 each. Each output element
+/// of these products is its own sum over the kernel window and input channels, in an
+/// order a block's width does not change, so the bits do not depend on it. (The weight
+/// gradient sums over samples, so its blocks stay [`ConvGeom::block`].)
+fn balanced_block(g: &ConvGeom, threads: usize) -> usize {
+    let s = g.block();
+    let share = g.n.div_ceil(threads.max(1));
+    if g.pointwise() || threads <= 1 || share < s {
+        return s;
+    }
+    share.div_ceil(share / s)
+}
+
 /// Runs `f(first_sample, out_chunk, scratch, product_threads)` for every block of
 /// samples, with `out` split into chunks of `out_len` elements per sample.
 fn for_blocks<T: ConvFloat>(
@@ -175,15 +191,12 @@ fn for_blocks<T: ConvFloat>(
     out_len: usize,
     f: impl Fn(usize, &mut [T], &mut [T], usize) + Sync,
 ) {
-    let s = g.block();
+    let threads = super::get_num_threads();
+    let s = balanced_block(g, threads);
     let scratch = g.scratch_len(s);
     let blocks = g.n.div_ceil(s);
     let chunk = s * out_len;
-    match split(
-        blocks,
-        s.saturating_mul(g.sample_flops()),
-        super::get_num_threads(),
-    ) {
+    match split(blocks, s.saturating_mul(g.sample_flops()), threads) {
         Split::OverBlocks => super::par_chunks_mut(out, chunk, &|b, o| {
             with_scratch(scratch, |buf| f(b * s, o, buf, 1))
         }),
