@@ -10,9 +10,11 @@
 //!
 //! Samples go in blocks: the columns of a block's samples sit side by side, `(k, s*l)`,
 //! so one product covers the block. Small images (LeNet's 10x10 maps) otherwise make
-//! products of a hundred columns, dominated by the per-call packing. The block size
-//! depends on the geometry only (at least [`BLOCK_COLS`] columns), never on the thread
-//! count. A block's columns live in a per-thread buffer, so memory stays at one block's
+//! products of a hundred columns, dominated by the per-call packing. A block has at
+//! least [`BLOCK_COLS`] columns; the weight gradient's blocks depend on the geometry
+//! only (it sums over them), the others are also evened out over the threads (each of
+//! their output elements is one sum whatever the block). A block's columns live in a
+//! per-thread buffer, so memory stays at one block's
 //! columns per thread instead of the whole batch's. A 1x1 kernel with unit stride and
 //! no padding needs no columns: the sample itself is the `(cg, h*w)` matrix.
 //!
