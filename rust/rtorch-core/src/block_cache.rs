@@ -193,24 +193,14 @@ unsafe impl GlobalAlloc for Allocator {
         }
     }
 
+    /// A growing or shrinking block stays `System`'s own: glibc moves a large one by
+    /// remapping its pages, where a cached block would cost a copy, and a vector grown
+    /// by doubling (a file read whole) would fill the cache with sizes no one asks for.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if layout.size() < MIN_BYTES && new_size < MIN_BYTES {
-            // SAFETY: forwarded from the caller; a small block is always `System`'s own
-            // and stays out of the cache.
-            return unsafe { System.realloc(ptr, layout, new_size) };
-        }
-        // SAFETY: the caller guarantees `new_size` with this alignment is a valid layout.
-        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: a non-zero-size layout (GlobalAlloc::realloc's contract).
-        let new = unsafe { self.alloc(new_layout) };
-        if !new.is_null() {
-            // SAFETY: both blocks are live, distinct, and at least this long.
-            unsafe {
-                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-                self.dealloc(ptr, layout);
-            }
-        }
-        new
+        // SAFETY: forwarded from the caller: `ptr` came from this allocator with
+        // `layout`, so from `System` with it (a cached block is handed out with the
+        // layout `System` allocated it with).
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
