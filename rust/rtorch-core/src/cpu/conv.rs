@@ -468,10 +468,17 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
     } else {
         Layout::Direct
     };
-    // The parts add up in `gw` itself, or in the Winograd route's sums, or in dW^T.
+    // The parts add up in `gw` itself, or in the Winograd route's sums, or in dW^T,
+    // which `finish` turns into `gw`.
     let staged = route == WeightGrad::Winograd || layout == Layout::Transposed;
-    let mut staging = staged.then(|| vec![T::zero(); plen]);
-    let sum: &mut [T] = staging.as_deref_mut().unwrap_or(&mut *gw);
+    let finish = |sums: &[T], gw: &mut [T]| match route {
+        WeightGrad::Winograd => {
+            if let (Some(du), Some(gw)) = (as_f32(sums), as_f32_mut(gw)) {
+                winograd::finish_weight_grad(g, du, gw);
+            }
+        }
+        _ => untranspose(g, sums, gw),
+    };
     if parts == 1 || threads == 1 || total < PAR_FLOPS {
         // One part at a time, in order; each part's products may use every thread.
         let inner = if g.block().saturating_mul(g.sample_flops()) >= PAR_FLOPS {
@@ -495,7 +502,13 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
                 }
             })
         };
-        run(sum);
+        if staged {
+            let mut sums = vec![T::zero(); plen];
+            run(&mut sums);
+            finish(&sums, gw);
+        } else {
+            run(gw);
+        }
     } else {
         let mut partials = vec![T::zero(); parts * plen];
         super::par_chunks_mut(&mut partials, plen, &|p, dst| {
@@ -504,19 +517,16 @@ pub fn conv2d_backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw:
                 weight_grad_part(g, &taps, route, layout, gy, x, lo, hi, dst, buf, 1)
             })
         });
-        sum.copy_from_slice(&partials[..plen]);
-        for part in partials.chunks_exact(plen).skip(1) {
+        // The parts add up in order in the first one's buffer.
+        let (sum, rest) = partials.split_at_mut(plen);
+        for part in rest.chunks_exact(plen) {
             sum.iter_mut().zip(part).for_each(|(d, &s)| *d = *d + s);
         }
-    }
-    match (route, staging.as_deref()) {
-        (WeightGrad::Winograd, Some(du)) => {
-            if let (Some(du), Some(gw)) = (as_f32(du), as_f32_mut(gw)) {
-                winograd::finish_weight_grad(g, du, gw);
-            }
+        if staged {
+            finish(sum, gw);
+        } else {
+            gw.copy_from_slice(sum);
         }
-        (_, Some(t)) => untranspose(g, t, gw),
-        (_, None) => {}
     }
 }
 
