@@ -160,7 +160,8 @@ impl CpuBuffer {
         let raw = unsafe { alloc::alloc(layout) };
         let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
         if zeroed {
-            // SAFETY: `ptr` is a fresh allocation of exactly `len` writable bytes.
+            // SAFETY: `ptr` is an allocation of exactly `len` writable bytes, ours alone
+            // (fresh, or a freed block the allocator's cache handed over).
             unsafe { std::ptr::write_bytes(ptr.as_ptr(), 0, len) };
         }
         Ok(CpuBuffer::new(ptr, len, Owner::Rust))

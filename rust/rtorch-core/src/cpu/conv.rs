@@ -14,9 +14,9 @@
 //! least [`BLOCK_COLS`] columns; the weight gradient's blocks depend on the geometry
 //! only (it sums over them), the others are also evened out over the threads (each of
 //! their output elements is one sum whatever the block). A block's columns live in a
-//! per-thread buffer, so memory stays at one block's
-//! columns per thread instead of the whole batch's. A 1x1 kernel with unit stride and
-//! no padding needs no columns: the sample itself is the `(cg, h*w)` matrix.
+//! per-thread buffer, so memory stays at one block's columns per thread instead of the
+//! whole batch's. A 1x1 kernel with unit stride and no padding needs no columns: the
+//! sample itself is the `(cg, h*w)` matrix.
 //!
 //! Threads: many blocks run one per thread with single-threaded products; fewer blocks
 //! than threads run one after another with each product split over the threads. The
@@ -174,8 +174,10 @@ pub(super) fn with_scratch<T: ConvFloat, R>(len: usize, f: impl FnOnce(&mut [T])
 /// where the batch allows. 16 samples of 14x14 in blocks of 3 (3, 3, 3, 3, 3, 1) gave
 /// one thread 9 samples and the other 7; blocks of 4 give 8 each. Each output element
 /// of these products is its own sum over the kernel window and input channels, in an
-/// order a block's width does not change, so the bits do not depend on it. (The weight
-/// gradient sums over samples, so its blocks stay [`ConvGeom::block`].)
+/// order a block's width does not change (the GEMM crate's k-blocks depend on k alone;
+/// blocks here have more than 64 columns whenever the width differs), so the bits do
+/// not depend on it. (The weight gradient sums over samples, so its blocks stay
+/// [`ConvGeom::block`].)
 fn balanced_block(g: &ConvGeom, threads: usize) -> usize {
     let s = g.block();
     let share = g.n.div_ceil(threads.max(1));
