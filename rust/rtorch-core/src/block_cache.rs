@@ -29,11 +29,11 @@ pub const MIN_BYTES: usize = 1 << 20;
 /// Bytes kept at most.
 const CAP_BYTES: usize = 256 << 20;
 
-/// Fresh allocations this large are offered to the kernel as huge-page candidates: a
-/// fresh 64 MB kernel output otherwise costs 16k page faults, which dominated `x + y`
-/// on large tensors. (Tensor buffers this large are 2 MiB aligned, see `storage.rs`,
-/// so huge pages cover all of them.)
-const HUGE: usize = 2 << 20;
+/// A huge page. Fresh allocations this large are offered to the kernel as huge-page
+/// candidates: a fresh 64 MB kernel output otherwise costs 16k page faults, which
+/// dominated `x + y` on large tensors. (Tensor buffers this large are aligned to it,
+/// see `storage.rs`, so huge pages cover all of them.)
+pub const HUGE: usize = 2 << 20;
 
 /// A freed block (its address kept as an integer: the cache only stores and returns it).
 struct Block {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 /// for AVX-512 loads.
 pub const ALIGN: usize = 64;
 
-/// Buffers this large are aligned to a 2 MiB huge page, so that the huge pages the
-/// allocator asks for (`block_cache.rs`) cover all of them.
-const HUGE: usize = 2 << 20;
+/// Buffers of a huge page or more are aligned to one, so that the huge pages the
+/// allocator asks for cover all of them.
+use crate::block_cache::HUGE;
 
 /// Below this size a buffer gets the allocator's natural alignment: asking malloc for
 /// 64-byte alignment goes through its slower memalign path, which showed up in the
