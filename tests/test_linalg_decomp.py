@@ -390,6 +390,22 @@ def test_svd_invariants(m, n, dtype, full):
     close(rtorch.linalg.svdvals(T(a, dtype, transposed=bool(batch))), s_np, scale=10)
 
 
+def test_float32_eigh_and_svd_round_a_float64_solution():
+    """float32 eigh and svd run in float64 and round once (ops/linalg_decomp.rs): their
+    values sit within one float32 ulp of the float64 solution of the same (float32)
+    matrix, which a float32 iteration misses by n * eps * |A| on the small values."""
+    a32 = RNG.standard_normal((80, 80)).astype(np.float32)
+    s32 = (a32 + a32.T).astype(np.float32)
+    w = to_np(rtorch.linalg.eigvalsh(rtorch.from_numpy(s32)))
+    w_ref = np.linalg.eigvalsh(s32.astype(np.float64))
+    ulp = np.spacing(np.abs(w_ref).astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(w - w_ref) <= ulp), np.max(np.abs(w - w_ref) / ulp)
+    sv = to_np(rtorch.linalg.svdvals(rtorch.from_numpy(a32[:, :50])))
+    sv_ref = np.linalg.svd(a32[:, :50].astype(np.float64), compute_uv=False)
+    ulp = np.spacing(sv_ref.astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(sv - sv_ref) <= ulp), np.max(np.abs(sv - sv_ref) / ulp)
+
+
 def test_legacy_svd():
     a = RNG.standard_normal((4, 3))
     U, S, V = rtorch.svd(T(a))

@@ -16,7 +16,8 @@ use faer::linalg::solvers::{DenseSolveCore, Llt, PartialPivLu, Qr, SelfAdjointEi
 use faer::traits::RealField;
 use faer::{MatMut, MatRef, Side};
 
-/// The element types the decompositions run on: f32 and f64.
+/// The element types the decompositions run on: f32 and f64 (`eigh` and `svd` are
+/// called with f64 only; `ops/linalg_decomp.rs` says why).
 pub trait LinalgFloat: RealField + Element {}
 impl LinalgFloat for f32 {}
 impl LinalgFloat for f64 {}
