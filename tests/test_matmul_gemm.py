@@ -401,3 +401,30 @@ def test_bf16_avx512_kernel_without_amx():
     the CPU lacks it."""
     out = _run_bf16_script(RTORCH_DISABLE_AMX="1")
     assert out[0] == "ok" and out[1] in ("avx512_bf16", "float32")
+
+
+_AVX2_FLOAT_SCRIPT = """
+import numpy as np, rtorch
+rng = np.random.default_rng(5)
+rtorch.set_num_threads(2)
+# Odd sizes (tails in both directions), k > 512 (several k-blocks), each layout, and
+# products large enough for one slab per thread.
+for dtype, unit in ((rtorch.float32, 2.0**-24), (rtorch.float64, 2.0**-53)):
+    for m, k, n in [(17, 33, 65), (129, 70, 40), (40, 1100, 50), (400, 700, 300)]:
+        for ta in (False, True):
+            for tb in (False, True):
+                a = rtorch.from_numpy(rng.standard_normal((k, m) if ta else (m, k))).to(dtype)
+                b = rtorch.from_numpy(rng.standard_normal((n, k) if tb else (k, n))).to(dtype)
+                a, b = (a.t() if ta else a), (b.t() if tb else b)
+                an, bn = a.double().numpy(), b.double().numpy()
+                err = np.abs((a @ b).double().numpy() - an @ bn)
+                assert np.all(err <= 2 * k * unit * (np.abs(an) @ np.abs(bn))), (m, k, n, ta, tb)
+print("ok")
+"""
+
+
+def test_float_products_with_rtorch_held_to_avx2():
+    """float32/float64 products with RTORCH_CPU_CAPABILITY=avx2: on a CPU with AVX-512
+    the gemm crate would pick its AVX-512 kernels itself, so rtorch calls the crate's
+    AVX2 (FMA) kernels directly there; this runs them on every layout."""
+    assert run_script(_AVX2_FLOAT_SCRIPT, RTORCH_CPU_CAPABILITY="avx2") == ["ok"]

@@ -100,6 +100,129 @@ fn thread_cut(
     }
 }
 
+/// The `gemm` crate's own call, `dst = dst + a @ b` (`read_dst`) or `a @ b`, strides in
+/// its order (column stride first). The crate picks its AVX-512 kernels on a CPU that
+/// has them and offers no switch; where `RTORCH_CPU_CAPABILITY` holds rtorch at AVX2
+/// on such a CPU, its AVX2 (FMA) kernels are called directly instead, through the same
+/// generic driver the crate's dispatch calls, so that level is run and tested too.
+///
+/// # Safety
+/// As `gemm::gemm`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn crate_call<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_cs: isize,
+    dst_rs: isize,
+    read_dst: bool,
+    a: *const T,
+    a_cs: isize,
+    a_rs: isize,
+    b: *const T,
+    b_cs: isize,
+    b_rs: isize,
+    par: gemm::Parallelism,
+) {
+    /// The crate's AVX2 path for one element type: its FMA micro-kernels and its AVX2
+    /// SIMD token, as `gemm_common::gemm_def!` instantiates them for its dispatch
+    /// (`$lanes`: the type's lanes in a 256-bit vector, the kernels' private `N`).
+    #[cfg(target_arch = "x86_64")]
+    macro_rules! fma_path {
+        ($t:ty, $lanes:literal, $kern:path) => {{
+            use gemm_common::simd::{MixedSimd, V3};
+            use $kern as kern;
+            if let Some(simd) = <V3 as MixedSimd<$t, $t, $t, $t>>::try_new() {
+                // SAFETY: T is $t (the match below is on its DTYPE), so the casts keep
+                // every pointer's element type; the rest is the caller's contract for
+                // `gemm::gemm`, whose dispatch calls this same driver.
+                unsafe {
+                    gemm_common::gemm::gemm_basic_generic::<
+                        V3,
+                        $t,
+                        $lanes,
+                        { kern::MR_DIV_N * $lanes },
+                        { kern::NR },
+                        { kern::MR_DIV_N },
+                        { kern::H_M },
+                        { kern::H_N },
+                    >(
+                        simd,
+                        m,
+                        n,
+                        k,
+                        dst as *mut $t,
+                        dst_cs,
+                        dst_rs,
+                        read_dst,
+                        a as *const $t,
+                        a_cs,
+                        a_rs,
+                        b as *const $t,
+                        b_cs,
+                        b_rs,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        |x, y, z| x * y + z,
+                        &kern::UKR,
+                        &kern::H_UKR,
+                        false,
+                        par,
+                    )
+                };
+                return;
+            }
+        }};
+    }
+    #[cfg(target_arch = "x86_64")]
+    if held_to_avx2() {
+        match T::DTYPE {
+            crate::dtype::DType::F32 => fma_path!(f32, 8, gemm_f32::microkernel::fma::f32),
+            crate::dtype::DType::F64 => fma_path!(f64, 4, gemm_f64::microkernel::fma::f64),
+            _ => {}
+        }
+    }
+    // SAFETY: the caller's contract.
+    unsafe {
+        gemm::gemm::<T>(
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            read_dst,
+            a,
+            a_cs,
+            a_rs,
+            b,
+            b_cs,
+            b_rs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+/// rtorch is held below AVX-512 on a CPU that has it: only there does the crate's own
+/// choice of kernels differ from rtorch's level. Read once.
+#[cfg(target_arch = "x86_64")]
+fn held_to_avx2() -> bool {
+    use super::math::{capability, Capability};
+    static HELD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HELD.get_or_init(|| {
+        capability() == Capability::Avx2 && std::arch::is_x86_feature_detected!("avx512f")
+    })
+}
+
 /// `dst (m, n) = [dst +] a (m, k) @ b (k, n)` through the `gemm` crate, strides in
 /// elements as the crate takes them (column stride first), over `threads` threads.
 ///
@@ -128,7 +251,7 @@ unsafe fn crate_gemm<T: Element>(
         // SAFETY: a block of the product (all of it when i0 = j0 = 0, rows = m and
         // cols = n) under the caller's contract; blocks write disjoint elements.
         unsafe {
-            gemm::gemm::<T>(
+            crate_call::<T>(
                 rows,
                 cols,
                 k,
@@ -142,11 +265,6 @@ unsafe fn crate_gemm<T: Element>(
                 pb.get().offset(j0 as isize * b_cs),
                 b_cs,
                 b_rs,
-                T::one(),
-                T::one(),
-                false,
-                false,
-                false,
                 par,
             )
         }
