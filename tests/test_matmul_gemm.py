@@ -419,6 +419,14 @@ for dtype, unit in ((rtorch.float32, 2.0**-24), (rtorch.float64, 2.0**-53)):
                 an, bn = a.double().numpy(), b.double().numpy()
                 err = np.abs((a @ b).double().numpy() - an @ bn)
                 assert np.all(err <= 2 * k * unit * (np.abs(an) @ np.abs(bn))), (m, k, n, ta, tb)
+# The recurrent layers' products go through the same call (cpu/rnn.rs).
+rnn = rtorch.nn.RNN(40, 70, batch_first=True).double()
+x = rtorch.from_numpy(rng.standard_normal((3, 5, 40)))
+w_ih, w_hh, b_ih, b_hh = (p.detach().numpy() for p in rnn.parameters())
+h = np.zeros((3, 70))
+for t in range(5):
+    h = np.tanh(x.numpy()[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+assert np.allclose(rnn(x)[0][:, -1].detach().numpy(), h, rtol=1e-12, atol=1e-12)
 print("ok")
 """
 
@@ -426,5 +434,6 @@ print("ok")
 def test_float_products_with_rtorch_held_to_avx2():
     """float32/float64 products with RTORCH_CPU_CAPABILITY=avx2: on a CPU with AVX-512
     the gemm crate would pick its AVX-512 kernels itself, so rtorch calls the crate's
-    AVX2 (FMA) kernels directly there; this runs them on every layout."""
+    AVX2 (FMA) kernels directly there; this runs them on every layout, and in a
+    recurrent layer."""
     assert run_script(_AVX2_FLOAT_SCRIPT, RTORCH_CPU_CAPABILITY="avx2") == ["ok"]

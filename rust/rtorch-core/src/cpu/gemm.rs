@@ -109,7 +109,7 @@ fn thread_cut(
 /// # Safety
 /// As `gemm::gemm`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn crate_call<T: Element>(
+pub(super) unsafe fn crate_call<T: Element>(
     m: usize,
     n: usize,
     k: usize,

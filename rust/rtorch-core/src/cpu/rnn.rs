@@ -140,7 +140,7 @@ fn mat_mul<T: RnnFloat>(
     // are guaranteed by the caller (see the doc comment) and are only read. T is f32 or
     // f64, both supported by the gemm crate.
     unsafe {
-        gemm::gemm::<T>(
+        super::gemm::crate_call::<T>(
             m,
             n,
             k,
@@ -154,11 +154,6 @@ fn mat_mul<T: RnnFloat>(
             b.ptr,
             b.cs,
             b.rs,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
             par,
         )
     }
