@@ -204,6 +204,23 @@ unsafe impl GlobalAlloc for Allocator {
     }
 }
 
+/// Takes the cache's lock and keeps it, for `fork()` (`cpu::fork`): a thread of the
+/// parent that held it at that moment would not exist in the child, and the child's
+/// first large allocation or free would wait for it forever (a DataLoader worker).
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(CACHE.lock());
+}
+
+/// Releases the lock [`lock_for_fork`] kept, in the parent and in the child.
+///
+/// # Safety
+/// The calling thread took it with [`lock_for_fork`] (in the child: the thread that
+/// called `fork()`, the only one there).
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: the caller's contract: the lock is held and owned by this thread.
+    unsafe { CACHE.force_unlock() }
+}
+
 /// Bytes currently held by the cache.
 pub fn cached_bytes() -> usize {
     CACHE.lock().total
@@ -268,5 +285,53 @@ mod tests {
             }
         });
         assert!(cached_bytes() <= CAP_BYTES);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_child_forked_while_another_thread_held_the_lock_can_allocate() {
+        use std::time::{Duration, Instant};
+        crate::cpu::register_fork_handlers();
+        let (held, wait_held) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let guard = CACHE.lock();
+            held.send(()).ok();
+            std::thread::sleep(Duration::from_millis(200));
+            drop(guard);
+        });
+        wait_held.recv().expect("the holder thread runs");
+        // SAFETY: the child only allocates and frees a large block (through the cache's
+        // lock, the code under test; glibc's malloc is fork-safe) and leaves by
+        // `_exit`, running nothing else of the parent's.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let v = vec![1u8; (3 << 20) + 8];
+            let code = if v[v.len() - 1] == 1 { 0 } else { 2 };
+            drop(v);
+            // SAFETY: ends the child at once, as a forked child of a threaded process
+            // must.
+            unsafe { libc::_exit(code) };
+        }
+        assert!(pid > 0, "fork failed");
+        holder.join().expect("the holder thread ends");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut status = 0;
+        loop {
+            // SAFETY: plain system calls on our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                break;
+            }
+            if Instant::now() > deadline {
+                // SAFETY: as above.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                panic!("the forked child waits forever for the cache's lock");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
 }

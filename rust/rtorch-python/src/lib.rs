@@ -44,6 +44,7 @@ static ALLOCATOR: rtorch_core::block_cache::Allocator = rtorch_core::block_cache
 #[pyo3(name = "_C")]
 fn rtorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rtorch_core::block_cache::tune_heap();
+    rtorch_core::cpu::register_fork_handlers();
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;

@@ -70,11 +70,14 @@ pub fn pool() -> Arc<rayon::ThreadPool> {
 /// start method) inherits the pool's memory but none of its threads, so the first
 /// parallel kernel in the child would wait forever for workers that do not exist.
 /// The child discards the inherited pool without joining (its threads are gone) and
-/// builds a fresh one on first use. The lock is held across `fork()` so that no other
-/// thread of the parent can be half-way through replacing the pool at that moment.
+/// builds a fresh one on first use. The pool's lock is held across `fork()` so that no
+/// other thread of the parent can be half-way through replacing the pool at that
+/// moment, and so is the allocator cache's (`block_cache::lock_for_fork`), which any
+/// thread may hold for an instant while it allocates or frees a large buffer.
 #[cfg(target_os = "linux")]
 mod fork {
     use super::POOL;
+    use crate::block_cache;
     use std::sync::Once;
 
     static REGISTER: Once = Once::new();
@@ -82,8 +85,8 @@ mod fork {
     pub(super) fn register_once() {
         REGISTER.call_once(|| {
             // SAFETY: the handlers are plain `extern "C"` functions that only touch
-            // POOL's lock and slot. Registration can only fail for lack of memory, in
-            // which case forked children keep today's behaviour.
+            // POOL's lock and slot and the cache's lock. Registration can only fail for
+            // lack of memory, in which case forked children keep today's behaviour.
             unsafe {
                 libc::pthread_atfork(Some(prepare), Some(parent), Some(child));
             }
@@ -91,19 +94,25 @@ mod fork {
     }
 
     extern "C" fn prepare() {
-        // Held across fork(); released by `parent` or `child`.
+        // Held across fork(); released by `parent` or `child`. The pool's first: a
+        // thread holding the cache's lock never waits for the pool's.
         std::mem::forget(POOL.write());
+        block_cache::lock_for_fork();
     }
 
     extern "C" fn parent() {
-        // SAFETY: `prepare` took the write lock in this thread and forgot its guard.
-        unsafe { POOL.force_unlock_write() };
+        // SAFETY: `prepare` took both locks in this thread and forgot their guards.
+        unsafe {
+            block_cache::unlock_after_fork();
+            POOL.force_unlock_write();
+        }
     }
 
     extern "C" fn child() {
-        // SAFETY: `prepare` took the write lock before fork(); the child is
-        // single-threaded, so nothing else can observe the slot while we reset it.
+        // SAFETY: `prepare` took both locks before fork() in the thread that is the
+        // child's only one, so nothing else can observe the slot while we reset it.
         unsafe {
+            block_cache::unlock_after_fork();
             if let Some(stale) = (*POOL.data_ptr()).take() {
                 // Its worker threads do not exist here: dropping would try to signal
                 // and join them. Leak it instead (one pool per fork).
@@ -117,6 +126,13 @@ mod fork {
 #[cfg(not(target_os = "linux"))]
 mod fork {
     pub(super) fn register_once() {}
+}
+
+/// Installs the fork handlers (`fork` above) now rather than at the pool's first use:
+/// the allocator cache's lock is taken before any parallel kernel has run. Called when
+/// the extension loads.
+pub fn register_fork_handlers() {
+    fork::register_once();
 }
 
 /// Runs `f` inside the pool: parallel iterators within it use the pool's threads.
