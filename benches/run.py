@@ -466,8 +466,8 @@ def main() -> None:
         meta["Environment"] = " ".join(tuning)
     if "RTORCH_CPU_CAPABILITY" in os.environ:
         meta["SIMD level"] = (
-            "rtorch's own kernels at RTORCH_CPU_CAPABILITY; its float32/float64 matrix"
-            " products (the gemm crate) pick their level themselves and are not held"
+            "rtorch's kernels and matrix products at RTORCH_CPU_CAPABILITY (only the"
+            " torch.linalg decompositions pick their own)"
         )
     busy = [float(x.split()[0]) for x in (load_start, load_end) if x != "unknown"]
     if busy and max(busy) > 0.5 * (os.cpu_count() or 1):
