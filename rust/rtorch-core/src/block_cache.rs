@@ -18,9 +18,11 @@
 //!
 //! `RTORCH_CPU_BLOCK_CACHE=0` turns the cache and the heap tuning off.
 
-use parking_lot::Mutex;
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// Smaller buffers come from malloc's own free lists, which are cheap already.
@@ -48,7 +50,82 @@ struct Cache {
     total: usize,
 }
 
-static CACHE: Mutex<Cache> = Mutex::new(Cache {
+/// The cache's lock: a spin lock (yielding after a few spins), held only for a few
+/// queue operations. Not a parking lock, because `fork()` must leave the child with
+/// it free: parking_lot's mutex, released in the child while threads of the parent
+/// were parked on it, may hand it to one of them (its eventual fairness), and that
+/// thread does not exist in the child. The test below hung that way about every
+/// other run.
+struct SpinLock<T> {
+    locked: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through a guard, and one guard exists at a time
+// (`locked`, taken with Acquire and released with Release ordering).
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+impl<T> SpinLock<T> {
+    const fn new(value: T) -> SpinLock<T> {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    fn lock(&self) -> SpinGuard<'_, T> {
+        let mut spins = 0u32;
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            if spins < 100 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                // The holder was descheduled: let it run.
+                std::thread::yield_now();
+            }
+        }
+        SpinGuard { lock: self }
+    }
+
+    /// Frees the lock without a guard (one was forgotten).
+    ///
+    /// # Safety
+    /// No guard of this lock is in use.
+    unsafe fn force_unlock(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+}
+
+struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+impl<T> Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds the lock.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard holds the lock, and `&mut self` makes the borrow unique.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.locked.store(false, Ordering::Release);
+    }
+}
+
+static CACHE: SpinLock<Cache> = SpinLock::new(Cache {
     blocks: VecDeque::new(),
     total: 0,
 });
@@ -217,7 +294,7 @@ pub(crate) fn lock_for_fork() {
 /// The calling thread took it with [`lock_for_fork`] (in the child: the thread that
 /// called `fork()`, the only one there).
 pub(crate) unsafe fn unlock_after_fork() {
-    // SAFETY: the caller's contract: the lock is held and owned by this thread.
+    // SAFETY: the caller's contract: the lock's only guard was forgotten.
     unsafe { CACHE.force_unlock() }
 }
 
@@ -292,6 +369,8 @@ mod tests {
     fn a_child_forked_while_another_thread_held_the_lock_can_allocate() {
         use std::time::{Duration, Instant};
         crate::cpu::register_fork_handlers();
+        // Read before any fork, as the extension does when it loads (`tune_heap`).
+        enabled();
         let (held, wait_held) = std::sync::mpsc::channel();
         let holder = std::thread::spawn(move || {
             let guard = CACHE.lock();
