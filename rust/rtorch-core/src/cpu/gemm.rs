@@ -100,6 +100,10 @@ fn thread_cut(
     }
 }
 
+/// One operand of a product as the `gemm` crate takes it: its pointer, column stride
+/// and row stride (in elements).
+pub(super) type Operand<P> = (P, isize, isize);
+
 /// The `gemm` crate's own call, `dst = dst + a @ b` (`read_dst`) or `a @ b`, strides in
 /// its order (column stride first). The crate picks its AVX-512 kernels on a CPU that
 /// has them and offers no switch; where `RTORCH_CPU_CAPABILITY` holds rtorch at AVX2
@@ -108,21 +112,12 @@ fn thread_cut(
 ///
 /// # Safety
 /// As `gemm::gemm`.
-#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn crate_call<T: Element>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: *mut T,
-    dst_cs: isize,
-    dst_rs: isize,
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_cs, dst_rs): Operand<*mut T>,
     read_dst: bool,
-    a: *const T,
-    a_cs: isize,
-    a_rs: isize,
-    b: *const T,
-    b_cs: isize,
-    b_rs: isize,
+    (a, a_cs, a_rs): Operand<*const T>,
+    (b, b_cs, b_rs): Operand<*const T>,
     par: gemm::Parallelism,
 ) {
     /// The crate's AVX2 path for one element type: its FMA micro-kernels and its AVX2
@@ -221,9 +216,6 @@ pub(super) unsafe fn crate_call<T: Element>(
         )
     }
 }
-
-/// One operand of [`orient`]: its pointer, column stride and row stride.
-type Operand<P> = (P, isize, isize);
 
 /// The product in the orientation the crate's generic driver expects, as `gemm::gemm`
 /// prepares it before its dispatch: a `dst` with the smaller stride along its rows is
@@ -332,19 +324,15 @@ unsafe fn crate_gemm<T: Element>(
         // cols = n) under the caller's contract; blocks write disjoint elements.
         unsafe {
             crate_call::<T>(
-                rows,
-                cols,
-                k,
-                pd.get().offset(i0 as isize * dst_rs + j0 as isize * dst_cs),
-                dst_cs,
-                dst_rs,
+                (rows, cols, k),
+                (
+                    pd.get().offset(i0 as isize * dst_rs + j0 as isize * dst_cs),
+                    dst_cs,
+                    dst_rs,
+                ),
                 accumulate,
-                pa.get().offset(i0 as isize * a_rs),
-                a_cs,
-                a_rs,
-                pb.get().offset(j0 as isize * b_cs),
-                b_cs,
-                b_rs,
+                (pa.get().offset(i0 as isize * a_rs), a_cs, a_rs),
+                (pb.get().offset(j0 as isize * b_cs), b_cs, b_rs),
                 par,
             )
         }

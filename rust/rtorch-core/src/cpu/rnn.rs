@@ -141,19 +141,11 @@ fn mat_mul<T: RnnFloat>(
     // f64, both supported by the gemm crate.
     unsafe {
         super::gemm::crate_call::<T>(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
+            (m, n, k),
+            (dst.as_mut_ptr(), 1, n as isize),
             accumulate,
-            a.ptr,
-            a.cs,
-            a.rs,
-            b.ptr,
-            b.cs,
-            b.rs,
+            (a.ptr, a.cs, a.rs),
+            (b.ptr, b.cs, b.rs),
             par,
         )
     }
