@@ -18,11 +18,9 @@
 //!
 //! `RTORCH_CPU_BLOCK_CACHE=0` turns the cache and the heap tuning off.
 
+use crate::spin_lock::SpinLock;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::UnsafeCell;
 use std::collections::VecDeque;
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// Smaller buffers come from malloc's own free lists, which are cheap already.
@@ -50,81 +48,8 @@ struct Cache {
     total: usize,
 }
 
-/// The cache's lock: a spin lock (yielding after a few spins), held only for a few
-/// queue operations. Not a parking lock, because `fork()` must leave the child with
-/// it free: parking_lot's mutex, released in the child while threads of the parent
-/// were parked on it, may hand it to one of them (its eventual fairness), and that
-/// thread does not exist in the child. The test below hung that way about every
-/// other run.
-struct SpinLock<T> {
-    locked: AtomicBool,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: the value is only reached through a guard, and one guard exists at a time
-// (`locked`, taken with Acquire and released with Release ordering).
-unsafe impl<T: Send> Sync for SpinLock<T> {}
-
-impl<T> SpinLock<T> {
-    const fn new(value: T) -> SpinLock<T> {
-        SpinLock {
-            locked: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
-    }
-
-    fn lock(&self) -> SpinGuard<'_, T> {
-        let mut spins = 0u32;
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            if spins < 100 {
-                spins += 1;
-                std::hint::spin_loop();
-            } else {
-                // The holder was descheduled: let it run.
-                std::thread::yield_now();
-            }
-        }
-        SpinGuard { lock: self }
-    }
-
-    /// Frees the lock without a guard (one was forgotten).
-    ///
-    /// # Safety
-    /// No guard of this lock is in use.
-    unsafe fn force_unlock(&self) {
-        self.locked.store(false, Ordering::Release);
-    }
-}
-
-struct SpinGuard<'a, T> {
-    lock: &'a SpinLock<T>,
-}
-
-impl<T> Deref for SpinGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: this guard holds the lock.
-        unsafe { &*self.lock.value.get() }
-    }
-}
-
-impl<T> DerefMut for SpinGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: this guard holds the lock, and `&mut self` makes the borrow unique.
-        unsafe { &mut *self.lock.value.get() }
-    }
-}
-
-impl<T> Drop for SpinGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
-    }
-}
-
+/// A spin lock, not a parking one: `fork()` must leave the child with it free
+/// (`spin_lock.rs`).
 static CACHE: SpinLock<Cache> = SpinLock::new(Cache {
     blocks: VecDeque::new(),
     total: 0,
@@ -367,50 +292,15 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_child_forked_while_another_thread_held_the_lock_can_allocate() {
-        use std::time::{Duration, Instant};
-        crate::cpu::register_fork_handlers();
         // Read before any fork, as the extension does when it loads (`tune_heap`).
         enabled();
-        let (held, wait_held) = std::sync::mpsc::channel();
-        let holder = std::thread::spawn(move || {
-            let guard = CACHE.lock();
-            held.send(()).ok();
-            std::thread::sleep(Duration::from_millis(200));
-            drop(guard);
-        });
-        wait_held.recv().expect("the holder thread runs");
-        // SAFETY: the child only allocates and frees a large block (through the cache's
-        // lock, the code under test; glibc's malloc is fork-safe) and leaves by
-        // `_exit`, running nothing else of the parent's.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
+        let child = || {
             let v = vec![1u8; (3 << 20) + 8];
-            let code = if v[v.len() - 1] == 1 { 0 } else { 2 };
-            drop(v);
-            // SAFETY: ends the child at once, as a forked child of a threaded process
-            // must.
-            unsafe { libc::_exit(code) };
-        }
-        assert!(pid > 0, "fork failed");
-        holder.join().expect("the holder thread ends");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut status = 0;
-        loop {
-            // SAFETY: plain system calls on our own child.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if r == pid {
-                break;
-            }
-            if Instant::now() > deadline {
-                // SAFETY: as above.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                    libc::waitpid(pid, &mut status, 0);
-                }
-                panic!("the forked child waits forever for the cache's lock");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+            v[v.len() - 1] == 1
+        };
+        assert!(
+            crate::spin_lock::fork_tests::fork_while_held(&CACHE, child),
+            "the forked child waits forever for the cache's lock"
+        );
     }
 }

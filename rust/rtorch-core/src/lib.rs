@@ -11,6 +11,7 @@ pub mod error;
 pub mod layout;
 pub mod ops;
 pub mod random;
+mod spin_lock;
 pub mod storage;
 pub mod tensor;
 

@@ -37,10 +37,12 @@ pub mod window;
 mod winograd;
 mod winograd_dy;
 
-use parking_lot::RwLock;
+use crate::spin_lock::SpinLock;
 use std::sync::Arc;
 
-static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
+/// The pool's slot. A spin lock, not a parking one, so that `fork()` leaves it free in
+/// the child (`spin_lock.rs`); it is held only to clone or swap the `Arc`.
+static POOL: SpinLock<Option<Arc<rayon::ThreadPool>>> = SpinLock::new(None);
 
 fn build_pool(threads: usize) -> Arc<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rtorch-{i}"));
@@ -58,12 +60,14 @@ fn build_pool(threads: usize) -> Arc<rayon::ThreadPool> {
 
 /// The process-wide pool every parallel kernel runs in (rebuilt by set_num_threads).
 pub fn pool() -> Arc<rayon::ThreadPool> {
-    if let Some(p) = POOL.read().as_ref() {
+    if let Some(p) = POOL.lock().as_ref() {
         return p.clone();
     }
     fork::register_once();
-    let mut w = POOL.write();
-    w.get_or_insert_with(|| build_pool(0)).clone()
+    // Built outside the lock (it spawns threads); a pool another thread installed
+    // meanwhile is kept, and this one dropped.
+    let fresh = build_pool(0);
+    POOL.lock().get_or_insert(fresh).clone()
 }
 
 /// Fork safety. A forked child (DataLoader workers, `multiprocessing` with the fork
@@ -96,7 +100,7 @@ mod fork {
     extern "C" fn prepare() {
         // Held across fork(); released by `parent` or `child`. The pool's first: a
         // thread holding the cache's lock never waits for the pool's.
-        std::mem::forget(POOL.write());
+        std::mem::forget(POOL.lock());
         block_cache::lock_for_fork();
     }
 
@@ -104,7 +108,7 @@ mod fork {
         // SAFETY: `prepare` took both locks in this thread and forgot their guards.
         unsafe {
             block_cache::unlock_after_fork();
-            POOL.force_unlock_write();
+            POOL.force_unlock();
         }
     }
 
@@ -118,7 +122,7 @@ mod fork {
                 // and join them. Leak it instead (one pool per fork).
                 std::mem::forget(stale);
             }
-            POOL.force_unlock_write();
+            POOL.force_unlock();
         }
     }
 }
@@ -395,7 +399,9 @@ pub fn chunk_of<T>(x: &[T], c: usize, len: usize) -> &[T] {
 /// `rtorch.set_num_threads(n)`.
 pub fn set_num_threads(n: usize) {
     fork::register_once();
-    *POOL.write() = Some(build_pool(n.max(1)));
+    let fresh = build_pool(n.max(1));
+    // The old pool is dropped after the lock is released.
+    let _old = POOL.lock().replace(fresh);
 }
 
 /// `rtorch.get_num_threads()`.
@@ -426,5 +432,26 @@ impl<T> SendPtr<T> {
     #[inline(always)]
     pub fn get(self) -> *mut T {
         self.0
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod fork_tests {
+    use super::*;
+
+    #[test]
+    fn a_child_forked_while_another_thread_held_the_pool_runs_parallel_work() {
+        pool(); // the parent's pool exists: the child must replace it
+        let child = || {
+            let sums: Vec<usize> = pool().install(|| {
+                use rayon::prelude::*;
+                (0..64usize).into_par_iter().map(|i| i * i).collect()
+            });
+            sums.iter().sum::<usize>() == (0..64usize).map(|i| i * i).sum()
+        };
+        assert!(
+            crate::spin_lock::fork_tests::fork_while_held(&POOL, child),
+            "the forked child could not run parallel work"
+        );
     }
 }
