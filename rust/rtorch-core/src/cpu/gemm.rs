@@ -104,6 +104,18 @@ fn thread_cut(
 /// and row stride (in elements).
 pub(super) type Operand<P> = (P, isize, isize);
 
+/// `dst (m, n) = a (m, k) @ b (k, n)`, operands as the crate takes them.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Strided<T> {
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: Operand<*mut T>,
+    a: Operand<*const T>,
+    b: Operand<*const T>,
+}
+
 /// The `gemm` crate's own call, `dst = dst + a @ b` (`read_dst`) or `a @ b`, strides in
 /// its order (column stride first). The crate picks its AVX-512 kernels on a CPU that
 /// has them and offers no switch; where `RTORCH_CPU_CAPABILITY` holds rtorch at AVX2
@@ -129,7 +141,14 @@ pub(super) unsafe fn crate_call<T: Element>(
         ($t:ty, $lanes:literal, $kern:path, $oriented:expr) => {{
             use gemm_common::simd::{MixedSimd, V3};
             use $kern as kern;
-            let (m, n, dst, dst_cs, dst_rs, a, a_cs, a_rs, b, b_cs, b_rs) = $oriented;
+            let Strided {
+                m,
+                n,
+                k,
+                dst: (dst, dst_cs, dst_rs),
+                a: (a, a_cs, a_rs),
+                b: (b, b_cs, b_rs),
+            } = $oriented;
             if let Some(simd) = <V3 as MixedSimd<$t, $t, $t, $t>>::try_new() {
                 // SAFETY: T is $t (the match below is on its DTYPE), so the casts keep
                 // every pointer's element type; the rest is the caller's contract for
@@ -177,14 +196,14 @@ pub(super) unsafe fn crate_call<T: Element>(
     }
     #[cfg(target_arch = "x86_64")]
     if held_to_avx2() {
-        let o = orient(
+        let o = orient(Strided {
             m,
             n,
             k,
-            (dst, dst_cs, dst_rs),
-            (a, a_cs, a_rs),
-            (b, b_cs, b_rs),
-        );
+            dst: (dst, dst_cs, dst_rs),
+            a: (a, a_cs, a_rs),
+            b: (b, b_cs, b_rs),
+        });
         match T::DTYPE {
             crate::dtype::DType::F32 => fma_path!(f32, 8, gemm_f32::microkernel::fma::f32, o),
             crate::dtype::DType::F64 => fma_path!(f64, 4, gemm_f64::microkernel::fma::f64, o),
@@ -222,66 +241,43 @@ pub(super) unsafe fn crate_call<T: Element>(
 /// computed as its transpose (`dst^T = b^T a^T`: the micro-kernels write columns), and
 /// negative strides are walked from the other end. Called directly, the driver stored
 /// a row-major 1024x1024 result element by element (74 GFLOP/s on one thread against
-/// 103 once transposed). Returns (m, n, dst, dst_cs, dst_rs, a, a_cs, a_rs, b, b_cs,
-/// b_rs).
+/// 103 once transposed).
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::type_complexity)]
-fn orient<T>(
-    m: usize,
-    n: usize,
-    k: usize,
-    (dst, dst_cs, dst_rs): Operand<*mut T>,
-    (a, a_cs, a_rs): Operand<*const T>,
-    (b, b_cs, b_rs): Operand<*const T>,
-) -> (
-    usize,
-    usize,
-    *mut T,
-    isize,
-    isize,
-    *const T,
-    isize,
-    isize,
-    *const T,
-    isize,
-    isize,
-) {
-    let (
-        m,
-        n,
-        mut dst,
-        mut dst_cs,
-        mut dst_rs,
-        mut a,
-        mut a_cs,
-        mut a_rs,
-        mut b,
-        mut b_cs,
-        mut b_rs,
-    ) = if dst_cs.abs() < dst_rs.abs() {
-        (n, m, dst, dst_rs, dst_cs, b, b_rs, b_cs, a, a_rs, a_cs)
+fn orient<T>(p: Strided<T>) -> Strided<T> {
+    fn t<P>((ptr, cs, rs): Operand<P>) -> Operand<P> {
+        (ptr, rs, cs)
+    }
+    let mut p = if p.dst.1.abs() < p.dst.2.abs() {
+        Strided {
+            m: p.n,
+            n: p.m,
+            k: p.k,
+            dst: t(p.dst),
+            a: t(p.b),
+            b: t(p.a),
+        }
     } else {
-        (m, n, dst, dst_cs, dst_rs, a, a_cs, a_rs, b, b_cs, b_rs)
+        p
     };
     // Wrapping offsets: pointer arithmetic only, to the first element each operand
     // reaches (inside it, by the caller's contract) when walked backwards.
     let last = |len: usize, stride: isize| (len.max(1) - 1) as isize * stride;
-    if dst_rs < 0 {
-        dst = dst.wrapping_offset(last(m, dst_rs));
-        a = a.wrapping_offset(last(m, a_rs));
-        (dst_rs, a_rs) = (-dst_rs, -a_rs);
+    if p.dst.2 < 0 {
+        p.dst.0 = p.dst.0.wrapping_offset(last(p.m, p.dst.2));
+        p.a.0 = p.a.0.wrapping_offset(last(p.m, p.a.2));
+        (p.dst.2, p.a.2) = (-p.dst.2, -p.a.2);
     }
-    if dst_cs < 0 {
-        dst = dst.wrapping_offset(last(n, dst_cs));
-        b = b.wrapping_offset(last(n, b_cs));
-        (dst_cs, b_cs) = (-dst_cs, -b_cs);
+    if p.dst.1 < 0 {
+        p.dst.0 = p.dst.0.wrapping_offset(last(p.n, p.dst.1));
+        p.b.0 = p.b.0.wrapping_offset(last(p.n, p.b.1));
+        (p.dst.1, p.b.1) = (-p.dst.1, -p.b.1);
     }
-    if a_cs < 0 {
-        a = a.wrapping_offset(last(k, a_cs));
-        b = b.wrapping_offset(last(k, b_rs));
-        (a_cs, b_rs) = (-a_cs, -b_rs);
+    if p.a.1 < 0 {
+        p.a.0 = p.a.0.wrapping_offset(last(p.k, p.a.1));
+        p.b.0 = p.b.0.wrapping_offset(last(p.k, p.b.2));
+        (p.a.1, p.b.2) = (-p.a.1, -p.b.2);
     }
-    (m, n, dst, dst_cs, dst_rs, a, a_cs, a_rs, b, b_cs, b_rs)
+    p
 }
 
 /// rtorch is held below AVX-512 on a CPU that has it: only there does the crate's own
@@ -2317,24 +2313,18 @@ mod tests {
     /// `dst = a @ b` element by element, each sum over `k` in order, reading and
     /// writing through the given strides (as the crate takes them: column first).
     #[cfg(target_arch = "x86_64")]
-    fn strided_product(
-        (m, n, k): (usize, usize, usize),
-        (dst, dst_cs, dst_rs): Operand<*mut f64>,
-        (a, a_cs, a_rs): Operand<*const f64>,
-        (b, b_cs, b_rs): Operand<*const f64>,
-    ) {
-        let at = |p: *const f64, i: usize, rs: isize, j: usize, cs: isize| {
-            p.wrapping_offset(i as isize * rs + j as isize * cs)
+    fn strided_product(p: Strided<f64>) {
+        let at = |(ptr, cs, rs): Operand<*const f64>, i: usize, j: usize| {
+            ptr.wrapping_offset(i as isize * rs + j as isize * cs)
         };
-        for i in 0..m {
-            for j in 0..n {
+        let dst = (p.dst.0 as *const f64, p.dst.1, p.dst.2);
+        for i in 0..p.m {
+            for j in 0..p.n {
                 // SAFETY: every offset stays inside the test's buffers (checked by the
                 // caller's choice of base pointers and strides).
                 unsafe {
-                    let s = (0..k).fold(0.0, |s, p| {
-                        s + *at(a, i, a_rs, p, a_cs) * *at(b, p, b_rs, j, b_cs)
-                    });
-                    *(at(dst, i, dst_rs, j, dst_cs) as *mut f64) = s;
+                    let s = (0..p.k).fold(0.0, |s, q| s + *at(p.a, i, q) * *at(p.b, q, j));
+                    *(at(dst, i, j) as *mut f64) = s;
                 }
             }
         }
@@ -2376,27 +2366,22 @@ mod tests {
             let (mut d0, mut d1) = (vec![0.0; m * n], vec![0.0; m * n]);
             let a0 = a[start(a_cs, a_rs, m, k)..].as_ptr();
             let at0 = |d: &mut Vec<f64>| d[start(dst_cs, dst_rs, m, n)..].as_mut_ptr();
-            let (dp, bp) = (at0(&mut d0), b.as_ptr());
-            strided_product(
-                (m, n, k),
-                (dp, dst_cs, dst_rs),
-                (a0, a_cs, a_rs),
-                (bp, b_cs, b_rs),
-            );
-            let (om, on, od, odc, odr, oa, oac, oar, ob, obc, obr) = orient(
+            let given = |dst| Strided {
                 m,
                 n,
                 k,
-                (at0(&mut d1), dst_cs, dst_rs),
-                (a0, a_cs, a_rs),
-                (bp, b_cs, b_rs),
-            );
+                dst: (dst, dst_cs, dst_rs),
+                a: (a0, a_cs, a_rs),
+                b: (b.as_ptr(), b_cs, b_rs),
+            };
+            strided_product(given(at0(&mut d0)));
+            let o = orient(given(at0(&mut d1)));
             // What the driver relies on: dst walked forwards, and a along k.
-            assert!(odc > 0 && odr > 0 && oac > 0);
+            assert!(o.dst.1 > 0 && o.dst.2 > 0 && o.a.1 > 0);
             // A row-major dst is transposed: its unit stride is then the row stride.
             let want = if col_major { (m, n) } else { (n, m) };
-            assert_eq!((om, on, odr.abs()), (want.0, want.1, 1));
-            strided_product((om, on, k), (od, odc, odr), (oa, oac, oar), (ob, obc, obr));
+            assert_eq!((o.m, o.n, o.dst.2), (want.0, want.1, 1));
+            strided_product(o);
             // Equal up to rounding: a reversed along k is summed from its other end.
             let err = d0
                 .iter()
