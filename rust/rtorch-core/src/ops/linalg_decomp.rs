@@ -96,19 +96,13 @@ macro_rules! float_dispatch {
     };
 }
 
-/// The elements of `a` in row-major order, as float64: the iterative decompositions
-/// (eigh, svd) run in float64 for float32 inputs too, and round their results back to
-/// the input's dtype (`result`).
+/// A result computed in float64, as a tensor of `shape` in `dtype`: the iterative
+/// decompositions (eigh, svd) run in float64 for float32 inputs too and round once.
 ///
 /// Their solvers are the largest part of faer: compiling them once instead of twice
 /// keeps about 190 kB out of the extension, and float32 eigenvalues and singular
 /// values come out closer than a float32 iteration's (PyTorch's LAPACK calls run in
 /// float32). The price is float64 speed, still ahead of PyTorch's float32 at 256x256.
-fn data_f64(a: &Tensor) -> Result<Vec<f64>> {
-    a.to_vec::<f64>()
-}
-
-/// A result computed in float64 (`data_f64`), as a tensor of `shape` in `dtype`.
 fn result(v: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
     let t = Tensor::from_vec(v, shape)?;
     if dtype == DType::F64 {
@@ -263,7 +257,7 @@ pub fn eigh(
         return Ok((w, v, info));
     }
     let dt = a.dtype();
-    let (w, v, info) = k::eigh(&data_f64(a)?, nb, n, upper, want_vectors);
+    let (w, v, info) = k::eigh(&data::<f64>(a)?, nb, n, upper, want_vectors);
     let v_shape = if want_vectors {
         with(&batch, &[n, n])
     } else {
@@ -303,7 +297,7 @@ pub fn svd(
         return Ok((u, sv, vh, info));
     }
     let dt = a.dtype();
-    let (u, s, vh, info) = k::svd(&data_f64(a)?, nb, m, n, full, want_uv);
+    let (u, s, vh, info) = k::svd(&data::<f64>(a)?, nb, m, n, full, want_uv);
     let (us, vs) = if want_uv {
         (with(&batch, &[m, uc]), with(&batch, &[vr, n]))
     } else {
