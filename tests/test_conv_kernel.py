@@ -613,16 +613,19 @@ def test_matches_torch():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
 
 
-# Winograd F(2x2, 3x3): float32 3x3 kernels with unit stride and dilation, 16x16
-# outputs and up (8x8 up to 128 channels), at least 48 channels each side where the
-# direct kernels are the alternative (up to 64 output channels), 16 where im2col is.
+# Winograd F(2x2, 3x3): float32 3x3 kernels with unit stride and dilation, 8x8 outputs
+# and up, with enough tiles over the batch above 128 channels (192 for the forward and
+# input gradient, 384 for the weight gradient), at least 48 channels each side where
+# the direct kernels are the alternative (up to 64 output channels), 16 where im2col is.
 # (n, c, o, h, w, padding)
 WINOGRAD = [
     (2, 48, 50, 15, 17, 1),  # forward and input gradient; odd outputs: half tiles
     (2, 16, 70, 18, 20, 0),  # beyond the direct kernels: the weight gradient too
     (1, 20, 66, 14, 15, 2),  # padding 2 (the input gradient pads dy by 0)
     (2, 20, 66, 62, 17, 1),  # 31 tile rows: blocks of 15 + 15 + 1
-    (7, 48, 64, 8, 9, 1),  # 8x9 outputs: 4x5 tiles, samples 6 + 1 a block
+    (7, 48, 64, 8, 9, 1),  # 8x9 outputs: 4x5 tiles, samples 4 + 3 a block
+    (16, 136, 130, 8, 8, 1),  # over 128 channels, 256 tiles: forward and input gradient
+    (8, 130, 136, 14, 13, 1),  # 392 tiles: the weight gradient too
 ]
 
 

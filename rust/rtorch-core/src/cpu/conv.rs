@@ -578,7 +578,8 @@ enum WeightGrad {
 
 impl WeightGrad {
     fn choose<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T]) -> WeightGrad {
-        if let (true, Some(gy), Some(x)) = (winograd::applies(g), as_f32(gy), as_f32(x)) {
+        if let (true, Some(gy), Some(x)) = (winograd::applies_weight_grad(g), as_f32(gy), as_f32(x))
+        {
             if winograd::moderate(gy) && winograd::moderate(x) {
                 return WeightGrad::Winograd;
             }

@@ -66,22 +66,39 @@ const MIN_CHANNELS: usize = 48;
 /// Fewest channels against im2col + GEMM (where the direct kernels do not apply).
 const MIN_CHANNELS_IM2COL: usize = 16;
 
-/// Fewest tile rows and columns for a convolution with at most `channels` channels on
-/// either side. Small planes share blocks (several samples a product), but every call
-/// also transforms the weights and reads `U` (16 x c x o floats) once per block, which
-/// small planes do not amortise at many channels. One thread, 16 samples, milliseconds
-/// here / the other kernels, forward, dx, dw: 8x8 outputs (4x4 tiles) with 64 channels
-/// 0.79 / 0.97, 0.93 / 1.00, 0.66 / 0.98; with 128 2.41 / 2.82, 3.03 / 2.86, 3.17 /
-/// 3.02; with 256 9.2 / 9.5, 12.5 / 11.5, 13.7 / 13.0; 4 samples of 4x4 outputs with
-/// 512 channels 13.3 / 2.2 (the weights' transform alone outweighs the product);
-/// 14x14 outputs with 128 channels 3.3 / 4.0, 3.5 / 4.1, 3.0 / 4.1, with 256 6.8 / 7.2,
-/// 9.6 / 9.3, 9.4 / 9.6; 16x16 and up won everywhere.
-fn min_tiles(channels: usize) -> usize {
-    if channels <= 128 {
-        4
-    } else {
-        8
-    }
+/// Fewest tile rows and columns per sample.
+const MIN_TILES: usize = 4;
+
+/// Above this many channels (input or output) the transformed kernels (`U`, 16 x c x o
+/// floats, computed every call) cost enough to need tiles over the whole batch too:
+/// at least [`FORWARD_TILES`] for the forward and input gradient, [`WEIGHT_GRAD_TILES`]
+/// for the weight gradient, whose transformed sums are as large as `U` for each part of
+/// the batch.
+const FEW_CHANNELS: usize = 128;
+const FORWARD_TILES: usize = 192;
+const WEIGHT_GRAD_TILES: usize = 384;
+
+/// Whether the tiles amortise the kernels' transform. Planes below 8x8 outputs (4x4
+/// tiles) lose everywhere: 4 samples of 4x4 outputs with 512 channels 13.3 ms against
+/// 2.2 (the weights' transform alone outweighs the product). Measured at 2 threads
+/// (ms here / im2col + GEMM, forward, dx, dw), the batch's tiles decide above 128
+/// channels: 256 channels, 16 x 14x14 (784 tiles) 14.0 / 21.4, 14.2 / 21.4, 17.8 /
+/// 23.6; 16 x 8x8 (256) 6.0 / 7.6, 5.8 / 8.1, 8.1 / 8.1; 16 x 7x7 (256) 5.9 / 7.3,
+/// 5.9 / 7.5, 8.0 / 7.0; 32 x 7x7 (512) 11.3 / 11.1, 11.4 / 10.6, 12.0 / 13.9; 4 x
+/// 8x8 (64) 2.4 / 1.6, 2.4 / 1.6, 3.5 / 1.9; one 14x14 (49) 1.5 / 1.3, 1.8 / 1.3, 2.3 /
+/// 1.4. 512 channels, 8 x 14x14 (392) 30.7 / 37.0, 31.0 / 40.8, 38.4 / 51.5; 8 x 10x10
+/// (200) 14.6 / 29.3, 15.1 / 29.8, 26.9 / 31.9; 16 x 8x8 (256) 22.3 / 24.6, 22.2 /
+/// 27.8, 33.1 / 28.2; 16 x 7x7 (256) 23.5 / 27.1, 23.9 / 29.2, 32.8 / 34.2; 32 x 7x7
+/// (512) 38.5 / 42.2, 38.7 / 41.5, 47.5 / 54.7; 8 x 7x7 (128) 11.5 / 10.3, 11.3 / 10.2,
+/// 28.4 / 10.5; one 14x14 6.7 / 5.0, 7.7 / 5.4, 11.9 / 5.0. 384 channels, 8 x 8x8
+/// (128) 6.3 / 7.0, 6.2 / 7.3, 14.0 / 9.0. At one thread the same (256 channels, 16 x
+/// 14x14 22.8 / 38.0 forward; 512, 16 x 7x7 41.6 / 41.7 forward, 49.1 / 42.8 dw).
+fn enough_tiles(g: &ConvGeom, batch_tiles: usize) -> bool {
+    let p = &g.plane;
+    let (th, tw) = (p.oh.div_ceil(2), p.ow.div_ceil(2));
+    th.min(tw) >= MIN_TILES
+        && (g.c.max(g.o) <= FEW_CHANNELS
+            || g.n.saturating_mul(th).saturating_mul(tw) >= batch_tiles)
 }
 
 /// Runs `f` compiled for the SIMD level in use (its loops vectorise to that width).
@@ -128,11 +145,20 @@ macro_rules! per_level {
     };
 }
 
-/// Whether a float32 convolution (forward and both gradients) runs here: a 3x3 kernel
+/// Whether a float32 convolution's forward and input gradient run here: a 3x3 kernel
 /// with unit stride and dilation, one group, padding at most 2 (the input gradient
-/// pads `dy` by `2 - padding`), planes and channel counts where it measured faster,
-/// and SIMD in use.
+/// pads `dy` by `2 - padding`), planes, batches and channel counts where it measured
+/// faster, and SIMD in use.
 pub fn applies(g: &ConvGeom) -> bool {
+    kernel_applies(g) && enough_tiles(g, FORWARD_TILES)
+}
+
+/// Whether its weight gradient runs here (as [`applies`], with more tiles).
+pub fn applies_weight_grad(g: &ConvGeom) -> bool {
+    kernel_applies(g) && enough_tiles(g, WEIGHT_GRAD_TILES)
+}
+
+fn kernel_applies(g: &ConvGeom) -> bool {
     let p = &g.plane;
     let min_channels = if conv_direct::applies(g) {
         MIN_CHANNELS
@@ -146,7 +172,6 @@ pub fn applies(g: &ConvGeom) -> bool {
         && p.padding[0] <= 2
         && p.padding[1] <= 2
         && g.c.min(g.o) >= min_channels
-        && p.oh.div_ceil(2).min(p.ow.div_ceil(2)) >= min_tiles(g.c.max(g.o))
         && capability() >= Capability::Avx2
         && !disabled()
 }
@@ -206,7 +231,12 @@ impl Corr {
         let group = if block_rows < th {
             1
         } else {
-            BLOCK_TILES.div_ceil(sample_slots).clamp(1, n.max(1))
+            // As many groups as a block's worth of tiles per group needs, and the
+            // samples spread evenly over them: 8 samples of 7x7 went as 7 and 1, and the
+            // lone sample's products (16 tiles wide, all of U read for them) ran on one
+            // thread while the other waited.
+            let target = BLOCK_TILES.div_ceil(sample_slots).clamp(1, n.max(1));
+            n.max(1).div_ceil(n.max(1).div_ceil(target))
         };
         Corr {
             ci,
@@ -440,22 +470,29 @@ per_level! {
     }
 }
 
-/// `u[ξ][k][ch] = (G g G^T)[ξ]` for the kernels `g = kernel(k, ch)` (3x3, row-major).
-fn transform_weights(c: &Corr, kernel: impl Fn(usize, usize) -> [f32; 9]) -> Vec<f32> {
+/// `u[k][ξ][ch] = (G g G^T)[ξ]` for the kernels `g = kernel(k, ch)` (3x3, row-major):
+/// output channel `k`'s transformed kernels together, so that blocks of output channels
+/// are transformed in parallel (`u[ξ]` is then a `(co, ci)` matrix with rows `16 * ci`
+/// apart). Done serially, 512 x 512 kernels took a quarter of a 7x7 forward.
+fn transform_weights(c: &Corr, kernel: impl Fn(usize, usize) -> [f32; 9] + Sync) -> Vec<f32> {
+    /// Output channels per task.
+    const ROWS: usize = 16;
     let (co, ci) = (c.co, c.ci);
     let mut u = vec![0.0; 16 * co * ci];
-    // Per output channel: its kernels' nine taps as runs over the input channels, then
-    // G over them as runs too (loops over input channels vectorise).
-    let mut taps = vec![0.0; 9 * ci];
-    let mut gg = vec![0.0; 12 * ci];
-    for k in 0..co {
-        for ch in 0..ci {
-            for (t, v) in kernel(k, ch).into_iter().enumerate() {
-                taps[t * ci + ch] = v;
+    super::par_chunks_mut(&mut u, ROWS * 16 * ci, &|b, rows| {
+        // Per output channel: its kernels' nine taps as runs over the input channels,
+        // then G over them as runs too (loops over input channels vectorise).
+        let mut taps = vec![0.0; 9 * ci];
+        let mut gg = vec![0.0; 12 * ci];
+        for (r, uk) in rows.chunks_exact_mut(16 * ci).enumerate() {
+            for ch in 0..ci {
+                for (t, v) in kernel(b * ROWS + r, ch).into_iter().enumerate() {
+                    taps[t * ci + ch] = v;
+                }
             }
+            transform_runs(ci, ci, &taps, &mut gg, uk);
         }
-        transform_runs(ci, co * ci, &taps, &mut gg, &mut u[k * ci..]);
-    }
+    });
     u
 }
 
@@ -569,9 +606,10 @@ fn correlate_group(
             input_transform(c, quarters, ty0, rows, v, tmp, slots);
         }
         for xi in 0..16 {
-            // SAFETY: u[ξ] is a row-major (co, ci) slice; V[ξ] is (ci, nt) with rows
-            // 16 * nt apart from v[ξ * nt] on, inside `v` (16 * ci * nt floats); m[ξ]
-            // is a row-major (co, nt) slice of `m`, disjoint from both.
+            // SAFETY: u[ξ] is a (co, ci) matrix with rows 16 * ci apart from u[ξ * ci]
+            // on, inside `u` (16 * co * ci floats); V[ξ] is (ci, nt) with rows 16 * nt
+            // apart from v[ξ * nt] on, inside `v` (16 * ci * nt floats); m[ξ] is a
+            // row-major (co, nt) slice of `m`, disjoint from both.
             unsafe {
                 product(
                     c.co,
@@ -581,8 +619,8 @@ fn correlate_group(
                     nt,
                     1,
                     false,
-                    u[xi * c.co * c.ci..].as_ptr(),
-                    c.ci,
+                    u[xi * c.ci..].as_ptr(),
+                    16 * c.ci,
                     1,
                     v[xi * nt..].as_ptr(),
                     16 * nt,
@@ -848,7 +886,7 @@ mod tests {
 
     const CASES: [Case; 8] = [
         (2, 5, 7, [9, 11], [1, 1]), // 9x11 outputs: half tiles on both edges; 2 samples a block
-        (5, 3, 4, [12, 12], [1, 1]), // 42 slots a sample: blocks of 4 samples, then 1
+        (5, 3, 4, [12, 12], [1, 1]), // 42 slots a sample: blocks of 3 samples, then 2
         (3, 4, 3, [8, 8], [0, 0]),  // 6x6 outputs, whole tiles
         (2, 3, 4, [5, 6], [2, 1]),  // padding 2 (input gradient pads by 0)
         (1, 2, 3, [1, 1], [1, 1]),  // a 1x1 output: one quarter tile
@@ -889,6 +927,34 @@ mod tests {
             finish_weight_grad(&g, &du, &mut gw);
             check(&gw, want_gw, &format!("weight gradient, case {case}"));
         }
+    }
+
+    #[test]
+    fn samples_spread_evenly_over_blocks() {
+        // 7x7 outputs: 20 slots a sample, at most 7 samples to a block of 128 tiles.
+        let group = |n, hw, pad| Corr::new(4, 4, hw, pad, n).group;
+        assert_eq!(group(8, [7, 7], [1, 1]), 4);
+        assert_eq!(group(7, [7, 7], [1, 1]), 7);
+        assert_eq!(group(15, [7, 7], [1, 1]), 5);
+        assert_eq!(group(1, [7, 7], [1, 1]), 1);
+        assert_eq!(group(5, [12, 12], [1, 1]), 3);
+        // A sample larger than a block: one a block.
+        assert_eq!(group(4, [40, 40], [1, 1]), 1);
+    }
+
+    #[test]
+    fn deep_convolutions_need_tiles_over_the_batch() {
+        let g = |n, ch, hw| geom(n, ch, ch, [hw, hw], [3, 3], [1, 1], [1, 1]);
+        if !kernel_applies(&g(1, 64, 16)) {
+            return; // no SIMD here, or RTORCH_DISABLE_WINOGRAD=1
+        }
+        // Up to 128 channels the planes decide alone; 6x6 outputs are too small.
+        assert!(applies(&g(1, 128, 8)) && applies_weight_grad(&g(1, 128, 8)));
+        assert!(!applies(&g(64, 64, 6)));
+        // Deeper: the batch's tiles, more of them for the weight gradient.
+        assert!(!applies(&g(1, 256, 14)) && !applies(&g(8, 512, 7)));
+        assert!(applies(&g(16, 256, 8)) && !applies_weight_grad(&g(16, 256, 8)));
+        assert!(applies(&g(8, 512, 14)) && applies_weight_grad(&g(8, 512, 14)));
     }
 
     #[test]
