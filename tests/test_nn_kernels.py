@@ -103,20 +103,22 @@ GEOMS = [
 ]
 
 
+# Planes of up to 64 pixels fold as a per-pixel gather, larger ones row by row.
+@pytest.mark.parametrize("size", [(9, 11), (4, 5), (8, 8)])
 @pytest.mark.parametrize("k,d,p,s", GEOMS)
-def test_unfold_fold_match_numpy(k, d, p, s):
+def test_unfold_fold_match_numpy(k, d, p, s, size):
     # 2*5*9*11 = 990 inputs; the 5x5 geometry gives 2*5*25*99 columns, above the grain.
-    x = RNG.randn(2, 5, 9, 11)
+    x = RNG.randn(2, 5, *size)
     got = F.unfold(t(x), k, dilation=d, padding=p, stride=s)
     want = np_unfold(x, k, d, p, s)
     close(got, want)
     cols = RNG.randn(*want.shape)
-    close(F.fold(t(cols), (9, 11), k, dilation=d, padding=p, stride=s),
-          np_fold(cols, (9, 11), k, d, p, s))  # fmt: skip
+    close(F.fold(t(cols), size, k, dilation=d, padding=p, stride=s),
+          np_fold(cols, size, k, d, p, s))  # fmt: skip
     # Unbatched forms drop the batch dimension.
     close(F.unfold(t(x[0]), k, dilation=d, padding=p, stride=s), want[0])
-    close(F.fold(t(cols[1]), (9, 11), k, dilation=d, padding=p, stride=s),
-          np_fold(cols, (9, 11), k, d, p, s)[1])  # fmt: skip
+    close(F.fold(t(cols[1]), size, k, dilation=d, padding=p, stride=s),
+          np_fold(cols, size, k, d, p, s)[1])  # fmt: skip
 
 
 def test_unfold_large_parallel_float32_noncontiguous():
