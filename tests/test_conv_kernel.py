@@ -127,6 +127,13 @@ CASES = [
     (17, 2, 20, 15, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1),
     (17, 2, 12, 25, 4, 3, 3, (1, 1), (1, 1), (1, 1), 2),
     (5, 4, 40, 30, 6, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # blocks and parts of 1 sample
+    # Depthwise (one input channel a group): plane by plane on zero-padded phase planes.
+    (3, 8, 9, 11, 8, 3, 3, (1, 1), (1, 1), (1, 1), 8),  # MobileNet's 3x3
+    (2, 6, 12, 13, 12, 3, 3, (2, 2), (1, 1), (1, 1), 6),  # 2 outputs a channel, 4 phases
+    (2, 4, 10, 9, 4, 5, 3, (2, 3), (2, 1), (1, 2), 4),  # 6 phases, dilated
+    (2, 5, 7, 7, 5, 7, 7, (1, 1), (3, 3), (1, 1), 5),  # ConvNeXt's 7x7
+    (1, 3, 1, 1, 3, 3, 3, (1, 1), (1, 1), (1, 1), 3),  # a 1x1 image, all padding around
+    (2, 4, 6, 5, 8, 1, 1, (1, 1), (0, 0), (1, 1), 4),  # 1x1: a scale per channel
 ]
 
 
@@ -190,6 +197,9 @@ BIG = [
     # over threads, gradient in place); 6 parts of 2 (parts over threads, dW^T).
     (8, 96, 14, 14, 80, 3, 3, (2, 2), (1, 1), (1, 1), 1),
     (12, 72, 16, 16, 80, 3, 3, (1, 1), (1, 1), (1, 1), 2),
+    # Depthwise: planes over threads, the weight gradient's channels over threads.
+    (16, 40, 14, 14, 40, 3, 3, (1, 1), (1, 1), (1, 1), 40),
+    (8, 24, 20, 21, 48, 3, 3, (2, 2), (1, 1), (1, 1), 24),
 ]
 
 
@@ -246,6 +256,51 @@ def test_non_finite_values_only_reach_the_outputs_they_touch(dtype):
     out.backward(rtorch.tensor(gy, dtype=dtype))
     ref_gx = ref_conv(x[..., :2], w_inf, None, (1, 1), (0, 1), (1, 1), 1)[1](gy)[0]
     np.testing.assert_array_equal(xt.grad.numpy(), ref_gx)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_depthwise_non_finite_values(dtype):
+    # The depthwise kernels compute spare grid columns that read other pixels; a NaN or
+    # an infinity must still reach only the outputs whose windows hold it. Infinite
+    # weights (input gradient) and inputs (weight gradient) take the other kernels.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 5, 6))
+    x[0, 0, 1, 5], x[1, 2, 4, 0] = np.nan, np.inf
+    w = rng.standard_normal((3, 1, 3, 3))
+    gy = rng.standard_normal((2, 3, 5, 6))
+    for w_case in (w, np.where(np.arange(27).reshape(3, 1, 3, 3) == 4, np.inf, w)):
+        ref, ref_grads = ref_conv(x, w_case, None, (1, 1), (1, 1), (1, 1), 3)
+        xt = rtorch.tensor(x, dtype=dtype, requires_grad=True)
+        wt = rtorch.tensor(w_case, dtype=dtype, requires_grad=True)
+        out = F.conv2d(xt, wt, padding=1, groups=3)
+        np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-5, atol=1e-5)
+        assert np.isfinite(out.detach().numpy()[0, 1]).all()
+        out.backward(rtorch.tensor(gy, dtype=dtype))
+        gx, gw, _ = ref_grads(gy)
+        np.testing.assert_allclose(xt.grad.numpy(), gx, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(wt.grad.numpy(), gw, rtol=1e-5, atol=1e-5)
+
+
+_DEPTHWISE_SCRIPT = """
+import sys
+import numpy as np
+import rtorch
+import rtorch.nn.functional as F
+rng = np.random.default_rng(0)
+x = rtorch.tensor(rng.standard_normal((3, 8, 9, 11)).astype(np.float32), requires_grad=True)
+w = rtorch.tensor(rng.standard_normal((16, 1, 3, 3)).astype(np.float32), requires_grad=True)
+out = F.conv2d(x, w, stride=(2, 1), padding=1, groups=8)
+out.backward(rtorch.ones_like(out))
+for t in (out.detach(), x.grad, w.grad):
+    print(t.numpy().tobytes().hex())
+"""
+
+
+def test_depthwise_bits_do_not_depend_on_the_simd_level():
+    """Products rounded, then added, in the same order on every level."""
+    best = run_script(_DEPTHWISE_SCRIPT)
+    for level in ("avx2", "default"):
+        assert run_script(_DEPTHWISE_SCRIPT, RTORCH_CPU_CAPABILITY=level) == best
 
 
 def test_non_contiguous_inputs():

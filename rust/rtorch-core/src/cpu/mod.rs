@@ -4,6 +4,7 @@
 pub mod conv;
 pub mod conv_bf16;
 pub mod conv_bf16_wgrad;
+mod conv_depthwise;
 mod conv_direct;
 #[cfg(test)]
 mod conv_reference;
