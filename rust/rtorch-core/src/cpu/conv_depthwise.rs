@@ -32,6 +32,7 @@
 
 use super::conv::{with_scratch, ConvFloat, ConvGeom};
 use super::math::at_widest_level;
+use super::window::copy_row;
 
 /// Most elements of one plane's phase buffer: larger planes (or absurd paddings) stay
 /// with the other kernels.
@@ -44,13 +45,25 @@ pub fn applies(g: &ConvGeom) -> bool {
     g.groups > 1 && g.c == g.groups && g.o > 0 && planes > 0 && Grid::new(g).is_some()
 }
 
+/// `dst = 0` in 16-element copies: these buffers are a few hundred elements, where a
+/// `memset` call (like a `memcpy` per short row) costs more than the writes.
+fn zero<T: ConvFloat>(dst: &mut [T]) {
+    let zeros = [T::zero(); 16];
+    for c in dst.chunks_mut(16) {
+        copy_row(c, &zeros);
+    }
+}
+
 /// One plane's phase layout and the grid's tap offsets.
 struct Grid {
     /// Phase planes: rows of `width`, then slack for the last tap's reads.
     phase_len: usize,
     phases: usize,
     width: usize,
-    /// Grid positions computed: `oh` rows of `width`.
+    /// Grid positions computed: `oh` rows of `width`, rounded up to a multiple of 16
+    /// (whole vectors at every level: a scalar tail of up to 15 per tap cost about as
+    /// much as the vectors on 7x7 planes). The buffer has room for the last tap's
+    /// reads past the phases; `dy` is zero past the grid.
     len: usize,
     /// Per tap: phase index * phase_len + row offset * width + column offset.
     offs: Vec<usize>,
@@ -74,7 +87,7 @@ impl Grid {
         if phase_len.checked_mul(phases)? > MAX_PHASES {
             return None;
         }
-        let len = p.oh.checked_mul(width)?;
+        let len = p.oh.checked_mul(width)?.checked_next_multiple_of(16)?;
         let mut offs = Vec::with_capacity(kh.checked_mul(kw)?);
         for i in 0..kh {
             for j in 0..kw {
@@ -93,7 +106,7 @@ impl Grid {
     }
 
     fn buffer_len(&self) -> usize {
-        self.phases * self.phase_len
+        self.phases * self.phase_len + 15
     }
 
     /// Where row `y` of the unpadded plane goes: for each of its first `sw` pixels
@@ -112,9 +125,13 @@ impl Grid {
     /// `buf` = the plane `src` (`h * w`) zero-padded, in phases.
     fn fill<T: ConvFloat>(&self, g: &ConvGeom, src: &[T], buf: &mut [T]) {
         let sw = g.plane.stride[1];
-        buf.fill(T::zero());
+        zero(buf);
         for (y, row) in src.chunks_exact(g.plane.w).enumerate() {
             for (x0, at) in self.row_runs(g, y) {
+                if sw == 1 {
+                    copy_row(&mut buf[at..at + row.len()], row);
+                    continue;
+                }
                 let run = row[x0..].iter().step_by(sw);
                 buf[at..].iter_mut().zip(run).for_each(|(d, &v)| *d = v);
             }
@@ -159,7 +176,7 @@ pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>,
                 },
             );
             for (row, acc_row) in out.chunks_exact_mut(p.ow).zip(acc.chunks(grid.width)) {
-                row.copy_from_slice(&acc_row[..p.ow]);
+                copy_row(row, acc_row);
             }
         });
     });
@@ -168,9 +185,9 @@ pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>,
 /// `dy` of one output plane in grid layout (zero at the dropped columns).
 fn dy_grid<T: ConvFloat>(g: &ConvGeom, grid: &Grid, dy: &[T], dst: &mut [T]) {
     let ow = g.plane.ow;
-    dst.fill(T::zero());
+    zero(dst);
     for (row, d) in dy.chunks_exact(ow).zip(dst.chunks_mut(grid.width)) {
-        d[..ow].copy_from_slice(row);
+        copy_row(&mut d[..ow], row);
     }
 }
 
@@ -184,7 +201,7 @@ pub fn backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: &mut [T
         let (s, ic) = (plane / g.c, plane % g.c);
         with_scratch(scratch, |buf: &mut [T]| {
             let (phases, dy) = buf.split_at_mut(grid.buffer_len());
-            phases.fill(T::zero());
+            zero(phases);
             for oc in ic * og..(ic + 1) * og {
                 dy_grid(g, &grid, &gy[(s * g.o + oc) * l..][..l], dy);
                 let taps = &w[oc * kk..(oc + 1) * kk];

@@ -97,7 +97,7 @@ struct Ranges {
 /// element rows of small images a `memcpy` call, or a copy loop (which LLVM turns back
 /// into one), costs more than the copy itself.
 #[inline(always)]
-fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+pub(super) fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
     let n = dst.len();
     let src = &src[..n];
     macro_rules! overlapping {
