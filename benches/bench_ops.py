@@ -56,6 +56,11 @@ ROWS: list[tuple[str, str, str]] = [
     # A ResNet's last stage: small images, many channels (products, not direct kernels).
     ("conv_deep_bwd", "us/iter", "conv2d 3x3 pad 1, 8x512x7x7, 512 filters, fwd + bwd, float32"),
     ("conv_deep_bf16_bwd", "us/iter", "the same conv2d, forward + backward, bfloat16"),
+    # The stage before it: 256 channels on 14x14 images (Winograd's transforms above 128
+    # channels once the batch has enough tiles).
+    ("conv_256_bwd", "us/iter", "conv2d 3x3 pad 1, 16x256x14x14, 256 filters, fwd + bwd"),
+    # Depthwise (MobileNet): one input channel per group.
+    ("conv_depthwise_bwd", "us/iter", "conv2d 3x3 pad 1, groups=384, 16x384x14x14, fwd + bwd"),
     # Generic paths found slow by a sweep of 100 ops (blocks not compiled per SIMD level,
     # element-by-element walks, dependent add chains).
     ("addcmul_f32", "us/op", "addcmul(x, x, y, value=0.5), 1M float32"),
@@ -244,15 +249,18 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
 
         return step, 1e6
 
-    def conv_deep_bwd(dtype: Any):
+    def conv_bwd(dtype: Any, n: int, c: int, hw: int, groups: int = 1):
+        """float32 / bfloat16 3x3 conv with padding 1 and c filters, forward + backward."""
+
         def make():
             g = lib.Generator().manual_seed(0)
-            x = lib.randn(8, 512, 7, 7, generator=g).to(dtype).requires_grad_()
-            w = (lib.randn(512, 512, 3, 3, generator=g) * 0.02).to(dtype).requires_grad_()
-            gy = lib.ones(8, 512, 7, 7, dtype=dtype)
+            x = lib.randn(n, c, hw, hw, generator=g).to(dtype).requires_grad_()
+            w = lib.randn(c, c // groups, 3, 3, generator=g) * 0.02
+            w = w.to(dtype).requires_grad_()
+            gy = lib.ones(n, c, hw, hw, dtype=dtype)
 
             def step():
-                lib.nn.functional.conv2d(x, w, padding=1).backward(gy)
+                lib.nn.functional.conv2d(x, w, padding=1, groups=groups).backward(gy)
 
             return step, 1e6
 
@@ -303,8 +311,10 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "linear_bf16_small": linear_bf16(64, 784, 128),
         "conv_bf16": conv_bf16,
         "conv_bf16_bwd": conv_bf16_bwd,
-        "conv_deep_bwd": conv_deep_bwd(lib.float32),
-        "conv_deep_bf16_bwd": conv_deep_bwd(lib.bfloat16),
+        "conv_deep_bwd": conv_bwd(lib.float32, 8, 512, 7),
+        "conv_deep_bf16_bwd": conv_bwd(lib.bfloat16, 8, 512, 7),
+        "conv_256_bwd": conv_bwd(lib.float32, 16, 256, 14),
+        "conv_depthwise_bwd": conv_bwd(lib.float32, 16, 384, 14, groups=384),
         "addcmul_f32": single("float32", lambda x, y: lib.addcmul(x, x, y, value=0.5)),
         "lerp_f32": single("float32", lambda x, y: lib.lerp(x, y, 0.3)),
         "mul_inplace_f32": single("float32", lambda x, y: x.mul_(0.999999)),
