@@ -67,6 +67,11 @@ struct Grid {
     len: usize,
     /// Per tap: phase index * phase_len + row offset * width + column offset.
     offs: Vec<usize>,
+    /// Input and output plane sizes, taps, output channels per input channel.
+    hw: usize,
+    l: usize,
+    kk: usize,
+    og: usize,
 }
 
 impl Grid {
@@ -102,11 +107,20 @@ impl Grid {
             width,
             len,
             offs,
+            hw: p.h.checked_mul(p.w)?,
+            l: p.oh.checked_mul(p.ow)?,
+            kk: kh * kw,
+            og: g.o / g.c,
         })
     }
 
     fn buffer_len(&self) -> usize {
         self.phases * self.phase_len + 15
+    }
+
+    /// A plane's scratch: the phase buffer, then a grid.
+    fn scratch(&self) -> usize {
+        self.buffer_len() + self.len
     }
 
     /// Where row `y` of the unpadded plane goes: for each of its first `sw` pixels
@@ -153,15 +167,13 @@ impl Grid {
 /// `out (n, o, oh, ow)` from `x (n, c, h, w)`, `w (o, 1, kh, kw)` and `bias`.
 pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, out: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
-    let p = &g.plane;
-    let (hw, l, kk, og) = (p.h * p.w, p.oh * p.ow, p.kernel[0] * p.kernel[1], g.o / g.c);
-    let scratch = grid.buffer_len() + grid.len;
+    let (hw, l, kk, og) = (grid.hw, grid.l, grid.kk, grid.og);
     super::par_chunks_mut(out, l, &|plane, out| {
         let (s, oc) = (plane / g.o, plane % g.o);
         let src = &x[(s * g.c + oc / og) * hw..][..hw];
         let taps = &w[oc * kk..(oc + 1) * kk];
         let b = bias.map_or(T::zero(), |b| b[oc]);
-        with_scratch(scratch, |buf: &mut [T]| {
+        with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, acc) = buf.split_at_mut(grid.buffer_len());
             grid.fill(g, src, phases);
             at_widest_level(
@@ -175,7 +187,7 @@ pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>,
                     }
                 },
             );
-            for (row, acc_row) in out.chunks_exact_mut(p.ow).zip(acc.chunks(grid.width)) {
+            for (row, acc_row) in out.chunks_exact_mut(g.plane.ow).zip(acc.chunks(grid.width)) {
                 copy_row(row, acc_row);
             }
         });
@@ -194,12 +206,10 @@ fn dy_grid<T: ConvFloat>(g: &ConvGeom, grid: &Grid, dy: &[T], dst: &mut [T]) {
 /// `gx (n, c, h, w)` from `gy (n, o, oh, ow)` and `w`; every weight finite.
 pub fn backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
-    let p = &g.plane;
-    let (hw, l, kk, og) = (p.h * p.w, p.oh * p.ow, p.kernel[0] * p.kernel[1], g.o / g.c);
-    let scratch = grid.buffer_len() + grid.len;
+    let (hw, l, kk, og) = (grid.hw, grid.l, grid.kk, grid.og);
     super::par_chunks_mut(gx, hw, &|plane, gx| {
         let (s, ic) = (plane / g.c, plane % g.c);
-        with_scratch(scratch, |buf: &mut [T]| {
+        with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, dy) = buf.split_at_mut(grid.buffer_len());
             zero(phases);
             for oc in ic * og..(ic + 1) * og {
@@ -249,12 +259,10 @@ fn dot<T: ConvFloat>(a: &[T], b: &[T]) -> T {
 /// `gw (o, 1, kh, kw)` from `gy` and `x`; every input value finite.
 pub fn backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
-    let p = &g.plane;
-    let (hw, l, kk, og) = (p.h * p.w, p.oh * p.ow, p.kernel[0] * p.kernel[1], g.o / g.c);
-    let scratch = grid.buffer_len() + grid.len;
+    let (hw, l, kk, og) = (grid.hw, grid.l, grid.kk, grid.og);
     super::par_chunks_mut(gw, kk, &|oc, gw| {
         gw.fill(T::zero());
-        with_scratch(scratch, |buf: &mut [T]| {
+        with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, dy) = buf.split_at_mut(grid.buffer_len());
             for s in 0..g.n {
                 grid.fill(g, &x[(s * g.c + oc / og) * hw..][..hw], phases);
