@@ -4,9 +4,9 @@
 //! The im2col route ran them as one product per group and sample, a single output row
 //! by `kh * kw` rows: call and packing overhead around a few hundred multiply-adds.
 //! 2 threads, 3x3, 16 samples, ms before / here / PyTorch, forward and forward +
-//! backward: 960 x 7x7 5.8 / 1.2 / 0.6 and 13.6 / 3.4 / 1.8; 384 x 14x14 4.4 / 1.1 /
-//! 0.9 and 8.8 / 2.2 / 2.6; 144 x 56x56 13.6 / 5.3 / 30.6 and 29.6 / 12.1 / 47.6; 96 x
-//! 56x56 at stride 2 4.5 / 1.6 / 2.0 and 8.7 / 5.7 / 22.5.
+//! backward: 960 x 7x7 5.8 / 1.2 / 0.6 and 13.6 / 2.4 / 1.8; 384 x 14x14 4.4 / 0.9 /
+//! 0.9 and 8.8 / 2.3 / 2.6; 144 x 56x56 13.6 / 5.0 / 30.6 and 29.6 / 12.6 / 47.6; 96 x
+//! 56x56 at stride 2 4.5 / 1.7-2.1 / 2.0 and 8.7 / 4.3-5.3 / 22.5.
 //!
 //! Each input plane is zero-padded into `sh * sw` phase planes (padded row `Y`, column
 //! `X` goes to phase `(Y % sh, X % sw)` at `(Y / sh, X / sw)`), all `width` wide. Output
