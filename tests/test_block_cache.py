@@ -9,7 +9,8 @@ import numpy as np
 import rtorch
 
 MIB = 1 << 20
-CAP = 256 * MIB
+CAP = 1024 * MIB  # kept at most
+KEEP = 256 * MIB  # a fresh allocation gives back older blocks while more than this is kept
 
 
 def test_a_freed_large_buffer_is_reused_for_the_same_size():
@@ -42,15 +43,28 @@ def test_small_buffers_are_not_cached():
     assert rtorch._C._cpu_block_cache_bytes() == 0
 
 
-def test_the_cache_stays_under_its_cap():
+def test_fresh_sizes_give_back_older_blocks_above_the_floor():
     rtorch._C._empty_cpu_block_cache()
     for i in range(12):  # 12 distinct sizes of 30-41 MiB: 426 MiB freed in all
         t = rtorch.empty((30 + i) * MIB, dtype=rtorch.uint8)
         del t
+    # Each fresh size returned the oldest blocks while more than KEEP was kept, so at
+    # most KEEP plus the last block remain.
     held = rtorch._C._cpu_block_cache_bytes()
-    assert 0 < held <= CAP
+    assert KEEP < held <= KEEP + 41 * MIB
     assert rtorch._C._empty_cpu_block_cache() == held
     assert rtorch._C._cpu_block_cache_bytes() == 0
+
+
+def test_the_cache_stays_under_its_cap():
+    # 24 live buffers of 48 MiB (never touched, so never backed by memory) freed
+    # together: 1152 MiB, of which at most CAP is kept, the oldest returned first.
+    rtorch._C._empty_cpu_block_cache()
+    live = [rtorch.empty(48 * MIB, dtype=rtorch.uint8) for _ in range(24)]
+    del live
+    held = rtorch._C._cpu_block_cache_bytes()
+    assert CAP - 48 * MIB < held <= CAP
+    assert rtorch._C._empty_cpu_block_cache() == held
 
 
 def test_the_environment_variable_turns_it_off():
