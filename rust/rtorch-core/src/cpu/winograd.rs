@@ -80,7 +80,10 @@ const WEIGHT_GRAD_TILES: usize = 384;
 
 /// Whether the tiles amortise the kernels' transform. Planes below 8x8 outputs (4x4
 /// tiles) lose everywhere: 4 samples of 4x4 outputs with 512 channels 13.3 ms against
-/// 2.2 (the weights' transform alone outweighs the product). Measured at 2 threads
+/// 2.2 (the weights' transform alone outweighs the product). Up to 128 channels the
+/// plane decides alone (one thread, 16 samples of 8x8 outputs, forward, dx, dw: 64
+/// channels 0.79 / 0.97, 0.93 / 1.00, 0.66 / 0.98; 128 2.41 / 2.82, 3.03 / 2.86, 3.17 /
+/// 3.02). Measured at 2 threads
 /// (ms here / im2col + GEMM, forward, dx, dw), the batch's tiles decide above 128
 /// channels: 256 channels, 16 x 14x14 (784 tiles) 14.0 / 21.4, 14.2 / 21.4, 17.8 /
 /// 23.6; 16 x 8x8 (256) 6.0 / 7.6, 5.8 / 8.1, 8.1 / 8.1; 16 x 7x7 (256) 5.9 / 7.3,
