@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_np_close, to_np
+from conftest import assert_np_close, run_script, to_np
 from nn_layers_parity import compare, rtorch_results, torch_results
 
 import rtorch
@@ -173,6 +173,14 @@ def test_interpolate_nearest_modes():
     assert_np_close(F.interpolate(x, scale_factor=(1.7, 0.6)), xn[:, :, sh][:, :, :, sw])
     up = F.interpolate(x, scale_factor=2)
     assert_np_close(up, xn.repeat(2, axis=2).repeat(2, axis=3))
+    # Twice the size takes every source twice whatever the scale (PyTorch's nearest_idx):
+    # 1 / 2.0000001 in float32 would put output 2 on source 0.
+    up = F.interpolate(x, scale_factor=2.0000001)
+    assert_np_close(up, xn.repeat(2, axis=2).repeat(2, axis=3))
+    ints = rtorch.arange(12, dtype=rtorch.int16).reshape(1, 1, 3, 4)
+    assert np.array_equal(
+        to_np(F.interpolate(ints, size=(6, 2))), to_np(ints).repeat(2, axis=2)[..., ::2]
+    )
     v = t64((2, 3, 7))
     assert_np_close(F.interpolate(v, size=4), to_np(v)[:, :, np_nearest_index(7, 4)])
     assert F.interpolate(t64((1, 2, 3, 4, 5)), size=(5, 3, 7)).shape == (1, 2, 5, 3, 7)
@@ -220,6 +228,204 @@ def test_interpolate_gradcheck():
         lambda a: F.interpolate(a, size=(6, 2), mode="bicubic", align_corners=True), (x,)
     )
     assert gradcheck(lambda a: F.interpolate(a, scale_factor=2), (x,))
+
+
+def _np_matrix(mode: str, n_in: int, n_out: int, align_corners: bool) -> np.ndarray:
+    """One axis's resampling as a dense (n_out, n_in) matrix, in float64."""
+    if mode == "bicubic":
+        return np_cubic_1d(np.eye(n_in), 0, n_out, align_corners)
+    return np_linear_1d(np.eye(n_in), 0, n_out, align_corners)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("size", [(57, 33), (9, 4)])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_large_batches_and_gradient(mode, size, align_corners):
+    """The last axis is resampled first, by gathers (inner size 1); the height then by
+    whole rows of 33 (the row form: a SIMD body and a tail; 3*70*57 rows cross the
+    parallel grain) or of 4 (gathers of 4). Down-sampling to (9, 4) leaves source rows
+    without taps, whose gradient is zero. The gradient is the transposed product."""
+    x = t64((3, 70, 40, 30), True)
+    out = F.interpolate(x, size=size, mode=mode, align_corners=align_corners)
+    mh = _np_matrix(mode, 40, size[0], align_corners)
+    mw = _np_matrix(mode, 30, size[1], align_corners)
+    assert_np_close(out, np.einsum("oh,nchw,pw->ncop", mh, to_np(x), mw))
+    g = RNG.randn(*out.shape)
+    out.backward(rtorch.tensor(g))
+    assert_np_close(x.grad, np.einsum("oh,ncop,pw->nchw", mh, g, mw))
+    assert (
+        out.grad_fn.name()
+        == {
+            "bilinear": "UpsampleBilinear2DBackward0",
+            "bicubic": "UpsampleBicubic2DBackward0",
+        }[mode]
+    )
+
+
+def test_interpolate_float32_half_types_and_layouts():
+    x64 = t64((2, 5, 13, 21))
+    ref = np.einsum(
+        "oh,nchw,pw->ncop",
+        _np_matrix("bilinear", 13, 30, False),
+        to_np(x64),
+        _np_matrix("bilinear", 21, 17, False),
+    )
+    x32 = x64.float()
+    out32 = F.interpolate(x32, size=(30, 17), mode="bilinear")
+    assert out32.dtype == rtorch.float32
+    assert_np_close(out32, ref)
+    # float16 and bfloat16 are computed in float32 and rounded once, at the end.
+    for half in (rtorch.float16, rtorch.bfloat16):
+        xh = x32.to(half)
+        got = F.interpolate(xh, size=(30, 17), mode="bilinear")
+        assert got.dtype == half
+        want = F.interpolate(xh.float(), size=(30, 17), mode="bilinear").to(half)
+        assert np.array_equal(to_np(got.float()), to_np(want.float()))
+    # Non-contiguous inputs: channels last through a permute, and a strided slice.
+    nhwc = x64.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+    assert not nhwc.is_contiguous()
+    assert np.array_equal(
+        to_np(F.interpolate(nhwc, size=(30, 17), mode="bilinear")),
+        to_np(F.interpolate(x64, size=(30, 17), mode="bilinear")),
+    )
+    sliced = x64[:, ::2, 1:, ::3]
+    assert_np_close(
+        F.interpolate(sliced, size=(8, 9), mode="bicubic"),
+        np.einsum(
+            "oh,nchw,pw->ncop",
+            _np_matrix("bicubic", 12, 8, False),
+            to_np(sliced),
+            _np_matrix("bicubic", 7, 9, False),
+        ),
+    )
+
+
+def test_interpolate_empty_and_thread_count():
+    x = rtorch.zeros(0, 3, 4, 5, requires_grad=True)
+    out = F.interpolate(x, size=(7, 2), mode="bilinear")
+    assert tuple(out.shape) == (0, 3, 7, 2)
+    out.sum().backward()
+    assert tuple(x.grad.shape) == (0, 3, 4, 5)
+    # The same bits for any thread count (the work is split by whole output rows).
+    x = rtorch.tensor(RNG.randn(4, 16, 33, 47).astype(np.float32), requires_grad=True)
+    g = rtorch.tensor(RNG.randn(4, 16, 70, 90).astype(np.float32))
+    threads = rtorch.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2, 3):
+            rtorch.set_num_threads(n)
+            x.grad = None
+            out = F.interpolate(x, size=(70, 90), mode="bicubic")
+            out.backward(g)
+            results.append((to_np(out).tobytes(), to_np(x.grad).tobytes()))
+    finally:
+        rtorch.set_num_threads(threads)
+    assert results[0] == results[1] == results[2]
+
+
+_RESAMPLE_SCRIPT = """
+import numpy as np
+import rtorch
+import rtorch.nn.functional as F
+rng = np.random.default_rng(0)
+x = rtorch.tensor(rng.standard_normal((3, 4, 19, 37)).astype(np.float32), requires_grad=True)
+out = F.interpolate(x, size=(41, 23), mode="bicubic", align_corners=True)
+out.backward(rtorch.tensor(rng.standard_normal(tuple(out.shape)).astype(np.float32)))
+for t in (out.detach(), x.grad):
+    print(t.numpy().tobytes().hex())
+"""
+
+
+def test_interpolate_bits_do_not_depend_on_the_simd_level():
+    """Products rounded, then added, in tap order on every level."""
+    best = run_script(_RESAMPLE_SCRIPT)
+    for level in ("avx2", "default"):
+        assert run_script(_RESAMPLE_SCRIPT, RTORCH_CPU_CAPABILITY=level) == best
+
+
+def test_interpolate_double_backward():
+    x = t64((1, 2, 4, 3), True)
+    from rtorch.autograd import gradgradcheck
+
+    assert gradgradcheck(lambda a: F.interpolate(a, size=(5, 7), mode="bilinear"), (x,))
+    assert gradgradcheck(
+        lambda a: F.interpolate(a, size=(3, 5), mode="bicubic", align_corners=True), (x,)
+    )
+    v = t64((2, 3, 6), True)
+    assert gradgradcheck(lambda a: F.interpolate(a, size=4, mode="linear"), (v,))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_interpolate_uint8_rounds_after_each_axis(mode):
+    """uint8 images: the width first, then the height, each rounded (halves up) and
+    saturated."""
+    xn = RNG.randint(0, 256, size=(2, 3, 9, 11))
+    x = rtorch.tensor(xn.astype(np.uint8))
+    one = np_cubic_1d if mode == "bicubic" else np_linear_1d
+
+    def rounded(v):
+        return np.clip(np.floor(v + 0.5), 0, 255)
+
+    def check(got, exact):
+        # Exact away from rounding ties; at a tie (a weighted sum of integers can be
+        # one) the float32 weights may fall on either side.
+        assert got.dtype == rtorch.uint8
+        diff = np.abs(to_np(got).astype(np.int64) - rounded(exact))
+        tie = np.abs(exact - np.floor(exact) - 0.5) < 1e-4
+        assert diff.max() <= 1 and not np.any(diff[~tie])
+
+    # One axis at a time (the other keeps its size: identity weights).
+    check(F.interpolate(x, size=(9, 6), mode=mode), one(xn.astype(np.float64), 3, 6, False))
+    check(F.interpolate(x, size=(14, 11), mode=mode), one(xn.astype(np.float64), 2, 14, False))
+    # Both: the height pass reads the rounded width pass. (PyTorch's fixed-point weights
+    # differ from float32 ones in 0.07% of 120k values, by 1: a throwaway comparison.)
+    ref = rounded(one(rounded(one(xn.astype(np.float64), 3, 6, False)), 2, 14, False))
+    diff = np.abs(to_np(F.interpolate(x, size=(14, 6), mode=mode)).astype(np.int64) - ref)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.1
+
+
+def test_interpolate_integer_inputs_other_than_uint8_images_are_not_implemented():
+    with pytest.raises(
+        NotImplementedError, match="compute_indices_weights_linear\" not implemented for 'Int'"
+    ):
+        F.interpolate(rtorch.ones(1, 1, 4, dtype=rtorch.int32), size=8, mode="linear")
+    with pytest.raises(
+        NotImplementedError, match="upsample_bilinear2d_channels_last\" not implemented for 'Long'"
+    ):
+        F.interpolate(rtorch.ones(1, 1, 4, 4, dtype=rtorch.int64), size=8, mode="bilinear")
+    with pytest.raises(NotImplementedError, match="not implemented for 'Byte'"):
+        F.interpolate(rtorch.ones(1, 1, 2, 4, 4, dtype=rtorch.uint8), size=8, mode="trilinear")
+
+
+def test_interpolate_kernel_checks_its_arguments():
+    """``_C._interpolate`` is reached after ``F.interpolate``'s own checks; it still
+    refuses what it cannot compute, with an error rather than a crash."""
+    x = t64((2, 3, 5))
+    with pytest.raises(ValueError, match="unknown mode 'cubic'"):
+        rtorch._C._interpolate(x, [4], [None], False, "cubic")
+    with pytest.raises(NotImplementedError, match="Got 3D input, but bilinear mode needs 4D"):
+        rtorch._C._interpolate(x, [4], [None], False, "bilinear")
+    with pytest.raises(NotImplementedError, match="needs 3D input and 1 output sizes"):
+        rtorch._C._interpolate(x, [4, 4], [None, None], False, "linear")
+    with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0"):
+        rtorch._C._interpolate(x, [0], [None], False, "linear")
+    with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0"):
+        rtorch._C._interpolate(t64((2, 3, 0)), [3], [None], False, "linear")
+    # A scale given with the size: the coordinates use it (1 / 0.5 = 2 input positions
+    # per output), clamped at the last input.
+    out = rtorch._C._interpolate(x, [4], [0.5], False, "linear")
+    xn = to_np(x)
+    ref = np_linear_1d(xn, 2, 4, False, 0.5)
+    assert_np_close(out, ref)
+    # Odd scales (zero, negative, nan) fall back to input over output size, as PyTorch's
+    # compute_scales_value; none of them may crash.
+    for bad in (0.0, -1.0, float("nan")):
+        assert_np_close(
+            rtorch._C._interpolate(x, [4], [bad], False, "linear"), np_linear_1d(xn, 2, 4, False)
+        )
+    # The meta device: shapes only.
+    m = F.interpolate(rtorch.empty(2, 3, 6, 5, device="meta"), size=(7, 9), mode="bicubic")
+    assert m.device.type == "meta" and tuple(m.shape) == (2, 3, 7, 9)
 
 
 def test_interpolate_errors():
@@ -451,6 +657,9 @@ CASES = {
     "n_sf": it((1, 2, 5, 7), scale_factor=(1.7, 0.6)),
     "n32": it32((1, 2, 7, 9), scale_factor=1 / 3),
     "ne": it((1, 2, 5, 7), size=(3, 11), mode="nearest-exact"),
+    "n_x2": it((1, 2, 5, 7), scale_factor=2.0000001),
+    "bic_sf": it((1, 2, 5, 7), scale_factor=(1.7, 0.6), mode="bicubic"),
+    "lin_sf32": it32((2, 3, 9), scale_factor=2.3, mode="linear"),
     "bil_sf": it((1, 2, 5, 7), scale_factor=1.5, mode="bilinear"),
     "bil32": it32((1, 2, 5, 7), size=(8, 13), mode="bilinear"),
     "bic": it((1, 2, 5, 7), size=(9, 4), mode="bicubic"),

@@ -201,3 +201,21 @@ fn _embedding_bag(
         padding_idx,
     ))
 }
+
+#[module_fn]
+#[pyo3(signature = (input, sizes, scales, align_corners, mode))]
+fn _interpolate(
+    input: PyRef<'_, PyTensor>,
+    sizes: Vec<usize>,
+    scales: Vec<Option<f64>>,
+    align_corners: bool,
+    mode: &str,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::resample::interpolate(
+        &input.inner,
+        &sizes,
+        &scales,
+        align_corners,
+        mode,
+    ))
+}

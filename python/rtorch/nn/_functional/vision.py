@@ -2,9 +2,10 @@
 bilinear, trilinear, bicubic, area), the ``upsample*`` aliases, ``pixel_shuffle`` and
 ``pixel_unshuffle``, ``affine_grid``.
 
-Interpolation is separable: each spatial dimension in turn is resampled with
-``index_select`` of the source taps and a weighted sum, so the backward is index_add.
-Source coordinates follow PyTorch's formulas, computed in float32 as its kernels do.
+``interpolate`` checks its arguments and works out the output sizes here; the nearest,
+linear and cubic modes then run in ``_C._interpolate`` (each spatial dimension in turn:
+an ``index_select``, or a weighted gather whose backward is the gather with the
+transposed weights), with PyTorch's coordinate formulas in float32 as its kernels.
 """
 
 from __future__ import annotations
@@ -32,91 +33,6 @@ __all__ = [
 
 _MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 _LINEAR_DIMS = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
-_CUBIC_A = -0.75
-
-
-def _scale(in_size: int, out_size: int, scale: float | None, align_corners: bool) -> float:
-    """PyTorch's ``area_pixel_compute_scale`` (align_corners) / ``compute_scales_value``."""
-    if align_corners:
-        return (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
-    if scale is not None and scale > 0:
-        return 1.0 / scale
-    return in_size / out_size
-
-
-def _coords(out_size: int, dtype: object) -> Tensor:
-    return _C.arange(out_size, dtype=dtype)
-
-
-def _nearest_index(in_size: int, out_size: int, scale: float | None, exact: bool) -> Tensor:
-    if out_size == in_size and not exact:
-        return _C.arange(out_size)
-    s = _C.tensor(_scale(in_size, out_size, scale, False), dtype=_C.float32)
-    pos = _coords(out_size, _C.float32)
-    if exact:
-        pos = pos + 0.5
-    return (pos * s).floor().long().clamp_max(in_size - 1)
-
-
-def _source(
-    in_size: int, out_size: int, scale: float | None, align_corners: bool, cubic: bool, dtype
-) -> Tensor:
-    s = _C.tensor(_scale(in_size, out_size, scale, align_corners), dtype=dtype)
-    dst = _coords(out_size, dtype)
-    if align_corners:
-        return dst * s
-    src = s * (dst + 0.5) - 0.5
-    # Linear modes clamp negative source coordinates to 0; cubic keeps them.
-    return src if cubic else src.clamp_min(0.0)
-
-
-def _resample_linear(
-    x: Tensor, dim: int, out_size: int, scale: float | None, align_corners: bool
-) -> Tensor:
-    in_size = x.shape[dim]
-    opmath = _C.float64 if x.dtype == _C.float64 else _C.float32
-    src = _source(in_size, out_size, scale, align_corners, False, opmath)
-    lo = src.floor().long().clamp_max(in_size - 1)
-    hi = (lo + 1).clamp_max(in_size - 1)
-    lam = (src - lo.to(opmath)).to(x.dtype)
-    shape = [1] * x.dim()
-    shape[dim] = out_size
-    lam = lam.view(shape)
-    a = x.index_select(dim, lo)
-    b = x.index_select(dim, hi)
-    return a * (1.0 - lam) + b * lam
-
-
-def _cubic_weights(t: Tensor) -> list[Tensor]:
-    a = _CUBIC_A
-
-    def near(v: Tensor) -> Tensor:  # |v| <= 1
-        return ((a + 2) * v - (a + 3)) * v * v + 1
-
-    def far(v: Tensor) -> Tensor:  # 1 < |v| < 2
-        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
-
-    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
-
-
-def _resample_cubic(
-    x: Tensor, dim: int, out_size: int, scale: float | None, align_corners: bool
-) -> Tensor:
-    in_size = x.shape[dim]
-    opmath = _C.float64 if x.dtype == _C.float64 else _C.float32
-    src = _source(in_size, out_size, scale, align_corners, True, opmath)
-    base = src.floor()
-    t = src - base
-    base = base.long()
-    shape = [1] * x.dim()
-    shape[dim] = out_size
-    out = None
-    for k, w in enumerate(_cubic_weights(t)):
-        idx = (base + (k - 1)).clamp(0, in_size - 1)
-        term = x.index_select(dim, idx) * w.to(x.dtype).view(shape)
-        out = term if out is None else out + term
-    assert out is not None
-    return out
 
 
 def _output_sizes(
@@ -228,17 +144,7 @@ def interpolate(
         raise NotImplementedError("interpolate: mode='area' supports 3-D and 4-D inputs only")
     if antialias:
         return _resample_antialiased(input, sizes, scales, mode == "bicubic", bool(align_corners))
-    out = input
-    for i, (out_size, scale) in enumerate(zip(sizes, scales, strict=True)):
-        dim = 2 + i
-        if mode in ("nearest", "nearest-exact"):
-            idx = _nearest_index(in_sizes[i], out_size, scale, mode == "nearest-exact")
-            out = out.index_select(dim, idx)
-        elif mode == "bicubic":
-            out = _resample_cubic(out, dim, out_size, scale, bool(align_corners))
-        else:
-            out = _resample_linear(out, dim, out_size, scale, bool(align_corners))
-    return out
+    return _C._interpolate(input, sizes, scales, bool(align_corners), mode)
 
 
 def _aa_filter(x: float, cubic: bool) -> float:

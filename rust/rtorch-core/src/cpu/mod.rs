@@ -28,6 +28,7 @@ pub mod radix;
 pub mod reduce;
 pub mod reduce_simd;
 pub mod reorder;
+pub mod resample;
 pub mod rnn;
 pub mod scan;
 pub mod softmax;

@@ -23,6 +23,7 @@ pub mod pointwise;
 pub mod random_ops;
 pub mod reduce;
 pub mod reduce_kinds;
+pub mod resample;
 pub mod rnn;
 pub mod scan;
 pub mod shape;
