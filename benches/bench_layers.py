@@ -29,6 +29,8 @@ ROWS = [
     "embedding_bag 1000x64 mean, 32 bags of 35 forward+backward",
     "interpolate bilinear 16x32x32x32 x2 forward+backward",
     "seed MNIST CNN batch 64 forward+backward",
+    "batch_norm1d 512x256 train forward+backward",
+    "interpolate bicubic 16x32x32x32 x2 forward+backward",
 ]
 
 
@@ -83,6 +85,11 @@ def time_calls(lib, seconds: float) -> dict:
             return self.fc2(F.relu(self.fc1(t.view(t.size(0), -1))))
 
     r[ROWS[11]] = best_us(step(Net(), x), seconds)
+    flat = lib.randn(512, 256, requires_grad=True)
+    r[ROWS[12]] = best_us(step(nn.BatchNorm1d(256), flat), seconds)
+    r[ROWS[13]] = best_us(
+        step(lambda t: F.interpolate(t, scale_factor=2, mode="bicubic"), big), seconds
+    )
     return r
 
 

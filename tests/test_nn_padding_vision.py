@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_np_close, run_script, to_np
+from conftest import assert_np_close, run_script, to_np, with_threads
 from nn_layers_parity import compare, rtorch_results, torch_results
 
 import rtorch
@@ -309,18 +309,14 @@ def test_interpolate_empty_and_thread_count():
     # The same bits for any thread count (the work is split by whole output rows).
     x = rtorch.tensor(RNG.randn(4, 16, 33, 47).astype(np.float32), requires_grad=True)
     g = rtorch.tensor(RNG.randn(4, 16, 70, 90).astype(np.float32))
-    threads = rtorch.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            rtorch.set_num_threads(n)
-            x.grad = None
-            out = F.interpolate(x, size=(70, 90), mode="bicubic")
-            out.backward(g)
-            results.append((to_np(out).tobytes(), to_np(x.grad).tobytes()))
-    finally:
-        rtorch.set_num_threads(threads)
-    assert results[0] == results[1] == results[2]
+
+    def run():
+        x.grad = None
+        out = F.interpolate(x, size=(70, 90), mode="bicubic")
+        out.backward(g)
+        return to_np(out).tobytes(), to_np(x.grad).tobytes()
+
+    assert with_threads(1, run) == with_threads(2, run) == with_threads(3, run)
 
 
 _RESAMPLE_SCRIPT = """

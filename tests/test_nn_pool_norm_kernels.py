@@ -248,7 +248,19 @@ def np_bn_backward(g, x, w, eps):
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
 @pytest.mark.parametrize(
-    "shape", [(5, 3), (4, 3, 7), (2, 5, 9, 7), (2, 3, 2, 3, 4), (4, 16, 33, 33)]
+    "shape",
+    [
+        (5, 3),
+        (4, 3, 7),
+        (2, 5, 9, 7),
+        (2, 3, 2, 3, 4),
+        (4, 16, 33, 33),
+        # Planes below 32 values take the column kernels: 39000 and 45880 values split
+        # the columns over threads (130 columns: blocks of 80 and 50).
+        (300, 130),
+        (40, 37, 31),
+        (40, 37, 32),
+    ],
 )
 def test_batch_norm_train(shape, dtype):
     x = RNG.standard_normal(shape) * 3 + 1.5
@@ -271,6 +283,43 @@ def test_batch_norm_train(shape, dtype):
     np.testing.assert_allclose(npy(xt.grad), gx, rtol=1e-5, atol=atol)
     np.testing.assert_allclose(npy(wt.grad), gw, rtol=1e-5, atol=atol * 10)
     np.testing.assert_allclose(npy(bt.grad), gb, rtol=1e-5, atol=atol * 10)
+
+
+@pytest.mark.parametrize("shape", [(300, 130), (64, 96, 7), (16, 64, 8, 8)])
+def test_batch_norm_bits_do_not_depend_on_the_thread_count(shape):
+    x = t(RNG.standard_normal(shape).astype(np.float32), rtorch.float32, True)
+    c = shape[1]
+    w = t(RNG.standard_normal(c).astype(np.float32), rtorch.float32, True)
+    g = t(RNG.standard_normal(shape).astype(np.float32), rtorch.float32)
+
+    def run():
+        x.grad = w.grad = None
+        y = F.batch_norm(x, None, None, w, None, True)
+        y.backward(g)
+        return [npy(a).tobytes() for a in (y, x.grad, w.grad)]
+
+    assert with_threads(1, run) == with_threads(2, run) == with_threads(3, run)
+
+
+_BN_SCRIPT = """
+import numpy as np
+import rtorch
+import rtorch.nn.functional as F
+rng = np.random.default_rng(0)
+for shape in [(300, 130), (64, 96, 7)]:
+    x = rtorch.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    w = rtorch.tensor(rng.standard_normal(shape[1]).astype(np.float32), requires_grad=True)
+    y = F.batch_norm(x, None, None, w, None, True)
+    y.backward(rtorch.tensor(rng.standard_normal(shape).astype(np.float32)))
+    for a in (y.detach(), x.grad, w.grad):
+        print(a.numpy().tobytes().hex())
+"""
+
+
+def test_batch_norm_columns_bits_do_not_depend_on_the_simd_level():
+    best = run_script(_BN_SCRIPT)
+    for level in ("avx2", "default"):
+        assert run_script(_BN_SCRIPT, RTORCH_CPU_CAPABILITY=level) == best
 
 
 def test_batch_norm_eval_noaffine_noncontiguous():

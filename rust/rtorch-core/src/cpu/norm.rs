@@ -6,7 +6,9 @@
 //! a fixed block of rows), and partial sums are combined in unit order, so results are
 //! bitwise identical for any number of threads.
 
+use super::batch_norm_columns as columns;
 use super::chunk_of;
+use super::math::at_widest_level;
 
 /// The float element types the norm kernels run on.
 pub trait NormFloat: Copy + Send + Sync + 'static {
@@ -14,6 +16,8 @@ pub trait NormFloat: Copy + Send + Sync + 'static {
     fn from(v: f64) -> Self;
     /// `y[i] = x[i] * a + b` (in the type's own arithmetic for f32, as PyTorch folds).
     fn axpb(x: &[Self], y: &mut [Self], a: f64, b: f64);
+    /// `y[k] = x[k] * a[k] + b[k]` (coefficients per element), in the type's arithmetic.
+    fn axpb_row(x: &[Self], y: &mut [Self], a: &[Self], b: &[Self]);
     /// `y[i] = (x[i] - m) * a + b`, centered first (no cancellation when the spread
     /// is small next to the mean), in the type's own arithmetic.
     fn center_affine(x: &[Self], y: &mut [Self], m: f64, a: f64, b: f64);
@@ -61,6 +65,16 @@ impl NormFloat for f64 {
     #[inline(always)]
     fn from(v: f64) -> Self {
         v
+    }
+    fn axpb_row(x: &[f64], y: &mut [f64], a: &[f64], b: &[f64]) {
+        at_widest_level(
+            #[inline(always)]
+            || {
+                for (((o, &v), &ak), &bk) in y.iter_mut().zip(x).zip(a).zip(b) {
+                    *o = v * ak + bk;
+                }
+            },
+        )
     }
     fn axpb(x: &[f64], y: &mut [f64], a: f64, b: f64) {
         for (o, &v) in y.iter_mut().zip(x) {
@@ -131,6 +145,16 @@ impl NormFloat for f32 {
     #[inline(always)]
     fn from(v: f64) -> Self {
         v as f32
+    }
+    fn axpb_row(x: &[f32], y: &mut [f32], a: &[f32], b: &[f32]) {
+        at_widest_level(
+            #[inline(always)]
+            || {
+                for (((o, &v), &ak), &bk) in y.iter_mut().zip(x).zip(a).zip(b) {
+                    *o = v * ak + bk;
+                }
+            },
+        )
     }
     fn axpb(x: &[f32], y: &mut [f32], a: f64, b: f64) {
         let (a, b) = (a as f32, b as f32);
@@ -342,6 +366,9 @@ fn map_units<R: Send>(units: usize, work: usize, f: impl Fn(usize) -> R + Sync) 
 
 /// Per-channel `(mean, biased variance)` of `x` laid out `(n, c, s)`.
 pub fn batch_norm_stats<T: NormFloat>(x: &[T], n: usize, c: usize, s: usize) -> Vec<(f64, f64)> {
+    if s < columns::COLUMNS_BELOW {
+        return columns::stats(x, n, c, s);
+    }
     let count = (n * s) as f64;
     map_units(c, x.len(), |ch| {
         let planes = (0..n).map(|i| &x[(i * c + ch) * s..(i * c + ch + 1) * s]);
@@ -355,6 +382,9 @@ pub fn batch_norm_stats<T: NormFloat>(x: &[T], n: usize, c: usize, s: usize) -> 
 pub fn channel_affine<T: NormFloat>(x: &[T], y: &mut [T], c: usize, s: usize, ab: &[(f64, f64)]) {
     if s == 0 || c == 0 {
         return;
+    }
+    if s < columns::COLUMNS_BELOW {
+        return columns::affine(x, y, c, s, ab);
     }
     let planes = y.len() / s;
     let f = |(p, (yo, xi)): (usize, (&mut [T], &[T]))| {
@@ -377,6 +407,9 @@ pub fn batch_norm_backward_reduce<T: NormFloat>(
     s: usize,
     center: &[f64],
 ) -> Vec<(f64, f64)> {
+    if s < columns::COLUMNS_BELOW {
+        return columns::backward_reduce(g, x, n, c, s, center);
+    }
     map_units(c, x.len(), |ch| {
         let m = center[ch];
         (0..n).fold((0.0, 0.0), |(a, b), i| {
@@ -398,6 +431,9 @@ pub fn channel_fma2<T: NormFloat>(
 ) {
     if s == 0 || c == 0 {
         return;
+    }
+    if s < columns::COLUMNS_BELOW {
+        return columns::fma2(g, x, gx, c, s, abc);
     }
     let planes = gx.len() / s;
     #[allow(clippy::type_complexity)]
@@ -461,7 +497,7 @@ pub fn layer_norm_forward<T: NormFloat>(
     let blk = ROW_BLOCK * d;
     let per_block = |(yo, xi): (&mut [T], &[T])| -> Vec<(f64, f64)> {
         let mut stats = Vec::with_capacity(ROW_BLOCK);
-        super::math::at_widest_level(
+        at_widest_level(
             #[inline(always)]
             || {
                 for (yr, xr) in yo.chunks_mut(d).zip(xi.chunks(d)) {
@@ -506,7 +542,7 @@ pub fn layer_norm_backward<T: NormFloat>(
     let per_block = |(bi, (go, (gr, xr))): (usize, (&mut [T], (&[T], &[T])))| {
         let mut gw = if want_wb { vec![0.0f64; d] } else { vec![] };
         let mut gb = if want_wb { vec![0.0f64; d] } else { vec![] };
-        super::math::at_widest_level(
+        at_widest_level(
             #[inline(always)]
             || {
                 for (ri, ((o, gi), xi)) in go
@@ -549,7 +585,7 @@ pub fn layer_norm_backward<T: NormFloat>(
     let mut gb = vec![0.0f64; d];
     // Compiled for the widest vector unit: a part per 16 rows makes this loop a tenth
     // of a 64x128x256 backward at the baseline level.
-    super::math::at_widest_level(
+    at_widest_level(
         #[inline(always)]
         || {
             for (pw, pb) in &parts {
