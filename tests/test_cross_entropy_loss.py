@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_np_close
+from conftest import assert_np_close, with_threads
 
 import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
@@ -97,6 +97,29 @@ def test_float32_rows_above_parallel_threshold_and_thread_invariance():
     want, gwant = reference(x.astype(np.float64), t, ls=0.05)
     np.testing.assert_allclose(out[0][0], want, 1.3e-6, 1e-5)
     np.testing.assert_allclose(out[0][1], gwant, 1e-5, 1e-7)
+
+
+def test_float32_segmentation_maps_above_parallel_threshold_and_thread_invariance():
+    """(N, C, H, W) logits: the backward's softmax runs along the class axis in strips of
+    positions, then scales each position; 4 x 21 x 24 x 25 crosses the grain."""
+    shape = (4, 21, 24, 25)
+    x = RNG.standard_normal(shape).astype(np.float32) * 4
+    t = RNG.integers(0, 21, (4, 24, 25))
+    t.reshape(-1)[::7] = -100
+    xt = _t(x, rtorch.float32).requires_grad_(True)
+
+    def run():
+        xt.grad = None
+        loss = F.cross_entropy(xt, rtorch.tensor(t), label_smoothing=0.1)
+        loss.backward()
+        return loss.item(), xt.grad.numpy().copy()
+
+    one, two = with_threads(1, run), with_threads(2, run)
+    assert one[0] == two[0]
+    np.testing.assert_array_equal(one[1], two[1])
+    want, gwant = reference(x.astype(np.float64), t, ls=0.1)
+    np.testing.assert_allclose(one[0], want, 1.3e-6, 1e-5)
+    np.testing.assert_allclose(one[1], _grad_to_layout(gwant, shape), 1e-5, 1e-8)
 
 
 def test_float16_input():

@@ -6,7 +6,7 @@
 //! targets and per-sample results are `[n, inner]`.
 
 use super::math::Capability;
-use super::softmax::{exp_scale_rows, logsumexp, SoftmaxFloat};
+use super::softmax::{exp_scale_rows, logsumexp, softmax_middle, SoftmaxFloat};
 
 /// The problem: sizes, targets and PyTorch's options.
 pub struct CrossEntropy<'a, E> {
@@ -109,13 +109,25 @@ impl<E: SoftmaxFloat> CrossEntropy<'_, E> {
             let sc: Vec<E> = scale.iter().map(|&v| E::from_wide(v)).collect();
             exp_scale_rows(cap, x, lse, &sc, out, c);
         } else {
-            for (i, &a) in scale.iter().enumerate() {
-                let l = lse[i];
-                let a = E::from_wide(a);
-                for k in 0..c {
-                    let j = self.at(i, k);
-                    out[j] = (x[j] - l).exp() * a;
+            // Softmax over the classes (the middle axis, vectorised along the inner
+            // positions: one scalar exp per element here took 80% of a (8, 21, 64, 64)
+            // backward), then each position's scale along its class rows.
+            softmax_middle(cap, x, out, (self.n, c, self.inner), false);
+            let inner = self.inner;
+            let scale_block = |b: usize, block: &mut [E]| {
+                let s = &scale[b * inner..][..inner];
+                for row in block.chunks_exact_mut(inner) {
+                    for (o, &a) in row.iter_mut().zip(s) {
+                        *o = E::from_wide(o.to_wide() * a);
+                    }
                 }
+            };
+            if out.len() >= super::GRAIN {
+                super::par_chunks_mut(out, c * inner, &scale_block);
+            } else {
+                out.chunks_exact_mut(c * inner)
+                    .enumerate()
+                    .for_each(|(b, blk)| scale_block(b, blk));
             }
         }
         for i in 0..m {
