@@ -1,6 +1,7 @@
 """Loss and attention step time, rtorch vs PyTorch: ``F.cross_entropy`` forward and
-forward + backward on (64, 10) and (256, 1000) logits, and one MultiheadAttention
-(E=256, 8 heads, batch 16, length 128) forward + backward.
+forward + backward on (64, 10) and (256, 1000) logits and on a segmentation map, one
+MultiheadAttention (E=256, 8 heads, batch 16, length 128) forward + backward, and the
+smooth L1 and Huber losses.
 
     python benches/bench_losses.py [--torch-python /path/to/python-with-torch] [--quick]
 
@@ -23,6 +24,9 @@ ROWS = [
     "cross_entropy (256, 1000) forward",
     "cross_entropy (256, 1000) forward+backward",
     "MultiheadAttention E256 h8 N16 L128 forward+backward",
+    "cross_entropy (8, 21, 64, 64) forward+backward",
+    "smooth_l1_loss (4096, 256) forward+backward",
+    "huber_loss (4096, 256) forward+backward",
 ]
 
 
@@ -54,7 +58,24 @@ def time_calls(lib, seconds: float) -> dict:
         out, _ = mha(seq, seq, seq, need_weights=False)
         out.sum().backward()
 
-    results[ROWS[-1]] = best_us(attention, seconds * 3)
+    results[ROWS[4]] = best_us(attention, seconds * 3)
+    seg = lib.randn(8, 21, 64, 64, requires_grad=True)
+    labels = lib.randint(0, 21, (8, 64, 64))
+
+    def segmentation():
+        seg.grad = None
+        F.cross_entropy(seg, labels).backward()
+
+    results[ROWS[5]] = best_us(segmentation, seconds)
+    a = lib.randn(4096, 256, requires_grad=True)
+    b = lib.randn(4096, 256)
+    for row, loss in ((ROWS[6], F.smooth_l1_loss), (ROWS[7], F.huber_loss)):
+
+        def regression(loss=loss):
+            a.grad = None
+            loss(a, b).backward()
+
+        results[row] = best_us(regression, seconds)
     return results
 
 

@@ -16,7 +16,7 @@ from nn_parity_cases import loss_cases, run_in_torch
 import rtorch
 import rtorch.nn.functional as F
 from rtorch import nn
-from rtorch.autograd import gradcheck
+from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(0)
 REDUCTIONS = ["none", "sum", "mean"]
@@ -267,6 +267,45 @@ def test_regression_losses(reduction):
         assert_np_close(got, _reduce(expected, reduction))
         xg = _t(x, requires_grad=True)
         assert gradcheck(lambda a, fn=fn, kw=kwargs: fn(a, _t(y), reduction=reduction, **kw), (xg,))
+
+
+@pytest.mark.parametrize("huber", [False, True])
+def test_smooth_l1_and_huber_kernels(huber):
+    """One elementwise kernel for each and one for its gradient: float32 against the
+    float64 closed forms on 100003 values (vector blocks, a tail, the parallel split),
+    the points at +-beta exactly, the target's gradient, a non-contiguous input, and
+    the double backward (the composed gradient)."""
+    p = 1.3 if huber else 0.7
+    x = (RNG.standard_normal(100003) * 2).astype(np.float32)
+    y = RNG.standard_normal(100003).astype(np.float32)
+    x[:4] = y[:4] + np.float32(p) * np.array([1, -1, 0.5, 0], np.float32)
+    d = x.astype(np.float64) - y
+    ad = np.abs(d)
+    if huber:
+        want = np.where(ad < p, 0.5 * d**2, p * (ad - 0.5 * p))
+        slope = np.clip(d, -p, p)
+    else:
+        want = np.where(ad < p, 0.5 * d**2 / p, ad - 0.5 * p)
+        slope = np.clip(d / p, -1, 1)
+    xt = rtorch.tensor(x, requires_grad=True)
+    yt = rtorch.tensor(y, requires_grad=True)
+    fn = (
+        (lambda a, b: F.huber_loss(a, b, delta=p, reduction="none"))
+        if huber
+        else (lambda a, b: F.smooth_l1_loss(a, b, beta=p, reduction="none"))
+    )
+    out = fn(xt, yt)
+    np.testing.assert_allclose(to_np(out), want, rtol=1.3e-6, atol=1e-5)
+    g = RNG.standard_normal(100003).astype(np.float32)
+    out.backward(rtorch.tensor(g))
+    np.testing.assert_allclose(to_np(xt.grad), g * slope, rtol=1.3e-6, atol=1e-5)
+    np.testing.assert_allclose(to_np(yt.grad), -g * slope, rtol=1.3e-6, atol=1e-5)
+    strided = rtorch.tensor(np.stack([x, y], 1))[:, 0]
+    assert not strided.is_contiguous()
+    assert np.array_equal(to_np(fn(strided, yt.detach())), to_np(out.detach()))
+    a = _t(RNG.standard_normal((3, 4)), requires_grad=True)
+    b = _t(RNG.standard_normal((3, 4)))
+    assert gradgradcheck(lambda t: fn(t, b), (a,))
 
 
 def test_regression_weight_argument():

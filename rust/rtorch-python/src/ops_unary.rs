@@ -208,3 +208,11 @@ fn logsigmoid(input: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {
 fn mish(input: PyRef<'_, PyTensor>, inplace: bool) -> PyResult<PyTensor> {
     wrap(u::mish(&input.inner, inplace))
 }
+
+/// The elementwise part of `smooth_l1_loss` (`huber=False`, `param` beta) or
+/// `huber_loss` (`param` delta) of a difference, before the reduction.
+#[module_fn]
+#[pyo3(signature = (diff, param, huber))]
+fn _smooth_l1(diff: PyRef<'_, PyTensor>, param: f64, huber: bool) -> PyResult<PyTensor> {
+    wrap(u::smooth_l1(&diff.inner, param, huber))
+}

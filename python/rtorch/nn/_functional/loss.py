@@ -151,12 +151,6 @@ def l1_loss(
     return _apply_reduction(loss, reduction)
 
 
-def _smooth_l1(diff: Tensor, beta: float) -> Tensor:
-    """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere."""
-    absd = diff.abs()
-    return _C.where(absd < beta, diff * diff * (0.5 / beta), absd - 0.5 * beta)
-
-
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -172,7 +166,7 @@ def smooth_l1_loss(
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     diff = input - target
-    loss = diff.abs() if beta == 0.0 else _smooth_l1(diff, beta)
+    loss = diff.abs() if beta == 0.0 else _C._smooth_l1(diff, beta, False)
     return _apply_reduction(loss, reduction)
 
 
@@ -189,9 +183,7 @@ def huber_loss(
     reduction = _resolve_reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    diff = input - target
-    absd = diff.abs()
-    loss = _C.where(absd < delta, diff * diff * 0.5, (absd - 0.5 * delta) * delta)
+    loss = _C._smooth_l1(input - target, delta, True)
     if weight is not None:
         return _weighted(loss, weight, input, reduction, mean_by_weight=False)
     return _apply_reduction(loss, reduction)

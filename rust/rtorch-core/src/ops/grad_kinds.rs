@@ -77,6 +77,28 @@ grad_kinds! {
         let right = 0.5 * x * (1.0 - t * t) * (k * (1.0 + 3.0 * c * x2));
         g * (left + right)
     };
+    /// smooth_l1: PyTorch's `x <= -beta ? -g : x >= beta ? g : x g / beta`.
+    SmoothL1Grad "smooth_l1_backward" { beta: f64 } |g, x| {
+        let b = beta as F;
+        if x <= -b {
+            -g
+        } else if x >= b {
+            g
+        } else {
+            x * g / b
+        }
+    };
+    /// huber: PyTorch's `x <= -delta ? -delta g : x >= delta ? delta g : x g`.
+    HuberGrad "huber_backward" { delta: f64 } |g, x| {
+        let d = delta as F;
+        if x <= -d {
+            -d * g
+        } else if x >= d {
+            d * g
+        } else {
+            x * g
+        }
+    };
     /// softplus: `beta x > threshold ? g : g z / (z + 1)`, z = e^(beta x). (Both arms
     /// are computed, then one selected: with the exponential inside a branch LLVM kept
     /// the loop scalar; so in the kinds below.)

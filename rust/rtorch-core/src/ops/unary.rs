@@ -1121,6 +1121,53 @@ pub fn leaky_relu(a: &Tensor, slope: f64, inplace: bool) -> Result<Tensor> {
     )
 }
 
+/// The elementwise part of `smooth_l1_loss` (`huber = false`, `param` beta) or
+/// `huber_loss` (`huber = true`, `param` delta) of a difference `d = input - target`,
+/// before the reduction: one pass, and one for its gradient (composed of subtractions,
+/// `abs`, `where` and products, each a pass of its own).
+pub fn smooth_l1(d: &Tensor, param: f64, huber: bool) -> Result<Tensor> {
+    let (name, kname) = if huber {
+        ("HuberLossBackward0", "huber_cpu")
+    } else {
+        ("SmoothL1LossBackward0", "smooth_l1_cpu")
+    };
+    let kernel = move |out: &Tensor, a: &Tensor| {
+        if huber {
+            map::float_unary(out, a, kinds::Huber { delta: param })
+        } else {
+            map::float_unary(out, a, kinds::SmoothL1 { beta: param })
+        }
+    };
+    activation(
+        d,
+        false,
+        name,
+        kname,
+        Kind::FloatOnly,
+        Save::X,
+        kernel,
+        move |g: &Tensor, v: &Vals| {
+            let x = v.x()?;
+            // g clamp(x / beta, -1, 1), or g clamp(x, -delta, delta).
+            let composed = || {
+                let (inner, bound) = if huber {
+                    (x.clone(), param)
+                } else {
+                    (scale(x, 1.0 / param)?, 1.0)
+                };
+                let lo = super::binary::Rhs::Scalar(Scalar::Float(-bound));
+                let hi = super::binary::Rhs::Scalar(Scalar::Float(bound));
+                mul(g, &super::pointwise::clamp(&inner, Some(&lo), Some(&hi))?)
+            };
+            if huber {
+                fused_grad(g, x, grads::HuberGrad { delta: param }, composed)
+            } else {
+                fused_grad(g, x, grads::SmoothL1Grad { beta: param }, composed)
+            }
+        },
+    )
+}
+
 /// `hardtanh(x, lo, hi)`: clamp; no gradient at or beyond the bounds.
 pub fn hardtanh(a: &Tensor, lo: f64, hi: f64, inplace: bool) -> Result<Tensor> {
     if a.dtype() == DType::Bool {

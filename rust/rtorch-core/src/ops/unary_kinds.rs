@@ -181,6 +181,26 @@ kinds! {
     /// x relu6(x + 3) / 6, multiplied then divided as PyTorch's kernel does.
     Hardswish "hardswish" {} |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0;
     LeakyRelu "leaky_relu" { slope: f64 } |x| if x > 0.0 { x } else { x * (slope as F) };
+    /// smooth_l1_loss of a difference, before the reduction: PyTorch's `z < beta ? 0.5
+    /// z z / beta : z - 0.5 beta`, z = |x|.
+    SmoothL1 "smooth_l1" { beta: f64 } |x| {
+        let (z, b) = (x.abs(), beta as F);
+        if z < b {
+            0.5 * z * z / b
+        } else {
+            z - 0.5 * b
+        }
+    };
+    /// huber_loss of a difference, before the reduction: PyTorch's `z < delta ? 0.5 z z
+    /// : delta (z - 0.5 delta)`, z = |x|.
+    Huber "huber" { delta: f64 } |x| {
+        let (z, d) = (x.abs(), delta as F);
+        if z < d {
+            0.5 * z * z
+        } else {
+            d * (z - 0.5 * d)
+        }
+    };
     /// min(x, 0) - log1p(e^-|x|), stable for both signs.
     LogSigmoid "log_sigmoid" {} block(log_sigmoid_block) |x| {
         let m = if x < 0.0 { x } else { 0.0 };
