@@ -327,3 +327,36 @@ def test_searchsorted_nan_and_promotion_as_pytorch() -> None:
         rtorch.searchsorted(rtorch.tensor(1.0), rtorch.tensor([1.0]))
     with pytest.raises(RuntimeError, match="first N-1 dimensions"):
         rtorch.searchsorted(rtorch.zeros(2, 3), rtorch.zeros(3, 1))
+
+
+@pytest.mark.parametrize("mode", [None, "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"])
+def test_cdist_euclidean_paths_against_numpy(mode) -> None:
+    """More than 25 rows (or use_mm_for_euclid_dist) take one matrix product, as
+    PyTorch; batch dimensions broadcast; the gradient is 0 at a zero distance."""
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((2, 1, 30, 5))
+    b = rng.standard_normal((3, 27, 5))
+    b[1, 3] = a[0, 0, 7]  # one distance exactly 0
+    at = rtorch.tensor(a, requires_grad=True)
+    bt = rtorch.tensor(b, requires_grad=True)
+    out = rtorch.cdist(at, bt, compute_mode=mode)
+    diff = a[:, :, :, None, :] - b[None, :, None, :, :]  # (2, 3, 30, 27, 5)
+    want = np.sqrt((diff**2).sum(-1))
+    assert tuple(out.shape) == (2, 3, 30, 27)
+    # The product form cancels: |a|^2 + |b|^2 - 2 a.b loses digits to rounding.
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-7, atol=1e-7)
+    g = rng.standard_normal(want.shape)
+    out.backward(rtorch.tensor(g))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(want > 0, g / want, 0.0)
+    ga = (ratio[..., None] * diff).sum((1, 3))[:, None]
+    gb = -(ratio[..., None] * diff).sum((0, 2))
+    np.testing.assert_allclose(at.grad.numpy(), ga, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bt.grad.numpy(), gb, rtol=1e-6, atol=1e-7)
+    x = rtorch.tensor(rng.standard_normal((30, 4)), requires_grad=True)
+    assert rtorch.autograd.gradgradcheck(lambda t: rtorch.cdist(t, x.detach() + 0.5), (x,))
+
+
+def test_cdist_rejects_an_unknown_compute_mode() -> None:
+    with pytest.raises(ValueError, match="x is not a valid value for compute_mode"):
+        rtorch.cdist(rtorch.ones(3, 2), rtorch.ones(3, 2), compute_mode="x")

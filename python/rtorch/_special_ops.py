@@ -253,6 +253,28 @@ def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return input.narrow(dim, start, length).contiguous().clone()
 
 
+_CDIST_MODES = {
+    None: 0,
+    "use_mm_for_euclid_dist_if_necessary": 0,
+    "use_mm_for_euclid_dist": 1,
+    "donot_use_mm_for_euclid_dist": 2,
+}
+
+
+def _euclidean_dist(x1: Tensor, x2: Tensor) -> Tensor:
+    """Euclidean distances by one matrix product, as PyTorch's ``_euclidean_dist``:
+    ``[-2 x1, |x1|^2, 1] @ [x2, 1, |x2|^2]^T``, clamped at 0 (rounding can make a
+    square slightly negative), then the square root. The square root is taken of 1
+    where the square is 0, so that its gradient there is 0 as PyTorch's (not 0 * inf)."""
+    n1 = (x1 * x1).sum(-1, keepdim=True)
+    n2 = (x2 * x2).sum(-1, keepdim=True)
+    a = _C.cat([x1 * -2, n1, _C.ones_like(n1)], -1)
+    b = _C.cat([x2, _C.ones_like(n2), n2], -1)
+    sq = (a @ b.transpose(-1, -2)).clamp_min(0)
+    positive = sq > 0
+    return _C.where(positive, _C.where(positive, sq, 1.0).sqrt(), 0.0)
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """Pairwise p-norm distances between the rows of ``x1`` and ``x2``."""
     if x1.dim() < 2 or x2.dim() < 2:
@@ -261,6 +283,11 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         raise RuntimeError(
             f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
         )
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    mode = _CDIST_MODES[compute_mode]
+    if p == 2 and (mode == 1 or (mode == 0 and (x1.shape[-2] > 25 or x2.shape[-2] > 25))):
+        return _euclidean_dist(x1, x2)
     d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     if p == 0:
         return (d != 0).sum(-1).to(d.dtype)
