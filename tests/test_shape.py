@@ -238,6 +238,26 @@ def test_flip_runs_of_rows_over_threads(threads):
     with_threads(threads, run)
 
 
+def test_copies_of_long_rows_at_every_offset():
+    """Row copies of 256 bytes and more run as vector moves (not memmove, whose `rep
+    movsb` crawls when the destination is a few bytes past the source): roll and cat
+    along the last dimension put rows at every offset, lengths cover the 128-byte steps
+    and the overlapping last step."""
+    rng = np.random.default_rng(7)
+    for n in (64, 65, 97, 1021, 1024):
+        a = rng.standard_normal((33, n)).astype(np.float32)
+        x = rtorch.tensor(a)
+        for shift in (1, 3, 17, -5):
+            assert np.array_equal(x.roll(shift, 1).numpy(), np.roll(a, shift, 1))
+        b = rng.standard_normal((33, 3)).astype(np.float32)
+        got = rtorch.cat([rtorch.tensor(b), x, rtorch.tensor(b)], 1).numpy()
+        assert np.array_equal(got, np.concatenate([b, a, b], 1))
+        assert np.array_equal(x[:, 3:].contiguous().numpy(), a[:, 3:])
+        assert np.array_equal(x.reshape(-1)[5:].clone().numpy(), a.reshape(-1)[5:])
+    i16 = rng.integers(-1000, 1000, (9, 301)).astype(np.int16)
+    assert np.array_equal(rtorch.tensor(i16).roll(7, 1).numpy(), np.roll(i16, 7, 1))
+
+
 def test_flip_roll_errors_and_grad():
     x = T(A)
     with pytest.raises(RuntimeError, match="appears multiple times"):

@@ -7,6 +7,7 @@
 //! The op layer (`ops::map`) picks the backend and makes the views; these loops only
 //! see typed views.
 
+use super::copy_run::copy_run;
 use super::strided::Plan;
 use super::view::{View, ViewMut};
 use super::{SendPtr, Task2, Task3, GRAIN};
@@ -995,9 +996,9 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
     if runs_flat(&[out.layout(), src.layout()]) {
         let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
         par_chunks(out.numel(), |s, e| {
-            // SAFETY: both ranges lie inside their contiguous buffers; copy (not
-            // copy_nonoverlapping) tolerates an exact alias.
-            unsafe { std::ptr::copy(ps.get().add(s), po.get().add(s), e - s) };
+            // SAFETY: both ranges lie inside their contiguous buffers; `copy_run`
+            // tolerates an exact alias.
+            unsafe { copy_run(po.get().add(s), ps.get().add(s), e - s) };
         });
         return;
     }
@@ -1011,8 +1012,8 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
         let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
         plan.par_for_rows(&|[oo, os], len| {
             // SAFETY: the row's offsets come from the layouts, inside both storages;
-            // `copy` tolerates the exact alias the contract allows.
-            unsafe { std::ptr::copy(ps.get().add(os), po.get().add(oo), len) }
+            // `copy_run` tolerates the exact alias the contract allows.
+            unsafe { copy_run(po.get().add(oo), ps.get().add(os), len) }
         });
         return;
     }

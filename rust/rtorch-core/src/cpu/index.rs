@@ -78,9 +78,9 @@ pub fn gather_rows<T: Element>(
                 // SAFETY: as below; the `run` elements from each start are offsets of
                 // the row, and `out` does not overlap `src`.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        ps.get().add(bs + sw[0]),
+                    super::copy_run::copy_run(
                         po.get().add(bd + dw[0]),
+                        ps.get().add(bs + sw[0]),
                         run,
                     )
                 };

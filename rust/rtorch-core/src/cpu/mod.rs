@@ -9,6 +9,7 @@ mod conv_depthwise;
 mod conv_direct;
 #[cfg(test)]
 mod conv_reference;
+pub mod copy_run;
 pub mod elementwise;
 pub mod embedding;
 pub mod gamma;
