@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_np_close, to_np
+from conftest import assert_np_close, to_np, with_threads
 from nn_layers_parity import compare, rtorch_results, torch_results
 
 import rtorch
@@ -172,6 +172,51 @@ def test_adaptive_pools_match_numpy(oh, ow):
     flat = to_np(x).reshape(2, 3, -1)
     picked = np.take_along_axis(flat, to_np(i).reshape(2, 3, -1).astype(np.int64), axis=2)
     np.testing.assert_array_equal(picked.reshape(v.shape), to_np(v))
+
+
+def test_adaptive_max_pool2d_kernel_ties_nan_dtypes_and_threads():
+    """The native kernel: 16x32x32x32 -> (7, 5) crosses the parallel grain; ties go to
+    the first maximum in scan order, a NaN to the last NaN of its bin (PyTorch's rule);
+    integer inputs; the gradient lands on the argmax; bits the same on 1 and 2 threads."""
+    rng = np.random.default_rng(9)
+    a = rng.integers(-3, 4, (16, 32, 32, 32)).astype(np.float32)  # many ties
+    a[0, 0, 0, 1] = np.nan
+    a[0, 0, 2, 3] = np.nan
+    x = rtorch.tensor(a, requires_grad=True)
+    v, i = F.adaptive_max_pool2d(x, (7, 5), return_indices=True)
+    want_v = np.empty((16, 32, 7, 5), np.float32)
+    want_i = np.empty((16, 32, 7, 5), np.int64)
+    for oy in range(7):
+        y0, y1 = oy * 32 // 7, -(-(oy + 1) * 32 // 7)
+        for ox in range(5):
+            x0, x1 = ox * 32 // 5, -(-(ox + 1) * 32 // 5)
+            win = a[:, :, y0:y1, x0:x1]
+            flat = (np.arange(y0, y1)[:, None] * 32 + np.arange(x0, x1)[None, :]).reshape(-1)
+            w = win.reshape(16, 32, -1)
+            first_max = np.argmax(w, axis=2)  # the first maximum (NaN-free bins)
+            nan = np.isnan(w)
+            last_nan = w.shape[2] - 1 - np.argmax(nan[:, :, ::-1], axis=2)
+            pick = np.where(nan.any(2), last_nan, first_max)
+            want_i[:, :, oy, ox] = flat[pick]
+            want_v[:, :, oy, ox] = np.take_along_axis(w, pick[..., None], 2)[..., 0]
+    np.testing.assert_array_equal(to_np(i), want_i)
+    np.testing.assert_array_equal(to_np(v), want_v)
+    g = rng.standard_normal((16, 32, 7, 5)).astype(np.float32)
+    v.backward(rtorch.tensor(g))
+    want_g = np.zeros((16 * 32, 32 * 32), np.float32)
+    np.add.at(
+        want_g, (np.arange(16 * 32)[:, None], want_i.reshape(16 * 32, -1)), g.reshape(16 * 32, -1)
+    )
+    np.testing.assert_array_equal(to_np(x.grad), want_g.reshape(a.shape))
+    ints = rtorch.tensor(a[2:4, :3].astype(np.int32))  # no NaN there
+    vi, ii = F.adaptive_max_pool2d(ints, (7, 5), return_indices=True)
+    assert vi.dtype == rtorch.int32
+    np.testing.assert_array_equal(to_np(ii), want_i[2:4, :3])
+
+    def run():
+        return to_np(F.adaptive_max_pool2d(x.detach(), (9, 11))).tobytes()
+
+    assert with_threads(1, run) == with_threads(2, run)
 
 
 def test_adaptive_1d_none_and_unbatched():

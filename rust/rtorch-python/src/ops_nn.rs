@@ -105,6 +105,16 @@ fn _max_pool2d(
 }
 
 #[module_fn]
+#[pyo3(signature = (input, output_size))]
+fn _adaptive_max_pool2d(
+    input: PyRef<'_, PyTensor>,
+    output_size: (usize, usize),
+) -> PyResult<(PyTensor, PyTensor)> {
+    let (v, i) = win::adaptive_max_pool2d(&input.inner, output_size.0, output_size.1).py()?;
+    Ok((PyTensor::from(v), PyTensor::from(i)))
+}
+
+#[module_fn]
 #[pyo3(signature = (input, running_mean, running_var, weight, bias, training, momentum, eps))]
 #[allow(clippy::too_many_arguments)]
 fn _batch_norm(

@@ -497,7 +497,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: _IntOrPair) -> Tensor:
 @lru_cache(maxsize=128)
 def _adaptive_max_index(size: int, out: int) -> tuple[Tensor, int]:
     # Every bin padded to the widest one by repeating its last element (harmless for max,
-    # and a repeat never wins a tie over the earlier original).
+    # and a repeat never wins a tie over the earlier original). The 3-d pooling's windows.
     start, end = _bins(size, out)
     width = int((end - start).max().item())
     idx = start.view(out, 1) + _C.arange(width).view(1, width)
@@ -506,26 +506,10 @@ def _adaptive_max_index(size: int, out: int) -> tuple[Tensor, int]:
 
 
 def _adaptive_max_2d(x: Tensor, oh: int, ow: int) -> tuple[Tensor, Tensor]:
-    h, w = x.shape[-2], x.shape[-1]
     if oh == 0 or ow == 0:
         idx = _C.zeros(*x.shape[:-2], oh, ow, dtype=_C.int64, device=x.device)
         return _empty_pool(x, oh, ow), idx
-    idx_h, kh = _adaptive_max_index(h, oh)
-    idx_w, kw = _adaptive_max_index(w, ow)
-    lead = x.shape[:-2]
-    nd = x.dim()
-    win = x.index_select(nd - 2, idx_h).index_select(nd - 1, idx_w)
-    win = win.reshape(*lead, oh, kh, ow, kw).transpose(-3, -2)  # (..., oh, ow, kh, kw)
-    row_max, col_idx = win.max(-1)
-    values, row_idx = row_max.max(-1)
-    col_idx = col_idx.gather(-1, row_idx.unsqueeze(-1)).squeeze(-1)
-    # A repeated element never wins its tie, so offsets map back as start + offset.
-    start_h, _ = _bins(h, oh)
-    start_w, _ = _bins(w, ow)
-    r = start_h.view(oh, 1) + row_idx
-    c = start_w.view(1, ow) + col_idx
-    indices = (r * w + c).reshape(values.shape)
-    return values, indices
+    return _C._adaptive_max_pool2d(x, (oh, ow))
 
 
 def adaptive_max_pool2d_with_indices(

@@ -240,6 +240,63 @@ pub fn max_pool2d_forward<T: Element>(
     }
 }
 
+/// PyTorch's adaptive pooling bins along one axis: output `o` covers inputs
+/// `floor(o size / out)..ceil((o + 1) size / out)`, as `(first, count)`.
+fn adaptive_bins(out: usize, size: usize) -> Vec<(usize, usize)> {
+    let (n, m) = (size as u128, out as u128);
+    (0..m)
+        .map(|o| {
+            let start = (o * n / m) as usize;
+            let end = ((o + 1) * n).div_ceil(m) as usize;
+            (start, end - start)
+        })
+        .collect()
+}
+
+/// Adaptive max pooling over all planes (`src` is `planes*h*w`, `vals` and `idx`
+/// `planes*oh*ow` with `g.oh`, `g.ow` the output size; the window fields of `g` are
+/// unused but for a unit dilation): each output the maximum of its bins with the rule
+/// of [`window_max`], and its flat index.
+pub fn adaptive_max_pool2d_forward<T: Element>(
+    src: &[T],
+    vals: &mut [T],
+    idx: &mut [i64],
+    g: &PoolGeom,
+) {
+    let (hw, l) = (g.h * g.w, g.oh * g.ow);
+    if l == 0 || hw == 0 {
+        return;
+    }
+    let rows = adaptive_bins(g.oh, g.h);
+    let cols = adaptive_bins(g.ow, g.w);
+    let g = PoolGeom {
+        dilation: [1, 1],
+        ..*g
+    };
+    let plane = |((v, i), s): ((&mut [T], &mut [i64]), &[T])| {
+        for (oy, (vr, ir)) in v
+            .chunks_exact_mut(g.ow)
+            .zip(i.chunks_exact_mut(g.ow))
+            .enumerate()
+        {
+            for (ox, (vo, io)) in vr.iter_mut().zip(ir.iter_mut()).enumerate() {
+                (*vo, *io) = window_max(s, &g, rows[oy], cols[ox], T::zero());
+            }
+        }
+    };
+    let planes = vals.len() / l;
+    if parallel(planes, src.len().max(vals.len())) {
+        super::par_chunks_mut2(vals, idx, l, &|c, v, i| {
+            plane(((v, i), &src[c * hw..(c + 1) * hw]))
+        });
+    } else {
+        vals.chunks_mut(l)
+            .zip(idx.chunks_mut(l))
+            .zip(src.chunks(hw))
+            .for_each(plane);
+    }
+}
+
 /// Backward over all planes: `gi` (`planes*hw`) is zeroed, then each output gradient
 /// (`go`, `planes*l`) is added at its plane's index (`idx`, same shape as `go`).
 /// Indices outside `0..hw` (windows without elements) are skipped.

@@ -496,6 +496,58 @@ pub fn max_pool2d(
     Ok((vals, idx))
 }
 
+/// `F.adaptive_max_pool2d(t, (oh, ow), return_indices=True)` on a `(N, C, H, W)` or
+/// `(C, H, W)` input (`oh`, `ow` above zero: the caller's checks): the maximum of each
+/// of PyTorch's bins and its flat index into the plane; the gradient goes to the
+/// argmax (`max_pool2d_backward`).
+pub fn adaptive_max_pool2d(t: &Tensor, oh: usize, ow: usize) -> Result<(Tensor, Tensor)> {
+    let (n, c, h, w) = planes_of(t)?;
+    if t.dtype() == DType::Bool || oh == 0 || ow == 0 {
+        return Err(Error::Runtime(format!(
+            "adaptive_max_pool2d: expected a non-bool input and an output size above zero, got {} and ({oh}, {ow})",
+            t.dtype().name()
+        )));
+    }
+    oh.checked_mul(ow).ok_or_else(overflow)?;
+    let shape: Vec<usize> = match n {
+        Some(n) => vec![n, c, oh, ow],
+        None => vec![c, oh, ow],
+    };
+    let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
+    if vals.numel() > 0 && Tensor::has_values(&vals, &[t])? {
+        let src = contiguous_data(t)?;
+        let g = crate::cpu::pool::PoolGeom {
+            h,
+            w,
+            oh,
+            ow,
+            kernel: [1, 1],
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+        };
+        // SAFETY: `idx` is a fresh contiguous int64 buffer of idx.numel() elements that
+        // nothing else references until this function returns it.
+        let ii: &mut [i64] = unsafe { idx.cpu_slice_mut::<i64>()? };
+        crate::dispatch_all!(t.dtype(), T => {
+            let x: &[T] = src.cpu_slice::<T>()?;
+            // SAFETY: `vals` is a fresh contiguous buffer of vals.numel() elements of T,
+            // distinct from `idx`, referenced by nothing else until returned.
+            let vv: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
+            crate::cpu::pool::adaptive_max_pool2d_forward(x, vv, ii, &g);
+        });
+    }
+    if needs_grad(&[t]) {
+        let saved = SavedTensor::input(&idx);
+        record("AdaptiveMaxPool2DBackward0", &[t], &vals, move |ctx, g| {
+            let idx = saved.unpack(ctx)?;
+            Ok(vec![Some(max_pool2d_backward(g, &idx, [h, w])?)])
+        });
+    }
+    Ok((vals, idx))
+}
+
 /// The gradient of `max_pool2d` with respect to its input: each entry of `grad`
 /// (`(N, C, OH, OW)` or `(C, OH, OW)`) added at its plane's flat index from `indices`
 /// into a zero `(…, H, W)` tensor. Linear in `grad`; its own backward gathers.
