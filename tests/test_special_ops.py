@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import with_threads
 
 import rtorch
 
@@ -360,3 +361,37 @@ def test_cdist_euclidean_paths_against_numpy(mode) -> None:
 def test_cdist_rejects_an_unknown_compute_mode() -> None:
     with pytest.raises(ValueError, match="x is not a valid value for compute_mode"):
         rtorch.cdist(rtorch.ones(3, 2), rtorch.ones(3, 2), compute_mode="x")
+
+
+def test_bincount_kernel_against_numpy() -> None:
+    """Chunks of 65536 values counted apart and summed (200k values: four chunks, the
+    parallel form); many bins next to few values (one pass); every integer dtype;
+    minlength; errors for negative values and non-integer or non-1-d inputs."""
+    rng = np.random.default_rng(13)
+    big = rng.integers(0, 1000, 200_000)
+    for dt in (rtorch.int64, rtorch.int32, rtorch.int16, rtorch.uint8):
+        vals = big % 250 if dt == rtorch.uint8 else big
+        got = rtorch.bincount(rtorch.tensor(vals).to(dt))
+        assert got.dtype == rtorch.int64
+        np.testing.assert_array_equal(got.numpy(), np.bincount(vals))
+    sparse = np.array([5, 3, 100_000, 3])
+    np.testing.assert_array_equal(
+        rtorch.bincount(rtorch.tensor(sparse)).numpy(), np.bincount(sparse)
+    )
+    np.testing.assert_array_equal(
+        rtorch.bincount(rtorch.tensor(big), minlength=1500).numpy(),
+        np.bincount(big, minlength=1500),
+    )
+    assert rtorch.bincount(rtorch.tensor([], dtype=rtorch.int64), minlength=3).tolist() == [0] * 3
+    assert rtorch.bincount(rtorch.tensor([], dtype=rtorch.int64)).tolist() == []
+
+    def run():
+        return rtorch.bincount(rtorch.tensor(big)).numpy().tobytes()
+
+    assert with_threads(1, run) == with_threads(3, run)
+    with pytest.raises(RuntimeError, match="non-negative integral inputs"):
+        rtorch.bincount(rtorch.tensor([1, -2, 3]))
+    with pytest.raises(RuntimeError, match="non-negative integral inputs"):
+        rtorch.bincount(rtorch.tensor([[1, 2]]))
+    with pytest.raises(RuntimeError, match="bincount_cpu"):
+        rtorch.bincount(rtorch.tensor([1.0, 2.0]))

@@ -496,12 +496,12 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         )
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
+    if weights is None:
+        return _C._bincount(input, minlength)
     if input.numel() and bool((input < 0).any()):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     n = max(int(input.max().item()) + 1 if input.numel() else 0, minlength)
     idx = input.to(_C.int64)
-    if weights is None:
-        return _C.zeros(n, dtype=_C.int64).index_add(0, idx, _C.ones_like(idx))
     wd = weights.dtype if weights.is_floating_point() else _C.float64
     if weights.dtype == _C.float32:
         wd = _C.float32

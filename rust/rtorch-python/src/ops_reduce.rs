@@ -497,6 +497,17 @@ fn std_mean(
     stat_mean(&input.inner, dim, unbiased, keepdim, correction, true)
 }
 
+/// `torch.bincount` without weights: int64 counts of each value of a 1-d integer tensor
+/// (the Python layer checks the arguments and handles weights).
+#[module_fn]
+#[pyo3(signature = (input, minlength))]
+fn _bincount(input: PyRef<'_, PyTensor>, minlength: usize) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::histogram::bincount(
+        &input.inner,
+        minlength,
+    ))
+}
+
 /// `torch.histc`'s counts for float32 / float64 (the Python layer checks the arguments
 /// and settles the range).
 #[module_fn]

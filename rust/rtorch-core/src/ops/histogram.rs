@@ -1,4 +1,4 @@
-//! `torch.histc`: counts of values in equal bins.
+//! `torch.histc` and `torch.bincount`: counts of values in equal bins, and of each value.
 
 use crate::cpu;
 use crate::dtype::DType;
@@ -108,4 +108,65 @@ fn zeroed(bins: usize) -> Result<Vec<u64>> {
     })?;
     v.resize(bins, 0);
     Ok(v)
+}
+
+/// PyTorch's message for a negative value or a wrong shape or type.
+const BINCOUNT_MSG: &str = "bincount only supports 1-d non-negative integral inputs.";
+
+/// `torch.bincount(input, minlength=minlength)` without weights: int64 counts of each
+/// value of a 1-d integer tensor (the Python layer checks the dtype and the shape):
+/// `max(max(input) + 1, minlength)` bins. Counting in fixed chunks of `GRAIN` values,
+/// each into counters of its own, then summed: the same counts for any thread count.
+pub fn bincount(input: &Tensor, minlength: usize) -> Result<Tensor> {
+    if input.dim() != 1 || !input.dtype().is_integral() {
+        return Err(Error::Runtime(BINCOUNT_MSG.into()));
+    }
+    let x = super::copy::contiguous(&super::cast_view(&input.detach(), DType::I64)?)?;
+    let v: &[i64] = x
+        .as_slice::<i64>()
+        .ok_or_else(|| Error::Runtime("bincount: expected a contiguous CPU tensor".into()))?;
+    let ranges = cpu::par_map_chunks(v, GRAIN, &|c: &[i64]| {
+        c.iter()
+            .fold((i64::MAX, -1i64), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+    });
+    let (lo, hi) = ranges
+        .into_iter()
+        .fold((i64::MAX, -1i64), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+    if lo < 0 {
+        return Err(Error::Runtime(BINCOUNT_MSG.into()));
+    }
+    let top = usize::try_from(hi + 1).map_err(|_| Error::Runtime(BINCOUNT_MSG.into()))?;
+    let bins = top.max(minlength);
+    // The result first, as in `histc`.
+    let out = Tensor::uninit(&[bins], DType::I64, input.device())?;
+    let chunks = v.len().div_ceil(GRAIN);
+    let counts = if chunks > 1 && bins <= GRAIN {
+        let parts = cpu::par_map_chunks(v, GRAIN, &|c: &[i64]| {
+            let mut h = zeroed(bins)?;
+            for &x in c {
+                h[x as usize] += 1;
+            }
+            Ok(h)
+        });
+        let mut total = zeroed(bins)?;
+        for h in parts {
+            for (t, c) in total.iter_mut().zip(h?) {
+                *t += c;
+            }
+        }
+        total
+    } else {
+        // Many bins next to the values: one pass into one set of counters.
+        let mut h = zeroed(bins)?;
+        for &x in v {
+            h[x as usize] += 1;
+        }
+        h
+    };
+    // SAFETY: `out` was just allocated here and nothing else references it.
+    let dst = unsafe { out.cpu_slice_mut::<i64>()? };
+    for (d, c) in dst.iter_mut().zip(counts) {
+        *d = c as i64;
+    }
+    Ok(out)
 }
