@@ -31,6 +31,8 @@ ROWS = [
     "seed MNIST CNN batch 64 forward+backward",
     "batch_norm1d 512x256 train forward+backward",
     "interpolate bicubic 16x32x32x32 x2 forward+backward",
+    "pixel_shuffle 16x32x32x32 r2 forward+backward",
+    "adaptive_max_pool2d 16x32x32x32 ->7x7 forward+backward",
 ]
 
 
@@ -90,6 +92,8 @@ def time_calls(lib, seconds: float) -> dict:
     r[ROWS[13]] = best_us(
         step(lambda t: F.interpolate(t, scale_factor=2, mode="bicubic"), big), seconds
     )
+    r[ROWS[14]] = best_us(step(lambda t: F.pixel_shuffle(t, 2), big), seconds)
+    r[ROWS[15]] = best_us(step(lambda t: F.adaptive_max_pool2d(t, 7), big), seconds)
     return r
 
 

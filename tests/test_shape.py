@@ -258,6 +258,27 @@ def test_copies_of_long_rows_at_every_offset():
     assert np.array_equal(rtorch.tensor(i16).roll(7, 1).numpy(), np.roll(i16, 7, 1))
 
 
+def test_permuted_copies_with_short_output_rows():
+    """Copies whose output rows are short (pixel_shuffle's factor, 3 channels last) walk
+    the source's contiguous dim instead: every dtype size, above and below the grain."""
+    rng = np.random.default_rng(8)
+    for shape, perm in [
+        ((16, 8, 2, 2, 32, 32), (0, 1, 4, 2, 5, 3)),  # pixel_shuffle by 2, 1M values
+        ((3, 5, 40, 17), (0, 2, 3, 1)),  # NCHW -> NHWC with 5 channels
+        ((2, 3, 7, 64), (0, 2, 3, 1)),
+    ]:
+        a = rng.standard_normal(shape)
+        for dt, npdt in [(rtorch.float32, np.float32), (rtorch.float64, np.float64),
+                         (rtorch.int8, np.int8), (rtorch.int16, np.int16)]:  # fmt: skip
+            x = rtorch.tensor((a * 50).astype(npdt)).to(dt)
+            got = x.permute(*perm).contiguous()
+            assert got.is_contiguous()
+            assert np.array_equal(got.numpy(), np.ascontiguousarray(x.numpy().transpose(perm)))
+    b = rng.standard_normal((4, 8, 5, 6)) > 0
+    got = rtorch.tensor(b).permute(0, 2, 3, 1).contiguous().numpy()
+    assert np.array_equal(got, b.transpose(0, 2, 3, 1))
+
+
 def test_flip_roll_errors_and_grad():
     x = T(A)
     with pytest.raises(RuntimeError, match="appears multiple times"):

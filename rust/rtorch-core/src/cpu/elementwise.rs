@@ -1017,6 +1017,25 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
         });
         return;
     }
+    // Short output rows (pixel_shuffle's factor, a channels-last image's 3 channels)
+    // along a dim the source steps through, while the source's own unit-stride dim is
+    // long: walk in the source's memory order instead, each row a contiguous read and a
+    // write with a small stride (rows of 2 elements cost a call each; 16x32x32x32
+    // pixel_shuffle 2.7 -> 0.3 ms).
+    let by_src = Plan::new_memory_order(out.shape(), [src.strides(), out.strides()]);
+    if plan.inner_len() < 8 && by_src.inner_len() >= 16 && by_src.inner_strides()[0] == 1 {
+        let step = by_src.inner_strides()[1];
+        let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
+        by_src.par_for_rows(&|[os, oo], len| {
+            for i in 0..len {
+                // SAFETY: the row's offsets come from the layouts, inside both storages;
+                // `out` does not overlap `src` (an exact alias has one layout, copied
+                // flat above), and rows write disjoint elements.
+                unsafe { *po.get().add(oo + i * step) = *ps.get().add(os + i) };
+            }
+        });
+        return;
+    }
     unary_map(out, src, |v: T| v);
 }
 
