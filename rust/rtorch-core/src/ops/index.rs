@@ -902,7 +902,13 @@ pub fn gather(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         let (shape, idx) = (t.shape().clone(), idx.clone());
         record("GatherBackward0", &[t], &out, move |_, g| {
             let z = zeros_of(&shape, g.dtype(), g.device())?;
-            Ok(vec![Some(scatter_add(&z, d as i64, &idx, g)?)])
+            if needs_grad(&[g]) {
+                return Ok(vec![Some(scatter_add(&z, d as i64, &idx, g)?)]);
+            }
+            // Nothing records this: add straight into the fresh zeros (`scatter_add`
+            // would copy them first).
+            scatter_add_into(&z, d as i64, &idx, g)?;
+            Ok(vec![Some(z)])
         });
     }
     Ok(out)
