@@ -33,6 +33,7 @@ ROWS = [
     "interpolate bicubic 16x32x32x32 x2 forward+backward",
     "pixel_shuffle 16x32x32x32 r2 forward+backward",
     "adaptive_max_pool2d 16x32x32x32 ->7x7 forward+backward",
+    "pad reflect 3 16x32x32x32 forward+backward",
 ]
 
 
@@ -94,6 +95,7 @@ def time_calls(lib, seconds: float) -> dict:
     )
     r[ROWS[14]] = best_us(step(lambda t: F.pixel_shuffle(t, 2), big), seconds)
     r[ROWS[15]] = best_us(step(lambda t: F.adaptive_max_pool2d(t, 7), big), seconds)
+    r[ROWS[16]] = best_us(step(lambda t: F.pad(t, (3, 3, 3, 3), mode="reflect"), big), seconds)
     return r
 
 

@@ -23,6 +23,32 @@ def t64(shape, requires_grad=False):
 
 # ---------------------------------------------------------------- pad
 
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_borders_as_views_match_numpy(mode):
+    """Non-negative pads: the input copied as the middle and each border a view (a flip,
+    an expanded edge, a slice) of it; widths up to the dim's limit (past it for
+    replicate), 1-d to 3-d, float32 rows long enough for the vector copies, and the
+    gradient adding each border back into its source."""
+    x = rtorch.tensor(RNG.randn(2, 3, 5, 6, 40).astype(np.float32), requires_grad=True)
+    xn = to_np(x)
+    wide = {"reflect": (4, 39, 1, 5, 4, 2), "replicate": (45, 3, 7, 0, 0, 9),
+            "circular": (40, 40, 6, 1, 2, 5)}[mode]  # fmt: skip
+    for pads, inp in ((wide[:2], x[0, 0]), (wide[:4], x[0]), (wide, x)):
+        out = F.pad(inp, pads, mode=mode)
+        widths = [(0, 0)] * (inp.dim() - len(pads) // 2) + [
+            (pads[2 * i], pads[2 * i + 1]) for i in reversed(range(len(pads) // 2))
+        ]
+        ref = np.pad(to_np(inp), widths, mode=NP_MODE[mode])
+        assert np.array_equal(to_np(out), ref)
+    g = RNG.randn(*out.shape).astype(np.float32)
+    out.backward(rtorch.tensor(g))
+    # The adjoint of the padding: every output gradient added at its source element.
+    src = np.pad(np.arange(xn.size).reshape(xn.shape), widths, mode=NP_MODE[mode])
+    want = np.bincount(src.reshape(-1), weights=g.reshape(-1).astype(np.float64), minlength=xn.size)
+    np.testing.assert_allclose(to_np(x.grad).reshape(-1), want, rtol=1e-5, atol=1e-5)
+
+
 NP_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 

@@ -150,17 +150,27 @@ def pad(
         if left == 0 and right == 0:
             continue
         dim = ndim - 1 - i
-        idx = _gather_index(mode, out.shape[dim], left, right)
         if left < 0 or right < 0:
-            out = out.index_select(dim, idx)
+            out = out.index_select(dim, _gather_index(mode, out.shape[dim], left, right))
             continue
-        # The input as the middle, copied by rows, and only the borders gathered (a
+        # The input as the middle, copied by rows, and the borders as views of it (a
         # gather of every element along the last dim was 10x PyTorch's time).
-        size = out.shape[dim]
-        parts = [out]
-        if left:
-            parts.insert(0, out.index_select(dim, idx[:left]))
+        parts = [_border(out, dim, left, mode, True)] if left else []
+        parts.append(out)
         if right:
-            parts.append(out.index_select(dim, idx[left + size :]))
+            parts.append(_border(out, dim, right, mode, False))
         out = _C.cat(parts, dim)
     return out
+
+
+def _border(x: Tensor, dim: int, n: int, mode: str, left: bool) -> Tensor:
+    """The ``n`` padded entries on one side of ``dim``, as a view of ``x`` (``n`` within
+    the bounds ``_check_non_constant`` enforces)."""
+    size = x.shape[dim]
+    if mode == "reflect":
+        return x.narrow(dim, 1 if left else size - 1 - n, n).flip(dim)
+    if mode == "replicate":
+        shape = list(x.shape)
+        shape[dim] = n
+        return x.narrow(dim, 0 if left else size - 1, 1).expand(shape)
+    return x.narrow(dim, size - n if left else 0, n)  # circular
