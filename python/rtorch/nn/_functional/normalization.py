@@ -261,8 +261,14 @@ def local_response_norm(
         return input
     sq = input * input
     amounts = [0, 0] * (input.dim() - 2) + [size // 2, (size - 1) // 2]
-    windows = _pad(sq, amounts).unfold(1, size, 1)
-    div = windows.mean(-1).mul(alpha).add(k).pow(beta)
+    padded = _pad(sq, amounts)
+    # The window sums as `size` shifted channel slices added in order: whole-tensor adds
+    # (the mean of an unfolded window dim walked each window with a stride of a plane).
+    c = input.shape[1]
+    total = padded.narrow(1, 0, c)
+    for j in range(1, size):
+        total = total + padded.narrow(1, j, c)
+    div = (total / size).mul(alpha).add(k).pow(beta)
     return input / div
 
 
