@@ -447,14 +447,20 @@ def grid_sample(
     if mode == "nearest":
         values, valid = tap(iy.round(), ix.round())
         return values * valid
+    # PyTorch's corner weights (north-west, north-east, south-west, south-east), each
+    # zero where its corner lies outside, computed once per output position; then one
+    # gather and one multiply-add per corner over the channels.
     x0 = ix.floor()
     y0 = iy.floor()
-    tx = (ix - x0).unsqueeze(1)
-    ty = (iy - y0).unsqueeze(1)
-    v00, m00 = tap(y0, x0)
-    v01, m01 = tap(y0, x0 + 1)
-    v10, m10 = tap(y0 + 1, x0)
-    v11, m11 = tap(y0 + 1, x0 + 1)
-    top = v00 * m00 * (1 - tx) + v01 * m01 * tx
-    bottom = v10 * m10 * (1 - tx) + v11 * m11 * tx
-    return top * (1 - ty) + bottom * ty
+    x1, y1 = x0 + 1, y0 + 1
+    out = None
+    for yy, xx, weight in (
+        (y0, x0, (x1 - ix) * (y1 - iy)),
+        (y0, x1, (ix - x0) * (y1 - iy)),
+        (y1, x0, (x1 - ix) * (iy - y0)),
+        (y1, x1, (ix - x0) * (iy - y0)),
+    ):
+        values, valid = tap(yy, xx)
+        w_ = weight.unsqueeze(1) * valid
+        out = values * w_ if out is None else _C.addcmul(out, values, w_)
+    return out
