@@ -177,7 +177,8 @@ def test_adaptive_pools_match_numpy(oh, ow):
 def test_adaptive_max_pool2d_kernel_ties_nan_dtypes_and_threads():
     """The native kernel: 16x32x32x32 -> (7, 5) crosses the parallel grain; ties go to
     the first maximum in scan order, a NaN to the last NaN of its bin (PyTorch's rule);
-    integer inputs; the gradient lands on the argmax; bits the same on 1 and 2 threads."""
+    bfloat16 (in float32); integers refused as PyTorch does; the gradient lands on the
+    argmax; bits the same on 1 and 2 threads."""
     rng = np.random.default_rng(9)
     a = rng.integers(-3, 4, (16, 32, 32, 32)).astype(np.float32)  # many ties
     a[0, 0, 0, 1] = np.nan
@@ -208,10 +209,15 @@ def test_adaptive_max_pool2d_kernel_ties_nan_dtypes_and_threads():
         want_g, (np.arange(16 * 32)[:, None], want_i.reshape(16 * 32, -1)), g.reshape(16 * 32, -1)
     )
     np.testing.assert_array_equal(to_np(x.grad), want_g.reshape(a.shape))
-    ints = rtorch.tensor(a[2:4, :3].astype(np.int32))  # no NaN there
-    vi, ii = F.adaptive_max_pool2d(ints, (7, 5), return_indices=True)
-    assert vi.dtype == rtorch.int32
-    np.testing.assert_array_equal(to_np(ii), want_i[2:4, :3])
+    half = rtorch.tensor(a[2:4, :3]).to(rtorch.bfloat16)  # no NaN there; small integers
+    vh, ih = F.adaptive_max_pool2d(half, (7, 5), return_indices=True)
+    assert vh.dtype == rtorch.bfloat16
+    np.testing.assert_array_equal(to_np(ih), want_i[2:4, :3])
+    np.testing.assert_array_equal(to_np(vh), want_v[2:4, :3])
+    with pytest.raises(
+        NotImplementedError, match="\"adaptive_max_pool2d\" not implemented for 'Int'"
+    ):
+        F.adaptive_max_pool2d(rtorch.ones(1, 2, 5, 5, dtype=rtorch.int32), 2)
 
     def run():
         return to_np(F.adaptive_max_pool2d(x.detach(), (9, 11))).tobytes()

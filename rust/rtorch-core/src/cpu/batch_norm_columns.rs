@@ -8,9 +8,10 @@
 //!
 //! Each sum's order depends on the shape only (threads take whole columns), so the
 //! results do not depend on the thread count; the elementwise passes use the same
-//! per-element formulas as the plane kernels.
+//! per-element formulas as the plane kernels. The loops here are compiled for the
+//! baseline only (the affine pass, `NormFloat::axpb_row`, for the widest level): they
+//! run well ahead of PyTorch's as they are, and each level's copy costs extension size.
 
-use super::math::at_widest_level;
 use super::norm::NormFloat;
 
 /// Planes smaller than this take the column forms.
@@ -45,29 +46,23 @@ pub fn stats<T: NormFloat>(x: &[T], n: usize, c: usize, s: usize) -> Vec<(f64, f
     let count = (n * s) as f64;
     let sums = columns(n, d, &|i, k0, a| {
         let row = &x[i * d + k0..][..a.len()];
-        at_widest_level(
-            #[inline(always)]
-            || {
-                for (acc, &v) in a.iter_mut().zip(row) {
-                    *acc += v.f();
-                }
-            },
-        )
+        {
+            for (acc, &v) in a.iter_mut().zip(row) {
+                *acc += v.f();
+            }
+        }
     });
     let mean: Vec<f64> = per_channel(&sums, s).map(|t| t / count).collect();
     let mean_col: Vec<f64> = (0..d).map(|k| mean[k / s]).collect();
     let squares = columns(n, d, &|i, k0, a| {
         let row = &x[i * d + k0..][..a.len()];
         let m = &mean_col[k0..][..a.len()];
-        at_widest_level(
-            #[inline(always)]
-            || {
-                for ((acc, &v), &mu) in a.iter_mut().zip(row).zip(m) {
-                    let dv = v.f() - mu;
-                    *acc += dv * dv;
-                }
-            },
-        )
+        {
+            for ((acc, &v), &mu) in a.iter_mut().zip(row).zip(m) {
+                let dv = v.f() - mu;
+                *acc += dv * dv;
+            }
+        }
     });
     mean.into_iter()
         .zip(per_channel(&squares, s))
@@ -89,27 +84,21 @@ pub fn backward_reduce<T: NormFloat>(
     let center_col: Vec<f64> = (0..d).map(|k| center[k / s]).collect();
     let sg = columns(n, d, &|i, k0, a| {
         let gr = &g[i * d + k0..][..a.len()];
-        at_widest_level(
-            #[inline(always)]
-            || {
-                for (acc, &gv) in a.iter_mut().zip(gr) {
-                    *acc += gv.f();
-                }
-            },
-        )
+        {
+            for (acc, &gv) in a.iter_mut().zip(gr) {
+                *acc += gv.f();
+            }
+        }
     });
     let sgx = columns(n, d, &|i, k0, a| {
         let gr = &g[i * d + k0..][..a.len()];
         let xr = &x[i * d + k0..][..a.len()];
         let m = &center_col[k0..][..a.len()];
-        at_widest_level(
-            #[inline(always)]
-            || {
-                for (((acc, &gv), &xv), &mu) in a.iter_mut().zip(gr).zip(xr).zip(m) {
-                    *acc += gv.f() * (xv.f() - mu);
-                }
-            },
-        )
+        {
+            for (((acc, &gv), &xv), &mu) in a.iter_mut().zip(gr).zip(xr).zip(m) {
+                *acc += gv.f() * (xv.f() - mu);
+            }
+        }
     });
     per_channel(&sg, s).zip(per_channel(&sgx, s)).collect()
 }
@@ -153,15 +142,11 @@ pub fn fma2<T: NormFloat>(
     let (a, b, cc) = (col(|t| t.0), col(|t| t.1), col(|t| t.2));
     by_rows(gx, d, &|i, o| {
         let (gr, xr) = (&g[i * d..][..d], &x[i * d..][..d]);
-        at_widest_level(
-            #[inline(always)]
-            || {
-                let coef = a.iter().zip(&b).zip(&cc);
-                for (((out, &gv), &xv), ((&ak, &bk), &ck)) in o.iter_mut().zip(gr).zip(xr).zip(coef)
-                {
-                    *out = T::from(gv.f() * ak + xv.f() * bk + ck);
-                }
-            },
-        )
+        {
+            let coef = a.iter().zip(&b).zip(&cc);
+            for (((out, &gv), &xv), ((&ak, &bk), &ck)) in o.iter_mut().zip(gr).zip(xr).zip(coef) {
+                *out = T::from(gv.f() * ak + xv.f() * bk + ck);
+            }
+        }
     });
 }

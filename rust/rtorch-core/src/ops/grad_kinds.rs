@@ -77,26 +77,20 @@ grad_kinds! {
         let right = 0.5 * x * (1.0 - t * t) * (k * (1.0 + 3.0 * c * x2));
         g * (left + right)
     };
-    /// smooth_l1: PyTorch's `x <= -beta ? -g : x >= beta ? g : x g / beta`.
-    SmoothL1Grad "smooth_l1_backward" { beta: f64 } |g, x| {
-        let b = beta as F;
+    /// smooth_l1 (`huber` false, `p` beta): PyTorch's `x <= -beta ? -g : x >= beta ? g :
+    /// x g / beta`; huber (`p` delta): `x <= -delta ? -delta g : x >= delta ? delta g : x
+    /// g`.
+    SmoothL1Grad "smooth_l1_backward" { p: f64, huber: bool } |g, x| {
+        let b = p as F;
+        let outer = if huber { b * g } else { g };
         if x <= -b {
-            -g
+            -outer
         } else if x >= b {
-            g
+            outer
+        } else if huber {
+            x * g
         } else {
             x * g / b
-        }
-    };
-    /// huber: PyTorch's `x <= -delta ? -delta g : x >= delta ? delta g : x g`.
-    HuberGrad "huber_backward" { delta: f64 } |g, x| {
-        let d = delta as F;
-        if x <= -d {
-            -d * g
-        } else if x >= d {
-            d * g
-        } else {
-            x * g
         }
     };
     /// softplus: `beta x > threshold ? g : g z / (z + 1)`, z = e^(beta x). (Both arms

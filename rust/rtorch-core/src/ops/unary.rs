@@ -1131,13 +1131,7 @@ pub fn smooth_l1(d: &Tensor, param: f64, huber: bool) -> Result<Tensor> {
     } else {
         ("SmoothL1LossBackward0", "smooth_l1_cpu")
     };
-    let kernel = move |out: &Tensor, a: &Tensor| {
-        if huber {
-            map::float_unary(out, a, kinds::Huber { delta: param })
-        } else {
-            map::float_unary(out, a, kinds::SmoothL1 { beta: param })
-        }
-    };
+    let kernel = float_op(kinds::SmoothL1 { p: param, huber });
     activation(
         d,
         false,
@@ -1159,11 +1153,7 @@ pub fn smooth_l1(d: &Tensor, param: f64, huber: bool) -> Result<Tensor> {
                 let hi = super::binary::Rhs::Scalar(Scalar::Float(bound));
                 mul(g, &super::pointwise::clamp(&inner, Some(&lo), Some(&hi))?)
             };
-            if huber {
-                fused_grad(g, x, grads::HuberGrad { delta: param }, composed)
-            } else {
-                fused_grad(g, x, grads::SmoothL1Grad { beta: param }, composed)
-            }
+            fused_grad(g, x, grads::SmoothL1Grad { p: param, huber }, composed)
         },
     )
 }

@@ -181,24 +181,17 @@ kinds! {
     /// x relu6(x + 3) / 6, multiplied then divided as PyTorch's kernel does.
     Hardswish "hardswish" {} |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0;
     LeakyRelu "leaky_relu" { slope: f64 } |x| if x > 0.0 { x } else { x * (slope as F) };
-    /// smooth_l1_loss of a difference, before the reduction: PyTorch's `z < beta ? 0.5
-    /// z z / beta : z - 0.5 beta`, z = |x|.
-    SmoothL1 "smooth_l1" { beta: f64 } |x| {
-        let (z, b) = (x.abs(), beta as F);
-        if z < b {
-            0.5 * z * z / b
-        } else {
-            z - 0.5 * b
-        }
-    };
-    /// huber_loss of a difference, before the reduction: PyTorch's `z < delta ? 0.5 z z
-    /// : delta (z - 0.5 delta)`, z = |x|.
-    Huber "huber" { delta: f64 } |x| {
-        let (z, d) = (x.abs(), delta as F);
-        if z < d {
-            0.5 * z * z
-        } else {
-            d * (z - 0.5 * d)
+    /// smooth_l1_loss (`huber` false, `p` beta) or huber_loss (`p` delta) of a
+    /// difference, before the reduction: PyTorch's `z < beta ? 0.5 z z / beta : z - 0.5
+    /// beta` and `z < delta ? 0.5 z z : delta (z - 0.5 delta)`, z = |x|. (One kind for
+    /// both: each kind is compiled for every float type and layout.)
+    SmoothL1 "smooth_l1" { p: f64, huber: bool } |x| {
+        let (z, b) = (x.abs(), p as F);
+        match (z < b, huber) {
+            (true, false) => 0.5 * z * z / b,
+            (false, false) => z - 0.5 * b,
+            (true, true) => 0.5 * z * z,
+            (false, true) => b * (z - 0.5 * b),
         }
     };
     /// min(x, 0) - log1p(e^-|x|), stable for both signs.

@@ -502,10 +502,12 @@ pub fn max_pool2d(
 /// argmax (`max_pool2d_backward`).
 pub fn adaptive_max_pool2d(t: &Tensor, oh: usize, ow: usize) -> Result<(Tensor, Tensor)> {
     let (n, c, h, w) = planes_of(t)?;
-    if t.dtype() == DType::Bool || oh == 0 || ow == 0 {
+    if !t.dtype().is_floating_point() {
+        return Err(not_floating("adaptive_max_pool2d", t.dtype()));
+    }
+    if oh == 0 || ow == 0 {
         return Err(Error::Runtime(format!(
-            "adaptive_max_pool2d: expected a non-bool input and an output size above zero, got {} and ({oh}, {ow})",
-            t.dtype().name()
+            "adaptive_max_pool2d: expected an output size above zero, got ({oh}, {ow})"
         )));
     }
     oh.checked_mul(ow).ok_or_else(overflow)?;
@@ -513,10 +515,16 @@ pub fn adaptive_max_pool2d(t: &Tensor, oh: usize, ow: usize) -> Result<(Tensor, 
         Some(n) => vec![n, c, oh, ow],
         None => vec![c, oh, ow],
     };
-    let vals = Tensor::uninit(&shape, t.dtype(), t.device())?;
+    // float16 and bfloat16 in float32 (a maximum converts back exactly).
+    let compute = if t.dtype() == DType::F64 {
+        DType::F64
+    } else {
+        DType::F32
+    };
+    let vals = Tensor::uninit(&shape, compute, t.device())?;
     let idx = Tensor::uninit(&shape, DType::I64, t.device())?;
     if vals.numel() > 0 && Tensor::has_values(&vals, &[t])? {
-        let src = contiguous_data(t)?;
+        let src = super::cast_view(&contiguous_data(t)?, compute)?;
         let g = crate::cpu::pool::PoolGeom {
             h,
             w,
@@ -530,14 +538,26 @@ pub fn adaptive_max_pool2d(t: &Tensor, oh: usize, ow: usize) -> Result<(Tensor, 
         // SAFETY: `idx` is a fresh contiguous int64 buffer of idx.numel() elements that
         // nothing else references until this function returns it.
         let ii: &mut [i64] = unsafe { idx.cpu_slice_mut::<i64>()? };
-        crate::dispatch_all!(t.dtype(), T => {
+        fn run<T: crate::element::Element>(
+            src: &Tensor,
+            vals: &Tensor,
+            ii: &mut [i64],
+            g: &crate::cpu::pool::PoolGeom,
+        ) -> Result<()> {
             let x: &[T] = src.cpu_slice::<T>()?;
             // SAFETY: `vals` is a fresh contiguous buffer of vals.numel() elements of T,
             // distinct from `idx`, referenced by nothing else until returned.
             let vv: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
-            crate::cpu::pool::adaptive_max_pool2d_forward(x, vv, ii, &g);
-        });
+            crate::cpu::pool::adaptive_max_pool2d_forward(x, vv, ii, g);
+            Ok(())
+        }
+        if compute == DType::F64 {
+            run::<f64>(&src, &vals, ii, &g)?;
+        } else {
+            run::<f32>(&src, &vals, ii, &g)?;
+        }
     }
+    let vals = super::cast_view(&vals, t.dtype())?;
     if needs_grad(&[t]) {
         let saved = SavedTensor::input(&idx);
         record("AdaptiveMaxPool2DBackward0", &[t], &vals, move |ctx, g| {
