@@ -42,6 +42,15 @@ def run_script(script: str, **env: str) -> list[str]:
     return r.stdout.split()
 
 
+def same_bits_at_every_simd_level(script: str) -> bool:
+    """Whether `script` prints the same in fresh processes at the machine's widest SIMD
+    level, at avx2 and at the portable level (RTORCH_CPU_CAPABILITY)."""
+    best = run_script(script)
+    return all(
+        run_script(script, RTORCH_CPU_CAPABILITY=level) == best for level in ("avx2", "default")
+    )
+
+
 def with_threads(n: int, fn):
     """`fn()` run with `n` threads, the previous count restored after."""
     old = rtorch.get_num_threads()
