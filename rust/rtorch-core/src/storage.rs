@@ -160,7 +160,9 @@ impl CpuBuffer {
         let raw = unsafe { alloc::alloc(layout) };
         let ptr = NonNull::new(raw).ok_or_else(|| out_of_memory(len))?;
         if zeroed {
-            zero_bytes(ptr.as_ptr(), len);
+            // SAFETY: `ptr` is an allocation of exactly `len` writable bytes, ours alone
+            // (fresh, or a freed block the allocator's cache handed over).
+            unsafe { zero_bytes(ptr.as_ptr(), len) };
         }
         Ok(CpuBuffer::new(ptr, len, Owner::Rust))
     }
@@ -457,17 +459,20 @@ const ZERO_CHUNK: usize = 1 << 18;
 const ZERO_PARALLEL: usize = 1 << 20;
 
 /// `len` zero bytes from `ptr`, split over the pool's threads when large.
-fn zero_bytes(ptr: *mut u8, len: usize) {
+///
+/// # Safety
+/// `ptr` is valid for writes of `len` bytes that nothing else reads or writes meanwhile.
+unsafe fn zero_bytes(ptr: *mut u8, len: usize) {
     let base = crate::cpu::SendPtr(ptr);
     if len < ZERO_PARALLEL || crate::cpu::get_num_threads() <= 1 {
-        // SAFETY: the caller's allocation of `len` writable bytes, its alone.
+        // SAFETY: the caller's contract.
         unsafe { std::ptr::write_bytes(ptr, 0, len) };
         return;
     }
     crate::cpu::par_for(len.div_ceil(ZERO_CHUNK), &|c| {
         let start = c * ZERO_CHUNK;
         let n = ZERO_CHUNK.min(len - start);
-        // SAFETY: chunk `c` lies inside the allocation, and each task writes its own.
+        // SAFETY: chunk `c` lies inside the caller's range, and each task writes its own.
         unsafe { std::ptr::write_bytes(base.get().add(start), 0, n) };
     });
 }

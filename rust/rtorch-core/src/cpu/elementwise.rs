@@ -1022,8 +1022,10 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
     // long: walk in the source's memory order instead, each row a contiguous read and a
     // write with a small stride (rows of 2 elements cost a call each; 16x32x32x32
     // pixel_shuffle 2.7 -> 0.3 ms).
-    let by_src = Plan::new_memory_order(out.shape(), [src.strides(), out.strides()]);
-    if plan.inner_len() < 8 && by_src.inner_len() >= 16 && by_src.inner_strides()[0] == 1 {
+    let by_src = (plan.inner_len() < 8)
+        .then(|| Plan::new_memory_order(out.shape(), [src.strides(), out.strides()]))
+        .filter(|p| p.inner_len() >= 16 && p.inner_strides()[0] == 1);
+    if let Some(by_src) = by_src {
         let step = by_src.inner_strides()[1];
         let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
         by_src.par_for_rows(&|[os, oo], len| {
