@@ -417,6 +417,16 @@ def test_interpolate_integer_inputs_other_than_uint8_images_are_not_implemented(
         F.interpolate(rtorch.ones(1, 1, 2, 4, 4, dtype=rtorch.uint8), size=8, mode="trilinear")
 
 
+def test_interpolate_huge_sizes_are_errors_not_aborts():
+    # The coordinates of each axis are reserved fallibly (an empty batch makes the output
+    # itself free to allocate).
+    for mode in ("bilinear", "bicubic", "nearest"):
+        with pytest.raises(RuntimeError, match="cannot allocate"):
+            F.interpolate(rtorch.zeros(0, 1, 2, 2), size=(2**50, 2), mode=mode)
+    with pytest.raises(RuntimeError):
+        F.interpolate(rtorch.zeros(1, 1, 2, 2), size=(10**12, 2), mode="bilinear")
+
+
 def test_interpolate_kernel_checks_its_arguments():
     """``_C._interpolate`` is reached after ``F.interpolate``'s own checks; it still
     refuses what it cannot compute, with an error rather than a crash."""

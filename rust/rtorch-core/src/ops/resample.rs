@@ -121,7 +121,7 @@ pub fn interpolate(
             align_corners,
             m.cubic,
             wide,
-        );
+        )?;
         let adjoint = needs_grad(&[&out]).then(|| forward.transposed(n_in));
         let plan = Arc::new(Plan {
             forward,
@@ -170,29 +170,41 @@ fn nearest(x: &Tensor, sizes: &[usize], scales: &[Option<f64>], exact: bool) -> 
     let mut out = x.clone();
     for (axis, (&n_out, &scale)) in sizes.iter().zip(scales).enumerate() {
         let n_in = x.shape()[axis + 2];
-        let index = Tensor::from_vec(nearest_index(n_in, n_out, scale, exact), &[n_out])?;
+        let index = Tensor::from_vec(nearest_index(n_in, n_out, scale, exact)?, &[n_out])?;
         out = super::index::index_select(&out, (axis + 2) as i64, &index)?;
     }
     Ok(out)
 }
 
 /// Source positions of one axis for the nearest modes, in float32 as PyTorch's.
-fn nearest_index(n_in: usize, n_out: usize, scale: Option<f64>, exact: bool) -> Vec<i64> {
+fn nearest_index(n_in: usize, n_out: usize, scale: Option<f64>, exact: bool) -> Result<Vec<i64>> {
     let last = n_in as i64 - 1;
+    let mut index = reserved(n_out)?;
     if !exact && n_out == n_in {
-        return (0..n_out as i64).collect();
+        index.extend(0..n_out as i64);
+    } else if !exact && Some(n_out) == n_in.checked_mul(2) {
+        index.extend((0..n_out as i64).map(|o| o >> 1));
+    } else {
+        let s = match scale {
+            Some(s) if s > 0.0 => (1.0 / s) as f32,
+            _ => n_in as f32 / n_out as f32,
+        };
+        let offset = if exact { 0.5f32 } else { 0.0 };
+        index.extend((0..n_out).map(|o| (((o as f32 + offset) * s).floor() as i64).min(last)));
     }
-    if !exact && Some(n_out) == n_in.checked_mul(2) {
-        return (0..n_out as i64).map(|o| o >> 1).collect();
-    }
-    let s = match scale {
-        Some(s) if s > 0.0 => (1.0 / s) as f32,
-        _ => n_in as f32 / n_out as f32,
-    };
-    let offset = if exact { 0.5f32 } else { 0.0 };
-    (0..n_out)
-        .map(|o| (((o as f32 + offset) * s).floor() as i64).min(last))
-        .collect()
+    Ok(index)
+}
+
+/// An empty Vec with room for `n` values, or an error where the memory cannot be had
+/// (a plain `Vec::with_capacity` aborts the process): the output sizes are the user's.
+fn reserved<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::Runtime(format!(
+            "interpolate: cannot allocate the coordinates of an output size of {n}"
+        ))
+    })?;
+    Ok(v)
 }
 
 /// One axis's resampling matrix in both directions.
@@ -280,7 +292,7 @@ fn axis_taps(
     align_corners: bool,
     cubic: bool,
     wide: bool,
-) -> Taps<f64> {
+) -> Result<Taps<f64>> {
     if wide {
         taps_in::<f64>(n_in, n_out, scale, align_corners, cubic)
     } else {
@@ -294,7 +306,7 @@ fn taps_in<C: FloatOps>(
     scale: Option<f64>,
     align_corners: bool,
     cubic: bool,
-) -> Taps<f64> {
+) -> Result<Taps<f64>> {
     let c = |v: f64| C::from_f64(v);
     let (zero, one, half) = (c(0.0), c(1.0), c(0.5));
     let s = match (align_corners, scale) {
@@ -306,8 +318,9 @@ fn taps_in<C: FloatOps>(
     let last = n_in - 1;
     let clamp_index = |i: i64| i.clamp(0, last as i64) as usize;
     let k = if cubic { 4 } else { 2 };
-    let mut src = Vec::with_capacity(n_out * k);
-    let mut weight = Vec::with_capacity(n_out * k);
+    let entries = n_out.saturating_mul(k);
+    let mut src = reserved(entries)?;
+    let mut weight = reserved(entries)?;
     for o in 0..n_out {
         let d = c(o as f64);
         let real = if align_corners {
@@ -340,7 +353,7 @@ fn taps_in<C: FloatOps>(
             weight.extend([(one - t).to_f64(), t.to_f64()]);
         }
     }
-    Taps::fixed(n_out, k, src, weight)
+    Ok(Taps::fixed(n_out, k, src, weight))
 }
 
 /// PyTorch's `get_cubic_upsample_coefficients` (Keys' cubic, A = -0.75) for the
