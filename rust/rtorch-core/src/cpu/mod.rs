@@ -316,16 +316,28 @@ pub fn par_chunks_mut2<A: Send, B: Send>(
     len: usize,
     f: &(impl Fn(usize, &mut [A], &mut [B]) + Sync),
 ) {
-    par_chunks_mut2_dyn(a, b, len, f)
+    par_chunks_mut2_dyn(a, b, (len, len), f)
+}
+
+/// `f(c, a_chunk, b_chunk)` for chunk `c` of `a` cut in `len_a`-sized chunks and chunk
+/// `c` of `b` cut in `len_b`-sized ones (such as a block of rows and its statistics),
+/// over the chunks both have.
+#[inline(always)]
+pub fn par_chunks_mut2_by<A: Send, B: Send>(
+    (a, len_a): (&mut [A], usize),
+    (b, len_b): (&mut [B], usize),
+    f: &(impl Fn(usize, &mut [A], &mut [B]) + Sync),
+) {
+    par_chunks_mut2_dyn(a, b, (len_a, len_b), f)
 }
 
 fn par_chunks_mut2_dyn<A: Send, B: Send>(
     a: &mut [A],
     b: &mut [B],
-    len: usize,
+    (len_a, len_b): (usize, usize),
     f: &dyn for<'a, 'b> Task3<usize, &'a mut [A], &'b mut [B]>,
 ) {
-    let (ca, cb) = (ChunksOf::new(a, len), ChunksOf::new(b, len));
+    let (ca, cb) = (ChunksOf::new(a, len_a), ChunksOf::new(b, len_b));
     par_for_dyn(ca.count.min(cb.count), &|c| {
         // SAFETY: each task takes its own chunk of each, once.
         unsafe { f.run(c, ca.get(c), cb.get(c)) }
