@@ -1632,8 +1632,26 @@ fn log10_m<M: MulAdd>(x: f32) -> f32 {
 use super::gamma::{digamma_m, lgamma_m, trigamma_m};
 use super::gelu32::{gelu_grad_near, gelu_near, REACH as GELU_REACH};
 
+/// `out = f(x)` as a copy then `f_in_place` on blocks small enough to stay in the L1
+/// cache between the two (no extra trip to memory): the out-of-place form of the rare,
+/// slow functions marked `[in_place]` in `slice_fns!`, whose loop is compiled once per
+/// level instead of twice.
+#[inline(always)]
+fn copy_then_in_place(x: &[f32], out: &mut [f32], f_in_place: impl Fn(&mut [f32])) {
+    let n = x.len().min(out.len());
+    for (xc, oc) in x[..n].chunks(1024).zip(out[..n].chunks_mut(1024)) {
+        oc.copy_from_slice(xc);
+        f_in_place(oc);
+    }
+}
+
+/// Defines each `$name(x, out)` / `$name_inplace(buf)` pair at every level (generic,
+/// AVX2, AVX-512, portable) and as dispatchers on `capability()`. An entry marked
+/// `[in_place]` compiles its element loop only in the in-place form, the other being
+/// `copy_then_in_place` (its functions cost about 1 ulp-checked polynomial per element,
+/// so the copy is noise; the extension's size is not).
 macro_rules! slice_fns {
-    ($($name:ident, $name_inplace:ident => $f:ident $(| $near:ident < $reach:ident)?;)*) => {
+    ($($name:ident, $name_inplace:ident => $f:ident $(| $near:ident < $reach:ident)? $([$in_place:ident])?;)*) => {
         mod generic {
             use super::MulAdd;
             $(
@@ -1658,6 +1676,14 @@ macro_rules! slice_fns {
             )*
         }
 
+        /// Whether each function's out-of-place form goes through its in-place one.
+        #[allow(non_upper_case_globals)]
+        mod only_in_place {
+            $(
+                pub const $name: bool = false $(|| { let _ = stringify!($in_place); true })?;
+            )*
+        }
+
         /// The scalar code compiled for AVX2 + FMA (LLVM vectorises it 8 wide).
         #[cfg(target_arch = "x86_64")]
         pub(crate) mod avx2 {
@@ -1666,11 +1692,17 @@ macro_rules! slice_fns {
                 /// The CPU must support AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 pub unsafe fn $name(x: &[f32], out: &mut [f32]) {
-                    super::generic::$name::<super::Fused>(x, out)
+                    if super::only_in_place::$name {
+                        // SAFETY: this function's own contract.
+                        super::copy_then_in_place(x, out, |b| unsafe { $name_inplace(b) })
+                    } else {
+                        super::generic::$name::<super::Fused>(x, out)
+                    }
                 }
                 /// # Safety
                 /// The CPU must support AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
+                #[inline(never)]
                 pub unsafe fn $name_inplace(buf: &mut [f32]) {
                     super::generic::$name_inplace::<super::Fused>(buf)
                 }
@@ -1685,11 +1717,17 @@ macro_rules! slice_fns {
                 /// The CPU must support AVX-512 F/BW/DQ/VL, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
                 pub unsafe fn $name(x: &[f32], out: &mut [f32]) {
-                    super::generic::$name::<super::Fused>(x, out)
+                    if super::only_in_place::$name {
+                        // SAFETY: this function's own contract.
+                        super::copy_then_in_place(x, out, |b| unsafe { $name_inplace(b) })
+                    } else {
+                        super::generic::$name::<super::Fused>(x, out)
+                    }
                 }
                 /// # Safety
                 /// The CPU must support AVX-512 F/BW/DQ/VL, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+                #[inline(never)]
                 pub unsafe fn $name_inplace(buf: &mut [f32]) {
                     super::generic::$name_inplace::<super::Fused>(buf)
                 }
@@ -1701,8 +1739,13 @@ macro_rules! slice_fns {
         pub(crate) mod portable {
             $(
                 pub fn $name(x: &[f32], out: &mut [f32]) {
-                    super::generic::$name::<super::Separate>(x, out)
+                    if super::only_in_place::$name {
+                        super::copy_then_in_place(x, out, $name_inplace)
+                    } else {
+                        super::generic::$name::<super::Separate>(x, out)
+                    }
                 }
+                #[inline(never)]
                 pub fn $name_inplace(buf: &mut [f32]) {
                     super::generic::$name_inplace::<super::Separate>(buf)
                 }
@@ -1719,7 +1762,7 @@ macro_rules! slice_fns {
                     // SAFETY: as above.
                     #[cfg(target_arch = "x86_64")]
                     Capability::Avx2 => unsafe { avx2::$name(x, out) },
-                    _ => generic::$name::<Separate>(x, out),
+                    _ => portable::$name(x, out),
                 }
             }
             /// In-place form of the slice function of the same name.
@@ -1731,7 +1774,7 @@ macro_rules! slice_fns {
                     // SAFETY: as above.
                     #[cfg(target_arch = "x86_64")]
                     Capability::Avx2 => unsafe { avx2::$name_inplace(buf) },
-                    _ => generic::$name_inplace::<Separate>(buf),
+                    _ => portable::$name_inplace(buf),
                 }
             }
         )*
@@ -1746,7 +1789,7 @@ slice_fns! {
     silu_slice, silu_slice_inplace => silu_m | silu_near < SIGMOID_REACH;
     erf_slice, erf_slice_inplace => erf_m;
     erfc_slice, erfc_slice_inplace => erfc_m;
-    erfinv_slice, erfinv_slice_inplace => erfinv_m | erfinv_near < ERFINV_REACH;
+    erfinv_slice, erfinv_slice_inplace => erfinv_m | erfinv_near < ERFINV_REACH [in_place];
     gelu_slice, gelu_slice_inplace => gelu_m | gelu_near < GELU_REACH;
     gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m | gelu_grad_near < GELU_REACH;
     expm1_slice, expm1_slice_inplace => expm1_m;
@@ -1758,9 +1801,9 @@ slice_fns! {
     exp2_slice, exp2_slice_inplace => exp2_m;
     log2_slice, log2_slice_inplace => log2_m;
     log10_slice, log10_slice_inplace => log10_m;
-    lgamma_slice, lgamma_slice_inplace => lgamma_m;
-    digamma_slice, digamma_slice_inplace => digamma_m;
-    trigamma_slice, trigamma_slice_inplace => trigamma_m;
+    lgamma_slice, lgamma_slice_inplace => lgamma_m [in_place];
+    digamma_slice, digamma_slice_inplace => digamma_m [in_place];
+    trigamma_slice, trigamma_slice_inplace => trigamma_m [in_place];
 }
 
 /// `out[i] = e^x[i]` (within 2 ulp): on the AVX-512 and AVX2 paths through the
