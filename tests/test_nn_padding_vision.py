@@ -12,7 +12,7 @@ from nn_layers_parity import compare, rtorch_results, torch_results
 import rtorch
 import rtorch.nn.functional as F
 from rtorch import nn
-from rtorch.autograd import gradcheck
+from rtorch.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.RandomState(4)
 
@@ -25,11 +25,11 @@ def t64(shape, requires_grad=False):
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-def test_pad_borders_as_views_match_numpy(mode):
-    """Non-negative pads: the input copied as the middle and each border a view (a flip,
-    an expanded edge, a slice) of it; widths up to the dim's limit (past it for
-    replicate), 1-d to 3-d, float32 rows long enough for the vector copies, and the
-    gradient adding each border back into its source."""
+def test_pad_borders_match_numpy(mode):
+    """Non-negative pads: the middle of each row copied in one run and the borders
+    gathered; widths up to the dim's limit (past it for replicate), 1-d to 3-d, float32
+    rows long enough for the vector copies, and the gradient adding each border back
+    into its source."""
     x = rtorch.tensor(RNG.randn(2, 3, 5, 6, 40).astype(np.float32), requires_grad=True)
     xn = to_np(x)
     wide = {"reflect": (4, 39, 1, 5, 4, 2), "replicate": (45, 3, 7, 0, 0, 9),
@@ -82,6 +82,149 @@ def test_constant_pad_value_negative_crop_and_dtypes():
     assert_np_close(F.pad(x, (0, 0)), to_np(x))
 
 
+def _pad_reference(xn: np.ndarray, pads, mode: str) -> np.ndarray:
+    """numpy's padding with negative amounts as crops: of the output for reflect and
+    replicate (output i reads input i - left), of the input first for circular (which
+    then wraps around what is left), as PyTorch."""
+    n = len(pads) // 2
+    lead = xn.ndim - n
+    if mode == "circular":
+        crop = [slice(None)] * lead
+        for i in reversed(range(n)):
+            left, right = pads[2 * i], pads[2 * i + 1]
+            crop.append(slice(-left if left < 0 else 0, right if right < 0 else None))
+        xn = xn[tuple(crop)]
+        pads = tuple(max(p, 0) for p in pads)
+    widths = [(0, 0)] * lead + [
+        (max(pads[2 * i], 0), max(pads[2 * i + 1], 0)) for i in reversed(range(n))
+    ]
+    out = np.pad(xn, widths, mode=NP_MODE[mode])
+    index = [slice(None)] * lead
+    for i in reversed(range(n)):
+        left, right = pads[2 * i], pads[2 * i + 1]
+        index.append(slice(-left if left < 0 else 0, right if right < 0 else None))
+    return out[tuple(index)]
+
+
+def _pad_adjoint(shape, pads, mode: str, g: np.ndarray) -> np.ndarray:
+    """The padding's gradient: each output gradient added at the element it reads."""
+    size = int(np.prod(shape))
+    src = _pad_reference(np.arange(size).reshape(shape), pads, mode)
+    return np.bincount(src.reshape(-1), weights=g.reshape(-1), minlength=size).reshape(shape)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "shape,pads",
+    [
+        ((2, 7), (-2, 3)),
+        ((2, 3, 6), (3, -1)),
+        ((3, 5, 6), (-1, 2, 3, -2)),
+        ((2, 2, 4, 5, 6), (1, -2, -1, 3, 2, 0)),
+        ((2, 3, 4, 5), (0, 0, 2, 1)),
+    ],
+)
+def test_pad_negative_amounts_and_gradients_match_numpy(mode, shape, pads):
+    """Negative amounts crop (output i reads input i - left on every mode), zero pairs
+    leave a dim alone; float64 values and gradients against numpy, gradgradcheck."""
+    x = t64(shape, True)
+    out = F.pad(x, pads, mode=mode)
+    ref = _pad_reference(to_np(x), pads, mode)
+    assert_np_close(out, ref)
+    g = RNG.randn(*ref.shape)
+    out.backward(rtorch.tensor(g))
+    assert_np_close(x.grad, _pad_adjoint(shape, pads, mode, g))
+    small = t64(shape[:1] + tuple(min(s, 4) for s in shape[1:]), True)
+    fit = tuple(max(-1, min(p, 2)) for p in pads)
+    assert gradgradcheck(lambda a: F.pad(a, fit, mode=mode), (small,))
+
+
+def test_pad_dtypes_layouts_threads_and_names():
+    """Every dtype moves its elements unchanged (bool on circular only, as PyTorch);
+    the half types' gradients are summed in float32; non-contiguous inputs; a tensor
+    above the parallel grain gives the same bits on one and two threads; an empty
+    batch; PyTorch's grad_fn names."""
+    xi = rtorch.arange(60).view(3, 4, 5)
+    for dt in (rtorch.int64, rtorch.uint8, rtorch.int16, rtorch.float16, rtorch.bfloat16):
+        out = F.pad(xi.to(dt), (2, 1, 1, 3), mode="reflect")
+        assert out.dtype == dt
+        np.testing.assert_array_equal(
+            to_np(out.to(rtorch.int64)), _pad_reference(to_np(xi), (2, 1, 1, 3), "reflect")
+        )
+    b = (xi % 3 == 0).view(3, 20)
+    np.testing.assert_array_equal(
+        to_np(F.pad(b, (4, 2), mode="circular")), _pad_reference(to_np(b), (4, 2), "circular")
+    )
+    for mode, kernel in (("reflect", "reflection_pad1d"), ("replicate", "replication_pad1d")):
+        with pytest.raises(NotImplementedError, match=f"\"{kernel}\" not implemented for 'Bool'"):
+            F.pad(b, (1, 1), mode=mode)
+    for dt in (rtorch.float16, rtorch.bfloat16):
+        h = rtorch.tensor(RNG.randn(2, 3, 6), dtype=dt, requires_grad=True)
+        out = F.pad(h, (3, 2), mode="replicate")
+        g = rtorch.tensor(RNG.randn(2, 3, 11), dtype=dt)
+        out.backward(g)
+        assert h.grad.dtype == dt
+        want = _pad_adjoint((2, 3, 6), (3, 2), "replicate", to_np(g.float()))
+        np.testing.assert_allclose(to_np(h.grad.float()), want, rtol=1e-2, atol=1e-2)
+    base = t64((4, 6, 5))
+    for nc in (base.transpose(1, 2), base[:, ::2, 1:]):
+        assert not nc.is_contiguous()
+        assert_np_close(
+            F.pad(nc, (2, 2, 1, 0), mode="reflect"),
+            _pad_reference(to_np(nc), (2, 2, 1, 0), "reflect"),
+        )
+    big = rtorch.tensor(RNG.randn(8, 16, 40, 70).astype(np.float32), requires_grad=True)
+    gb = rtorch.tensor(RNG.randn(8, 16, 45, 76).astype(np.float32))
+
+    def run():
+        big.grad = None
+        out = F.pad(big, (3, 3, 2, 3), mode="reflect")
+        out.backward(gb)
+        return to_np(out), to_np(big.grad)
+
+    one, two = with_threads(1, run), with_threads(2, run)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    np.testing.assert_array_equal(one[0], _pad_reference(to_np(big), (3, 3, 2, 3), "reflect"))
+    want = _pad_adjoint((8, 16, 40, 70), (3, 3, 2, 3), "reflect", to_np(gb))
+    np.testing.assert_allclose(one[1], want, rtol=1e-5, atol=1e-5)
+    empty = rtorch.randn(0, 3, 5, requires_grad=True)
+    out = F.pad(empty, (2, 2), mode="circular")
+    assert tuple(out.shape) == (0, 3, 9)
+    out.sum().backward()
+    assert tuple(empty.grad.shape) == (0, 3, 5)
+    names = {
+        "reflect": "ReflectionPad{}DBackward0",
+        "replicate": "ReplicationPad{}DBackward0",
+        "circular": "CopySlices",
+    }
+    for mode, name in names.items():
+        for n in (1, 2, 3):
+            x = rtorch.randn(*([2, 3] + [5] * n), requires_grad=True)
+            assert F.pad(x, (1, 2) * n, mode=mode).grad_fn.name() == name.format(n)
+    meta = F.pad(rtorch.empty(2, 3, 5, device="meta"), (1, 2), mode="reflect")
+    assert meta.device.type == "meta" and tuple(meta.shape) == (2, 3, 8)
+
+
+def test_pad_kernel_checks_its_arguments():
+    """`_C._pad` called directly: what the Python checks would refuse is an error there
+    too, never a crash."""
+    x = rtorch.randn(2, 3, 5)
+    for pads, mode in (
+        ([5, 0], "reflect"),
+        ([6, 0], "circular"),
+        ([-3, -3], "replicate"),
+        ([1, 1, 1], "reflect"),
+        ([1, 1] * 3, "reflect"),
+        ([2**62, 2**62], "replicate"),
+    ):
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            rtorch._C._pad(x, pads, mode)
+    with pytest.raises(NotImplementedError, match="Unrecognised padding mode"):
+        rtorch._C._pad(x, [1, 1], "edge")
+    with pytest.raises(RuntimeError, match="does not fit"):
+        rtorch._C._pad(rtorch.randn(2, 0, 5), [1, 1, 1, 1], "replicate")
+
+
 def test_pad_errors():
     x = rtorch.randn(1, 2, 3)
     with pytest.raises(RuntimeError, match="Padding length must be divisible by 2"):
@@ -93,6 +236,9 @@ def test_pad_errors():
         F.pad(x, (3, 0), mode="reflect")
     with pytest.raises(RuntimeError, match="Padding value causes wrapping around more than once."):
         F.pad(x, (4, 0), mode="circular")
+    # Circular padding crops first: 3 values kept of 5, so 4 would wrap twice.
+    with pytest.raises(RuntimeError, match="Padding value causes wrapping around more than once."):
+        F.pad(rtorch.randn(1, 5), (4, -2), mode="circular")
     with pytest.raises(
         NotImplementedError, match="Padding size 2 is not supported for 4D input tensor."
     ):

@@ -213,6 +213,12 @@ fn _embedding_bag(
 }
 
 #[module_fn]
+#[pyo3(signature = (input, pad, mode))]
+fn _pad(input: PyRef<'_, PyTensor>, pad: Vec<i64>, mode: &str) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::pad::pad(&input.inner, &pad, mode))
+}
+
+#[module_fn]
 #[pyo3(signature = (input, sizes, scales, align_corners, mode))]
 fn _interpolate(
     input: PyRef<'_, PyTensor>,

@@ -1,8 +1,9 @@
 """Padding: ``pad`` with constant, reflect, replicate and circular modes, as torch.nn.functional.
 
 Constant padding writes the input into a filled output (one allocation, one copy; autograd
-slices the gradient back out). The other modes gather along each padded dimension with an
-index built from whole-tensor arithmetic, so their gradient is an index_add.
+slices the gradient back out). The other modes run in ``_C._pad`` on CPU tensors (each
+output row gathered from its source row, the gradient summed back per input row); on
+other devices they concatenate views of the input's borders.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def _gather_index(mode: str, size: int, left: int, right: int) -> Tensor:
         idx = last - (last - idx.abs()).abs()
     elif mode == "replicate":
         idx = idx.clamp(0, size - 1)
-    else:  # circular
-        idx = idx.remainder(size)
+    else:  # circular: crops first, then wraps around the kept values
+        cropped = max(-left, 0)
+        kept = size - cropped - max(-right, 0)
+        idx = (idx - cropped).remainder(kept) + cropped
     return idx
 
 
@@ -96,7 +99,9 @@ def _check_non_constant(input: Tensor, pad: Sequence[int], mode: str) -> None:
                 f"dimension, but got: padding ({left}, {right}) at dimension {dim} of input "
                 f"{list(input.shape)}"
             )
-        if mode == "circular" and (left > size or right > size):
+        # Circular padding crops first and wraps around the values kept.
+        kept = size - max(-left, 0) - max(-right, 0)
+        if mode == "circular" and (left > kept or right > kept) and size + left + right > 0:
             raise RuntimeError("Padding value causes wrapping around more than once.")
         if size + left + right <= 0:
             axis = "WHD"[i]
@@ -143,6 +148,8 @@ def pad(
     if value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     _check_non_constant(input, pad, mode)
+    if input.device.type == "cpu":
+        return _C._pad(input, list(pad), mode)
     out = input
     ndim = input.dim()
     for i in range(len(pad) // 2):

@@ -25,6 +25,7 @@ pub mod math;
 pub mod norm;
 mod norm_sums;
 pub mod optim;
+pub mod pad;
 pub mod pool;
 pub mod radix;
 pub mod reduce;

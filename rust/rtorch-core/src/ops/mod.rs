@@ -19,6 +19,7 @@ pub mod map;
 pub mod matmul;
 pub mod norm;
 pub mod optim;
+pub mod pad;
 pub mod pointwise;
 pub mod random_ops;
 pub mod reduce;
