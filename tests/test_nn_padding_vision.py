@@ -6,7 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_np_close, same_bits_at_every_simd_level, to_np, with_threads
+from conftest import (
+    assert_np_close,
+    run_script,
+    same_bits_at_every_simd_level,
+    to_np,
+    with_threads,
+)
 from nn_layers_parity import compare, rtorch_results, torch_results
 
 import rtorch
@@ -760,6 +766,139 @@ def test_grid_sample():
         ValueError, match="expected padding_mode to be 'zeros', 'border', or 'reflection'"
     ):
         F.grid_sample(x, grid, padding_mode="foo")
+
+
+def _np_source(g: np.ndarray, size: int, padding: str, align: bool) -> np.ndarray:
+    """PyTorch's source coordinate of grid values along an axis, in float64."""
+    c = (g + 1) / 2 * (size - 1) if align else ((g + 1) * size - 1) / 2
+    if padding == "reflection":
+        lo, hi = (0.0, size - 1.0) if align else (-0.5, size - 0.5)
+        span = hi - lo
+        d = np.abs(c - lo)
+        flips = np.floor(d / span)
+        extra = np.fmod(d, span)
+        c = np.where(flips % 2 == 0, lo + extra, hi - extra)
+    if padding in ("border", "reflection"):
+        c = np.clip(c, 0, size - 1)
+    return c
+
+
+def _np_grid_sample(x: np.ndarray, grid: np.ndarray, mode: str, padding: str, align: bool):
+    n, c, h, w = x.shape
+    out = np.zeros((n, c) + grid.shape[1:3])
+    for b in range(n):
+        sx = _np_source(grid[b, ..., 0], w, padding, align)
+        sy = _np_source(grid[b, ..., 1], h, padding, align)
+        for i, j in np.ndindex(*grid.shape[1:3]):
+            fx, fy = sx[i, j], sy[i, j]
+            if mode == "nearest":
+                taps = [(np.round(fy), np.round(fx), 1.0)]
+            else:
+                x0, y0 = math.floor(fx), math.floor(fy)
+                taps = [
+                    (y0 + dy, x0 + dx, (1 - abs(fy - y0 - dy)) * (1 - abs(fx - x0 - dx)))
+                    for dy in (0, 1)
+                    for dx in (0, 1)
+                ]
+            for yy, xx, wt in taps:
+                if 0 <= yy < h and 0 <= xx < w:
+                    out[b, :, i, j] += wt * x[b, :, int(yy), int(xx)]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_modes_match_numpy(mode, padding, align):
+    """Every mode, padding and corner alignment against float64 numpy, locations inside
+    and far outside the input; the grid's gradient is zero for nearest sampling."""
+    x = t64((2, 3, 5, 6), True)
+    gn = RNG.uniform(-2.5, 2.5, (2, 4, 7, 2))
+    gn[0, 0, 0] = (0.3, -0.7)
+    grid = rtorch.tensor(gn, dtype=rtorch.float64, requires_grad=True)
+    out = F.grid_sample(x, grid, mode=mode, padding_mode=padding, align_corners=align)
+    assert_np_close(out, _np_grid_sample(to_np(x), gn, mode, padding, align))
+    out.sum().backward()
+    if mode == "nearest":
+        assert not to_np(grid.grad).any()
+    xs = t64((1, 2, 4, 5), True)
+    gs = rtorch.tensor(RNG.uniform(-1.1, 1.1, (1, 3, 4, 2)), dtype=rtorch.float64)
+    gs.requires_grad_(mode == "bilinear")
+    assert gradcheck(
+        lambda a, b: F.grid_sample(a, b, mode=mode, padding_mode=padding, align_corners=align),
+        (xs, gs),
+    )
+
+
+_GS_SCRIPT = """
+import hashlib, rtorch, numpy as np
+import rtorch.nn.functional as F
+rng = np.random.RandomState(3)
+x = rtorch.tensor(rng.standard_normal((8, 16, 20, 24)), dtype=rtorch.float32, requires_grad=True)
+grid = rtorch.tensor(rng.uniform(-1.1, 1.1, (8, 18, 22, 2)), dtype=rtorch.float32, requires_grad=True)
+out = []
+for threads in (1, 2):
+    rtorch.set_num_threads(threads)
+    x.grad = grid.grad = None
+    y = F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
+    y.backward(rtorch.ones_like(y) * 0.5)
+    out.append(" ".join(hashlib.sha1(a.detach().numpy().tobytes()).hexdigest()[:12] for a in (y, x.grad, grid.grad)))
+print(out[0], out[0] == out[1])
+"""
+
+
+def test_grid_sample_float32_threads_half_types_and_errors():
+    """float32 above the parallel grain: the same bits on one and two threads (and at
+    every SIMD level), close to float64; float16/bfloat16 in float32; non-contiguous
+    operands; NaN and infinite locations read nothing; errors for mismatched dtypes,
+    empty planes and a second derivative."""
+    assert run_script(_GS_SCRIPT)[-1] == "True"
+    assert same_bits_at_every_simd_level(_GS_SCRIPT)
+    xn = RNG.standard_normal((8, 16, 20, 24))
+    gn = RNG.uniform(-1.1, 1.1, (8, 18, 22, 2))
+    got = F.grid_sample(
+        rtorch.tensor(xn, dtype=rtorch.float32), rtorch.tensor(gn, dtype=rtorch.float32),
+        align_corners=True,
+    )  # fmt: skip
+    want = _np_grid_sample(xn, gn, "bilinear", "zeros", True)
+    np.testing.assert_allclose(to_np(got), want, rtol=1e-5, atol=1e-5)
+    for dt in (rtorch.float16, rtorch.bfloat16):
+        xh, gh = rtorch.tensor(xn[:1], dtype=dt), rtorch.tensor(gn[:1], dtype=dt)
+        h = F.grid_sample(xh, gh, align_corners=True)
+        assert h.dtype == dt
+        # Against the rounded operands; the output rounded once to the half type.
+        ref = _np_grid_sample(to_np(xh.float()), to_np(gh.float()), "bilinear", "zeros", True)
+        np.testing.assert_allclose(to_np(h.float()), ref, rtol=1e-2, atol=1e-2)
+    xt = rtorch.tensor(xn[:2, :3].transpose(0, 1, 3, 2).copy()).transpose(2, 3)
+    gt = rtorch.tensor(gn[:2, :5, :6].transpose(0, 2, 1, 3).copy()).transpose(1, 2)
+    assert not xt.is_contiguous() and not gt.is_contiguous()
+    assert_np_close(
+        F.grid_sample(xt, gt, align_corners=False),
+        _np_grid_sample(xn[:2, :3], gn[:2, :5, :6], "bilinear", "zeros", False),
+    )
+    odd = rtorch.tensor([[[[float("nan"), 0.0], [float("inf"), -float("inf")]]]])
+    for pm in ("zeros", "border", "reflection"):
+        y = F.grid_sample(rtorch.ones(1, 2, 3, 3), odd, padding_mode=pm, align_corners=False)
+        assert tuple(y.shape) == (1, 2, 1, 2)
+    with pytest.raises(RuntimeError, match="same floating point dtype"):
+        F.grid_sample(rtorch.ones(1, 1, 2, 2), rtorch.zeros(1, 1, 1, 2, dtype=rtorch.float64))
+    with pytest.raises(RuntimeError, match="non-empty spatial dimensions"):
+        F.grid_sample(rtorch.ones(1, 1, 0, 2), rtorch.zeros(1, 1, 1, 2))
+    x = rtorch.randn(1, 1, 3, 3, requires_grad=True)
+    (gx,) = rtorch.autograd.grad(
+        F.grid_sample(x, rtorch.zeros(1, 2, 2, 2), align_corners=False).sum(), x,
+        create_graph=False,
+    )  # fmt: skip
+    assert tuple(gx.shape) == (1, 1, 3, 3)
+    with pytest.raises(RuntimeError, match="grid_sampler_2d_backward"):
+        rtorch.autograd.grad(
+            F.grid_sample(x, rtorch.zeros(1, 2, 2, 2), align_corners=False).sum(), x,
+            create_graph=True,
+        )  # fmt: skip
+    assert (
+        F.grid_sample(x, rtorch.zeros(1, 2, 2, 2), align_corners=False).grad_fn.name()
+        == "GridSampler2DBackward0"
+    )
 
 
 # ---------------------------------------------------------------- distances

@@ -213,6 +213,24 @@ fn _embedding_bag(
 }
 
 #[module_fn]
+#[pyo3(signature = (input, grid, mode, padding_mode, align_corners))]
+fn _grid_sample(
+    input: PyRef<'_, PyTensor>,
+    grid: PyRef<'_, PyTensor>,
+    mode: &str,
+    padding_mode: &str,
+    align_corners: bool,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::grid_sample::grid_sample(
+        &input.inner,
+        &grid.inner,
+        mode,
+        padding_mode,
+        align_corners,
+    ))
+}
+
+#[module_fn]
 #[pyo3(signature = (input, pad, mode))]
 fn _pad(input: PyRef<'_, PyTensor>, pad: Vec<i64>, mode: &str) -> PyResult<PyTensor> {
     wrap(rtorch_core::ops::pad::pad(&input.inner, &pad, mode))

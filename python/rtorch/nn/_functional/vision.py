@@ -407,7 +407,9 @@ def grid_sample(
         align_corners: whether -1 and 1 are the centres (True) or the outer edges (False) of
             the corner pixels. Default: ``False``.
 
-    Gradients flow to ``input`` and, for bilinear, to ``grid``.
+    Gradients flow to ``input`` and, for bilinear, to ``grid`` (zeros for nearest); the
+    gradient is not itself differentiable, as in PyTorch. On CPU tensors this runs in
+    ``_C._grid_sample``.
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(
@@ -430,6 +432,9 @@ def grid_sample(
             f"{list(input.shape)}"
         )
     align = bool(align_corners)
+    if input.device.type == "cpu" and grid.device.type == "cpu":
+        return _C._grid_sample(input, grid, mode, padding_mode, align)
+    # Elsewhere: whole-tensor gathers and multiply-adds.
     n, c, h, w = input.shape
     ho, wo = grid.shape[1], grid.shape[2]
     ix = _source_coord(grid[..., 0], w, padding_mode, align)

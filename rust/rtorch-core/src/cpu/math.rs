@@ -1633,8 +1633,8 @@ use super::gamma::{digamma_m, lgamma_m, trigamma_m};
 use super::gelu32::{gelu_grad_near, gelu_near, REACH as GELU_REACH};
 
 /// `out = f(x)` as a copy then `f_in_place` on blocks small enough to stay in the L1
-/// cache between the two (no extra trip to memory): the out-of-place form of the rare,
-/// slow functions marked `[in_place]` in `slice_fns!`, whose loop is compiled once per
+/// cache between the two (no extra trip to memory): the out-of-place form of the less
+/// used functions marked `[in_place]` in `slice_fns!`, whose loop is compiled once per
 /// level instead of twice.
 #[inline(always)]
 fn copy_then_in_place(x: &[f32], out: &mut [f32], f_in_place: impl Fn(&mut [f32])) {
@@ -1648,8 +1648,8 @@ fn copy_then_in_place(x: &[f32], out: &mut [f32], f_in_place: impl Fn(&mut [f32]
 /// Defines each `$name(x, out)` / `$name_inplace(buf)` pair at every level (generic,
 /// AVX2, AVX-512, portable) and as dispatchers on `capability()`. An entry marked
 /// `[in_place]` compiles its element loop only in the in-place form, the other being
-/// `copy_then_in_place` (its functions cost about 1 ulp-checked polynomial per element,
-/// so the copy is noise; the extension's size is not).
+/// `copy_then_in_place` (each element costs a polynomial or more, next to which the
+/// copy within L1 is noise; the extension's size is not).
 macro_rules! slice_fns {
     ($($name:ident, $name_inplace:ident => $f:ident $(| $near:ident < $reach:ident)? $([$in_place:ident])?;)*) => {
         mod generic {
@@ -1788,7 +1788,7 @@ slice_fns! {
     sigmoid_slice, sigmoid_slice_inplace => sigmoid_m | sigmoid_near < SIGMOID_REACH;
     silu_slice, silu_slice_inplace => silu_m | silu_near < SIGMOID_REACH;
     erf_slice, erf_slice_inplace => erf_m;
-    erfc_slice, erfc_slice_inplace => erfc_m;
+    erfc_slice, erfc_slice_inplace => erfc_m [in_place];
     erfinv_slice, erfinv_slice_inplace => erfinv_m | erfinv_near < ERFINV_REACH [in_place];
     gelu_slice, gelu_slice_inplace => gelu_m | gelu_near < GELU_REACH;
     gelu_grad_slice, gelu_grad_slice_inplace => gelu_grad_m | gelu_grad_near < GELU_REACH;
@@ -1796,8 +1796,8 @@ slice_fns! {
     log1p_slice, log1p_slice_inplace => log1p_m;
     sin_fast_slice, sin_fast_slice_inplace => sin_fast_f32;
     cos_fast_slice, cos_fast_slice_inplace => cos_fast_f32;
-    tan_fast_slice, tan_fast_slice_inplace => tan_fast_f32;
-    atan_slice, atan_slice_inplace => atan_m;
+    tan_fast_slice, tan_fast_slice_inplace => tan_fast_f32 [in_place];
+    atan_slice, atan_slice_inplace => atan_m [in_place];
     exp2_slice, exp2_slice_inplace => exp2_m;
     log2_slice, log2_slice_inplace => log2_m;
     log10_slice, log10_slice_inplace => log10_m;

@@ -9,6 +9,7 @@ pub mod copy;
 pub mod creation;
 pub mod embedding;
 pub mod grad_kinds;
+pub mod grid_sample;
 pub mod histogram;
 pub mod index;
 pub mod index_kinds;
