@@ -34,6 +34,8 @@ ROWS = [
     "pixel_shuffle 16x32x32x32 r2 forward+backward",
     "adaptive_max_pool2d 16x32x32x32 ->7x7 forward+backward",
     "pad reflect 3 16x32x32x32 forward+backward",
+    "grid_sample bilinear 16x32x32x32 affine grid forward+backward",
+    "index_select 16384 of 50000 rows of 32 forward",
 ]
 
 
@@ -96,6 +98,14 @@ def time_calls(lib, seconds: float) -> dict:
     r[ROWS[14]] = best_us(step(lambda t: F.pixel_shuffle(t, 2), big), seconds)
     r[ROWS[15]] = best_us(step(lambda t: F.adaptive_max_pool2d(t, 7), big), seconds)
     r[ROWS[16]] = best_us(step(lambda t: F.pad(t, (3, 3, 3, 3), mode="reflect"), big), seconds)
+    theta = lib.tensor([[1.0, 0.1, 0.05], [-0.1, 0.9, 0.0]]).expand(16, 2, 3)
+    grid = F.affine_grid(theta, (16, 32, 32, 32), align_corners=False).requires_grad_(True)
+    r[ROWS[17]] = best_us(
+        step(lambda t, g: F.grid_sample(t, g, align_corners=False), big, grid), seconds
+    )
+    table = lib.randn(50000, 32)
+    rows = lib.randint(0, 50000, (16384,))
+    r[ROWS[18]] = best_us(lambda: table.index_select(0, rows), seconds)
     return r
 
 
