@@ -13,37 +13,24 @@
 //! task in a fixed order, so results do not depend on the thread count.
 
 use super::GRAIN;
+use crate::element::num_like::FloatOps;
 
-/// The float types the kernels compute in.
-pub trait GridFloat:
-    Copy
-    + Send
-    + Sync
-    + Default
-    + PartialOrd
-    + std::ops::Add<Output = Self>
-    + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + std::ops::Div<Output = Self>
-    + std::ops::Rem<Output = Self>
-    + std::ops::Neg<Output = Self>
-    + 'static
-{
-    fn of(v: f64) -> Self;
+/// The float types the kernels compute in: `FloatOps` with what sampling needs.
+pub trait GridFloat: FloatOps + Default + std::ops::Rem<Output = Self> {
     fn floor(self) -> Self;
     fn abs(self) -> Self;
     fn round_even(self) -> Self;
     /// The value as an index when it is a whole number in `0..=last` (false for NaN).
     fn index_within(self, last: usize) -> Option<usize>;
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        Self::from_f64(v)
+    }
 }
 
 macro_rules! grid_float {
     ($t:ty) => {
         impl GridFloat for $t {
-            #[inline(always)]
-            fn of(v: f64) -> Self {
-                v as $t
-            }
             #[inline(always)]
             fn floor(self) -> Self {
                 <$t>::floor(self)
