@@ -97,12 +97,13 @@ pub fn gather_rows<T: Element>(
             unsafe { *po.get().add(bd + d.within[j]) = *ps.get().add(bs + s.within[j]) };
         }
     };
-    // Tasks of 64 rows: a task per row spent more in the call and in loading the
-    // closure's captures than in copying a 128-byte row.
-    const ROWS_PER_TASK: usize = 64;
-    let tasks = nb.div_ceil(ROWS_PER_TASK);
+    // Tasks of about 4K elements, at most 64 rows: a task per row spent more in the call
+    // and in loading the closure's captures than in copying a 128-byte row, while long
+    // rows still split across the threads.
+    let per = (super::GRAIN / 8 / r.max(1)).clamp(1, 64);
+    let tasks = nb.div_ceil(per);
     let rows = |t: usize| {
-        for b in t * ROWS_PER_TASK..nb.min((t + 1) * ROWS_PER_TASK) {
+        for b in t * per..nb.min((t + 1) * per) {
             row(b);
         }
     };
