@@ -1,5 +1,5 @@
 """Rust window kernels behind nn.functional: im2col/col2im (F.unfold/F.fold, conv2d,
-conv_transpose2d, avg_pool2d) and the max-pool argmax kernel (``_C._max_pool2d_indices``,
+conv_transpose2d, avg_pool2d) and the max-pool argmax kernel (``_C._max_pool``,
 checked directly and next to F.max_pool2d), against numpy float64 references written here
 (vectorised over kernel offsets), gradcheck and gradgradcheck."""
 
@@ -253,11 +253,9 @@ def test_max_pool2d_indices_and_values(k, s, p, d, ceil):
     vals, idx = F.max_pool2d(t(x), k, s, p, d, ceil, return_indices=True)
     want = np_max_pool_idx(x, k, s, p, d, ceil)
     np.testing.assert_array_equal(idx.numpy(), want)
-    # The Rust argmax kernel directly (F.max_pool2d does not route through it yet).
-    np.testing.assert_array_equal(_C._max_pool2d_indices(t(x), k, s, p, d, ceil).numpy(), want)
-    np.testing.assert_array_equal(
-        _C._max_pool2d_indices(t(x[0]), k, s, p, d, ceil).numpy(), want[0]
-    )
+    # The Rust kernel directly.
+    np.testing.assert_array_equal(_C._max_pool(t(x), k, s, p, d, ceil)[1].numpy(), want)
+    np.testing.assert_array_equal(_C._max_pool(t(x[0]), k, s, p, d, ceil)[1].numpy(), want[0])
     flat = x.reshape(4, 3, -1)
     want_vals = np.take_along_axis(flat, want.reshape(4, 3, -1), 2).reshape(want.shape)
     np.testing.assert_array_equal(vals.numpy(), want_vals)
@@ -267,7 +265,7 @@ def test_max_pool2d_indices_and_values(k, s, p, d, ceil):
     v32, i32 = F.max_pool2d(bt, k, s, p, d, ceil, return_indices=True)
     want32 = np_max_pool_idx(big, k, s, p, d, ceil)
     np.testing.assert_array_equal(i32.numpy(), want32)
-    np.testing.assert_array_equal(_C._max_pool2d_indices(bt, k, s, p, d, ceil).numpy(), want32)
+    np.testing.assert_array_equal(_C._max_pool(bt, k, s, p, d, ceil)[1].numpy(), want32)
     assert v32.dtype == rtorch.float32
 
 
@@ -277,19 +275,19 @@ def test_max_pool_all_minus_inf_and_integers():
     np.testing.assert_array_equal(idx.numpy(), [[[[0, 2], [8, 10]]]])
     xi = RNG.randint(-5, 5, size=(2, 3, 7, 6))
     want = np_max_pool_idx(xi.astype(np.float64), (3, 3), (2, 2), (1, 1), (1, 1), False)
-    got = _C._max_pool2d_indices(t(xi), (3, 3), (2, 2), (1, 1), (1, 1), False)
+    got = _C._max_pool(t(xi), (3, 3), (2, 2), (1, 1), (1, 1), False)[1]
     np.testing.assert_array_equal(got.numpy(), want)
     # Without padding through F (its padded integer path is a separate Python issue).
     vals, idx = F.max_pool2d(t(xi), 3, 2, return_indices=True)
     assert vals.dtype == rtorch.int64
     want = np_max_pool_idx(xi.astype(np.float64), (3, 3), (2, 2), (0, 0), (1, 1), False)
     np.testing.assert_array_equal(idx.numpy(), want)
-    got = _C._max_pool2d_indices(t(x), (2, 2), (2, 2), (0, 0), (1, 1), False)
+    got = _C._max_pool(t(x), (2, 2), (2, 2), (0, 0), (1, 1), False)[1]
     np.testing.assert_array_equal(got.numpy(), [[[[0, 2], [8, 10]]]])
     with pytest.raises(RuntimeError, match="pad should be at most half"):
-        _C._max_pool2d_indices(t(x), (2, 2), (2, 2), (2, 0), (1, 1), False)
+        _C._max_pool(t(x), (2, 2), (2, 2), (2, 0), (1, 1), False)[1]
     with pytest.raises(RuntimeError, match="Output size is too small"):
-        _C._max_pool2d_indices(t(x[:, :, :1, :1]), (3, 3), (1, 1), (1, 1), (2, 2), False)
+        _C._max_pool(t(x[:, :, :1, :1]), (3, 3), (1, 1), (1, 1), (2, 2), False)[1]
 
 
 def test_max_pool1d_and_unbatched():

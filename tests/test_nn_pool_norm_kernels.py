@@ -1,5 +1,5 @@
-"""Fused Rust kernels behind nn.functional: max_pool2d/max_pool1d (values + indices in one
-pass, scatter backward), batch_norm and layer_norm (fused statistics + affine, backward
+"""Fused Rust kernels behind nn.functional: max_pool2d/max_pool1d/max_pool3d (values +
+indices in one pass, scatter backward), batch_norm and layer_norm (fused statistics + affine, backward
 kernels), checked against numpy float64 references written here, gradcheck /
 gradgradcheck, and bitwise equality across thread counts."""
 
@@ -185,6 +185,130 @@ def test_max_pool2d_integer_and_errors():
         F.max_pool2d(rtorch.zeros(1, 1, 4, 4), 2, padding=2)
     with pytest.raises(RuntimeError, match="Output size is too small"):
         F.max_pool2d(rtorch.zeros(1, 1, 2, 2), 3)
+
+
+def np_max_pool3d(x, k, s, p, d, ceil):
+    """Values and flat in-volume indices of a (N, C, D, H, W) input, taps scanned in
+    (depth, row, column) order with PyTorch's rule (a later tap wins when greater or
+    NaN); a window without in-bounds taps gives -inf and index -1."""
+    n, c, *sizes = x.shape
+    outs = [pool_out(sizes[a], k[a], s[a], p[a], d[a], ceil) for a in range(3)]
+    vals = np.empty((n, c, *outs))
+    idx = np.empty((n, c, *outs), dtype=np.int64)
+    for pos in np.ndindex(*outs):
+        taps = [
+            [o * s[a] - p[a] + j * d[a] for j in range(k[a])
+             if 0 <= o * s[a] - p[a] + j * d[a] < sizes[a]]
+            for a, o in enumerate(pos)
+        ]  # fmt: skip
+        best, bi = np.full((n, c), -np.inf), np.full((n, c), -1)
+        first = True
+        for z in taps[0]:
+            for y in taps[1]:
+                for xx in taps[2]:
+                    v = x[:, :, z, y, xx]
+                    upd = np.full((n, c), first) | (v > best) | np.isnan(v)
+                    best = np.where(upd, v, best)
+                    bi = np.where(upd, (z * sizes[1] + y) * sizes[2] + xx, bi)
+                    first = False
+        vals[(slice(None), slice(None), *pos)] = best
+        idx[(slice(None), slice(None), *pos)] = bi
+    return vals, idx
+
+
+POOL3D_CASES = [
+    # (shape, kernel, stride, padding, dilation, ceil)
+    ((2, 3, 4, 6, 7), (2, 2, 2), (2, 2, 2), (0, 0, 0), (1, 1, 1), False),
+    ((2, 3, 5, 6, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), False),
+    ((1, 2, 5, 6, 7), (3, 2, 3), (2, 1, 2), (1, 1, 1), (1, 2, 1), True),
+    ((1, 2, 6, 5, 9), (2, 3, 2), (3, 2, 3), (1, 1, 0), (2, 1, 2), True),
+    # Depth only (in-plane kernel 1) and in-plane only (depth kernel 1), stride 1.
+    ((1, 2, 5, 4, 4), (3, 1, 1), (1, 1, 1), (1, 0, 0), (1, 1, 1), False),
+    ((1, 2, 3, 5, 40), (1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), False),
+    # A depth window wholly in the padding (dilation 2 from -1 over a depth of 1).
+    ((1, 2, 1, 4, 4), (2, 2, 2), (1, 2, 2), (1, 0, 0), (2, 1, 1), False),
+]
+
+
+@pytest.mark.parametrize(
+    "dtype", [rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16, rtorch.int64,
+              rtorch.int32, rtorch.int16, rtorch.int8, rtorch.uint8],
+)  # fmt: skip
+@pytest.mark.parametrize("case", POOL3D_CASES)
+def test_max_pool3d_values_indices_backward(case, dtype):
+    shape, k, s, p, d, ceil = case
+    # Few distinct values: ties within and across slices everywhere.
+    x = RNG.randint(0, 4, shape).astype(np.float64)
+    if dtype.is_floating_point:
+        x[0, 0, 0, 1, 1] = np.nan  # NaN propagates
+        x[0, -1, :2, 2, 3] = np.nan  # the last NaN (in depth too) wins
+        x[-1, 0, :, 3, :] = -np.inf  # windows of only -inf pick their first element
+    xt = t(x, dtype, requires_grad=dtype.is_floating_point)
+    vals, idx = F.max_pool3d(xt, k, s, p, d, ceil_mode=ceil, return_indices=True)
+    want_v, want_i = np_max_pool3d(x, k, s, p, d, ceil)
+    assert idx.dtype == rtorch.int64 and vals.dtype == dtype
+    assert np.array_equal(np.array(idx.tolist()), want_i)
+    if dtype.is_floating_point:
+        assert np.array_equal(npy(vals), want_v, equal_nan=True)
+        assert vals.grad_fn.name() == "MaxPool3DWithIndicesBackward0"
+        g = RNG.randint(-3, 4, want_v.shape).astype(np.float64)
+        vals.backward(t(g, dtype))
+        want_g = np_pool_backward(g, np.where(want_i < 0, 0, want_i), 1, int(np.prod(shape[2:])))
+        want_g -= np_pool_backward(
+            g * (want_i < 0), np.zeros_like(want_i), 1, int(np.prod(shape[2:]))
+        )
+        close(xt.grad, want_g.reshape(shape), rtorch.float64)
+    else:
+        # A window without elements holds the type's lowest value, as in PyTorch.
+        want_v[np.isneginf(want_v)] = rtorch.iinfo(dtype).min
+        assert np.array_equal(np.array(vals.tolist()), want_v)
+
+
+def test_max_pool3d_large_unbatched_noncontiguous_and_errors():
+    # Above the parallel grain size, with a permuted (non-contiguous) input.
+    base = RNG.standard_normal((4, 9, 10, 11, 16))
+    x = t(base, rtorch.float32).permute(0, 4, 1, 2, 3)
+    want_v, want_i = np_max_pool3d(npy(x), (3, 3, 3), (2, 2, 2), (1, 1, 1), (1, 1, 1), True)
+    v, i = F.max_pool3d(x, 3, 2, 1, ceil_mode=True, return_indices=True)
+    close(v, want_v, rtorch.float32)
+    assert np.array_equal(np.array(i.tolist()), want_i)
+    v3 = F.max_pool3d(x[1], 3, 2, 1, ceil_mode=True)
+    close(v3, want_v[1], rtorch.float32)
+    e = F.max_pool3d(rtorch.zeros(0, 3, 4, 4, 4, requires_grad=True), 2)
+    assert tuple(e.shape) == (0, 3, 2, 2, 2)
+    with pytest.raises(NotImplementedError, match="\"max_pool3d\" not implemented for 'Bool'"):
+        F.max_pool3d(rtorch.zeros(1, 2, 2, 2, dtype=rtorch.bool), 2)
+    xg = t(RNG.permutation(2 * 4 * 5 * 3).reshape(1, 2, 4, 5, 3) / 10.0, requires_grad=True)
+    f = lambda a: F.max_pool3d(a, (2, 3, 2), (1, 2, 1), (1, 1, 0), dilation=(2, 1, 1))
+    assert gradcheck(f, (xg,))
+    assert gradgradcheck(f, (xg,))
+    y = f(xg)
+    gy = rtorch.ones_like(y, requires_grad=True)
+    gg = rtorch.autograd.grad(y, xg, gy, create_graph=True)[0]
+    assert gg.grad_fn.name() == "MaxPool3DWithIndicesBackwardBackward0"
+
+
+_POOL3D_LEVEL_SCRIPT = """
+import sys
+import rtorch, rtorch.nn.functional as F
+g = rtorch.Generator().manual_seed(3)
+for dt in (rtorch.float32, rtorch.float64, rtorch.int64, rtorch.bfloat16):
+    x = (rtorch.randn(2, 5, 7, 9, 37, generator=g) * 3).round().to(dt)
+    for args in ((3, 1, 1), (2, 2, 0), ((2, 3, 3), (1, 2, 1), 1)):
+        v, i = F.max_pool3d(x, *args, return_indices=True)
+        print(v.float().numpy().tobytes().hex(), i.numpy().tobytes().hex())
+"""
+
+
+def test_max_pool3d_bits_do_not_depend_on_the_simd_level_or_threads():
+    assert same_bits_at_every_simd_level(_POOL3D_LEVEL_SCRIPT)
+    x = rtorch.randn(4, 8, 9, 20, 20)
+
+    def run():
+        return [a.numpy().copy() for a in F.max_pool3d(x, 3, 2, 1, return_indices=True)]
+
+    for a, b in zip(with_threads(1, run), with_threads(2, run), strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_thread_count_bitwise_identical():

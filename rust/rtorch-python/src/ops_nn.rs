@@ -1,10 +1,12 @@
 //! Bindings of the sliding-window kernels behind rtorch.nn.functional: `_im2col`
-//! (F.unfold), `_col2im` (F.fold) and `_max_pool2d_indices`. Arguments are already
-//! expanded to pairs by the Python layer; the core checks them.
+//! (F.unfold), `_col2im` (F.fold), `_max_pool` (2-D and 3-D) and
+//! `_adaptive_max_pool2d`. Arguments are already expanded to one per axis by the
+//! Python layer; the core checks them.
 
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;
+use rtorch_core::ops::pool;
 use rtorch_core::ops::window::{self as win, Window2d};
 use rtorch_macros::module_fn;
 
@@ -62,42 +64,23 @@ fn _col2im(
     wrap(win::col2im(&input.inner, size_pair(output_size)?, w))
 }
 
+/// `F.max_pool2d` / `F.max_pool3d` with indices: two or three values per argument.
 #[module_fn]
 #[pyo3(signature = (input, kernel_size, stride, padding, dilation, ceil_mode))]
-fn _max_pool2d_indices(
+fn _max_pool(
     input: PyRef<'_, PyTensor>,
-    kernel_size: (i64, i64),
-    stride: (i64, i64),
-    padding: (i64, i64),
-    dilation: (i64, i64),
-    ceil_mode: bool,
-) -> PyResult<PyTensor> {
-    wrap(win::max_pool2d_indices(
-        &input.inner,
-        pair(kernel_size),
-        pair(stride),
-        pair(padding),
-        pair(dilation),
-        ceil_mode,
-    ))
-}
-
-#[module_fn]
-#[pyo3(signature = (input, kernel_size, stride, padding, dilation, ceil_mode))]
-fn _max_pool2d(
-    input: PyRef<'_, PyTensor>,
-    kernel_size: (i64, i64),
-    stride: (i64, i64),
-    padding: (i64, i64),
-    dilation: (i64, i64),
+    kernel_size: Vec<i64>,
+    stride: Vec<i64>,
+    padding: Vec<i64>,
+    dilation: Vec<i64>,
     ceil_mode: bool,
 ) -> PyResult<(PyTensor, PyTensor)> {
-    let (v, i) = win::max_pool2d(
+    let (v, i) = pool::max_pool(
         &input.inner,
-        pair(kernel_size),
-        pair(stride),
-        pair(padding),
-        pair(dilation),
+        &kernel_size,
+        &stride,
+        &padding,
+        &dilation,
         ceil_mode,
     )
     .py()?;
@@ -110,7 +93,7 @@ fn _adaptive_max_pool2d(
     input: PyRef<'_, PyTensor>,
     output_size: (usize, usize),
 ) -> PyResult<(PyTensor, PyTensor)> {
-    let (v, i) = win::adaptive_max_pool2d(&input.inner, output_size.0, output_size.1).py()?;
+    let (v, i) = pool::adaptive_max_pool2d(&input.inner, output_size.0, output_size.1).py()?;
     Ok((PyTensor::from(v), PyTensor::from(i)))
 }
 

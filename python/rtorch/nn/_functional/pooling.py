@@ -150,7 +150,7 @@ def _max_pool2d_core(
 ) -> tuple[Tensor, Tensor | None]:
     # One Rust pass finds each window's maximum and its flat in-plane index (PyTorch's
     # rule: a later element wins if it is greater or NaN); the gradient goes to the argmax.
-    values, idx = _C._max_pool2d(input, kernel, stride, padding, dilation, ceil_mode)
+    values, idx = _C._max_pool(input, kernel, stride, padding, dilation, ceil_mode)
     return values, (idx if with_indices else None)
 
 

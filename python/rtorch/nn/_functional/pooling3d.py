@@ -1,7 +1,8 @@
 """3-D pooling, as torch.nn.functional: max_pool3d, avg_pool3d, adaptive_avg_pool3d and
 adaptive_max_pool3d.
 
-Windows are strided views of the padded input (``Tensor.unfold`` on the three spatial
+max_pool3d is one Rust pass (``_C._max_pool``, shared with max_pool2d). Elsewhere windows
+are strided views of the padded input (``Tensor.unfold`` on the three spatial
 dimensions); a pool is one reduction over the flattened window, and autograd of that
 reduction is the backward. Adaptive average pooling multiplies by per-axis bin-averaging
 matrices (the bins are boxes, so averaging is separable).
@@ -14,7 +15,6 @@ from typing import Any
 
 from ... import _C
 from ..._C import Tensor
-from ..._dtype_info import iinfo
 from .padding import pad as _pad
 from .pooling import (
     _adaptive_avg_2d,
@@ -166,24 +166,10 @@ def max_pool3d_with_indices(
     stride_t = _triple(stride, "stride", "max_pool3d", kernel)
     padding_t = _triple(padding, "padding", "max_pool3d")
     dilation_t = _triple(dilation, "dilation", "max_pool3d")
-    out = _plan(x, kernel, stride_t, padding_t, dilation_t, ceil_mode, False)
-    fill = float("-inf") if x.is_floating_point() else iinfo(x.dtype).min
-    view = _windows(x, kernel, stride_t, padding_t, dilation_t, out, fill)
-    n, c = x.shape[0], x.shape[1]
-    k = kernel[0] * kernel[1] * kernel[2]
-    values, arg = view.reshape(n, c, *out, k).max(-1)
-    # Window offset -> input coordinates -> flat index into the (D, H, W) volume.
-    kd = arg // (kernel[1] * kernel[2])
-    kh = (arg // kernel[2]) % kernel[1]
-    kw = arg % kernel[2]
-    coords = []
-    for axis, (kk, o) in enumerate(zip((kd, kh, kw), out, strict=True)):
-        shape = [1, 1, 1]
-        shape[axis] = o
-        start = (_C.arange(o) * stride_t[axis] - padding_t[axis]).reshape(shape)
-        coords.append(start + kk * dilation_t[axis])
-    h, w = x.shape[3], x.shape[4]
-    indices = (coords[0] * h + coords[1]) * w + coords[2]
+    _plan(x, kernel, stride_t, padding_t, dilation_t, ceil_mode, False)  # PyTorch's messages
+    # One Rust pass: each slice's in-plane window maxima, combined along the depth
+    # window in PyTorch's order (the first maximum wins, a later NaN replaces).
+    values, indices = _C._max_pool(x, kernel, stride_t, padding_t, dilation_t, ceil_mode)
     if unbatched:
         return values.squeeze(0), indices.squeeze(0)
     return values, indices

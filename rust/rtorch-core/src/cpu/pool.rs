@@ -1,7 +1,8 @@
-//! Max-pooling kernels over contiguous `(planes, H, W)` buffers: the forward writes the
-//! window maxima and their flat in-plane indices in one pass; the backward scatters each
-//! output gradient onto its argmax. Work is split by whole planes (one thread owns a
-//! plane, so the backward's additions run in a fixed order for any thread count).
+//! Max-pooling kernels over contiguous `(planes, H, W)` or `(volumes, D, H, W)`
+//! buffers: the forward writes the window maxima and their flat in-plane (in-volume)
+//! indices in one pass; the backward scatters each output gradient onto its argmax.
+//! Work is split by whole planes or volumes (one thread owns one, so the backward's
+//! additions run in a fixed order for any thread count).
 //!
 //! The in-bounds part of every window row and column is computed once per call (no
 //! divisions in the inner loops).
@@ -184,18 +185,51 @@ fn parallel(planes: usize, work: usize) -> bool {
     planes > 1 && work >= super::GRAIN && super::get_num_threads() > 1
 }
 
-/// Forward over all planes: `src` is `planes*h*w`, `vals` and `idx` are `planes*oh*ow`.
-/// `empty` is the value of a window that holds no input element.
-pub fn max_pool2d_forward<T: Element>(
+/// The depth axis of 3-D max pooling: input depth `d`, output depth `od` and the
+/// window along it. 2-D pooling is [`Depth::FLAT`].
+#[derive(Clone, Copy, Debug)]
+pub struct Depth {
+    pub d: usize,
+    pub od: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+}
+
+impl Depth {
+    /// One input slice, one output slice, a one-tap window.
+    pub const FLAT: Depth = Depth {
+        d: 1,
+        od: 1,
+        kernel: 1,
+        stride: 1,
+        padding: 0,
+        dilation: 1,
+    };
+}
+
+/// Forward over all volumes: `src` is `volumes*d*h*w`, `vals` and `idx` are
+/// `volumes*od*oh*ow`, each index flat in its `d*h*w` volume. `empty` is the value of
+/// a window that holds no input element.
+///
+/// A 3-D window's maximum is the maximum over its depth taps of each slice's 2-D
+/// window maximum: every needed slice is pooled in-plane once (overlapping depth
+/// windows share it), then the slices are combined with the rule of [`window_max`],
+/// which keeps PyTorch's order (depth, then rows, then columns): the first slice wins
+/// ties, a later NaN replaces.
+pub fn max_pool_forward<T: Element>(
     src: &[T],
     vals: &mut [T],
     idx: &mut [i64],
     g: &PoolGeom,
+    depth: &Depth,
     empty: T,
 ) {
     let hw = g.h * g.w;
     let l = g.oh * g.ow;
-    if l == 0 || hw == 0 {
+    let (vol, out_vol) = (depth.d * hw, depth.od * l);
+    if l == 0 || vol == 0 || out_vol == 0 {
         return;
     }
     let rows = axis_taps(
@@ -214,29 +248,148 @@ pub fn max_pool2d_forward<T: Element>(
         g.padding[1],
         g.dilation[1],
     );
-    let planes = vals.len() / l;
+    let slices = axis_taps(
+        depth.od,
+        depth.d,
+        depth.kernel,
+        depth.stride,
+        depth.padding,
+        depth.dilation,
+    );
+    let flat = depth.d == 1 && depth.od == 1 && slices[0] == (0, 1);
+    let volumes = vals.len() / out_vol;
     let work = vals
         .len()
-        .saturating_mul(g.kernel[0] * g.kernel[1])
+        .saturating_mul(g.kernel[0] * g.kernel[1] * depth.kernel)
         .max(src.len());
     let full = full_columns(&cols, g.kernel[1]);
-    // Compiled for the widest vector unit: the tap loops' compares and selects vectorise
-    // (float32 values with int64 indices: two lanes each at the baseline level).
-    let f = |((v, i), s): ((&mut [T], &mut [i64]), &[T])| {
-        super::math::at_widest_level(
-            #[inline(always)]
-            || fwd_plane(s, v, i, g, &rows, &cols, full.clone(), empty),
-        )
+    let needed = needed_slices(depth, &slices);
+    let plan = VolumePlan {
+        g,
+        depth,
+        hw,
+        l,
+        rows: &rows,
+        cols: &cols,
+        full,
+        slices: &slices,
+        needed: &needed,
+        flat,
+        empty,
     };
-    if parallel(planes, work) {
-        super::par_chunks_mut2(vals, idx, l, &|c, v, i| {
-            f(((v, i), &src[c * hw..(c + 1) * hw]))
+    let f = |v: &mut [T], i: &mut [i64], s: &[T]| pool_volume(&plan, s, v, i);
+    if parallel(volumes, work) {
+        super::par_chunks_mut2(vals, idx, out_vol, &|c, v, i| {
+            f(v, i, &src[c * vol..(c + 1) * vol])
         });
     } else {
-        vals.chunks_mut(l)
-            .zip(idx.chunks_mut(l))
-            .zip(src.chunks(hw))
-            .for_each(f);
+        for ((v, i), s) in vals
+            .chunks_mut(out_vol)
+            .zip(idx.chunks_mut(out_vol))
+            .zip(src.chunks(vol))
+        {
+            f(v, i, s)
+        }
+    }
+}
+
+/// What [`pool_volume`] needs of one call.
+struct VolumePlan<'a, T> {
+    g: &'a PoolGeom,
+    depth: &'a Depth,
+    hw: usize,
+    l: usize,
+    rows: &'a [(usize, usize)],
+    cols: &'a [(usize, usize)],
+    full: std::ops::Range<usize>,
+    slices: &'a [(usize, usize)],
+    needed: &'a [bool],
+    flat: bool,
+    empty: T,
+}
+
+/// One volume of [`max_pool_forward`]. Never inlined: its one body serves the parallel
+/// and the serial loop (inlined into both, every dtype's three SIMD copies doubled).
+#[inline(never)]
+fn pool_volume<T: Element>(p: &VolumePlan<T>, src: &[T], vals: &mut [T], idx: &mut [i64]) {
+    let (l, hw, d) = (p.l, p.hw, p.depth.d);
+    // Compiled for the widest vector unit: the tap loops' compares and selects vectorise
+    // (float32 values with int64 indices: two lanes each at the baseline level).
+    super::math::at_widest_level(
+        #[inline(always)]
+        || {
+            // A flat depth pools its one slice straight into the output; a real one
+            // into per-slice buffers, combined below.
+            let mut buffers = (!p.flat).then(|| (vec![p.empty; d * l], vec![-1; d * l]));
+            let (sv, si) = match &mut buffers {
+                Some((sv, si)) => (&mut sv[..], &mut si[..]),
+                None => (&mut *vals, &mut *idx),
+            };
+            for z in (0..d).filter(|&z| p.needed[z]) {
+                fwd_plane(
+                    &src[z * hw..(z + 1) * hw],
+                    &mut sv[z * l..(z + 1) * l],
+                    &mut si[z * l..(z + 1) * l],
+                    p.g,
+                    p.rows,
+                    p.cols,
+                    p.full.clone(),
+                    p.empty,
+                );
+            }
+            if let Some((sv, si)) = &buffers {
+                combine_depth(sv, si, vals, idx, hw, l, p.depth, p.slices, p.empty);
+            }
+        },
+    )
+}
+
+/// The depth taps of the output slice whose first tap and count are `window`.
+fn depth_taps(depth: &Depth, (z0, nz): (usize, usize)) -> impl Iterator<Item = usize> + '_ {
+    (0..nz).map(move |t| z0 + t * depth.dilation)
+}
+
+/// Which input slices some depth window reads (`slices`: each output slice's first
+/// tap and count).
+fn needed_slices(depth: &Depth, slices: &[(usize, usize)]) -> Vec<bool> {
+    let mut needed = vec![false; depth.d];
+    for &w in slices {
+        depth_taps(depth, w).for_each(|z| needed[z] = true);
+    }
+    needed
+}
+
+/// The output slices of one volume from its slices' in-plane maxima `sv` and in-plane
+/// indices `si` (`d*l` each), with the rule of [`window_max`] along each depth window.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn combine_depth<T: Element>(
+    sv: &[T],
+    si: &[i64],
+    vals: &mut [T],
+    idx: &mut [i64],
+    hw: usize,
+    l: usize,
+    depth: &Depth,
+    slices: &[(usize, usize)],
+    empty: T,
+) {
+    let outs = vals.chunks_exact_mut(l).zip(idx.chunks_exact_mut(l));
+    for ((v, i), &window) in outs.zip(slices) {
+        v.fill(empty);
+        i.fill(-1);
+        for (t, z) in depth_taps(depth, window).enumerate() {
+            let (zv, zi) = (&sv[z * l..(z + 1) * l], &si[z * l..(z + 1) * l]);
+            let offset = (z * hw) as i64;
+            for (((best, ix), &cv), &ci) in v.iter_mut().zip(i.iter_mut()).zip(zv).zip(zi) {
+                // The first tap takes its slice as is; an in-plane window without
+                // elements (index -1) is so in every slice and keeps -1.
+                #[allow(clippy::eq_op)]
+                let take = (t == 0) | (cv > *best) | (cv != cv);
+                *best = if take { cv } else { *best };
+                *ix = if take && ci >= 0 { ci + offset } else { *ix };
+            }
+        }
     }
 }
 
@@ -297,10 +450,10 @@ pub fn adaptive_max_pool2d_forward<T: Element>(
     }
 }
 
-/// Backward over all planes: `gi` (`planes*hw`) is zeroed, then each output gradient
-/// (`go`, `planes*l`) is added at its plane's index (`idx`, same shape as `go`).
-/// Indices outside `0..hw` (windows without elements) are skipped.
-pub fn max_pool2d_backward<T>(go: &[T], idx: &[i64], gi: &mut [T], l: usize, hw: usize)
+/// Backward over all planes (or volumes): `gi` (`planes*hw`) is zeroed, then each
+/// output gradient (`go`, `planes*l`) is added at its plane's index (`idx`, same shape
+/// as `go`). Indices outside `0..hw` (windows without elements) are skipped.
+pub fn max_pool_backward<T>(go: &[T], idx: &[i64], gi: &mut [T], l: usize, hw: usize)
 where
     T: Element + std::ops::Add<Output = T>,
 {

@@ -22,6 +22,7 @@ pub mod norm;
 pub mod optim;
 pub mod pad;
 pub mod pointwise;
+pub mod pool;
 pub mod random_ops;
 pub mod reduce;
 pub mod reduce_kinds;

@@ -1137,7 +1137,7 @@ fn int_max(d: DType) -> i64 {
     }
 }
 
-fn int_min(d: DType) -> i64 {
+pub(crate) fn int_min(d: DType) -> i64 {
     match d {
         DType::U8 | DType::Bool => 0,
         DType::I8 => i8::MIN as i64,
