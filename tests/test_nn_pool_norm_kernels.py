@@ -1,5 +1,5 @@
 """Fused Rust kernels behind nn.functional: max_pool2d/max_pool1d/max_pool3d (values +
-indices in one pass, scatter backward), batch_norm and layer_norm (fused statistics + affine, backward
+indices in one pass, scatter backward), avg_pool2d/avg_pool3d (separable window sums), batch_norm and layer_norm (fused statistics + affine, backward
 kernels), checked against numpy float64 references written here, gradcheck /
 gradgradcheck, and bitwise equality across thread counts."""
 
@@ -306,6 +306,150 @@ def test_max_pool3d_bits_do_not_depend_on_the_simd_level_or_threads():
 
     def run():
         return [a.numpy().copy() for a in F.max_pool3d(x, 3, 2, 1, return_indices=True)]
+
+    for a, b in zip(with_threads(1, run), with_threads(2, run), strict=True):
+        assert np.array_equal(a, b)
+
+
+def np_avg_pool(x, k, s, p, ceil, include_pad, divisor=None):
+    """Average pooling over the last len(k) axes of x in float64, and a function giving
+    the input gradient (the adjoint) for an output gradient: PyTorch's windows, each
+    clipped to the padded input for the divisor with padding, to the input for the sum."""
+    dims = len(k)
+    sizes = x.shape[-dims:]
+    outs = [pool_out(sizes[a], k[a], s[a], p[a], 1, ceil) for a in range(dims)]
+    wins = []
+    for pos in np.ndindex(*outs):
+        sl, pad_n, in_n = [], 1, 1
+        for a, o in enumerate(pos):
+            lo = o * s[a] - p[a]
+            hi = min(lo + k[a], sizes[a] + p[a])
+            pad_n *= hi - lo
+            sl.append(slice(max(lo, 0), min(hi, sizes[a])))
+            in_n *= sl[-1].stop - sl[-1].start
+        div = divisor if divisor else (pad_n if include_pad else in_n)
+        wins.append((pos, tuple(sl), div))
+    lead = (Ellipsis,)
+    out = np.zeros((*x.shape[:-dims], *outs))
+    for pos, sl, div in wins:
+        out[lead + pos] = x[lead + sl].sum(tuple(range(-dims, 0))) / div
+
+    def backward(g):
+        gi = np.zeros(x.shape)
+        for pos, sl, div in wins:
+            gi[lead + sl] += (g[lead + pos] / div)[(...,) + (None,) * dims]
+        return gi
+
+    return out, backward
+
+
+AVG_CASES = [
+    # (shape, kernel, stride, padding, ceil, count_include_pad, divisor_override)
+    ((2, 3, 9, 10), (3, 2), (2, 3), (1, 1), False, True, None),
+    ((2, 3, 9, 10), (3, 2), (2, 3), (1, 1), True, False, None),
+    ((2, 3, 9, 10), (3, 3), (2, 2), (1, 0), True, True, 3),
+    # Long rows of whole windows at strides 1, 2 and 3, with partial edge windows.
+    ((1, 2, 5, 67), (3, 3), (1, 1), (1, 1), False, False, None),
+    ((1, 2, 6, 70), (2, 2), (2, 2), (0, 0), False, True, None),
+    ((1, 2, 7, 75), (3, 4), (2, 3), (1, 2), True, True, None),
+    ((2, 3, 5, 6, 7), (3, 3, 3), (1, 1, 1), (1, 1, 1), False, False, None),
+    ((2, 3, 5, 6, 7), (2, 3, 2), (2, 1, 2), (1, 1, 0), True, True, None),
+    ((1, 2, 6, 5, 41), (3, 2, 3), (3, 2, 2), (1, 1, 1), True, False, None),
+    ((1, 2, 4, 4, 4), (2, 2, 2), (2, 2, 2), (0, 0, 0), False, True, 5),
+]
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.float16, rtorch.bfloat16])
+@pytest.mark.parametrize("case", AVG_CASES)
+def test_avg_pool_values_and_backward(case, dtype):
+    shape, k, s, p, ceil, include, div = case
+    # Halves get values they hold exactly, so the float64 reference applies to them too.
+    x = RNG.randint(-8, 9, shape) / 4.0 if dtype in (rtorch.float16, rtorch.bfloat16) else (
+        RNG.standard_normal(shape)
+    )  # fmt: skip
+    xt = t(x, dtype, requires_grad=True)
+    pool = F.avg_pool2d if len(k) == 2 else F.avg_pool3d
+    y = pool(xt, k, s, p, ceil, include, div)
+    want, backward = np_avg_pool(x, k, s, p, ceil, include, div)
+    assert y.dtype == dtype and y.grad_fn.name() == f"AvgPool{len(k)}DBackward0"
+    rtol = {rtorch.float16: 1e-3, rtorch.bfloat16: 8e-3}.get(dtype, None)
+    if rtol is None:
+        close(y, want, dtype)
+    else:
+        np.testing.assert_allclose(npy(y), want, rtol=rtol, atol=rtol)
+    g = RNG.randint(-4, 5, want.shape).astype(np.float64)
+    y.backward(t(g, dtype))
+    if rtol is None:
+        close(xt.grad, backward(g), dtype)
+    else:
+        np.testing.assert_allclose(npy(xt.grad), backward(g), rtol=rtol, atol=rtol)
+
+
+def test_avg_pool_unbatched_noncontiguous_large_and_edge_values():
+    base = RNG.standard_normal((4, 9, 10, 11, 16))
+    x = t(base, rtorch.float32).permute(0, 4, 1, 2, 3)  # non-contiguous, above the grain
+    want, _ = np_avg_pool(npy(x), (3, 3, 3), (2, 2, 2), (1, 1, 1), True, False)
+    close(F.avg_pool3d(x, 3, 2, 1, True, False), want, rtorch.float32)
+    close(F.avg_pool3d(x[1], 3, 2, 1, True, False), want[1], rtorch.float32)
+    x2 = t(base[0], rtorch.float64)
+    want2, _ = np_avg_pool(npy(x2), (2, 3), (1, 2), (1, 1), False, True)
+    close(F.avg_pool2d(x2, (2, 3), (1, 2), (1, 1)), want2, rtorch.float64)
+    e = F.avg_pool3d(rtorch.zeros(0, 3, 4, 4, 4, requires_grad=True), 2)
+    assert tuple(e.shape) == (0, 3, 2, 2, 2)
+    e.sum().backward()
+    # Sums start from zero (a window of -0.0 averages to 0.0); inf and NaN propagate
+    # to their windows only.
+    z = rtorch.full((1, 1, 2, 4), -0.0)
+    assert all(math.copysign(1, v) == 1 for v in F.avg_pool2d(z, 2).flatten().tolist())
+    xs = rtorch.zeros(1, 1, 2, 6)
+    xs[0, 0, 0, 0], xs[0, 0, 1, 5] = math.inf, math.nan
+    got = F.avg_pool2d(xs, 2).flatten().tolist()
+    assert got[0] == math.inf and got[1] == 0.0 and math.isnan(got[2])
+    with pytest.raises(RuntimeError, match="divisor must be not zero"):
+        F.avg_pool3d(rtorch.zeros(1, 2, 2, 2), 2, divisor_override=0)
+
+
+def test_avg_pool_gradgradcheck_and_integer_division():
+    xg = t(RNG.standard_normal((1, 2, 4, 5, 3)), requires_grad=True)
+    f = lambda a: F.avg_pool3d(a, (2, 3, 2), (1, 2, 1), (1, 1, 0), True, False)
+    assert gradcheck(f, (xg,)) and gradgradcheck(f, (xg,))
+    y = f(xg)
+    gy = rtorch.ones_like(y, requires_grad=True)
+    gx = rtorch.autograd.grad(y, xg, gy, create_graph=True)[0]
+    assert gx.grad_fn.name() == "AvgPool3DBackwardBackward0"
+    # Integer windows divide as C integers (toward zero), as in PyTorch.
+    xi = -rtorch.arange(2 * 4 * 4 * 4).reshape(2, 4, 4, 4)
+    sums = xi.double().numpy().reshape(2, 2, 2, 2, 2, 2, 2).sum((2, 4, 6))
+    np.testing.assert_array_equal(F.avg_pool3d(xi, 2).numpy(), np.trunc(sums / 8))
+    np.testing.assert_array_equal(
+        F.avg_pool3d(xi, 2, divisor_override=3).numpy(), np.trunc(sums / 3)
+    )
+    np.testing.assert_array_equal(
+        F.avg_pool2d(xi[:1], 2, divisor_override=3).numpy(),
+        np.trunc(xi[:1].double().numpy().reshape(1, 4, 2, 2, 2, 2).sum((3, 5)) / 3),
+    )
+
+
+_AVG_LEVEL_SCRIPT = """
+import rtorch, rtorch.nn.functional as F
+g = rtorch.Generator().manual_seed(4)
+for dt in (rtorch.float32, rtorch.float64):
+    # Drawn in float64: float32 normal draws differ by the level's multiply-add.
+    x = rtorch.randn(2, 5, 7, 9, 37, generator=g, dtype=rtorch.float64).to(dt).requires_grad_()
+    for args in ((3, 1, 1), (2, 2, 0), ((2, 3, 3), (1, 2, 3), 1, True, False)):
+        y = F.avg_pool3d(x, *args)
+        (gx,) = rtorch.autograd.grad(y, x, rtorch.ones_like(y))
+        print(y.detach().numpy().tobytes().hex(), gx.numpy().tobytes().hex())
+"""
+
+
+def test_avg_pool_bits_do_not_depend_on_the_simd_level_or_threads():
+    assert same_bits_at_every_simd_level(_AVG_LEVEL_SCRIPT)
+    x = rtorch.randn(4, 8, 9, 20, 20, requires_grad=True)
+
+    def run():
+        y = F.avg_pool3d(x, 3, 2, 1)
+        return [a.numpy().copy() for a in (y.detach(), *rtorch.autograd.grad(y.sum(), x))]
 
     for a, b in zip(with_threads(1, run), with_threads(2, run), strict=True):
         assert np.array_equal(a, b)

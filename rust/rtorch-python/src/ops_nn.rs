@@ -1,6 +1,6 @@
 //! Bindings of the sliding-window kernels behind rtorch.nn.functional: `_im2col`
-//! (F.unfold), `_col2im` (F.fold), `_max_pool` (2-D and 3-D) and
-//! `_adaptive_max_pool2d`. Arguments are already expanded to one per axis by the
+//! (F.unfold), `_col2im` (F.fold), `_max_pool` and `_avg_pool` (2-D and
+//! 3-D) and `_adaptive_max_pool2d`. Arguments are already expanded to one per axis by the
 //! Python layer; the core checks them.
 
 use crate::error::IntoPyResult;
@@ -85,6 +85,30 @@ fn _max_pool(
     )
     .py()?;
     Ok((PyTensor::from(v), PyTensor::from(i)))
+}
+
+/// `F.avg_pool2d` / `F.avg_pool3d` on a floating input: two or three values per
+/// argument.
+#[module_fn]
+#[pyo3(signature = (input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override))]
+fn _avg_pool(
+    input: PyRef<'_, PyTensor>,
+    kernel_size: Vec<i64>,
+    stride: Vec<i64>,
+    padding: Vec<i64>,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: Option<i64>,
+) -> PyResult<PyTensor> {
+    wrap(pool::avg_pool(
+        &input.inner,
+        &kernel_size,
+        &stride,
+        &padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    ))
 }
 
 #[module_fn]

@@ -273,28 +273,6 @@ def _avg_divisor(size: int, out: int, k: int, s: int, p: int, count_include_pad:
     return end.clamp_max(size) - start.clamp_min(0)
 
 
-def _window_sums(
-    x: Tensor,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    out_hw: tuple[int, int],
-) -> Tensor:
-    """Sum of each zero-padded window of ``(N, C, H, W)``, via the im2col kernel.
-
-    ``im2col`` pads symmetrically and fits windows in floor mode; a ceil-mode window that
-    runs past the right/bottom padding gets extra zeros first.
-    """
-    n, c, h, w = x.shape
-    oh, ow = out_hw
-    extra_h = (oh - 1) * stride[0] + kernel[0] - h - 2 * padding[0]
-    extra_w = (ow - 1) * stride[1] + kernel[1] - w - 2 * padding[1]
-    if extra_h > 0 or extra_w > 0:
-        x = _pad(x, (0, max(extra_w, 0), 0, max(extra_h, 0)))
-    cols = _C._im2col(x, kernel, (1, 1), padding, stride)
-    return cols.view(n, c, kernel[0] * kernel[1], oh * ow).sum(2).view(n, c, oh, ow)
-
-
 def _avg_pool2d_core(
     x: Tensor,
     kernel: tuple[int, int],
@@ -306,21 +284,24 @@ def _avg_pool2d_core(
 ) -> Tensor:
     oh, ow = _window_plan(x, kernel, stride, padding, (1, 1), ceil_mode)
     if x.dtype.is_floating_point:
-        sums = _window_sums(x, kernel, stride, padding, (oh, ow))
-    else:
-        view = _windows(x, kernel, stride, padding, (1, 1), (oh, ow), 0.0)
-        # Summing kernel-major contiguous blocks is much faster than reducing strided windows.
-        n, c = x.shape[0], x.shape[1]
-        sums = view.permute(4, 5, 0, 1, 2, 3).reshape(kernel[0] * kernel[1], n, c, oh, ow).sum(0)
+        # One Rust pass of separable window sums (rows, then columns), divided once.
+        return _C._avg_pool(
+            x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+        )
+    view = _windows(x, kernel, stride, padding, (1, 1), (oh, ow), 0.0)
+    # Summing kernel-major contiguous blocks is much faster than reducing strided windows.
+    n, c = x.shape[0], x.shape[1]
+    sums = view.permute(4, 5, 0, 1, 2, 3).reshape(kernel[0] * kernel[1], n, c, oh, ow).sum(0)
+    # Integer windows divide as C integers do (toward zero), as in PyTorch.
     if divisor_override is not None:
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
-        return sums / divisor_override
+        return sums.div(divisor_override, rounding_mode="trunc")
     h, w = x.shape[2], x.shape[3]
     dh = _avg_divisor(h, oh, kernel[0], stride[0], padding[0], count_include_pad)
     dw = _avg_divisor(w, ow, kernel[1], stride[1], padding[1], count_include_pad)
-    divisor = (dh.view(oh, 1) * dw.view(1, ow)).to(sums.device, sums.dtype)
-    return sums / divisor
+    divisor = (dh.view(oh, 1) * dw.view(1, ow)).to(sums.device)
+    return sums.div(divisor, rounding_mode="trunc")
 
 
 def avg_pool2d(

@@ -223,13 +223,20 @@ def avg_pool3d(
     stride_t = _triple(stride, "stride", "avg_pool3d", kernel)
     padding_t = _triple(padding, "padding", "avg_pool3d")
     out = _plan(x, kernel, stride_t, padding_t, (1, 1, 1), ceil_mode, True)
+    if x.is_floating_point():
+        # One Rust pass of separable window sums (rows, columns, slices), divided once.
+        result = _C._avg_pool(
+            x, kernel, stride_t, padding_t, ceil_mode, count_include_pad, divisor_override
+        )
+        return result.squeeze(0) if unbatched else result
     view = _windows(x, kernel, stride_t, padding_t, (1, 1, 1), out, 0.0)
     n, c = x.shape[0], x.shape[1]
     sums = view.reshape(n, c, *out, kernel[0] * kernel[1] * kernel[2]).sum(-1)
     if divisor_override is not None:
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
-        result = sums / divisor_override
+        # Integer windows divide as C integers do (toward zero), as in PyTorch.
+        result = sums.div(divisor_override, rounding_mode="trunc")
     else:
         sizes = x.shape[2:]
         dd, dh, dw = (
@@ -237,10 +244,7 @@ def avg_pool3d(
             for size, o, k, s, p in zip(sizes, out, kernel, stride_t, padding_t, strict=True)
         )
         divisor = dd.view(-1, 1, 1) * dh.view(1, -1, 1) * dw.view(1, 1, -1)
-        if x.is_floating_point():
-            result = sums / divisor.to(sums.dtype)
-        else:
-            result = sums.div(divisor, rounding_mode="floor")
+        result = sums.div(divisor, rounding_mode="trunc")
     return result.squeeze(0) if unbatched else result
 
 

@@ -1,6 +1,7 @@
 //! CPU kernels. They read and write through raw pointers because outputs of in-place
 //! ops alias their inputs; every loop stays inside the layouts it was given.
 
+pub mod avg_pool;
 pub mod batch_norm_columns;
 pub mod conv;
 pub mod conv_bf16;

@@ -1,14 +1,17 @@
-//! Max pooling over two or three spatial axes (`F.max_pool2d` / `F.max_pool3d` with
-//! their indices, `F.adaptive_max_pool2d`) and the backward they share: each output
-//! gradient added at its window's argmax.
+//! Pooling over two or three spatial axes: max pooling (`F.max_pool2d` /
+//! `F.max_pool3d` with their indices, `F.adaptive_max_pool2d`) and the backward they
+//! share (each output gradient added at its window's argmax), and average pooling
+//! (`F.avg_pool2d` / `F.avg_pool3d`).
 //!
 //! A 2-D pool is a 3-D one of depth 1: the CPU kernels take the in-plane geometry
 //! (`cpu::pool::PoolGeom`) and the depth axis (`cpu::pool::Depth`) apart, and a flat
 //! depth runs the plain 2-D kernel.
 
 use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::avg_pool::{AvgAxis, Divisor};
 use crate::cpu::pool::{Depth, PoolGeom};
 use crate::dtype::DType;
+use crate::element::num_like::FloatOps;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::fmt_shape;
@@ -456,6 +459,137 @@ pub fn max_pool_backward(grad: &Tensor, indices: &Tensor, sizes: &[usize]) -> Re
         });
     }
     Ok(out)
+}
+
+/// Average-pooling arguments: the window per axis (depth first) and the divisor rule.
+#[derive(Clone, Copy)]
+struct AvgPlan {
+    axes: [AvgAxis; 3],
+    divisor: Divisor,
+    dims: usize,
+}
+
+/// `F.avg_pool2d` / `F.avg_pool3d` on a floating `(N, C, *spatial)` or `(C, *spatial)`
+/// input with two or three spatial axes: each window's sum (zero padding) divided by
+/// its size with or without the padding (`count_include_pad`), or by
+/// `divisor_override`. Halves compute in float32, rounded once.
+pub fn avg_pool(
+    t: &Tensor,
+    kernel: &[i64],
+    stride: &[i64],
+    padding: &[i64],
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: Option<i64>,
+) -> Result<Tensor> {
+    let dims = kernel.len();
+    if !(2..=3).contains(&dims) {
+        return Err(Error::Runtime(format!(
+            "avg_pool: expected 2 or 3 spatial dimensions, got {dims}"
+        )));
+    }
+    let (c, sizes) = volumes_of(t, dims)?;
+    if !t.dtype().is_floating_point() {
+        return Err(not_floating(&format!("avg_pool{dims}d"), t.dtype()));
+    }
+    let divisor = match divisor_override {
+        Some(0) => return Err(Error::Runtime("divisor must be not zero".into())),
+        Some(v) => Divisor::Fixed(v),
+        None => Divisor::Window {
+            include_pad: count_include_pad,
+        },
+    };
+    let ones = vec![1; dims];
+    let axes = pool_plan(c, &sizes, kernel, stride, padding, &ones, ceil_mode)?;
+    let plan = AvgPlan {
+        axes: axes.map(|a| AvgAxis {
+            size: a.size,
+            out: a.out,
+            kernel: a.kernel,
+            stride: a.stride,
+            padding: a.padding,
+        }),
+        divisor,
+        dims,
+    };
+    let mut shape = t.shape()[..t.shape().len() - dims].to_vec();
+    shape.extend(axes[3 - dims..].iter().map(|a| a.out));
+    shape
+        .iter()
+        .try_fold(1usize, |n, &s| n.checked_mul(s))
+        .ok_or_else(overflow)?;
+    let out = avg_pool_run(t, &shape, plan, false)?;
+    if needs_grad(&[t]) {
+        let name = if dims == 3 {
+            "AvgPool3DBackward0"
+        } else {
+            "AvgPool2DBackward0"
+        };
+        let in_shape = t.shape().clone();
+        record(name, &[t], &out, move |_, g| {
+            Ok(vec![Some(avg_pool_backward(g, &in_shape, plan)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// The gradient of `avg_pool` with respect to its input (of shape `in_shape`): each
+/// output gradient divided by its divisor and spread over its window. Linear in
+/// `grad`; its own backward is the pool itself.
+fn avg_pool_backward(grad: &Tensor, in_shape: &[usize], plan: AvgPlan) -> Result<Tensor> {
+    let out = avg_pool_run(grad, in_shape, plan, true)?;
+    if needs_grad(&[grad]) {
+        let name = if plan.dims == 3 {
+            "AvgPool3DBackwardBackward0"
+        } else {
+            "AvgPool2DBackwardBackward0"
+        };
+        let out_shape = grad.shape().clone();
+        record(name, &[grad], &out, move |_, gg| {
+            Ok(vec![Some(avg_pool_run(gg, &out_shape, plan, false)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// The average-pooling kernel (`backward`: its adjoint) from `src` into a fresh
+/// tensor of `shape`, without autograd; halves in float32.
+fn avg_pool_run(src: &Tensor, shape: &[usize], plan: AvgPlan, backward: bool) -> Result<Tensor> {
+    if super::any_meta(&[src]) {
+        return super::meta_result("avg_pool", &[src], shape, src.dtype());
+    }
+    let compute = if src.dtype() == DType::F64 {
+        DType::F64
+    } else {
+        DType::F32
+    };
+    let out = Tensor::uninit(shape, compute, src.device())?;
+    if out.numel() > 0 {
+        let x = super::cast_view(&contiguous_data(src)?, compute)?;
+        fn run<T: Element + FloatOps>(
+            x: &Tensor,
+            out: &Tensor,
+            plan: AvgPlan,
+            backward: bool,
+        ) -> Result<()> {
+            let xs: &[T] = x.cpu_slice::<T>()?;
+            // SAFETY: `out` is a fresh contiguous buffer of out.numel() elements of T
+            // that nothing else references until returned.
+            let ys: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
+            if backward {
+                crate::cpu::avg_pool::avg_pool_backward(xs, ys, plan.axes, plan.divisor);
+            } else {
+                crate::cpu::avg_pool::avg_pool_forward(xs, ys, plan.axes, plan.divisor);
+            }
+            Ok(())
+        }
+        if compute == DType::F64 {
+            run::<f64>(&x, &out, plan, backward)?;
+        } else {
+            run::<f32>(&x, &out, plan, backward)?;
+        }
+    }
+    super::cast_view(&out, src.dtype())
 }
 
 #[cfg(test)]
