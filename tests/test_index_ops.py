@@ -401,6 +401,60 @@ def test_in_place_index_ops_on_nonleaf_grad():
 
 
 @pytest.mark.parametrize(
+    "dtype", [rtorch.uint8, rtorch.bfloat16, rtorch.int32, rtorch.float32, rtorch.float64]
+)
+@pytest.mark.parametrize(
+    ("shape", "dim", "n_idx"),
+    [
+        # Whole rows of a leading dim, every fixed row width (2..64 elements), others.
+        ((50, 2), 0, 33),
+        ((40, 4), 0, 17),
+        ((30, 8), 0, 9),
+        ((20, 16), 0, 40),
+        ((9, 32), 0, 5),
+        ((9, 64), 0, 13),
+        ((11, 3), 0, 7),
+        ((7, 100), 0, 20),
+        ((1, 6, 5, 3), 1, 9),  # leading dims of size 1 before the indexed one
+        ((2000, 32), 0, 5000),  # above the grain: blocks of rows over threads, a tail
+        ((300, 100), 0, 3001),
+        ((5,), 0, 6),  # rows of one element
+    ],
+)
+def test_index_select_whole_rows(shape, dim, n_idx, dtype):
+    rng = np.random.default_rng(12)
+    v = rng.integers(0, 200, shape)
+    idx = rng.integers(0, shape[dim], n_idx)
+    x = rtorch.tensor(v).to(dtype)
+    expected = np.take(v, idx, axis=dim)
+    for index in (rtorch.tensor(idx), rtorch.tensor(idx.astype(np.int32))):
+        got = x.index_select(dim, index)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(to_np(got), expected)
+    one = with_threads(1, lambda: x.index_select(dim, rtorch.tensor(idx)))
+    np.testing.assert_array_equal(to_np(one), expected)
+
+
+def test_index_select_whole_rows_grad_and_errors():
+    x = leaf(RNG.standard_normal((6, 4)))
+    y = x.index_select(0, I([5, 0, 5, 2]))
+    assert y.grad_fn.name() == "IndexSelectBackward0"
+    g = RNG.standard_normal((4, 4))
+    y.backward(T(g))
+    want = np.zeros((6, 4))
+    np.add.at(want, [5, 0, 5, 2], g)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-15)
+    assert gradgradcheck(lambda t: t.index_select(0, I([1, 1, 3])), (x,))
+    # The strided path records the same node.
+    assert x.t().index_select(1, I([0])).grad_fn.name() == "IndexSelectBackward0"
+    for bad in ([6], [-1], [0, 7]):
+        with pytest.raises(IndexError, match="index out of range in self"):
+            x.index_select(0, I(bad))
+    assert tuple(x.index_select(0, I([])).shape) == (0, 4)
+    assert tuple(rtorch.zeros(0, 3).index_select(0, I([])).shape) == (0, 3)
+
+
+@pytest.mark.parametrize(
     ("shape", "dim", "n_idx"),
     [
         ((1024, 1024), 1, 512),  # innermost indexed dim: each row across all indices

@@ -1,17 +1,48 @@
 //! Embedding kernels: row lookup (forward) and the deterministic row accumulation of the
 //! weight gradient (backward). Indices are already checked to lie in `0..num`.
 
-/// `out[r] = w[idx[r]]` for rows of width `d` (parallel over output rows above the
-/// grain size; every output row is written once, so the result is thread-independent).
+/// Elements of output one task of [`lookup`] copies (a task per row made the claim and
+/// the call cost more than a 128-byte copy).
+const LOOKUP_TASK: usize = 16 * 1024;
+
+/// `out[r] = w[idx[r]]` for rows of width `d` (parallel over blocks of output rows above
+/// the grain size; every output row is written once, so the result is
+/// thread-independent).
 pub fn lookup<T: Copy + Send + Sync>(w: &[T], d: usize, idx: &[usize], out: &mut [T]) {
     if d == 0 {
         return;
     }
-    let f = |(o, &i): (&mut [T], &usize)| o.copy_from_slice(&w[i * d..(i + 1) * d]);
-    if idx.len() > 1 && out.len() >= super::GRAIN && super::get_num_threads() > 1 {
-        super::par_chunks_mut(out, d, &|r, o| f((o, &idx[r])));
+    let rows = (LOOKUP_TASK / d).max(1);
+    let block = |b: usize, o: &mut [T]| copy_rows(w, d, &idx[b * rows..], o);
+    if idx.len() > rows && out.len() >= super::GRAIN && super::get_num_threads() > 1 {
+        super::par_chunks_mut(out, rows * d, &block);
     } else {
-        out.chunks_mut(d).zip(idx.iter()).for_each(f);
+        block(0, out);
+    }
+}
+
+/// `out`'s rows (of `d` elements) from rows `idx` of `w`. Rows of 2 to 64 elements copy
+/// as fixed-size arrays (inline vector moves; `memcpy` per row cost twice the copy).
+fn copy_rows<T: Copy>(w: &[T], d: usize, idx: &[usize], out: &mut [T]) {
+    match d {
+        2 => copy_fixed::<T, 2>(w, idx, out),
+        4 => copy_fixed::<T, 4>(w, idx, out),
+        8 => copy_fixed::<T, 8>(w, idx, out),
+        16 => copy_fixed::<T, 16>(w, idx, out),
+        32 => copy_fixed::<T, 32>(w, idx, out),
+        64 => copy_fixed::<T, 64>(w, idx, out),
+        _ => {
+            for (o, &i) in out.chunks_exact_mut(d).zip(idx) {
+                o.copy_from_slice(&w[i * d..(i + 1) * d]);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn copy_fixed<T: Copy, const N: usize>(w: &[T], idx: &[usize], out: &mut [T]) {
+    for (o, &i) in out.chunks_exact_mut(N).zip(idx) {
+        o.copy_from_slice(&w[i * N..(i + 1) * N]);
     }
 }
 

@@ -19,18 +19,17 @@ fn check_index_dtype(indices: &Tensor) -> Result<()> {
     Ok(())
 }
 
-fn checked_indices(indices: &Tensor, num: usize) -> Result<Vec<usize>> {
+/// The values of an int32/int64 index tensor, each checked to lie in `0..num`.
+pub(super) fn checked_indices(indices: &Tensor, num: usize) -> Result<Vec<usize>> {
     check_index_dtype(indices)?;
     let raw = indices.detach().to_vec::<i64>()?;
-    raw.iter()
-        .map(|&i| {
-            if i < 0 || i as u64 >= num as u64 {
-                Err(Error::Index("index out of range in self".into()))
-            } else {
-                Ok(i as usize)
-            }
-        })
-        .collect()
+    // A check without an exit per element, and a conversion in place: both vectorise
+    // (the fused map-and-collect ran at a third of the row copies' speed).
+    let n = num as u64;
+    if !raw.iter().fold(true, |ok, &i| ok & ((i as u64) < n)) {
+        return Err(Error::Index("index out of range in self".into()));
+    }
+    Ok(raw.into_iter().map(|i| i as usize).collect())
 }
 
 /// `F.embedding(indices, weight, padding_idx)` (`padding_idx` already in `0..num`):
@@ -50,7 +49,7 @@ pub fn embedding(weight: &Tensor, indices: &Tensor, padding_idx: Option<usize>) 
         return Ok(w_meta);
     }
     let idx = checked_indices(indices, num)?;
-    let out = lookup(weight, &idx, &shape)?;
+    let out = lookup(weight, d, &idx, &shape)?;
     if needs_grad(&[weight]) {
         let saved = SavedTensor::input(indices);
         record("EmbeddingBackward0", &[weight], &out, move |ctx, g| {
@@ -62,9 +61,9 @@ pub fn embedding(weight: &Tensor, indices: &Tensor, padding_idx: Option<usize>) 
     Ok(out)
 }
 
-/// Rows `idx` of `weight` as a fresh tensor of `shape` (no autograd).
-fn lookup(weight: &Tensor, idx: &[usize], shape: &[usize]) -> Result<Tensor> {
-    let d = weight.shape()[1];
+/// Rows `idx` of `weight` (rows of `d` elements in row-major order) as a fresh tensor
+/// of `shape` (no autograd); also `index_select` over a leading dimension.
+pub(super) fn lookup(weight: &Tensor, d: usize, idx: &[usize], shape: &[usize]) -> Result<Tensor> {
     let w = super::copy::contiguous(&weight.detach())?;
     let out = Tensor::uninit(shape, weight.dtype(), weight.device())?;
     // Moves only: one kernel per element size (see `dispatch_bits!`).

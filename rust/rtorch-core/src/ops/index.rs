@@ -683,10 +683,36 @@ pub fn index_select(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         return super::shape::reshape(&out, &[]);
     }
     let d = normalize_dim(dim, t.dim())?;
-    check_range(&idx, t.shape()[d], false, |_| {
-        Error::Index("index out of range in self".into())
-    })?;
-    self::index(t, &dim_indices(d, idx))
+    let shape = t.shape();
+    let cpu = |x: &Tensor| x.device() == crate::Device::Cpu;
+    let out = if shape[..d].iter().all(|&s| s == 1) && cpu(t) && cpu(&idx) {
+        // Whole rows of a leading dim: the rows kernel (a few rows per task, fixed-size
+        // copies), without the advanced-indexing plan's offsets per row.
+        let rows = super::embedding::checked_indices(&idx, shape[d])?;
+        let mut out_shape = shape.to_vec();
+        out_shape[d] = rows.len();
+        let row: usize = shape[d + 1..].iter().product();
+        super::embedding::lookup(t, row, &rows, &out_shape)?
+    } else {
+        check_range(&idx, shape[d], false, |_| {
+            Error::Index("index out of range in self".into())
+        })?;
+        self::index(&t.detach(), &dim_indices(d, idx.clone()))?
+    };
+    if needs_grad(&[t]) {
+        let in_shape = shape.clone();
+        record("IndexSelectBackward0", &[t], &out, move |_, g| {
+            let z = zeros_of(&in_shape, g.dtype(), g.device())?;
+            let at = dim_indices(d, idx.clone());
+            Ok(vec![Some(index_put(
+                &z,
+                &at,
+                &Rhs::Tensor(g.clone()),
+                true,
+            )?)])
+        });
+    }
+    Ok(out)
 }
 
 /// `take(t, index)`: `t.flatten()[index]`, shaped like `index`.
