@@ -36,6 +36,8 @@ ROWS = [
     "pad reflect 3 16x32x32x32 forward+backward",
     "grid_sample bilinear 16x32x32x32 affine grid forward+backward",
     "index_select 16384 of 50000 rows of 32 forward",
+    "max_pool3d 8x16x16x32x32 k2 forward+backward",
+    "avg_pool3d 8x16x16x32x32 k3 s1 p1 forward+backward",
 ]
 
 
@@ -106,6 +108,9 @@ def time_calls(lib, seconds: float) -> dict:
     table = lib.randn(50000, 32)
     rows = lib.randint(0, 50000, (16384,))
     r[ROWS[18]] = best_us(lambda: table.index_select(0, rows), seconds)
+    vol = lib.randn(8, 16, 16, 32, 32, requires_grad=True)
+    r[ROWS[19]] = best_us(step(lambda t: F.max_pool3d(t, 2), vol), seconds)
+    r[ROWS[20]] = best_us(step(lambda t: F.avg_pool3d(t, 3, 1, 1), vol), seconds)
     return r
 
 
