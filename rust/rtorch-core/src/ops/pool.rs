@@ -239,13 +239,13 @@ pub fn max_pool(
         .iter()
         .try_fold(1usize, |n, &s| n.checked_mul(s))
         .ok_or_else(overflow)?;
-    // Four kernels for ten dtypes (each is three SIMD copies of a sizable body): halves
-    // pool in float32 and narrow integers in int32, exactly (a maximum converts back
+    // Three kernels for ten dtypes (each is three SIMD copies of a sizable body): halves
+    // pool in float32 and narrower integers in int64, exactly (a maximum converts back
     // unchanged); a window without elements holds the input type's lowest value, as in
     // PyTorch.
     let compute = match t.dtype() {
         DType::F16 | DType::BF16 => DType::F32,
-        DType::U8 | DType::I8 | DType::I16 => DType::I32,
+        DType::U8 | DType::I8 | DType::I16 | DType::I32 => DType::I64,
         other => other,
     };
     let vals = Tensor::uninit(&shape, compute, t.device())?;
@@ -273,7 +273,6 @@ pub fn max_pool(
         match compute {
             DType::F32 => run(&src, &vals, &idx, at, f32::NEG_INFINITY)?,
             DType::F64 => run(&src, &vals, &idx, at, f64::NEG_INFINITY)?,
-            DType::I32 => run(&src, &vals, &idx, at, lowest as i32)?,
             DType::I64 => run(&src, &vals, &idx, at, lowest)?,
             other => {
                 return Err(Error::Runtime(format!(
