@@ -111,7 +111,30 @@ def non_contiguous_base(x):
     return big * 2
 
 
+def strided_boxes_of_a_buffer(x):
+    # Writes through boxes of a contiguous base with steps and a leading offset: the
+    # gradient's region is a strided view, not a list of indices.
+    out = rtorch.zeros(3, 4, 4, dtype=rtorch.float64)
+    out[1, 1:3, ::2] = x.view(2, 2) * x.view(2, 2)
+    out[:, 0].narrow(1, 1, 2).add_(x[:2])
+    out[2].t()[3, 1:].mul_(x[1:])
+    return out * rtorch.arange(48.0, dtype=rtorch.float64).view(3, 4, 4)
+
+
+def empty_region(x):
+    y = x * 2
+    y[2:2].mul_(3)
+    return y * y
+
+
+def constant_pad_3d(x):
+    return rtorch.nn.functional.pad(x.view(1, 1, 2, 2), (1, 2, 0, 1, 1, 1)) ** 2
+
+
 CASES = [
+    strided_boxes_of_a_buffer,
+    empty_region,
+    constant_pad_3d,
     mul_slice,
     add_through_view_reshape,
     base_written_after_view,
@@ -136,6 +159,8 @@ def test_gradcheck_through_inplace_view_writes(f):
 @pytest.mark.parametrize(
     "f",
     [
+        strided_boxes_of_a_buffer,
+        constant_pad_3d,
         mul_slice,
         base_written_after_view,
         overlapping_views,

@@ -598,12 +598,16 @@ def conv3d(
     out_c, cg, kd, kh, kw = weight.shape
     od = _blocks(depth, kd, dilation_t[0], 0, stride_t[0])  # depth is already padded
     last = (od - 1) * stride_t[0] + 1
+    # Tap i's input slices as (N, OD, groups, C/groups, H, W) views, stacked into one
+    # (N, OD, groups, kD, C/groups, H, W) tensor: the only copy, already laid out as the
+    # (N*OD, groups*kD*C/groups, H, W) batch of 2-D convolutions.
     slices = [
-        x[:, :, i * dilation_t[0] : i * dilation_t[0] + last : stride_t[0]] for i in range(kd)
+        x[:, :, i * dilation_t[0] : i * dilation_t[0] + last : stride_t[0]]
+        .permute(0, 2, 1, 3, 4)
+        .reshape(n, od, groups, cg, h, w)
+        for i in range(kd)
     ]
-    # (N, C, kD, OD, H, W) -> (N, OD, groups, kD, C/groups, H, W) -> (N*OD, groups*kD*C/g, H, W)
-    cols = _C.stack(slices, 2).reshape(n, groups, cg, kd, od, h, w)
-    cols = cols.permute(0, 4, 1, 3, 2, 5, 6).reshape(n * od, groups * kd * cg, h, w)
+    cols = _C.stack(slices, 3).reshape(n * od, groups * kd * cg, h, w)
     w2 = weight.permute(0, 2, 1, 3, 4).reshape(out_c, kd * cg, kh, kw)
     out = _conv2d_forward(cols, w2, bias, stride_t[1:], left[1:], dilation_t[1:], groups)
     out = out.reshape(n, od, out_c, out.shape[2], out.shape[3]).permute(0, 2, 1, 3, 4)
