@@ -286,52 +286,49 @@ fn backward_one<T: FloatOps>(p: &Plan<T>, go: &[T], gi: &mut [T]) {
     backward_volume(p, go, gi, &mut scaled, &mut planes, &mut rows)
 }
 
-/// Whether `volumes` volumes of `work` element visits in all go parallel.
-fn parallel(volumes: usize, work: usize) -> bool {
-    volumes > 1 && work >= super::GRAIN && super::get_num_threads() > 1
-}
-
-/// The forward over all volumes: `src` is `volumes*d*h*w`, `out` `volumes*od*oh*ow`;
-/// `axes` are depth, height, width.
-pub fn avg_pool_forward<T: FloatOps>(
-    src: &[T],
+/// `run(c, chunk)` for every `len`-sized chunk of `out` (one volume each), in parallel
+/// when there are several and `work` element visits in all reach the grain size.
+fn for_volumes<T: Send>(
     out: &mut [T],
-    axes: [AvgAxis; 3],
-    divisor: Divisor,
+    len: usize,
+    work: usize,
+    run: &(impl Fn(usize, &mut [T]) + Sync),
 ) {
-    let p = Plan::<T>::new(axes, divisor);
-    let (vol, out_vol) = (axes[0].size * p.plane(), axes[0].out * p.out_plane());
-    if vol == 0 || out_vol == 0 {
-        return;
-    }
-    let run = |c: usize, out: &mut [T]| forward_one(&p, &src[c * vol..(c + 1) * vol], out);
-    let volumes = out.len() / out_vol;
-    if parallel(volumes, src.len().max(out.len())) {
-        super::par_chunks_mut(out, out_vol, &run);
+    let volumes = out.len() / len;
+    if volumes > 1 && work >= super::GRAIN && super::get_num_threads() > 1 {
+        super::par_chunks_mut(out, len, run);
     } else {
-        out.chunks_mut(out_vol)
-            .enumerate()
-            .for_each(|(c, o)| run(c, o));
+        out.chunks_mut(len).enumerate().for_each(|(c, o)| run(c, o));
     }
 }
 
-/// The backward over all volumes: `go` is `volumes*od*oh*ow`, `gi` `volumes*d*h*w`.
-pub fn avg_pool_backward<T: FloatOps>(
-    go: &[T],
-    gi: &mut [T],
+/// The forward over all volumes (`src` is `volumes*d*h*w`, `dst` `volumes*od*oh*ow`),
+/// or with `backward` its adjoint (`src` the output gradient, `dst` the input
+/// gradient); `axes` are depth, height, width.
+pub fn avg_pool<T: FloatOps>(
+    src: &[T],
+    dst: &mut [T],
     axes: [AvgAxis; 3],
     divisor: Divisor,
+    backward: bool,
 ) {
     let p = Plan::<T>::new(axes, divisor);
     let (vol, out_vol) = (axes[0].size * p.plane(), axes[0].out * p.out_plane());
     if vol == 0 || out_vol == 0 {
         return;
     }
-    let run = |c: usize, gi: &mut [T]| backward_one(&p, &go[c * out_vol..(c + 1) * out_vol], gi);
-    let volumes = gi.len() / vol;
-    if parallel(volumes, gi.len().max(go.len())) {
-        super::par_chunks_mut(gi, vol, &run);
+    let (src_len, dst_len) = if backward {
+        (out_vol, vol)
     } else {
-        gi.chunks_mut(vol).enumerate().for_each(|(c, g)| run(c, g));
-    }
+        (vol, out_vol)
+    };
+    let work = src.len().max(dst.len());
+    for_volumes(dst, dst_len, work, &|c, d| {
+        let s = &src[c * src_len..(c + 1) * src_len];
+        if backward {
+            backward_one(&p, s, d)
+        } else {
+            forward_one(&p, s, d)
+        }
+    });
 }

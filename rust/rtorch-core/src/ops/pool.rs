@@ -7,6 +7,7 @@
 //! (`cpu::pool::PoolGeom`) and the depth axis (`cpu::pool::Depth`) apart, and a flat
 //! depth runs the plain 2-D kernel.
 
+use super::window::{contiguous_data, not_floating};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::cpu::avg_pool::{AvgAxis, Divisor};
 use crate::cpu::pool::{Depth, PoolGeom};
@@ -19,18 +20,6 @@ use crate::tensor::Tensor;
 
 fn overflow() -> Error {
     Error::Runtime("max_pool: sizes overflow".into())
-}
-
-/// `t` as a contiguous tensor without autograd (kernels read it as a slice).
-fn contiguous_data(t: &Tensor) -> Result<Tensor> {
-    super::copy::contiguous(&t.detach())
-}
-
-fn not_floating(name: &str, dtype: DType) -> Error {
-    Error::NotImplemented(format!(
-        "\"{name}\" not implemented for '{}'",
-        dtype.scalar_type_name()
-    ))
 }
 
 /// The channels and the `dims` spatial sizes of a `(N, C, *spatial)` or `(C, *spatial)`
@@ -183,6 +172,18 @@ fn pool_plan(
     Ok(axes)
 }
 
+/// The output shape: `t`'s leading dims, then the last `dims` axes' output lengths
+/// (their product checked against overflow).
+fn out_shape(t: &Tensor, axes: &[Axis; 3], dims: usize) -> Result<Vec<usize>> {
+    let mut shape = t.shape()[..t.shape().len() - dims].to_vec();
+    shape.extend(axes[3 - dims..].iter().map(|a| a.out));
+    shape
+        .iter()
+        .try_fold(1usize, |n, &s| n.checked_mul(s))
+        .ok_or_else(overflow)?;
+    Ok(shape)
+}
+
 /// The CPU kernels' geometry: in-plane axes and the depth axis.
 fn geometry(axes: &[Axis; 3]) -> (PoolGeom, Depth) {
     let [d, h, w] = axes;
@@ -233,12 +234,7 @@ pub fn max_pool(
         )));
     }
     let axes = pool_plan(c, &sizes, kernel, stride, padding, dilation, ceil_mode)?;
-    let mut shape = t.shape()[..t.shape().len() - dims].to_vec();
-    shape.extend(axes[3 - dims..].iter().map(|a| a.out));
-    shape
-        .iter()
-        .try_fold(1usize, |n, &s| n.checked_mul(s))
-        .ok_or_else(overflow)?;
+    let shape = out_shape(t, &axes, dims)?;
     // Three kernels for ten dtypes (each is three SIMD copies of a sizable body): halves
     // pool in float32 and narrower integers in int64, exactly (a maximum converts back
     // unchanged); a window without elements holds the input type's lowest value, as in
@@ -511,12 +507,7 @@ pub fn avg_pool(
         divisor,
         dims,
     };
-    let mut shape = t.shape()[..t.shape().len() - dims].to_vec();
-    shape.extend(axes[3 - dims..].iter().map(|a| a.out));
-    shape
-        .iter()
-        .try_fold(1usize, |n, &s| n.checked_mul(s))
-        .ok_or_else(overflow)?;
+    let shape = out_shape(t, &axes, dims)?;
     let out = avg_pool_run(t, &shape, plan, false)?;
     if needs_grad(&[t]) {
         let name = if dims == 3 {
@@ -575,11 +566,7 @@ fn avg_pool_run(src: &Tensor, shape: &[usize], plan: AvgPlan, backward: bool) ->
             // SAFETY: `out` is a fresh contiguous buffer of out.numel() elements of T
             // that nothing else references until returned.
             let ys: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
-            if backward {
-                crate::cpu::avg_pool::avg_pool_backward(xs, ys, plan.axes, plan.divisor);
-            } else {
-                crate::cpu::avg_pool::avg_pool_forward(xs, ys, plan.axes, plan.divisor);
-            }
+            crate::cpu::avg_pool::avg_pool(xs, ys, plan.axes, plan.divisor, backward);
             Ok(())
         }
         if compute == DType::F64 {

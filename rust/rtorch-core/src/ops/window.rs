@@ -145,11 +145,11 @@ fn for_planes<S: Sync, D: Send>(
 }
 
 /// `t` as a contiguous tensor without autograd (kernels read it as a slice).
-fn contiguous_data(t: &Tensor) -> Result<Tensor> {
+pub(super) fn contiguous_data(t: &Tensor) -> Result<Tensor> {
     super::copy::contiguous(&t.detach())
 }
 
-fn not_floating(name: &str, dtype: DType) -> Error {
+pub(super) fn not_floating(name: &str, dtype: DType) -> Error {
     Error::NotImplemented(format!(
         "\"{name}\" not implemented for '{}'",
         dtype.scalar_type_name()
