@@ -1,11 +1,11 @@
 """3-D pooling, as torch.nn.functional: max_pool3d, avg_pool3d, adaptive_avg_pool3d and
 adaptive_max_pool3d.
 
-max_pool3d is one Rust pass (``_C._max_pool``, shared with max_pool2d). Elsewhere windows
-are strided views of the padded input (``Tensor.unfold`` on the three spatial
-dimensions); a pool is one reduction over the flattened window, and autograd of that
-reduction is the backward. Adaptive average pooling multiplies by per-axis bin-averaging
-matrices (the bins are boxes, so averaging is separable).
+max_pool3d and floating-point avg_pool3d are one Rust pass each (``_C._max_pool`` and
+``_C._avg_pool``, shared with the 2-D pools). Integer average pooling reduces strided views
+of the padded input (``Tensor.unfold`` on the three spatial dimensions). Adaptive average
+pooling multiplies by per-axis bin-averaging matrices (the bins are boxes, so averaging is
+separable).
 """
 
 from __future__ import annotations
