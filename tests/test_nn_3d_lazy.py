@@ -67,6 +67,8 @@ def test_conv3d_matches_direct_loop(xshape, wshape, stride, padding, dilation, g
     )
     want = _conv3d_ref(x, w, b, stride, padding, dilation, groups)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    # Contiguous, as PyTorch's: `.view` works on it.
+    assert got.is_contiguous() and got.view(got.shape[0], -1).shape[1] == want[0].size
     got32 = F.conv3d(rtorch.tensor(x, dtype=rtorch.float32), rtorch.tensor(w, dtype=rtorch.float32),
                      None, stride, padding, dilation, groups)  # fmt: skip
     assert got32.dtype == rtorch.float32
@@ -566,6 +568,11 @@ def test_conv_transpose3d_matches_scatter_loop(
     want = _conv_transpose3d_ref(x, w, b, stride, padding, output_padding, dilation, groups)
     assert got.shape == want.shape
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    assert got.is_contiguous()
+    plain = F.conv_transpose3d(
+        rtorch.tensor(x), rtorch.tensor(w), None, stride, padding, output_padding, groups, dilation
+    )
+    assert plain.is_contiguous() and plain.view(-1).numel() == plain.numel()
 
 
 def test_conv_transpose3d_gradcheck_and_module() -> None:

@@ -610,7 +610,9 @@ def conv3d(
     cols = _C.stack(slices, 3).reshape(n * od, groups * kd * cg, h, w)
     w2 = weight.permute(0, 2, 1, 3, 4).reshape(out_c, kd * cg, kh, kw)
     out = _conv2d_forward(cols, w2, bias, stride_t[1:], left[1:], dilation_t[1:], groups)
+    # Contiguous, as PyTorch's result (a permuted view made `.view(n, -1)` raise).
     out = out.reshape(n, od, out_c, out.shape[2], out.shape[3]).permute(0, 2, 1, 3, 4)
+    out = out.contiguous()
     return out.squeeze(0) if unbatched else out
 
 
@@ -679,7 +681,8 @@ def conv_transpose3d(
         full_d = (depth - 1) * stride_t[0] + dil_t[0] * (kd - 1) + 1
         out = _C._col2im(cols, (full_d, 1), (kd, 1), (dil_t[0], 1), (0, 0), (stride_t[0], 1))
         out = _pad(out, (0, 0, 0, out_pad_t[0]))[:, :, pad_t[0] : pad_t[0] + out_d]
-    out = out.reshape(n, out_c, oh, ow, out_d).permute(0, 1, 4, 2, 3)
+    # Contiguous, as PyTorch's result (a permuted view made `.view(n, -1)` raise).
+    out = out.reshape(n, out_c, oh, ow, out_d).permute(0, 1, 4, 2, 3).contiguous()
     if bias is not None:
         out = out + bias.view(1, out_c, 1, 1, 1)
     return out.squeeze(0) if unbatched else out
