@@ -220,16 +220,17 @@ pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), indices.to_vec());
         record("IndexBackward0", &[t], &out, move |_, g| {
-            let z = zeros_of(&shape, g.dtype(), g.device())?;
-            Ok(vec![Some(index_put(
-                &z,
-                &idx,
-                &Rhs::Tensor(g.clone()),
-                true,
-            )?)])
+            Ok(vec![Some(gather_grad(&shape, &idx, g)?)])
         });
     }
     Ok(out)
+}
+
+/// The gradient of a gather by `indices` for an input of `shape`: `g` summed into zeros
+/// at the positions the gather read.
+fn gather_grad(shape: &[usize], indices: &[Option<Tensor>], g: &Tensor) -> Result<Tensor> {
+    let z = zeros_of(shape, g.dtype(), g.device())?;
+    index_put(&z, indices, &Rhs::Tensor(g.clone()), true)
 }
 
 /// Writes `values` (broadcast to the indexing result, converted to `dst`'s dtype) into
@@ -702,14 +703,8 @@ pub fn index_select(t: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     if needs_grad(&[t]) {
         let in_shape = shape.clone();
         record("IndexSelectBackward0", &[t], &out, move |_, g| {
-            let z = zeros_of(&in_shape, g.dtype(), g.device())?;
             let at = dim_indices(d, idx.clone());
-            Ok(vec![Some(index_put(
-                &z,
-                &at,
-                &Rhs::Tensor(g.clone()),
-                true,
-            )?)])
+            Ok(vec![Some(gather_grad(&in_shape, &at, g)?)])
         });
     }
     Ok(out)
