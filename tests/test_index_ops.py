@@ -435,6 +435,35 @@ def test_index_select_whole_rows(shape, dim, n_idx, dtype):
     np.testing.assert_array_equal(to_np(one), expected)
 
 
+@pytest.mark.parametrize("dtype", [rtorch.uint8, rtorch.float16, rtorch.float32, rtorch.int64])
+def test_getitem_one_index_tensor_takes_whole_rows(dtype):
+    rng = np.random.default_rng(13)
+    v = rng.integers(0, 100, (300, 5, 32))
+    x = rtorch.tensor(v).to(dtype)
+    idx = rng.integers(-300, 300, (40, 7))  # negative indices count from the end
+    want = v[idx]
+    for index in (rtorch.tensor(idx), rtorch.tensor(idx.astype(np.int32))):
+        np.testing.assert_array_equal(to_np(x[index]), want)
+        np.testing.assert_array_equal(to_np(x[index, :]), want)
+    np.testing.assert_array_equal(to_np(x[:, 1][rtorch.tensor(idx)]), v[:, 1][idx])  # strided
+    big = rtorch.tensor(rng.integers(0, 9, (5000,)))  # rows of one element, above the grain
+    ib = rng.integers(0, 5000, 40000)
+    np.testing.assert_array_equal(big[rtorch.tensor(ib)].numpy(), big.numpy()[ib])
+    assert tuple(x[rtorch.tensor([], dtype=rtorch.int64)].shape) == (0, 5, 32)
+    for bad in (300, -301):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for dimension 0 "
+                                             "with size 300"):  # fmt: skip
+            x[rtorch.tensor([0, bad])]
+    w = leaf(RNG.standard_normal((6, 3)))
+    y = w[I([5, -1, 0])]
+    assert y.grad_fn.name() == "IndexBackward0"
+    g = RNG.standard_normal((3, 3))
+    y.backward(T(g))
+    want_g = np.zeros((6, 3))
+    np.add.at(want_g, [5, 5, 0], g)
+    np.testing.assert_allclose(w.grad.numpy(), want_g, rtol=1e-15)
+
+
 def test_index_select_whole_rows_grad_and_errors():
     x = leaf(RNG.standard_normal((6, 4)))
     y = x.index_select(0, I([5, 0, 5, 2]))

@@ -209,14 +209,28 @@ fn cpu_indices(indices: &[Option<Tensor>]) -> Result<()> {
 /// `t[indices]` with one optional index tensor per leading dim (ATen's `index`).
 /// Boolean index tensors must already be converted (see `getitem`).
 pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
-    let plan = AdvPlan::new(t, indices)?;
-    let out = Tensor::uninit(&plan.out_shape, t.dtype(), t.device())?;
-    if out.numel() > 0 {
-        if t.device() == crate::Device::Cpu {
-            cpu_indices(indices)?;
+    let out = match indices {
+        [Some(i), rest @ ..]
+            if rest.iter().all(Option::is_none)
+                && matches!(i.dtype(), DType::I64 | DType::I32)
+                && t.dim() > 0
+                && t.is_contiguous()
+                && on_cpu(&[t, i]) =>
+        {
+            index_rows(t, i)?
         }
-        kinds::run(&kinds::Index { plan: &plan }, t.dtype(), &out, &[t])?;
-    }
+        _ => {
+            let plan = AdvPlan::new(t, indices)?;
+            let out = Tensor::uninit(&plan.out_shape, t.dtype(), t.device())?;
+            if out.numel() > 0 {
+                if t.device() == crate::Device::Cpu {
+                    cpu_indices(indices)?;
+                }
+                kinds::run(&kinds::Index { plan: &plan }, t.dtype(), &out, &[t])?;
+            }
+            out
+        }
+    };
     if needs_grad(&[t]) {
         let (shape, idx) = (t.shape().clone(), indices.to_vec());
         record("IndexBackward0", &[t], &out, move |_, g| {
@@ -224,6 +238,40 @@ pub fn index(t: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
         });
     }
     Ok(out)
+}
+
+fn on_cpu(ts: &[&Tensor]) -> bool {
+    ts.iter().all(|t| t.device() == crate::Device::Cpu)
+}
+
+/// `t[i]` (or `t[i, :, ...]`) for one index tensor on the first dim of a contiguous CPU
+/// tensor: whole rows,
+/// by the rows kernel (`embedding::lookup`) instead of the general plan's offset per
+/// row (85 -> 48 us for 16384 rows of 32 floats). Negative indices count from the end.
+fn index_rows(t: &Tensor, i: &Tensor) -> Result<Tensor> {
+    let size = t.shape()[0];
+    let vals = contiguous_as(i, DType::I64)?;
+    let v = vals.cpu_slice::<i64>()?;
+    let n = size as i64;
+    // A check without an exit per element (it vectorises); the culprit only on failure.
+    if !v.iter().fold(true, |ok, &x| ok & (-n..n).contains(&x)) {
+        let bad = v
+            .iter()
+            .find(|&&x| !(-n..n).contains(&x))
+            .copied()
+            .unwrap_or(0);
+        return Err(Error::Index(format!(
+            "index {bad} is out of bounds for dimension 0 with size {size}"
+        )));
+    }
+    let rows: Vec<usize> = v
+        .iter()
+        .map(|&x| (if x < 0 { x + n } else { x }) as usize)
+        .collect();
+    let mut shape = i.shape().to_vec();
+    shape.extend_from_slice(&t.shape()[1..]);
+    let row: usize = t.shape()[1..].iter().product();
+    super::embedding::lookup(t, row, &rows, &shape)
 }
 
 /// The gradient of a gather by `indices` for an input of `shape`: `g` summed into zeros
