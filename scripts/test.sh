@@ -37,6 +37,21 @@ python -m pip install -q ".[test]"
 phase "cargo test (profile: ${RTORCH_BUILD_PROFILE:-release})"
 cargo test --workspace --quiet --profile "${RTORCH_BUILD_PROFILE:-release}"
 
+# The crates must also build for Arm Linux and for macOS on Apple silicon: every x86
+# intrinsic behind a `cfg(target_arch)`, every Linux call behind a `cfg(target_os)`.
+# Checked, warnings as errors, for each of those targets the toolchain has
+# (`rustup target add aarch64-unknown-linux-gnu aarch64-apple-darwin`).
+installed=$(rustup target list --installed 2>/dev/null || true)
+for target in aarch64-unknown-linux-gnu aarch64-apple-darwin; do
+    if grep -qx "$target" <<<"$installed"; then
+        phase "cargo check --target $target"
+        PYO3_CROSS_PYTHON_VERSION=3.11 RUSTFLAGS="-D warnings" \
+            cargo check --quiet --workspace --all-targets --target "$target"
+    else
+        phase "skipped: cargo check for $target (rustup target add $target)"
+    fi
+done
+
 phase "pytest"
 # Run against the installed package; the source tree's python/ is not on sys.path.
 set +e

@@ -241,6 +241,7 @@ unsafe impl GlobalAlloc for Allocator {
 /// Takes the cache's lock and keeps it, for `fork()` (`cpu::fork`): a thread of the
 /// parent that held it at that moment would not exist in the child, and the child's
 /// first large allocation or free would wait for it forever (a DataLoader worker).
+#[cfg(unix)]
 pub(crate) fn lock_for_fork() {
     std::mem::forget(CACHE.lock());
 }
@@ -250,6 +251,7 @@ pub(crate) fn lock_for_fork() {
 /// # Safety
 /// The calling thread took it with [`lock_for_fork`] (in the child: the thread that
 /// called `fork()`, the only one there).
+#[cfg(unix)]
 pub(crate) unsafe fn unlock_after_fork() {
     // SAFETY: the caller's contract: the lock's only guard was forgotten.
     unsafe { CACHE.force_unlock() }

@@ -54,6 +54,7 @@ impl<T> SpinLock<T> {
     ///
     /// # Safety
     /// The caller holds the lock, and no guard of it is in use.
+    #[cfg(unix)]
     pub(crate) unsafe fn data_ptr(&self) -> *mut T {
         self.value.get()
     }
@@ -62,6 +63,7 @@ impl<T> SpinLock<T> {
     ///
     /// # Safety
     /// No guard of this lock is in use.
+    #[cfg(unix)]
     pub(crate) unsafe fn force_unlock(&self) {
         self.locked.store(false, Ordering::Release);
     }

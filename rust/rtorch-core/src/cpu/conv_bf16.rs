@@ -20,6 +20,9 @@
 //! The gradient of the input of such a convolution is one too (the flipped, transposed
 //! weights over the output gradient padded by `k - 1 - p`), so it runs here as well.
 
+// Only the x86_64 kernels read the kernels' arguments (elsewhere `available` is false).
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use super::SendPtr;
 use crate::error::{Error, Result};
 use half::bf16;
@@ -179,6 +182,11 @@ pub fn forward(
     bias: Option<&[f32]>,
     out: &mut [bf16],
 ) -> Result<()> {
+    if !available() {
+        return Err(Error::Runtime(
+            "conv2d: the direct bfloat16 kernel needs AVX512-BF16".into(),
+        ));
+    }
     if d.c == 0 {
         return Err(Error::Runtime(
             "conv2d: the bfloat16 kernel needs input channels".into(),
@@ -452,6 +460,7 @@ struct Kernel<'a> {
 /// R` words; `base + p * plane + off + 32` stays inside one allocation for every pair
 /// `p` and offset `off`; the bias has `rows` values; every run addresses `len` outputs
 /// from `out + r * out_plane + at` for `r < rows`, valid for writes.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 unsafe fn slice<const R: usize>(k: &Kernel) {
     use std::arch::x86_64::*;
@@ -533,6 +542,7 @@ unsafe fn slice<const R: usize>(k: &Kernel) {
 
 /// Each float32 lane's bfloat16 bits (round to nearest even; NaN a quiet NaN), in the
 /// low half of its 32-bit lane.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(unsafe_op_in_unsafe_fn)]
 unsafe fn round_to_bf16(v: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512i {
@@ -544,4 +554,10 @@ unsafe fn round_to_bf16(v: std::arch::x86_64::__m512) -> std::arch::x86_64::__m5
     let quiet = _mm512_or_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(0x40));
     let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v);
     _mm512_mask_blend_epi32(nan, rounded, quiet)
+}
+
+/// Elsewhere [`available`] is false and [`forward`] refuses before any kernel runs.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn slice<const R: usize>(_k: &Kernel) {
+    unreachable!("the direct bfloat16 convolution is x86_64 only")
 }

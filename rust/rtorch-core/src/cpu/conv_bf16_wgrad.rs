@@ -15,9 +15,12 @@
 //! answers false). Each gradient is summed sample after sample, each over its columns
 //! in order, whatever the thread count.
 
+// Only the x86_64 kernels read the kernels' arguments (elsewhere `available` is false).
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use super::conv_bf16::{check_call, numel, too_large, Direct};
 use super::SendPtr;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use half::bf16;
 
 /// Output channels (lanes) per tile: two 16-lane registers.
@@ -80,6 +83,11 @@ pub fn suits(d: &Direct) -> bool {
 /// ow)` and input `x (n, c, h, w)`, or false (nothing written) when `x` holds an
 /// infinity or NaN. Needs [`super::conv_bf16::available`].
 pub fn weight_grad(d: &Direct, gy: &[bf16], x: &[bf16], gw: &mut [bf16]) -> Result<bool> {
+    if !super::conv_bf16::available() {
+        return Err(Error::Runtime(
+            "conv2d: the direct bfloat16 kernel needs AVX512-BF16".into(),
+        ));
+    }
     let z = sizes(d)?;
     check_call(
         gy.len() == numel(&[d.n, d.o, z.oh, z.ow])?
@@ -255,6 +263,7 @@ struct Tile {
 /// The CPU has AVX512F and AVX512-BF16; rows `r < R` of `x` are readable for `2 *
 /// pairs + 1` values; `cols` for `pairs` rows of `o_pad` words from lane 0 to 31;
 /// `acc` for R x 32 floats, written, and read unless `first`.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16")]
 unsafe fn tile_sums<const R: usize>(t: &Tile) {
     use std::arch::x86_64::*;
@@ -298,4 +307,11 @@ unsafe fn tile_sums<const R: usize>(t: &Tile) {
             _mm512_storeu_ps(t.acc.add(r * LANES + 16), row[1]);
         }
     }
+}
+
+/// Elsewhere `conv_bf16::available` is false and [`weight_grad`] refuses before any
+/// kernel runs.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn tile_sums<const R: usize>(_t: &Tile) {
+    unreachable!("the direct bfloat16 convolution is x86_64 only")
 }

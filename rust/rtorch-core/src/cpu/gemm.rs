@@ -389,7 +389,8 @@ pub enum Bias<'a> {
 
 impl<'a> Bias<'a> {
     /// The part of the bias that reaches rows `r0..r0 + rows` and columns `c0..c0 +
-    /// cols` of the output.
+    /// cols` of the output (for the x86_64 bfloat16 kernels).
+    #[cfg(target_arch = "x86_64")]
     fn block(self, r0: usize, rows: usize, c0: usize, cols: usize) -> Bias<'a> {
         match self {
             Bias::Cols(b) => Bias::Cols(&b[c0..c0 + cols]),
@@ -2278,6 +2279,7 @@ mod bf16 {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod bf16 {
+    #[allow(dead_code)] // (never constructed here: `engine` is None)
     #[derive(Clone, Copy, PartialEq, Eq, Debug)]
     pub enum Engine {
         Amx,

@@ -265,6 +265,7 @@ mod tests {
         let f = boundary_f32s();
         type Widen = fn(&[bf16], &mut [f32]);
         type Narrow = fn(&[f32], &mut [bf16]);
+        #[allow(unused_mut)] // (only x86_64 adds paths)
         let mut paths: Vec<(Widen, Narrow)> = vec![(portable_bf16_to_f32, portable_f32_to_bf16)];
         #[cfg(target_arch = "x86_64")]
         {
@@ -307,6 +308,7 @@ mod tests {
         let f = boundary_f32s();
         type Widen = fn(&[f16], &mut [f32]);
         type Narrow = fn(&[f32], &mut [f16]);
+        #[allow(unused_mut)] // (only x86_64 adds paths)
         let mut paths: Vec<(Widen, Narrow)> = vec![(portable_f16_to_f32, portable_f32_to_f16)];
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("f16c") && is_x86_feature_detected!("avx") {

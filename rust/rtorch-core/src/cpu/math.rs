@@ -1809,6 +1809,7 @@ slice_fns! {
 /// `out[i] = e^x[i]` (within 2 ulp): on the AVX-512 and AVX2 paths through the
 /// register kernels of `vexp` (`scalef` and `roundscale` beat what LLVM makes of the
 /// scalar code), else the portable loop.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub fn exp_slice(x: &[f32], out: &mut [f32]) {
     let n = x.len().min(out.len());
     match capability() {
@@ -1824,6 +1825,7 @@ pub fn exp_slice(x: &[f32], out: &mut [f32]) {
 }
 
 /// In-place `exp_slice`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub fn exp_slice_inplace(buf: &mut [f32]) {
     let (p, n) = (buf.as_mut_ptr(), buf.len());
     match capability() {
@@ -2850,6 +2852,7 @@ mod tests {
         ("erfinv", erfinv),
     ];
 
+    #[cfg(target_arch = "x86_64")]
     macro_rules! path {
         ($name:literal, $m:ident, $exp:expr) => {
             // SAFETY (each): the caller checked that the CPU has this path's features.
@@ -2931,6 +2934,7 @@ mod tests {
         type Kernels = [(&'static str, Slice, InPlace, fn(f32) -> f32, f32); 5];
         #[allow(unused_mut)]
         let mut paths: Vec<(&str, Kernels)> = Vec::new();
+        #[cfg(target_arch = "x86_64")]
         macro_rules! kernels {
             ($m:ident) => {
                 [
@@ -3005,6 +3009,7 @@ mod tests {
 
     /// Every path this CPU has.
     fn paths() -> Vec<Path> {
+        #[allow(unused_mut)] // (only x86_64 adds paths)
         let mut v: Vec<Path> = vec![(
             "default",
             [

@@ -85,7 +85,8 @@ pub fn pool() -> Arc<rayon::ThreadPool> {
 /// other thread of the parent can be half-way through replacing the pool at that
 /// moment, and so is the allocator cache's (`block_cache::lock_for_fork`), which any
 /// thread may hold for an instant while it allocates or frees a large buffer.
-#[cfg(target_os = "linux")]
+/// (`pthread_atfork` is POSIX: Linux and macOS alike.)
+#[cfg(unix)]
 mod fork {
     use super::POOL;
     use crate::block_cache;
@@ -134,7 +135,7 @@ mod fork {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(unix))]
 mod fork {
     pub(super) fn register_once() {}
 }

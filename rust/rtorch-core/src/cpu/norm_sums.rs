@@ -16,7 +16,9 @@
 //! contraction into fused multiply-adds), so the sums are bitwise identical at every
 //! level and for any thread count.
 
-use super::math::{capability, Capability};
+use super::math::capability;
+#[cfg(target_arch = "x86_64")]
+use super::math::Capability;
 
 /// Lanes per row sum.
 const LANES: usize = 16;

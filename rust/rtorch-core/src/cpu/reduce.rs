@@ -379,14 +379,14 @@ macro_rules! at_capability {
         unsafe fn v3<$t: Element, const $max: bool>($($arg: $ty),*) -> $ret {
             $f::<$t, $max>($($arg),*)
         }
-        use super::math::{capability, Capability};
+        use super::math::capability;
         match capability() {
             // SAFETY: `capability()` only answers a level the CPU supports.
             #[cfg(target_arch = "x86_64")]
-            Capability::Avx512 => unsafe { v4::<$t, $max>($($arg),*) },
+            super::math::Capability::Avx512 => unsafe { v4::<$t, $max>($($arg),*) },
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Capability::Avx2 => unsafe { v3::<$t, $max>($($arg),*) },
+            super::math::Capability::Avx2 => unsafe { v3::<$t, $max>($($arg),*) },
             _ => $f::<$t, $max>($($arg),*),
         }
     }};

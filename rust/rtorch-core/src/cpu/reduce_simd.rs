@@ -199,6 +199,7 @@ fn fold_portable<const OP: u8>(acc: &mut [f64; 16], x: &[f32]) {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
 

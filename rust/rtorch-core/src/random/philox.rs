@@ -75,6 +75,7 @@ pub fn block_counter(block: u128) -> [u32; 4] {
 /// `out[j] = philox4x32_10(block_counter(first + j), key)` for every `j`: sixteen
 /// blocks per pass in AVX-512 registers where the CPU has them (the same words as one
 /// block at a time; fills spend most of their time here).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
 pub fn philox_blocks(first: u128, key: [u32; 2], out: &mut [[u32; 4]]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
