@@ -26,7 +26,7 @@ OPS = {
 
 def bf16_round(x: np.ndarray) -> np.ndarray:
     """float64 -> bfloat16 (round to nearest even), returned as float64."""
-    b = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    b = x.astype(np.float32).view(np.uint32).astype(np.int64)
     b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16 << 16
     return b.astype(np.uint32).view(np.float32).astype(np.float64)
 

@@ -101,7 +101,8 @@ def test_solve_broadcast_vector_left():
     b = RNG.standard_normal((3, 4, 2))
     X = rtorch.linalg.solve(T(a), T(b))
     assert X.shape == (2, 3, 4, 2)
-    close(X, np.linalg.solve(a, b))
+    # (Both broadcast to matrices first: numpy 1 read a b one dimension short as vectors.)
+    close(X, np.linalg.solve(np.broadcast_to(a, (2, 3, 4, 4)), np.broadcast_to(b, (2, 3, 4, 2))))
     v = RNG.standard_normal(4)
     close(rtorch.linalg.solve(T(a), T(v)), np.linalg.solve(a, v[:, None])[..., 0])
     # A batch of vectors: B of shape A.shape[:-1].

@@ -21,7 +21,7 @@ N = 40_003  # above the elementwise parallel grain, not a multiple of a vector w
 
 def bf16_round(x: np.ndarray) -> np.ndarray:
     """float32 -> bfloat16 by round-to-nearest-even on the bits, as float32."""
-    b = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    b = np.asarray(x, np.float32).view(np.uint32).astype(np.int64)
     b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16 << 16
     return b.astype(np.uint32).view(np.float32)
 

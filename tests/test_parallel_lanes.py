@@ -155,7 +155,7 @@ def test_three_operand_maps_on_every_layout(dtype):
     # `where` and clamp with tensor bounds above the grain size: contiguous (the flat
     # loop), a broadcast scalar branch in either slot (the stride-0 row loops), a
     # transposed operand (the generic walk) and clamp_ in place (output = input).
-    np_dtype = getattr(np, dtype)
+    np_dtype = np.dtype(dtype).type
     x = (X * 10).astype(np_dtype)
     y = (-X * 3).astype(np_dtype)
     cond = X > 0.3
