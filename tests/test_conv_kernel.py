@@ -134,6 +134,10 @@ CASES = [
     (2, 5, 7, 7, 5, 7, 7, (1, 1), (3, 3), (1, 1), 5),  # ConvNeXt's 7x7
     (1, 3, 1, 1, 3, 3, 3, (1, 1), (1, 1), (1, 1), 3),  # a 1x1 image, all padding around
     (2, 4, 6, 5, 8, 1, 1, (1, 1), (0, 0), (1, 1), 4),  # 1x1: a scale per channel
+    # Small planes go 83 to a forward task (4096 outputs): tasks of 83, 83 and 26 planes
+    # sharing a zeroed buffer; 64 grid positions a plane, one register block.
+    (2, 96, 7, 7, 96, 3, 3, (1, 1), (1, 1), (1, 1), 96),
+    (1, 2, 66, 70, 2, 3, 3, (1, 1), (1, 1), (1, 1), 2),  # 4620 outputs: a plane a task
 ]
 
 

@@ -6,7 +6,12 @@
 //! 2 threads, 3x3, 16 samples, ms before / here / PyTorch, forward and forward +
 //! backward: 960 x 7x7 5.8 / 1.2 / 0.6 and 13.6 / 2.4 / 1.8; 384 x 14x14 4.4 / 0.9 /
 //! 0.9 and 8.8 / 2.3 / 2.6; 144 x 56x56 13.6 / 5.0 / 30.6 and 29.6 / 12.6 / 47.6; 96 x
-//! 56x56 at stride 2 4.5 / 1.7-2.1 / 2.0 and 8.7 / 4.3-5.3 / 22.5.
+//! 56x56 at stride 2 4.5 / 1.7-2.1 / 2.0 and 8.7 / 4.3-5.3 / 22.5. Then register blocks
+//! across the taps (forward, unit-stride input gradient), tasks of several small planes
+//! and the weight gradient in memory order: 960 x 7x7 1.2-1.4 -> 0.41-0.49 (PyTorch
+//! 0.52) and 3.9-4.1 -> 1.6-2.1 (2.6); 384 x 14x14 1.0-1.5 -> 0.44-0.52 and 3.5-3.7 ->
+//! 1.9-2.0; 144 x 56x56 5.2-6.8 -> 3.8-4.0 and 20-23 -> 15-18; 8 x 96 x 56x56 with 7x7
+//! taps 5.2 -> 2.9-3.2 (3.7) and 17.2 -> 11.8-12.1 (117).
 //!
 //! Each input plane is zero-padded into `sh * sw` phase planes (padded row `Y`, column
 //! `X` goes to phase `(Y % sh, X % sw)` at `(Y / sh, X / sw)`), all `width` wide. Output
@@ -136,10 +141,19 @@ impl Grid {
         })
     }
 
-    /// `buf` = the plane `src` (`h * w`) zero-padded, in phases.
-    fn fill<T: ConvFloat>(&self, g: &ConvGeom, src: &[T], buf: &mut [T]) {
-        let sw = g.plane.stride[1];
-        zero(buf);
+    /// The pixels of `src` (`h * w`) into their places in the phase buffer `buf` (the
+    /// plane zero-padded, in phases): the same places for every plane, so a buffer
+    /// zeroed once keeps its padding zero.
+    fn write<T: ConvFloat>(&self, g: &ConvGeom, src: &[T], buf: &mut [T]) {
+        let p = &g.plane;
+        if p.stride == [1, 1] {
+            // One phase: row y at padded row y + ph, column pw (no divisions by the
+            // stride per row, a tenth of a 7x7 plane's forward).
+            let at = p.padding[0] * self.width + p.padding[1];
+            copy_plane(&mut buf[at..], self.width, src, p.w, [p.h, p.w]);
+            return;
+        }
+        let sw = p.stride[1];
         for (y, row) in src.chunks_exact(g.plane.w).enumerate() {
             for (x0, at) in self.row_runs(g, y) {
                 if sw == 1 {
@@ -154,7 +168,14 @@ impl Grid {
 
     /// `dst` (`h * w`) = the unpadded pixels of the phase buffer `buf`.
     fn read<T: ConvFloat>(&self, g: &ConvGeom, buf: &[T], dst: &mut [T]) {
-        let sw = g.plane.stride[1];
+        let p = &g.plane;
+        if p.stride == [1, 1] {
+            // One phase, as in `write`.
+            let at = p.padding[0] * self.width + p.padding[1];
+            copy_plane(dst, p.w, &buf[at..], self.width, [p.h, p.w]);
+            return;
+        }
+        let sw = p.stride[1];
         for (y, row) in dst.chunks_exact_mut(g.plane.w).enumerate() {
             for (x0, at) in self.row_runs(g, y) {
                 let run = row[x0..].iter_mut().step_by(sw);
@@ -164,70 +185,204 @@ impl Grid {
     }
 }
 
+/// Values a task's planes aim for (output planes in the forward, input planes in the
+/// input gradient): small planes go several to a task, so that the scratch buffer is
+/// taken and its padding zeroed once for all of them.
+const TASK_OUTPUTS: usize = 4096;
+
+/// Grid positions per register block of the forward: 64 float32 values are four
+/// AVX-512 (eight AVX2) accumulators that stay in registers across the taps, four
+/// independent chains of adds (`correlate`). (A pass over the grid per tap stored and reloaded every
+/// accumulator: bound by store-to-load forwarding, 1.2 ms for 16 x 960 x 7x7.)
+const BLOCK: usize = 64;
+
 /// `out (n, o, oh, ow)` from `x (n, c, h, w)`, `w (o, 1, kh, kw)` and `bias`.
 pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, out: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
     let (hw, l, kk, og) = (grid.hw, grid.l, grid.kk, grid.og);
-    super::par_chunks_mut(out, l, &|plane, out| {
-        let (s, oc) = (plane / g.o, plane % g.o);
-        let src = &x[(s * g.c + oc / og) * hw..][..hw];
-        let taps = &w[oc * kk..(oc + 1) * kk];
-        let b = bias.map_or(T::zero(), |b| b[oc]);
+    let per_task = planes_per_task(l);
+    super::par_chunks_mut(out, l * per_task, &|task, out| {
         with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, acc) = buf.split_at_mut(grid.buffer_len());
-            grid.fill(g, src, phases);
-            at_widest_level(
-                #[inline(always)]
-                || {
-                    acc.fill(b);
-                    for (&off, &wt) in grid.offs.iter().zip(taps) {
-                        for (a, &v) in acc.iter_mut().zip(&phases[off..off + grid.len]) {
-                            *a = *a + wt * v;
-                        }
-                    }
-                },
-            );
-            for (row, acc_row) in out.chunks_exact_mut(g.plane.ow).zip(acc.chunks(grid.width)) {
-                copy_row(row, acc_row);
+            // Every plane writes the same interior positions: the padding stays zero.
+            zero(phases);
+            // Sample and output channel of the task's first plane, then counted up.
+            let first = task * per_task;
+            let (mut s, mut oc) = (first / g.o, first % g.o);
+            for out in out.chunks_exact_mut(l) {
+                let ic = if og == 1 { oc } else { oc / og };
+                grid.write(g, &x[(s * g.c + ic) * hw..][..hw], phases);
+                let taps = &w[oc * kk..(oc + 1) * kk];
+                let b = bias.map_or(T::zero(), |b| b[oc]);
+                correlate_at_level(phases, &grid.offs, taps, b, acc);
+                let p = &g.plane;
+                copy_plane(out, p.ow, acc, grid.width, [p.oh, p.ow]);
+                oc += 1;
+                if oc == g.o {
+                    (s, oc) = (s + 1, 0);
+                }
             }
         });
     });
 }
 
-/// `dy` of one output plane in grid layout (zero at the dropped columns).
-fn dy_grid<T: ConvFloat>(g: &ConvGeom, grid: &Grid, dy: &[T], dst: &mut [T]) {
-    let ow = g.plane.ow;
-    zero(dst);
-    for (row, d) in dy.chunks_exact(ow).zip(dst.chunks_mut(grid.width)) {
-        copy_row(&mut d[..ow], row);
+/// [`correlate`] compiled for the widest SIMD level, one copy for the forward and the
+/// input gradient (the baseline level's copy is inlined where `at_widest_level` is
+/// called).
+#[inline(never)]
+fn correlate_at_level<T: ConvFloat>(phases: &[T], offs: &[usize], taps: &[T], b: T, acc: &mut [T]) {
+    at_widest_level(
+        #[inline(always)]
+        || correlate(phases, offs, taps, b, acc),
+    );
+}
+
+/// `acc[q] = b + sum over taps t of w[t] * phases[q + off[t]]`, taps in order, for the
+/// grid `acc` (a multiple of 16 long): blocks of [`BLOCK`] positions, then of 16.
+#[inline(always)]
+fn correlate<T: ConvFloat>(phases: &[T], offs: &[usize], taps: &[T], b: T, acc: &mut [T]) {
+    let done = acc.len() - acc.len() % BLOCK;
+    let mut blocks = acc.chunks_exact_mut(BLOCK);
+    for (i, out) in (&mut blocks).enumerate() {
+        // Four separate 16-lane arrays: LLVM keeps each in a register (one 64-lane
+        // array stayed on the stack, loaded and stored at every tap).
+        let q = i * BLOCK;
+        let (mut r0, mut r1, mut r2, mut r3) = ([b; 16], [b; 16], [b; 16], [b; 16]);
+        for (&off, &wt) in offs.iter().zip(taps) {
+            let src = &phases[off + q..off + q + BLOCK];
+            add_products(&mut r0, wt, &src[..16]);
+            add_products(&mut r1, wt, &src[16..32]);
+            add_products(&mut r2, wt, &src[32..48]);
+            add_products(&mut r3, wt, &src[48..]);
+        }
+        for (o, r) in out.chunks_exact_mut(16).zip([r0, r1, r2, r3]) {
+            o.copy_from_slice(&r);
+        }
     }
+    for (i, out) in blocks.into_remainder().chunks_exact_mut(16).enumerate() {
+        let q = done + i * 16;
+        let mut r = [b; 16];
+        for (&off, &wt) in offs.iter().zip(taps) {
+            add_products(&mut r, wt, &phases[off + q..off + q + 16]);
+        }
+        out.copy_from_slice(&r);
+    }
+}
+
+/// `r[j] += wt * src[j]`: the product rounded, then added (never fused).
+#[inline(always)]
+fn add_products<T: ConvFloat>(r: &mut [T; 16], wt: T, src: &[T]) {
+    for (r, &v) in r.iter_mut().zip(src) {
+        *r = *r + wt * v;
+    }
+}
+
+/// The rows of one output plane's `dy` into the grid `dst`, whose other positions (the
+/// dropped columns, the rounding up to 16) are never written: zeroed once, they stay
+/// zero for every plane.
+fn dy_grid<T: ConvFloat>(g: &ConvGeom, grid: &Grid, dy: &[T], dst: &mut [T]) {
+    let p = &g.plane;
+    copy_plane(dst, grid.width, dy, p.ow, [p.oh, p.ow]);
+}
+
+/// `rows x cols` values from `src` (rows `src_stride` apart) to `dst` (rows
+/// `dst_stride` apart). Out of line: the short-row copies it expands to were repeated
+/// in every loop that moves a plane (30 KB of the extension).
+#[inline(never)]
+fn copy_plane<T: Copy>(
+    dst: &mut [T],
+    dst_stride: usize,
+    src: &[T],
+    src_stride: usize,
+    [rows, cols]: [usize; 2],
+) {
+    for r in 0..rows {
+        copy_row(
+            &mut dst[r * dst_stride..][..cols],
+            &src[r * src_stride..][..cols],
+        );
+    }
+}
+
+/// Planes per task for planes of `len` values: [`TASK_OUTPUTS`] values or one plane.
+fn planes_per_task(len: usize) -> usize {
+    (TASK_OUTPUTS / len.max(1)).max(1)
 }
 
 /// `gx (n, c, h, w)` from `gy (n, o, oh, ow)` and `w`; every weight finite.
 pub fn backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
     let (hw, l, kk, og) = (grid.hw, grid.l, grid.kk, grid.og);
-    super::par_chunks_mut(gx, hw, &|plane, gx| {
-        let (s, ic) = (plane / g.c, plane % g.c);
+    if g.plane.stride == [1, 1] && og == 1 {
+        return backward_input_gathered(g, &grid, gy, w, gx);
+    }
+    let per_task = planes_per_task(hw);
+    super::par_chunks_mut(gx, hw * per_task, &|task, gx| {
         with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, dy) = buf.split_at_mut(grid.buffer_len());
-            zero(phases);
-            for oc in ic * og..(ic + 1) * og {
-                dy_grid(g, &grid, &gy[(s * g.o + oc) * l..][..l], dy);
-                let taps = &w[oc * kk..(oc + 1) * kk];
-                at_widest_level(
-                    #[inline(always)]
-                    || {
-                        for (&off, &wt) in grid.offs.iter().zip(taps) {
-                            let dst = &mut phases[off..off + grid.len];
-                            for (d, &v) in dst.iter_mut().zip(&*dy) {
-                                *d = *d + wt * v;
+            zero(dy);
+            for (i, gx) in gx.chunks_exact_mut(hw).enumerate() {
+                let plane = task * per_task + i;
+                let (s, ic) = (plane / g.c, plane % g.c);
+                zero(phases);
+                for oc in ic * og..(ic + 1) * og {
+                    dy_grid(g, &grid, &gy[(s * g.o + oc) * l..][..l], dy);
+                    let taps = &w[oc * kk..(oc + 1) * kk];
+                    at_widest_level(
+                        #[inline(always)]
+                        || {
+                            for (&off, &wt) in grid.offs.iter().zip(taps) {
+                                let dst = &mut phases[off..off + grid.len];
+                                for (d, &v) in dst.iter_mut().zip(&*dy) {
+                                    *d = *d + wt * v;
+                                }
                             }
-                        }
-                    },
-                );
+                        },
+                    );
+                }
+                grid.read(g, phases, gx);
             }
-            grid.read(g, phases, gx);
+        });
+    });
+}
+
+/// [`backward_input`] for unit stride and one output channel per input channel, as a
+/// correlation: `x'[p] = sum over taps t of w[t] * dy[p - off[t]]` (`dy` zero outside
+/// its grid), the forward's register blocks over `dy` at the mirrored offsets
+/// `front - off[t]`. The same bits as the adjoint's pass per tap, which stored and
+/// reloaded every value at every tap: both start from +0 and add the same products in
+/// tap order, and the extra products here are zeros (finite weights), which leave a sum
+/// that never is -0 unchanged.
+fn backward_input_gathered<T: ConvFloat>(
+    g: &ConvGeom,
+    grid: &Grid,
+    gy: &[T],
+    w: &[T],
+    gx: &mut [T],
+) {
+    let p = &g.plane;
+    let (hw, l, kk) = (grid.hw, grid.l, grid.kk);
+    // `dy` at `front` onwards in grid layout, zeros before and after it; the gathered
+    // rows are the padded plane's rows ph..ph + h, from position `first`.
+    let front = grid.offs.iter().copied().max().unwrap_or(0);
+    let mirrored: Vec<usize> = grid.offs.iter().map(|&o| front - o).collect();
+    let first = p.padding[0] * grid.width;
+    let rows_len = (p.h * grid.width).next_multiple_of(16);
+    let dy_len = (first + front + rows_len).max(front + grid.len);
+    let per_task = planes_per_task(hw);
+    super::par_chunks_mut(gx, hw * per_task, &|task, gx| {
+        with_scratch(dy_len + rows_len, |buf: &mut [T]| {
+            let (dy, acc) = buf.split_at_mut(dy_len);
+            // Every plane writes the same positions (`dy_grid`).
+            zero(dy);
+            for (i, gx) in gx.chunks_exact_mut(hw).enumerate() {
+                let plane = task * per_task + i;
+                let (s, c) = (plane / g.c, plane % g.c);
+                dy_grid(g, grid, &gy[(s * g.o + c) * l..][..l], &mut dy[front..]);
+                let taps = &w[c * kk..(c + 1) * kk];
+                correlate_at_level(&dy[first..], &mirrored, taps, T::zero(), acc);
+                copy_plane(gx, p.w, &acc[p.padding[1]..], grid.width, [p.h, p.w]);
+            }
         });
     });
 }
@@ -260,21 +415,32 @@ fn dot<T: ConvFloat>(a: &[T], b: &[T]) -> T {
 pub fn backward_weight<T: ConvFloat>(g: &ConvGeom, gy: &[T], x: &[T], gw: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
     let (hw, l, kk, og) = (grid.hw, grid.l, grid.kk, grid.og);
-    super::par_chunks_mut(gw, kk, &|oc, gw| {
+    // A task takes a run of output channels and goes sample by sample through all of
+    // them, reading each sample's planes in memory order (one channel through every
+    // sample jumped a whole sample between reads of a few hundred bytes). Each
+    // channel's sum still runs over the samples in order.
+    let per_task = planes_per_task(l.max(hw));
+    super::par_chunks_mut(gw, kk * per_task, &|task, gw| {
         gw.fill(T::zero());
         with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, dy) = buf.split_at_mut(grid.buffer_len());
+            // Each plane writes the same positions of both buffers.
+            zero(phases);
+            zero(dy);
             for s in 0..g.n {
-                grid.fill(g, &x[(s * g.c + oc / og) * hw..][..hw], phases);
-                dy_grid(g, &grid, &gy[(s * g.o + oc) * l..][..l], dy);
-                at_widest_level(
-                    #[inline(always)]
-                    || {
-                        for (d, &off) in gw.iter_mut().zip(&grid.offs) {
-                            *d = *d + dot(dy, &phases[off..off + grid.len]);
-                        }
-                    },
-                );
+                for (j, gw) in gw.chunks_exact_mut(kk).enumerate() {
+                    let oc = task * per_task + j;
+                    grid.write(g, &x[(s * g.c + oc / og) * hw..][..hw], phases);
+                    dy_grid(g, &grid, &gy[(s * g.o + oc) * l..][..l], dy);
+                    at_widest_level(
+                        #[inline(always)]
+                        || {
+                            for (d, &off) in gw.iter_mut().zip(&grid.offs) {
+                                *d = *d + dot(dy, &phases[off..off + grid.len]);
+                            }
+                        },
+                    );
+                }
             }
         });
     });
