@@ -38,6 +38,8 @@ ROWS = [
     "index_select 16384 of 50000 rows of 32 forward",
     "max_pool3d 8x16x16x32x32 k2 forward+backward",
     "avg_pool3d 8x16x16x32x32 k3 s1 p1 forward+backward",
+    "depthwise conv2d 16x960x7x7 k3 p1 forward+backward",
+    "depthwise conv2d 16x144x56x56 k3 p1 forward+backward",
 ]
 
 
@@ -111,6 +113,11 @@ def time_calls(lib, seconds: float) -> dict:
     vol = lib.randn(8, 16, 16, 32, 32, requires_grad=True)
     r[ROWS[19]] = best_us(step(lambda t: F.max_pool3d(t, 2), vol), seconds)
     r[ROWS[20]] = best_us(step(lambda t: F.avg_pool3d(t, 3, 1, 1), vol), seconds)
+    # MobileNetV2's depthwise layers: its last stage (960 channels of 7x7) and an early one.
+    late = lib.randn(16, 960, 7, 7, requires_grad=True)
+    r[ROWS[21]] = best_us(step(nn.Conv2d(960, 960, 3, padding=1, groups=960), late), seconds)
+    early = lib.randn(16, 144, 56, 56, requires_grad=True)
+    r[ROWS[22]] = best_us(step(nn.Conv2d(144, 144, 3, padding=1, groups=144), early), seconds)
     return r
 
 
