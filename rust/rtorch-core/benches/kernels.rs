@@ -252,6 +252,25 @@ fn main() -> Result<()> {
             peak::lanes()
         );
         report(&label, t, 0.0, flops);
+        // The bfloat16 products' ceiling: `vdpbf16ps` (two multiply-adds a lane) where
+        // the CPU has AVX512-BF16.
+        if let Some(lanes) = peak::bf16_pairs() {
+            let flops = peak::FMAS_PER_CALL as f64 * 4.0 * lanes as f64 * n_threads as f64;
+            let t = best(1, 5, || {
+                std::thread::scope(|s| {
+                    for _ in 0..n_threads {
+                        s.spawn(|| std::hint::black_box(peak::bf16_dot_loop()));
+                    }
+                });
+                Ok(())
+            });
+            report(
+                &format!("bf16 dot peak ({n_threads} threads)"),
+                t,
+                0.0,
+                flops,
+            );
+        }
     }
     Ok(())
 }
@@ -274,6 +293,26 @@ mod peak {
             }
         }
         1
+    }
+
+    /// Float32 lanes of one `vdpbf16ps` (each adds two products), where the CPU has
+    /// AVX512-BF16.
+    pub fn bf16_pairs() -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16") {
+            return Some(16);
+        }
+        None
+    }
+
+    /// Runs `FMAS_PER_CALL` `vdpbf16ps` (call only where [`bf16_pairs`] is some).
+    pub fn bf16_dot_loop() -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if bf16_pairs().is_some() {
+            // SAFETY: AVX-512 F and BF16 were detected on this CPU.
+            return unsafe { x86::bf16_dot() };
+        }
+        0.0
     }
 
     /// Runs `FMAS_PER_CALL` vector multiply-adds; returns a value depending on all of
@@ -315,6 +354,22 @@ mod peak {
             for _ in 0..FMAS_PER_CALL / 12 {
                 for a in acc.iter_mut() {
                     *a = _mm512_fmadd_ps(*a, x, y);
+                }
+            }
+            acc.iter().map(|&a| _mm512_reduce_add_ps(a)).sum()
+        }
+
+        #[target_feature(enable = "avx512f,avx512bf16")]
+        pub unsafe fn bf16_dot() -> f32 {
+            // Pairs of 1.0 and of ~1e-7: the sums grow slowly; the operand comes through
+            // black_box so the loop cannot be folded.
+            let one: __m512bh = std::mem::transmute(_mm512_set1_epi16(0x3f80));
+            let small: __m512bh =
+                std::mem::transmute(_mm512_set1_epi16(std::hint::black_box(0x33d6)));
+            let mut acc = [_mm512_setzero_ps(); 12];
+            for _ in 0..FMAS_PER_CALL / 12 {
+                for a in acc.iter_mut() {
+                    *a = _mm512_dpbf16_ps(*a, one, small);
                 }
             }
             acc.iter().map(|&a| _mm512_reduce_add_ps(a)).sum()
