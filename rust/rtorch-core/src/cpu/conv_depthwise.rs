@@ -190,9 +190,9 @@ impl Grid {
 /// taken and its padding zeroed once for all of them.
 const TASK_OUTPUTS: usize = 4096;
 
-/// Grid positions per register block of the forward: 64 float32 values are four
+/// Grid positions per register block of [`correlate`]: 64 float32 values are four
 /// AVX-512 (eight AVX2) accumulators that stay in registers across the taps, four
-/// independent chains of adds (`correlate`). (A pass over the grid per tap stored and reloaded every
+/// independent chains of adds. (A pass over the grid per tap stored and reloaded every
 /// accumulator: bound by store-to-load forwarding, 1.2 ms for 16 x 960 x 7x7.)
 const BLOCK: usize = 64;
 
@@ -206,10 +206,8 @@ pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>,
             let (phases, acc) = buf.split_at_mut(grid.buffer_len());
             // Every plane writes the same interior positions: the padding stays zero.
             zero(phases);
-            // Sample and output channel of the task's first plane, then counted up.
-            let first = task * per_task;
-            let (mut s, mut oc) = (first / g.o, first % g.o);
-            for out in out.chunks_exact_mut(l) {
+            let planes = sample_channels(task * per_task, g.o);
+            for (out, (s, oc)) in out.chunks_exact_mut(l).zip(planes) {
                 let ic = if og == 1 { oc } else { oc / og };
                 grid.write(g, &x[(s * g.c + ic) * hw..][..hw], phases);
                 let taps = &w[oc * kk..(oc + 1) * kk];
@@ -217,10 +215,6 @@ pub fn forward<T: ConvFloat>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>,
                 correlate_at_level(phases, &grid.offs, taps, b, acc);
                 let p = &g.plane;
                 copy_plane(out, p.ow, acc, grid.width, [p.oh, p.ow]);
-                oc += 1;
-                if oc == g.o {
-                    (s, oc) = (s + 1, 0);
-                }
             }
         });
     });
@@ -309,6 +303,19 @@ fn planes_per_task(len: usize) -> usize {
     (TASK_OUTPUTS / len.max(1)).max(1)
 }
 
+/// `(sample, channel)` of plane `first` and of the planes after it, for `channels`
+/// planes a sample: counted up rather than divided out per plane.
+fn sample_channels(first: usize, channels: usize) -> impl Iterator<Item = (usize, usize)> {
+    let start = (first / channels.max(1), first % channels.max(1));
+    std::iter::successors(Some(start), move |&(s, c)| {
+        Some(if c + 1 == channels {
+            (s + 1, 0)
+        } else {
+            (s, c + 1)
+        })
+    })
+}
+
 /// `gx (n, c, h, w)` from `gy (n, o, oh, ow)` and `w`; every weight finite.
 pub fn backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: &mut [T]) {
     let Some(grid) = Grid::new(g) else { return };
@@ -320,10 +327,11 @@ pub fn backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: &mut [T
     super::par_chunks_mut(gx, hw * per_task, &|task, gx| {
         with_scratch(grid.scratch(), |buf: &mut [T]| {
             let (phases, dy) = buf.split_at_mut(grid.buffer_len());
+            // Every plane writes the same positions of `dy` (`dy_grid`); the adjoint
+            // adds into all of `phases`.
             zero(dy);
-            for (i, gx) in gx.chunks_exact_mut(hw).enumerate() {
-                let plane = task * per_task + i;
-                let (s, ic) = (plane / g.c, plane % g.c);
+            let planes = sample_channels(task * per_task, g.c);
+            for (gx, (s, ic)) in gx.chunks_exact_mut(hw).zip(planes) {
                 zero(phases);
                 for oc in ic * og..(ic + 1) * og {
                     dy_grid(g, &grid, &gy[(s * g.o + oc) * l..][..l], dy);
@@ -349,10 +357,10 @@ pub fn backward_input<T: ConvFloat>(g: &ConvGeom, gy: &[T], w: &[T], gx: &mut [T
 /// [`backward_input`] for unit stride and one output channel per input channel, as a
 /// correlation: `x'[p] = sum over taps t of w[t] * dy[p - off[t]]` (`dy` zero outside
 /// its grid), the forward's register blocks over `dy` at the mirrored offsets
-/// `front - off[t]`. The same bits as the adjoint's pass per tap, which stored and
-/// reloaded every value at every tap: both start from +0 and add the same products in
-/// tap order, and the extra products here are zeros (finite weights), which leave a sum
-/// that never is -0 unchanged.
+/// `front - off[t]`. The same bits as the adjoint's pass per tap (which stored and
+/// reloaded every value at every tap): both sums start from +0 and add the same
+/// products in tap order; the extra products here are zeros (the weights are finite),
+/// and adding a zero leaves such a sum unchanged (it is never -0).
 fn backward_input_gathered<T: ConvFloat>(
     g: &ConvGeom,
     grid: &Grid,
@@ -375,9 +383,8 @@ fn backward_input_gathered<T: ConvFloat>(
             let (dy, acc) = buf.split_at_mut(dy_len);
             // Every plane writes the same positions (`dy_grid`).
             zero(dy);
-            for (i, gx) in gx.chunks_exact_mut(hw).enumerate() {
-                let plane = task * per_task + i;
-                let (s, c) = (plane / g.c, plane % g.c);
+            let planes = sample_channels(task * per_task, g.c);
+            for (gx, (s, c)) in gx.chunks_exact_mut(hw).zip(planes) {
                 dy_grid(g, grid, &gy[(s * g.o + c) * l..][..l], &mut dy[front..]);
                 let taps = &w[c * kk..(c + 1) * kk];
                 correlate_at_level(&dy[first..], &mirrored, taps, T::zero(), acc);
