@@ -245,9 +245,9 @@ fn on_cpu(ts: &[&Tensor]) -> bool {
 }
 
 /// `t[i]` (or `t[i, :, ...]`) for one index tensor on the first dim of a contiguous CPU
-/// tensor: whole rows,
-/// by the rows kernel (`embedding::lookup`) instead of the general plan's offset per
-/// row (85 -> 48 us for 16384 rows of 32 floats). Negative indices count from the end.
+/// tensor: whole rows by the rows kernel (`embedding::lookup`) instead of the general
+/// plan's offset per row (85 -> 48 us for 16384 rows of 32 floats). Negative indices
+/// count from the end.
 fn index_rows(t: &Tensor, i: &Tensor) -> Result<Tensor> {
     let size = t.shape()[0];
     let vals = contiguous_as(i, DType::I64)?;
