@@ -103,8 +103,9 @@ GEOMS = [
 ]
 
 
-# Planes of up to 64 pixels fold as a per-pixel gather, larger ones row by row.
-@pytest.mark.parametrize("size", [(9, 11), (4, 5), (8, 8)])
+# Planes of up to 64 pixels fold as a per-pixel gather, larger ones row by row; planes
+# of up to 255 pixels unfold through a table of source pixels, larger ones row by row.
+@pytest.mark.parametrize("size", [(9, 11), (4, 5), (8, 8), (15, 17), (16, 16)])
 @pytest.mark.parametrize("k,d,p,s", GEOMS)
 def test_unfold_fold_match_numpy(k, d, p, s, size):
     # 2*5*9*11 = 990 inputs; the 5x5 geometry gives 2*5*25*99 columns, above the grain.
@@ -119,6 +120,14 @@ def test_unfold_fold_match_numpy(k, d, p, s, size):
     close(F.unfold(t(x[0]), k, dilation=d, padding=p, stride=s), want[0])
     close(F.fold(t(cols[1]), size, k, dilation=d, padding=p, stride=s),
           np_fold(cols, size, k, d, p, s)[1])  # fmt: skip
+
+
+def test_unfold_small_plane_with_more_columns_than_its_table_holds():
+    # 3x3 windows over a 5x4 plane padded by 90: 9 * 185 * 184 column entries, above
+    # the 65536 a source table holds, so the rows are copied one by one.
+    x = RNG.randn(1, 2, 5, 4)
+    got = F.unfold(t(x), 3, padding=90)
+    close(got, np_unfold(x, (3, 3), (1, 1), (90, 90), (1, 1)))
 
 
 def test_unfold_large_parallel_float32_noncontiguous():

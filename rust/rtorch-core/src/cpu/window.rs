@@ -137,6 +137,41 @@ pub struct Taps {
     ranges: Vec<Ranges>,
     /// For planes of at most [`GATHER_PIXELS`] pixels: `col2im`'s sum per pixel.
     gather: Option<Gather>,
+    /// For planes of under 256 pixels: `im2col`'s source pixel of every column entry.
+    sources: Option<Sources>,
+}
+
+/// The source pixel of every column entry of a plane of under 256 pixels, offset by
+/// offset (`kh*kw` rows of `oh*ow`), `h*w` for padding. `im2col` then fills a row with
+/// one indexed load per entry from the plane plus a trailing zero: on a 7x7 plane, the
+/// row form's copies of 6 or 7 values and their padding, each sized and placed
+/// separately, took a sixth of 8 x 512 x 7x7 -> 512's forward. The indices are bytes
+/// into a 256-entry array, so the loads need no bounds checks.
+struct Sources(Vec<u8>);
+
+/// Column entries a [`Sources`] table holds at most (bytes).
+const SOURCES_MAX: usize = 1 << 16;
+
+impl Sources {
+    fn new(p: &Plane, ranges: &[Ranges]) -> Option<Sources> {
+        let pixels = p.h.checked_mul(p.w)?;
+        let l = p.cols_len();
+        let zero = u8::try_from(pixels).ok()?;
+        if l == 0 || ranges.len().checked_mul(l)? > SOURCES_MAX {
+            return None;
+        }
+        let mut table = vec![zero; ranges.len() * l];
+        for (r, row) in ranges.iter().zip(table.chunks_exact_mut(l)) {
+            for oy in r.ylo..r.yhi {
+                let y = p.input_row(oy, r);
+                for (k, ox) in (r.lo..r.hi).enumerate() {
+                    // In bounds: y < h and the column < w, so the pixel is below `zero`.
+                    row[oy * p.ow + ox] = (y * p.w + r.start + k * p.stride[1]) as u8;
+                }
+            }
+        }
+        Some(Sources(table))
+    }
 }
 
 /// Planes up to this many pixels run `col2im` as a gather ([`Gather`]).
@@ -192,10 +227,12 @@ impl Taps {
             .map(|(i, j)| plane.offset_ranges(i, j))
             .collect();
         let gather = Gather::new(&plane, &ranges);
+        let sources = Sources::new(&plane, &ranges);
         Taps {
             plane,
             ranges,
             gather,
+            sources,
         }
     }
 
@@ -204,6 +241,17 @@ impl Taps {
     /// nothing between them touched).
     pub fn im2col<T: Element>(&self, src: &[T], dst: &mut [T], ld: usize) {
         let p = &self.plane;
+        if let Some(Sources(table)) = &self.sources {
+            let (hw, l) = (p.h * p.w, p.cols_len());
+            let mut plane = [T::zero(); 256];
+            plane[..hw].copy_from_slice(&src[..hw]);
+            for (t, pixels) in table.chunks_exact(l).enumerate() {
+                for (o, &q) in dst[t * ld..t * ld + l].iter_mut().zip(pixels) {
+                    *o = plane[usize::from(q)];
+                }
+            }
+            return;
+        }
         let [sh, sw] = p.stride;
         let (l, ow, w) = (p.cols_len(), p.ow, p.w);
         let zeros = [T::zero(); 16];
