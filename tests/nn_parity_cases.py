@@ -394,8 +394,12 @@ FAMILIES = {
 
 
 def _torch_interpreter() -> str | None:
-    """A Python that can import torch: $RTORCH_TORCH_PYTHON, this one, or /work/torchvenv."""
+    """A Python that can import torch: $RTORCH_TORCH_PYTHON, this one, or /work/torchvenv;
+    None where there is none or the variable is ``none`` (the parity runs opted out, as
+    the other parity helpers take it)."""
     explicit = os.environ.get("RTORCH_TORCH_PYTHON")
+    if explicit == "none":
+        return None
     if explicit:
         return explicit
     if importlib.util.find_spec("torch") is not None:
