@@ -10,8 +10,8 @@ Nothing here imports torch into the test process.
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import subprocess
 import tempfile
 
@@ -34,6 +34,30 @@ def _evaluate(torch, F, nn, source: str) -> dict:
     return out
 
 
+def _to_plain(results: dict, path: str) -> None:
+    """Writes `_evaluate`'s results as JSON (shape, flat values and dtype name per array):
+    unlike a pickle of numpy arrays, it loads under any numpy version, where PyTorch's
+    interpreter may have another numpy than the tested one."""
+    plain = {
+        name: r if isinstance(r, str) else [[a.shape, a.ravel().tolist(), str(a.dtype)] for a in r]
+        for name, r in results.items()
+    }
+    with open(path, "w") as f:
+        json.dump(plain, f)
+
+
+def _from_plain(path: str) -> dict:
+    """`_to_plain`'s file back as `_evaluate`'s results."""
+    with open(path) as f:
+        plain = json.load(f)
+    return {
+        name: r
+        if isinstance(r, str)
+        else [np.array(flat, dtype=dtype).reshape(shape) for shape, flat, dtype in r]
+        for name, r in plain.items()
+    }
+
+
 def rtorch_results(source: str) -> dict:
     import rtorch
     import rtorch.nn
@@ -50,17 +74,17 @@ def torch_results(source: str) -> dict | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "cases.py")
-        dst = os.path.join(tmp, "out.pkl")
+        dst = os.path.join(tmp, "out.json")
         with open(src, "w") as f:
             f.write(source)
         here = os.path.dirname(os.path.abspath(__file__))
         code = (
-            f"import sys, pickle; sys.path.insert(0, {here!r})\n"
+            f"import sys; sys.path.insert(0, {here!r})\n"
             "import torch, torch.nn, torch.nn.functional\n"
-            "from nn_layers_parity import _evaluate\n"
+            "from nn_layers_parity import _evaluate, _to_plain\n"
             f"src = open({src!r}).read()\n"
             "out = _evaluate(torch, torch.nn.functional, torch.nn, src)\n"
-            f"pickle.dump(out, open({dst!r}, 'wb'))\n"
+            f"_to_plain(out, {dst!r})\n"
         )
         proc = subprocess.run(
             [python, "-c", code], check=False, capture_output=True, text=True, timeout=120
@@ -69,8 +93,7 @@ def torch_results(source: str) -> dict | None:
             if "No module named 'torch'" in proc.stderr:
                 return None
             raise RuntimeError(proc.stderr)
-        with open(dst, "rb") as f:
-            return pickle.load(f)
+        return _from_plain(dst)
 
 
 def compare(ours: dict, theirs: dict, rtol: float = 1e-7, atol: float = 1e-7) -> list[str]:
