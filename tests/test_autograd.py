@@ -517,3 +517,59 @@ def test_inplace_on_the_base_and_under_no_grad():
     z.mul_(3)
     z.sum().backward()
     assert x.grad.tolist() == [6.0, 6.0, 6.0]
+
+
+# ----- split and chunk: one node for all the views -----
+
+
+def test_split_and_chunk_record_one_node_named_as_pytorch():
+    x = rtorch.randn(6, 4, requires_grad=True)
+    parts = x.chunk(3)
+    assert parts[0].grad_fn.name() == "SplitBackward0"
+    assert parts[0].grad_fn == parts[2].grad_fn
+    assert x.split(4)[1].grad_fn.name() == "SplitBackward0"
+    assert x.split([1, 5])[1].grad_fn.name() == "SplitWithSizesBackward0"
+    assert rtorch.split(x, 3, 1)[0].grad_fn.name() == "SplitBackward0"
+    # tensor_split narrows view by view, as PyTorch's does.
+    assert x.tensor_split(3)[0].grad_fn.name() == "SliceBackward0"
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_split_gradient_joins_the_pieces_and_zeros_the_unused(dim):
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((7, 6))
+    # A transposed (non-contiguous) input, split into pieces of 2, 0, 3 and the rest.
+    x = rtorch.tensor(base.T.copy(), requires_grad=True)
+    xt = x.t()
+    a, empty, b, _unused = xt.split([2, 0, 3, xt.shape[dim] - 5], dim)
+    assert empty.shape[dim] == 0
+    (
+        a.sin().sum() + (b * 3).sum()
+    ).backward()  # the last piece unused: its part of the gradient is 0
+    want = np.zeros_like(base)
+    index = [slice(None), slice(None)]
+    index[dim] = slice(0, 2)
+    want[tuple(index)] = np.cos(base[tuple(index)])
+    index[dim] = slice(2, 5)
+    want[tuple(index)] = 3.0
+    np.testing.assert_allclose(x.grad.numpy(), want.T, rtol=1e-6, atol=1e-7)
+
+
+def test_split_double_backward_and_inplace_on_a_piece():
+    x = rtorch.tensor([0.5, -1.0, 2.0, 3.0], dtype=rtorch.float64, requires_grad=True)
+    a, b = x.chunk(2)
+    (g,) = rtorch.autograd.grad((a**3).sum() + (b**2).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), [0.75, 3.0, 4.0, 6.0])
+    (gg,) = rtorch.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), [3.0, -6.0, 2.0, 2.0])
+    # A write into one piece of a non-leaf (PyTorch refuses it; rtorch records it as a
+    # write through a view): the other piece's gradient still reaches x.
+    y = x * 1.0
+    p, _ = y.chunk(2)
+    p.mul_(5.0)
+    (y * y).sum().backward()
+    v = x.detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), [50 * v[0], 50 * v[1], 2 * v[2], 2 * v[3]])
+    assert gradcheck(
+        lambda t: t.chunk(3, 0)[1] * t.chunk(3, 0)[2], (x[:3].detach().requires_grad_(),)
+    )

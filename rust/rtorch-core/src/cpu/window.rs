@@ -4,6 +4,7 @@
 //! computed once per kernel call ([`Taps`]) instead of per element or per plane. Used by
 //! `F.unfold`/`F.fold` and the convolutions.
 
+use crate::dtype::DType;
 use crate::element::Element;
 
 /// The indices `k` in `0..count` with `0 <= k * step + off < limit`, as a range `lo..hi`.
@@ -241,7 +242,9 @@ impl Taps {
     /// nothing between them touched).
     pub fn im2col<T: Element>(&self, src: &[T], dst: &mut [T], ld: usize) {
         let p = &self.plane;
-        if let Some(Sources(table)) = &self.sources {
+        // (float32 only: a copy of this loop in every element type's kernel would cost
+        // the extension's size more than the other types' unfolds gain.)
+        if let (Some(Sources(table)), true) = (&self.sources, T::DTYPE == DType::F32) {
             let (hw, l) = (p.h * p.w, p.cols_len());
             let mut plane = [T::zero(); 256];
             plane[..hw].copy_from_slice(&src[..hw]);

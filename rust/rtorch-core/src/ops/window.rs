@@ -125,12 +125,13 @@ fn overflow() -> Error {
 
 /// Runs `f(src_plane, dst_plane)` over matching chunks, in parallel when the work is
 /// above the grain size. Chunk lengths are non-zero (callers reject empty planes).
+/// (`f` is a trait object: one copy of this loop per element type, not per caller.)
 fn for_planes<S: Sync, D: Send>(
     src: &[S],
     src_len: usize,
     dst: &mut [D],
     dst_len: usize,
-    f: impl Fn(&[S], &mut [D]) + Sync,
+    f: &(dyn Fn(&[S], &mut [D]) + Sync),
 ) {
     let planes = dst.len() / dst_len;
     if planes > 1 && dst.len().max(src.len()) >= crate::cpu::GRAIN {
@@ -220,7 +221,7 @@ pub fn im2col(t: &Tensor, win: Window2d) -> Result<Tensor> {
             let y: &mut [T] =
                 unsafe { out.cpu_slice_mut::<T>()? };
             let taps = Taps::new(plane);
-            for_planes(x, h * w, y, kk * l, |s, d| taps.im2col(s, d, l));
+            for_planes(x, h * w, y, kk * l, &|s, d| taps.im2col(s, d, l));
         }, _ => return Err(not_floating("im2col_out_cpu", t.dtype())));
     }
     if needs_grad(&[t]) {
@@ -308,7 +309,7 @@ pub fn col2im(t: &Tensor, output_size: [usize; 2], win: Window2d) -> Result<Tens
                 // this type that nothing else references until this function returns.
                 let y: &mut [$T] = unsafe { acc.cpu_slice_mut::<$T>()? };
                 let taps = Taps::new(plane);
-                for_planes(x, kk * l, y, hw, |s, d| taps.col2im(s, l, d));
+                for_planes(x, kk * l, y, hw, &|s, d| taps.col2im(s, l, d));
             }};
         }
         if compute == DType::F64 {
