@@ -83,6 +83,26 @@ def test_quantile_gradcheck() -> None:
         assert gradcheck(lambda t, m=mode: rtorch.nanquantile(t, 0.3, interpolation=m), (x,))
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_quantile_selection_and_sort_agree(mode: str) -> None:
+    # Up to 4 order statistics are selected one by one (kthvalue); more sort the slices.
+    # Both give the same values and gradients, a NaN slice giving NaN.
+    a = _data((3, 1000), 3)
+    a[1, 17] = np.nan
+    x = rtorch.tensor(a, requires_grad=True)
+    few = rtorch.tensor([0.3, 0.71], dtype=rtorch.float64)
+    many = rtorch.tensor([0.3, 0.71, 0.05, 0.2, 0.4, 0.6, 0.8], dtype=rtorch.float64)
+    selected = rtorch.quantile(x, few, dim=1, interpolation=mode)
+    (g_selected,) = rtorch.autograd.grad(selected.sum(), x)
+    sorted_ = rtorch.quantile(x, many, dim=1, interpolation=mode)[:2]
+    (g_sorted,) = rtorch.autograd.grad(sorted_.sum(), x)
+    np.testing.assert_array_equal(selected.detach().numpy(), sorted_.detach().numpy())
+    np.testing.assert_array_equal(g_selected.numpy(), g_sorted.numpy())
+    want = np.quantile(a, [0.3, 0.71], axis=1, method=mode)
+    np.testing.assert_allclose(selected.detach().numpy(), want, rtol=1e-12)
+    assert g_selected.numpy().sum() == pytest.approx(6.0)  # each of 6 quantiles adds 1
+
+
 def test_quantile_grad_goes_to_the_interpolated_pair() -> None:
     x = rtorch.tensor([4.0, 1.0, 3.0, 2.0], requires_grad=True)
     rtorch.quantile(x, 0.5).backward()  # rank 1.5 between 2 and 3
