@@ -352,3 +352,45 @@ def test_fill_every_dtype_flat_and_viewed(dtype: str, n: int) -> None:
     base[:, 1].fill_(value)
     got = np64(base).reshape(n, 3)
     assert np.all(got[:, 1] == want) and np.all(got[:, [0, 2]] == 0)
+
+
+HALF_BLOCK = 1024  # float32 elements per block of the blocked maps (cpu/elementwise.rs)
+
+
+@pytest.mark.parametrize("cols", [1, 17, HALF_BLOCK - 1, HALF_BLOCK + 5])
+@pytest.mark.parametrize("rows", [3, 70])  # below and above the parallel grain
+def test_float32_unary_rows_computed_in_the_output(rows: int, cols: int) -> None:
+    """A float32 unary op on unit-stride rows of a wider tensor (`x[:, k:].sigmoid()`)
+    computes each row in the output: the same bits as the op on a contiguous copy (one
+    value, one result, whatever the layout), in place on the view too, and the columns
+    outside the view untouched."""
+    big = rtorch.randn(rows, 2 * cols + 3) * 4
+    view = big[:, cols + 3 :]
+    dense = view.contiguous()
+    for name in ["sigmoid", "exp", "tanh", "erf", "log1p"]:
+        got, want = getattr(view, name)(), getattr(dense, name)()
+        assert got.is_contiguous()
+        assert np.array_equal(got.numpy(), want.numpy(), equal_nan=True), name
+        inplace = big.clone()
+        getattr(inplace[:, cols + 3 :], name + "_")()
+        assert np.array_equal(inplace[:, cols + 3 :].numpy(), want.numpy(), equal_nan=True)
+        assert np.array_equal(inplace[:, : cols + 3].numpy(), big[:, : cols + 3].numpy())
+    np.testing.assert_allclose(np64(view.sigmoid()), 1 / (1 + np.exp(-np64(view))), rtol=2e-7)
+
+
+@pytest.mark.parametrize("cols", [1, 17, HALF_BLOCK + 5])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_strided_rows_use_part_blocks(cols: int, dtype: str) -> None:
+    """Strided rows of the half types through the float32 blocks (rows shorter and
+    longer than a block): unary, binary and ternary maps rounded once from float32."""
+    dt = getattr(rtorch, dtype)
+    big = (rtorch.randn(5, 2 * cols) * 3).to(dt)
+    a, b = big[:, ::2], big[:, 1::2]
+    af, bf = a.float(), b.float()
+    for got, want in [
+        (a.sigmoid(), af.sigmoid().to(dt)),
+        (a * b, (af * bf).to(dt)),
+        (rtorch.addcmul(a, a, b, value=0.5), (af + 0.5 * af * bf).to(dt)),
+    ]:
+        assert got.dtype == dt
+        np.testing.assert_array_equal(np64(got), np64(want))

@@ -397,6 +397,28 @@ impl Half for f32 {
 /// Elements per float32 block of the half-precision map (a stack buffer).
 const HALF_BLOCK: usize = 1024;
 
+/// An uninitialised stack block of the half-precision map.
+type Block = [std::mem::MaybeUninit<f32>; HALF_BLOCK];
+
+/// A fresh stack block for the half-precision map.
+#[inline(always)]
+fn block() -> Block {
+    [std::mem::MaybeUninit::uninit(); HALF_BLOCK]
+}
+
+/// The first `min(len, HALF_BLOCK)` floats of `b`, zeroed: only what a run of `len`
+/// elements uses (a whole zeroed block per run cost a 4 KB memset per row of a strided
+/// map, 13% of `x[:, 256:].sigmoid()` on 4096x512).
+#[inline(always)]
+fn zeroed(b: &mut Block, len: usize) -> &mut [f32] {
+    let m = len.min(HALF_BLOCK);
+    for slot in &mut b[..m] {
+        slot.write(0.0);
+    }
+    // SAFETY: the first m slots were just written; MaybeUninit<f32> has f32's layout.
+    unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast::<f32>(), m) }
+}
+
 /// Reads `dst.len()` elements from `p + off` with stride `stride`, widened.
 ///
 /// # Safety
@@ -446,7 +468,8 @@ pub fn unary_map_half<H: Half>(
     let pa = SendPtr(a.ptr() as *mut H);
     // One run: `len` elements from offsets (oo, oa) with strides (so, sa).
     let run = |oo: usize, so: usize, oa: usize, sa: usize, len: usize| {
-        let mut buf = [0f32; HALF_BLOCK];
+        let mut store = block();
+        let buf = zeroed(&mut store, len);
         for start in (0..len).step_by(HALF_BLOCK) {
             let b = &mut buf[..HALF_BLOCK.min(len - start)];
             // SAFETY: the offsets come from the layouts (or lie inside the contiguous
@@ -480,7 +503,52 @@ pub fn unary_map_half<H: Half>(
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
     let [so, sa] = plan.inner_strides();
+    if let (true, 1, 1) = (H::IS_F32, so, sa) {
+        // Rows of float32 computed in the output, as the flat case: `x[:, 256:].sigmoid()`
+        // on 4096x512 through the blocks took 2.6x the contiguous op's time.
+        plan.par_for_rows(&|[oo, oa], len| {
+            // SAFETY: H is f32, so the casts keep the pointee type; the offsets come from
+            // the layouts, both rows have unit stride, and each output row is written
+            // by one thread only.
+            let done = unsafe {
+                let (o, x) = (
+                    po.get().add(oo).cast::<f32>(),
+                    pa.get().add(oa).cast::<f32>(),
+                );
+                direct_row_unary(o, x, len, f)
+            };
+            if !done {
+                run(oo, so, oa, sa, len);
+            }
+        });
+        return;
+    }
     plan.par_for_rows(&|[oo, oa], len| run(oo, so, oa, sa, len));
+}
+
+/// One unit-stride row of a float32 unary map computed in the output (`direct_blocks`
+/// on the row). Returns false, having written nothing, unless the output row is the
+/// input's or shares no byte with it.
+///
+/// # Safety
+/// `len` elements of each row are valid, the output's for writes; no other thread reads
+/// or writes the output row, nor writes the input's.
+unsafe fn direct_row_unary(
+    o: *mut f32,
+    x: *const f32,
+    len: usize,
+    f: &(dyn Fn(&mut [f32]) + Sync),
+) -> bool {
+    // (The rows exist, so their bytes fit in the address space.)
+    let bytes = len * std::mem::size_of::<f32>();
+    let (ou, xu) = (o as usize, x as usize);
+    if !(ou == xu || ou + bytes <= xu || xu + bytes <= ou) {
+        return false;
+    }
+    // SAFETY: the row is the input's or disjoint from it (checked above), the rest is
+    // the caller's contract.
+    unsafe { direct_blocks(o, x, [], (0, len), &|b, []| f(b)) };
+    true
 }
 
 /// Whether a flat map of `n` elements may compute straight in the output: `H` is float32,
@@ -543,7 +611,8 @@ pub fn binary_map_half<H: Half>(
     let pa = SendPtr(a.ptr() as *mut H);
     let pb = SendPtr(b.ptr() as *mut H);
     let run = |[oo, oa, ob]: [usize; 3], [so, sa, sb]: [usize; 3], len: usize| {
-        let (mut x, mut y) = ([0f32; HALF_BLOCK], [0f32; HALF_BLOCK]);
+        let (mut xs, mut ys) = (block(), block());
+        let (x, y) = (zeroed(&mut xs, len), zeroed(&mut ys, len));
         for start in (0..len).step_by(HALF_BLOCK) {
             let n = HALF_BLOCK.min(len - start);
             let (x, y) = (&mut x[..n], &mut y[..n]);
@@ -692,9 +761,12 @@ pub fn ternary_map_half<H: Half>(
         SendPtr(c.ptr() as *mut H),
     );
     let run = |[oo, oa, ob, oc]: [usize; 4], [so, sa, sb, sc]: [usize; 4], len: usize| {
-        let mut x = [0f32; HALF_BLOCK];
-        let mut y = [0f32; HALF_BLOCK];
-        let mut z = [0f32; HALF_BLOCK];
+        let (mut xs, mut ys, mut zs) = (block(), block(), block());
+        let (x, y, z) = (
+            zeroed(&mut xs, len),
+            zeroed(&mut ys, len),
+            zeroed(&mut zs, len),
+        );
         for start in (0..len).step_by(HALF_BLOCK) {
             let n = HALF_BLOCK.min(len - start);
             let (x, y, z) = (&mut x[..n], &mut y[..n], &mut z[..n]);
