@@ -1002,3 +1002,21 @@ def test_parity_with_pytorch():
         pytest.skip("PyTorch is not installed")
     # float32 cases (n32, bil32) are compared at float32 precision.
     assert compare(rtorch_results(PARITY), theirs, rtol=1e-6, atol=1e-6) == []
+
+
+def test_grid_sample_signed_zeros_and_non_finite_taps():
+    """PyTorch's sums: bilinear adds every tap, a missing one as zero (at the last pixel,
+    -0.0 inputs sum to +0.0; inside, all four taps are -0.0 products and stay -0.0);
+    nearest copies the value (-0.0 stays -0.0). A NaN in the input reaches only the
+    locations that tap it. Expected values: PyTorch 2.x's."""
+    x = rtorch.full((1, 1, 2, 2), -0.0)
+    g = rtorch.tensor([[[[1.0, 1.0], [0.0, 0.0], [-0.5, -0.5]]]])
+    for mode, signs in [("bilinear", [False, True, True]), ("nearest", [True, True, True])]:
+        y = F.grid_sample(x, g, mode=mode, align_corners=True).flatten()
+        assert y.tolist() == [0.0, 0.0, 0.0]
+        assert rtorch.signbit(y).tolist() == signs, mode
+    x = rtorch.tensor([[[[float("nan"), 1.0], [2.0, 3.0]]]])
+    g = rtorch.tensor([[[[1.0, 1.0], [0.9, 0.9], [-1.0, -1.0]]]])
+    for mode, want in [("bilinear", [3.0, None, None]), ("nearest", [3.0, 3.0, None])]:
+        y = F.grid_sample(x, g, mode=mode, align_corners=True).flatten().tolist()
+        assert [None if math.isnan(v) else v for v in y] == want, mode

@@ -78,6 +78,8 @@ const NONE: u32 = u32::MAX;
 /// reads only the first two, once per channel).
 #[derive(Clone, Debug, Default)]
 pub struct Taps<T> {
+    /// One tap of weight 1 per location (`at[0]`): nearest sampling.
+    nearest: bool,
     at: Vec<[u32; 4]>,
     w: Vec<[T; 4]>,
     d: Vec<Derivatives<T>>,
@@ -170,6 +172,7 @@ pub fn taps<T: GridFloat>(
     let zero = T::of(0.0);
     let n = grid.len() / 2;
     let mut t = Taps {
+        nearest: s.nearest,
         at: Vec::with_capacity(n),
         w: Vec::with_capacity(n),
         d: Vec::with_capacity(if derivatives { n } else { 0 }),
@@ -231,12 +234,25 @@ pub fn forward<T: GridFloat>(x: &[T], taps: &[Taps<T>], c: usize, hw: usize, out
     let p = taps.first().map_or(0, Taps::len);
     over_planes(out, p, &|plane, o| {
         let (t, xs) = (&taps[plane / c.max(1)], &x[plane * hw..(plane + 1) * hw]);
+        if t.nearest {
+            // The value itself (-0.0 stays -0.0), as PyTorch copies it.
+            for (v, at) in o.iter_mut().zip(&t.at) {
+                *v = read(xs, at[0]);
+            }
+            return;
+        }
+        // Every tap summed in PyTorch's order, a missing one as +0.0 (which turns a
+        // -0.0 sum into +0.0, as there); the branches are taken alike except along
+        // the input's edges.
         for ((v, at), w) in o.iter_mut().zip(&t.at).zip(&t.w) {
             let mut acc = read(xs, at[0]) * w[0];
             for k in 1..4 {
-                if at[k] != NONE {
-                    acc = acc + xs[at[k] as usize] * w[k];
-                }
+                acc = acc
+                    + if at[k] == NONE {
+                        T::of(0.0)
+                    } else {
+                        xs[at[k] as usize] * w[k]
+                    };
             }
             *v = acc;
         }
