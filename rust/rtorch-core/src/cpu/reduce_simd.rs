@@ -10,8 +10,8 @@
 pub const SUM_BLOCK: usize = 1024;
 
 /// Pairwise (cascade) sum: `block` sums chunks of at most `SUM_BLOCK` values, and the
-/// block sums are combined as a binary tree through a carry stack, so rounding error
-/// grows with log(n) while the work stays one pass.
+/// block sums are combined as a binary tree (`Carry`), so rounding error grows with
+/// log(n) while the work stays one pass.
 #[inline(always)]
 pub fn cascade<T, A>(x: &[T], mut block: impl FnMut(&[T]) -> A) -> A
 where
@@ -20,27 +20,62 @@ where
     if x.len() <= SUM_BLOCK {
         return block(x);
     }
-    // stack[i] holds the sum of 2^level[i] blocks; equal levels merge like a carry.
-    let mut stack = [A::default(); 64];
-    let mut level = [0u32; 64];
-    let mut top = 0;
+    let mut carry = Carry::default();
     for chunk in x.chunks(SUM_BLOCK) {
-        let mut s = block(chunk);
+        carry.push(block(chunk));
+    }
+    carry.total()
+}
+
+/// The block sums of a cascade, combined as a binary tree through a carry stack: for
+/// kernels that sum their blocks in their own body (a closure passed to `cascade` is
+/// compiled without the caller's target features, its intrinsics then out-of-line calls).
+pub struct Carry<A> {
+    /// `stack[i]` holds the sum of 2^level[i] blocks; equal levels merge like a carry.
+    stack: [A; 64],
+    level: [u32; 64],
+    top: usize,
+}
+
+impl<A: Copy + Default> Default for Carry<A> {
+    #[inline(always)]
+    fn default() -> Self {
+        Carry {
+            stack: [A::default(); 64],
+            level: [0; 64],
+            top: 0,
+        }
+    }
+}
+
+impl<A: Copy + std::ops::Add<Output = A> + Default> Carry<A> {
+    /// Adds the next block's sum.
+    #[inline(always)]
+    pub fn push(&mut self, mut s: A) {
         let mut l = 0;
-        while top > 0 && level[top - 1] == l {
-            top -= 1;
-            s = stack[top] + s;
+        while self.top > 0 && self.level[self.top - 1] == l {
+            self.top -= 1;
+            s = self.stack[self.top] + s;
             l += 1;
         }
-        stack[top] = s;
-        level[top] = l;
-        top += 1;
+        // (64 levels hold 2^64 blocks: more than any slice has.)
+        self.stack[self.top] = s;
+        self.level[self.top] = l;
+        self.top += 1;
     }
-    let mut s = stack[top - 1];
-    for i in (0..top - 1).rev() {
-        s = stack[i] + s;
+
+    /// The sum of every block pushed (the default value for none).
+    #[inline(always)]
+    pub fn total(&self) -> A {
+        let mut s = A::default();
+        if let Some((last, rest)) = self.stack[..self.top].split_last() {
+            s = *last;
+            for &v in rest.iter().rev() {
+                s = v + s;
+            }
+        }
+        s
     }
-    s
 }
 
 /// Portable block sum: 32 independent lanes (as the AVX2 path's four 8-wide
