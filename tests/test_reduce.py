@@ -538,3 +538,46 @@ def test_leading_dim_sums_are_bitwise_the_same_for_any_thread_count(rows, dtype)
     np.testing.assert_allclose(first[0], xs.sum(0), rtol=tol, atol=tol * scale)
     np.testing.assert_allclose(first[1], ys.sum(1), rtol=tol, atol=tol * scale)
     np.testing.assert_allclose(first[2], xs.mean(0), rtol=tol, atol=tol * scale / rows)
+
+
+@pytest.mark.parametrize(
+    "shape,dim",
+    [((3, 100003), 1), ((3, 100003), 0), ((100, 3), 1), ((2, 5, 7), 1), ((4, 1), 1), ((1, 4), 0)],
+)
+def test_float32_logsumexp_over_one_dim_of_a_contiguous_tensor(shape, dim):
+    """float32 over one dim of a contiguous tensor runs the softmax family's kernel: long
+    rows (many summation blocks, tails), short rows, a short leading or middle dim read
+    in place; float32 sums as PyTorch's, against float64 numpy; the same values (within
+    rounding) as the block reduction a transposed copy takes; the gradient is softmax."""
+    a = RNG.standard_normal(shape).astype(np.float32) * 3
+    t = rtorch.tensor(a, requires_grad=True)
+    got = t.logsumexp(dim)
+    a64 = a.astype(np.float64)
+    m = a64.max(dim, keepdims=True)
+    want = (m + np.log(np.exp(a64 - m).sum(dim, keepdims=True))).squeeze(dim)
+    assert got.dtype == rtorch.float32
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=2e-6, atol=1e-6)
+    assert tuple(t.logsumexp(dim, keepdim=True).shape) == tuple(np.expand_dims(want, dim).shape)
+    strided = rtorch.tensor(np.ascontiguousarray(np.swapaxes(a, 0, -1))).transpose(0, -1)
+    assert not strided.is_contiguous() or 1 in shape
+    np.testing.assert_allclose(
+        strided.logsumexp(dim).numpy(), got.detach().numpy(), rtol=2e-6, atol=1e-6
+    )
+    got.sum().backward()
+    soft = np.exp(a64 - np.expand_dims(want, dim))
+    np.testing.assert_allclose(t.grad.numpy(), soft, rtol=1e-5, atol=1e-6)
+
+
+def test_float32_logsumexp_infinities_nan_and_empty():
+    """PyTorch's results where the maximum is infinite (the block reduction takes those
+    rows), a NaN, an all -inf row, an empty dim (-inf) and an empty output."""
+    inf, nan = float("inf"), float("nan")
+    rows = [[inf, 1.0], [inf, inf], [inf, -inf], [-inf, -inf], [-inf, 1.0], [nan, 1.0]]
+    for x in (rtorch.tensor(rows), rtorch.tensor(rows).t().contiguous().t()):
+        got = x.logsumexp(1).tolist()
+        assert got[:5] == [inf, inf, inf, -inf, 1.0]
+        assert math.isnan(got[5])
+    cols = rtorch.tensor(rows).t().contiguous()
+    assert cols.logsumexp(0).tolist()[:5] == [inf, inf, inf, -inf, 1.0]
+    assert rtorch.zeros(3, 0).logsumexp(1).tolist() == [-inf] * 3
+    assert tuple(rtorch.zeros(0, 4).logsumexp(1).shape) == (0,)
