@@ -573,3 +573,34 @@ def test_split_double_backward_and_inplace_on_a_piece():
     assert gradcheck(
         lambda t: t.chunk(3, 0)[1] * t.chunk(3, 0)[2], (x[:3].detach().requires_grad_(),)
     )
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_unbind_records_one_node_and_stacks_the_gradients(dim):
+    """unbind's views share one `UnbindBackward0` node (as PyTorch's); the input's
+    gradient is one stack, zeros for the unused views; on a transposed input, along
+    every dim; double backward and gradcheck through it."""
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((4, 3))
+    x = rtorch.tensor(base.T.copy(), requires_grad=True)
+    xt = x.t()
+    views = xt.unbind(dim)
+    assert len(views) == base.shape[dim]
+    assert views[0].grad_fn.name() == "UnbindBackward0"
+    assert views[0].grad_fn == views[-1].grad_fn
+    (views[0].sin().sum() + (views[2] * 3).sum()).backward()  # the others unused
+    want = np.zeros_like(base)
+    index: list = [slice(None), slice(None)]
+    index[dim] = 0
+    want[tuple(index)] = np.cos(base[tuple(index)])
+    index[dim] = 2
+    want[tuple(index)] = 3.0
+    np.testing.assert_allclose(x.grad.numpy(), want.T, rtol=1e-6, atol=1e-7)
+    y = rtorch.tensor([[0.5, -1.0], [2.0, 3.0]], dtype=rtorch.float64, requires_grad=True)
+    r0, r1 = y.unbind(0)
+    (g,) = rtorch.autograd.grad((r0**3).sum() + (r1**2).sum(), y, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), [[0.75, 3.0], [4.0, 6.0]])
+    (gg,) = rtorch.autograd.grad(g.sum(), y)
+    np.testing.assert_allclose(gg.numpy(), [[3.0, -6.0], [2.0, 2.0]])
+    assert gradcheck(lambda t: t.unbind(1)[0] * t.unbind(1)[1], (y.detach().requires_grad_(),))
+    assert rtorch.zeros(0, 3, requires_grad=True).unbind(0) == ()

@@ -895,12 +895,15 @@ def ctc_loss(
     neg2 = _C.full((batch, 2), _LOG_ZERO, dtype=dtype)
     start = _C.full((batch, width), _LOG_ZERO, dtype=dtype)
     start_mask = _C.arange(width) < 2
-    alpha = _C.where(start_mask.unsqueeze(0), emit[0], start)
+    # One view per step from one node (its backward one stack): indexing `emit[t]` made
+    # a zero-filled gradient of emit's size per step.
+    emits = emit.unbind(0)
+    alpha = _C.where(start_mask.unsqueeze(0), emits[0], start)
     skip_allowed = skip
     for t in range(1, steps):
         from_prev = _C.cat([neg, alpha[:, :-1]], 1)
         from_skip = _C.where(skip_allowed, _C.cat([neg2, alpha[:, :-2]], 1), _LOG_ZERO)
-        new_alpha = _logsumexp3(alpha, from_prev, from_skip) + emit[t]
+        new_alpha = _logsumexp3(alpha, from_prev, from_skip) + emits[t]
         active = (in_lens > t).unsqueeze(1)
         alpha = _C.where(active, new_alpha, alpha)
     last = (2 * tgt_lens).unsqueeze(1)

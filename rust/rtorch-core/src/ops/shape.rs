@@ -643,7 +643,7 @@ pub fn split(t: &Tensor, size: i64, dim: i64) -> Result<Vec<Tensor>> {
         sizes.push(len as usize);
         s += len;
     }
-    Ok(split_views(t, d, sizes, "SplitBackward0"))
+    Ok(split_views(t, d, sizes, false, "SplitBackward0"))
 }
 
 /// `t` cut along `d` into consecutive views of `sizes`, recorded as one node named
@@ -651,15 +651,26 @@ pub fn split(t: &Tensor, size: i64, dim: i64) -> Result<Vec<Tensor>> {
 /// without one). A `SliceBackward0` per view gave each view its own zero-filled
 /// gradient of `t`'s size, all of them then summed: the backward of glu's halves (2
 /// zero fills, 2 copies and a sum of the input's size) took 2.4x the forward, and a
-/// q/k/v projection's `chunk(3)` made three.
-fn split_views(t: &Tensor, d: usize, sizes: Vec<usize>, name: &'static str) -> Vec<Tensor> {
+/// q/k/v projection's `chunk(3)` made three. With `unbind`, every size is 1 and each
+/// view drops the dim (`select`); the gradients are joined by `stack`.
+fn split_views(
+    t: &Tensor,
+    d: usize,
+    sizes: Vec<usize>,
+    unbind: bool,
+    name: &'static str,
+) -> Vec<Tensor> {
     let mut start = 0;
     let mut views = Vec::with_capacity(sizes.len());
     for &len in &sizes {
-        views.push(t.make_view(t.layout().slice(d, start, start + len, 1)));
+        views.push(t.make_view(if unbind {
+            t.layout().select(d, start)
+        } else {
+            t.layout().slice(d, start, start + len, 1)
+        }));
         start += len;
     }
-    if needs_grad(&[t]) {
+    if needs_grad(&[t]) && !views.is_empty() {
         let (shape, dtype, device) = (t.shape().to_vec(), t.dtype(), t.device());
         let outs: Vec<&Tensor> = views.iter().collect();
         record_multi(name, &[t], &outs, move |_, grads| {
@@ -669,12 +680,21 @@ fn split_views(t: &Tensor, d: usize, sizes: Vec<usize>, name: &'static str) -> V
                     Some(g) => g.clone(),
                     None => {
                         let mut piece = shape.clone();
-                        piece[d] = len;
+                        if unbind {
+                            piece.remove(d);
+                        } else {
+                            piece[d] = len;
+                        }
                         Tensor::empty(&piece, dtype, device)?
                     }
                 });
             }
-            Ok(vec![Some(cat(&parts, d as i64)?)])
+            let joined = if unbind {
+                stack(&parts, d as i64)?
+            } else {
+                cat(&parts, d as i64)?
+            };
+            Ok(vec![Some(joined)])
         });
     }
     views
@@ -697,7 +717,7 @@ pub fn split_with_sizes(t: &Tensor, sizes: &[i64], dim: i64) -> Result<Vec<Tenso
         )));
     }
     let sizes = sizes.iter().map(|&len| len as usize).collect();
-    Ok(split_views(t, d, sizes, "SplitWithSizesBackward0"))
+    Ok(split_views(t, d, sizes, false, "SplitWithSizesBackward0"))
 }
 
 /// `chunk(t, chunks, dim)`.
@@ -781,7 +801,9 @@ pub fn tensor_split_indices(t: &Tensor, indices: &[i64], dim: i64) -> Result<Vec
     Ok(out)
 }
 
-/// `unbind(t, dim)`: views with `dim` removed.
+/// `unbind(t, dim)`: views with `dim` removed, recorded as one `UnbindBackward0` node (as
+/// PyTorch): the input's gradient is one `stack`, where a `SelectBackward0` per view made
+/// a zero-filled input-sized gradient for each (ctc_loss's loop over time steps).
 pub fn unbind(t: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
     if t.dim() == 0 {
         return Err(Error::Index(
@@ -789,9 +811,8 @@ pub fn unbind(t: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
         ));
     }
     let d = normalize_dim(dim, t.dim())?;
-    (0..t.shape()[d] as i64)
-        .map(|i| select(t, d as i64, i))
-        .collect()
+    let sizes = vec![1; t.shape()[d]];
+    Ok(split_views(t, d, sizes, true, "UnbindBackward0"))
 }
 
 /// Validated, deduplicated dims for flip-like ops.
