@@ -551,8 +551,8 @@ unsafe fn dot<S: Simd>(s: S, a: &[S::E], b: Option<&[S::E]>) -> S::E {
     let mut off = 0;
     while off < a.len() {
         let len = SUM_BLOCK.min(a.len() - off);
-        // SAFETY: [off, off + len) lies inside a and b (of a's length).
         let bp = b.map(|b| b.as_ptr().wrapping_add(off));
+        // SAFETY: [off, off + len) lies inside a and b (of a's length).
         carry.push(unsafe { dot_block(s, a.as_ptr().add(off), bp, len) });
         off += len;
     }

@@ -414,8 +414,7 @@ pub(crate) fn reduce_f64(
 
 /// `reduce_f64` with `k32` for float32 blocks up to [`KEEP_WIDENED`] values: `Widened(k)`
 /// (each block copied into a float64 buffer), or a kind that widens the values as it
-/// reads them (`VectorNorm`'s 1- and 2-norms and `Prod`, with the same results), or
-/// computes in float32 where that is as accurate as the result needs.
+/// reads them (`VectorNorm`'s 1- and 2-norms and `Prod`, with the same results).
 fn reduce_f64_reading(
     t: &Tensor,
     rdims: &[usize],
