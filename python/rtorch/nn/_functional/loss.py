@@ -900,12 +900,17 @@ def ctc_loss(
     emits = emit.unbind(0)
     alpha = _C.where(start_mask.unsqueeze(0), emits[0], start)
     skip_allowed = skip
-    for t in range(1, steps):
+    # Steps past every input's length change nothing; before the shortest one ends,
+    # every row takes its new value (no select).
+    shortest, longest = (min(in_list), max(in_list)) if in_list else (0, 0)
+    for t in range(1, longest):
         from_prev = _C.cat([neg, alpha[:, :-1]], 1)
         from_skip = _C.where(skip_allowed, _C.cat([neg2, alpha[:, :-2]], 1), _LOG_ZERO)
         new_alpha = _logsumexp3(alpha, from_prev, from_skip) + emits[t]
-        active = (in_lens > t).unsqueeze(1)
-        alpha = _C.where(active, new_alpha, alpha)
+        if t < shortest:
+            alpha = new_alpha
+        else:
+            alpha = _C.where((in_lens > t).unsqueeze(1), new_alpha, alpha)
     last = (2 * tgt_lens).unsqueeze(1)
     end_blank = alpha.gather(1, last).squeeze(1)
     end_label = alpha.gather(1, (last - 1).clamp_min(0)).squeeze(1)
