@@ -542,13 +542,19 @@ unsafe fn direct_row_unary(
     // (The rows exist, so their bytes fit in the address space.)
     let bytes = len * std::mem::size_of::<f32>();
     let (ou, xu) = (o as usize, x as usize);
-    if !(ou == xu || ou + bytes <= xu || xu + bytes <= ou) {
+    if !(ou == xu || apart(ou, bytes, xu, bytes)) {
         return false;
     }
     // SAFETY: the row is the input's or disjoint from it (checked above), the rest is
     // the caller's contract.
     unsafe { direct_blocks(o, x, [], (0, len), &|b, []| f(b)) };
     true
+}
+
+/// Whether the `pl` bytes at address `p` and the `ql` bytes at `q` share none.
+#[inline(always)]
+fn apart(p: usize, pl: usize, q: usize, ql: usize) -> bool {
+    p.saturating_add(pl) <= q || q.saturating_add(ql) <= p
 }
 
 /// Whether a flat map of `n` elements may compute straight in the output: `H` is float32,
@@ -559,10 +565,7 @@ unsafe fn direct_row_unary(
 fn direct_ok<H: Half>(out: *const H, first: *const H, others: &[*const H], n: usize) -> bool {
     // (The tensors exist, so n elements' bytes fit in the address space.)
     let bytes = n * std::mem::size_of::<H>();
-    let disjoint = |p: *const H, q: *const H| {
-        let (p, q) = (p as usize, q as usize);
-        p.saturating_add(bytes) <= q || q.saturating_add(bytes) <= p
-    };
+    let disjoint = |p: *const H, q: *const H| apart(p as usize, bytes, q as usize, bytes);
     H::IS_F32 && (out == first || disjoint(out, first)) && others.iter().all(|&p| disjoint(out, p))
 }
 
@@ -707,7 +710,6 @@ unsafe fn direct_row(
         std::mem::size_of::<f32>()
     };
     let (ou, xu, yu) = (o as usize, x as usize, y as usize);
-    let apart = |p: usize, pl: usize, q: usize, ql: usize| p + pl <= q || q + ql <= p;
     if !((ou == xu || apart(ou, bytes, xu, bytes)) && apart(ou, bytes, yu, y_bytes)) {
         return false;
     }
@@ -1023,8 +1025,12 @@ pub fn fill<T: Element>(out: ViewMut<'_, T>, v: T) {
 pub fn cast_map<A: Element, O: Element>(out: ViewMut<'_, O>, a: View<'_, A>) {
     let n = out.numel();
     let (ob, ab) = (out.ptr() as usize, a.ptr() as usize);
-    let disjoint = ob.saturating_add(n * std::mem::size_of::<O>()) <= ab
-        || ab.saturating_add(n * std::mem::size_of::<A>()) <= ob;
+    let disjoint = apart(
+        ob,
+        n * std::mem::size_of::<O>(),
+        ab,
+        n * std::mem::size_of::<A>(),
+    );
     if !(disjoint && runs_flat(&[out.layout(), a.layout()])) {
         return unary_map(out, a, cast::<A, O>);
     }
