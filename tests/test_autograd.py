@@ -34,6 +34,30 @@ def test_backward_accumulates_into_leaves():
     assert a.grad is None
 
 
+def test_first_grad_is_never_reachable_elsewhere():
+    # A gradient nothing else holds becomes `.grad` as it is (no copy); one that the
+    # caller or a hook still holds, or a piece of a larger buffer, is copied.
+    a = t64([1.0, 2.0, 3.0])
+    g = t64([1.0, 1.0, 1.0], requires_grad=False)
+    (a + 0).backward(g)  # add's backward passes `g` itself on
+    g.add_(5.0)
+    assert np_of(a.grad).tolist() == [1.0, 1.0, 1.0]
+
+    b = t64([1.0, 2.0])
+    seen = []
+    b.register_hook(seen.append)
+    (b * 3).sum().backward()
+    seen[0].add_(1.0)
+    assert np_of(b.grad).tolist() == [3.0, 3.0]
+
+    # cat's backward hands each input a view of one gradient buffer.
+    c, d = t64([1.0, 2.0]), t64([3.0, 4.0, 5.0])
+    (rtorch.cat([c, d]) * t64([1, 2, 3, 4, 5], requires_grad=False)).sum().backward()
+    assert np_of(c.grad).tolist() == [1.0, 2.0] and np_of(d.grad).tolist() == [3.0, 4.0, 5.0]
+    assert c.grad.untyped_storage().nbytes() == 2 * 8
+    assert d.grad.untyped_storage().nbytes() == 3 * 8
+
+
 def test_grad_returns_tuple_and_does_not_touch_grad():
     x = t64([1.0, 2.0])
     y = t64([3.0, 4.0])

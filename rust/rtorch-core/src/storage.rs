@@ -194,6 +194,12 @@ impl CpuBuffer {
         self.ptr.load(Ordering::Relaxed)
     }
 
+    /// True when the bytes are rtorch's own (not borrowed, not shared with another
+    /// process).
+    fn owns_memory(&self) -> bool {
+        matches!(*self.owner.lock(), Owner::Rust | Owner::Inline)
+    }
+
     /// True when the bytes live in a shared-memory mapping.
     pub fn is_shared(&self) -> bool {
         #[cfg(target_os = "linux")]
@@ -408,6 +414,18 @@ impl Storage {
             Buffer::Cpu(b) => Ok(b.as_ptr()),
             Buffer::Meta(_) => Err(no_meta_kernel()),
         }
+    }
+
+    /// True when this handle is the only way to the bytes: no other handle to the
+    /// storage (strong or weak), and memory rtorch owns (no numpy array or other process
+    /// sees it).
+    pub fn is_sole_owner(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+            && Arc::weak_count(&self.0) == 0
+            && match &self.0.buffer {
+                Buffer::Cpu(b) => b.owns_memory(),
+                Buffer::Meta(_) => true,
+            }
     }
 
     pub fn is_shared(&self) -> bool {

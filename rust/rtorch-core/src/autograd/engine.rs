@@ -452,6 +452,18 @@ fn accumulate_lock(leaf: &Tensor) -> parking_lot::MutexGuard<'static, ()> {
     ACCUMULATE_LOCKS[(leaf.id() >> 4) % ACCUMULATE_LOCKS.len()].lock()
 }
 
+/// Whether `g` is the only handle to its tensor and to its memory, and covers exactly
+/// that memory, contiguous (so that as a `.grad` it keeps no more memory alive than a
+/// copy would).
+fn is_unshared_dense(g: &Tensor) -> bool {
+    std::sync::Arc::strong_count(&g.0) == 1
+        && std::sync::Arc::weak_count(&g.0) == 0
+        && g.is_contiguous()
+        && g.offset() == 0
+        && g.storage().nbytes() == g.numel() * g.dtype().size()
+        && g.storage().is_sole_owner()
+}
+
 /// `leaf.grad += g` (a fresh tensor on first use; out of place under create_graph so
 /// the new graph is kept).
 fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
@@ -473,6 +485,10 @@ fn accumulate_into_leaf(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<
         None => {
             if create_graph {
                 g
+            } else if is_unshared_dense(&g) {
+                // Nothing else can reach it: it becomes the gradient as it is (PyTorch
+                // steals it too), a copy fewer per leaf and step.
+                g.detach()
             } else {
                 // Never alias a tensor the user or another graph may still hold.
                 crate::ops::copy::clone_contiguous(&g.detach())?
