@@ -1,8 +1,8 @@
 """Every SIMD path the machine has (avx512, avx2, default), each forced in a fresh process
 with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
 reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
-the softmax / log_softmax / cross-entropy kernels against numpy float64 on SIMD tail
-lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
+the softmax / log_softmax / cross-entropy / glu kernels against numpy float64 on SIMD
+tail lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
 the random stream (batched Philox on avx512) and the fills computed from it in vector
 passes, float32 pow, hypot, logaddexp, asinh, sinh and cosh, float64 exp, the one-pass float16/bfloat16 binary loops and amax/amin's lane
 scans.
@@ -215,6 +215,24 @@ def check_exp_paths_agree() -> None:
     a = (rng.standard_normal((5, 1031)) * 40).astype(np.float32)
     ref = _np_log_softmax(a.astype(np.float64), 1)
     np.testing.assert_allclose(rtorch.from_numpy(a).softmax(1).numpy(), np.exp(ref), 1.3e-6, 1e-30)
+
+
+def check_glu() -> None:
+    """glu's fused kernels (a sigmoid(b) and both gradients) on SIMD tail lengths, with
+    rows long and short (the short ones laid out as one row first)."""
+    rng = np.random.default_rng(3)
+    for n in TAILS:
+        for rows in (1, 3):
+            x = (rng.standard_normal((rows, 2 * n)) * 4).astype(np.float32)
+            g = rng.standard_normal((rows, n)).astype(np.float32)
+            a, b = x[:, :n].astype(np.float64), x[:, n:].astype(np.float64)
+            s = 1.0 / (1.0 + np.exp(-b))
+            t = rtorch.from_numpy(x).requires_grad_(True)
+            out = rtorch.nn.functional.glu(t, 1)
+            np.testing.assert_allclose(out.detach().numpy(), a * s, 1.3e-6, 1e-5)
+            (gx,) = rtorch.autograd.grad(out, t, rtorch.from_numpy(g))
+            want = np.concatenate([g * s, g * s * (1 - s) * a], axis=1)
+            np.testing.assert_allclose(gx.numpy(), want, 1.3e-6, 1e-5)
 
 
 def _np_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
@@ -505,6 +523,7 @@ def run_checks() -> None:
     check_exp_paths_agree()
     check_pow()
     check_softmax()
+    check_glu()
     check_cross_entropy()
     check_activation_gradients()
     check_norms_and_variance()

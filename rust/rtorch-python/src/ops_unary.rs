@@ -116,6 +116,13 @@ fn silu(input: PyRef<'_, PyTensor>, inplace: bool) -> PyResult<PyTensor> {
     wrap(u::silu(&input.inner, inplace))
 }
 
+/// `F.glu`: the core checks the dim and the dtype.
+#[module_fn]
+#[pyo3(signature = (input, dim=-1))]
+fn glu(input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::glu::glu(&input.inner, dim))
+}
+
 #[module_fn]
 #[pyo3(signature = (input, beta=1.0, threshold=20.0))]
 fn softplus(input: PyRef<'_, PyTensor>, beta: f64, threshold: f64) -> PyResult<PyTensor> {

@@ -316,23 +316,7 @@ def log_softmax(
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
-    _require_floating(input, "glu_cpu")
-    if input.dim() == 0:
-        raise RuntimeError("glu does not support scalars because halving size must be even")
-    ndim = input.dim()
-    if not -ndim <= dim < ndim:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
-            f"but got {dim})"
-        )
-    size = input.shape[dim]
-    if size % 2 != 0:
-        wrapped = dim % ndim
-        raise RuntimeError(
-            f"Halving dimension must be even, but dimension {wrapped} is size {size}"
-        )
-    a, b = input.chunk(2, dim)
-    return a * b.sigmoid()
+    return _C.glu(input, dim)
 
 
 def gumbel_softmax(

@@ -16,6 +16,7 @@ pub mod embedding;
 pub mod gamma;
 mod gelu32;
 pub mod gemm;
+pub mod glu;
 pub mod grid_sample;
 pub mod half_convert;
 pub mod half_flat;

@@ -8,6 +8,7 @@ pub mod conv;
 pub mod copy;
 pub mod creation;
 pub mod embedding;
+pub mod glu;
 pub mod grad_kinds;
 pub mod grid_sample;
 pub mod histogram;
