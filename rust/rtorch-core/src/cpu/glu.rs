@@ -7,7 +7,7 @@
 //! goes to a buffer that stays in L1 for the products. Each row costs a sigmoid call
 //! per block, so the caller lays short rows out as one long one first (`ops::glu`).
 
-use super::math::{at_widest_level, sigmoid_slice};
+use super::math::sigmoid_slice;
 use super::{chunk_of, par_chunks_mut, par_chunks_mut2, GRAIN};
 
 /// Values whose sigmoid is computed at once.
@@ -26,14 +26,9 @@ fn forward_piece(a: &[f32], b: &[f32], out: &mut [f32], s: &mut Scratch) {
     {
         let s = &mut s[..b.len()];
         sigmoid_slice(b, s);
-        at_widest_level(
-            #[inline(always)]
-            || {
-                for ((o, &a), &s) in o.iter_mut().zip(a).zip(&*s) {
-                    *o = a * s;
-                }
-            },
-        );
+        for ((o, &a), &s) in o.iter_mut().zip(a).zip(&*s) {
+            *o = a * s;
+        }
     }
 }
 
@@ -49,17 +44,12 @@ fn backward_piece(
     for (((a, b), g), (ga, gb)) in pieces.zip(ga.chunks_mut(BLOCK).zip(gb.chunks_mut(BLOCK))) {
         let s = &mut s[..b.len()];
         sigmoid_slice(b, s);
-        at_widest_level(
-            #[inline(always)]
-            || {
-                let inputs = a.iter().zip(g).zip(&*s);
-                for ((ga, gb), ((&a, &g), &s)) in ga.iter_mut().zip(gb.iter_mut()).zip(inputs) {
-                    let gs = g * s;
-                    *ga = gs;
-                    *gb = gs * (1.0 - s) * a;
-                }
-            },
-        );
+        let inputs = a.iter().zip(g).zip(&*s);
+        for ((ga, gb), ((&a, &g), &s)) in ga.iter_mut().zip(gb.iter_mut()).zip(inputs) {
+            let gs = g * s;
+            *ga = gs;
+            *gb = gs * (1.0 - s) * a;
+        }
     }
 }
 
