@@ -241,6 +241,13 @@ def loss_cases(torch) -> dict:
         ),
         lp,
     )
+    # The gradient of log_probs themselves (PyTorch's formula, not through a log_softmax).
+    cases["ctc_log_probs_grad"] = (
+        lambda x: F.ctc_loss(
+            x, T([[1, 2, 2], [0, 1, 0], [1, 1, 1]]), T([7, 5, 6]), T([3, 2, 1]), blank=3
+        ),
+        lp,
+    )
     cases["ctc_unbatched"] = (
         lambda x: F.ctc_loss(x[:, 0].log_softmax(1), T([1, 2, 2]), T(7), T(3), reduction="none"),
         lp,

@@ -1,8 +1,8 @@
 """Every SIMD path the machine has (avx512, avx2, default), each forced in a fresh process
 with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
 reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
-the softmax / log_softmax / cross-entropy / glu kernels against numpy float64 on SIMD
-tail lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
+the softmax / log_softmax / cross-entropy / glu / ctc kernels against numpy float64 on
+SIMD tail lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
 the random stream (batched Philox on avx512) and the fills computed from it in vector
 passes, float32 pow, hypot, logaddexp, asinh, sinh and cosh, float64 exp, the one-pass float16/bfloat16 binary loops and amax/amin's lane
 scans.
@@ -233,6 +233,24 @@ def check_glu() -> None:
             (gx,) = rtorch.autograd.grad(out, t, rtorch.from_numpy(g))
             want = np.concatenate([g * s, g * s * (1 - s) * a], axis=1)
             np.testing.assert_allclose(gx.numpy(), want, 1.3e-6, 1e-5)
+
+
+def check_ctc() -> None:
+    """CTC's recursions (a vectorised log-sum-exp per row of positions) and PyTorch's
+    gradient, against the numpy alpha-beta reference of test_ctc_kernel."""
+    from test_ctc_kernel import ref_ctc
+
+    rng = np.random.default_rng(4)
+    lp = _np_log_softmax(rng.standard_normal((12, 2, 5)) * 2, 2)
+    targets, in_lens = [[1, 1, 2, 3, 4, 4], [2]], [12, 9]
+    x = rtorch.from_numpy(lp).requires_grad_(True)
+    padded = rtorch.tensor([targets[0], targets[1] + [0] * 5])
+    loss = rtorch.nn.functional.ctc_loss(x, padded, in_lens, [6, 1], reduction="none")
+    loss.sum().backward()
+    for n in range(2):
+        nll, grad = ref_ctc(lp[:, n], targets[n], in_lens[n], 0)
+        np.testing.assert_allclose(loss[n].item(), nll, 1e-12)
+        np.testing.assert_allclose(x.grad[:, n].numpy(), grad, 1e-10, 1e-12)
 
 
 def _np_log_softmax(a: np.ndarray, axis: int) -> np.ndarray:
@@ -524,6 +542,7 @@ def run_checks() -> None:
     check_pow()
     check_softmax()
     check_glu()
+    check_ctc()
     check_cross_entropy()
     check_activation_gradients()
     check_norms_and_variance()

@@ -1,4 +1,4 @@
-//! Bindings of the fused loss kernels (`_cross_entropy`) and of the SIMD level query
+//! Bindings of the fused loss kernels (`_cross_entropy`, `_ctc_loss`) and of the SIMD level query
 //! (`_cpu_capability`). The Python layer checks shapes and words errors; the core
 //! repeats the checks that guard memory.
 
@@ -26,6 +26,27 @@ fn _cross_entropy(
         reduction,
         ignore_index,
         label_smoothing,
+    ))
+}
+
+/// CTC's per-element negative log-likelihoods: targets padded (N, S) int64.
+#[module_fn]
+#[pyo3(signature = (log_probs, targets, input_lengths, target_lengths, blank, zero_infinity))]
+fn _ctc_loss(
+    log_probs: PyRef<'_, PyTensor>,
+    targets: PyRef<'_, PyTensor>,
+    input_lengths: Vec<i64>,
+    target_lengths: Vec<i64>,
+    blank: i64,
+    zero_infinity: bool,
+) -> PyResult<PyTensor> {
+    wrap(rtorch_core::ops::ctc::ctc_loss(
+        &log_probs.inner,
+        &targets.inner,
+        &input_lengths,
+        &target_lengths,
+        blank,
+        zero_infinity,
     ))
 }
 

@@ -791,21 +791,11 @@ def multi_margin_loss(
 
 # ----- CTC -----
 
-# Stands for log(0) in the CTC recursion: finite, so that exp/log and their gradients stay
-# finite on paths that cannot happen; anything below _IMPOSSIBLE is treated as -inf.
-_LOG_ZERO = -1e30
-_IMPOSSIBLE = -1e29
-
 
 def _as_lengths(lengths: Tensor | Sequence[int], name: str) -> Tensor:
     if isinstance(lengths, Tensor):
         return lengths.long().reshape(-1)
     return _C.tensor(list(lengths), dtype=_C.int64)
-
-
-def _logsumexp3(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-    m = _C.maximum(_C.maximum(a, b), c).detach()
-    return m + ((a - m).exp() + (b - m).exp() + (c - m).exp()).log()
 
 
 def ctc_loss(
@@ -817,11 +807,12 @@ def ctc_loss(
     reduction: str = "mean",
     zero_infinity: bool = False,
 ) -> Tensor:
-    """Connectionist Temporal Classification loss (the forward algorithm in log space).
+    """Connectionist Temporal Classification loss: the forward algorithm in log space,
+    one kernel over the batch (in float64 whatever the input's dtype).
 
-    The recursion runs over time with whole-batch tensor ops; the gradient comes from
-    autograd. With ``log_probs`` produced by log_softmax (the usual case) the gradient
-    with respect to the logits equals PyTorch's.
+    The gradient of ``log_probs`` is PyTorch's: that of the loss through a log_softmax
+    which produced them, folded in (so it equals the logits' gradient then). Like
+    PyTorch's, it is not differentiable again.
 
     Shape:
         - log_probs: (T, N, C) or (T, C)
@@ -879,55 +870,8 @@ def ctc_loss(
             "ctc_loss_allocate_outputs)"
         )
     targets = targets[:, :max_len]
-    width = 2 * max_len + 1
-    # Extended label sequence: blank, l1, blank, l2, ..., blank.
-    ext = _C.full((batch, width), blank, dtype=_C.int64, device=targets.device)
-    if max_len:
-        ext[:, 1::2] = targets
-    # A label may skip the blank before it unless it repeats the label two places back.
-    skip = _C.zeros((batch, width), dtype=_C.bool)
-    if max_len > 1:
-        skip[:, 3::2] = targets[:, 1:] != targets[:, :-1]
-    emit = log_probs.gather(2, ext.unsqueeze(0).expand(steps, batch, width))
-    emit = emit.clamp_min(_LOG_ZERO)
+    nll = _C._ctc_loss(log_probs, targets, in_list, tgt_list, blank, zero_infinity)
     dtype = log_probs.dtype
-    neg = _C.full((batch, 1), _LOG_ZERO, dtype=dtype)
-    neg2 = _C.full((batch, 2), _LOG_ZERO, dtype=dtype)
-    start = _C.full((batch, width), _LOG_ZERO, dtype=dtype)
-    start_mask = _C.arange(width) < 2
-    # One view per step from one node (its backward one stack): indexing `emit[t]` made
-    # a zero-filled gradient of emit's size per step.
-    emits = emit.unbind(0)
-    alpha = _C.where(start_mask.unsqueeze(0), emits[0], start)
-    skip_allowed = skip
-    # Steps past every input's length change nothing; before the shortest one ends,
-    # every row takes its new value (no select).
-    shortest, longest = (min(in_list), max(in_list)) if in_list else (0, 0)
-    for t in range(1, longest):
-        from_prev = _C.cat([neg, alpha[:, :-1]], 1)
-        from_skip = _C.where(skip_allowed, _C.cat([neg2, alpha[:, :-2]], 1), _LOG_ZERO)
-        new_alpha = _logsumexp3(alpha, from_prev, from_skip) + emits[t]
-        if t < shortest:
-            alpha = new_alpha
-        else:
-            alpha = _C.where((in_lens > t).unsqueeze(1), new_alpha, alpha)
-    last = (2 * tgt_lens).unsqueeze(1)
-    end_blank = alpha.gather(1, last).squeeze(1)
-    end_label = alpha.gather(1, (last - 1).clamp_min(0)).squeeze(1)
-    end_label = _C.where(tgt_lens > 0, end_label, _LOG_ZERO)
-    m = _C.maximum(end_blank, end_label).detach()
-    log_likelihood = m + ((end_blank - m).exp() + (end_label - m).exp()).log()
-    # An empty input explains only an empty target (the recursion above never ran for it).
-    empty_input = in_lens == 0
-    if bool(empty_input.any()):
-        empty_ll = _C.where(tgt_lens == 0, 0.0, _LOG_ZERO).to(dtype)
-        log_likelihood = _C.where(empty_input, empty_ll, log_likelihood)
-    impossible = log_likelihood < _IMPOSSIBLE
-    nll = -log_likelihood
-    if zero_infinity:
-        nll = _C.where(impossible, 0.0, nll)
-    else:
-        nll = _C.where(impossible, math.inf, nll)
     if reduction == "mean":
         return (nll / tgt_lens.clamp_min(1).to(dtype)).mean()
     if reduction == "sum":

@@ -11,6 +11,7 @@ mod conv_direct;
 #[cfg(test)]
 mod conv_reference;
 pub mod copy_run;
+pub mod ctc;
 pub mod elementwise;
 pub mod embedding;
 pub mod gamma;

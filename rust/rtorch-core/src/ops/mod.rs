@@ -7,6 +7,7 @@ pub mod compare;
 pub mod conv;
 pub mod copy;
 pub mod creation;
+pub mod ctc;
 pub mod embedding;
 pub mod glu;
 pub mod grad_kinds;
