@@ -1,6 +1,6 @@
-//! Bindings of the fused loss kernels (`_cross_entropy`, `_ctc_loss`) and of the SIMD level query
-//! (`_cpu_capability`). The Python layer checks shapes and words errors; the core
-//! repeats the checks that guard memory.
+//! Bindings of the fused loss kernels (`_cross_entropy`, `_ctc_loss`) and of the SIMD
+//! level query (`_cpu_capability`). The Python layer checks shapes and words errors; the
+//! core repeats the checks that guard memory.
 
 use crate::tensor::{wrap, PyTensor};
 use pyo3::prelude::*;

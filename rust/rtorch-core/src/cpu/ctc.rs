@@ -150,7 +150,7 @@ impl Ctc<'_> {
     /// length on, and everywhere for an infinite loss under `zero_infinity`.
     fn backward_one(&self, n: usize, (g, nll): (f64, f64), alpha: &[f64], out: &mut [f64]) {
         let steps = self.input_lengths[n];
-        let classes = self.dims.2;
+        let (_, batch, classes) = self.dims;
         let (ext, skip) = self.sequence(n);
         let (row, w) = (self.width(), ext.len());
         out.fill(0.0);
@@ -191,7 +191,6 @@ impl Ctc<'_> {
             for (&c, &p) in ext.iter().zip(&posterior) {
                 occupancy[c] += p;
             }
-            let (_, batch, _) = self.dims;
             let lp = &self.log_probs[(t * batch + n) * classes..][..classes];
             exp_f64_slice(lp, grad);
             for (o, &q) in grad.iter_mut().zip(&occupancy) {

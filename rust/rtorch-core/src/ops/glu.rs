@@ -84,8 +84,6 @@ fn forward_kernel(x: &Tensor, d: usize) -> Result<Tensor> {
 }
 
 fn backward_kernel(g: &Tensor, x: &Tensor, d: usize) -> Result<Tensor> {
-    let (rows, m) = rows_of(x, d);
-    let short = m < SHORT && rows > 1;
     let gx = Tensor::uninit(x.shape(), DType::F32, x.device())?;
     if gx.numel() > 0 && Tensor::has_values(&gx, &[g, x])? {
         let (xd, km) = kernel_input(x, d)?;
@@ -97,8 +95,10 @@ fn backward_kernel(g: &Tensor, x: &Tensor, d: usize) -> Result<Tensor> {
         // it is returned.
         let gxs = unsafe { gx.cpu_slice_mut::<f32>()? };
         cpu::glu_backward(xs, gs, gxs, km);
-        if short {
-            // The kernel wrote all the `a` gradients, then all the `b` ones.
+        let (rows, m) = rows_of(x, d);
+        if km != m {
+            // Short halves, laid out as one row: the kernel wrote all the `a`
+            // gradients, then all the `b` ones.
             let parts = super::shape::reshape_to(&gx, &[2, rows, m])?;
             let pairs = super::copy::clone_contiguous(&super::shape::transpose(&parts, 0, 1)?)?;
             return super::cast_view(&super::shape::reshape_to(&pairs, x.shape())?, x.dtype());
