@@ -515,7 +515,8 @@ def check_extremes() -> None:
     """amax/amin (the lane scan with its tree and tail, and the leading-dim row fold)
     for each dtype against numpy, NaN anywhere winning."""
     rng = np.random.default_rng(5)
-    for dtype in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8"):
+    dtypes = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8")
+    for dtype in dtypes + ("uint8",):
         for shape, dim in (((TAILS[-1],), None), ((9, 33), 1), ((37, 1025), 0), ((67, 5, 17), 0)):
             a = rng.integers(0, 100, shape) if dtype == "uint8" else rng.standard_normal(shape) * 60
             x = rtorch.tensor(a).to(getattr(rtorch, dtype))
@@ -526,6 +527,22 @@ def check_extremes() -> None:
                 np.testing.assert_array_equal(
                     got.double().numpy(), want, err_msg=f"{dtype} {shape}"
                 )
+    # The 16-bit floats compare through their bits: signed zeros, infinities, NaNs of
+    # either sign, against the float32 reduction (it selects the same elements).
+    special = np.array([-0.0, 0.0, np.inf, -np.inf, -3.5, 2.0, -1e-3, 7e-5, 1e4, -1e4])
+    for dtype in (rtorch.float16, rtorch.bfloat16):
+        for nan in (None, 1.0, -1.0):
+            a = rng.choice(special, (37, 1025))
+            if nan is not None:
+                a[rng.integers(0, 37, 40), rng.integers(0, 1025, 40)] = np.copysign(np.nan, nan)
+            x = rtorch.tensor(a).to(dtype)
+            for fn in (rtorch.amax, rtorch.amin):
+                for dim in (0, 1, None):
+                    got = fn(x) if dim is None else fn(x, dim)
+                    want = fn(x.float()) if dim is None else fn(x.float(), dim)
+                    np.testing.assert_array_equal(
+                        got.float().numpy(), want.numpy(), err_msg=f"{dtype} {dim} {nan}"
+                    )
     for n in TAILS:
         for pos in {0, n // 2, n - 1}:
             x = rtorch.ones(n)

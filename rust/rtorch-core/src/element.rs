@@ -16,6 +16,23 @@ pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + std::fmt::Debug
     fn from_i64(v: i64) -> Self;
     fn zero() -> Self;
     fn one() -> Self;
+    /// `self > other` as `PartialOrd` answers it (false with a NaN on either side).
+    #[inline(always)]
+    fn greater(self, other: Self) -> bool {
+        self > other
+    }
+    /// `self < other` as `PartialOrd` answers it.
+    #[inline(always)]
+    fn less(self, other: Self) -> bool {
+        other.greater(self)
+    }
+    /// Whether the value is a NaN.
+    #[inline(always)]
+    fn is_nan_value(self) -> bool {
+        #[allow(clippy::eq_op)]
+        let nan = self != self;
+        nan
+    }
 }
 
 /// A float truncated to int32 as x86's `cvttsd2si` does, which is what PyTorch's
@@ -111,8 +128,23 @@ macro_rules! impl_float {
 }
 impl_float!(f32 => F32, f64 => F64);
 
+/// A 16-bit float's bits as an integer that orders as its value: the magnitude, negated
+/// for a set sign bit (so -0 and +0 are equal). Meaningless for a NaN.
+#[inline(always)]
+fn half_order_key(bits: u16) -> i32 {
+    let magnitude = (bits & 0x7fff) as i32;
+    if bits & 0x8000 != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+// The 16-bit floats compare through their bits: `half`'s comparisons convert each
+// operand (in software without F16C), which kept the amax/amin loops scalar on the AVX2
+// path (14x the AVX-512 path's time over a leading dim).
 macro_rules! impl_half {
-    ($($t:ty => $d:ident, $from_f64:expr);*) => {$(
+    ($($t:ty => $d:ident, $from_f64:expr, $inf_bits:expr);*) => {$(
         impl Element for $t {
             const DTYPE: DType = DType::$d;
             #[inline(always)] fn to_f64(self) -> f64 { self.to_f64() }
@@ -121,6 +153,17 @@ macro_rules! impl_half {
             #[inline(always)] fn from_i64(v: i64) -> Self { <$t>::from_f32(v as f32) }
             #[inline(always)] fn zero() -> Self { <$t>::ZERO }
             #[inline(always)] fn one() -> Self { <$t>::ONE }
+            #[inline(always)]
+            fn greater(self, other: Self) -> bool {
+                let (a, b) = (self.to_bits(), other.to_bits());
+                (half_order_key(a) > half_order_key(b))
+                    & !self.is_nan_value()
+                    & !other.is_nan_value()
+            }
+            #[inline(always)]
+            fn is_nan_value(self) -> bool {
+                self.to_bits() & 0x7fff > $inf_bits
+            }
         }
     )*};
 }
@@ -128,8 +171,8 @@ macro_rules! impl_half {
 // rounded, which differs from one rounding in about 1 value in 30,000). Its Half
 // rounds a double once.
 impl_half!(
-    f16 => F16, f16::from_f64;
-    bf16 => BF16, |v: f64| bf16::from_f32(v as f32)
+    f16 => F16, f16::from_f64, 0x7c00;
+    bf16 => BF16, |v: f64| bf16::from_f32(v as f32), 0x7f80
 );
 
 /// Floating types with the arithmetic the math kernels need. Half types compute in

@@ -74,17 +74,16 @@ pub fn arg_reduce_blocks<T: Element>(
 #[inline]
 pub fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
     // Branch-free passes that vectorise: NaN check, extreme value, then its first index.
-    #[allow(clippy::eq_op)]
-    let has_nan = x.iter().fold(false, |acc, &v| acc | (v != v));
+    let has_nan = x.iter().fold(false, |acc, &v| acc | v.is_nan_value());
     if has_nan {
-        #[allow(clippy::eq_op)]
-        let i = x.iter().position(|&v| v != v).unwrap_or(0);
+        let i = x.iter().position(|&v| v.is_nan_value()).unwrap_or(0);
         return (x[i], i);
     }
     let m = if want_max {
-        x.iter().fold(x[0], |a, &b| if b > a { b } else { a })
+        x.iter()
+            .fold(x[0], |a, &b| if b.greater(a) { b } else { a })
     } else {
-        x.iter().fold(x[0], |a, &b| if b < a { b } else { a })
+        x.iter().fold(x[0], |a, &b| if b.less(a) { b } else { a })
     };
     (m, x.iter().position(|&v| v == m).unwrap_or(0))
 }
@@ -302,8 +301,7 @@ fn outer_tiles<T: Send>(
 /// types without NaN.
 #[inline(always)]
 fn keep<T: Element, const MAX: bool>(a: T, b: T) -> T {
-    #[allow(clippy::eq_op)]
-    let take = (if MAX { b > a } else { b < a }) | (b != b);
+    let take = (if MAX { b.greater(a) } else { b.less(a) }) | b.is_nan_value();
     if take {
         b
     } else {
