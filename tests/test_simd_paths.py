@@ -543,6 +543,16 @@ def check_extremes() -> None:
                     np.testing.assert_array_equal(
                         got.float().numpy(), want.numpy(), err_msg=f"{dtype} {dim} {nan}"
                     )
+    # float16 sums over a leading dim widen each value branch-free (subnormals, infinities
+    # and NaNs included): the same float32 sums as the float32 reduction, rounded once.
+    values = np.array([1e-7, -3e-6, 6e-5, 0.5, -2.25, 1000.0, -0.0])
+    for extra in (None, np.inf, np.nan):
+        a = rng.choice(values, (37, 1025))
+        if extra is not None:
+            a[rng.integers(0, 37, 20), rng.integers(0, 1025, 20)] = extra
+        x = rtorch.tensor(a).to(rtorch.float16)
+        want = x.float().sum(0).to(rtorch.float16)
+        np.testing.assert_array_equal(x.sum(0).float().numpy(), want.float().numpy())
     for n in TAILS:
         for pos in {0, n // 2, n - 1}:
             x = rtorch.ones(n)

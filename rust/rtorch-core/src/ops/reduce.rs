@@ -376,9 +376,15 @@ fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> Result<b
     match t.dtype() {
         DType::F32 => outer_sum_typed::<f32, f32>(&t, out, a, r, c, |v| v, |v| v),
         DType::F64 => outer_sum_typed::<f64, f64>(&t, out, a, r, c, |v| v, |v| v),
-        DType::F16 => {
-            outer_sum_typed::<half::f16, f32>(&t, out, a, r, c, |v| v.to_f32(), half::f16::from_f32)
-        }
+        DType::F16 => outer_sum_typed::<half::f16, f32>(
+            &t,
+            out,
+            a,
+            r,
+            c,
+            crate::cpu::half_convert::widen_f16,
+            half::f16::from_f32,
+        ),
         DType::BF16 => outer_sum_typed::<half::bf16, f32>(
             &t,
             out,
