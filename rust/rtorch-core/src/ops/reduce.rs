@@ -391,7 +391,7 @@ fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> Result<b
             a,
             r,
             c,
-            |v| v.to_f32(),
+            crate::cpu::half_convert::widen_bf16,
             half::bf16::from_f32,
         ),
         _ => return Ok(false),
