@@ -110,6 +110,49 @@ reads_nothing!(
     Option<&str>
 );
 
+/// A row's in-place body, run on `input` (argument conversions fail with their Python
+/// error).
+pub type InPlaceBody<'a> = dyn Fn(&Tensor) -> PyResult<()> + 'a;
+
+/// The body of every `rtorch.NAME(input, ..., out=None)` that `tensor_ops!` declares,
+/// shared (not expanded into each of the 200-odd functions): `out` being `input` runs
+/// the in-place form when there is one; else `op` computes the result, into `out`'s
+/// memory when it can take it, and `out` gets it. `extra` holds the tensors the op
+/// reads besides `input` (gathered only when `out` is given).
+pub fn function_with_out(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    extra: Vec<Option<Tensor>>,
+    out: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    op: &dyn Fn(&Tensor) -> PyResult<rtorch_core::Result<Tensor>>,
+    in_place: Option<&InPlaceBody<'_>>,
+) -> PyResult<Py<PyAny>> {
+    let reads: Vec<Tensor> = if out.is_some() {
+        std::iter::once(Some(input.inner.clone()))
+            .chain(extra)
+            .flatten()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let reads: Vec<&Tensor> = reads.iter().collect();
+    if let Some(in_place) = in_place {
+        // `out` is `input`: the in-place form computes the same thing where it belongs,
+        // without a temporary.
+        if let Some(out) = crate::out::input_in_place(out, &reads) {
+            in_place(&input.inner)?;
+            return Ok(out);
+        }
+    }
+    let offer = crate::out::offer(out, &reads);
+    let result = op(&input.inner)?;
+    drop(offer);
+    // `out` may be `input` itself, and resizing it borrows it mutably.
+    drop(input);
+    crate::out::finish_out(py, result, out, &reads, name)
+}
+
 /// See the module documentation.
 macro_rules! tensor_ops {
     // `Tensor.NAME(...)`
@@ -142,34 +185,27 @@ macro_rules! tensor_ops {
                 out: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
             ) -> pyo3::PyResult<pyo3::Py<pyo3::PyAny>> {
                 let input = $crate::convert::tensor_ref(input, "input")?;
-                // What the op reads, for `out=`'s overlap checks.
-                let reads: Vec<rtorch_core::Tensor> = if out.is_some() {
-                    [Some(input.inner.clone()) $(, $crate::declare::Operand::tensor(&$arg))* $($(, $crate::declare::Operand::tensor(&$kw))+)?]
-                        .into_iter()
-                        .flatten()
-                        .collect()
+                // What the op reads besides `input`, for `out=`'s overlap checks.
+                let extra: Vec<Option<rtorch_core::Tensor>> = if out.is_some() {
+                    vec![$($crate::declare::Operand::tensor(&$arg),)* $($($crate::declare::Operand::tensor(&$kw),)+)?]
                 } else {
                     Vec::new()
                 };
-                let reads: Vec<&rtorch_core::Tensor> = reads.iter().collect();
-                $(
-                    // `out` is `input`: the in-place form computes the same thing where
-                    // it belongs, without a temporary.
-                    if let Some(out) = $crate::out::input_in_place(out, &reads) {
-                        let $xi = &input.inner;
-                        $crate::error::IntoPyResult::py($ibody)?;
-                        return Ok(out);
-                    }
-                )?
-                let $x = &input.inner;
-                let offer = $crate::out::offer(out, &reads);
-                let result = $body;
-                drop(offer);
-                // `out` may be `input` itself, and resizing it borrows it mutably.
-                drop(input);
-                $crate::out::finish_out($py, result, out, &reads, stringify!($name))
+                $crate::declare::function_with_out(
+                    $py,
+                    input,
+                    extra,
+                    out,
+                    stringify!($name),
+                    &|$x| Ok($body),
+                    $crate::declare::tensor_ops!(@in_place_body $(|$xi| $ibody)?),
+                )
             }
         };
+    };
+    (@in_place_body) => { None };
+    (@in_place_body |$xi:ident| $ibody:expr) => {
+        Some(&|$xi| $crate::error::IntoPyResult::py($ibody).map(|_| ()))
     };
 
     // `no_out:` rows, `rtorch.NAME(input, ...)`
