@@ -380,3 +380,44 @@ def test_half_row_broadcast_is_float32_rounded_once(name, dtype, shape):
     op(inplace, row, out=inplace)
     g = np.nan_to_num(inplace.float().numpy(), nan=7.0)
     np.testing.assert_array_equal(g.view(np.uint32), np.nan_to_num(want, nan=7.0).view(np.uint32))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16])
+def test_doubles_round_to_half_types_through_float32(dtype):
+    # PyTorch builds Half and BFloat16 from a float: a Python float (a double) rounds to
+    # float32 first, then to the half type, so a value just past a half-type tie lands
+    # on the tie and rounds to even (the values PyTorch 2.15 gives). Creation, the
+    # float64 cast (short and long enough for the blocked path) and add's alpha alike.
+    vals = [
+        1 + 2**-11 + 2**-40,  # float16's tie after 1
+        -(1 + 2**-11 + 2**-40),
+        65519.999999,  # float32 65520: float16's overflow tie -> inf
+        65519.99,
+        2**-25 + 2**-60,  # half float16's smallest subnormal: the tie to 0
+        3 * 2**-26 + 2**-50,
+        1 + 2**-8 + 2**-40,  # bfloat16's tie after 1
+        1e-40,
+    ]
+    want = {
+        rtorch.float16: [1.0, -1.0, np.inf, 65504.0, 0.0, 2**-24, 1.00390625, 0.0],
+        rtorch.bfloat16: [
+            1.0,
+            -1.0,
+            65536.0,
+            65536.0,
+            2**-25,
+            3 * 2**-26,
+            1.0,
+            9.183549615799121e-41,
+        ],
+    }[dtype]
+    assert rtorch.tensor(vals, dtype=dtype).tolist() == want
+    assert rtorch.tensor(vals, dtype=rtorch.float64).to(dtype).tolist() == want
+    long = rtorch.tensor(vals * 300, dtype=rtorch.float64).to(dtype)
+    assert long.tolist()[-len(vals) :] == want
+    assert rtorch.full((2,), vals[0], dtype=dtype).tolist() == [want[0]] * 2
+    # alpha rounds to 1.0: 1 + 1.0 * b, not 1 + (1 + ulp) * b.
+    b = 1024.0 if dtype == rtorch.float16 else 128.0
+    alpha = vals[0] if dtype == rtorch.float16 else vals[6]
+    got = rtorch.ones(3, dtype=dtype).add(rtorch.full((3,), b, dtype=dtype), alpha=alpha)
+    assert got.tolist() == [b + 1] * 3

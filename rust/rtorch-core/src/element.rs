@@ -1,6 +1,7 @@
 //! The `Element` trait ties a Rust type to its `DType`, and the `dispatch_*` macros turn
 //! a runtime dtype into a monomorphised kernel call.
 
+use crate::cpu::half_convert::{narrow_bf16, narrow_f16, widen_bf16, widen_f16};
 use crate::dtype::DType;
 use half::{bf16, f16};
 
@@ -142,15 +143,18 @@ fn half_order_key(bits: u16) -> i32 {
 
 // The 16-bit floats compare through their bits: `half`'s comparisons convert each
 // operand (in software without F16C), which kept the amax/amin loops scalar on the AVX2
-// path (14x the AVX-512 path's time over a leading dim).
+// path (14x the AVX-512 path's time over a leading dim). They convert through
+// `half_convert`'s branch-free functions, not `half`'s, which check for F16C on each
+// call (float16) or branch on NaN (bfloat16) and so keep every loop over them scalar:
+// the same values, NaN payloads aside.
 macro_rules! impl_half {
-    ($($t:ty => $d:ident, $from_f64:expr, $inf_bits:expr);*) => {$(
+    ($($t:ty => $d:ident, $widen:path, $narrow:path, $inf_bits:expr);*) => {$(
         impl Element for $t {
             const DTYPE: DType = DType::$d;
-            #[inline(always)] fn to_f64(self) -> f64 { self.to_f64() }
-            #[inline(always)] fn cast_from_f64(v: f64) -> Self { $from_f64(v) }
-            #[inline(always)] fn to_i64(self) -> i64 { self.to_f64() as i64 }
-            #[inline(always)] fn from_i64(v: i64) -> Self { <$t>::from_f32(v as f32) }
+            #[inline(always)] fn to_f64(self) -> f64 { f64::from($widen(self)) }
+            #[inline(always)] fn cast_from_f64(v: f64) -> Self { $narrow(v as f32) }
+            #[inline(always)] fn to_i64(self) -> i64 { $widen(self) as i64 }
+            #[inline(always)] fn from_i64(v: i64) -> Self { $narrow(v as f32) }
             #[inline(always)] fn zero() -> Self { <$t>::ZERO }
             #[inline(always)] fn one() -> Self { <$t>::ONE }
             #[inline(always)]
@@ -167,12 +171,12 @@ macro_rules! impl_half {
         }
     )*};
 }
-// PyTorch's BFloat16 is built from a float: a double rounds to float first (twice
-// rounded, which differs from one rounding in about 1 value in 30,000). Its Half
-// rounds a double once.
+// PyTorch's Half and BFloat16 are built from a float: a double rounds to float first
+// (twice rounded, which differs from one rounding in about 1 value in 30,000; PyTorch
+// 2.15 turns 1 + 2^-11 + 2^-40 into float16 1.0, not 1 + 2^-10).
 impl_half!(
-    f16 => F16, f16::from_f64, 0x7c00;
-    bf16 => BF16, |v: f64| bf16::from_f32(v as f32), 0x7f80
+    f16 => F16, widen_f16, narrow_f16, 0x7c00;
+    bf16 => BF16, widen_bf16, narrow_bf16, 0x7f80
 );
 
 /// Floating types with the arithmetic the math kernels need. Half types compute in
@@ -209,22 +213,22 @@ impl Float for f16 {
     type Acc = f32;
     #[inline(always)]
     fn to_acc(self) -> f32 {
-        self.to_f32()
+        widen_f16(self)
     }
     #[inline(always)]
     fn from_acc(v: f32) -> Self {
-        f16::from_f32(v)
+        narrow_f16(v)
     }
 }
 impl Float for bf16 {
     type Acc = f32;
     #[inline(always)]
     fn to_acc(self) -> f32 {
-        self.to_f32()
+        widen_bf16(self)
     }
     #[inline(always)]
     fn from_acc(v: f32) -> Self {
-        bf16::from_f32(v)
+        narrow_bf16(v)
     }
 }
 
@@ -483,5 +487,63 @@ impl Arith for bool {
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
         self & o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    #[test]
+    fn half_types_widen_as_half_does() {
+        for bits in 0..=u16::MAX {
+            let (h, b) = (f16::from_bits(bits), bf16::from_bits(bits));
+            assert!(same(Element::to_f64(h), f16::to_f64_const(h)), "{h:?}");
+            assert!(same(Element::to_f64(b), bf16::to_f64_const(b)), "{b:?}");
+            assert!(same(f64::from(h.to_acc()), f16::to_f64_const(h)), "{h:?}");
+            assert!(same(f64::from(b.to_acc()), bf16::to_f64_const(b)), "{b:?}");
+            if h.is_finite() {
+                assert_eq!(Element::to_i64(h), f16::to_f64_const(h) as i64);
+            }
+            if b.is_finite() {
+                assert_eq!(Element::to_i64(b), bf16::to_f64_const(b) as i64);
+            }
+        }
+    }
+
+    #[test]
+    fn half_types_round_a_double_through_float_as_pytorch() {
+        // 1 + 2^-11 is float16's tie between 1 and 1 + 2^-10 (bfloat16's is 1 + 2^-8):
+        // a double just above it rounds to float32 first, onto the tie, then to even.
+        let f16_tie = 1.0 + 2f64.powi(-11);
+        let bf16_tie = 1.0 + 2f64.powi(-8);
+        assert_eq!(f16::cast_from_f64(f16_tie + 2f64.powi(-40)), f16::ONE);
+        assert_eq!(bf16::cast_from_f64(bf16_tie + 2f64.powi(-40)), bf16::ONE);
+        // Above float32's rounding step the direct rounding wins again.
+        let up = f16::cast_from_f64(f16_tie + 2f64.powi(-20));
+        assert_eq!(up.to_f64_const(), 1.0 + 2f64.powi(-10));
+        for v in [
+            0.0,
+            -0.0,
+            1e-8,
+            -6.1e-5,
+            65504.0,
+            65519.0,
+            65520.0,
+            1e300,
+            f64::NAN,
+        ] {
+            let want = f16::from_f32_const(v as f32);
+            assert_eq!(f16::cast_from_f64(v).to_bits(), want.to_bits(), "{v:e}");
+            assert_eq!(f16::from_acc(v as f32).to_bits(), want.to_bits(), "{v:e}");
+            assert_eq!(
+                f16::from_i64(v as i64).to_bits(),
+                f16::from_f32_const(v as i64 as f32).to_bits()
+            );
+        }
     }
 }

@@ -597,11 +597,11 @@ impl Half16 for half::bf16 {
     const IS_BF16: bool = true;
     #[inline(always)]
     fn to_f32(self) -> f32 {
-        half::bf16::to_f32(self)
+        super::half_convert::widen_bf16(self)
     }
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
-        half::bf16::from_f32(v)
+        super::half_convert::narrow_bf16(v)
     }
     fn widen(src: &[Self], dst: &mut [f32]) {
         super::half_convert::bf16_to_f32(src, dst)
@@ -615,11 +615,11 @@ impl Half16 for half::f16 {
     const IS_BF16: bool = false;
     #[inline(always)]
     fn to_f32(self) -> f32 {
-        half::f16::to_f32(self)
+        super::half_convert::widen_f16(self)
     }
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
-        half::f16::from_f32(v)
+        super::half_convert::narrow_f16(v)
     }
     fn widen(src: &[Self], dst: &mut [f32]) {
         super::half_convert::f16_to_f32(src, dst)
@@ -1092,18 +1092,11 @@ mod bf16 {
     /// Buffers above this many bytes (64 MiB) are freed after use.
     const KEEP_BYTES: usize = 64 << 20;
 
-    /// Round-to-nearest-even float32 -> bfloat16 bits, NaN kept quiet NaN: the same
-    /// bits as `half::bf16::from_f32`, written branch-free so the loop vectorises.
+    /// Round-to-nearest-even float32 -> bfloat16 bits (branch-free, so the loop
+    /// vectorises).
     #[inline(always)]
     fn round_bf16(x: f32) -> u16 {
-        let b = x.to_bits();
-        let rounded = (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16;
-        let nan = ((b >> 16) as u16) | 0x40;
-        if x.is_nan() {
-            nan
-        } else {
-            rounded
-        }
+        super::super::half_convert::narrow_bf16(x).to_bits()
     }
 
     /// Where the kernels read A's rows.

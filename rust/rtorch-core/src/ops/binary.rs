@@ -9,6 +9,7 @@ use super::binary_kinds::{self as kinds, ArithBinary};
 use super::{check_inplace_result, expand_view, operand, reduce_grad};
 use crate::autograd::{needs_grad, record, SavedTensor};
 use crate::dtype::{result_type, DType, Operand, Scalar};
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, Dims};
 use crate::ops::map;
@@ -154,11 +155,12 @@ fn add_kernel(
 
 /// `alpha` as PyTorch's add kernel uses it: rounded to a float16/bfloat16 tensor's
 /// type (unlike a number multiplying one, which stays in float32), then widened.
+/// (`Element::cast_from_f64` rounds through float32, as PyTorch's constructors do.)
 fn alpha_in(alpha: Scalar, dtype: DType) -> Scalar {
     match (dtype, alpha) {
         (_, Scalar::Bool(_)) => alpha,
-        (DType::F16, _) => Scalar::Float(half::f16::from_f64(alpha.to_f64()).to_f64()),
-        (DType::BF16, _) => Scalar::Float(half::bf16::from_f32(alpha.to_f64() as f32).to_f64()),
+        (DType::F16, _) => Scalar::Float(half::f16::cast_from_f64(alpha.to_f64()).to_f64()),
+        (DType::BF16, _) => Scalar::Float(half::bf16::cast_from_f64(alpha.to_f64()).to_f64()),
         _ => alpha,
     }
 }
