@@ -117,3 +117,62 @@ def test_cumsum_direct_float_path_matches_float64_sums(dtype, shape, dim):
     np.testing.assert_array_equal(got.numpy(), ref.astype(got.numpy().dtype))
     one = with_threads(1, lambda: rtorch.cumsum(x, dim).numpy())
     np.testing.assert_array_equal(one, got.numpy())
+
+
+def round_to_bf16(a: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 (to nearest even) -> float32, in numpy (no NaNs here)."""
+    bits = a.astype(np.float32).view(np.uint32).astype(np.uint64)
+    kept = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return kept.astype(np.uint32).view(np.float32)
+
+
+def in_half(a: np.ndarray, dtype: rtorch.dtype) -> np.ndarray:
+    """float32 values rounded to `dtype` (float16/bfloat16), as float32."""
+    if dtype == rtorch.float16:
+        return a.astype(np.float16).astype(np.float32)
+    return round_to_bf16(a)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16])
+@pytest.mark.parametrize(
+    ("shape", "dim", "layout"),
+    [
+        ((600, 700), 1, "contiguous"),  # the direct kernel, rows in parallel
+        ((700, 600), 0, "contiguous"),  # down the dim, column chunks of 512 and a tail
+        ((3, 5, 7), 1, "contiguous"),
+        ((700, 600), 1, "transposed"),  # the lane path
+        ((0, 4), 1, "contiguous"),
+    ],
+)
+def test_half_scans_accumulate_in_float32_as_pytorch(dtype, shape, dim, layout):
+    # PyTorch's CPU scans keep a 16-bit float's running value in float32 (acc_type),
+    # rounding each output: the reference is numpy's sequential float32 accumulation.
+    rng = np.random.default_rng(4)
+    v = rng.standard_normal(shape) * np.exp(rng.uniform(-12, 4, shape))
+    x = rtorch.tensor(v, dtype=dtype)
+    if layout == "transposed":
+        x = x.t()
+    xs = x.float().numpy()
+    got = rtorch.cumsum(x, dim)
+    assert got.dtype == dtype and got.shape == x.shape
+    ref = in_half(np.cumsum(xs, axis=dim, dtype=np.float32), dtype)
+    np.testing.assert_array_equal(got.float().numpy(), ref)
+    if xs.size > 1000:
+        # The data tells the two accumulations apart (else the test could not fail).
+        via64 = in_half(np.cumsum(xs.astype(np.float64), axis=dim).astype(np.float32), dtype)
+        assert (via64 != ref).any()
+    one = with_threads(1, lambda: rtorch.cumsum(x, dim).float().numpy())
+    np.testing.assert_array_equal(one, got.float().numpy())
+    # cumprod and cumsum's backward (a reversed cumsum) accumulate the same way.
+    p = 1 + 0.01 * np.tanh(v)
+    xp = rtorch.tensor(p, dtype=dtype)
+    ps = xp.float().numpy()
+    np.testing.assert_array_equal(
+        xp.cumprod(-1).float().numpy(), in_half(np.cumprod(ps, -1, dtype=np.float32), dtype)
+    )
+    g = rtorch.tensor(v, dtype=dtype)
+    w = rtorch.zeros(shape, dtype=dtype, requires_grad=True)
+    w.cumsum(-1).backward(g)
+    gs = g.float().numpy()
+    rev = np.flip(np.cumsum(np.flip(gs, -1), -1, dtype=np.float32), -1)
+    np.testing.assert_array_equal(w.grad.float().numpy(), in_half(rev, dtype))

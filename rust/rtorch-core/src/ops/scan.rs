@@ -1,5 +1,6 @@
 //! Scans along one dim: cumsum, cumprod, cummax, cummin. Each lane (the dim moved
-//! last, contiguous) is scanned in f64 (floats) or i64 (integers).
+//! last, contiguous) is scanned in the type PyTorch's CPU kernels accumulate in: f64
+//! for float32/float64, f32 for the 16-bit floats, i64 for integers.
 
 use super::reduce::{lanes, unlanes};
 use crate::autograd::{needs_grad, record, SavedTensor};
@@ -53,18 +54,16 @@ pub fn cumsum(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let fast = match (src.dtype(), out_dtype) {
         (DType::F32, DType::F32) => cumsum_direct::<f32>(&src, d)?,
         (DType::F64, DType::F64) => cumsum_direct::<f64>(&src, d)?,
+        (DType::F16, DType::F16) => cumsum_direct::<half::f16>(&src, d)?,
+        (DType::BF16, DType::BF16) => cumsum_direct::<half::bf16>(&src, d)?,
         _ => None,
     };
     let out = if let Some(out) = fast {
         out
+    } else if is_half(out_dtype) {
+        lane_apply::<f32>(&src, d, out_dtype, running::<f32, false>)?
     } else if out_dtype.is_floating_point() {
-        lane_apply::<f64>(&src, d, out_dtype, |x, o| {
-            let mut acc = 0.0;
-            for (v, r) in x.iter().zip(o.iter_mut()) {
-                acc += v;
-                *r = acc;
-            }
-        })?
+        lane_apply::<f64>(&src, d, out_dtype, running::<f64, false>)?
     } else {
         lane_apply::<i64>(&src, d, out_dtype, |x, o| {
             let mut acc = 0i64;
@@ -82,12 +81,31 @@ pub fn cumsum(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     Ok(out)
 }
 
-/// cumsum of a contiguous float32/float64 tensor straight into its own dtype, summed in
-/// f64 as the lane path does (the same bits) without casting copies or moving the dim
-/// last: along the last dim each row is a running sum; along another dim a row of f64
-/// sums runs down the dim, a vector add per step. None (nothing computed) for other
-/// layouts and devices.
-fn cumsum_direct<T: Element>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
+/// float16 or bfloat16: scanned in float32 (PyTorch's `acc_type` on the CPU).
+fn is_half(dtype: DType) -> bool {
+    matches!(dtype, DType::F16 | DType::BF16)
+}
+
+/// The running sum of `x` into `o`, from the end when `REV`.
+fn running<A: Copy + Default + std::ops::AddAssign, const REV: bool>(x: &[A], o: &mut [A]) {
+    let mut acc = A::default();
+    let mut step = |(v, r): (&A, &mut A)| {
+        acc += *v;
+        *r = acc;
+    };
+    if REV {
+        x.iter().zip(o.iter_mut()).rev().for_each(&mut step);
+    } else {
+        x.iter().zip(o.iter_mut()).for_each(&mut step);
+    }
+}
+
+/// cumsum of a contiguous float tensor straight into its own dtype, summed in the type
+/// the lane path uses (the same bits) without casting copies or moving the dim last:
+/// along the last dim each row is a running sum; along another dim a row of sums runs
+/// down the dim, a vector add per step. None (nothing computed) for other layouts and
+/// devices.
+fn cumsum_direct<T: crate::cpu::scan::ScanFloat>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
     if src.dim() == 0 || !src.is_contiguous() || src.device() != crate::device::Device::Cpu {
         return Ok(None);
     }
@@ -109,13 +127,11 @@ fn cumsum_direct<T: Element>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
 
 /// Reverse cumulative sum (`flip(cumsum(flip(g)))`), the adjoint of cumsum.
 pub(crate) fn cumsum_rev(g: &Tensor, d: usize) -> Result<Tensor> {
-    let out = lane_apply::<f64>(g, d, g.dtype(), |x, o| {
-        let mut acc = 0.0;
-        for (v, r) in x.iter().zip(o.iter_mut()).rev() {
-            acc += v;
-            *r = acc;
-        }
-    })?;
+    let out = if is_half(g.dtype()) {
+        lane_apply::<f32>(g, d, g.dtype(), running::<f32, true>)?
+    } else {
+        lane_apply::<f64>(g, d, g.dtype(), running::<f64, true>)?
+    };
     if needs_grad(&[g]) {
         record("CumsumRevBackward0", &[g], &out, move |_, gg| {
             Ok(vec![Some(cumsum(gg, d as i64, None)?)])
@@ -132,14 +148,10 @@ pub fn cumprod(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
         None => t.clone(),
     };
     let out_dtype = scan_dtype(t, dtype);
-    let out = if out_dtype.is_floating_point() {
-        lane_apply::<f64>(&src, d, out_dtype, |x, o| {
-            let mut acc = 1.0;
-            for (v, r) in x.iter().zip(o.iter_mut()) {
-                acc *= v;
-                *r = acc;
-            }
-        })?
+    let out = if is_half(out_dtype) {
+        lane_apply::<f32>(&src, d, out_dtype, running_product::<f32>)?
+    } else if out_dtype.is_floating_point() {
+        lane_apply::<f64>(&src, d, out_dtype, running_product::<f64>)?
     } else {
         lane_apply::<i64>(&src, d, out_dtype, |x, o| {
             let mut acc = 1i64;
@@ -163,6 +175,15 @@ pub fn cumprod(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
         });
     }
     Ok(out)
+}
+
+/// The running product of `x` into `o`.
+fn running_product<A: Copy + std::ops::MulAssign + From<f32>>(x: &[A], o: &mut [A]) {
+    let mut acc = A::from(1.0);
+    for (v, r) in x.iter().zip(o.iter_mut()) {
+        acc *= *v;
+        *r = acc;
+    }
 }
 
 /// grad_i = sum_{k >= i} g_k * prod_{j <= k, j != i} x_j (handles zeros; O(n^2)).
