@@ -176,3 +176,46 @@ def test_half_scans_accumulate_in_float32_as_pytorch(dtype, shape, dim, layout):
     gs = g.float().numpy()
     rev = np.flip(np.cumsum(np.flip(gs, -1), -1, dtype=np.float32), -1)
     np.testing.assert_array_equal(w.grad.float().numpy(), in_half(rev, dtype))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+@pytest.mark.parametrize(("shape", "dim"), [((600, 700), 1), ((700, 600), 0), ((4, 70, 600), 1)])
+def test_cumprod_direct_float_path_matches_float64_products(dtype, shape, dim):
+    # Contiguous float32/float64 runs its product in float64, rounding each output.
+    v = 1 + 0.02 * np.random.default_rng(5).standard_normal(shape)
+    x = rtorch.tensor(v, dtype=dtype)
+    got = rtorch.cumprod(x, dim)
+    assert got.dtype == dtype
+    ref = np.cumprod(x.numpy().astype(np.float64), axis=dim)
+    np.testing.assert_array_equal(got.numpy(), ref.astype(got.numpy().dtype))
+    one = with_threads(1, lambda: rtorch.cumprod(x, dim).numpy())
+    np.testing.assert_array_equal(one, got.numpy())
+
+
+@pytest.mark.parametrize("dtype", [rtorch.int64, rtorch.int32, rtorch.uint8, rtorch.bool])
+@pytest.mark.parametrize(("shape", "dim"), [((600, 700), 1), ((700, 600), 0), ((3, 5, 7), 1)])
+def test_integer_scans_run_in_int64_and_wrap(dtype, shape, dim):
+    # Integers (bool included) scan in int64 (the direct kernel after a widening cast),
+    # wrapping on overflow as PyTorch's int64 does; numpy's int64 accumulation wraps too.
+    rng = np.random.default_rng(6)
+    if dtype == rtorch.int64:
+        v = rng.integers(-(2**62), 2**62, shape)  # sums overflow within a few steps
+    elif dtype == rtorch.bool:
+        v = rng.integers(0, 2, shape).astype(bool)
+    else:
+        v = rng.integers(0, 100, shape)
+    x = rtorch.tensor(v, dtype=dtype)
+    a = x.numpy().astype(np.int64)
+    with np.errstate(over="ignore"):
+        want_sum = np.cumsum(a, axis=dim, dtype=np.int64)
+        want_prod = np.cumprod(a, axis=dim, dtype=np.int64)
+    s = x.cumsum(dim)
+    assert s.dtype == rtorch.int64
+    np.testing.assert_array_equal(s.numpy(), want_sum)
+    np.testing.assert_array_equal(x.cumprod(dim).numpy(), want_prod)
+    if x.dim() == 2:  # a transposed input takes the lane path
+        with np.errstate(over="ignore"):
+            want_t = np.cumsum(a.T, axis=0, dtype=np.int64)
+        np.testing.assert_array_equal(x.t().cumsum(0).numpy(), want_t)
+    one = with_threads(1, lambda: x.cumsum(dim).numpy())
+    np.testing.assert_array_equal(one, want_sum)

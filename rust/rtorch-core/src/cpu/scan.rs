@@ -5,19 +5,31 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use half::{bf16, f16};
 
-/// A float type with the type PyTorch's CPU scans accumulate it in (`acc_type`): float64
-/// for float32 and float64, float32 for the 16-bit floats. Each output is the running
-/// value rounded to the element type; the running value itself is not rounded.
-pub trait ScanFloat: Element {
-    type Acc: Copy + Default + std::ops::AddAssign + Send + Sync;
+/// An element type with the type PyTorch's CPU scans accumulate it in (`acc_type`):
+/// float64 for float32 and float64, float32 for the 16-bit floats, int64 (wrapping) for
+/// int64. Each output is the running value rounded to the element type; the running
+/// value itself is not rounded.
+pub trait ScanElement: Element {
+    type Acc: Copy + Send + Sync;
+    /// Whether `narrow` rounds (the accumulator is wider than the element).
+    const ROUNDS: bool;
+    /// The running value before the first element: 0 for sums, 1 for products.
+    fn start(product: bool) -> Self::Acc;
     fn widen(self) -> Self::Acc;
     fn narrow(a: Self::Acc) -> Self;
+    /// `acc * v` for products, else `acc + v`.
+    fn step(acc: Self::Acc, v: Self::Acc, product: bool) -> Self::Acc;
 }
 
 macro_rules! scan_float {
-    ($($t:ty => $acc:ty, $widen:expr, $narrow:expr;)*) => {$(
-        impl ScanFloat for $t {
+    ($($t:ty => $acc:ty, $rounds:expr, $widen:expr, $narrow:expr;)*) => {$(
+        impl ScanElement for $t {
             type Acc = $acc;
+            const ROUNDS: bool = $rounds;
+            #[inline(always)]
+            fn start(product: bool) -> $acc {
+                if product { 1.0 } else { 0.0 }
+            }
             #[inline(always)]
             fn widen(self) -> $acc {
                 $widen(self)
@@ -26,21 +38,51 @@ macro_rules! scan_float {
             fn narrow(a: $acc) -> Self {
                 $narrow(a)
             }
+            #[inline(always)]
+            fn step(acc: $acc, v: $acc, product: bool) -> $acc {
+                if product { acc * v } else { acc + v }
+            }
         }
     )*};
 }
 scan_float! {
-    f32 => f64, f64::from, |a: f64| a as f32;
-    f64 => f64, |v| v, |a| a;
-    f16 => f32, widen_f16, narrow_f16;
-    bf16 => f32, widen_bf16, narrow_bf16;
+    f32 => f64, true, f64::from, |a: f64| a as f32;
+    f64 => f64, false, |v| v, |a| a;
+    f16 => f32, true, widen_f16, narrow_f16;
+    bf16 => f32, true, widen_bf16, narrow_bf16;
 }
 
-/// Running sums along the middle dim of a contiguous `(outer, n, inner)` buffer `x` into
-/// `o` (same shape), accumulated in `T::Acc` and rounded to `T` at every step (the lane
-/// path's bits). Along the last dim (`inner == 1`) each row is a running sum; otherwise
-/// a row of sums runs down the dim, a vector add per step.
-pub fn cumsum<T: ScanFloat>(
+impl ScanElement for i64 {
+    type Acc = i64;
+    const ROUNDS: bool = false;
+    #[inline(always)]
+    fn start(product: bool) -> i64 {
+        i64::from(product)
+    }
+    #[inline(always)]
+    fn widen(self) -> i64 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(a: i64) -> Self {
+        a
+    }
+    #[inline(always)]
+    fn step(acc: i64, v: i64, product: bool) -> i64 {
+        if product {
+            acc.wrapping_mul(v)
+        } else {
+            acc.wrapping_add(v)
+        }
+    }
+}
+
+/// Running sums (`PRODUCT`: products) along the middle dim of a contiguous
+/// `(outer, n, inner)` buffer `x` into `o` (same shape), accumulated in `T::Acc` and
+/// rounded to `T` at every step (the lane path's bits). Along the last dim
+/// (`inner == 1`) each row is a running value; otherwise a row of them runs down the
+/// dim, a vector operation per step.
+pub fn scan<T: ScanElement, const PRODUCT: bool>(
     x: &[T],
     o: &mut [T],
     outer: usize,
@@ -50,24 +92,31 @@ pub fn cumsum<T: ScanFloat>(
     let len = outer.saturating_mul(n).saturating_mul(inner);
     if x.len() != len || o.len() != len {
         return Err(Error::Runtime(format!(
-            "internal: cumsum kernel given {} and {} elements for {len}",
+            "internal: scan kernel given {} and {} elements for {len}",
             x.len(),
             o.len()
         )));
     }
     let big = x.len() >= super::GRAIN;
     if inner == 1 {
-        // The running sums of a block first, then their rounding: the serial loop
-        // holds only the additions, and the rounding (a dozen operations for float16)
-        // vectorises.
+        // Where the output rounds, the running values of a block first, then their
+        // rounding: the serial loop holds only the additions, and the rounding (a
+        // dozen operations for float16) vectorises.
         const BLOCK: usize = 256;
         let lane = |c: usize, os: &mut [T]| {
-            let mut acc = T::Acc::default();
-            let mut sums = [T::Acc::default(); BLOCK];
+            let mut acc = T::start(PRODUCT);
             let xs = &x[c * n..(c + 1) * n];
+            if !T::ROUNDS {
+                for (v, r) in xs.iter().zip(os.iter_mut()) {
+                    acc = T::step(acc, v.widen(), PRODUCT);
+                    *r = T::narrow(acc);
+                }
+                return;
+            }
+            let mut sums = [acc; BLOCK];
             for (xs, os) in xs.chunks(BLOCK).zip(os.chunks_mut(BLOCK)) {
                 for (s, v) in sums.iter_mut().zip(xs) {
-                    acc += v.widen();
+                    acc = T::step(acc, v.widen(), PRODUCT);
                     *s = acc;
                 }
                 for (r, s) in os.iter_mut().zip(&sums) {
@@ -82,20 +131,20 @@ pub fn cumsum<T: ScanFloat>(
         }
         return Ok(());
     }
-    // Columns per task: its sums (at most 4 KiB) stay in L1.
+    // Columns per task: its running values (at most 4 KiB) stay in L1.
     const COLS: usize = 512;
     let col_tasks = inner.div_ceil(COLS);
     let po = super::SendPtr(o.as_mut_ptr());
     let task = |t: usize| {
         let (slab, c0) = (t / col_tasks, (t % col_tasks) * COLS);
         let c1 = (c0 + COLS).min(inner);
-        let mut acc = [T::Acc::default(); COLS];
+        let mut acc = [T::start(PRODUCT); COLS];
         let acc = &mut acc[..c1 - c0];
         for i in 0..n {
             let at = (slab * n + i) * inner;
             let xs = &x[at + c0..at + c1];
             for (j, (a, v)) in (c0..c1).zip(acc.iter_mut().zip(xs)) {
-                *a += v.widen();
+                *a = T::step(*a, v.widen(), PRODUCT);
                 // SAFETY: at + j indexes element (slab, i, j) of `o`, which holds
                 // outer * n * inner elements (checked on entry); each task writes only
                 // its own slab and columns.

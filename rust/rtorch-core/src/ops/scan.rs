@@ -4,6 +4,7 @@
 
 use super::reduce::{lanes, unlanes};
 use crate::autograd::{needs_grad, record, SavedTensor};
+use crate::cpu::scan::ScanElement;
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;
@@ -46,19 +47,8 @@ fn scan_dtype(t: &Tensor, dtype: Option<DType>) -> DType {
 /// `cumsum(dim, dtype)`.
 pub fn cumsum(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let d = normalize_dim(dim, t.dim())?;
-    let src = match dtype {
-        Some(dt) => super::copy::to_dtype(t, dt)?,
-        None => t.clone(),
-    };
-    let out_dtype = scan_dtype(t, dtype);
-    let fast = match (src.dtype(), out_dtype) {
-        (DType::F32, DType::F32) => cumsum_direct::<f32>(&src, d)?,
-        (DType::F64, DType::F64) => cumsum_direct::<f64>(&src, d)?,
-        (DType::F16, DType::F16) => cumsum_direct::<half::f16>(&src, d)?,
-        (DType::BF16, DType::BF16) => cumsum_direct::<half::bf16>(&src, d)?,
-        _ => None,
-    };
-    let out = if let Some(out) = fast {
+    let (src, out_dtype) = scan_source(t, dtype)?;
+    let out = if let Some(out) = scan_direct::<false>(&src, d)? {
         out
     } else if is_half(out_dtype) {
         lane_apply::<f32>(&src, d, out_dtype, running::<f32, false>)?
@@ -100,12 +90,40 @@ fn running<A: Copy + Default + std::ops::AddAssign, const REV: bool>(x: &[A], o:
     }
 }
 
-/// cumsum of a contiguous float tensor straight into its own dtype, summed in the type
-/// the lane path uses (the same bits) without casting copies or moving the dim last:
-/// along the last dim each row is a running sum; along another dim a row of sums runs
-/// down the dim, a vector add per step. None (nothing computed) for other layouts and
-/// devices.
-fn cumsum_direct<T: crate::cpu::scan::ScanFloat>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
+/// The tensor a scan reads and its result's dtype: `dtype` when given (the input cast
+/// to it first, as PyTorch), else the input's own, integers and bool widened to int64
+/// (a cast that changes no running value, and lets the direct kernel take them).
+fn scan_source(t: &Tensor, dtype: Option<DType>) -> Result<(Tensor, DType)> {
+    let out_dtype = scan_dtype(t, dtype);
+    let src = if t.dtype() == out_dtype {
+        t.clone()
+    } else {
+        super::copy::to_dtype(t, out_dtype)?
+    };
+    Ok((src, out_dtype))
+}
+
+/// A running sum (`PRODUCT`: product) of a contiguous tensor straight into its own
+/// dtype, in the type the lane path accumulates in (the same bits), without casting
+/// copies or moving the dim last: along the last dim each row is a running value; along
+/// another dim a row of them runs down the dim, a vector operation per step. None
+/// (nothing computed) for other layouts, dtypes and devices.
+fn scan_direct<const PRODUCT: bool>(src: &Tensor, d: usize) -> Result<Option<Tensor>> {
+    match src.dtype() {
+        DType::F32 => scan_direct_typed::<f32, PRODUCT>(src, d),
+        DType::F64 => scan_direct_typed::<f64, PRODUCT>(src, d),
+        // (Products of the 16-bit floats take the lane path: rare, and 7 KB less.)
+        DType::F16 if !PRODUCT => scan_direct_typed::<half::f16, PRODUCT>(src, d),
+        DType::BF16 if !PRODUCT => scan_direct_typed::<half::bf16, PRODUCT>(src, d),
+        DType::I64 => scan_direct_typed::<i64, PRODUCT>(src, d),
+        _ => Ok(None),
+    }
+}
+
+fn scan_direct_typed<T: ScanElement, const PRODUCT: bool>(
+    src: &Tensor,
+    d: usize,
+) -> Result<Option<Tensor>> {
     if src.dim() == 0 || !src.is_contiguous() || src.device() != crate::device::Device::Cpu {
         return Ok(None);
     }
@@ -121,7 +139,7 @@ fn cumsum_direct<T: crate::cpu::scan::ScanFloat>(src: &Tensor, d: usize) -> Resu
     let x: &[T] = detached.cpu_slice::<T>()?;
     // SAFETY: `out` is this op's fresh output; nothing else holds it yet.
     let o: &mut [T] = unsafe { out.cpu_slice_mut::<T>()? };
-    crate::cpu::scan::cumsum(x, o, outer, n, inner)?;
+    crate::cpu::scan::scan::<T, PRODUCT>(x, o, outer, n, inner)?;
     Ok(Some(out))
 }
 
@@ -143,12 +161,10 @@ pub(crate) fn cumsum_rev(g: &Tensor, d: usize) -> Result<Tensor> {
 /// `cumprod(dim, dtype)`.
 pub fn cumprod(t: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let d = normalize_dim(dim, t.dim())?;
-    let src = match dtype {
-        Some(dt) => super::copy::to_dtype(t, dt)?,
-        None => t.clone(),
-    };
-    let out_dtype = scan_dtype(t, dtype);
-    let out = if is_half(out_dtype) {
+    let (src, out_dtype) = scan_source(t, dtype)?;
+    let out = if let Some(out) = scan_direct::<true>(&src, d)? {
+        out
+    } else if is_half(out_dtype) {
         lane_apply::<f32>(&src, d, out_dtype, running_product::<f32>)?
     } else if out_dtype.is_floating_point() {
         lane_apply::<f64>(&src, d, out_dtype, running_product::<f64>)?
