@@ -556,7 +556,7 @@ impl Tensor {
     /// Elements in row-major order as f64 (for printing and tests).
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
         crate::dispatch_all!(self.dtype(), T => {
-            Ok(self.to_vec::<T>()?.into_iter().map(|v| v.to_f64()).collect())
+            Ok(self.to_vec::<T>()?.into_iter().map(Element::to_f64).collect())
         })
     }
 

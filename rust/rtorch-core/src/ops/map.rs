@@ -769,7 +769,7 @@ pub fn value_test<K: ValueTest>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
             crate::dispatch_all!(a.dtype(), T => cpu::unary_map::<T, bool>(
                 o,
                 a.cpu_view()?,
-                move |v| k.test(v.to_f64()),
+                move |v| k.test(Element::to_f64(v)),
             ));
             Ok(())
         }
@@ -785,7 +785,7 @@ pub fn value_mask<K: ValueTest>(out: &Tensor, a: &Tensor, k: K) -> Result<()> {
             crate::dispatch_float!(a.dtype(), T => cpu::unary_map::<T, T>(
                 out.cpu_view_mut()?,
                 a.cpu_view()?,
-                move |v| if k.test(v.to_f64()) { T::one() } else { T::zero() },
+                move |v| if k.test(Element::to_f64(v)) { T::one() } else { T::zero() },
             ), _ => return Err(crate::error::Error::Runtime(format!(
                 "internal: a {} mask of a {:?} tensor",
                 K::NAME,
@@ -807,7 +807,7 @@ pub fn keep_where<K: ValueTest>(out: &Tensor, g: &Tensor, x: &Tensor, k: K) -> R
                 out.cpu_view_mut()?,
                 g.cpu_view()?,
                 x.cpu_view()?,
-                move |g, x| if k.test(x.to_f64()) { g } else { T::zero() },
+                move |g, x| if k.test(Element::to_f64(x)) { g } else { T::zero() },
             ));
             Ok(())
         }
