@@ -485,12 +485,14 @@ def check_half_flat() -> None:
 
 
 def check_transposing_copies() -> None:
-    # `.contiguous()` of a transposed or permuted tensor: 8 x 8 register blocks for
-    # 4-byte types on AVX2 and up, tiles or the plain walk otherwise. Sides around the
+    # `.contiguous()` of a transposed or permuted tensor: register blocks for 2-, 4-
+    # and 8-byte types on AVX2 and up (8 x 8, 4 x 4 for 8 bytes), tiles or the plain
+    # walk otherwise. Sides around the
     # block and task edges, power-of-two steps and others, outer dims; exact copies.
     rng = np.random.default_rng(5)
     cases = [
         ((8, 8), (1, 0)),
+        ((4, 6), (1, 0)),
         ((9, 31), (1, 0)),
         ((256, 256), (1, 0)),
         ((100, 1000), (1, 0)),
@@ -498,17 +500,17 @@ def check_transposing_copies() -> None:
         ((3, 70, 41), (0, 2, 1)),
         ((2, 5, 24, 40), (1, 3, 0, 2)),
     ]
-    for dtype in ["float32", "int32", "float64", "int16", "uint8"]:
+    for dtype in ["float32", "int32", "float64", "int64", "int16", "float16", "uint8"]:
         for shape, perm in cases:
             a = (rng.standard_normal(shape) * 100).astype(dtype)
             got = rtorch.from_numpy(a).permute(*perm).contiguous()
             assert got.is_contiguous()
             assert np.array_equal(got.numpy(), a.transpose(perm)), (dtype, shape, perm)
-    # Bits move unchanged: NaN payloads and signed zeros of float32.
-    bits = rng.integers(0, 2**32, size=(40, 24), dtype=np.uint32)
-    a = bits.view(np.float32)
-    got = rtorch.from_numpy(a).t().contiguous().numpy()
-    assert np.array_equal(got.view(np.uint32), bits.T)
+    # Bits move unchanged: NaN payloads and signed zeros.
+    for ints, floats in [(np.uint16, np.float16), (np.uint32, np.float32), (np.uint64, np.float64)]:
+        bits = rng.integers(0, np.iinfo(ints).max, size=(40, 24), dtype=ints)
+        got = rtorch.from_numpy(bits.view(floats)).t().contiguous().numpy()
+        assert np.array_equal(got.view(ints), bits.T), floats
 
 
 def check_extremes() -> None:

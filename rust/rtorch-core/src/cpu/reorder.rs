@@ -26,18 +26,20 @@ pub fn copy_transposing<T: Element>(out: &ViewMut<'_, T>, src: &View<'_, T>) -> 
     if a == b {
         return false;
     }
-    // 4-byte elements with AVX2: 8 x 8 blocks transposed in registers, whatever the
-    // step (1 thread, float32: 256 x 256 121 -> 15 us, 1024 x 1024 1.34 -> 0.53 ms).
-    let blocks = std::mem::size_of::<T>() == 4 && super::math::has_avx2_fma();
+    // 2-, 4- and 8-byte elements with AVX2: 8 x 8 (4 x 4 for 8 bytes) blocks
+    // transposed in registers, whatever the step (1 thread, float32: 256 x 256 121 ->
+    // 15 us, 1024 x 1024 1.34 -> 0.53 ms).
+    let edge = block_edge(std::mem::size_of::<T>());
+    let blocks = edge.is_some() && super::math::has_avx2_fma();
     // Otherwise element by element: the plain walk reads one cache line per element
     // along an output row and finds it again for the next rows, unless the row's lines
     // crowd into a few cache sets: when the strided step is a multiple of 1 KiB
     // (power-of-two shapes) they evict each other. Only then do tiles pay (measured:
     // 1024 x 1024 float32 2.8 -> 1.2 ms, 2000 x 700 1.0 -> 1.6 ms).
     let step_bytes = ss[a] * std::mem::size_of::<T>();
-    let (min_side, tiled) = match blocks {
-        true => (BLOCK, true),
-        false => (TILE, step_bytes.is_multiple_of(TILED_STEP)),
+    let (min_side, tiled) = match (blocks, edge) {
+        (true, Some(edge)) => (edge, true),
+        _ => (TILE, step_bytes.is_multiple_of(TILED_STEP)),
     };
     if !tiled || shape[a] < min_side || shape[b] < min_side {
         return false;
@@ -61,16 +63,15 @@ pub fn copy_transposing<T: Element>(out: &ViewMut<'_, T>, src: &View<'_, T>) -> 
         }
         let (i0, i1) = (rt * TILE, (rt * TILE + TILE).min(nb));
         if blocks {
-            // SAFETY: as below, element by element; T is 4 bytes, moved as bits.
+            let (o, s) = (po.get().wrapping_add(oo), ps.get().wrapping_add(so));
+            // SAFETY: as below, element by element; T has the size each arm names and
+            // moves as bits; AVX2 is in use (`blocks`).
             unsafe {
-                blocked_tile(
-                    po.get().add(oo).cast(),
-                    osb,
-                    ps.get().add(so).cast(),
-                    ssa,
-                    (i0, i1),
-                    na,
-                )
+                match std::mem::size_of::<T>() {
+                    2 => blocked_tile_16(o.cast(), osb, s.cast(), ssa, (i0, i1), na),
+                    4 => blocked_tile(o.cast(), osb, s.cast(), ssa, (i0, i1), na),
+                    _ => blocked_tile_64(o.cast(), osb, s.cast(), ssa, (i0, i1), na),
+                }
             };
             return;
         }
@@ -132,58 +133,147 @@ pub fn transpose_f32(
     }
 }
 
-/// Edge of the register-transposed blocks.
-const BLOCK: usize = 8;
+/// The edge of the register-transposed blocks for elements of `bytes` bytes, if they
+/// have them.
+fn block_edge(bytes: usize) -> Option<usize> {
+    match bytes {
+        2 | 4 => Some(8),
+        8 => Some(4),
+        _ => None,
+    }
+}
 
-/// Rows `i0..i1` of one plane of a transposing copy of 4-byte elements: `out[i * osb +
-/// j] = src[i + j * ssa]` for every `j < na`, in 8 x 8 blocks where they fit and one by
-/// one at the edges.
+/// `blocked_tile_*`: rows `i0..i1` of one plane of a transposing copy, `out[i * osb +
+/// j] = src[i + j * ssa]` for every `j < na`, in `$edge` x `$edge` register blocks
+/// (`$block`) where they fit and one by one at the edges.
 ///
 /// # Safety
 /// AVX2 is present (it is the level in use); every offset named above is inside its
 /// buffer, and the rows written do not overlap `src` or other threads' rows.
+macro_rules! blocked_tiles {
+    ($($name:ident: $t:ty, $edge:literal, $block:ident;)*) => {$(
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $name(
+            out: *mut $t,
+            osb: usize,
+            src: *const $t,
+            ssa: usize,
+            (i0, i1): (usize, usize),
+            na: usize,
+        ) {
+            let one = |i: usize, j: usize| {
+                // SAFETY: (i, j) is in the plane (the caller's contract).
+                unsafe { *out.add(i * osb + j) = *src.add(i + j * ssa) }
+            };
+            let (ie, je) = (i0 + (i1 - i0) / $edge * $edge, na / $edge * $edge);
+            // Along j outside: each source row's stretch i0..ie is read whole, once,
+            // and the destination's (at most TILE) rows stay in cache while j moves
+            // along them.
+            for j in (0..je).step_by($edge) {
+                for i in (i0..ie).step_by($edge) {
+                    // SAFETY: rows j..j+edge of src hold columns i..i+edge, and rows
+                    // i..i+edge of out columns j..j+edge (the caller's contract).
+                    unsafe { $block(src.add(i + j * ssa), ssa, out.add(i * osb + j), osb) };
+                }
+            }
+            for i in i0..ie {
+                (je..na).for_each(|j| one(i, j));
+            }
+            for i in ie..i1 {
+                (0..na).for_each(|j| one(i, j));
+            }
+        }
+
+        #[cfg(not(target_arch = "x86_64"))]
+        unsafe fn $name(
+            _out: *mut $t,
+            _osb: usize,
+            _src: *const $t,
+            _ssa: usize,
+            _rows: (usize, usize),
+            _na: usize,
+        ) {
+            unreachable!("has_avx2_fma() is false off x86_64")
+        }
+    )*};
+}
+blocked_tiles! {
+    blocked_tile_16: u16, 8, transpose_8x8_16;
+    blocked_tile: f32, 8, transpose_8x8;
+    blocked_tile_64: f64, 4, transpose_4x4_64;
+}
+
+/// One 8 x 8 block of 2-byte elements (`transpose_8x8`'s contract): 16-, 32- then
+/// 64-bit unpacks interleave rows, then pairs, then quads into columns.
+///
+/// # Safety
+/// AVX2 is present; both blocks lie inside their buffers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn blocked_tile(
-    out: *mut f32,
-    osb: usize,
-    src: *const f32,
-    ssa: usize,
-    (i0, i1): (usize, usize),
-    na: usize,
-) {
-    let one = |i: usize, j: usize| {
-        // SAFETY: (i, j) is in the plane (the caller's contract).
-        unsafe { *out.add(i * osb + j) = *src.add(i + j * ssa) }
-    };
-    let (i8, j8) = (i0 + (i1 - i0) / BLOCK * BLOCK, na / BLOCK * BLOCK);
-    // Along j outside: each source row's stretch i0..i8 is read whole, once, and the
-    // destination's (at most TILE) rows stay in cache while j moves along them.
-    for j in (0..j8).step_by(BLOCK) {
-        for i in (i0..i8).step_by(BLOCK) {
-            // SAFETY: rows j..j+8 of src hold columns i..i+8, and rows i..i+8 of out
-            // columns j..j+8 (the caller's contract).
-            unsafe { transpose_8x8(src.add(i + j * ssa), ssa, out.add(i * osb + j), osb) };
+unsafe fn transpose_8x8_16(s: *const u16, ss: usize, d: *mut u16, ds: usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: eight 16-byte unaligned loads and stores inside the blocks.
+    unsafe {
+        let r: [__m128i; 8] =
+            std::array::from_fn(|k| _mm_loadu_si128(s.add(k * ss) as *const __m128i));
+        let a: [__m128i; 8] = std::array::from_fn(|k| {
+            let (x, y) = (r[k / 2 * 2], r[k / 2 * 2 + 1]);
+            if k % 2 == 0 {
+                _mm_unpacklo_epi16(x, y)
+            } else {
+                _mm_unpackhi_epi16(x, y)
+            }
+        });
+        // a[2p] holds columns 0-3 of rows 2p, 2p+1 interleaved, a[2p+1] columns 4-7.
+        let b: [__m128i; 8] = std::array::from_fn(|k| {
+            let (g, h) = (k / 4 * 4, k % 4 / 2);
+            let (x, y) = (a[g + h], a[g + h + 2]);
+            if k % 2 == 0 {
+                _mm_unpacklo_epi32(x, y)
+            } else {
+                _mm_unpackhi_epi32(x, y)
+            }
+        });
+        // b[4q + c] holds columns 2c, 2c+1 of rows 4q..4q+4.
+        for c in 0..8 {
+            let (x, y) = (b[c / 2], b[4 + c / 2]);
+            let v = if c % 2 == 0 {
+                _mm_unpacklo_epi64(x, y)
+            } else {
+                _mm_unpackhi_epi64(x, y)
+            };
+            _mm_storeu_si128(d.add(c * ds) as *mut __m128i, v);
         }
-    }
-    for i in i0..i8 {
-        (j8..na).for_each(|j| one(i, j));
-    }
-    for i in i8..i1 {
-        (0..na).for_each(|j| one(i, j));
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn blocked_tile(
-    _out: *mut f32,
-    _osb: usize,
-    _src: *const f32,
-    _ssa: usize,
-    _rows: (usize, usize),
-    _na: usize,
-) {
-    unreachable!("has_avx2_fma() is false off x86_64")
+/// One 4 x 4 block of 8-byte elements (`transpose_8x8`'s contract): unpacks pair the
+/// rows, 128-bit permutes join the halves.
+///
+/// # Safety
+/// AVX2 is present; both blocks lie inside their buffers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_4x4_64(s: *const f64, ss: usize, d: *mut f64, ds: usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: four 32-byte unaligned loads and stores inside the blocks.
+    unsafe {
+        let r: [__m256d; 4] = std::array::from_fn(|k| _mm256_loadu_pd(s.add(k * ss)));
+        let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+        let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+        let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+        let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+        let cols = [
+            _mm256_permute2f128_pd::<0x20>(t0, t2),
+            _mm256_permute2f128_pd::<0x20>(t1, t3),
+            _mm256_permute2f128_pd::<0x31>(t0, t2),
+            _mm256_permute2f128_pd::<0x31>(t1, t3),
+        ];
+        for (k, v) in cols.iter().enumerate() {
+            _mm256_storeu_pd(d.add(k * ds), *v);
+        }
+    }
 }
 
 /// One 8 x 8 block: eight rows of eight 4-byte elements at `s` (row stride `ss`) written
@@ -391,14 +481,18 @@ mod tests {
         assert!(transposed::<f32>(&[2, 33, 1024], &[0, 2, 1]).is_some());
         assert!(transposed::<u8>(&[40, 1024], &[1, 0]).is_some());
         assert!(transposed::<f64>(&[64, 512], &[1, 0]).is_some());
-        // Declined: other steps, equal unit dims, a plane side under one tile (4-byte
-        // elements go through the 8 x 8 blocks instead where AVX2 is in use).
+        // Declined: other steps, equal unit dims, a plane side under one tile (2-, 4-
+        // and 8-byte elements go through register blocks instead where AVX2 is in use).
         let blocks = crate::cpu::math::has_avx2_fma();
         assert_eq!(transposed::<f32>(&[256, 1000], &[1, 0]).is_some(), blocks);
         assert_eq!(transposed::<f32>(&[31, 1024], &[1, 0]).is_some(), blocks);
         assert_eq!(transposed::<i32>(&[1024, 31], &[1, 0]).is_some(), blocks);
         assert!(transposed::<u8>(&[100, 512], &[1, 0]).is_none());
-        assert!(transposed::<f64>(&[100, 500], &[1, 0]).is_none());
+        assert_eq!(transposed::<f64>(&[100, 500], &[1, 0]).is_some(), blocks);
+        assert_eq!(
+            transposed::<half::bf16>(&[100, 500], &[1, 0]).is_some(),
+            blocks
+        );
         assert!(transposed::<f32>(&[16, 128, 8, 32], &[0, 2, 1, 3]).is_none());
         assert!(transposed::<f32>(&[7, 1024], &[1, 0]).is_none());
     }
@@ -423,6 +517,17 @@ mod tests {
                 "{shape:?} {perm:?}"
             );
             transposed::<i32>(shape, perm);
+            // 2-byte elements in 8 x 8 blocks, 8-byte ones in 4 x 4 (distinct values
+            // up to 251, so a misplaced element shows).
+            assert_eq!(transposed::<i16>(shape, perm).is_some(), taken);
+            assert_eq!(transposed::<half::f16>(shape, perm).is_some(), taken);
+            assert_eq!(transposed::<i64>(shape, perm).is_some(), taken);
+            assert_eq!(transposed::<f64>(shape, perm).is_some(), taken);
+        }
+        // 8-byte blocks of 4: sides between 4 and 8.
+        for shape in [[5usize, 7], [4, 4], [6, 13]] {
+            let taken = transposed::<i64>(&shape, &[1, 0]).is_some();
+            assert_eq!(taken, crate::cpu::math::has_avx2_fma(), "{shape:?}");
         }
     }
 }
