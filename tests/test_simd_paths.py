@@ -545,6 +545,26 @@ def check_extremes() -> None:
                     np.testing.assert_array_equal(
                         got.float().numpy(), want.numpy(), err_msg=f"{dtype} {dim} {nan}"
                     )
+    # max/min with indices (an integer order-key scan for all but float32): the first
+    # of equal values, -0 and +0 alike, the first NaN winning; against numpy's
+    # argmax/argmin, which pick the same element, sign of zero included.
+    for dtype in dtypes:
+        for dim in (0, 1):
+            if dtype.startswith("int"):
+                a = rng.integers(-3, 4, (37, 1025)).astype(np.float64)
+            else:
+                a = rng.choice(special, (37, 1025))
+                a[rng.integers(0, 37, 20), rng.integers(0, 1025, 20)] = np.nan
+            x = rtorch.tensor(a).to(getattr(rtorch, dtype))
+            ref = x.double().numpy()
+            for fn, np_arg in ((rtorch.max, np.argmax), (rtorch.min, np.argmin)):
+                got = fn(x, dim)
+                idx = np_arg(ref, axis=dim)
+                want = np.take_along_axis(ref, np.expand_dims(idx, dim), dim).squeeze(dim)
+                np.testing.assert_array_equal(got.indices.numpy(), idx, err_msg=f"{dtype} {dim}")
+                vals = got.values.double().numpy()
+                np.testing.assert_array_equal(vals, want, err_msg=f"{dtype} {dim}")
+                assert (np.signbit(vals) == np.signbit(want)).all(), (dtype, dim)
     # float16 sums over a leading dim widen each value branch-free (subnormals, infinities
     # and NaNs included): the same float32 sums as the float32 reduction, rounded once.
     values = np.array([1e-7, -3e-6, 6e-5, 0.5, -2.25, 1000.0, -0.0])

@@ -17,6 +17,11 @@ pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + std::fmt::Debug
     fn from_i64(v: i64) -> Self;
     fn zero() -> Self;
     fn one() -> Self;
+    /// An integer (or bool) that orders as the value does, -0 and +0 equal; meaningless
+    /// for a NaN. Reductions of many values compare these: integer comparisons
+    /// vectorise where float and 16-bit float ones do not.
+    type Key: Ord + Copy;
+    fn order_key(self) -> Self::Key;
     /// `self > other` as `PartialOrd` answers it (false with a NaN on either side).
     #[inline(always)]
     fn greater(self, other: Self) -> bool {
@@ -75,6 +80,8 @@ macro_rules! impl_int {
             #[inline(always)] fn from_i64(v: i64) -> Self { v as $t }
             #[inline(always)] fn zero() -> Self { 0 }
             #[inline(always)] fn one() -> Self { 1 }
+            type Key = $t;
+            #[inline(always)] fn order_key(self) -> $t { self }
         }
     )*};
 }
@@ -112,10 +119,15 @@ impl Element for bool {
     fn one() -> Self {
         true
     }
+    type Key = bool;
+    #[inline(always)]
+    fn order_key(self) -> bool {
+        self
+    }
 }
 
 macro_rules! impl_float {
-    ($($t:ty => $d:ident),*) => {$(
+    ($($t:ty => $d:ident, $key:ty, $magnitude:expr),*) => {$(
         impl Element for $t {
             const DTYPE: DType = DType::$d;
             #[inline(always)] fn to_f64(self) -> f64 { self as f64 }
@@ -124,16 +136,24 @@ macro_rules! impl_float {
             #[inline(always)] fn from_i64(v: i64) -> Self { v as $t }
             #[inline(always)] fn zero() -> Self { 0.0 }
             #[inline(always)] fn one() -> Self { 1.0 }
+            type Key = $key;
+            /// The magnitude's bits, negated for a set sign bit.
+            #[inline(always)]
+            fn order_key(self) -> $key {
+                let bits = self.to_bits() as $key;
+                let magnitude = bits & $magnitude;
+                if bits < 0 { -magnitude } else { magnitude }
+            }
         }
     )*};
 }
-impl_float!(f32 => F32, f64 => F64);
+impl_float!(f32 => F32, i32, 0x7fff_ffff, f64 => F64, i64, 0x7fff_ffff_ffff_ffff);
 
 /// A 16-bit float's bits as an integer that orders as its value: the magnitude, negated
 /// for a set sign bit (so -0 and +0 are equal). Meaningless for a NaN.
 #[inline(always)]
-fn half_order_key(bits: u16) -> i32 {
-    let magnitude = (bits & 0x7fff) as i32;
+fn half_order_key(bits: u16) -> i16 {
+    let magnitude = (bits & 0x7fff) as i16;
     if bits & 0x8000 != 0 {
         -magnitude
     } else {
@@ -157,6 +177,8 @@ macro_rules! impl_half {
             #[inline(always)] fn from_i64(v: i64) -> Self { $narrow(v as f32) }
             #[inline(always)] fn zero() -> Self { <$t>::ZERO }
             #[inline(always)] fn one() -> Self { <$t>::ONE }
+            type Key = i16;
+            #[inline(always)] fn order_key(self) -> i16 { half_order_key(self.to_bits()) }
             #[inline(always)]
             fn greater(self, other: Self) -> bool {
                 let (a, b) = (self.to_bits(), other.to_bits());
@@ -545,5 +567,54 @@ mod tests {
                 f16::from_f32_const(v as i64 as f32).to_bits()
             );
         }
+    }
+
+    /// `order_key` orders non-NaN values as their float64 values do, -0 equal to +0.
+    fn check<T: Element>(values: &[T]) {
+        let mut v: Vec<(f64, T::Key)> = values
+            .iter()
+            .filter(|x| !x.is_nan_value())
+            .map(|&x| (x.to_f64(), x.order_key()))
+            .collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for w in v.windows(2) {
+            let ((a, ka), (b, kb)) = (w[0], w[1]);
+            assert_eq!(a == b, ka == kb, "{a} {b}");
+            assert!(a > b || ka <= kb, "{a} {b}");
+            assert!(a == b || ka < kb, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn keys_order_as_values() {
+        let bits: Vec<u16> = (0..=u16::MAX).collect();
+        check(&bits.iter().map(|&b| f16::from_bits(b)).collect::<Vec<_>>());
+        check(&bits.iter().map(|&b| bf16::from_bits(b)).collect::<Vec<_>>());
+        let mut state = 1u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            state
+        };
+        let mut f = vec![
+            0.0f32,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MIN_POSITIVE,
+        ];
+        f.extend((0..4096).map(|_| f32::from_bits((next() >> 32) as u32)));
+        check(&f);
+        let mut d = vec![
+            0.0f64,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324,
+            -5e-324,
+        ];
+        d.extend((0..4096).map(|_| f64::from_bits(next())));
+        check(&d);
     }
 }

@@ -79,13 +79,14 @@ pub fn arg_extreme<T: Element>(x: &[T], want_max: bool) -> (T, usize) {
         let i = x.iter().position(|&v| v.is_nan_value()).unwrap_or(0);
         return (x[i], i);
     }
-    let m = if want_max {
-        x.iter()
-            .fold(x[0], |a, &b| if b.greater(a) { b } else { a })
-    } else {
-        x.iter().fold(x[0], |a, &b| if b.less(a) { b } else { a })
-    };
-    (m, x.iter().position(|&v| v == m).unwrap_or(0))
+    // The extreme's order key (an integer reduction), then the first element with it:
+    // the earliest of equal values (-0 and +0 alike), as a scan keeping the first would.
+    let keys = x.iter().map(|v| v.order_key());
+    let m = if want_max { keys.max() } else { keys.min() };
+    let i = m
+        .and_then(|m| x.iter().position(|v| v.order_key() == m))
+        .unwrap_or(0);
+    (x[i], i)
 }
 
 /// Whether `pred` holds for any element of `v` (any layout); stops at the first.
