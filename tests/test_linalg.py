@@ -142,3 +142,28 @@ def test_norm_gradgradcheck_and_zero():
 def test_matrix_norm_gradcheck(ord):
     x = T(RNG.standard_normal((2, 3, 3)), requires_grad=True)
     assert gradcheck(lambda t: rtorch.linalg.matrix_norm(t, ord), (x,))
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16])
+@pytest.mark.parametrize("ord", [2, 3, 1.5, 1])
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_half_vector_norms_accumulate_in_float32(dtype, ord, dim):
+    # PyTorch sums a 16-bit float's |x|^p in float32 and rounds the norm once: no
+    # intermediate rounds to the half type (float16's sum of squares of 100,000 normal
+    # values, about 9e5, would overflow it). Within one half ulp of numpy in float64.
+    # (1-norms of 100,000 values this size would overflow float16 itself.)
+    a = np.random.default_rng(3).standard_normal((20000, 5)) * (0.3 if ord == 1 else 3)
+    x = rtorch.tensor(a, dtype=dtype)
+    xs = x.double().numpy()
+    ref = np.linalg.norm(xs.ravel() if dim is None else xs, ord=ord, axis=dim)
+    got = rtorch.linalg.vector_norm(x, ord, dim)
+    assert got.dtype == dtype
+    g = got.double().numpy()
+    assert np.isfinite(g).all()
+    ulp = 2.0 ** (np.floor(np.log2(np.abs(ref))) - (10 if dtype == rtorch.float16 else 7))
+    assert (np.abs(g - ref) <= ulp).all(), (g, ref)
+    if ord == 2 and dim is None:
+        assert x.norm().item() == got.item()
+        w = x.clone().requires_grad_()
+        rtorch.linalg.vector_norm(w).backward()
+        assert w.grad.dtype == dtype and np.isfinite(w.grad.double().numpy()).all()

@@ -121,6 +121,15 @@ pub fn vector_norm(
         Some(d) => super::copy::to_dtype(x, d)?,
         None => x.clone(),
     };
+    if matches!(x.dtype(), DType::F16 | DType::BF16) && !(ord.is_infinite() || ord == 0.0) {
+        // PyTorch accumulates a 16-bit float's norm in float32 and rounds once; the
+        // compositions below would round each |x|^p (and the sum) to the half type: a
+        // float16 2-norm of 100,000 normal values overflowed to inf. (Max, min and
+        // counts are exact in any type.)
+        let wide = super::copy::to_dtype(&x, DType::F32)?;
+        let n = vector_norm(&wide, ord, dims, keepdim, None)?;
+        return super::copy::to_dtype(&n, x.dtype());
+    }
     let rdims = reduce_dims(&x, dims)?;
     let kept = reduced_shape(x.shape(), &rdims, true);
     let empty_reduce =
