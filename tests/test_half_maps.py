@@ -421,3 +421,22 @@ def test_doubles_round_to_half_types_through_float32(dtype):
     alpha = vals[0] if dtype == rtorch.float16 else vals[6]
     got = rtorch.ones(3, dtype=dtype).add(rtorch.full((3,), b, dtype=dtype), alpha=alpha)
     assert got.tolist() == [b + 1] * 3
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float16, rtorch.bfloat16])
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_half_mean_divides_the_float32_sum(dtype, dim):
+    # PyTorch: cast to float32, sum, divide, round once. A sum rounded to float16 first
+    # overflowed here (200,000 squares near 9 sum to 1.8e6) and rounded twice.
+    a = np.random.default_rng(8).standard_normal((40000, 5)) * 3
+    x = rtorch.tensor(a * a, dtype=dtype)
+    got = x.mean() if dim is None else x.mean(dim)
+    assert got.dtype == dtype
+    ref = x.double().numpy().mean(axis=dim)
+    g = got.double().numpy()
+    ulp = 2.0 ** (np.floor(np.log2(np.abs(ref))) - (10 if dtype == rtorch.float16 else 7))
+    assert np.isfinite(g).all() and (np.abs(g - ref) <= ulp).all(), (g, ref)
+    w = x.clone().requires_grad_()
+    w.mean().backward()
+    assert w.grad.dtype == dtype
+    assert w.grad[0, 0].item() == pytest.approx(1 / x.numel(), rel=2**-7)

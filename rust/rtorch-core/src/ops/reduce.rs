@@ -616,12 +616,21 @@ pub fn mean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Re
     let n = reduced_count(t.shape(), &rdims);
     let out = {
         let _no_grad = crate::autograd::GradModeGuard::new(false);
-        let s = sum(t, dims, keepdim, dtype)?;
-        super::binary::div_rhs(
+        // A 16-bit float mean is PyTorch's float32 sum divided in float32, rounded
+        // once: a sum rounded to float16 first overflowed (the mean of 200,000 squares
+        // near 9 was inf) and rounded twice.
+        let half = matches!(dt, DType::F16 | DType::BF16);
+        let s = sum(t, dims, keepdim, if half { Some(DType::F32) } else { dtype })?;
+        let m = super::binary::div_rhs(
             &s,
             &super::binary::Rhs::Scalar(Scalar::Float(n as f64)),
             super::binary::RoundingMode::True,
-        )?
+        )?;
+        if half {
+            super::copy::to_dtype(&m, dt)?
+        } else {
+            m
+        }
     };
     if needs_grad(&[t]) {
         let (in_shape, in_dtype) = (t.shape().clone(), t.dtype());
