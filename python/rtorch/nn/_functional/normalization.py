@@ -219,6 +219,12 @@ def group_norm(
         # Fused Rust kernel: per-(sample, group) statistics, normalization and the
         # per-channel affine in one pass; one backward kernel (PyTorch's checks there).
         return _C._group_norm(input, num_groups, weight, bias, float(eps))
+    if input.dtype in (rtorch.float16, rtorch.bfloat16):
+        # PyTorch normalizes a 16-bit float input in float32 and rounds once; the
+        # composition below would round the centred values and their product.
+        wide = [None if t is None else t.float() for t in (weight, bias)]
+        out = _C._group_norm(input.float(), num_groups, wide[0], wide[1], float(eps))
+        return out.to(input.dtype)
     if channels % num_groups != 0:
         raise RuntimeError(
             "Expected number of channels in input to be divisible by num_groups, but got "
