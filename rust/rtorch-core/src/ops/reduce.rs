@@ -620,7 +620,8 @@ pub fn mean(t: &Tensor, dims: &[i64], keepdim: bool, dtype: Option<DType>) -> Re
         // once: a sum rounded to float16 first overflowed (the mean of 200,000 squares
         // near 9 was inf) and rounded twice.
         let half = matches!(dt, DType::F16 | DType::BF16);
-        let s = sum(t, dims, keepdim, if half { Some(DType::F32) } else { dtype })?;
+        let sum_dtype = if half { Some(DType::F32) } else { dtype };
+        let s = sum(t, dims, keepdim, sum_dtype)?;
         let m = super::binary::div_rhs(
             &s,
             &super::binary::Rhs::Scalar(Scalar::Float(n as f64)),
