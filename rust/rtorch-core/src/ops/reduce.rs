@@ -383,7 +383,7 @@ fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> Result<b
             r,
             c,
             crate::cpu::half_convert::widen_f16,
-            half::f16::from_f32,
+            crate::cpu::half_convert::narrow_f16,
         ),
         DType::BF16 => outer_sum_typed::<half::bf16, f32>(
             &t,
@@ -392,7 +392,7 @@ fn outer_sum(t: &Tensor, out: &Tensor, a: usize, r: usize, c: usize) -> Result<b
             r,
             c,
             crate::cpu::half_convert::widen_bf16,
-            half::bf16::from_f32,
+            crate::cpu::half_convert::narrow_bf16,
         ),
         _ => return Ok(false),
     }?;
