@@ -82,10 +82,8 @@ def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
 
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
-    """log(cumsum(exp(x))) along ``dim``, stabilised by the maximum."""
-    m = input.amax(dim, keepdim=True) if input.numel() else _C.zeros_like(input)
-    m = _C.where(m.isinf(), _C.zeros_like(m), m).detach()
-    return (input - m).exp().cumsum(dim).log() + m
+    """log(cumsum(exp(x))) along ``dim``, a running log-add-exp (one Rust scan)."""
+    return _C._logcumsumexp(input, dim)
 
 
 def deg2rad(input: Tensor) -> Tensor:

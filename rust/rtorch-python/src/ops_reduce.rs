@@ -519,3 +519,11 @@ fn _histc(input: PyRef<'_, PyTensor>, bins: usize, min: f64, max: f64) -> PyResu
         max,
     ))
 }
+
+/// `logcumsumexp(input, dim)` without the out= and method spellings, which the Python
+/// layer adds.
+#[module_fn]
+#[pyo3(signature = (input, dim))]
+fn _logcumsumexp(input: PyRef<'_, PyTensor>, dim: i64) -> PyResult<PyTensor> {
+    wrap(scan::logcumsumexp(&input.inner, dim))
+}

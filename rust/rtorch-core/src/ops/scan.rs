@@ -1,4 +1,4 @@
-//! Scans along one dim: cumsum, cumprod, cummax, cummin. Each lane (the dim moved
+//! Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp. Each lane (the dim moved
 //! last, contiguous) is scanned in the type PyTorch's CPU kernels accumulate in: f64
 //! for float32/float64, f32 for the 16-bit floats, i64 for integers.
 
@@ -227,6 +227,91 @@ fn cumprod_grad_zeros(x: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
     }
     let out = Tensor::from_vec(res, xl.shape())?;
     super::cast_view(&unlanes(out, d, nd)?, x.dtype())
+}
+
+/// `logcumsumexp(dim)`: `log(cumsum(exp(x)))` as a running log-add-exp, in f64 for
+/// float32/float64 and f32 for the 16-bit floats (PyTorch's CPU `acc_type`). Shifting
+/// the lane by its maximum and summing exponentials instead would underflow every early
+/// element that a later one dwarfs: x = [-200, 0] gave [-inf, 0], not [-200, 0].
+pub fn logcumsumexp(t: &Tensor, dim: i64) -> Result<Tensor> {
+    if !t.dtype().is_floating_point() {
+        return Err(super::unary::not_implemented(
+            "logcumsumexp_out_cpu",
+            t.dtype(),
+        ));
+    }
+    let d = normalize_dim(dim, t.dim())?;
+    let out = if is_half(t.dtype()) {
+        lane_apply::<f32>(t, d, t.dtype(), running_log_add_exp::<f32>)?
+    } else {
+        lane_apply::<f64>(t, d, t.dtype(), running_log_add_exp::<f64>)?
+    };
+    if needs_grad(&[t]) {
+        let sx = SavedTensor::input(t);
+        let so = SavedTensor::output(&out, 0);
+        record("LogcumsumexpBackward0", &[t], &out, move |ctx, g| {
+            let (x, o) = (sx.unpack(ctx)?, so.unpack(ctx)?);
+            Ok(vec![Some(logcumsumexp_backward(&x, &o, g, d)?)])
+        });
+    }
+    Ok(out)
+}
+
+/// The accumulator types of `logcumsumexp`.
+trait LogAddExp: Copy + PartialOrd {
+    const NEG_INF: Self;
+    /// `log(e^self + e^other)`; NaN propagates, and equal infinities stay themselves
+    /// (`inf - inf` would make them NaN).
+    fn log_add_exp(self, other: Self) -> Self;
+}
+
+macro_rules! log_add_exp_impl {
+    ($($t:ty),*) => {$(
+        impl LogAddExp for $t {
+            const NEG_INF: Self = <$t>::NEG_INFINITY;
+            #[inline]
+            fn log_add_exp(self, other: Self) -> Self {
+                let (lo, hi) = if self < other { (self, other) } else { (other, self) };
+                if lo == hi && lo.is_infinite() {
+                    return lo;
+                }
+                // A NaN fails the comparison above and reaches here: NaN out.
+                hi + (lo - hi).exp().ln_1p()
+            }
+        }
+    )*};
+}
+log_add_exp_impl!(f32, f64);
+
+fn running_log_add_exp<A: LogAddExp>(x: &[A], o: &mut [A]) {
+    let mut acc = A::NEG_INF;
+    for (v, r) in x.iter().zip(o.iter_mut()) {
+        acc = acc.log_add_exp(*v);
+        *r = acc;
+    }
+}
+
+/// `grad_j = sum_{i >= j} g_i e^(x_j - out_i)`, computed in log space as PyTorch does
+/// (the positive and the negative part of `g` each through a reversed logcumsumexp), so
+/// that nothing overflows; composed of differentiable ops, so it has its own gradient.
+fn logcumsumexp_backward(x: &Tensor, out: &Tensor, g: &Tensor, d: usize) -> Result<Tensor> {
+    use super::binary::{add, sub, Rhs};
+    use crate::dtype::Scalar;
+    let log_g = sub(&super::unary::log(&super::unary::abs(g)?)?, out)?;
+    let neg_inf = Rhs::Scalar(Scalar::Float(f64::NEG_INFINITY));
+    let zero = Rhs::Scalar(Scalar::Float(0.0));
+    let dims = [d as i64];
+    let part = |cmp: super::compare::Cmp| -> Result<Tensor> {
+        let keep = super::compare::compare(g, &zero, cmp)?;
+        let masked = super::index::where_(&keep, &Rhs::Tensor(log_g.clone()), &neg_inf)?;
+        let flipped = super::shape::flip(&masked, &dims)?;
+        let rev = super::shape::flip(&logcumsumexp(&flipped, d as i64)?, &dims)?;
+        super::unary::exp(&add(&rev, x)?)
+    };
+    sub(
+        &part(super::compare::Cmp::Gt)?,
+        &part(super::compare::Cmp::Lt)?,
+    )
 }
 
 /// `cummax`/`cummin`: running extreme and the index where it was attained.
