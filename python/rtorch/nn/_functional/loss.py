@@ -115,6 +115,19 @@ def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, mean_
 # ----- regression losses -----
 
 
+def _smooth_l1_terms(
+    input: Tensor, target: Tensor, param: float, huber: bool, fused_half: object
+) -> Tensor:
+    """The pointwise smooth_l1 (``huber``: huber) loss of ``input - target``. PyTorch 2.x's
+    CPU kernels compute smooth_l1 of bfloat16 and huber of float16 in float32 from the two
+    inputs and round once; for the other 16-bit type each takes the difference rounded to
+    it. ``fused_half`` names the dtype computed the first way, to give the same bits."""
+    if input.dtype == fused_half and target.dtype == fused_half:
+        wide = input.float() - target.float()
+        return _C._smooth_l1(wide, param, huber).to(input.dtype)
+    return _C._smooth_l1(input - target, param, huber)
+
+
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -165,8 +178,10 @@ def smooth_l1_loss(
     reduction = _resolve_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    diff = input - target
-    loss = diff.abs() if beta == 0.0 else _C._smooth_l1(diff, beta, False)
+    if beta == 0.0:
+        loss = (input - target).abs()
+    else:
+        loss = _smooth_l1_terms(input, target, beta, False, _C.bfloat16)
     return _apply_reduction(loss, reduction)
 
 
@@ -183,7 +198,7 @@ def huber_loss(
     reduction = _resolve_reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    loss = _C._smooth_l1(input - target, delta, True)
+    loss = _smooth_l1_terms(input, target, delta, True, _C.float16)
     if weight is not None:
         return _weighted(loss, weight, input, reduction, mean_by_weight=False)
     return _apply_reduction(loss, reduction)
@@ -405,9 +420,12 @@ class _BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, input: Tensor, target: Tensor) -> Tensor:
         ctx.save_for_backward(input, target)
+        # PyTorch's kernel, op for op (so a 16-bit type rounds where it rounds):
+        # (y - 1) max(log1p(-x), -100) - y max(log x, -100). log1p(-x) keeps the digits
+        # that log(1 - x) loses for small x.
         log_x = input.log().clamp_min(-100.0)
-        log_1mx = (1 - input).log().clamp_min(-100.0)
-        return -(target * log_x + (1 - target) * log_1mx)
+        log_1mx = (-input).log1p().clamp_min(-100.0)
+        return (target - 1) * log_1mx - target * log_x
 
     @staticmethod
     def backward(ctx, grad: Tensor):

@@ -28,20 +28,13 @@ __all__ = [
 
 
 _KERNEL_DTYPES = (rtorch.float32, rtorch.float64)
+_HALF_DTYPES = (rtorch.float16, rtorch.bfloat16)
 
 
 def _channel_shape(input: Tensor) -> list[int]:
     shape = [1] * input.dim()
     shape[1] = input.shape[1]
     return shape
-
-
-def _update_running(running: Tensor | None, stat: Tensor, momentum: float | None) -> None:
-    if running is None:
-        return
-    m = 0.1 if momentum is None else momentum
-    with rtorch.no_grad():
-        running.mul_(1.0 - m).add_(stat.detach().to(running.dtype), alpha=m)
 
 
 def _check_channel_vector(t: Tensor | None, name: str, channels: int) -> None:
@@ -116,8 +109,7 @@ def instance_norm(
     """
     if input.dim() < 3:
         raise ValueError(f"Expected 3D or higher input (got {input.dim()}D input)")
-    channels = input.shape[1]
-    shape = _channel_shape(input)
+    n, channels = input.shape[0], input.shape[1]
     if use_input_stats:
         spatial = 1
         for s in input.shape[2:]:
@@ -126,23 +118,32 @@ def instance_norm(
             raise ValueError(
                 f"Expected more than 1 spatial element when training, got input size {input.shape}"
             )
-        dims = list(range(2, input.dim()))
-        var, mean = _C.var_mean(input, dims, correction=0, keepdim=True)
-        # Running statistics average the per-instance statistics over the batch.
-        flat_mean = mean.reshape(input.shape[0], channels).mean(0)
-        flat_var = var.reshape(input.shape[0], channels).mean(0) * (spatial / (spatial - 1))
-        _update_running(running_mean, flat_mean, momentum)
-        _update_running(running_var, flat_var, momentum)
-        out = (input - mean) * (var + eps).rsqrt()
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("Expected running_mean and running_var to be defined")
-        out = (input - running_mean.view(shape)) * (running_var.view(shape) + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.view(shape)
-    if bias is not None:
-        out = out + bias.view(shape)
-    return out
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined")
+
+    # As PyTorch: batch norm of the input seen as one sample of N * C channels, the
+    # per-channel tensors repeated per sample (the fused kernel, which also computes
+    # 16-bit floats in float32 and rounds once), then the running statistics averaged
+    # back over the samples.
+    def per_instance(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t.repeat(n)
+
+    stats = [per_instance(running_mean), per_instance(running_var)]
+    out = _C._batch_norm(
+        input.reshape(1, n * channels, *input.shape[2:]),
+        stats[0],
+        stats[1],
+        per_instance(weight),
+        per_instance(bias),
+        use_input_stats,
+        0.1 if momentum is None else float(momentum),
+        float(eps),
+    )
+    with rtorch.no_grad():
+        for running, repeated in zip((running_mean, running_var), stats):
+            if running is not None and use_input_stats:
+                running.copy_(repeated.view(n, channels).mean(0))
+    return out.view(input.shape)
 
 
 def layer_norm(
@@ -219,7 +220,7 @@ def group_norm(
         # Fused Rust kernel: per-(sample, group) statistics, normalization and the
         # per-channel affine in one pass; one backward kernel (PyTorch's checks there).
         return _C._group_norm(input, num_groups, weight, bias, float(eps))
-    if input.dtype in (rtorch.float16, rtorch.bfloat16):
+    if input.dtype in _HALF_DTYPES:
         # PyTorch normalizes a 16-bit float input in float32 and rounds once; the
         # composition below would round the centred values and their product.
         wide = [None if t is None else t.float() for t in (weight, bias)]
@@ -315,8 +316,12 @@ def rms_norm(
             "Expected weight to be of same shape as normalized_shape, but got weight of "
             f"shape {list(weight.shape)} and normalized_shape = {normalized_shape}"
         )
+    # float16/bfloat16 compute in float32 and round once, and eps defaults to float32's
+    # epsilon for them, as PyTorch's rms_norm (its "opmath" type): bfloat16's own 0.0078
+    # would swamp mean(x^2) of small inputs (0.01 normalised to 0.11, not 1).
+    x = input.float() if input.dtype in _HALF_DTYPES else input
     if eps is None:
-        eps = rtorch.finfo(input.dtype).eps
+        eps = rtorch.finfo(x.dtype).eps
     dims = list(range(input.dim() - k, input.dim()))
-    out = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
+    out = (x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()).to(input.dtype)
     return out * weight if weight is not None else out
