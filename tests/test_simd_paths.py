@@ -484,6 +484,17 @@ def check_half_flat() -> None:
                 test_half_row_broadcast_is_float32_rounded_once(name, dtype, shape)
 
 
+def check_half_scans() -> None:
+    """float16/bfloat16 cumsum: blocks widened and rounded by the slice conversions
+    (F16C on AVX2 and up, the portable loops on default), along the last dim and down
+    a leading one, against numpy's float32 running sums rounded once."""
+    from test_scan import test_half_scans_accumulate_in_float32_as_pytorch
+
+    for dtype in (rtorch.float16, rtorch.bfloat16):
+        for shape, dim in (((600, 700), 1), ((700, 600), 0), ((3, 5, 7), 1)):
+            test_half_scans_accumulate_in_float32_as_pytorch(dtype, shape, dim, "contiguous")
+
+
 def check_transposing_copies() -> None:
     # `.contiguous()` of a transposed or permuted tensor: register blocks for 2-, 4-
     # and 8-byte types on AVX2 and up (8 x 8, 4 x 4 for 8 bytes), tiles or the plain
@@ -600,6 +611,7 @@ def run_checks() -> None:
     check_philox()
     check_exp_f64()
     check_half_flat()
+    check_half_scans()
     check_transposing_copies()
     check_extremes()
     print("ok", _C._cpu_capability()[0], worst)

@@ -1,6 +1,9 @@
 //! Scan kernels over contiguous buffers.
 
-use super::half_convert::{narrow_bf16, narrow_f16, widen_bf16, widen_f16};
+use super::half_convert::{
+    bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, narrow_bf16, narrow_f16, widen_bf16,
+    widen_f16,
+};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use half::{bf16, f16};
@@ -19,10 +22,28 @@ pub trait ScanElement: Element {
     fn narrow(a: Self::Acc) -> Self;
     /// `acc * v` for products, else `acc + v`.
     fn step(acc: Self::Acc, v: Self::Acc, product: bool) -> Self::Acc;
+    /// Whether `widen_block` and `narrow_block` are slice kernels of their own (the
+    /// 16-bit floats), worth a pass over a block rather than a conversion inline.
+    const BULK: bool = false;
+    /// `dst[i] = src[i].widen()`; the 16-bit floats through the SIMD slice conversions
+    /// (F16C for float16), which a loop over `widen` at the baseline level is not.
+    #[inline(always)]
+    fn widen_block(src: &[Self], dst: &mut [Self::Acc]) {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = s.widen();
+        }
+    }
+    /// `dst[i] = narrow(src[i])`, as `widen_block`.
+    #[inline(always)]
+    fn narrow_block(src: &[Self::Acc], dst: &mut [Self]) {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = Self::narrow(*s);
+        }
+    }
 }
 
 macro_rules! scan_float {
-    ($($t:ty => $acc:ty, $rounds:expr, $widen:expr, $narrow:expr;)*) => {$(
+    ($($t:ty => $acc:ty, $rounds:expr, $widen:expr, $narrow:expr $(, $wblock:path, $nblock:path)?;)*) => {$(
         impl ScanElement for $t {
             type Acc = $acc;
             const ROUNDS: bool = $rounds;
@@ -42,14 +63,23 @@ macro_rules! scan_float {
             fn step(acc: $acc, v: $acc, product: bool) -> $acc {
                 if product { acc * v } else { acc + v }
             }
+            $(
+                const BULK: bool = true;
+                fn widen_block(src: &[Self], dst: &mut [$acc]) {
+                    $wblock(src, dst)
+                }
+                fn narrow_block(src: &[$acc], dst: &mut [Self]) {
+                    $nblock(src, dst)
+                }
+            )?
         }
     )*};
 }
 scan_float! {
     f32 => f64, true, f64::from, |a: f64| a as f32;
     f64 => f64, false, |v| v, |a| a;
-    f16 => f32, true, widen_f16, narrow_f16;
-    bf16 => f32, true, widen_bf16, narrow_bf16;
+    f16 => f32, true, widen_f16, narrow_f16, f16_to_f32, f32_to_f16;
+    bf16 => f32, true, widen_bf16, narrow_bf16, bf16_to_f32, f32_to_bf16;
 }
 
 impl ScanElement for i64 {
@@ -99,9 +129,9 @@ pub fn scan<T: ScanElement, const PRODUCT: bool>(
     }
     let big = x.len() >= super::GRAIN;
     if inner == 1 {
-        // Where the output rounds, the running values of a block first, then their
-        // rounding: the serial loop holds only the additions, and the rounding (a
-        // dozen operations for float16) vectorises.
+        // Where the output rounds, a block is widened, its running values computed, then
+        // rounded, each a pass of its own: the serial loop holds only the additions, and
+        // the conversions run as slice kernels (F16C for float16).
         const BLOCK: usize = 256;
         let lane = |c: usize, os: &mut [T]| {
             let mut acc = T::start(PRODUCT);
@@ -115,13 +145,21 @@ pub fn scan<T: ScanElement, const PRODUCT: bool>(
             }
             let mut sums = [acc; BLOCK];
             for (xs, os) in xs.chunks(BLOCK).zip(os.chunks_mut(BLOCK)) {
-                for (s, v) in sums.iter_mut().zip(xs) {
-                    acc = T::step(acc, v.widen(), PRODUCT);
-                    *s = acc;
+                let sums = &mut sums[..xs.len()];
+                if T::BULK {
+                    T::widen_block(xs, sums);
+                    for s in sums.iter_mut() {
+                        acc = T::step(acc, *s, PRODUCT);
+                        *s = acc;
+                    }
+                } else {
+                    // float32 (into float64): converted inline, off the serial chain.
+                    for (s, v) in sums.iter_mut().zip(xs) {
+                        acc = T::step(acc, v.widen(), PRODUCT);
+                        *s = acc;
+                    }
                 }
-                for (r, s) in os.iter_mut().zip(&sums) {
-                    *r = T::narrow(*s);
-                }
+                T::narrow_block(sums, os);
             }
         };
         if big && outer > 1 {
@@ -139,17 +177,19 @@ pub fn scan<T: ScanElement, const PRODUCT: bool>(
         let (slab, c0) = (t / col_tasks, (t % col_tasks) * COLS);
         let c1 = (c0 + COLS).min(inner);
         let mut acc = [T::start(PRODUCT); COLS];
-        let acc = &mut acc[..c1 - c0];
+        let mut row = [T::start(PRODUCT); COLS];
+        let (acc, row) = (&mut acc[..c1 - c0], &mut row[..c1 - c0]);
         for i in 0..n {
             let at = (slab * n + i) * inner;
-            let xs = &x[at + c0..at + c1];
-            for (j, (a, v)) in (c0..c1).zip(acc.iter_mut().zip(xs)) {
-                *a = T::step(*a, v.widen(), PRODUCT);
-                // SAFETY: at + j indexes element (slab, i, j) of `o`, which holds
-                // outer * n * inner elements (checked on entry); each task writes only
-                // its own slab and columns.
-                unsafe { *po.get().add(at + j) = T::narrow(*a) };
+            T::widen_block(&x[at + c0..at + c1], row);
+            for (a, v) in acc.iter_mut().zip(row.iter()) {
+                *a = T::step(*a, *v, PRODUCT);
             }
+            // SAFETY: at + c0 .. at + c1 are elements (slab, i, c0..c1) of `o`, which
+            // holds outer * n * inner elements (checked on entry); each task writes
+            // only its own slab and columns, so no other task touches this range.
+            let out = unsafe { std::slice::from_raw_parts_mut(po.get().add(at + c0), c1 - c0) };
+            T::narrow_block(acc, out);
         }
     };
     let tasks = outer * col_tasks;
