@@ -343,3 +343,58 @@ def test_out_of_range_float_to_int_casts_as_pytorch_on_x86(src, dst) -> None:
     assert big.to(dst)[-len(vals) :].tolist() == [
         want[(len(big) - len(vals) + i) % len(vals)] for i in range(len(vals))
     ]
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_acosh_of_huge_values_is_ln_2x(dtype) -> None:
+    # ln(x + sqrt(x^2 - 1)) overflowed for float32 3.4e38 (inf; acosh is 89.4).
+    top = float(np.finfo(np.float32 if dtype == rtorch.float32 else np.float64).max)
+    xs = [2.0**28 * 1.5, 1e30, top, math.inf, 2.0**28 - 1]
+    got = rtorch.acosh(rtorch.tensor(xs, dtype=dtype)).tolist()
+    want = [math.log(x) + math.log(2) if x != math.inf else math.inf for x in xs[:4]]
+    want.append(math.acosh(xs[4]))
+    rel = 1e-6 if dtype == rtorch.float32 else 1e-14
+    assert got[:3] == pytest.approx(want[:3], rel=rel) and got[3] == math.inf
+    assert got[4] == pytest.approx(want[4], rel=rel)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_ndtri_keeps_the_tails(dtype) -> None:
+    # sqrt(2) erfinv(2p - 1) gave -inf once 2p - 1 rounded to -1 (float32 below 3e-8).
+    ps = [1e-300, 1e-100, 1e-30, 1e-17, 1e-10, 1e-8, 1e-3, 0.02, 0.3, 0.7, 0.9, 1 - 1e-10]
+    if dtype == rtorch.float32:
+        ps = [p for p in ps if p > 1e-38 and p < 1 - 1e-7]
+    got = rtorch.special.ndtri(rtorch.tensor(ps, dtype=dtype)).to(rtorch.float64).tolist()
+    # Reference: Φ(x) through math.erfc (accurate in the left tail) maps each back to p.
+    for p, x in zip(ps, got):
+        t, tail_x = (p, x) if p < 0.5 else (1 - p, -x)
+        assert 0.5 * math.erfc(-tail_x / math.sqrt(2)) == pytest.approx(
+            t, rel=2e-6 if dtype == rtorch.float32 else 1e-12
+        )
+    edges = rtorch.tensor([0.0, 0.5, 1.0, -1e-30, 1.5, math.nan], dtype=dtype)
+    e = rtorch.special.ndtri(edges).tolist()
+    assert e[:3] == [-math.inf, 0.0, math.inf] and all(math.isnan(v) for v in e[3:])
+
+
+def test_spherical_bessel_j0_of_infinities_is_zero() -> None:
+    got = rtorch.special.spherical_bessel_j0(rtorch.tensor([math.inf, -math.inf, 0.0]))
+    assert got.tolist() == [0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_incomplete_gamma_special_values_in_pytorch_order(upper) -> None:
+    # PyTorch's rules, first match wins: a or x < 0 -> NaN; a = 0 -> P = 1 for x > 0
+    # else NaN; x = 0 -> P = 0 (even for a NaN); a = inf -> P = 0, NaN for x = inf;
+    # x = inf -> P = 1; other NaN arguments give NaN.
+    inf, nan = math.inf, math.nan
+    cases = [
+        (-1.0, 1.0, nan), (1.0, -1.0, nan), (0.0, 2.0, 1.0), (0.0, 0.0, nan), (0.0, nan, nan),
+        (nan, 0.0, 0.0), (2.0, 0.0, 0.0), (inf, inf, nan), (inf, 3.0, 0.0), (inf, nan, 0.0),
+        (3.0, inf, 1.0), (nan, inf, 1.0), (nan, 2.0, nan), (2.0, nan, nan),
+    ]  # fmt: skip
+    a = rtorch.tensor([c[0] for c in cases], dtype=rtorch.float64)
+    x = rtorch.tensor([c[1] for c in cases], dtype=rtorch.float64)
+    got = (rtorch.igammac if upper else rtorch.igamma)(a, x).tolist()
+    for (ca, cx, p), g in zip(cases, got):
+        want = p if (math.isnan(p) or not upper) else 1 - p
+        assert (math.isnan(g) and math.isnan(want)) or g == want, (ca, cx, g, want)

@@ -65,10 +65,9 @@ def _continued_fraction_q(a: Tensor, x: Tensor) -> Tensor:
 
 def _regularized(a: Tensor, x: Tensor, upper: bool) -> Tensor:
     """P(a, x) (or Q with ``upper``) in float64 with PyTorch's special values."""
-    nan = (a < 0) | (x < 0) | a.isnan() | x.isnan() | ((a == 0) & (x == 0))
     use_series = x < a + 1
     # Feed each method only the arguments it handles (placeholders elsewhere).
-    regular = ~nan & (a > 0) & (x > 0) & a.isfinite() & x.isfinite()
+    regular = (a > 0) & (x > 0) & a.isfinite() & x.isfinite()
     one = _C.ones_like(x)
     a_s = _C.where(regular & use_series, a, one)
     x_s = _C.where(regular & use_series, x, one * 0.5)
@@ -78,12 +77,18 @@ def _regularized(a: Tensor, x: Tensor, upper: bool) -> Tensor:
     q_cf = _continued_fraction_q(a_c, x_c)
     p = _C.where(use_series, p_series, 1 - q_cf)
     q = _C.where(use_series, 1 - p_series, q_cf)
-    out = q if upper else p
-    # Limits: P(a, 0) = 0, P(0, x>0) = 1, P(inf, x) = 0, P(a, inf) = 1.
-    p_edge = _C.where((a == 0) | x.isinf(), one, _C.zeros_like(x))
-    edge = ~regular & ~nan
-    out = _C.where(edge, (1 - p_edge) if upper else p_edge, out)
-    return _C.where(nan, _C.full_like(x, math.nan), out)
+    nan = _C.full_like(x, math.nan)
+    out = _C.where(regular, q if upper else p, nan)
+    # The rest as PyTorch's calc_igamma/calc_igammac, first rule first (so applied here
+    # last): a or x negative -> NaN; a = 0 -> P = 1 for x > 0, else NaN; x = 0 -> P = 0
+    # (even for a NaN a); a = inf -> P = 0, NaN if x is inf too; x = inf -> P = 1. Any
+    # other NaN argument stays NaN.
+    p_of = (lambda v: 1 - v) if upper else (lambda v: v)
+    out = _C.where(x.isinf(), p_of(one), out)
+    out = _C.where(a.isinf(), _C.where(x.isinf(), nan, p_of(one * 0)), out)
+    out = _C.where(x == 0, p_of(one * 0), out)
+    out = _C.where(a == 0, _C.where(x > 0, p_of(one), nan), out)
+    return _C.where((a < 0) | (x < 0), nan, out)
 
 
 class _IncompleteGamma(Function):

@@ -138,10 +138,49 @@ def ndtr(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return _out((-x * _SQRT1_2).erfc() * 0.5, out)
 
 
+def _ndtri64(p: Tensor) -> Tensor:
+    """The x with Φ(x) = p, in float64. sqrt(2) erfinv(2t - 1) for the smaller tail t of
+    p and 1 - p loses the tails (2t - 1 rounds to -1 below t ~ 1e-17, and to -1 in
+    float32 below 3e-8: ndtri(1e-8) was -inf, not -5.61), so it only starts Newton's
+    method on log Φ(x) = log t, which log_ndtr keeps accurate to t ~ 1e-300."""
+    t = _C.where(p < 0.5, p, 1 - p)  # 1 - p is exact for p >= 0.5
+    x = (t * 2 - 1).erfinv() * math.sqrt(2.0)
+    log_t = t.log()
+    # Where erfinv gave -inf: the leading term of the tail's asymptotics.
+    x = _C.where(x.isfinite(), x, -(log_t * -2).sqrt())
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    for _ in range(6):
+        log_phi = log_ndtr(x)
+        # d/dx log Φ(x) = φ(x) / Φ(x).
+        slope = (-0.5 * x * x - half_log_2pi - log_phi).exp()
+        x = x - (log_phi - log_t) / slope
+    x = _C.where(p < 0.5, x, -x)
+    x = _C.where(p == 0.5, _C.zeros_like(x), x)
+    x = _C.where(p == 0, _C.full_like(x, -math.inf), x)
+    x = _C.where(p == 1, _C.full_like(x, math.inf), x)
+    return _C.where((p < 0) | (p > 1) | p.isnan(), _C.full_like(x, math.nan), x)
+
+
+class _Ndtri(Function):
+    @staticmethod
+    def forward(ctx: Any, p: Tensor) -> Tensor:
+        x = _ndtri64(p.double()).to(p.dtype)
+        ctx.save_for_backward(x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        # dx/dp = 1 / φ(x) = sqrt(2π) e^(x²/2), as PyTorch's formula.
+        (x,) = ctx.saved_tensors
+        return grad * (x * x * 0.5).exp() * math.sqrt(2 * math.pi)
+
+
+_Ndtri._backward_name = "SpecialNdtriBackward0"
+
+
 def ndtri(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`ndtr` (-inf at 0, inf at 1, NaN outside [0, 1])."""
-    p = _floating(input)
-    return _out((p * 2 - 1).erfinv() * math.sqrt(2.0), out)
+    return _out(_Ndtri.apply(_floating(input)), out)
 
 
 def log_ndtr(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -312,7 +351,9 @@ def _spherical_j0(x: Tensor) -> Tensor:
     safe = _C.where(x == 0, _C.ones_like(x), x)
     small = x.abs() < 1e-4
     series = 1 - x * x / 6  # the next term is x^4/120 < 1e-18
-    return _C.where(small, series, safe.sin() / safe)
+    out = _C.where(small, series, safe.sin() / safe)
+    # sin(±inf) is NaN; the limit (and PyTorch's answer) is 0.
+    return _C.where(x.isinf(), _C.zeros_like(x), out)
 
 
 modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", i0)

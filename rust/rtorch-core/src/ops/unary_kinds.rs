@@ -115,7 +115,16 @@ kinds! {
     Sinh "sinh" {} |x| x.sinh_();
     Cosh "cosh" {} |x| x.cosh_();
     Asinh "asinh" {} |x| x.asinh_();
-    Acosh "acosh" {} |x| x.acosh();
+    /// ln(x + sqrt(x^2 - 1)); past 2^28 the square root's -1 is below the type's
+    /// precision and the sum overflows near the maximum (float32 3.4e38 gave inf, not
+    /// 89.4), so ln x + ln 2.
+    Acosh "acosh" {} |x| {
+        if x > 268_435_456.0 {
+            x.ln_() + std::f64::consts::LN_2 as F
+        } else {
+            x.acosh()
+        }
+    };
     Atanh "atanh" {} |x| x.atanh_();
     Tanh "tanh" {} slices(math::tanh_slice, math::tanh_slice_inplace) |x| x.tanh_();
     /// 1 / (1 + e^-x).
