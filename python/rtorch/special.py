@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import _C, _special_ops
+from . import _C, _orthogonal_polynomials, _special_ops
 from ._bessel_ops import i0, i0e, i1, i1e
 from ._C import Tensor
 from ._incomplete_gamma import igamma as gammainc
@@ -360,3 +360,6 @@ modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", i0)
 modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", i1)
 spherical_bessel_j0 = _no_grad_unary("spherical_bessel_j0", _spherical_j0)
 __all__ += ["modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0", "zeta"]
+
+globals().update(_orthogonal_polynomials.FUNCTIONS)
+__all__ += list(_orthogonal_polynomials.FUNCTIONS)
