@@ -417,12 +417,16 @@ pub fn zero_triangle<T: Element>(m: &mut [T], r: usize, c: usize, k: i64, lower:
     }
     for mat in m.chunks_mut(r * c) {
         for (i, row) in mat.chunks_mut(c).enumerate() {
-            for (j, v) in row.iter_mut().enumerate() {
-                let d = j as i64 - i as i64;
-                if (lower && d > k) || (!lower && d < k) {
-                    *v = T::zero();
-                }
-            }
+            // Row i keeps columns j with j - i <= k (lower) or >= k (upper); the bound
+            // i + k clamped to the row, in i128 so that no k overflows.
+            let edge = (i as i128 + k as i128).clamp(-1, c as i128);
+            let zeros = if lower {
+                let first = (edge + 1).min(c as i128) as usize;
+                &mut row[first..]
+            } else {
+                &mut row[..edge.max(0) as usize]
+            };
+            zeros.fill(T::zero());
         }
     }
 }
@@ -431,6 +435,25 @@ pub fn zero_triangle<T: Element>(m: &mut [T], r: usize, c: usize, k: i64, lower:
 mod tests {
     use super::*;
     use crate::layout::Layout;
+
+    #[test]
+    fn zero_triangle_matches_an_element_by_element_test() {
+        let (r, c) = (5, 7);
+        let ks = [i64::MIN, -9, -7, -3, -1, 0, 1, 2, 6, 7, 9, i64::MAX];
+        for lower in [true, false] {
+            for k in ks {
+                let mut m: Vec<f32> = (0..2 * r * c).map(|v| v as f32 + 1.0).collect();
+                zero_triangle(&mut m, r, c, k, lower);
+                for (at, v) in m.iter().enumerate() {
+                    let (i, j) = ((at % (r * c)) / c, at % c);
+                    let d = j as i128 - i as i128;
+                    let zero = if lower { d > k as i128 } else { d < k as i128 };
+                    let want = if zero { 0.0 } else { at as f32 + 1.0 };
+                    assert_eq!(*v, want, "lower {lower} k {k} at {at}");
+                }
+            }
+        }
+    }
 
     /// `src.permute(perm)` copied into a contiguous buffer by `copy_transposing`, if it
     /// takes the layouts (the result checked against an index-by-index copy).
