@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import _C, _orthogonal_polynomials, _special_ops
+from . import _C, _bessel_jyk, _orthogonal_polynomials, _special_ops
 from ._bessel_ops import i0, i0e, i1, i1e
 from ._C import Tensor
 from ._incomplete_gamma import igamma as gammainc
@@ -363,3 +363,5 @@ __all__ += ["modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0", "
 
 globals().update(_orthogonal_polynomials.FUNCTIONS)
 __all__ += list(_orthogonal_polynomials.FUNCTIONS)
+globals().update(_bessel_jyk.FUNCTIONS)
+__all__ += list(_bessel_jyk.FUNCTIONS)
