@@ -1,4 +1,4 @@
-"""Bessel J0, J1, Y0, Y1 and modified K0, K1 (and e^x K) of rtorch.special
+"""Bessel J0, J1, Y0, Y1 and modified K0, K1 (and e^x K), and Airy Ai, of rtorch.special
 (python/rtorch/_bessel_jyk.py). References: mpmath at 40 digits for fixed points across
 every method's range (tests/fixtures/special/bessel_reference.json, written by
 tests/fixtures/make_bessel_reference.py), the Wronskians J1 Y0 - J0 Y1 = 2 / (pi x) and
@@ -96,9 +96,28 @@ def test_special_values_parity_and_dtypes() -> None:
     assert out.tolist() == pytest.approx(want, rel=1e-13)
 
 
-@pytest.mark.parametrize("name", [*NAMES, "scaled_modified_bessel_k0", "scaled_modified_bessel_k1"])
+def test_airy_ai_matches_mpmath_on_both_sides() -> None:
+    # Series on [-7, 2], K_1/3 (trapezoidal, then asymptotic) above, the oscillatory
+    # asymptotic expansion below: within 1e-11 of the amplitude (Ai's zeros make a
+    # relative bound meaningless on the left).
+    x = np.array(REFERENCE["airy_x"])
+    want = np.array([float(v) for v in REFERENCE["airy_ai"]])
+    got = sp.airy_ai(rtorch.tensor(x, dtype=rtorch.float64)).numpy()
+    amplitude = np.where(x < 0, np.abs(x).clip(1) ** -0.25 / np.sqrt(np.pi), np.abs(want))
+    right = x > 0
+    np.testing.assert_allclose(got[right], want[right], rtol=1e-12, atol=1e-300)
+    assert np.all(np.abs(got - want) <= 1e-11 * amplitude + 1e-300)
+    special = sp.airy_ai(rtorch.tensor([math.inf, -math.inf, math.nan])).tolist()
+    assert all(math.isnan(v) for v in special)  # PyTorch's NaN at the infinities
+
+
+@pytest.mark.parametrize(
+    "name", [*NAMES, "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]
+)
 def test_matches_pytorch(name, torch_ref) -> None:
     x = np.concatenate([np.linspace(0.01, 60, 601), [0.0, -1.0, np.inf, np.nan, 1e4]])
+    if name == "airy_ai":
+        x = np.concatenate([x, -x])
     got = getattr(sp, name)(rtorch.tensor(x, dtype=rtorch.float64)).numpy()
     want = getattr(torch_ref.special, name)(torch_ref.tensor(x, dtype=torch_ref.float64)).numpy()
     # PyTorch 2.15's J and Y are themselves off by up to 2e-4 relative (checked against

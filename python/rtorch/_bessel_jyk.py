@@ -215,13 +215,13 @@ def _series_k(x: Tensor, order: int) -> Tensor:
     return 1.0 / x + log_half * i1 * (x * 0.5) - x * 0.25 * acc
 
 
-def _trapezoid_scaled_k(x: Tensor, order: int) -> Tensor:
-    """e^x K_order(x) = int_0^inf exp(-2x sinh^2(t/2)) cosh(order t) dt for 2 < x <= 50,
-    by the trapezoidal rule with step 0.1 up to where the integrand is below 1e-18."""
+def _trapezoid_scaled_k(x: Tensor, order: float) -> Tensor:
+    """e^x K_order(x) = int_0^inf exp(-2x sinh^2(t/2)) cosh(order t) dt for 1.8 < x <= 50,
+    by the trapezoidal rule with step 0.1 up to where the integrand is below 1e-16."""
     h = 0.1
     total = _C.full_like(x, 0.5)
     t = h
-    # exp(-2x sinh^2(t/2)) < e^-42 for every x > 2 once sinh^2(t/2) > 10.5.
+    # exp(-2x sinh^2(t/2)) < e^-37.8 for every x > 1.8 once sinh^2(t/2) > 10.5.
     while math.sinh(t / 2) ** 2 <= 10.5:
         weight = math.cosh(order * t)
         total = total + (x * (-2.0 * math.sinh(t / 2) ** 2)).exp() * weight
@@ -229,7 +229,7 @@ def _trapezoid_scaled_k(x: Tensor, order: int) -> Tensor:
     return total * h
 
 
-def _asymptotic_scaled_k(x: Tensor, order: int) -> Tensor:
+def _asymptotic_scaled_k(x: Tensor, order: float) -> Tensor:
     """e^x K_order(x) ~ sqrt(pi / 2x) sum_k a_k / x^k (x > 50)."""
     mu = 4.0 * order * order
     inv = 1.0 / x
@@ -263,6 +263,79 @@ def _k(x: Tensor, order: int, scaled: bool) -> Tensor:
     return _where((x < 0) | x.isnan(), _C.full_like(x, math.nan), out)
 
 
+# ----- Airy Ai -----
+
+_AI0 = 0.3550280538878172  # Ai(0)
+_AIP0 = 0.2588194037928068  # -Ai'(0)
+_AIRY_TERMS = 12
+
+
+def _airy_series(x: Tensor) -> Tensor:
+    """Ai(x) = Ai(0) f(x) + Ai'(0) g(x) from the Maclaurin series (-7 <= x <= 2; at -7
+    the terms reach ~1e5, so about 1e-11 is lost)."""
+    cube = x * x * x
+    f_term, g_term = _C.ones_like(x), x
+    f, g = f_term, g_term
+    for k in range(1, 60):
+        f_term = f_term * cube / ((3 * k - 1) * (3 * k))
+        g_term = g_term * cube / ((3 * k) * (3 * k + 1))
+        f, g = f + f_term, g + g_term
+    return _AI0 * f - _AIP0 * g
+
+
+def _airy_positive(x: Tensor) -> Tensor:
+    """Ai(x) = sqrt(x/3) K_1/3(zeta) / pi, zeta = 2/3 x^(3/2), for x > 2 (zeta > 1.88):
+    e^zeta K_1/3(zeta) by the trapezoidal rule up to zeta = 50, asymptotically beyond."""
+    zeta = x.sqrt() * x * (2.0 / 3.0)
+    near = zeta <= 50.0
+    scaled = _where(
+        near,
+        _trapezoid_scaled_k(_clamped(zeta, near, 10.0), 1.0 / 3.0),
+        _asymptotic_scaled_k(_clamped(zeta, ~near & zeta.isfinite(), 60.0), 1.0 / 3.0),
+    )
+    return (x / 3.0).sqrt() / math.pi * (-zeta).exp() * scaled
+
+
+def _airy_negative(x: Tensor) -> Tensor:
+    """Ai(-z) ~ (cos(zeta - pi/4) P + sin(zeta - pi/4) Q) / (sqrt(pi) z^(1/4)) for z > 7
+    (zeta > 12.3), 12 terms each (the series is asymptotic: its smallest term, near
+    k = 2 zeta, is below 2e-11 here)."""
+    z = -x
+    zeta = z.sqrt() * z * (2.0 / 3.0)
+    inv = 1.0 / zeta
+    p, q = _C.ones_like(z), _C.zeros_like(z)
+    u, power = 1.0, _C.ones_like(z)
+    for k in range(1, 2 * _AIRY_TERMS):
+        u *= (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / ((2 * k - 1) * 216.0 * k)
+        power = power * inv
+        sign = -1.0 if (k // 2) % 2 else 1.0
+        if k % 2 == 0:
+            p = p + power * (sign * u)
+        else:
+            q = q + power * (sign * u)
+    s, c = zeta.sin(), zeta.cos()
+    r = math.sqrt(0.5)
+    amp = 1.0 / (math.sqrt(math.pi) * z.sqrt().sqrt())
+    return amp * ((c + s) * r * p + (s - c) * r * q)
+
+
+def _airy_ai(x: Tensor) -> Tensor:
+    series = (x >= -7.0) & (x <= 2.0)
+    positive = x > 2.0
+    negative = x < -7.0
+    out = _where(
+        series,
+        _airy_series(_clamped(x, series, 0.0)),
+        _where(
+            positive,
+            _airy_positive(_clamped(x, positive & x.isfinite(), 3.0)),
+            _airy_negative(_clamped(x, negative & x.isfinite(), -8.0)),
+        ),
+    )
+    # PyTorch's NaN at both infinities (its Ai(inf) too, not the limit 0).
+    return _where(x.isnan() | x.isinf(), _C.full_like(x, math.nan), out)
+
+
 def _function(name: str, compute: Any):
     def f(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         x, dtype = _float64(input)
@@ -283,4 +356,5 @@ FUNCTIONS = {
     "modified_bessel_k1": _function("modified_bessel_k1", lambda x: _k(x, 1, False)),
     "scaled_modified_bessel_k0": _function("scaled_modified_bessel_k0", lambda x: _k(x, 0, True)),
     "scaled_modified_bessel_k1": _function("scaled_modified_bessel_k1", lambda x: _k(x, 1, True)),
+    "airy_ai": _function("airy_ai", _airy_ai),
 }
