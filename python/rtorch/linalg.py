@@ -1139,4 +1139,10 @@ def _cholesky_inverse(L: Tensor, upper: bool = False, *, out: Any = None) -> Ten
 
 TOP_LEVEL["cholesky_inverse"] = _cholesky_inverse
 
+from ._linalg_compositions import FUNCTIONS as _COMPOSITIONS
+
+globals().update(_COMPOSITIONS)
+__all__.extend(sorted(_COMPOSITIONS))
+TOP_LEVEL["matrix_exp"] = _COMPOSITIONS["matrix_exp"]
+
 METHODS: dict[str, Callable[..., Any]] = dict(TOP_LEVEL)
