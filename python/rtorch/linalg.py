@@ -1145,4 +1145,14 @@ globals().update(_COMPOSITIONS)
 __all__.extend(sorted(_COMPOSITIONS))
 TOP_LEVEL["matrix_exp"] = _COMPOSITIONS["matrix_exp"]
 
+from ._linalg_lu import LINALG as _LU
+from ._linalg_lu import legacy_lu, legacy_lu_solve, lu_unpack
+
+globals().update(_LU)
+__all__.extend(sorted(_LU))
+# torch.lu and Tensor.lu, torch.lu_solve(b, LU, pivots) and b.lu_solve(LU, pivots).
+TOP_LEVEL["lu"] = legacy_lu
+TOP_LEVEL["lu_solve"] = legacy_lu_solve
+
 METHODS: dict[str, Callable[..., Any]] = dict(TOP_LEVEL)
+TOP_LEVEL["lu_unpack"] = lu_unpack  # a function only, as in PyTorch

@@ -71,15 +71,23 @@ linalg_eigh = _make("linalg_eigh", ("eigenvalues", "eigenvectors"))
 linalg_svd = _make("linalg_svd", ("U", "S", "Vh"))
 svd = _make("svd", ("U", "S", "V"))
 linalg_lstsq = _make("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+linalg_lu_factor = _make("linalg_lu_factor", ("LU", "pivots"))
+linalg_lu_factor_ex = _make("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+linalg_lu = _make("linalg_lu", ("P", "L", "U"))
+lu_unpack = _make("lu_unpack", ("P", "L", "U"))
 __all__ += [
     "linalg_cholesky_ex",
     "linalg_eigh",
     "linalg_inv_ex",
     "linalg_lstsq",
+    "linalg_lu",
+    "linalg_lu_factor",
+    "linalg_lu_factor_ex",
     "linalg_qr",
     "linalg_slogdet",
     "linalg_solve_ex",
     "linalg_svd",
+    "lu_unpack",
     "qr",
     "slogdet",
     "svd",

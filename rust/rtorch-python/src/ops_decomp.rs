@@ -27,6 +27,18 @@ fn _linalg_solve_ex(
     Ok((t(x), t(info)))
 }
 
+/// `(LU, pivots, info)`: LU with partial pivoting, L and U packed, LAPACK's pivots.
+#[module_fn]
+fn _linalg_lu_factor_ex(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    name: &str,
+) -> PyResult<(PyTensor, PyTensor, PyTensor)> {
+    let (a, name) = (a.inner.clone(), name.to_string());
+    let (lu, piv, info) = py.detach(move || d::lu_factor_ex(&a, &name)).py()?;
+    Ok((t(lu), t(piv), t(info)))
+}
+
 /// `(inverse, info)`.
 #[module_fn]
 fn _linalg_inv_ex(

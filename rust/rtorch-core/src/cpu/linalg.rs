@@ -136,6 +136,61 @@ fn unzip_results<T>(res: Vec<(Vec<T>, i32)>) -> (Vec<T>, Vec<i32>) {
     (out, info)
 }
 
+/// LU factorisation with partial pivoting of each `m x n` matrix, as LAPACK's getrf:
+/// (L and U packed in one `m x n` matrix, L's unit diagonal implied; the pivots, 1-based
+/// row interchanges in order, `min(m, n)` per matrix; info, the first zero on U's
+/// diagonal, 1-based, or 0).
+pub fn lu_factor<T: LinalgFloat>(
+    a: &[T],
+    batch: usize,
+    m: usize,
+    n: usize,
+) -> (Vec<T>, Vec<i32>, Vec<i32>) {
+    let k = m.min(n);
+    let res = per_matrix(a, batch, |am| {
+        if k == 0 {
+            return (am.to_vec(), Vec::new(), 0);
+        }
+        let lu = PartialPivLu::new(MatRef::from_row_major_slice(am, m, n));
+        let (l, u) = (lu.L(), lu.U());
+        let mut packed = Vec::with_capacity(m * n);
+        for i in 0..m {
+            for j in 0..n {
+                packed.push(if i <= j { *u.get(i, j) } else { *l.get(i, j) });
+            }
+        }
+        let pivots = interchanges(lu.P().arrays().0, k);
+        (packed, pivots, zero_pivot(u))
+    });
+    let mut packed = Vec::with_capacity(a.len());
+    let mut pivots = Vec::with_capacity(batch * k);
+    let mut info = Vec::with_capacity(batch);
+    for (p, v, i) in res {
+        packed.extend(p);
+        pivots.extend(v);
+        info.push(i);
+    }
+    (packed, pivots, info)
+}
+
+/// The sequence of row interchanges (1-based, LAPACK's `ipiv`) that leaves row `fwd[i]`
+/// of the original matrix at position `i` for the first `k` positions: step `i` swaps
+/// position `i` with wherever that row has got to, and later steps never touch `i`, so
+/// the sequence is the one the factorisation made.
+fn interchanges(fwd: &[usize], k: usize) -> Vec<i32> {
+    let mut at: Vec<usize> = (0..fwd.len()).collect(); // original row -> position
+    let mut row: Vec<usize> = (0..fwd.len()).collect(); // position -> original row
+    (0..k)
+        .map(|i| {
+            let j = at[fwd[i]];
+            row.swap(i, j);
+            at[row[i]] = i;
+            at[row[j]] = j;
+            i32::try_from(j + 1).unwrap_or(i32::MAX)
+        })
+        .collect()
+}
+
 /// The inverse of each `n x n` matrix: (inverse, info).
 pub fn inverse<T: LinalgFloat>(a: &[T], batch: usize, n: usize) -> (Vec<T>, Vec<i32>) {
     let res = per_matrix(a, batch, |am| {

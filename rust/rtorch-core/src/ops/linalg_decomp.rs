@@ -140,6 +140,29 @@ pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> 
     })
 }
 
+/// `linalg.lu_factor_ex(A)` with pivoting: (LU packed, pivots int32 1-based, info).
+pub fn lu_factor_ex(a: &Tensor, name: &str) -> Result<(Tensor, Tensor, Tensor)> {
+    let (batch, m, n) = check_matrix(a, name)?;
+    let nb = numel(&batch)?;
+    let k = m.min(n);
+    if a.device() == Device::Meta {
+        let [lu, piv, info] = meta_outputs([
+            (&with(&batch, &[m, n]), a.dtype()),
+            (&with(&batch, &[k]), DType::I32),
+            (&batch, DType::I32),
+        ])?;
+        return Ok((lu, piv, info));
+    }
+    float_dispatch!(a, T => {
+        let (lu, piv, info) = k::lu_factor::<T>(&data::<T>(a)?, nb, m, n);
+        Ok((
+            Tensor::from_vec(lu, &with(&batch, &[m, n]))?,
+            Tensor::from_vec(piv, &with(&batch, &[k]))?,
+            info_tensor(info, &batch)?,
+        ))
+    })
+}
+
 /// `linalg.inv_ex(A)`: (inverse, info).
 pub fn inv_ex(a: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
     let (batch, n) = check_square(a, name)?;
