@@ -116,6 +116,7 @@ from . import (
     _scatter_reduce_ops,
     _tensor_storage,
     _unique_ops,
+    _view_copies,
 )
 
 
@@ -130,6 +131,7 @@ def _install_extra_ops() -> None:
         _scatter_reduce_ops,
         _tensor_storage,
         _unique_ops,
+        _view_copies,
     ):
         globals().update(module.FUNCTIONS)
         for name, fn in module.METHODS.items():
