@@ -1,6 +1,6 @@
-//! Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp. Each lane (the dim moved
-//! last, contiguous) is scanned in the type PyTorch's CPU kernels accumulate in: f64
-//! for float32/float64, f32 for the 16-bit floats, i64 for integers.
+//! Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp. Each lane (the
+//! dim moved last, contiguous) is scanned in the type PyTorch's CPU kernels accumulate
+//! in: f64 for float32/float64, f32 for the 16-bit floats, i64 for integers.
 
 use super::reduce::{lanes, unlanes};
 use crate::autograd::{needs_grad, record, SavedTensor};
