@@ -48,6 +48,9 @@ def test_matrix_exp_closed_forms_and_symmetric_eigendecomposition() -> None:
     assert got32.dtype == rtorch.float32
     np.testing.assert_allclose(got32.numpy(), rtorch.matrix_exp(_t(batch[:2])).numpy(), rtol=2e-5)
     assert LA.matrix_exp(rtorch.empty(0, 0)).shape == (0, 0)
+    out = rtorch.empty(0, dtype=F64)
+    assert LA.matrix_exp(_t(batch), out=out) is out
+    np.testing.assert_allclose(out.numpy(), got, rtol=1e-15)
     one = LA.matrix_exp(rtorch.tensor([[[math.inf]], [[math.nan]], [[2.0]]])).flatten().tolist()
     assert one[0] == math.inf and math.isnan(one[1]) and one[2] == pytest.approx(math.exp(2))
 

@@ -49,6 +49,9 @@ def test_factor_matches_elimination_and_reconstructs(shape, dtype) -> None:
         np.testing.assert_allclose(got_lu.to(F64).numpy(), want_lu, atol=tol * 10, rtol=tol)
     P, L, U = LA.lu(A)
     np.testing.assert_allclose((P @ L @ U).to(F64).numpy(), a, atol=tol * 10)
+    outs = (rtorch.empty(0, dtype=dtype), rtorch.empty(0, dtype=rtorch.int32))
+    LA.lu_factor(A, out=outs)
+    assert outs[0].tolist() == LU.tolist() and outs[1].tolist() == piv.tolist()
     P2, L2, U2 = rtorch.lu_unpack(LU, piv)
     assert P2.tolist() == P.tolist() and L2.tolist() == L.tolist() and U2.tolist() == U.tolist()
 

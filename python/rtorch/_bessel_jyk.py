@@ -117,24 +117,32 @@ def _miller(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return cur * scale, j1 * scale, s0 * scale, s1 * scale
 
 
-def _asymptotic_pq(x: Tensor, order: int) -> tuple[Tensor, Tensor]:
-    """Hankel's P and Q of order 0 or 1: P = sum (-1)^k a_2k / x^2k, Q = sum (-1)^k
-    a_2k+1 / x^2k+1, a_k = prod_{j<=k} (4 v^2 - (2j - 1)^2) / (k! 8^k)."""
-    mu = 4.0 * order * order
-    inv = 1.0 / x
-    p = _C.ones_like(x)
-    q = _C.zeros_like(x)
-    coef = 1.0
-    power = _C.ones_like(x)
-    for k in range(1, 2 * _ASYMPTOTIC_TERMS):
-        coef *= (mu - (2 * k - 1) ** 2) / (k * 8.0)
+def _split_series(inv: Tensor, coefs: list[float]) -> tuple[Tensor, Tensor]:
+    """The two halves of an oscillating function's asymptotic expansion in w = ``inv``:
+    P = 1 + sum over even k of (-1)^(k/2) c_k w^k and Q = sum over odd k of
+    (-1)^((k-1)/2) c_k w^k, with ``coefs`` = c_1, c_2, ... (Hankel's for J and Y, the
+    u_k of Ai)."""
+    p, q = _C.ones_like(inv), _C.zeros_like(inv)
+    power = _C.ones_like(inv)
+    for k, c in enumerate(coefs, start=1):
         power = power * inv
-        sign = -1.0 if (k // 2) % 2 else 1.0
+        term = power * (c if (k // 2) % 2 == 0 else -c)
         if k % 2 == 0:
-            p = p + power * (sign * coef)
+            p = p + term
         else:
-            q = q + power * (sign * coef)
+            q = q + term
     return p, q
+
+
+def _asymptotic_pq(x: Tensor, order: int) -> tuple[Tensor, Tensor]:
+    """Hankel's P and Q of order 0 or 1, a_k = prod_{j<=k} (4 v^2 - (2j - 1)^2) / (k! 8^k)
+    in 1/x."""
+    mu = 4.0 * order * order
+    coefs, a = [], 1.0
+    for k in range(1, 2 * _ASYMPTOTIC_TERMS):
+        a *= (mu - (2 * k - 1) ** 2) / (k * 8.0)
+        coefs.append(a)
+    return _split_series(1.0 / x, coefs)
 
 
 def _asymptotic_jy(x: Tensor, order: int) -> tuple[Tensor, Tensor]:
@@ -302,17 +310,11 @@ def _airy_negative(x: Tensor) -> Tensor:
     k = 2 zeta, is below 2e-11 here)."""
     z = -x
     zeta = z.sqrt() * z * (2.0 / 3.0)
-    inv = 1.0 / zeta
-    p, q = _C.ones_like(z), _C.zeros_like(z)
-    u, power = 1.0, _C.ones_like(z)
+    coefs, u = [], 1.0
     for k in range(1, 2 * _AIRY_TERMS):
         u *= (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / ((2 * k - 1) * 216.0 * k)
-        power = power * inv
-        sign = -1.0 if (k // 2) % 2 else 1.0
-        if k % 2 == 0:
-            p = p + power * (sign * u)
-        else:
-            q = q + power * (sign * u)
+        coefs.append(u)
+    p, q = _split_series(1.0 / zeta, coefs)
     s, c = zeta.sin(), zeta.cos()
     r = math.sqrt(0.5)
     amp = 1.0 / (math.sqrt(math.pi) * z.sqrt().sqrt())

@@ -10,6 +10,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from .linalg import _writes_out, inv, matrix_norm, solve, svdvals
 
 
 def _square(A: Tensor, name: str) -> None:
@@ -32,13 +33,6 @@ def _floating(A: Tensor, name: str) -> None:
         )
 
 
-def _out(result: Tensor, out: Tensor | None) -> Tensor:
-    if out is None:
-        return result
-    out.resize_(result.shape)
-    return out.copy_(result)
-
-
 # Padé [13/13] of exp with scaling and squaring (Higham, "The scaling and squaring method
 # for the matrix exponential revisited", 2005): its coefficients and the largest 1-norm
 # for which it is accurate to float64's unit roundoff.
@@ -50,14 +44,15 @@ _PADE13 = (
 _THETA13 = 5.371920351148152
 
 
-def matrix_exp(A: Tensor, *, out: Tensor | None = None) -> Tensor:
+@_writes_out
+def matrix_exp(A: Tensor) -> Tensor:
     """e^A of each square matrix: A scaled by 2^-s to 1-norm at most 5.37, the [13/13]
     Padé approximant there, then squared s times (each matrix of a batch its own s)."""
     _square(A, "linalg.matrix_exp")
     _floating(A, "linalg.matrix_exp")
     n = A.shape[-1]
     if A.numel() == 0:
-        return _out(A.clone(), out)
+        return A.clone()
     norm1 = A.detach().abs().sum(-2).amax(-1)
     finite = norm1.isfinite()
     safe = _C.where(finite, norm1, _C.zeros_like(norm1))
@@ -75,8 +70,6 @@ def matrix_exp(A: Tensor, *, out: Tensor | None = None) -> Tensor:
         X6 @ (b[13] * X6 + b[11] * X4 + b[9] * X2) + b[7] * X6 + b[5] * X4 + b[3] * X2 + b[1] * eye
     )
     V = X6 @ (b[12] * X6 + b[10] * X4 + b[8] * X2) + b[6] * X6 + b[4] * X4 + b[2] * X2 + b[0] * eye
-    from .linalg import solve
-
     R = solve(V - U, V + U)
     for k in range(top):
         live = (s > k).unsqueeze(-1).unsqueeze(-1)
@@ -87,17 +80,19 @@ def matrix_exp(A: Tensor, *, out: Tensor | None = None) -> Tensor:
         R = _C.where(finite.unsqueeze(-1).unsqueeze(-1), R, A.exp())
     else:
         R = _C.where(finite.unsqueeze(-1).unsqueeze(-1), R, _C.full_like(R, math.nan))
-    return _out(R, out)
+    return R
 
 
-def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
+@_writes_out
+def matrix_power(A: Tensor, n: int) -> Tensor:
     """A^n by repeated squaring; n < 0 inverts first, n = 0 gives the identity."""
     from ._special_ops import matrix_power as power
 
-    return _out(power(A, n), out)
+    return power(A, n)
 
 
-def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+@_writes_out
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     """The product of the matrices, multiplied in the order of fewest scalar products; the
     first may be a vector (as a row) and the last a vector (as a column)."""
     ts = list(tensors)
@@ -126,7 +121,7 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor
         result = result.squeeze(0)
     if last_vec:
         result = result.squeeze(-1)
-    return _out(result, out)
+    return result
 
 
 def _order(dims: list[int]) -> list[list[int]]:
@@ -153,6 +148,7 @@ def _chain(mats: list[Tensor], split: list[list[int]], i: int, j: int) -> Tensor
     return _chain(mats, split, i, k) @ _chain(mats, split, k + 1, j)
 
 
+@_writes_out
 def solve_triangular(
     A: Tensor,
     B: Tensor,
@@ -160,42 +156,37 @@ def solve_triangular(
     upper: bool,
     left: bool = True,
     unitriangular: bool = False,
-    out: Tensor | None = None,
 ) -> Tensor:
     """X with A X = B (``left``) or X A = B, reading only A's ``upper`` or lower triangle
     (its diagonal taken as ones when ``unitriangular``). A zero on the diagonal raises
     LinAlgError (PyTorch's triangular solver divides by it and returns inf/NaN)."""
-    from .linalg import solve
-
     _square(A, "linalg.solve_triangular")
     T = A.triu() if upper else A.tril()
     if unitriangular:
         n = A.shape[-1]
         eye = _C.eye(n, dtype=A.dtype)
         T = T * (1 - eye) + eye
-    return _out(solve(T, B, left=left), out)
+    return solve(T, B, left=left)
 
 
-def cond(A: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
+@_writes_out
+def cond(A: Tensor, p: Any = None) -> Tensor:
     """The condition number of each matrix in the ``p`` norm: the ratio of the extreme
     singular values for p in (None, 2, -2), else ||A||_p ||A^-1||_p (square A only)."""
-    from .linalg import inv, matrix_norm, svdvals
-
     if A.dim() < 2:
         raise RuntimeError("linalg.cond: The input tensor A must have at least 2 dimensions.")
     if p is None or p in (2, -2):
         S = svdvals(A)
         hi, lo = S.amax(-1), S.amin(-1)
-        return _out(lo / hi if p == -2 else hi / lo, out)
+        return lo / hi if p == -2 else hi / lo
     _square(A, "linalg.cond")
-    return _out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
-def tensorinv(A: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
+@_writes_out
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of A seen as a matrix of its first ``ind`` dims by the rest, shaped
     ``A.shape[ind:] + A.shape[:ind]``."""
-    from .linalg import inv
-
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     rows = math.prod(A.shape[:ind])
@@ -206,16 +197,13 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
             f"prod(self.shape[:ind]), but got {cols} != {rows}"
         )
     result = inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
-    return _out(result, out)
+    return result
 
 
-def tensorsolve(
-    A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *, out: Tensor | None = None
-) -> Tensor:
+@_writes_out
+def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None) -> Tensor:
     """X with tensordot(A, X, X.dim()) = B; ``dims`` moves those dims of A to the end
     first."""
-    from .linalg import solve
-
     if dims is not None:
         nd = A.dim()
         moved = [d % nd for d in dims]
@@ -229,7 +217,7 @@ def tensorsolve(
             f"prod(self.shape[:other.ndim]), but got {cols} != {rows}"
         )
     result = solve(A.reshape(rows, cols), B.reshape(rows)).reshape(x_shape)
-    return _out(result, out)
+    return result
 
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:

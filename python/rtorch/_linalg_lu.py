@@ -13,7 +13,9 @@ from typing import Any
 
 from . import _C, return_types
 from ._C import Tensor
+from ._linalg_compositions import solve_triangular
 from .autograd.function import Function
+from .linalg import _writes_out
 
 
 def _check(A: Tensor, name: str) -> None:
@@ -40,8 +42,6 @@ class _LuFactor(Function):
             raise NotImplementedError(
                 "the derivative of linalg.lu_factor is implemented for square matrices only"
             )
-        from ._linalg_compositions import solve_triangular
-
         P, L, U = _unpack(LU, pivots)
         phi = (L.mT @ gLU.tril(-1)).tril(-1) + (gLU.triu() @ U.mT).triu()
         X = solve_triangular(U.mT, phi, upper=False, left=False)
@@ -52,9 +52,8 @@ class _LuFactor(Function):
 _LuFactor._backward_name = "LinalgLuFactorExBackward0"
 
 
-def lu_factor_ex(
-    A: Tensor, *, pivot: bool = True, check_errors: bool = False, out: Any = None
-) -> Any:
+@_writes_out
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> Any:
     """``(LU, pivots, info)``: A = P L U with L unit lower triangular (below LU's
     diagonal), U upper triangular (on and above it), P given as LAPACK's 1-based row
     interchanges (int32); info > 0 marks the first zero on U's diagonal."""
@@ -64,7 +63,7 @@ def lu_factor_ex(
     LU, pivots, info = _LuFactor.apply(A)
     if check_errors:
         _raise_zero_pivot(info, A.dim() > 2, "torch.linalg.lu_factor_ex")
-    return _write(return_types.linalg_lu_factor_ex((LU, pivots, info)), out)
+    return return_types.linalg_lu_factor_ex((LU, pivots, info))
 
 
 def _raise_zero_pivot(info: Tensor, batched: bool, name: str) -> None:
@@ -81,12 +80,13 @@ def _raise_zero_pivot(info: Tensor, batched: bool, name: str) -> None:
             )
 
 
-def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
+@_writes_out
+def lu_factor(A: Tensor, *, pivot: bool = True) -> Any:
     """``(LU, pivots)`` as ``lu_factor_ex``; a zero on U's diagonal raises."""
     _check(A, "torch.linalg.lu_factor")
     LU, pivots, info = lu_factor_ex(A, pivot=pivot)
     _raise_zero_pivot(info, A.dim() > 2, "torch.linalg.lu_factor")
-    return _write(return_types.linalg_lu_factor((LU, pivots)), out)
+    return return_types.linalg_lu_factor((LU, pivots))
 
 
 def _permutation(pivots: Tensor, m: int, dtype: Any) -> Tensor:
@@ -116,13 +116,12 @@ def _unpack(LU: Tensor, pivots: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return _permutation(pivots, m, LU.dtype), L, U
 
 
+@_writes_out
 def lu_unpack(
     LU_data: Tensor,
     LU_pivots: Tensor,
     unpack_data: bool = True,
     unpack_pivots: bool = True,
-    *,
-    out: Any = None,
 ) -> Any:
     """``(P, L, U)`` from ``lu_factor``'s packed result (empty tensors for the parts not
     asked for)."""
@@ -132,17 +131,19 @@ def lu_unpack(
         L, U = empty, empty
     if not unpack_pivots:
         P = empty
-    return _write(return_types.lu_unpack((P, L, U)), out)
+    return return_types.lu_unpack((P, L, U))
 
 
-def lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
+@_writes_out
+def lu(A: Tensor, *, pivot: bool = True) -> Any:
     """``(P, L, U)`` with A = P L U (L unit lower trapezoidal, U upper trapezoidal)."""
     _check(A, "torch.linalg.lu")
     LU, pivots, _ = lu_factor_ex(A, pivot=pivot)
     P, L, U = _unpack(LU, pivots)
-    return _write(return_types.linalg_lu((P, L, U)), out)
+    return return_types.linalg_lu((P, L, U))
 
 
+@_writes_out
 def lu_solve(
     LU: Tensor,
     pivots: Tensor,
@@ -150,12 +151,9 @@ def lu_solve(
     *,
     left: bool = True,
     adjoint: bool = False,
-    out: Tensor | None = None,
 ) -> Tensor:
     """X with A X = B (A^T X = B with ``adjoint``; X A = B, X A^T = B without ``left``)
     for A = P L U given by ``lu_factor``."""
-    from ._linalg_compositions import solve_triangular
-
     if LU.shape[-1] != LU.shape[-2]:
         raise RuntimeError(
             "linalg.lu_solve: A must be batches of square matrices, but they are "
@@ -164,7 +162,7 @@ def lu_solve(
     P, L, U = _unpack(LU, pivots)
     if not left:
         # X A = B  <=>  A^T X^T = B^T (and X A^T = B  <=>  A X^T = B^T).
-        return _write(lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT, out)
+        return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
     if not adjoint:
         Y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
         X = solve_triangular(U, Y, upper=True)
@@ -172,22 +170,11 @@ def lu_solve(
         # A^T = U^T L^T P^T: X = P L^-T U^-T B.
         Y = solve_triangular(U.mT, B, upper=False)
         X = P @ solve_triangular(L.mT, Y, upper=True, unitriangular=True)
-    return _write(X, out)
+    return X
 
 
-def _write(result: Any, out: Any) -> Any:
-    if out is None:
-        return result
-    if isinstance(result, tuple):
-        for o, r in zip(out, result):
-            o.resize_(r.shape)
-            o.copy_(r)
-        return type(result)(tuple(out))
-    out.resize_(result.shape)
-    return out.copy_(result)
-
-
-def legacy_lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any = None) -> Any:
+@_writes_out
+def legacy_lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
     """``torch.lu`` (deprecated in PyTorch for ``linalg.lu_factor``): ``(LU, pivots)``,
     with ``info`` when ``get_infos``; a singular matrix is no error here."""
     warnings.warn(
@@ -202,10 +189,11 @@ def legacy_lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out: Any =
     )
     LU, pivots, info = lu_factor_ex(A, pivot=pivot)
     result = (LU, pivots, info) if get_infos else (LU, pivots)
-    return _write(result, out)
+    return result
 
 
-def legacy_lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) -> Tensor:
+@_writes_out
+def legacy_lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
     """``torch.lu_solve(b, LU_data, LU_pivots)`` (arguments in the old order)."""
     warnings.warn(
         "torch.lu_solve is deprecated in favor of torch.linalg.lu_solve and will be removed "
@@ -214,7 +202,7 @@ def legacy_lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any =
         UserWarning,
         stacklevel=2,
     )
-    return lu_solve(LU_data, LU_pivots, b, out=out)
+    return lu_solve(LU_data, LU_pivots, b)
 
 
 LINALG = {

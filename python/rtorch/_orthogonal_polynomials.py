@@ -154,32 +154,18 @@ def _function(name: str, evaluate: Callable[[Tensor, Tensor], Tensor]):
 
 
 FUNCTIONS = {
-    "chebyshev_polynomial_t": _function(
-        "chebyshev_polynomial_t", lambda x, n: _chebyshev(x, n, "t", False)
-    ),
-    "chebyshev_polynomial_u": _function(
-        "chebyshev_polynomial_u", lambda x, n: _chebyshev(x, n, "u", False)
-    ),
-    "chebyshev_polynomial_v": _function(
-        "chebyshev_polynomial_v", lambda x, n: _chebyshev(x, n, "v", False)
-    ),
-    "chebyshev_polynomial_w": _function(
-        "chebyshev_polynomial_w", lambda x, n: _chebyshev(x, n, "w", False)
-    ),
-    "shifted_chebyshev_polynomial_t": _function(
-        "shifted_chebyshev_polynomial_t", lambda x, n: _chebyshev(x, n, "t", True)
-    ),
-    "shifted_chebyshev_polynomial_u": _function(
-        "shifted_chebyshev_polynomial_u", lambda x, n: _chebyshev(x, n, "u", True)
-    ),
-    "shifted_chebyshev_polynomial_v": _function(
-        "shifted_chebyshev_polynomial_v", lambda x, n: _chebyshev(x, n, "v", True)
-    ),
-    "shifted_chebyshev_polynomial_w": _function(
-        "shifted_chebyshev_polynomial_w", lambda x, n: _chebyshev(x, n, "w", True)
-    ),
-    "hermite_polynomial_h": _function("hermite_polynomial_h", _hermite_h),
-    "hermite_polynomial_he": _function("hermite_polynomial_he", _hermite_he),
-    "laguerre_polynomial_l": _function("laguerre_polynomial_l", _laguerre),
-    "legendre_polynomial_p": _function("legendre_polynomial_p", _legendre),
+    f"{prefix}chebyshev_polynomial_{kind}": _function(
+        f"{prefix}chebyshev_polynomial_{kind}",
+        lambda x, n, kind=kind, shifted=bool(prefix): _chebyshev(x, n, kind, shifted),
+    )
+    for prefix in ("", "shifted_")
+    for kind in "tuvw"
 }
+FUNCTIONS.update(
+    {
+        "hermite_polynomial_h": _function("hermite_polynomial_h", _hermite_h),
+        "hermite_polynomial_he": _function("hermite_polynomial_he", _hermite_he),
+        "laguerre_polynomial_l": _function("laguerre_polynomial_l", _laguerre),
+        "legendre_polynomial_p": _function("legendre_polynomial_p", _legendre),
+    }
+)
