@@ -830,6 +830,74 @@ def test_grid_sample_modes_match_numpy(mode, padding, align):
     )
 
 
+def _np_keys(d: float) -> float:
+    """Keys' cubic convolution kernel with a = -0.75 (PyTorch's), at distance d."""
+    a, d = -0.75, abs(d)
+    if d <= 1:
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+    if d < 2:
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    return 0.0
+
+
+def _np_grid_sample_bicubic(x: np.ndarray, grid: np.ndarray, padding: str, align: bool):
+    """Bicubic sampling: 4 x 4 taps around the unnormalised location, each tap's pixel
+    coordinate moved inside by the padding mode on its own (zeros outside for 'zeros')."""
+    n, c, h, w = x.shape
+    out = np.zeros((n, c) + grid.shape[1:3])
+
+    def unnorm(g: float, size: int) -> float:
+        return (g + 1) / 2 * (size - 1) if align else ((g + 1) * size - 1) / 2
+
+    def pad(p: float, size: int) -> float:
+        # _np_source without its unnormalisation: apply it to a pixel coordinate.
+        g = p / (size - 1) * 2 - 1 if align else (2 * p + 1) / size - 1
+        return float(_np_source(np.array(g), size, padding, align)) if padding != "zeros" else p
+
+    for b in range(n):
+        for i, j in np.ndindex(*grid.shape[1:3]):
+            fx, fy = unnorm(grid[b, i, j, 0], w), unnorm(grid[b, i, j, 1], h)
+            x0, y0 = math.floor(fx), math.floor(fy)
+            for dy in (-1, 0, 1, 2):
+                for dx in (-1, 0, 1, 2):
+                    yy, xx = round(pad(y0 + dy, h)), round(pad(x0 + dx, w))
+                    if 0 <= yy < h and 0 <= xx < w:
+                        wt = _np_keys(fx - x0 - dx) * _np_keys(fy - y0 - dy)
+                        out[b, :, i, j] += wt * x[b, :, yy, xx]
+    return out
+
+
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_bicubic_matches_numpy(padding, align):
+    """Bicubic against float64 numpy (Keys' kernel, each tap padded on its own), locations
+    inside and far outside; gradients to input and grid by gradcheck."""
+    x = t64((2, 3, 5, 6), True)
+    gn = RNG.uniform(-2.5, 2.5, (2, 4, 7, 2))
+    grid = rtorch.tensor(gn, dtype=rtorch.float64, requires_grad=True)
+    out = F.grid_sample(x, grid, mode="bicubic", padding_mode=padding, align_corners=align)
+    assert_np_close(out, _np_grid_sample_bicubic(to_np(x), gn, padding, align))
+    xs = t64((1, 2, 4, 5), True)
+    gs = rtorch.tensor(RNG.uniform(-1.1, 1.1, (1, 3, 4, 2)), dtype=rtorch.float64)
+    gs.requires_grad_(True)
+    assert gradcheck(
+        lambda a, b: F.grid_sample(a, b, mode="bicubic", padding_mode=padding, align_corners=align),
+        (xs, gs),
+    )
+
+
+def test_grid_sample_bicubic_interpolates_the_pixels():
+    # Keys' kernel is 1 at 0 and 0 at the other integers: at the pixel centres the input
+    # comes back exactly.
+    x = t64((1, 2, 4, 5), False)
+    ys, xs = np.meshgrid(np.linspace(-1, 1, 4), np.linspace(-1, 1, 5), indexing="ij")
+    grid = rtorch.tensor(np.stack([xs, ys], -1)[None], dtype=rtorch.float64)
+    out = F.grid_sample(x, grid, mode="bicubic", align_corners=True)
+    np.testing.assert_allclose(to_np(out), to_np(x), atol=1e-14)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(rtorch.ones(1, 1, 2, 2, 2), rtorch.zeros(1, 1, 1, 1, 3), mode="bicubic")
+
+
 _GS_SCRIPT = """
 import hashlib, rtorch, numpy as np
 import rtorch.nn.functional as F

@@ -379,7 +379,13 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
 
 
 def _source_coord(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
-    coord = _unnormalize(coord, size, align_corners)
+    return _padded_coord(
+        _unnormalize(coord, size, align_corners), size, padding_mode, align_corners
+    )
+
+
+def _padded_coord(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """A pixel coordinate moved inside by the padding mode (as is for 'zeros')."""
     if padding_mode == "border":
         coord = coord.clamp(0, size - 1)
     elif padding_mode == "reflection":
@@ -389,6 +395,47 @@ def _source_coord(coord: Tensor, size: int, padding_mode: str, align_corners: bo
             coord = _reflect(coord, -1, 2 * size - 1)
         coord = coord.clamp(0, size - 1)
     return coord
+
+
+def _cubic_weights(t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Keys' cubic convolution weights (A = -0.75, as PyTorch) of the taps at offsets -1, 0,
+    1, 2 from floor(x), for t = x - floor(x)."""
+    a = -0.75
+
+    def near(x: Tensor) -> Tensor:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Tensor) -> Tensor:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _grid_sample_bicubic(input: Tensor, grid: Tensor, padding_mode: str, align: bool) -> Tensor:
+    """PyTorch's bicubic grid_sample: the 4 x 4 taps around each unnormalised location, each
+    tap's coordinate moved inside by the padding mode on its own (zeros outside for
+    'zeros'), weighted by the cubic convolution of the fractional offsets. Composed of
+    gathers and products, so gradients reach ``input`` and ``grid``."""
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1], grid.shape[2]
+    ix = _unnormalize(grid[..., 0], w, align)
+    iy = _unnormalize(grid[..., 1], h, align)
+    x0, y0 = ix.floor().detach(), iy.floor().detach()
+    wx = _cubic_weights(ix - x0)
+    wy = _cubic_weights(iy - y0)
+    flat = input.reshape(n, c, h * w)
+    out = None
+    for i in range(4):
+        yy = _padded_coord(y0 + (i - 1), h, padding_mode, align)
+        for j in range(4):
+            xx = _padded_coord(x0 + (j - 1), w, padding_mode, align)
+            inside = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1)
+            index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).nan_to_num(0).long()
+            values = flat.gather(2, index.reshape(n, 1, ho * wo).expand(n, c, ho * wo))
+            weight = (wx[j] * wy[i] * inside.to(input.dtype)).unsqueeze(1)
+            term = values.view(n, c, ho, wo) * weight
+            out = term if out is None else out + term
+    return out
 
 
 def grid_sample(
@@ -402,14 +449,15 @@ def grid_sample(
     (x, y in [-1, 1]).
 
     Args:
-        mode: ``'bilinear'`` or ``'nearest'`` (``'bicubic'`` is not supported yet).
+        mode: ``'bilinear'``, ``'nearest'`` or ``'bicubic'``.
         padding_mode: ``'zeros'``, ``'border'`` or ``'reflection'``.
         align_corners: whether -1 and 1 are the centres (True) or the outer edges (False) of
             the corner pixels. Default: ``False``.
 
-    Gradients flow to ``input`` and, for bilinear, to ``grid`` (zeros for nearest); the
-    gradient is not itself differentiable, as in PyTorch. On CPU tensors this runs in
-    ``_C._grid_sample``.
+    Gradients flow to ``input`` and, for bilinear and bicubic, to ``grid`` (zeros for
+    nearest); the bilinear and nearest gradients are not themselves differentiable, as in
+    PyTorch. Bilinear and nearest on CPU tensors run in ``_C._grid_sample``; bicubic is a
+    composition of 16 gathers.
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(
@@ -421,9 +469,9 @@ def grid_sample(
             "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
             f"'reflection', but got: '{padding_mode}'"
         )
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample: mode='bicubic' is not supported by rtorch yet")
     if input.dim() != 4:
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
         raise NotImplementedError("grid_sample: rtorch supports 4-D inputs (2-D sampling) only")
     if grid.dim() != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise RuntimeError(
@@ -432,6 +480,8 @@ def grid_sample(
             f"{list(input.shape)}"
         )
     align = bool(align_corners)
+    if mode == "bicubic":
+        return _grid_sample_bicubic(input, grid, padding_mode, align)
     if input.device.type == "cpu" and grid.device.type == "cpu":
         return _C._grid_sample(input, grid, mode, padding_mode, align)
     # Elsewhere: whole-tensor gathers and multiply-adds.
