@@ -411,29 +411,36 @@ def _cubic_weights(t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return far(t + 1), near(t), near(1 - t), far(2 - t)
 
 
+def _tap(input: Tensor, yy: Tensor, xx: Tensor) -> tuple[Tensor, Tensor]:
+    """``input`` (N, C, H, W) at the integer positions ``yy``, ``xx`` (N, Ho, Wo), zeros
+    outside, as (N, C, Ho, Wo), and where they are inside as (N, 1, Ho, Wo)."""
+    n, c, h, w = input.shape
+    ho, wo = yy.shape[1], yy.shape[2]
+    valid = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1)
+    index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).nan_to_num(0).long()
+    index = index.reshape(n, 1, ho * wo).expand(n, c, ho * wo)
+    values = input.reshape(n, c, h * w).gather(2, index).view(n, c, ho, wo)
+    return values, valid.unsqueeze(1).to(input.dtype)
+
+
 def _grid_sample_bicubic(input: Tensor, grid: Tensor, padding_mode: str, align: bool) -> Tensor:
     """PyTorch's bicubic grid_sample: the 4 x 4 taps around each unnormalised location, each
     tap's coordinate moved inside by the padding mode on its own (zeros outside for
     'zeros'), weighted by the cubic convolution of the fractional offsets. Composed of
     gathers and products, so gradients reach ``input`` and ``grid``."""
-    n, c, h, w = input.shape
-    ho, wo = grid.shape[1], grid.shape[2]
+    h, w = input.shape[2], input.shape[3]
     ix = _unnormalize(grid[..., 0], w, align)
     iy = _unnormalize(grid[..., 1], h, align)
     x0, y0 = ix.floor().detach(), iy.floor().detach()
     wx = _cubic_weights(ix - x0)
     wy = _cubic_weights(iy - y0)
-    flat = input.reshape(n, c, h * w)
     out = None
     for i in range(4):
         yy = _padded_coord(y0 + (i - 1), h, padding_mode, align)
         for j in range(4):
             xx = _padded_coord(x0 + (j - 1), w, padding_mode, align)
-            inside = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1)
-            index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).nan_to_num(0).long()
-            values = flat.gather(2, index.reshape(n, 1, ho * wo).expand(n, c, ho * wo))
-            weight = (wx[j] * wy[i] * inside.to(input.dtype)).unsqueeze(1)
-            term = values.view(n, c, ho, wo) * weight
+            values, inside = _tap(input, yy, xx)
+            term = values * ((wx[j] * wy[i]).unsqueeze(1) * inside)
             out = term if out is None else out + term
     return out
 
@@ -485,22 +492,12 @@ def grid_sample(
     if input.device.type == "cpu" and grid.device.type == "cpu":
         return _C._grid_sample(input, grid, mode, padding_mode, align)
     # Elsewhere: whole-tensor gathers and multiply-adds.
-    n, c, h, w = input.shape
-    ho, wo = grid.shape[1], grid.shape[2]
+    h, w = input.shape[2], input.shape[3]
     ix = _source_coord(grid[..., 0], w, padding_mode, align)
     iy = _source_coord(grid[..., 1], h, padding_mode, align)
-    flat_input = input.reshape(n, c, h * w)
-
-    def tap(yy: Tensor, xx: Tensor) -> tuple[Tensor, Tensor]:
-        """Values at integer positions (zeros outside) as (N, C, Ho, Wo), and validity."""
-        valid = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1)
-        index = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).long()
-        index = index.reshape(n, 1, ho * wo).expand(n, c, ho * wo)
-        values = flat_input.gather(2, index).view(n, c, ho, wo)
-        return values, valid.unsqueeze(1).to(input.dtype)
 
     if mode == "nearest":
-        values, valid = tap(iy.round(), ix.round())
+        values, valid = _tap(input, iy.round(), ix.round())
         return values * valid
     # PyTorch's corner weights (north-west, north-east, south-west, south-east), each
     # zero where its corner lies outside, computed once per output position; then one
@@ -515,7 +512,7 @@ def grid_sample(
         (y1, x0, (x1 - ix) * (iy - y0)),
         (y1, x1, (ix - x0) * (iy - y0)),
     ):
-        values, valid = tap(yy, xx)
+        values, valid = _tap(input, yy, xx)
         w_ = weight.unsqueeze(1) * valid
         out = values * w_ if out is None else _C.addcmul(out, values, w_)
     return out
