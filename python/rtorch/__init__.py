@@ -108,12 +108,16 @@ _composite_ops.install()
 # from core ops in concept-named modules.
 from . import (
     _bessel_ops,
+    _gamma_sampling,
     _incomplete_gamma,
+    _linalg_householder,
     _math_extras,
     _memory_format_ops,
+    _nn_entry_points,
     _quantile_ops,
     _runtime_api,
     _scatter_reduce_ops,
+    _tensor_extras,
     _tensor_storage,
     _unique_ops,
     _view_copies,
@@ -123,12 +127,16 @@ from . import (
 def _install_extra_ops() -> None:
     for module in (
         _bessel_ops,
+        _gamma_sampling,
         _incomplete_gamma,
+        _linalg_householder,
         _math_extras,
         _memory_format_ops,
+        _nn_entry_points,
         _quantile_ops,
         _runtime_api,
         _scatter_reduce_ops,
+        _tensor_extras,
         _tensor_storage,
         _unique_ops,
         _view_copies,
