@@ -9,6 +9,7 @@ Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categoric
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
+from .cauchy import Cauchy
 from .distribution import Distribution
 from .exponential import Exponential
 from .independent import Independent
@@ -22,6 +23,7 @@ from .uniform import Uniform
 __all__ = [
     "Bernoulli",
     "Categorical",
+    "Cauchy",
     "Distribution",
     "Exponential",
     "Independent",
