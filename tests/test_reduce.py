@@ -213,13 +213,41 @@ def test_var_std(dtype):
     assert_np_close(s, a.std(ddof=1))
 
 
+_NO_DOF = "degrees of freedom is <= 0. Correction should be strictly less than the reduction factor"
+
+
 def test_var_edge_cases():
-    assert math.isnan(rtorch.ones(1).var().item())
+    with pytest.warns(UserWarning, match=r"^var\(\): " + _NO_DOF):
+        assert math.isnan(rtorch.ones(1).var().item())
     assert rtorch.ones(1).std(unbiased=False).item() == 0.0
     with pytest.raises(NotImplementedError, match="std and var only support floating point"):
         rtorch.tensor([1, 2]).var()
     with pytest.raises(RuntimeError, match="Cannot pass both correction and unbiased"):
         rtorch.ones(3).var(0, True, correction=1)
+
+
+def test_var_std_warn_without_degrees_of_freedom():
+    # PyTorch's reduction factor is input numel / output numel (1 for an empty output).
+    cases = [
+        (lambda: rtorch.ones(3, 1).std(1), "std"),
+        (lambda: rtorch.var(rtorch.ones(2, 3), (0, 1), correction=6), "var"),
+        (lambda: rtorch.ones(3, 0).var(0), "var"),
+        (lambda: rtorch.var_mean(rtorch.ones(2, 3), 0, correction=2), "var_mean"),
+        (lambda: rtorch.std_mean(rtorch.ones(0)), "std_mean"),
+    ]
+    for call, name in cases:
+        with pytest.warns(UserWarning, match=rf"^{name}\(\): {_NO_DOF}"):
+            call()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Degrees of freedom left (0.5 and 1): no warning.
+        assert rtorch.ones(4).var(correction=3.5).item() == 0.0
+        assert rtorch.var_mean(rtorch.ones(2, 3), 1, correction=2)[0].tolist() == [0.0, 0.0]
+        # An "error" filter makes the warning raise, as in PyTorch.
+        with pytest.raises(UserWarning, match=_NO_DOF):
+            rtorch.ones(1).var()
 
 
 # ----- norm / logsumexp -----

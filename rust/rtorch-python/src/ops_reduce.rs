@@ -99,6 +99,29 @@ fn var_args(
     Ok((dims, c))
 }
 
+/// PyTorch's UserWarning when a variance has no degrees of freedom left (the reduction
+/// factor, input numel over output numel, at most the correction): the result is NaN
+/// (or inf), which is easy to miss in a training log. A filter that turns warnings into
+/// errors makes it raise, as in PyTorch.
+fn warn_if_no_dof(input: &Tensor, result: &Tensor, correction: f64, name: &str) -> PyResult<()> {
+    let factor = input.numel() as f64 / result.numel().max(1) as f64;
+    if factor - correction > 0.0 {
+        return Ok(());
+    }
+    Python::attach(|py| {
+        let msg = format!(
+            "{name}(): degrees of freedom is <= 0. Correction should be strictly less than \
+             the reduction factor (input numel divided by output numel)."
+        );
+        PyErr::warn(
+            py,
+            &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+            &std::ffi::CString::new(msg)?,
+            1,
+        )
+    })
+}
+
 #[pymethods]
 impl PyTensor {
     #[pyo3(signature = (dim=Given::Missing, keepdim=false, *, dtype=None))]
@@ -214,7 +237,9 @@ impl PyTensor {
         correction: Option<f64>,
     ) -> PyResult<PyTensor> {
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        wrap(r::var(&self.inner, &dims, c, keepdim))
+        let v = r::var(&self.inner, &dims, c, keepdim).py()?;
+        warn_if_no_dof(&self.inner, &v, c, "var")?;
+        Ok(PyTensor::from(v))
     }
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
     fn std(
@@ -225,7 +250,9 @@ impl PyTensor {
         correction: Option<f64>,
     ) -> PyResult<PyTensor> {
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        wrap(r::std(&self.inner, &dims, c, keepdim))
+        let s = r::std(&self.inner, &dims, c, keepdim).py()?;
+        warn_if_no_dof(&self.inner, &s, c, "std")?;
+        Ok(PyTensor::from(s))
     }
     /// `dim` is required, as in PyTorch (None too is a TypeError there).
     #[pyo3(signature = (dim, keepdim=false))]
@@ -471,8 +498,13 @@ fn stat_mean(
         r::std(input, &dims, c, keepdim)
     } else {
         r::var(input, &dims, c, keepdim)
-    };
-    Ok((wrap(s)?, wrap(r::mean(input, &dims, keepdim, None))?))
+    }
+    .py()?;
+    warn_if_no_dof(input, &s, c, if is_std { "std_mean" } else { "var_mean" })?;
+    Ok((
+        PyTensor::from(s),
+        wrap(r::mean(input, &dims, keepdim, None))?,
+    ))
 }
 #[module_fn]
 #[pyo3(signature = (input, dim=None, unbiased=None, keepdim=false, *, correction=None))]
