@@ -6,7 +6,7 @@ Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categoric
 (``rtorch.manual_seed``), so they differ from PyTorch's stream for the same seed.
 """
 
-from . import constraints
+from . import _kl_multivariate, constraints  # noqa: F401  (_kl_multivariate registers KL pairs)
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .cauchy import Cauchy
@@ -15,6 +15,9 @@ from .exponential import Exponential
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .mixture_same_family import MixtureSameFamily
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
@@ -28,6 +31,9 @@ __all__ = [
     "Exponential",
     "Independent",
     "Laplace",
+    "LowRankMultivariateNormal",
+    "MixtureSameFamily",
+    "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
     "Poisson",
