@@ -6,12 +6,15 @@ Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categoric
 (``rtorch.manual_seed``), so they differ from PyTorch's stream for the same seed.
 """
 
-from . import _kl_multivariate, constraints  # noqa: F401  (_kl_multivariate registers KL pairs)
+from . import _kl_multivariate, _kl_scalar_families, constraint_registry, constraints, transforms  # noqa: F401  (_kl_*: KL pairs)
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
 from .distribution import Distribution
 from .exponential import Exponential
+from .generalized_pareto import GeneralizedPareto
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -19,16 +22,41 @@ from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
-from .one_hot_categorical import OneHotCategorical
+from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .poisson import Poisson
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    CatTransform,
+    ComposeTransform,
+    CorrCholeskyTransform,
+    CumulativeDistributionTransform,
+    ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PositiveDefiniteTransform,
+    PowerTransform,
+    ReshapeTransform,
+    SigmoidTransform,
+    SoftmaxTransform,
+    SoftplusTransform,
+    StackTransform,
+    StickBreakingTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
 from .uniform import Uniform
+from .von_mises import VonMises
 
 __all__ = [
     "Bernoulli",
     "Categorical",
     "Cauchy",
+    "ContinuousBernoulli",
     "Distribution",
     "Exponential",
+    "GeneralizedPareto",
     "Independent",
     "Laplace",
     "LowRankMultivariateNormal",
@@ -36,9 +64,39 @@ __all__ = [
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
     "Poisson",
     "Uniform",
+    "VonMises",
     "constraints",
     "kl_divergence",
     "register_kl",
+]
+
+# The transforms and the constraint registry (helper B1's).
+__all__ += [
+    "AbsTransform",
+    "AffineTransform",
+    "CatTransform",
+    "ComposeTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
+    "ExpTransform",
+    "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
+    "PowerTransform",
+    "ReshapeTransform",
+    "SigmoidTransform",
+    "SoftmaxTransform",
+    "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
+    "TanhTransform",
+    "Transform",
+    "biject_to",
+    "constraint_registry",
+    "identity_transform",
+    "transform_to",
+    "transforms",
 ]

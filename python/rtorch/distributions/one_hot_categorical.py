@@ -11,17 +11,7 @@ from . import constraints
 from .categorical import Categorical
 from .distribution import _EMPTY_SHAPE, Distribution
 
-__all__ = ["OneHotCategorical"]
-
-
-class _OneHot(constraints.Constraint):
-    is_discrete = True
-    event_dim = 1
-
-    def check(self, value: Tensor) -> Tensor:
-        is_boolean = (value == 0) | (value == 1)
-        is_normalized = value.sum(-1) == 1
-        return is_boolean.all(-1) & is_normalized
+__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
@@ -35,9 +25,9 @@ class OneHotCategorical(Distribution):
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
         "probs": constraints.simplex,
-        "logits": constraints.real,
+        "logits": constraints.real_vector,
     }
-    support = _OneHot()
+    support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(self, probs: Tensor | None = None, logits: Tensor | None = None,
@@ -46,6 +36,14 @@ class OneHotCategorical(Distribution):
         batch_shape = self._categorical.batch_shape
         event_shape = self._categorical.param_shape[-1:]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> OneHotCategorical:
+        new = self._get_checked_instance(OneHotCategorical, _instance)
+        batch_shape = Size(batch_shape)
+        new._categorical = _expand_categorical(self._categorical, batch_shape)
+        super(OneHotCategorical, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def _param(self) -> Tensor:
@@ -101,7 +99,41 @@ class OneHotCategorical(Distribution):
         return values
 
 
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    r"""A reparameterizable :class:`OneHotCategorical` through the straight-through
+    gradient estimator (Bengio et al., 2013): ``rsample`` returns the one-hot sample
+    itself, with the gradient of ``probs`` passed through it unchanged.
+    """
+
+    has_rsample = True
+
+    def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        # Zero in value, the identity in gradient.
+        return samples + (probs - probs.detach())
+
+
 def _one_hot(indices: Tensor, num_classes: int) -> Tensor:
     from ..nn.functional import one_hot
 
     return one_hot(indices, num_classes)
+
+
+def _expand_categorical(categorical: Categorical, batch_shape: Size) -> Categorical:
+    """``categorical.expand(batch_shape)``: the parameter (probs or logits, whichever
+    is set) expanded without a copy, nothing renormalized or validated again."""
+    if type(categorical).expand is not Distribution.expand:
+        return categorical.expand(batch_shape)
+    new = Categorical.__new__(Categorical)
+    param_shape = Size((*batch_shape, categorical._num_events))
+    if "probs" in categorical.__dict__:
+        new.probs = categorical.probs.expand(param_shape)
+        new._param = new.probs
+    if "logits" in categorical.__dict__:
+        new.logits = categorical.logits.expand(param_shape)
+        new._param = new.logits
+    new._num_events = categorical._num_events
+    Distribution.__init__(new, batch_shape, validate_args=False)
+    new._validate_args = categorical._validate_args
+    return new
