@@ -100,3 +100,12 @@ __all__ += [
     "transform_to",
     "transforms",
 ]
+
+# The gamma family (helper A's); the lowercase submodules come with the imports.
+from .beta import Beta
+from .chi2 import Chi2
+from .dirichlet import Dirichlet
+from .exp_family import ExponentialFamily
+from .gamma import Gamma
+
+__all__ += ["Beta", "Chi2", "Dirichlet", "ExponentialFamily", "Gamma"]
