@@ -1154,5 +1154,11 @@ __all__.extend(sorted(_LU))
 TOP_LEVEL["lu"] = legacy_lu
 TOP_LEVEL["lu_solve"] = legacy_lu_solve
 
+from ._linalg_householder import LINALG as _HOUSEHOLDER
+
+# householder_product, ldl_factor, ldl_factor_ex, ldl_solve.
+globals().update(_HOUSEHOLDER)
+__all__.extend(sorted(_HOUSEHOLDER))
+
 METHODS: dict[str, Callable[..., Any]] = dict(TOP_LEVEL)
 TOP_LEVEL["lu_unpack"] = lu_unpack  # a function only, as in PyTorch

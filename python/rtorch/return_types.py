@@ -75,10 +75,17 @@ linalg_lu_factor = _make("linalg_lu_factor", ("LU", "pivots"))
 linalg_lu_factor_ex = _make("linalg_lu_factor_ex", ("LU", "pivots", "info"))
 linalg_lu = _make("linalg_lu", ("P", "L", "U"))
 lu_unpack = _make("lu_unpack", ("P", "L", "U"))
+linalg_ldl_factor = _make("linalg_ldl_factor", ("LD", "pivots"))
+linalg_ldl_factor_ex = _make("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+geqrf = _make("geqrf", ("a", "tau"))
+triangular_solve = _make("triangular_solve", ("solution", "cloned_coefficient"))
 __all__ += [
+    "geqrf",
     "linalg_cholesky_ex",
     "linalg_eigh",
     "linalg_inv_ex",
+    "linalg_ldl_factor",
+    "linalg_ldl_factor_ex",
     "linalg_lstsq",
     "linalg_lu",
     "linalg_lu_factor",
@@ -91,4 +98,5 @@ __all__ += [
     "qr",
     "slogdet",
     "svd",
+    "triangular_solve",
 ]
