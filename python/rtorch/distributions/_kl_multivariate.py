@@ -143,9 +143,12 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(
         )
     term1 = 2 * _half_log_det_tril(q._unbroadcasted_scale_tril) - _lowrank_log_det(p)
     term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
-    # tr(S_q^-1 (Wp Wp^T + Dp)) = ||L_q^-1 Wp||_F^2 + ||L_q^-1 Dp^1/2||_F^2.
+    # tr(S_q^-1 (Wp Wp^T + Dp)) = ||L_q^-1 Wp||_F^2 + ||L_q^-1 Dp^1/2||_F^2. (PyTorch leaves
+    # the diagonal's own batch dimensions out of this shape and fails where it has more.)
     batch = broadcast_shapes(
-        q._unbroadcasted_scale_tril.shape[:-2], p._unbroadcasted_cov_factor.shape[:-2]
+        q._unbroadcasted_scale_tril.shape[:-2],
+        p._unbroadcasted_cov_factor.shape[:-2],
+        p._unbroadcasted_cov_diag.shape[:-1],
     )
     n = p.event_shape[0]
     q_tril = q._unbroadcasted_scale_tril.expand(*batch, n, n)
