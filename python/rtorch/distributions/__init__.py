@@ -6,7 +6,14 @@ Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categoric
 (``rtorch.manual_seed``), so they differ from PyTorch's stream for the same seed.
 """
 
-from . import _kl_multivariate, _kl_scalar_families, constraint_registry, constraints, transforms  # noqa: F401  (_kl_*: KL pairs)
+from . import (  # noqa: F401  (_kl_*: KL pairs)
+    _kl_multivariate,
+    _kl_scalar_families,
+    _kl_transformed,
+    constraint_registry,
+    constraints,
+    transforms,
+)
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .cauchy import Cauchy
@@ -15,15 +22,24 @@ from .continuous_bernoulli import ContinuousBernoulli
 from .distribution import Distribution
 from .exponential import Exponential
 from .generalized_pareto import GeneralizedPareto
+from .gumbel import Gumbel
+from .half_cauchy import HalfCauchy
+from .half_normal import HalfNormal
 from .independent import Independent
+from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
+from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
+from .log_normal import LogNormal
+from .logistic_normal import LogisticNormal
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .pareto import Pareto
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
 from .transforms import (
     AbsTransform,
     AffineTransform,
@@ -48,6 +64,7 @@ from .transforms import (
 )
 from .uniform import Uniform
 from .von_mises import VonMises
+from .weibull import Weibull
 
 __all__ = [
     "Bernoulli",
@@ -82,8 +99,16 @@ __all__ += [
     "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
     "ExpTransform",
+    "Gumbel",
+    "HalfCauchy",
+    "HalfNormal",
     "IndependentTransform",
+    "InverseGamma",
+    "Kumaraswamy",
+    "LogNormal",
+    "LogisticNormal",
     "LowerCholeskyTransform",
+    "Pareto",
     "PositiveDefiniteTransform",
     "PowerTransform",
     "ReshapeTransform",
@@ -94,6 +119,8 @@ __all__ += [
     "StickBreakingTransform",
     "TanhTransform",
     "Transform",
+    "TransformedDistribution",
+    "Weibull",
     "biject_to",
     "constraint_registry",
     "identity_transform",
