@@ -1,6 +1,6 @@
 """rtorch.nn: modules, parameters, initialisation and the functional API, as torch.nn."""
 
-from . import functional, init, parallel, utils  # noqa: F401
+from . import attention, functional, grad, init, parallel, utils  # noqa: F401
 from .modules import *
 from .parallel import DataParallel  # noqa: F401
 from .parameter import (  # noqa: F401
@@ -9,3 +9,6 @@ from .parameter import (  # noqa: F401
     UninitializedBuffer,
     UninitializedParameter,
 )
+
+# torch.nn.functional.grad is torch.nn.grad (PyTorch's functional module imports it).
+functional.grad = grad
