@@ -14,7 +14,7 @@ from ..parameter import Parameter
 from . import _factory
 from .module import Module
 
-__all__ = ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
+__all__ = ["CrossMapLRN2d", "GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
 
 
 class LayerNorm(Module):
@@ -187,6 +187,52 @@ class LocalResponseNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    r"""Local response normalization across the channels of a 4-D input, the legacy
+    (Lua Torch) variant: :math:`b_c = a_c \left(k + \frac{\alpha}{n} S_c\right)^{-\beta}`.
+
+    As PyTorch computes it, :math:`S_c` sums :math:`a_{c'}^2` over
+    :math:`c' \in [c - p + 1, c + p - 1]` (clipped to the channels) with
+    :math:`p = \lfloor (n - 1)/2 \rfloor + 1`, plus :math:`a_0^2` for every
+    :math:`c \ge p` (PyTorch's running window never drops channel 0); so it differs
+    from :class:`LocalResponseNorm`. Gradients are autograd's of this forward (PyTorch's
+    hand-written backward is not the exact gradient of its forward).
+
+    Args:
+        size: amount of neighbouring channels used for normalization
+        alpha: multiplicative factor. Default: 0.0001
+        beta: exponent. Default: 0.75
+        k: additive factor. Default: 1
+
+    Shape:
+        - Input: :math:`(N, C, H, W)`; output: the same shape.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        channels = input.shape[1]
+        reach = int((self.size - 1) / 2 + 1)
+        sq = input * input
+        padded = F.pad(sq, [0, 0, 0, 0, reach - 1, reach - 1])
+        total = padded.narrow(1, 0, channels)
+        for j in range(1, 2 * reach - 1):
+            total = total + padded.narrow(1, j, channels)
+        late = (rtorch.arange(channels) >= reach).to(input.dtype).view(1, channels, 1, 1)
+        total = total + sq.narrow(1, 0, 1) * late
+        return input * (total * (self.alpha / self.size) + self.k).pow(-self.beta)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
