@@ -128,11 +128,31 @@ __all__ += [
     "transforms",
 ]
 
-# The gamma family (helper A's); the lowercase submodules come with the imports.
+# The gamma family and the discrete families (helper A's); the lowercase submodules
+# come with the imports; _kl_gamma_family registers their KL pairs.
+from . import _kl_gamma_family  # noqa: F401
 from .beta import Beta
+from .binomial import Binomial
 from .chi2 import Chi2
 from .dirichlet import Dirichlet
 from .exp_family import ExponentialFamily
+from .fishersnedecor import FisherSnedecor
 from .gamma import Gamma
+from .geometric import Geometric
+from .multinomial import Multinomial
+from .negative_binomial import NegativeBinomial
+from .studentT import StudentT
 
-__all__ += ["Beta", "Chi2", "Dirichlet", "ExponentialFamily", "Gamma"]
+__all__ += [
+    "Beta",
+    "Binomial",
+    "Chi2",
+    "Dirichlet",
+    "ExponentialFamily",
+    "FisherSnedecor",
+    "Gamma",
+    "Geometric",
+    "Multinomial",
+    "NegativeBinomial",
+    "StudentT",
+]
