@@ -45,13 +45,14 @@ def _no_grad() -> Any:
 
 
 class _NotDifferentiable(Function):
-    """Identity on its inputs whose backward raises PyTorch's error for ``name``: the
-    outputs of an op PyTorch does not differentiate keep a grad_fn, as PyTorch's do."""
+    """Passes its first ``count`` tensors through; the rest are the op's inputs, which
+    tie the outputs into the graph. Its backward raises PyTorch's error: the outputs of
+    an op PyTorch does not differentiate keep a grad_fn there too."""
 
     @staticmethod
-    def forward(ctx: Any, message: str, *tensors: Tensor) -> Any:
+    def forward(ctx: Any, message: str, count: int, *tensors: Tensor) -> Any:
         ctx.message = message
-        return tuple(t.clone() for t in tensors)
+        return tuple(t.clone() for t in tensors[:count])
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> Any:
@@ -59,13 +60,17 @@ class _NotDifferentiable(Function):
 
 
 def _guard(message: str, tensors: tuple[Tensor, ...], inputs: Sequence[Tensor]) -> tuple:
+    """``tensors`` (an op's results), their floating ones tied to the ``inputs`` that
+    require grad through ``_NotDifferentiable``."""
     from . import is_grad_enabled
 
-    if is_grad_enabled() and any(t.requires_grad for t in inputs):
-        float_ones = [t for t in tensors if t.is_floating_point()]
-        guarded = iter(_NotDifferentiable.apply(message, *float_ones))
-        return tuple(next(guarded) if t.is_floating_point() else t for t in tensors)
-    return tensors
+    live = [t for t in inputs if t.requires_grad]
+    if not (is_grad_enabled() and live):
+        return tensors
+    floats = [t for t in tensors if t.is_floating_point()]
+    out = _NotDifferentiable.apply(message, len(floats), *floats, *live)
+    guarded = iter(out if isinstance(out, tuple) else (out,))
+    return tuple(next(guarded) if t.is_floating_point() else t for t in tensors)
 
 
 # --- geqrf -----------------------------------------------------------------------------
@@ -342,7 +347,7 @@ def _ldl(A: Tensor, name: str) -> tuple[Tensor, Tensor, Tensor]:
     n = A.shape[-1]
     batch = tuple(A.shape[:-2])
     with _no_grad():
-        flat = A.detach().reshape(-1, n, n)
+        flat = A.detach().reshape(math.prod(batch), n, n)
         parts, pivots, infos = [], [], []
         for j in range(flat.shape[0]):
             LD, piv, info = _sytf2(flat[j])
@@ -479,9 +484,10 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     batch = tuple(broadcast_shapes(tuple(LD.shape[:-2]), tuple(B.shape[:-2])))
     r = B.shape[-1]
     with _no_grad():
-        LDs = LD.detach().expand(*batch, n, n).reshape(-1, n, n)
-        pivs = pivots.expand(*batch, n).reshape(-1, n).tolist()
-        Bs = B.detach().expand(*batch, n, r).reshape(-1, n, r).clone()
+        count = math.prod(batch)
+        LDs = LD.detach().expand(*batch, n, n).reshape(count, n, n)
+        pivs = pivots.expand(*batch, n).reshape(count, n).tolist()
+        Bs = B.detach().expand(*batch, n, r).reshape(count, n, r).clone()
         for j in range(Bs.shape[0]):
             _sytrs(LDs[j], pivs[j], Bs[j])
         X = Bs.reshape(*batch, n, r)
@@ -661,6 +667,7 @@ def pca_lowrank(
 # --- legacy norms -------------------------------------------------------------------------
 
 _NUCLEAR_WARNED = False
+_FROBENIUS_WARNED = False
 
 
 def nuclear_norm(input: Tensor, *args: Any, keepdim: bool = False, out: Any = None) -> Tensor:
@@ -698,7 +705,17 @@ def frobenius_norm(
     input: Tensor, dim: Sequence[int], keepdim: bool = False, *, out: Any = None
 ) -> Tensor:
     """The square root of the sum of squares over ``dim`` (at most two dims; all of
-    them when ``dim`` is empty)."""
+    them when ``dim`` is empty); deprecated in PyTorch for ``linalg.vector_norm``."""
+    global _FROBENIUS_WARNED
+    if not _FROBENIUS_WARNED:
+        _FROBENIUS_WARNED = True
+        warnings.warn(
+            "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+            "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, "
+            "2., dim, keepdim)` instead",
+            UserWarning,
+            stacklevel=2,
+        )
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) > 2:
         raise RuntimeError(
