@@ -30,6 +30,7 @@ from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
 from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
+from .lkj_cholesky import LKJCholesky
 from .log_normal import LogNormal
 from .logistic_normal import LogisticNormal
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
@@ -65,6 +66,7 @@ from .transforms import (
 from .uniform import Uniform
 from .von_mises import VonMises
 from .weibull import Weibull
+from .wishart import Wishart
 
 __all__ = [
     "Bernoulli",
@@ -75,6 +77,7 @@ __all__ = [
     "Exponential",
     "GeneralizedPareto",
     "Independent",
+    "LKJCholesky",
     "Laplace",
     "LowRankMultivariateNormal",
     "MixtureSameFamily",
@@ -85,6 +88,7 @@ __all__ = [
     "Poisson",
     "Uniform",
     "VonMises",
+    "Wishart",
     "constraints",
     "kl_divergence",
     "register_kl",
