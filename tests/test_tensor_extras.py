@@ -53,6 +53,56 @@ def test_apply_integer_conversion_rules():
     assert rtorch.ones(2).apply_(lambda v: np.float64(2.5)).tolist() == [2.5, 2.5]
 
 
+def test_apply_integer_and_bool_need_integers():
+    with pytest.raises(TypeError, match="'str' object cannot be interpreted as an integer"):
+        rtorch.ones(2, dtype=rtorch.int64).apply_(lambda v: "3")
+    with pytest.raises(TypeError, match="'NoneType' object cannot be interpreted"):
+        rtorch.ones(2, dtype=rtorch.bool).apply_(lambda v: None)
+    with pytest.raises(ValueError, match="Overflow"):
+        rtorch.ones(2, dtype=rtorch.int64).apply_(lambda v: 2**63)
+    assert (
+        rtorch.ones(2, dtype=rtorch.int64).apply_(lambda v: 2**63 - 1).tolist() == [2**63 - 1] * 2
+    )
+    assert rtorch.ones(2, dtype=rtorch.uint8).apply_(lambda v: -255).tolist() == [1, 1]
+    with pytest.raises(RuntimeError, match="without overflow"):
+        rtorch.ones(2, dtype=rtorch.uint8).apply_(lambda v: -256)
+
+
+_CONVERSIONS = [
+    ("float32", 1e300),
+    ("float16", 1e6),
+    ("float64", True),
+    ("int64", 2.7),
+    ("int64", -2.7),
+    ("int64", float("nan")),
+    ("int64", "3"),
+    ("int64", None),
+    ("int32", 2**31),
+    ("int8", -128),
+    ("uint8", -1),
+    ("uint8", 256),
+    ("bool", 0.5),
+    ("bool", 0.0),
+    ("bool", 2),
+    ("bool", "x"),
+    ("float32", "1.5"),
+    ("float32", (1, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype,value", _CONVERSIONS)
+def test_apply_conversions_match_pytorch(torch_ref, dtype, value):
+    torch = torch_ref
+
+    def run(lib):
+        try:
+            return lib.ones(2, dtype=getattr(lib, dtype)).apply_(lambda v: value).tolist()
+        except (RuntimeError, TypeError, ValueError) as e:  # the class must agree
+            return type(e)
+
+    assert run(rtorch) == run(torch)
+
+
 def test_apply_on_views_and_expanded_memory():
     base = rtorch.zeros(2, 3)
     base[:, ::2].apply_(lambda v: 5)
@@ -84,8 +134,12 @@ def test_map_and_map2_broadcast_the_operands():
         rtorch.zeros(3).map_(rtorch.arange(3), lambda p, q: q)
     with pytest.raises(TypeError, match="must be Tensor, not list"):
         rtorch.zeros(2).map_([1, 2], lambda p, q: q)
-    with pytest.raises(TypeError, match="'y'"):
+    with pytest.raises(TypeError, match="map2_: expected torch.FloatTensor for argument 'y'"):
         rtorch.zeros(2).map2_(rtorch.zeros(2), rtorch.zeros(2).long(), lambda p, q, r: q)
+    with pytest.raises(TypeError, match=r"argument 'x' \(position 1\) must be Tensor"):
+        rtorch.zeros(2).map2_([1.0, 2.0], rtorch.zeros(2), lambda p, q, r: q)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        rtorch.zeros(2).map_(rtorch.ones(2, requires_grad=True), lambda p, q: q)
     with pytest.raises(TypeError):
         rtorch.ones(2).map_(rtorch.ones(2), lambda a: a)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,19 +35,27 @@ def _converter(dtype: Any) -> Callable[[Any], Any]:
             raise TypeError(f"must be real number, not {type(r).__name__}")
         return r
 
+    def to_int(r: Any) -> int:
+        # Floats truncate (inf/NaN cannot); anything else must be an integer index.
+        if isinstance(r, float):
+            if not math.isfinite(r):
+                raise RuntimeError(
+                    f"value cannot be converted to type {name.removeprefix('torch.')} "
+                    "without overflow"
+                )
+            return int(r)
+        return operator.index(r)
+
     if name == "torch.bool":
-        return lambda r: bool(real(r))
+        return lambda r: r != 0 if isinstance(r, float) else bool(operator.index(r))
     if name in _INT_RANGES:
         lo, hi = _INT_RANGES[name]
         short = name.removeprefix("torch.")
 
         def integer(r: Any) -> int:
-            r = real(r)
-            if isinstance(r, Tensor):
-                r = r.item()
-            if isinstance(r, float) and not math.isfinite(r):
-                raise RuntimeError(f"value cannot be converted to type {short} without overflow")
-            v = int(r)
+            v = to_int(r)
+            if not -(2**63) <= v < 2**63:
+                raise ValueError("Overflow when unpacking long long")
             if not lo <= v <= hi:
                 raise RuntimeError(f"value cannot be converted to type {short} without overflow")
             return v % 256 if short == "uint8" else v
@@ -118,9 +127,15 @@ def _check_operand(self: Tensor, other: Any, name: str, arg: str, position: int)
             f"{name}(): argument '{arg}' (position {position}) must be Tensor, not "
             f"{type(other).__name__}"
         )
+    if other.requires_grad:
+        raise RuntimeError(
+            f"Can't call {name}() on Variable that requires grad. Use var.detach().{name}() "
+            "instead."
+        )
     if other.dtype != self.dtype:
+        what = f"'{arg}'" if name == "map_" else f"argument '{arg}'"
         raise TypeError(
-            f"{name}: expected {_legacy_type(self)} for '{arg}' (got {_legacy_type(other)})"
+            f"{name}: expected {_legacy_type(self)} for {what} (got {_legacy_type(other)})"
         )
     return other.expand(*self.shape)
 
