@@ -234,7 +234,7 @@ def _bag_bookkeeping(
     bags = starts.shape[0]
     positions = rtorch.arange(n, dtype=itype)
     # The bag of index i is the last start <= i.
-    offset2bag = rtorch.searchsorted(starts.to(itype), positions, right=True) - 1
+    offset2bag = (rtorch.searchsorted(starts.to(itype), positions, right=True) - 1).to(itype)
     fast_sum = mode == 0 and pad is None and weight.dtype != rtorch.float64
     if mode == 0:
         # PyTorch's sum kernel leaves these unused: zeros, one per offset.
@@ -401,13 +401,26 @@ def native_batch_norm(
     ):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    if input.numel() == 0:
+        raise RuntimeError(
+            "input tensor must have at least one element, but got input_sizes = "
+            f"{list(input.shape)}"
+        )
+    dims = [d for d in range(input.dim()) if d != 1]
+    if training and input.numel() // channels == 1:
+        # One value per channel: the fused kernel refuses it (as F.batch_norm does), ATen
+        # normalizes it to zero; the running variance becomes NaN (0 / 0 unbiased).
+        with _no_grad():
+            mean, invstd = _stats(input, dims, False, eps)
+        out = batch_norm_elemt(input, weight, bias, mean, invstd, eps)
+        _update_running(running_mean, running_var, mean, mean * float("nan"), momentum)
+        return out, mean, invstd
     out = _C._batch_norm(
         input, running_mean, running_var, weight, bias, training, float(momentum), float(eps)
     )
     if not training:
         empty = input.new_empty((0,))
         return out, empty, empty.clone()
-    dims = [d for d in range(input.dim()) if d != 1]
     with _no_grad():
         mean, invstd = _stats(input, dims, False, eps)
     return out, mean, invstd

@@ -26,6 +26,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # List swa_utils as PyTorch's (eagerly imported) optim does, loaded or not.
+    return sorted(set(globals()) | {"swa_utils"})
+
+
 __all__ = [
     "ASGD",
     "LBFGS",
