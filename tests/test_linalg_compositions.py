@@ -127,6 +127,113 @@ def test_solve_triangular_reads_one_triangle() -> None:
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
 
 
+def test_solve_triangular_substitution_sizes_dtypes_and_broadcast() -> None:
+    rng = np.random.default_rng(31)
+    # Sizes past faer's recursive blocking (and a tail), several right-hand sides,
+    # float32 against float64 numpy; the other triangle holds garbage that must not be read.
+    for n, k in ((1, 1), (7, 3), (65, 5), (130, 17)):
+        A = rng.standard_normal((n, n)) + n * np.eye(n)
+        A += 1e3 * (np.triu(np.ones((n, n)), 1))
+        B = rng.standard_normal((n, k))
+        want = np.linalg.solve(np.tril(A), B)
+        got = LA.solve_triangular(_t(A), _t(B), upper=False)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+        got32 = LA.solve_triangular(_t(A).float(), _t(B).float(), upper=False)
+        assert got32.dtype == rtorch.float32
+        np.testing.assert_allclose(got32.numpy(), want, rtol=1e-4, atol=1e-5)
+    # Batch dims broadcast (5, 1) with (4,); a non-contiguous (transposed) B.
+    A = rng.standard_normal((5, 1, 3, 3)) + 3 * np.eye(3)
+    B = rng.standard_normal((4, 2, 3))
+    got = LA.solve_triangular(_t(A), _t(B).mT, upper=True)
+    want = np.linalg.solve(np.triu(A), B.transpose(0, 2, 1))
+    assert tuple(got.shape) == (5, 4, 3, 2)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+    # Empty matrices and an empty batch.
+    assert tuple(LA.solve_triangular(rtorch.zeros(0, 0), rtorch.ones(0, 3), upper=True).shape) == (
+        0,
+        3,
+    )
+    assert tuple(
+        LA.solve_triangular(rtorch.zeros(0, 2, 2), rtorch.ones(2, 3), upper=True).shape
+    ) == (
+        0,
+        2,
+        3,
+    )
+
+
+def test_solve_triangular_singular_dtype_and_errors() -> None:
+    # No singularity check, as PyTorch: a zero pivot divides by zero.
+    got = LA.solve_triangular(rtorch.zeros(2, 2), rtorch.ones(2, 1), upper=True).tolist()
+    assert math.isnan(got[0][0]) and got[1][0] == math.inf
+    # unitriangular ignores the diagonal (here zeros).
+    got = LA.solve_triangular(
+        rtorch.tensor([[0.0, 1.0], [0.0, 2.0]]), rtorch.ones(2, 1), upper=True, unitriangular=True
+    )
+    assert got.tolist() == [[0.0], [1.0]]
+    # The result takes A's dtype (B is converted), as PyTorch.
+    A, B = rtorch.eye(3), rtorch.ones(3, 2, dtype=F64)
+    assert LA.solve_triangular(A, B, upper=True).dtype == rtorch.float32
+    assert LA.solve_triangular(A.double(), B.float(), upper=True).dtype == F64
+    assert LA.solve_triangular(A, B.int(), upper=False).tolist() == [[1.0, 1.0]] * 3
+    with pytest.raises(RuntimeError, match="B must have at least 2 dimensions"):
+        LA.solve_triangular(A, rtorch.ones(3), upper=True)
+    with pytest.raises(RuntimeError, match=r"equation AX = B \(3x3 and 4x2\)"):
+        LA.solve_triangular(A, rtorch.ones(4, 2), upper=True)
+    with pytest.raises(RuntimeError, match=r"equation XA = B \(3x3 and 2x4\)"):
+        LA.solve_triangular(A, rtorch.ones(2, 4), upper=True, left=False)
+    with pytest.raises(RuntimeError, match="3 by 4 matrices"):
+        LA.solve_triangular(rtorch.ones(3, 4), rtorch.ones(3, 2), upper=True)
+    with pytest.raises(NotImplementedError, match="not implemented for 'Int'"):
+        LA.solve_triangular(A.int(), B, upper=True)
+    with pytest.raises(NotImplementedError, match="not implemented for 'Half'"):
+        LA.solve_triangular(A.half(), B.half(), upper=True)
+    with pytest.raises(TypeError):
+        LA.solve_triangular(A, B)
+
+
+def test_solve_triangular_gradients() -> None:
+    from rtorch.autograd import gradcheck, gradgradcheck
+
+    rng = np.random.default_rng(32)
+    A = _t(rng.standard_normal((2, 4, 4)) + 4 * np.eye(4)).requires_grad_()
+    B = _t(rng.standard_normal((4, 3))).requires_grad_()
+    Bt = _t(rng.standard_normal((3, 4))).requires_grad_()
+    for upper in (True, False):
+        for unit in (True, False):
+            assert gradcheck(
+                lambda a, b, u=upper, t=unit: LA.solve_triangular(a, b, upper=u, unitriangular=t),
+                (A, B),
+            )
+            assert gradcheck(
+                lambda a, b, u=upper, t=unit: LA.solve_triangular(
+                    a, b, upper=u, left=False, unitriangular=t
+                ),
+                (A, Bt),
+            )
+    assert gradgradcheck(lambda a, b: LA.solve_triangular(a, b, upper=True), (A, B))
+    # The gradient lives on the triangle read: zero elsewhere (and on the diagonal when
+    # unitriangular).
+    LA.solve_triangular(A, B, upper=True, unitriangular=True).sum().backward()
+    g = A.grad.numpy()
+    assert np.all(np.tril(g[0]) == 0) and np.any(np.triu(g[0], 1) != 0)
+
+
+def test_solve_triangular_matches_torch(torch_ref) -> None:
+    torch = torch_ref
+    rng = np.random.default_rng(33)
+    A = rng.standard_normal((3, 6, 6)) + 2 * np.eye(6)
+    B = rng.standard_normal((3, 6, 4))
+    for upper in (True, False):
+        for left in (True, False):
+            Bx = B if left else B.transpose(0, 2, 1)
+            got = LA.solve_triangular(_t(A), _t(Bx), upper=upper, left=left).numpy()
+            want = torch.linalg.solve_triangular(
+                torch.tensor(A), torch.tensor(Bx), upper=upper, left=left
+            ).numpy()
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
 def test_cond_tensorinv_tensorsolve() -> None:
     rng = np.random.default_rng(4)
     A = rng.standard_normal((3, 5, 5))

@@ -303,6 +303,14 @@ def test_cholesky_solve_and_inverse():
     L = rtorch.linalg.cholesky(T(a))
     close(rtorch.cholesky_solve(T(b), L), np.linalg.solve(a, b))
     close(rtorch.cholesky_solve(T(b), L.mT, upper=True), np.linalg.solve(a, b))
+    # PyTorch's checks, and no singularity check (a zero factor gives NaN, not an error).
+    with pytest.raises(RuntimeError, match="each A matrix is 4 by 4 but each b matrix is 5 by 2"):
+        rtorch.cholesky_solve(rtorch.ones(5, 2, dtype=rtorch.float64), L)
+    with pytest.raises(RuntimeError, match="b should have at least 2 dimensions"):
+        rtorch.cholesky_solve(rtorch.ones(4, dtype=rtorch.float64), L)
+    with pytest.raises(RuntimeError, match="found b of type Float and A of type Double"):
+        rtorch.cholesky_solve(rtorch.ones(4, 2), L)
+    assert rtorch.cholesky_solve(rtorch.ones(2, 2), rtorch.zeros(2, 2)).isnan().all()
     close(rtorch.cholesky_inverse(L), np.linalg.inv(a))
     close(rtorch.cholesky(T(a)), np.linalg.cholesky(a))
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
-from .linalg import _writes_out, inv, matrix_norm, solve, svdvals
+from .autograd.function import Function
+from .linalg import _scalar_name, _writes_out, inv, matrix_norm, solve, svdvals
 
 
 def _square(A: Tensor, name: str) -> None:
@@ -148,6 +149,30 @@ def _chain(mats: list[Tensor], split: list[list[int]], i: int, j: int) -> Tensor
     return _chain(mats, split, i, k) @ _chain(mats, split, k + 1, j)
 
 
+class _SolveTriangularFn(Function):
+    """``X = T^{-1} B`` for the triangle ``T`` of ``A`` (equal batch shapes); gradient:
+    gB = T^{-T} gX, gA = -gB X^T restricted to the triangle read (without its diagonal
+    when ``unitriangular``)."""
+
+    @staticmethod
+    def forward(ctx: Any, A: Tensor, B: Tensor, upper: bool, unitriangular: bool) -> Tensor:
+        X = _C._linalg_solve_triangular(A, B, upper, unitriangular)
+        ctx.save_for_backward(A, X)
+        ctx.upper, ctx.unitriangular = upper, unitriangular
+        return X
+
+    @staticmethod
+    def backward(ctx: Any, gX: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        A, X = ctx.saved_tensors
+        upper, unit = ctx.upper, ctx.unitriangular
+        gB = _SolveTriangularFn.apply(A.mT, gX, not upper, unit)
+        gA = None
+        if ctx.needs_input_grad[0]:
+            g = -(gB @ X.mT)
+            gA = g.triu(int(unit)) if upper else g.tril(-int(unit))
+        return gA, gB, None, None
+
+
 @_writes_out
 def solve_triangular(
     A: Tensor,
@@ -157,16 +182,35 @@ def solve_triangular(
     left: bool = True,
     unitriangular: bool = False,
 ) -> Tensor:
-    """X with A X = B (``left``) or X A = B, reading only A's ``upper`` or lower triangle
-    (its diagonal taken as ones when ``unitriangular``). A zero on the diagonal raises
-    LinAlgError (PyTorch's triangular solver divides by it and returns inf/NaN)."""
-    _square(A, "linalg.solve_triangular")
-    T = A.triu() if upper else A.tril()
-    if unitriangular:
-        n = A.shape[-1]
-        eye = _C.eye(n, dtype=A.dtype)
-        T = T * (1 - eye) + eye
-    return solve(T, B, left=left)
+    """X with A X = B (``left``) or X A = B by substitution, reading only A's ``upper`` or
+    lower triangle (its diagonal taken as ones when ``unitriangular``); batch dims
+    broadcast. As PyTorch, the result has A's dtype, and a zero on the diagonal gives
+    inf/NaN rather than an error (no singularity check)."""
+    name = "linalg.solve_triangular"
+    if B.dim() < 2:
+        raise RuntimeError(f"{name}: The input tensor B must have at least 2 dimensions.")
+    _square(A, name)
+    if A.dtype not in (_C.float32, _C.float64):
+        raise NotImplementedError(
+            f"\"triangular_solve_cpu\" not implemented for '{_scalar_name(A.dtype)}'"
+        )
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(
+            f"{name}: Incompatible shapes of A and B for the equation "
+            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})"
+        )
+    B = B.to(A.dtype)
+    if not left:
+        A, B, upper = A.mT, B.mT, not upper
+    from . import broadcast_shapes
+
+    batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))
+    k = B.shape[-1]
+    X = _SolveTriangularFn.apply(
+        A.expand(*batch, n, n), B.expand(*batch, n, k), bool(upper), bool(unitriangular)
+    )
+    return X if left else X.mT
 
 
 @_writes_out

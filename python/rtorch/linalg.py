@@ -572,10 +572,28 @@ def _legacy_cholesky(A: Tensor, upper: bool = False, *, out: Tensor | None = Non
 @_writes_out
 def _cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:
     """``torch.cholesky_solve``: ``X`` with ``(L L^T) X = B`` given the factor ``L``
-    (or ``U`` with ``U^T U`` when ``upper``); composed of two solves."""
+    (or ``U`` with ``U^T U`` when ``upper``): two triangular solves, batch dims broadcast;
+    a zero on L's diagonal gives inf/NaN, as PyTorch."""
+    from ._linalg_compositions import solve_triangular
+
+    if B.dim() < 2:
+        raise RuntimeError(
+            f"b should have at least 2 dimensions, but has {B.dim()} dimensions instead"
+        )
+    _check_matrix(L, "cholesky_solve", square=True)
+    if B.dtype != L.dtype:
+        raise RuntimeError(
+            f"Expected b and A to have the same dtype, but found b of type "
+            f"{_scalar_name(B.dtype)} and A of type {_scalar_name(L.dtype)} instead."
+        )
+    if B.shape[-2] != L.shape[-1]:
+        raise RuntimeError(
+            f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-1]} "
+            f"by {L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}"
+        )
     if upper:
         L = L.mT
-    return solve(L.mT, solve(L, B))
+    return solve_triangular(L.mT, solve_triangular(L, B, upper=False), upper=True)
 
 
 # --- qr --------------------------------------------------------------------------------

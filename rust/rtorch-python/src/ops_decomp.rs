@@ -27,6 +27,23 @@ fn _linalg_solve_ex(
     Ok((t(x), t(info)))
 }
 
+/// `X` with `T X = B` for the triangle `T` of `A` (same batch shape, `B` of shape
+/// `(*, n, k)`).
+#[module_fn]
+fn _linalg_solve_triangular(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    b: PyRef<'_, PyTensor>,
+    upper: bool,
+    unitriangular: bool,
+) -> PyResult<PyTensor> {
+    let (a, b) = (a.inner.clone(), b.inner.clone());
+    let x = py
+        .detach(move || d::solve_triangular(&a, &b, upper, unitriangular))
+        .py()?;
+    Ok(t(x))
+}
+
 /// `(LU, pivots, info)`: LU with partial pivoting, L and U packed, LAPACK's pivots.
 #[module_fn]
 fn _linalg_lu_factor_ex(

@@ -14,7 +14,7 @@
 use crate::element::Element;
 use faer::linalg::solvers::{DenseSolveCore, Llt, PartialPivLu, Qr, SelfAdjointEigen, Solve, Svd};
 use faer::traits::RealField;
-use faer::{MatMut, MatRef, Side};
+use faer::{MatMut, MatRef, Par, Side};
 
 /// The element types the decompositions run on: f32 and f64 (`eigh` and `svd` are
 /// called with f64 only; `ops/linalg_decomp.rs` says why).
@@ -124,6 +124,51 @@ pub fn solve<T: LinalgFloat>(
         (x, info)
     });
     unzip_results(res)
+}
+
+/// `X` with `T X = B` for each `n x n` triangular T (its `upper` or lower triangle of
+/// `a`, with ones on the diagonal when `unit`) and `n x k` B, by substitution. Only that
+/// triangle is read. A zero on the diagonal divides by zero (inf/NaN), as the
+/// BLAS trsm behind PyTorch does: no factorisation, no singularity check.
+pub fn solve_triangular<T: LinalgFloat>(
+    a: &[T],
+    b: &[T],
+    batch: usize,
+    n: usize,
+    k: usize,
+    upper: bool,
+    unit: bool,
+) -> Vec<T> {
+    let nn = n * n;
+    let nk = n * k;
+    let res: Vec<Vec<T>> = super::par_map(batch, &|i| {
+        let mut x = b[i * nk..(i + 1) * nk].to_vec();
+        if n == 0 || k == 0 {
+            return x;
+        }
+        // The triangle alone, so that nothing outside it (or its diagonal, when unit)
+        // can reach the solve whatever faer's kernels read.
+        let mut tri = a[i * nn..(i + 1) * nn].to_vec();
+        for r in 0..n {
+            for c in 0..n {
+                let outside = if upper { c < r } else { c > r };
+                if outside {
+                    tri[r * n + c] = <T as Element>::zero();
+                } else if unit && r == c {
+                    tri[r * n + c] = <T as Element>::one();
+                }
+            }
+        }
+        let t = MatRef::from_row_major_slice(&tri, n, n);
+        let rhs = MatMut::from_row_major_slice_mut(&mut x, n, k);
+        if upper {
+            faer::linalg::triangular_solve::solve_upper_triangular_in_place(t, rhs, Par::Seq);
+        } else {
+            faer::linalg::triangular_solve::solve_lower_triangular_in_place(t, rhs, Par::Seq);
+        }
+        x
+    });
+    res.concat()
 }
 
 fn unzip_results<T>(res: Vec<(Vec<T>, i32)>) -> (Vec<T>, Vec<i32>) {

@@ -140,6 +140,36 @@ pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> 
     })
 }
 
+/// `linalg.solve_triangular(A, B, upper, left=True, unitriangular)` for `A (*, n, n)`
+/// and `B (*, n, k)` with the same batch shape (the caller broadcasts and turns a right
+/// solve into a left one): X, inf/NaN where the diagonal holds a zero, as PyTorch.
+pub fn solve_triangular(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
+    let name = "linalg.solve_triangular";
+    let (batch, n) = check_square(a, name)?;
+    if b.dtype() != a.dtype() {
+        return Err(Error::Runtime(format!(
+            "{name}: Expected A and B to have the same dtype, but found A of type {} and B of type {} instead",
+            a.dtype().scalar_type_name(),
+            b.dtype().scalar_type_name()
+        )));
+    }
+    let (bb, bn, kk) = check_matrix(b, name)?;
+    if bb != batch || bn != n {
+        return Err(Error::Runtime(format!(
+            "{name}: Incompatible shapes of A and B for the equation AX = B ({n}x{n} and {bn}x{kk})"
+        )));
+    }
+    let nb = numel(&batch)?;
+    if Backend::of(a, &[b])? == Backend::Meta {
+        let [x] = meta_outputs([(&with(&batch, &[n, kk]), a.dtype())])?;
+        return Ok(x);
+    }
+    float_dispatch!(a, T => {
+        let x = k::solve_triangular::<T>(&data::<T>(a)?, &data::<T>(b)?, nb, n, kk, upper, unit);
+        Tensor::from_vec(x, &with(&batch, &[n, kk]))
+    })
+}
+
 /// `linalg.lu_factor_ex(A)` with pivoting: (LU packed, pivots int32 1-based, info).
 pub fn lu_factor_ex(a: &Tensor, name: &str) -> Result<(Tensor, Tensor, Tensor)> {
     let (batch, m, n) = check_matrix(a, name)?;
