@@ -616,3 +616,22 @@ def test_norms_match_pytorch(torch_ref):
     )
     with pytest.raises(NotImplementedError):
         torch.native_norm(torch.tensor(X))
+
+
+def test_meta_tensors_give_shapes():
+    def m(*shape):
+        return rtorch.empty(*shape, device="meta")
+
+    a, tau = rtorch.geqrf(m(2, 5, 3))
+    assert a.is_meta and tuple(tau.shape) == (2, 3)
+    assert tuple(LA.householder_product(m(5, 3), m(3)).shape) == (5, 3)
+    assert tuple(rtorch.ormqr(m(5, 3), m(3), m(5, 2)).shape) == (5, 2)
+    LD, piv, info = LA.ldl_factor_ex(m(2, 4, 4))
+    assert LD.is_meta and tuple(piv.shape) == (2, 4) and tuple(info.shape) == (2,)
+    assert piv.dtype == rtorch.int32
+    X = LA.ldl_solve(m(4, 4), rtorch.empty(4, dtype=rtorch.int32, device="meta"), m(3, 4, 2))
+    assert X.is_meta and tuple(X.shape) == (3, 4, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, Ac = rtorch.triangular_solve(m(4, 2), m(4, 4))
+    assert X.is_meta and tuple(Ac.shape) == (4, 4)

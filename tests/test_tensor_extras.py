@@ -373,3 +373,10 @@ def test_backends_match_pytorch_names(torch_ref):
         assert callable(getattr(torch.backends, mod).is_available)
         assert callable(getattr(b, mod).is_available)
     assert b.opt_einsum.is_available() == torch.backends.opt_einsum.is_available()
+
+
+def test_as_strided_scatter_on_meta():
+    out = rtorch.as_strided_scatter(
+        rtorch.empty(3, 3, device="meta"), rtorch.empty(2, 2, device="meta"), (2, 2), (3, 1)
+    )
+    assert out.is_meta and tuple(out.shape) == (3, 3)

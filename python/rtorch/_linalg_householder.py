@@ -346,6 +346,13 @@ def _ldl(A: Tensor, name: str) -> tuple[Tensor, Tensor, Tensor]:
     _check_ldl_input(A, name)
     n = A.shape[-1]
     batch = tuple(A.shape[:-2])
+    if A.is_meta:
+        # Shapes only: no values to choose pivots from.
+        return (
+            _C.empty_like(A.detach()),
+            _C.empty((*batch, n), dtype=_C.int32, device=A.device),
+            _C.empty(batch, dtype=_C.int32, device=A.device),
+        )
     with _no_grad():
         flat = A.detach().reshape(math.prod(batch), n, n)
         parts, pivots, infos = [], [], []
@@ -483,6 +490,8 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
 
     batch = tuple(broadcast_shapes(tuple(LD.shape[:-2]), tuple(B.shape[:-2])))
     r = B.shape[-1]
+    if LD.is_meta or B.is_meta:
+        return _C.empty((*batch, n, r), dtype=B.dtype, device=B.device)
     with _no_grad():
         count = math.prod(batch)
         LDs = LD.detach().expand(*batch, n, n).reshape(count, n, n)

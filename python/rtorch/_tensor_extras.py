@@ -237,8 +237,11 @@ def as_strided_scatter(
             "operation."
         )
     # Where each element of input lives in its clone's memory, and the inverse map.
+    # The index arithmetic runs on the CPU (it is metadata); the gathers on input's device.
     where = _linear_index(input.shape, _dense_strides(input), 0).reshape(-1)
-    memory = input.reshape(-1).index_select(0, where.argsort())
+    where, order = where.to(input.device), where.argsort().to(input.device)
+    targets = targets.to(input.device)
+    memory = input.reshape(-1).index_select(0, order)
     memory = memory.scatter(0, targets, src.reshape(-1).to(input.dtype))
     return memory.index_select(0, where).reshape(input.shape)
 
