@@ -61,7 +61,7 @@ def _converter(dtype: Any) -> Callable[[Any], Any]:
             return v % 256 if short == "uint8" else v
 
         return integer
-    return lambda r: float(real(r))
+    return lambda r: r if type(r) is float else float(real(r))
 
 
 def _check_cpu_and_grad(self: Tensor, name: str) -> None:
@@ -82,13 +82,34 @@ def _memory_positions(t: Tensor) -> list[int]:
     return positions
 
 
+def _may_overlap(t: Tensor) -> bool:
+    """False when no two elements of ``t`` can share memory: each dim's stride, taken
+    in increasing order, clears the span of the dims below it."""
+    span = 0
+    for stride, size in sorted((st, sz) for st, sz in zip(t.stride(), t.shape) if sz > 1):
+        if stride <= span:
+            return True
+        span += (size - 1) * stride
+    return False
+
+
 def _elementwise(self: Tensor, others: Sequence[Tensor], fn: Callable[..., Any]) -> Tensor:
     """Calls ``fn`` on each element of ``self`` (and the matching ones of ``others``) in
     logical order and writes the results back. Elements that share memory (an expanded
     tensor) see each other's writes, as PyTorch's element loop does."""
+    from . import tensor
+
     convert = _converter(self.dtype)
     values = self.reshape(-1).tolist()
     extra = [o.reshape(-1).tolist() for o in others]
+    if not _may_overlap(self):
+        if extra:
+            results = [convert(fn(*args)) for args in zip(values, *extra)]
+        else:
+            results = [convert(fn(v)) for v in values]
+        if results:
+            self.copy_(tensor(results, dtype=self.dtype).reshape(self.shape))
+        return self
     positions = _memory_positions(self)
     memory: dict[int, Any] = {}
     for i, p in enumerate(positions):
@@ -102,8 +123,6 @@ def _elementwise(self: Tensor, others: Sequence[Tensor], fn: Callable[..., Any])
             target = target.narrow(d, 0, 1)
     final = [memory[p] for p in _memory_positions(target)]
     if final:
-        from . import tensor
-
         target.copy_(tensor(final, dtype=self.dtype).reshape(target.shape))
     return self
 
