@@ -380,3 +380,17 @@ def test_as_strided_scatter_on_meta():
         rtorch.empty(3, 3, device="meta"), rtorch.empty(2, 2, device="meta"), (2, 2), (3, 1)
     )
     assert out.is_meta and tuple(out.shape) == (3, 3)
+
+
+def test_apply_on_overlapping_views_matches_pytorch(torch_ref):
+    torch = torch_ref
+
+    def run(lib):
+        b = lib.arange(5.0)
+        v = b.as_strided((2, 2), (1, 1))
+        first = v.apply_(lambda x: x * 10).tolist()
+        c = lib.arange(5.0)
+        w = c.as_strided((2, 2), (1, 1)).map_(lib.ones(2, 2), lambda x, y: x + y)
+        return first, b.tolist(), w.tolist(), c.tolist()
+
+    assert run(rtorch) == run(torch)
