@@ -332,6 +332,13 @@ def test_ldl_info_empty_and_errors():
     LD, piv, info = LA.ldl_factor_ex(_t(Z))
     assert int(info) == 2 and piv.tolist() == [1, 2, 3]
     np.testing.assert_array_equal(_np(LD), Z)
+    # All ones: the first 1 x 1 step (|a11| = 1 >= alpha * 1) leaves a zero trailing
+    # matrix, whose first column is recorded in info; LD keeps the ones of column 1.
+    LD, piv, info = LA.ldl_factor_ex(rtorch.ones(4, 4, dtype=F64))
+    assert int(info) == 2 and piv.tolist() == [1, 2, 3, 4]
+    expected = np.zeros((4, 4))
+    expected[:, 0] = 1.0
+    np.testing.assert_array_equal(_np(LD), expected)
     _, _, info = LA.ldl_factor_ex(rtorch.zeros(2, 3, 3))
     assert info.tolist() == [1, 1] and info.dtype == rtorch.int32
     with pytest.raises(RuntimeError):
