@@ -872,3 +872,34 @@ def test_registry_matches_pytorch(torch_ref):
             np.testing.assert_allclose(
                 to_np(o(_t(x))), t(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-14
             )
+
+
+def test_cached_tanh_log_prob_at_saturated_samples():
+    # The usual squashed-Gaussian policy: tanh of a float32 normal rounds to +-1 for large
+    # inputs, where atanh is infinite; the cache hands log_prob the pre-image instead.
+    base = rtorch.distributions.Normal(rtorch.tensor([0.0, 0.0]), rtorch.tensor([1.0, 1.0]))
+    d = rtorch.distributions.TransformedDistribution(base, [T.TanhTransform(cache_size=1)])
+    x = rtorch.tensor([12.0, -0.3])
+    y = d.transforms[0](x)
+    assert y[0].item() == 1.0
+    lp = d.log_prob(y)
+    want0 = (
+        -0.5 * 144.0
+        - 0.5 * math.log(2 * math.pi)
+        - 2 * (math.log(2) - 12.0 - math.log1p(math.exp(-24.0)))
+    )
+    assert abs(lp[0].item() - want0) < 1e-4 * abs(want0)
+    # Without the cache the pre-image is lost.
+    d0 = rtorch.distributions.TransformedDistribution(base, [T.TanhTransform()])
+    assert not math.isfinite(d0.log_prob(y)[0].item())
+
+
+def test_transforms_pickle():
+    import pickle
+
+    t = T.ComposeTransform([T.AffineTransform(_t([1.0, 2.0]), 3.0), T.ExpTransform()])
+    _ = t.inv  # a weak reference that must not be pickled
+    t2 = pickle.loads(pickle.dumps(t))
+    x = _t([0.1, -0.2])
+    np.testing.assert_allclose(to_np(t2(x)), to_np(t(x)), rtol=0)
+    assert t2 == t
