@@ -28,8 +28,9 @@ from typing import Any
 
 from . import _C, return_types
 from ._C import Tensor
+from ._linalg_compositions import solve_triangular
 from .autograd.function import Function
-from .linalg import _scalar_name, _writes_out, matrix_norm, qr, solve, svd, vector_norm
+from .linalg import _scalar_name, _writes_out, matrix_norm, qr, svd, vector_norm
 
 
 def _needs_float(A: Tensor, kernel: str) -> None:
@@ -509,20 +510,6 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
 _TRIANGULAR_SOLVE_WARNED = False
 
 
-def _substitute(T: Tensor, B: Tensor, upper: bool) -> Tensor:
-    """X with T X = B by column-oriented substitution (BLAS ``trsm``): a zero on T's
-    diagonal gives inf/NaN, as LAPACK's does, instead of an error."""
-    n = T.shape[-1]
-    rows: list[Tensor | None] = [None] * n
-    order = reversed(range(n)) if upper else range(n)
-    R = B
-    for k in order:
-        x = R[..., k, :] / T[..., k, k].unsqueeze(-1)
-        rows[k] = x
-        R = R - T[..., :, k].unsqueeze(-1) * x.unsqueeze(-2)
-    return _C.stack(rows, -2)  # type: ignore[arg-type]
-
-
 @_writes_out
 def triangular_solve(
     b: Tensor,
@@ -579,19 +566,10 @@ def triangular_solve(
 
     batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2])))
     Ab = A.expand(*batch, n, n)
-    bb = b.expand(*batch, n, b.shape[-1])
-    T = Ab.triu() if upper else Ab.tril()
-    if unitriangular:
-        eye = _C.eye(n, dtype=A.dtype, device=A.device)
-        T = T * (1 - eye) + eye
-    if transpose:
-        T, upper = T.mT, not upper
-    if n == 0 or b.shape[-1] == 0:
-        X = bb * 1
-    elif T.is_meta or bool(T.diagonal(0, -2, -1).ne(0).all()):
-        X = solve(T, bb)
-    else:
-        X = _substitute(T, bb, upper)
+    # linalg.solve_triangular substitutes (no singularity check, as LAPACK's trtrs here)
+    # and differentiates only the triangle it reads.
+    T, up = (Ab.mT, not upper) if transpose else (Ab, upper)
+    X = solve_triangular(T, b.expand(*batch, n, b.shape[-1]), upper=up, unitriangular=unitriangular)
     return return_types.triangular_solve((X, Ab.clone()))
 
 
