@@ -546,6 +546,318 @@ def test_mixture_errors() -> None:
         m.entropy()
 
 
+# -------------------------------------------------------------------------- Wishart
+
+
+def _np_mvlgamma(a: float, p: int) -> float:
+    return p * (p - 1) / 4 * math.log(math.pi) + sum(math.lgamma(a - j / 2) for j in range(p))
+
+
+def _digamma(x: float, h: float = 1e-5) -> float:
+    """psi(x) by a central difference of math.lgamma (float64: about 1e-10 accurate)."""
+    return (math.lgamma(x + h) - math.lgamma(x - h)) / (2 * h)
+
+
+def _np_wishart_log_prob(x: np.ndarray, df: float, cov: np.ndarray) -> float:
+    p = cov.shape[-1]
+    return (
+        (df - p - 1) / 2 * np.linalg.slogdet(x)[1]
+        - np.trace(np.linalg.solve(cov, x)) / 2
+        - df * p / 2 * math.log(2)
+        - df / 2 * np.linalg.slogdet(cov)[1]
+        - _np_mvlgamma(df / 2, p)
+    )
+
+
+def _np_wishart_entropy(df: float, cov: np.ndarray) -> float:
+    # -E[log p(X)] with E[log|X|] = psi_p(df/2) + p log 2 + log|S| and E[tr(S^-1 X)] = df p.
+    p = cov.shape[-1]
+    mvdigamma = sum(_digamma(df / 2 - j / 2) for j in range(p))
+    e_logdet = mvdigamma + p * math.log(2) + np.linalg.slogdet(cov)[1]
+    return -(
+        (df - p - 1) / 2 * e_logdet
+        - df * p / 2
+        - df * p / 2 * math.log(2)
+        - df / 2 * np.linalg.slogdet(cov)[1]
+        - _np_mvlgamma(df / 2, p)
+    )
+
+
+def _wishart_three_ways(df, cov: np.ndarray) -> list:
+    from rtorch.distributions import Wishart
+
+    return [
+        Wishart(df, covariance_matrix=_t(cov)),
+        Wishart(df, precision_matrix=_t(np.linalg.inv(cov))),
+        Wishart(df, scale_tril=_t(np.linalg.cholesky(cov))),
+    ]
+
+
+def test_wishart_closed_forms_in_each_parameterisation() -> None:
+    from rtorch.distributions import Wishart
+
+    rng = np.random.default_rng(50)
+    p = 3
+    cov = _spd(rng, 2, 1, p)
+    df = np.array([3.5, 5.0, 7.25])
+    b = rng.standard_normal((4, 2, 3, p, p))
+    x = b @ np.swapaxes(b, -1, -2) + np.eye(p)
+    for w in _wishart_three_ways(_t(df), cov):
+        assert w.batch_shape == (2, 3) and w.event_shape == (p, p) and w.has_rsample
+        full = np.broadcast_to(cov, (2, 3, p, p))
+        expected = np.array(
+            [
+                [[_np_wishart_log_prob(x[s, i, j], df[j], full[i, j]) for j in range(3)]
+                 for i in range(2)]
+                for s in range(4)
+            ]
+        )  # fmt: skip
+        _close(w.log_prob(_t(x)), expected)
+        entropy = [[_np_wishart_entropy(df[j], full[i, j]) for j in range(3)] for i in range(2)]
+        _close(w.entropy(), entropy, rtol=1e-8)
+        _close(w.mean, df[:, None, None] * full)
+        diag = np.diagonal(full, axis1=-2, axis2=-1)
+        _close(w.variance, df[:, None, None] * (full**2 + diag[..., :, None] * diag[..., None, :]))
+        # The mode (df - p - 1) S exists for df > p + 1 only (NaN otherwise, as PyTorch).
+        mode = _np(w.mode)
+        assert np.all(np.isnan(mode[:, 0]))
+        for j in (1, 2):
+            np.testing.assert_allclose(mode[:, j], (df[j] - p - 1) * full[:, j], rtol=1e-12)
+        assert np.all(np.isnan(_np(Wishart(_t([3.0, 4.0]), _t(cov[0, 0])).mode)))
+        _close(w.covariance_matrix, full)
+        _close(w.precision_matrix, np.linalg.inv(full))
+        _close(w.scale_tril, np.linalg.cholesky(full))
+        # The exponential-family entropy (Bregman divergence of the log normaliser) agrees.
+        from rtorch.distributions.exp_family import ExponentialFamily
+
+        _close(ExponentialFamily.entropy(w), entropy, rtol=1e-8)
+
+
+def test_wishart_scalar_df_float32_and_expand() -> None:
+    from rtorch.distributions import Wishart
+
+    rng = np.random.default_rng(51)
+    cov = _spd(rng, 2)
+    w = Wishart(4, _t(cov, rtorch.float32))
+    assert w.df.dtype == rtorch.float32 and w.df.shape == () and w.batch_shape == ()
+    x = cov + np.eye(2)
+    lp = w.log_prob(_t(x, rtorch.float32))
+    assert lp.dtype == rtorch.float32
+    assert lp.item() == pytest.approx(_np_wishart_log_prob(x, 4.0, cov), rel=1e-5)
+    e = Wishart(_t(4.5), _t(cov)).expand((3, 2))
+    assert type(e) is Wishart and e.batch_shape == (3, 2) and e.df.shape == (3, 2)
+    _close(e.log_prob(_t(x)), np.full((3, 2), _np_wishart_log_prob(x, 4.5, cov)))
+    assert e.sample((4,)).shape == (4, 3, 2, 2, 2)
+    assert repr(e.arg_constraints["df"]) == "GreaterThan(lower_bound=1)"
+
+
+def test_wishart_sample_moments() -> None:
+
+    rtorch.manual_seed(4)
+    cov = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 1.5]])
+    df, n_draws = 5.5, 20000
+    for w in _wishart_three_ways(_t(df), cov):
+        s = _np(w.sample((n_draws,)))
+        assert s.shape == (n_draws, 3, 3)
+        assert np.all(np.linalg.eigvalsh(s) > 0) and np.array_equal(s, np.swapaxes(s, -1, -2))
+        var = df * (cov**2 + np.outer(np.diag(cov), np.diag(cov)))
+        assert np.all(np.abs(s.mean(0) - df * cov) < 5 * np.sqrt(var / n_draws))
+        # The sample variance's standard error from the sample's own fourth moment.
+        centred = s - s.mean(0)
+        m4 = (centred**4).mean(0)
+        se_var = np.sqrt((m4 - var**2) / n_draws)
+        assert np.all(np.abs(s.var(0) - var) < 5 * se_var)
+    # The entropy is -E[log p(X)]: a Monte Carlo estimate within 5 standard errors.
+    lp = _np(w.log_prob(_t(s)))
+    assert abs(-lp.mean() - w.entropy().item()) < 5 * lp.std() / math.sqrt(n_draws)
+
+
+def test_wishart_gradients() -> None:
+    from rtorch.distributions import Wishart
+
+    rng = np.random.default_rng(52)
+    df = _t([4.5, 6.0]).requires_grad_()
+    a = _t(rng.standard_normal((3, 3))).requires_grad_()
+    x = _t(np.eye(3) * 2 + 0.1)
+
+    def tril(a):
+        return a.tril(-1) + a.diagonal().exp().diag_embed()
+
+    def densities(df, a):
+        w = Wishart(df, scale_tril=tril(a))
+        return rtorch.cat([w.log_prob(x), w.entropy(), w.mean.flatten(), w.variance.flatten()])
+
+    def through_covariance(df, a):
+        return Wishart(df, a @ a.mT + rtorch.eye(3, dtype=F64)).log_prob(x)
+
+    assert gradcheck(densities, (df, a))
+    assert gradcheck(through_covariance, (df, a))
+
+    def draws(a):
+        rtorch.manual_seed(5)
+        return Wishart(df.detach(), scale_tril=tril(a)).rsample((3,))
+
+    assert gradcheck(draws, (a,))
+    # The pathwise gradient in df (implicit, through the chi-squared draws) is unbiased for
+    # d E[X] / d df = S: per-draw gradients of X_ii averaged, within 5 standard errors.
+    rtorch.manual_seed(6)
+    n_draws = 4000
+    cov = np.array([[1.0, 0.3], [0.3, 2.0]])
+    dfs = rtorch.full((n_draws,), 3.5, dtype=F64).requires_grad_()
+    draws = Wishart(dfs, _t(cov)).rsample()
+    for i in range(2):
+        (g,) = rtorch.autograd.grad(draws[:, i, i].sum(), dfs, retain_graph=True)
+        g = _np(g)
+        assert abs(g.mean() - cov[i, i]) < 5 * g.std() / math.sqrt(n_draws)
+
+
+def test_wishart_errors_and_singular_draws() -> None:
+    from rtorch.distributions import Wishart
+
+    eye = _t(np.eye(3))
+    with pytest.raises(AssertionError, match="Exactly one of covariance_matrix"):
+        Wishart(5.0)
+    with pytest.raises(AssertionError, match="Exactly one of covariance_matrix"):
+        Wishart(5.0, eye, scale_tril=eye)
+    for name in ("covariance_matrix", "precision_matrix", "scale_tril"):
+        with pytest.raises(ValueError, match="must be at least two-dimensional"):
+            Wishart(5.0, **{name: _t([1.0, 1.0])})
+    for validate in (True, False):
+        with pytest.raises(
+            ValueError, match=r"Value of df=1.5 expected to be greater than ndim - 1 = 2."
+        ):
+            Wishart(1.5, eye, validate_args=validate)
+    with pytest.raises(ValueError, match=r"Value of df=tensor\(\[5., 1.\]"):
+        Wishart(rtorch.tensor([5.0, 1.0]), eye)
+    with pytest.raises(ValueError, match="PositiveDefinite"):
+        Wishart(5.0, _t([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="LowerCholesky"):
+        Wishart(5.0, scale_tril=_t([[1.0, 1.0], [0.0, 1.0]]))
+    w = Wishart(5.0, eye)
+    with pytest.raises(ValueError, match="to be within the support"):
+        w.log_prob(_t(np.ones((3, 3))))
+    with pytest.raises(ValueError, match="The right-most size of value must match event_shape"):
+        w.log_prob(_t(np.eye(2)))
+    with pytest.warns(UserWarning, match="Low df values detected"):
+        low = Wishart(2.0001, eye)
+    # Near df = p - 1 about half the Bartlett draws are singular in floating point; the
+    # correction redraws them (with a warning) and leaves few.
+    for tries in (0, 10):
+        rtorch.manual_seed(0)
+        with pytest.warns(UserWarning, match="Singular sample detected."):
+            s = low.rsample((2000,), max_try_correction=tries)
+        singular = int((~low.support.check(s)).sum().item())
+        assert singular > 500 if tries == 0 else singular < 50
+
+
+# --------------------------------------------------------------------- LKJCholesky
+
+
+def _np_lkj_log_prob(l: np.ndarray, eta: float) -> float:
+    """log density of a Cholesky factor ``l`` w.r.t. its rows' sub-diagonal entries.
+
+    Row k (1-based, k >= 2) holds k - 1 free entries x in the unit ball with L_kk =
+    sqrt(1 - |x|^2); the unnormalised density is prod_k L_kk^(d - k + 2 eta - 2), and each
+    row's integral over its ball is pi^((k-1)/2) Gamma(e/2 + 1) / Gamma(e/2 + 1 + (k-1)/2)
+    for its exponent e."""
+    d = l.shape[-1]
+    total = 0.0
+    for k in range(2, d + 1):
+        e = d - k + 2 * eta - 2
+        total += e * math.log(l[k - 1, k - 1])
+        total -= (k - 1) / 2 * math.log(math.pi) + math.lgamma(e / 2 + 1)
+        total += math.lgamma(e / 2 + 1 + (k - 1) / 2)
+    return total
+
+
+def _random_corr_cholesky(rng: np.random.Generator, d: int, *batch: int) -> np.ndarray:
+    a = rng.standard_normal((*batch, d, d))
+    c = a @ np.swapaxes(a, -1, -2) + np.eye(d)
+    s = np.sqrt(np.diagonal(c, axis1=-2, axis2=-1))
+    return np.linalg.cholesky(c / s[..., :, None] / s[..., None, :])
+
+
+def test_lkj_log_prob_closed_form() -> None:
+    from rtorch.distributions import LKJCholesky
+
+    rng = np.random.default_rng(60)
+    etas = [0.5, 1.0, 2.5]
+    for d in (2, 3, 5):
+        m = LKJCholesky(d, _t(etas))
+        assert m.batch_shape == (3,) and m.event_shape == (d, d)
+        l = _random_corr_cholesky(rng, d, 4, 3)
+        expected = [[_np_lkj_log_prob(l[i, j], etas[j]) for j in range(3)] for i in range(4)]
+        _close(m.log_prob(_t(l)), expected)
+    # d = 2: L_21 = r is the correlation, with density (1 - r^2)^(eta - 1) / (2^(2 eta - 1) B(eta, eta)).
+    r, eta = 0.3, 2.5
+    l = np.array([[1.0, 0.0], [r, math.sqrt(1 - r * r)]])
+    log_beta = 2 * math.lgamma(eta) - math.lgamma(2 * eta)
+    expected = (eta - 1) * math.log(1 - r * r) - (2 * eta - 1) * math.log(2) - log_beta
+    assert LKJCholesky(2, _t(eta)).log_prob(_t(l)).item() == pytest.approx(expected, rel=1e-12)
+    # float32 with a scalar concentration (the default dtype).
+    m32 = LKJCholesky(3)
+    assert m32.concentration.dtype == rtorch.float32 and m32.batch_shape == ()
+    l = _random_corr_cholesky(rng, 3)
+    lp = m32.log_prob(_t(l, rtorch.float32))
+    assert lp.dtype == rtorch.float32
+    assert lp.item() == pytest.approx(_np_lkj_log_prob(l, 1.0), rel=1e-5)
+
+
+def test_lkj_samples_are_correlation_factors() -> None:
+    from rtorch.distributions import LKJCholesky
+
+    rtorch.manual_seed(7)
+    n_draws = 20000
+    for d, eta in ((2, 1.0), (4, 0.5), (5, 3.0)):
+        m = LKJCholesky(d, _t(eta))
+        s = m.sample((n_draws,))
+        assert s.shape == (n_draws, d, d) and s.dtype == F64 and not s.requires_grad
+        assert bool(constraints.corr_cholesky.check(s).all())
+        l = _np(s)
+        assert np.all(np.triu(l, 1) == 0) and np.all(np.diagonal(l, axis1=-2, axis2=-1) > 0)
+        np.testing.assert_allclose(np.linalg.norm(l, axis=-1), 1.0, rtol=1e-12)
+        corr = l @ np.swapaxes(l, -1, -2)
+        # Each off-diagonal correlation is Beta(a, a) on (-1, 1) with a = eta - 1 + d/2:
+        # E r = 0, E r^2 = 1 / (2a + 1), E r^4 = 3 / ((2a + 1)(2a + 3)).
+        a = eta - 1 + d / 2
+        m2, m4 = 1 / (2 * a + 1), 3 / ((2 * a + 1) * (2 * a + 3))
+        for i in range(1, d):
+            for j in range(i):
+                r = corr[:, i, j]
+                assert abs(r.mean()) < 5 * math.sqrt(m2 / n_draws)
+                assert abs((r**2).mean() - m2) < 5 * math.sqrt((m4 - m2 * m2) / n_draws)
+    batched = LKJCholesky(3, _t([0.5, 2.0])).sample((2, 4))
+    assert batched.shape == (2, 4, 2, 3, 3)
+    assert LKJCholesky(3, 2.0).sample().dtype == rtorch.float32
+
+
+def test_lkj_expand_gradient_and_errors() -> None:
+    from rtorch.distributions import LKJCholesky
+
+    rng = np.random.default_rng(61)
+    l = _random_corr_cholesky(rng, 4, 2)
+    e = LKJCholesky(4, _t(1.5)).expand((3, 2))
+    assert type(e) is LKJCholesky and e.batch_shape == (3, 2)
+    _close(e.log_prob(_t(l)), np.full((3, 2), [_np_lkj_log_prob(li, 1.5) for li in l]))
+    assert e.sample((5,)).shape == (5, 3, 2, 4, 4)
+    eta = _t([0.7, 2.0]).requires_grad_()
+    assert gradcheck(lambda eta: LKJCholesky(4, eta).log_prob(_t(l)), (eta,))
+    with pytest.raises(
+        ValueError, match="Expected dim to be an integer greater than or equal to 2. Found dim=1."
+    ):
+        LKJCholesky(1)
+    with pytest.raises(ValueError, match="GreaterThan"):
+        LKJCholesky(3, -1.0)
+    m = LKJCholesky(2)
+    with pytest.raises(ValueError, match="CorrCholesky"):
+        m.log_prob(_t([[1.0, 0.0], [0.5, 0.5]]))  # row of norm < 1
+    with pytest.raises(ValueError, match="CorrCholesky"):
+        m.log_prob(_t([[1.0, 0.1], [0.0, 1.0]]))  # not lower triangular
+    assert not LKJCholesky.has_rsample
+    with pytest.raises(NotImplementedError):
+        m.rsample()
+
+
 # ------------------------------------------------------------------ PyTorch parity
 
 
@@ -764,5 +1076,125 @@ def test_parity_errors(torch_ref) -> None:
         batch_error = _error_of(lambda: D.MultivariateNormal(z(3, 2), eye.expand(4, 2, 2)))
         out["batch"] = (batch_error[0], batch_error[1].split("!")[0])
         return out
+
+    _both(torch_ref, program)
+
+
+def test_parity_wishart(torch_ref) -> None:
+    import warnings
+
+    def program(mod):
+        rng, T = _tensors(mod, 44)
+        D = mod.distributions
+        cov = _spd(rng, 2, 1, 3)
+        b = rng.standard_normal((4, 2, 3, 3, 3))
+        x = T(b @ np.swapaxes(b, -1, -2) + np.eye(3))
+        out = {}
+        for kind, kwargs in {
+            "cov": {"covariance_matrix": T(cov)},
+            "prec": {"precision_matrix": T(np.linalg.inv(cov))},
+            "tril": {"scale_tril": T(np.linalg.cholesky(cov))},
+        }.items():
+            df = T([2.5, 4.0, 6.5]).requires_grad_()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                w = D.Wishart(df, **kwargs)
+            lp = w.log_prob(x)
+            (grad,) = mod.autograd.grad(lp.sum(), df)
+            e = w.expand((5, 2, 3))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # df = 2.5 < p: singular draws are redrawn
+                sample_shape = tuple(w.rsample((2,)).shape)
+            out.update(
+                {
+                    f"{kind} warnings": [str(c.message) for c in caught],
+                    f"{kind} log_prob": lp,
+                    f"{kind} grad": grad,
+                    f"{kind} entropy": w.entropy(),
+                    f"{kind} exp family entropy": D.ExponentialFamily.entropy(w),
+                    f"{kind} mean": w.mean,
+                    f"{kind} mode": w.mode,
+                    f"{kind} variance": w.variance,
+                    f"{kind} cov": w.covariance_matrix,
+                    f"{kind} prec": w.precision_matrix,
+                    f"{kind} tril": w.scale_tril,
+                    f"{kind} natural 0": w._natural_params[0],
+                    f"{kind} natural 1": w._natural_params[1],
+                    f"{kind} log normalizer": w._log_normalizer(*w._natural_params),
+                    f"{kind} shapes": (tuple(w.batch_shape), tuple(w.event_shape)),
+                    f"{kind} repr": repr(w),
+                    f"{kind} constraints": repr(w.arg_constraints),
+                    f"{kind} support": repr(w.support),
+                    f"{kind} expand": e.log_prob(x[0]),
+                    f"{kind} sample": sample_shape,
+                }
+            )
+        scalar = D.Wishart(4, T(cov[0, 0]))
+        out.update(
+            {
+                "scalar df": scalar.df,
+                "scalar repr": repr(scalar),
+                "scalar entropy": scalar.entropy(),
+            }
+        )
+        return out
+
+    _both(torch_ref, program)
+
+
+def test_parity_lkj_cholesky(torch_ref) -> None:
+    def program(mod):
+        rng, T = _tensors(mod, 45)
+        D = mod.distributions
+        out = {}
+        for d in (2, 3, 6):
+            eta = T([0.5, 1.0, 3.0]).requires_grad_()
+            m = D.LKJCholesky(d, eta)
+            lp = m.log_prob(T(_random_corr_cholesky(rng, d, 4, 3)))
+            (grad,) = mod.autograd.grad(lp.sum(), eta)
+            out.update(
+                {
+                    f"{d} log_prob": lp,
+                    f"{d} grad": grad,
+                    f"{d} shapes": (tuple(m.batch_shape), tuple(m.event_shape)),
+                    f"{d} sample": tuple(m.sample((2,)).shape),
+                    f"{d} repr": repr(m),
+                    f"{d} expand": m.expand((2, 3)).log_prob(T(_random_corr_cholesky(rng, d))),
+                }
+            )
+        m = D.LKJCholesky(4, 1.5)
+        out.update(
+            {
+                "float32": m.log_prob(T(_random_corr_cholesky(rng, 4)).float()),
+                "support": repr(m.support),
+                "constraints": repr(m.arg_constraints),
+                "dtype": str(m.sample().dtype),
+            }
+        )
+        return out
+
+    _both(torch_ref, program)
+
+
+def test_parity_wishart_lkj_errors(torch_ref) -> None:
+    def program(mod):
+        D = mod.distributions
+        eye = mod.eye(3, dtype=mod.float64)
+        cases = {
+            "none": lambda: D.Wishart(5.0),
+            "two": lambda: D.Wishart(5.0, eye, scale_tril=eye),
+            "1-d": lambda: D.Wishart(5.0, precision_matrix=mod.ones(3)),
+            "df": lambda: D.Wishart(1.5, eye),
+            "df unvalidated": lambda: D.Wishart(1.5, eye, validate_args=False),
+            "df tensor": lambda: D.Wishart(mod.tensor([5.0, 1.0]), eye),
+            "not pd": lambda: D.Wishart(5.0, eye - 2),
+            "value": lambda: D.Wishart(5.0, eye).log_prob(mod.ones(3, 3, dtype=mod.float64)),
+            "lkj dim": lambda: D.LKJCholesky(1),
+            "lkj eta": lambda: D.LKJCholesky(3, -1.0),
+            "lkj value": lambda: D.LKJCholesky(2).log_prob(mod.tensor([[1.0, 0.0], [0.5, 0.5]])),
+            "lkj rsample": lambda: D.LKJCholesky(2).rsample(),
+            "lkj mean": lambda: D.LKJCholesky(2).mean,
+        }
+        return {key: _error_of(fn) for key, fn in cases.items()}
 
     _both(torch_ref, program)

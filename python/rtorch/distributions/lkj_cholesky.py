@@ -24,7 +24,7 @@ class LKJCholesky(Distribution):
 
     Sampling uses the onion method of Lewandowski, Kurowicka and Joe (2009), Section 3:
     row ``i`` of ``L`` is ``sqrt(y_i) * u_i`` on its first ``i`` entries, with
-    ``y_i ~ Beta(i/2, eta + (dim - 2)/2 - i/2)`` its squared length off the diagonal and
+    ``y_i ~ Beta(i/2, eta + (dim - 2)/2 - (i - 1)/2)`` its squared length off the diagonal and
     ``u_i`` uniform on the unit sphere, and the diagonal entry completes the unit norm.
 
     Example::
@@ -53,12 +53,18 @@ class LKJCholesky(Distribution):
         (self.concentration,) = broadcast_all(concentration)
         batch_shape = self.concentration.size()
         event_shape = Size((dim, dim))
-        # The Beta of row i (i = 0 .. dim-1; row 0 is fixed to e_1, its draw unused).
+        # Row i (0-based) has i entries left of the diagonal, whose squared norm is
+        # Beta(i / 2, beta_0 - (i - 1) / 2) with beta_0 = eta + (dim - 2) / 2 (the onion
+        # method's step 2b). Row 0 is fixed to e_1; its draw (same as row 1's) is unused.
+        # PyTorch takes (2i - 1) / 2 for the first parameter from row 2 on, which makes the
+        # correlations of later rows too spread (E r_13^2 = 0.30 instead of 0.25 for dim 3,
+        # eta 1) and breaks the distribution's symmetry under permutations; its log_prob is
+        # LKJ's and agrees with the draws here.
         dtype, device = self.concentration.dtype, self.concentration.device
         marginal_conc = self.concentration + 0.5 * (self.dim - 2)
         offset = _C.arange(self.dim - 1, dtype=dtype, device=device)
         offset = _C.cat([_C.zeros(1, dtype=dtype, device=device), offset])
-        beta_conc1 = offset + 0.5
+        beta_conc1 = 0.5 * (offset + 1)
         beta_conc0 = marginal_conc.unsqueeze(-1) - 0.5 * offset
         self._beta = Beta(beta_conc1, beta_conc0)
         super().__init__(batch_shape, event_shape, validate_args)
