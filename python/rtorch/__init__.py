@@ -108,6 +108,7 @@ _composite_ops.install()
 # from core ops in concept-named modules.
 from . import (
     _bessel_ops,
+    _dlpack,
     _gamma_sampling,
     _incomplete_gamma,
     _linalg_householder,
@@ -127,6 +128,7 @@ from . import (
 def _install_extra_ops() -> None:
     for module in (
         _bessel_ops,
+        _dlpack,
         _gamma_sampling,
         _incomplete_gamma,
         _linalg_householder,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = frozenset({"checkpoint", "data", "hooks", "model_zoo"})
+_SUBMODULES = frozenset({"checkpoint", "data", "dlpack", "hooks", "model_zoo"})
 
 
 def __getattr__(name: str):
