@@ -53,15 +53,28 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
 
 
 def get_swa_multi_avg_fn() -> Callable:
-    """In-place running mean over lists of tensors (``num_averaged`` models so far)."""
+    """In-place running mean over lists of tensors of one dtype (``num_averaged`` models
+    so far): floating tensors by ``lerp``; integer ones as PyTorch's ``addcdiv`` /
+    ``add(alpha=...)`` do, which refuse them (RuntimeError)."""
 
     def swa_update(
         averaged_params: list[Tensor], current_params: list[Tensor], num_averaged: Any
     ) -> None:
+        if not averaged_params:
+            return
         with no_grad():
-            weight = 1.0 / (float(num_averaged) + 1)
-            for p_avg, p_model in zip(averaged_params, current_params):
-                lerp_(p_avg, p_model, weight)
+            if is_floating_point(averaged_params[0]):
+                weight = 1.0 / (float(num_averaged) + 1)
+                for p_avg, p_model in zip(averaged_params, current_params):
+                    lerp_(p_avg, p_model, weight)
+            elif isinstance(num_averaged, Tensor):
+                raise RuntimeError(
+                    "Integer division with addcdiv is no longer supported, and in a future  "
+                    "release addcdiv will perform a true division of tensor1 and tensor2."
+                )
+            else:
+                for p_avg, p_model in zip(averaged_params, current_params):
+                    p_avg.add_(p_model - p_avg, alpha=1.0 / (num_averaged + 1))
 
     return swa_update
 
@@ -85,6 +98,17 @@ def get_swa_avg_fn() -> Callable:
             return averaged_param + (current_param - averaged_param) / (num_averaged + 1)
 
     return swa_update
+
+
+def _group_by_device_and_dtype(
+    averaged: list[Tensor], current: list[Tensor]
+) -> list[tuple[list[Tensor], list[Tensor]]]:
+    groups: dict[tuple[str, Any], tuple[list[Tensor], list[Tensor]]] = {}
+    for p_avg, p_model in zip(averaged, current):
+        group = groups.setdefault((str(p_avg.device), p_avg.dtype), ([], []))
+        group[0].append(p_avg)
+        group[1].append(p_model)
+    return list(groups.values())
 
 
 class AveragedModel(Module):
@@ -140,12 +164,17 @@ class AveragedModel(Module):
                 if first:
                     p_avg.detach().copy_(p_model)
             if not first:
-                if self.avg_fn is not None:
-                    for p_avg, p_model in zip(averaged, current):
-                        p_avg.copy_(self.avg_fn(p_avg, p_model, self.n_averaged))
+                if self.multi_avg_fn is not None:
+                    # As PyTorch: one call per (device, dtype) group, so the function sees
+                    # tensors of one kind (e.g. a float group and an int64 buffer group).
+                    for group_avg, group_cur in _group_by_device_and_dtype(averaged, current):
+                        self.multi_avg_fn(group_avg, group_cur, self.n_averaged)
                 else:
-                    multi_avg_fn = self.multi_avg_fn or get_swa_multi_avg_fn()
-                    multi_avg_fn(averaged, current, self.n_averaged)
+                    # PyTorch's CPU path: the per-tensor running mean when no function is
+                    # given (integer buffers then keep their truncated average).
+                    avg_fn = self.avg_fn or get_swa_avg_fn()
+                    for p_avg, p_model in zip(averaged, current):
+                        p_avg.copy_(avg_fn(p_avg, p_model, self.n_averaged))
             if not self.use_buffers:
                 # Buffers (e.g. BatchNorm statistics) are copied, not averaged.
                 for b_swa, b_model in zip(self.module.buffers(), model.buffers()):
