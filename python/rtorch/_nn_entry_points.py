@@ -312,6 +312,10 @@ def _stats(x: Tensor, dims: list[int], keepdim: bool, eps: float) -> tuple[Tenso
     """Mean and ``1 / sqrt(biased var + eps)`` over ``dims``, 16-bit floats computed in
     float32 and rounded once (as PyTorch's kernels accumulate)."""
     wide = x.float() if _is_half(x) else x
+    if x.numel() == 0:
+        # No samples: undefined statistics of the right shape (var_mean would warn).
+        nan = wide.sum(dims, keepdim=keepdim) * float("nan")
+        return nan.to(x.dtype), nan.to(x.dtype)
     var, mean = _C.var_mean(wide, dims, correction=0, keepdim=keepdim)
     rstd = (var + eps).rsqrt()
     return mean.to(x.dtype), rstd.to(x.dtype)
