@@ -275,6 +275,35 @@ def test_mvn_errors() -> None:
         )
 
 
+def test_non_contiguous_parameters_and_values() -> None:
+    rng = np.random.default_rng(8)
+    n = 3
+    loc, cov = rng.standard_normal((2, n)), _spd(rng, 2, n)
+    x = rng.standard_normal((4, 2, n))
+    # A strided loc, a transposed covariance, an upper factor's transpose, an expanded value.
+    loc_strided = _t(np.stack([loc, loc], -1))[..., 0]
+    cov_t = _t(np.swapaxes(cov, -1, -2)).transpose(-2, -1)
+    upper = _t(np.swapaxes(np.linalg.cholesky(cov), -1, -2))
+    x_expanded = _t(x[:1]).expand(4, 2, n)
+    assert not loc_strided.is_contiguous() and not cov_t.is_contiguous()
+    assert not x_expanded.is_contiguous()
+    expected = _np_mvn_log_prob(np.broadcast_to(x[:1], (4, 2, n)), loc, cov)
+    for m in (
+        MultivariateNormal(loc_strided, cov_t),
+        MultivariateNormal(loc_strided, precision_matrix=_t(np.linalg.inv(cov)).mT),
+        MultivariateNormal(loc_strided, scale_tril=upper.mT),
+    ):
+        _close(m.log_prob(x_expanded), expected)
+        _close(m.entropy(), _np_mvn_entropy(cov))
+    w = rng.standard_normal((2, n, 2))
+    d = rng.random(n) + 0.5
+    low = LowRankMultivariateNormal(
+        loc_strided, _t(np.swapaxes(w, -1, -2)).mT, _t(np.stack([d, d], -1))[..., 0]
+    )
+    full = w @ np.swapaxes(w, -1, -2) + np.diag(d)
+    _close(low.log_prob(x_expanded), _np_mvn_log_prob(np.broadcast_to(x[:1], (4, 2, n)), loc, full))
+
+
 # --------------------------------------------------------- LowRankMultivariateNormal
 
 
@@ -848,6 +877,8 @@ def test_lkj_expand_gradient_and_errors() -> None:
         LKJCholesky(1)
     with pytest.raises(ValueError, match="GreaterThan"):
         LKJCholesky(3, -1.0)
+    with pytest.raises(TypeError):
+        LKJCholesky(2.5)
     m = LKJCholesky(2)
     with pytest.raises(ValueError, match="CorrCholesky"):
         m.log_prob(_t([[1.0, 0.0], [0.5, 0.5]]))  # row of norm < 1
@@ -1194,6 +1225,17 @@ def test_parity_wishart_lkj_errors(torch_ref) -> None:
             "lkj value": lambda: D.LKJCholesky(2).log_prob(mod.tensor([[1.0, 0.0], [0.5, 0.5]])),
             "lkj rsample": lambda: D.LKJCholesky(2).rsample(),
             "lkj mean": lambda: D.LKJCholesky(2).mean,
+            "lkj float dim": lambda: D.LKJCholesky(2.5),
+            "lkj low float dim": lambda: D.LKJCholesky(1.5),
+            "int matrix": lambda: D.Wishart(5, mod.eye(3, dtype=mod.int64), validate_args=False),
+            "int mvn": lambda: D.MultivariateNormal(
+                mod.zeros(2, dtype=mod.int64), mod.eye(2, dtype=mod.int64)
+            ),
+            "int lowrank": lambda: D.LowRankMultivariateNormal(
+                mod.zeros(2, dtype=mod.int64),
+                mod.ones(2, 1, dtype=mod.int64),
+                mod.ones(2, dtype=mod.int64),
+            ),
         }
         return {key: _error_of(fn) for key, fn in cases.items()}
 

@@ -49,6 +49,11 @@ class LKJCholesky(Distribution):
             raise ValueError(
                 f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}."
             )
+        if not isinstance(dim, int):
+            # As PyTorch, where the event shape torch.Size((dim, dim)) refuses it.
+            raise TypeError(
+                f"torch.Size() takes an iterable of 'int' (item 0 is '{type(dim).__name__}')"
+            )
         self.dim = dim
         (self.concentration,) = broadcast_all(concentration)
         batch_shape = self.concentration.size()
