@@ -99,8 +99,8 @@ class Dirichlet(ExponentialFamily):
 
         cm1 = (self.concentration - 1).clamp(min=0.0)
         mode = cm1 / cm1.sum(-1, keepdim=True)
-        # With every concentration below one the density peaks at the vertices: PyTorch
-        # takes the first largest coordinate's vertex.
+        # With every concentration below one the density peaks at the vertices; PyTorch
+        # picks the argmax of the 0/0 ratios above, i.e. the first vertex.
         all_below = (self.concentration < 1).all(dim=-1, keepdim=True)
         vertex = one_hot(mode.argmax(dim=-1), cm1.shape[-1]).to(mode.dtype)
         return _C.where(all_below, vertex, mode)
