@@ -136,6 +136,106 @@ def test_histogram_matches_numpy() -> None:
         rtorch.histogram(t, bins=rtorch.tensor([0.0, 1.0]))
 
 
+def test_histogram_empty_and_errors_as_pytorch() -> None:
+    # An empty input spans [0, 1] (not a unit bin around 0).
+    r = rtorch.histogram(rtorch.zeros(0), bins=2)
+    assert r.hist.tolist() == [0.0, 0.0] and r.bin_edges.tolist() == [0.0, 0.5, 1.0]
+    with pytest.raises(RuntimeError, match=r"^torch.histogram\(\): bins must be > 0, but got 0"):
+        rtorch.histogram(rtorch.ones(3), bins=0)
+    with pytest.raises(RuntimeError, match="min should not exceed max, but got min 1 max 0"):
+        rtorch.histogram(rtorch.ones(3), bins=2, range=(1.0, 0.0))
+    with pytest.raises(RuntimeError, match=r"dimension 0's range \[1, inf\] is not finite"):
+        rtorch.histogram(rtorch.tensor([math.inf, 1.0]), bins=2)
+    with pytest.raises(NotImplementedError, match="not implemented for 'Half'"):
+        rtorch.histogram(rtorch.ones(3).half(), bins=2)
+
+
+def test_histogramdd_matches_numpy() -> None:
+    rng = _rng(7)
+    pts = rng.standard_normal((300, 3))
+    w = rng.random(300)
+    t = rtorch.tensor(pts)
+    cases = [
+        {"bins": 4},
+        {"bins": (2, 3, 5)},
+        {"bins": (3, 1, 2), "range": [-1.0, 1.0, -2.0, 0.5, 0.0, 3.0]},
+        {"bins": 3, "density": True},
+    ]
+    for kwargs in cases:
+        rng_arg = kwargs.get("range")
+        np_kwargs = dict(kwargs)
+        if rng_arg is not None:
+            np_kwargs["range"] = [rng_arg[i : i + 2] for i in range(0, 6, 2)]
+        hist, edges = rtorch.histogramdd(t, **kwargs)
+        nh, ne = np.histogramdd(pts, **np_kwargs)
+        np.testing.assert_allclose(hist.numpy(), nh, rtol=1e-12)
+        assert len(edges) == 3
+        for e, n in zip(edges, ne):
+            np.testing.assert_allclose(e.numpy(), n, rtol=1e-12)
+    # Explicit edges, weights, density, a (*, D) input whose batch dims flatten.
+    edges = [
+        np.array([-2.0, -0.5, 0.0, 1.0, 3.0]),
+        np.array([-1.0, 1.0]),
+        np.array([-3.0, 0.0, 3.0]),
+    ]
+    hist, _ = rtorch.histogramdd(
+        rtorch.tensor(pts.reshape(10, 30, 3)),
+        [rtorch.tensor(e) for e in edges],
+        weight=rtorch.tensor(w.reshape(10, 30)),
+        density=True,
+    )
+    want, _ = np.histogramdd(pts, edges, weights=w, density=True)
+    np.testing.assert_allclose(hist.numpy(), want, rtol=1e-12)
+    # Points on the last edge count in the last bin; points outside any bin are dropped.
+    on_edges = rtorch.tensor([[1.0, 1.0], [0.0, 0.0], [1.5, 0.5], [0.5, -0.1]])
+    r = rtorch.histogramdd(on_edges, bins=2, range=[0.0, 1.0, 0.0, 1.0])
+    assert r.hist.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert isinstance(r.bin_edges, tuple)
+    # float32 works in float32.
+    r32 = rtorch.histogramdd(t.float(), bins=(2, 2, 2))
+    assert r32.hist.dtype == rtorch.float32 and r32.hist.sum().item() == 300.0
+    empty = rtorch.histogramdd(rtorch.zeros(0, 2), bins=2)
+    assert empty.hist.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert empty.bin_edges[0].tolist() == [0.0, 0.5, 1.0]
+
+
+def test_histogramdd_errors() -> None:
+    x = rtorch.ones(4, 2)
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        rtorch.histogramdd(rtorch.ones(3), bins=2)
+    with pytest.raises(RuntimeError, match="size of bins must be equal to the innermost"):
+        rtorch.histogramdd(x, bins=[2])
+    with pytest.raises(RuntimeError, match="bins must be > 0, but got 0 for dimension 1"):
+        rtorch.histogramdd(x, bins=[2, 0])
+    with pytest.raises(RuntimeError, match="range should have 4 elements, but got 2"):
+        rtorch.histogramdd(x, bins=2, range=[0.0, 1.0])
+    with pytest.raises(RuntimeError, match="same shape as the input tensor excluding"):
+        rtorch.histogramdd(x, bins=2, weight=rtorch.ones(3))
+    with pytest.raises(RuntimeError, match=r"input\(float\), and weight\(double\)"):
+        rtorch.histogramdd(x, bins=2, weight=rtorch.ones(4, dtype=rtorch.float64))
+    with pytest.raises(RuntimeError, match="bins for dimension 1 with dtype double"):
+        rtorch.histogramdd(x, bins=[rtorch.tensor([0.0, 1.0]), rtorch.tensor([0.0, 1.0]).double()])
+    with pytest.raises(TypeError):
+        rtorch.histogramdd(x, bins=[2, rtorch.tensor([0.0, 1.0])])
+    with pytest.raises(NotImplementedError, match="not implemented for 'Int'"):
+        rtorch.histogramdd(x.int(), bins=2)
+
+
+def test_histogramdd_matches_torch(torch_ref) -> None:
+    torch = torch_ref
+    pts = _rng(8).standard_normal((50, 2))
+    for kwargs in [
+        {"bins": 3},
+        {"bins": (2, 4), "range": [-1.0, 1.0, 0.0, 2.0]},
+        {"bins": 5, "density": True},
+    ]:
+        mine = rtorch.histogramdd(rtorch.tensor(pts), **kwargs)
+        theirs = torch.histogramdd(torch.tensor(pts), **kwargs)
+        np.testing.assert_allclose(mine.hist.numpy(), theirs.hist.numpy(), rtol=1e-12)
+        for a, b in zip(mine.bin_edges, theirs.bin_edges):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+
+
 def test_index_reduce() -> None:
     rng = _rng(6)
     x, src = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))

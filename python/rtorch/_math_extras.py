@@ -334,57 +334,147 @@ def histogram(
 ) -> Any:
     """Histogram of ``input``: ``bins`` equal bins over ``range`` (default: the data's
     min and max) or the given bin edges; the last bin includes its right edge. Returns
-    ``(hist, bin_edges)``."""
+    ``(hist, bin_edges)`` (PyTorch computes it as a one-dimensional ``histogramdd``)."""
     from .return_types import histogram as _result
 
-    if not input.is_floating_point():
-        name = {_C.int64: "Long", _C.int32: "Int", _C.int16: "Short", _C.int8: "Char",
-                _C.uint8: "Byte", _C.bool: "Bool"}.get(input.dtype, str(input.dtype))  # fmt: skip
-        raise NotImplementedError(f"\"histogramdd\" not implemented for '{name}'")
-    x = input.detach().reshape(-1)
-    if isinstance(bins, Tensor):
-        if bins.dtype != input.dtype:
-            c_names = {_C.float64: "double", _C.float32: "float", _C.float16: "c10::Half",
-                       _C.bfloat16: "c10::BFloat16"}  # fmt: skip
-            raise RuntimeError(
-                "torch.histogramdd: input tensor and bins tensors should have the same dtype, "
-                f"but got input with dtype {c_names.get(input.dtype, input.dtype)} and bins for "
-                f"dimension 0 with dtype {c_names.get(bins.dtype, bins.dtype)}"
-            )
-        edges = bins.detach()
-    else:
-        if bins <= 0:
-            raise RuntimeError(
-                f"torch.histogramdd(): bins must be > 0, but got {bins} for dimension 0"
-            )
-        if range is not None:
-            lo, hi = float(range[0]), float(range[1])
-        elif x.numel():
-            lo, hi = float(x.min()), float(x.max())
-        else:
-            lo, hi = 0.0, 0.0
-        if lo > hi:
-            raise RuntimeError(
-                f"torch.histogramdd(): for dimension 0, expected leftmost edge {lo} to be <= "
-                f"rightmost edge {hi}"
-            )
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = _C.linspace(lo, hi, bins + 1, dtype=input.dtype)
-    nbins = edges.numel() - 1
-    idx = searchsorted(edges, x, right=True) - 1
-    idx = _C.where(x == edges[-1], _C.full_like(idx, nbins - 1), idx)
-    inside = (idx >= 0) & (idx < nbins)
-    w = weight.detach().reshape(-1).to(input.dtype) if weight is not None else _C.ones_like(x)
-    w = _C.where(inside, w, _C.zeros_like(w))
-    hist = _C.zeros(nbins, dtype=input.dtype).index_add(0, idx.clamp(0, max(nbins - 1, 0)), w)
-    if density:
-        widths = edges[1:] - edges[:-1]
-        hist = hist / (hist.sum() * widths)
+    w = weight.reshape(-1) if weight is not None and weight.shape == input.shape else weight
+    hist, (edges,) = histogramdd(
+        input.reshape(-1, 1), [bins], range=range, weight=w, density=density
+    )
     if out is not None:
         out[0].copy_(hist)
         out[1].copy_(edges)
     return _result((hist, edges))
+
+
+_C_TYPE_NAMES = {_C.float64: "double", _C.float32: "float", _C.float16: "c10::Half",
+                 _C.bfloat16: "c10::BFloat16"}  # fmt: skip
+
+
+def _cpp_number(v: float) -> str:
+    """A double as C++'s default stream prints it (PyTorch's messages)."""
+    return f"{v:g}"
+
+
+def _uniform_bin_edges(column: Tensor, bins: int, bounds: Any, dim: int) -> Tensor:
+    """``bins`` equal bins over ``bounds`` (default: the column's min and max; a bin of
+    width one around a single value)."""
+    if bins <= 0:
+        raise RuntimeError(
+            f"torch.histogram(): bins must be > 0, but got {bins} for dimension {dim}"
+        )
+    if bounds is not None:
+        lo, hi = float(bounds[0]), float(bounds[1])
+    elif column.numel():
+        lo, hi = float(column.min()), float(column.max())
+    else:
+        lo, hi = 0.0, 1.0
+    if lo > hi:
+        raise RuntimeError(
+            f"torch.histogramdd: min should not exceed max, but got min {_cpp_number(lo)} max "
+            f"{_cpp_number(hi)} for dimension {dim}"
+        )
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(
+            f"torch.histogramdd: dimension {dim}'s range [{_cpp_number(lo)}, "
+            f"{_cpp_number(hi)}] is not finite"
+        )
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return _C.linspace(lo, hi, bins + 1, dtype=column.dtype)
+
+
+def histogramdd(
+    input: Tensor,
+    bins: int | Sequence[int] | Sequence[Tensor],
+    *,
+    range: Sequence[float] | None = None,
+    weight: Tensor | None = None,
+    density: bool = False,
+    out: Any = None,
+) -> Any:
+    """Histogram of the points in the rows of ``input`` (its last dim holds the D
+    coordinates): per dimension ``bins`` equal bins over ``range`` (D pairs, flattened;
+    default the data's min and max) or the given edges; each last bin includes its right
+    edge, points outside every bin are dropped. Returns ``(hist, bin_edges)``, ``hist`` of
+    shape (bins_0, ..., bins_{D-1}) and one edge tensor per dimension."""
+    from .return_types import histogramdd as _result
+
+    if input.dtype not in (_C.float32, _C.float64):
+        names = {_C.float16: "Half", _C.bfloat16: "BFloat16"}
+        name = names.get(input.dtype) or _int_name(input.dtype)
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{name}'")
+    if input.dim() < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    D = input.shape[-1]
+    points = input.detach().reshape(-1, D)
+    spec = [bins] * D if isinstance(bins, int) else list(bins)
+    if len(spec) != D:
+        raise RuntimeError(
+            "histogramdd: The size of bins must be equal to the innermost dimension of the input."
+        )
+    if any(isinstance(b, Tensor) for b in spec) and not all(isinstance(b, Tensor) for b in spec):
+        raise TypeError("histogramdd(): argument 'bins' must be an int, a tuple of ints or a "
+                        "tuple of Tensors")  # fmt: skip
+    if range is not None and len(range) != 2 * D:
+        raise RuntimeError(
+            f"torch.histogramdd: for a {D}-dimensional histogram range should have {2 * D} "
+            f"elements, but got {len(range)}"
+        )
+    if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape[:-1]):
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided it should have the same shape "
+                "as the input tensor excluding its innermost dimension, but got input with shape "
+                f"{list(input.shape)} and weight with shape {list(weight.shape)}"
+            )
+        if weight.dtype != input.dtype:
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided, input tensor and weight tensor "
+                f"should have the same dtype, but got input({_C_TYPE_NAMES[input.dtype]}), and "
+                f"weight({_C_TYPE_NAMES.get(weight.dtype, weight.dtype)})"
+            )
+    edges = []
+    for d, b in enumerate(spec):
+        if isinstance(b, Tensor):
+            if b.dtype != input.dtype:
+                raise RuntimeError(
+                    "torch.histogramdd: input tensor and bins tensors should have the same "
+                    f"dtype, but got input with dtype {_C_TYPE_NAMES[input.dtype]} and bins for "
+                    f"dimension {d} with dtype {_C_TYPE_NAMES.get(b.dtype, b.dtype)}"
+                )
+            edges.append(b.detach())
+        else:
+            bounds = None if range is None else range[2 * d : 2 * d + 2]
+            edges.append(_uniform_bin_edges(points[:, d], int(b), bounds, d))
+    counts = [e.numel() - 1 for e in edges]
+    flat = _C.zeros(points.shape[0], dtype=_C.int64)
+    inside = _C.ones(points.shape[0], dtype=_C.bool)
+    for d, (e, n) in enumerate(zip(edges, counts)):
+        col = points[:, d]
+        idx = searchsorted(e, col, right=True) - 1
+        # The last bin is closed on the right.
+        idx = _C.where(col == e[-1], _C.full_like(idx, n - 1), idx)
+        inside = inside & (idx >= 0) & (idx < n)
+        flat = flat * max(n, 1) + idx.clamp(0, max(n - 1, 0))
+    w = (
+        weight.detach().reshape(-1)
+        if weight is not None
+        else _C.ones(points.shape[0], dtype=input.dtype)
+    )
+    w = _C.where(inside, w, _C.zeros_like(w))
+    total = math.prod(counts)
+    hist = _C.zeros(total, dtype=input.dtype).index_add(0, flat, w).reshape(counts)
+    if density:
+        volume = _C.ones((), dtype=input.dtype)
+        for e in edges:
+            volume = volume.unsqueeze(-1) * (e[1:] - e[:-1])
+        hist = hist / (hist.sum() * volume)
+    if out is not None:
+        out[0].copy_(hist)
+        for o, e in zip(out[1], edges):
+            o.copy_(e)
+    return _result((hist, tuple(edges)))
 
 
 def index_reduce(
@@ -510,6 +600,7 @@ FUNCTIONS: dict[str, Any] = {
     "gradient": gradient,
     "cumulative_trapezoid": cumulative_trapezoid,
     "histogram": histogram,
+    "histogramdd": histogramdd,
     "index_reduce": index_reduce,
     "put": put,
     "asarray": asarray,

@@ -54,9 +54,10 @@ for _n in _PAIRS:
 aminmax = _make("aminmax", ("min", "max"))
 frexp = _make("frexp", ("mantissa", "exponent"))
 histogram = _make("histogram", ("hist", "bin_edges"))
+histogramdd = _make("histogramdd", ("hist", "bin_edges"))
 del _n
 
-__all__ = list(_PAIRS) + ["aminmax", "frexp", "histogram"]
+__all__ = list(_PAIRS) + ["aminmax", "frexp", "histogram", "histogramdd"]
 
 
 # torch.linalg and the legacy decomposition functions.
