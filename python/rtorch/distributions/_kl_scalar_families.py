@@ -1,20 +1,21 @@
 """KL divergences that PyTorch registers for Cauchy and ContinuousBernoulli, with each
-other and with the other scalar families (Exponential, Normal, Uniform, Laplace, and
-Beta, Gamma, Gumbel and Pareto where rtorch has them).
+other and with the other scalar families (Exponential, Normal, Uniform, Laplace, Beta,
+Gamma; the pairs with Gumbel and Pareto are in _kl_transformed.py).
 
 Imported by ``distributions/__init__.py`` for the side effect of registering the pairs.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 
 from .. import _C
 from .._C import Tensor
+from .beta import Beta
 from .cauchy import Cauchy
 from .continuous_bernoulli import ContinuousBernoulli
 from .exponential import Exponential
+from .gamma import Gamma
 from .kl import register_kl
 from .laplace import Laplace
 from .normal import Normal
@@ -92,47 +93,11 @@ def _kl_normal_continuous_bernoulli(p: Normal, q: ContinuousBernoulli) -> Tensor
     return _infinite_like(p.loc)
 
 
-def _optional_family(module: str, name: str) -> type | None:
-    """The class ``name`` of ``distributions.<module>``, or None where rtorch has no such
-    module (these families are written separately; their pairs register once they exist)."""
-    try:
-        return getattr(importlib.import_module(f".{module}", __package__), name)
-    except ModuleNotFoundError:
-        return None
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p: Beta, q: ContinuousBernoulli) -> Tensor:
+    return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
 
 
-Beta = _optional_family("beta", "Beta")
-Gamma = _optional_family("gamma", "Gamma")
-Gumbel = _optional_family("gumbel", "Gumbel")
-Pareto = _optional_family("pareto", "Pareto")
-
-if Beta is not None:
-
-    @register_kl(Beta, ContinuousBernoulli)
-    def _kl_beta_continuous_bernoulli(p: Beta, q: ContinuousBernoulli) -> Tensor:
-        return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
-
-
-if Gamma is not None:
-
-    @register_kl(Gamma, ContinuousBernoulli)
-    def _kl_gamma_continuous_bernoulli(p: Gamma, q: ContinuousBernoulli) -> Tensor:
-        return _infinite_like(p.concentration)
-
-
-if Gumbel is not None:
-
-    @register_kl(Gumbel, ContinuousBernoulli)
-    def _kl_gumbel_continuous_bernoulli(p: Gumbel, q: ContinuousBernoulli) -> Tensor:
-        return _infinite_like(p.loc)
-
-
-if Pareto is not None:
-
-    @register_kl(ContinuousBernoulli, Pareto)
-    def _kl_continuous_bernoulli_pareto(p: ContinuousBernoulli, q: Pareto) -> Tensor:
-        return _infinite_like(p.probs)
-
-    @register_kl(Pareto, ContinuousBernoulli)
-    def _kl_pareto_continuous_bernoulli(p: Pareto, q: ContinuousBernoulli) -> Tensor:
-        return _infinite_like(p.scale)
+@register_kl(Gamma, ContinuousBernoulli)
+def _kl_gamma_continuous_bernoulli(p: Gamma, q: ContinuousBernoulli) -> Tensor:
+    return _infinite_like(p.concentration)

@@ -10,13 +10,14 @@ from .. import _C
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .distribution import _EMPTY_SHAPE, Distribution
+from .distribution import _EMPTY_SHAPE
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     r"""A continuous Bernoulli distribution on [0, 1], parameterized by ``probs`` or
     ``logits`` (but not both): the density is proportional to
     :math:`\lambda^x (1 - \lambda)^{1 - x}`.

@@ -11,9 +11,11 @@ from .._C import Tensor
 from .._size import Size
 from . import constraints
 from .distribution import _EMPTY_SHAPE, Distribution
+from .transformed_distribution import TransformedDistribution
+from .transforms import SigmoidTransform
 from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 
-__all__ = ["LogitRelaxedBernoulli"]
+__all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
 
 class LogitRelaxedBernoulli(Distribution):
@@ -97,3 +99,56 @@ class LogitRelaxedBernoulli(Distribution):
         # A logistic density with location logits / tau and scale 1 / tau.
         diff = logits - value.mul(self.temperature)
         return self.temperature.log() + diff - 2 * diff.exp().log1p()
+
+
+class RelaxedBernoulli(TransformedDistribution):
+    r"""A relaxed Bernoulli distribution on (0, 1), parameterized by a relaxation
+    ``temperature`` and either ``probs`` or ``logits`` (but not both): the sigmoid of a
+    :class:`LogitRelaxedBernoulli` variable, with reparameterized samples. As the
+    temperature goes to zero the samples approach Bernoulli(probs) draws.
+
+    Example::
+
+        >>> m = RelaxedBernoulli(torch.tensor([2.2]), torch.tensor([0.1, 0.2, 0.3, 0.99]))
+        >>> m.sample()
+        tensor([ 0.2951,  0.3442,  0.8918,  0.9021])
+
+    Args:
+        temperature (Tensor): relaxation temperature
+        probs (Number, Tensor): the probability of sampling ``1``
+        logits (Number, Tensor): the log-odds of sampling ``1``
+    """
+
+    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
+        "probs": constraints.unit_interval,
+        "logits": constraints.real,
+    }
+    support = constraints.unit_interval
+    has_rsample = True  # type: ignore[assignment]
+    base_dist: LogitRelaxedBernoulli
+
+    def __init__(
+        self,
+        temperature: Tensor,
+        probs: Any = None,
+        logits: Any = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        base_dist = LogitRelaxedBernoulli(temperature, probs, logits)
+        super().__init__(base_dist, SigmoidTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> RelaxedBernoulli:
+        new = self._get_checked_instance(RelaxedBernoulli, _instance)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
+
+    @property
+    def temperature(self) -> Tensor:
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        return self.base_dist.probs

@@ -13,9 +13,11 @@ from . import constraints
 from .categorical import Categorical
 from .distribution import _EMPTY_SHAPE, Distribution
 from .one_hot_categorical import _expand_categorical
+from .transformed_distribution import TransformedDistribution
+from .transforms import ExpTransform
 from .utils import broadcast_all, clamp_probs
 
-__all__ = ["ExpRelaxedCategorical"]
+__all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -96,3 +98,58 @@ class ExpRelaxedCategorical(Distribution):
         score = logits - value.mul(self.temperature)
         score = (score - score.logsumexp(dim=-1, keepdim=True)).sum(-1)
         return score + log_scale
+
+
+class RelaxedOneHotCategorical(TransformedDistribution):
+    r"""A relaxed one-hot categorical (concrete / Gumbel-softmax) distribution on the
+    simplex, parameterized by a relaxation ``temperature`` and either ``probs`` or
+    ``logits``: the exponential of an :class:`ExpRelaxedCategorical` variable, with
+    reparameterized samples. As the temperature goes to zero the samples approach
+    one-hot draws of :class:`OneHotCategorical`.
+
+    Example::
+
+        >>> m = RelaxedOneHotCategorical(torch.tensor([2.2]),
+        ...                              torch.tensor([0.1, 0.2, 0.3, 0.4]))
+        >>> m.sample()
+        tensor([ 0.1294,  0.2324,  0.3859,  0.2523])
+
+    Args:
+        temperature (Tensor): relaxation temperature
+        probs (Tensor): event probabilities
+        logits (Tensor): unnormalized log probability for each event
+    """
+
+    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
+        "probs": constraints.simplex,
+        "logits": constraints.real_vector,
+    }
+    support = constraints.simplex
+    has_rsample = True  # type: ignore[assignment]
+    base_dist: ExpRelaxedCategorical
+
+    def __init__(
+        self,
+        temperature: Tensor,
+        probs: Tensor | None = None,
+        logits: Tensor | None = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        base_dist = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> RelaxedOneHotCategorical:
+        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
+
+    @property
+    def temperature(self) -> Tensor:
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        return self.base_dist.probs
