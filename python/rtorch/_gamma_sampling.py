@@ -1,16 +1,19 @@
-"""Samplers behind rtorch.distributions' gamma family: ``torch._standard_gamma``, its reparameterised gradient ``_standard_gamma_grad``, ``_sample_dirichlet``, ``_dirichlet_grad`` and ``torch.binomial``.
+"""Samplers behind rtorch.distributions' gamma family: ``torch._standard_gamma``, its
+reparameterised gradient ``_standard_gamma_grad``, ``_sample_dirichlet``,
+``_dirichlet_grad`` and ``torch.binomial``.
 
 Everything runs in float64 internally, vectorised over the whole tensor: rejection
 samplers draw in rounds for the elements not yet accepted (the loop runs over rounds,
 never over elements), and results are cast back to the input's dtype.
 
 The reparameterisation gradients are implicit: for a sample ``x = F^-1(u; alpha)`` with
-``u`` held fixed, ``dx/dalpha = -(dF/dalpha)(x; alpha) / pdf(x; alpha)``. ``dF/dalpha`` is a
-central difference in float64 of the regularised incomplete gamma (or beta) function,
-taken on whichever of ``P`` and ``Q = 1 - P`` is the smaller tail, so that the
-difference keeps its relative accuracy far out in the tails. This is more accurate
-than PyTorch's rational approximations (which are good to about 1e-3 relative in
-places), so the two agree only to that tolerance.
+``u`` held fixed, ``dx/dalpha = -(dF/dalpha)(x; alpha) / pdf(x; alpha)``, with ``F`` the
+regularised incomplete gamma (or beta) function. ``dF/dalpha / pdf`` is a float64
+central difference of the log of the smaller tail (``P`` or ``Q = 1 - P``) scaled by the
+density, so that it keeps its relative accuracy (about 1e-9) far out in the tails where
+both underflow. PyTorch evaluates it by rational and asymptotic approximations good to
+about 1e-3 relative in places (and 0 where they underflow), so the two agree only to
+that tolerance.
 """
 
 from __future__ import annotations
