@@ -4,6 +4,8 @@ differences, numpy references and PyTorch."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import assert_np_close, run_script, to_np
@@ -412,3 +414,66 @@ def test_swa_multi_avg_fn_integer_parity(torch_ref):
 
     with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
         t_swa.get_swa_multi_avg_fn()([torch.tensor(1)], [torch.tensor(3)], torch.tensor(1))
+
+
+# --- nn.attention.bias -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q_len,kv_len", [(3, 5), (4, 4), (5, 3)])
+def test_causal_bias_masks(q_len, kv_len):
+    from rtorch.nn.attention.bias import (
+        CausalBias,
+        CausalVariant,
+        causal_lower_right,
+        causal_upper_left,
+    )
+
+    upper = causal_upper_left(q_len, kv_len)
+    if q_len > kv_len:
+        with pytest.warns(UserWarning, match="will produce NaNs"):
+            lower = causal_lower_right(q_len, kv_len)
+    else:
+        lower = causal_lower_right(q_len, kv_len)
+    i, j = np.indices((q_len, kv_len))
+    assert to_np(upper._materialize()).tolist() == (j <= i).tolist()
+    assert to_np(lower._materialize()).tolist() == (j <= i + kv_len - q_len).tolist()
+    assert isinstance(upper, CausalBias) and isinstance(upper, rtorch.Tensor)
+    assert upper.variant == CausalVariant.UPPER_LEFT and lower.variant == CausalVariant.LOWER_RIGHT
+    assert (upper.seq_len_q, upper.seq_len_kv) == (q_len, kv_len)
+    assert type(lower._materialize()) is rtorch.Tensor
+    q, k, v = rt(rnd(1, 2, q_len, 4)), rt(rnd(1, 2, kv_len, 4)), rt(rnd(1, 2, kv_len, 4))
+    if q_len <= kv_len:  # (rows with no allowed key give NaN, as in PyTorch)
+        with_bias = F.scaled_dot_product_attention(q, k, v, attn_mask=lower)
+        with_mask = F.scaled_dot_product_attention(q, k, v, attn_mask=lower._materialize())
+        assert_np_close(with_bias, to_np(with_mask))
+    if q_len == kv_len:
+        causal = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        assert_np_close(F.scaled_dot_product_attention(q, k, v, attn_mask=upper), to_np(causal))
+    with pytest.raises(AssertionError, match="only supports 2D"):
+        causal_upper_left(2, 3, 4)
+
+
+def test_causal_bias_parity(torch_ref):
+    torch = torch_ref
+    from torch.nn.attention import bias as t_bias
+
+    from rtorch.nn.attention import bias
+
+    for name in ("causal_upper_left", "causal_lower_right"):
+        for size in ((3, 5), (4, 4), (5, 3)):
+            with warnings.catch_warnings(record=True) as ours_warned:
+                warnings.simplefilter("always")
+                ours = getattr(bias, name)(*size)._materialize()
+            with warnings.catch_warnings(record=True) as theirs_warned:
+                warnings.simplefilter("always")
+                theirs = getattr(t_bias, name)(*size)._materialize()
+            assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
+            assert to_np(ours).tolist() == theirs.tolist()
+    q, k = rt(rnd(1, 2, 3, 4)), rt(rnd(1, 2, 5, 4))
+    ours = F.scaled_dot_product_attention(q, k, k, attn_mask=bias.causal_lower_right(3, 5))
+    tq, tk = torch.tensor(to_np(q)), torch.tensor(to_np(k))
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        tq, tk, tk, attn_mask=t_bias.causal_lower_right(3, 5)
+    )
+    np.testing.assert_allclose(to_np(ours), theirs.numpy(), rtol=1e-10, atol=1e-10)
+    assert [int(v) for v in bias.CausalVariant] == [int(v) for v in t_bias.CausalVariant]
