@@ -166,6 +166,26 @@ def test_cauchy_validation() -> None:
         c.log_prob(0.5)
 
 
+def test_integer_and_bool_parameters() -> None:
+    # Integer parameters are kept as they are, and the float ops promote (as PyTorch).
+    c = Cauchy(rtorch.tensor([0]), rtorch.tensor([2]))
+    lp = c.log_prob(rtorch.tensor([1]))
+    assert lp.dtype == rtorch.float32
+    assert lp.item() == pytest.approx(-math.log(math.pi * 2 * 1.25), rel=1e-6)
+    assert c.entropy().dtype == rtorch.float32
+    g = GeneralizedPareto(rtorch.tensor([0]), rtorch.tensor([1]), rtorch.tensor([0]))
+    assert g.mean.dtype == rtorch.float32 and g.mean.tolist() == [1.0]
+    assert g.variance.tolist() == [1.0]
+    assert g.icdf(_t([0.5])).item() == pytest.approx(math.log(2), rel=1e-15)
+    assert (
+        VonMises(rtorch.tensor([0]), rtorch.tensor([1])).log_prob(_t([0.5])).dtype == rtorch.float64
+    )
+    with pytest.raises(TypeError):  # finfo of an integer dtype, in clamp_probs
+        ContinuousBernoulli(rtorch.tensor([0]))
+    with pytest.raises(NotImplementedError):  # bool subtraction
+        Cauchy(rtorch.tensor([True]), rtorch.tensor([True])).log_prob(_t([0.5]))
+
+
 # --------------------------------------------------------------------------------------
 # ContinuousBernoulli: references by quadrature of the unnormalized density
 # lam^x (1 - lam)^(1 - x), stable at lam = 1/2 where the closed forms are 0/0.
@@ -1253,6 +1273,60 @@ def test_parity_error_messages(torch_ref) -> None:
                 result.append("no error")
             except (ValueError, NotImplementedError) as e:
                 result.append(f"{type(e).__name__}: {e}")
+        return result
+
+    assert outcomes(rtorch) == outcomes(torch)
+
+
+def test_parity_dtypes_shapes_and_reprs(torch_ref) -> None:
+    torch = torch_ref
+
+    def outcomes(lib):
+        D = lib.distributions
+
+        def i(x):
+            return lib.tensor(x)
+
+        def f(x):
+            return lib.tensor(x, dtype=lib.float64)
+
+        cases = [
+            lambda: D.Cauchy(i([0]), i([1])).log_prob(i([1])),
+            lambda: D.Cauchy(i([0]), i([1])).cdf(i([1])),
+            lambda: D.Cauchy(i([0]), i([2])).entropy(),
+            lambda: D.Cauchy(lib.tensor([True]), lib.tensor([True])).log_prob(f([0.5])),
+            lambda: D.ContinuousBernoulli(i([0])).probs,
+            lambda: D.ContinuousBernoulli(logits=i([1])).mean,
+            lambda: D.GeneralizedPareto(i([0]), i([1]), i([0])).icdf(f([0.5])),
+            lambda: D.GeneralizedPareto(i([0]), i([1]), i([0])).mean,
+            lambda: D.VonMises(f([]), f([])).sample((2,)).shape,
+            lambda: D.ContinuousBernoulli(f([])).log_prob(f([])).shape,
+            lambda: D.ContinuousBernoulli(f(0.3)).log_prob(f(0.5)),
+            lambda: D.GeneralizedPareto(f([]), f([]), f([])).rsample((3,)).shape,
+            lambda: D.RelaxedBernoulli(i(1), probs=f([0.3])).log_prob(f([0.5])),
+            lambda: D.RelaxedBernoulli(0.5, probs=f([0.3])).log_prob(f([0.5])),
+            lambda: repr(D.VonMises(f([0.0]), f([1.0]))),
+            lambda: repr(D.GeneralizedPareto(0.0, 1.0, 0.5)),
+            lambda: repr(D.ContinuousBernoulli(logits=f([0.0, 1.0]))),
+            lambda: D.VonMises(f([0.0, 1.0]), f([1.0, 1.0])).expand((3,)),
+            lambda: D.Cauchy(f([0.0, 1.0]), f([1.0, 1.0])).expand((3,)),
+            lambda: D.ContinuousBernoulli(f([[0.2], [0.7]])).log_prob(f([0.1, 0.5, 0.9])).shape,
+            lambda: D.VonMises(lib.tensor([0.0]), lib.tensor([1e-5])).sample((3,)).dtype,
+            lambda: D.Cauchy(lib.tensor([0.0], dtype=lib.float16), 1.0).log_prob(
+                lib.tensor([0.5], dtype=lib.float16)
+            ),
+        ]
+        result = []
+        for case in cases:
+            try:
+                r = case()
+                result.append(
+                    (str(r.dtype), np.round(r.tolist(), 6).tolist())
+                    if hasattr(r, "tolist")
+                    else str(r)
+                )
+            except Exception as e:  # noqa: BLE001  (comparing error classes)
+                result.append(type(e).__name__)
         return result
 
     assert outcomes(rtorch) == outcomes(torch)

@@ -115,19 +115,20 @@ class GeneralizedPareto(Distribution):
     @property
     def mean(self) -> Tensor:
         # Finite only for concentration < 1.
+        # (Python scalars in `where`, so that integer parameters promote to float.)
         c = self.concentration
         valid = c < 1
-        safe_conc = _C.where(valid, c, _C.full_like(c, 0.5))
-        return _C.where(valid, self.loc + self.scale / (1 - safe_conc), _C.full_like(c, math.nan))
+        safe_conc = _C.where(valid, c, 0.5)
+        return _C.where(valid, self.loc + self.scale / (1 - safe_conc), math.nan)
 
     @property
     def variance(self) -> Tensor:
         # Finite only for concentration < 1/2.
         c = self.concentration
         valid = c < 0.5
-        safe_conc = _C.where(valid, c, _C.full_like(c, 0.25))
+        safe_conc = _C.where(valid, c, 0.25)
         result = self.scale.pow(2) / ((1 - safe_conc).pow(2) * (1 - 2 * safe_conc))
-        return _C.where(valid, result, _C.full_like(c, math.nan))
+        return _C.where(valid, result, math.nan)
 
     @property
     def mode(self) -> Tensor:
