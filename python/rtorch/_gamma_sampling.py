@@ -65,12 +65,18 @@ def _tiny(dtype: Any) -> float:
     return finfo(dtype).tiny
 
 
-def _rand(shape: tuple, generator: Any) -> Tensor:
-    return _C.rand(shape, dtype=_C.float64, generator=generator)
+def _rand(like: Tensor, generator: Any) -> Tensor:
+    """Float64 uniforms in [0, 1) of ``like``'s shape, on its device."""
+    return _C.rand(tuple(like.shape), dtype=_C.float64, device=like.device, generator=generator)
 
 
-def _randn(shape: tuple, generator: Any) -> Tensor:
-    return _C.randn(shape, dtype=_C.float64, generator=generator)
+def _randn(like: Tensor, generator: Any) -> Tensor:
+    """Float64 standard normals of ``like``'s shape, on its device."""
+    return _C.randn(tuple(like.shape), dtype=_C.float64, device=like.device, generator=generator)
+
+
+def _all_pending(like: Tensor) -> Tensor:
+    return _C.ones(tuple(like.shape), dtype=_C.bool, device=like.device)
 
 
 # --------------------------------------------------------------------------- gamma
@@ -81,12 +87,11 @@ def _marsaglia_tsang(alpha: Tensor, generator: Any) -> Tensor:
     method, in rounds over the elements still pending (acceptance is above 95%)."""
     d = alpha - 1.0 / 3.0
     c = 1.0 / (9.0 * d).sqrt()
-    shape = tuple(alpha.shape)
     result = _C.zeros_like(alpha)
-    pending = _C.ones(shape, dtype=_C.bool)
+    pending = _all_pending(alpha)
     while bool(pending.any()):
-        x = _randn(shape, generator)
-        u = _rand(shape, generator)
+        x = _randn(alpha, generator)
+        u = _rand(alpha, generator)
         v = 1.0 + c * x
         positive = v > 0
         v = _C.where(positive, v, _C.ones_like(v))
@@ -109,7 +114,7 @@ def _sample_standard_gamma64(alpha: Tensor, generator: Any) -> Tensor:
     # alpha < 1: Gamma(alpha) = Gamma(alpha + 1) * U^(1/alpha), taken in logs so that
     # tiny alphas underflow to zero instead of producing NaN.
     g = _marsaglia_tsang(_C.where(boosted, a + 1, a), generator)
-    u = _rand(tuple(alpha.shape), generator)
+    u = _rand(alpha, generator)
     boost = (u.log() / a).exp()
     g = _C.where(boosted, g * boost, g)
     g = _C.where(regular, g, _C.zeros_like(g))
@@ -346,7 +351,7 @@ def _binomial_inversion(n: Tensor, p: Tensor, generator: Any) -> Tensor:
     s = p / q
     a = (n + 1) * s
     r = (n * (-p).log1p()).exp()
-    u = _rand(tuple(n.shape), generator)
+    u = _rand(n, generator)
     k = _C.zeros_like(n)
     step = 0
     while True:
@@ -372,12 +377,11 @@ def _binomial_btrs(n: Tensor, p: Tensor, generator: Any) -> Tensor:
     lpq = (p / q).log()
     m = ((n + 1) * p).floor()
     h = lgamma(m + 1) + lgamma(n - m + 1)
-    shape = tuple(n.shape)
     result = _C.zeros_like(n)
-    pending = _C.ones(shape, dtype=_C.bool)
+    pending = _all_pending(n)
     while bool(pending.any()):
-        u = _rand(shape, generator) - 0.5
-        v = _rand(shape, generator)
+        u = _rand(n, generator) - 0.5
+        v = _rand(n, generator)
         us = 0.5 - u.abs()
         k = ((2 * a / us + b) * u + c).floor()
         inside = (k >= 0) & (k <= n)

@@ -95,7 +95,7 @@ class Gamma(ExponentialFamily):
     def log_prob(self, value: Any) -> Tensor:
         from .._special_ops import xlogy
 
-        value = _C.as_tensor(value, dtype=self.rate.dtype)
+        value = _C.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
         return (

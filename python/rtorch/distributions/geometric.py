@@ -97,7 +97,7 @@ class Geometric(Distribution):
         probs = self.probs.detach()
         tiny = finfo(probs.dtype).tiny
         # Inversion: floor(log U / log(1 - p)), U in [tiny, 1) so that log U is finite.
-        u = _C.empty(shape, dtype=probs.dtype).uniform_(tiny, 1)
+        u = _C.empty(shape, dtype=probs.dtype, device=probs.device).uniform_(tiny, 1)
         return (u.log() / (-probs).log1p()).floor()
 
     def log_prob(self, value: Tensor) -> Tensor:

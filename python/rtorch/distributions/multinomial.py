@@ -99,12 +99,13 @@ class Multinomial(Distribution):
         draws = self._categorical.sample(Size((self.total_count,)) + sample_shape)
         order = list(range(1, draws.dim())) + [0]
         draws = draws.permute(*order)
-        counts = _C.zeros(tuple(self._extended_shape(sample_shape)), dtype=draws.dtype)
+        shape = tuple(self._extended_shape(sample_shape))
+        counts = _C.zeros(shape, dtype=draws.dtype, device=draws.device)
         counts = counts.scatter_add(-1, draws, _C.ones_like(draws))
         return counts.type_as(self.probs)
 
     def entropy(self) -> Tensor:
-        n = _C.tensor(float(self.total_count), dtype=self.probs.dtype)
+        n = _C.tensor(float(self.total_count), dtype=self.probs.dtype, device=self.probs.device)
         cat_entropy = self._categorical.entropy()
         term1 = n * cat_entropy - _C.lgamma(n + 1)
         # E[sum_i log(x_i!)] from the binomial marginals of the counts.

@@ -73,7 +73,7 @@ class StudentT(Distribution):
 
     def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
-        x = _C.empty(shape, dtype=self.df.dtype).normal_()
+        x = _C.empty(shape, dtype=self.df.dtype, device=self.df.device).normal_()
         z = self._chi2.rsample(sample_shape)
         y = x * (z / self.df).rsqrt()
         return self.loc + self.scale * y
