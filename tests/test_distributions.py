@@ -265,3 +265,98 @@ def test_exponential_laplace_one_hot() -> None:
     assert oh.enumerate_support().shape == (3, 2, 3)
     with pytest.raises(ValueError, match="to be within the support"):
         oh.log_prob(_t([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]))
+
+
+def _expand_cases():
+    from rtorch.distributions import Exponential, Laplace, Poisson
+
+    v = _t([0.2, 0.5, 0.9])
+    return [
+        (Normal(_t([0.0, 1.0, -1.0]), _t([1.0, 2.0, 0.5])), _t([0.3, -1.0, 2.0])),
+        (Uniform(_t([0.0, -1.0, 1.0]), _t([1.0, 1.0, 2.0])), _t([0.5, 0.0, 1.5])),
+        (Exponential(_t([1.0, 2.0, 0.5])), _t([0.3, 1.0, 2.0])),
+        (Laplace(_t([0.0, 1.0, -1.0]), _t([1.0, 2.0, 0.5])), _t([0.3, -1.0, 2.0])),
+        (Poisson(_t([1.0, 2.0, 0.5])), _t([0.0, 3.0, 1.0])),
+        (Bernoulli(probs=v), _t([1.0, 0.0, 1.0])),
+        (Bernoulli(logits=v), _t([1.0, 0.0, 1.0])),
+        (Categorical(probs=_t([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])), _t([1.0, 0.0, 0.0])),
+        (Categorical(logits=_t([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])), _t([1.0, 0.0, 1.0])),
+        (
+            Independent(Normal(_t([[0.0, 1.0, -1.0]] * 2), _t([[1.0, 2.0, 0.5]] * 2)), 1),
+            _t([0.3, -1.0, 2.0]),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_expand_broadcasts_parameters_without_copy(case) -> None:
+    d, value = _expand_cases()[case]
+    params = d.base_dist if isinstance(d, Independent) else d
+    held = {
+        k: v
+        for k, v in params.__dict__.items()
+        if k in ("loc", "scale", "low", "high", "rate", "probs", "logits")
+    }
+    param_source = next((k for k, v in held.items() if v is params.__dict__.get("_param")), None)
+    new = d.expand((4, *d.batch_shape))
+    assert type(new) is type(d) and new.batch_shape == (4, *d.batch_shape)
+    assert new.event_shape == d.event_shape and new._validate_args == d._validate_args
+    want = d.log_prob(value).tolist()
+    assert new.log_prob(value).tolist() == [want] * 4
+    assert tuple(new.sample((2,)).shape) == (2, 4, *d.batch_shape, *d.event_shape)
+    # The parameters set at expand time are views of the originals (no copy).
+    new_params = new.base_dist if isinstance(new, Independent) else new
+    assert held
+    for name, param in held.items():
+        assert new_params.__dict__[name].data_ptr() == param.data_ptr()
+        assert new_params.__dict__[name].stride()[0] == 0
+    if param_source is not None:
+        assert new_params._param is new_params.__dict__[param_source]
+    with pytest.raises(RuntimeError):
+        d.expand((5,))
+
+
+def test_expand_through_transformed_distribution_and_mixture() -> None:
+    from rtorch.distributions import MixtureSameFamily, TransformedDistribution
+    from rtorch.distributions.transforms import AffineTransform
+
+    # A scalar base under a vector affine map: the base is expanded to the batch shape.
+    td = TransformedDistribution(
+        Normal(_t(0.0), _t(1.0)), [AffineTransform(_t([1.0, 2.0]), _t([2.0, 3.0]))]
+    )
+    assert td.batch_shape == (2,)
+    got = td.log_prob(_t([1.0, 5.0])).tolist()
+    want = [
+        -math.log(2.0) - 0.5 * math.log(2 * math.pi),
+        -0.5 - math.log(3.0) - 0.5 * math.log(2 * math.pi),
+    ]
+    assert got == pytest.approx(want, rel=1e-14)
+    assert td.expand((3, 2)).log_prob(_t([1.0, 5.0])).tolist() == [got] * 3
+    mix = MixtureSameFamily(
+        Categorical(probs=_t([0.25, 0.75])), Normal(_t([0.0, 1.0]), _t([1.0, 1.0]))
+    )
+    wide = mix.expand((3,))
+    assert wide.batch_shape == (3,)
+    assert wide.log_prob(_t(0.5)).tolist() == [mix.log_prob(_t(0.5)).item()] * 3
+
+
+def test_expand_matches_torch(torch_ref) -> None:
+    torch = torch_ref
+    td = torch.distributions
+    loc, scale = [0.0, 1.0], [1.0, 2.0]
+    mine = Normal(_t(loc), _t(scale)).expand((3, 2))
+    theirs = td.Normal(
+        torch.tensor(loc, dtype=torch.float64), torch.tensor(scale, dtype=torch.float64)
+    ).expand((3, 2))
+    assert tuple(mine.batch_shape) == tuple(theirs.batch_shape)
+    x = [[0.5, -1.0]] * 3
+    np.testing.assert_allclose(
+        mine.log_prob(_t(x)).numpy(),
+        theirs.log_prob(torch.tensor(x, dtype=torch.float64)).numpy(),
+        rtol=1e-14,
+    )
+    probs = [[0.2, 0.8], [0.6, 0.4]]
+    mine_c = Categorical(probs=_t(probs)).expand((5, 2))
+    theirs_c = td.Categorical(probs=torch.tensor(probs, dtype=torch.float64)).expand((5, 2))
+    np.testing.assert_allclose(mine_c.entropy().numpy(), theirs_c.entropy().numpy(), rtol=1e-14)
+    assert tuple(mine_c.batch_shape) == tuple(theirs_c.batch_shape)

@@ -46,6 +46,9 @@ class Bernoulli(Distribution):
         batch_shape = Size() if is_scalar else self._param.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
+        return self._expand_parameters(Bernoulli, batch_shape, ("probs", "logits"), _instance)
+
     @property
     def param_shape(self) -> Size:
         return self._param.size()

@@ -51,6 +51,11 @@ class Categorical(Distribution):
         batch_shape = self._param.size()[:-1] if self._param.dim() > 1 else Size()
         super().__init__(batch_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Categorical:
+        new = self._expand_parameters(Categorical, batch_shape, ("probs", "logits"), _instance)
+        new._num_events = self._num_events
+        return new
+
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:
         return constraints.integer_interval(0, self._num_events - 1)

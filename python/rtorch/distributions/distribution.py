@@ -214,6 +214,28 @@ class Distribution:
             )
         return self.__new__(type(self)) if _instance is None else _instance
 
+    def _expand_parameters(
+        self, cls: type, batch_shape: Any, names: tuple[str, ...], _instance: Any = None
+    ) -> Any:
+        """``expand`` for a distribution whose parameters are tensors of shape batch_shape
+        plus a fixed trailing part: each named parameter set on ``self`` expanded without
+        a copy (a lazily derived one, e.g. probs from logits, only if already computed),
+        ``_param`` following whichever of them the original holds, nothing validated
+        again. The new instance's class-specific attributes are the caller's to set."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(batch_shape)
+        kept = len(self.batch_shape)
+        for name in names:
+            if name in self.__dict__:
+                value = self.__dict__[name]
+                new.__dict__[name] = value.expand(batch_shape + value.shape[kept:])
+        if "_param" in self.__dict__:
+            source = next(n for n in names if self.__dict__.get(n) is self._param)
+            new._param = new.__dict__[source]
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def __repr__(self) -> str:
         param_names = [k for k in self.arg_constraints if k in self.__dict__]
         args_string = ", ".join(

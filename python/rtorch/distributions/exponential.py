@@ -31,6 +31,9 @@ class Exponential(Distribution):
         batch_shape = Size() if isinstance(rate, Number) else self.rate.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Exponential:
+        return self._expand_parameters(Exponential, batch_shape, ("rate",), _instance)
+
     @property
     def mean(self) -> Tensor:
         return self.rate.reciprocal()

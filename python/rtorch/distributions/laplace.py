@@ -38,6 +38,9 @@ class Laplace(Distribution):
             batch_shape = self.loc.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Laplace:
+        return self._expand_parameters(Laplace, batch_shape, ("loc", "scale"), _instance)
+
     @property
     def mean(self) -> Tensor:
         return self.loc

@@ -46,6 +46,9 @@ class Normal(Distribution):
             batch_shape = self.loc.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Normal:
+        return self._expand_parameters(Normal, batch_shape, ("loc", "scale"), _instance)
+
     @property
     def mean(self) -> Tensor:
         return self.loc

@@ -30,6 +30,9 @@ class Poisson(Distribution):
         batch_shape = Size() if isinstance(rate, Number) else self.rate.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Poisson:
+        return self._expand_parameters(Poisson, batch_shape, ("rate",), _instance)
+
     @property
     def mean(self) -> Tensor:
         return self.rate

@@ -40,6 +40,9 @@ class Uniform(Distribution):
         if self._validate_args and not bool((self.low < self.high).all()):
             raise ValueError("Uniform is not defined when low>= high")
 
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Uniform:
+        return self._expand_parameters(Uniform, batch_shape, ("low", "high"), _instance)
+
     @property
     def mean(self) -> Tensor:
         return (self.high + self.low) / 2
