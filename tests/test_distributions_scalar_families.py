@@ -601,7 +601,12 @@ def test_von_mises_shapes_expand_and_validation() -> None:
         VonMises(_t([0.0]), _t([-1.0]))
     with pytest.raises(ValueError, match="within the support"):
         VonMises(_t([0.0]), _t([1.0])).log_prob(_t([math.nan]))
-    assert VonMises(_t([0.0]), _t([-1.0]), validate_args=False).batch_shape == (1,)
+    # Unvalidated concentrations that no proposal can satisfy end as NaN (PyTorch loops
+    # for ever there); an infinite one gives loc itself.
+    odd = VonMises(_t([0.5] * 4), _t([math.nan, -1.0, math.inf, 2.0]), validate_args=False)
+    draws = _np(odd.sample((50,)))
+    assert np.isnan(draws[:, :2]).all() and (draws[:, 2] == 0.5).all()
+    assert np.isfinite(draws[:, 3]).all()
 
 
 def test_von_mises_gradients() -> None:

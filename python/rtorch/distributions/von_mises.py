@@ -30,8 +30,14 @@ def _i1_over_i0(x: Tensor) -> Tensor:
 def _rejection_sample(loc: Tensor, concentration: Tensor, proposal_r: Tensor, shape: Any) -> Tensor:
     """Best and Fisher's (1979) wrapped-Cauchy rejection sampler, in rounds: every round
     proposes for the whole batch and keeps the first accepted value of each element."""
-    x = _C.zeros(shape, dtype=loc.dtype, device=loc.device)
-    done = _C.zeros(shape, dtype=_C.bool, device=loc.device)
+    # A concentration that is NaN or not positive (possible with validate_args=False)
+    # would never be accepted, and an infinite one has no finite proposal: those are
+    # settled up front (NaN, and exactly loc) instead of looping for ever.
+    concentration = concentration.expand(shape)
+    unusable = (concentration > 0).logical_not()
+    infinite = concentration == math.inf
+    x = _C.where(unusable, math.nan, _C.zeros(shape, dtype=loc.dtype, device=loc.device))
+    done = unusable | infinite
     while not bool(done.all()):
         u1, u2, u3 = _C.rand((3, *shape), dtype=loc.dtype, device=loc.device).unbind(0)
         z = (math.pi * u1).cos()
