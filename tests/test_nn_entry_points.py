@@ -1049,3 +1049,62 @@ def test_rnn_parity(torch_ref):
         theirs = getattr(torch, kind)(to_torch(torch, x), to_torch(torch, hx),
                                       *to_torch(torch, [w_ih, w_hh, b_ih, b_hh]))  # fmt: skip
         assert_same(torch, ours, theirs)
+
+
+# --- integer and bool inputs -----------------------------------------------------------
+
+
+def _integer_cases(lib):
+    x = lib.arange(24).reshape(2, 3, 4)
+    return {
+        "native_layer_norm": lambda: lib.native_layer_norm(x, [4], None, None, 1e-5),
+        "native_layer_norm_bool": lambda: lib.native_layer_norm(x > 3, [4], None, None, 1e-5),
+        "native_group_norm": lambda: lib.native_group_norm(x, None, None, 2, 3, 4, 3, 1e-5),
+        "native_batch_norm": lambda: lib.native_batch_norm(x, None, None, None, None, True, 0.1,
+                                                           1e-5),
+        "batch_norm_update_stats": lambda: lib.batch_norm_update_stats(x, None, None, 0.1),
+        "instance_norm": lambda: lib.instance_norm(x, None, None, None, None, True, 0.1, 1e-5,
+                                                   False),
+        "kl_div": lambda: lib.kl_div(x, x, 1),
+        "native_dropout": lambda: lib.native_dropout(x, 0.5, True),
+        "feature_dropout": lambda: lib.feature_dropout(x, 0.5, True),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(_integer_cases(rtorch)))
+def test_integer_inputs_raise(name, request):
+    expected = {
+        "kl_div": (RuntimeError, "Integral inputs not supported"),
+        "native_dropout": (RuntimeError, "can't be cast to the desired output type Long"),
+        "feature_dropout": (RuntimeError, "can't be cast to the desired output type Long"),
+        "native_layer_norm_bool": (NotImplementedError, "not implemented for 'Bool'"),
+    }.get(name, (NotImplementedError, "not implemented for 'Long'"))
+    with pytest.raises(expected[0], match=expected[1]):
+        _integer_cases(rtorch)[name]()
+
+
+def test_integer_inputs_raise_parity(torch_ref):
+    torch = torch_ref
+    ours, theirs = _integer_cases(rtorch), _integer_cases(torch)
+    for name in ours:
+        with pytest.raises(Exception) as ours_error:
+            ours[name]()
+        with pytest.raises(Exception) as theirs_error:
+            theirs[name]()
+        assert type(ours_error.value) is type(theirs_error.value), name
+        assert str(ours_error.value) == str(theirs_error.value), name
+
+
+def test_rnn_float32_parity(torch_ref):
+    torch = torch_ref
+    module = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    x, h0, c0 = rtorch.randn(5, 2, 3), rtorch.randn(4, 2, 4), rtorch.randn(4, 2, 4)
+    ours = rtorch.lstm(x, [h0, c0], module._flat_weights, True, 2, 0.0, False, True, False)
+    theirs = torch.lstm(to_torch(torch, x), to_torch(torch, [h0, c0]),
+                        to_torch(torch, [w.detach() for w in module._flat_weights]), True, 2, 0.0,
+                        False, True, False)  # fmt: skip
+    assert_same(torch, ours, theirs, 1e-5, 1e-5)
+    cell_w = [rtorch.randn(12, 3), rtorch.randn(12, 4), rtorch.randn(12), rtorch.randn(12)]
+    xs, hs = rtorch.randn(2, 3), rtorch.randn(2, 4)
+    assert_same(torch, rtorch.gru_cell(xs, hs, *cell_w),
+                torch.gru_cell(*to_torch(torch, [xs, hs, *cell_w])), 1e-5, 1e-5)  # fmt: skip

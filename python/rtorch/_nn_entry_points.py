@@ -63,6 +63,8 @@ def kl_div(
     """``torch.kl_div``: pointwise KL divergence, ``reduction`` as an int. Mean divides by
     the element count (no warning here, unlike ``F.kl_div(reduction='mean')``)."""
     mode = _reduction(reduction, "kl_div", 3)
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     loss = _functional().kl_div(input, target, reduction="none", log_target=log_target)
     if mode == "mean":
         return loss.mean()
@@ -303,9 +305,16 @@ def instance_norm(
 ) -> Tensor:
     """``torch.instance_norm``: ``F.instance_norm`` in ATen's argument order
     (``cudnn_enabled`` is ignored)."""
+    _require_float(input, "batch_norm")
     return _functional().instance_norm(
         input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps
     )
+
+
+def _require_float(input: Tensor, kernel: str) -> None:
+    # ATen's dispatch error for a kernel with no integer version.
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy_name(input.dtype)}'")
 
 
 def _stats(x: Tensor, dims: list[int], keepdim: bool, eps: float) -> tuple[Tensor, Tensor]:
@@ -331,6 +340,7 @@ def native_layer_norm(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``torch.native_layer_norm``: ``(output, mean, rstd)``; mean and rstd have the
     input's leading dimensions and size 1 in each normalized one."""
+    _require_float(input, "LayerNormKernelImpl")
     out = _functional().layer_norm(input, normalized_shape, weight, bias, eps)
     k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
     dims = list(range(input.dim() - k, input.dim()))
@@ -352,6 +362,7 @@ def native_group_norm(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``torch.native_group_norm``: ``(output, mean, rstd)``, mean and rstd ``(N, group)``.
     They carry gradients, as PyTorch's do."""
+    _require_float(input, "GroupNormKernelImpl")
     if input.numel() != N * C * HxW:
         raise RuntimeError("Expected X.numel() == N * C * HxW to be true, but got false.")
     if input.dim() < 2 or input.shape[0] != N or input.shape[1] != C:
@@ -396,6 +407,7 @@ def native_batch_norm(
         )
     if not training and (running_mean is None or running_var is None):
         raise ValueError("running_mean must be defined in evaluation mode")
+    _require_float(input, "batch_norm")
     channels = input.shape[1]
     for t, name in (
         (running_mean, "running_mean"),
@@ -552,6 +564,7 @@ def batch_norm_update_stats(
 ) -> tuple[Tensor, Tensor]:
     """``torch.batch_norm_update_stats``: the per-channel batch ``(mean, biased var)``;
     the running statistics updated in place (the variance with the unbiased one)."""
+    _require_float(input, "batch_norm_update_stats_cpu")
     var, mean = _C.var_mean(input, _reduce_dims(input), correction=0)
     count = input.numel() // max(input.shape[1], 1)
     unbiased = var * (count / (count - 1)) if count > 1 else var * float("nan")
