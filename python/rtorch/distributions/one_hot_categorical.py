@@ -40,7 +40,7 @@ class OneHotCategorical(Distribution):
     def expand(self, batch_shape: Any, _instance: Any = None) -> OneHotCategorical:
         new = self._get_checked_instance(OneHotCategorical, _instance)
         batch_shape = Size(batch_shape)
-        new._categorical = _expand_categorical(self._categorical, batch_shape)
+        new._categorical = self._categorical.expand(batch_shape)
         super(OneHotCategorical, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -118,22 +118,3 @@ def _one_hot(indices: Tensor, num_classes: int) -> Tensor:
     from ..nn.functional import one_hot
 
     return one_hot(indices, num_classes)
-
-
-def _expand_categorical(categorical: Categorical, batch_shape: Size) -> Categorical:
-    """``categorical.expand(batch_shape)``: the parameter (probs or logits, whichever
-    is set) expanded without a copy, nothing renormalized or validated again."""
-    if type(categorical).expand is not Distribution.expand:
-        return categorical.expand(batch_shape)
-    new = Categorical.__new__(Categorical)
-    param_shape = Size((*batch_shape, categorical._num_events))
-    if "probs" in categorical.__dict__:
-        new.probs = categorical.probs.expand(param_shape)
-        new._param = new.probs
-    if "logits" in categorical.__dict__:
-        new.logits = categorical.logits.expand(param_shape)
-        new._param = new.logits
-    new._num_events = categorical._num_events
-    Distribution.__init__(new, batch_shape, validate_args=False)
-    new._validate_args = categorical._validate_args
-    return new

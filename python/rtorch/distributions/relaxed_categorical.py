@@ -12,7 +12,6 @@ from .._size import Size
 from . import constraints
 from .categorical import Categorical
 from .distribution import _EMPTY_SHAPE, Distribution
-from .one_hot_categorical import _expand_categorical
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
 from .utils import broadcast_all, clamp_probs
@@ -56,7 +55,7 @@ class ExpRelaxedCategorical(Distribution):
         new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
         batch_shape = Size(batch_shape)
         new.temperature = self.temperature
-        new._categorical = _expand_categorical(self._categorical, batch_shape)
+        new._categorical = self._categorical.expand(batch_shape)
         super(ExpRelaxedCategorical, new).__init__(
             batch_shape, self.event_shape, validate_args=False
         )
