@@ -1108,3 +1108,32 @@ def test_rnn_float32_parity(torch_ref):
     xs, hs = rtorch.randn(2, 3), rtorch.randn(2, 4)
     assert_same(torch, rtorch.gru_cell(xs, hs, *cell_w),
                 torch.gru_cell(*to_torch(torch, [xs, hs, *cell_w])), 1e-5, 1e-5)  # fmt: skip
+
+
+def test_embedding_bag_without_bags_or_indices():
+    w = rt(rnd(5, 3))
+    for mode in (0, 1, 2):
+        # No offsets: no bags, every index in none (PyTorch 2.15 crashes here for mean/max).
+        out, offset2bag, bag_size, max_indices = rtorch.embedding_bag(
+            w, rtorch.tensor([1, 2]), rtorch.tensor([], dtype=rtorch.int64), False, mode
+        )
+        assert out.shape == (0, 3) and bag_size.shape == (0,)
+        assert to_np(offset2bag).tolist() == [-1, -1]  # float64: no sum fast path
+        assert max_indices.shape == ((0, 3) if mode == 2 else (0,))
+        # No indices: empty bags give zeros.
+        empty = rtorch.tensor([], dtype=rtorch.int64)
+        out, offset2bag, bag_size, max_indices = rtorch.embedding_bag(
+            w, empty, rtorch.tensor([0, 0]), False, mode
+        )
+        assert to_np(out).tolist() == [[0.0] * 3] * 2
+        assert offset2bag.shape == (0,) and to_np(bag_size).tolist() == [0, 0]
+
+
+def test_embedding_bag_empty_indices_parity(torch_ref):
+    torch = torch_ref
+    w = rt(rnd(5, 3))
+    empty, off = rtorch.tensor([], dtype=rtorch.int64), rtorch.tensor([0, 0])
+    for mode in (0, 1, 2):
+        ours = rtorch.embedding_bag(w, empty, off, False, mode)
+        theirs = torch.embedding_bag(*to_torch(torch, [w, empty, off]), False, mode)
+        assert_same(torch, ours, theirs)

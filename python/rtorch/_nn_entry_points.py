@@ -242,6 +242,10 @@ def _bag_bookkeeping(
         # PyTorch's sum kernel leaves these unused: zeros, one per offset.
         zeros = rtorch.zeros(offsets.shape[0], dtype=itype)
         return (positions[:0] if fast_sum else offset2bag), zeros, zeros.clone()
+    if bags == 0:
+        # No bags: every index belongs to none (-1).
+        empty = rtorch.zeros((0, weight.shape[1]) if mode == 2 else (0,), dtype=itype)
+        return offset2bag, rtorch.zeros(0, dtype=itype), empty
     counted = (indices != pad) if pad is not None else rtorch.ones(n, dtype=rtorch.bool)
     bag_size = rtorch.zeros(bags, dtype=itype).index_add_(0, offset2bag, counted.to(itype))
     if mode == 1:
