@@ -783,9 +783,81 @@ def test_grid_sampler_errors():
     with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D"):
         rtorch.grid_sampler_3d(rtorch.randn(1, 1, 3, 3, 3), rtorch.randn(1, 2, 2, 2, 3), 2, 0,
                                False)  # fmt: skip
-    with pytest.raises(NotImplementedError):
-        rtorch.grid_sampler_3d(rtorch.randn(1, 1, 3, 3, 3), rtorch.randn(1, 2, 2, 2, 3), 0, 0,
+    with pytest.raises(RuntimeError, match="size 3 in last dimension"):
+        rtorch.grid_sampler_3d(rtorch.randn(1, 1, 3, 3, 3), rtorch.randn(1, 2, 2, 2, 2), 0, 0,
                                False)  # fmt: skip
+    with pytest.raises(ValueError, match="Nx3x4"):
+        rtorch.affine_grid_generator(rtorch.randn(1, 2, 3), [1, 1, 2, 2, 2], False)
+
+
+def _trilinear_reference(volume, point, align):
+    """numpy: one channel of a (D, H, W) volume at a normalized (x, y, z), zeros padding."""
+    d, h, w = volume.shape
+    coords = []
+    for c, size in zip(point, (w, h, d)):
+        coords.append((c + 1) / 2 * (size - 1) if align else ((c + 1) * size - 1) / 2)
+    x, y, z = coords
+    total = 0.0
+    for zz in (np.floor(z), np.floor(z) + 1):
+        for yy in (np.floor(y), np.floor(y) + 1):
+            for xx in (np.floor(x), np.floor(x) + 1):
+                weight = (1 - abs(x - xx)) * (1 - abs(y - yy)) * (1 - abs(z - zz))
+                if 0 <= xx < w and 0 <= yy < h and 0 <= zz < d:
+                    total += weight * volume[int(zz), int(yy), int(xx)]
+    return total
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sampler_3d_against_numpy_and_grad(align):
+    volume = rnd(1, 2, 3, 4, 5)
+    grid = rnd(1, 2, 3, 1, 3) * 0.9
+    got = to_np(rtorch.grid_sampler_3d(rt(volume), rt(grid), 0, 0, align))
+    for c in range(2):
+        for i, j in np.ndindex(2, 3):
+            expected = _trilinear_reference(volume[0, c], grid[0, i, j, 0], align)
+            np.testing.assert_allclose(got[0, c, i, j, 0], expected, rtol=1e-12, atol=1e-12)
+    assert rtorch.grid_sampler(rt(volume), rt(grid), 1, 1, align).shape == (1, 2, 2, 3, 1)
+    x = rt(rnd(1, 2, 3, 3, 3), requires_grad=True)
+    # Locations away from voxel boundaries (the interpolation has kinks on them).
+    g = rt(np.array([[[[[0.13, -0.41, 0.27], [-0.62, 0.38, -0.19]]]]]), requires_grad=True)
+    for padding in (0, 1, 2):
+        assert gradcheck(lambda a, b, p=padding: rtorch.grid_sampler_3d(a, b, 0, p, align), (x, g))
+    theta = rt(rnd(2, 3, 4), requires_grad=True)
+    assert gradcheck(lambda t: rtorch.affine_grid_generator(t, [2, 1, 2, 3, 2], align), (theta,))
+
+
+def test_affine_grid_generator_3d_against_numpy():
+    theta = rnd(1, 3, 4)
+    got = to_np(rtorch.affine_grid_generator(rt(theta), [1, 1, 2, 3, 4], True))
+    for k, z in enumerate(np.linspace(-1, 1, 2)):
+        for i, y in enumerate(np.linspace(-1, 1, 3)):
+            for j, x in enumerate(np.linspace(-1, 1, 4)):
+                expected = theta[0] @ np.array([x, y, z, 1.0])
+                np.testing.assert_allclose(got[0, k, i, j], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_grid_3d_parity(torch_ref):
+    torch = torch_ref
+    x, grid, theta = rt(rnd(2, 3, 4, 5, 6)), rt(rnd(2, 3, 2, 4, 3) * 1.2), rt(rnd(2, 3, 4))
+    for m in (0, 1):
+        for p in (0, 1, 2):
+            for align in (False, True):
+                xr = x.detach().requires_grad_(True)
+                gr = grid.detach().requires_grad_(True)
+                ours = rtorch.grid_sampler_3d(xr, gr, m, p, align)
+                xt, gt = (to_torch(torch, t).requires_grad_(True) for t in (x, grid))
+                theirs = torch.grid_sampler_3d(xt, gt, m, p, align)
+                assert_same(torch, ours, theirs, 1e-12, 1e-12)
+                weights = rnd(*ours.shape)
+                ours.backward(rt(weights))
+                theirs.backward(torch.tensor(weights))
+                assert_same(torch, xr.grad, xt.grad, 1e-10, 1e-10)
+                if m == 0:  # nearest has no grid gradient (zeros in PyTorch)
+                    assert_same(torch, gr.grad, gt.grad, 1e-9, 1e-9)
+    for align in (False, True):
+        assert_same(torch, rtorch.affine_grid_generator(theta, [2, 3, 4, 5, 6], align),
+                    torch.affine_grid_generator(to_torch(torch, theta), [2, 3, 4, 5, 6], align),
+                    1e-12, 1e-12)  # fmt: skip
 
 
 def test_grid_parity(torch_ref):
