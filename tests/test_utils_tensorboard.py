@@ -255,6 +255,35 @@ HPARAMS_DATA = {
 }
 
 
+LAYOUT = {
+    2: (
+        "category",
+        {
+            1: ("title", "str"),
+            2: (
+                "chart",
+                {
+                    1: ("title", "str"),
+                    2: ("multiline", {1: ("tag", "str", "repeated")}),
+                    3: (
+                        "margin",
+                        {
+                            1: (
+                                "series",
+                                {1: ("value", "str"), 2: ("lower", "str"), 3: ("upper", "str")},
+                                "repeated",
+                            )
+                        },
+                    ),
+                },
+                "repeated",
+            ),
+        },
+        "repeated",
+    )
+}
+
+
 def event_files(log_dir: str | Path) -> list[str]:
     return sorted(glob.glob(os.path.join(str(log_dir), "events.out.tfevents.*")))
 
@@ -780,6 +809,139 @@ def test_add_figure_needs_matplotlib(tmp_path):
     assert (px == [255, 0, 0]).all()
 
 
+# ---- custom scalars, embeddings -------------------------------------------------------
+
+
+def test_add_custom_scalars(tmp_path):
+    with SummaryWriter(tmp_path) as w:
+        w.add_custom_scalars(
+            {
+                "Taiwan": {"twse": ["Multiline", ["twse/0050", "twse/2330"]]},
+                "USA": {"dow": ["Margin", ["dow/a", "dow/b", "dow/c"]]},
+            }
+        )
+        w.add_custom_scalars_multilinechart(["a", "b"])
+        w.add_custom_scalars_marginchart(["v", "lo", "hi"], category="cat", title="m")
+        with pytest.raises(AssertionError, match="Expected 3 tags, got 2"):
+            w.add_custom_scalars_marginchart(["v", "lo"])
+        with pytest.raises(AssertionError, match="len\\(tags\\) != 3"):
+            w.add_custom_scalars({"c": {"t": ["Margin", ["a"]]}})
+    vals = summary_values(the_events(tmp_path))
+    layouts = []
+    for step, v in vals:
+        assert step == 0 and v["tag"] == "custom_scalars__config__"
+        assert v["metadata"] == {"plugin_data": {"plugin_name": "custom_scalars"}}
+        t = v["tensor"]
+        assert t["dtype"] == 7 and t["tensor_shape"] == {}
+        (raw,) = t["string_val"]
+        layouts.append(decode(raw, LAYOUT))
+    assert layouts == [
+        {
+            "category": [
+                {
+                    "title": "Taiwan",
+                    "chart": [{"title": "twse", "multiline": {"tag": ["twse/0050", "twse/2330"]}}],
+                },
+                {
+                    "title": "USA",
+                    "chart": [
+                        {
+                            "title": "dow",
+                            "margin": {
+                                "series": [{"value": "dow/a", "lower": "dow/b", "upper": "dow/c"}]
+                            },
+                        }
+                    ],
+                },
+            ]
+        },
+        {
+            "category": [
+                {
+                    "title": "default",
+                    "chart": [{"title": "untitled", "multiline": {"tag": ["a", "b"]}}],
+                }
+            ]
+        },
+        {
+            "category": [
+                {
+                    "title": "cat",
+                    "chart": [
+                        {
+                            "title": "m",
+                            "margin": {"series": [{"value": "v", "lower": "lo", "upper": "hi"}]},
+                        }
+                    ],
+                }
+            ]
+        },
+    ]
+
+
+def test_add_embedding(tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    mat = rng.normal(size=(5, 3)).astype(np.float32)
+    imgs = rng.uniform(0, 1, (5, 3, 2, 4)).astype(np.float32)
+    with SummaryWriter(tmp_path) as w:
+        w.add_embedding(
+            rtorch.tensor(mat),
+            metadata=["a", 'q"t', "é", 3, "x"],
+            label_img=rtorch.tensor(imgs),
+            tag="my/tag",
+        )
+        w.add_embedding(
+            np.arange(6).reshape(3, 2),
+            metadata=[[1, 2], [3, 4], [5, 6]],
+            metadata_header=["h1", "h2"],
+            global_step=12,
+        )
+        w.add_embedding(np.zeros((1, 2)), global_step=12)  # the same directory again
+        assert "Embedding dir exists" in capsys.readouterr().out
+        with pytest.raises(AssertionError, match="#labels"):
+            w.add_embedding(np.zeros((2, 2)), metadata=["a"], global_step=99)
+        with pytest.raises(AssertionError, match="#images"):
+            w.add_embedding(np.zeros((2, 2)), label_img=np.zeros((3, 3, 2, 2)), global_step=98)
+        with pytest.raises(AssertionError, match="mat should be 2D"):
+            w.add_embedding(np.zeros(3), global_step=97)
+    d = tmp_path / "00000" / "my%2ftag"
+    rows = [line.split("\t") for line in (d / "tensors.tsv").read_text().splitlines()]
+    assert np.array([[float(x) for x in r] for r in rows], np.float32).tobytes() == mat.tobytes()
+    assert (d / "metadata.tsv").read_bytes() == 'a\nq"t\né\n3\nx\n'.encode()
+    # 5 images: 3 per row (ceil(sqrt 5)), 2 rows of 2 px on a 12 x 12 canvas.
+    ref = np.zeros((12, 12, 3))
+    for i in range(5):
+        r, c = divmod(i, 3)
+        ref[2 * r : 2 * r + 2, 4 * c : 4 * c + 4] = imgs[i].transpose(1, 2, 0)
+    np.testing.assert_array_equal(
+        decode_png((d / "sprite.png").read_bytes()), np.uint8((ref * 255).clip(0, 255))
+    )
+    d12 = tmp_path / "00012" / "default"
+    assert (d12 / "metadata.tsv").read_text() == "h1\th2\n1\t2\n3\t4\n5\t6\n"
+    assert (d12 / "tensors.tsv").read_text() == "0.0\t0.0\n"  # overwritten by the third call
+    assert (tmp_path / "projector_config.pbtxt").read_text() == (
+        "embeddings {\n"
+        '  tensor_name: "my/tag:00000"\n'
+        '  metadata_path: "00000/my%2ftag/metadata.tsv"\n'
+        "  sprite {\n"
+        '    image_path: "00000/my%2ftag/sprite.png"\n'
+        "    single_image_dim: 4\n"
+        "    single_image_dim: 2\n"
+        "  }\n"
+        '  tensor_path: "00000/my%2ftag/tensors.tsv"\n'
+        "}\n"
+        "embeddings {\n"
+        '  tensor_name: "default:00012"\n'
+        '  metadata_path: "00012/default/metadata.tsv"\n'
+        '  tensor_path: "00012/default/tensors.tsv"\n'
+        "}\n"
+        "embeddings {\n"
+        '  tensor_name: "default:00012"\n'
+        '  tensor_path: "00012/default/tensors.tsv"\n'
+        "}\n"
+    )
+
+
 # ---- audio --------------------------------------------------------------------------
 
 
@@ -965,8 +1127,8 @@ def test_add_graph_not_supported(tmp_path):
     with SummaryWriter(tmp_path) as w:
         with pytest.raises(NotImplementedError, match="no tracer"):
             w.add_graph(rtorch.nn.Linear(2, 2), rtorch.zeros(1, 2))
-        with pytest.raises(NotImplementedError, match="add_embedding"):
-            w.add_embedding(rtorch.zeros(3, 2))
+        with pytest.raises(NotImplementedError, match="add_mesh"):
+            w.add_mesh("m", rtorch.zeros(1, 3, 3))
         with pytest.raises(NotImplementedError, match="add_video"):
             w.add_video("v", rtorch.zeros(1, 2, 3, 4, 4))
 
@@ -1120,6 +1282,19 @@ def _log_everything(writer_cls, lib, root: str) -> None:
         w.add_pr_curve("pr", labels, preds, 10, num_thresholds=21)
         w.add_tensor("tens", lib.tensor([[1.5, 2.0], [3.0, 4.0]]), 11)
         w.add_tensor("tens_i", lib.tensor([1, -2, 3]), 11)
+        w.add_custom_scalars(
+            {"c": {"m": ["Multiline", ["loss", "t"]], "g": ["Margin", ["a", "b", "c"]]}}
+        )
+        w.add_embedding(
+            lib.tensor(rng.normal(size=(4, 3))),
+            metadata=["x", "y", 'z"', "w"],
+            label_img=lib.tensor(rng.uniform(0, 1, (4, 3, 2, 3))),
+            tag="e/1",
+            global_step=2,
+        )
+        w.add_embedding(
+            lib.tensor([[1, 2], [3, 4]]), metadata=[[1, "a"], [2, "b"]], metadata_header=["n", "s"]
+        )
         w.add_hparams(
             {"lr": 0.1, "opt": "sgd", "n": 3},
             {"acc": 0.5},
@@ -1141,8 +1316,20 @@ def test_parity_with_pytorch(tmp_path, torch_ref):
     assert dirs == sorted(
         os.path.relpath(d, tmp_path / "rtorch") for d, _, fs in os.walk(tmp_path / "rtorch") if fs
     )
-    assert len(dirs) == 4  # run, run/grp_a_x, run/grp_a_y, run/hp
+    assert len(dirs) == 6  # run, run/grp_a_x, run/grp_a_y, run/hp, two embeddings
     for d in dirs:
+        for name in os.listdir(tmp_path / "torch" / d):
+            if name.startswith("events.out.tfevents.") or (tmp_path / "torch" / d / name).is_dir():
+                continue
+            a, b = (tmp_path / lib / d / name for lib in ("torch", "rtorch"))
+            if name.endswith(".png"):
+                np.testing.assert_array_equal(
+                    decode_png(a.read_bytes()), decode_png(b.read_bytes())
+                )
+            else:
+                assert a.read_bytes() == b.read_bytes(), name
+        if not event_files(tmp_path / "torch" / d):
+            continue
         theirs = _normalize(the_events(tmp_path / "torch" / d))
         ours = _normalize(the_events(tmp_path / "rtorch" / d))
         assert len(theirs) == len(ours), d

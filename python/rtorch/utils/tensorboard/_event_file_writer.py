@@ -10,6 +10,7 @@ nothing.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import socket
@@ -30,15 +31,22 @@ _flusher_lock = threading.Lock()
 _flusher: threading.Thread | None = None
 
 
+def _flush_due_writers() -> float:
+    """Flush the writers whose ``flush_secs`` have passed; the seconds until the next
+    check.  A function of its own so that no writer stays referenced (and alive, its
+    ``__del__`` postponed) while the thread sleeps."""
+    now = time.monotonic()
+    period = 1.0
+    for w in list(_open_writers):
+        if now - w._last_flush >= w.flush_secs:
+            w.flush()
+        period = min(period, w.flush_secs)
+    return max(0.05, period)
+
+
 def _flush_periodically() -> None:
     while True:
-        writers = list(_open_writers)
-        period = min((w.flush_secs for w in writers), default=1.0)
-        time.sleep(max(0.05, min(period, 1.0)))
-        now = time.monotonic()
-        for w in list(_open_writers):
-            if now - w._last_flush >= w.flush_secs:
-                w.flush()
+        time.sleep(_flush_due_writers())
 
 
 def _ensure_flusher() -> None:
@@ -131,4 +139,6 @@ class EventFileWriter:
     def __del__(self) -> None:
         # A writer dropped without close() still gets its queued events on disk.
         if not getattr(self, "_closed", True):
-            self.close()
+            # At interpreter shutdown module globals may already be gone.
+            with contextlib.suppress(Exception):
+                self.close()

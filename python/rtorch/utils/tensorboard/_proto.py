@@ -324,3 +324,27 @@ def hparams_plugin_data(
 def pr_curve_plugin_data(num_thresholds: int, version: int = 0) -> bytes:
     """``PrCurvePluginData``: version (1), num_thresholds (2)."""
     return _varint_if_set(1, version) + _varint_if_set(2, num_thresholds)
+
+
+# ---- the custom_scalars plugin ----------------------------------------------------------
+
+
+def multiline_chart(title: str, tags: Sequence[str]) -> bytes:
+    """``Chart``: title (1), multiline (2) = MultilineChartContent(repeated tag (1))."""
+    content = b"".join(field_string(1, t) for t in tags)
+    return _string_if_set(1, title) + field_bytes(2, content)
+
+
+def margin_chart(title: str, value: str, lower: str, upper: str) -> bytes:
+    """``Chart``: title (1), margin (3) = MarginChartContent(series (1) =
+    Series(value (1), lower (2), upper (3)))."""
+    series = _string_if_set(1, value) + _string_if_set(2, lower) + _string_if_set(3, upper)
+    return _string_if_set(1, title) + field_bytes(3, field_bytes(1, series))
+
+
+def layout(categories: Sequence[tuple[str, Sequence[bytes]]]) -> bytes:
+    """``Layout``: repeated category (2) = Category(title (1), repeated chart (2))."""
+    return b"".join(
+        field_bytes(2, _string_if_set(1, title) + b"".join(field_bytes(2, c) for c in charts))
+        for title, charts in categories
+    )

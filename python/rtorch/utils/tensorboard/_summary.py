@@ -187,6 +187,27 @@ def text(tag: str, text_string: str) -> bytes:
     return pb.summary([pb.summary_value(tag + "/text_summary", metadata=meta, tensor=t)])
 
 
+def custom_scalars(layout: Mapping[str, Mapping[str, Sequence]]) -> bytes:
+    """The custom_scalars plugin's layout: ``{category: {chart title: [kind, tags]}}``
+    with kind ``"Margin"`` (three tags: value, lower, upper) or anything else for a
+    multi-line chart."""
+    categories = []
+    for category, charts in layout.items():
+        encoded = []
+        for title, spec in charts.items():
+            kind, tags = spec[0], spec[1]
+            if kind == "Margin":
+                if len(tags) != 3:
+                    raise AssertionError("len(tags) != 3")
+                encoded.append(pb.margin_chart(title, *tags))
+            else:
+                encoded.append(pb.multiline_chart(title, tags))
+        categories.append((category, encoded))
+    t = pb.tensor(pb.DT_STRING, [], pb.field_bytes(8, pb.layout(categories)))
+    meta = pb.summary_metadata("custom_scalars")
+    return pb.summary([pb.summary_value("custom_scalars__config__", metadata=meta, tensor=t)])
+
+
 HPARAMS_PLUGIN = "hparams"
 EXPERIMENT_TAG = "_hparams_/experiment"
 SESSION_START_INFO_TAG = "_hparams_/session_start_info"

@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from . import _embedding
 from . import _proto as pb
 from . import _summary as summaries
 from ._convert import figure_to_image, make_np
@@ -105,6 +106,7 @@ class SummaryWriter:
         self.all_writers: dict[str, FileWriter] | None = None
         self._get_file_writer()
         self.default_bins = summaries.default_bins()
+        self._embeddings: list[_embedding.EmbeddingInfo] = []
 
     def _get_file_writer(self) -> FileWriter:
         """The main FileWriter, reopened (as a new file) after ``close()``."""
@@ -415,27 +417,89 @@ class SummaryWriter:
         """Not supported yet (GIF encoding)."""
         self._not_supported("add_video", "GIF encoding is not implemented")
 
-    def add_embedding(self, *args: object, **kwargs: object) -> None:
-        """Not supported yet (projector files)."""
-        self._not_supported("add_embedding", "the projector plugin's files are not written")
+    def add_embedding(
+        self,
+        mat: object,
+        metadata: list | None = None,
+        label_img: object = None,
+        global_step: int | None = None,
+        tag: str = "default",
+        metadata_header: list | None = None,
+    ) -> None:
+        """Add embedding projector data: ``mat`` ``(N, D)`` (one row per data point),
+        optional labels ``metadata`` (one per point; with ``metadata_header`` a list
+        of columns each) and images ``label_img`` ``(N, C, H, W)``, written to
+        ``<log_dir>/<global_step:05d>/<tag>/`` and listed in
+        ``projector_config.pbtxt``."""
+        mat = make_np(mat)
+        if global_step is None:
+            global_step = 0
+        subdir = f"{str(global_step).zfill(5)}/{_embedding.encode_tag(tag)}"
+        save_path = os.path.join(self._get_file_writer().get_logdir(), subdir)
+        if os.path.exists(save_path):
+            if not os.path.isdir(save_path):
+                raise NotADirectoryError(
+                    f"Path: `{save_path}` exists, but is a file. Cannot proceed."
+                )
+            print("warning: Embedding dir exists, did you set global_step for add_embedding()?")
+        else:
+            os.makedirs(save_path)
+        if metadata is not None:
+            if mat.shape[0] != len(metadata):
+                raise AssertionError("#labels should equal with #data points")
+            _embedding.write_metadata(metadata, save_path, metadata_header=metadata_header)
+        if label_img is not None:
+            if mat.shape[0] != label_img.shape[0]:
+                raise AssertionError("#images should equal with #data points")
+            _embedding.write_sprite(label_img, save_path)
+        if mat.ndim != 2:
+            raise AssertionError("mat should be 2D, where mat.size(0) is the number of data points")
+        _embedding.write_tensors(mat, save_path)
+        info = _embedding.EmbeddingInfo(
+            tensor_name=f"{tag}:{str(global_step).zfill(5)}",
+            tensor_path=f"{subdir}/tensors.tsv",
+            metadata_path=f"{subdir}/metadata.tsv" if metadata is not None else None,
+            sprite_path=f"{subdir}/sprite.png" if label_img is not None else None,
+            sprite_dim=(int(label_img.shape[3]), int(label_img.shape[2]))
+            if label_img is not None
+            else None,
+        )
+        # The config lists every embedding this writer added, rewritten each time.
+        self._embeddings.append(info)
+        config = os.path.join(self._get_file_writer().get_logdir(), "projector_config.pbtxt")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(_embedding.projector_config(self._embeddings))
 
     def add_mesh(self, *args: object, **kwargs: object) -> None:
         """Not supported yet (mesh plugin)."""
         self._not_supported("add_mesh", "the mesh plugin's metadata is not written")
 
     def add_custom_scalars(self, layout: dict) -> None:
-        """Not supported yet (custom scalars layout)."""
-        self._not_supported("add_custom_scalars", "the layout protobuf is not written")
+        """Group scalar tags into charts of the Custom Scalars dashboard.
 
-    def add_custom_scalars_multilinechart(self, *args: object, **kwargs: object) -> None:
-        """Not supported yet (custom scalars layout)."""
-        self._not_supported(
-            "add_custom_scalars_multilinechart", "the layout protobuf is not written"
-        )
+        Args:
+            layout: ``{category: {chart title: [kind, tags]}}``, kind ``"Multiline"``
+                (any number of tags) or ``"Margin"`` (three tags: value, lower,
+                upper), e.g. ``{"Taiwan": {"twse": ["Multiline", ["twse/0050",
+                "twse/2330"]]}}``.
+        """
+        self._get_file_writer().add_summary(summaries.custom_scalars(layout))
 
-    def add_custom_scalars_marginchart(self, *args: object, **kwargs: object) -> None:
-        """Not supported yet (custom scalars layout)."""
-        self._not_supported("add_custom_scalars_marginchart", "the layout protobuf is not written")
+    def add_custom_scalars_multilinechart(
+        self, tags: list, category: str = "default", title: str = "untitled"
+    ) -> None:
+        """One multi-line chart of ``tags`` (see ``add_custom_scalars``)."""
+        layout = {category: {title: ["Multiline", tags]}}
+        self._get_file_writer().add_summary(summaries.custom_scalars(layout))
+
+    def add_custom_scalars_marginchart(
+        self, tags: list, category: str = "default", title: str = "untitled"
+    ) -> None:
+        """One margin chart of three tags: value, lower and upper bound."""
+        if len(tags) != 3:
+            raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
+        layout = {category: {title: ["Margin", tags]}}
+        self._get_file_writer().add_summary(summaries.custom_scalars(layout))
 
     def flush(self) -> None:
         """Write every pending event of every file to disk."""
