@@ -189,9 +189,9 @@ def test_independent_and_kl() -> None:
     assert ikl.tolist() == [0.0, 0.0]
     with pytest.raises(
         NotImplementedError,
-        match="No KL\\(p \\|\\| q\\) is implemented for p type Normal and q type Uniform",
+        match="No KL\\(p \\|\\| q\\) is implemented for p type Normal and q type Categorical",
     ):
-        kl_divergence(Normal(0.0, 1.0), Uniform(0.0, 1.0))
+        kl_divergence(Normal(0.0, 1.0), Categorical(probs=_t([0.5, 0.5])))
 
     class MyNormal(Normal):
         pass

@@ -138,7 +138,8 @@ __all__ += [
 
 # The gamma family and the discrete families (helper A's); the lowercase submodules
 # come with the imports; _kl_gamma_family registers their KL pairs.
-from . import _kl_gamma_family  # noqa: F401
+# _kl_remaining: the last pairs of PyTorch's registry among the original families.
+from . import _kl_gamma_family, _kl_remaining  # noqa: F401
 from .beta import Beta
 from .binomial import Binomial
 from .chi2 import Chi2

@@ -9,13 +9,14 @@ from .. import _C
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .distribution import _EMPTY_SHAPE, Distribution
+from .distribution import _EMPTY_SHAPE
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     r"""A Bernoulli distribution parameterized by ``probs`` or ``logits`` (but not both):
     samples are 1 with probability ``p`` and 0 with ``1 - p``.
 
@@ -30,6 +31,7 @@ class Bernoulli(Distribution):
     }
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
 
     def __init__(
         self, probs: Any = None, logits: Any = None, validate_args: bool | None = None
@@ -100,3 +102,11 @@ class Bernoulli(Distribution):
         if expand:
             values = values.expand((-1, *self._batch_shape))
         return values
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        # theta = log(p / (1 - p)) for t(x) = x.
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()

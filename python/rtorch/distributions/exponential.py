@@ -9,13 +9,14 @@ from .. import _C
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .distribution import _EMPTY_SHAPE, Distribution
+from .distribution import _EMPTY_SHAPE
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Exponential"]
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     r"""An exponential distribution parameterized by ``rate``.
 
     Args:
@@ -25,6 +26,7 @@ class Exponential(Distribution):
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, rate: Any, validate_args: bool | None = None) -> None:
         (self.rate,) = broadcast_all(rate)
@@ -69,3 +71,11 @@ class Exponential(Distribution):
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        # theta = -rate for t(x) = x.
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return -(-x).log()

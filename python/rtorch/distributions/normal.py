@@ -10,13 +10,14 @@ from .. import _C
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .distribution import _EMPTY_SHAPE, Distribution
+from .distribution import _EMPTY_SHAPE
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     r"""A normal (Gaussian) distribution parameterized by ``loc`` and ``scale``.
 
     Example::
@@ -37,6 +38,7 @@ class Normal(Distribution):
     }
     support = constraints.real
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
@@ -94,3 +96,12 @@ class Normal(Distribution):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        # theta = (mu / sigma^2, -1 / (2 sigma^2)) for t(x) = (x, x^2).
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        # F(theta) = -theta_1^2 / (4 theta_2) + log(pi / -theta_2) / 2.
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()

@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .distribution import _EMPTY_SHAPE, Distribution
+from .distribution import _EMPTY_SHAPE
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Poisson"]
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     r"""A Poisson distribution parameterized by ``rate``:
     :math:`P(k) = \text{rate}^k e^{-\text{rate}} / k!`.
 
@@ -59,3 +60,13 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return xlogy(value, rate) - rate - lgamma(value + 1)
+
+    # No _mean_carrier_measure: E[-log k!] has no closed form, so ``entropy`` raises
+    # NotImplementedError as in PyTorch; the natural parameters still serve the Bregman KL.
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        # theta = log(rate) for t(k) = k.
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp()
