@@ -394,3 +394,58 @@ def test_apply_on_overlapping_views_matches_pytorch(torch_ref):
         return first, b.tolist(), w.tolist(), c.tolist()
 
     assert run(rtorch) == run(torch)
+
+
+# --- as_subclass / _make_subclass ------------------------------------------------------------
+
+
+class _Sub(rtorch.Tensor):
+    pass
+
+
+class _NeedsArgs(rtorch.Tensor):
+    def __new__(cls, a, b):
+        raise AssertionError("as_subclass must not call the subclass's __new__")
+
+
+def test_as_subclass_aliases_and_keeps_the_graph() -> None:
+    x = rtorch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.as_subclass(_Sub)
+    assert type(y) is _Sub and y.requires_grad and not y.is_leaf
+    assert y.grad_fn.name() == "AliasBackward0"
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+    w = rtorch.zeros(3)
+    v = w.as_subclass(_NeedsArgs)
+    assert type(v) is _NeedsArgs
+    v[1] = 5.0
+    assert w.tolist() == [0.0, 5.0, 0.0]
+    assert type(w.as_subclass(rtorch.Tensor)) is rtorch.Tensor
+    with pytest.raises(TypeError, match="does not inherit from Tensor"):
+        w.as_subclass(int)
+
+
+def test_make_subclass_is_a_detached_alias() -> None:
+    data = rtorch.ones(2, requires_grad=True) * 3
+    z = rtorch.Tensor._make_subclass(_Sub, data, True)
+    assert type(z) is _Sub and z.requires_grad and z.is_leaf and z.grad_fn is None
+    data.detach().add_(1.0)  # same storage
+    assert z.tolist() == [4.0, 4.0]
+    assert not rtorch.Tensor._make_subclass(_Sub, rtorch.ones(2)).requires_grad
+    with pytest.raises(RuntimeError, match="floating point"):
+        rtorch.Tensor._make_subclass(_Sub, rtorch.ones(2).int(), True)
+    with pytest.raises(TypeError, match="does not inherit from Tensor"):
+        rtorch.Tensor._make_subclass(int, rtorch.ones(2))
+
+
+def test_as_subclass_matches_torch(torch_ref) -> None:
+    torch = torch_ref
+
+    class TSub(torch.Tensor):
+        pass
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.as_subclass(TSub)
+    mine = rtorch.tensor([1.0, 2.0], requires_grad=True).as_subclass(_Sub)
+    assert y.grad_fn.name() == mine.grad_fn.name()
+    assert (y.is_leaf, y.requires_grad) == (mine.is_leaf, mine.requires_grad)

@@ -265,6 +265,26 @@ def as_strided_scatter(
     return memory.index_select(0, where).reshape(input.shape)
 
 
+# --- subclasses ----------------------------------------------------------------------------
+
+
+def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, **_: Any) -> Tensor:
+    """``Tensor._make_subclass(cls, data, require_grad=False)``: a ``cls`` instance sharing
+    ``data``'s storage (and version counter), detached from its graph; what
+    ``nn.Parameter`` is built with. ``cls.__new__`` is not called."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(
+            "Creating a Tensor subclass from a class that does not inherit from Tensor is not "
+            "possible. Make sure your class inherits from Tensor."
+        )
+    out = Tensor.__new__(cls)
+    # Assigning .data rebinds the fresh instance to data's storage, layout and dtype.
+    out.data = data
+    if require_grad:
+        out.requires_grad_(True)
+    return out
+
+
 # --- flags -----------------------------------------------------------------------------------
 
 
@@ -284,6 +304,7 @@ METHODS: dict[str, Any] = {
     "map2_": map2_,
     "as_strided_scatter": as_strided_scatter,
     "output_nr": property(_output_nr),
+    "_make_subclass": staticmethod(_make_subclass),
 }
 # PyTorch's backend flags (properties): none of these backends exists in rtorch.
 for _flag in ("is_xpu", "is_mps", "is_ipu", "is_mtia", "is_maia", "is_vulkan", "is_xla"):

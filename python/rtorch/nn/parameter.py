@@ -12,16 +12,8 @@ __all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter
 
 
 def _alias_as(cls: type, data: Tensor, requires_grad: bool) -> Tensor:
-    """A ``cls`` instance sharing ``data``'s storage (and version counter), detached.
-
-    The core has no ``Tensor._make_subclass``; assigning ``.data`` of a fresh subclass
-    instance rebinds it to ``data``'s storage, which is the same thing.
-    """
-    out = Tensor.__new__(cls)
-    out.data = data
-    if requires_grad:
-        out.requires_grad_(True)
-    return out
+    """A ``cls`` instance sharing ``data``'s storage (and version counter), detached."""
+    return Tensor._make_subclass(cls, data, requires_grad)
 
 
 class Parameter(Tensor):

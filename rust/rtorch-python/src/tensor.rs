@@ -504,6 +504,24 @@ impl PyTensor {
         Ok(())
     }
 
+    /// `t.as_subclass(cls)`: a `cls` instance aliasing this tensor and attached to its
+    /// graph (AliasBackward0), as PyTorch. The instance comes from `Tensor.__new__(cls)`,
+    /// so a subclass's own `__new__` (which may want arguments) is not called.
+    fn as_subclass<'py>(&self, cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let base = py.get_type::<PyTensor>();
+        if !cls.is_subclass(&base)? {
+            return Err(PyTypeError::new_err(
+                "Creating a Tensor subclass from a class that does not inherit from Tensor is \
+                 not possible. Make sure your class inherits from Tensor.",
+            ));
+        }
+        let alias = rtorch_core::ops::shape::alias(&self.inner).py()?;
+        let obj = base.call_method1("__new__", (cls,))?;
+        obj.cast::<PyTensor>()?.borrow_mut().inner = alias;
+        Ok(obj)
+    }
+
     fn detach(&self) -> PyTensor {
         PyTensor::from(self.inner.detach())
     }
