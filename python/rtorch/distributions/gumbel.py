@@ -10,7 +10,7 @@ from .. import _C
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .uniform import Uniform
 from .utils import broadcast_all
@@ -61,9 +61,7 @@ class Gumbel(TransformedDistribution):
         shape = tuple(Size(batch_shape))
         new.loc = self.loc.expand(shape)
         new.scale = self.scale.expand(shape)
-        low, high = self.base_dist.low, self.base_dist.high
-        base = Uniform(low.expand(shape), high.expand(shape), validate_args=False)
-        return _expand_onto(self, new, batch_shape, base)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
 
     def log_prob(self, value: Tensor) -> Tensor:
         # Closed form: -(z + exp(-z)) - log(scale) with z = (value - loc) / scale.

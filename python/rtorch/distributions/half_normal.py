@@ -7,10 +7,9 @@ from typing import Any, ClassVar
 
 from .. import _C
 from .._C import Tensor
-from .._size import Size
 from . import constraints
 from .normal import Normal
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform
 
 __all__ = ["HalfNormal"]
@@ -36,11 +35,7 @@ class HalfNormal(TransformedDistribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> HalfNormal:
         new = self._get_checked_instance(HalfNormal, _instance)
-        shape = tuple(Size(batch_shape))
-        base = Normal(
-            self.base_dist.loc.expand(shape), self.scale.expand(shape), validate_args=False
-        )
-        return _expand_onto(self, new, batch_shape, base)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
 
     @property
     def scale(self) -> Tensor:

@@ -9,7 +9,7 @@ from .. import _C
 from .._C import Tensor
 from .._size import Size
 from . import constraints
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .uniform import Uniform
 from .utils import broadcast_all
@@ -64,9 +64,7 @@ class Kumaraswamy(TransformedDistribution):
         shape = tuple(Size(batch_shape))
         new.concentration1 = self.concentration1.expand(shape)
         new.concentration0 = self.concentration0.expand(shape)
-        low, high = self.base_dist.low, self.base_dist.high
-        base = Uniform(low.expand(shape), high.expand(shape), validate_args=False)
-        return _expand_onto(self, new, batch_shape, base)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
 
     @property
     def mean(self) -> Tensor:

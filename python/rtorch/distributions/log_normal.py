@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from .._C import Tensor
-from .._size import Size
 from . import constraints
 from .normal import Normal
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
 
 __all__ = ["LogNormal"]
@@ -38,9 +37,7 @@ class LogNormal(TransformedDistribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> LogNormal:
         new = self._get_checked_instance(LogNormal, _instance)
-        shape = tuple(Size(batch_shape))
-        base = Normal(self.loc.expand(shape), self.scale.expand(shape), validate_args=False)
-        return _expand_onto(self, new, batch_shape, base)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
 
     @property
     def loc(self) -> Tensor:

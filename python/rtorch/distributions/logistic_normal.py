@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from .._C import Tensor
-from .._size import Size
 from . import constraints
-from .independent import Independent
 from .normal import Normal
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import StickBreakingTransform
 
 __all__ = ["LogisticNormal"]
@@ -45,9 +43,7 @@ class LogisticNormal(TransformedDistribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> LogisticNormal:
         new = self._get_checked_instance(LogisticNormal, _instance)
-        shape = tuple(Size(batch_shape)) + (self.loc.shape[-1],)
-        normal = Normal(self.loc.expand(shape), self.scale.expand(shape), validate_args=False)
-        return _expand_onto(self, new, batch_shape, Independent(normal, 1))
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
 
     @property
     def loc(self) -> Tensor:

@@ -62,15 +62,7 @@ class Multinomial(Distribution):
         new = self._get_checked_instance(Multinomial, _instance)
         batch_shape = Size(batch_shape)
         new.total_count = self.total_count
-        full = tuple(batch_shape) + tuple(self.event_shape)
-        try:
-            new._categorical = self._categorical.expand(batch_shape)
-        except NotImplementedError:
-            # Categorical without an expand of its own: rebuild it on expanded parameters.
-            if "probs" in self._categorical.__dict__:
-                new._categorical = Categorical(probs=self._categorical.probs.expand(full))
-            else:
-                new._categorical = Categorical(logits=self._categorical.logits.expand(full))
+        new._categorical = self._categorical.expand(batch_shape)
         new._binomial = Binomial(total_count=self.total_count, probs=new.probs)
         super(Multinomial, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args

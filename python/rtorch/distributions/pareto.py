@@ -8,7 +8,7 @@ from .._C import Tensor
 from .._size import Size
 from . import constraints
 from .exponential import Exponential
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .utils import broadcast_all
 
@@ -42,8 +42,7 @@ class Pareto(TransformedDistribution):
         shape = tuple(Size(batch_shape))
         new.scale = self.scale.expand(shape)
         new.alpha = self.alpha.expand(shape)
-        base = Exponential(new.alpha, validate_args=False)
-        return _expand_onto(self, new, batch_shape, base)
+        return super().expand(batch_shape, _instance=new)  # type: ignore[return-value]
 
     @property
     def mean(self) -> Tensor:

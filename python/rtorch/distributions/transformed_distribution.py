@@ -166,20 +166,3 @@ class TransformedDistribution(Distribution):
         for transform in self.transforms:
             value = transform(value)
         return value
-
-
-def _expand_onto(
-    dist: TransformedDistribution,
-    new: TransformedDistribution,
-    batch_shape: Any,
-    base_dist: Distribution,
-    transforms: list[Transform] | None = None,
-) -> TransformedDistribution:
-    """Finishes ``new`` as ``dist`` expanded to ``batch_shape`` over a base distribution the
-    caller has already built with expanded parameters (some bases, e.g. ``Normal``, have no
-    ``expand`` of their own)."""
-    new.base_dist = base_dist
-    new.transforms = dist.transforms if transforms is None else transforms
-    Distribution.__init__(new, Size(batch_shape), dist.event_shape, validate_args=False)
-    new._validate_args = dist._validate_args
-    return new

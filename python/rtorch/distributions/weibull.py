@@ -9,7 +9,7 @@ from .._C import Tensor
 from .._size import Size
 from . import constraints
 from .exponential import Exponential
-from .transformed_distribution import TransformedDistribution, _expand_onto
+from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .utils import broadcast_all
 
@@ -51,12 +51,16 @@ class Weibull(TransformedDistribution):
         new.scale = self.scale.expand(shape)
         new.concentration = self.concentration.expand(shape)
         new.concentration_reciprocal = new.concentration.reciprocal()
-        base = Exponential(self.base_dist.rate.expand(shape), validate_args=False)
+        # The transforms carry the parameters, so they are rebuilt on the expanded ones.
         transforms = [
             PowerTransform(exponent=new.concentration_reciprocal),
             AffineTransform(loc=0, scale=new.scale),
         ]
-        return _expand_onto(self, new, batch_shape, base, transforms)
+        TransformedDistribution.__init__(
+            new, self.base_dist.expand(shape), transforms, validate_args=False
+        )
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self) -> Tensor:
