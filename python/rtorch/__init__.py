@@ -194,6 +194,7 @@ _LAZY_SUBMODULES = frozenset(
         "jit",
         "distributions",
         "func",
+        "types",
     }
 )
 

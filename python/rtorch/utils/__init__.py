@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = frozenset({"checkpoint", "data", "dlpack", "hooks", "model_zoo"})
+_SUBMODULES = frozenset(
+    {"_pytree", "benchmark", "checkpoint", "data", "dlpack", "hooks", "model_zoo"}
+)
 
 
 def __getattr__(name: str):
