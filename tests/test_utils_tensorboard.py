@@ -942,6 +942,118 @@ def test_add_embedding(tmp_path, capsys):
     )
 
 
+# ---- meshes, boxes, videos ------------------------------------------------------------
+
+MESH_DATA = {
+    1: ("version", "int"),
+    2: ("name", "str"),
+    3: ("content_type", "int"),
+    5: ("json_config", "str"),
+    6: ("shape", "packed_int"),
+    7: ("components", "int"),
+}
+
+
+def test_add_mesh(tmp_path):
+    vertices = [[[1.0, 1.0, 1.0], [-1.0, -1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0]]]
+    colors = [[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 0, 255]]]
+    faces = [[[0, 2, 3], [0, 3, 1], [0, 1, 2], [1, 3, 2]]]
+    config = {"camera": {"cls": "PerspectiveCamera", "fov": 75}}
+    with SummaryWriter(tmp_path) as w:
+        w.add_mesh(
+            "m",
+            rtorch.tensor(vertices),
+            colors=rtorch.tensor(colors, dtype=rtorch.int32),
+            faces=np.array(faces),
+            config_dict=config,
+            global_step=3,
+        )
+        w.add_mesh("cloud", rtorch.tensor(vertices))
+        with pytest.raises(ValueError, match="BxNx3"):
+            w.add_mesh("bad", rtorch.zeros(4, 3))
+    vals = summary_values(the_events(tmp_path))
+    assert [(s, v["tag"]) for s, v in vals] == [
+        (3, "m_VERTEX"),
+        (3, "m_FACE"),
+        (3, "m_COLOR"),
+        (0, "cloud_VERTEX"),
+    ]
+    for (_, v), data, kind in zip(vals, (vertices, faces, colors, vertices), (1, 2, 3, 1)):
+        assert v["tensor"]["dtype"] == 1
+        assert v["tensor"]["tensor_shape"] == {"dim": [{"size": 1}, {"size": 4}, {"size": 3}]}
+        assert v["tensor"]["float_val"] == np.array(data, np.float64).reshape(-1).tolist()
+        assert v["metadata"]["plugin_data"]["plugin_name"] == "mesh"
+        content = decode(v["metadata"]["plugin_data"]["content"], MESH_DATA)
+        full = v["tag"].startswith("m_")
+        assert content == {
+            "name": "m" if full else "cloud",
+            "content_type": kind,
+            "json_config": '{"camera": {"cls": "PerspectiveCamera", "fov": 75}}' if full else "{}",
+            "shape": [1, 4, 3],
+            "components": 0b1110 if full else 0b10,
+        }
+
+
+def test_add_image_with_boxes(tmp_path):
+    pytest.importorskip("PIL")
+    img = np.zeros((3, 20, 30), dtype=np.float32)
+    box = np.array([[5.0, 4.0, 15.0, 12.0]])
+    with SummaryWriter(tmp_path) as w:
+        w.add_image_with_boxes("plain", img, box, 1)
+        w.add_image_with_boxes("mismatch", img, box, 1, labels=["a", "b"])  # ignored
+        w.add_image_with_boxes("label", img, rtorch.tensor(box), 1, labels="cat")
+        w.add_image_with_boxes("big", img, box, 1, rescale=2)
+    got = {v["tag"]: v["image"] for _, v in summary_values(the_events(tmp_path))}
+    plain = _pixels(got["plain"])
+    red = np.all(plain == [255, 0, 0], axis=2)
+    assert np.all(plain[~red] == 0)  # only red or untouched
+    ys, xs = np.nonzero(red)
+    # A 2-pixel outline: every red pixel within one pixel of the rectangle's border.
+    near_x = (np.abs(xs - 5) <= 1) | (np.abs(xs - 15) <= 1)
+    near_y = (np.abs(ys - 4) <= 1) | (np.abs(ys - 12) <= 1)
+    assert np.all((near_x & (ys >= 3) & (ys <= 13)) | (near_y & (xs >= 4) & (xs <= 16)))
+    for y, x in ((4, 5), (4, 15), (12, 5), (12, 15), (8, 5), (8, 15), (4, 10), (12, 10)):
+        assert red[y, x], (y, x)
+    assert not red[8, 10] and not red[0, 0]
+    np.testing.assert_array_equal(_pixels(got["mismatch"]), plain)
+    labelled = decode_png(got["label"]["encoded_image_string"])
+    assert (labelled != plain).any()  # the label's box and text
+    big = got["big"]
+    # The recorded size is the one before rescaling, as in PyTorch; the PNG is 2x.
+    assert (big["height"], big["width"], big["colorspace"]) == (20, 30, 3)
+    assert decode_png(big["encoded_image_string"]).shape == (40, 60, 3)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4])
+def test_add_video(tmp_path, batch):
+    pil = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(8)
+    t, c, h, w = 3, 3, 4, 5
+    vid = rng.integers(0, 2, (batch, t, c, h, w)).astype(np.uint8) * 255
+    with SummaryWriter(tmp_path) as wr:
+        wr.add_video("v", rtorch.tensor(vid.tolist(), dtype=rtorch.uint8), 6, fps=5)
+    ((step, v),) = summary_values(the_events(tmp_path))
+    # The batch is padded to a power of two; rows = 2 ** ((bits(batch) - 1) // 2).
+    rows, cols = {1: (1, 1), 3: (1, 4), 4: (2, 2)}[batch]
+    assert step == 6
+    assert (v["image"]["height"], v["image"]["width"], v["image"]["colorspace"]) == (
+        rows * h,
+        cols * w,
+        c,
+    )
+    gif = pil.open(io.BytesIO(v["image"]["encoded_image_string"]))
+    assert gif.format == "GIF" and gif.n_frames == t
+    for f in range(t):
+        gif.seek(f)
+        assert gif.info["duration"] == 200
+        frame = np.asarray(gif.convert("RGB"))
+        ref = np.zeros((rows * h, cols * w, 3), dtype=np.uint8)
+        for i in range(batch):
+            r, col = divmod(i, cols)
+            ref[r * h : (r + 1) * h, col * w : (col + 1) * w] = vid[i, f].transpose(1, 2, 0)
+        np.testing.assert_array_equal(frame, ref)
+
+
 # ---- audio --------------------------------------------------------------------------
 
 
@@ -1127,10 +1239,8 @@ def test_add_graph_not_supported(tmp_path):
     with SummaryWriter(tmp_path) as w:
         with pytest.raises(NotImplementedError, match="no tracer"):
             w.add_graph(rtorch.nn.Linear(2, 2), rtorch.zeros(1, 2))
-        with pytest.raises(NotImplementedError, match="add_mesh"):
-            w.add_mesh("m", rtorch.zeros(1, 3, 3))
-        with pytest.raises(NotImplementedError, match="add_video"):
-            w.add_video("v", rtorch.zeros(1, 2, 3, 4, 4))
+        with pytest.raises(NotImplementedError, match="add_onnx_graph"):
+            w.add_onnx_graph("model.onnx")
 
 
 # ---- queueing, flushing, closing, purge_step ----------------------------------------
@@ -1282,6 +1392,20 @@ def _log_everything(writer_cls, lib, root: str) -> None:
         w.add_pr_curve("pr", labels, preds, 10, num_thresholds=21)
         w.add_tensor("tens", lib.tensor([[1.5, 2.0], [3.0, 4.0]]), 11)
         w.add_tensor("tens_i", lib.tensor([1, -2, 3]), 11)
+        w.add_mesh(
+            "mesh",
+            lib.tensor(rng.normal(size=(1, 5, 3))),
+            colors=lib.tensor(rng.integers(0, 256, (1, 5, 3))),
+            config_dict={"a": 1},
+        )
+        w.add_image_with_boxes(
+            "boxes",
+            lib.tensor(img),
+            lib.tensor([[0.5, 1.0, 4.0, 3.0]]),
+            3,
+            labels=["x"],
+            rescale=1.5,
+        )
         w.add_custom_scalars(
             {"c": {"m": ["Multiline", ["loss", "t"]], "g": ["Margin", ["a", "b", "c"]]}}
         )

@@ -348,3 +348,17 @@ def layout(categories: Sequence[tuple[str, Sequence[bytes]]]) -> bytes:
         field_bytes(2, _string_if_set(1, title) + b"".join(field_bytes(2, c) for c in charts))
         for title, charts in categories
     )
+
+
+def mesh_plugin_data(
+    name: str, content_type: int, components: int, shape: Sequence[int], json_config: str
+) -> bytes:
+    """``MeshPluginData``: version (1, 0), name (2), content_type (3), json_config (5),
+    packed shape (6), components (7)."""
+    return (
+        _string_if_set(2, name)
+        + _varint_if_set(3, content_type)
+        + _string_if_set(5, json_config)
+        + packed_varints(6, shape)
+        + _varint_if_set(7, components)
+    )

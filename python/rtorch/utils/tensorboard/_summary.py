@@ -8,6 +8,7 @@ read (scalars, histograms, images, audio, text, hparams, pr_curves, tensors).
 from __future__ import annotations
 
 import io
+import json
 import wave
 from collections.abc import Mapping, Sequence
 
@@ -160,6 +161,37 @@ def image(tag: str, tensor: object, dataformats: str = "NCHW") -> bytes:
     return pb.summary([pb.summary_value(tag, image=img)])
 
 
+def image_boxes(
+    tag: str,
+    tensor: object,
+    boxes: object,
+    rescale: float = 1,
+    dataformats: str = "CHW",
+    labels: Sequence[str] | None = None,
+) -> bytes:
+    """An image summary with bounding boxes drawn on (see ``_boxes.render_image``);
+    the recorded height and width stay those before ``rescale``, as in PyTorch."""
+    from ._boxes import render_image
+
+    pixels = image_pixels(tensor, dataformats)
+    height, width, channels = pixels.shape
+    encoded = render_image(pixels, rescale, make_np(boxes), labels)
+    img = pb.image(height, width, channels, encoded)
+    return pb.summary([pb.summary_value(tag, image=img)])
+
+
+def video(tag: str, tensor: object, fps: float = 4) -> bytes:
+    """An image summary holding the ``(B, T, C, H, W)`` video as an animated GIF
+    (values 0..255 for uint8, else 0..1)."""
+    from ._video import encode_gif, video_grid
+
+    frames = video_grid(make_np(tensor))
+    frames = (frames.astype(np.float32) * 255).clip(0, 255).astype(np.uint8)
+    _, height, width, channels = frames.shape
+    img = pb.image(height, width, channels, encode_gif(frames, fps))
+    return pb.summary([pb.summary_value(tag, image=img)])
+
+
 def audio(tag: str, tensor: object, sample_rate: int = 44100) -> bytes:
     """An audio summary: the 1-D signal in [-1, 1] as 16-bit mono WAV."""
     signal = make_np(tensor).squeeze()
@@ -206,6 +238,43 @@ def custom_scalars(layout: Mapping[str, Mapping[str, Sequence]]) -> bytes:
     t = pb.tensor(pb.DT_STRING, [], pb.field_bytes(8, pb.layout(categories)))
     meta = pb.summary_metadata("custom_scalars")
     return pb.summary([pb.summary_value("custom_scalars__config__", metadata=meta, tensor=t)])
+
+
+# MeshPluginData.ContentType, in the order the mesh summaries are written.
+_MESH_PARTS = (("VERTEX", 1), ("FACE", 2), ("COLOR", 3))
+
+
+def mesh(
+    tag: str,
+    vertices: object,
+    colors: object = None,
+    faces: object = None,
+    config_dict: dict | None = None,
+) -> bytes:
+    """The mesh plugin's summary: one float tensor value per given part (vertices,
+    faces, colors; each ``(B, N, 3)``) tagged ``<tag>_VERTEX`` etc., each carrying
+    the parts present as a bitmask and the Three.js ``config_dict`` as JSON."""
+    json_config = "{}" if config_dict is None else json.dumps(config_dict, sort_keys=True)
+    parts = [
+        (np.asarray(make_np(t) if not isinstance(t, (list, tuple)) else t), name, kind)
+        for t, (name, kind) in zip((vertices, faces, colors), _MESH_PARTS)
+        if t is not None
+    ]
+    components = 0
+    for _, _, kind in parts:
+        components |= 1 << kind
+    values = []
+    for array, name, kind in parts:
+        if array.ndim != 3:
+            raise ValueError(f"Tensor shape should be of shape BxNx3, but got {list(array.shape)}.")
+        meta = pb.summary_metadata(
+            "mesh", pb.mesh_plugin_data(tag, kind, components, array.shape, json_config)
+        )
+        t = pb.tensor(
+            pb.DT_FLOAT, list(array.shape), pb.packed_floats(5, array.reshape(-1).tolist())
+        )
+        values.append(pb.summary_value(f"{tag}_{name}", metadata=meta, tensor=t))
+    return pb.summary(values)
 
 
 HPARAMS_PLUGIN = "hparams"

@@ -406,16 +406,60 @@ class SummaryWriter:
         """Not supported: rtorch does not read ONNX models."""
         raise NotImplementedError("SummaryWriter.add_onnx_graph is not supported by rtorch.")
 
-    def _not_supported(self, name: str, why: str) -> None:
-        raise NotImplementedError(f"SummaryWriter.{name} is not supported by rtorch yet: {why}.")
+    def add_image_with_boxes(
+        self,
+        tag: str,
+        img_tensor: object,
+        box_tensor: object,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        rescale: float = 1,
+        dataformats: str = "CHW",
+        labels: list | str | None = None,
+    ) -> None:
+        """Add an image with bounding boxes drawn on it (needs Pillow).
 
-    def add_image_with_boxes(self, *args: object, **kwargs: object) -> None:
-        """Not supported yet (drawing boxes and labels on the image)."""
-        self._not_supported("add_image_with_boxes", "drawing boxes is not implemented")
+        Args:
+            tag: data identifier.
+            img_tensor: the image, laid out as ``dataformats`` (default ``CHW``).
+            box_tensor: ``(N, 4)`` boxes, rows ``xmin, ymin, xmax, ymax`` in pixels.
+            global_step: global step value to record.
+            walltime: seconds since the epoch to record instead of ``time.time()``.
+            rescale: scale factor of the stored image.
+            dataformats: layout of ``img_tensor``.
+            labels: one label per box (ignored unless there are exactly N).
+        """
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != box_tensor.shape[0]:
+                labels = None
+        summary = summaries.image_boxes(
+            tag, img_tensor, box_tensor, rescale=rescale, dataformats=dataformats, labels=labels
+        )
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
-    def add_video(self, *args: object, **kwargs: object) -> None:
-        """Not supported yet (GIF encoding)."""
-        self._not_supported("add_video", "GIF encoding is not implemented")
+    def add_video(
+        self,
+        tag: str,
+        vid_tensor: object,
+        global_step: int | None = None,
+        fps: float = 4,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a video as an animated GIF (encoded with Pillow, where PyTorch needs
+        moviepy).
+
+        Args:
+            tag: data identifier.
+            vid_tensor: ``(N, T, C, H, W)`` videos, values 0..255 for uint8 and 0..1
+                otherwise; the N videos are tiled into one grid per frame.
+            global_step: global step value to record.
+            fps: frames per second.
+            walltime: seconds since the epoch to record instead of ``time.time()``.
+        """
+        summary = summaries.video(tag, vid_tensor, fps)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
     def add_embedding(
         self,
@@ -470,9 +514,29 @@ class SummaryWriter:
         with open(config, "w", encoding="utf-8") as f:
             f.write(_embedding.projector_config(self._embeddings))
 
-    def add_mesh(self, *args: object, **kwargs: object) -> None:
-        """Not supported yet (mesh plugin)."""
-        self._not_supported("add_mesh", "the mesh plugin's metadata is not written")
+    def add_mesh(
+        self,
+        tag: str,
+        vertices: object,
+        colors: object = None,
+        faces: object = None,
+        config_dict: dict | None = None,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a mesh or 3D point cloud for the Three.js-based mesh dashboard.
+
+        Args:
+            tag: data identifier.
+            vertices: ``(B, N, 3)`` vertex coordinates.
+            colors: ``(B, N, 3)`` colors per vertex (0..255 for uint8, else 0..1).
+            faces: ``(B, F, 3)`` vertex indices of each triangle.
+            config_dict: Three.js class names and their configuration.
+            global_step: global step value to record.
+            walltime: seconds since the epoch to record instead of ``time.time()``.
+        """
+        summary = summaries.mesh(tag, vertices, colors, faces, config_dict)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
     def add_custom_scalars(self, layout: dict) -> None:
         """Group scalar tags into charts of the Custom Scalars dashboard.
