@@ -725,6 +725,74 @@ def test_affine_grid_identity():
     assert_np_close(g2, np.stack([xs2, ys2], axis=-1)[None])
 
 
+def np_grid_sample_trilinear_zeros(x, grid, align):
+    n, c, d, h, w = x.shape
+    out = np.zeros((n, c, *grid.shape[1:4]))
+    for b in range(n):
+        for pos in np.ndindex(*grid.shape[1:4]):
+            gx, gy, gz = grid[(b, *pos)]
+            if align:
+                f = [(gz + 1) / 2 * (d - 1), (gy + 1) / 2 * (h - 1), (gx + 1) / 2 * (w - 1)]
+            else:
+                f = [((gz + 1) * d - 1) / 2, ((gy + 1) * h - 1) / 2, ((gx + 1) * w - 1) / 2]
+            lo = [math.floor(v) for v in f]
+            for corner in np.ndindex(2, 2, 2):
+                idx = [lo[k] + corner[k] for k in range(3)]
+                wt = math.prod(f[k] - lo[k] if corner[k] else 1 - (f[k] - lo[k]) for k in range(3))
+                if 0 <= idx[0] < d and 0 <= idx[1] < h and 0 <= idx[2] < w:
+                    out[(b, slice(None), *pos)] += wt * x[b, :, idx[0], idx[1], idx[2]]
+    return out
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_and_affine_grid_volumes(align):
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 3, 4, 5, 6))
+    grid = rng.uniform(-1.2, 1.2, (2, 3, 2, 4, 3))
+    got = F.grid_sample(rtorch.tensor(x), rtorch.tensor(grid), align_corners=align)
+    assert_np_close(got, np_grid_sample_trilinear_zeros(x, grid, align))
+    # Nearest lands on a voxel value (or zero outside).
+    near = F.grid_sample(rtorch.tensor(x), rtorch.tensor(grid), "nearest", align_corners=align)
+    assert tuple(near.shape) == (2, 3, 3, 2, 4)
+    xt = rtorch.tensor(x, requires_grad=True)
+    gt = rtorch.tensor(grid * 0.7, requires_grad=True)
+    assert gradcheck(
+        lambda a, g: F.grid_sample(a, g, padding_mode="border", align_corners=align), (xt, gt)
+    )
+    # affine_grid in 3-D: theta applied to each voxel's normalized (x, y, z, 1).
+    theta = rng.standard_normal((2, 3, 4))
+    g = F.affine_grid(rtorch.tensor(theta), (2, 1, 2, 3, 4), align_corners=align).numpy()
+
+    def axis(n):
+        line = np.linspace(-1, 1, n) if n > 1 else np.zeros(n)
+        return line if align else line * (n - 1) / n
+
+    zs, ys, xs = np.meshgrid(axis(2), axis(3), axis(4), indexing="ij")
+    base = np.stack([xs, ys, zs, np.ones_like(xs)], -1)
+    np.testing.assert_allclose(g, np.einsum("dhwk,njk->ndhwj", base, theta), rtol=1e-12, atol=1e-14)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(rtorch.tensor(x), rtorch.tensor(grid), "bicubic", align_corners=align)
+    with pytest.raises(RuntimeError, match="expected 4D or 5D input and grid"):
+        F.grid_sample(rtorch.tensor(x), rtorch.tensor(grid[:, 0]), align_corners=align)
+    with pytest.raises(ValueError, match="shape Nx3x4 for size"):
+        F.affine_grid(rtorch.tensor(theta[:, :2, :3]), (2, 1, 2, 3, 4), align_corners=align)
+
+
+def test_grid_sample_volumes_match_torch(torch_ref):
+    torch = torch_ref
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((1, 2, 3, 4, 5))
+    grid = rng.uniform(-1.1, 1.1, (1, 2, 3, 2, 3))
+    for mode in ("bilinear", "nearest"):
+        for padding in ("zeros", "border", "reflection"):
+            for align in (False, True):
+                mine = F.grid_sample(rtorch.tensor(x), rtorch.tensor(grid), mode, padding, align)
+                theirs = torch.nn.functional.grid_sample(
+                    torch.tensor(x), torch.tensor(grid), mode, padding, align
+                )
+                np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-13)
+
+
 def np_grid_sample_bilinear_zeros(x, grid):
     n, c, h, w = x.shape
     _, ho, wo, _ = grid.shape

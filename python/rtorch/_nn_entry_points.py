@@ -791,34 +791,8 @@ _GRID_PADDINGS = {0: "zeros", 1: "border", 2: "reflection"}
 @_export
 def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
     """``torch.affine_grid_generator``: ``F.affine_grid`` with a required
-    ``align_corners``; for a 5-D ``size`` (volumes, which ``F.affine_grid`` does not
-    cover) the ``(N, D, H, W, 3)`` grid of ``theta`` ``(N, 3, 4)`` applied to the
-    normalized ``(x, y, z, 1)`` of every voxel."""
-    size = [int(s) for s in size]
-    if len(size) != 5:
-        return _functional().affine_grid(theta, size, align_corners)
-    if theta.dim() != 3 or theta.shape[1] != 3 or theta.shape[2] != 4:
-        raise ValueError(
-            "Expected a batch of 3D affine matrices of shape Nx3x4 for size "
-            f"{tuple(size)}. Got {tuple(theta.shape)}."
-        )
-    import rtorch
-
-    n, _, d, h, w = size
-
-    def axis(steps: int) -> Tensor:
-        # Voxel centres in [-1, 1]; with align_corners=False the outer edges are at +-1.
-        if steps <= 1:
-            return rtorch.zeros(steps, dtype=theta.dtype)
-        line = rtorch.linspace(-1.0, 1.0, steps, dtype=theta.dtype)
-        return line if align_corners else line * ((steps - 1) / steps)
-
-    xs = axis(w).view(1, 1, w, 1).expand(d, h, w, 1)
-    ys = axis(h).view(1, h, 1, 1).expand(d, h, w, 1)
-    zs = axis(d).view(d, 1, 1, 1).expand(d, h, w, 1)
-    base = rtorch.cat([xs, ys, zs, rtorch.ones(d, h, w, 1, dtype=theta.dtype)], 3)
-    grid = base.view(1, d * h * w, 4).matmul(theta.transpose(1, 2))
-    return grid.view(n, d, h, w, 3)
+    ``align_corners`` (4-D and 5-D sizes)."""
+    return _functional().affine_grid(theta, [int(s) for s in size], align_corners)
 
 
 @_export
@@ -832,8 +806,6 @@ def grid_sampler(
         raise RuntimeError(f"grid_sampler(): unknown interpolation mode {interpolation_mode}")
     if padding_mode not in _GRID_PADDINGS:
         raise RuntimeError(f"grid_sampler(): unknown padding mode {padding_mode}")
-    if input.dim() == 5:
-        return grid_sampler_3d(input, grid, interpolation_mode, padding_mode, align_corners)
     return _functional().grid_sample(
         input,
         grid,
@@ -867,8 +839,7 @@ def grid_sampler_3d(
 ) -> Tensor:
     """``torch.grid_sampler_3d``: samples a ``(N, C, D, H, W)`` volume at the ``(x, y, z)``
     locations of a ``(N, Do, Ho, Wo, 3)`` grid (trilinear or nearest; bicubic is 2-D only,
-    as in PyTorch). ``F.grid_sample`` samples 2-D images only, so the volume case is
-    composed here, of gathers and products: gradients reach ``input`` and ``grid``."""
+    as in PyTorch), through ``F.grid_sample``."""
     _check_grid_dims(input, grid, 5)
     if interpolation_mode not in _GRID_MODES:
         raise RuntimeError(f"grid_sampler(): unknown interpolation mode {interpolation_mode}")
@@ -876,52 +847,9 @@ def grid_sampler_3d(
         raise RuntimeError(f"grid_sampler(): unknown padding mode {padding_mode}")
     if interpolation_mode == 2:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-    if grid.shape[-1] != 3 or grid.shape[0] != input.shape[0]:
-        raise RuntimeError(
-            "grid_sampler(): expected grid to have size 3 in last dimension and the same batch "
-            f"size as input, but got grid with sizes {list(grid.shape)} and input with sizes "
-            f"{list(input.shape)}"
-        )
-    if input.dtype != grid.dtype or not input.is_floating_point():
-        raise RuntimeError(
-            "grid_sampler(): expected input and grid to have the same floating point dtype, "
-            f"but input has {input.dtype} and grid has {grid.dtype}"
-        )
-    from .nn._functional.vision import _source_coord
-
-    padding, align = _GRID_PADDINGS[padding_mode], bool(align_corners)
-    d, h, w = input.shape[2], input.shape[3], input.shape[4]
-    ix = _source_coord(grid[..., 0], w, padding, align)
-    iy = _source_coord(grid[..., 1], h, padding, align)
-    iz = _source_coord(grid[..., 2], d, padding, align)
-    if interpolation_mode == 1:
-        values, inside = _tap_3d(input, iz.round(), iy.round(), ix.round())
-        return values * inside
-    # The 8 corners around each location, weighted by the opposite sub-volume; a corner
-    # outside the volume contributes zero.
-    x0, y0, z0 = ix.floor(), iy.floor(), iz.floor()
-    fx, fy, fz = ix - x0, iy - y0, iz - z0
-    out = None
-    for dz, wz in ((0, 1 - fz), (1, fz)):
-        for dy, wy in ((0, 1 - fy), (1, fy)):
-            for dx, wx in ((0, 1 - fx), (1, fx)):
-                values, inside = _tap_3d(input, z0 + dz, y0 + dy, x0 + dx)
-                term = values * ((wz * wy * wx).unsqueeze(1) * inside)
-                out = term if out is None else out + term
-    return out
-
-
-def _tap_3d(input: Tensor, zz: Tensor, yy: Tensor, xx: Tensor) -> tuple[Tensor, Tensor]:
-    """``input`` (N, C, D, H, W) at integer positions (N, Do, Ho, Wo), zeros outside, as
-    (N, C, Do, Ho, Wo), and where they are inside as (N, 1, Do, Ho, Wo)."""
-    n, c, d, h, w = input.shape
-    out_shape = list(zz.shape[1:])
-    count = zz[0].numel()
-    valid = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1) & (zz >= 0) & (zz <= d - 1)
-    flat = (zz.clamp(0, d - 1) * h + yy.clamp(0, h - 1)) * w + xx.clamp(0, w - 1)
-    index = flat.nan_to_num(0).long().reshape(n, 1, count).expand(n, c, count)
-    values = input.reshape(n, c, d * h * w).gather(2, index).view(n, c, *out_shape)
-    return values, valid.unsqueeze(1).to(input.dtype)
+    return _functional().grid_sample(
+        input, grid, _GRID_MODES[interpolation_mode], _GRID_PADDINGS[padding_mode], align_corners
+    )
 
 
 @_export

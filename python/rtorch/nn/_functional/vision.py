@@ -308,33 +308,51 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
-    r"""Generates a 2D sampling grid ``(N, H, W, 2)`` from affine matrices ``theta`` (N, 2, 3).
+    r"""Generates a sampling grid from affine matrices: ``(N, H, W, 2)`` from ``theta``
+    ``(N, 2, 3)`` for a 4-D ``size`` (images), ``(N, D, H, W, 3)`` from ``(N, 3, 4)`` for a
+    5-D ``size`` (volumes). Each output position holds ``theta`` applied to its normalized
+    coordinates ``(x, y[, z], 1)``.
 
-    Only the 4-D (2D image) case is supported.
+    Args:
+        theta: the affine matrices.
+        size: the target output size, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
+        align_corners: whether -1 and 1 are the centres (True) or the outer edges (False)
+            of the corner pixels. Default: ``False``.
     """
     if align_corners is None:
         align_corners = False
-    if len(size) != 4:
-        raise NotImplementedError("affine_grid only supports 4D sizes (2D images) in rtorch")
-    if theta.dim() != 3 or theta.shape[1] != 2 or theta.shape[2] != 3:
-        raise ValueError(
-            "Expected a batch of 2D affine matrices of shape Nx2x3 for size "
-            f"{tuple(size)}. Got {tuple(theta.shape)}."
+    size = [int(s) for s in size]
+    if len(size) not in (4, 5):
+        raise NotImplementedError(
+            "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {size}."
         )
-    n, _, h, w = (int(s) for s in size)
+    spatial = len(size) - 2
+    if theta.dim() != 3 or theta.shape[1] != spatial or theta.shape[2] != spatial + 1:
+        raise ValueError(
+            f"Expected a batch of {spatial}D affine matrices of shape Nx{spatial}x{spatial + 1} "
+            f"for size {size}. Got {theta.shape}."
+        )
+    n, dims = size[0], size[2:]
 
     def axis(steps: int) -> Tensor:
+        # Pixel centres in [-1, 1]; with align_corners=False the outer edges are at +-1.
         if steps <= 1:
             return _C.zeros(steps, dtype=theta.dtype, device=theta.device)
         line = _C.linspace(-1.0, 1.0, steps, dtype=theta.dtype, device=theta.device)
         return line if align_corners else line * ((steps - 1) / steps)
 
-    xs = axis(w).view(1, w, 1).expand(h, w, 1)
-    ys = axis(h).view(h, 1, 1).expand(h, w, 1)
-    ones = _C.ones(h, w, 1, dtype=theta.dtype, device=theta.device)
-    base = _C.cat([xs, ys, ones], 2)  # (H, W, 3)
-    grid = _C.matmul(base.view(1, h * w, 3), theta.transpose(1, 2))  # (N, H*W, 2)
-    return grid.view(n, h, w, 2)
+    # Coordinates x (last spatial dim), y, [z], then the homogeneous 1.
+    columns = []
+    for k in range(spatial):
+        view = [1] * spatial + [1]
+        view[spatial - 1 - k] = dims[spatial - 1 - k]
+        columns.append(axis(dims[spatial - 1 - k]).view(*view).expand(*dims, 1))
+    columns.append(_C.ones(*dims, 1, dtype=theta.dtype, device=theta.device))
+    base = _C.cat(columns, spatial)
+    count = math.prod(dims)
+    grid = _C.matmul(base.view(1, count, spatial + 1), theta.transpose(1, 2))
+    return grid.view(n, *dims, spatial)
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -445,6 +463,56 @@ def _grid_sample_bicubic(input: Tensor, grid: Tensor, padding_mode: str, align: 
     return out
 
 
+def _tap_3d(input: Tensor, zz: Tensor, yy: Tensor, xx: Tensor) -> tuple[Tensor, Tensor]:
+    """``input`` (N, C, D, H, W) at integer positions (N, Do, Ho, Wo), zeros outside, as
+    (N, C, Do, Ho, Wo), and where they are inside as (N, 1, Do, Ho, Wo)."""
+    n, c, d, h, w = input.shape
+    out_shape = list(zz.shape[1:])
+    count = zz[0].numel()
+    valid = (xx >= 0) & (xx <= w - 1) & (yy >= 0) & (yy <= h - 1) & (zz >= 0) & (zz <= d - 1)
+    flat = (zz.clamp(0, d - 1) * h + yy.clamp(0, h - 1)) * w + xx.clamp(0, w - 1)
+    index = flat.nan_to_num(0).long().reshape(n, 1, count).expand(n, c, count)
+    values = input.reshape(n, c, d * h * w).gather(2, index).view(n, c, *out_shape)
+    return values, valid.unsqueeze(1).to(input.dtype)
+
+
+def _grid_sample_3d(
+    input: Tensor, grid: Tensor, mode: str, padding_mode: str, align: bool
+) -> Tensor:
+    """Trilinear or nearest sampling of a (N, C, D, H, W) volume at the (x, y, z) of a
+    (N, Do, Ho, Wo, 3) grid, composed of gathers and products (gradients to both)."""
+    if grid.shape[-1] != 3 or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(
+            "grid_sampler(): expected grid to have size 3 in last dimension and the same batch "
+            f"size as input, but got grid with sizes {list(grid.shape)} and input with sizes "
+            f"{list(input.shape)}"
+        )
+    if input.dtype != grid.dtype or not input.is_floating_point():
+        raise RuntimeError(
+            "grid_sampler(): expected input and grid to have the same floating point dtype, "
+            f"but input has {input.dtype} and grid has {grid.dtype}"
+        )
+    d, h, w = input.shape[2], input.shape[3], input.shape[4]
+    ix = _source_coord(grid[..., 0], w, padding_mode, align)
+    iy = _source_coord(grid[..., 1], h, padding_mode, align)
+    iz = _source_coord(grid[..., 2], d, padding_mode, align)
+    if mode == "nearest":
+        values, inside = _tap_3d(input, iz.round(), iy.round(), ix.round())
+        return values * inside
+    # The 8 corners around each location, weighted by the opposite sub-volume; a corner
+    # outside the volume contributes zero.
+    x0, y0, z0 = ix.floor(), iy.floor(), iz.floor()
+    fx, fy, fz = ix - x0, iy - y0, iz - z0
+    out = None
+    for dz, wz in ((0, 1 - fz), (1, fz)):
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                values, inside = _tap_3d(input, z0 + dz, y0 + dy, x0 + dx)
+                term = values * ((wz * wy * wx).unsqueeze(1) * inside)
+                out = term if out is None else out + term
+    return out
+
+
 def grid_sample(
     input: Tensor,
     grid: Tensor,
@@ -453,7 +521,8 @@ def grid_sample(
     align_corners: bool | None = None,
 ) -> Tensor:
     r"""Samples ``input`` ``(N, C, H, W)`` at the locations of ``grid`` ``(N, H_out, W_out, 2)``
-    (x, y in [-1, 1]).
+    (x, y in [-1, 1]), or a volume ``(N, C, D, H, W)`` at those of ``(N, D_out, H_out,
+    W_out, 3)`` (x, y, z; bilinear is then trilinear, and bicubic is not offered).
 
     Args:
         mode: ``'bilinear'``, ``'nearest'`` or ``'bicubic'``.
@@ -476,10 +545,16 @@ def grid_sample(
             "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
             f"'reflection', but got: '{padding_mode}'"
         )
-    if input.dim() != 4:
+    if input.dim() == 5 and grid.dim() == 5:
         if mode == "bicubic":
             raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-        raise NotImplementedError("grid_sample: rtorch supports 4-D inputs (2-D sampling) only")
+        return _grid_sample_3d(input, grid, mode, padding_mode, bool(align_corners))
+    if input.dim() != 4:
+        raise RuntimeError(
+            "grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, "
+            f"but got input with sizes {list(input.shape)} and grid with sizes "
+            f"{list(grid.shape)}"
+        )
     if grid.dim() != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise RuntimeError(
             "grid_sampler(): expected grid to have size 2 in last dimension and the same batch "
