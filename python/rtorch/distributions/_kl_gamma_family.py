@@ -25,9 +25,9 @@ from .laplace import Laplace
 from .normal import Normal
 from .poisson import Poisson
 from .uniform import Uniform
-from .utils import _sum_rightmost
+from .utils import _sum_rightmost, euler_constant
 
-_EULER_GAMMA = 0.57721566490153286060
+_EULER_GAMMA = euler_constant
 
 
 def _infinite_like(t: Tensor) -> Tensor:

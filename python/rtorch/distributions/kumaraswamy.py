@@ -12,11 +12,11 @@ from . import constraints
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .uniform import Uniform
-from .utils import broadcast_all
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Kumaraswamy"]
 
-_EULER_GAMMA = 0.57721566490153286060
+_EULER_GAMMA = euler_constant
 
 
 def _moments(a: Tensor, b: Tensor, n: int) -> Tensor:

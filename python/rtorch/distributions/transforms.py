@@ -21,7 +21,13 @@ from .._C import Tensor
 from .._composite_ops import broadcast_shapes as _broadcast_shapes
 from .._size import Size
 from . import constraints
-from .utils import _sum_rightmost, broadcast_all, lazy_property
+from .utils import (
+    _sum_rightmost,
+    broadcast_all,
+    lazy_property,
+    tril_matrix_to_vec,
+    vec_to_tril_matrix,
+)
 
 __all__ = [
     "AbsTransform",
@@ -734,38 +740,6 @@ class AffineTransform(Transform):
         )
 
 
-def _tril_flat_index(n: int, diag: int) -> Tensor:
-    """Positions, in a row-major flattened ``n x n`` matrix, of the entries on or below
-    diagonal ``diag`` (row by row, as a boolean mask walks them)."""
-    flat = [i * n + j for i in range(n) for j in range(n) if j <= i + diag]
-    return _C.tensor(flat, dtype=_C.int64)
-
-
-def _vec_to_tril_matrix(vec: Tensor, diag: int) -> Tensor:
-    """The ``n x n`` matrix whose entries on or below diagonal ``diag`` are ``vec`` (row by
-    row), zeros elsewhere; differentiable in ``vec``."""
-    m = vec.shape[-1]
-    # Solve n (n + 1) / 2 + diag-adjustment = m for n.
-    b = 1 + 2 * diag
-    n = round((-b + (b * b + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2)
-    index = _tril_flat_index(n, diag)
-    if index.numel() != m:
-        raise ValueError(
-            f"The size of last dimension is {m} which cannot be expressed as "
-            "the lower triangular part of a square D x D matrix."
-        )
-    flat = vec.new_zeros(tuple(vec.shape)[:-1] + (n * n,))
-    flat = flat.index_copy(-1, index, vec)
-    return flat.reshape(*tuple(vec.shape)[:-1], n, n)
-
-
-def _tril_matrix_to_vec(mat: Tensor, diag: int) -> Tensor:
-    """The entries of ``mat`` on or below diagonal ``diag``, row by row."""
-    n = mat.shape[-1]
-    flat = mat.reshape(*tuple(mat.shape)[:-2], n * n)
-    return flat.index_select(-1, _tril_flat_index(n, diag))
-
-
 class CorrCholeskyTransform(Transform):
     r"""Maps an unconstrained vector of length ``D (D - 1) / 2`` to the lower Cholesky
     factor of a ``D x D`` correlation matrix (lower triangular, positive diagonal, unit
@@ -780,7 +754,7 @@ class CorrCholeskyTransform(Transform):
         x = x.tanh()
         eps = _finfo(x.dtype).eps
         x = x.clamp(min=-1 + eps, max=1 - eps)
-        r = _vec_to_tril_matrix(x, diag=-1)
+        r = vec_to_tril_matrix(x, diag=-1)
         # Each row: y_ij = r_ij * sqrt(1 - sum_{k<j} y_ik^2) = r_ij * prod_{k<j} sqrt(1 - r_ik^2).
         z = r**2
         z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
@@ -791,8 +765,8 @@ class CorrCholeskyTransform(Transform):
         # The remaining squared length of each row before entry j.
         y_cumsum = 1 - (y * y).cumsum(-1)
         y_cumsum_shifted = _pad_last(y_cumsum[..., :-1], 1, 0, value=1)
-        y_vec = _tril_matrix_to_vec(y, diag=-1)
-        y_cumsum_vec = _tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
+        y_vec = tril_matrix_to_vec(y, diag=-1)
+        y_cumsum_vec = tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
         t = y_vec / y_cumsum_vec.sqrt()
         return (t.log1p() - t.neg().log1p()) / 2  # atanh
 
@@ -800,7 +774,7 @@ class CorrCholeskyTransform(Transform):
         # Stick-breaking part: d y_ij / d r_ij = sqrt(1 - sum_{k<j} y_ik^2); the tanh part
         # in the softplus form, as TanhTransform.
         y1m_cumsum = 1 - (y * y).cumsum(-1)
-        y1m_cumsum_tril = _tril_matrix_to_vec(y1m_cumsum, diag=-2)
+        y1m_cumsum_tril = tril_matrix_to_vec(y1m_cumsum, diag=-2)
         stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
         tanh_logdet = -2 * (x + _softplus(-2 * x) - math.log(2.0)).sum(-1)
         return stick_breaking_logdet + tanh_logdet

@@ -9,7 +9,18 @@ from .. import _C
 from .._C import Tensor
 from .._composite_ops import broadcast_tensors as _broadcast_tensors
 
-__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+__all__ = [
+    "broadcast_all",
+    "clamp_probs",
+    "lazy_property",
+    "logits_to_probs",
+    "probs_to_logits",
+    "tril_matrix_to_vec",
+    "vec_to_tril_matrix",
+]
+
+# The Euler-Mascheroni constant (gamma = -digamma(1)).
+euler_constant = 0.57721566490153286060
 
 
 def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
@@ -70,3 +81,51 @@ class lazy_property:
             value = self.wrapped(instance)
         instance.__dict__[self.wrapped.__name__] = value
         return value
+
+
+def _standard_normal(shape: Any, dtype: Any, device: Any) -> Tensor:
+    """Standard normal draws of the given shape, dtype and device (no gradient)."""
+    return _C.empty(tuple(shape), dtype=dtype, device=device).normal_()
+
+
+def _tril_flat_index(n: int, diag: int) -> Tensor:
+    """Positions, in a row-major flattened ``n x n`` matrix, of the entries on or below
+    diagonal ``diag`` (row by row, the order in which a boolean mask walks them)."""
+    flat = [i * n + j for i in range(n) for j in range(n) if j <= i + diag]
+    return _C.tensor(flat, dtype=_C.int64)
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The ``n x n`` matrices (batched over ``vec``'s leading dims) whose entries on or below
+    diagonal ``diag`` are the last dimension of ``vec``, row by row, and zero elsewhere;
+    differentiable in ``vec``.
+
+    Raises ValueError when the length of the last dimension is no such count.
+    """
+    m = vec.shape[-1]
+    # The count of entries on or below diagonal d of an n x n matrix is quadratic in n;
+    # c(n) = m has the positive root n = (-(2d + 1) + sqrt((2d + 1)^2 + 8m + 4|d|(d + 1))) / 2
+    # for either sign of d.
+    b = 1 + 2 * diag
+    disc = b * b + 8 * m + 4 * abs(diag) * (diag + 1)
+    n = round((-b + max(disc, 0) ** 0.5) / 2)
+    index = _tril_flat_index(max(n, 0), diag)
+    if n < 0 or index.numel() != m:
+        raise ValueError(
+            f"The size of last dimension is {m} which cannot be expressed as "
+            "the lower triangular part of a square D x D matrix."
+        )
+    batch = tuple(vec.shape)[:-1]
+    flat = vec.new_zeros(batch + (n * n,))
+    flat = flat.index_copy(-1, index.to(vec.device), vec)
+    return flat.reshape(*batch, n, n)
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of the (batched) square ``mat`` on or below diagonal ``diag``, row by row,
+    as the last dimension: the inverse of :func:`vec_to_tril_matrix`."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    flat = mat.reshape(*tuple(mat.shape)[:-2], n * n)
+    return flat.index_select(-1, _tril_flat_index(n, diag).to(mat.device))

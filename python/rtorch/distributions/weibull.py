@@ -11,11 +11,11 @@ from . import constraints
 from .exponential import Exponential
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
-from .utils import broadcast_all
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Weibull"]
 
-_EULER_GAMMA = 0.57721566490153286060
+_EULER_GAMMA = euler_constant
 
 
 class Weibull(TransformedDistribution):
