@@ -1494,3 +1494,86 @@ def test_parity_summary_values_with_special_floats(tmp_path, torch_ref):
             assert struct.pack("<d", *a[2]["double_val"]) == struct.pack("<d", *b[2]["double_val"])
         else:
             assert a == b
+
+
+# ---- the summary module -----------------------------------------------------------------
+
+SUMMARY = {1: ("value", VALUE, "repeated")}
+
+
+def test_summary_module_with_file_writer(tmp_path):
+    from rtorch.utils.tensorboard import summary
+
+    exp, ssi, sei = summary.hparams({"lr": 0.5}, {"m": 1.0})
+    with SummaryWriter(tmp_path) as w:
+        fw = w._get_file_writer()
+        for s in (exp, ssi, sei):
+            fw.add_summary(s, 2)
+        fw.add_summary(summary.scalar("x", rtorch.tensor([3.0])), 4, walltime=7.0)
+    events = the_events(tmp_path)
+    vals = summary_values(events)
+    assert [(s, v["tag"]) for s, v in vals] == [
+        (2, "_hparams_/experiment"),
+        (2, "_hparams_/session_start_info"),
+        (2, "_hparams_/session_end_info"),
+        (4, "x"),
+    ]
+    assert vals[3][1]["simple_value"] == 3.0 and events[-1]["wall_time"] == 7.0
+    # image() with rescale: the PNG is resized, the recorded size is the original one.
+    pytest.importorskip("PIL")
+    (v,) = decode(
+        summary.image("im", np.zeros((3, 4, 6)), rescale=0.5, dataformats="CHW"), SUMMARY
+    )["value"]
+    assert (v["image"]["height"], v["image"]["width"]) == (4, 6)
+    assert decode_png(v["image"]["encoded_image_string"]).shape == (2, 3, 3)
+    (m,) = decode(
+        summary.mesh("m", np.zeros((1, 2, 3)), None, None, None, "shown", "about"), SUMMARY
+    )["value"]
+    assert (
+        m["metadata"]["display_name"] == "shown" and m["metadata"]["summary_description"] == "about"
+    )
+
+
+def test_parity_summary_module(torch_ref):
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import summary as theirs
+
+    from rtorch.utils.tensorboard import summary as ours
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=50)
+    labels, preds = rng.integers(0, 2, 30), rng.uniform(0, 1, 30)
+    pairs = [
+        (theirs.scalar("s", 0.25, new_style=True), ours.scalar("s", 0.25, new_style=True)),
+        (theirs.histogram("h", x, "auto"), ours.histogram("h", x, "auto")),
+        (
+            theirs.histogram_raw("r", 0, 1, 2, 1, 1, [0.5, 1.0], [1, 1]),
+            ours.histogram_raw("r", 0, 1, 2, 1, 1, [0.5, 1.0], [1, 1]),
+        ),
+        (theirs.text("t", "hi"), ours.text("t", "hi")),
+        (theirs.pr_curve("p", labels, preds, 9), ours.pr_curve("p", labels, preds, 9)),
+        (
+            theirs.tensor_proto("tp", torch_ref.tensor([1.0, 2.0])),
+            ours.tensor_proto("tp", rtorch.tensor([1.0, 2.0])),
+        ),
+        (
+            theirs.mesh(
+                "m", torch_ref.tensor(rng.normal(size=(1, 3, 3))), None, None, {"k": 1}, "d", "e"
+            ),
+            ours.mesh(
+                "m", rtorch.tensor(rng.normal(size=(1, 3, 3))), None, None, {"k": 1}, "d", "e"
+            ),
+        ),
+        (
+            theirs.custom_scalars({"c": {"t": ["Multiline", ["a"]]}}),
+            ours.custom_scalars({"c": {"t": ["Multiline", ["a"]]}}),
+        ),
+    ]
+    for a, b in pairs[:-2]:
+        assert decode(a.SerializeToString(), SUMMARY) == decode(b, SUMMARY)
+    # The mesh vertices differ (each side drew its own), the metadata must not.
+    (ma,), (mb,) = (
+        decode(p, SUMMARY)["value"] for p in (pairs[-2][0].SerializeToString(), pairs[-2][1])
+    )
+    assert ma["metadata"] == mb["metadata"] and ma["tag"] == mb["tag"]
+    assert decode(pairs[-1][0].SerializeToString(), SUMMARY) == decode(pairs[-1][1], SUMMARY)

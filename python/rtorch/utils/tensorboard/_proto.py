@@ -187,10 +187,13 @@ def summary_value(
     return out
 
 
-def summary_metadata(plugin_name: str, content: bytes = b"") -> bytes:
-    """``SummaryMetadata`` with only ``plugin_data`` (1) = PluginData(plugin_name (1),
-    content (2))."""
-    return field_bytes(1, _string_if_set(1, plugin_name) + _bytes_if_set(2, content))
+def summary_metadata(
+    plugin_name: str, content: bytes = b"", display_name: str = "", description: str = ""
+) -> bytes:
+    """``SummaryMetadata``: plugin_data (1) = PluginData(plugin_name (1), content (2)),
+    display_name (2), summary_description (3)."""
+    plugin = field_bytes(1, _string_if_set(1, plugin_name) + _bytes_if_set(2, content))
+    return plugin + _string_if_set(2, display_name) + _string_if_set(3, description)
 
 
 def image(height: int, width: int, colorspace: int, encoded: bytes) -> bytes:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from . import _embedding
 from . import _proto as pb
-from . import _summary as summaries
+from . import summary as summaries
 from ._convert import figure_to_image, make_np
 from ._event_file_writer import FILE_VERSION, EventFileWriter
 
@@ -216,7 +216,7 @@ class SummaryWriter:
         walltime: float | None = None,
     ) -> None:
         """Add a whole tensor (as a ``TensorProto`` with its shape and dtype)."""
-        summary = summaries.tensor_summary(tag, tensor)
+        summary = summaries.tensor_proto(tag, tensor)
         self._get_file_writer().add_summary(summary, global_step, walltime)
 
     def add_histogram(

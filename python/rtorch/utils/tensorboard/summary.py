@@ -1,8 +1,10 @@
-"""Builders of the serialized ``Summary`` messages behind SummaryWriter's ``add_*``.
+"""Summaries behind SummaryWriter's ``add_*``, as ``torch.utils.tensorboard.summary``.
 
 Each function turns user values (rtorch tensors, numpy arrays, Python numbers) into
-the bytes of one ``Summary`` protobuf, following the layout TensorBoard's plugins
-read (scalars, histograms, images, audio, text, hparams, pr_curves, tensors).
+one ``Summary`` protobuf, laid out as TensorBoard's plugins read it (scalars,
+histograms, images, audio, video, text, hparams, pr_curves, meshes, custom scalars,
+tensors).  Unlike PyTorch's, which return protobuf objects, these return the
+serialized bytes, which ``FileWriter.add_summary`` takes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,24 @@ from . import _proto as pb
 from ._convert import convert_to_hwc, make_np
 from ._png import encode_png
 
+__all__ = [
+    "audio",
+    "compute_curve",
+    "custom_scalars",
+    "histogram",
+    "histogram_raw",
+    "hparams",
+    "image",
+    "image_boxes",
+    "mesh",
+    "pr_curve",
+    "pr_curve_raw",
+    "scalar",
+    "tensor_proto",
+    "text",
+    "video",
+]
+
 
 def default_bins() -> list[float]:
     """TensorBoard's default histogram edges: +-1e-12 growing by 10% up to 1e20 in
@@ -33,11 +53,16 @@ def default_bins() -> list[float]:
 
 
 def scalar(
-    tag: str, value: object, new_style: bool = False, double_precision: bool = False
+    name: str,
+    tensor: object,
+    collections: object = None,
+    new_style: bool = False,
+    double_precision: bool = False,
 ) -> bytes:
     """A one-value summary: ``simple_value`` (float32), or with ``new_style`` a
     scalars-plugin tensor (float32, or float64 with ``double_precision``)."""
-    array = make_np(value).squeeze()
+    # ``collections`` is TensorFlow's graph collections, unused as in PyTorch.
+    array = make_np(tensor).squeeze()
     if array.ndim != 0:
         raise AssertionError(
             "Tensor should contain one element (0 dimensions). "
@@ -45,13 +70,13 @@ def scalar(
         )
     number = float(array)
     if not new_style:
-        return pb.summary([pb.summary_value(tag, simple_value=number)])
+        return pb.summary([pb.summary_value(name, simple_value=number)])
     if double_precision:
         t = pb.tensor(pb.DT_DOUBLE, None, pb.packed_doubles(6, [number]))
     else:
         t = pb.tensor(pb.DT_FLOAT, None, pb.packed_floats(5, [number]))
     meta = pb.summary_metadata("scalars")
-    return pb.summary([pb.summary_value(tag, metadata=meta, tensor=t)])
+    return pb.summary([pb.summary_value(name, metadata=meta, tensor=t)])
 
 
 def _half_bits(array: np.ndarray) -> list[int]:
@@ -78,7 +103,7 @@ _TENSOR_FIELDS = {
 }
 
 
-def tensor_summary(tag: str, tensor: rtorch.Tensor) -> bytes:
+def tensor_proto(tag: str, tensor: rtorch.Tensor) -> bytes:
     """The whole tensor as a ``TensorProto`` (tensor plugin), with its shape."""
     if tensor.numel() * tensor.element_size() >= (1 << 31):
         raise ValueError("tensor is bigger than protocol buffer's hard limit of 2GB in size")
@@ -90,7 +115,7 @@ def tensor_summary(tag: str, tensor: rtorch.Tensor) -> bytes:
 
 
 def histogram_raw(
-    tag: str,
+    name: str,
     min: float,
     max: float,
     num: float,
@@ -101,10 +126,10 @@ def histogram_raw(
 ) -> bytes:
     """A histogram summary from already computed statistics and buckets."""
     histo = pb.histogram(min, max, num, sum, sum_squares, bucket_limits, bucket_counts)
-    return pb.summary([pb.summary_value(tag, histo=histo)])
+    return pb.summary([pb.summary_value(name, histo=histo)])
 
 
-def make_histogram(values: np.ndarray, bins: object, max_bins: int | None = None) -> dict:
+def histogram_fields(values: np.ndarray, bins: object, max_bins: int | None = None) -> dict:
     """The ``HistogramProto`` fields of ``values``: ``np.histogram`` counts over
     ``bins``, merged into at most ``max_bins`` groups, trimmed to the buckets between
     the first and last non-empty one, plus one empty bucket on the left (TensorBoard
@@ -139,10 +164,10 @@ def make_histogram(values: np.ndarray, bins: object, max_bins: int | None = None
     }
 
 
-def histogram(tag: str, values: object, bins: object, max_bins: int | None = None) -> bytes:
-    """A histogram summary of ``values`` (see ``make_histogram``)."""
-    fields = make_histogram(make_np(values).astype(float), bins, max_bins)
-    return pb.summary([pb.summary_value(tag, histo=pb.histogram(**fields))])
+def histogram(name: str, values: object, bins: object, max_bins: int | None = None) -> bytes:
+    """A histogram summary of ``values`` (see ``histogram_fields``)."""
+    fields = histogram_fields(make_np(values).astype(float), bins, max_bins)
+    return pb.summary([pb.summary_value(name, histo=pb.histogram(**fields))])
 
 
 def image_pixels(tensor: object, dataformats: str) -> np.ndarray:
@@ -153,18 +178,26 @@ def image_pixels(tensor: object, dataformats: str) -> np.ndarray:
     return (hwc.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
 
 
-def image(tag: str, tensor: object, dataformats: str = "NCHW") -> bytes:
-    """An image summary: the pixels of ``tensor`` encoded as PNG."""
+def image(tag: str, tensor: object, rescale: float = 1, dataformats: str = "NCHW") -> bytes:
+    """An image summary: the pixels of ``tensor`` encoded as PNG (resized by
+    ``rescale`` with Pillow's Lanczos filter when it is not 1; the recorded height
+    and width stay the original ones, as in PyTorch)."""
     pixels = image_pixels(tensor, dataformats)
     height, width, channels = pixels.shape
-    img = pb.image(height, width, channels, encode_png(pixels))
+    if rescale == 1:
+        encoded = encode_png(pixels)
+    else:
+        from ._boxes import render_image
+
+        encoded = render_image(pixels, rescale)
+    img = pb.image(height, width, channels, encoded)
     return pb.summary([pb.summary_value(tag, image=img)])
 
 
 def image_boxes(
     tag: str,
-    tensor: object,
-    boxes: object,
+    tensor_image: object,
+    tensor_boxes: object,
     rescale: float = 1,
     dataformats: str = "CHW",
     labels: Sequence[str] | None = None,
@@ -173,9 +206,9 @@ def image_boxes(
     the recorded height and width stay those before ``rescale``, as in PyTorch."""
     from ._boxes import render_image
 
-    pixels = image_pixels(tensor, dataformats)
+    pixels = image_pixels(tensor_image, dataformats)
     height, width, channels = pixels.shape
-    encoded = render_image(pixels, rescale, make_np(boxes), labels)
+    encoded = render_image(pixels, rescale, make_np(tensor_boxes), labels)
     img = pb.image(height, width, channels, encoded)
     return pb.summary([pb.summary_value(tag, image=img)])
 
@@ -211,9 +244,9 @@ def audio(tag: str, tensor: object, sample_rate: int = 44100) -> bytes:
     return pb.summary([pb.summary_value(tag, audio=snd)])
 
 
-def text(tag: str, text_string: str) -> bytes:
+def text(tag: str, text: str) -> bytes:
     """A text-plugin summary: one UTF-8 string tensor under ``<tag>/text_summary``."""
-    t = pb.tensor(pb.DT_STRING, [1], pb.field_bytes(8, text_string.encode("utf-8")))
+    t = pb.tensor(pb.DT_STRING, [1], pb.field_bytes(8, text.encode("utf-8")))
     # The plugin's content, TextPluginData(version=0), serializes to no bytes.
     meta = pb.summary_metadata("text")
     return pb.summary([pb.summary_value(tag + "/text_summary", metadata=meta, tensor=t)])
@@ -250,6 +283,8 @@ def mesh(
     colors: object = None,
     faces: object = None,
     config_dict: dict | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
 ) -> bytes:
     """The mesh plugin's summary: one float tensor value per given part (vertices,
     faces, colors; each ``(B, N, 3)``) tagged ``<tag>_VERTEX`` etc., each carrying
@@ -268,7 +303,10 @@ def mesh(
         if array.ndim != 3:
             raise ValueError(f"Tensor shape should be of shape BxNx3, but got {list(array.shape)}.")
         meta = pb.summary_metadata(
-            "mesh", pb.mesh_plugin_data(tag, kind, components, array.shape, json_config)
+            "mesh",
+            pb.mesh_plugin_data(tag, kind, components, array.shape, json_config),
+            display_name=display_name or "",
+            description=description or "",
         )
         t = pb.tensor(
             pb.DT_FLOAT, list(array.shape), pb.packed_floats(5, array.reshape(-1).tolist())
@@ -289,8 +327,8 @@ def _hparams_summary(tag: str, content: bytes) -> bytes:
 
 
 def hparams(
-    hparam_dict: Mapping[str, object],
-    metric_dict: Mapping[str, object],
+    hparam_dict: Mapping[str, object] | None = None,
+    metric_dict: Mapping[str, object] | None = None,
     hparam_domain_discrete: Mapping[str, list] | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """The hparams plugin's three summaries: the experiment (hyperparameter names,
@@ -352,7 +390,10 @@ def hparams(
 
 
 def compute_curve(
-    labels: np.ndarray, predictions: np.ndarray, num_thresholds: int, weights: object = None
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    num_thresholds: int | None = None,
+    weights: object = None,
 ) -> np.ndarray:
     """The ``(6, num_thresholds)`` table TensorBoard's pr_curves plugin reads: true
     and false positives, true and false negatives, precision and recall at each
@@ -406,8 +447,10 @@ def pr_curve_raw(
     precision: object,
     recall: object,
     num_thresholds: int = 127,
+    weights: object = None,
 ) -> bytes:
-    """A pr_curves summary from precomputed counts, precision and recall."""
+    """A pr_curves summary from precomputed counts, precision and recall
+    (``weights`` is unused, as in PyTorch)."""
     num_thresholds = min(num_thresholds, 127)
     data = np.stack([make_np(x) for x in (tp, fp, tn, fn, precision, recall)])
     return _pr_curve_summary(tag, data, num_thresholds)
