@@ -628,3 +628,46 @@ def test_spectral_norm_parity_same_state(torch_ref, make):
         atol=1e-12,
         rtol=1e-10,
     )
+
+
+@pytest.mark.parametrize("orthogonal_map", MAPS)
+def test_orthogonal_stays_orthogonal_while_training(orthogonal_map):
+    rtorch.manual_seed(27)
+    m = P.orthogonal(rtorch.nn.Linear(4, 6).double(), orthogonal_map=orthogonal_map)
+    opt = rtorch.optim.SGD(m.parameters(), lr=0.1)
+    x = rtorch.randn(8, 4, dtype=rtorch.float64)
+    target = rtorch.randn(8, 6, dtype=rtorch.float64)
+    before = to_np(m.weight.detach())
+    losses = []
+    for _ in range(20):
+        opt.zero_grad()
+        loss = (m(x) - target).pow(2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    after = to_np(m.weight.detach())
+    assert losses[-1] < losses[0]
+    assert np.abs(after - before).max() > 1e-3
+    assert orthonormality_error(after) < 1e-12
+
+
+def test_spectral_norm_two_forwards_then_backward():
+    # Each training forward updates _u/_v in place; the first forward's graph must still
+    # hold the vectors it used (a gradient of W / sigma with u, v constant).
+    m = P.spectral_norm(holder(4, 3, seed=28))
+    w = to_np(m.parametrizations.weight.original.detach())
+    u1, v1 = np_power_iterations(w, *sn_state(m), 1)
+    first = m.weight
+    u2, v2 = np_power_iterations(w, u1, v1, 1)
+    second = m.weight
+    (first.sum() + 2.0 * second.sum()).backward()
+
+    def grad_of_sum(u, v):
+        # d/dW sum(W / s), s = u.W v: 1/s - sum(W) u v^T / s^2.
+        s = u @ w @ v
+        return np.ones_like(w) / s - w.sum() * np.outer(u, v) / s**2
+
+    expected = grad_of_sum(u1, v1) + 2.0 * grad_of_sum(u2, v2)
+    np.testing.assert_allclose(
+        to_np(m.parametrizations.weight.original.grad), expected, atol=1e-12, rtol=1e-10
+    )
