@@ -1577,3 +1577,40 @@ def test_parity_summary_module(torch_ref):
     )
     assert ma["metadata"] == mb["metadata"] and ma["tag"] == mb["tag"]
     assert decode(pairs[-1][0].SerializeToString(), SUMMARY) == decode(pairs[-1][1], SUMMARY)
+
+
+def test_file_writer_stamps_serialized_events(tmp_path):
+    from rtorch.utils.tensorboard import FileWriter
+    from rtorch.utils.tensorboard import summary as ours
+
+    fw = FileWriter(tmp_path)
+    assert fw.get_logdir() == str(tmp_path)
+    # A serialized Event keeps its own time unless stamped; stamps win over it.
+    fw.add_event(struct.pack("<Bd", 0x09, 5.0))  # wall_time = 5.0
+    fw.add_event(struct.pack("<Bd", 0x09, 5.0), step=-3, walltime=8.5)
+    fw.add_summary(ours.text("t", "x"), 2, walltime=9.0)
+    fw.close()
+    events = the_events(tmp_path)
+    assert events[1] == {"wall_time": 5.0}
+    assert events[2] == {"wall_time": 8.5, "step": -3}
+    assert events[3]["wall_time"] == 9.0 and events[3]["step"] == 2
+    assert events[3]["summary"]["value"][0]["tag"] == "t/text_summary"
+
+
+def test_file_writer_takes_tensorboard_protobufs(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    with SummaryWriter(tmp_path) as w:
+        before = time.time()
+        w.file_writer.add_event(Event(session_log=SessionLog(status=SessionLog.STOP)), step=4)
+        w.file_writer.add_summary(Summary(value=[Summary.Value(tag="a", simple_value=2.0)]), 6, 1.5)
+    events = the_events(tmp_path)
+    assert events[1]["session_log"] == {"status": 2} and events[1]["step"] == 4
+    assert before <= events[1]["wall_time"] <= time.time()
+    assert events[2] == {
+        "wall_time": 1.5,
+        "step": 6,
+        "summary": {"value": [{"tag": "a", "simple_value": 2.0}]},
+    }

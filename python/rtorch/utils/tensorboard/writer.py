@@ -27,8 +27,10 @@ __all__ = ["FileWriter", "SummaryWriter"]
 
 
 class FileWriter:
-    """Writes serialized ``Event`` / ``Summary`` protobufs to one event file in
-    ``log_dir`` (PyTorch's ``FileWriter``, taking bytes instead of protobuf objects)."""
+    """Writes ``Event`` / ``Summary`` protobufs to one event file in ``log_dir``
+    (PyTorch's ``FileWriter``).  They are given serialized (``bytes``, as the
+    builders of ``rtorch.utils.tensorboard.summary`` return them) or as protobuf
+    objects with ``SerializeToString`` (e.g. tensorboard's own ``Event``)."""
 
     def __init__(
         self, log_dir: str, max_queue: int = 10, flush_secs: float = 120, filename_suffix: str = ""
@@ -40,18 +42,39 @@ class FileWriter:
         """The directory the event file is written to."""
         return self.event_writer.get_logdir()
 
-    def add_event(self, event: bytes) -> None:
-        """Append one already serialized ``Event``."""
-        self.event_writer.add_event(event)
+    def add_event(
+        self, event: bytes | object, step: int | None = None, walltime: float | None = None
+    ) -> None:
+        """Append one ``Event``, stamped with ``walltime`` and ``step`` when given.
+
+        A protobuf object is stamped with the current time when ``walltime`` is
+        None, as in PyTorch; serialized bytes keep the time they carry."""
+        if isinstance(event, (bytes, bytearray)):
+            # Protobuf parsers keep the last occurrence of a scalar field, so the
+            # stamps can be appended to the serialized message.
+            stamps = b""
+            if walltime is not None:
+                stamps += pb.field_double(1, walltime)
+            if step is not None:
+                stamps += pb.field_varint(2, int(step))
+            self.event_writer.add_event(bytes(event) + stamps)
+            return
+        event.wall_time = time.time() if walltime is None else walltime
+        if step is not None:
+            event.step = int(step)
+        self.event_writer.add_event(event.SerializeToString())
 
     def add_summary(
-        self, summary: bytes, global_step: int | None = None, walltime: float | None = None
+        self, summary: bytes | object, global_step: int | None = None, walltime: float | None = None
     ) -> None:
-        """Wrap a serialized ``Summary`` in an ``Event`` stamped with ``walltime``
-        (default: now) and ``global_step`` (default: 0) and append it."""
+        """Wrap a ``Summary`` (bytes or a protobuf object) in an ``Event`` stamped
+        with ``walltime`` (default: now) and ``global_step`` (default: 0) and
+        append it."""
+        if not isinstance(summary, (bytes, bytearray)):
+            summary = summary.SerializeToString()
         wall_time = time.time() if walltime is None else float(walltime)
         step = 0 if global_step is None else int(global_step)
-        self.add_event(pb.event(wall_time, step, summary=summary))
+        self.event_writer.add_event(pb.event(wall_time, step, summary=bytes(summary)))
 
     def flush(self) -> None:
         """Write the queued events to disk."""
