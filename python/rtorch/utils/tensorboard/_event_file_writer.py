@@ -45,8 +45,16 @@ def _flush_due_writers() -> float:
 
 
 def _flush_periodically() -> None:
+    global _flusher
     while True:
         time.sleep(_flush_due_writers())
+        with _flusher_lock:
+            # No writer left: stop; the next writer starts a new thread.  Under the
+            # lock, a writer registered meanwhile is either seen here or finds
+            # ``_flusher`` cleared in ``_ensure_flusher``.
+            if not _open_writers:
+                _flusher = None
+                return
 
 
 def _ensure_flusher() -> None:
