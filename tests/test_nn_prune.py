@@ -524,3 +524,41 @@ def test_global_masks_match_pytorch(torch_ref):
         tp.global_unstructured([(r, "weight") for _, r in pairs], tp.L1Unstructured, amount=amount)
         for o, r in pairs:
             np.testing.assert_array_equal(to_np(o.weight_mask), r.weight_mask.numpy())
+
+
+@pytest.mark.parametrize(
+    ("vals", "amount"),
+    [
+        ([1.0, float("nan"), 1.0, 0.0, float("nan"), 2.0], 3),
+        ([float("nan")] * 5, 2),
+        ([0.0, 0.0, float("nan"), 1.0], 2),
+    ],
+)
+def test_nan_weights_match_pytorch(torch_ref, vals, amount):
+    # topk counts NaN as the largest value: NaN entries are the last to be pruned.
+    torch = torch_ref
+    tp = _torch_prune()
+    ours, ref = _both(torch, np.array([vals]))
+    prune.l1_unstructured(ours, "weight", amount=amount)
+    tp.l1_unstructured(ref, "weight", amount=amount)
+    np.testing.assert_array_equal(to_np(ours.weight_mask), ref.weight_mask.numpy())
+    ours, ref = _both(torch, np.array([vals, vals]).T)
+    prune.ln_structured(ours, "weight", amount=amount, n=2, dim=0)
+    tp.ln_structured(ref, "weight", amount=amount, n=2, dim=0)
+    np.testing.assert_array_equal(to_np(ours.weight_mask), ref.weight_mask.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_ties_match_pytorch(torch_ref, dtype):
+    torch = torch_ref
+    tp = _torch_prune()
+    ours = nn.Linear(6, 2).to(getattr(rtorch, dtype))
+    ref = torch.nn.Linear(6, 2).to(getattr(torch, dtype))
+    with rtorch.no_grad():
+        ours.weight.fill_(1.0)
+    with torch.no_grad():
+        ref.weight.fill_(1.0)
+    prune.l1_unstructured(ours, "weight", amount=5)
+    tp.l1_unstructured(ref, "weight", amount=5)
+    assert ours.weight_mask.dtype == getattr(rtorch, dtype)
+    assert ours.weight_mask.tolist() == ref.weight_mask.tolist()
