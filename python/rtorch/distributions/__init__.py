@@ -1,13 +1,38 @@
-"""``rtorch.distributions``: parameterizable probability distributions and sampling.
+"""``rtorch.distributions``: parameterizable probability distributions and sampling, the
+counterpart of ``torch.distributions`` (same names, module paths, parameterisations,
+constraints, reprs and error classes).
 
-Available: ``Distribution``, ``Normal``, ``Uniform``, ``Bernoulli``, ``Categorical``,
-``OneHotCategorical``, ``Exponential``, ``Laplace``, ``Poisson``, ``Independent``,
-``kl_divergence``/``register_kl`` (for same-type pairs of these) and ``constraints``. Samples come from rtorch's generator
-(``rtorch.manual_seed``), so they differ from PyTorch's stream for the same seed.
+Distributions:
+
+* continuous, univariate: ``Normal``, ``Uniform``, ``Exponential``, ``Laplace``,
+  ``Cauchy``, ``Gamma``, ``Chi2``, ``Beta``, ``StudentT``, ``FisherSnedecor``,
+  ``ContinuousBernoulli``, ``GeneralizedPareto``, ``VonMises`` and the transform-built
+  ``LogNormal``, ``HalfNormal``, ``HalfCauchy``, ``Gumbel``, ``Pareto``, ``Weibull``,
+  ``Kumaraswamy``, ``InverseGamma``, ``RelaxedBernoulli``;
+* discrete: ``Bernoulli``, ``Binomial``, ``Categorical``, ``Geometric``,
+  ``NegativeBinomial``, ``Poisson``, ``Multinomial``, ``OneHotCategorical``,
+  ``OneHotCategoricalStraightThrough``;
+* multivariate and matrix-valued: ``MultivariateNormal``, ``LowRankMultivariateNormal``,
+  ``Dirichlet``, ``LogisticNormal``, ``RelaxedOneHotCategorical``, ``Wishart``,
+  ``LKJCholesky``;
+* combinators and bases: ``Distribution``, ``ExponentialFamily`` (Bregman entropy and KL),
+  ``Independent``, ``MixtureSameFamily``, ``TransformedDistribution``.
+
+Also: ``kl_divergence``/``register_kl`` with every KL pair PyTorch registers (``kl`` and
+the ``_kl_*`` modules), ``constraints``, ``transforms`` (the ``*Transform`` classes and
+``identity_transform``), ``constraint_registry`` (``biject_to``, ``transform_to``) and
+``utils``.
+
+Samples come from rtorch's generator (``rtorch.manual_seed``), so they differ from
+PyTorch's stream for the same seed. Deliberate deviations from PyTorch are listed in
+tests/test_distributions_parity_sweep.py (``EXPECTED_DIFFERENCES``).
 """
 
-from . import (  # noqa: F401  (_kl_*: KL pairs)
+# The _kl_* modules only register KL pairs; the lowercase submodules come with the imports.
+from . import (  # noqa: F401
+    _kl_gamma_family,
     _kl_multivariate,
+    _kl_remaining,
     _kl_scalar_families,
     _kl_transformed,
     constraint_registry,
@@ -15,13 +40,21 @@ from . import (  # noqa: F401  (_kl_*: KL pairs)
     transforms,
 )
 from .bernoulli import Bernoulli
+from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .chi2 import Chi2
 from .constraint_registry import biject_to, transform_to
 from .continuous_bernoulli import ContinuousBernoulli
+from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .exponential import Exponential
+from .fishersnedecor import FisherSnedecor
+from .gamma import Gamma
 from .generalized_pareto import GeneralizedPareto
+from .geometric import Geometric
 from .gumbel import Gumbel
 from .half_cauchy import HalfCauchy
 from .half_normal import HalfNormal
@@ -35,13 +68,16 @@ from .log_normal import LogNormal
 from .logistic_normal import LogisticNormal
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
+from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .pareto import Pareto
 from .poisson import Poisson
 from .relaxed_bernoulli import RelaxedBernoulli
 from .relaxed_categorical import RelaxedOneHotCategorical
+from .studentT import StudentT
 from .transformed_distribution import TransformedDistribution
 from .transforms import (
     AbsTransform,
@@ -70,98 +106,73 @@ from .von_mises import VonMises
 from .weibull import Weibull
 from .wishart import Wishart
 
+# PyTorch's names (the submodules are attributes, not star-exported, as there).
 __all__ = [
-    "Bernoulli",
-    "Categorical",
-    "Cauchy",
-    "ContinuousBernoulli",
-    "Distribution",
-    "Exponential",
-    "GeneralizedPareto",
-    "Independent",
-    "LKJCholesky",
-    "Laplace",
-    "LowRankMultivariateNormal",
-    "MixtureSameFamily",
-    "MultivariateNormal",
-    "Normal",
-    "OneHotCategorical",
-    "OneHotCategoricalStraightThrough",
-    "Poisson",
-    "RelaxedBernoulli",
-    "RelaxedOneHotCategorical",
-    "Uniform",
-    "VonMises",
-    "Wishart",
-    "constraints",
-    "kl_divergence",
-    "register_kl",
-]
-
-# The transforms and the constraint registry (helper B1's).
-__all__ += [
     "AbsTransform",
     "AffineTransform",
+    "Bernoulli",
+    "Beta",
+    "Binomial",
     "CatTransform",
+    "Categorical",
+    "Cauchy",
+    "Chi2",
     "ComposeTransform",
+    "ContinuousBernoulli",
     "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
+    "Dirichlet",
+    "Distribution",
     "ExpTransform",
+    "Exponential",
+    "ExponentialFamily",
+    "FisherSnedecor",
+    "Gamma",
+    "GeneralizedPareto",
+    "Geometric",
     "Gumbel",
     "HalfCauchy",
     "HalfNormal",
+    "Independent",
     "IndependentTransform",
     "InverseGamma",
     "Kumaraswamy",
+    "LKJCholesky",
+    "Laplace",
     "LogNormal",
     "LogisticNormal",
+    "LowRankMultivariateNormal",
     "LowerCholeskyTransform",
+    "MixtureSameFamily",
+    "Multinomial",
+    "MultivariateNormal",
+    "NegativeBinomial",
+    "Normal",
+    "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
     "Pareto",
+    "Poisson",
     "PositiveDefiniteTransform",
     "PowerTransform",
+    "RelaxedBernoulli",
+    "RelaxedOneHotCategorical",
     "ReshapeTransform",
     "SigmoidTransform",
     "SoftmaxTransform",
     "SoftplusTransform",
     "StackTransform",
     "StickBreakingTransform",
+    "StudentT",
     "TanhTransform",
     "Transform",
     "TransformedDistribution",
+    "Uniform",
+    "VonMises",
     "Weibull",
+    "Wishart",
     "biject_to",
-    "constraint_registry",
     "identity_transform",
+    "kl_divergence",
+    "register_kl",
     "transform_to",
-    "transforms",
-]
-
-# The gamma family and the discrete families (helper A's); the lowercase submodules
-# come with the imports; _kl_gamma_family registers their KL pairs.
-# _kl_remaining: the last pairs of PyTorch's registry among the original families.
-from . import _kl_gamma_family, _kl_remaining  # noqa: F401
-from .beta import Beta
-from .binomial import Binomial
-from .chi2 import Chi2
-from .dirichlet import Dirichlet
-from .exp_family import ExponentialFamily
-from .fishersnedecor import FisherSnedecor
-from .gamma import Gamma
-from .geometric import Geometric
-from .multinomial import Multinomial
-from .negative_binomial import NegativeBinomial
-from .studentT import StudentT
-
-__all__ += [
-    "Beta",
-    "Binomial",
-    "Chi2",
-    "Dirichlet",
-    "ExponentialFamily",
-    "FisherSnedecor",
-    "Gamma",
-    "Geometric",
-    "Multinomial",
-    "NegativeBinomial",
-    "StudentT",
 ]

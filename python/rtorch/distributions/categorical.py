@@ -28,7 +28,7 @@ class Categorical(Distribution):
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
         "probs": constraints.simplex,
-        "logits": constraints.real,
+        "logits": constraints.independent(constraints.real, 1),
     }
     has_enumerate_support = True
 

@@ -60,9 +60,13 @@ class Independent(Distribution):
             return False
         return self.base_dist.has_enumerate_support
 
-    @property
+    @constraints.dependent_property
     def support(self) -> Any:
-        return self.base_dist.support
+        # The base's support with the reinterpreted batch dims moved into the event.
+        result = self.base_dist.support
+        if self.reinterpreted_batch_ndims:
+            result = constraints.independent(result, self.reinterpreted_batch_ndims)
+        return result
 
     @property
     def mean(self) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from numbers import Number
-from typing import Any, ClassVar
+from typing import Any
 
 from .. import _C
 from .._C import Tensor
@@ -24,10 +24,14 @@ class Uniform(Distribution):
         high (float or Tensor): upper range (exclusive).
     """
 
-    arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
-        "low": constraints.dependent(is_discrete=False, event_dim=0),
-        "high": constraints.dependent(is_discrete=False, event_dim=0),
-    }
+    @property
+    def arg_constraints(self) -> dict[str, constraints.Constraint]:  # type: ignore[override]
+        # Each bound is constrained by the other, so validation rejects low >= high.
+        return {
+            "low": constraints.less_than(self.high),
+            "high": constraints.greater_than(self.low),
+        }
+
     has_rsample = True
 
     def __init__(self, low: Any, high: Any, validate_args: bool | None = None) -> None:
@@ -37,8 +41,6 @@ class Uniform(Distribution):
         else:
             batch_shape = self.low.size()
         super().__init__(batch_shape, validate_args=validate_args)
-        if self._validate_args and not bool((self.low < self.high).all()):
-            raise ValueError("Uniform is not defined when low>= high")
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Uniform:
         return self._expand_parameters(Uniform, batch_shape, ("low", "high"), _instance)
