@@ -431,3 +431,26 @@ def test_randperm_is_fisher_yates_of_its_stream(n):
         perm[i], perm[j] = perm[j], perm[i]
     rtorch.manual_seed(seed)
     assert rtorch.randperm(n).tolist() == perm
+
+
+def test_continuous_in_place_draws_refuse_integer_tensors_as_pytorch():
+    names = {rtorch.int64: ("long int", "Long"), rtorch.int32: ("int", "Int"),
+             rtorch.int8: ("signed char", "Char"), rtorch.uint8: ("unsigned char", "Byte"),
+             rtorch.bool: ("bool", "Bool")}  # fmt: skip
+    for dtype, (cpp, short) in names.items():
+        t = rtorch.zeros(3, dtype=dtype)
+        with pytest.raises(
+            RuntimeError, match=f"Cauchy distribution is a continuous .* you specified {cpp}$"
+        ):
+            t.cauchy_()
+        with pytest.raises(
+            RuntimeError, match=f"Exponential distribution .* you specified {short}$"
+        ):
+            t.exponential_()
+        with pytest.raises(
+            NotImplementedError, match=f"\"log_normal_cpu\" not implemented for '{short}'"
+        ):
+            t.log_normal_()
+    with pytest.raises(NotImplementedError, match="\"geometric_cpu\" not implemented for 'Bool'"):
+        rtorch.zeros(3, dtype=rtorch.bool).geometric_(0.5)
+    assert rtorch.zeros(3, dtype=rtorch.int64).geometric_(0.5).min().item() >= 1

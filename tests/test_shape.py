@@ -397,3 +397,20 @@ def test_swapaxes_swapdims_functions_are_transpose_views():
         assert y.shape == (3, 2)
         assert y.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
         assert y._storage_id() == x._storage_id()
+
+
+def test_zero_dim_movedim_roll_unflatten_raise_or_pass_through():
+    # 0-dim tensors take dims 0 and -1 in PyTorch; these used to index an empty shape.
+    x = rtorch.tensor(2.0)
+    assert x.movedim(0, 0).item() == 2.0 and x.movedim(-1, 0).item() == 2.0
+    assert x.movedim((0,), (0,)).dim() == 0
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.movedim(1, 0)
+    for dims in (0, -1, (0,)):
+        with pytest.raises(IndexError, match="but tensor has no dimensions"):
+            x.roll(1, dims)
+    assert x.roll(3).item() == 2.0
+    with pytest.raises(RuntimeError, match="Dimension specified as 0 but tensor has no dimensions"):
+        x.unflatten(0, (1,))
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.unflatten(1, (1,))

@@ -300,7 +300,17 @@ def _uniform_float(self: Tensor) -> Tensor:
     return _C.empty(tuple(self.shape), dtype=dtype).uniform_()
 
 
+# C++'s names of the integer types, as PyTorch's continuous-distribution errors print them.
+_CPP_INT_NAMES = {_C.int64: "long int", _C.int32: "int", _C.int16: "short int",
+                  _C.int8: "signed char", _C.uint8: "unsigned char", _C.bool: "bool"}  # fmt: skip
+
+
 def _cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: Any = None) -> Tensor:
+    if not self.is_floating_point():
+        raise RuntimeError(
+            "Cauchy distribution is a continuous probability distribution. dtype must be a "
+            f"floating point but you specified {_CPP_INT_NAMES[self.dtype]}"
+        )
     if not sigma > 0.0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     u = _uniform_float(self)
@@ -308,6 +318,10 @@ def _cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: An
 
 
 def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Any = None) -> Tensor:
+    if not self.is_floating_point():
+        raise NotImplementedError(
+            f"\"log_normal_cpu\" not implemented for '{_scalar_name(self.dtype)}'"
+        )
     if not std > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     draw = _C.empty(tuple(self.shape), dtype=self.dtype).normal_(mean, std)
@@ -316,6 +330,8 @@ def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: An
 
 def _geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
     """Number of Bernoulli(p) trials up to the first success (1, 2, …), by inversion."""
+    if self.dtype == _C.bool:
+        raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     u = _uniform_float(self).clamp(min=1e-300)

@@ -175,7 +175,11 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: Option<&GenHandle>) -> Resu
 pub fn exponential_(t: &Tensor, lambd: f64, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
     if !t.dtype().is_floating_point() {
-        return Err(not_implemented("exponential_cpu", t.dtype()));
+        return Err(Error::Runtime(format!(
+            "Exponential distribution is a continuous probability distribution. dtype must be a \
+             floating point but you specified {}",
+            t.dtype().scalar_type_name()
+        )));
     }
     if lambd.is_nan() || lambd <= 0.0 {
         return Err(Error::Runtime(format!(

@@ -886,8 +886,9 @@ pub fn roll(t: &Tensor, shifts: &[i64], dims: &[i64]) -> Result<Tensor> {
     }
     let mut cur = t.clone();
     for (&s, &d) in shifts.iter().zip(dims) {
+        // IndexError for a 0-dim tensor, whose dims 0 and -1 normalize but have no size.
+        let n = t.size(d)? as i64;
         let dd = normalize_dim(d, t.dim())?;
-        let n = t.shape()[dd] as i64;
         if n == 0 {
             continue;
         }
@@ -1035,6 +1036,10 @@ pub fn movedim(t: &Tensor, src: &[i64], dst: &[i64]) -> Result<Tensor> {
     }
     let s = dim_list(src, n)?;
     let d = dim_list(dst, n)?;
+    if n == 0 {
+        // A 0-dim tensor takes dims 0 and -1 (checked above) and has nothing to move.
+        return permute(t, &[]);
+    }
     let mut perm: Vec<i64> = vec![-1; n];
     for (&si, &di) in s.iter().zip(&d) {
         perm[di] = si as i64;
@@ -1092,6 +1097,13 @@ pub fn tile(t: &Tensor, reps: &[i64]) -> Result<Tensor> {
 /// `unflatten(dim, sizes)` (one size may be -1).
 pub fn unflatten(t: &Tensor, dim: i64, sizes: &[i64]) -> Result<Tensor> {
     let d = normalize_dim(dim, t.dim())?;
+    if t.dim() == 0 {
+        // Dims 0 and -1 normalize for a 0-dim tensor, which has nothing to unflatten
+        // (PyTorch's RuntimeError).
+        return Err(Error::Runtime(format!(
+            "unflatten got an unexpected error:\nDimension specified as {dim} but tensor has no dimensions"
+        )));
+    }
     let n = t.shape()[d];
     let known: i64 = sizes.iter().filter(|&&s| s != -1).product();
     let infer = sizes.iter().filter(|&&s| s == -1).count();
