@@ -140,3 +140,51 @@ def test_probability_helpers_parity(torch_ref):
         _np(utils.clamp_probs(rtorch.tensor([0.0, 1.0]))),
         tu.clamp_probs(torch.tensor([0.0, 1.0])).numpy(),
     )
+
+
+def test_private_xlogy_keeps_the_gradient_at_zero():
+    """utils._xlogy: x log y with d/dx = log y also at x == 0 (the densities' (c - 1) log x
+    at c = 1); 0 and zero gradients where x == 0 and log y is not finite, as PyTorch."""
+    x = rtorch.tensor([0.0, 0.0, 0.0, 2.0, 0.0], dtype=F64, requires_grad=True)
+    y = rtorch.tensor([2.0, 0.0, -1.0, 3.0, math.inf], dtype=F64, requires_grad=True)
+    out = utils._xlogy(x, y)
+    assert out.tolist() == [0.0, 0.0, 0.0, 2 * math.log(3.0), 0.0]
+    gx, gy = rtorch.autograd.grad(out.sum(), [x, y])
+    assert gx.tolist() == [math.log(2.0), 0.0, 0.0, math.log(3.0), 0.0]
+    assert gy.tolist() == [0.0, 0.0, 0.0, 2 / 3, 0.0]
+    nan = utils._xlogy(rtorch.tensor([0.0], dtype=F64), rtorch.tensor([math.nan], dtype=F64))
+    assert math.isnan(nan.item())
+
+
+def test_gamma_and_dirichlet_gradients_at_unit_concentration():
+    """d/dc log_prob at c = 1 against central differences of the closed-form density."""
+    from rtorch.distributions import Dirichlet, Gamma
+
+    x, rate = 0.7, 1.3
+
+    def gamma_lp(c):
+        return c * math.log(rate) + (c - 1) * math.log(x) - rate * x - math.lgamma(c)
+
+    c = rtorch.tensor(1.0, dtype=F64, requires_grad=True)
+    (g,) = rtorch.autograd.grad(
+        Gamma(c, rtorch.tensor(rate, dtype=F64)).log_prob(rtorch.tensor(x, dtype=F64)), [c]
+    )
+    h = 1e-6
+    assert g.item() == pytest.approx((gamma_lp(1 + h) - gamma_lp(1 - h)) / (2 * h), rel=1e-8)
+    v = [0.2, 0.3, 0.5]
+    conc = rtorch.tensor([1.0, 2.0, 1.0], dtype=F64, requires_grad=True)
+    (g,) = rtorch.autograd.grad(Dirichlet(conc).log_prob(rtorch.tensor(v, dtype=F64)), [conc])
+
+    def dir_lp(a):
+        return (
+            math.lgamma(sum(a))
+            - sum(math.lgamma(ai) for ai in a)
+            + sum((ai - 1) * math.log(vi) for ai, vi in zip(a, v))
+        )
+
+    for i in range(3):
+        up = [1.0, 2.0, 1.0]
+        dn = [1.0, 2.0, 1.0]
+        up[i] += h
+        dn[i] -= h
+        assert g[i].item() == pytest.approx((dir_lp(up) - dir_lp(dn)) / (2 * h), rel=1e-7)

@@ -11,6 +11,7 @@ from ..autograd.function import Function
 from . import constraints
 from .distribution import _EMPTY_SHAPE
 from .exp_family import ExponentialFamily
+from .utils import _xlogy
 
 __all__ = ["Dirichlet"]
 
@@ -82,12 +83,10 @@ class Dirichlet(ExponentialFamily):
         return _Dirichlet.apply(self.concentration.expand(shape))
 
     def log_prob(self, value: Tensor) -> Tensor:
-        from .._special_ops import xlogy
-
         if self._validate_args:
             self._validate_sample(value)
         c = self.concentration
-        return xlogy(c - 1.0, value).sum(-1) + _C.lgamma(c.sum(-1)) - _C.lgamma(c).sum(-1)
+        return _xlogy(c - 1.0, value).sum(-1) + _C.lgamma(c.sum(-1)) - _C.lgamma(c).sum(-1)
 
     @property
     def mean(self) -> Tensor:

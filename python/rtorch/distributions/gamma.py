@@ -11,7 +11,7 @@ from .._size import Size
 from . import constraints
 from .distribution import _EMPTY_SHAPE
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all
+from .utils import _xlogy, broadcast_all
 
 __all__ = ["Gamma"]
 
@@ -93,14 +93,12 @@ class Gamma(ExponentialFamily):
         return _clamp_tiny_keep_grad(value)
 
     def log_prob(self, value: Any) -> Tensor:
-        from .._special_ops import xlogy
-
         value = _C.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
         return (
-            xlogy(self.concentration, self.rate)
-            + xlogy(self.concentration - 1, value)
+            _xlogy(self.concentration, self.rate)
+            + _xlogy(self.concentration - 1, value)
             - self.rate * value
             - _C.lgamma(self.concentration)
         )
