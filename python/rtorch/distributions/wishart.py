@@ -120,8 +120,10 @@ class Wishart(ExponentialFamily):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
         # Bartlett: the squared diagonal of the random factor is chi-squared with
-        # df, df - 1, ..., df - p + 1 degrees of freedom.
-        offsets = _C.arange(p, dtype=self.df.dtype, device=self.df.device)
+        # df, df - 1, ..., df - p + 1 degrees of freedom (in the matrix's dtype, so an
+        # integer or half df promotes as in PyTorch).
+        scale_tril = self._unbroadcasted_scale_tril
+        offsets = _C.arange(p, dtype=scale_tril.dtype, device=scale_tril.device)
         self._dist_chi2 = Chi2(df=self.df.unsqueeze(-1) - offsets.expand(*batch_shape, -1))
 
     @property
