@@ -773,3 +773,164 @@ def test_validation_errors_parity(torch_ref):
             lib.distributions.Exponential(
                 lib.tensor([1.0], dtype=lib.float64), validate_args=True
             ).log_prob(lib.tensor([-1.0], dtype=lib.float64))
+
+
+# ---------------------------------------------------------------- constraints sweep
+
+
+def _constraint_pool(lib):
+    """Values of assorted shapes and kinds to check every constraint against."""
+
+    def t(v):
+        return lib.tensor(v, dtype=lib.float64)
+
+    inf, nan = math.inf, math.nan
+    return [
+        t(0.5),
+        t([-1.0, 0.0, 0.5, 1.0, 2.0, nan, inf, -inf]),
+        t([[1.0, 0.0], [0.5, 2.0]]),
+        t([[1.0, 0.3], [0.3, 2.0]]),
+        t([[1.0, 0.3], [0.2, 2.0]]),
+        t([[0.0, 0.0], [0.0, 0.0]]),
+        t([[1.0, 0.0], [0.6, 0.8]]),
+        t([[1.0, 0.0], [0.6, -0.8]]),
+        t([[-1.0, 0.0], [0.0, 1.0]]),
+        t([0.0, 1.0, 0.0]),
+        t([0.2, 0.3, 0.5]),
+        t([0.2, 0.3, 0.6]),
+        t([3.0, 1.0, 1.0]),
+        t([[[1.0, 0.0], [0.0, 1.0]]]),
+        lib.tensor([0, 1, 3]),
+        lib.tensor([True, False]),
+    ]
+
+
+def _constraints(lib):
+    c = lib.distributions.constraints
+    found = {n: getattr(c, n) for n in c.__all__ if isinstance(getattr(c, n), c.Constraint)}
+    found.update(
+        {
+            "greater_than(1)": c.greater_than(1.0),
+            "greater_than_eq(t)": c.greater_than_eq(lib.tensor([0.0, 1.0], dtype=lib.float64)),
+            "less_than(1)": c.less_than(1.0),
+            "interval(-1, 1)": c.interval(-1.0, 1.0),
+            "half_open_interval(0, 1)": c.half_open_interval(0.0, 1.0),
+            "integer_interval(0, 2)": c.integer_interval(0, 2),
+            "multinomial(5)": c.multinomial(5),
+            "independent(positive, 1)": c.independent(c.positive, 1),
+            "cat": c.cat([c.positive, c.real], dim=0, lengths=[1, 1]),
+            **{f"stack(dim={d})": c.stack([c.positive, c.real], dim=d) for d in (0, -1, 1, -2)},
+            "stack(real_vector, dim=-2)": c.stack([c.real_vector], dim=-2),
+        }
+    )
+    return found
+
+
+def test_constraints_sweep(torch_ref):
+    torch = torch_ref
+    ours, theirs = _constraints(rtorch), _constraints(torch)
+    assert ours.keys() == theirs.keys()
+    ours_pool, theirs_pool = _constraint_pool(rtorch), _constraint_pool(torch)
+    for name, want in theirs.items():
+        got = ours[name]
+        assert repr(got) == repr(want), name
+        for attr in ("event_dim", "is_discrete"):
+            assert _outcome(lambda: getattr(got, attr)) == _outcome(  # noqa: B023
+                lambda: getattr(want, attr)  # noqa: B023
+            ), (name, attr)
+        for i, (x_ours, x_theirs) in enumerate(zip(ours_pool, theirs_pool)):
+            a = _outcome(lambda: got.check(x_ours))  # noqa: B023
+            b = _outcome(lambda: want.check(x_theirs))  # noqa: B023
+            assert a[0] == b[0], (name, i, a, b)
+            if a[0] == "raise":
+                assert a[1].__name__ == b[1].__name__, (name, i)
+                continue
+            assert str(a[1].dtype) == str(b[1].dtype), (name, i)
+            assert a[1].tolist() == b[1].tolist(), (name, i)
+
+
+# ----------------------------------------------------------------- transforms sweep
+
+
+def _transforms(lib):
+    tr = lib.distributions.transforms
+
+    def t(v):
+        return lib.tensor(v, dtype=lib.float64)
+
+    row = t([[0.3, -1.0, 2.0]])
+    return {
+        "Exp": (tr.ExpTransform(), row),
+        "Power": (tr.PowerTransform(t(2.5)), t([[0.3, 1.0, 2.0]])),
+        "Sigmoid": (tr.SigmoidTransform(), row),
+        "Tanh": (tr.TanhTransform(), row),
+        "Softplus": (tr.SoftplusTransform(), row),
+        "Abs": (tr.AbsTransform(), row),
+        "Affine": (tr.AffineTransform(t(1.0), t([2.0, -0.5, 3.0])), row),
+        "Affine-event": (tr.AffineTransform(t(1.0), t([2.0, -0.5, 3.0]), event_dim=1), row),
+        "Softmax": (tr.SoftmaxTransform(), row),
+        "StickBreaking": (tr.StickBreakingTransform(), row),
+        "LowerCholesky": (tr.LowerCholeskyTransform(), t([[[0.3, 1.0], [-1.0, 2.0]]])),
+        "PositiveDefinite": (tr.PositiveDefiniteTransform(), t([[[0.3, 1.0], [-1.0, 2.0]]])),
+        "CorrCholesky": (tr.CorrCholeskyTransform(), row),
+        "Reshape": (tr.ReshapeTransform((2, 3), (3, 2)), t([[[0.3, -1.0, 2.0], [1, 2, 3]]])),
+        "Independent": (tr.IndependentTransform(tr.ExpTransform(), 1), row),
+        "Compose": (tr.ComposeTransform([tr.ExpTransform(), tr.AffineTransform(1.0, 2.0)]), row),
+        "Cat": (
+            tr.CatTransform([tr.ExpTransform(), tr.AffineTransform(1.0, 2.0)], -1, [1, 2]),
+            row,
+        ),
+        "Stack": (
+            tr.StackTransform([tr.ExpTransform(), tr.SigmoidTransform()], dim=-1),
+            t([[0.3, -1.0], [2.0, 1.0]]),
+        ),
+        "CumulativeDistribution": (
+            tr.CumulativeDistributionTransform(lib.distributions.Normal(t(0.0), t(1.0))),
+            row,
+        ),
+        "identity": (tr.identity_transform, row),
+        "Exp.inv": (tr.ExpTransform().inv, t([[0.3, 1.0, 2.0]])),
+    }
+
+
+def _plain(value):
+    """Tensors as (dtype name, nested list), other values unchanged."""
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):
+        return (str(value.dtype).split(".")[-1], value.tolist())
+    return value
+
+
+@pytest.mark.parametrize("name", list(_transforms(rtorch)))
+def test_transforms_sweep(torch_ref, name):
+    torch = torch_ref
+    ours, x_ours = _transforms(rtorch)[name]
+    theirs, x_theirs = _transforms(torch)[name]
+    y_ours, y_theirs = _outcome(lambda: ours(x_ours)), _outcome(lambda: theirs(x_theirs))
+    _assert_same(y_ours, y_theirs, f"{name}()")
+    if y_theirs[0] == "ok":
+        _assert_same(
+            _outcome(lambda: ours.inv(y_ours[1])),
+            _outcome(lambda: theirs.inv(y_theirs[1])),
+            f"{name}.inv",
+            rtol=1e-8,
+        )
+        _assert_same(
+            _outcome(lambda: ours.log_abs_det_jacobian(x_ours, y_ours[1])),
+            _outcome(lambda: theirs.log_abs_det_jacobian(x_theirs, y_theirs[1])),
+            f"{name}.log_abs_det_jacobian",
+            rtol=1e-8,
+        )
+    for attr in ("bijective", "event_dim", "sign"):
+        a = _outcome(lambda: _plain(getattr(ours, attr)))  # noqa: B023
+        b = _outcome(lambda: _plain(getattr(theirs, attr)))  # noqa: B023
+        assert a == b, (attr, a, b)
+    for attr in ("domain", "codomain"):
+        a, b = getattr(ours, attr), getattr(theirs, attr)
+        assert repr(a) == repr(b) and a.event_dim == b.event_dim, attr
+    assert repr(ours) == repr(theirs) and repr(ours.inv) == repr(theirs.inv)
+    assert repr(ours.with_cache(1)) == repr(theirs.with_cache(1))
+    shape = tuple(x_theirs.shape)
+    for method in ("forward_shape", "inverse_shape"):
+        a = _outcome(lambda: tuple(getattr(ours, method)(shape)))  # noqa: B023
+        b = _outcome(lambda: tuple(getattr(theirs, method)(shape)))  # noqa: B023
+        assert a == b or (a[0] == b[0] == "raise" and a[1].__name__ == b[1].__name__), method

@@ -511,7 +511,12 @@ class _Stack(Constraint):
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
-        return max(c.event_dim for c in self.cseq)
+        # A negative stacking dim that lands left of the parts' event dims makes the new
+        # dim part of the event (stack at -1 of scalars: one event dim).
+        dim = max(c.event_dim for c in self.cseq)
+        if self.dim + dim < 0:
+            dim += 1
+        return dim
 
     def check(self, value: Tensor) -> Tensor:
         assert -value.dim() <= self.dim < value.dim()
