@@ -10,7 +10,7 @@ gradients.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import rtorch
@@ -63,119 +63,63 @@ def _grad_of(
     return grad
 
 
-def _input_grad(
-    spatial: int,
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: _IntOrTuple,
-    padding: _IntOrTuple,
-    dilation: _IntOrTuple,
-    groups: int,
-) -> Tensor:
-    size = _size(input_size, "input_size")
-    # A zero input: its value does not enter the input gradient (the conv is linear in it).
-    input = rtorch.zeros(size, dtype=weight.dtype, device=weight.device, requires_grad=True)
-    return _grad_of(spatial, True, input, weight, grad_output, stride, padding, dilation, groups)
+def _input_grad_fn(spatial: int) -> Callable[..., Tensor]:
+    """``conv{spatial}d_input``: a zero input of ``input_size`` is differentiated (the
+    convolution is linear in its input, so its value does not enter the gradient)."""
+
+    def conv_input(
+        input_size: Sequence[int],
+        weight: Tensor,
+        grad_output: Tensor,
+        stride: _IntOrTuple = 1,
+        padding: _IntOrTuple = 0,
+        dilation: _IntOrTuple = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        size = _size(input_size, "input_size")
+        input = rtorch.zeros(size, dtype=weight.dtype, device=weight.device, requires_grad=True)
+        return _grad_of(
+            spatial, True, input, weight, grad_output, stride, padding, dilation, groups
+        )
+
+    conv_input.__name__ = conv_input.__qualname__ = f"conv{spatial}d_input"
+    conv_input.__doc__ = (
+        f"The gradient of ``conv{spatial}d`` with respect to its input of shape ``input_size``."
+    )
+    return conv_input
 
 
-def _weight_grad(
-    spatial: int,
-    input: Tensor,
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: _IntOrTuple,
-    padding: _IntOrTuple,
-    dilation: _IntOrTuple,
-    groups: int,
-) -> Tensor:
-    size = _size(weight_size, "weight_size")
-    weight = rtorch.zeros(size, dtype=input.dtype, device=input.device, requires_grad=True)
-    return _grad_of(spatial, False, input, weight, grad_output, stride, padding, dilation, groups)
+def _weight_grad_fn(spatial: int) -> Callable[..., Tensor]:
+    """``conv{spatial}d_weight``: a zero weight of ``weight_size`` is differentiated (the
+    convolution is linear in its weight too)."""
+
+    def conv_weight(
+        input: Tensor,
+        weight_size: Sequence[int],
+        grad_output: Tensor,
+        stride: _IntOrTuple = 1,
+        padding: _IntOrTuple = 0,
+        dilation: _IntOrTuple = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        size = _size(weight_size, "weight_size")
+        weight = rtorch.zeros(size, dtype=input.dtype, device=input.device, requires_grad=True)
+        return _grad_of(
+            spatial, False, input, weight, grad_output, stride, padding, dilation, groups
+        )
+
+    conv_weight.__name__ = conv_weight.__qualname__ = f"conv{spatial}d_weight"
+    conv_weight.__doc__ = (
+        f"The gradient of ``conv{spatial}d`` with respect to its weight of shape ``weight_size``."
+    )
+    return conv_weight
 
 
-def conv1d_input(
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: _IntOrTuple = 1,
-    padding: _IntOrTuple = 0,
-    dilation: _IntOrTuple = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv1d`` with respect to its input of shape ``input_size``."""
-    return _input_grad(1, input_size, weight, grad_output, stride, padding, dilation, groups)
-
-
-def conv1d_weight(
-    input: Tensor,
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: _IntOrTuple = 1,
-    padding: _IntOrTuple = 0,
-    dilation: _IntOrTuple = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv1d`` with respect to its weight of shape ``weight_size``."""
-    return _weight_grad(1, input, weight_size, grad_output, stride, padding, dilation, groups)
-
-
-def conv2d_input(
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: _IntOrTuple = 1,
-    padding: _IntOrTuple = 0,
-    dilation: _IntOrTuple = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv2d`` with respect to its input of shape ``input_size``.
-
-    Example::
-
-        >>> input = rtorch.randn(1, 1, 3, 3, requires_grad=True)
-        >>> weight = rtorch.randn(1, 1, 1, 2)
-        >>> output = F.conv2d(input, weight)
-        >>> grad_output = rtorch.randn(output.shape)
-        >>> nn.grad.conv2d_input(input.shape, weight, grad_output)  # == autograd's
-    """
-    return _input_grad(2, input_size, weight, grad_output, stride, padding, dilation, groups)
-
-
-def conv2d_weight(
-    input: Tensor,
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: _IntOrTuple = 1,
-    padding: _IntOrTuple = 0,
-    dilation: _IntOrTuple = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv2d`` with respect to its weight of shape ``weight_size``."""
-    return _weight_grad(2, input, weight_size, grad_output, stride, padding, dilation, groups)
-
-
-def conv3d_input(
-    input_size: Sequence[int],
-    weight: Tensor,
-    grad_output: Tensor,
-    stride: _IntOrTuple = 1,
-    padding: _IntOrTuple = 0,
-    dilation: _IntOrTuple = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv3d`` with respect to its input of shape ``input_size``."""
-    return _input_grad(3, input_size, weight, grad_output, stride, padding, dilation, groups)
-
-
-def conv3d_weight(
-    input: Tensor,
-    weight_size: Sequence[int],
-    grad_output: Tensor,
-    stride: _IntOrTuple = 1,
-    padding: _IntOrTuple = 0,
-    dilation: _IntOrTuple = 1,
-    groups: int = 1,
-) -> Tensor:
-    """The gradient of ``conv3d`` with respect to its weight of shape ``weight_size``."""
-    return _weight_grad(3, input, weight_size, grad_output, stride, padding, dilation, groups)
+# One definition per gradient, instantiated per dimension: the six public functions differ
+# only in which convolution they differentiate.
+conv1d_input = _input_grad_fn(1)
+conv1d_weight = _weight_grad_fn(1)
+conv2d_input = _input_grad_fn(2)
+conv2d_weight = _weight_grad_fn(2)
+conv3d_input = _input_grad_fn(3)
+conv3d_weight = _weight_grad_fn(3)
