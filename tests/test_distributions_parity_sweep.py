@@ -86,10 +86,13 @@ def test_class_hierarchy(torch_ref):
     for name in td.__all__:
         cls = getattr(td, name)
         if isinstance(cls, type):
-            # typing.Generic bases are a PyTorch typing detail, not behaviour.
-            theirs = [k.__name__ for k in cls.__mro__ if k.__name__ not in ("Generic", "object")]
-            ours = [k.__name__ for k in getattr(rtorch.distributions, name).__mro__]
-            assert ours[:-1] == theirs, name
+            ours_cls = getattr(rtorch.distributions, name)
+            theirs = [k.__name__ for k in cls.__mro__]
+            assert [k.__name__ for k in ours_cls.__mro__] == theirs, name
+            # Generic classes (Independent[D]) subscript the same way.
+            params = getattr(cls, "__parameters__", ())
+            assert len(getattr(ours_cls, "__parameters__", ())) == len(params), name
+    assert "Normal]" in repr(rtorch.distributions.Independent[rtorch.distributions.Normal])
 
 
 # ------------------------------------------------------------------------ value sweep
@@ -345,6 +348,29 @@ def test_log_prob_cdf(torch_ref, name):
         _assert_same(
             _outcome(lambda: ours.cdf(rvalue)), _outcome(lambda: theirs.cdf(value)), f"{name}.cdf"
         )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_log_prob_cdf_broadcast_values(torch_ref, name):
+    """Values that broadcast against the batch shape: a leading sample dim, a size-1 batch
+    dim and a value missing the leading batch dim."""
+    torch = torch_ref
+    ours, theirs = _pair(torch, name)
+    torch.manual_seed(1)
+    value = theirs.sample()
+    variants = [value.unsqueeze(0).expand((3, *value.shape))]
+    if len(theirs.batch_shape) >= 1:
+        variants += [value.narrow(0, 0, 1), value[0]]
+    for i, x in enumerate(variants):
+        for method in ("log_prob", "cdf"):
+            if (name, method) in EXPECTED_DIFFERENCES:
+                continue
+            _assert_same(
+                _outcome(lambda: getattr(ours, method)(_to_rtorch(x))),  # noqa: B023
+                _outcome(lambda: getattr(theirs, method)(x)),  # noqa: B023
+                f"{name}.{method} variant {i}",
+                rtol=_rtol(name, "log_prob", 1e-9),
+            )
 
 
 @pytest.mark.parametrize("name", list(CASES))

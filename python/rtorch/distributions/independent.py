@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .._C import Tensor
 from .._size import Size
@@ -12,8 +12,11 @@ from .utils import _sum_rightmost
 
 __all__ = ["Independent"]
 
+# The base distribution's type, so that ``Independent[Normal]`` annotates as in PyTorch.
+D = TypeVar("D", bound=Distribution)
 
-class Independent(Distribution):
+
+class Independent(Distribution, Generic[D]):
     r"""Reinterprets ``reinterpreted_batch_ndims`` batch dimensions of a distribution as
     event dimensions: the log-probability of an event is the sum over those dimensions.
 
