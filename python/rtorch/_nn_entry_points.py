@@ -316,9 +316,11 @@ def instance_norm(
 
 
 def _require_float(input: Tensor, kernel: str) -> None:
-    # ATen's dispatch error for a kernel with no integer version.
-    if not input.is_floating_point():
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy_name(input.dtype)}'")
+    # ATen's dispatch error for a kernel with no integer version; nn.functional owns it
+    # (imported here on first call, as rtorch.nn loads lazily).
+    from .nn._functional.activation import _require_floating
+
+    _require_floating(input, kernel)
 
 
 def _stats(x: Tensor, dims: list[int], keepdim: bool, eps: float) -> tuple[Tensor, Tensor]:
@@ -426,7 +428,7 @@ def native_batch_norm(
             "input tensor must have at least one element, but got input_sizes = "
             f"{list(input.shape)}"
         )
-    dims = [d for d in range(input.dim()) if d != 1]
+    dims = _reduce_dims(input)
     if training and input.numel() // channels == 1:
         # One value per channel: the fused kernel refuses it (as F.batch_norm does), ATen
         # normalizes it to zero; the running variance becomes NaN (0 / 0 unbiased).
@@ -641,29 +643,27 @@ def _feature_mask_shape(input: Tensor) -> list[int]:
     return [input.shape[0], input.shape[1]] + [1] * (input.dim() - 2)
 
 
-@_export
-def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    """``torch.feature_dropout``: zeroes whole ``(N, C)`` feature maps of an input of any
-    rank >= 2 with probability ``p`` and scales the rest by ``1 / (1 - p)``."""
+def _feature_dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
     from .nn._functional.dropout import _apply
 
     _check_dropout_p(p)
     shape = _feature_mask_shape(input)
     if not train or p == 0:
         return input
-    return _apply(input, shape, p, False)
+    return _apply(input, shape, p, inplace)
+
+
+@_export
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``torch.feature_dropout``: zeroes whole ``(N, C)`` feature maps of an input of any
+    rank >= 2 with probability ``p`` and scales the rest by ``1 / (1 - p)``."""
+    return _feature_dropout(input, p, train, False)
 
 
 @_export
 def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
     """In-place ``torch.feature_dropout``; returns ``input``."""
-    from .nn._functional.dropout import _apply
-
-    _check_dropout_p(p)
-    shape = _feature_mask_shape(input)
-    if not train or p == 0:
-        return input
-    return _apply(input, shape, p, True)
+    return _feature_dropout(input, p, train, True)
 
 
 @_export
@@ -675,9 +675,11 @@ def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor,
 
     if train is None or train:
         if not input.is_floating_point():
+            from .nn._functional.activation import _SCALAR_NAMES
+
             raise RuntimeError(
                 f"result type Float can't be cast to the desired output type "
-                f"{_legacy_name(input.dtype)}"
+                f"{_SCALAR_NAMES[input.dtype]}"
             )
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1 - p}")
@@ -686,12 +688,6 @@ def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor,
         scale = 0.0 if keep == 0 else 1.0 / keep
         return input * (mask * scale), mask.bool()
     return input.clone(), rtorch.ones(input.shape, dtype=rtorch.bool)
-
-
-def _legacy_name(dtype: Any) -> str:
-    names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}
-    key = str(dtype).rsplit(".", 1)[-1]
-    return names.get(key, "Bool" if key == "bool" else key)
 
 
 @_export
@@ -802,17 +798,17 @@ def grid_sampler(
     """``torch.grid_sampler``: ``F.grid_sample`` with the modes as PyTorch's enums
     (interpolation 0 bilinear, 1 nearest, 2 bicubic; padding 0 zeros, 1 border,
     2 reflection)."""
+    mode, padding = _grid_modes(interpolation_mode, padding_mode)
+    return _functional().grid_sample(input, grid, mode, padding, align_corners)
+
+
+def _grid_modes(interpolation_mode: int, padding_mode: int) -> tuple[str, str]:
+    """The enums as ``F.grid_sample``'s strings."""
     if interpolation_mode not in _GRID_MODES:
         raise RuntimeError(f"grid_sampler(): unknown interpolation mode {interpolation_mode}")
     if padding_mode not in _GRID_PADDINGS:
         raise RuntimeError(f"grid_sampler(): unknown padding mode {padding_mode}")
-    return _functional().grid_sample(
-        input,
-        grid,
-        _GRID_MODES[interpolation_mode],
-        _GRID_PADDINGS[padding_mode],
-        align_corners,
-    )
+    return _GRID_MODES[interpolation_mode], _GRID_PADDINGS[padding_mode]
 
 
 def _check_grid_dims(input: Tensor, grid: Tensor, dims: int) -> None:
@@ -841,15 +837,10 @@ def grid_sampler_3d(
     locations of a ``(N, Do, Ho, Wo, 3)`` grid (trilinear or nearest; bicubic is 2-D only,
     as in PyTorch), through ``F.grid_sample``."""
     _check_grid_dims(input, grid, 5)
-    if interpolation_mode not in _GRID_MODES:
-        raise RuntimeError(f"grid_sampler(): unknown interpolation mode {interpolation_mode}")
-    if padding_mode not in _GRID_PADDINGS:
-        raise RuntimeError(f"grid_sampler(): unknown padding mode {padding_mode}")
-    if interpolation_mode == 2:
+    mode, padding = _grid_modes(interpolation_mode, padding_mode)
+    if mode == "bicubic":
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-    return _functional().grid_sample(
-        input, grid, _GRID_MODES[interpolation_mode], _GRID_PADDINGS[padding_mode], align_corners
-    )
+    return _functional().grid_sample(input, grid, mode, padding, align_corners)
 
 
 @_export
@@ -882,7 +873,11 @@ def _rnn_module() -> Any:
     return rnn
 
 
-def _check_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, hidden_name: str) -> None:
+def _project_input(
+    input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None
+) -> Tensor:
+    """ATen's checks of a cell's input and hidden state, then ``x w_ih^T + b_ih`` (the part
+    of every cell's gates that does not depend on the hidden state)."""
     if input.dim() != 2:
         raise RuntimeError(f"Expected 2D input (batch x feature), but got {input.dim()}D input")
     if input.shape[1] != w_ih.shape[1]:
@@ -891,9 +886,9 @@ def _check_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, hidden_na
         )
     if hx.shape[-1] != w_hh.shape[1]:
         raise RuntimeError(
-            f"{hidden_name} has inconsistent hidden_size: got {hx.shape[-1]}, expected "
-            f"{w_hh.shape[1]}"
+            f"hidden0 has inconsistent hidden_size: got {hx.shape[-1]}, expected {w_hh.shape[1]}"
         )
+    return _functional().linear(input, w_ih, b_ih)
 
 
 def _simple_cell(
@@ -905,8 +900,7 @@ def _simple_cell(
     b_hh: Tensor | None,
     relu: bool,
 ) -> Tensor:
-    _check_cell(input, hx, w_ih, w_hh, "hidden0")
-    x_proj = _functional().linear(input, w_ih, b_ih)
+    x_proj = _project_input(input, hx, w_ih, w_hh, b_ih)
     return _rnn_module()._rnn_step(x_proj, hx, w_hh, b_hh, relu)
 
 
@@ -949,8 +943,7 @@ def lstm_cell(
     if len(hx) != 2:
         raise RuntimeError("lstm_cell expects two hidden states")
     h, c = hx
-    _check_cell(input, h, w_ih, w_hh, "hidden0")
-    x_proj = _functional().linear(input, w_ih, b_ih)
+    x_proj = _project_input(input, h, w_ih, w_hh, b_ih)
     return _rnn_module()._lstm_step(x_proj, h, c, w_hh, b_hh)
 
 
@@ -964,8 +957,7 @@ def gru_cell(
     b_hh: Tensor | None = None,
 ) -> Tensor:
     """``torch.gru_cell``: one GRU step (gates r, z, n)."""
-    _check_cell(input, hx, w_ih, w_hh, "hidden0")
-    x_proj = _functional().linear(input, w_ih, b_ih)
+    x_proj = _project_input(input, hx, w_ih, w_hh, b_ih)
     return _rnn_module()._gru_step(x_proj, hx, w_hh, b_hh)
 
 
