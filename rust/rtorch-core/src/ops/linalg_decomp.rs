@@ -112,9 +112,9 @@ fn result(v: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
     }
 }
 
-/// `linalg.solve_ex(A, B)` for `A (*, n, n)` and `B (*, n, k)` with the same batch
-/// shape (the caller broadcasts): (X, info).
-pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
+/// The checks of `A X = B` for square `A (*, n, n)` and `B (*, n, k)` of the same dtype
+/// and batch shape: (batch, n, k).
+fn check_solve_operands(a: &Tensor, b: &Tensor, name: &str) -> Result<(Vec<usize>, usize, usize)> {
     let (batch, n) = check_square(a, name)?;
     if b.dtype() != a.dtype() {
         return Err(Error::Runtime(format!(
@@ -129,6 +129,13 @@ pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> 
             "{name}: Incompatible shapes of A and B for the equation AX = B ({n}x{n} and {bn}x{kk})"
         )));
     }
+    Ok((batch, n, kk))
+}
+
+/// `linalg.solve_ex(A, B)` for `A (*, n, n)` and `B (*, n, k)` with the same batch
+/// shape (the caller broadcasts): (X, info).
+pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> {
+    let (batch, n, kk) = check_solve_operands(a, b, name)?;
     let nb = numel(&batch)?;
     if Backend::of(a, &[b])? == Backend::Meta {
         let [x, info] = meta_outputs([(&with(&batch, &[n, kk]), a.dtype()), (&batch, DType::I32)])?;
@@ -144,21 +151,7 @@ pub fn solve_ex(a: &Tensor, b: &Tensor, name: &str) -> Result<(Tensor, Tensor)> 
 /// and `B (*, n, k)` with the same batch shape (the caller broadcasts and turns a right
 /// solve into a left one): X, inf/NaN where the diagonal holds a zero, as PyTorch.
 pub fn solve_triangular(a: &Tensor, b: &Tensor, upper: bool, unit: bool) -> Result<Tensor> {
-    let name = "linalg.solve_triangular";
-    let (batch, n) = check_square(a, name)?;
-    if b.dtype() != a.dtype() {
-        return Err(Error::Runtime(format!(
-            "{name}: Expected A and B to have the same dtype, but found A of type {} and B of type {} instead",
-            a.dtype().scalar_type_name(),
-            b.dtype().scalar_type_name()
-        )));
-    }
-    let (bb, bn, kk) = check_matrix(b, name)?;
-    if bb != batch || bn != n {
-        return Err(Error::Runtime(format!(
-            "{name}: Incompatible shapes of A and B for the equation AX = B ({n}x{n} and {bn}x{kk})"
-        )));
-    }
+    let (batch, n, kk) = check_solve_operands(a, b, "linalg.solve_triangular")?;
     let nb = numel(&batch)?;
     if Backend::of(a, &[b])? == Backend::Meta {
         let [x] = meta_outputs([(&with(&batch, &[n, kk]), a.dtype())])?;
