@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import rtorch
@@ -301,15 +301,13 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """``default_mask`` with ``amount`` random entries set to zero."""
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone().contiguous()
-        if nparams_toprune != 0:
-            prob = rtorch.rand_like(t)
-            topk = rtorch.topk(prob.reshape(-1), k=nparams_toprune)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        # The entries of the k largest uniform draws go.
+        return _prune_entries(
+            t,
+            default_mask,
+            self.amount,
+            lambda k: rtorch.topk(rtorch.rand_like(t).reshape(-1), k=k).indices,
+        )
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: float) -> BasePruningMethod:  # type: ignore[override]
@@ -333,14 +331,12 @@ class L1Unstructured(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """``default_mask`` with the ``amount`` entries of smallest ``|t|`` set to zero."""
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone().contiguous()
-        if nparams_toprune != 0:
-            indices = _topk_like_torch(rtorch.abs(t).reshape(-1), nparams_toprune, largest=False)
-            mask.view(-1)[indices] = 0
-        return mask
+        return _prune_entries(
+            t,
+            default_mask,
+            self.amount,
+            lambda k: _topk_like_torch(rtorch.abs(t).reshape(-1), k, largest=False),
+        )
 
     @classmethod
     def apply(  # type: ignore[override]
@@ -371,19 +367,13 @@ class RandomStructured(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """``default_mask`` times a mask zero on ``amount`` random channels."""
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        tensor_size = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
+        nparams_toprune = _channels_to_prune(t, self.dim, self.amount)
         if nparams_toprune == 0:
             return default_mask
         # The channels whose uniform draw exceeds the nparams_toprune-th smallest stay.
-        prob = rtorch.rand(tensor_size)
+        prob = rtorch.rand(t.shape[self.dim])
         threshold = rtorch.kthvalue(prob, k=nparams_toprune).values
-        mask = _channel_mask(t, self.dim, prob > threshold)
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, prob > threshold, default_mask)
 
     @classmethod
     def apply(cls, module: Any, name: str, amount: float, dim: int = -1) -> BasePruningMethod:  # type: ignore[override]
@@ -410,19 +400,13 @@ class LnStructured(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """``default_mask`` times a mask keeping the channels of largest norm."""
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        tensor_size = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        nparams_tokeep = tensor_size - nparams_toprune
-        _validate_pruning_amount(nparams_toprune, tensor_size)
+        nparams_toprune = _channels_to_prune(t, self.dim, self.amount)
         if nparams_toprune == 0:
             return default_mask
+        nparams_tokeep = t.shape[self.dim] - nparams_toprune
         norm = _compute_norm(t, self.n, self.dim)
         keep = _topk_like_torch(norm, nparams_tokeep, largest=True)
-        mask = _channel_mask(t, self.dim, keep)
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, keep, default_mask)
 
     @classmethod
     def apply(  # type: ignore[override]
@@ -618,13 +602,34 @@ def _topk_like_torch(values: Tensor, k: int, largest: bool) -> Tensor:
     return rtorch.topk(values, k=k, largest=largest).indices
 
 
-def _channel_mask(t: Tensor, dim: int, channels: Tensor) -> Tensor:
-    """Zeros of ``t``'s shape and dtype, ones on ``channels`` (indices or a bool mask)
-    along ``dim``."""
+def _prune_entries(
+    t: Tensor, default_mask: Tensor, amount: Any, choose: Callable[[int], Tensor]
+) -> Tensor:
+    """``default_mask`` with the entries ``choose(k)`` names (indices into the flattened
+    ``t``) set to zero, ``k`` the number of entries ``amount`` asks to prune."""
+    nparams_toprune = _compute_nparams_toprune(amount, t.nelement())
+    mask = default_mask.clone().contiguous()
+    if nparams_toprune != 0:
+        mask.view(-1)[choose(nparams_toprune)] = 0
+    return mask
+
+
+def _channels_to_prune(t: Tensor, dim: int, amount: Any) -> int:
+    """The number of channels along ``dim`` that ``amount`` asks to prune, after the
+    checks of structured pruning."""
+    _validate_structured_pruning(t)
+    _validate_pruning_dim(t, dim)
+    return _compute_nparams_toprune(amount, t.shape[dim])
+
+
+def _channel_mask(t: Tensor, dim: int, channels: Tensor, default_mask: Tensor) -> Tensor:
+    """``default_mask`` times a mask of ``t``'s shape and dtype that is one on ``channels``
+    (indices or a bool mask) along ``dim`` and zero elsewhere."""
     mask = rtorch.zeros_like(t)
     parts: list[Any] = [slice(None)] * t.dim()
     parts[dim] = channels
     mask[tuple(parts)] = 1
+    mask *= default_mask.to(dtype=mask.dtype)
     return mask
 
 
