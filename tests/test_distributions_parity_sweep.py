@@ -95,6 +95,23 @@ def test_class_hierarchy(torch_ref):
     assert "Normal]" in repr(rtorch.distributions.Independent[rtorch.distributions.Normal])
 
 
+def test_class_members(torch_ref):
+    """Every method and attribute of PyTorch's distribution and transform classes (private
+    helpers such as ``_new`` or ``_natural_params`` included, dunders aside) exists."""
+    problems = []
+    for module in ("distributions", "distributions.transforms", "distributions.constraints"):
+        theirs_mod, ours_mod = _module(torch_ref, module), _module(rtorch, module)
+        for name in getattr(theirs_mod, "__all__", ()):
+            cls = getattr(theirs_mod, name)
+            if not isinstance(cls, type):
+                continue
+            ours_cls = getattr(ours_mod, name)
+            typing_internals = {"_abc_impl", "_is_protocol"}
+            missing = {m for m in dir(cls) if not m.startswith("__")} - set(dir(ours_cls))
+            problems += [f"{name}.{m}" for m in sorted(missing - typing_internals)]
+    assert not problems, problems
+
+
 # ------------------------------------------------------------------------ value sweep
 
 
@@ -305,6 +322,8 @@ def test_structure(torch_ref, name):
     assert ours.support.event_dim == theirs.support.event_dim
     assert ours.support.is_discrete == theirs.support.is_discrete
     assert repr(ours) == repr(theirs)
+    # PyTorch's instance attributes (parameters, cached factors, _validate_args, ...) exist.
+    assert set(vars(theirs)) <= set(dir(ours)), sorted(set(vars(theirs)) - set(dir(ours)))
 
 
 @pytest.mark.parametrize("quantity", QUANTITIES)

@@ -51,6 +51,10 @@ class Bernoulli(ExponentialFamily):
     def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
         return self._expand_parameters(Bernoulli, batch_shape, ("probs", "logits"), _instance)
 
+    def _new(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A new tensor with the parameter's dtype and device (``Tensor.new``)."""
+        return self._param.new(*args, **kwargs)
+
     @property
     def param_shape(self) -> Size:
         return self._param.size()

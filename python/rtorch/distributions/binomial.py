@@ -93,6 +93,10 @@ class Binomial(Distribution):
     def probs(self) -> Tensor:
         return logits_to_probs(self.logits, is_binary=True)
 
+    def _new(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A new tensor with the parameter's dtype and device (``Tensor.new``)."""
+        return self._param.new(*args, **kwargs)
+
     @property
     def param_shape(self) -> Size:
         return self._param.size()

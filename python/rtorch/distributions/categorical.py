@@ -68,6 +68,10 @@ class Categorical(Distribution):
     def probs(self) -> Tensor:
         return logits_to_probs(self.logits)
 
+    def _new(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A new tensor with the parameter's dtype and device (``Tensor.new``)."""
+        return self._param.new(*args, **kwargs)
+
     @property
     def param_shape(self) -> Size:
         return self._param.size()

@@ -71,6 +71,10 @@ class OneHotCategorical(Distribution):
     def variance(self) -> Tensor:
         return self._categorical.probs * (1 - self._categorical.probs)
 
+    def _new(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A new tensor with the parameter's dtype and device (``Tensor.new``)."""
+        return self._categorical._param.new(*args, **kwargs)
+
     @property
     def param_shape(self) -> Size:
         return self._categorical.param_shape
