@@ -565,8 +565,7 @@ def tree_map(
     Raises:
         ValueError: on a mismatched structure (node type, arity, keys or context).
     """
-    leaves, treespec = tree_flatten(tree, is_leaf=is_leaf)
-    flat_args = [leaves] + [treespec.flatten_up_to(r) for r in rests]
+    treespec, flat_args = _mapped_args(tree, rests, is_leaf)
     return treespec.unflatten(map(func, *flat_args))
 
 
@@ -578,10 +577,18 @@ def tree_map_(
 ) -> PyTree:
     """Calls ``func`` on the leaves as :func:`tree_map` does, for its effects; returns
     ``tree`` itself."""
-    leaves, treespec = tree_flatten(tree, is_leaf=is_leaf)
-    flat_args = [leaves] + [treespec.flatten_up_to(r) for r in rests]
+    _, flat_args = _mapped_args(tree, rests, is_leaf)
     deque(map(func, *flat_args), maxlen=0)
     return tree
+
+
+def _mapped_args(
+    tree: PyTree, rests: tuple[PyTree, ...], is_leaf: Callable[[PyTree], bool] | None
+) -> tuple[TreeSpec, list[list[Any]]]:
+    """``tree``'s spec, and the argument lists of the mapped function: ``tree``'s leaves,
+    then each of ``rests`` cut at those leaves' places."""
+    leaves, treespec = tree_flatten(tree, is_leaf=is_leaf)
+    return treespec, [leaves] + [treespec.flatten_up_to(r) for r in rests]
 
 
 TypeAny = type | tuple | types.UnionType
@@ -656,8 +663,7 @@ def tree_all_only(
     is_leaf: Callable[[PyTree], bool] | None = None,
 ) -> bool:
     """Whether ``pred`` holds for every leaf of the given type(s)."""
-    kinds = type_or_types
-    return all(pred(x) for x in tree_iter(tree, is_leaf) if isinstance(x, kinds))
+    return all(pred(x) for x in tree_iter(tree, is_leaf) if isinstance(x, type_or_types))
 
 
 def tree_any_only(
@@ -668,8 +674,7 @@ def tree_any_only(
     is_leaf: Callable[[PyTree], bool] | None = None,
 ) -> bool:
     """Whether ``pred`` holds for some leaf of the given type(s)."""
-    kinds = type_or_types
-    return any(pred(x) for x in tree_iter(tree, is_leaf) if isinstance(x, kinds))
+    return any(pred(x) for x in tree_iter(tree, is_leaf) if isinstance(x, type_or_types))
 
 
 # ---------------------------------------------------------------------- serialization
