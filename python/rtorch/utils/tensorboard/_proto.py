@@ -128,6 +128,12 @@ def _bytes_if_set(field: int, data: bytes) -> bytes:
     return field_bytes(field, data) if data else b""
 
 
+def _messages_if_given(*fields: tuple[int, bytes | None]) -> bytes:
+    # Each (field, encoded message) pair whose message is not None, even an empty one: a
+    # chosen oneof member or sub-message must be present for the reader to see it.
+    return b"".join(field_bytes(field, data) for field, data in fields if data is not None)
+
+
 # ---- tensorboard.Event and its parts ------------------------------------------------
 
 
@@ -145,8 +151,7 @@ def event(
     out = _double_if_set(1, wall_time) + _varint_if_set(2, step)
     if file_version is not None:
         out += field_string(3, file_version)
-    if summary is not None:
-        out += field_bytes(5, summary)
+    out += _messages_if_given((5, summary))
     if session_log_status is not None:
         out += field_bytes(7, _varint_if_set(1, session_log_status))
     if source_writer is not None:
@@ -174,17 +179,7 @@ def summary_value(
     out = _string_if_set(1, tag)
     if simple_value is not None:
         out += field_float(2, simple_value)
-    if image is not None:
-        out += field_bytes(4, image)
-    if histo is not None:
-        out += field_bytes(5, histo)
-    if audio is not None:
-        out += field_bytes(6, audio)
-    if tensor is not None:
-        out += field_bytes(8, tensor)
-    if metadata is not None:
-        out += field_bytes(9, metadata)
-    return out
+    return out + _messages_if_given((4, image), (5, histo), (6, audio), (8, tensor), (9, metadata))
 
 
 def summary_metadata(
@@ -314,14 +309,9 @@ def hparams_plugin_data(
 ) -> bytes:
     """``HParamsPluginData``: version (1) and one of experiment (2),
     session_start_info (3), session_end_info (4)."""
-    out = _varint_if_set(1, version)
-    if experiment is not None:
-        out += field_bytes(2, experiment)
-    if session_start_info is not None:
-        out += field_bytes(3, session_start_info)
-    if session_end_info is not None:
-        out += field_bytes(4, session_end_info)
-    return out
+    return _varint_if_set(1, version) + _messages_if_given(
+        (2, experiment), (3, session_start_info), (4, session_end_info)
+    )
 
 
 def pr_curve_plugin_data(num_thresholds: int, version: int = 0) -> bytes:
