@@ -291,12 +291,8 @@ class SummaryWriter:
             num,
             sum,
             sum_squares,
-            make_np(bucket_limits).reshape(-1).tolist()
-            if not isinstance(bucket_limits, list)
-            else bucket_limits,
-            make_np(bucket_counts).reshape(-1).tolist()
-            if not isinstance(bucket_counts, list)
-            else bucket_counts,
+            _flat_list(bucket_limits),
+            _flat_list(bucket_counts),
         )
         self._get_file_writer().add_summary(summary, global_step, walltime)
 
@@ -337,14 +333,11 @@ class SummaryWriter:
     ) -> None:
         """Render a matplotlib figure (or a list of them) and add it as an image.
         Needs matplotlib."""
-        if isinstance(figure, list):
-            self.add_image(
-                tag, figure_to_image(figure, close), global_step, walltime, dataformats="NCHW"
-            )
-        else:
-            self.add_image(
-                tag, figure_to_image(figure, close), global_step, walltime, dataformats="CHW"
-            )
+        # A list of figures renders as a batch of images.
+        dataformats = "NCHW" if isinstance(figure, list) else "CHW"
+        self.add_image(
+            tag, figure_to_image(figure, close), global_step, walltime, dataformats=dataformats
+        )
 
     def add_audio(
         self,
@@ -609,3 +602,8 @@ class SummaryWriter:
 
     def __exit__(self, exc_type: object, exc_val: object, exc_tb: object) -> None:
         self.close()
+
+
+def _flat_list(values: object) -> list:
+    """A list as given, anything else (tensor, array) flattened into one."""
+    return values if isinstance(values, list) else make_np(values).reshape(-1).tolist()
