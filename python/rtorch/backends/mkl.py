@@ -25,11 +25,8 @@ class verbose:
         self.enable = enable
 
     def __enter__(self) -> verbose | None:
-        if self.enable == VERBOSE_OFF:
-            return None
-        raise AssertionError(
-            "Failed to set MKL into verbose mode. Please consider to disable this verbose scope."
-        )
+        _refuse_verbose(self.enable, "MKL")
+        return None
 
     def __exit__(
         self,
@@ -38,3 +35,13 @@ class verbose:
         exc_tb: TracebackType | None,
     ) -> bool:
         return False
+
+
+def _refuse_verbose(level: int, library: str) -> None:
+    """The check of a verbose scope entered in a build without ``library`` (MKL here and
+    oneDNN in ``mkldnn``): off is accepted, anything else raises PyTorch's error."""
+    if level != VERBOSE_OFF:
+        raise AssertionError(
+            f"Failed to set {library} into verbose mode. Please consider to disable this "
+            "verbose scope."
+        )

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
+from .mkl import _refuse_verbose
+
 __all__ = [
     "VERBOSE_OFF",
     "VERBOSE_ON",
@@ -48,11 +50,8 @@ class verbose:
         self.level = level
 
     def __enter__(self) -> verbose | None:
-        if self.level == VERBOSE_OFF:
-            return None
-        raise AssertionError(
-            "Failed to set MKLDNN into verbose mode. Please consider to disable this verbose scope."
-        )
+        _refuse_verbose(self.level, "MKLDNN")
+        return None
 
     def __exit__(
         self,
