@@ -96,11 +96,9 @@ def _geqrf_raw(A: Tensor) -> tuple[Tensor, Tensor]:
         scale = _C.where(reflect, 1 / (alpha - safe_beta), _C.zeros_like(beta))
         v_tail = tail * scale.unsqueeze(-1)
         if i + 1 < n:
-            # H_i applied to the columns on the right: C -= tau v (v^T C), v = [1, v_tail].
-            C = R[..., i:, i + 1 :]
+            # H_i applied to the columns on the right, v = [1, v_tail].
             v = _C.cat([_C.ones_like(alpha).unsqueeze(-1), v_tail], -1)
-            w = (v.unsqueeze(-1) * C).sum(-2)
-            C -= (t.unsqueeze(-1) * w).unsqueeze(-2) * v.unsqueeze(-1)
+            R[..., i:, i + 1 :] = _apply_left(R[..., i:, i + 1 :], v, t)
         R[..., i, i] = beta
         R[..., i + 1 :, i] = v_tail
         tau[..., i] = t
