@@ -23,6 +23,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor, lgamma
+from ._incomplete_gamma import _continued_fraction, _series_sum
 from .autograd.function import Function
 
 _TINY = 1e-300
@@ -148,44 +149,6 @@ def _standard_gamma(input: Tensor, generator: Any = None) -> Tensor:
     return _StandardGamma.apply(input, generator)
 
 
-def _gamma_series(a: Tensor, x: Tensor) -> Tensor:
-    """sum_n x^n / ((a+1)...(a+n)); P(a, x) is x^a e^-x / Gamma(a+1) times it."""
-    term = _C.ones_like(x)
-    total = _C.ones_like(x)
-    ap = a.clone()
-    for i in range(_MAX_ITERS):
-        ap = ap + 1
-        term = term * x / ap
-        total = total + term
-        if i % _CHECK_EVERY == 0 and not bool((term > _EPS * total).any()):
-            break
-    return total
-
-
-def _gamma_continued_fraction(a: Tensor, x: Tensor) -> Tensor:
-    """The continued fraction (modified Lentz) that Q(a, x) is x^a e^-x / Gamma(a)
-    times; converges fast for x >= a + 1."""
-    tiny = _C.full_like(x, _TINY)
-
-    def guard(t: Tensor) -> Tensor:
-        return _C.where(t.abs() < _TINY, tiny, t)
-
-    b = x + 1 - a
-    c = _C.full_like(x, 1 / _TINY)
-    d = 1 / guard(b)
-    h = d.clone()
-    for i in range(1, _MAX_ITERS):
-        an = -i * (i - a)
-        b = b + 2
-        d = 1 / guard(an * d + b)
-        c = guard(b + an / c)
-        delta = d * c
-        h = h * delta
-        if i % _CHECK_EVERY == 0 and not bool(((delta - 1).abs() > 4 * _EPS).any()):
-            break
-    return h
-
-
 def _gamma_grad_by_differences(a: Tensor, x: Tensor) -> Tensor:
     """-(dP/da)(x; a) / pdf(x; a) for positive finite float64 ``a`` and ``x``.
 
@@ -206,8 +169,8 @@ def _gamma_grad_by_differences(a: Tensor, x: Tensor) -> Tensor:
 
     def log_scaled_tail(da: float | Tensor) -> Tensor:
         ap = a + da
-        lower = _gamma_series(_C.where(upper, one, ap), x_lo).log() - lgamma(ap + 1)
-        higher = _gamma_continued_fraction(_C.where(upper, ap, one), x_hi).log() - lgamma(ap)
+        lower = _series_sum(_C.where(upper, one, ap), x_lo).log() - lgamma(ap + 1)
+        higher = _continued_fraction(_C.where(upper, ap, one), x_hi).log() - lgamma(ap)
         return (da + 1) * log_x + lgamma(a) + _C.where(upper, higher, lower)
 
     dlog = (log_scaled_tail(h) - log_scaled_tail(-h)) / (2 * h)

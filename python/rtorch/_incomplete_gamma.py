@@ -30,6 +30,12 @@ def _log_prefactor(a: Tensor, x: Tensor) -> Tensor:
 
 def _series_p(a: Tensor, x: Tensor) -> Tensor:
     """P(a, x) = x^a e^-x / Γ(a+1) · Σ_n x^n / ((a+1)…(a+n))."""
+    return (_log_prefactor(a, x) - (a).log()).exp() * _series_sum(a, x)
+
+
+def _series_sum(a: Tensor, x: Tensor) -> Tensor:
+    """Σ_n x^n / ((a+1)…(a+n)) for positive a and x (the sum alone: a caller that must
+    not underflow applies the prefactor in log space)."""
     term = _C.ones_like(x)
     total = _C.ones_like(x)
     ap = a.clone()
@@ -39,11 +45,17 @@ def _series_p(a: Tensor, x: Tensor) -> Tensor:
         total = total + term
         if i % _CHECK_EVERY == 0 and not bool((term.abs() > _EPS * total.abs()).any()):
             break
-    return (_log_prefactor(a, x) - (a).log()).exp() * total
+    return total
 
 
 def _continued_fraction_q(a: Tensor, x: Tensor) -> Tensor:
-    """Q(a, x) = x^a e^-x / Γ(a) · 1/(x+1-a- 1·(1-a)/(x+3-a- …)) by modified Lentz."""
+    """Q(a, x) = x^a e^-x / Γ(a) · 1/(x+1-a- 1·(1-a)/(x+3-a- …))."""
+    return _log_prefactor(a, x).exp() * _continued_fraction(a, x)
+
+
+def _continued_fraction(a: Tensor, x: Tensor) -> Tensor:
+    """1/(x+1-a- 1·(1-a)/(x+3-a- …)) by modified Lentz, for x >= a + 1 where it converges
+    fast (the fraction alone, as ``_series_sum``)."""
     b = x + 1 - a
     c = _C.full_like(x, 1 / _TINY)
     d = 1 / b
@@ -60,7 +72,7 @@ def _continued_fraction_q(a: Tensor, x: Tensor) -> Tensor:
         h = h * delta
         if i % _CHECK_EVERY == 0 and not bool(((delta - 1).abs() > 4 * _EPS).any()):
             break
-    return _log_prefactor(a, x).exp() * h
+    return h
 
 
 def _regularized(a: Tensor, x: Tensor, upper: bool) -> Tensor:
