@@ -34,24 +34,27 @@ _MAX_ITERS = 100_000
 # truncation against the O(eps/h) rounding.
 _REL_STEP = 6e-6
 
-_INT_NAMES = {_C.int64: "Long", _C.int32: "Int", _C.int16: "Short", _C.int8: "Char",
-              _C.uint8: "Byte", _C.bool: "Bool", _C.float16: "Half",
-              _C.bfloat16: "BFloat16"}  # fmt: skip
+
+def _scalar_name(dtype: Any) -> str:
+    # PyTorch's C++ dtype names, kept by nn.functional (imported on use: rtorch.nn loads
+    # lazily).
+    from .nn._functional.activation import _SCALAR_NAMES
+
+    return _SCALAR_NAMES.get(dtype, str(dtype))
 
 
 def _require_float(name: str, t: Tensor) -> None:
     """PyTorch's kernels here exist for float32 and float64 only."""
     if t.dtype not in (_C.float32, _C.float64):
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_INT_NAMES[t.dtype]}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_scalar_name(t.dtype)}'")
 
 
 def _same_dtype(expected: Tensor, *others: Tensor) -> None:
-    names = {_C.float32: "Float", _C.float64: "Double"}
     for t in others:
         if t.dtype != expected.dtype:
-            got = names.get(t.dtype, _INT_NAMES.get(t.dtype, str(t.dtype)))
-            want = names.get(expected.dtype, str(expected.dtype))
-            raise RuntimeError(f"Found dtype {got} but expected {want}")
+            raise RuntimeError(
+                f"Found dtype {_scalar_name(t.dtype)} but expected {_scalar_name(expected.dtype)}"
+            )
 
 
 def _broadcast(*tensors: Tensor) -> tuple[Tensor, ...]:
@@ -398,7 +401,7 @@ def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
     if not count.is_floating_point():
         raise ValueError(
             "binomial only supports floating-point dtypes for count, got: "
-            f"{_INT_NAMES[count.dtype]}"
+            f"{_scalar_name(count.dtype)}"
         )
     _same_dtype(count, prob)
     _require_float("binomial_cpu", count)
