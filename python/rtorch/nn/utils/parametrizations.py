@@ -17,6 +17,7 @@ from ..._C import Tensor
 from .. import functional as F
 from ..modules.module import Module
 from . import parametrize
+from .spectral_norm import _output_channel_dim
 from .weight_norm import norm_except_dim
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
@@ -165,10 +166,7 @@ def spectral_norm(
     """
     weight = _tensor_attribute(module, name)
     if dim is None:
-        from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-
-        transposed = isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
-        dim = 1 if transposed else 0
+        dim = _output_channel_dim(module)
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps)
     )

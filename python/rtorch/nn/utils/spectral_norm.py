@@ -107,11 +107,17 @@ def spectral_norm(
     ``dim`` defaults to 1 for transposed convolutions, else 0. Returns ``module``.
     """
     if dim is None:
-        from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+        dim = _output_channel_dim(module)
     SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
     return module
+
+
+def _output_channel_dim(module: Any) -> int:
+    """The dimension of a weight's output channels, spectral norm's default ``dim``: 1
+    for the transposed convolutions (weights ``(in, out, *kernel)``), else 0."""
+    from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+
+    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
 
 
 def remove_spectral_norm(module: Any, name: str = "weight") -> Any:
