@@ -393,6 +393,31 @@ def test_log_prob_cdf_broadcast_values(torch_ref, name):
 
 
 @pytest.mark.parametrize("name", list(CASES))
+def test_copy_pickle_and_perplexity(torch_ref, name):
+    """deepcopy and pickle round trips give the same distribution (repr, log_prob), and
+    perplexity() equals PyTorch's."""
+    import copy
+    import pickle
+
+    torch = torch_ref
+    ours, theirs = _pair(torch, name)
+    value = _to_rtorch(_values(torch, theirs))
+    want = _outcome(lambda: _np(ours.log_prob(value)))
+    for clone in (copy.deepcopy(ours), pickle.loads(pickle.dumps(ours))):
+        assert type(clone) is type(ours) and repr(clone) == repr(ours)
+        got = _outcome(lambda: _np(clone.log_prob(value)))  # noqa: B023
+        assert got[0] == want[0]
+        if got[0] == "ok":
+            np.testing.assert_array_equal(got[1], want[1])
+    _assert_same(
+        _outcome(ours.perplexity),
+        _outcome(theirs.perplexity),
+        f"{name}.perplexity",
+        rtol=_rtol(name, "variance", 1e-10),
+    )
+
+
+@pytest.mark.parametrize("name", list(CASES))
 def test_icdf(torch_ref, name):
     torch = torch_ref
     ours, theirs = _pair(torch, name)
