@@ -455,7 +455,7 @@ def test_triangular_solve_zero_diagonal_gives_inf_not_error():
 def test_triangular_solve_warns_once_and_errors():
     import rtorch._linalg_householder as mod
 
-    mod._TRIANGULAR_SOLVE_WARNED = False
+    mod._WARNED.discard("triangular_solve")
     A, b = rtorch.eye(3), rtorch.ones(3, 2)
     with pytest.warns(UserWarning, match="deprecated"):
         rtorch.triangular_solve(b, A)
@@ -584,7 +584,7 @@ def test_nuclear_and_frobenius_norms():
             rtorch.nuclear_norm(rtorch.ones(3, 3, dtype=rtorch.int32))
     import rtorch._linalg_householder as mod
 
-    mod._FROBENIUS_WARNED = False
+    mod._WARNED.discard("frobenius_norm")
     with pytest.warns(UserWarning, match="frobenius_norm is deprecated"):
         got = rtorch.frobenius_norm(_t(X), (0, 1))
     np.testing.assert_allclose(_np(got), np.sqrt((X**2).sum((0, 1))), rtol=1e-12)

@@ -39,6 +39,18 @@ def _needs_float(A: Tensor, kernel: str) -> None:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_name(A.dtype)}'")
 
 
+# The deprecated ops whose warning was given: PyTorch warns once per process.
+_WARNED: set[str] = set()
+
+
+def _warn_once(op: str, message: str, wrapped: bool = False) -> None:
+    """``message`` as a UserWarning on ``op``'s first call only, pointing at the line that
+    called ``op`` (one frame further out when ``op`` is wrapped by ``_writes_out``)."""
+    if op not in _WARNED:
+        _WARNED.add(op)
+        warnings.warn(message, UserWarning, stacklevel=4 if wrapped else 3)
+
+
 def _no_grad() -> Any:
     from .autograd.grad_mode import no_grad
 
@@ -505,8 +517,6 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
 
 # --- triangular_solve ---------------------------------------------------------------------
 
-_TRIANGULAR_SOLVE_WARNED = False
-
 
 @_writes_out
 def triangular_solve(
@@ -521,18 +531,15 @@ def triangular_solve(
     ``transpose``, reading A's ``upper`` or lower triangle (unit diagonal when
     ``unitriangular``); batch dimensions broadcast and the clone of A is broadcast
     too. A zero on the diagonal gives inf/NaN, not an error."""
-    global _TRIANGULAR_SOLVE_WARNED
-    if not _TRIANGULAR_SOLVE_WARNED:
-        _TRIANGULAR_SOLVE_WARNED = True
-        warnings.warn(
-            "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular"
-            "and will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular "
-            "has its arguments reversed and does not return a copy of one of the inputs.\n"
-            "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
-            "X = torch.linalg.solve_triangular(A, B).",
-            UserWarning,
-            stacklevel=3,
-        )
+    _warn_once(
+        "triangular_solve",
+        "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular"
+        "and will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular "
+        "has its arguments reversed and does not return a copy of one of the inputs.\n"
+        "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
+        "X = torch.linalg.solve_triangular(A, B).",
+        wrapped=True,
+    )
     if b.dim() < 2:
         raise RuntimeError(
             "torch.triangular_solve: Expected b to have at least 2 dimensions, but it has "
@@ -651,24 +658,17 @@ def pca_lowrank(
 
 # --- legacy norms -------------------------------------------------------------------------
 
-_NUCLEAR_WARNED = False
-_FROBENIUS_WARNED = False
-
 
 def nuclear_norm(input: Tensor, *args: Any, keepdim: bool = False, out: Any = None) -> Tensor:
     """``torch.nuclear_norm(input, keepdim=False)`` or ``(input, dim, keepdim=False)``:
     the sum of the singular values over the last two dims (or ``dim``); deprecated in
     PyTorch for ``linalg.matrix_norm(A, 'nuc')``."""
-    global _NUCLEAR_WARNED
-    if not _NUCLEAR_WARNED:
-        _NUCLEAR_WARNED = True
-        warnings.warn(
-            "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will "
-            "be removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', "
-            "dim, keepdim)` instead",
-            UserWarning,
-            stacklevel=2,
-        )
+    _warn_once(
+        "nuclear_norm",
+        "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will "
+        "be removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', "
+        "dim, keepdim)` instead",
+    )
     dim: Any = (-2, -1)
     if args and isinstance(args[0], bool):
         keepdim = args[0]
@@ -691,16 +691,12 @@ def frobenius_norm(
 ) -> Tensor:
     """The square root of the sum of squares over ``dim`` (at most two dims; all of
     them when ``dim`` is empty); deprecated in PyTorch for ``linalg.vector_norm``."""
-    global _FROBENIUS_WARNED
-    if not _FROBENIUS_WARNED:
-        _FROBENIUS_WARNED = True
-        warnings.warn(
-            "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
-            "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, "
-            "2., dim, keepdim)` instead",
-            UserWarning,
-            stacklevel=2,
-        )
+    _warn_once(
+        "frobenius_norm",
+        "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+        "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, "
+        "2., dim, keepdim)` instead",
+    )
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) > 2:
         raise RuntimeError(
@@ -721,11 +717,8 @@ def native_norm(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``torch.native_norm`` exists in PyTorch for sparse tensors only; on a dense tensor
     PyTorch raises NotImplementedError, and so does rtorch (which has no sparse
     tensors)."""
-    overload = (
-        "aten::native_norm.ScalarOpt_dim_dtype"
-        if len(args) + len(kwargs) > 1
-        else ("aten::native_norm")
-    )
+    many = len(args) + len(kwargs) > 1
+    overload = "aten::native_norm.ScalarOpt_dim_dtype" if many else "aten::native_norm"
     device = "CUDA" if getattr(input, "is_cuda", False) else "CPU"
     raise NotImplementedError(
         f"Could not run '{overload}' with arguments from the '{device}' backend. "
