@@ -364,3 +364,71 @@ def test_natural_params_and_bregman_entropy_parity(torch_ref, name):
         torch.distributions.ExponentialFamily.entropy(theirs).detach().numpy(),
         rtol=1e-13,
     )
+
+
+# ------------------------------------------------------------------------ dispatch
+
+
+def test_ambiguous_dispatch_warns_once_and_picks_the_p_specific_pair():
+    import warnings
+
+    from rtorch.distributions import register_kl
+
+    class _P(Normal):
+        pass
+
+    class _Q(Normal):
+        pass
+
+    @register_kl(_P, Normal)
+    def _left(p, q):
+        return "left"
+
+    @register_kl(Normal, _Q)
+    def _right(p, q):
+        return "right"
+
+    p, q = _P(_t(0.0), _t(1.0)), _Q(_t(0.0), _t(1.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert kl_divergence(p, q) == "left"
+        assert kl_divergence(p, q) == "left"  # memoised: no second warning
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (RuntimeWarning, "Ambiguous kl_divergence(_P, _Q). Please register_kl(_P, _Q)")
+    ]
+
+    # Registering the exact pair resolves it (and clears the memo).
+    @register_kl(_P, _Q)
+    def _exact(p, q):
+        return "exact"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kl_divergence(p, q) == "exact"
+    # An unambiguous subclass pair does not warn and uses the nearest registration.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kl_divergence(_P(_t(0.0), _t(1.0)), Normal(_t(0.0), _t(1.0))) == "left"
+
+
+def test_ambiguity_parity(torch_ref):
+    import warnings
+
+    torch = torch_ref
+    messages = []
+    for lib in (rtorch, torch):
+        dists = lib.distributions
+
+        class A(dists.Normal):
+            pass
+
+        class B(dists.Normal):
+            pass
+
+        dists.register_kl(A, dists.Normal)(lambda p, q: "left")
+        dists.register_kl(dists.Normal, B)(lambda p, q: "right")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = dists.kl_divergence(A(0.0, 1.0), B(0.0, 1.0))
+        messages.append((result, [(w.category.__name__, str(w.message)) for w in caught]))
+    assert messages[0] == messages[1]

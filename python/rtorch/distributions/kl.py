@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -33,25 +34,51 @@ def register_kl(type_p: type, type_q: type) -> Callable:
 
     def decorator(fun: Callable) -> Callable:
         _KL_REGISTRY[type_p, type_q] = fun
+        _KL_MEMOIZE.clear()  # a new pair can change any earlier dispatch
         return fun
 
     return decorator
 
 
-def _dispatch_kl(type_p: type, type_q: type) -> Callable | None:
-    # The most specific registered pair along both MROs.
-    for super_p in type_p.__mro__:
-        for super_q in type_q.__mro__:
-            fn = _KL_REGISTRY.get((super_p, super_q))
-            if fn is not None:
-                return fn
+# (type(p), type(q)) -> the dispatched function (or None), so that an ambiguity warns once.
+_KL_MEMOIZE: dict[tuple[type, type], Callable | None] = {}
+
+
+def _most_specific(outer: type, inner: type, swap: bool) -> tuple[type, type] | None:
+    """The first registered pair walking ``outer``'s MRO, then ``inner``'s for each step
+    (``swap``: ``outer`` is q's type, so pairs are looked up as (inner, outer))."""
+    for a in outer.__mro__:
+        for b in inner.__mro__:
+            key = (b, a) if swap else (a, b)
+            if key in _KL_REGISTRY:
+                return key
     return None
+
+
+def _dispatch_kl(type_p: type, type_q: type) -> Callable | None:
+    left = _most_specific(type_p, type_q, swap=False)  # most specific in p, then in q
+    if left is None:
+        return None
+    right = _most_specific(type_q, type_p, swap=True)  # most specific in q, then in p
+    assert right is not None
+    left_fun, right_fun = _KL_REGISTRY[left], _KL_REGISTRY[right]
+    if left_fun is not right_fun:
+        warnings.warn(
+            f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). "
+            f"Please register_kl({left[0].__name__}, {right[1].__name__})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return left_fun
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     r"""The Kullback-Leibler divergence :math:`KL(p \| q) = \int p(x) \log\frac{p(x)}{q(x)} dx`,
     batched over the distributions' batch shape."""
-    fun = _dispatch_kl(type(p), type(q))
+    key = (type(p), type(q))
+    if key not in _KL_MEMOIZE:
+        _KL_MEMOIZE[key] = _dispatch_kl(*key)
+    fun = _KL_MEMOIZE[key]
     if fun is None:
         raise NotImplementedError(
             f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type "
