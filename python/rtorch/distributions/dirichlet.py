@@ -25,7 +25,14 @@ class _Dirichlet(Function):
     def forward(ctx: Any, concentration: Tensor) -> Tensor:
         from .._gamma_sampling import _sample_dirichlet
 
+        from .._dtype_info import finfo
+
         x = _sample_dirichlet(concentration.detach())
+        # PyTorch's draws stay inside (0, 1): at least the smallest normal and at most the
+        # largest number below 1. A component rounded up to exactly 1 (tiny concentrations
+        # elsewhere) would have an infinite density and a NaN implicit gradient.
+        info = finfo(x.dtype)
+        x = x.clamp(min=info.tiny, max=1 - info.eps / 2)
         ctx.save_for_backward(x, concentration)
         return x
 
