@@ -30,6 +30,7 @@ from . import _C, return_types
 from ._C import Tensor
 from ._linalg_compositions import solve_triangular
 from .autograd.function import Function
+from .autograd.grad_mode import no_grad
 from .linalg import _scalar_name, _writes_out, matrix_norm, qr, svd, vector_norm
 
 
@@ -49,12 +50,6 @@ def _warn_once(op: str, message: str, wrapped: bool = False) -> None:
     if op not in _WARNED:
         _WARNED.add(op)
         warnings.warn(message, UserWarning, stacklevel=4 if wrapped else 3)
-
-
-def _no_grad() -> Any:
-    from .autograd.grad_mode import no_grad
-
-    return no_grad()
 
 
 class _NotDifferentiable(Function):
@@ -126,7 +121,7 @@ def geqrf(input: Tensor) -> Any:
     if input.dim() < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     _needs_float(input, "geqrf_cpu")
-    with _no_grad():
+    with no_grad():
         a, tau = _geqrf_raw(input)
     a, tau = _guard("the derivative for 'geqrf' is not implemented.", (a, tau), (input,))
     return return_types.geqrf((a, tau))
@@ -364,7 +359,7 @@ def _ldl(A: Tensor, name: str) -> tuple[Tensor, Tensor, Tensor]:
             _C.empty((*batch, n), dtype=_C.int32, device=A.device),
             _C.empty(batch, dtype=_C.int32, device=A.device),
         )
-    with _no_grad():
+    with no_grad():
         flat = A.detach().reshape(math.prod(batch), n, n)
         parts, pivots, infos = [], [], []
         for j in range(flat.shape[0]):
@@ -503,7 +498,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     r = B.shape[-1]
     if LD.is_meta or B.is_meta:
         return _C.empty((*batch, n, r), dtype=B.dtype, device=B.device)
-    with _no_grad():
+    with no_grad():
         count = math.prod(batch)
         LDs = LD.detach().expand(*batch, n, n).reshape(count, n, n)
         pivs = pivots.expand(*batch, n).reshape(count, n).tolist()
