@@ -269,10 +269,11 @@ def list_value(values: Iterable[bool | float | str]) -> bytes:
 
 def hparam_info(name: str, data_type: int, domain_discrete: bytes | None) -> bytes:
     """``HParamInfo``: name (1), type (4), domain_discrete (5, a ListValue)."""
-    out = _string_if_set(1, name) + _varint_if_set(4, data_type)
-    if domain_discrete is not None:
-        out += field_bytes(5, domain_discrete)
-    return out
+    return (
+        _string_if_set(1, name)
+        + _varint_if_set(4, data_type)
+        + _messages_if_given((5, domain_discrete))
+    )
 
 
 def metric_info(tag: str) -> bytes:
