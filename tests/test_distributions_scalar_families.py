@@ -1375,3 +1375,24 @@ def test_parity_constraints_and_flags(torch_ref) -> None:
         assert str(ours.arg_constraints) == str(theirs.arg_constraints), ours
         if not isinstance(theirs.__dict__.get("support"), property):
             assert repr(ours.support) == repr(theirs.support), ours
+
+
+def test_von_mises_large_concentrations_sample_exactly_and_terminate() -> None:
+    # Best and Fisher's proposal collapses in float64 for kappa ~ 1e15 and beyond (it
+    # looped for ever, as PyTorch's does); the normal-envelope sampler takes kappa >= 1e5.
+    from rtorch.distributions import VonMises
+
+    rtorch.manual_seed(5)
+    n = 100_000
+    for kappa in (1e3, 1e5, 1e8, 1e15, 1e30):
+        d = VonMises(
+            rtorch.tensor(0.0, dtype=rtorch.float64), rtorch.tensor(kappa, dtype=rtorch.float64)
+        )
+        x = d.sample((n,))
+        # E[1 - cos x] = 1 - I1(k)/I0(k) = 1/(2k) + 1/(8k^2) + ...; its variance ~ 1/(2k^2).
+        dev = (1 - x.cos()) if kappa < 1e8 else x * x / 2
+        want = 1 / (2 * kappa) + 1 / (8 * kappa**2)
+        got = dev.mean().item()
+        assert abs(got - want) < 5 * math.sqrt(0.5 / n) / kappa, (kappa, got, want)
+        # Symmetric about loc: the mean angle within 5 standard errors.
+        assert abs(x.mean().item()) < 5 / math.sqrt(n * kappa)

@@ -27,6 +27,31 @@ def _i1_over_i0(x: Tensor) -> Tensor:
     return i1e(x) / i0e(x)
 
 
+_LARGE_CONCENTRATION = 1e5
+
+
+def _normal_envelope_sample(concentration: Tensor, wanted: Tensor) -> Tensor:
+    """Exact von Mises draws (angles around 0) by rejection from a normal envelope, for
+    large concentrations: on [-pi, pi], 1 - cos x = 2 sin(x/2)^2 >= 2 x^2 / pi^2, so the
+    density exp(-kappa (1 - cos x)) lies under exp(-2 kappa x^2 / pi^2), a normal of
+    variance pi^2 / (4 kappa); a proposal inside [-pi, pi] is accepted with probability
+    exp(-kappa (1 - cos x) + 2 kappa x^2 / pi^2) (about 2/pi for large kappa). Computed
+    with the half-angle sine, so nothing cancels however large kappa is."""
+    kappa = _C.where(wanted, concentration, _C.ones_like(concentration))
+    std = math.pi / (2 * kappa.sqrt())
+    x = _C.zeros_like(kappa)
+    done = wanted.logical_not()
+    while not bool(done.all()):
+        proposal = _C.randn(tuple(kappa.shape), dtype=kappa.dtype, device=kappa.device) * std
+        u = _C.rand(tuple(kappa.shape), dtype=kappa.dtype, device=kappa.device)
+        half_sine = (proposal / 2).sin()
+        log_ratio = kappa * (2 * proposal * proposal / math.pi**2 - 2 * half_sine * half_sine)
+        accept = (proposal.abs() <= math.pi) & (u.log() <= log_ratio) & done.logical_not()
+        x = _C.where(accept, proposal, x)
+        done = done | accept
+    return x
+
+
 def _rejection_sample(loc: Tensor, concentration: Tensor, proposal_r: Tensor, shape: Any) -> Tensor:
     """Best and Fisher's (1979) wrapped-Cauchy rejection sampler, in rounds: every round
     proposes for the whole batch and keeps the first accepted value of each element."""
@@ -36,8 +61,13 @@ def _rejection_sample(loc: Tensor, concentration: Tensor, proposal_r: Tensor, sh
     concentration = concentration.expand(shape)
     unusable = (concentration > 0).logical_not()
     infinite = concentration == math.inf
+    # Best and Fisher's r - 1 is about 1 / (2 kappa), lost in float64 from kappa ~ 1e15 on
+    # (no proposal is ever accepted then): large concentrations take the normal envelope.
+    large = (concentration >= _LARGE_CONCENTRATION) & infinite.logical_not()
     x = _C.where(unusable, math.nan, _C.zeros(shape, dtype=loc.dtype, device=loc.device))
-    done = unusable | infinite
+    if bool(large.any()):
+        x = _C.where(large, _normal_envelope_sample(concentration, large), x)
+    done = unusable | infinite | large
     while not bool(done.all()):
         u1, u2, u3 = _C.rand((3, *shape), dtype=loc.dtype, device=loc.device).unbind(0)
         z = (math.pi * u1).cos()
