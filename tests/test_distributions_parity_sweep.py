@@ -1356,3 +1356,62 @@ def test_rsample_gradients_are_unbiased(torch_ref, name):
         if name in PATHWISE_EXCEPTIONS:
             ok = ok | (_np(theirs.probs) == 0.5)
         assert np.all(ok), (name, i, mean_grad, target, t)
+
+
+# ------------------------------------------------------------------------- devices
+
+
+def _tensors_of(dist, depth: int = 3) -> list:
+    """The tensors a distribution holds, through its component distributions."""
+    found = []
+    for value in vars(dist).values():
+        if isinstance(value, rtorch.Tensor):
+            found.append(value)
+        elif isinstance(value, rtorch.distributions.Distribution) and depth > 0:
+            found += _tensors_of(value, depth - 1)
+    return found
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_results_stay_on_the_parameters_device(torch_ref, name):
+    """Parameters on the meta device (validation off, as it reads values): every quantity
+    rtorch returns is on meta too, never a CPU tensor made without the parameters' device
+    (what would break CUDA parameters); torch_ref only gates the sweep's availability."""
+    old = rtorch.distributions.Distribution._validate_args
+    rtorch.distributions.Distribution.set_default_validate_args(False)
+    try:
+
+        def t(v):
+            return rtorch.tensor(v, dtype=rtorch.float64).to("meta")
+
+        built = _outcome(lambda: CASES[name](rtorch.distributions, t, rtorch))
+        if built[0] == "raise":
+            pytest.skip(f"construction reads parameter values ({built[1].__name__})")
+        dist = built[1]
+        tensors = _tensors_of(dist)
+        if not tensors or any(str(v.device) != "meta" for v in tensors):
+            pytest.skip("the case has Python-number or CPU-built parameters")
+        value = rtorch.zeros(
+            tuple(dist.batch_shape) + tuple(dist.event_shape), dtype=rtorch.float64, device="meta"
+        )
+        quantities = {
+            "mean": lambda: dist.mean,
+            "mode": lambda: dist.mode,
+            "variance": lambda: dist.variance,
+            "entropy": dist.entropy,
+            "log_prob": lambda: dist.log_prob(value),
+            "cdf": lambda: dist.cdf(value),
+            "enumerate_support": dist.enumerate_support,
+            "sample": lambda: dist.sample((2,)),
+            "rsample": lambda: dist.rsample((2,)),
+        }
+        produced = 0
+        for quantity, fn in quantities.items():
+            out = _outcome(fn)
+            if out[0] == "ok":
+                assert str(out[1].device) == "meta", (name, quantity, out[1].device)
+                produced += 1
+        if produced == 0:
+            pytest.skip("every quantity reads values (core ops without meta kernels)")
+    finally:
+        rtorch.distributions.Distribution.set_default_validate_args(old)

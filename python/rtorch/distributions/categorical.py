@@ -78,7 +78,12 @@ class Categorical(Distribution):
 
     @property
     def mean(self) -> Tensor:
-        return _C.full(tuple(self._extended_shape()), float("nan"), dtype=self.probs.dtype)
+        return _C.full(
+            tuple(self._extended_shape()),
+            float("nan"),
+            dtype=self.probs.dtype,
+            device=self.probs.device,
+        )
 
     @property
     def mode(self) -> Tensor:
@@ -86,7 +91,12 @@ class Categorical(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return _C.full(tuple(self._extended_shape()), float("nan"), dtype=self.probs.dtype)
+        return _C.full(
+            tuple(self._extended_shape()),
+            float("nan"),
+            dtype=self.probs.dtype,
+            device=self.probs.device,
+        )
 
     def sample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
         if not isinstance(sample_shape, Size):
@@ -113,7 +123,7 @@ class Categorical(Distribution):
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         num_events = self._num_events
-        values = _C.arange(num_events, dtype=_C.int64)
+        values = _C.arange(num_events, dtype=_C.int64, device=self._param.device)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         if expand:
             values = values.expand((-1, *self._batch_shape))

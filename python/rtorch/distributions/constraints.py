@@ -426,6 +426,7 @@ class _Square(Constraint):
             tuple(value.shape)[:-2],
             value.shape[-2] == value.shape[-1],
             dtype=_C.bool,
+            device=value.device,
         )
 
 

@@ -23,9 +23,8 @@ class _Dirichlet(Function):
 
     @staticmethod
     def forward(ctx: Any, concentration: Tensor) -> Tensor:
-        from .._gamma_sampling import _sample_dirichlet
-
         from .._dtype_info import finfo
+        from .._gamma_sampling import _sample_dirichlet
 
         x = _sample_dirichlet(concentration.detach())
         # PyTorch's draws stay inside (0, 1): at least the smallest normal and at most the

@@ -54,7 +54,8 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        return _C.empty(tuple(shape), dtype=self.rate.dtype).exponential_() / self.rate
+        draws = _C.empty(tuple(shape), dtype=self.rate.dtype, device=self.rate.device)
+        return draws.exponential_() / self.rate
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -43,7 +43,12 @@ class HalfCauchy(TransformedDistribution):
 
     @property
     def mean(self) -> Tensor:
-        return _C.full(tuple(self._extended_shape()), math.inf, dtype=self.scale.dtype)
+        return _C.full(
+            tuple(self._extended_shape()),
+            math.inf,
+            dtype=self.scale.dtype,
+            device=self.scale.device,
+        )
 
     @property
     def mode(self) -> Tensor:

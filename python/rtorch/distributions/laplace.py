@@ -62,7 +62,9 @@ class Laplace(Distribution):
 
         shape = self._extended_shape(sample_shape)
         eps = finfo(self.loc.dtype).eps
-        u = _C.empty(tuple(shape), dtype=self.loc.dtype).uniform_(eps - 1, 1)
+        u = _C.empty(tuple(shape), dtype=self.loc.dtype, device=self.loc.device).uniform_(
+            eps - 1, 1
+        )
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value: Tensor) -> Tensor:

@@ -76,7 +76,7 @@ class Normal(ExponentialFamily):
 
     def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        eps = _C.empty(tuple(shape), dtype=self.loc.dtype).normal_()
+        eps = _C.empty(tuple(shape), dtype=self.loc.dtype, device=self.loc.device).normal_()
         return self.loc + eps * self.scale
 
     def log_prob(self, value: Tensor) -> Tensor:

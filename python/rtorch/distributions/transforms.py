@@ -758,7 +758,7 @@ class CorrCholeskyTransform(Transform):
         # Each row: y_ij = r_ij * sqrt(1 - sum_{k<j} y_ik^2) = r_ij * prod_{k<j} sqrt(1 - r_ik^2).
         z = r**2
         z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
-        r = r + _C.eye(r.shape[-1], dtype=r.dtype)
+        r = r + _C.eye(r.shape[-1], dtype=r.dtype, device=r.device)
         return r * _pad_last(z1m_cumprod_sqrt[..., :-1], 1, 0, value=1)
 
     def _inverse(self, y: Tensor) -> Tensor:

@@ -67,7 +67,7 @@ class Uniform(Distribution):
 
     def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        rand = _C.rand(tuple(shape), dtype=self.low.dtype)
+        rand = _C.rand(tuple(shape), dtype=self.low.dtype, device=self.low.device)
         return self.low + rand * (self.high - self.low)
 
     def log_prob(self, value: Tensor) -> Tensor:

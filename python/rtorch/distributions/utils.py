@@ -32,8 +32,12 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
             "Input arguments must all be instances of numbers.Number, torch.Tensor or objects implementing __torch_function__."
         )
     if not all(isinstance(v, Tensor) for v in values):
-        dtype = next((v.dtype for v in values if isinstance(v, Tensor)), _C.get_default_dtype())
-        values = tuple(v if isinstance(v, Tensor) else _C.tensor(v, dtype=dtype) for v in values)
+        # Numbers take the dtype and device of the first tensor (default dtype, CPU without).
+        first = next((v for v in values if isinstance(v, Tensor)), None)
+        options: dict[str, Any] = {"dtype": _C.get_default_dtype()}
+        if first is not None:
+            options = {"dtype": first.dtype, "device": first.device}
+        values = tuple(v if isinstance(v, Tensor) else _C.tensor(v, **options) for v in values)
     return tuple(_broadcast_tensors(*values)) if len(values) > 1 else tuple(values)
 
 
