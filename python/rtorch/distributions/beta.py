@@ -10,7 +10,6 @@ from .._C import Tensor
 from .._size import Size
 from . import constraints
 from .dirichlet import Dirichlet
-from .distribution import _EMPTY_SHAPE
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
@@ -74,7 +73,7 @@ class Beta(ExponentialFamily):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
         return self._dirichlet.rsample(sample_shape).select(-1, 0)
 
     def log_prob(self, value: Tensor) -> Tensor:

@@ -9,7 +9,6 @@ from .._C import Tensor
 from .._size import Size
 from ..autograd.function import Function
 from . import constraints
-from .distribution import _EMPTY_SHAPE
 from .exp_family import ExponentialFamily
 from .utils import _xlogy
 
@@ -84,7 +83,7 @@ class Dirichlet(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
         return _Dirichlet.apply(self.concentration.expand(shape))
 

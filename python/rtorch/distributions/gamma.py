@@ -85,12 +85,20 @@ class Gamma(ExponentialFamily):
     def variance(self) -> Tensor:
         return self.concentration / self.rate.pow(2)
 
-    def rsample(self, sample_shape: Any = _EMPTY_SHAPE) -> Tensor:
+    def rsample(self, sample_shape: Any = _EMPTY_SHAPE, generator: Any = None) -> Tensor:
+        """Reparameterised draws (implicit gradient in the concentration), from
+        ``generator`` when given (as PyTorch's, which alone of the families takes one)."""
         from .._gamma_sampling import _standard_gamma
 
         shape = tuple(self._extended_shape(sample_shape))
-        value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
-        return _clamp_tiny_keep_grad(value)
+        draws = _standard_gamma(self.concentration.expand(shape), generator=generator)
+        return _clamp_tiny_keep_grad(draws / self.rate.expand(shape))
+
+    def sample(self, sample_shape: Any = _EMPTY_SHAPE, *, generator: Any = None) -> Tensor:
+        from ..autograd import no_grad
+
+        with no_grad():
+            return self.rsample(sample_shape, generator=generator)
 
     def log_prob(self, value: Any) -> Tensor:
         value = _C.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
