@@ -1,15 +1,26 @@
 """A systematic parity sweep of ``rtorch.distributions`` against PyTorch (the specification).
 
-Every public name of ``torch.distributions`` (and of its ``constraints``, ``transforms``,
-``constraint_registry``, ``kl`` and ``utils`` modules, and every submodule's ``__all__``)
-must exist in rtorch with the same kind; every distribution class, built from small
-parameters in float64, must agree with PyTorch on shapes, support, argument constraints,
-capability flags, moments, entropy, log_prob/cdf/icdf, enumerate_support, expand, reprs and
-the exception class wherever PyTorch raises. Values drawn to evaluate log_prob are PyTorch's
-own samples, so the comparison is deterministic. The few deliberate deviations are listed in
-``EXPECTED_DIFFERENCES`` with the reason, and checked against their own reference instead.
+* Names: every public name of ``torch.distributions`` and of its ``constraints``,
+  ``transforms``, ``constraint_registry``, ``kl`` and ``utils`` modules (and every
+  submodule's ``__all__``) exists with the same kind, MRO, class members and signatures.
+* Values: every case of ``CASES`` (each family, several parameterisations, edge and extreme
+  parameters), built in float64, agrees with PyTorch on shapes, support, argument
+  constraints, flags, moments, entropy, perplexity, log_prob/cdf/icdf (also of broadcasting
+  values), enumerate_support, expand, reprs, validation messages, KL against every other
+  case, and the gradients of all of these in every parameter; the same from float32,
+  float16, bfloat16 and int64 parameters; exception classes wherever PyTorch raises.
+  Values for log_prob are PyTorch's own samples, so these comparisons are deterministic.
+* Sampling: rtorch's draws against PyTorch's moments, cdf and pmf, against PyTorch's own
+  sampler (two-sample KS), and the unbiasedness of rsample's pathwise gradients.
+* Constraints and transforms: every constraint and transform against PyTorch's.
+* Devices: results computed from meta-device parameters stay on that device.
 
-Every test here needs torch (``torch_ref``) and skips cleanly without it.
+The deliberate deviations are listed with their reasons (``EXPECTED_DIFFERENCES``,
+``LOOSER_TOLERANCES``, ``GRADIENT_DIFFERENCES``, ``DTYPE_DIFFERENCES``, ``KL_DIFFERENCES``,
+``SAMPLER_DIFFERENCES``, ``PATHWISE_EXCEPTIONS``) and checked against their own references,
+including that PyTorch still differs, so a stale entry fails.
+
+All but two tests need torch (``torch_ref``) and skip cleanly without it.
 """
 
 from __future__ import annotations
