@@ -646,6 +646,11 @@ def _gradients(lib, name, quantity, value):
     try:
         if quantity in ("log_prob", "cdf"):
             out = getattr(dist, quantity)(value)
+        elif quantity == "icdf":
+            q = lib.tensor([0.1, 0.45, 0.9], dtype=lib.float64).reshape(
+                (3,) + (1,) * len(dist.batch_shape)
+            )
+            out = dist.icdf(q.expand((3, *dist.batch_shape)))
         elif quantity == "entropy":
             out = dist.entropy()
         else:
@@ -667,12 +672,12 @@ def _gradients(lib, name, quantity, value):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_gradients(torch_ref, name):
-    """Gradients of log_prob, cdf, entropy, mean and variance in every parameter (atol 1e-9:
+    """Gradients of log_prob, cdf, icdf, entropy, mean and variance in every parameter (atol 1e-9:
     entropy gradients are differences of trigamma values, which cancel)."""
     torch = torch_ref
     theirs_dist, _ = _build_leaves(torch, name)
     value = _values(torch, theirs_dist)
-    for quantity in ("log_prob", "cdf", "entropy", "mean", "variance"):
+    for quantity in ("log_prob", "cdf", "icdf", "entropy", "mean", "variance"):
         if (name, quantity) in EXPECTED_DIFFERENCES:
             continue
         ours = _gradients(rtorch, name, quantity, _to_rtorch(value))
