@@ -1090,3 +1090,25 @@ def test_scalar_empty_and_float32_batches() -> None:
     got = Beta(conc[:, ::2] / 6, rate[:, ::2]).entropy()
     expected = Beta((conc[:, ::2] / 6).contiguous(), rate[:, ::2].contiguous()).entropy()
     np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_small_concentrations_sample_the_right_mass_near_the_ends() -> None:
+    # With concentrations of 1e-3 both gamma draws of a Beta sample underflow in half the
+    # draws; the ratio must still follow Beta (normalised in log space), not become 1/2.
+    from rtorch.distributions import Beta, Dirichlet
+
+    a, n, eps = 1e-3, 100_000, 1e-6
+    rtorch.manual_seed(11)
+    x = Beta(_t(a), _t(a)).sample((n,))
+    log_beta = 2 * math.lgamma(a) - math.lgamma(2 * a)
+    # I_eps(a, a) = eps^a / (a B(a, a)) * (1 + O(eps)), and the same mass near 1.
+    inside = 1 - 2 * math.exp(a * math.log(eps) - math.log(a) - log_beta)
+    got = ((x > eps) & (x < 1 - eps)).double().mean().item()
+    assert abs(got - inside) < 5 * math.sqrt(inside * (1 - inside) / n), (got, inside)
+    assert abs((x > 0.5).double().mean().item() - 0.5) < 5 * math.sqrt(0.25 / n)
+    # Tiny concentrations: each Dirichlet row sits on one corner, each corner equally often.
+    d = Dirichlet(_t([1e-30, 1e-30, 1e-30])).sample((30_000,))
+    # (Dirichlet keeps its draws below 1, at 1 - eps/2, as PyTorch.)
+    assert bool((d.amax(-1) >= 1 - 1e-15).all())
+    freq = (d > 0.5).double().mean(0).tolist()
+    assert all(abs(f - 1 / 3) < 5 * math.sqrt(2 / 9 / 30_000) for f in freq), freq

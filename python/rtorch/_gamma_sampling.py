@@ -109,20 +109,25 @@ def _marsaglia_tsang(alpha: Tensor, generator: Any) -> Tensor:
     return result
 
 
-def _sample_standard_gamma64(alpha: Tensor, generator: Any) -> Tensor:
-    """Gamma(alpha, 1) samples in float64 for float64 ``alpha`` (any values: alpha = inf
-    gives inf; alpha <= 0 and NaN give 0, which the callers raise to the dtype's tiny)."""
+def _log_standard_gamma64(alpha: Tensor, generator: Any) -> Tensor:
+    """log of Gamma(alpha, 1) samples in float64 for float64 ``alpha`` (any values: alpha
+    = inf gives inf; alpha <= 0 and NaN give -inf, a zero sample). For alpha < 1,
+    Gamma(alpha) = Gamma(alpha + 1) * U^(1/alpha), whose log stays finite however far the
+    sample itself underflows (below 1e-308 in half the draws for alpha = 1e-3)."""
     regular = (alpha > 0) & alpha.isfinite()
     a = _C.where(regular, alpha, _C.ones_like(alpha))
     boosted = a < 1
-    # alpha < 1: Gamma(alpha) = Gamma(alpha + 1) * U^(1/alpha), taken in logs so that
-    # tiny alphas underflow to zero instead of producing NaN.
-    g = _marsaglia_tsang(_C.where(boosted, a + 1, a), generator)
+    log_g = _marsaglia_tsang(_C.where(boosted, a + 1, a), generator).log()
     u = _rand(alpha, generator)
-    boost = (u.log() / a).exp()
-    g = _C.where(boosted, g * boost, g)
-    g = _C.where(regular, g, _C.zeros_like(g))
-    return _C.where(alpha.isinf() & (alpha > 0), alpha, g)
+    log_g = _C.where(boosted, log_g + u.log() / a, log_g)
+    log_g = _C.where(regular, log_g, _C.full_like(log_g, -math.inf))
+    return _C.where(alpha.isinf() & (alpha > 0), alpha, log_g)
+
+
+def _sample_standard_gamma64(alpha: Tensor, generator: Any) -> Tensor:
+    """Gamma(alpha, 1) samples in float64 (0 where they underflow, which the callers
+    raise to the dtype's tiny)."""
+    return _log_standard_gamma64(alpha, generator).exp()
 
 
 class _StandardGamma(Function):
@@ -205,12 +210,14 @@ def _standard_gamma_grad(input: Tensor, output: Tensor) -> Tensor:
 class _SampleDirichlet(Function):
     @staticmethod
     def forward(ctx: Any, alpha: Tensor, generator: Any) -> Tensor:
-        a = alpha.detach().double()
-        g = _sample_standard_gamma64(a, generator)
+        # Normalised in log space: with small concentrations every gamma draw of a row
+        # can underflow, and their ratios (what a Dirichlet sample is) must not become
+        # 1/K (Beta(1e-3, 1e-3) gave 0.5 for most draws instead of ~0 or ~1).
+        log_g = _log_standard_gamma64(alpha.detach().double(), generator)
         tiny = _tiny(alpha.dtype)
-        g = _C.where(g > tiny, g, _C.full_like(g, tiny))
-        total = g.sum(-1, keepdim=True)
-        out = g / total
+        # A concentration <= 0 or NaN draws PyTorch's floor, the dtype's smallest normal.
+        log_g = _C.where(log_g == -math.inf, _C.full_like(log_g, math.log(tiny)), log_g)
+        out = log_g.softmax(-1)
         return _C.where(out > tiny, out, _C.full_like(out, tiny)).to(alpha.dtype)
 
     @staticmethod
