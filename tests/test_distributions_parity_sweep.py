@@ -938,8 +938,9 @@ def test_looser_tolerance_von_mises_is_exact(torch_ref):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_log_prob_validation_messages(torch_ref, name):
-    """log_prob of values outside the support, NaN values and mis-shaped values: the same
-    exception class and message (including the distribution's repr and the values)."""
+    """log_prob and cdf of values outside the support, NaN values and mis-shaped values: the
+    same exception class and message (including the distribution's repr and the values);
+    icdf outside [0, 1]: the same values or error."""
     torch = torch_ref
     ours, theirs = _pair(torch, name)
     value = _values(torch, theirs)
@@ -948,9 +949,15 @@ def test_log_prob_validation_messages(torch_ref, name):
         pytest.skip("boolean samples have no out-of-support arithmetic variant")
     bad_values = [-value - 1.5, value * math.nan, torch.zeros((5,) * value.dim())]
     for bad in bad_values:
-        got = _outcome_message(lambda: ours.log_prob(_to_rtorch(bad)))  # noqa: B023
-        want = _outcome_message(lambda: theirs.log_prob(bad))  # noqa: B023
-        assert got == want
+        for method in ("log_prob", "cdf"):
+            got = _outcome_message(lambda: getattr(ours, method)(_to_rtorch(bad)))  # noqa: B023
+            want = _outcome_message(lambda: getattr(theirs, method)(bad))  # noqa: B023
+            assert got == want, method
+    # icdf outside [0, 1] and at NaN: the same values (NaN) or the same error.
+    q = torch.tensor([-0.5, 1.5, math.nan], dtype=torch.float64)
+    q = q.reshape((3,) + (1,) * len(theirs.batch_shape)).expand((3, *theirs.batch_shape))
+    got, want = _outcome(lambda: ours.icdf(_to_rtorch(q))), _outcome(lambda: theirs.icdf(q))
+    _assert_same(got, want, f"{name}.icdf outside [0, 1]")
 
 
 def _build_invalid(lib, name, mode):
