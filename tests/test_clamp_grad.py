@@ -125,3 +125,36 @@ def test_gradcheck_away_from_ties() -> None:
     assert rtorch.autograd.gradcheck(lambda a, b, c: a.clamp(b, c), (x, lo, hi))
     assert rtorch.autograd.gradcheck(lambda a: a.clamp(-1.0, 1.0), (x,))
     assert math.isclose(x.clamp(lo, hi).sum().item(), -1.0 - 0.3 + 0.4 + 2.0)
+
+
+def test_masked_positions_get_exact_zeros_whatever_the_upstream_gradient():
+    # PyTorch masks: an infinite or NaN upstream gradient where x was clamped (or beaten)
+    # gives 0 there, not inf * 0 = NaN; inside, it passes through unchanged.
+    nan, inf = float("nan"), float("inf")
+    up = rtorch.tensor([nan, inf, -inf, 1.0, nan])
+    x = rtorch.tensor([0.5, 0.5, 3.0, 2.0, 1.5], requires_grad=True)
+
+    def grads(f):
+        x.grad = None
+        f(x).backward(up)
+        return [str(v) for v in x.grad.tolist()]
+
+    assert grads(lambda t: t.clamp(min=1)) == ["0.0", "0.0", "-inf", "1.0", "nan"]
+    assert grads(lambda t: t.clamp(1, 2)) == ["0.0", "0.0", "0.0", "0.0", "nan"]
+    assert grads(lambda t: t.clamp(rtorch.ones(5), rtorch.full((5,), 2.0))) == [
+        "0.0", "0.0", "0.0", "0.5", "nan",
+    ]  # fmt: skip
+    assert grads(lambda t: t.clamp(max=1)) == ["nan", "inf", "0.0", "0.0", "0.0"]
+    assert grads(lambda t: rtorch.maximum(t, rtorch.ones(5))) == [
+        "0.0",
+        "0.0",
+        "-inf",
+        "1.0",
+        "nan",
+    ]
+    assert grads(lambda t: rtorch.minimum(t, rtorch.ones(5))) == ["nan", "inf", "0.0", "0.0", "0.0"]
+    # The legacy norm's nuclear order (the sum of the singular values) works again.
+    assert rtorch.norm(rtorch.ones(3, 3), p="nuc").item() == pytest.approx(3.0, rel=1e-6)
+    assert rtorch.ones(2, 3, 3).norm(p="nuc", dim=(1, 2)).tolist() == pytest.approx(
+        [3.0, 3.0], rel=1e-6
+    )

@@ -127,7 +127,19 @@ fn legacy_norm(
                     "nuclear norm requires a 2-dim dim argument",
                 ));
             };
-            wrap(la::matrix_norm(x, MatrixOrd::Nuc, d, keepdim, dt))
+            // The sum of the singular values: rtorch.linalg.matrix_norm computes them (and
+            // the gradient) on top of the SVD primitive, which the core norm does not call.
+            Python::attach(|py| {
+                let kwargs = pyo3::types::PyDict::new(py);
+                kwargs.set_item("dim", d)?;
+                kwargs.set_item("keepdim", keepdim)?;
+                kwargs.set_item("dtype", dtype)?;
+                let r = py
+                    .import("rtorch.linalg")?
+                    .getattr("matrix_norm")?
+                    .call((PyTensor::from(x.clone()), "nuc"), Some(&kwargs))?;
+                Ok(PyTensor::from(r.cast::<PyTensor>()?.borrow().inner.clone()))
+            })
         }
     }
 }

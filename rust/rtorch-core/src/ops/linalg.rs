@@ -253,12 +253,13 @@ pub fn matrix_norm(
     };
     match ord {
         MatrixOrd::Fro => vector_norm(&x, 2.0, &[d0 as i64, d1 as i64], keepdim, None),
+        // The singular-value orders are computed above this layer, in
+        // rtorch.linalg.matrix_norm (from svdvals, with its gradient).
         MatrixOrd::Nuc => Err(Error::NotImplemented(
-            "linalg.matrix_norm: ord='nuc' needs the SVD, which rtorch does not implement yet"
-                .into(),
+            "linalg.matrix_norm: ord='nuc' is computed by rtorch.linalg.matrix_norm".into(),
         )),
         MatrixOrd::Num(p) if p.abs() == 2.0 => Err(Error::NotImplemented(format!(
-            "linalg.matrix_norm: ord={p} needs the SVD, which rtorch does not implement yet"
+            "linalg.matrix_norm: ord={p} is computed by rtorch.linalg.matrix_norm"
         ))),
         MatrixOrd::Num(p) if p.abs() == 1.0 || p.is_infinite() => {
             // 1: max over columns of the column sums; inf: max over rows of row sums.

@@ -394,6 +394,15 @@ fn logaddexp_f64_composed(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     super::index::where_(&same, &Rhs::Tensor(add(&x, &ln2)?), &Rhs::Tensor(r))
 }
 
+/// `g * w` for a gradient weight `w` (0, 1/2 or 1), with exact zeros where `w` is zero
+/// whatever `g` holds there: PyTorch masks (a NaN or infinite upstream gradient at a
+/// clamped or beaten position does not leak through as NaN = inf * 0).
+fn weighted_grad(g: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let zero = Rhs::Scalar(Scalar::Float(0.0));
+    let kept = super::compare::ne(w, &zero)?;
+    super::index::where_(&kept, &Rhs::Tensor(mul(g, w)?), &zero)
+}
+
 // ----- maximum / minimum / fmax / fmin -----
 
 fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
@@ -435,12 +444,12 @@ fn extremum(a: &Tensor, b: &Tensor, which: Ext) -> Result<Tensor> {
             )?;
             Ok(vec![
                 if ra {
-                    Some(reduce_grad(&mul(g, &wa)?, &sa, da)?)
+                    Some(reduce_grad(&weighted_grad(g, &wa)?, &sa, da)?)
                 } else {
                     None
                 },
                 if rb {
-                    Some(reduce_grad(&mul(g, &wb)?, &sb, db)?)
+                    Some(reduce_grad(&weighted_grad(g, &wb)?, &sb, db)?)
                 } else {
                     None
                 },
@@ -1042,7 +1051,7 @@ fn clamp_impl(a: &Tensor, min: Option<&Rhs>, max: Option<&Rhs>, kind: ClampName)
             let mut push = |m: Option<Tensor>, i: usize| -> Result<()> {
                 let (s, d, r) = &shapes[i];
                 grads.push(match (m, *r) {
-                    (Some(m), true) => Some(reduce_grad(&mul(g, &m)?, s, *d)?),
+                    (Some(m), true) => Some(reduce_grad(&weighted_grad(g, &m)?, s, *d)?),
                     _ => None,
                 });
                 Ok(())
