@@ -642,3 +642,11 @@ def test_meta_tensors_give_shapes():
         warnings.simplefilter("ignore")
         X, Ac = rtorch.triangular_solve(m(4, 2), m(4, 4))
     assert X.is_meta and tuple(Ac.shape) == (4, 4)
+
+
+def test_ldl_factor_on_meta_tensors_gives_shapes() -> None:
+    A = rtorch.empty(2, 3, 3, device="meta")
+    LD, piv = rtorch.linalg.ldl_factor(A)
+    assert (LD.shape, piv.shape, LD.is_meta, piv.dtype) == ((2, 3, 3), (2, 3), True, rtorch.int32)
+    LD, piv, info = rtorch.linalg.ldl_factor_ex(A, check_errors=True)
+    assert info.shape == (2,) and info.is_meta

@@ -1156,3 +1156,13 @@ def test_grid_sample_signed_zeros_and_non_finite_taps():
     for mode, want in [("bilinear", [3.0, None, None]), ("nearest", [3.0, 3.0, None])]:
         y = F.grid_sample(x, g, mode=mode, align_corners=True).flatten().tolist()
         assert [None if math.isnan(v) else v for v in y] == want, mode
+
+
+def test_grid_sample_volume_nearest_gives_the_grid_zero_gradient():
+    x = rtorch.randn(1, 2, 3, 3, 3, requires_grad=True)
+    g = (rtorch.rand(1, 2, 2, 2, 3) * 2 - 1).requires_grad_()
+    out = F.grid_sample(x, g, "nearest", align_corners=False)
+    gx, gg = rtorch.autograd.grad(out.sum(), (x, g))
+    assert gg.shape == g.shape and gg.abs().sum().item() == 0.0
+    # Each output takes one voxel: the input's gradient counts the draws.
+    assert gx.sum().item() == pytest.approx(out.numel(), abs=0)

@@ -498,7 +498,11 @@ def _grid_sample_3d(
     iz = _source_coord(grid[..., 2], d, padding_mode, align)
     if mode == "nearest":
         values, inside = _tap_3d(input, iz.round(), iy.round(), ix.round())
-        return values * inside
+        out = values * inside
+        if grid.requires_grad:
+            # Rounding has no gradient; PyTorch still gives the grid zeros (not None).
+            out = out + (grid[..., :1] * 0).movedim(-1, 1)
+        return out
     # The 8 corners around each location, weighted by the opposite sub-volume; a corner
     # outside the volume contributes zero.
     x0, y0, z0 = ix.floor(), iy.floor(), iz.floor()
