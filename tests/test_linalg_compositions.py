@@ -192,6 +192,44 @@ def test_solve_triangular_singular_dtype_and_errors() -> None:
         LA.solve_triangular(A, B)
 
 
+def _substitution(T: np.ndarray, B: np.ndarray, upper: bool) -> np.ndarray:
+    """Plain row substitution in float64 (zeros multiplied too, as BLAS does)."""
+    X = B.astype(float).copy()
+    n = T.shape[0]
+    order = range(n - 1, -1, -1) if upper else range(n)
+    done: list[int] = []
+    with np.errstate(all="ignore"):
+        for i in order:
+            for j in done:
+                X[i] -= T[i, j] * X[j]
+            X[i] /= T[i, i]
+            done.append(i)
+    return X
+
+
+def test_solve_triangular_zero_pivots_and_infinities_as_substitution() -> None:
+    # Singular or non-finite triangles give plain substitution's inf/-inf/NaN pattern
+    # (PyTorch's), not the NaNs a blocked inverse of the diagonal blocks makes.
+    rng = np.random.default_rng(34)
+    for trial in range(200):
+        n, k, upper = int(rng.integers(2, 7)), int(rng.integers(1, 3)), bool(trial % 2)
+        A = rng.integers(-2, 3, (n, n)).astype(float)
+        A[np.diag_indices(n)] *= rng.random(n) > 0.4
+        if trial % 5 == 0:
+            A[rng.integers(n), rng.integers(n)] = np.inf
+        B = rng.integers(-2, 3, (n, k)).astype(float)
+        T = np.triu(A) if upper else np.tril(A)
+        want = _substitution(T, B, upper)
+        got = LA.solve_triangular(_t(A), _t(B), upper=upper).numpy()
+        np.testing.assert_array_equal(got, want)
+    assert LA.solve_triangular(
+        _t([[1.0, 0.0], [2.0, 0.0]]), _t([[1.0], [1.0]]), upper=False
+    ).tolist() == [
+        [1.0],
+        [-math.inf],
+    ]
+
+
 def test_solve_triangular_gradients() -> None:
     from rtorch.autograd import gradcheck, gradgradcheck
 

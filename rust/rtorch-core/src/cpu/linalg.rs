@@ -159,6 +159,16 @@ pub fn solve_triangular<T: LinalgFloat>(
                 }
             }
         }
+        if !all_finite(&tri)
+            || !all_finite(&x)
+            || (0..n).any(|r| tri[r * n + r] == <T as Element>::zero())
+        {
+            // faer's blocked solve inverts small diagonal blocks, which turns a zero pivot
+            // or a non-finite entry into NaN where plain substitution (PyTorch's BLAS
+            // trsm) gives inf and -inf: this path keeps PyTorch's values.
+            substitute(&tri, &mut x, n, k, upper);
+            return x;
+        }
         let t = MatRef::from_row_major_slice(&tri, n, n);
         let rhs = MatMut::from_row_major_slice_mut(&mut x, n, k);
         if upper {
@@ -169,6 +179,36 @@ pub fn solve_triangular<T: LinalgFloat>(
         x
     });
     res.concat()
+}
+
+/// `x := T^{-1} x` by row substitution for a triangular `n x n` T (row-major, its other
+/// triangle zero) and `n x k` x: each row subtracts the solved rows' multiples (zeros
+/// included, so 0 * inf gives NaN as in BLAS), then divides by its pivot.
+fn substitute<T: LinalgFloat>(tri: &[T], x: &mut [T], n: usize, k: usize, upper: bool) {
+    let rows: Vec<usize> = if upper {
+        (0..n).rev().collect()
+    } else {
+        (0..n).collect()
+    };
+    for (pos, &i) in rows.iter().enumerate() {
+        for &j in &rows[..pos] {
+            let t = tri[i * n + j];
+            let (solved, row) = if j < i {
+                let (head, tail) = x.split_at_mut(i * k);
+                (&head[j * k..(j + 1) * k], &mut tail[..k])
+            } else {
+                let (head, tail) = x.split_at_mut(j * k);
+                (&tail[..k], &mut head[i * k..(i + 1) * k])
+            };
+            for (r, &s) in row.iter_mut().zip(solved) {
+                *r -= t * s;
+            }
+        }
+        let d = tri[i * n + i];
+        for r in &mut x[i * k..(i + 1) * k] {
+            *r /= d;
+        }
+    }
 }
 
 fn unzip_results<T>(res: Vec<(Vec<T>, i32)>) -> (Vec<T>, Vec<i32>) {
