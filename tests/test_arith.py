@@ -112,7 +112,7 @@ def test_errors():
     b = rtorch.tensor([True, False])
     with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with two bool tensors"):
         b - b
-    with pytest.raises(RuntimeError, match="Negation, the `-` operator, on a bool tensor"):
+    with pytest.raises(NotImplementedError, match="Negation, the `-` operator, on a bool tensor"):
         _ = -b
     i = rtorch.tensor([1, 2])
     with pytest.raises(

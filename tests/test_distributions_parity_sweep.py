@@ -720,13 +720,6 @@ def test_gradient_differences_are_real(torch_ref):
 # Other parameter dtypes: (dtype, case, quantity) -> reason.
 DTYPE_DIFFERENCES = {
     **{
-        ("int64", case, "sample"): (
-            "PyTorch's torch.bernoulli raises NotImplementedError for int64 probabilities; "
-            "rtorch's core bernoulli samples them (a core-op difference, not this family)"
-        )
-        for case in ("Bernoulli-probs", "Bernoulli-half", "Bernoulli-edges")
-    },
-    **{
         ("int64", case, q): (
             "PyTorch's StudentT.variance fails on an int64 df (an index_put of inf into an "
             "integer tensor: 'value cannot be converted to type int64_t'); rtorch returns the "
@@ -816,11 +809,6 @@ def test_parameter_dtypes(torch_ref, name, dtype_name):
 
 def test_dtype_differences_are_real(torch_ref):
     torch = torch_ref
-    for case in ("Bernoulli-probs", "Bernoulli-half", "Bernoulli-edges"):
-        with pytest.raises(NotImplementedError):
-            _build_dtype(torch, case, "int64").sample()
-        draws = _build_dtype(rtorch, case, "int64").sample((50,))
-        assert draws.dtype == rtorch.int64 and set(draws.unique().tolist()) <= {0, 1}
     with pytest.raises(RuntimeError):
         _ = _build_dtype(torch, "StudentT", "int64").variance
     # df = [3, 2]: variance df / (df - 2) = 3 and, at df = 2, inf.

@@ -142,18 +142,29 @@ def test_probability_helpers_parity(torch_ref):
     )
 
 
-def test_private_xlogy_keeps_the_gradient_at_zero():
-    """utils._xlogy: x log y with d/dx = log y also at x == 0 (the densities' (c - 1) log x
-    at c = 1); 0 and zero gradients where x == 0 and log y is not finite, as PyTorch."""
+def test_xlogy_keeps_the_gradient_at_zero():
+    """rtorch.xlogy (which Gamma and Dirichlet's log_prob use): x log y with d/dx = log y
+    also at x == 0 (the densities' (c - 1) log x at c = 1), masked to 0 where x == 0 and
+    y <= 0, d/dy = x / y, as PyTorch's derivative formulas."""
     x = rtorch.tensor([0.0, 0.0, 0.0, 2.0, 0.0], dtype=F64, requires_grad=True)
     y = rtorch.tensor([2.0, 0.0, -1.0, 3.0, math.inf], dtype=F64, requires_grad=True)
-    out = utils._xlogy(x, y)
+    out = rtorch.xlogy(x, y)
     assert out.tolist() == [0.0, 0.0, 0.0, 2 * math.log(3.0), 0.0]
     gx, gy = rtorch.autograd.grad(out.sum(), [x, y])
-    assert gx.tolist() == [math.log(2.0), 0.0, 0.0, math.log(3.0), 0.0]
-    assert gy.tolist() == [0.0, 0.0, 0.0, 2 / 3, 0.0]
-    nan = utils._xlogy(rtorch.tensor([0.0], dtype=F64), rtorch.tensor([math.nan], dtype=F64))
+    assert gx.tolist() == [math.log(2.0), 0.0, 0.0, math.log(3.0), math.inf]
+    assert [str(v) for v in gy.tolist()] == ["0.0", "nan", "-0.0", str(2 / 3), "0.0"]
+    nan = rtorch.xlogy(rtorch.tensor([0.0], dtype=F64), rtorch.tensor([math.nan], dtype=F64))
     assert math.isnan(nan.item())
+    # xlog1py: the same with log1p, masked where y <= -1.
+    x1 = rtorch.tensor([0.0, 0.0, 1.0], dtype=F64, requires_grad=True)
+    y1 = rtorch.tensor([2.0, -1.0, 3.0], dtype=F64, requires_grad=True)
+    g1x, g1y = rtorch.autograd.grad(rtorch.special.xlog1py(x1, y1).sum(), [x1, y1])
+    assert g1x.tolist() == pytest.approx([math.log1p(2.0), 0.0, math.log1p(3.0)], rel=1e-15)
+    assert [str(v) for v in g1y.tolist()] == ["0.0", "nan", "0.25"]
+    a = rtorch.tensor([0.5, 2.0], dtype=F64, requires_grad=True)
+    b = rtorch.tensor([3.0, 0.25], dtype=F64, requires_grad=True)
+    assert rtorch.autograd.gradcheck(rtorch.xlogy, (a, b))
+    assert rtorch.autograd.gradgradcheck(rtorch.special.xlog1py, (a, b))
 
 
 def test_gamma_and_dirichlet_gradients_at_unit_concentration():

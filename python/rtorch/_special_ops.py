@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from .autograd.function import Function
 
 
 def _float_input(x: Tensor | float) -> Tensor:
@@ -56,10 +57,36 @@ def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:
         other = _C.tensor(other, dtype=input.dtype if input.is_floating_point() else None)
     x, y = _float_input(input), _float_input(other)
     dtype = _C.result_type(x, y)
-    x, y = x.to(dtype), y.to(dtype)
-    prod = x * y.log()
-    zero = (x == 0) & ~y.isnan()
-    return _C.where(zero, _C.zeros_like(prod), prod)
+    from ._composite_ops import broadcast_tensors
+
+    x, y = broadcast_tensors(x.to(dtype), y.to(dtype))
+    return _XLogY.apply(x, y, False)
+
+
+class _XLogY(Function):
+    """``x * log(y)`` (``x * log1p(y)`` when ``log1p``), 0 where x == 0 unless y is NaN,
+    with PyTorch's gradients: dx = xlogy(g, y), zero where x == 0 and y <= 0 (-1), and
+    dy = g x / y (/ (1 + y)). Composed with ``where``, x == 0 got no gradient at all."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, y: Tensor, log1p: bool) -> Tensor:
+        prod = x * (y.log1p() if log1p else y.log())
+        ctx.save_for_backward(x, y)
+        ctx.log1p = log1p
+        return _C.where((x == 0) & ~y.isnan(), _C.zeros_like(prod), prod)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        x, y = ctx.saved_tensors
+        log1p = ctx.log1p
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = _XLogY.apply(g, y, log1p)
+            cut = (x == 0) & (y <= (-1 if log1p else 0))
+            gx = _C.where(cut, _C.zeros_like(gx), gx)
+        if ctx.needs_input_grad[1]:
+            gy = g * x / ((1 + y) if log1p else y)
+        return gx, gy, None
 
 
 def sinc(input: Tensor) -> Tensor:

@@ -116,10 +116,11 @@ def xlog1py(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     dtype = _C.result_type(input, other)
     if not dtype.is_floating_point:
         dtype = _C.get_default_dtype()
-    x, y = input.to(dtype), other.to(dtype)
-    zero = (x == 0) & ~y.isnan()
-    result = _C.where(zero, _C.zeros_like(x * y), x * _C.where(zero, _C.zeros_like(y), y).log1p())
-    return _out(result, out)
+    from ._composite_ops import broadcast_tensors
+    from ._special_ops import _XLogY
+
+    x, y = broadcast_tensors(input.to(dtype), other.to(dtype))
+    return _out(_XLogY.apply(x, y, True), out)
 
 
 def entr(input: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 from .. import _C
 from .._C import Tensor
 from .._size import Size
+from .._special_ops import xlogy
 from ..autograd.function import Function
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _xlogy
 
 __all__ = ["Dirichlet"]
 
@@ -91,7 +91,7 @@ class Dirichlet(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         c = self.concentration
-        return _xlogy(c - 1.0, value).sum(-1) + _C.lgamma(c.sum(-1)) - _C.lgamma(c).sum(-1)
+        return xlogy(c - 1.0, value).sum(-1) + _C.lgamma(c.sum(-1)) - _C.lgamma(c).sum(-1)
 
     @property
     def mean(self) -> Tensor:

@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 from .. import _C
 from .._C import Tensor
 from .._size import Size
+from .._special_ops import xlogy
 from . import constraints
 from .distribution import _EMPTY_SHAPE
 from .exp_family import ExponentialFamily
-from .utils import _xlogy, broadcast_all
+from .utils import broadcast_all
 
 __all__ = ["Gamma"]
 
@@ -105,8 +106,8 @@ class Gamma(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         return (
-            _xlogy(self.concentration, self.rate)
-            + _xlogy(self.concentration - 1, value)
+            xlogy(self.concentration, self.rate)
+            + xlogy(self.concentration - 1, value)
             - self.rate * value
             - _C.lgamma(self.concentration)
         )

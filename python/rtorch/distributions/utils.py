@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Number
 from typing import Any
 
@@ -134,13 +133,3 @@ def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
         raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
     flat = mat.reshape(*tuple(mat.shape)[:-2], n * n)
     return flat.index_select(-1, _tril_flat_index(n, diag).to(mat.device))
-
-
-def _xlogy(x: Tensor, y: Tensor) -> Tensor:
-    """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is NaN), with PyTorch's gradient
-    ``log(y)`` in ``x`` also where ``x == 0``: the densities need it where a concentration
-    equals 1 (``(c - 1) log x``). rtorch.xlogy's composite masks that gradient to 0."""
-    # Only where x == 0 and log(y) is not finite is y replaced (by 1, so x log y = 0 there
-    # and both gradients are 0, as PyTorch's masked ones); elsewhere 0 * log(y) is the value.
-    unsafe = (x == 0) & ((y <= 0) | (y == math.inf))
-    return x * _C.where(unsafe, 1.0, y).log()

@@ -487,7 +487,7 @@ pub fn rdiv_scalar(t: &Tensor, s: Scalar) -> Result<Tensor> {
 
 pub fn neg(a: &Tensor) -> Result<Tensor> {
     if a.dtype() == DType::Bool {
-        return Err(Error::Runtime(
+        return Err(Error::NotImplemented(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into(),
         ));
     }

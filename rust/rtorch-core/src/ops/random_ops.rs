@@ -408,6 +408,10 @@ pub fn randperm(n: i64, dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor>
 
 /// `bernoulli(input)` (probabilities in `input`) or `bernoulli(input, p)`.
 pub fn bernoulli(input: &Tensor, p: Option<f64>, gen: Option<&GenHandle>) -> Result<Tensor> {
+    if p.is_none() && !input.dtype().is_floating_point() {
+        // Probabilities come from the input's values, which must be floating.
+        return Err(not_implemented("bernoulli_tensor_cpu_p_", input.dtype()));
+    }
     let out = Tensor::zeros(input.shape(), input.dtype())?;
     let _guard = GradModeGuard::new(false);
     match p {
