@@ -135,3 +135,31 @@ def test_memory_format_objects() -> None:
     assert repr(rtorch.channels_last) == "torch.channels_last"
     assert isinstance(rtorch.preserve_format, rtorch.memory_format)
     assert pickle.loads(pickle.dumps(rtorch.channels_last)) is rtorch.channels_last
+
+
+def test_to_with_only_a_memory_format_restrides_as_pytorch():
+    x = rtorch.randn(2, 3, 4, 5, requires_grad=True)
+    cl = rtorch.channels_last
+    y = x.to(memory_format=cl)
+    assert y.stride() == (60, 1, 15, 3) and y.grad_fn.name() == "ToCopyBackward0"
+    assert rtorch.equal(y, x)
+    assert x.to(rtorch.float32, memory_format=cl).stride() == (60, 1, 15, 3)
+    assert x.to("cpu", memory_format=cl).stride() == (60, 1, 15, 3)
+    # Already in the format (or preserve_format): the tensor itself, as PyTorch.
+    assert y.to(memory_format=cl) is y and y.to(memory_format=rtorch.preserve_format) is y
+    assert x.to(memory_format=rtorch.contiguous_format) is x
+    assert y.to(memory_format=rtorch.contiguous_format).stride() == (60, 20, 5, 1)
+    assert rtorch.randn(1, 2, 3, 4, 5).to(memory_format=rtorch.channels_last_3d).stride() == (
+        120, 1, 40, 10, 2,
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        rtorch.randn(2, 3, 4).to(memory_format=cl)
+    (y * rtorch.arange(120.0).reshape(2, 3, 4, 5)).sum().backward()
+    assert x.grad.tolist() == rtorch.arange(120.0).reshape(2, 3, 4, 5).tolist()
+
+
+def test_module_to_memory_format_applies_to_4d_and_5d_tensors():
+    m = rtorch.nn.Conv2d(3, 4, 3)
+    w = m.weight
+    assert m.to(memory_format=rtorch.channels_last) is m
+    assert m.weight is w and m.weight.stride() == (27, 1, 9, 3) and m.bias.stride() == (1,)

@@ -23,6 +23,31 @@ impl From<Tensor> for PyTensor {
     }
 }
 
+/// Whether `to(memory_format=fmt)` returns `t` itself: PyTorch aliases when `fmt` is
+/// preserve_format or the format `t`'s strides suggest (channels-last strides of a 4-d
+/// or 5-d tensor that is not contiguous, else contiguous_format, even for a transposed
+/// matrix).
+fn in_format(t: &Tensor, fmt: rtorch_core::ops::creation::MemoryFormat) -> PyResult<bool> {
+    use rtorch_core::ops::creation::{format_strides, MemoryFormat};
+    let has = |f: MemoryFormat| -> bool {
+        format_strides(t.layout(), f).is_ok_and(|want| t.layout().strides == want)
+    };
+    let suggested = if t.is_contiguous() {
+        MemoryFormat::Contiguous
+    } else if t.dim() == 4 && has(MemoryFormat::ChannelsLast) {
+        MemoryFormat::ChannelsLast
+    } else if t.dim() == 5 && has(MemoryFormat::ChannelsLast3d) {
+        MemoryFormat::ChannelsLast3d
+    } else {
+        MemoryFormat::Contiguous
+    };
+    if !matches!(fmt, MemoryFormat::Preserve | MemoryFormat::Contiguous) {
+        // The error for a wrong rank, as PyTorch.
+        format_strides(t.layout(), fmt).py()?;
+    }
+    Ok(fmt == MemoryFormat::Preserve || fmt == suggested)
+}
+
 /// Wraps a core result as a Python tensor.
 pub fn wrap(t: rtorch_core::Result<Tensor>) -> PyResult<PyTensor> {
     t.py().map(PyTensor::from)
@@ -679,12 +704,22 @@ impl PyTensor {
         if let Some(dev) = target_device {
             if dev != this.device() {
                 let d = target_dtype.unwrap_or(this.dtype());
-                return Ok(Py::new(slf.py(), wrap(to_device(this, dev, d))?)?.into_any());
+                let moved = to_device(this, dev, d).py()?;
+                let out = match fmt {
+                    rtorch_core::ops::creation::MemoryFormat::Preserve => Ok(moved),
+                    f => copy::clone_format(&moved, f),
+                };
+                return Ok(Py::new(slf.py(), wrap(out)?)?.into_any());
             }
         }
         let d = target_dtype.unwrap_or(this.dtype());
         if d == this.dtype() && !copy {
-            return Ok(slf.clone().into_any().unbind());
+            if in_format(this, fmt)? {
+                return Ok(slf.clone().into_any().unbind());
+            }
+            // PyTorch records ToCopyBackward0 for a format change too.
+            let out = copy::to_dtype_format(this, d, fmt, true);
+            return Ok(Py::new(slf.py(), wrap(out)?)?.into_any());
         }
         let out = copy::to_dtype_format(this, d, fmt, copy);
         Ok(Py::new(slf.py(), wrap(out)?)?.into_any())

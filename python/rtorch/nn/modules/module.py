@@ -539,6 +539,7 @@ class Module:
         buffers are cast to ``dtype``; integral ones keep theirs. Modifies the module in
         place (the Parameter objects stay the same) and returns it.
         """
+        memory_format = kwargs.pop("memory_format", None)
         device, dtype, non_blocking = _parse_to(args, kwargs)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(
@@ -547,9 +548,11 @@ class Module:
             )
 
         def convert(t: Tensor) -> Tensor:
+            # As PyTorch: a memory format applies to the 4-d and 5-d tensors only.
+            fmt = {"memory_format": memory_format} if memory_format and t.dim() in (4, 5) else {}
             if t.is_floating_point():
-                return t.to(device, dtype, non_blocking=non_blocking)
-            return t.to(device, non_blocking=non_blocking)
+                return t.to(device, dtype, non_blocking=non_blocking, **fmt)
+            return t.to(device, non_blocking=non_blocking, **fmt)
 
         return self._apply(convert)
 
