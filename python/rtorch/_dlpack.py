@@ -11,8 +11,9 @@ take part in DLPack yet)."""
 
 from __future__ import annotations
 
-import ctypes
 import enum
+import functools
+import types
 import warnings
 from typing import Any
 
@@ -40,67 +41,70 @@ class DLDeviceType(enum.IntEnum):
     kDLMAIA = 17
 
 
-# The C structs of dlpack.h (v1.x), as far as this module reads or patches them.
-class _DLDevice(ctypes.Structure):
-    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
-
-
-class _DLDataType(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-
-
-class _DLTensor(ctypes.Structure):
-    _fields_ = [
-        ("data", ctypes.c_void_p),
-        ("device", _DLDevice),
-        ("ndim", ctypes.c_int32),
-        ("dtype", _DLDataType),
-        ("shape", ctypes.POINTER(ctypes.c_int64)),
-        ("strides", ctypes.POINTER(ctypes.c_int64)),
-        ("byte_offset", ctypes.c_uint64),
-    ]
-
-
-class _DLManagedTensor(ctypes.Structure):
-    _fields_ = [
-        ("dl_tensor", _DLTensor),
-        ("manager_ctx", ctypes.c_void_p),
-        ("deleter", ctypes.c_void_p),
-    ]
-
-
-class _DLManagedTensorVersioned(ctypes.Structure):
-    _fields_ = [
-        ("major", ctypes.c_uint32),
-        ("minor", ctypes.c_uint32),
-        ("manager_ctx", ctypes.c_void_p),
-        ("deleter", ctypes.c_void_p),
-        ("flags", ctypes.c_uint64),
-        ("dl_tensor", _DLTensor),
-    ]
-
-
 _KDL_INT, _KDL_BFLOAT = 0, 4
 _READ_ONLY_FLAG = 1
 _CAPSULE_NAMES = (b"dltensor", b"dltensor_versioned")
 
-_api = ctypes.pythonapi
-_api.PyCapsule_IsValid.restype = ctypes.c_int
-_api.PyCapsule_IsValid.argtypes = [ctypes.py_object, ctypes.c_char_p]
-_api.PyCapsule_GetPointer.restype = ctypes.c_void_p
-_api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+@functools.cache
+def _c() -> Any:
+    """The C structs of dlpack.h (v1.x), as far as this module reads or patches them, and
+    the capsule API; built on first use so that ``import rtorch`` does not load ctypes."""
+    import ctypes
+
+    class DLDevice(ctypes.Structure):
+        _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+    class DLDataType(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+    class DLTensor(ctypes.Structure):
+        _fields_ = [
+            ("data", ctypes.c_void_p),
+            ("device", DLDevice),
+            ("ndim", ctypes.c_int32),
+            ("dtype", DLDataType),
+            ("shape", ctypes.POINTER(ctypes.c_int64)),
+            ("strides", ctypes.POINTER(ctypes.c_int64)),
+            ("byte_offset", ctypes.c_uint64),
+        ]
+
+    class DLManagedTensor(ctypes.Structure):
+        _fields_ = [
+            ("dl_tensor", DLTensor),
+            ("manager_ctx", ctypes.c_void_p),
+            ("deleter", ctypes.c_void_p),
+        ]
+
+    class DLManagedTensorVersioned(ctypes.Structure):
+        _fields_ = [
+            ("major", ctypes.c_uint32),
+            ("minor", ctypes.c_uint32),
+            ("manager_ctx", ctypes.c_void_p),
+            ("deleter", ctypes.c_void_p),
+            ("flags", ctypes.c_uint64),
+            ("dl_tensor", DLTensor),
+        ]
+
+    api = ctypes.pythonapi
+    api.PyCapsule_IsValid.restype = ctypes.c_int
+    api.PyCapsule_IsValid.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+    api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    return types.SimpleNamespace(
+        api=api, managed=DLManagedTensor, versioned=DLManagedTensorVersioned
+    )
 
 
-def _capsule_tensor(capsule: Any) -> tuple[_DLTensor, Any] | None:
+def _capsule_tensor(capsule: Any) -> tuple[Any, Any] | None:
     """The DLTensor inside an unconsumed DLPack capsule (and the managed struct holding
     it), or None when ``capsule`` is not one."""
+    c = _c()
     for name in _CAPSULE_NAMES:
-        if _api.PyCapsule_IsValid(capsule, name):
-            ptr = _api.PyCapsule_GetPointer(capsule, name)
-            if name == b"dltensor":
-                managed = _DLManagedTensor.from_address(ptr)
-            else:
-                managed = _DLManagedTensorVersioned.from_address(ptr)
+        if c.api.PyCapsule_IsValid(capsule, name):
+            ptr = c.api.PyCapsule_GetPointer(capsule, name)
+            struct = c.managed if name == b"dltensor" else c.versioned
+            managed = struct.from_address(ptr)
             return managed.dl_tensor, managed
     return None
 
