@@ -458,7 +458,9 @@ def test_continuous_in_place_draws_refuse_integer_tensors_as_pytorch():
 
 def test_bernoulli_of_integer_probabilities_raises_as_pytorch():
     for dtype, name in ((rtorch.int64, "Long"), (rtorch.int32, "Int"), (rtorch.bool, "Bool")):
-        with pytest.raises(NotImplementedError, match=f"\"bernoulli_tensor_cpu_p_\" not implemented for '{name}'"):
+        with pytest.raises(
+            NotImplementedError, match=f"\"bernoulli_tensor_cpu_p_\" not implemented for '{name}'"
+        ):
             rtorch.bernoulli(rtorch.ones(3, dtype=dtype))
     # A number p fills any dtype, as PyTorch.
     assert rtorch.ones(4, dtype=rtorch.int64).bernoulli_(1.0).tolist() == [1, 1, 1, 1]
