@@ -45,14 +45,9 @@ class FisherSnedecor(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> FisherSnedecor:
-        new = self._get_checked_instance(FisherSnedecor, _instance)
-        batch_shape = Size(batch_shape)
-        new.df1 = self.df1.expand(tuple(batch_shape))
-        new.df2 = self.df2.expand(tuple(batch_shape))
-        new._gamma1 = self._gamma1.expand(batch_shape)
-        new._gamma2 = self._gamma2.expand(batch_shape)
-        super(FisherSnedecor, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new = self._expand_parameters(FisherSnedecor, batch_shape, ("df1", "df2"), _instance)
+        new._gamma1 = self._gamma1.expand(new.batch_shape)
+        new._gamma2 = self._gamma2.expand(new.batch_shape)
         return new
 
     @property

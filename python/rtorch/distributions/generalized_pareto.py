@@ -54,14 +54,9 @@ class GeneralizedPareto(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> GeneralizedPareto:
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_parameters(
+            GeneralizedPareto, batch_shape, ("loc", "scale", "concentration"), _instance
+        )
 
     def _zero_and_safe_concentration(self) -> tuple[Tensor, Tensor]:
         # Where the concentration is (numerically) zero the xi != 0 formulas divide by

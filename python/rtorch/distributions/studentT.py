@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from .. import _C
 from .._C import Tensor
-from .._size import Size
 from . import constraints
 from .chi2 import Chi2
 from .distribution import _EMPTY_SHAPE, Distribution
@@ -44,14 +43,8 @@ class StudentT(Distribution):
         super().__init__(self.df.size(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> StudentT:
-        new = self._get_checked_instance(StudentT, _instance)
-        batch_shape = Size(batch_shape)
-        new.df = self.df.expand(tuple(batch_shape))
-        new.loc = self.loc.expand(tuple(batch_shape))
-        new.scale = self.scale.expand(tuple(batch_shape))
-        new._chi2 = self._chi2.expand(batch_shape)
-        super(StudentT, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new = self._expand_parameters(StudentT, batch_shape, ("df", "loc", "scale"), _instance)
+        new._chi2 = self._chi2.expand(new.batch_shape)
         return new
 
     @property
