@@ -395,3 +395,17 @@ def test_bincount_kernel_against_numpy() -> None:
         rtorch.bincount(rtorch.tensor([[1, 2]]))
     with pytest.raises(RuntimeError, match="bincount_cpu"):
         rtorch.bincount(rtorch.tensor([1.0, 2.0]))
+
+
+def test_gcd_lcm_refuse_floating_and_bool_as_pytorch() -> None:
+    for fn, kernel in ((rtorch.gcd, "gcd_cpu"), (rtorch.lcm, "lcm_cpu")):
+        for dtype, name in (
+            (rtorch.float32, "Float"),
+            (rtorch.float16, "Half"),
+            (rtorch.bool, "Bool"),
+        ):
+            with pytest.raises(
+                NotImplementedError, match=f"\"{kernel}\" not implemented for '{name}'"
+            ):
+                fn(rtorch.ones(2, dtype=dtype), rtorch.ones(2, dtype=dtype))
+    assert rtorch.gcd(rtorch.tensor([4, 6]), rtorch.tensor([6, 4])).tolist() == [2, 2]

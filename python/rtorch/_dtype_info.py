@@ -18,6 +18,27 @@ _FLOAT_LIMITS = {
 _INT_BITS = {"uint8": 8, "int8": 8, "int16": 16, "int32": 32, "int64": 64}
 
 
+# PyTorch's C++ names of the dtypes, which its error messages print ("... not implemented
+# for 'Long'", "expected scalar type Float but found Double").
+SCALAR_NAMES = {
+    _C.bool: "Bool",
+    _C.uint8: "Byte",
+    _C.int8: "Char",
+    _C.int16: "Short",
+    _C.int32: "Int",
+    _C.int64: "Long",
+    _C.float16: "Half",
+    _C.bfloat16: "BFloat16",
+    _C.float32: "Float",
+    _C.float64: "Double",
+}
+
+
+def scalar_name(dtype: _C.dtype) -> str:
+    """PyTorch's C++ name of ``dtype`` (``Long``, ``Float`` …)."""
+    return SCALAR_NAMES.get(dtype, str(dtype))
+
+
 def _dtype_name(dtype: _C.dtype) -> str:
     return repr(dtype).split(".", 1)[1]
 

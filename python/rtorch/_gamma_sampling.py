@@ -23,6 +23,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor, lgamma
+from ._dtype_info import scalar_name
 from ._incomplete_gamma import _continued_fraction, _series_sum
 from .autograd.function import Function
 
@@ -35,12 +36,7 @@ _MAX_ITERS = 100_000
 _REL_STEP = 6e-6
 
 
-def _scalar_name(dtype: Any) -> str:
-    # PyTorch's C++ dtype names, kept by nn.functional (imported on use: rtorch.nn loads
-    # lazily).
-    from .nn._functional.activation import _SCALAR_NAMES
-
-    return _SCALAR_NAMES.get(dtype, str(dtype))
+_scalar_name = scalar_name
 
 
 def _require_float(name: str, t: Tensor) -> None:

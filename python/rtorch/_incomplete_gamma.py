@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor, lgamma
+from ._dtype_info import scalar_name
 from .autograd.function import Function
 
 _EPS = 2.0**-53
@@ -137,9 +138,7 @@ def _prepare(name: str, input: Tensor, other: Tensor) -> tuple[Tensor, Tensor, A
 
     dtype = _C.result_type(input, other)
     if not dtype.is_floating_point:
-        names = {_C.int64: "Long", _C.int32: "Int", _C.int16: "Short", _C.int8: "Char",
-                 _C.uint8: "Byte", _C.bool: "Bool"}  # fmt: skip
-        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{names[dtype]}'")
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{scalar_name(dtype)}'")
     a, x = broadcast_tensors(input.to(dtype), other.to(dtype))
     return a, x, dtype
 

@@ -26,11 +26,9 @@ def _square(A: Tensor, name: str) -> None:
 
 def _floating(A: Tensor, name: str) -> None:
     if not A.is_floating_point():
-        names = {_C.int64: "Long", _C.int32: "Int", _C.int16: "Short", _C.int8: "Char",
-                 _C.uint8: "Byte", _C.bool: "Bool"}  # fmt: skip
         raise NotImplementedError(
             f"{name}: Expected a floating point or complex tensor as input. "
-            f"Got {names.get(A.dtype, str(A.dtype))}"
+            f"Got {_scalar_name(A.dtype)}"
         )
 
 

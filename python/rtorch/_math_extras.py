@@ -11,6 +11,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from ._dtype_info import scalar_name
 from ._scatter_reduce_ops import scatter_reduce
 from ._special_ops import searchsorted
 
@@ -64,7 +65,7 @@ def nextafter(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Ten
 
     dtype = _C.result_type(input, other)
     if not dtype.is_floating_point:
-        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{_int_name(dtype)}'")
+        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{scalar_name(dtype)}'")
     x, y = broadcast_tensors(input.detach().to(dtype), other.detach().to(dtype))
     info = finfo(dtype)
     bits = _MANTISSA_BITS[dtype]
@@ -87,12 +88,6 @@ def nextafter(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Ten
     result = _C.where(x == y, y, result)
     result = _C.where(x.isnan() | y.isnan(), _C.full_like(x, math.nan), result)
     return out.copy_(result) if out is not None else result
-
-
-def _int_name(dtype: Any) -> str:
-    names = {_C.int64: "Long", _C.int32: "Int", _C.int16: "Short", _C.int8: "Char",
-             _C.uint8: "Byte", _C.bool: "Bool"}  # fmt: skip
-    return names.get(dtype, str(dtype))
 
 
 def _poisson_small(rate: Tensor) -> Tensor:
@@ -145,7 +140,9 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:
     """Samples from Poisson distributions with the rates in ``input`` (same shape and
     dtype; no gradient flows to the rates, whose gradient is zero in PyTorch)."""
     if not input.is_floating_point():
-        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{_int_name(input.dtype)}'")
+        raise NotImplementedError(
+            f"\"poisson_cpu\" not implemented for '{scalar_name(input.dtype)}'"
+        )
     rate = input.detach().double()
     if not bool((rate >= 0).all()):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
@@ -401,9 +398,9 @@ def histogramdd(
     from .return_types import histogramdd as _result
 
     if input.dtype not in (_C.float32, _C.float64):
-        names = {_C.float16: "Half", _C.bfloat16: "BFloat16"}
-        name = names.get(input.dtype) or _int_name(input.dtype)
-        raise NotImplementedError(f"\"histogramdd\" not implemented for '{name}'")
+        raise NotImplementedError(
+            f"\"histogramdd\" not implemented for '{scalar_name(input.dtype)}'"
+        )
     if input.dim() < 2:
         raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
     D = input.shape[-1]

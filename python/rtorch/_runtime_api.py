@@ -13,6 +13,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from ._dtype_info import scalar_name
 
 _NO_DRIVER = (
     "Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and "
@@ -285,10 +286,7 @@ def _float_power_(self: Tensor, exponent: Any) -> Tensor:
     return self.copy_(_C.float_power(self, exponent))
 
 
-def _scalar_name(dtype: Any) -> str:
-    from .nn._functional.activation import _SCALAR_NAMES
-
-    return _SCALAR_NAMES[dtype]
+_scalar_name = scalar_name
 
 
 # ----- random in-place fills composed from uniform_ -----

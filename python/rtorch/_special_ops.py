@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from ._dtype_info import scalar_name
 from .autograd.function import Function
 
 
@@ -538,9 +539,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Histogram with ``bins`` equal bins over [min, max] (the data range when equal)."""
     if not input.is_floating_point():
-        from .nn._functional.activation import _SCALAR_NAMES
-
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_SCALAR_NAMES[input.dtype]}'")
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{scalar_name(input.dtype)}'")
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)
@@ -889,10 +888,16 @@ def embedding(
     return _functional().embedding(indices, weight, None if padding_idx < 0 else padding_idx)
 
 
+def _require_integer(kernel: str, input: Tensor, other: Tensor) -> None:
+    """PyTorch's refusal of floating (or bool) operands, naming the promoted dtype."""
+    dtype = _C.result_type(input, other)
+    if dtype.is_floating_point or dtype == _C.bool:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_name(dtype)}'")
+
+
 def gcd(input: Tensor, other: Tensor) -> Tensor:
     """Greatest common divisor (non-negative), elementwise (integers)."""
-    if input.is_floating_point() or other.is_floating_point():
-        raise RuntimeError(f"\"gcd_cpu\" not implemented for '{_type_name(input)}'")
+    _require_integer("gcd_cpu", input, other)
     from ._composite_ops import broadcast_tensors
 
     a, b = broadcast_tensors(input.abs(), other.abs())
@@ -907,15 +912,10 @@ def gcd(input: Tensor, other: Tensor) -> Tensor:
 
 def lcm(input: Tensor, other: Tensor) -> Tensor:
     """Least common multiple (non-negative), elementwise (integers)."""
+    _require_integer("lcm_cpu", input, other)
     g = gcd(input, other)
     safe = _C.where(g == 0, _C.ones_like(g), g)
     return _C.where(g == 0, _C.zeros_like(g), (input // safe * other).abs())
-
-
-def _type_name(t: Tensor) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}.get(
-        str(t.dtype).split(".")[1], str(t.dtype).split(".")[1].capitalize()
-    )
 
 
 def isin(

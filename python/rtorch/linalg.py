@@ -22,6 +22,7 @@ from typing import Any, Union
 
 from . import _C, return_types
 from ._C import Tensor
+from ._dtype_info import scalar_name
 from .autograd.function import Function
 
 __all__ = [
@@ -212,22 +213,7 @@ class LinAlgError(RuntimeError):
 # PyTorch's class is torch._C._LinAlgError; code may catch it under that name too.
 _C._LinAlgError = LinAlgError
 
-_SCALAR_NAMES = {
-    "torch.float16": "Half",
-    "torch.bfloat16": "BFloat16",
-    "torch.float32": "Float",
-    "torch.float64": "Double",
-    "torch.int64": "Long",
-    "torch.int32": "Int",
-    "torch.int16": "Short",
-    "torch.int8": "Char",
-    "torch.uint8": "Byte",
-    "torch.bool": "Bool",
-}
-
-
-def _scalar_name(dtype: object) -> str:
-    return _SCALAR_NAMES.get(str(dtype), str(dtype))
+_scalar_name = scalar_name
 
 
 def _check_matrix(A: Tensor, name: str, square: bool = False) -> None:

@@ -12,6 +12,7 @@ import warnings
 
 from ... import _C
 from ..._C import Tensor
+from ..._dtype_info import SCALAR_NAMES
 
 __all__ = [
     "celu",
@@ -53,18 +54,7 @@ __all__ = [
 ]
 
 # PyTorch's C++ names of the dtypes, used in its error messages.
-_SCALAR_NAMES = {
-    _C.bool: "Bool",
-    _C.uint8: "Byte",
-    _C.int8: "Char",
-    _C.int16: "Short",
-    _C.int32: "Int",
-    _C.int64: "Long",
-    _C.float16: "Half",
-    _C.bfloat16: "BFloat16",
-    _C.float32: "Float",
-    _C.float64: "Double",
-}
+_SCALAR_NAMES = SCALAR_NAMES
 
 
 def _require_floating(input: Tensor, kernel: str) -> None:
