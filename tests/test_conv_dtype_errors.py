@@ -94,7 +94,12 @@ def test_transposed_bias_of_another_dtype():
 
 def test_conv_dtype_messages_match_torch():
     torch = pytest.importorskip("torch")
-    cases = [("int32", "float32", None), ("float32", "int64", None), ("float16", "float32", None)]
+    # float16 input with a float32 weight is left out: PyTorch's message depends on the CPU
+    # (its oneDNN path, taken where the CPU has native half support, says "Input type
+    # (torch.HalfTensor) and weight type ...", which rtorch prints and
+    # test_half_input_names_tensor_types checks; elsewhere it says "expected scalar type
+    # Half but found Float").
+    cases = [("int32", "float32", None), ("float32", "int64", None)]
     cases += [("float32", "float32", "float64"), ("float64", "float64", "int16")]
     for x_dt, w_dt, b_dt in cases:
         messages = []
