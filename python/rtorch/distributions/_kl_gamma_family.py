@@ -20,7 +20,7 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
-from .kl import register_kl
+from .kl import _infinite_like, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .poisson import Poisson
@@ -28,10 +28,6 @@ from .uniform import Uniform
 from .utils import _sum_rightmost, euler_constant
 
 _EULER_GAMMA = euler_constant
-
-
-def _infinite_like(t: Tensor) -> Tensor:
-    return _C.full_like(t, math.inf)
 
 
 def _log_beta(a: Tensor, b: Tensor) -> Tensor:

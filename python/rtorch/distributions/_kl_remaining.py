@@ -14,17 +14,13 @@ from .. import _C
 from .._C import Tensor
 from .bernoulli import Bernoulli
 from .exponential import Exponential
-from .kl import register_kl
+from .kl import _infinite_like, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .poisson import Poisson
 from .uniform import Uniform
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-
-def _infinite_like(t: Tensor) -> Tensor:
-    return _C.full_like(t, math.inf)
 
 
 def _normal_cross_term(second_moment_about_loc: Tensor, q: Normal) -> Tensor:

@@ -16,16 +16,12 @@ from .cauchy import Cauchy
 from .continuous_bernoulli import ContinuousBernoulli
 from .exponential import Exponential
 from .gamma import Gamma
-from .kl import register_kl
+from .kl import _infinite_like, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .uniform import Uniform
 
 __all__: list[str] = []
-
-
-def _infinite_like(t: Tensor) -> Tensor:
-    return _C.full_like(t, math.inf)
 
 
 @register_kl(Cauchy, Cauchy)

@@ -15,7 +15,7 @@ from .exponential import Exponential
 from .gamma import Gamma
 from .gumbel import _EULER_GAMMA, Gumbel
 from .half_normal import HalfNormal
-from .kl import kl_divergence, register_kl
+from .kl import _infinite_like, kl_divergence, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .pareto import Pareto
@@ -23,10 +23,6 @@ from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
 
 __all__: list[str] = []
-
-
-def _infinite_like(t: Tensor) -> Tensor:
-    return _C.full_like(t, math.inf)
 
 
 def _inf_where(result: Tensor, mask: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -85,6 +86,11 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
             f"{q.__class__.__name__}"
         )
     return fun(p, q)
+
+
+def _infinite_like(t: Tensor) -> Tensor:
+    """+inf shaped like the parameter ``t``: the KL of a p with mass where q has none."""
+    return _C.full_like(t, math.inf)
 
 
 def _infinite_where(t: Tensor, mask: Tensor, value: float) -> Tensor:
