@@ -101,6 +101,79 @@ def test_inplace_and_empty_index() -> None:
     assert e.tolist() == [1.0, 2.0]
 
 
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_extremes_large_noncontiguous_against_numpy(largest: bool, include_self: bool) -> None:
+    # Rows long enough for the scatter kernel's parallel walk (lines along dim on
+    # several threads), transposed operands, and a second, flat case with heavy collisions.
+    rng = np.random.default_rng(5)
+    self = rng.standard_normal((600, 300))
+    src = rng.standard_normal((900, 300))
+    index = rng.integers(0, 600, size=(900, 300))
+    ufunc = np.maximum if largest else np.minimum
+    fill = -np.inf if largest else np.inf
+    reduce = "amax" if largest else "amin"
+    for dim in (0, 1):
+        s, i, x = (self, index, src) if dim == 0 else (self.T, index.T, src.T)
+        st, it, xt = (rtorch.tensor(a) for a in (self, index, src))
+        if dim == 1:
+            st, it, xt = st.t(), it.t(), xt.t()
+        got = st.scatter_reduce(dim, it, xt, reduce, include_self=include_self)
+        want = s.copy()
+        acc = np.full_like(s, fill)
+        if dim == 0:
+            cols = np.broadcast_to(np.arange(i.shape[1]), i.shape)
+            ufunc.at(acc, (i, cols), x)
+        else:
+            rows = np.broadcast_to(np.arange(i.shape[0])[:, None], i.shape)
+            ufunc.at(acc, (rows, i), x)
+        touched = acc != fill
+        want[touched] = ufunc(s, acc)[touched] if include_self else acc[touched]
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_extremes_propagate_nan_and_keep_integer_limits() -> None:
+    nan = float("nan")
+    x = rtorch.tensor([1.0, nan, 3.0, 4.0])
+    s = rtorch.tensor([nan, 5.0, 2.0, 9.0])
+    i = rtorch.tensor([0, 1, 2, 2])
+    for reduce in ("amax", "amin"):
+        for include_self in (True, False):
+            got = x.scatter_reduce(0, i, s, reduce, include_self=include_self).tolist()
+            want = _reference(
+                x.numpy().astype(np.float64),
+                0,
+                i.numpy(),
+                s.numpy().astype(np.float64),
+                reduce,
+                include_self,
+            )
+            np.testing.assert_array_equal(np.array(got), want)
+    big = np.iinfo(np.int64)
+    xi = rtorch.tensor([0, 0, 7])
+    si = rtorch.tensor([big.min, big.max, big.min, big.max])
+    ii = rtorch.tensor([0, 0, 1, 1])
+    assert xi.scatter_reduce(0, ii, si, "amax", include_self=False).tolist() == [
+        big.max,
+        big.max,
+        7,
+    ]
+    assert xi.scatter_reduce(0, ii, si, "amin", include_self=False).tolist() == [
+        big.min,
+        big.min,
+        7,
+    ]
+    b = rtorch.tensor([False, True, False])
+    sb = rtorch.tensor([True, False, False])
+    ib = rtorch.tensor([0, 1, 2])
+    assert b.scatter_reduce(0, ib, sb, "amax").tolist() == [True, True, False]
+    assert b.scatter_reduce(0, ib, sb, "amin").tolist() == [False, False, False]
+    assert b.scatter_reduce(0, ib, sb, "amin", include_self=False).tolist() == [True, False, False]
+    h = rtorch.tensor([1.0, 2.0], dtype=rtorch.bfloat16)
+    hs = rtorch.tensor([3.0, -1.0, 0.5], dtype=rtorch.bfloat16)
+    assert h.scatter_reduce(0, rtorch.tensor([0, 0, 1]), hs, "amin").tolist() == [-1.0, 0.5]
+
+
 @pytest.mark.parametrize("reduce", REDUCES)
 @pytest.mark.parametrize("include_self", [True, False])
 def test_gradcheck(reduce: str, include_self: bool) -> None:

@@ -2,8 +2,8 @@
 and the gradient of ``scatter(..., reduce=...)``, composed from core scatter/gather ops.
 
 The forward runs core ops without recording; the backward is PyTorch's formula for
-each reduction, written with differentiable ops. amax/amin group the source elements
-by their target position with two stable sorts (no Python loop over elements).
+each reduction, written with differentiable ops. amax/amin run the core's scatter
+with a max (min) combine.
 """
 
 from __future__ import annotations
@@ -62,45 +62,26 @@ def _count(self: Tensor, dim: int, index: Tensor, include_self: bool) -> Tensor:
     return base.scatter_add(dim, index, _C.ones(index.shape, dtype=self.dtype))
 
 
+def _identity(dtype: Any, largest: bool) -> Any:
+    """The value that loses every amax (amin) comparison in ``dtype``."""
+    if dtype == _C.bool:
+        return not largest
+    if dtype.is_floating_point:
+        return -float("inf") if largest else float("inf")
+    from ._dtype_info import iinfo
+
+    info = iinfo(dtype)
+    return info.min if largest else info.max
+
+
 def _extreme(
     self: Tensor, dim: int, index: Tensor, src: Tensor, include_self: bool, largest: bool
 ) -> Tensor:
-    """amax/amin: sort the used source values, then regroup them stably by target."""
-    out = self.contiguous().clone()
-    if index.numel() == 0:
-        return out
-    # Flat target position of every source element (self is contiguous, so its strides
-    # turn coordinates into offsets).
-    strides = out.stride()
-    nd = index.dim()
-    pos = index * strides[dim] if nd else index.clone()
-    for k in range(nd):
-        if k == dim:
-            continue
-        shape = [1] * nd
-        shape[k] = index.shape[k]
-        pos = pos + _C.arange(index.shape[k]).reshape(shape) * strides[k]
-    pos = pos.reshape(-1)
-    vals = src.reshape(-1)
-    order = vals.sort(stable=True).indices
-    pos, vals = pos[order], vals[order]
-    regroup = pos.sort(stable=True).indices
-    pos, vals = pos[regroup], vals[regroup]
-    # Within a target group the values ascend: the max is the group's last, the min its first.
-    n = pos.numel()
-    if largest:
-        pick = _C.ones(n, dtype=_C.bool)
-        pick[:-1] = pos[1:] != pos[:-1]
-    else:
-        pick = _C.ones(n, dtype=_C.bool)
-        pick[1:] = pos[1:] != pos[:-1]
-    targets, best = pos[pick], vals[pick]
-    flat = out.reshape(-1)
-    if include_self:
-        current = flat[targets]
-        best = _C.maximum(current, best) if largest else _C.minimum(current, best)
-    flat[targets] = best
-    return out
+    """amax/amin: one pass of the core's scatter keeping the larger (smaller) value."""
+    if not include_self:
+        # The touched positions start from the value every source element beats.
+        self = self.masked_fill(_touched(self, dim, index), _identity(self.dtype, largest))
+    return _C._scatter_extreme(self, dim, index, src, largest)
 
 
 def _forward(
@@ -119,9 +100,7 @@ def _forward(
     if mode == "prod":
         base = self if include_self else self.masked_fill(_touched(self, dim, index), 1)
         return base.scatter(dim, index, _used_src(src, index), reduce="multiply")
-    # Validate index against self/src with the core's messages before regrouping.
-    self.scatter_add(dim, index, src)
-    return _extreme(self, dim, index, _used_src(src, index), include_self, mode == "amax")
+    return _extreme(self, dim, index, src, include_self, mode == "amax")
 
 
 def _pad_to(grad: Tensor, shape: tuple) -> Tensor:

@@ -161,6 +161,25 @@ impl PyTensor {
 }
 
 /// `where(condition, input, other)`, or `where(condition)` == `nonzero(as_tuple=True)`.
+/// `scatter_reduce(..., "amax" | "amin")`'s forward without autograd (rtorch's
+/// `_scatter_reduce_ops` records the gradient).
+#[module_fn]
+fn _scatter_extreme(
+    input: PyRef<'_, PyTensor>,
+    dim: i64,
+    index: PyRef<'_, PyTensor>,
+    src: PyRef<'_, PyTensor>,
+    largest: bool,
+) -> PyResult<PyTensor> {
+    wrap(ix::scatter_extreme(
+        &input.inner,
+        dim,
+        &index.inner,
+        &src.inner,
+        largest,
+    ))
+}
+
 #[module_fn]
 #[pyo3(name = "where", signature = (condition, input=None, other=None))]
 fn where_fn(

@@ -471,12 +471,15 @@ pub fn gather<T: Element>(
     )
 }
 
-/// How `scatter` combines: overwrite, add or multiply.
+/// How `scatter` combines: overwrite, add, multiply, or keep the larger (smaller) value
+/// with a NaN winning (`scatter_reduce`'s amax and amin).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScatterReduce {
     None,
     Add,
     Multiply,
+    Max,
+    Min,
 }
 
 /// What `scatter` writes: a tensor's elements or one value.
@@ -532,6 +535,9 @@ pub fn scatter<T: Arith>(
                     ScatterReduce::None => x,
                     ScatterReduce::Add => (*p).add(x),
                     ScatterReduce::Multiply => (*p).mul(x),
+                    ScatterReduce::Max if x.greater(*p) || x.is_nan_value() => x,
+                    ScatterReduce::Min if x.less(*p) || x.is_nan_value() => x,
+                    ScatterReduce::Max | ScatterReduce::Min => *p,
                 };
             }
         },

@@ -1092,6 +1092,26 @@ pub fn scatter(
     Ok(out)
 }
 
+/// `scatter_reduce`'s amax (`largest`) or amin forward: a copy of `t` where each position
+/// that `index` names keeps the largest (smallest) of itself and the values of `src`
+/// scattered there, a NaN winning. Not recorded: the caller's autograd Function knows
+/// the gradient (shared among the tied maxima).
+pub fn scatter_extreme(
+    t: &Tensor,
+    dim: i64,
+    index: &Tensor,
+    src: &Tensor,
+    largest: bool,
+) -> Result<Tensor> {
+    let reduce = if largest {
+        ScatterReduce::Max
+    } else {
+        ScatterReduce::Min
+    };
+    let src = Rhs::Tensor(src.clone());
+    Ok(scatter_impl(t, dim, index, &src, reduce, "scatter_reduce")?.0)
+}
+
 /// `scatter_add(t, dim, index, src)`.
 pub fn scatter_add(t: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
     let out = super::copy::clone_contiguous(&t.detach())?;
