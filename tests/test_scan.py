@@ -72,6 +72,41 @@ def test_cummax_cummin():
     assert i.values.tolist() == [3, 1, 1] and i.values.dtype == rtorch.int64
 
 
+def _running_extreme(a: np.ndarray, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Reference cummax/cummin along the last axis: a later equal value takes over,
+    the first NaN stays."""
+    vals, idx = np.empty_like(a), np.empty(a.shape, dtype=np.int64)
+    for row in np.ndindex(a.shape[:-1]):
+        best, at = a[row][0], 0
+        for i, v in enumerate(a[row]):
+            beats = np.isnan(v) or (v >= best if largest else v <= best)
+            if beats and not np.isnan(best):
+                best, at = v, i
+            vals[row + (i,)], idx[row + (i,)] = best, at
+    return vals, idx
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("largest", [True, False])
+def test_cummax_cummin_ties_nan_and_parallel_rows(dtype: rtorch.dtype, largest: bool) -> None:
+    # 200 rows of 200: above the grain, so rows run on several threads; few distinct
+    # values, so ties are everywhere; NaNs in the float rows.
+    x, a = data((200, 200), dtype)
+    if dtype.is_floating_point:
+        x = x.clone()
+        x[::7, 50::61] = float("nan")
+        a = to_np(x)
+    want_v, want_i = _running_extreme(a.astype(np.float64), largest)
+    name = "cummax" if largest else "cummin"
+    for dim, src in ((1, x), (0, x.t().contiguous())):
+        run = getattr(src, name)
+        for threads in (1, 2):
+            r = with_threads(threads, lambda run=run, dim=dim: run(dim))
+            v, i = (r.values, r.indices) if dim == 1 else (r.values.t(), r.indices.t())
+            np.testing.assert_array_equal(to_np(v).astype(np.float64), want_v)
+            np.testing.assert_array_equal(i.numpy(), want_i)
+
+
 def test_grads():
     x = rtorch.tensor(
         RNG.uniform(0.5, 1.5, (3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True

@@ -314,6 +314,23 @@ fn logcumsumexp_backward(x: &Tensor, out: &Tensor, g: &Tensor, d: usize) -> Resu
     )
 }
 
+/// The running maximum (`MAX`, else minimum) of the lane `x` into `vs` and the index
+/// where it was attained into `is`: a later equal value takes over (PyTorch's `>=`), and
+/// the first NaN stays for the rest of the lane.
+fn running_extreme<T: Element, const MAX: bool>(x: &[T], vs: &mut [T], is: &mut [i64]) {
+    let Some(&first) = x.first() else { return };
+    let (mut best, mut at) = (first, 0i64);
+    for (i, ((&v, vo), io)) in x.iter().zip(vs.iter_mut()).zip(is.iter_mut()).enumerate() {
+        let beats = if MAX { !v.less(best) } else { !v.greater(best) };
+        // (`!less` is true for a NaN `v`; a NaN `best` is kept.)
+        if beats && !best.is_nan_value() {
+            (best, at) = (v, i as i64);
+        }
+        *vo = best;
+        *io = at;
+    }
+}
+
 /// `cummax`/`cummin`: running extreme and the index where it was attained.
 pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Tensor)> {
     let d = normalize_dim(dim, t.dim())?;
@@ -324,27 +341,20 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
         let it = Tensor::empty(l.shape(), DType::I64, t.device())?;
         return Ok((unlanes(vals, d, nd)?, unlanes(it, d, nd)?));
     }
-    let mut idx = vec![0i64; outer * n];
+    let it = Tensor::uninit(l.shape(), DType::I64, t.device())?;
     crate::dispatch_all!(t.dtype(), T => {
         let x: &[T] = l.cpu_slice::<T>()?;
-        // SAFETY: `vals` is this op's fresh output; nothing else holds it yet.
-        let vs: &mut [T] = unsafe { vals.cpu_slice_mut::<T>()? };
-        for o in 0..outer {
-            let mut best = 0usize;
-            for i in 0..n {
-                let v = x[o * n + i];
-                let b = x[o * n + best];
-                #[allow(clippy::eq_op)]
-                let take = b == b && (v != v || if want_max { v >= b } else { v <= b });
-                if i == 0 || take {
-                    best = i;
-                }
-                idx[o * n + i] = best as i64;
-                vs[o * n + i] = x[o * n + best];
+        // SAFETY: `vals` and `it` are this op's fresh outputs; nothing else holds them.
+        let (vs, is) = unsafe { (vals.cpu_slice_mut::<T>()?, it.cpu_slice_mut::<i64>()?) };
+        let lane = if want_max { running_extreme::<T, true> } else { running_extreme::<T, false> };
+        if outer * n >= crate::cpu::GRAIN && outer > 1 {
+            crate::cpu::par_chunks_mut2(vs, is, n, &|c, v, i| lane(&x[c * n..(c + 1) * n], v, i));
+        } else {
+            for (c, (v, i)) in vs.chunks_mut(n).zip(is.chunks_mut(n)).enumerate() {
+                lane(&x[c * n..(c + 1) * n], v, i);
             }
         }
     });
-    let it = Tensor::from_vec(idx, l.shape())?;
     let vals = unlanes(vals, d, nd)?;
     let it = unlanes(it, d, nd)?;
     if needs_grad(&[t]) {
