@@ -275,12 +275,16 @@ def test_packed_matches_step_by_step_path(cls, kw):
             torch.testing.assert_close(got[:, b], want[:, 0].detach(), rtol=1e-7, atol=1e-7)
 
 
+# Bidirectional: each direction on its own thread. One direction with hidden 256 and
+# batch 32: every step's product (and the weight gradient's) split over the threads.
+@pytest.mark.parametrize("hidden, batch, bidir", [(96, 24, True), (256, 32, False)])
 @pytest.mark.parametrize("cls, kw", CELLS, ids=CELL_IDS)
-def test_same_bits_for_one_and_two_threads(cls, kw):
-    m = _make(cls, kw, 40, 96, 2, True, torch.float32, seed=12)
+def test_same_bits_for_one_and_two_threads(cls, kw, hidden, batch, bidir):
+    m = _make(cls, kw, 40, hidden, 2, bidir, torch.float32, seed=12)
     torch.manual_seed(13)
-    x = torch.randn(6, 24, 40)
-    hx = (torch.randn(4, 24, 96), torch.randn(4, 24, 96))
+    x = torch.randn(6, batch, 40)
+    states = 4 if bidir else 2
+    hx = (torch.randn(states, batch, hidden), torch.randn(states, batch, hidden))
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)

@@ -88,8 +88,8 @@ impl RnnFloat for f64 {
 #[derive(Clone, Copy)]
 struct Mat<T> {
     ptr: *const T,
-    rs: isize,
-    cs: isize,
+    rs: usize,
+    cs: usize,
 }
 
 impl<T> Mat<T> {
@@ -97,7 +97,7 @@ impl<T> Mat<T> {
     fn rows(s: &[T], cols: usize) -> Mat<T> {
         Mat {
             ptr: s.as_ptr(),
-            rs: cols as isize,
+            rs: cols,
             cs: 1,
         }
     }
@@ -107,13 +107,14 @@ impl<T> Mat<T> {
         Mat {
             ptr: s.as_ptr(),
             rs: 1,
-            cs: cols as isize,
+            cs: cols,
         }
     }
 }
 
 /// `dst (m, n) (+)= a (m, k) @ b (k, n)`; `dst` is row-major with `n` columns. With
-/// `accumulate` the product is added to `dst`, else it replaces it.
+/// `accumulate` the product is added to `dst`, else it replaces it. `threads` split the
+/// output only (`cpu::gemm::product`), so the bits do not depend on them.
 ///
 /// The caller guarantees `a` covers `m x k` elements and `b` covers `k x n` elements
 /// under their strides, inside live slices.
@@ -123,7 +124,7 @@ fn mat_mul<T: RnnFloat>(
     a: Mat<T>,
     b: Mat<T>,
     (m, k, n): (usize, usize, usize),
-    par: gemm::Parallelism,
+    threads: usize,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -140,13 +141,21 @@ fn mat_mul<T: RnnFloat>(
     // are guaranteed by the caller (see the doc comment) and are only read. T is f32 or
     // f64, both supported by the gemm crate.
     unsafe {
-        super::gemm::crate_call::<T>(
-            (m, n, k),
-            (dst.as_mut_ptr(), 1, n as isize),
+        super::gemm::product::<T>(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            n,
+            1,
             accumulate,
-            (a.ptr, a.cs, a.rs),
-            (b.ptr, b.cs, b.rs),
-            par,
+            a.ptr,
+            a.rs,
+            a.cs,
+            b.ptr,
+            b.rs,
+            b.cs,
+            threads.max(1),
         )
     }
 }
@@ -180,6 +189,7 @@ pub struct Inputs<'a, T> {
 
 /// Runs one direction over all steps. `h` (and `c` for LSTM) hold the initial state on
 /// entry and the final state on return; `out` (total, H) receives each step's output.
+/// Each step's product runs on `threads` threads.
 /// Slices must have the sizes the module documentation gives (checked by the op).
 pub fn forward<T: RnnFloat>(
     inp: &Inputs<'_, T>,
@@ -187,7 +197,7 @@ pub fn forward<T: RnnFloat>(
     mut c: Option<&mut [T]>,
     out: &mut [T],
     mut saved: Option<Saved<'_, T>>,
-    par: gemm::Parallelism,
+    threads: usize,
 ) {
     let hs = inp.hidden;
     let g = inp.cell.gates() * hs;
@@ -204,7 +214,16 @@ pub fn forward<T: RnnFloat>(
         Vec::new()
     };
     let mut tc_scratch = vec![T::zero(); hs];
-    let w_t = Mat::transposed(inp.w_hh, hs);
+    // W_hh^T row-major, made once: every step's `h @ W_hh^T` then reads a row-major B,
+    // which the crate packs at full speed (a transposed B with k = H costs it 2x:
+    // 32x256 @ 256x1024 on one thread, 378 against 169 us).
+    let mut w_rows = vec![T::zero(); hs * g];
+    for (r, row) in inp.w_hh.chunks_exact(hs.max(1)).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            w_rows[c * g + r] = v;
+        }
+    }
+    let w_t = Mat::rows(&w_rows, g);
     for &(off, rows) in inp.steps {
         if rows == 0 {
             continue;
@@ -227,7 +246,7 @@ pub fn forward<T: RnnFloat>(
         match inp.cell {
             Cell::Lstm => {
                 gates.copy_from_slice(xp);
-                mat_mul(gates, true, hin, w_t, (rows, hs, g), par);
+                mat_mul(gates, true, hin, w_t, (rows, hs, g), threads);
                 let c = c.as_deref_mut().unwrap_or(&mut []);
                 lstm_rows(gates, c, h, out, off, rows, hs, extra, &mut tc_scratch);
             }
@@ -237,12 +256,12 @@ pub fn forward<T: RnnFloat>(
                     Some(b) => hp.chunks_exact_mut(g).for_each(|r| r.copy_from_slice(b)),
                     None => hp.iter_mut().for_each(|v| *v = T::zero()),
                 }
-                mat_mul(hp, true, hin, w_t, (rows, hs, g), par);
+                mat_mul(hp, true, hin, w_t, (rows, hs, g), threads);
                 gru_rows(gates, xp, hp, h, out, off, rows, hs, extra);
             }
             Cell::RnnTanh | Cell::RnnRelu => {
                 gates.copy_from_slice(xp);
-                mat_mul(gates, true, hin, w_t, (rows, hs, g), par);
+                mat_mul(gates, true, hin, w_t, (rows, hs, g), threads);
                 if inp.cell == Cell::RnnTanh {
                     T::tanh_inplace(gates);
                 } else {
@@ -357,7 +376,7 @@ pub struct Grads<'a, T> {
 
 /// Backward through time. `dh` (and `dc`) hold the gradients of the final states on
 /// entry (zeros where none) and the gradients of the initial states on return;
-/// `d_out` is the gradient of the outputs, if any.
+/// `d_out` is the gradient of the outputs, if any. The products run on `threads` threads.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<T: RnnFloat>(
     inp: &Inputs<'_, T>,
@@ -366,8 +385,7 @@ pub fn backward<T: RnnFloat>(
     dh: &mut [T],
     mut dc: Option<&mut [T]>,
     grads: Grads<'_, T>,
-    par: gemm::Parallelism,
-    final_par: gemm::Parallelism,
+    threads: usize,
 ) {
     let hs = inp.hidden;
     let g = inp.cell.gates() * hs;
@@ -413,7 +431,7 @@ pub fn backward<T: RnnFloat>(
                         dcrow[j] = dct * f[j];
                     }
                 }
-                mat_mul(dhr, false, Mat::rows(dg, g), w, (rows, g, hs), par);
+                mat_mul(dhr, false, Mat::rows(dg, g), w, (rows, g, hs), threads);
             }
             Cell::Gru => {
                 let hprev = &saved.h_prev[off * hs..(off + rows) * hs];
@@ -441,7 +459,7 @@ pub fn backward<T: RnnFloat>(
                         dhrow[j] = dho * z[j];
                     }
                 }
-                mat_mul(dhr, true, Mat::rows(dhp, g), w, (rows, g, hs), par);
+                mat_mul(dhr, true, Mat::rows(dhp, g), w, (rows, g, hs), threads);
             }
             Cell::RnnTanh | Cell::RnnRelu => {
                 let tanh = inp.cell == Cell::RnnTanh;
@@ -454,7 +472,7 @@ pub fn backward<T: RnnFloat>(
                         T::zero()
                     };
                 }
-                mat_mul(dhr, false, Mat::rows(dg, g), w, (rows, g, hs), par);
+                mat_mul(dhr, false, Mat::rows(dg, g), w, (rows, g, hs), threads);
             }
         }
     }
@@ -470,7 +488,7 @@ pub fn backward<T: RnnFloat>(
         Mat::transposed(dpre, g),
         Mat::rows(saved.h_prev, hs),
         (g, total, hs),
-        final_par,
+        threads,
     );
     if let Some(db) = grads.d_b_hh {
         db.iter_mut().for_each(|v| *v = T::zero());

@@ -194,20 +194,19 @@ unsafe fn write<T: RnnFloat>(t: &Tensor) -> Result<&mut [T]> {
     unsafe { t.cpu_slice_mut::<T>() }
 }
 
-/// Per-step GEMMs of a sequence run serially inside each direction; a lone direction
-/// gives its final weight-gradient GEMM to the pool.
-fn final_parallelism(directions: usize) -> gemm::Parallelism {
-    let threads = crate::cpu::get_num_threads();
-    if directions == 1 && threads > 1 {
-        gemm::Parallelism::Rayon(threads)
+/// Threads of each direction's products: the pool's for a lone direction; one each when
+/// the two directions of a bidirectional layer run side by side (`run_jobs`). The
+/// products split only their output among threads, so the bits are the same either way.
+fn product_threads(directions: usize) -> usize {
+    if directions == 1 {
+        crate::cpu::get_num_threads()
     } else {
-        gemm::Parallelism::None
+        1
     }
 }
 
 /// Runs `jobs` (one per direction), the two directions of a bidirectional layer on two
-/// threads when the pool has them. Each job is serial inside, so the results do not
-/// depend on the thread count.
+/// threads when the pool has them.
 fn run_jobs<J: FnOnce() + Send>(jobs: Vec<J>) {
     if jobs.len() == 2 && crate::cpu::get_num_threads() > 1 {
         let mut it = jobs.into_iter();
@@ -215,8 +214,7 @@ fn run_jobs<J: FnOnce() + Send>(jobs: Vec<J>) {
             crate::cpu::install(|| rayon::join(a, b));
         }
     } else if crate::cpu::get_num_threads() > 1 {
-        // (In the pool: a lone direction's final GEMM runs in the current rayon pool,
-        // `final_parallelism`.)
+        // (In the pool: a lone direction's products use it, `product_threads`.)
         crate::cpu::install(|| jobs.into_iter().for_each(|j| j()));
     } else {
         jobs.into_iter().for_each(|j| j());
@@ -284,6 +282,7 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
     }
 
     fn forward_all<T: RnnFloat>(cell: Cell, hs: usize, prepared: &[Prepared]) -> Result<()> {
+        let threads = product_threads(prepared.len());
         let mut jobs = Vec::with_capacity(prepared.len());
         for p in prepared {
             let xp = read::<T>(&p.xp)?;
@@ -318,7 +317,7 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
                     w_hh: w,
                     b_hh: b,
                 };
-                kernel::forward(&inp, h, c, out, saved, gemm::Parallelism::None);
+                kernel::forward(&inp, h, c, out, saved, threads);
             });
         }
         run_jobs(jobs);
@@ -410,7 +409,7 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
                 backs: &[Back],
                 bufs: &[BackBufs],
             ) -> Result<()> {
-                let par = final_parallelism(backs.len());
+                let threads = product_threads(backs.len());
                 let mut jobs = Vec::with_capacity(backs.len());
                 for (b, x) in backs.iter().zip(bufs) {
                     let w = read::<T>(&x.w)?;
@@ -451,16 +450,7 @@ pub fn rnn_layer(cell: Cell, batch_sizes: &[usize], dirs: &[Direction]) -> Resul
                             d_w_hh: d_w,
                             d_b_hh: d_b,
                         };
-                        kernel::backward(
-                            &inp,
-                            &saved,
-                            d_out,
-                            dh,
-                            dc,
-                            grads,
-                            gemm::Parallelism::None,
-                            par,
-                        );
+                        kernel::backward(&inp, &saved, d_out, dh, dc, grads, threads);
                     });
                 }
                 run_jobs(jobs);
