@@ -242,8 +242,8 @@ def test_thread_count_does_not_change_results():
 
 # Products with a transposed B (Linear's x @ w.t(), attention's q @ k^T) run as column
 # slabs of (n / 8 rounded up to 16, at least 64) columns when A is row-major, n >= 128,
-# m <= 2n and m*n*k >= 2**20: n = 200 leaves a partial last slab, m = 600 > 2n and a
-# transposed A take the plain path.
+# m <= 2n and m*n*k >= 2**20, each slab of B copied row-major first: n = 200 leaves a
+# partial last slab, m = 600 > 2n and a transposed A take the plain path.
 NT_CASES = [
     ((64, 784), (128, 784)),
     ((100, 300), (200, 300)),
@@ -279,6 +279,30 @@ def test_transposed_b_column_slabs(sa, sw):
                 assert rtorch.equal(r1, r), (sa, sw, threads)
     finally:
         rtorch.set_num_threads(before)
+
+
+# The same slabs in float64, with B a view whose rows are longer than k (a column
+# slice of a wider matrix), and with k large enough that a slab's row-major copy
+# (4 MiB at most) narrows the slabs to 96 columns (k = 5000), the last one partial.
+NT_COPY_CASES = [
+    (8, 5000, 1000, 5000, rtorch.float32),
+    (8, 5000, 1000, 5000, rtorch.float64),
+    (64, 300, 200, 437, rtorch.float32),
+    (48, 333, 150, 333, rtorch.float64),
+]
+
+
+@pytest.mark.parametrize("m, k, n, row, dtype", NT_COPY_CASES)
+def test_transposed_b_slab_copies(m, k, n, row, dtype):
+    a = mk((m, k), dtype)
+    w = mk((n, row), dtype)[:, :k]
+    bias = mk((n,), dtype)
+    got = {t: with_threads(t, lambda: (a @ w.t(), F.linear(a, w, bias))) for t in (1, 2, 3)}
+    check(got[1][0], npv(a), npv(w).T, dtype, k)
+    check(got[1][1] - bias, npv(a), npv(w).T, dtype, k)
+    for t in (2, 3):
+        for r1, r in zip(got[1], got[t]):
+            assert rtorch.equal(r1, r), (m, k, n, t)
 
 
 # Threaded float products with a row-major output run as one slab per thread: column

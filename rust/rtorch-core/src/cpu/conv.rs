@@ -571,7 +571,7 @@ fn untranspose<T: ConvFloat>(g: &ConvGeom, t: &[T], gw: &mut [T]) {
     let (og, k) = (g.og(), g.k());
     for (src, dst) in t.chunks_exact(og * k).zip(gw.chunks_exact_mut(og * k)) {
         if let (Some(src), Some(dst)) = (as_f32(src), as_f32_mut(dst)) {
-            super::reorder::transpose_f32(src, og, og, k, dst, k);
+            super::reorder::transpose(src, og, og, k, dst, k);
         } else {
             for (r, row) in src.chunks_exact(og).enumerate() {
                 for (c, &v) in row.iter().enumerate() {

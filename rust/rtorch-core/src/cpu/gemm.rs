@@ -33,7 +33,8 @@ pub const PAR_FLOPS: usize = 1 << 20;
 /// while single-threaded calls on column slabs cost what one call does. So these
 /// products always run as slabs of this many columns, each slab one single-threaded
 /// call, spread over the pool when it has threads. The slabs depend on the shape
-/// alone, so the bits do not depend on the thread count.
+/// alone, so the bits do not depend on the thread count. Each slab of B is first copied
+/// row-major (see `crate_gemm`).
 ///
 /// Only with a row-major A (a transposed A is packed again for every slab: 1024^3 on
 /// one thread went 11.6 -> 17.7 ms) and m <= 2n (784x64 @ 64x128 on 2 threads went
@@ -46,9 +47,22 @@ fn nt_slab_width(
     b_rs: isize,
     b_cs: isize,
 ) -> Option<usize> {
-    let nt = a_cs == 1 && b_rs == 1 && b_cs != 1;
+    let nt = a_cs == 1 && b_rs == 1 && b_cs > 1;
+    let width = (n / 8).div_ceil(16).max(4) * 16;
+    // A slab's row-major copy of B (k x width) stays within NT_SCRATCH_BYTES.
+    let fits = (NT_SCRATCH_BYTES / 8 / k.max(1)) / 16 * 16;
     (nt && n >= 128 && m <= 2 * n && m.saturating_mul(n).saturating_mul(k) >= PAR_FLOPS)
-        .then(|| (n / 8).div_ceil(16).max(4) * 16)
+        .then(|| width.min(fits).max(16))
+}
+
+/// The most bytes of B one slab of a transposed-B product copies row-major (at
+/// float64; float32 copies half); larger products take narrower slabs.
+const NT_SCRATCH_BYTES: usize = 4 << 20;
+
+thread_local! {
+    /// This thread's row-major copy of a transposed B's slab, kept between calls (a
+    /// fresh multi-megabyte buffer faults its pages in on every call).
+    static NT_SCRATCH: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// How a threaded product with a row-major `dst` is cut into one single-threaded crate
@@ -359,7 +373,41 @@ unsafe fn crate_gemm<T: Element>(
     };
     let slab = |s: usize| {
         let j0 = s * width;
-        call(j0, width.min(n - j0), gemm::Parallelism::None);
+        let cols = width.min(n - j0);
+        // This slab of B, row-major (k x cols) in this thread's scratch: the crate packs
+        // a transposed B element by element, which cost most of such a product
+        // (8x2048 @ 2048x2048: 61% of 7.2 ms); a register-blocked transposing copy
+        // costs a fraction of that, and the crate reads a row-major B unpacked.
+        let mut scratch = NT_SCRATCH.with(|c| c.take());
+        let words = (k * cols * std::mem::size_of::<T>()).div_ceil(8);
+        if scratch.len() < words {
+            scratch = vec![0f64; words];
+        }
+        // SAFETY: T is f32 or f64 (this function's contract), valid for any bits and
+        // aligned at most as f64; the scratch holds k * cols of them.
+        let rows_b =
+            unsafe { std::slice::from_raw_parts_mut(scratch.as_mut_ptr().cast::<T>(), k * cols) };
+        // SAFETY: columns j0..j0+cols of B, element (r, j) at r + j * b_cs (b_rs is 1),
+        // lie inside B under the caller's contract.
+        let src = unsafe {
+            std::slice::from_raw_parts(
+                pb.get().add(j0 * b_cs as usize),
+                (cols - 1) * b_cs as usize + k,
+            )
+        };
+        super::reorder::transpose(src, b_cs as usize, k, cols, rows_b, cols);
+        // SAFETY: as `block`, with B's slab now the row-major scratch.
+        unsafe {
+            crate_call::<T>(
+                (m, cols, k),
+                (pd.get().offset(j0 as isize * dst_cs), dst_cs, dst_rs),
+                accumulate,
+                (pa.get(), a_cs, a_rs),
+                (rows_b.as_ptr(), 1, cols as isize),
+                gemm::Parallelism::None,
+            )
+        }
+        NT_SCRATCH.with(|c| c.set(scratch));
     };
     let slabs = n.div_ceil(width);
     if threads > 1 {

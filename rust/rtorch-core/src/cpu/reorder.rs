@@ -97,16 +97,16 @@ pub fn copy_transposing<T: Element>(out: &ViewMut<'_, T>, src: &View<'_, T>) -> 
 }
 
 /// `out[i * osb + j] = src[i + j * ssa]` for `i < rows` and `j < cols`: a transposing
-/// copy of float32 (in 8 x 8 register blocks where AVX2 is in use).
+/// copy (4- and 8-byte elements in 8 x 8 and 4 x 4 register blocks where AVX2 is in use).
 ///
 /// # Panics
 /// If either slice is too short for the offsets named above.
-pub fn transpose_f32(
-    src: &[f32],
+pub fn transpose<T: Element>(
+    src: &[T],
     ssa: usize,
     rows: usize,
     cols: usize,
-    out: &mut [f32],
+    out: &mut [T],
     osb: usize,
 ) {
     if rows == 0 || cols == 0 {
@@ -114,20 +114,28 @@ pub fn transpose_f32(
     }
     assert!(
         (rows - 1) + (cols - 1) * ssa < src.len(),
-        "transpose_f32: source too short"
+        "transpose: source too short"
     );
     assert!(
         (rows - 1) * osb + cols - 1 < out.len(),
-        "transpose_f32: output too short"
+        "transpose: output too short"
     );
-    if super::math::has_avx2_fma() {
-        // SAFETY: AVX2 is in use; every offset is inside its slice (checked above),
-        // and `out`, borrowed mutably, cannot overlap `src`.
-        unsafe { blocked_tile(out.as_mut_ptr(), osb, src.as_ptr(), ssa, (0, rows), cols) };
-    } else {
-        for i in 0..rows {
-            for j in 0..cols {
-                out[i * osb + j] = src[i + j * ssa];
+    let (o, s) = (out.as_mut_ptr(), src.as_ptr());
+    // SAFETY (both arms): AVX2 is in use; every offset is inside its slice (checked
+    // above), `out`, borrowed mutably, cannot overlap `src`, and T has the size the arm
+    // names and moves as bits.
+    match std::mem::size_of::<T>() {
+        4 if super::math::has_avx2_fma() => unsafe {
+            blocked_tile(o.cast(), osb, s.cast(), ssa, (0, rows), cols)
+        },
+        8 if super::math::has_avx2_fma() => unsafe {
+            blocked_tile_64(o.cast(), osb, s.cast(), ssa, (0, rows), cols)
+        },
+        _ => {
+            for i in 0..rows {
+                for j in 0..cols {
+                    out[i * osb + j] = src[i + j * ssa];
+                }
             }
         }
     }

@@ -730,7 +730,7 @@ fn channels_last(c: &Corr, dy: &[f32], dyt: &mut [f32]) {
     dyt.fill(0.0);
     let (co, l, row_len) = (c.co, c.oh * c.ow, 2 * c.half() * c.co);
     for y in 0..c.oh {
-        super::reorder::transpose_f32(&dy[y * c.ow..], l, c.ow, co, &mut dyt[y * row_len..], co);
+        super::reorder::transpose(&dy[y * c.ow..], l, c.ow, co, &mut dyt[y * row_len..], co);
     }
 }
 
