@@ -329,7 +329,9 @@ unsafe fn crate_gemm<T: Element>(
 ) {
     let (pd, pa, pb) = (SendPtr(dst), SendPtr(a as *mut T), SendPtr(b as *mut T));
     // Rows i0..i0+rows, columns j0..j0+cols of the product.
-    let block = |i0: usize, rows: usize, j0: usize, cols: usize, par: gemm::Parallelism| {
+    // Rows i0..i0+rows, columns j0..j0+cols of the product, with B's columns j0.. at
+    // `b` (B itself, or a slab's row-major copy).
+    let block = |i0: usize, rows: usize, j0: usize, cols: usize, b: Operand<*const T>, par| {
         // SAFETY: a block of the product (all of it when i0 = j0 = 0, rows = m and
         // cols = n) under the caller's contract; blocks write disjoint elements.
         unsafe {
@@ -342,12 +344,17 @@ unsafe fn crate_gemm<T: Element>(
                 ),
                 accumulate,
                 (pa.get().offset(i0 as isize * a_rs), a_cs, a_rs),
-                (pb.get().offset(j0 as isize * b_cs), b_cs, b_rs),
+                b,
                 par,
             )
         }
     };
-    let call = |j0: usize, cols: usize, par: gemm::Parallelism| block(0, m, j0, cols, par);
+    // B's columns from j0 on.
+    let b_at = |j0: usize| -> Operand<*const T> {
+        (pb.get().wrapping_offset(j0 as isize * b_cs), b_cs, b_rs)
+    };
+    let call =
+        |j0: usize, cols: usize, par: gemm::Parallelism| block(0, m, j0, cols, b_at(j0), par);
     let nt_width = nt_slab_width(m, n, k, a_cs, b_rs, b_cs);
     if let (None, Some(cut)) = (nt_width, thread_cut(m, n, k, dst_cs, a_cs, b_cs, threads)) {
         let (len, width) = match cut {
@@ -357,8 +364,8 @@ unsafe fn crate_gemm<T: Element>(
         let slab = |s: usize| {
             let (lo, hi) = (s * width, ((s + 1) * width).min(len));
             match cut {
-                Cut::Cols(_) => block(0, m, lo, hi - lo, gemm::Parallelism::None),
-                Cut::Rows(_) => block(lo, hi - lo, 0, n, gemm::Parallelism::None),
+                Cut::Cols(_) => call(lo, hi - lo, gemm::Parallelism::None),
+                Cut::Rows(_) => block(lo, hi - lo, 0, n, b_at(0), gemm::Parallelism::None),
             }
         };
         return super::par_for(len.div_ceil(width), &slab);
@@ -396,17 +403,14 @@ unsafe fn crate_gemm<T: Element>(
             )
         };
         super::reorder::transpose(src, b_cs as usize, k, cols, rows_b, cols);
-        // SAFETY: as `block`, with B's slab now the row-major scratch.
-        unsafe {
-            crate_call::<T>(
-                (m, cols, k),
-                (pd.get().offset(j0 as isize * dst_cs), dst_cs, dst_rs),
-                accumulate,
-                (pa.get(), a_cs, a_rs),
-                (rows_b.as_ptr(), 1, cols as isize),
-                gemm::Parallelism::None,
-            )
-        }
+        block(
+            0,
+            m,
+            j0,
+            cols,
+            (rows_b.as_ptr(), 1, cols as isize),
+            gemm::Parallelism::None,
+        );
         NT_SCRATCH.with(|c| c.set(scratch));
     };
     let slabs = n.div_ceil(width);

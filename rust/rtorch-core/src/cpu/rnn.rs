@@ -218,11 +218,7 @@ pub fn forward<T: RnnFloat>(
     // which the crate packs at full speed (a transposed B with k = H costs it 2x:
     // 32x256 @ 256x1024 on one thread, 378 against 169 us).
     let mut w_rows = vec![T::zero(); hs * g];
-    for (r, row) in inp.w_hh.chunks_exact(hs.max(1)).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            w_rows[c * g + r] = v;
-        }
-    }
+    super::reorder::transpose(inp.w_hh, hs, hs, g, &mut w_rows, g);
     let w_t = Mat::rows(&w_rows, g);
     for &(off, rows) in inp.steps {
         if rows == 0 {
