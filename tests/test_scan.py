@@ -107,6 +107,14 @@ def test_cummax_cummin_ties_nan_and_parallel_rows(dtype: rtorch.dtype, largest: 
             np.testing.assert_array_equal(i.numpy(), want_i)
 
 
+@pytest.mark.parametrize("shape, dim", [((0,), 0), ((3, 0), 1), ((0, 4), 0), ((0, 4), 1)])
+def test_cummax_cummin_empty(shape: tuple[int, ...], dim: int) -> None:
+    x = rtorch.empty(shape)
+    for r in (x.cummax(dim), rtorch.cummin(x, dim)):
+        assert r.values.shape == shape and r.indices.shape == shape
+        assert r.indices.dtype == rtorch.int64
+
+
 def test_grads():
     x = rtorch.tensor(
         RNG.uniform(0.5, 1.5, (3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True

@@ -337,7 +337,8 @@ pub fn cummax_cummin(t: &Tensor, dim: i64, want_max: bool) -> Result<(Tensor, Te
     let nd = t.dim();
     let (l, outer, n) = lanes(t, d)?;
     let vals = Tensor::uninit(l.shape(), t.dtype(), t.device())?;
-    if !Tensor::has_values(&vals, &[&l])? {
+    // (An empty lane has nothing to scan: also what the chunking below needs.)
+    if n == 0 || !Tensor::has_values(&vals, &[&l])? {
         let it = Tensor::empty(l.shape(), DType::I64, t.device())?;
         return Ok((unlanes(vals, d, nd)?, unlanes(it, d, nd)?));
     }
