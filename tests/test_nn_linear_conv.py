@@ -233,6 +233,12 @@ def test_conv1d_matches_numpy_via_2d_reference():
         ((2, 4, 5, 4), (4, 3, 3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 2),
         ((1, 2, 3, 4), (2, 3, 3, 2), (1, 2), (0, 1), (1, 0), (2, 1), 1),
         ((2, 3, 4, 4), (3, 2, 2, 2), (1, 1), (0, 0), (0, 0), (1, 1), 1),
+        # Stride 1 runs as conv2d with the flipped, channel-swapped kernel: groups,
+        # dilation, padding below and at d(k-1), a 1x1 kernel; padding above d(k-1)
+        # (a negative conv2d padding) keeps the col2im path.
+        ((2, 4, 6, 5), (4, 3, 3, 3), (1, 1), (1, 2), (0, 0), (1, 2), 2),
+        ((2, 3, 5, 4), (3, 4, 1, 1), (1, 1), (0, 0), (0, 0), (1, 1), 1),
+        ((1, 2, 7, 7), (2, 3, 3, 3), (1, 1), (3, 0), (0, 0), (1, 1), 1),
     ],
 )
 def test_conv_transpose2d_matches_numpy(xs, ws, stride, padding, out_pad, dilation, groups):
@@ -271,6 +277,10 @@ def test_conv_gradcheck():
     assert gradcheck(
         lambda a, c: F.conv_transpose1d(a, c, None, 2, 0, 1),
         (t64((1, 2, 4), True), t64((2, 3, 3), True)),
+    )
+    assert gradcheck(
+        lambda a, c, d: F.conv_transpose2d(a, c, d, 1, (1, 0), 0, 2, (1, 2)),
+        (t64((2, 4, 4, 3), True), t64((4, 3, 3, 2), True), t64((6,), True)),
     )
     # Second order: the input gradient (col2im) is itself differentiable.
     assert gradgradcheck(

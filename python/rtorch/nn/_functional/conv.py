@@ -382,6 +382,40 @@ def _conv_transpose_arguments(
     return stride_t, pad_t, out_pad_t, dil_t
 
 
+def _col2im_transposed(
+    x: Tensor,
+    w: Tensor,
+    groups: int,
+    out_hw: tuple[int, int],
+    stride_t: tuple[int, ...],
+    pad_t: tuple[int, ...],
+    out_pad_t: tuple[int, ...],
+    dil_t: tuple[int, ...],
+) -> Tensor:
+    """A batched 2-D transposed convolution without bias: W^T x per group, folded onto
+    the output plane by col2im."""
+    n, in_c, h, wd = x.shape
+    _, og, kh, kw = w.shape
+    ig, out_c = in_c // groups, og * groups
+    out_h, out_w = out_hw
+    # Columns = W^T x per group, then scatter-add them into the (padded) output plane.
+    wt = w.reshape(groups, ig, og * kh * kw).transpose(1, 2)
+    cols = _C.matmul(wt, x.reshape(n, groups, ig, h * wd))
+    cols = cols.reshape(n, out_c * kh * kw, h * wd)
+    if out_pad_t[0] < stride_t[0] and out_pad_t[1] < stride_t[1]:
+        # Exactly h x wd windows fit the padded output plane: col2im crops the padding.
+        out = _C._col2im(cols, (out_h, out_w), (kh, kw), dil_t, pad_t, stride_t)
+    else:
+        # output_padding >= stride (allowed when below dilation): more windows would fit,
+        # so fold onto the full plane, extend it with zeros and crop.
+        full_h = (h - 1) * stride_t[0] + dil_t[0] * (kh - 1) + 1
+        full_w = (wd - 1) * stride_t[1] + dil_t[1] * (kw - 1) + 1
+        out = _C._col2im(cols, (full_h, full_w), (kh, kw), dil_t, (0, 0), stride_t)
+        out = _pad(out, (0, out_pad_t[1], 0, out_pad_t[0]))
+        out = out[:, :, pad_t[0] : pad_t[0] + out_h, pad_t[1] : pad_t[1] + out_w]
+    return out
+
+
 def _conv_transposend(
     input: Tensor,
     weight: Tensor,
@@ -409,7 +443,7 @@ def _conv_transposend(
             (0, *out_pad_t),
             (1, *dil_t),
         )
-    n, in_c, h, wd = x.shape
+    _, in_c, h, wd = x.shape
     _, og, kh, kw = w.shape
     out_c = og * groups
     out_h = (h - 1) * stride_t[0] - 2 * pad_t[0] + dil_t[0] * (kh - 1) + out_pad_t[0] + 1
@@ -420,21 +454,16 @@ def _conv_transposend(
             f"({out_h} x {out_w}). Output size is too small"
         )
     ig = in_c // groups
-    # Columns = W^T x per group, then scatter-add them into the (padded) output plane.
-    wt = w.reshape(groups, ig, og * kh * kw).transpose(1, 2)
-    cols = _C.matmul(wt, x.reshape(n, groups, ig, h * wd))
-    cols = cols.reshape(n, out_c * kh * kw, h * wd)
-    if out_pad_t[0] < stride_t[0] and out_pad_t[1] < stride_t[1]:
-        # Exactly h x wd windows fit the padded output plane: col2im crops the padding.
-        out = _C._col2im(cols, (out_h, out_w), (kh, kw), dil_t, pad_t, stride_t)
+    flipped_pads = (dil_t[0] * (kh - 1) - pad_t[0], dil_t[1] * (kw - 1) - pad_t[1])
+    if stride_t == (1, 1) and not any(out_pad_t) and min(flipped_pads) >= 0:
+        # At stride 1 this is the convolution by the kernel flipped in space with its
+        # input and output channels swapped (per group), padded by d(k-1)-p: the
+        # convolution's kernels (Winograd, direct, fused backward) instead of W^T x and
+        # col2im (64 -> 64 channels, 3x3, 32x64x28x28 forward+backward: 39 -> 26 ms).
+        wc = w.reshape(groups, ig, og, kh, kw).transpose(1, 2).reshape(out_c, ig, kh, kw)
+        out = _conv2d_forward(x, wc.flip(2, 3), None, (1, 1), flipped_pads, dil_t, groups)
     else:
-        # output_padding >= stride (allowed when below dilation): more windows would fit,
-        # so fold onto the full plane, extend it with zeros and crop.
-        full_h = (h - 1) * stride_t[0] + dil_t[0] * (kh - 1) + 1
-        full_w = (wd - 1) * stride_t[1] + dil_t[1] * (kw - 1) + 1
-        out = _C._col2im(cols, (full_h, full_w), (kh, kw), dil_t, (0, 0), stride_t)
-        out = _pad(out, (0, out_pad_t[1], 0, out_pad_t[0]))
-        out = out[:, :, pad_t[0] : pad_t[0] + out_h, pad_t[1] : pad_t[1] + out_w]
+        out = _col2im_transposed(x, w, groups, (out_h, out_w), stride_t, pad_t, out_pad_t, dil_t)
     if bias is not None:
         out = out + bias.view(1, out_c, 1, 1).to(out.dtype)
     if nd == 1:
