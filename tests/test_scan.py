@@ -115,6 +115,19 @@ def test_cummax_cummin_empty(shape: tuple[int, ...], dim: int) -> None:
         assert r.indices.dtype == rtorch.int64
 
 
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.bfloat16])
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_cumsum_backward_is_reverse_cumsum(dtype: rtorch.dtype, dim: int) -> None:
+    # The gradient is the reverse running sum of the incoming gradient (given here as a
+    # transposed, non-contiguous tensor), accumulated as the forward scan accumulates.
+    x = rtorch.randn(40, 30, 50).to(dtype).requires_grad_(True)
+    g = rtorch.randn(50, 30, 40).to(dtype).permute(2, 1, 0)
+    x.cumsum(dim).backward(g)
+    want = np.flip(np.cumsum(np.flip(to_np(g), dim), dim), dim)
+    tol = 2e-2 if dtype == rtorch.bfloat16 else 1e-5
+    np.testing.assert_allclose(to_np(x.grad), want, rtol=tol, atol=tol * 10)
+
+
 def test_grads():
     x = rtorch.tensor(
         RNG.uniform(0.5, 1.5, (3, 4)).tolist(), dtype=rtorch.float64, requires_grad=True
