@@ -273,3 +273,29 @@ def test_plain_views_without_grad_are_unaffected():
     assert a.tolist() == [[0.0, 2.0, 5.0], [3.0, 4.0, 6.0]]
     assert not a.requires_grad and a.grad_fn is None
     assert a[0]._base is not None
+
+
+@pytest.mark.parametrize("base_grad", [False, True])
+def test_copy_slices_gradient_region_from_any_gradient_layout(base_grad):
+    # The written region's gradient is read straight from the incoming gradient when the
+    # view is a box of the base (slices with step 1), whatever that gradient's layout:
+    # an expanded one (sum), a transposed one, and a step-2 view (another path).
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((6, 5, 4))
+    cases = [
+        (lambda t: t[1:4, :, 2:], (3, 5, 2), lambda o: o.sum(), np.ones((6, 5, 4))),
+        (lambda t: t[2:5, 1:3], (3, 2, 4), lambda o: (o * rtorch.tensor(w)).sum(), w),
+        (
+            lambda t: t[:, ::2, 1:3],
+            (6, 3, 2),
+            lambda o: o.permute(2, 0, 1).sum(),
+            np.ones((6, 5, 4)),
+        ),
+    ]
+    for view, shape, loss, g in cases:
+        base = rtorch.zeros(6, 5, 4, dtype=rtorch.float64, requires_grad=base_grad).clone()
+        x = rtorch.tensor(rng.standard_normal(shape), requires_grad=True)
+        view(base).copy_(x)
+        loss(base).backward()
+        want = view(rtorch.tensor(g)).numpy()
+        np.testing.assert_array_equal(x.grad.numpy(), want)
