@@ -351,7 +351,7 @@ fn sub_box(base: &Layout, view: &Layout, at: usize) -> Option<Vec<usize>> {
     let mut rest = at;
     let mut starts = Vec::with_capacity(base.shape.len());
     for ((&n, &v), &st) in base.shape.iter().zip(&view.shape).zip(&base.strides) {
-        let s = if st == 0 { 0 } else { rest / st };
+        let s = rest.checked_div(st).unwrap_or(0);
         rest -= s * st;
         if s + v > n {
             return None;
