@@ -160,7 +160,6 @@ impl PyTensor {
     }
 }
 
-/// `where(condition, input, other)`, or `where(condition)` == `nonzero(as_tuple=True)`.
 /// `scatter_reduce(..., "amax" | "amin")`'s forward without autograd (rtorch's
 /// `_scatter_reduce_ops` records the gradient).
 #[module_fn]
@@ -180,6 +179,7 @@ fn _scatter_extreme(
     ))
 }
 
+/// `where(condition, input, other)`, or `where(condition)` == `nonzero(as_tuple=True)`.
 #[module_fn]
 #[pyo3(name = "where", signature = (condition, input=None, other=None))]
 fn where_fn(
