@@ -98,6 +98,14 @@ ROWS: list[tuple[str, str, str]] = [
     ("silu_bwd_f32", "us/op", "autograd.grad of silu(x), 1M float32"),
     ("gelu_bwd_f32", "us/op", "autograd.grad of gelu(x), 1M float32"),
     ("elu_bwd_f32", "us/op", "autograd.grad of elu(x), 1M float32"),
+    # Linear's x @ w.t() with a small batch: B's column slabs copied row-major first.
+    ("linear_8x2048", "us/op", "F.linear(x, w), 8x2048 -> 2048 float32"),
+    ("linear_32x1024", "us/op", "F.linear(x, w), 32x1024 -> 256 float32"),
+    ("scatter_amax", "us/op", "zeros(1000).scatter_reduce(0, idx, src, 'amax'), 5000 values"),
+    ("cummax_f32", "us/op", "x.cummax(1), 1000x1000 float32"),
+    ("cumsum_bwd_f32", "us/iter", "x.cumsum(1).sum().backward(), 1000x1000 float32"),
+    ("conv_transpose_s1_bwd", "us/iter", "conv_transpose2d 3x3 pad 1, 32x64x28x28, fwd + bwd"),
+    ("lstm_bwd", "us/iter", "nn.LSTM(128, 256), batch 32, 50 steps, fwd + bwd"),
 ]
 
 N_BIG = 16 * 1024 * 1024
@@ -348,6 +356,62 @@ def _cases(lib: Any) -> dict[str, Callable[[], tuple[Callable[[], Any], float]]]
         "gelu_bwd_f32": activation_grad(f.gelu),
         "elu_bwd_f32": activation_grad(f.elu),
     }
+
+    def linear_nt(m: int, k: int, n: int):
+        def make():
+            g = lib.Generator().manual_seed(0)
+            x, w = lib.randn(m, k, generator=g), lib.randn(n, k, generator=g)
+            return (lambda: f.linear(x, w)), 1e6
+
+        return make
+
+    def scatter_amax():
+        g = lib.Generator().manual_seed(0)
+        idx = lib.randint(0, 1000, (5000,), generator=g)
+        src = lib.randn(5000, generator=g)
+        base = lib.zeros(1000)
+        return (lambda: base.scatter_reduce(0, idx, src, "amax")), 1e6
+
+    def backward_of(make: Callable[[], tuple[Callable[..., Any], tuple]]):
+        """``make()`` gives a loss function and its inputs; the row times its backward."""
+
+        def made():
+            loss, inputs = make()
+
+            def step():
+                for t in inputs:
+                    t.grad = None
+                loss(*inputs).backward()
+
+            return step, 1e6
+
+        return made
+
+    def cumsum_case():
+        return (lambda x: x.cumsum(1).sum()), (one_million()[0].requires_grad_(),)
+
+    def conv_transpose_case():
+        g = lib.Generator().manual_seed(0)
+        x = lib.randn(32, 64, 28, 28, generator=g).requires_grad_()
+        w = lib.randn(64, 64, 3, 3, generator=g).requires_grad_()
+        return (lambda x, w: f.conv_transpose2d(x, w, padding=1).sum()), (x, w)
+
+    def lstm_case():
+        lib.manual_seed(0)
+        layer = lib.nn.LSTM(128, 256, batch_first=True)
+        return (lambda x: layer(x)[0].sum()), (lib.randn(32, 50, 128, requires_grad=True),)
+
+    ops.update(
+        {
+            "linear_8x2048": linear_nt(8, 2048, 2048),
+            "linear_32x1024": linear_nt(32, 1024, 256),
+            "scatter_amax": scatter_amax,
+            "cummax_f32": single("float32", lambda x, y: x.cummax(1)),
+            "cumsum_bwd_f32": backward_of(cumsum_case),
+            "conv_transpose_s1_bwd": backward_of(conv_transpose_case),
+            "lstm_bwd": backward_of(lstm_case),
+        }
+    )
 
     return {
         **ops,
