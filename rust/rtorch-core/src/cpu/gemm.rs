@@ -328,7 +328,6 @@ unsafe fn crate_gemm<T: Element>(
     threads: usize,
 ) {
     let (pd, pa, pb) = (SendPtr(dst), SendPtr(a as *mut T), SendPtr(b as *mut T));
-    // Rows i0..i0+rows, columns j0..j0+cols of the product.
     // Rows i0..i0+rows, columns j0..j0+cols of the product, with B's columns j0.. at
     // `b` (B itself, or a slab's row-major copy).
     let block = |i0: usize, rows: usize, j0: usize, cols: usize, b: Operand<*const T>, par| {
@@ -411,7 +410,10 @@ unsafe fn crate_gemm<T: Element>(
             (rows_b.as_ptr(), 1, cols as isize),
             gemm::Parallelism::None,
         );
-        NT_SCRATCH.with(|c| c.set(scratch));
+        // (Kept only up to its usual size: a slab of a huge k is not held on to.)
+        if scratch.len() * 8 <= NT_SCRATCH_BYTES {
+            NT_SCRATCH.with(|c| c.set(scratch));
+        }
     };
     let slabs = n.div_ceil(width);
     if threads > 1 {
