@@ -250,6 +250,22 @@ def test_conv_transpose2d_matches_numpy(xs, ws, stride, padding, out_pad, dilati
     assert_np_close(out, ref)
 
 
+def test_conv_transpose_stride_one_fuses_the_bias_as_pytorch():
+    # PyTorch's node for a transposed convolution with a bias; a bias of another dtype
+    # is still added after (cast to the output's dtype).
+    x, w, b = t64((2, 4, 5, 4)), t64((4, 3, 3, 3)), t64((3,))
+    out = F.conv_transpose2d(x.requires_grad_(), w, b, padding=1)
+    assert out.grad_fn.name() == "ConvolutionBackward0"
+    ref = np_conv_transpose2d(to_np(x), to_np(w), to_np(b), (1, 1), (1, 1), (0, 0), (1, 1), 1)
+    assert_np_close(out, ref)
+    # (Inputs rounded to bfloat16's 8 bits are ~0.4% off each: a tolerance for that
+    # rounding over 36 products, not for the kernel.)
+    for dtype in (rtorch.float32, rtorch.bfloat16):
+        got = F.conv_transpose2d(x.detach().to(dtype), w.to(dtype), b.to(dtype), padding=1)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(to_np(got), ref, rtol=0.05, atol=0.1)
+
+
 def test_conv_transpose1d_matches_numpy():
     x, w = t64((2, 4, 5)), t64((4, 3, 3))
     out = F.conv_transpose1d(x, w, None, stride=3, padding=1, output_padding=2)

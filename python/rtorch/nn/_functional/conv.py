@@ -460,11 +460,15 @@ def _conv_transposend(
         # input and output channels swapped (per group), padded by d(k-1)-p: the
         # convolution's kernels (Winograd, direct, fused backward) instead of W^T x and
         # col2im (64 -> 64 channels, 3x3, 32x64x28x28 forward+backward: 39 -> 26 ms).
+        # (The bias too when its dtype is the input's: one pass, and PyTorch's node.)
         wc = w.reshape(groups, ig, og, kh, kw).transpose(1, 2).reshape(out_c, ig, kh, kw)
-        out = _conv2d_forward(x, wc.flip(2, 3), None, (1, 1), flipped_pads, dil_t, groups)
+        fuse_bias = bias is not None and bias.dtype == x.dtype
+        fused = bias if fuse_bias else None
+        out = _conv2d_forward(x, wc.flip(2, 3), fused, (1, 1), flipped_pads, dil_t, groups)
     else:
+        fuse_bias = False
         out = _col2im_transposed(x, w, groups, (out_h, out_w), stride_t, pad_t, out_pad_t, dil_t)
-    if bias is not None:
+    if bias is not None and not fuse_bias:
         out = out + bias.view(1, out_c, 1, 1).to(out.dtype)
     if nd == 1:
         out = out.squeeze(2)
