@@ -13,6 +13,7 @@ from typing import Any
 
 from . import _C
 from ._C import Tensor
+from ._dtype_info import iinfo
 from .autograd.function import Function
 
 _REDUCES = {
@@ -68,8 +69,6 @@ def _identity(dtype: Any, largest: bool) -> Any:
         return not largest
     if dtype.is_floating_point:
         return -float("inf") if largest else float("inf")
-    from ._dtype_info import iinfo
-
     info = iinfo(dtype)
     return info.min if largest else info.max
 
