@@ -188,6 +188,92 @@ def test_conv_grads_equal_autograd(dims, groups):
     assert not grad_in.requires_grad and not grad_w.requires_grad
 
 
+def _np_conv2d_grads(x, w, gy, stride, padding, dilation):
+    """float64 numpy gradients of a one-group 2-D convolution: the weight's as a sum of
+    products over strided windows of the padded input, the input's by scattering each
+    tap's products back to the positions they read."""
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh, ow = gy.shape[2:]
+    gw = np.zeros(w.shape)
+    gxp = np.zeros(xp.shape)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dilation, i * dilation + stride * (oh - 1) + 1, stride)
+            cols = slice(j * dilation, j * dilation + stride * (ow - 1) + 1, stride)
+            gw[:, :, i, j] = np.einsum("noyx,ncyx->oc", gy, xp[:, :, rows, cols])
+            gxp[:, :, rows, cols] += np.einsum("noyx,oc->ncyx", gy, w[:, :, i, j])
+    h, wd = x.shape[2:]
+    return gxp[:, :, padding : padding + h, padding : padding + wd], gw
+
+
+# Each 2-D route of the kernels: direct (unit stride, <= 64 channels), im2col + GEMM
+# (stride 2, dilation; more than 64 channels), Winograd (3x3, unit stride), pointwise.
+ROUTES = [
+    ((2, 16, 12, 12), (16, 16, 5, 5), 1, 2, 1),
+    ((2, 8, 11, 11), (12, 8, 3, 3), 2, 1, 1),
+    ((2, 8, 13, 13), (8, 8, 3, 3), 1, 2, 2),
+    ((2, 80, 9, 9), (72, 80, 3, 3), 1, 1, 1),
+    ((3, 32, 10, 10), (32, 32, 3, 3), 1, 1, 1),
+    ((2, 8, 7, 7), (16, 8, 1, 1), 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("xs, ws, stride, padding, dilation", ROUTES)
+def test_conv2d_grads_match_numpy_on_every_route(xs, ws, stride, padding, dilation):
+    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+    out = CONV[2](rt(x), rt(w), None, stride, padding, dilation)
+    gy = RNG.standard_normal(tuple(out.shape))
+    ref_in, ref_w = _np_conv2d_grads(x, w, gy, stride, padding, dilation)
+    for dtype, tol in ((rtorch.float64, 1e-10), (rtorch.float32, 1e-4)):
+        xt, wt, gt = (rtorch.tensor(a, dtype=dtype) for a in (x, w, gy))
+        got_in = nn.grad.conv2d_input(xs, wt, gt, stride, padding, dilation)
+        got_w = nn.grad.conv2d_weight(xt, ws, gt, stride, padding, dilation)
+        assert got_in.dtype == got_w.dtype == dtype
+        assert_np_close(got_in, ref_in, rtol=tol, atol=tol)
+        assert_np_close(got_w, ref_w, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("xs, ws, stride, padding, dilation", ROUTES)
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.bfloat16])
+def test_conv2d_grads_are_the_backward_bits(xs, ws, stride, padding, dilation, dtype):
+    # The transposed convolution and the weight-gradient pass are the kernels the
+    # convolution's backward runs: the same bits as backward() (float32 and bfloat16).
+    x = rtorch.randn(*xs).to(dtype).requires_grad_()
+    w = rtorch.randn(*ws).to(dtype).requires_grad_()
+    out = F.conv2d(x, w, None, stride, padding, dilation)
+    gy = rtorch.randn(*out.shape).to(dtype)
+    out.backward(gy)
+    got_in = nn.grad.conv2d_input(xs, w.detach(), gy, stride, padding, dilation)
+    got_w = nn.grad.conv2d_weight(x.detach(), ws, gy, stride, padding, dilation)
+    assert rtorch.equal(got_in, x.grad)
+    assert rtorch.equal(got_w, w.grad)
+
+
+def test_conv1d_grads_and_fallbacks():
+    # conv1d runs as a 2-D convolution of height 1; string padding, a wanted graph and
+    # the meta device take the autograd route. All agree with backward().
+    x = rtorch.randn(3, 4, 17, dtype=rtorch.float64, requires_grad=True)
+    w = rtorch.randn(6, 2, 3, dtype=rtorch.float64, requires_grad=True)
+    out = F.conv1d(x, w, None, 2, 1, 2, 2)
+    gy = rtorch.randn(*out.shape, dtype=rtorch.float64)
+    out.backward(gy)
+    assert rtorch.equal(nn.grad.conv1d_weight(x.detach(), w.shape, gy, 2, 1, 2, 2), w.grad)
+    assert rtorch.equal(nn.grad.conv1d_input(x.shape, w.detach(), gy, 2, 1, 2, 2), x.grad)
+    x2 = rtorch.randn(2, 4, 9, 9, dtype=rtorch.float64)
+    w2 = rtorch.randn(6, 4, 3, 3, dtype=rtorch.float64, requires_grad=True)
+    same = F.conv2d(x2, w2, None, 1, "same")
+    gs = rtorch.randn(*same.shape, dtype=rtorch.float64)
+    (by_graph,) = rtorch.autograd.grad(same, w2, gs)
+    assert_np_close(nn.grad.conv2d_weight(x2, w2.shape, gs, 1, "same"), to_np(by_graph))
+    meta = nn.grad.conv2d_weight(x2.to("meta"), w2.shape, gs.to("meta"), 1, 1)
+    assert meta.device.type == "meta" and tuple(meta.shape) == tuple(w2.shape)
+    with pytest.raises(RuntimeError, match="Expected grad_output of shape"):
+        nn.grad.conv2d_weight(x2, w2.shape, gs[..., :-1], 1, 1)
+    with pytest.raises(RuntimeError, match="Expected grad_output of shape"):
+        nn.grad.conv2d_input(x2.shape, w2.detach(), gs[..., :-1], 1, 1)
+
+
 def test_conv2d_grads_against_finite_differences():
     x0, w0 = rnd(1, 2, 4, 4), rnd(3, 2, 2, 2)
     kwargs = {"stride": 2, "padding": 1}

@@ -193,6 +193,42 @@ pub fn conv2d(
     Ok(out)
 }
 
+/// The gradient of `conv2d(x, w)` with respect to its input (`wrt_input`) or its
+/// weight, given the output gradient `gy` (`torch.nn.grad.conv2d_input` and
+/// `conv2d_weight`, and the transposed convolution, which is the input gradient): the
+/// backward's kernels for that gradient alone, with no forward pass and no autograd.
+/// Of the operand whose gradient is computed only the shape and device are read (the
+/// gradient is allocated like it).
+pub fn conv2d_grad(
+    x: &Tensor,
+    w: &Tensor,
+    gy: &Tensor,
+    win: Window2d,
+    groups: i64,
+    wrt_input: bool,
+) -> Result<Tensor> {
+    let g = geometry(x, w, &win, groups)?;
+    let expected = [g.n, g.o, g.plane.oh, g.plane.ow];
+    if gy.shape()[..] != expected {
+        return Err(Error::Runtime(format!(
+            "Expected grad_output of shape {expected:?} for this convolution, but got {:?}",
+            gy.shape()
+        )));
+    }
+    if gy.dtype() != x.dtype() || w.dtype() != x.dtype() {
+        return Err(Error::Runtime(
+            "conv2d gradient: input, weight and grad_output differ in dtype".into(),
+        ));
+    }
+    let want = [wrt_input, !wrt_input, false];
+    let (gx, gw, _) = match x.dtype() {
+        DType::BF16 | DType::F16 => backward_half(gy, x, w, &g, &win, want)?,
+        _ => backward_kernels(gy, x, w, &g, want)?,
+    };
+    gx.or(gw)
+        .ok_or_else(|| Error::Runtime("conv2d gradient: none computed".into()))
+}
+
 /// The forward of a bfloat16/float16 convolution: the weight, group by group, times
 /// the input's im2col columns as one batched product, `(n, groups, o/groups, oh*ow)`,
 /// the bias of each output channel added before the rounding; no autograd.
