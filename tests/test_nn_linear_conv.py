@@ -266,6 +266,50 @@ def test_conv_transpose_stride_one_fuses_the_bias_as_pytorch():
         np.testing.assert_allclose(to_np(got), ref, rtol=0.05, atol=0.1)
 
 
+STRIDED_TRANSPOSED = [
+    ((2, 4, 5, 4), (4, 3, 3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 2),
+    ((1, 2, 3, 4), (2, 3, 3, 2), (1, 2), (0, 1), (1, 0), (2, 1), 1),
+    ((2, 8, 7, 7), (8, 6, 4, 4), (2, 2), (1, 1), (0, 0), (1, 1), 1),
+]
+
+
+def _assert_rounded_once(got, ref, dtype):
+    """``got`` (16-bit) is the float64 ``ref`` rounded once: float32 sums leave a rare
+    value on the other side of a rounding boundary (1 ulp), so all within an ulp and
+    99% exactly the rounded value (16-bit partial sums rounded ~27% the other way)."""
+    ref = np.asarray(ref, dtype=np.float64)
+    want = rtorch.tensor(ref).to(dtype)
+    assert (got == want).double().mean().item() >= 0.99
+    ulp = 2.0**-7 if dtype == rtorch.bfloat16 else 2.0**-10
+    np.testing.assert_allclose(to_np(got.double()), ref, rtol=ulp, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
+@pytest.mark.parametrize("xs,ws,stride,padding,out_pad,dilation,groups", STRIDED_TRANSPOSED)
+def test_strided_half_conv_transpose_rounds_once(
+    dtype, xs, ws, stride, padding, out_pad, dilation, groups
+):
+    # 16-bit transposed convolutions sum in float32 and round once, the bias included,
+    # as PyTorch's: each output and gradient is the float64 result on the same 16-bit
+    # values, rounded. With an output padding below the stride the node is PyTorch's
+    # (the input gradient of a convolution); above it (allowed below the dilation) the
+    # float32 ops are composed.
+    x, w, b = (t64(s).to(dtype).requires_grad_() for s in (xs, ws, (ws[1] * groups,)))
+    args = (stride, padding, out_pad, groups, dilation)
+    out = F.conv_transpose2d(x, w, b, *args)
+    assert out.dtype == dtype
+    if all(op < s for op, s in zip(out_pad, stride, strict=True)):
+        assert out.grad_fn.name() == "ConvolutionBackward0"
+    wide = [t.detach().double().requires_grad_() for t in (x, w, b)]
+    ref = np_conv_transpose2d(*(to_np(t) for t in wide), stride, padding, out_pad, dilation, groups)
+    _assert_rounded_once(out.detach(), ref, dtype)
+    g = rtorch.randn(*out.shape).to(dtype)
+    out.backward(g)
+    F.conv_transpose2d(*wide, *args).backward(g.double())
+    for got, want in zip((x, w, b), wide, strict=True):
+        _assert_rounded_once(got.grad, to_np(want.grad), dtype)
+
+
 def test_conv_transpose1d_matches_numpy():
     x, w = t64((2, 4, 5)), t64((4, 3, 3))
     out = F.conv_transpose1d(x, w, None, stride=3, padding=1, output_padding=2)

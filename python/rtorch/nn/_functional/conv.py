@@ -16,9 +16,11 @@ product, not a Python loop), a transposed convolution is a product followed by
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ... import _C
 from ..._C import Tensor
+from ...autograd import Function
 from .activation import _SCALAR_NAMES
 from .padding import pad as _pad
 
@@ -416,6 +418,84 @@ def _col2im_transposed(
     return out
 
 
+def _kernel_transposable(
+    x: Tensor,
+    w: Tensor,
+    bias: Tensor | None,
+    stride_t: tuple[int, ...],
+    out_pad_t: tuple[int, ...],
+) -> bool:
+    """Whether a batched 2-D transposed convolution runs as the input gradient of the
+    convolution it transposes (``_TransposedConv``): bfloat16 or float16 (whose W^T x
+    and col2im rounded twice; float32 and float64 keep them, 10-15% faster with their
+    backward for a 2x upsampling), on the CPU, with an output padding below the stride
+    (so that the convolution of the output's shape gives back the input's)."""
+    same = w.dtype == x.dtype and (bias is None or bias.dtype == x.dtype)
+    fits = all(op < s for op, s in zip(out_pad_t, stride_t, strict=True))
+    half = x.dtype in (_C.bfloat16, _C.float16)
+    return half and same and fits and x.device.type == "cpu"
+
+
+class _TransposedConv(Function):
+    """A 16-bit 2-D transposed convolution as the input gradient of the convolution it
+    transposes, on that convolution's backward kernels (``_C._conv2d_grad``): float32
+    sums rounded once, as PyTorch's. The node is PyTorch's ``ConvolutionBackward0``."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        x: Tensor,
+        w: Tensor,
+        bias: Tensor | None,
+        out_shape: tuple[int, ...],
+        stride: tuple[int, ...],
+        padding: tuple[int, ...],
+        dilation: tuple[int, ...],
+        groups: int,
+    ) -> Tensor:
+        ctx.save_for_backward(x, w)
+        ctx.args = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        dtype = x.dtype
+        if bias is not None and dtype in (_C.bfloat16, _C.float16):
+            # The bias joins the float32 sums before the one rounding.
+            x, w = x.float(), w.float()
+        placeholder = _C.empty(out_shape, dtype=x.dtype)  # only its shape is read
+        out = _C._conv2d_grad(placeholder, w, x, stride, padding, dilation, groups, True)
+        if bias is not None:
+            out = out.add_(bias.view(1, -1, 1, 1).to(out.dtype))
+        return out.to(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple:  # type: ignore[override]
+        # The forward is W^T x folded by col2im; its adjoint unfolds the gradient
+        # (im2col, a copy) and multiplies: one product per gradient, so 16-bit ones are
+        # float32 sums rounded once. (The convolution's own kernels took 1.3x as long
+        # for bfloat16: its weight gradient at stride 2 widens to float32.)
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.args
+        n, in_c, h, wd = x.shape
+        _, og, kh, kw = w.shape
+        ig, k, hw = in_c // groups, og * kh * kw, h * wd
+        cols = _C._im2col(grad, (kh, kw), dilation, padding, stride).view(n, groups, k, hw)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = _C.matmul(w.reshape(groups, ig, k), cols).view(n, in_c, h, wd)
+        if ctx.needs_input_grad[1]:
+            # Summed over the batch inside one product per group, (k, n*hw) @ (n*hw, ig):
+            # the columns regroup by whole rows (a transposed layout cost 3.2 ms against
+            # 1.9 for the 25 MB of a bfloat16 2x upsampling, and its product 7.5 against 4.4).
+            cs = cols.permute(1, 2, 0, 3).reshape(groups, k, n * hw)
+            xt = x.reshape(n, groups, ig, hw).permute(1, 0, 3, 2).reshape(groups, n * hw, ig)
+            gw = _C.matmul(cs, xt).transpose(1, 2).reshape(in_c, og, kh, kw)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = grad.sum((0, 2, 3))
+        return gx, gw, gb, None, None, None, None, None
+
+
+_TransposedConv._backward_name = "ConvolutionBackward0"
+
+
 def _conv_transposend(
     input: Tensor,
     weight: Tensor,
@@ -465,6 +545,18 @@ def _conv_transposend(
         fuse_bias = bias is not None and bias.dtype == x.dtype
         fused = bias if fuse_bias else None
         out = _conv2d_forward(x, wc.flip(2, 3), fused, (1, 1), flipped_pads, dil_t, groups)
+    elif _kernel_transposable(x, w, bias, stride_t, out_pad_t):
+        out_shape = (x.shape[0], out_c, out_h, out_w)
+        args = (out_shape, stride_t, pad_t, dil_t, groups)
+        out, fuse_bias = _TransposedConv.apply(x, w, bias, *args), True
+    elif x.dtype in (_C.bfloat16, _C.float16) and w.dtype == x.dtype:
+        # float32 sums rounded once, the bias included, as PyTorch's (oneDNN) transposed
+        # convolution (16-bit W^T x and col2im rounded the columns, then each partial sum).
+        args = ((out_h, out_w), stride_t, pad_t, out_pad_t, dil_t)
+        out = _col2im_transposed(x.float(), w.float(), groups, *args)
+        if bias is not None:
+            out = out + bias.view(1, out_c, 1, 1).float()
+        out, fuse_bias = out.to(x.dtype), True
     else:
         fuse_bias = False
         out = _col2im_transposed(x, w, groups, (out_h, out_w), stride_t, pad_t, out_pad_t, dil_t)
