@@ -310,6 +310,25 @@ def test_strided_half_conv_transpose_rounds_once(
         _assert_rounded_once(got.grad, to_np(want.grad), dtype)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
+def test_half_conv_transpose3d_rounds_once(stride, dtype):
+    # As the 2-D case: float32 sums and the bias rounded once (16-bit products and
+    # col2im along depth rounded 40-45% of the outputs the other way). The reference is
+    # the float64 path, which test_nn_3d_lazy checks against a numpy scatter loop.
+    x, w, b = (t64(s).to(dtype).requires_grad_() for s in ((2, 4, 4, 5, 3), (4, 3, 3, 2, 3), (3,)))
+    out = F.conv_transpose3d(x, w, b, stride, 1)
+    assert out.dtype == dtype
+    wide = [t.detach().double().requires_grad_() for t in (x, w, b)]
+    ref = F.conv_transpose3d(*wide, stride, 1)
+    _assert_rounded_once(out.detach(), to_np(ref.detach()), dtype)
+    g = rtorch.randn(*out.shape).to(dtype)
+    out.backward(g)
+    ref.backward(g.double())
+    for got, want in zip((x, w, b), wide, strict=True):
+        _assert_rounded_once(got.grad, to_np(want.grad), dtype)
+
+
 def test_conv_transpose1d_matches_numpy():
     x, w = t64((2, 4, 5)), t64((4, 3, 3))
     out = F.conv_transpose1d(x, w, None, stride=3, padding=1, output_padding=2)
