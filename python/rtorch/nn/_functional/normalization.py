@@ -316,12 +316,16 @@ def rms_norm(
             "Expected weight to be of same shape as normalized_shape, but got weight of "
             f"shape {list(weight.shape)} and normalized_shape = {normalized_shape}"
         )
-    # float16/bfloat16 compute in float32 and round once, and eps defaults to float32's
-    # epsilon for them, as PyTorch's rms_norm (its "opmath" type): bfloat16's own 0.0078
-    # would swamp mean(x^2) of small inputs (0.01 normalised to 0.11, not 1).
+    # float16/bfloat16 compute in float32 and round once, the weight's product included,
+    # and eps defaults to float32's epsilon for them, as PyTorch's rms_norm (its
+    # "opmath" type): bfloat16's own 0.0078 would swamp mean(x^2) of small inputs (0.01
+    # normalised to 0.11, not 1), and rounding before the weight rounded a quarter of
+    # the outputs the other way. The result has the input's dtype whatever the weight's.
     x = input.float() if input.dtype in _HALF_DTYPES else input
     if eps is None:
         eps = rtorch.finfo(x.dtype).eps
     dims = list(range(input.dim() - k, input.dim()))
-    out = (x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()).to(input.dtype)
-    return out * weight if weight is not None else out
+    out = x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out.to(input.dtype)
