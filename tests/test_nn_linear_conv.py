@@ -310,42 +310,39 @@ def test_strided_half_conv_transpose_rounds_once(
         _assert_rounded_once(got.grad, to_np(want.grad), dtype)
 
 
-@pytest.mark.parametrize("stride", [1, 2])
-@pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
-def test_half_conv_transpose3d_rounds_once(stride, dtype):
-    # As the 2-D case: float32 sums and the bias rounded once (16-bit products and
-    # col2im along depth rounded 40-45% of the outputs the other way). The reference is
-    # the float64 path, which test_nn_3d_lazy checks against a numpy scatter loop.
-    x, w, b = (t64(s).to(dtype).requires_grad_() for s in ((2, 4, 4, 5, 3), (4, 3, 3, 2, 3), (3,)))
-    out = F.conv_transpose3d(x, w, b, stride, 1)
+def _half_rounds_once(op, shapes, dtype):
+    """``op(x, w, b)`` on 16-bit operands against ``op`` on their float64 values: the
+    output and the three gradients rounded once. (The float64 paths are checked against
+    numpy in test_nn_3d_lazy.)"""
+    x, w, b = (t64(s).to(dtype).requires_grad_() for s in shapes)
+    out = op(x, w, b)
     assert out.dtype == dtype
     wide = [t.detach().double().requires_grad_() for t in (x, w, b)]
-    ref = F.conv_transpose3d(*wide, stride, 1)
+    ref = op(*wide)
     _assert_rounded_once(out.detach(), to_np(ref.detach()), dtype)
     g = rtorch.randn(*out.shape).to(dtype)
     out.backward(g)
     ref.backward(g.double())
     for got, want in zip((x, w, b), wide, strict=True):
         _assert_rounded_once(got.grad, to_np(want.grad), dtype)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
+def test_half_conv_transpose3d_rounds_once(stride, dtype):
+    # As the 2-D case: float32 sums and the bias rounded once (16-bit products and
+    # col2im along depth rounded 40-45% of the outputs the other way).
+    shapes = ((2, 4, 4, 5, 3), (4, 3, 3, 2, 3), (3,))
+    _half_rounds_once(lambda x, w, b: F.conv_transpose3d(x, w, b, stride, 1), shapes, dtype)
 
 
 @pytest.mark.parametrize("dtype", [rtorch.bfloat16, rtorch.float16])
 def test_half_conv3d_gradients_round_once(dtype):
     # The input's gradient sums its taps over depth in float32 before the one rounding
     # (in the 16-bit type, 40% of the bfloat16 gradients were an ulp off; PyTorch's are
-    # correctly rounded). Reference: the float64 path, checked against numpy in
-    # test_nn_3d_lazy.
-    x, w, b = (t64(s).to(dtype).requires_grad_() for s in ((2, 4, 5, 6, 5), (6, 2, 3, 2, 3), (6,)))
-    out = F.conv3d(x, w, b, (2, 1, 1), 1, 1, 2)
-    assert out.dtype == dtype
-    wide = [t.detach().double().requires_grad_() for t in (x, w, b)]
-    ref = F.conv3d(*wide, (2, 1, 1), 1, 1, 2)
-    _assert_rounded_once(out.detach(), to_np(ref.detach()), dtype)
-    g = rtorch.randn(*out.shape).to(dtype)
-    out.backward(g)
-    ref.backward(g.double())
-    for got, want in zip((x, w, b), wide, strict=True):
-        _assert_rounded_once(got.grad, to_np(want.grad), dtype)
+    # correctly rounded).
+    shapes = ((2, 4, 5, 6, 5), (6, 2, 3, 2, 3), (6,))
+    _half_rounds_once(lambda x, w, b: F.conv3d(x, w, b, (2, 1, 1), 1, 1, 2), shapes, dtype)
 
 
 def test_conv_transpose1d_matches_numpy():

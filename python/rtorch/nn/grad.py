@@ -44,6 +44,15 @@ def _size(size: Any, name: str) -> list[int]:
     return [int(s) for s in size]
 
 
+def _check_grad_output(shape: Sequence[int], grad_output: Tensor) -> None:
+    """``grad_output`` has the convolution's output shape ``shape``."""
+    if tuple(shape) != tuple(grad_output.shape):
+        raise RuntimeError(
+            f"Expected grad_output of shape {list(shape)} for this convolution, "
+            f"but got {list(grad_output.shape)}"
+        )
+
+
 def _grad_of(
     spatial: int,
     wrt_input: bool,
@@ -61,11 +70,7 @@ def _grad_of(
     )
     with rtorch.enable_grad():
         output = _CONV[spatial](input, weight, None, stride, padding, dilation, groups)
-        if tuple(output.shape) != tuple(grad_output.shape):
-            raise RuntimeError(
-                f"Expected grad_output of shape {list(output.shape)} for this convolution, "
-                f"but got {list(grad_output.shape)}"
-            )
+        _check_grad_output(output.shape, grad_output)
         (grad,) = rtorch.autograd.grad(output, target, grad_output, create_graph=create_graph)
     return grad
 
@@ -90,11 +95,7 @@ def _transposed_input_grad(
     meta_in = rtorch.empty(size, dtype=weight.dtype, device="meta")
     meta_w = rtorch.empty(list(weight.shape), dtype=weight.dtype, device="meta")
     shape = _CONV[spatial](meta_in, meta_w, None, stride, padding, dilation, groups).shape
-    if tuple(shape) != tuple(grad_output.shape):
-        raise RuntimeError(
-            f"Expected grad_output of shape {list(shape)} for this convolution, "
-            f"but got {list(grad_output.shape)}"
-        )
+    _check_grad_output(shape, grad_output)
     s, p, d = (_tuple(v, spatial) for v in (stride, padding, dilation))
     kernel, i_sizes, o_sizes = weight.shape[2:], size[-spatial:], shape[-spatial:]
     # The transposed convolution gives (o - 1) s - 2p + d (k - 1) + 1 + output_padding.
