@@ -36,6 +36,31 @@ def test_compile_returns_the_callable() -> None:
         rtorch.compile(m, mode="default", options={})
 
 
+def test_compiler_queries_and_markers() -> None:
+    # Nothing is compiled in rtorch: the queries say so, the markers return their input.
+    compiler = rtorch.compiler
+    assert not compiler.is_compiling() and not compiler.is_dynamo_compiling()
+    assert not compiler.is_exporting()
+
+    def f(x):
+        return x + 1
+
+    assert compiler.disable(f) is f and compiler.disable()(f) is f
+    assert compiler.disable(f, recursive=False, reason="eager") is f
+    assert compiler.allow_in_graph(f) is f and compiler.assume_constant_result(f) is f
+    assert compiler.reset() is None and compiler.cudagraph_mark_step_begin() is None
+    assert compiler.list_backends() == []
+
+
+def test_assert_raises_with_the_message() -> None:
+    rtorch._assert(True, "unused")
+    rtorch._assert(rtorch.tensor(True), "unused")
+    with pytest.raises(AssertionError, match="^the shape is wrong$"):
+        rtorch._assert(rtorch.tensor(3) == 4, "the shape is wrong")
+    with pytest.raises(AssertionError, match="^zero$"):
+        rtorch._assert(0, "zero")
+
+
 def test_jit_passthrough() -> None:
     m = nn.Linear(2, 2)
     with pytest.warns(FutureWarning, match="`torch.jit.script` is deprecated"):

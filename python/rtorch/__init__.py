@@ -181,6 +181,7 @@ _LAZY_SUBMODULES = frozenset(
     {
         "nn",
         "optim",
+        "compiler",
         "utils",
         "vision",
         "serialization",

@@ -60,6 +60,12 @@ def compile(
     return model
 
 
+def _assert(condition: Any, message: str) -> None:
+    """``torch._assert``: ``assert condition, message`` in a form tracing keeps (rtorch
+    runs eagerly: a plain assertion, ``AssertionError`` with ``message`` when false)."""
+    assert condition, message
+
+
 # ----- defaults -----
 
 
@@ -504,6 +510,7 @@ def _imag(self: Tensor) -> Tensor:
 
 FUNCTIONS: dict[str, Any] = {
     "compile": compile,
+    "_assert": _assert,
     "layout": layout,
     "strided": strided,
     "set_default_tensor_type": set_default_tensor_type,
