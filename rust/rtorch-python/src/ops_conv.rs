@@ -1,7 +1,7 @@
 //! Bindings of the fused 2-D convolution behind `F.conv2d` (and conv1d, which is a
 //! conv2d of height 1), `_conv2d`, and of its input or weight gradient alone,
-//! `_conv2d_grad` (`nn.grad`, transposed convolutions). The Python layer checks the arguments with
-//! PyTorch's messages and pads asymmetric 'same' padding itself.
+//! `_conv2d_grad` (`nn.grad`, 16-bit transposed convolutions). The Python layer checks
+//! the arguments with PyTorch's messages and pads asymmetric 'same' padding itself.
 
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
