@@ -234,6 +234,8 @@ def test_rms_norm_and_3d_norms():
         RuntimeError, match=r"expected input with shape \[\*4\], but got input of size\[2, 3\]"
     ):
         F.rms_norm(rtorch.randn(2, 3), (4,))
+    with pytest.raises(NotImplementedError, match="\"rms_norm\" not implemented for 'Long'"):
+        F.rms_norm(rtorch.ones(2, 4, dtype=rtorch.int64), (4,))
     b3 = nn.BatchNorm3d(3).double()
     v = t64((2, 3, 2, 3, 2))
     assert_np_close(b3(v), np_norm(to_np(v), (0, 2, 3, 4), 1e-5))

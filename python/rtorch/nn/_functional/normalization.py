@@ -14,6 +14,7 @@ import rtorch
 
 from ... import _C
 from ..._C import Tensor
+from .activation import _require_floating
 from .padding import pad as _pad
 
 __all__ = [
@@ -304,6 +305,7 @@ def rms_norm(
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = [int(s) for s in normalized_shape]
+    _require_floating(input, "rms_norm")
     k = len(normalized_shape)
     if input.dim() < k or list(input.shape[input.dim() - k :]) != normalized_shape:
         raise RuntimeError(
