@@ -80,6 +80,15 @@ def test_sdpa_masks():
         RuntimeError, match="Explicit attn_mask should not be set when is_causal=True"
     ):
         F.scaled_dot_product_attention(_t(q), _t(k), _t(v), attn_mask=_t(bias), is_causal=True)
+    # PyTorch's messages for mixed and integer dtypes.
+    with pytest.raises(
+        RuntimeError,
+        match="Expected query, key, and value to have the same dtype, but got query.dtype: "
+        "c10::BFloat16 key.dtype: double and value.dtype: double instead.",
+    ):
+        F.scaled_dot_product_attention(_t(q).bfloat16(), _t(k), _t(v))
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Long"):
+        F.scaled_dot_product_attention(*(rtorch.ones(2, 3, 4, dtype=rtorch.int64),) * 3)
 
 
 def test_sdpa_grouped_query_attention_and_dropout():

@@ -16,6 +16,8 @@ import warnings
 from ... import _C
 from ..._C import Tensor
 from .. import functional as F  # partially initialised at import time; used at call time
+from .activation import _SCALAR_NAMES
+from .conv import _CPP_TYPE_NAMES
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
@@ -64,6 +66,15 @@ def scaled_dot_product_attention(
             "Expected query, key, and value to all be  at least 2 dimensional, but got "
             f"query.dim: {query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead."
         )
+    if not query.dtype == key.dtype == value.dtype:
+        names = [_CPP_TYPE_NAMES.get(t.dtype, str(t.dtype)) for t in (query, key, value)]
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{names[0]} key.dtype: {names[1]} and value.dtype: {names[2]} instead."
+        )
+    if not query.is_floating_point():
+        name = _SCALAR_NAMES.get(query.dtype, str(query.dtype))
+        raise RuntimeError(f"expected scalar type Float but found {name}")
     head_dim = query.shape[-1]
     if key.shape[-1] != head_dim:
         raise RuntimeError(
@@ -74,8 +85,7 @@ def scaled_dot_product_attention(
         groups = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(groups, -3)
         value = value.repeat_interleave(groups, -3)
-    half = (_C.bfloat16, _C.float16)
-    if query.dtype in half and key.dtype == query.dtype and value.dtype == query.dtype:
+    if query.dtype in (_C.bfloat16, _C.float16):
         # Scores, softmax and products in float32, rounded once at the end, as PyTorch's
         # CPU kernel accumulates them (16-bit op by op: 46% of the bfloat16 outputs
         # correctly rounded, PyTorch 67%, this ~100%).
