@@ -182,6 +182,42 @@ def test_errors():
         RuntimeError, match="expected m1 and m2 to have the same dtype, but got: float != double"
     ):
         rtorch.ones(2, 3) @ rtorch.ones(3, 2, dtype=rtorch.float64)
+    # The addmm family words a dtype mismatch each its own way, as PyTorch 2.15.
+    bf = rtorch.bfloat16
+    for call, msg in (
+        (
+            lambda: rtorch.addmm(
+                rtorch.ones(3, 4), rtorch.ones(3, 5, dtype=bf), rtorch.ones(5, 4, dtype=bf)
+            ),
+            "self and mat2 must have the same dtype, but got Float and BFloat16",
+        ),
+        (
+            lambda: rtorch.addmm(
+                rtorch.ones(3, 4, dtype=bf), rtorch.ones(3, 5), rtorch.ones(5, 4, dtype=bf)
+            ),
+            "mat1 and mat2 must have the same dtype, but got Float and BFloat16",
+        ),
+        (
+            lambda: rtorch.addbmm(
+                rtorch.ones(3, 4), rtorch.ones(2, 3, 5, dtype=bf), rtorch.ones(2, 5, 4, dtype=bf)
+            ),
+            "self and mat2 must have the same dtype, but got Float and BFloat16",
+        ),
+        (
+            lambda: rtorch.baddbmm(
+                rtorch.ones(2, 3, 4), rtorch.ones(2, 3, 5, dtype=bf), rtorch.ones(2, 5, 4, dtype=bf)
+            ),
+            "Input dtypes must be the same, got: input float, batch1: c10::BFloat16, batch2: c10::BFloat16",
+        ),
+        (
+            lambda: rtorch.addmv(
+                rtorch.ones(3), rtorch.ones(3, 5, dtype=bf), rtorch.ones(5, dtype=bf)
+            ),
+            "addmv input tensors must have the same dtype, but got Float, BFloat16, and BFloat16",
+        ),
+    ):
+        with pytest.raises(RuntimeError, match=msg):
+            call()
     with pytest.raises(RuntimeError, match="1D tensors expected, but got 2D and 2D tensors"):
         rtorch.dot(rtorch.ones(2, 2), rtorch.ones(2, 2))
     with pytest.raises(RuntimeError, match="inconsistent tensor size"):

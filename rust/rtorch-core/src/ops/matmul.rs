@@ -483,15 +483,47 @@ fn scaled_sum(input: &Tensor, prod: &Tensor, beta: Scalar, alpha: Scalar) -> Res
     Ok(r)
 }
 
-fn check_input_dtype(input: &Tensor, m: &Tensor) -> Result<()> {
-    if input.dtype() != m.dtype() {
-        return Err(Error::Runtime(format!(
-            "expected m1 and m2 to have the same dtype, but got: {} != {}",
-            input.dtype().cpp_type_name(),
-            m.dtype().cpp_type_name()
-        )));
+/// Which op of the addmm family checks its dtypes (each words the error its own way).
+#[derive(Clone, Copy)]
+enum AddOp {
+    /// addmm and addbmm.
+    Matrices,
+    Addmv,
+    Baddbmm,
+}
+
+/// The input and both operands of an addmm-family op share one dtype, else PyTorch's
+/// error for that op.
+fn check_dtypes(op: AddOp, input: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+    let (i, x, y) = (input.dtype(), a.dtype(), b.dtype());
+    if i == x && x == y {
+        return Ok(());
     }
-    Ok(())
+    let msg = match op {
+        AddOp::Baddbmm => format!(
+            "Input dtypes must be the same, got: input {}, batch1: {}, batch2: {}",
+            i.cpp_type_name(),
+            x.cpp_type_name(),
+            y.cpp_type_name()
+        ),
+        AddOp::Addmv => format!(
+            "addmv input tensors must have the same dtype, but got {}, {}, and {}",
+            i.scalar_type_name(),
+            x.scalar_type_name(),
+            y.scalar_type_name()
+        ),
+        AddOp::Matrices if x != y => format!(
+            "mat1 and mat2 must have the same dtype, but got {} and {}",
+            x.scalar_type_name(),
+            y.scalar_type_name()
+        ),
+        AddOp::Matrices => format!(
+            "self and mat2 must have the same dtype, but got {} and {}",
+            i.scalar_type_name(),
+            y.scalar_type_name()
+        ),
+    };
+    Err(Error::Runtime(msg))
 }
 
 /// `addmm`, `addmv` and `baddbmm` on 16-bit operands, computed in float32 and rounded
@@ -526,8 +558,8 @@ pub fn addmm(
     if let Some(r) = in_float32([input, m1, m2], |i, a, b| addmm(i, a, b, beta, alpha))? {
         return Ok(r);
     }
+    check_dtypes(AddOp::Matrices, input, m1, m2)?;
     let p = mm(m1, m2)?;
-    check_input_dtype(input, m1)?;
     scaled_sum(input, &p, beta, alpha)
 }
 
@@ -712,8 +744,8 @@ pub fn addmv(
     if let Some(r) = in_float32([input, mat, vec], |x, y, z| addmv(x, y, z, beta, alpha))? {
         return Ok(r);
     }
+    check_dtypes(AddOp::Addmv, input, mat, vec)?;
     let p = mv(mat, vec)?;
-    check_input_dtype(input, mat)?;
     scaled_sum(input, &p, beta, alpha)
 }
 
@@ -728,8 +760,8 @@ pub fn baddbmm(
     if let Some(r) = in_float32([input, b1, b2], |x, y, z| baddbmm(x, y, z, beta, alpha))? {
         return Ok(r);
     }
+    check_dtypes(AddOp::Baddbmm, input, b1, b2)?;
     let p = bmm(b1, b2)?;
-    check_input_dtype(input, b1)?;
     scaled_sum(input, &p, beta, alpha)
 }
 
@@ -741,9 +773,9 @@ pub fn addbmm(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    check_dtypes(AddOp::Matrices, input, b1, b2)?;
     let p = bmm(b1, b2)?;
     let p = super::reduce::sum(&p, &[0], false, None)?;
-    check_input_dtype(input, b1)?;
     scaled_sum(input, &p, beta, alpha)
 }
 
