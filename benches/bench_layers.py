@@ -40,6 +40,8 @@ ROWS = [
     "avg_pool3d 8x16x16x32x32 k3 s1 p1 forward+backward",
     "depthwise conv2d 16x960x7x7 k3 p1 forward+backward",
     "depthwise conv2d 16x144x56x56 k3 p1 forward+backward",
+    "avg_pool2d 32x64x28x28 k4 forward",
+    "adaptive_avg_pool2d 32x64x28x28 ->7x7 forward",
 ]
 
 
@@ -118,6 +120,9 @@ def time_calls(lib, seconds: float) -> dict:
     r[ROWS[21]] = best_us(step(nn.Conv2d(960, 960, 3, padding=1, groups=960), late), seconds)
     early = lib.randn(16, 144, 56, 56, requires_grad=True)
     r[ROWS[22]] = best_us(step(nn.Conv2d(144, 144, 3, padding=1, groups=144), early), seconds)
+    maps = lib.randn(32, 64, 28, 28)
+    r[ROWS[23]] = best_us(lambda: F.avg_pool2d(maps, 4), seconds)
+    r[ROWS[24]] = best_us(lambda: F.adaptive_avg_pool2d(maps, 7), seconds)
     return r
 
 

@@ -236,6 +236,23 @@ def test_adaptive_1d_none_and_unbatched():
     assert F.adaptive_max_pool2d(t64((3, 8, 7)), 2).shape == (3, 2, 2)
 
 
+@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
+def test_adaptive_avg_pool_equal_bins_match_numpy(dtype):
+    # Equal bins run as average pooling (its kernel): batched and unbatched, square and
+    # oblong bins, the gradient spread evenly.
+    x = t64((2, 3, 12, 10)).to(dtype).requires_grad_()
+    for size in ((3, 5), (6, 2), (4, 10)):
+        got = F.adaptive_avg_pool2d(x, size)
+        assert got.dtype == dtype
+        want = np_adaptive(to_np(x.detach()).astype(np.float64), *size, np.mean)
+        np.testing.assert_allclose(to_np(got.detach()), want, rtol=1e-6, atol=1e-6)
+        unbatched = F.adaptive_avg_pool2d(x.detach()[0], size)
+        np.testing.assert_allclose(to_np(unbatched), want[0], rtol=1e-6, atol=1e-6)
+    F.adaptive_avg_pool2d(x, (3, 5)).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), np.full((2, 3, 12, 10), 1 / 8), rtol=1e-6)
+    assert gradcheck(lambda a: F.adaptive_avg_pool2d(a, (3, 2)), (t64((1, 2, 6, 8), True),))
+
+
 def test_pooling_gradcheck():
     x = t64((1, 2, 5, 6), True)
     assert gradcheck(lambda a: F.max_pool2d(a, 3, 2, 1, ceil_mode=True), (x,))

