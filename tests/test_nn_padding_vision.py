@@ -898,6 +898,30 @@ def test_grid_sample_modes_match_numpy(mode, padding, align):
     )
 
 
+def test_grid_sample_gradient_of_one_operand():
+    # autograd.grad of the grid alone (the input also requiring one) or of the input
+    # alone: each the same as from a backward of both. The grid's against central
+    # differences of the numpy reference, in float64.
+    x = t64((2, 3, 5, 6), True)
+    gn = RNG.uniform(-1.2, 1.2, (2, 4, 7, 2))
+    grid = rtorch.tensor(gn, dtype=rtorch.float64, requires_grad=True)
+    out = F.grid_sample(x, grid, align_corners=False)
+    g = RNG.standard_normal(tuple(out.shape))
+    (only_grid,) = rtorch.autograd.grad(out, grid, rtorch.tensor(g), retain_graph=True)
+    (only_x,) = rtorch.autograd.grad(out, x, rtorch.tensor(g), retain_graph=True)
+    both = rtorch.autograd.grad(out, (x, grid), rtorch.tensor(g))
+    assert rtorch.equal(only_x, both[0]) and rtorch.equal(only_grid, both[1])
+    h, num = 1e-6, np.zeros_like(gn)
+    for i in np.ndindex(*gn.shape):
+        up, down = gn.copy(), gn.copy()
+        up[i] += h
+        down[i] -= h
+        diff = _np_grid_sample(to_np(x.detach()), up, "bilinear", "zeros", False)
+        diff -= _np_grid_sample(to_np(x.detach()), down, "bilinear", "zeros", False)
+        num[i] = (diff * g).sum() / (2 * h)
+    assert_np_close(only_grid, num, rtol=1e-5, atol=1e-6)
+
+
 def _np_keys(d: float) -> float:
     """Keys' cubic convolution kernel with a = -0.75 (PyTorch's), at distance d."""
     a, d = -0.75, abs(d)

@@ -127,7 +127,13 @@ pub fn grid_sample(
                 ));
             }
             let (x, grid) = (sx.unpack(ctx)?, sg.unpack(ctx)?);
-            let (gx, gg) = gradients(g, &x, &grid, &s, (want_x, want_grid))?;
+            // Only the gradients this pass uses (`autograd.grad` of the grid alone skips
+            // the input's scatter: 1.49 -> 0.9-1.15 ms on 16x32x32x32).
+            let want = (
+                want_x && ctx.needs_input_grad(0),
+                want_grid && ctx.needs_input_grad(1),
+            );
+            let (gx, gg) = gradients(g, &x, &grid, &s, want)?;
             Ok(vec![gx, gg])
         });
     }
