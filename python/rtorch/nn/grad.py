@@ -121,8 +121,8 @@ def _kernel_grad(
     from the fused kernels' backward pass for it alone (``_C._conv2d_grad``: no forward
     pass), given the other operand ``known`` and the shape ``size`` of the one whose
     gradient is wanted; None where that does not apply: a graph is wanted (double
-    backward), string padding, another dtype or device, unbatched shapes or arguments
-    of the wrong length (the routes below then give PyTorch's errors)."""
+    backward), string padding, another dtype or device, unbatched or negative shapes or
+    arguments of the wrong length (the routes below then give PyTorch's errors)."""
     graph = rtorch.is_grad_enabled() and (known.requires_grad or grad_output.requires_grad)
     if graph or isinstance(padding, str) or spatial not in (1, 2):
         return None
@@ -132,15 +132,16 @@ def _kernel_grad(
         return None
     s, p, d = (_tuple(v, spatial) for v in (stride, padding, dilation))
     shapes_fit = known.dim() == spatial + 2 and len(size) == spatial + 2
-    if not shapes_fit or any(len(v) != spatial for v in (s, p, d)):
+    if not shapes_fit or any(v < 0 for v in size) or any(len(v) != spatial for v in (s, p, d)):
         return None
     known, gy = known.detach(), grad_output.detach()
     if spatial == 1:
         # A 1-D convolution is a 2-D one of height 1.
         known, gy, size = known.unsqueeze(2), gy.unsqueeze(2), [*size[:2], 1, size[2]]
         s, p, d = [1, *s], [0, *p], [1, *d]
-    # Only the shape of the operand whose gradient is wanted is read (uninitialised).
-    other = rtorch.empty(size, dtype=known.dtype)
+    # Only the shape of the operand whose gradient is wanted is read: one element
+    # broadcast to it (a fresh input-sized tensor cost its page faults).
+    other = rtorch.empty((), dtype=known.dtype).expand(size)
     x, w = (other, known) if wrt_input else (known, other)
     grad = _C._conv2d_grad(x, w, gy, tuple(s), tuple(p), tuple(d), groups, wrt_input)
     return grad.squeeze(2) if spatial == 1 else grad
