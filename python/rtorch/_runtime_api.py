@@ -298,10 +298,10 @@ _scalar_name = scalar_name
 # ----- random in-place fills composed from uniform_ -----
 
 
-def _uniform_float(self: Tensor) -> Tensor:
-    """U(0, 1) draws shaped like ``self`` in a floating dtype (double for integers)."""
-    dtype = self.dtype if self.is_floating_point() else _C.float64
-    return _C.empty(tuple(self.shape), dtype=dtype).uniform_()
+def _uniform_float64(self: Tensor, generator: Any) -> Tensor:
+    """One float64 U(0, 1) draw per element of ``self`` (PyTorch's
+    ``uniform_real_distribution<double>``, in memory order for a contiguous ``self``)."""
+    return _C.empty(tuple(self.shape), dtype=_C.float64).uniform_(generator=generator)
 
 
 # C++'s names of the integer types, as PyTorch's continuous-distribution errors print them.
@@ -317,8 +317,11 @@ def _cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: An
         )
     if not sigma > 0.0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    u = _uniform_float(self)
-    return self.copy_(median + sigma * (math.pi * (u - 0.5)).tan())
+    # median + sigma * tan(pi * (u - 1/2)) in float64, as PyTorch (which fuses the last
+    # multiply-add: with median or sigma other than 0 and 1 a value may differ by an ulp).
+    u = _uniform_float64(self, generator)
+    t = ((u - 0.5) * math.pi).tan()
+    return self.copy_(t if (median, sigma) == (0, 1) else median + sigma * t)
 
 
 def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Any = None) -> Tensor:
@@ -328,18 +331,25 @@ def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: An
         )
     if not std > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    draw = _C.empty(tuple(self.shape), dtype=self.dtype).normal_(mean, std)
-    return self.copy_(draw.exp())
+    # exp of PyTorch's one-at-a-time float64 normal draws: normal_ on a strided float64
+    # view takes that path (a contiguous fill of 16 or more would draw by blocks).
+    n = self.numel()
+    draw = _C.empty((n, 2), dtype=_C.float64)[:, 0].normal_(mean, std, generator=generator)
+    return self.copy_(draw.exp().reshape(tuple(self.shape)))
 
 
 def _geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
-    """Number of Bernoulli(p) trials up to the first success (1, 2, …), by inversion."""
+    """Number of Bernoulli(p) trials up to the first success (1, 2, …), by inversion:
+    ``ceil(ln(u) / ln(1 - p))`` with a float64 uniform per element, as PyTorch."""
     if self.dtype == _C.bool:
         raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    u = _uniform_float(self).clamp(min=1e-300)
-    return self.copy_((u.log() / math.log1p(-p)).ceil().clamp(min=1))
+    u = _uniform_float64(self, generator)
+    if not self.is_floating_point():
+        # u = 0 gives an infinite count, which no integer holds.
+        u = u.clamp(min=1e-300)
+    return self.copy_((u.log() / math.log1p(-p)).ceil())
 
 
 def _hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:

@@ -1,8 +1,8 @@
 """Parameter initialisation, as ``torch.nn.init``.
 
 Every function fills its tensor in place under ``no_grad`` and returns it. The formulas
-(gains, fans, bounds) are PyTorch's, so default initialisations have the same
-distributions; the random numbers themselves differ (rtorch's generator is Philox).
+(gains, fans, bounds) and the draws are PyTorch's, so after the same ``manual_seed`` a
+default initialisation gives PyTorch's values.
 """
 
 from __future__ import annotations
@@ -137,9 +137,13 @@ def trunc_normal_(
     r"""Fills ``tensor`` from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` truncated to
     :math:`[a, b]`.
 
-    Uses the inverse CDF: uniform values between the CDF at ``a`` and at ``b`` are mapped
-    back through the normal quantile function (``erfinv``).
+    As PyTorch: where the interval holds more than 30% of the normal's mass, normal draws
+    outside it are redrawn until none is; otherwise uniform candidates in :math:`[a, b]`
+    are accepted with probability :math:`\text{pdf}(x) / \text{pdf}(\text{mode})`, the
+    rejected ones redrawn. Same draws as PyTorch, so a seed gives its values.
     """
+    if tensor.is_meta:
+        return tensor
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
@@ -147,14 +151,53 @@ def trunc_normal_(
             stacklevel=2,
         )
     with rtorch.no_grad():
-        lo = _norm_cdf((a - mean) / std)
-        hi = _norm_cdf((b - mean) / std)
-        tensor.uniform_(2 * lo - 1, 2 * hi - 1, generator=generator)
-        tensor.erfinv_()
-        tensor.mul_(std * math.sqrt(2.0))
-        tensor.add_(mean)
-        tensor.clamp_(min=a, max=b)
+        mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
+        if mass > 0.3:
+            _truncated_by_redraws(tensor, mean, std, a, b, generator)
+        else:
+            _truncated_by_rejection(tensor, mean, std, a, b, generator)
         return tensor
+
+
+def _truncated_by_redraws(
+    tensor: Tensor, mean: float, std: float, a: float, b: float, generator: Any
+) -> None:
+    # The bounds as the tensor's dtype holds them, so that the test matches its values.
+    lo = rtorch.tensor(a, dtype=tensor.dtype).item()
+    hi = rtorch.tensor(b, dtype=tensor.dtype).item()
+    result = tensor.normal_(mean, std, generator=generator)
+    while True:
+        outside = (result < lo) | (result > hi)
+        if not outside.any():
+            break
+        redrawn = rtorch.empty_like(result).normal_(mean, std, generator=generator)
+        result = rtorch.where(outside, redrawn, result)
+    if result is not tensor:
+        tensor.copy_(result)
+
+
+def _truncated_by_rejection(
+    tensor: Tensor, mean: float, std: float, a: float, b: float, generator: Any
+) -> None:
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+    def log_ratio(x: Tensor) -> Tensor:
+        """ln(pdf(x) / pdf(mode)), computed in place in ``x``."""
+        return x.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+
+    def rejected(x: Tensor) -> Tensor:
+        return rtorch.empty_like(tensor).uniform_(generator=generator).log_().gt(log_ratio(x))
+
+    tensor.uniform_(a, b, generator=generator)
+    pending = rejected(tensor.clone())
+    result = tensor
+    while pending.any():
+        candidates = rtorch.empty_like(tensor).uniform_(a, b, generator=generator)
+        result = rtorch.where(pending, candidates, result)
+        pending = rtorch.where(pending, rejected(candidates), pending)
+    if result is not tensor:
+        tensor.copy_(result)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -270,26 +313,6 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
-def _orthonormal_columns(a: Tensor) -> Tensor:
-    """Q of the QR decomposition of the tall (m >= n) float64 matrix ``a``, with R's
-    diagonal positive.
-
-    The core has no ``linalg.qr`` yet, so this is Gram-Schmidt with one round of
-    re-orthogonalisation per column (CGS2), accurate to float64 rounding. The
-    positive-diagonal convention is what PyTorch's ``q * sign(diag(r))`` produces.
-    """
-    m, n = a.shape
-    q = rtorch.zeros(m, n, dtype=rtorch.float64)
-    for k in range(n):
-        v = a[:, k].clone()
-        if k > 0:
-            basis = q[:, :k]
-            for _ in range(2):
-                v = v - basis.mv(basis.t().mv(v))
-        q[:, k] = v / v.norm()
-    return q
-
-
 def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tensor:
     r"""Fills ``tensor`` with a (semi) orthogonal matrix (Saxe et al. 2013).
 
@@ -303,10 +326,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tenso
         return tensor
     rows = tensor.size(0)
     cols = tensor.numel() // rows
-    flattened = rtorch.empty(rows, cols, dtype=rtorch.float64).normal_(0, 1, generator=generator)
+    flattened = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
     if rows < cols:
         flattened = flattened.t()
-    q = _orthonormal_columns(flattened)
+    q, r = rtorch.linalg.qr(flattened)
+    # R's diagonal made positive (Mezzadri's condition for Q to be Haar-distributed).
+    q = q * r.diagonal().sign()
     if rows < cols:
         q = q.t()
     with rtorch.no_grad():
@@ -324,11 +349,9 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any =
     num_zeros = math.ceil(sparsity * rows)
     with rtorch.no_grad():
         tensor.normal_(0, std, generator=generator)
-        if num_zeros:
-            # One random permutation per column: argsort of uniform noise, column-wise.
-            noise = rtorch.rand(rows, cols, generator=generator)
-            zero_rows = noise.argsort(dim=0)[:num_zeros]
-            tensor.scatter_(0, zero_rows, 0.0)
+        # One permutation per column, from the default generator (as PyTorch draws them).
+        for col in range(cols):
+            tensor[rtorch.randperm(rows)[:num_zeros], col] = 0
     return tensor
 
 

@@ -1,7 +1,7 @@
 //! Random numbers: the `Generator` class, seeding, random tensors, in-place random
 //! fills (`uniform_`, `normal_`, …), `fill_` / `zero_`, and the thread-count settings.
 
-use crate::convert::{dtype_arg, scalar_arg, shape_args, size_arg, tensor_arg};
+use crate::convert::{dtype_arg, scalar_arg, size_arg, tensor_arg};
 use crate::creation::{check_device, finish, like_target, on_device};
 use crate::error::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
@@ -33,7 +33,9 @@ fn seed_arg(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
 }
 
 fn state_tensor(g: &Generator) -> PyResult<PyTensor> {
-    wrap(Tensor::from_vec(g.get_state().to_vec(), &[16]))
+    let state = g.get_state();
+    let n = state.len();
+    wrap(Tensor::from_vec(state, &[n]))
 }
 
 fn set_state_from(g: &GenHandle, state: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -607,14 +609,28 @@ impl PyTensor {
         to: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let g = gen_arg(generator);
-        let ints = shape_args(args).unwrap_or_default();
-        let (from, upto) = match (ints.len(), to) {
-            (0, None) => (0, None),
-            (0, Some(t)) => (0, Some(int_arg(t, "to")?)),
-            (1, None) => (0, Some(ints[0])),
-            (1, Some(t)) => (ints[0], Some(int_arg(t, "to")?)),
-            (2, None) => (ints[0], Some(ints[1])),
-            _ => return Err(PyTypeError::new_err("random_() takes at most 2 arguments")),
+        // random_(), random_(to), random_(from, to) with `to` None for the dtype's top.
+        let mut bounds = Vec::with_capacity(2);
+        for a in args.iter() {
+            bounds.push(if a.is_none() {
+                None
+            } else {
+                Some(int_arg(&a, "from")?)
+            });
+        }
+        let to = match to {
+            Some(t) if !t.is_none() => Some(Some(int_arg(t, "to")?)),
+            Some(_) => Some(None),
+            None => None,
+        };
+        let (from, upto) = match (bounds.as_slice(), to) {
+            ([], None) => (None, None),
+            ([], Some(t)) => (Some(0), t),
+            ([Some(t)], None) => (Some(0), Some(*t)),
+            ([Some(f)], Some(t)) => (Some(*f), t),
+            ([Some(f), None], None) => (Some(*f), None),
+            ([Some(f), Some(t)], None) => (Some(*f), Some(*t)),
+            _ => return Err(PyTypeError::new_err("random_() received an invalid combination of arguments - expected one of: (*, torch.Generator generator = None), (int from, int to, *, torch.Generator generator = None), (int to, *, torch.Generator generator = None)")),
         };
         r::random_(&slf.borrow().inner, from, upto, g.as_ref()).py()?;
         Ok(slf)

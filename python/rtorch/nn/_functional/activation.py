@@ -253,11 +253,25 @@ def rrelu(
     and fixed at (lower + upper) / 2 in evaluation."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    noise = _C.rand_like(input).mul_(upper - lower).add_(lower)
-    slope = _C.where(input <= 0, noise, 1.0)
+    if not input.is_floating_point() or input.dtype == _C.float16:
+        raise NotImplementedError(
+            f"\"rrelu_with_noise_out_cpu\" not implemented for '{_SCALAR_NAMES[input.dtype]}'"
+        )
+    # As PyTorch's CPU kernel: one float64 uniform in [lower, upper) per non-positive element
+    # (in memory order), the bounds and the slope in the input's compute precision.
+    wide = input.dtype == _C.float64
+    compute = _C.float64 if wide else _C.float32
+    lo = lower if wide else float(_C.tensor(lower, dtype=_C.float32))
+    hi = upper if wide else float(_C.tensor(upper, dtype=_C.float32))
+    x = input.contiguous()
+    negative = x <= 0
+    count = int(negative.sum())
+    slopes = _C.empty(count, dtype=_C.float64).uniform_(lo, hi).to(compute)
+    slope = _C.ones(tuple(x.shape), dtype=compute)
+    slope[negative] = slopes
     if inplace:
         return input.mul_(slope)
-    return input * slope
+    return (x * slope).to(input.dtype)
 
 
 def rrelu_(

@@ -23,13 +23,13 @@ __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
 def _dropout(x: Tensor, p: float) -> Tensor:
-    """Inverted dropout in training mode (kept values scaled by 1 / (1 - p))."""
+    """Inverted dropout in training mode, drawn as ``F.dropout`` (PyTorch's attention calls
+    ``at::dropout`` too, so a seed gives its masks)."""
     if p <= 0.0:
         return x
-    if p >= 1.0:
-        return x * 0.0
-    keep = _C.rand_like(x) >= p
-    return x * keep * (1.0 / (1.0 - p))
+    from .dropout import dropout
+
+    return dropout(x, p, training=True)
 
 
 def scaled_dot_product_attention(

@@ -1,9 +1,10 @@
-//! Random tensors and in-place random fills on the Philox generator, plus `fill_` and
+//! Random tensors and in-place random fills on PyTorch's generator, plus `fill_` and
 //! `zero_`.
 //!
 //! Every draw goes through a [`GenHandle`]: the process-wide default generator unless
-//! the caller passes its own. Fills are computed from element indices only (see
-//! `crate::random`), so results are identical for any thread count.
+//! the caller passes its own. Each fill draws as PyTorch's CPU kernel for it does (see
+//! `crate::random`), visiting a tensor's elements in memory order (TensorIterator's
+//! order for an output), so a seed gives PyTorch's values.
 
 use super::binary::{add_scaled, mul, Rhs};
 use super::{check_inplace, finish_constant_write, reduce::zeros_like};
@@ -69,60 +70,62 @@ fn not_implemented(kernel: &str, dtype: DType) -> Error {
     ))
 }
 
-/// Contiguous values drawn by `fill32` / `fill64` (by the dtype's precision) written into
-/// `t` with conversion; `t` may have any layout.
-fn write_draw(
-    t: &Tensor,
-    gen: Option<&GenHandle>,
-    fill32: impl FnOnce(&mut Generator, &mut [f32]),
-    fill64: impl FnOnce(&mut Generator, &mut [f64]),
-) -> Result<()> {
-    if !has_values(t) {
-        return Ok(());
-    }
-    // A contiguous float32/float64 tensor is drawn into directly (the same values: the
-    // draw depends on the element index only), without a staging copy.
-    if t.is_contiguous() {
-        match t.dtype() {
-            DType::F32 => {
-                // SAFETY: `t` is the in-place op's own output; nothing else touches its
-                // storage while this op runs.
-                let out = unsafe { t.cpu_slice_mut::<f32>()? };
-                with_gen(gen, |g| fill32(g, out));
-                return Ok(());
-            }
-            DType::F64 => {
-                // SAFETY: as above.
-                let out = unsafe { t.cpu_slice_mut::<f64>()? };
-                with_gen(gen, |g| fill64(g, out));
-                return Ok(());
-            }
-            _ => {}
-        }
-    }
-    // Otherwise drawn into a fresh tensor of the draw's precision and converted.
-    let wide = t.dtype() == DType::F64;
-    let src_dtype = if wide { DType::F64 } else { DType::F32 };
-    let src = Tensor::uninit(t.shape(), src_dtype, crate::device::Device::Cpu)?;
-    // SAFETY (both): `src` is this function's fresh tensor; nothing else holds it.
-    if wide {
-        let out = unsafe { src.cpu_slice_mut::<f64>()? };
-        with_gen(gen, |g| fill64(g, out));
-    } else {
-        let out = unsafe { src.cpu_slice_mut::<f32>()? };
-        with_gen(gen, |g| fill32(g, out));
-    }
-    crate::ops::map::copy_cast(t, &src)?;
-    Ok(())
-}
-
-// ----- in-place fills -----
-
 /// False for a tensor without values (meta): in-place draws into it draw nothing and
 /// leave the generator where it was, as PyTorch's meta kernels do.
 fn has_values(t: &Tensor) -> bool {
     t.device() != crate::device::Device::Meta
 }
+
+/// `t` with its dimensions ordered by decreasing stride (ties keep their order), so that
+/// a row-major walk visits `t`'s elements in memory order: the order in which PyTorch's
+/// serial kernels write an output. A contiguous `t` is returned as is.
+fn in_memory_order(t: &Tensor) -> Result<Tensor> {
+    if t.is_contiguous() {
+        return Ok(t.clone());
+    }
+    let mut dims: Vec<usize> = (0..t.dim()).collect();
+    let strides = t.strides();
+    dims.sort_by(|&a, &b| strides[b].cmp(&strides[a]));
+    let dims: Vec<i64> = dims.into_iter().map(|d| d as i64).collect();
+    let _guard = GradModeGuard::new(false);
+    super::shape::permute(t, &dims)
+}
+
+/// Values computed in float32 written into `t` (any dtype and layout) in memory order.
+fn write_f32(t: &Tensor, values: Vec<f32>) -> Result<()> {
+    let dst = in_memory_order(t)?;
+    let src = Tensor::from_vec(values, dst.shape())?;
+    crate::ops::map::copy_cast(&dst, &src)
+}
+
+/// Values computed in float64 written into `t` in memory order. A 16-bit float `t` gets
+/// them rounded to float32 first, as PyTorch's conversion from double does.
+fn write_f64(t: &Tensor, values: Vec<f64>) -> Result<()> {
+    if matches!(t.dtype(), DType::F16 | DType::BF16) {
+        return write_f32(t, values.into_iter().map(|v| v as f32).collect());
+    }
+    let dst = in_memory_order(t)?;
+    let src = Tensor::from_vec(values, dst.shape())?;
+    crate::ops::map::copy_cast(&dst, &src)
+}
+
+/// Integers written into `t` in memory order.
+fn write_i64(t: &Tensor, values: Vec<i64>) -> Result<()> {
+    let dst = in_memory_order(t)?;
+    let src = Tensor::from_vec(values, dst.shape())?;
+    crate::ops::map::copy_cast(&dst, &src)
+}
+
+/// `v` rounded to `dtype` (a float dtype) and back to f32.
+fn round_to(dtype: DType, v: f32) -> f32 {
+    match dtype {
+        DType::F16 => half::f16::from_f32(v).to_f32(),
+        DType::BF16 => half::bf16::from_f32(v).to_f32(),
+        _ => v,
+    }
+}
+
+// ----- in-place fills -----
 
 /// `uniform_(from, to)`.
 pub fn uniform_(t: &Tensor, from: f64, to: f64, gen: Option<&GenHandle>) -> Result<()> {
@@ -135,14 +138,87 @@ pub fn uniform_(t: &Tensor, from: f64, to: f64, gen: Option<&GenHandle>) -> Resu
             "uniform_ expects to return a [from, to) range, but found from={from} > to={to}"
         )));
     }
-    write_draw(
-        t,
-        gen,
-        |g, v| random::fill_uniform_f32(g, v, from as f32, to as f32),
-        |g, v| random::fill_uniform_f64(g, v, from, to),
-    )?;
+    if has_values(t) {
+        match t.dtype() {
+            DType::F64 => {
+                let mut v = contiguous_or_staged_f64(t);
+                with_gen(gen, |g| random::fill_uniform_f64(g, v.slice(), from, to));
+                v.finish(t)?;
+            }
+            dtype => {
+                let mut v = contiguous_or_staged_f32(t);
+                with_gen(gen, |g| {
+                    random::fill_uniform_f32(g, v.slice(), from as f32, to as f32)
+                });
+                if matches!(dtype, DType::F16 | DType::BF16) {
+                    // Rounded to the dtype, a value equal to `to` becomes `from`.
+                    let (lo, hi) = (round_to(dtype, from as f32), round_to(dtype, to as f32));
+                    for x in v.slice() {
+                        let r = round_to(dtype, *x);
+                        *x = if r == hi { lo } else { r };
+                    }
+                }
+                v.finish(t)?;
+            }
+        }
+    }
     finish_constant_write(t, "UniformBackward0");
     Ok(())
+}
+
+/// Float values drawn straight into a contiguous tensor of the drawing precision, or
+/// into a buffer written afterwards in memory order.
+enum Staged<'a, T> {
+    Direct(&'a mut [T]),
+    Buffer(Vec<T>),
+}
+
+impl<T> Staged<'_, T> {
+    fn slice(&mut self) -> &mut [T] {
+        match self {
+            Staged::Direct(s) => s,
+            Staged::Buffer(v) => v,
+        }
+    }
+}
+
+impl Staged<'_, f32> {
+    fn finish(self, t: &Tensor) -> Result<()> {
+        match self {
+            Staged::Direct(_) => Ok(()),
+            Staged::Buffer(v) => write_f32(t, v),
+        }
+    }
+}
+
+impl Staged<'_, f64> {
+    fn finish(self, t: &Tensor) -> Result<()> {
+        match self {
+            Staged::Direct(_) => Ok(()),
+            Staged::Buffer(v) => write_f64(t, v),
+        }
+    }
+}
+
+fn contiguous_or_staged_f32(t: &Tensor) -> Staged<'_, f32> {
+    if t.is_contiguous() && t.dtype() == DType::F32 {
+        // SAFETY: `t` is the in-place op's own output; nothing else touches its storage
+        // while this op runs.
+        if let Ok(s) = unsafe { t.cpu_slice_mut::<f32>() } {
+            return Staged::Direct(s);
+        }
+    }
+    Staged::Buffer(vec![0f32; t.numel()])
+}
+
+fn contiguous_or_staged_f64(t: &Tensor) -> Staged<'_, f64> {
+    if t.is_contiguous() && t.dtype() == DType::F64 {
+        // SAFETY: as in `contiguous_or_staged_f32`.
+        if let Ok(s) = unsafe { t.cpu_slice_mut::<f64>() } {
+            return Staged::Direct(s);
+        }
+    }
+    Staged::Buffer(vec![0f64; t.numel()])
 }
 
 fn check_std(std: f64) -> Result<()> {
@@ -154,19 +230,43 @@ fn check_std(std: f64) -> Result<()> {
     Ok(())
 }
 
-/// `normal_(mean, std)`.
+/// `normal_(mean, std)`: PyTorch's block fill for contiguous tensors of 16 or more
+/// elements, its one-at-a-time draws otherwise.
 pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
     if !t.dtype().is_floating_point() {
         return Err(not_implemented("normal_kernel_cpu", t.dtype()));
     }
     check_std(std)?;
-    write_draw(
-        t,
-        gen,
-        |g, v| random::fill_normal_f32(g, v, mean as f32, std as f32),
-        |g, v| random::fill_normal_f64(g, v, mean, std),
-    )?;
+    if has_values(t) {
+        let blocks = t.numel() >= 16 && t.is_contiguous();
+        match t.dtype() {
+            DType::F32 if blocks => {
+                let mut v = contiguous_or_staged_f32(t);
+                with_gen(gen, |g| {
+                    random::fill_normal_f32(g, v.slice(), mean as f32, std as f32)
+                });
+                v.finish(t)?;
+            }
+            DType::F64 if blocks => {
+                let mut v = contiguous_or_staged_f64(t);
+                with_gen(gen, |g| random::fill_normal_f64(g, v.slice(), mean, std));
+                v.finish(t)?;
+            }
+            DType::F16 | DType::BF16 if blocks => {
+                let mut v = vec![0f32; t.numel()];
+                with_gen(gen, |g| {
+                    random::fill_normal_f32_by_blocks(g, &mut v, mean as f32, std as f32)
+                });
+                write_f32(t, v)?;
+            }
+            _ => {
+                let mut v = vec![0f64; t.numel()];
+                with_gen(gen, |g| random::fill_normal_serial(g, &mut v, mean, std));
+                write_f64(t, v)?;
+            }
+        }
+    }
     finish_constant_write(t, "NormalBackward0");
     Ok(())
 }
@@ -188,22 +288,14 @@ pub fn exponential_(t: &Tensor, lambd: f64, gen: Option<&GenHandle>) -> Result<(
     }
     if has_values(t) {
         let mut v = vec![0f64; t.numel()];
-        with_gen(gen, |g| random::fill_exponential_f64(g, &mut v, lambd));
-        let src = Tensor::from_vec(v, t.shape())?;
-        crate::ops::map::copy_cast(t, &src)?;
+        with_gen(gen, |g| random::fill_exponential(g, &mut v, lambd));
+        write_f64(t, v)?;
     }
     finish_constant_write(t, "ExponentialBackward0");
     Ok(())
 }
 
-/// Uniform probabilities in [0, 1) as f64, one per element of `shape`.
-fn unit_draws(n: usize, gen: Option<&GenHandle>) -> Vec<f64> {
-    let mut v = vec![0f64; n];
-    with_gen(gen, |g| random::fill_uniform_f64(g, &mut v, 0.0, 1.0));
-    v
-}
-
-/// `bernoulli_(p)` with a float probability.
+/// `bernoulli_(p)` with a float probability: one 53-bit uniform per element.
 pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
     if !(0.0..=1.0).contains(&p) {
@@ -211,19 +303,27 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
             "bernoulli_ expects p to be in [0, 1], but got p={p}"
         )));
     }
-    // Float tensors (dropout's masks) take the other fills' route: contiguous float32 /
-    // float64 ones are written in place, in one pass.
-    if t.dtype().is_floating_point() {
-        write_draw(
-            t,
-            gen,
-            |g, v| random::fill_bernoulli(g, v, p, 1.0, 0.0),
-            |g, v| random::fill_bernoulli(g, v, p, 1.0, 0.0),
-        )?;
-    } else if has_values(t) {
-        let u = unit_draws(t.numel(), gen);
-        let v: Vec<u8> = u.into_iter().map(|x| (x < p) as u8).collect();
-        crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
+    if has_values(t) {
+        // Contiguous float32 / float64 tensors (dropout's masks) are written in place.
+        match t.dtype() {
+            DType::F32 if t.is_contiguous() => {
+                // SAFETY: `t` is the in-place op's own output; nothing else touches its
+                // storage while this op runs.
+                let out = unsafe { t.cpu_slice_mut::<f32>()? };
+                with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
+            }
+            DType::F64 if t.is_contiguous() => {
+                // SAFETY: as above.
+                let out = unsafe { t.cpu_slice_mut::<f64>()? };
+                with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
+            }
+            _ => {
+                let mut v = vec![0u8; t.numel()];
+                with_gen(gen, |g| random::fill_bernoulli(g, &mut v, p, 1, 0));
+                let dst = in_memory_order(t)?;
+                crate::ops::map::copy_cast(&dst, &Tensor::from_vec(v, dst.shape())?)?;
+            }
+        }
     }
     finish_constant_write(t, "BernoulliBackward0");
     Ok(())
@@ -238,7 +338,8 @@ fn check_probs(p: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// `bernoulli_(p)` with a tensor of probabilities broadcast to `t`.
+/// `bernoulli_(p)` with a tensor of probabilities broadcast to `t`: a 53-bit uniform per
+/// element for float64 probabilities, a 24-bit one compared in float32 otherwise.
 pub fn bernoulli_tensor_(t: &Tensor, p: &Tensor, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
     let pe = super::expand_view(p, t.shape())?;
@@ -246,16 +347,33 @@ pub fn bernoulli_tensor_(t: &Tensor, p: &Tensor, gen: Option<&GenHandle>) -> Res
         finish_constant_write(t, "BernoulliBackward1");
         return Ok(());
     }
+    // The probabilities in the order `t` is written in.
+    let dst = in_memory_order(t)?;
+    let pe = if dst.shape() == t.shape() && t.is_contiguous() {
+        pe
+    } else {
+        let mut dims: Vec<usize> = (0..t.dim()).collect();
+        let strides = t.strides();
+        dims.sort_by(|&a, &b| strides[b].cmp(&strides[a]));
+        let dims: Vec<i64> = dims.into_iter().map(|d| d as i64).collect();
+        let _guard = GradModeGuard::new(false);
+        super::shape::permute(&pe, &dims)?
+    };
     let probs = pe.to_f64_vec()?;
     check_probs(&probs)?;
-    let u = unit_draws(t.numel(), gen);
-    let v: Vec<u8> = u.iter().zip(&probs).map(|(&x, &p)| (x < p) as u8).collect();
-    crate::ops::map::copy_cast(t, &Tensor::from_vec(v, t.shape())?)?;
+    let mut v = vec![0u8; t.numel()];
+    if p.dtype() == DType::F64 {
+        with_gen(gen, |g| random::fill_bernoulli_probs_f64(g, &mut v, &probs));
+    } else {
+        let probs: Vec<f32> = probs.iter().map(|&x| x as f32).collect();
+        with_gen(gen, |g| random::fill_bernoulli_probs_f32(g, &mut v, &probs));
+    }
+    crate::ops::map::copy_cast(&dst, &Tensor::from_vec(v, dst.shape())?)?;
     finish_constant_write(t, "BernoulliBackward1");
     Ok(())
 }
 
-/// The largest integer `random_()` produces for `dtype`, plus one.
+/// `random_()`'s exclusive upper bound for `dtype` (its largest integer plus one).
 fn random_default_to(dtype: DType) -> i128 {
     match dtype {
         DType::F32 => (1 << 24) + 1,
@@ -271,44 +389,44 @@ fn random_default_to(dtype: DType) -> i128 {
     }
 }
 
-/// `random_(from, to)`: integers in [from, to); `to=None` means the dtype's maximum
-/// (inclusive), as PyTorch's `random_()` / `random_(from, None)`.
-pub fn random_(t: &Tensor, from: i64, to: Option<i64>, gen: Option<&GenHandle>) -> Result<()> {
+/// `random_()` with no bounds: `draw % random_default_to(dtype)`, the draw one u64 for
+/// int64 and float64 and one u32 otherwise; `random_(from, to)` and `random_(from)` (to
+/// the dtype's largest integer, inclusive) draw as [`random::fill_ints_in_range`], except
+/// the full 64-bit range (`from` = -2^63, no `to`), which takes each u64 as is.
+pub fn random_(
+    t: &Tensor,
+    from: Option<i64>,
+    to: Option<i64>,
+    gen: Option<&GenHandle>,
+) -> Result<()> {
     check_inplace(t)?;
-    let to: i128 = match to {
-        Some(to) => to as i128,
-        None => random_default_to(t.dtype()),
-    };
-    if (from as i128) >= to {
+    let dtype = t.dtype();
+    let modulus = random_default_to(dtype);
+    let low = from.unwrap_or(0);
+    let high: i128 = to.map_or(modulus, i128::from);
+    if i128::from(low) >= high {
         return Err(Error::Runtime(format!(
-            "random_ expects 'from' to be less than 'to', but got from={from} >= to={to}"
+            "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )));
     }
-    let bound = (to - from as i128) as u64;
-    fill_ints(t, from, bound, gen)?;
+    if has_values(t) {
+        let mut v = vec![0i64; t.numel()];
+        with_gen(gen, |g| match (from, to) {
+            (None, None) => {
+                let wide = matches!(dtype, DType::I64 | DType::F64);
+                let m = modulus as u64;
+                random::fill_ints_by(g, &mut v, wide, |x| (x % m) as i64)
+            }
+            _ => match u64::try_from(high - i128::from(low)) {
+                Ok(range) => random::fill_ints_in_range(g, &mut v, low, range),
+                // [-2^63, 2^63): every u64 is a value.
+                Err(_) => random::fill_ints_by(g, &mut v, true, |x| x as i64),
+            },
+        });
+        write_i64(t, v)?;
+    }
     finish_constant_write(t, "RandomBackward0");
     Ok(())
-}
-
-fn fill_ints(t: &Tensor, low: i64, bound: u64, gen: Option<&GenHandle>) -> Result<()> {
-    if !has_values(t) {
-        return Ok(());
-    }
-    // Drawn straight into a contiguous int64 tensor (randint's default), else into a
-    // fresh one and converted: no staging vectors (their page faults took longer than
-    // the draw).
-    let draw = |out: &mut [i64]| {
-        with_gen(gen, |g| random::fill_random_ints(g, out, low, bound)).map_err(Error::Runtime)
-    };
-    if t.is_contiguous() && t.dtype() == DType::I64 {
-        // SAFETY: `t` is the in-place op's own output; nothing else touches its storage
-        // while this op runs.
-        return draw(unsafe { t.cpu_slice_mut::<i64>()? });
-    }
-    let src = Tensor::uninit(t.shape(), DType::I64, crate::device::Device::Cpu)?;
-    // SAFETY: `src` is this function's fresh tensor; nothing else holds it.
-    draw(unsafe { src.cpu_slice_mut::<i64>()? })?;
-    crate::ops::map::copy_cast(t, &src)
 }
 
 /// `fill_(value)`.
@@ -388,8 +506,21 @@ pub fn randint(
             "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )));
     }
+    let range = (i128::from(high) - i128::from(low)) as u64;
+    let draw = |out: &mut [i64]| {
+        with_gen(gen, |g| random::fill_ints_in_range(g, out, low, range));
+    };
+    if dtype == DType::I64 {
+        // Drawn straight into the result (randint's default dtype).
+        let t = Tensor::uninit(shape, DType::I64, crate::device::Device::Cpu)?;
+        // SAFETY: `t` is this op's fresh output; nothing else holds it yet.
+        draw(unsafe { t.cpu_slice_mut::<i64>()? });
+        return Ok(t);
+    }
     let t = Tensor::uninit(shape, dtype, crate::device::Device::Cpu)?;
-    fill_ints(&t, low, (high as i128 - low as i128) as u64, gen)?;
+    let mut v = vec![0i64; t.numel()];
+    draw(&mut v);
+    write_i64(&t, v)?;
     Ok(t)
 }
 
@@ -543,54 +674,155 @@ pub fn multinomial(
         input.shape()[0]
     };
     let w = input.to_f64_vec()?;
-    if w.iter().any(|&x| !x.is_finite() || x < 0.0) {
-        return Err(Error::Runtime(
-            "probability tensor contains either `inf`, `nan` or element < 0".into(),
-        ));
-    }
-    let u = unit_draws(rows * ns, gen);
-    let mut out = Vec::with_capacity(rows * ns);
-    for r in 0..rows {
-        let mut row: Vec<f64> = w[r * cats..(r + 1) * cats].to_vec();
-        let total: f64 = row.iter().sum();
-        if total <= 0.0 {
-            return Err(Error::Runtime(
-                "invalid multinomial distribution (sum of probabilities <= 0)".into(),
-            ));
-        }
-        let mut remaining = total;
-        for s in 0..ns {
-            let target = u[r * ns + s] * remaining;
-            let mut acc = 0.0;
-            let mut pick = None;
-            let mut last_nonzero = 0;
-            for (i, &x) in row.iter().enumerate() {
-                if x > 0.0 {
-                    last_nonzero = i;
-                    acc += x;
-                    if target < acc {
-                        pick = Some(i);
-                        break;
-                    }
-                }
-            }
-            let i = pick.unwrap_or(last_nonzero);
-            out.push(i as i64);
-            if !replacement {
-                remaining -= row[i];
-                row[i] = 0.0;
-                if remaining <= 0.0 {
-                    remaining = row.iter().sum();
-                }
-            }
-        }
-    }
     let shape: Vec<usize> = if input.dim() == 1 {
         vec![ns]
     } else {
         vec![rows, ns]
     };
+    let out = if !replacement || ns == 1 {
+        multinomial_by_exponentials(&w, input, rows, cats, ns, gen)?
+    } else if input.dtype() == DType::F64 {
+        multinomial_with_replacement::<f64>(&w, rows, cats, ns, gen)?
+    } else {
+        // float32 and the 16-bit dtypes accumulate in float32.
+        multinomial_with_replacement::<f32>(&w, rows, cats, ns, gen)?
+    };
     Tensor::from_vec(out, &shape)
+}
+
+/// PyTorch's sampling without replacement (and of one sample): `q ~ Exp(1)` per element
+/// in the input's dtype, then the indices of the largest `p / q` of each row (Gumbel
+/// top-k), largest first.
+fn multinomial_by_exponentials(
+    w: &[f64],
+    input: &Tensor,
+    rows: usize,
+    cats: usize,
+    ns: usize,
+    gen: Option<&GenHandle>,
+) -> Result<Vec<i64>> {
+    if w.iter().any(|&x| x.is_nan() || x == f64::INFINITY || x < 0.0) {
+        return Err(Error::Runtime(
+            "probability tensor contains either `inf`, `nan` or element < 0".into(),
+        ));
+    }
+    if w.chunks(cats.max(1))
+        .any(|row| row.iter().sum::<f64>() == 0.0)
+    {
+        return Err(Error::Runtime(
+            "invalid multinomial distribution (sum of probabilities <= 0)".into(),
+        ));
+    }
+    let q = Tensor::uninit(input.shape(), input.dtype(), crate::device::Device::Cpu)?;
+    exponential_(&q, 1.0, gen)?;
+    let ratio = {
+        let _guard = GradModeGuard::new(false);
+        super::binary::div(&input.detach(), &q)?.to_f64_vec()?
+    };
+    let mut out = Vec::with_capacity(rows * ns);
+    for row in ratio.chunks(cats) {
+        // Descending by value, NaN first (as the largest), ties by index.
+        let mut order: Vec<usize> = (0..cats).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (row[a], row[b]);
+            match (x.is_nan(), y.is_nan()) {
+                (true, true) => a.cmp(&b),
+                (true, false) => std::cmp::Ordering::Less,
+                (false, true) => std::cmp::Ordering::Greater,
+                _ => y
+                    .partial_cmp(&x)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(a.cmp(&b)),
+            }
+        });
+        out.extend(order[..ns].iter().map(|&i| i as i64));
+    }
+    Ok(out)
+}
+
+/// The precision a row's cumulative distribution is kept in.
+trait Cumulative:
+    Copy + PartialOrd + std::ops::Add<Output = Self> + std::ops::Div<Output = Self>
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Cumulative for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Cumulative for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// PyTorch's sampling with replacement: each row's running sum in `T`, divided by its
+/// total (the last entry set to 1), and per sample a 53-bit uniform located by binary
+/// search (the first entry not below it).
+fn multinomial_with_replacement<T: Cumulative>(
+    w: &[f64],
+    rows: usize,
+    cats: usize,
+    ns: usize,
+    gen: Option<&GenHandle>,
+) -> Result<Vec<i64>> {
+    let mut out = Vec::with_capacity(rows * ns);
+    let mut cum = vec![T::ZERO; cats];
+    with_gen(gen, |g| {
+        for row in w.chunks(cats) {
+            let mut sum = T::ZERO;
+            for (c, &x) in cum.iter_mut().zip(row) {
+                if x < 0.0 {
+                    return Err(Error::Runtime(
+                        "invalid multinomial distribution (encountering probability entry < 0)"
+                            .into(),
+                    ));
+                }
+                if !x.is_finite() {
+                    return Err(Error::Runtime(
+                        "invalid multinomial distribution (encountering probability entry = \
+                         infinity or NaN)"
+                            .into(),
+                    ));
+                }
+                sum = sum + T::from_f64(x);
+                *c = sum;
+            }
+            if sum.partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
+                return Err(Error::Runtime(
+                    "invalid multinomial distribution (sum of probabilities <= 0)".into(),
+                ));
+            }
+            for c in cum.iter_mut() {
+                *c = *c / sum;
+            }
+            if let Some(last) = cum.last_mut() {
+                *last = T::ONE;
+            }
+            for _ in 0..ns {
+                let u = random::unit_f64(g.next_u64());
+                out.push(cum.partition_point(|c| c.to_f64() < u) as i64);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]
