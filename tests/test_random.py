@@ -3,6 +3,8 @@ in-place fills, fill_/zero_, thread settings."""
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from conftest import FLOAT_DTYPES, INT_DTYPES, to_np
@@ -38,12 +40,72 @@ def test_rng_state_roundtrip():
     rtorch.manual_seed(7)
     rtorch.rand(3)
     state = rtorch.get_rng_state()
-    assert state.dtype == rtorch.uint8 and state.shape == (16,)
+    # PyTorch's CPUGeneratorImplState: 5056 bytes.
+    assert state.dtype == rtorch.uint8 and state.shape == (5056,)
     a = rtorch.rand(4)
     rtorch.set_rng_state(state)
     assert rtorch.rand(4).tolist() == a.tolist()
-    with pytest.raises(RuntimeError):
-        rtorch.set_rng_state(rtorch.zeros(16))
+    # The returned state is a copy, not a view of the generator.
+    copy = rtorch.get_rng_state()
+    copy[30] = (copy[30].item() + 1) % 256
+    assert rtorch.get_rng_state()[30].item() != copy[30].item()
+    # Saved mid-stream with a normal cached (randn(3) draws two pairs): restoring it
+    # gives the cached value back, whatever ran in between.
+    rtorch.manual_seed(3)
+    rtorch.randn(3)
+    mid = rtorch.get_rng_state()
+    assert struct.unpack("<QiiQ", bytes(mid[:24].tolist())) == (3, 1 + 624 - 8, 1, 8)
+    assert struct.unpack("<i", bytes(mid[5040:5044].tolist())) == (1,)
+    b = rtorch.randn(5)
+    c = rtorch.randn(40, dtype=rtorch.float64)
+    rtorch.manual_seed(99)
+    rtorch.randn(1)
+    rtorch.set_rng_state(mid)
+    assert rtorch.initial_seed() == 3
+    assert rtorch.randn(5).tolist() == b.tolist()
+    assert rtorch.randn(40, dtype=rtorch.float64).tolist() == c.tolist()
+
+
+def test_set_rng_state_size_check_as_pytorch():
+    for n in (16, 5048, 5057):  # PyTorch 2.15 no longer takes the 5048-byte legacy state
+        with pytest.raises(
+            RuntimeError,
+            match=f"^Expected a CPUGeneratorImplState of size 5056 but found the input RNG "
+            f"state size to be {n}$",
+        ):
+            rtorch.set_rng_state(rtorch.zeros(n, dtype=rtorch.uint8))
+
+
+def test_set_rng_state_rejects_an_invalid_twister_state():
+    rtorch.manual_seed(3)
+    s = rtorch.get_rng_state()
+
+    def patched(offset: int, raw: bytes) -> rtorch.Tensor:
+        z = s.clone()
+        z[offset : offset + len(raw)] = rtorch.tensor(list(raw), dtype=rtorch.uint8)
+        return z
+
+    for bad in (
+        patched(8, struct.pack("<i", 0)),  # left
+        patched(8, struct.pack("<i", 625)),
+        patched(16, struct.pack("<Q", 625)),  # next
+        patched(12, struct.pack("<i", 0)),  # seeded
+    ):
+        with pytest.raises(RuntimeError, match="^Invalid mt19937 state$"):
+            rtorch.set_rng_state(bad)
+        with pytest.raises(RuntimeError, match="^Invalid mt19937 state$"):
+            rtorch.Generator().set_state(bad)
+    rtorch.set_rng_state(patched(8, struct.pack("<i", 624)))  # the bounds are valid
+    rtorch.set_rng_state(patched(16, struct.pack("<Q", 624)))
+
+
+def test_set_rng_state_wants_a_contiguous_byte_tensor_as_pytorch():
+    with pytest.raises(TypeError, match="^RNG state must be a torch.ByteTensor$"):
+        rtorch.set_rng_state(rtorch.get_rng_state().float())
+    with pytest.raises(TypeError, match="^RNG state must be a torch.ByteTensor$"):
+        rtorch.Generator().set_state(rtorch.get_rng_state().to(rtorch.int8))
+    with pytest.raises(RuntimeError, match="^RNG state must be contiguous$"):
+        rtorch.set_rng_state(rtorch.zeros(2 * 5056, dtype=rtorch.uint8)[::2])
 
 
 def test_generator_independent_of_default():
@@ -243,17 +305,21 @@ def test_inplace_on_noncontiguous_view():
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
-def test_inplace_draws_do_not_depend_on_the_layout(dtype):
-    # A contiguous float32/float64 tensor is drawn into directly, any other through a
-    # staging buffer; element i (in row-major order) gets draw i either way. 70_001
-    # elements: several parallel chunks and a partial SIMD batch at the end.
-    for fill in (lambda t: t.uniform_(-1, 3), lambda t: t.normal_(0.5, 2.0)):
-        rtorch.manual_seed(7)
-        direct = fill(rtorch.empty(7, 10_003, dtype=dtype))
-        rtorch.manual_seed(7)
-        staged = fill(rtorch.empty(10_003, 7, dtype=dtype).t())
-        assert not staged.is_contiguous()
-        np.testing.assert_array_equal(vals(direct), vals(staged))
+def test_inplace_draws_follow_memory_order(dtype):
+    # As PyTorch: a non-contiguous tensor is visited in memory order, so uniform_ of a
+    # transposed tensor fills its storage as uniform_ of the contiguous one would; a
+    # non-contiguous normal_ takes one value at a time, as a strided vector does.
+    rtorch.manual_seed(7)
+    direct = rtorch.empty(70_021, dtype=dtype).uniform_(-1, 3)
+    rtorch.manual_seed(7)
+    staged = rtorch.empty(10_003, 7, dtype=dtype).t().uniform_(-1, 3)
+    assert not staged.is_contiguous()
+    np.testing.assert_array_equal(vals(staged.t()).reshape(-1), vals(direct))
+    rtorch.manual_seed(7)
+    strided = rtorch.empty(2 * 70_021, dtype=dtype)[::2].normal_(0.5, 2.0)
+    rtorch.manual_seed(7)
+    staged = rtorch.empty(10_003, 7, dtype=dtype).t().normal_(0.5, 2.0)
+    np.testing.assert_array_equal(vals(staged.t()).reshape(-1), vals(strided))
 
 
 def test_inplace_errors():
@@ -317,120 +383,6 @@ def test_fill_and_zero():
     y.fill_(val)
     y.sum().backward()
     assert x.grad.tolist() == [0.0, 0.0, 0.0] and val.grad.item() == 3.0
-
-
-def _philox4x32_10(counters: np.ndarray, key: tuple[int, int]) -> np.ndarray:
-    """Philox4x32-10 written out in numpy (uint64 holding 32-bit words): the reference
-    for the generator's (SIMD-batched) stream."""
-    mask = np.uint64(0xFFFFFFFF)
-    c = [counters[:, i].astype(np.uint64) for i in range(4)]
-    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
-    for r in range(10):
-        if r:
-            k0 = (k0 + np.uint64(0x9E3779B9)) & mask
-            k1 = (k1 + np.uint64(0xBB67AE85)) & mask
-        p0 = np.uint64(0xD2511F53) * c[0]
-        p1 = np.uint64(0xCD9E8D57) * c[2]
-        c = [
-            (p1 >> np.uint64(32)) ^ c[1] ^ k0,
-            p1 & mask,
-            (p0 >> np.uint64(32)) ^ c[3] ^ k1,
-            p0 & mask,
-        ]
-    return np.stack(c, axis=1)
-
-
-def _stream_u32(seed: int, n_blocks: int) -> np.ndarray:
-    """The first `n_blocks` blocks of `seed`'s stream, flattened (4 words per block)."""
-    counters = np.zeros((n_blocks, 4), dtype=np.uint64)
-    counters[:, 0] = np.arange(n_blocks, dtype=np.uint64)
-    return _philox4x32_10(counters, (seed & 0xFFFFFFFF, seed >> 32)).reshape(-1)
-
-
-def test_stream_matches_philox_reference():
-    # 100_003 values: past the parallel chunk (32768) and the 64-block batches, with
-    # tails in both; rand uses u32 i as (u >> 8) * 2^-24.
-    seed = 0x1234_5678_9ABC_DEF0
-    n = 100_003
-    u = _stream_u32(seed, (n + 3) // 4)[:n]
-    rtorch.manual_seed(seed)
-    got = rtorch.rand(n).numpy()
-    want = ((u >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
-    np.testing.assert_array_equal(got, want)
-
-
-@pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64, rtorch.int32])
-@pytest.mark.parametrize("p", [0.3, 0.5, 0.0, 1.0, 1e-300, 1.0 - 2.0**-53])
-def test_bernoulli_scalar_matches_its_stream(dtype, p):
-    # Element i is 1 when the f64 uniform of u32 words 2i (low) and 2i+1 (high) is
-    # below p; contiguous float tensors (written in place) and the others agree. p at
-    # the ends of [0, 1], next to them, and with p 2^53 an integer (0.5).
-    seed, n = 99, 70_001
-    u = _stream_u32(seed, (n + 1) // 2)[: 2 * n].reshape(n, 2)
-    x = u[:, 0] | (u[:, 1] << np.uint64(32))
-    want = ((x >> np.uint64(11)).astype(np.float64) * 2.0**-53 < p).astype(np.float64)
-    rtorch.manual_seed(seed)
-    got = rtorch.empty(n, dtype=dtype).bernoulli_(p)
-    np.testing.assert_array_equal(vals(got), want)
-    rtorch.manual_seed(seed)
-    strided = rtorch.empty(2 * n, dtype=dtype)[::2].bernoulli_(p)
-    np.testing.assert_array_equal(vals(strided), want)
-
-
-def _pairs(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """u32 words 2k and 2k+1 of `seed`'s stream for k < n (as uint64)."""
-    u = _stream_u32(seed, (2 * n + 3) // 4)[: 2 * n].reshape(n, 2)
-    return u[:, 0], u[:, 1]
-
-
-def test_randn_is_box_muller_of_its_stream():
-    # Elements 2k, 2k+1 are r cos t, r sin t of pair k (u32 words 2k, 2k+1), with
-    # r = sqrt(-2 ln u1), u1 = ((a >> 8) + 1) 2^-24, t = float32(2 pi (b >> 8) 2^-24);
-    # the reference in float64. 70_001 values: parallel chunks, 128-pair batches and an
-    # odd last value.
-    seed, n = 2024, 70_001
-    a, b = _pairs(seed, (n + 1) // 2)
-    u1 = ((a >> np.uint64(8)) + np.uint64(1)).astype(np.float64) * 2.0**-24
-    turn = ((b >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
-    t = (np.float32(2 * np.pi) * turn).astype(np.float64)
-    r = np.sqrt(-2.0 * np.log(u1))
-    want = np.stack([r * np.cos(t), r * np.sin(t)], axis=1).reshape(-1)[:n]
-    for draw in (lambda: rtorch.randn(n), lambda: rtorch.empty(2 * n)[::2].normal_()):
-        rtorch.manual_seed(seed)
-        # A few float32 roundings of values up to ~5.8 in magnitude.
-        np.testing.assert_allclose(vals(draw()), want, rtol=0, atol=4 * 2.0**-23 * (1 + r.max()))
-
-
-@pytest.mark.parametrize("dtype", [rtorch.int64, rtorch.int8, rtorch.float32])
-def test_randint_is_its_stream(dtype):
-    # Element i is low + floor(x bound / 2^64), x = u32 word 2i | word 2i+1 << 32; int64
-    # is drawn in place, the others (and a strided int64) through a staging tensor.
-    seed, n, low, high = 5, 70_001, -7, 93
-    lo, hi = _pairs(seed, n)
-    bound = np.uint64(high - low)
-    draw = (hi * bound + ((lo * bound) >> np.uint64(32))) >> np.uint64(32)
-    want = draw.astype(np.int64) + low
-    rtorch.manual_seed(seed)
-    np.testing.assert_array_equal(vals(rtorch.randint(low, high, (n,), dtype=dtype)), want)
-    rtorch.manual_seed(seed)
-    strided = rtorch.zeros(2 * n, dtype=dtype)[1::2].random_(low, high)
-    np.testing.assert_array_equal(vals(strided), want)
-
-
-@pytest.mark.parametrize("n", [2, 129, 300])
-def test_randperm_is_fisher_yates_of_its_stream(n):
-    # Swap k exchanges i = n-1-k with floor(x_k (i + 1) / 2^64), x_k = u32 word 2k |
-    # word 2k+1 << 32; 129 and 300 swap counts run past a batch of 128.
-    seed = 77
-    lo, hi = _pairs(seed, n - 1)
-    perm = list(range(n))
-    for k in range(n - 1):
-        i = n - 1 - k
-        x = int(lo[k]) | (int(hi[k]) << 32)
-        j = (x * (i + 1)) >> 64
-        perm[i], perm[j] = perm[j], perm[i]
-    rtorch.manual_seed(seed)
-    assert rtorch.randperm(n).tolist() == perm
 
 
 def test_continuous_in_place_draws_refuse_integer_tensors_as_pytorch():

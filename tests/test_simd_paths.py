@@ -2,10 +2,10 @@
 with RTORCH_CPU_CAPABILITY: vectorized transcendentals within 2 ulp of a float64
 reference over a dense sweep of float32 bit patterns (subnormals, huge/tiny, inf, nan),
 the softmax / log_softmax / cross-entropy / glu / ctc kernels against numpy float64 on
-SIMD tail lengths, middle dims and backward, small-channel convolutions (direct kernels on avx512)
-the random stream (batched Philox on avx512) and the fills computed from it in vector
-passes, float32 pow, hypot, logaddexp, asinh, sinh and cosh, float64 exp, the one-pass float16/bfloat16 binary loops and amax/amin's lane
-scans.
+SIMD tail lengths, middle dims and backward, small-channel convolutions (direct kernels on
+avx512), the random fills (PyTorch's stream; the uniform and Box-Muller arithmetic of each
+level), float32 pow, hypot, logaddexp, asinh, sinh and cosh, float64 exp, the one-pass
+float16/bfloat16 binary loops and amax/amin's lane scans.
 
 Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
 capability the environment selects."""
@@ -421,23 +421,19 @@ def check_conv() -> None:
             np.testing.assert_allclose(got.numpy(), want, **tol)
 
 
-def check_philox() -> None:
-    """The generator's stream (sixteen blocks per pass on avx512) against numpy."""
-    from test_random import _stream_u32
+def check_random_stream() -> None:
+    """The random fills whose arithmetic runs at this level (uniform and Box-Muller with
+    their fused multiply-adds, by FMA instructions or the C library's fma), against the
+    numpy reference of PyTorch's stream: the same values on every level."""
+    import test_random_stream as ts
 
-    seed, n = 2024, 4099
-    rtorch.manual_seed(seed)
-    u = _stream_u32(seed, (n + 3) // 4)[:n]
-    want = ((u >> np.uint64(8)).astype(np.float64) * 2.0**-24).astype(np.float32)
-    np.testing.assert_array_equal(rtorch.rand(n).numpy(), want)
-    # The fills computed in vector passes on this level: Box-Muller's ln/sin/cos, the
-    # integers and the permutation's batches, against their numpy references.
-    import test_random
-
-    test_random.test_randn_is_box_muller_of_its_stream()
-    for dtype in (rtorch.int64, rtorch.int8):
-        test_random.test_randint_is_its_stream(dtype)
-    test_random.test_randperm_is_fisher_yates_of_its_stream(300)
+    for mean, std in ((0.0, 1.0), (0.5, 2.3)):
+        for n in (17, 100_003):
+            ts.test_normal_float32_vectorised(n, mean, std)
+    ts.test_normal_float64(1003)
+    ts.test_uniform_float32(-2.5, 7.25)
+    ts.test_uniform_float64(-0.3, 0.7)
+    ts.test_randperm(300)
 
 
 def check_exp_f64() -> None:
@@ -608,7 +604,7 @@ def run_checks() -> None:
     check_norms_and_variance()
     check_logsumexp_and_prod()
     check_conv()
-    check_philox()
+    check_random_stream()
     check_exp_f64()
     check_half_flat()
     check_half_scans()

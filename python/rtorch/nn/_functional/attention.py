@@ -95,7 +95,13 @@ def scaled_dot_product_attention(
         out = scaled_dot_product_attention(*wide, attn_mask, dropout_p, is_causal, scale)
         return out.to(query.dtype)
     scale = 1.0 / math.sqrt(head_dim) if scale is None else scale
-    scores = _C.matmul(query * scale, key.transpose(-2, -1))
+    if dropout_p > 0.0:
+        # PyTorch computes attention with dropout by its math path, which splits the
+        # scale between the factors: the same scores to the last bit.
+        root = math.sqrt(scale)
+        scores = _C.matmul(query * root, key.transpose(-2, -1) * root)
+    else:
+        scores = _C.matmul(query * scale, key.transpose(-2, -1))
     # A query row with every key masked out attends to nothing and gets zeros (as
     # PyTorch's CPU kernel does); it is unmasked for the softmax and zeroed after, so
     # neither its output nor its gradient turns into NaN.

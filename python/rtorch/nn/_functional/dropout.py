@@ -7,6 +7,7 @@ multiplication (folding in the ``1/(1-p)`` scale); the channel-wise forms draw o
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from ... import _C
@@ -125,12 +126,13 @@ def _alpha(input: Tensor, mask_shape: list[int], p: float, inplace: bool) -> Ten
     mask = _keep_mask(input, mask_shape, keep)
     # Keeps zero mean and unit variance for SELU activations: dropped units go to the
     # saturation value, then an affine map a*x + b restores the statistics.
-    a = ((_SELU_SATURATION**2 * p + 1.0) * keep) ** -0.5
+    # The same operations as PyTorch's, in the same order (same values to the last bit).
+    a = 1.0 / math.sqrt((_SELU_SATURATION * _SELU_SATURATION * p + 1.0) * keep)
     shift = (mask - 1.0) * (_SELU_SATURATION * a) + _SELU_SATURATION * a * p
     scale = mask * a
     if inplace:
         return input.mul_(scale).add_(shift)
-    return _C.addcmul(shift, input, scale)
+    return input * scale + shift
 
 
 def alpha_dropout(
