@@ -41,10 +41,10 @@ fn state_tensor(g: &Generator) -> PyResult<PyTensor> {
 fn set_state_from(g: &GenHandle, state: &Bound<'_, PyAny>) -> PyResult<()> {
     let t = tensor_arg(state, "new_state")?;
     if t.dtype() != DType::U8 {
-        return Err(PyRuntimeError::new_err(format!(
-            "expected a torch.ByteTensor, but got {}",
-            t.dtype().legacy_name()
-        )));
+        return Err(PyTypeError::new_err("RNG state must be a torch.ByteTensor"));
+    }
+    if !t.is_contiguous() {
+        return Err(PyRuntimeError::new_err("RNG state must be contiguous"));
     }
     let bytes: Vec<u8> = t.to_vec::<u8>().py()?;
     g.lock().set_state(&bytes).map_err(PyRuntimeError::new_err)

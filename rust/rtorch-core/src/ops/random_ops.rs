@@ -701,7 +701,9 @@ fn multinomial_by_exponentials(
     ns: usize,
     gen: Option<&GenHandle>,
 ) -> Result<Vec<i64>> {
-    if w.iter().any(|&x| x.is_nan() || x == f64::INFINITY || x < 0.0) {
+    if w.iter()
+        .any(|&x| x.is_nan() || x == f64::INFINITY || x < 0.0)
+    {
         return Err(Error::Runtime(
             "probability tensor contains either `inf`, `nan` or element < 0".into(),
         ));

@@ -36,8 +36,6 @@ const DRAW_BATCH: usize = 1024;
 
 /// The size of PyTorch's `CPUGeneratorImplState`, the byte layout of `get_rng_state()`.
 pub const STATE_BYTES: usize = 5056;
-/// The size of its older `THGeneratorState` prefix, which `set_rng_state` also accepts.
-pub const LEGACY_STATE_BYTES: usize = 5048;
 
 /// PyTorch's CPU generator: the twister and the cached second value of the last
 /// Box–Muller pair drawn one value at a time.
@@ -140,14 +138,12 @@ impl Generator {
         s
     }
 
-    /// Restores a state of [`Generator::get_state`]'s layout, or of the older 5048-byte
-    /// one (whose cached normal value is `rho * sin(2 pi x)` of its stored `x`, `rho`).
+    /// Restores a state of [`Generator::get_state`]'s layout.
     pub fn set_state(&mut self, state: &[u8]) -> Result<(), String> {
-        if state.len() != STATE_BYTES && state.len() != LEGACY_STATE_BYTES {
+        if state.len() != STATE_BYTES {
             return Err(format!(
-                "Expected either a THGeneratorState of size {LEGACY_STATE_BYTES} or a \
-                 CPUGeneratorImplState of size {STATE_BYTES} but found the input RNG state \
-                 size to be {}",
+                "Expected a CPUGeneratorImplState of size {STATE_BYTES} but found the input RNG \
+                 state size to be {}",
                 state.len()
             ));
         }
@@ -169,19 +165,12 @@ impl Generator {
         }
         let engine = Mt19937::from_parts(u64_at(0), i32_at(8), i32_at(12) != 0, u64_at(16), words)
             .ok_or_else(|| "Invalid mt19937 state".to_string())?;
-        let normal_valid = i32_at(5040) != 0;
-        let (next_double_normal, next_float_normal) = if state.len() == STATE_BYTES {
-            let float = (state[5052] != 0).then(|| {
-                let mut b = [0u8; 4];
-                b.copy_from_slice(&state[5048..5052]);
-                f32::from_le_bytes(b)
-            });
-            (normal_valid.then(|| f64_at(5024)), float)
-        } else {
-            let (x, rho) = (f64_at(5016), f64_at(5032));
-            let cached = normal_valid.then(|| rho * (std::f64::consts::TAU * x).sin());
-            (cached, self.next_float_normal)
-        };
+        let next_double_normal = (i32_at(5040) != 0).then(|| f64_at(5024));
+        let next_float_normal = (state[5052] != 0).then(|| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&state[5048..5052]);
+            f32::from_le_bytes(b)
+        });
         *self = Generator {
             engine,
             next_double_normal,
@@ -611,13 +600,13 @@ mod tests {
         assert_eq!(h, g);
         assert_eq!(h.normal_f64(0.0, 1.0), g.normal_f64(0.0, 1.0));
         assert_eq!(h.next_u32(), g.next_u32());
-        // The legacy layout: the first 5048 bytes.
-        let mut legacy = Generator::new(0);
-        legacy.set_state(&s[..LEGACY_STATE_BYTES]).unwrap();
-        assert!(legacy.set_state(&s[..100]).is_err());
+        // Other sizes (PyTorch's older 5048-byte layout included) and invalid twister
+        // states are refused.
+        let mut other = Generator::new(0);
+        assert!(other.set_state(&s[..5048]).is_err());
         let mut bad = s.clone();
         bad[8..12].copy_from_slice(&0i32.to_le_bytes());
-        assert_eq!(legacy.set_state(&bad), Err("Invalid mt19937 state".into()));
+        assert_eq!(other.set_state(&bad), Err("Invalid mt19937 state".into()));
     }
 
     #[test]
