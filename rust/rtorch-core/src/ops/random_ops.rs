@@ -76,24 +76,40 @@ fn has_values(t: &Tensor) -> bool {
     t.device() != crate::device::Device::Meta
 }
 
-/// `t` with its dimensions ordered by decreasing stride (ties keep their order), so that
-/// a row-major walk visits `t`'s elements in memory order: the order in which PyTorch's
-/// serial kernels write an output. A contiguous `t` is returned as is.
-fn in_memory_order(t: &Tensor) -> Result<Tensor> {
+/// The order of `t`'s dimensions by decreasing stride (ties keep their order): a
+/// row-major walk of `t` permuted so visits its elements in memory order, the order in
+/// which PyTorch's serial kernels write an output. `None` for a contiguous `t`.
+fn memory_order(t: &Tensor) -> Option<Vec<i64>> {
     if t.is_contiguous() {
-        return Ok(t.clone());
+        return None;
     }
-    let mut dims: Vec<usize> = (0..t.dim()).collect();
     let strides = t.strides();
-    dims.sort_by(|&a, &b| strides[b].cmp(&strides[a]));
-    let dims: Vec<i64> = dims.into_iter().map(|d| d as i64).collect();
-    let _guard = GradModeGuard::new(false);
-    super::shape::permute(t, &dims)
+    // Insertion sort, stable: a tensor has a handful of dimensions.
+    let mut dims: Vec<i64> = Vec::with_capacity(t.dim());
+    for d in 0..t.dim() {
+        let at = dims
+            .iter()
+            .position(|&e| strides[e as usize] < strides[d])
+            .unwrap_or(dims.len());
+        dims.insert(at, d as i64);
+    }
+    Some(dims)
 }
 
-/// Values computed in float32 written into `t` (any dtype and layout) in memory order.
-fn write_f32(t: &Tensor, values: Vec<f32>) -> Result<()> {
-    let dst = in_memory_order(t)?;
+/// `t` permuted by `order` (as is for `None`).
+fn permuted(t: &Tensor, order: Option<&[i64]>) -> Result<Tensor> {
+    match order {
+        None => Ok(t.clone()),
+        Some(dims) => {
+            let _guard = GradModeGuard::new(false);
+            super::shape::permute(t, dims)
+        }
+    }
+}
+
+/// `values` (one per element, in memory order) written into `t` with conversion.
+fn write_in_memory_order<T: crate::element::Element>(t: &Tensor, values: Vec<T>) -> Result<()> {
+    let dst = permuted(t, memory_order(t).as_deref())?;
     let src = Tensor::from_vec(values, dst.shape())?;
     crate::ops::map::copy_cast(&dst, &src)
 }
@@ -102,18 +118,10 @@ fn write_f32(t: &Tensor, values: Vec<f32>) -> Result<()> {
 /// them rounded to float32 first, as PyTorch's conversion from double does.
 fn write_f64(t: &Tensor, values: Vec<f64>) -> Result<()> {
     if matches!(t.dtype(), DType::F16 | DType::BF16) {
-        return write_f32(t, values.into_iter().map(|v| v as f32).collect());
+        let narrowed: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
+        return write_in_memory_order(t, narrowed);
     }
-    let dst = in_memory_order(t)?;
-    let src = Tensor::from_vec(values, dst.shape())?;
-    crate::ops::map::copy_cast(&dst, &src)
-}
-
-/// Integers written into `t` in memory order.
-fn write_i64(t: &Tensor, values: Vec<i64>) -> Result<()> {
-    let dst = in_memory_order(t)?;
-    let src = Tensor::from_vec(values, dst.shape())?;
-    crate::ops::map::copy_cast(&dst, &src)
+    write_in_memory_order(t, values)
 }
 
 /// `v` rounded to `dtype` (a float dtype) and back to f32.
@@ -186,7 +194,7 @@ impl Staged<'_, f32> {
     fn finish(self, t: &Tensor) -> Result<()> {
         match self {
             Staged::Direct(_) => Ok(()),
-            Staged::Buffer(v) => write_f32(t, v),
+            Staged::Buffer(v) => write_in_memory_order(t, v),
         }
     }
 }
@@ -258,7 +266,7 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: Option<&GenHandle>) -> Resu
                 with_gen(gen, |g| {
                     random::fill_normal_f32_by_blocks(g, &mut v, mean as f32, std as f32)
                 });
-                write_f32(t, v)?;
+                write_in_memory_order(t, v)?;
             }
             _ => {
                 let mut v = vec![0f64; t.numel()];
@@ -304,24 +312,18 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: Option<&GenHandle>) -> Result<
         )));
     }
     if has_values(t) {
-        // Contiguous float32 / float64 tensors (dropout's masks) are written in place.
+        // Contiguous float32 tensors (dropout's masks) are written in place.
         match t.dtype() {
             DType::F32 if t.is_contiguous() => {
                 // SAFETY: `t` is the in-place op's own output; nothing else touches its
                 // storage while this op runs.
                 let out = unsafe { t.cpu_slice_mut::<f32>()? };
-                with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
-            }
-            DType::F64 if t.is_contiguous() => {
-                // SAFETY: as above.
-                let out = unsafe { t.cpu_slice_mut::<f64>()? };
-                with_gen(gen, |g| random::fill_bernoulli(g, out, p, 1.0, 0.0));
+                with_gen(gen, |g| random::fill_bernoulli(g, out, p));
             }
             _ => {
-                let mut v = vec![0u8; t.numel()];
-                with_gen(gen, |g| random::fill_bernoulli(g, &mut v, p, 1, 0));
-                let dst = in_memory_order(t)?;
-                crate::ops::map::copy_cast(&dst, &Tensor::from_vec(v, dst.shape())?)?;
+                let mut v = vec![0f32; t.numel()];
+                with_gen(gen, |g| random::fill_bernoulli(g, &mut v, p));
+                write_in_memory_order(t, v)?;
             }
         }
     }
@@ -348,26 +350,16 @@ pub fn bernoulli_tensor_(t: &Tensor, p: &Tensor, gen: Option<&GenHandle>) -> Res
         return Ok(());
     }
     // The probabilities in the order `t` is written in.
-    let dst = in_memory_order(t)?;
-    let pe = if dst.shape() == t.shape() && t.is_contiguous() {
-        pe
-    } else {
-        let mut dims: Vec<usize> = (0..t.dim()).collect();
-        let strides = t.strides();
-        dims.sort_by(|&a, &b| strides[b].cmp(&strides[a]));
-        let dims: Vec<i64> = dims.into_iter().map(|d| d as i64).collect();
-        let _guard = GradModeGuard::new(false);
-        super::shape::permute(&pe, &dims)?
-    };
+    let order = memory_order(t);
+    let dst = permuted(t, order.as_deref())?;
+    let pe = permuted(&pe, order.as_deref())?;
     let probs = pe.to_f64_vec()?;
     check_probs(&probs)?;
     let mut v = vec![0u8; t.numel()];
-    if p.dtype() == DType::F64 {
-        with_gen(gen, |g| random::fill_bernoulli_probs_f64(g, &mut v, &probs));
-    } else {
-        let probs: Vec<f32> = probs.iter().map(|&x| x as f32).collect();
-        with_gen(gen, |g| random::fill_bernoulli_probs_f32(g, &mut v, &probs));
-    }
+    let narrow = p.dtype() != DType::F64;
+    with_gen(gen, |g| {
+        random::fill_bernoulli_probs(g, &mut v, &probs, narrow)
+    });
     crate::ops::map::copy_cast(&dst, &Tensor::from_vec(v, dst.shape())?)?;
     finish_constant_write(t, "BernoulliBackward1");
     Ok(())
@@ -415,15 +407,15 @@ pub fn random_(
             (None, None) => {
                 let wide = matches!(dtype, DType::I64 | DType::F64);
                 let m = modulus as u64;
-                random::fill_ints_by(g, &mut v, wide, |x| (x % m) as i64)
+                random::fill_ints(g, &mut v, wide, Some(m), 0)
             }
             _ => match u64::try_from(high - i128::from(low)) {
                 Ok(range) => random::fill_ints_in_range(g, &mut v, low, range),
                 // [-2^63, 2^63): every u64 is a value.
-                Err(_) => random::fill_ints_by(g, &mut v, true, |x| x as i64),
+                Err(_) => random::fill_ints(g, &mut v, true, None, 0),
             },
         });
-        write_i64(t, v)?;
+        write_in_memory_order(t, v)?;
     }
     finish_constant_write(t, "RandomBackward0");
     Ok(())
@@ -520,7 +512,7 @@ pub fn randint(
     let t = Tensor::uninit(shape, dtype, crate::device::Device::Cpu)?;
     let mut v = vec![0i64; t.numel()];
     draw(&mut v);
-    write_i64(&t, v)?;
+    write_in_memory_order(&t, v)?;
     Ok(t)
 }
 
@@ -679,28 +671,25 @@ pub fn multinomial(
     } else {
         vec![rows, ns]
     };
-    let out = if !replacement || ns == 1 {
-        multinomial_by_exponentials(&w, input, rows, cats, ns, gen)?
-    } else if input.dtype() == DType::F64 {
-        multinomial_with_replacement::<f64>(&w, rows, cats, ns, gen)?
-    } else {
-        // float32 and the 16-bit dtypes accumulate in float32.
-        multinomial_with_replacement::<f32>(&w, rows, cats, ns, gen)?
-    };
+    if !replacement || ns == 1 {
+        return multinomial_by_exponentials(&w, input, cats, ns, gen);
+    }
+    // float32 and the 16-bit dtypes accumulate in float32.
+    let narrow = input.dtype() != DType::F64;
+    let out = multinomial_with_replacement(&w, narrow, cats, ns, gen)?;
     Tensor::from_vec(out, &shape)
 }
 
 /// PyTorch's sampling without replacement (and of one sample): `q ~ Exp(1)` per element
-/// in the input's dtype, then the indices of the largest `p / q` of each row (Gumbel
-/// top-k), largest first.
+/// in the input's dtype, then the index of the largest `p / q` of each row (argmax), or
+/// of the `ns` largest, largest first (topk): a Gumbel top-k.
 fn multinomial_by_exponentials(
     w: &[f64],
     input: &Tensor,
-    rows: usize,
     cats: usize,
     ns: usize,
     gen: Option<&GenHandle>,
-) -> Result<Vec<i64>> {
+) -> Result<Tensor> {
     if w.iter()
         .any(|&x| x.is_nan() || x == f64::INFINITY || x < 0.0)
     {
@@ -717,78 +706,34 @@ fn multinomial_by_exponentials(
     }
     let q = Tensor::uninit(input.shape(), input.dtype(), crate::device::Device::Cpu)?;
     exponential_(&q, 1.0, gen)?;
-    let ratio = {
-        let _guard = GradModeGuard::new(false);
-        super::binary::div(&input.detach(), &q)?.to_f64_vec()?
-    };
-    let mut out = Vec::with_capacity(rows * ns);
-    for row in ratio.chunks(cats) {
-        // Descending by value, NaN first (as the largest), ties by index.
-        let mut order: Vec<usize> = (0..cats).collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (row[a], row[b]);
-            match (x.is_nan(), y.is_nan()) {
-                (true, true) => a.cmp(&b),
-                (true, false) => std::cmp::Ordering::Less,
-                (false, true) => std::cmp::Ordering::Greater,
-                _ => y
-                    .partial_cmp(&x)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-                    .then(a.cmp(&b)),
-            }
-        });
-        out.extend(order[..ns].iter().map(|&i| i as i64));
-    }
-    Ok(out)
-}
-
-/// The precision a row's cumulative distribution is kept in.
-trait Cumulative:
-    Copy + PartialOrd + std::ops::Add<Output = Self> + std::ops::Div<Output = Self>
-{
-    const ZERO: Self;
-    const ONE: Self;
-    fn from_f64(x: f64) -> Self;
-    fn to_f64(self) -> f64;
-}
-
-impl Cumulative for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-    fn to_f64(self) -> f64 {
-        f64::from(self)
+    let _guard = GradModeGuard::new(false);
+    let ratio = super::binary::div(&input.detach(), &q)?;
+    if ns == 1 {
+        super::reduce::argmax_argmin(&ratio, Some(-1), true, true)
+    } else {
+        Ok(super::sort::topk(&ratio, ns as i64, -1, true)?.1)
     }
 }
 
-impl Cumulative for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
-
-/// PyTorch's sampling with replacement: each row's running sum in `T`, divided by its
-/// total (the last entry set to 1), and per sample a 53-bit uniform located by binary
-/// search (the first entry not below it).
-fn multinomial_with_replacement<T: Cumulative>(
+/// PyTorch's sampling with replacement: each row's running sum, divided by its total
+/// (the last entry set to 1), and per sample a 53-bit uniform located by binary search
+/// (the first entry not below it). The sums and quotients are kept in float32 when
+/// `narrow` (float32 and 16-bit inputs), else float64: computed in float64 and rounded
+/// to float32 after each operation, which gives float32's own results (float64 holds
+/// more than twice float32's precision, so the second rounding never differs).
+fn multinomial_with_replacement(
     w: &[f64],
-    rows: usize,
+    narrow: bool,
     cats: usize,
     ns: usize,
     gen: Option<&GenHandle>,
 ) -> Result<Vec<i64>> {
-    let mut out = Vec::with_capacity(rows * ns);
-    let mut cum = vec![T::ZERO; cats];
+    let keep = |x: f64| if narrow { f64::from(x as f32) } else { x };
+    let mut out = Vec::with_capacity(w.len() / cats.max(1) * ns);
+    let mut cum = vec![0f64; cats];
     with_gen(gen, |g| {
         for row in w.chunks(cats) {
-            let mut sum = T::ZERO;
+            let mut sum = 0f64;
             for (c, &x) in cum.iter_mut().zip(row) {
                 if x < 0.0 {
                     return Err(Error::Runtime(
@@ -803,23 +748,23 @@ fn multinomial_with_replacement<T: Cumulative>(
                             .into(),
                     ));
                 }
-                sum = sum + T::from_f64(x);
+                sum = keep(sum + keep(x));
                 *c = sum;
             }
-            if sum.partial_cmp(&T::ZERO) != Some(std::cmp::Ordering::Greater) {
+            if sum.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 return Err(Error::Runtime(
                     "invalid multinomial distribution (sum of probabilities <= 0)".into(),
                 ));
             }
             for c in cum.iter_mut() {
-                *c = *c / sum;
+                *c = keep(*c / sum);
             }
             if let Some(last) = cum.last_mut() {
-                *last = T::ONE;
+                *last = 1.0;
             }
             for _ in 0..ns {
                 let u = random::unit_f64(g.next_u64());
-                out.push(cum.partition_point(|c| c.to_f64() < u) as i64);
+                out.push(cum.partition_point(|&c| c < u) as i64);
             }
         }
         Ok(())

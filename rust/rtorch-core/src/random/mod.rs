@@ -82,11 +82,14 @@ impl Generator {
     }
 
     /// The next `out.len()` 32-bit values.
+    #[inline(never)]
     pub fn fill_u32(&mut self, out: &mut [u32]) {
         self.engine.fill(out);
     }
 
     /// The next `out.len()` 64-bit values (each as [`Generator::next_u64`]).
+    // Not inlined: the fills that call it stay small (the extension has a size budget).
+    #[inline(never)]
     pub fn fill_u64(&mut self, out: &mut [u64]) {
         let mut words = [0u32; 2 * DRAW_BATCH];
         for chunk in out.chunks_mut(DRAW_BATCH) {
@@ -195,6 +198,27 @@ pub fn unit_f64(x: u64) -> f64 {
     (x & ((1 << 53) - 1)) as f64 * TWO_POW_M53_F64
 }
 
+/// Runs `body` compiled for AVX2 + FMA where the CPU has them (the fills' `mul_add` are
+/// then single instructions; AVX-512 adds nothing to their 8-lane blocks), else as is
+/// (`mul_add` calls the C library's `fma`: the same values, more slowly).
+#[inline(always)]
+fn at_fma_level(body: impl FnOnce()) {
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2(body: impl FnOnce()) {
+        body()
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::math::capability() >= crate::cpu::math::Capability::Avx2 {
+        // SAFETY: `capability()` only answers a level the CPU supports.
+        unsafe { avx2(body) };
+        return;
+    }
+    body()
+}
+
 /// `f(chunk)` over chunks of [`PAR_CHUNK`] elements, in parallel above that length.
 fn transform<T: Send>(out: &mut [T], f: impl Fn(&mut [T]) + Sync) {
     if out.len() <= PAR_CHUNK {
@@ -226,7 +250,7 @@ pub fn fill_uniform_f32(g: &mut Generator, out: &mut [f32], from: f32, to: f32) 
     draw_u32_into_f32(g, out);
     let span = to - from;
     transform(out, |chunk| {
-        crate::cpu::math::at_widest_level(
+        at_fma_level(
             #[inline(always)]
             || {
                 for o in chunk.iter_mut() {
@@ -243,7 +267,7 @@ pub fn fill_uniform_f64(g: &mut Generator, out: &mut [f64], from: f64, to: f64) 
     draw_u64_into_f64(g, out);
     let span = to - from;
     transform(out, |chunk| {
-        crate::cpu::math::at_widest_level(
+        at_fma_level(
             #[inline(always)]
             || {
                 for o in chunk.iter_mut() {
@@ -258,7 +282,7 @@ pub fn fill_uniform_f64(g: &mut Generator, out: &mut [f64], from: f64, to: f64) 
 /// Turns drawn u32 in `out` into uniforms, then each block of 16 into normal values.
 fn normal_blocks_f32(out: &mut [f32], mean: f32, std: f32) {
     transform(out, |chunk| {
-        crate::cpu::math::at_widest_level(
+        at_fma_level(
             #[inline(always)]
             || {
                 for block in chunk.chunks_exact_mut(16) {
@@ -308,18 +332,14 @@ fn normal_tail_f32(g: &mut Generator, out: &mut [f32], mean: f32, std: f32) {
 pub fn fill_normal_f64(g: &mut Generator, out: &mut [f64], mean: f64, std: f64) {
     debug_assert!(out.len() >= 16);
     draw_u64_into_f64(g, out);
+    // One copy for every level: the time is in the C library's ln, sin and cos.
     let blocks = |chunk: &mut [f64]| {
-        crate::cpu::math::at_widest_level(
-            #[inline(always)]
-            || {
-                for block in chunk.chunks_exact_mut(16) {
-                    for v in block.iter_mut() {
-                        *v = unit_f64(v.to_bits());
-                    }
-                    box_muller::normal16_f64(block, mean, std);
-                }
-            },
-        )
+        for block in chunk.chunks_exact_mut(16) {
+            for v in block.iter_mut() {
+                *v = unit_f64(v.to_bits());
+            }
+            box_muller::normal16_f64(block, mean, std);
+        }
     };
     let whole = out.len() / 16 * 16;
     transform(&mut out[..whole], blocks);
@@ -353,26 +373,27 @@ fn for_each_unit_f64(g: &mut Generator, n: usize, mut f: impl FnMut(usize, f64))
     }
 }
 
-/// `out[i] = one` where element `i`'s 53-bit uniform is below `p`, else `zero`
-/// (`bernoulli_(p)` with a number: dropout's masks).
-pub fn fill_bernoulli<T: Copy>(g: &mut Generator, out: &mut [T], p: f64, one: T, zero: T) {
-    for_each_unit_f64(g, out.len(), |i, u| out[i] = if u < p { one } else { zero });
+/// `out[i] = 1` where element `i`'s 53-bit uniform is below `p`, else 0 (`bernoulli_(p)`
+/// with a number: dropout's masks).
+pub fn fill_bernoulli(g: &mut Generator, out: &mut [f32], p: f64) {
+    for_each_unit_f64(g, out.len(), |i, u| out[i] = if u < p { 1.0 } else { 0.0 });
 }
 
-/// `out[i] = (u_i < probs[i])` with 53-bit uniforms (probabilities held in float64).
-pub fn fill_bernoulli_probs_f64(g: &mut Generator, out: &mut [u8], probs: &[f64]) {
-    for_each_unit_f64(g, out.len(), |i, u| out[i] = u8::from(u < probs[i]));
-}
-
-/// `out[i] = (u_i < probs[i])` with 24-bit uniforms from one u32 each, compared in
-/// float32 (probabilities held in a float type narrower than float64).
-pub fn fill_bernoulli_probs_f32(g: &mut Generator, out: &mut [u8], probs: &[f32]) {
+/// `out[i] = (u_i < probs[i])`: with 53-bit uniforms from one u64 each (probabilities
+/// held in float64), or when `narrow` with 24-bit ones from one u32 each compared in
+/// float32 (probabilities held in a narrower float type; float64 compares the same
+/// float32 values exactly).
+pub fn fill_bernoulli_probs(g: &mut Generator, out: &mut [u8], probs: &[f64], narrow: bool) {
+    if !narrow {
+        for_each_unit_f64(g, out.len(), |i, u| out[i] = u8::from(u < probs[i]));
+        return;
+    }
     let mut draws = [0u32; DRAW_BATCH];
     for (o, p) in out.chunks_mut(DRAW_BATCH).zip(probs.chunks(DRAW_BATCH)) {
         let draws = &mut draws[..o.len()];
         g.fill_u32(draws);
         for ((o, &x), &p) in o.iter_mut().zip(draws.iter()).zip(p) {
-            *o = u8::from(unit_f32(x) < p);
+            *o = u8::from(f64::from(unit_f32(x)) < f64::from(p as f32));
         }
     }
 }
@@ -386,37 +407,30 @@ pub fn fill_exponential(g: &mut Generator, out: &mut [f64], lambd: f64) {
 /// Integers `draw % range + from` (wrapping, two's complement): the draw one u32 when
 /// `range < 2^28`, else one u64 (PyTorch's `random_(from, to)` and `randint`).
 pub fn fill_ints_in_range(g: &mut Generator, out: &mut [i64], from: i64, range: u64) {
-    if range == 0 {
-        // No such range reaches here (callers check from < to); a zero fill, no panic.
-        out.fill(from);
-        return;
-    }
-    if range < 1 << 28 {
-        fill_ints_by(g, out, false, |x| from.wrapping_add((x % range) as i64));
-    } else {
-        fill_ints_by(g, out, true, |x| from.wrapping_add((x % range) as i64));
-    }
+    fill_ints(g, out, range >= 1 << 28, Some(range), from);
 }
 
-/// Integers `f(draw)`, the draw one u64 when `wide`, else one u32.
-pub fn fill_ints_by(g: &mut Generator, out: &mut [i64], wide: bool, f: impl Fn(u64) -> i64) {
-    if wide {
-        let mut draws = [0u64; DRAW_BATCH];
-        for o in out.chunks_mut(DRAW_BATCH) {
-            let draws = &mut draws[..o.len()];
-            g.fill_u64(draws);
-            for (o, &x) in o.iter_mut().zip(draws.iter()) {
-                *o = f(x);
+/// Integers from one draw each, a u64 when `wide`, else a u32: `draw % range + from`
+/// (wrapping), or with no `range` the u64 itself as two's complement.
+pub fn fill_ints(g: &mut Generator, out: &mut [i64], wide: bool, range: Option<u64>, from: i64) {
+    // A zero range reaches here from no caller (they check from < to); as 1, no panic.
+    let place = |x: u64| match range {
+        Some(r) => from.wrapping_add((x % r.max(1)) as i64),
+        None => x as i64,
+    };
+    let mut draws = [0u64; DRAW_BATCH];
+    let mut words = [0u32; DRAW_BATCH];
+    for o in out.chunks_mut(DRAW_BATCH) {
+        if wide {
+            g.fill_u64(&mut draws[..o.len()]);
+        } else {
+            g.fill_u32(&mut words[..o.len()]);
+            for (d, &w) in draws.iter_mut().zip(&words[..o.len()]) {
+                *d = u64::from(w);
             }
         }
-    } else {
-        let mut draws = [0u32; DRAW_BATCH];
-        for o in out.chunks_mut(DRAW_BATCH) {
-            let draws = &mut draws[..o.len()];
-            g.fill_u32(draws);
-            for (o, &x) in o.iter_mut().zip(draws.iter()) {
-                *o = f(u64::from(x));
-            }
+        for (o, &x) in o.iter_mut().zip(draws.iter()) {
+            *o = place(x);
         }
     }
 }
@@ -648,10 +662,10 @@ mod tests {
     #[test]
     fn bernoulli_and_exponential_use_53_bit_uniforms() {
         let mut g = Generator::new(3);
-        let mut v = [0u8; 2];
-        fill_bernoulli(&mut g, &mut v, 0.5, 1, 0);
+        let mut v = [0f32; 2];
+        fill_bernoulli(&mut g, &mut v, 0.5);
         let u = unit_f64((u64::from(SEED3[0]) << 32) | u64::from(SEED3[1]));
-        assert_eq!(v[0], u8::from(u < 0.5));
+        assert_eq!(v[0], f32::from(u8::from(u < 0.5)));
         let mut g = Generator::new(3);
         let mut e = [0f64; 1];
         fill_exponential(&mut g, &mut e, 2.0);
