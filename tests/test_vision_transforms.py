@@ -2,6 +2,7 @@
 and (where a PyTorch interpreter is available) parity with torchvision."""
 
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -357,6 +358,8 @@ def test_grayscale_transforms():
 
 
 def run_seeded(transform, img, seed):
+    # RandomChoice and RandomOrder draw from Python's random, as torchvision's do.
+    random.seed(seed)
     rtorch.manual_seed(seed)
     out = transform(img)
     return out.numpy() if isinstance(out, rtorch.Tensor) else np.asarray(out)
@@ -584,3 +587,42 @@ def test_v2_subset_pipeline():
     assert v2.functional.to_image(GRAY).dtype == rtorch.uint8
     with pytest.raises(TypeError, match="Input can either be a pure Tensor"):
         v2.functional.to_image([1])
+
+
+_TORCHVISION_PARITY = {
+    "RandomCrop": lambda T: T.RandomCrop(12, padding=2),
+    "RandomResizedCrop_params": None,
+    "RandomRotation": lambda T: T.RandomRotation(30),
+    "ColorJitter": lambda T: T.ColorJitter(0.4, 0.4, 0.4, 0.1),
+    "RandomErasing": lambda T: T.RandomErasing(p=1.0),
+    "RandomAffine": lambda T: T.RandomAffine(20, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+    "RandomHorizontalFlip": lambda T: T.RandomHorizontalFlip(),
+    "RandomGrayscale": lambda T: T.RandomGrayscale(0.5),
+    "RandomChoice": lambda T: T.RandomChoice(
+        [T.RandomHorizontalFlip(1.0), T.RandomVerticalFlip(1.0)], p=[0.3, 0.7]
+    ),
+    "RandomOrder": lambda T: T.RandomOrder(
+        [T.ColorJitter(0.5), T.RandomVerticalFlip(), T.RandomHorizontalFlip()]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TORCHVISION_PARITY))
+def test_seeded_random_transforms_match_torchvision(torch_ref, name):
+    # The same seeds (torch's and Python's) give torchvision's draws, so the same outputs:
+    # six applications in a row, each on a fresh image.
+    torchvision = pytest.importorskip("torchvision")
+    outputs = []
+    for lib, transforms in ((torch_ref, torchvision.transforms), (rtorch, T)):
+        random.seed(3)
+        lib.manual_seed(3)
+        img = lib.arange(3 * 16 * 16.0).reshape(3, 16, 16) / 768.0
+        if name == "RandomResizedCrop_params":
+            # Its rejection loop draws a variable number of values: the crop and the
+            # draw after it show that both libraries took the same ones.
+            crop = transforms.RandomResizedCrop.get_params(img, (0.08, 1.0), (0.75, 4 / 3))
+            outputs.append(np.array([*crop, int(lib.randint(0, 2**20, ()))]))
+            continue
+        t = _TORCHVISION_PARITY[name](transforms)
+        outputs.append(np.stack([t(img).numpy() for _ in range(6)]))
+    np.testing.assert_array_equal(outputs[1], outputs[0])

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 from collections.abc import Sequence
 from typing import Any, Callable
-
-import numpy as np
 
 import rtorch
 from rtorch import Tensor
@@ -306,7 +305,11 @@ class RandomApply(_ModuleTransform):
 
 
 class RandomChoice(_Transform):
-    """Apply one of ``transforms``, chosen with probabilities ``p`` (uniform by default)."""
+    """Apply one of ``transforms``, chosen with weights ``p`` (uniform by default).
+
+    As torchvision, the choice is drawn from Python's ``random`` module
+    (``random.choices``), so ``random.seed`` makes it repeatable and gives torchvision's.
+    """
 
     def __init__(self, transforms: Sequence[Callable], p: Sequence[float] | None = None):
         if not isinstance(transforms, Sequence):
@@ -318,27 +321,25 @@ class RandomChoice(_Transform):
                 f"Length of p doesn't match the number of transforms: {len(p)} != {len(transforms)}"
             )
         self.transforms = transforms
-        total = sum(p) if p is not None else float(len(transforms))
-        self.p = [w / total for w in p] if p is not None else [1.0 / total] * len(transforms)
+        self.p = p
 
     def __call__(self, *args: Any) -> Any:
-        draw = float(rtorch.rand(1).item())
-        cumulative = np.cumsum(self.p)
-        index = min(int(np.searchsorted(cumulative, draw, side="right")), len(self.p) - 1)
-        return self.transforms[index](*args)
+        return random.choices(self.transforms, weights=self.p)[0](*args)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(transforms={self.transforms}, p={self.p})"
 
 
 class RandomOrder(_Transform):
-    """Apply ``transforms`` in a random order."""
+    """Apply ``transforms`` in a random order (a ``random.shuffle``, as torchvision)."""
 
     def __init__(self, transforms: Sequence[Callable]) -> None:
         self.transforms = transforms
 
     def __call__(self, img: Any) -> Any:
-        for i in rtorch.randperm(len(self.transforms)).tolist():
+        order = list(range(len(self.transforms)))
+        random.shuffle(order)
+        for i in order:
             img = self.transforms[i](img)
         return img
 
