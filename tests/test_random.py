@@ -3,6 +3,7 @@ in-place fills, fill_/zero_, thread settings."""
 
 from __future__ import annotations
 
+import re
 import struct
 
 import numpy as np
@@ -416,3 +417,31 @@ def test_bernoulli_of_integer_probabilities_raises_as_pytorch():
             rtorch.bernoulli(rtorch.ones(3, dtype=dtype))
     # A number p fills any dtype, as PyTorch.
     assert rtorch.ones(4, dtype=rtorch.int64).bernoulli_(1.0).tolist() == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("shape", "n", "replacement", "outcome"),
+    [
+        ((3, 0), 2, True, "sum of probabilities <= 0"),
+        ((3, 0), 1, True, "aminmax(): cannot compute aminmax over an empty dimension"),
+        ((0,), 1, True, "aminmax(): cannot compute aminmax over an empty dimension"),
+        ((0,), 2, True, "sum of probabilities <= 0"),
+        ((3, 0), 1, False, "cannot sample n_sample > prob_dist.size(-1)"),
+        ((0, 4), 2, True, (0, 2)),
+        ((0, 4), 1, False, (0, 1)),
+        ((0, 0), 2, True, (0, 2)),
+    ],
+)
+def test_multinomial_without_categories_or_rows_as_pytorch(shape, n, replacement, outcome):
+    # Rows without categories fail PyTorch's checks (RuntimeError, its messages); no rows
+    # give an empty result. Neither draws anything.
+    rtorch.manual_seed(0)
+    probs = rtorch.ones(*shape)
+    if isinstance(outcome, str):
+        with pytest.raises(RuntimeError, match=re.escape(outcome)):
+            rtorch.multinomial(probs, n, replacement=replacement)
+    else:
+        assert rtorch.multinomial(probs, n, replacement=replacement).shape == outcome
+    after = rtorch.rand(1).item()
+    rtorch.manual_seed(0)
+    assert rtorch.rand(1).item() == after

@@ -109,8 +109,14 @@ fn permuted(t: &Tensor, order: Option<&[i64]>) -> Result<Tensor> {
 
 /// `values` (one per element, in memory order) written into `t` with conversion.
 fn write_in_memory_order<T: crate::element::Element>(t: &Tensor, values: Vec<T>) -> Result<()> {
+    let n = values.len();
+    write_flat_in_memory_order(t, &Tensor::from_vec(values, &[n])?)
+}
+
+/// The non-generic part of [`write_in_memory_order`] (one copy for every element type).
+fn write_flat_in_memory_order(t: &Tensor, flat: &Tensor) -> Result<()> {
     let dst = permuted(t, memory_order(t).as_deref())?;
-    let src = Tensor::from_vec(values, dst.shape())?;
+    let src = super::shape::reshape_to(flat, dst.shape())?;
     crate::ops::map::copy_cast(&dst, &src)
 }
 
@@ -671,6 +677,20 @@ pub fn multinomial(
     } else {
         vec![rows, ns]
     };
+    if cats == 0 && rows > 0 {
+        // Rows without categories: PyTorch's checks fail on them (the first on the
+        // maximum of the empty rows, the second on their sums).
+        return Err(Error::Runtime(if !replacement || ns == 1 {
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has \
+             no identity."
+                .into()
+        } else {
+            "invalid multinomial distribution (sum of probabilities <= 0)".into()
+        }));
+    }
+    if rows == 0 {
+        return Tensor::zeros(&shape, DType::I64);
+    }
     if !replacement || ns == 1 {
         return multinomial_by_exponentials(&w, input, cats, ns, gen);
     }
