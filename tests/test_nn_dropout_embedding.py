@@ -331,3 +331,22 @@ def test_dropout_mask_is_not_degenerate_across_calls():
     b = to_np(F.dropout(rtorch.ones(1000), 0.5))
     assert (a != b).any()
     assert math.isclose(a.mean(), 1.0, abs_tol=0.15)
+
+
+def test_dropout_edge_cases_as_pytorch():
+    ints = rtorch.ones(3, 2, dtype=rtorch.int64)
+    # p = 1 multiplies by a zero of the input's dtype: integers stay integers.
+    for drop in (F.dropout, F.alpha_dropout, F.feature_alpha_dropout):
+        out = drop(ints, 1.0, True)
+        assert out.dtype == rtorch.int64 and out.abs().sum().item() == 0
+    # An integer input without elements passes through; with elements its float mask
+    # cannot be applied (PyTorch's RuntimeError).
+    empty = rtorch.ones(0, 4, 2, dtype=rtorch.int64)
+    for drop in (F.dropout, F.alpha_dropout, F.dropout2d):
+        assert drop(empty, 0.3, True).dtype == rtorch.int64
+    for drop in (F.dropout, F.alpha_dropout):
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+            drop(ints, 0.3, True)
+    # Channel dropout needs a channel dimension (after its deprecation warning).
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        F.dropout2d(rtorch.ones(5), 0.3)

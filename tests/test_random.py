@@ -445,3 +445,40 @@ def test_multinomial_without_categories_or_rows_as_pytorch(shape, n, replacement
     after = rtorch.rand(1).item()
     rtorch.manual_seed(0)
     assert rtorch.rand(1).item() == after
+
+
+@pytest.mark.parametrize("dtype", [rtorch.int64, rtorch.uint8, rtorch.bool])
+def test_continuous_fills_of_empty_integer_tensors_are_no_ops_as_pytorch(dtype):
+    # PyTorch's dtype checks of these fills sit in kernels an empty tensor never reaches.
+    empty = rtorch.empty(3, 0, dtype=dtype)
+    assert empty.normal_().shape == (3, 0)
+    assert empty.exponential_().shape == (3, 0)
+    assert empty.log_normal_().shape == (3, 0)
+    assert empty.geometric_(0.5).shape == (3, 0)
+    assert rtorch.bernoulli(empty).dtype == dtype
+    assert rtorch.randn(0, 2, dtype=dtype).shape == (0, 2)
+    assert rtorch.randn_like(empty).dtype == dtype
+    with pytest.raises(NotImplementedError):
+        rtorch.empty(2, dtype=dtype).normal_()
+    with pytest.raises(NotImplementedError):
+        rtorch.randn(2, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "low", "high", "message"),
+    [
+        (rtorch.bool, 2, 9, "from is out of bounds for bool"),
+        (rtorch.uint8, -1, 2, "from is out of bounds for unsigned char"),
+        (rtorch.uint8, 0, 300, "to - 1 is out of bounds for unsigned char"),
+        (rtorch.int8, 0, 2**40, "to - 1 is out of bounds for signed char"),
+        (rtorch.int16, 0, 2**16, "to - 1 is out of bounds for short int"),
+        (rtorch.int32, -(2**31) - 1, 0, "from is out of bounds for int"),
+    ],
+)
+def test_random_bounds_outside_the_integer_dtype_raise_as_pytorch(dtype, low, high, message):
+    # Draws outside the dtype would wrap around: PyTorch refuses the bounds.
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        rtorch.empty(3, dtype=dtype).random_(low, high)
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        rtorch.randint(low, high, (3,), dtype=dtype)
+    assert rtorch.empty(3, dtype=rtorch.int64).random_(low, high).dtype == rtorch.int64

@@ -325,7 +325,7 @@ def _cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: An
 
 
 def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Any = None) -> Tensor:
-    if not self.is_floating_point():
+    if not self.is_floating_point() and self.numel() != 0:
         raise NotImplementedError(
             f"\"log_normal_cpu\" not implemented for '{_scalar_name(self.dtype)}'"
         )
@@ -341,7 +341,7 @@ def _log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: An
 def _geometric_(self: Tensor, p: float, *, generator: Any = None) -> Tensor:
     """Number of Bernoulli(p) trials up to the first success (1, 2, …), by inversion:
     ``ceil(ln(u) / ln(1 - p))`` with a float64 uniform per element, as PyTorch."""
-    if self.dtype == _C.bool:
+    if self.dtype == _C.bool and self.numel() != 0:
         raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")

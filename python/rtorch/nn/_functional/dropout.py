@@ -12,6 +12,7 @@ import warnings
 
 from ... import _C
 from ..._C import Tensor
+from ..._dtype_info import SCALAR_NAMES as _SCALAR_NAMES
 
 __all__ = [
     "alpha_dropout",
@@ -35,9 +36,26 @@ def _keep_mask(input: Tensor, shape: list[int], keep: float) -> Tensor:
     return _C.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(keep)
 
 
+def _all_dropped(input: Tensor, inplace: bool) -> Tensor:
+    """p = 1: a product with a zero of the input's dtype (integer inputs stay integer)."""
+    zero = _C.zeros((), dtype=input.dtype, device=input.device)
+    return input.mul_(zero) if inplace else input * zero
+
+
+def _nothing_to_drop(input: Tensor, inplace: bool) -> Tensor | None:
+    """PyTorch's result for an input without elements (of any dtype: its checks of the
+    mask's float type never run), else None."""
+    if input.numel() != 0:
+        return None
+    return input if inplace else input.clone()
+
+
 def _apply(input: Tensor, mask_shape: list[int], p: float, inplace: bool) -> Tensor:
     if p == 1.0:
-        return input.mul_(0.0) if inplace else input * 0.0
+        return _all_dropped(input, inplace)
+    empty = _nothing_to_drop(input, inplace)
+    if empty is not None:
+        return empty
     keep = 1.0 - p
     mask = _keep_mask(input, mask_shape, keep).div_(keep)
     return input.mul_(mask) if inplace else input * mask
@@ -105,7 +123,9 @@ def dropout2d(
     if not training or p == 0.0:
         return input
     if ndim < 2:
-        return _apply(input, list(input.shape), p, inplace)
+        if input.numel() == 0:
+            return input if inplace else input.clone()
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     # PyTorch treats every non-4D input as batched here (the 3-D case is ambiguous).
     mask_shape = list(input.shape[:2]) + [1] * (ndim - 2)
     return _apply(input, mask_shape, p, inplace)
@@ -121,7 +141,13 @@ def dropout3d(
 
 def _alpha(input: Tensor, mask_shape: list[int], p: float, inplace: bool) -> Tensor:
     if p == 1.0:
-        return input.mul_(0.0) if inplace else input * 0.0
+        return _all_dropped(input, inplace)
+    empty = _nothing_to_drop(input, inplace)
+    if empty is not None:
+        return empty
+    if not input.is_floating_point():
+        name = _SCALAR_NAMES.get(input.dtype, str(input.dtype))
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {name}")
     keep = 1.0 - p
     mask = _keep_mask(input, mask_shape, keep)
     # Keeps zero mean and unit variance for SELU activations: dropped units go to the

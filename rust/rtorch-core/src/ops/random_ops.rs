@@ -248,7 +248,8 @@ fn check_std(std: f64) -> Result<()> {
 /// elements, its one-at-a-time draws otherwise.
 pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
-    if !t.dtype().is_floating_point() {
+    // Without elements PyTorch never reaches the kernel's dtype check.
+    if !t.dtype().is_floating_point() && t.numel() != 0 {
         return Err(not_implemented("normal_kernel_cpu", t.dtype()));
     }
     check_std(std)?;
@@ -288,7 +289,7 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: Option<&GenHandle>) -> Resu
 /// `exponential_(lambd)`.
 pub fn exponential_(t: &Tensor, lambd: f64, gen: Option<&GenHandle>) -> Result<()> {
     check_inplace(t)?;
-    if !t.dtype().is_floating_point() {
+    if !t.dtype().is_floating_point() && t.numel() != 0 {
         return Err(Error::Runtime(format!(
             "Exponential distribution is a continuous probability distribution. dtype must be a \
              floating point but you specified {}",
@@ -387,6 +388,28 @@ fn random_default_to(dtype: DType) -> i128 {
     }
 }
 
+/// PyTorch's check that an integer dtype holds `from` and `to - 1` (a draw outside it
+/// would wrap).
+fn check_int_bounds(dtype: DType, from: i64, to: i128) -> Result<()> {
+    let (min, max): (i128, i128) = match dtype {
+        DType::Bool => (0, 1),
+        DType::U8 => (0, 255),
+        DType::I8 => (-128, 127),
+        DType::I16 => (-(1 << 15), (1 << 15) - 1),
+        DType::I32 => (-(1 << 31), (1 << 31) - 1),
+        _ => return Ok(()),
+    };
+    for (value, name) in [(i128::from(from), "from"), (to - 1, "to - 1")] {
+        if !(min..=max).contains(&value) {
+            return Err(Error::Runtime(format!(
+                "{name} is out of bounds for {}",
+                dtype.cpp_type_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `random_()` with no bounds: `draw % random_default_to(dtype)`, the draw one u64 for
 /// int64 and float64 and one u32 otherwise; `random_(from, to)` and `random_(from)` (to
 /// the dtype's largest integer, inclusive) draw as [`random::fill_ints_in_range`], except
@@ -406,6 +429,9 @@ pub fn random_(
         return Err(Error::Runtime(format!(
             "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )));
+    }
+    if to.is_some() {
+        check_int_bounds(dtype, low, high)?;
     }
     if has_values(t) {
         let mut v = vec![0i64; t.numel()];
@@ -483,7 +509,7 @@ pub fn rand(shape: &[usize], dtype: DType, gen: Option<&GenHandle>) -> Result<Te
 
 /// `randn(shape)`: standard normal.
 pub fn randn(shape: &[usize], dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor> {
-    if !dtype.is_floating_point() {
+    if !dtype.is_floating_point() && !shape.contains(&0) {
         return Err(not_implemented("normal_kernel_cpu", dtype));
     }
     let t = Tensor::uninit(shape, dtype, crate::device::Device::Cpu)?;
@@ -504,6 +530,7 @@ pub fn randint(
             "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )));
     }
+    check_int_bounds(dtype, low, i128::from(high))?;
     let range = (i128::from(high) - i128::from(low)) as u64;
     let draw = |out: &mut [i64]| {
         with_gen(gen, |g| random::fill_ints_in_range(g, out, low, range));
@@ -537,7 +564,7 @@ pub fn randperm(n: i64, dtype: DType, gen: Option<&GenHandle>) -> Result<Tensor>
 
 /// `bernoulli(input)` (probabilities in `input`) or `bernoulli(input, p)`.
 pub fn bernoulli(input: &Tensor, p: Option<f64>, gen: Option<&GenHandle>) -> Result<Tensor> {
-    if p.is_none() && !input.dtype().is_floating_point() {
+    if p.is_none() && !input.dtype().is_floating_point() && input.numel() != 0 {
         // Probabilities come from the input's values, which must be floating.
         return Err(not_implemented("bernoulli_tensor_cpu_p_", input.dtype()));
     }

@@ -412,6 +412,7 @@ pub fn fill_ints_in_range(g: &mut Generator, out: &mut [i64], from: i64, range: 
 
 /// Integers from one draw each, a u64 when `wide`, else a u32: `draw % range + from`
 /// (wrapping), or with no `range` the u64 itself as two's complement.
+#[inline(never)] // one copy for its three callers (the extension has a size budget)
 pub fn fill_ints(g: &mut Generator, out: &mut [i64], wide: bool, range: Option<u64>, from: i64) {
     // A zero range reaches here from no caller (they check from < to); as 1, no panic.
     let place = |x: u64| match range {
