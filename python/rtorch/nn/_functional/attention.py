@@ -18,6 +18,7 @@ from ..._C import Tensor
 from .. import functional as F  # partially initialised at import time; used at call time
 from .activation import _SCALAR_NAMES
 from .conv import _CPP_TYPE_NAMES
+from .dropout import dropout
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
@@ -27,8 +28,6 @@ def _dropout(x: Tensor, p: float) -> Tensor:
     ``at::dropout`` too, so a seed gives its masks)."""
     if p <= 0.0:
         return x
-    from .dropout import dropout
-
     return dropout(x, p, training=True)
 
 
