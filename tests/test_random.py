@@ -482,3 +482,21 @@ def test_random_bounds_outside_the_integer_dtype_raise_as_pytorch(dtype, low, hi
     with pytest.raises(RuntimeError, match=re.escape(message)):
         rtorch.randint(low, high, (3,), dtype=dtype)
     assert rtorch.empty(3, dtype=rtorch.int64).random_(low, high).dtype == rtorch.int64
+
+
+def test_generator_pickles_deep_copies_and_clones_its_state():
+    import copy
+    import pickle
+
+    g = rtorch.Generator().manual_seed(5)
+    rtorch.randn(3, generator=g)  # leaves a cached normal value in g
+    copies = [pickle.loads(pickle.dumps(g)), copy.deepcopy(g), g.clone_state()]
+    want = rtorch.randn(5, generator=g).tolist()
+    for c in copies:
+        assert c is not g and c.initial_seed() == 5
+        assert rtorch.randn(5, generator=c).tolist() == want
+    # CPU generators have no Philox offset and no CUDA-graph state (PyTorch's errors).
+    with pytest.raises(RuntimeError, match="CPU Generator does not use offset"):
+        g.get_offset()
+    with pytest.raises(NotImplementedError, match="graphsafe_get_state"):
+        g.graphsafe_get_state()
