@@ -123,8 +123,9 @@ def dropout2d(
     if not training or p == 0.0:
         return input
     if ndim < 2:
-        if input.numel() == 0:
-            return input if inplace else input.clone()
+        empty = _nothing_to_drop(input, inplace)
+        if empty is not None:
+            return empty
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     # PyTorch treats every non-4D input as batched here (the 3-D case is ambiguous).
     mask_shape = list(input.shape[:2]) + [1] * (ndim - 2)
