@@ -269,8 +269,16 @@ impl Layout {
             return self.shape[0] < 2 || self.strides[0] == 1;
         }
         let mut perm: Dims = (0..n).collect();
-        // Size-1 dims sort last; the others by stride (stable).
-        perm.sort_by_key(|&i| (self.shape[i] < 2, self.strides[i]));
+        // Size-1 dims sort last; the others by stride (stable). An insertion sort: the
+        // dims are few, and the library's stable sort was 9 KB of the extension.
+        let key = |i: usize| (self.shape[i] < 2, self.strides[i]);
+        for j in 1..n {
+            let mut k = j;
+            while k > 0 && key(perm[k - 1]) > key(perm[k]) {
+                perm.swap(k - 1, k);
+                k -= 1;
+            }
+        }
         let mut require = 1usize;
         for &i in perm.iter() {
             let d = self.shape[i];

@@ -66,7 +66,7 @@ fn order<T: Element>(x: &[T], descending: bool) -> Vec<usize> {
 }
 
 /// The positions of `keys` in ascending order, ties by position.
-fn order_by_keys(keys: &[u64]) -> Vec<usize> {
+pub(crate) fn order_by_keys(keys: &[u64]) -> Vec<usize> {
     // (key, position) pairs are distinct, so an unstable sort gives the stable order.
     let mut pairs: Vec<(u64, usize)> = keys.iter().copied().zip(0..).collect();
     pairs.sort_unstable();
