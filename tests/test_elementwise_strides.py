@@ -282,8 +282,9 @@ def test_strided_rows_in_blocks(cols: int, dtype: str) -> None:
 @pytest.mark.parametrize("cols", [2, 17, STAGE + 1, GRAIN + 5])
 def test_float32_division_by_a_broadcast_column(cols: int) -> None:
     """float32 division and copysign with an operand broadcast along the last dim (a
-    column, as `x / x.sum(1, keepdim=True)`) run the generic map; a number broadcast over
-    everything, rows and transposes the blocks: every one bit for bit numpy's float32."""
+    column, as `x / x.sum(1, keepdim=True)`: rows computed in the output against a block
+    of the value), a number broadcast over everything, rows and transposes: every one bit
+    for bit numpy's float32."""
     rng = np.random.default_rng(cols)
     rows = 3
     a = rng.standard_normal((rows, cols)).astype(np.float32)
@@ -394,3 +395,73 @@ def test_half_strided_rows_use_part_blocks(cols: int, dtype: str) -> None:
     ]:
         assert got.dtype == dt
         np.testing.assert_array_equal(np64(got), np64(want))
+
+
+RUN = 512  # elements per run of a row against a broadcast value (cpu/elementwise.rs)
+
+
+@pytest.mark.parametrize("cols", [1, 3, RUN - 1, RUN, RUN + 1, 2 * RUN + 7])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "int16", "uint8"])
+def test_rows_against_a_broadcast_value(cols: int, dtype: str) -> None:
+    """A row against one value (a column operand, `x.mul_(col)`, `col - x`, or a 0-dim
+    value expanded over everything): in place through runs of the vector loop against a
+    block of the value, out of place with the value on either side, above and below the
+    run length; exact against numpy (integer results wrap as the dtype does)."""
+    dt = getattr(rtorch, dtype)
+    rows = 5
+    x = (rtorch.arange(rows * cols) % 13 + 1).to(dt).reshape(rows, cols)
+    col = (rtorch.arange(rows) % 3 + 2).to(dt)[:, None]
+    xn, cn = np64(x), np64(col)
+    wrap = (lambda v: v % 256) if dtype == "uint8" else (lambda v: v)
+    y = x.clone()
+    y.mul_(col)
+    assert np.array_equal(np64(y), wrap(xn * cn))
+    y.sub_(col)
+    assert np.array_equal(np64(y), wrap(xn * cn - cn))
+    y.add_(col, alpha=2)
+    assert np.array_equal(np64(y), wrap(xn * cn + cn))
+    assert np.array_equal(np64(x * col), wrap(xn * cn))
+    assert np.array_equal(np64(col - x), wrap(cn - xn))
+    assert np.array_equal(np64(col * x), wrap(cn * xn))
+    value = rtorch.tensor(3).to(dt).expand(rows, cols)
+    z = x.clone()
+    z.add_(value)
+    assert np.array_equal(np64(z), wrap(xn + 3))
+    assert np.array_equal(np64(value - x), wrap(3 - xn))
+    if dtype.startswith("float"):
+        f = x.clone()
+        f.div_(col)
+        np.testing.assert_allclose(np64(f), xn / cn, rtol=1e-7 if dtype == "float32" else 0)
+
+
+@pytest.mark.parametrize("n", [7, GRAIN + 5])
+def test_value_expanded_over_everything_in_place(n: int) -> None:
+    """A 0-dim value expanded over a tensor is one row of stride 0 (split into pieces
+    above the parallel grain): in place and out of place, exact."""
+    x = rtorch.arange(n, dtype=rtorch.float32)
+    g = rtorch.tensor(0.5).expand(n)
+    y = x.clone()
+    y.mul_(g)
+    assert np.array_equal(np64(y), np.arange(n) * 0.5)
+    y.add_(g)
+    assert np.array_equal(np64(y), np.arange(n) * 0.5 + 0.5)
+    assert np.array_equal(np64(g - x), 0.5 - np.arange(n))
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int16", "float16", "float32", "int64"])
+@pytest.mark.parametrize("shape", [(3, 5), (4, GRAIN + 3), (GRAIN + 3, 2)])
+def test_copy_of_a_broadcast_source(dtype: str, shape: tuple[int, int]) -> None:
+    """`contiguous()` / `copy_` of an expanded value or column fills each output row
+    with its one value (every element size; rows above and below the parallel grain)."""
+    dt = getattr(rtorch, dtype)
+    rows, cols = shape
+    col = (rtorch.arange(rows) % 2).to(dt)[:, None]
+    got = col.expand(rows, cols).contiguous()
+    assert got.is_contiguous() and got.dtype == dt
+    assert np.array_equal(np64(got), np.repeat(np64(col), cols, axis=1))
+    one = rtorch.tensor(1).to(dt)
+    out = rtorch.zeros(rows, cols, dtype=dt)
+    out.copy_(one.expand(rows, cols))
+    assert np.array_equal(np64(out), np.ones((rows, cols)))
+    out.copy_(col)  # broadcast by copy_ itself
+    assert np.array_equal(np64(out), np.repeat(np64(col), cols, axis=1))

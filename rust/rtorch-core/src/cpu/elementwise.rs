@@ -109,6 +109,34 @@ fn each_block(n: usize, mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// Elements per run of a row against a broadcast value (`broadcast`): long enough that
+/// the calls into the vector loops cost little.
+const RUN: usize = 512;
+
+/// Runs `f(s, l)` over `0..n` in pieces of at most `RUN`.
+#[inline(always)]
+fn each_run(n: usize, mut f: impl FnMut(usize, usize)) {
+    let mut s = 0;
+    while s < n {
+        let l = RUN.min(n - s);
+        f(s, l);
+        s += l;
+    }
+}
+
+/// `v` in the first `min(len, RUN)` slots of `b`, as a slice: a stride-0 operand of a
+/// row for the vector loops. (Filled in the caller's block: a block returned by value
+/// was copied per row, which cost more than the row.)
+#[inline(always)]
+fn broadcast<T: Element>(b: &mut [std::mem::MaybeUninit<T>; RUN], v: T, len: usize) -> &[T] {
+    let m = len.min(RUN);
+    for slot in &mut b[..m] {
+        slot.write(v);
+    }
+    // SAFETY: the first m slots were just written; MaybeUninit<T> has T's layout.
+    unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<T>(), m) }
+}
+
 /// `o[i] = f(x[i])`; never inlined, so that each op has one copy of its vector loop.
 #[inline(never)]
 fn zip1<A: Element, O: Element>(o: &mut [O], x: &[A], f: &impl Fn(A) -> O) {
@@ -903,20 +931,40 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
     // 15-35% slower on both (16M scalar ops, 2048² transposed add, Zen 3).
     let row = |[oo, oa, ob]: [usize; 3], [so, sa, sb]: [usize; 3], len: usize| {
         let (po, pa, pb) = (po.get(), pa.get(), pb.get());
-        // SAFETY (all three loops): the offsets and strides come from the layouts, a
+        // SAFETY (all branches): the offsets and strides come from the layouts, a
         // broadcast operand is read at its row offset, and an output that is also an
-        // input reads each element before writing it.
+        // input reads each element before writing it. The slices are pieces of the
+        // unit-stride rows; an output row at the first input's address is that row
+        // exactly (the op's contract rules out partial overlaps) and is then the one
+        // slice, and otherwise shares no element with a row viewed beside it.
         unsafe {
-            if so == 1 && sa == 1 && sb == 0 {
-                let bv = *pb.add(ob);
+            let (o, x, y) = (po.add(oo), pa.add(oa), pb.add(ob));
+            let in_place = std::ptr::eq(o as *const u8, x as *const u8) && same_type::<A, O>();
+            let out_is_y = std::ptr::eq(o as *const u8, y as *const u8);
+            if so == 1 && sa == 1 && sb == 0 && in_place {
+                // In place (`x.div_(col)`) the pointer loop below stays scalar (LLVM's
+                // overlap check fails: 6x PyTorch's time on 2048x256): the vector loop
+                // of unit runs against a block of the one value instead.
+                let mut block = [const { std::mem::MaybeUninit::uninit() }; RUN];
+                let ys = broadcast(&mut block, *y, len);
+                each_run(len, |s, l| {
+                    let xo = std::slice::from_raw_parts_mut(x.add(s), l);
+                    zip2_in_place(xo, &ys[..l], &f);
+                });
+            } else if so == 1 && sa == 1 && sb == 0 {
+                let bv = *y;
                 for i in 0..len {
-                    *po.add(oo + i) = f(*pa.add(oa + i), bv);
+                    *o.add(i) = f(*x.add(i), bv);
                 }
-            } else if so == 1 && sa == 0 && sb == 1 {
-                let av = *pa.add(oa);
-                for i in 0..len {
-                    *po.add(oo + i) = f(av, *pb.add(ob + i));
-                }
+            } else if so == 1 && sa == 0 && sb == 1 && !out_is_y {
+                // (Through `zip2` too: slice loops of their own per op and dtype, here and
+                // in place, made the extension 36 KB larger.)
+                let mut block = [const { std::mem::MaybeUninit::uninit() }; RUN];
+                let xs = broadcast(&mut block, *x, len);
+                each_run(len, |s, l| {
+                    let os = std::slice::from_raw_parts_mut(o.add(s), l);
+                    zip2(os, &xs[..l], std::slice::from_raw_parts(y.add(s), l), &f);
+                });
             } else {
                 for i in 0..len {
                     *po.add(oo + i * so) = f(*pa.add(oa + i * sa), *pb.add(ob + i * sb));
@@ -1092,6 +1140,21 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
             // SAFETY: the row's offsets come from the layouts, inside both storages;
             // `copy_run` tolerates the exact alias the contract allows.
             unsafe { copy_run(po.get().add(oo), ps.get().add(os), len) }
+        });
+        return;
+    }
+    if plan.inner_strides() == [1, 0] {
+        // A broadcast source (an expanded value or column, such as a sum's gradient):
+        // each output row is one value (the element walk took 4x PyTorch's time).
+        let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
+        plan.par_for_rows(&|[oo, os], len| {
+            // SAFETY: the row's offsets come from the layouts, inside both storages; the
+            // output row is unit-stride, written by this thread only, and cannot hold
+            // the source's element (an exact alias has one layout, copied flat above).
+            unsafe {
+                let v = *ps.get().add(os);
+                std::slice::from_raw_parts_mut(po.get().add(oo), len).fill(v)
+            }
         });
         return;
     }

@@ -343,24 +343,13 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
         Backend::Cpu => {
             let (o, x, y) = (out, a, b);
             match out.dtype() {
-                // The one-pass kinds' formulas are single instructions (division, a
-                // sign copy): an operand broadcast along the last dim takes the
-                // generic map, whose rows then run against one value (through the
-                // float32 blocks below, which stage it, `m / m.sum(1, keepdim=True)`
-                // took 2.3x PyTorch's time). Other layouts keep the blocks, compiled
-                // for the widest vector unit (the generic map's baseline division was
-                // slower on flat, row-broadcast and stepped operands).
-                F32 if K::ONE_PASS && (along_last(x) || along_last(y)) => {
-                    cpu::binary_map::<f32, f32, f32>(
-                        o.cpu_view_mut()?,
-                        x.cpu_view()?,
-                        y.cpu_view()?,
-                        move |p, q| k.f32(p, q),
-                    )
-                }
                 // In blocks, so that the formula is compiled for the widest vector unit
                 // (a generic map's loop is not: `mul_add` there was a call to libm's
-                // `fmaf` per element, lerp 7x PyTorch's time).
+                // `fmaf` per element, lerp 7x PyTorch's time). Operands broadcast along
+                // the rows too (`m / m.sum(1, keepdim=True)`, `img.div_(std[:, None,
+                // None])`): the rows then run in the output against a block of the one
+                // value (`direct_row`; the generic map's baseline division in place
+                // took 6x PyTorch's time on 2048x256, and 2.5x out of place).
                 F32 => cpu::binary_map_half::<f32>(
                     o.cpu_view_mut()?,
                     x.cpu_view()?,
@@ -420,13 +409,6 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             Ok(())
         }
     }
-}
-
-/// Whether `t` is broadcast along its last dim (stride 0 over more than one element)
-/// but not along every dim (a number broadcast over everything is faster in blocks).
-fn along_last(t: &Tensor) -> bool {
-    let s = t.strides();
-    s.last() == Some(&0) && t.shape().last().is_some_and(|&n| n > 1) && s.iter().any(|&v| v != 0)
 }
 
 /// The one-pass loops of `cpu::half_flat` for a float16 or bfloat16 `out` (`op_f16`,
