@@ -465,3 +465,42 @@ def test_copy_of_a_broadcast_source(dtype: str, shape: tuple[int, int]) -> None:
     assert np.array_equal(np64(out), np.ones((rows, cols)))
     out.copy_(col)  # broadcast by copy_ itself
     assert np.array_equal(np64(out), np.repeat(np64(col), cols, axis=1))
+    row = (rtorch.arange(cols) % 3).to(dt)  # a row repeated down the output
+    assert np.array_equal(np64(row.expand(rows, cols).contiguous()), np.tile(np64(row), (rows, 1)))
+
+
+@pytest.mark.parametrize("cols", [1, 2, 3, 4, 5, 16, 32, 33])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "float16"])
+def test_short_rows(cols: int, dtype: str) -> None:
+    """Rows of at most 4 elements (points, boxes, RGB channels last) are walked along
+    the long dim instead (`Plan::long_rows`); arithmetic on rows of 5 to 32 runs flat on
+    contiguous copies of its operands (a column filled, a row repeated): a column or a
+    row broadcast, in place, a sliced input, unary and ternary maps; above the parallel
+    grain; exact or within one rounding of numpy."""
+    dt = getattr(rtorch, dtype)
+    rows = GRAIN // cols + 37
+    x = (rtorch.arange(rows * cols) % 17 + 1).to(dt).reshape(rows, cols)
+    col = (rtorch.arange(rows) % 5 + 1).to(dt)[:, None]
+    row = (rtorch.arange(cols) + 2).to(dt)
+    wide = (rtorch.arange(rows * (cols + 3)) % 7).to(dt).reshape(rows, cols + 3)
+    sliced = wide[:, 1 : cols + 1]
+    xn, cn, rn, sn = np64(x), np64(col), np64(row), np64(sliced)
+    for got, want in [
+        (x * col, xn * cn),
+        (col - x, cn - xn),
+        (x + row, xn + rn),
+        (sliced * x, sn * xn),
+        (-sliced, -sn),
+        (rtorch.where(x > 8, x, col), np.where(xn > 8, xn, cn)),
+    ]:
+        assert np.array_equal(np64(got), want)
+    y = x.clone()
+    y.mul_(col)
+    assert np.array_equal(np64(y), xn * cn)
+    if dtype != "int64":
+        rtol = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-15}[dtype]
+        np.testing.assert_allclose(np64(x / col), xn / cn, rtol=rtol)
+        np.testing.assert_allclose(np64(sliced.exp()), np.exp(sn), rtol=rtol)
+        z = x.clone()
+        z.div_(col)
+        np.testing.assert_allclose(np64(z), xn / cn, rtol=rtol)

@@ -109,6 +109,10 @@ fn each_block(n: usize, mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// Copies of a row repeated down rows shorter than this double their copies
+/// (`repeat_row`) rather than a call per row.
+const SHORT_COPY: usize = 64;
+
 /// Elements per run of a row against a broadcast value (`broadcast`): long enough that
 /// the calls into the vector loops cost little.
 const RUN: usize = 512;
@@ -258,7 +262,8 @@ fn walk<const N: usize>(
         }
         return;
     }
-    let plan = Plan::new_memory_order(&layouts[0].shape, layouts.map(|l| &l.strides[..]));
+    let plan =
+        Plan::new_memory_order(&layouts[0].shape, layouts.map(|l| &l.strides[..])).long_rows();
     let strides = plan.inner_strides();
     if strides == [1; N] {
         plan.par_for_rows(&|offs, len| unit.run(offs, len));
@@ -529,7 +534,7 @@ pub fn unary_map_half<H: Half>(
         }
         return;
     }
-    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]);
+    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides()]).long_rows();
     let [so, sa] = plan.inner_strides();
     if let (true, 1, 1) = (H::IS_F32, so, sa) {
         // Rows of float32 computed in the output, as the flat case: `x[:, 256:].sigmoid()`
@@ -686,7 +691,8 @@ pub fn binary_map_half<H: Half>(
         }
         return;
     }
-    let plan = Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]);
+    let plan =
+        Plan::new_memory_order(out.shape(), [out.strides(), a.strides(), b.strides()]).long_rows();
     let strides = plan.inner_strides();
     if let (true, [1, 1, sb @ (0 | 1)]) = (H::IS_F32, strides) {
         // Rows of float32 computed in the output, as the flat case: `x / col`, `x - row`.
@@ -839,7 +845,8 @@ pub fn ternary_map_half<H: Half>(
     let plan = Plan::new_memory_order(
         out.shape(),
         [out.strides(), a.strides(), b.strides(), c.strides()],
-    );
+    )
+    .long_rows();
     let strides = plan.inner_strides();
     plan.par_for_rows(&|offs, len| run(offs, strides, len));
 }
@@ -1132,21 +1139,28 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
         return;
     }
     let plan = Plan::new_memory_order(out.shape(), [out.strides(), src.strides()]);
+    let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
     if plan.inner_strides() == [1, 1] {
-        // Unit-stride rows on both sides (a permutation of outer dims, as attention's
-        // head transposes): one memmove per row.
-        let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
-        plan.par_for_rows(&|[oo, os], len| {
-            // SAFETY: the row's offsets come from the layouts, inside both storages;
-            // `copy_run` tolerates the exact alias the contract allows.
-            unsafe { copy_run(po.get().add(oo), ps.get().add(os), len) }
-        });
+        // A row repeated (a row broadcast copied); else unit-stride rows on both sides
+        // (a permutation of outer dims, as attention's head transposes): one memmove per
+        // row.
+        let bytes = (
+            SendPtr(po.get().cast::<u8>()),
+            SendPtr(ps.get().cast::<u8>()),
+        );
+        let short = plan.inner_len() < SHORT_COPY;
+        if !(short && repeat_row(&plan, bytes.0, bytes.1, std::mem::size_of::<T>())) {
+            plan.par_for_rows(&|[oo, os], len| {
+                // SAFETY: the row's offsets come from the layouts, inside both storages;
+                // `copy_run` tolerates the exact alias the contract allows.
+                unsafe { copy_run(po.get().add(oo), ps.get().add(os), len) }
+            });
+        }
         return;
     }
     if plan.inner_strides() == [1, 0] {
         // A broadcast source (an expanded value or column, such as a sum's gradient):
         // each output row is one value (the element walk took 4x PyTorch's time).
-        let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
         plan.par_for_rows(&|[oo, os], len| {
             // SAFETY: the row's offsets come from the layouts, inside both storages; the
             // output row is unit-stride, written by this thread only, and cannot hold
@@ -1180,6 +1194,40 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
         return;
     }
     unary_map(out, src, |v: T| v);
+}
+
+/// `out = src` for a plan of one short row of `src` repeated down consecutive rows of
+/// `out` (a row broadcast copied, `row.expand(n, 16).contiguous()`), elements of
+/// `size` bytes: each task copies the row once, then doubles its copies (a call per
+/// row of 16 took 4x PyTorch's time). Returns false, copying nothing, for other plans.
+/// (On bytes: one copy of the function for every dtype.)
+fn repeat_row(plan: &Plan<2>, po: SendPtr<u8>, ps: SendPtr<u8>, size: usize) -> bool {
+    let [rows, len] = plan.shape[..] else {
+        return false;
+    };
+    if plan.strides[0][0] != len || plan.strides[1][0] != 0 || len == 0 {
+        return false;
+    }
+    let per = (GRAIN / len).max(1);
+    let row = len * size;
+    super::par_for(rows.div_ceil(per), &|t| {
+        let (r0, r1) = (t * per, ((t + 1) * per).min(rows));
+        let total = (r1 - r0) * row;
+        // SAFETY: rows r0..r1 of `out` are consecutive (row stride `len`), inside its
+        // storage and this task's alone; the source row is `len` elements of `src`,
+        // which does not overlap `out` (its rows are all one row, `out`'s are not).
+        unsafe {
+            let dst = po.get().add(r0 * row);
+            std::ptr::copy_nonoverlapping(ps.get(), dst, row);
+            let mut done = row;
+            while done < total {
+                let n = done.min(total - done);
+                std::ptr::copy_nonoverlapping(dst, dst.add(done), n);
+                done += n;
+            }
+        }
+    });
+    true
 }
 
 /// A vectorised slice kernel over contiguous chunks: `f(a_chunk, out_chunk)`, or

@@ -13,6 +13,11 @@ pub struct Plan<const N: usize> {
     pub strides: [Dims; N],
 }
 
+/// Rows this short are walked across (`Plan::long_rows`). Not longer: at 8 elements the
+/// rows of the swapped walk, one element per cache line, ran 1-4x slower than the
+/// per-row calls.
+const SHORT_ROW: usize = 4;
+
 impl<const N: usize> Plan<N> {
     /// Builds a plan, dropping size-1 dims and merging dims that are contiguous
     /// together in every operand.
@@ -88,6 +93,22 @@ impl<const N: usize> Plan<N> {
 
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// The plan with its two innermost dims swapped when the innermost has at most
+    /// `SHORT_ROW` elements and the next one more: an op over a few channels (`x * col`
+    /// on 65536x3, points, boxes) then runs rows of the long dim at a small stride
+    /// instead of a row call per 3 elements (516 -> 39 us there; PyTorch 111). Only for
+    /// maps that compute each element independently (the walk order changes).
+    pub fn long_rows(mut self) -> Plan<N> {
+        let nd = self.shape.len();
+        if nd >= 2 && self.shape[nd - 1] <= SHORT_ROW && self.shape[nd - 2] > self.shape[nd - 1] {
+            self.shape.swap(nd - 1, nd - 2);
+            for s in &mut self.strides {
+                s.swap(nd - 1, nd - 2);
+            }
+        }
+        self
     }
 
     pub fn inner_len(&self) -> usize {

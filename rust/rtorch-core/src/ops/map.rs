@@ -193,7 +193,11 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
     match Backend::of(out, &[a, b])? {
         Backend::Meta => Ok(()),
         Backend::Cpu => {
-            let (o, x, y) = (out, a, b);
+            let flats = flat_short_rows(out, a, b)?;
+            let (o, x, y) = match &flats {
+                Some((p, q)) => (out, p, q),
+                None => (out, a, b),
+            };
             let block = move |x: &mut [f32], y: &[f32]| {
                 at_widest_level(
                     #[inline(always)]
@@ -409,6 +413,34 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             Ok(())
         }
     }
+}
+
+/// Contiguous copies of an arithmetic op's operands when its contiguous output has rows of
+/// 5 to 32 elements and an operand is not contiguous (`x * col` or `x + row` on
+/// 16384x16): the op then runs flat. The row walk paid a call per row, 9x PyTorch's
+/// time there; a copy's rows run inlined. (Shorter rows are walked across,
+/// `Plan::long_rows`; longer ones amortise their call.) Out of line: one copy for
+/// every kind.
+#[inline(never)]
+fn flat_short_rows(out: &Tensor, a: &Tensor, b: &Tensor) -> Result<Option<(Tensor, Tensor)>> {
+    let last = out.shape().last().copied().unwrap_or(0);
+    let applies = out.dim() >= 2
+        && (5..=32).contains(&last)
+        && out.numel() >= crate::cpu::GRAIN / 8
+        && out.is_contiguous()
+        && !(a.is_contiguous() && b.is_contiguous());
+    if !applies {
+        return Ok(None);
+    }
+    let flat = |t: &Tensor| -> Result<Tensor> {
+        if t.is_contiguous() {
+            return Ok(t.clone());
+        }
+        let c = Tensor::uninit(t.shape(), t.dtype(), t.device())?;
+        copy_cast(&c, t)?;
+        Ok(c)
+    };
+    Ok(Some((flat(a)?, flat(b)?)))
 }
 
 /// The one-pass loops of `cpu::half_flat` for a float16 or bfloat16 `out` (`op_f16`,
