@@ -449,10 +449,11 @@ def test_value_expanded_over_everything_in_place(n: int) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int16", "float16", "float32", "int64"])
-@pytest.mark.parametrize("shape", [(3, 5), (4, GRAIN + 3), (GRAIN + 3, 2)])
+@pytest.mark.parametrize("shape", [(3, 5), (4, GRAIN + 3), (GRAIN + 3, 2), (4099, 9), (29127, 9)])
 def test_copy_of_a_broadcast_source(dtype: str, shape: tuple[int, int]) -> None:
     """`contiguous()` / `copy_` of an expanded value or column fills each output row
-    with its one value (every element size; rows above and below the parallel grain)."""
+    with its one value (every element size; rows above and below the parallel grain;
+    rows of 9, which the tiled transpose once took), and a row repeats down the rows."""
     dt = getattr(rtorch, dtype)
     rows, cols = shape
     col = (rtorch.arange(rows) % 2).to(dt)[:, None]

@@ -98,12 +98,13 @@ impl<T: Element> Stage<T> {
     }
 }
 
-/// Calls `f(start, len)` for consecutive blocks of at most `STAGE` elements of `0..n`.
+/// Calls `f(start, len)` for consecutive pieces of at most `size` elements of `0..n`
+/// (blocks of `STAGE`, runs of `RUN`).
 #[inline(always)]
-fn each_block(n: usize, mut f: impl FnMut(usize, usize)) {
+fn each_piece(n: usize, size: usize, mut f: impl FnMut(usize, usize)) {
     let mut s = 0;
     while s < n {
-        let l = STAGE.min(n - s);
+        let l = size.min(n - s);
         f(s, l);
         s += l;
     }
@@ -116,17 +117,6 @@ const SHORT_COPY: usize = 64;
 /// Elements per run of a row against a broadcast value (`broadcast`): long enough that
 /// the calls into the vector loops cost little.
 const RUN: usize = 512;
-
-/// Runs `f(s, l)` over `0..n` in pieces of at most `RUN`.
-#[inline(always)]
-fn each_run(n: usize, mut f: impl FnMut(usize, usize)) {
-    let mut s = 0;
-    while s < n {
-        let l = RUN.min(n - s);
-        f(s, l);
-        s += l;
-    }
-}
 
 /// `v` in the first `min(len, RUN)` slots of `b`, as a slice: a stride-0 operand of a
 /// row for the vector loops. (Filled in the caller's block: a block returned by value
@@ -224,7 +214,7 @@ pub fn unary_map<A: Element, O: Element>(
             if std::ptr::eq(po as *const u8, pa as *const u8) && same_type::<A, O>() {
                 zip1_in_place(std::slice::from_raw_parts_mut(pa, len), &f);
             } else if std::ptr::eq(po as *const u8, pa as *const u8) {
-                each_block(len, |s, l| {
+                each_piece(len, STAGE, |s, l| {
                     let mut xs = Stage::<A>::new();
                     let x = xs.gather(pa, 1, s, l, po);
                     zip1(std::slice::from_raw_parts_mut(po.add(s), l), x, &f);
@@ -290,7 +280,7 @@ unsafe fn strided_row1<A: Element, O: Element>(
     zip: &Zip1<A, O>,
 ) {
     let (mut xs, mut os) = (Stage::<A>::new(), Stage::<O>::new());
-    each_block(len, |s, l| {
+    each_piece(len, STAGE, |s, l| {
         // SAFETY: the caller guarantees the row; blocks stay inside it.
         unsafe {
             let x = xs.gather(pa, sa, s, l, po);
@@ -313,7 +303,7 @@ unsafe fn strided_row3<A: Element, B: Element, C: Element, O: Element>(
 ) {
     let (mut xs, mut ys, mut zs) = (Stage::<A>::new(), Stage::<B>::new(), Stage::<C>::new());
     let mut os = Stage::<O>::new();
-    each_block(len, |s, l| {
+    each_piece(len, STAGE, |s, l| {
         // SAFETY: the caller guarantees the row; blocks stay inside it.
         unsafe {
             let x = xs.gather(pa, sa, s, l, po);
@@ -924,7 +914,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
                 zip2(o, x, y, &f);
                 return;
             }
-            each_block(len, |s, l| {
+            each_piece(len, STAGE, |s, l| {
                 let (mut xs, mut ys) = (Stage::<A>::new(), Stage::<B>::new());
                 let x = xs.gather(pa, 1, s, l, po);
                 let y = ys.gather(pb, 1, s, l, po);
@@ -954,7 +944,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
                 // of unit runs against a block of the one value instead.
                 let mut block = [const { std::mem::MaybeUninit::uninit() }; RUN];
                 let ys = broadcast(&mut block, *y, len);
-                each_run(len, |s, l| {
+                each_piece(len, RUN, |s, l| {
                     let xo = std::slice::from_raw_parts_mut(x.add(s), l);
                     zip2_in_place(xo, &ys[..l], &f);
                 });
@@ -968,7 +958,7 @@ pub fn binary_map<A: Element, B: Element, O: Element>(
                 // in place, made the extension 36 KB larger.)
                 let mut block = [const { std::mem::MaybeUninit::uninit() }; RUN];
                 let xs = broadcast(&mut block, *x, len);
-                each_run(len, |s, l| {
+                each_piece(len, RUN, |s, l| {
                     let os = std::slice::from_raw_parts_mut(o.add(s), l);
                     zip2(os, &xs[..l], std::slice::from_raw_parts(y.add(s), l), &f);
                 });
@@ -1135,10 +1125,12 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
         });
         return;
     }
-    if super::reorder::copy_transposing(&out, &src) {
+    let plan = Plan::new_memory_order(out.shape(), [out.strides(), src.strides()]);
+    // (A source broadcast along the output's rows is filled below, not transposed: the
+    // tiles took 400 us on a column expanded to 29127x9.)
+    if plan.inner_strides()[1] != 0 && super::reorder::copy_transposing(&out, &src) {
         return;
     }
-    let plan = Plan::new_memory_order(out.shape(), [out.strides(), src.strides()]);
     let (po, ps) = (SendPtr(out.ptr()), SendPtr(src.ptr() as *mut T));
     if plan.inner_strides() == [1, 1] {
         // A row repeated (a row broadcast copied); else unit-stride rows on both sides
@@ -1161,6 +1153,14 @@ pub fn copy<T: Element>(out: ViewMut<'_, T>, src: View<'_, T>) {
     if plan.inner_strides() == [1, 0] {
         // A broadcast source (an expanded value or column, such as a sum's gradient):
         // each output row is one value (the element walk took 4x PyTorch's time).
+        let bytes = (
+            SendPtr(po.get().cast::<u8>()),
+            SendPtr(ps.get().cast::<u8>()),
+        );
+        let short = plan.inner_len() < SHORT_COPY;
+        if short && fill_rows(&plan, bytes.0, bytes.1, std::mem::size_of::<T>()) {
+            return;
+        }
         plan.par_for_rows(&|[oo, os], len| {
             // SAFETY: the row's offsets come from the layouts, inside both storages; the
             // output row is unit-stride, written by this thread only, and cannot hold
@@ -1228,6 +1228,50 @@ fn repeat_row(plan: &Plan<2>, po: SendPtr<u8>, ps: SendPtr<u8>, size: usize) -> 
         }
     });
     true
+}
+
+/// `out = src` for a plan of two dims whose source rows are one value each (a column
+/// broadcast copied, `col.expand(n, 5).contiguous()`), elements of `size` bytes: the
+/// rows of a task in one loop (a call per row of 5 took 8x PyTorch's time). Returns
+/// false, copying nothing, for other plans. (On bytes, as `repeat_row`.)
+fn fill_rows(plan: &Plan<2>, po: SendPtr<u8>, ps: SendPtr<u8>, size: usize) -> bool {
+    let [rows, len] = plan.shape[..] else {
+        return false;
+    };
+    if !matches!(size, 1 | 2 | 4 | 8) || len == 0 {
+        return false;
+    }
+    let (so, ss) = (plan.strides[0][0] * size, plan.strides[1][0] * size);
+    let per = (GRAIN / len).max(1);
+    super::par_for(rows.div_ceil(per), &|t| {
+        for r in t * per..((t + 1) * per).min(rows) {
+            // SAFETY: row r's offsets come from the layouts, inside both storages; the
+            // output row (`len` unit-stride elements) is this task's alone and does not
+            // hold the source's element; both are aligned for their element type,
+            // whose size selects the arm.
+            unsafe {
+                let (o, v) = (po.get().add(r * so), ps.get().add(r * ss));
+                match size {
+                    1 => fill_run(o, *v, len),
+                    2 => fill_run(o.cast::<u16>(), *v.cast::<u16>(), len),
+                    4 => fill_run(o.cast::<u32>(), *v.cast::<u32>(), len),
+                    _ => fill_run(o.cast::<u64>(), *v.cast::<u64>(), len),
+                }
+            }
+        }
+    });
+    true
+}
+
+/// `len` copies of `v` at `o`.
+///
+/// # Safety
+/// `o` must be valid and aligned for `len` writes of `U`.
+#[inline(always)]
+unsafe fn fill_run<U: Copy>(o: *mut U, v: U, len: usize) {
+    for i in 0..len {
+        *o.add(i) = v;
+    }
 }
 
 /// A vectorised slice kernel over contiguous chunks: `f(a_chunk, out_chunk)`, or
