@@ -446,6 +446,12 @@ def test_value_expanded_over_everything_in_place(n: int) -> None:
     y.add_(g)
     assert np.array_equal(np64(y), np.arange(n) * 0.5 + 0.5)
     assert np.array_equal(np64(g - x), 0.5 - np.arange(n))
+    # (add and mul commute: the map swaps a broadcast first operand to the right)
+    assert np.array_equal(np64(g * x), np.arange(n) * 0.5)
+    assert np.array_equal(np64(g + x), np.arange(n) + 0.5)
+    z = rtorch.zeros(n)
+    rtorch.mul(g, x, out=z)
+    assert np.array_equal(np64(z), np.arange(n) * 0.5)
 
 
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int16", "float16", "float32", "int64"])

@@ -37,6 +37,9 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
     /// is a copy of the loop per type and SIMD level in the extension). Not the kinds
     /// with alpha, whose per-element conversion of it keeps that loop scalar.
     const ONE_PASS: bool = false;
+    /// Whether `apply(x, y)` is `apply(y, x)` bit for bit (add, mul): the map may then
+    /// swap the operands (`ops::map::arith`).
+    const COMMUTES: bool = false;
     fn apply<T: Arith>(self, x: T, y: T) -> T;
     /// The op on float32: how float16 and bfloat16 compute (one rounding at the end).
     /// Kinds override it with a form LLVM vectorises better (selects for branches, the
@@ -124,14 +127,15 @@ pub(crate) fn scalar_as<T: Element>(s: Scalar) -> T {
 
 // ----- every dtype -----
 
-/// Declares the arithmetic kinds `Name "kernel" method;` (`x.method(y)`).
+/// Declares the arithmetic kinds `Name "kernel" method commutes;` (`x.method(y)`).
 macro_rules! arith_kinds {
-    ($($name:ident $kname:literal $method:ident;)*) => {$(
+    ($($name:ident $kname:literal $method:ident $commutes:literal;)*) => {$(
         #[derive(Clone, Copy, Debug)]
         pub struct $name;
         impl ArithBinary for $name {
             const NAME: &'static str = $kname;
             const ONE_PASS: bool = true;
+            const COMMUTES: bool = $commutes;
             #[inline(always)]
             fn apply<T: Arith>(self, x: T, y: T) -> T {
                 x.$method(y)
@@ -141,9 +145,9 @@ macro_rules! arith_kinds {
 }
 
 arith_kinds! {
-    Add "add" add;
-    Sub "sub" sub;
-    Mul "mul" mul;
+    Add "add" add true;
+    Sub "sub" sub false;
+    Mul "mul" mul true;
 }
 
 /// Declares `x + c * y` kinds, `c` being `alpha` or `-alpha`: `Name "kernel" sign;`.
