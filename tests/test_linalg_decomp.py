@@ -512,6 +512,41 @@ def test_lstsq_rank_deficient_and_batched():
     assert rtorch.linalg.lstsq(T(a), T(bb), driver="gels").rank.shape == (0,)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_lstsq_rank_decision_at_rcond(dtype):
+    # Full-rank matrices solve through QR once ||R||_F ||R^-1||_F * rcond < 1 certifies
+    # that no singular value falls at or below rcond * largest; diag(1, 1e-3) is
+    # certified for rcond 1e-4 (bound 0.1) and not for 1e-2, where the singular-value
+    # rule drops the small one (rank 1, its component of the solution zero).
+    a = np.array([[1.0, 0.0], [0.0, 1e-3], [0.0, 0.0]])
+    b = np.array([[1.0], [1.0], [1.0]])
+    kept = rtorch.linalg.lstsq(T(a, dtype), T(b, dtype), rcond=1e-4)
+    assert kept.rank.item() == 2
+    close(kept.solution, [[1.0], [1000.0]], scale=100)
+    for driver in ("gelsy", "gelsd"):
+        dropped = rtorch.linalg.lstsq(T(a, dtype), T(b, dtype), rcond=1e-2, driver=driver)
+        assert dropped.rank.item() == 1
+        close(dropped.solution, [[1.0], [0.0]])
+    # A wide matrix (minimum-norm solution through the QR of A^T), batched, with one
+    # rank-deficient matrix in the batch: the whole batch takes the SVD path.
+    w = RNG.standard_normal((2, 3, 7))
+    w[1] = rank_deficient(3, 7, 2)
+    bw = RNG.standard_normal((2, 3, 2))
+    r = rtorch.linalg.lstsq(T(w, dtype), T(bw, dtype))
+    want = np.stack([np.linalg.lstsq(w[i], bw[i], rcond=None)[0] for i in range(2)])
+    close(r.solution, want, scale=100)
+    assert r.rank.tolist() == [3, 2]
+    full = rtorch.linalg.lstsq(T(w[:1], dtype, transposed=True), T(bw[:1], dtype))
+    close(full.solution, want[:1], scale=10)
+    assert full.rank.tolist() == [3] and full.rank.dtype == rtorch.int64
+    # Exactly singular (a zero column): R^-1 is infinite, never certified.
+    z = RNG.standard_normal((5, 3))
+    z[:, 1] = 0
+    r = rtorch.linalg.lstsq(T(z, dtype), T(b.repeat(5, 0)[:5], dtype))
+    assert r.rank.item() == 2
+    close(r.solution, np.linalg.lstsq(z, b.repeat(5, 0)[:5], rcond=None)[0], scale=10)
+
+
 @pytest.mark.parametrize("ord", ["nuc", 2, -2])
 def test_matrix_norm_spectral(ord):
     a = RNG.standard_normal((2, 3, 4))
@@ -634,6 +669,10 @@ def test_grad_pinv_lstsq_norms():
     a = RNG.standard_normal((5, 3))
     b = RNG.standard_normal((5, 2))
     assert gradcheck(lambda x, y: rtorch.linalg.lstsq(x, y).solution, (G(a), G(b)))
+    # Through the QR of A^T (wide), and A alone or B alone requiring grad.
+    assert gradcheck(lambda x, y: rtorch.linalg.lstsq(x, y).solution, (G(a.T), G(b[:3])))
+    assert gradcheck(lambda x: rtorch.linalg.lstsq(x, T(b)).solution, (G(a),))
+    assert gradcheck(lambda y: rtorch.linalg.lstsq(T(a.T), y).solution, (G(b[:3]),))
     for ord in ["nuc", 2, -2]:
         assert gradcheck(lambda x, o=ord: rtorch.linalg.matrix_norm(x, o), (G(a),))
     assert gradgradcheck(rtorch.linalg.pinv, (G(a),))

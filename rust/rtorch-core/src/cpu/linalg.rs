@@ -11,6 +11,7 @@
 //! faer's, not LAPACK's: only the invariants (A = QR, A = U S Vh, A V = V diag(w))
 //! match PyTorch.
 
+use super::all_finite;
 use crate::element::Element;
 use faer::linalg::solvers::{DenseSolveCore, Llt, PartialPivLu, Qr, SelfAdjointEigen, Solve, Svd};
 use faer::traits::RealField;
@@ -47,10 +48,6 @@ fn push_eye<T: Element>(m: usize, n: usize, out: &mut Vec<T>) {
             });
         }
     }
-}
-
-fn all_finite<T: Element>(a: &[T]) -> bool {
-    a.iter().all(|v| v.to_f64().is_finite())
 }
 
 /// Runs `f` on each matrix of the batch (in parallel when there are several) and
@@ -149,14 +146,15 @@ pub fn solve_triangular<T: LinalgFloat>(
         // The triangle alone, so that nothing outside it (or its diagonal, when unit)
         // can reach the solve whatever faer's kernels read.
         let mut tri = a[i * nn..(i + 1) * nn].to_vec();
-        for r in 0..n {
-            for c in 0..n {
-                let outside = if upper { c < r } else { c > r };
-                if outside {
-                    tri[r * n + c] = <T as Element>::zero();
-                } else if unit && r == c {
-                    tri[r * n + c] = <T as Element>::one();
-                }
+        for (r, row) in tri.chunks_exact_mut(n).enumerate() {
+            let outside = if upper {
+                &mut row[..r]
+            } else {
+                &mut row[r + 1..]
+            };
+            outside.fill(<T as Element>::zero());
+            if unit {
+                row[r] = <T as Element>::one();
             }
         }
         if !all_finite(&tri)
