@@ -511,3 +511,59 @@ def test_short_rows(cols: int, dtype: str) -> None:
         z = x.clone()
         z.div_(col)
         np.testing.assert_allclose(np64(z), xn / cn, rtol=rtol)
+
+
+HALF_ROWS = 1024  # float32 elements per group of short rows (HALF_BLOCK, cpu/elementwise.rs)
+
+
+@pytest.mark.parametrize("cols", [5, 16, 100, HALF_ROWS // 2, HALF_ROWS // 2 + 1])
+@pytest.mark.parametrize("rows", [3, GRAIN // 16 + 7])  # below and above the grain
+def test_float32_short_rows_in_groups(rows: int, cols: int) -> None:
+    """float32 division, copysign and add with alpha against a row repeated or a value
+    per row, on rows of up to HALF_BLOCK / 2 elements: groups of rows computed at once
+    (a block of the row repeated or of each row's value), rows not following each other
+    in a 3-d slice (groups stop at the end of each span), in place; bit for bit numpy."""
+    rng = np.random.default_rng(rows * 1000 + cols)
+    a = rng.standard_normal((rows, cols)).astype(np.float32)
+    c = (rng.uniform(0.5, 2.0, (rows, 1)) * rng.choice([-1, 1], (rows, 1))).astype(np.float32)
+    r = rng.uniform(0.5, 2.0, cols).astype(np.float32)
+    x, col, row = rtorch.from_numpy(a), rtorch.from_numpy(c), rtorch.from_numpy(r)
+    for got, want in [
+        (x / col, a / c),
+        (x / row, a / r),
+        (rtorch.copysign(x, col), np.copysign(a, c)),
+    ]:
+        np.testing.assert_array_equal(got.numpy(), want)
+    # (PyTorch's x + alpha * y differs from the rounded exact value in the last bit.)
+    scaled = rtorch.add(x, row, alpha=3.0).numpy()
+    np.testing.assert_allclose(scaled, a.astype(np.float64) + 3.0 * r, rtol=2.4e-7, atol=1e-6)
+    y = x.clone()
+    y.div_(col)
+    np.testing.assert_array_equal(y.numpy(), a / c)
+    y = x.clone()
+    y.div_(row)
+    np.testing.assert_array_equal(y.numpy(), a / r)
+    # The common kinds out of place (one pass) and in place; NaN through max/min.
+    a[0, 0] = np.nan
+    r[-1] = np.nan
+    x, row = rtorch.from_numpy(a), rtorch.from_numpy(r)
+    for name, ref in [
+        ("add", np.add),
+        ("sub", np.subtract),
+        ("mul", np.multiply),
+        ("maximum", np.maximum),
+        ("minimum", np.minimum),
+    ]:
+        for other, o in ((row, r), (col, c)):
+            np.testing.assert_array_equal(getattr(rtorch, name)(x, other).numpy(), ref(a, o))
+            if name in ("add", "sub", "mul"):
+                y = x.clone()
+                getattr(y, name + "_")(other)
+                np.testing.assert_array_equal(y.numpy(), ref(a, o))
+    np.testing.assert_array_equal((col * x).numpy(), c * a)  # swapped: the column second
+    # Spans of 50 rows (a slice of 64) by 6: groups end where a span ends.
+    big = rng.standard_normal((6, 64, cols)).astype(np.float32)
+    s = rtorch.from_numpy(big)[:, :50]
+    c3 = rng.uniform(0.5, 2.0, (6, 50, 1)).astype(np.float32)
+    np.testing.assert_array_equal((s / rtorch.from_numpy(c3)).numpy(), big[:, :50] / c3)
+    np.testing.assert_array_equal((s / row).numpy(), big[:, :50] / r)

@@ -312,6 +312,16 @@ def test_nonzero_edge_cases():
     check(T(np.zeros((0, 3))).nonzero(), np.zeros((0, 2)))
     check(T(np.array(5.0)).nonzero(), np.zeros((1, 0)))
     check(T(np.array([np.nan, 0.0])).nonzero(), [[0]])
+    # The elements' bits decide (one loop per element size): -0.0 alone is zero for the
+    # floating dtypes, while the integer with only the sign bit set is not.
+    for dtype in (rtorch.float16, rtorch.bfloat16, rtorch.float32, rtorch.float64):
+        x = T(np.array([-0.0, 0.0, np.nan, -np.inf, -1.0, 0.0, 1e-45, -0.0])).to(dtype)
+        want = [[2], [3], [4]] + ([[6]] if x[6].item() != 0 else [])
+        check(x.nonzero(), want)
+    for dtype, low in ((rtorch.int8, -128), (rtorch.int16, -(2**15)), (rtorch.int32, -(2**31))):
+        check(rtorch.tensor([0, low, 0, 1], dtype=dtype).nonzero(), [[1], [3]])
+    check(rtorch.tensor([0, -(2**63), 0], dtype=rtorch.int64).nonzero(), [[1]])
+    check(rtorch.tensor([128, 0], dtype=rtorch.uint8).nonzero(), [[0]])
 
 
 @pytest.mark.parametrize(

@@ -552,9 +552,13 @@ pub fn scatter<T: Arith>(
 /// above the grain. The write loop has no data-dependent branch: each element's indices
 /// go to the next free row, which only a non-zero element claims (a branch on the value
 /// mispredicted at every other element of a random mask: 2x PyTorch's time on 1M).
-pub fn nonzero_indices<T: Element>(x: &[T], shape: &[usize], out: &mut [i64]) {
+///
+/// `x` holds the elements' bits (`T` the integer type of their size: one copy of the
+/// loops per size, not per dtype), `zeros` the patterns that count as zero: 0, and for
+/// a floating dtype the sign bit alone (-0.0).
+pub fn nonzero_indices<T: Element>(x: &[T], zeros: [T; 2], shape: &[usize], out: &mut [i64]) {
     let nd = shape.len();
-    let z = T::zero();
+    let z = Zeros(zeros);
     if nd == 0 || x.is_empty() {
         return;
     }
@@ -562,7 +566,12 @@ pub fn nonzero_indices<T: Element>(x: &[T], shape: &[usize], out: &mut [i64]) {
     let chunks = n.div_ceil(super::GRAIN);
     let range = |c: usize| c * super::GRAIN..((c + 1) * super::GRAIN).min(n);
     // (32-bit counts: a chunk holds at most GRAIN elements; twice the lanes of usize.)
-    let count = |c: usize| x[range(c)].iter().map(|&v| u32::from(v != z)).sum::<u32>() as usize;
+    let count = |c: usize| {
+        x[range(c)]
+            .iter()
+            .map(|&v| u32::from(z.not(v)))
+            .sum::<u32>() as usize
+    };
     let parallel = chunks > 1;
     let counts: Vec<usize> = if parallel {
         super::par_map(chunks, &count)
@@ -587,7 +596,7 @@ pub fn nonzero_indices<T: Element>(x: &[T], shape: &[usize], out: &mut [i64]) {
                     // starts[c]..end are this chunk's alone.
                     unsafe { *po.get().add(k) = i as i64 };
                 }
-                k += usize::from(v != z);
+                k += usize::from(z.not(v));
             }
             return;
         }
@@ -600,10 +609,10 @@ pub fn nonzero_indices<T: Element>(x: &[T], shape: &[usize], out: &mut [i64]) {
         }
         let rows = RowsOut { po, k, end };
         match nd {
-            2 => write_indices::<T, 2>(&x[r], shape, &first, rows),
-            3 => write_indices::<T, 3>(&x[r], shape, &first, rows),
-            4 => write_indices::<T, 4>(&x[r], shape, &first, rows),
-            _ => write_indices_any(&x[r], shape, &first, rows),
+            2 => write_indices::<T, 2>(&x[r], z, shape, &first, rows),
+            3 => write_indices::<T, 3>(&x[r], z, shape, &first, rows),
+            4 => write_indices::<T, 4>(&x[r], z, shape, &first, rows),
+            _ => write_indices_any(&x[r], z, shape, &first, rows),
         }
     };
     if parallel {
@@ -627,11 +636,11 @@ struct RowsOut {
 /// `x`'s first element.
 fn write_indices<T: Element, const ND: usize>(
     x: &[T],
+    z: Zeros<T>,
     shape: &[usize],
     first: &[usize],
     rows: RowsOut,
 ) {
-    let z = T::zero();
     let mut idx: [i64; ND] = std::array::from_fn(|d| first[d] as i64);
     let RowsOut { po, mut k, end } = rows;
     for &v in x {
@@ -645,7 +654,7 @@ fn write_indices<T: Element, const ND: usize>(
                     .write_unaligned(idx)
             };
         }
-        k += usize::from(v != z);
+        k += usize::from(z.not(v));
         advance(&mut idx, shape);
     }
 }
@@ -666,8 +675,14 @@ fn advance(idx: &mut [i64], shape: &[usize]) {
 }
 
 /// `write_indices` for any number of dims (five and more).
-fn write_indices_any<T: Element>(x: &[T], shape: &[usize], first: &[usize], rows: RowsOut) {
-    let (nd, z) = (shape.len(), T::zero());
+fn write_indices_any<T: Element>(
+    x: &[T],
+    z: Zeros<T>,
+    shape: &[usize],
+    first: &[usize],
+    rows: RowsOut,
+) {
+    let nd = shape.len();
     let mut idx: Vec<i64> = first.iter().map(|&i| i as i64).collect();
     let RowsOut { po, mut k, end } = rows;
     for &v in x {
@@ -676,7 +691,19 @@ fn write_indices_any<T: Element>(x: &[T], shape: &[usize], first: &[usize], rows
             let dst = unsafe { std::slice::from_raw_parts_mut(po.get().add(k * nd), nd) };
             dst.copy_from_slice(&idx);
         }
-        k += usize::from(v != z);
+        k += usize::from(z.not(v));
         advance(&mut idx, shape);
+    }
+}
+
+/// The bit patterns that `nonzero_indices` counts as zero.
+#[derive(Clone, Copy)]
+struct Zeros<T>([T; 2]);
+
+impl<T: Element> Zeros<T> {
+    /// Whether `v` is none of them (a non-zero element).
+    #[inline(always)]
+    fn not(self, v: T) -> bool {
+        v != self.0[0] && v != self.0[1]
     }
 }

@@ -217,6 +217,45 @@ impl<const N: usize> Plan<N> {
     }
 }
 
+impl<const N: usize> Plan<N> {
+    /// Calls `f` with ranges of rows covering every row, split across threads as
+    /// `par_for_rows` splits rows of at most `GRAIN` elements (one range below the
+    /// grain): for a walk that keeps state across the rows of a task.
+    pub fn par_for_row_ranges(&self, f: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
+        let rows = self.rows();
+        if self.numel() < super::GRAIN {
+            f(0..rows);
+            return;
+        }
+        let rows_per_task = (super::GRAIN / self.inner_len().max(1)).max(1);
+        super::par_for(rows.div_ceil(rows_per_task), &|t| {
+            let start = t * rows_per_task;
+            f(start..(start + rows_per_task).min(rows));
+        });
+    }
+
+    /// The rows of `rows` in groups of at most `group` consecutive rows under one index
+    /// of the outer dims (rows of the second-innermost dim, one of its strides apart):
+    /// `(first row, rows in the group)`.
+    pub fn row_groups(
+        &self,
+        rows: std::ops::Range<usize>,
+        group: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let nd = self.shape.len();
+        let span = if nd >= 2 { self.shape[nd - 2] } else { 1 };
+        let mut r = rows.start;
+        std::iter::from_fn(move || {
+            if r >= rows.end {
+                return None;
+            }
+            let g = group.max(1).min(span - r % span).min(rows.end - r);
+            r += g;
+            Some((r - g, g))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

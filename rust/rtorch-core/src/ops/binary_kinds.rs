@@ -57,6 +57,13 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
             *a = self.f32(*a, b);
         }
     }
+    /// `o = op(x, y)` over float32 blocks, as `f32_block` out of place.
+    #[inline]
+    fn f32_apart(self, o: &mut [f32], x: &[f32], y: &[f32]) {
+        for ((v, &a), &b) in o.iter_mut().zip(x).zip(y) {
+            *v = self.f32(a, b);
+        }
+    }
 }
 
 /// A float32 block kernel of a [`FloatBinary`] kind: `x[i] = f(x[i], y[i])`.

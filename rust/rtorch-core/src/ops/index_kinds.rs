@@ -181,11 +181,19 @@ pub struct Nonzero;
 
 impl IndexKind for Nonzero {
     const NAME: &'static str = "nonzero";
+    // Over the elements' bits (`k::nonzero_indices`).
+    const MOVES_ONLY: bool = true;
     fn cpu<T: Arith>(&self, out: &Tensor, inputs: &[&Tensor]) -> Result<()> {
-        let x = inputs[0].cpu_slice::<T>()?;
+        let x = inputs[0].cpu_bits_slice::<T>()?;
+        // A floating dtype's -0.0: its sign bit alone (T is a signed integer type of
+        // the element's size, 2 to 8 bytes for the floating dtypes).
+        let bits = 8 * std::mem::size_of::<T>() as u32;
+        let sign = T::from_i64(i64::MIN >> (64 - bits));
+        let float = inputs[0].dtype().is_floating_point();
+        let zeros = [T::zero(), if float { sign } else { T::zero() }];
         // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
         let dst = unsafe { out.cpu_slice_mut::<i64>()? };
-        k::nonzero_indices(x, inputs[0].shape(), dst);
+        k::nonzero_indices(x, zeros, inputs[0].shape(), dst);
         Ok(())
     }
 }

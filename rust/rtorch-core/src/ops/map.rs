@@ -201,16 +201,40 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                 true => (b, a),
                 false => (a, b),
             };
-            let flats = flat_short_rows(out, a, b)?;
-            let (o, x, y) = match &flats {
-                Some((p, q)) => (out, p, q),
-                None => (out, a, b),
-            };
             let block = move |x: &mut [f32], y: &[f32]| {
                 at_widest_level(
                     #[inline(always)]
                     || k.f32_block(x, y),
                 )
+            };
+            // Short float32 rows against a row or a column: in groups of rows for the
+            // common kinds, in blocks compiled for the widest vector unit (the fused
+            // kinds' blocks, `binary_map_half`, group them too).
+            let apart = move |o: &mut [f32], x: &[f32], y: &[f32]| {
+                at_widest_level(
+                    #[inline(always)]
+                    || k.f32_apart(o, x, y),
+                )
+            };
+            let kernels = cpu::BlockKernels {
+                in_place: &block,
+                apart: (!K::FUSED).then_some(&apart as _),
+            };
+            if out.dtype() == F32
+                && (K::FUSED || K::ONE_PASS)
+                && cpu::binary_short_rows_f32(
+                    out.cpu_view_mut()?,
+                    a.cpu_view()?,
+                    b.cpu_view()?,
+                    &kernels,
+                )
+            {
+                return Ok(());
+            }
+            let flats = flat_short_rows(out, a, b)?;
+            let (o, x, y) = match &flats {
+                Some((p, q)) => (out, p, q),
+                None => (out, a, b),
             };
             match out.dtype() {
                 F32 if K::FUSED => cpu::binary_map_half::<f32>(
