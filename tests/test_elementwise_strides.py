@@ -543,10 +543,15 @@ def test_float32_short_rows_in_groups(rows: int, cols: int) -> None:
     y = x.clone()
     y.div_(row)
     np.testing.assert_array_equal(y.numpy(), a / r)
-    # The common kinds out of place (one pass) and in place; NaN through max/min.
+    # The common kinds out of place (one pass) and in place, rows of 32 or more against
+    # a column as x * s + t (zeros' signs, infinities and NaN kept); NaN through max/min.
     a[0, 0] = np.nan
+    a[1, :4] = [0.0, -0.0, np.inf, -np.inf]
+    c[1, 0] = -2.0
+    c[2, 0] = np.inf
     r[-1] = np.nan
-    x, row = rtorch.from_numpy(a), rtorch.from_numpy(r)
+    x, row, col = rtorch.from_numpy(a), rtorch.from_numpy(r), rtorch.from_numpy(c)
+    np.testing.assert_array_equal(np.signbit((x * col).numpy()), np.signbit(a * c))
     for name, ref in [
         ("add", np.add),
         ("sub", np.subtract),

@@ -20,6 +20,7 @@
 // x != x is the NaN test in formulas generic over every dtype.
 #![allow(clippy::eq_op)]
 
+use crate::cpu::elementwise::RowAffine;
 use crate::cpu::math::MulAdd;
 use crate::dtype::Scalar;
 use crate::element::num_like::FloatOps;
@@ -40,6 +41,9 @@ pub trait ArithBinary: Copy + Send + Sync + 'static {
     /// Whether `apply(x, y)` is `apply(y, x)` bit for bit (add, mul): the map may then
     /// swap the operands (`ops::map::arith`).
     const COMMUTES: bool = false;
+    /// The op as `x * s + t` against one value per row, where it is that exactly
+    /// (`cpu::RowAffine`): float32 rows against a column then need no block of it.
+    const AFFINE: Option<RowAffine> = None;
     fn apply<T: Arith>(self, x: T, y: T) -> T;
     /// The op on float32: how float16 and bfloat16 compute (one rounding at the end).
     /// Kinds override it with a form LLVM vectorises better (selects for branches, the
@@ -143,6 +147,7 @@ macro_rules! arith_kinds {
             const NAME: &'static str = $kname;
             const ONE_PASS: bool = true;
             const COMMUTES: bool = $commutes;
+            const AFFINE: Option<RowAffine> = Some(RowAffine::$name);
             #[inline(always)]
             fn apply<T: Arith>(self, x: T, y: T) -> T {
                 x.$method(y)

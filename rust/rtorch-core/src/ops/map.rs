@@ -219,6 +219,7 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             let kernels = cpu::BlockKernels {
                 in_place: &block,
                 apart: (!K::FUSED).then_some(&apart as _),
+                affine: K::AFFINE,
             };
             if out.dtype() == F32
                 && (K::FUSED || K::ONE_PASS)
