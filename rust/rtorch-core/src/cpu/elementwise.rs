@@ -826,7 +826,7 @@ fn short_rows_f32(plan: &Plan<3>, ptrs: [*mut f32; 3], f: &BlockKernels) -> bool
     let nd = plan.shape.len();
     let len = plan.inner_len();
     let [so, sa, sb] = plan.inner_strides();
-    if nd < 2 || len > HALF_BLOCK / 2 || so != 1 || sa != 1 || sb > 1 {
+    if nd < 2 || len > HALF_BLOCK / 2 || so != 1 || sa != 1 || sb > 1 || plan.numel() == 0 {
         return false;
     }
     let step = |k: usize| plan.strides[k][nd - 2];
@@ -849,7 +849,7 @@ fn short_rows_f32(plan: &Plan<3>, ptrs: [*mut f32; 3], f: &BlockKernels) -> bool
         [0, 1, 2].map(extent),
         ptrs[0] == ptrs[1] && plan.strides[0] == plan.strides[1],
     );
-    if plan.numel() == 0 || !((same || apart(o.0, o.1, a.0, a.1)) && apart(o.0, o.1, b.0, b.1)) {
+    if !((same || apart(o.0, o.1, a.0, a.1)) && apart(o.0, o.1, b.0, b.1)) {
         return false;
     }
     let [po, pa, pb] = ptrs.map(SendPtr);
