@@ -4,6 +4,7 @@ empty and 0-dim inputs, errors and gradients."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -609,3 +610,41 @@ def test_float32_logsumexp_infinities_nan_and_empty():
     assert cols.logsumexp(0).tolist()[:5] == [inf, inf, inf, -inf, 1.0]
     assert rtorch.zeros(3, 0).logsumexp(1).tolist() == [-inf] * 3
     assert tuple(rtorch.zeros(0, 4).logsumexp(1).shape) == (0,)
+
+
+@pytest.mark.parametrize("c", [5, 24, 32, 256])
+def test_float32_row_results_do_not_depend_on_the_rows_around_them(c) -> None:
+    # Short float32 rows are reduced in groups of 16 (8 with AVX2), in parts of about
+    # 8192 values per task above 32768: a row's sum, amax and amin must be the same
+    # bits whether it starts a group, sits inside one, or is computed alone, and for
+    # any thread count.
+    rng = np.random.default_rng(c)
+    a = rng.standard_normal((40_000 // c + 37, c)).astype(np.float32)
+    x = rtorch.tensor(a)
+    reductions = (
+        lambda t: t.sum(1).numpy(),
+        lambda t: t.amax(1).numpy(),
+        lambda t: t.amin(1).numpy(),
+        lambda t: np.stack([r.numpy() for r in t.max(1)]),
+    )
+    for fn in reductions:
+        whole = with_threads(1, functools.partial(fn, x))
+        assert np.array_equal(with_threads(2, functools.partial(fn, x)), whole)
+        assert np.array_equal(with_threads(3, functools.partial(fn, x)), whole)
+        for start in (1, 5, 300):
+            assert np.array_equal(fn(x[start:]), whole[..., start:]), start
+        assert np.array_equal(fn(x[7:20]), whole[..., 7:20])
+    ref = a.astype(np.float64)
+    np.testing.assert_array_equal(x.amax(1).numpy(), ref.max(1))
+    assert (np.abs(x.sum(1).numpy() - ref.sum(1)) <= 1e-6 * np.abs(ref).sum(1)).all()
+
+
+@pytest.mark.parametrize("c", [2, 3, 4, 8, 15])
+def test_float32_sums_of_rows_under_16_add_in_order(c) -> None:
+    # PyTorch sums rows of up to 4 values, and of 8, one value after another; rtorch
+    # keeps that order below 16 (the grouped row kernels add in lanes from 16 on), so
+    # such sums agree bit for bit (cancelling sums, such as a Multinomial's log_prob).
+    rng = np.random.default_rng(c)
+    a = (rng.standard_normal((70, c)) * 1000).astype(np.float32)
+    in_order = np.add.accumulate(a, axis=1, dtype=np.float32)[:, -1]
+    np.testing.assert_array_equal(rtorch.tensor(a).sum(1).numpy(), in_order)

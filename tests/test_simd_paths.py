@@ -5,7 +5,8 @@ the softmax / log_softmax / cross-entropy / glu / ctc kernels against numpy floa
 SIMD tail lengths, middle dims and backward, small-channel convolutions (direct kernels on
 avx512), the random fills (PyTorch's stream; the uniform and Box-Muller arithmetic of each
 level), float32 pow, hypot, logaddexp, asinh, sinh and cosh, float64 exp, the one-pass
-float16/bfloat16 binary loops and amax/amin's lane scans.
+float16/bfloat16 binary loops, amax/amin's lane scans and the grouped float32 row
+reductions.
 
 Run directly (``python tests/test_simd_paths.py``) it performs the checks under whatever
 capability the environment selects."""
@@ -589,6 +590,62 @@ def check_extremes() -> None:
             assert rtorch.amax(x).isnan().item() and rtorch.amin(x).isnan().item(), (n, pos)
 
 
+def check_short_rows() -> None:
+    """sum, mean, amax, amin and max/min(dim) of float32 rows up to 256 long (the grouped kernels:
+    rows folded into one register each, groups of 16 or 8 rows reduced together, a
+    tail through a masked load, a short last group), against numpy float64; a NaN at
+    any position of a row is that row's amax and amin, and no other row's."""
+    rng = np.random.default_rng(11)
+    for c in (1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 100, 255, 256, 257):
+        for n in (1, 5, 8, 9, 16, 17, 33):
+            a = rng.standard_normal((n, c)).astype(np.float32)
+            x = rtorch.tensor(a)
+            ref = a.astype(np.float64)
+            for fn, want in ((rtorch.amax, ref.max(1)), (rtorch.amin, ref.min(1))):
+                np.testing.assert_array_equal(fn(x, 1).numpy(), want, err_msg=f"{n}x{c}")
+            tol = 1e-6 * np.abs(ref).sum(1) + 1e-7
+            assert (np.abs(x.sum(1).numpy() - ref.sum(1)) <= tol).all(), (n, c)
+            assert (np.abs(x.mean(1).numpy() - ref.mean(1)) <= tol / c).all(), (n, c)
+        # max/min along the dim: the value and its first position, ties included.
+        a = rng.integers(-3, 4, (37, c)).astype(np.float32)
+        x = rtorch.tensor(a)
+        for fn, vf, af in ((rtorch.max, np.max, np.argmax), (rtorch.min, np.min, np.argmin)):
+            v, i = fn(x, 1)
+            np.testing.assert_array_equal(v.numpy(), vf(a, 1), err_msg=f"{c}")
+            np.testing.assert_array_equal(i.numpy(), af(a, 1), err_msg=f"{c}")
+        # A NaN in one row, at its first, a middle, its last (tail) position; a second
+        # NaN after it does not move max(dim)'s index.
+        for pos in {0, c // 2, c - 1}:
+            a = rng.standard_normal((19, c)).astype(np.float32)
+            a[17, pos] = np.nan
+            a[17, -1] = np.nan
+            x = rtorch.tensor(a)
+            for fn in (rtorch.amax, rtorch.amin):
+                assert fn(x, 1).isnan().nonzero().flatten().tolist() == [17], (c, pos, fn)
+            for fn in (rtorch.max, rtorch.min):
+                v, i = fn(x, 1)
+                assert v.isnan().nonzero().flatten().tolist() == [17], (c, pos, fn)
+                assert i[17].item() == pos, (c, pos, fn)
+        # -0.0 and 0.0 tie: max(dim) gives the first one's value and index.
+        a = np.zeros((3, c), np.float32) - 1
+        a[:, -1] = 0.0
+        a[1, c // 2] = -0.0
+        v, i = rtorch.max(rtorch.tensor(a), 1)
+        assert i.tolist() == [c - 1, c // 2, c - 1]
+        assert np.signbit(v.numpy()).tolist() == [False, True, False], c
+        # Rows of infinities (the padding's values) and of -0.0 (PyTorch's sum: +0.0).
+        x = rtorch.full((17, c), float("-inf"))
+        assert (rtorch.amax(x, 1) == float("-inf")).all() and (
+            rtorch.amin(x, 1) == float("-inf")
+        ).all()
+        x = rtorch.full((17, c), float("inf"))
+        assert (rtorch.amin(x, 1) == float("inf")).all() and (
+            rtorch.amax(x, 1) == float("inf")
+        ).all()
+        s = rtorch.full((17, c), -0.0).sum(1).numpy()
+        assert (s == 0).all() and not np.signbit(s).any(), c
+
+
 def run_checks() -> None:
     want = os.environ.get("RTORCH_CPU_CAPABILITY")
     if want:
@@ -610,6 +667,7 @@ def run_checks() -> None:
     check_half_scans()
     check_transposing_copies()
     check_extremes()
+    check_short_rows()
     print("ok", _C._cpu_capability()[0], worst)
 
 

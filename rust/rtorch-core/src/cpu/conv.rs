@@ -28,7 +28,7 @@ use super::conv_depthwise as depthwise;
 use super::conv_direct as direct;
 use super::gemm::{product, PAR_FLOPS};
 use super::window::{Plane, Taps};
-use super::{all_finite, winograd};
+use super::{all_finite, as_f32, as_f32_mut, winograd};
 use crate::dtype::DType;
 use crate::element::Element;
 use std::cell::Cell;
@@ -121,21 +121,6 @@ fn split(blocks: usize, flops_each: usize, threads: usize) -> Split {
     } else {
         Split::Inside(1)
     }
-}
-
-/// `s` as float32, when `T` is float32.
-fn as_f32<T: ConvFloat>(s: &[T]) -> Option<&[f32]> {
-    // SAFETY: the one Element type whose DTYPE is F32 is f32, so the slice already
-    // holds f32 values; same pointer, length and lifetime.
-    (T::DTYPE == DType::F32)
-        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
-}
-
-/// `s` as mutable float32, when `T` is float32.
-fn as_f32_mut<T: ConvFloat>(s: &mut [T]) -> Option<&mut [f32]> {
-    // SAFETY: as `as_f32`; the exclusive borrow moves into the result.
-    (T::DTYPE == DType::F32)
-        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
 }
 
 thread_local! {

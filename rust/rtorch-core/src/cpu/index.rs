@@ -500,20 +500,22 @@ pub fn scatter<T: Arith>(
     let (size, sd) = (dst.shape()[d] as i64, d_strides[d]);
     d_strides[d] = 0;
     let pd = dst.ptr();
+    // A number is read as a tensor of one element at every position (zero strides):
+    // one copy of the loops for both sources (5 KB of the extension).
     let zeros: Dims = smallvec::smallvec![0; index.shape().len()];
-    let s_strides = match &src {
-        Source::Tensor(s) => s.strides(),
-        Source::Scalar(_) => &zeros[..],
+    let number = match &src {
+        Source::Scalar(x) => [*x],
+        Source::Tensor(_) => [T::zero()],
+    };
+    let (s_strides, ps) = match &src {
+        Source::Tensor(s) => (s.strides(), s.ptr()),
+        Source::Scalar(_) => (&zeros[..], number.as_ptr()),
     };
     // A position of index's shape writes elements of `dst` that only positions
     // differing from it along d write too, when `dst` has no element at two positions:
     // lines along d may then run on different threads.
     let parallel = dst.is_contiguous();
-    let (ps, scalar) = match &src {
-        Source::Tensor(s) => (SendPtr(s.ptr() as *mut T), None),
-        Source::Scalar(x) => (SendPtr(std::ptr::null_mut()), Some(*x)),
-    };
-    let pd = SendPtr(pd);
+    let (ps, pd) = (SendPtr(ps as *mut T), SendPtr(pd));
     walk_lines(
         index,
         d,
@@ -522,11 +524,8 @@ pub fn scatter<T: Arith>(
         s_strides,
         parallel,
         move |v, od, os| {
-            let x = match scalar {
-                Some(x) => x,
-                // SAFETY: os lies in src's layout.
-                None => unsafe { *ps.get().add(os) },
-            };
+            // SAFETY: os lies in src's layout (0 for a number).
+            let x = unsafe { *ps.get().add(os) };
             // SAFETY: od + v * sd lies in dst's layout (v checked); concurrent calls write
             // different elements (`parallel`, above).
             unsafe {

@@ -37,6 +37,7 @@ pub mod reduce_simd;
 pub mod reorder;
 pub mod resample;
 pub mod rnn;
+pub mod rows_f32;
 pub mod scan;
 pub mod softmax;
 pub mod strided;
@@ -46,6 +47,8 @@ pub mod window;
 mod winograd;
 mod winograd_dy;
 
+use crate::dtype::DType;
+use crate::element::Element;
 use crate::spin_lock::SpinLock;
 use std::sync::Arc;
 
@@ -438,6 +441,21 @@ pub fn set_num_threads(n: usize) {
 /// `rtorch.get_num_threads()`.
 pub fn get_num_threads() -> usize {
     pool().current_num_threads()
+}
+
+/// `s` as float32, when `T` is float32.
+pub fn as_f32<T: Element>(s: &[T]) -> Option<&[f32]> {
+    // SAFETY: the one Element type whose DTYPE is F32 is f32, so the slice already
+    // holds f32 values; same pointer, length and lifetime.
+    (T::DTYPE == DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+/// `s` as mutable float32, when `T` is float32.
+pub fn as_f32_mut<T: Element>(s: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: as `as_f32`; the exclusive borrow moves into the result.
+    (T::DTYPE == DType::F32)
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
 }
 
 /// Elementwise loops go parallel above this many elements (PyTorch's grain size).

@@ -9,6 +9,7 @@
 //! thread count.
 
 use super::reduce_simd::{block_sum, cascade};
+use super::rows_f32::{reduce_rows, RowOp};
 use super::strided::Plan;
 use super::view::View;
 use crate::element::Element;
@@ -42,6 +43,46 @@ pub fn reduce_blocks<T: Element, O: Element>(
     } else {
         out.iter_mut().enumerate().for_each(|(o, v)| run(o, v));
     }
+}
+
+/// `rows(blocks, out_part)` over consecutive parts of `out`, each with its blocks of
+/// `inner` values of `src`, for kernels over many blocks at once: parts of about
+/// `GRAIN / 4` values go to the pool's threads once `src` reaches the grain.
+pub fn reduce_parts<T: Element, O: Element>(
+    src: &[T],
+    out: &mut [O],
+    inner: usize,
+    rows: impl Fn(&[T], &mut [O]) + Sync,
+) {
+    // (One call site of `rows`, inlined once: a single part runs on this thread.)
+    let per = if src.len() >= super::GRAIN {
+        (super::GRAIN / 4 / inner.max(1)).max(1)
+    } else {
+        out.len().max(1)
+    };
+    super::par_chunks_mut(out, per, &|c, part| {
+        let from = c * per * inner;
+        rows(&src[from..from + part.len() * inner], part)
+    });
+}
+
+/// `reduce_parts` for two outputs, values and indices (max/min along a dim).
+pub fn arg_reduce_parts<T: Element>(
+    src: &[T],
+    vals: &mut [T],
+    idx: &mut [i64],
+    inner: usize,
+    rows: impl Fn(&[T], &mut [T], &mut [i64]) + Sync,
+) {
+    let per = if src.len() >= super::GRAIN {
+        (super::GRAIN / 4 / inner.max(1)).max(1)
+    } else {
+        vals.len().max(1)
+    };
+    super::par_chunks_mut2(vals, idx, per, &|c, v, i| {
+        let from = c * per * inner;
+        rows(&src[from..from + v.len() * inner], v, i)
+    });
 }
 
 /// `(vals[o], idx[o]) = find(block o)` for every output element (max/min with indices).
@@ -336,6 +377,17 @@ fn extreme_body<T: Element, const MAX: bool>(x: &[T]) -> T {
     rest.iter().fold(a1, |m, &v| keep::<T, MAX>(m, v))
 }
 
+/// `out[o] = extreme_body(block o)` for the consecutive blocks of `inner` values.
+#[inline(always)]
+fn extreme_each_body<T: Element, const MAX: bool>(src: &[T], inner: usize, out: &mut [T]) {
+    if inner == 0 {
+        return;
+    }
+    for (v, b) in out.iter_mut().zip(src.chunks_exact(inner)) {
+        *v = extreme_body::<T, MAX>(b);
+    }
+}
+
 /// Row `dst = keep(dst, row)` for every row of `rows` (`c` apart) after the first.
 #[inline(always)]
 fn extreme_rows_body<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize, dst: &mut [T]) {
@@ -361,9 +413,17 @@ fn extreme_rows_body<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize,
 }
 
 /// Runs the generic `$f::<T, MAX>(args)` compiled for the SIMD level in use, so its
-/// loops vectorise to that width.
+/// loops vectorise to that width; but at most AVX2 for the 8-, 16- and 32-bit integers
+/// and bool: each dtype and direction is a copy, the AVX-512 ones of those ran no
+/// faster (AVX2 has their compares; not 64-bit integer ones, nor the half-float
+/// conversions, which ran 2-14x slower there) and were 38 KB.
+///
+/// Without AVX2 (x86-64 CPUs before 2013, or `RTORCH_CPU_CAPABILITY=default`) the
+/// plain `$plain` runs instead: one value at a time, a fraction of the size of the
+/// unrolled body compiled for SSE2 (its copies were 75 KB); elsewhere (NEON is
+/// aarch64's baseline) the body itself.
 macro_rules! at_capability {
-    ($f:ident::<$t:ident, $max:ident>($($arg:ident: $ty:ty),*) -> $ret:ty) => {{
+    ($f:ident::<$t:ident, $max:ident>($($arg:ident: $ty:ty),*) -> $ret:ty, else $plain:ident) => {{
         /// # Safety
         /// The CPU has AVX-512 F/BW/DQ/VL, AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
@@ -378,69 +438,96 @@ macro_rules! at_capability {
         unsafe fn v3<$t: Element, const $max: bool>($($arg: $ty),*) -> $ret {
             $f::<$t, $max>($($arg),*)
         }
-        use super::math::capability;
+        use super::math::{capability, Capability};
+        #[cfg(target_arch = "x86_64")]
+        let wide = {
+            use crate::dtype::DType;
+            matches!($t::DTYPE, DType::F32 | DType::F64 | DType::F16 | DType::BF16 | DType::I64)
+        };
         match capability() {
             // SAFETY: `capability()` only answers a level the CPU supports.
             #[cfg(target_arch = "x86_64")]
-            super::math::Capability::Avx512 => unsafe { v4::<$t, $max>($($arg),*) },
-            // SAFETY: as above.
+            Capability::Avx512 if wide => unsafe { v4::<$t, $max>($($arg),*) },
+            // SAFETY: as above (AVX-512 includes AVX2 and FMA).
             #[cfg(target_arch = "x86_64")]
-            super::math::Capability::Avx2 => unsafe { v3::<$t, $max>($($arg),*) },
+            Capability::Avx512 | Capability::Avx2 => unsafe { v3::<$t, $max>($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            _ => $plain::<$t, $max>($($arg),*),
+            #[cfg(not(target_arch = "x86_64"))]
             _ => $f::<$t, $max>($($arg),*),
         }
     }};
 }
 
-fn extreme_at<T: Element, const MAX: bool>(x: &[T]) -> T {
-    at_capability!(extreme_body::<T, MAX>(x: &[T]) -> T)
+fn extreme_each_at<T: Element, const MAX: bool>(src: &[T], inner: usize, out: &mut [T]) {
+    at_capability!(extreme_each_body::<T, MAX>(src: &[T], inner: usize, out: &mut [T]) -> (), else extreme_each_plain)
 }
 
-/// `extreme_rows_body` at the SIMD level in use, but at most AVX2 for the 8-, 16- and
-/// 32-bit integers and bool: each dtype and direction is a copy, the AVX-512 ones of
-/// those ran no faster (AVX2 has their compares; not 64-bit integer ones, nor the
-/// half-float conversions, which ran 2-14x slower there) and were 38 KB.
 fn extreme_rows_at<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize, dst: &mut [T]) {
-    /// # Safety
-    /// The CPU has AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn v3<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize, dst: &mut [T]) {
-        extreme_rows_body::<T, MAX>(src, c, r, dst)
-    }
-    use crate::dtype::DType;
-    if matches!(
-        T::DTYPE,
-        DType::F32 | DType::F64 | DType::F16 | DType::BF16 | DType::I64
-    ) {
-        return at_capability!(extreme_rows_body::<T, MAX>(src: &[T], c: usize, r: usize, dst: &mut [T]) -> ());
-    }
-    #[cfg(target_arch = "x86_64")]
-    if super::math::has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (`has_avx2_fma`).
-        return unsafe { v3::<T, MAX>(src, c, r, dst) };
-    }
-    extreme_rows_body::<T, MAX>(src, c, r, dst)
+    at_capability!(extreme_rows_body::<T, MAX>(src: &[T], c: usize, r: usize, dst: &mut [T]) -> (), else extreme_rows_plain)
 }
 
-/// The largest (`want_max`) or smallest value of a non-empty slice; NaN when any value
-/// is NaN (amax/amin, and max()/min() of a whole tensor).
-pub fn extreme<T: Element>(x: &[T], want_max: bool) -> T {
-    if want_max {
-        extreme_at::<T, true>(x)
+/// `extreme_each_body` one value at a time.
+#[cfg(target_arch = "x86_64")]
+fn extreme_each_plain<T: Element, const MAX: bool>(src: &[T], inner: usize, out: &mut [T]) {
+    if inner == 0 {
+        return;
+    }
+    for (v, b) in out.iter_mut().zip(src.chunks_exact(inner)) {
+        *v = b.iter().fold(b[0], |m, &x| keep::<T, MAX>(m, x));
+    }
+}
+
+/// `extreme_rows_body` one row at a time.
+#[cfg(target_arch = "x86_64")]
+fn extreme_rows_plain<T: Element, const MAX: bool>(src: &[T], c: usize, r: usize, dst: &mut [T]) {
+    let w = dst.len();
+    dst.copy_from_slice(&src[..w]);
+    for k in 1..r {
+        for (a, &v) in dst.iter_mut().zip(&src[k * c..k * c + w]) {
+            *a = keep::<T, MAX>(*a, v);
+        }
+    }
+}
+
+/// The largest (`want_max`) or smallest value of each consecutive block of `inner`
+/// values of `src` into `out` (one per block); NaN when any value is NaN: amax/amin,
+/// and max()/min() of a whole tensor. The SIMD level is chosen once for many blocks,
+/// not per block; a block above `CHUNK` values is split across threads (`big_extreme`).
+pub fn extreme_blocks<T: Element>(src: &[T], inner: usize, out: &mut [T], want_max: bool) {
+    if let (Some(s), Some(o)) = (super::as_f32(src), super::as_f32_mut(out)) {
+        let op = if want_max { RowOp::Max } else { RowOp::Min };
+        if reduce_rows(s, inner, o, op) {
+            return;
+        }
+    }
+    if inner > CHUNK && super::get_num_threads() > 1 {
+        for (v, b) in out.iter_mut().zip(src.chunks_exact(inner)) {
+            *v = big_extreme(b, want_max);
+        }
+    } else if want_max {
+        extreme_each_at::<T, true>(src, inner, out)
     } else {
-        extreme_at::<T, false>(x)
+        extreme_each_at::<T, false>(src, inner, out)
     }
 }
 
-/// `extreme` of a large slice in fixed chunks across threads, then over the chunks'
-/// results.
-pub fn big_extreme<T: Element>(x: &[T], want_max: bool) -> T {
-    const CHUNK: usize = 1 << 16;
-    if x.len() <= CHUNK || super::get_num_threads() <= 1 {
-        return extreme(x, want_max);
-    }
-    let parts = super::par_map_chunks(x, CHUNK, &|c| extreme(c, want_max));
-    extreme(&parts, want_max)
+/// The values one thread takes at a time in `big_extreme`.
+const CHUNK: usize = 1 << 16;
+
+/// The extreme of a slice above `CHUNK` values: fixed chunks across threads, then over
+/// the chunks' results.
+fn big_extreme<T: Element>(x: &[T], want_max: bool) -> T {
+    let one = |c: &[T]| {
+        let mut v = [T::zero()];
+        match want_max {
+            true => extreme_each_at::<T, true>(c, c.len(), &mut v),
+            false => extreme_each_at::<T, false>(c, c.len(), &mut v),
+        }
+        v[0]
+    };
+    let parts = super::par_map_chunks(x, CHUNK, &one);
+    one(&parts)
 }
 
 /// amax/amin of `src`, viewed as `[A, R, C]` (`R >= 1`), over R into `out` (`[A, C]`):

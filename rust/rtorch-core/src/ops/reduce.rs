@@ -100,7 +100,11 @@ fn reduce_blocks<T: Element, O: Element, K: BlockReduce<T, O>>(
             let src = blocks.cpu_slice::<T>()?;
             // SAFETY: `out` is the op's fresh output; nothing else holds it yet.
             let dst = unsafe { out.cpu_slice_mut::<O>()? };
-            crate::cpu::reduce::reduce_blocks(src, dst, inner, |b| k.cpu(b));
+            use crate::cpu::reduce::{reduce_blocks, reduce_parts};
+            match K::ROWS {
+                true => reduce_parts(src, dst, inner, |s, d| k.cpu_rows(s, inner, d)),
+                false => reduce_blocks(src, dst, inner, |b| k.cpu(b)),
+            }
             Ok(())
         }
     }
@@ -122,7 +126,11 @@ fn arg_reduce_blocks<T: Element, K: BlockArgReduce<T>>(
             let src = blocks.cpu_slice::<T>()?;
             // SAFETY: `vals` and `idx` are the op's fresh outputs; nothing else holds them.
             let (dv, di) = unsafe { (vals.cpu_slice_mut::<T>()?, idx.cpu_slice_mut::<i64>()?) };
-            crate::cpu::reduce::arg_reduce_blocks(src, dv, di, inner, |b| k.cpu(b));
+            use crate::cpu::reduce::{arg_reduce_blocks, arg_reduce_parts};
+            match K::ROWS {
+                true => arg_reduce_parts(src, dv, di, inner, |s, v, i| k.cpu_rows(s, inner, v, i)),
+                false => arg_reduce_blocks(src, dv, di, inner, |b| k.cpu(b)),
+            }
             Ok(())
         }
     }

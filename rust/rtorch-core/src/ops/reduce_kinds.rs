@@ -7,9 +7,10 @@
 //! called `NAME` (its parameters are the kind's fields, its types the block's).
 
 use crate::cpu::elementwise::Half;
-use crate::cpu::reduce::{arg_extreme, big_extreme, pairwise_sum, sum_half};
+use crate::cpu::reduce::{arg_extreme, extreme_blocks, pairwise_sum, sum_half};
 use crate::cpu::reduce_simd as simd;
 use crate::cpu::reduce_simd::arg_extreme_f32;
+use crate::cpu::rows_f32::{arg_rows, reduce_rows, RowOp};
 use crate::element::Element;
 
 /// A reduction of each contiguous block of `T` values to one `O`.
@@ -18,6 +19,22 @@ pub trait BlockReduce<T, O>: Copy + Send + Sync + 'static {
     const NAME: &'static str;
     /// The reduction of one block on the CPU.
     fn cpu(self, block: &[T]) -> O;
+    /// Whether the kind has a kernel over many blocks at once (`cpu_rows`, such as
+    /// `rows_f32`'s groups of short rows): the blocks then go to it in parts, else one
+    /// by one to `cpu` (the other kinds keep that smaller code: 25 KB).
+    const ROWS: bool = false;
+    /// The reductions of the consecutive blocks of `inner` values of `src` into `out`
+    /// (one per block) on the CPU.
+    fn cpu_rows(self, src: &[T], inner: usize, out: &mut [O]) {
+        each_block(src, inner, out, |b| self.cpu(b))
+    }
+}
+
+/// `out[o] = f(block o)` for the consecutive blocks of `inner` values of `src`.
+fn each_block<T, O>(src: &[T], inner: usize, out: &mut [O], f: impl Fn(&[T]) -> O) {
+    for (o, v) in out.iter_mut().enumerate() {
+        *v = f(&src[o * inner..(o + 1) * inner]);
+    }
 }
 
 /// A reduction of each contiguous block of `T` values to one of them and its index in
@@ -27,6 +44,16 @@ pub trait BlockArgReduce<T>: Copy + Send + Sync + 'static {
     const NAME: &'static str;
     /// The value and its index in one block (non-empty) on the CPU.
     fn cpu(self, block: &[T]) -> (T, usize);
+    /// As `BlockReduce::ROWS`: the blocks go to `cpu_rows` in parts.
+    const ROWS: bool = false;
+    /// The values and indices of the consecutive blocks of `inner` values of `src` on
+    /// the CPU.
+    fn cpu_rows(self, src: &[T], inner: usize, vals: &mut [T], idx: &mut [i64]) {
+        for (o, (v, i)) in vals.iter_mut().zip(idx.iter_mut()).enumerate() {
+            let (fv, fi) = self.cpu(&src[o * inner..(o + 1) * inner]);
+            (*v, *i) = (fv, fi as i64);
+        }
+    }
 }
 
 /// Sum of float32 or float64 values in their own type (pairwise, vectorised).
@@ -35,8 +62,14 @@ pub struct Sum;
 
 impl BlockReduce<f32, f32> for Sum {
     const NAME: &'static str = "sum_f32";
+    const ROWS: bool = true;
     fn cpu(self, block: &[f32]) -> f32 {
         simd::sum_f32(block)
+    }
+    fn cpu_rows(self, src: &[f32], inner: usize, out: &mut [f32]) {
+        if !reduce_rows(src, inner, out, RowOp::Sum) {
+            each_block(src, inner, out, simd::sum_f32)
+        }
     }
 }
 
@@ -195,8 +228,14 @@ pub struct Extreme {
 
 impl<T: Element> BlockReduce<T, T> for Extreme {
     const NAME: &'static str = "extreme";
+    const ROWS: bool = true;
     fn cpu(self, block: &[T]) -> T {
-        big_extreme(block, self.want_max)
+        let mut v = [T::zero()];
+        extreme_blocks(block, block.len(), &mut v, self.want_max);
+        v[0]
+    }
+    fn cpu_rows(self, src: &[T], inner: usize, out: &mut [T]) {
+        extreme_blocks(src, inner, out, self.want_max)
     }
 }
 
@@ -222,8 +261,22 @@ pub struct ArgExtremeF32 {
 
 impl BlockArgReduce<f32> for ArgExtremeF32 {
     const NAME: &'static str = "arg_extreme_f32";
+    const ROWS: bool = true;
     fn cpu(self, block: &[f32]) -> (f32, usize) {
         arg_extreme_f32(block, self.want_max)
+    }
+    fn cpu_rows(self, src: &[f32], inner: usize, vals: &mut [f32], idx: &mut [i64]) {
+        let op = if self.want_max {
+            RowOp::Max
+        } else {
+            RowOp::Min
+        };
+        if !arg_rows(src, inner, vals, idx, op) {
+            for (o, (v, i)) in vals.iter_mut().zip(idx.iter_mut()).enumerate() {
+                let (fv, fi) = self.cpu(&src[o * inner..(o + 1) * inner]);
+                (*v, *i) = (fv, fi as i64);
+            }
+        }
     }
 }
 
