@@ -438,7 +438,7 @@ macro_rules! at_capability {
         unsafe fn v3<$t: Element, const $max: bool>($($arg: $ty),*) -> $ret {
             $f::<$t, $max>($($arg),*)
         }
-        use super::math::{capability, Capability};
+        use super::math::capability;
         #[cfg(target_arch = "x86_64")]
         let wide = {
             use crate::dtype::DType;
@@ -447,10 +447,12 @@ macro_rules! at_capability {
         match capability() {
             // SAFETY: `capability()` only answers a level the CPU supports.
             #[cfg(target_arch = "x86_64")]
-            Capability::Avx512 if wide => unsafe { v4::<$t, $max>($($arg),*) },
+            super::math::Capability::Avx512 if wide => unsafe { v4::<$t, $max>($($arg),*) },
             // SAFETY: as above (AVX-512 includes AVX2 and FMA).
             #[cfg(target_arch = "x86_64")]
-            Capability::Avx512 | Capability::Avx2 => unsafe { v3::<$t, $max>($($arg),*) },
+            super::math::Capability::Avx512 | super::math::Capability::Avx2 => unsafe {
+                v3::<$t, $max>($($arg),*)
+            },
             #[cfg(target_arch = "x86_64")]
             _ => $plain::<$t, $max>($($arg),*),
             #[cfg(not(target_arch = "x86_64"))]
