@@ -152,6 +152,8 @@ def test_grads():
     ("shape", "dim"),
     [
         ((1024, 1024), 1),  # rows: one running sum per row, parallel over rows
+        ((16384, 16), 1),  # short rows, parts of 512 rows per task
+        ((5001, 13), 1),  # parts of 630 rows, the last one short
         ((1024, 1024), 0),  # down the dim with a row of sums, column chunks of 512
         ((32, 64, 600), 1),  # a middle dim, a partial column chunk
         ((3, 5, 7), 2),
