@@ -558,14 +558,20 @@ def test_float32_short_rows_in_groups(rows: int, cols: int) -> None:
         ("mul", np.multiply),
         ("maximum", np.maximum),
         ("minimum", np.minimum),
+        ("div", np.divide),
     ]:
         for other, o in ((row, r), (col, c)):
-            np.testing.assert_array_equal(getattr(rtorch, name)(x, other).numpy(), ref(a, o))
-            if name in ("add", "sub", "mul"):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                want = ref(a, o)
+            np.testing.assert_array_equal(getattr(rtorch, name)(x, other).numpy(), want)
+            if name in ("add", "sub", "mul", "div"):
                 y = x.clone()
                 getattr(y, name + "_")(other)
-                np.testing.assert_array_equal(y.numpy(), ref(a, o))
+                np.testing.assert_array_equal(y.numpy(), want)
     np.testing.assert_array_equal((col * x).numpy(), c * a)  # swapped: the column second
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal((col / x).numpy(), c / a)  # division: not swapped
+        np.testing.assert_array_equal((row / x).numpy(), r / a)
     # Spans of 50 rows (a slice of 64) by 6: groups end where a span ends.
     big = rng.standard_normal((6, 64, cols)).astype(np.float32)
     s = rtorch.from_numpy(big)[:, :50]
