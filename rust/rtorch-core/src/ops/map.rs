@@ -221,17 +221,9 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                 apart: (!K::FUSED).then_some(&apart as _),
                 affine: K::AFFINE,
             };
-            // (Operands that run flat are not asked: the views cost small ops 25%.)
             if out.dtype() == F32
                 && (K::FUSED || K::ONE_PASS)
-                && out.dim() >= 2
-                && !runs_flat(&[out.layout(), a.layout(), b.layout()])
-                && cpu::binary_short_rows_f32(
-                    out.cpu_view_mut()?,
-                    a.cpu_view()?,
-                    b.cpu_view()?,
-                    &kernels,
-                )
+                && short_rows_f32(out, a, b, &kernels)?
             {
                 return Ok(());
             }
@@ -429,16 +421,7 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                         apart: Some(&apart),
                         affine: None,
                     };
-                    let grouped = K::ONE_PASS
-                        && out.dim() >= 2
-                        && !runs_flat(&[out.layout(), a.layout(), b.layout()])
-                        && cpu::binary_short_rows_f32(
-                            o.cpu_view_mut()?,
-                            x.cpu_view()?,
-                            y.cpu_view()?,
-                            &kernels,
-                        );
-                    if !grouped {
+                    if !(K::ONE_PASS && short_rows_f32(o, x, y, &kernels)?) {
                         cpu::binary_map_half::<f32>(
                             o.cpu_view_mut()?,
                             x.cpu_view()?,
@@ -482,6 +465,17 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
             Ok(())
         }
     }
+}
+
+/// `out = op(a, b)` for float32 through `cpu::binary_short_rows_f32`'s groups of rows
+/// when it applies: true if it ran. Operands that run flat are not asked (the views
+/// cost small ops 25%).
+fn short_rows_f32(out: &Tensor, a: &Tensor, b: &Tensor, k: &cpu::BlockKernels) -> Result<bool> {
+    if out.dim() < 2 || runs_flat(&[out.layout(), a.layout(), b.layout()]) {
+        return Ok(false);
+    }
+    let (o, x, y) = (out.cpu_view_mut()?, a.cpu_view()?, b.cpu_view()?);
+    Ok(cpu::binary_short_rows_f32(o, x, y, k))
 }
 
 /// Whether `t` is broadcast along its last dim (stride 0 over more than one element).
