@@ -49,10 +49,21 @@ pub trait BlockArgReduce<T>: Copy + Send + Sync + 'static {
     /// The values and indices of the consecutive blocks of `inner` values of `src` on
     /// the CPU.
     fn cpu_rows(self, src: &[T], inner: usize, vals: &mut [T], idx: &mut [i64]) {
-        for (o, (v, i)) in vals.iter_mut().zip(idx.iter_mut()).enumerate() {
-            let (fv, fi) = self.cpu(&src[o * inner..(o + 1) * inner]);
-            (*v, *i) = (fv, fi as i64);
-        }
+        each_arg_block(src, inner, vals, idx, |b| self.cpu(b))
+    }
+}
+
+/// `(vals[o], idx[o]) = f(block o)` for the consecutive blocks of `inner` values.
+fn each_arg_block<T>(
+    src: &[T],
+    inner: usize,
+    vals: &mut [T],
+    idx: &mut [i64],
+    f: impl Fn(&[T]) -> (T, usize),
+) {
+    for (o, (v, i)) in vals.iter_mut().zip(idx.iter_mut()).enumerate() {
+        let (fv, fi) = f(&src[o * inner..(o + 1) * inner]);
+        (*v, *i) = (fv, fi as i64);
     }
 }
 
@@ -272,10 +283,7 @@ impl BlockArgReduce<f32> for ArgExtremeF32 {
             RowOp::Min
         };
         if !arg_rows(src, inner, vals, idx, op) {
-            for (o, (v, i)) in vals.iter_mut().zip(idx.iter_mut()).enumerate() {
-                let (fv, fi) = self.cpu(&src[o * inner..(o + 1) * inner]);
-                (*v, *i) = (fv, fi as i64);
-            }
+            each_arg_block(src, inner, vals, idx, |b| self.cpu(b))
         }
     }
 }
