@@ -14,8 +14,8 @@
 //! arguments are. Where PyTorch's vectorised kernels fuse a multiply and an add (`add`
 //! with `alpha`, `addcmul`, `lerp`) the rule does too (`OptFloat::mul_add`), so results
 //! are PyTorch's bit for bit on AVX2/AVX-512 machines; the loops are compiled for
-//! AVX2+FMA (one instruction) and for baseline x86-64 (where `mul_add` is libm's fma:
-//! the same bits, slower).
+//! AVX2+FMA (one instruction); x86-64 without it calls the rule per element, where
+//! `mul_add` is libm's fma: the same bits, slower.
 
 use super::GRAIN;
 
@@ -177,6 +177,32 @@ unsafe fn run_serial_avx2<T: OptFloat, const W: usize, R: Rule<T, W>>(
     run_serial(g, w, rule, maximize)
 }
 
+/// x86-64 without AVX2+FMA (or with the vector path turned off): the rule one element
+/// at a time through a call, so that each rule's loop exists once per process in the
+/// AVX2 build, not twice (the inlined baseline copies were 128 KB of the extension).
+/// The same operations in the same order: `mul_add` is libm's fma here, so the bits
+/// are the AVX2 loop's.
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+fn run_serial_by_call<T: OptFloat, const W: usize>(
+    g: &[T],
+    w: [&mut [T]; W],
+    apply: &dyn Fn(T, &mut [T; W]),
+    maximize: bool,
+) {
+    let n = g.len();
+    if w.iter().any(|s| s.len() != n) {
+        return;
+    }
+    for (i, &gi) in g.iter().enumerate() {
+        let mut x: [T; W] = std::array::from_fn(|k| w[k][i]);
+        apply(gi.neg_if(maximize), &mut x);
+        for k in 0..W {
+            w[k][i] = x[k];
+        }
+    }
+}
+
 fn run_chunk<T: OptFloat, const W: usize, R: Rule<T, W>>(
     g: &[T],
     w: [&mut [T]; W],
@@ -184,11 +210,15 @@ fn run_chunk<T: OptFloat, const W: usize, R: Rule<T, W>>(
     maximize: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if super::math::has_avx2_fma() {
-        // SAFETY: the features were detected at run time.
-        unsafe { run_serial_avx2(g, w, rule, maximize) };
-        return;
+    {
+        if super::math::has_avx2_fma() {
+            // SAFETY: the features were detected at run time.
+            unsafe { run_serial_avx2(g, w, rule, maximize) };
+        } else {
+            run_serial_by_call(g, w, &|gi, x| rule.apply(gi, x), maximize);
+        }
     }
+    #[cfg(not(target_arch = "x86_64"))]
     run_serial(g, w, rule, maximize)
 }
 
