@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -615,7 +618,8 @@ def test_float32_logsumexp_infinities_nan_and_empty():
 @pytest.mark.parametrize("c", [5, 24, 32, 256])
 def test_float32_row_results_do_not_depend_on_the_rows_around_them(c) -> None:
     # Short float32 rows are reduced in groups of 16 (8 with AVX2), in parts of about
-    # 8192 values per task above 32768: a row's sum, amax and amin must be the same
+    # 8192 values per task above 32768 (the 2-norm and the product: row after row in
+    # one loop, in parts alike): a row's sum, amax, amin, norm and product must be the same
     # bits whether it starts a group, sits inside one, or is computed alone, and for
     # any thread count.
     rng = np.random.default_rng(c)
@@ -626,6 +630,8 @@ def test_float32_row_results_do_not_depend_on_the_rows_around_them(c) -> None:
         lambda t: t.amax(1).numpy(),
         lambda t: t.amin(1).numpy(),
         lambda t: np.stack([r.numpy() for r in t.max(1)]),
+        lambda t: t.norm(dim=1).numpy(),
+        lambda t: t.prod(1, dtype=rtorch.float64).numpy(),
     )
     for fn in reductions:
         whole = with_threads(1, functools.partial(fn, x))
@@ -648,3 +654,42 @@ def test_float32_sums_of_rows_under_16_add_in_order(c) -> None:
     a = (rng.standard_normal((70, c)) * 1000).astype(np.float32)
     in_order = np.add.accumulate(a, axis=1, dtype=np.float32)[:, -1]
     np.testing.assert_array_equal(rtorch.tensor(a).sum(1).numpy(), in_order)
+
+
+_LEVEL_BITS = """
+import hashlib
+import numpy as np
+import rtorch
+rng = np.random.default_rng(5)
+h = hashlib.sha256()
+for c in (1, 3, 15, 16, 17, 33, 100, 257, 1000):
+    a = (rng.standard_normal((40_000 // c + 3, c)) * 1.2).astype(np.float32)
+    x = rtorch.tensor(a)
+    for r in (x.norm(dim=1), x.prod(1), x.prod(1, dtype=rtorch.float64),
+              rtorch.linalg.vector_norm(x, dim=1, dtype=rtorch.float64)):
+        h.update(r.numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_float32_row_norms_and_products_have_the_same_bits_at_every_level() -> None:
+    # The 2-norm and the product of float32 rows fold float64 lanes in a fixed order:
+    # the AVX-512 and AVX2 row loops (masked or padded tails, the lanes combined in
+    # registers) give the bits of the portable one-row-at-a-time kernel.
+    hw = rtorch._C._cpu_capability()[1]
+    levels = ["default", "avx2", "avx512"]
+    levels = levels[: levels.index(hw) + 1] if hw in levels else [hw]
+    digests = set()
+    for level in levels:
+        env = dict(os.environ, RTORCH_CPU_CAPABILITY=level)
+        r = subprocess.run(
+            [sys.executable, "-c", _LEVEL_BITS],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert r.returncode == 0, r.stderr
+        digests.add(r.stdout.strip())
+    assert len(digests) == 1, (levels, digests)

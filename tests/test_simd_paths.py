@@ -591,9 +591,10 @@ def check_extremes() -> None:
 
 
 def check_short_rows() -> None:
-    """sum, mean, amax, amin and max/min(dim) of float32 rows up to 256 long (the grouped kernels:
-    rows folded into one register each, groups of 16 or 8 rows reduced together, a
-    tail through a masked load, a short last group), against numpy float64; a NaN at
+    """sum, mean, 2-norm, product, amax, amin and max/min(dim) of float32 rows up to 256
+    long (the grouped kernels: rows folded into one register each, groups of 16 or 8
+    rows reduced together, a tail through a masked load, a short last group; the
+    norm's and product's float64 lanes row after row), against numpy float64; a NaN at
     any position of a row is that row's amax and amin, and no other row's."""
     rng = np.random.default_rng(11)
     for c in (1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 100, 255, 256, 257):
@@ -606,6 +607,11 @@ def check_short_rows() -> None:
             tol = 1e-6 * np.abs(ref).sum(1) + 1e-7
             assert (np.abs(x.sum(1).numpy() - ref.sum(1)) <= tol).all(), (n, c)
             assert (np.abs(x.mean(1).numpy() - ref.mean(1)) <= tol / c).all(), (n, c)
+            # The 2-norm and the product: float64 lanes, a row at a time.
+            norm = np.sqrt((ref * ref).sum(1))
+            np.testing.assert_allclose(x.norm(dim=1).numpy(), norm, rtol=2e-7, err_msg=f"{c}")
+            prod = x.prod(1, dtype=rtorch.float64).numpy()
+            np.testing.assert_allclose(prod, ref.prod(1), rtol=1e-13, err_msg=f"{n}x{c}")
         # max/min along the dim: the value and its first position, ties included.
         a = rng.integers(-3, 4, (37, c)).astype(np.float32)
         x = rtorch.tensor(a)

@@ -224,10 +224,16 @@ impl BlockReduce<f64, f64> for Prod {
 /// (`fold_f32`), with the float64 form's lanes and order, so the same bits.
 impl BlockReduce<f32, f64> for Prod {
     const NAME: &'static str = "prod_f32";
+    const ROWS: bool = true;
     fn cpu(self, block: &[f32]) -> f64 {
         let mut acc = [1.0; LANES];
         simd::fold_f32::<{ simd::PRODUCT }>(&mut acc, block);
         combine_lanes(acc, |a, b| a * b)
+    }
+    fn cpu_rows(self, src: &[f32], inner: usize, out: &mut [f64]) {
+        if !simd::fold_f32_rows::<{ simd::PRODUCT }>(src, inner, out) {
+            each_block(src, inner, out, |b| self.cpu(b))
+        }
     }
 }
 
@@ -393,11 +399,19 @@ pub(crate) fn sum_squares_f32(block: &[f32]) -> f64 {
 /// for bit, and without that copy (it was half of `norm(dim=1)`'s time).
 impl BlockReduce<f32, f64> for VectorNorm {
     const NAME: &'static str = "vector_norm_f32";
+    const ROWS: bool = true;
     fn cpu(self, block: &[f32]) -> f64 {
         if self.p == 2.0 {
             return sum_squares_f32(block).sqrt();
         }
         self.one_or_two(block)
+    }
+    fn cpu_rows(self, src: &[f32], inner: usize, out: &mut [f64]) {
+        if self.p == 2.0 && simd::fold_f32_rows::<{ simd::SUM_SQUARES }>(src, inner, out) {
+            out.iter_mut().for_each(|v| *v = v.sqrt());
+        } else {
+            each_block(src, inner, out, |b| self.cpu(b))
+        }
     }
 }
 
