@@ -516,12 +516,13 @@ def test_short_rows(cols: int, dtype: str) -> None:
 HALF_ROWS = 1024  # float32 elements per group of short rows (HALF_BLOCK, cpu/elementwise.rs)
 
 
-@pytest.mark.parametrize("cols", [5, 16, 100, HALF_ROWS // 2, HALF_ROWS // 2 + 1])
+@pytest.mark.parametrize("cols", [5, 16, 48, 100, HALF_ROWS // 2, HALF_ROWS // 2 + 1])
 @pytest.mark.parametrize("rows", [3, GRAIN // 16 + 7])  # below and above the grain
 def test_float32_short_rows_in_groups(rows: int, cols: int) -> None:
     """float32 division, copysign and add with alpha against a row repeated or a value
     per row, on rows of up to HALF_BLOCK / 2 elements: groups of rows computed at once
-    (a block of the row repeated or of each row's value), rows not following each other
+    (a block of the row repeated or of each row's value; rows of a multiple of 16
+    against the value itself, 16 at a time), rows not following each other
     in a 3-d slice (groups stop at the end of each span), in place; bit for bit numpy."""
     rng = np.random.default_rng(rows * 1000 + cols)
     a = rng.standard_normal((rows, cols)).astype(np.float32)

@@ -612,6 +612,9 @@ def check_short_rows() -> None:
             np.testing.assert_allclose(x.norm(dim=1).numpy(), norm, rtol=2e-7, err_msg=f"{c}")
             prod = x.prod(1, dtype=rtorch.float64).numpy()
             np.testing.assert_allclose(prod, ref.prod(1), rtol=1e-13, err_msg=f"{n}x{c}")
+            # Division by a value per row (rows of a multiple of 16: 16 lanes at a time).
+            col = a[:, :1] + np.float32(3.0)
+            np.testing.assert_array_equal((x / rtorch.tensor(col)).numpy(), a / col)
         # max/min along the dim: the value and its first position, ties included.
         a = rng.integers(-3, 4, (37, c)).astype(np.float32)
         x = rtorch.tensor(a)

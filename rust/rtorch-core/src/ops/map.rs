@@ -220,6 +220,7 @@ pub fn arith<K: ArithBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                 in_place: &block,
                 apart: (!K::FUSED).then_some(&apart as _),
                 affine: K::AFFINE,
+                by_value: None,
             };
             if out.dtype() == F32
                 && (K::FUSED || K::ONE_PASS)
@@ -416,10 +417,45 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                             },
                         )
                     };
+                    // Against a column, rows of a multiple of 16: each row's value in a
+                    // register, 16 lanes at a time.
+                    let by_value = move |o: &mut [f32], x: &[f32], vals: &[f32]| {
+                        let per = o.len() / 16 / vals.len().max(1);
+                        if per == 0 {
+                            return;
+                        }
+                        at_widest_level(
+                            #[inline(always)]
+                            || {
+                                // One loop over the pieces of 16, the row's value
+                                // changing every `per` pieces.
+                                let (mut row, mut left) = (0, per);
+                                let pieces = o.chunks_exact_mut(16).zip(x.chunks_exact(16));
+                                for (p, q) in pieces {
+                                    let (Ok(p), Ok(q), Some(&v)) = (
+                                        <&mut [f32; 16]>::try_from(p),
+                                        <&[f32; 16]>::try_from(q),
+                                        vals.get(row),
+                                    ) else {
+                                        return;
+                                    };
+                                    // (Through a local array: the lanes then are one
+                                    // vector, with no aliasing to rule out.)
+                                    let q = *q;
+                                    *p = std::array::from_fn(|j| k.f32(q[j], v));
+                                    left -= 1;
+                                    if left == 0 {
+                                        (row, left) = (row + 1, per);
+                                    }
+                                }
+                            },
+                        )
+                    };
                     let kernels = cpu::BlockKernels {
                         in_place: &block,
                         apart: Some(&apart),
                         affine: None,
+                        by_value: Some(&by_value),
                     };
                     if !(K::ONE_PASS && short_rows_f32(o, x, y, &kernels)?) {
                         cpu::binary_map_half::<f32>(
