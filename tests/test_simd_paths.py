@@ -285,6 +285,17 @@ def check_softmax() -> None:
         ls = rtorch.from_numpy(a).logsumexp(1).numpy()
         m = a.astype(np.float64).max(1)
         np.testing.assert_allclose(ls, m + np.log(np.exp(a - m[:, None]).sum(1)), 1.3e-6, 1e-5)
+    # log_softmax of rows up to 256 in groups of 16 (the sums' logarithms at once): a
+    # short last group, special rows in the middle of a group.
+    for n in (1, 5, 16, 17, 100, 256, 257):
+        a = (rng.standard_normal((37, n)) * 4).astype(np.float32)
+        a[3, 0], a[20, -1] = np.inf, -np.inf
+        a[21, :] = -np.inf
+        a[22, 0] = np.nan
+        with np.errstate(invalid="ignore"):
+            ref = _np_log_softmax(a.astype(np.float64), 1)
+        got = rtorch.from_numpy(a).log_softmax(1).numpy()
+        np.testing.assert_allclose(got, ref, 1.3e-6, 1e-5, err_msg=f"{n}")
 
 
 def check_activation_gradients() -> None:
