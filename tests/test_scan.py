@@ -153,7 +153,9 @@ def test_grads():
     [
         ((1024, 1024), 1),  # rows: one running sum per row, parallel over rows
         ((16384, 16), 1),  # short rows, parts of 512 rows per task
-        ((5001, 13), 1),  # parts of 630 rows, the last one short
+        ((5001, 13), 1),  # parts of 630 rows, the last one short; 2 rows after groups of 4
+        ((64, 4096), 1),  # long rows: parts of 4 rows (one group of four chains)
+        ((3, 6), 1),  # fewer rows than a group
         ((1024, 1024), 0),  # down the dim with a row of sums, column chunks of 512
         ((32, 64, 600), 1),  # a middle dim, a partial column chunk
         ((3, 5, 7), 2),
@@ -237,7 +239,9 @@ def test_half_scans_accumulate_in_float32_as_pytorch(dtype, shape, dim, layout):
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64])
-@pytest.mark.parametrize(("shape", "dim"), [((600, 700), 1), ((700, 600), 0), ((4, 70, 600), 1)])
+@pytest.mark.parametrize(
+    ("shape", "dim"), [((600, 700), 1), ((700, 600), 0), ((4, 70, 600), 1), ((4099, 9), 1)]
+)
 def test_cumprod_direct_float_path_matches_float64_products(dtype, shape, dim):
     # Contiguous float32/float64 runs its product in float64, rounding each output.
     v = 1 + 0.02 * np.random.default_rng(5).standard_normal(shape)
