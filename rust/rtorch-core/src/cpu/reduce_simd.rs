@@ -244,6 +244,7 @@ fn fold_portable<const OP: u8>(acc: &mut [f64; 16], x: &[f32]) {
 
 /// The value a lane of [`fold_f32`] starts from, and that leaves a lane unchanged when
 /// folded into it (a lane of sums is never -0.0: it starts at +0.0).
+#[cfg(target_arch = "x86_64")]
 fn fold_identity<const OP: u8>() -> f64 {
     if OP == PRODUCT {
         1.0
