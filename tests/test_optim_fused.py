@@ -10,13 +10,11 @@ from the thread count, version counters and the error paths are tested directly.
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import same_bits_at_every_simd_level
 
 import rtorch
 from rtorch import _C
@@ -550,7 +548,7 @@ def test_adam_with_l2_is_pytorch_bit_for_bit(dtype_name) -> None:
 
 
 _LEVEL_SCRIPT = """
-import hashlib, sys
+import hashlib
 import numpy as np
 import rtorch
 cases = [
@@ -586,20 +584,4 @@ def test_every_simd_level_gives_the_same_bits():
     """The AVX2+FMA loops and the baseline one (an element at a time through a call,
     with libm's fma) compute the same operations: their trajectories agree bit for
     bit for every fused rule, in both float widths (1037 elements: a SIMD tail)."""
-    hw = _C._cpu_capability()[1]
-    levels = ["default", "avx2", "avx512"]
-    levels = levels[: levels.index(hw) + 1] if hw in levels else [hw]
-    digests = set()
-    for level in levels:
-        env = dict(os.environ, RTORCH_CPU_CAPABILITY=level)
-        r = subprocess.run(
-            [sys.executable, "-c", _LEVEL_SCRIPT],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert r.returncode == 0, r.stderr
-        digests.add(r.stdout.strip())
-    assert len(digests) == 1, (levels, digests)
+    assert same_bits_at_every_simd_level(_LEVEL_SCRIPT)

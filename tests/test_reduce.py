@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_np_close, to_np, with_threads
+from conftest import (
+    ALL_DTYPES,
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    assert_np_close,
+    same_bits_at_every_simd_level,
+    to_np,
+    with_threads,
+)
 
 import rtorch
 from rtorch.autograd import gradcheck, gradgradcheck
@@ -676,20 +681,4 @@ def test_float32_row_norms_and_products_have_the_same_bits_at_every_level() -> N
     # The 2-norm and the product of float32 rows fold float64 lanes in a fixed order:
     # the AVX-512 and AVX2 row loops (masked or padded tails, the lanes combined in
     # registers) give the bits of the portable one-row-at-a-time kernel.
-    hw = rtorch._C._cpu_capability()[1]
-    levels = ["default", "avx2", "avx512"]
-    levels = levels[: levels.index(hw) + 1] if hw in levels else [hw]
-    digests = set()
-    for level in levels:
-        env = dict(os.environ, RTORCH_CPU_CAPABILITY=level)
-        r = subprocess.run(
-            [sys.executable, "-c", _LEVEL_BITS],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert r.returncode == 0, r.stderr
-        digests.add(r.stdout.strip())
-    assert len(digests) == 1, (levels, digests)
+    assert same_bits_at_every_simd_level(_LEVEL_BITS)
