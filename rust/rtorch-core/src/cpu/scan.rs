@@ -103,6 +103,30 @@ impl ScanElement for i64 {
     }
 }
 
+/// The running values of `K` consecutive rows of `n` (`x` and `o` hold `K * n`),
+/// rounded to `T` at each step, their serial chains interleaved so that the core
+/// overlaps them.
+#[inline(always)]
+fn chains<T: ScanElement, const K: usize, const PRODUCT: bool>(x: &[T], o: &mut [T], n: usize) {
+    if n == 0 {
+        return;
+    }
+    let mut xi = x.chunks_exact(n);
+    let xs: [&[T]; K] = std::array::from_fn(|_| xi.next().unwrap_or_default());
+    let mut oi = o.chunks_exact_mut(n);
+    let os: [&mut [T]; K] = std::array::from_fn(|_| oi.next().unwrap_or_default());
+    if xs.iter().any(|r| r.len() != n) || os.iter().any(|r| r.len() != n) {
+        return;
+    }
+    let mut acc = [T::start(PRODUCT); K];
+    for j in 0..n {
+        for k in 0..K {
+            acc[k] = T::step(acc[k], xs[k][j].widen(), PRODUCT);
+            os[k][j] = T::narrow(acc[k]);
+        }
+    }
+}
+
 /// Running sums (`PRODUCT`: products) along the middle dim of a contiguous
 /// `(outer, n, inner)` buffer `x` into `o` (same shape), accumulated in `T::Acc` and
 /// rounded to `T` at every step (the lane path's bits). Along the last dim
@@ -136,11 +160,7 @@ pub fn scan<T: ScanElement, const PRODUCT: bool>(
             // chain, and a buffer's scalar stores read back 16 bytes at a time stalled
             // store forwarding: cumsum(1) of 16384x16 at 1.6x PyTorch's time.)
             if !T::BULK {
-                for (v, r) in xs.iter().zip(os.iter_mut()) {
-                    acc = T::step(acc, v.widen(), PRODUCT);
-                    *r = T::narrow(acc);
-                }
-                return;
+                return chains::<T, 1, PRODUCT>(xs, os, n);
             }
             for (xs, os) in xs.chunks(BLOCK).zip(os.chunks_mut(BLOCK)) {
                 let sums = &mut sums[..xs.len()];
@@ -166,23 +186,11 @@ pub fn scan<T: ScanElement, const PRODUCT: bool>(
             let mut sums = [T::start(PRODUCT); BLOCK];
             let mut done = 0;
             if !T::BULK {
-                // Rows four at a time, their chains interleaved: the core then overlaps
-                // four serial additions (cumsum(1) of 4096x64 99 -> 60 us).
-                let first = p * rows;
+                // Rows four at a time (cumsum(1) of 4096x64 99 -> 60 us).
+                let at = p * rows * n;
                 for (g, og) in os.chunks_exact_mut(4 * n).enumerate() {
-                    let at = (first + 4 * g) * n;
-                    let xs: [&[T]; 4] = std::array::from_fn(|k| &x[at + k * n..at + (k + 1) * n]);
-                    let (o01, o23) = og.split_at_mut(2 * n);
-                    let (o0, o1) = o01.split_at_mut(n);
-                    let (o2, o3) = o23.split_at_mut(n);
-                    let os = [o0, o1, o2, o3];
-                    let mut acc = [T::start(PRODUCT); 4];
-                    for j in 0..n {
-                        for k in 0..4 {
-                            acc[k] = T::step(acc[k], xs[k][j].widen(), PRODUCT);
-                            os[k][j] = T::narrow(acc[k]);
-                        }
-                    }
+                    let from = at + g * 4 * n;
+                    chains::<T, 4, PRODUCT>(&x[from..from + 4 * n], og, n);
                     done += 4;
                 }
             }
