@@ -979,14 +979,20 @@ unsafe fn direct_rows(
         unsafe { affine_rows(o, apart, (y, sry), (len, rows), kind) };
         return;
     }
-    if let (0, Some(g), false, 0) = (sy, f.by_value, std::ptr::eq(o, x), len % 16) {
-        let mut vals = [0.0f32; HALF_BLOCK];
+    // (Rows of 16 or more: at most HALF_BLOCK / 16 of them.)
+    let mut vals = [0.0f32; HALF_BLOCK / 16];
+    if let (0, Some(g), false, 0, true) = (
+        sy,
+        f.by_value,
+        std::ptr::eq(o, x),
+        len % 16,
+        rows <= vals.len(),
+    ) {
         for (r, v) in vals.iter_mut().take(rows).enumerate() {
             // SAFETY: the caller's rows hold these elements.
             *v = unsafe { *y.add(r * sry) };
         }
-        // SAFETY: the caller's contract (the rows follow each other, apart from `o`);
-        // `rows <= group <= HALF_BLOCK`.
+        // SAFETY: the caller's contract (the rows follow each other, apart from `o`).
         unsafe {
             g(
                 std::slice::from_raw_parts_mut(o, n),
