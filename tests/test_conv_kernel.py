@@ -627,6 +627,7 @@ def test_half_conv_on_the_other_product_kernels(env, kernels):
 def test_half_matches_torch(case):
     torch = pytest.importorskip("torch")
     stride, padding, dilation, groups = case[7:]
+    native_bf16 = rtorch._C._bf16_matmul_kernel() != "float32"
     for dtype in ("bfloat16", "float16"):
         x, w, b = _case_tensors(case, rtorch.float64)
         ours = [rtorch.tensor(v).to(getattr(rtorch, dtype)).requires_grad_() for v in (x, w, b)]
@@ -643,10 +644,12 @@ def test_half_matches_torch(case):
         pairs = [(got, want)] + list(zip((t.grad for t in ours), (t.grad for t in theirs)))
         for name, (a, r) in zip(names, pairs):
             a, r = a.detach().double().numpy(), r.detach().double().numpy()
-            if dtype == "float16" and name in refs:
+            if name in refs and (dtype == "float16" or not native_bf16):
                 # PyTorch 2.15's float16 input and weight gradients on the CPU round
                 # partial sums (2.5x our mean error on the groups case, 44% of gx
-                # equal): ours, rounded once, are at least as close to float64.
+                # equal), and so do its bfloat16 ones on a CPU without AVX512-BF16 (a
+                # Zen 3: 2.5x, 42% of gx equal): ours, rounded once, are at least as
+                # close to float64.
                 err = np.mean(np.abs(a - refs[name]))
                 assert err <= np.mean(np.abs(r - refs[name])), (name, err)
                 continue

@@ -625,4 +625,11 @@ def test_seeded_random_transforms_match_torchvision(torch_ref, name):
             continue
         t = _TORCHVISION_PARITY[name](transforms)
         outputs.append(np.stack([t(img).numpy() for _ in range(6)]))
+    if "ColorJitter" in name or name == "RandomOrder":
+        # Contrast blends with the image's float32 mean, whose summation order is
+        # PyTorch's vector width's (equal bits on AVX-512, a few values 1 ulp apart on
+        # an AVX2-only Zen 3) and ours the same at every level: float32's tolerance.
+        # A different draw would be off by far more.
+        np.testing.assert_allclose(outputs[1], outputs[0], rtol=1.3e-6, atol=1e-5)
+        return
     np.testing.assert_array_equal(outputs[1], outputs[0])
