@@ -143,6 +143,35 @@ BINARY_ROWS = {
 }
 
 
+_LONG_ROWS_BY_A_COLUMN = """
+import numpy as np, rtorch
+rng = np.random.default_rng(5)
+# Rows longer than half a block against a column: one pass with the row's value in a
+# register for a multiple of 16 (above the parallel grain from 40 x 1024 on), the
+# copy-and-fill route for the 1000-wide rows.
+for rows, cols in ((3, 528), (40, 1024), (50, 2048), (2, 4096), (5, 1000)):
+    a = rng.standard_normal((rows, cols)).astype(np.float32)
+    col = rng.standard_normal((rows, 1)).astype(np.float32)
+    col[0] = -0.0
+    x, c = rtorch.tensor(a), rtorch.tensor(col)
+    for n in (1, 2):
+        rtorch.set_num_threads(n)
+        assert np.array_equal((x / c).numpy(), a / col, equal_nan=True), (rows, cols, n)
+        got = rtorch.copysign(x, c).numpy()
+        assert np.array_equal(got, np.copysign(a, col)), (rows, cols, n)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("level", ["widest", "avx2", "default"])
+def test_long_rows_against_a_column_are_numpys_at_every_level(level):
+    """`x / col` and `copysign(x, col)` on float32 rows of 528 to 4096: exactly numpy's
+    (IEEE division, a zero divisor's sign included), on one thread and two, at each SIMD
+    level."""
+    env = {} if level == "widest" else {"RTORCH_CPU_CAPABILITY": level}
+    assert run_script(_LONG_ROWS_BY_A_COLUMN, **env) == ["ok"]
+
+
 @pytest.mark.parametrize("cols", [7, 1024, 2500])
 @pytest.mark.parametrize("name", sorted(BINARY_ROWS))
 def test_float32_rows_computed_in_the_output_give_the_same_bits(name, cols):
