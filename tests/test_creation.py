@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_np_close, to_np
+from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_np_close, to_np, with_threads
 
 import rtorch
 
@@ -58,6 +58,36 @@ def test_arange_dtypes(dtype):
     t = rtorch.arange(0, 6, 2, dtype=dtype)
     assert t.dtype == dtype
     assert to_np(t).tolist() == [0, 2, 4]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_long_creations_are_exact_on_any_thread_count(threads):
+    """arange, linspace and eye above the parallel grain (chunks over the threads): each
+    value from its index alone, as numpy computes it in float64 and rounds once."""
+    n = 100_003
+    i = np.arange(n, dtype=np.float64)
+
+    def build():
+        return (
+            rtorch.arange(n),
+            rtorch.arange(-7, 3 * n - 7, 3),
+            rtorch.arange(n, dtype=rtorch.float32),
+            rtorch.arange(0.5, n * 0.25 + 0.5, 0.25),
+            rtorch.arange(1.0, -1e4, -0.1, dtype=rtorch.float64),
+            rtorch.linspace(-3.0, 5.0, n),
+            rtorch.eye(400, 300),
+        )
+
+    got = with_threads(threads, build)
+    assert got[0].numpy().tolist() == list(range(n))
+    assert got[1].numpy().tolist() == list(range(-7, 3 * n - 7, 3))
+    np.testing.assert_array_equal(got[2].numpy(), i.astype(np.float32))
+    np.testing.assert_array_equal(got[3].numpy(), (0.5 + i * 0.25).astype(np.float32))
+    m = int(np.ceil((-1e4 - 1.0) / -0.1))  # PyTorch's (and numpy's) length
+    assert got[4].dtype == rtorch.float64 and got[4].shape == (m,)
+    np.testing.assert_array_equal(got[4].numpy(), 1.0 + np.arange(m, dtype=np.float64) * -0.1)
+    np.testing.assert_allclose(got[5].numpy(), np.linspace(-3.0, 5.0, n), rtol=1.3e-6, atol=1e-5)
+    np.testing.assert_array_equal(got[6].numpy(), np.eye(400, 300, dtype=np.float32))
 
 
 def test_arange_errors():

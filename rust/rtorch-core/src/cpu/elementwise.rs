@@ -1589,15 +1589,19 @@ pub fn slice_map<T: Element>(
     });
 }
 
-/// `out[i] = f(i)` over a contiguous `out`, in order (creation ops: arange, linspace,
-/// eye). `out` may be uninitialised memory: elements are written, never read.
-pub fn fill_indexed<T: Element>(out: ViewMut<'_, T>, f: impl Fn(usize) -> T) {
+/// `out[i] = f(i)` over a contiguous `out` (creation ops: arange, linspace, eye). `out` may be uninitialised memory: elements are written, never read.
+pub fn fill_indexed<T: Element>(out: ViewMut<'_, T>, f: impl Fn(usize) -> T + Sync) {
     debug_assert!(out.is_contiguous());
-    let p = out.ptr();
-    for i in 0..out.numel() {
-        // SAFETY: i < numel of the contiguous view; `write` does not read the old value.
-        unsafe { p.add(i).write(f(i)) };
-    }
+    let p = SendPtr(out.ptr());
+    // In chunks over the threads (`arange(1 << 20)` on one thread: 2.3x PyTorch's time on
+    // a Zen 3); each value depends on its index alone.
+    par_chunks(out.numel(), |s, e| {
+        for i in s..e {
+            // SAFETY: i < numel of the contiguous view, each index in one chunk; `write`
+            // does not read the old value.
+            unsafe { p.get().add(i).write(f(i)) };
+        }
+    });
 }
 
 /// Reads `buf.len()` elements of a contiguous buffer of `A` from element `start` as
