@@ -825,9 +825,10 @@ pub fn binary_short_rows_f32(
 }
 
 /// Groups of short float32 rows (at most HALF_BLOCK / 2 elements; any length for the
-/// `by_value` kernel) that follow each other in the output and the first input, against a row repeated (`x + row`) or a
-/// value per row (`x * col`) in the second, computed at once (`direct_rows`): false,
-/// having done nothing, for other plans. `ptrs`: the operands' first elements.
+/// `by_value` kernel) that follow each other in the output and the first input, against
+/// a row repeated (`x + row`) or a value per row (`x * col`) in the second, computed at
+/// once (`direct_rows`): false, having done nothing, for other plans. `ptrs`: the
+/// operands' first elements.
 fn short_rows_f32(plan: &Plan<3>, ptrs: [*mut f32; 3], f: &BlockKernels) -> bool {
     let nd = plan.shape.len();
     let len = plan.inner_len();
@@ -957,11 +958,11 @@ unsafe fn direct_row(
 
 /// `rows` consecutive rows of `len` float32 elements (at most `group` rows of
 /// `group * len <= HALF_BLOCK` elements, or a row of any length that the `by_value`
-/// kernel takes) computed in the output as `direct_row` computes
-/// one: the output's and first input's rows follow each other, the second input `(y,
-/// sy, sry)` is a row repeated (element stride `sy` 1, row stride `sry` 0), laid out
-/// in `ys` once for every group against it, or one value per row (stride 0 along the
-/// row, `sry` between rows), filled in per group.
+/// kernel takes) computed in the output as `direct_row` computes one: the output's and
+/// first input's rows follow each other, the second input `(y, sy, sry)` is a row
+/// repeated (element stride `sy` 1, row stride `sry` 0), laid out in `ys` once for every
+/// group against it, or one value per row (stride 0 along the row, `sry` between rows),
+/// filled in per group.
 ///
 /// # Safety
 /// The rows are valid at these strides, the output's for writes by this thread alone;
@@ -1589,7 +1590,8 @@ pub fn slice_map<T: Element>(
     });
 }
 
-/// `out[i] = f(i)` over a contiguous `out` (creation ops: arange, linspace, eye). `out` may be uninitialised memory: elements are written, never read.
+/// `out[i] = f(i)` over a contiguous `out` (creation ops: arange, linspace, eye). `out`
+/// may be uninitialised memory: elements are written, never read.
 pub fn fill_indexed<T: Element>(out: ViewMut<'_, T>, f: impl Fn(usize) -> T + Sync) {
     debug_assert!(out.is_contiguous());
     let p = SendPtr(out.ptr());
