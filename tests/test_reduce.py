@@ -14,6 +14,7 @@ from conftest import (
     FLOAT_DTYPES,
     INT_DTYPES,
     assert_np_close,
+    run_script,
     same_bits_at_every_simd_level,
     to_np,
     with_threads,
@@ -517,6 +518,33 @@ def test_amax_amin_propagate_nan_from_any_position(dtype, threads) -> None:
                 assert fn(x, d).isnan().nonzero().flatten().tolist() == where, (d, fn)
 
     with_threads(threads, check)
+
+
+_OUTER_EXTREMES = """
+import numpy as np, rtorch
+rng = np.random.default_rng(2)
+# amax/amin over a leading dim: groups of 64 columns kept in registers down blocks of
+# 32 rows, the last columns through the first lanes of a group; a NaN in a group and in
+# the tail.
+for dt in ("float32", "float64", "bfloat16", "int64", "int32", "int8"):
+    for r, c in ((1, 70), (33, 64), (100, 200), (4099, 300), (37, 1030)):
+        x = rtorch.tensor(rng.standard_normal((r, c)) * 50).to(getattr(rtorch, dt))
+        if x.is_floating_point():
+            x[r // 2, 5] = x[r - 1, c - 1] = float("nan")
+        ref = x.double().numpy()
+        for t in (1, 2):
+            rtorch.set_num_threads(t)
+            for fn, np_fn in ((rtorch.amax, np.max), (rtorch.amin, np.min)):
+                got = fn(x, 0).double().numpy()
+                assert np.array_equal(got, np_fn(ref, 0), equal_nan=True), (dt, r, c, t)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("level", ["widest", "avx2", "default"])
+def test_amax_amin_over_a_leading_dim_at_every_level(level) -> None:
+    env = {} if level == "widest" else {"RTORCH_CPU_CAPABILITY": level}
+    assert run_script(_OUTER_EXTREMES, **env) == ["ok"]
 
 
 @pytest.mark.parametrize("dtype", [rtorch.float32, rtorch.float64], ids=str)
