@@ -147,9 +147,9 @@ _LONG_ROWS_BY_A_COLUMN = """
 import numpy as np, rtorch
 rng = np.random.default_rng(5)
 # Rows longer than half a block against a column: one pass with the row's value in a
-# register for a multiple of 16 (above the parallel grain from 40 x 1024 on), the
-# copy-and-fill route for the 1000-wide rows.
-for rows, cols in ((3, 528), (40, 1024), (50, 2048), (2, 4096), (5, 1000)):
+# register, a row at a time, 16 lanes at a time and then the row's last partial piece
+# (above the parallel grain from 40 x 1001 on).
+for rows, cols in ((3, 528), (40, 1024), (50, 2048), (2, 4096), (5, 1000), (40, 1001), (4, 527)):
     a = rng.standard_normal((rows, cols)).astype(np.float32)
     col = rng.standard_normal((rows, 1)).astype(np.float32)
     col[0] = -0.0
@@ -165,7 +165,7 @@ print("ok")
 
 @pytest.mark.parametrize("level", ["widest", "avx2", "default"])
 def test_long_rows_against_a_column_are_numpys_at_every_level(level):
-    """`x / col` and `copysign(x, col)` on float32 rows of 528 to 4096: exactly numpy's
+    """`x / col` and `copysign(x, col)` on float32 rows of 527 to 4096: exactly numpy's
     (IEEE division, a zero divisor's sign included), on one thread and two, at each SIMD
     level."""
     env = {} if level == "widest" else {"RTORCH_CPU_CAPABILITY": level}

@@ -417,9 +417,17 @@ pub fn float<K: FloatBinary>(out: &Tensor, a: &Tensor, b: &Tensor, k: K) -> Resu
                             },
                         )
                     };
-                    // Against a column, rows of a multiple of 16: each row's value in a
-                    // register, 16 lanes at a time.
+                    // Against a column, rows of a multiple of 16 (or one row of any
+                    // length): each row's value in a register, 16 lanes at a time.
                     let by_value = move |o: &mut [f32], x: &[f32], vals: &[f32]| {
+                        // A single row's last partial piece (rows longer than half a
+                        // block come one at a time: `cpu::short_rows_f32`).
+                        if let [v] = vals {
+                            let done = o.len() / 16 * 16;
+                            for (p, &q) in o[done..].iter_mut().zip(&x[done..]) {
+                                *p = k.f32(q, *v);
+                            }
+                        }
                         let per = o.len() / 16 / vals.len().max(1);
                         if per == 0 {
                             return;
