@@ -728,9 +728,9 @@ pub struct BlockKernels<'f> {
     /// The op against one value per row as `x * s + t`, where it is that exactly.
     pub affine: Option<RowAffine>,
     /// `by_value(o, x, vals)`: rows of `o.len() / vals.len()` elements, a multiple of 16
-    /// (one row: any length), row r against the one value `vals[r]` (`x / col` without a block of the column's
-    /// values: 41 -> 29 us on 16384x16; shorter tails ran one by one, slower than the
-    /// block).
+    /// (one row: any length), row r against the one value `vals[r]` (`x / col` without a
+    /// block of the column's values: 41 -> 29 us on 16384x16; shorter tails ran one by
+    /// one, slower than the block).
     pub by_value: Option<&'f ApartBlock>,
 }
 
