@@ -81,11 +81,11 @@ def test_the_environment_variable_turns_it_off():
 
 def test_kernel_scratch_is_kept_too():
     # Every Rust allocation of the extension goes through the caching allocator, not
-    # only tensor buffers: a deep convolution's backward frees the GEMM crate's packed
-    # operands and its partial weight gradients (several MiB each; the gradients
-    # themselves, 9 MiB for 512 x 512 x 3 x 3 float32, become `.grad`), and the next
-    # step reuses them: from the second step on, the cache holds as much after a step
-    # as before it.
+    # only tensor buffers: a deep convolution's backward frees scratch buffers of
+    # several MiB (9 MiB at least: the size of a 512 x 512 x 3 x 3 float32 weight
+    # gradient, whose own copy becomes `.grad`), and the next step reuses them: from the
+    # second step on, the cache holds as much after a step as before it. (The float32
+    # GEMM's packed operands stay with their threads between calls, outside the cache.)
     before = rtorch.get_num_threads()
     try:
         rtorch.set_num_threads(1)
@@ -93,7 +93,7 @@ def test_kernel_scratch_is_kept_too():
         w = rtorch.randn(512, 512, 3, 3, requires_grad=True)
         rtorch._C._empty_cpu_block_cache()
         rtorch.nn.functional.conv2d(x, w, padding=1).sum().backward()
-        assert rtorch._C._cpu_block_cache_bytes() > 12 * MIB
+        assert rtorch._C._cpu_block_cache_bytes() >= 9 * MIB
         x.grad = w.grad = None
         rtorch.nn.functional.conv2d(x, w, padding=1).sum().backward()
         held = rtorch._C._cpu_block_cache_bytes()

@@ -1,6 +1,7 @@
 //! Matrix-product kernels.
 //!
-//! - float32 / float64 go to the `gemm` crate, which reads any row and column strides
+//! - float32 at the AVX2 level goes to our own packed GEMM (`cpu::sgemm`); float32 at
+//!   AVX-512 and float64 go to the `gemm` crate, which reads any row and column strides
 //!   (transposed operands need no copy) and picks its AVX2 or AVX-512 kernels at run
 //!   time (the workspace enables its `x86-v4` feature).
 //! - bfloat16 uses AMX tiles (`tdpbf16ps`) where the CPU has them and the OS grants
@@ -133,8 +134,9 @@ struct Strided<T> {
 /// The `gemm` crate's own call, `dst = dst + a @ b` (`read_dst`) or `a @ b`, strides in
 /// its order (column stride first). The crate picks its AVX-512 kernels on a CPU that
 /// has them and offers no switch; where `RTORCH_CPU_CAPABILITY` holds rtorch at AVX2
-/// on such a CPU, its AVX2 (FMA) kernels are called directly instead, through the same
-/// generic driver the crate's dispatch calls, so that level is run and tested too.
+/// on such a CPU, its float64 AVX2 (FMA) kernels are called directly instead, through
+/// the same generic driver the crate's dispatch calls, so that level is run and tested
+/// too (float32 at that level is `sgemm`'s).
 ///
 /// # Safety
 /// As `gemm::gemm`.
@@ -218,10 +220,9 @@ pub(super) unsafe fn crate_call<T: Element>(
             a: (a, a_cs, a_rs),
             b: (b, b_cs, b_rs),
         });
-        match T::DTYPE {
-            crate::dtype::DType::F32 => fma_path!(f32, 8, gemm_f32::microkernel::fma::f32, o),
-            crate::dtype::DType::F64 => fma_path!(f64, 4, gemm_f64::microkernel::fma::f64, o),
-            _ => {}
+        // (float32 at this level never comes here: `crate_gemm` sends it to `sgemm`.)
+        if T::DTYPE == crate::dtype::DType::F64 {
+            fma_path!(f64, 4, gemm_f64::microkernel::fma::f64, o)
         }
     }
     // SAFETY: the caller's contract.
@@ -327,6 +328,23 @@ unsafe fn crate_gemm<T: Element>(
     b_rs: isize,
     threads: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if T::DTYPE == crate::dtype::DType::F32
+        && super::math::capability() == super::math::Capability::Avx2
+    {
+        // SAFETY: T is f32 (its DTYPE), so the casts keep the element type; AVX2 and FMA
+        // are present at that level; the rest is the caller's contract.
+        return unsafe {
+            super::sgemm::product(
+                (m, n, k),
+                (dst.cast(), dst_cs, dst_rs),
+                accumulate,
+                (a.cast(), a_cs, a_rs),
+                (b.cast(), b_cs, b_rs),
+                threads,
+            )
+        };
+    }
     let (pd, pa, pb) = (SendPtr(dst), SendPtr(a as *mut T), SendPtr(b as *mut T));
     // Rows i0..i0+rows, columns j0..j0+cols of the product, with B's columns j0.. at
     // `b` (B itself, or a slab's row-major copy).

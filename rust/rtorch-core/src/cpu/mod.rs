@@ -39,6 +39,8 @@ pub mod resample;
 pub mod rnn;
 pub mod rows_f32;
 pub mod scan;
+#[cfg(target_arch = "x86_64")]
+mod sgemm;
 pub mod softmax;
 pub mod strided;
 mod team;
