@@ -292,7 +292,7 @@ unsafe fn transpose_4x4_64(s: *const f64, ss: usize, d: *mut f64, ds: usize) {
 /// AVX2 is present; both blocks lie inside their buffers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn transpose_8x8(s: *const f32, ss: usize, d: *mut f32, ds: usize) {
+unsafe fn transpose_8x8(s: *const f32, ss: usize, d: *mut f32, ds: usize) {
     use std::arch::x86_64::*;
     // SAFETY: eight 32-byte unaligned loads and stores inside the blocks.
     unsafe {

@@ -187,7 +187,7 @@ impl Job {
         let k = self.k;
         let (c, cs, rs) = self.dst;
         let mut ap = take(&A_PACK, if DIRECT { 0 } else { MC * KC.min(k) + 8 });
-        let mut bp = take(&B_PACK, KC.min(k) * cols.min(NC).next_multiple_of(NR));
+        let mut bp = take(&B_PACK, KC.min(k) * cols.min(NC).next_multiple_of(NR) + 8);
         let (apk, bpk) = (ap.as_mut_ptr().cast::<f32>(), bp.as_mut_ptr().cast::<f32>());
         for jc in (0..cols).step_by(NC) {
             let nc = NC.min(cols - jc);
@@ -195,13 +195,14 @@ impl Job {
                 let kc = KC.min(k - pc);
                 let load = self.accumulate || pc > 0;
                 // SAFETY: the block lies inside B; the buffer holds kc x nc rounded up
-                // to whole panels.
-                unsafe { pack_b(self.b, pc, kc, j0 + jc, nc, bpk) };
+                // to whole panels, and 8 floats more.
+                unsafe { pack::<NR>(self.b, pc, kc, j0 + jc, nc, bpk) };
                 for ic in (0..rows).step_by(MC) {
                     let mc = MC.min(rows - ic);
                     if !DIRECT {
-                        // SAFETY: as above for A: mc x kc rounded up, and 8 floats spare.
-                        unsafe { pack_a(self.a, i0 + ic, mc, pc, kc, apk) };
+                        // SAFETY: as above for A, packed as A^T (k x m).
+                        let (a, a_cs, a_rs) = self.a;
+                        unsafe { pack::<MR>((a, a_rs, a_cs), pc, kc, i0 + ic, mc, apk) };
                     }
                     for jr in (0..nc).step_by(NR) {
                         for ir in (0..mc).step_by(MR) {
@@ -364,159 +365,116 @@ unsafe fn kernel<const R: usize, const DIRECT: bool>(
     }
 }
 
-/// Packs rows `p0..p0 + kc` and columns `j0..j0 + nc` of B into panels of 16 columns
-/// (`kc x 16` each, row-major), zeros past the last column.
+/// Packs rows `p0..p0 + kc` and columns `j0..j0 + nc` of a `k x n` operand into panels
+/// of `W` columns (`kc x W` each, row-major), zeros past the last column: B as it is
+/// (`W` = 16), A as its transpose (`W` = 6: a panel's row p is column p of six rows).
 ///
-/// A row-major B is read row by row, each row's stretch scattered over the whole
-/// panels: panel by panel it read 64 bytes of every row in turn, which a B fresh from
-/// L3 (64 products of 128^3 in a bmm) waited on for a tenth of the product's time.
+/// Rows contiguous (a row-major B, a column-major A): read row by row, each row's
+/// stretch scattered over the whole panels (panel by panel it read 64 bytes of every
+/// row in turn, which a B fresh from L3, 64 products of 128^3 in a bmm, waited on for a
+/// tenth of the product's time). Columns contiguous (a row-major A, Linear's `w.t()`):
+/// 8 steps of up to 8 columns transposed in registers.
 ///
 /// # Safety
-/// AVX2 is present; the block lies inside B; `out` holds `kc * nc` rounded up to whole
-/// panels.
+/// AVX2 is present; the block lies inside the operand; `out` holds `kc * nc` rounded up
+/// to whole panels, and 8 floats more (a panel of 6 is stored 8 floats at a time).
 #[target_feature(enable = "avx2")]
-unsafe fn pack_b(
-    (b, cs, rs): Operand<SendPtr<f32>>,
+unsafe fn pack<const W: usize>(
+    (x, cs, rs): Operand<SendPtr<f32>>,
     p0: usize,
     kc: usize,
     j0: usize,
     nc: usize,
     out: *mut f32,
 ) {
-    let b = b.get().cast_const();
+    let x = x.get().cast_const();
     let at = |p: usize, j: usize| p as isize * rs + j as isize * cs;
-    let mut first = 0;
+    let whole = nc / W;
+    // Panels from here on go element by element.
+    let mut rest = whole;
     if cs == 1 {
-        first = nc / NR;
         for p in 0..kc {
-            for q in 0..first {
-                // SAFETY: 16 contiguous floats of row p0 + p; row p of panel q.
+            for q in 0..whole {
+                // SAFETY: W contiguous floats of row p0 + p; row p of panel q.
                 unsafe {
                     std::ptr::copy_nonoverlapping(
-                        b.offset(at(p0 + p, j0 + q * NR)),
-                        out.add((q * kc + p) * NR),
-                        NR,
+                        x.offset(at(p0 + p, j0 + q * W)),
+                        out.add((q * kc + p) * W),
+                        W,
                     )
                 };
             }
         }
-    }
-    for q in first..nc.div_ceil(NR) {
-        let (d, jq, valid) = (
+    } else if rs == 1 && cs > 0 {
+        let pe = kc / 8 * 8;
+        for q in 0..whole {
             // SAFETY: panel q of the buffer.
-            unsafe { out.add(q * kc * NR) },
-            j0 + q * NR,
-            NR.min(nc - q * NR),
-        );
-        let whole = valid == NR;
-        if whole && rs == 1 && cs > 0 {
-            // Columns contiguous (Linear's `x @ w.t()`): 8 x 8 blocks transposed in
-            // registers, the last steps of k one by one.
-            let pe = kc / 8 * 8;
+            let d = unsafe { out.add(q * kc * W) };
             for p in (0..pe).step_by(8) {
-                for h in [0, 8] {
-                    // SAFETY: columns jq + h.. of B hold steps p0 + p.. contiguously
-                    // (eight of each); rows p.. of the panel, columns h.. .
+                for h in (0..W).step_by(8) {
+                    // SAFETY: columns j0 + q * W + h.. hold steps p0 + p.. contiguously;
+                    // rows p..p + 8 of the panel from column h (a store past the panel's
+                    // row lands where a later one writes, or in the 8 spare floats).
                     unsafe {
-                        super::reorder::transpose_8x8(
-                            b.offset(at(p0 + p, jq + h)),
+                        columns_8(
+                            x.offset(at(p0 + p, j0 + q * W + h)),
                             cs as usize,
-                            d.add(p * NR + h),
-                            NR,
+                            (W - h).min(8),
+                            d.add(p * W + h),
+                            W,
                         )
                     };
                 }
             }
             for p in pe..kc {
-                for j in 0..NR {
+                for j in 0..W {
                     // SAFETY: inside the block and the panel.
-                    unsafe { *d.add(p * NR + j) = *b.offset(at(p0 + p, jq + j)) };
+                    unsafe { *d.add(p * W + j) = *x.offset(at(p0 + p, j0 + q * W + j)) };
                 }
             }
-        } else {
-            for p in 0..kc {
-                for j in 0..NR {
-                    // SAFETY: inside the block (j < valid) and the panel.
+        }
+    } else {
+        rest = 0;
+    }
+    for q in rest..nc.div_ceil(W) {
+        let (jq, valid) = (j0 + q * W, W.min(nc - q * W));
+        for p in 0..kc {
+            for j in 0..W {
+                // SAFETY: inside the block (j < valid) and panel q of the buffer.
+                unsafe {
                     let v = if j < valid {
-                        unsafe { *b.offset(at(p0 + p, jq + j)) }
+                        *x.offset(at(p0 + p, jq + j))
                     } else {
                         0.0
                     };
-                    unsafe { *d.add(p * NR + j) = v };
+                    *out.add((q * kc + p) * W + j) = v;
                 }
             }
         }
     }
 }
 
-/// Packs rows `i0..i0 + mc` and columns `p0..p0 + kc` of A into panels of 6 rows
-/// (column p of a panel: 6 consecutive floats), zeros past the last row.
+/// Up to 8 columns (`cols`, each 8 contiguous steps of k, `ss` apart) written as 8 rows
+/// of 8 floats at `d`, `ds` apart: an 8 x 8 register transpose, zeros for the missing
+/// columns.
 ///
 /// # Safety
-/// AVX2 is present; the block lies inside A; `out` holds `kc * mc` rounded up to whole
-/// panels, and 8 floats more (the whole-panel path writes 2 past a panel's end).
-unsafe fn pack_a(
-    (a, cs, rs): Operand<SendPtr<f32>>,
-    i0: usize,
-    mc: usize,
-    p0: usize,
-    kc: usize,
-    out: *mut f32,
-) {
-    let a = a.get().cast_const();
-    let at = |i: usize, p: usize| i as isize * rs + p as isize * cs;
-    for q in 0..mc.div_ceil(MR) {
-        // SAFETY: panel q of the buffer.
-        let (d, iq, valid) = (
-            unsafe { out.add(q * kc * MR) },
-            i0 + q * MR,
-            MR.min(mc - q * MR),
-        );
-        let mut p = 0;
-        if valid == MR && cs == 1 {
-            // Rows contiguous: six rows of 8 steps transposed in registers.
-            while p + 8 <= kc {
-                // SAFETY: 8 contiguous floats of each of the panel's rows, and the
-                // panel's columns p..p + 8 (plus 2 floats the next write overwrites, or
-                // the buffer's spare ones).
-                unsafe { six_rows_8(a.offset(at(iq, p0 + p)), rs, d.add(p * MR)) };
-                p += 8;
-            }
-        }
-        for p in p..kc {
-            for i in 0..MR {
-                // SAFETY: inside the block (i < valid) and the panel.
-                let v = if i < valid {
-                    unsafe { *a.offset(at(iq + i, p0 + p)) }
-                } else {
-                    0.0
-                };
-                unsafe { *d.add(p * MR + i) = v };
-            }
-        }
-    }
-}
-
-/// Eight steps of k of six rows of A (8 contiguous floats each, `rs` apart) written as
-/// eight columns of 6 at `d`: an 8 x 8 register transpose with two rows of zeros, each
-/// column stored as 8 floats, whose last 2 the next column's store overwrites.
-///
-/// # Safety
-/// AVX2 is present; the rows lie inside A; 50 floats at `d` are valid for writes.
+/// AVX2 is present; the columns lie inside the operand; `(7 * ds + 8)` floats at `d` are
+/// valid for writes.
 #[target_feature(enable = "avx2")]
-unsafe fn six_rows_8(a: *const f32, rs: isize, d: *mut f32) {
-    // SAFETY: six 8-float loads inside A, eight 8-float stores inside `d`'s 50.
+unsafe fn columns_8(s: *const f32, ss: usize, cols: usize, d: *mut f32, ds: usize) {
+    // SAFETY: `cols` 8-float loads inside the operand, eight 8-float stores inside `d`.
     unsafe {
         let z = _mm256_setzero_ps();
         let r: [__m256; 8] = std::array::from_fn(|i| {
-            if i < MR {
-                _mm256_loadu_ps(a.offset(i as isize * rs))
+            if i < cols {
+                _mm256_loadu_ps(s.add(i * ss))
             } else {
                 z
             }
         });
-        for (p, col) in super::reorder::transpose_regs(r).iter().enumerate() {
-            _mm256_storeu_ps(d.add(p * MR), *col);
+        for (p, row) in super::reorder::transpose_regs(r).iter().enumerate() {
+            _mm256_storeu_ps(d.add(p * ds), *row);
         }
     }
 }
@@ -535,13 +493,11 @@ mod tests {
     }
 
     impl Mat {
-        /// `col_major`: unit stride down columns; `gap`: extra stride between lines;
-        /// `flip`: rows walked backwards.
+        /// `col_major`: the smaller stride (`step`) down columns; `gap`: extra stride
+        /// between lines; `flip`: rows walked backwards.
         fn new(
-            rows: usize,
-            cols: usize,
-            col_major: bool,
-            gap: usize,
+            (rows, cols): (usize, usize),
+            (col_major, step, gap): (bool, usize, usize),
             flip: bool,
             seed: u32,
         ) -> Mat {
@@ -550,13 +506,10 @@ mod tests {
             } else {
                 (rows, cols)
             };
-            let ld = len + gap;
+            let ld = len * step + gap;
             let mut buf = vec![f32::NAN; lines * ld + 3];
-            let (cs, mut rs) = if col_major {
-                (ld as isize, 1)
-            } else {
-                (1, ld as isize)
-            };
+            let (step, ld) = (step as isize, ld as isize);
+            let (cs, mut rs) = if col_major { (ld, step) } else { (step, ld) };
             let mut base = 1;
             if flip {
                 base += (rows.max(1) - 1) * rs as usize;
@@ -589,12 +542,24 @@ mod tests {
         acc: bool,
         threads: usize,
     ) {
+        check_spread(m, n, k, layout, 1, (flip, acc, threads))
+    }
+
+    /// As `check`, the smaller stride of every matrix `step`.
+    fn check_spread(
+        m: usize,
+        n: usize,
+        k: usize,
+        layout: [bool; 3],
+        step: usize,
+        (flip, acc, threads): (bool, bool, usize),
+    ) {
         if !super::super::math::has_avx2_fma() {
             return;
         }
-        let a = Mat::new(m, k, layout[0], 3, flip, 1);
-        let b = Mat::new(k, n, layout[1], 0, false, 2);
-        let mut c = Mat::new(m, n, layout[2], 2, false, 3);
+        let a = Mat::new((m, k), (layout[0], step, 3), flip, 1);
+        let b = Mat::new((k, n), (layout[1], step, 0), false, 2);
+        let mut c = Mat::new((m, n), (layout[2], step, 2), false, 3);
         let before: Vec<f32> = (0..m * n).map(|x| c.get(x / n, x % n)).collect();
         let (cb, ab, bb) = (c.base, a.base, b.base);
         // SAFETY: the three matrices lie in their buffers; AVX2 and FMA are present.
@@ -653,6 +618,16 @@ mod tests {
                 check(m, n, k, layout, false, bits % 3 == 0, 1);
             }
             check(m, n, k, [false, false, false], true, true, 1);
+        }
+    }
+
+    #[test]
+    fn products_of_matrices_strided_both_ways() {
+        // No unit stride anywhere: every panel packed element by element, C through the
+        // tile buffer.
+        for &(m, n, k) in &[(7, 17, 9), (13, 40, 300)] {
+            check_spread(m, n, k, [false, false, false], 2, (false, true, 1));
+            check_spread(m, n, k, [true, true, true], 2, (true, false, 1));
         }
     }
 
