@@ -1,8 +1,10 @@
 //! float32 matrix products on AVX2 + FMA: a packed-panel GEMM of our own.
 //!
-//! The `gemm` crate's AVX2 kernels sustained 60-70 GFLOP/s on one Zen 3 core where
-//! PyTorch's BLAS reaches 70-88, and its products of 128^3 and 256^2 spent a tenth of
-//! their time in per-call setup. Here, in the usual BLIS order: C is cut into blocks
+//! Why our own: on one Zen 3 core the `gemm` crate's AVX2 kernels run about as fast
+//! (best of 20, 128^3 to 1024^3: 92-97 GFLOP/s, these 91-97), but on two its products
+//! ran as its own parallel mode or our slabs of its calls cut them (128^3: 139 against
+//! 177 here), and its packing was not ours to reuse or reorder. In the usual BLIS
+//! order: C is cut into blocks
 //! of `NC` columns; for each stretch of `KC` along k, B's `KC x NC` block is packed into
 //! panels of `NR` = 16 columns (row p of a panel: 16 consecutive floats, one cache
 //! line), then A's `MC x KC` blocks into panels of `MR` = 6 rows (column p: 6
@@ -200,8 +202,8 @@ impl Job {
                 for ic in (0..rows).step_by(MC) {
                     let mc = MC.min(rows - ic);
                     if !DIRECT {
-                        // SAFETY: as above for A, packed as A^T (k x m).
                         let (a, a_cs, a_rs) = self.a;
+                        // SAFETY: as above for A, packed as A^T (k x m).
                         unsafe { pack::<MR>((a, a_rs, a_cs), pc, kc, i0 + ic, mc, apk) };
                     }
                     for jr in (0..nc).step_by(NR) {
@@ -244,10 +246,9 @@ impl Job {
 /// Whether the micro-kernel reads A's rows where they are rather than packed: rows of
 /// unit stride whose distance is not a multiple of 4 KB (the six rows a tile reads
 /// would then share one set of L1, where the panel of B already holds four ways of
-/// eight). Packing cost a product's threads most where each packs all of A (a slab of
-/// columns), one thread, best of 20, packed / in place (GFLOP/s, Zen 3): 128^3 90 / 93,
-/// 256^3 96 / 97; two threads 167 / 177 and 185 / 193; 1024^3 read in place 86-88
-/// against 91-93 packed.
+/// eight). Packed / in place, best of 20 (GFLOP/s, Zen 3): one thread 128^3 90 / 93,
+/// 256^3 96 / 97; two threads (each packing all of A for its slab of columns) 167 / 177
+/// and 185 / 193; at 1024^3, rows 4 KB apart, in place was 86-88 against 91-93 packed.
 fn reads_a_in_place((_, cs, rs): Operand<SendPtr<f32>>) -> bool {
     cs == 1 && (rs.unsigned_abs() * 4) % 4096 != 0
 }
